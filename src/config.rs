@@ -1,0 +1,608 @@
+//! Configuration: the `config.toml` tree, its defaults and its validation.
+//!
+//! Owns: parsing (`deny_unknown_fields` everywhere), defaults, and [`Config::validate`], whose
+//! errors name the file and the key. Must not: touch the network, the database, the clock or any
+//! global state. Relative paths are resolved against the config file's directory here, once.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+/// A configuration error: the file, the key (e.g. `source[0].url`) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.file.display(), self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where published files go (relative to the config file).
+    #[serde(default = "default_output_dir")]
+    pub output_dir: PathBuf,
+    /// URL at which `output_dir` is served; self links are built from it.
+    #[serde(default = "default_public_url")]
+    pub public_url: String,
+    /// IANA time zone for schedules.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub http: HttpConfig,
+    #[serde(default, rename = "source")]
+    pub sources: Vec<SourceConfig>,
+    #[serde(default, rename = "feed")]
+    pub feeds: Vec<FeedConfig>,
+    pub digest: Option<DigestConfig>,
+    #[serde(default)]
+    pub daemon: DaemonConfig,
+    pub server: Option<ServerConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    #[serde(default = "default_store_path")]
+    pub path: PathBuf,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: default_store_path(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    #[serde(default = "default_user_agent")]
+    pub user_agent: String,
+    /// Minimum delay between two requests to one host, in milliseconds.
+    #[serde(default = "default_min_interval_ms")]
+    pub min_interval_ms: u64,
+    #[serde(default = "default_per_host_concurrency")]
+    pub per_host_concurrency: u32,
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+    #[serde(default = "default_true")]
+    pub respect_robots: bool,
+    /// Request budget per source per run.
+    #[serde(default = "default_max_requests")]
+    pub max_requests: u32,
+    /// Retries after a timeout, connection error or 5xx.
+    #[serde(default = "default_max_retries")]
+    pub max_retries: u32,
+    /// Longest `Retry-After` honoured before the source is skipped for the run.
+    #[serde(default = "default_max_retry_after_secs")]
+    pub max_retry_after_secs: u64,
+    /// Largest response body accepted (after decompression), in bytes.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            user_agent: default_user_agent(),
+            min_interval_ms: default_min_interval_ms(),
+            per_host_concurrency: default_per_host_concurrency(),
+            timeout_secs: default_timeout_secs(),
+            respect_robots: true,
+            max_requests: default_max_requests(),
+            max_retries: default_max_retries(),
+            max_retry_after_secs: default_max_retry_after_secs(),
+            max_body_bytes: default_max_body_bytes(),
+        }
+    }
+}
+
+/// How a source is read.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// A feed URL is ingested as `feed`, an HTML page as `html`, a local path as `dir`.
+    #[default]
+    Auto,
+    Html,
+    Feed,
+    Wordpress,
+    Dir,
+}
+
+/// CSS selector overrides for sites the built-in cascade does not fit.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Selectors {
+    /// Links to posts on a listing page.
+    pub item_link: Option<String>,
+    /// The next listing page link.
+    pub next_page: Option<String>,
+    pub title: Option<String>,
+    /// An element whose `datetime` / `content` attribute or text is the published date.
+    pub date: Option<String>,
+    pub author: Option<String>,
+    pub categories: Option<String>,
+    pub body: Option<String>,
+    /// Links to related posts.
+    pub related: Option<String>,
+}
+
+impl Selectors {
+    fn entries(&self) -> [(&'static str, &Option<String>); 8] {
+        [
+            ("item_link", &self.item_link),
+            ("next_page", &self.next_page),
+            ("title", &self.title),
+            ("date", &self.date),
+            ("author", &self.author),
+            ("categories", &self.categories),
+            ("body", &self.body),
+            ("related", &self.related),
+        ]
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub name: String,
+    /// An http(s) URL, or for `dir` sources a folder (relative to the config file).
+    pub url: String,
+    #[serde(default)]
+    pub kind: SourceKind,
+    /// Listing pages walked per run.
+    #[serde(default = "default_max_pages")]
+    pub max_pages: u32,
+    /// Cron expression (5 or 6 fields) for the daemon.
+    #[serde(default = "default_source_schedule")]
+    pub schedule: String,
+    /// For feed sources: fetch each item's page and extract the full post.
+    #[serde(default)]
+    pub full_text: bool,
+    /// Known posts younger than this many days are re-checked for edits.
+    #[serde(default = "default_recheck_days")]
+    pub recheck_days: u32,
+    /// … at most once per this many hours.
+    #[serde(default = "default_recheck_hours")]
+    pub recheck_hours: u32,
+    #[serde(default)]
+    pub selectors: Selectors,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    pub name: String,
+    pub title: Option<String>,
+    /// Shown as the feed's subtitle / description.
+    pub description: Option<String>,
+    pub sources: Vec<String>,
+    /// Only entries carrying one of these categories (case-insensitive); empty: all.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    #[serde(default = "default_limit")]
+    pub limit: u32,
+}
+
+impl FeedConfig {
+    /// The title, defaulting to the name.
+    pub fn title(&self) -> &str {
+        self.title.as_deref().unwrap_or(&self.name)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DigestConfig {
+    pub feed: String,
+    #[serde(default = "default_digest_schedule")]
+    pub schedule: String,
+    /// Defaults to the top-level `timezone`.
+    pub timezone: Option<String>,
+    #[serde(default = "default_from")]
+    pub from: String,
+    #[serde(default)]
+    pub to: Vec<String>,
+    pub smtp_url: Option<String>,
+    pub unsubscribe_url: Option<String>,
+    #[serde(default = "default_related_limit")]
+    pub related_limit: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonConfig {
+    #[serde(default = "default_jitter_secs")]
+    pub jitter_secs: u64,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            jitter_secs: default_jitter_secs(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    #[serde(default = "default_listen")]
+    pub listen: String,
+}
+
+fn default_output_dir() -> PathBuf {
+    PathBuf::from("feeds")
+}
+fn default_public_url() -> String {
+    "https://example.org/feeds/".into()
+}
+fn default_timezone() -> String {
+    "UTC".into()
+}
+fn default_store_path() -> PathBuf {
+    PathBuf::from("feedwright.db")
+}
+fn default_user_agent() -> String {
+    "feedwright/0.1 (+https://example.org/contact)".into()
+}
+fn default_min_interval_ms() -> u64 {
+    1000
+}
+fn default_per_host_concurrency() -> u32 {
+    2
+}
+fn default_timeout_secs() -> u64 {
+    30
+}
+fn default_true() -> bool {
+    true
+}
+fn default_max_requests() -> u32 {
+    500
+}
+fn default_max_retries() -> u32 {
+    3
+}
+fn default_max_retry_after_secs() -> u64 {
+    300
+}
+fn default_max_body_bytes() -> u64 {
+    10 * 1024 * 1024
+}
+fn default_max_pages() -> u32 {
+    5
+}
+fn default_source_schedule() -> String {
+    "*/30 * * * *".into()
+}
+fn default_recheck_days() -> u32 {
+    7
+}
+fn default_recheck_hours() -> u32 {
+    24
+}
+fn default_limit() -> u32 {
+    50
+}
+fn default_digest_schedule() -> String {
+    "0 8 * * MON".into()
+}
+fn default_from() -> String {
+    "Negotiation Digest <digest@example.org>".into()
+}
+fn default_related_limit() -> u32 {
+    3
+}
+fn default_jitter_secs() -> u64 {
+    30
+}
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+
+/// Is `name` non-empty and made only of `[a-z0-9_-]`?
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// Parse a cron expression the way the daemon does: 5 fields, or 6 with seconds first.
+pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Optional)
+        .build()
+        .parse(expr)
+        .map_err(|e| e.to_string())
+}
+
+impl Config {
+    /// Read, parse and validate `path`; relative paths are resolved against its directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            key: String::new(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let mut cfg = Config::parse(&text, path)?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        cfg.resolve_paths(dir);
+        Ok(cfg)
+    }
+
+    /// Parse and validate TOML text; `file` is only used in messages.
+    pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError {
+            file: file.to_path_buf(),
+            key: String::new(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        cfg.validate().map_err(|(key, message)| ConfigError {
+            file: file.to_path_buf(),
+            key,
+            message,
+        })?;
+        Ok(cfg)
+    }
+
+    fn resolve_paths(&mut self, dir: &Path) {
+        let join = |p: &Path| {
+            if p.is_absolute() || dir.as_os_str().is_empty() {
+                p.to_path_buf()
+            } else {
+                dir.join(p)
+            }
+        };
+        self.output_dir = join(&self.output_dir);
+        self.store.path = join(&self.store.path);
+        for s in &mut self.sources {
+            if s.effective_kind() == SourceKind::Dir {
+                s.url = join(Path::new(&s.url)).to_string_lossy().into_owned();
+            }
+        }
+    }
+
+    /// Check every invariant the types cannot express. The error is `(key, message)`.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let err = |k: &str, m: String| Err((k.to_string(), m));
+        if self.output_dir.as_os_str().is_empty() {
+            return err("output_dir", "must not be empty".into());
+        }
+        check_http_url(&self.public_url).map_err(|m| ("public_url".to_string(), m))?;
+        if !self.public_url.ends_with('/') {
+            return err(
+                "public_url",
+                format!("must end with '/' (got {:?})", self.public_url),
+            );
+        }
+        check_tz(&self.timezone).map_err(|m| ("timezone".to_string(), m))?;
+        if self.store.path.as_os_str().is_empty() {
+            return err("store.path", "must not be empty".into());
+        }
+        self.http.validate()?;
+        if self.sources.is_empty() {
+            return err("source", "at least one [[source]] is required".into());
+        }
+        let mut names = HashSet::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            let key = |k: &str| format!("source[{i}].{k}");
+            if !valid_name(&s.name) {
+                return Err((
+                    key("name"),
+                    format!(
+                        "{:?} must be non-empty and use only a-z, 0-9, '_' and '-'",
+                        s.name
+                    ),
+                ));
+            }
+            if !names.insert(s.name.as_str()) {
+                return Err((key("name"), format!("duplicate source name {:?}", s.name)));
+            }
+            match s.effective_kind() {
+                SourceKind::Dir => {
+                    if s.url.trim().is_empty() {
+                        return Err((key("url"), "a dir source needs a folder path".into()));
+                    }
+                }
+                _ => {
+                    check_http_url(&s.url).map_err(|m| (key("url"), m))?;
+                }
+            }
+            if s.max_pages == 0 {
+                return Err((key("max_pages"), "must be at least 1".into()));
+            }
+            parse_schedule(&s.schedule).map_err(|m| {
+                (
+                    key("schedule"),
+                    format!("invalid cron expression {:?}: {m}", s.schedule),
+                )
+            })?;
+            for (field, value) in s.selectors.entries() {
+                if let Some(css) = value {
+                    scraper::Selector::parse(css).map_err(|e| {
+                        (
+                            key(&format!("selectors.{field}")),
+                            format!("invalid CSS selector {css:?}: {e}"),
+                        )
+                    })?;
+                }
+            }
+        }
+        if self.feeds.is_empty() {
+            return err("feed", "at least one [[feed]] is required".into());
+        }
+        let mut feed_names = HashSet::new();
+        for (i, f) in self.feeds.iter().enumerate() {
+            let key = |k: &str| format!("feed[{i}].{k}");
+            if !valid_name(&f.name) {
+                return Err((
+                    key("name"),
+                    format!(
+                        "{:?} must be non-empty and use only a-z, 0-9, '_' and '-'",
+                        f.name
+                    ),
+                ));
+            }
+            if !feed_names.insert(f.name.as_str()) {
+                return Err((key("name"), format!("duplicate feed name {:?}", f.name)));
+            }
+            if f.sources.is_empty() {
+                return Err((key("sources"), "must name at least one source".into()));
+            }
+            for s in &f.sources {
+                if !names.contains(s.as_str()) {
+                    return Err((key("sources"), format!("no [[source]] is named {s:?}")));
+                }
+            }
+            if f.limit == 0 {
+                return Err((key("limit"), "must be at least 1".into()));
+            }
+        }
+        if let Some(d) = &self.digest {
+            if !feed_names.contains(d.feed.as_str()) {
+                return err("digest.feed", format!("no [[feed]] is named {:?}", d.feed));
+            }
+            parse_schedule(&d.schedule).map_err(|m| {
+                (
+                    "digest.schedule".to_string(),
+                    format!("invalid cron expression {:?}: {m}", d.schedule),
+                )
+            })?;
+            if let Some(tz) = &d.timezone {
+                check_tz(tz).map_err(|m| ("digest.timezone".to_string(), m))?;
+            }
+            check_mailbox(&d.from).map_err(|m| ("digest.from".to_string(), m))?;
+            for (i, to) in d.to.iter().enumerate() {
+                check_mailbox(to).map_err(|m| (format!("digest.to[{i}]"), m))?;
+            }
+            if let Some(u) = &d.smtp_url {
+                let parsed = Url::parse(u).map_err(|e| {
+                    (
+                        "digest.smtp_url".to_string(),
+                        format!("invalid URL {u:?}: {e}"),
+                    )
+                })?;
+                if !matches!(parsed.scheme(), "smtp" | "smtps") || parsed.host_str().is_none() {
+                    return err(
+                        "digest.smtp_url",
+                        format!("{u:?} must be smtp://host[:port] or smtps://host[:port]"),
+                    );
+                }
+            }
+            if let Some(u) = &d.unsubscribe_url {
+                let parsed = Url::parse(u).map_err(|e| {
+                    (
+                        "digest.unsubscribe_url".to_string(),
+                        format!("invalid URL {u:?}: {e}"),
+                    )
+                })?;
+                if !matches!(parsed.scheme(), "http" | "https" | "mailto") {
+                    return err(
+                        "digest.unsubscribe_url",
+                        format!("{u:?} must be an http(s) or mailto URL"),
+                    );
+                }
+            }
+            if d.related_limit > 20 {
+                return err("digest.related_limit", "must be at most 20".into());
+            }
+        }
+        if let Some(s) = &self.server {
+            s.listen.parse::<std::net::SocketAddr>().map_err(|e| {
+                (
+                    "server.listen".to_string(),
+                    format!("{:?} is not an address:port: {e}", s.listen),
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The source called `name`.
+    pub fn source(&self, name: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+}
+
+impl HttpConfig {
+    fn validate(&self) -> Result<(), (String, String)> {
+        let err = |k: &str, m: &str| Err((format!("http.{k}"), m.to_string()));
+        if self.user_agent.trim().is_empty() {
+            return err("user_agent", "must not be empty");
+        }
+        if self.user_agent.chars().any(|c| c.is_control()) {
+            return err("user_agent", "must not contain control characters");
+        }
+        if self.per_host_concurrency == 0 {
+            return err("per_host_concurrency", "must be at least 1");
+        }
+        if self.timeout_secs == 0 {
+            return err("timeout_secs", "must be at least 1");
+        }
+        if self.max_requests == 0 {
+            return err("max_requests", "must be at least 1");
+        }
+        if self.max_body_bytes < 1024 {
+            return err("max_body_bytes", "must be at least 1024");
+        }
+        Ok(())
+    }
+}
+
+impl SourceConfig {
+    /// `kind`, with `auto` settled as far as the config alone can: a value that is not an
+    /// http(s) URL is a `dir`.
+    pub fn effective_kind(&self) -> SourceKind {
+        match self.kind {
+            SourceKind::Auto
+                if !(self.url.starts_with("http://") || self.url.starts_with("https://")) =>
+            {
+                SourceKind::Dir
+            }
+            k => k,
+        }
+    }
+}
+
+fn check_http_url(s: &str) -> Result<Url, String> {
+    let u = Url::parse(s).map_err(|e| format!("invalid URL {s:?}: {e}"))?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return Err(format!("{s:?} must be an http:// or https:// URL"));
+    }
+    Ok(u)
+}
+
+fn check_tz(s: &str) -> Result<(), String> {
+    s.parse::<chrono_tz::Tz>()
+        .map(|_| ())
+        .map_err(|_| format!("unknown time zone {s:?} (use an IANA name such as \"Europe/Paris\")"))
+}
+
+fn check_mailbox(s: &str) -> Result<(), String> {
+    s.parse::<lettre::message::Mailbox>()
+        .map(|_| ())
+        .map_err(|e| format!("invalid email address {s:?}: {e}"))
+}

@@ -1,0 +1,34 @@
+//! feedwright turns a website's category of posts into Atom, RSS and JSON feeds and a weekly
+//! digest email.
+//!
+//! # Codemap
+//!
+//! The pipeline is plain functions over plain data (`model`):
+//!
+//! ```text
+//! source (HTTP / files) ─► extract (pure) ─► normalize (pure) ─► store (SQLite)
+//!                                                                   │
+//!          <output_dir>/<feed>/{atom.xml,rss.xml,feed.json} ◄─ publish (pure render + atomic write)
+//! ```
+//!
+//! - [`config`]: the `config.toml` tree and its validation.
+//! - [`model`]: the types passed between stages.
+//! - [`source`]: every request to a site and every read of a local folder.
+//! - [`extract`]: fields out of untrusted HTML (pure).
+//! - [`normalize`]: canonical URLs, ids, dates, sanitized HTML (pure).
+//! - [`store`]: all SQL.
+//! - [`publish`]: feed rendering (pure) and the one atomic writer of `output_dir`.
+//! - [`pipeline`]: the one place the stages are wired together.
+//! - [`cli`]: one function per subcommand.
+//!
+//! See `ARCHITECTURE.md` for the invariants.
+
+pub mod cli;
+pub mod config;
+pub mod extract;
+pub mod model;
+pub mod normalize;
+pub mod pipeline;
+pub mod publish;
+pub mod source;
+pub mod store;

@@ -1,0 +1,189 @@
+//! Plain data passed between the pipeline stages.
+//!
+//! Owns: the types every stage agrees on (`RawPage`, `RawPost`, `Listing`, `Entry`, `EntryId`,
+//! `RunReport`). Must not: do I/O, read the clock or know about configuration files.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// A fetched (or read) document, already decoded to UTF-8.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawPage {
+    /// The URL that was asked for.
+    pub requested_url: Url,
+    /// The URL the body came from, after redirects (for `dir` sources: the front-matter `url`, or
+    /// a `file://` URL).
+    pub url: Url,
+    /// `Content-Type` header as sent, if any.
+    pub content_type: Option<String>,
+    /// The body decoded to UTF-8 (HTTP charset → BOM → `<meta charset>` → detection).
+    pub body: String,
+    /// When the response arrived.
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// Where a date came from, most trusted first. Stored with the entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateSource {
+    /// JSON-LD `datePublished` / `dateModified`.
+    Jsonld,
+    /// `article:published_time` / `modified_time` and similar `<meta>`.
+    Meta,
+    /// Theme markup such as `time.entry-date[datetime]`.
+    Markup,
+    /// An ingested feed's own date (`pubDate`, `published`, `date_published`) or front matter.
+    Feed,
+    /// No date anywhere: the first time feedwright saw the post.
+    FirstSeen,
+}
+
+impl DateSource {
+    /// The name used in the store and in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateSource::Jsonld => "jsonld",
+            DateSource::Meta => "meta",
+            DateSource::Markup => "markup",
+            DateSource::Feed => "feed",
+            DateSource::FirstSeen => "first_seen",
+        }
+    }
+
+    /// Inverse of [`DateSource::as_str`].
+    pub fn parse(s: &str) -> Option<DateSource> {
+        Some(match s {
+            "jsonld" => DateSource::Jsonld,
+            "meta" => DateSource::Meta,
+            "markup" => DateSource::Markup,
+            "feed" => DateSource::Feed,
+            "first_seen" => DateSource::FirstSeen,
+            _ => return None,
+        })
+    }
+}
+
+/// A date exactly as found in a document, not yet parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawDate {
+    pub value: String,
+    pub source: DateSource,
+}
+
+/// A link to another post, as the page itself presents it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Link {
+    /// Absolute URL.
+    pub url: String,
+    /// The link text (may be empty).
+    pub title: String,
+}
+
+/// What extraction found on one post page: every field raw and untrusted.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RawPost {
+    /// `<link rel="canonical">` resolved against the page, if present.
+    pub canonical: Option<Url>,
+    /// WordPress post id from `<link rel="shortlink" href="…?p=ID">`, `article#post-ID`, JSON
+    /// or the REST API.
+    pub wp_post_id: Option<u64>,
+    /// `<base href>` resolved against the page URL, if present.
+    pub base_href: Option<Url>,
+    /// Title with any site-name suffix already stripped, unescaped text.
+    pub title: Option<String>,
+    /// Candidates for the published date, most trusted first.
+    pub published: Vec<RawDate>,
+    /// Candidates for the modified date, most trusted first.
+    pub modified: Vec<RawDate>,
+    /// Author display names, in page order, deduplicated.
+    pub authors: Vec<String>,
+    /// Category and tag names, in page order, deduplicated.
+    pub categories: Vec<String>,
+    /// The post body as HTML, untrusted and possibly with relative URLs.
+    pub body_html: Option<String>,
+    /// The page's own description / excerpt (plain text or HTML), if any.
+    pub summary: Option<String>,
+    /// The page's own related-post links (YARPP, CRP, "Related Posts" heading), absolute.
+    pub related: Vec<Link>,
+}
+
+/// Post links and the next listing page found on one listing page.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Listing {
+    /// Absolute post URLs in page order, deduplicated.
+    pub posts: Vec<Url>,
+    /// The next listing page, if the page advertises one.
+    pub next: Option<Url>,
+}
+
+/// Stable identity of an entry: an absolute IRI, never a hash of mutable content.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EntryId(pub String);
+
+impl std::fmt::Display for EntryId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A normalized, sanitized post: what the store keeps and the feeds publish.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Public id (Atom `id`, RSS `guid`, JSON Feed `id`).
+    pub id: EntryId,
+    /// Scheme-, `www.`- and fragment-insensitive key: twins of one post share it.
+    pub dedup_key: String,
+    /// Name of the `[[source]]` it came from.
+    pub source: String,
+    /// Canonical absolute URL.
+    pub url: String,
+    pub title: String,
+    pub published: DateTime<Utc>,
+    pub published_source: DateSource,
+    pub updated: DateTime<Utc>,
+    pub updated_source: DateSource,
+    pub authors: Vec<String>,
+    pub categories: Vec<String>,
+    /// Sanitized HTML with absolute URLs, XML-safe.
+    pub content_html: String,
+    /// Plain-text summary (no markup), XML-safe.
+    pub summary: String,
+    /// Related posts (absolute URLs).
+    pub related: Vec<Link>,
+}
+
+/// What happened to one source during a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceReport {
+    pub source: String,
+    pub new: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// `(url or file, reason)` for every post or page that failed.
+    pub failures: Vec<(String, String)>,
+    /// Set when the whole source could not be read (site unreachable, bad feed …).
+    pub fatal: Option<String>,
+    /// URLs skipped on purpose (robots.txt), not failures.
+    pub skipped: Vec<(String, String)>,
+}
+
+impl SourceReport {
+    pub fn failed(&self) -> bool {
+        self.fatal.is_some() || !self.failures.is_empty()
+    }
+}
+
+/// What one `run` did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunReport {
+    pub sources: Vec<SourceReport>,
+    /// `(feed name, error)` for feeds that could not be published.
+    pub publish_failures: Vec<(String, String)>,
+}
+
+impl RunReport {
+    pub fn failed(&self) -> bool {
+        self.sources.iter().any(SourceReport::failed) || !self.publish_failures.is_empty()
+    }
+}
