@@ -27,3 +27,13 @@ pub fn normalize(
 ) -> Result<(Entry, Vec<String>), NormalizeError> {
     todo!("normalize")
 }
+
+/// Placeholder until the normalize module lands.
+pub fn decode_text(_bytes: &[u8], _content_type: Option<&str>) -> String {
+    todo!()
+}
+
+/// Placeholder until the normalize module lands.
+pub fn twin_key(_url: &str) -> String {
+    todo!()
+}

@@ -53,4 +53,32 @@ impl Store {
     ) -> Result<Vec<Entry>, StoreError> {
         todo!()
     }
+
+    /// Placeholder.
+    pub fn pending(&self, _source: &str) -> Result<Vec<String>, StoreError> {
+        todo!()
+    }
+    /// Placeholder.
+    pub fn add_pending(
+        &mut self,
+        _source: &str,
+        _url: &str,
+        _reason: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        todo!()
+    }
+    /// Placeholder.
+    pub fn remove_pending(&mut self, _source: &str, _url: &str) -> Result<(), StoreError> {
+        todo!()
+    }
+    /// Placeholder.
+    pub fn record_source_run(
+        &mut self,
+        _source: &str,
+        _now: DateTime<Utc>,
+        _error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        todo!()
+    }
 }

@@ -29,3 +29,12 @@ pub struct FeedInfo {
 pub fn write_atomic(_path: &Path, _bytes: &[u8]) -> std::io::Result<bool> {
     todo!()
 }
+
+/// Placeholder.
+pub fn publish_feed(
+    _out: &Path,
+    _info: &FeedInfo,
+    _entries: &[crate::model::Entry],
+) -> std::io::Result<Vec<(std::path::PathBuf, bool)>> {
+    todo!()
+}

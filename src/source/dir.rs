@@ -1,0 +1,229 @@
+//! Local folders: saved `.html` pages and Markdown posts with front matter.
+//!
+//! Owns: listing a folder (recursively, in name order), splitting TOML (`+++`) or YAML (`---`)
+//! front matter, rendering Markdown with `pulldown-cmark`. Must not: sanitize (Markdown may carry
+//! raw HTML: it is as untrusted as a scraped page), normalize, or touch the store.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use serde::Deserialize;
+use url::Url;
+
+use super::{Discovery, SourceError, SourceIndex};
+use crate::config::SourceConfig;
+use crate::model::{DateSource, RawDate, RawPage, RawPost};
+
+/// Front matter keys an editor may use. Unknown keys are an error naming the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FrontMatter {
+    title: Option<String>,
+    date: Option<String>,
+    updated: Option<String>,
+    author: Option<OneOrMany>,
+    authors: Option<OneOrMany>,
+    categories: Option<OneOrMany>,
+    tags: Option<OneOrMany>,
+    url: Option<String>,
+    summary: Option<String>,
+    related: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// Read every post file below the source's folder.
+pub fn read(src: &SourceConfig) -> Result<SourceIndex, SourceError> {
+    let root = PathBuf::from(&src.url);
+    let mut files = Vec::new();
+    collect(&root, &mut files).map_err(|e| SourceError::Invalid {
+        location: root.display().to_string(),
+        message: format!("cannot read folder: {e}"),
+    })?;
+    files.sort();
+    let mut posts = Vec::new();
+    let mut documents = Vec::new();
+    let mut failures = Vec::new();
+    for path in files {
+        match read_file(&path) {
+            Ok(Item::Post(url, raw)) => posts.push((url, *raw)),
+            Ok(Item::Page(page)) => documents.push(page),
+            Err(e) => failures.push((path.display().to_string(), e)),
+        }
+    }
+    let discovery = if documents.is_empty() {
+        Discovery::Posts(posts)
+    } else {
+        Discovery::Mixed { posts, documents }
+    };
+    Ok(SourceIndex {
+        discovery,
+        failures,
+        kind: "dir",
+    })
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            collect(&path, out)?;
+        } else if matches!(
+            path.extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
+            Some("md" | "markdown" | "html" | "htm")
+        ) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+enum Item {
+    Post(Url, Box<RawPost>),
+    Page(RawPage),
+}
+
+fn read_file(path: &Path) -> Result<Item, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    let text = crate::normalize::decode_text(&bytes, None);
+    let (front, rest) = split_front_matter(&text)?;
+    let is_md = matches!(
+        path.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("md" | "markdown")
+    );
+    let url = match &front.url {
+        Some(u) => Some(
+            Url::parse(u)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .ok_or_else(|| {
+                    format!("front matter key url: {u:?} is not an absolute http(s) URL")
+                })?,
+        ),
+        None => None,
+    };
+    if !is_md {
+        // A saved page: extraction runs on it like on a fetched one; front matter (rare) wins.
+        let file_url = Url::from_file_path(path.canonicalize().map_err(|e| e.to_string())?)
+            .map_err(|_| "cannot turn the path into a URL".to_string())?;
+        let page_url = url.clone().unwrap_or(file_url.clone());
+        return Ok(Item::Page(RawPage {
+            requested_url: file_url,
+            url: page_url,
+            content_type: Some("text/html".into()),
+            body: rest.to_string(),
+            fetched_at: Utc::now(),
+        }));
+    }
+    let url = url.ok_or_else(|| {
+        "front matter key url is missing: a Markdown post needs the absolute URL readers should open".to_string()
+    })?;
+    let mut html = String::new();
+    let opts = pulldown_cmark::Options::ENABLE_TABLES
+        | pulldown_cmark::Options::ENABLE_FOOTNOTES
+        | pulldown_cmark::Options::ENABLE_STRIKETHROUGH;
+    pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new_ext(rest, opts));
+    let date = |d: &Option<String>| {
+        d.iter()
+            .map(|v| RawDate {
+                value: v.clone(),
+                source: DateSource::Feed,
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut authors = front.author.map(OneOrMany::into_vec).unwrap_or_default();
+    authors.extend(front.authors.map(OneOrMany::into_vec).unwrap_or_default());
+    let mut categories = front
+        .categories
+        .map(OneOrMany::into_vec)
+        .unwrap_or_default();
+    categories.extend(front.tags.map(OneOrMany::into_vec).unwrap_or_default());
+    let related = front
+        .related
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| url.join(&r).ok())
+        .map(|u| crate::model::Link {
+            url: u.to_string(),
+            title: String::new(),
+        })
+        .collect();
+    let raw = RawPost {
+        canonical: Some(url.clone()),
+        wp_post_id: None,
+        base_href: None,
+        title: front.title,
+        published: date(&front.date),
+        modified: date(&front.updated),
+        authors,
+        categories,
+        body_html: Some(html),
+        summary: front.summary,
+        related,
+    };
+    Ok(Item::Post(url, Box::new(raw)))
+}
+
+/// Split `+++ toml +++` or `--- yaml ---` front matter from the rest of a file.
+fn split_front_matter(text: &str) -> Result<(FrontMatter, &str), String> {
+    let text = text.trim_start_matches('\u{feff}');
+    for (fence, is_toml) in [("+++", true), ("---", false)] {
+        let Some(after) = text.strip_prefix(fence) else {
+            continue;
+        };
+        let Some(after) = after
+            .strip_prefix('\n')
+            .or_else(|| after.strip_prefix("\r\n"))
+        else {
+            continue;
+        };
+        let end = after
+            .match_indices(fence)
+            .find(|(i, _)| *i == 0 || after[..*i].ends_with('\n'))
+            .map(|(i, _)| i)
+            .ok_or_else(|| format!("front matter opened with {fence} is never closed"))?;
+        let (head, rest) = (&after[..end], &after[end + fence.len()..]);
+        let front = if is_toml {
+            let mut table: toml::Table = toml::from_str(head)
+                .map_err(|e| format!("front matter (TOML): {}", e.to_string().trim_end()))?;
+            for (_, v) in table.iter_mut() {
+                if let toml::Value::Datetime(d) = &*v {
+                    let s = d.to_string();
+                    *v = toml::Value::String(s);
+                }
+            }
+            table.try_into().map_err(|e: toml::de::Error| {
+                format!("front matter (TOML): {}", e.to_string().trim_end())
+            })?
+        } else {
+            serde_yaml_ng::from_str(head).map_err(|e| format!("front matter (YAML): {e}"))?
+        };
+        return Ok((front, rest));
+    }
+    Ok((FrontMatter::default(), text))
+}

@@ -1,0 +1,105 @@
+//! Feed ingest: an existing RSS 0.9x/1.0/2.0, Atom or JSON Feed document, via `feed-rs`.
+//!
+//! Owns: turning feed items into `RawPost`s (dates with `feed` provenance, WordPress `?p=ID`
+//! guids as post ids). Must not: fetch, sanitize or normalize (items are as untrusted as pages).
+
+use url::Url;
+
+use super::http::Fetched;
+use crate::model::{DateSource, RawDate, RawPost};
+
+/// Parse a fetched feed into `(item URL, RawPost)` pairs. Items without a usable link are skipped
+/// with a warning; a document that is not a feed is an error message.
+pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Vec<(Url, RawPost)>, String> {
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(fetched.url.as_str()))
+        .sanitize_content(false)
+        .build();
+    let feed = parser
+        .parse(fetched.body.as_slice())
+        .map_err(|e| format!("not a readable RSS, Atom or JSON feed: {e}"))?;
+    let mut out = Vec::new();
+    for item in feed.entries {
+        let link = item
+            .links
+            .iter()
+            .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+            .or_else(|| item.links.first())
+            .map(|l| l.href.clone())
+            .or_else(|| item.id.starts_with("http").then(|| item.id.clone()));
+        let Some(link) = link.and_then(|l| fetched.url.join(&l).ok()) else {
+            tracing::warn!(feed = %feed_url, id = %item.id, "feed item has no link; skipped");
+            continue;
+        };
+        let date = |d: Option<chrono::DateTime<chrono::Utc>>| {
+            d.map(|d| RawDate {
+                value: d.to_rfc3339(),
+                source: DateSource::Feed,
+            })
+            .into_iter()
+            .collect::<Vec<_>>()
+        };
+        let body = item
+            .content
+            .as_ref()
+            .and_then(|c| c.body.clone())
+            .or_else(|| item.summary.as_ref().map(|s| s.content.clone()));
+        let raw = RawPost {
+            canonical: Some(link.clone()),
+            wp_post_id: wp_id_from_guid(&item.id),
+            base_href: None,
+            title: item.title.as_ref().map(|t| t.content.clone()),
+            published: date(item.published.or(item.updated)),
+            modified: date(item.updated),
+            authors: item.authors.iter().filter_map(|p| p.name.clone()).collect(),
+            categories: item
+                .categories
+                .iter()
+                .map(|c| c.label.clone().unwrap_or_else(|| c.term.clone()))
+                .collect(),
+            body_html: body,
+            summary: item.summary.as_ref().map(|s| s.content.clone()),
+            related: Vec::new(),
+        };
+        out.push((link, raw));
+    }
+    Ok(out)
+}
+
+/// WordPress feeds use `https://site/?p=123` as the item guid.
+pub fn wp_id_from_guid(guid: &str) -> Option<u64> {
+    let u = Url::parse(guid).ok()?;
+    if u.path() != "/" && !u.path().is_empty() {
+        return None;
+    }
+    u.query_pairs()
+        .find(|(k, _)| k == "p")
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+/// Fill the gaps of a full-text extraction with what the feed item said.
+pub fn merge(mut page: RawPost, item: RawPost) -> RawPost {
+    if page.title.is_none() {
+        page.title = item.title;
+    }
+    page.published.extend(item.published);
+    page.modified.extend(item.modified);
+    if page.authors.is_empty() {
+        page.authors = item.authors;
+    }
+    for c in item.categories {
+        if !page.categories.contains(&c) {
+            page.categories.push(c);
+        }
+    }
+    if page.body_html.is_none() {
+        page.body_html = item.body_html;
+    }
+    if page.summary.is_none() {
+        page.summary = item.summary;
+    }
+    if page.wp_post_id.is_none() {
+        page.wp_post_id = item.wp_post_id;
+    }
+    page
+}
