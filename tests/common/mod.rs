@@ -1,0 +1,348 @@
+//! Test support: a WordPress-like fixture site served over real HTTP on loopback, and helpers to
+//! run the real `feedwright` binary against it.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Response, StatusCode, Uri, header};
+
+/// How the fixture server answers one path.
+#[derive(Clone, Debug)]
+pub enum Resp {
+    /// 200 text/html; charset=utf-8.
+    Html(String),
+    /// 200 with explicit content type and raw bytes (and optional extra headers).
+    Bytes { content_type: String, body: Vec<u8>, headers: Vec<(String, String)> },
+    /// A bare status code.
+    Status(u16),
+    /// Wait this long before answering 200 (to trigger client timeouts).
+    Slow(Duration),
+    /// 302 to this location.
+    Redirect(String),
+}
+
+type Routes = Arc<Mutex<HashMap<String, Resp>>>;
+
+/// A running fixture site.
+pub struct Site {
+    pub addr: SocketAddr,
+    routes: Routes,
+    log: Arc<Mutex<Vec<String>>>,
+    _runtime: Arc<tokio::runtime::Runtime>,
+}
+
+impl Site {
+    /// Start an empty site on 127.0.0.1 with an ephemeral port.
+    pub fn start() -> Site {
+        let runtime = Arc::new(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime"),
+        );
+        let routes: Routes = Arc::default();
+        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("addr");
+        let (r, l) = (routes.clone(), log.clone());
+        let app = axum::Router::new().fallback(move |uri: Uri| {
+            let (r, l) = (r.clone(), l.clone());
+            async move { answer(&r, &l, uri).await }
+        });
+        runtime.spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Site { addr, routes, log, _runtime: runtime }
+    }
+
+    /// Absolute URL of `path` on this site.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Base URL without a trailing slash.
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Set (or replace) the answer for `path` (path and query, e.g. `/a/?p=1`).
+    pub fn set(&self, path: &str, resp: Resp) {
+        self.routes.lock().unwrap().insert(path.to_string(), resp);
+    }
+
+    /// Every path requested so far, in order.
+    pub fn requests(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+async fn answer(routes: &Routes, log: &Arc<Mutex<Vec<String>>>, uri: Uri) -> Response<Body> {
+    let key = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    log.lock().unwrap().push(key.clone());
+    let resp = {
+        let r = routes.lock().unwrap();
+        r.get(&key).or_else(|| r.get(uri.path())).cloned()
+    };
+    let mut out = Response::new(Body::empty());
+    match resp {
+        None => *out.status_mut() = StatusCode::NOT_FOUND,
+        Some(Resp::Html(s)) => {
+            out.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            *out.body_mut() = Body::from(s);
+        }
+        Some(Resp::Bytes { content_type, body, headers }) => {
+            out.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_str(&content_type).unwrap());
+            for (k, v) in headers {
+                out.headers_mut().insert(
+                    header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    HeaderValue::from_str(&v).unwrap(),
+                );
+            }
+            *out.body_mut() = Body::from(body);
+        }
+        Some(Resp::Status(code)) => *out.status_mut() = StatusCode::from_u16(code).unwrap(),
+        Some(Resp::Slow(d)) => {
+            tokio::time::sleep(d).await;
+            out.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            *out.body_mut() = Body::from("<html><body>late</body></html>");
+        }
+        Some(Resp::Redirect(to)) => {
+            *out.status_mut() = StatusCode::FOUND;
+            out.headers_mut()
+                .insert(header::LOCATION, HeaderValue::from_str(&to).unwrap());
+        }
+    }
+    out
+}
+
+/// One fixture post.
+#[derive(Clone, Debug)]
+pub struct Post {
+    pub id: u64,
+    pub slug: String,
+    pub title: String,
+    /// RFC 3339.
+    pub date: String,
+    pub modified: Option<String>,
+    pub author: String,
+    pub categories: Vec<String>,
+    pub body: String,
+}
+
+impl Post {
+    pub fn new(id: u64, slug: &str, title: &str, date: &str) -> Post {
+        Post {
+            id,
+            slug: slug.into(),
+            title: title.into(),
+            date: date.into(),
+            modified: None,
+            author: "Miriam Brenner".into(),
+            categories: vec!["International Negotiation".into()],
+            body: format!("<p>Body of {title}. Delegations met to talk about trade and water.</p>"),
+        }
+    }
+
+    pub fn path(&self) -> String {
+        format!("/{}/{}/", &self.date[..10].replace('-', "/"), self.slug)
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn cat_links(base: &str, p: &Post) -> String {
+    p.categories
+        .iter()
+        .map(|c| {
+            format!(
+                r#"<a href="{base}/category/{}/" rel="category tag">{}</a>"#,
+                c.to_lowercase().replace(' ', "-"),
+                esc(c)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+const SIDEBAR_AND_NAV: &str = r#"<nav class="main-navigation"><ul><li><a href="/category/mediation/" rel="category">Mediation</a></li></ul></nav>"#;
+
+/// A classic-theme (twentysixteen-like) single post page.
+pub fn classic_post(base: &str, p: &Post) -> String {
+    let url = format!("{base}{}", p.path());
+    let modified = p.modified.clone().unwrap_or_else(|| p.date.clone());
+    format!(
+        r#"<!DOCTYPE html><html lang="en-US"><head><meta charset="UTF-8">
+<title>{title} – Negotiation Notebook</title>
+<link rel="canonical" href="{url}" />
+<link rel="shortlink" href="{base}/?p={id}" />
+<meta property="og:type" content="article" />
+<meta property="og:site_name" content="Negotiation Notebook" />
+<meta property="article:published_time" content="{date}" />
+<meta property="article:modified_time" content="{modified}" />
+<link rel="next" href="{base}/some/other/post/" />
+</head><body class="post-template-default single single-post postid-{id}">
+<header id="masthead">{nav}</header>
+<div id="primary"><main id="main" class="site-main">
+<article id="post-{id}" class="post-{id} post type-post hentry">
+<header class="entry-header"><h1 class="entry-title">{title}</h1></header>
+<div class="entry-content">{body}</div>
+<footer class="entry-footer"><span class="byline"><span class="author vcard"><a class="url fn n" href="{base}/author/x/">{author}</a></span></span>
+<span class="posted-on"><time class="entry-date published" datetime="{date}">Some day</time></span>
+<span class="cat-links">{cats}</span></footer>
+</article></main></div>
+<aside id="secondary" class="widget-area"><section class="widget"><h2>Recent Posts</h2><ul><li><a href="{base}/elsewhere/">Elsewhere</a></li></ul></section></aside>
+</body></html>"#,
+        title = esc(&p.title),
+        id = p.id,
+        date = p.date,
+        body = p.body,
+        author = esc(&p.author),
+        cats = cat_links(base, p),
+        nav = SIDEBAR_AND_NAV,
+    )
+}
+
+/// A block-theme (twentytwentyfour-like) single post page, without shortlink or meta dates.
+pub fn block_post(base: &str, p: &Post) -> String {
+    let url = format!("{base}{}", p.path());
+    let terms = p
+        .categories
+        .iter()
+        .map(|c| format!(r#"<a href="{base}/category/{}/" rel="tag">{}</a>"#, c.to_lowercase().replace(' ', "-"), esc(c)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title} – Negotiation Notebook</title>
+<link rel="canonical" href="{url}"></head>
+<body class="wp-singular post-template-default single single-post postid-{id} wp-embed-responsive">
+<div class="wp-site-blocks"><header class="wp-block-template-part">{nav}</header>
+<main class="wp-block-group">
+<h1 class="wp-block-post-title">{title}</h1>
+<div class="wp-block-post-date"><time datetime="{date}">Some day</time></div>
+<div class="wp-block-post-author"><div class="wp-block-post-author__content"><p class="wp-block-post-author__name">{author}</p></div></div>
+<div class="taxonomy-category wp-block-post-terms">{terms}</div>
+<div class="entry-content wp-block-post-content">{body}</div>
+</main></div></body></html>"#,
+        title = esc(&p.title),
+        id = p.id,
+        date = p.date,
+        body = p.body,
+        author = esc(&p.author),
+        nav = SIDEBAR_AND_NAV,
+    )
+}
+
+/// A page that carries its metadata only as JSON-LD.
+pub fn jsonld_post(base: &str, p: &Post) -> String {
+    let url = format!("{base}{}", p.path());
+    let ld = serde_json::json!({
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebSite", "@id": format!("{base}/#website"), "name": "Negotiation Notebook"},
+            {"@type": "Person", "@id": format!("{base}/#person"), "name": p.author},
+            {"@type": "BlogPosting", "headline": p.title, "datePublished": p.date,
+             "dateModified": p.modified.clone().unwrap_or_else(|| p.date.clone()),
+             "author": {"@id": format!("{base}/#person")}, "articleSection": p.categories,
+             "mainEntityOfPage": url}
+        ]
+    });
+    format!(
+        r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title>
+<link rel="canonical" href="{url}">
+<script type="application/ld+json">{ld}</script></head>
+<body><div class="content"><article><div class="post-body">{body}</div></article></div></body></html>"#,
+        title = esc(&p.title),
+        body = p.body,
+    )
+}
+
+/// A classic category listing page linking `posts` (absolute URLs with titles).
+pub fn listing(base: &str, posts: &[(String, String)], next: Option<&str>) -> String {
+    let items: String = posts
+        .iter()
+        .map(|(u, t)| {
+            format!(
+                r#"<article class="post type-post hentry"><header class="entry-header"><h2 class="entry-title"><a href="{u}" rel="bookmark">{t}</a></h2></header>
+<div class="entry-summary"><p>Excerpt … <a href="{u}" class="more-link">Continue reading</a></p></div></article>"#,
+                t = esc(t)
+            )
+        })
+        .collect();
+    let next_link = next
+        .map(|n| format!(r#"<link rel="next" href="{n}" />"#))
+        .unwrap_or_default();
+    let next_a = next
+        .map(|n| format!(r#"<a class="next page-numbers" href="{n}">Next page</a>"#))
+        .unwrap_or_default();
+    format!(
+        r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>International Negotiation – Negotiation Notebook</title>{next_link}</head>
+<body class="archive category"><header id="masthead">{nav}</header>
+<div id="primary"><main id="main" class="site-main">
+<header class="page-header"><h1 class="page-title">International Negotiation</h1>
+<div class="taxonomy-description"><p>Our intro text links <a href="{base}/about/">about us</a>.</p></div></header>
+{items}
+<nav class="navigation pagination">{next_a}</nav>
+</main></div>
+<aside id="secondary"><section class="widget widget_recent_entries"><h2>Recent Posts</h2><ul><li><a href="{base}/sidebar/post/">Sidebar post</a></li></ul></section></aside>
+</body></html>"#,
+        nav = SIDEBAR_AND_NAV,
+    )
+}
+
+/// Write a config file into `dir` and return its path.
+pub fn write_config(dir: &Path, body: &str) -> PathBuf {
+    let path = dir.join("config.toml");
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+/// A config for one html source at `url`, fast and strict, output under `dir`.
+pub fn html_config(url: &str, extra_http: &str) -> String {
+    format!(
+        r#"output_dir = "out"
+public_url = "http://feeds.test/"
+[store]
+path = "state/feedwright.db"
+[http]
+min_interval_ms = 0
+timeout_secs = 2
+{extra_http}
+[[source]]
+name = "site"
+url = "{url}"
+[[feed]]
+name = "main"
+title = "Main feed"
+sources = ["site"]
+"#
+    )
+}
+
+/// Run the real binary with `args`, returning (exit code, stdout, stderr).
+pub fn feedwright(config: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedwright"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run feedwright");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
