@@ -1,0 +1,447 @@
+//! Entries: matching a re-fetched post to its stored twin, detecting edits, and the feed query.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use sha2::{Digest, Sha256};
+
+use super::{Store, StoreError, Upsert, from_unix};
+use crate::model::{DateSource, Entry, EntryId, Link};
+
+/// Every `entries` column an [`Entry`] is read from, in the order [`RawRow::read`] expects.
+const COLUMNS: &str = "id, dedup_key, source, url, title, published, published_source, updated, \
+                       updated_source, authors, categories, related, content_html, summary, \
+                       content_hash, first_seen, last_seen";
+
+/// An entry with the bookkeeping the store keeps about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEntry {
+    /// The entry as the feeds publish it.
+    pub entry: Entry,
+    /// When the post was first stored.
+    pub first_seen: DateTime<Utc>,
+    /// When the post was last seen by a run (changed or not).
+    pub last_seen: DateTime<Utc>,
+    /// Hash of the content that decides whether a re-fetch is an edit.
+    pub content_hash: String,
+}
+
+impl Store {
+    /// Insert `entry`, or merge it into the stored entry it is a twin of, in one transaction.
+    ///
+    /// A stored entry matches when its id has the same twin key as `entry.id` (http/https,
+    /// `www.`/bare host, fragment) or when it has the same `dedup_key`. On a match the public `id`
+    /// and `first_seen` never change. The content (title, url, authors, categories, HTML,
+    /// summary, published) decides between [`Upsert::Unchanged`] (only `last_seen` moves) and
+    /// [`Upsert::Updated`]:
+    /// - a `published` date that is only the fetch time (`FirstSeen`) never replaces the stored
+    ///   one;
+    /// - `updated` becomes the entry's own modified date when it has a real one later than the
+    ///   stored `updated`, else `max(stored updated, now)`, and never falls below `published`;
+    /// - related links are fixed at first store (taken from the entry only while none are
+    ///   stored).
+    ///
+    /// Should `entry` match two different stored rows (one by id, one by `dedup_key`), they are
+    /// the same post: the one matched by id survives, keeping the earlier `first_seen`.
+    pub fn upsert_entry(
+        &mut self,
+        entry: &Entry,
+        now: DateTime<Utc>,
+    ) -> Result<Upsert, StoreError> {
+        let Store { conn, path, .. } = self;
+        let path: &str = path;
+        let sql = |e| StoreError::sql(path, e);
+
+        let tx = conn.transaction().map_err(sql)?;
+        let id_key = twin_key_local(&entry.id.0);
+        let by_id = select_stored(&tx, path, "id_key", &id_key)?;
+        let by_dedup = select_stored(&tx, path, "dedup_key", &entry.dedup_key)?;
+
+        let (stored, duplicate) = match (by_id, by_dedup) {
+            (None, None) => {
+                let published = entry.published;
+                let (updated, updated_source) = if entry.updated < published {
+                    (published, entry.published_source)
+                } else {
+                    (entry.updated, entry.updated_source)
+                };
+                let fresh = Entry {
+                    updated,
+                    updated_source,
+                    ..entry.clone()
+                };
+                insert(&tx, &fresh, &id_key, now).map_err(sql)?;
+                tx.commit().map_err(sql)?;
+                return Ok(Upsert::New);
+            }
+            (Some(a), Some(b)) if a.entry.id != b.entry.id => (a, Some(b)),
+            (Some(a), _) => (a, None),
+            (None, Some(b)) => (b, None),
+        };
+
+        let (published, published_source) = if entry.published_source == DateSource::FirstSeen {
+            (stored.entry.published, stored.entry.published_source)
+        } else {
+            (entry.published, entry.published_source)
+        };
+        let candidate = Entry {
+            id: stored.entry.id.clone(),
+            published,
+            published_source,
+            ..entry.clone()
+        };
+        let hash = content_hash(&candidate);
+
+        if duplicate.is_none() && hash == stored.content_hash {
+            tx.execute(
+                "UPDATE entries SET last_seen = ?2 WHERE id = ?1",
+                params![stored.entry.id.0, now.timestamp()],
+            )
+            .map_err(sql)?;
+            tx.commit().map_err(sql)?;
+            return Ok(Upsert::Unchanged);
+        }
+
+        let mut first_seen = stored.first_seen;
+        if let Some(dup) = &duplicate {
+            first_seen = first_seen.min(dup.first_seen);
+            tx.execute("DELETE FROM entries WHERE id = ?1", [&dup.entry.id.0])
+                .map_err(sql)?;
+        }
+
+        let (mut updated, mut updated_source) = if entry.updated_source != DateSource::FirstSeen
+            && secs(entry.updated) > secs(stored.entry.updated)
+        {
+            (entry.updated, entry.updated_source)
+        } else if secs(now) > secs(stored.entry.updated) {
+            (now, DateSource::FirstSeen)
+        } else {
+            (stored.entry.updated, stored.entry.updated_source)
+        };
+        if secs(updated) < secs(published) {
+            (updated, updated_source) = (published, published_source);
+        }
+        let related = if stored.entry.related.is_empty() {
+            entry.related.clone()
+        } else {
+            stored.entry.related.clone()
+        };
+        let merged = Entry {
+            updated,
+            updated_source,
+            related,
+            ..candidate
+        };
+        update(&tx, &merged, &hash, first_seen, now).map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(Upsert::Updated)
+    }
+
+    /// Entries of `sources`, newest `published` first, then newest `updated`, then `id`
+    /// ascending; when `categories` is non-empty only entries with at least one of them
+    /// (case-insensitive). At most `limit`.
+    pub fn entries(
+        &self,
+        sources: &[String],
+        categories: &[String],
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        if sources.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let placeholders = (1..=sources.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let query = format!(
+            "SELECT {COLUMNS} FROM entries WHERE source IN ({placeholders})
+             ORDER BY published DESC, updated DESC, id ASC"
+        );
+        let wanted: Vec<String> = categories.iter().map(|c| c.to_lowercase()).collect();
+
+        let mut stmt = self.conn.prepare(&query).map_err(|e| self.err(e))?;
+        let mut rows = stmt
+            .query(params_from_iter(sources))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let stored = RawRow::read(row)
+                .map_err(|e| self.err(e))?
+                .into_stored(&self.path)?;
+            let keep = wanted.is_empty()
+                || stored
+                    .entry
+                    .categories
+                    .iter()
+                    .any(|c| wanted.contains(&c.to_lowercase()));
+            if keep {
+                out.push(stored.entry);
+                if out.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many entries `source` has.
+    pub fn entry_count(&self, source: &str) -> Result<usize, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM entries WHERE source = ?1",
+                [source],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        usize::try_from(n).map_err(|_| StoreError::bad_value(&self.path, "entry count"))
+    }
+
+    /// The entry stored under `dedup_key`, if any.
+    pub fn get_by_key(&self, dedup_key: &str) -> Result<Option<Entry>, StoreError> {
+        Ok(self.get_stored(dedup_key)?.map(|s| s.entry))
+    }
+
+    /// The entry stored under `dedup_key` with its first/last-seen times, if any.
+    pub fn get_stored(&self, dedup_key: &str) -> Result<Option<StoredEntry>, StoreError> {
+        select_stored(&self.conn, &self.path, "dedup_key", dedup_key)
+    }
+}
+
+/// The stored entry whose `column` (a unique key column) equals `value`.
+fn select_stored(
+    conn: &Connection,
+    path: &str,
+    column: &str,
+    value: &str,
+) -> Result<Option<StoredEntry>, StoreError> {
+    let query = format!("SELECT {COLUMNS} FROM entries WHERE {column} = ?1");
+    conn.query_row(&query, [value], RawRow::read)
+        .optional()
+        .map_err(|e| StoreError::sql(path, e))?
+        .map(|raw| raw.into_stored(path))
+        .transpose()
+}
+
+fn insert(
+    conn: &Connection,
+    e: &Entry,
+    id_key: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<usize> {
+    conn.execute(
+        "INSERT INTO entries (id, id_key, dedup_key, source, url, title, published,
+             published_source, updated, updated_source, authors, categories, related,
+             content_html, summary, content_hash, first_seen, last_seen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)",
+        params![
+            e.id.0,
+            id_key,
+            e.dedup_key,
+            e.source,
+            e.url,
+            e.title,
+            secs(e.published),
+            e.published_source.as_str(),
+            secs(e.updated),
+            e.updated_source.as_str(),
+            json(&e.authors),
+            json(&e.categories),
+            json(&e.related),
+            e.content_html,
+            e.summary,
+            content_hash(e),
+            secs(now),
+        ],
+    )
+}
+
+/// Rewrite every column of the row with id `e.id` except `id`, `id_key`.
+fn update(
+    conn: &Connection,
+    e: &Entry,
+    hash: &str,
+    first_seen: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE entries SET dedup_key = ?2, source = ?3, url = ?4, title = ?5, published = ?6,
+             published_source = ?7, updated = ?8, updated_source = ?9, authors = ?10,
+             categories = ?11, related = ?12, content_html = ?13, summary = ?14,
+             content_hash = ?15, first_seen = ?16, last_seen = ?17
+         WHERE id = ?1",
+        params![
+            e.id.0,
+            e.dedup_key,
+            e.source,
+            e.url,
+            e.title,
+            secs(e.published),
+            e.published_source.as_str(),
+            secs(e.updated),
+            e.updated_source.as_str(),
+            json(&e.authors),
+            json(&e.categories),
+            json(&e.related),
+            e.content_html,
+            e.summary,
+            hash,
+            secs(first_seen),
+            secs(now),
+        ],
+    )
+}
+
+/// One `entries` row as SQLite returns it, before any decoding that can fail on bad data.
+struct RawRow {
+    id: String,
+    dedup_key: String,
+    source: String,
+    url: String,
+    title: String,
+    published: i64,
+    published_source: String,
+    updated: i64,
+    updated_source: String,
+    authors: String,
+    categories: String,
+    related: String,
+    content_html: String,
+    summary: String,
+    content_hash: String,
+    first_seen: i64,
+    last_seen: i64,
+}
+
+impl RawRow {
+    fn read(row: &Row<'_>) -> rusqlite::Result<RawRow> {
+        Ok(RawRow {
+            id: row.get(0)?,
+            dedup_key: row.get(1)?,
+            source: row.get(2)?,
+            url: row.get(3)?,
+            title: row.get(4)?,
+            published: row.get(5)?,
+            published_source: row.get(6)?,
+            updated: row.get(7)?,
+            updated_source: row.get(8)?,
+            authors: row.get(9)?,
+            categories: row.get(10)?,
+            related: row.get(11)?,
+            content_html: row.get(12)?,
+            summary: row.get(13)?,
+            content_hash: row.get(14)?,
+            first_seen: row.get(15)?,
+            last_seen: row.get(16)?,
+        })
+    }
+
+    fn into_stored(self, path: &str) -> Result<StoredEntry, StoreError> {
+        let date_source = |s: &str| {
+            DateSource::parse(s)
+                .ok_or_else(|| StoreError::bad_value(path, format!("date source {s:?}")))
+        };
+        let strings = |column: &str, s: &str| {
+            serde_json::from_str::<Vec<String>>(s)
+                .map_err(|e| StoreError::bad_value(path, format!("{column}: {e}")))
+        };
+        let related = serde_json::from_str::<Vec<Link>>(&self.related)
+            .map_err(|e| StoreError::bad_value(path, format!("related: {e}")))?;
+        Ok(StoredEntry {
+            entry: Entry {
+                id: EntryId(self.id),
+                dedup_key: self.dedup_key,
+                source: self.source,
+                url: self.url,
+                title: self.title,
+                published: from_unix(path, self.published)?,
+                published_source: date_source(&self.published_source)?,
+                updated: from_unix(path, self.updated)?,
+                updated_source: date_source(&self.updated_source)?,
+                authors: strings("authors", &self.authors)?,
+                categories: strings("categories", &self.categories)?,
+                content_html: self.content_html,
+                summary: self.summary,
+                related,
+            },
+            first_seen: from_unix(path, self.first_seen)?,
+            last_seen: from_unix(path, self.last_seen)?,
+            content_hash: self.content_hash,
+        })
+    }
+}
+
+/// Whole Unix seconds: the stored precision.
+fn secs(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+/// A list column's JSON text. Serializing strings and links cannot fail.
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// SHA-256 (hex) over what makes a post's content: title, url, authors, categories, HTML,
+/// summary and published (whole seconds). Not over related links, `updated` or fetch times, so a
+/// re-fetch of an unedited post hashes the same.
+fn content_hash(e: &Entry) -> String {
+    // A JSON array is an unambiguous encoding of the fields (no concatenation collisions).
+    let fields = serde_json::json!([
+        "v1",
+        e.title,
+        e.url,
+        e.authors,
+        e.categories,
+        e.content_html,
+        e.summary,
+        secs(e.published),
+    ]);
+    let digest = Sha256::digest(fields.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Scheme-, `www.`- and fragment-insensitive key of a URL, host lowercased: twins of one post
+/// (http/https, `www.`/bare host) share it. Anything that is not a URL with a host is keyed by
+/// its text without fragment.
+// TODO(merge): use crate::normalize::twin_key
+fn twin_key_local(url: &str) -> String {
+    let text = url.trim();
+    if let Ok(parsed) = url::Url::parse(text)
+        && let Some(host) = parsed.host_str()
+    {
+        let host = host.to_ascii_lowercase();
+        let mut key = host.strip_prefix("www.").unwrap_or(&host).to_owned();
+        if let Some(port) = parsed.port() {
+            key.push(':');
+            key.push_str(&port.to_string());
+        }
+        key.push_str(parsed.path());
+        if let Some(query) = parsed.query() {
+            key.push('?');
+            key.push_str(query);
+        }
+        return key;
+    }
+    let without_fragment = text.split('#').next().unwrap_or_default();
+    without_fragment.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::twin_key_local;
+
+    #[test]
+    fn twin_key_ignores_scheme_www_fragment_and_host_case() {
+        let key = twin_key_local("https://www.Example.org/a/b?p=1#comments");
+        assert_eq!(key, "example.org/a/b?p=1");
+        assert_eq!(twin_key_local("http://example.org/a/b?p=1"), key);
+        assert_ne!(twin_key_local("https://example.org/a/B?p=1"), key);
+        assert_eq!(
+            twin_key_local("http://example.org:8080/x"),
+            "example.org:8080/x"
+        );
+        assert_eq!(
+            twin_key_local("tag:example.org,2024:1#x"),
+            "tag:example.org,2024:1"
+        );
+    }
+}

@@ -1,0 +1,460 @@
+//! Storage: the SQLite database.
+//!
+//! Owns: all SQL, the schema and its migrations (`migrations/V<n>__<name>.sql`, embedded at build
+//! time), the single-writer lock (`<db>.lock` next to the database), and the rules for merging a
+//! re-fetched post into the stored one. Must not: make HTTP requests, render documents, read the
+//! clock (every `now` is a parameter) or read configuration beyond the path it is given.
+//!
+//! Times are stored as integer Unix seconds (UTC, whole seconds, so they sort); list columns are
+//! JSON arrays.
+
+mod entries;
+mod error;
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+pub use entries::StoredEntry;
+pub use error::StoreError;
+
+/// The migrations in `migrations/`, compiled in.
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// Refinery's history table; one row per applied migration.
+const HISTORY_TABLE: &str = "refinery_schema_history";
+
+/// How long a statement waits for another connection's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    /// No stored entry matched: the entry was inserted.
+    New,
+    /// A stored entry matched and its content changed: it was rewritten in place.
+    Updated,
+    /// A stored entry matched with the same content: only `last_seen` moved.
+    Unchanged,
+}
+
+/// HTTP validators saved for a URL: `(ETag, Last-Modified)`, each as the server sent it.
+pub type Validators = (Option<String>, Option<String>);
+
+/// A post whose fetch or extraction failed and that will be retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingPost {
+    /// The post URL.
+    pub url: String,
+    /// Why the last attempt failed.
+    pub reason: String,
+    /// How many attempts failed so far.
+    pub attempts: u32,
+    /// When the first attempt failed.
+    pub first_failed: DateTime<Utc>,
+    /// When the last attempt failed.
+    pub last_failed: DateTime<Utc>,
+}
+
+/// Health of one source, as recorded by [`Store::record_source_run`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceState {
+    /// The source name.
+    pub source: String,
+    /// The last run that ended without error, if any.
+    pub last_success: Option<DateTime<Utc>>,
+    /// The error of the last run, `None` when it succeeded.
+    pub last_error: Option<String>,
+    /// The last run, successful or not.
+    pub last_run: DateTime<Utc>,
+}
+
+/// An open, migrated database, holding the single-writer lock for its whole lifetime.
+pub struct Store {
+    // Declared before `_lock` so the connection is closed before the lock is released.
+    conn: Connection,
+    path: String,
+    _lock: File,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Open the database at `path`, creating it (and its directory) if missing, take the
+    /// single-writer lock and bring the schema up to date.
+    ///
+    /// Fails with [`StoreError::Locked`] when another process holds the lock,
+    /// [`StoreError::ReadOnly`] when the file or its directory cannot be written,
+    /// [`StoreError::NotADatabase`] for a file that is not SQLite or is corrupt, and
+    /// [`StoreError::NewerSchema`] — without touching the file — when a newer build migrated it.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let shown = path.display().to_string();
+
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                io_error(
+                    &shown,
+                    &format!("cannot create directory {}", parent.display()),
+                    e,
+                )
+            })?;
+        }
+
+        let lock_path = lock_path(path);
+        let lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|e| {
+                io_error(
+                    &shown,
+                    &format!("cannot open lock file {}", lock_path.display()),
+                    e,
+                )
+            })?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked {
+                    path: shown,
+                    lock: lock_path.display().to_string(),
+                });
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(io_error(
+                    &shown,
+                    &format!("cannot lock {}", lock_path.display()),
+                    e,
+                ));
+            }
+        }
+
+        // No URI flag: a file literally named `file:…` is a file, not a URI.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn =
+            Connection::open_with_flags(path, flags).map_err(|e| open_error(path, &shown, e))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| StoreError::sql(&shown, e))?;
+        // SQLite silently falls back to read-only when the file is not writable.
+        if conn
+            .is_readonly(rusqlite::MAIN_DB)
+            .map_err(|e| StoreError::sql(&shown, e))?
+        {
+            return Err(StoreError::ReadOnly {
+                path: shown,
+                message: "the file is not writable".to_owned(),
+            });
+        }
+
+        // Read-only checks first: a database from a newer build must stay byte-for-byte intact.
+        let known = known_schema_version();
+        if let Some(found) =
+            applied_schema_version(&conn).map_err(|e| open_error(path, &shown, e))?
+            && found > known
+        {
+            return Err(StoreError::NewerSchema {
+                path: shown,
+                found,
+                known,
+            });
+        }
+
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(|e| open_error(path, &shown, e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Db {
+                path: shown,
+                message: format!("cannot switch to WAL journal mode (still {mode})"),
+            });
+        }
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(|e| StoreError::sql(&shown, e))?;
+
+        embedded::migrations::runner()
+            .run(&mut conn)
+            .map_err(|e| StoreError::Db {
+                path: shown.clone(),
+                message: format!("migration failed: {e}"),
+            })?;
+
+        Ok(Store {
+            conn,
+            path: shown,
+            _lock: lock,
+        })
+    }
+
+    /// The database file, as given to [`Store::open`].
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The schema version this database is at.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        applied_schema_version(&self.conn)
+            .map(|v| v.unwrap_or(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Record that fetching or extracting `url` failed: insert it as pending, or bump its attempt
+    /// count and reason if it already is.
+    pub fn add_pending(
+        &mut self,
+        source: &str,
+        url: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO pending (source, url, reason, attempts, first_failed, last_failed)
+                 VALUES (?1, ?2, ?3, 1, ?4, ?4)
+                 ON CONFLICT (source, url) DO UPDATE SET
+                     reason = excluded.reason,
+                     attempts = attempts + 1,
+                     last_failed = excluded.last_failed",
+                params![source, url, reason, now.timestamp()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Forget a pending post (it was stored, or is no longer wanted). Returns whether it was
+    /// pending.
+    pub fn remove_pending(&mut self, source: &str, url: &str) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .execute(
+                "DELETE FROM pending WHERE source = ?1 AND url = ?2",
+                params![source, url],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n > 0)
+    }
+
+    /// URLs pending for `source`, oldest failure first.
+    pub fn pending(&self, source: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .pending_details(source)?
+            .into_iter()
+            .map(|p| p.url)
+            .collect())
+    }
+
+    /// Pending posts of `source` with their failure history, oldest failure first.
+    pub fn pending_details(&self, source: &str) -> Result<Vec<PendingPost>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT url, reason, attempts, first_failed, last_failed FROM pending
+                 WHERE source = ?1 ORDER BY first_failed ASC, rowid ASC",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([source], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, i64>(3)?,
+                    row.get::<_, i64>(4)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (url, reason, attempts, first, last) = row.map_err(|e| self.err(e))?;
+            out.push(PendingPost {
+                url,
+                reason,
+                attempts: u32::try_from(attempts)
+                    .map_err(|_| StoreError::bad_value(&self.path, "pending.attempts"))?,
+                first_failed: self.time(first)?,
+                last_failed: self.time(last)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The validators saved for `url`: `(ETag, Last-Modified)`, or `None` if never saved.
+    pub fn http_cache_get(&self, url: &str) -> Result<Option<Validators>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT etag, last_modified FROM http_cache WHERE url = ?1",
+                [url],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Save (replace) the validators of `url`.
+    pub fn http_cache_put(
+        &mut self,
+        url: &str,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO http_cache (url, etag, last_modified, checked_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (url) DO UPDATE SET
+                     etag = excluded.etag,
+                     last_modified = excluded.last_modified,
+                     checked_at = excluded.checked_at",
+                params![url, etag, last_modified, now.timestamp()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Record one run of `source` at `now`: a success when `error` is `None` (clears the last
+    /// error), otherwise a failure with that error (the last success is kept).
+    pub fn record_source_run(
+        &mut self,
+        source: &str,
+        now: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let ts = now.timestamp();
+        let success = error.is_none().then_some(ts);
+        self.conn
+            .execute(
+                "INSERT INTO source_state (source, last_success, last_error, last_run)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (source) DO UPDATE SET
+                     last_success = coalesce(excluded.last_success, last_success),
+                     last_error = excluded.last_error,
+                     last_run = excluded.last_run",
+                params![source, success, error, ts],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The recorded health of `source`, or `None` if it never ran.
+    pub fn source_state(&self, source: &str) -> Result<Option<SourceState>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT last_success, last_error, last_run FROM source_state WHERE source = ?1",
+                [source],
+                |row| {
+                    Ok((
+                        row.get::<_, Option<i64>>(0)?,
+                        row.get::<_, Option<String>>(1)?,
+                        row.get::<_, i64>(2)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let Some((success, last_error, run)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(SourceState {
+            source: source.to_owned(),
+            last_success: success.map(|s| self.time(s)).transpose()?,
+            last_error,
+            last_run: self.time(run)?,
+        }))
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        StoreError::sql(&self.path, e)
+    }
+
+    fn time(&self, secs: i64) -> Result<DateTime<Utc>, StoreError> {
+        from_unix(&self.path, secs)
+    }
+}
+
+/// Unix seconds back to a date; an out-of-range value is a corrupt row.
+fn from_unix(path: &str, secs: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp(secs, 0)
+        .ok_or_else(|| StoreError::bad_value(path, format!("timestamp {secs} out of range")))
+}
+
+/// `<path>.lock`: the single-writer lock file next to the database.
+fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Highest migration version embedded in this build.
+fn known_schema_version() -> i64 {
+    embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| i64::from(m.version()))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Highest version in refinery's history table, `None` when no migration ever ran.
+/// Reads only: never creates the table.
+fn applied_schema_version(conn: &Connection) -> Result<Option<i64>, rusqlite::Error> {
+    let has_history: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [HISTORY_TABLE],
+        |row| row.get(0),
+    )?;
+    if !has_history {
+        return Ok(None);
+    }
+    conn.query_row(
+        &format!("SELECT max(version) FROM {HISTORY_TABLE}"),
+        [],
+        |row| row.get(0),
+    )
+}
+
+/// Classify an error met while opening: SQLite reports a directory it cannot write into as
+/// "unable to open database file", which is really a read-only problem.
+fn open_error(path: &Path, shown: &str, e: rusqlite::Error) -> StoreError {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen) {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if std::fs::metadata(dir).is_ok_and(|m| m.permissions().readonly()) {
+            return StoreError::ReadOnly {
+                path: shown.to_owned(),
+                message: format!("directory {} is not writable ({e})", dir.display()),
+            };
+        }
+    }
+    StoreError::sql(shown, e)
+}
+
+/// Classify a file-system error about the database at `shown`.
+fn io_error(shown: &str, what: &str, e: std::io::Error) -> StoreError {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => StoreError::ReadOnly {
+            path: shown.to_owned(),
+            message: format!("{what}: {e}"),
+        },
+        _ => StoreError::Db {
+            path: shown.to_owned(),
+            message: format!("{what}: {e}"),
+        },
+    }
+}

@@ -1,0 +1,769 @@
+//! The SQLite store: twin matching, edit detection, ordering, pending posts, and the errors an
+//! operator sees for locked, foreign, newer and read-only databases.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use feedwright::model::{DateSource, Entry, EntryId, Link};
+use feedwright::store::{Store, StoreError, Upsert};
+
+fn t(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_700_000_000 + secs, 0)
+        .single()
+        .expect("valid time")
+}
+
+/// An entry for `url` whose dedup key is the URL without scheme and `www.`.
+fn entry(url: &str, title: &str, published: DateTime<Utc>) -> Entry {
+    let key = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .trim_start_matches("www.")
+        .to_owned();
+    Entry {
+        id: EntryId(url.to_owned()),
+        dedup_key: key,
+        source: "blog".to_owned(),
+        url: url.to_owned(),
+        title: title.to_owned(),
+        published,
+        published_source: DateSource::Jsonld,
+        updated: published,
+        updated_source: DateSource::Jsonld,
+        authors: vec!["Ann Author".to_owned()],
+        categories: vec!["Negotiation".to_owned()],
+        content_html: format!("<p>{title}</p>"),
+        summary: title.to_owned(),
+        related: Vec::new(),
+    }
+}
+
+fn db_in(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("feedwright.db")
+}
+
+fn open(path: &Path) -> Store {
+    Store::open(path).expect("store opens")
+}
+
+fn ids(entries: &[Entry]) -> Vec<&str> {
+    entries.iter().map(|e| e.id.0.as_str()).collect()
+}
+
+#[test]
+fn upsert_reports_new_unchanged_and_updated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    let mut e = entry("https://example.org/a/", "First", t(0));
+
+    assert_eq!(store.upsert_entry(&e, t(10)).expect("upsert"), Upsert::New);
+    assert_eq!(
+        store.upsert_entry(&e, t(20)).expect("upsert"),
+        Upsert::Unchanged
+    );
+
+    e.title = "First, revised".to_owned();
+    assert_eq!(
+        store.upsert_entry(&e, t(30)).expect("upsert"),
+        Upsert::Updated
+    );
+    let stored = store
+        .get_by_key(&e.dedup_key)
+        .expect("get")
+        .expect("stored");
+    assert_eq!(stored.title, "First, revised");
+    assert_eq!(store.entry_count("blog").expect("count"), 1);
+
+    // Each hashed field on its own is an edit.
+    let edits: Vec<fn(&mut Entry)> = vec![
+        |e| e.authors.push("Bo".to_owned()),
+        |e| e.categories.push("Mediation".to_owned()),
+        |e| e.content_html.push_str("<p>more</p>"),
+        |e| e.summary.push_str(" more"),
+        |e| e.url.push_str("?page=2"),
+        |e| e.published += Duration::hours(1),
+    ];
+    for (i, edit) in edits.into_iter().enumerate() {
+        edit(&mut e);
+        let now = t(100 + i64::try_from(i).expect("small"));
+        assert_eq!(
+            store.upsert_entry(&e, now).expect("upsert"),
+            Upsert::Updated,
+            "edit {i}"
+        );
+    }
+    assert_eq!(store.entry_count("blog").expect("count"), 1);
+}
+
+#[test]
+fn refetch_with_other_related_links_or_fetch_times_is_unchanged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    let e = entry("https://example.org/a/", "A", t(0));
+    store.upsert_entry(&e, t(10)).expect("upsert");
+
+    let mut again = e.clone();
+    again.related = vec![Link {
+        url: "https://example.org/b/".to_owned(),
+        title: "B".to_owned(),
+    }];
+    again.updated = t(500);
+    again.updated_source = DateSource::FirstSeen;
+    assert_eq!(
+        store.upsert_entry(&again, t(600)).expect("upsert"),
+        Upsert::Unchanged
+    );
+
+    let stored = store
+        .get_stored(&e.dedup_key)
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        stored.entry, e,
+        "an unchanged re-fetch rewrites nothing but last_seen"
+    );
+    assert_eq!(stored.first_seen, t(10));
+    assert_eq!(stored.last_seen, t(600));
+}
+
+#[test]
+fn an_edit_bumps_updated_and_keeps_id_and_first_seen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    let original = entry("https://example.org/a/", "A", t(0));
+    store.upsert_entry(&original, t(10)).expect("upsert");
+
+    // Edited, reached over the http twin, with no modified date of its own.
+    let mut edited = entry("http://example.org/a/", "A, edited", t(0));
+    edited.updated = t(2000);
+    edited.updated_source = DateSource::FirstSeen;
+    assert_eq!(
+        store.upsert_entry(&edited, t(1000)).expect("upsert"),
+        Upsert::Updated
+    );
+    let stored = store
+        .get_stored(&original.dedup_key)
+        .expect("get")
+        .expect("stored");
+    assert_eq!(stored.entry.id, original.id, "the public id never changes");
+    assert_eq!(stored.entry.url, "http://example.org/a/");
+    assert_eq!(stored.first_seen, t(10));
+    assert_eq!(stored.last_seen, t(1000));
+    assert_eq!(
+        stored.entry.updated,
+        t(1000),
+        "no own modified date: the time of the edit"
+    );
+    assert_eq!(stored.entry.updated_source, DateSource::FirstSeen);
+
+    // A real modified date later than the stored one is taken as is.
+    let mut edited = entry("https://example.org/a/", "A, edited twice", t(0));
+    edited.updated = t(1500);
+    edited.updated_source = DateSource::Meta;
+    store.upsert_entry(&edited, t(1200)).expect("upsert");
+    let stored = store
+        .get_by_key(&original.dedup_key)
+        .expect("get")
+        .expect("stored");
+    assert_eq!(stored.updated, t(1500));
+    assert_eq!(stored.updated_source, DateSource::Meta);
+
+    // A real modified date that is not later still bumps `updated` to now.
+    let mut edited = entry("https://example.org/a/", "A, edited thrice", t(0));
+    edited.updated = t(100);
+    edited.updated_source = DateSource::Meta;
+    store.upsert_entry(&edited, t(3000)).expect("upsert");
+    let stored = store
+        .get_stored(&original.dedup_key)
+        .expect("get")
+        .expect("stored");
+    assert_eq!(stored.entry.updated, t(3000));
+    assert_eq!(stored.entry.id, original.id);
+    assert_eq!(stored.first_seen, t(10));
+}
+
+#[test]
+fn updated_is_never_below_published() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    let mut e = entry("https://example.org/a/", "A", t(1000));
+    e.updated = t(5);
+    store.upsert_entry(&e, t(2000)).expect("upsert");
+    let stored = store
+        .get_by_key(&e.dedup_key)
+        .expect("get")
+        .expect("stored");
+    assert_eq!(stored.updated, t(1000));
+
+    // An edit whose published date lies after the time it was seen still lands on published.
+    e.title = "A2".to_owned();
+    e.published = t(9000);
+    store.upsert_entry(&e, t(3000)).expect("upsert");
+    let stored = store
+        .get_by_key(&e.dedup_key)
+        .expect("get")
+        .expect("stored");
+    assert_eq!(stored.published, t(9000));
+    assert_eq!(stored.updated, t(9000));
+}
+
+#[test]
+fn scheme_and_www_twins_and_one_dedup_key_are_one_entry() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    let first = entry("https://www.example.org/post/", "Post", t(0));
+    assert_eq!(
+        store.upsert_entry(&first, t(1)).expect("upsert"),
+        Upsert::New
+    );
+
+    // Same post by id twin only: the dedup key differs; the id differs in scheme, `www.`, host
+    // case and fragment.
+    let mut twin = entry("http://Example.org/post/#comments", "Post", t(0));
+    twin.dedup_key = "something-else".to_owned();
+    assert_ne!(
+        store.upsert_entry(&twin, t(2)).expect("upsert"),
+        Upsert::New
+    );
+    assert_eq!(store.entry_count("blog").expect("count"), 1);
+
+    // Same post reached by another URL that normalization gave the same dedup key.
+    let mut other_url = entry("https://example.org/?p=42", "Post", t(0));
+    other_url.dedup_key = "something-else".to_owned();
+    assert_ne!(
+        store.upsert_entry(&other_url, t(3)).expect("upsert"),
+        Upsert::New
+    );
+    assert_eq!(store.entry_count("blog").expect("count"), 1);
+
+    let all = store
+        .entries(&["blog".to_owned()], &[], 10)
+        .expect("entries");
+    assert_eq!(ids(&all), vec![first.id.0.as_str()]);
+
+    // A genuinely different post is a second entry.
+    let different = entry("https://example.org/other/", "Other", t(0));
+    assert_eq!(
+        store.upsert_entry(&different, t(4)).expect("upsert"),
+        Upsert::New
+    );
+    assert_eq!(store.entry_count("blog").expect("count"), 2);
+}
+
+#[test]
+fn first_seen_published_date_is_kept_across_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    let undated = |now: DateTime<Utc>, title: &str| {
+        let mut e = entry("https://example.org/undated/", title, now);
+        e.published_source = DateSource::FirstSeen;
+        e.updated_source = DateSource::FirstSeen;
+        e
+    };
+
+    store
+        .upsert_entry(&undated(t(100), "U"), t(100))
+        .expect("upsert");
+    assert_eq!(
+        store
+            .upsert_entry(&undated(t(200), "U"), t(200))
+            .expect("upsert"),
+        Upsert::Unchanged,
+        "a later first-seen date alone is not an edit"
+    );
+    assert_eq!(
+        store
+            .upsert_entry(&undated(t(300), "U, edited"), t(300))
+            .expect("upsert"),
+        Upsert::Updated
+    );
+    let key = undated(t(0), "U").dedup_key;
+    let stored = store.get_by_key(&key).expect("get").expect("stored");
+    assert_eq!(stored.published, t(100));
+    assert_eq!(stored.published_source, DateSource::FirstSeen);
+    assert_eq!(stored.updated, t(300));
+
+    drop(store);
+    let mut store = open(&db_in(&dir));
+    assert_eq!(
+        store
+            .upsert_entry(&undated(t(400), "U, edited"), t(400))
+            .expect("upsert"),
+        Upsert::Unchanged
+    );
+    let stored = store.get_by_key(&key).expect("get").expect("stored");
+    assert_eq!(stored.published, t(100), "kept after reopening too");
+
+    // Once the page shows a real date, it wins.
+    let mut dated = undated(t(0), "U, edited");
+    dated.published = t(50);
+    dated.published_source = DateSource::Jsonld;
+    assert_eq!(
+        store.upsert_entry(&dated, t(500)).expect("upsert"),
+        Upsert::Updated
+    );
+    let stored = store.get_by_key(&key).expect("get").expect("stored");
+    assert_eq!(stored.published, t(50));
+    assert_eq!(stored.published_source, DateSource::Jsonld);
+}
+
+#[test]
+fn related_links_are_fixed_at_first_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    let link = |n: &str| Link {
+        url: format!("https://example.org/{n}/"),
+        title: n.to_owned(),
+    };
+    let mut e = entry("https://example.org/a/", "A", t(0));
+    store.upsert_entry(&e, t(1)).expect("upsert");
+
+    e.title = "A2".to_owned();
+    e.related = vec![link("b"), link("c")];
+    store.upsert_entry(&e, t(2)).expect("upsert");
+    let stored = store
+        .get_by_key(&e.dedup_key)
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        stored.related,
+        vec![link("b"), link("c")],
+        "filled while empty"
+    );
+
+    e.title = "A3".to_owned();
+    e.related = vec![link("d")];
+    store.upsert_entry(&e, t(3)).expect("upsert");
+    let stored = store
+        .get_by_key(&e.dedup_key)
+        .expect("get")
+        .expect("stored");
+    assert_eq!(stored.title, "A3");
+    assert_eq!(stored.related, vec![link("b"), link("c")], "then kept");
+}
+
+#[test]
+fn entries_are_newest_first_with_deterministic_ties() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    // (id, published, updated), inserted in an order that matches none of the sort keys.
+    let rows = [
+        ("https://example.org/c/", 100, 100),
+        ("https://example.org/a/", 100, 100),
+        ("https://example.org/old/", 50, 900),
+        ("https://example.org/b/", 100, 300),
+        ("https://example.org/new/", 200, 200),
+    ];
+    for (url, published, updated) in rows {
+        let mut e = entry(url, url, t(published));
+        e.updated = t(updated);
+        store.upsert_entry(&e, t(1000)).expect("upsert");
+    }
+    let mut elsewhere = entry("https://example.net/x/", "x", t(5000));
+    elsewhere.source = "other".to_owned();
+    store.upsert_entry(&elsewhere, t(1000)).expect("upsert");
+
+    let blog = ["blog".to_owned()];
+    let got = store.entries(&blog, &[], 100).expect("entries");
+    assert_eq!(
+        ids(&got),
+        vec![
+            "https://example.org/new/", // newest published
+            "https://example.org/b/",   // published tie: newest updated first
+            "https://example.org/a/",   // published and updated tie: id ascending
+            "https://example.org/c/",
+            "https://example.org/old/",
+        ]
+    );
+    // Insertion order does not matter: a second store filled in reverse agrees.
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    let mut store2 = open(&db_in(&dir2));
+    for e in got.iter().rev() {
+        store2.upsert_entry(e, t(1000)).expect("upsert");
+    }
+    assert_eq!(store2.entries(&blog, &[], 100).expect("entries"), got);
+
+    let both = store
+        .entries(&["blog".to_owned(), "other".to_owned()], &[], 100)
+        .expect("entries");
+    assert_eq!(both.len(), 6);
+    assert_eq!(both[0].id, elsewhere.id);
+    assert!(store.entries(&[], &[], 100).expect("entries").is_empty());
+}
+
+#[test]
+fn category_filter_is_case_insensitive_and_limit_applies_after_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    let cats: [(&str, &[&str]); 4] = [
+        ("https://example.org/1/", &["Negotiation", "Mediation"]),
+        ("https://example.org/2/", &["Business"]),
+        ("https://example.org/3/", &["mediation"]),
+        ("https://example.org/4/", &[]),
+    ];
+    for (i, (url, categories)) in cats.iter().enumerate() {
+        let mut e = entry(url, url, t(i64::try_from(i).expect("small") * 10));
+        e.categories = categories.iter().map(|c| (*c).to_owned()).collect();
+        store.upsert_entry(&e, t(1000)).expect("upsert");
+    }
+    let blog = ["blog".to_owned()];
+
+    let mediation = store
+        .entries(&blog, &["MEDIATION".to_owned()], 10)
+        .expect("entries");
+    assert_eq!(
+        ids(&mediation),
+        vec!["https://example.org/3/", "https://example.org/1/"]
+    );
+
+    let any_of = store
+        .entries(
+            &blog,
+            &["business".to_owned(), "negotiation".to_owned()],
+            10,
+        )
+        .expect("entries");
+    assert_eq!(
+        ids(&any_of),
+        vec!["https://example.org/2/", "https://example.org/1/"]
+    );
+
+    assert_eq!(store.entries(&blog, &[], 10).expect("entries").len(), 4);
+    assert!(
+        store
+            .entries(&blog, &["none".to_owned()], 10)
+            .expect("entries")
+            .is_empty()
+    );
+
+    let newest_two = store.entries(&blog, &[], 2).expect("entries");
+    assert_eq!(
+        ids(&newest_two),
+        vec!["https://example.org/4/", "https://example.org/3/"]
+    );
+    let one_mediation = store
+        .entries(&blog, &["mediation".to_owned()], 1)
+        .expect("entries");
+    assert_eq!(ids(&one_mediation), vec!["https://example.org/3/"]);
+    assert!(store.entries(&blog, &[], 0).expect("entries").is_empty());
+}
+
+#[test]
+fn pending_posts_are_added_retried_and_removed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    store
+        .add_pending("blog", "https://example.org/b/", "HTTP 503", t(20))
+        .expect("add");
+    store
+        .add_pending("blog", "https://example.org/a/", "timeout", t(10))
+        .expect("add");
+    store
+        .add_pending("other", "https://example.net/x/", "HTTP 500", t(5))
+        .expect("add");
+    assert_eq!(
+        store.pending("blog").expect("pending"),
+        vec!["https://example.org/a/", "https://example.org/b/"],
+        "oldest failure first"
+    );
+
+    // Retried and failed again: one row, attempts counted, latest reason kept.
+    store
+        .add_pending("blog", "https://example.org/a/", "HTTP 502", t(30))
+        .expect("add");
+    let details = store.pending_details("blog").expect("pending");
+    assert_eq!(details.len(), 2);
+    assert_eq!(details[0].url, "https://example.org/a/");
+    assert_eq!(details[0].attempts, 2);
+    assert_eq!(details[0].reason, "HTTP 502");
+    assert_eq!(details[0].first_failed, t(10));
+    assert_eq!(details[0].last_failed, t(30));
+    assert_eq!(details[1].attempts, 1);
+
+    assert!(
+        store
+            .remove_pending("blog", "https://example.org/a/")
+            .expect("remove")
+    );
+    assert!(
+        !store
+            .remove_pending("blog", "https://example.org/a/")
+            .expect("remove")
+    );
+    assert_eq!(
+        store.pending("blog").expect("pending"),
+        vec!["https://example.org/b/"]
+    );
+    assert_eq!(
+        store.pending("other").expect("pending"),
+        vec!["https://example.net/x/"]
+    );
+    assert!(store.pending("nobody").expect("pending").is_empty());
+}
+
+#[test]
+fn http_cache_and_source_state_round_trip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    let url = "https://example.org/category/daily/";
+    assert_eq!(store.http_cache_get(url).expect("get"), None);
+    store
+        .http_cache_put(url, Some("\"abc\""), None, t(1))
+        .expect("put");
+    assert_eq!(
+        store.http_cache_get(url).expect("get"),
+        Some((Some("\"abc\"".to_owned()), None))
+    );
+    store
+        .http_cache_put(url, None, Some("Wed, 21 Oct 2015 07:28:00 GMT"), t(2))
+        .expect("put");
+    assert_eq!(
+        store.http_cache_get(url).expect("get"),
+        Some((None, Some("Wed, 21 Oct 2015 07:28:00 GMT".to_owned())))
+    );
+
+    assert_eq!(store.source_state("blog").expect("state"), None);
+    store
+        .record_source_run("blog", t(10), None)
+        .expect("record");
+    store
+        .record_source_run("blog", t(20), Some("site unreachable"))
+        .expect("record");
+    let state = store
+        .source_state("blog")
+        .expect("state")
+        .expect("recorded");
+    assert_eq!(
+        state.last_success,
+        Some(t(10)),
+        "a failure keeps the last success"
+    );
+    assert_eq!(state.last_error.as_deref(), Some("site unreachable"));
+    assert_eq!(state.last_run, t(20));
+    store
+        .record_source_run("blog", t(30), None)
+        .expect("record");
+    let state = store
+        .source_state("blog")
+        .expect("state")
+        .expect("recorded");
+    assert_eq!(state.last_success, Some(t(30)));
+    assert_eq!(state.last_error, None, "a success clears the error");
+
+    store
+        .record_source_run("new", t(5), Some("boom"))
+        .expect("record");
+    let state = store.source_state("new").expect("state").expect("recorded");
+    assert_eq!(state.last_success, None);
+}
+
+#[test]
+fn reopening_keeps_everything() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("nested").join("deeper").join("feeds.db");
+    let mut e = entry("https://example.org/a/", "A", t(0));
+    e.related = vec![Link {
+        url: "https://example.org/b/".to_owned(),
+        title: "B — ünïcode".to_owned(),
+    }];
+    e.authors = vec!["Ann".to_owned(), "Bo".to_owned()];
+    {
+        let mut store = open(&path);
+        store.upsert_entry(&e, t(10)).expect("upsert");
+        store
+            .add_pending("blog", "https://example.org/p/", "timeout", t(11))
+            .expect("add");
+        store
+            .http_cache_put("https://example.org/", Some("W/\"1\""), None, t(12))
+            .expect("put");
+        store
+            .record_source_run("blog", t(13), None)
+            .expect("record");
+    }
+    let journal: String = rusqlite::Connection::open(&path)
+        .expect("raw open")
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("journal mode");
+    assert_eq!(journal, "wal");
+
+    let store = open(&path);
+    assert_eq!(store.schema_version().expect("version"), 1);
+    let stored = store
+        .get_stored(&e.dedup_key)
+        .expect("get")
+        .expect("stored");
+    assert_eq!(stored.entry, e);
+    assert_eq!(stored.first_seen, t(10));
+    assert_eq!(
+        store.pending("blog").expect("pending"),
+        vec!["https://example.org/p/"]
+    );
+    assert_eq!(
+        store.http_cache_get("https://example.org/").expect("get"),
+        Some((Some("W/\"1\"".to_owned()), None))
+    );
+    assert_eq!(
+        store
+            .source_state("blog")
+            .expect("state")
+            .expect("recorded")
+            .last_success,
+        Some(t(13))
+    );
+}
+
+#[test]
+fn a_second_open_while_the_first_is_open_is_locked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = db_in(&dir);
+    let first = open(&path);
+    let err = Store::open(&path).expect_err("second open must fail");
+    assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("another feedwright process"), "{message}");
+
+    drop(first);
+    open(&path);
+}
+
+#[test]
+fn a_garbage_file_is_not_a_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = db_in(&dir);
+    let garbage: Vec<u8> = (0..8192u32)
+        .map(|i| u8::try_from(i * 7 % 251).expect("below 256"))
+        .collect();
+    fs::write(&path, &garbage).expect("write garbage");
+
+    let err = Store::open(&path).expect_err("garbage must be refused");
+    assert!(matches!(err, StoreError::NotADatabase { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("file is not a database"), "{message}");
+    assert_eq!(
+        fs::read(&path).expect("read"),
+        garbage,
+        "the file is left alone"
+    );
+}
+
+#[test]
+fn a_database_from_a_newer_build_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = db_in(&dir);
+    {
+        let mut store = open(&path);
+        store
+            .upsert_entry(&entry("https://example.org/a/", "A", t(0)), t(1))
+            .expect("upsert");
+    }
+    {
+        let raw = rusqlite::Connection::open(&path).expect("raw open");
+        raw.execute(
+            "INSERT INTO refinery_schema_history (version, name, applied_on, checksum)
+             VALUES (99, 'from_the_future', '2030-01-01T00:00:00Z', '1')",
+            [],
+        )
+        .expect("insert history row");
+    }
+    let before = fs::read(&path).expect("read");
+
+    let err = Store::open(&path).expect_err("newer schema must be refused");
+    match &err {
+        StoreError::NewerSchema { found, known, .. } => {
+            assert_eq!(*found, 99);
+            assert_eq!(*known, 1);
+        }
+        other => panic!("expected NewerSchema, got {other:?}"),
+    }
+    let message = err.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(
+        message.contains("newer feedwright (schema v99, this build knows up to v1)"),
+        "{message}"
+    );
+    assert_eq!(
+        fs::read(&path).expect("read"),
+        before,
+        "the database is not modified"
+    );
+}
+
+#[test]
+fn a_read_only_database_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = db_in(&dir);
+    drop(open(&path));
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).expect("chmod");
+
+    if fs::OpenOptions::new().append(true).open(&path).is_ok() {
+        // Running as root: file modes do not stop writes, so there is no error to observe.
+        eprintln!("skipped: file permissions are not enforced for this user");
+        return;
+    }
+    let err = Store::open(&path).expect_err("read-only file must be refused");
+    assert!(matches!(err, StoreError::ReadOnly { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("read-only"), "{message}");
+}
+
+#[test]
+fn a_read_only_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let locked_dir = dir.path().join("ro");
+    fs::create_dir(&locked_dir).expect("mkdir");
+    fs::set_permissions(&locked_dir, fs::Permissions::from_mode(0o555)).expect("chmod");
+    let path = locked_dir.join("feedwright.db");
+
+    let result = if fs::write(locked_dir.join("probe"), b"x").is_ok() {
+        // Running as root: directory modes do not stop writes, so there is no error to observe.
+        eprintln!("skipped: directory permissions are not enforced for this user");
+        None
+    } else {
+        Some(Store::open(&path))
+    };
+    // Give the directory back its write bit so the temp dir can be removed.
+    fs::set_permissions(&locked_dir, fs::Permissions::from_mode(0o755)).expect("chmod back");
+    if let Some(result) = result {
+        let err = result.expect_err("read-only directory must be refused");
+        assert!(matches!(err, StoreError::ReadOnly { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+    }
+}
+
+#[test]
+fn an_entry_matching_two_stored_rows_merges_them_into_the_one_matched_by_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    let by_id = entry("https://example.org/a/", "A", t(0));
+    let mut by_key = entry("https://example.org/?p=7", "A copy", t(0));
+    by_key.dedup_key = "example.org/?p=7".to_owned();
+    store.upsert_entry(&by_key, t(5)).expect("upsert");
+    store.upsert_entry(&by_id, t(10)).expect("upsert");
+    assert_eq!(store.entry_count("blog").expect("count"), 2);
+
+    // Its id is a twin of the first row's, its dedup key is the second row's.
+    let mut both = entry("http://www.example.org/a/", "A", t(0));
+    both.dedup_key = by_key.dedup_key.clone();
+    assert_eq!(
+        store.upsert_entry(&both, t(20)).expect("upsert"),
+        Upsert::Updated
+    );
+    assert_eq!(store.entry_count("blog").expect("count"), 1);
+    let stored = store
+        .get_stored(&by_key.dedup_key)
+        .expect("get")
+        .expect("stored");
+    assert_eq!(stored.entry.id, by_id.id);
+    assert_eq!(
+        stored.first_seen,
+        t(5),
+        "the earlier first sighting is kept"
+    );
+    assert_eq!(store.get_by_key(&by_id.dedup_key).expect("get"), None);
+}
