@@ -1,22 +1,49 @@
 //! Publishing: pure rendering of feed documents and the one atomic writer of `output_dir`.
 //!
-//! Owns: Atom 1.0, RSS 2.0 and JSON Feed 1.1 rendering (`atom`, `rss`, `jsonfeed`) and
-//! [`write_atomic`]. Must not: read the database, the network or the clock.
+//! Owns: Atom 1.0, RSS 2.0 and JSON Feed 1.1 rendering (`atom`, `rss`, `jsonfeed`), the
+//! newest-first order of a feed ([`order_entries`]) and [`write_atomic`], the only function that
+//! writes under `output_dir`. Must not: read the database, the network or the clock.
+//!
+//! Rendering is deterministic: the same [`FeedInfo`] and entries always give the same bytes.
+//! Feed-level dates are taken from the entries (the Unix epoch when there are none), so an
+//! unchanged feed is never rewritten.
 
 pub mod atom;
 pub mod jsonfeed;
 pub mod rss;
 
-use std::path::Path;
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use url::Url;
+
+use crate::model::Entry;
+
+/// Value of the `generator` element / field in every document.
+pub const GENERATOR: &str = "feedwright";
+
+/// File name of the Atom document inside a feed's directory.
+pub const ATOM_FILE: &str = "atom.xml";
+/// File name of the RSS document inside a feed's directory.
+pub const RSS_FILE: &str = "rss.xml";
+/// File name of the JSON Feed document inside a feed's directory.
+pub const JSON_FILE: &str = "feed.json";
+
+/// The declaration every XML document we write starts with.
+const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
 
 /// Feed-level metadata, resolved from the config by the caller.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedInfo {
-    /// `[[feed]] name`.
+    /// `[[feed]] name`: the directory the documents are written to.
     pub name: String,
+    /// Human title of the feed (Atom `title`, RSS `title`, JSON Feed `title`).
     pub title: String,
+    /// Short description (Atom `subtitle`, RSS `description`, JSON Feed `description`); may be
+    /// empty.
     pub description: String,
     /// The site the entries come from (first source URL).
     pub home_page_url: String,
@@ -24,10 +51,208 @@ pub struct FeedInfo {
     pub public_base: Url,
 }
 
+impl FeedInfo {
+    /// The public URL of `file` (one of [`ATOM_FILE`], [`RSS_FILE`], [`JSON_FILE`]) in this
+    /// feed's directory. A `public_base` without a trailing `/` is treated as a directory.
+    pub fn file_url(&self, file: &str) -> String {
+        let mut base = self.public_base.clone();
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        match base.join(file) {
+            Ok(u) => u.into(),
+            Err(_) => format!("{base}{file}"),
+        }
+    }
+}
+
+/// Sort `entries` the way every feed lists them: newest `published` first, then newest
+/// `updated`, then `id` ascending, so the order never depends on the input order.
+pub fn order_entries(entries: &mut [Entry]) {
+    entries.sort_by(compare_entries);
+}
+
+fn compare_entries(a: &Entry, b: &Entry) -> Ordering {
+    b.published
+        .cmp(&a.published)
+        .then_with(|| b.updated.cmp(&a.updated))
+        .then_with(|| a.id.cmp(&b.id))
+}
+
+/// The feed-level "last updated" date: the latest entry `updated`, or the Unix epoch when there
+/// are no entries (never the clock, so identical input gives identical output).
+pub fn feed_updated(entries: &[Entry]) -> DateTime<Utc> {
+    entries
+        .iter()
+        .map(|e| e.updated)
+        .max()
+        .unwrap_or(DateTime::UNIX_EPOCH)
+        .trunc_subsecs(0)
+}
+
+/// The latest entry `published`, if there are entries.
+pub(crate) fn latest_published(entries: &[Entry]) -> Option<DateTime<Utc>> {
+    entries.iter().map(|e| e.published).max()
+}
+
+/// RFC 3339 in UTC with whole seconds and a `+00:00` offset, as every Atom and JSON Feed date.
+pub(crate) fn rfc3339(d: DateTime<Utc>) -> String {
+    d.trunc_subsecs(0)
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+/// RFC 822 (as RFC 2822: four-digit year, weekday, `+0000`) for RSS.
+pub(crate) fn rfc822(d: DateTime<Utc>) -> String {
+    d.trunc_subsecs(0).to_rfc2822()
+}
+
+/// `s` without the characters XML 1.0 forbids. Entries arrive XML-safe; this guards the strings
+/// that come straight from the configuration and costs nothing when there is nothing to drop.
+pub(crate) fn xml_text(s: &str) -> Cow<'_, str> {
+    fn allowed(c: char) -> bool {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+            || c >= '\u{10000}'
+    }
+    if s.chars().all(allowed) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.chars().filter(|&c| allowed(c)).collect())
+    }
+}
+
+/// Prefix an XML body (without declaration) with [`XML_DECLARATION`] and end it with a newline.
+pub(crate) fn xml_document(body: &[u8]) -> String {
+    let body = String::from_utf8_lossy(body);
+    let mut out = String::with_capacity(XML_DECLARATION.len() + body.len() + 1);
+    out.push_str(XML_DECLARATION);
+    out.push_str(body.trim_start());
+    out.push('\n');
+    out
+}
+
+/// Render the three documents of `info` and write them to `<out_dir>/<info.name>/` with
+/// [`write_atomic`]. Returns each path with whether it changed, in the order Atom, RSS, JSON
+/// Feed. `entries` must already be ordered (see [`order_entries`]) and limited.
+pub fn publish_feed(
+    out_dir: &Path,
+    info: &FeedInfo,
+    entries: &[Entry],
+) -> io::Result<Vec<(PathBuf, bool)>> {
+    if !crate::config::valid_name(&info.name) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "feed name {:?} must be non-empty and use only a-z, 0-9, '_' and '-'",
+                info.name
+            ),
+        ));
+    }
+    let dir = out_dir.join(&info.name);
+    let documents = [
+        (ATOM_FILE, atom::render(info, entries)),
+        (RSS_FILE, rss::render(info, entries)),
+        (JSON_FILE, jsonfeed::render(info, entries)),
+    ];
+    let mut written = Vec::with_capacity(documents.len());
+    for (file, text) in documents {
+        let path = dir.join(file);
+        let changed = write_atomic(&path, text.as_bytes())?;
+        written.push((path, changed));
+    }
+    Ok(written)
+}
+
+/// Wrap `err` so that its message says what failed on which path; the kind is kept.
+fn with_path(err: io::Error, what: &str, path: &Path) -> io::Error {
+    io::Error::new(err.kind(), format!("{what} {}: {err}", path.display()))
+}
+
+/// Does `path` already hold exactly `bytes`? A missing file does not.
+fn holds(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() && meta.len() == bytes.len() as u64 => {}
+        Ok(_) => return Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(with_path(e, "cannot inspect", path)),
+    }
+    match std::fs::read(path) {
+        Ok(old) => Ok(old == bytes),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(with_path(e, "cannot read", path)),
+    }
+}
+
 /// Write `bytes` to `path` atomically (temp file in the same directory, fsync, rename).
 /// Returns `false` without touching the file when it already holds exactly `bytes`.
-pub fn write_atomic(_path: &Path, _bytes: &[u8]) -> std::io::Result<bool> {
-    todo!()
+///
+/// The parent directory is created when missing. The temp file is a hidden sibling
+/// (`.<name>.XXXXXX.tmp`) so readers never see a partial document; on any error the old file is
+/// left as it was and the temp file is removed. Every error message names the path.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    let file_name = path.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("cannot write {}: not a file path", path.display()),
+        )
+    })?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if holds(path, bytes)? {
+        return Ok(false);
+    }
+    std::fs::create_dir_all(dir).map_err(|e| with_path(e, "cannot create directory", dir))?;
+
+    let prefix = format!(".{}.", file_name.to_string_lossy());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        // Published files are meant to be served: readable by all (subject to the umask), not
+        // the owner-only mode temp files get by default.
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut tmp = builder
+        .tempfile_in(dir)
+        .map_err(|e| with_path(e, "cannot create a temporary file to write", path))?;
+    // On error `tmp` is dropped, which removes the temporary file.
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| with_path(e, "cannot write", path))?;
+    tmp.persist(path).map_err(|e| {
+        // `e.file` is dropped here, removing the temporary file.
+        with_path(e.error, "cannot replace", path)
+    })?;
+    sync_dir(dir)?;
+    Ok(true)
+}
+
+/// Make the rename durable: fsync the directory that holds the new file.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    let handle =
+        std::fs::File::open(dir).map_err(|e| with_path(e, "cannot open directory", dir))?;
+    match handle.sync_all() {
+        Ok(()) => Ok(()),
+        // Some filesystems cannot fsync a directory; the rename itself already happened.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+            ) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(with_path(e, "cannot sync directory", dir)),
+    }
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
 }
 
 /// Placeholder.
