@@ -254,12 +254,3 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
-
-/// Placeholder.
-pub fn publish_feed(
-    _out: &Path,
-    _info: &FeedInfo,
-    _entries: &[crate::model::Entry],
-) -> std::io::Result<Vec<(std::path::PathBuf, bool)>> {
-    todo!()
-}
