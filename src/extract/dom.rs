@@ -1,0 +1,272 @@
+//! DOM helpers shared by the extractors: text clean-up, "page chrome" detection (navigation,
+//! sidebars, widgets, comments …), URL resolution and a filtered inner-HTML serializer.
+//!
+//! Everything here reads a parsed document; nothing allocates a second DOM.
+
+use scraper::{ElementRef, Node};
+use url::Url;
+
+/// Collapse every run of Unicode whitespace to one space and trim the ends.
+pub(crate) fn collapse(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Decode HTML entities left in an already-parsed string (double-encoded `<meta>` content, JSON-LD
+/// written by WordPress), then collapse whitespace.
+pub(crate) fn clean_text(s: &str) -> String {
+    if s.contains('&') {
+        collapse(&html_escape::decode_html_entities(s))
+    } else {
+        collapse(s)
+    }
+}
+
+/// The visible text of an element, cleaned with [`clean_text`].
+pub(crate) fn text_of(el: ElementRef<'_>) -> String {
+    let mut raw = String::new();
+    for t in el.text() {
+        raw.push_str(t);
+        raw.push(' ');
+    }
+    // The parser has already decoded entities once; only collapse.
+    collapse(&raw)
+}
+
+/// Resolve `href` against `base`, keeping only http(s) results.
+pub(crate) fn resolve(base: &Url, href: &str) -> Option<Url> {
+    let href = href.trim();
+    if href.is_empty() {
+        return None;
+    }
+    let url = base.join(href).ok()?;
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+/// `url` without its fragment.
+pub(crate) fn without_fragment(mut url: Url) -> Url {
+    url.set_fragment(None);
+    url
+}
+
+/// What the surrounding chrome test is for: a single post, or a listing page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ctx {
+    /// Reading one post: other posts' blocks (query loops, related posts) are chrome too.
+    Post,
+    /// Reading a listing: the archive header and its intro text are chrome too.
+    Listing,
+}
+
+/// Class or id tokens carrying these prefixes describe a layout, not a region (`has-sidebar`).
+const LAYOUT_PREFIXES: [&str; 4] = ["has-", "no-", "with-", "without-"];
+
+/// Substrings of a class or id that mark a region outside the post in every context.
+const CHROME_ALWAYS: [&str; 12] = [
+    "sidebar",
+    "widget",
+    "masthead",
+    "colophon",
+    "breadcrumb",
+    "site-header",
+    "site-footer",
+    "sharedaddy",
+    "sharing",
+    "share-",
+    "addtoany",
+    "navigation",
+];
+
+/// Substrings that mark another post's block when reading a single post.
+const CHROME_POST: [&str; 9] = [
+    "related",
+    "yarpp",
+    "crp_",
+    "wp-block-query",
+    "wp-block-post-template",
+    "wp-block-latest-posts",
+    "post-navigation",
+    "nav-links",
+    "more-posts",
+];
+
+/// Substrings that mark the archive header (title, category description) of a listing.
+const CHROME_LISTING: [&str; 7] = [
+    "page-header",
+    "archive-header",
+    "archive-description",
+    "taxonomy-description",
+    "term-description",
+    "wp-block-query-title",
+    "related",
+];
+
+/// A comments region (`comments`, `comment-list`, `post-comments`, `disqus_thread`), not a
+/// post that merely has comments (`commented`, `comments-open`).
+pub(crate) fn is_comment_token(t: &str) -> bool {
+    t == "comment"
+        || t == "comments"
+        || t == "respond"
+        || (t.starts_with("comment-") || t.starts_with("comments-") || t.starts_with("comment_"))
+            && !t.ends_with("-open")
+            && !t.ends_with("-closed")
+        || t.ends_with("-comments")
+        || t.ends_with("-comment")
+        || t.contains("commentlist")
+        || t.contains("disqus")
+}
+
+fn token_is_chrome(token: &str, ctx: Ctx) -> bool {
+    let t = token.to_ascii_lowercase();
+    if LAYOUT_PREFIXES.iter().any(|p| t.starts_with(p)) {
+        return false;
+    }
+    if is_comment_token(&t) {
+        return true;
+    }
+    if CHROME_ALWAYS.iter().any(|c| t.contains(c)) {
+        return true;
+    }
+    match ctx {
+        Ctx::Post => CHROME_POST.iter().any(|c| t.contains(c)),
+        Ctx::Listing => CHROME_LISTING.iter().any(|c| t.contains(c)),
+    }
+}
+
+/// Is this element itself a chrome region (ignoring its ancestors)?
+fn element_is_chrome(el: ElementRef<'_>, ctx: Ctx) -> bool {
+    let e = el.value();
+    match e.name() {
+        "nav" | "aside" => return true,
+        "header" | "footer" if !inside_post_container(el) => {
+            return true;
+        }
+        _ => {}
+    }
+    if e.classes().any(|c| token_is_chrome(c, ctx)) {
+        return true;
+    }
+    if let Some(id) = e.id()
+        && (token_is_chrome(id, ctx) || id.eq_ignore_ascii_case("secondary"))
+    {
+        return true;
+    }
+    matches!(
+        e.attr("role"),
+        Some("navigation" | "complementary" | "banner" | "contentinfo")
+    )
+}
+
+/// Does `el` sit inside an article, a post wrapper or the main region?
+fn inside_post_container(el: ElementRef<'_>) -> bool {
+    el.ancestors().filter_map(ElementRef::wrap).any(|a| {
+        let e = a.value();
+        matches!(e.name(), "article" | "main")
+            || e.attr("role") == Some("main")
+            || e.classes().any(|c| {
+                matches!(c, "hentry" | "post" | "type-post" | "site-main" | "entry")
+                    || c.starts_with("entry-")
+            })
+    })
+}
+
+/// Is `el` (or an ancestor below `stop`) page chrome: navigation, header, footer, sidebar,
+/// widgets, comments, sharing, and depending on `ctx` other posts' blocks or the archive header?
+/// `<body>` and `<html>` are never chrome (their classes describe the layout).
+pub(crate) fn in_chrome(el: ElementRef<'_>, stop: Option<ElementRef<'_>>, ctx: Ctx) -> bool {
+    let stop_id = stop.map(|s| s.id());
+    for node in std::iter::once(*el).chain(el.ancestors()) {
+        if Some(node.id()) == stop_id {
+            return false;
+        }
+        let Some(a) = ElementRef::wrap(node) else {
+            continue;
+        };
+        if matches!(a.value().name(), "body" | "html") {
+            return false;
+        }
+        if element_is_chrome(a, ctx) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Does any class of `el` contain one of `needles`?
+pub(crate) fn class_contains(el: ElementRef<'_>, needles: &[&str]) -> bool {
+    el.value()
+        .classes()
+        .any(|c| needles.iter().any(|n| c.contains(n)))
+}
+
+const VOID: [&str; 14] = [
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr", "param",
+];
+
+fn escape_into(out: &mut String, s: &str, attr: bool) {
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '\u{a0}' => out.push_str("&nbsp;"),
+            '<' if !attr => out.push_str("&lt;"),
+            '>' if !attr => out.push_str("&gt;"),
+            '"' if attr => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// The inner HTML of `root`, leaving out HTML comments and every element (with its subtree) for
+/// which `skip` is true. Iterative, so deeply nested documents cannot overflow the stack.
+pub(crate) fn inner_html_filtered(
+    root: ElementRef<'_>,
+    skip: &dyn Fn(ElementRef<'_>) -> bool,
+) -> String {
+    let mut out = String::new();
+    // (node, closing?)
+    let mut stack: Vec<_> = root.children().rev().map(|n| (n, false)).collect();
+    while let Some((node, closing)) = stack.pop() {
+        match node.value() {
+            Node::Text(t) => escape_into(&mut out, t, false),
+            Node::Element(e) => {
+                let name = e.name();
+                if closing {
+                    out.push_str("</");
+                    out.push_str(name);
+                    out.push('>');
+                    continue;
+                }
+                let Some(el) = ElementRef::wrap(node) else {
+                    continue;
+                };
+                if skip(el) {
+                    continue;
+                }
+                out.push('<');
+                out.push_str(name);
+                for (k, v) in e.attrs() {
+                    out.push(' ');
+                    out.push_str(k);
+                    out.push_str("=\"");
+                    escape_into(&mut out, v, true);
+                    out.push('"');
+                }
+                out.push('>');
+                if VOID.contains(&name) {
+                    continue;
+                }
+                stack.push((node, true));
+                stack.extend(node.children().rev().map(|n| (n, false)));
+            }
+            _ => {}
+        }
+    }
+    out
+}

@@ -1,0 +1,183 @@
+//! Listing pages: the post list (never intro text, navigation, sidebars, widgets or comments) and
+//! the next listing page (never a single post's adjacent-post link).
+
+use scraper::{ElementRef, Selector};
+use url::Url;
+
+use super::dom::{self, Ctx, in_chrome, text_of};
+use super::{PageCtx, user_selector};
+use crate::config::Selectors;
+use crate::model::Listing;
+
+pub(super) fn extract(ctx: &PageCtx<'_>, sel: &Selectors) -> Listing {
+    let next = if is_single_post(ctx) {
+        None
+    } else {
+        next_page(ctx, sel)
+    };
+    Listing {
+        posts: post_links(ctx, sel),
+        next,
+    }
+}
+
+/// A single post: WordPress body classes, or `og:type=article` with at most one article.
+fn is_single_post(ctx: &PageCtx<'_>) -> bool {
+    if ctx.body_has_class("single") || ctx.body_has_class("single-post") {
+        return true;
+    }
+    ctx.meta
+        .first("og:type")
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("article"))
+        && ctx.doc.select(sel!("article")).count() <= 1
+}
+
+struct Posts {
+    page: Url,
+    posts: Vec<Url>,
+}
+
+impl Posts {
+    fn push(&mut self, ctx: &PageCtx<'_>, a: ElementRef<'_>) {
+        let Some(href) = a.value().attr("href") else {
+            return;
+        };
+        let Some(url) = ctx.resolve(href) else {
+            return;
+        };
+        if matches!(url.fragment(), Some(f) if f == "respond" || f == "comments" || f.starts_with("comment-"))
+        {
+            return;
+        }
+        let url = dom::without_fragment(url);
+        if url == self.page || self.posts.contains(&url) {
+            return;
+        }
+        self.posts.push(url);
+    }
+}
+
+/// "Continue reading" / "Read more" links and comment links are not post titles.
+fn is_more_or_comment_link(a: ElementRef<'_>) -> bool {
+    let v = a.value();
+    if v.classes()
+        .any(|c| c.contains("more-link") || c.contains("read-more"))
+    {
+        return true;
+    }
+    let text = text_of(a).to_lowercase();
+    text.starts_with("continue reading") || text.starts_with("read more")
+}
+
+/// Is `a` inside the main content region (when the page has one)?
+fn in_main(a: ElementRef<'_>, has_main: bool) -> bool {
+    !has_main
+        || a.ancestors().filter_map(ElementRef::wrap).any(|e| {
+            let v = e.value();
+            v.name() == "main"
+                || v.attr("role") == Some("main")
+                || matches!(v.id(), Some("main" | "primary"))
+                || v.classes()
+                    .any(|c| c == "site-main" || c == "wp-block-query")
+        })
+}
+
+fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> Vec<Url> {
+    let mut p = Posts {
+        page: dom::without_fragment(ctx.url.clone()),
+        posts: Vec::new(),
+    };
+    if let Some(s) = user_selector(sel.item_link.as_ref()) {
+        for el in ctx.doc.select(&s) {
+            let a = if el.value().name() == "a" {
+                Some(el)
+            } else {
+                el.select(sel!("a[href]")).next()
+            };
+            if let Some(a) = a {
+                p.push(ctx, a);
+            }
+        }
+        if !p.posts.is_empty() {
+            return p.posts;
+        }
+    }
+    let has_main = ctx
+        .doc
+        .select(sel!(
+            "main, [role=main], #main, #primary, .site-main, .wp-block-query"
+        ))
+        .next()
+        .is_some();
+    let ok = |a: &ElementRef<'_>| {
+        in_main(*a, has_main) && !in_chrome(*a, None, Ctx::Listing) && !is_more_or_comment_link(*a)
+    };
+    let titles = sel!(
+        "article .entry-title a[href], article a[rel~=bookmark][href], \
+         .hentry .entry-title a[href], .wp-block-post-title a[href], \
+         .wp-block-post-template li .entry-title a[href], .entry-title a[href], \
+         .post-title a[href], a[rel~=bookmark][href]"
+    );
+    for a in ctx.doc.select(titles).filter(ok) {
+        p.push(ctx, a);
+    }
+    if !p.posts.is_empty() {
+        return p.posts;
+    }
+    // Items without a recognised title class: the first heading link (or first link) of each.
+    let items: &Selector = sel!(".wp-block-post-template > li, article");
+    for item in ctx.doc.select(items) {
+        let first = item
+            .select(sel!("h1 a[href], h2 a[href], h3 a[href], h4 a[href]"))
+            .find(ok)
+            .or_else(|| item.select(sel!("a[href]")).find(ok));
+        if let Some(a) = first {
+            p.push(ctx, a);
+        }
+    }
+    p.posts
+}
+
+/// Inside comment pagination?
+fn in_comments(e: ElementRef<'_>) -> bool {
+    std::iter::once(e)
+        .chain(e.ancestors().filter_map(ElementRef::wrap))
+        .any(|a| {
+            let v = a.value();
+            v.id()
+                .is_some_and(|i| dom::is_comment_token(&i.to_ascii_lowercase()))
+                || v.classes()
+                    .any(|c| dom::is_comment_token(&c.to_ascii_lowercase()))
+        })
+}
+
+fn next_page(ctx: &PageCtx<'_>, sel: &Selectors) -> Option<Url> {
+    let page = dom::without_fragment(ctx.url.clone());
+    let accept = |e: ElementRef<'_>| -> Option<Url> {
+        let href = e.value().attr("href").or_else(|| {
+            e.select(sel!("a[href]"))
+                .next()
+                .and_then(|a| a.value().attr("href"))
+        })?;
+        let url = ctx.resolve(href)?;
+        (dom::without_fragment(url.clone()) != page).then_some(url)
+    };
+    if let Some(s) = user_selector(sel.next_page.as_ref())
+        && let Some(u) = ctx.doc.select(&s).find_map(accept)
+    {
+        return Some(u);
+    }
+    let tiers: [&Selector; 5] = [
+        sel!("link[rel~=next][href]"),
+        sel!("a[rel~=next][href]"),
+        sel!("a.next.page-numbers[href]"),
+        sel!(".wp-block-query-pagination-next"),
+        sel!(".posts-navigation .nav-previous a[href], .paging-navigation .nav-previous a[href]"),
+    ];
+    tiers.into_iter().find_map(|s| {
+        ctx.doc
+            .select(s)
+            .filter(|e| !in_comments(*e))
+            .find_map(accept)
+    })
+}

@@ -1,0 +1,196 @@
+//! Extraction: `RawPage -> RawPost` and `RawPage -> Listing`.
+//!
+//! Owns: reading fields out of untrusted HTML by a cascade (selector override → JSON-LD →
+//! OpenGraph/`article:*` meta → WordPress theme markup, classic and block themes → readability
+//! fallback for the body only), listing-page link discovery, related-post blocks, and telling
+//! login / challenge pages apart from posts.
+//! Must not: do I/O, read the clock, parse dates, sanitize HTML or resolve final canonical
+//! identity (that is `normalize`), or touch configuration other than the selector overrides it is
+//! handed.
+//!
+//! Each document is parsed once; built-in CSS selectors are compiled once per process.
+//! `scraper::Html` is `!Send`, so everything here is synchronous and returns owned data.
+
+/// A built-in CSS selector, compiled once on first use.
+macro_rules! sel {
+    ($css:literal) => {{
+        static SEL: std::sync::LazyLock<scraper::Selector> = std::sync::LazyLock::new(|| {
+            scraper::Selector::parse($css).expect("built-in selector is valid CSS")
+        });
+        &*SEL
+    }};
+}
+
+mod dom;
+mod jsonld;
+mod listing;
+mod post;
+mod related;
+
+use std::collections::HashMap;
+
+use scraper::{Html, Selector};
+use url::Url;
+
+use crate::config::Selectors;
+use crate::model::{Listing, RawPage, RawPost};
+
+/// Why a page yielded no post.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ExtractError {
+    /// The response declared a content type that is neither HTML nor XHTML.
+    #[error("not an HTML page (content type {0})")]
+    NotHtml(String),
+    /// A login form, bot challenge or "access denied" page answered with 200.
+    #[error("looks like a login or challenge page ({0}), not a post")]
+    NotAPost(String),
+    /// Neither a title nor a body could be found.
+    #[error("no post content found")]
+    NoContent,
+}
+
+/// Extract one post page: canonical URL, ids, title, date candidates, authors, categories, body,
+/// summary and related links. Every field is raw; `normalize` parses and sanitizes.
+///
+/// # Errors
+///
+/// [`ExtractError::NotHtml`] for a non-HTML content type, [`ExtractError::NotAPost`] for login,
+/// challenge and "access denied" pages, [`ExtractError::NoContent`] when there is neither a title
+/// nor a body.
+pub fn extract_post(page: &RawPage, sel: &Selectors) -> Result<RawPost, ExtractError> {
+    check_content_type(page)?;
+    let doc = Html::parse_document(&page.body);
+    let ctx = PageCtx::new(&doc, page);
+    post::extract(&ctx, sel)
+}
+
+/// Extract the post links (absolute, deduplicated, page order) and the next listing page of one
+/// listing page. A single post's `rel=next` (the adjacent post) is never reported as `next`.
+/// Pages that are not HTML yield an empty listing.
+pub fn extract_listing(page: &RawPage, sel: &Selectors) -> Listing {
+    if check_content_type(page).is_err() {
+        return Listing::default();
+    }
+    let doc = Html::parse_document(&page.body);
+    let ctx = PageCtx::new(&doc, page);
+    listing::extract(&ctx, sel)
+}
+
+fn check_content_type(page: &RawPage) -> Result<(), ExtractError> {
+    let Some(ct) = page.content_type.as_deref() else {
+        return Ok(());
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence.is_empty() || essence == "text/html" || essence == "application/xhtml+xml" {
+        Ok(())
+    } else {
+        Err(ExtractError::NotHtml(ct.to_string()))
+    }
+}
+
+/// One parsed page and what every extractor needs to know about it.
+pub(crate) struct PageCtx<'a> {
+    pub doc: &'a Html,
+    /// The page source, for the readability fallback (which parses on its own).
+    pub html: &'a str,
+    /// The URL the body came from.
+    pub url: &'a Url,
+    /// `<base href>` resolved against the page URL.
+    pub base_href: Option<Url>,
+    /// The document base URL: `base_href`, else the page URL.
+    pub base: Url,
+    /// `<meta>` contents by lower-cased `property` / `name` / `itemprop`.
+    pub meta: MetaIndex,
+}
+
+impl<'a> PageCtx<'a> {
+    fn new(doc: &'a Html, page: &'a RawPage) -> PageCtx<'a> {
+        let base_href = doc
+            .select(sel!("base[href]"))
+            .next()
+            .and_then(|b| b.value().attr("href"))
+            .and_then(|h| dom::resolve(&page.url, h));
+        let base = base_href.clone().unwrap_or_else(|| page.url.clone());
+        PageCtx {
+            doc,
+            html: &page.body,
+            url: &page.url,
+            base_href,
+            base,
+            meta: MetaIndex::new(doc),
+        }
+    }
+
+    /// Resolve a link of this document against its base URL (http(s) only).
+    pub fn resolve(&self, href: &str) -> Option<Url> {
+        dom::resolve(&self.base, href)
+    }
+
+    /// Does `<body>` carry this class?
+    pub fn body_has_class(&self, class: &str) -> bool {
+        self.doc
+            .select(sel!("body"))
+            .next()
+            .is_some_and(|b| b.value().classes().any(|c| c == class))
+    }
+
+    /// Text of the document's `<title>` (the one in `<head>` when there is one).
+    pub fn title_tag(&self) -> Option<String> {
+        self.doc
+            .select(sel!("head > title"))
+            .next()
+            .or_else(|| self.doc.select(sel!("title")).next())
+            .map(dom::text_of)
+            .filter(|t| !t.is_empty())
+    }
+}
+
+/// `<meta>` contents indexed by lower-cased `property`, `name` and `itemprop`, in page order.
+pub(crate) struct MetaIndex {
+    map: HashMap<String, Vec<String>>,
+}
+
+impl MetaIndex {
+    fn new(doc: &Html) -> MetaIndex {
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for m in doc.select(sel!("meta[content]")) {
+            let e = m.value();
+            let content = e.attr("content").unwrap_or("").trim();
+            if content.is_empty() {
+                continue;
+            }
+            // Microdata inside comments or other posts' blocks is not about this post.
+            let keys = [e.attr("property"), e.attr("name")];
+            let itemprop = e
+                .attr("itemprop")
+                .filter(|_| !dom::in_chrome(m, None, dom::Ctx::Post));
+            for key in keys.into_iter().chain([itemprop]).flatten() {
+                map.entry(key.trim().to_ascii_lowercase())
+                    .or_default()
+                    .push(content.to_string());
+            }
+        }
+        MetaIndex { map }
+    }
+
+    /// Every content for `key` (lower case), in page order.
+    pub fn all(&self, key: &str) -> &[String] {
+        self.map.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// The first content for `key` (lower case).
+    pub fn first(&self, key: &str) -> Option<&str> {
+        self.all(key).first().map(String::as_str)
+    }
+}
+
+/// Compile a user-supplied selector override; an invalid one (config validation should have
+/// caught it) is ignored.
+pub(crate) fn user_selector(css: Option<&String>) -> Option<Selector> {
+    css.and_then(|c| Selector::parse(c).ok())
+}

@@ -1,0 +1,684 @@
+//! One post page: every `RawPost` field by its cascade, and the login / challenge checks.
+
+use scraper::{ElementRef, Selector};
+use url::Url;
+
+use super::dom::{self, Ctx, clean_text, in_chrome, text_of};
+use super::jsonld::JsonLd;
+use super::{ExtractError, PageCtx, related, user_selector};
+use crate::config::Selectors;
+use crate::model::{DateSource, RawDate, RawPost};
+
+/// Separators between a post title and the site name in `<title>` / `og:title`.
+const TITLE_SEPARATORS: [&str; 5] = [" – ", " - ", " | ", " · ", " — "];
+
+pub(super) fn extract(ctx: &PageCtx<'_>, sel: &Selectors) -> Result<RawPost, ExtractError> {
+    if let Some(reason) = challenge_reason(ctx) {
+        return Err(ExtractError::NotAPost(reason));
+    }
+    let ld = JsonLd::from_doc(ctx.doc);
+    let title_el = title_element(ctx);
+    let scope = post_scope(ctx, title_el);
+    let user_body = user_selector(sel.body.as_ref()).and_then(|s| ctx.doc.select(&s).next());
+    let body_el = user_body.or_else(|| body_container(ctx, scope));
+    if body_el.is_none() {
+        if let Some(reason) = login_reason(ctx, &ld) {
+            return Err(ExtractError::NotAPost(reason));
+        }
+    } else if wp_login_page(ctx) {
+        return Err(ExtractError::NotAPost("WordPress login page".into()));
+    }
+
+    let canonical = ctx
+        .doc
+        .select(sel!("link[rel~=canonical][href]"))
+        .next()
+        .and_then(|l| l.value().attr("href"))
+        .and_then(|h| ctx.resolve(h));
+    let mut self_urls = vec![dom::without_fragment(ctx.url.clone())];
+    if let Some(c) = &canonical {
+        self_urls.push(dom::without_fragment(c.clone()));
+    }
+    let related_sel = user_selector(sel.related.as_ref());
+    let related = related::extract(ctx, related_sel.as_ref(), &self_urls);
+
+    let body_html = match body_el {
+        Some(el) => Some(body_html(el, &related.blocks)),
+        None => readability_body(ctx),
+    }
+    .filter(|b| !b.trim().is_empty());
+    let title = title(ctx, sel, &ld, title_el);
+    if title.is_none() && body_html.is_none() {
+        return Err(ExtractError::NoContent);
+    }
+
+    Ok(RawPost {
+        canonical,
+        wp_post_id: wp_post_id(ctx),
+        base_href: ctx.base_href.clone(),
+        title,
+        published: published(ctx, sel, &ld, scope),
+        modified: modified(ctx, &ld, scope),
+        authors: authors(ctx, sel, &ld, scope),
+        categories: categories(ctx, sel, scope),
+        body_html,
+        summary: summary(ctx, &ld),
+        related: related.links,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Not a post
+
+fn challenge_reason(ctx: &PageCtx<'_>) -> Option<String> {
+    let title = ctx.title_tag().unwrap_or_default().to_lowercase();
+    if title.starts_with("just a moment") {
+        return Some("bot challenge: \"Just a moment...\"".into());
+    }
+    if title.contains("attention required") {
+        return Some("bot challenge: \"Attention Required\"".into());
+    }
+    if ctx
+        .doc
+        .select(sel!(
+            "#challenge-form, #cf-challenge-running, [id*=cf-challenge], [class*=cf-challenge], \
+             #challenge-stage, #cf-wrapper"
+        ))
+        .next()
+        .is_some()
+    {
+        return Some("bot challenge page".into());
+    }
+    if title.starts_with("access denied") || title.starts_with("403 forbidden") {
+        return Some("access denied".into());
+    }
+    None
+}
+
+/// `wp-login.php` itself: `<body class="login">` with the login form.
+fn wp_login_page(ctx: &PageCtx<'_>) -> bool {
+    ctx.body_has_class("login") && ctx.doc.select(sel!("form#loginform")).next().is_some()
+}
+
+/// A login form on a page without a post body (and nothing else claiming to be an article).
+fn login_reason(ctx: &PageCtx<'_>, ld: &JsonLd) -> Option<String> {
+    if wp_login_page(ctx) {
+        return Some("WordPress login page".into());
+    }
+    let wp_form = ctx
+        .doc
+        .select(sel!("form[action*=\"wp-login.php\"]"))
+        .next()
+        .is_some();
+    let password = ctx
+        .doc
+        .select(sel!("form input[type=password i]"))
+        .next()
+        .is_some();
+    if !wp_form && !password {
+        return None;
+    }
+    let claims_article = ld.has_article()
+        || ctx.meta.first("og:type") == Some("article")
+        || ctx
+            .doc
+            .select(sel!("article"))
+            .any(|a| !in_chrome(a, None, Ctx::Post) && text_of(a).len() > 500);
+    if claims_article {
+        return None;
+    }
+    Some(if wp_form {
+        "WordPress login form".into()
+    } else {
+        "login form with a password field and no article".into()
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where the post is
+
+/// The theme's title element for the post (not one in a sidebar, query loop or related block).
+fn title_element<'a>(ctx: &PageCtx<'a>) -> Option<ElementRef<'a>> {
+    let tiers: [&Selector; 5] = [
+        sel!("h1.entry-title, h1.wp-block-post-title"),
+        sel!(".entry-title, .wp-block-post-title"),
+        sel!("h1.post-title, h1[itemprop=headline], h1.article-title"),
+        sel!("article h1"),
+        sel!(".post-title, [itemprop=headline]"),
+    ];
+    tiers.into_iter().find_map(|s| {
+        ctx.doc
+            .select(s)
+            .find(|e| !in_chrome(*e, None, Ctx::Post) && !text_of(*e).is_empty())
+    })
+}
+
+fn is_post_wrapper(e: ElementRef<'_>) -> bool {
+    let v = e.value();
+    v.name() == "article"
+        || v.classes()
+            .any(|c| matches!(c, "hentry" | "type-post" | "post" | "h-entry"))
+}
+
+fn is_main(e: ElementRef<'_>) -> bool {
+    let v = e.value();
+    v.name() == "main"
+        || v.attr("role") == Some("main")
+        || v.id() == Some("main")
+        || v.classes().any(|c| c == "site-main")
+}
+
+/// The element holding the post: the article around the title, else the main region.
+/// `None` means the whole document (chrome excluded).
+fn post_scope<'a>(ctx: &PageCtx<'a>, title_el: Option<ElementRef<'a>>) -> Option<ElementRef<'a>> {
+    let below_body = |e: &ElementRef<'_>| !matches!(e.value().name(), "body" | "html");
+    if let Some(t) = title_el {
+        let ancestors = || {
+            t.ancestors()
+                .filter_map(ElementRef::wrap)
+                .take_while(below_body)
+        };
+        return ancestors()
+            .find(|e| is_post_wrapper(*e))
+            .or_else(|| ancestors().find(|e| is_main(*e)));
+    }
+    ctx.doc
+        .select(sel!("article"))
+        .find(|a| !in_chrome(*a, None, Ctx::Post))
+        .or_else(|| {
+            ctx.doc
+                .select(sel!("main, [role=main], #main, .site-main"))
+                .find(|m| !in_chrome(*m, None, Ctx::Post))
+        })
+}
+
+/// Elements matching `s` inside the scope (or the document), outside chrome.
+fn scoped<'a>(
+    ctx: &PageCtx<'a>,
+    scope: Option<ElementRef<'a>>,
+    s: &Selector,
+) -> Vec<ElementRef<'a>> {
+    let keep = |e: &ElementRef<'a>| !in_chrome(*e, scope, Ctx::Post);
+    match scope {
+        Some(root) => root.select(s).filter(keep).collect(),
+        None => ctx.doc.select(s).filter(keep).collect(),
+    }
+}
+
+/// [`scoped`], or the whole document (chrome excluded) when the scope has no match: some
+/// themes put the byline or date next to the article rather than inside it.
+fn scoped_or_page<'a>(
+    ctx: &PageCtx<'a>,
+    scope: Option<ElementRef<'a>>,
+    s: &Selector,
+) -> Vec<ElementRef<'a>> {
+    let found = scoped(ctx, scope, s);
+    if found.is_empty() && scope.is_some() {
+        scoped(ctx, None, s)
+    } else {
+        found
+    }
+}
+
+/// The theme's body container: WordPress classes first, then common generic ones.
+fn body_container<'a>(ctx: &PageCtx<'a>, scope: Option<ElementRef<'a>>) -> Option<ElementRef<'a>> {
+    let tiers: [&Selector; 2] = [
+        sel!(".entry-content, .wp-block-post-content"),
+        sel!(
+            "[itemprop=articleBody], .post-content, .article-content, .post-body, .entry-body, \
+             .article-body"
+        ),
+    ];
+    tiers.into_iter().find_map(|s| {
+        scoped(ctx, scope, s)
+            .first()
+            .copied()
+            .or_else(|| ctx.doc.select(s).find(|e| !in_chrome(*e, None, Ctx::Post)))
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Body
+
+const BODY_SKIP_TAGS: [&str; 12] = [
+    "script", "style", "noscript", "form", "template", "link", "meta", "button", "input", "select",
+    "textarea", "dialog",
+];
+
+const BODY_SKIP_CLASSES: [&str; 17] = [
+    "sharedaddy",
+    "sd-sharing",
+    "sd-like",
+    "jp-relatedposts",
+    "yarpp",
+    "crp_related",
+    "related-post",
+    "relatedpost",
+    "related_post",
+    "rp4wp",
+    "addtoany",
+    "sharing",
+    "share-buttons",
+    "social-share",
+    "comments-area",
+    "comment-respond",
+    "wp-block-comments",
+];
+
+fn body_html(el: ElementRef<'_>, related_blocks: &[ElementRef<'_>]) -> String {
+    let skip = |e: ElementRef<'_>| {
+        let v = e.value();
+        BODY_SKIP_TAGS.contains(&v.name())
+            || dom::class_contains(e, &BODY_SKIP_CLASSES)
+            || matches!(
+                v.id(),
+                Some("comments" | "respond" | "jp-relatedposts" | "jp-post-flair")
+            )
+            || related_blocks.iter().any(|b| b.id() == e.id())
+    };
+    dom::inner_html_filtered(el, &skip).trim().to_string()
+}
+
+/// Readability's guess at the body, for pages without a known body container.
+fn readability_body(ctx: &PageCtx<'_>) -> Option<String> {
+    let mut r = dom_smoothie::Readability::new(ctx.html, Some(ctx.url.as_str()), None).ok()?;
+    let article = r.parse().ok()?;
+    if article.text_content.trim().is_empty() {
+        return None;
+    }
+    Some(article.content.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Title
+
+fn title(
+    ctx: &PageCtx<'_>,
+    sel: &Selectors,
+    ld: &JsonLd,
+    title_el: Option<ElementRef<'_>>,
+) -> Option<String> {
+    let from_override = user_selector(sel.title.as_ref()).and_then(|s| {
+        ctx.doc
+            .select(&s)
+            .map(|e| match e.value().attr("content") {
+                Some(c) if e.value().name() == "meta" => clean_text(c),
+                _ => text_of(e),
+            })
+            .find(|t| !t.is_empty())
+    });
+    let (raw, from_tag) = if let Some(t) = from_override {
+        (t, false)
+    } else if let Some(t) = ld.headline() {
+        (t, false)
+    } else if let Some(t) = ctx
+        .meta
+        .first("og:title")
+        .map(clean_text)
+        .filter(|t| !t.is_empty())
+    {
+        (t, false)
+    } else if let Some(t) = title_el.map(text_of) {
+        (t, false)
+    } else if let Some(t) = ctx.title_tag().map(|t| clean_text(&t)) {
+        (t, true)
+    } else {
+        let h1 = ctx
+            .doc
+            .select(sel!("h1"))
+            .find(|h| !in_chrome(*h, None, Ctx::Post))
+            .map(text_of)?;
+        (h1, false)
+    };
+    let mut sites: Vec<String> = ctx
+        .meta
+        .all("og:site_name")
+        .iter()
+        .map(|s| clean_text(s))
+        .collect();
+    sites.extend(ld.site_names.iter().cloned());
+    let t = strip_site_suffix(&raw, &sites, from_tag);
+    (!t.is_empty()).then_some(t)
+}
+
+/// Remove a trailing " – Site" (any of [`TITLE_SEPARATORS`]) when `Site` is a known site name
+/// (or a shorter form of one, "Spiceworks" for "Spiceworks Inc"); for a `<title>` also remove a
+/// short capitalised trailing segment when the site is unknown.
+pub(crate) fn strip_site_suffix(title: &str, sites: &[String], from_title_tag: bool) -> String {
+    let lower = title.to_lowercase();
+    for site in sites.iter().filter(|s| !s.is_empty()) {
+        let site_l = site.to_lowercase();
+        for sep in TITLE_SEPARATORS {
+            let suffix = format!("{sep}{site_l}");
+            if let Some(prefix) = lower.strip_suffix(&suffix) {
+                // Lower-casing can change byte lengths; cut by the prefix's character count.
+                let keep = prefix.chars().count();
+                let stripped: String = title.chars().take(keep).collect();
+                let stripped = stripped.trim();
+                if !stripped.is_empty() {
+                    return stripped.to_string();
+                }
+            }
+        }
+    }
+    let cut = TITLE_SEPARATORS
+        .iter()
+        .filter_map(|sep| title.rfind(sep).map(|i| (i, sep.len())))
+        .max_by_key(|(i, _)| *i);
+    let Some((i, len)) = cut else {
+        return title.to_string();
+    };
+    let (prefix, suffix) = (title[..i].trim(), title[i + len..].trim());
+    if prefix.is_empty() || suffix.split_whitespace().count() > 4 {
+        return title.to_string();
+    }
+    // "Title - Spiceworks" with the site known as "Spiceworks Inc" (or the other way round).
+    let suffix_l = suffix.to_lowercase();
+    let abbreviates_site = sites.iter().any(|s| {
+        let s = s.to_lowercase();
+        s.starts_with(&format!("{suffix_l} ")) || suffix_l.starts_with(&format!("{s} "))
+    });
+    let capitalised = suffix
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit());
+    if abbreviates_site || (from_title_tag && capitalised) {
+        prefix.to_string()
+    } else {
+        title.to_string()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dates
+
+fn push_date(out: &mut Vec<RawDate>, value: &str, source: DateSource) {
+    let value = dom::collapse(value);
+    if value.is_empty() || out.iter().any(|d| d.value == value && d.source == source) {
+        return;
+    }
+    out.push(RawDate { value, source });
+}
+
+/// `datetime`, then `content`, then `title` (for `<abbr>`), then the text.
+fn date_value(e: ElementRef<'_>, text_ok: bool) -> Option<String> {
+    let v = e.value();
+    v.attr("datetime")
+        .or_else(|| v.attr("content"))
+        .map(str::to_string)
+        .or_else(|| (v.name() == "abbr").then(|| v.attr("title").map(str::to_string))?)
+        .or_else(|| text_ok.then(|| text_of(e)))
+        .filter(|s| !s.trim().is_empty())
+}
+
+const META_PUBLISHED: [&str; 9] = [
+    "article:published_time",
+    "og:article:published_time",
+    "og:published_time",
+    "datepublished",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "pubdate",
+    "publish-date",
+];
+
+const META_MODIFIED: [&str; 4] = [
+    "article:modified_time",
+    "og:article:modified_time",
+    "og:updated_time",
+    "datemodified",
+];
+
+fn published(
+    ctx: &PageCtx<'_>,
+    sel: &Selectors,
+    ld: &JsonLd,
+    scope: Option<ElementRef<'_>>,
+) -> Vec<RawDate> {
+    let mut out = Vec::new();
+    if let Some(s) = user_selector(sel.date.as_ref())
+        && let Some(v) = ctx.doc.select(&s).find_map(|e| date_value(e, true))
+    {
+        push_date(&mut out, &v, DateSource::Markup);
+    }
+    for v in ld.dates("datePublished") {
+        push_date(&mut out, &v, DateSource::Jsonld);
+    }
+    for key in META_PUBLISHED {
+        for v in ctx.meta.all(key) {
+            push_date(&mut out, v, DateSource::Meta);
+        }
+    }
+    let markup = sel!(
+        "time.entry-date[datetime], time.published[datetime], .wp-block-post-date time[datetime], \
+         [itemprop=datePublished][datetime], abbr.published[title]"
+    );
+    for e in scoped_or_page(ctx, scope, markup) {
+        let v = e.value();
+        let modified_only = v.classes().any(|c| c == "updated")
+            && !v.classes().any(|c| c == "published")
+            && v.name() == "time";
+        let in_modified_block = e.ancestors().filter_map(ElementRef::wrap).any(|a| {
+            a.value()
+                .classes()
+                .any(|c| c == "wp-block-post-date__modified-date")
+        });
+        if modified_only || in_modified_block {
+            continue;
+        }
+        if let Some(d) = date_value(e, false) {
+            push_date(&mut out, &d, DateSource::Markup);
+        }
+    }
+    out
+}
+
+fn modified(ctx: &PageCtx<'_>, ld: &JsonLd, scope: Option<ElementRef<'_>>) -> Vec<RawDate> {
+    let mut out = Vec::new();
+    for v in ld.dates("dateModified") {
+        push_date(&mut out, &v, DateSource::Jsonld);
+    }
+    for key in META_MODIFIED {
+        for v in ctx.meta.all(key) {
+            push_date(&mut out, v, DateSource::Meta);
+        }
+    }
+    let markup = sel!(
+        "time.updated[datetime], .wp-block-post-date__modified-date time[datetime], \
+         [itemprop=dateModified][datetime], abbr.updated[title]"
+    );
+    for e in scoped_or_page(ctx, scope, markup) {
+        if let Some(d) = date_value(e, false) {
+            push_date(&mut out, &d, DateSource::Markup);
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authors, categories, summary, ids
+
+/// A display name: entities decoded, whitespace collapsed, "By " removed; `None` for URLs and
+/// things too long to be a name.
+fn clean_name(raw: &str) -> Option<String> {
+    let mut s = clean_text(raw);
+    loop {
+        let lower = s.to_lowercase();
+        let Some(rest) = lower.strip_prefix("by") else {
+            break;
+        };
+        if !rest.starts_with([' ', ':']) {
+            break;
+        }
+        let cut = s.len() - rest.len();
+        s = s[cut..].trim_start_matches([' ', ':']).to_string();
+    }
+    let s = s
+        .trim_matches(|c: char| c == ',' || c == '|' || c == '·' || c.is_whitespace())
+        .to_string();
+    let looks_like_url = s.starts_with("http://") || s.starts_with("https://") || s.contains("://");
+    if s.is_empty() || looks_like_url || s.chars().count() > 100 {
+        None
+    } else {
+        Some(s)
+    }
+}
+
+fn push_names<I: IntoIterator<Item = String>>(out: &mut Vec<String>, names: I) {
+    for raw in names {
+        if let Some(n) = clean_name(&raw)
+            && !out.iter().any(|o| o.eq_ignore_ascii_case(&n))
+        {
+            out.push(n);
+        }
+    }
+}
+
+fn authors(
+    ctx: &PageCtx<'_>,
+    sel: &Selectors,
+    ld: &JsonLd,
+    scope: Option<ElementRef<'_>>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(s) = user_selector(sel.author.as_ref()) {
+        push_names(
+            &mut out,
+            ctx.doc.select(&s).map(|e| match e.value().attr("content") {
+                Some(c) if e.value().name() == "meta" => c.to_string(),
+                _ => text_of(e),
+            }),
+        );
+        if !out.is_empty() {
+            return out;
+        }
+    }
+    push_names(&mut out, ld.authors());
+    if !out.is_empty() {
+        return out;
+    }
+    for key in [
+        "author",
+        "article:author",
+        "article:author_name",
+        "parsely-author",
+        "sailthru.author",
+    ] {
+        push_names(&mut out, ctx.meta.all(key).iter().cloned());
+    }
+    if !out.is_empty() {
+        return out;
+    }
+    let markup = sel!(
+        ".byline .author a, .byline .author .fn, .byline .fn, a[rel~=author], \
+         .wp-block-post-author__name, .author.vcard .fn, .author.vcard a, \
+         [itemprop=author] [itemprop=name], .entry-author .fn, .author-name, .post-author-name, \
+         .entry-author-name, .article__author, .article-author, .byline-name"
+    );
+    push_names(
+        &mut out,
+        scoped_or_page(ctx, scope, markup).into_iter().map(text_of),
+    );
+    out
+}
+
+/// Containers in which a category / tag link belongs to the post.
+fn in_post_terms(e: ElementRef<'_>) -> bool {
+    e.ancestors().filter_map(ElementRef::wrap).any(|a| {
+        let v = a.value();
+        v.name() == "article"
+            || v.classes().any(|c| {
+                matches!(
+                    c,
+                    "post"
+                        | "hentry"
+                        | "entry-footer"
+                        | "entry-meta"
+                        | "cat-links"
+                        | "tags-links"
+                        | "entry-categories"
+                        | "wp-block-post-terms"
+                        | "entry-tags"
+                        | "post-categories"
+                        | "post-tags"
+                )
+            })
+    })
+}
+
+fn categories(ctx: &PageCtx<'_>, sel: &Selectors, scope: Option<ElementRef<'_>>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let push = |out: &mut Vec<String>, name: &str| {
+        let n = clean_text(name);
+        if !n.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(&n)) {
+            out.push(n);
+        }
+    };
+    if let Some(s) = user_selector(sel.categories.as_ref()) {
+        for e in ctx.doc.select(&s) {
+            push(&mut out, &text_of(e));
+        }
+        if !out.is_empty() {
+            return out;
+        }
+    }
+    let scope_article = scope.filter(|s| s.value().name() == "article");
+    for a in ctx.doc.select(sel!("a[rel~=category], a[rel~=tag]")) {
+        if !in_post_terms(a) || in_chrome(a, None, Ctx::Post) {
+            continue;
+        }
+        if let Some(article) = scope_article {
+            let nearest = a
+                .ancestors()
+                .filter_map(ElementRef::wrap)
+                .find(|x| x.value().name() == "article");
+            if nearest.is_some_and(|n| n.id() != article.id()) {
+                continue;
+            }
+        }
+        push(&mut out, &text_of(a));
+    }
+    for key in ["article:section", "article:tag"] {
+        for v in ctx.meta.all(key) {
+            push(&mut out, v);
+        }
+    }
+    out
+}
+
+fn summary(ctx: &PageCtx<'_>, ld: &JsonLd) -> Option<String> {
+    ctx.meta
+        .first("og:description")
+        .or_else(|| ctx.meta.first("description"))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| ld.description())
+}
+
+fn wp_post_id(ctx: &PageCtx<'_>) -> Option<u64> {
+    let from_shortlink = ctx
+        .doc
+        .select(sel!("link[rel~=shortlink][href]"))
+        .filter_map(|l| l.value().attr("href"))
+        .filter_map(|h| ctx.resolve(h))
+        .find_map(|u: Url| {
+            u.query_pairs()
+                .find(|(k, _)| k == "p")
+                .and_then(|(_, v)| v.parse::<u64>().ok())
+        });
+    from_shortlink
+        .or_else(|| {
+            ctx.doc
+                .select(sel!("article[id^=post-]"))
+                .filter(|a| !in_chrome(*a, None, Ctx::Post))
+                .find_map(|a| a.value().id()?.strip_prefix("post-")?.parse().ok())
+        })
+        .or_else(|| {
+            ctx.doc.select(sel!("body")).next().and_then(|b| {
+                b.value()
+                    .classes()
+                    .find_map(|c| c.strip_prefix("postid-")?.parse().ok())
+            })
+        })
+}
