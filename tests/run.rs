@@ -5,7 +5,10 @@ mod common;
 use std::io::Write;
 use std::time::Duration;
 
-use common::{Post, Resp, Site, block_post, classic_post, feedwright, html_config, jsonld_post, listing, write_config};
+use common::{
+    Post, Resp, Site, block_post, classic_post, feedwright, html_config, jsonld_post, listing,
+    write_config,
+};
 
 fn read(path: &std::path::Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -32,12 +35,27 @@ fn scenario() -> Scenario {
     let site = Site::start();
     let base = site.base();
     let mut good = Vec::new();
-    let a = Post::new(101, "classic-post", "Classic post & friends", "2024-05-01T09:00:00+00:00");
+    let a = Post::new(
+        101,
+        "classic-post",
+        "Classic post & friends",
+        "2024-05-01T09:00:00+00:00",
+    );
     site.set(&a.path(), Resp::Html(classic_post(&base, &a)));
-    let mut b = Post::new(102, "block-post", "Block theme post", "2024-05-02T10:00:00+02:00");
+    let mut b = Post::new(
+        102,
+        "block-post",
+        "Block theme post",
+        "2024-05-02T10:00:00+02:00",
+    );
     b.categories = vec!["International Negotiation".into(), "Mediation".into()];
     site.set(&b.path(), Resp::Html(block_post(&base, &b)));
-    let mut c = Post::new(103, "jsonld-post", "JSON-LD only post", "2024-05-03T08:30:00Z");
+    let mut c = Post::new(
+        103,
+        "jsonld-post",
+        "JSON-LD only post",
+        "2024-05-03T08:30:00Z",
+    );
     c.author = "Hiro Nakamura".into();
     site.set(&c.path(), Resp::Html(jsonld_post(&base, &c)));
     // windows-1252 bytes, declared in the HTTP header.
@@ -46,7 +64,11 @@ fn scenario() -> Scenario {
     let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&latin_html);
     site.set(
         &d.path(),
-        Resp::Bytes { content_type: "text/html; charset=windows-1252".into(), body: bytes.into_owned(), headers: vec![] },
+        Resp::Bytes {
+            content_type: "text/html; charset=windows-1252".into(),
+            body: bytes.into_owned(),
+            headers: vec![],
+        },
     );
     // Hostile body.
     let mut e = Post::new(105, "hostile", "Hostile ]]> post", "2024-05-05T08:00:00Z");
@@ -58,13 +80,30 @@ fn scenario() -> Scenario {
     // No date anywhere.
     let f = Post::new(106, "undated", "Undated post", "2024-05-06T08:00:00Z");
     let undated = classic_post(&base, &f)
-        .replace(r#"<meta property="article:published_time" content="2024-05-06T08:00:00Z" />"#, "")
-        .replace(r#"<meta property="article:modified_time" content="2024-05-06T08:00:00Z" />"#, "")
-        .replace(r#"<time class="entry-date published" datetime="2024-05-06T08:00:00Z">Some day</time>"#, "");
-    assert!(!undated.contains("2024-05-06T08"), "fixture still carries a date");
+        .replace(
+            r#"<meta property="article:published_time" content="2024-05-06T08:00:00Z" />"#,
+            "",
+        )
+        .replace(
+            r#"<meta property="article:modified_time" content="2024-05-06T08:00:00Z" />"#,
+            "",
+        )
+        .replace(
+            r#"<time class="entry-date published" datetime="2024-05-06T08:00:00Z">Some day</time>"#,
+            "",
+        );
+    assert!(
+        !undated.contains("2024-05-06T08"),
+        "fixture still carries a date"
+    );
     site.set(&f.path(), Resp::Html(undated));
     // A date in the future.
-    let g = Post::new(107, "future", "Post from the future", "2099-01-01T00:00:00Z");
+    let g = Post::new(
+        107,
+        "future",
+        "Post from the future",
+        "2099-01-01T00:00:00Z",
+    );
     site.set(&g.path(), Resp::Html(classic_post(&base, &g)));
     // A 2,000-character title.
     let long_title = "Negotiation ".repeat(170);
@@ -78,9 +117,16 @@ fn scenario() -> Scenario {
     site.set("/bad/loop/", Resp::Redirect("/bad/loop/".into()));
     site.set(
         "/bad/pdf/",
-        Resp::Bytes { content_type: "application/pdf".into(), body: b"%PDF-1.4 not html".to_vec(), headers: vec![] },
+        Resp::Bytes {
+            content_type: "application/pdf".into(),
+            body: b"%PDF-1.4 not html".to_vec(),
+            headers: vec![],
+        },
     );
-    site.set("/bad/huge/", Resp::Html(format!("<html><body>{}</body></html>", "x".repeat(300_000))));
+    site.set(
+        "/bad/huge/",
+        Resp::Html(format!("<html><body>{}</body></html>", "x".repeat(300_000))),
+    );
     site.set(
         "/bad/bomb/",
         Resp::Bytes {
@@ -111,15 +157,26 @@ fn scenario() -> Scenario {
         .chain(["/bad/pdf/", "/bad/huge/", "/bad/bomb/", "/bad/login/"].map(bad))
         .collect();
     // The same post again, under a tracking-parameter and fragment variant.
-    page2.push((format!("{base}{}?utm_source=x#comments", good[0].path()), good[0].title.clone()));
+    page2.push((
+        format!("{base}{}?utm_source=x#comments", good[0].path()),
+        good[0].title.clone(),
+    ));
     site.set(
         "/category/intl/",
-        Resp::Html(listing(&base, &page1, Some(&format!("{base}/category/intl/page/2/")))),
+        Resp::Html(listing(
+            &base,
+            &page1,
+            Some(&format!("{base}/category/intl/page/2/")),
+        )),
     );
     // Page 2's next link points back to page 1: the walk must end there.
     site.set(
         "/category/intl/page/2/",
-        Resp::Html(listing(&base, &page2, Some(&format!("{base}/category/intl/")))),
+        Resp::Html(listing(
+            &base,
+            &page2,
+            Some(&format!("{base}/category/intl/")),
+        )),
     );
     Scenario { site, good }
 }
@@ -135,7 +192,10 @@ fn run_publishes_good_posts_reports_bad_ones_and_stays_stable() {
     let (code, stdout, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 1, "some posts fail, so exit 1\n{stderr}");
     assert!(stdout.is_empty(), "run prints nothing on stdout: {stdout}");
-    assert!(stderr.contains("site: 8 new, 0 updated, 0 unchanged, 8 failed"), "{stderr}");
+    assert!(
+        stderr.contains("site: 8 new, 0 updated, 0 unchanged, 8 failed"),
+        "{stderr}"
+    );
     for (path, reason) in [
         ("/bad/500/", "500"),
         ("/bad/404/", "404"),
@@ -153,9 +213,17 @@ fn run_publishes_good_posts_reports_bad_ones_and_stays_stable() {
         assert!(line.to_lowercase().contains(reason), "{path}: {line}");
     }
     let requests = sc.site.requests();
-    assert!(!requests.iter().any(|r| r.contains("sidebar") || r.contains("about")), "{requests:?}");
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.contains("sidebar") || r.contains("about")),
+        "{requests:?}"
+    );
     assert_eq!(
-        requests.iter().filter(|r| r.starts_with("/category/intl/")).count(),
+        requests
+            .iter()
+            .filter(|r| r.starts_with("/category/intl/"))
+            .count(),
         2,
         "each listing page once: {requests:?}"
     );
@@ -165,36 +233,70 @@ fn run_publishes_good_posts_reports_bad_ones_and_stays_stable() {
     let rss = parse_feed(&out.join("rss.xml"));
     let json = parse_feed(&out.join("feed.json"));
     for f in [&atom, &rss, &json] {
-        assert_eq!(f.entries.len(), 8, "one entry per good post, the duplicate URL merged");
+        assert_eq!(
+            f.entries.len(),
+            8,
+            "one entry per good post, the duplicate URL merged"
+        );
     }
-    let title_of = |e: &feed_rs::model::Entry| e.title.as_ref().map(|t| t.content.clone()).unwrap_or_default();
+    let title_of = |e: &feed_rs::model::Entry| {
+        e.title
+            .as_ref()
+            .map(|t| t.content.clone())
+            .unwrap_or_default()
+    };
     let by_title = |t: &str| {
         atom.entries
             .iter()
             .find(|e| title_of(e).starts_with(t))
-            .unwrap_or_else(|| panic!("no entry titled {t}: {:?}", atom.entries.iter().map(title_of).collect::<Vec<_>>()))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no entry titled {t}: {:?}",
+                    atom.entries.iter().map(title_of).collect::<Vec<_>>()
+                )
+            })
     };
     let classic = by_title("Classic post & friends");
     assert_eq!(classic.authors[0].name.as_deref(), Some("Miriam Brenner"));
     assert_eq!(classic.id, sc.site.url("/?p=101"), "WordPress shortlink id");
     assert_eq!(classic.links[0].href, sc.site.url(&sc.good[0].path()));
-    assert_eq!(classic.published.unwrap().to_rfc3339(), "2024-05-01T09:00:00+00:00");
+    assert_eq!(
+        classic.published.unwrap().to_rfc3339(),
+        "2024-05-01T09:00:00+00:00"
+    );
     let block = by_title("Block theme post");
-    assert_eq!(block.published.unwrap().to_rfc3339(), "2024-05-02T08:00:00+00:00", "converted to UTC");
+    assert_eq!(
+        block.published.unwrap().to_rfc3339(),
+        "2024-05-02T08:00:00+00:00",
+        "converted to UTC"
+    );
     let cats: Vec<_> = block.categories.iter().map(|c| c.term.as_str()).collect();
     assert_eq!(cats, ["International Negotiation", "Mediation"]);
     assert!(!cats.contains(&"Mediation ") && block.categories.len() == 2);
     let ld = by_title("JSON-LD only post");
     assert_eq!(ld.authors[0].name.as_deref(), Some("Hiro Nakamura"));
-    assert_eq!(ld.published.unwrap().to_rfc3339(), "2024-05-03T08:30:00+00:00");
+    assert_eq!(
+        ld.published.unwrap().to_rfc3339(),
+        "2024-05-03T08:30:00+00:00"
+    );
     by_title("Café “quoted” menu");
     let long = by_title("Negotiation Negotiation");
     let long_title = title_of(long);
-    assert!(long_title.chars().count() <= 1001 && long_title.ends_with('…'), "{}", long_title.len());
+    assert!(
+        long_title.chars().count() <= 1001 && long_title.ends_with('…'),
+        "{}",
+        long_title.len()
+    );
     let future = by_title("Post from the future");
-    assert!(future.published.unwrap() <= chrono::Utc::now(), "future date clamped");
+    assert!(
+        future.published.unwrap() <= chrono::Utc::now(),
+        "future date clamped"
+    );
     let undated = by_title("Undated post");
-    assert!(undated.published.unwrap() > chrono::Utc::now() - chrono::Duration::hours(1), "first-seen date");
+    assert!(
+        undated.published.unwrap() > chrono::Utc::now() - chrono::Duration::hours(1),
+        "first-seen date"
+    );
 
     // CI re-checks these files with Python feedparser.
     if let Some(keep) = std::env::var_os("FEEDWRIGHT_TEST_OUTPUT") {
@@ -209,60 +311,120 @@ fn run_publishes_good_posts_reports_bad_ones_and_stays_stable() {
     let json_text = read(&out.join("feed.json"));
     for text in [&atom_text, &rss_text, &json_text] {
         let lower = text.to_lowercase();
-        assert!(!lower.contains("&lt;script") && !lower.contains("<script"), "script survived");
+        assert!(
+            !lower.contains("&lt;script") && !lower.contains("<script"),
+            "script survived"
+        );
         assert!(!lower.contains("onerror"), "event handler survived");
         assert!(!lower.contains("javascript:"), "javascript: URL survived");
         assert!(!lower.contains("iframe"), "iframe survived");
         assert!(!text.contains('\u{1}'), "control character survived");
     }
-    assert!(atom_text.contains(&sc.site.url("/relative/link/")), "relative link made absolute");
-    assert!(atom_text.contains(&sc.site.url("/img/a.png")), "relative image made absolute");
+    assert!(
+        atom_text.contains(&sc.site.url("/relative/link/")),
+        "relative link made absolute"
+    );
+    assert!(
+        atom_text.contains(&sc.site.url("/img/a.png")),
+        "relative image made absolute"
+    );
 
     // A second run with nothing changed rewrites nothing and retries the failed posts.
     let before: Vec<_> = ["atom.xml", "rss.xml", "feed.json"]
         .iter()
-        .map(|f| (std::fs::read(out.join(f)).unwrap(), std::fs::metadata(out.join(f)).unwrap().modified().unwrap()))
+        .map(|f| {
+            (
+                std::fs::read(out.join(f)).unwrap(),
+                std::fs::metadata(out.join(f)).unwrap().modified().unwrap(),
+            )
+        })
         .collect();
     let n_before = sc.site.requests().len();
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("site: 0 new, 0 updated, 8 unchanged, 8 failed"), "{stderr}");
+    assert!(
+        stderr.contains("site: 0 new, 0 updated, 8 unchanged, 8 failed"),
+        "{stderr}"
+    );
     let after: Vec<_> = ["atom.xml", "rss.xml", "feed.json"]
         .iter()
-        .map(|f| (std::fs::read(out.join(f)).unwrap(), std::fs::metadata(out.join(f)).unwrap().modified().unwrap()))
+        .map(|f| {
+            (
+                std::fs::read(out.join(f)).unwrap(),
+                std::fs::metadata(out.join(f)).unwrap().modified().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(before, after, "identical input: byte-identical files, not rewritten");
-    assert!(sc.site.requests()[n_before..].contains(&"/bad/500/".to_string()), "failed post retried");
+    assert_eq!(
+        before, after,
+        "identical input: byte-identical files, not rewritten"
+    );
+    assert!(
+        sc.site.requests()[n_before..].contains(&"/bad/500/".to_string()),
+        "failed post retried"
+    );
 
     // An edit updates the entry in place.
     let mut edited = sc.good[0].clone();
     edited.body = "<p>Edited body with new negotiation news.</p>".into();
     edited.modified = Some("2024-06-01T12:00:00+00:00".into());
-    sc.site.set(&edited.path(), Resp::Html(classic_post(&sc.site.base(), &edited)));
+    sc.site.set(
+        &edited.path(),
+        Resp::Html(classic_post(&sc.site.base(), &edited)),
+    );
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("site: 0 new, 1 updated, 7 unchanged"), "{stderr}");
+    assert!(
+        stderr.contains("site: 0 new, 1 updated, 7 unchanged"),
+        "{stderr}"
+    );
     let atom = parse_feed(&out.join("atom.xml"));
     assert_eq!(atom.entries.len(), 8, "an edit never duplicates");
-    let e = atom.entries.iter().find(|e| e.id == sc.site.url("/?p=101")).unwrap();
+    let e = atom
+        .entries
+        .iter()
+        .find(|e| e.id == sc.site.url("/?p=101"))
+        .unwrap();
     assert_eq!(e.updated.unwrap().to_rfc3339(), "2024-06-01T12:00:00+00:00");
-    assert!(e.content.as_ref().unwrap().body.as_ref().unwrap().contains("Edited body"));
+    assert!(
+        e.content
+            .as_ref()
+            .unwrap()
+            .body
+            .as_ref()
+            .unwrap()
+            .contains("Edited body")
+    );
 
     // The site goes down: the run fails, the published feeds stay as they were.
     let before = std::fs::read(out.join("atom.xml")).unwrap();
     sc.site.set("/category/intl/", Resp::Status(503));
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("site: ") && stderr.contains("503"), "{stderr}");
-    assert_eq!(before, std::fs::read(out.join("atom.xml")).unwrap(), "published feed intact");
+    assert!(
+        stderr.contains("site: ") && stderr.contains("503"),
+        "{stderr}"
+    );
+    assert_eq!(
+        before,
+        std::fs::read(out.join("atom.xml")).unwrap(),
+        "published feed intact"
+    );
 }
 
 #[test]
 fn unreachable_site_is_one_clear_line_and_exit_1() {
     // Bind and drop a listener so the port is (almost certainly) closed.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(dir.path(), &html_config(&format!("http://127.0.0.1:{port}/category/x/"), ""));
+    let cfg = write_config(
+        dir.path(),
+        &html_config(&format!("http://127.0.0.1:{port}/category/x/"), ""),
+    );
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 1, "{stderr}");
     let lines: Vec<_> = stderr.lines().filter(|l| l.starts_with("site:")).collect();
@@ -289,7 +451,11 @@ fn feed_source_is_ingested() {
     );
     site.set(
         "/feed/",
-        Resp::Bytes { content_type: "application/rss+xml; charset=UTF-8".into(), body: rss.into_bytes(), headers: vec![] },
+        Resp::Bytes {
+            content_type: "application/rss+xml; charset=UTF-8".into(),
+            body: rss.into_bytes(),
+            headers: vec![],
+        },
     );
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &html_config(&site.url("/feed/"), ""));
@@ -303,8 +469,15 @@ fn feed_source_is_ingested() {
     assert_eq!(one.authors[0].name.as_deref(), Some("Amélie Dubois"));
     assert_eq!(one.categories[0].term, "Diplomacy");
     let body = one.content.as_ref().unwrap().body.clone().unwrap();
-    assert!(body.contains("<b>text</b>") && !body.contains("script"), "{body}");
-    assert_eq!(site.requests(), ["/feed/"], "no page fetches without full_text");
+    assert!(
+        body.contains("<b>text</b>") && !body.contains("script"),
+        "{body}"
+    );
+    assert_eq!(
+        site.requests(),
+        ["/feed/"],
+        "no page fetches without full_text"
+    );
 }
 
 #[test]
@@ -322,7 +495,11 @@ fn dir_source_reads_markdown_and_html_and_reports_bad_files() {
         "---\ntitle: Talk on trade\ndate: 2024-03-05\nauthors: [A One, B Two]\nurl: https://example.org/events/talk/\n---\nSome *talk*.\n",
     )
     .unwrap();
-    std::fs::write(posts.join("broken.md"), "+++\ntitle = \"No url\"\ncolour = 1\n+++\nx\n").unwrap();
+    std::fs::write(
+        posts.join("broken.md"),
+        "+++\ntitle = \"No url\"\ncolour = 1\n+++\nx\n",
+    )
+    .unwrap();
     let cfg = write_config(
         dir.path(),
         r#"output_dir = "out"
@@ -340,15 +517,29 @@ sources = ["events"]
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 1, "one bad file: exit 1\n{stderr}");
     assert!(stderr.contains("events: 2 new"), "{stderr}");
-    let bad = stderr.lines().find(|l| l.contains("broken.md")).unwrap_or_else(|| panic!("{stderr}"));
+    let bad = stderr
+        .lines()
+        .find(|l| l.contains("broken.md"))
+        .unwrap_or_else(|| panic!("{stderr}"));
     assert!(bad.contains("colour"), "names the unknown key: {bad}");
     let atom = parse_feed(&dir.path().join("out/events/atom.xml"));
-    let titles: Vec<_> = atom.entries.iter().map(|e| e.title.clone().unwrap().content).collect();
-    assert_eq!(titles, ["Talk on trade", "Panel on water treaties"], "newest first");
+    let titles: Vec<_> = atom
+        .entries
+        .iter()
+        .map(|e| e.title.clone().unwrap().content)
+        .collect();
+    assert_eq!(
+        titles,
+        ["Talk on trade", "Panel on water treaties"],
+        "newest first"
+    );
     let talk = &atom.entries[0];
     assert_eq!(talk.authors.len(), 2);
     let panel = read(&dir.path().join("out/events/atom.xml"));
-    assert!(panel.contains("&lt;strong&gt;panel&lt;/strong&gt;") || panel.contains("<strong>panel</strong>"));
+    assert!(
+        panel.contains("&lt;strong&gt;panel&lt;/strong&gt;")
+            || panel.contains("<strong>panel</strong>")
+    );
     assert!(!panel.contains("bad()"), "script removed");
 }
 
@@ -364,14 +555,38 @@ sources = ["s"]
 "#;
     let cases = [
         (format!("{base}colour = 1\n"), "colour"),
-        (base.replace("https://example.org/", "not a url"), "source[0].url"),
-        (base.replace(r#"sources = ["s"]"#, r#"sources = ["missing"]"#), "feed[0].sources"),
-        (format!("{base}[[source]]\nname = \"s\"\nurl = \"https://example.org/b/\"\n"), "source[1].name"),
-        (base.replace(r#"name = "s""#, r#"name = "Bad Name""#), "source[0].name"),
-        (format!("{base}[http]\nmin_interval_ms = \"fast\"\n"), "min_interval_ms"),
-        (format!("{base}[digest]\nfeed = \"f\"\ntimezone = \"Mars/Olympus\"\n"), "digest.timezone"),
-        (format!("{base}[digest]\nfeed = \"f\"\nto = [\"not an address\"]\n"), "digest.to[0]"),
-        (base.replace("[[source]]", "[[source]]\nschedule = \"61 * * * *\""), "source[0].schedule"),
+        (
+            base.replace("https://example.org/", "not a url"),
+            "source[0].url",
+        ),
+        (
+            base.replace(r#"sources = ["s"]"#, r#"sources = ["missing"]"#),
+            "feed[0].sources",
+        ),
+        (
+            format!("{base}[[source]]\nname = \"s\"\nurl = \"https://example.org/b/\"\n"),
+            "source[1].name",
+        ),
+        (
+            base.replace(r#"name = "s""#, r#"name = "Bad Name""#),
+            "source[0].name",
+        ),
+        (
+            format!("{base}[http]\nmin_interval_ms = \"fast\"\n"),
+            "min_interval_ms",
+        ),
+        (
+            format!("{base}[digest]\nfeed = \"f\"\ntimezone = \"Mars/Olympus\"\n"),
+            "digest.timezone",
+        ),
+        (
+            format!("{base}[digest]\nfeed = \"f\"\nto = [\"not an address\"]\n"),
+            "digest.to[0]",
+        ),
+        (
+            base.replace("[[source]]", "[[source]]\nschedule = \"61 * * * *\""),
+            "source[0].schedule",
+        ),
         ("this is = = not toml".to_string(), "config.toml"),
     ];
     for (text, key) in cases {
@@ -379,8 +594,14 @@ sources = ["s"]
         for cmd in ["check", "run"] {
             let (code, _, stderr) = feedwright(&cfg, &[cmd]);
             assert_eq!(code, 2, "{cmd} with {key}: {stderr}");
-            assert!(stderr.contains(key), "{cmd}: message should name {key}: {stderr}");
-            assert!(stderr.contains("config.toml"), "message names the file: {stderr}");
+            assert!(
+                stderr.contains(key),
+                "{cmd}: message should name {key}: {stderr}"
+            );
+            assert!(
+                stderr.contains("config.toml"),
+                "message names the file: {stderr}"
+            );
         }
     }
     let cfg = write_config(dir.path(), base);
@@ -399,5 +620,58 @@ fn unwritable_output_dir_exits_2_naming_it() {
     );
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("output_dir") && stderr.contains("afile"), "{stderr}");
+    assert!(
+        stderr.contains("output_dir") && stderr.contains("afile"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_second_run_on_the_same_store_exits_with_a_clear_message() {
+    let site = Site::start();
+    // A slow listing keeps the first run busy while the second one starts.
+    site.set("/slow/", Resp::Slow(Duration::from_secs(3)));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &html_config(&site.url("/slow/"), "").replace("timeout_secs = 2", "timeout_secs = 10"),
+    );
+    let first = std::process::Command::new(env!("CARGO_BIN_EXE_feedwright"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("run")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = scopeguard(first);
+    // Wait until the first run has asked for the listing, so it surely holds the store.
+    let t0 = std::time::Instant::now();
+    while !site.requests().contains(&"/slow/".to_string()) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "first run never fetched"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("another feedwright process"), "{stderr}");
+    assert!(
+        stderr.contains("feedwright.db"),
+        "names the database: {stderr}"
+    );
+    let status = first.0.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "the first run is unaffected");
+}
+
+/// Kills the child if the test fails before waiting for it.
+struct Guard(std::process::Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+fn scopeguard(c: std::process::Child) -> Guard {
+    Guard(c)
 }
