@@ -1,0 +1,113 @@
+//! A small date normalizer over chrono formats: machine formats first, then common human forms.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
+use regex::Regex;
+
+/// Date-times with an explicit offset (`%z` accepts `+0000` and `+00:00`).
+const OFFSET_FORMATS: &[&str] = &[
+    "%Y-%m-%dT%H:%M:%S%.f%z",
+    "%Y-%m-%d %H:%M:%S%.f%z",
+    "%Y-%m-%dT%H:%M%z",
+    "%Y-%m-%d %H:%M%z",
+    "%Y-%m-%dT%H:%M:%S%.f %z",
+    "%Y-%m-%d %H:%M:%S%.f %z",
+];
+
+/// Date-times without an offset: taken as UTC.
+const NAIVE_DATETIME_FORMATS: &[&str] = &[
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+];
+
+/// Dates alone: midnight UTC. `%B` and `%b` accept full and abbreviated month names.
+const DATE_FORMATS: &[&str] = &[
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%B %d, %Y",
+    "%B %d %Y",
+    "%d %B %Y",
+    "%d %B, %Y",
+    "%B %d,%Y",
+];
+
+/// Ordinal suffixes (`28th`), a leading weekday (`Sunday, `), a trailing `UTC`/`GMT`/`Z` word.
+static ORDINAL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(\d{1,2})(?:st|nd|rd|th)\b").expect("static regex"));
+static WEEKDAY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues|tue|wed|thurs|thur|thu|fri|sat|sun)\.?,?\s+",
+    )
+    .expect("static regex")
+});
+
+fn whole_seconds(dt: DateTime<Utc>) -> DateTime<Utc> {
+    dt.with_nanosecond(0).unwrap_or(dt)
+}
+
+fn midnight(date: NaiveDate) -> DateTime<Utc> {
+    date.and_time(NaiveTime::MIN).and_utc()
+}
+
+/// Parse a date as found in pages and feeds into UTC, truncated to whole seconds.
+///
+/// Accepts RFC 3339 (fractional seconds, `Z`, offsets, also `+0000`), RFC 2822, ISO date-times
+/// without an offset (taken as UTC), ISO dates (midnight UTC) and common human forms such as
+/// `April 28, 2019`, `28 April 2019`, `Apr 28, 2019` or `Sunday, April 28th, 2019`.
+/// Returns `None` for anything else.
+pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.is_empty() {
+        return None;
+    }
+    parse_machine(&s)
+        .or_else(|| parse_human(&s))
+        .map(whole_seconds)
+}
+
+fn parse_machine(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Some(dt.with_timezone(&Utc));
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc2822(s) {
+        return Some(dt.with_timezone(&Utc));
+    }
+    // RFC 2822 look-alikes with a `UTC` zone name, which chrono does not accept.
+    if let Some(rest) = s.strip_suffix(" UTC")
+        && let Ok(dt) = DateTime::parse_from_rfc2822(&format!("{rest} +0000"))
+    {
+        return Some(dt.with_timezone(&Utc));
+    }
+    for format in OFFSET_FORMATS {
+        if let Ok(dt) = DateTime::parse_from_str(s, format) {
+            return Some(dt.with_timezone(&Utc));
+        }
+    }
+    // `2019-04-28 06:01:07 UTC` / `…Z` handled as naive UTC.
+    let naive = s
+        .strip_suffix(" UTC")
+        .or_else(|| s.strip_suffix(" GMT"))
+        .unwrap_or(s);
+    for format in NAIVE_DATETIME_FORMATS {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(naive, format) {
+            return Some(dt.and_utc());
+        }
+    }
+    None
+}
+
+fn parse_human(s: &str) -> Option<DateTime<Utc>> {
+    let s = WEEKDAY.replace(s, "");
+    let s = ORDINAL.replace_all(&s, "$1");
+    let s = s.replace(". ", " ");
+    let s = s.trim();
+    DATE_FORMATS
+        .iter()
+        .find_map(|format| NaiveDate::parse_from_str(s, format).ok())
+        .map(midnight)
+}

@@ -1,0 +1,163 @@
+//! Normalization: `RawPost -> Entry`.
+//!
+//! Owns: canonical URLs and twin handling, stable entry ids, date parsing to UTC with provenance,
+//! HTML sanitizing (one `ammonia` policy for feeds and email) with absolute URLs, summaries,
+//! XML-forbidden character removal, title limits, and decoding fetched bytes to UTF-8. Must not:
+//! do I/O or read the clock (`fetched_at` is a parameter).
+//!
+//! Submodules: `urls` (canonical URL, cleaning, twin keys, ids), `dates` (the date normalizer),
+//! `html` (sanitizer, `xml_safe`, HTML → text), `text` (titles, summaries, names), `charset`
+//! (bytes → UTF-8).
+
+mod charset;
+mod dates;
+mod html;
+mod text;
+mod urls;
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Timelike, Utc};
+use url::Url;
+
+use crate::model::{DateSource, Entry, EntryId, Link, RawDate, RawPost};
+
+pub use charset::decode_text;
+pub use dates::parse_date;
+pub use html::{sanitize_html, xml_safe};
+pub use urls::{clean_url, twin_key};
+
+/// Why a post could not be normalized.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NormalizeError {
+    /// Neither the declared canonical URL nor the page URL is an http(s) URL.
+    #[error("post has no usable URL: {0}")]
+    BadUrl(String),
+}
+
+/// Normalize one extracted post fetched from `page_url` at `fetched_at` for source `source`.
+/// Returns the entry and human-readable warnings (clamped future date, cut title, …).
+///
+/// - URL: `raw.canonical` when it is http(s) on the page's host (modulo `www.`; any host when
+///   the page itself is not http(s)), else the page URL; then [`clean_url`].
+/// - Id: `<scheme>://<host>/?p=<id>` when the WordPress post id is known, else the URL.
+/// - Dates: the first parseable candidate (see [`parse_date`]) with its provenance, else
+///   `fetched_at` as [`DateSource::FirstSeen`]; updated falls back to published and is never
+///   earlier; dates after `fetched_at` are clamped to it; whole seconds.
+/// - Content: [`sanitize_html`] against `raw.base_href`, else the page URL.
+pub fn normalize(
+    page_url: &Url,
+    raw: RawPost,
+    source: &str,
+    fetched_at: DateTime<Utc>,
+) -> Result<(Entry, Vec<String>), NormalizeError> {
+    let mut warnings = Vec::new();
+
+    let (chosen, warning) = urls::choose_canonical(page_url, raw.canonical.as_ref());
+    warnings.extend(warning);
+    let canonical = clean_url(&chosen);
+    if !urls::is_http(&canonical) {
+        return Err(NormalizeError::BadUrl(canonical.to_string()));
+    }
+    let url = xml_safe(canonical.as_str());
+    let id = xml_safe(&urls::entry_id(&canonical, raw.wp_post_id));
+    let dedup_key = twin_key(&url);
+
+    let fetched_at = whole_seconds(fetched_at);
+    let (published, published_source) =
+        first_date(&raw.published, "published", fetched_at, &mut warnings)
+            .unwrap_or((fetched_at, DateSource::FirstSeen));
+    let (mut updated, mut updated_source) =
+        first_date(&raw.modified, "modified", fetched_at, &mut warnings)
+            .unwrap_or((published, published_source));
+    if updated < published {
+        warnings.push(format!(
+            "modified date {updated} is before published date {published}: using published"
+        ));
+        updated = published;
+        updated_source = published_source;
+    }
+
+    let base = [raw.base_href.as_ref(), Some(page_url)]
+        .into_iter()
+        .flatten()
+        .find(|u| urls::is_http(u))
+        .unwrap_or(&canonical);
+    let content_html = sanitize_html(raw.body_html.as_deref().unwrap_or(""), base);
+
+    let summary_text = raw
+        .summary
+        .as_deref()
+        .map(html::html_to_text)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| html::html_to_text(&content_html));
+
+    let related = related_links(&raw.related, &[&dedup_key, &twin_key(&id)]);
+
+    let entry = Entry {
+        id: EntryId(id),
+        dedup_key,
+        source: xml_safe(source),
+        title: text::title(raw.title.as_deref(), &canonical, &mut warnings),
+        url,
+        published,
+        published_source,
+        updated,
+        updated_source,
+        authors: text::names(&raw.authors),
+        categories: text::names(&raw.categories),
+        content_html,
+        summary: text::summary(&summary_text),
+        related,
+    };
+    Ok((entry, warnings))
+}
+
+fn whole_seconds(dt: DateTime<Utc>) -> DateTime<Utc> {
+    dt.with_nanosecond(0).unwrap_or(dt)
+}
+
+/// The first parseable candidate, clamped to `fetched_at`, with its provenance.
+fn first_date(
+    candidates: &[RawDate],
+    what: &str,
+    fetched_at: DateTime<Utc>,
+    warnings: &mut Vec<String>,
+) -> Option<(DateTime<Utc>, DateSource)> {
+    for candidate in candidates {
+        let Some(date) = parse_date(&candidate.value) else {
+            warnings.push(format!(
+                "unparseable {what} date {:?} from {}",
+                candidate.value,
+                candidate.source.as_str()
+            ));
+            continue;
+        };
+        if date > fetched_at {
+            warnings.push(format!(
+                "{what} date {date} is in the future: clamped to {fetched_at}"
+            ));
+            return Some((fetched_at, candidate.source));
+        }
+        return Some((date, candidate.source));
+    }
+    None
+}
+
+/// Related links: absolute http(s) only, cleaned, one per twin key, never the entry itself.
+fn related_links(raw: &[Link], own_keys: &[&str]) -> Vec<Link> {
+    let mut seen: HashSet<String> = own_keys.iter().map(|k| k.to_string()).collect();
+    raw.iter()
+        .filter_map(|link| {
+            let url = Url::parse(link.url.trim()).ok()?;
+            if !urls::is_http(&url) {
+                return None;
+            }
+            let url = xml_safe(clean_url(&url).as_str());
+            seen.insert(twin_key(&url)).then(|| Link {
+                url,
+                title: html::collapse_whitespace(&xml_safe(&link.title)),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,700 @@
+//! Normalization rules, through the public API.
+
+use chrono::{DateTime, TimeZone, Utc};
+use feedwright::model::{DateSource, Link, RawDate, RawPost};
+use feedwright::normalize::{
+    NormalizeError, clean_url, decode_text, normalize, parse_date, sanitize_html, twin_key,
+    xml_safe,
+};
+use url::Url;
+
+fn url(s: &str) -> Url {
+    Url::parse(s).expect("test URL")
+}
+
+fn fetched() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 7, 1, 12, 0, 0).unwrap()
+}
+
+fn date(value: &str, source: DateSource) -> RawDate {
+    RawDate {
+        value: value.to_string(),
+        source,
+    }
+}
+
+fn post() -> RawPost {
+    RawPost {
+        title: Some("A post".to_string()),
+        body_html: Some("<p>Body text.</p>".to_string()),
+        published: vec![date("2024-06-25T10:00:00Z", DateSource::Jsonld)],
+        ..RawPost::default()
+    }
+}
+
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
+}
+
+// ---------- canonical URL, twins, ids ----------
+
+#[test]
+fn twins_share_a_dedup_key_across_scheme_and_www() {
+    let variants = [
+        "http://example.org/2024/01/01/post/",
+        "https://example.org/2024/01/01/post/",
+        "https://www.example.org/2024/01/01/post/",
+        "http://WWW.Example.org/2024/01/01/post/#comments",
+    ];
+    let keys: Vec<String> = variants
+        .iter()
+        .map(|v| {
+            normalize(&url(v), post(), "s", fetched())
+                .unwrap()
+                .0
+                .dedup_key
+        })
+        .collect();
+    assert!(
+        keys.iter().all(|k| k == "example.org/2024/01/01/post/"),
+        "{keys:?}"
+    );
+    assert_eq!(
+        twin_key("https://www.example.org/a/?x=1#top"),
+        "example.org/a/?x=1"
+    );
+    assert_ne!(
+        twin_key("https://example.org/a/"),
+        twin_key("https://example.org/b/")
+    );
+    assert_ne!(
+        twin_key("https://example.org/a/"),
+        twin_key("https://example.net/a/")
+    );
+}
+
+#[test]
+fn scheme_and_host_the_site_uses_are_kept() {
+    let (entry, _) = normalize(&url("http://www.example.org/p/"), post(), "s", fetched()).unwrap();
+    assert_eq!(entry.url, "http://www.example.org/p/");
+    assert_eq!(entry.id.0, "http://www.example.org/p/");
+}
+
+#[test]
+fn amp_tracking_parameters_and_fragment_are_removed() {
+    let cases = [
+        ("https://example.org/p/?amp", "https://example.org/p/"),
+        ("https://example.org/p/?amp=1", "https://example.org/p/"),
+        (
+            "https://example.org/p/?utm_source=x&utm_medium=y&fbclid=1&gclid=2&mc_cid=3&mc_eid=4#frag",
+            "https://example.org/p/",
+        ),
+        (
+            "https://example.org/p/?page=2&utm_source=x&lang=en",
+            "https://example.org/p/?page=2&lang=en",
+        ),
+        (
+            "https://example.org/p/?b=2&a=1",
+            "https://example.org/p/?b=2&a=1",
+        ),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(clean_url(&url(input)).as_str(), expected, "{input}");
+        let (entry, _) = normalize(&url(input), post(), "s", fetched()).unwrap();
+        assert_eq!(entry.url, expected, "{input}");
+    }
+}
+
+#[test]
+fn canonical_on_same_site_is_used_and_cleaned() {
+    let raw = RawPost {
+        canonical: Some(url("https://www.example.org/real/?utm_campaign=z#x")),
+        ..post()
+    };
+    let (entry, warnings) =
+        normalize(&url("https://example.org/real/?amp"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.url, "https://www.example.org/real/");
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+#[test]
+fn canonical_on_foreign_host_is_ignored_with_warning() {
+    let raw = RawPost {
+        canonical: Some(url("https://spam.example.com/other/")),
+        ..post()
+    };
+    let (entry, warnings) =
+        normalize(&url("https://example.org/mine/"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.url, "https://example.org/mine/");
+    assert!(
+        warnings.iter().any(|w| w.contains("spam.example.com")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn local_file_page_takes_canonical_of_any_host() {
+    let raw = RawPost {
+        canonical: Some(url("https://blog.example.net/2024/post/")),
+        ..post()
+    };
+    let (entry, _) = normalize(&url("file:///srv/posts/post.html"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.url, "https://blog.example.net/2024/post/");
+}
+
+#[test]
+fn no_http_url_is_an_error() {
+    let err = normalize(&url("file:///srv/posts/post.html"), post(), "s", fetched()).unwrap_err();
+    assert!(matches!(err, NormalizeError::BadUrl(_)));
+    let raw = RawPost {
+        canonical: Some(url("ftp://example.org/post/")),
+        ..post()
+    };
+    let err = normalize(&url("file:///srv/posts/post.html"), raw, "s", fetched()).unwrap_err();
+    assert!(matches!(err, NormalizeError::BadUrl(_)));
+}
+
+#[test]
+fn wordpress_post_id_gives_shortlink_id_on_canonical_scheme_and_host() {
+    let raw = RawPost {
+        canonical: Some(url("http://www.example.org:8080/2024/01/01/post/")),
+        wp_post_id: Some(4242),
+        ..post()
+    };
+    let (entry, _) = normalize(
+        &url("http://example.org:8080/2024/01/01/post/"),
+        raw,
+        "s",
+        fetched(),
+    )
+    .unwrap();
+    assert_eq!(entry.id.0, "http://www.example.org:8080/?p=4242");
+    assert_eq!(entry.url, "http://www.example.org:8080/2024/01/01/post/");
+    assert!(Url::parse(&entry.id.0).is_ok());
+    // The id's twin key is what the store matches twins of ids with.
+    assert_eq!(
+        twin_key(&entry.id.0),
+        twin_key("https://example.org:8080/?p=4242")
+    );
+}
+
+// ---------- dates ----------
+
+#[test]
+fn parse_date_accepts_machine_and_human_forms() {
+    let cases = [
+        ("2019-04-28T06:01:07+00:00", utc(2019, 4, 28, 6, 1, 7)),
+        ("2019-04-28T06:01:07.123456Z", utc(2019, 4, 28, 6, 1, 7)),
+        ("2019-04-28T08:01:07+02:00", utc(2019, 4, 28, 6, 1, 7)),
+        ("2019-04-28T01:01:07-0500", utc(2019, 4, 28, 6, 1, 7)),
+        ("Sun, 28 Apr 2019 06:01:07 +0000", utc(2019, 4, 28, 6, 1, 7)),
+        ("Sun, 28 Apr 2019 06:01:07 GMT", utc(2019, 4, 28, 6, 1, 7)),
+        ("2019-04-28 06:01:07", utc(2019, 4, 28, 6, 1, 7)),
+        ("2019-04-28T06:01:07", utc(2019, 4, 28, 6, 1, 7)),
+        ("2024-06-25", utc(2024, 6, 25, 0, 0, 0)),
+        ("April 28, 2019", utc(2019, 4, 28, 0, 0, 0)),
+        ("28 April 2019", utc(2019, 4, 28, 0, 0, 0)),
+        ("Apr 28, 2019", utc(2019, 4, 28, 0, 0, 0)),
+        ("Sunday, April 28th, 2019", utc(2019, 4, 28, 0, 0, 0)),
+        ("  April   28,  2019 ", utc(2019, 4, 28, 0, 0, 0)),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(parse_date(input), Some(expected), "{input}");
+    }
+    for bad in [
+        "",
+        "yesterday",
+        "2019-13-45",
+        "not a date 2019",
+        "By Jane on",
+    ] {
+        assert_eq!(parse_date(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn first_parseable_date_wins_with_its_provenance() {
+    let raw = RawPost {
+        published: vec![
+            date("garbage", DateSource::Jsonld),
+            date("2024-06-20T09:30:15.987+00:00", DateSource::Meta),
+            date("2024-06-01", DateSource::Markup),
+        ],
+        modified: vec![date("Sat, 22 Jun 2024 10:00:00 +0000", DateSource::Meta)],
+        ..post()
+    };
+    let (entry, warnings) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.published, utc(2024, 6, 20, 9, 30, 15));
+    assert_eq!(entry.published_source, DateSource::Meta);
+    assert_eq!(entry.updated, utc(2024, 6, 22, 10, 0, 0));
+    assert_eq!(entry.updated_source, DateSource::Meta);
+    assert!(
+        warnings.iter().any(|w| w.contains("garbage")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn no_date_means_first_seen_and_updated_follows_published() {
+    let raw = RawPost {
+        published: vec![],
+        ..post()
+    };
+    let fetched_at = fetched() + chrono::Duration::milliseconds(750);
+    let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s", fetched_at).unwrap();
+    assert_eq!(entry.published, fetched());
+    assert_eq!(entry.published_source, DateSource::FirstSeen);
+    assert_eq!(entry.updated, fetched());
+    assert_eq!(entry.updated_source, DateSource::FirstSeen);
+
+    let (entry, _) = normalize(&url("https://example.org/p/"), post(), "s", fetched()).unwrap();
+    assert_eq!(entry.updated, entry.published);
+    assert_eq!(entry.updated_source, DateSource::Jsonld);
+}
+
+#[test]
+fn future_date_is_clamped_with_a_warning() {
+    let raw = RawPost {
+        published: vec![date("2030-01-01T00:00:00Z", DateSource::Jsonld)],
+        modified: vec![date("2031-01-01T00:00:00Z", DateSource::Jsonld)],
+        ..post()
+    };
+    let (entry, warnings) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.published, fetched());
+    assert_eq!(entry.updated, fetched());
+    assert_eq!(entry.published_source, DateSource::Jsonld);
+    assert!(
+        warnings.iter().any(|w| w.contains("future")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn updated_before_published_becomes_published() {
+    let raw = RawPost {
+        published: vec![date("2024-06-20T00:00:00Z", DateSource::Jsonld)],
+        modified: vec![date("2024-06-10T00:00:00Z", DateSource::Jsonld)],
+        ..post()
+    };
+    let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.updated, utc(2024, 6, 20, 0, 0, 0));
+    assert!(entry.updated >= entry.published);
+}
+
+// ---------- titles, summary, names, related ----------
+
+#[test]
+fn long_title_is_cut_at_a_word_with_ellipsis_and_warning() {
+    let words = "negotiation ".repeat(200); // 2,400 characters
+    let raw = RawPost {
+        title: Some(words[..2000].to_string()),
+        ..post()
+    };
+    let (entry, warnings) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert!(
+        entry.title.chars().count() <= 1000,
+        "{}",
+        entry.title.chars().count()
+    );
+    assert!(entry.title.chars().count() > 950);
+    assert!(
+        entry.title.ends_with("negotiation…"),
+        "{}",
+        &entry.title[entry.title.len() - 20..]
+    );
+    assert!(warnings.iter().any(|w| w.contains("title")), "{warnings:?}");
+
+    let exact = "é".repeat(1000);
+    let raw = RawPost {
+        title: Some(exact.clone()),
+        ..post()
+    };
+    let (entry, warnings) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.title, exact);
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+#[test]
+fn title_is_trimmed_and_collapsed_verbatim() {
+    let raw = RawPost {
+        title: Some("  Deals &amp; <b>Tactics</b>\n\t in   2024 ".to_string()),
+        ..post()
+    };
+    let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.title, "Deals &amp; <b>Tactics</b> in 2024");
+}
+
+#[test]
+fn missing_title_is_derived_from_the_url_with_a_warning() {
+    for title in [None, Some("   ".to_string())] {
+        let raw = RawPost { title, ..post() };
+        let (entry, warnings) = normalize(
+            &url("https://example.org/2024/01/01/how-to-negotiate_well/"),
+            raw,
+            "s",
+            fetched(),
+        )
+        .unwrap();
+        assert_eq!(entry.title, "How To Negotiate Well");
+        assert!(warnings.iter().any(|w| w.contains("title")), "{warnings:?}");
+    }
+    let raw = RawPost {
+        title: None,
+        ..post()
+    };
+    let (entry, _) = normalize(&url("https://example.org/?p=12"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.title, "Untitled");
+}
+
+#[test]
+fn summary_is_plain_text_cut_at_a_word() {
+    let raw = RawPost {
+        summary: Some(
+            "<p>Fish &amp; chips&nbsp;<b>today</b></p><p>and\n\ntomorrow</p>".to_string(),
+        ),
+        ..post()
+    };
+    let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.summary, "Fish & chips today and tomorrow");
+
+    let body = format!("<p>{}</p><script>alert(1)</script>", "word ".repeat(200));
+    let raw = RawPost {
+        summary: None,
+        body_html: Some(body),
+        ..post()
+    };
+    let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert!(entry.summary.chars().count() <= 300);
+    assert!(entry.summary.ends_with("word…"), "{}", entry.summary);
+    assert!(!entry.summary.contains('<') && !entry.summary.contains("alert"));
+}
+
+#[test]
+fn authors_and_categories_are_cleaned_and_deduplicated() {
+    let raw = RawPost {
+        authors: vec![
+            " Jane  Doe ".into(),
+            "".into(),
+            "jane doe".into(),
+            "Bob".into(),
+        ],
+        categories: vec![
+            "Negotiation".into(),
+            "  ".into(),
+            "NEGOTIATION".into(),
+            "Dispute\tResolution".into(),
+        ],
+        ..post()
+    };
+    let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.authors, vec!["Jane Doe", "Bob"]);
+    assert_eq!(entry.categories, vec!["Negotiation", "Dispute Resolution"]);
+}
+
+#[test]
+fn related_links_are_absolute_cleaned_unique_and_not_self() {
+    let link = |u: &str, t: &str| Link {
+        url: u.to_string(),
+        title: t.to_string(),
+    };
+    let raw = RawPost {
+        related: vec![
+            link(
+                "https://example.org/other/?utm_source=rel#c",
+                " Other\u{1}  post ",
+            ),
+            link("http://www.example.org/other/", "Twin of other"),
+            link("https://example.org/p/", "Myself"),
+            link("/relative/", "Relative"),
+            link("javascript:alert(1)", "Evil"),
+            link("https://example.org/third/", ""),
+        ],
+        ..post()
+    };
+    let (entry, _) = normalize(&url("https://example.org/p/?amp"), raw, "s", fetched()).unwrap();
+    assert_eq!(
+        entry.related,
+        vec![
+            link("https://example.org/other/", "Other post"),
+            link("https://example.org/third/", ""),
+        ]
+    );
+}
+
+#[test]
+fn every_text_field_is_xml_safe() {
+    let raw = RawPost {
+        title: Some("Ti\u{0}tle\u{1b} ]]> \u{FFFE}x".into()),
+        authors: vec!["A\u{7}nn".into()],
+        categories: vec!["C\u{FFFF}at".into()],
+        summary: Some("Sum\u{8}mary ]]>".into()),
+        body_html: Some("<p>Bo\u{1}dy &#1; &#x1F; ]]></p>".into()),
+        ..post()
+    };
+    let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s\u{2}rc", fetched()).unwrap();
+    assert_eq!(entry.title, "Title ]]> x");
+    assert_eq!(entry.authors, vec!["Ann"]);
+    assert_eq!(entry.categories, vec!["Cat"]);
+    assert_eq!(entry.summary, "Summary ]]>");
+    assert_eq!(entry.source, "src");
+    for field in [
+        &entry.title,
+        &entry.summary,
+        &entry.content_html,
+        &entry.source,
+    ] {
+        assert_eq!(&xml_safe(field), field);
+    }
+    assert!(
+        entry.content_html.contains("Body"),
+        "{}",
+        entry.content_html
+    );
+    assert!(
+        entry.content_html.contains("]]&gt;"),
+        "{}",
+        entry.content_html
+    );
+}
+
+#[test]
+fn xml_safe_removes_only_forbidden_characters() {
+    assert_eq!(xml_safe("a\u{0}b\u{8}c\u{b}d\u{c}e\u{1f}f"), "abcdef");
+    assert_eq!(xml_safe("x\u{FFFE}\u{FFFF}y"), "xy");
+    let allowed = "tab\tlf\ncr\r é 中 😀 \u{7f} \u{85} \u{FFFD}";
+    assert_eq!(xml_safe(allowed), allowed);
+}
+
+// ---------- HTML ----------
+
+fn base() -> Url {
+    url("https://example.org/2024/01/post/")
+}
+
+#[test]
+fn sanitize_keeps_article_markup() {
+    let html = "<h2>Head</h2><p><em>a</em> <strong>b</strong> <code>c</code></p>\
+                <blockquote><p>q</p></blockquote><ul><li>1</li></ul>\
+                <table><thead><tr><th>h</th></tr></thead><tbody><tr><td>d</td></tr></tbody></table>\
+                <figure><img src=\"https://example.org/i.png\" alt=\"Alt\" width=\"10\" height=\"20\" title=\"T\"><figcaption>cap</figcaption></figure>";
+    let out = sanitize_html(html, &base());
+    for kept in [
+        "<h2>Head</h2>",
+        "<em>a</em>",
+        "<strong>b</strong>",
+        "<code>c</code>",
+        "<blockquote>",
+        "<li>1</li>",
+        "<th>h</th>",
+        "<td>d</td>",
+        "<figcaption>cap</figcaption>",
+        "alt=\"Alt\"",
+        "width=\"10\"",
+        "height=\"20\"",
+        "title=\"T\"",
+        "src=\"https://example.org/i.png\"",
+    ] {
+        assert!(out.contains(kept), "{kept} missing in {out}");
+    }
+}
+
+#[test]
+fn sanitize_removes_scripts_handlers_styles_and_dangerous_urls() {
+    let html = "<p class=\"x\" id=\"y\" style=\"color:red\" onclick=\"evil()\">Hi</p>\
+                <script>alert('x')</script><style>p{}</style>\
+                <img src=x onerror=alert(1)>\
+                <a href=\"javascript:alert(1)\">js</a><a href=\"JaVaScRiPt:alert(1)\">js2</a>\
+                <a href=\" java&#x09;script:alert(1)\">js3</a>\
+                <a href=\"data:text/html,<script>alert(1)</script>\">data</a>\
+                <iframe src=\"https://evil.example/\"></iframe><object data=\"x\"></object>\
+                <embed src=\"x\"><form action=\"/x\"><input name=q></form>\
+                <svg><script>alert(1)</script></svg><a href=\"mailto:me@example.org\">mail</a>";
+    let out = sanitize_html(html, &base());
+    let lower = out.to_ascii_lowercase();
+    for banned in [
+        "<script",
+        "alert",
+        "onclick",
+        "onerror",
+        "style=",
+        "class=",
+        "id=",
+        "javascript:",
+        "data:",
+        "<iframe",
+        "<object",
+        "<embed",
+        "<form",
+        "<input",
+        "<svg",
+        "evil",
+    ] {
+        assert!(!lower.contains(banned), "{banned} in {out}");
+    }
+    assert!(out.contains("<p>Hi</p>"), "{out}");
+    assert!(out.contains("href=\"mailto:me@example.org\""), "{out}");
+    assert!(out.contains(">js</a>"), "link text kept: {out}");
+}
+
+#[test]
+fn sanitize_makes_urls_absolute_and_links_noopener() {
+    let html = "<a href=\"../other/\">o</a><a href=\"/root\">r</a><a href=\"//cdn.example.org/x\">c</a>\
+                <img src=\"img.png\"><blockquote cite=\"/source\">q</blockquote>";
+    let out = sanitize_html(html, &base());
+    assert!(
+        out.contains("href=\"https://example.org/2024/01/other/\""),
+        "{out}"
+    );
+    assert!(out.contains("href=\"https://example.org/root\""), "{out}");
+    assert!(out.contains("href=\"https://cdn.example.org/x\""), "{out}");
+    assert!(
+        out.contains("src=\"https://example.org/2024/01/post/img.png\""),
+        "{out}"
+    );
+    assert!(out.contains("cite=\"https://example.org/source\""), "{out}");
+    assert_eq!(
+        out.matches("rel=\"noopener noreferrer\"").count(),
+        3,
+        "{out}"
+    );
+}
+
+#[test]
+fn sanitize_keeps_the_scheme_of_the_base() {
+    let out = sanitize_html("<a href=\"/x\">x</a>", &url("http://example.org/p/"));
+    assert!(out.contains("href=\"http://example.org/x\""), "{out}");
+}
+
+#[test]
+fn srcset_candidates_are_made_absolute_or_dropped() {
+    let out = sanitize_html(
+        "<img src=\"a.jpg\" srcset=\"a-300.jpg 300w, /img/a-600.jpg 600w,https://cdn.example.org/a.jpg 2x\">",
+        &base(),
+    );
+    assert!(
+        out.contains(
+            "srcset=\"https://example.org/2024/01/post/a-300.jpg 300w, https://example.org/img/a-600.jpg 600w, https://cdn.example.org/a.jpg 2x\""
+        ),
+        "{out}"
+    );
+    for bad in [
+        "javascript:alert(1) 1x",
+        "a.jpg 1x, data:image/png;base64,AAAA 2x",
+        "a.jpg 1x onerror",
+    ] {
+        let out = sanitize_html(&format!("<img src=\"a.jpg\" srcset=\"{bad}\">"), &base());
+        assert!(!out.contains("srcset"), "{bad}: {out}");
+        assert!(
+            out.contains("src=\"https://example.org/2024/01/post/a.jpg\""),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn base_href_is_honoured_for_content() {
+    let raw = RawPost {
+        base_href: Some(url("https://static.example.org/assets/")),
+        body_html: Some("<p><img src=\"pic.png\"><a href=\"page.html\">p</a></p>".into()),
+        ..post()
+    };
+    let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert!(
+        entry
+            .content_html
+            .contains("src=\"https://static.example.org/assets/pic.png\""),
+        "{}",
+        entry.content_html
+    );
+    assert!(
+        entry
+            .content_html
+            .contains("href=\"https://static.example.org/assets/page.html\"")
+    );
+
+    let (entry, _) = normalize(
+        &url("https://example.org/p/"),
+        RawPost {
+            body_html: Some("<img src=\"pic.png\">".into()),
+            ..post()
+        },
+        "s",
+        fetched(),
+    )
+    .unwrap();
+    assert!(
+        entry
+            .content_html
+            .contains("src=\"https://example.org/p/pic.png\""),
+        "{}",
+        entry.content_html
+    );
+}
+
+#[test]
+fn cdata_terminator_and_control_characters_in_content() {
+    let out = sanitize_html(
+        "<p>a ]]> b\u{1}\u{b}c &#0; &#11; <![CDATA[x]]></p>",
+        &base(),
+    );
+    assert!(!out.contains("]]>"), "{out}");
+    assert!(out.contains("]]&gt;"), "{out}");
+    assert_eq!(xml_safe(&out), out);
+    assert!(out.contains("bc"), "{out}");
+}
+
+// ---------- decoding ----------
+
+#[test]
+fn windows_1252_bytes_are_decoded() {
+    let bytes = b"<p>\x93caf\xe9\x94 \x96 done</p>";
+    let expected = "<p>\u{201C}café\u{201D} \u{2013} done</p>";
+    assert_eq!(
+        decode_text(bytes, Some("text/html; charset=windows-1252")),
+        expected
+    );
+    assert_eq!(
+        decode_text(bytes, Some("text/html; charset=\"ISO-8859-1\"")),
+        expected
+    );
+    assert_eq!(
+        decode_text(bytes, Some("text/html;charset=latin1")),
+        expected
+    );
+    // Without any label, detection finds it.
+    let long = b"<html><body><p>Le \x93caf\xe9\x94 de la rue, d\xe9j\xe0 tr\xe8s fr\xe9quent\xe9 \
+                 par les \xe9tudiants et les cr\xe9ateurs du quartier.</p></body></html>";
+    let decoded = decode_text(long, None);
+    assert!(decoded.contains("\u{201C}café\u{201D}"), "{decoded}");
+    assert!(decoded.contains("déjà très fréquenté"), "{decoded}");
+}
+
+#[test]
+fn byte_order_mark_is_honoured_and_removed() {
+    let utf8 = b"\xEF\xBB\xBF<p>caf\xC3\xA9</p>";
+    assert_eq!(decode_text(utf8, None), "<p>café</p>");
+    assert_eq!(decode_text(utf8, Some("text/html")), "<p>café</p>");
+    let utf16le: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain("héllo".encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    assert_eq!(decode_text(&utf16le, None), "héllo");
+}
+
+#[test]
+fn meta_charset_is_used_without_http_charset() {
+    let with_meta = b"<html><head><meta charset=\"windows-1252\"><title>x</title></head><body>caf\xe9</body></html>";
+    assert!(decode_text(with_meta, Some("text/html")).contains("café"));
+    let http_equiv = b"<html><head><META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; charset=iso-8859-1\"></head><body>\x93x\x94</body></html>";
+    assert!(decode_text(http_equiv, None).contains("\u{201C}x\u{201D}"));
+    // The HTTP header wins over the meta.
+    let utf8_meta_latin = "<meta charset=\"iso-8859-1\"><p>café</p>".as_bytes();
+    assert!(decode_text(utf8_meta_latin, Some("text/html; charset=utf-8")).contains("café"));
+    assert!(decode_text(utf8_meta_latin, None).contains("cafÃ©"));
+}
+
+#[test]
+fn plain_utf8_is_default() {
+    assert_eq!(decode_text("naïve — 中文".as_bytes(), None), "naïve — 中文");
+    assert_eq!(decode_text(b"", None), "");
+}
