@@ -121,7 +121,7 @@ impl Default for HttpConfig {
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
-    /// A feed URL is ingested as `feed`, an HTML page as `html`, a local path as `dir`.
+    /// A feed URL is ingested as `feed`, an HTML page as `html`.
     #[default]
     Auto,
     Html,
@@ -379,7 +379,7 @@ impl Config {
         self.output_dir = join(&self.output_dir);
         self.store.path = join(&self.store.path);
         for s in &mut self.sources {
-            if s.effective_kind() == SourceKind::Dir {
+            if s.kind == SourceKind::Dir {
                 s.url = join(Path::new(&s.url)).to_string_lossy().into_owned();
             }
         }
@@ -421,14 +421,19 @@ impl Config {
             if !names.insert(s.name.as_str()) {
                 return Err((key("name"), format!("duplicate source name {:?}", s.name)));
             }
-            match s.effective_kind() {
+            match s.kind {
                 SourceKind::Dir => {
                     if s.url.trim().is_empty() {
                         return Err((key("url"), "a dir source needs a folder path".into()));
                     }
                 }
                 _ => {
-                    check_http_url(&s.url).map_err(|m| (key("url"), m))?;
+                    check_http_url(&s.url).map_err(|m| {
+                        (
+                            key("url"),
+                            format!("{m} (for a local folder set kind = \"dir\")"),
+                        )
+                    })?;
                 }
             }
             if s.max_pages == 0 {
@@ -569,21 +574,6 @@ impl HttpConfig {
             return err("max_body_bytes", "must be at least 1024");
         }
         Ok(())
-    }
-}
-
-impl SourceConfig {
-    /// `kind`, with `auto` settled as far as the config alone can: a value that is not an
-    /// http(s) URL is a `dir`.
-    pub fn effective_kind(&self) -> SourceKind {
-        match self.kind {
-            SourceKind::Auto
-                if !(self.url.starts_with("http://") || self.url.starts_with("https://")) =>
-            {
-                SourceKind::Dir
-            }
-            k => k,
-        }
     }
 }
 

@@ -262,7 +262,9 @@ fn future_date_is_clamped_with_a_warning() {
     let (entry, warnings) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
     assert_eq!(entry.published, fetched());
     assert_eq!(entry.updated, fetched());
-    assert_eq!(entry.published_source, DateSource::Jsonld);
+    // Dated when first seen, so the store keeps the first clamp on later runs.
+    assert_eq!(entry.published_source, DateSource::FirstSeen);
+    assert_eq!(entry.updated_source, DateSource::FirstSeen);
     assert!(
         warnings.iter().any(|w| w.contains("future")),
         "{warnings:?}"

@@ -201,7 +201,7 @@ fn run_publishes_good_posts_reports_bad_ones_and_stays_stable() {
         ("/bad/404/", "404"),
         ("/bad/slow/", "timed out"),
         ("/bad/loop/", "redirect"),
-        ("/bad/pdf/", "not an HTML page"),
+        ("/bad/pdf/", "not an html page"),
         ("/bad/huge/", "limit"),
         ("/bad/bomb/", "limit"),
         ("/bad/login/", "login"),

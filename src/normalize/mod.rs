@@ -43,7 +43,8 @@ pub enum NormalizeError {
 /// - Id: `<scheme>://<host>/?p=<id>` when the WordPress post id is known, else the URL.
 /// - Dates: the first parseable candidate (see [`parse_date`]) with its provenance, else
 ///   `fetched_at` as [`DateSource::FirstSeen`]; updated falls back to published and is never
-///   earlier; dates after `fetched_at` are clamped to it; whole seconds.
+///   earlier; dates after `fetched_at` are clamped to it (provenance `first_seen`, so the
+///   store keeps the first clamp); whole seconds.
 /// - Content: [`sanitize_html`] against `raw.base_href`, else the page URL.
 pub fn normalize(
     page_url: &Url,
@@ -134,10 +135,12 @@ fn first_date(
             continue;
         };
         if date > fetched_at {
+            // A future date is not trusted: the post is dated when it was first seen, with that
+            // provenance, so the store keeps the first clamp instead of moving it every run.
             warnings.push(format!(
-                "{what} date {date} is in the future: clamped to {fetched_at}"
+                "{what} date {date} is in the future: using the time the post was first seen"
             ));
-            return Some((fetched_at, candidate.source));
+            return Some((whole_seconds(fetched_at), DateSource::FirstSeen));
         }
         return Some((date, candidate.source));
     }

@@ -99,7 +99,7 @@ pub fn looks_like_feed(content_type: Option<&str>, body: &[u8]) -> bool {
 
 /// Read the index of `src`: walk the listing, read the feed or list the folder.
 pub async fn read_index(fetcher: &Fetcher, src: &SourceConfig) -> Result<SourceIndex, SourceError> {
-    match src.effective_kind() {
+    match src.kind {
         SourceKind::Dir => dir::read(src),
         kind => {
             let start = Url::parse(&src.url).map_err(|e| SourceError::Invalid {

@@ -52,7 +52,7 @@ impl Store {
         let sql = |e| StoreError::sql(path, e);
 
         let tx = conn.transaction().map_err(sql)?;
-        let id_key = twin_key_local(&entry.id.0);
+        let id_key = crate::normalize::twin_key(&entry.id.0);
         let by_id = select_stored(&tx, path, "id_key", &id_key)?;
         let by_dedup = select_stored(&tx, path, "dedup_key", &entry.dedup_key)?;
 
@@ -397,51 +397,4 @@ fn content_hash(e: &Entry) -> String {
     ]);
     let digest = Sha256::digest(fields.to_string().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Scheme-, `www.`- and fragment-insensitive key of a URL, host lowercased: twins of one post
-/// (http/https, `www.`/bare host) share it. Anything that is not a URL with a host is keyed by
-/// its text without fragment.
-// TODO(merge): use crate::normalize::twin_key
-fn twin_key_local(url: &str) -> String {
-    let text = url.trim();
-    if let Ok(parsed) = url::Url::parse(text)
-        && let Some(host) = parsed.host_str()
-    {
-        let host = host.to_ascii_lowercase();
-        let mut key = host.strip_prefix("www.").unwrap_or(&host).to_owned();
-        if let Some(port) = parsed.port() {
-            key.push(':');
-            key.push_str(&port.to_string());
-        }
-        key.push_str(parsed.path());
-        if let Some(query) = parsed.query() {
-            key.push('?');
-            key.push_str(query);
-        }
-        return key;
-    }
-    let without_fragment = text.split('#').next().unwrap_or_default();
-    without_fragment.to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::twin_key_local;
-
-    #[test]
-    fn twin_key_ignores_scheme_www_fragment_and_host_case() {
-        let key = twin_key_local("https://www.Example.org/a/b?p=1#comments");
-        assert_eq!(key, "example.org/a/b?p=1");
-        assert_eq!(twin_key_local("http://example.org/a/b?p=1"), key);
-        assert_ne!(twin_key_local("https://example.org/a/B?p=1"), key);
-        assert_eq!(
-            twin_key_local("http://example.org:8080/x"),
-            "example.org:8080/x"
-        );
-        assert_eq!(
-            twin_key_local("tag:example.org,2024:1#x"),
-            "tag:example.org,2024:1"
-        );
-    }
 }

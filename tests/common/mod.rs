@@ -17,7 +17,11 @@ pub enum Resp {
     /// 200 text/html; charset=utf-8.
     Html(String),
     /// 200 with explicit content type and raw bytes (and optional extra headers).
-    Bytes { content_type: String, body: Vec<u8>, headers: Vec<(String, String)> },
+    Bytes {
+        content_type: String,
+        body: Vec<u8>,
+        headers: Vec<(String, String)>,
+    },
     /// A bare status code.
     Status(u16),
     /// Wait this long before answering 200 (to trigger client timeouts).
@@ -60,7 +64,12 @@ impl Site {
         runtime.spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Site { addr, routes, log, _runtime: runtime }
+        Site {
+            addr,
+            routes,
+            log,
+            _runtime: runtime,
+        }
     }
 
     /// Absolute URL of `path` on this site.
@@ -85,7 +94,10 @@ impl Site {
 }
 
 async fn answer(routes: &Routes, log: &Arc<Mutex<Vec<String>>>, uri: Uri) -> Response<Body> {
-    let key = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let key = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
     log.lock().unwrap().push(key.clone());
     let resp = {
         let r = routes.lock().unwrap();
@@ -95,13 +107,21 @@ async fn answer(routes: &Routes, log: &Arc<Mutex<Vec<String>>>, uri: Uri) -> Res
     match resp {
         None => *out.status_mut() = StatusCode::NOT_FOUND,
         Some(Resp::Html(s)) => {
-            out.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            out.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
             *out.body_mut() = Body::from(s);
         }
-        Some(Resp::Bytes { content_type, body, headers }) => {
-            out.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_str(&content_type).unwrap());
+        Some(Resp::Bytes {
+            content_type,
+            body,
+            headers,
+        }) => {
+            out.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(&content_type).unwrap(),
+            );
             for (k, v) in headers {
                 out.headers_mut().insert(
                     header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
@@ -160,7 +180,10 @@ impl Post {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn cat_links(base: &str, p: &Post) -> String {
@@ -221,7 +244,13 @@ pub fn block_post(base: &str, p: &Post) -> String {
     let terms = p
         .categories
         .iter()
-        .map(|c| format!(r#"<a href="{base}/category/{}/" rel="tag">{}</a>"#, c.to_lowercase().replace(' ', "-"), esc(c)))
+        .map(|c| {
+            format!(
+                r#"<a href="{base}/category/{}/" rel="tag">{}</a>"#,
+                c.to_lowercase().replace(' ', "-"),
+                esc(c)
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ");
     format!(
