@@ -193,13 +193,22 @@ pub fn run(path: &Path) -> Exit {
         match &s.fatal {
             Some(reason) => eprintln!("{}: {reason}", s.source),
             None => eprintln!(
-                "{}: {} new, {} updated, {} unchanged, {} failed",
+                "{}: {} new, {} updated, {} unchanged, {} failed; {} requests ({} not modified), {} KiB",
                 s.source,
                 s.new,
                 s.updated,
                 s.unchanged,
-                s.failures.len()
+                s.failures.len(),
+                s.requests,
+                s.not_modified,
+                s.bytes.div_ceil(1024)
             ),
+        }
+        if let Some(why) = &s.degraded {
+            eprintln!("  degraded: {why}; feeds keep the last good entries");
+        }
+        if s.deferred > 0 {
+            eprintln!("  {} post(s) left for the next run", s.deferred);
         }
         for (url, reason) in &s.failures {
             eprintln!("  failed {url}: {reason}");

@@ -475,7 +475,7 @@ fn feed_source_is_ingested() {
     );
     assert_eq!(
         site.requests(),
-        ["/feed/"],
+        ["/robots.txt", "/feed/"],
         "no page fetches without full_text"
     );
 }
