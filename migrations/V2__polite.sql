@@ -47,3 +47,13 @@ CREATE TABLE backfill (
     pages_done INTEGER NOT NULL,
     started_at INTEGER NOT NULL
 ) STRICT;
+
+-- A post can belong to several sources (a post in two watched categories): feeds select
+-- entries through this table, not through entries.source (which keeps the first source).
+CREATE TABLE entry_sources (
+    entry_id TEXT NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
+    source   TEXT NOT NULL,
+    PRIMARY KEY (entry_id, source)
+) STRICT;
+INSERT INTO entry_sources (entry_id, source) SELECT id, source FROM entries;
+CREATE INDEX entry_sources_by_source ON entry_sources (source, entry_id);

@@ -81,7 +81,8 @@ fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn,feedwright=info",
         1 => "info,feedwright=debug",
-        _ => "debug",
+        // The HTML parser logs every token at debug level: keep it out.
+        _ => "debug,html5ever=info,selectors=info,scraper=info,markup5ever=info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

@@ -178,8 +178,9 @@ pub struct SourceReport {
 }
 
 impl SourceReport {
+    /// A source failed when it could not be read, a post failed, or it looks degraded.
     pub fn failed(&self) -> bool {
-        self.fatal.is_some() || !self.failures.is_empty()
+        self.fatal.is_some() || !self.failures.is_empty() || self.degraded.is_some()
     }
 }
 

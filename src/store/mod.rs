@@ -189,6 +189,10 @@ impl Store {
         }
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(|e| StoreError::sql(&shown, e))?;
+        // In WAL mode NORMAL never corrupts the database; a power cut may lose the last
+        // transactions, which the next run simply fetches again. FULL would fsync every post.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| StoreError::sql(&shown, e))?;
 
         embedded::migrations::runner()
             .run(&mut conn)

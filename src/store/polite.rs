@@ -91,7 +91,9 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT url FROM entries WHERE source = ?1 AND published >= ?2 AND last_seen <= ?3
+                "SELECT url FROM entries
+                 WHERE id IN (SELECT entry_id FROM entry_sources WHERE source = ?1)
+                   AND published >= ?2 AND last_seen <= ?3
                  ORDER BY published DESC, id",
             )
             .map_err(|e| self.err(e))?;
