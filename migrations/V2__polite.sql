@@ -39,6 +39,8 @@ CREATE INDEX source_runs_by_source ON source_runs (source, at);
 ALTER TABLE source_state ADD COLUMN state TEXT NOT NULL DEFAULT 'healthy';
 ALTER TABLE source_state ADD COLUMN reason TEXT;
 ALTER TABLE source_state ADD COLUMN warned_at INTEGER;
+-- The last listing walk stopped at a failed page: the next one must not stop early.
+ALTER TABLE source_state ADD COLUMN walk_incomplete INTEGER NOT NULL DEFAULT 0;
 
 -- Where an interrupted backfill continues.
 CREATE TABLE backfill (

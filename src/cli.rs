@@ -40,6 +40,13 @@ pub enum Command {
     Run,
     /// Validate the configuration and exit (0 valid, 2 invalid).
     Check,
+    /// Walk the whole archive of one source (or all), resumably, then publish.
+    Backfill {
+        /// The `[[source]] name`; all sources when omitted.
+        source: Option<String>,
+    },
+    /// Print a table of sources: state, last success, last run's figures, last error.
+    Status,
 }
 
 /// Exit codes of the contract.
@@ -72,7 +79,9 @@ pub fn main() -> ExitCode {
     init_logging(cli.verbose);
     match cli.command {
         Command::Check => check(&cli.config),
-        Command::Run => run(&cli.config),
+        Command::Run => run(&cli.config, None),
+        Command::Backfill { source } => run(&cli.config, Some(source)),
+        Command::Status => status(&cli.config),
     }
     .into()
 }
@@ -138,12 +147,18 @@ impl Progress for Bar {
     }
 }
 
-/// `feedwright run`.
-pub fn run(path: &Path) -> Exit {
+/// `feedwright run`, or `feedwright backfill [SOURCE]` when `backfill` is set.
+pub fn run(path: &Path, backfill: Option<Option<String>>) -> Exit {
     let cfg = match load(path) {
         Ok(c) => c,
         Err(e) => return e,
     };
+    if let Some(Some(name)) = &backfill
+        && cfg.source(name).is_none()
+    {
+        eprintln!("error: {}: no [[source]] is named {name:?}", path.display());
+        return Exit::Usage;
+    }
     if let Err(e) = prepare_output_dir(&cfg.output_dir) {
         eprintln!("error: {e}");
         return Exit::Usage;
@@ -186,7 +201,22 @@ pub fn run(path: &Path) -> Exit {
         Some(b) => b,
         None => &NoProgress,
     };
-    let report = runtime.block_on(pipeline::refresh(&cfg, &mut store, &fetcher, progress));
+    let report = match &backfill {
+        None => runtime.block_on(pipeline::refresh(&cfg, &mut store, &fetcher, progress)),
+        Some(only) => runtime.block_on(async {
+            let mut report = crate::model::RunReport::default();
+            for src in cfg
+                .sources
+                .iter()
+                .filter(|s| only.as_ref().is_none_or(|n| *n == s.name))
+            {
+                report
+                    .sources
+                    .push(pipeline::backfill_source(src, &mut store, &fetcher, progress).await);
+            }
+            report
+        }),
+    };
     if let Some(b) = &bar {
         b.0.finish_and_clear();
     }
@@ -240,6 +270,103 @@ pub fn run(path: &Path) -> Exit {
                 eprintln!("feed {feed}: not published: {e}");
             }
         }
+    }
+    if failed { Exit::Failures } else { Exit::Ok }
+}
+
+/// `feedwright status`: one row per configured source, on stdout.
+pub fn status(path: &Path) -> Exit {
+    let cfg = match load(path) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let store = match Store::open(&cfg.store.path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or_else(
+            || "never".to_string(),
+            |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+        )
+    };
+    let mut rows = vec![[
+        "SOURCE".to_string(),
+        "STATE".into(),
+        "LAST SUCCESS".into(),
+        "LAST RUN".into(),
+        "ENTRIES".into(),
+        "LAST RUN: NEW/UPD/FAILED, REQUESTS (304)".into(),
+        "LAST ERROR".into(),
+    ]];
+    let mut failed = false;
+    for src in &cfg.sources {
+        let state = match store.source_state(&src.name) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        let entries = store.entry_count(&src.name).unwrap_or(0);
+        let last = store.last_run(&src.name).ok().flatten();
+        let figures = last.map_or_else(
+            || "-".to_string(),
+            |h| {
+                format!(
+                    "{}/{}/{}, {} ({})",
+                    h.new, h.updated, h.failures, h.requests, h.not_modified
+                )
+            },
+        );
+        let (state_name, success, run, error) = match &state {
+            Some(s) => (
+                s.state.clone(),
+                when(s.last_success),
+                when(Some(s.last_run)),
+                s.reason
+                    .clone()
+                    .or(s.last_error.clone())
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            None => (
+                "never run".into(),
+                "never".into(),
+                "never".into(),
+                "-".into(),
+            ),
+        };
+        rows.push([
+            src.name.clone(),
+            state_name,
+            success,
+            run,
+            entries.to_string(),
+            figures,
+            error,
+        ]);
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for r in &rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (cell, w))| {
+                if i == 6 {
+                    cell.clone()
+                } else {
+                    format!("{cell:<w$}")
+                }
+            })
+            .collect();
+        println!("{}", line.join("  ").trim_end());
     }
     if failed { Exit::Failures } else { Exit::Ok }
 }

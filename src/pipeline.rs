@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use url::Url;
 
-use crate::config::{Config, FeedConfig, SourceConfig};
+use crate::config::{Config, FeedConfig, SourceConfig, SourceKind};
 use crate::model::{Entry, RawPage, RawPost, RunReport, SourceReport};
 use crate::publish::FeedInfo;
 use crate::source::{self, Discovery, FetchError, Fetcher, RunState, scrape};
@@ -137,7 +137,8 @@ pub async fn refresh_source(
     };
     fetcher.reset_budget();
     let state = run_state(store);
-    let index = match source::read_index(fetcher, src, &state).await {
+    let full_walk = store.walk_incomplete(&src.name).unwrap_or(false);
+    let index = match source::read_index(fetcher, src, &state, full_walk).await {
         Ok(i) => i,
         Err(e) => {
             rep.fatal = Some(e.to_string());
@@ -146,6 +147,11 @@ pub async fn refresh_source(
         }
     };
     tracing::debug!(source = %src.name, kind = index.kind, "index read");
+    if !index.unchanged
+        && let Err(e) = store.set_walk_incomplete(&src.name, !index.failures.is_empty(), Utc::now())
+    {
+        tracing::warn!(source = %src.name, "cannot record the listing walk: {e}");
+    }
     rep.failures.extend(index.failures);
     let now = Utc::now();
     let mut work: Vec<Work> = Vec::new();
@@ -229,6 +235,21 @@ pub async fn refresh_source(
             .collect()
             .await;
     rep.degraded = drift(src, store, &index.empty_pages, &results);
+    let health = apply(src, store, &state, results, &mut rep, fetches_pages);
+    finish_source(src, store, fetcher, &state, &mut rep, Some(health));
+    rep
+}
+
+/// Store the outcomes of one batch of posts, updating the report; returns the fill figures of
+/// the posts extracted from pages.
+fn apply(
+    src: &SourceConfig,
+    store: &mut Store,
+    state: &RunState,
+    results: Vec<(String, Outcome)>,
+    rep: &mut SourceReport,
+    fetches_pages: bool,
+) -> RunHealth {
     let mut extracted = 0u32;
     let mut fill = [0u32; 4];
     for (location, outcome) in results {
@@ -291,7 +312,10 @@ pub async fn refresh_source(
                 }
             }
             Outcome::Failed(reason) => {
-                if location.starts_with("http")
+                // Only pages feedwright fetched are retried as pages; a bad feed item or file is
+                // read again from its feed or folder.
+                if fetches_pages
+                    && location.starts_with("http")
                     && let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now())
                 {
                     tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
@@ -307,7 +331,7 @@ pub async fn refresh_source(
             f64::from(n) / f64::from(extracted)
         }
     };
-    let health = RunHealth {
+    RunHealth {
         extracted,
         fill: Fill {
             title: rate(fill[0]),
@@ -316,9 +340,7 @@ pub async fn refresh_source(
             categories: rate(fill[3]),
         },
         ..Default::default()
-    };
-    finish_source(src, store, fetcher, &state, &mut rep, Some(health));
-    rep
+    }
 }
 
 /// Has extraction drifted (a redesign)? A listing page without post links, or a field found on
@@ -467,7 +489,7 @@ async fn process(
             let fetched = if recheck {
                 source::fetch_if_changed(fetcher, state, &url).await
             } else {
-                source::fetch_page(fetcher, &url).await.map(|p| Some(p))
+                source::fetch_page(fetcher, &url).await.map(Some)
             };
             match fetched {
                 Ok(Some(p)) => (p, None),
@@ -485,7 +507,18 @@ async fn process(
         }
         Work::FullText(url, item) => match source::fetch_page(fetcher, &url).await {
             Ok(p) => (p, Some(item)),
-            Err(e) => return failed(&url, e),
+            Err(e) => {
+                // The feed item itself is still a usable entry.
+                tracing::warn!(url = %url, "full text not fetched ({e}); using the feed item");
+                let location = url.to_string();
+                let name = src.name.clone();
+                let at = chrono::Utc::now();
+                let result = blocking(move || {
+                    crate::normalize::normalize(&url, item, &name, at).map_err(|e| e.to_string())
+                })
+                .await;
+                return (location, to_outcome(result, None));
+            }
         },
     };
     let location = if page.requested_url.scheme() == "file" {
@@ -600,4 +633,140 @@ pub fn feed_info(cfg: &Config, feed: &FeedConfig) -> Result<FeedInfo, String> {
         home_page_url,
         public_base,
     })
+}
+
+/// Walk the whole archive of `src`, page by page, storing every post not stored yet. Resumable:
+/// after each listing page the next one is saved, so an interrupted backfill (killed, or out of
+/// request budget) continues there, and posts already stored are never fetched again.
+pub async fn backfill_source(
+    src: &SourceConfig,
+    store: &mut Store,
+    fetcher: &Fetcher,
+    progress: &dyn Progress,
+) -> SourceReport {
+    let mut rep = SourceReport {
+        source: src.name.clone(),
+        ..Default::default()
+    };
+    fetcher.reset_budget();
+    if src.kind == SourceKind::Dir {
+        // A folder is read whole on every run: nothing to backfill.
+        return refresh_source(src, store, fetcher, progress).await;
+    }
+    let state = run_state(store);
+    let resumed = store.backfill_get(&src.name).ok().flatten();
+    let (mut next, mut pages) = match &resumed {
+        Some((url, pages)) => {
+            tracing::info!(source = %src.name, "resuming the backfill at {url} (page {})", pages + 1);
+            (Url::parse(url).ok(), *pages)
+        }
+        None => (Url::parse(&src.url).ok(), 0),
+    };
+    let mut health = RunHealth::default();
+    let mut previous_body = String::new();
+    while let Some(url) = next.take() {
+        if let Err(e) = store.backfill_put(&src.name, url.as_str(), pages, Utc::now()) {
+            tracing::warn!(source = %src.name, "cannot save backfill progress: {e}");
+        }
+        let page = match source::fetch_page(fetcher, &url).await {
+            Ok(p) => p,
+            Err(FetchError::Status(404)) if pages > 0 => break,
+            Err(e) => {
+                if matches!(e, FetchError::Budget(_)) {
+                    rep.deferred += 1;
+                } else if pages == 0 && e.is_unreachable() {
+                    rep.fatal = Some(format!("site could not be reached ({url}): {e}"));
+                } else {
+                    rep.fatal = Some(format!("{url}: {e}"));
+                }
+                finish_source(src, store, fetcher, &state, &mut rep, Some(health));
+                return rep;
+            }
+        };
+        if page.body == previous_body {
+            // A site that ignores the page parameter answers the same page again: the end.
+            break;
+        }
+        let (posts, following, is_feed) =
+            if source::looks_like_feed(page.content_type.as_deref(), page.body.as_bytes())
+                || src.kind == SourceKind::Feed
+            {
+                let fetched = source::Fetched {
+                    url: page.url.clone(),
+                    status: 200,
+                    content_type: page.content_type.clone(),
+                    body: page.body.clone().into_bytes(),
+                    headers: Default::default(),
+                    fetched_at: page.fetched_at,
+                };
+                match source::feed::parse(&url, &fetched) {
+                    Ok(items) if !items.is_empty() => {
+                        let work: Vec<Work> = items
+                            .into_iter()
+                            .filter(|(u, _)| !state.is_known(u))
+                            .map(|(u, raw)| {
+                                if src.full_text {
+                                    Work::FullText(u, raw)
+                                } else {
+                                    Work::Post(u, raw, page.fetched_at)
+                                }
+                            })
+                            .collect();
+                        (work, source::feed::next_archive_page(&url), true)
+                    }
+                    Ok(_) => (Vec::new(), None, true),
+                    Err(e) => {
+                        rep.failures.push((url.to_string(), e));
+                        (Vec::new(), None, true)
+                    }
+                }
+            } else {
+                let listing = crate::extract::extract_listing(&page, &src.selectors);
+                let work = listing
+                    .posts
+                    .into_iter()
+                    .filter(|u| !state.is_known(u))
+                    .map(|url| Work::Fetch {
+                        url,
+                        recheck: false,
+                        retry: false,
+                    })
+                    .collect();
+                (work, listing.next, false)
+            };
+        progress.add_total(posts.len() as u64);
+        let results: Vec<(String, Outcome)> =
+            futures_util::stream::iter(posts.into_iter().map(|w| process(w, src, fetcher, &state)))
+                .buffer_unordered((fetcher.per_host_concurrency() * 2).max(2))
+                .inspect(|_| progress.tick())
+                .collect()
+                .await;
+        let out_of_budget = results
+            .iter()
+            .any(|(_, o)| matches!(o, Outcome::Deferred(_)));
+        let h = apply(
+            src,
+            store,
+            &state,
+            results,
+            &mut rep,
+            !is_feed || src.full_text,
+        );
+        health.extracted += h.extracted;
+        if out_of_budget {
+            // This page is read again next time; its stored posts are skipped then.
+            tracing::info!(source = %src.name, "request budget used up; the backfill continues at {url} next time");
+            finish_source(src, store, fetcher, &state, &mut rep, Some(health));
+            return rep;
+        }
+        pages += 1;
+        next = following;
+        previous_body = page.body;
+    }
+    if let Err(e) = store.backfill_clear(&src.name) {
+        tracing::warn!(source = %src.name, "cannot clear backfill progress: {e}");
+    }
+    tracing::info!(source = %src.name, "backfill complete after {pages} page(s)");
+    finish_source(src, store, fetcher, &state, &mut rep, Some(health));
+    rep
 }

@@ -343,8 +343,17 @@ fn run_publishes_good_posts_reports_bad_ones_and_stays_stable() {
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
-        stderr.contains("site: 0 new, 0 updated, 8 unchanged, 8 failed"),
+        stderr.contains("site: 0 new, 0 updated, 8 unchanged, 7 failed"),
         "{stderr}"
+    );
+    // A failed post that is now gone for good (404) is dropped instead of failing every run.
+    let gone = stderr
+        .lines()
+        .find(|l| l.contains("/bad/404/"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        gone.contains("skipped") && gone.contains("no longer retried"),
+        "{gone}"
     );
     let after: Vec<_> = ["atom.xml", "rss.xml", "feed.json"]
         .iter()

@@ -50,14 +50,14 @@ impl OneOrMany {
 pub fn read(src: &SourceConfig) -> Result<SourceIndex, SourceError> {
     let root = PathBuf::from(&src.url);
     let mut files = Vec::new();
-    collect(&root, &mut files).map_err(|e| SourceError::Invalid {
+    let mut failures = Vec::new();
+    collect(&root, &mut files, &mut failures).map_err(|e| SourceError::Invalid {
         location: root.display().to_string(),
         message: format!("cannot read folder: {e}"),
     })?;
     files.sort();
     let mut posts = Vec::new();
     let mut documents = Vec::new();
-    let mut failures = Vec::new();
     for path in files {
         match read_file(&path) {
             Ok(Item::Post(url, raw)) => posts.push((url, *raw)),
@@ -75,16 +75,39 @@ pub fn read(src: &SourceConfig) -> Result<SourceIndex, SourceError> {
     Ok(index)
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// List post files below `dir`; an unreadable subfolder or entry is a failure of its own and
+/// the rest is still read.
+fn collect(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    failures: &mut Vec<(String, String)>,
+) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                failures.push((dir.display().to_string(), format!("cannot list: {e}")));
+                continue;
+            }
+        };
         let path = entry.path();
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
+        if entry.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
-        if entry.file_type()?.is_dir() {
-            collect(&path, out)?;
+        let is_dir = match entry.file_type() {
+            Ok(t) => t.is_dir(),
+            Err(e) => {
+                failures.push((path.display().to_string(), format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        if is_dir {
+            if let Err(e) = collect(&path, out, failures) {
+                failures.push((
+                    path.display().to_string(),
+                    format!("cannot read folder: {e}"),
+                ));
+            }
         } else if matches!(
             path.extension()
                 .and_then(|e| e.to_str())

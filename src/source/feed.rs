@@ -103,3 +103,23 @@ pub fn merge(mut page: RawPost, item: RawPost) -> RawPost {
     }
     page
 }
+
+/// The next page of a WordPress feed archive: `?paged=N+1` (`?paged=2` after the first page).
+pub fn next_archive_page(url: &Url) -> Option<Url> {
+    let current: u32 = url
+        .query_pairs()
+        .find(|(k, _)| k == "paged")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(1);
+    let mut next = url.clone();
+    let others: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "paged")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    next.query_pairs_mut()
+        .clear()
+        .extend_pairs(others)
+        .append_pair("paged", &(current + 1).to_string());
+    Some(next)
+}

@@ -368,7 +368,11 @@ impl Fetcher {
                     .with_jitter(),
             )
             .sleep(tokio::time::sleep)
-            .when(|e: &FetchError| e.is_transient())
+            .when(|e: &FetchError| match e {
+                // A wait longer than the cap is not waited for: the host is skipped this run.
+                FetchError::RetryLater { after_secs, .. } => *after_secs <= cap,
+                e => e.is_transient(),
+            })
             .adjust(|e: &FetchError, backoff| match e {
                 // Never come back before the server said we may.
                 FetchError::RetryLater { after_secs, .. } => Some(

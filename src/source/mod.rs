@@ -206,10 +206,14 @@ pub fn looks_like_feed(content_type: Option<&str>, body: &[u8]) -> bool {
 
 /// Read the index of `src`: walk the listing, read the feed or list the folder. Listing pages
 /// and feeds are fetched conditionally; a walk stops at the first page whose posts are all known.
+///
+/// `full_walk`: the previous walk stopped at a failed page, so this one reads page 1 in full
+/// and does not stop at known posts until `max_pages`.
 pub async fn read_index(
     fetcher: &Fetcher,
     src: &SourceConfig,
     state: &RunState,
+    full_walk: bool,
 ) -> Result<SourceIndex, SourceError> {
     if src.kind == SourceKind::Dir {
         return dir::read(src);
@@ -218,8 +222,13 @@ pub async fn read_index(
         location: src.url.clone(),
         message: e.to_string(),
     })?;
+    let validators = if full_walk {
+        None
+    } else {
+        state.validators(&start)
+    };
     let first = fetcher
-        .get_conditional(&start, state.validators(&start).as_ref())
+        .get_conditional(&start, validators.as_ref())
         .await
         .map_err(|error| {
             if error.is_unreachable() {
@@ -257,7 +266,11 @@ pub async fn read_index(
     } else {
         state.remember(&start, &first);
         let first_page = to_page(&start, first);
-        let walk = scrape::walk(fetcher, state, first_page, src).await;
+        let limits = scrape::Limits {
+            max_pages: src.max_pages as usize,
+            stop_at_known: !full_walk,
+        };
+        let walk = scrape::walk_from(fetcher, state, first_page, src, limits).await;
         if !walk.failures.is_empty() {
             // Pages after a failed one were not read: read page 1 again next time.
             state.forget(&start);

@@ -270,6 +270,37 @@ impl Store {
         Ok(true)
     }
 
+    /// Did the last listing walk of `source` stop at a failed page?
+    pub fn walk_incomplete(&self, source: &str) -> Result<bool, StoreError> {
+        let v: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT walk_incomplete FROM source_state WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(v.unwrap_or(0) != 0)
+    }
+
+    /// Remember whether the listing walk of `source` stopped at a failed page.
+    pub fn set_walk_incomplete(
+        &mut self,
+        source: &str,
+        incomplete: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO source_state (source, last_run, walk_incomplete) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (source) DO UPDATE SET walk_incomplete = excluded.walk_incomplete",
+                params![source, now.timestamp(), i64::from(incomplete)],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Where `source`'s interrupted backfill continues: `(next URL, pages done)`.
     pub fn backfill_get(&self, source: &str) -> Result<Option<(String, u32)>, StoreError> {
         self.conn

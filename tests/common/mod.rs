@@ -28,15 +28,34 @@ pub enum Resp {
     Slow(Duration),
     /// 302 to this location.
     Redirect(String),
+    /// Answer `status` with `Retry-After: <retry_after>` the first `times` times, then `then`.
+    Limited {
+        times: usize,
+        status: u16,
+        retry_after: String,
+        then: Box<Resp>,
+    },
+    /// 200 text/html sent in `chunks` pieces with `delay` between them.
+    Drip { chunks: usize, delay: Duration },
 }
 
 type Routes = Arc<Mutex<HashMap<String, Resp>>>;
+
+/// One request as the fixture server saw it.
+#[derive(Clone, Debug)]
+pub struct Hit {
+    pub path: String,
+    pub status: u16,
+    /// Sent `If-None-Match` or `If-Modified-Since`.
+    pub conditional: bool,
+    pub at: std::time::Instant,
+}
 
 /// A running fixture site.
 pub struct Site {
     pub addr: SocketAddr,
     routes: Routes,
-    log: Arc<Mutex<Vec<String>>>,
+    log: Arc<Mutex<Vec<Hit>>>,
     _runtime: Arc<tokio::runtime::Runtime>,
 }
 
@@ -51,15 +70,15 @@ impl Site {
                 .expect("runtime"),
         );
         let routes: Routes = Arc::default();
-        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log: Arc<Mutex<Vec<Hit>>> = Arc::default();
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind loopback");
         let addr = listener.local_addr().expect("addr");
         let (r, l) = (routes.clone(), log.clone());
-        let app = axum::Router::new().fallback(move |uri: Uri| {
+        let app = axum::Router::new().fallback(move |uri: Uri, headers: axum::http::HeaderMap| {
             let (r, l) = (r.clone(), l.clone());
-            async move { answer(&r, &l, uri).await }
+            async move { answer(&r, &l, uri, headers).await }
         });
         runtime.spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -89,29 +108,90 @@ impl Site {
 
     /// Every path requested so far, in order.
     pub fn requests(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|h| h.path.clone())
+            .collect()
+    }
+
+    /// Every request so far, with status and timing.
+    pub fn hits(&self) -> Vec<Hit> {
         self.log.lock().unwrap().clone()
     }
 }
 
-async fn answer(routes: &Routes, log: &Arc<Mutex<Vec<String>>>, uri: Uri) -> Response<Body> {
+async fn answer(
+    routes: &Routes,
+    log: &Arc<Mutex<Vec<Hit>>>,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+) -> Response<Body> {
+    let at = std::time::Instant::now();
     let key = uri
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
-    log.lock().unwrap().push(key.clone());
+    let if_none_match = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let conditional = if_none_match.is_some() || headers.contains_key(header::IF_MODIFIED_SINCE);
     let resp = {
-        let r = routes.lock().unwrap();
-        r.get(&key).or_else(|| r.get(uri.path())).cloned()
+        let mut r = routes.lock().unwrap();
+        let found = if r.contains_key(&key) {
+            Some(key.clone())
+        } else {
+            r.contains_key(uri.path()).then(|| uri.path().to_string())
+        };
+        match found {
+            None => None,
+            Some(k) => {
+                let entry = r.get_mut(&k).unwrap();
+                if let Resp::Limited {
+                    times,
+                    status,
+                    retry_after,
+                    then,
+                } = entry
+                {
+                    if *times > 0 {
+                        *times -= 1;
+                        Some(Resp::Limited {
+                            times: 1,
+                            status: *status,
+                            retry_after: retry_after.clone(),
+                            then: then.clone(),
+                        })
+                    } else {
+                        Some((**then).clone())
+                    }
+                } else {
+                    Some(entry.clone())
+                }
+            }
+        }
     };
     let mut out = Response::new(Body::empty());
     match resp {
         None => *out.status_mut() = StatusCode::NOT_FOUND,
         Some(Resp::Html(s)) => {
-            out.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            );
-            *out.body_mut() = Body::from(s);
+            // A strong ETag from the content, so conditional GETs get 304 when nothing changed.
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            std::hash::Hash::hash(&s, &mut h);
+            let etag = format!("\"{:x}\"", std::hash::Hasher::finish(&h));
+            out.headers_mut()
+                .insert(header::ETAG, HeaderValue::from_str(&etag).unwrap());
+            if if_none_match.as_deref() == Some(etag.as_str()) {
+                *out.status_mut() = StatusCode::NOT_MODIFIED;
+            } else {
+                out.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                );
+                *out.body_mut() = Body::from(s);
+            }
         }
         Some(Resp::Bytes {
             content_type,
@@ -142,7 +222,39 @@ async fn answer(routes: &Routes, log: &Arc<Mutex<Vec<String>>>, uri: Uri) -> Res
             out.headers_mut()
                 .insert(header::LOCATION, HeaderValue::from_str(&to).unwrap());
         }
+        Some(Resp::Limited {
+            status,
+            retry_after,
+            ..
+        }) => {
+            *out.status_mut() = StatusCode::from_u16(status).unwrap();
+            out.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_str(&retry_after).unwrap(),
+            );
+        }
+        Some(Resp::Drip { chunks, delay }) => {
+            out.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            let stream = futures_util::stream::unfold(0usize, move |i| async move {
+                if i >= chunks {
+                    return None;
+                }
+                tokio::time::sleep(delay).await;
+                Some((
+                    Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"<p>drip</p>")),
+                    i + 1,
+                ))
+            });
+            *out.body_mut() = Body::from_stream(stream);
+        }
     }
+    log.lock().unwrap().push(Hit {
+        path: key,
+        status: out.status().as_u16(),
+        conditional,
+        at,
+    });
     out
 }
 

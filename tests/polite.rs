@@ -1,0 +1,429 @@
+//! Polite, incremental fetching against a loopback site that logs every request and answers
+//! conditional GETs with 304.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Post, Resp, Site, classic_post, feedwright, listing, write_config};
+
+const PER_PAGE: usize = 10;
+
+/// Posts newest first; `date` days ago in 2024 so none is young enough to be re-checked.
+fn make_posts(n: usize, first_id: u64) -> Vec<Post> {
+    (0..n)
+        .map(|i| {
+            let id = first_id + (n - i) as u64;
+            let day = 28 - (i % 28);
+            let month = 6 - (i / 28).min(5);
+            Post::new(
+                id,
+                &format!("post-{id}"),
+                &format!("Post number {id}"),
+                &format!("2024-{month:02}-{day:02}T09:00:00+00:00"),
+            )
+        })
+        .collect()
+}
+
+/// Serve `posts` (newest first) under /cat/ with PER_PAGE posts per listing page.
+fn publish(site: &Site, posts: &[Post]) {
+    let base = site.base();
+    for p in posts {
+        site.set(&p.path(), Resp::Html(classic_post(&base, p)));
+    }
+    let pages: Vec<&[Post]> = posts.chunks(PER_PAGE).collect();
+    for (i, chunk) in pages.iter().enumerate() {
+        let path = if i == 0 {
+            "/cat/".to_string()
+        } else {
+            format!("/cat/page/{}/", i + 1)
+        };
+        let next = (i + 1 < pages.len()).then(|| format!("{base}/cat/page/{}/", i + 2));
+        let links: Vec<(String, String)> = chunk
+            .iter()
+            .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
+            .collect();
+        site.set(&path, Resp::Html(listing(&base, &links, next.as_deref())));
+    }
+}
+
+fn config(site: &Site, extra_http: &str, extra_source: &str) -> String {
+    let retries = if extra_http.contains("max_retries") {
+        ""
+    } else {
+        "max_retries = 0"
+    };
+    format!(
+        r#"output_dir = "out"
+public_url = "http://feeds.test/"
+[store]
+path = "feedwright.db"
+[http]
+min_interval_ms = 0
+timeout_secs = 3
+{retries}
+{extra_http}
+[[source]]
+name = "site"
+url = "{}"
+max_pages = 50
+{extra_source}
+[[feed]]
+name = "main"
+sources = ["site"]
+limit = 1000
+"#,
+        site.url("/cat/")
+    )
+}
+
+fn atom_ids(dir: &std::path::Path) -> Vec<String> {
+    let feed = feed_rs::parser::parse(
+        std::fs::read(dir.join("out/main/atom.xml"))
+            .unwrap()
+            .as_slice(),
+    )
+    .unwrap();
+    feed.entries.into_iter().map(|e| e.id).collect()
+}
+
+#[test]
+fn warm_run_costs_two_requests_and_one_new_post_at_most_four() {
+    let site = Site::start();
+    let posts = make_posts(25, 1000);
+    publish(&site, &posts);
+    site.set(
+        "/robots.txt",
+        Resp::Html("User-agent: *\nDisallow: /private/\n".into()),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&site, "", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 25 new"), "{stderr}");
+    let atom = dir.path().join("out/main/atom.xml");
+    let (bytes, mtime) = (
+        std::fs::read(&atom).unwrap(),
+        std::fs::metadata(&atom).unwrap().modified().unwrap(),
+    );
+
+    // Warm run, nothing new: robots.txt comes from the store, the listing answers 304.
+    let before = site.hits().len();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let warm: Vec<_> = site.hits()[before..].to_vec();
+    assert!(
+        warm.len() <= 2,
+        "warm run made {} requests: {warm:?}",
+        warm.len()
+    );
+    assert!(
+        warm.iter()
+            .all(|h| h.status == 304 || h.path == "/robots.txt"),
+        "{warm:?}"
+    );
+    assert!(
+        warm.iter().any(|h| h.path == "/cat/" && h.conditional),
+        "{warm:?}"
+    );
+    assert_eq!(std::fs::read(&atom).unwrap(), bytes);
+    assert_eq!(
+        std::fs::metadata(&atom).unwrap().modified().unwrap(),
+        mtime,
+        "not rewritten"
+    );
+
+    // One new post at the top of the listing.
+    let mut more = make_posts(1, 5000);
+    more[0].date = "2024-07-01T09:00:00+00:00".into();
+    more.extend(posts);
+    publish(&site, &more);
+    let before = site.hits().len();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 1 new"), "{stderr}");
+    let one: Vec<_> = site.hits()[before..]
+        .iter()
+        .map(|h| h.path.clone())
+        .collect();
+    assert!(
+        one.len() <= 4,
+        "one new post cost {} requests: {one:?}",
+        one.len()
+    );
+    assert_eq!(atom_ids(dir.path()).len(), 26);
+}
+
+#[test]
+fn robots_txt_is_obeyed_and_its_failures_handled() {
+    let site = Site::start();
+    let base = site.base();
+    let posts = make_posts(2, 2000);
+    publish(&site, &posts);
+    let hidden = Post::new(3000, "hidden", "Hidden post", "2024-05-01T00:00:00Z");
+    site.set("/private/hidden/", Resp::Html(classic_post(&base, &hidden)));
+    let mut links: Vec<(String, String)> = posts
+        .iter()
+        .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
+        .collect();
+    links.push((format!("{base}/private/hidden/"), "Hidden".into()));
+    site.set("/cat/", Resp::Html(listing(&base, &links, None)));
+    site.set(
+        "/robots.txt",
+        Resp::Html("User-agent: *\nDisallow: /private/\nCrawl-delay: 0\n".into()),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&site, "", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "a disallowed URL is not a failure: {stderr}");
+    assert!(
+        !site.requests().iter().any(|p| p.starts_with("/private/")),
+        "{:?}",
+        site.requests()
+    );
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("/private/hidden/"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        line.contains("skipped") && line.contains("robots.txt"),
+        "{line}"
+    );
+
+    // robots.txt answering 500: nothing on the host is fetched this run.
+    let site2 = Site::start();
+    publish(&site2, &make_posts(2, 2100));
+    site2.set("/robots.txt", Resp::Status(500));
+    let dir2 = tempfile::tempdir().unwrap();
+    let cfg2 = write_config(dir2.path(), &config(&site2, "", ""));
+    let (code, _, stderr) = feedwright(&cfg2, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        site2.requests(),
+        ["/robots.txt"],
+        "disallow-all for the run"
+    );
+    assert!(stderr.contains("robots.txt"), "{stderr}");
+
+    // robots.txt missing (404) or huge and malformed: everything allowed.
+    for robots in [
+        Resp::Status(404),
+        Resp::Html(format!(
+            "Disallow /nothing\n{}",
+            "garbage \u{0}\u{1} line\n".repeat(100_000)
+        )),
+    ] {
+        let site3 = Site::start();
+        publish(&site3, &make_posts(2, 2200));
+        site3.set("/robots.txt", robots);
+        let dir3 = tempfile::tempdir().unwrap();
+        let cfg3 = write_config(dir3.path(), &config(&site3, "", ""));
+        let (code, _, stderr) = feedwright(&cfg3, &["run"]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stderr.contains("site: 2 new"), "{stderr}");
+    }
+}
+
+#[test]
+fn retry_after_is_honoured_and_a_long_one_skips_the_source() {
+    let site = Site::start();
+    let base = site.base();
+    let posts = make_posts(2, 4000);
+    publish(&site, &posts);
+    let slow_path = posts[0].path();
+    site.set(
+        &slow_path,
+        Resp::Limited {
+            times: 1,
+            status: 429,
+            retry_after: "2".into(),
+            then: Box::new(Resp::Html(classic_post(&base, &posts[0]))),
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&site, "max_retries = 2", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "success after waiting is not a failure: {stderr}");
+    assert!(stderr.contains("site: 2 new"), "{stderr}");
+    let hits: Vec<_> = site
+        .hits()
+        .into_iter()
+        .filter(|h| h.path == slow_path)
+        .collect();
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    let waited = hits[1].at.duration_since(hits[0].at);
+    assert!(
+        waited >= Duration::from_secs(2),
+        "retried after {waited:?}, before Retry-After expired"
+    );
+
+    // A week-long Retry-After: the source is skipped for this run, at once.
+    let site2 = Site::start();
+    publish(&site2, &make_posts(2, 4100));
+    site2.set(
+        "/cat/",
+        Resp::Limited {
+            times: 100,
+            status: 503,
+            retry_after: "604800".into(),
+            then: Box::new(Resp::Status(500)),
+        },
+    );
+    let dir2 = tempfile::tempdir().unwrap();
+    let cfg2 = write_config(dir2.path(), &config(&site2, "max_retries = 3", ""));
+    let t0 = Instant::now();
+    let (code, _, stderr) = feedwright(&cfg2, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "did not wait a week"
+    );
+    assert!(stderr.contains("max_retry_after_secs"), "{stderr}");
+    assert_eq!(
+        site2.requests().iter().filter(|p| *p == "/cat/").count(),
+        1,
+        "no retry: {:?}",
+        site2.requests()
+    );
+}
+
+#[test]
+fn slow_drip_and_listing_level_failures_are_reported() {
+    let site = Site::start();
+    let posts = make_posts(12, 6000);
+    publish(&site, &posts);
+    // Page 2 drips its body slower than the timeout allows.
+    site.set(
+        "/cat/page/2/",
+        Resp::Drip {
+            chunks: 20,
+            delay: Duration::from_millis(400),
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&site, "", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("/cat/page/2/"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.contains("timed out"), "{line}");
+    assert!(
+        stderr.contains("site: 10 new"),
+        "page 1's posts are still stored: {stderr}"
+    );
+    // Page 2 recovers: the next run reads page 1 again (its validators were not kept) and goes on.
+    publish(&site, &posts);
+    let before = site.hits().len();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("site: 2 new"),
+        "{stderr}\n{:?}",
+        &site.hits()[before..]
+    );
+}
+
+#[test]
+fn a_redesign_that_hides_every_post_marks_the_source_degraded_and_keeps_the_feed() {
+    let site = Site::start();
+    let posts = make_posts(5, 7000);
+    publish(&site, &posts);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&site, "", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let atom = std::fs::read(dir.path().join("out/main/atom.xml")).unwrap();
+    // New theme: the listing no longer has post links the extractor recognises.
+    site.set(
+        "/cat/",
+        Resp::Html(
+            "<html><body><main><div class=\"tile\">Post number 7005</div></main></body></html>"
+                .into(),
+        ),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("degraded"), "{stderr}");
+    assert_eq!(
+        std::fs::read(dir.path().join("out/main/atom.xml")).unwrap(),
+        atom,
+        "feed kept"
+    );
+    let (code, stdout, _) = feedwright(&cfg, &["status"]);
+    assert_eq!(code, 0);
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("site"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        row.contains("degraded") && row.contains("no post links"),
+        "{row}"
+    );
+    // Warned once per day, not once per run.
+    let (_, _, stderr) = feedwright(&cfg, &["run"]);
+    assert!(!stderr.contains("source looks degraded"), "{stderr}");
+}
+
+#[test]
+fn an_interrupted_backfill_resumes_and_stores_every_post_once() {
+    let site = Site::start();
+    let posts = make_posts(45, 8000);
+    publish(&site, &posts);
+    let dir = tempfile::tempdir().unwrap();
+    // A small request budget interrupts the backfill the way a kill would, at a page boundary
+    // or in the middle of one; the process is also killed outright once below.
+    let cfg = write_config(dir.path(), &config(&site, "max_requests = 14", ""));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_feedwright"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("backfill")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while site
+        .requests()
+        .iter()
+        .filter(|p| p.starts_with("/2024/"))
+        .count()
+        < 4
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "backfill never started"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        assert!(rounds < 20, "backfill never finished");
+        let (code, _, stderr) = feedwright(&cfg, &["backfill", "site"]);
+        assert!(code == 0 || code == 1, "{stderr}");
+        if !stderr.contains("left for the next run") && code == 0 {
+            break;
+        }
+    }
+    let ids = atom_ids(dir.path());
+    assert_eq!(ids.len(), 45, "every post exactly once");
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), 45);
+    // Each post page was fetched once at most, apart from pages cut off by the kill.
+    let fetched: Vec<_> = site
+        .requests()
+        .into_iter()
+        .filter(|p| p.starts_with("/2024/"))
+        .collect();
+    let distinct: std::collections::HashSet<_> = fetched.iter().collect();
+    assert!(
+        fetched.len() <= distinct.len() + 4,
+        "posts fetched again after resuming: {} of {}",
+        fetched.len(),
+        distinct.len()
+    );
+}
