@@ -485,7 +485,7 @@ impl<'a> Reader<'a> {
         let mut terms: HashMap<Taxonomy, Vec<u64>> = HashMap::new();
         for p in posts {
             let embedded = p.embedded.as_ref();
-            if embedded.and_then(|e| embedded_authors(e)).is_none()
+            if embedded.and_then(embedded_authors).is_none()
                 && let Some(id) = p.author.filter(|id| *id != 0)
                 && !self.users.contains_key(&id)
                 && !users.contains(&id)
