@@ -81,7 +81,8 @@ fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn,feedwright=info",
         1 => "info,feedwright=debug",
-        _ => "debug",
+        // The HTML parser logs every token at debug level: keep it out.
+        _ => "debug,html5ever=info,selectors=info,scraper=info,markup5ever=info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
@@ -193,13 +194,22 @@ pub fn run(path: &Path) -> Exit {
         match &s.fatal {
             Some(reason) => eprintln!("{}: {reason}", s.source),
             None => eprintln!(
-                "{}: {} new, {} updated, {} unchanged, {} failed",
+                "{}: {} new, {} updated, {} unchanged, {} failed; {} requests ({} not modified), {} KiB",
                 s.source,
                 s.new,
                 s.updated,
                 s.unchanged,
-                s.failures.len()
+                s.failures.len(),
+                s.requests,
+                s.not_modified,
+                s.bytes.div_ceil(1024)
             ),
+        }
+        if let Some(why) = &s.degraded {
+            eprintln!("  degraded: {why}; feeds keep the last good entries");
+        }
+        if s.deferred > 0 {
+            eprintln!("  {} post(s) left for the next run", s.deferred);
         }
         for (url, reason) in &s.failures {
             eprintln!("  failed {url}: {reason}");

@@ -166,11 +166,21 @@ pub struct SourceReport {
     pub fatal: Option<String>,
     /// URLs skipped on purpose (robots.txt), not failures.
     pub skipped: Vec<(String, String)>,
+    /// Posts left for the next run (request budget used up, host asked to wait): kept pending,
+    /// not failures.
+    pub deferred: usize,
+    /// Requests made, of which answered 304, and body bytes received.
+    pub requests: u32,
+    pub not_modified: u32,
+    pub bytes: u64,
+    /// Set when the source looks broken (a redesign?) although it answered: why.
+    pub degraded: Option<String>,
 }
 
 impl SourceReport {
+    /// A source failed when it could not be read, a post failed, or it looks degraded.
     pub fn failed(&self) -> bool {
-        self.fatal.is_some() || !self.failures.is_empty()
+        self.fatal.is_some() || !self.failures.is_empty() || self.degraded.is_some()
     }
 }
 

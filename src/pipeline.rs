@@ -14,8 +14,8 @@ use url::Url;
 use crate::config::{Config, FeedConfig, SourceConfig};
 use crate::model::{Entry, RawPage, RawPost, RunReport, SourceReport};
 use crate::publish::FeedInfo;
-use crate::source::{self, Discovery, Fetcher};
-use crate::store::{Store, Upsert};
+use crate::source::{self, Discovery, FetchError, Fetcher, RunState, scrape};
+use crate::store::{Fill, RunHealth, Store, Upsert};
 
 /// Progress notifications for a terminal progress bar; the default does nothing.
 pub trait Progress: Sync {
@@ -31,11 +31,37 @@ impl Progress for NoProgress {}
 
 /// One post, ready to be extracted or already extracted.
 enum Work {
-    Fetch(Url),
+    /// Fetch and extract; `recheck`: a known post fetched conditionally to catch edits;
+    /// `retry`: a post that failed on an earlier run.
+    Fetch {
+        url: Url,
+        recheck: bool,
+        retry: bool,
+    },
     Page(RawPage),
     Post(Url, RawPost, DateTime<Utc>),
     /// A feed item whose full page is to be fetched (`full_text = true`).
     FullText(Url, RawPost),
+}
+
+/// Which fields extraction found on a page (for drift detection).
+#[derive(Debug, Clone, Copy, Default)]
+struct Found {
+    title: bool,
+    date: bool,
+    author: bool,
+    categories: bool,
+}
+
+enum Outcome {
+    /// `found` is set when the entry was extracted from a page in this run.
+    Entry(Box<Entry>, Vec<String>, Option<Found>),
+    NotModified,
+    Failed(String),
+    /// On purpose (robots.txt): not a failure.
+    Skipped(String),
+    /// Left for the next run (budget, Retry-After): kept pending, not a failure.
+    Deferred(String),
 }
 
 /// Refresh every source once, storing what changed.
@@ -45,12 +71,57 @@ pub async fn refresh(
     fetcher: &Fetcher,
     progress: &dyn Progress,
 ) -> RunReport {
+    let now = Utc::now();
+    match store.robots_fresh(now) {
+        Ok(rows) => fetcher.seed_robots(
+            rows.into_iter()
+                .map(|(origin, body, fetched_at)| source::RobotsCopy {
+                    origin,
+                    body,
+                    fetched_at,
+                })
+                .collect(),
+        ),
+        Err(e) => tracing::warn!("cannot read saved robots.txt copies: {e}"),
+    }
     let mut report = RunReport::default();
     for src in &cfg.sources {
         let r = refresh_source(src, store, fetcher, progress).await;
         report.sources.push(r);
     }
+    for copy in fetcher.take_fetched_robots() {
+        if let Err(e) = store.robots_put(&(copy.origin, copy.body, copy.fetched_at)) {
+            tracing::warn!("cannot save robots.txt copy: {e}");
+        }
+    }
     report
+}
+
+fn run_state(store: &Store) -> RunState {
+    let validators = store
+        .http_cache_all()
+        .map(|m| {
+            m.into_iter()
+                .map(|(u, (etag, last_modified))| {
+                    (
+                        u,
+                        source::Validators {
+                            etag,
+                            last_modified,
+                        },
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_else(|e| {
+            tracing::warn!("cannot read saved validators: {e}");
+            Default::default()
+        });
+    let known = store.known_keys().unwrap_or_else(|e| {
+        tracing::warn!("cannot read stored post keys: {e}");
+        Default::default()
+    });
+    RunState::new(validators, known)
 }
 
 /// Refresh one source.
@@ -65,68 +136,120 @@ pub async fn refresh_source(
         ..Default::default()
     };
     fetcher.reset_budget();
-    let index = match source::read_index(fetcher, src).await {
+    let state = run_state(store);
+    let index = match source::read_index(fetcher, src, &state).await {
         Ok(i) => i,
         Err(e) => {
             rep.fatal = Some(e.to_string());
-            if let Err(e) = store.record_source_run(&src.name, Utc::now(), rep.fatal.as_deref()) {
-                tracing::warn!(source = %src.name, "cannot record the run: {e}");
-            }
+            finish_source(src, store, fetcher, &state, &mut rep, None);
             return rep;
         }
     };
     tracing::debug!(source = %src.name, kind = index.kind, "index read");
     rep.failures.extend(index.failures);
     let now = Utc::now();
-    let mut work: Vec<Work> = match index.discovery {
-        Discovery::Pages(urls) => urls.into_iter().map(Work::Fetch).collect(),
-        Discovery::Posts(posts) => posts
-            .into_iter()
-            .map(|(u, raw)| {
-                if src.full_text {
-                    Work::FullText(u, raw)
-                } else {
-                    Work::Post(u, raw, now)
+    let mut work: Vec<Work> = Vec::new();
+    let fetches_pages =
+        match index.discovery {
+            Discovery::Pages(urls) => {
+                work.extend(urls.into_iter().filter(|u| !state.is_known(u)).map(|url| {
+                    Work::Fetch {
+                        url,
+                        recheck: false,
+                        retry: false,
+                    }
+                }));
+                true
+            }
+            Discovery::Posts(posts) => {
+                for (u, raw) in posts {
+                    if !src.full_text {
+                        work.push(Work::Post(u, raw, now));
+                    } else if !state.is_known(&u) {
+                        work.push(Work::FullText(u, raw));
+                    }
                 }
-            })
-            .collect(),
-        Discovery::Mixed { posts, documents } => posts
-            .into_iter()
-            .map(|(u, raw)| Work::Post(u, raw, now))
-            .chain(documents.into_iter().map(Work::Page))
-            .collect(),
-    };
+                src.full_text
+            }
+            Discovery::Mixed { posts, documents } => {
+                work.extend(posts.into_iter().map(|(u, raw)| Work::Post(u, raw, now)));
+                work.extend(documents.into_iter().map(Work::Page));
+                false
+            }
+        };
+    let mut queued: std::collections::HashSet<String> = work
+        .iter()
+        .filter_map(|w| match w {
+            Work::Fetch { url, .. } | Work::FullText(url, _) => Some(scrape::url_key(url)),
+            _ => None,
+        })
+        .collect();
     // Posts that failed on earlier runs are retried even when the listing did not change.
     match store.pending(&src.name) {
         Ok(pending) => {
-            let known: std::collections::HashSet<String> = work
-                .iter()
-                .filter_map(|w| match w {
-                    Work::Fetch(u) | Work::FullText(u, _) => Some(u.to_string()),
-                    _ => None,
-                })
-                .collect();
             for p in pending {
-                if !known.contains(&p)
-                    && let Ok(u) = Url::parse(&p)
+                if let Ok(url) = Url::parse(&p)
+                    && queued.insert(scrape::url_key(&url))
                 {
-                    work.push(Work::Fetch(u));
+                    work.push(Work::Fetch {
+                        url,
+                        recheck: false,
+                        retry: true,
+                    });
                 }
             }
         }
         Err(e) => tracing::warn!(source = %src.name, "cannot read pending posts: {e}"),
     }
+    // Young posts are re-checked now and then, conditionally, so that edits are caught.
+    if fetches_pages {
+        match store.recheck_candidates(&src.name, now, src.recheck_days, src.recheck_hours) {
+            Ok(urls) => {
+                for u in urls {
+                    if let Ok(url) = Url::parse(&u)
+                        && queued.insert(scrape::url_key(&url))
+                    {
+                        work.push(Work::Fetch {
+                            url,
+                            recheck: true,
+                            retry: false,
+                        });
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(source = %src.name, "cannot read posts to re-check: {e}"),
+        }
+    }
     progress.add_total(work.len() as u64);
     let parallel = (fetcher.per_host_concurrency() * 2).max(2);
-    let mut results =
-        futures_util::stream::iter(work.into_iter().map(|w| process(w, src, fetcher)))
-            .buffer_unordered(parallel);
-    while let Some((location, result)) = results.next().await {
-        progress.tick();
-        match result {
-            Ok((entry, warnings)) => {
+    let results: Vec<(String, Outcome)> =
+        futures_util::stream::iter(work.into_iter().map(|w| process(w, src, fetcher, &state)))
+            .buffer_unordered(parallel)
+            .inspect(|_| progress.tick())
+            .collect()
+            .await;
+    rep.degraded = drift(src, store, &index.empty_pages, &results);
+    let mut extracted = 0u32;
+    let mut fill = [0u32; 4];
+    for (location, outcome) in results {
+        match outcome {
+            Outcome::Entry(entry, warnings, found) => {
                 for w in warnings {
                     tracing::warn!(source = %src.name, url = %location, "{w}");
+                }
+                if let Some(f) = found {
+                    extracted += 1;
+                    for (i, has) in [f.title, f.date, f.author, f.categories]
+                        .into_iter()
+                        .enumerate()
+                    {
+                        fill[i] += u32::from(has);
+                    }
+                }
+                if rep.degraded.is_some() && state.is_known_key(&entry.dedup_key) {
+                    // A source that looks broken keeps its last good entries.
+                    rep.unchanged += 1;
+                    continue;
                 }
                 match store.upsert_entry(&entry, Utc::now()) {
                     Ok(Upsert::New) => rep.new += 1,
@@ -137,11 +260,37 @@ pub async fn refresh_source(
                         continue;
                     }
                 }
+                if location.starts_with("http") {
+                    let key = crate::normalize::twin_key(&location);
+                    if let Err(e) = store.add_alias(&key, &entry.dedup_key) {
+                        tracing::warn!(source = %src.name, "cannot record alias {location}: {e}");
+                    }
+                }
                 if let Err(e) = store.remove_pending(&src.name, &location) {
                     tracing::warn!(source = %src.name, "cannot clear pending {location}: {e}");
                 }
             }
-            Err(reason) => {
+            Outcome::NotModified => {
+                rep.unchanged += 1;
+                if let Err(e) = store.touch(&crate::normalize::twin_key(&location), Utc::now()) {
+                    tracing::warn!(source = %src.name, "cannot mark {location} checked: {e}");
+                }
+                let _ = store.remove_pending(&src.name, &location);
+            }
+            Outcome::Skipped(reason) => {
+                let _ = store.remove_pending(&src.name, &location);
+                rep.skipped.push((location, reason));
+            }
+            Outcome::Deferred(reason) => {
+                rep.deferred += 1;
+                if let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now()) {
+                    tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
+                }
+                if rep.fatal.is_none() && reason.contains("Retry-After") {
+                    rep.fatal = Some(reason);
+                }
+            }
+            Outcome::Failed(reason) => {
                 if location.starts_with("http")
                     && let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now())
                 {
@@ -151,20 +300,154 @@ pub async fn refresh_source(
             }
         }
     }
-    let error = rep
-        .failed()
-        .then(|| format!("{} post(s) failed", rep.failures.len()));
-    if let Err(e) = store.record_source_run(&src.name, Utc::now(), error.as_deref()) {
-        tracing::warn!(source = %src.name, "cannot record the run: {e}");
-    }
+    let rate = |n: u32| {
+        if extracted == 0 {
+            0.0
+        } else {
+            f64::from(n) / f64::from(extracted)
+        }
+    };
+    let health = RunHealth {
+        extracted,
+        fill: Fill {
+            title: rate(fill[0]),
+            date: rate(fill[1]),
+            author: rate(fill[2]),
+            categories: rate(fill[3]),
+        },
+        ..Default::default()
+    };
+    finish_source(src, store, fetcher, &state, &mut rep, Some(health));
     rep
 }
 
-type Processed = (String, Result<(Entry, Vec<String>), String>);
+/// Has extraction drifted (a redesign)? A listing page without post links, or a field found on
+/// less than half as many posts as in the last healthy run, says so. Runs that extracted
+/// nothing say nothing.
+fn drift(
+    src: &SourceConfig,
+    store: &Store,
+    empty_pages: &[String],
+    results: &[(String, Outcome)],
+) -> Option<String> {
+    if let Some(page) = empty_pages.first() {
+        return Some(format!(
+            "listing page {page} answered but yielded no post links"
+        ));
+    }
+    let found: Vec<Found> = results
+        .iter()
+        .filter_map(|(_, o)| match o {
+            Outcome::Entry(_, _, Some(f)) => Some(*f),
+            _ => None,
+        })
+        .collect();
+    if found.is_empty() {
+        return None;
+    }
+    let last = store.last_healthy_run(&src.name).ok().flatten()?;
+    let n = found.len() as f64;
+    let rate = |f: fn(&Found) -> bool| found.iter().filter(|x| f(x)).count() as f64 / n;
+    let fields: [(&str, f64, f64); 4] = [
+        ("title", last.fill.title, rate(|f| f.title)),
+        ("date", last.fill.date, rate(|f| f.date)),
+        ("author", last.fill.author, rate(|f| f.author)),
+        ("categories", last.fill.categories, rate(|f| f.categories)),
+    ];
+    fields.iter().find(|(_, before, now)| *before > 0.0 && *now < before / 2.0).map(|(name, before, now)| {
+        format!(
+            "{name} found on {:.0}% of the posts extracted in this run, against {:.0}% in the last healthy run",
+            now * 100.0,
+            before * 100.0
+        )
+    })
+}
+
+/// Save what the run learnt (validators, health) and decide the source's state.
+fn finish_source(
+    src: &SourceConfig,
+    store: &mut Store,
+    fetcher: &Fetcher,
+    state: &RunState,
+    rep: &mut SourceReport,
+    health: Option<RunHealth>,
+) {
+    let now = Utc::now();
+    for (url, v) in state.take_updates() {
+        if let Err(e) =
+            store.http_cache_put(&url, v.etag.as_deref(), v.last_modified.as_deref(), now)
+        {
+            tracing::warn!(source = %src.name, "cannot save validators of {url}: {e}");
+        }
+    }
+    let stats = fetcher.stats();
+    rep.requests = stats.requests;
+    rep.not_modified = stats.not_modified;
+    rep.bytes = stats.bytes;
+    let state_name = if rep.fatal.is_some() {
+        "failing"
+    } else if rep.degraded.is_some() {
+        "degraded"
+    } else {
+        "healthy"
+    };
+    let mut h = health.unwrap_or_default();
+    h.requests = stats.requests;
+    h.not_modified = stats.not_modified;
+    h.bytes = stats.bytes;
+    h.seen = (rep.new + rep.updated + rep.unchanged) as u32;
+    h.new = rep.new as u32;
+    h.updated = rep.updated as u32;
+    h.failures = rep.failures.len() as u32;
+    h.state = if state_name == "healthy" && h.extracted == 0 {
+        "neutral".into()
+    } else {
+        state_name.into()
+    };
+    let result = (|| {
+        store.record_run_health(&src.name, now, &h)?;
+        let error = rep.fatal.clone().or_else(|| {
+            (!rep.failures.is_empty()).then(|| format!("{} post(s) failed", rep.failures.len()))
+        });
+        store.record_source_run(&src.name, now, error.as_deref())?;
+        // A neutral run (only 304s or known posts) keeps the state it had.
+        if h.state != "neutral" {
+            let reason = rep.fatal.as_deref().or(rep.degraded.as_deref());
+            store.set_source_health(&src.name, state_name, reason, now)?;
+        }
+        if let Some(why) = &rep.degraded
+            && store.should_warn(&src.name, now)?
+        {
+            tracing::warn!(
+                source = %src.name,
+                "source looks degraded ({why}); its feeds keep the last good entries"
+            );
+        }
+        Ok::<_, crate::store::StoreError>(())
+    })();
+    if let Err(e) = result {
+        tracing::warn!(source = %src.name, "cannot record the run: {e}");
+    }
+}
 
 /// Fetch (if needed), extract and normalize one post. CPU work runs on the blocking pool so
 /// that both cores parse while requests are in flight.
-async fn process(work: Work, src: &SourceConfig, fetcher: &Fetcher) -> Processed {
+async fn process(
+    work: Work,
+    src: &SourceConfig,
+    fetcher: &Fetcher,
+    state: &RunState,
+) -> (String, Outcome) {
+    let failed = |url: &Url, e: FetchError| {
+        let outcome = if e.is_skip() {
+            Outcome::Skipped(e.to_string())
+        } else if matches!(e, FetchError::Budget(_) | FetchError::WaitTooLong { .. }) {
+            Outcome::Deferred(e.to_string())
+        } else {
+            Outcome::Failed(e.to_string())
+        };
+        (url.to_string(), outcome)
+    };
     let (page, item) = match work {
         Work::Post(url, raw, at) => {
             let location = url.to_string();
@@ -173,16 +456,36 @@ async fn process(work: Work, src: &SourceConfig, fetcher: &Fetcher) -> Processed
                 crate::normalize::normalize(&url, raw, &name, at).map_err(|e| e.to_string())
             })
             .await;
-            return (location, result);
+            return (location, to_outcome(result, None));
         }
         Work::Page(page) => (page, None),
-        Work::Fetch(url) => match source::fetch_page(fetcher, &url).await {
-            Ok(p) => (p, None),
-            Err(e) => return (url.to_string(), Err(e.to_string())),
-        },
+        Work::Fetch {
+            url,
+            recheck,
+            retry,
+        } => {
+            let fetched = if recheck {
+                source::fetch_if_changed(fetcher, state, &url).await
+            } else {
+                source::fetch_page(fetcher, &url).await.map(|p| Some(p))
+            };
+            match fetched {
+                Ok(Some(p)) => (p, None),
+                Ok(None) => return (url.to_string(), Outcome::NotModified),
+                Err(FetchError::Status(code @ (404 | 410))) if retry => {
+                    // A post that failed before and is now gone (deleted, or never a post):
+                    // stop retrying it rather than failing every run from now on.
+                    let why = format!(
+                        "gone (HTTP status {code}) after failing earlier; no longer retried"
+                    );
+                    return (url.to_string(), Outcome::Skipped(why));
+                }
+                Err(e) => return failed(&url, e),
+            }
+        }
         Work::FullText(url, item) => match source::fetch_page(fetcher, &url).await {
             Ok(p) => (p, Some(item)),
-            Err(e) => return (url.to_string(), Err(e.to_string())),
+            Err(e) => return failed(&url, e),
         },
     };
     let location = if page.requested_url.scheme() == "file" {
@@ -197,15 +500,34 @@ async fn process(work: Work, src: &SourceConfig, fetcher: &Fetcher) -> Processed
     let name = src.name.clone();
     let result = blocking(move || {
         let raw = crate::extract::extract_post(&page, &selectors).map_err(|e| e.to_string())?;
+        let mut found = Found {
+            title: raw.title.as_deref().is_some_and(|t| !t.trim().is_empty()),
+            date: false,
+            author: !raw.authors.is_empty(),
+            categories: !raw.categories.is_empty(),
+        };
         let raw = match item {
             Some(item) => source::feed::merge(raw, item),
             None => raw,
         };
-        crate::normalize::normalize(&page.url, raw, &name, page.fetched_at)
-            .map_err(|e| e.to_string())
+        let (entry, warnings) = crate::normalize::normalize(&page.url, raw, &name, page.fetched_at)
+            .map_err(|e| e.to_string())?;
+        found.date = entry.published_source != crate::model::DateSource::FirstSeen;
+        Ok((entry, warnings, found))
     })
     .await;
-    (location, result)
+    let outcome = match result {
+        Ok((entry, warnings, found)) => Outcome::Entry(Box::new(entry), warnings, Some(found)),
+        Err(reason) => Outcome::Failed(reason),
+    };
+    (location, outcome)
+}
+
+fn to_outcome(result: Result<(Entry, Vec<String>), String>, found: Option<Found>) -> Outcome {
+    match result {
+        Ok((entry, warnings)) => Outcome::Entry(Box::new(entry), warnings, found),
+        Err(reason) => Outcome::Failed(reason),
+    }
 }
 
 async fn blocking<T: Send + 'static>(

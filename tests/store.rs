@@ -589,7 +589,10 @@ fn reopening_keeps_everything() {
     assert_eq!(journal, "wal");
 
     let store = open(&path);
-    assert_eq!(store.schema_version().expect("version"), 1);
+    assert_eq!(
+        store.schema_version().expect("version"),
+        latest_schema_version()
+    );
     let stored = store
         .get_stored(&e.dedup_key)
         .expect("get")
@@ -675,16 +678,17 @@ fn a_database_from_a_newer_build_is_refused_and_left_untouched() {
     match &err {
         StoreError::NewerSchema { found, known, .. } => {
             assert_eq!(*found, 99);
-            assert_eq!(*known, 1);
+            assert_eq!(*known, latest_schema_version());
         }
         other => panic!("expected NewerSchema, got {other:?}"),
     }
     let message = err.to_string();
     assert!(message.contains(&path.display().to_string()), "{message}");
-    assert!(
-        message.contains("newer feedwright (schema v99, this build knows up to v1)"),
-        "{message}"
+    let expected = format!(
+        "newer feedwright (schema v99, this build knows up to v{})",
+        latest_schema_version()
     );
+    assert!(message.contains(&expected), "{message}");
     assert_eq!(
         fs::read(&path).expect("read"),
         before,
@@ -766,4 +770,47 @@ fn an_entry_matching_two_stored_rows_merges_them_into_the_one_matched_by_id() {
         "the earlier first sighting is kept"
     );
     assert_eq!(store.get_by_key(&by_id.dedup_key).expect("get"), None);
+}
+
+/// The schema version a brand-new database gets: the number of migrations this build has.
+fn latest_schema_version() -> i64 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("fresh.db")).expect("open fresh");
+    let v = store.schema_version().expect("version");
+    assert!(
+        v >= 2,
+        "at least the initial and polite-fetching migrations"
+    );
+    v
+}
+
+#[test]
+fn a_post_in_two_sources_is_listed_by_both() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    let mut e = entry("https://example.org/shared/", "Shared", t(0));
+    e.source = "intl".into();
+    assert_eq!(store.upsert_entry(&e, t(1)).expect("upsert"), Upsert::New);
+    e.source = "business".into();
+    assert_eq!(
+        store.upsert_entry(&e, t(2)).expect("upsert"),
+        Upsert::Unchanged
+    );
+    e.title = "Shared, edited".into();
+    assert_eq!(
+        store.upsert_entry(&e, t(3)).expect("upsert"),
+        Upsert::Updated
+    );
+    for source in ["intl", "business"] {
+        let got = store
+            .entries(&[source.to_string()], &[], 10)
+            .expect("entries");
+        assert_eq!(got.len(), 1, "{source}");
+        assert_eq!(got[0].title, "Shared, edited");
+        assert_eq!(store.entry_count(source).expect("count"), 1);
+    }
+    let both = store
+        .entries(&["intl".to_string(), "business".to_string()], &[], 10)
+        .expect("entries");
+    assert_eq!(both.len(), 1, "listed once in a feed of both sources");
 }

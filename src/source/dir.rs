@@ -70,11 +70,9 @@ pub fn read(src: &SourceConfig) -> Result<SourceIndex, SourceError> {
     } else {
         Discovery::Mixed { posts, documents }
     };
-    Ok(SourceIndex {
-        discovery,
-        failures,
-        kind: "dir",
-    })
+    let mut index = SourceIndex::new(discovery, "dir");
+    index.failures = failures;
+    Ok(index)
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -1,18 +1,25 @@
 //! HTTP fetching: the only code that speaks HTTP to sites.
 //!
 //! Owns: the `reqwest` client (honest `User-Agent`, gzip/brotli, at most 5 redirects, hard
-//! timeouts), per-host politeness (minimum interval and in-flight limit), the response body limit
-//! enforced while streaming, and the per-run request budget. Must not: parse documents, decide what
-//! to fetch, or touch the store.
+//! timeouts), robots.txt (fetched once per host and run, or seeded from the store's day-old copy;
+//! obeyed, including `Crawl-delay`), per-host politeness (`governor` rate limit of one request per
+//! `min_interval_ms` or `Crawl-delay`, and at most `per_host_concurrency` in flight), retries with
+//! exponential backoff and jitter (`backon`) honouring `Retry-After`, conditional GET with the
+//! validators it is handed, the body limit enforced while streaming, the per-source request budget
+//! and request statistics. Must not: parse documents, decide what to fetch, or touch the store
+//! (validators and robots.txt copies come in and go out as plain data).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
-use tokio::sync::Semaphore;
-use tokio::time::Instant;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::header::{self, HeaderMap};
+use tokio::sync::{OnceCell, Semaphore};
 use url::Url;
 
 use crate::config::HttpConfig;
@@ -22,6 +29,16 @@ use crate::config::HttpConfig;
 pub enum FetchError {
     #[error("HTTP status {0}")]
     Status(u16),
+    #[error("HTTP status {status}, asked to retry after {after_secs} s")]
+    RetryLater { status: u16, after_secs: u64 },
+    #[error(
+        "{host} asked to wait {after_secs} s (Retry-After), more than http.max_retry_after_secs = {cap}: skipped for this run"
+    )]
+    WaitTooLong {
+        host: String,
+        after_secs: u64,
+        cap: u64,
+    },
     #[error("timed out")]
     Timeout,
     #[error("could not connect: {0}")]
@@ -30,8 +47,10 @@ pub enum FetchError {
     TooManyRedirects,
     #[error("response body larger than the {0}-byte limit")]
     TooLarge(u64),
-    #[error("request budget of {0} requests for this run is used up")]
+    #[error("request budget of {0} requests for this run is used up (http.max_requests)")]
     Budget(u32),
+    #[error("disallowed by {0}")]
+    Disallowed(String),
     #[error("{0}")]
     Other(String),
 }
@@ -40,6 +59,34 @@ impl FetchError {
     /// True when the site itself could not be reached (as opposed to answering with an error).
     pub fn is_unreachable(&self) -> bool {
         matches!(self, FetchError::Connect(_) | FetchError::Timeout)
+    }
+
+    /// Worth another attempt: timeouts, connection errors, 5xx, 429/503 with a short wait.
+    fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Timeout | FetchError::Connect(_) | FetchError::RetryLater { .. } => true,
+            FetchError::Status(s) => (500..600).contains(s),
+            FetchError::Other(_) => true,
+            _ => false,
+        }
+    }
+
+    /// A skip on purpose (robots.txt), not a failure.
+    pub fn is_skip(&self) -> bool {
+        matches!(self, FetchError::Disallowed(_))
+    }
+}
+
+/// `ETag` and `Last-Modified` of an earlier response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
     }
 }
 
@@ -51,26 +98,90 @@ pub struct Fetched {
     pub status: u16,
     pub content_type: Option<String>,
     pub body: Vec<u8>,
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
+    pub headers: HeaderMap,
     pub fetched_at: DateTime<Utc>,
 }
 
-struct HostSlot {
+impl Fetched {
+    /// A response header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The validators to send next time.
+    pub fn validators(&self) -> Validators {
+        Validators {
+            etag: self.header("etag").map(str::to_string),
+            last_modified: self.header("last-modified").map(str::to_string),
+        }
+    }
+}
+
+/// The answer to a conditional GET.
+#[derive(Debug, Clone)]
+pub enum Conditional {
+    Modified(Box<Fetched>),
+    /// 304: what we have is current.
+    NotModified,
+}
+
+/// A robots.txt copy as kept in the store: `body` is `None` when the file did not exist (4xx).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RobotsCopy {
+    /// `scheme://host[:port]`.
+    pub origin: String,
+    pub body: Option<Vec<u8>>,
+    pub fetched_at: DateTime<Utc>,
+}
+
+enum Robots {
+    /// robots.txt could not be fetched for network reasons: the site is unreachable.
+    Unreachable(FetchError),
+    AllowAll,
+    DisallowAll(String),
+    Rules(Box<texting_robots::Robot>),
+}
+
+struct Host {
     in_flight: Semaphore,
-    next_start: tokio::sync::Mutex<Instant>,
+    robots: OnceCell<Robots>,
+    limiter: OnceCell<Option<DefaultDirectRateLimiter>>,
+    /// Set when the host asked for a wait longer than the cap: nothing more is sent this run.
+    blocked: Mutex<Option<FetchError>>,
+}
+
+/// Requests, 304s and bytes since the last [`Fetcher::reset_budget`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FetchStats {
+    pub requests: u32,
+    pub not_modified: u32,
+    pub bytes: u64,
 }
 
 /// A polite HTTP client shared by every source of a run.
 pub struct Fetcher {
     client: reqwest::Client,
+    agent_token: String,
     min_interval: Duration,
     per_host: usize,
     max_body: u64,
     max_requests: u32,
-    hosts: Mutex<HashMap<String, Arc<HostSlot>>>,
+    max_retries: usize,
+    max_retry_after: u64,
+    respect_robots: bool,
+    retry_min_delay: Duration,
+    hosts: Mutex<HashMap<String, Arc<Host>>>,
+    seeded_robots: Mutex<HashMap<String, RobotsCopy>>,
+    fetched_robots: Mutex<Vec<RobotsCopy>>,
     used: AtomicU32,
+    not_modified: AtomicU32,
+    bytes: AtomicU64,
 }
+
+/// Largest robots.txt read; RFC 9309 asks parsers to read at least 500 KiB and ignore the rest.
+const ROBOTS_LIMIT: usize = 512 * 1024;
+/// Longest `Crawl-delay` honoured.
+const MAX_CRAWL_DELAY: Duration = Duration::from_secs(60);
 
 impl Fetcher {
     /// Build the client from `[http]`.
@@ -84,15 +195,37 @@ impl Fetcher {
             .brotli(true)
             .build()
             .map_err(|e| FetchError::Other(format!("cannot build HTTP client: {e}")))?;
+        let agent_token = cfg
+            .user_agent
+            .split(['/', ' '])
+            .next()
+            .filter(|t| !t.is_empty())
+            .unwrap_or("feedwright")
+            .to_string();
         Ok(Fetcher {
             client,
+            agent_token,
             min_interval: Duration::from_millis(cfg.min_interval_ms),
             per_host: cfg.per_host_concurrency as usize,
             max_body: cfg.max_body_bytes,
             max_requests: cfg.max_requests,
+            max_retries: cfg.max_retries as usize,
+            max_retry_after: cfg.max_retry_after_secs,
+            respect_robots: cfg.respect_robots,
+            retry_min_delay: Duration::from_millis(500),
             hosts: Mutex::new(HashMap::new()),
+            seeded_robots: Mutex::new(HashMap::new()),
+            fetched_robots: Mutex::new(Vec::new()),
             used: AtomicU32::new(0),
+            not_modified: AtomicU32::new(0),
+            bytes: AtomicU64::new(0),
         })
+    }
+
+    /// Shorten the first retry delay (tests of the retry policy).
+    pub fn with_retry_min_delay(mut self, d: Duration) -> Fetcher {
+        self.retry_min_delay = d;
+        self
     }
 
     /// `[http] per_host_concurrency`.
@@ -100,29 +233,60 @@ impl Fetcher {
         self.per_host
     }
 
-    /// Start a new budget (one per source per run).
+    /// Start a new budget and new statistics (one per source per run).
     pub fn reset_budget(&self) {
         self.used.store(0, Ordering::SeqCst);
+        self.not_modified.store(0, Ordering::SeqCst);
+        self.bytes.store(0, Ordering::SeqCst);
     }
 
-    /// Requests made since the last [`Fetcher::reset_budget`].
-    pub fn requests_used(&self) -> u32 {
-        self.used.load(Ordering::SeqCst)
+    /// Requests, 304s and bytes since the last [`Fetcher::reset_budget`].
+    pub fn stats(&self) -> FetchStats {
+        FetchStats {
+            requests: self.used.load(Ordering::SeqCst).min(self.max_requests),
+            not_modified: self.not_modified.load(Ordering::SeqCst),
+            bytes: self.bytes.load(Ordering::SeqCst),
+        }
     }
 
-    fn slot(&self, url: &Url) -> Arc<HostSlot> {
-        let host = format!(
-            "{}:{}",
-            url.host_str().unwrap_or(""),
-            url.port_or_known_default().unwrap_or(0)
-        );
+    /// Robots.txt copies fetched less than a day ago, so they need not be fetched again.
+    pub fn seed_robots(&self, copies: Vec<RobotsCopy>) {
+        let mut seeded = self.seeded_robots.lock().unwrap_or_else(|p| p.into_inner());
+        for c in copies {
+            seeded.insert(c.origin.clone(), c);
+        }
+    }
+
+    /// Robots.txt copies fetched during this run (worth keeping for a day).
+    pub fn take_fetched_robots(&self) -> Vec<RobotsCopy> {
+        std::mem::take(
+            &mut *self
+                .fetched_robots
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        )
+    }
+
+    /// The error that blocks `url`'s host for the rest of the run, if any.
+    pub fn blocked(&self, url: &Url) -> Option<FetchError> {
+        let host = self.host(url);
+        host.blocked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn host(&self, url: &Url) -> Arc<Host> {
+        let key = origin(url);
         let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
         hosts
-            .entry(host)
+            .entry(key)
             .or_insert_with(|| {
-                Arc::new(HostSlot {
+                Arc::new(Host {
                     in_flight: Semaphore::new(self.per_host.max(1)),
-                    next_start: tokio::sync::Mutex::new(Instant::now()),
+                    robots: OnceCell::new(),
+                    limiter: OnceCell::new(),
+                    blocked: Mutex::new(None),
                 })
             })
             .clone()
@@ -130,69 +294,291 @@ impl Fetcher {
 
     /// GET `url`, politely; a non-2xx status is an error.
     pub async fn get(&self, url: &Url) -> Result<Fetched, FetchError> {
+        match self.get_conditional(url, None).await? {
+            Conditional::Modified(f) => Ok(*f),
+            Conditional::NotModified => Err(FetchError::Status(304)),
+        }
+    }
+
+    /// GET `url` with `If-None-Match` / `If-Modified-Since` from `validators`.
+    pub async fn get_conditional(
+        &self,
+        url: &Url,
+        validators: Option<&Validators>,
+    ) -> Result<Conditional, FetchError> {
+        let host = self.host(url);
+        if let Some(e) = host
+            .blocked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return Err(e);
+        }
+        if self.respect_robots {
+            let robots = host
+                .robots
+                .get_or_init(|| self.load_robots(url, &host))
+                .await;
+            match robots {
+                Robots::Unreachable(e) => return Err(e.clone()),
+                Robots::AllowAll => {}
+                Robots::DisallowAll(why) => return Err(FetchError::Disallowed(why.clone())),
+                Robots::Rules(r) => {
+                    if !r.allowed(url.as_str()) {
+                        return Err(FetchError::Disallowed(format!(
+                            "{}/robots.txt",
+                            origin(url)
+                        )));
+                    }
+                }
+            }
+        }
+        let limiter = host
+            .limiter
+            .get_or_init(|| async {
+                let limiter = self.limiter_for(&host);
+                // The robots.txt request just made counts: the first page waits one interval.
+                if let Some(l) = &limiter
+                    && self.respect_robots
+                {
+                    l.until_ready().await;
+                }
+                limiter
+            })
+            .await;
+        let attempt = || async {
+            self.once(
+                url,
+                validators,
+                &host,
+                limiter.as_ref(),
+                self.max_body as usize,
+                false,
+            )
+            .await
+        };
+        let cap = self.max_retry_after;
+        let result = attempt
+            .retry(
+                ExponentialBuilder::default()
+                    .with_min_delay(self.retry_min_delay)
+                    .with_max_delay(Duration::from_secs(30))
+                    .with_max_times(self.max_retries)
+                    .with_jitter(),
+            )
+            .sleep(tokio::time::sleep)
+            .when(|e: &FetchError| e.is_transient())
+            .adjust(|e: &FetchError, backoff| match e {
+                // Never come back before the server said we may.
+                FetchError::RetryLater { after_secs, .. } => Some(
+                    backoff
+                        .unwrap_or_default()
+                        .max(Duration::from_secs(*after_secs)),
+                ),
+                _ => backoff,
+            })
+            .notify(|e: &FetchError, wait| {
+                tracing::info!(url = %url, "retrying in {:.1} s after: {e}", wait.as_secs_f64());
+            })
+            .await;
+        if let Err(FetchError::RetryLater { after_secs, .. }) = &result
+            && *after_secs > cap
+        {
+            let e = FetchError::WaitTooLong {
+                host: origin(url),
+                after_secs: *after_secs,
+                cap,
+            };
+            *host.blocked.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
+            return Err(e);
+        }
+        result
+    }
+
+    fn limiter_for(&self, host: &Host) -> Option<DefaultDirectRateLimiter> {
+        let crawl_delay = match host.robots.get() {
+            Some(Robots::Rules(r)) => r
+                .delay
+                .filter(|d| d.is_finite() && *d > 0.0)
+                .map(|d| Duration::from_secs_f32(d).min(MAX_CRAWL_DELAY)),
+            _ => None,
+        };
+        let interval = crawl_delay.map_or(self.min_interval, |d| d.max(self.min_interval));
+        Quota::with_period(interval).map(|q| RateLimiter::direct(q.allow_burst(NonZeroU32::MIN)))
+    }
+
+    async fn load_robots(&self, url: &Url, host: &Host) -> Robots {
+        let origin = origin(url);
+        let seeded = self
+            .seeded_robots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&origin);
+        if let Some(copy) = seeded {
+            return self.parse_robots(&origin, copy.body.as_deref());
+        }
+        let Ok(robots_url) = Url::parse(&format!("{origin}/robots.txt")) else {
+            return Robots::AllowAll;
+        };
+        let limiter = self.limiter_for(host);
+        match self
+            .once(
+                &robots_url,
+                None,
+                host,
+                limiter.as_ref(),
+                ROBOTS_LIMIT,
+                true,
+            )
+            .await
+        {
+            Ok(Conditional::Modified(f)) => {
+                self.keep_robots(&origin, Some(f.body.clone()), f.fetched_at);
+                self.parse_robots(&origin, Some(&f.body))
+            }
+            Ok(Conditional::NotModified) => Robots::AllowAll,
+            Err(FetchError::Status(s)) if (400..500).contains(&s) => {
+                self.keep_robots(&origin, None, Utc::now());
+                Robots::AllowAll
+            }
+            Err(e) if e.is_unreachable() => Robots::Unreachable(e),
+            Err(e) => {
+                // RFC 9309: an unreachable robots.txt (5xx) means "assume disallow".
+                tracing::warn!(
+                    "{origin}/robots.txt could not be read ({e}): nothing on {origin} is fetched this run"
+                );
+                Robots::DisallowAll(format!("{origin}/robots.txt being unreadable ({e})"))
+            }
+        }
+    }
+
+    fn keep_robots(&self, origin: &str, body: Option<Vec<u8>>, fetched_at: DateTime<Utc>) {
+        self.fetched_robots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(RobotsCopy {
+                origin: origin.to_string(),
+                body,
+                fetched_at,
+            });
+    }
+
+    fn parse_robots(&self, origin: &str, body: Option<&[u8]>) -> Robots {
+        let Some(body) = body else {
+            return Robots::AllowAll;
+        };
+        let body = &body[..body.len().min(ROBOTS_LIMIT)];
+        match texting_robots::Robot::new(&self.agent_token, body) {
+            Ok(r) => Robots::Rules(Box::new(r)),
+            Err(e) => {
+                tracing::warn!(
+                    "{origin}/robots.txt is malformed ({e}); treating it as allowing everything"
+                );
+                Robots::AllowAll
+            }
+        }
+    }
+
+    /// One request, no retries. `truncate` keeps the first `limit` bytes instead of failing.
+    async fn once(
+        &self,
+        url: &Url,
+        validators: Option<&Validators>,
+        host: &Host,
+        limiter: Option<&DefaultDirectRateLimiter>,
+        limit: usize,
+        truncate: bool,
+    ) -> Result<Conditional, FetchError> {
         if self.used.fetch_add(1, Ordering::SeqCst) >= self.max_requests {
             return Err(FetchError::Budget(self.max_requests));
         }
-        let slot = self.slot(url);
-        let _permit = slot
+        let _permit = host
             .in_flight
             .acquire()
             .await
             .map_err(|e| FetchError::Other(e.to_string()))?;
-        {
-            let mut next = slot.next_start.lock().await;
-            let now = Instant::now();
-            if *next > now {
-                tokio::time::sleep_until(*next).await;
-            }
-            *next = Instant::now() + self.min_interval;
+        if let Some(l) = limiter {
+            l.until_ready().await;
         }
-        let mut resp = self
-            .client
-            .get(url.clone())
-            .header(reqwest::header::ACCEPT, ACCEPT)
-            .send()
-            .await
-            .map_err(classify)?;
+        let mut req = self.client.get(url.clone()).header(header::ACCEPT, ACCEPT);
+        if let Some(v) = validators {
+            if let Some(etag) = &v.etag {
+                req = req.header(header::IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = &v.last_modified {
+                req = req.header(header::IF_MODIFIED_SINCE, lm);
+            }
+        }
+        let mut resp = req.send().await.map_err(classify)?;
         let status = resp.status().as_u16();
+        if status == 304 {
+            self.not_modified.fetch_add(1, Ordering::SeqCst);
+            return Ok(Conditional::NotModified);
+        }
+        if status == 429 || status == 503 {
+            if let Some(after) = retry_after(resp.headers(), Utc::now()) {
+                return Err(FetchError::RetryLater {
+                    status,
+                    after_secs: after,
+                });
+            }
+            return Err(FetchError::Status(status));
+        }
         if !resp.status().is_success() {
             return Err(FetchError::Status(status));
         }
-        let header = |name: reqwest::header::HeaderName| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let content_type = header(reqwest::header::CONTENT_TYPE);
-        let etag = header(reqwest::header::ETAG);
-        let last_modified = header(reqwest::header::LAST_MODIFIED);
-        if let Some(len) = resp.content_length()
-            && len > self.max_body
+        if !truncate
+            && let Some(len) = resp.content_length()
+            && len > limit as u64
         {
-            return Err(FetchError::TooLarge(self.max_body));
+            return Err(FetchError::TooLarge(limit as u64));
         }
         let final_url = resp.url().clone();
+        let headers = resp.headers().clone();
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(classify)? {
-            if (body.len() + chunk.len()) as u64 > self.max_body {
-                return Err(FetchError::TooLarge(self.max_body));
+            self.bytes.fetch_add(chunk.len() as u64, Ordering::SeqCst);
+            if body.len() + chunk.len() > limit {
+                if truncate {
+                    body.extend_from_slice(&chunk[..limit - body.len()]);
+                    break;
+                }
+                return Err(FetchError::TooLarge(limit as u64));
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Fetched {
+        Ok(Conditional::Modified(Box::new(Fetched {
             url: final_url,
             status,
             content_type,
             body,
-            etag,
-            last_modified,
+            headers,
             fetched_at: Utc::now(),
-        })
+        })))
     }
 }
 
-const ACCEPT: &str = "text/html,application/xhtml+xml,application/atom+xml,application/rss+xml,application/feed+json,application/xml;q=0.9,*/*;q=0.8";
+/// `scheme://host[:port]` of a URL.
+pub fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date.
+pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<u64> {
+    let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(secs);
+    }
+    let date = DateTime::parse_from_rfc2822(v).ok()?;
+    Some((date.with_timezone(&Utc) - now).num_seconds().max(0) as u64)
+}
+
+const ACCEPT: &str = "text/html,application/xhtml+xml,application/atom+xml,application/rss+xml,application/feed+json,application/json;q=0.9,application/xml;q=0.9,*/*;q=0.8";
 
 fn classify(e: reqwest::Error) -> FetchError {
     if e.is_redirect() {
@@ -213,4 +599,31 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         cur = next;
     }
     cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_and_http_dates() {
+        let now = DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut h = HeaderMap::new();
+        h.insert(header::RETRY_AFTER, "120".parse().unwrap());
+        assert_eq!(retry_after(&h, now), Some(120));
+        h.insert(
+            header::RETRY_AFTER,
+            "Mon, 01 Jan 2024 00:01:30 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h, now), Some(90));
+        h.insert(
+            header::RETRY_AFTER,
+            "Sun, 31 Dec 2023 00:00:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h, now), Some(0), "a past date means now");
+        h.insert(header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&h, now), None);
+    }
 }

@@ -10,11 +10,102 @@ pub mod http;
 pub mod scrape;
 pub mod wordpress;
 
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
 use url::Url;
 
 use crate::config::{SourceConfig, SourceKind};
 use crate::model::{RawPage, RawPost};
-pub use http::{FetchError, Fetched, Fetcher};
+pub use http::{Conditional, FetchError, FetchStats, Fetched, Fetcher, RobotsCopy, Validators};
+
+/// What a run knows before it fetches: saved validators and the posts already stored. Plain
+/// data handed in by the pipeline (this module never reads the store); new validators go back
+/// out through [`RunState::take_updates`].
+#[derive(Debug, Default)]
+pub struct RunState {
+    validators: Mutex<HashMap<String, Validators>>,
+    updates: Mutex<Vec<(String, Validators)>>,
+    known: HashSet<String>,
+}
+
+impl RunState {
+    /// `validators` by URL; `known`: twin keys of stored posts (see `normalize::twin_key`).
+    pub fn new(validators: HashMap<String, Validators>, known: HashSet<String>) -> RunState {
+        RunState {
+            validators: Mutex::new(validators),
+            updates: Mutex::default(),
+            known,
+        }
+    }
+
+    /// Validators saved for `url`.
+    pub fn validators(&self, url: &Url) -> Option<Validators> {
+        self.validators
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(url.as_str())
+            .cloned()
+    }
+
+    /// Remember the validators of a fresh response.
+    pub fn remember(&self, url: &Url, f: &Fetched) {
+        let v = f.validators();
+        if v.is_empty() {
+            return;
+        }
+        self.validators
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(url.to_string(), v.clone());
+        self.updates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((url.to_string(), v));
+    }
+
+    /// Drop what was learnt about `url` in this run (its page must be read again next time).
+    pub fn forget(&self, url: &Url) {
+        self.updates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(u, _)| u != url.as_str());
+    }
+
+    /// Validators learnt in this run, to be saved.
+    pub fn take_updates(&self) -> Vec<(String, Validators)> {
+        std::mem::take(&mut *self.updates.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Is a post with this twin key (or dedup key) already stored?
+    pub fn is_known_key(&self, key: &str) -> bool {
+        self.known.contains(key)
+    }
+
+    /// Is the post at `url` already stored (under this or a twin URL)?
+    pub fn is_known(&self, url: &Url) -> bool {
+        self.known
+            .contains(&crate::normalize::twin_key(url.as_str()))
+    }
+}
+
+/// Conditional GET of a page: `None` when the server says it has not changed.
+pub async fn fetch_if_changed(
+    fetcher: &Fetcher,
+    state: &RunState,
+    url: &Url,
+) -> Result<Option<RawPage>, FetchError> {
+    match fetcher
+        .get_conditional(url, state.validators(url).as_ref())
+        .await?
+    {
+        Conditional::NotModified => Ok(None),
+        Conditional::Modified(f) => {
+            state.remember(url, &f);
+            Ok(Some(to_page(url, *f)))
+        }
+    }
+}
 
 /// What reading a source's index (listing, feed or folder) produced.
 #[derive(Debug)]
@@ -38,6 +129,22 @@ pub struct SourceIndex {
     pub failures: Vec<(String, String)>,
     /// Which way the source was read (`html`, `feed` or `dir`), for logs.
     pub kind: &'static str,
+    /// The index answered 304: nothing new.
+    pub unchanged: bool,
+    /// Listing pages that answered 200 but yielded no post link (a sign of a redesign).
+    pub empty_pages: Vec<String>,
+}
+
+impl SourceIndex {
+    pub(crate) fn new(discovery: Discovery, kind: &'static str) -> SourceIndex {
+        SourceIndex {
+            discovery,
+            failures: Vec::new(),
+            kind,
+            unchanged: false,
+            empty_pages: Vec::new(),
+        }
+    }
 }
 
 /// Why a source could not be read at all.
@@ -98,53 +205,70 @@ pub fn looks_like_feed(content_type: Option<&str>, body: &[u8]) -> bool {
         || head.starts_with('{') && head.contains("jsonfeed")
 }
 
-/// Read the index of `src`: walk the listing, read the feed or list the folder.
-pub async fn read_index(fetcher: &Fetcher, src: &SourceConfig) -> Result<SourceIndex, SourceError> {
-    match src.kind {
-        SourceKind::Dir => dir::read(src),
-        kind => {
-            let start = Url::parse(&src.url).map_err(|e| SourceError::Invalid {
-                location: src.url.clone(),
-                message: e.to_string(),
-            })?;
-            let first = fetcher.get(&start).await.map_err(|error| {
-                if error.is_unreachable() {
-                    SourceError::Unreachable {
-                        url: src.url.clone(),
-                        error,
-                    }
-                } else {
-                    SourceError::Fetch {
-                        url: src.url.clone(),
-                        error,
-                    }
+/// Read the index of `src`: walk the listing, read the feed or list the folder. Listing pages
+/// and feeds are fetched conditionally; a walk stops at the first page whose posts are all known.
+pub async fn read_index(
+    fetcher: &Fetcher,
+    src: &SourceConfig,
+    state: &RunState,
+) -> Result<SourceIndex, SourceError> {
+    if src.kind == SourceKind::Dir {
+        return dir::read(src);
+    }
+    let start = Url::parse(&src.url).map_err(|e| SourceError::Invalid {
+        location: src.url.clone(),
+        message: e.to_string(),
+    })?;
+    let first = fetcher
+        .get_conditional(&start, state.validators(&start).as_ref())
+        .await
+        .map_err(|error| {
+            if error.is_unreachable() {
+                SourceError::Unreachable {
+                    url: src.url.clone(),
+                    error,
                 }
-            })?;
-            let is_feed = match kind {
-                SourceKind::Feed => true,
-                SourceKind::Html | SourceKind::Wordpress => false,
-                _ => looks_like_feed(first.content_type.as_deref(), &first.body),
-            };
-            if is_feed {
-                let posts =
-                    feed::parse(&start, &first).map_err(|message| SourceError::Invalid {
-                        location: src.url.clone(),
-                        message,
-                    })?;
-                Ok(SourceIndex {
-                    discovery: Discovery::Posts(posts),
-                    failures: Vec::new(),
-                    kind: "feed",
-                })
             } else {
-                let first_page = to_page(&start, first);
-                let walk = scrape::walk(fetcher, first_page, src).await;
-                Ok(SourceIndex {
-                    discovery: Discovery::Pages(walk.posts),
-                    failures: walk.failures,
-                    kind: "html",
-                })
+                SourceError::Fetch {
+                    url: src.url.clone(),
+                    error,
+                }
             }
+        })?;
+    let first = match first {
+        Conditional::NotModified => {
+            let mut index = SourceIndex::new(Discovery::Pages(Vec::new()), "unchanged");
+            index.unchanged = true;
+            return Ok(index);
         }
+        Conditional::Modified(f) => *f,
+    };
+    let is_feed = match src.kind {
+        SourceKind::Feed => true,
+        SourceKind::Html | SourceKind::Wordpress => false,
+        _ => looks_like_feed(first.content_type.as_deref(), &first.body),
+    };
+    if is_feed {
+        let posts = feed::parse(&start, &first).map_err(|message| SourceError::Invalid {
+            location: src.url.clone(),
+            message,
+        })?;
+        state.remember(&start, &first);
+        Ok(SourceIndex::new(Discovery::Posts(posts), "feed"))
+    } else {
+        state.remember(&start, &first);
+        let first_page = to_page(&start, first);
+        let walk = scrape::walk(fetcher, state, first_page, src).await;
+        if !walk.failures.is_empty() {
+            // Pages after a failed one were not read: read page 1 again next time.
+            state.forget(&start);
+        }
+        Ok(SourceIndex {
+            discovery: Discovery::Pages(walk.posts),
+            failures: walk.failures,
+            kind: "html",
+            unchanged: false,
+            empty_pages: walk.empty_pages,
+        })
     }
 }

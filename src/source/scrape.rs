@@ -1,13 +1,15 @@
 //! The category listing walk: listing page 1, then `next` links up to `max_pages`.
 //!
 //! Owns: pagination policy (stop at `max_pages`, at a 404 past the last page, at a `next` link
-//! back to a visited page) and de-duplication of post links across pages. Must not: fetch post
-//! pages or extract post fields.
+//! back to a visited page, at a page that has not changed (304) or whose posts are all already
+//! stored) and de-duplication of post links across pages. Must not: fetch post pages or extract
+//! post fields.
 
 use std::collections::HashSet;
 
 use url::Url;
 
+use super::RunState;
 use super::http::{FetchError, Fetcher};
 use crate::config::SourceConfig;
 use crate::model::RawPage;
@@ -17,18 +19,43 @@ use crate::model::RawPage;
 pub struct Walk {
     pub posts: Vec<Url>,
     pub failures: Vec<(String, String)>,
+    /// Listing pages that answered 200 without a single post link.
+    pub empty_pages: Vec<String>,
     pub pages: usize,
+    /// The page to continue from, when the walk stopped before the end of the listing.
+    pub next: Option<Url>,
 }
 
-/// Key used to recognise one URL under cosmetic variations (fragment, scheme, `www.`).
-fn url_key(u: &Url) -> String {
-    let mut u = u.clone();
-    u.set_fragment(None);
+/// Key used to recognise one URL under cosmetic variations (fragment, scheme, `www.`, tracking).
+pub fn url_key(u: &Url) -> String {
     crate::normalize::twin_key(u.as_str())
 }
 
+/// How far a walk goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_pages: usize,
+    /// Stop at the first page whose posts are all known (regular runs, not backfills).
+    pub stop_at_known: bool,
+}
+
 /// Walk the listing starting from the already fetched first page.
-pub async fn walk(fetcher: &Fetcher, first: RawPage, src: &SourceConfig) -> Walk {
+pub async fn walk(fetcher: &Fetcher, state: &RunState, first: RawPage, src: &SourceConfig) -> Walk {
+    let limits = Limits {
+        max_pages: src.max_pages as usize,
+        stop_at_known: true,
+    };
+    walk_from(fetcher, state, first, src, limits).await
+}
+
+/// Walk from `first` within `limits`.
+pub async fn walk_from(
+    fetcher: &Fetcher,
+    state: &RunState,
+    first: RawPage,
+    src: &SourceConfig,
+    limits: Limits,
+) -> Walk {
     let mut out = Walk::default();
     let mut seen_posts = HashSet::new();
     let mut visited = HashSet::new();
@@ -38,23 +65,33 @@ pub async fn walk(fetcher: &Fetcher, first: RawPage, src: &SourceConfig) -> Walk
     loop {
         out.pages += 1;
         let listing = crate::extract::extract_listing(&page, &src.selectors);
+        if listing.posts.is_empty() {
+            out.empty_pages.push(page.requested_url.to_string());
+        }
+        let all_known =
+            !listing.posts.is_empty() && listing.posts.iter().all(|p| state.is_known(p));
         for p in listing.posts {
             if seen_posts.insert(url_key(&p)) {
                 out.posts.push(p);
             }
-        }
-        if out.pages >= src.max_pages as usize {
-            break;
         }
         let Some(next) = listing.next else { break };
         if !visited.insert(url_key(&next)) {
             tracing::debug!(url = %next, "next link points back to a visited page; listing ends");
             break;
         }
-        match super::fetch_page(fetcher, &next).await {
-            Ok(p) => {
+        if out.pages >= limits.max_pages || (limits.stop_at_known && all_known) {
+            out.next = Some(next);
+            break;
+        }
+        match super::fetch_if_changed(fetcher, state, &next).await {
+            Ok(Some(p)) => {
                 visited.insert(url_key(&p.url));
                 page = p;
+            }
+            Ok(None) => {
+                tracing::debug!(url = %next, "listing page unchanged (304); listing ends");
+                break;
             }
             Err(FetchError::Status(404)) => {
                 tracing::debug!(url = %next, "404 past the last listing page; listing ends");
@@ -62,6 +99,7 @@ pub async fn walk(fetcher: &Fetcher, first: RawPage, src: &SourceConfig) -> Walk
             }
             Err(e) => {
                 out.failures.push((next.to_string(), e.to_string()));
+                out.next = Some(next);
                 break;
             }
         }

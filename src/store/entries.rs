@@ -70,6 +70,7 @@ impl Store {
                     ..entry.clone()
                 };
                 insert(&tx, &fresh, &id_key, now).map_err(sql)?;
+                link_source(&tx, &fresh.id.0, &entry.source).map_err(sql)?;
                 tx.commit().map_err(sql)?;
                 return Ok(Upsert::New);
             }
@@ -97,6 +98,7 @@ impl Store {
                 params![stored.entry.id.0, now.timestamp()],
             )
             .map_err(sql)?;
+            link_source(&tx, &stored.entry.id.0, &entry.source).map_err(sql)?;
             tx.commit().map_err(sql)?;
             return Ok(Upsert::Unchanged);
         }
@@ -104,6 +106,13 @@ impl Store {
         let mut first_seen = stored.first_seen;
         if let Some(dup) = &duplicate {
             first_seen = first_seen.min(dup.first_seen);
+            // The duplicate's sources move to the survivor before the row goes.
+            tx.execute(
+                "INSERT OR IGNORE INTO entry_sources (entry_id, source)
+                 SELECT ?1, source FROM entry_sources WHERE entry_id = ?2",
+                params![stored.entry.id.0, dup.entry.id.0],
+            )
+            .map_err(sql)?;
             tx.execute("DELETE FROM entries WHERE id = ?1", [&dup.entry.id.0])
                 .map_err(sql)?;
         }
@@ -132,6 +141,7 @@ impl Store {
             ..candidate
         };
         update(&tx, &merged, &hash, first_seen, now).map_err(sql)?;
+        link_source(&tx, &merged.id.0, &entry.source).map_err(sql)?;
         tx.commit().map_err(sql)?;
         Ok(Upsert::Updated)
     }
@@ -153,7 +163,8 @@ impl Store {
             .collect::<Vec<_>>()
             .join(", ");
         let query = format!(
-            "SELECT {COLUMNS} FROM entries WHERE source IN ({placeholders})
+            "SELECT {COLUMNS} FROM entries
+             WHERE id IN (SELECT entry_id FROM entry_sources WHERE source IN ({placeholders}))
              ORDER BY published DESC, updated DESC, id ASC"
         );
         let wanted: Vec<String> = categories.iter().map(|c| c.to_lowercase()).collect();
@@ -188,7 +199,7 @@ impl Store {
         let n: i64 = self
             .conn
             .query_row(
-                "SELECT count(*) FROM entries WHERE source = ?1",
+                "SELECT count(*) FROM entry_sources WHERE source = ?1",
                 [source],
                 |row| row.get(0),
             )
@@ -397,4 +408,13 @@ fn content_hash(e: &Entry) -> String {
     ]);
     let digest = Sha256::digest(fields.to_string().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Record that `source` lists the entry `id` (a post may belong to several sources).
+fn link_source(tx: &rusqlite::Transaction<'_>, id: &str, source: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO entry_sources (entry_id, source) VALUES (?1, ?2)",
+        params![id, source],
+    )
+    .map(drop)
 }

@@ -10,6 +10,7 @@
 
 mod entries;
 mod error;
+mod polite;
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use entries::StoredEntry;
 pub use error::StoreError;
+pub use polite::{Fill, RobotsRow, RunHealth};
 
 /// The migrations in `migrations/`, compiled in.
 mod embedded {
@@ -72,6 +74,10 @@ pub struct SourceState {
     pub last_error: Option<String>,
     /// The last run, successful or not.
     pub last_run: DateTime<Utc>,
+    /// `healthy`, `degraded` or `failing`.
+    pub state: String,
+    /// Why the source is degraded or failing.
+    pub reason: Option<String>,
 }
 
 /// An open, migrated database, holding the single-writer lock for its whole lifetime.
@@ -182,6 +188,10 @@ impl Store {
             });
         }
         conn.pragma_update(None, "foreign_keys", true)
+            .map_err(|e| StoreError::sql(&shown, e))?;
+        // In WAL mode NORMAL never corrupts the database; a power cut may lose the last
+        // transactions, which the next run simply fetches again. FULL would fsync every post.
+        conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| StoreError::sql(&shown, e))?;
 
         embedded::migrations::runner()
@@ -353,19 +363,22 @@ impl Store {
         let row = self
             .conn
             .query_row(
-                "SELECT last_success, last_error, last_run FROM source_state WHERE source = ?1",
+                "SELECT last_success, last_error, last_run, state, reason FROM source_state
+                 WHERE source = ?1",
                 [source],
                 |row| {
                     Ok((
                         row.get::<_, Option<i64>>(0)?,
                         row.get::<_, Option<String>>(1)?,
                         row.get::<_, i64>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, Option<String>>(4)?,
                     ))
                 },
             )
             .optional()
             .map_err(|e| self.err(e))?;
-        let Some((success, last_error, run)) = row else {
+        let Some((success, last_error, run, state, reason)) = row else {
             return Ok(None);
         };
         Ok(Some(SourceState {
@@ -373,6 +386,8 @@ impl Store {
             last_success: success.map(|s| self.time(s)).transpose()?,
             last_error,
             last_run: self.time(run)?,
+            state,
+            reason,
         }))
     }
 

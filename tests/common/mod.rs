@@ -340,6 +340,12 @@ pub fn write_config(dir: &Path, body: &str) -> PathBuf {
 
 /// A config for one html source at `url`, fast and strict, output under `dir`.
 pub fn html_config(url: &str, extra_http: &str) -> String {
+    // No retries unless a test asks for them: retry policy has tests of its own.
+    let retries = if extra_http.contains("max_retries") {
+        ""
+    } else {
+        "max_retries = 0"
+    };
     format!(
         r#"output_dir = "out"
 public_url = "http://feeds.test/"
@@ -348,10 +354,14 @@ path = "state/feedwright.db"
 [http]
 min_interval_ms = 0
 timeout_secs = 2
+{retries}
 {extra_http}
 [[source]]
 name = "site"
 url = "{url}"
+# Re-check every known post on every run, so edits are seen at once.
+recheck_days = 36500
+recheck_hours = 0
 [[feed]]
 name = "main"
 title = "Main feed"

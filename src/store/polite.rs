@@ -1,0 +1,310 @@
+//! Store support for polite, incremental fetching: validators, aliases, re-check candidates,
+//! robots.txt copies, per-run health and resumable backfills.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, StoreError, Validators};
+
+/// What one run of a source did, as recorded for health and drift.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunHealth {
+    pub requests: u32,
+    pub not_modified: u32,
+    pub bytes: u64,
+    pub seen: u32,
+    pub new: u32,
+    pub updated: u32,
+    pub failures: u32,
+    /// Posts extracted from pages in this run (the base of the fill rates).
+    pub extracted: u32,
+    pub fill: Fill,
+    /// `healthy`, `degraded`, `failing` or `neutral` (nothing extracted: says nothing).
+    pub state: String,
+}
+
+/// Share of extracted posts (0.0–1.0) that had each field.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Fill {
+    pub title: f64,
+    pub date: f64,
+    pub author: f64,
+    pub categories: f64,
+}
+
+/// A robots.txt copy: `(origin, body or None for "no file", fetched_at)`.
+pub type RobotsRow = (String, Option<Vec<u8>>, DateTime<Utc>);
+
+impl Store {
+    /// Every saved validator, by URL (loaded once per run).
+    pub fn http_cache_all(&self) -> Result<HashMap<String, Validators>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT url, etag, last_modified FROM http_cache")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?))))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Twin keys of every stored post and of every other URL it was reached by.
+    pub fn known_keys(&self) -> Result<HashSet<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT dedup_key FROM entries UNION SELECT url_key FROM aliases")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Remember that `url_key` leads to the post stored under `dedup_key`.
+    pub fn add_alias(&mut self, url_key: &str, dedup_key: &str) -> Result<(), StoreError> {
+        if url_key == dedup_key {
+            return Ok(());
+        }
+        self.conn
+            .execute(
+                "INSERT INTO aliases (url_key, dedup_key) VALUES (?1, ?2)
+                 ON CONFLICT (url_key) DO UPDATE SET dedup_key = excluded.dedup_key",
+                params![url_key, dedup_key],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// URLs of `source`'s posts published within `days` of `now` and last checked more than
+    /// `hours` ago: candidates for a conditional re-fetch that catches edits.
+    pub fn recheck_candidates(
+        &self,
+        source: &str,
+        now: DateTime<Utc>,
+        days: u32,
+        hours: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let young = (now - Duration::days(i64::from(days))).timestamp();
+        let stale = (now - Duration::hours(i64::from(hours))).timestamp();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT url FROM entries
+                 WHERE id IN (SELECT entry_id FROM entry_sources WHERE source = ?1)
+                   AND published >= ?2 AND last_seen <= ?3
+                 ORDER BY published DESC, id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![source, young, stale], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// A conditional re-fetch of the post at `url_key` answered 304: it was checked at `now`.
+    pub fn touch(&mut self, url_key: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE entries SET last_seen = ?2 WHERE dedup_key = ?1
+                    OR dedup_key = (SELECT dedup_key FROM aliases WHERE url_key = ?1)",
+                params![url_key, now.timestamp()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// robots.txt copies fetched less than a day before `now`.
+    pub fn robots_fresh(&self, now: DateTime<Utc>) -> Result<Vec<RobotsRow>, StoreError> {
+        let since = (now - Duration::days(1)).timestamp();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT origin, body, fetched_at FROM robots WHERE fetched_at > ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([since], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<Vec<u8>>>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (origin, body, at) = row.map_err(|e| self.err(e))?;
+            out.push((origin, body, self.time(at)?));
+        }
+        Ok(out)
+    }
+
+    /// Save a robots.txt copy.
+    pub fn robots_put(&mut self, row: &RobotsRow) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO robots (origin, body, fetched_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (origin) DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at",
+                params![row.0, row.1, row.2.timestamp()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Record a run's health figures.
+    pub fn record_run_health(
+        &mut self,
+        source: &str,
+        now: DateTime<Utc>,
+        h: &RunHealth,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO source_runs (source, at, requests, not_modified, bytes, seen, new, updated,
+                     failures, extracted, fill_title, fill_date, fill_author, fill_categories, state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                params![
+                    source,
+                    now.timestamp(),
+                    h.requests,
+                    h.not_modified,
+                    h.bytes as i64,
+                    h.seen,
+                    h.new,
+                    h.updated,
+                    h.failures,
+                    h.extracted,
+                    h.fill.title,
+                    h.fill.date,
+                    h.fill.author,
+                    h.fill.categories,
+                    h.state,
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The most recent run of `source` that was healthy and extracted posts.
+    pub fn last_healthy_run(&self, source: &str) -> Result<Option<RunHealth>, StoreError> {
+        self.runs(source, "AND state = 'healthy' AND extracted > 0", 1)
+            .map(|mut v| v.pop())
+    }
+
+    /// The most recent run of `source`, healthy or not.
+    pub fn last_run(&self, source: &str) -> Result<Option<RunHealth>, StoreError> {
+        self.runs(source, "", 1).map(|mut v| v.pop())
+    }
+
+    fn runs(&self, source: &str, filter: &str, limit: u32) -> Result<Vec<RunHealth>, StoreError> {
+        let sql = format!(
+            "SELECT requests, not_modified, bytes, seen, new, updated, failures, extracted,
+                    fill_title, fill_date, fill_author, fill_categories, state
+             FROM source_runs WHERE source = ?1 {filter} ORDER BY at DESC, id DESC LIMIT ?2"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![source, limit], |r| {
+                Ok(RunHealth {
+                    requests: r.get(0)?,
+                    not_modified: r.get(1)?,
+                    bytes: r.get::<_, i64>(2)? as u64,
+                    seen: r.get(3)?,
+                    new: r.get(4)?,
+                    updated: r.get(5)?,
+                    failures: r.get(6)?,
+                    extracted: r.get(7)?,
+                    fill: Fill {
+                        title: r.get(8)?,
+                        date: r.get(9)?,
+                        author: r.get(10)?,
+                        categories: r.get(11)?,
+                    },
+                    state: r.get(12)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Set the source's state (`healthy`, `degraded`, `failing`) and why.
+    pub fn set_source_health(
+        &mut self,
+        source: &str,
+        state: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO source_state (source, last_run, state, reason) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (source) DO UPDATE SET state = excluded.state, reason = excluded.reason",
+                params![source, now.timestamp(), state, reason],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// True (and remembered) when no degradation warning was logged for `source` in the day
+    /// before `now`: callers warn at most once a day.
+    pub fn should_warn(&mut self, source: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let last: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT warned_at FROM source_state WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?
+            .flatten();
+        if last.is_some_and(|t| t > (now - Duration::days(1)).timestamp()) {
+            return Ok(false);
+        }
+        self.conn
+            .execute(
+                "UPDATE source_state SET warned_at = ?2 WHERE source = ?1",
+                params![source, now.timestamp()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(true)
+    }
+
+    /// Where `source`'s interrupted backfill continues: `(next URL, pages done)`.
+    pub fn backfill_get(&self, source: &str) -> Result<Option<(String, u32)>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT next_url, pages_done FROM backfill WHERE source = ?1",
+                [source],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Save backfill progress.
+    pub fn backfill_put(
+        &mut self,
+        source: &str,
+        next_url: &str,
+        pages_done: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO backfill (source, next_url, pages_done, started_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (source) DO UPDATE SET next_url = excluded.next_url, pages_done = excluded.pages_done",
+                params![source, next_url, pages_done, now.timestamp()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The backfill of `source` is complete.
+    pub fn backfill_clear(&mut self, source: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM backfill WHERE source = ?1", [source])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+}
