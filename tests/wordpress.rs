@@ -16,20 +16,34 @@ use url::Url;
 const LISTING: &str = "/category/daily/international-negotiation-daily/";
 const CAT_LOOKUP: &str = "/wp-json/wp/v2/categories?slug=international-negotiation-daily";
 
-fn fetcher() -> Fetcher {
+/// A fast client without retries; robots.txt is obeyed only when `robots`.
+fn fetcher_with(robots: bool) -> Fetcher {
     Fetcher::new(&HttpConfig {
         min_interval_ms: 0,
         timeout_secs: 5,
+        max_retries: 0,
+        respect_robots: robots,
         ..HttpConfig::default()
     })
     .expect("client")
 }
 
+fn fetcher() -> Fetcher {
+    fetcher_with(false)
+}
+
 fn json_resp(v: &Value) -> Resp {
+    json_with_pages(v, None)
+}
+
+/// A JSON answer, with `X-WP-TotalPages` when `total_pages` is given.
+fn json_with_pages(v: &Value, total_pages: Option<u32>) -> Resp {
     Resp::Bytes {
         content_type: "application/json; charset=UTF-8".into(),
         body: serde_json::to_vec(v).expect("json"),
-        headers: Vec::new(),
+        headers: total_pages
+            .map(|t| vec![("X-WP-TotalPages".to_string(), t.to_string())])
+            .unwrap_or_default(),
     }
 }
 
@@ -109,13 +123,22 @@ fn read_blocking(
     after: Option<chrono::DateTime<Utc>>,
     max_pages: Option<u32>,
 ) -> Result<WpResult, WpError> {
-    let fetcher = fetcher();
+    read_with(&fetcher(), root, listing, after, max_pages)
+}
+
+fn read_with(
+    fetcher: &Fetcher,
+    root: &str,
+    listing: &str,
+    after: Option<chrono::DateTime<Utc>>,
+    max_pages: Option<u32>,
+) -> Result<WpResult, WpError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let (root, listing) = (url(root), url(listing));
-    let fut = wordpress::read(&fetcher, &root, &listing, after, max_pages);
+    let fut = wordpress::read(fetcher, &root, &listing, after, max_pages);
     assert_send(&fut);
     rt.block_on(fut)
 }
@@ -242,6 +265,44 @@ fn a_400_past_the_last_page_ends_the_walk_and_modified_after_is_sent() {
     assert_eq!(got.posts.len(), 100);
     assert_eq!((got.total_pages, got.requests, got.complete), (1, 2, false));
     assert_eq!(site.requests().len(), 5);
+}
+
+#[test]
+fn x_wp_totalpages_bounds_the_walk_even_when_the_server_caps_per_page() {
+    let site = Site::start();
+    let base = site.base();
+    category_lookup(&site);
+    // A server that ignores per_page=100 and answers two posts a page, announcing 3 pages.
+    let all = posts(1..6);
+    for (i, chunk) in all.chunks(2).enumerate() {
+        let items: Vec<Value> = chunk.iter().map(|p| api_post(&base, p, true)).collect();
+        site.set(
+            &posts_path(i as u32 + 1, None),
+            json_with_pages(&json!(items), Some(3)),
+        );
+    }
+    let got =
+        read_blocking(&site.url("/wp-json/"), &site.url(LISTING), None, None).expect("API read");
+    let ids: Vec<Option<u64>> = got.posts.iter().map(|(_, r)| r.wp_post_id).collect();
+    assert_eq!(ids, vec![Some(1), Some(2), Some(3), Some(4), Some(5)]);
+    assert_eq!((got.total_pages, got.requests, got.complete), (3, 4, true));
+    assert!(!site.requests().contains(&posts_path(4, None)));
+
+    // A full page that is announced as the only one: no probe for a second page.
+    let site = Site::start();
+    category_lookup(&site);
+    let items: Vec<Value> = posts(1..101)
+        .iter()
+        .map(|p| api_post(&base, p, true))
+        .collect();
+    site.set(
+        &posts_path(1, None),
+        json_with_pages(&json!(items), Some(1)),
+    );
+    let got =
+        read_blocking(&site.url("/wp-json/"), &site.url(LISTING), None, Some(5)).expect("API read");
+    assert_eq!(got.posts.len(), 100);
+    assert_eq!((got.total_pages, got.requests, got.complete), (1, 2, true));
 }
 
 #[test]
@@ -430,6 +491,31 @@ fn refusals_and_a_missing_api_fall_back_transport_errors_do_not() {
         "{e:?}"
     );
     assert!(!e.falls_back());
+
+    // robots.txt forbids the API: never requested, and the feed may still be allowed.
+    site.set(
+        "/robots.txt",
+        Resp::Bytes {
+            content_type: "text/plain".into(),
+            body: b"User-agent: *\nDisallow: /wp-json/\n".to_vec(),
+            headers: Vec::new(),
+        },
+    );
+    let before = site.requests().len();
+    let e = read_with(
+        &fetcher_with(true),
+        &site.url("/wp-json/"),
+        &site.url(LISTING),
+        None,
+        None,
+    )
+    .expect_err("disallowed");
+    assert!(
+        matches!(&e, WpError::Fetch { error, .. } if error.is_skip()),
+        "{e:?}"
+    );
+    assert!(e.falls_back());
+    assert_eq!(site.requests()[before..], ["/robots.txt".to_string()]);
 }
 
 #[test]

@@ -9,11 +9,12 @@
 //! touch the store. Every request goes through [`Fetcher::get`], so politeness, the body limit
 //! and the request budget apply.
 //!
-//! Paging: `Fetched` does not expose response headers yet, so `X-WP-TotalPages` is not read.
-//! The walk stops at a page with fewer than [`PER_PAGE`] posts, at an empty page, at `max_pages`,
-//! or at a `400` past the first page (WordPress answers `400 rest_post_invalid_page_number` past
-//! the last page). Once `Fetched` exposes headers, `X-WP-TotalPages` should bound the walk too,
-//! which also covers servers that silently cap `per_page` below 100.
+//! Paging: the walk stops at `max_pages`, at an empty page, at the page count the API announces
+//! in `X-WP-TotalPages`, or at a `400` past the first page (WordPress answers
+//! `400 rest_post_invalid_page_number` past the last page). Without that header (some caches and
+//! proxies strip it) a page with fewer than [`PER_PAGE`] posts is taken as the last one. With it,
+//! a short page does not end the walk, so a server that caps `per_page` below 100 is still read
+//! to the end.
 
 use std::collections::HashMap;
 
@@ -36,8 +37,8 @@ pub const PER_PAGE: usize = 100;
 pub struct WpResult {
     /// Each post's URL (its `link`) and its raw fields, newest modification first.
     pub posts: Vec<(Url, RawPost)>,
-    /// Pages of posts requested (including an empty or out-of-range last page). When
-    /// `complete` is true this is how many pages the query has (plus at most one probe).
+    /// Pages of posts the query has, as announced by `X-WP-TotalPages`; without the header,
+    /// the pages requested (including an empty or out-of-range last page).
     pub total_pages: u32,
     /// Requests made by this read, look-ups included.
     pub requests: u32,
@@ -53,27 +54,32 @@ pub enum WpError {
     /// The API is missing or refuses us: 400/401/403/404/405/410/501, or it answered with
     /// something that is not JSON (typically an HTML page). Fall back to the feed, then HTML.
     #[error("WordPress API not usable at {url}: {reason}")]
-    Unavailable { url: Url, reason: String },
+    Unavailable { url: String, reason: String },
     /// The API answered, but it knows no category with the listing URL's slug.
     #[error("WordPress API at {url} knows no category with slug `{slug}`")]
-    NoCategory { url: Url, slug: String },
+    NoCategory { url: String, slug: String },
     /// The listing URL has no path segment or `cat`/`category_name` parameter to resolve.
     #[error("cannot tell the category from the listing URL {0}")]
-    NoSlug(Url),
+    NoSlug(String),
     /// The body claimed to be JSON (or was not HTML) but did not parse as the expected JSON.
     #[error("malformed JSON from {url}: {message}")]
-    Malformed { url: Url, message: String },
-    /// The request itself failed: unreachable site, timeout, 5xx, 429, body too large, budget.
+    Malformed { url: String, message: String },
+    /// The request itself failed: unreachable site, timeout, 5xx, 429, body too large, budget,
+    /// or robots.txt forbids the URL.
     #[error("{url}: {error}")]
-    Fetch { url: Url, error: FetchError },
+    Fetch { url: String, error: FetchError },
 }
 
 impl WpError {
     /// Should the caller try the category feed (then HTML) instead? True when the API is
-    /// missing, refusing, broken or does not know the category; false for transport errors,
-    /// where the other ways to read the same site would fail the same way.
+    /// missing, refusing, broken or does not know the category, and when robots.txt forbids
+    /// the API (the feed may be allowed); false for transport errors, where the other ways to
+    /// read the same site would fail the same way.
     pub fn falls_back(&self) -> bool {
-        !matches!(self, WpError::Fetch { .. })
+        match self {
+            WpError::Fetch { error, .. } => error.is_skip(),
+            _ => true,
+        }
     }
 }
 
@@ -251,7 +257,7 @@ pub async fn read(
     let category = match category_of(listing_url) {
         Some(CategoryRef::Id(id)) => id,
         Some(CategoryRef::Slug(slug)) => reader.category_id(&slug).await?,
-        None => return Err(WpError::NoSlug(listing_url.clone())),
+        None => return Err(WpError::NoSlug(listing_url.to_string())),
     };
     reader.posts(category, modified_after, max_pages).await
 }
@@ -361,20 +367,29 @@ impl<'a> Reader<'a> {
 
     /// GET `url` and parse its body as JSON.
     async fn json(&mut self, url: &Url) -> Result<Value, WpError> {
+        Ok(self.json_paged(url).await?.0)
+    }
+
+    /// GET `url`, parse its body as JSON, and read `X-WP-TotalPages` when present.
+    async fn json_paged(&mut self, url: &Url) -> Result<(Value, Option<u32>), WpError> {
         self.requests += 1;
         let fetched = self.fetcher.get(url).await.map_err(|error| match error {
             FetchError::Status(code @ (400 | 401 | 403 | 404 | 405 | 410 | 501)) => {
                 WpError::Unavailable {
-                    url: url.clone(),
+                    url: url.to_string(),
                     reason: format!("HTTP status {code}"),
                 }
             }
             error => WpError::Fetch {
-                url: url.clone(),
+                url: url.to_string(),
                 error,
             },
         })?;
-        parse_json(url, fetched.content_type.as_deref(), &fetched.body)
+        let total = fetched
+            .header("x-wp-totalpages")
+            .and_then(|v| v.trim().parse::<u32>().ok());
+        let value = parse_json(url, fetched.content_type.as_deref(), &fetched.body)?;
+        Ok((value, total))
     }
 
     async fn category_id(&mut self, slug: &str) -> Result<u64, WpError> {
@@ -397,7 +412,7 @@ impl<'a> Reader<'a> {
             .or_else(|| ids.first())
             .map(|(id, _)| *id)
             .ok_or_else(|| WpError::NoCategory {
-                url,
+                url: url.to_string(),
                 slug: slug.to_string(),
             })
     }
@@ -412,6 +427,7 @@ impl<'a> Reader<'a> {
         let mut failures = Vec::new();
         let mut pages = 0u32;
         let mut complete = false;
+        let mut announced: Option<u32> = None;
         loop {
             if max_pages.is_some_and(|max| pages >= max) {
                 break;
@@ -432,8 +448,11 @@ impl<'a> Reader<'a> {
                 ));
             }
             let url = endpoint(self.root, "wp/v2/posts", &params);
-            let value = match self.json(&url).await {
-                Ok(v) => v,
+            let value = match self.json_paged(&url).await {
+                Ok((v, total)) => {
+                    announced = total.or(announced);
+                    v
+                }
                 // WordPress answers 400 `rest_post_invalid_page_number` past the last page.
                 Err(WpError::Unavailable { reason, .. })
                     if pages > 1 && reason == "HTTP status 400" =>
@@ -464,14 +483,18 @@ impl<'a> Reader<'a> {
                     Err(f) => failures.push(f),
                 }
             }
-            if count < PER_PAGE {
+            let last = match announced {
+                Some(total) => pages >= total || count == 0,
+                None => count < PER_PAGE,
+            };
+            if last {
                 complete = true;
                 break;
             }
         }
         Ok(WpResult {
             posts,
-            total_pages: pages,
+            total_pages: announced.unwrap_or(pages),
             requests: self.requests,
             complete,
             failures,
@@ -680,7 +703,7 @@ fn dedup(names: Vec<String>) -> Vec<String> {
 
 fn malformed(url: &Url, message: &str) -> WpError {
     WpError::Malformed {
-        url: url.clone(),
+        url: url.to_string(),
         message: message.to_string(),
     }
 }
@@ -698,7 +721,7 @@ fn parse_json(url: &Url, content_type: Option<&str>, body: &[u8]) -> Result<Valu
     let html_type = content_type.is_some_and(|ct| ct.to_ascii_lowercase().contains("html"));
     if html_type || body.first() == Some(&b'<') {
         return Err(WpError::Unavailable {
-            url: url.clone(),
+            url: url.to_string(),
             reason: format!(
                 "answered with an HTML page (content type {}), not JSON",
                 content_type.unwrap_or("none")
