@@ -8,6 +8,7 @@ pub mod dir;
 pub mod feed;
 pub mod http;
 pub mod scrape;
+pub mod wordpress;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;

@@ -1,0 +1,874 @@
+//! The WordPress REST API source: a category's posts read as JSON instead of scraped HTML.
+//!
+//! Owns: finding a site's API root (`<link rel="https://api.w.org/">` or the HTTP `Link` header),
+//! building endpoint URLs for both `…/wp-json/` and `?rest_route=` roots, resolving a category
+//! listing URL to its category id, paging through `wp/v2/posts`, and mapping each post to a
+//! [`RawPost`] (names of authors, categories and tags from `_embed`, or from cached look-ups of
+//! the users and terms endpoints). Must not: normalize or sanitize (that is `normalize`), decide
+//! between the API, the feed and HTML (the caller falls back on [`WpError::falls_back`]), or
+//! touch the store. Every request goes through [`Fetcher::get`], so politeness, the body limit
+//! and the request budget apply.
+//!
+//! Paging: the walk stops at `max_pages`, at an empty page, at the page count the API announces
+//! in `X-WP-TotalPages`, or at a `400` past the first page (WordPress answers
+//! `400 rest_post_invalid_page_number` past the last page). Without that header (some caches and
+//! proxies strip it) a page with fewer than [`PER_PAGE`] posts is taken as the last one. With it,
+//! a short page does not end the walk, so a server that caps `per_page` below 100 is still read
+//! to the end.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+
+use crate::model::{DateSource, RawDate, RawPage, RawPost};
+use crate::source::http::{FetchError, Fetcher};
+
+/// The `rel` value WordPress uses to advertise its REST API root.
+pub const API_REL: &str = "https://api.w.org/";
+
+/// Posts asked for per page (the largest value WordPress accepts).
+pub const PER_PAGE: usize = 100;
+
+/// What one [`read`] produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WpResult {
+    /// Each post's URL (its `link`) and its raw fields, newest modification first.
+    pub posts: Vec<(Url, RawPost)>,
+    /// Pages of posts the query has, as announced by `X-WP-TotalPages`; without the header,
+    /// the pages requested (including an empty or out-of-range last page).
+    pub total_pages: u32,
+    /// Requests made by this read, look-ups included.
+    pub requests: u32,
+    /// True when the walk reached the last page; false when `max_pages` stopped it first.
+    pub complete: bool,
+    /// Posts that were skipped because they could not be mapped: `(post or URL, reason)`.
+    pub failures: Vec<(String, String)>,
+}
+
+/// Why the API could not be read.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum WpError {
+    /// The API is missing or refuses us: 400/401/403/404/405/410/501, or it answered with
+    /// something that is not JSON (typically an HTML page). Fall back to the feed, then HTML.
+    #[error("WordPress API not usable at {url}: {reason}")]
+    Unavailable { url: String, reason: String },
+    /// The API answered, but it knows no category with the listing URL's slug.
+    #[error("WordPress API at {url} knows no category with slug `{slug}`")]
+    NoCategory { url: String, slug: String },
+    /// The listing URL has no path segment or `cat`/`category_name` parameter to resolve.
+    #[error("cannot tell the category from the listing URL {0}")]
+    NoSlug(String),
+    /// The body claimed to be JSON (or was not HTML) but did not parse as the expected JSON.
+    #[error("malformed JSON from {url}: {message}")]
+    Malformed { url: String, message: String },
+    /// The request itself failed: unreachable site, timeout, 5xx, 429, body too large, budget,
+    /// or robots.txt forbids the URL.
+    #[error("{url}: {error}")]
+    Fetch { url: String, error: FetchError },
+}
+
+impl WpError {
+    /// Should the caller try the category feed (then HTML) instead? True when the API is
+    /// missing, refusing, broken or does not know the category, and when robots.txt forbids
+    /// the API (the feed may be allowed); false for transport errors, where the other ways to
+    /// read the same site would fail the same way.
+    pub fn falls_back(&self) -> bool {
+        match self {
+            WpError::Fetch { error, .. } => error.is_skip(),
+            _ => true,
+        }
+    }
+}
+
+/// The API root a page advertises with `<link rel="https://api.w.org/" href="…">`, resolved
+/// against the page URL. Only http(s) roots are returned.
+pub fn api_root_from_html(page: &RawPage) -> Option<Url> {
+    let doc = scraper::Html::parse_document(&page.body);
+    let sel = scraper::Selector::parse("link[rel][href]").ok()?;
+    doc.select(&sel)
+        .filter(|el| {
+            el.value()
+                .attr("rel")
+                .is_some_and(|rel| rel.split_ascii_whitespace().any(is_api_rel))
+        })
+        .filter_map(|el| el.value().attr("href"))
+        .find_map(|href| http_url(page.url.join(href.trim()).ok()?))
+}
+
+/// The API root from an HTTP `Link` header value such as
+/// `<https://example.org/wp-json/>; rel="https://api.w.org/"` (several comma-separated links
+/// allowed), resolved against `base`. Only http(s) roots are returned.
+pub fn api_root_from_link_header(value: &str, base: &Url) -> Option<Url> {
+    let mut rest = value;
+    while let Some(start) = rest.find('<') {
+        let after = &rest[start + 1..];
+        let end = after.find('>')?;
+        let target = &after[..end];
+        let params_end = after[end..].find('<').map_or(after.len(), |i| end + i);
+        let params = &after[end + 1..params_end];
+        let is_api = params.split(';').any(|p| {
+            let Some((k, v)) = p.split_once('=') else {
+                return false;
+            };
+            k.trim().eq_ignore_ascii_case("rel")
+                && v.trim()
+                    .trim_matches('"')
+                    .split_ascii_whitespace()
+                    .any(is_api_rel)
+        });
+        if is_api && let Some(url) = base.join(target.trim()).ok().and_then(http_url) {
+            return Some(url);
+        }
+        rest = &after[params_end..];
+    }
+    None
+}
+
+fn is_api_rel(rel: &str) -> bool {
+    rel.eq_ignore_ascii_case(API_REL)
+}
+
+fn http_url(url: Url) -> Option<Url> {
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+/// The URL of `route` (such as `wp/v2/posts`) under `api_root` with query `params` appended.
+///
+/// A pretty root (`https://example.org/wp-json/`) gets the route appended to its path; a plain
+/// root (`https://example.org/?rest_route=/`) gets it appended to its `rest_route` parameter.
+pub fn endpoint(api_root: &Url, route: &str, params: &[(&str, String)]) -> Url {
+    let route = route.trim_start_matches('/');
+    let mut url = api_root.clone();
+    url.set_fragment(None);
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let rest_base = pairs
+        .iter()
+        .find(|(k, _)| k == "rest_route")
+        .map(|(_, v)| v.clone());
+    if rest_base.is_none() {
+        let path = format!("{}/{route}", url.path().trim_end_matches('/'));
+        url.set_path(&path);
+    }
+    url.set_query(None);
+    if pairs.is_empty() && params.is_empty() {
+        return url;
+    }
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in &pairs {
+            if k == "rest_route" {
+                q.append_pair(k, &format!("{}/{route}", v.trim_end_matches('/')));
+            } else {
+                q.append_pair(k, v);
+            }
+        }
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+    }
+    url
+}
+
+/// What identifies the category in a listing URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CategoryRef {
+    /// A numeric id (`?cat=12`): no look-up needed.
+    Id(u64),
+    /// A slug (the last path segment, or `?category_name=`), percent-decoded.
+    Slug(String),
+}
+
+/// The category a listing URL names: `?cat=ID`, `?category_name=SLUG`, or the last path segment
+/// (ignoring a trailing `page/N/` or `feed/`), e.g.
+/// `/category/daily/international-negotiation-daily/` → `international-negotiation-daily`.
+pub fn category_of(listing_url: &Url) -> Option<CategoryRef> {
+    for (k, v) in listing_url.query_pairs() {
+        if k == "cat"
+            && let Ok(id) = v.trim().parse::<u64>()
+        {
+            return Some(CategoryRef::Id(id));
+        }
+        if k == "category_name" {
+            let slug = v.trim().trim_matches('/').rsplit('/').next().unwrap_or("");
+            if !slug.is_empty() {
+                return Some(CategoryRef::Slug(slug.to_string()));
+            }
+        }
+    }
+    let mut segments: Vec<&str> = listing_url
+        .path_segments()?
+        .filter(|s| !s.is_empty())
+        .collect();
+    if segments.len() >= 2
+        && segments[segments.len() - 2] == "page"
+        && segments[segments.len() - 1].parse::<u32>().is_ok()
+    {
+        segments.truncate(segments.len() - 2);
+    }
+    if segments.last() == Some(&"feed") {
+        segments.pop();
+    }
+    let slug = percent_decode(segments.last()?);
+    (!slug.is_empty()).then_some(CategoryRef::Slug(slug))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Read the posts of the category named by `listing_url` through the API at `api_root`,
+/// newest modification first; only posts modified after `modified_after` when given; at most
+/// `max_pages` pages of [`PER_PAGE`] posts when given.
+///
+/// # Errors
+///
+/// [`WpError`]; on an error for which [`WpError::falls_back`] is true the caller should read the
+/// category feed, then the HTML listing.
+pub async fn read(
+    fetcher: &Fetcher,
+    api_root: &Url,
+    listing_url: &Url,
+    modified_after: Option<DateTime<Utc>>,
+    max_pages: Option<u32>,
+) -> Result<WpResult, WpError> {
+    let mut reader = Reader::new(fetcher, api_root);
+    let category = match category_of(listing_url) {
+        Some(CategoryRef::Id(id)) => id,
+        Some(CategoryRef::Slug(slug)) => reader.category_id(&slug).await?,
+        None => return Err(WpError::NoSlug(listing_url.to_string())),
+    };
+    reader.posts(category, modified_after, max_pages).await
+}
+
+/// Like [`read`], for a category id already known (for instance remembered from an earlier
+/// run), saving the category look-up.
+///
+/// # Errors
+///
+/// As [`read`].
+pub async fn read_category(
+    fetcher: &Fetcher,
+    api_root: &Url,
+    category_id: u64,
+    modified_after: Option<DateTime<Utc>>,
+    max_pages: Option<u32>,
+) -> Result<WpResult, WpError> {
+    Reader::new(fetcher, api_root)
+        .posts(category_id, modified_after, max_pages)
+        .await
+}
+
+/// Resolve a category slug to its id with `GET <root>wp/v2/categories?slug=<slug>`.
+/// Returns the id and the number of requests made (one).
+///
+/// # Errors
+///
+/// [`WpError::NoCategory`] when the API knows no such slug, else as [`read`].
+pub async fn category_id(
+    fetcher: &Fetcher,
+    api_root: &Url,
+    slug: &str,
+) -> Result<(u64, u32), WpError> {
+    let mut reader = Reader::new(fetcher, api_root);
+    let id = reader.category_id(slug).await?;
+    Ok((id, reader.requests))
+}
+
+/// The fields of a `wp/v2/posts` item this source uses; everything optional so one odd post
+/// (or a plugin's extra fields) never breaks the page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WpPost {
+    id: Option<u64>,
+    link: Option<String>,
+    date_gmt: Option<String>,
+    modified_gmt: Option<String>,
+    title: Rendered,
+    content: Rendered,
+    excerpt: Rendered,
+    author: Option<u64>,
+    categories: Vec<u64>,
+    tags: Vec<u64>,
+    #[serde(rename = "_embedded")]
+    embedded: Option<Embedded>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Rendered {
+    rendered: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Embedded {
+    author: Option<Vec<Value>>,
+    #[serde(rename = "wp:term")]
+    terms: Option<Vec<Vec<Value>>>,
+}
+
+/// Which term endpoint an id belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Taxonomy {
+    Category,
+    Tag,
+}
+
+impl Taxonomy {
+    fn route(self) -> &'static str {
+        match self {
+            Taxonomy::Category => "wp/v2/categories",
+            Taxonomy::Tag => "wp/v2/tags",
+        }
+    }
+}
+
+/// State of one read: the request count and the name caches (never shared between reads).
+struct Reader<'a> {
+    fetcher: &'a Fetcher,
+    root: &'a Url,
+    requests: u32,
+    users: HashMap<u64, Option<String>>,
+    terms: HashMap<(Taxonomy, u64), Option<String>>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(fetcher: &'a Fetcher, root: &'a Url) -> Self {
+        Reader {
+            fetcher,
+            root,
+            requests: 0,
+            users: HashMap::new(),
+            terms: HashMap::new(),
+        }
+    }
+
+    /// GET `url` and parse its body as JSON.
+    async fn json(&mut self, url: &Url) -> Result<Value, WpError> {
+        Ok(self.json_paged(url).await?.0)
+    }
+
+    /// GET `url`, parse its body as JSON, and read `X-WP-TotalPages` when present.
+    async fn json_paged(&mut self, url: &Url) -> Result<(Value, Option<u32>), WpError> {
+        self.requests += 1;
+        let fetched = self.fetcher.get(url).await.map_err(|error| match error {
+            FetchError::Status(code @ (400 | 401 | 403 | 404 | 405 | 410 | 501)) => {
+                WpError::Unavailable {
+                    url: url.to_string(),
+                    reason: format!("HTTP status {code}"),
+                }
+            }
+            error => WpError::Fetch {
+                url: url.to_string(),
+                error,
+            },
+        })?;
+        let total = fetched
+            .header("x-wp-totalpages")
+            .and_then(|v| v.trim().parse::<u32>().ok());
+        let value = parse_json(url, fetched.content_type.as_deref(), &fetched.body)?;
+        Ok((value, total))
+    }
+
+    async fn category_id(&mut self, slug: &str) -> Result<u64, WpError> {
+        let url = endpoint(self.root, "wp/v2/categories", &[("slug", slug.to_string())]);
+        let value = self.json(&url).await?;
+        let Value::Array(items) = value else {
+            return Err(malformed(&url, "expected a JSON array of categories"));
+        };
+        let ids: Vec<(u64, Option<&str>)> = items
+            .iter()
+            .filter_map(|c| {
+                Some((
+                    c.get("id")?.as_u64()?,
+                    c.get("slug").and_then(Value::as_str),
+                ))
+            })
+            .collect();
+        ids.iter()
+            .find(|(_, s)| s.is_some_and(|s| percent_decode(s).eq_ignore_ascii_case(slug)))
+            .or_else(|| ids.first())
+            .map(|(id, _)| *id)
+            .ok_or_else(|| WpError::NoCategory {
+                url: url.to_string(),
+                slug: slug.to_string(),
+            })
+    }
+
+    async fn posts(
+        mut self,
+        category: u64,
+        modified_after: Option<DateTime<Utc>>,
+        max_pages: Option<u32>,
+    ) -> Result<WpResult, WpError> {
+        let mut posts = Vec::new();
+        let mut failures = Vec::new();
+        let mut pages = 0u32;
+        let mut complete = false;
+        let mut announced: Option<u32> = None;
+        loop {
+            if max_pages.is_some_and(|max| pages >= max) {
+                break;
+            }
+            pages += 1;
+            let mut params = vec![
+                ("categories", category.to_string()),
+                ("per_page", PER_PAGE.to_string()),
+                ("page", pages.to_string()),
+                ("_embed", "1".to_string()),
+                ("orderby", "modified".to_string()),
+                ("order", "desc".to_string()),
+            ];
+            if let Some(after) = modified_after {
+                params.push((
+                    "modified_after",
+                    after.to_rfc3339_opts(SecondsFormat::Secs, true),
+                ));
+            }
+            let url = endpoint(self.root, "wp/v2/posts", &params);
+            let value = match self.json_paged(&url).await {
+                Ok((v, total)) => {
+                    announced = total.or(announced);
+                    v
+                }
+                // WordPress answers 400 `rest_post_invalid_page_number` past the last page.
+                Err(WpError::Unavailable { reason, .. })
+                    if pages > 1 && reason == "HTTP status 400" =>
+                {
+                    complete = true;
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
+            let Value::Array(items) = value else {
+                return Err(malformed(&url, "expected a JSON array of posts"));
+            };
+            let count = items.len();
+            let mut page_posts = Vec::with_capacity(count);
+            for (i, item) in items.into_iter().enumerate() {
+                match serde_json::from_value::<WpPost>(item) {
+                    Ok(p) => page_posts.push(p),
+                    Err(e) => failures.push((
+                        format!("{url} (item {})", i + 1),
+                        format!("unexpected post JSON: {e}"),
+                    )),
+                }
+            }
+            self.fill_lookups(&page_posts).await;
+            for p in page_posts {
+                match self.map_post(p) {
+                    Ok(pair) => posts.push(pair),
+                    Err(f) => failures.push(f),
+                }
+            }
+            let last = match announced {
+                Some(total) => pages >= total || count == 0,
+                None => count < PER_PAGE,
+            };
+            if last {
+                complete = true;
+                break;
+            }
+        }
+        Ok(WpResult {
+            posts,
+            total_pages: announced.unwrap_or(pages),
+            requests: self.requests,
+            complete,
+            failures,
+        })
+    }
+
+    /// Fetch the names `_embed` did not provide, one request per author and one per taxonomy
+    /// for the whole page; failures only leave the names out.
+    async fn fill_lookups(&mut self, posts: &[WpPost]) {
+        let mut users: Vec<u64> = Vec::new();
+        let mut terms: HashMap<Taxonomy, Vec<u64>> = HashMap::new();
+        for p in posts {
+            let embedded = p.embedded.as_ref();
+            if embedded.and_then(embedded_authors).is_none()
+                && let Some(id) = p.author.filter(|id| *id != 0)
+                && !self.users.contains_key(&id)
+                && !users.contains(&id)
+            {
+                users.push(id);
+            }
+            if embedded.and_then(|e| e.terms.as_ref()).is_none() {
+                for (tax, ids) in [
+                    (Taxonomy::Category, &p.categories),
+                    (Taxonomy::Tag, &p.tags),
+                ] {
+                    let wanted = terms.entry(tax).or_default();
+                    for id in ids {
+                        if !self.terms.contains_key(&(tax, *id)) && !wanted.contains(id) {
+                            wanted.push(*id);
+                        }
+                    }
+                }
+            }
+        }
+        for id in users {
+            let url = endpoint(self.root, &format!("wp/v2/users/{id}"), &[]);
+            let name = match self.json(&url).await {
+                Ok(v) => v.get("name").and_then(Value::as_str).map(text_of),
+                Err(e) => {
+                    tracing::warn!("author {id}: {e}");
+                    None
+                }
+            };
+            self.users.insert(id, name.filter(|n| !n.is_empty()));
+        }
+        for tax in [Taxonomy::Category, Taxonomy::Tag] {
+            let Some(ids) = terms.remove(&tax).filter(|ids| !ids.is_empty()) else {
+                continue;
+            };
+            for chunk in ids.chunks(PER_PAGE) {
+                let include = chunk
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let url = endpoint(
+                    self.root,
+                    tax.route(),
+                    &[("include", include), ("per_page", PER_PAGE.to_string())],
+                );
+                match self.json(&url).await {
+                    Ok(Value::Array(items)) => {
+                        for t in items {
+                            if let (Some(id), Some(name)) = (
+                                t.get("id").and_then(Value::as_u64),
+                                t.get("name").and_then(Value::as_str),
+                            ) {
+                                self.terms.insert((tax, id), Some(text_of(name)));
+                            }
+                        }
+                    }
+                    Ok(_) => tracing::warn!("{url}: expected a JSON array of terms"),
+                    Err(e) => tracing::warn!("{e}"),
+                }
+                for id in chunk {
+                    self.terms.entry((tax, *id)).or_insert(None);
+                }
+            }
+        }
+    }
+
+    fn map_post(&self, p: WpPost) -> Result<(Url, RawPost), (String, String)> {
+        let label = p
+            .link
+            .clone()
+            .or_else(|| p.id.map(|id| format!("post {id}")))
+            .unwrap_or_else(|| "post without id".into());
+        let link = p
+            .link
+            .as_deref()
+            .and_then(|l| Url::parse(l.trim()).ok())
+            .and_then(http_url)
+            .ok_or_else(|| (label.clone(), "post has no absolute http(s) `link`".into()))?;
+        let embedded = p.embedded.as_ref();
+
+        let authors = match embedded.and_then(embedded_authors) {
+            Some(names) => names,
+            None => p
+                .author
+                .and_then(|id| self.users.get(&id).cloned().flatten())
+                .into_iter()
+                .collect(),
+        };
+        let categories = match embedded.and_then(|e| e.terms.as_ref()) {
+            Some(groups) => {
+                let mut cats = Vec::new();
+                let mut tags = Vec::new();
+                for term in groups.iter().flatten() {
+                    let Some(name) = term.get("name").and_then(Value::as_str) else {
+                        continue;
+                    };
+                    match term.get("taxonomy").and_then(Value::as_str) {
+                        Some("category") => cats.push(text_of(name)),
+                        Some("post_tag") => tags.push(text_of(name)),
+                        _ => {}
+                    }
+                }
+                cats.extend(tags);
+                cats
+            }
+            None => [
+                (Taxonomy::Category, &p.categories),
+                (Taxonomy::Tag, &p.tags),
+            ]
+            .into_iter()
+            .flat_map(|(tax, ids)| {
+                ids.iter()
+                    .filter_map(move |id| self.terms.get(&(tax, *id)).cloned().flatten())
+            })
+            .collect(),
+        };
+
+        let non_empty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+        let raw = RawPost {
+            canonical: Some(link.clone()),
+            wp_post_id: p.id,
+            base_href: None,
+            title: non_empty(p.title.rendered.as_deref().map(text_of)),
+            published: gmt_date(p.date_gmt.as_deref()),
+            modified: gmt_date(p.modified_gmt.as_deref()),
+            authors: dedup(authors),
+            categories: dedup(categories),
+            body_html: non_empty(p.content.rendered),
+            summary: non_empty(p.excerpt.rendered),
+            related: Vec::new(),
+        };
+        Ok((link, raw))
+    }
+}
+
+/// Author names from `_embedded.author`, or `None` when they are missing (not embedded, or
+/// embedded as error objects because the users endpoint is closed).
+fn embedded_authors(e: &Embedded) -> Option<Vec<String>> {
+    let names: Vec<String> = e
+        .author
+        .as_ref()?
+        .iter()
+        .filter_map(|a| a.get("name").and_then(Value::as_str))
+        .map(text_of)
+        .filter(|n| !n.is_empty())
+        .collect();
+    (!names.is_empty()).then_some(names)
+}
+
+/// `date_gmt` / `modified_gmt` carry no zone but are UTC: append `Z`. The provenance is
+/// [`DateSource::Feed`]: the API is a feed of the site's own data, as trustworthy as its
+/// RSS `pubDate` and no more.
+fn gmt_date(value: Option<&str>) -> Vec<RawDate> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            let has_zone = v.ends_with('Z')
+                || v.ends_with('z')
+                || v.get(10..)
+                    .is_some_and(|t| t.contains('+') || t.contains('-'));
+            RawDate {
+                value: if has_zone {
+                    v.to_string()
+                } else {
+                    format!("{v}Z")
+                },
+                source: DateSource::Feed,
+            }
+        })
+        .into_iter()
+        .collect()
+}
+
+/// Text of an HTML fragment: tags stripped, entities decoded, whitespace collapsed.
+fn text_of(html: &str) -> String {
+    let frag = scraper::Html::parse_fragment(html);
+    let text: String = frag.root_element().text().collect();
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn dedup(names: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(names.len());
+    for n in names {
+        if !n.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(&n)) {
+            out.push(n);
+        }
+    }
+    out
+}
+
+fn malformed(url: &Url, message: &str) -> WpError {
+    WpError::Malformed {
+        url: url.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Parse an API body as JSON. An HTML body (by content type or first character) means the URL
+/// is not an API endpoint at all: [`WpError::Unavailable`]. A UTF-8 BOM and leading whitespace
+/// (left by some plugins) are tolerated.
+fn parse_json(url: &Url, content_type: Option<&str>, body: &[u8]) -> Result<Value, WpError> {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(body.len());
+    let body = &body[start..];
+    let html_type = content_type.is_some_and(|ct| ct.to_ascii_lowercase().contains("html"));
+    if html_type || body.first() == Some(&b'<') {
+        return Err(WpError::Unavailable {
+            url: url.to_string(),
+            reason: format!(
+                "answered with an HTML page (content type {}), not JSON",
+                content_type.unwrap_or("none")
+            ),
+        });
+    }
+    serde_json::from_slice(body).map_err(|e| malformed(url, &e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("test URL")
+    }
+
+    #[test]
+    fn endpoint_pretty_and_plain_roots() {
+        let p = [("slug", "a b".to_string())];
+        assert_eq!(
+            endpoint(&url("https://ex.org/wp-json/"), "wp/v2/categories", &p).as_str(),
+            "https://ex.org/wp-json/wp/v2/categories?slug=a+b"
+        );
+        assert_eq!(
+            endpoint(&url("https://ex.org/blog/wp-json"), "/wp/v2/users/3", &[]).as_str(),
+            "https://ex.org/blog/wp-json/wp/v2/users/3"
+        );
+        assert_eq!(
+            endpoint(&url("https://ex.org/?rest_route=/"), "wp/v2/categories", &p).as_str(),
+            "https://ex.org/?rest_route=%2Fwp%2Fv2%2Fcategories&slug=a+b"
+        );
+        assert_eq!(
+            endpoint(
+                &url("https://ex.org/index.php?rest_route="),
+                "wp/v2/posts",
+                &[]
+            )
+            .as_str(),
+            "https://ex.org/index.php?rest_route=%2Fwp%2Fv2%2Fposts"
+        );
+    }
+
+    #[test]
+    fn category_from_listing_urls() {
+        let slug = |s: &str| Some(CategoryRef::Slug(s.to_string()));
+        assert_eq!(
+            category_of(&url(
+                "https://ex.org/category/daily/international-negotiation-daily/"
+            )),
+            slug("international-negotiation-daily")
+        );
+        assert_eq!(
+            category_of(&url("https://ex.org/category/news/page/3/")),
+            slug("news")
+        );
+        assert_eq!(
+            category_of(&url("https://ex.org/category/news/feed/")),
+            slug("news")
+        );
+        assert_eq!(
+            category_of(&url("https://ex.org/category/caf%C3%A9")),
+            slug("café")
+        );
+        assert_eq!(
+            category_of(&url("https://ex.org/?cat=12")),
+            Some(CategoryRef::Id(12))
+        );
+        assert_eq!(
+            category_of(&url("https://ex.org/?category_name=daily/news")),
+            slug("news")
+        );
+        assert_eq!(category_of(&url("https://ex.org/")), None);
+    }
+
+    #[test]
+    fn link_header_forms() {
+        let base = url("https://ex.org/post/");
+        assert_eq!(
+            api_root_from_link_header(
+                r#"<https://ex.org/wp-json/>; rel="https://api.w.org/""#,
+                &base
+            ),
+            Some(url("https://ex.org/wp-json/"))
+        );
+        assert_eq!(
+            api_root_from_link_header(
+                r#"<https://ex.org/?p=5>; rel=shortlink, </wp-json/>; rel="https://api.w.org/""#,
+                &base
+            ),
+            Some(url("https://ex.org/wp-json/"))
+        );
+        assert_eq!(
+            api_root_from_link_header(
+                r#"<https://ex.org/wp-json/wp/v2/posts/5>; rel="alternate"; type="application/json""#,
+                &base
+            ),
+            None
+        );
+        assert_eq!(api_root_from_link_header("garbage <", &base), None);
+    }
+
+    #[test]
+    fn gmt_dates_get_a_zone_once() {
+        let v = |s: &str| gmt_date(Some(s)).pop().map(|d| d.value);
+        assert_eq!(
+            v("2024-03-04T10:00:00").as_deref(),
+            Some("2024-03-04T10:00:00Z")
+        );
+        assert_eq!(
+            v("2024-03-04T10:00:00Z").as_deref(),
+            Some("2024-03-04T10:00:00Z")
+        );
+        assert_eq!(
+            v("2024-03-04T10:00:00+02:00").as_deref(),
+            Some("2024-03-04T10:00:00+02:00")
+        );
+        assert!(gmt_date(Some("")).is_empty());
+        assert!(gmt_date(None).is_empty());
+    }
+
+    #[test]
+    fn html_and_broken_bodies() {
+        let u = url("https://ex.org/wp-json/wp/v2/posts");
+        assert!(matches!(
+            parse_json(&u, Some("text/html; charset=UTF-8"), b"{}"),
+            Err(WpError::Unavailable { .. })
+        ));
+        assert!(matches!(
+            parse_json(&u, None, b"  <!DOCTYPE html><html></html>"),
+            Err(WpError::Unavailable { .. })
+        ));
+        assert!(matches!(
+            parse_json(&u, Some("application/json"), b"[{\"id\": 1,"),
+            Err(WpError::Malformed { .. })
+        ));
+        assert_eq!(
+            parse_json(&u, Some("application/json"), b"\xEF\xBB\xBF\n[1]").ok(),
+            Some(serde_json::json!([1]))
+        );
+    }
+
+    #[test]
+    fn text_of_strips_tags_and_entities() {
+        assert_eq!(
+            text_of("Talks &#8220;resume&#8221; <em>at  last</em> &amp; more"),
+            "Talks \u{201c}resume\u{201d} at last & more"
+        );
+    }
+}

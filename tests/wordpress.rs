@@ -1,0 +1,546 @@
+//! The WordPress REST API source against a fake API served over loopback HTTP.
+
+mod common;
+
+use chrono::{TimeZone, Utc};
+use common::{Post, Resp, Site};
+use feedwright::config::{HttpConfig, Selectors};
+use feedwright::extract::extract_post;
+use feedwright::model::{DateSource, RawDate};
+use feedwright::normalize::normalize;
+use feedwright::source::http::{FetchError, Fetcher};
+use feedwright::source::wordpress::{self, WpError, WpResult};
+use serde_json::{Value, json};
+use url::Url;
+
+const LISTING: &str = "/category/daily/international-negotiation-daily/";
+const CAT_LOOKUP: &str = "/wp-json/wp/v2/categories?slug=international-negotiation-daily";
+
+/// A fast client without retries; robots.txt is obeyed only when `robots`.
+fn fetcher_with(robots: bool) -> Fetcher {
+    Fetcher::new(&HttpConfig {
+        min_interval_ms: 0,
+        timeout_secs: 5,
+        max_retries: 0,
+        respect_robots: robots,
+        ..HttpConfig::default()
+    })
+    .expect("client")
+}
+
+fn fetcher() -> Fetcher {
+    fetcher_with(false)
+}
+
+fn json_resp(v: &Value) -> Resp {
+    json_with_pages(v, None)
+}
+
+/// A JSON answer, with `X-WP-TotalPages` when `total_pages` is given.
+fn json_with_pages(v: &Value, total_pages: Option<u32>) -> Resp {
+    Resp::Bytes {
+        content_type: "application/json; charset=UTF-8".into(),
+        body: serde_json::to_vec(v).expect("json"),
+        headers: total_pages
+            .map(|t| vec![("X-WP-TotalPages".to_string(), t.to_string())])
+            .unwrap_or_default(),
+    }
+}
+
+fn url(s: &str) -> Url {
+    Url::parse(s).expect("test URL")
+}
+
+/// The posts endpoint query the source must send for `page` of category 4.
+fn posts_path(page: u32, after: Option<&str>) -> String {
+    let mut p = format!(
+        "/wp-json/wp/v2/posts?categories=4&per_page=100&page={page}&_embed=1&orderby=modified&order=desc"
+    );
+    if let Some(a) = after {
+        p.push_str("&modified_after=");
+        p.push_str(a);
+    }
+    p
+}
+
+/// A `wp/v2/posts` item for `p` as WordPress renders it; with `_embedded` when `embed`.
+fn api_post(base: &str, p: &Post, embed: bool) -> Value {
+    let gmt = |d: &str| d[..19].to_string();
+    let esc = |s: &str| s.replace('&', "&amp;");
+    let mut v = json!({
+        "id": p.id,
+        "date": gmt(&p.date),
+        "date_gmt": gmt(&p.date),
+        "modified_gmt": gmt(p.modified.as_deref().unwrap_or(&p.date)),
+        "slug": p.slug,
+        "status": "publish",
+        "link": format!("{base}{}", p.path()),
+        "title": {"rendered": esc(&p.title)},
+        "content": {"rendered": p.body, "protected": false},
+        "excerpt": {"rendered": format!("<p>Excerpt of {}&#8230;</p>\n", esc(&p.title))},
+        "author": 7,
+        "categories": [4],
+        "tags": [9],
+    });
+    if embed {
+        v["_embedded"] = json!({
+            "author": [{"id": 7, "name": p.author, "slug": "mb"}],
+            "wp:term": [
+                p.categories.iter().map(|c| json!({"id": 4, "name": esc(c), "taxonomy": "category"})).collect::<Vec<_>>(),
+                [{"id": 9, "name": "Water &amp; Trade", "taxonomy": "post_tag"}],
+            ],
+        });
+    }
+    v
+}
+
+fn posts(ids: std::ops::Range<u64>) -> Vec<Post> {
+    ids.map(|id| {
+        let mut p = Post::new(
+            id,
+            &format!("post-{id}"),
+            &format!("Talks & terms {id}"),
+            "2024-05-02T09:30:00+00:00",
+        );
+        p.modified = Some("2024-05-03T11:00:00+00:00".into());
+        p
+    })
+    .collect()
+}
+
+fn category_lookup(site: &Site) {
+    site.set(
+        CAT_LOOKUP,
+        json_resp(&json!([
+            {"id": 4, "slug": "international-negotiation-daily", "name": "International Negotiation"}
+        ])),
+    );
+}
+
+fn read_blocking(
+    root: &str,
+    listing: &str,
+    after: Option<chrono::DateTime<Utc>>,
+    max_pages: Option<u32>,
+) -> Result<WpResult, WpError> {
+    read_with(&fetcher(), root, listing, after, max_pages)
+}
+
+fn read_with(
+    fetcher: &Fetcher,
+    root: &str,
+    listing: &str,
+    after: Option<chrono::DateTime<Utc>>,
+    max_pages: Option<u32>,
+) -> Result<WpResult, WpError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (root, listing) = (url(root), url(listing));
+    let fut = wordpress::read(fetcher, &root, &listing, after, max_pages);
+    assert_send(&fut);
+    rt.block_on(fut)
+}
+
+fn assert_send<T: Send>(_: &T) {}
+
+#[test]
+fn two_pages_with_and_without_embed_map_every_field() {
+    let site = Site::start();
+    let base = site.base();
+    category_lookup(&site);
+    let first = posts(1000..1100);
+    let page1: Vec<Value> = first.iter().map(|p| api_post(&base, p, true)).collect();
+    site.set(&posts_path(1, None), json_resp(&json!(page1)));
+    let mut second = posts(2000..2002);
+    second[1].categories = vec!["International Negotiation".into(), "Mediation".into()];
+    let mut page2: Vec<Value> = second.iter().map(|p| api_post(&base, p, false)).collect();
+    page2[1]["categories"] = json!([4, 5]);
+    page2[1]["tags"] = json!([]);
+    site.set(&posts_path(2, None), json_resp(&json!(page2)));
+    site.set(
+        "/wp-json/wp/v2/users/7",
+        json_resp(&json!({"id": 7, "name": "Miriam Brenner"})),
+    );
+    site.set(
+        "/wp-json/wp/v2/categories?include=4%2C5&per_page=100",
+        json_resp(&json!([
+            {"id": 4, "name": "International Negotiation"},
+            {"id": 5, "name": "Mediation"}
+        ])),
+    );
+    site.set(
+        "/wp-json/wp/v2/tags?include=9&per_page=100",
+        json_resp(&json!([{"id": 9, "name": "Water &amp; Trade"}])),
+    );
+
+    let got =
+        read_blocking(&site.url("/wp-json/"), &site.url(LISTING), None, None).expect("API read");
+
+    // One lookup, two pages, then one request per missing author and taxonomy (cached).
+    assert_eq!(
+        site.requests(),
+        vec![
+            CAT_LOOKUP.to_string(),
+            posts_path(1, None),
+            posts_path(2, None),
+            "/wp-json/wp/v2/users/7".into(),
+            "/wp-json/wp/v2/categories?include=4%2C5&per_page=100".into(),
+            "/wp-json/wp/v2/tags?include=9&per_page=100".into(),
+        ]
+    );
+    assert_eq!(got.requests, 6);
+    assert_eq!(got.total_pages, 2);
+    assert!(got.complete);
+    assert!(got.failures.is_empty(), "{:?}", got.failures);
+    assert_eq!(got.posts.len(), 102);
+
+    // Embedded post, field by field.
+    let (u, raw) = &got.posts[0];
+    let link = format!("{base}/2024/05/02/post-1000/");
+    assert_eq!(u.as_str(), link);
+    assert_eq!(raw.canonical.as_ref().map(Url::as_str), Some(link.as_str()));
+    assert_eq!(raw.wp_post_id, Some(1000));
+    assert_eq!(raw.title.as_deref(), Some("Talks & terms 1000"));
+    let date = |v: &str| RawDate {
+        value: v.into(),
+        source: DateSource::Feed,
+    };
+    assert_eq!(raw.published, vec![date("2024-05-02T09:30:00Z")]);
+    assert_eq!(raw.modified, vec![date("2024-05-03T11:00:00Z")]);
+    assert_eq!(raw.authors, vec!["Miriam Brenner"]);
+    assert_eq!(
+        raw.categories,
+        vec!["International Negotiation", "Water & Trade"]
+    );
+    assert_eq!(raw.body_html.as_deref(), Some(first[0].body.as_str()));
+    assert_eq!(
+        raw.summary.as_deref(),
+        Some("<p>Excerpt of Talks &amp; terms 1000&#8230;</p>\n")
+    );
+    assert_eq!(raw.base_href, None);
+    assert!(raw.related.is_empty());
+
+    // Posts without `_embedded` get the same names from the look-ups.
+    let (u, raw) = &got.posts[100];
+    assert_eq!(u.as_str(), format!("{base}/2024/05/02/post-2000/"));
+    assert_eq!(raw.wp_post_id, Some(2000));
+    assert_eq!(raw.authors, vec!["Miriam Brenner"]);
+    assert_eq!(
+        raw.categories,
+        vec!["International Negotiation", "Water & Trade"]
+    );
+    let (_, raw) = &got.posts[101];
+    assert_eq!(raw.authors, vec!["Miriam Brenner"]);
+    assert_eq!(
+        raw.categories,
+        vec!["International Negotiation", "Mediation"]
+    );
+}
+
+#[test]
+fn a_400_past_the_last_page_ends_the_walk_and_modified_after_is_sent() {
+    let site = Site::start();
+    let base = site.base();
+    category_lookup(&site);
+    let after = Some("2024-05-01T00%3A00%3A00Z");
+    let page1: Vec<Value> = posts(1..101)
+        .iter()
+        .map(|p| api_post(&base, p, true))
+        .collect();
+    site.set(&posts_path(1, after), json_resp(&json!(page1)));
+    site.set(&posts_path(2, after), Resp::Status(400));
+    let since = Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).single();
+
+    let got =
+        read_blocking(&site.url("/wp-json/"), &site.url(LISTING), since, None).expect("API read");
+    assert_eq!(got.posts.len(), 100);
+    assert_eq!((got.total_pages, got.requests, got.complete), (2, 3, true));
+    assert_eq!(site.requests().last(), Some(&posts_path(2, after)));
+
+    // `max_pages` stops before the second page is asked for.
+    let got = read_blocking(&site.url("/wp-json/"), &site.url(LISTING), since, Some(1))
+        .expect("API read");
+    assert_eq!(got.posts.len(), 100);
+    assert_eq!((got.total_pages, got.requests, got.complete), (1, 2, false));
+    assert_eq!(site.requests().len(), 5);
+}
+
+#[test]
+fn x_wp_totalpages_bounds_the_walk_even_when_the_server_caps_per_page() {
+    let site = Site::start();
+    let base = site.base();
+    category_lookup(&site);
+    // A server that ignores per_page=100 and answers two posts a page, announcing 3 pages.
+    let all = posts(1..6);
+    for (i, chunk) in all.chunks(2).enumerate() {
+        let items: Vec<Value> = chunk.iter().map(|p| api_post(&base, p, true)).collect();
+        site.set(
+            &posts_path(i as u32 + 1, None),
+            json_with_pages(&json!(items), Some(3)),
+        );
+    }
+    let got =
+        read_blocking(&site.url("/wp-json/"), &site.url(LISTING), None, None).expect("API read");
+    let ids: Vec<Option<u64>> = got.posts.iter().map(|(_, r)| r.wp_post_id).collect();
+    assert_eq!(ids, vec![Some(1), Some(2), Some(3), Some(4), Some(5)]);
+    assert_eq!((got.total_pages, got.requests, got.complete), (3, 4, true));
+    assert!(!site.requests().contains(&posts_path(4, None)));
+
+    // A full page that is announced as the only one: no probe for a second page.
+    let site = Site::start();
+    category_lookup(&site);
+    let items: Vec<Value> = posts(1..101)
+        .iter()
+        .map(|p| api_post(&base, p, true))
+        .collect();
+    site.set(
+        &posts_path(1, None),
+        json_with_pages(&json!(items), Some(1)),
+    );
+    let got =
+        read_blocking(&site.url("/wp-json/"), &site.url(LISTING), None, Some(5)).expect("API read");
+    assert_eq!(got.posts.len(), 100);
+    assert_eq!((got.total_pages, got.requests, got.complete), (1, 2, true));
+}
+
+#[test]
+fn an_empty_page_and_a_plain_rest_route_root() {
+    let site = Site::start();
+    site.set(
+        "/?rest_route=%2Fwp%2Fv2%2Fcategories&slug=news",
+        json_resp(&json!([{"id": 31, "slug": "news"}])),
+    );
+    let q = "/?rest_route=%2Fwp%2Fv2%2Fposts&categories=31&per_page=100&page=1&_embed=1&orderby=modified&order=desc";
+    site.set(q, json_resp(&json!([])));
+    let got = read_blocking(
+        &site.url("/?rest_route=/"),
+        &site.url("/category/news/page/2/"),
+        None,
+        None,
+    )
+    .expect("API read");
+    assert!(got.posts.is_empty());
+    assert_eq!((got.total_pages, got.requests, got.complete), (1, 2, true));
+    assert_eq!(
+        site.requests(),
+        vec!["/?rest_route=%2Fwp%2Fv2%2Fcategories&slug=news", q]
+    );
+}
+
+#[test]
+fn the_same_post_gets_the_same_entry_from_the_api_and_from_its_page() {
+    let site = Site::start();
+    let base = site.base();
+    category_lookup(&site);
+    let mut post = posts(4242..4243).remove(0);
+    post.title = "Water & trade talks".into();
+    let html = common::classic_post(&base, &post).replace(
+        "</head>",
+        &format!(r#"<link rel="https://api.w.org/" href="{base}/wp-json/" /></head>"#),
+    );
+    site.set(&post.path(), Resp::Html(html));
+    site.set(
+        &posts_path(1, None),
+        json_resp(&json!([api_post(&base, &post, true)])),
+    );
+
+    let fetcher = fetcher();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let page = rt
+        .block_on(feedwright::source::fetch_page(
+            &fetcher,
+            &url(&site.url(&post.path())),
+        ))
+        .expect("post page");
+    let root = wordpress::api_root_from_html(&page).expect("advertised API root");
+    assert_eq!(root.as_str(), site.url("/wp-json/"));
+    let got = rt
+        .block_on(wordpress::read(
+            &fetcher,
+            &root,
+            &url(&site.url(LISTING)),
+            None,
+            None,
+        ))
+        .expect("API read");
+
+    let now = Utc
+        .with_ymd_and_hms(2024, 6, 1, 0, 0, 0)
+        .single()
+        .expect("date");
+    let html_raw = extract_post(&page, &Selectors::default()).expect("extract");
+    assert_eq!(html_raw.wp_post_id, Some(4242), "shortlink read");
+    let (from_html, _) = normalize(&page.url, html_raw, "s", now).expect("normalize page");
+    let (api_url, api_raw) = got.posts.into_iter().next().expect("one post");
+    let (from_api, _) = normalize(&api_url, api_raw, "s", now).expect("normalize API post");
+
+    assert_eq!(from_api.id, from_html.id);
+    assert_eq!(from_api.id.0, format!("{base}/?p=4242"));
+    assert_eq!(from_api.dedup_key, from_html.dedup_key);
+    assert_eq!(from_api.url, from_html.url);
+    assert_eq!(from_api.title, from_html.title);
+    assert_eq!(from_api.published, from_html.published);
+    assert_eq!(from_api.updated, from_html.updated);
+    assert_eq!(from_api.authors, from_html.authors);
+    assert_eq!(from_api.content_html, from_html.content_html);
+    assert!(
+        from_html
+            .categories
+            .iter()
+            .all(|c| from_api.categories.contains(c)),
+        "{:?} vs {:?}",
+        from_api.categories,
+        from_html.categories
+    );
+}
+
+fn expect_err(site: &Site, root: &str) -> WpError {
+    match read_blocking(&site.url(root), &site.url(LISTING), None, None) {
+        Ok(r) => panic!("expected an error, got {} posts", r.posts.len()),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn refusals_and_a_missing_api_fall_back_transport_errors_do_not() {
+    let site = Site::start();
+    let lookup_url = site.url(CAT_LOOKUP);
+
+    // Nothing at /wp-json/: 404.
+    let e = expect_err(&site, "/wp-json/");
+    assert!(matches!(&e, WpError::Unavailable { reason, .. } if reason.contains("404")));
+    assert!(e.falls_back());
+    assert!(e.to_string().contains(&lookup_url), "{e}");
+
+    site.set(CAT_LOOKUP, Resp::Status(401));
+    let e = expect_err(&site, "/wp-json/");
+    assert!(matches!(&e, WpError::Unavailable { reason, .. } if reason.contains("401")));
+    assert!(e.falls_back());
+
+    // A theme answering every URL with an HTML page.
+    site.set(
+        CAT_LOOKUP,
+        Resp::Html("<!DOCTYPE html><html><body>Not here</body></html>".into()),
+    );
+    let e = expect_err(&site, "/wp-json/");
+    assert!(matches!(&e, WpError::Unavailable { .. }), "{e:?}");
+    assert!(e.falls_back());
+    assert!(e.to_string().contains("HTML"), "{e}");
+    assert!(e.to_string().contains(&lookup_url), "{e}");
+
+    site.set(
+        CAT_LOOKUP,
+        Resp::Bytes {
+            content_type: "application/json".into(),
+            body: br#"[{"id": 4, "slug": "#.to_vec(),
+            headers: Vec::new(),
+        },
+    );
+    let e = expect_err(&site, "/wp-json/");
+    assert!(matches!(&e, WpError::Malformed { .. }), "{e:?}");
+    assert!(e.to_string().contains(&lookup_url), "{e}");
+    assert!(e.to_string().contains("malformed JSON"), "{e}");
+
+    site.set(CAT_LOOKUP, json_resp(&json!([])));
+    let e = expect_err(&site, "/wp-json/");
+    assert!(
+        matches!(&e, WpError::NoCategory { slug, .. } if slug == "international-negotiation-daily")
+    );
+    assert!(e.falls_back());
+
+    // The category resolves but the posts endpoint is closed.
+    category_lookup(&site);
+    site.set(&posts_path(1, None), Resp::Status(403));
+    let e = expect_err(&site, "/wp-json/");
+    assert!(matches!(&e, WpError::Unavailable { reason, .. } if reason.contains("403")));
+    assert!(
+        e.to_string().contains(&site.url(&posts_path(1, None))),
+        "{e}"
+    );
+
+    // A server error is not a refusal.
+    site.set(&posts_path(1, None), Resp::Status(500));
+    let e = expect_err(&site, "/wp-json/");
+    assert!(matches!(
+        &e,
+        WpError::Fetch {
+            error: FetchError::Status(500),
+            ..
+        }
+    ));
+    assert!(!e.falls_back());
+
+    // Nobody listening.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let e = read_blocking(
+        &format!("{dead}/wp-json/"),
+        &format!("{dead}{LISTING}"),
+        None,
+        None,
+    )
+    .expect_err("unreachable");
+    assert!(
+        matches!(&e, WpError::Fetch { error, .. } if error.is_unreachable()),
+        "{e:?}"
+    );
+    assert!(!e.falls_back());
+
+    // robots.txt forbids the API: never requested, and the feed may still be allowed.
+    site.set(
+        "/robots.txt",
+        Resp::Bytes {
+            content_type: "text/plain".into(),
+            body: b"User-agent: *\nDisallow: /wp-json/\n".to_vec(),
+            headers: Vec::new(),
+        },
+    );
+    let before = site.requests().len();
+    let e = read_with(
+        &fetcher_with(true),
+        &site.url("/wp-json/"),
+        &site.url(LISTING),
+        None,
+        None,
+    )
+    .expect_err("disallowed");
+    assert!(
+        matches!(&e, WpError::Fetch { error, .. } if error.is_skip()),
+        "{e:?}"
+    );
+    assert!(e.falls_back());
+    assert_eq!(site.requests()[before..], ["/robots.txt".to_string()]);
+}
+
+#[test]
+fn link_header_and_html_give_the_same_root() {
+    let page_url = url("http://example.test/2024/05/02/post/");
+    let page = feedwright::model::RawPage {
+        requested_url: page_url.clone(),
+        url: page_url.clone(),
+        content_type: Some("text/html".into()),
+        body: r#"<html><head><link rel="alternate" href="/x"><link rel='https://api.w.org/' href='/wp-json/'></head></html>"#.into(),
+        fetched_at: Utc.with_ymd_and_hms(2024, 5, 2, 0, 0, 0).single().expect("date"),
+    };
+    let from_html = wordpress::api_root_from_html(&page);
+    assert_eq!(
+        from_html.as_ref().map(Url::as_str),
+        Some("http://example.test/wp-json/")
+    );
+    let from_header = wordpress::api_root_from_link_header(
+        r#"<http://example.test/wp-json/>; rel="https://api.w.org/""#,
+        &page_url,
+    );
+    assert_eq!(from_header, from_html);
+    let no_api = feedwright::model::RawPage {
+        body: "<html><head><link rel=canonical href=/a></head></html>".into(),
+        ..page
+    };
+    assert_eq!(wordpress::api_root_from_html(&no_api), None);
+}
