@@ -761,3 +761,54 @@ fn deeply_nested_markup_does_not_overflow() {
     .expect("post");
     assert!(p.body_html.expect("body").contains('x'));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Regressions
+
+/// `post_class()` puts taxonomy slugs on the `<article>` (`tag-power-sharing`,
+/// `category-navigation-skills`, `tag-related-party-transactions`); they once made the whole
+/// article count as sharing / navigation / related chrome.
+#[test]
+fn regression_post_class_taxonomy_tokens_are_not_chrome_on_listings() {
+    let l = extract_listing(
+        &page(
+            "https://blog.example.org/category/international-negotiation/",
+            "taxonomy-class-listing.html",
+        ),
+        &Selectors::default(),
+    );
+    assert_eq!(
+        urls(&l.posts),
+        vec![
+            "https://blog.example.org/2024/05/02/power-sharing-deals/",
+            "https://blog.example.org/2024/04/20/side-agreements/",
+            "https://blog.example.org/2024/04/11/public-comment/",
+        ]
+    );
+}
+
+#[test]
+fn regression_post_class_taxonomy_tokens_are_not_chrome_on_single_posts() {
+    let p = post(
+        "https://blog.example.org/2024/05/02/power-sharing-deals/",
+        "taxonomy-class-post.html",
+    );
+    assert_eq!(p.title.as_deref(), Some("Power-Sharing Deals"));
+    assert_eq!(
+        p.published,
+        vec![date("2024-05-02T08:00:00+00:00", DateSource::Markup)]
+    );
+    assert_eq!(p.authors, vec!["Jane Roe".to_string()]);
+    assert_eq!(
+        p.categories,
+        vec![
+            "International Negotiation".to_string(),
+            "power sharing".to_string()
+        ]
+    );
+    assert_eq!(
+        p.body_html.as_deref(),
+        Some("<p>Coalition governments split ministries by a formula.</p>")
+    );
+    assert_eq!(p.wp_post_id, Some(4211));
+}
