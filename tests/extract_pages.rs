@@ -812,3 +812,59 @@ fn regression_post_class_taxonomy_tokens_are_not_chrome_on_single_posts() {
     );
     assert_eq!(p.wp_post_id, Some(4211));
 }
+
+/// Posts whose titles read like a challenge page were once rejected on the title alone.
+#[test]
+fn regression_challenge_like_titles_on_real_posts_are_posts() {
+    let classic = |title: &str| {
+        format!(
+            "<html><head><title>{title} &#8211; Negotiation Notebook</title></head>\
+             <body class=\"post-template-default single single-post\"><article class=\"post hentry\">\
+             <h1 class=\"entry-title\">{title}</h1><div class=\"entry-content\"><p>Body of {title}</p></div>\
+             </article></body></html>"
+        )
+    };
+    // Evidence other than the theme markup: JSON-LD article, og:type, a bare body container.
+    let jsonld = |title: &str| {
+        format!(
+            "<html><head><title>{title}</title><script type=\"application/ld+json\">\
+             {{\"@type\":\"BlogPosting\",\"headline\":\"{title}\"}}</script></head>\
+             <body><div><h1>{title}</h1><p>Body of {title}, long enough to read.</p></div></body></html>"
+        )
+    };
+    let og = |title: &str| {
+        format!(
+            "<html><head><title>{title}</title><meta property=\"og:type\" content=\"article\"></head>\
+             <body><h1>{title}</h1><div class=\"post-content\"><p>Body of {title}</p></div></body></html>"
+        )
+    };
+    for title in [
+        "Just a Moment: Timing Your Offer",
+        "Access Denied? Negotiating Market Entry in China",
+        "When Attention Required More Than Talk",
+    ] {
+        for html in [classic(title), jsonld(title), og(title)] {
+            let p = extract_post(
+                &page_with("https://blog.example.org/a-post/", html.clone(), None),
+                &Selectors::default(),
+            )
+            .unwrap_or_else(|e| panic!("{title}: {e}\n{html}"));
+            assert_eq!(p.title.as_deref(), Some(title));
+            assert!(
+                p.body_html
+                    .as_deref()
+                    .is_some_and(|b| b.contains(&format!("Body of {title}"))),
+                "{:?}",
+                p.body_html
+            );
+        }
+    }
+    // The same titles on a page with nothing of a post are still challenges.
+    let bare = "<html><head><title>Just a moment...</title></head>\
+                <body><p>Checking your browser before accessing the site.</p></body></html>";
+    assert!(not_a_post("https://blog.example.org/a-post/", bare.into()).contains("challenge"));
+    // A challenge widget wins over post-looking markup.
+    let widget = "<html><head><title>Just a moment...</title></head><body class=\"single\">\
+                  <div class=\"entry-content\"><div id=\"challenge-stage\"></div></div></body></html>";
+    assert!(not_a_post("https://blog.example.org/a-post/", widget.into()).contains("challenge"));
+}

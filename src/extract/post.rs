@@ -13,10 +13,10 @@ use crate::model::{DateSource, RawDate, RawPost};
 const TITLE_SEPARATORS: [&str; 5] = [" – ", " - ", " | ", " · ", " — "];
 
 pub(super) fn extract(ctx: &PageCtx<'_>, sel: &Selectors) -> Result<RawPost, ExtractError> {
-    if let Some(reason) = challenge_reason(ctx) {
+    let ld = JsonLd::from_doc(ctx.doc);
+    if let Some(reason) = challenge_reason(ctx, &ld) {
         return Err(ExtractError::NotAPost(reason));
     }
-    let ld = JsonLd::from_doc(ctx.doc);
     let title_el = title_element(ctx);
     let scope = post_scope(ctx, title_el);
     let user_body = user_selector(sel.body.as_ref()).and_then(|s| ctx.doc.select(&s).next());
@@ -70,29 +70,53 @@ pub(super) fn extract(ctx: &PageCtx<'_>, sel: &Selectors) -> Result<RawPost, Ext
 // ---------------------------------------------------------------------------------------------
 // Not a post
 
-fn challenge_reason(ctx: &PageCtx<'_>) -> Option<String> {
-    let title = ctx.title_tag().unwrap_or_default().to_lowercase();
-    if title.starts_with("just a moment") {
-        return Some("bot challenge: \"Just a moment...\"".into());
-    }
-    if title.contains("attention required") {
-        return Some("bot challenge: \"Attention Required\"".into());
-    }
-    if ctx
+/// A bot challenge or "access denied" page. A challenge widget in the markup is enough; a title
+/// such as "Just a Moment…" or "Access Denied" counts only on a page with no sign of a post
+/// (posts are legitimately titled "Just a Moment: Timing Your Offer").
+fn challenge_reason(ctx: &PageCtx<'_>, ld: &JsonLd) -> Option<String> {
+    let widget = ctx
         .doc
         .select(sel!(
             "#challenge-form, #cf-challenge-running, [id*=cf-challenge], [class*=cf-challenge], \
              #challenge-stage, #cf-wrapper"
         ))
         .next()
-        .is_some()
-    {
-        return Some("bot challenge page".into());
+        .is_some();
+    let title = ctx.title_tag().unwrap_or_default().to_lowercase();
+    let by_title = if title.starts_with("just a moment") {
+        Some("bot challenge: \"Just a moment...\"")
+    } else if title.contains("attention required") {
+        Some("bot challenge: \"Attention Required\"")
+    } else if title.starts_with("access denied") || title.starts_with("403 forbidden") {
+        Some("access denied")
+    } else {
+        None
+    };
+    match by_title {
+        Some(reason) if widget || !has_post_evidence(ctx, ld) => Some(reason.to_string()),
+        _ if widget => Some("bot challenge page".into()),
+        _ => None,
     }
-    if title.starts_with("access denied") || title.starts_with("403 forbidden") {
-        return Some("access denied".into());
-    }
-    None
+}
+
+/// Does the page show that it is a post: a theme body container, a JSON-LD article,
+/// `og:type=article` or WordPress' `single` body class?
+fn has_post_evidence(ctx: &PageCtx<'_>, ld: &JsonLd) -> bool {
+    ld.has_article()
+        || ctx
+            .meta
+            .first("og:type")
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("article"))
+        || ctx.body_has_class("single")
+        || ctx.body_has_class("single-post")
+        || ctx
+            .doc
+            .select(sel!(
+                ".entry-content, .wp-block-post-content, [itemprop=articleBody], .post-content, \
+                 .article-content"
+            ))
+            .next()
+            .is_some()
 }
 
 /// `wp-login.php` itself: `<body class="login">` with the login form.
