@@ -774,3 +774,54 @@ fn regression_lazy_loaded_image_survives_extract_and_normalize() {
         entry.content_html
     );
 }
+
+/// A theme declaring the home page canonical on every post once merged all posts into one.
+#[test]
+fn regression_same_host_canonical_to_the_site_root_is_ignored() {
+    let mut keys = Vec::new();
+    for path in ["/one/", "/two/"] {
+        let raw = RawPost {
+            canonical: Some(url("https://ex.org/")),
+            ..post()
+        };
+        let page = url(&format!("https://ex.org{path}"));
+        let (entry, warnings) = normalize(&page, raw, "s", fetched()).unwrap();
+        assert_eq!(entry.url, page.as_str());
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("https://ex.org/") && w.contains("root")),
+            "{warnings:?}"
+        );
+        keys.push(entry.dedup_key);
+    }
+    assert_ne!(keys[0], keys[1]);
+    // The home page itself, a root canonical with tracking parameters only, and a post page
+    // whose canonical is another page of the site (a twin) keep their canonical.
+    for (page, canonical, want) in [
+        ("https://www.ex.org/", "https://ex.org/", "https://ex.org/"),
+        (
+            "https://ex.org/?utm_source=x",
+            "https://ex.org/",
+            "https://ex.org/",
+        ),
+        (
+            "https://ex.org/?p=12",
+            "https://ex.org/?p=12",
+            "https://ex.org/?p=12",
+        ),
+        (
+            "http://ex.org/one/?amp",
+            "https://ex.org/one/",
+            "https://ex.org/one/",
+        ),
+    ] {
+        let raw = RawPost {
+            canonical: Some(url(canonical)),
+            ..post()
+        };
+        let (entry, warnings) = normalize(&url(page), raw, "s", fetched()).unwrap();
+        assert_eq!(entry.url, want, "{page}");
+        assert!(warnings.is_empty(), "{page}: {warnings:?}");
+    }
+}

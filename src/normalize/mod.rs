@@ -40,7 +40,8 @@ pub enum NormalizeError {
 /// Returns the entry and human-readable warnings (clamped future date, cut title, …).
 ///
 /// - URL: `raw.canonical` when it is http(s) on the page's host (modulo `www.`; any host when
-///   the page itself is not http(s)), else the page URL; then [`clean_url`].
+///   the page itself is not http(s)) and not the site root while the page is another page,
+///   else the page URL; then [`clean_url`].
 /// - Id: `<scheme>://<host>/?p=<id>` when the WordPress post id is known, else the URL.
 /// - Dates: the first parseable candidate (see [`parse_date`]) with its provenance, else
 ///   `fetched_at` as [`DateSource::FirstSeen`]; updated falls back to published and is never
