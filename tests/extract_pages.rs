@@ -761,3 +761,110 @@ fn deeply_nested_markup_does_not_overflow() {
     .expect("post");
     assert!(p.body_html.expect("body").contains('x'));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Regressions
+
+/// `post_class()` puts taxonomy slugs on the `<article>` (`tag-power-sharing`,
+/// `category-navigation-skills`, `tag-related-party-transactions`); they once made the whole
+/// article count as sharing / navigation / related chrome.
+#[test]
+fn regression_post_class_taxonomy_tokens_are_not_chrome_on_listings() {
+    let l = extract_listing(
+        &page(
+            "https://blog.example.org/category/international-negotiation/",
+            "taxonomy-class-listing.html",
+        ),
+        &Selectors::default(),
+    );
+    assert_eq!(
+        urls(&l.posts),
+        vec![
+            "https://blog.example.org/2024/05/02/power-sharing-deals/",
+            "https://blog.example.org/2024/04/20/side-agreements/",
+            "https://blog.example.org/2024/04/11/public-comment/",
+        ]
+    );
+}
+
+#[test]
+fn regression_post_class_taxonomy_tokens_are_not_chrome_on_single_posts() {
+    let p = post(
+        "https://blog.example.org/2024/05/02/power-sharing-deals/",
+        "taxonomy-class-post.html",
+    );
+    assert_eq!(p.title.as_deref(), Some("Power-Sharing Deals"));
+    assert_eq!(
+        p.published,
+        vec![date("2024-05-02T08:00:00+00:00", DateSource::Markup)]
+    );
+    assert_eq!(p.authors, vec!["Jane Roe".to_string()]);
+    assert_eq!(
+        p.categories,
+        vec![
+            "International Negotiation".to_string(),
+            "power sharing".to_string()
+        ]
+    );
+    assert_eq!(
+        p.body_html.as_deref(),
+        Some("<p>Coalition governments split ministries by a formula.</p>")
+    );
+    assert_eq!(p.wp_post_id, Some(4211));
+}
+
+/// Posts whose titles read like a challenge page were once rejected on the title alone.
+#[test]
+fn regression_challenge_like_titles_on_real_posts_are_posts() {
+    let classic = |title: &str| {
+        format!(
+            "<html><head><title>{title} &#8211; Negotiation Notebook</title></head>\
+             <body class=\"post-template-default single single-post\"><article class=\"post hentry\">\
+             <h1 class=\"entry-title\">{title}</h1><div class=\"entry-content\"><p>Body of {title}</p></div>\
+             </article></body></html>"
+        )
+    };
+    // Evidence other than the theme markup: JSON-LD article, og:type, a bare body container.
+    let jsonld = |title: &str| {
+        format!(
+            "<html><head><title>{title}</title><script type=\"application/ld+json\">\
+             {{\"@type\":\"BlogPosting\",\"headline\":\"{title}\"}}</script></head>\
+             <body><div><h1>{title}</h1><p>Body of {title}, long enough to read.</p></div></body></html>"
+        )
+    };
+    let og = |title: &str| {
+        format!(
+            "<html><head><title>{title}</title><meta property=\"og:type\" content=\"article\"></head>\
+             <body><h1>{title}</h1><div class=\"post-content\"><p>Body of {title}</p></div></body></html>"
+        )
+    };
+    for title in [
+        "Just a Moment: Timing Your Offer",
+        "Access Denied? Negotiating Market Entry in China",
+        "When Attention Required More Than Talk",
+    ] {
+        for html in [classic(title), jsonld(title), og(title)] {
+            let p = extract_post(
+                &page_with("https://blog.example.org/a-post/", html.clone(), None),
+                &Selectors::default(),
+            )
+            .unwrap_or_else(|e| panic!("{title}: {e}\n{html}"));
+            assert_eq!(p.title.as_deref(), Some(title));
+            assert!(
+                p.body_html
+                    .as_deref()
+                    .is_some_and(|b| b.contains(&format!("Body of {title}"))),
+                "{:?}",
+                p.body_html
+            );
+        }
+    }
+    // The same titles on a page with nothing of a post are still challenges.
+    let bare = "<html><head><title>Just a moment...</title></head>\
+                <body><p>Checking your browser before accessing the site.</p></body></html>";
+    assert!(not_a_post("https://blog.example.org/a-post/", bare.into()).contains("challenge"));
+    // A challenge widget wins over post-looking markup.
+    let widget = "<html><head><title>Just a moment...</title></head><body class=\"single\">\
+                  <div class=\"entry-content\"><div id=\"challenge-stage\"></div></div></body></html>";
+    assert!(not_a_post("https://blog.example.org/a-post/", widget.into()).contains("challenge"));
+}

@@ -700,3 +700,128 @@ fn plain_utf8_is_default() {
     assert_eq!(decode_text("naïve — 中文".as_bytes(), None), "naïve — 中文");
     assert_eq!(decode_text(b"", None), "");
 }
+
+// ---------- regressions ----------
+
+/// Lazy-loading themes put a `data:` placeholder in `src` and the real image in `data-src`
+/// (with a `<noscript>` copy); the sanitizer once kept only `<img alt="Chart">`.
+#[test]
+fn regression_lazy_loaded_images_keep_their_real_url() {
+    let html = "<p>Before</p><img src=\"data:image/gif;base64,R0lGODlhAQABAAAAACw=\" \
+                data-src=\"https://cdn.example.org/chart.png\" class=\"lazyload\" alt=\"Chart\">\
+                <noscript><img src=\"https://cdn.example.org/chart.png\" alt=\"Chart\"></noscript>\
+                <img data-lazy-src=\"/img/map.png\" data-lazy-srcset=\"/img/map-600.png 600w, /img/map-1200.png 1200w\" alt=\"Map\">\
+                <img src=\"\" data-original=\"photo.jpg\" alt=\"Photo\">\
+                <img data-srcset=\"/img/only-srcset.png 1x\" alt=\"Srcset only\">\
+                <picture><source data-srcset=\"/img/wide.webp 2x\" type=\"image/webp\"><img src=\"/img/wide.jpg\" alt=\"Wide\"></picture>";
+    let out = sanitize_html(html, &base());
+    let imgs: Vec<&str> = out.split("<img").skip(1).collect();
+    assert_eq!(imgs.len(), 5, "{out}");
+    for want in [
+        "src=\"https://cdn.example.org/chart.png\"",
+        "src=\"https://example.org/img/map.png\"",
+        "srcset=\"https://example.org/img/map-600.png 600w, https://example.org/img/map-1200.png 1200w\"",
+        "src=\"https://example.org/2024/01/post/photo.jpg\"",
+        "src=\"https://example.org/img/only-srcset.png\"",
+        "srcset=\"https://example.org/img/wide.webp 2x\"",
+    ] {
+        assert!(out.contains(want), "{want} missing in {out}");
+    }
+    assert_eq!(out.matches("chart.png").count(), 1, "{out}");
+    assert!(!out.contains("data:") && !out.contains("data-"), "{out}");
+}
+
+#[test]
+fn regression_images_without_a_usable_src_are_dropped() {
+    let html = "<p>Text <img src=\"data:image/png;base64,AAAA\" alt=\"Placeholder\"> more</p>\
+                <img alt=\"No source\"><img src=\"javascript:alert(1)\" alt=\"Bad\">\
+                <img src=\"/ok.png\" alt=\"a &quot;>quoted<img\">";
+    let out = sanitize_html(html, &base());
+    assert_eq!(out.matches("<img").count(), 1, "{out}");
+    assert!(out.contains("src=\"https://example.org/ok.png\""), "{out}");
+    assert!(out.contains("<p>Text  more</p>"), "{out}");
+}
+
+#[test]
+fn regression_lazy_loaded_image_survives_extract_and_normalize() {
+    let body = "<html><body class=\"single\"><article class=\"post\"><h1 class=\"entry-title\">Charts</h1>\
+                <div class=\"entry-content\"><p>See:</p><img src=\"data:image/svg+xml,%3Csvg%3E\" \
+                data-src=\"https://blog.example.org/wp-content/uploads/chart.png\" class=\"lazyload\" alt=\"Chart\">\
+                <noscript><img src=\"https://blog.example.org/wp-content/uploads/chart.png\" alt=\"Chart\"></noscript>\
+                </div></article></body></html>";
+    let page_url = url("https://blog.example.org/charts/");
+    let page = feedwright::model::RawPage {
+        requested_url: page_url.clone(),
+        url: page_url.clone(),
+        content_type: Some("text/html".into()),
+        body: body.into(),
+        fetched_at: fetched(),
+    };
+    let raw = feedwright::extract::extract_post(&page, &feedwright::config::Selectors::default())
+        .expect("post");
+    let (entry, _) = normalize(&page_url, raw, "blog", fetched()).expect("entry");
+    assert_eq!(
+        entry.content_html.matches("<img").count(),
+        1,
+        "{}",
+        entry.content_html
+    );
+    assert!(
+        entry
+            .content_html
+            .contains("src=\"https://blog.example.org/wp-content/uploads/chart.png\""),
+        "{}",
+        entry.content_html
+    );
+}
+
+/// A theme declaring the home page canonical on every post once merged all posts into one.
+#[test]
+fn regression_same_host_canonical_to_the_site_root_is_ignored() {
+    let mut keys = Vec::new();
+    for path in ["/one/", "/two/"] {
+        let raw = RawPost {
+            canonical: Some(url("https://ex.org/")),
+            ..post()
+        };
+        let page = url(&format!("https://ex.org{path}"));
+        let (entry, warnings) = normalize(&page, raw, "s", fetched()).unwrap();
+        assert_eq!(entry.url, page.as_str());
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("https://ex.org/") && w.contains("root")),
+            "{warnings:?}"
+        );
+        keys.push(entry.dedup_key);
+    }
+    assert_ne!(keys[0], keys[1]);
+    // The home page itself, a root canonical with tracking parameters only, and a post page
+    // whose canonical is another page of the site (a twin) keep their canonical.
+    for (page, canonical, want) in [
+        ("https://www.ex.org/", "https://ex.org/", "https://ex.org/"),
+        (
+            "https://ex.org/?utm_source=x",
+            "https://ex.org/",
+            "https://ex.org/",
+        ),
+        (
+            "https://ex.org/?p=12",
+            "https://ex.org/?p=12",
+            "https://ex.org/?p=12",
+        ),
+        (
+            "http://ex.org/one/?amp",
+            "https://ex.org/one/",
+            "https://ex.org/one/",
+        ),
+    ] {
+        let raw = RawPost {
+            canonical: Some(url(canonical)),
+            ..post()
+        };
+        let (entry, warnings) = normalize(&url(page), raw, "s", fetched()).unwrap();
+        assert_eq!(entry.url, want, "{page}");
+        assert!(warnings.is_empty(), "{page}: {warnings:?}");
+    }
+}

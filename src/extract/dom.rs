@@ -67,7 +67,39 @@ pub(crate) enum Ctx {
 /// Class or id tokens carrying these prefixes describe a layout, not a region (`has-sidebar`).
 const LAYOUT_PREFIXES: [&str; 4] = ["has-", "no-", "with-", "without-"];
 
-/// Substrings of a class or id that mark a region outside the post in every context.
+/// Prefixes of the tokens WordPress' `post_class()` / `body_class()` derive from a post's
+/// taxonomy, type, format or status (`category-power-sharing`, `tag-market-share-talks`,
+/// `type-post`, `status-publish`, `format-standard`, `postid-12`, `author-jane`). They name what
+/// the post is about, never a page region.
+const POST_CLASS_PREFIXES: [&str; 7] = [
+    "category-",
+    "tag-",
+    "type-",
+    "format-",
+    "status-",
+    "postid-",
+    "author-",
+];
+
+/// `post-…` tokens that do name a region (everything else, `post-12`,
+/// `post-password-required`, is `post_class()` output).
+const POST_REGION_TOKENS: [&str; 4] = [
+    "post-navigation",
+    "post-comments",
+    "post-nav-links",
+    "post-sharing",
+];
+
+/// Is `t` (lower case) a taxonomy / post class from `post_class()` rather than a region name?
+pub(crate) fn is_post_class_token(t: &str) -> bool {
+    POST_CLASS_PREFIXES.iter().any(|p| t.starts_with(p))
+        || (t.starts_with("post-") && !POST_REGION_TOKENS.contains(&t))
+}
+
+/// Chrome words of a class or id, in every context. Each entry is a run of whole
+/// hyphen/underscore-separated parts (`site-header` matches `site-header-inner`, never
+/// `website-headers`); a one-part word also matches its plural and a numbered form
+/// (`widgets`, `sidebar1`).
 const CHROME_ALWAYS: [&str; 12] = [
     "sidebar",
     "widget",
@@ -78,16 +110,17 @@ const CHROME_ALWAYS: [&str; 12] = [
     "site-footer",
     "sharedaddy",
     "sharing",
-    "share-",
+    "share",
     "addtoany",
     "navigation",
 ];
 
-/// Substrings that mark another post's block when reading a single post.
-const CHROME_POST: [&str; 9] = [
+/// Chrome words (see [`CHROME_ALWAYS`]) of another post's block when reading a single post.
+const CHROME_POST: [&str; 10] = [
     "related",
+    "relatedposts",
     "yarpp",
-    "crp_",
+    "crp",
     "wp-block-query",
     "wp-block-post-template",
     "wp-block-latest-posts",
@@ -96,8 +129,9 @@ const CHROME_POST: [&str; 9] = [
     "more-posts",
 ];
 
-/// Substrings that mark the archive header (title, category description) of a listing.
-const CHROME_LISTING: [&str; 7] = [
+/// Chrome words (see [`CHROME_ALWAYS`]) of the archive header (title, category description) of
+/// a listing.
+const CHROME_LISTING: [&str; 8] = [
     "page-header",
     "archive-header",
     "archive-description",
@@ -105,11 +139,16 @@ const CHROME_LISTING: [&str; 7] = [
     "term-description",
     "wp-block-query-title",
     "related",
+    "relatedposts",
 ];
 
 /// A comments region (`comments`, `comment-list`, `post-comments`, `disqus_thread`), not a
-/// post that merely has comments (`commented`, `comments-open`).
+/// post that merely has comments (`commented`, `comments-open`) nor a taxonomy class
+/// (`tag-comments`, `category-public-comment`).
 pub(crate) fn is_comment_token(t: &str) -> bool {
+    if is_post_class_token(t) {
+        return false;
+    }
     t == "comment"
         || t == "comments"
         || t == "respond"
@@ -122,21 +161,40 @@ pub(crate) fn is_comment_token(t: &str) -> bool {
         || t.contains("disqus")
 }
 
+/// Does one part of a token stand for the one-part chrome `word` (`widget`, `widgets`,
+/// `sidebar1`)?
+fn part_is_word(part: &str, word: &str) -> bool {
+    part.strip_prefix(word).is_some_and(|rest| {
+        rest.is_empty() || rest == "s" || rest.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// Does the hyphen/underscore-separated token `parts` contain `word`'s parts as a contiguous run?
+fn has_word(parts: &[&str], word: &str) -> bool {
+    let wanted: Vec<&str> = word.split(['-', '_']).collect();
+    match wanted.as_slice() {
+        [one] => parts.iter().any(|p| part_is_word(p, one)),
+        _ => parts.windows(wanted.len()).any(|w| w == wanted.as_slice()),
+    }
+}
+
 fn token_is_chrome(token: &str, ctx: Ctx) -> bool {
     let t = token.to_ascii_lowercase();
-    if LAYOUT_PREFIXES.iter().any(|p| t.starts_with(p)) {
+    if LAYOUT_PREFIXES.iter().any(|p| t.starts_with(p)) || is_post_class_token(&t) {
         return false;
     }
     if is_comment_token(&t) {
         return true;
     }
-    if CHROME_ALWAYS.iter().any(|c| t.contains(c)) {
-        return true;
-    }
-    match ctx {
-        Ctx::Post => CHROME_POST.iter().any(|c| t.contains(c)),
-        Ctx::Listing => CHROME_LISTING.iter().any(|c| t.contains(c)),
-    }
+    let parts: Vec<&str> = t.split(['-', '_']).filter(|p| !p.is_empty()).collect();
+    let words: &[&str] = match ctx {
+        Ctx::Post => &CHROME_POST,
+        Ctx::Listing => &CHROME_LISTING,
+    };
+    CHROME_ALWAYS
+        .iter()
+        .chain(words)
+        .any(|w| has_word(&parts, w))
 }
 
 /// Is this element itself a chrome region (ignoring its ancestors)?
@@ -198,11 +256,12 @@ pub(crate) fn in_chrome(el: ElementRef<'_>, stop: Option<ElementRef<'_>>, ctx: C
     false
 }
 
-/// Does any class of `el` contain one of `needles`?
+/// Does any class of `el` contain one of `needles`? Taxonomy classes from `post_class()`
+/// (`tag-power-sharing`) never count.
 pub(crate) fn class_contains(el: ElementRef<'_>, needles: &[&str]) -> bool {
-    el.value()
-        .classes()
-        .any(|c| needles.iter().any(|n| c.contains(n)))
+    el.value().classes().any(|c| {
+        !is_post_class_token(&c.to_ascii_lowercase()) && needles.iter().any(|n| c.contains(n))
+    })
 }
 
 const VOID: [&str; 14] = [

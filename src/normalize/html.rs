@@ -255,7 +255,10 @@ fn filter_attribute<'u>(base: &Url, attribute: &str, value: &'u str) -> Option<C
 /// A generous article tag set is kept; scripts, styles, frames, embedded objects and forms are
 /// removed; no `on*`, `style`, `class` or `id` attributes survive; URLs are limited to http,
 /// https and mailto, and every relative URL (also in `srcset` and `cite`) is made absolute
-/// against `base` (dropped when `base` cannot make it http(s)). Links get
+/// against `base` (dropped when `base` cannot make it http(s)). Lazy-loaded images get their
+/// real URL from `data-src` / `data-lazy-src` / `data-original` / `data-srcset` /
+/// `data-lazy-srcset` when `src` is missing or a `data:` placeholder; an `<img>` left without a
+/// usable `src` is removed. Links get
 /// `rel="noopener noreferrer"`. The result contains no XML-forbidden characters and no carriage
 /// returns.
 pub fn sanitize_html(html: &str, base: &Url) -> String {
@@ -277,7 +280,9 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
         })
         .link_rel(Some("noopener noreferrer"))
         .strip_comments(true);
-    let cleaned = builder.clean(&xml_safe(html)).to_string();
+    let promoted = super::images::promote_lazy_images(html);
+    let cleaned = builder.clean(&xml_safe(&promoted)).to_string();
+    let cleaned = super::images::drop_images_without_src(&cleaned);
     // Character references in the input can still produce forbidden characters.
     xml_safe(&cleaned).replace("\r\n", "\n").replace('\r', "\n")
 }

@@ -6,12 +6,13 @@
 //! do I/O or read the clock (`fetched_at` is a parameter).
 //!
 //! Submodules: `urls` (canonical URL, cleaning, twin keys, ids), `dates` (the date normalizer),
-//! `html` (sanitizer, `xml_safe`, HTML → text), `text` (titles, summaries, names), `charset`
-//! (bytes → UTF-8).
+//! `html` (sanitizer, `xml_safe`, HTML → text), `images` (lazy-loaded images), `text` (titles,
+//! summaries, names), `charset` (bytes → UTF-8).
 
 mod charset;
 mod dates;
 mod html;
+mod images;
 mod text;
 mod urls;
 
@@ -39,7 +40,8 @@ pub enum NormalizeError {
 /// Returns the entry and human-readable warnings (clamped future date, cut title, …).
 ///
 /// - URL: `raw.canonical` when it is http(s) on the page's host (modulo `www.`; any host when
-///   the page itself is not http(s)), else the page URL; then [`clean_url`].
+///   the page itself is not http(s)) and not the site root while the page is another page,
+///   else the page URL; then [`clean_url`].
 /// - Id: `<scheme>://<host>/?p=<id>` when the WordPress post id is known, else the URL.
 /// - Dates: the first parseable candidate (see [`parse_date`]) with its provenance, else
 ///   `fetched_at` as [`DateSource::FirstSeen`]; updated falls back to published and is never

@@ -84,7 +84,16 @@ pub fn twin_key(url: &str) -> String {
     key
 }
 
-/// Pick the canonical URL of a post fetched from `page_url`, before cleaning.
+/// Is `url` the root of its site: path `/` (or empty) and no query other than tracking
+/// parameters (`/?p=12` is a post)?
+fn is_site_root(url: &Url) -> bool {
+    let cleaned = clean_url(url);
+    matches!(cleaned.path(), "" | "/") && cleaned.query().is_none()
+}
+
+/// Pick the canonical URL of a post fetched from `page_url`, before cleaning. A same-host
+/// canonical is taken (twins point to each other) unless it is the site root while the page is
+/// not.
 ///
 /// Returns the chosen URL and, when a declared canonical was ignored, a warning.
 pub(crate) fn choose_canonical(page_url: &Url, canonical: Option<&Url>) -> (Url, Option<String>) {
@@ -98,6 +107,16 @@ pub(crate) fn choose_canonical(page_url: &Url, canonical: Option<&Url>) -> (Url,
         );
     }
     if !is_http(page_url) || same_site(page_url, canonical) {
+        if is_http(page_url) && is_site_root(canonical) && !is_site_root(page_url) {
+            // A theme or SEO plugin that declares the home page canonical for every post would
+            // merge all posts into one entry.
+            return (
+                page_url.clone(),
+                Some(format!(
+                    "ignored canonical URL {canonical}: it is the site root, not {page_url}"
+                )),
+            );
+        }
         return (canonical.clone(), None);
     }
     (

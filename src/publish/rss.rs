@@ -4,7 +4,8 @@
 //! (`dc`) modules. Must not: read the clock, the store or the network, or reorder the entries it
 //! is given.
 //!
-//! Author names go into `dc:creator`: RSS reserves `<author>` for email addresses.
+//! Author names go into `dc:creator`: RSS reserves `<author>` for email addresses. The plain-text
+//! summary is HTML-escaped into `description`, which readers treat as HTML.
 
 use std::collections::BTreeMap;
 
@@ -86,7 +87,10 @@ fn item(e: &Entry) -> Item {
     Item {
         title: Some(xml_text(&e.title).into_owned()),
         link: Some(e.url.clone()),
-        description: (!e.summary.is_empty()).then(|| xml_text(&e.summary).into_owned()),
+        // The summary is plain text but readers render `description` as HTML: escape it, or
+        // text such as "<script>" written out in a post would become markup.
+        description: (!e.summary.is_empty())
+            .then(|| html_escape::encode_text(&xml_text(&e.summary)).into_owned()),
         categories: e
             .categories
             .iter()

@@ -1,0 +1,180 @@
+//! Lazy-loaded images: before sanitizing, the real image URL that lazy-loading scripts keep in
+//! `data-src` / `data-lazy-src` / `data-original` (and `data-srcset` / `data-lazy-srcset`) is
+//! moved into `src` / `srcset`, since the sanitizer keeps neither the `data-*` attributes nor
+//! the `<noscript>` fallback. After sanitizing, an `<img>` left without a `src` is removed.
+//!
+//! Only rewrites attributes of `<img>` and `<source>`; every other decision about what is safe
+//! is the sanitizer's.
+
+use std::borrow::Cow;
+
+use scraper::{ElementRef, Html, Node};
+
+/// Attributes lazy-loading scripts read the real `src` from, in order of preference.
+const LAZY_SRC: [&str; 3] = ["data-src", "data-lazy-src", "data-original"];
+
+/// Attributes lazy-loading scripts read the real `srcset` from, in order of preference.
+const LAZY_SRCSET: [&str; 2] = ["data-srcset", "data-lazy-srcset"];
+
+/// Elements without content or end tag.
+const VOID: [&str; 14] = [
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr", "param",
+];
+
+/// Is `value` a usable image URL (present, not blank, not an inline `data:` placeholder)?
+fn usable(value: Option<&str>) -> bool {
+    value.is_some_and(|v| {
+        let v = v.trim();
+        !v.is_empty()
+            && !v
+                .get(..5)
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"))
+    })
+}
+
+/// The first usable value among `names` on `el`.
+fn first_usable<'a>(el: &'a scraper::node::Element, names: &[&str]) -> Option<&'a str> {
+    names
+        .iter()
+        .filter_map(|n| el.attr(n))
+        .find(|v| usable(Some(v)))
+}
+
+/// The attributes `el` should be written with: `src` / `srcset` taken from the lazy-loading
+/// attributes when missing or a `data:` placeholder, in their original order otherwise.
+fn rewritten_attrs(el: &scraper::node::Element) -> Vec<(String, String)> {
+    let mut attrs: Vec<(String, String)> = el
+        .attrs()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let mut set = |name: &str, value: &str| match attrs.iter_mut().find(|(k, _)| k == name) {
+        Some((_, v)) => *v = value.to_string(),
+        None => attrs.insert(0, (name.to_string(), value.to_string())),
+    };
+    let srcset = match el.attr("srcset").filter(|v| usable(Some(v))) {
+        Some(v) => Some(v),
+        None => {
+            let lazy = first_usable(el, &LAZY_SRCSET);
+            if let Some(v) = lazy {
+                set("srcset", v);
+            }
+            lazy
+        }
+    };
+    if el.name() == "img" && !usable(el.attr("src")) {
+        // The lazy `src`, else the first candidate of the srcset.
+        let from_srcset = srcset
+            .and_then(|s| s.split(',').next())
+            .and_then(|c| c.split_whitespace().next())
+            .filter(|u| usable(Some(u)));
+        if let Some(v) = first_usable(el, &LAZY_SRC).or(from_srcset) {
+            set("src", v);
+        }
+    }
+    attrs
+}
+
+fn escape_into(out: &mut String, s: &str, attr: bool) {
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '\u{a0}' => out.push_str("&nbsp;"),
+            '<' if !attr => out.push_str("&lt;"),
+            '>' if !attr => out.push_str("&gt;"),
+            '"' if attr => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// `html` with the lazy-loading attributes of `<img>` / `<source>` promoted to `src` /
+/// `srcset`. Fragments without any `data-` attribute are returned unchanged; others are
+/// re-serialized (comments dropped, which the sanitizer does anyway).
+pub(crate) fn promote_lazy_images(html: &str) -> Cow<'_, str> {
+    if !html.contains("data-") {
+        return Cow::Borrowed(html);
+    }
+    let doc = Html::parse_fragment(html);
+    let mut out = String::with_capacity(html.len());
+    // (node, closing?) — iterative, so deep nesting cannot overflow the stack.
+    let root = doc.root_element();
+    let mut stack: Vec<_> = root.children().rev().map(|n| (n, false)).collect();
+    while let Some((node, closing)) = stack.pop() {
+        match node.value() {
+            Node::Text(t) => escape_into(&mut out, t, false),
+            Node::Element(e) => {
+                let name = e.name();
+                if closing {
+                    out.push_str("</");
+                    out.push_str(name);
+                    out.push('>');
+                    continue;
+                }
+                if ElementRef::wrap(node).is_none() {
+                    continue;
+                }
+                out.push('<');
+                out.push_str(name);
+                let attrs = if matches!(name, "img" | "source") {
+                    rewritten_attrs(e)
+                } else {
+                    e.attrs()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect()
+                };
+                for (k, v) in attrs {
+                    out.push(' ');
+                    out.push_str(&k);
+                    out.push_str("=\"");
+                    escape_into(&mut out, &v, true);
+                    out.push('"');
+                }
+                out.push('>');
+                if VOID.contains(&name) {
+                    continue;
+                }
+                stack.push((node, true));
+                stack.extend(node.children().rev().map(|n| (n, false)));
+            }
+            _ => {}
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Remove every `<img>` tag without a `src` attribute from sanitizer output (whose attribute
+/// values are always double-quoted and never contain a literal `"`).
+pub(crate) fn drop_images_without_src(html: &str) -> Cow<'_, str> {
+    if !html.contains("<img") {
+        return Cow::Borrowed(html);
+    }
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("<img") {
+        out.push_str(&rest[..start]);
+        let tag_and_after = &rest[start..];
+        let mut in_quote = false;
+        let end = tag_and_after.char_indices().find_map(|(i, c)| match c {
+            '"' => {
+                in_quote = !in_quote;
+                None
+            }
+            '>' if !in_quote => Some(i + 1),
+            _ => None,
+        });
+        let Some(end) = end else {
+            // An unterminated tag cannot come out of the sanitizer; keep the text as it is.
+            out.push_str(tag_and_after);
+            return Cow::Owned(out);
+        };
+        let tag = &tag_and_after[..end];
+        let is_img = tag[4..].starts_with([' ', '>', '/']);
+        if !is_img || tag.contains(" src=\"") {
+            out.push_str(tag);
+        }
+        rest = &tag_and_after[end..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
