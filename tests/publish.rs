@@ -363,7 +363,9 @@ fn rss_parses_back_and_validates() {
         let guid = item.guid().expect("guid");
         assert_eq!(guid.value(), want.id.0);
         assert_eq!(guid.is_permalink(), want.id.0 == want.url);
-        assert_eq!(item.description(), Some(want.summary.as_str()));
+        // RSS readers render description as HTML: the plain-text summary goes in escaped.
+        let escaped = html_escape::encode_text(&want.summary);
+        assert_eq!(item.description(), Some(escaped.as_ref()));
         assert_eq!(item.content(), Some(want.content_html.as_str()));
         assert_eq!(item.author(), None, "names never go into <author>");
         let creators = item
