@@ -354,7 +354,10 @@ fn running_twice_for_one_week_sends_exactly_one_well_formed_message() {
         "title broke out of the template"
     );
     assert!(html.contains("&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;&lt;script&gt;"));
-    assert!(!html.contains("<img src=x"), "excerpt markup must be escaped text");
+    assert!(
+        !html.contains("<img src=x"),
+        "excerpt markup must be escaped text"
+    );
     // Files: the issue, its .eml (same Message-ID), the archive page and feed.
     let eml = std::fs::read_to_string(fx.out("2024-W46.eml")).expect("eml");
     assert!(eml.contains("Message-ID: <digest.negotiation.2024-W46@example.org>"));
