@@ -228,6 +228,17 @@ pub struct DigestConfig {
     pub unsubscribe_url: Option<String>,
     #[serde(default = "default_related_limit")]
     pub related_limit: u32,
+    /// Title of the issues (default: the feed's title).
+    pub title: Option<String>,
+    /// `List-Id` value (default: `<feed>.<domain of from>`), without angle brackets.
+    pub list_id: Option<String>,
+    /// Name of the environment variable holding the SMTP username.
+    pub smtp_username_env: Option<String>,
+    /// Name of the environment variable holding the SMTP password.
+    pub smtp_password_env: Option<String>,
+    /// For `smtp://` to a host that is not loopback: refuse to send without STARTTLS.
+    #[serde(default = "default_true")]
+    pub require_tls: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -533,6 +544,43 @@ impl Config {
             }
             if d.related_limit > 20 {
                 return err("digest.related_limit", "must be at most 20".into());
+            }
+            if let Some(t) = &d.title
+                && t.trim().is_empty()
+            {
+                return err("digest.title", "must not be empty".into());
+            }
+            if let Some(l) = &d.list_id
+                && (l.is_empty()
+                    || !l
+                        .chars()
+                        .all(|c| c.is_ascii_graphic() && c != '<' && c != '>'))
+            {
+                return err(
+                    "digest.list_id",
+                    format!("{l:?} must be printable ASCII without spaces or angle brackets"),
+                );
+            }
+            for (key, value) in [
+                ("digest.smtp_username_env", &d.smtp_username_env),
+                ("digest.smtp_password_env", &d.smtp_password_env),
+            ] {
+                if let Some(v) = value
+                    && (v.is_empty()
+                        || v.starts_with(|c: char| c.is_ascii_digit())
+                        || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                {
+                    return err(
+                        key,
+                        format!("{v:?} is not an environment variable name (A-Z, 0-9, '_')"),
+                    );
+                }
+            }
+            if d.smtp_username_env.is_some() != d.smtp_password_env.is_some() {
+                return err(
+                    "digest.smtp_password_env",
+                    "smtp_username_env and smtp_password_env go together".into(),
+                );
             }
         }
         if let Some(s) = &self.server {

@@ -9,6 +9,7 @@
 //! source (HTTP / files) ─► extract (pure) ─► normalize (pure) ─► store (SQLite)
 //!                                                                   │
 //!          <output_dir>/<feed>/{atom.xml,rss.xml,feed.json} ◄─ publish (pure render + atomic write)
+//!          <output_dir>/<feed>/digest/<week>.{html,txt,eml} ◄─ digest (select, related, render) ─► SMTP
 //! ```
 //!
 //! - [`config`]: the `config.toml` tree and its validation.
@@ -18,6 +19,7 @@
 //! - [`normalize`]: canonical URLs, ids, dates, sanitized HTML (pure).
 //! - [`store`]: all SQL.
 //! - [`publish`]: feed rendering (pure) and the one atomic writer of `output_dir`.
+//! - [`digest`]: the weekly issue: week, selection, related posts, templates, MIME, SMTP.
 //! - [`pipeline`]: the one place the stages are wired together.
 //! - [`cli`]: one function per subcommand.
 //!
@@ -25,6 +27,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod digest;
 pub mod extract;
 pub mod model;
 pub mod normalize;

@@ -8,6 +8,7 @@
 //! Times are stored as integer Unix seconds (UTC, whole seconds, so they sort); list columns are
 //! JSON arrays.
 
+pub mod digest;
 mod entries;
 mod error;
 mod polite;

@@ -1,0 +1,202 @@
+//! The message and its delivery: MIME structure, list headers, and SMTP.
+//!
+//! Owns: building the `multipart/alternative` message (text first, HTML last, UTF-8) with its
+//! `Message-ID`, `List-Id` and `List-Unsubscribe*` headers, and handing it to an SMTP server.
+//! Must not: decide what an issue holds, touch the store, or write files.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use lettre::message::header::{Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{Message, SmtpTransport, Transport};
+use url::Url;
+
+use super::DigestError;
+
+/// How long one SMTP command may take before the send fails.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+macro_rules! text_header {
+    ($ty:ident, $name:literal) => {
+        /// A header carried verbatim (ASCII only).
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $ty(pub String);
+
+        impl Header for $ty {
+            fn name() -> HeaderName {
+                HeaderName::new_from_ascii_str($name)
+            }
+            fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+                Ok($ty(s.to_owned()))
+            }
+            fn display(&self) -> HeaderValue {
+                HeaderValue::new(Self::name(), self.0.clone())
+            }
+        }
+    };
+}
+
+text_header!(ListId, "List-Id");
+text_header!(ListUnsubscribe, "List-Unsubscribe");
+text_header!(ListUnsubscribePost, "List-Unsubscribe-Post");
+
+/// Everything the message is made of.
+#[derive(Debug, Clone)]
+pub struct MessageParts<'a> {
+    /// `From`.
+    pub from: &'a str,
+    /// `To`, one or more addresses.
+    pub to: &'a [String],
+    /// `Subject`.
+    pub subject: &'a str,
+    /// The `text/plain` part.
+    pub text: &'a str,
+    /// The `text/html` part.
+    pub html: &'a str,
+    /// `Message-ID` without angle brackets.
+    pub message_id: &'a str,
+    /// `Date`.
+    pub date: DateTime<Utc>,
+    /// `List-Id` value, e.g. `Negotiation Digest <international-negotiation.example.org>`.
+    pub list_id: &'a str,
+    /// `unsubscribe_url`, if configured (mailto: or http(s):).
+    pub unsubscribe_url: Option<&'a str>,
+}
+
+/// Build the message. Addresses were validated with the configuration; a failure here names the
+/// offending key.
+pub fn build_message(p: &MessageParts<'_>) -> Result<Message, DigestError> {
+    let from: Mailbox = p.from.parse().map_err(|e| DigestError::Config {
+        key: "digest.from".into(),
+        message: format!("invalid email address {:?}: {e}", p.from),
+    })?;
+    let mut b = Message::builder()
+        .from(from)
+        .subject(p.subject)
+        .date(p.date.into())
+        .message_id(Some(format!("<{}>", p.message_id)))
+        .header(ListId(p.list_id.to_owned()));
+    for (i, to) in p.to.iter().enumerate() {
+        let mb: Mailbox = to.parse().map_err(|e| DigestError::Config {
+            key: format!("digest.to[{i}]"),
+            message: format!("invalid email address {to:?}: {e}"),
+        })?;
+        b = b.to(mb);
+    }
+    if let Some(u) = p.unsubscribe_url {
+        b = b.header(ListUnsubscribe(format!("<{u}>")));
+        if u.starts_with("https://") {
+            b = b.header(ListUnsubscribePost("List-Unsubscribe=One-Click".into()));
+        }
+    }
+    b.multipart(MultiPart::alternative_plain_html(
+        p.text.to_owned(),
+        p.html.to_owned(),
+    ))
+    .map_err(|e| DigestError::Config {
+        key: "digest".into(),
+        message: format!("cannot build the message: {e}"),
+    })
+}
+
+/// How to reach the SMTP server, resolved from the configuration and the environment.
+#[derive(Clone)]
+pub struct SmtpSettings {
+    /// `smtp://host[:port]` or `smtps://host[:port]`.
+    pub url: String,
+    /// Username and password, read from the environment variables the config names.
+    pub credentials: Option<(String, String)>,
+    /// For `smtp://` to a non-loopback host: refuse to send when the server offers no STARTTLS.
+    pub require_tls: bool,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("url", &self.url)
+            .field(
+                "credentials",
+                &self.credentials.as_ref().map(|_| "<redacted>"),
+            )
+            .field("require_tls", &self.require_tls)
+            .finish()
+    }
+}
+
+/// Hand `msg` to the server and wait for it to accept it (`250` after `DATA`). Any refusal,
+/// connection failure or dropped connection is a [`DigestError::Send`].
+///
+/// `smtp://` uses STARTTLS when the server offers it, and requires it for hosts that are not
+/// loopback unless `require_tls` is off; `smtps://` is TLS from the first byte (default port
+/// 465; `smtp://` defaults to 25).
+pub fn send(settings: &SmtpSettings, msg: &Message) -> Result<(), DigestError> {
+    let transport = transport(settings)?;
+    transport
+        .send(msg)
+        .map(|_| ())
+        .map_err(|e| DigestError::Send {
+            server: redact(&settings.url),
+            message: error_chain(&e),
+        })
+}
+
+fn transport(settings: &SmtpSettings) -> Result<SmtpTransport, DigestError> {
+    let cfg = |m: String| DigestError::Config {
+        key: "digest.smtp_url".into(),
+        message: m,
+    };
+    let url = Url::parse(&settings.url).map_err(|e| cfg(format!("invalid URL: {e}")))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| cfg("has no host".into()))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let loopback = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let params =
+        || TlsParameters::new(host.clone()).map_err(|e| cfg(format!("cannot set up TLS: {e}")));
+    let (tls, default_port) = match url.scheme() {
+        "smtps" => (Tls::Wrapper(params()?), 465),
+        "smtp" if loopback || !settings.require_tls => (Tls::Opportunistic(params()?), 25),
+        "smtp" => (Tls::Required(params()?), 25),
+        other => return Err(cfg(format!("unsupported scheme {other:?}"))),
+    };
+    let mut b = SmtpTransport::builder_dangerous(host)
+        .port(url.port().unwrap_or(default_port))
+        .tls(tls)
+        .timeout(Some(SMTP_TIMEOUT));
+    if let Some((user, pass)) = &settings.credentials {
+        b = b.credentials(Credentials::new(user.clone(), pass.clone()));
+    }
+    Ok(b.build())
+}
+
+/// The URL without any user info.
+fn redact(u: &str) -> String {
+    match Url::parse(u) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        Err(_) => u.to_owned(),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        let t = inner.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = inner.source();
+    }
+    s
+}

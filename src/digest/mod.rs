@@ -1,0 +1,756 @@
+//! The weekly digest: one email (and web page) per ISO week with the feed's new posts and their
+//! related posts.
+//!
+//! Owns: [`run`] — the whole `digest` command: pick the week ([`week`]), select the entries
+//! ([`select`]), render the templates ([`render`]), write the issue's files through
+//! [`crate::publish::write_atomic`], send it ([`mail`]) and record it in the store; the related
+//! links fixed at store time ([`related`]); template checks for `check` ([`check_templates`]).
+//! Must not: scrape or fetch anything, run SQL itself (the store does), parse the command line,
+//! or read the clock (`now` is a parameter).
+//!
+//! # Wiring it into the CLI
+//!
+//! `feedwright digest [--now RFC3339] [--dry-run] [--to ADDR]` loads the config, opens the
+//! store, builds [`DigestOptions`] (`config_dir` = the directory of the config file) and calls
+//! [`run`] with `--now` or `Utc::now()`. Then:
+//!
+//! - `Ok(outcome)`: print `outcome` (its `Display` is one line, e.g.
+//!   `digest 2024-W46: sent 4 posts to 1 recipient (<digest.…@example.org>)` or
+//!   `digest 2024-W46: skipped: nothing new`) to **stdout** and exit with
+//!   [`DigestOutcome::exit_code`] (always 0).
+//! - `Err(e)`: print `error: {e}` to **stderr** and exit with [`DigestError::exit_code`]:
+//!   2 for configuration and template errors (nothing was sent or recorded), 1 for store, file
+//!   and SMTP failures (nothing was recorded as sent, so the next run retries).
+//!
+//! `check` calls [`check_templates`] when the config has a `[digest]` table and exits 2 with the
+//! error's message (it names the template file and line) when it fails.
+
+pub mod mail;
+pub mod related;
+pub mod render;
+pub mod select;
+pub mod week;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::config::{Config, DigestConfig, FeedConfig};
+use crate::model::EntryId;
+use crate::store::digest::DigestIssue;
+use crate::store::{Store, StoreError, StoredEntry};
+use render::{IssueMeta, Templates};
+use week::WeekRange;
+
+/// Directory inside `<output_dir>/<feed>/` that holds the issues.
+pub const DIGEST_DIR: &str = "digest";
+
+/// What the caller asks of [`run`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DigestOptions {
+    /// Write the issue's files, send nothing, record nothing.
+    pub dry_run: bool,
+    /// Send a test copy to this one address instead of the list; records nothing and writes no
+    /// files. The copy gets its own `Message-ID`.
+    pub to: Option<String>,
+    /// The directory of the config file: template overrides are read from its `templates/`.
+    pub config_dir: PathBuf,
+}
+
+/// What [`run`] did. `Display` gives the one line the CLI prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DigestOutcome {
+    /// The SMTP server accepted the issue; it is recorded.
+    Sent {
+        /// ISO week label.
+        week: String,
+        /// Posts in the issue.
+        entries: usize,
+        /// How many `To` addresses.
+        recipients: usize,
+        /// The `Message-ID`.
+        message_id: String,
+    },
+    /// No `smtp_url`: the issue's files were written and the issue recorded.
+    Written {
+        /// ISO week label.
+        week: String,
+        /// Posts in the issue.
+        entries: usize,
+    },
+    /// No new post in the week: nothing written, sent or recorded.
+    SkippedNothingNew {
+        /// ISO week label.
+        week: String,
+    },
+    /// This week's issue was already sent: nothing happened.
+    AlreadySent {
+        /// ISO week label.
+        week: String,
+    },
+    /// `dry_run`: files written, nothing sent or recorded.
+    DryRun {
+        /// ISO week label.
+        week: String,
+        /// Posts in the issue.
+        entries: usize,
+        /// The `.html` file written.
+        html: PathBuf,
+    },
+    /// `to`: a test copy was accepted by the server; nothing recorded.
+    TestCopy {
+        /// ISO week label.
+        week: String,
+        /// Posts in the issue.
+        entries: usize,
+        /// The one recipient.
+        to: String,
+    },
+}
+
+impl DigestOutcome {
+    /// The exit status of the `digest` command for this outcome: always 0.
+    pub fn exit_code(&self) -> u8 {
+        0
+    }
+
+    /// The ISO week label the outcome is about.
+    pub fn week(&self) -> &str {
+        match self {
+            DigestOutcome::Sent { week, .. }
+            | DigestOutcome::Written { week, .. }
+            | DigestOutcome::SkippedNothingNew { week }
+            | DigestOutcome::AlreadySent { week }
+            | DigestOutcome::DryRun { week, .. }
+            | DigestOutcome::TestCopy { week, .. } => week,
+        }
+    }
+}
+
+fn posts(n: usize) -> String {
+    if n == 1 {
+        "1 post".into()
+    } else {
+        format!("{n} posts")
+    }
+}
+
+impl std::fmt::Display for DigestOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "digest {}: ", self.week())?;
+        match self {
+            DigestOutcome::Sent {
+                entries,
+                recipients,
+                message_id,
+                ..
+            } => write!(
+                f,
+                "sent {} to {recipients} recipient{} (<{message_id}>)",
+                posts(*entries),
+                if *recipients == 1 { "" } else { "s" }
+            ),
+            DigestOutcome::Written { entries, .. } => {
+                write!(
+                    f,
+                    "written ({}; no smtp_url, nothing sent)",
+                    posts(*entries)
+                )
+            }
+            DigestOutcome::SkippedNothingNew { .. } => f.write_str("skipped: nothing new"),
+            DigestOutcome::AlreadySent { .. } => f.write_str("already sent, nothing to do"),
+            DigestOutcome::DryRun { entries, html, .. } => write!(
+                f,
+                "dry run: wrote {} ({}), sent nothing",
+                html.display(),
+                posts(*entries)
+            ),
+            DigestOutcome::TestCopy { entries, to, .. } => {
+                write!(
+                    f,
+                    "test copy sent to {to} ({}), nothing recorded",
+                    posts(*entries)
+                )
+            }
+        }
+    }
+}
+
+/// Why [`run`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    /// The configuration cannot be used (exit 2). `key` names it, e.g. `digest.timezone`.
+    #[error("config: {key}: {message}")]
+    Config {
+        /// The config key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A template does not parse or does not render (exit 2).
+    #[error("template {file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Template {
+        /// The override's path, or `built-in digest.html`.
+        file: String,
+        /// 1-based line, when known.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+    /// The store failed (exit 1).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An output file could not be written (exit 1).
+    #[error("cannot write {path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        message: String,
+    },
+    /// The SMTP server could not be reached, refused the message or dropped the connection
+    /// (exit 1). Nothing was recorded as sent.
+    #[error(
+        "sending the digest via {server} failed: {message} (nothing was marked as sent; the next run retries)"
+    )]
+    Send {
+        /// The SMTP URL, without credentials.
+        server: String,
+        /// What happened.
+        message: String,
+    },
+}
+
+impl DigestError {
+    /// The exit status of the `digest` command: 2 for configuration and template errors, 1 for
+    /// everything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            DigestError::Config { .. } | DigestError::Template { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Build the digest for the last complete ISO week before `now` and write, send and record it
+/// as described in the module docs and the README's "Weekly digest" section.
+///
+/// Order of effects: the issue's `.html`, `.txt` and `.eml` are written first (not for a test
+/// copy); then the message is sent; only once the server accepted it are the issue and its
+/// entry ids recorded (one transaction), and then `digest/index.html` and `digest/atom.xml`
+/// rewritten. A crash or send failure before the record means the next run retries the same
+/// week with the same `Message-ID`; a week already recorded sends nothing.
+pub fn run(
+    cfg: &Config,
+    store: &mut Store,
+    opts: &DigestOptions,
+    now: DateTime<Utc>,
+) -> Result<DigestOutcome, DigestError> {
+    let plan = Plan::new(cfg, opts)?;
+    let templates = Templates::load(&opts.config_dir)?;
+    let week = week::last_complete_week(now, plan.tz);
+    let label = week.week.label();
+    let recorded = store.digest_issue(&plan.feed.name, &label)?;
+
+    let entries = match &recorded {
+        Some(_) if !opts.dry_run && opts.to.is_none() => {
+            return Ok(DigestOutcome::AlreadySent { week: label });
+        }
+        // A dry run or test copy of a recorded week shows what that issue carried.
+        Some(_) => recorded_entries(store, &plan, &label)?,
+        None => {
+            let mut e = select_entries(store, &plan, &week)?;
+            ensure_related(
+                store,
+                &mut e,
+                plan.digest.related_limit as usize,
+                opts.dry_run,
+            )?;
+            e
+        }
+    };
+    if entries.is_empty() {
+        return Ok(DigestOutcome::SkippedNothingNew { week: label });
+    }
+
+    let meta = plan.meta(&week);
+    let rendered = render::render_issue(&templates, &meta, &entries, render::MAX_HTML_BYTES)?;
+    let test_to;
+    let recipients: &[String] = match &opts.to {
+        Some(addr) => {
+            test_to = [addr.clone()];
+            &test_to
+        }
+        None => &plan.digest.to,
+    };
+    let message_id = match &opts.to {
+        Some(_) => format!(
+            "digest.{}.{}.test.{}@{}",
+            plan.feed.name,
+            label,
+            now.timestamp(),
+            plan.domain
+        ),
+        None => format!("digest.{}.{}@{}", plan.feed.name, label, plan.domain),
+    };
+    let eml_to: Vec<String> = if recipients.is_empty() {
+        // The web copy and dry runs still need a To: address the list itself.
+        vec![plan.digest.from.clone()]
+    } else {
+        recipients.to_vec()
+    };
+    let msg = mail::build_message(&mail::MessageParts {
+        from: &plan.digest.from,
+        to: &eml_to,
+        subject: &rendered.subject,
+        text: &rendered.text,
+        html: &rendered.html,
+        message_id: &message_id,
+        date: now,
+        list_id: &plan.list_id,
+        unsubscribe_url: plan.digest.unsubscribe_url.as_deref(),
+    })?;
+
+    let dir = plan.dir();
+    let html_path = dir.join(format!("{label}.html"));
+    if opts.to.is_none() {
+        write(&html_path, rendered.html.as_bytes())?;
+        write(&dir.join(format!("{label}.txt")), rendered.text.as_bytes())?;
+        write(&dir.join(format!("{label}.eml")), &msg.formatted())?;
+    }
+    if opts.dry_run {
+        return Ok(DigestOutcome::DryRun {
+            week: label,
+            entries: entries.len(),
+            html: html_path,
+        });
+    }
+
+    let delivered = match &plan.smtp {
+        Some(smtp) => {
+            if recipients.is_empty() {
+                return Err(DigestError::Config {
+                    key: "digest.to".into(),
+                    message: "no recipient: list at least one address to send to".into(),
+                });
+            }
+            mail::send(smtp, &msg)?;
+            true
+        }
+        None if opts.to.is_some() => {
+            return Err(DigestError::Config {
+                key: "digest.smtp_url".into(),
+                message: "--to needs an SMTP server to send the test copy through".into(),
+            });
+        }
+        None => false,
+    };
+    if let Some(to) = &opts.to {
+        return Ok(DigestOutcome::TestCopy {
+            week: label,
+            entries: entries.len(),
+            to: to.clone(),
+        });
+    }
+
+    let issue = DigestIssue {
+        week: label.clone(),
+        subject: rendered.subject.clone(),
+        message_id: message_id.clone(),
+        sent_at: now,
+        delivered,
+        titles: entries.iter().map(|e| e.entry.title.clone()).collect(),
+    };
+    let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
+    store.record_digest_issue(&plan.feed.name, &issue, &ids)?;
+    write_archive(store, &plan)?;
+
+    Ok(if delivered {
+        DigestOutcome::Sent {
+            week: label,
+            entries: entries.len(),
+            recipients: recipients.len(),
+            message_id,
+        }
+    } else {
+        DigestOutcome::Written {
+            week: label,
+            entries: entries.len(),
+        }
+    })
+}
+
+/// Check that the three templates (built-in or overridden in `<config_dir>/templates/`) parse
+/// and render a sample issue with strict undefined variables. The error names the template file
+/// and line. Does nothing useful without a `[digest]` table but still checks the templates.
+pub fn check_templates(cfg: &Config, config_dir: &Path) -> Result<(), DigestError> {
+    let templates = Templates::load(config_dir)?;
+    let tz = match cfg.digest.as_ref().and_then(|d| d.timezone.as_deref()) {
+        Some(t) => parse_tz(t, "digest.timezone")?,
+        None => parse_tz(&cfg.timezone, "timezone")?,
+    };
+    let epoch = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+    let week = week::last_complete_week(epoch, tz);
+    let sample = sample_entry(week.start);
+    let meta = IssueMeta {
+        title: "Sample".into(),
+        week,
+        tz,
+        web_url: "https://example.org/digest/2023-W45.html".into(),
+        archive_url: "https://example.org/digest/index.html".into(),
+        issues_feed_url: "https://example.org/digest/atom.xml".into(),
+        unsubscribe_url: Some("https://example.org/unsubscribe".into()),
+    };
+    render::render_issue(&templates, &meta, &[sample], usize::MAX)?;
+    Ok(())
+}
+
+fn sample_entry(at: DateTime<Utc>) -> StoredEntry {
+    use crate::model::{DateSource, Entry, Link};
+    StoredEntry {
+        entry: Entry {
+            id: EntryId("https://example.org/sample/".into()),
+            dedup_key: "example.org/sample/".into(),
+            source: "sample".into(),
+            url: "https://example.org/sample/".into(),
+            title: "Sample post".into(),
+            published: at,
+            published_source: DateSource::Jsonld,
+            updated: at,
+            updated_source: DateSource::Jsonld,
+            authors: vec!["A. Author".into()],
+            categories: vec!["Sample".into()],
+            content_html: "<p>Sample body.</p>".into(),
+            summary: "Sample summary.".into(),
+            related: vec![Link {
+                url: "https://example.org/other/".into(),
+                title: "Other post".into(),
+            }],
+        },
+        first_seen: at,
+        last_seen: at,
+        content_hash: String::new(),
+    }
+}
+
+/// The pieces of the config a digest needs, resolved and checked.
+struct Plan<'a> {
+    digest: &'a DigestConfig,
+    feed: &'a FeedConfig,
+    tz: Tz,
+    /// Domain of `from`, for Message-IDs and the default List-Id.
+    domain: String,
+    list_id: String,
+    title: String,
+    output_dir: PathBuf,
+    /// `<public_url><feed>/digest/`.
+    public_dir: String,
+    smtp: Option<mail::SmtpSettings>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(cfg: &'a Config, opts: &DigestOptions) -> Result<Plan<'a>, DigestError> {
+        let config = |key: &str, message: String| DigestError::Config {
+            key: key.into(),
+            message,
+        };
+        let digest = cfg
+            .digest
+            .as_ref()
+            .ok_or_else(|| config("digest", "no [digest] table in the configuration".into()))?;
+        let feed = cfg
+            .feeds
+            .iter()
+            .find(|f| f.name == digest.feed)
+            .ok_or_else(|| {
+                config(
+                    "digest.feed",
+                    format!("no [[feed]] is named {:?}", digest.feed),
+                )
+            })?;
+        let tz = match &digest.timezone {
+            Some(t) => parse_tz(t, "digest.timezone")?,
+            None => parse_tz(&cfg.timezone, "timezone")?,
+        };
+        let from: lettre::message::Mailbox = digest
+            .from
+            .parse()
+            .map_err(|e| config("digest.from", format!("invalid email address: {e}")))?;
+        let domain = from.email.domain().to_owned();
+        if let Some(to) = &opts.to {
+            to.parse::<lettre::message::Mailbox>()
+                .map_err(|e| config("--to", format!("invalid email address {to:?}: {e}")))?;
+        }
+        let title = digest
+            .title
+            .clone()
+            .unwrap_or_else(|| feed.title().to_owned());
+        let list_id = match &digest.list_id {
+            Some(l) => format!("{title} <{l}>"),
+            None => format!("{title} <{}.{domain}>", feed.name),
+        };
+        let smtp = match &digest.smtp_url {
+            None => None,
+            Some(url) => {
+                let credentials = match (&digest.smtp_username_env, &digest.smtp_password_env) {
+                    (Some(u), Some(p)) => Some((
+                        env_var(u, "digest.smtp_username_env")?,
+                        env_var(p, "digest.smtp_password_env")?,
+                    )),
+                    _ => None,
+                };
+                Some(mail::SmtpSettings {
+                    url: url.clone(),
+                    credentials,
+                    require_tls: digest.require_tls,
+                })
+            }
+        };
+        let public = if cfg.public_url.ends_with('/') {
+            cfg.public_url.clone()
+        } else {
+            format!("{}/", cfg.public_url)
+        };
+        Ok(Plan {
+            digest,
+            feed,
+            tz,
+            domain,
+            list_id,
+            title,
+            output_dir: cfg.output_dir.clone(),
+            public_dir: format!("{public}{}/{DIGEST_DIR}/", feed.name),
+            smtp,
+        })
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.output_dir.join(&self.feed.name).join(DIGEST_DIR)
+    }
+
+    fn meta(&self, week: &WeekRange) -> IssueMeta {
+        IssueMeta {
+            title: self.title.clone(),
+            week: *week,
+            tz: self.tz,
+            web_url: format!("{}{}.html", self.public_dir, week.week.label()),
+            archive_url: format!("{}index.html", self.public_dir),
+            issues_feed_url: format!("{}atom.xml", self.public_dir),
+            unsubscribe_url: self.digest.unsubscribe_url.clone(),
+        }
+    }
+}
+
+fn parse_tz(s: &str, key: &str) -> Result<Tz, DigestError> {
+    s.parse().map_err(|_| DigestError::Config {
+        key: key.into(),
+        message: format!("unknown time zone {s:?}"),
+    })
+}
+
+fn env_var(name: &str, key: &str) -> Result<String, DigestError> {
+    std::env::var(name).map_err(|_| DigestError::Config {
+        key: key.into(),
+        message: format!("environment variable {name} is not set (or not UTF-8)"),
+    })
+}
+
+fn select_entries(
+    store: &Store,
+    plan: &Plan<'_>,
+    week: &WeekRange,
+) -> Result<Vec<StoredEntry>, DigestError> {
+    let from = week.start - chrono::Duration::days(select::LATE_DISCOVERY_DAYS);
+    let candidates = store.digest_candidates(&plan.feed.sources, from, week.end)?;
+    let mailed = store.digest_mailed_ids(&plan.feed.name)?;
+    Ok(select::select(
+        &candidates,
+        week,
+        &mailed,
+        &plan.feed.categories,
+    ))
+}
+
+fn recorded_entries(
+    store: &Store,
+    plan: &Plan<'_>,
+    label: &str,
+) -> Result<Vec<StoredEntry>, DigestError> {
+    let ids: HashSet<EntryId> = store
+        .digest_issue_entries(&plan.feed.name, label)?
+        .into_iter()
+        .collect();
+    let all = store.entries(&plan.feed.sources, &[], usize::MAX)?;
+    let mut out = Vec::new();
+    for e in all.into_iter().filter(|e| ids.contains(&e.id)) {
+        if let Some(s) = store.get_stored(&e.dedup_key)? {
+            out.push(s);
+        }
+    }
+    out.sort_by(|a, b| {
+        select::effective_date(b)
+            .cmp(&select::effective_date(a))
+            .then_with(|| a.entry.id.cmp(&b.entry.id))
+    });
+    Ok(out)
+}
+
+/// Entries stored before related links were fixed at store time get them now (stored, so the
+/// feeds agree), except in a dry run, where they are computed and not stored.
+fn ensure_related(
+    store: &mut Store,
+    entries: &mut [StoredEntry],
+    limit: usize,
+    dry_run: bool,
+) -> Result<(), DigestError> {
+    let mut missing = Vec::new();
+    for e in entries.iter() {
+        if !store.related_is_fixed(&e.entry.id)? {
+            missing.push(e.entry.id.clone());
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if dry_run {
+        let sources = store.entry_sources()?;
+        let corpus = store.entries(&sources, &[], usize::MAX)?;
+        for (id, links) in related::compute_related(&corpus, &missing, limit) {
+            if let Some(e) = entries.iter_mut().find(|e| e.entry.id == id) {
+                e.entry.related = links;
+            }
+        }
+    } else {
+        related::fix_related(store, &missing, limit)?;
+        for e in entries.iter_mut() {
+            if missing.contains(&e.entry.id)
+                && let Some(s) = store.get_stored(&e.entry.dedup_key)?
+            {
+                e.entry.related = s.entry.related;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), DigestError> {
+    crate::publish::write_atomic(path, bytes)
+        .map(|_| ())
+        .map_err(|e| DigestError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+}
+
+/// Rewrite `digest/index.html` and `digest/atom.xml` from the recorded issues.
+fn write_archive(store: &Store, plan: &Plan<'_>) -> Result<(), DigestError> {
+    let issues = store.digest_issues(&plan.feed.name)?;
+    let dir = plan.dir();
+    write(
+        &dir.join("index.html"),
+        archive::index_html(&plan.title, &plan.public_dir, &issues).as_bytes(),
+    )?;
+    write(
+        &dir.join("atom.xml"),
+        archive::atom(&plan.title, &plan.public_dir, &issues).as_bytes(),
+    )?;
+    Ok(())
+}
+
+mod archive {
+    //! The list of past issues as a web page and an Atom feed (pure).
+
+    use crate::store::digest::DigestIssue;
+    use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+
+    pub(super) fn index_html(title: &str, base: &str, issues: &[DigestIssue]) -> String {
+        let mut s = String::new();
+        s.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+        s.push_str(&format!("<title>{} — all issues</title>\n", text(title)));
+        s.push_str(&format!(
+            "<link rel=\"alternate\" type=\"application/atom+xml\" href=\"{}atom.xml\">\n",
+            attr(base)
+        ));
+        s.push_str("</head>\n<body>\n");
+        s.push_str(&format!("<h1>{} — all issues</h1>\n<ul>\n", text(title)));
+        for i in issues {
+            s.push_str(&format!(
+                "<li><a href=\"{}.html\">{}</a> — {}</li>\n",
+                attr(&i.week),
+                text(&i.subject),
+                text(&i.sent_at.format("%Y-%m-%d").to_string())
+            ));
+        }
+        s.push_str("</ul>\n</body>\n</html>\n");
+        s
+    }
+
+    pub(super) fn atom(title: &str, base: &str, issues: &[DigestIssue]) -> String {
+        use atom_syndication::{
+            ContentBuilder, EntryBuilder, FeedBuilder, LinkBuilder, PersonBuilder,
+        };
+        let updated = issues
+            .iter()
+            .map(|i| i.sent_at)
+            .max()
+            .unwrap_or_default()
+            .fixed_offset();
+        let entries = issues
+            .iter()
+            .map(|i| {
+                let url = format!("{base}{}.html", i.week);
+                let list = i
+                    .titles
+                    .iter()
+                    .map(|t| format!("<li>{}</li>", text(t)))
+                    .collect::<String>();
+                EntryBuilder::default()
+                    .id(url.clone())
+                    .title(i.subject.clone())
+                    .updated(i.sent_at.fixed_offset())
+                    .published(Some(i.sent_at.fixed_offset()))
+                    .links(vec![
+                        LinkBuilder::default()
+                            .href(url)
+                            .rel("alternate")
+                            .mime_type(Some("text/html".into()))
+                            .build(),
+                    ])
+                    .content(Some(
+                        ContentBuilder::default()
+                            .content_type(Some("html".into()))
+                            .value(Some(format!("<ul>{list}</ul>")))
+                            .build(),
+                    ))
+                    .build()
+            })
+            .collect::<Vec<_>>();
+        let feed = FeedBuilder::default()
+            .id(format!("{base}atom.xml"))
+            .title(format!("{title} — issues"))
+            .updated(updated)
+            .authors(vec![
+                PersonBuilder::default().name(title.to_owned()).build(),
+            ])
+            .links(vec![
+                LinkBuilder::default()
+                    .href(format!("{base}atom.xml"))
+                    .rel("self")
+                    .build(),
+                LinkBuilder::default()
+                    .href(format!("{base}index.html"))
+                    .rel("alternate")
+                    .build(),
+            ])
+            .entries(entries)
+            .build();
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n{}\n",
+            feed.to_string()
+                .trim_start_matches("<?xml version=\"1.0\"?>")
+        )
+    }
+}

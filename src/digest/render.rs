@@ -1,0 +1,409 @@
+//! Rendering an issue: the template context, the three templates, CSS inlining and the size cap.
+//!
+//! Owns: the context the templates see (documented in the README), loading the built-in
+//! templates or their overrides from the user's `templates/` folder, and shrinking an issue whose
+//! HTML is too large. Must not: read the store, the clock or the network; the caller passes
+//! the selected entries and every date.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use super::DigestError;
+use super::related::strip_tags;
+use super::week::WeekRange;
+use crate::model::{DateSource, Link};
+use crate::store::StoredEntry;
+
+/// File name of the HTML template.
+pub const HTML_TEMPLATE: &str = "digest.html";
+/// File name of the plain-text template.
+pub const TEXT_TEMPLATE: &str = "digest.txt";
+/// File name of the subject template (one line; surrounding whitespace is trimmed and inner
+/// line breaks become spaces).
+pub const SUBJECT_TEMPLATE: &str = "digest_subject.txt";
+
+/// The built-in templates, compiled in.
+const BUILTIN: [(&str, &str); 3] = [
+    (HTML_TEMPLATE, include_str!("templates/digest.html")),
+    (TEXT_TEMPLATE, include_str!("templates/digest.txt")),
+    (
+        SUBJECT_TEMPLATE,
+        include_str!("templates/digest_subject.txt"),
+    ),
+];
+
+/// Largest HTML part, in bytes, before the issue is shrunk (Gmail clips messages past ~102 KB).
+pub const MAX_HTML_BYTES: usize = 100 * 1024;
+
+/// Excerpt lengths (characters) tried in turn while the HTML is too large.
+const EXCERPT_STEPS: [usize; 4] = [300, 160, 80, 0];
+
+/// Everything a template sees. Field names are the template variables.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct IssueContext {
+    /// The digest's title (`[digest] title`, else the feed's title).
+    pub title: String,
+    /// The rendered subject line (empty while the subject itself is rendered).
+    pub subject: String,
+    /// ISO week label, `2024-W46`.
+    pub week: String,
+    /// ISO week number, `46`.
+    pub week_number: u32,
+    /// ISO week-numbering year, `2024`.
+    pub year: i32,
+    /// The week's Monday, `2024-11-11`.
+    pub start_date: String,
+    /// The week's Sunday, `2024-11-17`.
+    pub end_date: String,
+    /// Human range, `11–17 November 2024`.
+    pub date_range: String,
+    /// Hidden preview text: the headlines, joined.
+    pub preheader: String,
+    /// The posts shown, newest first.
+    pub entries: Vec<EntryContext>,
+    /// Posts of the issue left out to keep the message small (then link `archive_url`).
+    pub more_count: usize,
+    /// This issue as a web page (`<public_url><feed>/digest/<week>.html`).
+    pub web_url: String,
+    /// The list of all issues (`<public_url><feed>/digest/index.html`).
+    pub archive_url: String,
+    /// The Atom feed of issues (`<public_url><feed>/digest/atom.xml`).
+    pub issues_feed_url: String,
+    /// `[digest] unsubscribe_url`, or none.
+    pub unsubscribe_url: Option<String>,
+}
+
+/// One post as the templates see it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EntryContext {
+    /// The post's title (plain text; the HTML template escapes it).
+    pub title: String,
+    /// Absolute URL of the post.
+    pub url: String,
+    /// A fragment id unique within the issue, `post-1`.
+    pub anchor: String,
+    /// Date in the digest's time zone, `2024-11-12`.
+    pub date: String,
+    /// Date for people, `Tue 12 Nov 2024`.
+    pub date_human: String,
+    /// RFC 3339 date (UTC).
+    pub date_iso: String,
+    /// `false` when the post carried no date and `date` is the day it was first seen.
+    pub date_known: bool,
+    /// Author names.
+    pub authors: Vec<String>,
+    /// Category names.
+    pub categories: Vec<String>,
+    /// A short plain-text excerpt (may be empty).
+    pub excerpt: String,
+    /// Related posts: `title` and `url` each.
+    pub related: Vec<Link>,
+}
+
+/// The three templates, built-in or overridden, ready to render.
+pub struct Templates {
+    env: Environment<'static>,
+    /// Template name → what an error message calls it (the override's path, or
+    /// `built-in digest.html`).
+    shown: HashMap<&'static str, String>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates")
+            .field("shown", &self.shown)
+            .finish()
+    }
+}
+
+impl Templates {
+    /// Load the templates: `<config_dir>/templates/<name>` when that file exists, else the
+    /// built-in one. Syntax errors are reported here, naming the file and line. Variables that do
+    /// not exist are errors at render time (strict undefined).
+    pub fn load(config_dir: &Path) -> Result<Templates, DigestError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // `.html` templates are HTML-escaped by default; the others are not escaped.
+        let mut shown = HashMap::new();
+        for (name, builtin) in BUILTIN {
+            let path: PathBuf = config_dir.join("templates").join(name);
+            let (source, label) = if path.is_file() {
+                let text = std::fs::read_to_string(&path).map_err(|e| DigestError::Template {
+                    file: path.display().to_string(),
+                    line: None,
+                    message: format!("cannot read: {e}"),
+                })?;
+                (text, path.display().to_string())
+            } else {
+                (builtin.to_owned(), format!("built-in {name}"))
+            };
+            shown.insert(name, label);
+            env.add_template_owned(name, source)
+                .map_err(|e| template_error(&shown, name, &e))?;
+        }
+        Ok(Templates { env, shown })
+    }
+
+    /// Render template `name` with `ctx`.
+    pub fn render(&self, name: &'static str, ctx: &IssueContext) -> Result<String, DigestError> {
+        let tmpl = self
+            .env
+            .get_template(name)
+            .map_err(|e| template_error(&self.shown, name, &e))?;
+        tmpl.render(minijinja::value::Serde(ctx))
+            .map_err(|e| template_error(&self.shown, name, &e))
+    }
+}
+
+fn template_error(
+    shown: &HashMap<&'static str, String>,
+    name: &str,
+    e: &minijinja::Error,
+) -> DigestError {
+    let owner = e.name().unwrap_or(name);
+    let file = shown
+        .get(owner)
+        .cloned()
+        .unwrap_or_else(|| owner.to_string());
+    let message = match e.detail() {
+        Some(d) => format!("{}: {d}", e.kind()),
+        None => e.kind().to_string(),
+    };
+    DigestError::Template {
+        file,
+        line: e.line(),
+        message,
+    }
+}
+
+/// The three parts of a rendered issue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedIssue {
+    /// The subject line.
+    pub subject: String,
+    /// The plain-text part.
+    pub text: String,
+    /// The HTML part, CSS inlined.
+    pub html: String,
+    /// The context it was rendered from (after any shrinking).
+    pub context: IssueContext,
+}
+
+/// What [`render_issue`] needs besides the entries.
+#[derive(Debug, Clone)]
+pub struct IssueMeta {
+    /// Digest title.
+    pub title: String,
+    /// The week.
+    pub week: WeekRange,
+    /// Time zone for dates.
+    pub tz: Tz,
+    /// This issue's web page.
+    pub web_url: String,
+    /// The archive page.
+    pub archive_url: String,
+    /// The Atom feed of issues.
+    pub issues_feed_url: String,
+    /// Unsubscribe URL, if configured.
+    pub unsubscribe_url: Option<String>,
+}
+
+/// Render subject, text and HTML for `entries`. When the inlined HTML exceeds `max_html_bytes`
+/// the excerpts are shortened, then posts are dropped from the end (`more_count` says how many,
+/// and the templates link the archive), and a warning is logged.
+pub fn render_issue(
+    templates: &Templates,
+    meta: &IssueMeta,
+    entries: &[StoredEntry],
+    max_html_bytes: usize,
+) -> Result<RenderedIssue, DigestError> {
+    let mut shown = entries.len();
+    let mut step = 0;
+    loop {
+        let excerpt_len = EXCERPT_STEPS[step];
+        let ctx = context(meta, &entries[..shown], entries.len() - shown, excerpt_len);
+        let rendered = render_context(templates, ctx)?;
+        if rendered.html.len() <= max_html_bytes {
+            if step > 0 || shown < entries.len() {
+                tracing::warn!(
+                    week = %meta.week.week,
+                    html_bytes = rendered.html.len(),
+                    shown,
+                    left_out = entries.len() - shown,
+                    excerpt_chars = excerpt_len,
+                    "digest HTML was over {max_html_bytes} bytes: shortened excerpts and left out posts"
+                );
+            }
+            return Ok(rendered);
+        }
+        if step + 1 < EXCERPT_STEPS.len() {
+            step += 1;
+        } else if shown > 0 {
+            // Drop posts proportionally to the overshoot, at least one.
+            let ratio = max_html_bytes as f64 / rendered.html.len() as f64;
+            let target = ((shown as f64) * ratio).floor() as usize;
+            shown = target.min(shown - 1);
+        } else {
+            return Ok(rendered);
+        }
+    }
+}
+
+/// Render the three templates for one context.
+pub fn render_context(
+    templates: &Templates,
+    mut ctx: IssueContext,
+) -> Result<RenderedIssue, DigestError> {
+    let subject = templates.render(SUBJECT_TEMPLATE, &ctx)?;
+    ctx.subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = templates.render(TEXT_TEMPLATE, &ctx)?;
+    let raw_html = templates.render(HTML_TEMPLATE, &ctx)?;
+    let html = inline_css(&raw_html)?;
+    Ok(RenderedIssue {
+        subject: ctx.subject.clone(),
+        text: normalize_text(&text),
+        html,
+        context: ctx,
+    })
+}
+
+/// Inline the `<style>` rules into `style` attributes; `@media` rules (dark mode) stay in a
+/// `<style>` block.
+fn inline_css(html: &str) -> Result<String, DigestError> {
+    let inliner = css_inline::CSSInliner::options()
+        .keep_at_rules(true)
+        .load_remote_stylesheets(false)
+        .build();
+    inliner.inline(html).map_err(|e| DigestError::Template {
+        file: HTML_TEMPLATE.to_string(),
+        line: None,
+        message: format!("cannot inline CSS: {e}"),
+    })
+}
+
+/// Trailing spaces off every line, at most one blank line in a row, one final newline.
+fn normalize_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 || out.is_empty() {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+/// Build the context for `entries` (already selected and ordered).
+pub fn context(
+    meta: &IssueMeta,
+    entries: &[StoredEntry],
+    more_count: usize,
+    excerpt_len: usize,
+) -> IssueContext {
+    let week = &meta.week;
+    let entries: Vec<EntryContext> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, s)| entry_context(s, i, meta.tz, excerpt_len))
+        .collect();
+    let preheader = entries
+        .iter()
+        .map(|e| e.title.as_str())
+        .collect::<Vec<_>>()
+        .join(" · ");
+    IssueContext {
+        title: meta.title.clone(),
+        subject: String::new(),
+        week: week.week.label(),
+        week_number: week.week.week,
+        year: week.week.year,
+        start_date: week.first_day.format("%Y-%m-%d").to_string(),
+        end_date: week.last_day.format("%Y-%m-%d").to_string(),
+        date_range: date_range(week),
+        preheader: truncate(&preheader, 140),
+        entries,
+        more_count,
+        web_url: meta.web_url.clone(),
+        archive_url: meta.archive_url.clone(),
+        issues_feed_url: meta.issues_feed_url.clone(),
+        unsubscribe_url: meta.unsubscribe_url.clone(),
+    }
+}
+
+fn entry_context(s: &StoredEntry, index: usize, tz: Tz, excerpt_len: usize) -> EntryContext {
+    let e = &s.entry;
+    let date_known = e.published_source != DateSource::FirstSeen;
+    let when: DateTime<Utc> = if date_known {
+        e.published
+    } else {
+        s.first_seen
+    };
+    let local = when.with_timezone(&tz);
+    let source_text = if e.summary.trim().is_empty() {
+        strip_tags(&e.content_html)
+    } else {
+        e.summary.clone()
+    };
+    let flat = source_text.split_whitespace().collect::<Vec<_>>().join(" ");
+    EntryContext {
+        title: e.title.clone(),
+        url: e.url.clone(),
+        anchor: format!("post-{}", index + 1),
+        date: local.format("%Y-%m-%d").to_string(),
+        date_human: local.format("%a %-d %b %Y").to_string(),
+        date_iso: when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        date_known,
+        authors: e.authors.clone(),
+        categories: e.categories.clone(),
+        excerpt: truncate(&flat, excerpt_len),
+        related: e.related.clone(),
+    }
+}
+
+/// `11–17 November 2024`, `28 October – 3 November 2024`, `30 December 2024 – 5 January 2025`.
+fn date_range(w: &WeekRange) -> String {
+    use chrono::Datelike;
+    let (a, b) = (w.first_day, w.last_day);
+    if a.year() != b.year() {
+        format!("{} – {}", a.format("%-d %B %Y"), b.format("%-d %B %Y"))
+    } else if a.month() != b.month() {
+        format!("{} – {}", a.format("%-d %B"), b.format("%-d %B %Y"))
+    } else {
+        format!("{}–{}", a.format("%-d"), b.format("%-d %B %Y"))
+    }
+}
+
+/// At most `max` characters, cut at a word boundary with `…` when shortened.
+pub fn truncate(s: &str, max: usize) -> String {
+    if max == 0 {
+        return String::new();
+    }
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > max / 2 => cut[..i].to_string(),
+        _ => cut,
+    };
+    format!(
+        "{}…",
+        cut.trim_end_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation())
+    )
+}

@@ -1,0 +1,257 @@
+//! Digest bookkeeping: sent issues, mailed entries, fixed related links, and the queries the
+//! digest needs.
+//!
+//! Owns: the SQL of the `digest_issue`, `digest_mailed` and `related_fixed` tables
+//! (`migrations/V3__digest.sql`) and the one statement that rewrites an entry's related links.
+//! Must not: decide what an issue holds (that is `digest::select`) or render anything.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params, params_from_iter};
+
+use super::{Store, StoreError, from_unix};
+use crate::model::{EntryId, Link};
+
+use super::StoredEntry;
+
+/// A recorded issue of a feed's digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestIssue {
+    /// The ISO week label, `2024-W46`.
+    pub week: String,
+    /// The subject line it was sent with.
+    pub subject: String,
+    /// The `Message-ID` it was sent with (without angle brackets).
+    pub message_id: String,
+    /// When the server accepted it (or when it was written, if not delivered).
+    pub sent_at: DateTime<Utc>,
+    /// Whether an SMTP server accepted it; `false` when only its files were written.
+    pub delivered: bool,
+    /// The headlines it carried, in order.
+    pub titles: Vec<String>,
+}
+
+impl Store {
+    /// The entries of `sources` that were published or first seen in `[from, to)`.
+    pub fn digest_candidates(
+        &self,
+        sources: &[String],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
+        if sources.is_empty() {
+            return Ok(Vec::new());
+        }
+        let n = sources.len();
+        let placeholders = (1..=n)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let query = format!(
+            "SELECT dedup_key FROM entries
+             WHERE id IN (SELECT entry_id FROM entry_sources WHERE source IN ({placeholders}))
+             AND ((published >= ?{a} AND published < ?{b}) OR (first_seen >= ?{a} AND first_seen < ?{b}))
+             ORDER BY id",
+            a = n + 1,
+            b = n + 2
+        );
+        let mut args: Vec<rusqlite::types::Value> = sources
+            .iter()
+            .map(|s| rusqlite::types::Value::Text(s.clone()))
+            .collect();
+        args.push(from.timestamp().into());
+        args.push(to.timestamp().into());
+        let keys = {
+            let mut stmt = self.conn.prepare(&query).map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map(params_from_iter(args), |r| r.get::<_, String>(0))
+                .map_err(|e| self.err(e))?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self.err(e))?
+        };
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(s) = self.get_stored(&key)? {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every source name that has entries, sorted.
+    pub fn entry_sources(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT source FROM entry_sources ORDER BY source")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The ids of `feed`'s entries that some issue already mailed.
+    pub fn digest_mailed_ids(&self, feed: &str) -> Result<HashSet<EntryId>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT entry_id FROM digest_mailed WHERE feed = ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([feed], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.map(|r| r.map(EntryId))
+            .collect::<Result<HashSet<_>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The ids the issue of `week` mailed, in the order it listed them.
+    pub fn digest_issue_entries(&self, feed: &str, week: &str) -> Result<Vec<EntryId>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT entry_id FROM digest_mailed WHERE feed = ?1 AND week = ?2 ORDER BY rowid",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([feed, week], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.map(|r| r.map(EntryId))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The recorded issue of `feed` for `week`, if one was sent (or written).
+    pub fn digest_issue(&self, feed: &str, week: &str) -> Result<Option<DigestIssue>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT week, subject, message_id, sent_at, delivered, titles FROM digest_issue
+                 WHERE feed = ?1 AND week = ?2",
+                [feed, week],
+                issue_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        row.map(|r| self.issue_from_row(r)).transpose()
+    }
+
+    /// Every recorded issue of `feed`, newest week first.
+    pub fn digest_issues(&self, feed: &str) -> Result<Vec<DigestIssue>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT week, subject, message_id, sent_at, delivered, titles FROM digest_issue
+                 WHERE feed = ?1 ORDER BY week DESC",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([feed], issue_row)
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        rows.into_iter().map(|r| self.issue_from_row(r)).collect()
+    }
+
+    /// Record that the issue of `week` went out with `entries`, in one transaction. Fails (and
+    /// records nothing) if that week was already recorded.
+    pub fn record_digest_issue(
+        &mut self,
+        feed: &str,
+        issue: &DigestIssue,
+        entries: &[EntryId],
+    ) -> Result<(), StoreError> {
+        let Store { conn, path, .. } = self;
+        let path: &str = path;
+        let sql = |e| StoreError::sql(path, e);
+        let tx = conn.transaction().map_err(sql)?;
+        tx.execute(
+            "INSERT INTO digest_issue (feed, week, subject, message_id, sent_at, delivered, titles)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                feed,
+                issue.week,
+                issue.subject,
+                issue.message_id,
+                issue.sent_at.timestamp(),
+                issue.delivered,
+                serde_json::to_string(&issue.titles).unwrap_or_else(|_| "[]".into()),
+            ],
+        )
+        .map_err(sql)?;
+        for id in entries {
+            tx.execute(
+                "INSERT OR IGNORE INTO digest_mailed (feed, entry_id, week) VALUES (?1, ?2, ?3)",
+                params![feed, id.0, issue.week],
+            )
+            .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)
+    }
+
+    /// Whether the related links of `id` were already fixed.
+    pub fn related_is_fixed(&self, id: &EntryId) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM related_fixed WHERE entry_id = ?1)",
+                [&id.0],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Replace the related links of entry `id` and mark them fixed, in one transaction. Returns
+    /// whether the entry exists.
+    pub fn fix_entry_related(
+        &mut self,
+        id: &EntryId,
+        related: &[Link],
+    ) -> Result<bool, StoreError> {
+        let Store { conn, path, .. } = self;
+        let path: &str = path;
+        let sql = |e| StoreError::sql(path, e);
+        let tx = conn.transaction().map_err(sql)?;
+        let json = serde_json::to_string(related).unwrap_or_else(|_| "[]".into());
+        let n = tx
+            .execute(
+                "UPDATE entries SET related = ?2 WHERE id = ?1",
+                params![id.0, json],
+            )
+            .map_err(sql)?;
+        if n > 0 {
+            tx.execute(
+                "INSERT OR IGNORE INTO related_fixed (entry_id) VALUES (?1)",
+                [&id.0],
+            )
+            .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)?;
+        Ok(n > 0)
+    }
+
+    fn issue_from_row(&self, r: IssueRow) -> Result<DigestIssue, StoreError> {
+        let titles = serde_json::from_str(&r.5)
+            .map_err(|e| StoreError::bad_value(&self.path, format!("digest_issue.titles: {e}")))?;
+        Ok(DigestIssue {
+            week: r.0,
+            subject: r.1,
+            message_id: r.2,
+            sent_at: from_unix(&self.path, r.3)?,
+            delivered: r.4,
+            titles,
+        })
+    }
+}
+
+type IssueRow = (String, String, String, i64, bool, String);
+
+fn issue_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IssueRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}

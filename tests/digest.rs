@@ -1,0 +1,676 @@
+//! The weekly digest through its public API, against a real SMTP server on loopback
+//! (`tests/smtp_sink.py`, Python `aiosmtpd`: `pip install aiosmtpd`).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use chrono::{DateTime, Utc};
+use feedwright::config::Config;
+use feedwright::digest::{self, DigestError, DigestOptions, DigestOutcome};
+use feedwright::model::{DateSource, Entry, EntryId, Link};
+use feedwright::store::Store;
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("test date")
+        .with_timezone(&Utc)
+}
+
+fn entry(slug: &str, title: &str, published: &str, body: &str, cats: &[&str]) -> Entry {
+    let url = format!("https://example.org/{slug}/");
+    Entry {
+        id: EntryId(url.clone()),
+        dedup_key: format!("example.org/{slug}/"),
+        source: "posts".into(),
+        url,
+        title: title.into(),
+        published: utc(published),
+        published_source: DateSource::Jsonld,
+        updated: utc(published),
+        updated_source: DateSource::Jsonld,
+        authors: vec!["Ana Ruiz".into()],
+        categories: cats.iter().map(|c| c.to_string()).collect(),
+        content_html: format!("<p>{body}</p>"),
+        summary: body.chars().take(200).collect(),
+        related: vec![],
+    }
+}
+
+/// A config folder with a store holding a fixed corpus: three posts in 2024-W46 (New York
+/// time), one undated post first seen in that week, and older posts.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new(smtp_port: Option<u16>) -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let smtp = smtp_port
+            .map(|p| format!("smtp_url = \"smtp://127.0.0.1:{p}\"\n"))
+            .unwrap_or_default();
+        let config = format!(
+            r#"output_dir = "out"
+public_url = "https://example.org/feeds/"
+[store]
+path = "fw.db"
+[[source]]
+name = "posts"
+url = "posts"
+kind = "dir"
+[[feed]]
+name = "negotiation"
+title = "Negotiation Weekly"
+sources = ["posts"]
+[digest]
+feed = "negotiation"
+timezone = "America/New_York"
+from = "Negotiation Digest <digest@example.org>"
+to = ["list@example.org"]
+unsubscribe_url = "https://example.org/unsubscribe"
+{smtp}"#
+        );
+        std::fs::write(dir.path().join("config.toml"), config).expect("write config");
+        let f = Fixture { dir };
+        let mut store = f.store();
+        let seen = utc("2024-11-15T12:00:00Z");
+        let mut corpus = vec![
+            entry(
+                "water-treaties",
+                "Water treaties on shared rivers",
+                "2024-11-12T15:00:00Z",
+                "Upstream and downstream states negotiate water rights on the river basin.",
+                &["Water"],
+            ),
+            entry(
+                "trade-talks",
+                "Tariffs in trade talks",
+                "2024-11-14T15:00:00Z",
+                "Trade negotiators bargain over tariffs and quotas & more.",
+                &["Trade"],
+            ),
+            entry(
+                "breakout",
+                "</td></tr></table><script>alert(1)</script> Escaped?",
+                "2024-11-13T15:00:00Z",
+                "<b>Bold</b> claims <img src=x onerror=alert(1)>",
+                &["Mediation"],
+            ),
+            entry(
+                "river-basin",
+                "River basin negotiations",
+                "2024-10-01T15:00:00Z",
+                "A treaty over river water allocation between upstream states.",
+                &["Water"],
+            ),
+            entry(
+                "ceasefire",
+                "Mediating a ceasefire",
+                "2024-09-01T15:00:00Z",
+                "Mediators shuttle between parties to secure a ceasefire.",
+                &["Mediation"],
+            ),
+        ];
+        let mut undated = entry(
+            "undated",
+            "A post without a date",
+            "2024-11-15T12:00:00Z",
+            "Nobody dated this post about water.",
+            &["Water"],
+        );
+        undated.published_source = DateSource::FirstSeen;
+        undated.updated_source = DateSource::FirstSeen;
+        corpus.push(undated);
+        let mut huge = entry(
+            "huge",
+            "A very long report",
+            "2024-11-11T15:00:00Z",
+            "",
+            &["Trade"],
+        );
+        huge.content_html = format!("<p>{}</p>", "negotiation report ".repeat(120_000));
+        huge.summary = String::new();
+        corpus.push(huge);
+        for e in &corpus {
+            let first_seen = if e.published < seen {
+                e.published
+            } else {
+                seen
+            };
+            store.upsert_entry(e, first_seen).expect("upsert");
+        }
+        f
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    fn config(&self) -> Config {
+        Config::load(&self.config_path()).expect("config")
+    }
+
+    fn store(&self) -> Store {
+        Store::open(&self.dir.path().join("fw.db")).expect("store")
+    }
+
+    fn opts(&self) -> DigestOptions {
+        DigestOptions {
+            config_dir: self.dir.path().to_path_buf(),
+            ..DigestOptions::default()
+        }
+    }
+
+    fn run(&self, opts: &DigestOptions) -> Result<DigestOutcome, DigestError> {
+        let mut store = self.store();
+        digest::run(
+            &self.config(),
+            &mut store,
+            opts,
+            utc("2024-11-18T13:00:00Z"),
+        )
+    }
+
+    fn out(&self, file: &str) -> PathBuf {
+        self.dir.path().join("out/negotiation/digest").join(file)
+    }
+}
+
+/// A running `tests/smtp_sink.py`.
+struct Sink {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Sink {
+    fn start(mode: &str) -> Sink {
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .args(["serve", &port.to_string()])
+            .arg(dir.path())
+            .arg(mode)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 is required to run the digest tests");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("read sink");
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "the SMTP sink did not start: {line:?} (pip install aiosmtpd)"
+        );
+        Sink { child, port, dir }
+    }
+
+    fn messages(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .expect("read sink dir")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn parse_message(path: &Path) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg("parse")
+        .arg(path)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+#[test]
+fn running_twice_for_one_week_sends_exactly_one_well_formed_message() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    let first = fx.run(&fx.opts()).expect("first run");
+    let DigestOutcome::Sent {
+        week,
+        entries,
+        message_id,
+        ..
+    } = &first
+    else {
+        panic!("expected Sent, got {first:?}");
+    };
+    assert_eq!(week, "2024-W46");
+    assert_eq!(*entries, 5, "{first}");
+    assert_eq!(message_id, "digest.negotiation.2024-W46@example.org");
+    let second = fx.run(&fx.opts()).expect("second run");
+    assert_eq!(
+        second,
+        DigestOutcome::AlreadySent {
+            week: "2024-W46".into()
+        }
+    );
+    assert_eq!(
+        second.to_string(),
+        "digest 2024-W46: already sent, nothing to do"
+    );
+    let msgs = sink.messages();
+    assert_eq!(msgs.len(), 1);
+
+    let m = parse_message(&msgs[0]);
+    assert_eq!(m["type"], "multipart/alternative");
+    let parts = m["parts"].as_array().expect("parts");
+    assert_eq!(parts.len(), 2);
+    assert_eq!(parts[0]["type"], "text/plain");
+    assert_eq!(parts[1]["type"], "text/html");
+    assert!(parts.iter().all(|p| p["charset"] == "utf-8"));
+    let h = &m["headers"];
+    for name in [
+        "Date",
+        "From",
+        "To",
+        "Subject",
+        "Message-ID",
+        "List-Id",
+        "List-Unsubscribe",
+    ] {
+        assert!(h.get(name).is_some(), "missing header {name}: {h}");
+    }
+    assert_eq!(h["Message-ID"], "<digest.negotiation.2024-W46@example.org>");
+    assert_eq!(h["To"], "list@example.org");
+    assert!(
+        h["Subject"]
+            .as_str()
+            .expect("subject")
+            .contains("week 46, 2024"),
+        "{h}"
+    );
+    assert!(
+        h["List-Id"]
+            .as_str()
+            .expect("id")
+            .contains("<negotiation.example.org>")
+    );
+    assert_eq!(h["List-Unsubscribe"], "<https://example.org/unsubscribe>");
+    assert_eq!(h["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
+
+    let text = parts[0]["body"].as_str().expect("text");
+    let html = parts[1]["body"].as_str().expect("html");
+    for slug in [
+        "water-treaties",
+        "trade-talks",
+        "breakout",
+        "undated",
+        "huge",
+    ] {
+        let url = format!("https://example.org/{slug}/");
+        assert!(text.contains(&url), "text part lacks {url}");
+        assert!(
+            html.contains(&format!("href=\"{url}\"")),
+            "html part lacks {url}"
+        );
+    }
+    // Older posts are not in the issue (only as related links, if at all).
+    assert!(!text.contains("* Mediating a ceasefire"));
+    // Related posts as linked titles: the water post links the older river-basin post.
+    assert!(
+        html.contains(
+        "href=\"https://example.org/river-basin/\" style=\"color: #1d3557;\">River basin negotiations</a>"
+    )
+    );
+    assert!(text.contains("https://example.org/river-basin/"));
+    // Size cap, inlined CSS, preheader, view in browser, escaping.
+    let raw = std::fs::read(fx.out("2024-W46.html")).expect("html file");
+    assert!(raw.len() < 100 * 1024, "html is {} bytes", raw.len());
+    assert!(html.contains("<h2 style="), "CSS is not inlined");
+    assert!(html.contains("class=\"preheader\""));
+    assert!(html.contains("https://example.org/feeds/negotiation/digest/2024-W46.html"));
+    assert!(
+        !html.contains("<script>alert"),
+        "title broke out of the template"
+    );
+    assert!(html.contains("&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;&lt;script&gt;"));
+    assert!(
+        !html.contains("<img src=x"),
+        "excerpt markup must be escaped text"
+    );
+    // Files: the issue, its .eml (same Message-ID), the archive page and feed.
+    let eml = std::fs::read_to_string(fx.out("2024-W46.eml")).expect("eml");
+    assert!(eml.contains("Message-ID: <digest.negotiation.2024-W46@example.org>"));
+    assert!(fx.out("2024-W46.txt").is_file());
+    let index = std::fs::read_to_string(fx.out("index.html")).expect("index");
+    assert!(index.contains("href=\"2024-W46.html\""));
+    let atom = std::fs::read_to_string(fx.out("atom.xml")).expect("atom");
+    assert!(atom.contains("<id>https://example.org/feeds/negotiation/digest/2024-W46.html</id>"));
+}
+
+#[test]
+fn failed_sends_record_nothing_and_the_next_run_retries_with_the_same_message_id() {
+    let down = free_port();
+    let fx = Fixture::new(Some(down));
+    let err = fx.run(&fx.opts()).expect_err("server down");
+    assert_eq!(err.exit_code(), 1, "{err}");
+    assert!(
+        err.to_string().contains("nothing was marked as sent"),
+        "{err}"
+    );
+
+    for mode in ["reject-sender", "drop"] {
+        let sink = Sink::start(mode);
+        let fx2 = Fixture::new(Some(sink.port));
+        let err = fx2.run(&fx2.opts()).expect_err(mode);
+        assert_eq!(err.exit_code(), 1, "{mode}: {err}");
+        assert!(sink.messages().is_empty(), "{mode}");
+        assert!(
+            fx2.store()
+                .digest_issue("negotiation", "2024-W46")
+                .expect("q")
+                .is_none()
+        );
+    }
+
+    // The same fixture, now with a working server: the week is retried and sent.
+    let sink = Sink::start("accept");
+    let cfg = std::fs::read_to_string(fx.config_path()).expect("cfg");
+    std::fs::write(
+        fx.config_path(),
+        cfg.replace(&format!(":{down}\""), &format!(":{}\"", sink.port)),
+    )
+    .expect("rewrite cfg");
+    let out = fx.run(&fx.opts()).expect("retry");
+    assert!(matches!(out, DigestOutcome::Sent { .. }), "{out:?}");
+    assert_eq!(sink.messages().len(), 1);
+    let m = parse_message(&sink.messages()[0]);
+    assert_eq!(
+        m["headers"]["Message-ID"],
+        "<digest.negotiation.2024-W46@example.org>"
+    );
+}
+
+#[test]
+fn dry_run_and_test_copy_change_no_state() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    let dry = fx
+        .run(&DigestOptions {
+            dry_run: true,
+            ..fx.opts()
+        })
+        .expect("dry run");
+    assert!(matches!(dry, DigestOutcome::DryRun { .. }), "{dry:?}");
+    assert!(fx.out("2024-W46.html").is_file());
+    assert!(sink.messages().is_empty());
+
+    let test = fx
+        .run(&DigestOptions {
+            to: Some("editor@example.org".into()),
+            ..fx.opts()
+        })
+        .expect("test copy");
+    assert!(matches!(test, DigestOutcome::TestCopy { .. }), "{test:?}");
+    assert_eq!(sink.messages().len(), 1);
+    let m = parse_message(&sink.messages()[0]);
+    assert_eq!(m["headers"]["To"], "editor@example.org");
+    assert_ne!(
+        m["headers"]["Message-ID"],
+        "<digest.negotiation.2024-W46@example.org>"
+    );
+
+    let real = fx.run(&fx.opts()).expect("real run");
+    assert!(
+        matches!(real, DigestOutcome::Sent { entries: 5, .. }),
+        "{real:?}"
+    );
+    assert_eq!(sink.messages().len(), 2);
+}
+
+#[test]
+fn an_empty_week_sends_nothing_and_says_so() {
+    let fx = Fixture::new(None);
+    let mut store = fx.store();
+    let out = digest::run(
+        &fx.config(),
+        &mut store,
+        &fx.opts(),
+        utc("2024-08-19T13:00:00Z"),
+    )
+    .expect("run");
+    assert_eq!(out.to_string(), "digest 2024-W33: skipped: nothing new");
+    assert!(!fx.out("2024-W33.html").exists());
+}
+
+#[test]
+fn already_mailed_entries_stay_out_of_later_issues() {
+    let fx = Fixture::new(None);
+    let first = fx.run(&fx.opts()).expect("first");
+    assert!(
+        matches!(first, DigestOutcome::Written { entries: 5, .. }),
+        "{first:?}"
+    );
+    // A post of W46 edited and re-dated into W47 is not mailed again.
+    let mut store = fx.store();
+    let moved = entry(
+        "trade-talks",
+        "Tariffs in trade talks (updated)",
+        "2024-11-19T15:00:00Z",
+        "Edited.",
+        &["Trade"],
+    );
+    store
+        .upsert_entry(&moved, utc("2024-11-20T00:00:00Z"))
+        .expect("upsert");
+    let out = digest::run(
+        &fx.config(),
+        &mut store,
+        &fx.opts(),
+        utc("2024-11-25T13:00:00Z"),
+    )
+    .expect("second");
+    assert_eq!(
+        out,
+        DigestOutcome::SkippedNothingNew {
+            week: "2024-W47".into()
+        }
+    );
+}
+
+#[test]
+fn template_errors_name_the_file_and_line() {
+    let fx = Fixture::new(None);
+    let tdir = fx.dir.path().join("templates");
+    std::fs::create_dir_all(&tdir).expect("mkdir");
+    std::fs::write(
+        tdir.join("digest.html"),
+        "<p>ok</p>\n{% for e in entries %}\n<p>{{ e.title }</p>\n",
+    )
+    .expect("write");
+    let err = fx.run(&fx.opts()).expect_err("syntax error");
+    assert_eq!(err.exit_code(), 2);
+    let msg = err.to_string();
+    assert!(
+        msg.contains("templates/digest.html:3") || msg.contains("templates/digest.html:2"),
+        "{msg}"
+    );
+    let check = digest::check_templates(&fx.config(), fx.dir.path()).expect_err("check");
+    assert_eq!(check.exit_code(), 2);
+
+    std::fs::remove_file(tdir.join("digest.html")).expect("rm");
+    std::fs::write(
+        tdir.join("digest.txt"),
+        "{{ title }}\n{{ no_such_variable }}\n",
+    )
+    .expect("write");
+    let err = fx.run(&fx.opts()).expect_err("unknown variable");
+    let msg = err.to_string();
+    assert!(msg.contains("templates/digest.txt:2"), "{msg}");
+    assert!(msg.contains("undefined"), "{msg}");
+    assert!(digest::check_templates(&fx.config(), fx.dir.path()).is_err());
+    // Nothing was recorded by the failed runs.
+    assert!(
+        fx.store()
+            .digest_issue("negotiation", "2024-W46")
+            .expect("q")
+            .is_none()
+    );
+    std::fs::remove_file(tdir.join("digest.txt")).expect("rm");
+    digest::check_templates(&fx.config(), fx.dir.path()).expect("built-ins are valid");
+}
+
+#[test]
+fn invalid_time_zone_or_address_is_a_config_error_naming_the_key() {
+    let fx = Fixture::new(None);
+    let text = std::fs::read_to_string(fx.config_path()).expect("cfg");
+    let bad = text.replace("America/New_York", "Mars/Olympus");
+    let err = Config::parse(&bad, &fx.config_path()).expect_err("tz");
+    assert_eq!(err.key, "digest.timezone");
+    let bad = text.replace("list@example.org", "not an address");
+    let err = Config::parse(&bad, &fx.config_path()).expect_err("to");
+    assert_eq!(err.key, "digest.to[0]");
+    let bad = text.replace("[digest]\n", "[digest]\nsmtp_password_env = \"1BAD\"\n");
+    let err = Config::parse(&bad, &fx.config_path()).expect_err("env");
+    assert_eq!(err.key, "digest.smtp_password_env");
+}
+
+#[test]
+fn fix_related_stores_links_once_and_keeps_them() {
+    let fx = Fixture::new(None);
+    let mut store = fx.store();
+    let id = EntryId("https://example.org/water-treaties/".into());
+    let mut site = entry(
+        "new-post",
+        "Downstream water rights",
+        "2024-11-16T15:00:00Z",
+        "Water rights downstream of the river basin.",
+        &["Water"],
+    );
+    site.related = vec![Link {
+        url: "http://www.example.org/ceasefire/".into(),
+        title: "x".into(),
+    }];
+    store
+        .upsert_entry(&site, utc("2024-11-16T16:00:00Z"))
+        .expect("upsert");
+    let fixed =
+        digest::related::fix_related(&mut store, &[site.id.clone(), id.clone()], 3).expect("fix");
+    assert_eq!(fixed, 2);
+    let got = store
+        .get_by_key("example.org/new-post/")
+        .expect("get")
+        .expect("entry");
+    assert_eq!(
+        got.related[0].url, "https://example.org/ceasefire/",
+        "site link first"
+    );
+    assert_eq!(got.related[0].title, "Mediating a ceasefire");
+    assert!(got.related.iter().all(|l| l.url != site.url));
+    assert!(got.related.len() <= 3);
+    // Fixed links are kept: a new, more similar post does not change them.
+    let twin = entry(
+        "twin",
+        "Downstream water rights",
+        "2024-11-17T15:00:00Z",
+        "Water rights downstream of the river basin.",
+        &["Water"],
+    );
+    store
+        .upsert_entry(&twin, utc("2024-11-17T16:00:00Z"))
+        .expect("upsert");
+    assert_eq!(
+        digest::related::fix_related(&mut store, &[site.id.clone()], 3).expect("fix"),
+        0
+    );
+    let again = store
+        .get_by_key("example.org/new-post/")
+        .expect("get")
+        .expect("entry");
+    assert_eq!(again.related, got.related);
+}
+
+/// The default templates' output for the fixed corpus. Regenerate with
+/// `UPDATE_SNAPSHOTS=1 cargo test --test digest`.
+#[test]
+fn default_templates_snapshot() {
+    let fx = Fixture::new(None);
+    fx.run(&fx.opts()).expect("run");
+    let snap = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    for file in ["2024-W46.txt", "2024-W46.html"] {
+        let got = std::fs::read_to_string(fx.out(file)).expect("output");
+        let expected_path = snap.join(format!("digest-{file}"));
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(&expected_path, &got).expect("write snapshot");
+        }
+        let expected = std::fs::read_to_string(&expected_path)
+            .expect("snapshot missing: run with UPDATE_SNAPSHOTS=1");
+        assert_eq!(
+            got, expected,
+            "{file} differs from tests/snapshots/digest-{file}"
+        );
+    }
+}
+
+#[test]
+fn an_oversized_issue_is_shrunk_and_links_the_archive() {
+    use feedwright::digest::render::{IssueMeta, Templates, render_issue};
+    use feedwright::digest::week::last_complete_week;
+    let week = last_complete_week(utc("2024-11-18T13:00:00Z"), chrono_tz::UTC);
+    let entries: Vec<feedwright::store::StoredEntry> = (0..60)
+        .map(|i| feedwright::store::StoredEntry {
+            entry: entry(
+                &format!("p{i}"),
+                &format!("Post {i}"),
+                "2024-11-12T15:00:00Z",
+                &"words and more words ".repeat(40),
+                &["Trade"],
+            ),
+            first_seen: utc("2024-11-12T16:00:00Z"),
+            last_seen: utc("2024-11-12T16:00:00Z"),
+            content_hash: String::new(),
+        })
+        .collect();
+    let meta = IssueMeta {
+        title: "T".into(),
+        week,
+        tz: chrono_tz::UTC,
+        web_url: "https://example.org/w.html".into(),
+        archive_url: "https://example.org/index.html".into(),
+        issues_feed_url: "https://example.org/atom.xml".into(),
+        unsubscribe_url: None,
+    };
+    let templates = Templates::load(Path::new("/nonexistent-config-dir")).expect("built-ins");
+    let full = render_issue(&templates, &meta, &entries, usize::MAX).expect("full");
+    let limit = full.html.len() / 4;
+    let small = render_issue(&templates, &meta, &entries, limit).expect("small");
+    assert!(small.html.len() <= limit, "{} > {limit}", small.html.len());
+    let shown = small.context.entries.len();
+    assert!(shown > 0 && shown < 60, "{shown}");
+    assert_eq!(small.context.more_count, 60 - shown);
+    assert!(small.html.contains(&format!("{} more</a>", 60 - shown)));
+    assert!(small.text.contains(&format!(
+        "and {} more: https://example.org/index.html",
+        60 - shown
+    )));
+}

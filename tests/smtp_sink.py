@@ -1,0 +1,74 @@
+"""A loopback SMTP server for the digest tests, and a parser for what it received.
+
+Serve:  python3 tests/smtp_sink.py serve PORT DIR MODE
+        MODE is accept | reject-sender | drop. Prints "ready" once listening; every accepted
+        message is written to DIR/<n>.eml. Runs until killed.
+Parse:  python3 tests/smtp_sink.py parse FILE
+        Prints a JSON summary of the message (headers, part types, charsets, decoded bodies).
+"""
+import asyncio
+import json
+import os
+import sys
+import time
+
+
+def serve(port, folder, mode):
+    try:
+        from aiosmtpd.controller import Controller
+    except ImportError:
+        print("aiosmtpd is missing: pip install aiosmtpd", flush=True)
+        sys.exit(3)
+
+    class Handler:
+        async def handle_MAIL(self, server, session, envelope, address, mail_options):
+            if mode == "reject-sender":
+                return "550 5.7.1 sender refused"
+            envelope.mail_from = address
+            return "250 OK"
+
+        async def handle_DATA(self, server, session, envelope):
+            if mode == "drop":
+                server.transport.close()
+                return "421 closing"
+            n = len(os.listdir(folder))
+            path = os.path.join(folder, f"{n:03}.eml")
+            with open(path + ".tmp", "wb") as f:
+                f.write(envelope.original_content or envelope.content)
+            os.replace(path + ".tmp", path)
+            return "250 OK queued"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    print("ready", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        controller.stop()
+
+
+def parse(path):
+    from email import policy
+    from email.parser import BytesParser
+
+    with open(path, "rb") as f:
+        msg = BytesParser(policy=policy.default).parse(f)
+    parts = []
+    for part in msg.iter_parts() if msg.is_multipart() else [msg]:
+        parts.append(
+            {
+                "type": part.get_content_type(),
+                "charset": part.get_content_charset(),
+                "body": part.get_content(),
+            }
+        )
+    headers = {k: str(v) for k, v in msg.items()}
+    print(json.dumps({"type": msg.get_content_type(), "headers": headers, "parts": parts}))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "serve":
+        serve(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+    else:
+        parse(sys.argv[2])
