@@ -47,6 +47,18 @@ pub enum Command {
     },
     /// Print a table of sources: state, last success, last run's figures, last error.
     Status,
+    /// Build the weekly digest for the last complete ISO week before --now; write and send it.
+    Digest {
+        /// The moment to compute "last week" from (RFC 3339); default: now.
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<String>,
+        /// Write the files; send nothing and change no state.
+        #[arg(long)]
+        dry_run: bool,
+        /// Send a test copy to this address only; marks nothing as sent.
+        #[arg(long, value_name = "ADDR")]
+        to: Option<String>,
+    },
 }
 
 /// Exit codes of the contract.
@@ -82,6 +94,7 @@ pub fn main() -> ExitCode {
         Command::Run => run(&cli.config, None),
         Command::Backfill { source } => run(&cli.config, Some(source)),
         Command::Status => status(&cli.config),
+        Command::Digest { now, dry_run, to } => digest(&cli.config, now.as_deref(), dry_run, to),
     }
     .into()
 }
@@ -110,10 +123,22 @@ fn load(path: &Path) -> Result<Config, Exit> {
     })
 }
 
-/// `feedwright check`.
+fn config_dir(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// `feedwright check`: the configuration and, with a `[digest]`, its templates.
 pub fn check(path: &Path) -> Exit {
     match load(path) {
         Ok(cfg) => {
+            if cfg.digest.is_some()
+                && let Err(e) = crate::digest::check_templates(&cfg, &config_dir(path))
+            {
+                eprintln!("error: {e}");
+                return Exit::Usage;
+            }
             println!(
                 "{}: OK ({} source(s), {} feed(s))",
                 path.display(),
@@ -217,6 +242,9 @@ pub fn run(path: &Path, backfill: Option<Option<String>>) -> Exit {
             report
         }),
     };
+    if backfill.is_some() {
+        pipeline::fix_related(&cfg, &mut store, &report);
+    }
     if let Some(b) = &bar {
         b.0.finish_and_clear();
     }
@@ -369,4 +397,60 @@ pub fn status(path: &Path) -> Exit {
         println!("{}", line.join("  ").trim_end());
     }
     if failed { Exit::Failures } else { Exit::Ok }
+}
+
+/// `feedwright digest [--now RFC3339] [--dry-run] [--to ADDR]`.
+pub fn digest(path: &Path, now: Option<&str>, dry_run: bool, to: Option<String>) -> Exit {
+    let now = match now.map(chrono::DateTime::parse_from_rfc3339).transpose() {
+        Ok(t) => t.map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc)),
+        Err(e) => {
+            eprintln!("error: --now: not an RFC 3339 date ({e}), e.g. 2024-06-10T09:00:00Z");
+            return Exit::Usage;
+        }
+    };
+    let cfg = match load(path) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    if cfg.digest.is_none() {
+        eprintln!(
+            "error: {}: no [digest] table: nothing to send",
+            path.display()
+        );
+        return Exit::Usage;
+    }
+    if let Err(e) = prepare_output_dir(&cfg.output_dir) {
+        eprintln!("error: {e}");
+        return Exit::Usage;
+    }
+    let mut store = match Store::open(&cfg.store.path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
+    let opts = crate::digest::DigestOptions {
+        dry_run,
+        to,
+        config_dir: config_dir(path),
+    };
+    match crate::digest::run(&cfg, &mut store, &opts, now) {
+        Ok(outcome) => {
+            println!("{outcome}");
+            if outcome.exit_code() == 0 {
+                Exit::Ok
+            } else {
+                Exit::Failures
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            if e.exit_code() == 2 {
+                Exit::Usage
+            } else {
+                Exit::Failures
+            }
+        }
+    }
 }

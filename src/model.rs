@@ -175,6 +175,8 @@ pub struct SourceReport {
     pub bytes: u64,
     /// Set when the source looks broken (a redesign?) although it answered: why.
     pub degraded: Option<String>,
+    /// Ids of the entries stored new in this run.
+    pub new_ids: Vec<EntryId>,
 }
 
 impl SourceReport {

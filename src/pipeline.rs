@@ -94,7 +94,25 @@ pub async fn refresh(
             tracing::warn!("cannot save robots.txt copy: {e}");
         }
     }
+    fix_related(cfg, store, &report);
     report
+}
+
+/// Fix the related posts of the entries stored new in this run, from the entries stored by
+/// its end; they never change afterwards, so feeds and digest agree.
+pub fn fix_related(cfg: &Config, store: &mut Store, report: &RunReport) {
+    let new_ids: Vec<crate::model::EntryId> = report
+        .sources
+        .iter()
+        .flat_map(|s| s.new_ids.iter().cloned())
+        .collect();
+    if new_ids.is_empty() {
+        return;
+    }
+    let limit = cfg.digest.as_ref().map_or(3, |d| d.related_limit) as usize;
+    if let Err(e) = crate::digest::related::fix_related(store, &new_ids, limit) {
+        tracing::warn!("cannot compute related posts: {e}");
+    }
 }
 
 fn run_state(store: &Store) -> RunState {
@@ -138,7 +156,14 @@ pub async fn refresh_source(
     fetcher.reset_budget();
     let state = run_state(store);
     let full_walk = store.walk_incomplete(&src.name).unwrap_or(false);
-    let index = match source::read_index(fetcher, src, &state, full_walk).await {
+    let modified_after = store
+        .source_state(&src.name)
+        .ok()
+        .flatten()
+        .and_then(|s| s.last_success)
+        // A little overlap, so a post saved during the last run is not missed.
+        .map(|t| t - chrono::Duration::hours(1));
+    let index = match source::read_index(fetcher, src, &state, full_walk, modified_after).await {
         Ok(i) => i,
         Err(e) => {
             rep.fatal = Some(e.to_string());
@@ -273,7 +298,10 @@ fn apply(
                     continue;
                 }
                 match store.upsert_entry(&entry, Utc::now()) {
-                    Ok(Upsert::New) => rep.new += 1,
+                    Ok(Upsert::New) => {
+                        rep.new += 1;
+                        rep.new_ids.push(entry.id.clone());
+                    }
                     Ok(Upsert::Updated) => rep.updated += 1,
                     Ok(Upsert::Unchanged) => rep.unchanged += 1,
                     Err(e) => {

@@ -215,6 +215,7 @@ pub async fn read_index(
     src: &SourceConfig,
     state: &RunState,
     full_walk: bool,
+    modified_after: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<SourceIndex, SourceError> {
     if src.kind == SourceKind::Dir {
         return dir::read(src);
@@ -265,6 +266,12 @@ pub async fn read_index(
         state.remember(&start, &first);
         Ok(SourceIndex::new(Discovery::Posts(posts), "feed"))
     } else {
+        if matches!(src.kind, SourceKind::Wordpress | SourceKind::Auto)
+            && let Some(index) =
+                read_wordpress(fetcher, src, state, &start, &first, modified_after).await?
+        {
+            return Ok(index);
+        }
         state.remember(&start, &first);
         let first_page = to_page(&start, first);
         let limits = scrape::Limits {
@@ -283,5 +290,64 @@ pub async fn read_index(
             unchanged: false,
             empty_pages: walk.empty_pages,
         })
+    }
+}
+
+/// The WordPress REST API path: taken when `kind = "wordpress"`, or when `auto` finds the page
+/// advertising `rel="https://api.w.org/"`. Falls back to the category feed, then (returning
+/// `None`) to the HTML walk when the API is missing or refuses.
+async fn read_wordpress(
+    fetcher: &Fetcher,
+    src: &SourceConfig,
+    state: &RunState,
+    start: &Url,
+    first: &Fetched,
+    modified_after: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Option<SourceIndex>, SourceError> {
+    let page = to_page(start, first.clone());
+    let root = wordpress::api_root_from_html(&page)
+        .or_else(|| {
+            first
+                .header("link")
+                .and_then(|l| wordpress::api_root_from_link_header(l, start))
+        })
+        .or_else(|| {
+            (src.kind == SourceKind::Wordpress)
+                .then(|| Url::parse(&format!("{}/wp-json/", http::origin(start))).ok())
+                .flatten()
+        });
+    let Some(root) = root else { return Ok(None) };
+    match wordpress::read(fetcher, &root, start, modified_after, Some(src.max_pages)).await {
+        Ok(r) => {
+            state.remember(start, first);
+            let mut index = SourceIndex::new(Discovery::Posts(r.posts), "wordpress");
+            index.failures = r.failures;
+            Ok(Some(index))
+        }
+        Err(e) if e.falls_back() => {
+            tracing::info!(source = %src.name, "REST API not usable ({e}); trying the category feed");
+            let Ok(feed_url) = start.join("feed/") else {
+                return Ok(None);
+            };
+            match fetcher.get(&feed_url).await {
+                Ok(f) if looks_like_feed(f.content_type.as_deref(), &f.body) => {
+                    match feed::parse(&feed_url, &f) {
+                        Ok(posts) => {
+                            state.remember(start, first);
+                            Ok(Some(SourceIndex::new(Discovery::Posts(posts), "feed")))
+                        }
+                        Err(_) => Ok(None),
+                    }
+                }
+                _ => {
+                    tracing::info!(source = %src.name, "no category feed either; walking the HTML listing");
+                    Ok(None)
+                }
+            }
+        }
+        Err(e) => Err(SourceError::Invalid {
+            location: root.to_string(),
+            message: e.to_string(),
+        }),
     }
 }

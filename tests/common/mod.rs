@@ -138,6 +138,18 @@ async fn answer(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let conditional = if_none_match.is_some() || headers.contains_key(header::IF_MODIFIED_SINCE);
+    // Logged on arrival (status filled in when the answer is ready), so a test can react to a
+    // request that is still being answered.
+    let slot = {
+        let mut l = log.lock().unwrap();
+        l.push(Hit {
+            path: key.clone(),
+            status: 0,
+            conditional,
+            at,
+        });
+        l.len() - 1
+    };
     let resp = {
         let mut r = routes.lock().unwrap();
         let found = if r.contains_key(&key) {
@@ -249,12 +261,7 @@ async fn answer(
             *out.body_mut() = Body::from_stream(stream);
         }
     }
-    log.lock().unwrap().push(Hit {
-        path: key,
-        status: out.status().as_u16(),
-        conditional,
-        at,
-    });
+    log.lock().unwrap()[slot].status = out.status().as_u16();
     out
 }
 
