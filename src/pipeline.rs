@@ -763,24 +763,25 @@ pub async fn backfill_source(
                 (work, listing.next, false)
             };
         progress.add_total(posts.len() as u64);
-        let results: Vec<(String, Outcome)> =
+        // Stored as they arrive, so an interrupted backfill loses at most the posts in flight.
+        let mut results =
             futures_util::stream::iter(posts.into_iter().map(|w| process(w, src, fetcher, &state)))
-                .buffer_unordered((fetcher.per_host_concurrency() * 2).max(2))
-                .inspect(|_| progress.tick())
-                .collect()
-                .await;
-        let out_of_budget = results
-            .iter()
-            .any(|(_, o)| matches!(o, Outcome::Deferred(_)));
-        let h = apply(
-            src,
-            store,
-            &state,
-            results,
-            &mut rep,
-            !is_feed || src.full_text,
-        );
-        health.extracted += h.extracted;
+                .buffer_unordered((fetcher.per_host_concurrency() * 2).max(2));
+        let mut out_of_budget = false;
+        while let Some(result) = results.next().await {
+            progress.tick();
+            out_of_budget |= matches!(result.1, Outcome::Deferred(_));
+            let h = apply(
+                src,
+                store,
+                &state,
+                vec![result],
+                &mut rep,
+                !is_feed || src.full_text,
+            );
+            health.extracted += h.extracted;
+        }
+        drop(results);
         if out_of_budget {
             // This page is read again next time; its stored posts are skipped then.
             tracing::info!(source = %src.name, "request budget used up; the backfill continues at {url} next time");
