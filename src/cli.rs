@@ -30,8 +30,18 @@ pub struct Cli {
     /// More log output (repeat for more); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Log format on stderr: human-readable, or one JSON object per line.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,6 +57,9 @@ pub enum Command {
     },
     /// Print a table of sources: state, last success, last run's figures, last error.
     Status,
+    /// Run the schedules (each source's `schedule`, the digest's) until SIGTERM or SIGINT;
+    /// SIGHUP reloads the configuration and templates.
+    Daemon,
     /// Build the weekly digest for the last complete ISO week before --now; write and send it.
     Digest {
         /// The moment to compute "last week" from (RFC 3339); default: now.
@@ -88,18 +101,19 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, cli.log_format);
     match cli.command {
         Command::Check => check(&cli.config),
         Command::Run => run(&cli.config, None),
         Command::Backfill { source } => run(&cli.config, Some(source)),
         Command::Status => status(&cli.config),
+        Command::Daemon => daemon(&cli.config),
         Command::Digest { now, dry_run, to } => digest(&cli.config, now.as_deref(), dry_run, to),
     }
     .into()
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, format: LogFormat) {
     let default = match verbose {
         0 => "warn,feedwright=info",
         1 => "info,feedwright=debug",
@@ -108,12 +122,16 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Human => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+    };
 }
 
 fn load(path: &Path) -> Result<Config, Exit> {
@@ -451,6 +469,48 @@ pub fn digest(path: &Path, now: Option<&str>, dry_run: bool, to: Option<String>)
             } else {
                 Exit::Failures
             }
+        }
+    }
+}
+
+/// `feedwright daemon`.
+pub fn daemon(path: &Path) -> Exit {
+    let cfg = match load(path) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    if cfg.digest.is_some()
+        && let Err(e) = crate::digest::check_templates(&cfg, &config_dir(path))
+    {
+        eprintln!("error: {e}");
+        return Exit::Usage;
+    }
+    if let Err(e) = prepare_output_dir(&cfg.output_dir) {
+        eprintln!("error: {e}");
+        return Exit::Usage;
+    }
+    let store = match Store::open(&cfg.store.path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::Usage;
+        }
+    };
+    match runtime.block_on(crate::daemon::run(path, cfg, store)) {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Failures
         }
     }
 }

@@ -341,13 +341,21 @@ pub fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
-/// Parse a cron expression the way the daemon does: 5 fields, or 6 with seconds first.
+/// Parse a cron expression the way the daemon does: 5 fields, or 6 with seconds first. An
+/// expression that never fires (`0 0 30 2 *`) is an error too.
 pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
-    croner::parser::CronParser::builder()
+    let cron = croner::parser::CronParser::builder()
         .seconds(croner::parser::Seconds::Optional)
         .build()
         .parse(expr)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    // A fixed reference keeps validation pure; any expression that can fire does so within a
+    // few years of it (29 February included).
+    let reference =
+        chrono::DateTime::<chrono::Utc>::from_timestamp(946_684_800, 0).unwrap_or_default();
+    cron.find_next_occurrence(&reference, false)
+        .map_err(|_| "it never fires".to_string())?;
+    Ok(cron)
 }
 
 impl Config {

@@ -21,12 +21,14 @@
 //! - [`publish`]: feed rendering (pure) and the one atomic writer of `output_dir`.
 //! - [`digest`]: the weekly issue: week, selection, related posts, templates, MIME, SMTP.
 //! - [`pipeline`]: the one place the stages are wired together.
+//! - [`daemon`]: when jobs run (cron schedules, signals, reload).
 //! - [`cli`]: one function per subcommand.
 //!
 //! See `ARCHITECTURE.md` for the invariants.
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod digest;
 pub mod extract;
 pub mod model;

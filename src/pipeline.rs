@@ -71,8 +71,39 @@ pub async fn refresh(
     fetcher: &Fetcher,
     progress: &dyn Progress,
 ) -> RunReport {
-    let now = Utc::now();
-    match store.robots_fresh(now) {
+    seed_robots(store, fetcher);
+    let mut report = RunReport::default();
+    for src in &cfg.sources {
+        let r = refresh_source(src, store, fetcher, progress).await;
+        report.sources.push(r);
+    }
+    save_robots(store, fetcher);
+    fix_related(cfg, store, &report);
+    report
+}
+
+/// Refresh one source (the daemon's job): like [`refresh`] for a single source.
+pub async fn refresh_one(
+    cfg: &Config,
+    src: &SourceConfig,
+    store: &mut Store,
+    fetcher: &Fetcher,
+    progress: &dyn Progress,
+) -> SourceReport {
+    seed_robots(store, fetcher);
+    let rep = refresh_source(src, store, fetcher, progress).await;
+    save_robots(store, fetcher);
+    let report = RunReport {
+        sources: vec![rep],
+        ..Default::default()
+    };
+    fix_related(cfg, store, &report);
+    report.sources.into_iter().next().unwrap_or_default()
+}
+
+/// Hand the day-old robots.txt copies of the store to the fetcher.
+fn seed_robots(store: &Store, fetcher: &Fetcher) {
+    match store.robots_fresh(Utc::now()) {
         Ok(rows) => fetcher.seed_robots(
             rows.into_iter()
                 .map(|(origin, body, fetched_at)| source::RobotsCopy {
@@ -84,18 +115,15 @@ pub async fn refresh(
         ),
         Err(e) => tracing::warn!("cannot read saved robots.txt copies: {e}"),
     }
-    let mut report = RunReport::default();
-    for src in &cfg.sources {
-        let r = refresh_source(src, store, fetcher, progress).await;
-        report.sources.push(r);
-    }
+}
+
+/// Keep the robots.txt files fetched in this run for a day.
+fn save_robots(store: &mut Store, fetcher: &Fetcher) {
     for copy in fetcher.take_fetched_robots() {
         if let Err(e) = store.robots_put(&(copy.origin, copy.body, copy.fetched_at)) {
             tracing::warn!("cannot save robots.txt copy: {e}");
         }
     }
-    fix_related(cfg, store, &report);
-    report
 }
 
 /// Fix the related posts of the entries stored new in this run, from the entries stored by
