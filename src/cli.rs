@@ -180,6 +180,25 @@ fn prepare_output_dir(dir: &Path) -> Result<(), String> {
         .map_err(|e| format!("output_dir {}: not writable: {e}", dir.display()))
 }
 
+/// Open the store, printing the error (which names the database) on failure.
+fn open_store(cfg: &Config) -> Result<Store, Exit> {
+    Store::open(&cfg.store.path).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Usage
+    })
+}
+
+/// The async runtime for commands that fetch or serve.
+fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            Exit::Usage
+        })
+}
+
 struct Bar(indicatif::ProgressBar);
 impl Progress for Bar {
     fn add_total(&self, n: u64) {
@@ -206,12 +225,9 @@ pub fn run(path: &Path, backfill: Option<Option<String>>) -> Exit {
         eprintln!("error: {e}");
         return Exit::Usage;
     }
-    let mut store = match Store::open(&cfg.store.path) {
+    let mut store = match open_store(&cfg) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Usage;
-        }
+        Err(e) => return e,
     };
     let fetcher = match Fetcher::new(&cfg.http) {
         Ok(f) => f,
@@ -220,15 +236,9 @@ pub fn run(path: &Path, backfill: Option<Option<String>>) -> Exit {
             return Exit::Usage;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return Exit::Usage;
-        }
+        Err(e) => return e,
     };
     let bar = std::io::stderr().is_terminal().then(|| {
         let pb = indicatif::ProgressBar::new(0);
@@ -326,12 +336,9 @@ pub fn status(path: &Path) -> Exit {
         Ok(c) => c,
         Err(e) => return e,
     };
-    let store = match Store::open(&cfg.store.path) {
+    let store = match open_store(&cfg) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Usage;
-        }
+        Err(e) => return e,
     };
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map_or_else(
@@ -441,12 +448,9 @@ pub fn digest(path: &Path, now: Option<&str>, dry_run: bool, to: Option<String>)
         eprintln!("error: {e}");
         return Exit::Usage;
     }
-    let mut store = match Store::open(&cfg.store.path) {
+    let mut store = match open_store(&cfg) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Usage;
-        }
+        Err(e) => return e,
     };
     let opts = crate::digest::DigestOptions {
         dry_run,
@@ -489,22 +493,13 @@ pub fn daemon(path: &Path) -> Exit {
         eprintln!("error: {e}");
         return Exit::Usage;
     }
-    let store = match Store::open(&cfg.store.path) {
+    let store = match open_store(&cfg) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Usage;
-        }
+        Err(e) => return e,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return Exit::Usage;
-        }
+        Err(e) => return e,
     };
     match runtime.block_on(crate::daemon::run(path, cfg, store)) {
         Ok(()) => Exit::Ok,

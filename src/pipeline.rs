@@ -243,39 +243,28 @@ pub async fn refresh_source(
             _ => None,
         })
         .collect();
-    // Posts that failed on earlier runs are retried even when the listing did not change.
-    match store.pending(&src.name) {
-        Ok(pending) => {
-            for p in pending {
-                if let Ok(url) = Url::parse(&p)
-                    && queued.insert(scrape::url_key(&url))
-                {
-                    work.push(Work::Fetch {
-                        url,
-                        recheck: false,
-                        retry: true,
-                    });
-                }
+    let mut queue = |urls: Vec<String>, recheck: bool, retry: bool| {
+        for u in urls {
+            if let Ok(url) = Url::parse(&u)
+                && queued.insert(scrape::url_key(&url))
+            {
+                work.push(Work::Fetch {
+                    url,
+                    recheck,
+                    retry,
+                });
             }
         }
+    };
+    // Posts that failed on earlier runs are retried even when the listing did not change.
+    match store.pending(&src.name) {
+        Ok(pending) => queue(pending, false, true),
         Err(e) => tracing::warn!(source = %src.name, "cannot read pending posts: {e}"),
     }
     // Young posts are re-checked now and then, conditionally, so that edits are caught.
     if fetches_pages {
         match store.recheck_candidates(&src.name, now, src.recheck_days, src.recheck_hours) {
-            Ok(urls) => {
-                for u in urls {
-                    if let Ok(url) = Url::parse(&u)
-                        && queued.insert(scrape::url_key(&url))
-                    {
-                        work.push(Work::Fetch {
-                            url,
-                            recheck: true,
-                            retry: false,
-                        });
-                    }
-                }
-            }
+            Ok(urls) => queue(urls, true, false),
             Err(e) => tracing::warn!(source = %src.name, "cannot read posts to re-check: {e}"),
         }
     }
