@@ -699,7 +699,20 @@ pub async fn backfill_source(
         return refresh_source(src, store, fetcher, progress).await;
     }
     let state = run_state(store);
+    seed_robots(store, fetcher);
     let resumed = store.backfill_get(&src.name).ok().flatten();
+    if resumed.is_none()
+        && let Some(done) =
+            backfill_wordpress(src, store, fetcher, &state, &mut rep, progress).await
+    {
+        save_robots(store, fetcher);
+        let health = RunHealth {
+            extracted: done,
+            ..Default::default()
+        };
+        finish_source(src, store, fetcher, &state, &mut rep, Some(health));
+        return rep;
+    }
     let (mut next, mut pages) = match &resumed {
         Some((url, pages)) => {
             tracing::info!(source = %src.name, "resuming the backfill at {url} (page {})", pages + 1);
@@ -713,8 +726,14 @@ pub async fn backfill_source(
         if let Err(e) = store.backfill_put(&src.name, url.as_str(), pages, Utc::now()) {
             tracing::warn!(source = %src.name, "cannot save backfill progress: {e}");
         }
-        let page = match source::fetch_page(fetcher, &url).await {
-            Ok(p) => p,
+        let page = match fetcher.get(&url).await {
+            Ok(f) => {
+                if pages == 0 {
+                    // Page 1's validators let the next regular run start warm.
+                    state.remember(&url, &f);
+                }
+                source::to_page(&url, f)
+            }
             Err(FetchError::Status(404)) if pages > 0 => break,
             Err(e) => {
                 if matches!(e, FetchError::Budget(_)) {
@@ -724,6 +743,7 @@ pub async fn backfill_source(
                 } else {
                     rep.fatal = Some(format!("{url}: {e}"));
                 }
+                save_robots(store, fetcher);
                 finish_source(src, store, fetcher, &state, &mut rep, Some(health));
                 return rep;
             }
@@ -802,6 +822,7 @@ pub async fn backfill_source(
         if out_of_budget {
             // This page is read again next time; its stored posts are skipped then.
             tracing::info!(source = %src.name, "request budget used up; the backfill continues at {url} next time");
+            save_robots(store, fetcher);
             finish_source(src, store, fetcher, &state, &mut rep, Some(health));
             return rep;
         }
@@ -812,7 +833,67 @@ pub async fn backfill_source(
     if let Err(e) = store.backfill_clear(&src.name) {
         tracing::warn!(source = %src.name, "cannot clear backfill progress: {e}");
     }
+    save_robots(store, fetcher);
     tracing::info!(source = %src.name, "backfill complete after {pages} page(s)");
     finish_source(src, store, fetcher, &state, &mut rep, Some(health));
     rep
+}
+
+/// Backfill through the WordPress REST API when the source offers it: every page of the
+/// category's posts (100 per request). Returns `None` to fall back to the listing walk (no API,
+/// or the API refuses); `Some(posts extracted)` when the API was read.
+async fn backfill_wordpress(
+    src: &SourceConfig,
+    store: &mut Store,
+    fetcher: &Fetcher,
+    state: &RunState,
+    rep: &mut SourceReport,
+    progress: &dyn Progress,
+) -> Option<u32> {
+    if !matches!(src.kind, SourceKind::Wordpress | SourceKind::Auto) {
+        return None;
+    }
+    let start = Url::parse(&src.url).ok()?;
+    let first = fetcher.get(&start).await.ok()?;
+    if source::looks_like_feed(first.content_type.as_deref(), &first.body) {
+        return None;
+    }
+    let root = source::wordpress_root(src, &start, &first)?;
+    let read = match source::wordpress::read(fetcher, &root, &start, None, None).await {
+        Ok(r) => r,
+        Err(e) if e.falls_back() => {
+            tracing::info!(source = %src.name, "REST API not usable ({e}); walking the archive instead");
+            return None;
+        }
+        Err(e) => {
+            rep.fatal = Some(e.to_string());
+            return Some(0);
+        }
+    };
+    state.remember(&start, &first);
+    rep.failures.extend(read.failures);
+    let now = Utc::now();
+    let work: Vec<Work> = read
+        .posts
+        .into_iter()
+        .filter(|(u, _)| !state.is_known(u))
+        .map(|(u, raw)| {
+            if src.full_text {
+                Work::FullText(u, raw)
+            } else {
+                Work::Post(u, raw, now)
+            }
+        })
+        .collect();
+    progress.add_total(work.len() as u64);
+    let mut results =
+        futures_util::stream::iter(work.into_iter().map(|w| process(w, src, fetcher, state)))
+            .buffer_unordered((fetcher.per_host_concurrency() * 2).max(2));
+    let mut extracted = 0;
+    while let Some(result) = results.next().await {
+        progress.tick();
+        extracted += apply(src, store, state, vec![result], rep, src.full_text).extracted;
+    }
+    tracing::info!(source = %src.name, "backfill through the REST API complete");
+    Some(extracted)
 }

@@ -84,6 +84,7 @@ pub fn compute_related(
     let mut corpus: Vec<&Entry> = corpus.iter().collect();
     corpus.sort_by(|a, b| a.id.cmp(&b.id));
     let index = TfIdf::build(&corpus);
+    let categories = category_sets(&corpus);
     let by_twin: HashMap<String, usize> = corpus
         .iter()
         .enumerate()
@@ -113,7 +114,12 @@ pub fn compute_related(
             let mut scored: Vec<(usize, f64)> = (0..corpus.len())
                 .filter(|&i| i != t && !chosen.contains(&i))
                 .filter(|&i| corpus[i].source == entry.source)
-                .map(|i| (i, index.cosine(t, i) + category_boost(entry, corpus[i])))
+                .map(|i| {
+                    (
+                        i,
+                        index.cosine(t, i) + category_boost(&categories[t], &categories[i]),
+                    )
+                })
                 .filter(|&(_, s)| s > 0.0)
                 .collect();
             scored.sort_by(|&(a, sa), &(b, sb)| {
@@ -146,46 +152,51 @@ pub fn compute_related(
     out
 }
 
-fn category_boost(a: &Entry, b: &Entry) -> f64 {
-    let mine: HashSet<String> = a.categories.iter().map(|c| c.to_lowercase()).collect();
-    let shared: HashSet<String> = b
-        .categories
-        .iter()
-        .map(|c| c.to_lowercase())
-        .filter(|c| mine.contains(c))
-        .collect();
-    CATEGORY_BOOST * shared.len().min(MAX_SHARED_CATEGORIES) as f64
+fn category_boost(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
+    CATEGORY_BOOST * a.intersection(b).count().min(MAX_SHARED_CATEGORIES) as f64
 }
 
-/// Unit-length TF-IDF vectors of a corpus, as sorted sparse maps (deterministic sums).
+/// Each entry's categories, lower-cased, once.
+fn category_sets(corpus: &[&Entry]) -> Vec<HashSet<String>> {
+    corpus
+        .iter()
+        .map(|e| e.categories.iter().map(|c| c.to_lowercase()).collect())
+        .collect()
+}
+
+/// Unit-length TF-IDF vectors of a corpus. Terms are numbered in sorted order and each vector
+/// is sorted by term number, so a dot product is a merge of two sorted lists and sums always run
+/// in the same (term) order: deterministic and cheap for the all-pairs pass.
 struct TfIdf {
-    vectors: Vec<BTreeMap<String, f64>>,
+    vectors: Vec<Vec<(u32, f64)>>,
 }
 
 impl TfIdf {
     fn build(corpus: &[&Entry]) -> TfIdf {
         let counts: Vec<BTreeMap<String, f64>> = corpus.iter().map(|e| term_counts(e)).collect();
-        let mut df: HashMap<&str, usize> = HashMap::new();
+        let mut df: BTreeMap<&str, usize> = BTreeMap::new();
         for c in &counts {
             for term in c.keys() {
                 *df.entry(term.as_str()).or_default() += 1;
             }
         }
+        let ids: HashMap<&str, u32> = df.keys().enumerate().map(|(i, t)| (*t, i as u32)).collect();
         let n = corpus.len() as f64;
         let vectors = counts
             .iter()
             .map(|c| {
-                let mut v: BTreeMap<String, f64> = c
+                // BTreeMap order is term order, which is id order.
+                let mut v: Vec<(u32, f64)> = c
                     .iter()
                     .map(|(term, &tf)| {
                         let d = df.get(term.as_str()).copied().unwrap_or(1) as f64;
                         let idf = ((n + 1.0) / (d + 1.0)).ln() + 1.0;
-                        (term.clone(), (1.0 + tf.ln()) * idf)
+                        (ids[term.as_str()], (1.0 + tf.ln()) * idf)
                     })
                     .collect();
-                let norm = v.values().map(|x| x * x).sum::<f64>().sqrt();
+                let norm = v.iter().map(|(_, x)| x * x).sum::<f64>().sqrt();
                 if norm > 0.0 {
-                    v.values_mut().for_each(|x| *x /= norm);
+                    v.iter_mut().for_each(|(_, x)| *x /= norm);
                 }
                 v
             })
@@ -195,15 +206,19 @@ impl TfIdf {
 
     fn cosine(&self, a: usize, b: usize) -> f64 {
         let (va, vb) = (&self.vectors[a], &self.vectors[b]);
-        let (small, large) = if va.len() <= vb.len() {
-            (va, vb)
-        } else {
-            (vb, va)
-        };
-        small
-            .iter()
-            .filter_map(|(term, x)| large.get(term).map(|y| x * y))
-            .sum()
+        let (mut i, mut j, mut sum) = (0, 0, 0.0);
+        while i < va.len() && j < vb.len() {
+            match va[i].0.cmp(&vb[j].0) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    sum += va[i].1 * vb[j].1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        sum
     }
 }
 

@@ -86,7 +86,11 @@ pub fn normalize(
         .flatten()
         .find(|u| urls::is_http(u))
         .unwrap_or(&canonical);
-    let content_html = sanitize_html(raw.body_html.as_deref().unwrap_or(""), base);
+    // Trimmed, so the same post read from the REST API (which ends bodies with a newline) and
+    // from its page hashes the same.
+    let content_html = sanitize_html(raw.body_html.as_deref().unwrap_or(""), base)
+        .trim()
+        .to_string();
 
     let summary_text = raw
         .summary

@@ -293,6 +293,26 @@ pub async fn read_index(
     }
 }
 
+/// The REST API root a listing page advertises (`<link rel="https://api.w.org/">` or the
+/// `Link` header); for `kind = "wordpress"` the conventional `/wp-json/` otherwise.
+pub fn wordpress_root(src: &SourceConfig, start: &Url, first: &Fetched) -> Option<Url> {
+    if !matches!(src.kind, SourceKind::Wordpress | SourceKind::Auto) {
+        return None;
+    }
+    let page = to_page(start, first.clone());
+    wordpress::api_root_from_html(&page)
+        .or_else(|| {
+            first
+                .header("link")
+                .and_then(|l| wordpress::api_root_from_link_header(l, start))
+        })
+        .or_else(|| {
+            (src.kind == SourceKind::Wordpress)
+                .then(|| Url::parse(&format!("{}/wp-json/", http::origin(start))).ok())
+                .flatten()
+        })
+}
+
 /// The WordPress REST API path: taken when `kind = "wordpress"`, or when `auto` finds the page
 /// advertising `rel="https://api.w.org/"`. Falls back to the category feed, then (returning
 /// `None`) to the HTML walk when the API is missing or refuses.
