@@ -269,7 +269,7 @@ fn base64_encode(data: &[u8]) -> String {
 /// Standard base64 with padding; whitespace (line breaks) is ignored.
 fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
     let symbols: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if symbols.is_empty() || symbols.len() % 4 != 0 {
+    if symbols.is_empty() || !symbols.len().is_multiple_of(4) {
         return Err("bad base64 length".into());
     }
     let pad = symbols.iter().rev().take_while(|&&b| b == b'=').count();
