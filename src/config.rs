@@ -239,6 +239,14 @@ pub struct DigestConfig {
     /// For `smtp://` to a host that is not loopback: refuse to send without STARTTLS.
     #[serde(default = "default_true")]
     pub require_tls: bool,
+    /// Private key file (PEM: RSA or Ed25519) that DKIM-signs every sent message; relative to
+    /// the config file. Without it nothing is signed.
+    pub dkim_key: Option<PathBuf>,
+    /// DKIM selector: the public key is published at `<selector>._domainkey.<dkim_domain>`.
+    /// Required with `dkim_key`.
+    pub dkim_selector: Option<String>,
+    /// Signing domain (`d=`), default: the domain of `from`.
+    pub dkim_domain: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -369,6 +377,13 @@ impl Config {
         let mut cfg = Config::parse(&text, path)?;
         let dir = path.parent().unwrap_or(Path::new(""));
         cfg.resolve_paths(dir);
+        if let Some(key) = cfg.digest.as_ref().and_then(|d| d.dkim_key.as_deref()) {
+            crate::digest::dkim::read_key(key).map_err(|message| ConfigError {
+                file: path.to_path_buf(),
+                key: "digest.dkim_key".into(),
+                message,
+            })?;
+        }
         Ok(cfg)
     }
 
@@ -401,6 +416,9 @@ impl Config {
             if s.kind == SourceKind::Dir {
                 s.url = join(Path::new(&s.url)).to_string_lossy().into_owned();
             }
+        }
+        if let Some(key) = self.digest.as_mut().and_then(|d| d.dkim_key.as_mut()) {
+            *key = join(key);
         }
     }
 
@@ -590,6 +608,45 @@ impl Config {
                     "smtp_username_env and smtp_password_env go together".into(),
                 );
             }
+            match (&d.dkim_key, &d.dkim_selector) {
+                (Some(k), _) if k.as_os_str().is_empty() => {
+                    return err("digest.dkim_key", "must not be empty".into());
+                }
+                (Some(_), None) => {
+                    return err(
+                        "digest.dkim_selector",
+                        "required with dkim_key (the key is published at \
+                         <selector>._domainkey.<domain>)"
+                            .into(),
+                    );
+                }
+                (None, Some(_)) => {
+                    return err(
+                        "digest.dkim_key",
+                        "dkim_selector is set but dkim_key is not: nothing would be signed".into(),
+                    );
+                }
+                _ => {}
+            }
+            if d.dkim_key.is_none() && d.dkim_domain.is_some() {
+                return err(
+                    "digest.dkim_key",
+                    "dkim_domain is set but dkim_key is not: nothing would be signed".into(),
+                );
+            }
+            for (key, value) in [
+                ("digest.dkim_selector", &d.dkim_selector),
+                ("digest.dkim_domain", &d.dkim_domain),
+            ] {
+                if let Some(v) = value
+                    && !is_dns_name(v)
+                {
+                    return err(
+                        key,
+                        format!("{v:?} is not a DNS name (letters, digits, '-', dot-separated)"),
+                    );
+                }
+            }
         }
         if let Some(s) = &self.server {
             s.listen.parse::<std::net::SocketAddr>().map_err(|e| {
@@ -645,6 +702,19 @@ fn check_tz(s: &str) -> Result<(), String> {
     s.parse::<chrono_tz::Tz>()
         .map(|_| ())
         .map_err(|_| format!("unknown time zone {s:?} (use an IANA name such as \"Europe/Paris\")"))
+}
+
+/// Dot-separated labels of ASCII letters, digits and inner hyphens (a selector or a domain).
+fn is_dns_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
 }
 
 fn check_mailbox(s: &str) -> Result<(), String> {

@@ -45,6 +45,11 @@ struct Fixture {
 
 impl Fixture {
     fn new(smtp_port: Option<u16>) -> Fixture {
+        Fixture::with_digest(smtp_port, "")
+    }
+
+    /// Like [`Fixture::new`], with `extra` lines appended to the `[digest]` table.
+    fn with_digest(smtp_port: Option<u16>, extra: &str) -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let smtp = smtp_port
             .map(|p| format!("smtp_url = \"smtp://127.0.0.1:{p}\"\n"))
@@ -68,7 +73,7 @@ timezone = "America/New_York"
 from = "Negotiation Digest <digest@example.org>"
 to = ["list@example.org"]
 unsubscribe_url = "https://example.org/unsubscribe"
-{smtp}"#
+{smtp}{extra}"#
         );
         std::fs::write(dir.path().join("config.toml"), config).expect("write config");
         let f = Fixture { dir };
@@ -673,4 +678,218 @@ fn an_oversized_issue_is_shrunk_and_links_the_archive() {
         "and {} more: https://example.org/index.html",
         60 - shown
     )));
+}
+
+// ---------------------------------------------------------------------------------------------
+// DKIM signing. Keys: tests/fixtures/dkim/ (throwaway, test only). Signatures are checked by
+// Python dkimpy (`pip install dkimpy`; Ed25519 also needs `pip install pynacl`) through
+// tests/dkim_verify.py, with the DNS lookup stubbed to return the fixture's public key.
+
+fn dkim_fixture(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/dkim")
+        .join(file)
+}
+
+/// dkimpy's verdict on the message in `path`, with `<selector>._domainkey.<domain>` answering
+/// `v=DKIM1; k=<kind>; p=<public>`.
+fn dkim_verify(path: &Path, selector: &str, domain: &str, kind: &str) -> serde_json::Value {
+    let public_file = if kind == "rsa" {
+        "rsa.pub.b64"
+    } else {
+        "ed25519.pub.b64"
+    };
+    let public = std::fs::read_to_string(dkim_fixture(public_file)).expect("public key");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dkim_verify.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(path)
+        .args([selector, domain, kind, public.trim()])
+        .output()
+        .expect("python3 is required to run the DKIM tests");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "DKIM verifier failed: {stdout}{} (the DKIM tests need: pip install dkimpy pynacl)",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.trim()).expect("verifier json")
+}
+
+/// Flip one byte in the value of header `name` (the first character after "Name: ").
+fn tamper_header(message: &[u8], name: &str) -> Vec<u8> {
+    let needle = format!("\r\n{name}: ");
+    let at = message
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+        .unwrap_or_else(|| panic!("no {name} header"))
+        + needle.len();
+    let mut out = message.to_vec();
+    out[at] ^= 0x01;
+    out
+}
+
+#[test]
+fn dkim_signed_messages_verify_and_any_change_breaks_the_signature() {
+    // (key file, DNS key type, dkim_domain line, expected d=, expected a=)
+    let cases = [
+        ("rsa-pkcs8.pem", "rsa", "", "example.org", "rsa-sha256"),
+        (
+            "rsa-pkcs1.pem",
+            "rsa",
+            "dkim_domain = \"mail.example.org\"\n",
+            "mail.example.org",
+            "rsa-sha256",
+        ),
+        (
+            "ed25519.pem",
+            "ed25519",
+            "",
+            "example.org",
+            "ed25519-sha256",
+        ),
+    ];
+    for (file, kind, domain_line, domain, alg) in cases {
+        let sink = Sink::start("accept");
+        let extra =
+            format!("dkim_key = \"keys/{file}\"\ndkim_selector = \"fw2024\"\n{domain_line}");
+        let fx = Fixture::with_digest(Some(sink.port), &extra);
+        // A relative dkim_key is resolved against the config file's folder.
+        std::fs::create_dir_all(fx.dir.path().join("keys")).expect("mkdir");
+        std::fs::copy(dkim_fixture(file), fx.dir.path().join("keys").join(file)).expect("copy");
+        let outcome = fx.run(&fx.opts()).expect("run");
+        assert!(matches!(outcome, DigestOutcome::Sent { .. }), "{outcome:?}");
+        let msgs = sink.messages();
+        assert_eq!(msgs.len(), 1, "{file}");
+
+        let v = dkim_verify(&msgs[0], "fw2024", domain, kind);
+        assert_eq!(v["valid"], true, "{file}: {v}");
+        assert_eq!(v["signatures"], 1, "{file}: {v}");
+        let tags = &v["tags"];
+        assert_eq!(tags["d"], domain, "{file}");
+        assert_eq!(tags["s"], "fw2024", "{file}");
+        assert_eq!(tags["a"], alg, "{file}");
+        assert_eq!(tags["c"], "relaxed/relaxed", "{file}");
+        let signed: Vec<String> = tags["h"]
+            .as_str()
+            .expect("h=")
+            .split(':')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect();
+        for h in [
+            "from",
+            "to",
+            "subject",
+            "date",
+            "message-id",
+            "list-unsubscribe",
+            "list-unsubscribe-post",
+        ] {
+            assert!(
+                signed.iter().any(|s| s == h),
+                "{file}: {h} not in h={signed:?}"
+            );
+        }
+
+        // One byte changed after signing, in a header or in the body, fails verification.
+        let original = std::fs::read(&msgs[0]).expect("read message");
+        for (what, altered) in [
+            ("Subject", tamper_header(&original, "Subject")),
+            (
+                "List-Unsubscribe",
+                tamper_header(&original, "List-Unsubscribe"),
+            ),
+            ("body", {
+                let mut b = original.clone();
+                let at = b
+                    .windows(5)
+                    .rposition(|w| w == b"Trade")
+                    .expect("a post title in the body");
+                b[at] = b'G';
+                b
+            }),
+        ] {
+            let path = sink.dir.path().join("tampered.msg");
+            std::fs::write(&path, &altered).expect("write tampered");
+            let v = dkim_verify(&path, "fw2024", domain, kind);
+            assert_eq!(
+                v["valid"], false,
+                "{file}: altered {what} still verifies: {v}"
+            );
+        }
+
+        // The copy kept on disk is the unsigned message (it may be published).
+        let eml = std::fs::read_to_string(fx.out("2024-W46.eml")).expect("eml");
+        assert!(
+            !eml.to_ascii_lowercase().contains("dkim-signature"),
+            "{file}"
+        );
+        assert!(eml.contains("Message-ID: <digest.negotiation.2024-W46@example.org>"));
+    }
+}
+
+#[test]
+fn dkim_key_problems_are_config_errors_naming_the_key_and_the_file() {
+    let fx = Fixture::new(None);
+    let text = std::fs::read_to_string(fx.config_path()).expect("cfg");
+    let with = |lines: &str| text.replace("[digest]\n", &format!("[digest]\n{lines}"));
+    let load = |lines: &str| {
+        std::fs::write(fx.config_path(), with(lines)).expect("write cfg");
+        Config::load(&fx.config_path()).expect_err("must fail")
+    };
+    let keys = fx.dir.path().join("keys");
+    std::fs::create_dir_all(&keys).expect("mkdir");
+    std::fs::write(keys.join("notes.txt"), "just some text\n").expect("write");
+    std::fs::copy(dkim_fixture("rsa.pub.b64"), keys.join("public.pem")).expect("copy");
+    let public_pem = format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        std::fs::read_to_string(dkim_fixture("rsa.pub.b64"))
+            .expect("pub")
+            .trim()
+    );
+    std::fs::write(keys.join("public.pem"), public_pem).expect("write");
+    let mut truncated = std::fs::read_to_string(dkim_fixture("rsa-pkcs1.pem")).expect("key");
+    truncated.replace_range(200..260, "");
+    std::fs::write(keys.join("truncated.pem"), truncated).expect("write");
+
+    for (file, says) in [
+        ("missing.pem", "cannot read"),
+        ("", "cannot read"), // the folder itself
+        ("notes.txt", "not a private key"),
+        ("public.pem", "public key"),
+        ("truncated.pem", "not a valid"),
+    ] {
+        let err = load(&format!(
+            "dkim_key = \"keys/{file}\"\ndkim_selector = \"fw\"\n"
+        ));
+        assert_eq!(err.key, "digest.dkim_key", "{file}: {err}");
+        let shown = err.to_string();
+        assert!(shown.contains("digest.dkim_key"), "{shown}");
+        assert!(
+            shown.contains(&keys.join(file).display().to_string()),
+            "{file}: the error names the key file: {shown}"
+        );
+        assert!(shown.contains(says), "{file}: {shown}");
+    }
+
+    let good = "dkim_key = \"keys/k.pem\"\n";
+    std::fs::copy(dkim_fixture("ed25519.pem"), keys.join("k.pem")).expect("copy");
+    let err = load(good);
+    assert_eq!(err.key, "digest.dkim_selector", "{err}");
+    let err = load(&format!("{good}dkim_selector = \"bad selector\"\n"));
+    assert_eq!(err.key, "digest.dkim_selector", "{err}");
+    let err = load(&format!(
+        "{good}dkim_selector = \"s\"\ndkim_domain = \"-x.org\"\n"
+    ));
+    assert_eq!(err.key, "digest.dkim_domain", "{err}");
+    let err = load("dkim_selector = \"s\"\n");
+    assert_eq!(err.key, "digest.dkim_key", "{err}");
+    std::fs::write(
+        fx.config_path(),
+        with(&format!("{good}dkim_selector = \"s\"\n")),
+    )
+    .expect("write cfg");
+    let cfg = Config::load(&fx.config_path()).expect("a good key loads");
+    let d = cfg.digest.expect("digest");
+    assert_eq!(d.dkim_key.as_deref(), Some(keys.join("k.pem").as_path()));
 }

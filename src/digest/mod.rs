@@ -3,8 +3,9 @@
 //!
 //! Owns: [`run`] — the whole `digest` command: pick the week ([`week`]), select the entries
 //! ([`select`]), render the templates ([`render`]), write the issue's files through
-//! [`crate::publish::write_atomic`], send it ([`mail`]) and record it in the store; the related
-//! links fixed at store time ([`related`]); template checks for `check` ([`check_templates`]).
+//! [`crate::publish::write_atomic`], DKIM-sign what is sent when configured ([`dkim`]), send it
+//! ([`mail`]) and record it in the store; the related links fixed at store time ([`related`]);
+//! template checks for `check` ([`check_templates`]).
 //! Must not: scrape or fetch anything, run SQL itself (the store does), parse the command line,
 //! or read the clock (`now` is a parameter).
 //!
@@ -25,6 +26,7 @@
 //! `check` calls [`check_templates`] when the config has a `[digest]` table and exits 2 with the
 //! error's message (it names the template file and line) when it fails.
 
+pub mod dkim;
 pub mod mail;
 pub mod related;
 pub mod render;
@@ -301,7 +303,7 @@ pub fn run(
     } else {
         recipients.to_vec()
     };
-    let msg = mail::build_message(&mail::MessageParts {
+    let mut msg = mail::build_message(&mail::MessageParts {
         from: &plan.digest.from,
         to: &eml_to,
         subject: &rendered.subject,
@@ -335,6 +337,11 @@ pub fn run(
                     key: "digest.to".into(),
                     message: "no recipient: list at least one address to send to".into(),
                 });
+            }
+            // Signed last, after the `.eml` was written: the copy on disk stays unsigned, so a
+            // published file cannot be replayed as a signed message.
+            if let Some(dkim) = &plan.dkim {
+                dkim::sign(&mut msg, dkim);
             }
             mail::send(smtp, &msg)?;
             true
@@ -448,6 +455,8 @@ struct Plan<'a> {
     /// `<public_url><feed>/digest/`.
     public_dir: String,
     smtp: Option<mail::SmtpSettings>,
+    /// How to DKIM-sign sent messages, when `dkim_key` is set.
+    dkim: Option<lettre::message::dkim::DkimConfig>,
 }
 
 impl<'a> Plan<'a> {
@@ -508,6 +517,26 @@ impl<'a> Plan<'a> {
                 })
             }
         };
+        let dkim = match (&digest.dkim_key, &digest.dkim_selector) {
+            (Some(path), Some(selector)) => {
+                let key = dkim::read_key(path).map_err(|m| config("digest.dkim_key", m))?;
+                let signing_domain = digest.dkim_domain.as_deref().unwrap_or(&domain);
+                if !aligned(signing_domain, &domain) {
+                    tracing::warn!(
+                        "digest.dkim_domain {signing_domain:?} is unrelated to the From domain \
+                         {domain:?}: DMARC will not count the signature"
+                    );
+                }
+                Some(dkim::config(key, selector, signing_domain))
+            }
+            (Some(_), None) => {
+                return Err(config(
+                    "digest.dkim_selector",
+                    "required with dkim_key".into(),
+                ));
+            }
+            _ => None,
+        };
         let public = if cfg.public_url.ends_with('/') {
             cfg.public_url.clone()
         } else {
@@ -523,6 +552,7 @@ impl<'a> Plan<'a> {
             output_dir: cfg.output_dir.clone(),
             public_dir: format!("{public}{}/{DIGEST_DIR}/", feed.name),
             smtp,
+            dkim,
         })
     }
 
@@ -541,6 +571,17 @@ impl<'a> Plan<'a> {
             unsubscribe_url: self.digest.unsubscribe_url.clone(),
         }
     }
+}
+
+/// Whether a signature by `signing` may align with `from_domain` under DMARC's relaxed rule:
+/// the same domain, or one a subdomain of the other (a rough stand-in for "same organizational
+/// domain" that needs no public suffix list).
+fn aligned(signing: &str, from_domain: &str) -> bool {
+    let (s, f) = (
+        signing.to_ascii_lowercase(),
+        from_domain.to_ascii_lowercase(),
+    );
+    f == s || f.ends_with(&format!(".{s}")) || s.ends_with(&format!(".{f}"))
 }
 
 fn parse_tz(s: &str, key: &str) -> Result<Tz, DigestError> {
