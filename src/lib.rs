@@ -21,6 +21,8 @@
 //! - [`publish`]: feed rendering (pure) and the one atomic writer of `output_dir`.
 //! - [`digest`]: the weekly issue: week, selection, related posts, templates, MIME, SMTP.
 //! - [`pipeline`]: the one place the stages are wired together.
+//! - [`server`]: serving `output_dir`, the feed index, `/healthz` and `/metrics` (reads the store
+//!   read-only).
 //! - [`cli`]: one function per subcommand.
 //!
 //! See `ARCHITECTURE.md` for the invariants.
@@ -33,5 +35,6 @@ pub mod model;
 pub mod normalize;
 pub mod pipeline;
 pub mod publish;
+pub mod server;
 pub mod source;
 pub mod store;
