@@ -255,6 +255,17 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
     let mut sd = st.serve_dir.clone();
     let mut res = match sd.try_call(req).await {
         Ok(res) => res.map(Body::new),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound
+                    | io::ErrorKind::NotADirectory
+                    | io::ErrorKind::InvalidFilename
+                    | io::ErrorKind::InvalidInput
+            ) =>
+        {
+            return text(StatusCode::NOT_FOUND, "not found\n");
+        }
         Err(e) => {
             tracing::warn!("cannot serve {}: {e}", rel.display());
             return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file\n");
