@@ -601,6 +601,13 @@ pub fn read_metrics(cfg: &Config) -> String {
     metrics::render(&all)
 }
 
+/// A per-source counter: name, help, and which total it reports.
+type Counter = (
+    &'static str,
+    &'static str,
+    fn(&crate::store::readonly::RunTotals) -> u64,
+);
+
 fn metric_families(cfg: &Config, store: &Store) -> Result<Vec<Family>, StoreError> {
     let totals = store.run_totals()?;
     let bounds_ms: Vec<u64> = DURATION_BUCKETS_SECS
@@ -608,11 +615,7 @@ fn metric_families(cfg: &Config, store: &Store) -> Result<Vec<Family>, StoreErro
         .map(|s| (s * 1000.0) as u64)
         .collect();
     let hists = store.run_duration_histograms(&bounds_ms)?;
-    let counters: [(
-        &'static str,
-        &'static str,
-        fn(&crate::store::readonly::RunTotals) -> u64,
-    ); 7] = [
+    let counters: [Counter; 7] = [
         (
             "feedwright_source_runs_total",
             "Recorded runs of each source.",
