@@ -97,7 +97,8 @@ impl Store {
             }
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::sql(&shown, e))?;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|e| StoreError::sql(&shown, e))?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| StoreError::sql(&shown, e))?;
         let known = known_schema_version();
