@@ -868,7 +868,10 @@ mod tests {
         assert!(html.contains("&lt;script&gt;"));
         assert!(html.contains("&amp; more"));
         // Inside the title attribute the quote is escaped too, so the attribute is not cut.
-        assert!(html.contains("title=\"&lt;script&gt;alert(&quot;t&quot;)"), "{html}");
+        assert!(
+            html.contains("title=\"&lt;script&gt;alert(&quot;t&quot;)"),
+            "{html}"
+        );
     }
 
     #[test]
