@@ -22,6 +22,8 @@
 //! - [`digest`]: the weekly issue: week, selection, related posts, templates, MIME, SMTP.
 //! - [`pipeline`]: the one place the stages are wired together.
 //! - [`daemon`]: when jobs run (cron schedules, signals, reload).
+//! - [`server`]: serving `output_dir`, the feed index, `/healthz` and `/metrics` (reads the store
+//!   read-only).
 //! - [`cli`]: one function per subcommand.
 //!
 //! See `ARCHITECTURE.md` for the invariants.
@@ -35,5 +37,6 @@ pub mod model;
 pub mod normalize;
 pub mod pipeline;
 pub mod publish;
+pub mod server;
 pub mod source;
 pub mod store;

@@ -12,6 +12,7 @@ pub mod digest;
 mod entries;
 mod error;
 mod polite;
+pub mod readonly;
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,883 @@
+//! Serving: the published files of `output_dir`, an HTML index of the feeds at `/`, `/healthz`
+//! and `/metrics`.
+//!
+//! Owns: the HTTP side of `[server]` — binding `server.listen`, content types, validators and
+//! conditional answers (tower-http `ServeDir`: strong `ETag` from size and mtime in nanoseconds,
+//! `Last-Modified`, 304 for `If-None-Match` including `*` and for `If-Modified-Since`), gzip with
+//! `Vary: Accept-Encoding`, refusing paths that leave `output_dir`, and turning what the store
+//! recorded into health and Prometheus figures. Must not: write to the database (it opens it
+//! with [`Store::open_read_only`], so it runs beside a `run` or the daemon holding the writer
+//! lock), write into `output_dir`, or decide when anything runs.
+
+mod metrics;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+
+use crate::config::Config;
+use crate::publish::{ATOM_FILE, JSON_FILE, RSS_FILE};
+use crate::store::{Store, StoreError};
+
+use metrics::{Family, Kind};
+
+/// Longest request path accepted, in bytes (raw, before percent-decoding).
+pub const MAX_PATH_LEN: usize = 1024;
+
+/// Upper bounds (seconds) of the run-duration histogram buckets.
+const DURATION_BUCKETS_SECS: [f64; 10] =
+    [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0];
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The configuration has no `[server]` table: nothing is to be served.
+    #[error(
+        "no [server] table in the configuration: nothing to serve (add [server] listen = \"127.0.0.1:8080\")"
+    )]
+    NotConfigured,
+    /// `server.listen` is not an `address:port`.
+    #[error("server.listen: {addr:?} is not an address:port: {message}")]
+    BadAddress {
+        /// The configured value.
+        addr: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The address could not be bound (already in use, not permitted …).
+    #[error("server.listen: cannot listen on {addr}: {source}")]
+    Bind {
+        /// The configured address.
+        addr: String,
+        /// The system's reason.
+        source: io::Error,
+    },
+    /// Accepting connections failed.
+    #[error("server on {addr} stopped: {source}")]
+    Serve {
+        /// The address served.
+        addr: String,
+        /// The system's reason.
+        source: io::Error,
+    },
+}
+
+impl ServerError {
+    /// The configuration key the error is about, if any.
+    pub fn key(&self) -> Option<&'static str> {
+        match self {
+            ServerError::NotConfigured => Some("server"),
+            ServerError::BadAddress { .. } | ServerError::Bind { .. } => Some("server.listen"),
+            ServerError::Serve { .. } => None,
+        }
+    }
+}
+
+/// Bind `[server] listen`. Fails with [`ServerError::NotConfigured`] without a `[server]` table,
+/// and with [`ServerError::Bind`] (naming `server.listen` and the address) when the port is in
+/// use.
+pub async fn bind(cfg: &Config) -> Result<TcpListener, ServerError> {
+    let server = cfg.server.as_ref().ok_or(ServerError::NotConfigured)?;
+    let addr: SocketAddr = server
+        .listen
+        .parse()
+        .map_err(|e: std::net::AddrParseError| ServerError::BadAddress {
+            addr: server.listen.clone(),
+            message: e.to_string(),
+        })?;
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: server.listen.clone(),
+            source,
+        })
+}
+
+/// Serve `cfg`'s `output_dir`, `/`, `/healthz` and `/metrics` on `listener` until `shutdown`
+/// completes; requests in flight are then finished.
+pub async fn serve(
+    cfg: &Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| "?".to_owned());
+    tracing::info!("serving {} on http://{addr}/", cfg.output_dir.display());
+    axum::serve(listener, router(cfg))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| ServerError::Serve { addr, source })
+}
+
+/// The whole application, for callers that bring their own listener or tests.
+pub fn router(cfg: &Config) -> Router {
+    let root = cfg.output_dir.clone();
+    let state = Arc::new(AppState {
+        cfg: cfg.clone(),
+        serve_dir: ServeDir::new(&root).append_index_html_on_directories(false),
+        root,
+        canonical_root: OnceLock::new(),
+    });
+    Router::new()
+        .route("/", get(index))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_handler))
+        .fallback(static_file)
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}
+
+struct AppState {
+    cfg: Config,
+    root: PathBuf,
+    /// `root` with symlinks resolved, once it exists.
+    canonical_root: OnceLock<PathBuf>,
+    serve_dir: ServeDir,
+}
+
+type Shared = State<Arc<AppState>>;
+
+fn text(status: StatusCode, body: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+/// What to do with a request path before it reaches the file system.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PathCheck {
+    /// A relative path inside `output_dir` (no `.`/`..`, no hidden component).
+    Serve(PathBuf),
+    /// Malformed or trying to leave the directory: 400.
+    BadRequest,
+    /// Too long: 400.
+    TooLong,
+    /// A hidden file (such as a temporary file being written): 404.
+    Hidden,
+}
+
+/// Judge a raw request path (as sent, percent-encoded). Pure.
+pub fn check_path(raw: &str) -> PathCheck {
+    if raw.len() > MAX_PATH_LEN {
+        return PathCheck::TooLong;
+    }
+    let Ok(decoded) = percent_encoding::percent_decode_str(raw).decode_utf8() else {
+        return PathCheck::BadRequest;
+    };
+    if decoded.contains(['\0', '\\']) {
+        return PathCheck::BadRequest;
+    }
+    let mut rel = PathBuf::new();
+    for seg in decoded.split('/') {
+        match seg {
+            "" => {}
+            "." | ".." => return PathCheck::BadRequest,
+            s if s.starts_with('.') => return PathCheck::Hidden,
+            s => {
+                // A segment must be one plain component (no drive prefix or root).
+                if !matches!(Path::new(s).components().next(), Some(Component::Normal(_)))
+                    || Path::new(s).components().count() != 1
+                {
+                    return PathCheck::BadRequest;
+                }
+                rel.push(s);
+            }
+        }
+    }
+    PathCheck::Serve(rel)
+}
+
+/// The `Content-Type` of a published file, by name; `None`: let the file server guess.
+pub fn content_type_for(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    Some(match (lower.as_str(), ext) {
+        (RSS_FILE, _) => "application/rss+xml; charset=utf-8",
+        (JSON_FILE, _) => "application/feed+json; charset=utf-8",
+        // atom.xml, the digest's issue feed and archive documents are all Atom.
+        (_, "xml") => "application/atom+xml; charset=utf-8",
+        (_, "json") => "application/json",
+        (_, "html" | "htm") => "text/html; charset=utf-8",
+        (_, "txt") => "text/plain; charset=utf-8",
+        (_, "eml") => "message/rfc822",
+        (_, "css") => "text/css; charset=utf-8",
+        (_, "xsl" | "xslt") => "application/xslt+xml; charset=utf-8",
+        _ => return None,
+    })
+}
+
+async fn static_file(State(st): Shared, req: Request) -> Response {
+    let rel = match check_path(req.uri().path()) {
+        PathCheck::Serve(rel) => rel,
+        PathCheck::BadRequest => return text(StatusCode::BAD_REQUEST, "bad path\n"),
+        PathCheck::TooLong => return text(StatusCode::BAD_REQUEST, "path too long\n"),
+        PathCheck::Hidden => return text(StatusCode::NOT_FOUND, "not found\n"),
+    };
+    // A symlink inside output_dir must not lead out of it.
+    if let Ok(real) = tokio::fs::canonicalize(st.root.join(&rel)).await {
+        let root = match st.canonical_root.get() {
+            Some(r) => r.clone(),
+            None => match tokio::fs::canonicalize(&st.root).await {
+                Ok(r) => st.canonical_root.get_or_init(|| r).clone(),
+                Err(_) => return text(StatusCode::NOT_FOUND, "not found\n"),
+            },
+        };
+        if !real.starts_with(&root) {
+            return text(StatusCode::NOT_FOUND, "not found\n");
+        }
+    }
+    let name = rel
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut sd = st.serve_dir.clone();
+    let mut res = match sd.try_call(req).await {
+        Ok(res) => res.map(Body::new),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound
+                    | io::ErrorKind::NotADirectory
+                    | io::ErrorKind::InvalidFilename
+                    | io::ErrorKind::InvalidInput
+            ) =>
+        {
+            return text(StatusCode::NOT_FOUND, "not found\n");
+        }
+        Err(e) => {
+            tracing::warn!("cannot serve {}: {e}", rel.display());
+            return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file\n");
+        }
+    };
+    let status = res.status();
+    let headers = res.headers_mut();
+    if matches!(status, StatusCode::OK | StatusCode::PARTIAL_CONTENT)
+        && let Some(ct) = content_type_for(&name)
+    {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    }
+    // Set on every answer (200 and 304 alike) so caches key on it even for small files that
+    // are not compressed; the compression layer sees it and does not add a second one.
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+// ---------------------------------------------------------------------------------------------
+// Index
+
+/// A feed document format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedFormat {
+    /// `atom.xml`
+    Atom,
+    /// `rss.xml`
+    Rss,
+    /// `feed.json`
+    Json,
+}
+
+impl FeedFormat {
+    /// All formats, in the order they are listed.
+    pub const ALL: [FeedFormat; 3] = [FeedFormat::Atom, FeedFormat::Rss, FeedFormat::Json];
+
+    /// The file name inside the feed's directory.
+    pub fn file(self) -> &'static str {
+        match self {
+            FeedFormat::Atom => ATOM_FILE,
+            FeedFormat::Rss => RSS_FILE,
+            FeedFormat::Json => JSON_FILE,
+        }
+    }
+
+    /// The media type, without parameters (for `<link type>`).
+    pub fn media_type(self) -> &'static str {
+        match self {
+            FeedFormat::Atom => "application/atom+xml",
+            FeedFormat::Rss => "application/rss+xml",
+            FeedFormat::Json => "application/feed+json",
+        }
+    }
+
+    /// What a reader sees.
+    pub fn label(self) -> &'static str {
+        match self {
+            FeedFormat::Atom => "Atom",
+            FeedFormat::Rss => "RSS",
+            FeedFormat::Json => "JSON Feed",
+        }
+    }
+}
+
+/// One feed on the index page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexFeed {
+    /// `[[feed]] name`: its directory.
+    pub name: String,
+    /// Its title.
+    pub title: String,
+    /// Its description, if any.
+    pub description: Option<String>,
+    /// The formats whose file exists.
+    pub formats: Vec<FeedFormat>,
+}
+
+/// The feeds of `cfg`, each with the formats already published in `output_dir`.
+pub fn index_feeds(cfg: &Config) -> Vec<IndexFeed> {
+    cfg.feeds
+        .iter()
+        .map(|f| IndexFeed {
+            name: f.name.clone(),
+            title: f.title().to_owned(),
+            description: f.description.clone().filter(|d| !d.trim().is_empty()),
+            formats: FeedFormat::ALL
+                .into_iter()
+                .filter(|fmt| cfg.output_dir.join(&f.name).join(fmt.file()).is_file())
+                .collect(),
+        })
+        .collect()
+}
+
+/// The HTML index: one section per feed with subscribe links, and a
+/// `<link rel="alternate">` per published document so feed readers discover them. Links are
+/// relative to `/`. Everything from the configuration is HTML-escaped. Pure.
+pub fn render_index(feeds: &[IndexFeed]) -> String {
+    use html_escape::{encode_double_quoted_attribute as attr, encode_text as esc};
+    let mut head = String::new();
+    let mut body = String::new();
+    for f in feeds {
+        body.push_str(&format!("<section>\n<h2>{}</h2>\n", esc(&f.title)));
+        if let Some(d) = &f.description {
+            body.push_str(&format!("<p>{}</p>\n", esc(d)));
+        }
+        if f.formats.is_empty() {
+            body.push_str("<p>Not published yet.</p>\n");
+        } else {
+            body.push_str("<ul>\n");
+            for fmt in &f.formats {
+                let href = format!("{}/{}", f.name, fmt.file());
+                let title = format!("{} ({})", f.title, fmt.label());
+                head.push_str(&format!(
+                    "<link rel=\"alternate\" type=\"{}\" title=\"{}\" href=\"{}\">\n",
+                    fmt.media_type(),
+                    attr(&title),
+                    attr(&href)
+                ));
+                body.push_str(&format!(
+                    "<li><a href=\"{}\" type=\"{}\">{}</a></li>\n",
+                    attr(&href),
+                    fmt.media_type(),
+                    esc(fmt.label())
+                ));
+            }
+            body.push_str("</ul>\n");
+        }
+        body.push_str("</section>\n");
+    }
+    if feeds.is_empty() {
+        body.push_str("<p>No feeds are configured.</p>\n");
+    }
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>Feeds</title>\n{head}</head>\n<body>\n<h1>Feeds</h1>\n\
+         <p>Copy a link into your feed reader to subscribe.</p>\n{body}</body>\n</html>\n"
+    )
+}
+
+async fn index(State(st): Shared) -> Response {
+    let st2 = st.clone();
+    match tokio::task::spawn_blocking(move || render_index(&index_feeds(&st2.cfg))).await {
+        Ok(html) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
+        Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health
+
+/// The `/healthz` document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Health {
+    /// `ok`, `failing` (some source is failing), `no runs yet` (no database yet) or
+    /// `store unavailable`.
+    pub status: String,
+    /// One per configured source, in configuration order.
+    pub sources: Vec<SourceHealth>,
+    /// The last recorded digest issue, for information only (never makes the check fail).
+    pub last_digest: Option<DigestHealth>,
+    /// Why the store could not be read, if it could not.
+    pub error: Option<String>,
+}
+
+/// Health of one source.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceHealth {
+    /// The source name.
+    pub name: String,
+    /// `healthy`, `degraded`, `failing`, or `unknown` when it never ran.
+    pub state: String,
+    /// Why it is degraded or failing.
+    pub reason: Option<String>,
+    /// Last run that ended without error (RFC 3339).
+    pub last_success: Option<String>,
+    /// Last run (RFC 3339).
+    pub last_run: Option<String>,
+    /// Error of the last run, if it failed.
+    pub last_error: Option<String>,
+}
+
+/// The last digest issue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DigestHealth {
+    /// The feed it digests.
+    pub feed: String,
+    /// ISO week, `2024-W46`.
+    pub week: String,
+    /// Its subject.
+    pub subject: String,
+    /// When it was sent or written (RFC 3339).
+    pub sent_at: String,
+    /// Whether an SMTP server accepted it.
+    pub delivered: bool,
+}
+
+impl Health {
+    /// 503 when a source is failing or the store cannot be read, else 200.
+    pub fn http_status(&self) -> StatusCode {
+        if self.status == "failing" || self.status == "store unavailable" {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::OK
+        }
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Read the health of every configured source (and the last digest) from the store, opened
+/// read-only.
+pub fn read_health(cfg: &Config) -> Health {
+    let unknown = |name: &str| SourceHealth {
+        name: name.to_owned(),
+        state: "unknown".to_owned(),
+        reason: None,
+        last_success: None,
+        last_run: None,
+        last_error: None,
+    };
+    let all_unknown = || cfg.sources.iter().map(|s| unknown(&s.name)).collect();
+    if !cfg.store.path.exists() {
+        return Health {
+            status: "no runs yet".to_owned(),
+            sources: all_unknown(),
+            last_digest: None,
+            error: None,
+        };
+    }
+    let read = || -> Result<(Vec<SourceHealth>, Option<DigestHealth>), StoreError> {
+        let store = Store::open_read_only(&cfg.store.path)?;
+        let mut sources = Vec::new();
+        for s in &cfg.sources {
+            sources.push(match store.source_state(&s.name)? {
+                None => unknown(&s.name),
+                Some(st) => SourceHealth {
+                    name: s.name.clone(),
+                    state: st.state,
+                    reason: st.reason,
+                    last_success: st.last_success.map(rfc3339),
+                    last_run: Some(rfc3339(st.last_run)),
+                    last_error: st.last_error,
+                },
+            });
+        }
+        let digest = match &cfg.digest {
+            Some(d) => store
+                .digest_issues(&d.feed)?
+                .into_iter()
+                .next()
+                .map(|i| DigestHealth {
+                    feed: d.feed.clone(),
+                    week: i.week,
+                    subject: i.subject,
+                    sent_at: rfc3339(i.sent_at),
+                    delivered: i.delivered,
+                }),
+            None => None,
+        };
+        Ok((sources, digest))
+    };
+    match read() {
+        Ok((sources, last_digest)) => Health {
+            status: if sources.iter().any(|s| s.state == "failing") {
+                "failing"
+            } else {
+                "ok"
+            }
+            .to_owned(),
+            sources,
+            last_digest,
+            error: None,
+        },
+        Err(e) => Health {
+            status: "store unavailable".to_owned(),
+            sources: all_unknown(),
+            last_digest: None,
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+async fn healthz(State(st): Shared) -> Response {
+    let health = match tokio::task::spawn_blocking(move || read_health(&st.cfg)).await {
+        Ok(h) => h,
+        Err(_) => return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"),
+    };
+    let body = serde_json::to_string_pretty(&health).unwrap_or_else(|_| "{}".to_owned());
+    (
+        health.http_status(),
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body + "\n",
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics
+
+/// `/metrics` in the Prometheus text format, computed from the store (so the figures are right
+/// whichever process did the runs). Only configured sources and the digest's feed are reported.
+pub fn read_metrics(cfg: &Config) -> String {
+    let mut readable = Family::new(
+        "feedwright_store_readable",
+        "1 when the database could be read for this scrape, 0 when it does not exist yet or failed.",
+        Kind::Gauge,
+    );
+    let store = if cfg.store.path.exists() {
+        Store::open_read_only(&cfg.store.path)
+            .map_err(|e| tracing::warn!("metrics: {e}"))
+            .ok()
+    } else {
+        None
+    };
+    let families = store.and_then(|s| {
+        metric_families(cfg, &s)
+            .map_err(|e| tracing::warn!("metrics: {e}"))
+            .ok()
+    });
+    readable.push(vec![], if families.is_some() { 1.0 } else { 0.0 });
+    let mut all = vec![readable];
+    all.extend(families.unwrap_or_default());
+    metrics::render(&all)
+}
+
+/// A per-source counter: name, help, and which total it reports.
+type Counter = (
+    &'static str,
+    &'static str,
+    fn(&crate::store::readonly::RunTotals) -> u64,
+);
+
+fn metric_families(cfg: &Config, store: &Store) -> Result<Vec<Family>, StoreError> {
+    let totals = store.run_totals()?;
+    let bounds_ms: Vec<u64> = DURATION_BUCKETS_SECS
+        .iter()
+        .map(|s| (s * 1000.0) as u64)
+        .collect();
+    let hists = store.run_duration_histograms(&bounds_ms)?;
+    let counters: [Counter; 7] = [
+        (
+            "feedwright_source_runs_total",
+            "Recorded runs of each source.",
+            |t| t.runs,
+        ),
+        (
+            "feedwright_source_requests_total",
+            "HTTP requests made for each source.",
+            |t| t.requests,
+        ),
+        (
+            "feedwright_source_not_modified_total",
+            "Requests answered 304 Not Modified.",
+            |t| t.not_modified,
+        ),
+        (
+            "feedwright_source_received_bytes_total",
+            "Response body bytes received.",
+            |t| t.bytes,
+        ),
+        (
+            "feedwright_source_entries_new_total",
+            "Entries stored for the first time.",
+            |t| t.new,
+        ),
+        (
+            "feedwright_source_entries_updated_total",
+            "Stored entries rewritten because their content changed.",
+            |t| t.updated,
+        ),
+        (
+            "feedwright_source_failures_total",
+            "Posts or pages whose fetch or extraction failed.",
+            |t| t.failures,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (name, help, get) in counters {
+        let mut f = Family::new(name, help, Kind::Counter);
+        for s in &cfg.sources {
+            let v = totals.iter().find(|t| t.source == s.name).map_or(0, get);
+            f.push(vec![("source", s.name.clone())], v as f64);
+        }
+        out.push(f);
+    }
+
+    let mut degraded = 0u64;
+    let mut failing = 0u64;
+    let mut last_success = Family::new(
+        "feedwright_source_last_success_timestamp_seconds",
+        "Unix time of the last run of each source that ended without error.",
+        Kind::Gauge,
+    );
+    for s in &cfg.sources {
+        if let Some(st) = store.source_state(&s.name)? {
+            match st.state.as_str() {
+                "degraded" => degraded += 1,
+                "failing" => failing += 1,
+                _ => {}
+            }
+            if let Some(t) = st.last_success {
+                last_success.push(vec![("source", s.name.clone())], t.timestamp() as f64);
+            }
+        }
+    }
+    let mut g = Family::new(
+        "feedwright_sources_degraded",
+        "Sources whose last informative run looked degraded (extraction drift).",
+        Kind::Gauge,
+    );
+    g.push(vec![], degraded as f64);
+    out.push(g);
+    let mut g = Family::new(
+        "feedwright_sources_failing",
+        "Sources whose last run failed as a whole.",
+        Kind::Gauge,
+    );
+    g.push(vec![], failing as f64);
+    out.push(g);
+    out.push(last_success);
+
+    let mut h = Family::new(
+        "feedwright_source_run_duration_seconds",
+        "Duration of measured source runs.",
+        Kind::Histogram,
+    );
+    for s in &cfg.sources {
+        let hist = hists.iter().find(|x| x.source == s.name);
+        let buckets: Vec<(f64, u64)> = DURATION_BUCKETS_SECS
+            .iter()
+            .enumerate()
+            .map(|(i, le)| {
+                (
+                    *le,
+                    hist.and_then(|x| x.cumulative.get(i).copied()).unwrap_or(0),
+                )
+            })
+            .collect();
+        h.push_histogram(
+            vec![("source", s.name.clone())],
+            &buckets,
+            hist.map_or(0.0, |x| x.sum_ms as f64 / 1000.0),
+            hist.map_or(0, |x| x.count),
+        );
+    }
+    out.push(h);
+
+    let counts = store.digest_counts()?;
+    let mut sent = Family::new(
+        "feedwright_digests_sent_total",
+        "Digest issues accepted by the SMTP server.",
+        Kind::Counter,
+    );
+    let mut written = Family::new(
+        "feedwright_digests_written_total",
+        "Digest issues only written to files (no smtp_url).",
+        Kind::Counter,
+    );
+    let mut feeds: Vec<String> = counts.iter().map(|c| c.feed.clone()).collect();
+    if let Some(d) = &cfg.digest
+        && !feeds.contains(&d.feed)
+    {
+        feeds.push(d.feed.clone());
+    }
+    feeds.sort();
+    for feed in feeds {
+        let c = counts.iter().find(|c| c.feed == feed);
+        sent.push(
+            vec![("feed", feed.clone())],
+            c.map_or(0, |c| c.delivered) as f64,
+        );
+        written.push(vec![("feed", feed)], c.map_or(0, |c| c.written) as f64);
+    }
+    out.push(sent);
+    out.push(written);
+    Ok(out)
+}
+
+async fn metrics_handler(State(st): Shared) -> Response {
+    match tokio::task::spawn_blocking(move || read_metrics(&st.cfg)).await {
+        Ok(body) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                ),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traversal_and_hidden_paths_are_refused() {
+        assert_eq!(check_path("/../config.toml"), PathCheck::BadRequest);
+        assert_eq!(check_path("/a/%2e%2e/%2E%2E/x"), PathCheck::BadRequest);
+        assert_eq!(check_path("/a/..%2fb"), PathCheck::BadRequest);
+        assert_eq!(check_path("/a%5c..%5cb"), PathCheck::BadRequest);
+        assert_eq!(check_path("/a%00b"), PathCheck::BadRequest);
+        assert_eq!(check_path("/%ff"), PathCheck::BadRequest);
+        assert_eq!(check_path("/f/.atom.xml.x1.tmp"), PathCheck::Hidden);
+        assert_eq!(
+            check_path(&format!("/{}", "a".repeat(MAX_PATH_LEN))),
+            PathCheck::TooLong
+        );
+        assert_eq!(
+            check_path("/f/atom.xml"),
+            PathCheck::Serve(PathBuf::from("f/atom.xml"))
+        );
+        assert_eq!(
+            check_path("//f//digest/2024-W01.html"),
+            PathCheck::Serve(PathBuf::from("f/digest/2024-W01.html"))
+        );
+    }
+
+    #[test]
+    fn feed_files_get_their_media_types_with_charset() {
+        assert_eq!(
+            content_type_for("atom.xml"),
+            Some("application/atom+xml; charset=utf-8")
+        );
+        assert_eq!(
+            content_type_for("rss.xml"),
+            Some("application/rss+xml; charset=utf-8")
+        );
+        assert_eq!(
+            content_type_for("feed.json"),
+            Some("application/feed+json; charset=utf-8")
+        );
+        assert_eq!(
+            content_type_for("2024-W01.html"),
+            Some("text/html; charset=utf-8")
+        );
+        assert_eq!(
+            content_type_for("2024-W01.txt"),
+            Some("text/plain; charset=utf-8")
+        );
+        assert_eq!(content_type_for("2024-W01.eml"), Some("message/rfc822"));
+        assert_eq!(content_type_for("picture.png"), None);
+    }
+
+    fn feed(name: &str, title: &str, formats: Vec<FeedFormat>) -> IndexFeed {
+        IndexFeed {
+            name: name.into(),
+            title: title.into(),
+            description: Some("<b>desc</b> & more".into()),
+            formats,
+        }
+    }
+
+    #[test]
+    fn index_links_every_published_format_in_head_and_body() {
+        let html = render_index(&[
+            feed("one", "One", FeedFormat::ALL.to_vec()),
+            feed("two", "Two", vec![FeedFormat::Rss]),
+        ]);
+        for (fmt, href) in [
+            ("application/atom+xml", "one/atom.xml"),
+            ("application/rss+xml", "one/rss.xml"),
+            ("application/feed+json", "one/feed.json"),
+            ("application/rss+xml", "two/rss.xml"),
+        ] {
+            assert!(
+                html.contains(&format!("rel=\"alternate\" type=\"{fmt}\""))
+                    && html.contains(&format!("href=\"{href}\">")),
+                "{fmt} {href} in {html}"
+            );
+        }
+        assert!(!html.contains("two/atom.xml"));
+        let head_end = html.find("</head>").expect("head");
+        assert_eq!(html[..head_end].matches("rel=\"alternate\"").count(), 4);
+    }
+
+    #[test]
+    fn index_escapes_configured_text() {
+        let html = render_index(&[feed(
+            "x",
+            "<script>alert(\"t\")</script>",
+            vec![FeedFormat::Atom],
+        )]);
+        assert!(!html.contains("<script>"));
+        assert!(!html.contains("<b>desc"));
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(html.contains("&amp; more"));
+        // Inside the title attribute the quote is escaped too, so the attribute is not cut.
+        assert!(
+            html.contains("title=\"&lt;script&gt;alert(&quot;t&quot;)"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn unpublished_feed_says_so_and_has_no_alternate_link() {
+        let html = render_index(&[feed("x", "X", vec![])]);
+        assert!(html.contains("Not published yet."));
+        assert!(!html.contains("rel=\"alternate\""));
+    }
+}

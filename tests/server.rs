@@ -1,0 +1,736 @@
+//! The feed server on loopback: content types, validators and 304s, gzip with `Vary`, refused
+//! paths, the index, `/healthz` from a store a writer holds open, and `/metrics` checked by the
+//! Prometheus reference parser (Python `prometheus_client`).
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use feedwright::config::Config;
+use feedwright::model::{DateSource, Entry, EntryId};
+use feedwright::publish::{FeedInfo, publish_feed};
+use feedwright::server;
+use feedwright::store::digest::DigestIssue;
+use feedwright::store::{RunHealth, Store, StoreError};
+use reqwest::StatusCode;
+use reqwest::header::{
+    ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH,
+    LAST_MODIFIED, VARY,
+};
+use tokio::sync::oneshot;
+use url::Url;
+
+const SECRET: &str = "secret-marker-in-config";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    cfg: Config,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), server::ServerError>>>,
+}
+
+impl Fixture {
+    /// A config next to an output directory holding one published feed, and the server on it.
+    async fn start() -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = format!(
+            "# {SECRET}\n\
+             output_dir = \"feeds\"\n\
+             public_url = \"http://127.0.0.1/\"\n\
+             [store]\npath = \"state/feedwright.db\"\n\
+             [[source]]\nname = \"site-a\"\nurl = \"https://a.example.org/\"\n\
+             [[source]]\nname = \"site-b\"\nurl = \"https://b.example.org/\"\n\
+             [[feed]]\nname = \"daily\"\ntitle = \"Daily <News> & Views\"\nsources = [\"site-a\"]\n\
+             [[feed]]\nname = \"later\"\nsources = [\"site-a\"]\n\
+             [digest]\nfeed = \"daily\"\n\
+             [server]\nlisten = \"127.0.0.1:0\"\n"
+        );
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, config).expect("write config");
+        let cfg = Config::load(&path).expect("valid config");
+        publish(&cfg, &[entry("one", "Body one")]);
+        let listener = server::bind(&cfg).await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel();
+        let c = cfg.clone();
+        let task = tokio::spawn(async move {
+            server::serve(&c, listener, async {
+                let _ = rx.await;
+            })
+            .await
+        });
+        Fixture {
+            dir,
+            cfg,
+            addr,
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let res = tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("server stops within 10 s")
+                .expect("join");
+            res.expect("server ended cleanly");
+        }
+    }
+}
+
+fn client() -> reqwest::Client {
+    // No automatic decompression: the tests look at the encoding the server chose.
+    reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .build()
+        .expect("client")
+}
+
+fn at(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(secs, 0).single().expect("time")
+}
+
+fn entry(slug: &str, body: &str) -> Entry {
+    Entry {
+        id: EntryId(format!("https://a.example.org/?p={slug}")),
+        dedup_key: format!("a.example.org/{slug}"),
+        source: "site-a".into(),
+        url: format!("https://a.example.org/{slug}/"),
+        title: format!("Post {slug}"),
+        published: at(1_700_000_000),
+        published_source: DateSource::Jsonld,
+        updated: at(1_700_000_000),
+        updated_source: DateSource::Jsonld,
+        authors: vec!["A. Writer".into()],
+        categories: vec!["Daily".into()],
+        content_html: format!("<p>{body}</p>"),
+        summary: body.into(),
+        related: Vec::new(),
+    }
+}
+
+/// Publish the `daily` feed; returns whether its Atom file changed.
+fn publish(cfg: &Config, entries: &[Entry]) -> bool {
+    let info = FeedInfo {
+        name: "daily".into(),
+        title: "Daily".into(),
+        description: String::new(),
+        home_page_url: "https://a.example.org/".into(),
+        public_base: Url::parse("http://127.0.0.1/daily/").expect("url"),
+    };
+    let written = publish_feed(&cfg.output_dir, &info, entries).expect("publish");
+    written[0].1
+}
+
+fn header(res: &reqwest::Response, name: reqwest::header::HeaderName) -> String {
+    res.headers()
+        .get(&name)
+        .map(|v| v.to_str().expect("ascii header").to_owned())
+        .unwrap_or_default()
+}
+
+/// Send `path` exactly as given (no client-side normalisation of `..` or `%2e`), return the
+/// status code and the whole answer.
+fn raw_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read answer");
+    let code = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_are_served_with_their_media_types_and_charset() {
+    let fx = Fixture::start().await;
+    let c = client();
+    for (path, ct) in [
+        ("/daily/atom.xml", "application/atom+xml; charset=utf-8"),
+        ("/daily/rss.xml", "application/rss+xml; charset=utf-8"),
+        ("/daily/feed.json", "application/feed+json; charset=utf-8"),
+    ] {
+        let res = c.get(fx.url(path)).send().await.expect("get");
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(header(&res, CONTENT_TYPE), ct, "{path}");
+        assert!(!header(&res, LAST_MODIFIED).is_empty(), "{path}");
+        let etag = header(&res, ETAG);
+        assert!(
+            etag.starts_with('"') && etag.ends_with('"'),
+            "strong ETag: {etag}"
+        );
+        let on_disk = std::fs::read(fx.cfg.output_dir.join(&path[1..])).expect("file");
+        assert_eq!(
+            res.bytes().await.expect("body").as_ref(),
+            on_disk.as_slice()
+        );
+    }
+    let digest = fx.cfg.output_dir.join("daily/digest");
+    std::fs::create_dir_all(&digest).expect("mkdir");
+    for (file, ct) in [
+        ("2024-W01.html", "text/html; charset=utf-8"),
+        ("2024-W01.txt", "text/plain; charset=utf-8"),
+        ("2024-W01.eml", "message/rfc822"),
+    ] {
+        std::fs::write(digest.join(file), "x").expect("write");
+        let res = c
+            .get(fx.url(&format!("/daily/digest/{file}")))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(header(&res, CONTENT_TYPE), ct, "{file}");
+    }
+    let res = c
+        .get(fx.url("/daily/missing.xml"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_conditional_requests_get_304_and_the_etag_follows_the_content() {
+    let fx = Fixture::start().await;
+    let c = client();
+    let url = fx.url("/daily/atom.xml");
+    let first = c.get(&url).send().await.expect("get");
+    let etag = header(&first, ETAG);
+    let modified = header(&first, LAST_MODIFIED);
+
+    for _ in 0..2 {
+        let res = c
+            .get(&url)
+            .header(IF_NONE_MATCH, &etag)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(header(&res, ETAG), etag);
+        assert!(
+            header(&res, VARY)
+                .to_ascii_lowercase()
+                .contains("accept-encoding")
+        );
+        assert!(res.bytes().await.expect("body").is_empty());
+    }
+    let res = c
+        .get(&url)
+        .header(IF_NONE_MATCH, "*")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED, "If-None-Match: *");
+    let res = c
+        .get(&url)
+        .header(IF_MODIFIED_SINCE, &modified)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED, "If-Modified-Since");
+    let res = c
+        .get(&url)
+        .header(IF_NONE_MATCH, "\"something-else\"")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK, "another ETag");
+
+    // Same entries again: the file is not rewritten, the ETag stays.
+    assert!(!publish(&fx.cfg, &[entry("one", "Body one")]));
+    let same = c.get(&url).send().await.expect("get");
+    assert_eq!(header(&same, ETAG), etag);
+
+    // Same length, different content: a new ETag, and the old one no longer matches.
+    assert!(publish(&fx.cfg, &[entry("one", "Body two")]));
+    let changed = c.get(&url).send().await.expect("get");
+    let new_etag = header(&changed, ETAG);
+    assert_ne!(new_etag, etag);
+    assert!(changed.text().await.expect("body").contains("Body two"));
+    let res = c
+        .get(&url)
+        .header(IF_NONE_MATCH, &etag)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = c
+        .get(&url)
+        .header(IF_NONE_MATCH, &new_etag)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_is_offered_with_vary() {
+    let fx = Fixture::start().await;
+    let c = client();
+    let url = fx.url("/daily/atom.xml");
+    let on_disk = std::fs::read(fx.cfg.output_dir.join("daily/atom.xml")).expect("file");
+
+    let res = c
+        .get(&url)
+        .header(ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header(&res, CONTENT_ENCODING), "gzip");
+    assert_eq!(
+        res.headers().get_all(VARY).iter().count(),
+        1,
+        "one Vary header"
+    );
+    assert!(
+        header(&res, VARY)
+            .to_ascii_lowercase()
+            .contains("accept-encoding")
+    );
+    let zipped = res.bytes().await.expect("body");
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(zipped.as_ref())
+        .read_to_end(&mut plain)
+        .expect("valid gzip");
+    assert_eq!(plain, on_disk);
+
+    let res = c.get(&url).send().await.expect("get");
+    assert_eq!(header(&res, CONTENT_ENCODING), "");
+    assert!(
+        header(&res, VARY)
+            .to_ascii_lowercase()
+            .contains("accept-encoding")
+    );
+    assert_eq!(
+        res.bytes().await.expect("body").as_ref(),
+        on_disk.as_slice()
+    );
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_path_reaches_a_file_outside_output_dir() {
+    let fx = Fixture::start().await;
+    // A symlink inside output_dir pointing at the config.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        fx.dir.path().join("config.toml"),
+        fx.cfg.output_dir.join("daily/link.xml"),
+    )
+    .expect("symlink");
+    let long = format!("/{}", "a".repeat(10 * 1024));
+    let addr = fx.addr;
+    let answers = tokio::task::spawn_blocking(move || {
+        [
+            "/../config.toml",
+            "/daily/../../config.toml",
+            "/%2e%2e/config.toml",
+            "/daily/%2E%2E/%2e%2e/config.toml",
+            "/..%2fconfig.toml",
+            "/%2e%2e%5cconfig.toml",
+            "/config.toml",
+            "/daily/link.xml",
+            "/daily/.atom.xml.tmp",
+            long.as_str(),
+        ]
+        .map(|p| (p.chars().take(40).collect::<String>(), raw_get(addr, p)))
+    })
+    .await
+    .expect("join");
+    for (path, (code, text)) in answers {
+        assert!(
+            code == 400 || code == 404,
+            "{path}: expected 400 or 404, got {code}"
+        );
+        assert!(!text.contains(SECRET), "{path} leaked the config");
+    }
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn index_lists_feeds_with_alternate_links() {
+    let fx = Fixture::start().await;
+    let res = client().get(fx.url("/")).send().await.expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header(&res, CONTENT_TYPE), "text/html; charset=utf-8");
+    let html = res.text().await.expect("body");
+    let doc = scraper::Html::parse_document(&html);
+    let sel = scraper::Selector::parse("head link[rel=alternate]").expect("selector");
+    let links: Vec<(String, String)> = doc
+        .select(&sel)
+        .map(|l| {
+            (
+                l.value().attr("type").unwrap_or("").to_owned(),
+                l.value().attr("href").unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        links,
+        [
+            (
+                "application/atom+xml".to_owned(),
+                "daily/atom.xml".to_owned()
+            ),
+            ("application/rss+xml".to_owned(), "daily/rss.xml".to_owned()),
+            (
+                "application/feed+json".to_owned(),
+                "daily/feed.json".to_owned()
+            ),
+        ],
+        "only the published feed is discoverable"
+    );
+    assert!(html.contains("Daily &lt;News&gt; &amp; Views"), "{html}");
+    assert!(
+        html.contains("Not published yet."),
+        "the second feed: {html}"
+    );
+    // Every advertised link resolves.
+    for (_, href) in links {
+        let res = client()
+            .get(fx.url(&format!("/{href}")))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), StatusCode::OK, "{href}");
+    }
+    fx.stop().await;
+}
+
+async fn health(fx: &Fixture) -> (StatusCode, serde_json::Value) {
+    let res = client().get(fx.url("/healthz")).send().await.expect("get");
+    let status = res.status();
+    assert_eq!(header(&res, CONTENT_TYPE), "application/json");
+    let text = res.text().await.expect("body");
+    (status, serde_json::from_str(&text).expect("json"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_is_200_until_a_source_fails_then_503() {
+    let fx = Fixture::start().await;
+    let (status, body) = health(&fx).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "no runs yet");
+
+    // The writer keeps the store open (and locked) while the server reads it.
+    let mut store = Store::open(&fx.cfg.store.path).expect("open");
+    store
+        .record_source_run("site-a", at(1_700_000_000), None)
+        .expect("run");
+    store
+        .set_source_health("site-a", "healthy", None, at(1_700_000_000))
+        .expect("health");
+    let issue = DigestIssue {
+        week: "2023-W46".into(),
+        subject: "Week 46".into(),
+        message_id: "m1@example.org".into(),
+        sent_at: at(1_700_000_100),
+        delivered: true,
+        titles: vec!["Post one".into()],
+    };
+    store
+        .record_digest_issue("daily", &issue, &[])
+        .expect("issue");
+    let (status, body) = health(&fx).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["sources"][0]["name"], "site-a");
+    assert_eq!(body["sources"][0]["state"], "healthy");
+    assert_eq!(body["sources"][0]["last_success"], "2023-11-14T22:13:20Z");
+    assert_eq!(body["sources"][1]["state"], "unknown");
+    assert_eq!(body["last_digest"]["week"], "2023-W46");
+
+    store
+        .record_source_run("site-a", at(1_700_003_600), Some("site unreachable"))
+        .expect("run");
+    store
+        .set_source_health(
+            "site-a",
+            "failing",
+            Some("site unreachable"),
+            at(1_700_003_600),
+        )
+        .expect("health");
+    let (status, body) = health(&fx).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["status"], "failing");
+    assert_eq!(body["sources"][0]["state"], "failing");
+    assert_eq!(body["sources"][0]["last_error"], "site unreachable");
+    assert_eq!(
+        body["sources"][0]["last_success"], "2023-11-14T22:13:20Z",
+        "the last success is kept"
+    );
+    drop(store);
+    fx.stop().await;
+}
+
+/// Parse Prometheus text with the reference parser; returns `name labels-json value` lines.
+fn parse_prometheus(text: &str) -> Vec<(String, serde_json::Value, f64)> {
+    const SCRIPT: &str = r#"
+import json, sys
+try:
+    from prometheus_client.parser import text_string_to_metric_families
+except ImportError:
+    print("MISSING", file=sys.stderr)
+    sys.exit(3)
+for fam in text_string_to_metric_families(sys.stdin.read()):
+    if not fam.documentation:
+        sys.exit("family %s has no HELP" % fam.name)
+    for s in fam.samples:
+        print(json.dumps([s.name, s.labels, s.value]))
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", SCRIPT])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed to check /metrics with the Prometheus parser");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("python3");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("MISSING"),
+        "the Prometheus parser is missing: pip install prometheus-client"
+    );
+    assert!(
+        out.status.success(),
+        "parser rejected /metrics: {stderr}\n{text}"
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| {
+            let (name, labels, value): (String, serde_json::Value, f64) =
+                serde_json::from_str(l).expect("json line");
+            (name, labels, value)
+        })
+        .collect()
+}
+
+fn sample(
+    samples: &[(String, serde_json::Value, f64)],
+    name: &str,
+    labels: &[(&str, &str)],
+) -> f64 {
+    let found: Vec<f64> = samples
+        .iter()
+        .filter(|(n, l, _)| n == name && labels.iter().all(|(k, v)| l[*k] == *v))
+        .map(|s| s.2)
+        .collect();
+    assert_eq!(found.len(), 1, "{name} {labels:?} in {samples:?}");
+    found[0]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_parse_as_prometheus_text_and_sum_the_recorded_runs() {
+    let fx = Fixture::start().await;
+    let get = || async {
+        let res = client().get(fx.url("/metrics")).send().await.expect("get");
+        assert!(header(&res, CONTENT_TYPE).starts_with("text/plain; version=0.0.4"));
+        res.text().await.expect("body")
+    };
+    let before = parse_prometheus(&get().await);
+    assert_eq!(sample(&before, "feedwright_store_readable", &[]), 0.0);
+
+    let mut store = Store::open(&fx.cfg.store.path).expect("open");
+    for (i, (requests, nm, ms)) in [(10u32, 4u32, 250u64), (5, 5, 4_000)]
+        .into_iter()
+        .enumerate()
+    {
+        let h = RunHealth {
+            requests,
+            not_modified: nm,
+            bytes: 1000,
+            new: 2,
+            updated: 1,
+            failures: i as u32,
+            state: "healthy".into(),
+            ..RunHealth::default()
+        };
+        let now = at(1_700_000_000 + i as i64 * 60);
+        store.record_run_health("site-a", now, &h).expect("health");
+        store.record_source_run("site-a", now, None).expect("run");
+        assert!(
+            store
+                .set_last_run_duration("site-a", Duration::from_millis(ms))
+                .expect("duration")
+        );
+    }
+    store
+        .set_source_health("site-b", "degraded", Some("no dates"), at(1_700_000_000))
+        .expect("health");
+    let issue = DigestIssue {
+        week: "2023-W46".into(),
+        subject: "Week 46".into(),
+        message_id: "m1@example.org".into(),
+        sent_at: at(1_700_000_100),
+        delivered: true,
+        titles: vec![],
+    };
+    store
+        .record_digest_issue("daily", &issue, &[])
+        .expect("issue");
+
+    let m = parse_prometheus(&get().await);
+    let a = [("source", "site-a")];
+    assert_eq!(sample(&m, "feedwright_store_readable", &[]), 1.0);
+    assert_eq!(sample(&m, "feedwright_source_runs_total", &a), 2.0);
+    assert_eq!(sample(&m, "feedwright_source_requests_total", &a), 15.0);
+    assert_eq!(sample(&m, "feedwright_source_not_modified_total", &a), 9.0);
+    assert_eq!(
+        sample(&m, "feedwright_source_received_bytes_total", &a),
+        2000.0
+    );
+    assert_eq!(sample(&m, "feedwright_source_entries_new_total", &a), 4.0);
+    assert_eq!(
+        sample(&m, "feedwright_source_entries_updated_total", &a),
+        2.0
+    );
+    assert_eq!(sample(&m, "feedwright_source_failures_total", &a), 1.0);
+    assert_eq!(
+        sample(
+            &m,
+            "feedwright_source_requests_total",
+            &[("source", "site-b")]
+        ),
+        0.0
+    );
+    assert_eq!(sample(&m, "feedwright_sources_degraded", &[]), 1.0);
+    assert_eq!(
+        sample(&m, "feedwright_source_last_success_timestamp_seconds", &a),
+        1_700_000_060.0
+    );
+    let d = "feedwright_source_run_duration_seconds";
+    assert_eq!(
+        sample(
+            &m,
+            &format!("{d}_bucket"),
+            &[("source", "site-a"), ("le", "0.1")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        sample(
+            &m,
+            &format!("{d}_bucket"),
+            &[("source", "site-a"), ("le", "0.5")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &m,
+            &format!("{d}_bucket"),
+            &[("source", "site-a"), ("le", "5")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        sample(
+            &m,
+            &format!("{d}_bucket"),
+            &[("source", "site-a"), ("le", "+Inf")]
+        ),
+        2.0
+    );
+    assert_eq!(sample(&m, &format!("{d}_count"), &a), 2.0);
+    assert!((sample(&m, &format!("{d}_sum"), &a) - 4.25).abs() < 1e-9);
+    assert_eq!(
+        sample(&m, "feedwright_digests_sent_total", &[("feed", "daily")]),
+        1.0
+    );
+    drop(store);
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_in_use_is_an_error_naming_the_key_and_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let cfg = Config::parse(
+        &format!(
+            "[[source]]\nname = \"s\"\nurl = \"https://s.example.org/\"\n[[feed]]\nname = \"f\"\nsources = [\"s\"]\n[server]\nlisten = \"{addr}\"\n"
+        ),
+        Path::new("config.toml"),
+    )
+    .expect("config");
+    let err = server::bind(&cfg).await.expect_err("port in use");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("server.listen") && msg.contains(&addr),
+        "{msg}"
+    );
+    assert_eq!(err.key(), Some("server.listen"));
+    let none = Config::parse(
+        "[[source]]\nname = \"s\"\nurl = \"https://s.example.org/\"\n[[feed]]\nname = \"f\"\nsources = [\"s\"]\n",
+        Path::new("config.toml"),
+    )
+    .expect("config");
+    assert!(matches!(
+        server::bind(&none).await,
+        Err(server::ServerError::NotConfigured)
+    ));
+}
+
+#[test]
+fn read_only_open_needs_an_existing_database_and_refuses_a_newer_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db: PathBuf = dir.path().join("feedwright.db");
+    let err = Store::open_read_only(&db).expect_err("missing");
+    assert!(err.to_string().contains("does not exist yet"), "{err}");
+    assert!(!db.exists() && !dir.path().join("feedwright.db.lock").exists());
+
+    let mut writer = Store::open(&db).expect("open");
+    writer
+        .record_source_run("s", at(1_700_000_000), None)
+        .expect("run");
+    let reader = Store::open_read_only(&db).expect("read-only beside the writer");
+    assert!(reader.source_state("s").expect("state").is_some());
+    drop(writer);
+    drop(reader);
+
+    let conn = rusqlite::Connection::open(&db).expect("sqlite");
+    conn.execute(
+        "INSERT INTO refinery_schema_history (version, name, applied_on, checksum)
+         VALUES (999, 'future', '2030-01-01T00:00:00Z', '0')",
+        [],
+    )
+    .expect("fake a newer schema");
+    drop(conn);
+    let before = std::fs::read(&db).expect("read");
+    match Store::open_read_only(&db) {
+        Err(StoreError::NewerSchema { found: 999, .. }) => {}
+        other => panic!("expected NewerSchema, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(&db).expect("read"), before, "left untouched");
+}
