@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Requests per second of the feed server on loopback, for 200 and 304 answers.
-# Needs `wrk` (apt-get install wrk). Builds the `serve` example in release mode, publishes the
+# Needs `wrk` (apt-get install wrk). Builds feedwright in release mode, publishes the
 # offline example's feeds into a temporary copy, serves them and measures with wrk.
 # Appends the figures to benches/RESULTS.md unless NO_RECORD=1.
 #
@@ -15,7 +15,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
 
 cd "$ROOT"
-cargo build --release --quiet --bin feedwright --example serve
+cargo build --release --quiet --bin feedwright
 WORK=$(mktemp -d)
 trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 cp -r examples/offline/. "$WORK/"
@@ -24,7 +24,7 @@ printf '\n[server]\nlisten = "127.0.0.1:%s"\n' "$PORT" >> "$WORK/config.toml"
 target/release/feedwright --config "$WORK/config.toml" run >/dev/null 2>&1 || true
 FEED=$(cd "$WORK/feeds" && ls -d */ | head -n1 | tr -d /)
 FILE="/$FEED/atom.xml"
-target/release/examples/serve "$WORK/config.toml" 2>/dev/null &
+target/release/feedwright --config "$WORK/config.toml" serve 2>/dev/null &
 SERVER=$!
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$PORT/" >/dev/null && break; sleep 0.1; done
 ETAG=$(curl -fsI "http://127.0.0.1:$PORT$FILE" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}')

@@ -58,8 +58,10 @@ pub enum Command {
     /// Print a table of sources: state, last success, last run's figures, last error.
     Status,
     /// Run the schedules (each source's `schedule`, the digest's) until SIGTERM or SIGINT;
-    /// SIGHUP reloads the configuration and templates.
+    /// SIGHUP reloads the configuration and templates. Serves `output_dir` with `[server]`.
     Daemon,
+    /// Serve `output_dir`, `/healthz` and `/metrics` on `[server] listen` until SIGTERM/SIGINT.
+    Serve,
     /// Build the weekly digest for the last complete ISO week before --now; write and send it.
     Digest {
         /// The moment to compute "last week" from (RFC 3339); default: now.
@@ -108,6 +110,7 @@ pub fn main() -> ExitCode {
         Command::Backfill { source } => run(&cli.config, Some(source)),
         Command::Status => status(&cli.config),
         Command::Daemon => daemon(&cli.config),
+        Command::Serve => serve(&cli.config),
         Command::Digest { now, dry_run, to } => digest(&cli.config, now.as_deref(), dry_run, to),
     }
     .into()
@@ -501,7 +504,66 @@ pub fn daemon(path: &Path) -> Exit {
         Ok(r) => r,
         Err(e) => return e,
     };
-    match runtime.block_on(crate::daemon::run(path, cfg, store)) {
+    let listener = match bind_server(&runtime, &cfg) {
+        Ok(l) => l,
+        Err(e) => return e,
+    };
+    match runtime.block_on(crate::daemon::run(path, cfg, store, listener)) {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Failures
+        }
+    }
+}
+
+/// Bind `[server] listen` if configured; a bad or busy address is a configuration error.
+fn bind_server(
+    runtime: &tokio::runtime::Runtime,
+    cfg: &Config,
+) -> Result<Option<tokio::net::TcpListener>, Exit> {
+    if cfg.server.is_none() {
+        return Ok(None);
+    }
+    runtime
+        .block_on(crate::server::bind(cfg))
+        .map(Some)
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            Exit::Usage
+        })
+}
+
+/// `feedwright serve`.
+pub fn serve(path: &Path) -> Exit {
+    let cfg = match load(path) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    if cfg.server.is_none() {
+        eprintln!(
+            "error: {}: no [server] table: nothing to serve",
+            path.display()
+        );
+        return Exit::Usage;
+    }
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let listener = match bind_server(&runtime, &cfg) {
+        Ok(Some(l)) => l,
+        Ok(None) => return Exit::Usage,
+        Err(e) => return e,
+    };
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!("serving {} on http://{addr}/", cfg.output_dir.display());
+    }
+    match runtime.block_on(crate::server::serve(
+        &cfg,
+        listener,
+        crate::daemon::stop_signal(),
+    )) {
         Ok(()) => Exit::Ok,
         Err(e) => {
             eprintln!("error: {e}");

@@ -110,8 +110,43 @@ impl Shared {
     }
 }
 
-/// Run until SIGTERM or SIGINT. `cfg` is already loaded and valid; `store` already open.
-pub async fn run(config_path: &Path, cfg: Config, store: Store) -> Result<(), String> {
+/// Resolves on SIGTERM or SIGINT (for `serve`, which has nothing to finish but its requests).
+pub async fn stop_signal() {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    match term {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Run until SIGTERM or SIGINT. `cfg` is already loaded and valid; `store` already open;
+/// `listener`, when `[server]` is configured, is served for the daemon's whole life (a reload
+/// does not move it).
+pub async fn run(
+    config_path: &Path,
+    cfg: Config,
+    store: Store,
+    listener: Option<tokio::net::TcpListener>,
+) -> Result<(), String> {
+    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = listener.map(|l| {
+        let cfg = cfg.clone();
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = server_stopped.await;
+            };
+            if let Err(e) = crate::server::serve(&cfg, l, shutdown).await {
+                tracing::error!("server: {e}");
+            }
+        })
+    });
     let shared = Arc::new(Shared {
         config_path: config_path.to_path_buf(),
         cfg: std::sync::RwLock::new(Arc::new(cfg)),
@@ -147,6 +182,10 @@ pub async fn run(config_path: &Path, cfg: Config, store: Store) -> Result<(), St
             tasks.abort_all();
             drop(finished);
             while tasks.join_next().await.is_some() {}
+            let _ = stop_server.send(());
+            if let Some(server) = server {
+                let _ = tokio::time::timeout(Duration::from_secs(1), server).await;
+            }
             tracing::info!("stopped");
             return Ok(());
         }

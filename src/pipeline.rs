@@ -181,6 +181,7 @@ pub async fn refresh_source(
         source: src.name.clone(),
         ..Default::default()
     };
+    let started = std::time::Instant::now();
     fetcher.reset_budget();
     let state = run_state(store);
     let full_walk = store.walk_incomplete(&src.name).unwrap_or(false);
@@ -195,7 +196,7 @@ pub async fn refresh_source(
         Ok(i) => i,
         Err(e) => {
             rep.fatal = Some(e.to_string());
-            finish_source(src, store, fetcher, &state, &mut rep, None);
+            finish_source(src, store, fetcher, &state, &mut rep, None, Some(started));
             return rep;
         }
     };
@@ -278,7 +279,15 @@ pub async fn refresh_source(
             .await;
     rep.degraded = drift(src, store, &index.empty_pages, &results);
     let health = apply(src, store, &state, results, &mut rep, fetches_pages);
-    finish_source(src, store, fetcher, &state, &mut rep, Some(health));
+    finish_source(
+        src,
+        store,
+        fetcher,
+        &state,
+        &mut rep,
+        Some(health),
+        Some(started),
+    );
     rep
 }
 
@@ -438,6 +447,7 @@ fn finish_source(
     state: &RunState,
     rep: &mut SourceReport,
     health: Option<RunHealth>,
+    started: Option<std::time::Instant>,
 ) {
     let now = Utc::now();
     for (url, v) in state.take_updates() {
@@ -473,6 +483,9 @@ fn finish_source(
     };
     let result = (|| {
         store.record_run_health(&src.name, now, &h)?;
+        if let Some(t0) = started {
+            store.set_last_run_duration(&src.name, t0.elapsed())?;
+        }
         let error = rep.fatal.clone().or_else(|| {
             (!rep.failures.is_empty()).then(|| format!("{} post(s) failed", rep.failures.len()))
         });
@@ -710,7 +723,7 @@ pub async fn backfill_source(
             extracted: done,
             ..Default::default()
         };
-        finish_source(src, store, fetcher, &state, &mut rep, Some(health));
+        finish_source(src, store, fetcher, &state, &mut rep, Some(health), None);
         return rep;
     }
     let (mut next, mut pages) = match &resumed {
@@ -744,7 +757,7 @@ pub async fn backfill_source(
                     rep.fatal = Some(format!("{url}: {e}"));
                 }
                 save_robots(store, fetcher);
-                finish_source(src, store, fetcher, &state, &mut rep, Some(health));
+                finish_source(src, store, fetcher, &state, &mut rep, Some(health), None);
                 return rep;
             }
         };
@@ -823,7 +836,7 @@ pub async fn backfill_source(
             // This page is read again next time; its stored posts are skipped then.
             tracing::info!(source = %src.name, "request budget used up; the backfill continues at {url} next time");
             save_robots(store, fetcher);
-            finish_source(src, store, fetcher, &state, &mut rep, Some(health));
+            finish_source(src, store, fetcher, &state, &mut rep, Some(health), None);
             return rep;
         }
         pages += 1;
@@ -835,7 +848,7 @@ pub async fn backfill_source(
     }
     save_robots(store, fetcher);
     tracing::info!(source = %src.name, "backfill complete after {pages} page(s)");
-    finish_source(src, store, fetcher, &state, &mut rep, Some(health));
+    finish_source(src, store, fetcher, &state, &mut rep, Some(health), None);
     rep
 }
 

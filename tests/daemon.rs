@@ -298,3 +298,66 @@ fn a_cron_that_never_fires_is_a_config_error_naming_the_key() {
         );
     }
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn the_daemon_serves_its_feeds_health_and_metrics() {
+    let site = Site::start();
+    publish(
+        &site,
+        &[Post::new(1, "first", "First post", "2024-05-01T09:00:00Z")],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = write_config(
+        dir.path(),
+        &format!("{}[server]\nlisten = \"127.0.0.1:{port}\"\n", config(&site)),
+    );
+    let log = dir.path().join("daemon.log");
+    let d = start(&cfg, &log);
+    let out = dir.path().join("out/main");
+    wait_for("the first refresh", Duration::from_secs(10), || {
+        entries(&out) == 1
+    });
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = reqwest::Client::new();
+    let get = |path: &str| {
+        let url = format!("http://127.0.0.1:{port}{path}");
+        rt.block_on(async { client.get(&url).send().await.unwrap() })
+    };
+    let atom = get("/main/atom.xml");
+    assert_eq!(atom.status(), 200);
+    assert!(
+        atom.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/atom+xml")
+    );
+    let health = get("/healthz");
+    assert_eq!(health.status(), 200);
+    let body = rt.block_on(health.text()).unwrap();
+    assert!(
+        body.contains("\"site\"") && body.contains("healthy"),
+        "{body}"
+    );
+    let metrics = rt.block_on(get("/metrics").text()).unwrap();
+    assert!(metrics.contains("source=\"site\""), "{metrics}");
+
+    // A second server on the same port: a configuration error naming the key.
+    let out2 = Command::new(env!("CARGO_BIN_EXE_feedwright"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert_eq!(out2.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out2.stderr).contains("server.listen"));
+    signal(&d, "TERM");
+}
