@@ -79,7 +79,7 @@ curl -fs -o /dev/null "$BASE/robots.txt" || { log "server did not come up on $BA
 # Checksums of every post page, to show that publishing one post leaves the others untouched.
 post_sums() {
     (cd "$SITE" && find . -path './[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]/*/index.html' -print0 |
-        sort -z | xargs -0 sha1sum)
+        sort -z | xargs -0 sha1sum | LC_ALL=C sort)
 }
 
 # ---------------------------------------------------------------- feedwright configs
@@ -225,9 +225,9 @@ python3 "$HERE/gen_site.py" "$SITE" --posts "$POSTS" --base-url "$BASE" --rest-a
     >"$WORK/manifest-new.json"
 post_sums >"$WORK/posts-after.sha1"
 NEW_URL=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["newest_post_url"])' "$WORK/manifest-new.json")
-UNCHANGED=$(comm -12 "$WORK/posts-before.sha1" "$WORK/posts-after.sha1" | wc -l)
-ADDED=$(comm -13 "$WORK/posts-before.sha1" "$WORK/posts-after.sha1" | wc -l)
-REMOVED=$(comm -23 "$WORK/posts-before.sha1" "$WORK/posts-after.sha1" | wc -l)
+UNCHANGED=$(LC_ALL=C comm -12 "$WORK/posts-before.sha1" "$WORK/posts-after.sha1" | wc -l)
+ADDED=$(LC_ALL=C comm -13 "$WORK/posts-before.sha1" "$WORK/posts-after.sha1" | wc -l)
+REMOVED=$(LC_ALL=C comm -23 "$WORK/posts-before.sha1" "$WORK/posts-after.sha1" | wc -l)
 WRITTEN=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["files_written"])' "$WORK/manifest-new.json")
 log "published $NEW_URL ($NOW): $WRITTEN files rewritten; post pages: $UNCHANGED byte-identical, $ADDED added, $REMOVED changed or removed"
 if [ "$UNCHANGED" != "$POSTS" ] || [ "$ADDED" != 1 ] || [ "$REMOVED" != 0 ]; then
