@@ -119,6 +119,13 @@ pub async fn serve(
         .map(|a| a.to_string())
         .unwrap_or_else(|_| "?".to_owned());
     tracing::info!("serving {} on http://{addr}/", cfg.output_dir.display());
+    // Headers and body go out in separate writes: without TCP_NODELAY, keep-alive clients wait
+    // for the delayed ACK (~40 ms) on every response.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    });
     axum::serve(listener, router(cfg))
         .with_graceful_shutdown(shutdown)
         .await
