@@ -33,6 +33,7 @@ pub mod config;
 pub mod daemon;
 pub mod digest;
 pub mod extract;
+mod html_out;
 pub mod model;
 pub mod normalize;
 pub mod pipeline;

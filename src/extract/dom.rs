@@ -3,7 +3,7 @@
 //!
 //! Everything here reads a parsed document; nothing allocates a second DOM.
 
-use scraper::{ElementRef, Node};
+use scraper::ElementRef;
 use url::Url;
 
 /// Collapse every run of Unicode whitespace to one space and trim the ends.
@@ -264,68 +264,11 @@ pub(crate) fn class_contains(el: ElementRef<'_>, needles: &[&str]) -> bool {
     })
 }
 
-const VOID: [&str; 14] = [
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
-    "wbr", "param",
-];
-
-fn escape_into(out: &mut String, s: &str, attr: bool) {
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '\u{a0}' => out.push_str("&nbsp;"),
-            '<' if !attr => out.push_str("&lt;"),
-            '>' if !attr => out.push_str("&gt;"),
-            '"' if attr => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-}
-
 /// The inner HTML of `root`, leaving out HTML comments and every element (with its subtree) for
 /// which `skip` is true. Iterative, so deeply nested documents cannot overflow the stack.
 pub(crate) fn inner_html_filtered(
     root: ElementRef<'_>,
     skip: &dyn Fn(ElementRef<'_>) -> bool,
 ) -> String {
-    let mut out = String::new();
-    // (node, closing?)
-    let mut stack: Vec<_> = root.children().rev().map(|n| (n, false)).collect();
-    while let Some((node, closing)) = stack.pop() {
-        match node.value() {
-            Node::Text(t) => escape_into(&mut out, t, false),
-            Node::Element(e) => {
-                let name = e.name();
-                if closing {
-                    out.push_str("</");
-                    out.push_str(name);
-                    out.push('>');
-                    continue;
-                }
-                let Some(el) = ElementRef::wrap(node) else {
-                    continue;
-                };
-                if skip(el) {
-                    continue;
-                }
-                out.push('<');
-                out.push_str(name);
-                for (k, v) in e.attrs() {
-                    out.push(' ');
-                    out.push_str(k);
-                    out.push_str("=\"");
-                    escape_into(&mut out, v, true);
-                    out.push('"');
-                }
-                out.push('>');
-                if VOID.contains(&name) {
-                    continue;
-                }
-                stack.push((node, true));
-                stack.extend(node.children().rev().map(|n| (n, false)));
-            }
-            _ => {}
-        }
-    }
-    out
+    crate::html_out::inner_html(root, skip, &crate::html_out::same_attrs)
 }

@@ -8,19 +8,13 @@
 
 use std::borrow::Cow;
 
-use scraper::{ElementRef, Html, Node};
+use scraper::Html;
 
 /// Attributes lazy-loading scripts read the real `src` from, in order of preference.
 const LAZY_SRC: [&str; 3] = ["data-src", "data-lazy-src", "data-original"];
 
 /// Attributes lazy-loading scripts read the real `srcset` from, in order of preference.
 const LAZY_SRCSET: [&str; 2] = ["data-srcset", "data-lazy-srcset"];
-
-/// Elements without content or end tag.
-const VOID: [&str; 14] = [
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
-    "wbr", "param",
-];
 
 /// Is `value` a usable image URL (present, not blank, not an inline `data:` placeholder)?
 fn usable(value: Option<&str>) -> bool {
@@ -75,19 +69,6 @@ fn rewritten_attrs(el: &scraper::node::Element) -> Vec<(String, String)> {
     attrs
 }
 
-fn escape_into(out: &mut String, s: &str, attr: bool) {
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '\u{a0}' => out.push_str("&nbsp;"),
-            '<' if !attr => out.push_str("&lt;"),
-            '>' if !attr => out.push_str("&gt;"),
-            '"' if attr => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-}
-
 /// `html` with the lazy-loading attributes of `<img>` / `<source>` promoted to `src` /
 /// `srcset`. Fragments without any `data-` attribute are returned unchanged; others are
 /// re-serialized (comments dropped, which the sanitizer does anyway).
@@ -96,50 +77,13 @@ pub(crate) fn promote_lazy_images(html: &str) -> Cow<'_, str> {
         return Cow::Borrowed(html);
     }
     let doc = Html::parse_fragment(html);
-    let mut out = String::with_capacity(html.len());
-    // (node, closing?) — iterative, so deep nesting cannot overflow the stack.
-    let root = doc.root_element();
-    let mut stack: Vec<_> = root.children().rev().map(|n| (n, false)).collect();
-    while let Some((node, closing)) = stack.pop() {
-        match node.value() {
-            Node::Text(t) => escape_into(&mut out, t, false),
-            Node::Element(e) => {
-                let name = e.name();
-                if closing {
-                    out.push_str("</");
-                    out.push_str(name);
-                    out.push('>');
-                    continue;
-                }
-                if ElementRef::wrap(node).is_none() {
-                    continue;
-                }
-                out.push('<');
-                out.push_str(name);
-                let attrs = if matches!(name, "img" | "source") {
-                    rewritten_attrs(e)
-                } else {
-                    e.attrs()
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect()
-                };
-                for (k, v) in attrs {
-                    out.push(' ');
-                    out.push_str(&k);
-                    out.push_str("=\"");
-                    escape_into(&mut out, &v, true);
-                    out.push('"');
-                }
-                out.push('>');
-                if VOID.contains(&name) {
-                    continue;
-                }
-                stack.push((node, true));
-                stack.extend(node.children().rev().map(|n| (n, false)));
-            }
-            _ => {}
+    let out = crate::html_out::inner_html(doc.root_element(), &|_| false, &|e| {
+        if matches!(e.name(), "img" | "source") {
+            rewritten_attrs(e)
+        } else {
+            crate::html_out::same_attrs(e)
         }
-    }
+    });
     Cow::Owned(out)
 }
 
