@@ -8,6 +8,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use chrono::Utc;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
@@ -308,15 +309,25 @@ pub fn run(path: &Path, backfill: Option<Option<String>>) -> Exit {
         }
     }
     let mut failed = report.failed();
-    for result in pipeline::publish_all(&cfg, &store) {
+    let published = pipeline::publish_all(&cfg, &mut store, &config_dir(path));
+    if let Some(e) = &published.stylesheet_error {
+        failed = true;
+        eprintln!("stylesheet: {e}");
+    }
+    for result in &published.feeds {
         match result {
             Ok(p) if p.entries == 0 => {
                 eprintln!("feed {}: no entries yet, nothing published", p.feed)
             }
             Ok(p) => {
                 let changed = p.files.iter().filter(|(_, c)| *c).count();
+                let archive = match p.archive_pages {
+                    0 => String::new(),
+                    1 => " (+ 1 archive page)".to_string(),
+                    n => format!(" (+ {n} archive pages)"),
+                };
                 eprintln!(
-                    "feed {}: {} entries, {} of {} files changed in {}",
+                    "feed {}: {} entries{archive}, {} of {} files changed in {}",
                     p.feed,
                     p.entries,
                     changed,
@@ -330,7 +341,31 @@ pub fn run(path: &Path, backfill: Option<Option<String>>) -> Exit {
             }
         }
     }
+    let announced = runtime.block_on(pipeline::announce(&cfg, &mut store, &published, Utc::now()));
+    report_announced(&announced);
     if failed { Exit::Failures } else { Exit::Ok }
+}
+
+/// One stderr line for the WebSub pings of a run (nothing without `[websub]` or pings). A hub
+/// that is down does not fail the run: the feeds are published and the pings are owed.
+fn report_announced(a: &pipeline::Announced) {
+    if !a.pinged.is_empty() {
+        eprintln!(
+            "websub: hub notified of {} changed feed file(s)",
+            a.pinged.len()
+        );
+    }
+    for e in &a.failed {
+        match e {
+            crate::websub::PingError::Transient { .. } => {
+                eprintln!("websub: {e}; the ping is kept and sent after the next publish")
+            }
+            crate::websub::PingError::Refused { .. } => eprintln!("websub: {e}"),
+        }
+    }
+    if let Some(e) = &a.error {
+        eprintln!("websub: {e}");
+    }
 }
 
 /// `feedwright status`: one row per configured source, on stdout.

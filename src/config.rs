@@ -56,6 +56,8 @@ pub struct Config {
     #[serde(default)]
     pub daemon: DaemonConfig,
     pub server: Option<ServerConfig>,
+    /// No `[websub]` table: feeds name no hub and nobody is pinged.
+    pub websub: Option<WebSubConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -201,8 +203,15 @@ pub struct FeedConfig {
     /// Only entries carrying one of these categories (case-insensitive); empty: all.
     #[serde(default)]
     pub categories: Vec<String>,
+    /// Entries in the head documents (`atom.xml`, `rss.xml`, `feed.json`).
     #[serde(default = "default_limit")]
     pub limit: u32,
+    /// Keep older entries in RFC 5005 archive documents (`<feed>/archive/<n>.xml`).
+    #[serde(default = "default_true")]
+    pub archive: bool,
+    /// Entries per archive document.
+    #[serde(default = "default_archive_page_size")]
+    pub archive_page_size: u32,
 }
 
 impl FeedConfig {
@@ -269,6 +278,30 @@ impl Default for DaemonConfig {
 pub struct ServerConfig {
     #[serde(default = "default_listen")]
     pub listen: String,
+}
+
+/// `[websub]`: the hub feeds advertise (`rel="hub"`) and notify after each change.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WebSubConfig {
+    /// The hub's URL (http or https).
+    pub hub: String,
+    /// Attempts per publish ping before it is kept for the next run.
+    #[serde(default = "default_websub_attempts")]
+    pub attempts: u32,
+    /// Timeout of one ping, in seconds.
+    #[serde(default = "default_websub_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+fn default_websub_attempts() -> u32 {
+    3
+}
+fn default_websub_timeout_secs() -> u64 {
+    10
+}
+fn default_archive_page_size() -> u32 {
+    100
 }
 
 fn default_output_dir() -> PathBuf {
@@ -521,6 +554,18 @@ impl Config {
             }
             if f.limit == 0 {
                 return Err((key("limit"), "must be at least 1".into()));
+            }
+            if f.archive_page_size == 0 {
+                return Err((key("archive_page_size"), "must be at least 1".into()));
+            }
+        }
+        if let Some(w) = &self.websub {
+            check_http_url(&w.hub).map_err(|m| ("websub.hub".to_string(), m))?;
+            if !(1..=10).contains(&w.attempts) {
+                return err("websub.attempts", "must be between 1 and 10".into());
+            }
+            if !(1..=300).contains(&w.timeout_secs) {
+                return err("websub.timeout_secs", "must be between 1 and 300".into());
             }
         }
         if let Some(d) = &self.digest {

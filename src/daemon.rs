@@ -302,10 +302,28 @@ async fn run_job(shared: &Shared, job: &Job) {
             for (url, why) in &rep.failures {
                 tracing::warn!(source = %name, url = %url, "failed: {why}");
             }
-            for result in pipeline::publish_all(&cfg, &store) {
+            let published =
+                pipeline::publish_all(&cfg, &mut store, &config_dir(&shared.config_path));
+            if let Some(e) = &published.stylesheet_error {
+                tracing::error!("stylesheet: {e}");
+            }
+            for result in &published.feeds {
                 if let Err((feed, e)) = result {
                     tracing::error!(feed = %feed, "not published: {e}");
                 }
+            }
+            let announced = pipeline::announce(&cfg, &mut store, &published, Utc::now()).await;
+            if !announced.pinged.is_empty() {
+                tracing::info!(
+                    "websub: hub notified of {} changed feed file(s)",
+                    announced.pinged.len()
+                );
+            }
+            for e in &announced.failed {
+                tracing::warn!("websub: {e}");
+            }
+            if let Some(e) = &announced.error {
+                tracing::error!("websub: {e}");
             }
         }
         Job::Digest => digest_now(shared, &cfg, &mut store, Utc::now()),

@@ -9,6 +9,7 @@
 //! source (HTTP / files) ─► extract (pure) ─► normalize (pure) ─► store (SQLite)
 //!                                                                   │
 //!          <output_dir>/<feed>/{atom.xml,rss.xml,feed.json} ◄─ publish (pure render + atomic write)
+//!          <output_dir>/<feed>/archive/<n>.xml (RFC 5005)          └─► websub (ping the hub)
 //!          <output_dir>/<feed>/digest/<week>.{html,txt,eml} ◄─ digest (select, related, render) ─► SMTP
 //! ```
 //!
@@ -20,6 +21,7 @@
 //! - [`store`]: all SQL.
 //! - [`publish`]: feed rendering (pure) and the one atomic writer of `output_dir`.
 //! - [`digest`]: the weekly issue: week, selection, related posts, templates, MIME, SMTP.
+//! - [`websub`]: the publish ping to the configured WebSub hub.
 //! - [`pipeline`]: the one place the stages are wired together.
 //! - [`daemon`]: when jobs run (cron schedules, signals, reload).
 //! - [`server`]: serving `output_dir`, the feed index, `/healthz` and `/metrics` (reads the store
@@ -41,3 +43,4 @@ pub mod publish;
 pub mod server;
 pub mod source;
 pub mod store;
+pub mod websub;

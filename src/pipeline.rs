@@ -1,19 +1,21 @@
 //! The pipeline: the one place the stages are wired together.
 //!
-//! Owns: [`refresh`] (source → extract → normalize → store, per source, per post) and
-//! [`publish_all`] (store → publish). A failure of one post or one source is recorded in the
+//! Owns: [`refresh`] (source → extract → normalize → store, per source, per post),
+//! [`publish_all`] (store → archive bookkeeping → publish) and [`announce`] (WebSub pings for
+//! what changed). A failure of one post or one source is recorded in the
 //! [`RunReport`] and never stops the others. Must not: parse the command line, print, or decide
 //! when jobs run.
-
-use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use url::Url;
 
-use crate::config::{Config, FeedConfig, SourceConfig, SourceKind};
+mod publishing;
+
+pub use publishing::{Announced, PublishReport, Published, announce, feed_info, publish_all};
+
+use crate::config::{Config, SourceConfig, SourceKind};
 use crate::model::{Entry, RawPage, RawPost, RunReport, SourceReport};
-use crate::publish::FeedInfo;
 use crate::source::{self, Discovery, FetchError, Fetcher, RunState, scrape};
 use crate::store::{Fill, RunHealth, Store, Upsert};
 
@@ -627,70 +629,6 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .unwrap_or_else(|e| Err(format!("internal error while extracting: {e}")))
-}
-
-/// What publishing one feed did.
-#[derive(Debug)]
-pub struct Published {
-    pub feed: String,
-    pub entries: usize,
-    /// Files written, with whether their content changed.
-    pub files: Vec<(PathBuf, bool)>,
-}
-
-/// Publish every `[[feed]]` from the store. Errors are per feed.
-pub fn publish_all(cfg: &Config, store: &Store) -> Vec<Result<Published, (String, String)>> {
-    cfg.feeds
-        .iter()
-        .map(|f| publish_one(cfg, store, f).map_err(|e| (f.name.clone(), e)))
-        .collect()
-}
-
-fn publish_one(cfg: &Config, store: &Store, feed: &FeedConfig) -> Result<Published, String> {
-    let entries = store
-        .entries(&feed.sources, &feed.categories, feed.limit as usize)
-        .map_err(|e| e.to_string())?;
-    if entries.is_empty() {
-        return Ok(Published {
-            feed: feed.name.clone(),
-            entries: 0,
-            files: Vec::new(),
-        });
-    }
-    let info = feed_info(cfg, feed)?;
-    let files = crate::publish::publish_feed(&cfg.output_dir, &info, &entries)
-        .map_err(|e| e.to_string())?;
-    Ok(Published {
-        feed: feed.name.clone(),
-        entries: entries.len(),
-        files,
-    })
-}
-
-/// Feed-level metadata from the config.
-pub fn feed_info(cfg: &Config, feed: &FeedConfig) -> Result<FeedInfo, String> {
-    let public = Url::parse(&cfg.public_url).map_err(|e| format!("public_url: {e}"))?;
-    let public_base = public
-        .join(&format!("{}/", feed.name))
-        .map_err(|e| format!("public_url: {e}"))?;
-    let home_page_url = feed
-        .sources
-        .iter()
-        .filter_map(|s| cfg.source(s))
-        .map(|s| s.url.clone())
-        .find(|u| u.starts_with("http://") || u.starts_with("https://"))
-        .unwrap_or_else(|| cfg.public_url.clone());
-    let description = feed
-        .description
-        .clone()
-        .unwrap_or_else(|| format!("{} — posts collected by feedwright", feed.title()));
-    Ok(FeedInfo {
-        name: feed.name.clone(),
-        title: feed.title().to_string(),
-        description,
-        home_page_url,
-        public_base,
-    })
 }
 
 /// Walk the whole archive of `src`, page by page, storing every post not stored yet. Resumable:

@@ -285,6 +285,11 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
     {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
     }
+    if let Some(link) = websub_link(&st.cfg, &rel, &name)
+        && let Ok(value) = HeaderValue::from_str(&link)
+    {
+        headers.insert(header::LINK, value);
+    }
     // Set on every answer (200 and 304 alike) so caches key on it even for small files that
     // are not compressed; the compression layer sees it and does not add a second one.
     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
@@ -293,6 +298,27 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     res
+}
+
+/// The `Link` header of a head feed document (`<feed>/atom.xml`, `rss.xml`, `feed.json`) when
+/// `[websub]` is configured: the hub and the document's public URL, the topic subscribers use
+/// (WebSub section 4). `None` for every other file.
+pub fn websub_link(cfg: &Config, rel: &Path, name: &str) -> Option<String> {
+    let hub = &cfg.websub.as_ref()?.hub;
+    let mut parts = rel.components();
+    let feed = parts.next()?.as_os_str().to_str()?;
+    if parts.next().is_none()
+        || parts.next().is_some()
+        || ![ATOM_FILE, RSS_FILE, JSON_FILE].contains(&name)
+        || !cfg.feeds.iter().any(|f| f.name == feed)
+    {
+        return None;
+    }
+    let topic = url::Url::parse(&cfg.public_url)
+        .ok()?
+        .join(&format!("{feed}/{name}"))
+        .ok()?;
+    Some(format!("<{hub}>; rel=\"hub\", <{topic}>; rel=\"self\""))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ fn info() -> FeedInfo {
         description: "Generated \u{1} input".into(),
         home_page_url: "https://blog.example.org/".into(),
         public_base: Url::parse("https://feeds.example.org/props/").expect("url"),
+        hub: None,
+        prev_archive: None,
     }
 }
 
@@ -152,6 +154,8 @@ fn xml_texts(xml: &str) -> Result<(Vec<Text>, Vec<String>), TestCaseError> {
             }
             Ok(Event::Eof) => break,
             Ok(Event::Decl(_) | Event::Comment(_)) => {}
+            // The `xml-stylesheet` instruction is the only processing instruction written.
+            Ok(Event::PI(pi)) if pi.starts_with(b"xml-stylesheet ") => {}
             Ok(other) => return Err(TestCaseError::fail(format!("unexpected {other:?}"))),
             Err(e) => return Err(fail("not well-formed", &e)),
         }

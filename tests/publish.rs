@@ -24,6 +24,8 @@ fn info() -> FeedInfo {
         description: "Posts about negotiation — \"daily\"".into(),
         home_page_url: "https://www.example.com/category/daily/".into(),
         public_base: Url::parse("https://feeds.example.org/feeds/negotiation/").expect("url"),
+        hub: None,
+        prev_archive: None,
     }
 }
 
@@ -321,7 +323,8 @@ fn rss_parses_back_and_validates() {
     let entries = sample();
     let xml = rss::render(&info, &entries);
     assert!(xml.starts_with(DECL), "{}", &xml[..80]);
-    assert_eq!(xml.matches("<?xml").count(), 1, "one declaration");
+    assert_eq!(xml.matches("<?xml ").count(), 1, "one declaration");
+    assert!(xml.contains("<?xml-stylesheet type=\"text/xsl\" href=\"../feed.xsl\"?>"));
     assert_well_formed(&xml);
 
     let channel = ::rss::Channel::read_from(xml.as_bytes()).expect("rss reads our output");
@@ -679,7 +682,7 @@ fn publish_feed_writes_the_three_documents() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let info = info();
     let entries = sample();
-    let written = publish_feed(tmp.path(), &info, &entries).expect("publish");
+    let written = publish_feed(tmp.path(), &info, &entries, None).expect("publish");
     let names: HashSet<String> = written
         .iter()
         .map(|(p, changed)| {
@@ -707,13 +710,13 @@ fn publish_feed_writes_the_three_documents() {
     );
 
     // Publishing the same input again changes nothing.
-    let again = publish_feed(tmp.path(), &info, &entries).expect("publish again");
+    let again = publish_feed(tmp.path(), &info, &entries, None).expect("publish again");
     assert!(again.iter().all(|(_, changed)| !changed), "{again:?}");
 
     // An edit to one entry rewrites every document.
     let mut edited = entries.clone();
     edited[0].title.push_str(" (updated)");
-    let third = publish_feed(tmp.path(), &info, &edited).expect("publish edit");
+    let third = publish_feed(tmp.path(), &info, &edited, None).expect("publish edit");
     assert!(third.iter().all(|(_, changed)| *changed), "{third:?}");
     assert!(temp_files(&dir).is_empty());
 }
@@ -723,7 +726,7 @@ fn publish_feed_rejects_a_name_that_is_not_a_plain_directory() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut info = info();
     info.name = "../escape".into();
-    let err = publish_feed(tmp.path(), &info, &sample()).expect_err("bad name");
+    let err = publish_feed(tmp.path(), &info, &sample(), None).expect_err("bad name");
     assert!(err.to_string().contains("../escape"), "{err}");
     assert!(!tmp.path().parent().expect("parent").join("escape").exists());
 }

@@ -130,8 +130,10 @@ fn publish(cfg: &Config, entries: &[Entry]) -> bool {
         description: String::new(),
         home_page_url: "https://a.example.org/".into(),
         public_base: Url::parse("http://127.0.0.1/daily/").expect("url"),
+        hub: None,
+        prev_archive: None,
     };
-    let written = publish_feed(&cfg.output_dir, &info, entries).expect("publish");
+    let written = publish_feed(&cfg.output_dir, &info, entries, None).expect("publish");
     written[0].1
 }
 

@@ -1,6 +1,8 @@
-//! Atom 1.0 rendering (RFC 4287). Pure: entries in, document out.
+//! Atom 1.0 rendering (RFC 4287), head and RFC 5005 archive documents. Pure: entries in,
+//! document out.
 //!
-//! Owns the mapping of [`Entry`] onto Atom elements. Must not: read the clock, the store or the
+//! Owns the mapping of [`Entry`] onto Atom elements and the feed-level links (`self`, `hub`,
+//! `current`, `prev-archive`, `next-archive`). Must not: read the clock, the store or the
 //! network, or reorder the entries it is given.
 
 use atom_syndication::{
@@ -14,31 +16,102 @@ use crate::model::Entry;
 /// Media type of the Atom document, used on its `rel="self"` link.
 pub const MEDIA_TYPE: &str = "application/atom+xml";
 
-/// Render the document for `entries` (already ordered newest first and limited).
+/// Namespace of RFC 5005 feed history (`fh:archive`).
+pub const HISTORY_NAMESPACE: &str = "http://purl.org/syndication/history/1.0";
+
+/// Render the head document for `entries` (already ordered newest first and limited).
 ///
 /// The feed `id` is its own public URL, `updated` is the latest entry `updated` (the Unix epoch
 /// without entries) and the feed title doubles as the feed-level author, so every entry has an
-/// author even when the post names none.
+/// author even when the post names none. With a hub configured it links `rel="hub"`; with
+/// archives it links the newest archive document as `rel="prev-archive"`.
 pub fn render(info: &FeedInfo, entries: &[Entry]) -> String {
     let self_url = info.file_url(ATOM_FILE);
-    let mut links = vec![Link {
-        href: self_url.clone(),
-        rel: "self".into(),
-        mime_type: Some(MEDIA_TYPE.into()),
-        ..Link::default()
-    }];
+    let mut links = vec![link(&self_url, "self", MEDIA_TYPE)];
     if !info.home_page_url.is_empty() {
-        links.push(Link {
-            href: xml_text(&info.home_page_url).into_owned(),
-            rel: "alternate".into(),
-            mime_type: Some("text/html".into()),
-            ..Link::default()
-        });
+        links.push(link(&info.home_page_url, "alternate", "text/html"));
     }
+    if let Some(hub) = &info.hub {
+        links.push(hub_link(hub));
+    }
+    if let Some(prev) = &info.prev_archive {
+        links.push(link(prev, "prev-archive", MEDIA_TYPE));
+    }
+    document(info, entries, self_url, links, false, STYLESHEET_FROM_HEAD)
+}
+
+/// Render archive document `page` (1 is the oldest) of an RFC 5005 archived feed: `fh:archive`,
+/// `rel="current"` to the head document, `prev-archive` to page − 1 (from page 2 on) and
+/// `next-archive` to page + 1 when `has_next`. Its `id` is the head document's, as every
+/// document of one logical feed shares it.
+pub fn render_archive(info: &FeedInfo, page: u32, entries: &[Entry], has_next: bool) -> String {
+    let head_url = info.file_url(ATOM_FILE);
+    let self_url = info.archive_url(page);
+    let mut links = vec![
+        link(&self_url, "self", MEDIA_TYPE),
+        link(&head_url, "current", MEDIA_TYPE),
+    ];
+    if !info.home_page_url.is_empty() {
+        links.push(link(&info.home_page_url, "alternate", "text/html"));
+    }
+    if page > 1 {
+        links.push(link(
+            &info.archive_url(page - 1),
+            "prev-archive",
+            MEDIA_TYPE,
+        ));
+    }
+    if has_next {
+        links.push(link(
+            &info.archive_url(page + 1),
+            "next-archive",
+            MEDIA_TYPE,
+        ));
+    }
+    document(
+        info,
+        entries,
+        head_url,
+        links,
+        true,
+        STYLESHEET_FROM_ARCHIVE,
+    )
+}
+
+/// Where the stylesheet is, relative to a head document (`<feed>/atom.xml`).
+const STYLESHEET_FROM_HEAD: &str = "../feed.xsl";
+/// … and relative to an archive document (`<feed>/archive/<n>.xml`).
+const STYLESHEET_FROM_ARCHIVE: &str = "../../feed.xsl";
+
+fn link(href: &str, rel: &str, mime_type: &str) -> Link {
+    Link {
+        href: xml_text(href).into_owned(),
+        rel: rel.into(),
+        mime_type: Some(mime_type.into()),
+        ..Link::default()
+    }
+}
+
+fn hub_link(hub: &str) -> Link {
+    Link {
+        href: xml_text(hub).into_owned(),
+        rel: "hub".into(),
+        ..Link::default()
+    }
+}
+
+fn document(
+    info: &FeedInfo,
+    entries: &[Entry],
+    id: String,
+    links: Vec<Link>,
+    archive: bool,
+    stylesheet: &str,
+) -> String {
     let title = xml_text(&info.title).into_owned();
-    let feed = Feed {
+    let mut feed = Feed {
         title: Text::plain(title.clone()),
-        id: self_url,
+        id,
         updated: fixed(feed_updated(entries)),
         authors: vec![person(&title)],
         generator: Some(Generator {
@@ -52,6 +125,10 @@ pub fn render(info: &FeedInfo, entries: &[Entry]) -> String {
         entries: entries.iter().map(entry).collect(),
         ..Feed::default()
     };
+    if archive {
+        feed.namespaces
+            .insert("fh".into(), HISTORY_NAMESPACE.into());
+    }
     let config = WriteConfig {
         write_document_declaration: false,
         indent_size: Some(2),
@@ -59,7 +136,19 @@ pub fn render(info: &FeedInfo, entries: &[Entry]) -> String {
     let body = feed
         .write_with_config(Vec::new(), config)
         .expect("writing XML into memory cannot fail");
-    xml_document(&body)
+    if !archive {
+        return xml_document(&body, Some(stylesheet));
+    }
+    // The crate writes extension elements after the entries, where the Atom schema does not
+    // allow them: put the marker among the feed-level elements, before the first entry. Every
+    // text is escaped, so the first `<entry>` at feed indentation is the first entry element.
+    let body = String::from_utf8_lossy(&body);
+    let at = body
+        .find("\n  <entry>")
+        .or_else(|| body.rfind("\n</feed>"))
+        .expect("a rendered feed ends with </feed>");
+    let marked = format!("{}\n  <fh:archive/>{}", &body[..at], &body[at..]);
+    xml_document(marked.as_bytes(), Some(stylesheet))
 }
 
 fn entry(e: &Entry) -> atom_syndication::Entry {

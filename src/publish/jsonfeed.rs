@@ -24,7 +24,16 @@ struct Document<'a> {
     #[serde(skip_serializing_if = "str::is_empty")]
     description: &'a str,
     authors: Vec<Author<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<Hub<'a>>,
     items: Vec<Item<'a>>,
+}
+
+#[derive(Serialize)]
+struct Hub<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: &'a str,
 }
 
 #[derive(Serialize)]
@@ -100,6 +109,14 @@ pub fn render(info: &FeedInfo, entries: &[Entry]) -> String {
         feed_url: info.file_url(JSON_FILE),
         description: &info.description,
         authors: feed_author(),
+        hubs: info
+            .hub
+            .iter()
+            .map(|url| Hub {
+                kind: "WebSub",
+                url,
+            })
+            .collect(),
         items,
     };
     let mut text =

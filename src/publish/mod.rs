@@ -1,8 +1,10 @@
 //! Publishing: pure rendering of feed documents and the one atomic writer of `output_dir`.
 //!
-//! Owns: Atom 1.0, RSS 2.0 and JSON Feed 1.1 rendering (`atom`, `rss`, `jsonfeed`), the
-//! newest-first order of a feed ([`order_entries`]) and [`write_atomic`], the only function that
-//! writes under `output_dir`. Must not: read the database, the network or the clock.
+//! Owns: Atom 1.0, RSS 2.0 and JSON Feed 1.1 rendering (`atom`, `rss`, `jsonfeed`) of head
+//! documents and of RFC 5005 archive documents (Atom), the `xml-stylesheet` instruction and the
+//! built-in stylesheet, the newest-first order of a feed ([`order_entries`]) and
+//! [`write_atomic`], the only function that writes under `output_dir`. Must not: read the
+//! database, the network or the clock; decide which entries are archived (the store keeps that).
 //!
 //! Rendering is deterministic: the same [`FeedInfo`] and entries always give the same bytes.
 //! Feed-level dates are taken from the entries (the Unix epoch when there are none), so an
@@ -32,6 +34,14 @@ pub const RSS_FILE: &str = "rss.xml";
 /// File name of the JSON Feed document inside a feed's directory.
 pub const JSON_FILE: &str = "feed.json";
 
+/// Folder of a feed's RFC 5005 archive documents, inside the feed's directory.
+pub const ARCHIVE_DIR: &str = "archive";
+/// File name of the XSLT stylesheet, at the top of `output_dir`, that XML feeds name in an
+/// `xml-stylesheet` instruction so a browser shows a readable page instead of raw XML.
+pub const STYLESHEET_FILE: &str = "feed.xsl";
+/// The built-in stylesheet (overridable by `templates/feed.xsl` next to the config file).
+pub const BUILTIN_STYLESHEET: &str = include_str!("feed.xsl");
+
 /// The declaration every XML document we write starts with.
 const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
 
@@ -49,6 +59,11 @@ pub struct FeedInfo {
     pub home_page_url: String,
     /// `public_url` joined with `<name>/`: self links are `<this>atom.xml` etc.
     pub public_base: Url,
+    /// `[websub] hub`: linked as `rel="hub"` (JSON Feed `hubs`) when set.
+    pub hub: Option<String>,
+    /// URL of the newest archive document, linked from the head documents as
+    /// `rel="prev-archive"`; `None` while the feed has no archive.
+    pub prev_archive: Option<String>,
 }
 
 impl FeedInfo {
@@ -65,6 +80,18 @@ impl FeedInfo {
             Err(_) => format!("{base}{file}"),
         }
     }
+}
+
+impl FeedInfo {
+    /// The public URL of archive document `page`.
+    pub fn archive_url(&self, page: u32) -> String {
+        self.file_url(&archive_path(page))
+    }
+}
+
+/// Path of archive document `page`, relative to the feed's directory.
+pub fn archive_path(page: u32) -> String {
+    format!("{ARCHIVE_DIR}/{page}.xml")
 }
 
 /// Sort `entries` the way every feed lists them: newest `published` first, then newest
@@ -121,24 +148,76 @@ pub(crate) fn xml_text(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// Prefix an XML body (without declaration) with [`XML_DECLARATION`] and end it with a newline.
-pub(crate) fn xml_document(body: &[u8]) -> String {
+/// Prefix an XML body (without declaration) with [`XML_DECLARATION`] and, when given, an
+/// `xml-stylesheet` instruction naming `stylesheet` (a relative URL); end it with a newline.
+pub(crate) fn xml_document(body: &[u8], stylesheet: Option<&str>) -> String {
     let body = String::from_utf8_lossy(body);
-    let mut out = String::with_capacity(XML_DECLARATION.len() + body.len() + 1);
+    let mut out = String::with_capacity(XML_DECLARATION.len() + body.len() + 64);
     out.push_str(XML_DECLARATION);
+    if let Some(href) = stylesheet {
+        out.push_str("<?xml-stylesheet type=\"text/xsl\" href=\"");
+        out.push_str(&html_escape::encode_double_quoted_attribute(href));
+        out.push_str("\"?>\n");
+    }
     out.push_str(body.trim_start());
     out.push('\n');
     out
 }
 
-/// Render the three documents of `info` and write them to `<out_dir>/<info.name>/` with
-/// [`write_atomic`]. Returns each path with whether it changed, in the order Atom, RSS, JSON
-/// Feed. `entries` must already be ordered (see [`order_entries`]) and limited.
+/// Render the three head documents of `info` and write them to `<out_dir>/<info.name>/` with
+/// [`write_atomic`]; with `open_archive = Some((page, entries))`, also render and write the
+/// newest, still filling archive page (`archive/<page>.xml`, entries newest first). Returns each
+/// path with whether it changed: Atom, RSS, JSON Feed, then the archive page. `head` must already
+/// be ordered (see [`order_entries`]) and limited.
 pub fn publish_feed(
     out_dir: &Path,
     info: &FeedInfo,
-    entries: &[Entry],
+    head: &[Entry],
+    open_archive: Option<(u32, &[Entry])>,
 ) -> io::Result<Vec<(PathBuf, bool)>> {
+    let dir = feed_dir(out_dir, info)?;
+    let mut documents = vec![
+        (ATOM_FILE.to_string(), atom::render(info, head)),
+        (RSS_FILE.to_string(), rss::render(info, head)),
+        (JSON_FILE.to_string(), jsonfeed::render(info, head)),
+    ];
+    if let Some((page, entries)) = open_archive {
+        documents.push((
+            archive_path(page),
+            atom::render_archive(info, page, entries, false),
+        ));
+    }
+    let mut written = Vec::with_capacity(documents.len());
+    for (file, text) in documents {
+        let path = dir.join(file);
+        let changed = write_atomic(&path, text.as_bytes())?;
+        written.push((path, changed));
+    }
+    Ok(written)
+}
+
+/// Write the stored `document` of complete archive page `page` back, byte for byte (a no-op
+/// when the file already holds it). Returns the path and whether it changed.
+pub fn publish_frozen_archive(
+    out_dir: &Path,
+    info: &FeedInfo,
+    page: u32,
+    document: &str,
+) -> io::Result<(PathBuf, bool)> {
+    let path = feed_dir(out_dir, info)?.join(archive_path(page));
+    let changed = write_atomic(&path, document.as_bytes())?;
+    Ok((path, changed))
+}
+
+/// Write the feeds' stylesheet to `<out_dir>/feed.xsl`. Returns the path and whether it changed.
+pub fn publish_stylesheet(out_dir: &Path, stylesheet: &str) -> io::Result<(PathBuf, bool)> {
+    let path = out_dir.join(STYLESHEET_FILE);
+    let changed = write_atomic(&path, stylesheet.as_bytes())?;
+    Ok((path, changed))
+}
+
+/// `<out_dir>/<info.name>`, after checking that the name is a safe directory name.
+fn feed_dir(out_dir: &Path, info: &FeedInfo) -> io::Result<PathBuf> {
     if !crate::config::valid_name(&info.name) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -148,19 +227,7 @@ pub fn publish_feed(
             ),
         ));
     }
-    let dir = out_dir.join(&info.name);
-    let documents = [
-        (ATOM_FILE, atom::render(info, entries)),
-        (RSS_FILE, rss::render(info, entries)),
-        (JSON_FILE, jsonfeed::render(info, entries)),
-    ];
-    let mut written = Vec::with_capacity(documents.len());
-    for (file, text) in documents {
-        let path = dir.join(file);
-        let changed = write_atomic(&path, text.as_bytes())?;
-        written.push((path, changed));
-    }
-    Ok(written)
+    Ok(out_dir.join(&info.name))
 }
 
 /// Wrap `err` so that its message says what failed on which path; the kind is kept.

@@ -1,6 +1,7 @@
 //! RSS 2.0 rendering. Pure: entries in, document out.
 //!
-//! Owns the mapping of [`Entry`] onto RSS 2.0 items with the `atom`, `content` and Dublin Core
+//! Owns the mapping of [`Entry`] onto RSS 2.0 items (and the channel's `atom:link`s: `self`,
+//! `hub`, `prev-archive`) with the `atom`, `content` and Dublin Core
 //! (`dc`) modules. Must not: read the clock, the store or the network, or reorder the entries it
 //! is given.
 //!
@@ -49,12 +50,7 @@ pub fn render(info: &FeedInfo, entries: &[Entry]) -> String {
         last_build_date: (!entries.is_empty()).then(|| rfc822(super::feed_updated(entries))),
         generator: Some(GENERATOR.into()),
         atom_ext: Some(AtomExtension {
-            links: vec![Link {
-                href: info.file_url(RSS_FILE),
-                rel: "self".into(),
-                mime_type: Some(MEDIA_TYPE.into()),
-                ..Link::default()
-            }],
+            links: channel_links(info),
         }),
         items: entries.iter().map(item).collect(),
         namespaces,
@@ -69,7 +65,34 @@ pub fn render(info: &FeedInfo, entries: &[Entry]) -> String {
         Some(rest) => rest.split_once("?>").map_or(rest, |(_, after)| after),
         None => &text,
     };
-    xml_document(without_decl.as_bytes())
+    xml_document(without_decl.as_bytes(), Some("../feed.xsl"))
+}
+
+/// `atom:link`s of the channel: `self`, then `hub` and `prev-archive` when there are any.
+fn channel_links(info: &FeedInfo) -> Vec<Link> {
+    let mut links = vec![Link {
+        href: info.file_url(RSS_FILE),
+        rel: "self".into(),
+        mime_type: Some(MEDIA_TYPE.into()),
+        ..Link::default()
+    }];
+    if let Some(hub) = &info.hub {
+        links.push(Link {
+            href: xml_text(hub).into_owned(),
+            rel: "hub".into(),
+            ..Link::default()
+        });
+    }
+    if let Some(prev) = &info.prev_archive {
+        // Archive documents are Atom (RFC 5005 Appendix B allows linking them from RSS).
+        links.push(Link {
+            href: xml_text(prev).into_owned(),
+            rel: "prev-archive".into(),
+            mime_type: Some(super::atom::MEDIA_TYPE.into()),
+            ..Link::default()
+        });
+    }
+    links
 }
 
 fn item(e: &Entry) -> Item {

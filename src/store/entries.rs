@@ -8,7 +8,7 @@ use super::{Store, StoreError, Upsert, from_unix};
 use crate::model::{DateSource, Entry, EntryId, Link};
 
 /// Every `entries` column an [`Entry`] is read from, in the order [`RawRow::read`] expects.
-const COLUMNS: &str = "id, dedup_key, source, url, title, published, published_source, updated, \
+pub(super) const COLUMNS: &str = "id, dedup_key, source, url, title, published, published_source, updated, \
                        updated_source, authors, categories, related, content_html, summary, \
                        content_hash, first_seen, last_seen";
 
@@ -111,6 +111,18 @@ impl Store {
                 "INSERT OR IGNORE INTO entry_sources (entry_id, source)
                  SELECT ?1, source FROM entry_sources WHERE entry_id = ?2",
                 params![stored.entry.id.0, dup.entry.id.0],
+            )
+            .map_err(sql)?;
+            // … and so does its place in any archive, unless the survivor has its own.
+            tx.execute(
+                "INSERT OR IGNORE INTO archive_entries (feed, entry_id, page)
+                 SELECT feed, ?1, page FROM archive_entries WHERE entry_id = ?2",
+                params![stored.entry.id.0, dup.entry.id.0],
+            )
+            .map_err(sql)?;
+            tx.execute(
+                "DELETE FROM archive_entries WHERE entry_id = ?1",
+                [&dup.entry.id.0],
             )
             .map_err(sql)?;
             tx.execute("DELETE FROM entries WHERE id = ?1", [&dup.entry.id.0])
@@ -303,7 +315,7 @@ fn update(
 }
 
 /// One `entries` row as SQLite returns it, before any decoding that can fail on bad data.
-struct RawRow {
+pub(super) struct RawRow {
     id: String,
     dedup_key: String,
     source: String,
@@ -324,7 +336,7 @@ struct RawRow {
 }
 
 impl RawRow {
-    fn read(row: &Row<'_>) -> rusqlite::Result<RawRow> {
+    pub(super) fn read(row: &Row<'_>) -> rusqlite::Result<RawRow> {
         Ok(RawRow {
             id: row.get(0)?,
             dedup_key: row.get(1)?,
@@ -346,7 +358,7 @@ impl RawRow {
         })
     }
 
-    fn into_stored(self, path: &str) -> Result<StoredEntry, StoreError> {
+    pub(super) fn into_stored(self, path: &str) -> Result<StoredEntry, StoreError> {
         let date_source = |s: &str| {
             DateSource::parse(s)
                 .ok_or_else(|| StoreError::bad_value(path, format!("date source {s:?}")))

@@ -8,6 +8,7 @@
 //! Times are stored as integer Unix seconds (UTC, whole seconds, so they sort); list columns are
 //! JSON arrays.
 
+mod archive;
 pub mod digest;
 mod entries;
 mod error;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+pub use archive::ArchivePageInfo;
 pub use entries::StoredEntry;
 pub use error::StoreError;
 pub use polite::{Fill, RobotsRow, RunHealth};

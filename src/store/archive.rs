@@ -1,0 +1,271 @@
+//! Store support for RFC 5005 archives and WebSub (`migrations/V6__archives_websub.sql`).
+//!
+//! Owns: which archive page of a feed each archived entry is on, the frozen documents of
+//! complete pages, and the WebSub publish pings the hub has not accepted yet. Must not: render
+//! documents (a complete page's document is handed in by the caller's `freeze` callback), choose
+//! page sizes or head lengths (parameters), or speak to the hub.
+//!
+//! An entry is archived once, when it falls out of its feed's head, and stays on its page. The
+//! newest page is open (it fills up); the moment the next page is started, the full page is
+//! frozen: its document is stored and from then on written back byte for byte.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+use super::entries::{COLUMNS, RawRow};
+use super::{Store, StoreError};
+use crate::model::Entry;
+
+/// One archive page of a feed, as the store knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchivePageInfo {
+    /// 1 is the oldest page.
+    pub page: u32,
+    /// Complete: its document is stored and never changes.
+    pub frozen: bool,
+}
+
+impl Store {
+    /// Ids of the entries of `sources` (with at least one of `categories`, case-insensitive,
+    /// when that is non-empty) that `feed` has not archived, in feed order: newest `published`
+    /// first, then newest `updated`, then `id` ascending.
+    pub fn unarchived_ids(
+        &self,
+        feed: &str,
+        sources: &[String],
+        categories: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        if sources.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = (2..sources.len() + 2)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let query = format!(
+            "SELECT id, categories FROM entries
+             WHERE id IN (SELECT entry_id FROM entry_sources WHERE source IN ({placeholders}))
+               AND id NOT IN (SELECT entry_id FROM archive_entries WHERE feed = ?1)
+             ORDER BY published DESC, updated DESC, id ASC"
+        );
+        let wanted: Vec<String> = categories.iter().map(|c| c.to_lowercase()).collect();
+        let mut stmt = self.conn.prepare(&query).map_err(|e| self.err(e))?;
+        let args = std::iter::once(feed).chain(sources.iter().map(String::as_str));
+        let mut rows = stmt
+            .query(params_from_iter(args))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let id: String = row.get(0).map_err(|e| self.err(e))?;
+            if !wanted.is_empty() {
+                let cats: String = row.get(1).map_err(|e| self.err(e))?;
+                let cats: Vec<String> = serde_json::from_str(&cats).map_err(|e| {
+                    StoreError::bad_value(&self.path, format!("categories of {id}: {e}"))
+                })?;
+                if !cats.iter().any(|c| wanted.contains(&c.to_lowercase())) {
+                    continue;
+                }
+            }
+            out.push(id);
+        }
+        Ok(out)
+    }
+
+    /// The entries with these ids, in the order given; ids no longer stored are skipped.
+    pub fn entries_by_ids(&self, ids: &[String]) -> Result<Vec<Entry>, StoreError> {
+        entries_by_ids(&self.conn, &self.path, ids)
+    }
+
+    /// The archive pages of `feed`, oldest first.
+    pub fn archive_pages(&self, feed: &str) -> Result<Vec<ArchivePageInfo>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT page, document IS NOT NULL FROM archive_pages
+                 WHERE feed = ?1 ORDER BY page",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([feed], |row| {
+                Ok(ArchivePageInfo {
+                    page: row.get(0)?,
+                    frozen: row.get(1)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Ids of the entries on archive page `page` of `feed`.
+    pub fn archive_page_ids(&self, feed: &str, page: u32) -> Result<Vec<String>, StoreError> {
+        page_ids(&self.conn, feed, page).map_err(|e| self.err(e))
+    }
+
+    /// The stored document of a frozen (complete) page; `None` while it is open.
+    pub fn frozen_archive(&self, feed: &str, page: u32) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT document FROM archive_pages WHERE feed = ?1 AND page = ?2",
+                params![feed, page],
+                |row| row.get::<_, Option<String>>(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Archive `oldest_first` (entry ids, oldest first) for `feed`, in one transaction: each
+    /// goes onto the open page until it holds `page_size` entries; then that page is frozen
+    /// with the document `freeze(page, its entries)` returns and the next page is opened.
+    /// Nothing is archived twice: an id already archived for `feed` is skipped.
+    pub fn archive(
+        &mut self,
+        feed: &str,
+        oldest_first: &[String],
+        page_size: u32,
+        freeze: &mut dyn FnMut(u32, Vec<Entry>) -> String,
+    ) -> Result<(), StoreError> {
+        if oldest_first.is_empty() {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let sql = |e| StoreError::sql(&path, e);
+        let tx = self.conn.transaction().map_err(sql)?;
+        let newest: Option<(u32, bool)> = tx
+            .query_row(
+                "SELECT page, document IS NOT NULL FROM archive_pages
+                 WHERE feed = ?1 ORDER BY page DESC LIMIT 1",
+                [feed],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(sql)?;
+        let mut page = match newest {
+            Some((p, false)) => p,
+            Some((p, true)) => open_page(&tx, feed, p + 1).map_err(sql)?,
+            None => open_page(&tx, feed, 1).map_err(sql)?,
+        };
+        let mut count: u32 = tx
+            .query_row(
+                "SELECT count(*) FROM archive_entries WHERE feed = ?1 AND page = ?2",
+                params![feed, page],
+                |row| row.get(0),
+            )
+            .map_err(sql)?;
+        for id in oldest_first {
+            let already: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM archive_entries WHERE feed = ?1 AND entry_id = ?2)",
+                    params![feed, id],
+                    |row| row.get(0),
+                )
+                .map_err(sql)?;
+            if already {
+                continue;
+            }
+            if count >= page_size {
+                let ids = page_ids(&tx, feed, page).map_err(sql)?;
+                let entries = entries_by_ids(&tx, &path, &ids)?;
+                let document = freeze(page, entries);
+                tx.execute(
+                    "UPDATE archive_pages SET document = ?3 WHERE feed = ?1 AND page = ?2",
+                    params![feed, page, document],
+                )
+                .map_err(sql)?;
+                page = open_page(&tx, feed, page + 1).map_err(sql)?;
+                count = 0;
+            }
+            tx.execute(
+                "INSERT INTO archive_entries (feed, entry_id, page) VALUES (?1, ?2, ?3)",
+                params![feed, id, page],
+            )
+            .map_err(sql)?;
+            count += 1;
+        }
+        tx.commit().map_err(sql)
+    }
+
+    /// Record that the hub is owed a publish ping for each of `topics` (kept until
+    /// [`Store::websub_done`]), so a ping lost to a crash or a down hub is sent next time.
+    pub fn websub_owe(&mut self, topics: &[String], now: DateTime<Utc>) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sql = |e| StoreError::sql(&path, e);
+        let tx = self.conn.transaction().map_err(sql)?;
+        for t in topics {
+            tx.execute(
+                "INSERT OR IGNORE INTO websub_pending (topic, since) VALUES (?1, ?2)",
+                params![t, now.timestamp()],
+            )
+            .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)
+    }
+
+    /// Topics still owed a publish ping, oldest first, with the time they were first owed.
+    pub fn websub_owed(&self) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT topic, since FROM websub_pending ORDER BY since, topic")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (topic, since) = row.map_err(|e| self.err(e))?;
+            out.push((topic, self.time(since)?));
+        }
+        Ok(out)
+    }
+
+    /// The hub accepted the ping for `topic`.
+    pub fn websub_done(&mut self, topic: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM websub_pending WHERE topic = ?1", [topic])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+}
+
+fn open_page(conn: &Connection, feed: &str, page: u32) -> rusqlite::Result<u32> {
+    conn.execute(
+        "INSERT INTO archive_pages (feed, page, document) VALUES (?1, ?2, NULL)",
+        params![feed, page],
+    )?;
+    Ok(page)
+}
+
+fn page_ids(conn: &Connection, feed: &str, page: u32) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT entry_id FROM archive_entries WHERE feed = ?1 AND page = ?2 ORDER BY entry_id",
+    )?;
+    let rows = stmt.query_map(params![feed, page], |row| row.get(0))?;
+    rows.collect()
+}
+
+fn entries_by_ids(conn: &Connection, path: &str, ids: &[String]) -> Result<Vec<Entry>, StoreError> {
+    let mut found: HashMap<String, Entry> = HashMap::with_capacity(ids.len());
+    // SQLite allows 32766 parameters; stay well below.
+    for chunk in ids.chunks(500) {
+        let placeholders = (1..=chunk.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let query = format!("SELECT {COLUMNS} FROM entries WHERE id IN ({placeholders})");
+        let mut stmt = conn.prepare(&query).map_err(|e| StoreError::sql(path, e))?;
+        let mut rows = stmt
+            .query(params_from_iter(chunk))
+            .map_err(|e| StoreError::sql(path, e))?;
+        while let Some(row) = rows.next().map_err(|e| StoreError::sql(path, e))? {
+            let stored = RawRow::read(row)
+                .map_err(|e| StoreError::sql(path, e))?
+                .into_stored(path)?;
+            found.insert(stored.entry.id.0.clone(), stored.entry);
+        }
+    }
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}

@@ -1,0 +1,302 @@
+//! RFC 5005 archives, end to end with the real binary over a `dir` source: the head keeps the
+//! newest `limit` entries, older ones go to `archive/<n>.xml`; complete archive documents stay
+//! byte-identical as posts keep arriving (and when an archived post is edited); following
+//! `prev-archive` from the head visits every entry exactly once.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use common::{feedwright, write_config};
+
+const PUBLIC: &str = "http://feeds.test/";
+
+struct Blog {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Blog {
+    fn new(limit: u32, page_size: u32) -> Blog {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("posts")).expect("posts dir");
+        let config = write_config(
+            dir.path(),
+            &format!(
+                r#"output_dir = "out"
+public_url = "{PUBLIC}"
+[store]
+path = "state/feedwright.db"
+[[source]]
+name = "notes"
+url = "posts"
+kind = "dir"
+[[feed]]
+name = "main"
+title = "Main feed"
+sources = ["notes"]
+limit = {limit}
+archive_page_size = {page_size}
+"#
+            ),
+        );
+        Blog { dir, config }
+    }
+
+    /// Add (or rewrite) post `n`, dated `n` days into November 2024 unless `day` says otherwise.
+    fn post(&self, n: u32, title: &str, day: u32) {
+        let text = format!(
+            "+++\ntitle = \"{title}\"\ndate = 2024-11-{day:02}T12:00:00Z\n\
+             url = \"https://notes.example.org/post-{n}/\"\ncategories = [\"Talks\"]\n+++\n\
+             Body of post {n}: delegations met to talk about water.\n"
+        );
+        std::fs::write(self.dir.path().join(format!("posts/post-{n}.md")), text)
+            .expect("write post");
+    }
+
+    fn run(&self) -> String {
+        let (code, _out, err) = feedwright(&self.config, &["run"]);
+        assert_eq!(code, 0, "run failed: {err}");
+        err
+    }
+
+    fn out(&self, rel: &str) -> PathBuf {
+        self.dir.path().join("out/main").join(rel)
+    }
+
+    fn archive_files(&self) -> BTreeMap<String, Vec<u8>> {
+        let dir = self.out("archive");
+        let Ok(read) = std::fs::read_dir(&dir) else {
+            return BTreeMap::new();
+        };
+        read.map(|e| e.expect("entry").path())
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read(&p).expect("read archive"))
+            })
+            .collect()
+    }
+
+    /// The file a public URL of this feed is published as.
+    fn file_of(&self, url: &str) -> PathBuf {
+        let rel = url
+            .strip_prefix(PUBLIC)
+            .unwrap_or_else(|| panic!("{url} is not under {PUBLIC}"));
+        self.dir.path().join("out").join(rel)
+    }
+}
+
+/// A parsed document: entry ids, links by rel, and whether it is marked `fh:archive`.
+struct Doc {
+    ids: Vec<String>,
+    links: BTreeMap<String, String>,
+    archive_marker: bool,
+}
+
+fn parse(path: &Path) -> Doc {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = String::from_utf8(bytes.clone()).expect("utf-8");
+    let feed = feed_rs::parser::parse(bytes.as_slice())
+        .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
+    let links = feed
+        .links
+        .iter()
+        .map(|l| (l.rel.clone().unwrap_or_default(), l.href.clone()))
+        .collect();
+    Doc {
+        ids: feed.entries.iter().map(|e| e.id.clone()).collect(),
+        links,
+        archive_marker: text.contains("<fh:archive/>")
+            && text.contains("xmlns:fh=\"http://purl.org/syndication/history/1.0\""),
+    }
+}
+
+/// Follow `prev-archive` from the head; returns every entry id met, in order, and checks each
+/// archive document's markers and links on the way.
+fn walk(blog: &Blog) -> Vec<String> {
+    let head = parse(&blog.out("atom.xml"));
+    assert!(!head.archive_marker, "the head is not an archive document");
+    let head_url = format!("{PUBLIC}main/atom.xml");
+    let mut ids = head.ids.clone();
+    let mut next = head.links.get("prev-archive").cloned();
+    let mut newer: Option<String> = None;
+    let mut seen_pages = HashSet::new();
+    while let Some(url) = next {
+        assert!(seen_pages.insert(url.clone()), "archive loop at {url}");
+        let doc = parse(&blog.file_of(&url));
+        assert!(doc.archive_marker, "{url} is marked fh:archive");
+        assert_eq!(
+            doc.links.get("current"),
+            Some(&head_url),
+            "{url} links current"
+        );
+        assert_eq!(doc.links.get("self"), Some(&url), "{url} links itself");
+        if let Some(newer_url) = &newer {
+            assert_eq!(
+                doc.links.get("next-archive"),
+                Some(newer_url),
+                "{url} links the newer archive page"
+            );
+        } else {
+            assert_eq!(
+                doc.links.get("next-archive"),
+                None,
+                "newest page has no next"
+            );
+        }
+        ids.extend(doc.ids);
+        newer = Some(url);
+        next = doc.links.get("prev-archive").cloned();
+    }
+    ids
+}
+
+fn id_of(n: u32) -> String {
+    format!("https://notes.example.org/post-{n}/")
+}
+
+fn assert_every_post_once(blog: &Blog, posts: impl IntoIterator<Item = u32>) {
+    let met = walk(blog);
+    let unique: HashSet<&String> = met.iter().collect();
+    assert_eq!(unique.len(), met.len(), "an entry appears twice: {met:?}");
+    let want: HashSet<String> = posts.into_iter().map(id_of).collect();
+    let got: HashSet<String> = met.iter().cloned().collect();
+    assert_eq!(
+        got, want,
+        "every post is reachable from the head exactly once"
+    );
+}
+
+#[test]
+fn complete_archive_pages_never_change_and_history_is_complete() {
+    let blog = Blog::new(3, 2);
+    for n in 1..=5 {
+        blog.post(n, &format!("Post {n}"), n);
+    }
+    let err = blog.run();
+    assert!(err.contains("(+ 1 archive page)"), "{err}");
+    let head = parse(&blog.out("atom.xml"));
+    assert_eq!(
+        head.ids,
+        vec![id_of(5), id_of(4), id_of(3)],
+        "newest `limit` in the head"
+    );
+    assert_eq!(
+        head.links.get("prev-archive").map(String::as_str),
+        Some("http://feeds.test/main/archive/1.xml")
+    );
+    let rss = std::fs::read_to_string(blog.out("rss.xml")).expect("rss");
+    assert!(
+        rss.contains(
+            r#"<atom:link href="http://feeds.test/main/archive/1.xml" rel="prev-archive" type="application/atom+xml"/>"#
+        ),
+        "the RSS head links the archive too: {rss}"
+    );
+    assert_every_post_once(&blog, 1..=5);
+
+    // Page 1 is full but not complete until page 2 starts; then it is frozen.
+    blog.post(6, "Post 6", 6);
+    blog.run();
+    let frozen = blog.archive_files();
+    assert_eq!(frozen.keys().collect::<Vec<_>>(), ["1.xml", "2.xml"]);
+    assert_every_post_once(&blog, 1..=6);
+
+    // More posts: pages 2 and 3 fill; page 1 stays byte-identical.
+    for n in 7..=9 {
+        blog.post(n, &format!("Post {n}"), n);
+    }
+    blog.run();
+    let later = blog.archive_files();
+    assert_eq!(
+        later["1.xml"], frozen["1.xml"],
+        "a complete page never changes"
+    );
+    assert_every_post_once(&blog, 1..=9);
+
+    // An archived post is edited, an old post turns up late, and another new post arrives:
+    // complete pages still do not change, and every post is still reachable exactly once.
+    blog.post(1, "Post 1, edited after it was archived", 1);
+    blog.post(20, "A late discovery from long ago", 1);
+    blog.post(10, "Post 10", 10);
+    blog.run();
+    let last = blog.archive_files();
+    assert_eq!(last["1.xml"], frozen["1.xml"], "page 1 is unchanged");
+    assert_eq!(
+        last["2.xml"], later["2.xml"],
+        "page 2 is unchanged once complete"
+    );
+    let head = parse(&blog.out("atom.xml"));
+    assert_eq!(head.ids, vec![id_of(10), id_of(9), id_of(8)]);
+    assert_every_post_once(&blog, (1..=10).chain([20]));
+
+    // An unchanged run rewrites nothing, and a deleted archive file is restored byte for byte.
+    std::fs::remove_file(blog.out("archive/1.xml")).expect("remove");
+    let err = blog.run();
+    assert!(
+        err.contains(", 1 of "),
+        "only the restored file changed: {err}"
+    );
+    assert_eq!(blog.archive_files(), last);
+}
+
+#[test]
+fn without_archive_the_head_is_all_there_is() {
+    let blog = Blog::new(2, 2);
+    let config = std::fs::read_to_string(&blog.config).expect("config");
+    std::fs::write(&blog.config, format!("{config}archive = false\n")).expect("config");
+    for n in 1..=4 {
+        blog.post(n, &format!("Post {n}"), n);
+    }
+    blog.run();
+    let head = parse(&blog.out("atom.xml"));
+    assert_eq!(head.ids, vec![id_of(4), id_of(3)]);
+    assert!(!head.links.contains_key("prev-archive"));
+    assert!(!blog.out("archive").exists());
+}
+
+#[test]
+fn a_zero_archive_page_size_is_an_error_naming_the_key() {
+    let blog = Blog::new(2, 0);
+    let (code, _out, err) = feedwright(&blog.config, &["check"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("feed[0].archive_page_size"), "{err}");
+}
+
+#[test]
+fn xml_feeds_name_the_stylesheet_which_is_published_and_overridable() {
+    let blog = Blog::new(1, 5);
+    blog.post(1, "Post 1", 1);
+    blog.post(2, "Post 2", 2);
+    blog.run();
+    let xsl = blog.dir.path().join("out/feed.xsl");
+    let builtin = std::fs::read_to_string(&xsl).expect("stylesheet published");
+    assert!(builtin.contains("<xsl:stylesheet"), "{builtin}");
+    for (file, href) in [
+        ("atom.xml", "../feed.xsl"),
+        ("rss.xml", "../feed.xsl"),
+        ("archive/1.xml", "../../feed.xsl"),
+    ] {
+        let text = std::fs::read_to_string(blog.out(file)).expect("feed");
+        let second_line = text.lines().nth(1).unwrap_or_default();
+        assert_eq!(
+            second_line,
+            format!(r#"<?xml-stylesheet type="text/xsl" href="{href}"?>"#),
+            "{file}"
+        );
+        // The relative href resolves to the published stylesheet.
+        let resolved = blog.out(file).parent().unwrap().join(href);
+        assert!(resolved.exists(), "{file}: {href} resolves to a file");
+    }
+    let json = std::fs::read_to_string(blog.out("feed.json")).expect("json");
+    assert!(!json.contains("xml-stylesheet"));
+
+    // templates/feed.xsl next to the config replaces the built-in one.
+    let templates = blog.dir.path().join("templates");
+    std::fs::create_dir(&templates).expect("templates");
+    let custom = "<?xml version=\"1.0\"?>\n<xsl:stylesheet version=\"1.0\" \
+                  xmlns:xsl=\"http://www.w3.org/1999/XSL/Transform\"/>\n";
+    std::fs::write(templates.join("feed.xsl"), custom).expect("custom");
+    blog.run();
+    assert_eq!(std::fs::read_to_string(&xsl).expect("xsl"), custom);
+}
