@@ -238,6 +238,28 @@ fn complete_archive_pages_never_change_and_history_is_complete() {
         "only the restored file changed: {err}"
     );
     assert_eq!(blog.archive_files(), last);
+
+    // CI re-checks head and archive documents with Python feedparser, and the stylesheet with
+    // an XSLT processor.
+    if let Some(keep) = std::env::var_os("FEEDWRIGHT_TEST_OUTPUT") {
+        copy_tree(
+            &blog.dir.path().join("out"),
+            &Path::new(&keep).join("archived-feed"),
+        );
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("name"));
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
 }
 
 #[test]
@@ -299,4 +321,11 @@ fn xml_feeds_name_the_stylesheet_which_is_published_and_overridable() {
     std::fs::write(templates.join("feed.xsl"), custom).expect("custom");
     blog.run();
     assert_eq!(std::fs::read_to_string(&xsl).expect("xsl"), custom);
+}
+
+#[test]
+fn the_shipped_stylesheet_copy_matches_the_built_in_one() {
+    let copy = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/feed.xsl"))
+        .expect("templates/feed.xsl");
+    assert_eq!(copy, feedwright::publish::BUILTIN_STYLESHEET);
 }
