@@ -176,6 +176,8 @@ pub fn publish_feed(
     open_archive: Option<(u32, &[Entry])>,
 ) -> io::Result<Vec<(PathBuf, bool)>> {
     let dir = feed_dir(out_dir, info)?;
+    remove_stale_temp_files(&dir)?;
+    remove_stale_temp_files(&dir.join(ARCHIVE_DIR))?;
     let mut documents = vec![
         (ATOM_FILE.to_string(), atom::render(info, head)),
         (RSS_FILE.to_string(), rss::render(info, head)),
@@ -214,6 +216,26 @@ pub fn publish_stylesheet(out_dir: &Path, stylesheet: &str) -> io::Result<(PathB
     let path = out_dir.join(STYLESHEET_FILE);
     let changed = write_atomic(&path, stylesheet.as_bytes())?;
     Ok((path, changed))
+}
+
+/// Remove the temporary files a killed writer left in `dir` (hidden `.<name>.XXXXXX.tmp`, see
+/// [`write_atomic`]). Only call this while holding the store's single-writer lock: then no other
+/// writer can be using them. A missing `dir` is fine.
+pub fn remove_stale_temp_files(dir: &Path) -> io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(with_path(e, "cannot list", dir)),
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.ends_with(".tmp") && entry.path().is_file() {
+            std::fs::remove_file(entry.path())
+                .map_err(|e| with_path(e, "cannot remove stale temporary file", &entry.path()))?;
+        }
+    }
+    Ok(())
 }
 
 /// `<out_dir>/<info.name>`, after checking that the name is a safe directory name.
