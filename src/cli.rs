@@ -151,13 +151,18 @@ fn config_dir(path: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// `feedwright check`: the configuration and, with a `[digest]`, its templates.
+/// `feedwright check`: the configuration, the feed stylesheet override and, with a `[digest]`,
+/// its templates.
 pub fn check(path: &Path) -> Exit {
     match load(path) {
         Ok(cfg) => {
             if cfg.digest.is_some()
                 && let Err(e) = crate::digest::check_templates(&cfg, &config_dir(path))
             {
+                eprintln!("error: {e}");
+                return Exit::Usage;
+            }
+            if let Err(e) = pipeline::stylesheet(&config_dir(path)) {
                 eprintln!("error: {e}");
                 return Exit::Usage;
             }

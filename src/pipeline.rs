@@ -12,7 +12,9 @@ use url::Url;
 
 mod publishing;
 
-pub use publishing::{Announced, PublishReport, Published, announce, feed_info, publish_all};
+pub use publishing::{
+    Announced, PublishReport, Published, announce, feed_info, publish_all, stylesheet,
+};
 
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::model::{Entry, RawPage, RawPost, RunReport, SourceReport};

@@ -321,6 +321,35 @@ fn xml_feeds_name_the_stylesheet_which_is_published_and_overridable() {
     std::fs::write(templates.join("feed.xsl"), custom).expect("custom");
     blog.run();
     assert_eq!(std::fs::read_to_string(&xsl).expect("xsl"), custom);
+
+    // A malformed override is refused by `check` and by `run`, naming the file; the published
+    // stylesheet stays, the feeds are still published, and the run reports the failure.
+    std::fs::write(
+        templates.join("feed.xsl"),
+        "<xsl:stylesheet><oops></xsl:stylesheet>",
+    )
+    .expect("broken");
+    let (code, _out, err) = feedwright(&blog.config, &["check"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("templates/feed.xsl") && err.contains("not well-formed"),
+        "{err}"
+    );
+    blog.post(3, "Post 3", 3);
+    let (code, _out, err) = feedwright(&blog.config, &["run"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("templates/feed.xsl"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&xsl).expect("xsl"),
+        custom,
+        "old one kept"
+    );
+    let head = parse(&blog.out("atom.xml"));
+    assert_eq!(head.ids, vec![id_of(3)], "feeds still published");
+    std::fs::write(templates.join("feed.xsl"), "<html><body/></html>").expect("not xslt");
+    let (code, _out, err) = feedwright(&blog.config, &["check"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not an XSLT"), "{err}");
 }
 
 #[test]

@@ -77,7 +77,7 @@ fn element_info(
     for a in e.attributes() {
         let a = a.map_err(|e| TestCaseError::fail(format!("attribute: {e}")))?;
         let value = a
-            .decode_and_unescape_value(decoder)
+            .decoded_and_normalized_value(quick_xml::XmlVersion::Implicit1_0, decoder)
             .map_err(|e| TestCaseError::fail(format!("attribute value: {e}")))?
             .into_owned();
         match a.key.as_ref() {

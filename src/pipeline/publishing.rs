@@ -61,6 +61,7 @@ pub fn publish_all(cfg: &Config, store: &mut Store, config_dir: &Path) -> Publis
         .and_then(|xsl| {
             publish::publish_stylesheet(&cfg.output_dir, &xsl).map_err(|e| e.to_string())
         })
+        .map_err(|e| format!("{e} (the stylesheet already published is kept)"))
         .err();
     let feeds = cfg
         .feeds
@@ -73,18 +74,46 @@ pub fn publish_all(cfg: &Config, store: &mut Store, config_dir: &Path) -> Publis
     }
 }
 
-/// The stylesheet to publish: the user's override or the built-in one.
-fn stylesheet(config_dir: &Path) -> Result<String, String> {
+/// The stylesheet to publish: the user's override (`templates/feed.xsl` next to the config
+/// file) when it exists and is a well-formed XSLT document, else the built-in one. An override
+/// that cannot be read or is malformed is an error naming the file; the caller then keeps the
+/// stylesheet already published.
+pub fn stylesheet(config_dir: &Path) -> Result<String, String> {
     let path = config_dir.join("templates").join(publish::STYLESHEET_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(text),
+        Ok(text) => {
+            check_xslt(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(text)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Ok(publish::BUILTIN_STYLESHEET.to_string())
         }
-        Err(e) => Err(format!(
-            "cannot read the stylesheet {}: {e} (the published one is kept)",
-            path.display()
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// Is `text` well-formed XML whose root is an XSLT `stylesheet` or `transform` element?
+fn check_xslt(text: &str) -> Result<(), String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut root: Option<String> = None;
+    loop {
+        let at = reader.buffer_position();
+        match reader.read_event() {
+            Ok(Event::Eof) => break,
+            Ok(Event::Start(e) | Event::Empty(e)) if root.is_none() => {
+                root = Some(String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
+            }
+            Ok(_) => {}
+            Err(e) => return Err(format!("not well-formed XML near byte {at}: {e}")),
+        }
+    }
+    match root.as_deref() {
+        Some("stylesheet" | "transform") => Ok(()),
+        Some(other) => Err(format!(
+            "the root element is <{other}>, not an XSLT <xsl:stylesheet>"
         )),
+        None => Err("no root element".into()),
     }
 }
 
