@@ -6,6 +6,19 @@
 //! the missed-digest catch-up at start-up, signals (SIGTERM/SIGINT: stop within 10 s with no
 //! partial file; SIGHUP: reload config and templates, keeping the old config when the new one is
 //! invalid). Must not: contain business logic (it calls `pipeline` and `digest`).
+//!
+//! Clock steps and DST. Each schedule keeps a `Plan`; the loop naps at most `MAX_NAP` (30 s) and
+//! asks the pure `Plan::decide`, with the wall clock and the real (monotonic) time since the
+//! plan was made, whether a firing is due and when to look again:
+//! - a forward step over one or many firings runs the job once, for the last firing passed, at
+//!   the first reading after the step (within `MAX_NAP`), never once per firing passed;
+//! - after a backward step the corrected clock is followed, but a firing it reaches again only
+//!   runs when it comes at least one schedule interval of real time after the previous run: the
+//!   firing that just ran never runs twice, and the job is never held back more than one interval
+//!   (by at most the step, when the step is shorter than the interval);
+//! - DST is no step (the clock is UTC): firings are computed by croner in the zone, so a fixed
+//!   time that does not exist runs once just after the gap, one that happens twice runs once, at
+//!   the first pass, and interval schedules run in both passes of a repeated hour.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -237,31 +250,157 @@ fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::
 }
 
 async fn schedule_loop(shared: Arc<Shared>, sched: Schedule, jitter_secs: u64) {
-    let mut after = Utc::now();
-    loop {
-        let Some(at) = sched.next_after(after) else {
-            tracing::warn!("the {} schedule never fires again", sched.job);
-            return;
-        };
-        let delay = if jitter_secs > 0 && matches!(sched.job, Job::Refresh(_)) {
+    let draw_jitter = || {
+        if jitter_secs > 0 && matches!(sched.job, Job::Refresh(_)) {
             Duration::from_millis(fastrand_ms(jitter_secs * 1000))
         } else {
             Duration::ZERO
-        };
-        let due = at + chrono::Duration::from_std(delay).unwrap_or_default();
-        // Sleep in naps, re-reading the wall clock, so clock steps and DST are followed.
-        loop {
-            let now = Utc::now();
-            if now >= due {
-                break;
+        }
+    };
+    let start = Utc::now();
+    let mut reference = std::time::Instant::now();
+    let Some(mut plan) = Plan::new(&sched, start, start, draw_jitter()) else {
+        tracing::warn!("the {} schedule never fires again", sched.job);
+        return;
+    };
+    loop {
+        // Sleep in naps of at most MAX_NAP, re-reading the wall clock, so that clock steps and
+        // DST are followed; `decide` says what that reading means.
+        let fired = match plan.decide(&sched, Utc::now(), reference.elapsed()) {
+            Decision::Wait(d) => {
+                tokio::time::sleep(d).await;
+                continue;
             }
-            let left = (due - now).to_std().unwrap_or_default();
-            tokio::time::sleep(left.min(MAX_NAP)).await;
+            Decision::Run(fired) => fired,
+        };
+        let decided_at = Utc::now();
+        let decided = std::time::Instant::now();
+        if fired > plan.next {
+            tracing::info!(
+                "the wall clock passed the {} firings from {} to {fired}: running once",
+                sched.job,
+                plan.next
+            );
+        } else if fired < plan.consumed {
+            tracing::info!(
+                "the wall clock went back: running the {} firing of {fired} (corrected clock)",
+                sched.job
+            );
         }
         run_job(&shared, &sched.job).await;
-        // The next firing after the scheduled time (not after "now"): a job that ran long skips
+        // Firings up to the end of the job (less a second) are done: a job that ran long skips
         // the firings it overlapped instead of running twice back to back.
-        after = at.max(Utc::now() - chrono::Duration::seconds(1));
+        let consumed = fired.max(Utc::now() - chrono::Duration::seconds(1));
+        match Plan::new(&sched, consumed, decided_at, draw_jitter()) {
+            Some(p) => {
+                plan = p;
+                reference = decided;
+            }
+            None => {
+                tracing::warn!("the {} schedule never fires again", sched.job);
+                return;
+            }
+        }
+    }
+}
+
+/// Where one schedule stands. Made at a reference moment (start-up, or when a job was started);
+/// [`Plan::decide`] is then given the wall clock and the real (monotonic) time elapsed since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Plan {
+    /// Firings at or before this wall-clock time are done (run, overlapped by a run, or before
+    /// start-up).
+    consumed: DateTime<Utc>,
+    /// The first firing after `consumed`.
+    next: DateTime<Utc>,
+    /// Real time from the reference moment until `next` was due, as the wall clock read then: one
+    /// schedule interval after the previous run when it ran on time.
+    real_due: chrono::Duration,
+    /// Random delay added to every firing of this plan.
+    jitter: Duration,
+}
+
+/// What a schedule does at a given reading of the clocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    /// Run the job now, for the firing at this wall-clock time.
+    Run(DateTime<Utc>),
+    /// Nothing is due: read the clocks again after this long (at most [`MAX_NAP`]).
+    Wait(Duration),
+}
+
+impl Plan {
+    /// The plan after `consumed`, made when the wall clock read `made_at`; `None` when the
+    /// schedule never fires again.
+    fn new(
+        sched: &Schedule,
+        consumed: DateTime<Utc>,
+        made_at: DateTime<Utc>,
+        jitter: Duration,
+    ) -> Option<Plan> {
+        let next = sched.next_after(consumed)?;
+        Some(Plan {
+            consumed,
+            next,
+            real_due: next - made_at,
+            jitter,
+        })
+    }
+
+    /// What to do when the wall clock reads `now` and `elapsed` real time has passed since the
+    /// plan was made. Pure: no clock is read here.
+    ///
+    /// - A firing after `consumed` was reached (plus jitter): run once, for the latest firing
+    ///   reached. Normally that is `next`, on time; after a forward clock step over one or many
+    ///   firings it is the last of them, and the job runs once, at the first reading after the
+    ///   step.
+    /// - The wall clock is behind `consumed` (it went back after firings already ran): the
+    ///   corrected clock is followed, so a firing it reaches again runs, but only if it comes at
+    ///   least `real_due` of real time after the reference (one schedule interval after the
+    ///   previous run). The firing that just ran is never run again because the clock moved
+    ///   back a little, and a long step never stalls the job beyond one interval.
+    fn decide(&self, sched: &Schedule, now: DateTime<Utc>, elapsed: Duration) -> Decision {
+        let jitter = chrono::Duration::from_std(self.jitter).unwrap_or_default();
+        let elapsed = chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::MAX);
+        // The firing whose jittered time was reached last.
+        let reached = now - jitter;
+        if reached >= self.next {
+            let fired = sched
+                .previous(reached)
+                .filter(|p| *p >= self.next)
+                .unwrap_or(self.next);
+            return Decision::Run(fired);
+        }
+        let nap = chrono::Duration::from_std(MAX_NAP).unwrap_or_default();
+        let mut wake = (self.next - reached).min(nap);
+        if reached < self.consumed {
+            // When (in real time since the reference) the wall clock showed firing `t`.
+            let arrival = |t: DateTime<Utc>| elapsed - (now - t);
+            if let Some(p) = sched.previous(reached)
+                && arrival(p) >= self.real_due
+            {
+                return Decision::Run(p);
+            }
+            // A firing the corrected clock reaches before the next nap ends, late enough.
+            let mut t = reached;
+            for _ in 0..64 {
+                match sched.next_after(t) {
+                    Some(n) if n - reached <= wake => {
+                        if arrival(n) >= self.real_due {
+                            wake = n - reached;
+                            break;
+                        }
+                        t = n;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Decision::Wait(
+            wake.to_std()
+                .unwrap_or_default()
+                .max(Duration::from_millis(1)),
+        )
     }
 }
 
@@ -359,5 +498,462 @@ async fn catch_up_digest(shared: &Shared) {
         let mut store = shared.store.lock().await;
         tracing::info!("the digest scheduled for {last_firing} may have been missed: checking");
         digest_now(shared, &cfg, &mut store, now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sched(expr: &str, tz: &str) -> Schedule {
+        Schedule {
+            job: Job::Digest,
+            cron: crate::config::parse_schedule(expr).expect("cron"),
+            tz: tz.parse().expect("zone"),
+        }
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .with_timezone(&Utc)
+    }
+
+    fn secs(n: i64) -> chrono::Duration {
+        chrono::Duration::seconds(n)
+    }
+
+    fn mins(n: i64) -> chrono::Duration {
+        chrono::Duration::minutes(n)
+    }
+
+    /// One run seen by [`simulate`].
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    struct Ran {
+        /// The firing it ran for.
+        fired: DateTime<Utc>,
+        /// The wall clock when it started.
+        wall: DateTime<Utc>,
+        /// Real time since the simulation started.
+        real: chrono::Duration,
+    }
+
+    /// Drive the decisions of `schedule_loop` with simulated clocks: real time starts at 0 and
+    /// the wall clock at `start`; each `(at, delta)` of `steps` moves the wall clock by `delta`
+    /// once real time reaches `at`; every job takes `job` of real time. Returns the runs that
+    /// started before `until` (real time).
+    fn simulate(
+        sched: &Schedule,
+        start: DateTime<Utc>,
+        steps: &[(chrono::Duration, chrono::Duration)],
+        job: chrono::Duration,
+        jitter: Duration,
+        until: chrono::Duration,
+    ) -> Vec<Ran> {
+        let wall = |real: chrono::Duration| {
+            steps
+                .iter()
+                .filter(|(at, _)| *at <= real)
+                .fold(start + real, |w, (_, d)| w + *d)
+        };
+        let mut real = chrono::Duration::zero();
+        let mut reference = real;
+        let mut plan = Plan::new(sched, start, start, jitter).expect("fires");
+        let mut runs = Vec::new();
+        for _ in 0..1_000_000 {
+            if real >= until {
+                return runs;
+            }
+            let elapsed = (real - reference).to_std().expect("monotonic");
+            match plan.decide(sched, wall(real), elapsed) {
+                Decision::Wait(d) => {
+                    assert!(d > Duration::ZERO && d <= MAX_NAP, "{d:?}");
+                    real += chrono::Duration::from_std(d).expect("nap");
+                }
+                Decision::Run(fired) => {
+                    let decided_at = wall(real);
+                    runs.push(Ran {
+                        fired,
+                        wall: decided_at,
+                        real,
+                    });
+                    reference = real;
+                    real += job;
+                    let consumed = fired.max(wall(real) - secs(1));
+                    plan = Plan::new(sched, consumed, decided_at, jitter).expect("fires");
+                }
+            }
+        }
+        panic!("the simulation did not reach {until}");
+    }
+
+    fn fired(runs: &[Ran]) -> Vec<DateTime<Utc>> {
+        runs.iter().map(|r| r.fired).collect()
+    }
+
+    /// The firings croner gives after `start`, up to `end`.
+    fn croner_firings(
+        sched: &Schedule,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Vec<DateTime<Utc>> {
+        let mut out = Vec::new();
+        let mut t = start;
+        while let Some(n) = sched.next_after(t).filter(|n| *n < end) {
+            out.push(n);
+            t = n;
+        }
+        out
+    }
+
+    const HALF_HOURLY: &str = "*/30 * * * *";
+
+    #[test]
+    fn decide_waits_in_naps_and_runs_at_the_firing() {
+        let s = sched(HALF_HOURLY, "UTC");
+        let start = utc("2024-05-01T12:00:10Z");
+        let plan = Plan::new(&s, start, start, Duration::ZERO).expect("fires");
+        assert_eq!(plan.next, utc("2024-05-01T12:30:00Z"));
+        assert_eq!(
+            plan.decide(&s, start, Duration::ZERO),
+            Decision::Wait(MAX_NAP)
+        );
+        assert_eq!(
+            plan.decide(&s, utc("2024-05-01T12:29:50Z"), Duration::from_secs(1780)),
+            Decision::Wait(Duration::from_secs(10))
+        );
+        assert_eq!(
+            plan.decide(&s, utc("2024-05-01T12:30:00Z"), Duration::from_secs(1790)),
+            Decision::Run(utc("2024-05-01T12:30:00Z"))
+        );
+        // Three hours later by the wall clock after 5 minutes of real time: one run, for the
+        // last firing passed.
+        assert_eq!(
+            plan.decide(&s, utc("2024-05-01T15:05:10Z"), Duration::from_secs(300)),
+            Decision::Run(utc("2024-05-01T15:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn decide_after_a_backward_step_waits_for_one_interval_of_real_time() {
+        let s = sched(HALF_HOURLY, "UTC");
+        // 12:30 ran; the plan was made when the wall clock read 12:30:00.
+        let made = utc("2024-05-01T12:30:00Z");
+        let plan = Plan::new(&s, made, made, Duration::ZERO).expect("fires");
+        assert_eq!(plan.next, utc("2024-05-01T13:00:00Z"));
+        // The clock went back 5 s right after: 12:30 is not run again.
+        let d = plan.decide(&s, utc("2024-05-01T12:29:57Z"), Duration::from_secs(2));
+        assert_eq!(d, Decision::Wait(MAX_NAP));
+        assert_eq!(
+            plan.decide(&s, utc("2024-05-01T12:30:00Z"), Duration::from_secs(5)),
+            Decision::Wait(MAX_NAP)
+        );
+        // The clock went back an hour: 12:00 of the corrected clock comes half an hour of real
+        // time after the last run, when 13:00 was due. It runs then, not an hour later.
+        assert_eq!(
+            plan.decide(&s, utc("2024-05-01T11:59:40Z"), Duration::from_secs(1780)),
+            Decision::Wait(Duration::from_secs(20))
+        );
+        assert_eq!(
+            plan.decide(&s, utc("2024-05-01T12:00:00Z"), Duration::from_secs(1800)),
+            Decision::Run(utc("2024-05-01T12:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn without_clock_steps_every_firing_runs_once_on_time() {
+        let s = sched(HALF_HOURLY, "UTC");
+        let start = utc("2024-05-01T12:00:10Z");
+        let runs = simulate(&s, start, &[], secs(3), Duration::ZERO, mins(185));
+        assert_eq!(
+            fired(&runs),
+            croner_firings(&s, start, utc("2024-05-01T15:05:10Z"))
+        );
+        assert_eq!(runs.len(), 6);
+        assert!(runs.iter().all(|r| r.wall == r.fired), "{runs:?}");
+
+        let jittered = simulate(&s, start, &[], secs(3), Duration::from_secs(20), mins(185));
+        assert_eq!(fired(&jittered), fired(&runs));
+        assert!(
+            jittered.iter().all(|r| r.wall == r.fired + secs(20)),
+            "{jittered:?}"
+        );
+    }
+
+    #[test]
+    fn a_forward_step_over_many_firings_runs_once_and_promptly() {
+        let s = sched(HALF_HOURLY, "UTC");
+        let start = utc("2024-05-01T12:00:10Z");
+        let step_at = mins(5);
+        let runs = simulate(
+            &s,
+            start,
+            &[(step_at, chrono::Duration::hours(3))],
+            secs(3),
+            Duration::ZERO,
+            mins(65),
+        );
+        assert_eq!(
+            fired(&runs),
+            [
+                utc("2024-05-01T15:00:00Z"),
+                utc("2024-05-01T15:30:00Z"),
+                utc("2024-05-01T16:00:00Z"),
+            ],
+            "six firings passed over, one run"
+        );
+        let late = runs[0].real - step_at;
+        assert!(
+            late <= chrono::Duration::from_std(MAX_NAP).expect("nap"),
+            "{late}"
+        );
+        assert_eq!(runs[1].wall, runs[1].fired, "then on time again");
+    }
+
+    #[test]
+    fn a_forward_step_over_one_firing_runs_it_once() {
+        let s = sched(HALF_HOURLY, "UTC");
+        let start = utc("2024-05-01T12:00:10Z");
+        let runs = simulate(
+            &s,
+            start,
+            &[(mins(25), mins(10))],
+            secs(3),
+            Duration::ZERO,
+            mins(50),
+        );
+        assert_eq!(
+            fired(&runs),
+            [utc("2024-05-01T12:30:00Z"), utc("2024-05-01T13:00:00Z")]
+        );
+        assert!(runs[0].real - mins(25) <= secs(30), "{runs:?}");
+    }
+
+    /// Runs after a backward step: never the firing that ran just before it, never two runs
+    /// closer than one interval of real time.
+    fn assert_spaced(runs: &[Ran], interval: chrono::Duration) {
+        for w in runs.windows(2) {
+            assert!(w[1].real - w[0].real >= interval, "{runs:#?}");
+        }
+    }
+
+    #[test]
+    fn a_small_backward_step_never_runs_the_same_firing_twice() {
+        let s = sched(HALF_HOURLY, "UTC");
+        let start = utc("2024-05-01T12:00:10Z");
+        // 12:30 runs at 29:50 of real time and takes 3 s; 5 s later the clock goes back 10 s,
+        // to before 12:30.
+        for step_at in [secs(1790) + secs(1), secs(1790) + secs(8)] {
+            let runs = simulate(
+                &s,
+                start,
+                &[(step_at, secs(-10))],
+                secs(3),
+                Duration::ZERO,
+                mins(95),
+            );
+            assert_eq!(
+                fired(&runs),
+                [
+                    utc("2024-05-01T12:30:00Z"),
+                    utc("2024-05-01T13:00:00Z"),
+                    utc("2024-05-01T13:30:00Z"),
+                ],
+                "step at {step_at}"
+            );
+            assert!(runs[1..].iter().all(|r| r.wall == r.fired), "{runs:?}");
+            assert_spaced(&runs, mins(30));
+        }
+    }
+
+    #[test]
+    fn a_backward_step_longer_than_the_interval_does_not_stall() {
+        let s = sched(HALF_HOURLY, "UTC");
+        let start = utc("2024-05-01T12:00:10Z");
+        // 12:30 ran at 29:50; at 40:00 the clock goes back an hour (12:40:10 -> 11:40:10).
+        let runs = simulate(
+            &s,
+            start,
+            &[(mins(40), chrono::Duration::hours(-1))],
+            secs(3),
+            Duration::ZERO,
+            mins(125),
+        );
+        assert_eq!(
+            fired(&runs),
+            [
+                utc("2024-05-01T12:30:00Z"),
+                utc("2024-05-01T12:00:00Z"),
+                utc("2024-05-01T12:30:00Z"),
+                utc("2024-05-01T13:00:00Z"),
+            ],
+            "the corrected clock's firings, each once"
+        );
+        // 13:00 of the old clock was due at 59:50 of real time: the corrected clock's 12:00
+        // runs right then.
+        assert_eq!(runs[1].real, secs(1790) + mins(30));
+        assert!(runs[1..].iter().all(|r| r.wall == r.fired), "{runs:?}");
+        assert_spaced(&runs, mins(30));
+    }
+
+    #[test]
+    fn a_backward_step_shorter_than_the_interval_delays_by_at_most_the_step() {
+        let s = sched(HALF_HOURLY, "UTC");
+        let start = utc("2024-05-01T12:00:10Z");
+        // 12:30 ran at 29:50; at 35:00 the clock goes back 20 min (12:35:10 -> 12:15:10).
+        let runs = simulate(
+            &s,
+            start,
+            &[(mins(35), mins(-20))],
+            secs(3),
+            Duration::ZERO,
+            mins(115),
+        );
+        assert_eq!(
+            fired(&runs),
+            [
+                utc("2024-05-01T12:30:00Z"),
+                utc("2024-05-01T13:00:00Z"),
+                utc("2024-05-01T13:30:00Z"),
+            ],
+            "12:30, reached again 20 min of real time after it ran, is not run twice"
+        );
+        let stall = runs[1].real - (secs(1790) + mins(30));
+        assert_eq!(stall, mins(20), "{runs:?}");
+        assert_spaced(&runs, mins(30));
+    }
+
+    #[test]
+    fn a_backward_step_during_a_job_does_not_repeat_it() {
+        let s = sched(HALF_HOURLY, "UTC");
+        let start = utc("2024-05-01T12:00:10Z");
+        let runs = simulate(
+            &s,
+            start,
+            &[(secs(1790) + secs(1), mins(-1))],
+            secs(3),
+            Duration::ZERO,
+            mins(95),
+        );
+        assert_eq!(
+            fired(&runs),
+            [
+                utc("2024-05-01T12:30:00Z"),
+                utc("2024-05-01T13:00:00Z"),
+                utc("2024-05-01T13:30:00Z"),
+            ]
+        );
+        assert_spaced(&runs, mins(30));
+    }
+
+    #[test]
+    fn a_weekly_digest_is_not_sent_twice_when_the_clock_goes_back_a_day() {
+        let s = sched("0 8 * * MON", "America/New_York");
+        let start = utc("2024-05-05T12:00:00-04:00");
+        let monday = utc("2024-05-06T08:00:00-04:00");
+        let ran_at = monday - start;
+        let runs = simulate(
+            &s,
+            start,
+            &[(ran_at + mins(10), chrono::Duration::days(-1))],
+            secs(3),
+            Duration::ZERO,
+            chrono::Duration::days(10),
+        );
+        assert_eq!(
+            fired(&runs),
+            [monday, utc("2024-05-13T08:00:00-04:00")],
+            "{runs:?}"
+        );
+    }
+
+    #[test]
+    fn a_job_that_runs_past_the_next_firing_skips_it() {
+        let s = sched(HALF_HOURLY, "UTC");
+        let start = utc("2024-05-01T12:00:10Z");
+        let runs = simulate(&s, start, &[], mins(40), Duration::ZERO, mins(155));
+        assert_eq!(
+            fired(&runs),
+            [
+                utc("2024-05-01T12:30:00Z"),
+                utc("2024-05-01T13:30:00Z"),
+                utc("2024-05-01T14:30:00Z"),
+            ]
+        );
+    }
+
+    /// Runs over a DST change follow croner's firings exactly: each once, on time.
+    fn assert_follows_croner(expr: &str, from: &str, to: &str) -> Vec<DateTime<Utc>> {
+        let s = sched(expr, "America/New_York");
+        let (start, end) = (utc(from), utc(to));
+        let runs = simulate(&s, start, &[], secs(3), Duration::ZERO, end - start);
+        assert_eq!(fired(&runs), croner_firings(&s, start, end));
+        assert!(runs.iter().all(|r| r.wall == r.fired), "{runs:?}");
+        fired(&runs)
+    }
+
+    #[test]
+    fn spring_forward_runs_a_time_in_the_gap_once() {
+        // 2024-03-10 02:00 EST became 03:00 EDT in New York: 02:30 did not exist that day.
+        let runs = assert_follows_croner(
+            "30 2 * * *",
+            "2024-03-08T12:00:00-05:00",
+            "2024-03-11T12:00:00-04:00",
+        );
+        assert_eq!(
+            runs,
+            [
+                utc("2024-03-09T02:30:00-05:00"),
+                utc("2024-03-10T03:00:00-04:00"),
+                utc("2024-03-11T02:30:00-04:00"),
+            ]
+        );
+        let runs = assert_follows_croner(
+            HALF_HOURLY,
+            "2024-03-10T00:50:00-05:00",
+            "2024-03-10T04:10:00-04:00",
+        );
+        assert_eq!(
+            runs,
+            [
+                utc("2024-03-10T01:00:00-05:00"),
+                utc("2024-03-10T01:30:00-05:00"),
+                utc("2024-03-10T03:00:00-04:00"),
+                utc("2024-03-10T03:30:00-04:00"),
+                utc("2024-03-10T04:00:00-04:00"),
+            ]
+        );
+    }
+
+    #[test]
+    fn fall_back_runs_a_repeated_time_once_and_intervals_in_both_passes() {
+        // 2024-11-03 02:00 EDT became 01:00 EST in New York: 01:30 happened twice.
+        let runs = assert_follows_croner(
+            "30 1 * * *",
+            "2024-11-02T12:00:00-04:00",
+            "2024-11-04T12:00:00-05:00",
+        );
+        assert_eq!(
+            runs,
+            [
+                utc("2024-11-03T01:30:00-04:00"),
+                utc("2024-11-04T01:30:00-05:00"),
+            ]
+        );
+        let runs = assert_follows_croner(
+            HALF_HOURLY,
+            "2024-11-03T00:50:00-04:00",
+            "2024-11-03T02:10:00-05:00",
+        );
+        assert_eq!(
+            runs,
+            [
+                utc("2024-11-03T01:00:00-04:00"),
+                utc("2024-11-03T01:30:00-04:00"),
+                utc("2024-11-03T01:00:00-05:00"),
+                utc("2024-11-03T01:30:00-05:00"),
+                utc("2024-11-03T02:00:00-05:00"),
+            ]
+        );
     }
 }

@@ -487,6 +487,7 @@ fn finish_source(
     };
     let result = (|| {
         store.record_run_health(&src.name, now, &h)?;
+        store.add_fetch_statuses(&src.name, &stats.by_status)?;
         if let Some(t0) = started {
             store.set_last_run_duration(&src.name, t0.elapsed())?;
         }

@@ -695,6 +695,23 @@ fn metric_families(cfg: &Config, store: &Store) -> Result<Vec<Family>, StoreErro
         out.push(f);
     }
 
+    // Requests by how they ended; a source shows only the statuses it has seen.
+    let statuses = store.fetch_status_totals()?;
+    let mut fetches = Family::new(
+        "feedwright_source_fetches_total",
+        "HTTP requests made for each source by how they ended: the final status code (after redirects), or timeout, connect or error.",
+        Kind::Counter,
+    );
+    for s in &cfg.sources {
+        for t in statuses.iter().filter(|t| t.source == s.name) {
+            fetches.push(
+                vec![("source", s.name.clone()), ("status", t.status.clone())],
+                t.count as f64,
+            );
+        }
+    }
+    out.push(fetches);
+
     let mut degraded = 0u64;
     let mut failing = 0u64;
     let mut last_success = Family::new(

@@ -1,6 +1,9 @@
 //! The feed server on loopback: content types, validators and 304s, gzip with `Vary`, refused
 //! paths, the index, `/healthz` from a store a writer holds open, and `/metrics` checked by the
-//! Prometheus reference parser (Python `prometheus_client`).
+//! Prometheus reference parser (Python `prometheus_client`), including requests by HTTP status
+//! after real runs against the loopback fixture site.
+
+mod common;
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -735,4 +738,153 @@ fn read_only_open_needs_an_existing_database_and_refuses_a_newer_schema() {
         other => panic!("expected NewerSchema, got {other:?}"),
     }
     assert_eq!(std::fs::read(&db).expect("read"), before, "left untouched");
+}
+
+/// Serve `cfg` on a fresh runtime just long enough to read `/metrics` once.
+fn scrape_metrics(cfg: &Config) -> String {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let listener = server::bind(cfg).await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let c = cfg.clone();
+        let task = tokio::spawn(async move {
+            server::serve(&c, listener, async {
+                let _ = rx.await;
+            })
+            .await
+        });
+        let text = client()
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .expect("get /metrics")
+            .text()
+            .await
+            .expect("body");
+        let _ = tx.send(());
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("server stops")
+            .expect("join")
+            .expect("server ended cleanly");
+        text
+    })
+}
+
+#[test]
+fn metrics_count_requests_by_final_http_status_across_runs() {
+    use common::{Post, Resp, Site, classic_post, listing, write_config};
+    let site = Site::start();
+    let base = site.base();
+    site.set(
+        "/robots.txt",
+        Resp::Html("User-agent: *\nAllow: /\n".into()),
+    );
+    let posts = [
+        Post::new(1, "kept-one", "Kept one", "2024-03-01T09:00:00+00:00"),
+        Post::new(2, "kept-two", "Kept two", "2024-03-02T09:00:00+00:00"),
+        Post::new(3, "gone", "Gone", "2024-03-03T09:00:00+00:00"),
+        Post::new(4, "busy", "Busy", "2024-03-04T09:00:00+00:00"),
+    ];
+    for p in &posts[..2] {
+        site.set(&p.path(), Resp::Html(classic_post(&base, p)));
+    }
+    site.set(&posts[2].path(), Resp::Status(404));
+    site.set(&posts[3].path(), Resp::Status(503));
+    let links: Vec<(String, String)> = posts
+        .iter()
+        .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
+        .collect();
+    site.set("/cat/", Resp::Html(listing(&base, &links, None)));
+    // Nothing listens on this port: every request for `down` fails to connect.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg_path = write_config(
+        dir.path(),
+        &format!(
+            r#"output_dir = "out"
+public_url = "http://feeds.test/"
+[store]
+path = "state/feedwright.db"
+[http]
+min_interval_ms = 0
+timeout_secs = 5
+max_retries = 0
+[[source]]
+name = "site"
+url = "{}"
+# Known posts are re-checked (conditionally) on every run.
+recheck_days = 36500
+recheck_hours = 0
+[[source]]
+name = "down"
+url = "http://127.0.0.1:{closed}/cat/"
+[[feed]]
+name = "main"
+sources = ["site", "down"]
+[server]
+listen = "127.0.0.1:0"
+"#,
+            site.url("/cat/")
+        ),
+    );
+    // Run 1: robots.txt, the listing and two posts answer 200, one post 404, one 503. Run 2:
+    // the listing and the two stored posts answer 304 to conditional requests, the 503 post
+    // (pending) is retried.
+    for run in 1..=2 {
+        let (code, _, stderr) = common::feedwright(&cfg_path, &["run"]);
+        assert_eq!(code, 1, "run {run}: some posts and a source fail\n{stderr}");
+    }
+    let mut served: std::collections::BTreeMap<String, f64> = Default::default();
+    for hit in site.hits() {
+        *served.entry(hit.status.to_string()).or_default() += 1.0;
+    }
+    for code in ["200", "304", "404", "503"] {
+        assert!(
+            served.contains_key(code),
+            "the site answered {code}: {served:?}"
+        );
+    }
+    assert_eq!(served["503"], 2.0, "the failed post is retried on run 2");
+
+    let cfg = Config::load(&cfg_path).expect("config");
+    let m = parse_prometheus(&scrape_metrics(&cfg));
+    let name = "feedwright_source_fetches_total";
+    let counted: std::collections::BTreeMap<String, f64> = m
+        .iter()
+        .filter(|(n, l, _)| n == name && l["source"] == "site")
+        .map(|(_, l, v)| (l["status"].as_str().expect("status").to_owned(), *v))
+        .collect();
+    assert_eq!(counted, served, "every answer the site gave, by status");
+    assert_eq!(
+        counted.values().sum::<f64>(),
+        sample(
+            &m,
+            "feedwright_source_requests_total",
+            &[("source", "site")]
+        ),
+        "the statuses add up to the requests"
+    );
+    assert_eq!(
+        sample(&m, name, &[("source", "down"), ("status", "connect")]),
+        2.0,
+        "one refused connection (robots.txt) per run"
+    );
+    assert_eq!(
+        m.iter()
+            .filter(|(n, l, _)| n == name && l["source"] == "down")
+            .count(),
+        1,
+        "{m:?}"
+    );
 }

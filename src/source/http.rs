@@ -6,10 +6,11 @@
 //! `min_interval_ms` or `Crawl-delay`, and at most `per_host_concurrency` in flight), retries with
 //! exponential backoff and jitter (`backon`) honouring `Retry-After`, conditional GET with the
 //! validators it is handed, the body limit enforced while streaming, the per-source request budget
-//! and request statistics. Must not: parse documents, decide what to fetch, or touch the store
+//! and request statistics (requests, 304s, bytes, and every request's outcome by HTTP status, see
+//! [`FetchStats::by_status`]). Must not: parse documents, decide what to fetch, or touch the store
 //! (validators and robots.txt copies come in and go out as plain data).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -150,12 +151,28 @@ struct Host {
     blocked: Mutex<Option<FetchError>>,
 }
 
-/// Requests, 304s and bytes since the last [`Fetcher::reset_budget`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Requests, 304s, bytes and outcomes since the last [`Fetcher::reset_budget`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FetchStats {
     pub requests: u32,
     pub not_modified: u32,
     pub bytes: u64,
+    /// How many requests ended with each outcome, ordered by label: the final HTTP status code
+    /// after redirects (`"200"`, `"304"`, `"404"`, `"503"`…), or for a request that got no
+    /// complete answer `"timeout"`, `"connect"` (no connection) or `"error"` (any other transport
+    /// failure, such as a redirect loop or a body cut short). Every attempt counts, retries
+    /// included, robots.txt too; a request the budget or robots.txt stopped before it was sent
+    /// does not. A 2xx whose body was over the size limit counts under its status.
+    pub by_status: Vec<(String, u32)>,
+}
+
+/// The `by_status` label of a request that got no complete answer.
+fn transport_label(e: &FetchError) -> &'static str {
+    match e {
+        FetchError::Timeout => "timeout",
+        FetchError::Connect(_) => "connect",
+        _ => "error",
+    }
 }
 
 /// A polite HTTP client shared by every source of a run.
@@ -176,6 +193,7 @@ pub struct Fetcher {
     used: AtomicU32,
     not_modified: AtomicU32,
     bytes: AtomicU64,
+    by_status: Mutex<BTreeMap<String, u32>>,
 }
 
 /// Largest robots.txt read; RFC 9309 asks parsers to read at least 500 KiB and ignore the rest.
@@ -219,6 +237,7 @@ impl Fetcher {
             used: AtomicU32::new(0),
             not_modified: AtomicU32::new(0),
             bytes: AtomicU64::new(0),
+            by_status: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -238,14 +257,36 @@ impl Fetcher {
         self.used.store(0, Ordering::SeqCst);
         self.not_modified.store(0, Ordering::SeqCst);
         self.bytes.store(0, Ordering::SeqCst);
+        self.by_status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
-    /// Requests, 304s and bytes since the last [`Fetcher::reset_budget`].
+    /// Requests, 304s, bytes and outcomes since the last [`Fetcher::reset_budget`].
     pub fn stats(&self) -> FetchStats {
         FetchStats {
             requests: self.used.load(Ordering::SeqCst).min(self.max_requests),
             not_modified: self.not_modified.load(Ordering::SeqCst),
             bytes: self.bytes.load(Ordering::SeqCst),
+            by_status: self
+                .by_status
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
+        }
+    }
+
+    /// Count one request that ended with `label` (see [`FetchStats::by_status`]).
+    fn count_status(&self, label: &str) {
+        let mut m = self.by_status.lock().unwrap_or_else(|p| p.into_inner());
+        match m.get_mut(label) {
+            Some(n) => *n += 1,
+            None => {
+                m.insert(label.to_owned(), 1);
+            }
         }
     }
 
@@ -505,6 +546,23 @@ impl Fetcher {
         if let Some(l) = limiter {
             l.until_ready().await;
         }
+        let (status, result) = self.send(url, validators, limit, truncate).await;
+        match status {
+            Some(code) => self.count_status(&code.to_string()),
+            None => self.count_status(result.as_ref().err().map_or("error", transport_label)),
+        }
+        result
+    }
+
+    /// Send one request and read its answer; returns the HTTP status when a complete answer
+    /// (or one refused for its size) arrived, `None` when the transport failed.
+    async fn send(
+        &self,
+        url: &Url,
+        validators: Option<&Validators>,
+        limit: usize,
+        truncate: bool,
+    ) -> (Option<u16>, Result<Conditional, FetchError>) {
         let mut req = self.client.get(url.clone()).header(header::ACCEPT, ACCEPT);
         if let Some(v) = validators {
             if let Some(etag) = &v.etag {
@@ -514,29 +572,35 @@ impl Fetcher {
                 req = req.header(header::IF_MODIFIED_SINCE, lm);
             }
         }
-        let mut resp = req.send().await.map_err(classify)?;
+        let mut resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return (None, Err(classify(e))),
+        };
         let status = resp.status().as_u16();
         if status == 304 {
             self.not_modified.fetch_add(1, Ordering::SeqCst);
-            return Ok(Conditional::NotModified);
+            return (Some(status), Ok(Conditional::NotModified));
         }
         if status == 429 || status == 503 {
             if let Some(after) = retry_after(resp.headers(), Utc::now()) {
-                return Err(FetchError::RetryLater {
-                    status,
-                    after_secs: after,
-                });
+                return (
+                    Some(status),
+                    Err(FetchError::RetryLater {
+                        status,
+                        after_secs: after,
+                    }),
+                );
             }
-            return Err(FetchError::Status(status));
+            return (Some(status), Err(FetchError::Status(status)));
         }
         if !resp.status().is_success() {
-            return Err(FetchError::Status(status));
+            return (Some(status), Err(FetchError::Status(status)));
         }
         if !truncate
             && let Some(len) = resp.content_length()
             && len > limit as u64
         {
-            return Err(FetchError::TooLarge(limit as u64));
+            return (Some(status), Err(FetchError::TooLarge(limit as u64)));
         }
         let final_url = resp.url().clone();
         let headers = resp.headers().clone();
@@ -545,25 +609,32 @@ impl Fetcher {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+        loop {
+            let chunk = match resp.chunk().await {
+                Ok(Some(c)) => c,
+                Ok(None) => break,
+                // The answer was cut short: no complete response, counted as a transport failure.
+                Err(e) => return (None, Err(classify(e))),
+            };
             self.bytes.fetch_add(chunk.len() as u64, Ordering::SeqCst);
             if body.len() + chunk.len() > limit {
                 if truncate {
                     body.extend_from_slice(&chunk[..limit - body.len()]);
                     break;
                 }
-                return Err(FetchError::TooLarge(limit as u64));
+                return (Some(status), Err(FetchError::TooLarge(limit as u64)));
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Conditional::Modified(Box::new(Fetched {
+        let fetched = Fetched {
             url: final_url,
             status,
             content_type,
             body,
             headers,
             fetched_at: Utc::now(),
-        })))
+        };
+        (Some(status), Ok(Conditional::Modified(Box::new(fetched))))
     }
 }
 

@@ -12,6 +12,7 @@ mod archive;
 pub mod digest;
 mod entries;
 mod error;
+pub mod fetch_status;
 mod polite;
 pub mod readonly;
 
