@@ -773,6 +773,16 @@ fn metric_families(cfg: &Config, store: &Store) -> Result<Vec<Family>, StoreErro
     }
     out.push(h);
 
+    if cfg.websub.is_some() {
+        let mut owed = Family::new(
+            "feedwright_websub_pings_owed",
+            "WebSub publish pings the hub has not accepted yet (sent again after the next publish).",
+            Kind::Gauge,
+        );
+        owed.push(vec![], store.websub_owed_count()? as f64);
+        out.push(owed);
+    }
+
     let counts = store.digest_counts()?;
     let mut sent = Family::new(
         "feedwright_digests_sent_total",

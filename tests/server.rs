@@ -5,10 +5,10 @@
 
 mod common;
 
+use common::parse_prometheus;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -491,55 +491,6 @@ async fn healthz_is_200_until_a_source_fails_then_503() {
     );
     drop(store);
     fx.stop().await;
-}
-
-/// Parse Prometheus text with the reference parser; returns `name labels-json value` lines.
-fn parse_prometheus(text: &str) -> Vec<(String, serde_json::Value, f64)> {
-    const SCRIPT: &str = r#"
-import json, sys
-try:
-    from prometheus_client.parser import text_string_to_metric_families
-except ImportError:
-    print("MISSING", file=sys.stderr)
-    sys.exit(3)
-for fam in text_string_to_metric_families(sys.stdin.read()):
-    if not fam.documentation:
-        sys.exit("family %s has no HELP" % fam.name)
-    for s in fam.samples:
-        print(json.dumps([s.name, s.labels, s.value]))
-"#;
-    let mut child = Command::new("python3")
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed to check /metrics with the Prometheus parser");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("python3");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("MISSING"),
-        "the Prometheus parser is missing: pip install prometheus-client"
-    );
-    assert!(
-        out.status.success(),
-        "parser rejected /metrics: {stderr}\n{text}"
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .lines()
-        .map(|l| {
-            let (name, labels, value): (String, serde_json::Value, f64) =
-                serde_json::from_str(l).expect("json line");
-            (name, labels, value)
-        })
-        .collect()
 }
 
 fn sample(

@@ -300,9 +300,12 @@ fn a_down_or_slow_hub_never_stops_publishing_and_missed_pings_follow() {
         "{err}"
     );
 
+    assert_eq!(owed_gauge(&blog), 3.0, "/metrics shows the pings owed");
+
     // The hub is back: the owed pings go out even though nothing changed.
     hub.set(Mood::Accept);
     let err = blog.run();
+    assert_eq!(owed_gauge(&blog), 0.0);
     let pings = hub.pings();
     assert_eq!(topics(&pings[6..]), sorted_topics(), "{err}");
     blog.run();
@@ -328,6 +331,17 @@ fn a_down_or_slow_hub_never_stops_publishing_and_missed_pings_follow() {
         err.contains("kept and sent after the next publish"),
         "{err}"
     );
+}
+
+/// `feedwright_websub_pings_owed` from `/metrics`, read with the Prometheus reference parser.
+fn owed_gauge(blog: &Blog) -> f64 {
+    let cfg = feedwright::config::Config::load(&blog.config).expect("config");
+    let samples = common::parse_prometheus(&feedwright::server::read_metrics(&cfg));
+    samples
+        .iter()
+        .find(|(name, _, _)| name == "feedwright_websub_pings_owed")
+        .map(|(_, _, v)| *v)
+        .expect("the gauge is there with [websub]")
 }
 
 #[test]

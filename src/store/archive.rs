@@ -222,6 +222,29 @@ impl Store {
         Ok(out)
     }
 
+    /// How many pings are owed. 0 on a database from before WebSub existed (a read-only
+    /// reader next to an older writer).
+    pub fn websub_owed_count(&self) -> Result<u64, StoreError> {
+        let has_table: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema
+                                WHERE type = 'table' AND name = 'websub_pending')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if !has_table {
+            return Ok(0);
+        }
+        self.conn
+            .query_row("SELECT count(*) FROM websub_pending", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n.max(0) as u64)
+            .map_err(|e| self.err(e))
+    }
+
     /// The hub accepted the ping for `topic`.
     pub fn websub_done(&mut self, topic: &str) -> Result<(), StoreError> {
         self.conn

@@ -504,3 +504,54 @@ pub fn feedwright(config: &Path, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Parse Prometheus text with the reference parser (Python `prometheus_client`): every sample as
+/// `(name, labels, value)`; fails when the parser rejects the text or a family has no HELP.
+pub fn parse_prometheus(text: &str) -> Vec<(String, serde_json::Value, f64)> {
+    use std::io::Write;
+    const SCRIPT: &str = r#"
+import json, sys
+try:
+    from prometheus_client.parser import text_string_to_metric_families
+except ImportError:
+    print("MISSING", file=sys.stderr)
+    sys.exit(3)
+for fam in text_string_to_metric_families(sys.stdin.read()):
+    if not fam.documentation:
+        sys.exit("family %s has no HELP" % fam.name)
+    for s in fam.samples:
+        print(json.dumps([s.name, s.labels, s.value]))
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", SCRIPT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 is needed to check /metrics with the Prometheus parser");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("python3");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("MISSING"),
+        "the Prometheus parser is missing: pip install prometheus-client"
+    );
+    assert!(
+        out.status.success(),
+        "parser rejected /metrics: {stderr}\n{text}"
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| {
+            let (name, labels, value): (String, serde_json::Value, f64) =
+                serde_json::from_str(l).expect("json line");
+            (name, labels, value)
+        })
+        .collect()
+}
