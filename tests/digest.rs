@@ -371,6 +371,12 @@ fn running_twice_for_one_week_sends_exactly_one_well_formed_message() {
     assert!(index.contains("href=\"2024-W46.html\""));
     let atom = std::fs::read_to_string(fx.out("atom.xml")).expect("atom");
     assert!(atom.contains("<id>https://example.org/feeds/negotiation/digest/2024-W46.html</id>"));
+    assert_eq!(
+        atom.lines().nth(1),
+        Some(r#"<?xml-stylesheet type="text/xsl" href="../../feed.xsl"?>"#),
+        "the issues feed names the feeds' stylesheet"
+    );
+    feed_rs::parser::parse(atom.as_bytes()).expect("the issues feed parses");
 }
 
 #[test]

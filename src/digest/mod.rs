@@ -788,8 +788,10 @@ mod archive {
             ])
             .entries(entries)
             .build();
+        // The feeds' stylesheet (`<output_dir>/feed.xsl`) from `<output_dir>/<feed>/digest/`.
         format!(
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n{}\n",
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
+             <?xml-stylesheet type=\"text/xsl\" href=\"../../feed.xsl\"?>\n{}\n",
             feed.to_string()
                 .trim_start_matches("<?xml version=\"1.0\"?>")
         )
