@@ -1,11 +1,16 @@
 -- RFC 5005 archives. An entry is archived once, when it falls out of its feed's head document,
--- and stays on that page. A page is frozen (its document kept here, byte for byte) when the
--- next page is started, so a complete archive document never changes.
+-- and stays on that page. A page is completed when the next page is started: its entries are
+-- kept here as they were then, so a complete archive document never changes its entries.
 CREATE TABLE archive_pages (
-    feed     TEXT    NOT NULL,
-    page     INTEGER NOT NULL CHECK (page >= 1),
-    -- The complete page's Atom document; NULL while the page is the newest, still filling one.
-    document TEXT,
+    feed           TEXT    NOT NULL,
+    page           INTEGER NOT NULL CHECK (page >= 1),
+    -- The complete page's entries (JSON array of entries); NULL while the page is the newest,
+    -- still filling one.
+    frozen_entries TEXT    CHECK (frozen_entries IS NULL OR json_valid(frozen_entries)),
+    -- What the complete page's file was last written from (feed metadata and program version)
+    -- and its length: an unchanged page is not rendered again.
+    written_from   TEXT,
+    written_len    INTEGER,
     PRIMARY KEY (feed, page)
 ) STRICT;
 

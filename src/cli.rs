@@ -314,14 +314,14 @@ pub fn run(path: &Path, backfill: Option<Option<String>>) -> Exit {
         }
     }
     let mut failed = report.failed();
-    let published = pipeline::publish_all(&cfg, &mut store, &config_dir(path));
+    let published = pipeline::publish_all(&cfg, &mut store, &config_dir(path), Utc::now());
     if let Some(e) = &published.stylesheet_error {
         failed = true;
         eprintln!("stylesheet: {e}");
     }
     for result in &published.feeds {
         match result {
-            Ok(p) if p.entries == 0 => {
+            Ok(p) if p.entries == 0 && p.archive_pages == 0 => {
                 eprintln!("feed {}: no entries yet, nothing published", p.feed)
             }
             Ok(p) => {
@@ -346,7 +346,7 @@ pub fn run(path: &Path, backfill: Option<Option<String>>) -> Exit {
             }
         }
     }
-    let announced = runtime.block_on(pipeline::announce(&cfg, &mut store, &published, Utc::now()));
+    let announced = runtime.block_on(pipeline::announce(&cfg, &mut store));
     report_announced(&announced);
     if failed { Exit::Failures } else { Exit::Ok }
 }
@@ -367,6 +367,12 @@ fn report_announced(a: &pipeline::Announced) {
             }
             crate::websub::PingError::Refused { .. } => eprintln!("websub: {e}"),
         }
+    }
+    if a.deferred > 0 {
+        eprintln!(
+            "websub: {} more ping(s) not tried after that failure; kept for after the next publish",
+            a.deferred
+        );
     }
     if let Some(e) = &a.error {
         eprintln!("websub: {e}");

@@ -441,8 +441,12 @@ async fn run_job(shared: &Shared, job: &Job) {
             for (url, why) in &rep.failures {
                 tracing::warn!(source = %name, url = %url, "failed: {why}");
             }
-            let published =
-                pipeline::publish_all(&cfg, &mut store, &config_dir(&shared.config_path));
+            let published = pipeline::publish_all(
+                &cfg,
+                &mut store,
+                &config_dir(&shared.config_path),
+                Utc::now(),
+            );
             if let Some(e) = &published.stylesheet_error {
                 tracing::error!("stylesheet: {e}");
             }
@@ -451,7 +455,7 @@ async fn run_job(shared: &Shared, job: &Job) {
                     tracing::error!(feed = %feed, "not published: {e}");
                 }
             }
-            let announced = pipeline::announce(&cfg, &mut store, &published, Utc::now()).await;
+            let announced = pipeline::announce(&cfg, &mut store).await;
             if !announced.pinged.is_empty() {
                 tracing::info!(
                     "websub: hub notified of {} changed feed file(s)",
@@ -460,6 +464,12 @@ async fn run_job(shared: &Shared, job: &Job) {
             }
             for e in &announced.failed {
                 tracing::warn!("websub: {e}");
+            }
+            if announced.deferred > 0 {
+                tracing::warn!(
+                    "websub: {} more ping(s) kept for after the next publish",
+                    announced.deferred
+                );
             }
             if let Some(e) = &announced.error {
                 tracing::error!("websub: {e}");

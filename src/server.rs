@@ -259,6 +259,16 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // A browser navigating to a feed asks for HTML first; it gets the XML feed as
+    // `application/xml`, which it renders through the feed's `xml-stylesheet`, where
+    // `application/atom+xml` or `application/rss+xml` would be downloaded. Readers asking for
+    // feeds (or anything) get the feed media types.
+    let for_browser = name.to_ascii_lowercase().ends_with(".xml")
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.to_ascii_lowercase().contains("text/html"));
     let mut sd = st.serve_dir.clone();
     let mut res = match sd.try_call(req).await {
         Ok(res) => res.map(Body::new),
@@ -280,10 +290,15 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
     };
     let status = res.status();
     let headers = res.headers_mut();
-    if matches!(status, StatusCode::OK | StatusCode::PARTIAL_CONTENT)
-        && let Some(ct) = content_type_for(&name)
-    {
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    if matches!(status, StatusCode::OK | StatusCode::PARTIAL_CONTENT) {
+        let ct = if for_browser {
+            Some("application/xml; charset=utf-8")
+        } else {
+            content_type_for(&name)
+        };
+        if let Some(ct) = ct {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+        }
     }
     if let Some(link) = websub_link(&st.cfg, &rel, &name)
         && let Ok(value) = HeaderValue::from_str(&link)
@@ -292,7 +307,12 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
     }
     // Set on every answer (200 and 304 alike) so caches key on it even for small files that
     // are not compressed; the compression layer sees it and does not add a second one.
-    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    let vary = if name.to_ascii_lowercase().ends_with(".xml") {
+        "accept-encoding, accept"
+    } else {
+        "accept-encoding"
+    };
+    headers.insert(header::VARY, HeaderValue::from_static(vary));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -96,9 +96,12 @@ struct Doc {
 
 fn parse(path: &Path) -> Doc {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let text = String::from_utf8(bytes.clone()).expect("utf-8");
-    let feed = feed_rs::parser::parse(bytes.as_slice())
-        .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
+    parse_bytes(&bytes)
+}
+
+fn parse_bytes(bytes: &[u8]) -> Doc {
+    let text = String::from_utf8(bytes.to_vec()).expect("utf-8");
+    let feed = feed_rs::parser::parse(bytes).unwrap_or_else(|e| panic!("does not parse: {e}"));
     let links = feed
         .links
         .iter()
@@ -239,6 +242,43 @@ fn complete_archive_pages_never_change_and_history_is_complete() {
     );
     assert_eq!(blog.archive_files(), last);
 
+    // A truncated complete page (same name, other length) is restored byte for byte.
+    let page2 = blog.out("archive/2.xml");
+    std::fs::write(&page2, &last["2.xml"][..100]).expect("truncate");
+    blog.run();
+    assert_eq!(blog.archive_files(), last, "restored");
+
+    // New feed metadata (title, public_url): complete pages are written again with it, their
+    // entries unchanged, and the chain of links follows the new address.
+    let config = std::fs::read_to_string(&blog.config).expect("config");
+    std::fs::write(
+        &blog.config,
+        config
+            .replace("title = \"Main feed\"", "title = \"Renamed feed\"")
+            .replace(PUBLIC, "http://feeds.test/v2/"),
+    )
+    .expect("config");
+    blog.run();
+    let renamed = blog.archive_files();
+    for (name, bytes) in &renamed {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(text.contains("<title>Renamed feed</title>"), "{name}");
+        assert!(
+            !text.contains("http://feeds.test/main/"),
+            "{name}: old links"
+        );
+        let old = parse_bytes(&last[name]);
+        let new = parse_bytes(bytes);
+        assert_eq!(old.ids, new.ids, "{name}: same entries");
+    }
+    let frozen_page_1 = &renamed["1.xml"];
+    assert!(
+        String::from_utf8_lossy(frozen_page_1).contains("<title>Post 1</title>"),
+        "a complete page keeps the entry as it was frozen, not the later edit"
+    );
+    blog.run();
+    assert_eq!(blog.archive_files(), renamed, "stable again");
+
     // CI re-checks head and archive documents with Python feedparser, and the stylesheet with
     // an XSLT processor.
     if let Some(keep) = std::env::var_os("FEEDWRIGHT_TEST_OUTPUT") {
@@ -326,7 +366,7 @@ fn xml_feeds_name_the_stylesheet_which_is_published_and_overridable() {
     // stylesheet stays, the feeds are still published, and the run reports the failure.
     std::fs::write(
         templates.join("feed.xsl"),
-        "<xsl:stylesheet><oops></xsl:stylesheet>",
+        "<xsl:stylesheet xmlns:xsl=\"http://www.w3.org/1999/XSL/Transform\"><oops></xsl:stylesheet>",
     )
     .expect("broken");
     let (code, _out, err) = feedwright(&blog.config, &["check"]);

@@ -169,6 +169,61 @@ fn raw_get(addr: SocketAddr, path: &str) -> (u16, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_gets_xml_feeds_as_application_xml_to_apply_their_stylesheet() {
+    let fx = Fixture::start().await;
+    let c = client();
+    const BROWSER: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    const READER: &str = "application/atom+xml, application/rss+xml, application/xml;q=0.9";
+    for (path, feed_type) in [
+        ("/daily/atom.xml", "application/atom+xml; charset=utf-8"),
+        ("/daily/rss.xml", "application/rss+xml; charset=utf-8"),
+    ] {
+        let res = c
+            .get(fx.url(path))
+            .header(reqwest::header::ACCEPT, BROWSER)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(header(&res, CONTENT_TYPE), "application/xml; charset=utf-8");
+        let vary = header(&res, VARY).to_ascii_lowercase();
+        let tokens: Vec<&str> = vary.split(',').map(str::trim).collect();
+        assert!(
+            tokens.contains(&"accept") && tokens.contains(&"accept-encoding"),
+            "caches must key on Accept and Accept-Encoding: {vary}"
+        );
+        let browser_etag = header(&res, ETAG);
+        let body = res.bytes().await.expect("body");
+        assert!(
+            String::from_utf8_lossy(&body).contains("<?xml-stylesheet type=\"text/xsl\""),
+            "{path}"
+        );
+
+        for accept in [Some(READER), None] {
+            let mut req = c.get(fx.url(path));
+            if let Some(a) = accept {
+                req = req.header(reqwest::header::ACCEPT, a);
+            }
+            let res = req.send().await.expect("get");
+            assert_eq!(header(&res, CONTENT_TYPE), feed_type, "{path} {accept:?}");
+            assert_eq!(header(&res, ETAG), browser_etag, "same bytes, same ETag");
+        }
+    }
+    // JSON Feed has no stylesheet: always its own type.
+    let res = c
+        .get(fx.url("/daily/feed.json"))
+        .header(reqwest::header::ACCEPT, BROWSER)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        header(&res, CONTENT_TYPE),
+        "application/feed+json; charset=utf-8"
+    );
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn feeds_are_served_with_their_media_types_and_charset() {
     let fx = Fixture::start().await;
     let c = client();

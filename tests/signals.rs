@@ -215,7 +215,12 @@ fn sigkill_during_a_feed_write_leaves_the_published_feed_whole() {
         whole(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
     }
     // SIGKILL may leave a temporary file: hidden, so it is never served, and removed by the
-    // next publish.
+    // next publish. (The kill may also have come just after a rename: plant leftovers too, so
+    // the clean-up is always exercised.)
+    std::fs::write(out.join(".atom.xml.AbC123.tmp"), "<feed").expect("plant");
+    std::fs::create_dir_all(out.join("archive")).expect("archive dir");
+    std::fs::write(out.join("archive/.1.xml.XyZ789.tmp"), "<feed").expect("plant");
+    std::fs::write(out.join("../.feed.xsl.QrS456.tmp"), "<xsl").expect("plant");
     let (code, _, err) = {
         let out = Command::new(env!("CARGO_BIN_EXE_feedwright"))
             .arg("--config")
@@ -230,9 +235,11 @@ fn sigkill_during_a_feed_write_leaves_the_published_feed_whole() {
         )
     };
     assert_eq!(code, Some(0), "{err}");
-    assert_eq!(
-        temp_files(&out),
-        Vec::<String>::new(),
-        "stale temporary files removed"
-    );
+    for d in [out.clone(), out.join("archive"), out.join("..")] {
+        assert_eq!(
+            temp_files(&d),
+            Vec::<String>::new(),
+            "stale temporary files removed"
+        );
+    }
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::config::{Config, FeedConfig};
-use crate::publish::{self, ATOM_FILE, FeedInfo, JSON_FILE, RSS_FILE};
+use crate::publish::{self, FeedInfo};
 use crate::store::Store;
 use crate::websub::{Hub, PingError};
 
@@ -25,7 +25,7 @@ pub struct Published {
     pub archive_pages: usize,
     /// Files written, with whether their content changed.
     pub files: Vec<(PathBuf, bool)>,
-    /// Public URLs of the head documents whose content changed (the WebSub topics to ping).
+    /// Public URLs of the head documents whose content changed (the WebSub topics).
     pub changed_topics: Vec<String>,
 }
 
@@ -56,7 +56,16 @@ impl PublishReport {
 
 /// Publish every `[[feed]]` from the store, and the feeds' stylesheet (`templates/feed.xsl`
 /// next to the config file when it exists, else the built-in one). Errors are per feed.
-pub fn publish_all(cfg: &Config, store: &mut Store, config_dir: &Path) -> PublishReport {
+///
+/// With `[websub]`, a head document about to change is recorded in the store as owed a ping
+/// *before* it is written, so a crash between writing and pinging loses no ping; [`announce`]
+/// sends them.
+pub fn publish_all(
+    cfg: &Config,
+    store: &mut Store,
+    config_dir: &Path,
+    now: DateTime<Utc>,
+) -> PublishReport {
     let stylesheet_error = stylesheet(config_dir)
         .and_then(|xsl| {
             publish::publish_stylesheet(&cfg.output_dir, &xsl).map_err(|e| e.to_string())
@@ -66,7 +75,7 @@ pub fn publish_all(cfg: &Config, store: &mut Store, config_dir: &Path) -> Publis
     let feeds = cfg
         .feeds
         .iter()
-        .map(|f| publish_one(cfg, store, f).map_err(|e| (f.name.clone(), e)))
+        .map(|f| publish_one(cfg, store, f, now).map_err(|e| (f.name.clone(), e)))
         .collect();
     PublishReport {
         feeds,
@@ -92,32 +101,67 @@ pub fn stylesheet(config_dir: &Path) -> Result<String, String> {
     }
 }
 
-/// Is `text` well-formed XML whose root is an XSLT `stylesheet` or `transform` element?
+/// XSLT's namespace.
+const XSLT_NAMESPACE: &[u8] = b"http://www.w3.org/1999/XSL/Transform";
+
+/// Is `text` well-formed XML (one root element, every element closed) whose root is an XSLT
+/// `stylesheet` or `transform` element?
 fn check_xslt(text: &str) -> Result<(), String> {
     use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_str(text);
-    let mut root: Option<String> = None;
+    use quick_xml::name::ResolveResult;
+    let mut reader = quick_xml::NsReader::from_str(text);
+    let mut depth = 0usize;
+    let mut roots = 0usize;
     loop {
         let at = reader.buffer_position();
-        match reader.read_event() {
-            Ok(Event::Eof) => break,
-            Ok(Event::Start(e) | Event::Empty(e)) if root.is_none() => {
-                root = Some(String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
+        let malformed =
+            |e: &dyn std::fmt::Display| format!("not well-formed XML near byte {at}: {e}");
+        let (ns, event) = reader.read_resolved_event().map_err(|e| malformed(&e))?;
+        match event {
+            Event::Start(_) | Event::Empty(_) if depth == 0 => {
+                roots += 1;
+                if roots > 1 {
+                    return Err(malformed(&"a second root element"));
+                }
+                let local = match &event {
+                    Event::Start(e) | Event::Empty(e) => e.local_name().as_ref().to_vec(),
+                    _ => Vec::new(),
+                };
+                let is_xslt = matches!(ns, ResolveResult::Bound(n) if n.as_ref() == XSLT_NAMESPACE)
+                    && matches!(local.as_slice(), b"stylesheet" | b"transform");
+                if !is_xslt {
+                    return Err(format!(
+                        "the root element <{}> is not an XSLT <xsl:stylesheet> (namespace {})",
+                        String::from_utf8_lossy(&local),
+                        String::from_utf8_lossy(XSLT_NAMESPACE)
+                    ));
+                }
+                if matches!(event, Event::Start(_)) {
+                    depth += 1;
+                }
             }
-            Ok(_) => {}
-            Err(e) => return Err(format!("not well-formed XML near byte {at}: {e}")),
+            Event::Start(_) => depth += 1,
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Text(t) if depth == 0 && !t.iter().all(u8::is_ascii_whitespace) => {
+                return Err(malformed(&"text outside the root element"));
+            }
+            Event::Eof if depth > 0 => return Err(malformed(&"an element is not closed")),
+            Event::Eof => break,
+            _ => {}
         }
     }
-    match root.as_deref() {
-        Some("stylesheet" | "transform") => Ok(()),
-        Some(other) => Err(format!(
-            "the root element is <{other}>, not an XSLT <xsl:stylesheet>"
-        )),
-        None => Err("no root element".into()),
+    if roots == 0 {
+        return Err("no root element".into());
     }
+    Ok(())
 }
 
-fn publish_one(cfg: &Config, store: &mut Store, feed: &FeedConfig) -> Result<Published, String> {
+fn publish_one(
+    cfg: &Config,
+    store: &mut Store,
+    feed: &FeedConfig,
+    now: DateTime<Utc>,
+) -> Result<Published, String> {
     let mut info = feed_info(cfg, feed)?;
     let limit = feed.limit as usize;
     let err = |e: crate::store::StoreError| e.to_string();
@@ -128,17 +172,8 @@ fn publish_one(cfg: &Config, store: &mut Store, feed: &FeedConfig) -> Result<Pub
             .map_err(err)?;
         if ids.len() > limit {
             let oldest_first: Vec<String> = ids[limit..].iter().rev().cloned().collect();
-            let frozen_info = info.clone();
             store
-                .archive(
-                    &feed.name,
-                    &oldest_first,
-                    feed.archive_page_size,
-                    &mut |page, mut entries| {
-                        publish::order_entries(&mut entries);
-                        publish::atom::render_archive(&frozen_info, page, &entries, true)
-                    },
-                )
+                .archive(&feed.name, &oldest_first, feed.archive_page_size)
                 .map_err(err)?;
         }
         let head = store
@@ -172,30 +207,51 @@ fn publish_one(cfg: &Config, store: &mut Store, feed: &FeedConfig) -> Result<Pub
         }
         None => Vec::new(),
     };
-    let mut files = publish::publish_feed(
-        &cfg.output_dir,
+    let documents = publish::render_feed(
         &info,
         &head,
         open.map(|page| (page, open_entries.as_slice())),
-    )
-    .map_err(|e| e.to_string())?;
-    let changed_topics = files
-        .iter()
-        .take(3)
-        .filter(|(_, changed)| *changed)
-        .filter_map(|(path, _)| path.file_name()?.to_str())
-        .filter(|name| [ATOM_FILE, RSS_FILE, JSON_FILE].contains(name))
-        .map(|name| info.file_url(name))
-        .collect();
+    );
+    let mut changed_topics = Vec::new();
+    for doc in documents.iter().take(3) {
+        if publish::would_change(&cfg.output_dir, &info, doc).map_err(|e| e.to_string())? {
+            changed_topics.push(info.file_url(&doc.file));
+        }
+    }
+    if cfg.websub.is_some() {
+        store.websub_owe(&changed_topics, now).map_err(err)?;
+    }
+    let mut files =
+        publish::write_feed(&cfg.output_dir, &info, &documents).map_err(|e| e.to_string())?;
+
+    // Complete pages: rendered again only when the feed's metadata or the program changed
+    // since the file was written, or the file is missing or has another length.
+    let fingerprint = publish::archive_fingerprint(&info);
     for page in pages.iter().filter(|p| p.frozen) {
-        // One document in memory at a time: an old feed can have many pages.
-        let Some(document) = store.frozen_archive(&feed.name, page.page).map_err(err)? else {
+        let path = cfg
+            .output_dir
+            .join(&feed.name)
+            .join(publish::archive_path(page.page));
+        let on_disk = std::fs::metadata(&path).ok().map(|m| m.len());
+        if let Some((from, len)) = &page.written
+            && *from == fingerprint
+            && on_disk == Some(*len)
+        {
+            files.push((path, false));
+            continue;
+        }
+        // One page's entries in memory at a time: an old feed can have many pages.
+        let Some(mut entries) = store.frozen_entries(&feed.name, page.page).map_err(err)? else {
             continue;
         };
-        files.push(
-            publish::publish_frozen_archive(&cfg.output_dir, &info, page.page, &document)
-                .map_err(|e| e.to_string())?,
-        );
+        publish::order_entries(&mut entries);
+        let (path, changed, len) =
+            publish::publish_frozen_archive(&cfg.output_dir, &info, page.page, &entries)
+                .map_err(|e| e.to_string())?;
+        store
+            .set_archive_written(&feed.name, page.page, &fingerprint, len)
+            .map_err(err)?;
+        files.push((path, changed));
     }
     Ok(Published {
         feed: feed.name.clone(),
@@ -239,31 +295,25 @@ pub fn feed_info(cfg: &Config, feed: &FeedConfig) -> Result<FeedInfo, String> {
 pub struct Announced {
     /// Topics the hub accepted a ping for.
     pub pinged: Vec<String>,
-    /// Pings that failed after their retries; transient ones are kept and sent after the next
-    /// publish.
+    /// Pings that failed after their retries; transient ones stay owed and are sent after the
+    /// next publish.
     pub failed: Vec<PingError>,
-    /// The pings could not be recorded or sent at all (store error, client error).
+    /// Owed pings not tried this time because the hub had just failed (they stay owed).
+    pub deferred: usize,
+    /// The pings could not be read or sent at all (store error, client error).
     pub error: Option<String>,
 }
 
-/// Tell the `[websub]` hub about every head document `report` changed, plus any ping still owed
-/// from an earlier run. Called only after [`publish_all`] returned, so every file pinged is
-/// already on disk. Each owed topic is recorded in the store first, so a ping lost to a down
-/// hub or a crash is sent next time. Without `[websub]` it does nothing.
-pub async fn announce(
-    cfg: &Config,
-    store: &mut Store,
-    report: &PublishReport,
-    now: DateTime<Utc>,
-) -> Announced {
+/// Send the `[websub]` hub every ping owed: those [`publish_all`] recorded for the head
+/// documents it changed (already on disk when this runs), and any left from earlier runs.
+/// After a ping fails for a transient reason (hub down, slow, 5xx) the rest are not tried this
+/// time, so a down hub costs one ping's retries per run, not one per feed file. Without
+/// `[websub]` it does nothing.
+pub async fn announce(cfg: &Config, store: &mut Store) -> Announced {
     let mut out = Announced::default();
     let Some(ws) = &cfg.websub else {
         return out;
     };
-    if let Err(e) = store.websub_owe(&report.changed_topics(), now) {
-        out.error = Some(e.to_string());
-        return out;
-    }
     let owed = match store.websub_owed() {
         Ok(owed) => owed,
         Err(e) => {
@@ -281,24 +331,77 @@ pub async fn announce(
             return out;
         }
     };
-    for (topic, _since) in owed {
-        match hub.publish(&topic).await {
+    for (i, (topic, _since)) in owed.iter().enumerate() {
+        match hub.publish(topic).await {
             Ok(()) => {
-                if let Err(e) = store.websub_done(&topic) {
+                if let Err(e) = store.websub_done(topic) {
                     out.error = Some(e.to_string());
                 }
-                out.pinged.push(topic);
+                out.pinged.push(topic.clone());
             }
-            Err(e) => {
-                if matches!(e, PingError::Refused { .. }) {
-                    // Retrying will not change the hub's mind: drop it, once reported.
-                    if let Err(e) = store.websub_done(&topic) {
-                        out.error = Some(e.to_string());
-                    }
+            Err(e @ PingError::Refused { .. }) => {
+                // Retrying will not change the hub's mind: drop it, once reported.
+                if let Err(e) = store.websub_done(topic) {
+                    out.error = Some(e.to_string());
                 }
                 out.failed.push(e);
+            }
+            Err(e @ PingError::Transient { .. }) => {
+                out.failed.push(e);
+                out.deferred = owed.len() - i - 1;
+                break;
             }
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_xslt;
+
+    const XSL: &str = "http://www.w3.org/1999/XSL/Transform";
+
+    #[test]
+    fn the_built_in_stylesheet_is_accepted() {
+        check_xslt(crate::publish::BUILTIN_STYLESHEET).expect("built-in");
+        check_xslt(&format!(
+            "<?xml version=\"1.0\"?>\n<x:transform version=\"1.0\" xmlns:x=\"{XSL}\"/>\n"
+        ))
+        .expect("transform, any prefix");
+    }
+
+    #[test]
+    fn broken_or_foreign_stylesheets_are_refused() {
+        let cases = [
+            (
+                format!("<xsl:stylesheet version=\"1.0\" xmlns:xsl=\"{XSL}\"><xsl:template>"),
+                "not closed",
+            ),
+            (
+                format!(
+                    "<xsl:stylesheet xmlns:xsl=\"{XSL}\"/><xsl:stylesheet xmlns:xsl=\"{XSL}\"/>"
+                ),
+                "second root",
+            ),
+            (
+                "<xsl:stylesheet xmlns:xsl=\"http://example.org/not-xslt\"/>".to_string(),
+                "not an XSLT",
+            ),
+            ("<stylesheet/>".to_string(), "not an XSLT"),
+            (
+                format!("<xsl:stylesheet xmlns:xsl=\"{XSL}\"></xsl:other>"),
+                "not well-formed",
+            ),
+            (
+                format!("<xsl:stylesheet xmlns:xsl=\"{XSL}\"/>trailing words"),
+                "outside the root",
+            ),
+            (String::new(), "no root element"),
+        ];
+        for (text, want) in cases {
+            let err = check_xslt(&text).expect_err(&text);
+            assert!(err.contains(want), "{text:?}: {err}");
+        }
+    }
 }

@@ -164,55 +164,113 @@ pub(crate) fn xml_document(body: &[u8], stylesheet: Option<&str>) -> String {
     out
 }
 
-/// Render the three head documents of `info` and write them to `<out_dir>/<info.name>/` with
-/// [`write_atomic`]; with `open_archive = Some((page, entries))`, also render and write the
-/// newest, still filling archive page (`archive/<page>.xml`, entries newest first). Returns each
-/// path with whether it changed: Atom, RSS, JSON Feed, then the archive page. `head` must already
-/// be ordered (see [`order_entries`]) and limited.
+/// A rendered document of one feed: its path inside the feed's directory and its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub file: String,
+    pub text: String,
+}
+
+/// Render the three head documents of `info` (Atom, RSS, JSON Feed) and, with
+/// `open_archive = Some((page, entries))`, the newest, still filling archive page
+/// (`archive/<page>.xml`, entries newest first). `head` must already be ordered (see
+/// [`order_entries`]) and limited.
+pub fn render_feed(
+    info: &FeedInfo,
+    head: &[Entry],
+    open_archive: Option<(u32, &[Entry])>,
+) -> Vec<Document> {
+    let mut documents = vec![
+        Document {
+            file: ATOM_FILE.into(),
+            text: atom::render(info, head),
+        },
+        Document {
+            file: RSS_FILE.into(),
+            text: rss::render(info, head),
+        },
+        Document {
+            file: JSON_FILE.into(),
+            text: jsonfeed::render(info, head),
+        },
+    ];
+    if let Some((page, entries)) = open_archive {
+        documents.push(Document {
+            file: archive_path(page),
+            text: atom::render_archive(info, page, entries, false),
+        });
+    }
+    documents
+}
+
+/// Would writing `doc` change the file in `<out_dir>/<info.name>/`? (A missing file would.)
+pub fn would_change(out_dir: &Path, info: &FeedInfo, doc: &Document) -> io::Result<bool> {
+    let path = feed_dir(out_dir, info)?.join(&doc.file);
+    holds(&path, doc.text.as_bytes()).map(|same| !same)
+}
+
+/// Write `documents` into `<out_dir>/<info.name>/` with [`write_atomic`], after removing the
+/// temporary files a killed writer may have left there. Returns each path with whether it
+/// changed, in the order given.
+pub fn write_feed(
+    out_dir: &Path,
+    info: &FeedInfo,
+    documents: &[Document],
+) -> io::Result<Vec<(PathBuf, bool)>> {
+    let dir = feed_dir(out_dir, info)?;
+    for d in [dir.clone(), dir.join(ARCHIVE_DIR), dir.join("digest")] {
+        remove_stale_temp_files(&d);
+    }
+    let mut written = Vec::with_capacity(documents.len());
+    for doc in documents {
+        let path = dir.join(&doc.file);
+        let changed = write_atomic(&path, doc.text.as_bytes())?;
+        written.push((path, changed));
+    }
+    Ok(written)
+}
+
+/// [`render_feed`] then [`write_feed`].
 pub fn publish_feed(
     out_dir: &Path,
     info: &FeedInfo,
     head: &[Entry],
     open_archive: Option<(u32, &[Entry])>,
 ) -> io::Result<Vec<(PathBuf, bool)>> {
-    let dir = feed_dir(out_dir, info)?;
-    remove_stale_temp_files(&dir)?;
-    remove_stale_temp_files(&dir.join(ARCHIVE_DIR))?;
-    let mut documents = vec![
-        (ATOM_FILE.to_string(), atom::render(info, head)),
-        (RSS_FILE.to_string(), rss::render(info, head)),
-        (JSON_FILE.to_string(), jsonfeed::render(info, head)),
-    ];
-    if let Some((page, entries)) = open_archive {
-        documents.push((
-            archive_path(page),
-            atom::render_archive(info, page, entries, false),
-        ));
-    }
-    let mut written = Vec::with_capacity(documents.len());
-    for (file, text) in documents {
-        let path = dir.join(file);
-        let changed = write_atomic(&path, text.as_bytes())?;
-        written.push((path, changed));
-    }
-    Ok(written)
+    write_feed(out_dir, info, &render_feed(info, head, open_archive))
 }
 
-/// Write the stored `document` of complete archive page `page` back, byte for byte (a no-op
-/// when the file already holds it). Returns the path and whether it changed.
+/// Render complete archive page `page` from its frozen `entries` (newest first; it links the
+/// next page) and write it. Returns the path, whether it changed, and the document's length.
 pub fn publish_frozen_archive(
     out_dir: &Path,
     info: &FeedInfo,
     page: u32,
-    document: &str,
-) -> io::Result<(PathBuf, bool)> {
+    entries: &[Entry],
+) -> io::Result<(PathBuf, bool, u64)> {
     let path = feed_dir(out_dir, info)?.join(archive_path(page));
-    let changed = write_atomic(&path, document.as_bytes())?;
-    Ok((path, changed))
+    let text = atom::render_archive(info, page, entries, true);
+    let changed = write_atomic(&path, text.as_bytes())?;
+    Ok((path, changed, text.len() as u64))
+}
+
+/// What a complete archive page's document depends on besides its frozen entries: the feed's
+/// metadata and this program's version. Same value and same file length: the file need not be
+/// rendered again.
+pub fn archive_fingerprint(info: &FeedInfo) -> String {
+    [
+        env!("CARGO_PKG_VERSION"),
+        &info.title,
+        &info.description,
+        &info.home_page_url,
+        info.public_base.as_str(),
+    ]
+    .join("\u{1f}")
 }
 
 /// Write the feeds' stylesheet to `<out_dir>/feed.xsl`. Returns the path and whether it changed.
 pub fn publish_stylesheet(out_dir: &Path, stylesheet: &str) -> io::Result<(PathBuf, bool)> {
+    remove_stale_temp_files(out_dir);
     let path = out_dir.join(STYLESHEET_FILE);
     let changed = write_atomic(&path, stylesheet.as_bytes())?;
     Ok((path, changed))
@@ -220,22 +278,24 @@ pub fn publish_stylesheet(out_dir: &Path, stylesheet: &str) -> io::Result<(PathB
 
 /// Remove the temporary files a killed writer left in `dir` (hidden `.<name>.XXXXXX.tmp`, see
 /// [`write_atomic`]). Only call this while holding the store's single-writer lock: then no other
-/// writer can be using them. A missing `dir` is fine.
-pub fn remove_stale_temp_files(dir: &Path) -> io::Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(with_path(e, "cannot list", dir)),
+/// writer can be using them. Best effort: a missing `dir` is fine and a file that cannot be
+/// removed is logged and left (it is hidden, so never served).
+pub fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') && name.ends_with(".tmp") && entry.path().is_file() {
-            std::fs::remove_file(entry.path())
-                .map_err(|e| with_path(e, "cannot remove stale temporary file", &entry.path()))?;
+        let path = entry.path();
+        if name.starts_with('.')
+            && name.ends_with(".tmp")
+            && path.is_file()
+            && let Err(e) = std::fs::remove_file(&path)
+        {
+            tracing::warn!("cannot remove stale temporary file {}: {e}", path.display());
         }
     }
-    Ok(())
 }
 
 /// `<out_dir>/<info.name>`, after checking that the name is a safe directory name.

@@ -1,13 +1,14 @@
 //! Store support for RFC 5005 archives and WebSub (`migrations/V6__archives_websub.sql`).
 //!
-//! Owns: which archive page of a feed each archived entry is on, the frozen documents of
-//! complete pages, and the WebSub publish pings the hub has not accepted yet. Must not: render
-//! documents (a complete page's document is handed in by the caller's `freeze` callback), choose
-//! page sizes or head lengths (parameters), or speak to the hub.
+//! Owns: which archive page of a feed each archived entry is on, the frozen entries of complete
+//! pages (and what their files were last written from), and the WebSub publish pings the hub
+//! has not accepted yet. Must not: render documents, choose page sizes or head lengths
+//! (parameters), or speak to the hub.
 //!
 //! An entry is archived once, when it falls out of its feed's head, and stays on its page. The
 //! newest page is open (it fills up); the moment the next page is started, the full page is
-//! frozen: its document is stored and from then on written back byte for byte.
+//! frozen: its entries are kept as they were then (JSON), so its document never changes its
+//! entries, even when a post on it is edited later.
 
 use std::collections::HashMap;
 
@@ -19,12 +20,15 @@ use super::{Store, StoreError};
 use crate::model::Entry;
 
 /// One archive page of a feed, as the store knows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchivePageInfo {
     /// 1 is the oldest page.
     pub page: u32,
-    /// Complete: its document is stored and never changes.
+    /// Complete: its entries are frozen.
     pub frozen: bool,
+    /// For a complete page: what its file was last written from and the file's length (see
+    /// [`Store::set_archive_written`]).
+    pub written: Option<(String, u64)>,
 }
 
 impl Store {
@@ -83,15 +87,18 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT page, document IS NOT NULL FROM archive_pages
-                 WHERE feed = ?1 ORDER BY page",
+                "SELECT page, frozen_entries IS NOT NULL, written_from, written_len
+                 FROM archive_pages WHERE feed = ?1 ORDER BY page",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([feed], |row| {
+                let from: Option<String> = row.get(2)?;
+                let len: Option<i64> = row.get(3)?;
                 Ok(ArchivePageInfo {
                     page: row.get(0)?,
                     frozen: row.get(1)?,
+                    written: from.zip(len.map(|n| n.max(0) as u64)),
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -103,29 +110,55 @@ impl Store {
         page_ids(&self.conn, feed, page).map_err(|e| self.err(e))
     }
 
-    /// The stored document of a frozen (complete) page; `None` while it is open.
-    pub fn frozen_archive(&self, feed: &str, page: u32) -> Result<Option<String>, StoreError> {
-        self.conn
+    /// The entries of a complete page as they were when it was completed; `None` while the
+    /// page is open (or does not exist).
+    pub fn frozen_entries(&self, feed: &str, page: u32) -> Result<Option<Vec<Entry>>, StoreError> {
+        let json: Option<String> = self
+            .conn
             .query_row(
-                "SELECT document FROM archive_pages WHERE feed = ?1 AND page = ?2",
+                "SELECT frozen_entries FROM archive_pages WHERE feed = ?1 AND page = ?2",
                 params![feed, page],
                 |row| row.get::<_, Option<String>>(0),
             )
             .optional()
             .map(Option::flatten)
+            .map_err(|e| self.err(e))?;
+        json.map(|j| {
+            serde_json::from_str(&j).map_err(|e| {
+                StoreError::bad_value(&self.path, format!("archive page {feed}/{page}: {e}"))
+            })
+        })
+        .transpose()
+    }
+
+    /// Remember that complete page `page`'s file was written from `from` (the caller's summary
+    /// of everything besides the frozen entries that the document depends on) with `len` bytes.
+    pub fn set_archive_written(
+        &mut self,
+        feed: &str,
+        page: u32,
+        from: &str,
+        len: u64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE archive_pages SET written_from = ?3, written_len = ?4
+                 WHERE feed = ?1 AND page = ?2",
+                params![feed, page, from, len as i64],
+            )
+            .map(|_| ())
             .map_err(|e| self.err(e))
     }
 
     /// Archive `oldest_first` (entry ids, oldest first) for `feed`, in one transaction: each
-    /// goes onto the open page until it holds `page_size` entries; then that page is frozen
-    /// with the document `freeze(page, its entries)` returns and the next page is opened.
-    /// Nothing is archived twice: an id already archived for `feed` is skipped.
+    /// goes onto the open page until it holds `page_size` entries; then that page is completed
+    /// (its current entries frozen) and the next page is opened. Nothing is archived twice: an
+    /// id already archived for `feed` is skipped.
     pub fn archive(
         &mut self,
         feed: &str,
         oldest_first: &[String],
         page_size: u32,
-        freeze: &mut dyn FnMut(u32, Vec<Entry>) -> String,
     ) -> Result<(), StoreError> {
         if oldest_first.is_empty() {
             return Ok(());
@@ -135,7 +168,7 @@ impl Store {
         let tx = self.conn.transaction().map_err(sql)?;
         let newest: Option<(u32, bool)> = tx
             .query_row(
-                "SELECT page, document IS NOT NULL FROM archive_pages
+                "SELECT page, frozen_entries IS NOT NULL FROM archive_pages
                  WHERE feed = ?1 ORDER BY page DESC LIMIT 1",
                 [feed],
                 |row| Ok((row.get(0)?, row.get(1)?)),
@@ -168,10 +201,12 @@ impl Store {
             if count >= page_size {
                 let ids = page_ids(&tx, feed, page).map_err(sql)?;
                 let entries = entries_by_ids(&tx, &path, &ids)?;
-                let document = freeze(page, entries);
+                let json = serde_json::to_string(&entries).map_err(|e| {
+                    StoreError::bad_value(&path, format!("archive page {feed}/{page}: {e}"))
+                })?;
                 tx.execute(
-                    "UPDATE archive_pages SET document = ?3 WHERE feed = ?1 AND page = ?2",
-                    params![feed, page, document],
+                    "UPDATE archive_pages SET frozen_entries = ?3 WHERE feed = ?1 AND page = ?2",
+                    params![feed, page, json],
                 )
                 .map_err(sql)?;
                 page = open_page(&tx, feed, page + 1).map_err(sql)?;
@@ -256,7 +291,7 @@ impl Store {
 
 fn open_page(conn: &Connection, feed: &str, page: u32) -> rusqlite::Result<u32> {
     conn.execute(
-        "INSERT INTO archive_pages (feed, page, document) VALUES (?1, ?2, NULL)",
+        "INSERT INTO archive_pages (feed, page) VALUES (?1, ?2)",
         params![feed, page],
     )?;
     Ok(page)

@@ -113,10 +113,14 @@ impl Store {
                 params![stored.entry.id.0, dup.entry.id.0],
             )
             .map_err(sql)?;
-            // … and so does its place in any archive, unless the survivor has its own.
+            // … and so does its place on an archive page still filling up, unless the survivor
+            // has its own. A complete page keeps the duplicate as it was frozen; the survivor
+            // stays where it is, so its newer version is still published.
             tx.execute(
                 "INSERT OR IGNORE INTO archive_entries (feed, entry_id, page)
-                 SELECT feed, ?1, page FROM archive_entries WHERE entry_id = ?2",
+                 SELECT a.feed, ?1, a.page FROM archive_entries a
+                 JOIN archive_pages p ON p.feed = a.feed AND p.page = a.page
+                 WHERE a.entry_id = ?2 AND p.frozen_entries IS NULL",
                 params![stored.entry.id.0, dup.entry.id.0],
             )
             .map_err(sql)?;
