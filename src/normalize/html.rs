@@ -289,7 +289,14 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
 
 /// Collapse every run of whitespace to one space and trim.
 pub(crate) fn collapse_whitespace(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// The visible text of an HTML fragment: tags removed, entities decoded, script-like content
