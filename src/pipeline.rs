@@ -653,9 +653,16 @@ fn to_outcome(result: Result<(Entry, Vec<String>), String>, found: Option<Found>
     }
 }
 
+/// Run extraction work on the blocking pool, at most one job per core at a time: more would
+/// only hold more parsed pages in memory and switch between them, not finish sooner.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, String> + Send + 'static,
 ) -> Result<T, String> {
+    static CORES: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+        let n = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        tokio::sync::Semaphore::new(n)
+    });
+    let _permit = CORES.acquire().await;
     tokio::task::spawn_blocking(f)
         .await
         .unwrap_or_else(|e| Err(format!("internal error while extracting: {e}")))
