@@ -185,11 +185,7 @@ fn is_xml_char(c: char) -> bool {
 /// Remove every character XML 1.0 forbids (C0 controls other than tab, LF and CR, U+FFFE,
 /// U+FFFF); every other character, C1 controls included, is kept.
 pub fn xml_safe(s: &str) -> String {
-    if s.chars().all(is_xml_char) {
-        s.to_string()
-    } else {
-        s.chars().filter(|&c| is_xml_char(c)).collect()
-    }
+    xml_safe_cow(s).into_owned()
 }
 
 /// Resolve `value` against `base`, keeping only http(s) and mailto results.
@@ -281,10 +277,24 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
         .link_rel(Some("noopener noreferrer"))
         .strip_comments(true);
     let promoted = super::images::promote_lazy_images(html);
-    let cleaned = builder.clean(&xml_safe(&promoted)).to_string();
+    let cleaned = builder.clean(&xml_safe_cow(&promoted)).to_string();
     let cleaned = super::images::drop_images_without_src(&cleaned);
     // Character references in the input can still produce forbidden characters.
-    xml_safe(&cleaned).replace("\r\n", "\n").replace('\r', "\n")
+    let safe = xml_safe_cow(&cleaned);
+    if safe.contains('\r') {
+        safe.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        safe.into_owned()
+    }
+}
+
+/// [`xml_safe`], copying only when something is removed.
+fn xml_safe_cow(s: &str) -> Cow<'_, str> {
+    if s.chars().all(is_xml_char) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.chars().filter(|&c| is_xml_char(c)).collect())
+    }
 }
 
 /// Collapse every run of whitespace to one space and trim.
