@@ -295,9 +295,41 @@ pub async fn refresh_source(
     rep
 }
 
-/// Store the outcomes of one batch of posts, updating the report; returns the fill figures of
-/// the posts extracted from pages.
+/// Store the outcomes of one batch of posts in one transaction ([`Store::batch`]), updating the
+/// report; returns the fill figures of the posts extracted from pages.
+///
+/// When the batch cannot be committed nothing of it is stored: every post of the batch is then
+/// reported failed and (best effort) kept pending, so the next run fetches it again.
 fn apply(
+    src: &SourceConfig,
+    store: &mut Store,
+    state: &RunState,
+    results: Vec<(String, Outcome)>,
+    rep: &mut SourceReport,
+    fetches_pages: bool,
+) -> RunHealth {
+    let before = rep.clone();
+    let locations: Vec<String> = results.iter().map(|(l, _)| l.clone()).collect();
+    match store.batch(|store| apply_each(src, store, state, results, rep, fetches_pages)) {
+        Ok(health) => health,
+        Err(e) => {
+            *rep = before;
+            let reason = format!("could not be stored: {e}");
+            for location in locations {
+                if location.starts_with("http")
+                    && let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now())
+                {
+                    tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
+                }
+                rep.failures.push((location, reason.clone()));
+            }
+            RunHealth::default()
+        }
+    }
+}
+
+/// [`apply`]'s work, one post after the other, inside the batch's transaction.
+fn apply_each(
     src: &SourceConfig,
     store: &mut Store,
     state: &RunState,
@@ -626,9 +658,16 @@ fn to_outcome(result: Result<(Entry, Vec<String>), String>, found: Option<Found>
     }
 }
 
+/// Run extraction work on the blocking pool, at most one job per core at a time: more would
+/// only hold more parsed pages in memory and switch between them, not finish sooner.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, String> + Send + 'static,
 ) -> Result<T, String> {
+    static CORES: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+        let n = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        tokio::sync::Semaphore::new(n)
+    });
+    let _permit = CORES.acquire().await;
     tokio::task::spawn_blocking(f)
         .await
         .unwrap_or_else(|e| Err(format!("internal error while extracting: {e}")))

@@ -814,3 +814,58 @@ fn a_post_in_two_sources_is_listed_by_both() {
         .expect("entries");
     assert_eq!(both.len(), 1, "listed once in a feed of both sources");
 }
+
+#[test]
+fn a_batch_is_stored_whole_at_its_commit_and_readers_never_see_half_of_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = db_in(&dir);
+    let mut store = open(&path);
+    let reader = Store::open_read_only(&path).expect("reader opens beside the writer");
+    let outcomes = store
+        .batch(|s| {
+            let a = s
+                .upsert_entry(&entry("https://example.org/a/", "A", t(0)), t(10))
+                .expect("upsert a");
+            // A twin of `a` inside the same batch matches it (and updates its URL).
+            let twin = s
+                .upsert_entry(&entry("http://www.example.org/a/", "A", t(0)), t(10))
+                .expect("upsert twin");
+            let b = s
+                .upsert_entry(&entry("https://example.org/b/", "B", t(1)), t(10))
+                .expect("upsert b");
+            // Not committed yet: another connection sees nothing of the batch.
+            assert_eq!(reader.entry_count("blog").expect("count"), 0);
+            (a, twin, b)
+        })
+        .expect("batch commits");
+    assert_eq!(outcomes, (Upsert::New, Upsert::Updated, Upsert::New));
+    assert_eq!(reader.entry_count("blog").expect("count"), 2);
+}
+
+#[test]
+fn a_batch_cut_short_by_a_crash_leaves_the_store_as_it_was() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = db_in(&dir);
+    let mut store = open(&path);
+    store
+        .upsert_entry(&entry("https://example.org/kept/", "Kept", t(0)), t(10))
+        .expect("stored before the batch");
+    // The process dies in the middle of a batch: the connection goes without a commit.
+    let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.batch(|s| {
+            s.upsert_entry(&entry("https://example.org/lost/", "Lost", t(1)), t(10))
+                .expect("upsert");
+            s.upsert_entry(&entry("https://example.org/kept/", "Edited", t(0)), t(10))
+                .expect("upsert");
+            panic!("killed mid-batch");
+        })
+    }));
+    assert!(crashed.is_err());
+    drop(store);
+    let store = open(&path);
+    let stored = store
+        .entries(&["blog".to_owned()], &[], 10)
+        .expect("entries");
+    assert_eq!(ids(&stored), vec!["https://example.org/kept/"]);
+    assert_eq!(stored[0].title, "Kept");
+}

@@ -64,13 +64,7 @@ pub fn fix_related(
     let sources = store.entry_sources()?;
     let corpus = store.entries(&sources, &[], usize::MAX)?;
     let computed = compute_related(&corpus, &todo, limit);
-    let mut fixed = 0;
-    for (id, links) in computed {
-        if store.fix_entry_related(&id, &links)? {
-            fixed += 1;
-        }
-    }
-    Ok(fixed)
+    store.fix_entries_related(&computed)
 }
 
 /// The related links [`fix_related`] would store for each of `targets` (those present in
@@ -83,18 +77,24 @@ pub fn compute_related(
 ) -> Vec<(EntryId, Vec<Link>)> {
     let mut corpus: Vec<&Entry> = corpus.iter().collect();
     corpus.sort_by(|a, b| a.id.cmp(&b.id));
-    let index = TfIdf::build(&corpus);
-    let categories = category_sets(&corpus);
+    // Built on first need: when the site's own links fill every target's list (the common case
+    // on themes that render related posts server-side), no similarity is computed at all.
+    let mut similarity: Option<(TfIdf, Vec<HashSet<String>>)> = None;
     let by_twin: HashMap<String, usize> = corpus
         .iter()
         .enumerate()
         .flat_map(|(i, e)| [(twin_key(&e.url), i), (twin_key(&e.id.0), i)])
         .collect();
+    // The first position of each id, as a linear search would find it.
+    let mut by_id: HashMap<&EntryId, usize> = HashMap::with_capacity(corpus.len());
+    for (i, e) in corpus.iter().enumerate() {
+        by_id.entry(&e.id).or_insert(i);
+    }
     let batch: HashSet<&EntryId> = targets.iter().collect();
 
     let mut out = Vec::new();
     for target in targets {
-        let Some(t) = corpus.iter().position(|e| &e.id == target) else {
+        let Some(&t) = by_id.get(target) else {
             continue;
         };
         let entry = corpus[t];
@@ -111,6 +111,8 @@ pub fn compute_related(
             }
         }
         if chosen.len() < limit {
+            let (index, categories) =
+                similarity.get_or_insert_with(|| (TfIdf::build(&corpus), category_sets(&corpus)));
             let mut scored: Vec<(usize, f64)> = (0..corpus.len())
                 .filter(|&i| i != t && !chosen.contains(&i))
                 .filter(|&i| corpus[i].source == entry.source)

@@ -39,6 +39,15 @@ pub(crate) fn text_of(el: ElementRef<'_>) -> String {
     collapse(&raw)
 }
 
+/// `s` in ASCII lower case, copied only when it has an upper-case letter.
+pub(crate) fn ascii_lower(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        s.to_ascii_lowercase().into()
+    } else {
+        s.into()
+    }
+}
+
 /// Resolve `href` against `base`, keeping only http(s) results.
 pub(crate) fn resolve(base: &Url, href: &str) -> Option<Url> {
     let href = href.trim();
@@ -170,20 +179,22 @@ fn part_is_word(part: &str, word: &str) -> bool {
 }
 
 /// Does the hyphen/underscore-separated token `parts` contain `word`'s parts as a contiguous run?
+/// (Runs for every class of every element a chrome test looks at: allocates nothing.)
 fn has_word(parts: &[&str], word: &str) -> bool {
-    let wanted: Vec<&str> = word.split(['-', '_']).collect();
-    match wanted.as_slice() {
-        [one] => parts.iter().any(|p| part_is_word(p, one)),
-        _ => parts.windows(wanted.len()).any(|w| w == wanted.as_slice()),
+    let wanted = || word.split(['-', '_']);
+    match wanted().count() {
+        1 => parts.iter().any(|p| part_is_word(p, word)),
+        n => parts.windows(n).any(|w| w.iter().copied().eq(wanted())),
     }
 }
 
 fn token_is_chrome(token: &str, ctx: Ctx) -> bool {
-    let t = token.to_ascii_lowercase();
-    if LAYOUT_PREFIXES.iter().any(|p| t.starts_with(p)) || is_post_class_token(&t) {
+    let t = ascii_lower(token);
+    let t = t.as_ref();
+    if LAYOUT_PREFIXES.iter().any(|p| t.starts_with(p)) || is_post_class_token(t) {
         return false;
     }
-    if is_comment_token(&t) {
+    if is_comment_token(t) {
         return true;
     }
     let parts: Vec<&str> = t.split(['-', '_']).filter(|p| !p.is_empty()).collect();
@@ -259,9 +270,9 @@ pub(crate) fn in_chrome(el: ElementRef<'_>, stop: Option<ElementRef<'_>>, ctx: C
 /// Does any class of `el` contain one of `needles`? Taxonomy classes from `post_class()`
 /// (`tag-power-sharing`) never count.
 pub(crate) fn class_contains(el: ElementRef<'_>, needles: &[&str]) -> bool {
-    el.value().classes().any(|c| {
-        !is_post_class_token(&c.to_ascii_lowercase()) && needles.iter().any(|n| c.contains(n))
-    })
+    el.value()
+        .classes()
+        .any(|c| !is_post_class_token(&ascii_lower(c)) && needles.iter().any(|n| c.contains(n)))
 }
 
 /// The inner HTML of `root`, leaving out HTML comments and every element (with its subtree) for

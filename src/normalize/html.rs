@@ -185,11 +185,7 @@ fn is_xml_char(c: char) -> bool {
 /// Remove every character XML 1.0 forbids (C0 controls other than tab, LF and CR, U+FFFE,
 /// U+FFFF); every other character, C1 controls included, is kept.
 pub fn xml_safe(s: &str) -> String {
-    if s.chars().all(is_xml_char) {
-        s.to_string()
-    } else {
-        s.chars().filter(|&c| is_xml_char(c)).collect()
-    }
+    xml_safe_cow(s).into_owned()
 }
 
 /// Resolve `value` against `base`, keeping only http(s) and mailto results.
@@ -281,15 +277,147 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
         .link_rel(Some("noopener noreferrer"))
         .strip_comments(true);
     let promoted = super::images::promote_lazy_images(html);
-    let cleaned = builder.clean(&xml_safe(&promoted)).to_string();
+    let cleaned = builder.clean(&xml_safe_cow(&promoted)).to_string();
     let cleaned = super::images::drop_images_without_src(&cleaned);
     // Character references in the input can still produce forbidden characters.
-    xml_safe(&cleaned).replace("\r\n", "\n").replace('\r', "\n")
+    let safe = xml_safe_cow(&cleaned);
+    if safe.contains('\r') {
+        safe.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        safe.into_owned()
+    }
+}
+
+/// [`xml_safe`], copying only when something is removed.
+fn xml_safe_cow(s: &str) -> Cow<'_, str> {
+    if s.chars().all(is_xml_char) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.chars().filter(|&c| is_xml_char(c)).collect())
+    }
 }
 
 /// Collapse every run of whitespace to one space and trim.
 pub(crate) fn collapse_whitespace(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Whitespace-collapsed text built one piece at a time, up to a length.
+struct Collapsed {
+    out: String,
+    chars: usize,
+    limit: usize,
+    /// A separator is due before the next word.
+    pending: bool,
+}
+
+impl Collapsed {
+    fn full(&self) -> bool {
+        self.chars >= self.limit
+    }
+
+    fn space(&mut self) {
+        self.pending = true;
+    }
+
+    fn push_str(&mut self, text: &str) {
+        for c in text.chars() {
+            if self.full() {
+                return;
+            }
+            if c.is_whitespace() {
+                self.pending = true;
+                continue;
+            }
+            if self.pending && !self.out.is_empty() {
+                self.out.push(' ');
+                self.chars += 1;
+            }
+            self.pending = false;
+            self.out.push(c);
+            self.chars += 1;
+        }
+    }
+}
+
+/// A prefix of at least `limit` characters (the whole text when shorter) of what
+/// [`html_to_text`] gives for `html`, which must be [`sanitize_html`] output: read straight off
+/// the markup instead of parsing it again. That output is regular (double-quoted attributes; text escaped with `&amp;`, `&lt;`, `&gt;` and
+/// `&nbsp;` only; no comments, no script-like elements); anything else falls back to
+/// [`html_to_text`].
+pub(crate) fn sanitized_text_prefix(html: &str, limit: usize) -> String {
+    let slow = || html_to_text(html);
+    let mut text = Collapsed {
+        out: String::new(),
+        chars: 0,
+        limit,
+        pending: false,
+    };
+    let mut rest = html;
+    while !rest.is_empty() && !text.full() {
+        let Some(at) = rest.find(['<', '&']) else {
+            text.push_str(rest);
+            break;
+        };
+        text.push_str(&rest[..at]);
+        rest = &rest[at..];
+        if rest.starts_with('&') {
+            let (decoded, len) = if rest.starts_with("&amp;") {
+                ("&", 5)
+            } else if rest.starts_with("&lt;") {
+                ("<", 4)
+            } else if rest.starts_with("&gt;") {
+                (">", 4)
+            } else if rest.starts_with("&nbsp;") {
+                ("\u{a0}", 6)
+            } else {
+                return slow();
+            };
+            text.push_str(decoded);
+            rest = &rest[len..];
+            continue;
+        }
+        // A tag: its name, then up to the `>` outside a quoted attribute value.
+        let name_start = usize::from(rest[1..].starts_with('/')) + 1;
+        let name_len = rest[name_start..]
+            .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
+            .unwrap_or(rest.len() - name_start);
+        let name = &rest[name_start..name_start + name_len];
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            || DROP_WITH_CONTENT.contains(&name)
+        {
+            return slow();
+        }
+        let mut in_quote = false;
+        let end = rest[name_start + name_len..]
+            .char_indices()
+            .find_map(|(i, c)| match c {
+                '"' => {
+                    in_quote = !in_quote;
+                    None
+                }
+                '>' if !in_quote => Some(name_start + name_len + i + 1),
+                _ => None,
+            });
+        let Some(end) = end else {
+            return slow();
+        };
+        if BLOCK_TAGS.contains(&name) {
+            text.space();
+        }
+        rest = &rest[end..];
+    }
+    text.out
 }
 
 /// The visible text of an HTML fragment: tags removed, entities decoded, script-like content
@@ -332,4 +460,44 @@ pub(crate) fn html_to_text(html: &str) -> String {
         stack.extend(children.into_iter().rev().map(Step::Visit));
     }
     collapse_whitespace(&xml_safe(&text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The markup-reading text of sanitizer output equals the parsed one, as far as a summary
+    /// reads it.
+    #[test]
+    fn sanitized_text_prefix_matches_parsing_the_sanitized_html() {
+        let base = Url::parse("https://example.org/a/b/").expect("base");
+        let long = "word ".repeat(200);
+        let inputs = [
+            "<p>One &amp; two &lt;three&gt;&nbsp;four</p><p>five</p>".to_string(),
+            "<div><p>a<div>b</div>c</p></div>x<br>y<hr>z".to_string(),
+            "<a href=\"/x?a=1&b=2\" title='a > b'>link &gt; text</a><img src=x alt=\"1 > 0\">"
+                .to_string(),
+            "<table><tr><td>cell</td><td>two</td></tr></table>after<pre>\n\n code  </pre>"
+                .to_string(),
+            "<script>alert(1)</script><style>p{}</style><noscript>no</noscript>text<!-- c -->"
+                .to_string(),
+            "caf&eacute; &#169; &#x1F600; &#1; tab\there\r\nline".to_string(),
+            format!("<p>{long}</p><ul><li>{long}</li></ul>"),
+            format!("<p>{}</p>", "x".repeat(400)),
+            String::new(),
+        ];
+        for input in inputs {
+            let clean = sanitize_html(&input, &base);
+            let full = html_to_text(&clean);
+            let prefix = sanitized_text_prefix(&clean, 302);
+            assert!(
+                full.starts_with(&prefix),
+                "{input:?}: {prefix:?} vs {full:?}"
+            );
+            assert!(
+                prefix.chars().count() >= 302 || prefix == full,
+                "{input:?}: {prefix:?} vs {full:?}"
+            );
+        }
+    }
 }

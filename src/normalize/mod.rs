@@ -97,7 +97,8 @@ pub fn normalize(
         .as_deref()
         .map(html::html_to_text)
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| html::html_to_text(&content_html));
+        // Only the start of the body can reach the summary: enough to cut it exactly.
+        .unwrap_or_else(|| html::sanitized_text_prefix(&content_html, text::MAX_SUMMARY_CHARS + 2));
 
     let related = related_links(&raw.related, &[&dedup_key, &twin_key(&id)]);
 

@@ -192,11 +192,8 @@ impl Store {
     /// Whether the related links of `id` were already fixed.
     pub fn related_is_fixed(&self, id: &EntryId) -> Result<bool, StoreError> {
         self.conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM related_fixed WHERE entry_id = ?1)",
-                [&id.0],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM related_fixed WHERE entry_id = ?1)")
+            .and_then(|mut stmt| stmt.query_row([&id.0], |r| r.get(0)))
             .map_err(|e| self.err(e))
     }
 
@@ -227,6 +224,36 @@ impl Store {
         }
         tx.commit().map_err(sql)?;
         Ok(n > 0)
+    }
+
+    /// [`Store::fix_entry_related`] for many entries in one transaction (all or nothing).
+    /// Returns how many of them exist.
+    pub fn fix_entries_related(
+        &mut self,
+        fixes: &[(EntryId, Vec<Link>)],
+    ) -> Result<usize, StoreError> {
+        let Store { conn, path, .. } = self;
+        let path: &str = path;
+        let sql = |e| StoreError::sql(path, e);
+        let tx = conn.transaction().map_err(sql)?;
+        let mut fixed = 0;
+        {
+            let mut update = tx
+                .prepare_cached("UPDATE entries SET related = ?2 WHERE id = ?1")
+                .map_err(sql)?;
+            let mut mark = tx
+                .prepare_cached("INSERT OR IGNORE INTO related_fixed (entry_id) VALUES (?1)")
+                .map_err(sql)?;
+            for (id, related) in fixes {
+                let json = serde_json::to_string(related).unwrap_or_else(|_| "[]".into());
+                if update.execute(params![id.0, json]).map_err(sql)? > 0 {
+                    mark.execute([&id.0]).map_err(sql)?;
+                    fixed += 1;
+                }
+            }
+        }
+        tx.commit().map_err(sql)?;
+        Ok(fixed)
     }
 
     fn issue_from_row(&self, r: IssueRow) -> Result<DigestIssue, StoreError> {

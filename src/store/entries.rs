@@ -26,7 +26,8 @@ pub struct StoredEntry {
 }
 
 impl Store {
-    /// Insert `entry`, or merge it into the stored entry it is a twin of, in one transaction.
+    /// Insert `entry`, or merge it into the stored entry it is a twin of, in one transaction (a
+    /// savepoint inside a [`Store::batch`]: a failed upsert rolls back alone).
     ///
     /// A stored entry matches when its id has the same twin key as `entry.id` (http/https,
     /// `www.`/bare host, fragment) or when it has the same `dedup_key`. On a match the public `id`
@@ -51,7 +52,7 @@ impl Store {
         let path: &str = path;
         let sql = |e| StoreError::sql(path, e);
 
-        let tx = conn.transaction().map_err(sql)?;
+        let tx = conn.savepoint().map_err(sql)?;
         let id_key = crate::normalize::twin_key(&entry.id.0);
         let by_id = select_stored(&tx, path, "id_key", &id_key)?;
         let by_dedup = select_stored(&tx, path, "dedup_key", &entry.dedup_key)?;
@@ -93,11 +94,9 @@ impl Store {
         let hash = content_hash(&candidate);
 
         if duplicate.is_none() && hash == stored.content_hash {
-            tx.execute(
-                "UPDATE entries SET last_seen = ?2 WHERE id = ?1",
-                params![stored.entry.id.0, now.timestamp()],
-            )
-            .map_err(sql)?;
+            tx.prepare_cached("UPDATE entries SET last_seen = ?2 WHERE id = ?1")
+                .and_then(|mut stmt| stmt.execute(params![stored.entry.id.0, now.timestamp()]))
+                .map_err(sql)?;
             link_source(&tx, &stored.entry.id.0, &entry.source).map_err(sql)?;
             tx.commit().map_err(sql)?;
             return Ok(Upsert::Unchanged);
@@ -242,7 +241,8 @@ fn select_stored(
     value: &str,
 ) -> Result<Option<StoredEntry>, StoreError> {
     let query = format!("SELECT {COLUMNS} FROM entries WHERE {column} = ?1");
-    conn.query_row(&query, [value], RawRow::read)
+    conn.prepare_cached(&query)
+        .and_then(|mut stmt| stmt.query_row([value], RawRow::read))
         .optional()
         .map_err(|e| StoreError::sql(path, e))?
         .map(|raw| raw.into_stored(path))
@@ -255,31 +255,31 @@ fn insert(
     id_key: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<usize> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO entries (id, id_key, dedup_key, source, url, title, published,
              published_source, updated, updated_source, authors, categories, related,
              content_html, summary, content_hash, first_seen, last_seen)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)",
-        params![
-            e.id.0,
-            id_key,
-            e.dedup_key,
-            e.source,
-            e.url,
-            e.title,
-            secs(e.published),
-            e.published_source.as_str(),
-            secs(e.updated),
-            e.updated_source.as_str(),
-            json(&e.authors),
-            json(&e.categories),
-            json(&e.related),
-            e.content_html,
-            e.summary,
-            content_hash(e),
-            secs(now),
-        ],
-    )
+    )?
+    .execute(params![
+        e.id.0,
+        id_key,
+        e.dedup_key,
+        e.source,
+        e.url,
+        e.title,
+        secs(e.published),
+        e.published_source.as_str(),
+        secs(e.updated),
+        e.updated_source.as_str(),
+        json(&e.authors),
+        json(&e.categories),
+        json(&e.related),
+        e.content_html,
+        e.summary,
+        content_hash(e),
+        secs(now),
+    ])
 }
 
 /// Rewrite every column of the row with id `e.id` except `id`, `id_key`.
@@ -290,32 +290,32 @@ fn update(
     first_seen: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<usize> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE entries SET dedup_key = ?2, source = ?3, url = ?4, title = ?5, published = ?6,
              published_source = ?7, updated = ?8, updated_source = ?9, authors = ?10,
              categories = ?11, related = ?12, content_html = ?13, summary = ?14,
              content_hash = ?15, first_seen = ?16, last_seen = ?17
          WHERE id = ?1",
-        params![
-            e.id.0,
-            e.dedup_key,
-            e.source,
-            e.url,
-            e.title,
-            secs(e.published),
-            e.published_source.as_str(),
-            secs(e.updated),
-            e.updated_source.as_str(),
-            json(&e.authors),
-            json(&e.categories),
-            json(&e.related),
-            e.content_html,
-            e.summary,
-            hash,
-            secs(first_seen),
-            secs(now),
-        ],
-    )
+    )?
+    .execute(params![
+        e.id.0,
+        e.dedup_key,
+        e.source,
+        e.url,
+        e.title,
+        secs(e.published),
+        e.published_source.as_str(),
+        secs(e.updated),
+        e.updated_source.as_str(),
+        json(&e.authors),
+        json(&e.categories),
+        json(&e.related),
+        e.content_html,
+        e.summary,
+        hash,
+        secs(first_seen),
+        secs(now),
+    ])
 }
 
 /// One `entries` row as SQLite returns it, before any decoding that can fail on bad data.
@@ -427,10 +427,8 @@ fn content_hash(e: &Entry) -> String {
 }
 
 /// Record that `source` lists the entry `id` (a post may belong to several sources).
-fn link_source(tx: &rusqlite::Transaction<'_>, id: &str, source: &str) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT OR IGNORE INTO entry_sources (entry_id, source) VALUES (?1, ?2)",
-        params![id, source],
-    )
-    .map(drop)
+fn link_source(conn: &Connection, id: &str, source: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR IGNORE INTO entry_sources (entry_id, source) VALUES (?1, ?2)")?
+        .execute(params![id, source])
+        .map(drop)
 }

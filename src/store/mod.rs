@@ -198,6 +198,8 @@ impl Store {
         // transactions, which the next run simply fetches again. FULL would fsync every post.
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| StoreError::sql(&shown, e))?;
+        // Room for every statement a refresh repeats per post (`prepare_cached`).
+        conn.set_prepared_statement_cache_capacity(32);
 
         embedded::migrations::runner()
             .run(&mut conn)
@@ -225,6 +227,31 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Run `f` as one transaction: every write it makes through this store is committed
+    /// together when it returns, or not at all.
+    ///
+    /// Used to store a whole refresh batch with one commit instead of one per post. Crash
+    /// safety is SQLite's: a process killed or a machine losing power before the commit leaves
+    /// the database as it was before the batch (the half-written batch is rolled back whole on
+    /// the next open), never half-written or corrupt; the next run fetches those posts again.
+    /// Methods that need their own atomic unit inside (such as [`Store::upsert_entry`]) use
+    /// savepoints, so a failed entry rolls back alone and the batch goes on.
+    ///
+    /// Returns `f`'s value once committed; an error when the batch could not begin or commit
+    /// (it is then rolled back, and nothing `f` wrote is stored).
+    pub fn batch<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> Result<T, StoreError> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.err(e))?;
+        let value = f(self);
+        if let Err(e) = self.conn.execute_batch("COMMIT") {
+            // A failed COMMIT may leave the transaction open; end it.
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(self.err(e));
+        }
+        Ok(value)
+    }
+
     /// Record that fetching or extracting `url` failed: insert it as pending, or bump its attempt
     /// count and reason if it already is.
     pub fn add_pending(
@@ -235,15 +262,15 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.conn
-            .execute(
+            .prepare_cached(
                 "INSERT INTO pending (source, url, reason, attempts, first_failed, last_failed)
                  VALUES (?1, ?2, ?3, 1, ?4, ?4)
                  ON CONFLICT (source, url) DO UPDATE SET
                      reason = excluded.reason,
                      attempts = attempts + 1,
                      last_failed = excluded.last_failed",
-                params![source, url, reason, now.timestamp()],
             )
+            .and_then(|mut stmt| stmt.execute(params![source, url, reason, now.timestamp()]))
             .map_err(|e| self.err(e))?;
         Ok(())
     }
@@ -253,10 +280,8 @@ impl Store {
     pub fn remove_pending(&mut self, source: &str, url: &str) -> Result<bool, StoreError> {
         let n = self
             .conn
-            .execute(
-                "DELETE FROM pending WHERE source = ?1 AND url = ?2",
-                params![source, url],
-            )
+            .prepare_cached("DELETE FROM pending WHERE source = ?1 AND url = ?2")
+            .and_then(|mut stmt| stmt.execute(params![source, url]))
             .map_err(|e| self.err(e))?;
         Ok(n > 0)
     }

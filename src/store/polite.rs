@@ -68,11 +68,11 @@ impl Store {
             return Ok(());
         }
         self.conn
-            .execute(
+            .prepare_cached(
                 "INSERT INTO aliases (url_key, dedup_key) VALUES (?1, ?2)
                  ON CONFLICT (url_key) DO UPDATE SET dedup_key = excluded.dedup_key",
-                params![url_key, dedup_key],
             )
+            .and_then(|mut stmt| stmt.execute(params![url_key, dedup_key]))
             .map_err(|e| self.err(e))?;
         Ok(())
     }
@@ -106,11 +106,11 @@ impl Store {
     /// A conditional re-fetch of the post at `url_key` answered 304: it was checked at `now`.
     pub fn touch(&mut self, url_key: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.conn
-            .execute(
+            .prepare_cached(
                 "UPDATE entries SET last_seen = ?2 WHERE dedup_key = ?1
                     OR dedup_key = (SELECT dedup_key FROM aliases WHERE url_key = ?1)",
-                params![url_key, now.timestamp()],
             )
+            .and_then(|mut stmt| stmt.execute(params![url_key, now.timestamp()]))
             .map_err(|e| self.err(e))?;
         Ok(())
     }
