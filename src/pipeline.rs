@@ -584,7 +584,9 @@ async fn process(
             let fetched = if recheck {
                 source::fetch_if_changed(fetcher, state, &url).await
             } else {
-                source::fetch_page(fetcher, &url).await.map(Some)
+                source::fetch_page_remembering(fetcher, state, &url)
+                    .await
+                    .map(Some)
             };
             match fetched {
                 Ok(Some(p)) => (p, None),

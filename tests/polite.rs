@@ -427,3 +427,35 @@ fn an_interrupted_backfill_resumes_and_stores_every_post_once() {
         distinct.len()
     );
 }
+
+/// Regression: a post fetched for the first time saved no validators, so its first re-check was
+/// a full download instead of a 304.
+#[test]
+fn the_first_recheck_of_a_new_post_is_conditional() {
+    let site = Site::start();
+    let posts = make_posts(3, 7000);
+    publish(&site, &posts);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &common::html_config(&site.url("/cat/"), "respect_robots = false"),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 3 new"), "{stderr}");
+
+    // html_config re-checks every known post on every run.
+    let before = site.hits().len();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let rechecks: Vec<_> = site.hits()[before..]
+        .iter()
+        .filter(|h| posts.iter().any(|p| p.path() == h.path))
+        .cloned()
+        .collect();
+    assert_eq!(rechecks.len(), 3, "every post re-checked: {rechecks:?}");
+    assert!(
+        rechecks.iter().all(|h| h.conditional && h.status == 304),
+        "{rechecks:?}"
+    );
+}

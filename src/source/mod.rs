@@ -158,6 +158,18 @@ pub enum SourceError {
     Invalid { location: String, message: String },
 }
 
+/// Fetch `url` unconditionally (a new post, or one whose last attempt failed) and remember its
+/// validators, so that the first re-check of the post can already be a conditional request.
+pub async fn fetch_page_remembering(
+    fetcher: &Fetcher,
+    state: &RunState,
+    url: &Url,
+) -> Result<RawPage, FetchError> {
+    let f = fetcher.get(url).await?;
+    state.remember(url, &f);
+    Ok(to_page(url, f))
+}
+
 /// Fetch one page and decode it to UTF-8.
 pub async fn fetch_page(fetcher: &Fetcher, url: &Url) -> Result<RawPage, FetchError> {
     let f = fetcher.get(url).await?;
