@@ -260,16 +260,7 @@ impl Store {
     /// How many pings are owed. 0 on a database from before WebSub existed (a read-only
     /// reader next to an older writer).
     pub fn websub_owed_count(&self) -> Result<u64, StoreError> {
-        let has_table: bool = self
-            .conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_schema
-                                WHERE type = 'table' AND name = 'websub_pending')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))?;
-        if !has_table {
+        if !self.has_table("websub_pending")? {
             return Ok(0);
         }
         self.conn

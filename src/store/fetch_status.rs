@@ -51,16 +51,7 @@ impl Store {
     /// Every counter, ordered by source then status (numeric codes first, ascending). Empty on a
     /// database from before these counters existed (a reader next to an older writer).
     pub fn fetch_status_totals(&self) -> Result<Vec<FetchStatusTotal>, StoreError> {
-        let has_table: bool = self
-            .conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_schema
-                                WHERE type = 'table' AND name = 'fetch_status')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))?;
-        if !has_table {
+        if !self.has_table("fetch_status")? {
             return Ok(Vec::new());
         }
         let mut stmt = self

@@ -421,6 +421,18 @@ impl Store {
         }))
     }
 
+    /// Does the database have table `name`? A read-only reader next to an older writer may
+    /// find a table of a newer migration missing.
+    fn has_table(&self, name: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
+                [name],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     fn err(&self, e: rusqlite::Error) -> StoreError {
         StoreError::sql(&self.path, e)
     }
