@@ -205,16 +205,15 @@ pub async fn refresh_source(
         }
     };
     tracing::debug!(source = %src.name, kind = index.kind, "index read");
-    if !index.unchanged
-        && let Err(e) = store.set_walk_incomplete(&src.name, !index.failures.is_empty(), Utc::now())
-    {
-        tracing::warn!(source = %src.name, "cannot record the listing walk: {e}");
-    }
-    rep.failures.extend(index.failures);
+    let mut listing = None;
     let now = Utc::now();
     let mut work: Vec<Work> = Vec::new();
     let fetches_pages =
         match index.discovery {
+            Discovery::Listing(l) => {
+                listing = Some(*l);
+                true
+            }
             Discovery::Pages(urls) => {
                 work.extend(urls.into_iter().filter(|u| !state.is_known(u)).map(|url| {
                     Work::Fetch {
@@ -241,47 +240,91 @@ pub async fn refresh_source(
                 false
             }
         };
-    let mut queued: std::collections::HashSet<String> = work
+    if listing.is_none() && !index.unchanged {
+        record_walk(src, store, &index.failures);
+    }
+    rep.failures.extend(index.failures);
+    let mut empty_pages = index.empty_pages;
+    let queued: std::collections::HashSet<String> = work
         .iter()
         .filter_map(|w| match w {
             Work::Fetch { url, .. } | Work::FullText(url, _) => Some(scrape::url_key(url)),
             _ => None,
         })
         .collect();
-    let mut queue = |urls: Vec<String>, recheck: bool, retry: bool| {
-        for u in urls {
-            if let Ok(url) = Url::parse(&u)
-                && queued.insert(scrape::url_key(&url))
-            {
-                work.push(Work::Fetch {
-                    url,
-                    recheck,
-                    retry,
-                });
-            }
-        }
+    let queued = std::sync::Mutex::new(queued);
+    let first_time = |url: &Url| {
+        queued
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(scrape::url_key(url))
     };
+    // Queued after the posts of the listing, unless the listing has them already.
+    let mut later: Vec<(String, bool, bool)> = Vec::new();
     // Posts that failed on earlier runs are retried even when the listing did not change.
     match store.pending(&src.name) {
-        Ok(pending) => queue(pending, false, true),
+        Ok(pending) => later.extend(pending.into_iter().map(|u| (u, false, true))),
         Err(e) => tracing::warn!(source = %src.name, "cannot read pending posts: {e}"),
     }
     // Young posts are re-checked now and then, conditionally, so that edits are caught.
     if fetches_pages {
         match store.recheck_candidates(&src.name, now, src.recheck_days, src.recheck_hours) {
-            Ok(urls) => queue(urls, true, false),
+            Ok(urls) => later.extend(urls.into_iter().map(|u| (u, true, false))),
             Err(e) => tracing::warn!(source = %src.name, "cannot read posts to re-check: {e}"),
         }
     }
-    progress.add_total(work.len() as u64);
+    // Posts are fetched while the listing walk goes on. The walk keeps first call on the request
+    // budget, as when it ran alone before any post: while it runs, posts may only use what is
+    // left after the most its remaining pages could take (every attempt counted).
+    let attempts = fetcher.max_attempts();
+    let for_walk = listing.as_ref().map_or(0, |l| {
+        (l.limits.max_pages.saturating_sub(1) as u32).saturating_mul(attempts)
+    });
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(
+        fetcher.requests_left().saturating_sub(for_walk) as usize,
+    ));
+    let (sink, posts_found) = tokio::sync::mpsc::unbounded_channel::<Url>();
+    let walking = async {
+        let walk = match listing {
+            Some(l) => Some(source::walk_listing(fetcher, &state, src, l, sink).await),
+            None => {
+                drop(sink);
+                None
+            }
+        };
+        // The walk is over: the budget is the posts' alone.
+        gate.close();
+        walk
+    };
+    let listed = futures_util::stream::unfold(posts_found, |mut rx| async move {
+        rx.recv().await.map(|url| (url, rx))
+    })
+    .filter(|url| std::future::ready(!state.is_known(url) && first_time(url)))
+    .then(|url| admit(std::sync::Arc::clone(&gate), attempts, url));
+    let requeued = futures_util::stream::iter(later).filter_map(|(u, recheck, retry)| {
+        let url = Url::parse(&u).ok().filter(|url| first_time(url));
+        std::future::ready(url.map(|url| Work::Fetch {
+            url,
+            recheck,
+            retry,
+        }))
+    });
     let parallel = (fetcher.per_host_concurrency() * 2).max(2);
-    let results: Vec<(String, Outcome)> =
-        futures_util::stream::iter(work.into_iter().map(|w| process(w, src, fetcher, &state)))
-            .buffer_unordered(parallel)
-            .inspect(|_| progress.tick())
-            .collect()
-            .await;
-    rep.degraded = drift(src, store, &index.empty_pages, &results);
+    let processing = futures_util::stream::iter(work)
+        .chain(listed)
+        .chain(requeued)
+        .inspect(|_| progress.add_total(1))
+        .map(|w| process(w, src, fetcher, &state))
+        .buffer_unordered(parallel)
+        .inspect(|_| progress.tick())
+        .collect::<Vec<(String, Outcome)>>();
+    let (walk, results) = futures_util::future::join(walking, processing).await;
+    if let Some(walk) = walk {
+        record_walk(src, store, &walk.failures);
+        rep.failures.extend(walk.failures);
+        empty_pages = walk.empty_pages;
+    }
+    rep.degraded = drift(src, store, &empty_pages, &results);
     let health = apply(src, store, &state, results, &mut rep, fetches_pages);
     finish_source(
         src,
@@ -293,6 +336,26 @@ pub async fn refresh_source(
         Some(started),
     );
     rep
+}
+
+/// A post of the listing, once the request budget allows it (see [`refresh_source`]).
+async fn admit(gate: std::sync::Arc<tokio::sync::Semaphore>, attempts: u32, url: Url) -> Work {
+    // Closed once the walk is over: then every post goes.
+    if let Ok(permit) = gate.acquire_many(attempts).await {
+        permit.forget();
+    }
+    Work::Fetch {
+        url,
+        recheck: false,
+        retry: false,
+    }
+}
+
+/// Remember whether the listing walk stopped at a failed page (the next one then reads it all).
+fn record_walk(src: &SourceConfig, store: &mut Store, failures: &[(String, String)]) {
+    if let Err(e) = store.set_walk_incomplete(&src.name, !failures.is_empty(), Utc::now()) {
+        tracing::warn!(source = %src.name, "cannot record the listing walk: {e}");
+    }
 }
 
 /// Store the outcomes of one batch of posts in one transaction ([`Store::batch`]), updating the

@@ -252,6 +252,17 @@ impl Fetcher {
         self.per_host
     }
 
+    /// Requests still allowed by the budget of this source's run (`http.max_requests`).
+    pub fn requests_left(&self) -> u32 {
+        self.max_requests
+            .saturating_sub(self.used.load(Ordering::SeqCst))
+    }
+
+    /// Most requests one fetch can send: the first attempt and `http.max_retries` retries.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_retries as u32 + 1
+    }
+
     /// Start a new budget and new statistics (one per source per run).
     pub fn reset_budget(&self) {
         self.used.store(0, Ordering::SeqCst);

@@ -112,6 +112,9 @@ pub async fn fetch_if_changed(
 pub enum Discovery {
     /// Post pages still to be fetched and extracted.
     Pages(Vec<Url>),
+    /// An HTML listing whose first page is read; the rest of the walk is left to
+    /// [`walk_listing`], so that the caller can fetch posts while it goes on.
+    Listing(Box<Listing>),
     /// Posts already in hand (feed items, Markdown files), with the URL each belongs to.
     Posts(Vec<(Url, RawPost)>),
     /// A folder: posts in hand (Markdown) and saved pages still to be extracted.
@@ -119,6 +122,38 @@ pub enum Discovery {
         posts: Vec<(Url, RawPost)>,
         documents: Vec<RawPage>,
     },
+}
+
+/// An HTML listing walk ready to go on from its first page (see [`walk_listing`]).
+#[derive(Debug)]
+pub struct Listing {
+    /// The listing URL of the source (page 1 as configured).
+    pub start: Url,
+    pub first: RawPage,
+    pub limits: scrape::Limits,
+}
+
+/// Walk the rest of a listing, sending each new post link to `sink` as soon as its page is
+/// read (the channel closes when the walk ends). Returns the walk with every post link, too.
+pub async fn walk_listing(
+    fetcher: &Fetcher,
+    state: &RunState,
+    src: &SourceConfig,
+    listing: Listing,
+    sink: tokio::sync::mpsc::UnboundedSender<Url>,
+) -> scrape::Walk {
+    let Listing {
+        start,
+        first,
+        limits,
+    } = listing;
+    let walk = scrape::walk_from(fetcher, state, first, src, limits, Some(&sink)).await;
+    drop(sink);
+    if !walk.failures.is_empty() {
+        // Pages after a failed one were not read: read page 1 again next time.
+        state.forget(&start);
+    }
+    walk
 }
 
 /// The outcome of reading a source's index.
@@ -217,8 +252,10 @@ pub fn looks_like_feed(content_type: Option<&str>, body: &[u8]) -> bool {
         || head.starts_with('{') && head.contains("jsonfeed")
 }
 
-/// Read the index of `src`: walk the listing, read the feed or list the folder. Listing pages
-/// and feeds are fetched conditionally; a walk stops at the first page whose posts are all known.
+/// Read the index of `src`: start the listing walk, read the feed or list the folder. Listing
+/// pages and feeds are fetched conditionally. An HTML listing comes back as
+/// [`Discovery::Listing`] after its first page; [`walk_listing`] goes on from there and stops at
+/// the first page whose posts are all known.
 ///
 /// `full_walk`: the previous walk stopped at a failed page, so this one reads page 1 in full
 /// and does not stop at known posts until `max_pages`.
@@ -290,18 +327,15 @@ pub async fn read_index(
             max_pages: src.max_pages as usize,
             stop_at_known: !full_walk,
         };
-        let walk = scrape::walk_from(fetcher, state, first_page, src, limits).await;
-        if !walk.failures.is_empty() {
-            // Pages after a failed one were not read: read page 1 again next time.
-            state.forget(&start);
-        }
-        Ok(SourceIndex {
-            discovery: Discovery::Pages(walk.posts),
-            failures: walk.failures,
-            kind: "html",
-            unchanged: false,
-            empty_pages: walk.empty_pages,
-        })
+        let listing = Listing {
+            start,
+            first: first_page,
+            limits,
+        };
+        Ok(SourceIndex::new(
+            Discovery::Listing(Box::new(listing)),
+            "html",
+        ))
     }
 }
 

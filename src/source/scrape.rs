@@ -2,11 +2,13 @@
 //!
 //! Owns: pagination policy (stop at `max_pages`, at a 404 past the last page, at a `next` link
 //! back to a visited page, at a page that has not changed (304) or whose posts are all already
-//! stored) and de-duplication of post links across pages. Must not: fetch post pages or extract
-//! post fields.
+//! stored) and de-duplication of post links across pages. Each new post link is also sent, as
+//! soon as its page is read, to an optional channel, so that the pipeline can fetch posts while
+//! the walk goes on. Must not: fetch post pages or extract post fields.
 
 use std::collections::HashSet;
 
+use tokio::sync::mpsc::UnboundedSender;
 use url::Url;
 
 use super::RunState;
@@ -45,16 +47,18 @@ pub async fn walk(fetcher: &Fetcher, state: &RunState, first: RawPage, src: &Sou
         max_pages: src.max_pages as usize,
         stop_at_known: true,
     };
-    walk_from(fetcher, state, first, src, limits).await
+    walk_from(fetcher, state, first, src, limits, None).await
 }
 
-/// Walk from `first` within `limits`.
+/// Walk from `first` within `limits`; every post link kept in [`Walk::posts`] is also sent to
+/// `sink` (when given) as soon as its listing page is read.
 pub async fn walk_from(
     fetcher: &Fetcher,
     state: &RunState,
     first: RawPage,
     src: &SourceConfig,
     limits: Limits,
+    sink: Option<&UnboundedSender<Url>>,
 ) -> Walk {
     let mut out = Walk::default();
     let mut seen_posts = HashSet::new();
@@ -72,6 +76,10 @@ pub async fn walk_from(
             !listing.posts.is_empty() && listing.posts.iter().all(|p| state.is_known(p));
         for p in listing.posts {
             if seen_posts.insert(url_key(&p)) {
+                if let Some(sink) = sink {
+                    // The receiver may be gone (the run stopped listening); the walk goes on.
+                    let _ = sink.send(p.clone());
+                }
                 out.posts.push(p);
             }
         }
