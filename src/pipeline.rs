@@ -57,6 +57,61 @@ struct Found {
     categories: bool,
 }
 
+/// Posts extracted from pages and how many had each field, summed over batches.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    extracted: u32,
+    /// Title, date, author, categories.
+    fill: [u32; 4],
+}
+
+impl Tally {
+    fn add(&mut self, f: Found) {
+        self.extracted += 1;
+        for (i, has) in [f.title, f.date, f.author, f.categories]
+            .into_iter()
+            .enumerate()
+        {
+            self.fill[i] += u32::from(has);
+        }
+    }
+
+    fn merge(&mut self, other: Tally) {
+        self.extracted += other.extracted;
+        for (a, b) in self.fill.iter_mut().zip(other.fill) {
+            *a += b;
+        }
+    }
+
+    /// The share (0.0–1.0) of extracted posts with each field.
+    fn fill(&self) -> Fill {
+        let rate = |n: u32| {
+            if self.extracted == 0 {
+                0.0
+            } else {
+                f64::from(n) / f64::from(self.extracted)
+            }
+        };
+        Fill {
+            title: rate(self.fill[0]),
+            date: rate(self.fill[1]),
+            author: rate(self.fill[2]),
+            categories: rate(self.fill[3]),
+        }
+    }
+
+    fn health(&self) -> RunHealth {
+        RunHealth {
+            extracted: self.extracted,
+            fill: self.fill(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Outcomes stored per transaction while a refresh goes on.
+const STORE_BATCH: usize = 32;
+
 enum Outcome {
     /// `found` is set when the entry was extracted from a page in this run.
     Entry(Box<Entry>, Vec<String>, Option<Found>),
@@ -310,22 +365,55 @@ pub async fn refresh_source(
         }))
     });
     let parallel = (fetcher.per_host_concurrency() * 2).max(2);
-    let processing = futures_util::stream::iter(work)
-        .chain(listed)
-        .chain(requeued)
-        .inspect(|_| progress.add_total(1))
-        .map(|w| process(w, src, fetcher, &state))
-        .buffer_unordered(parallel)
-        .inspect(|_| progress.tick())
-        .collect::<Vec<(String, Outcome)>>();
-    let (walk, results) = futures_util::future::join(walking, processing).await;
+    // Outcomes are stored as they arrive, [`STORE_BATCH`] per transaction, so that storing
+    // overlaps fetching. Updates of entries stored before wait for the drift verdict, which
+    // needs every outcome of the run: a source that looks broken keeps its last good entries.
+    let processing = async {
+        let mut results = std::pin::pin!(
+            futures_util::stream::iter(work)
+                .chain(listed)
+                .chain(requeued)
+                .inspect(|_| progress.add_total(1))
+                .map(|w| process(w, src, fetcher, &state))
+                .buffer_unordered(parallel)
+        );
+        let mut seen = Tally::default();
+        let mut stored = Tally::default();
+        let mut batch = Vec::with_capacity(STORE_BATCH);
+        let mut updates = Vec::new();
+        while let Some(result) = results.next().await {
+            progress.tick();
+            let known = match &result.1 {
+                Outcome::Entry(entry, _, found) => {
+                    if let Some(f) = found {
+                        seen.add(*f);
+                    }
+                    state.is_known_key(&entry.dedup_key)
+                }
+                _ => false,
+            };
+            if known {
+                updates.push(result);
+            } else {
+                batch.push(result);
+                if batch.len() == STORE_BATCH {
+                    let done = std::mem::take(&mut batch);
+                    stored.merge(apply(src, store, &state, done, &mut rep, fetches_pages));
+                }
+            }
+        }
+        batch.append(&mut updates);
+        (seen, stored, batch)
+    };
+    let (walk, (seen, mut stored, rest)) = futures_util::future::join(walking, processing).await;
     if let Some(walk) = walk {
         record_walk(src, store, &walk.failures);
         rep.failures.extend(walk.failures);
         empty_pages = walk.empty_pages;
     }
-    rep.degraded = drift(src, store, &empty_pages, &results);
-    let health = apply(src, store, &state, results, &mut rep, fetches_pages);
+    rep.degraded = drift(src, store, &empty_pages, &seen);
+    stored.merge(apply(src, store, &state, rest, &mut rep, fetches_pages));
+    let health = stored.health();
     finish_source(
         src,
         store,
@@ -359,7 +447,7 @@ fn record_walk(src: &SourceConfig, store: &mut Store, failures: &[(String, Strin
 }
 
 /// Store the outcomes of one batch of posts in one transaction ([`Store::batch`]), updating the
-/// report; returns the fill figures of the posts extracted from pages.
+/// report; returns the fields found on the posts extracted from pages.
 ///
 /// When the batch cannot be committed nothing of it is stored: every post of the batch is then
 /// reported failed and (best effort) kept pending, so the next run fetches it again.
@@ -370,7 +458,7 @@ fn apply(
     results: Vec<(String, Outcome)>,
     rep: &mut SourceReport,
     fetches_pages: bool,
-) -> RunHealth {
+) -> Tally {
     let before = rep.clone();
     let locations: Vec<String> = results.iter().map(|(l, _)| l.clone()).collect();
     match store.batch(|store| apply_each(src, store, state, results, rep, fetches_pages)) {
@@ -386,7 +474,7 @@ fn apply(
                 }
                 rep.failures.push((location, reason.clone()));
             }
-            RunHealth::default()
+            Tally::default()
         }
     }
 }
@@ -399,9 +487,8 @@ fn apply_each(
     results: Vec<(String, Outcome)>,
     rep: &mut SourceReport,
     fetches_pages: bool,
-) -> RunHealth {
-    let mut extracted = 0u32;
-    let mut fill = [0u32; 4];
+) -> Tally {
+    let mut tally = Tally::default();
     for (location, outcome) in results {
         match outcome {
             Outcome::Entry(entry, warnings, found) => {
@@ -409,13 +496,7 @@ fn apply_each(
                     tracing::warn!(source = %src.name, url = %location, "{w}");
                 }
                 if let Some(f) = found {
-                    extracted += 1;
-                    for (i, has) in [f.title, f.date, f.author, f.categories]
-                        .into_iter()
-                        .enumerate()
-                    {
-                        fill[i] += u32::from(has);
-                    }
+                    tally.add(f);
                 }
                 if rep.degraded.is_some() && state.is_known_key(&entry.dedup_key) {
                     // A source that looks broken keeps its last good entries.
@@ -477,23 +558,7 @@ fn apply_each(
             }
         }
     }
-    let rate = |n: u32| {
-        if extracted == 0 {
-            0.0
-        } else {
-            f64::from(n) / f64::from(extracted)
-        }
-    };
-    RunHealth {
-        extracted,
-        fill: Fill {
-            title: rate(fill[0]),
-            date: rate(fill[1]),
-            author: rate(fill[2]),
-            categories: rate(fill[3]),
-        },
-        ..Default::default()
-    }
+    tally
 }
 
 /// Has extraction drifted (a redesign)? A listing page without post links, or a field found on
@@ -503,31 +568,23 @@ fn drift(
     src: &SourceConfig,
     store: &Store,
     empty_pages: &[String],
-    results: &[(String, Outcome)],
+    found: &Tally,
 ) -> Option<String> {
     if let Some(page) = empty_pages.first() {
         return Some(format!(
             "listing page {page} answered but yielded no post links"
         ));
     }
-    let found: Vec<Found> = results
-        .iter()
-        .filter_map(|(_, o)| match o {
-            Outcome::Entry(_, _, Some(f)) => Some(*f),
-            _ => None,
-        })
-        .collect();
-    if found.is_empty() {
+    if found.extracted == 0 {
         return None;
     }
     let last = store.last_healthy_run(&src.name).ok().flatten()?;
-    let n = found.len() as f64;
-    let rate = |f: fn(&Found) -> bool| found.iter().filter(|x| f(x)).count() as f64 / n;
+    let now = found.fill();
     let fields: [(&str, f64, f64); 4] = [
-        ("title", last.fill.title, rate(|f| f.title)),
-        ("date", last.fill.date, rate(|f| f.date)),
-        ("author", last.fill.author, rate(|f| f.author)),
-        ("categories", last.fill.categories, rate(|f| f.categories)),
+        ("title", last.fill.title, now.title),
+        ("date", last.fill.date, now.date),
+        ("author", last.fill.author, now.author),
+        ("categories", last.fill.categories, now.categories),
     ];
     fields.iter().find(|(_, before, now)| *before > 0.0 && *now < before / 2.0).map(|(name, before, now)| {
         format!(
