@@ -606,12 +606,19 @@ fn finish_source(
     started: Option<std::time::Instant>,
 ) {
     let now = Utc::now();
-    for (url, v) in state.take_updates() {
-        if let Err(e) =
-            store.http_cache_put(&url, v.etag.as_deref(), v.last_modified.as_deref(), now)
-        {
-            tracing::warn!(source = %src.name, "cannot save validators of {url}: {e}");
+    // One transaction for all of them (a cold run learns one pair per page fetched).
+    let saved = store.batch(|store| {
+        for (url, v) in state.take_updates() {
+            if let Err(e) =
+                store.http_cache_put(&url, v.etag.as_deref(), v.last_modified.as_deref(), now)
+            {
+                tracing::warn!(source = %src.name, "cannot save validators of {url}: {e}");
+            }
         }
+    });
+    if let Err(e) = saved {
+        // Nothing lost but a 304 next time: those pages are fetched in full again.
+        tracing::warn!(source = %src.name, "cannot save the validators learnt in this run: {e}");
     }
     let stats = fetcher.stats();
     rep.requests = stats.requests;

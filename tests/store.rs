@@ -391,6 +391,20 @@ fn entries_are_newest_first_with_deterministic_ties() {
     assert_eq!(both.len(), 6);
     assert_eq!(both[0].id, elsewhere.id);
     assert!(store.entries(&[], &[], 100).expect("entries").is_empty());
+
+    // The metadata-only listing: the same entries in the same order, without their text.
+    let light = store.entries_without_text(&blog).expect("entries");
+    let expected: Vec<Entry> = got
+        .iter()
+        .cloned()
+        .map(|mut e| {
+            e.content_html.clear();
+            e.summary.clear();
+            e
+        })
+        .collect();
+    assert!(got.iter().all(|e| !e.content_html.is_empty()));
+    assert_eq!(light, expected);
 }
 
 #[test]

@@ -62,8 +62,17 @@ pub fn fix_related(
         return Ok(0);
     }
     let sources = store.entry_sources()?;
-    let corpus = store.entries(&sources, &[], usize::MAX)?;
-    let computed = compute_related(&corpus, &todo, limit);
+    // Most themes list enough related posts of their own: then the metadata is all it takes,
+    // and no body is read.
+    let light = store.entries_without_text(&sources)?;
+    let computed = match links(&light, &todo, limit, false) {
+        Some(computed) => computed,
+        None => {
+            drop(light);
+            let corpus = store.entries(&sources, &[], usize::MAX)?;
+            compute_related(&corpus, &todo, limit)
+        }
+    };
     store.fix_entries_related(&computed)
 }
 
@@ -75,6 +84,17 @@ pub fn compute_related(
     targets: &[EntryId],
     limit: usize,
 ) -> Vec<(EntryId, Vec<Link>)> {
+    links(corpus, targets, limit, true).unwrap_or_default()
+}
+
+/// [`compute_related`]; with `similar = false`, `None` as soon as some target's own links do
+/// not fill its list (the similarity ranking needs the bodies the corpus then lacks).
+fn links(
+    corpus: &[Entry],
+    targets: &[EntryId],
+    limit: usize,
+    similar: bool,
+) -> Option<Vec<(EntryId, Vec<Link>)>> {
     let mut corpus: Vec<&Entry> = corpus.iter().collect();
     corpus.sort_by(|a, b| a.id.cmp(&b.id));
     // Built on first need: when the site's own links fill every target's list (the common case
@@ -111,6 +131,9 @@ pub fn compute_related(
             }
         }
         if chosen.len() < limit {
+            if !similar {
+                return None;
+            }
             let (index, categories) =
                 similarity.get_or_insert_with(|| (TfIdf::build(&corpus), category_sets(&corpus)));
             let mut scored: Vec<(usize, f64)> = (0..corpus.len())
@@ -151,7 +174,7 @@ pub fn compute_related(
             .collect();
         out.push((target.clone(), links));
     }
-    out
+    Some(out)
 }
 
 fn category_boost(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
@@ -391,6 +414,47 @@ mod tests {
             vec!["Tariffs in trade talks", "River basin negotiations"]
         );
         assert_eq!(got[0].1[0].url, "https://example.org/trade/");
+    }
+
+    #[test]
+    fn own_links_are_resolved_from_metadata_alone_and_the_rest_asks_for_bodies() {
+        let mut full = corpus();
+        full[0].related = vec![
+            Link {
+                url: "http://www.example.org/trade/".into(),
+                title: "Trade".into(),
+            },
+            Link {
+                url: "https://example.org/ceasefire/".into(),
+                title: "Ceasefire".into(),
+            },
+        ];
+        let light: Vec<Entry> = full
+            .iter()
+            .cloned()
+            .map(|mut e| {
+                e.content_html.clear();
+                e.summary.clear();
+                e
+            })
+            .collect();
+        let target = [full[0].id.clone()];
+        // The site's two links fill a list of two: same answer without any body.
+        assert_eq!(
+            links(&light, &target, 2, false),
+            Some(compute_related(&full, &target, 2))
+        );
+        // A third place needs the similarity ranking, hence the bodies.
+        assert_eq!(links(&light, &target, 3, false), None);
+        let three = compute_related(&full, &target, 3);
+        assert_eq!(
+            titles(&three[0].1),
+            vec![
+                "Tariffs in trade talks",
+                "Mediating a ceasefire",
+                "River basin negotiations"
+            ]
+        );
     }
 
     #[test]

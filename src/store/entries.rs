@@ -12,6 +12,11 @@ pub(super) const COLUMNS: &str = "id, dedup_key, source, url, title, published, 
                        updated_source, authors, categories, related, content_html, summary, \
                        content_hash, first_seen, last_seen";
 
+/// [`COLUMNS`] with empty text in place of `content_html` and `summary`.
+const COLUMNS_WITHOUT_TEXT: &str = "id, dedup_key, source, url, title, published, \
+                       published_source, updated, updated_source, authors, categories, related, \
+                       '', '', content_hash, first_seen, last_seen";
+
 /// An entry with the bookkeeping the store keeps about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEntry {
@@ -170,6 +175,22 @@ impl Store {
         categories: &[String],
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
+        self.entries_of(COLUMNS, sources, categories, limit)
+    }
+
+    /// Every entry of `sources` as [`Store::entries`] lists them, but with `content_html` and
+    /// `summary` left empty: for work that needs only the metadata, without reading every body.
+    pub fn entries_without_text(&self, sources: &[String]) -> Result<Vec<Entry>, StoreError> {
+        self.entries_of(COLUMNS_WITHOUT_TEXT, sources, &[], usize::MAX)
+    }
+
+    fn entries_of(
+        &self,
+        columns: &str,
+        sources: &[String],
+        categories: &[String],
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
         if sources.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
@@ -178,7 +199,7 @@ impl Store {
             .collect::<Vec<_>>()
             .join(", ");
         let query = format!(
-            "SELECT {COLUMNS} FROM entries
+            "SELECT {columns} FROM entries
              WHERE id IN (SELECT entry_id FROM entry_sources WHERE source IN ({placeholders}))
              ORDER BY published DESC, updated DESC, id ASC"
         );

@@ -351,15 +351,15 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.conn
-            .execute(
+            .prepare_cached(
                 "INSERT INTO http_cache (url, etag, last_modified, checked_at)
                  VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (url) DO UPDATE SET
                      etag = excluded.etag,
                      last_modified = excluded.last_modified,
                      checked_at = excluded.checked_at",
-                params![url, etag, last_modified, now.timestamp()],
             )
+            .and_then(|mut stmt| stmt.execute(params![url, etag, last_modified, now.timestamp()]))
             .map_err(|e| self.err(e))?;
         Ok(())
     }
