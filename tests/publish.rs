@@ -12,6 +12,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use feedwright::model::{DateSource, Entry, EntryId, Link};
 use feedwright::publish::{
     self, FeedInfo, atom, feed_updated, jsonfeed, order_entries, publish_feed, rss, write_atomic,
+    write_atomic_all,
 };
 use url::Url;
 
@@ -664,6 +665,33 @@ fn write_atomic_failing_rename_names_the_path_and_cleans_up() {
         "{:?}",
         temp_files(tmp.path())
     );
+}
+
+#[test]
+fn write_atomic_all_replaces_nothing_when_one_file_cannot_be_written() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let atom = tmp.path().join("feed").join("atom.xml");
+    let rss = tmp.path().join("feed").join("rss.xml");
+    assert!(write_atomic(&atom, b"old atom").expect("create"));
+    assert!(write_atomic(&rss, b"old rss").expect("create"));
+    let blocker = tmp.path().join("blocker");
+    fs::write(&blocker, b"x").expect("write");
+    let bad = blocker.join("1.xml");
+
+    let files: [(&std::path::Path, &[u8]); 3] =
+        [(&atom, b"new atom"), (&rss, b"old rss"), (&bad, b"page")];
+    let err = write_atomic_all(&files).expect_err("parent of the last file is a file");
+    assert!(err.to_string().contains("blocker"), "{err}");
+    // The first file was ready but is not replaced: the set is written whole or not at all.
+    assert_eq!(fs::read(&atom).expect("read"), b"old atom");
+    assert_eq!(fs::read(&rss).expect("read"), b"old rss");
+    assert!(temp_files(atom.parent().expect("parent")).is_empty());
+
+    // Without the bad file: only the changed one is written, in the order given.
+    let changed = write_atomic_all(&files[..2]).expect("write");
+    assert_eq!(changed, vec![true, false]);
+    assert_eq!(fs::read(&atom).expect("read"), b"new atom");
+    assert!(temp_files(atom.parent().expect("parent")).is_empty());
 }
 
 #[test]

@@ -225,8 +225,11 @@ fn publish_one(
         publish::write_feed(&cfg.output_dir, &info, &documents).map_err(|e| e.to_string())?;
 
     // Complete pages: rendered again only when the feed's metadata or the program changed
-    // since the file was written, or the file is missing or has another length.
+    // since the file was written, or the file is missing or has another length. They are
+    // rendered a few at a time, one per core: an old feed can have many pages, and only
+    // those in hand are held in memory.
     let fingerprint = publish::archive_fingerprint(&info);
+    let mut stale = Vec::new();
     for page in pages.iter().filter(|p| p.frozen) {
         let path = cfg
             .output_dir
@@ -238,20 +241,27 @@ fn publish_one(
             && on_disk == Some(*len)
         {
             files.push((path, false));
-            continue;
+        } else {
+            stale.push(page.page);
         }
-        // One page's entries in memory at a time: an old feed can have many pages.
-        let Some(mut entries) = store.frozen_entries(&feed.name, page.page).map_err(err)? else {
-            continue;
-        };
-        publish::order_entries(&mut entries);
-        let (path, changed, len) =
-            publish::publish_frozen_archive(&cfg.output_dir, &info, page.page, &entries)
-                .map_err(|e| e.to_string())?;
-        store
-            .set_archive_written(&feed.name, page.page, &fingerprint, len)
-            .map_err(err)?;
-        files.push((path, changed));
+    }
+    let at_once = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    for chunk in stale.chunks(at_once) {
+        let mut loaded = Vec::with_capacity(chunk.len());
+        for &page in chunk {
+            if let Some(mut entries) = store.frozen_entries(&feed.name, page).map_err(err)? {
+                publish::order_entries(&mut entries);
+                loaded.push((page, entries));
+            }
+        }
+        let written = publish::publish_frozen_archives(&cfg.output_dir, &info, &loaded)
+            .map_err(|e| e.to_string())?;
+        for ((page, _), (path, changed, len)) in loaded.iter().zip(written) {
+            store
+                .set_archive_written(&feed.name, *page, &fingerprint, len)
+                .map_err(err)?;
+            files.push((path, changed));
+        }
     }
     Ok(Published {
         feed: feed.name.clone(),

@@ -3,7 +3,8 @@
 //! Owns: Atom 1.0, RSS 2.0 and JSON Feed 1.1 rendering (`atom`, `rss`, `jsonfeed`) of head
 //! documents and of RFC 5005 archive documents (Atom), the `xml-stylesheet` instruction and the
 //! built-in stylesheet, the newest-first order of a feed ([`order_entries`]) and
-//! [`write_atomic`], the only function that writes under `output_dir`. Must not: read the
+//! [`write_atomic`] (and its batch form [`write_atomic_all`]), the only functions that write
+//! under `output_dir`. Must not: read the
 //! database, the network or the clock; decide which entries are archived (the store keeps that).
 //!
 //! Rendering is deterministic: the same [`FeedInfo`] and entries always give the same bytes.
@@ -180,27 +181,43 @@ pub fn render_feed(
     head: &[Entry],
     open_archive: Option<(u32, &[Entry])>,
 ) -> Vec<Document> {
-    let mut documents = vec![
-        Document {
-            file: ATOM_FILE.into(),
-            text: atom::render(info, head),
-        },
-        Document {
-            file: RSS_FILE.into(),
-            text: rss::render(info, head),
-        },
-        Document {
-            file: JSON_FILE.into(),
-            text: jsonfeed::render(info, head),
-        },
-    ];
-    if let Some((page, entries)) = open_archive {
-        documents.push(Document {
-            file: archive_path(page),
-            text: atom::render_archive(info, page, entries, false),
+    // Each document on its own thread: rendering is pure and the documents are independent.
+    std::thread::scope(|s| {
+        let atom = s.spawn(|| atom::render(info, head));
+        let rss = s.spawn(|| rss::render(info, head));
+        let archive = open_archive.map(|(page, entries)| {
+            (
+                page,
+                s.spawn(move || atom::render_archive(info, page, entries, false)),
+            )
         });
-    }
-    documents
+        let json = jsonfeed::render(info, head);
+        let joined = |t: std::thread::ScopedJoinHandle<'_, String>| {
+            t.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        let mut documents = vec![
+            Document {
+                file: ATOM_FILE.into(),
+                text: joined(atom),
+            },
+            Document {
+                file: RSS_FILE.into(),
+                text: joined(rss),
+            },
+            Document {
+                file: JSON_FILE.into(),
+                text: json,
+            },
+        ];
+        if let Some((page, render)) = archive {
+            documents.push(Document {
+                file: archive_path(page),
+                text: joined(render),
+            });
+        }
+        documents
+    })
 }
 
 /// Would writing `doc` change the file in `<out_dir>/<info.name>/`? (A missing file would.)
@@ -221,13 +238,14 @@ pub fn write_feed(
     for d in [dir.clone(), dir.join(ARCHIVE_DIR), dir.join("digest")] {
         remove_stale_temp_files(&d);
     }
-    let mut written = Vec::with_capacity(documents.len());
-    for doc in documents {
-        let path = dir.join(&doc.file);
-        let changed = write_atomic(&path, doc.text.as_bytes())?;
-        written.push((path, changed));
-    }
-    Ok(written)
+    let paths: Vec<PathBuf> = documents.iter().map(|d| dir.join(&d.file)).collect();
+    let files: Vec<(&Path, &[u8])> = paths
+        .iter()
+        .zip(documents)
+        .map(|(p, d)| (p.as_path(), d.text.as_bytes()))
+        .collect();
+    let changed = write_atomic_all(&files)?;
+    Ok(paths.into_iter().zip(changed).collect())
 }
 
 /// [`render_feed`] then [`write_feed`].
@@ -240,18 +258,45 @@ pub fn publish_feed(
     write_feed(out_dir, info, &render_feed(info, head, open_archive))
 }
 
-/// Render complete archive page `page` from its frozen `entries` (newest first; it links the
-/// next page) and write it. Returns the path, whether it changed, and the document's length.
-pub fn publish_frozen_archive(
+/// Render complete archive pages from their frozen entries (each `(page, entries)`, entries
+/// newest first; a complete page links the next one), in parallel, and write them with
+/// [`write_atomic_all`]. Returns, in the order given, each path, whether it changed, and the
+/// document's length.
+pub fn publish_frozen_archives(
     out_dir: &Path,
     info: &FeedInfo,
-    page: u32,
-    entries: &[Entry],
-) -> io::Result<(PathBuf, bool, u64)> {
-    let path = feed_dir(out_dir, info)?.join(archive_path(page));
-    let text = atom::render_archive(info, page, entries, true);
-    let changed = write_atomic(&path, text.as_bytes())?;
-    Ok((path, changed, text.len() as u64))
+    pages: &[(u32, Vec<Entry>)],
+) -> io::Result<Vec<(PathBuf, bool, u64)>> {
+    let dir = feed_dir(out_dir, info)?;
+    let texts: Vec<String> = std::thread::scope(|s| {
+        let renders: Vec<_> = pages
+            .iter()
+            .map(|(page, entries)| s.spawn(|| atom::render_archive(info, *page, entries, true)))
+            .collect();
+        renders
+            .into_iter()
+            .map(|r| {
+                r.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let paths: Vec<PathBuf> = pages
+        .iter()
+        .map(|(p, _)| dir.join(archive_path(*p)))
+        .collect();
+    let files: Vec<(&Path, &[u8])> = paths
+        .iter()
+        .zip(&texts)
+        .map(|(p, t)| (p.as_path(), t.as_bytes()))
+        .collect();
+    let changed = write_atomic_all(&files)?;
+    Ok(paths
+        .into_iter()
+        .zip(changed)
+        .zip(&texts)
+        .map(|((path, changed), text)| (path, changed, text.len() as u64))
+        .collect())
 }
 
 /// What a complete archive page's document depends on besides its frozen entries: the feed's
@@ -339,19 +384,74 @@ fn holds(path: &Path, bytes: &[u8]) -> io::Result<bool> {
 /// (`.<name>.XXXXXX.tmp`) so readers never see a partial document; on any error the old file is
 /// left as it was and the temp file is removed. Every error message names the path.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    let changed = write_atomic_all(&[(path, bytes)])?;
+    Ok(changed.first().copied().unwrap_or(false))
+}
+
+/// [`write_atomic`] for several files at once: returns, in the order given, whether each
+/// changed. The files that change are first written to their temporary siblings and synced,
+/// in parallel; only when all of them are is each renamed over its file (in the order given),
+/// then every directory involved is synced once. An error before the renames leaves every old
+/// file as it was; no temporary file is left behind either way.
+pub fn write_atomic_all(files: &[(&Path, &[u8])]) -> io::Result<Vec<bool>> {
+    let mut changed = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        changed.push(!holds(path, bytes)?);
+    }
+    let prepared: Vec<io::Result<Option<tempfile::NamedTempFile>>> = std::thread::scope(|s| {
+        let writers: Vec<_> = files
+            .iter()
+            .zip(&changed)
+            .map(|(&(path, bytes), &change)| {
+                s.spawn(move || change.then(|| temp_sibling(path, bytes)).transpose())
+            })
+            .collect();
+        writers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    // On error every prepared temporary file is dropped here, which removes it.
+    let prepared = prepared.into_iter().collect::<io::Result<Vec<_>>>()?;
+    let mut dirs: Vec<&Path> = Vec::new();
+    for (&(path, _), tmp) in files.iter().zip(prepared) {
+        let Some(tmp) = tmp else { continue };
+        tmp.persist(path).map_err(|e| {
+            // `e.file` is dropped here, removing the temporary file.
+            with_path(e.error, "cannot replace", path)
+        })?;
+        let dir = parent_dir(path);
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    for dir in dirs {
+        sync_dir(dir)?;
+    }
+    Ok(changed)
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// A hidden temporary sibling of `path` (`.<name>.XXXXXX.tmp`) holding `bytes`, synced to disk,
+/// its directory created when missing. Dropping it removes the file.
+fn temp_sibling(path: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
     let file_name = path.file_name().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("cannot write {}: not a file path", path.display()),
         )
     })?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if holds(path, bytes)? {
-        return Ok(false);
-    }
+    let dir = parent_dir(path);
     std::fs::create_dir_all(dir).map_err(|e| with_path(e, "cannot create directory", dir))?;
 
     let prefix = format!(".{}.", file_name.to_string_lossy());
@@ -371,12 +471,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<bool> {
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| with_path(e, "cannot write", path))?;
-    tmp.persist(path).map_err(|e| {
-        // `e.file` is dropped here, removing the temporary file.
-        with_path(e.error, "cannot replace", path)
-    })?;
-    sync_dir(dir)?;
-    Ok(true)
+    Ok(tmp)
 }
 
 /// Make the rename durable: fsync the directory that holds the new file.

@@ -189,11 +189,10 @@ impl Store {
             .map_err(sql)?;
         for id in oldest_first {
             let already: bool = tx
-                .query_row(
+                .prepare_cached(
                     "SELECT EXISTS (SELECT 1 FROM archive_entries WHERE feed = ?1 AND entry_id = ?2)",
-                    params![feed, id],
-                    |row| row.get(0),
                 )
+                .and_then(|mut stmt| stmt.query_row(params![feed, id], |row| row.get(0)))
                 .map_err(sql)?;
             if already {
                 continue;
@@ -212,10 +211,10 @@ impl Store {
                 page = open_page(&tx, feed, page + 1).map_err(sql)?;
                 count = 0;
             }
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO archive_entries (feed, entry_id, page) VALUES (?1, ?2, ?3)",
-                params![feed, id, page],
             )
+            .and_then(|mut stmt| stmt.execute(params![feed, id, page]))
             .map_err(sql)?;
             count += 1;
         }
