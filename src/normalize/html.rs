@@ -194,12 +194,56 @@ fn resolve(base: &Url, value: &str) -> Option<Url> {
     URL_SCHEMES.contains(&url.scheme()).then_some(url)
 }
 
-/// Rewrites relative `href`/`src` values absolute; drops them when that gives no allowed URL.
-struct Resolver(Url);
+thread_local! {
+    /// The policy, built once per thread (building it costs as much as cleaning a short post).
+    static POLICY: Builder<'static> = policy();
+    /// The base URL of the document [`sanitize_html`] is cleaning on this thread, for the
+    /// policy's URL callbacks.
+    static BASE: std::cell::RefCell<Option<Url>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The one sanitizing policy (see [`sanitize_html`]). Relative URLs are resolved against
+/// [`BASE`], which `sanitize_html` sets around each clean.
+fn policy() -> Builder<'static> {
+    let tag_attributes: HashMap<&str, HashSet<&str>> = TAG_ATTRIBUTES
+        .iter()
+        .map(|(tag, attrs)| (*tag, attrs.iter().copied().collect()))
+        .collect();
+    let mut builder = Builder::empty();
+    builder
+        .tags(TAGS.iter().copied().collect())
+        .clean_content_tags(DROP_WITH_CONTENT.iter().copied().collect())
+        .generic_attributes(GENERIC_ATTRIBUTES.iter().copied().collect())
+        .tag_attributes(tag_attributes)
+        .url_schemes(URL_SCHEMES.iter().copied().collect())
+        .url_relative(UrlRelative::Custom(Box::new(Resolver)))
+        .attribute_filter(|_element, attribute, value| {
+            BASE.with_borrow(|base| match base {
+                Some(base) => filter_attribute(base, attribute, value),
+                None => unreachable_base(attribute, value),
+            })
+        })
+        .link_rel(Some("noopener noreferrer"))
+        .strip_comments(true);
+    builder
+}
+
+/// Without a base (never, see [`sanitize_html`]) no URL attribute can be made absolute: drop
+/// it rather than let a relative one through.
+fn unreachable_base<'u>(attribute: &str, value: &'u str) -> Option<Cow<'u, str>> {
+    (!matches!(attribute, "srcset" | "cite")).then_some(Cow::Borrowed(value))
+}
+
+/// Rewrites relative `href`/`src` values absolute against [`BASE`]; drops them when that gives
+/// no allowed URL.
+struct Resolver;
 
 impl<'a> UrlRelativeEvaluate<'a> for Resolver {
     fn evaluate<'url>(&self, value: &'url str) -> Option<Cow<'url, str>> {
-        resolve(&self.0, value).map(|url| Cow::Owned(url.into()))
+        BASE.with_borrow(|base| {
+            let base = base.as_ref()?;
+            resolve(base, value).map(|url| Cow::Owned(url.into()))
+        })
     }
 }
 
@@ -258,26 +302,14 @@ fn filter_attribute<'u>(base: &Url, attribute: &str, value: &'u str) -> Option<C
 /// `rel="noopener noreferrer"`. The result contains no XML-forbidden characters and no carriage
 /// returns.
 pub fn sanitize_html(html: &str, base: &Url) -> String {
-    let tag_attributes: HashMap<&str, HashSet<&str>> = TAG_ATTRIBUTES
-        .iter()
-        .map(|(tag, attrs)| (*tag, attrs.iter().copied().collect()))
-        .collect();
-    let filter_base = base.clone();
-    let mut builder = Builder::empty();
-    builder
-        .tags(TAGS.iter().copied().collect())
-        .clean_content_tags(DROP_WITH_CONTENT.iter().copied().collect())
-        .generic_attributes(GENERIC_ATTRIBUTES.iter().copied().collect())
-        .tag_attributes(tag_attributes)
-        .url_schemes(URL_SCHEMES.iter().copied().collect())
-        .url_relative(UrlRelative::Custom(Box::new(Resolver(base.clone()))))
-        .attribute_filter(move |_element, attribute, value| {
-            filter_attribute(&filter_base, attribute, value)
-        })
-        .link_rel(Some("noopener noreferrer"))
-        .strip_comments(true);
     let promoted = super::images::promote_lazy_images(html);
-    let cleaned = builder.clean(&xml_safe_cow(&promoted)).to_string();
+    let input = xml_safe_cow(&promoted);
+    let cleaned = POLICY.with(|policy| {
+        BASE.with_borrow_mut(|b| *b = Some(base.clone()));
+        let cleaned = policy.clean(&input).to_string();
+        BASE.with_borrow_mut(|b| *b = None);
+        cleaned
+    });
     let cleaned = super::images::drop_images_without_src(&cleaned);
     // Character references in the input can still produce forbidden characters.
     let safe = xml_safe_cow(&cleaned);
@@ -290,7 +322,13 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
 
 /// [`xml_safe`], copying only when something is removed.
 fn xml_safe_cow(s: &str) -> Cow<'_, str> {
-    if s.chars().all(is_xml_char) {
+    // The forbidden characters are C0 controls (one byte each in UTF-8, and such bytes occur
+    // nowhere else) and U+FFFE / U+FFFF: checked bytewise, without decoding every character.
+    let clean = s
+        .bytes()
+        .all(|b| b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r'))
+        && !s.contains(['\u{FFFE}', '\u{FFFF}']);
+    if clean {
         Cow::Borrowed(s)
     } else {
         Cow::Owned(s.chars().filter(|&c| is_xml_char(c)).collect())
