@@ -459,3 +459,65 @@ fn the_first_recheck_of_a_new_post_is_conditional() {
         "{rechecks:?}"
     );
 }
+
+/// Posts are fetched while the listing walk goes on, but the walk keeps first claim on the
+/// request budget: a budget too small for every post still reads every listing page, the posts
+/// it cannot afford are left for the next run, and the runs that follow store each post once.
+#[test]
+fn the_listing_walk_keeps_first_claim_on_a_small_budget() {
+    let site = Site::start();
+    let posts = make_posts(45, 9000);
+    publish(&site, &posts);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&site, "max_requests = 14", ""));
+
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    assert!(stderr.contains("left for the next run"), "{stderr}");
+    let first = site.requests();
+    for page in [
+        "/cat/",
+        "/cat/page/2/",
+        "/cat/page/3/",
+        "/cat/page/4/",
+        "/cat/page/5/",
+    ] {
+        assert!(
+            first.iter().any(|p| p == page),
+            "listing page {page} not read: {first:?}"
+        );
+    }
+    let sent = first.iter().filter(|p| *p != "/robots.txt").count();
+    assert!(sent <= 14, "budget of 14 exceeded: {first:?}");
+    assert!(
+        first.iter().any(|p| p.starts_with("/2024/")),
+        "no post fetched within the budget: {first:?}"
+    );
+
+    let mut rounds = 1;
+    while stderr_of(&cfg).contains("left for the next run") {
+        rounds += 1;
+        assert!(rounds < 20, "the posts were never all fetched");
+    }
+    let ids = atom_ids(dir.path());
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(
+        (ids.len(), unique.len()),
+        (45, 45),
+        "every post exactly once"
+    );
+    let fetched: Vec<_> = site
+        .requests()
+        .into_iter()
+        .filter(|p| p.starts_with("/2024/"))
+        .collect();
+    let distinct: std::collections::HashSet<_> = fetched.iter().collect();
+    assert_eq!(fetched.len(), distinct.len(), "a post was fetched twice");
+}
+
+/// One `run`; its stderr.
+fn stderr_of(cfg: &std::path::Path) -> String {
+    let (code, _, stderr) = feedwright(cfg, &["run"]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    stderr
+}
