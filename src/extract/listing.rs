@@ -4,7 +4,7 @@
 use scraper::{ElementRef, Selector};
 use url::Url;
 
-use super::dom::{self, Ctx, in_chrome, text_of};
+use super::dom::{self, Ctx, text_of};
 use super::{PageCtx, user_selector};
 use crate::config::Selectors;
 use crate::model::Listing;
@@ -29,7 +29,7 @@ fn is_single_post(ctx: &PageCtx<'_>) -> bool {
     ctx.meta
         .first("og:type")
         .is_some_and(|t| t.trim().eq_ignore_ascii_case("article"))
-        && ctx.doc.select(sel!("article")).count() <= 1
+        && ctx.select(&ctx.elements.article, sel!("article")).count() <= 1
 }
 
 struct Posts {
@@ -88,7 +88,7 @@ fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> Vec<Url> {
         posts: Vec::new(),
     };
     if let Some(s) = user_selector(sel.item_link.as_ref()) {
-        for el in ctx.doc.select(&s) {
+        for el in ctx.select(&ctx.elements.all, &s) {
             let a = if el.value().name() == "a" {
                 Some(el)
             } else {
@@ -103,14 +103,16 @@ fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> Vec<Url> {
         }
     }
     let has_main = ctx
-        .doc
-        .select(sel!(
-            "main, [role=main], #main, #primary, .site-main, .wp-block-query"
-        ))
+        .select(
+            &ctx.elements.all,
+            sel!("main, [role=main], #main, #primary, .site-main, .wp-block-query"),
+        )
         .next()
         .is_some();
     let ok = |a: &ElementRef<'_>| {
-        in_main(*a, has_main) && !in_chrome(*a, None, Ctx::Listing) && !is_more_or_comment_link(*a)
+        in_main(*a, has_main)
+            && !ctx.chrome.in_chrome(*a, None, Ctx::Listing)
+            && !is_more_or_comment_link(*a)
     };
     let titles = sel!(
         "article .entry-title a[href], article a[rel~=bookmark][href], \
@@ -118,7 +120,7 @@ fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> Vec<Url> {
          .wp-block-post-template li .entry-title a[href], .entry-title a[href], \
          .post-title a[href], a[rel~=bookmark][href]"
     );
-    for a in ctx.doc.select(titles).filter(ok) {
+    for a in ctx.select(&ctx.elements.a, titles).filter(ok) {
         p.push(ctx, a);
     }
     if !p.posts.is_empty() {
@@ -126,7 +128,7 @@ fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> Vec<Url> {
     }
     // Items without a recognised title class: the first heading link (or first link) of each.
     let items: &Selector = sel!(".wp-block-post-template > li, article");
-    for item in ctx.doc.select(items) {
+    for item in ctx.select(&ctx.elements.all, items) {
         let first = item
             .select(sel!("h1 a[href], h2 a[href], h3 a[href], h4 a[href]"))
             .find(ok)
@@ -163,20 +165,25 @@ fn next_page(ctx: &PageCtx<'_>, sel: &Selectors) -> Option<Url> {
         (dom::without_fragment(url.clone()) != page).then_some(url)
     };
     if let Some(s) = user_selector(sel.next_page.as_ref())
-        && let Some(u) = ctx.doc.select(&s).find_map(accept)
+        && let Some(u) = ctx.select(&ctx.elements.all, &s).find_map(accept)
     {
         return Some(u);
     }
-    let tiers: [&Selector; 5] = [
-        sel!("link[rel~=next][href]"),
-        sel!("a[rel~=next][href]"),
-        sel!("a.next.page-numbers[href]"),
-        sel!(".wp-block-query-pagination-next"),
-        sel!(".posts-navigation .nav-previous a[href], .paging-navigation .nav-previous a[href]"),
+    let (a, all) = (&ctx.elements.a, &ctx.elements.all);
+    let tiers: [(&[ElementRef<'_>], &Selector); 5] = [
+        (&ctx.elements.link, sel!("link[rel~=next][href]")),
+        (a, sel!("a[rel~=next][href]")),
+        (a, sel!("a.next.page-numbers[href]")),
+        (all, sel!(".wp-block-query-pagination-next")),
+        (
+            a,
+            sel!(
+                ".posts-navigation .nav-previous a[href], .paging-navigation .nav-previous a[href]"
+            ),
+        ),
     ];
-    tiers.into_iter().find_map(|s| {
-        ctx.doc
-            .select(s)
+    tiers.into_iter().find_map(|(among, s)| {
+        ctx.select(among, s)
             .filter(|e| !in_comments(*e))
             .find_map(accept)
     })
