@@ -114,13 +114,9 @@ fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> Vec<Url> {
             && !ctx.chrome.in_chrome(*a, None, Ctx::Listing)
             && !is_more_or_comment_link(*a)
     };
-    let titles = sel!(
-        "article .entry-title a[href], article a[rel~=bookmark][href], \
-         .hentry .entry-title a[href], .wp-block-post-title a[href], \
-         .wp-block-post-template li .entry-title a[href], .entry-title a[href], \
-         .post-title a[href], a[rel~=bookmark][href]"
-    );
-    for a in ctx.select(&ctx.elements.a, titles).filter(ok) {
+    let titles = titles();
+    let candidates = ctx.elements.a.iter().filter(|a| may_be_title(a));
+    for a in candidates.copied().filter(|a| titles.matches(a)).filter(ok) {
         p.push(ctx, a);
     }
     if !p.posts.is_empty() {
@@ -138,6 +134,27 @@ fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> Vec<Url> {
         }
     }
     p.posts
+}
+
+/// Post title links.
+fn titles() -> &'static Selector {
+    sel!(
+        "article .entry-title a[href], article a[rel~=bookmark][href], \
+         .hentry .entry-title a[href], .wp-block-post-title a[href], \
+         .wp-block-post-template li .entry-title a[href], .entry-title a[href], \
+         .post-title a[href], a[rel~=bookmark][href]"
+    )
+}
+
+/// What every [`titles`] match has: a `rel`, or a title element around it. One walk up, where
+/// the selector walks up once per alternative for every link of the page.
+fn may_be_title(a: &ElementRef<'_>) -> bool {
+    a.value().attr("rel").is_some()
+        || a.ancestors().filter_map(ElementRef::wrap).any(|e| {
+            e.value()
+                .classes()
+                .any(|c| matches!(c, "entry-title" | "wp-block-post-title" | "post-title"))
+        })
 }
 
 /// Inside comment pagination?
@@ -187,4 +204,51 @@ fn next_page(ctx: &PageCtx<'_>, sel: &Selectors) -> Option<Url> {
             .filter(|e| !in_comments(*e))
             .find_map(accept)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use scraper::{ElementRef, Html};
+
+    use super::{may_be_title, titles};
+
+    /// Every title link passes the prefilter, on every page we have and on a snippet made to
+    /// match each alternative.
+    #[test]
+    fn title_prefilter_admits_every_match() {
+        let mut pages = vec![
+            r#"<article><h2 class="entry-title"><a href="1">x</a></h2><a rel="bookmark" href="2">
+               </a></article><div class="hentry"><div class="entry-title"><a href="3"></a></div>
+               </div><div class="wp-block-post-title"><a href="4"></a></div>
+               <ul class="wp-block-post-template"><li><b class="entry-title"><a href="5"></a></b>
+               </li></ul><b class="post-title"><i><a href="6"></a></i></b>
+               <a rel="next bookmark" href="7"></a>"#
+                .to_string(),
+        ];
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures"
+        ))];
+        while let Some(d) = dirs.pop() {
+            for entry in std::fs::read_dir(&d).expect("fixture dir") {
+                let path = entry.expect("fixture entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "html") {
+                    pages.push(std::fs::read_to_string(&path).expect("fixture page"));
+                }
+            }
+        }
+        let mut matched = 0;
+        for page in &pages {
+            let doc = Html::parse_document(page);
+            for e in doc.tree.nodes().filter_map(ElementRef::wrap) {
+                if titles().matches(&e) {
+                    matched += 1;
+                    assert!(may_be_title(&e), "{:?} fails the prefilter", e.value());
+                }
+            }
+        }
+        assert!(matched > 20, "only {matched} matches");
+    }
 }
