@@ -3,7 +3,12 @@
 //!
 //! Everything here reads a parsed document; nothing allocates a second DOM.
 
-use scraper::ElementRef;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::LazyLock;
+
+use scraper::{ElementRef, Node};
 use url::Url;
 
 /// Collapse every run of Unicode whitespace to one space and trim the ends.
@@ -178,13 +183,30 @@ fn part_is_word(part: &str, word: &str) -> bool {
     })
 }
 
-/// Does the hyphen/underscore-separated token `parts` contain `word`'s parts as a contiguous run?
-/// (Runs for every class of every element a chrome test looks at: allocates nothing.)
-fn has_word(parts: &[&str], word: &str) -> bool {
-    let wanted = || word.split(['-', '_']);
-    match wanted().count() {
-        1 => parts.iter().any(|p| part_is_word(p, word)),
-        n => parts.windows(n).any(|w| w.iter().copied().eq(wanted())),
+/// The chrome words of `ctx` ([`CHROME_ALWAYS`] and the context's list), each split into its
+/// hyphen/underscore-separated parts once per process.
+fn chrome_words(ctx: Ctx) -> &'static [Vec<&'static str>] {
+    fn split(words: &[&'static str]) -> Vec<Vec<&'static str>> {
+        CHROME_ALWAYS
+            .iter()
+            .chain(words)
+            .map(|w| w.split(['-', '_']).collect())
+            .collect()
+    }
+    static POST: LazyLock<Vec<Vec<&str>>> = LazyLock::new(|| split(&CHROME_POST));
+    static LISTING: LazyLock<Vec<Vec<&str>>> = LazyLock::new(|| split(&CHROME_LISTING));
+    match ctx {
+        Ctx::Post => &POST,
+        Ctx::Listing => &LISTING,
+    }
+}
+
+/// Does the hyphen/underscore-separated token `parts` contain a chrome word's `wanted` parts as
+/// a contiguous run?
+fn has_word(parts: &[&str], wanted: &[&str]) -> bool {
+    match wanted {
+        [word] => parts.iter().any(|p| part_is_word(p, word)),
+        _ => parts.windows(wanted.len()).any(|w| w == wanted),
     }
 }
 
@@ -197,15 +219,28 @@ fn token_is_chrome(token: &str, ctx: Ctx) -> bool {
     if is_comment_token(t) {
         return true;
     }
-    let parts: Vec<&str> = t.split(['-', '_']).filter(|p| !p.is_empty()).collect();
-    let words: &[&str] = match ctx {
-        Ctx::Post => &CHROME_POST,
-        Ctx::Listing => &CHROME_LISTING,
+    // Runs for every class of every element a chrome test looks at: the parts go into a
+    // fixed array (a longer token, never seen in practice, into a `Vec`).
+    let mut buf = [""; 16];
+    let mut n = 0;
+    let mut long = Vec::new();
+    for part in t.split(['-', '_']).filter(|p| !p.is_empty()) {
+        if n < buf.len() {
+            buf[n] = part;
+            n += 1;
+        } else {
+            if long.is_empty() {
+                long.extend_from_slice(&buf);
+            }
+            long.push(part);
+        }
+    }
+    let parts = if long.is_empty() {
+        &buf[..n]
+    } else {
+        &long[..]
     };
-    CHROME_ALWAYS
-        .iter()
-        .chain(words)
-        .any(|w| has_word(&parts, w))
+    chrome_words(ctx).iter().any(|w| has_word(parts, w))
 }
 
 /// Is this element itself a chrome region (ignoring its ancestors)?
@@ -245,26 +280,103 @@ fn inside_post_container(el: ElementRef<'_>) -> bool {
     })
 }
 
-/// Is `el` (or an ancestor below `stop`) page chrome: navigation, header, footer, sidebar,
-/// widgets, comments, sharing, and depending on `ctx` other posts' blocks or the archive header?
-/// `<body>` and `<html>` are never chrome (their classes describe the layout).
-pub(crate) fn in_chrome(el: ElementRef<'_>, stop: Option<ElementRef<'_>>, ctx: Ctx) -> bool {
-    let stop_id = stop.map(|s| s.id());
-    for node in std::iter::once(*el).chain(el.ancestors()) {
-        if Some(node.id()) == stop_id {
+/// A node of the document, by the address of its value: unique and stable while the parsed
+/// document is borrowed (the tree is never changed after parsing).
+type NodeKey = usize;
+
+fn node_key(value: &Node) -> NodeKey {
+    std::ptr::from_ref(value) as usize
+}
+
+/// The chrome test of one document, remembering per node (and per [`Ctx`]) the nearest chrome
+/// element at or above it, so that every element is tested at most once however many
+/// candidates share its ancestors.
+#[derive(Default)]
+pub(crate) struct Chrome {
+    /// Node → nearest chrome element at or above it (below `<body>`), by `Ctx as usize`.
+    nearest: [RefCell<NearestMap>; 2],
+}
+
+type NearestMap = HashMap<NodeKey, Option<NodeKey>, BuildHasherDefault<KeyHasher>>;
+
+impl Chrome {
+    /// Is `el` (or an ancestor below `stop`) page chrome: navigation, header, footer, sidebar,
+    /// widgets, comments, sharing, and depending on `ctx` other posts' blocks or the archive
+    /// header? `<body>` and `<html>` are never chrome (their classes describe the layout).
+    pub(crate) fn in_chrome(
+        &self,
+        el: ElementRef<'_>,
+        stop: Option<ElementRef<'_>>,
+        ctx: Ctx,
+    ) -> bool {
+        let Some(chrome) = self.nearest(el, ctx) else {
             return false;
-        }
-        let Some(a) = ElementRef::wrap(node) else {
-            continue;
         };
-        if matches!(a.value().name(), "body" | "html") {
-            return false;
-        }
-        if element_is_chrome(a, ctx) {
+        let Some(stop) = stop else {
             return true;
+        };
+        // Chrome only if the walk from `el` up reaches the chrome element before `stop`.
+        for node in std::iter::once(*el).chain(el.ancestors()) {
+            if node.id() == stop.id() {
+                return false;
+            }
+            if node_key(node.value()) == chrome {
+                return true;
+            }
+        }
+        true
+    }
+
+    /// The first chrome element on the way from `el` up to `<body>` / `<html>` (excluded).
+    fn nearest(&self, el: ElementRef<'_>, ctx: Ctx) -> Option<NodeKey> {
+        let mut memo = self.nearest[ctx as usize].borrow_mut();
+        let mut pending = Vec::new();
+        let mut node = Some(*el);
+        let found = loop {
+            let Some(n) = node else {
+                break None;
+            };
+            let key = node_key(n.value());
+            if let Some(&known) = memo.get(&key) {
+                break known;
+            }
+            pending.push(key);
+            if let Some(a) = ElementRef::wrap(n) {
+                if matches!(a.value().name(), "body" | "html") {
+                    break None;
+                }
+                if element_is_chrome(a, ctx) {
+                    break Some(key);
+                }
+            }
+            node = n.parent();
+        };
+        for key in pending {
+            memo.insert(key, found);
+        }
+        found
+    }
+}
+
+/// Hashes a [`NodeKey`] by one multiplication; the rotation brings the well-mixed high bits
+/// down to where the table picks its bucket (addresses have their low bits in common).
+#[derive(Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(32)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         }
     }
-    false
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0 ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 /// Does any class of `el` contain one of `needles`? Taxonomy classes from `post_class()`

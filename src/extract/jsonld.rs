@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use scraper::Html;
+use scraper::ElementRef;
 use serde_json::Value;
 
 use super::dom::clean_text;
@@ -130,10 +130,10 @@ fn flatten(v: Value, out: &mut Vec<Value>, depth: usize) {
 }
 
 impl JsonLd {
-    /// Read every JSON-LD block of `doc`.
-    pub(crate) fn from_doc(doc: &Html) -> JsonLd {
+    /// Read every JSON-LD block among `scripts` (a document's `script[type]` elements).
+    pub(crate) fn from_scripts<'a>(scripts: impl Iterator<Item = ElementRef<'a>>) -> JsonLd {
         let mut nodes = Vec::new();
-        for script in doc.select(sel!("script[type]")) {
+        for script in scripts {
             let ty = script.value().attr("type").unwrap_or("");
             let essence = ty.split(';').next().unwrap_or("").trim();
             if !essence.eq_ignore_ascii_case("application/ld+json") {

@@ -4,7 +4,7 @@
 use scraper::{ElementRef, Selector};
 use url::Url;
 
-use super::dom::{self, Ctx, in_chrome, text_of};
+use super::dom::{self, Ctx, text_of};
 use super::{PageCtx, user_selector};
 use crate::config::Selectors;
 use crate::model::Listing;
@@ -29,7 +29,7 @@ fn is_single_post(ctx: &PageCtx<'_>) -> bool {
     ctx.meta
         .first("og:type")
         .is_some_and(|t| t.trim().eq_ignore_ascii_case("article"))
-        && ctx.doc.select(sel!("article")).count() <= 1
+        && ctx.select(&ctx.elements.article, sel!("article")).count() <= 1
 }
 
 struct Posts {
@@ -88,7 +88,7 @@ fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> Vec<Url> {
         posts: Vec::new(),
     };
     if let Some(s) = user_selector(sel.item_link.as_ref()) {
-        for el in ctx.doc.select(&s) {
+        for el in ctx.select(&ctx.elements.all, &s) {
             let a = if el.value().name() == "a" {
                 Some(el)
             } else {
@@ -103,22 +103,20 @@ fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> Vec<Url> {
         }
     }
     let has_main = ctx
-        .doc
-        .select(sel!(
-            "main, [role=main], #main, #primary, .site-main, .wp-block-query"
-        ))
+        .select(
+            &ctx.elements.all,
+            sel!("main, [role=main], #main, #primary, .site-main, .wp-block-query"),
+        )
         .next()
         .is_some();
     let ok = |a: &ElementRef<'_>| {
-        in_main(*a, has_main) && !in_chrome(*a, None, Ctx::Listing) && !is_more_or_comment_link(*a)
+        in_main(*a, has_main)
+            && !ctx.chrome.in_chrome(*a, None, Ctx::Listing)
+            && !is_more_or_comment_link(*a)
     };
-    let titles = sel!(
-        "article .entry-title a[href], article a[rel~=bookmark][href], \
-         .hentry .entry-title a[href], .wp-block-post-title a[href], \
-         .wp-block-post-template li .entry-title a[href], .entry-title a[href], \
-         .post-title a[href], a[rel~=bookmark][href]"
-    );
-    for a in ctx.doc.select(titles).filter(ok) {
+    let titles = titles();
+    let candidates = ctx.elements.a.iter().filter(|a| may_be_title(a));
+    for a in candidates.copied().filter(|a| titles.matches(a)).filter(ok) {
         p.push(ctx, a);
     }
     if !p.posts.is_empty() {
@@ -126,7 +124,7 @@ fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> Vec<Url> {
     }
     // Items without a recognised title class: the first heading link (or first link) of each.
     let items: &Selector = sel!(".wp-block-post-template > li, article");
-    for item in ctx.doc.select(items) {
+    for item in ctx.select(&ctx.elements.all, items) {
         let first = item
             .select(sel!("h1 a[href], h2 a[href], h3 a[href], h4 a[href]"))
             .find(ok)
@@ -136,6 +134,27 @@ fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> Vec<Url> {
         }
     }
     p.posts
+}
+
+/// Post title links.
+fn titles() -> &'static Selector {
+    sel!(
+        "article .entry-title a[href], article a[rel~=bookmark][href], \
+         .hentry .entry-title a[href], .wp-block-post-title a[href], \
+         .wp-block-post-template li .entry-title a[href], .entry-title a[href], \
+         .post-title a[href], a[rel~=bookmark][href]"
+    )
+}
+
+/// What every [`titles`] match has: a `rel`, or a title element around it. One walk up, where
+/// the selector walks up once per alternative for every link of the page.
+fn may_be_title(a: &ElementRef<'_>) -> bool {
+    a.value().attr("rel").is_some()
+        || a.ancestors().filter_map(ElementRef::wrap).any(|e| {
+            e.value()
+                .classes()
+                .any(|c| matches!(c, "entry-title" | "wp-block-post-title" | "post-title"))
+        })
 }
 
 /// Inside comment pagination?
@@ -163,21 +182,73 @@ fn next_page(ctx: &PageCtx<'_>, sel: &Selectors) -> Option<Url> {
         (dom::without_fragment(url.clone()) != page).then_some(url)
     };
     if let Some(s) = user_selector(sel.next_page.as_ref())
-        && let Some(u) = ctx.doc.select(&s).find_map(accept)
+        && let Some(u) = ctx.select(&ctx.elements.all, &s).find_map(accept)
     {
         return Some(u);
     }
-    let tiers: [&Selector; 5] = [
-        sel!("link[rel~=next][href]"),
-        sel!("a[rel~=next][href]"),
-        sel!("a.next.page-numbers[href]"),
-        sel!(".wp-block-query-pagination-next"),
-        sel!(".posts-navigation .nav-previous a[href], .paging-navigation .nav-previous a[href]"),
+    let (a, all) = (&ctx.elements.a, &ctx.elements.all);
+    let tiers: [(&[ElementRef<'_>], &Selector); 5] = [
+        (&ctx.elements.link, sel!("link[rel~=next][href]")),
+        (a, sel!("a[rel~=next][href]")),
+        (a, sel!("a.next.page-numbers[href]")),
+        (all, sel!(".wp-block-query-pagination-next")),
+        (
+            a,
+            sel!(
+                ".posts-navigation .nav-previous a[href], .paging-navigation .nav-previous a[href]"
+            ),
+        ),
     ];
-    tiers.into_iter().find_map(|s| {
-        ctx.doc
-            .select(s)
+    tiers.into_iter().find_map(|(among, s)| {
+        ctx.select(among, s)
             .filter(|e| !in_comments(*e))
             .find_map(accept)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use scraper::{ElementRef, Html};
+
+    use super::{may_be_title, titles};
+
+    /// Every title link passes the prefilter, on every page we have and on a snippet made to
+    /// match each alternative.
+    #[test]
+    fn title_prefilter_admits_every_match() {
+        let mut pages = vec![
+            r#"<article><h2 class="entry-title"><a href="1">x</a></h2><a rel="bookmark" href="2">
+               </a></article><div class="hentry"><div class="entry-title"><a href="3"></a></div>
+               </div><div class="wp-block-post-title"><a href="4"></a></div>
+               <ul class="wp-block-post-template"><li><b class="entry-title"><a href="5"></a></b>
+               </li></ul><b class="post-title"><i><a href="6"></a></i></b>
+               <a rel="next bookmark" href="7"></a>"#
+                .to_string(),
+        ];
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures"
+        ))];
+        while let Some(d) = dirs.pop() {
+            for entry in std::fs::read_dir(&d).expect("fixture dir") {
+                let path = entry.expect("fixture entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "html") {
+                    pages.push(std::fs::read_to_string(&path).expect("fixture page"));
+                }
+            }
+        }
+        let mut matched = 0;
+        for page in &pages {
+            let doc = Html::parse_document(page);
+            for e in doc.tree.nodes().filter_map(ElementRef::wrap) {
+                if titles().matches(&e) {
+                    matched += 1;
+                    assert!(may_be_title(&e), "{:?} fails the prefilter", e.value());
+                }
+            }
+        }
+        assert!(matched > 20, "only {matched} matches");
+    }
 }

@@ -8,7 +8,9 @@
 //! identity (that is `normalize`), or touch configuration other than the selector overrides it is
 //! handed.
 //!
-//! Each document is parsed once; built-in CSS selectors are compiled once per process.
+//! Each document is parsed once and walked once to list its elements (all, and some by tag), so
+//! that selector passes read a list instead of walking the tree; the chrome test is remembered
+//! per element. Built-in CSS selectors are compiled once per process.
 //! `scraper::Html` is `!Send`, so everything here is synchronous and returns owned data.
 
 /// A built-in CSS selector, compiled once on first use.
@@ -29,7 +31,7 @@ mod related;
 
 use std::collections::HashMap;
 
-use scraper::{Html, Selector};
+use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 use crate::config::Selectors;
@@ -95,7 +97,6 @@ fn check_content_type(page: &RawPage) -> Result<(), ExtractError> {
 
 /// One parsed page and what every extractor needs to know about it.
 pub(crate) struct PageCtx<'a> {
-    pub doc: &'a Html,
     /// The page source, for the readability fallback (which parses on its own).
     pub html: &'a str,
     /// The URL the body came from.
@@ -106,24 +107,113 @@ pub(crate) struct PageCtx<'a> {
     pub base: Url,
     /// `<meta>` contents by lower-cased `property` / `name` / `itemprop`.
     pub meta: MetaIndex,
+    /// The chrome test, remembered per element.
+    pub chrome: dom::Chrome,
+    /// Every element `Html::select` visits, in its order, and some of them by tag name (see
+    /// [`PageCtx::select`]).
+    pub elements: Elements<'a>,
+}
+
+/// The elements `Html::select` visits (the arena in order, detached nodes left out), all of
+/// them and by tag name, each list in that order.
+#[derive(Default)]
+pub(crate) struct Elements<'a> {
+    pub all: Vec<ElementRef<'a>>,
+    /// The elements without a parent, which `select` never yields (but which can be the
+    /// ancestors of elements it does yield).
+    pub detached: Vec<ElementRef<'a>>,
+    pub a: Vec<ElementRef<'a>>,
+    pub article: Vec<ElementRef<'a>>,
+    pub base: Vec<ElementRef<'a>>,
+    pub body: Vec<ElementRef<'a>>,
+    /// `<h1>` … `<h6>`.
+    pub headings: Vec<ElementRef<'a>>,
+    pub link: Vec<ElementRef<'a>>,
+    pub meta: Vec<ElementRef<'a>>,
+    pub script: Vec<ElementRef<'a>>,
+    pub title: Vec<ElementRef<'a>>,
+}
+
+impl<'a> Elements<'a> {
+    /// Does any element of the document (attached or not) carry the class `class`?
+    pub fn any_has_class(&self, class: &str) -> bool {
+        self.all
+            .iter()
+            .chain(&self.detached)
+            .any(|e| e.value().classes().any(|c| c == class))
+    }
+
+    /// One walk over the document instead of one `select` pass per element kind.
+    fn new(doc: &'a Html) -> Elements<'a> {
+        let mut el = Elements::default();
+        for node in doc.tree.nodes() {
+            // What `Html::select` skips: non-elements and detached nodes.
+            let Some(e) = ElementRef::wrap(node) else {
+                continue;
+            };
+            if node.parent().is_none() {
+                el.detached.push(e);
+                continue;
+            }
+            el.all.push(e);
+            let list = match e.value().name() {
+                "a" => &mut el.a,
+                "article" => &mut el.article,
+                "base" => &mut el.base,
+                "body" => &mut el.body,
+                "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => &mut el.headings,
+                "link" => &mut el.link,
+                "meta" => &mut el.meta,
+                "script" => &mut el.script,
+                "title" => &mut el.title,
+                _ => continue,
+            };
+            list.push(e);
+        }
+        el
+    }
 }
 
 impl<'a> PageCtx<'a> {
     fn new(doc: &'a Html, page: &'a RawPage) -> PageCtx<'a> {
-        let base_href = doc
-            .select(sel!("base[href]"))
+        let elements = Elements::new(doc);
+        let base_href = PageCtx::select_in(&elements.base, sel!("base[href]"))
             .next()
             .and_then(|b| b.value().attr("href"))
             .and_then(|h| dom::resolve(&page.url, h));
         let base = base_href.clone().unwrap_or_else(|| page.url.clone());
+        let chrome = dom::Chrome::default();
+        let meta = MetaIndex::new(
+            PageCtx::select_in(&elements.meta, sel!("meta[content]")),
+            &chrome,
+        );
         PageCtx {
-            doc,
             html: &page.body,
             url: &page.url,
             base_href,
             base,
-            meta: MetaIndex::new(doc),
+            meta,
+            chrome,
+            elements,
         }
+    }
+
+    /// `doc.select(s)`, read from the element list `among`: `elements.all`, or the list of the
+    /// tag that `s`'s rightmost compound selector names in every one of its alternatives (only
+    /// those elements can match). Same elements, same order.
+    pub fn select<'s>(
+        &self,
+        among: &'s [ElementRef<'a>],
+        s: &'s Selector,
+    ) -> impl Iterator<Item = ElementRef<'a>> + use<'a, 's> {
+        PageCtx::select_in(among, s)
+    }
+
+    fn select_in<'s>(
+        among: &'s [ElementRef<'a>],
+        s: &'s Selector,
+    ) -> impl Iterator<Item = ElementRef<'a>> + use<'a, 's> {
+        among.iter().copied().filter(move |e| s.matches(e))
     }
 
     /// Resolve a link of this document against its base URL (http(s) only).
@@ -133,18 +223,17 @@ impl<'a> PageCtx<'a> {
 
     /// Does `<body>` carry this class?
     pub fn body_has_class(&self, class: &str) -> bool {
-        self.doc
-            .select(sel!("body"))
-            .next()
+        self.elements
+            .body
+            .first()
             .is_some_and(|b| b.value().classes().any(|c| c == class))
     }
 
     /// Text of the document's `<title>` (the one in `<head>` when there is one).
     pub fn title_tag(&self) -> Option<String> {
-        self.doc
-            .select(sel!("head > title"))
+        self.select(&self.elements.title, sel!("head > title"))
             .next()
-            .or_else(|| self.doc.select(sel!("title")).next())
+            .or_else(|| self.elements.title.first().copied())
             .map(dom::text_of)
             .filter(|t| !t.is_empty())
     }
@@ -156,9 +245,10 @@ pub(crate) struct MetaIndex {
 }
 
 impl MetaIndex {
-    fn new(doc: &Html) -> MetaIndex {
+    /// `metas`: the document's `meta[content]` elements in `select` order.
+    fn new<'e>(metas: impl Iterator<Item = ElementRef<'e>>, chrome: &dom::Chrome) -> MetaIndex {
         let mut map: HashMap<String, Vec<String>> = HashMap::new();
-        for m in doc.select(sel!("meta[content]")) {
+        for m in metas {
             let e = m.value();
             let content = e.attr("content").unwrap_or("").trim();
             if content.is_empty() {
@@ -168,7 +258,7 @@ impl MetaIndex {
             let keys = [e.attr("property"), e.attr("name")];
             let itemprop = e
                 .attr("itemprop")
-                .filter(|_| !dom::in_chrome(m, None, dom::Ctx::Post));
+                .filter(|_| !chrome.in_chrome(m, None, dom::Ctx::Post));
             for key in keys.into_iter().chain([itemprop]).flatten() {
                 map.entry(key.trim().to_ascii_lowercase())
                     .or_default()

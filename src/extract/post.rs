@@ -1,9 +1,10 @@
 //! One post page: every `RawPost` field by its cascade, and the login / challenge checks.
 
+use scraper::node::Element;
 use scraper::{ElementRef, Selector};
 use url::Url;
 
-use super::dom::{self, Ctx, clean_text, in_chrome, text_of};
+use super::dom::{self, Ctx, clean_text, text_of};
 use super::jsonld::JsonLd;
 use super::{ExtractError, PageCtx, related, user_selector};
 use crate::config::Selectors;
@@ -13,13 +14,14 @@ use crate::model::{DateSource, RawDate, RawPost};
 const TITLE_SEPARATORS: [&str; 5] = [" – ", " - ", " | ", " · ", " — "];
 
 pub(super) fn extract(ctx: &PageCtx<'_>, sel: &Selectors) -> Result<RawPost, ExtractError> {
-    let ld = JsonLd::from_doc(ctx.doc);
+    let ld = JsonLd::from_scripts(ctx.select(&ctx.elements.script, sel!("script[type]")));
     if let Some(reason) = challenge_reason(ctx, &ld) {
         return Err(ExtractError::NotAPost(reason));
     }
     let title_el = title_element(ctx);
     let scope = post_scope(ctx, title_el);
-    let user_body = user_selector(sel.body.as_ref()).and_then(|s| ctx.doc.select(&s).next());
+    let user_body =
+        user_selector(sel.body.as_ref()).and_then(|s| ctx.select(&ctx.elements.all, &s).next());
     let body_el = user_body.or_else(|| body_container(ctx, scope));
     if body_el.is_none() {
         if let Some(reason) = login_reason(ctx, &ld) {
@@ -30,8 +32,7 @@ pub(super) fn extract(ctx: &PageCtx<'_>, sel: &Selectors) -> Result<RawPost, Ext
     }
 
     let canonical = ctx
-        .doc
-        .select(sel!("link[rel~=canonical][href]"))
+        .select(&ctx.elements.link, sel!("link[rel~=canonical][href]"))
         .next()
         .and_then(|l| l.value().attr("href"))
         .and_then(|h| ctx.resolve(h));
@@ -75,13 +76,10 @@ pub(super) fn extract(ctx: &PageCtx<'_>, sel: &Selectors) -> Result<RawPost, Ext
 /// (posts are legitimately titled "Just a Moment: Timing Your Offer").
 fn challenge_reason(ctx: &PageCtx<'_>, ld: &JsonLd) -> Option<String> {
     let widget = ctx
-        .doc
-        .select(sel!(
-            "#challenge-form, #cf-challenge-running, [id*=cf-challenge], [class*=cf-challenge], \
-             #challenge-stage, #cf-wrapper"
-        ))
-        .next()
-        .is_some();
+        .elements
+        .all
+        .iter()
+        .any(|e| challenge_widget().matches(e, None));
     let title = ctx.title_tag().unwrap_or_default().to_lowercase();
     let by_title = if title.starts_with("just a moment") {
         Some("bot challenge: \"Just a moment...\"")
@@ -99,6 +97,23 @@ fn challenge_reason(ctx: &PageCtx<'_>, ld: &JsonLd) -> Option<String> {
     }
 }
 
+/// A bot challenge widget.
+fn challenge_widget() -> Prefiltered {
+    Prefiltered {
+        css: sel!(
+            "#challenge-form, #cf-challenge-running, [id*=cf-challenge], [class*=cf-challenge], \
+             #challenge-stage, #cf-wrapper"
+        ),
+        // Each alternative needs an id or class containing one of these.
+        may_match: |e| {
+            e.attrs().any(|(name, value)| {
+                matches!(name, "id" | "class")
+                    && (value.contains("challenge") || value.contains("cf-wrapper"))
+            })
+        },
+    }
+}
+
 /// Does the page show that it is a post: a theme body container, a JSON-LD article,
 /// `og:type=article` or WordPress' `single` body class?
 fn has_post_evidence(ctx: &PageCtx<'_>, ld: &JsonLd) -> bool {
@@ -110,18 +125,24 @@ fn has_post_evidence(ctx: &PageCtx<'_>, ld: &JsonLd) -> bool {
         || ctx.body_has_class("single")
         || ctx.body_has_class("single-post")
         || ctx
-            .doc
-            .select(sel!(
-                ".entry-content, .wp-block-post-content, [itemprop=articleBody], .post-content, \
-                 .article-content"
-            ))
+            .select(
+                &ctx.elements.all,
+                sel!(
+                    ".entry-content, .wp-block-post-content, [itemprop=articleBody], \
+                     .post-content, .article-content"
+                ),
+            )
             .next()
             .is_some()
 }
 
 /// `wp-login.php` itself: `<body class="login">` with the login form.
 fn wp_login_page(ctx: &PageCtx<'_>) -> bool {
-    ctx.body_has_class("login") && ctx.doc.select(sel!("form#loginform")).next().is_some()
+    ctx.body_has_class("login")
+        && ctx
+            .select(&ctx.elements.all, sel!("form#loginform"))
+            .next()
+            .is_some()
 }
 
 /// A login form on a page without a post body (and nothing else claiming to be an article).
@@ -130,13 +151,11 @@ fn login_reason(ctx: &PageCtx<'_>, ld: &JsonLd) -> Option<String> {
         return Some("WordPress login page".into());
     }
     let wp_form = ctx
-        .doc
-        .select(sel!("form[action*=\"wp-login.php\"]"))
+        .select(&ctx.elements.all, sel!("form[action*=\"wp-login.php\"]"))
         .next()
         .is_some();
     let password = ctx
-        .doc
-        .select(sel!("form input[type=password i]"))
+        .select(&ctx.elements.all, sel!("form input[type=password i]"))
         .next()
         .is_some();
     if !wp_form && !password {
@@ -145,9 +164,8 @@ fn login_reason(ctx: &PageCtx<'_>, ld: &JsonLd) -> Option<String> {
     let claims_article = ld.has_article()
         || ctx.meta.first("og:type") == Some("article")
         || ctx
-            .doc
-            .select(sel!("article"))
-            .any(|a| !in_chrome(a, None, Ctx::Post) && text_of(a).len() > 500);
+            .select(&ctx.elements.article, sel!("article"))
+            .any(|a| !ctx.chrome.in_chrome(a, None, Ctx::Post) && text_of(a).len() > 500);
     if claims_article {
         return None;
     }
@@ -163,17 +181,20 @@ fn login_reason(ctx: &PageCtx<'_>, ld: &JsonLd) -> Option<String> {
 
 /// The theme's title element for the post (not one in a sidebar, query loop or related block).
 fn title_element<'a>(ctx: &PageCtx<'a>) -> Option<ElementRef<'a>> {
-    let tiers: [&Selector; 5] = [
-        sel!("h1.entry-title, h1.wp-block-post-title"),
-        sel!(".entry-title, .wp-block-post-title"),
-        sel!("h1.post-title, h1[itemprop=headline], h1.article-title"),
-        sel!("article h1"),
-        sel!(".post-title, [itemprop=headline]"),
+    let (headings, all) = (&ctx.elements.headings, &ctx.elements.all);
+    let tiers: [(&[ElementRef<'a>], &Selector); 5] = [
+        (headings, sel!("h1.entry-title, h1.wp-block-post-title")),
+        (all, sel!(".entry-title, .wp-block-post-title")),
+        (
+            headings,
+            sel!("h1.post-title, h1[itemprop=headline], h1.article-title"),
+        ),
+        (headings, sel!("article h1")),
+        (all, sel!(".post-title, [itemprop=headline]")),
     ];
-    tiers.into_iter().find_map(|s| {
-        ctx.doc
-            .select(s)
-            .find(|e| !in_chrome(*e, None, Ctx::Post) && !text_of(*e).is_empty())
+    tiers.into_iter().find_map(|(among, s)| {
+        ctx.select(among, s)
+            .find(|e| !ctx.chrome.in_chrome(*e, None, Ctx::Post) && !text_of(*e).is_empty())
     })
 }
 
@@ -206,26 +227,53 @@ fn post_scope<'a>(ctx: &PageCtx<'a>, title_el: Option<ElementRef<'a>>) -> Option
             .find(|e| is_post_wrapper(*e))
             .or_else(|| ancestors().find(|e| is_main(*e)));
     }
-    ctx.doc
-        .select(sel!("article"))
-        .find(|a| !in_chrome(*a, None, Ctx::Post))
+    ctx.select(&ctx.elements.article, sel!("article"))
+        .find(|a| !ctx.chrome.in_chrome(*a, None, Ctx::Post))
         .or_else(|| {
-            ctx.doc
-                .select(sel!("main, [role=main], #main, .site-main"))
-                .find(|m| !in_chrome(*m, None, Ctx::Post))
+            ctx.select(
+                &ctx.elements.all,
+                sel!("main, [role=main], #main, .site-main"),
+            )
+            .find(|m| !ctx.chrome.in_chrome(*m, None, Ctx::Post))
         })
+}
+
+/// A built-in selector with a cheap test that every element it matches passes (most elements
+/// fail it, so the selector runs on few). The unit tests check the test against the selector.
+#[derive(Clone, Copy)]
+struct Prefiltered {
+    css: &'static Selector,
+    may_match: fn(&Element) -> bool,
+}
+
+impl Prefiltered {
+    fn matches(&self, e: &ElementRef<'_>, scope: Option<ElementRef<'_>>) -> bool {
+        (self.may_match)(e.value()) && self.css.matches_with_scope(e, scope)
+    }
+}
+
+/// Does `e` have an attribute named one of `names`?
+fn has_attr(e: &Element, names: &[&str]) -> bool {
+    e.attrs().any(|(name, _)| names.contains(&name))
 }
 
 /// Elements matching `s` inside the scope (or the document), outside chrome.
 fn scoped<'a>(
     ctx: &PageCtx<'a>,
     scope: Option<ElementRef<'a>>,
-    s: &Selector,
+    s: Prefiltered,
 ) -> Vec<ElementRef<'a>> {
-    let keep = |e: &ElementRef<'a>| !in_chrome(*e, scope, Ctx::Post);
+    let keep =
+        |e: &ElementRef<'a>| s.matches(e, scope) && !ctx.chrome.in_chrome(*e, scope, Ctx::Post);
     match scope {
-        Some(root) => root.select(s).filter(keep).collect(),
-        None => ctx.doc.select(s).filter(keep).collect(),
+        // What `root.select(s)` visits: the descendants of `root`, which is `:scope`.
+        Some(root) => root
+            .descendants()
+            .skip(1)
+            .filter_map(ElementRef::wrap)
+            .filter(keep)
+            .collect(),
+        None => ctx.elements.all.iter().copied().filter(keep).collect(),
     }
 }
 
@@ -234,7 +282,7 @@ fn scoped<'a>(
 fn scoped_or_page<'a>(
     ctx: &PageCtx<'a>,
     scope: Option<ElementRef<'a>>,
-    s: &Selector,
+    s: Prefiltered,
 ) -> Vec<ElementRef<'a>> {
     let found = scoped(ctx, scope, s);
     if found.is_empty() && scope.is_some() {
@@ -244,20 +292,34 @@ fn scoped_or_page<'a>(
     }
 }
 
+/// The theme's body containers: WordPress classes first, then common generic ones.
+fn body_tiers() -> [Prefiltered; 2] {
+    [
+        Prefiltered {
+            css: sel!(".entry-content, .wp-block-post-content"),
+            may_match: |e| has_attr(e, &["class"]),
+        },
+        Prefiltered {
+            css: sel!(
+                "[itemprop=articleBody], .post-content, .article-content, .post-body, \
+                 .entry-body, .article-body"
+            ),
+            may_match: |e| has_attr(e, &["class", "itemprop"]),
+        },
+    ]
+}
+
 /// The theme's body container: WordPress classes first, then common generic ones.
 fn body_container<'a>(ctx: &PageCtx<'a>, scope: Option<ElementRef<'a>>) -> Option<ElementRef<'a>> {
-    let tiers: [&Selector; 2] = [
-        sel!(".entry-content, .wp-block-post-content"),
-        sel!(
-            "[itemprop=articleBody], .post-content, .article-content, .post-body, .entry-body, \
-             .article-body"
-        ),
-    ];
-    tiers.into_iter().find_map(|s| {
-        scoped(ctx, scope, s)
-            .first()
-            .copied()
-            .or_else(|| ctx.doc.select(s).find(|e| !in_chrome(*e, None, Ctx::Post)))
+    body_tiers().into_iter().find_map(|s| {
+        scoped(ctx, scope, s).first().copied().or_else(|| {
+            ctx.elements
+                .all
+                .iter()
+                .copied()
+                .filter(|e| s.matches(e, None))
+                .find(|e| !ctx.chrome.in_chrome(*e, None, Ctx::Post))
+        })
     })
 }
 
@@ -323,8 +385,7 @@ fn title(
     title_el: Option<ElementRef<'_>>,
 ) -> Option<String> {
     let from_override = user_selector(sel.title.as_ref()).and_then(|s| {
-        ctx.doc
-            .select(&s)
+        ctx.select(&ctx.elements.all, &s)
             .map(|e| match e.value().attr("content") {
                 Some(c) if e.value().name() == "meta" => clean_text(c),
                 _ => text_of(e),
@@ -348,9 +409,8 @@ fn title(
         (t, true)
     } else {
         let h1 = ctx
-            .doc
-            .select(sel!("h1"))
-            .find(|h| !in_chrome(*h, None, Ctx::Post))
+            .select(&ctx.elements.headings, sel!("h1"))
+            .find(|h| !ctx.chrome.in_chrome(*h, None, Ctx::Post))
             .map(text_of)?;
         (h1, false)
     };
@@ -464,6 +524,43 @@ const META_MODIFIED: [&str; 4] = [
     "datemodified",
 ];
 
+/// Published dates in the theme's markup.
+fn published_markup() -> Prefiltered {
+    Prefiltered {
+        css: sel!(
+            "time.entry-date[datetime], time.published[datetime], \
+             .wp-block-post-date time[datetime], [itemprop=datePublished][datetime], \
+             abbr.published[title]"
+        ),
+        may_match: |e| has_attr(e, &["datetime", "title"]),
+    }
+}
+
+/// Modified dates in the theme's markup.
+fn modified_markup() -> Prefiltered {
+    Prefiltered {
+        css: sel!(
+            "time.updated[datetime], .wp-block-post-date__modified-date time[datetime], \
+             [itemprop=dateModified][datetime], abbr.updated[title]"
+        ),
+        may_match: |e| has_attr(e, &["datetime", "title"]),
+    }
+}
+
+/// Bylines in the theme's markup.
+fn author_markup() -> Prefiltered {
+    Prefiltered {
+        css: sel!(
+            ".byline .author a, .byline .author .fn, .byline .fn, a[rel~=author], \
+             .wp-block-post-author__name, .author.vcard .fn, .author.vcard a, \
+             [itemprop=author] [itemprop=name], .entry-author .fn, .author-name, \
+             .post-author-name, .entry-author-name, .article__author, .article-author, \
+             .byline-name"
+        ),
+        may_match: |e| e.name() == "a" || has_attr(e, &["class", "itemprop"]),
+    }
+}
+
 fn published(
     ctx: &PageCtx<'_>,
     sel: &Selectors,
@@ -472,7 +569,9 @@ fn published(
 ) -> Vec<RawDate> {
     let mut out = Vec::new();
     if let Some(s) = user_selector(sel.date.as_ref())
-        && let Some(v) = ctx.doc.select(&s).find_map(|e| date_value(e, true))
+        && let Some(v) = ctx
+            .select(&ctx.elements.all, &s)
+            .find_map(|e| date_value(e, true))
     {
         push_date(&mut out, &v, DateSource::Markup);
     }
@@ -484,11 +583,7 @@ fn published(
             push_date(&mut out, v, DateSource::Meta);
         }
     }
-    let markup = sel!(
-        "time.entry-date[datetime], time.published[datetime], .wp-block-post-date time[datetime], \
-         [itemprop=datePublished][datetime], abbr.published[title]"
-    );
-    for e in scoped_or_page(ctx, scope, markup) {
+    for e in scoped_or_page(ctx, scope, published_markup()) {
         let v = e.value();
         let modified_only = v.classes().any(|c| c == "updated")
             && !v.classes().any(|c| c == "published")
@@ -518,11 +613,7 @@ fn modified(ctx: &PageCtx<'_>, ld: &JsonLd, scope: Option<ElementRef<'_>>) -> Ve
             push_date(&mut out, v, DateSource::Meta);
         }
     }
-    let markup = sel!(
-        "time.updated[datetime], .wp-block-post-date__modified-date time[datetime], \
-         [itemprop=dateModified][datetime], abbr.updated[title]"
-    );
-    for e in scoped_or_page(ctx, scope, markup) {
+    for e in scoped_or_page(ctx, scope, modified_markup()) {
         if let Some(d) = date_value(e, false) {
             push_date(&mut out, &d, DateSource::Markup);
         }
@@ -578,10 +669,11 @@ fn authors(
     if let Some(s) = user_selector(sel.author.as_ref()) {
         push_names(
             &mut out,
-            ctx.doc.select(&s).map(|e| match e.value().attr("content") {
-                Some(c) if e.value().name() == "meta" => c.to_string(),
-                _ => text_of(e),
-            }),
+            ctx.select(&ctx.elements.all, &s)
+                .map(|e| match e.value().attr("content") {
+                    Some(c) if e.value().name() == "meta" => c.to_string(),
+                    _ => text_of(e),
+                }),
         );
         if !out.is_empty() {
             return out;
@@ -603,15 +695,11 @@ fn authors(
     if !out.is_empty() {
         return out;
     }
-    let markup = sel!(
-        ".byline .author a, .byline .author .fn, .byline .fn, a[rel~=author], \
-         .wp-block-post-author__name, .author.vcard .fn, .author.vcard a, \
-         [itemprop=author] [itemprop=name], .entry-author .fn, .author-name, .post-author-name, \
-         .entry-author-name, .article__author, .article-author, .byline-name"
-    );
     push_names(
         &mut out,
-        scoped_or_page(ctx, scope, markup).into_iter().map(text_of),
+        scoped_or_page(ctx, scope, author_markup())
+            .into_iter()
+            .map(text_of),
     );
     out
 }
@@ -649,7 +737,7 @@ fn categories(ctx: &PageCtx<'_>, sel: &Selectors, scope: Option<ElementRef<'_>>)
         }
     };
     if let Some(s) = user_selector(sel.categories.as_ref()) {
-        for e in ctx.doc.select(&s) {
+        for e in ctx.select(&ctx.elements.all, &s) {
             push(&mut out, &text_of(e));
         }
         if !out.is_empty() {
@@ -657,8 +745,8 @@ fn categories(ctx: &PageCtx<'_>, sel: &Selectors, scope: Option<ElementRef<'_>>)
         }
     }
     let scope_article = scope.filter(|s| s.value().name() == "article");
-    for a in ctx.doc.select(sel!("a[rel~=category], a[rel~=tag]")) {
-        if !in_post_terms(a) || in_chrome(a, None, Ctx::Post) {
+    for a in ctx.select(&ctx.elements.a, sel!("a[rel~=category], a[rel~=tag]")) {
+        if !in_post_terms(a) || ctx.chrome.in_chrome(a, None, Ctx::Post) {
             continue;
         }
         if let Some(article) = scope_article {
@@ -691,8 +779,7 @@ fn summary(ctx: &PageCtx<'_>, ld: &JsonLd) -> Option<String> {
 
 fn wp_post_id(ctx: &PageCtx<'_>) -> Option<u64> {
     let from_shortlink = ctx
-        .doc
-        .select(sel!("link[rel~=shortlink][href]"))
+        .select(&ctx.elements.link, sel!("link[rel~=shortlink][href]"))
         .filter_map(|l| l.value().attr("href"))
         .filter_map(|h| ctx.resolve(h))
         .find_map(|u: Url| {
@@ -702,13 +789,12 @@ fn wp_post_id(ctx: &PageCtx<'_>) -> Option<u64> {
         });
     from_shortlink
         .or_else(|| {
-            ctx.doc
-                .select(sel!("article[id^=post-]"))
-                .filter(|a| !in_chrome(*a, None, Ctx::Post))
+            ctx.select(&ctx.elements.article, sel!("article[id^=post-]"))
+                .filter(|a| !ctx.chrome.in_chrome(*a, None, Ctx::Post))
                 .find_map(|a| a.value().id()?.strip_prefix("post-")?.parse().ok())
         })
         .or_else(|| {
-            ctx.doc.select(sel!("body")).next().and_then(|b| {
+            ctx.elements.body.first().and_then(|b| {
                 b.value()
                     .classes()
                     .find_map(|c| c.strip_prefix("postid-")?.parse().ok())
@@ -723,7 +809,70 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::{clean_name, strip_site_suffix};
+    use scraper::{ElementRef, Html};
+
+    use super::{
+        author_markup, body_tiers, challenge_widget, clean_name, modified_markup, published_markup,
+        strip_site_suffix,
+    };
+
+    /// Every element a prefiltered selector matches passes its prefilter, on every page we have
+    /// and on snippets made to match each alternative.
+    #[test]
+    fn prefilters_admit_every_match() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+        let mut pages = vec![
+            r#"<div id="cf-wrapper"></div><b id="challenge-form"></b><b id="x-cf-challenge-y"></b>
+               <b class="a cf-challenge-b"></b><b id="challenge-stage"></b>
+               <i id="cf-challenge-running"></i>
+               <time class="entry-date published updated" datetime="2024">x</time>
+               <abbr class="published updated" title="2024">x</abbr>
+               <div class="wp-block-post-date wp-block-post-date__modified-date"><time datetime="1">
+               </time></div><span itemprop="datePublished dateModified" datetime="2">x</span>
+               <div class="byline"><span class="author vcard"><a>x</a><b class="fn">y</b></span>
+               <i class="fn"></i></div><a rel="author">x</a><div itemprop="author"><b itemprop="name">
+               </b></div><div class="entry-author"><b class="fn"></b></div>
+               <b class="wp-block-post-author__name author-name post-author-name entry-author-name
+               article__author article-author byline-name"></b>
+               <div class="entry-content wp-block-post-content post-content article-content
+               post-body entry-body article-body"></div><div itemprop="articleBody"></div>"#
+                .to_string(),
+        ];
+        let mut dirs = vec![std::path::PathBuf::from(dir)];
+        while let Some(d) = dirs.pop() {
+            for entry in std::fs::read_dir(&d).expect("fixture dir") {
+                let path = entry.expect("fixture entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "html") {
+                    pages.push(std::fs::read_to_string(&path).expect("fixture page"));
+                }
+            }
+        }
+        let filters = [
+            challenge_widget(),
+            published_markup(),
+            modified_markup(),
+            author_markup(),
+        ];
+        let mut matched = 0;
+        for page in &pages {
+            let doc = Html::parse_document(page);
+            for e in doc.tree.nodes().filter_map(ElementRef::wrap) {
+                for f in filters.iter().chain(&body_tiers()) {
+                    if f.css.matches(&e) {
+                        matched += 1;
+                        assert!(
+                            (f.may_match)(e.value()),
+                            "{:?} fails its prefilter",
+                            e.value()
+                        );
+                    }
+                }
+            }
+        }
+        assert!(matched > 30, "only {matched} matches");
+    }
 
     /// Run `f` on another thread and fail if it has not returned within a few seconds (a loop
     /// that never ends would otherwise hang the test run).

@@ -118,7 +118,7 @@ pub(crate) fn extract<'a>(
         links: Vec::new(),
     };
     if let Some(s) = user {
-        for el in ctx.doc.select(s) {
+        for el in ctx.select(&ctx.elements.all, s) {
             c.push_all(ctx, el);
         }
         if !c.links.is_empty() {
@@ -129,13 +129,20 @@ pub(crate) fn extract<'a>(
         }
     }
     c.same_host_only = true;
-    for a in ctx.doc.select(sel!(
-        ".yarpp-related a[href], .crp_related a[href], a.jp-relatedposts-post-a[href]"
-    )) {
+    // Without a YARPP or CRP container (most pages) only the Jetpack alternative can match:
+    // leave out the ones that would test every link's ancestors.
+    let plugins = if ctx.elements.any_has_class("yarpp-related")
+        || ctx.elements.any_has_class("crp_related")
+    {
+        sel!(".yarpp-related a[href], .crp_related a[href], a.jp-relatedposts-post-a[href]")
+    } else {
+        sel!("a.jp-relatedposts-post-a[href]")
+    };
+    for a in ctx.select(&ctx.elements.a, plugins) {
         c.push(ctx, a);
     }
     let mut blocks = Vec::new();
-    for h in ctx.doc.select(sel!("h1, h2, h3, h4, h5, h6")) {
+    for h in ctx.select(&ctx.elements.headings, sel!("h1, h2, h3, h4, h5, h6")) {
         if !is_related_heading(h) {
             continue;
         }
