@@ -230,7 +230,8 @@ impl Store {
     /// Run `f` as one transaction: every write it makes through this store is committed
     /// together when it returns, or not at all.
     ///
-    /// Used to store a whole refresh batch with one commit instead of one per post. Crash
+    /// Used to store a refresh's outcomes a batch at a time, with one commit per batch instead
+    /// of one per post (and a run's validators with one commit). Crash
     /// safety is SQLite's: a process killed or a machine losing power before the commit leaves
     /// the database as it was before the batch (the half-written batch is rolled back whole on
     /// the next open), never half-written or corrupt; the next run fetches those posts again.
