@@ -185,7 +185,9 @@ pub async fn run(
         };
         if stop {
             tracing::info!("stopping: waiting for the job in progress");
-            // Holding the store means no job is between its fetches and its writes.
+            // Holding the store means no job is running. A job dropped mid-way has committed
+            // whole batches at most, and its source's walk is marked incomplete until it ends,
+            // so the next run walks the listing in full.
             let finished = tokio::time::timeout(STOP_GRACE, shared.store.lock()).await;
             if finished.is_err() {
                 tracing::warn!(

@@ -295,7 +295,14 @@ pub async fn refresh_source(
                 false
             }
         };
-    if listing.is_none() && !index.unchanged {
+    if listing.is_some() {
+        // Posts are stored while the walk goes on: until it ends, the store must say the walk is
+        // incomplete, so that a run killed halfway is followed by a full walk (one stopping at
+        // known posts would miss those seen on later pages but not yet stored).
+        if let Err(e) = store.set_walk_incomplete(&src.name, true, Utc::now()) {
+            tracing::warn!(source = %src.name, "cannot record the listing walk: {e}");
+        }
+    } else if !index.unchanged {
         record_walk(src, store, &index.failures);
     }
     rep.failures.extend(index.failures);
@@ -428,8 +435,9 @@ pub async fn refresh_source(
 
 /// A post of the listing, once the request budget allows it (see [`refresh_source`]).
 async fn admit(gate: std::sync::Arc<tokio::sync::Semaphore>, attempts: u32, url: Url) -> Work {
-    // Closed once the walk is over: then every post goes.
-    if let Ok(permit) = gate.acquire_many(attempts).await {
+    // Closed once the walk is over: then every post goes. One more than its attempts: a post on
+    // an origin not seen yet also costs that origin's robots.txt.
+    if let Ok(permit) = gate.acquire_many(attempts.saturating_add(1)).await {
         permit.forget();
     }
     Work::Fetch {

@@ -521,3 +521,59 @@ fn stderr_of(cfg: &std::path::Path) -> String {
     assert!(code == 0 || code == 1, "{stderr}");
     stderr
 }
+
+/// Outcomes are committed in batches while the walk goes on. A run killed after a batch was
+/// committed must not leave the posts it had seen on later listing pages behind: the next run
+/// walks the whole listing again instead of stopping at the (now stored) first page.
+#[test]
+fn a_run_killed_after_storing_some_posts_is_followed_by_a_full_walk() {
+    let site = Site::start();
+    let posts = make_posts(45, 11000);
+    publish(&site, &posts);
+    // The posts of the last listing pages hang until the client gives up (after 3 s).
+    let slow = &posts[37..];
+    for p in slow {
+        site.set(&p.path(), Resp::Slow(Duration::from_secs(30)));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&site, "", ""));
+    let db = dir.path().join("feedwright.db");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_feedwright"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("run")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    let stored = || {
+        feedwright::store::Store::open_read_only(&db)
+            .and_then(|s| s.entry_count("site"))
+            .unwrap_or(0)
+    };
+    while stored() < 32 {
+        assert!(t0.elapsed() < Duration::from_secs(20), "no batch committed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // What makes the case: the slow posts were neither stored nor recorded as pending.
+    let pending = feedwright::store::Store::open_read_only(&db)
+        .and_then(|s| s.pending("site"))
+        .unwrap();
+    assert!(pending.is_empty(), "killed too late: {pending:?}");
+    let before = stored();
+    assert!(
+        (32..45).contains(&before),
+        "{before} posts stored before the kill"
+    );
+
+    for p in slow {
+        site.set(&p.path(), Resp::Html(classic_post(&site.base(), p)));
+    }
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let ids = atom_ids(dir.path());
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (45, 45), "{stderr}");
+}

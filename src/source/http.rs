@@ -260,7 +260,9 @@ impl Fetcher {
 
     /// Most requests one fetch can send: the first attempt and `http.max_retries` retries.
     pub fn max_attempts(&self) -> u32 {
-        self.max_retries as u32 + 1
+        u32::try_from(self.max_retries)
+            .unwrap_or(u32::MAX)
+            .saturating_add(1)
     }
 
     /// Start a new budget and new statistics (one per source per run).
