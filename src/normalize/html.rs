@@ -202,6 +202,22 @@ thread_local! {
     static BASE: std::cell::RefCell<Option<Url>> = const { std::cell::RefCell::new(None) };
 }
 
+/// Sets [`BASE`] for one clean and clears it when dropped, even if the clean panics.
+struct BaseGuard;
+
+impl BaseGuard {
+    fn set(base: &Url) -> BaseGuard {
+        BASE.with_borrow_mut(|b| *b = Some(base.clone()));
+        BaseGuard
+    }
+}
+
+impl Drop for BaseGuard {
+    fn drop(&mut self) {
+        BASE.with_borrow_mut(|b| *b = None);
+    }
+}
+
 /// The one sanitizing policy (see [`sanitize_html`]). Relative URLs are resolved against
 /// [`BASE`], which `sanitize_html` sets around each clean.
 fn policy() -> Builder<'static> {
@@ -305,10 +321,8 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
     let promoted = super::images::promote_lazy_images(html);
     let input = xml_safe_cow(&promoted);
     let cleaned = POLICY.with(|policy| {
-        BASE.with_borrow_mut(|b| *b = Some(base.clone()));
-        let cleaned = policy.clean(&input).to_string();
-        BASE.with_borrow_mut(|b| *b = None);
-        cleaned
+        let _base = BaseGuard::set(base);
+        policy.clean(&input).to_string()
     });
     let cleaned = super::images::drop_images_without_src(&cleaned);
     // Character references in the input can still produce forbidden characters.

@@ -389,49 +389,62 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<bool> {
 }
 
 /// [`write_atomic`] for several files at once: returns, in the order given, whether each
-/// changed. The files that change are first written to their temporary siblings and synced,
-/// in parallel; only when all of them are is each renamed over its file (in the order given),
-/// then every directory involved is synced once. An error before the renames leaves every old
-/// file as it was; no temporary file is left behind either way.
+/// changed. The files that change are first written to their temporary siblings and synced
+/// (in parallel when there are several); only when all of them are is each renamed over its
+/// file (in the order given), then every directory involved is synced once. An error before the
+/// renames leaves every old file as it was; a failed rename leaves that file and the ones after
+/// it as they were. No temporary file is left behind either way.
 pub fn write_atomic_all(files: &[(&Path, &[u8])]) -> io::Result<Vec<bool>> {
     let mut changed = Vec::with_capacity(files.len());
     for (path, bytes) in files {
         changed.push(!holds(path, bytes)?);
     }
-    let prepared: Vec<io::Result<Option<tempfile::NamedTempFile>>> = std::thread::scope(|s| {
-        let writers: Vec<_> = files
-            .iter()
-            .zip(&changed)
-            .map(|(&(path, bytes), &change)| {
-                s.spawn(move || change.then(|| temp_sibling(path, bytes)).transpose())
+    let prepare = |(&(path, bytes), &change): (&(&Path, &[u8]), &bool)| {
+        change.then(|| temp_sibling(path, bytes)).transpose()
+    };
+    let prepared: Vec<io::Result<Option<tempfile::NamedTempFile>>> =
+        if changed.iter().filter(|c| **c).count() <= 1 {
+            files.iter().zip(&changed).map(prepare).collect()
+        } else {
+            // Several files: written and synced on a thread each, so their syncs overlap.
+            std::thread::scope(|s| {
+                let writers: Vec<_> = files
+                    .iter()
+                    .zip(&changed)
+                    .map(|file| s.spawn(move || prepare(file)))
+                    .collect();
+                writers
+                    .into_iter()
+                    .map(|w| {
+                        w.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
             })
-            .collect();
-        writers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
+        };
     // On error every prepared temporary file is dropped here, which removes it.
     let prepared = prepared.into_iter().collect::<io::Result<Vec<_>>>()?;
     let mut dirs: Vec<&Path> = Vec::new();
+    let mut renamed = Ok(());
     for (&(path, _), tmp) in files.iter().zip(prepared) {
         let Some(tmp) = tmp else { continue };
-        tmp.persist(path).map_err(|e| {
-            // `e.file` is dropped here, removing the temporary file.
-            with_path(e.error, "cannot replace", path)
-        })?;
+        if let Err(e) = tmp.persist(path) {
+            // `e.file` is dropped here, removing the temporary file; the files after this one
+            // are left as they were (their temporary files go when the loop's iterator is
+            // dropped).
+            renamed = Err(with_path(e.error, "cannot replace", path));
+            break;
+        }
         let dir = parent_dir(path);
         if !dirs.contains(&dir) {
             dirs.push(dir);
         }
     }
+    // The files already renamed are made durable even when a later rename failed.
     for dir in dirs {
         sync_dir(dir)?;
     }
-    Ok(changed)
+    renamed.map(|()| changed)
 }
 
 /// The directory `path` is in (`.` for a bare file name).

@@ -12,10 +12,12 @@ pub(super) const COLUMNS: &str = "id, dedup_key, source, url, title, published, 
                        updated_source, authors, categories, related, content_html, summary, \
                        content_hash, first_seen, last_seen";
 
-/// [`COLUMNS`] with empty text in place of `content_html` and `summary`.
+/// [`COLUMNS`] with empty text in place of `content_html` and `summary`, and placeholders for
+/// the bookkeeping columns stored after them (reading those would walk every body's overflow
+/// pages; an [`Entry`] does not carry them).
 const COLUMNS_WITHOUT_TEXT: &str = "id, dedup_key, source, url, title, published, \
                        published_source, updated, updated_source, authors, categories, related, \
-                       '', '', content_hash, first_seen, last_seen";
+                       '', '', '', 0, 0";
 
 /// An entry with the bookkeeping the store keeps about it.
 #[derive(Debug, Clone, PartialEq)]
