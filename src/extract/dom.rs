@@ -290,23 +290,25 @@ fn node_key(value: &Node) -> NodeKey {
 
 /// The chrome test of one document, remembering per node (and per [`Ctx`]) the nearest chrome
 /// element at or above it, so that every element is tested at most once however many
-/// candidates share its ancestors.
+/// candidates share its ancestors. Tied to the document it was made for (`'doc`): node
+/// addresses are keys, so it must never see the elements of another document.
 #[derive(Default)]
-pub(crate) struct Chrome {
+pub(crate) struct Chrome<'doc> {
     /// Node → nearest chrome element at or above it (below `<body>`), by `Ctx as usize`.
     nearest: [RefCell<NearestMap>; 2],
+    document: std::marker::PhantomData<&'doc scraper::Html>,
 }
 
 type NearestMap = HashMap<NodeKey, Option<NodeKey>, BuildHasherDefault<KeyHasher>>;
 
-impl Chrome {
+impl<'doc> Chrome<'doc> {
     /// Is `el` (or an ancestor below `stop`) page chrome: navigation, header, footer, sidebar,
     /// widgets, comments, sharing, and depending on `ctx` other posts' blocks or the archive
     /// header? `<body>` and `<html>` are never chrome (their classes describe the layout).
     pub(crate) fn in_chrome(
         &self,
-        el: ElementRef<'_>,
-        stop: Option<ElementRef<'_>>,
+        el: ElementRef<'doc>,
+        stop: Option<ElementRef<'doc>>,
         ctx: Ctx,
     ) -> bool {
         let Some(chrome) = self.nearest(el, ctx) else {
@@ -328,7 +330,7 @@ impl Chrome {
     }
 
     /// The first chrome element on the way from `el` up to `<body>` / `<html>` (excluded).
-    fn nearest(&self, el: ElementRef<'_>, ctx: Ctx) -> Option<NodeKey> {
+    fn nearest(&self, el: ElementRef<'doc>, ctx: Ctx) -> Option<NodeKey> {
         let mut memo = self.nearest[ctx as usize].borrow_mut();
         let mut pending = Vec::new();
         let mut node = Some(*el);

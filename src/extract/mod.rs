@@ -108,7 +108,7 @@ pub(crate) struct PageCtx<'a> {
     /// `<meta>` contents by lower-cased `property` / `name` / `itemprop`.
     pub meta: MetaIndex,
     /// The chrome test, remembered per element.
-    pub chrome: dom::Chrome,
+    pub chrome: dom::Chrome<'a>,
     /// Every element `Html::select` visits, in its order, and some of them by tag name (see
     /// [`PageCtx::select`]).
     pub elements: Elements<'a>,
@@ -246,7 +246,7 @@ pub(crate) struct MetaIndex {
 
 impl MetaIndex {
     /// `metas`: the document's `meta[content]` elements in `select` order.
-    fn new<'e>(metas: impl Iterator<Item = ElementRef<'e>>, chrome: &dom::Chrome) -> MetaIndex {
+    fn new<'e>(metas: impl Iterator<Item = ElementRef<'e>>, chrome: &dom::Chrome<'e>) -> MetaIndex {
         let mut map: HashMap<String, Vec<String>> = HashMap::new();
         for m in metas {
             let e = m.value();
