@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Post, Resp, Site, classic_post, feedwright, listing, write_config};
+use common::{Post, Resp, Site, classic_post, feedwright, listing, spawn_feedwright, write_config};
 
 const PER_PAGE: usize = 10;
 
@@ -376,13 +376,7 @@ fn an_interrupted_backfill_resumes_and_stores_every_post_once() {
     // A small request budget interrupts the backfill the way a kill would, at a page boundary
     // or in the middle of one; the process is also killed outright once below.
     let cfg = write_config(dir.path(), &config(&site, "max_requests = 14", ""));
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_feedwright"))
-        .arg("--config")
-        .arg(&cfg)
-        .arg("backfill")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_feedwright(&cfg, &["backfill"]);
     let t0 = Instant::now();
     while site
         .requests()
@@ -538,13 +532,7 @@ fn a_run_killed_after_storing_some_posts_is_followed_by_a_full_walk() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &config(&site, "", ""));
     let db = dir.path().join("feedwright.db");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_feedwright"))
-        .arg("--config")
-        .arg(&cfg)
-        .arg("run")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_feedwright(&cfg, &["run"]);
     let t0 = Instant::now();
     let stored = || {
         feedwright::store::Store::open_read_only(&db)

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{
     Post, Resp, Site, block_post, classic_post, feedwright, html_config, jsonld_post, listing,
-    write_config,
+    spawn_feedwright, write_config,
 };
 
 fn read(path: &std::path::Path) -> String {
@@ -645,13 +645,7 @@ fn a_second_run_on_the_same_store_exits_with_a_clear_message() {
         dir.path(),
         &html_config(&site.url("/slow/"), "").replace("timeout_secs = 2", "timeout_secs = 10"),
     );
-    let first = std::process::Command::new(env!("CARGO_BIN_EXE_feedwright"))
-        .arg("--config")
-        .arg(&cfg)
-        .arg("run")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let first = spawn_feedwright(&cfg, &["run"]);
     let mut first = scopeguard(first);
     // Wait until the first run has asked for the listing, so it surely holds the store.
     let t0 = std::time::Instant::now();

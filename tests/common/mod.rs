@@ -505,6 +505,19 @@ pub fn feedwright(config: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Start the real binary with `args` in the background (stderr discarded), to be killed or
+/// waited for by the caller.
+pub fn spawn_feedwright(config: &Path, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_feedwright"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start feedwright")
+}
+
 /// Parse Prometheus text with the reference parser (Python `prometheus_client`): every sample as
 /// `(name, labels, value)`; fails when the parser rejects the text or a family has no HELP.
 pub fn parse_prometheus(text: &str) -> Vec<(String, serde_json::Value, f64)> {
