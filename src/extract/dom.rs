@@ -12,16 +12,7 @@ use scraper::{ElementRef, Node};
 use url::Url;
 
 /// Collapse every run of Unicode whitespace to one space and trim the ends.
-pub(crate) fn collapse(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for word in s.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    out
-}
+pub(crate) use crate::normalize::collapse_whitespace as collapse;
 
 /// Decode HTML entities left in an already-parsed string (double-encoded `<meta>` content, JSON-LD
 /// written by WordPress), then collapse whitespace.

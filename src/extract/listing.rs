@@ -225,20 +225,7 @@ mod tests {
                <a rel="next bookmark" href="7"></a>"#
                 .to_string(),
         ];
-        let mut dirs = vec![std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures"
-        ))];
-        while let Some(d) = dirs.pop() {
-            for entry in std::fs::read_dir(&d).expect("fixture dir") {
-                let path = entry.expect("fixture entry").path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "html") {
-                    pages.push(std::fs::read_to_string(&path).expect("fixture page"));
-                }
-            }
-        }
+        pages.extend(crate::extract::fixture_pages());
         let mut matched = 0;
         for page in &pages {
             let doc = Html::parse_document(page);

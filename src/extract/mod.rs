@@ -284,3 +284,25 @@ impl MetaIndex {
 pub(crate) fn user_selector(css: Option<&String>) -> Option<Selector> {
     css.and_then(|c| Selector::parse(c).ok())
 }
+
+/// Every saved HTML page under `tests/fixtures/` (real-page corpora included), for tests that
+/// check a property on all of them.
+#[cfg(test)]
+pub(crate) fn fixture_pages() -> Vec<String> {
+    let mut pages = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures"
+    ))];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).expect("fixture dir") {
+            let path = entry.expect("fixture entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "html") {
+                pages.push(std::fs::read_to_string(&path).expect("fixture page"));
+            }
+        }
+    }
+    pages
+}

@@ -820,7 +820,6 @@ mod tests {
     /// and on snippets made to match each alternative.
     #[test]
     fn prefilters_admit_every_match() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
         let mut pages = vec![
             r#"<div id="cf-wrapper"></div><b id="challenge-form"></b><b id="x-cf-challenge-y"></b>
                <b class="a cf-challenge-b"></b><b id="challenge-stage"></b>
@@ -838,17 +837,7 @@ mod tests {
                post-body entry-body article-body"></div><div itemprop="articleBody"></div>"#
                 .to_string(),
         ];
-        let mut dirs = vec![std::path::PathBuf::from(dir)];
-        while let Some(d) = dirs.pop() {
-            for entry in std::fs::read_dir(&d).expect("fixture dir") {
-                let path = entry.expect("fixture entry").path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "html") {
-                    pages.push(std::fs::read_to_string(&path).expect("fixture page"));
-                }
-            }
-        }
+        pages.extend(crate::extract::fixture_pages());
         let filters = [
             challenge_widget(),
             published_markup(),

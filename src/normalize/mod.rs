@@ -25,6 +25,7 @@ use crate::model::{DateSource, Entry, EntryId, Link, RawDate, RawPost};
 
 pub use charset::decode_text;
 pub use dates::parse_date;
+pub(crate) use html::collapse_whitespace;
 pub use html::{sanitize_html, xml_safe};
 pub use urls::{clean_url, twin_key};
 
