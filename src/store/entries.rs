@@ -1,6 +1,7 @@
 //! Entries: matching a re-fetched post to its stored twin, detecting edits, and the feed query.
 
 use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use sha2::{Digest, Sha256};
 
@@ -278,31 +279,15 @@ fn insert(
     id_key: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<usize> {
+    let values = row_values(e, &content_hash(e), now, now);
+    let id_key = Value::Text(id_key.to_string());
     conn.prepare_cached(
-        "INSERT INTO entries (id, id_key, dedup_key, source, url, title, published,
-             published_source, updated, updated_source, authors, categories, related,
-             content_html, summary, content_hash, first_seen, last_seen)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)",
+        "INSERT INTO entries (id, dedup_key, source, url, title, published, published_source,
+             updated, updated_source, authors, categories, related, content_html, summary,
+             content_hash, first_seen, last_seen, id_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?
-    .execute(params![
-        e.id.0,
-        id_key,
-        e.dedup_key,
-        e.source,
-        e.url,
-        e.title,
-        secs(e.published),
-        e.published_source.as_str(),
-        secs(e.updated),
-        e.updated_source.as_str(),
-        json(&e.authors),
-        json(&e.categories),
-        json(&e.related),
-        e.content_html,
-        e.summary,
-        content_hash(e),
-        secs(now),
-    ])
+    .execute(params_from_iter(values.iter().chain([&id_key])))
 }
 
 /// Rewrite every column of the row with id `e.id` except `id`, `id_key`.
@@ -320,25 +305,33 @@ fn update(
              content_hash = ?15, first_seen = ?16, last_seen = ?17
          WHERE id = ?1",
     )?
-    .execute(params![
-        e.id.0,
-        e.dedup_key,
-        e.source,
-        e.url,
-        e.title,
-        secs(e.published),
-        e.published_source.as_str(),
-        secs(e.updated),
-        e.updated_source.as_str(),
-        json(&e.authors),
-        json(&e.categories),
-        json(&e.related),
-        e.content_html,
-        e.summary,
-        hash,
-        secs(first_seen),
-        secs(now),
-    ])
+    .execute(params_from_iter(row_values(e, hash, first_seen, now)))
+}
+
+/// The values [`insert`] and [`update`] write, as `?1`…`?17` in this order: `id`, `dedup_key`,
+/// `source`, `url`, `title`, `published`, `published_source`, `updated`, `updated_source`,
+/// `authors`, `categories`, `related`, `content_html`, `summary`, `content_hash`, `first_seen`,
+/// `last_seen`.
+fn row_values(e: &Entry, hash: &str, first_seen: DateTime<Utc>, now: DateTime<Utc>) -> [Value; 17] {
+    [
+        e.id.0.clone().into(),
+        e.dedup_key.clone().into(),
+        e.source.clone().into(),
+        e.url.clone().into(),
+        e.title.clone().into(),
+        secs(e.published).into(),
+        e.published_source.as_str().to_string().into(),
+        secs(e.updated).into(),
+        e.updated_source.as_str().to_string().into(),
+        json(&e.authors).into(),
+        json(&e.categories).into(),
+        json(&e.related).into(),
+        e.content_html.clone().into(),
+        e.summary.clone().into(),
+        hash.to_string().into(),
+        secs(first_seen).into(),
+        secs(now).into(),
+    ]
 }
 
 /// One `entries` row as SQLite returns it, before any decoding that can fail on bad data.
