@@ -238,13 +238,40 @@ impl Store {
     /// Methods that need their own atomic unit inside (such as [`Store::upsert_entry`]) use
     /// savepoints, so a failed entry rolls back alone and the batch goes on.
     ///
+    /// Only the batch's own COMMIT commits. On some errors (a full disk, an I/O error) SQLite
+    /// rolls the whole transaction back by itself; every statement `f` runs after that would
+    /// otherwise be committed alone, storing part of a batch that is then reported failed. A
+    /// commit hook turns those commits into rollbacks, so such statements fail instead.
+    ///
     /// Returns `f`'s value once committed; an error when the batch could not begin or commit
-    /// (it is then rolled back, and nothing `f` wrote is stored).
+    /// (it is then rolled back, and nothing `f` wrote is stored). Should `f` panic, the batch is
+    /// rolled back before the panic goes on, and the store stays usable.
     pub fn batch<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> Result<T, StoreError> {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| self.err(e))?;
-        let value = f(self);
+        let committing = Arc::new(AtomicBool::new(false));
+        let allowed = Arc::clone(&committing);
+        // `true` asks SQLite to roll back instead of committing.
+        let hooked = self
+            .conn
+            .commit_hook(Some(move || !allowed.load(Ordering::Acquire)));
+        if let Err(e) = hooked {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(self.err(e));
+        }
+        let value = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self)));
+        committing.store(true, Ordering::Release);
+        let _ = self.conn.commit_hook(None::<fn() -> bool>);
+        let value = match value {
+            Ok(value) => value,
+            Err(panic) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                std::panic::resume_unwind(panic);
+            }
+        };
         if let Err(e) = self.conn.execute_batch("COMMIT") {
             // A failed COMMIT may leave the transaction open; end it.
             let _ = self.conn.execute_batch("ROLLBACK");
@@ -514,5 +541,69 @@ fn io_error(shown: &str, what: &str, e: std::io::Error) -> StoreError {
             path: shown.to_owned(),
             message: format!("{what}: {e}"),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What SQLite does on a full disk or an I/O error at the wrong moment: the whole
+    /// transaction rolled back under a running batch. The batch's later writes must not be
+    /// committed one by one: the batch fails, and nothing of it is stored.
+    #[test]
+    fn writes_after_the_transaction_was_rolled_back_under_a_batch_are_not_committed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("store.db")).expect("open");
+        let now = Utc::now();
+        let result = store.batch(|s| {
+            s.add_pending("blog", "https://example.org/a/", "timeout", now)
+                .expect("first write, inside the transaction");
+            s.conn
+                .execute_batch("ROLLBACK")
+                .expect("the transaction ends");
+            s.add_pending("blog", "https://example.org/b/", "timeout", now)
+        });
+        let err = result.expect_err("the batch cannot commit");
+        assert!(err.to_string().contains("no transaction"), "{err}");
+        assert_eq!(
+            store.pending("blog").expect("pending"),
+            Vec::<String>::new()
+        );
+        // The store goes on: the next batch commits, and the hook is gone.
+        store
+            .batch(|s| s.add_pending("blog", "https://example.org/c/", "timeout", now))
+            .expect("next batch")
+            .expect("write");
+        store
+            .add_pending("blog", "https://example.org/d/", "timeout", now)
+            .expect("a write outside any batch commits");
+        assert_eq!(
+            store.pending("blog").expect("pending"),
+            vec!["https://example.org/c/", "https://example.org/d/"]
+        );
+    }
+
+    #[test]
+    fn a_panic_inside_a_batch_rolls_it_back_and_the_store_stays_usable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("store.db")).expect("open");
+        let now = Utc::now();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = store.batch(|s| {
+                s.add_pending("blog", "https://example.org/a/", "timeout", now)
+                    .expect("write");
+                panic!("a bug mid-batch");
+            });
+        }));
+        assert!(panicked.is_err());
+        store
+            .batch(|s| s.add_pending("blog", "https://example.org/b/", "timeout", now))
+            .expect("a new batch begins")
+            .expect("write");
+        assert_eq!(
+            store.pending("blog").expect("pending"),
+            vec!["https://example.org/b/"]
+        );
     }
 }
