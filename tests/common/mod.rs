@@ -37,7 +37,21 @@ pub enum Resp {
     },
     /// 200 text/html sent in `chunks` pieces with `delay` between them.
     Drip { chunks: usize, delay: Duration },
+    /// Hold the request until each of `paths` was answered to a request logged at index `since`
+    /// or later (see [`Site::hits`]), then [`AFTER_GRACE`] more, then answer `then`: a way to
+    /// order what the client receives. Answers 503 when that takes longer than [`AFTER_LIMIT`].
+    /// `then` must not be another `After`.
+    After {
+        paths: Vec<String>,
+        since: usize,
+        then: Box<Resp>,
+    },
 }
+
+/// How long [`Resp::After`] lets the client handle the answers it waited for.
+pub const AFTER_GRACE: Duration = Duration::from_millis(300);
+/// How long [`Resp::After`] waits at most.
+pub const AFTER_LIMIT: Duration = Duration::from_secs(10);
 
 type Routes = Arc<Mutex<HashMap<String, Resp>>>;
 
@@ -185,6 +199,28 @@ async fn answer(
             }
         }
     };
+    let resp = match resp {
+        Some(Resp::After { paths, since, then }) => {
+            let answered = |p: &String| {
+                log.lock()
+                    .unwrap()
+                    .iter()
+                    .skip(since)
+                    .any(|h| h.path == *p && h.status != 0)
+            };
+            let t0 = std::time::Instant::now();
+            while !paths.iter().all(answered) && t0.elapsed() < AFTER_LIMIT {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            if paths.iter().all(answered) {
+                tokio::time::sleep(AFTER_GRACE).await;
+                Some(*then)
+            } else {
+                Some(Resp::Status(503))
+            }
+        }
+        other => other,
+    };
     let mut out = Response::new(Body::empty());
     match resp {
         None => *out.status_mut() = StatusCode::NOT_FOUND,
@@ -245,6 +281,7 @@ async fn answer(
                 HeaderValue::from_str(&retry_after).unwrap(),
             );
         }
+        Some(Resp::After { .. }) => unreachable!("`then` of Resp::After is not itself an After"),
         Some(Resp::Drip { chunks, delay }) => {
             out.headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
