@@ -370,19 +370,9 @@ async fn read_wordpress(
     first: &Fetched,
     modified_after: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<Option<SourceIndex>, SourceError> {
-    let page = to_page(start, first.clone());
-    let root = wordpress::api_root_from_html(&page)
-        .or_else(|| {
-            first
-                .header("link")
-                .and_then(|l| wordpress::api_root_from_link_header(l, start))
-        })
-        .or_else(|| {
-            (src.kind == SourceKind::Wordpress)
-                .then(|| Url::parse(&format!("{}/wp-json/", http::origin(start))).ok())
-                .flatten()
-        });
-    let Some(root) = root else { return Ok(None) };
+    let Some(root) = wordpress_root(src, start, first) else {
+        return Ok(None);
+    };
     match wordpress::read(fetcher, &root, start, modified_after, Some(src.max_pages)).await {
         Ok(r) => {
             state.remember(start, first);
