@@ -472,8 +472,19 @@ fn apply(
     match store.batch(|store| apply_each(src, store, state, results, rep, fetches_pages)) {
         Ok(health) => health,
         Err(e) => {
+            // The first failure inside the batch is often the cause (a full disk, say, after
+            // which SQLite rolled the whole batch back): keep it in the reason.
+            let first = rep
+                .failures
+                .get(before.failures.len())
+                .map(|(_, why)| why.clone());
             *rep = before;
-            let reason = format!("could not be stored: {e}");
+            let reason = match first {
+                Some(first) => {
+                    format!("could not be stored: {e} (first error in its batch: {first})")
+                }
+                None => format!("could not be stored: {e}"),
+            };
             for location in locations {
                 if location.starts_with("http")
                     && let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now())

@@ -241,29 +241,22 @@ impl Store {
     /// Only the batch's own COMMIT commits. On some errors (a full disk, an I/O error) SQLite
     /// rolls the whole transaction back by itself; every statement `f` runs after that would
     /// otherwise be committed alone, storing part of a batch that is then reported failed. A
-    /// commit hook turns those commits into rollbacks, so such statements fail instead.
+    /// commit hook turns those commits into rollbacks, so such statements fail instead, and the
+    /// batch returns an error saying SQLite rolled it back.
     ///
     /// Returns `f`'s value once committed; an error when the batch could not begin or commit
     /// (it is then rolled back, and nothing `f` wrote is stored). Should `f` panic, the batch is
     /// rolled back before the panic goes on, and the store stays usable.
     pub fn batch<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> Result<T, StoreError> {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicBool, Ordering};
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| self.err(e))?;
-        let committing = Arc::new(AtomicBool::new(false));
-        let allowed = Arc::clone(&committing);
-        // `true` asks SQLite to roll back instead of committing.
-        let hooked = self
-            .conn
-            .commit_hook(Some(move || !allowed.load(Ordering::Acquire)));
-        if let Err(e) = hooked {
+        // Refuse (roll back) every commit while `f` runs; removed before the batch's COMMIT.
+        if let Err(e) = self.conn.commit_hook(Some(|| true)) {
             let _ = self.conn.execute_batch("ROLLBACK");
             return Err(self.err(e));
         }
         let value = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self)));
-        committing.store(true, Ordering::Release);
         let _ = self.conn.commit_hook(None::<fn() -> bool>);
         let value = match value {
             Ok(value) => value,
@@ -272,6 +265,14 @@ impl Store {
                 std::panic::resume_unwind(panic);
             }
         };
+        if self.conn.is_autocommit() {
+            return Err(StoreError::Db {
+                path: self.path.clone(),
+                message: "SQLite rolled the batch back after an error inside it (such as a full \
+                          disk); nothing of the batch is stored"
+                    .to_owned(),
+            });
+        }
         if let Err(e) = self.conn.execute_batch("COMMIT") {
             // A failed COMMIT may leave the transaction open; end it.
             let _ = self.conn.execute_batch("ROLLBACK");
@@ -565,7 +566,7 @@ mod tests {
             s.add_pending("blog", "https://example.org/b/", "timeout", now)
         });
         let err = result.expect_err("the batch cannot commit");
-        assert!(err.to_string().contains("no transaction"), "{err}");
+        assert!(err.to_string().contains("rolled the batch back"), "{err}");
         assert_eq!(
             store.pending("blog").expect("pending"),
             Vec::<String>::new()
