@@ -16,7 +16,7 @@
 //!
 //! ```text
 //! python3 benches/gen_site.py SITE_DIR --clean --posts 500 --base-url http://127.0.0.1:8000
-//! cargo bench --bench parse_floor -- SITE_DIR [CATEGORY] [ROUNDS]
+//! cargo bench --bench parse_floor -- SITE_DIR [CATEGORY_SLUG] [ROUNDS]
 //! ```
 //!
 //! The base URL only has to match the one the site was generated for; nothing is fetched.
@@ -29,30 +29,31 @@ use feedwright::config::Selectors;
 use feedwright::model::{RawPage, RawPost};
 use url::Url;
 
+/// A timed stage: its name, how many items it goes over and what they are (for the per-item
+/// figure), and the work.
+type Stage<'a> = (&'static str, (usize, &'static str), &'a dyn Fn());
+
 struct Page {
     raw: RawPage,
     listing: bool,
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` passes `--bench`; `cargo test --benches` starts the target without it.
+    let benching = all.iter().any(|a| a == "--bench");
+    let args: Vec<String> = all.into_iter().filter(|a| a != "--bench").collect();
     let Some(site) = args.first().map(PathBuf::from) else {
-        eprintln!("usage: cargo bench --bench parse_floor -- SITE_DIR [CATEGORY] [ROUNDS]");
-        std::process::exit(2);
+        eprintln!("usage: cargo bench --bench parse_floor -- SITE_DIR [CATEGORY_SLUG] [ROUNDS]");
+        std::process::exit(if benching { 2 } else { 0 });
     };
-    let category = args
-        .get(1)
-        .cloned()
-        .unwrap_or_else(|| "international-negotiation".to_owned());
     let rounds: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(5);
-    let pages = load(&site, &category);
+    let (pages, category) = load(&site, args.get(1).map(String::as_str));
     let bytes: usize = pages.iter().map(|p| p.raw.body.len()).sum();
     let listings = pages.iter().filter(|p| p.listing).count();
     println!(
-        "{} pages ({} listing, {} posts), {:.1} MB of HTML; best of {rounds} rounds, one thread",
+        "{category}: {} pages ({} listing, {} posts), {:.1} MB of HTML; best of {rounds} \
+         rounds, one thread",
         pages.len(),
         listings,
         pages.len() - listings,
@@ -74,36 +75,52 @@ fn main() {
         .filter_map(|(_, post)| post.body_html.as_deref())
         .collect();
     let only = std::env::var("STAGE").ok();
-    let stages: [(&str, &dyn Fn()); 4] = [
-        ("parse (scraper / html5ever)", &|| {
-            for p in &pages {
-                std::hint::black_box(scraper::Html::parse_document(&p.raw.body));
-            }
-        }),
-        ("sanitize bodies (ammonia defaults)", &|| {
-            for b in &bodies {
-                std::hint::black_box(ammonia::clean(b));
-            }
-        }),
-        ("extract (feedwright, parse included)", &|| {
-            for p in &pages {
-                if p.listing {
-                    std::hint::black_box(feedwright::extract::extract_listing(&p.raw, &sel));
-                } else {
-                    std::hint::black_box(feedwright::extract::extract_post(&p.raw, &sel).ok());
+    let stages: [Stage; 4] = [
+        (
+            "parse (scraper / html5ever)",
+            (pages.len(), "page"),
+            &|| {
+                for p in &pages {
+                    std::hint::black_box(scraper::Html::parse_document(&p.raw.body));
                 }
-            }
-        }),
-        ("normalize (feedwright, extracted posts)", &|| {
-            for (raw, post) in &posts {
-                let post = post.clone();
-                std::hint::black_box(
-                    feedwright::normalize::normalize(&raw.url, post, "b", raw.fetched_at).ok(),
-                );
-            }
-        }),
+            },
+        ),
+        (
+            "sanitize bodies (ammonia defaults)",
+            (bodies.len(), "body"),
+            &|| {
+                for b in &bodies {
+                    std::hint::black_box(ammonia::clean(b));
+                }
+            },
+        ),
+        (
+            "extract (feedwright, parse included)",
+            (pages.len(), "page"),
+            &|| {
+                for p in &pages {
+                    if p.listing {
+                        std::hint::black_box(feedwright::extract::extract_listing(&p.raw, &sel));
+                    } else {
+                        std::hint::black_box(feedwright::extract::extract_post(&p.raw, &sel).ok());
+                    }
+                }
+            },
+        ),
+        (
+            "normalize (feedwright, extracted posts)",
+            (posts.len(), "post"),
+            &|| {
+                for (raw, post) in &posts {
+                    let post = post.clone();
+                    std::hint::black_box(
+                        feedwright::normalize::normalize(&raw.url, post, "b", raw.fetched_at).ok(),
+                    );
+                }
+            },
+        ),
     ];
-    for (name, run) in stages {
+    for (name, (items, unit), run) in stages {
         if only.as_deref().is_some_and(|o| !name.starts_with(o)) {
             continue;
         }
@@ -116,16 +133,17 @@ fn main() {
             .min()
             .unwrap_or(Duration::ZERO);
         println!(
-            "{name:<40} {:>7.3} s  ({:.2} ms per page)",
+            "{name:<40} {:>7.3} s  ({:.2} ms per {unit})",
             best.as_secs_f64(),
-            best.as_secs_f64() * 1000.0 / pages.len() as f64
+            best.as_secs_f64() * 1000.0 / items.max(1) as f64
         );
     }
 }
 
 /// The category's listing pages and every post page of the site, with the URLs they are served
-/// at (from `site-manifest.json`'s base URL).
-fn load(site: &Path, category: &str) -> Vec<Page> {
+/// at (from `site-manifest.json`'s base URL). The category is the `category` slug, else the
+/// manifest's; the listing's folder is returned with the pages.
+fn load(site: &Path, category: Option<&str>) -> (Vec<Page>, String) {
     let manifest = std::fs::read_to_string(site.join("site-manifest.json"))
         .unwrap_or_else(|e| fail(&site.join("site-manifest.json"), &e.to_string()));
     let manifest: serde_json::Value = serde_json::from_str(&manifest)
@@ -134,6 +152,14 @@ fn load(site: &Path, category: &str) -> Vec<Page> {
         .as_str()
         .and_then(|b| Url::parse(&format!("{}/", b.trim_end_matches('/'))).ok())
         .unwrap_or_else(|| fail(&site.join("site-manifest.json"), "no base_url"));
+    // The listing's folder: `category/<slug>/`, from the argument or the manifest's listing URL.
+    let category = category
+        .map(|slug| format!("category/{slug}/"))
+        .or_else(|| {
+            let url = Url::parse(manifest["category_url"].as_str()?).ok()?;
+            Some(url.path().trim_start_matches('/').to_owned())
+        })
+        .unwrap_or_else(|| fail(&site.join("site-manifest.json"), "no category_url"));
     let mut files = Vec::new();
     collect(site, &mut files);
     files.sort();
@@ -145,9 +171,10 @@ fn load(site: &Path, category: &str) -> Vec<Page> {
             .to_string_lossy()
             .replace('\\', "/");
         let dir = rel.trim_end_matches("index.html");
-        let listing = dir.starts_with(&format!("category/{category}/"))
-            && !dir.contains("/feed/")
-            && (dir == format!("category/{category}/") || dir.contains("/page/"));
+        let listing = dir == category
+            || dir
+                .strip_prefix(&category)
+                .is_some_and(|rest| rest.starts_with("page/"));
         let post = dir.len() > 4 && dir[..4].bytes().all(|b| b.is_ascii_digit());
         if !listing && !post {
             continue;
@@ -168,7 +195,7 @@ fn load(site: &Path, category: &str) -> Vec<Page> {
     if pages.is_empty() {
         fail(site, "no listing or post pages found");
     }
-    pages
+    (pages, category)
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
