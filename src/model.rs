@@ -153,6 +153,16 @@ pub struct Entry {
     pub related: Vec<Link>,
 }
 
+impl Entry {
+    /// This entry without its text (`content_html` and `summary` empty): what
+    /// [`crate::store::Store::entries_without_text`] lists for it.
+    pub fn without_text(mut self) -> Entry {
+        self.content_html.clear();
+        self.summary.clear();
+        self
+    }
+}
+
 /// What happened to one source during a run.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SourceReport {

@@ -394,15 +394,7 @@ fn entries_are_newest_first_with_deterministic_ties() {
 
     // The metadata-only listing: the same entries in the same order, without their text.
     let light = store.entries_without_text(&blog).expect("entries");
-    let expected: Vec<Entry> = got
-        .iter()
-        .cloned()
-        .map(|mut e| {
-            e.content_html.clear();
-            e.summary.clear();
-            e
-        })
-        .collect();
+    let expected: Vec<Entry> = got.iter().cloned().map(Entry::without_text).collect();
     assert!(got.iter().all(|e| !e.content_html.is_empty()));
     assert_eq!(light, expected);
 }

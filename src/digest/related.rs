@@ -429,15 +429,7 @@ mod tests {
                 title: "Ceasefire".into(),
             },
         ];
-        let light: Vec<Entry> = full
-            .iter()
-            .cloned()
-            .map(|mut e| {
-                e.content_html.clear();
-                e.summary.clear();
-                e
-            })
-            .collect();
+        let light: Vec<Entry> = full.iter().cloned().map(Entry::without_text).collect();
         let target = [full[0].id.clone()];
         // The site's two links fill a list of two: same answer without any body.
         assert_eq!(

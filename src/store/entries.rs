@@ -181,8 +181,9 @@ impl Store {
         self.entries_of(COLUMNS, sources, categories, limit)
     }
 
-    /// Every entry of `sources` as [`Store::entries`] lists them, but with `content_html` and
-    /// `summary` left empty: for work that needs only the metadata, without reading every body.
+    /// Every entry of `sources` as [`Store::entries`] lists them, but without their text
+    /// ([`Entry::without_text`]): for work that needs only the metadata, without reading every
+    /// body.
     pub fn entries_without_text(&self, sources: &[String]) -> Result<Vec<Entry>, StoreError> {
         self.entries_of(COLUMNS_WITHOUT_TEXT, sources, &[], usize::MAX)
     }
