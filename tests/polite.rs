@@ -26,6 +26,14 @@ fn make_posts(n: usize, first_id: u64) -> Vec<Post> {
         .collect()
 }
 
+/// A fixture site serving `n` posts made by [`make_posts`], published by [`publish`].
+fn site_with_posts(n: usize, first_id: u64) -> (Site, Vec<Post>) {
+    let site = Site::start();
+    let posts = make_posts(n, first_id);
+    publish(&site, &posts);
+    (site, posts)
+}
+
 /// Serve `posts` (newest first) under /cat/ with PER_PAGE posts per listing page.
 fn publish(site: &Site, posts: &[Post]) {
     let base = site.base();
@@ -90,9 +98,7 @@ fn atom_ids(dir: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn warm_run_costs_two_requests_and_one_new_post_at_most_four() {
-    let site = Site::start();
-    let posts = make_posts(25, 1000);
-    publish(&site, &posts);
+    let (site, posts) = site_with_posts(25, 1000);
     site.set(
         "/robots.txt",
         Resp::Html("User-agent: *\nDisallow: /private/\n".into()),
@@ -157,10 +163,8 @@ fn warm_run_costs_two_requests_and_one_new_post_at_most_four() {
 
 #[test]
 fn robots_txt_is_obeyed_and_its_failures_handled() {
-    let site = Site::start();
+    let (site, posts) = site_with_posts(2, 2000);
     let base = site.base();
-    let posts = make_posts(2, 2000);
-    publish(&site, &posts);
     let hidden = Post::new(3000, "hidden", "Hidden post", "2024-05-01T00:00:00Z");
     site.set("/private/hidden/", Resp::Html(classic_post(&base, &hidden)));
     let mut links: Vec<(String, String)> = posts
@@ -227,10 +231,8 @@ fn robots_txt_is_obeyed_and_its_failures_handled() {
 
 #[test]
 fn retry_after_is_honoured_and_a_long_one_skips_the_source() {
-    let site = Site::start();
+    let (site, posts) = site_with_posts(2, 4000);
     let base = site.base();
-    let posts = make_posts(2, 4000);
-    publish(&site, &posts);
     let slow_path = posts[0].path();
     site.set(
         &slow_path,
@@ -290,9 +292,7 @@ fn retry_after_is_honoured_and_a_long_one_skips_the_source() {
 
 #[test]
 fn slow_drip_and_listing_level_failures_are_reported() {
-    let site = Site::start();
-    let posts = make_posts(12, 6000);
-    publish(&site, &posts);
+    let (site, posts) = site_with_posts(12, 6000);
     // Page 2 drips its body slower than the timeout allows.
     site.set(
         "/cat/page/2/",
@@ -328,9 +328,7 @@ fn slow_drip_and_listing_level_failures_are_reported() {
 
 #[test]
 fn a_redesign_that_hides_every_post_marks_the_source_degraded_and_keeps_the_feed() {
-    let site = Site::start();
-    let posts = make_posts(5, 7000);
-    publish(&site, &posts);
+    let (site, _) = site_with_posts(5, 7000);
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &config(&site, "", ""));
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
@@ -386,10 +384,8 @@ fn without_byline(base: &str, p: &Post) -> String {
 /// they arrived in, the known posts would lose their author and take the edit.
 #[test]
 fn a_degraded_run_keeps_known_posts_even_when_a_batch_commits_before_the_verdict() {
-    let site = Site::start();
+    let (site, known) = site_with_posts(5, 7000);
     let base = site.base();
-    let known = make_posts(5, 7000);
-    publish(&site, &known);
     let dir = tempfile::tempdir().unwrap();
     // Every known post is re-checked on every run. The per-host limit leaves room for the posts
     // held back below, with the re-checks and the listing pages beside them; the timeout is
@@ -518,9 +514,7 @@ fn a_degraded_run_keeps_known_posts_even_when_a_batch_commits_before_the_verdict
 
 #[test]
 fn an_interrupted_backfill_resumes_and_stores_every_post_once() {
-    let site = Site::start();
-    let posts = make_posts(45, 8000);
-    publish(&site, &posts);
+    let (site, _) = site_with_posts(45, 8000);
     let dir = tempfile::tempdir().unwrap();
     // A small request budget interrupts the backfill the way a kill would, at a page boundary
     // or in the middle of one; the process is also killed outright once below.
@@ -575,9 +569,7 @@ fn an_interrupted_backfill_resumes_and_stores_every_post_once() {
 /// a full download instead of a 304.
 #[test]
 fn the_first_recheck_of_a_new_post_is_conditional() {
-    let site = Site::start();
-    let posts = make_posts(3, 7000);
-    publish(&site, &posts);
+    let (site, posts) = site_with_posts(3, 7000);
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(
         dir.path(),
@@ -608,9 +600,7 @@ fn the_first_recheck_of_a_new_post_is_conditional() {
 /// it cannot afford are left for the next run, and the runs that follow store each post once.
 #[test]
 fn the_listing_walk_keeps_first_claim_on_a_small_budget() {
-    let site = Site::start();
-    let posts = make_posts(45, 9000);
-    publish(&site, &posts);
+    let (site, _) = site_with_posts(45, 9000);
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &config(&site, "max_requests = 14", ""));
 
@@ -670,9 +660,7 @@ fn stderr_of(cfg: &std::path::Path) -> String {
 /// walks the whole listing again instead of stopping at the (now stored) first page.
 #[test]
 fn a_run_killed_after_storing_some_posts_is_followed_by_a_full_walk() {
-    let site = Site::start();
-    let posts = make_posts(45, 11000);
-    publish(&site, &posts);
+    let (site, posts) = site_with_posts(45, 11000);
     // The posts of the last listing pages hang until the client gives up (after 3 s).
     let slow = &posts[37..];
     for p in slow {
