@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Cold-run benchmark: `feedwright run` against the Python peer pipeline and a plain parallel
-# download, on the same generated 500-post WordPress-like site served on loopback.
+# download, on the same generated 500-post WordPress-like site served on loopback; and, to show
+# how much of the gap to the download is the crates' own floor, the same URLs downloaded with
+# reqwest and parsed with scraper, doing nothing else (benches/fetch_floor.rs).
 #
 #   benches/run_bench.sh                 # 5 rounds
 #   ROUNDS=9 benches/run_bench.sh        # more rounds
 #
 # Environment:
-#   ROUNDS=5         rounds; each round runs A (feedwright), B (python), C (curl) in that order
+#   ROUNDS=5         rounds; each round runs A (feedwright), B (python), C (curl), D (reqwest +
+#                    scraper floor) in that order
 #   SKIP_BUILD=1     do not run `cargo build --release --locked` first
 #   FEEDWRIGHT=PATH  the binary to measure (default: <repo>/target/release/feedwright)
+#   FETCH_FLOOR=PATH program D's executable (default: built with
+#                    `cargo bench --bench fetch_floor --no-run`, a no-op when it is up to date)
 #   KEEP=1           keep the temporary work folder (site, configs, outputs, logs) and print it
 #
 # Prints one line per process, then a Markdown table of medians and the three ratios with their
@@ -56,6 +61,16 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     (cd "$REPO" && cargo build --release --locked) >&2
 fi
 [ -x "$FEEDWRIGHT" ] || { log "no feedwright binary at $FEEDWRIGHT"; exit 2; }
+if [ -z "${FETCH_FLOOR:-}" ]; then
+    log "building the reqwest + scraper floor (benches/fetch_floor.rs)"
+    FETCH_FLOOR=$(cd "$REPO" && cargo bench --bench fetch_floor --no-run --locked --message-format=json |
+        python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "fetch_floor" and m.get("executable"):
+        print(m["executable"])')
+fi
+[ -x "$FETCH_FLOOR" ] || { log "no fetch_floor executable at '$FETCH_FLOOR'"; exit 2; }
 
 # ---------------------------------------------------------------- work folder and server
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/feedwright-bench.XXXXXX")
@@ -88,7 +103,7 @@ for _ in $(seq 100); do
 done
 curl -fs -o /dev/null "$BASE/robots.txt" || { log "server did not come up on $BASE"; exit 1; }
 
-# ---------------------------------------------------------------- the URL list (program C)
+# ---------------------------------------------------------------- the URL list (programs C and D)
 # The same URLs the scrapers need: the listing pages and every post page.
 URLS=$WORK/urls.txt
 {
@@ -251,6 +266,19 @@ run_curl() { # $1: round ('warmup' is not recorded)
     if [ "$rc" != 0 ] || [ "$check" != ok ]; then tail -n 20 "$d/stderr.txt" >&2; fi
 }
 
+run_floor() { # $1: round
+    local d=$WORK/round$1/floor rc=0 from t0 check
+    mkdir -p "$d"
+    from=$(wc -l <"$ACCESS_LOG")
+    t0=$(server_ticks)
+    timed "$d/time.txt" "$FETCH_FLOOR" "$URLS" 8 >"$d/stdout.txt" 2>"$d/stderr.txt" || rc=$?
+    check=ok
+    grep -q "^$N_URLS pages, .* 0 failed" "$d/stdout.txt" ||
+        check="expected $N_URLS pages and no failure, got: $(head -c 200 "$d/stdout.txt")"
+    record "$1" floor "$d/time.txt" "$rc" "$from" "$t0" "$check"
+    if [ "$rc" != 0 ] || [ "$check" != ok ]; then tail -n 20 "$d/stderr.txt" >&2; fi
+}
+
 log "warm-up: one untimed download of all $N_URLS URLs (fills the page cache and the server's ETag cache)"
 run_curl warmup
 rm -rf "$WORK/roundwarmup"
@@ -260,6 +288,7 @@ for r in $(seq 1 "$ROUNDS"); do
     run_feedwright "$r"
     run_python "$r"
     run_curl "$r"
+    run_floor "$r"
 done
 
 # ---------------------------------------------------------------- summary
@@ -273,7 +302,8 @@ import csv, statistics, sys
 path, rounds = sys.argv[1], int(sys.argv[2])
 rows = list(csv.DictReader(open(path), delimiter="\t"))
 progs = {"feedwright": "A. feedwright run", "python": "B. Python peer (requests+bs4+feedgen)",
-         "curl": "C. curl --parallel-max 8 (floor)"}
+         "curl": "C. curl --parallel-max 8 (floor)",
+         "floor": "D. reqwest + scraper: download and parse only"}
 med = {}
 print(f"\n{rounds} round(s), medians (min-max):\n")
 print("| program | wall s | peak RSS MB | CPU s (user+sys) | server CPU s | requests | checks |")
@@ -292,17 +322,20 @@ for key, label in progs.items():
           f"| {statistics.median(cpu):.2f} | {statistics.median(srv):.2f} | {'/'.join(req)} "
           f"| {'all ok' if not bad else f'{len(bad)} of {len(rs)} FAILED'} |")
 
-fw, py, cu = med["feedwright"][0], med["python"][0], med["curl"][0]
+fw, py, cu, fl = (med[k][0] for k in ("feedwright", "python", "curl", "floor"))
 ratio = lambda a, b: a / b if b > 0 else float("inf")
 checks = [
     ("python / feedwright wall time", f"{ratio(py, fw):.1f}x", ">= 8x", ratio(py, fw) >= 8),
     ("feedwright / curl wall time", f"{ratio(fw, cu):.2f}x", "<= 2x", ratio(fw, cu) <= 2),
     ("feedwright peak RSS", f"{med['feedwright'][1]:.1f} MB", "< 50 MB", med["feedwright"][1] < 50),
+    # Context, no target: what the download and parse alone cost with these crates.
+    ("reqwest + scraper floor / curl wall time", f"{ratio(fl, cu):.2f}x", "(context)", None),
+    ("feedwright / reqwest + scraper floor", f"{ratio(fw, fl):.2f}x", "(context)", None),
 ]
 print("\n| ratio (of medians) | value | target | met |")
 print("|---|---|---|---|")
 for name, value, target, ok in checks:
-    print(f"| {name} | {value} | {target} | {'yes' if ok else 'NO'} |")
+    print(f"| {name} | {value} | {target} | {'-' if ok is None else 'yes' if ok else 'NO'} |")
 EOF
 
 if [ "$FAILED" != 0 ]; then
