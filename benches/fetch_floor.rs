@@ -19,7 +19,7 @@
 
 use std::time::Instant;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 
 /// The allocator the `feedwright` binary uses, with the same setting (src/main.rs), so the two
 /// are compared on equal terms.
@@ -90,38 +90,43 @@ fn main() {
     }
 }
 
-/// Every URL fetched (at most `concurrency` at once) and its body parsed on the blocking pool,
-/// as feedwright does; per URL, the body's length and the number of elements, in list order.
-async fn download_and_parse(
-    urls: &[String],
-    concurrency: usize,
-) -> Vec<Result<(usize, usize), String>> {
+/// What one URL gave: its body's length and the number of elements parsed, or why it failed.
+type Got = Result<(usize, usize), String>;
+
+/// Every URL fetched (at most `concurrency` at once, a new one started as soon as any ends) and
+/// its body parsed on the blocking pool, as feedwright does; per URL, the body's length and the
+/// number of elements, in list order.
+async fn download_and_parse(urls: &[String], concurrency: usize) -> Vec<Got> {
     let client = reqwest::Client::builder()
         .user_agent("feedwright-fetch-floor/0.1")
         .gzip(true)
         .brotli(true)
         .build()
         .expect("HTTP client");
-    futures_util::stream::iter(urls.iter().map(|url| {
-        let client = client.clone();
-        async move {
-            let resp = client.get(url).send().await.map_err(|e| e.to_string())?;
-            let resp = resp.error_for_status().map_err(|e| e.to_string())?;
-            let body = resp.text().await.map_err(|e| e.to_string())?;
-            let len = body.len();
-            let elements = tokio::task::spawn_blocking(move || {
-                scraper::Html::parse_document(&body)
-                    .tree
-                    .values()
-                    .filter(|n| n.is_element())
-                    .count()
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-            Ok((len, elements))
-        }
-    }))
-    .buffered(concurrency)
-    .collect()
-    .await
+    let mut results: Vec<(usize, Got)> =
+        futures_util::stream::iter(urls.iter().enumerate().map(|(i, url)| {
+            let client = client.clone();
+            async move {
+                let resp = client.get(url).send().await.map_err(|e| e.to_string())?;
+                let resp = resp.error_for_status().map_err(|e| e.to_string())?;
+                let body = resp.text().await.map_err(|e| e.to_string())?;
+                let len = body.len();
+                let elements = tokio::task::spawn_blocking(move || {
+                    scraper::Html::parse_document(&body)
+                        .tree
+                        .values()
+                        .filter(|n| n.is_element())
+                        .count()
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+                Ok((len, elements))
+            }
+            .map(move |r| (i, r))
+        }))
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    results.sort_unstable_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
