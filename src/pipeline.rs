@@ -6,8 +6,10 @@
 //! [`RunReport`] and never stops the others. Must not: parse the command line, print, or decide
 //! when jobs run.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use url::Url;
 
 mod publishing;
@@ -44,6 +46,8 @@ enum Work {
     },
     Page(RawPage),
     Post(Url, RawPost, DateTime<Utc>),
+    /// A post read from a file (reported under the file's path).
+    InFile(String, Url, RawPost, DateTime<Utc>),
     /// A feed item whose full page is to be fetched (`full_text = true`).
     FullText(Url, RawPost),
 }
@@ -121,6 +125,13 @@ enum Outcome {
     Skipped(String),
     /// Left for the next run (budget, Retry-After): kept pending, not a failure.
     Deferred(String),
+    /// An entry another outcome of the run also gives, which is kept instead (see
+    /// [`one_per_entry`]): reported failed, but never pending, and a page's URL is remembered
+    /// as that entry's, so it is not fetched again as a new post.
+    Duplicate {
+        dedup_key: String,
+        reason: String,
+    },
 }
 
 /// Refresh every source once, storing what changed.
@@ -290,7 +301,11 @@ pub async fn refresh_source(
                 src.full_text
             }
             Discovery::Mixed { posts, documents } => {
-                work.extend(posts.into_iter().map(|(u, raw)| Work::Post(u, raw, now)));
+                work.extend(
+                    posts
+                        .into_iter()
+                        .map(|(file, u, raw)| Work::InFile(file, u, raw, now)),
+                );
                 work.extend(documents.into_iter().map(Work::Page));
                 false
             }
@@ -375,50 +390,69 @@ pub async fn refresh_source(
     // Outcomes are stored as they arrive, [`STORE_BATCH`] per transaction, so that storing
     // overlaps fetching. Updates of entries stored before wait for the drift verdict, which
     // needs every outcome of the run: a source that looks broken keeps its last good entries.
+    // So does a second outcome for an entry this run already has (see [`one_per_entry`]).
     let processing = async {
         let mut results = std::pin::pin!(
             futures_util::stream::iter(work)
                 .chain(listed)
                 .chain(requeued)
                 .inspect(|_| progress.add_total(1))
-                .map(|w| process(w, src, fetcher, &state))
+                .enumerate()
+                .map(|(order, w)| {
+                    process(w, src, fetcher, &state).map(move |(l, o)| (order, l, o))
+                })
                 .buffer_unordered(parallel)
         );
         let mut seen = Tally::default();
         let mut stored = Tally::default();
         let mut batch = Vec::with_capacity(STORE_BATCH);
-        let mut updates = Vec::new();
-        while let Some(result) = results.next().await {
+        let mut held = Vec::new();
+        // Per entry (dedup key) this run produced: where the first outcome for it came from.
+        let mut first: HashMap<String, (usize, String)> = HashMap::new();
+        // Those of them already stored by a batch.
+        let mut stored_from: HashMap<String, (usize, String)> = HashMap::new();
+        while let Some((order, location, outcome)) = results.next().await {
             progress.tick();
-            let known = match &result.1 {
+            let hold = match &outcome {
                 Outcome::Entry(entry, _, found) => {
                     if let Some(f) = found {
                         seen.add(*f);
                     }
-                    state.is_known_key(&entry.dedup_key)
+                    let again = first
+                        .insert(entry.dedup_key.clone(), (order, location.clone()))
+                        .is_some();
+                    again || state.is_known_key(&entry.dedup_key)
                 }
                 _ => false,
             };
-            if known {
-                updates.push(result);
+            if hold {
+                held.push((order, location, outcome));
             } else {
-                batch.push(result);
+                batch.push((order, location, outcome));
                 if batch.len() == STORE_BATCH {
                     let done = std::mem::take(&mut batch);
+                    for (order, location, outcome) in &done {
+                        if let Outcome::Entry(entry, ..) = outcome {
+                            stored_from.insert(entry.dedup_key.clone(), (*order, location.clone()));
+                        }
+                    }
+                    let done = done.into_iter().map(|(_, l, o)| (l, o)).collect();
                     stored.merge(apply(src, store, &state, done, &mut rep, fetches_pages));
                 }
             }
         }
-        batch.append(&mut updates);
-        (seen, stored, batch)
+        batch.append(&mut held);
+        (seen, stored, batch, stored_from)
     };
-    let (walk, (seen, mut stored, rest)) = futures_util::future::join(walking, processing).await;
+    let (walk, (seen, mut stored, rest, stored_from)) =
+        futures_util::future::join(walking, processing).await;
     if let Some(walk) = walk {
         record_walk(src, store, &walk.failures);
         rep.failures.extend(walk.failures);
         empty_pages = walk.empty_pages;
     }
     rep.degraded = drift(src, store, &empty_pages, &seen);
+    let rest = one_per_entry(rest, &stored_from, &mut rep);
     stored.merge(apply(src, store, &state, rest, &mut rep, fetches_pages));
     let health = stored.health();
     finish_source(
@@ -431,6 +465,71 @@ pub async fn refresh_source(
         Some(started),
     );
     rep
+}
+
+/// Two outcomes of one run for one entry (two files of a folder with one `url`, two items of a
+/// feed with one link, two pages declaring one canonical URL) would each rewrite it, in the
+/// order they happened to finish, so the entry and its feeds would change on every run. One is
+/// kept: the one whose location (file path or URL) sorts first, then the first in the source's
+/// order; every other is reported failed, naming the one kept. `rest` are the outcomes not
+/// stored yet, with their place in the source's order; `stored_from`, per entry, the outcome a
+/// batch of this run already stored (a later one sorting before it replaces it).
+fn one_per_entry(
+    rest: Vec<(usize, String, Outcome)>,
+    stored_from: &HashMap<String, (usize, String)>,
+    rep: &mut SourceReport,
+) -> Vec<(String, Outcome)> {
+    let rank = |order: usize, location: &str| (location.to_string(), order);
+    let mut kept: HashMap<String, (String, usize)> = stored_from
+        .iter()
+        .map(|(key, (order, location))| (key.clone(), rank(*order, location)))
+        .collect();
+    for (order, location, outcome) in &rest {
+        if let Outcome::Entry(entry, ..) = outcome {
+            let candidate = rank(*order, location);
+            kept.entry(entry.dedup_key.clone())
+                .and_modify(|k| {
+                    if candidate < *k {
+                        *k = candidate.clone();
+                    }
+                })
+                .or_insert(candidate);
+        }
+    }
+    let duplicate = |url: &str, location: &str, kept: &str| {
+        if location == kept {
+            format!("gives the entry {url} a second time; the first is kept")
+        } else if url == kept {
+            format!("is the same post as {kept}, which is kept")
+        } else {
+            format!("is the same post as {kept} (both give the entry {url}), which is kept")
+        }
+    };
+    // A stored outcome that lost to a later one: its entry is rewritten below, and it is reported.
+    for (key, (order, location)) in stored_from {
+        let winner = &kept[key];
+        if *winner != rank(*order, location) {
+            let url = rest
+                .iter()
+                .find_map(|(_, _, o)| match o {
+                    Outcome::Entry(e, ..) if e.dedup_key == *key => Some(e.url.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            rep.failures
+                .push((location.clone(), duplicate(&url, location, &winner.0)));
+        }
+    }
+    rest.into_iter()
+        .map(|(order, location, outcome)| match outcome {
+            Outcome::Entry(entry, ..) if kept[&entry.dedup_key] != rank(order, &location) => {
+                let reason = duplicate(&entry.url, &location, &kept[&entry.dedup_key].0);
+                let dedup_key = entry.dedup_key;
+                (location, Outcome::Duplicate { dedup_key, reason })
+            }
+            other => (location, other),
+        })
+        .collect()
 }
 
 /// A post of the listing, once the request budget allows it (see [`refresh_source`]).
@@ -563,6 +662,16 @@ fn apply_each(
                 if rep.fatal.is_none() && reason.contains("Retry-After") {
                     rep.fatal = Some(reason);
                 }
+            }
+            Outcome::Duplicate { dedup_key, reason } => {
+                if location.starts_with("http") {
+                    let key = crate::normalize::twin_key(&location);
+                    if let Err(e) = store.add_alias(&key, &dedup_key) {
+                        tracing::warn!(source = %src.name, "cannot record alias {location}: {e}");
+                    }
+                }
+                let _ = store.remove_pending(&src.name, &location);
+                rep.failures.push((location, reason));
             }
             Outcome::Failed(reason) => {
                 // Only pages feedwright fetched are retried as pages; a bad feed item or file is
@@ -712,15 +821,8 @@ async fn process(
         (url.to_string(), outcome)
     };
     let (page, item) = match work {
-        Work::Post(url, raw, at) => {
-            let location = url.to_string();
-            let name = src.name.clone();
-            let result = blocking(move || {
-                crate::normalize::normalize(&url, raw, &name, at).map_err(|e| e.to_string())
-            })
-            .await;
-            return (location, to_outcome(result, None));
-        }
+        Work::Post(url, raw, at) => return in_hand(url.to_string(), url, raw, at, src).await,
+        Work::InFile(file, url, raw, at) => return in_hand(file, url, raw, at, src).await,
         Work::Page(page) => (page, None),
         Work::Fetch {
             url,
@@ -753,14 +855,7 @@ async fn process(
             Err(e) => {
                 // The feed item itself is still a usable entry.
                 tracing::warn!(url = %url, "full text not fetched ({e}); using the feed item");
-                let location = url.to_string();
-                let name = src.name.clone();
-                let at = chrono::Utc::now();
-                let result = blocking(move || {
-                    crate::normalize::normalize(&url, item, &name, at).map_err(|e| e.to_string())
-                })
-                .await;
-                return (location, to_outcome(result, None));
+                return in_hand(url.to_string(), url, item, Utc::now(), src).await;
             }
         },
     };
@@ -797,6 +892,22 @@ async fn process(
         Err(reason) => Outcome::Failed(reason),
     };
     (location, outcome)
+}
+
+/// Normalize a post already in hand (a feed item, a Markdown file), reported under `location`.
+async fn in_hand(
+    location: String,
+    url: Url,
+    raw: RawPost,
+    at: DateTime<Utc>,
+    src: &SourceConfig,
+) -> (String, Outcome) {
+    let name = src.name.clone();
+    let result = blocking(move || {
+        crate::normalize::normalize(&url, raw, &name, at).map_err(|e| e.to_string())
+    })
+    .await;
+    (location, to_outcome(result, None))
 }
 
 fn to_outcome(result: Result<(Entry, Vec<String>), String>, found: Option<Found>) -> Outcome {

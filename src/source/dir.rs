@@ -60,17 +60,12 @@ pub fn read(src: &SourceConfig) -> Result<SourceIndex, SourceError> {
     let mut documents = Vec::new();
     for path in files {
         match read_file(&path) {
-            Ok(Item::Post(url, raw)) => posts.push((url, *raw)),
+            Ok(Item::Post(url, raw)) => posts.push((path.display().to_string(), url, *raw)),
             Ok(Item::Page(page)) => documents.push(page),
             Err(e) => failures.push((path.display().to_string(), e)),
         }
     }
-    let discovery = if documents.is_empty() {
-        Discovery::Posts(posts)
-    } else {
-        Discovery::Mixed { posts, documents }
-    };
-    let mut index = SourceIndex::new(discovery, "dir");
+    let mut index = SourceIndex::new(Discovery::Mixed { posts, documents }, "dir");
     index.failures = failures;
     Ok(index)
 }

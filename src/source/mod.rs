@@ -117,9 +117,10 @@ pub enum Discovery {
     Listing(Box<Listing>),
     /// Posts already in hand (feed items, Markdown files), with the URL each belongs to.
     Posts(Vec<(Url, RawPost)>),
-    /// A folder: posts in hand (Markdown) and saved pages still to be extracted.
+    /// A folder: posts in hand (Markdown), each with the file it was read from and the URL it
+    /// belongs to, and saved pages still to be extracted.
     Mixed {
-        posts: Vec<(Url, RawPost)>,
+        posts: Vec<(String, Url, RawPost)>,
         documents: Vec<RawPage>,
     },
 }

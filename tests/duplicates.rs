@@ -1,0 +1,225 @@
+//! Two posts of one run that make one entry (two files with one `url`, two feed items with one
+//! link, two pages declaring one canonical URL): one is kept, by a rule that does not depend on
+//! which finished first, the other is reported, and later runs leave the entry alone.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Post, Resp, Site, classic_post, feedwright, html_config, listing, write_config};
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn titles(atom: &Path) -> Vec<String> {
+    feed_rs::parser::parse(read(atom).as_bytes())
+        .unwrap_or_else(|e| panic!("{}: {e}", atom.display()))
+        .entries
+        .into_iter()
+        .map(|e| e.title.map(|t| t.content).unwrap_or_default())
+        .collect()
+}
+
+/// The stderr line reporting `what`.
+fn line_of<'a>(stderr: &'a str, what: &str) -> &'a str {
+    stderr
+        .lines()
+        .find(|l| l.contains(what))
+        .unwrap_or_else(|| panic!("no line about {what}:\n{stderr}"))
+}
+
+#[test]
+fn two_files_with_one_url_keep_the_first_by_name_and_stop_rewriting_the_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let posts = dir.path().join("posts");
+    std::fs::create_dir_all(posts.join("later")).unwrap();
+    let post = |title: &str, url: &str| {
+        format!("+++\ntitle = \"{title}\"\ndate = 2024-11-18\nurl = \"{url}\"\n+++\n{title}.\n")
+    };
+    let dup = "https://example.org/events/dup/";
+    // Written in an order unlike their names, and one in a subfolder (paths sort "b-..." before
+    // "later/...").
+    std::fs::write(posts.join("later/a.md"), post("Third copy", dup)).unwrap();
+    std::fs::write(posts.join("c-copy.md"), post("Second copy", dup)).unwrap();
+    std::fs::write(posts.join("b-original.md"), post("Original", dup)).unwrap();
+    std::fs::write(
+        posts.join("other.md"),
+        post("Another post", "https://example.org/events/other/")
+            .replace("2024-11-18", "2024-11-11"),
+    )
+    .unwrap();
+    let cfg = write_config(
+        dir.path(),
+        r#"output_dir = "out"
+[store]
+path = "feedwright.db"
+[[source]]
+name = "events"
+url = "posts"
+kind = "dir"
+[[feed]]
+name = "events"
+sources = ["events"]
+"#,
+    );
+    let atom = dir.path().join("out/events/atom.xml");
+    let json = dir.path().join("out/events/feed.json");
+    let mut first = None;
+    for run in 1..=4 {
+        let (code, _, stderr) = feedwright(&cfg, &["run"]);
+        assert_eq!(code, 1, "run {run}: the duplicates are failures\n{stderr}");
+        for copy in ["c-copy.md", "later/a.md"] {
+            let line = line_of(&stderr, copy);
+            assert!(
+                line.contains("b-original.md") && line.contains(dup),
+                "run {run}: names the file kept and the URL: {line}"
+            );
+        }
+        assert!(
+            !stderr.contains("b-original.md: "),
+            "run {run}: the kept file is not reported\n{stderr}"
+        );
+        assert_eq!(titles(&atom), ["Original", "Another post"], "run {run}");
+        let files = (read(&atom), read(&json));
+        match &first {
+            None => {
+                assert!(stderr.contains("events: 2 new"), "{stderr}");
+                first = Some(files);
+            }
+            Some(before) => {
+                assert!(
+                    stderr.contains("0 new, 0 updated, 2 unchanged, 2 failed"),
+                    "run {run}: nothing rewritten\n{stderr}"
+                );
+                assert!(*before == files, "run {run}: the feeds did not change");
+            }
+        }
+    }
+}
+
+#[test]
+fn two_feed_items_with_one_link_keep_the_first() {
+    let site = Site::start();
+    let base = site.base();
+    let item = |title: &str, link: &str| {
+        format!(
+            "<item><title>{title}</title><link>{base}{link}</link>\
+             <pubDate>Tue, 02 Jan 2024 10:00:00 +0000</pubDate>\
+             <description>{title}.</description></item>"
+        )
+    };
+    let rss = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Site</title><link>{base}/</link><description>d</description>
+{}{}{}</channel></rss>"#,
+        item("First of the two", "/2024/01/02/same/"),
+        item("Other", "/2024/01/01/other/").replace("Tue, 02 Jan", "Mon, 01 Jan"),
+        item("Second of the two", "/2024/01/02/same/"),
+    );
+    site.set(
+        "/feed/",
+        Resp::Bytes {
+            content_type: "application/rss+xml; charset=UTF-8".into(),
+            body: rss.into_bytes(),
+            headers: vec![],
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &html_config(&site.url("/feed/"), ""));
+    let atom = dir.path().join("out/main/atom.xml");
+    let mut first = None;
+    for run in 1..=3 {
+        let (code, _, stderr) = feedwright(&cfg, &["run"]);
+        assert!(code <= 1, "run {run}\n{stderr}");
+        if run == 1 {
+            assert_eq!(code, 1, "{stderr}");
+            let line = line_of(&stderr, "a second time");
+            assert!(
+                line.contains(&format!("{base}/2024/01/02/same/"))
+                    && line.contains("first is kept"),
+                "{line}"
+            );
+        }
+        assert_eq!(titles(&atom), ["First of the two", "Other"], "run {run}");
+        let text = read(&atom);
+        assert!(
+            first.get_or_insert_with(|| text.clone()) == &text,
+            "run {run}: the feed did not change"
+        );
+    }
+}
+
+#[test]
+fn a_page_stored_before_its_twin_arrives_gives_way_to_the_one_sorting_first() {
+    let site = Site::start();
+    let base = site.base();
+    // 40 ordinary posts, then two pages declaring one canonical URL: /dup/b/ is listed first
+    // and /dup/a/ last, and /dup/a/ is answered only once /dup/b/ and the first 35 posts have
+    // been, so /dup/b/ is stored by an earlier batch (32 posts) before /dup/a/ arrives.
+    let posts: Vec<Post> = (0..40)
+        .map(|i| {
+            Post::new(
+                100 + i,
+                &format!("post-{i}"),
+                &format!("Post {i}"),
+                &format!("2024-05-{:02}T09:00:00+00:00", 28 - (i % 28)),
+            )
+        })
+        .collect();
+    let canonical = format!("{base}/dup/a/");
+    let dup_page = |id: u64, title: &str| {
+        let mut p = Post::new(id, "dup", title, "2024-06-01T09:00:00+00:00");
+        p.body = format!("<p>{title}.</p>");
+        classic_post(&base, &p).replace(&format!("{base}{}", p.path()), &canonical)
+    };
+    let mut waited_for = vec!["/dup/b/".to_string()];
+    waited_for.extend(posts.iter().take(35).map(Post::path));
+    site.set("/dup/b/", Resp::Html(dup_page(2, "Page B")));
+    site.set(
+        "/dup/a/",
+        Resp::After {
+            paths: waited_for,
+            since: 0,
+            then: Box::new(Resp::Html(dup_page(1, "Page A"))),
+        },
+    );
+    let mut links = vec![(format!("{base}/dup/b/"), "Page B".to_string())];
+    for p in &posts {
+        site.set(&p.path(), Resp::Html(classic_post(&base, p)));
+        links.push((format!("{base}{}", p.path()), p.title.clone()));
+    }
+    links.push((format!("{base}/dup/a/"), "Page A".to_string()));
+    site.set("/cat/", Resp::Html(listing(&base, &links, None)));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &html_config(&site.url("/cat/"), ""));
+    let atom = dir.path().join("out/main/atom.xml");
+
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    let line = line_of(&stderr, &format!("{base}/dup/b/:"));
+    assert!(
+        line.contains(&format!("is the same post as {base}/dup/a/, which is kept")),
+        "{line}"
+    );
+    let t = titles(&atom);
+    assert_eq!(t.len(), 41, "{t:?}");
+    assert_eq!(t[0], "Page A", "the page sorting first is the entry");
+    assert!(!t.contains(&"Page B".to_string()), "{t:?}");
+    assert!(
+        stderr.contains("site: 41 new"),
+        "the entry counts once as new\n{stderr}"
+    );
+
+    // Both pages are now known as that entry: page B is not fetched again (page A, the entry's
+    // URL, may be re-checked like any young post), and the entry stays page A's.
+    let before = site.hits().len();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let again: Vec<String> = site.hits()[before..]
+        .iter()
+        .map(|h| h.path.clone())
+        .collect();
+    assert!(!again.contains(&"/dup/b/".to_string()), "{again:?}");
+    assert_eq!(titles(&atom)[0], "Page A");
+}
