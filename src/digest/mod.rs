@@ -75,7 +75,8 @@ pub enum DigestOutcome {
         /// The `Message-ID`.
         message_id: String,
     },
-    /// No `smtp_url`: the issue's files were written and the issue recorded.
+    /// No `smtp_url`: the issue's files were written and the issue recorded as written, not
+    /// sent. A later run with `smtp_url` sends it (see [`run`]).
     Written {
         /// ISO week label.
         week: String,
@@ -89,6 +90,12 @@ pub enum DigestOutcome {
     },
     /// This week's issue was already sent: nothing happened.
     AlreadySent {
+        /// ISO week label.
+        week: String,
+    },
+    /// This week's issue was already written but never sent, and there is still no `smtp_url`:
+    /// nothing happened.
+    AlreadyWritten {
         /// ISO week label.
         week: String,
     },
@@ -125,6 +132,7 @@ impl DigestOutcome {
             | DigestOutcome::Written { week, .. }
             | DigestOutcome::SkippedNothingNew { week }
             | DigestOutcome::AlreadySent { week }
+            | DigestOutcome::AlreadyWritten { week }
             | DigestOutcome::DryRun { week, .. }
             | DigestOutcome::TestCopy { week, .. } => week,
         }
@@ -163,6 +171,9 @@ impl std::fmt::Display for DigestOutcome {
             }
             DigestOutcome::SkippedNothingNew { .. } => f.write_str("skipped: nothing new"),
             DigestOutcome::AlreadySent { .. } => f.write_str("already sent, nothing to do"),
+            DigestOutcome::AlreadyWritten { .. } => {
+                f.write_str("already written (not sent: no smtp_url), nothing to do")
+            }
             DigestOutcome::DryRun { entries, html, .. } => write!(
                 f,
                 "dry run: wrote {} ({}), sent nothing",
@@ -243,7 +254,12 @@ impl DigestError {
 /// copy); then the message is sent; only once the server accepted it are the issue and its
 /// entry ids recorded (one transaction), and then `digest/index.html` and `digest/atom.xml`
 /// rewritten. A crash or send failure before the record means the next run retries the same
-/// week with the same `Message-ID`; a week already recorded sends nothing.
+/// week with the same `Message-ID`.
+///
+/// A week recorded as sent (`delivered`) sends nothing again. A week recorded as only written
+/// (there was no `smtp_url`) does not block sending: with `smtp_url` set, the next run sends the
+/// entries that issue recorded (same `Message-ID`, same order of effects) and then marks it
+/// delivered; without `smtp_url` it does nothing. `dry_run` and `to` never record anything.
 pub fn run(
     cfg: &Config,
     store: &mut Store,
@@ -256,11 +272,16 @@ pub fn run(
     let label = week.week.label();
     let recorded = store.digest_issue(&plan.feed.name, &label)?;
 
+    let for_real = !opts.dry_run && opts.to.is_none();
     let entries = match &recorded {
-        Some(_) if !opts.dry_run && opts.to.is_none() => {
+        Some(issue) if for_real && issue.delivered => {
             return Ok(DigestOutcome::AlreadySent { week: label });
         }
-        // A dry run or test copy of a recorded week shows what that issue carried.
+        Some(_) if for_real && plan.smtp.is_none() => {
+            return Ok(DigestOutcome::AlreadyWritten { week: label });
+        }
+        // A dry run or test copy of a recorded week shows what that issue carried, and an issue
+        // only written before is sent as it was written.
         Some(_) => recorded_entries(store, &plan, &label)?,
         None => {
             let mut e = select_entries(store, &plan, &week)?;
@@ -370,8 +391,18 @@ pub fn run(
         delivered,
         titles: entries.iter().map(|e| e.entry.title.clone()).collect(),
     };
-    let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
-    store.record_digest_issue(&plan.feed.name, &issue, &ids)?;
+    if recorded.is_some() {
+        // Only reached for an issue recorded as written and now delivered.
+        if !store.mark_digest_delivered(&plan.feed.name, &issue)? {
+            tracing::warn!(
+                "digest {label}: another run recorded this issue as sent meanwhile: it may have \
+                 gone out twice"
+            );
+        }
+    } else {
+        let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
+        store.record_digest_issue(&plan.feed.name, &issue, &ids)?;
+    }
     write_archive(store, &plan)?;
 
     Ok(if delivered {
