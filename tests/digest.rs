@@ -707,6 +707,80 @@ fn invalid_time_zone_or_address_is_a_config_error_naming_the_key() {
 }
 
 #[test]
+fn option_errors_name_the_option_and_config_errors_name_the_file_and_key() {
+    let fx = Fixture::new(None);
+    let err = fx
+        .run(&DigestOptions {
+            to: Some("x".into()),
+            ..fx.opts()
+        })
+        .expect_err("bad --to");
+    assert_eq!(err.exit_code(), 2);
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with("--to: invalid email address \"x\": "),
+        "{shown}"
+    );
+    // About the option even once the caller names the config file.
+    assert_eq!(err.in_config_file(&fx.config_path()).to_string(), shown);
+    let err = fx
+        .run(&DigestOptions {
+            to: Some("editor@example.org".into()),
+            ..fx.opts()
+        })
+        .expect_err("--to without smtp_url");
+    assert_eq!(err.exit_code(), 2);
+    assert_eq!(
+        err.to_string(),
+        "--to: no SMTP server to send the test copy through: digest.smtp_url is not set"
+    );
+
+    // Keys checked only when sending: the error names the file and the key.
+    let file = fx.config_path().display().to_string();
+    let text = std::fs::read_to_string(fx.config_path()).expect("cfg");
+    let smtp = format!("smtp_url = \"smtp://127.0.0.1:{}\"\n", free_port());
+    for (edit, says) in [
+        (
+            text.replace("to = [\"list@example.org\"]\n", &smtp),
+            "digest.to: no recipient: list at least one address to send to".to_string(),
+        ),
+        (
+            format!(
+                "{text}{smtp}smtp_username_env = \"FEEDWRIGHT_TEST_UNSET_USER\"\n\
+                 smtp_password_env = \"FEEDWRIGHT_TEST_UNSET_PASSWORD\"\n"
+            ),
+            "digest.smtp_username_env: environment variable FEEDWRIGHT_TEST_UNSET_USER is not \
+             set (or not UTF-8)"
+                .to_string(),
+        ),
+    ] {
+        std::fs::write(fx.config_path(), edit).expect("write cfg");
+        let err = fx.run(&fx.opts()).expect_err(&says);
+        assert_eq!(err.exit_code(), 2, "{err}");
+        assert_eq!(err.to_string(), format!("config: {says}"));
+        assert_eq!(
+            err.in_config_file(&fx.config_path()).to_string(),
+            format!("{file}: {says}")
+        );
+    }
+    std::fs::write(fx.config_path(), &text).expect("write cfg");
+
+    // The real binary says the same about the option.
+    let out = Command::new(env!("CARGO_BIN_EXE_feedwright"))
+        .arg("--config")
+        .arg(fx.config_path())
+        .args(["digest", "--now", "2024-11-18T13:00:00Z", "--to", "x"])
+        .output()
+        .expect("run feedwright");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: --to: invalid email address \"x\": "),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn fix_related_stores_links_once_and_keeps_them() {
     let fx = Fixture::new(None);
     let mut store = fx.store();

@@ -19,12 +19,16 @@
 //!   `digest 2024-W46: sent 4 posts to 1 recipient (<digest.…@example.org>)` or
 //!   `digest 2024-W46: skipped: nothing new`) to **stdout** and exit with
 //!   [`DigestOutcome::exit_code`] (always 0).
-//! - `Err(e)`: print `error: {e}` to **stderr** and exit with [`DigestError::exit_code`]:
-//!   2 for configuration and template errors (nothing was sent or recorded), 1 for store, file
-//!   and SMTP failures (nothing was recorded as sent, so the next run retries).
+//! - `Err(e)`: print `error: {}` with `e.in_config_file(<config file>)` to **stderr** (an
+//!   option error reads `--to: invalid email address "x": …`, a configuration error
+//!   `<config file>: digest.to: no recipient: …`, like the configuration's own errors) and exit
+//!   with [`DigestError::exit_code`]: 2 for option, configuration and template errors (nothing
+//!   was sent or recorded), 1 for store, file and SMTP failures (nothing was recorded as sent,
+//!   so the next run retries).
 //!
 //! `check` calls [`check_templates`] when the config has a `[digest]` table and exits 2 with the
-//! error's message (it names the template file and line) when it fails.
+//! error's message (it names the template file and line) when it fails. The daemon logs
+//! [`run`]'s errors the same way.
 
 pub mod dkim;
 pub mod mail;
@@ -194,9 +198,24 @@ impl std::fmt::Display for DigestOutcome {
 /// Why [`run`] failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DigestError {
-    /// The configuration cannot be used (exit 2). `key` names it, e.g. `digest.timezone`.
-    #[error("config: {key}: {message}")]
+    /// A command-line option cannot be used (exit 2), shown as `--to: <problem>`.
+    #[error("{flag}: {message}")]
+    Flag {
+        /// The option, e.g. `--to`.
+        flag: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The configuration cannot be used (exit 2). `key` names it, e.g. `digest.timezone`. Shown
+    /// like the configuration's own errors, `<file>: <key>: <problem>`, once the caller named
+    /// the file ([`DigestError::in_config_file`]); until then as `config: <key>: <problem>`.
+    #[error(
+        "{}: {key}: {message}",
+        file.as_ref().map_or_else(|| "config".into(), |f| f.display().to_string())
+    )]
     Config {
+        /// The config file, when the caller named it.
+        file: Option<PathBuf>,
         /// The config key.
         key: String,
         /// What is wrong.
@@ -237,12 +256,39 @@ pub enum DigestError {
 }
 
 impl DigestError {
-    /// The exit status of the `digest` command: 2 for configuration and template errors, 1 for
-    /// everything else.
+    /// The exit status of the `digest` command: 2 for option, configuration and template
+    /// errors, 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            DigestError::Config { .. } | DigestError::Template { .. } => 2,
+            DigestError::Flag { .. }
+            | DigestError::Config { .. }
+            | DigestError::Template { .. } => 2,
             _ => 1,
+        }
+    }
+
+    /// Name the config file in a [`DigestError::Config`], so it reads
+    /// `<file>: digest.to: <problem>` like every other configuration error. [`run`] and
+    /// [`check_templates`] only know the file's directory; their callers know the file. Other
+    /// errors are returned as they are.
+    pub fn in_config_file(self, file: &Path) -> DigestError {
+        match self {
+            DigestError::Config { key, message, .. } => DigestError::Config {
+                file: Some(file.to_path_buf()),
+                key,
+                message,
+            },
+            other => other,
+        }
+    }
+
+    /// A [`DigestError::Config`] about `key`, without the file (see
+    /// [`DigestError::in_config_file`]).
+    pub(crate) fn config(key: impl Into<String>, message: impl Into<String>) -> DigestError {
+        DigestError::Config {
+            file: None,
+            key: key.into(),
+            message: message.into(),
         }
     }
 }
@@ -354,10 +400,10 @@ pub fn run(
     let delivered = match &plan.smtp {
         Some(smtp) => {
             if recipients.is_empty() {
-                return Err(DigestError::Config {
-                    key: "digest.to".into(),
-                    message: "no recipient: list at least one address to send to".into(),
-                });
+                return Err(DigestError::config(
+                    "digest.to",
+                    "no recipient: list at least one address to send to",
+                ));
             }
             // Signed last, after the `.eml` was written: the copy on disk stays unsigned, so a
             // published file cannot be replayed as a signed message.
@@ -368,9 +414,11 @@ pub fn run(
             true
         }
         None if opts.to.is_some() => {
-            return Err(DigestError::Config {
-                key: "digest.smtp_url".into(),
-                message: "--to needs an SMTP server to send the test copy through".into(),
+            return Err(DigestError::Flag {
+                flag: "--to".into(),
+                message: "no SMTP server to send the test copy through: digest.smtp_url is not \
+                          set"
+                .into(),
             });
         }
         None => false,
@@ -492,20 +540,15 @@ struct Plan<'a> {
 
 impl<'a> Plan<'a> {
     fn new(cfg: &'a Config, opts: &DigestOptions) -> Result<Plan<'a>, DigestError> {
-        let config = |key: &str, message: String| DigestError::Config {
-            key: key.into(),
-            message,
-        };
-        let digest = cfg
-            .digest
-            .as_ref()
-            .ok_or_else(|| config("digest", "no [digest] table in the configuration".into()))?;
+        let digest = cfg.digest.as_ref().ok_or_else(|| {
+            DigestError::config("digest", "no [digest] table in the configuration")
+        })?;
         let feed = cfg
             .feeds
             .iter()
             .find(|f| f.name == digest.feed)
             .ok_or_else(|| {
-                config(
+                DigestError::config(
                     "digest.feed",
                     format!("no [[feed]] is named {:?}", digest.feed),
                 )
@@ -514,14 +557,16 @@ impl<'a> Plan<'a> {
             Some(t) => parse_tz(t, "digest.timezone")?,
             None => parse_tz(&cfg.timezone, "timezone")?,
         };
-        let from: lettre::message::Mailbox = digest
-            .from
-            .parse()
-            .map_err(|e| config("digest.from", format!("invalid email address: {e}")))?;
+        let from: lettre::message::Mailbox = digest.from.parse().map_err(|e| {
+            DigestError::config("digest.from", format!("invalid email address: {e}"))
+        })?;
         let domain = from.email.domain().to_owned();
         if let Some(to) = &opts.to {
             to.parse::<lettre::message::Mailbox>()
-                .map_err(|e| config("--to", format!("invalid email address {to:?}: {e}")))?;
+                .map_err(|e| DigestError::Flag {
+                    flag: "--to".into(),
+                    message: format!("invalid email address {to:?}: {e}"),
+                })?;
         }
         let title = digest
             .title
@@ -550,7 +595,8 @@ impl<'a> Plan<'a> {
         };
         let dkim = match (&digest.dkim_key, &digest.dkim_selector) {
             (Some(path), Some(selector)) => {
-                let key = dkim::read_key(path).map_err(|m| config("digest.dkim_key", m))?;
+                let key =
+                    dkim::read_key(path).map_err(|m| DigestError::config("digest.dkim_key", m))?;
                 let signing_domain = digest.dkim_domain.as_deref().unwrap_or(&domain);
                 if !aligned(signing_domain, &domain) {
                     tracing::warn!(
@@ -561,9 +607,9 @@ impl<'a> Plan<'a> {
                 Some(dkim::config(key, selector, signing_domain))
             }
             (Some(_), None) => {
-                return Err(config(
+                return Err(DigestError::config(
                     "digest.dkim_selector",
-                    "required with dkim_key".into(),
+                    "required with dkim_key",
                 ));
             }
             _ => None,
@@ -616,16 +662,16 @@ fn aligned(signing: &str, from_domain: &str) -> bool {
 }
 
 fn parse_tz(s: &str, key: &str) -> Result<Tz, DigestError> {
-    s.parse().map_err(|_| DigestError::Config {
-        key: key.into(),
-        message: format!("unknown time zone {s:?}"),
-    })
+    s.parse()
+        .map_err(|_| DigestError::config(key, format!("unknown time zone {s:?}")))
 }
 
 fn env_var(name: &str, key: &str) -> Result<String, DigestError> {
-    std::env::var(name).map_err(|_| DigestError::Config {
-        key: key.into(),
-        message: format!("environment variable {name} is not set (or not UTF-8)"),
+    std::env::var(name).map_err(|_| {
+        DigestError::config(
+            key,
+            format!("environment variable {name} is not set (or not UTF-8)"),
+        )
     })
 }
 
