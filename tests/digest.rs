@@ -422,6 +422,146 @@ fn failed_sends_record_nothing_and_the_next_run_retries_with_the_same_message_id
     );
 }
 
+/// Point the fixture's `[digest]` at an SMTP server on `port` (the table is the last one).
+fn set_smtp_port(fx: &Fixture, port: u16) {
+    let text = std::fs::read_to_string(fx.config_path()).expect("cfg");
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.starts_with("smtp_url"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(
+        fx.config_path(),
+        format!("{kept}smtp_url = \"smtp://127.0.0.1:{port}\"\n"),
+    )
+    .expect("rewrite cfg");
+}
+
+#[test]
+fn an_issue_only_written_is_sent_once_smtp_url_is_set_and_never_twice() {
+    let fx = Fixture::new(None);
+    let written = fx.run(&fx.opts()).expect("written");
+    assert_eq!(
+        written.to_string(),
+        "digest 2024-W46: written (5 posts; no smtp_url, nothing sent)"
+    );
+    let issue = |fx: &Fixture| {
+        fx.store()
+            .digest_issue("negotiation", "2024-W46")
+            .expect("q")
+            .expect("recorded")
+    };
+    assert!(!issue(&fx).delivered);
+    // Without smtp_url a second run says what happened: written, never sent.
+    let again = fx.run(&fx.opts()).expect("again");
+    assert_eq!(
+        again,
+        DigestOutcome::AlreadyWritten {
+            week: "2024-W46".into()
+        }
+    );
+    assert_eq!(
+        again.to_string(),
+        "digest 2024-W46: already written (not sent: no smtp_url), nothing to do"
+    );
+    // A post of the week stored after the issue was written is not slipped into it.
+    let mut store = fx.store();
+    store
+        .upsert_entry(
+            &entry(
+                "late-panel",
+                "A late panel",
+                "2024-11-16T15:00:00Z",
+                "Found after the issue was written.",
+                &["Water"],
+            ),
+            utc("2024-11-18T14:00:00Z"),
+        )
+        .expect("upsert");
+    drop(store);
+
+    // smtp_url is set: a refused send leaves the issue as written, so the next run retries.
+    let refusing = Sink::start("reject-sender");
+    set_smtp_port(&fx, refusing.port);
+    let err = fx.run(&fx.opts()).expect_err("refused");
+    assert_eq!(err.exit_code(), 1, "{err}");
+    assert!(!issue(&fx).delivered);
+    drop(refusing);
+
+    // A test copy and a dry run of the written week record nothing either.
+    let sink = Sink::start("accept");
+    set_smtp_port(&fx, sink.port);
+    let copy = fx
+        .run(&DigestOptions {
+            to: Some("editor@example.org".into()),
+            ..fx.opts()
+        })
+        .expect("test copy");
+    assert!(
+        matches!(copy, DigestOutcome::TestCopy { entries: 5, .. }),
+        "{copy:?}"
+    );
+    let dry = fx
+        .run(&DigestOptions {
+            dry_run: true,
+            ..fx.opts()
+        })
+        .expect("dry run");
+    assert!(matches!(dry, DigestOutcome::DryRun { .. }), "{dry:?}");
+    assert!(!issue(&fx).delivered);
+
+    // The real run sends the issue as it was written, with the issue's Message-ID.
+    let sent = fx.run(&fx.opts()).expect("sent");
+    assert_eq!(
+        sent,
+        DigestOutcome::Sent {
+            week: "2024-W46".into(),
+            entries: 5,
+            recipients: 1,
+            message_id: "digest.negotiation.2024-W46@example.org".into(),
+        }
+    );
+    assert!(issue(&fx).delivered);
+    let msgs = sink.messages();
+    assert_eq!(msgs.len(), 2, "the test copy and the issue");
+    let m = parse_message(&msgs[1]);
+    assert_eq!(
+        m["headers"]["Message-ID"],
+        "<digest.negotiation.2024-W46@example.org>"
+    );
+    assert_eq!(m["headers"]["To"], "list@example.org");
+    let text = m["parts"][0]["body"].as_str().expect("text");
+    assert!(
+        text.contains("https://example.org/water-treaties/"),
+        "{text}"
+    );
+    assert!(!text.contains("https://example.org/late-panel/"), "{text}");
+    let eml = std::fs::read_to_string(fx.out("2024-W46.eml")).expect("eml");
+    assert!(eml.contains("Message-ID: <digest.negotiation.2024-W46@example.org>"));
+    let index = std::fs::read_to_string(fx.out("index.html")).expect("index");
+    assert_eq!(index.matches("href=\"2024-W46.html\"").count(), 1);
+
+    // Sent once, never again: with smtp_url, and without it.
+    let again = fx.run(&fx.opts()).expect("after sending");
+    assert_eq!(
+        again.to_string(),
+        "digest 2024-W46: already sent, nothing to do"
+    );
+    let text = std::fs::read_to_string(fx.config_path()).expect("cfg");
+    let without: String = text
+        .lines()
+        .filter(|l| !l.starts_with("smtp_url"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(fx.config_path(), without).expect("rewrite cfg");
+    let again = fx.run(&fx.opts()).expect("without smtp_url");
+    assert_eq!(
+        again.to_string(),
+        "digest 2024-W46: already sent, nothing to do"
+    );
+    assert_eq!(sink.messages().len(), 2);
+}
+
 #[test]
 fn dry_run_and_test_copy_change_no_state() {
     let sink = Sink::start("accept");
@@ -564,6 +704,80 @@ fn invalid_time_zone_or_address_is_a_config_error_naming_the_key() {
     let bad = text.replace("[digest]\n", "[digest]\nsmtp_password_env = \"1BAD\"\n");
     let err = Config::parse(&bad, &fx.config_path()).expect_err("env");
     assert_eq!(err.key, "digest.smtp_password_env");
+}
+
+#[test]
+fn option_errors_name_the_option_and_config_errors_name_the_file_and_key() {
+    let fx = Fixture::new(None);
+    let err = fx
+        .run(&DigestOptions {
+            to: Some("x".into()),
+            ..fx.opts()
+        })
+        .expect_err("bad --to");
+    assert_eq!(err.exit_code(), 2);
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with("--to: invalid email address \"x\": "),
+        "{shown}"
+    );
+    // About the option even once the caller names the config file.
+    assert_eq!(err.in_config_file(&fx.config_path()).to_string(), shown);
+    let err = fx
+        .run(&DigestOptions {
+            to: Some("editor@example.org".into()),
+            ..fx.opts()
+        })
+        .expect_err("--to without smtp_url");
+    assert_eq!(err.exit_code(), 2);
+    assert_eq!(
+        err.to_string(),
+        "--to: no SMTP server to send the test copy through: digest.smtp_url is not set"
+    );
+
+    // Keys checked only when sending: the error names the file and the key.
+    let file = fx.config_path().display().to_string();
+    let text = std::fs::read_to_string(fx.config_path()).expect("cfg");
+    let smtp = format!("smtp_url = \"smtp://127.0.0.1:{}\"\n", free_port());
+    for (edit, says) in [
+        (
+            text.replace("to = [\"list@example.org\"]\n", &smtp),
+            "digest.to: no recipient: list at least one address to send to".to_string(),
+        ),
+        (
+            format!(
+                "{text}{smtp}smtp_username_env = \"FEEDWRIGHT_TEST_UNSET_USER\"\n\
+                 smtp_password_env = \"FEEDWRIGHT_TEST_UNSET_PASSWORD\"\n"
+            ),
+            "digest.smtp_username_env: environment variable FEEDWRIGHT_TEST_UNSET_USER is not \
+             set (or not UTF-8)"
+                .to_string(),
+        ),
+    ] {
+        std::fs::write(fx.config_path(), edit).expect("write cfg");
+        let err = fx.run(&fx.opts()).expect_err(&says);
+        assert_eq!(err.exit_code(), 2, "{err}");
+        assert_eq!(err.to_string(), format!("config: {says}"));
+        assert_eq!(
+            err.in_config_file(&fx.config_path()).to_string(),
+            format!("{file}: {says}")
+        );
+    }
+    std::fs::write(fx.config_path(), &text).expect("write cfg");
+
+    // The real binary says the same about the option.
+    let out = Command::new(env!("CARGO_BIN_EXE_feedwright"))
+        .arg("--config")
+        .arg(fx.config_path())
+        .args(["digest", "--now", "2024-11-18T13:00:00Z", "--to", "x"])
+        .output()
+        .expect("run feedwright");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: --to: invalid email address \"x\": "),
+        "{stderr}"
+    );
 }
 
 #[test]

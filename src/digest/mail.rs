@@ -70,9 +70,11 @@ pub struct MessageParts<'a> {
 /// Build the message. Addresses were validated with the configuration; a failure here names the
 /// offending key.
 pub fn build_message(p: &MessageParts<'_>) -> Result<Message, DigestError> {
-    let from: Mailbox = p.from.parse().map_err(|e| DigestError::Config {
-        key: "digest.from".into(),
-        message: format!("invalid email address {:?}: {e}", p.from),
+    let from: Mailbox = p.from.parse().map_err(|e| {
+        DigestError::config(
+            "digest.from",
+            format!("invalid email address {:?}: {e}", p.from),
+        )
     })?;
     let mut b = Message::builder()
         .from(from)
@@ -81,9 +83,11 @@ pub fn build_message(p: &MessageParts<'_>) -> Result<Message, DigestError> {
         .message_id(Some(format!("<{}>", p.message_id)))
         .header(ListId(p.list_id.to_owned()));
     for (i, to) in p.to.iter().enumerate() {
-        let mb: Mailbox = to.parse().map_err(|e| DigestError::Config {
-            key: format!("digest.to[{i}]"),
-            message: format!("invalid email address {to:?}: {e}"),
+        let mb: Mailbox = to.parse().map_err(|e| {
+            DigestError::config(
+                format!("digest.to[{i}]"),
+                format!("invalid email address {to:?}: {e}"),
+            )
         })?;
         b = b.to(mb);
     }
@@ -97,10 +101,7 @@ pub fn build_message(p: &MessageParts<'_>) -> Result<Message, DigestError> {
         p.text.to_owned(),
         p.html.to_owned(),
     ))
-    .map_err(|e| DigestError::Config {
-        key: "digest".into(),
-        message: format!("cannot build the message: {e}"),
-    })
+    .map_err(|e| DigestError::config("digest", format!("cannot build the message: {e}")))
 }
 
 /// How to reach the SMTP server, resolved from the configuration and the environment.
@@ -145,10 +146,7 @@ pub fn send(settings: &SmtpSettings, msg: &Message) -> Result<(), DigestError> {
 }
 
 fn transport(settings: &SmtpSettings) -> Result<SmtpTransport, DigestError> {
-    let cfg = |m: String| DigestError::Config {
-        key: "digest.smtp_url".into(),
-        message: m,
-    };
+    let cfg = |m: String| DigestError::config("digest.smtp_url", m);
     let url = Url::parse(&settings.url).map_err(|e| cfg(format!("invalid URL: {e}")))?;
     let host = url
         .host_str()

@@ -19,12 +19,16 @@
 //!   `digest 2024-W46: sent 4 posts to 1 recipient (<digest.…@example.org>)` or
 //!   `digest 2024-W46: skipped: nothing new`) to **stdout** and exit with
 //!   [`DigestOutcome::exit_code`] (always 0).
-//! - `Err(e)`: print `error: {e}` to **stderr** and exit with [`DigestError::exit_code`]:
-//!   2 for configuration and template errors (nothing was sent or recorded), 1 for store, file
-//!   and SMTP failures (nothing was recorded as sent, so the next run retries).
+//! - `Err(e)`: print `error: {}` with `e.in_config_file(<config file>)` to **stderr** (an
+//!   option error reads `--to: invalid email address "x": …`, a configuration error
+//!   `<config file>: digest.to: no recipient: …`, like the configuration's own errors) and exit
+//!   with [`DigestError::exit_code`]: 2 for option, configuration and template errors (nothing
+//!   was sent or recorded), 1 for store, file and SMTP failures (nothing was recorded as sent,
+//!   so the next run retries).
 //!
 //! `check` calls [`check_templates`] when the config has a `[digest]` table and exits 2 with the
-//! error's message (it names the template file and line) when it fails.
+//! error's message (it names the template file and line) when it fails. The daemon logs
+//! [`run`]'s errors the same way.
 
 pub mod dkim;
 pub mod mail;
@@ -75,7 +79,8 @@ pub enum DigestOutcome {
         /// The `Message-ID`.
         message_id: String,
     },
-    /// No `smtp_url`: the issue's files were written and the issue recorded.
+    /// No `smtp_url`: the issue's files were written and the issue recorded as written, not
+    /// sent. A later run with `smtp_url` sends it (see [`run`]).
     Written {
         /// ISO week label.
         week: String,
@@ -89,6 +94,12 @@ pub enum DigestOutcome {
     },
     /// This week's issue was already sent: nothing happened.
     AlreadySent {
+        /// ISO week label.
+        week: String,
+    },
+    /// This week's issue was already written but never sent, and there is still no `smtp_url`:
+    /// nothing happened.
+    AlreadyWritten {
         /// ISO week label.
         week: String,
     },
@@ -125,6 +136,7 @@ impl DigestOutcome {
             | DigestOutcome::Written { week, .. }
             | DigestOutcome::SkippedNothingNew { week }
             | DigestOutcome::AlreadySent { week }
+            | DigestOutcome::AlreadyWritten { week }
             | DigestOutcome::DryRun { week, .. }
             | DigestOutcome::TestCopy { week, .. } => week,
         }
@@ -163,6 +175,9 @@ impl std::fmt::Display for DigestOutcome {
             }
             DigestOutcome::SkippedNothingNew { .. } => f.write_str("skipped: nothing new"),
             DigestOutcome::AlreadySent { .. } => f.write_str("already sent, nothing to do"),
+            DigestOutcome::AlreadyWritten { .. } => {
+                f.write_str("already written (not sent: no smtp_url), nothing to do")
+            }
             DigestOutcome::DryRun { entries, html, .. } => write!(
                 f,
                 "dry run: wrote {} ({}), sent nothing",
@@ -183,9 +198,24 @@ impl std::fmt::Display for DigestOutcome {
 /// Why [`run`] failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DigestError {
-    /// The configuration cannot be used (exit 2). `key` names it, e.g. `digest.timezone`.
-    #[error("config: {key}: {message}")]
+    /// A command-line option cannot be used (exit 2), shown as `--to: <problem>`.
+    #[error("{flag}: {message}")]
+    Flag {
+        /// The option, e.g. `--to`.
+        flag: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The configuration cannot be used (exit 2). `key` names it, e.g. `digest.timezone`. Shown
+    /// like the configuration's own errors, `<file>: <key>: <problem>`, once the caller named
+    /// the file ([`DigestError::in_config_file`]); until then as `config: <key>: <problem>`.
+    #[error(
+        "{}: {key}: {message}",
+        file.as_ref().map_or_else(|| "config".into(), |f| f.display().to_string())
+    )]
     Config {
+        /// The config file, when the caller named it.
+        file: Option<PathBuf>,
         /// The config key.
         key: String,
         /// What is wrong.
@@ -226,12 +256,39 @@ pub enum DigestError {
 }
 
 impl DigestError {
-    /// The exit status of the `digest` command: 2 for configuration and template errors, 1 for
-    /// everything else.
+    /// The exit status of the `digest` command: 2 for option, configuration and template
+    /// errors, 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            DigestError::Config { .. } | DigestError::Template { .. } => 2,
+            DigestError::Flag { .. }
+            | DigestError::Config { .. }
+            | DigestError::Template { .. } => 2,
             _ => 1,
+        }
+    }
+
+    /// Name the config file in a [`DigestError::Config`], so it reads
+    /// `<file>: digest.to: <problem>` like every other configuration error. [`run`] and
+    /// [`check_templates`] only know the file's directory; their callers know the file. Other
+    /// errors are returned as they are.
+    pub fn in_config_file(self, file: &Path) -> DigestError {
+        match self {
+            DigestError::Config { key, message, .. } => DigestError::Config {
+                file: Some(file.to_path_buf()),
+                key,
+                message,
+            },
+            other => other,
+        }
+    }
+
+    /// A [`DigestError::Config`] about `key`, without the file (see
+    /// [`DigestError::in_config_file`]).
+    pub(crate) fn config(key: impl Into<String>, message: impl Into<String>) -> DigestError {
+        DigestError::Config {
+            file: None,
+            key: key.into(),
+            message: message.into(),
         }
     }
 }
@@ -243,7 +300,12 @@ impl DigestError {
 /// copy); then the message is sent; only once the server accepted it are the issue and its
 /// entry ids recorded (one transaction), and then `digest/index.html` and `digest/atom.xml`
 /// rewritten. A crash or send failure before the record means the next run retries the same
-/// week with the same `Message-ID`; a week already recorded sends nothing.
+/// week with the same `Message-ID`.
+///
+/// A week recorded as sent (`delivered`) sends nothing again. A week recorded as only written
+/// (there was no `smtp_url`) does not block sending: with `smtp_url` set, the next run sends the
+/// entries that issue recorded (same `Message-ID`, same order of effects) and then marks it
+/// delivered; without `smtp_url` it does nothing. `dry_run` and `to` never record anything.
 pub fn run(
     cfg: &Config,
     store: &mut Store,
@@ -256,11 +318,16 @@ pub fn run(
     let label = week.week.label();
     let recorded = store.digest_issue(&plan.feed.name, &label)?;
 
+    let for_real = !opts.dry_run && opts.to.is_none();
     let entries = match &recorded {
-        Some(_) if !opts.dry_run && opts.to.is_none() => {
+        Some(issue) if for_real && issue.delivered => {
             return Ok(DigestOutcome::AlreadySent { week: label });
         }
-        // A dry run or test copy of a recorded week shows what that issue carried.
+        Some(_) if for_real && plan.smtp.is_none() => {
+            return Ok(DigestOutcome::AlreadyWritten { week: label });
+        }
+        // A dry run or test copy of a recorded week shows what that issue carried, and an issue
+        // only written before is sent as it was written.
         Some(_) => recorded_entries(store, &plan, &label)?,
         None => {
             let mut e = select_entries(store, &plan, &week)?;
@@ -333,10 +400,10 @@ pub fn run(
     let delivered = match &plan.smtp {
         Some(smtp) => {
             if recipients.is_empty() {
-                return Err(DigestError::Config {
-                    key: "digest.to".into(),
-                    message: "no recipient: list at least one address to send to".into(),
-                });
+                return Err(DigestError::config(
+                    "digest.to",
+                    "no recipient: list at least one address to send to",
+                ));
             }
             // Signed last, after the `.eml` was written: the copy on disk stays unsigned, so a
             // published file cannot be replayed as a signed message.
@@ -347,9 +414,11 @@ pub fn run(
             true
         }
         None if opts.to.is_some() => {
-            return Err(DigestError::Config {
-                key: "digest.smtp_url".into(),
-                message: "--to needs an SMTP server to send the test copy through".into(),
+            return Err(DigestError::Flag {
+                flag: "--to".into(),
+                message: "no SMTP server to send the test copy through: digest.smtp_url is not \
+                          set"
+                .into(),
             });
         }
         None => false,
@@ -370,8 +439,18 @@ pub fn run(
         delivered,
         titles: entries.iter().map(|e| e.entry.title.clone()).collect(),
     };
-    let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
-    store.record_digest_issue(&plan.feed.name, &issue, &ids)?;
+    if recorded.is_some() {
+        // Only reached for an issue recorded as written and now delivered.
+        if !store.mark_digest_delivered(&plan.feed.name, &issue)? {
+            tracing::warn!(
+                "digest {label}: another run recorded this issue as sent meanwhile: it may have \
+                 gone out twice"
+            );
+        }
+    } else {
+        let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
+        store.record_digest_issue(&plan.feed.name, &issue, &ids)?;
+    }
     write_archive(store, &plan)?;
 
     Ok(if delivered {
@@ -461,20 +540,15 @@ struct Plan<'a> {
 
 impl<'a> Plan<'a> {
     fn new(cfg: &'a Config, opts: &DigestOptions) -> Result<Plan<'a>, DigestError> {
-        let config = |key: &str, message: String| DigestError::Config {
-            key: key.into(),
-            message,
-        };
-        let digest = cfg
-            .digest
-            .as_ref()
-            .ok_or_else(|| config("digest", "no [digest] table in the configuration".into()))?;
+        let digest = cfg.digest.as_ref().ok_or_else(|| {
+            DigestError::config("digest", "no [digest] table in the configuration")
+        })?;
         let feed = cfg
             .feeds
             .iter()
             .find(|f| f.name == digest.feed)
             .ok_or_else(|| {
-                config(
+                DigestError::config(
                     "digest.feed",
                     format!("no [[feed]] is named {:?}", digest.feed),
                 )
@@ -483,14 +557,16 @@ impl<'a> Plan<'a> {
             Some(t) => parse_tz(t, "digest.timezone")?,
             None => parse_tz(&cfg.timezone, "timezone")?,
         };
-        let from: lettre::message::Mailbox = digest
-            .from
-            .parse()
-            .map_err(|e| config("digest.from", format!("invalid email address: {e}")))?;
+        let from: lettre::message::Mailbox = digest.from.parse().map_err(|e| {
+            DigestError::config("digest.from", format!("invalid email address: {e}"))
+        })?;
         let domain = from.email.domain().to_owned();
         if let Some(to) = &opts.to {
             to.parse::<lettre::message::Mailbox>()
-                .map_err(|e| config("--to", format!("invalid email address {to:?}: {e}")))?;
+                .map_err(|e| DigestError::Flag {
+                    flag: "--to".into(),
+                    message: format!("invalid email address {to:?}: {e}"),
+                })?;
         }
         let title = digest
             .title
@@ -519,7 +595,8 @@ impl<'a> Plan<'a> {
         };
         let dkim = match (&digest.dkim_key, &digest.dkim_selector) {
             (Some(path), Some(selector)) => {
-                let key = dkim::read_key(path).map_err(|m| config("digest.dkim_key", m))?;
+                let key =
+                    dkim::read_key(path).map_err(|m| DigestError::config("digest.dkim_key", m))?;
                 let signing_domain = digest.dkim_domain.as_deref().unwrap_or(&domain);
                 if !aligned(signing_domain, &domain) {
                     tracing::warn!(
@@ -530,9 +607,9 @@ impl<'a> Plan<'a> {
                 Some(dkim::config(key, selector, signing_domain))
             }
             (Some(_), None) => {
-                return Err(config(
+                return Err(DigestError::config(
                     "digest.dkim_selector",
-                    "required with dkim_key".into(),
+                    "required with dkim_key",
                 ));
             }
             _ => None,
@@ -585,16 +662,16 @@ fn aligned(signing: &str, from_domain: &str) -> bool {
 }
 
 fn parse_tz(s: &str, key: &str) -> Result<Tz, DigestError> {
-    s.parse().map_err(|_| DigestError::Config {
-        key: key.into(),
-        message: format!("unknown time zone {s:?}"),
-    })
+    s.parse()
+        .map_err(|_| DigestError::config(key, format!("unknown time zone {s:?}")))
 }
 
 fn env_var(name: &str, key: &str) -> Result<String, DigestError> {
-    std::env::var(name).map_err(|_| DigestError::Config {
-        key: key.into(),
-        message: format!("environment variable {name} is not set (or not UTF-8)"),
+    std::env::var(name).map_err(|_| {
+        DigestError::config(
+            key,
+            format!("environment variable {name} is not set (or not UTF-8)"),
+        )
     })
 }
 

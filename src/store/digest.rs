@@ -3,6 +3,8 @@
 //!
 //! Owns: the SQL of the `digest_issue`, `digest_mailed` and `related_fixed` tables
 //! (`migrations/V3__digest.sql`) and the one statement that rewrites an entry's related links.
+//! An issue is recorded once per (feed, week): as delivered when an SMTP server accepted it, or
+//! as only written; a written issue may later be marked delivered, never the other way round.
 //! Must not: decide what an issue holds (that is `digest::select`) or render anything.
 
 use std::collections::HashSet;
@@ -189,6 +191,35 @@ impl Store {
         tx.commit().map_err(sql)
     }
 
+    /// Record that the issue of `week`, recorded before as only written (`delivered = false`),
+    /// has now been accepted by an SMTP server: `delivered` becomes true and its subject,
+    /// `Message-ID`, time and headlines become those of the message sent. The entries it
+    /// mailed stay as recorded. Returns `false`, changing nothing, when that week is not
+    /// recorded or was already delivered.
+    pub fn mark_digest_delivered(
+        &mut self,
+        feed: &str,
+        issue: &DigestIssue,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE digest_issue
+                 SET subject = ?3, message_id = ?4, sent_at = ?5, delivered = 1, titles = ?6
+                 WHERE feed = ?1 AND week = ?2 AND delivered = 0",
+                params![
+                    feed,
+                    issue.week,
+                    issue.subject,
+                    issue.message_id,
+                    issue.sent_at.timestamp(),
+                    serde_json::to_string(&issue.titles).unwrap_or_else(|_| "[]".into()),
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n > 0)
+    }
+
     /// Whether the related links of `id` were already fixed.
     pub fn related_is_fixed(&self, id: &EntryId) -> Result<bool, StoreError> {
         self.conn
@@ -281,4 +312,63 @@ fn issue_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IssueRow> {
         r.get(4)?,
         r.get(5)?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issue(week: &str, delivered: bool, subject: &str) -> DigestIssue {
+        DigestIssue {
+            week: week.into(),
+            subject: subject.into(),
+            message_id: format!("digest.f.{week}@example.org"),
+            sent_at: DateTime::from_timestamp(1_732_000_000, 0).unwrap_or_default(),
+            delivered,
+            titles: vec![subject.into()],
+        }
+    }
+
+    #[test]
+    fn only_an_issue_recorded_as_written_can_be_marked_delivered_and_only_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("store.db")).expect("open");
+        let id = EntryId("https://example.org/a/".into());
+        assert!(
+            !store
+                .mark_digest_delivered("f", &issue("2024-W46", true, "s"))
+                .expect("unrecorded"),
+            "a week never recorded is not created"
+        );
+        assert_eq!(store.digest_issue("f", "2024-W46").expect("q"), None);
+
+        store
+            .record_digest_issue(
+                "f",
+                &issue("2024-W46", false, "written"),
+                std::slice::from_ref(&id),
+            )
+            .expect("record");
+        let sent = DigestIssue {
+            sent_at: DateTime::from_timestamp(1_732_100_000, 0).unwrap_or_default(),
+            ..issue("2024-W46", true, "sent")
+        };
+        assert!(store.mark_digest_delivered("f", &sent).expect("mark"));
+        assert_eq!(
+            store.digest_issue("f", "2024-W46").expect("q"),
+            Some(sent.clone())
+        );
+        assert_eq!(
+            store.digest_issue_entries("f", "2024-W46").expect("q"),
+            vec![id],
+            "the entries stay as recorded"
+        );
+        assert!(
+            !store
+                .mark_digest_delivered("f", &issue("2024-W46", true, "again"))
+                .expect("mark again"),
+            "a delivered issue is never marked again"
+        );
+        assert_eq!(store.digest_issue("f", "2024-W46").expect("q"), Some(sent));
+    }
 }
