@@ -811,7 +811,7 @@ fn metric_families(cfg: &Config, store: &Store) -> Result<Vec<Family>, StoreErro
     );
     let mut written = Family::new(
         "feedwright_digests_written_total",
-        "Digest issues only written to files (no smtp_url).",
+        "Digest issues written to files, sent or not.",
         Kind::Counter,
     );
     let mut feeds: Vec<String> = counts.iter().map(|c| c.feed.clone()).collect();

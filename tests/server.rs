@@ -680,6 +680,12 @@ async fn metrics_parse_as_prometheus_text_and_sum_the_recorded_runs() {
         sample(&m, "feedwright_digests_sent_total", &[("feed", "daily")]),
         1.0
     );
+    // Every issue is written; a sent one stays counted there, so the counter never goes down
+    // when an issue written without smtp_url is sent later.
+    assert_eq!(
+        sample(&m, "feedwright_digests_written_total", &[("feed", "daily")]),
+        1.0
+    );
     drop(store);
     fx.stop().await;
 }

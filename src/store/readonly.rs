@@ -59,7 +59,8 @@ pub struct DigestCounts {
     pub feed: String,
     /// Issues an SMTP server accepted.
     pub delivered: u64,
-    /// Issues only written to files (no `smtp_url`).
+    /// Issues written to files, sent or not (every issue is written; one written without an
+    /// `smtp_url` and sent later counts in both, so neither count ever goes down).
     pub written: u64,
 }
 
@@ -232,7 +233,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT feed, total(delivered = 1), total(delivered = 0)
+                "SELECT feed, total(delivered = 1), count(*)
                  FROM digest_issue GROUP BY feed ORDER BY feed",
             )
             .map_err(|e| self.err(e))?;
