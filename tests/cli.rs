@@ -1,0 +1,157 @@
+//! Commands that only read or check, with the real binary: `status` beside a running daemon and
+//! without a database, `check` on paths later commands would reject, and `serve`'s log.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{feedwright, write_config};
+
+/// Kills the child if the test fails before it is stopped.
+struct Running(Child);
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !done() {
+        assert!(t0.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A config folder with a `dir` source of one Markdown post, refreshed every second by the
+/// daemon, its store in `state/`.
+fn notes() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("posts")).expect("posts");
+    std::fs::write(
+        dir.path().join("posts/one.md"),
+        "+++\ntitle = \"One\"\ndate = 2024-10-01T12:00:00Z\nurl = \"https://notes.example.org/one/\"\n+++\nTalks resumed.\n",
+    )
+    .expect("post");
+    let cfg = write_config(
+        dir.path(),
+        r#"output_dir = "out"
+public_url = "http://feeds.test/"
+[store]
+path = "state/feedwright.db"
+[[source]]
+name = "notes"
+url = "posts"
+kind = "dir"
+schedule = "* * * * * *"
+[[feed]]
+name = "main"
+sources = ["notes"]
+[daemon]
+jitter_secs = 0
+"#,
+    );
+    (dir, cfg)
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn status_reads_the_store_while_the_daemon_holds_it() {
+    let (dir, cfg) = notes();
+    let daemon = Running(
+        Command::new(env!("CARGO_BIN_EXE_feedwright"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("daemon")
+            .env_remove("RUST_LOG")
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the daemon"),
+    );
+    let feed = dir.path().join("out/main/atom.xml");
+    wait_for(
+        "the daemon's first refresh",
+        Duration::from_secs(20),
+        || feed.exists(),
+    );
+    // The daemon holds the writer lock: a run is refused ...
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("another feedwright process"), "{stderr}");
+    // ... but status only reads.
+    let (code, stdout, stderr) = feedwright(&cfg, &["status"]);
+    assert_eq!(code, 0, "{stderr}");
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("notes"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[1], "healthy", "{row}");
+    assert!(cells.contains(&"1"), "one entry: {row}");
+    drop(daemon);
+}
+
+#[test]
+fn status_without_a_database_says_so_and_creates_nothing() {
+    let (dir, cfg) = notes();
+    let before = files_in(dir.path());
+    let (code, stdout, stderr) = feedwright(&cfg, &["status"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("feedwright.db") && stderr.contains("does not exist yet"),
+        "{stderr}"
+    );
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("notes"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.contains("never run"), "{row}");
+    assert_eq!(files_in(dir.path()), before, "nothing created");
+    assert!(!dir.path().join("state").exists());
+}
+
+#[test]
+fn status_on_a_corrupt_or_newer_store_is_a_clear_error() {
+    let (dir, cfg) = notes();
+    let db = dir.path().join("state/feedwright.db");
+    std::fs::create_dir(dir.path().join("state")).expect("state");
+    std::fs::write(&db, vec![b'x'; 4096]).expect("garbage");
+    let (code, stdout, stderr) = feedwright(&cfg, &["status"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("feedwright.db"),
+        "names the database: {stderr}"
+    );
+    std::fs::remove_file(&db).expect("remove");
+
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let conn = rusqlite::Connection::open(&db).expect("sqlite");
+    conn.execute(
+        "INSERT INTO refinery_schema_history (version, name, applied_on, checksum)
+         VALUES (999, 'future', '2030-01-01T00:00:00Z', '0')",
+        [],
+    )
+    .expect("fake a newer schema");
+    drop(conn);
+    let (code, _, stderr) = feedwright(&cfg, &["status"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("feedwright.db") && stderr.contains("newer"),
+        "{stderr}"
+    );
+}
