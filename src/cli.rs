@@ -623,9 +623,6 @@ pub fn serve(path: &Path) -> Exit {
         Ok(None) => return Exit::Usage,
         Err(e) => return e,
     };
-    if let Ok(addr) = listener.local_addr() {
-        tracing::info!("serving {} on http://{addr}/", cfg.output_dir.display());
-    }
     match runtime.block_on(crate::server::serve(
         &cfg,
         listener,

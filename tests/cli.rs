@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -153,5 +154,49 @@ fn status_on_a_corrupt_or_newer_store_is_a_clear_error() {
     assert!(
         stderr.contains("feedwright.db") && stderr.contains("newer"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn serve_says_once_where_it_serves() {
+    let (dir, cfg) = notes();
+    let text =
+        std::fs::read_to_string(&cfg).expect("config") + "[server]\nlisten = \"127.0.0.1:0\"\n";
+    std::fs::write(&cfg, text).expect("config");
+    let mut serve = Running(
+        Command::new(env!("CARGO_BIN_EXE_feedwright"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("serve")
+            .env_remove("RUST_LOG")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start serve"),
+    );
+    let mut stderr = BufReader::new(serve.0.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    stderr.read_line(&mut first).expect("first log line");
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_owned();
+    // An answered request means serving has started: every start-up line is written by then.
+    let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
+    conn.write_all(b"GET /healthz HTTP/1.0\r\n\r\n")
+        .expect("request");
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).expect("answer");
+    assert!(answer.starts_with("HTTP/1."), "{answer}");
+    let _ = serve.0.kill();
+    let _ = serve.0.wait();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).expect("rest of the log");
+    let log = first + &rest;
+    assert_eq!(log.matches("serving ").count(), 1, "{log}");
+    assert!(
+        log.contains(&dir.path().join("out").display().to_string()),
+        "{log}"
     );
 }
