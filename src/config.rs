@@ -520,7 +520,7 @@ impl Config {
                     scraper::Selector::parse(css).map_err(|e| {
                         (
                             key(&format!("selectors.{field}")),
-                            format!("invalid CSS selector {css:?}: {e}"),
+                            format!("invalid CSS selector {css:?}: {}", selector_error(css, &e)),
                         )
                     })?;
                 }
@@ -732,6 +732,47 @@ impl HttpConfig {
             return err("max_body_bytes", "must be at least 1024");
         }
         Ok(())
+    }
+}
+
+/// Why a CSS selector was rejected, in words: the parsers' own texts name internal error kinds
+/// (and for most of them ask to report a bug).
+fn selector_error(css: &str, e: &scraper::error::SelectorErrorKind) -> &'static str {
+    use scraper::error::SelectorErrorKind as K;
+    const GENERIC: &str = "not a valid CSS selector";
+    match e {
+        K::UnexpectedToken => "unexpected character or token",
+        K::EndOfLine => "the selector ends too early",
+        K::InvalidAtRule | K::InvalidAtRuleBody => "an @-rule is not a selector",
+        K::TooManyNestedBlocks => "too many nested brackets",
+        K::ExpectedColonOnPseudoElement => "a pseudo-element needs '::' before its name",
+        K::ExpectedIdentityOnPseudoElement => {
+            "a pseudo-class or pseudo-element needs a name after ':' or '::'"
+        }
+        K::QualRuleInvalid => GENERIC,
+        // The `selectors` crate's kinds, which are not re-exported: matched by their names.
+        K::UnexpectedSelectorParseError(kind) => match format!("{kind:?}").as_str() {
+            "EmptySelector" if css.trim().is_empty() => "the selector is empty",
+            "EmptySelector" => "expected a selector (a tag, .class, #id, [attribute] or *)",
+            "DanglingCombinator" => {
+                "a combinator (' ', '>', '+' or '~') is not followed by a selector"
+            }
+            "NoQualifiedNameInAttributeSelector" | "InvalidQualNameInAttr" => {
+                "an attribute selector needs a name"
+            }
+            "UnexpectedTokenInAttributeSelector" | "ExpectedBarInAttr" => {
+                "malformed attribute selector (write [name], [name=value] or [name~=value])"
+            }
+            "BadValueInAttr" => "an attribute value must be a name or a quoted string",
+            "ClassNeedsIdent" => "a class selector needs a name after '.'",
+            "NoIdentForPseudo" => "a pseudo-class needs a name after ':'",
+            "UnsupportedPseudoClassOrElement" => "unsupported pseudo-class or pseudo-element",
+            "UnexpectedIdent" => "unexpected name",
+            "ExpectedNamespace" | "ExplicitNamespaceUnexpectedToken" => {
+                "namespace prefixes are not supported"
+            }
+            _ => GENERIC,
+        },
     }
 }
 
