@@ -176,7 +176,7 @@ pub struct SourceConfig {
     /// Listing pages walked per run.
     #[serde(default = "default_max_pages")]
     pub max_pages: u32,
-    /// Cron expression (5 or 6 fields) for the daemon.
+    /// Cron expression (5 fields, or 6 with seconds first; no year) for the daemon.
     #[serde(default = "default_source_schedule")]
     pub schedule: String,
     /// For feed sources: fetch each item's page and extract the full post.
@@ -382,16 +382,33 @@ pub fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
-/// Parse a cron expression the way the daemon does: 5 fields, or 6 with seconds first. An
-/// expression that never fires (`0 0 30 2 *`) is an error too.
+/// Parse a cron expression the way the daemon does: 5 fields, or 6 with seconds first (or a
+/// croner nickname such as `@daily`). A year field is refused: without one, every expression
+/// repeats with the 400-year Gregorian cycle, so one that fires at all fires again after any
+/// moment, and "never fires again after now" is the same as "never fires". An expression that
+/// never fires (`0 0 30 2 *`) is an error.
 pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
+    let fields = expr.split_whitespace().count();
+    let nickname = expr.trim_start().starts_with('@');
+    let allowed = if nickname {
+        fields == 1
+    } else {
+        (5..=6).contains(&fields)
+    };
+    if !allowed {
+        return Err(format!(
+            "{fields} field(s); use 5 (minute hour day-of-month month day-of-week), or 6 with \
+             seconds first (there is no year field)"
+        ));
+    }
     let cron = croner::parser::CronParser::builder()
         .seconds(croner::parser::Seconds::Optional)
+        .year(croner::parser::Year::Disallowed)
         .build()
         .parse(expr)
         .map_err(|e| e.to_string())?;
-    // A fixed reference keeps validation pure; any expression that can fire does so within a
-    // few years of it (29 February included).
+    // A fixed reference keeps validation pure (see above: it stands for "now"); any expression
+    // that can fire does so within a few years of it (29 February included).
     let reference =
         chrono::DateTime::<chrono::Utc>::from_timestamp(946_684_800, 0).unwrap_or_default();
     cron.find_next_occurrence(&reference, false)

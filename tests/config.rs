@@ -63,3 +63,32 @@ fn a_bad_css_selector_is_explained_in_words() {
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
+
+#[test]
+fn a_schedule_has_5_or_6_fields_and_no_year() {
+    for ok in [
+        "*/30 * * * *",
+        "0 */30 * * * *",
+        "0 8 * * MON",
+        "@daily",
+        "0 0 29 2 *",
+    ] {
+        let text = BASE.replace("[[feed]]", &format!("schedule = {ok:?}\n[[feed]]"));
+        Config::parse(&text, Path::new("config.toml")).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+    }
+    for (bad, fields) in [
+        ("0 0 0 1 1 * 2020", 7),
+        ("0 0 0 1 1 * *", 7),
+        ("0 0 * *", 4),
+        ("@daily 2020", 2),
+    ] {
+        let text = BASE.replace("[[feed]]", &format!("schedule = {bad:?}\n[[feed]]"));
+        let msg = error(&text);
+        assert!(
+            msg.starts_with(&format!(
+                "config.toml: source[0].schedule: invalid cron expression {bad:?}: {fields} field(s); use 5"
+            )),
+            "{msg}"
+        );
+    }
+}
