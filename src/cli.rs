@@ -151,11 +151,16 @@ fn config_dir(path: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// `feedwright check`: the configuration, the feed stylesheet override and, with a `[digest]`,
-/// its templates.
+/// `feedwright check`: the configuration, its local paths (`output_dir`, `dir` sources' folders),
+/// the feed stylesheet override and, with a `[digest]`, its templates. Creates nothing and makes
+/// no request.
 pub fn check(path: &Path) -> Exit {
     match load(path) {
         Ok(cfg) => {
+            if let Err(e) = cfg.check_paths(path) {
+                eprintln!("error: {e}");
+                return Exit::Usage;
+            }
             if cfg.digest.is_some()
                 && let Err(e) = crate::digest::check_templates(&cfg, &config_dir(path))
             {

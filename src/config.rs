@@ -615,6 +615,13 @@ impl Config {
                         format!("{u:?} must be smtp://host[:port] or smtps://host[:port]"),
                     );
                 }
+                if d.to.is_empty() {
+                    return err(
+                        "digest.to",
+                        "no recipient: with smtp_url set, list at least one address to send to"
+                            .into(),
+                    );
+                }
             }
             if let Some(u) = &d.unsubscribe_url {
                 let parsed = Url::parse(u).map_err(|e| {
@@ -717,6 +724,59 @@ impl Config {
                     format!("{:?} is not an address:port: {e}", s.listen),
                 )
             })?;
+        }
+        Ok(())
+    }
+
+    /// Check the local paths later commands need, without creating anything: `output_dir` (or
+    /// the part of it that exists) must be a directory, and the folder of every `dir` source must
+    /// exist. Meant for `check`: `run` creates `output_dir` itself, and `file` is only used in
+    /// messages. Paths are as resolved by [`Config::load`].
+    pub fn check_paths(&self, file: &Path) -> Result<(), ConfigError> {
+        let fail = |key: String, message: String| ConfigError {
+            file: file.to_path_buf(),
+            key,
+            message,
+        };
+        // The nearest existing ancestor decides whether `output_dir` can be (or is) a directory.
+        for p in self.output_dir.ancestors() {
+            if p.as_os_str().is_empty() {
+                break;
+            }
+            match std::fs::metadata(p) {
+                Ok(m) if m.is_dir() => break,
+                Ok(_) if p == self.output_dir => {
+                    return Err(fail(
+                        "output_dir".into(),
+                        format!("{} exists and is not a directory", p.display()),
+                    ));
+                }
+                Ok(_) => {
+                    return Err(fail(
+                        "output_dir".into(),
+                        format!(
+                            "cannot create {}: {} is not a directory",
+                            self.output_dir.display(),
+                            p.display()
+                        ),
+                    ));
+                }
+                Err(_) => {}
+            }
+        }
+        for (i, s) in self.sources.iter().enumerate() {
+            if s.kind != SourceKind::Dir {
+                continue;
+            }
+            let key = format!("source[{i}].url");
+            match std::fs::metadata(&s.url) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Err(fail(key, format!("{} is not a folder", s.url))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(fail(key, format!("folder {} does not exist", s.url)));
+                }
+                Err(e) => return Err(fail(key, format!("cannot read folder {}: {e}", s.url))),
+            }
         }
         Ok(())
     }

@@ -200,3 +200,78 @@ fn serve_says_once_where_it_serves() {
         "{log}"
     );
 }
+
+#[test]
+fn check_rejects_what_later_commands_would_and_creates_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("afile"), "not a directory").expect("file");
+    std::fs::create_dir(dir.path().join("posts")).expect("posts");
+    let config = |output_dir: &str, folder: &str, extra: &str| {
+        format!(
+            "output_dir = {output_dir:?}\n[[source]]\nname = \"notes\"\nurl = {folder:?}\nkind = \"dir\"\n\
+             [[feed]]\nname = \"main\"\nsources = [\"notes\"]\n{extra}"
+        )
+    };
+    let smtp_without_recipients =
+        "[digest]\nfeed = \"main\"\nto = []\nsmtp_url = \"smtp://127.0.0.1:9\"\n";
+    let cases = [
+        (
+            config("afile", "posts", ""),
+            "output_dir",
+            "afile exists and is not a directory",
+        ),
+        (
+            config("afile/feeds", "posts", ""),
+            "output_dir",
+            "afile is not a directory",
+        ),
+        (
+            config("out", "missing", ""),
+            "source[0].url",
+            "missing does not exist",
+        ),
+        (
+            config("out", "afile", ""),
+            "source[0].url",
+            "afile is not a folder",
+        ),
+        (
+            config("out", "posts", smtp_without_recipients),
+            "digest.to",
+            "no recipient",
+        ),
+    ];
+    write_config(dir.path(), "");
+    let before = files_in(dir.path());
+    let mut wrong = Vec::new();
+    for (text, key, words) in cases {
+        let cfg = write_config(dir.path(), &text);
+        let (code, stdout, stderr) = feedwright(&cfg, &["check"]);
+        if code != 2
+            || !stdout.is_empty()
+            || !stderr.contains(&format!("config.toml: {key}: "))
+            || !stderr.contains(words)
+        {
+            wrong.push(format!("{key} ({words}): exit {code}, {stdout}{stderr}"));
+        }
+        assert_eq!(files_in(dir.path()), before, "nothing created");
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    // What run says of the same output_dir.
+    let cfg = write_config(dir.path(), &config("afile/feeds", "posts", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("output_dir"), "{stderr}");
+    // The digest itself refuses the same configuration before sending anything.
+    let cfg = write_config(dir.path(), &config("out", "posts", smtp_without_recipients));
+    let (code, _, stderr) = feedwright(&cfg, &["digest"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("digest.to"), "{stderr}");
+
+    // A valid configuration whose output_dir does not exist yet: OK, and still nothing created.
+    let cfg = write_config(dir.path(), &config("out/feeds", "posts", ""));
+    let (code, stdout, stderr) = feedwright(&cfg, &["check"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("OK"), "{stdout}");
+    assert!(!dir.path().join("out").exists());
+}
