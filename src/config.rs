@@ -1,8 +1,10 @@
 //! Configuration: the `config.toml` tree, its defaults and its validation.
 //!
 //! Owns: parsing (`deny_unknown_fields` everywhere), defaults, and [`Config::validate`], whose
-//! errors name the file and the key. Must not: touch the network, the database, the clock or any
-//! global state. Relative paths are resolved against the config file's directory here, once.
+//! errors name the file and the key; [`Config::check_paths`], the look at local paths `check`
+//! adds (metadata only). Must not: touch the network, the database, the clock or any global
+//! state, or create files. Relative paths are resolved against the config file's directory
+//! here, once.
 
 use std::collections::HashSet;
 use std::fmt;
