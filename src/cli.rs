@@ -151,11 +151,16 @@ fn config_dir(path: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// `feedwright check`: the configuration, the feed stylesheet override and, with a `[digest]`,
-/// its templates.
+/// `feedwright check`: the configuration, its local paths (`output_dir`, `dir` sources' folders),
+/// the feed stylesheet override and, with a `[digest]`, its templates. Creates nothing and makes
+/// no request.
 pub fn check(path: &Path) -> Exit {
     match load(path) {
         Ok(cfg) => {
+            if let Err(e) = cfg.check_paths(path) {
+                eprintln!("error: {e}");
+                return Exit::Usage;
+            }
             if cfg.digest.is_some()
                 && let Err(e) = crate::digest::check_templates(&cfg, &config_dir(path))
             {
@@ -380,14 +385,30 @@ fn report_announced(a: &pipeline::Announced) {
 }
 
 /// `feedwright status`: one row per configured source, on stdout.
+///
+/// Only reads: the store is opened read-only (no lock, no migration), so this works while the
+/// daemon or a `run` holds it, and creates nothing when no run has created the database yet.
 pub fn status(path: &Path) -> Exit {
     let cfg = match load(path) {
         Ok(c) => c,
         Err(e) => return e,
     };
-    let store = match open_store(&cfg) {
-        Ok(s) => s,
-        Err(e) => return e,
+    let db = &cfg.store.path;
+    let store = match std::fs::metadata(db) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!(
+                "{}: the database does not exist yet (no run has created it): every source shows \"never run\"",
+                db.display()
+            );
+            None
+        }
+        _ => match Store::open_read_only(db) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::Usage;
+            }
+        },
     };
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map_or_else(
@@ -406,16 +427,21 @@ pub fn status(path: &Path) -> Exit {
     ]];
     let mut failed = false;
     for src in &cfg.sources {
-        let state = match store.source_state(&src.name) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: {e}");
-                failed = true;
-                continue;
-            }
+        let (state, entries, last) = match &store {
+            Some(store) => match store.source_state(&src.name) {
+                Ok(s) => (
+                    s,
+                    store.entry_count(&src.name).unwrap_or(0),
+                    store.last_run(&src.name).ok().flatten(),
+                ),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    failed = true;
+                    continue;
+                }
+            },
+            None => (None, 0, None),
         };
-        let entries = store.entry_count(&src.name).unwrap_or(0);
-        let last = store.last_run(&src.name).ok().flatten();
         let figures = last.map_or_else(
             || "-".to_string(),
             |h| {
@@ -602,9 +628,6 @@ pub fn serve(path: &Path) -> Exit {
         Ok(None) => return Exit::Usage,
         Err(e) => return e,
     };
-    if let Ok(addr) = listener.local_addr() {
-        tracing::info!("serving {} on http://{addr}/", cfg.output_dir.display());
-    }
     match runtime.block_on(crate::server::serve(
         &cfg,
         listener,

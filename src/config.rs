@@ -1,8 +1,10 @@
 //! Configuration: the `config.toml` tree, its defaults and its validation.
 //!
 //! Owns: parsing (`deny_unknown_fields` everywhere), defaults, and [`Config::validate`], whose
-//! errors name the file and the key. Must not: touch the network, the database, the clock or any
-//! global state. Relative paths are resolved against the config file's directory here, once.
+//! errors name the file and the key; [`Config::check_paths`], the look at local paths `check`
+//! adds (metadata only). Must not: touch the network, the database, the clock or any global
+//! state, or create files. Relative paths are resolved against the config file's directory
+//! here, once.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -176,7 +178,7 @@ pub struct SourceConfig {
     /// Listing pages walked per run.
     #[serde(default = "default_max_pages")]
     pub max_pages: u32,
-    /// Cron expression (5 or 6 fields) for the daemon.
+    /// Cron expression (5 fields, or 6 with seconds first; no year) for the daemon.
     #[serde(default = "default_source_schedule")]
     pub schedule: String,
     /// For feed sources: fetch each item's page and extract the full post.
@@ -382,16 +384,33 @@ pub fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
-/// Parse a cron expression the way the daemon does: 5 fields, or 6 with seconds first. An
-/// expression that never fires (`0 0 30 2 *`) is an error too.
+/// Parse a cron expression the way the daemon does: 5 fields, or 6 with seconds first (or a
+/// croner nickname such as `@daily`). A year field is refused: without one, every expression
+/// repeats with the 400-year Gregorian cycle, so one that fires at all fires again after any
+/// moment, and "never fires again after now" is the same as "never fires". An expression that
+/// never fires (`0 0 30 2 *`) is an error.
 pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
+    let fields = expr.split_whitespace().count();
+    let nickname = expr.trim_start().starts_with('@');
+    let allowed = if nickname {
+        fields == 1
+    } else {
+        (5..=6).contains(&fields)
+    };
+    if !allowed {
+        return Err(format!(
+            "{fields} field(s); use 5 (minute hour day-of-month month day-of-week), or 6 with \
+             seconds first (there is no year field)"
+        ));
+    }
     let cron = croner::parser::CronParser::builder()
         .seconds(croner::parser::Seconds::Optional)
+        .year(croner::parser::Year::Disallowed)
         .build()
         .parse(expr)
         .map_err(|e| e.to_string())?;
-    // A fixed reference keeps validation pure; any expression that can fire does so within a
-    // few years of it (29 February included).
+    // A fixed reference keeps validation pure (see above: it stands for "now"); any expression
+    // that can fire does so within a few years of it (29 February included).
     let reference =
         chrono::DateTime::<chrono::Utc>::from_timestamp(946_684_800, 0).unwrap_or_default();
     cron.find_next_occurrence(&reference, false)
@@ -520,7 +539,7 @@ impl Config {
                     scraper::Selector::parse(css).map_err(|e| {
                         (
                             key(&format!("selectors.{field}")),
-                            format!("invalid CSS selector {css:?}: {e}"),
+                            format!("invalid CSS selector {css:?}: {}", selector_error(css, &e)),
                         )
                     })?;
                 }
@@ -596,6 +615,13 @@ impl Config {
                     return err(
                         "digest.smtp_url",
                         format!("{u:?} must be smtp://host[:port] or smtps://host[:port]"),
+                    );
+                }
+                if d.to.is_empty() {
+                    return err(
+                        "digest.to",
+                        "no recipient: with smtp_url set, list at least one address to send to"
+                            .into(),
                     );
                 }
             }
@@ -704,6 +730,59 @@ impl Config {
         Ok(())
     }
 
+    /// Check the local paths later commands need, without creating anything: `output_dir` (or
+    /// the part of it that exists) must be a directory, and the folder of every `dir` source must
+    /// exist. Meant for `check`: `run` creates `output_dir` itself, and `file` is only used in
+    /// messages. Paths are as resolved by [`Config::load`].
+    pub fn check_paths(&self, file: &Path) -> Result<(), ConfigError> {
+        let fail = |key: String, message: String| ConfigError {
+            file: file.to_path_buf(),
+            key,
+            message,
+        };
+        // The nearest existing ancestor decides whether `output_dir` can be (or is) a directory.
+        for p in self.output_dir.ancestors() {
+            if p.as_os_str().is_empty() {
+                break;
+            }
+            match std::fs::metadata(p) {
+                Ok(m) if m.is_dir() => break,
+                Ok(_) if p == self.output_dir => {
+                    return Err(fail(
+                        "output_dir".into(),
+                        format!("{} exists and is not a directory", p.display()),
+                    ));
+                }
+                Ok(_) => {
+                    return Err(fail(
+                        "output_dir".into(),
+                        format!(
+                            "cannot create {}: {} is not a directory",
+                            self.output_dir.display(),
+                            p.display()
+                        ),
+                    ));
+                }
+                Err(_) => {}
+            }
+        }
+        for (i, s) in self.sources.iter().enumerate() {
+            if s.kind != SourceKind::Dir {
+                continue;
+            }
+            let key = format!("source[{i}].url");
+            match std::fs::metadata(&s.url) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Err(fail(key, format!("{} is not a folder", s.url))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(fail(key, format!("folder {} does not exist", s.url)));
+                }
+                Err(e) => return Err(fail(key, format!("cannot read folder {}: {e}", s.url))),
+            }
+        }
+        Ok(())
+    }
+
     /// The source called `name`.
     pub fn source(&self, name: &str) -> Option<&SourceConfig> {
         self.sources.iter().find(|s| s.name == name)
@@ -732,6 +811,47 @@ impl HttpConfig {
             return err("max_body_bytes", "must be at least 1024");
         }
         Ok(())
+    }
+}
+
+/// Why a CSS selector was rejected, in words: the parsers' own texts name internal error kinds
+/// (and for most of them ask to report a bug).
+fn selector_error(css: &str, e: &scraper::error::SelectorErrorKind) -> &'static str {
+    use scraper::error::SelectorErrorKind as K;
+    const GENERIC: &str = "not a valid CSS selector";
+    match e {
+        K::UnexpectedToken => "unexpected character or token",
+        K::EndOfLine => "the selector ends too early",
+        K::InvalidAtRule | K::InvalidAtRuleBody => "an @-rule is not a selector",
+        K::TooManyNestedBlocks => "too many nested brackets",
+        K::ExpectedColonOnPseudoElement => "a pseudo-element needs '::' before its name",
+        K::ExpectedIdentityOnPseudoElement => {
+            "a pseudo-class or pseudo-element needs a name after ':' or '::'"
+        }
+        K::QualRuleInvalid => GENERIC,
+        // The `selectors` crate's kinds, which are not re-exported: matched by their names.
+        K::UnexpectedSelectorParseError(kind) => match format!("{kind:?}").as_str() {
+            "EmptySelector" if css.trim().is_empty() => "the selector is empty",
+            "EmptySelector" => "expected a selector (a tag, .class, #id, [attribute] or *)",
+            "DanglingCombinator" => {
+                "a combinator (' ', '>', '+' or '~') is not followed by a selector"
+            }
+            "NoQualifiedNameInAttributeSelector" | "InvalidQualNameInAttr" => {
+                "an attribute selector needs a name"
+            }
+            "UnexpectedTokenInAttributeSelector" | "ExpectedBarInAttr" => {
+                "malformed attribute selector (write [name], [name=value] or [name~=value])"
+            }
+            "BadValueInAttr" => "an attribute value must be a name or a quoted string",
+            "ClassNeedsIdent" => "a class selector needs a name after '.'",
+            "NoIdentForPseudo" => "a pseudo-class needs a name after ':'",
+            "UnsupportedPseudoClassOrElement" => "unsupported pseudo-class or pseudo-element",
+            "UnexpectedIdent" => "unexpected name",
+            "ExpectedNamespace" | "ExplicitNamespaceUnexpectedToken" => {
+                "namespace prefixes are not supported"
+            }
+            _ => GENERIC,
+        },
     }
 }
 

@@ -59,11 +59,29 @@ impl std::fmt::Display for Job {
 /// One schedule: a job and its cron, in a time zone.
 struct Schedule {
     job: Job,
+    /// The cron expression as configured, for messages.
+    expr: String,
     cron: croner::Cron,
     tz: Tz,
 }
 
 impl Schedule {
+    /// The warning when this schedule has no firing left: it names the source or the digest.
+    fn never_fires_again(&self) -> String {
+        match &self.job {
+            Job::Refresh(name) => format!(
+                "source {name}: its schedule {:?} never fires again: no more refreshes until the \
+                 configuration changes",
+                self.expr
+            ),
+            Job::Digest => format!(
+                "digest: its schedule {:?} never fires again: no more issues until the \
+                 configuration changes",
+                self.expr
+            ),
+        }
+    }
+
     /// The first firing strictly after `after`.
     fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.cron
@@ -88,6 +106,7 @@ fn schedules(cfg: &Config) -> Vec<Schedule> {
         if let Ok(cron) = crate::config::parse_schedule(&s.schedule) {
             out.push(Schedule {
                 job: Job::Refresh(s.name.clone()),
+                expr: s.schedule.clone(),
                 cron,
                 tz,
             });
@@ -103,6 +122,7 @@ fn schedules(cfg: &Config) -> Vec<Schedule> {
             .unwrap_or(tz);
         out.push(Schedule {
             job: Job::Digest,
+            expr: d.schedule.clone(),
             cron,
             tz,
         });
@@ -262,7 +282,7 @@ async fn schedule_loop(shared: Arc<Shared>, sched: Schedule, jitter_secs: u64) {
     let start = Utc::now();
     let mut reference = std::time::Instant::now();
     let Some(mut plan) = Plan::new(&sched, start, start, draw_jitter()) else {
-        tracing::warn!("the {} schedule never fires again", sched.job);
+        tracing::warn!("{}", sched.never_fires_again());
         return;
     };
     loop {
@@ -299,7 +319,7 @@ async fn schedule_loop(shared: Arc<Shared>, sched: Schedule, jitter_secs: u64) {
                 reference = decided;
             }
             None => {
-                tracing::warn!("the {} schedule never fires again", sched.job);
+                tracing::warn!("{}", sched.never_fires_again());
                 return;
             }
         }
@@ -520,9 +540,24 @@ mod tests {
     fn sched(expr: &str, tz: &str) -> Schedule {
         Schedule {
             job: Job::Digest,
+            expr: expr.to_owned(),
             cron: crate::config::parse_schedule(expr).expect("cron"),
             tz: tz.parse().expect("zone"),
         }
+    }
+
+    #[test]
+    fn the_warning_for_a_schedule_without_firings_names_its_job() {
+        let mut s = sched("0 0 1 1 *", "UTC");
+        s.job = Job::Refresh("a".into());
+        let msg = s.never_fires_again();
+        assert!(
+            msg.starts_with("source a: ") && msg.contains("\"0 0 1 1 *\" never fires again"),
+            "{msg}"
+        );
+        s.job = Job::Digest;
+        let msg = s.never_fires_again();
+        assert!(msg.starts_with("digest: "), "{msg}");
     }
 
     fn utc(s: &str) -> DateTime<Utc> {

@@ -277,6 +277,40 @@ jitter_secs = 0
 }
 
 #[test]
+fn a_cron_with_a_year_field_is_a_config_error_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = "[[source]]\nname = \"s\"\nurl = \"https://example.org/\"\n[[feed]]\nname = \"f\"\nsources = [\"s\"]\n";
+    let cases = [
+        // Its only firing is long past; with another year it would stop after that year.
+        (
+            base.replace("[[feed]]", "schedule = \"0 0 0 1 1 * 2020\"\n[[feed]]"),
+            "source[0].schedule",
+        ),
+        (
+            format!("{base}[digest]\nfeed = \"f\"\nschedule = \"0 0 8 * * MON 2099\"\n"),
+            "digest.schedule",
+        ),
+    ];
+    for (text, key) in cases {
+        let cfg = write_config(dir.path(), &text);
+        for cmd in ["check", "daemon"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_feedwright"))
+                .arg("--config")
+                .arg(&cfg)
+                .arg(cmd)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{cmd} {key}: {stderr}");
+            assert!(
+                stderr.contains(key) && stderr.contains("7 field(s)"),
+                "{stderr}"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_cron_that_never_fires_is_a_config_error_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(

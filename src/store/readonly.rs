@@ -1,4 +1,5 @@
-//! Read-only access for the server, and the run-duration bookkeeping it reports.
+//! Read-only access for the server and `status`, and the run-duration bookkeeping the server
+//! reports.
 //!
 //! Owns: [`Store::open_read_only`] (no lock file, no migrations, never writes), the aggregate
 //! queries behind `/metrics` (sums over `source_runs`, run-duration histograms, digest issue

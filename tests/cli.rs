@@ -1,0 +1,277 @@
+//! Commands that only read or check, with the real binary: `status` beside a running daemon and
+//! without a database, `check` on paths later commands would reject, and `serve`'s log.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{feedwright, write_config};
+
+/// Kills the child if the test fails before it is stopped.
+struct Running(Child);
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !done() {
+        assert!(t0.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A config folder with a `dir` source of one Markdown post, refreshed every second by the
+/// daemon, its store in `state/`.
+fn notes() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("posts")).expect("posts");
+    std::fs::write(
+        dir.path().join("posts/one.md"),
+        "+++\ntitle = \"One\"\ndate = 2024-10-01T12:00:00Z\nurl = \"https://notes.example.org/one/\"\n+++\nTalks resumed.\n",
+    )
+    .expect("post");
+    let cfg = write_config(
+        dir.path(),
+        r#"output_dir = "out"
+public_url = "http://feeds.test/"
+[store]
+path = "state/feedwright.db"
+[[source]]
+name = "notes"
+url = "posts"
+kind = "dir"
+schedule = "* * * * * *"
+[[feed]]
+name = "main"
+sources = ["notes"]
+[daemon]
+jitter_secs = 0
+"#,
+    );
+    (dir, cfg)
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn status_reads_the_store_while_the_daemon_holds_it() {
+    let (dir, cfg) = notes();
+    let daemon = Running(
+        Command::new(env!("CARGO_BIN_EXE_feedwright"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("daemon")
+            .env_remove("RUST_LOG")
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the daemon"),
+    );
+    let feed = dir.path().join("out/main/atom.xml");
+    wait_for(
+        "the daemon's first refresh",
+        Duration::from_secs(20),
+        || feed.exists(),
+    );
+    // The daemon holds the writer lock: a run is refused ...
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("another feedwright process"), "{stderr}");
+    // ... but status only reads.
+    let (code, stdout, stderr) = feedwright(&cfg, &["status"]);
+    assert_eq!(code, 0, "{stderr}");
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("notes"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[1], "healthy", "{row}");
+    assert!(cells.contains(&"1"), "one entry: {row}");
+    drop(daemon);
+}
+
+#[test]
+fn status_without_a_database_says_so_and_creates_nothing() {
+    let (dir, cfg) = notes();
+    let before = files_in(dir.path());
+    let (code, stdout, stderr) = feedwright(&cfg, &["status"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("feedwright.db") && stderr.contains("does not exist yet"),
+        "{stderr}"
+    );
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("notes"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.contains("never run"), "{row}");
+    assert_eq!(files_in(dir.path()), before, "nothing created");
+    assert!(!dir.path().join("state").exists());
+}
+
+#[test]
+fn status_on_a_corrupt_or_newer_store_is_a_clear_error() {
+    let (dir, cfg) = notes();
+    let db = dir.path().join("state/feedwright.db");
+    std::fs::create_dir(dir.path().join("state")).expect("state");
+    std::fs::write(&db, vec![b'x'; 4096]).expect("garbage");
+    let (code, stdout, stderr) = feedwright(&cfg, &["status"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("feedwright.db"),
+        "names the database: {stderr}"
+    );
+    std::fs::remove_file(&db).expect("remove");
+
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let conn = rusqlite::Connection::open(&db).expect("sqlite");
+    conn.execute(
+        "INSERT INTO refinery_schema_history (version, name, applied_on, checksum)
+         VALUES (999, 'future', '2030-01-01T00:00:00Z', '0')",
+        [],
+    )
+    .expect("fake a newer schema");
+    drop(conn);
+    let (code, _, stderr) = feedwright(&cfg, &["status"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("feedwright.db") && stderr.contains("newer"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn serve_says_once_where_it_serves() {
+    let (dir, cfg) = notes();
+    let text =
+        std::fs::read_to_string(&cfg).expect("config") + "[server]\nlisten = \"127.0.0.1:0\"\n";
+    std::fs::write(&cfg, text).expect("config");
+    let mut serve = Running(
+        Command::new(env!("CARGO_BIN_EXE_feedwright"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("serve")
+            .env_remove("RUST_LOG")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start serve"),
+    );
+    let mut stderr = BufReader::new(serve.0.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    stderr.read_line(&mut first).expect("first log line");
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_owned();
+    // An answered request means serving has started: every start-up line is written by then.
+    let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
+    conn.write_all(b"GET /healthz HTTP/1.0\r\n\r\n")
+        .expect("request");
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).expect("answer");
+    assert!(answer.starts_with("HTTP/1."), "{answer}");
+    let _ = serve.0.kill();
+    let _ = serve.0.wait();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).expect("rest of the log");
+    let log = first + &rest;
+    assert_eq!(log.matches("serving ").count(), 1, "{log}");
+    assert!(
+        log.contains(&dir.path().join("out").display().to_string()),
+        "{log}"
+    );
+}
+
+#[test]
+fn check_rejects_what_later_commands_would_and_creates_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("afile"), "not a directory").expect("file");
+    std::fs::create_dir(dir.path().join("posts")).expect("posts");
+    let config = |output_dir: &str, folder: &str, extra: &str| {
+        format!(
+            "output_dir = {output_dir:?}\n[[source]]\nname = \"notes\"\nurl = {folder:?}\nkind = \"dir\"\n\
+             [[feed]]\nname = \"main\"\nsources = [\"notes\"]\n{extra}"
+        )
+    };
+    let smtp_without_recipients =
+        "[digest]\nfeed = \"main\"\nto = []\nsmtp_url = \"smtp://127.0.0.1:9\"\n";
+    let cases = [
+        (
+            config("afile", "posts", ""),
+            "output_dir",
+            "afile exists and is not a directory",
+        ),
+        (
+            config("afile/feeds", "posts", ""),
+            "output_dir",
+            "afile is not a directory",
+        ),
+        (
+            config("out", "missing", ""),
+            "source[0].url",
+            "missing does not exist",
+        ),
+        (
+            config("out", "afile", ""),
+            "source[0].url",
+            "afile is not a folder",
+        ),
+        (
+            config("out", "posts", smtp_without_recipients),
+            "digest.to",
+            "no recipient",
+        ),
+    ];
+    write_config(dir.path(), "");
+    let before = files_in(dir.path());
+    let mut wrong = Vec::new();
+    for (text, key, words) in cases {
+        let cfg = write_config(dir.path(), &text);
+        let (code, stdout, stderr) = feedwright(&cfg, &["check"]);
+        if code != 2
+            || !stdout.is_empty()
+            || !stderr.contains(&format!("config.toml: {key}: "))
+            || !stderr.contains(words)
+        {
+            wrong.push(format!("{key} ({words}): exit {code}, {stdout}{stderr}"));
+        }
+        assert_eq!(files_in(dir.path()), before, "nothing created");
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    // What run says of the same output_dir.
+    let cfg = write_config(dir.path(), &config("afile/feeds", "posts", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("output_dir"), "{stderr}");
+    // The digest itself refuses the same configuration before sending anything.
+    let cfg = write_config(dir.path(), &config("out", "posts", smtp_without_recipients));
+    let (code, _, stderr) = feedwright(&cfg, &["digest"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("digest.to"), "{stderr}");
+
+    // A valid configuration whose output_dir does not exist yet: OK, and still nothing created.
+    let cfg = write_config(dir.path(), &config("out/feeds", "posts", ""));
+    let (code, stdout, stderr) = feedwright(&cfg, &["check"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("OK"), "{stdout}");
+    assert!(!dir.path().join("out").exists());
+}

@@ -1,0 +1,94 @@
+//! Configuration validation through the public API: every message names the key and says what
+//! is wrong in words.
+
+use std::path::Path;
+
+use feedwright::config::Config;
+
+const BASE: &str = r#"[[source]]
+name = "s"
+url = "https://example.org/"
+[[feed]]
+name = "f"
+sources = ["s"]
+"#;
+
+/// The error for `text`, as the user sees it.
+fn error(text: &str) -> String {
+    Config::parse(text, Path::new("config.toml"))
+        .expect_err("invalid")
+        .to_string()
+}
+
+#[test]
+fn a_bad_css_selector_is_explained_in_words() {
+    let cases = [
+        ("h1[[[", "an attribute selector needs a name"),
+        ("", "the selector is empty"),
+        ("   ", "the selector is empty"),
+        ("h1 >", "is not followed by a selector"),
+        ("div.", "ends too early"),
+        ("a:", "ends too early"),
+        ("a:frobnicate", "unsupported pseudo-class"),
+        ("a[href=", "ends too early"),
+        ("a[href=x y]", "unexpected character"),
+        ("a[href=1]", "a name or a quoted string"),
+        ("h1 {", "is not followed by a selector"),
+        ("@media x", "expected a selector"),
+        ("((((", "expected a selector"),
+        ("svg|a", "namespace"),
+        ("a::", "ends too early"),
+        ("a:hover(", "unsupported pseudo-class"),
+        ("div.1", "unexpected character"),
+        ("a:1", "needs a name after ':'"),
+        ("a::1", "needs a name after ':' or '::'"),
+    ];
+    let mut wrong = Vec::new();
+    for (css, words) in cases {
+        let text = format!("{BASE}[source.selectors]\ntitle = {css:?}\n");
+        let msg = error(&text);
+        if !msg.contains(words) {
+            wrong.push(msg.clone());
+        }
+        assert!(
+            msg.starts_with(&format!(
+                "config.toml: source[0].selectors.title: invalid CSS selector {css:?}: "
+            )),
+            "{css:?}: {msg}"
+        );
+        assert!(
+            !msg.contains("developer") && !msg.contains('\n'),
+            "{css:?}: {msg}"
+        );
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[test]
+fn a_schedule_has_5_or_6_fields_and_no_year() {
+    for ok in [
+        "*/30 * * * *",
+        "0 */30 * * * *",
+        "0 8 * * MON",
+        "@daily",
+        "0 0 29 2 *",
+    ] {
+        let text = BASE.replace("[[feed]]", &format!("schedule = {ok:?}\n[[feed]]"));
+        Config::parse(&text, Path::new("config.toml")).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+    }
+    for (bad, fields) in [
+        ("0 0 0 1 1 * 2020", 7),
+        ("0 0 0 1 1 * *", 7),
+        ("0 0 * *", 4),
+        ("@daily 2020", 2),
+    ] {
+        let text = BASE.replace("[[feed]]", &format!("schedule = {bad:?}\n[[feed]]"));
+        let msg = error(&text);
+        assert!(
+            msg.starts_with(&format!(
+                "config.toml: source[0].schedule: invalid cron expression {bad:?}: {fields} field(s); use 5"
+            )),
+            "{msg}"
+        );
+    }
+}
