@@ -164,7 +164,7 @@ pub fn check(path: &Path) -> Exit {
             if cfg.digest.is_some()
                 && let Err(e) = crate::digest::check_templates(&cfg, &config_dir(path))
             {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", e.in_config_file(path));
                 return Exit::Usage;
             }
             if let Err(e) = pipeline::stylesheet(&config_dir(path)) {
@@ -542,6 +542,7 @@ pub fn digest(path: &Path, now: Option<&str>, dry_run: bool, to: Option<String>)
             }
         }
         Err(e) => {
+            let e = e.in_config_file(path);
             eprintln!("error: {e}");
             if e.exit_code() == 2 {
                 Exit::Usage
@@ -561,7 +562,7 @@ pub fn daemon(path: &Path) -> Exit {
     if cfg.digest.is_some()
         && let Err(e) = crate::digest::check_templates(&cfg, &config_dir(path))
     {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", e.in_config_file(path));
         return Exit::Usage;
     }
     if let Err(e) = prepare_output_dir(&cfg.output_dir) {

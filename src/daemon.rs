@@ -230,6 +230,7 @@ pub async fn run(
                     crate::digest::check_templates(&new, &config_dir(&shared.config_path))
                     && new.digest.is_some()
                 {
+                    let e = e.in_config_file(&shared.config_path);
                     tracing::error!("reload rejected, keeping the running configuration: {e}");
                     continue_with(&mut tasks).await;
                     continue;
@@ -509,7 +510,7 @@ fn digest_now(shared: &Shared, cfg: &Config, store: &mut Store, now: DateTime<Ut
     };
     match crate::digest::run(cfg, store, &opts, now) {
         Ok(outcome) => tracing::info!("digest: {outcome}"),
-        Err(e) => tracing::error!("digest: {e}"),
+        Err(e) => tracing::error!("digest: {}", e.in_config_file(&shared.config_path)),
     }
 }
 
