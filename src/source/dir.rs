@@ -1,8 +1,11 @@
 //! Local folders: saved `.html` pages and Markdown posts with front matter.
 //!
 //! Owns: listing a folder (recursively, in name order), splitting TOML (`+++`) or YAML (`---`)
-//! front matter, rendering Markdown with `pulldown-cmark`. Must not: sanitize (Markdown may carry
-//! raw HTML: it is as untrusted as a scraped page), normalize, or touch the store.
+//! front matter, rendering Markdown with `pulldown-cmark`, and refusing a file whose front matter
+//! an editor got wrong (unknown key, a date `normalize::parse_date` cannot read, no URL) with a
+//! message naming the file. Must not: sanitize (Markdown may carry raw HTML: it is as untrusted as
+//! a scraped page), normalize (dates are only checked, and handed on as written), or touch the
+//! store.
 
 use std::path::{Path, PathBuf};
 
@@ -169,14 +172,8 @@ fn read_file(path: &Path) -> Result<Item, String> {
         | pulldown_cmark::Options::ENABLE_FOOTNOTES
         | pulldown_cmark::Options::ENABLE_STRIKETHROUGH;
     pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new_ext(rest, opts));
-    let date = |d: &Option<String>| {
-        d.iter()
-            .map(|v| RawDate {
-                value: v.clone(),
-                source: DateSource::Feed,
-            })
-            .collect::<Vec<_>>()
-    };
+    let published = front_date("date", front.date)?;
+    let modified = front_date("updated", front.updated)?;
     let mut authors = front.author.map(OneOrMany::into_vec).unwrap_or_default();
     authors.extend(front.authors.map(OneOrMany::into_vec).unwrap_or_default());
     let mut categories = front
@@ -199,8 +196,8 @@ fn read_file(path: &Path) -> Result<Item, String> {
         wp_post_id: None,
         base_href: None,
         title: front.title,
-        published: date(&front.date),
-        modified: date(&front.updated),
+        published,
+        modified,
         authors,
         categories,
         body_html: Some(html),
@@ -208,6 +205,25 @@ fn read_file(path: &Path) -> Result<Item, String> {
         related,
     };
     Ok(Item::Post(url, Box::new(raw)))
+}
+
+/// A front-matter date as a candidate for `normalize`, checked with the parser `normalize` uses
+/// ([`crate::normalize::parse_date`]): a date the editor wrote but that does not parse is an
+/// error, not a post silently dated by when it was first seen.
+fn front_date(key: &str, value: Option<String>) -> Result<Vec<RawDate>, String> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    if crate::normalize::parse_date(&value).is_none() {
+        return Err(format!(
+            "front matter key {key}: {value:?} is not a date \
+             (write e.g. 2024-03-05, 2024-03-05T18:00:00+01:00 or 2024-03-05 18:00 +0100)"
+        ));
+    }
+    Ok(vec![RawDate {
+        value,
+        source: DateSource::Feed,
+    }])
 }
 
 /// Split `+++ toml +++` or `--- yaml ---` front matter from the rest of a file.

@@ -1,0 +1,218 @@
+//! The `dir` source end to end: front matter as an editor writes it, and the messages a mistake
+//! gets. The binary runs in the folder of its config (`--config config.toml`), so failures name
+//! files relative to it, as they do for a relative `url`.
+
+mod common;
+
+use std::path::Path;
+
+use common::write_config;
+
+const CONFIG: &str = r#"output_dir = "out"
+[store]
+path = "db/feedwright.db"
+[[source]]
+name = "events"
+url = "posts"
+kind = "dir"
+[[feed]]
+name = "events"
+sources = ["events"]
+"#;
+
+/// A folder with `posts/<name>` for every `(name, text)` and the config above.
+fn site(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let posts = dir.path().join("posts");
+    std::fs::create_dir_all(&posts).unwrap();
+    for (name, text) in files {
+        std::fs::write(posts.join(name), text).unwrap();
+    }
+    write_config(dir.path(), CONFIG);
+    dir
+}
+
+/// `feedwright --config config.toml run` in `dir`: (exit code, stderr).
+fn run(dir: &Path) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedwright"))
+        .current_dir(dir)
+        .args(["--config", "config.toml", "run"])
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run feedwright");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The `failed posts/<name>: …` line of the run report.
+fn failure<'a>(stderr: &'a str, name: &str) -> &'a str {
+    let prefix = format!("failed posts/{name}: ");
+    stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no line starting {prefix:?}:\n{stderr}"))
+}
+
+fn feed_json(dir: &Path) -> serde_json::Value {
+    let path = dir.join("out/events/feed.json");
+    serde_json::from_slice(&std::fs::read(&path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// JSON Feed items by `url`.
+fn item<'a>(feed: &'a serde_json::Value, url: &str) -> &'a serde_json::Value {
+    feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["url"] == url)
+        .unwrap_or_else(|| panic!("no item {url} in {feed:#}"))
+}
+
+#[test]
+fn every_accepted_date_form_dates_the_post() {
+    let cases = [
+        (
+            "toml-offset.md",
+            "+++",
+            "date = 2024-03-04T18:00:00+01:00",
+            "2024-03-04T17:00:00+00:00",
+        ),
+        (
+            "toml-date.md",
+            "+++",
+            "date = 2024-03-04",
+            "2024-03-04T00:00:00+00:00",
+        ),
+        (
+            "toml-local.md",
+            "+++",
+            "date = 2024-03-04T18:30:00",
+            "2024-03-04T18:30:00+00:00",
+        ),
+        (
+            "toml-space.md",
+            "+++",
+            "date = 2024-03-04 18:30:00Z",
+            "2024-03-04T18:30:00+00:00",
+        ),
+        (
+            "rfc3339.md",
+            "+++",
+            r#"date = "2024-03-04T18:00:00.5-05:00""#,
+            "2024-03-04T23:00:00+00:00",
+        ),
+        (
+            "iso-date.md",
+            "+++",
+            r#"date = "2024-03-04""#,
+            "2024-03-04T00:00:00+00:00",
+        ),
+        (
+            "offset-min.md",
+            "+++",
+            r#"date = "2024-03-04 18:00 +0100""#,
+            "2024-03-04T17:00:00+00:00",
+        ),
+        (
+            "offset-sec.md",
+            "+++",
+            r#"date = "2024-03-04 18:00:10 +0100""#,
+            "2024-03-04T17:00:10+00:00",
+        ),
+        (
+            "local.md",
+            "+++",
+            r#"date = "2024-03-04 18:30""#,
+            "2024-03-04T18:30:00+00:00",
+        ),
+        (
+            "yaml-rfc3339.md",
+            "---",
+            "date: 2024-03-04T18:00:00Z",
+            "2024-03-04T18:00:00+00:00",
+        ),
+        (
+            "yaml-date.md",
+            "---",
+            "date: 2024-03-04",
+            "2024-03-04T00:00:00+00:00",
+        ),
+        (
+            "yaml-offset.md",
+            "---",
+            "date: 2024-03-04 18:00 +0100",
+            "2024-03-04T17:00:00+00:00",
+        ),
+    ];
+    let files: Vec<(&str, String)> = cases
+        .iter()
+        .map(|(name, fence, date, _)| {
+            let url = if *fence == "+++" {
+                format!("url = \"https://example.org/{name}\"")
+            } else {
+                format!("url: https://example.org/{name}")
+            };
+            (*name, format!("{fence}\n{date}\n{url}\n{fence}\nBody.\n"))
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    let dir = site(&files);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let feed = feed_json(dir.path());
+    for (name, _, date, want) in cases {
+        let item = item(&feed, &format!("https://example.org/{name}"));
+        assert_eq!(item["date_published"], want, "{date}");
+    }
+}
+
+#[test]
+fn an_unparseable_date_fails_the_post_naming_file_key_and_value() {
+    let dir = site(&[
+        (
+            "nov31.md",
+            "+++\ndate = \"2024-11-31\"\nurl = \"https://example.org/a/\"\n+++\nA\n",
+        ),
+        (
+            "tuesday.md",
+            "+++\ndate = \"next tuesday\"\nurl = \"https://example.org/b/\"\n+++\nB\n",
+        ),
+        (
+            "month13.md",
+            "---\ndate: 2024-13-45\nurl: https://example.org/c/\n---\nC\n",
+        ),
+        (
+            "yesterday.md",
+            "---\ndate: 2024-03-01\nupdated: yesterday\nurl: https://example.org/d/\n---\nD\n",
+        ),
+        (
+            "good.md",
+            "+++\ndate = 2024-03-04\nurl = \"https://example.org/good/\"\n+++\nGood\n",
+        ),
+    ]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 1, "bad dates: exit 1\n{stderr}");
+    for (name, key, value) in [
+        ("nov31.md", "date", "2024-11-31"),
+        ("tuesday.md", "date", "next tuesday"),
+        ("month13.md", "date", "2024-13-45"),
+        ("yesterday.md", "updated", "yesterday"),
+    ] {
+        let line = failure(&stderr, name);
+        assert!(
+            line.starts_with(&format!("front matter key {key}: {value:?} is not a date")),
+            "{line}"
+        );
+    }
+    let feed = feed_json(dir.path());
+    let urls: Vec<_> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls, ["https://example.org/good/"], "only the good post");
+}
