@@ -216,3 +216,33 @@ fn an_unparseable_date_fails_the_post_naming_file_key_and_value() {
         .collect();
     assert_eq!(urls, ["https://example.org/good/"], "only the good post");
 }
+
+#[test]
+fn a_front_matter_summary_is_plain_text_in_every_feed() {
+    let summary = "If a<b and c>d then x & y; &amp; stays as typed";
+    let dir = site(&[(
+        "summary.md",
+        &format!(
+            "+++\ntitle = \"Inequalities\"\ndate = 2024-03-04\nurl = \"https://example.org/s/\"\nsummary = {summary:?}\n+++\nBody.\n"
+        ),
+    )]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let out = dir.path().join("out/events");
+    let atom = feed_rs::parser::parse(std::fs::read(out.join("atom.xml")).unwrap().as_slice())
+        .expect("atom parses");
+    assert_eq!(atom.entries[0].summary.as_ref().unwrap().content, summary);
+    let rss = rss::Channel::read_from(std::fs::read(out.join("rss.xml")).unwrap().as_slice())
+        .expect("rss parses");
+    // `description` is HTML: the text, escaped once.
+    let description = rss.items()[0].description().unwrap();
+    assert_eq!(html_escape::decode_html_entities(description), summary);
+    assert_eq!(
+        description,
+        "If a&lt;b and c&gt;d then x &amp; y; &amp;amp; stays as typed"
+    );
+    assert_eq!(
+        item(&feed_json(dir.path()), "https://example.org/s/")["summary"],
+        summary
+    );
+}

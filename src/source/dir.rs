@@ -201,7 +201,11 @@ fn read_file(path: &Path) -> Result<Item, String> {
         authors,
         categories,
         body_html: Some(html),
-        summary: front.summary,
+        // Plain text as the editor typed it, but `RawPost::summary` may be HTML and is read as
+        // HTML: escaped, so `a<b` is not taken for a tag and `&amp;` stays as written.
+        summary: front
+            .summary
+            .map(|s| html_escape::encode_text(&s).into_owned()),
         related,
     };
     Ok(Item::Post(url, Box::new(raw)))
