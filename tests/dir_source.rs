@@ -246,3 +246,36 @@ fn a_front_matter_summary_is_plain_text_in_every_feed() {
         summary
     );
 }
+
+#[test]
+fn fences_may_end_in_spaces_tabs_and_crlf() {
+    let dir = site(&[
+        (
+            "toml-space.md",
+            "+++ \ntitle = \"Toml space\"\nurl = \"https://example.org/1/\"\n+++\t\nOne\n",
+        ),
+        (
+            "yaml-crlf.md",
+            "--- \r\ntitle: Yaml crlf\r\nurl: https://example.org/2/\r\n---  \r\nTwo\r\n",
+        ),
+        (
+            "toml-crlf.md",
+            "+++\t \r\ntitle = \"Toml crlf\"\r\nurl = \"https://example.org/3/\"\r\n+++\r\nThree\r\n",
+        ),
+    ]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let feed = feed_json(dir.path());
+    for (n, title, body) in [
+        (1, "Toml space", "One"),
+        (2, "Yaml crlf", "Two"),
+        (3, "Toml crlf", "Three"),
+    ] {
+        let item = item(&feed, &format!("https://example.org/{n}/"));
+        assert_eq!(item["title"], title);
+        assert_eq!(
+            item["content_html"].as_str().unwrap().trim(),
+            format!("<p>{body}</p>")
+        );
+    }
+}

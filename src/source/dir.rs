@@ -211,6 +211,18 @@ fn read_file(path: &Path) -> Result<Item, String> {
     Ok(Item::Post(url, Box::new(raw)))
 }
 
+/// What follows the line `text` starts with, when that line is `fence` and nothing else but
+/// spaces or tabs; `Some("")` when it is the file's last line.
+fn fence_line<'a>(text: &'a str, fence: &str) -> Option<&'a str> {
+    let after = text.strip_prefix(fence)?.trim_start_matches([' ', '\t']);
+    if after.is_empty() {
+        return Some(after);
+    }
+    after
+        .strip_prefix('\n')
+        .or_else(|| after.strip_prefix("\r\n"))
+}
+
 /// A front-matter date as a candidate for `normalize`, checked with the parser `normalize` uses
 /// ([`crate::normalize::parse_date`]): a date the editor wrote but that does not parse is an
 /// error, not a post silently dated by when it was first seen.
@@ -230,25 +242,30 @@ fn front_date(key: &str, value: Option<String>) -> Result<Vec<RawDate>, String> 
     }])
 }
 
-/// Split `+++ toml +++` or `--- yaml ---` front matter from the rest of a file.
+/// Split `+++ toml +++` or `--- yaml ---` front matter from the rest of a file. Each fence is a
+/// line of its own, which may end in spaces or tabs (and `\r\n`); the closing one may end the
+/// file.
 fn split_front_matter(text: &str) -> Result<(FrontMatter, &str), String> {
     let text = text.trim_start_matches('\u{feff}');
     for (fence, is_toml) in [("+++", true), ("---", false)] {
-        let Some(after) = text.strip_prefix(fence) else {
+        let Some(after) = fence_line(text, fence) else {
             continue;
         };
-        let Some(after) = after
-            .strip_prefix('\n')
-            .or_else(|| after.strip_prefix("\r\n"))
-        else {
+        if after.is_empty() && !text.ends_with('\n') {
+            // One line and no line break: not an opening fence.
             continue;
+        }
+        let mut end = 0;
+        let rest = loop {
+            if let Some(rest) = fence_line(&after[end..], fence) {
+                break rest;
+            }
+            match after[end..].find('\n') {
+                Some(i) => end += i + 1,
+                None => return Err(format!("front matter opened with {fence} is never closed")),
+            }
         };
-        let end = after
-            .match_indices(fence)
-            .find(|(i, _)| *i == 0 || after[..*i].ends_with('\n'))
-            .map(|(i, _)| i)
-            .ok_or_else(|| format!("front matter opened with {fence} is never closed"))?;
-        let (head, rest) = (&after[..end], &after[end + fence.len()..]);
+        let head = &after[..end];
         let front = if is_toml {
             let mut table: toml::Table = toml::from_str(head)
                 .map_err(|e| format!("front matter (TOML): {}", e.to_string().trim_end()))?;
@@ -267,4 +284,44 @@ fn split_front_matter(text: &str) -> Result<(FrontMatter, &str), String> {
         return Ok((front, rest));
     }
     Ok((FrontMatter::default(), text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(text: &str) -> Result<(Option<String>, &str), String> {
+        split_front_matter(text).map(|(front, rest)| (front.title, rest))
+    }
+
+    #[test]
+    fn fences_are_whole_lines() {
+        assert_eq!(
+            split("+++ \t\ntitle = \"T\"\n+++  \r\nbody"),
+            Ok((Some("T".into()), "body"))
+        );
+        assert_eq!(
+            split("\u{feff}---\r\ntitle: T\r\n---"),
+            Ok((Some("T".into()), ""))
+        );
+        // A line that only starts like a fence does not close the front matter.
+        assert_eq!(
+            split("---\ntitle: T\n---x\n----\n"),
+            Err("front matter opened with --- is never closed".into())
+        );
+        assert_eq!(
+            split("+++\n"),
+            Err("front matter opened with +++ is never closed".into())
+        );
+        // Not an opening fence: no front matter.
+        for text in [
+            "+++",
+            "--- ",
+            "+++ x\n+++\n",
+            "----\ntitle: T\n----\n",
+            "\n+++\n+++\n",
+        ] {
+            assert_eq!(split(text), Ok((None, text)), "{text:?}");
+        }
+    }
 }
