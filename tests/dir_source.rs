@@ -248,6 +248,35 @@ fn a_front_matter_summary_is_plain_text_in_every_feed() {
 }
 
 #[test]
+fn front_matter_errors_give_file_line_numbers() {
+    let dir = site(&[
+        (
+            "toml.md",
+            "+++\ntitle = = \"x\"\nurl = \"https://example.org/t/\"\n+++\nT\n",
+        ),
+        (
+            "yaml.md",
+            "---\ntitle: Y\nurl: https://example.org/y/\ndate: 2024-03-04\nsummary: a: b\n---\nY\n",
+        ),
+        (
+            "unknown.md",
+            "---\ntitle: Y\nurl: https://example.org/u/\ncolour: red\n---\nU\n",
+        ),
+    ]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 1, "{stderr}");
+    let toml = failure(&stderr, "toml.md");
+    assert!(toml.contains("line 2, column"), "{toml}");
+    let yaml = failure(&stderr, "yaml.md");
+    assert!(yaml.contains("line 5 column"), "{yaml}");
+    let unknown = failure(&stderr, "unknown.md");
+    assert!(
+        unknown.contains("colour") && unknown.contains("line 4 column"),
+        "{unknown}"
+    );
+}
+
+#[test]
 fn fences_may_end_in_spaces_tabs_and_crlf() {
     let dir = site(&[
         (

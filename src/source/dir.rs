@@ -265,9 +265,11 @@ fn split_front_matter(text: &str) -> Result<(FrontMatter, &str), String> {
                 None => return Err(format!("front matter opened with {fence} is never closed")),
             }
         };
-        let head = &after[..end];
+        // The opening fence is the file's first line: with it as an empty line, the parsers'
+        // errors give the line numbers of the file, not of the front matter.
+        let head = format!("\n{}", &after[..end]);
         let front = if is_toml {
-            let mut table: toml::Table = toml::from_str(head)
+            let mut table: toml::Table = toml::from_str(&head)
                 .map_err(|e| format!("front matter (TOML): {}", e.to_string().trim_end()))?;
             for (_, v) in table.iter_mut() {
                 if let toml::Value::Datetime(d) = &*v {
@@ -279,7 +281,7 @@ fn split_front_matter(text: &str) -> Result<(FrontMatter, &str), String> {
                 format!("front matter (TOML): {}", e.to_string().trim_end())
             })?
         } else {
-            serde_yaml_ng::from_str(head).map_err(|e| format!("front matter (YAML): {e}"))?
+            serde_yaml_ng::from_str(&head).map_err(|e| format!("front matter (YAML): {e}"))?
         };
         return Ok((front, rest));
     }
