@@ -308,3 +308,54 @@ fn fences_may_end_in_spaces_tabs_and_crlf() {
         );
     }
 }
+
+#[test]
+fn related_may_be_one_url_or_a_list() {
+    let dir = site(&[
+        (
+            "one.md",
+            "---\ndate: 2024-03-04\nurl: https://example.org/one/\nrelated: /two/\n---\nOne\n",
+        ),
+        (
+            "two.md",
+            "+++\ndate = 2024-03-05\nurl = \"https://example.org/two/\"\nrelated = \"https://example.org/one/\"\n+++\nTwo\n",
+        ),
+        (
+            "three.md",
+            "---\ndate: 2024-03-06\nurl: https://example.org/three/\nrelated: [/one/, /two/]\n---\nThree\n",
+        ),
+    ]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let atom = feed_rs::parser::parse(
+        std::fs::read(dir.path().join("out/events/atom.xml"))
+            .unwrap()
+            .as_slice(),
+    )
+    .expect("atom parses");
+    let related = |url: &str| -> Vec<String> {
+        let entry = atom
+            .entries
+            .iter()
+            .find(|e| e.id == url)
+            .unwrap_or_else(|| panic!("no entry {url}"));
+        entry
+            .links
+            .iter()
+            .filter(|l| l.rel.as_deref() == Some("related"))
+            .map(|l| l.href.clone())
+            .collect()
+    };
+    assert_eq!(
+        related("https://example.org/one/"),
+        ["https://example.org/two/"]
+    );
+    assert_eq!(
+        related("https://example.org/two/"),
+        ["https://example.org/one/"]
+    );
+    assert_eq!(
+        related("https://example.org/three/"),
+        ["https://example.org/one/", "https://example.org/two/"]
+    );
+}

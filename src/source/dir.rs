@@ -30,7 +30,7 @@ struct FrontMatter {
     tags: Option<OneOrMany>,
     url: Option<String>,
     summary: Option<String>,
-    related: Option<Vec<String>>,
+    related: Option<OneOrMany>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,6 +183,7 @@ fn read_file(path: &Path) -> Result<Item, String> {
     categories.extend(front.tags.map(OneOrMany::into_vec).unwrap_or_default());
     let related = front
         .related
+        .map(OneOrMany::into_vec)
         .unwrap_or_default()
         .into_iter()
         .filter_map(|r| url.join(&r).ok())
