@@ -359,3 +359,48 @@ fn related_may_be_one_url_or_a_list() {
         ["https://example.org/one/", "https://example.org/two/"]
     );
 }
+
+#[test]
+fn a_saved_page_without_a_url_says_what_to_add() {
+    let page = |head: &str| {
+        format!(
+            "<!DOCTYPE html><html><head><title>Saved</title>{head}</head><body><article><h1>Saved</h1><div class=\"entry-content\"><p>Text.</p></div></article></body></html>"
+        )
+    };
+    let none = page("");
+    let relative = page(r#"<link rel="canonical" href="/events/saved/">"#);
+    let absolute = page(r#"<link rel="canonical" href="https://example.org/events/saved/">"#);
+    let based =
+        page(r#"<base href="https://example.org/events/"><link rel="canonical" href="based/">"#);
+    let front = format!("+++\nurl = \"https://example.org/events/front/\"\n+++\n{none}");
+    let dir = site(&[
+        ("none.html", &none),
+        ("relative.html", &relative),
+        ("absolute.html", &absolute),
+        ("based.html", &based),
+        ("front.html", &front),
+    ]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("events: 3 new"), "{stderr}");
+    let none = failure(&stderr, "none.html");
+    assert_eq!(
+        none,
+        "no URL to publish it under: add <link rel=\"canonical\" href=\"https://…\"> to the page, \
+         or front matter with url = \"https://…\""
+    );
+    let relative = failure(&stderr, "relative.html");
+    assert!(
+        relative.contains("\"/events/saved/\" is not an absolute http(s) URL")
+            && relative.contains("<link rel=\"canonical\""),
+        "{relative}"
+    );
+    let feed = feed_json(dir.path());
+    for url in [
+        "https://example.org/events/saved/",
+        "https://example.org/events/based/",
+        "https://example.org/events/front/",
+    ] {
+        item(&feed, url);
+    }
+}

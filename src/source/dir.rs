@@ -8,8 +8,10 @@
 //! store.
 
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use chrono::Utc;
+use scraper::{Html, Selector};
 use serde::Deserialize;
 use url::Url;
 
@@ -155,6 +157,9 @@ fn read_file(path: &Path) -> Result<Item, String> {
         // A saved page: extraction runs on it like on a fetched one; front matter (rare) wins.
         let file_url = Url::from_file_path(path.canonicalize().map_err(|e| e.to_string())?)
             .map_err(|_| "cannot turn the path into a URL".to_string())?;
+        if url.is_none() {
+            check_canonical(rest, &file_url)?;
+        }
         let page_url = url.clone().unwrap_or(file_url.clone());
         return Ok(Item::Page(RawPage {
             requested_url: file_url,
@@ -210,6 +215,48 @@ fn read_file(path: &Path) -> Result<Item, String> {
         related,
     };
     Ok(Item::Post(url, Box::new(raw)))
+}
+
+/// A saved page without a front-matter `url` is published under its canonical link, which
+/// extraction takes from the first `link[rel~=canonical][href]`, resolved against `<base href>`
+/// (itself resolved against the page), http(s) only. Without one, `normalize` would fail the
+/// page with "no usable URL: file:///…", which names neither the file as the other failures do
+/// nor the fix: this says both.
+fn check_canonical(body: &str, file_url: &Url) -> Result<(), String> {
+    static LINK: LazyLock<Selector> =
+        LazyLock::new(|| Selector::parse("link[rel~=canonical][href]").expect("static selector"));
+    static BASE: LazyLock<Selector> =
+        LazyLock::new(|| Selector::parse("base[href]").expect("static selector"));
+    let resolve = |base: &Url, href: &str| {
+        let href = href.trim();
+        (!href.is_empty())
+            .then(|| base.join(href).ok())
+            .flatten()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+    };
+    let doc = Html::parse_document(body);
+    let base = doc
+        .select(&BASE)
+        .next()
+        .and_then(|b| b.value().attr("href"))
+        .and_then(|h| resolve(file_url, h))
+        .unwrap_or_else(|| file_url.clone());
+    let fix = "front matter with url = \"https://…\"";
+    match doc
+        .select(&LINK)
+        .next()
+        .and_then(|l| l.value().attr("href"))
+    {
+        Some(href) if resolve(&base, href).is_some() => Ok(()),
+        Some(href) => Err(format!(
+            "no URL to publish it under: its <link rel=\"canonical\"> href {href:?} is not an \
+             absolute http(s) URL; make it one, or add {fix}"
+        )),
+        None => Err(format!(
+            "no URL to publish it under: add <link rel=\"canonical\" href=\"https://…\"> to the \
+             page, or {fix}"
+        )),
+    }
 }
 
 /// What follows the line `text` starts with, when that line is `fence` and nothing else but
