@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use chrono::Utc;
+use regex::Regex;
 use scraper::{Html, Selector};
 use serde::Deserialize;
 use url::Url;
@@ -222,7 +223,18 @@ fn read_file(path: &Path) -> Result<Item, String> {
 /// (itself resolved against the page), http(s) only. Without one, `normalize` would fail the
 /// page with "no usable URL: file:///…", which names neither the file as the other failures do
 /// nor the fix: this says both.
+///
+/// Parsing the page here would nearly double the work of reading a folder of saved pages, so
+/// the common case is settled by a look at the markup: a first canonical `<link>` tag with an
+/// absolute http(s) `href`. That look does not tell comments or scripts apart, so it may only
+/// err towards letting a page through (which `normalize` then fails, as before); a page it does
+/// not let through is parsed.
 fn check_canonical(body: &str, file_url: &Url) -> Result<(), String> {
+    if first_canonical_href(body)
+        .is_some_and(|h| Url::parse(h.trim()).is_ok_and(|u| matches!(u.scheme(), "http" | "https")))
+    {
+        return Ok(());
+    }
     static LINK: LazyLock<Selector> =
         LazyLock::new(|| Selector::parse("link[rel~=canonical][href]").expect("static selector"));
     static BASE: LazyLock<Selector> =
@@ -257,6 +269,37 @@ fn check_canonical(body: &str, file_url: &Url) -> Result<(), String> {
              page, or {fix}"
         )),
     }
+}
+
+/// The `href` of the first `<link>` tag whose `rel` has the token `canonical`, found in the
+/// markup as text (see [`check_canonical`]).
+fn first_canonical_href(body: &str) -> Option<&str> {
+    static TAG: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)<link\s[^>]*>").expect("static regex"));
+    static ATTR: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)\s(rel|href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#)
+            .expect("static regex")
+    });
+    TAG.find_iter(body).find_map(|tag| {
+        let (mut rel, mut href) = (None, None);
+        for a in ATTR.captures_iter(tag.as_str()) {
+            let value = a
+                .get(2)
+                .or(a.get(3))
+                .or(a.get(4))
+                .map_or("", |v| v.as_str());
+            let slot = if a[1].eq_ignore_ascii_case("rel") {
+                &mut rel
+            } else {
+                &mut href
+            };
+            // The first of a repeated attribute counts, as in a parser.
+            slot.get_or_insert(value);
+        }
+        rel?.split_ascii_whitespace()
+            .any(|t| t.eq_ignore_ascii_case("canonical"))
+            .then_some(href)
+    })?
 }
 
 /// What follows the line `text` starts with, when that line is `fence` and nothing else but
@@ -342,6 +385,55 @@ mod tests {
 
     fn split(text: &str) -> Result<(Option<String>, &str), String> {
         split_front_matter(text).map(|(front, rest)| (front.title, rest))
+    }
+
+    #[test]
+    fn the_first_canonical_link_is_found_in_the_markup() {
+        for (html, href) in [
+            (
+                r#"<LINK REL="Canonical" HREF="https://a/">"#,
+                Some("https://a/"),
+            ),
+            (
+                "<link href='https://b/' rel='alternate canonical'/>",
+                Some("https://b/"),
+            ),
+            ("<link\nrel=canonical\nhref=https://c/>", Some("https://c/")),
+            (
+                r#"<link rel="stylesheet" href="x.css"><link rel="canonical" href="/d/" href="https://e/">"#,
+                Some("/d/"),
+            ),
+            (
+                r#"<link rel="canonical"><link rel="canonical" href="https://f/">"#,
+                None,
+            ),
+            (
+                r#"<link data-rel="canonical" data-href="https://g/">"#,
+                None,
+            ),
+            (r#"<a rel="canonical" href="https://h/">"#, None),
+        ] {
+            assert_eq!(first_canonical_href(html), href, "{html}");
+        }
+    }
+
+    #[test]
+    fn a_saved_page_needs_an_http_canonical_link() {
+        let file = Url::parse("file:///posts/p.html").unwrap();
+        let ok = |html: &str| check_canonical(html, &file).is_ok();
+        assert!(ok(r#"<link rel="canonical" href="https://a/">"#));
+        assert!(ok(
+            r#"<base href="https://a/b/"><link rel="canonical" href="c/">"#
+        ));
+        assert!(ok(
+            r#"<link rel="canonical"><link rel="canonical" href=" https://a/ ">"#
+        ));
+        assert!(!ok(r#"<link rel="canonical" href="/c/">"#));
+        assert!(!ok(r#"<link rel="canonical" href="mailto:a@b">"#));
+        assert!(!ok(r#"<base href="/b/"><link rel="canonical" href="c/">"#));
+        assert!(!ok(
+            r#"<link rel="alternate" href="https://a/"><p>canonical</p>"#
+        ));
     }
 
     #[test]
