@@ -189,6 +189,10 @@ fn an_unparseable_date_fails_the_post_naming_file_key_and_value() {
             "---\ndate: 2024-03-01\nupdated: yesterday\nurl: https://example.org/d/\n---\nD\n",
         ),
         (
+            "year.md",
+            "+++\ndate = 2024\nurl = \"https://example.org/e/\"\n+++\nE\n",
+        ),
+        (
             "good.md",
             "+++\ndate = 2024-03-04\nurl = \"https://example.org/good/\"\n+++\nGood\n",
         ),
@@ -200,6 +204,7 @@ fn an_unparseable_date_fails_the_post_naming_file_key_and_value() {
         ("tuesday.md", "date", "next tuesday"),
         ("month13.md", "date", "2024-13-45"),
         ("yesterday.md", "updated", "yesterday"),
+        ("year.md", "date", "2024"),
     ] {
         let line = failure(&stderr, name);
         assert!(
@@ -262,6 +267,10 @@ fn front_matter_errors_give_file_line_numbers() {
             "unknown.md",
             "---\ntitle: Y\nurl: https://example.org/u/\ncolour: red\n---\nU\n",
         ),
+        (
+            "unknown-toml.md",
+            "+++\ntitle = \"T\"\nurl = \"https://example.org/v/\"\ncolour = \"red\"\n+++\nV\n",
+        ),
     ]);
     let (code, stderr) = run(dir.path());
     assert_eq!(code, 1, "{stderr}");
@@ -274,6 +283,11 @@ fn front_matter_errors_give_file_line_numbers() {
         unknown.contains("colour") && unknown.contains("line 4 column"),
         "{unknown}"
     );
+    // TOML errors span several lines: the position, the line quoted, the message.
+    let unknown = failure(&stderr, "unknown-toml.md");
+    assert!(unknown.contains("line 4, column 1"), "{unknown}");
+    assert!(stderr.contains("4 | colour = \"red\""), "{stderr}");
+    assert!(stderr.contains("unknown field `colour`"), "{stderr}");
 }
 
 #[test]

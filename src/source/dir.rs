@@ -24,16 +24,58 @@ use crate::model::{DateSource, RawDate, RawPage, RawPost};
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FrontMatter {
-    title: Option<String>,
-    date: Option<String>,
-    updated: Option<String>,
+    title: Option<Text>,
+    date: Option<Text>,
+    updated: Option<Text>,
     author: Option<OneOrMany>,
     authors: Option<OneOrMany>,
     categories: Option<OneOrMany>,
     tags: Option<OneOrMany>,
-    url: Option<String>,
-    summary: Option<String>,
+    url: Option<Text>,
+    summary: Option<Text>,
     related: Option<OneOrMany>,
+}
+
+/// A front-matter value read as text: a string, a number or boolean as written, or a TOML date
+/// or date-time in its TOML spelling (`date = 2024-03-05` is the usual way to write a date in
+/// TOML). Whether a `date` is a date, or a `url` a URL, is checked later, with a message naming
+/// the key.
+#[derive(Debug)]
+struct Text(String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("text")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(v.to_owned()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            /// A TOML date or date-time comes as a one-entry map.
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Text, A::Error> {
+                let d = toml::value::Datetime::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(Text(d.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -144,7 +186,7 @@ fn read_file(path: &Path) -> Result<Item, String> {
         Some("md" | "markdown")
     );
     let url = match &front.url {
-        Some(u) => Some(
+        Some(Text(u)) => Some(
             Url::parse(u)
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https"))
@@ -202,7 +244,7 @@ fn read_file(path: &Path) -> Result<Item, String> {
         canonical: Some(url.clone()),
         wp_post_id: None,
         base_href: None,
-        title: front.title,
+        title: front.title.map(|Text(t)| t),
         published,
         modified,
         authors,
@@ -212,7 +254,7 @@ fn read_file(path: &Path) -> Result<Item, String> {
         // HTML: escaped, so `a<b` is not taken for a tag and `&amp;` stays as written.
         summary: front
             .summary
-            .map(|s| html_escape::encode_text(&s).into_owned()),
+            .map(|Text(s)| html_escape::encode_text(&s).into_owned()),
         related,
     };
     Ok(Item::Post(url, Box::new(raw)))
@@ -317,8 +359,8 @@ fn fence_line<'a>(text: &'a str, fence: &str) -> Option<&'a str> {
 /// A front-matter date as a candidate for `normalize`, checked with the parser `normalize` uses
 /// ([`crate::normalize::parse_date`]): a date the editor wrote but that does not parse is an
 /// error, not a post silently dated by when it was first seen.
-fn front_date(key: &str, value: Option<String>) -> Result<Vec<RawDate>, String> {
-    let Some(value) = value else {
+fn front_date(key: &str, value: Option<Text>) -> Result<Vec<RawDate>, String> {
+    let Some(Text(value)) = value else {
         return Ok(Vec::new());
     };
     if crate::normalize::parse_date(&value).is_none() {
@@ -360,17 +402,8 @@ fn split_front_matter(text: &str) -> Result<(FrontMatter, &str), String> {
         // errors give the line numbers of the file, not of the front matter.
         let head = format!("\n{}", &after[..end]);
         let front = if is_toml {
-            let mut table: toml::Table = toml::from_str(&head)
-                .map_err(|e| format!("front matter (TOML): {}", e.to_string().trim_end()))?;
-            for (_, v) in table.iter_mut() {
-                if let toml::Value::Datetime(d) = &*v {
-                    let s = d.to_string();
-                    *v = toml::Value::String(s);
-                }
-            }
-            table.try_into().map_err(|e: toml::de::Error| {
-                format!("front matter (TOML): {}", e.to_string().trim_end())
-            })?
+            toml::from_str(&head)
+                .map_err(|e| format!("front matter (TOML): {}", e.to_string().trim_end()))?
         } else {
             serde_yaml_ng::from_str(&head).map_err(|e| format!("front matter (YAML): {e}"))?
         };
@@ -384,7 +417,7 @@ mod tests {
     use super::*;
 
     fn split(text: &str) -> Result<(Option<String>, &str), String> {
-        split_front_matter(text).map(|(front, rest)| (front.title, rest))
+        split_front_matter(text).map(|(front, rest)| (front.title.map(|Text(t)| t), rest))
     }
 
     #[test]
