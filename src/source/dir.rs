@@ -36,10 +36,10 @@ struct FrontMatter {
     related: Option<OneOrMany>,
 }
 
-/// A front-matter value read as text: a string, a number or boolean as written, or a TOML date
-/// or date-time in its TOML spelling (`date = 2024-03-05` is the usual way to write a date in
-/// TOML). Whether a `date` is a date, or a `url` a URL, is checked later, with a message naming
-/// the key.
+/// A front-matter value read as text: in YAML any scalar as written; in TOML a string, number or
+/// boolean, or a date or date-time in its TOML spelling (`date = 2024-03-05` is the usual way to
+/// write a date in TOML). Whether a `date` is a date, or a `url` a URL, is checked later, with a
+/// message naming the key.
 #[derive(Debug)]
 struct Text(String);
 
@@ -74,7 +74,9 @@ impl<'de> Deserialize<'de> for Text {
                 Ok(Text(d.to_string()))
             }
         }
-        d.deserialize_any(V)
+        // Asked for a string, YAML hands over any scalar as written (`1.50`, not `1.5`); TOML
+        // hands over what it parsed, which `V` spells.
+        d.deserialize_string(V)
     }
 }
 
@@ -467,6 +469,26 @@ mod tests {
         assert!(!ok(
             r#"<link rel="alternate" href="https://a/"><p>canonical</p>"#
         ));
+    }
+
+    #[test]
+    fn single_values_are_read_as_written() {
+        let (front, _) = split_front_matter(
+            "+++\ntitle = 2024-01-01\ndate = 1979-05-27T07:32:00.5-08:00\nupdated = 2024\n+++\n",
+        )
+        .unwrap();
+        let text = |t: Option<Text>| t.map(|Text(t)| t);
+        assert_eq!(text(front.title).as_deref(), Some("2024-01-01"));
+        assert_eq!(
+            text(front.date).as_deref(),
+            Some("1979-05-27T07:32:00.5-08:00")
+        );
+        assert_eq!(text(front.updated).as_deref(), Some("2024"));
+        let (front, _) =
+            split_front_matter("---\ntitle: 1.50\ndate: 0x1F\nurl: true\n---\n").unwrap();
+        assert_eq!(text(front.title).as_deref(), Some("1.50"));
+        assert_eq!(text(front.date).as_deref(), Some("0x1F"));
+        assert_eq!(text(front.url).as_deref(), Some("true"));
     }
 
     #[test]
