@@ -346,6 +346,29 @@ fn first_canonical_href(body: &str) -> Option<&str> {
     })?
 }
 
+/// A TOML error on one line, like a YAML one (`… at line 4 column 1`): its `Display` spreads
+/// over several, and the run report gives each failure one line, starting with the file.
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let Some(start) = e
+        .span()
+        .map(|s| s.start)
+        .filter(|s| text.is_char_boundary(*s))
+    else {
+        return format!("front matter (TOML): {message}");
+    };
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    format!("front matter (TOML): {message} at line {line} column {column}")
+}
+
 /// What follows the line `text` starts with, when that line is `fence` and nothing else but
 /// spaces or tabs; `Some("")` when it is the file's last line.
 fn fence_line<'a>(text: &'a str, fence: &str) -> Option<&'a str> {
@@ -404,8 +427,7 @@ fn split_front_matter(text: &str) -> Result<(FrontMatter, &str), String> {
         // errors give the line numbers of the file, not of the front matter.
         let head = format!("\n{}", &after[..end]);
         let front = if is_toml {
-            toml::from_str(&head)
-                .map_err(|e| format!("front matter (TOML): {}", e.to_string().trim_end()))?
+            toml::from_str(&head).map_err(|e| toml_error(&head, &e))?
         } else {
             serde_yaml_ng::from_str(&head).map_err(|e| format!("front matter (YAML): {e}"))?
         };
