@@ -268,7 +268,7 @@ fn read_file(path: &Path) -> Result<Item, String> {
 /// page with "no usable URL: file:///…", which names neither the file as the other failures do
 /// nor the fix: this says both.
 ///
-/// Parsing the page here would nearly double the work of reading a folder of saved pages, so
+/// Parsing every page here too made reading a folder of saved pages about half again as slow, so
 /// the common case is settled by a look at the markup: a first canonical `<link>` tag with an
 /// absolute http(s) `href`. That look does not tell comments or scripts apart, so it may only
 /// err towards letting a page through (which `normalize` then fails, as before); a page it does
