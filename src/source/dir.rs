@@ -1,12 +1,18 @@
 //! Local folders: saved `.html` pages and Markdown posts with front matter.
 //!
 //! Owns: listing a folder (recursively, in name order), splitting TOML (`+++`) or YAML (`---`)
-//! front matter, rendering Markdown with `pulldown-cmark`. Must not: sanitize (Markdown may carry
-//! raw HTML: it is as untrusted as a scraped page), normalize, or touch the store.
+//! front matter, rendering Markdown with `pulldown-cmark`, and refusing a file whose front matter
+//! an editor got wrong (unknown key, a date `normalize::parse_date` cannot read, no URL) with a
+//! message naming the file. Must not: sanitize (Markdown may carry raw HTML: it is as untrusted as
+//! a scraped page), normalize (dates are only checked, and handed on as written), or touch the
+//! store.
 
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use chrono::Utc;
+use regex::Regex;
+use scraper::{Html, Selector};
 use serde::Deserialize;
 use url::Url;
 
@@ -18,16 +24,60 @@ use crate::model::{DateSource, RawDate, RawPage, RawPost};
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FrontMatter {
-    title: Option<String>,
-    date: Option<String>,
-    updated: Option<String>,
+    title: Option<Text>,
+    date: Option<Text>,
+    updated: Option<Text>,
     author: Option<OneOrMany>,
     authors: Option<OneOrMany>,
     categories: Option<OneOrMany>,
     tags: Option<OneOrMany>,
-    url: Option<String>,
-    summary: Option<String>,
-    related: Option<Vec<String>>,
+    url: Option<Text>,
+    summary: Option<Text>,
+    related: Option<OneOrMany>,
+}
+
+/// A front-matter value read as text: in YAML any scalar as written; in TOML a string, number or
+/// boolean, or a date or date-time in its TOML spelling (`date = 2024-03-05` is the usual way to
+/// write a date in TOML). Whether a `date` is a date, or a `url` a URL, is checked later, with a
+/// message naming the key.
+#[derive(Debug)]
+struct Text(String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("text")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(v.to_owned()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            /// A TOML date or date-time comes as a one-entry map.
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Text, A::Error> {
+                let d = toml::value::Datetime::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(Text(d.to_string()))
+            }
+        }
+        // Asked for a string, YAML hands over any scalar as written (`1.50`, not `1.5`); TOML
+        // hands over what it parsed, which `V` spells.
+        d.deserialize_string(V)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -133,7 +183,7 @@ fn read_file(path: &Path) -> Result<Item, String> {
         Some("md" | "markdown")
     );
     let url = match &front.url {
-        Some(u) => Some(
+        Some(Text(u)) => Some(
             Url::parse(u)
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https"))
@@ -147,6 +197,9 @@ fn read_file(path: &Path) -> Result<Item, String> {
         // A saved page: extraction runs on it like on a fetched one; front matter (rare) wins.
         let file_url = Url::from_file_path(path.canonicalize().map_err(|e| e.to_string())?)
             .map_err(|_| "cannot turn the path into a URL".to_string())?;
+        if url.is_none() {
+            check_canonical(rest, &file_url)?;
+        }
         let page_url = url.clone().unwrap_or(file_url.clone());
         return Ok(Item::Page(RawPage {
             requested_url: file_url,
@@ -164,14 +217,8 @@ fn read_file(path: &Path) -> Result<Item, String> {
         | pulldown_cmark::Options::ENABLE_FOOTNOTES
         | pulldown_cmark::Options::ENABLE_STRIKETHROUGH;
     pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new_ext(rest, opts));
-    let date = |d: &Option<String>| {
-        d.iter()
-            .map(|v| RawDate {
-                value: v.clone(),
-                source: DateSource::Feed,
-            })
-            .collect::<Vec<_>>()
-    };
+    let published = front_date("date", front.date)?;
+    let modified = front_date("updated", front.updated)?;
     let mut authors = front.author.map(OneOrMany::into_vec).unwrap_or_default();
     authors.extend(front.authors.map(OneOrMany::into_vec).unwrap_or_default());
     let mut categories = front
@@ -181,6 +228,7 @@ fn read_file(path: &Path) -> Result<Item, String> {
     categories.extend(front.tags.map(OneOrMany::into_vec).unwrap_or_default());
     let related = front
         .related
+        .map(OneOrMany::into_vec)
         .unwrap_or_default()
         .into_iter()
         .filter_map(|r| url.join(&r).ok())
@@ -193,53 +241,301 @@ fn read_file(path: &Path) -> Result<Item, String> {
         canonical: Some(url.clone()),
         wp_post_id: None,
         base_href: None,
-        title: front.title,
-        published: date(&front.date),
-        modified: date(&front.updated),
+        title: front.title.map(|Text(t)| t),
+        published,
+        modified,
         authors,
         categories,
         body_html: Some(html),
-        summary: front.summary,
+        // Plain text as the editor typed it, but `RawPost::summary` may be HTML and is read as
+        // HTML: escaped, so `a<b` is not taken for a tag and `&amp;` stays as written.
+        summary: front
+            .summary
+            .map(|Text(s)| html_escape::encode_text(&s).into_owned()),
         related,
     };
     Ok(Item::Post(url, Box::new(raw)))
 }
 
-/// Split `+++ toml +++` or `--- yaml ---` front matter from the rest of a file.
+/// A saved page without a front-matter `url` is published under its canonical link, which
+/// extraction takes from the first `link[rel~=canonical][href]`, resolved against `<base href>`
+/// (itself resolved against the page), http(s) only. Without one, `normalize` would fail the
+/// page with "no usable URL: file:///…", which names neither the file as the other failures do
+/// nor the fix: this says both.
+///
+/// Parsing every page here too made reading a folder of saved pages about half again as slow, so
+/// the common case is settled by a look at the markup: a first canonical `<link>` tag with an
+/// absolute http(s) `href`. That look does not tell comments or scripts apart, so it may only
+/// err towards letting a page through (which `normalize` then fails, as before); a page it does
+/// not let through is parsed.
+fn check_canonical(body: &str, file_url: &Url) -> Result<(), String> {
+    if first_canonical_href(body)
+        .is_some_and(|h| Url::parse(h.trim()).is_ok_and(|u| matches!(u.scheme(), "http" | "https")))
+    {
+        return Ok(());
+    }
+    static LINK: LazyLock<Selector> =
+        LazyLock::new(|| Selector::parse("link[rel~=canonical][href]").expect("static selector"));
+    static BASE: LazyLock<Selector> =
+        LazyLock::new(|| Selector::parse("base[href]").expect("static selector"));
+    let resolve = |base: &Url, href: &str| {
+        let href = href.trim();
+        (!href.is_empty())
+            .then(|| base.join(href).ok())
+            .flatten()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+    };
+    let doc = Html::parse_document(body);
+    let base = doc
+        .select(&BASE)
+        .next()
+        .and_then(|b| b.value().attr("href"))
+        .and_then(|h| resolve(file_url, h))
+        .unwrap_or_else(|| file_url.clone());
+    let fix = "front matter with url = \"https://…\"";
+    match doc
+        .select(&LINK)
+        .next()
+        .and_then(|l| l.value().attr("href"))
+    {
+        Some(href) if resolve(&base, href).is_some() => Ok(()),
+        Some(href) => Err(format!(
+            "no URL to publish it under: its <link rel=\"canonical\"> href {href:?} is not an \
+             absolute http(s) URL; make it one, or add {fix}"
+        )),
+        None => Err(format!(
+            "no URL to publish it under: add <link rel=\"canonical\" href=\"https://…\"> to the \
+             page, or {fix}"
+        )),
+    }
+}
+
+/// The `href` of the first `<link>` tag whose `rel` has the token `canonical`, found in the
+/// markup as text (see [`check_canonical`]).
+fn first_canonical_href(body: &str) -> Option<&str> {
+    static TAG: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)<link\s[^>]*>").expect("static regex"));
+    static ATTR: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)\s(rel|href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#)
+            .expect("static regex")
+    });
+    TAG.find_iter(body).find_map(|tag| {
+        let (mut rel, mut href) = (None, None);
+        for a in ATTR.captures_iter(tag.as_str()) {
+            let value = a
+                .get(2)
+                .or(a.get(3))
+                .or(a.get(4))
+                .map_or("", |v| v.as_str());
+            let slot = if a[1].eq_ignore_ascii_case("rel") {
+                &mut rel
+            } else {
+                &mut href
+            };
+            // The first of a repeated attribute counts, as in a parser.
+            slot.get_or_insert(value);
+        }
+        rel?.split_ascii_whitespace()
+            .any(|t| t.eq_ignore_ascii_case("canonical"))
+            .then_some(href)
+    })?
+}
+
+/// A TOML error on one line, like a YAML one (`… at line 4 column 1`): its `Display` spreads
+/// over several, and the run report gives each failure one line, starting with the file.
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let Some(start) = e
+        .span()
+        .map(|s| s.start)
+        .filter(|s| text.is_char_boundary(*s))
+    else {
+        return format!("front matter (TOML): {message}");
+    };
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    format!("front matter (TOML): {message} at line {line} column {column}")
+}
+
+/// What follows the line `text` starts with, when that line is `fence` and nothing else but
+/// spaces or tabs; `Some("")` when it is the file's last line.
+fn fence_line<'a>(text: &'a str, fence: &str) -> Option<&'a str> {
+    let after = text.strip_prefix(fence)?.trim_start_matches([' ', '\t']);
+    if after.is_empty() {
+        return Some(after);
+    }
+    after
+        .strip_prefix('\n')
+        .or_else(|| after.strip_prefix("\r\n"))
+}
+
+/// A front-matter date as a candidate for `normalize`, checked with the parser `normalize` uses
+/// ([`crate::normalize::parse_date`]): a date the editor wrote but that does not parse is an
+/// error, not a post silently dated by when it was first seen.
+fn front_date(key: &str, value: Option<Text>) -> Result<Vec<RawDate>, String> {
+    let Some(Text(value)) = value else {
+        return Ok(Vec::new());
+    };
+    if crate::normalize::parse_date(&value).is_none() {
+        return Err(format!(
+            "front matter key {key}: {value:?} is not a date \
+             (write e.g. 2024-03-05, 2024-03-05T18:00:00+01:00 or 2024-03-05 18:00 +0100)"
+        ));
+    }
+    Ok(vec![RawDate {
+        value,
+        source: DateSource::Feed,
+    }])
+}
+
+/// Split `+++ toml +++` or `--- yaml ---` front matter from the rest of a file. Each fence is a
+/// line of its own, which may end in spaces or tabs (and `\r\n`); the closing one may end the
+/// file.
 fn split_front_matter(text: &str) -> Result<(FrontMatter, &str), String> {
     let text = text.trim_start_matches('\u{feff}');
     for (fence, is_toml) in [("+++", true), ("---", false)] {
-        let Some(after) = text.strip_prefix(fence) else {
+        let Some(after) = fence_line(text, fence) else {
             continue;
         };
-        let Some(after) = after
-            .strip_prefix('\n')
-            .or_else(|| after.strip_prefix("\r\n"))
-        else {
+        if after.is_empty() && !text.ends_with('\n') {
+            // One line and no line break: not an opening fence.
             continue;
-        };
-        let end = after
-            .match_indices(fence)
-            .find(|(i, _)| *i == 0 || after[..*i].ends_with('\n'))
-            .map(|(i, _)| i)
-            .ok_or_else(|| format!("front matter opened with {fence} is never closed"))?;
-        let (head, rest) = (&after[..end], &after[end + fence.len()..]);
-        let front = if is_toml {
-            let mut table: toml::Table = toml::from_str(head)
-                .map_err(|e| format!("front matter (TOML): {}", e.to_string().trim_end()))?;
-            for (_, v) in table.iter_mut() {
-                if let toml::Value::Datetime(d) = &*v {
-                    let s = d.to_string();
-                    *v = toml::Value::String(s);
-                }
+        }
+        let mut end = 0;
+        let rest = loop {
+            if let Some(rest) = fence_line(&after[end..], fence) {
+                break rest;
             }
-            table.try_into().map_err(|e: toml::de::Error| {
-                format!("front matter (TOML): {}", e.to_string().trim_end())
-            })?
+            match after[end..].find('\n') {
+                Some(i) => end += i + 1,
+                None => return Err(format!("front matter opened with {fence} is never closed")),
+            }
+        };
+        // The opening fence is the file's first line: with it as an empty line, the parsers'
+        // errors give the line numbers of the file, not of the front matter.
+        let head = format!("\n{}", &after[..end]);
+        let front = if is_toml {
+            toml::from_str(&head).map_err(|e| toml_error(&head, &e))?
         } else {
-            serde_yaml_ng::from_str(head).map_err(|e| format!("front matter (YAML): {e}"))?
+            serde_yaml_ng::from_str(&head).map_err(|e| format!("front matter (YAML): {e}"))?
         };
         return Ok((front, rest));
     }
     Ok((FrontMatter::default(), text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(text: &str) -> Result<(Option<String>, &str), String> {
+        split_front_matter(text).map(|(front, rest)| (front.title.map(|Text(t)| t), rest))
+    }
+
+    #[test]
+    fn the_first_canonical_link_is_found_in_the_markup() {
+        for (html, href) in [
+            (
+                r#"<LINK REL="Canonical" HREF="https://a/">"#,
+                Some("https://a/"),
+            ),
+            (
+                "<link href='https://b/' rel='alternate canonical'/>",
+                Some("https://b/"),
+            ),
+            ("<link\nrel=canonical\nhref=https://c/>", Some("https://c/")),
+            (
+                r#"<link rel="stylesheet" href="x.css"><link rel="canonical" href="/d/" href="https://e/">"#,
+                Some("/d/"),
+            ),
+            (
+                r#"<link rel="canonical"><link rel="canonical" href="https://f/">"#,
+                None,
+            ),
+            (
+                r#"<link data-rel="canonical" data-href="https://g/">"#,
+                None,
+            ),
+            (r#"<a rel="canonical" href="https://h/">"#, None),
+        ] {
+            assert_eq!(first_canonical_href(html), href, "{html}");
+        }
+    }
+
+    #[test]
+    fn a_saved_page_needs_an_http_canonical_link() {
+        let file = Url::parse("file:///posts/p.html").unwrap();
+        let ok = |html: &str| check_canonical(html, &file).is_ok();
+        assert!(ok(r#"<link rel="canonical" href="https://a/">"#));
+        assert!(ok(
+            r#"<base href="https://a/b/"><link rel="canonical" href="c/">"#
+        ));
+        assert!(ok(
+            r#"<link rel="canonical"><link rel="canonical" href=" https://a/ ">"#
+        ));
+        assert!(!ok(r#"<link rel="canonical" href="/c/">"#));
+        assert!(!ok(r#"<link rel="canonical" href="mailto:a@b">"#));
+        assert!(!ok(r#"<base href="/b/"><link rel="canonical" href="c/">"#));
+        assert!(!ok(
+            r#"<link rel="alternate" href="https://a/"><p>canonical</p>"#
+        ));
+    }
+
+    #[test]
+    fn single_values_are_read_as_written() {
+        let (front, _) = split_front_matter(
+            "+++\ntitle = 2024-01-01\ndate = 1979-05-27T07:32:00.5-08:00\nupdated = 2024\n+++\n",
+        )
+        .unwrap();
+        let text = |t: Option<Text>| t.map(|Text(t)| t);
+        assert_eq!(text(front.title).as_deref(), Some("2024-01-01"));
+        assert_eq!(
+            text(front.date).as_deref(),
+            Some("1979-05-27T07:32:00.5-08:00")
+        );
+        assert_eq!(text(front.updated).as_deref(), Some("2024"));
+        let (front, _) =
+            split_front_matter("---\ntitle: 1.50\ndate: 0x1F\nurl: true\n---\n").unwrap();
+        assert_eq!(text(front.title).as_deref(), Some("1.50"));
+        assert_eq!(text(front.date).as_deref(), Some("0x1F"));
+        assert_eq!(text(front.url).as_deref(), Some("true"));
+    }
+
+    #[test]
+    fn fences_are_whole_lines() {
+        assert_eq!(
+            split("+++ \t\ntitle = \"T\"\n+++  \r\nbody"),
+            Ok((Some("T".into()), "body"))
+        );
+        assert_eq!(
+            split("\u{feff}---\r\ntitle: T\r\n---"),
+            Ok((Some("T".into()), ""))
+        );
+        // A line that only starts like a fence does not close the front matter.
+        assert_eq!(
+            split("---\ntitle: T\n---x\n----\n"),
+            Err("front matter opened with --- is never closed".into())
+        );
+        assert_eq!(
+            split("+++\n"),
+            Err("front matter opened with +++ is never closed".into())
+        );
+        // Not an opening fence: no front matter.
+        for text in [
+            "+++",
+            "--- ",
+            "+++ x\n+++\n",
+            "----\ntitle: T\n----\n",
+            "\n+++\n+++\n",
+        ] {
+            assert_eq!(split(text), Ok((None, text)), "{text:?}");
+        }
+    }
 }

@@ -1,0 +1,426 @@
+//! The `dir` source end to end: front matter as an editor writes it, and the messages a mistake
+//! gets. The binary runs in the folder of its config (`--config config.toml`), so failures name
+//! files relative to it, as they do for a relative `url`.
+
+mod common;
+
+use std::path::Path;
+
+use common::write_config;
+
+const CONFIG: &str = r#"output_dir = "out"
+[store]
+path = "db/feedwright.db"
+[[source]]
+name = "events"
+url = "posts"
+kind = "dir"
+[[feed]]
+name = "events"
+sources = ["events"]
+"#;
+
+/// A folder with `posts/<name>` for every `(name, text)` and the config above.
+fn site(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let posts = dir.path().join("posts");
+    std::fs::create_dir_all(&posts).unwrap();
+    for (name, text) in files {
+        std::fs::write(posts.join(name), text).unwrap();
+    }
+    write_config(dir.path(), CONFIG);
+    dir
+}
+
+/// `feedwright --config config.toml run` in `dir`: (exit code, stderr).
+fn run(dir: &Path) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedwright"))
+        .current_dir(dir)
+        .args(["--config", "config.toml", "run"])
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run feedwright");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The `failed posts/<name>: …` line of the run report.
+fn failure<'a>(stderr: &'a str, name: &str) -> &'a str {
+    let prefix = format!("failed posts/{name}: ");
+    stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no line starting {prefix:?}:\n{stderr}"))
+}
+
+fn feed_json(dir: &Path) -> serde_json::Value {
+    let path = dir.join("out/events/feed.json");
+    serde_json::from_slice(&std::fs::read(&path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// JSON Feed items by `url`.
+fn item<'a>(feed: &'a serde_json::Value, url: &str) -> &'a serde_json::Value {
+    feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["url"] == url)
+        .unwrap_or_else(|| panic!("no item {url} in {feed:#}"))
+}
+
+#[test]
+fn every_accepted_date_form_dates_the_post() {
+    let cases = [
+        (
+            "toml-offset.md",
+            "+++",
+            "date = 2024-03-04T18:00:00+01:00",
+            "2024-03-04T17:00:00+00:00",
+        ),
+        (
+            "toml-date.md",
+            "+++",
+            "date = 2024-03-04",
+            "2024-03-04T00:00:00+00:00",
+        ),
+        (
+            "toml-local.md",
+            "+++",
+            "date = 2024-03-04T18:30:00",
+            "2024-03-04T18:30:00+00:00",
+        ),
+        (
+            "toml-space.md",
+            "+++",
+            "date = 2024-03-04 18:30:00Z",
+            "2024-03-04T18:30:00+00:00",
+        ),
+        (
+            "rfc3339.md",
+            "+++",
+            r#"date = "2024-03-04T18:00:00.5-05:00""#,
+            "2024-03-04T23:00:00+00:00",
+        ),
+        (
+            "iso-date.md",
+            "+++",
+            r#"date = "2024-03-04""#,
+            "2024-03-04T00:00:00+00:00",
+        ),
+        (
+            "offset-min.md",
+            "+++",
+            r#"date = "2024-03-04 18:00 +0100""#,
+            "2024-03-04T17:00:00+00:00",
+        ),
+        (
+            "offset-sec.md",
+            "+++",
+            r#"date = "2024-03-04 18:00:10 +0100""#,
+            "2024-03-04T17:00:10+00:00",
+        ),
+        (
+            "local.md",
+            "+++",
+            r#"date = "2024-03-04 18:30""#,
+            "2024-03-04T18:30:00+00:00",
+        ),
+        (
+            "yaml-rfc3339.md",
+            "---",
+            "date: 2024-03-04T18:00:00Z",
+            "2024-03-04T18:00:00+00:00",
+        ),
+        (
+            "yaml-date.md",
+            "---",
+            "date: 2024-03-04",
+            "2024-03-04T00:00:00+00:00",
+        ),
+        (
+            "yaml-offset.md",
+            "---",
+            "date: 2024-03-04 18:00 +0100",
+            "2024-03-04T17:00:00+00:00",
+        ),
+    ];
+    let files: Vec<(&str, String)> = cases
+        .iter()
+        .map(|(name, fence, date, _)| {
+            let url = if *fence == "+++" {
+                format!("url = \"https://example.org/{name}\"")
+            } else {
+                format!("url: https://example.org/{name}")
+            };
+            (*name, format!("{fence}\n{date}\n{url}\n{fence}\nBody.\n"))
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    let dir = site(&files);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let feed = feed_json(dir.path());
+    for (name, _, date, want) in cases {
+        let item = item(&feed, &format!("https://example.org/{name}"));
+        assert_eq!(item["date_published"], want, "{date}");
+    }
+}
+
+#[test]
+fn an_unparseable_date_fails_the_post_naming_file_key_and_value() {
+    let dir = site(&[
+        (
+            "nov31.md",
+            "+++\ndate = \"2024-11-31\"\nurl = \"https://example.org/a/\"\n+++\nA\n",
+        ),
+        (
+            "tuesday.md",
+            "+++\ndate = \"next tuesday\"\nurl = \"https://example.org/b/\"\n+++\nB\n",
+        ),
+        (
+            "month13.md",
+            "---\ndate: 2024-13-45\nurl: https://example.org/c/\n---\nC\n",
+        ),
+        (
+            "yesterday.md",
+            "---\ndate: 2024-03-01\nupdated: yesterday\nurl: https://example.org/d/\n---\nD\n",
+        ),
+        (
+            "year.md",
+            "+++\ndate = 2024\nurl = \"https://example.org/e/\"\n+++\nE\n",
+        ),
+        (
+            "good.md",
+            "+++\ndate = 2024-03-04\nurl = \"https://example.org/good/\"\n+++\nGood\n",
+        ),
+    ]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 1, "bad dates: exit 1\n{stderr}");
+    for (name, key, value) in [
+        ("nov31.md", "date", "2024-11-31"),
+        ("tuesday.md", "date", "next tuesday"),
+        ("month13.md", "date", "2024-13-45"),
+        ("yesterday.md", "updated", "yesterday"),
+        ("year.md", "date", "2024"),
+    ] {
+        let line = failure(&stderr, name);
+        assert!(
+            line.starts_with(&format!("front matter key {key}: {value:?} is not a date")),
+            "{line}"
+        );
+    }
+    let feed = feed_json(dir.path());
+    let urls: Vec<_> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls, ["https://example.org/good/"], "only the good post");
+}
+
+#[test]
+fn a_front_matter_summary_is_plain_text_in_every_feed() {
+    let summary = "If a<b and c>d then x & y; &amp; stays as typed";
+    let dir = site(&[(
+        "summary.md",
+        &format!(
+            "+++\ntitle = \"Inequalities\"\ndate = 2024-03-04\nurl = \"https://example.org/s/\"\nsummary = {summary:?}\n+++\nBody.\n"
+        ),
+    )]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let out = dir.path().join("out/events");
+    let atom = feed_rs::parser::parse(std::fs::read(out.join("atom.xml")).unwrap().as_slice())
+        .expect("atom parses");
+    assert_eq!(atom.entries[0].summary.as_ref().unwrap().content, summary);
+    let rss = rss::Channel::read_from(std::fs::read(out.join("rss.xml")).unwrap().as_slice())
+        .expect("rss parses");
+    // `description` is HTML: the text, escaped once.
+    let description = rss.items()[0].description().unwrap();
+    assert_eq!(html_escape::decode_html_entities(description), summary);
+    assert_eq!(
+        description,
+        "If a&lt;b and c&gt;d then x &amp; y; &amp;amp; stays as typed"
+    );
+    assert_eq!(
+        item(&feed_json(dir.path()), "https://example.org/s/")["summary"],
+        summary
+    );
+}
+
+#[test]
+fn front_matter_errors_give_file_line_numbers() {
+    let dir = site(&[
+        (
+            "toml.md",
+            "+++\ntitle = = \"x\"\nurl = \"https://example.org/t/\"\n+++\nT\n",
+        ),
+        (
+            "yaml.md",
+            "---\ntitle: Y\nurl: https://example.org/y/\ndate: 2024-03-04\nsummary: a: b\n---\nY\n",
+        ),
+        (
+            "unknown.md",
+            "---\ntitle: Y\nurl: https://example.org/u/\ncolour: red\n---\nU\n",
+        ),
+        (
+            "unknown-toml.md",
+            "+++\ntitle = \"T\"\nurl = \"https://example.org/v/\"\ncolour = \"red\"\n+++\nV\n",
+        ),
+    ]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 1, "{stderr}");
+    let toml = failure(&stderr, "toml.md");
+    assert!(toml.ends_with(" at line 2 column 9"), "{toml}");
+    let yaml = failure(&stderr, "yaml.md");
+    assert!(yaml.contains("line 5 column"), "{yaml}");
+    let unknown = failure(&stderr, "unknown.md");
+    assert!(
+        unknown.contains("colour") && unknown.contains("line 4 column"),
+        "{unknown}"
+    );
+    let unknown = failure(&stderr, "unknown-toml.md");
+    assert!(
+        unknown.starts_with("front matter (TOML): unknown field `colour`")
+            && unknown.ends_with(" at line 4 column 1"),
+        "{unknown}"
+    );
+    assert_eq!(
+        stderr.lines().count(),
+        6,
+        "one line a failure, one for the source, one for the feed:\n{stderr}"
+    );
+}
+
+#[test]
+fn fences_may_end_in_spaces_tabs_and_crlf() {
+    let dir = site(&[
+        (
+            "toml-space.md",
+            "+++ \ntitle = \"Toml space\"\nurl = \"https://example.org/1/\"\n+++\t\nOne\n",
+        ),
+        (
+            "yaml-crlf.md",
+            "--- \r\ntitle: Yaml crlf\r\nurl: https://example.org/2/\r\n---  \r\nTwo\r\n",
+        ),
+        (
+            "toml-crlf.md",
+            "+++\t \r\ntitle = \"Toml crlf\"\r\nurl = \"https://example.org/3/\"\r\n+++\r\nThree\r\n",
+        ),
+    ]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let feed = feed_json(dir.path());
+    for (n, title, body) in [
+        (1, "Toml space", "One"),
+        (2, "Yaml crlf", "Two"),
+        (3, "Toml crlf", "Three"),
+    ] {
+        let item = item(&feed, &format!("https://example.org/{n}/"));
+        assert_eq!(item["title"], title);
+        assert_eq!(
+            item["content_html"].as_str().unwrap().trim(),
+            format!("<p>{body}</p>")
+        );
+    }
+}
+
+#[test]
+fn related_may_be_one_url_or_a_list() {
+    let dir = site(&[
+        (
+            "one.md",
+            "---\ndate: 2024-03-04\nurl: https://example.org/one/\nrelated: /two/\n---\nOne\n",
+        ),
+        (
+            "two.md",
+            "+++\ndate = 2024-03-05\nurl = \"https://example.org/two/\"\nrelated = \"https://example.org/one/\"\n+++\nTwo\n",
+        ),
+        (
+            "three.md",
+            "---\ndate: 2024-03-06\nurl: https://example.org/three/\nrelated: [/one/, /two/]\n---\nThree\n",
+        ),
+    ]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let atom = feed_rs::parser::parse(
+        std::fs::read(dir.path().join("out/events/atom.xml"))
+            .unwrap()
+            .as_slice(),
+    )
+    .expect("atom parses");
+    let related = |url: &str| -> Vec<String> {
+        let entry = atom
+            .entries
+            .iter()
+            .find(|e| e.id == url)
+            .unwrap_or_else(|| panic!("no entry {url}"));
+        entry
+            .links
+            .iter()
+            .filter(|l| l.rel.as_deref() == Some("related"))
+            .map(|l| l.href.clone())
+            .collect()
+    };
+    assert_eq!(
+        related("https://example.org/one/"),
+        ["https://example.org/two/"]
+    );
+    assert_eq!(
+        related("https://example.org/two/"),
+        ["https://example.org/one/"]
+    );
+    assert_eq!(
+        related("https://example.org/three/"),
+        ["https://example.org/one/", "https://example.org/two/"]
+    );
+}
+
+#[test]
+fn a_saved_page_without_a_url_says_what_to_add() {
+    let page = |head: &str| {
+        format!(
+            "<!DOCTYPE html><html><head><title>Saved</title>{head}</head><body><article><h1>Saved</h1><div class=\"entry-content\"><p>Text.</p></div></article></body></html>"
+        )
+    };
+    let none = page("");
+    let relative = page(r#"<link rel="canonical" href="/events/saved/">"#);
+    let absolute = page(r#"<link rel="canonical" href="https://example.org/events/saved/">"#);
+    let based =
+        page(r#"<base href="https://example.org/events/"><link rel="canonical" href="based/">"#);
+    let front = format!("+++\nurl = \"https://example.org/events/front/\"\n+++\n{none}");
+    let dir = site(&[
+        ("none.html", &none),
+        ("relative.html", &relative),
+        ("absolute.html", &absolute),
+        ("based.html", &based),
+        ("front.html", &front),
+    ]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("events: 3 new"), "{stderr}");
+    let none = failure(&stderr, "none.html");
+    assert_eq!(
+        none,
+        "no URL to publish it under: add <link rel=\"canonical\" href=\"https://…\"> to the page, \
+         or front matter with url = \"https://…\""
+    );
+    let relative = failure(&stderr, "relative.html");
+    assert!(
+        relative.contains("\"/events/saved/\" is not an absolute http(s) URL")
+            && relative.contains("<link rel=\"canonical\""),
+        "{relative}"
+    );
+    let feed = feed_json(dir.path());
+    for url in [
+        "https://example.org/events/saved/",
+        "https://example.org/events/based/",
+        "https://example.org/events/front/",
+    ] {
+        item(&feed, url);
+    }
+}
