@@ -44,7 +44,8 @@ enum Work {
         recheck: bool,
         retry: bool,
     },
-    Page(RawPage),
+    /// A saved page read from a file (reported under the file's path).
+    Page(String, RawPage),
     Post(Url, RawPost, DateTime<Utc>),
     /// A post read from a file (reported under the file's path).
     InFile(String, Url, RawPost, DateTime<Utc>),
@@ -306,7 +307,11 @@ pub async fn refresh_source(
                         .into_iter()
                         .map(|(file, u, raw)| Work::InFile(file, u, raw, now)),
                 );
-                work.extend(documents.into_iter().map(Work::Page));
+                work.extend(
+                    documents
+                        .into_iter()
+                        .map(|(file, page)| Work::Page(file, page)),
+                );
                 false
             }
         };
@@ -820,10 +825,10 @@ async fn process(
         };
         (url.to_string(), outcome)
     };
-    let (page, item) = match work {
+    let (page, item, file) = match work {
         Work::Post(url, raw, at) => return in_hand(url.to_string(), url, raw, at, src).await,
         Work::InFile(file, url, raw, at) => return in_hand(file, url, raw, at, src).await,
-        Work::Page(page) => (page, None),
+        Work::Page(file, page) => (page, None, Some(file)),
         Work::Fetch {
             url,
             recheck,
@@ -837,7 +842,7 @@ async fn process(
                     .map(Some)
             };
             match fetched {
-                Ok(Some(p)) => (p, None),
+                Ok(Some(p)) => (p, None, None),
                 Ok(None) => return (url.to_string(), Outcome::NotModified),
                 Err(FetchError::Status(code @ (404 | 410))) if retry => {
                     // A post that failed before and is now gone (deleted, or never a post):
@@ -851,7 +856,7 @@ async fn process(
             }
         }
         Work::FullText(url, item) => match source::fetch_page(fetcher, &url).await {
-            Ok(p) => (p, Some(item)),
+            Ok(p) => (p, Some(item), None),
             Err(e) => {
                 // The feed item itself is still a usable entry.
                 tracing::warn!(url = %url, "full text not fetched ({e}); using the feed item");
@@ -859,14 +864,7 @@ async fn process(
             }
         },
     };
-    let location = if page.requested_url.scheme() == "file" {
-        page.requested_url
-            .to_file_path()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| page.requested_url.to_string())
-    } else {
-        page.requested_url.to_string()
-    };
+    let location = file.unwrap_or_else(|| page.requested_url.to_string());
     let selectors = src.selectors.clone();
     let name = src.name.clone();
     let result = blocking(move || {

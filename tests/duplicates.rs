@@ -43,6 +43,17 @@ fn two_files_with_one_url_keep_the_first_by_name_and_stop_rewriting_the_feed() {
     std::fs::write(posts.join("later/a.md"), post("Third copy", dup)).unwrap();
     std::fs::write(posts.join("c-copy.md"), post("Second copy", dup)).unwrap();
     std::fs::write(posts.join("b-original.md"), post("Original", dup)).unwrap();
+    // A saved page of the folder declaring the same canonical URL.
+    std::fs::write(
+        posts.join("z-saved.html"),
+        format!(
+            "<!DOCTYPE html><html><head><title>Saved copy</title>\
+             <link rel=\"canonical\" href=\"{dup}\"></head><body><article>\
+             <h1 class=\"entry-title\">Saved copy</h1><div class=\"entry-content\">\
+             <p>Saved copy of the post.</p></div></article></body></html>"
+        ),
+    )
+    .unwrap();
     std::fs::write(
         posts.join("other.md"),
         post("Another post", "https://example.org/events/other/")
@@ -69,10 +80,13 @@ sources = ["events"]
     for run in 1..=4 {
         let (code, _, stderr) = feedwright(&cfg, &["run"]);
         assert_eq!(code, 1, "run {run}: the duplicates are failures\n{stderr}");
-        for copy in ["c-copy.md", "later/a.md"] {
-            let line = line_of(&stderr, copy);
+        let kept = posts.join("b-original.md").display().to_string();
+        for copy in ["c-copy.md", "later/a.md", "z-saved.html"] {
+            // Markdown files and saved pages are named alike.
+            let file = posts.join(copy).display().to_string();
+            let line = line_of(&stderr, &format!("failed {file}: "));
             assert!(
-                line.contains("b-original.md") && line.contains(dup),
+                line.contains(&format!("same post as {kept} (both give the entry {dup})")),
                 "run {run}: names the file kept and the URL: {line}"
             );
         }
@@ -89,7 +103,7 @@ sources = ["events"]
             }
             Some(before) => {
                 assert!(
-                    stderr.contains("0 new, 0 updated, 2 unchanged, 2 failed"),
+                    stderr.contains("0 new, 0 updated, 2 unchanged, 3 failed"),
                     "run {run}: nothing rewritten\n{stderr}"
                 );
                 assert!(*before == files, "run {run}: the feeds did not change");

@@ -111,7 +111,7 @@ pub fn read(src: &SourceConfig) -> Result<SourceIndex, SourceError> {
     for path in files {
         match read_file(&path) {
             Ok(Item::Post(url, raw)) => posts.push((path.display().to_string(), url, *raw)),
-            Ok(Item::Page(page)) => documents.push(page),
+            Ok(Item::Page(page)) => documents.push((path.display().to_string(), page)),
             Err(e) => failures.push((path.display().to_string(), e)),
         }
     }

@@ -118,10 +118,10 @@ pub enum Discovery {
     /// Posts already in hand (feed items, Markdown files), with the URL each belongs to.
     Posts(Vec<(Url, RawPost)>),
     /// A folder: posts in hand (Markdown), each with the file it was read from and the URL it
-    /// belongs to, and saved pages still to be extracted.
+    /// belongs to, and saved pages still to be extracted, each with its file.
     Mixed {
         posts: Vec<(String, Url, RawPost)>,
-        documents: Vec<RawPage>,
+        documents: Vec<(String, RawPage)>,
     },
 }
 
