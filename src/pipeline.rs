@@ -6,7 +6,7 @@
 //! [`RunReport`] and never stops the others. Must not: parse the command line, print, or decide
 //! when jobs run.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use futures_util::{FutureExt, StreamExt};
@@ -19,7 +19,7 @@ pub use publishing::{
 };
 
 use crate::config::{Config, SourceConfig, SourceKind};
-use crate::model::{Entry, RawPage, RawPost, RunReport, SourceReport};
+use crate::model::{Entry, EntryId, RawPage, RawPost, RunReport, SourceReport};
 use crate::source::{self, Discovery, FetchError, Fetcher, RunState, scrape};
 use crate::store::{Fill, RunHealth, Store, Upsert};
 
@@ -131,6 +131,13 @@ enum Outcome {
     /// as that entry's, so it is not fetched again as a new post.
     Duplicate {
         dedup_key: String,
+        reason: String,
+    },
+    /// An outcome an earlier batch of the run stored, which gave way to one for the same entry
+    /// that is kept instead: reported failed; the entry it `created` in this run, if any, is
+    /// removed before the one kept is stored.
+    GaveWay {
+        created: Option<EntryId>,
         reason: String,
     },
 }
@@ -412,10 +419,10 @@ pub async fn refresh_source(
         let mut stored = Tally::default();
         let mut batch = Vec::with_capacity(STORE_BATCH);
         let mut held = Vec::new();
-        // Per entry (dedup key) this run produced: where the first outcome for it came from.
-        let mut first: HashMap<String, (usize, String)> = HashMap::new();
-        // Those of them already stored by a batch.
-        let mut stored_from: HashMap<String, (usize, String)> = HashMap::new();
+        // The entries (dedup keys) this run has an outcome for.
+        let mut first: HashSet<String> = HashSet::new();
+        // Those stored by a batch already: where from, and under which id.
+        let mut stored_from: HashMap<String, StoredFrom> = HashMap::new();
         while let Some((order, location, outcome)) = results.next().await {
             progress.tick();
             let hold = match &outcome {
@@ -423,9 +430,7 @@ pub async fn refresh_source(
                     if let Some(f) = found {
                         seen.add(*f);
                     }
-                    let again = first
-                        .insert(entry.dedup_key.clone(), (order, location.clone()))
-                        .is_some();
+                    let again = !first.insert(entry.dedup_key.clone());
                     again || state.is_known_key(&entry.dedup_key)
                 }
                 _ => false,
@@ -438,7 +443,12 @@ pub async fn refresh_source(
                     let done = std::mem::take(&mut batch);
                     for (order, location, outcome) in &done {
                         if let Outcome::Entry(entry, ..) = outcome {
-                            stored_from.insert(entry.dedup_key.clone(), (*order, location.clone()));
+                            let from = StoredFrom {
+                                order: *order,
+                                location: location.clone(),
+                                id: entry.id.clone(),
+                            };
+                            stored_from.insert(entry.dedup_key.clone(), from);
                         }
                     }
                     let done = done.into_iter().map(|(_, l, o)| (l, o)).collect();
@@ -457,7 +467,7 @@ pub async fn refresh_source(
         empty_pages = walk.empty_pages;
     }
     rep.degraded = drift(src, store, &empty_pages, &seen);
-    let rest = one_per_entry(rest, &stored_from, &mut rep);
+    let rest = one_per_entry(rest, &stored_from, &rep);
     stored.merge(apply(src, store, &state, rest, &mut rep, fetches_pages));
     let health = stored.health();
     finish_source(
@@ -472,22 +482,41 @@ pub async fn refresh_source(
     rep
 }
 
+/// Where an outcome a batch of this run stored came from (see [`one_per_entry`]).
+struct StoredFrom {
+    order: usize,
+    location: String,
+    id: EntryId,
+}
+
 /// Two outcomes of one run for one entry (two files of a folder with one `url`, two items of a
 /// feed with one link, two pages declaring one canonical URL) would each rewrite it, in the
 /// order they happened to finish, so the entry and its feeds would change on every run. One is
-/// kept: the one whose location (file path or URL) sorts first, then the first in the source's
-/// order; every other is reported failed, naming the one kept. `rest` are the outcomes not
-/// stored yet, with their place in the source's order; `stored_from`, per entry, the outcome a
-/// batch of this run already stored (a later one sorting before it replaces it).
+/// kept: the one whose location (file path or URL) sorts first, names compared before their
+/// extensions (`panel.md` before `panel-copy.md`), then the first in the source's order; every
+/// other is reported failed, naming the one kept.
+///
+/// `rest` are the outcomes not stored yet, with their place in the source's order;
+/// `stored_from`, per entry, the outcome a batch of this run already stored. When that one
+/// gives way, it goes first in the returned list as [`Outcome::GaveWay`]: an entry it created
+/// in this run is removed, so the one kept is stored as if it had come first (its own id,
+/// dates and related links), in the same transaction.
 fn one_per_entry(
     rest: Vec<(usize, String, Outcome)>,
-    stored_from: &HashMap<String, (usize, String)>,
-    rep: &mut SourceReport,
+    stored_from: &HashMap<String, StoredFrom>,
+    rep: &SourceReport,
 ) -> Vec<(String, Outcome)> {
-    let rank = |order: usize, location: &str| (location.to_string(), order);
-    let mut kept: HashMap<String, (String, usize)> = stored_from
+    let rank = |order: usize, location: &str| {
+        let name_start = location.rfind('/').map_or(0, |i| i + 1);
+        let (stem, ext) = match location[name_start..].rfind('.') {
+            Some(dot) if dot > 0 => location.split_at(name_start + dot),
+            _ => (location, ""),
+        };
+        (stem.to_string(), ext.to_string(), order)
+    };
+    let mut kept: HashMap<String, (String, String, usize)> = stored_from
         .iter()
-        .map(|(key, (order, location))| (key.clone(), rank(*order, location)))
+        .map(|(key, from)| (key.clone(), rank(from.order, &from.location)))
         .collect();
     for (order, location, outcome) in &rest {
         if let Outcome::Entry(entry, ..) = outcome {
@@ -501,6 +530,10 @@ fn one_per_entry(
                 .or_insert(candidate);
         }
     }
+    let kept_location = |key: &str| {
+        let (stem, ext, _) = &kept[key];
+        format!("{stem}{ext}")
+    };
     let duplicate = |url: &str, location: &str, kept: &str| {
         if location == kept {
             format!("gives the entry {url} a second time; the first is kept")
@@ -510,31 +543,35 @@ fn one_per_entry(
             format!("is the same post as {kept} (both give the entry {url}), which is kept")
         }
     };
-    // A stored outcome that lost to a later one: its entry is rewritten below, and it is reported.
-    for (key, (order, location)) in stored_from {
-        let winner = &kept[key];
-        if *winner != rank(*order, location) {
-            let url = rest
-                .iter()
-                .find_map(|(_, _, o)| match o {
-                    Outcome::Entry(e, ..) if e.dedup_key == *key => Some(e.url.clone()),
-                    _ => None,
-                })
-                .unwrap_or_default();
-            rep.failures
-                .push((location.clone(), duplicate(&url, location, &winner.0)));
+    let mut gave_way: Vec<(String, Outcome)> = Vec::new();
+    for (key, from) in stored_from {
+        if kept[key] == rank(from.order, &from.location) {
+            continue;
         }
+        let url = rest
+            .iter()
+            .find_map(|(_, _, o)| match o {
+                Outcome::Entry(e, ..) if e.dedup_key == *key => Some(e.url.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let reason = duplicate(&url, &from.location, &kept_location(key));
+        // Created by this run (not an entry it updated): nothing has used it yet.
+        let created = rep.new_ids.contains(&from.id).then(|| from.id.clone());
+        gave_way.push((from.location.clone(), Outcome::GaveWay { created, reason }));
     }
-    rest.into_iter()
+    gave_way.sort_by(|a, b| a.0.cmp(&b.0));
+    let rest = rest
+        .into_iter()
         .map(|(order, location, outcome)| match outcome {
             Outcome::Entry(entry, ..) if kept[&entry.dedup_key] != rank(order, &location) => {
-                let reason = duplicate(&entry.url, &location, &kept[&entry.dedup_key].0);
+                let reason = duplicate(&entry.url, &location, &kept_location(&entry.dedup_key));
                 let dedup_key = entry.dedup_key;
                 (location, Outcome::Duplicate { dedup_key, reason })
             }
             other => (location, other),
-        })
-        .collect()
+        });
+    gave_way.into_iter().chain(rest).collect()
 }
 
 /// A post of the listing, once the request budget allows it (see [`refresh_source`]).
@@ -668,8 +705,22 @@ fn apply_each(
                     rep.fatal = Some(reason);
                 }
             }
+            Outcome::GaveWay { created, reason } => {
+                if let Some(id) = created {
+                    match store.forget_new_entry(&id) {
+                        Ok(()) => {
+                            rep.new -= 1;
+                            rep.new_ids.retain(|n| *n != id);
+                        }
+                        Err(e) => tracing::warn!(source = %src.name, "cannot remove {}: {e}", id.0),
+                    }
+                }
+                rep.failures.push((location, reason));
+            }
             Outcome::Duplicate { dedup_key, reason } => {
-                if location.starts_with("http") {
+                // A source that looks broken learns nothing about the entries it had.
+                let keep_as_is = rep.degraded.is_some() && state.is_known_key(&dedup_key);
+                if location.starts_with("http") && !keep_as_is {
                     let key = crate::normalize::twin_key(&location);
                     if let Err(e) = store.add_alias(&key, &dedup_key) {
                         tracing::warn!(source = %src.name, "cannot record alias {location}: {e}");

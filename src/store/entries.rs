@@ -247,6 +247,17 @@ impl Store {
         usize::try_from(n).map_err(|_| StoreError::bad_value(&self.path, "entry count"))
     }
 
+    /// Remove an entry this run created and nothing has used yet (no feed, archive or digest
+    /// has seen it): a post of the run turned out to give way to another one for the same entry
+    /// (see `pipeline`). Its source links go with it; aliases stay, since they name the entry's
+    /// URL key, which the post kept instead shares.
+    pub fn forget_new_entry(&mut self, id: &EntryId) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM entries WHERE id = ?1", [&id.0])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// The entry stored under `dedup_key`, if any.
     pub fn get_by_key(&self, dedup_key: &str) -> Result<Option<Entry>, StoreError> {
         Ok(self.get_stored(dedup_key)?.map(|s| s.entry))
