@@ -21,7 +21,7 @@
 //!   [`DigestOutcome::exit_code`] (always 0).
 //! - `Err(e)`: print `error: {}` with `e.in_config_file(<config file>)` to **stderr** (an
 //!   option error reads `--to: invalid email address "x": …`, a configuration error
-//!   `<config file>: digest.to: no recipient: …`, like the configuration's own errors) and exit
+//!   `<config file>: digest.dkim_key: …`, like the configuration's own errors) and exit
 //!   with [`DigestError::exit_code`]: 2 for option, configuration and template errors (nothing
 //!   was sent or recorded), 1 for store, file and SMTP failures (nothing was recorded as sent,
 //!   so the next run retries).

@@ -115,7 +115,7 @@ pub enum Discovery {
     /// An HTML listing whose first page is read; the rest of the walk is left to
     /// [`walk_listing`], so that the caller can fetch posts while it goes on.
     Listing(Box<Listing>),
-    /// Posts already in hand (feed items, Markdown files), with the URL each belongs to.
+    /// Posts already in hand (feed items, REST API posts), with the URL each belongs to.
     Posts(Vec<(Url, RawPost)>),
     /// A folder: posts in hand (Markdown), each with the file it was read from and the URL it
     /// belongs to, and saved pages still to be extracted, each with its file.
