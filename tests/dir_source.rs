@@ -6,21 +6,9 @@ mod common;
 
 use std::path::Path;
 
-use common::write_config;
+use common::{dir_config, write_config};
 
-const CONFIG: &str = r#"output_dir = "out"
-[store]
-path = "db/feedwright.db"
-[[source]]
-name = "events"
-url = "posts"
-kind = "dir"
-[[feed]]
-name = "events"
-sources = ["events"]
-"#;
-
-/// A folder with `posts/<name>` for every `(name, text)` and the config above.
+/// A folder with `posts/<name>` for every `(name, text)` and a config from `dir_config`.
 fn site(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let posts = dir.path().join("posts");
@@ -28,7 +16,7 @@ fn site(files: &[(&str, &str)]) -> tempfile::TempDir {
     for (name, text) in files {
         std::fs::write(posts.join(name), text).unwrap();
     }
-    write_config(dir.path(), CONFIG);
+    write_config(dir.path(), &dir_config(""));
     dir
 }
 

@@ -6,7 +6,9 @@ mod common;
 
 use std::path::Path;
 
-use common::{Post, Resp, Site, classic_post, feedwright, html_config, listing, write_config};
+use common::{
+    Post, Resp, Site, classic_post, dir_config, feedwright, html_config, listing, write_config,
+};
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -63,20 +65,7 @@ fn two_files_with_one_url_keep_the_first_by_name_and_stop_rewriting_the_feed() {
             .replace("2024-11-18", "2024-11-11"),
     )
     .unwrap();
-    let cfg = write_config(
-        dir.path(),
-        r#"output_dir = "out"
-[store]
-path = "feedwright.db"
-[[source]]
-name = "events"
-url = "posts"
-kind = "dir"
-[[feed]]
-name = "events"
-sources = ["events"]
-"#,
-    );
+    let cfg = write_config(dir.path(), &dir_config(""));
     let atom = dir.path().join("out/events/atom.xml");
     let json = dir.path().join("out/events/feed.json");
     let mut first = None;

@@ -487,6 +487,26 @@ pub fn listing(base: &str, posts: &[(String, String)], next: Option<&str>) -> St
     )
 }
 
+/// A config with one `dir` source `events` reading the folder `posts` next to it (plus
+/// `extra_source` lines in its table) and one feed `events`; the store is `feedwright.db` and the
+/// feeds go to `out/`.
+pub fn dir_config(extra_source: &str) -> String {
+    format!(
+        r#"output_dir = "out"
+[store]
+path = "feedwright.db"
+[[source]]
+name = "events"
+url = "posts"
+kind = "dir"
+{extra_source}
+[[feed]]
+name = "events"
+sources = ["events"]
+"#
+    )
+}
+
 /// Write a config file into `dir` and return its path.
 pub fn write_config(dir: &Path, body: &str) -> PathBuf {
     let path = dir.join("config.toml");
