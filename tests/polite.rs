@@ -210,6 +210,36 @@ fn robots_txt_is_obeyed_and_its_failures_handled() {
     );
     assert!(stderr.contains("robots.txt"), "{stderr}");
 
+    // One failed attempt at robots.txt is retried like any request (`max_retries`): the run
+    // goes on once it answers.
+    let site4 = Site::start();
+    publish(&site4, &make_posts(2, 2300));
+    site4.set(
+        "/robots.txt",
+        Resp::Limited {
+            times: 1,
+            status: 500,
+            // Ignored for a 500: a plain server error.
+            retry_after: "0".into(),
+            then: Box::new(Resp::Html("User-agent: *\nDisallow: /private/\n".into())),
+        },
+    );
+    let dir4 = tempfile::tempdir().unwrap();
+    let cfg4 = write_config(dir4.path(), &config(&site4, "max_retries = 1", ""));
+    let (code, _, stderr) = feedwright(&cfg4, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 2 new"), "{stderr}");
+    assert_eq!(
+        site4
+            .requests()
+            .iter()
+            .filter(|p| *p == "/robots.txt")
+            .count(),
+        2,
+        "{:?}",
+        site4.requests()
+    );
+
     // robots.txt missing (404) or huge and malformed: everything allowed.
     for robots in [
         Resp::Status(404),

@@ -1,8 +1,8 @@
 //! HTTP fetching: the only code that speaks HTTP to sites.
 //!
 //! Owns: the `reqwest` client (honest `User-Agent`, gzip/brotli, at most 5 redirects, hard
-//! timeouts), robots.txt (fetched once per host and run, or seeded from the store's day-old copy;
-//! obeyed, including `Crawl-delay`), per-host politeness (`governor` rate limit of one request per
+//! timeouts), robots.txt (fetched once per host and run, retried like any request, or seeded from
+//! the store's day-old copy; obeyed, including `Crawl-delay`), per-host politeness (`governor` rate limit of one request per
 //! `min_interval_ms` or `Crawl-delay`, and at most `per_host_concurrency` in flight), retries with
 //! exponential backoff and jitter (`backon`) honouring `Retry-After`, conditional GET with the
 //! validators it is handed, the body limit enforced while streaming, the per-source request budget
@@ -401,19 +401,44 @@ impl Fetcher {
                 limiter
             })
             .await;
-        let attempt = || async {
-            self.once(
-                url,
-                validators,
-                &host,
-                limiter.as_ref(),
-                self.max_body as usize,
-                false,
-            )
-            .await
-        };
+        let result = self
+            .with_retries(url, || async {
+                self.once(
+                    url,
+                    validators,
+                    &host,
+                    limiter.as_ref(),
+                    self.max_body as usize,
+                    false,
+                )
+                .await
+            })
+            .await;
         let cap = self.max_retry_after;
-        let result = attempt
+        if let Err(FetchError::RetryLater { after_secs, .. }) = &result
+            && *after_secs > cap
+        {
+            let e = FetchError::WaitTooLong {
+                host: origin(url),
+                after_secs: *after_secs,
+                cap,
+            };
+            *host.blocked.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
+            return Err(e);
+        }
+        result
+    }
+
+    /// Run `attempt` under the retry policy of `http.max_retries`: timeouts, connection errors,
+    /// 5xx and 429/503 with a `Retry-After` of at most `http.max_retry_after_secs` are tried
+    /// again with exponential backoff and jitter, never sooner than `Retry-After` asks.
+    async fn with_retries<F, Fut>(&self, url: &Url, attempt: F) -> Result<Conditional, FetchError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Conditional, FetchError>>,
+    {
+        let cap = self.max_retry_after;
+        attempt
             .retry(
                 ExponentialBuilder::default()
                     .with_min_delay(self.retry_min_delay)
@@ -439,19 +464,7 @@ impl Fetcher {
             .notify(|e: &FetchError, wait| {
                 tracing::info!(url = %url, "retrying in {:.1} s after: {e}", wait.as_secs_f64());
             })
-            .await;
-        if let Err(FetchError::RetryLater { after_secs, .. }) = &result
-            && *after_secs > cap
-        {
-            let e = FetchError::WaitTooLong {
-                host: origin(url),
-                after_secs: *after_secs,
-                cap,
-            };
-            *host.blocked.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
-            return Err(e);
-        }
-        result
+            .await
     }
 
     fn limiter_for(&self, host: &Host) -> Option<DefaultDirectRateLimiter> {
@@ -480,17 +493,20 @@ impl Fetcher {
             return Robots::AllowAll;
         };
         let limiter = self.limiter_for(host);
-        match self
-            .once(
-                &robots_url,
-                None,
-                host,
-                limiter.as_ref(),
-                ROBOTS_LIMIT,
-                true,
-            )
-            .await
-        {
+        // Retried like any request: one failed attempt must not stop the whole site's run.
+        let fetched = self
+            .with_retries(&robots_url, || {
+                self.once(
+                    &robots_url,
+                    None,
+                    host,
+                    limiter.as_ref(),
+                    ROBOTS_LIMIT,
+                    true,
+                )
+            })
+            .await;
+        match fetched {
             Ok(Conditional::Modified(f)) => {
                 self.keep_robots(&origin, Some(f.body.clone()), f.fetched_at);
                 self.parse_robots(&origin, Some(&f.body))
