@@ -122,8 +122,12 @@ enum Outcome {
     Entry(Box<Entry>, Vec<String>, Option<Found>),
     NotModified,
     Failed(String),
-    /// On purpose (robots.txt): not a failure.
+    /// On purpose (robots.txt), or a page that is gone: not a failure.
     Skipped(String),
+    /// The re-check of a stored post answered 404 or 410: reported as skipped, not a failure
+    /// (it was deleted or unpublished). Its entry is kept and counts as checked now, so it is
+    /// checked again only after `recheck_hours`, like a post that did not change.
+    Gone(String),
     /// Left for the next run (budget, Retry-After): kept pending, not a failure.
     Deferred(String),
     /// An entry another outcome of the run also gives, which is kept instead (see
@@ -696,6 +700,13 @@ fn apply_each(
                 let _ = store.remove_pending(&src.name, &location);
                 rep.skipped.push((location, reason));
             }
+            Outcome::Gone(reason) => {
+                if let Err(e) = store.touch(&crate::normalize::twin_key(&location), Utc::now()) {
+                    tracing::warn!(source = %src.name, "cannot mark {location} checked: {e}");
+                }
+                let _ = store.remove_pending(&src.name, &location);
+                rep.skipped.push((location, reason));
+            }
             Outcome::Deferred(reason) => {
                 rep.deferred += 1;
                 if let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now()) {
@@ -902,6 +913,12 @@ async fn process(
                         "gone (HTTP status {code}) after failing earlier; no longer retried"
                     );
                     return (url.to_string(), Outcome::Skipped(why));
+                }
+                Err(FetchError::Status(code @ (404 | 410))) if recheck => {
+                    let why = format!(
+                        "gone (HTTP status {code}) on re-check; its entry is kept as last stored"
+                    );
+                    return (url.to_string(), Outcome::Gone(why));
                 }
                 Err(e) => return failed(&url, e),
             }

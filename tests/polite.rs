@@ -625,6 +625,47 @@ fn the_first_recheck_of_a_new_post_is_conditional() {
     );
 }
 
+/// A stored post deleted from the site (its re-check answers 404) is reported as skipped on
+/// every run, never as a failure, and keeps its entry. It used to fail one run and be dropped
+/// from the retries the next, so the exit code alternated.
+#[test]
+fn a_deleted_post_is_skipped_on_every_recheck_not_failed() {
+    let (site, posts) = site_with_posts(3, 7100);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &common::html_config(&site.url("/cat/"), "respect_robots = false"),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 3 new"), "{stderr}");
+
+    // Deleted, while the listing still links it.
+    let gone = &posts[1];
+    site.set(&gone.path(), Resp::Status(404));
+    let url = site.url(&gone.path());
+    for run in 2..=4 {
+        let before = site.hits().len();
+        let (code, _, stderr) = feedwright(&cfg, &["run"]);
+        assert_eq!(code, 0, "run {run}: {stderr}");
+        assert!(
+            site.hits()[before..].iter().any(|h| h.path == gone.path()),
+            "run {run}: re-checked"
+        );
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(&url))
+            .unwrap_or_else(|| panic!("run {run}: {stderr}"));
+        assert!(
+            line.contains("skipped") && line.contains("gone (HTTP status 404)"),
+            "run {run}: {line}"
+        );
+        assert!(stderr.contains(", 0 failed;"), "run {run}: {stderr}");
+    }
+    let feed = std::fs::read_to_string(dir.path().join("out/main/feed.json")).unwrap();
+    assert!(feed.contains(&gone.title), "the entry is kept: {feed}");
+}
+
 /// Posts are fetched while the listing walk goes on, but the walk keeps first claim on the
 /// request budget: a budget too small for every post still reads every listing page, the posts
 /// it cannot afford are left for the next run, and the runs that follow store each post once.
