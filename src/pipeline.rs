@@ -118,8 +118,10 @@ impl Tally {
 const STORE_BATCH: usize = 32;
 
 enum Outcome {
-    /// `found` is set when the entry was extracted from a page in this run.
-    Entry(Box<Entry>, Vec<String>, Option<Found>),
+    /// `found` is set when the entry was extracted from a page in this run; the last field is
+    /// the twin key of the page it was extracted from, after redirects (`None` for a post in
+    /// hand: a feed item, a file).
+    Entry(Box<Entry>, Vec<String>, Option<Found>, Option<String>),
     NotModified,
     Failed(String),
     /// On purpose (robots.txt), or a page that is gone: not a failure.
@@ -143,6 +145,12 @@ enum Outcome {
     GaveWay {
         created: Option<EntryId>,
         reason: String,
+    },
+    /// A second outcome of the run for the same page, reached through another URL (the old
+    /// URL of a post that moved, redirecting to the new one the listing links): nothing to
+    /// report or store, but the URL is remembered as that entry's.
+    SamePage {
+        dedup_key: String,
     },
 }
 
@@ -430,7 +438,7 @@ pub async fn refresh_source(
         while let Some((order, location, outcome)) = results.next().await {
             progress.tick();
             let hold = match &outcome {
-                Outcome::Entry(entry, _, found) => {
+                Outcome::Entry(entry, _, found, _) => {
                     if let Some(f) = found {
                         seen.add(*f);
                     }
@@ -451,6 +459,7 @@ pub async fn refresh_source(
                                 order: *order,
                                 location: location.clone(),
                                 id: entry.id.clone(),
+                                page: outcome_page(outcome),
                             };
                             stored_from.insert(entry.dedup_key.clone(), from);
                         }
@@ -491,6 +500,16 @@ struct StoredFrom {
     order: usize,
     location: String,
     id: EntryId,
+    /// The page it was extracted from (see [`Outcome::Entry`]).
+    page: Option<String>,
+}
+
+/// The page an entry outcome was extracted from, if it came from a page.
+fn outcome_page(outcome: &Outcome) -> Option<String> {
+    match outcome {
+        Outcome::Entry(_, _, _, page) => page.clone(),
+        _ => None,
+    }
 }
 
 /// Two outcomes of one run for one entry (two files of a folder with one `url`, two items of a
@@ -498,7 +517,8 @@ struct StoredFrom {
 /// order they happened to finish, so the entry and its feeds would change on every run. One is
 /// kept: the one whose location (file path or URL) sorts first, names compared before their
 /// extensions (`panel.md` before `panel-copy.md`), then the first in the source's order; every
-/// other is reported failed, naming the one kept.
+/// other is reported failed, naming the one kept. Outcomes extracted from the same page (after
+/// redirects) are one: the first is the one that counts, the others are [`Outcome::SamePage`].
 ///
 /// `rest` are the outcomes not stored yet, with their place in the source's order;
 /// `stored_from`, per entry, the outcome a batch of this run already stored. When that one
@@ -510,6 +530,23 @@ fn one_per_entry(
     stored_from: &HashMap<String, StoredFrom>,
     rep: &SourceReport,
 ) -> Vec<(String, Outcome)> {
+    // A page reached a second time, through another URL, is not a second post.
+    let mut pages: HashSet<(String, String)> = stored_from
+        .iter()
+        .filter_map(|(key, from)| from.page.clone().map(|p| (key.clone(), p)))
+        .collect();
+    let rest: Vec<(usize, String, Outcome)> = rest
+        .into_iter()
+        .map(|(order, location, outcome)| match outcome {
+            Outcome::Entry(entry, _, _, Some(page))
+                if !pages.insert((entry.dedup_key.clone(), page.clone())) =>
+            {
+                let dedup_key = entry.dedup_key;
+                (order, location, Outcome::SamePage { dedup_key })
+            }
+            other => (order, location, other),
+        })
+        .collect();
     let rank = |order: usize, location: &str| {
         let name_start = location.rfind('/').map_or(0, |i| i + 1);
         let (stem, ext) = match location[name_start..].rfind('.') {
@@ -655,7 +692,7 @@ fn apply_each(
     let mut tally = Tally::default();
     for (location, outcome) in results {
         match outcome {
-            Outcome::Entry(entry, warnings, found) => {
+            Outcome::Entry(entry, warnings, found, _) => {
                 for w in warnings {
                     tracing::warn!(source = %src.name, url = %location, "{w}");
                 }
@@ -727,6 +764,16 @@ fn apply_each(
                     }
                 }
                 rep.failures.push((location, reason));
+            }
+            Outcome::SamePage { dedup_key } => {
+                let keep_as_is = rep.degraded.is_some() && state.is_known_key(&dedup_key);
+                if location.starts_with("http") && !keep_as_is {
+                    let key = crate::normalize::twin_key(&location);
+                    if let Err(e) = store.add_alias(&key, &dedup_key) {
+                        tracing::warn!(source = %src.name, "cannot record alias {location}: {e}");
+                    }
+                }
+                let _ = store.remove_pending(&src.name, &location);
             }
             Outcome::Duplicate { dedup_key, reason } => {
                 // A source that looks broken learns nothing about the entries it had.
@@ -933,6 +980,7 @@ async fn process(
         },
     };
     let location = file.unwrap_or_else(|| page.requested_url.to_string());
+    let page_key = crate::normalize::twin_key(page.url.as_str());
     let selectors = src.selectors.clone();
     let name = src.name.clone();
     let result = blocking(move || {
@@ -954,7 +1002,9 @@ async fn process(
     })
     .await;
     let outcome = match result {
-        Ok((entry, warnings, found)) => Outcome::Entry(Box::new(entry), warnings, Some(found)),
+        Ok((entry, warnings, found)) => {
+            Outcome::Entry(Box::new(entry), warnings, Some(found), Some(page_key))
+        }
         Err(reason) => Outcome::Failed(reason),
     };
     (location, outcome)
@@ -978,7 +1028,7 @@ async fn in_hand(
 
 fn to_outcome(result: Result<(Entry, Vec<String>), String>, found: Option<Found>) -> Outcome {
     match result {
-        Ok((entry, warnings)) => Outcome::Entry(Box::new(entry), warnings, found),
+        Ok((entry, warnings)) => Outcome::Entry(Box::new(entry), warnings, found, None),
         Err(reason) => Outcome::Failed(reason),
     }
 }

@@ -237,3 +237,61 @@ fn a_page_stored_before_its_twin_arrives_gives_way_to_the_one_sorting_first() {
     assert!(!again.contains(&"/dup/b/".to_string()), "{again:?}");
     assert_eq!(titles(&atom)[0], "Page A");
 }
+
+/// A post whose slug changed, with its old URL redirecting to the new one the listing now
+/// links: its re-check and the listing reach the same page through two URLs. That is one post
+/// moving, not two posts giving one entry, so the run reports one update and no failure.
+#[test]
+fn a_post_moved_with_a_redirect_is_one_update_not_a_duplicate() {
+    let site = Site::start();
+    let base = site.base();
+    let date = "2026-11-20T09:00:00+00:00";
+    let old = Post::new(9100, "panel-on-water", "Panel on water", date);
+    let other = Post::new(9101, "panel-on-trade", "Panel on trade", date);
+    let link = |p: &Post| (format!("{base}{}", p.path()), p.title.clone());
+    for p in [&old, &other] {
+        site.set(&p.path(), Resp::Html(classic_post(&base, p)));
+    }
+    site.set(
+        "/cat/",
+        Resp::Html(listing(&base, &[link(&old), link(&other)], None)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &html_config(&site.url("/cat/"), "respect_robots = false"),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 2 new"), "{stderr}");
+
+    // The slug changes: the old URL redirects, the listing links the new one.
+    let moved = Post::new(9100, "panel-on-water-renamed", "Panel on water", date);
+    site.set(&moved.path(), Resp::Html(classic_post(&base, &moved)));
+    site.set(&old.path(), Resp::Redirect(site.url(&moved.path())));
+    site.set(
+        "/cat/",
+        Resp::Html(listing(&base, &[link(&moved), link(&other)], None)),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("site: 0 new, 1 updated, 1 unchanged, 0 failed;"),
+        "{stderr}"
+    );
+    let feed: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("out/main/feed.json"))).unwrap();
+    let items = feed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{feed}");
+    assert!(
+        items
+            .iter()
+            .any(|i| i["url"] == site.url(&moved.path()).as_str()),
+        "the entry has the new URL: {feed}"
+    );
+
+    // The next run has nothing to say about either URL.
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(", 0 failed;"), "{stderr}");
+}
