@@ -892,8 +892,11 @@ fn finish_source(
         if let Some(t0) = started {
             store.set_last_run_duration(&src.name, t0.elapsed())?;
         }
+        // Failures can be listing pages as well as posts: say how many, and the first.
         let error = rep.fatal.clone().or_else(|| {
-            (!rep.failures.is_empty()).then(|| format!("{} post(s) failed", rep.failures.len()))
+            rep.failures.first().map(|(location, reason)| {
+                format!("{} failed, first {location}: {reason}", rep.failures.len())
+            })
         });
         store.record_source_run(&src.name, now, error.as_deref())?;
         // A neutral run (only 304s or known posts) keeps the state it had.

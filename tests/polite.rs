@@ -666,6 +666,29 @@ fn a_deleted_post_is_skipped_on_every_recheck_not_failed() {
     assert!(feed.contains(&gone.title), "the entry is kept: {feed}");
 }
 
+/// `status` names what failed last: a listing page is not called a post, and the first failure
+/// is shown with its reason.
+#[test]
+fn status_names_the_first_failure_of_the_last_run() {
+    let (site, _) = site_with_posts(PER_PAGE + 2, 7200);
+    site.set("/cat/page/2/", Resp::Status(500));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&site, "respect_robots = false", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    let (code, stdout, _) = feedwright(&cfg, &["status"]);
+    assert_eq!(code, 0);
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("site"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let page = site.url("/cat/page/2/");
+    assert!(
+        row.contains(&format!("1 failed, first {page}: HTTP status 500")),
+        "{row}"
+    );
+}
+
 /// Posts are fetched while the listing walk goes on, but the walk keeps first claim on the
 /// request budget: a budget too small for every post still reads every listing page, the posts
 /// it cannot afford are left for the next run, and the runs that follow store each post once.
