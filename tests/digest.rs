@@ -562,6 +562,55 @@ fn an_issue_only_written_is_sent_once_smtp_url_is_set_and_never_twice() {
     assert_eq!(sink.messages().len(), 2);
 }
 
+/// The `List-Id` as a mail client reads it: phrase and id.
+fn list_id(m: &serde_json::Value) -> (String, String) {
+    let l = &m["list_id"];
+    (
+        l["phrase"].as_str().expect("phrase").to_owned(),
+        l["id"].as_str().expect("id").to_owned(),
+    )
+}
+
+#[test]
+fn the_list_id_phrase_is_quoted_or_encoded_and_round_trips() {
+    for title in [
+        r#"Main & <Feed> "quoted" \ back, (x); y: [z] @ a.b"#,
+        "Café <Négociation> \"hebdo\"",
+        "Negotiation Weekly",
+    ] {
+        let sink = Sink::start("accept");
+        let extra = format!("title = {}\n", toml::Value::String(title.into()));
+        let fx = Fixture::with_digest(Some(sink.port), &extra);
+        let dry = fx
+            .run(&DigestOptions {
+                dry_run: true,
+                ..fx.opts()
+            })
+            .expect("dry run");
+        assert!(matches!(dry, DigestOutcome::DryRun { .. }), "{dry:?}");
+        let eml = fx.out("2024-W46.eml");
+        let written = parse_message(&eml);
+        assert_eq!(
+            list_id(&written),
+            (title.to_owned(), "negotiation.example.org".to_owned()),
+            "{}",
+            written["list_id"]["raw"]
+        );
+        let raw = std::fs::read(&eml).expect("eml");
+        assert!(raw.is_ascii(), "the .eml's headers and bodies are encoded");
+
+        let sent = fx.run(&fx.opts()).expect("real run");
+        assert!(matches!(sent, DigestOutcome::Sent { .. }), "{sent:?}");
+        let m = parse_message(&sink.messages()[0]);
+        assert_eq!(
+            list_id(&m),
+            (title.to_owned(), "negotiation.example.org".to_owned()),
+            "{}",
+            m["list_id"]["raw"]
+        );
+    }
+}
+
 #[test]
 fn dry_run_and_test_copy_change_no_state() {
     let sink = Sink::start("accept");

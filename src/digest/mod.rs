@@ -378,6 +378,7 @@ pub fn run(
         html: &rendered.html,
         message_id: &message_id,
         date: now,
+        list_name: &plan.title,
         list_id: &plan.list_id,
         unsubscribe_url: plan.digest.unsubscribe_url.as_deref(),
     })?;
@@ -528,6 +529,7 @@ struct Plan<'a> {
     tz: Tz,
     /// Domain of `from`, for Message-IDs and the default List-Id.
     domain: String,
+    /// The `List-Id` id (without the title or angle brackets).
     list_id: String,
     title: String,
     output_dir: PathBuf,
@@ -573,8 +575,8 @@ impl<'a> Plan<'a> {
             .clone()
             .unwrap_or_else(|| feed.title().to_owned());
         let list_id = match &digest.list_id {
-            Some(l) => format!("{title} <{l}>"),
-            None => format!("{title} <{}.{domain}>", feed.name),
+            Some(l) => l.clone(),
+            None => format!("{}.{domain}", feed.name),
         };
         let smtp = match &digest.smtp_url {
             None => None,
