@@ -649,6 +649,43 @@ fn dry_run_and_test_copy_change_no_state() {
 }
 
 #[test]
+fn every_test_copy_has_its_own_message_id_even_with_the_same_now() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    let test = DigestOptions {
+        to: Some("editor@example.org".into()),
+        ..fx.opts()
+    };
+    // `Fixture::run` always passes the same `now`.
+    for _ in 0..2 {
+        let out = fx.run(&test).expect("test copy");
+        assert!(matches!(out, DigestOutcome::TestCopy { .. }), "{out:?}");
+    }
+    let real = fx.run(&fx.opts()).expect("real run");
+    assert!(matches!(real, DigestOutcome::Sent { .. }), "{real:?}");
+    let ids: Vec<String> = sink
+        .messages()
+        .iter()
+        .map(|p| {
+            parse_message(p)["headers"]["Message-ID"]
+                .as_str()
+                .expect("Message-ID")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert_ne!(ids[0], ids[1], "two test copies share a Message-ID");
+    for id in &ids[..2] {
+        assert!(
+            id.starts_with("<digest.negotiation.2024-W46.test.") && id.ends_with("@example.org>"),
+            "{id}"
+        );
+    }
+    // The issue's own Message-ID stays the stable one.
+    assert_eq!(ids[2], "<digest.negotiation.2024-W46@example.org>");
+}
+
+#[test]
 fn an_empty_week_sends_nothing_and_says_so() {
     let fx = Fixture::new(None);
     let mut store = fx.store();
