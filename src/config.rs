@@ -241,7 +241,8 @@ pub struct DigestConfig {
     pub related_limit: u32,
     /// Title of the issues (default: the feed's title).
     pub title: Option<String>,
-    /// `List-Id` value (default: `<feed>.<domain of from>`), without angle brackets.
+    /// The `List-Id` id (default: `<feed>.<domain of from>`), without angle brackets; the header
+    /// puts the issues' title before it as its phrase.
     pub list_id: Option<String>,
     /// Name of the environment variable holding the SMTP username.
     pub smtp_username_env: Option<String>,

@@ -562,6 +562,55 @@ fn an_issue_only_written_is_sent_once_smtp_url_is_set_and_never_twice() {
     assert_eq!(sink.messages().len(), 2);
 }
 
+/// The `List-Id` as a mail client reads it: phrase and id.
+fn list_id(m: &serde_json::Value) -> (String, String) {
+    let l = &m["list_id"];
+    (
+        l["phrase"].as_str().expect("phrase").to_owned(),
+        l["id"].as_str().expect("id").to_owned(),
+    )
+}
+
+#[test]
+fn the_list_id_phrase_is_quoted_or_encoded_and_round_trips() {
+    for title in [
+        r#"Main & <Feed> "quoted" \ back, (x); y: [z] @ a.b"#,
+        "Café <Négociation> \"hebdo\"",
+        "Negotiation Weekly",
+    ] {
+        let sink = Sink::start("accept");
+        let extra = format!("title = {}\n", toml::Value::String(title.into()));
+        let fx = Fixture::with_digest(Some(sink.port), &extra);
+        let dry = fx
+            .run(&DigestOptions {
+                dry_run: true,
+                ..fx.opts()
+            })
+            .expect("dry run");
+        assert!(matches!(dry, DigestOutcome::DryRun { .. }), "{dry:?}");
+        let eml = fx.out("2024-W46.eml");
+        let written = parse_message(&eml);
+        assert_eq!(
+            list_id(&written),
+            (title.to_owned(), "negotiation.example.org".to_owned()),
+            "{}",
+            written["list_id"]["raw"]
+        );
+        let raw = std::fs::read(&eml).expect("eml");
+        assert!(raw.is_ascii(), "the .eml's headers and bodies are encoded");
+
+        let sent = fx.run(&fx.opts()).expect("real run");
+        assert!(matches!(sent, DigestOutcome::Sent { .. }), "{sent:?}");
+        let m = parse_message(&sink.messages()[0]);
+        assert_eq!(
+            list_id(&m),
+            (title.to_owned(), "negotiation.example.org".to_owned()),
+            "{}",
+            m["list_id"]["raw"]
+        );
+    }
+}
+
 #[test]
 fn dry_run_and_test_copy_change_no_state() {
     let sink = Sink::start("accept");
@@ -597,6 +646,43 @@ fn dry_run_and_test_copy_change_no_state() {
         "{real:?}"
     );
     assert_eq!(sink.messages().len(), 2);
+}
+
+#[test]
+fn every_test_copy_has_its_own_message_id_even_with_the_same_now() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    let test = DigestOptions {
+        to: Some("editor@example.org".into()),
+        ..fx.opts()
+    };
+    // `Fixture::run` always passes the same `now`.
+    for _ in 0..2 {
+        let out = fx.run(&test).expect("test copy");
+        assert!(matches!(out, DigestOutcome::TestCopy { .. }), "{out:?}");
+    }
+    let real = fx.run(&fx.opts()).expect("real run");
+    assert!(matches!(real, DigestOutcome::Sent { .. }), "{real:?}");
+    let ids: Vec<String> = sink
+        .messages()
+        .iter()
+        .map(|p| {
+            parse_message(p)["headers"]["Message-ID"]
+                .as_str()
+                .expect("Message-ID")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert_ne!(ids[0], ids[1], "two test copies share a Message-ID");
+    for id in &ids[..2] {
+        assert!(
+            id.starts_with("<digest.negotiation.2024-W46.test.") && id.ends_with("@example.org>"),
+            "{id}"
+        );
+    }
+    // The issue's own Message-ID stays the stable one.
+    assert_eq!(ids[2], "<digest.negotiation.2024-W46@example.org>");
 }
 
 #[test]

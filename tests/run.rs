@@ -679,3 +679,155 @@ impl Drop for Guard {
 fn scopeguard(c: std::process::Child) -> Guard {
     Guard(c)
 }
+
+/// Which posts are related is fixed when an entry is first stored, but a related link shows the
+/// related post's current title: after B's title is edited, A's link to B says so in every head
+/// document and in the digest, while A itself is not edited.
+#[test]
+fn a_related_link_shows_the_related_posts_current_title() {
+    let site = Site::start();
+    let base = site.base();
+    let a = Post::new(
+        201,
+        "water-treaty",
+        "A treaty on shared water",
+        "2024-05-01T09:00:00+00:00",
+    );
+    let mut b = Post::new(
+        202,
+        "water-rights",
+        "Water rights upstream",
+        "2024-05-02T09:00:00+00:00",
+    );
+    let c = Post::new(
+        203,
+        "river-talks",
+        "Talks on the river",
+        "2024-04-10T09:00:00+00:00",
+    );
+    for p in [&a, &b, &c] {
+        site.set(&p.path(), Resp::Html(classic_post(&base, p)));
+    }
+    let link = |p: &Post| (format!("{base}{}", p.path()), p.title.clone());
+    site.set(
+        "/category/intl/",
+        Resp::Html(listing(&base, &[link(&a), link(&b), link(&c)], None)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "{}\n[digest]\nfeed = \"main\"\nfrom = \"Digest <digest@example.org>\"\n\
+         to = [\"list@example.org\"]\n",
+        html_config(&site.url("/category/intl/"), "")
+    );
+    let cfg = write_config(dir.path(), &config);
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let out = dir.path().join("out/main");
+    let a_url = format!("{base}{}", a.path());
+    let b_url = format!("{base}{}", b.path());
+    let related_of_a = || -> Vec<(String, String)> {
+        let feed: serde_json::Value = serde_json::from_str(&read(&out.join("feed.json"))).unwrap();
+        let item = feed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["url"] == a_url.as_str())
+            .unwrap_or_else(|| panic!("no item {a_url} in {feed:#}"))
+            .clone();
+        item["_feedwright"]["related"]
+            .as_array()
+            .unwrap_or_else(|| panic!("A has no related links: {item:#}"))
+            .iter()
+            .map(|r| {
+                (
+                    r["url"].as_str().unwrap().to_owned(),
+                    r["title"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert!(
+        related_of_a().contains(&(b_url.clone(), "Water rights upstream".into())),
+        "A links B: {:?}",
+        related_of_a()
+    );
+    let a_updated = |atom: &feed_rs::model::Feed| {
+        atom.entries
+            .iter()
+            .find(|e| {
+                e.links
+                    .iter()
+                    .any(|l| l.href == a_url && l.rel.as_deref() != Some("related"))
+            })
+            .and_then(|e| e.updated)
+            .unwrap()
+    };
+    let a_updated_before = a_updated(&parse_feed(&out.join("atom.xml")));
+
+    b.title = "Water rights downstream, revised".into();
+    site.set(&b.path(), Resp::Html(classic_post(&base, &b)));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("site: 0 new, 1 updated, 2 unchanged"),
+        "only B is edited: {stderr}"
+    );
+
+    let related = related_of_a();
+    assert!(
+        related.contains(&(b_url.clone(), "Water rights downstream, revised".into())),
+        "feed.json: {related:?}"
+    );
+    assert!(
+        !related.iter().any(|(_, t)| t == "Water rights upstream"),
+        "{related:?}"
+    );
+    for file in ["atom.xml", "rss.xml"] {
+        let text = read(&out.join(file));
+        assert!(
+            text.contains("title=\"Water rights downstream, revised\""),
+            "{file}: {text}"
+        );
+        assert!(
+            !text.contains("title=\"Water rights upstream\""),
+            "{file}: {text}"
+        );
+    }
+    let atom = parse_feed(&out.join("atom.xml"));
+    let link = atom
+        .entries
+        .iter()
+        .find(|e| {
+            e.links
+                .iter()
+                .any(|l| l.href == a_url && l.rel.as_deref() != Some("related"))
+        })
+        .unwrap()
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref() == Some("related") && l.href == b_url)
+        .cloned()
+        .expect("A's related link to B");
+    assert_eq!(
+        link.title.as_deref(),
+        Some("Water rights downstream, revised")
+    );
+    assert_eq!(
+        a_updated(&atom),
+        a_updated_before,
+        "A's `updated` does not move: A was not edited"
+    );
+
+    // The digest of A's week lists B under A with B's current title.
+    let (code, stdout, stderr) = feedwright(
+        &cfg,
+        &["digest", "--now", "2024-05-08T12:00:00Z", "--dry-run"],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let text = read(&out.join("digest/2024-W18.txt"));
+    assert!(
+        text.contains("  - Water rights downstream, revised\n"),
+        "{text}"
+    );
+    assert!(!text.contains("  - Water rights upstream"), "{text}");
+}

@@ -4,7 +4,8 @@ Serve:  python3 tests/smtp_sink.py serve PORT DIR MODE
         MODE is accept | reject-sender | drop. Prints "ready" once listening; every accepted
         message is written to DIR/<n>.eml. Runs until killed.
 Parse:  python3 tests/smtp_sink.py parse FILE
-        Prints a JSON summary of the message (headers, part types, charsets, decoded bodies).
+        Prints a JSON summary of the message (headers, part types, charsets, decoded bodies,
+        the List-Id's phrase and id).
 """
 import asyncio
 import json
@@ -64,7 +65,26 @@ def parse(path):
             }
         )
     headers = {k: str(v) for k, v in msg.items()}
-    print(json.dumps({"type": msg.get_content_type(), "headers": headers, "parts": parts}))
+    out = {"type": msg.get_content_type(), "headers": headers, "parts": parts}
+    raw = dict(msg.raw_items()).get("List-Id")
+    if raw is not None:
+        out["list_id"] = parse_list_id(raw)
+    print(json.dumps(out))
+
+
+def parse_list_id(raw):
+    """The List-Id's phrase (unquoted, encoded-words decoded) and id, as a mail client reads them."""
+    import re
+    from email.header import decode_header, make_header
+    from email.utils import parseaddr
+
+    unfolded = re.sub(r"\r?\n(?=[ \t])", "", raw)
+    name, list_id = parseaddr(unfolded)
+    return {
+        "raw": unfolded,
+        "phrase": str(make_header(decode_header(name))),
+        "id": list_id,
+    }
 
 
 if __name__ == "__main__":

@@ -8,11 +8,11 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use lettre::message::header::{Header, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{Header, HeaderName, HeaderValue, Headers, To};
+use lettre::message::{Mailbox, Mailboxes, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{Message, SmtpTransport, Transport};
+use lettre::{Address, Message, SmtpTransport, Transport};
 use url::Url;
 
 use super::DigestError;
@@ -61,7 +61,10 @@ pub struct MessageParts<'a> {
     pub message_id: &'a str,
     /// `Date`.
     pub date: DateTime<Utc>,
-    /// `List-Id` value, e.g. `Negotiation Digest <international-negotiation.example.org>`.
+    /// The list's name, the `List-Id` phrase, e.g. `Negotiation Digest` (any text: it is
+    /// encoded by [`list_id_value`]).
+    pub list_name: &'a str,
+    /// The list's id, without angle brackets, e.g. `international-negotiation.example.org`.
     pub list_id: &'a str,
     /// `unsubscribe_url`, if configured (mailto: or http(s):).
     pub unsubscribe_url: Option<&'a str>,
@@ -81,7 +84,7 @@ pub fn build_message(p: &MessageParts<'_>) -> Result<Message, DigestError> {
         .subject(p.subject)
         .date(p.date.into())
         .message_id(Some(format!("<{}>", p.message_id)))
-        .header(ListId(p.list_id.to_owned()));
+        .header(ListId(list_id_value(p.list_name, p.list_id)));
     for (i, to) in p.to.iter().enumerate() {
         let mb: Mailbox = to.parse().map_err(|e| {
             DigestError::config(
@@ -102,6 +105,42 @@ pub fn build_message(p: &MessageParts<'_>) -> Result<Message, DigestError> {
         p.html.to_owned(),
     ))
     .map_err(|e| DigestError::config("digest", format!("cannot build the message: {e}")))
+}
+
+/// The `List-Id` value `phrase <id>` (RFC 2919). The phrase is `name` encoded the way lettre
+/// encodes a mailbox's display name: as is when it is one plain word, as a quoted-string (`"` and
+/// `\` escaped) when it has spaces, quotes or backslashes, and as RFC 2047 encoded-words when it
+/// holds non-ASCII or other specials (`<`, `@`, `,`, `&`, ...). The result is ASCII, so the
+/// header carries it verbatim (folded at spaces only).
+pub fn list_id_value(name: &str, id: &str) -> String {
+    let phrase = encode_phrase(name);
+    if phrase.is_empty() {
+        format!("<{id}>")
+    } else {
+        format!("{phrase} <{id}>")
+    }
+}
+
+/// `name` as a phrase: lettre's encoding of a display name, taken from a `To` header it
+/// formats for a placeholder address and unfolded.
+fn encode_phrase(name: &str) -> String {
+    const USER: &str = "list";
+    const DOMAIN: &str = "id.invalid";
+    let Ok(address) = Address::new(USER, DOMAIN) else {
+        return String::new();
+    };
+    let mut headers = Headers::new();
+    headers.set(To::from(Mailboxes::from(Mailbox::new(
+        Some(name.to_owned()),
+        address,
+    ))));
+    // Folding inserts CRLF before a space, so removing the CRLFs unfolds.
+    let line = headers.to_string().replace("\r\n", "");
+    line.strip_prefix("To:")
+        .and_then(|s| s.strip_suffix(&format!("<{USER}@{DOMAIN}>")))
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// How to reach the SMTP server, resolved from the configuration and the environment.
@@ -197,4 +236,41 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         src = inner.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::list_id_value;
+
+    #[test]
+    fn list_id_phrases_are_quoted_or_encoded_as_needed() {
+        assert_eq!(
+            list_id_value("Digest", "d.example.org"),
+            "Digest <d.example.org>"
+        );
+        assert_eq!(
+            list_id_value("Negotiation Weekly", "n.example.org"),
+            "\"Negotiation Weekly\" <n.example.org>"
+        );
+        assert_eq!(
+            list_id_value(r#"Say "hi" \ there"#, "n.example.org"),
+            r#""Say \"hi\" \\ there" <n.example.org>"#
+        );
+        // Specials other than `"` and `\`, and non-ASCII, become one encoded-word.
+        assert_eq!(
+            list_id_value("Main & <Feed>", "main.example.org"),
+            "=?utf-8?b?TWFpbiAmIDxGZWVkPg==?= <main.example.org>"
+        );
+        assert!(
+            list_id_value("Café", "c.example.org").starts_with("=?utf-8?b?"),
+            "{}",
+            list_id_value("Café", "c.example.org")
+        );
+        assert_eq!(list_id_value("", "e.example.org"), "<e.example.org>");
+        // Long names come back unfolded: the header folds the whole value once.
+        let long = "word ".repeat(40);
+        let v = list_id_value(long.trim(), "l.example.org");
+        assert!(!v.contains('\r') && !v.contains('\n'), "{v:?}");
+        assert_eq!(v, format!("\"{}\" <l.example.org>", long.trim()));
+    }
 }

@@ -59,7 +59,7 @@ pub struct DigestOptions {
     /// Write the files, send nothing, record nothing.
     pub dry_run: bool,
     /// Send a test copy to this one address instead of the list; records nothing and writes no
-    /// files. The copy gets its own `Message-ID`.
+    /// files. Every copy gets its own `Message-ID` (`digest.<feed>.<week>.test.<random>@…`).
     pub to: Option<String>,
     /// The directory of the config file: template overrides are read from its `templates/`.
     pub config_dir: PathBuf,
@@ -356,10 +356,10 @@ pub fn run(
     };
     let message_id = match &opts.to {
         Some(_) => format!(
-            "digest.{}.{}.test.{}@{}",
+            "digest.{}.{}.test.{:016x}@{}",
             plan.feed.name,
             label,
-            now.timestamp(),
+            unique_token(),
             plan.domain
         ),
         None => format!("digest.{}.{}@{}", plan.feed.name, label, plan.domain),
@@ -378,6 +378,7 @@ pub fn run(
         html: &rendered.html,
         message_id: &message_id,
         date: now,
+        list_name: &plan.title,
         list_id: &plan.list_id,
         unsubscribe_url: plan.digest.unsubscribe_url.as_deref(),
     })?;
@@ -528,6 +529,7 @@ struct Plan<'a> {
     tz: Tz,
     /// Domain of `from`, for Message-IDs and the default List-Id.
     domain: String,
+    /// The `List-Id` id (without the title or angle brackets).
     list_id: String,
     title: String,
     output_dir: PathBuf,
@@ -573,8 +575,8 @@ impl<'a> Plan<'a> {
             .clone()
             .unwrap_or_else(|| feed.title().to_owned());
         let list_id = match &digest.list_id {
-            Some(l) => format!("{title} <{l}>"),
-            None => format!("{title} <{}.{domain}>", feed.name),
+            Some(l) => l.clone(),
+            None => format!("{}.{domain}", feed.name),
         };
         let smtp = match &digest.smtp_url {
             None => None,
@@ -648,6 +650,14 @@ impl<'a> Plan<'a> {
             unsubscribe_url: self.digest.unsubscribe_url.clone(),
         }
     }
+}
+
+/// 64 random bits for a test copy's `Message-ID`, so no two copies share one (not even two sent
+/// with the same `--now`): std's per-process random hash keys, which differ on every call, hash
+/// nothing. Neither the clock nor a new dependency is needed.
+fn unique_token() -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(())
 }
 
 /// Whether a signature by `signing` may align with `from_domain` under DMARC's relaxed rule:

@@ -3,8 +3,9 @@
 //! Owns: the ranking (the site's own related links that resolve to stored entries first, then
 //! TF-IDF cosine similarity over title and body, boosted by shared categories) and
 //! [`fix_related`], which stores the result through the store. Must not: fetch anything, read
-//! the clock, or change links that were already fixed (feeds and digest must agree, and
-//! published documents stay stable).
+//! the clock, or change which posts an entry's fixed links point at (feeds and digest must
+//! agree, and published documents stay stable). A link's title and URL follow the linked entry
+//! when it is edited; the store does that in the edit's transaction.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -45,8 +46,9 @@ const STOPWORDS: &[&str] = &[
 ///    when the others do not fill `limit`.
 ///
 /// A link's title is the related entry's stored title and its URL the entry's URL. Once fixed
-/// the links never change (an entry whose links were fixed is skipped), so the feeds' `related`
-/// links and the digest agree.
+/// the links never point elsewhere (an entry whose links were fixed is skipped), so the feeds'
+/// `related` links and the digest agree; when a related entry's title or URL is edited, the
+/// store gives the links to it the new ones (`Store::upsert_entry`).
 pub fn fix_related(
     store: &mut Store,
     new_ids: &[EntryId],

@@ -2,7 +2,9 @@
 //! digest needs.
 //!
 //! Owns: the SQL of the `digest_issue`, `digest_mailed` and `related_fixed` tables
-//! (`migrations/V3__digest.sql`) and the one statement that rewrites an entry's related links.
+//! (`migrations/V3__digest.sql`), the statements that fix an entry's related links, and the
+//! one that keeps a link's URL and title those of the entry it points at ([`retarget_related`],
+//! run by the upsert that changes that entry).
 //! An issue is recorded once per (feed, week): as delivered when an SMTP server accepted it, or
 //! as only written; a written issue may later be marked delivered, never the other way round.
 //! Must not: decide what an issue holds (that is `digest::select`) or render anything.
@@ -10,10 +12,11 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::{Store, StoreError, from_unix};
-use crate::model::{EntryId, Link};
+use crate::model::{Entry, EntryId, Link};
+use crate::normalize::twin_key;
 
 use super::StoredEntry;
 
@@ -312,6 +315,69 @@ fn issue_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IssueRow> {
         r.get(4)?,
         r.get(5)?,
     ))
+}
+
+/// Give every related link that points at one of `old_urls` (twin-insensitive) the current URL
+/// and title of `entry`, the entry those URLs belonged to: called inside the upsert that changed
+/// its title or URL (or merged a duplicate into it), so feeds and digest show its current title
+/// from the same commit on. Which entries are related does not change. Only the `related`
+/// column of the linking entries is rewritten: their content hash, `updated` and `last_seen`
+/// stay, so they do not count as edited; frozen archive pages keep the JSON they were frozen
+/// with. Returns how many entries changed.
+///
+/// Scans the entries that have related links (not their bodies); it runs only when a stored
+/// entry's title or URL changes, which is rare.
+pub(super) fn retarget_related(
+    conn: &Connection,
+    path: &str,
+    old_urls: &[&str],
+    entry: &Entry,
+) -> Result<usize, StoreError> {
+    let sql = |e| StoreError::sql(path, e);
+    let keys: HashSet<String> = old_urls
+        .iter()
+        .copied()
+        .chain([entry.url.as_str()])
+        .map(twin_key)
+        .collect();
+    let mut changed = Vec::new();
+    {
+        let mut stmt = conn
+            .prepare_cached("SELECT id, related FROM entries WHERE related <> '[]' AND id <> ?1")
+            .map_err(sql)?;
+        let mut rows = stmt.query([&entry.id.0]).map_err(sql)?;
+        while let Some(row) = rows.next().map_err(sql)? {
+            let id: String = row.get(0).map_err(sql)?;
+            let text: String = row.get(1).map_err(sql)?;
+            let mut links: Vec<Link> = serde_json::from_str(&text)
+                .map_err(|e| StoreError::bad_value(path, format!("related: {e}")))?;
+            let mut dirty = false;
+            for l in links
+                .iter_mut()
+                .filter(|l| keys.contains(&twin_key(&l.url)))
+            {
+                if l.url != entry.url || l.title != entry.title {
+                    l.url.clone_from(&entry.url);
+                    l.title.clone_from(&entry.title);
+                    dirty = true;
+                }
+            }
+            if dirty {
+                // A link to a merged duplicate may now repeat one to the survivor.
+                let mut seen = HashSet::new();
+                links.retain(|l| seen.insert(twin_key(&l.url)));
+                changed.push((id, links));
+            }
+        }
+    }
+    let mut update = conn
+        .prepare_cached("UPDATE entries SET related = ?2 WHERE id = ?1")
+        .map_err(sql)?;
+    for (id, links) in &changed {
+        let json = serde_json::to_string(links).unwrap_or_else(|_| "[]".into());
+        update.execute(params![id, json]).map_err(sql)?;
+    }
+    Ok(changed.len())
 }
 
 #[cfg(test)]

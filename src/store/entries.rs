@@ -1,4 +1,5 @@
-//! Entries: matching a re-fetched post to its stored twin, detecting edits, and the feed query.
+//! Entries: matching a re-fetched post to its stored twin, detecting edits (and keeping other
+//! entries' related links to an edited entry current), and the feed query.
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
@@ -47,7 +48,10 @@ impl Store {
     /// - `updated` becomes the entry's own modified date when it has a real one later than the
     ///   stored `updated`, else `max(stored updated, now)`, and never falls below `published`;
     /// - related links are fixed at first store (taken from the entry only while none are
-    ///   stored).
+    ///   stored);
+    /// - when the title or URL changes (or a duplicate is merged in), the related links of
+    ///   other entries that point at it take its new title and URL in the same transaction;
+    ///   those entries keep their content hash and `updated` (they were not edited).
     ///
     /// Should `entry` match two different stored rows (one by id, one by `dedup_key`), they are
     /// the same post: the one matched by id survives, keeping the earlier `first_seen`.
@@ -165,6 +169,17 @@ impl Store {
         };
         update(&tx, &merged, &hash, first_seen, now).map_err(sql)?;
         link_source(&tx, &merged.id.0, &entry.source).map_err(sql)?;
+        // Other entries' related links show this entry's current title and URL.
+        let mut old_urls = vec![stored.entry.url.as_str()];
+        if let Some(dup) = &duplicate {
+            old_urls.push(dup.entry.url.as_str());
+        }
+        if duplicate.is_some()
+            || merged.title != stored.entry.title
+            || merged.url != stored.entry.url
+        {
+            super::digest::retarget_related(&tx, path, &old_urls, &merged)?;
+        }
         tx.commit().map_err(sql)?;
         Ok(Upsert::Updated)
     }
