@@ -245,7 +245,11 @@ fn run_state(store: &Store) -> RunState {
         tracing::warn!("cannot read stored post keys: {e}");
         Default::default()
     });
-    RunState::new(validators, known)
+    let checked = store.last_checked().unwrap_or_else(|e| {
+        tracing::warn!("cannot read when stored posts were last checked: {e}");
+        Default::default()
+    });
+    RunState::new(validators, known).with_checked(checked)
 }
 
 /// Refresh one source.
@@ -388,8 +392,21 @@ pub async fn refresh_source(
     let listed = futures_util::stream::unfold(posts_found, |mut rx| async move {
         rx.recv().await.map(|url| (url, rx))
     })
-    .filter(|url| std::future::ready(!state.is_known(url) && first_time(url)))
-    .then(|url| admit(std::sync::Arc::clone(&gate), attempts, url));
+    // New posts, and stored ones the listing shows modified since they were last checked: those
+    // are re-checked (conditionally), whatever their age.
+    .filter(|url| {
+        let wanted = !state.is_known(url) || state.listed_as_modified(url);
+        std::future::ready(wanted && first_time(url))
+    })
+    .then(|url| admit(std::sync::Arc::clone(&gate), attempts, url))
+    .map(|work| match work {
+        Work::Fetch { url, retry, .. } if state.is_known(&url) => Work::Fetch {
+            url,
+            recheck: true,
+            retry,
+        },
+        other => other,
+    });
     let requeued = futures_util::stream::iter(later).filter_map(|(u, recheck, retry)| {
         let url = Url::parse(&u).ok().filter(|url| first_time(url));
         std::future::ready(url.map(|url| Work::Fetch {
