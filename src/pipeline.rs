@@ -245,11 +245,11 @@ fn run_state(store: &Store) -> RunState {
         tracing::warn!("cannot read stored post keys: {e}");
         Default::default()
     });
-    let checked = store.last_checked().unwrap_or_else(|e| {
-        tracing::warn!("cannot read when stored posts were last checked: {e}");
+    let updated = store.updated_dates().unwrap_or_else(|e| {
+        tracing::warn!("cannot read the updated dates of stored posts: {e}");
         Default::default()
     });
-    RunState::new(validators, known).with_checked(checked)
+    RunState::new(validators, known).with_updated(updated)
 }
 
 /// Refresh one source.
@@ -392,7 +392,7 @@ pub async fn refresh_source(
     let listed = futures_util::stream::unfold(posts_found, |mut rx| async move {
         rx.recv().await.map(|url| (url, rx))
     })
-    // New posts, and stored ones the listing shows modified since they were last checked: those
+    // New posts, and stored ones the listing shows modified later than their stored copy: those
     // are re-checked (conditionally), whatever their age.
     .filter(|url| {
         let wanted = !state.is_known(url) || state.listed_as_modified(url);

@@ -20,16 +20,16 @@ use crate::config::{SourceConfig, SourceKind};
 use crate::model::{RawPage, RawPost};
 pub use http::{Conditional, FetchError, FetchStats, Fetched, Fetcher, RobotsCopy, Validators};
 
-/// What a run knows before it fetches: saved validators, the posts already stored and when
-/// each was last checked. Plain data handed in by the pipeline (this module never reads the
-/// store); new validators go back out through [`RunState::take_updates`], and the stored posts
-/// a listing showed as modified since through [`RunState::listed_as_modified`].
+/// What a run knows before it fetches: saved validators, the posts already stored and their
+/// `updated` dates. Plain data handed in by the pipeline (this module never reads the store);
+/// new validators go back out through [`RunState::take_updates`], and the stored posts a
+/// listing showed modified later than that through [`RunState::listed_as_modified`].
 #[derive(Debug, Default)]
 pub struct RunState {
     validators: Mutex<HashMap<String, Validators>>,
     updates: Mutex<Vec<(String, Validators)>>,
     known: HashSet<String>,
-    checked: HashMap<String, DateTime<Utc>>,
+    updated: HashMap<String, DateTime<Utc>>,
     modified: Mutex<HashSet<String>>,
 }
 
@@ -40,23 +40,23 @@ impl RunState {
             validators: Mutex::new(validators),
             updates: Mutex::default(),
             known,
-            checked: HashMap::new(),
+            updated: HashMap::new(),
             modified: Mutex::default(),
         }
     }
 
-    /// `checked`: by twin key, when each stored post was last checked (see
-    /// `Store::last_checked`). Without it no listing date makes a stored post look modified.
-    pub fn with_checked(mut self, checked: HashMap<String, DateTime<Utc>>) -> RunState {
-        self.checked = checked;
+    /// `updated`: by twin key, the `updated` date of each stored post (see
+    /// `Store::updated_dates`). Without it no listing date makes a stored post look modified.
+    pub fn with_updated(mut self, updated: HashMap<String, DateTime<Utc>>) -> RunState {
+        self.updated = updated;
         self
     }
 
-    /// A listing shows the post at `url` modified at `at`: when the post is stored and was last
-    /// checked before `at`, remember it for [`RunState::listed_as_modified`] and say so.
+    /// A listing shows the post at `url` modified at `at`: when the post is stored with an
+    /// earlier `updated` date, remember it for [`RunState::listed_as_modified`] and say so.
     pub fn note_listed_modified(&self, url: &Url, at: DateTime<Utc>) -> bool {
         let key = crate::normalize::twin_key(url.as_str());
-        let newer = self.checked.get(&key).is_some_and(|checked| at > *checked);
+        let newer = self.updated.get(&key).is_some_and(|stored| at > *stored);
         if newer {
             self.modified
                 .lock()
@@ -66,8 +66,8 @@ impl RunState {
         newer
     }
 
-    /// Did a listing of this run show the stored post at `url` modified since it was last
-    /// checked (see [`RunState::note_listed_modified`])?
+    /// Did a listing of this run show the stored post at `url` modified later than its stored
+    /// `updated` date (see [`RunState::note_listed_modified`])?
     pub fn listed_as_modified(&self, url: &Url) -> bool {
         self.modified
             .lock()

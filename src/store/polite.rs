@@ -1,5 +1,5 @@
 //! Store support for polite, incremental fetching: validators, aliases, re-check candidates
-//! (by age, and when each stored post was last checked, for listings that show edits),
+//! (by age; and each stored post's `updated`, for listings that show edits),
 //! robots.txt copies, per-run health and resumable backfills.
 
 use std::collections::{HashMap, HashSet};
@@ -63,16 +63,16 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// For every stored post, under its twin key and every other URL it was reached by: the
-    /// later of its `updated` and its `last_seen`. A listing that shows the post modified after
-    /// that shows an edit this store has not seen.
-    pub fn last_checked(&self) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+    /// For every stored post, under its twin key and every other URL it was reached by: its
+    /// stored `updated` date. A listing that shows the post modified later shows an edit this
+    /// store does not have.
+    pub fn updated_dates(&self) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT dedup_key, max(updated, last_seen) FROM entries
+                "SELECT dedup_key, updated FROM entries
                  UNION ALL
-                 SELECT a.url_key, max(e.updated, e.last_seen)
+                 SELECT a.url_key, e.updated
                  FROM aliases a JOIN entries e ON e.dedup_key = a.dedup_key",
             )
             .map_err(|e| self.err(e))?;
