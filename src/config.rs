@@ -184,7 +184,8 @@ pub struct SourceConfig {
     /// For feed sources: fetch each item's page and extract the full post.
     #[serde(default)]
     pub full_text: bool,
-    /// Known posts younger than this many days are re-checked for edits.
+    /// Known posts younger than this many days are re-checked for edits (older ones only when
+    /// a listing card or the API shows them edited).
     #[serde(default = "default_recheck_days")]
     pub recheck_days: u32,
     /// … at most once per this many hours.

@@ -115,6 +115,9 @@ pub struct Listing {
     pub posts: Vec<Url>,
     /// The next listing page, if the page advertises one.
     pub next: Option<Url>,
+    /// Modified dates the page shows for its posts (a `time.updated` or the like in a post's
+    /// card), raw, with the post URL they belong to, in page order; a post without one is absent.
+    pub modified: Vec<(Url, String)>,
 }
 
 /// Stable identity of an entry: an absolute IRI, never a hash of mutable content.

@@ -257,7 +257,11 @@ fn run_state(store: &Store) -> RunState {
         tracing::warn!("cannot read stored post keys: {e}");
         Default::default()
     });
-    RunState::new(validators, known)
+    let updated = store.updated_dates().unwrap_or_else(|e| {
+        tracing::warn!("cannot read the updated dates of stored posts: {e}");
+        Default::default()
+    });
+    RunState::new(validators, known).with_updated(updated)
 }
 
 /// Refresh one source.
@@ -400,8 +404,21 @@ pub async fn refresh_source(
     let listed = futures_util::stream::unfold(posts_found, |mut rx| async move {
         rx.recv().await.map(|url| (url, rx))
     })
-    .filter(|url| std::future::ready(!state.is_known(url) && first_time(url)))
-    .then(|url| admit(std::sync::Arc::clone(&gate), attempts, url));
+    // New posts, and stored ones the listing shows modified later than their stored copy: those
+    // are re-checked (conditionally), whatever their age.
+    .filter(|url| {
+        let wanted = !state.is_known(url) || state.listed_as_modified(url);
+        std::future::ready(wanted && first_time(url))
+    })
+    .then(|url| admit(std::sync::Arc::clone(&gate), attempts, url))
+    .map(|work| match work {
+        Work::Fetch { url, retry, .. } if state.is_known(&url) => Work::Fetch {
+            url,
+            recheck: true,
+            retry,
+        },
+        other => other,
+    });
     let requeued = futures_util::stream::iter(later).filter_map(|(u, recheck, retry)| {
         let url = Url::parse(&u).ok().filter(|url| first_time(url));
         std::future::ready(url.map(|url| Work::Fetch {

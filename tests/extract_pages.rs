@@ -563,6 +563,77 @@ fn bench_listing_is_extracted_completely() {
     );
 }
 
+/// A classic theme prints `time.entry-date.published.updated` for a post never edited and a
+/// separate `time.updated` for one that was: each card's modified date goes with its post.
+#[test]
+fn listing_cards_give_their_posts_modified_dates() {
+    let l = extract_listing(
+        &page(
+            "https://negotiation.example/category/international-negotiation/page/2/",
+            "bench-listing.html",
+        ),
+        &Selectors::default(),
+    );
+    assert_eq!(l.modified.len(), 10, "{:?}", l.modified);
+    let of = |slug: &str| {
+        l.modified
+            .iter()
+            .find(|(u, _)| u.as_str().contains(slug))
+            .map(|(_, d)| d.as_str())
+    };
+    // Edited: the `updated` time, not the published one.
+    assert_eq!(
+        of("observers-control-arms-rethinking-text"),
+        Some("2024-05-28T10:10:00+00:00")
+    );
+    assert_eq!(
+        of("rounds-verification-timetable-text-majority-sovereignty"),
+        Some("2024-05-27T12:52:00+00:00")
+    );
+    // Never edited: published and updated are one element.
+    assert_eq!(
+        of("outcome-credibility-mediator"),
+        Some("2024-05-30T10:11:00+00:00")
+    );
+}
+
+#[test]
+fn listing_dates_come_only_from_a_card_of_one_post() {
+    let html = r#"<html><body class="archive"><main>
+        <ul class="wp-block-post-template">
+          <li class="wp-block-post"><h2 class="wp-block-post-title"><a href="/a/">A</a></h2>
+            <div class="wp-block-post-date wp-block-post-date__modified-date">
+            <time datetime="2024-06-02T10:00:00+00:00">June 2</time></div></li>
+          <li class="wp-block-post"><h2 class="wp-block-post-title"><a href="/b/">B</a></h2>
+            <div class="wp-block-post-date"><time datetime="2024-06-01T10:00:00+00:00">June 1</time>
+            </div></li>
+        </ul>
+        <article><h2 class="entry-title"><a href="/c/" rel="bookmark">C</a></h2>
+          <span itemprop="dateModified" datetime="2024-06-03T10:00:00+00:00">June 3</span></article>
+        <article><h2 class="entry-title"><a href="/d/" rel="bookmark">D</a></h2>
+          <h2 class="entry-title"><a href="/e/" rel="bookmark">E</a></h2>
+          <time class="updated" datetime="2024-06-04T10:00:00+00:00">June 4</time></article>
+        </main></body></html>"#;
+    let l = extract_listing(
+        &page_with("https://x.example/category/c/", html.into(), None),
+        &Selectors::default(),
+    );
+    assert_eq!(l.posts.len(), 5, "{:?}", urls(&l.posts));
+    let found: Vec<(&str, &str)> = l
+        .modified
+        .iter()
+        .map(|(u, d)| (u.as_str(), d.as_str()))
+        .collect();
+    // B shows only its published date; D and E share one card, so its date is neither's.
+    assert_eq!(
+        found,
+        vec![
+            ("https://x.example/a/", "2024-06-02T10:00:00+00:00"),
+            ("https://x.example/c/", "2024-06-03T10:00:00+00:00"),
+        ]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Selector overrides
 

@@ -1,5 +1,6 @@
-//! Listing pages: the post list (never intro text, navigation, sidebars, widgets or comments) and
-//! the next listing page (never a single post's adjacent-post link).
+//! Listing pages: the post list (never intro text, navigation, sidebars, widgets or comments),
+//! the modified date each post's card shows, if any, and the next listing page (never a single
+//! post's adjacent-post link).
 
 use scraper::{ElementRef, Selector};
 use url::Url;
@@ -15,10 +16,43 @@ pub(super) fn extract(ctx: &PageCtx<'_>, sel: &Selectors) -> Listing {
     } else {
         next_page(ctx, sel)
     };
+    let posts = post_links(ctx, sel);
+    let modified = card_dates(ctx, &posts);
     Listing {
-        posts: post_links(ctx, sel),
+        posts,
         next,
+        modified,
     }
+}
+
+/// The modified date each post's card shows, raw (`time.updated`, a block theme's modified
+/// date, `itemprop=dateModified`: what a post page's own markup is read for). A card is an
+/// `article`, `.hentry` or block-theme post item linking to exactly one of `posts`; a card
+/// linking to several is nobody's. The first date in a card counts.
+fn card_dates(ctx: &PageCtx<'_>, posts: &[Url]) -> Vec<(Url, String)> {
+    let mut out: Vec<(Url, String)> = Vec::new();
+    if posts.is_empty() {
+        return out;
+    }
+    let cards: &Selector = sel!("article, .hentry, .wp-block-post-template > li, li.wp-block-post");
+    for card in ctx.select(&ctx.elements.all, cards) {
+        let mut linked = card
+            .select(sel!("a[href]"))
+            .filter_map(|a| ctx.resolve(a.value().attr("href")?))
+            .map(dom::without_fragment)
+            .filter(|u| posts.contains(u));
+        let Some(post) = linked.next() else { continue };
+        if linked.any(|u| u != post) || out.iter().any(|(u, _)| *u == post) {
+            continue;
+        }
+        let date = card
+            .select(super::post::modified_markup().css)
+            .find_map(|e| super::post::date_value(e, false));
+        if let Some(date) = date {
+            out.push((post, date));
+        }
+    }
+    out
 }
 
 /// A single post: WordPress body classes, or `og:type=article` with at most one article.

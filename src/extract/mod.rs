@@ -2,8 +2,8 @@
 //!
 //! Owns: reading fields out of untrusted HTML by a cascade (selector override → JSON-LD →
 //! OpenGraph/`article:*` meta → WordPress theme markup, classic and block themes → readability
-//! fallback for the body only), listing-page link discovery, related-post blocks, and telling
-//! login / challenge pages apart from posts.
+//! fallback for the body only), listing-page link discovery (with each card's modified date,
+//! raw), related-post blocks, and telling login / challenge pages apart from posts.
 //! Must not: do I/O, read the clock, parse dates, sanitize HTML or resolve final canonical
 //! identity (that is `normalize`), or touch configuration other than the selector overrides it is
 //! handed.
@@ -66,9 +66,10 @@ pub fn extract_post(page: &RawPage, sel: &Selectors) -> Result<RawPost, ExtractE
     post::extract(&ctx, sel)
 }
 
-/// Extract the post links (absolute, deduplicated, page order) and the next listing page of one
-/// listing page. A single post's `rel=next` (the adjacent post) is never reported as `next`.
-/// Pages that are not HTML yield an empty listing.
+/// Extract the post links (absolute, deduplicated, page order), the modified date each post's
+/// card shows (raw) and the next listing page of one listing page. A single post's `rel=next`
+/// (the adjacent post) is never reported as `next`. Pages that are not HTML yield an empty
+/// listing.
 pub fn extract_listing(page: &RawPage, sel: &Selectors) -> Listing {
     if check_content_type(page).is_err() {
         return Listing::default();

@@ -241,8 +241,8 @@ fn post_scope<'a>(ctx: &PageCtx<'a>, title_el: Option<ElementRef<'a>>) -> Option
 /// A built-in selector with a cheap test that every element it matches passes (most elements
 /// fail it, so the selector runs on few). The unit tests check the test against the selector.
 #[derive(Clone, Copy)]
-struct Prefiltered {
-    css: &'static Selector,
+pub(super) struct Prefiltered {
+    pub(super) css: &'static Selector,
     may_match: fn(&Element) -> bool,
 }
 
@@ -495,7 +495,7 @@ fn push_date(out: &mut Vec<RawDate>, value: &str, source: DateSource) {
 }
 
 /// `datetime`, then `content`, then `title` (for `<abbr>`), then the text.
-fn date_value(e: ElementRef<'_>, text_ok: bool) -> Option<String> {
+pub(super) fn date_value(e: ElementRef<'_>, text_ok: bool) -> Option<String> {
     let v = e.value();
     v.attr("datetime")
         .or_else(|| v.attr("content"))
@@ -537,7 +537,7 @@ fn published_markup() -> Prefiltered {
 }
 
 /// Modified dates in the theme's markup.
-fn modified_markup() -> Prefiltered {
+pub(super) fn modified_markup() -> Prefiltered {
     Prefiltered {
         css: sel!(
             "time.updated[datetime], .wp-block-post-date__modified-date time[datetime], \

@@ -13,20 +13,24 @@ pub mod wordpress;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
+use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::config::{SourceConfig, SourceKind};
 use crate::model::{RawPage, RawPost};
 pub use http::{Conditional, FetchError, FetchStats, Fetched, Fetcher, RobotsCopy, Validators};
 
-/// What a run knows before it fetches: saved validators and the posts already stored. Plain
-/// data handed in by the pipeline (this module never reads the store); new validators go back
-/// out through [`RunState::take_updates`].
+/// What a run knows before it fetches: saved validators, the posts already stored and their
+/// `updated` dates. Plain data handed in by the pipeline (this module never reads the store);
+/// new validators go back out through [`RunState::take_updates`], and the stored posts a
+/// listing showed modified later than that through [`RunState::listed_as_modified`].
 #[derive(Debug, Default)]
 pub struct RunState {
     validators: Mutex<HashMap<String, Validators>>,
     updates: Mutex<Vec<(String, Validators)>>,
     known: HashSet<String>,
+    updated: HashMap<String, DateTime<Utc>>,
+    modified: Mutex<HashSet<String>>,
 }
 
 impl RunState {
@@ -36,7 +40,39 @@ impl RunState {
             validators: Mutex::new(validators),
             updates: Mutex::default(),
             known,
+            updated: HashMap::new(),
+            modified: Mutex::default(),
         }
+    }
+
+    /// `updated`: by twin key, the `updated` date of each stored post (see
+    /// `Store::updated_dates`). Without it no listing date makes a stored post look modified.
+    pub fn with_updated(mut self, updated: HashMap<String, DateTime<Utc>>) -> RunState {
+        self.updated = updated;
+        self
+    }
+
+    /// A listing shows the post at `url` modified at `at`: when the post is stored with an
+    /// earlier `updated` date, remember it for [`RunState::listed_as_modified`] and say so.
+    pub fn note_listed_modified(&self, url: &Url, at: DateTime<Utc>) -> bool {
+        let key = crate::normalize::twin_key(url.as_str());
+        let newer = self.updated.get(&key).is_some_and(|stored| at > *stored);
+        if newer {
+            self.modified
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key);
+        }
+        newer
+    }
+
+    /// Did a listing of this run show the stored post at `url` modified later than its stored
+    /// `updated` date (see [`RunState::note_listed_modified`])?
+    pub fn listed_as_modified(&self, url: &Url) -> bool {
+        self.modified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&crate::normalize::twin_key(url.as_str()))
     }
 
     /// Validators saved for `url`.

@@ -2,9 +2,11 @@
 //!
 //! Owns: pagination policy (stop at `max_pages`, at a 404 past the last page, at a `next` link
 //! back to a visited page, at a page that has not changed (304) or whose posts are all already
-//! stored) and de-duplication of post links across pages. Each new post link is also sent, as
-//! soon as its page is read, to an optional channel, so that the pipeline can fetch posts while
-//! the walk goes on. Must not: fetch post pages or extract post fields.
+//! stored, even when some of them show an edit) and de-duplication of post links across pages.
+//! Each new post link is also sent, as soon as its page is read, to an optional channel, so that
+//! the pipeline can fetch posts while the walk goes on; before it is sent, a stored post whose
+//! card shows it modified later than its stored `updated` date is noted in the [`RunState`]. Must not:
+//! fetch post pages or extract post fields.
 
 use std::collections::HashSet;
 
@@ -74,6 +76,13 @@ pub async fn walk_from(
         }
         let all_known =
             !listing.posts.is_empty() && listing.posts.iter().all(|p| state.is_known(p));
+        for (p, raw) in &listing.modified {
+            if let Some(at) = crate::normalize::parse_date(raw)
+                && state.note_listed_modified(p, at)
+            {
+                tracing::debug!(url = %p, modified = %at, "listing shows a stored post modified after its stored updated date");
+            }
+        }
         for p in listing.posts {
             if seen_posts.insert(url_key(&p)) {
                 if let Some(sink) = sink {

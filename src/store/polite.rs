@@ -1,4 +1,5 @@
-//! Store support for polite, incremental fetching: validators, aliases, re-check candidates,
+//! Store support for polite, incremental fetching: validators, aliases, re-check candidates
+//! (by age; and each stored post's `updated`, for listings that show edits),
 //! robots.txt copies, per-run health and resumable backfills.
 
 use std::collections::{HashMap, HashSet};
@@ -60,6 +61,32 @@ impl Store {
             .query_map([], |r| r.get::<_, String>(0))
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// For every stored post, under its twin key and every other URL it was reached by: its
+    /// stored `updated` date. A listing that shows the post modified later shows an edit this
+    /// store does not have.
+    pub fn updated_dates(&self) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT dedup_key, updated FROM entries
+                 UNION ALL
+                 SELECT a.url_key, e.updated
+                 FROM aliases a JOIN entries e ON e.dedup_key = a.dedup_key",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| self.err(e))?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (key, at) = row.map_err(|e| self.err(e))?;
+            if let Some(at) = DateTime::from_timestamp(at, 0) {
+                out.insert(key, at);
+            }
+        }
+        Ok(out)
     }
 
     /// Remember that `url_key` leads to the post stored under `dedup_key`.
