@@ -783,25 +783,10 @@ fn apply_each(
                 rep.failures.push((location, reason));
             }
             Outcome::SamePage { dedup_key } => {
-                let keep_as_is = rep.degraded.is_some() && state.is_known_key(&dedup_key);
-                if location.starts_with("http") && !keep_as_is {
-                    let key = crate::normalize::twin_key(&location);
-                    if let Err(e) = store.add_alias(&key, &dedup_key) {
-                        tracing::warn!(source = %src.name, "cannot record alias {location}: {e}");
-                    }
-                }
-                let _ = store.remove_pending(&src.name, &location);
+                remember_as(src, store, state, rep, &location, &dedup_key);
             }
             Outcome::Duplicate { dedup_key, reason } => {
-                // A source that looks broken learns nothing about the entries it had.
-                let keep_as_is = rep.degraded.is_some() && state.is_known_key(&dedup_key);
-                if location.starts_with("http") && !keep_as_is {
-                    let key = crate::normalize::twin_key(&location);
-                    if let Err(e) = store.add_alias(&key, &dedup_key) {
-                        tracing::warn!(source = %src.name, "cannot record alias {location}: {e}");
-                    }
-                }
-                let _ = store.remove_pending(&src.name, &location);
+                remember_as(src, store, state, rep, &location, &dedup_key);
                 rep.failures.push((location, reason));
             }
             Outcome::Failed(reason) => {
@@ -818,6 +803,27 @@ fn apply_each(
         }
     }
     tally
+}
+
+/// Remember the page at `location` as the entry `dedup_key`'s, so it is not fetched again as a
+/// new post, and no longer pending. A source that looks broken learns nothing about the entries
+/// it had.
+fn remember_as(
+    src: &SourceConfig,
+    store: &mut Store,
+    state: &RunState,
+    rep: &SourceReport,
+    location: &str,
+    dedup_key: &str,
+) {
+    let keep_as_is = rep.degraded.is_some() && state.is_known_key(dedup_key);
+    if location.starts_with("http") && !keep_as_is {
+        let key = crate::normalize::twin_key(location);
+        if let Err(e) = store.add_alias(&key, dedup_key) {
+            tracing::warn!(source = %src.name, "cannot record alias {location}: {e}");
+        }
+    }
+    let _ = store.remove_pending(&src.name, location);
 }
 
 /// Has extraction drifted (a redesign)? A listing page without post links, or a field found on

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Post, Resp, Site, classic_post, feedwright, write_config};
+use common::{Post, Site, feedwright, write_config};
 
 const PER_PAGE: usize = 10;
 
@@ -61,23 +61,7 @@ fn listing_with_dates(base: &str, posts: &[Post], next: Option<&str>) -> String 
 
 /// Serve `posts` (newest first) under /cat/, PER_PAGE per listing page.
 fn publish(site: &Site, posts: &[Post]) {
-    let base = site.base();
-    for p in posts {
-        site.set(&p.path(), Resp::Html(classic_post(&base, p)));
-    }
-    let pages: Vec<&[Post]> = posts.chunks(PER_PAGE).collect();
-    for (i, chunk) in pages.iter().enumerate() {
-        let path = if i == 0 {
-            "/cat/".to_string()
-        } else {
-            format!("/cat/page/{}/", i + 1)
-        };
-        let next = (i + 1 < pages.len()).then(|| format!("{base}/cat/page/{}/", i + 2));
-        site.set(
-            &path,
-            Resp::Html(listing_with_dates(&base, chunk, next.as_deref())),
-        );
-    }
+    common::publish_paged(site, posts, PER_PAGE, listing_with_dates);
 }
 
 /// One html source on the listing, re-checks by age as configured by default (7 days) but as

@@ -36,24 +36,13 @@ fn site_with_posts(n: usize, first_id: u64) -> (Site, Vec<Post>) {
 
 /// Serve `posts` (newest first) under /cat/ with PER_PAGE posts per listing page.
 fn publish(site: &Site, posts: &[Post]) {
-    let base = site.base();
-    for p in posts {
-        site.set(&p.path(), Resp::Html(classic_post(&base, p)));
-    }
-    let pages: Vec<&[Post]> = posts.chunks(PER_PAGE).collect();
-    for (i, chunk) in pages.iter().enumerate() {
-        let path = if i == 0 {
-            "/cat/".to_string()
-        } else {
-            format!("/cat/page/{}/", i + 1)
-        };
-        let next = (i + 1 < pages.len()).then(|| format!("{base}/cat/page/{}/", i + 2));
+    common::publish_paged(site, posts, PER_PAGE, |base, chunk, next| {
         let links: Vec<(String, String)> = chunk
             .iter()
             .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
             .collect();
-        site.set(&path, Resp::Html(listing(&base, &links, next.as_deref())));
-    }
+        listing(base, &links, next)
+    });
 }
 
 fn config(site: &Site, extra_http: &str, extra_source: &str) -> String {
@@ -595,11 +584,9 @@ fn an_interrupted_backfill_resumes_and_stores_every_post_once() {
     );
 }
 
-/// Regression: a post fetched for the first time saved no validators, so its first re-check was
-/// a full download instead of a 304.
-#[test]
-fn the_first_recheck_of_a_new_post_is_conditional() {
-    let (site, posts) = site_with_posts(3, 7000);
+/// A config re-checking every stored post on every run (`html_config`), after a first run that
+/// stored the site's `n` posts.
+fn stored_with_rechecks(site: &Site, n: usize) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(
         dir.path(),
@@ -607,7 +594,16 @@ fn the_first_recheck_of_a_new_post_is_conditional() {
     );
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("site: 3 new"), "{stderr}");
+    assert!(stderr.contains(&format!("site: {n} new")), "{stderr}");
+    (dir, cfg)
+}
+
+/// Regression: a post fetched for the first time saved no validators, so its first re-check was
+/// a full download instead of a 304.
+#[test]
+fn the_first_recheck_of_a_new_post_is_conditional() {
+    let (site, posts) = site_with_posts(3, 7000);
+    let (_dir, cfg) = stored_with_rechecks(&site, 3);
 
     // html_config re-checks every known post on every run.
     let before = site.hits().len();
@@ -631,14 +627,7 @@ fn the_first_recheck_of_a_new_post_is_conditional() {
 #[test]
 fn a_deleted_post_is_skipped_on_every_recheck_not_failed() {
     let (site, posts) = site_with_posts(3, 7100);
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &common::html_config(&site.url("/cat/"), "respect_robots = false"),
-    );
-    let (code, _, stderr) = feedwright(&cfg, &["run"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("site: 3 new"), "{stderr}");
+    let (dir, cfg) = stored_with_rechecks(&site, 3);
 
     // Deleted, while the listing still links it.
     let gone = &posts[1];

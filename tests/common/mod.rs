@@ -454,6 +454,31 @@ pub fn jsonld_post(base: &str, p: &Post) -> String {
     )
 }
 
+/// Serve `posts` (newest first) on `site`: each post at its path, and listing pages of
+/// `per_page` posts under /cat/ (then /cat/page/N/), each rendered by `page(base, posts, next)`
+/// with a link to the next page when there is one.
+pub fn publish_paged(
+    site: &Site,
+    posts: &[Post],
+    per_page: usize,
+    page: impl Fn(&str, &[Post], Option<&str>) -> String,
+) {
+    let base = site.base();
+    for p in posts {
+        site.set(&p.path(), Resp::Html(classic_post(&base, p)));
+    }
+    let pages: Vec<&[Post]> = posts.chunks(per_page).collect();
+    for (i, chunk) in pages.iter().enumerate() {
+        let path = if i == 0 {
+            "/cat/".to_string()
+        } else {
+            format!("/cat/page/{}/", i + 1)
+        };
+        let next = (i + 1 < pages.len()).then(|| format!("{base}/cat/page/{}/", i + 2));
+        site.set(&path, Resp::Html(page(&base, chunk, next.as_deref())));
+    }
+}
+
 /// A classic category listing page linking `posts` (absolute URLs with titles).
 pub fn listing(base: &str, posts: &[(String, String)], next: Option<&str>) -> String {
     let items: String = posts
