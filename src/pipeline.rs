@@ -979,7 +979,7 @@ async fn process(
             match fetched {
                 Ok(Some(p)) => (p, None, None),
                 Ok(None) => return (url.to_string(), Outcome::NotModified),
-                Err(FetchError::Status(code @ (404 | 410))) if retry => {
+                Err(FetchError::Status(code @ (404 | 410))) if retry && !state.is_known(&url) => {
                     // A post that failed before and is now gone (deleted, or never a post):
                     // stop retrying it rather than failing every run from now on.
                     let why = format!(
@@ -987,7 +987,8 @@ async fn process(
                     );
                     return (url.to_string(), Outcome::Skipped(why));
                 }
-                Err(FetchError::Status(code @ (404 | 410))) if recheck => {
+                // A stored post (re-checked, or pending after a failed re-check) that is gone.
+                Err(FetchError::Status(code @ (404 | 410))) if recheck || retry => {
                     let why = format!(
                         "gone (HTTP status {code}) on re-check; its entry is kept as last stored"
                     );
@@ -1005,8 +1006,11 @@ async fn process(
             }
         },
     };
+    // Only a page fetched from the site can be reached through two URLs (a redirect); a file
+    // or a feed item's page is its own post, left to the duplicate rule.
+    let page_key =
+        (file.is_none() && item.is_none()).then(|| crate::normalize::twin_key(page.url.as_str()));
     let location = file.unwrap_or_else(|| page.requested_url.to_string());
-    let page_key = crate::normalize::twin_key(page.url.as_str());
     let selectors = src.selectors.clone();
     let name = src.name.clone();
     let result = blocking(move || {
@@ -1029,7 +1033,7 @@ async fn process(
     .await;
     let outcome = match result {
         Ok((entry, warnings, found)) => {
-            Outcome::Entry(Box::new(entry), warnings, Some(found), Some(page_key))
+            Outcome::Entry(Box::new(entry), warnings, Some(found), page_key)
         }
         Err(reason) => Outcome::Failed(reason),
     };

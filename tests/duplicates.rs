@@ -59,6 +59,19 @@ fn two_files_with_one_url_keep_the_first_by_name_and_stop_rewriting_the_feed() {
         ),
     )
     .unwrap();
+    // Two saved pages given the URL by front matter: each is its own file, not one page
+    // reached twice, so both are reported.
+    for name in ["y-front.html", "y-front-2.html"] {
+        std::fs::write(
+            posts.join(name),
+            format!(
+                "+++\nurl = \"{dup}\"\n+++\n<!DOCTYPE html><html><head><title>Front</title>\
+                 </head><body><article><h1 class=\"entry-title\">Front {name}</h1>\
+                 <div class=\"entry-content\"><p>A saved page.</p></div></article></body></html>"
+            ),
+        )
+        .unwrap();
+    }
     std::fs::write(
         posts.join("other.md"),
         post("Another post", "https://example.org/events/other/")
@@ -77,6 +90,8 @@ fn two_files_with_one_url_keep_the_first_by_name_and_stop_rewriting_the_feed() {
             "b-original copy.md",
             "c-copy.md",
             "later/a.md",
+            "y-front.html",
+            "y-front-2.html",
             "z-saved.html",
         ] {
             // Markdown files and saved pages are named alike.
@@ -100,7 +115,7 @@ fn two_files_with_one_url_keep_the_first_by_name_and_stop_rewriting_the_feed() {
             }
             Some(before) => {
                 assert!(
-                    stderr.contains("0 new, 0 updated, 2 unchanged, 4 failed"),
+                    stderr.contains("0 new, 0 updated, 2 unchanged, 6 failed"),
                     "run {run}: nothing rewritten\n{stderr}"
                 );
                 assert!(*before == files, "run {run}: the feeds did not change");

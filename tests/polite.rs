@@ -653,6 +653,25 @@ fn a_deleted_post_is_skipped_on_every_recheck_not_failed() {
     }
     let feed = std::fs::read_to_string(dir.path().join("out/main/feed.json")).unwrap();
     assert!(feed.contains(&gone.title), "the entry is kept: {feed}");
+
+    // A stored post whose re-check failed (so it is pending) and which is then deleted is
+    // gone on re-check too, not a post that never made it into the store.
+    let flaky = &posts[2];
+    site.set(&flaky.path(), Resp::Status(500));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    site.set(&flaky.path(), Resp::Status(410));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let url = site.url(&flaky.path());
+    let line = stderr
+        .lines()
+        .find(|l| l.contains(&url))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        line.contains("gone (HTTP status 410) on re-check"),
+        "{line}"
+    );
 }
 
 /// `status` names what failed last: a listing page is not called a post, and the first failure
