@@ -739,12 +739,14 @@ fn apply_each(
                         tracing::warn!(source = %src.name, "cannot record alias {location}: {e}");
                     }
                 }
+                listing_date_seen(src, store, state, &location);
                 if let Err(e) = store.remove_pending(&src.name, &location) {
                     tracing::warn!(source = %src.name, "cannot clear pending {location}: {e}");
                 }
             }
             Outcome::NotModified => {
                 rep.unchanged += 1;
+                listing_date_seen(src, store, state, &location);
                 if let Err(e) = store.touch(&crate::normalize::twin_key(&location), Utc::now()) {
                     tracing::warn!(source = %src.name, "cannot mark {location} checked: {e}");
                 }
@@ -755,6 +757,7 @@ fn apply_each(
                 rep.skipped.push((location, reason));
             }
             Outcome::Gone(reason) => {
+                listing_date_seen(src, store, state, &location);
                 if let Err(e) = store.touch(&crate::normalize::twin_key(&location), Utc::now()) {
                     tracing::warn!(source = %src.name, "cannot mark {location} checked: {e}");
                 }
@@ -803,6 +806,17 @@ fn apply_each(
         }
     }
     tally
+}
+
+/// The post at `location` was fetched again in this run: when a listing card's date was why,
+/// that date is recorded as acted on, so it does not make the post fetched again next run when
+/// the fetch found no edit.
+fn listing_date_seen(src: &SourceConfig, store: &mut Store, state: &RunState, location: &str) {
+    if let Some(at) = state.listed_modified_at(location)
+        && let Err(e) = store.set_listed_modified(&crate::normalize::twin_key(location), at)
+    {
+        tracing::warn!(source = %src.name, "cannot record the listing date of {location}: {e}");
+    }
 }
 
 /// Remember the page at `location` as the entry `dedup_key`'s, so it is not fetched again as a

@@ -155,8 +155,22 @@ unsubscribe_url = "https://example.org/unsubscribe"
         Config::load(&self.config_path()).expect("config")
     }
 
+    /// The fixture's store, reopened. A store just dropped by this test can still look locked
+    /// for a moment: a process another test is starting holds a copy of every open descriptor,
+    /// the lock's included, until it execs. So a `Locked` answer is retried for a while.
     fn store(&self) -> Store {
-        Store::open(&self.dir.path().join("fw.db")).expect("store")
+        let path = self.dir.path().join("fw.db");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            match Store::open(&path) {
+                Err(feedwright::store::StoreError::Locked { .. })
+                    if std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other.expect("store"),
+            }
+        }
     }
 
     fn opts(&self) -> DigestOptions {

@@ -164,4 +164,31 @@ fn a_listing_showing_an_old_post_modified_gets_it_fetched_again() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("site: 1 new, 0 updated"), "{stderr}");
     assert_eq!(post_hits(&site, before), vec![(more[0].path(), false)]);
+
+    // A save that moves only the modified date (nothing feedwright extracts changed): the post
+    // is fetched once for it, found unchanged, and not fetched again on the next listing change
+    // although its stored copy keeps its older `updated`.
+    more[5].modified = Some("2025-03-01T08:00:00+00:00".into());
+    publish(&site, &more);
+    let before = site.hits().len();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("site: 0 new, 0 updated, 1 unchanged"),
+        "{stderr}"
+    );
+    assert_eq!(post_hits(&site, before), vec![(more[5].path(), true)]);
+    let mut newest = vec![Post::new(
+        201,
+        "post-201",
+        "Post number 201",
+        "2024-07-02T09:00:00+00:00",
+    )];
+    newest.extend(more.iter().cloned());
+    publish(&site, &newest);
+    let before = site.hits().len();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 1 new, 0 updated"), "{stderr}");
+    assert_eq!(post_hits(&site, before), vec![(newest[0].path(), false)]);
 }

@@ -30,7 +30,7 @@ pub struct RunState {
     updates: Mutex<Vec<(String, Validators)>>,
     known: HashSet<String>,
     updated: HashMap<String, DateTime<Utc>>,
-    modified: Mutex<HashSet<String>>,
+    modified: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 impl RunState {
@@ -61,7 +61,7 @@ impl RunState {
             self.modified
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(key);
+                .insert(key, at);
         }
         newer
     }
@@ -69,10 +69,17 @@ impl RunState {
     /// Did a listing of this run show the stored post at `url` modified later than its stored
     /// `updated` date (see [`RunState::note_listed_modified`])?
     pub fn listed_as_modified(&self, url: &Url) -> bool {
+        self.listed_modified_at(url.as_str()).is_some()
+    }
+
+    /// The date a listing of this run showed the stored post at `url` modified, when it is later
+    /// than its stored `updated` date.
+    pub fn listed_modified_at(&self, url: &str) -> Option<DateTime<Utc>> {
         self.modified
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(&crate::normalize::twin_key(url.as_str()))
+            .get(&crate::normalize::twin_key(url))
+            .copied()
     }
 
     /// Validators saved for `url`.

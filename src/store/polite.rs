@@ -64,15 +64,16 @@ impl Store {
     }
 
     /// For every stored post, under its twin key and every other URL it was reached by: its
-    /// stored `updated` date. A listing that shows the post modified later shows an edit this
-    /// store does not have.
+    /// stored `updated` date, or the listing date it was last fetched again for
+    /// ([`Store::set_listed_modified`]) when that is later. A listing that shows the post
+    /// modified later shows an edit this store does not have.
     pub fn updated_dates(&self) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT dedup_key, updated FROM entries
+                "SELECT dedup_key, max(updated, coalesce(listed_modified, updated)) FROM entries
                  UNION ALL
-                 SELECT a.url_key, e.updated
+                 SELECT a.url_key, max(e.updated, coalesce(e.listed_modified, e.updated))
                  FROM aliases a JOIN entries e ON e.dedup_key = a.dedup_key",
             )
             .map_err(|e| self.err(e))?;
@@ -128,6 +129,24 @@ impl Store {
             .query_map(params![source, young, stale], |r| r.get::<_, String>(0))
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The post at `url_key` was fetched again because a listing showed it modified at `at`:
+    /// that card date is not news any more, whatever the fetch found.
+    pub fn set_listed_modified(
+        &mut self,
+        url_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE entries SET listed_modified = max(coalesce(listed_modified, ?2), ?2)
+                 WHERE dedup_key = ?1
+                    OR dedup_key = (SELECT dedup_key FROM aliases WHERE url_key = ?1)",
+            )
+            .and_then(|mut stmt| stmt.execute(params![url_key, at.timestamp()]))
+            .map_err(|e| self.err(e))?;
+        Ok(())
     }
 
     /// A conditional re-fetch of the post at `url_key` answered 304: it was checked at `now`.
