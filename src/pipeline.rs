@@ -634,9 +634,10 @@ fn one_per_entry(
 
 /// A post of the listing, once the request budget allows it (see [`refresh_source`]).
 async fn admit(gate: std::sync::Arc<tokio::sync::Semaphore>, attempts: u32, url: Url) -> Work {
-    // Closed once the walk is over: then every post goes. One more than its attempts: a post on
-    // an origin not seen yet also costs that origin's robots.txt.
-    if let Ok(permit) = gate.acquire_many(attempts.saturating_add(1)).await {
+    // Closed once the walk is over: then every post goes. Twice its attempts: a post on an
+    // origin not seen yet also costs that origin's robots.txt, which is retried like any
+    // request.
+    if let Ok(permit) = gate.acquire_many(attempts.saturating_mul(2)).await {
         permit.forget();
     }
     Work::Fetch {

@@ -307,6 +307,27 @@ fn retry_after_is_honoured_and_a_long_one_skips_the_source() {
         "no retry: {:?}",
         site2.requests()
     );
+
+    // The same answer on robots.txt skips the host the same way, instead of reading as a
+    // robots.txt that disallows everything.
+    let site3 = Site::start();
+    publish(&site3, &make_posts(2, 4200));
+    site3.set(
+        "/robots.txt",
+        Resp::Limited {
+            times: 100,
+            status: 429,
+            retry_after: "604800".into(),
+            then: Box::new(Resp::Status(500)),
+        },
+    );
+    let dir3 = tempfile::tempdir().unwrap();
+    let cfg3 = write_config(dir3.path(), &config(&site3, "max_retries = 3", ""));
+    let (code, _, stderr) = feedwright(&cfg3, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("max_retry_after_secs"), "{stderr}");
+    assert!(!stderr.contains("disallowed"), "{stderr}");
+    assert_eq!(site3.requests(), ["/robots.txt"], "no retry, nothing else");
 }
 
 #[test]

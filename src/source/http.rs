@@ -136,7 +136,8 @@ pub struct RobotsCopy {
 }
 
 enum Robots {
-    /// robots.txt could not be fetched for network reasons: the site is unreachable.
+    /// robots.txt could not be fetched for network reasons (the site is unreachable), or the
+    /// host asked to wait longer than `max_retry_after_secs`: every request fails with this.
     Unreachable(FetchError),
     AllowAll,
     DisallowAll(String),
@@ -512,6 +513,15 @@ impl Fetcher {
                 self.parse_robots(&origin, Some(&f.body))
             }
             Ok(Conditional::NotModified) => Robots::AllowAll,
+            // Asked to wait longer than we may: the host is skipped this run, as for a page
+            // (its posts stay pending), rather than read as disallowing everything.
+            Err(FetchError::RetryLater { after_secs, .. }) if after_secs > self.max_retry_after => {
+                Robots::Unreachable(FetchError::WaitTooLong {
+                    host: origin.clone(),
+                    after_secs,
+                    cap: self.max_retry_after,
+                })
+            }
             Err(FetchError::Status(s)) if (400..500).contains(&s) => {
                 self.keep_robots(&origin, None, Utc::now());
                 Robots::AllowAll
