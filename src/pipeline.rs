@@ -930,9 +930,10 @@ fn finish_source(
         if let Some(t0) = started {
             store.set_last_run_duration(&src.name, t0.elapsed())?;
         }
-        // Failures can be listing pages as well as posts: say how many, and the first.
+        // Failures can be listing pages as well as posts: say how many, and one of them, the
+        // same whatever order they finished in (the first by location).
         let error = rep.fatal.clone().or_else(|| {
-            rep.failures.first().map(|(location, reason)| {
+            rep.failures.iter().min().map(|(location, reason)| {
                 format!("{} failed, first {location}: {reason}", rep.failures.len())
             })
         });
