@@ -750,9 +750,21 @@ fn a_read_only_directory_is_a_clear_error() {
 fn an_entry_matching_two_stored_rows_merges_them_into_the_one_matched_by_id() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut store = open(&db_in(&dir));
-    let by_id = entry("https://example.org/a/", "A", t(0));
+    let mut by_id = entry("https://example.org/a/", "A", t(0));
     let mut by_key = entry("https://example.org/?p=7", "A copy", t(0));
     by_key.dedup_key = "example.org/?p=7".to_owned();
+    // Each other's closest match: once merged, neither link may remain on the survivor.
+    let other = Link {
+        url: "https://example.org/other/".into(),
+        title: "Other".into(),
+    };
+    by_id.related = vec![
+        Link {
+            url: by_key.url.clone(),
+            title: "A copy".into(),
+        },
+        other.clone(),
+    ];
     store.upsert_entry(&by_key, t(5)).expect("upsert");
     store.upsert_entry(&by_id, t(10)).expect("upsert");
     assert_eq!(store.entry_count("blog").expect("count"), 2);
@@ -776,6 +788,11 @@ fn an_entry_matching_two_stored_rows_merges_them_into_the_one_matched_by_id() {
         "the earlier first sighting is kept"
     );
     assert_eq!(store.get_by_key(&by_id.dedup_key).expect("get"), None);
+    assert_eq!(
+        stored.entry.related,
+        vec![other],
+        "no related link to itself or to the duplicate merged into it"
+    );
 }
 
 /// The schema version a brand-new database gets: the number of migrations this build has.

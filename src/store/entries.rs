@@ -48,7 +48,8 @@ impl Store {
     /// - `updated` becomes the entry's own modified date when it has a real one later than the
     ///   stored `updated`, else `max(stored updated, now)`, and never falls below `published`;
     /// - related links are fixed at first store (taken from the entry only while none are
-    ///   stored);
+    ///   stored), except that an entry never keeps a link to itself (under its new URL, the URL
+    ///   it had, or a merged duplicate's);
     /// - when the title or URL changes (or a duplicate is merged in), the related links of
     ///   other entries that point at it take its new title and URL in the same transaction;
     ///   those entries keep their content hash and `updated` (they were not edited).
@@ -156,11 +157,20 @@ impl Store {
         if secs(updated) < secs(published) {
             (updated, updated_source) = (published, published_source);
         }
-        let related = if stored.entry.related.is_empty() {
+        let mut related = if stored.entry.related.is_empty() {
             entry.related.clone()
         } else {
             stored.entry.related.clone()
         };
+        // Never a related link to itself: not under its new URL, nor under the URL it had or
+        // the merged duplicate had.
+        let own: Vec<String> = [Some(&candidate.url), Some(&stored.entry.url)]
+            .into_iter()
+            .chain([duplicate.as_ref().map(|d| &d.entry.url)])
+            .flatten()
+            .map(|u| crate::normalize::twin_key(u))
+            .collect();
+        related.retain(|l| !own.contains(&crate::normalize::twin_key(&l.url)));
         let merged = Entry {
             updated,
             updated_source,
