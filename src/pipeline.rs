@@ -534,8 +534,10 @@ fn outcome_page(outcome: &Outcome) -> Option<String> {
 /// order they happened to finish, so the entry and its feeds would change on every run. One is
 /// kept: the one whose location (file path or URL) sorts first, names compared before their
 /// extensions (`panel.md` before `panel-copy.md`), then the first in the source's order; every
-/// other is reported failed, naming the one kept. Outcomes extracted from the same page (after
-/// redirects) are one: the first is the one that counts, the others are [`Outcome::SamePage`].
+/// other is reported failed, naming the one kept. Outcomes extracted from the same fetched page
+/// (after redirects) are one post: it competes with the best of their locations, and one of
+/// them stands for it (the one a batch already stored, else the best); the others are
+/// [`Outcome::SamePage`].
 ///
 /// `rest` are the outcomes not stored yet, with their place in the source's order;
 /// `stored_from`, per entry, the outcome a batch of this run already stored. When that one
@@ -547,24 +549,8 @@ fn one_per_entry(
     stored_from: &HashMap<String, StoredFrom>,
     rep: &SourceReport,
 ) -> Vec<(String, Outcome)> {
-    // A page reached a second time, through another URL, is not a second post.
-    let mut pages: HashSet<(String, String)> = stored_from
-        .iter()
-        .filter_map(|(key, from)| from.page.clone().map(|p| (key.clone(), p)))
-        .collect();
-    let rest: Vec<(usize, String, Outcome)> = rest
-        .into_iter()
-        .map(|(order, location, outcome)| match outcome {
-            Outcome::Entry(entry, _, _, Some(page))
-                if !pages.insert((entry.dedup_key.clone(), page.clone())) =>
-            {
-                let dedup_key = entry.dedup_key;
-                (order, location, Outcome::SamePage { dedup_key })
-            }
-            other => (order, location, other),
-        })
-        .collect();
-    let rank = |order: usize, location: &str| {
+    type Rank = (String, String, usize);
+    let rank = |order: usize, location: &str| -> Rank {
         let name_start = location.rfind('/').map_or(0, |i| i + 1);
         let (stem, ext) = match location[name_start..].rfind('.') {
             Some(dot) if dot > 0 => location.split_at(name_start + dot),
@@ -572,20 +558,64 @@ fn one_per_entry(
         };
         (stem.to_string(), ext.to_string(), order)
     };
-    let mut kept: HashMap<String, (String, String, usize)> = stored_from
-        .iter()
-        .map(|(key, from)| (key.clone(), rank(from.order, &from.location)))
-        .collect();
+    // A page reached through several URLs (redirects) is one post: it competes with the best
+    // rank among its URLs, and one of them stands for it, the one a batch already stored, else
+    // the best; the others are `SamePage`. So the outcome never depends on finishing order.
+    let group = |key: &str, page: &Option<String>| page.clone().map(|p| (key.to_owned(), p));
+    let mut group_rank: HashMap<(String, String), Rank> = HashMap::new();
+    let mut stands_for: HashMap<(String, String), Rank> = HashMap::new();
+    // Stored outcomes are noted first, and a group has at most one (one per entry).
+    let mut stored_groups: HashSet<(String, String)> = HashSet::new();
+    let mut note = |g: Option<(String, String)>, own: Rank, stored: bool| {
+        let Some(g) = g else { return };
+        let best = group_rank.entry(g.clone()).or_insert_with(|| own.clone());
+        if own < *best {
+            *best = own.clone();
+        }
+        if stored {
+            stored_groups.insert(g.clone());
+            stands_for.insert(g, own);
+        } else if !stored_groups.contains(&g) && stands_for.get(&g).is_none_or(|r| own < *r) {
+            stands_for.insert(g, own);
+        }
+    };
+    for (key, from) in stored_from {
+        note(
+            group(key, &from.page),
+            rank(from.order, &from.location),
+            true,
+        );
+    }
     for (order, location, outcome) in &rest {
-        if let Outcome::Entry(entry, ..) = outcome {
-            let candidate = rank(*order, location);
-            kept.entry(entry.dedup_key.clone())
-                .and_modify(|k| {
-                    if candidate < *k {
-                        *k = candidate.clone();
-                    }
-                })
-                .or_insert(candidate);
+        if let Outcome::Entry(e, _, _, page) = outcome {
+            note(group(&e.dedup_key, page), rank(*order, location), false);
+        }
+    }
+    let effective = |key: &str, page: &Option<String>, own: Rank| {
+        group(key, page).map_or(own.clone(), |g| group_rank[&g].clone())
+    };
+    let mut kept: HashMap<String, Rank> = HashMap::new();
+    let mut keep = |key: &str, candidate: Rank| {
+        kept.entry(key.to_owned())
+            .and_modify(|k| {
+                if candidate < *k {
+                    *k = candidate.clone();
+                }
+            })
+            .or_insert(candidate);
+    };
+    for (key, from) in stored_from {
+        keep(
+            key,
+            effective(key, &from.page, rank(from.order, &from.location)),
+        );
+    }
+    for (order, location, outcome) in &rest {
+        if let Outcome::Entry(e, _, _, page) = outcome {
+            keep(
+                &e.dedup_key,
+                effective(&e.dedup_key, page, rank(*order, location)),
+            );
         }
     }
     let kept_location = |key: &str| {
@@ -603,7 +633,7 @@ fn one_per_entry(
     };
     let mut gave_way: Vec<(String, Outcome)> = Vec::new();
     for (key, from) in stored_from {
-        if kept[key] == rank(from.order, &from.location) {
+        if kept[key] == effective(key, &from.page, rank(from.order, &from.location)) {
             continue;
         }
         let url = rest
@@ -622,10 +652,23 @@ fn one_per_entry(
     let rest = rest
         .into_iter()
         .map(|(order, location, outcome)| match outcome {
-            Outcome::Entry(entry, ..) if kept[&entry.dedup_key] != rank(order, &location) => {
-                let reason = duplicate(&entry.url, &location, &kept_location(&entry.dedup_key));
-                let dedup_key = entry.dedup_key;
-                (location, Outcome::Duplicate { dedup_key, reason })
+            Outcome::Entry(ref entry, _, _, ref page) => {
+                let own = rank(order, &location);
+                let key = entry.dedup_key.clone();
+                if kept[&key] != effective(&key, page, own.clone()) {
+                    let reason = duplicate(&entry.url, &location, &kept_location(&key));
+                    (
+                        location,
+                        Outcome::Duplicate {
+                            dedup_key: key,
+                            reason,
+                        },
+                    )
+                } else if group(&key, page).is_some_and(|g| stands_for[&g] != own) {
+                    (location, Outcome::SamePage { dedup_key: key })
+                } else {
+                    (location, outcome)
+                }
             }
             other => (location, other),
         });
@@ -1310,4 +1353,112 @@ async fn backfill_wordpress(
     }
     tracing::info!(source = %src.name, "backfill through the REST API complete");
     Some(extracted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DateSource;
+
+    fn entry(url: &str) -> Entry {
+        let at = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+        Entry {
+            id: EntryId(url.to_owned()),
+            dedup_key: crate::normalize::twin_key(url),
+            source: "s".into(),
+            url: url.to_owned(),
+            title: "Panel".into(),
+            published: at,
+            published_source: DateSource::Jsonld,
+            updated: at,
+            updated_source: DateSource::Jsonld,
+            authors: vec![],
+            categories: vec![],
+            content_html: "<p>Panel</p>".into(),
+            summary: String::new(),
+            related: vec![],
+        }
+    }
+
+    /// `(location, what became of it)`, by location.
+    fn summary(out: Vec<(String, Outcome)>) -> Vec<(String, &'static str)> {
+        let mut s: Vec<_> = out
+            .into_iter()
+            .map(|(location, o)| {
+                let kind = match o {
+                    Outcome::Entry(..) => "kept",
+                    Outcome::SamePage { .. } => "same page",
+                    Outcome::Duplicate { .. } => "duplicate",
+                    Outcome::GaveWay { .. } => "gave way",
+                    _ => "other",
+                };
+                (location, kind)
+            })
+            .collect();
+        s.sort();
+        s
+    }
+
+    /// Page P is reached through its new URL and, by redirect, its old one; page Q declares the
+    /// same canonical URL. Q's URL sorts between P's two, so if P competed with whichever of its
+    /// URLs arrived first, the post kept would depend on finishing order. P competes with its
+    /// best URL, in every arrival order and whichever outcome a batch stored first.
+    #[test]
+    fn a_page_reached_twice_competes_with_its_best_url_whatever_the_order() {
+        let canonical = "https://example.org/a-new/";
+        let p = Some(crate::normalize::twin_key(canonical));
+        let q = Some("example.org/b-other/".to_owned());
+        let urls = [
+            ("https://example.org/a-new/", p.clone()),
+            ("https://example.org/b-other/", q),
+            ("https://example.org/c-old/", p),
+        ];
+        let outcome = |i: usize| {
+            let (location, page) = &urls[i];
+            let e = Box::new(entry(canonical));
+            (
+                i,
+                location.to_string(),
+                Outcome::Entry(e, vec![], None, page.clone()),
+            )
+        };
+        let at = |i: usize| urls[i].0.to_string();
+        let orders = [
+            [0, 1, 2],
+            [0, 2, 1],
+            [1, 0, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [2, 1, 0],
+        ];
+        for arrival in orders {
+            let rest = arrival.iter().map(|&i| outcome(i)).collect();
+            let out = one_per_entry(rest, &HashMap::new(), &SourceReport::default());
+            assert_eq!(
+                summary(out),
+                [(at(0), "kept"), (at(1), "duplicate"), (at(2), "same page")],
+                "arrival {arrival:?}"
+            );
+        }
+        // One of them stored by an earlier batch of the run.
+        let stored = |i: usize| {
+            let from = StoredFrom {
+                order: i,
+                location: at(i),
+                id: EntryId(canonical.to_owned()),
+                page: urls[i].1.clone(),
+            };
+            HashMap::from([(crate::normalize::twin_key(canonical), from)])
+        };
+        let others = |i: usize| (0..3).filter(|&j| j != i).map(outcome).collect::<Vec<_>>();
+        // P's old URL stored first: it stands for P, which is kept.
+        let out = one_per_entry(others(2), &stored(2), &SourceReport::default());
+        assert_eq!(summary(out), [(at(0), "same page"), (at(1), "duplicate")]);
+        // Q stored first: it gives way to P.
+        let out = one_per_entry(others(1), &stored(1), &SourceReport::default());
+        assert_eq!(
+            summary(out),
+            [(at(0), "kept"), (at(1), "gave way"), (at(2), "same page")]
+        );
+    }
 }
