@@ -892,3 +892,47 @@ fn a_batch_cut_short_by_a_crash_leaves_the_store_as_it_was() {
     assert_eq!(ids(&stored), vec!["https://example.org/kept/"]);
     assert_eq!(stored[0].title, "Kept");
 }
+
+/// An entry whose related links cannot be read (valid JSON, wrong shape) does not stop another
+/// entry's title edit from being stored; the readable links to it still follow the edit.
+#[test]
+fn an_unreadable_related_column_does_not_block_edits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = db_in(&dir);
+    let target = entry("https://example.org/target/", "Target", t(0));
+    let link = Link {
+        url: target.url.clone(),
+        title: target.title.clone(),
+    };
+    let mut good = entry("https://example.org/good/", "Good", t(1));
+    good.related = vec![link.clone()];
+    let mut bad = entry("https://example.org/bad/", "Bad", t(2));
+    bad.related = vec![link];
+    {
+        let mut store = open(&path);
+        for e in [&target, &good, &bad] {
+            store.upsert_entry(e, t(10)).expect("upsert");
+        }
+    }
+    rusqlite::Connection::open(&path)
+        .expect("raw open")
+        .execute(
+            "UPDATE entries SET related = '{\"not\": \"a list\"}' WHERE url = ?1",
+            [&bad.url],
+        )
+        .expect("corrupt");
+    let mut store = open(&path);
+    let mut edited = target.clone();
+    edited.title = "Target, renamed".into();
+    assert_eq!(
+        store
+            .upsert_entry(&edited, t(20))
+            .expect("the edit is stored"),
+        Upsert::Updated
+    );
+    let good = store
+        .get_by_key(&good.dedup_key)
+        .expect("get")
+        .expect("stored");
+    assert_eq!(good.related[0].title, "Target, renamed");
+}

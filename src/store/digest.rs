@@ -349,8 +349,16 @@ pub(super) fn retarget_related(
         while let Some(row) = rows.next().map_err(sql)? {
             let id: String = row.get(0).map_err(sql)?;
             let text: String = row.get(1).map_err(sql)?;
-            let mut links: Vec<Link> = serde_json::from_str(&text)
-                .map_err(|e| StoreError::bad_value(path, format!("related: {e}")))?;
+            // One unreadable row must not stop every later edit: it keeps what it has.
+            let mut links: Vec<Link> = match serde_json::from_str(&text) {
+                Ok(links) => links,
+                Err(e) => {
+                    tracing::warn!(
+                        "{path}: entry {id}: unreadable related links left as they are: {e}"
+                    );
+                    continue;
+                }
+            };
             let mut dirty = false;
             for l in links
                 .iter_mut()
