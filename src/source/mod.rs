@@ -20,8 +20,9 @@ use crate::config::{SourceConfig, SourceKind};
 use crate::model::{RawPage, RawPost};
 pub use http::{Conditional, FetchError, FetchStats, Fetched, Fetcher, RobotsCopy, Validators};
 
-/// What a run knows before it fetches: saved validators, the posts already stored and their
-/// `updated` dates. Plain data handed in by the pipeline (this module never reads the store);
+/// What a run knows before it fetches: saved validators, the posts already stored and, for each,
+/// the date a listing must show to announce an edit (its `updated`, or the listing date it was
+/// last fetched again for, whichever is later). Plain data handed in by the pipeline (this module never reads the store);
 /// new validators go back out through [`RunState::take_updates`], and the stored posts a
 /// listing showed modified later than that through [`RunState::listed_as_modified`].
 #[derive(Debug, Default)]
@@ -45,15 +46,16 @@ impl RunState {
         }
     }
 
-    /// `updated`: by twin key, the `updated` date of each stored post (see
-    /// `Store::updated_dates`). Without it no listing date makes a stored post look modified.
+    /// `updated`: by twin key, for each stored post the later of its `updated` date and the
+    /// listing date it was last fetched again for (see `Store::updated_dates`). Without it no
+    /// listing date makes a stored post look modified.
     pub fn with_updated(mut self, updated: HashMap<String, DateTime<Utc>>) -> RunState {
         self.updated = updated;
         self
     }
 
-    /// A listing shows the post at `url` modified at `at`: when the post is stored with an
-    /// earlier `updated` date, remember it for [`RunState::listed_as_modified`] and say so.
+    /// A listing shows the post at `url` modified at `at`: when that is later than the post's
+    /// date in [`RunState::with_updated`], remember it for [`RunState::listed_as_modified`] and say so.
     pub fn note_listed_modified(&self, url: &Url, at: DateTime<Utc>) -> bool {
         let key = crate::normalize::twin_key(url.as_str());
         let newer = self.updated.get(&key).is_some_and(|stored| at > *stored);
@@ -67,13 +69,13 @@ impl RunState {
     }
 
     /// Did a listing of this run show the stored post at `url` modified later than its stored
-    /// `updated` date (see [`RunState::note_listed_modified`])?
+    /// copy (see [`RunState::note_listed_modified`])?
     pub fn listed_as_modified(&self, url: &Url) -> bool {
         self.listed_modified_at(url.as_str()).is_some()
     }
 
     /// The date a listing of this run showed the stored post at `url` modified, when it is later
-    /// than its stored `updated` date.
+    /// than its stored copy's (see [`RunState::note_listed_modified`]).
     pub fn listed_modified_at(&self, url: &str) -> Option<DateTime<Utc>> {
         self.modified
             .lock()

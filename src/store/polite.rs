@@ -1,5 +1,6 @@
 //! Store support for polite, incremental fetching: validators, aliases, re-check candidates
-//! (by age; and each stored post's `updated`, for listings that show edits),
+//! (by age; and each stored post's `updated` or `listed_modified`, migration
+//! `V7__listed_modified.sql`, for listings that show edits),
 //! robots.txt copies, per-run health and resumable backfills.
 
 use std::collections::{HashMap, HashSet};
