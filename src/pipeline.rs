@@ -126,7 +126,8 @@ enum Outcome {
     Failed(String),
     /// On purpose (robots.txt), or a page that is gone: not a failure.
     Skipped(String),
-    /// The re-check of a stored post answered 404 or 410: reported as skipped, not a failure
+    /// The re-check of a stored post (or its retry, pending after a failed re-check) answered
+    /// 404 or 410: reported as skipped, not a failure
     /// (it was deleted or unpublished). Its entry is kept and counts as checked now, so it is
     /// checked again only after `recheck_hours`, like a post that did not change.
     Gone(String),
@@ -813,7 +814,13 @@ fn apply_each(
                 if let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now()) {
                     tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
                 }
-                if rep.fatal.is_none() && reason.contains("Retry-After") {
+                // Several hosts may ask to wait: name the same one whatever finished first.
+                if reason.contains("Retry-After")
+                    && rep
+                        .fatal
+                        .as_ref()
+                        .is_none_or(|f| f.contains("Retry-After") && reason < *f)
+                {
                     rep.fatal = Some(reason);
                 }
             }
@@ -880,6 +887,8 @@ fn remember_as(
         if let Err(e) = store.add_alias(&key, dedup_key) {
             tracing::warn!(source = %src.name, "cannot record alias {location}: {e}");
         }
+        // It was fetched: a listing date that asked for it is answered.
+        listing_date_seen(src, store, state, location);
     }
     let _ = store.remove_pending(&src.name, location);
 }
