@@ -5,7 +5,7 @@
 //! stored, even when some of them show an edit) and de-duplication of post links across pages.
 //! Each new post link is also sent, as soon as its page is read, to an optional channel, so that
 //! the pipeline can fetch posts while the walk goes on; before it is sent, a stored post whose
-//! card shows it modified later than its stored `updated` date is noted in the [`RunState`]. Must not:
+//! card shows it modified later than its stored copy is noted in the [`RunState`]. Must not:
 //! fetch post pages or extract post fields.
 
 use std::collections::HashSet;
@@ -80,7 +80,7 @@ pub async fn walk_from(
             if let Some(at) = crate::normalize::parse_date(raw)
                 && state.note_listed_modified(p, at)
             {
-                tracing::debug!(url = %p, modified = %at, "listing shows a stored post modified after its stored updated date");
+                tracing::debug!(url = %p, modified = %at, "listing shows a stored post modified after its stored copy");
             }
         }
         for p in listing.posts {
