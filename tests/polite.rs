@@ -184,20 +184,23 @@ fn robots_txt_is_obeyed_and_its_failures_handled() {
         "{line}"
     );
 
-    // robots.txt answering 500: nothing on the host is fetched this run.
-    let site2 = Site::start();
-    publish(&site2, &make_posts(2, 2100));
-    site2.set("/robots.txt", Resp::Status(500));
-    let dir2 = tempfile::tempdir().unwrap();
-    let cfg2 = write_config(dir2.path(), &config(&site2, "", ""));
-    let (code, _, stderr) = feedwright(&cfg2, &["run"]);
-    assert_eq!(code, 1, "{stderr}");
-    assert_eq!(
-        site2.requests(),
-        ["/robots.txt"],
-        "disallow-all for the run"
-    );
-    assert!(stderr.contains("robots.txt"), "{stderr}");
+    // robots.txt answering 500, or 429 (too many requests, not "no robots.txt"): nothing on
+    // the host is fetched this run.
+    for status in [500, 429] {
+        let site2 = Site::start();
+        publish(&site2, &make_posts(2, 2100));
+        site2.set("/robots.txt", Resp::Status(status));
+        let dir2 = tempfile::tempdir().unwrap();
+        let cfg2 = write_config(dir2.path(), &config(&site2, "", ""));
+        let (code, _, stderr) = feedwright(&cfg2, &["run"]);
+        assert_eq!(code, 1, "{stderr}");
+        assert_eq!(
+            site2.requests(),
+            ["/robots.txt"],
+            "disallow-all for the run"
+        );
+        assert!(stderr.contains("robots.txt"), "{stderr}");
+    }
 
     // One failed attempt at robots.txt is retried like any request (`max_retries`): the run
     // goes on once it answers.

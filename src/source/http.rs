@@ -522,13 +522,15 @@ impl Fetcher {
                     cap: self.max_retry_after,
                 })
             }
-            Err(FetchError::Status(s)) if (400..500).contains(&s) => {
+            // 429 is "too many requests", not "no robots.txt": like 5xx, it disallows.
+            Err(FetchError::Status(s)) if (400..500).contains(&s) && s != 429 => {
                 self.keep_robots(&origin, None, Utc::now());
                 Robots::AllowAll
             }
             Err(e) if e.is_unreachable() => Robots::Unreachable(e),
             Err(e) => {
-                // RFC 9309: an unreachable robots.txt (5xx) means "assume disallow".
+                // RFC 9309: an unreachable robots.txt (5xx) means "assume disallow"; so does
+                // 429, as major crawlers read it.
                 tracing::warn!(
                     "{origin}/robots.txt could not be read ({e}): nothing on {origin} is fetched this run"
                 );
