@@ -180,7 +180,7 @@ impl Store {
                 issue.message_id,
                 issue.sent_at.timestamp(),
                 issue.delivered,
-                serde_json::to_string(&issue.titles).unwrap_or_else(|_| "[]".into()),
+                super::entries::json(&issue.titles),
             ],
         )
         .map_err(sql)?;
@@ -216,7 +216,7 @@ impl Store {
                     issue.subject,
                     issue.message_id,
                     issue.sent_at.timestamp(),
-                    serde_json::to_string(&issue.titles).unwrap_or_else(|_| "[]".into()),
+                    super::entries::json(&issue.titles),
                 ],
             )
             .map_err(|e| self.err(e))?;
@@ -242,7 +242,7 @@ impl Store {
         let path: &str = path;
         let sql = |e| StoreError::sql(path, e);
         let tx = conn.transaction().map_err(sql)?;
-        let json = serde_json::to_string(related).unwrap_or_else(|_| "[]".into());
+        let json = super::entries::json(related);
         let n = tx
             .execute(
                 "UPDATE entries SET related = ?2 WHERE id = ?1",
@@ -279,7 +279,7 @@ impl Store {
                 .prepare_cached("INSERT OR IGNORE INTO related_fixed (entry_id) VALUES (?1)")
                 .map_err(sql)?;
             for (id, related) in fixes {
-                let json = serde_json::to_string(related).unwrap_or_else(|_| "[]".into());
+                let json = super::entries::json(related);
                 if update.execute(params![id.0, json]).map_err(sql)? > 0 {
                     mark.execute([&id.0]).map_err(sql)?;
                     fixed += 1;
@@ -382,8 +382,9 @@ pub(super) fn retarget_related(
         .prepare_cached("UPDATE entries SET related = ?2 WHERE id = ?1")
         .map_err(sql)?;
     for (id, links) in &changed {
-        let json = serde_json::to_string(links).unwrap_or_else(|_| "[]".into());
-        update.execute(params![id, json]).map_err(sql)?;
+        update
+            .execute(params![id, super::entries::json(links)])
+            .map_err(sql)?;
     }
     Ok(changed.len())
 }

@@ -456,7 +456,7 @@ fn secs(t: DateTime<Utc>) -> i64 {
 }
 
 /// A list column's JSON text. Serializing strings and links cannot fail.
-fn json<T: serde::Serialize>(value: &T) -> String {
+pub(super) fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
 }
 
