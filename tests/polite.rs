@@ -282,55 +282,42 @@ fn retry_after_is_honoured_and_a_long_one_skips_the_source() {
         "retried after {waited:?}, before Retry-After expired"
     );
 
-    // A week-long Retry-After: the source is skipped for this run, at once.
-    let site2 = Site::start();
-    publish(&site2, &make_posts(2, 4100));
-    site2.set(
-        "/cat/",
-        Resp::Limited {
-            times: 100,
-            status: 503,
-            retry_after: "604800".into(),
-            then: Box::new(Resp::Status(500)),
-        },
-    );
-    let dir2 = tempfile::tempdir().unwrap();
-    let cfg2 = write_config(dir2.path(), &config(&site2, "max_retries = 3", ""));
-    let t0 = Instant::now();
-    let (code, _, stderr) = feedwright(&cfg2, &["run"]);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(
-        t0.elapsed() < Duration::from_secs(10),
-        "did not wait a week"
-    );
-    assert!(stderr.contains("max_retry_after_secs"), "{stderr}");
-    assert_eq!(
-        site2.requests().iter().filter(|p| *p == "/cat/").count(),
-        1,
-        "no retry: {:?}",
-        site2.requests()
-    );
-
-    // The same answer on robots.txt skips the host the same way, instead of reading as a
-    // robots.txt that disallows everything.
-    let site3 = Site::start();
-    publish(&site3, &make_posts(2, 4200));
-    site3.set(
-        "/robots.txt",
-        Resp::Limited {
-            times: 100,
-            status: 429,
-            retry_after: "604800".into(),
-            then: Box::new(Resp::Status(500)),
-        },
-    );
-    let dir3 = tempfile::tempdir().unwrap();
-    let cfg3 = write_config(dir3.path(), &config(&site3, "max_retries = 3", ""));
-    let (code, _, stderr) = feedwright(&cfg3, &["run"]);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("max_retry_after_secs"), "{stderr}");
-    assert!(!stderr.contains("disallowed"), "{stderr}");
-    assert_eq!(site3.requests(), ["/robots.txt"], "no retry, nothing else");
+    // A week-long Retry-After: the source is skipped for this run, at once. The same answer on
+    // robots.txt skips the host the same way, instead of reading as a robots.txt that
+    // disallows everything.
+    for (path, status, first_id) in [("/cat/", 503, 4100), ("/robots.txt", 429, 4200)] {
+        let site2 = Site::start();
+        publish(&site2, &make_posts(2, first_id));
+        site2.set(
+            path,
+            Resp::Limited {
+                times: 100,
+                status,
+                retry_after: "604800".into(),
+                then: Box::new(Resp::Status(500)),
+            },
+        );
+        let dir2 = tempfile::tempdir().unwrap();
+        let cfg2 = write_config(dir2.path(), &config(&site2, "max_retries = 3", ""));
+        let t0 = Instant::now();
+        let (code, _, stderr) = feedwright(&cfg2, &["run"]);
+        assert_eq!(code, 1, "{path}: {stderr}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "{path}: did not wait a week"
+        );
+        assert!(stderr.contains("max_retry_after_secs"), "{path}: {stderr}");
+        assert!(!stderr.contains("disallowed"), "{path}: {stderr}");
+        assert_eq!(
+            site2.requests().iter().filter(|p| *p == path).count(),
+            1,
+            "{path}: no retry: {:?}",
+            site2.requests()
+        );
+        if path == "/robots.txt" {
+            assert_eq!(site2.requests(), ["/robots.txt"], "nothing else");
+        }
+    }
 }
 
 #[test]
