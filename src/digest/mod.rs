@@ -743,9 +743,7 @@ fn ensure_related(
         return Ok(());
     }
     if dry_run {
-        let sources = store.entry_sources()?;
-        let corpus = store.entries(&sources, &[], usize::MAX)?;
-        for (id, links) in related::compute_related(&corpus, &missing, limit) {
+        for (id, links) in related::related_from_store(store, &missing, limit)? {
             if let Some(e) = entries.iter_mut().find(|e| e.entry.id == id) {
                 e.entry.related = links;
             }

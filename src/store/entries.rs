@@ -213,6 +213,38 @@ impl Store {
         self.entries_of(COLUMNS_WITHOUT_TEXT, sources, &[], usize::MAX)
     }
 
+    /// Call `each(id, title, content_html, summary)` for every entry of `sources`, in no
+    /// particular order, one row at a time: for work over every body (related posts) that must
+    /// not hold them all in memory at once.
+    pub fn for_each_text(
+        &self,
+        sources: &[String],
+        mut each: impl FnMut(&str, &str, &str, &str),
+    ) -> Result<(), StoreError> {
+        if sources.is_empty() {
+            return Ok(());
+        }
+        let placeholders = (1..=sources.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let query = format!(
+            "SELECT id, title, content_html, summary FROM entries
+             WHERE id IN (SELECT entry_id FROM entry_sources WHERE source IN ({placeholders}))"
+        );
+        let mut stmt = self.conn.prepare(&query).map_err(|e| self.err(e))?;
+        let mut rows = stmt
+            .query(params_from_iter(sources))
+            .map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let text = |i| row.get_ref(i)?.as_str().map_err(rusqlite::Error::from);
+            let (id, title, html, summary) = (|| Ok((text(0)?, text(1)?, text(2)?, text(3)?)))()
+                .map_err(|e: rusqlite::Error| self.err(e))?;
+            each(id, title, html, summary);
+        }
+        Ok(())
+    }
+
     fn entries_of(
         &self,
         columns: &str,
