@@ -282,6 +282,34 @@ fn retry_after_is_honoured_and_a_long_one_skips_the_source() {
         "retried after {waited:?}, before Retry-After expired"
     );
 
+    // A host that keeps answering "retry after 0 s": retried `max_retries` times like any
+    // other transient failure, not until the request budget is gone.
+    let (site3, posts3) = site_with_posts(2, 4300);
+    let busy_path = posts3[0].path();
+    site3.set(
+        &busy_path,
+        Resp::Limited {
+            times: 100,
+            status: 503,
+            retry_after: "0".into(),
+            then: Box::new(Resp::Html(classic_post(&site3.base(), &posts3[0]))),
+        },
+    );
+    let dir3 = tempfile::tempdir().unwrap();
+    let cfg3 = write_config(
+        dir3.path(),
+        &config(&site3, "max_retries = 1\nmax_requests = 10", ""),
+    );
+    let (code, _, stderr) = feedwright(&cfg3, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        site3.requests().iter().filter(|p| **p == busy_path).count(),
+        2,
+        "one try and one retry: {:?}",
+        site3.requests()
+    );
+    assert!(stderr.contains("site: 1 new"), "{stderr}");
+
     // A week-long Retry-After: the source is skipped for this run, at once. The same answer on
     // robots.txt skips the host the same way, instead of reading as a robots.txt that
     // disallows everything.

@@ -454,12 +454,11 @@ impl Fetcher {
                 e => e.is_transient(),
             })
             .adjust(|e: &FetchError, backoff| match e {
-                // Never come back before the server said we may.
-                FetchError::RetryLater { after_secs, .. } => Some(
-                    backoff
-                        .unwrap_or_default()
-                        .max(Duration::from_secs(*after_secs)),
-                ),
+                // Never come back before the server said we may; and once the retries are
+                // used up (`None`), stop like any other retry.
+                FetchError::RetryLater { after_secs, .. } => {
+                    backoff.map(|b| b.max(Duration::from_secs(*after_secs)))
+                }
                 _ => backoff,
             })
             .notify(|e: &FetchError, wait| {
@@ -470,10 +469,7 @@ impl Fetcher {
 
     fn limiter_for(&self, host: &Host) -> Option<DefaultDirectRateLimiter> {
         let crawl_delay = match host.robots.get() {
-            Some(Robots::Rules(r)) => r
-                .delay
-                .filter(|d| d.is_finite() && *d > 0.0)
-                .map(|d| Duration::from_secs_f32(d).min(MAX_CRAWL_DELAY)),
+            Some(Robots::Rules(r)) => crawl_delay(r.delay),
             _ => None,
         };
         let interval = crawl_delay.map_or(self.min_interval, |d| d.max(self.min_interval));
@@ -717,6 +713,14 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     cur.to_string()
 }
 
+/// The wait a robots.txt `Crawl-delay` asks for: none unless a positive number, at most
+/// [`MAX_CRAWL_DELAY`] (capped before the conversion, which panics past ~1.8e19 seconds).
+fn crawl_delay(delay: Option<f32>) -> Option<Duration> {
+    delay
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .map(|d| Duration::from_secs_f32(d.min(MAX_CRAWL_DELAY.as_secs_f32())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -741,5 +745,23 @@ mod tests {
         assert_eq!(retry_after(&h, now), Some(0), "a past date means now");
         h.insert(header::RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&h, now), None);
+    }
+
+    #[test]
+    fn crawl_delay_is_capped_and_never_panics() {
+        // What texting_robots reads from `Crawl-delay: 1e30` and the like.
+        let robot = texting_robots::Robot::new("feedwright", b"Crawl-delay: 1e30\n").unwrap();
+        assert_eq!(crawl_delay(robot.delay), Some(MAX_CRAWL_DELAY));
+        for (delay, want) in [
+            (Some(f32::MAX), Some(MAX_CRAWL_DELAY)),
+            (Some(2.5), Some(Duration::from_millis(2500))),
+            (Some(0.0), None),
+            (Some(-1.0), None),
+            (Some(f32::NAN), None),
+            (Some(f32::INFINITY), None),
+            (None, None),
+        ] {
+            assert_eq!(crawl_delay(delay), want, "{delay:?}");
+        }
     }
 }
