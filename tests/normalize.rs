@@ -207,9 +207,34 @@ fn parse_date_accepts_machine_and_human_forms() {
         "2019-13-45",
         "not a date 2019",
         "By Jane on",
+        // WordPress's zero date as PHP prints it, and other years no feed can write.
+        "-0001-11-30T00:00:00+00:00",
+        "-1-01-01",
+        "0099-05-01",
+        "+10000-01-01T00:00:00Z",
     ] {
         assert_eq!(parse_date(bad), None, "{bad}");
     }
+}
+
+#[test]
+fn a_zero_date_falls_through_to_the_next_candidate() {
+    let raw = RawPost {
+        published: vec![
+            date("-0001-11-30T00:00:00+00:00", DateSource::Meta),
+            date("2024-06-01", DateSource::Markup),
+        ],
+        modified: vec![date("-0001-11-30T00:00:00+00:00", DateSource::Meta)],
+        ..post()
+    };
+    let (entry, warnings) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.published, utc(2024, 6, 1, 0, 0, 0));
+    assert_eq!(entry.published_source, DateSource::Markup);
+    assert_eq!(entry.updated, entry.published);
+    assert!(
+        warnings.iter().any(|w| w.contains("-0001-11-30")),
+        "{warnings:?}"
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 use regex::Regex;
 
 /// Date-times with an explicit offset (`%z` accepts `+0000` and `+00:00`).
@@ -59,7 +59,9 @@ fn midnight(date: NaiveDate) -> DateTime<Utc> {
 /// Accepts RFC 3339 (fractional seconds, `Z`, offsets, also `+0000`), RFC 2822, ISO date-times
 /// without an offset (taken as UTC), ISO dates (midnight UTC) and common human forms such as
 /// `April 28, 2019`, `28 April 2019`, `Apr 28, 2019` or `Sunday, April 28th, 2019`.
-/// Returns `None` for anything else.
+/// Returns `None` for anything else, and for a year outside 1000-9999: no post is that old,
+/// RFC 822 and RFC 3339 have no way to write it, and WordPress's "no date" comes out of PHP as
+/// `-0001-11-30T00:00:00+00:00`.
 pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.is_empty() {
@@ -67,6 +69,7 @@ pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
     }
     parse_machine(&s)
         .or_else(|| parse_human(&s))
+        .filter(|d| (1000..=9999).contains(&d.year()))
         .map(whole_seconds)
 }
 

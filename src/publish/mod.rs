@@ -20,7 +20,7 @@ use std::cmp::Ordering;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, SubsecRound, TimeZone, Utc};
 use url::Url;
 
 use crate::model::Entry;
@@ -126,13 +126,31 @@ pub(crate) fn latest_published(entries: &[Entry]) -> Option<DateTime<Utc>> {
 
 /// RFC 3339 in UTC with whole seconds and a `+00:00` offset, as every Atom and JSON Feed date.
 pub(crate) fn rfc3339(d: DateTime<Utc>) -> String {
-    d.trunc_subsecs(0)
+    writable(d)
+        .trunc_subsecs(0)
         .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
 /// RFC 822 (as RFC 2822: four-digit year, weekday, `+0000`) for RSS.
 pub(crate) fn rfc822(d: DateTime<Utc>) -> String {
-    d.trunc_subsecs(0).to_rfc2822()
+    writable(d).trunc_subsecs(0).to_rfc2822()
+}
+
+/// `d` moved into the four-digit years both date formats can write (chrono's RFC 2822 writer
+/// panics outside 0-9999). Dates are parsed within 1000-9999; an older store may hold one a
+/// page's zero date gave (year -1), which must not stop publishing.
+fn writable(d: DateTime<Utc>) -> DateTime<Utc> {
+    match d.year() {
+        1000..=9999 => d,
+        y if y < 1000 => Utc
+            .with_ymd_and_hms(1000, 1, 1, 0, 0, 0)
+            .single()
+            .unwrap_or(d),
+        _ => Utc
+            .with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
+            .single()
+            .unwrap_or(d),
+    }
 }
 
 /// `s` without the characters XML 1.0 forbids. Entries arrive XML-safe; this guards the strings
@@ -510,4 +528,22 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(not(unix))]
 fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_outside_four_digit_years_are_written_without_panicking() {
+        // What PHP prints for WordPress's zero date: -0001-11-30T00:00:00+00:00.
+        let zero = Utc.with_ymd_and_hms(-1, 11, 30, 0, 0, 0).unwrap();
+        assert_eq!(rfc822(zero), "Wed, 1 Jan 1000 00:00:00 +0000");
+        assert_eq!(rfc3339(zero), "1000-01-01T00:00:00+00:00");
+        let far = Utc.with_ymd_and_hms(12345, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(rfc3339(far), "9999-12-31T23:59:59+00:00");
+        assert!(rfc822(far).contains("9999"), "{}", rfc822(far));
+        let normal = Utc.with_ymd_and_hms(2024, 11, 4, 10, 0, 0).unwrap();
+        assert_eq!(rfc822(normal), "Mon, 4 Nov 2024 10:00:00 +0000");
+    }
 }
