@@ -515,13 +515,29 @@ fn an_issue_only_written_is_sent_once_smtp_url_is_set_and_never_twice() {
         matches!(copy, DigestOutcome::TestCopy { entries: 5, .. }),
         "{copy:?}"
     );
+    // The dry run leaves the written issue's files alone (they are its public copy).
+    let html_file = fx.out("2024-W46.html");
+    let written_html = std::fs::read(&html_file).expect("issue html");
+    std::fs::write(&html_file, b"as written").unwrap();
     let dry = fx
         .run(&DigestOptions {
             dry_run: true,
             ..fx.opts()
         })
         .expect("dry run");
-    assert!(matches!(dry, DigestOutcome::DryRun { .. }), "{dry:?}");
+    assert!(
+        matches!(
+            dry,
+            DigestOutcome::DryRun {
+                entries: 5,
+                written: false,
+                ..
+            }
+        ),
+        "{dry:?}"
+    );
+    assert_eq!(std::fs::read(&html_file).unwrap(), b"as written");
+    std::fs::write(&html_file, written_html).unwrap();
     assert!(!issue(&fx).delivered);
 
     // The real run sends the issue as it was written, with the issue's Message-ID.

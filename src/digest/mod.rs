@@ -109,8 +109,10 @@ pub enum DigestOutcome {
         week: String,
         /// Posts in the issue.
         entries: usize,
-        /// The `.html` file written.
+        /// The `.html` file written, or left as it was (`written` false: the week's issue was
+        /// already recorded, and its files stay what was written or sent).
         html: PathBuf,
+        written: bool,
     },
     /// `to`: a test copy was accepted by the server; nothing recorded.
     TestCopy {
@@ -178,11 +180,27 @@ impl std::fmt::Display for DigestOutcome {
             DigestOutcome::AlreadyWritten { .. } => {
                 f.write_str("already written (not sent: no smtp_url), nothing to do")
             }
-            DigestOutcome::DryRun { entries, html, .. } => write!(
+            DigestOutcome::DryRun {
+                entries,
+                html,
+                written: true,
+                ..
+            } => write!(
                 f,
                 "dry run: wrote {} ({}), sent nothing",
                 html.display(),
                 posts(*entries)
+            ),
+            DigestOutcome::DryRun {
+                entries,
+                html,
+                written: false,
+                ..
+            } => write!(
+                f,
+                "dry run: this week's issue ({}) was already written to {}, left as it is; sent nothing",
+                posts(*entries),
+                html.display()
             ),
             DigestOutcome::TestCopy { entries, to, .. } => {
                 write!(
@@ -385,7 +403,10 @@ pub fn run(
 
     let dir = plan.dir();
     let html_path = dir.join(format!("{label}.html"));
-    if opts.to.is_none() {
+    // A dry run of a recorded week shows what that issue carried, without rewriting the files
+    // of what was written or sent (they are its public copy).
+    let write_files = opts.to.is_none() && !(opts.dry_run && recorded.is_some());
+    if write_files {
         write(&html_path, rendered.html.as_bytes())?;
         write(&dir.join(format!("{label}.txt")), rendered.text.as_bytes())?;
         write(&dir.join(format!("{label}.eml")), &msg.formatted())?;
@@ -395,6 +416,7 @@ pub fn run(
             week: label,
             entries: entries.len(),
             html: html_path,
+            written: write_files,
         });
     }
 
