@@ -538,7 +538,9 @@ fn outcome_page(outcome: &Outcome) -> Option<String> {
 /// other is reported failed, naming the one kept. Outcomes extracted from the same fetched page
 /// (after redirects) are one post: it competes with the best of their locations, and one of
 /// them stands for it (the one a batch already stored, else the best); the others are
-/// [`Outcome::SamePage`].
+/// [`Outcome::SamePage`]. Pages with different URLs that give one entry id (a WordPress post
+/// number) are one entry too: the one a batch already stored keeps it, else the best ranked;
+/// every other is reported failed.
 ///
 /// `rest` are the outcomes not stored yet, with their place in the source's order;
 /// `stored_from`, per entry, the outcome a batch of this run already stored. When that one
@@ -632,6 +634,37 @@ fn one_per_entry(
             format!("is the same post as {kept} (both give the entry {url}), which is kept")
         }
     };
+    // Different pages that give one entry id (a WordPress post number shown by two pages: a
+    // saved page copied as a template, two sub-sites of a multisite on one host) would rewrite
+    // that entry in turn, every run. One page keeps the id: the one a batch of this run already
+    // stored, else the best ranked; every other is reported failed.
+    let mut id_kept: HashMap<String, ((u8, Rank), String)> = HashMap::new();
+    let mut offer = |id: &EntryId, priority: (u8, Rank), key: &str| {
+        let keep = id_kept.get(&id.0).is_none_or(|(p, _)| priority < *p);
+        if keep {
+            id_kept.insert(id.0.clone(), (priority, key.to_owned()));
+        }
+    };
+    for (key, from) in stored_from {
+        let own = effective(key, &from.page, rank(from.order, &from.location));
+        if kept[key] == own {
+            offer(&from.id, (0, own), key);
+        }
+    }
+    for (order, location, outcome) in &rest {
+        if let Outcome::Entry(e, _, _, page) = outcome {
+            let own = effective(&e.dedup_key, page, rank(*order, location));
+            if kept[&e.dedup_key] == own {
+                offer(&e.id, (1, own), &e.dedup_key);
+            }
+        }
+    }
+    let id_taken_by = |entry: &Entry| {
+        id_kept
+            .get(&entry.id.0)
+            .filter(|(_, key)| *key != entry.dedup_key)
+            .map(|(_, key)| kept_location(key))
+    };
     let mut gave_way: Vec<(String, Outcome)> = Vec::new();
     for (key, from) in stored_from {
         if kept[key] == effective(key, &from.page, rank(from.order, &from.location)) {
@@ -667,6 +700,19 @@ fn one_per_entry(
                     )
                 } else if group(&key, page).is_some_and(|g| stands_for[&g] != own) {
                     (location, Outcome::SamePage { dedup_key: key })
+                } else if let Some(other) = id_taken_by(entry) {
+                    let reason = format!(
+                        "gives the entry id {} that {other} gives too (two different pages \
+                         cannot be one post; is it a copy?); {other} is kept",
+                        entry.id.0
+                    );
+                    (
+                        location,
+                        Outcome::Duplicate {
+                            dedup_key: key,
+                            reason,
+                        },
+                    )
                 } else {
                     (location, outcome)
                 }
@@ -1469,5 +1515,55 @@ mod tests {
             summary(out),
             [(at(0), "kept"), (at(1), "gave way"), (at(2), "same page")]
         );
+    }
+
+    /// Two different pages showing one WordPress post number (a saved page copied as a
+    /// template): one keeps the entry id, whatever the arrival order; with one of them stored by
+    /// an earlier batch, that one.
+    #[test]
+    fn different_pages_with_one_post_id_are_not_one_entry_in_turn() {
+        let urls = [
+            "https://example.org/b-copy/",
+            "https://example.org/a-panel/",
+        ];
+        let outcome = |i: usize| {
+            let mut e = entry(urls[i]);
+            e.id = EntryId("https://example.org/?p=42".into());
+            let page = Some(e.dedup_key.clone());
+            (
+                i,
+                urls[i].to_string(),
+                Outcome::Entry(Box::new(e), vec![], None, page),
+            )
+        };
+        for arrival in [[0, 1], [1, 0]] {
+            let rest = arrival.iter().map(|&i| outcome(i)).collect();
+            let out = one_per_entry(rest, &HashMap::new(), &SourceReport::default());
+            let reason = out.iter().find_map(|(_, o)| match o {
+                Outcome::Duplicate { reason, .. } => Some(reason.clone()),
+                _ => None,
+            });
+            assert_eq!(
+                summary(out),
+                [(urls[1].into(), "kept"), (urls[0].into(), "duplicate")],
+                "arrival {arrival:?}"
+            );
+            let reason = reason.expect("a reason");
+            assert!(
+                reason.contains("?p=42") && reason.contains(urls[1]),
+                "{reason}"
+            );
+        }
+        // The copy stored by an earlier batch keeps the id: the entry is not rewritten by the
+        // other page in the same run.
+        let from = StoredFrom {
+            order: 0,
+            location: urls[0].into(),
+            id: EntryId("https://example.org/?p=42".into()),
+            page: Some(crate::normalize::twin_key(urls[0])),
+        };
+        let stored = HashMap::from([(crate::normalize::twin_key(urls[0]), from)]);
+        let out = one_per_entry(vec![outcome(1)], &stored, &SourceReport::default());
+        assert_eq!(summary(out), [(urls[1].into(), "duplicate")]);
     }
 }

@@ -310,3 +310,64 @@ fn a_post_moved_with_a_redirect_is_one_update_not_a_duplicate() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains(", 0 failed;"), "{stderr}");
 }
+
+/// A saved WordPress page copied as a template for a new post keeps the original's post number
+/// (`article#post-42`, the shortlink): two different pages giving one entry id. One is kept
+/// (the one sorting first), the copy is reported, and later runs leave the entry alone instead
+/// of rewriting it with each page in turn.
+#[test]
+fn a_copied_page_keeping_the_post_number_is_reported_not_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let posts = dir.path().join("posts");
+    std::fs::create_dir_all(&posts).unwrap();
+    let page = |slug: &str, title: &str, date: &str| {
+        format!(
+            "<!DOCTYPE html><html><head><title>{title}</title>\
+             <link rel=\"canonical\" href=\"https://example.org/events/{slug}/\">\
+             <link rel=\"shortlink\" href=\"https://example.org/?p=42\">\
+             <meta property=\"article:published_time\" content=\"{date}\"></head>\
+             <body class=\"single postid-42\"><article id=\"post-42\" class=\"post hentry\">\
+             <h1 class=\"entry-title\">{title}</h1><div class=\"entry-content\">\
+             <p>{title}: what the panel discussed.</p></div></article></body></html>"
+        )
+    };
+    std::fs::write(
+        posts.join("saved-page.html"),
+        page("roundtable", "Roundtable", "2024-11-21T15:30:00Z"),
+    )
+    .unwrap();
+    std::fs::write(
+        posts.join("saved-page-2.html"),
+        page("briefing", "Briefing", "2024-11-22T15:30:00Z"),
+    )
+    .unwrap();
+    let cfg = write_config(dir.path(), &dir_config(""));
+    let atom = dir.path().join("out/events/atom.xml");
+    let mut first = None;
+    for run in 1..=3 {
+        let (code, _, stderr) = feedwright(&cfg, &["run"]);
+        assert_eq!(code, 1, "run {run}: the copy is a failure\n{stderr}");
+        let copy = posts.join("saved-page-2.html").display().to_string();
+        let line = line_of(&stderr, &format!("failed {copy}: "));
+        let kept = posts.join("saved-page.html").display().to_string();
+        assert!(
+            line.contains("https://example.org/?p=42") && line.contains(&kept),
+            "run {run}: names the id and the file kept: {line}"
+        );
+        assert_eq!(titles(&atom), ["Roundtable"], "run {run}");
+        let now = read(&atom);
+        match &first {
+            None => {
+                assert!(stderr.contains("events: 1 new"), "{stderr}");
+                first = Some(now);
+            }
+            Some(before) => {
+                assert!(
+                    stderr.contains("0 new, 0 updated, 1 unchanged, 1 failed"),
+                    "run {run}: nothing rewritten\n{stderr}"
+                );
+                assert!(*before == now, "run {run}: the feed did not change");
+            }
+        }
+    }
+}
