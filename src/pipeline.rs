@@ -1234,7 +1234,15 @@ pub async fn backfill_source(
     };
     let mut health = RunHealth::default();
     let mut previous_body = String::new();
+    // Pages read and feed items met by this backfill: a `next` link back to a page already
+    // read, or a feed page with no item not met before (a feed that ignores `paged`), is the
+    // end, not a loop until the request budget is gone (and resumed inside it next time).
+    let mut visited: HashSet<String> = HashSet::new();
+    let mut met: HashSet<String> = HashSet::new();
     while let Some(url) = next.take() {
+        if !visited.insert(crate::normalize::twin_key(url.as_str())) {
+            break;
+        }
         if let Err(e) = store.backfill_put(&src.name, url.as_str(), pages, Utc::now()) {
             tracing::warn!(source = %src.name, "cannot save backfill progress: {e}");
         }
@@ -1277,7 +1285,13 @@ pub async fn backfill_source(
                     fetched_at: page.fetched_at,
                 };
                 match source::feed::parse(&url, &fetched) {
-                    Ok(items) if !items.is_empty() => {
+                    Ok(items)
+                        if items
+                            .iter()
+                            .filter(|(u, _)| met.insert(crate::normalize::twin_key(u.as_str())))
+                            .count()
+                            > 0 =>
+                    {
                         let work: Vec<Work> = items
                             .into_iter()
                             .filter(|(u, _)| !state.is_known(u))

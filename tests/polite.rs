@@ -843,3 +843,93 @@ fn a_run_killed_after_storing_some_posts_is_followed_by_a_full_walk() {
     let unique: std::collections::HashSet<_> = ids.iter().collect();
     assert_eq!((ids.len(), unique.len()), (45, 45), "{stderr}");
 }
+
+/// A listing whose last page links back to its first (`rel=next` in a cycle): the backfill ends
+/// when it meets a page it already read, instead of walking the cycle until the request budget
+/// is gone and saving its resume point inside it.
+#[test]
+fn a_backfill_ends_at_a_next_link_back_to_a_page_it_read() {
+    let site = Site::start();
+    let base = site.base();
+    let posts = make_posts(6, 8500);
+    for p in &posts {
+        site.set(&p.path(), Resp::Html(classic_post(&base, p)));
+    }
+    let paths = ["/cat/", "/cat/page/2/", "/cat/page/3/"];
+    for (i, chunk) in posts.chunks(2).enumerate() {
+        let links: Vec<(String, String)> = chunk
+            .iter()
+            .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
+            .collect();
+        // The last page's next link goes back to the first.
+        let next = format!("{base}{}", paths[(i + 1) % paths.len()]);
+        site.set(paths[i], Resp::Html(listing(&base, &links, Some(&next))));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&site, "max_requests = 100", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["backfill"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("backfill complete after 3 page(s)"),
+        "{stderr}"
+    );
+    // (The first page is also read once before the walk, looking for a REST API.)
+    for (path, times) in [(paths[0], 2), (paths[1], 1), (paths[2], 1)] {
+        assert_eq!(
+            site.requests().iter().filter(|p| *p == path).count(),
+            times,
+            "{path}: {:?}",
+            site.requests()
+        );
+    }
+    assert_eq!(atom_ids(dir.path()).len(), 6);
+}
+
+/// A feed that ignores `?paged=N` and stamps every answer with a new build date: its pages
+/// differ byte for byte but hold the same items. The backfill ends at the first page without
+/// an item it has not met, instead of asking for `paged=3`, `4`, … until the budget is gone.
+#[test]
+fn a_feed_backfill_ends_at_a_page_with_nothing_new() {
+    let site = Site::start();
+    let base = site.base();
+    let rss = |built: &str| {
+        let items: String = (1..=2)
+            .map(|i| {
+                format!(
+                    "<item><title>Item {i}</title><link>{base}/2024/01/0{i}/item-{i}/</link>\
+                     <pubDate>Tue, 0{i} Jan 2024 10:00:00 +0000</pubDate>\
+                     <description>Item {i}.</description></item>"
+                )
+            })
+            .collect();
+        Resp::Bytes {
+            content_type: "application/rss+xml; charset=UTF-8".into(),
+            body: format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Site</title><link>{base}/</link><description>d</description>
+<lastBuildDate>{built}</lastBuildDate>{items}</channel></rss>"#
+            )
+            .into_bytes(),
+            headers: vec![],
+        }
+    };
+    // Any other `paged` falls back to the /feed/ route: the first page again, a third build.
+    site.set("/feed/", rss("Wed, 03 Jan 2024 10:00:00 +0000"));
+    site.set("/feed/?paged=2", rss("Wed, 03 Jan 2024 10:00:01 +0000"));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &common::html_config(&site.url("/feed/"), "respect_robots = false"),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["backfill"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !site.requests().iter().any(|p| p.contains("paged=3")),
+        "{:?}",
+        site.requests()
+    );
+    assert!(
+        stderr.contains("backfill complete after 2 page(s)"),
+        "{stderr}"
+    );
+}
