@@ -371,6 +371,10 @@ fn default_from() -> String {
 fn default_related_limit() -> u32 {
     3
 }
+/// Longest `[daemon] jitter_secs`: a random delay of more than a day is a mistake (and its
+/// arithmetic would overflow far beyond that).
+const MAX_JITTER_SECS: u64 = 86_400;
+
 fn default_jitter_secs() -> u64 {
     30
 }
@@ -494,6 +498,15 @@ impl Config {
             return err("store.path", "must not be empty".into());
         }
         self.http.validate()?;
+        if self.daemon.jitter_secs > MAX_JITTER_SECS {
+            return err(
+                "daemon.jitter_secs",
+                format!(
+                    "at most {MAX_JITTER_SECS} (a day; got {})",
+                    self.daemon.jitter_secs
+                ),
+            );
+        }
         if self.sources.is_empty() {
             return err("source", "at least one [[source]] is required".into());
         }

@@ -240,6 +240,11 @@ fn check_rejects_what_later_commands_would_and_creates_nothing() {
             "digest.to",
             "no recipient",
         ),
+        (
+            config("out", "posts", "[daemon]\njitter_secs = 10000000000000\n"),
+            "daemon.jitter_secs",
+            "at most 86400",
+        ),
     ];
     write_config(dir.path(), "");
     let before = files_in(dir.path());

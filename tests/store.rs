@@ -936,3 +936,25 @@ fn an_unreadable_related_column_does_not_block_edits() {
         .expect("stored");
     assert_eq!(good.related[0].title, "Target, renamed");
 }
+
+/// `recheck_days` / `recheck_hours` as large as the config accepts (u32::MAX, meant as "always")
+/// reach back past chrono's first date: the window is the whole past, not a panic.
+#[test]
+fn a_recheck_window_past_the_first_date_is_the_whole_past() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    store
+        .upsert_entry(&entry("https://example.org/a/", "A", t(0)), t(10))
+        .expect("upsert");
+    let due = store
+        .recheck_candidates("blog", t(100_000), u32::MAX, u32::MAX)
+        .expect("candidates");
+    assert!(
+        due.is_empty(),
+        "not re-checked within u32::MAX hours: {due:?}"
+    );
+    let due = store
+        .recheck_candidates("blog", t(100_000), u32::MAX, 0)
+        .expect("candidates");
+    assert_eq!(due, ["https://example.org/a/"]);
+}

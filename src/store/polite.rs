@@ -115,8 +115,14 @@ impl Store {
         days: u32,
         hours: u32,
     ) -> Result<Vec<String>, StoreError> {
-        let young = (now - Duration::days(i64::from(days))).timestamp();
-        let stale = (now - Duration::hours(i64::from(hours))).timestamp();
+        // A window reaching past chrono's first date (a huge setting meant as "always") is the
+        // whole past, not a panic.
+        let ago = |d: Duration| {
+            now.checked_sub_signed(d)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC)
+        };
+        let young = ago(Duration::days(i64::from(days))).timestamp();
+        let stale = ago(Duration::hours(i64::from(hours))).timestamp();
         let mut stmt = self
             .conn
             .prepare(
