@@ -2,6 +2,8 @@
 //! the modified date each post's card shows, if any, and the next listing page (never a single
 //! post's adjacent-post link).
 
+use std::collections::HashSet;
+
 use scraper::{ElementRef, Selector};
 use url::Url;
 
@@ -34,21 +36,24 @@ fn card_dates(ctx: &PageCtx<'_>, posts: &[Url]) -> Vec<(Url, String)> {
     if posts.is_empty() {
         return out;
     }
+    let wanted: HashSet<&Url> = posts.iter().collect();
+    let mut dated: HashSet<Url> = HashSet::new();
     let cards: &Selector = sel!("article, .hentry, .wp-block-post-template > li, li.wp-block-post");
     for card in ctx.select(&ctx.elements.all, cards) {
         let mut linked = card
             .select(sel!("a[href]"))
             .filter_map(|a| ctx.resolve(a.value().attr("href")?))
             .map(dom::without_fragment)
-            .filter(|u| posts.contains(u));
+            .filter(|u| wanted.contains(u));
         let Some(post) = linked.next() else { continue };
-        if linked.any(|u| u != post) || out.iter().any(|(u, _)| *u == post) {
+        if linked.any(|u| u != post) || dated.contains(&post) {
             continue;
         }
         let date = card
             .select(super::post::modified_markup().css)
             .find_map(|e| super::post::date_value(e, false));
         if let Some(date) = date {
+            dated.insert(post.clone());
             out.push((post, date));
         }
     }
@@ -69,6 +74,9 @@ fn is_single_post(ctx: &PageCtx<'_>) -> bool {
 struct Posts {
     page: Url,
     posts: Vec<Url>,
+    /// The same links, for a look-up that does not grow with the page (a page can hold
+    /// thousands of links).
+    seen: HashSet<Url>,
 }
 
 impl Posts {
@@ -84,7 +92,7 @@ impl Posts {
             return;
         }
         let url = dom::without_fragment(url);
-        if url == self.page || self.posts.contains(&url) {
+        if url == self.page || !self.seen.insert(url.clone()) {
             return;
         }
         self.posts.push(url);
@@ -120,6 +128,7 @@ fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> Vec<Url> {
     let mut p = Posts {
         page: dom::without_fragment(ctx.url.clone()),
         posts: Vec::new(),
+        seen: HashSet::new(),
     };
     if let Some(s) = user_selector(sel.item_link.as_ref()) {
         for el in ctx.select(&ctx.elements.all, &s) {
