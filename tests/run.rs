@@ -489,6 +489,91 @@ fn feed_source_is_ingested() {
     );
 }
 
+/// Feed text constructs read by their type: an Atom title typed `html` or `xhtml` is markup
+/// whose text is the title; plain-text content (Atom `type="text"`, JSON Feed `content_text`) is
+/// text, escaped, its blank lines kept as paragraphs, never read as markup.
+#[test]
+fn feed_texts_are_read_as_their_type_says() {
+    let site = Site::start();
+    let base = site.base();
+    let atom = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Site</title><id>{base}/</id>
+<updated>2024-01-03T10:00:00Z</updated><author><name>A</name></author>
+<entry><title type="html">Q&amp;amp;A: &lt;em&gt;Emphasis&lt;/em&gt; in a title</title>
+<link href="{base}/2024/01/03/qa/"/><id>{base}/2024/01/03/qa/</id>
+<updated>2024-01-03T10:00:00Z</updated>
+<content type="text">Plain text with &lt;tags&gt; &amp; ampersands
+and a line break
+
+Second paragraph</content></entry>
+<entry><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">An <b>xhtml</b> title</div></title>
+<link href="{base}/2024/01/02/x/"/><id>{base}/2024/01/02/x/</id>
+<updated>2024-01-02T10:00:00Z</updated><content type="html">&lt;p&gt;Markup &lt;b&gt;kept&lt;/b&gt;&lt;/p&gt;</content></entry>
+</feed>"#
+    );
+    site.set(
+        "/atom/",
+        Resp::Bytes {
+            content_type: "application/atom+xml".into(),
+            body: atom.into_bytes(),
+            headers: vec![],
+        },
+    );
+    let json = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Site",
+        "items": [{
+            "id": "1",
+            "url": format!("{base}/2024/01/01/note/"),
+            "title": "A note",
+            "date_published": "2024-01-01T10:00:00Z",
+            "content_text": "Plain text with <brackets> & amps\n\nSecond paragraph"
+        }]
+    });
+    site.set(
+        "/feed.json",
+        Resp::Bytes {
+            content_type: "application/feed+json".into(),
+            body: json.to_string().into_bytes(),
+            headers: vec![],
+        },
+    );
+    for (path, n) in [("/atom/", 2), ("/feed.json", 1)] {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write_config(dir.path(), &html_config(&site.url(path), ""));
+        let (code, _, stderr) = feedwright(&cfg, &["run"]);
+        assert_eq!(code, 0, "{path}: {stderr}");
+        let out: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("out/main/feed.json")).unwrap())
+                .unwrap();
+        let items = out["items"].as_array().unwrap();
+        assert_eq!(items.len(), n, "{path}");
+        let item = |title: &str| {
+            items
+                .iter()
+                .find(|i| i["title"] == title)
+                .unwrap_or_else(|| panic!("{path}: no item {title:?} in {items:#?}"))
+        };
+        if path == "/atom/" {
+            let qa = item("Q&A: Emphasis in a title");
+            assert_eq!(
+                qa["content_html"],
+                "<p>Plain text with &lt;tags&gt; &amp; ampersands<br>and a line break</p>\
+                 <p>Second paragraph</p>"
+            );
+            let x = item("An xhtml title");
+            assert_eq!(x["content_html"], "<p>Markup <b>kept</b></p>");
+        } else {
+            let note = item("A note");
+            assert_eq!(
+                note["content_html"],
+                "<p>Plain text with &lt;brackets&gt; &amp; amps</p><p>Second paragraph</p>"
+            );
+        }
+    }
+}
+
 #[test]
 fn dir_source_reads_markdown_and_html_and_reports_bad_files() {
     let dir = tempfile::tempdir().unwrap();

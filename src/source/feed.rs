@@ -39,16 +39,32 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Vec<(Url, RawPost)>, S
             .into_iter()
             .collect::<Vec<_>>()
         };
+        // Plain text (Atom `type="text"`, JSON Feed `content_text`) is text, not markup.
         let body = item
             .content
             .as_ref()
-            .and_then(|c| c.body.clone())
-            .or_else(|| item.summary.as_ref().map(|s| s.content.clone()));
+            .and_then(|c| {
+                let body = c.body.as_deref()?;
+                Some(if is_plain(c.content_type.as_ref()) {
+                    text_to_html(body)
+                } else {
+                    body.to_owned()
+                })
+            })
+            .or_else(|| item.summary.as_ref().map(text_as_html));
         let raw = RawPost {
             canonical: Some(link.clone()),
             wp_post_id: wp_id_from_guid(&item.id),
             base_href: None,
-            title: item.title.as_ref().map(|t| t.content.clone()),
+            // An Atom title typed `html` or `xhtml` is markup: its text is the title. (RSS
+            // titles carry no type and are kept as written.)
+            title: item.title.as_ref().map(|t| {
+                if is_plain(t.content_type.as_ref()) {
+                    t.content.clone()
+                } else {
+                    super::html_text(&t.content)
+                }
+            }),
             published: date(item.published.or(item.updated)),
             modified: date(item.updated),
             authors: item.authors.iter().filter_map(|p| p.name.clone()).collect(),
@@ -64,6 +80,36 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Vec<(Url, RawPost)>, S
         out.push((link, raw));
     }
     Ok(out)
+}
+
+/// Is a feed text of this media type plain text (not HTML or XHTML)?
+fn is_plain(media_type: &str) -> bool {
+    media_type.starts_with("text/plain")
+}
+
+/// A feed text as HTML: plain text escaped into paragraphs, markup as it is.
+fn text_as_html(t: &feed_rs::model::Text) -> String {
+    if is_plain(t.content_type.as_ref()) {
+        text_to_html(&t.content)
+    } else {
+        t.content.clone()
+    }
+}
+
+/// Plain text as HTML: escaped, a paragraph per blank-line-separated block, line breaks kept.
+fn text_to_html(text: &str) -> String {
+    let text = text.replace("\r\n", "\n");
+    text.split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let lines: Vec<String> = p
+                .lines()
+                .map(|l| html_escape::encode_text(l.trim()).into_owned())
+                .collect();
+            format!("<p>{}</p>", lines.join("<br>"))
+        })
+        .collect()
 }
 
 /// WordPress feeds use `https://site/?p=123` as the item guid.

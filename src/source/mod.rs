@@ -257,6 +257,14 @@ pub async fn fetch_page(fetcher: &Fetcher, url: &Url) -> Result<RawPage, FetchEr
     Ok(to_page(url, f))
 }
 
+/// Text of an HTML fragment (a title a feed or the REST API gives as HTML): tags stripped,
+/// entities decoded, whitespace collapsed.
+pub(crate) fn html_text(html: &str) -> String {
+    let frag = scraper::Html::parse_fragment(html);
+    let text: String = frag.root_element().text().collect();
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Turn a response into a decoded page.
 pub fn to_page(requested: &Url, f: Fetched) -> RawPage {
     let body = crate::normalize::decode_text(&f.body, f.content_type.as_deref());

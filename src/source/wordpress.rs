@@ -16,6 +16,7 @@
 //! a short page does not end the walk, so a server that caps `per_page` below 100 is still read
 //! to the end.
 
+use super::html_text as text_of;
 use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -682,13 +683,6 @@ fn gmt_date(value: Option<&str>) -> Vec<RawDate> {
         })
         .into_iter()
         .collect()
-}
-
-/// Text of an HTML fragment: tags stripped, entities decoded, whitespace collapsed.
-fn text_of(html: &str) -> String {
-    let frag = scraper::Html::parse_fragment(html);
-    let text: String = frag.root_element().text().collect();
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn dedup(names: Vec<String>) -> Vec<String> {
