@@ -234,6 +234,35 @@ pub fn fix_related(cfg: &Config, store: &mut Store, report: &RunReport) {
     }
 }
 
+/// [`run_state`] for one source: its own URL is conditional on what this source itself last
+/// read there ([`Store::index_validators`]), not on what another source (or this one under an
+/// earlier name) saved for that URL.
+fn run_state_for(src: &SourceConfig, store: &Store) -> RunState {
+    let state = run_state(store);
+    if let Some(url) = index_url(src) {
+        let saved = store
+            .index_validators(&src.name, &url)
+            .unwrap_or_else(|e| {
+                tracing::warn!(source = %src.name, "cannot read the validators of {url}: {e}");
+                None
+            })
+            .map(|(etag, last_modified)| source::Validators {
+                etag,
+                last_modified,
+            });
+        state.scope_validators(&url, saved);
+    }
+    state
+}
+
+/// The source's own URL as requests name it (`None` for a folder).
+fn index_url(src: &SourceConfig) -> Option<String> {
+    (src.kind != SourceKind::Dir)
+        .then(|| Url::parse(&src.url).ok())
+        .flatten()
+        .map(|u| u.to_string())
+}
+
 fn run_state(store: &Store) -> RunState {
     let validators = store
         .http_cache_all()
@@ -278,7 +307,7 @@ pub async fn refresh_source(
     };
     let started = std::time::Instant::now();
     fetcher.reset_budget();
-    let state = run_state(store);
+    let state = run_state_for(src, store);
     let full_walk = store.walk_incomplete(&src.name).unwrap_or(false);
     let modified_after = store
         .source_state(&src.name)
@@ -299,46 +328,47 @@ pub async fn refresh_source(
     let mut listing = None;
     let now = Utc::now();
     let mut work: Vec<Work> = Vec::new();
-    let fetches_pages =
-        match index.discovery {
-            Discovery::Listing(l) => {
-                listing = Some(*l);
-                true
-            }
-            Discovery::Pages(urls) => {
-                work.extend(urls.into_iter().filter(|u| !state.is_known(u)).map(|url| {
-                    Work::Fetch {
+    let fetches_pages = match index.discovery {
+        Discovery::Listing(l) => {
+            listing = Some(*l);
+            true
+        }
+        Discovery::Pages(urls) => {
+            work.extend(
+                urls.into_iter()
+                    .filter(|u| !state.is_listed_known(u))
+                    .map(|url| Work::Fetch {
                         url,
                         recheck: false,
                         retry: false,
-                    }
-                }));
-                true
-            }
-            Discovery::Posts(posts) => {
-                for (u, raw) in posts {
-                    if !src.full_text {
-                        work.push(Work::Post(u, raw, now));
-                    } else if !state.is_known(&u) {
-                        work.push(Work::FullText(u, raw));
-                    }
+                    }),
+            );
+            true
+        }
+        Discovery::Posts(posts) => {
+            for (u, raw) in posts {
+                if !src.full_text {
+                    work.push(Work::Post(u, raw, now));
+                } else if !state.is_listed_known(&u) {
+                    work.push(Work::FullText(u, raw));
                 }
-                src.full_text
             }
-            Discovery::Mixed { posts, documents } => {
-                work.extend(
-                    posts
-                        .into_iter()
-                        .map(|(file, u, raw)| Work::InFile(file, u, raw, now)),
-                );
-                work.extend(
-                    documents
-                        .into_iter()
-                        .map(|(file, page)| Work::Page(file, page)),
-                );
-                false
-            }
-        };
+            src.full_text
+        }
+        Discovery::Mixed { posts, documents } => {
+            work.extend(
+                posts
+                    .into_iter()
+                    .map(|(file, u, raw)| Work::InFile(file, u, raw, now)),
+            );
+            work.extend(
+                documents
+                    .into_iter()
+                    .map(|(file, page)| Work::Page(file, page)),
+            );
+            false
+        }
+    };
     if listing.is_some() {
         // Posts are stored while the walk goes on: until it ends, the store must say the walk is
         // incomplete, so that a run killed halfway is followed by a full walk (one stopping at
@@ -408,7 +438,7 @@ pub async fn refresh_source(
     // New posts, and stored ones the listing shows modified later than their stored copy: those
     // are re-checked (conditionally), whatever their age.
     .filter(|url| {
-        let wanted = !state.is_known(url) || state.listed_as_modified(url);
+        let wanted = !state.is_listed_known(url) || state.listed_as_modified(url);
         std::future::ready(wanted && first_time(url))
     })
     .then(|url| admit(std::sync::Arc::clone(&gate), attempts, url))
@@ -985,11 +1015,20 @@ fn finish_source(
 ) {
     let now = Utc::now();
     // One transaction for all of them (a cold run learns one pair per page fetched).
+    let own_url = index_url(src);
+    let listed_known = state.take_listed_known();
     let saved = store.batch(|store| {
+        if let Err(e) = store.link_listed(&src.name, &listed_known) {
+            tracing::warn!(source = %src.name, "cannot link the stored posts it lists: {e}");
+        }
         for (url, v) in state.take_updates() {
-            if let Err(e) =
-                store.http_cache_put(&url, v.etag.as_deref(), v.last_modified.as_deref(), now)
-            {
+            let (etag, last_modified) = (v.etag.as_deref(), v.last_modified.as_deref());
+            let saved = if own_url.as_deref() == Some(url.as_str()) {
+                store.index_validators_put(&src.name, &url, etag, last_modified, now)
+            } else {
+                store.http_cache_put(&url, etag, last_modified, now)
+            };
+            if let Err(e) = saved {
                 tracing::warn!(source = %src.name, "cannot save validators of {url}: {e}");
             }
         }
@@ -1210,7 +1249,7 @@ pub async fn backfill_source(
         // A folder is read whole on every run: nothing to backfill.
         return refresh_source(src, store, fetcher, progress).await;
     }
-    let state = run_state(store);
+    let state = run_state_for(src, store);
     seed_robots(store, fetcher);
     let resumed = store.backfill_get(&src.name).ok().flatten();
     if resumed.is_none()
@@ -1294,7 +1333,7 @@ pub async fn backfill_source(
                     {
                         let work: Vec<Work> = items
                             .into_iter()
-                            .filter(|(u, _)| !state.is_known(u))
+                            .filter(|(u, _)| !state.is_listed_known(u))
                             .map(|(u, raw)| {
                                 if src.full_text {
                                     Work::FullText(u, raw)
@@ -1316,7 +1355,7 @@ pub async fn backfill_source(
                 let work = listing
                     .posts
                     .into_iter()
-                    .filter(|u| !state.is_known(u))
+                    .filter(|u| !state.is_listed_known(u))
                     .map(|url| Work::Fetch {
                         url,
                         recheck: false,
@@ -1402,7 +1441,7 @@ async fn backfill_wordpress(
     let work: Vec<Work> = read
         .posts
         .into_iter()
-        .filter(|(u, _)| !state.is_known(u))
+        .filter(|(u, _)| !state.is_listed_known(u))
         .map(|(u, raw)| {
             if src.full_text {
                 Work::FullText(u, raw)

@@ -933,3 +933,67 @@ fn a_feed_backfill_ends_at_a_page_with_nothing_new() {
         "{stderr}"
     );
 }
+
+/// A source's own URL is conditional on what that source last read there: a renamed source, or
+/// a second source on the same listing, is not answered "not modified" with what another
+/// source (or the old name) read, and publishes the posts.
+#[test]
+fn a_renamed_or_second_source_on_one_url_reads_it_in_full() {
+    let (site, _) = site_with_posts(3, 9000);
+    let dir = tempfile::tempdir().unwrap();
+    let two = |first: &str, second: Option<&str>| {
+        let mut c =
+            config(&site, "", "").replace("name = \"site\"", &format!("name = \"{first}\""));
+        c = c.replace("sources = [\"site\"]", &format!("sources = [\"{first}\"]"));
+        if let Some(second) = second {
+            c.push_str(&format!(
+                "[[source]]\nname = \"{second}\"\nurl = \"{}\"\nkind = \"html\"\n\
+                 [[feed]]\nname = \"{second}\"\nsources = [\"{second}\"]\n",
+                site.url("/cat/")
+            ));
+        }
+        c
+    };
+    let cfg = write_config(dir.path(), &two("old", None));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("old: 3 new"), "{stderr}");
+    // Renamed, and a second source on the same listing.
+    let cfg = write_config(dir.path(), &two("renamed", Some("second")));
+    let before = site.hits().len();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let listing: Vec<_> = site.hits()[before..]
+        .iter()
+        .filter(|h| h.path == "/cat/")
+        .cloned()
+        .collect();
+    assert_eq!(listing.len(), 2, "{listing:?}");
+    assert!(
+        listing.iter().all(|h| !h.conditional && h.status == 200),
+        "each source reads its listing in full the first time: {listing:?}"
+    );
+    // (The renamed source's feed keeps its name, "main".)
+    for feed in ["main", "second"] {
+        assert!(
+            !stderr.contains(&format!("feed {feed}: no entries yet")),
+            "{stderr}"
+        );
+        let atom = std::fs::read_to_string(dir.path().join(format!("out/{feed}/atom.xml")))
+            .unwrap_or_else(|e| panic!("{feed}: {e}\n{stderr}"));
+        assert_eq!(atom.matches("<entry>").count(), 3, "{feed}: {atom}");
+    }
+    // Now each source's own validators make the next run one 304 each.
+    let before = site.hits().len();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let listing: Vec<_> = site.hits()[before..]
+        .iter()
+        .filter(|h| h.path == "/cat/")
+        .cloned()
+        .collect();
+    assert!(
+        listing.len() == 2 && listing.iter().all(|h| h.status == 304),
+        "{listing:?}"
+    );
+}

@@ -32,6 +32,7 @@ pub struct RunState {
     known: HashSet<String>,
     updated: HashMap<String, DateTime<Utc>>,
     modified: Mutex<HashMap<String, DateTime<Utc>>>,
+    listed_known: Mutex<HashSet<String>>,
 }
 
 impl RunState {
@@ -43,6 +44,7 @@ impl RunState {
             known,
             updated: HashMap::new(),
             modified: Mutex::default(),
+            listed_known: Mutex::default(),
         }
     }
 
@@ -118,6 +120,16 @@ impl RunState {
     }
 
     /// Validators learnt in this run, to be saved.
+    /// Use `own` (or nothing) as the validators of `url` for this run, whatever was loaded for
+    /// it: a source's own URL is conditional on what that source itself last read.
+    pub fn scope_validators(&self, url: &str, own: Option<Validators>) {
+        let mut v = self.validators.lock().unwrap_or_else(|p| p.into_inner());
+        match own {
+            Some(own) => v.insert(url.to_owned(), own),
+            None => v.remove(url),
+        };
+    }
+
     pub fn take_updates(&self) -> Vec<(String, Validators)> {
         std::mem::take(&mut *self.updates.lock().unwrap_or_else(|p| p.into_inner()))
     }
@@ -131,6 +143,29 @@ impl RunState {
     pub fn is_known(&self, url: &Url) -> bool {
         self.known
             .contains(&crate::normalize::twin_key(url.as_str()))
+    }
+
+    /// [`RunState::is_known`] for a post the source lists: a stored one is remembered (see
+    /// [`RunState::take_listed_known`]), so the source is linked to it without fetching it,
+    /// even when another source (or this one under an earlier name) stored it.
+    pub fn is_listed_known(&self, url: &Url) -> bool {
+        let key = crate::normalize::twin_key(url.as_str());
+        let known = self.known.contains(&key);
+        if known {
+            self.listed_known
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key);
+        }
+        known
+    }
+
+    /// Twin keys of the stored posts the source listed this run (sorted).
+    pub fn take_listed_known(&self) -> Vec<String> {
+        let set = std::mem::take(&mut *self.listed_known.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut keys: Vec<String> = set.into_iter().collect();
+        keys.sort();
+        keys
     }
 }
 

@@ -371,6 +371,49 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// The validators `source` saved for its own URL `url` (see
+    /// [`Store::index_validators_put`]), or `None`.
+    pub fn index_validators(
+        &self,
+        source: &str,
+        url: &str,
+    ) -> Result<Option<Validators>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT etag, last_modified FROM index_validators WHERE source = ?1 AND url = ?2",
+                [source, url],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Save (replace) the validators of `source`'s own URL `url`: kept per source, so two
+    /// sources on one URL, or a renamed source, never answer each other's conditional request.
+    pub fn index_validators_put(
+        &mut self,
+        source: &str,
+        url: &str,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO index_validators (source, url, etag, last_modified, checked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (source, url) DO UPDATE SET
+                     etag = excluded.etag,
+                     last_modified = excluded.last_modified,
+                     checked_at = excluded.checked_at",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![source, url, etag, last_modified, now.timestamp()])
+            })
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Save (replace) the validators of `url`.
     pub fn http_cache_put(
         &mut self,

@@ -91,6 +91,27 @@ impl Store {
         Ok(out)
     }
 
+    /// Record that `source` lists the stored posts with these twin keys (their own, or one of
+    /// the URLs they were reached by), without touching the entries: a post two sources list
+    /// is in both sources' feeds, whichever stored it. Returns how many links were new.
+    pub fn link_listed(&mut self, source: &str, keys: &[String]) -> Result<usize, StoreError> {
+        let mut added = 0;
+        for key in keys {
+            added += self
+                .conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO entry_sources (entry_id, source)
+                     SELECT id, ?2 FROM entries WHERE dedup_key = ?1
+                     UNION
+                     SELECT e.id, ?2 FROM aliases a JOIN entries e ON e.dedup_key = a.dedup_key
+                     WHERE a.url_key = ?1",
+                )
+                .and_then(|mut stmt| stmt.execute(params![key, source]))
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(added)
+    }
+
     /// Remember that `url_key` leads to the post stored under `dedup_key`.
     pub fn add_alias(&mut self, url_key: &str, dedup_key: &str) -> Result<(), StoreError> {
         if url_key == dedup_key {
