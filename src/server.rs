@@ -259,6 +259,11 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // Only the kinds of file feedwright publishes: an `output_dir` that also holds the store,
+    // the config or a `dir` source's posts (`output_dir = "."`) does not serve them.
+    if content_type_for(&name).is_none() {
+        return text(StatusCode::NOT_FOUND, "not found\n");
+    }
     // A browser navigating to a feed asks for HTML first; it gets the XML feed as
     // `application/xml`, which it renders through the feed's `xml-stylesheet`, where
     // `application/atom+xml` or `application/rss+xml` would be downloaded. Readers asking for

@@ -431,6 +431,44 @@ async fn no_path_reaches_a_file_outside_output_dir() {
     fx.stop().await;
 }
 
+/// Files in `output_dir` that feedwright does not publish (the store, a config, a `dir`
+/// source's posts, as with `output_dir = "."`) are not served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_published_kinds_of_file_are_served() {
+    let fx = Fixture::start().await;
+    for name in [
+        "feedwright.db",
+        "feedwright.db-wal",
+        "config.toml",
+        "post.md",
+        "notes",
+    ] {
+        std::fs::write(fx.cfg.output_dir.join(name), SECRET).expect("write");
+    }
+    for name in [
+        "feedwright.db",
+        "feedwright.db-wal",
+        "config.toml",
+        "post.md",
+        "notes",
+    ] {
+        let res = client()
+            .get(fx.url(&format!("/{name}")))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{name}");
+        assert!(!res.text().await.expect("body").contains(SECRET), "{name}");
+    }
+    let res = client()
+        .get(fx.url("/daily/atom.xml"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK, "published files still are");
+    fx.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn index_lists_feeds_with_alternate_links() {
     let fx = Fixture::start().await;
