@@ -1,7 +1,8 @@
 //! Store support for polite, incremental fetching: validators, aliases, re-check candidates
 //! (by age; and each stored post's `updated` or `listed_modified`, migration
 //! `V7__listed_modified.sql`, for listings that show edits),
-//! robots.txt copies, per-run health and resumable backfills.
+//! robots.txt copies, per-run health, resumable backfills, and linking a source to the stored
+//! posts it lists.
 
 use std::collections::{HashMap, HashSet};
 
