@@ -436,22 +436,17 @@ async fn no_path_reaches_a_file_outside_output_dir() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_published_kinds_of_file_are_served() {
     let fx = Fixture::start().await;
-    for name in [
+    let names = [
         "feedwright.db",
         "feedwright.db-wal",
         "config.toml",
         "post.md",
         "notes",
-    ] {
+    ];
+    for name in names {
         std::fs::write(fx.cfg.output_dir.join(name), SECRET).expect("write");
     }
-    for name in [
-        "feedwright.db",
-        "feedwright.db-wal",
-        "config.toml",
-        "post.md",
-        "notes",
-    ] {
+    for name in names {
         let res = client()
             .get(fx.url(&format!("/{name}")))
             .send()

@@ -298,16 +298,18 @@ impl<'a> Corpus<'a> {
                     chosen.extend(list.iter().map(|&(i, _)| i));
                 }
             }
-            let links = chosen
-                .into_iter()
-                .map(|i| Link {
-                    url: corpus[i].url.clone(),
-                    title: corpus[i].title.clone(),
-                })
-                .collect();
+            let links = chosen.into_iter().map(|i| link_to(corpus[i])).collect();
             out.push((target.clone(), links));
         }
         Some(out)
+    }
+}
+
+/// A link to `e`: its stored URL and title.
+fn link_to(e: &Entry) -> Link {
+    Link {
+        url: e.url.clone(),
+        title: e.title.clone(),
     }
 }
 
@@ -928,13 +930,7 @@ mod tests {
                     chosen.push(i);
                 }
             }
-            let links = chosen
-                .into_iter()
-                .map(|i| Link {
-                    url: corpus[i].url.clone(),
-                    title: corpus[i].title.clone(),
-                })
-                .collect();
+            let links = chosen.into_iter().map(|i| link_to(corpus[i])).collect();
             out.push((target.clone(), links));
         }
         out
