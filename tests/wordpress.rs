@@ -702,6 +702,29 @@ sources = ["site"]
     let mut got = atom_ids(dir.path());
     got.sort();
     assert_eq!(got, want);
+
+    // Another one, but the publication-date page fails: reported, and read again next run
+    // although the listing page has not changed since.
+    site.set(
+        LISTING,
+        listing_page(&base, &["scheduled-10", "scheduled-9", "post-1", "post-2"]),
+    );
+    dated.insert(0, api_post(&base, &scheduled_post(10), true));
+    site.set(&dated_path(1), Resp::Status(500));
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains(&site.url(&dated_path(1))), "{err}");
+    let mut got = atom_ids(dir.path());
+    got.sort();
+    assert_eq!(got, want);
+    site.set(&dated_path(1), json_resp(&json!(dated)));
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    want.push(format!("{base}/?p=10"));
+    want.sort();
+    let mut got = atom_ids(dir.path());
+    got.sort();
+    assert_eq!(got, want);
 }
 
 fn expect_err(site: &Site, root: &str) -> WpError {
