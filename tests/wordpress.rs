@@ -9,7 +9,7 @@ use feedwright::extract::extract_post;
 use feedwright::model::{DateSource, RawDate};
 use feedwright::normalize::normalize;
 use feedwright::source::http::{FetchError, Fetcher};
-use feedwright::source::wordpress::{self, WpError, WpResult};
+use feedwright::source::wordpress::{self, Incremental, WpError, WpResult};
 use serde_json::{Value, json};
 use url::Url;
 
@@ -51,7 +51,7 @@ fn url(s: &str) -> Url {
     Url::parse(s).expect("test URL")
 }
 
-/// The posts endpoint query the source must send for `page` of category 4.
+/// The posts endpoint query the modification pass must send for `page` of category 4.
 fn posts_path(page: u32, after: Option<&str>) -> String {
     let mut p = format!(
         "/wp-json/wp/v2/posts?categories=4&per_page=100&page={page}&_embed=1&orderby=modified&order=desc"
@@ -61,6 +61,13 @@ fn posts_path(page: u32, after: Option<&str>) -> String {
         p.push_str(a);
     }
     p
+}
+
+/// The posts endpoint query the publication-date pass must send for `page` of category 4.
+fn dated_path(page: u32) -> String {
+    format!(
+        "/wp-json/wp/v2/posts?categories=4&per_page=100&page={page}&_embed=1&orderby=date&order=desc"
+    )
 }
 
 /// A `wp/v2/posts` item for `p` as WordPress renders it; with `_embedded` when `embed`.
@@ -120,7 +127,7 @@ fn category_lookup(site: &Site) {
 fn read_blocking(
     root: &str,
     listing: &str,
-    after: Option<chrono::DateTime<Utc>>,
+    after: Option<Incremental<'_>>,
     max_pages: Option<u32>,
 ) -> Result<WpResult, WpError> {
     read_with(&fetcher(), root, listing, after, max_pages)
@@ -130,7 +137,7 @@ fn read_with(
     fetcher: &Fetcher,
     root: &str,
     listing: &str,
-    after: Option<chrono::DateTime<Utc>>,
+    after: Option<Incremental<'_>>,
     max_pages: Option<u32>,
 ) -> Result<WpResult, WpError> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -251,20 +258,233 @@ fn a_400_past_the_last_page_ends_the_walk_and_modified_after_is_sent() {
         .collect();
     site.set(&posts_path(1, after), json_resp(&json!(page1)));
     site.set(&posts_path(2, after), Resp::Status(400));
-    let since = Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).single();
+    // The newest posts by publication date are the ones the first pass returned: one page.
+    site.set(&dated_path(1), json_resp(&json!(page1)));
+    let since = incremental(2024, 5, 1, &|_| false);
 
     let got =
         read_blocking(&site.url("/wp-json/"), &site.url(LISTING), since, None).expect("API read");
     assert_eq!(got.posts.len(), 100);
-    assert_eq!((got.total_pages, got.requests, got.complete), (2, 3, true));
-    assert_eq!(site.requests().last(), Some(&posts_path(2, after)));
+    assert_eq!((got.total_pages, got.requests, got.complete), (2, 4, true));
+    assert_eq!(
+        site.requests()[1..],
+        [posts_path(1, after), posts_path(2, after), dated_path(1)]
+    );
 
     // `max_pages` stops before the second page is asked for.
     let got = read_blocking(&site.url("/wp-json/"), &site.url(LISTING), since, Some(1))
         .expect("API read");
     assert_eq!(got.posts.len(), 100);
-    assert_eq!((got.total_pages, got.requests, got.complete), (1, 2, false));
-    assert_eq!(site.requests().len(), 5);
+    assert_eq!((got.total_pages, got.requests, got.complete), (1, 3, false));
+    assert_eq!(site.requests().len(), 7);
+}
+
+/// An incremental read from midnight UTC of the given day, with `known` saying what is stored.
+fn incremental(
+    y: i32,
+    m: u32,
+    d: u32,
+    known: &(dyn Fn(&Url) -> bool + Sync),
+) -> Option<Incremental<'_>> {
+    Some(Incremental {
+        modified_after: Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).single()?,
+        known,
+    })
+}
+
+/// Posts `ids`, published on 2 May and last modified on 3 May 2024: already stored.
+fn stored_posts(base: &str, ids: std::ops::Range<u64>) -> (Vec<Value>, Vec<String>) {
+    let posts = posts(ids);
+    let items = posts.iter().map(|p| api_post(base, p, true)).collect();
+    let links = posts
+        .iter()
+        .map(|p| format!("{base}{}", p.path()))
+        .collect();
+    (items, links)
+}
+
+/// A post published on schedule on 10 May 2024, last modified (written) on 6 May.
+fn scheduled_post(id: u64) -> Post {
+    let mut p = Post::new(
+        id,
+        &format!("scheduled-{id}"),
+        &format!("Scheduled {id}"),
+        "2024-05-10T06:00:00+00:00",
+    );
+    p.modified = Some("2024-05-06T15:00:00+00:00".into());
+    p
+}
+
+fn ids(got: &WpResult) -> Vec<Option<u64>> {
+    got.posts.iter().map(|(_, r)| r.wp_post_id).collect()
+}
+
+#[test]
+fn a_post_published_on_schedule_is_read_though_modified_before_the_window() {
+    let site = Site::start();
+    let base = site.base();
+    category_lookup(&site);
+    // The last run was on 9 May: nothing was modified since, as far as the dates say.
+    let after = Some("2024-05-09T00%3A00%3A00Z");
+    site.set(&posts_path(1, after), json_resp(&json!([])));
+    // By publication date, the scheduled post comes first, then stored posts, over three pages.
+    let (mut page1, mut stored) = stored_posts(&base, 1..100);
+    page1.insert(0, api_post(&base, &scheduled_post(500), true));
+    site.set(&dated_path(1), json_with_pages(&json!(page1), Some(3)));
+    let (page2, links) = stored_posts(&base, 100..200);
+    stored.extend(links);
+    site.set(&dated_path(2), json_with_pages(&json!(page2), Some(3)));
+    let known = move |u: &Url| stored.contains(&u.to_string());
+
+    let since = incremental(2024, 5, 9, &known);
+    let got =
+        read_blocking(&site.url("/wp-json/"), &site.url(LISTING), since, None).expect("API read");
+    assert_eq!(ids(&got), vec![Some(500)]);
+    let (u, raw) = &got.posts[0];
+    assert_eq!(u.as_str(), format!("{base}/2024/05/10/scheduled-500/"));
+    assert_eq!(raw.title.as_deref(), Some("Scheduled 500"));
+    assert_eq!(raw.published[0].value, "2024-05-10T06:00:00Z");
+    assert!(got.failures.is_empty(), "{:?}", got.failures);
+    // The modification pass's own paging is reported as before.
+    assert_eq!((got.total_pages, got.complete), (1, true));
+    // Page 1 held a post not stored, so page 2 was read; it held none, so page 3 was not.
+    assert_eq!(got.requests, 4);
+    assert_eq!(
+        site.requests(),
+        vec![
+            CAT_LOOKUP.to_string(),
+            posts_path(1, after),
+            dated_path(1),
+            dated_path(2)
+        ]
+    );
+
+    // `max_pages` bounds the publication-date pass too.
+    let got = read_blocking(&site.url("/wp-json/"), &site.url(LISTING), since, Some(1))
+        .expect("API read");
+    assert_eq!(ids(&got), vec![Some(500)]);
+    assert_eq!(got.requests, 3);
+    assert_eq!(
+        site.requests()[4..],
+        [CAT_LOOKUP, &posts_path(1, after), &dated_path(1)]
+    );
+
+    // A cold read makes the modification pass only.
+    site.set(
+        &posts_path(1, None),
+        json_with_pages(&json!(page1), Some(1)),
+    );
+    let got =
+        read_blocking(&site.url("/wp-json/"), &site.url(LISTING), None, None).expect("API read");
+    assert_eq!(got.posts.len(), 100);
+    assert_eq!(got.requests, 2);
+    assert_eq!(site.requests()[7..], [CAT_LOOKUP, &posts_path(1, None)]);
+}
+
+#[test]
+fn an_unchanged_incremental_read_asks_for_one_page_in_each_order() {
+    let site = Site::start();
+    let base = site.base();
+    category_lookup(&site);
+    let after = Some("2024-05-09T00%3A00%3A00Z");
+    site.set(&posts_path(1, after), json_resp(&json!([])));
+    let (page1, stored) = stored_posts(&base, 1..101);
+    site.set(&dated_path(1), json_with_pages(&json!(page1), Some(5)));
+    let known = move |u: &Url| stored.contains(&u.to_string());
+    let since = incremental(2024, 5, 9, &known);
+
+    let got =
+        read_blocking(&site.url("/wp-json/"), &site.url(LISTING), since, None).expect("API read");
+    assert!(got.posts.is_empty());
+    assert!(got.failures.is_empty(), "{:?}", got.failures);
+    assert_eq!((got.total_pages, got.requests, got.complete), (1, 3, true));
+    assert_eq!(
+        site.requests(),
+        vec![CAT_LOOKUP.to_string(), posts_path(1, after), dated_path(1)]
+    );
+
+    // With the category id known, two requests.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let got = rt
+        .block_on(wordpress::read_category(
+            &fetcher(),
+            &url(&site.url("/wp-json/")),
+            4,
+            since,
+            Some(5),
+        ))
+        .expect("API read");
+    assert!(got.posts.is_empty());
+    assert_eq!(got.requests, 2);
+    assert_eq!(site.requests()[3..], [posts_path(1, after), dated_path(1)]);
+}
+
+#[test]
+fn a_post_both_passes_return_is_read_once() {
+    let site = Site::start();
+    let base = site.base();
+    category_lookup(&site);
+    let after = Some("2024-05-09T00%3A00%3A00Z");
+    // Published and modified since the last run: new, and first in both orders.
+    let new_post = |id: u64, slug: &str| {
+        let mut p = scheduled_post(id);
+        p.slug = slug.into();
+        p.modified = Some("2024-05-10T07:00:00+00:00".into());
+        api_post(&base, &p, true)
+    };
+    let fresh = new_post(501, "fresh-501");
+    // Renamed between the two requests: the same post under another link.
+    let (renamed, renamed_again) = (new_post(502, "draft-title"), new_post(502, "final-title"));
+    // A stored post edited since the last run: only the first pass has it.
+    let (mut edited, _) = stored_posts(&base, 7..8);
+    edited[0]["modified_gmt"] = json!("2024-05-10T08:00:00");
+    site.set(
+        &posts_path(1, after),
+        json_resp(&json!([edited[0].clone(), fresh.clone(), renamed])),
+    );
+    let (mut page1, mut stored) = stored_posts(&base, 1..98);
+    page1.insert(0, api_post(&base, &scheduled_post(500), true));
+    page1.insert(0, renamed_again);
+    page1.insert(0, fresh);
+    site.set(&dated_path(1), json_resp(&json!(page1)));
+    let (page2, links) = stored_posts(&base, 98..101);
+    stored.extend(links);
+    site.set(&dated_path(2), json_resp(&json!(page2)));
+    let known = move |u: &Url| stored.contains(&u.to_string());
+
+    let since = incremental(2024, 5, 9, &known);
+    let got =
+        read_blocking(&site.url("/wp-json/"), &site.url(LISTING), since, None).expect("API read");
+    assert_eq!(ids(&got), vec![Some(7), Some(501), Some(502), Some(500)]);
+    assert!(got.posts[2].0.as_str().ends_with("/draft-title/"));
+    assert!(got.failures.is_empty(), "{:?}", got.failures);
+    // The first dated page was full and held a post not stored: the second (short) page is the last.
+    assert_eq!(got.requests, 4);
+    assert_eq!(site.requests().last(), Some(&dated_path(2)));
+}
+
+#[test]
+fn a_failed_publication_date_pass_keeps_what_the_first_pass_read() {
+    let site = Site::start();
+    let base = site.base();
+    category_lookup(&site);
+    let after = Some("2024-05-09T00%3A00%3A00Z");
+    let (page, _) = stored_posts(&base, 7..8);
+    site.set(&posts_path(1, after), json_resp(&json!(page)));
+    site.set(&dated_path(1), Resp::Status(500));
+    let since = incremental(2024, 5, 9, &|_| true);
+
+    let got =
+        read_blocking(&site.url("/wp-json/"), &site.url(LISTING), since, None).expect("API read");
+    assert_eq!(ids(&got), vec![Some(7)]);
+    assert_eq!(got.requests, 3);
+    assert_eq!(
+        got.failures,
+        vec![(site.url(&dated_path(1)), "HTTP status 500".to_string())]
+    );
 }
 
 #[test]
@@ -397,6 +617,114 @@ fn the_same_post_gets_the_same_entry_from_the_api_and_from_its_page() {
         from_api.categories,
         from_html.categories
     );
+}
+
+/// The category listing page, advertising the API, linking `titles`.
+fn listing_page(base: &str, titles: &[&str]) -> Resp {
+    let links: Vec<(String, String)> = titles
+        .iter()
+        .map(|t| (format!("{base}/{t}/"), t.to_string()))
+        .collect();
+    Resp::Html(common::listing(base, &links, None).replace(
+        "</head>",
+        &format!(r#"<link rel="https://api.w.org/" href="{base}/wp-json/" /></head>"#),
+    ))
+}
+
+fn atom_ids(dir: &std::path::Path) -> Vec<String> {
+    let xml = std::fs::read(dir.join("out/main/atom.xml")).expect("atom feed");
+    let feed = feed_rs::parser::parse(xml.as_slice()).expect("parse atom");
+    feed.entries.into_iter().map(|e| e.id).collect()
+}
+
+#[test]
+fn a_post_published_on_schedule_reaches_the_feed_on_the_next_run() {
+    let site = Site::start();
+    let base = site.base();
+    category_lookup(&site);
+    let old = posts(1..3);
+    let items: Vec<Value> = old.iter().map(|p| api_post(&base, p, true)).collect();
+    site.set(LISTING, listing_page(&base, &["post-1", "post-2"]));
+    site.set(&posts_path(1, None), json_resp(&json!(items)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = common::write_config(
+        dir.path(),
+        &format!(
+            r#"output_dir = "out"
+public_url = "http://feeds.test/"
+[store]
+path = "feedwright.db"
+[http]
+min_interval_ms = 0
+timeout_secs = 3
+max_retries = 0
+[[source]]
+name = "site"
+url = "{}"
+kind = "wordpress"
+[[feed]]
+name = "main"
+sources = ["site"]
+"#,
+            site.url(LISTING)
+        ),
+    );
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    let mut want = vec![format!("{base}/?p=1"), format!("{base}/?p=2")];
+    let mut got = atom_ids(dir.path());
+    got.sort();
+    assert_eq!(got, want);
+
+    // The scheduled post is published: the listing shows it, but its modification date is the
+    // day it was written, before the last run. By modification date (whatever the window
+    // asked for), nothing is new; by publication date, it comes first.
+    let before = site.requests().len();
+    site.set(
+        LISTING,
+        listing_page(&base, &["scheduled-9", "post-1", "post-2"]),
+    );
+    site.set("/wp-json/wp/v2/posts", json_resp(&json!([])));
+    let mut dated = vec![api_post(&base, &scheduled_post(9), true)];
+    dated.extend(items);
+    site.set(&dated_path(1), json_resp(&json!(dated)));
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    let asked = &site.requests()[before..];
+    assert!(
+        asked
+            .iter()
+            .any(|r| r.contains("orderby=modified") && r.contains("modified_after=")),
+        "{asked:?}"
+    );
+    assert!(asked.contains(&dated_path(1)), "{asked:?}");
+    want.push(format!("{base}/?p=9"));
+    let mut got = atom_ids(dir.path());
+    got.sort();
+    assert_eq!(got, want);
+
+    // Another one, but the publication-date page fails: reported, and read again next run
+    // although the listing page has not changed since.
+    site.set(
+        LISTING,
+        listing_page(&base, &["scheduled-10", "scheduled-9", "post-1", "post-2"]),
+    );
+    dated.insert(0, api_post(&base, &scheduled_post(10), true));
+    site.set(&dated_path(1), Resp::Status(500));
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains(&site.url(&dated_path(1))), "{err}");
+    let mut got = atom_ids(dir.path());
+    got.sort();
+    assert_eq!(got, want);
+    site.set(&dated_path(1), json_resp(&json!(dated)));
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    want.push(format!("{base}/?p=10"));
+    want.sort();
+    let mut got = atom_ids(dir.path());
+    got.sort();
+    assert_eq!(got, want);
 }
 
 fn expect_err(site: &Site, root: &str) -> WpError {

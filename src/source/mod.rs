@@ -449,8 +449,9 @@ pub fn wordpress_root(src: &SourceConfig, start: &Url, first: &Fetched) -> Optio
 }
 
 /// The WordPress REST API path: taken when `kind = "wordpress"`, or when `auto` finds the page
-/// advertising `rel="https://api.w.org/"`. Falls back to the category feed, then (returning
-/// `None`) to the HTML walk when the API is missing or refuses.
+/// advertising `rel="https://api.w.org/"`. With `modified_after`, an incremental read (see
+/// [`wordpress::Incremental`]) told which posts are stored by `state`. Falls back to the category
+/// feed, then (returning `None`) to the HTML walk when the API is missing or refuses.
 async fn read_wordpress(
     fetcher: &Fetcher,
     src: &SourceConfig,
@@ -462,7 +463,14 @@ async fn read_wordpress(
     let Some(root) = wordpress_root(src, start, first) else {
         return Ok(None);
     };
-    match wordpress::read(fetcher, &root, start, modified_after, Some(src.max_pages)).await {
+    // An incremental read also reads the newest posts by publication date, up to the first page
+    // whose posts are all stored: this says which are.
+    let known = |url: &Url| state.is_known(url);
+    let incremental = modified_after.map(|modified_after| wordpress::Incremental {
+        modified_after,
+        known: &known,
+    });
+    match wordpress::read(fetcher, &root, start, incremental, Some(src.max_pages)).await {
         Ok(r) => {
             state.remember(start, first);
             let mut index = SourceIndex::new(Discovery::Posts(r.posts), "wordpress");

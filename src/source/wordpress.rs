@@ -15,15 +15,27 @@
 //! proxies strip it) a page with fewer than [`PER_PAGE`] posts is taken as the last one. With it,
 //! a short page does not end the walk, so a server that caps `per_page` below 100 is still read
 //! to the end.
+//!
+//! Incremental reads ([`Incremental`]) make two passes. The first asks for the posts modified
+//! since the last run (`orderby=modified&modified_after=…`); `total_pages` and `complete` describe
+//! it. That pass alone misses a post published on schedule: WordPress publishes a scheduled post
+//! by flipping its status, without touching its modification date, so a post written on Monday
+//! and published on Friday still says Monday. It also misses a post saved while the site's clock
+//! was behind ours by more than the overlap. So a second pass reads the category's newest posts
+//! by publication date (`orderby=date`, no date filter), page after page while a page still holds
+//! a post that is neither stored (the caller says which are, see [`Incremental::known`]) nor
+//! returned by the first pass, up to `max_pages`; it adds only those posts. A failure of the
+//! second pass is reported with the posts' failures and keeps what the first pass read. A cold
+//! read (no [`Incremental`]) makes only the first pass, without `modified_after`.
 
-use super::html_text as text_of;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
+use super::html_text as text_of;
 use crate::model::{DateSource, RawDate, RawPage, RawPost};
 use crate::source::http::{FetchError, Fetcher};
 
@@ -33,19 +45,43 @@ pub const API_REL: &str = "https://api.w.org/";
 /// Posts asked for per page (the largest value WordPress accepts).
 pub const PER_PAGE: usize = 100;
 
+/// What an incremental [`read`] is given: where the modification window starts, and which posts
+/// are stored already (this module never reads the store: the caller answers from what it
+/// loaded, as `RunState::is_known` does).
+#[derive(Clone, Copy)]
+pub struct Incremental<'a> {
+    /// The first pass asks only for posts modified after this instant.
+    pub modified_after: DateTime<Utc>,
+    /// Is the post at this URL (its `link`) stored already? The publication-date pass reads on
+    /// while a page holds a post for which this is false (and the first pass did not return).
+    pub known: &'a (dyn Fn(&Url) -> bool + Sync),
+}
+
+impl std::fmt::Debug for Incremental<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Incremental")
+            .field("modified_after", &self.modified_after)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What one [`read`] produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WpResult {
-    /// Each post's URL (its `link`) and its raw fields, newest modification first.
+    /// Each post's URL (its `link`) and its raw fields: the modification pass's posts, newest
+    /// modification first, then those only the publication-date pass found (newest first), each
+    /// post once.
     pub posts: Vec<(Url, RawPost)>,
-    /// Pages of posts the query has, as announced by `X-WP-TotalPages`; without the header,
-    /// the pages requested (including an empty or out-of-range last page).
+    /// Pages of posts the modification pass's query has, as announced by `X-WP-TotalPages`;
+    /// without the header, the pages requested (including an empty or out-of-range last page).
     pub total_pages: u32,
-    /// Requests made by this read, look-ups included.
+    /// Requests made by this read, look-ups and both passes included.
     pub requests: u32,
-    /// True when the walk reached the last page; false when `max_pages` stopped it first.
+    /// True when the modification pass reached the last page; false when `max_pages` stopped it
+    /// first.
     pub complete: bool,
-    /// Posts that were skipped because they could not be mapped: `(post or URL, reason)`.
+    /// Posts that were skipped because they could not be mapped, and a page of the
+    /// publication-date pass that failed: `(post or URL, reason)`.
     pub failures: Vec<(String, String)>,
 }
 
@@ -240,18 +276,22 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// Read the posts of the category named by `listing_url` through the API at `api_root`,
-/// newest modification first; only posts modified after `modified_after` when given; at most
-/// `max_pages` pages of [`PER_PAGE`] posts when given.
+/// newest modification first; at most `max_pages` pages of [`PER_PAGE`] posts per pass when
+/// given. With `incremental`, only posts modified after its `modified_after`, plus the posts the
+/// publication-date pass finds that are neither stored nor returned already (see the module
+/// docs).
 ///
 /// # Errors
 ///
-/// [`WpError`]; on an error for which [`WpError::falls_back`] is true the caller should read the
-/// category feed, then the HTML listing.
+/// [`WpError`] when the category look-up or the modification pass fails; on an error for which
+/// [`WpError::falls_back`] is true the caller should read the category feed, then the HTML
+/// listing. A failure of the publication-date pass is not an error: it is reported in
+/// [`WpResult::failures`].
 pub async fn read(
     fetcher: &Fetcher,
     api_root: &Url,
     listing_url: &Url,
-    modified_after: Option<DateTime<Utc>>,
+    incremental: Option<Incremental<'_>>,
     max_pages: Option<u32>,
 ) -> Result<WpResult, WpError> {
     let mut reader = Reader::new(fetcher, api_root);
@@ -260,7 +300,7 @@ pub async fn read(
         Some(CategoryRef::Slug(slug)) => reader.category_id(&slug).await?,
         None => return Err(WpError::NoSlug(listing_url.to_string())),
     };
-    reader.posts(category, modified_after, max_pages).await
+    reader.posts(category, incremental, max_pages).await
 }
 
 /// Like [`read`], for a category id already known (for instance remembered from an earlier
@@ -273,11 +313,11 @@ pub async fn read_category(
     fetcher: &Fetcher,
     api_root: &Url,
     category_id: u64,
-    modified_after: Option<DateTime<Utc>>,
+    incremental: Option<Incremental<'_>>,
     max_pages: Option<u32>,
 ) -> Result<WpResult, WpError> {
     Reader::new(fetcher, api_root)
-        .posts(category_id, modified_after, max_pages)
+        .posts(category_id, incremental, max_pages)
         .await
 }
 
@@ -342,6 +382,35 @@ impl Taxonomy {
         match self {
             Taxonomy::Category => "wp/v2/categories",
             Taxonomy::Tag => "wp/v2/tags",
+        }
+    }
+}
+
+/// Which way a pass asks for the posts, newest first: by modification date (after the given
+/// instant, when there is one) or by publication date.
+#[derive(Debug, Clone, Copy)]
+enum Order {
+    Modified(Option<DateTime<Utc>>),
+    Published,
+}
+
+/// One page of `wp/v2/posts`.
+struct PostPage {
+    /// The items that parsed.
+    posts: Vec<WpPost>,
+    /// How many items the page had, parsed or not.
+    count: usize,
+    /// `X-WP-TotalPages`, when sent.
+    announced: Option<u32>,
+}
+
+impl PostPage {
+    /// Is page number `page` the last? With `announced` (the `X-WP-TotalPages` seen so far),
+    /// when it is reached or the page is empty; without, when the page is short.
+    fn is_last(&self, page: u32, announced: Option<u32>) -> bool {
+        match announced {
+            Some(total) => page >= total || self.count == 0,
+            None => self.count < PER_PAGE,
         }
     }
 }
@@ -421,6 +490,85 @@ impl<'a> Reader<'a> {
     async fn posts(
         mut self,
         category: u64,
+        incremental: Option<Incremental<'_>>,
+        max_pages: Option<u32>,
+    ) -> Result<WpResult, WpError> {
+        let mut result = self
+            .modified_pass(category, incremental.map(|i| i.modified_after), max_pages)
+            .await?;
+        if let Some(incremental) = incremental {
+            self.published_pass(category, incremental.known, max_pages, &mut result)
+                .await;
+        }
+        result.requests = self.requests;
+        Ok(result)
+    }
+
+    /// The URL of `page` of the category's posts, newest first by `order`.
+    fn posts_url(&self, category: u64, page: u32, order: Order) -> Url {
+        let orderby = match order {
+            Order::Modified(_) => "modified",
+            Order::Published => "date",
+        };
+        let mut params = vec![
+            ("categories", category.to_string()),
+            ("per_page", PER_PAGE.to_string()),
+            ("page", page.to_string()),
+            ("_embed", "1".to_string()),
+            ("orderby", orderby.to_string()),
+            ("order", "desc".to_string()),
+        ];
+        if let Order::Modified(Some(after)) = order {
+            params.push((
+                "modified_after",
+                after.to_rfc3339_opts(SecondsFormat::Secs, true),
+            ));
+        }
+        endpoint(self.root, "wp/v2/posts", &params)
+    }
+
+    /// GET one page of posts: `Ok(None)` for a 400 past the first page (WordPress answers
+    /// `400 rest_post_invalid_page_number` past the last page), else the page. Items that do
+    /// not parse are added to `failures`.
+    async fn post_page(
+        &mut self,
+        url: &Url,
+        page: u32,
+        failures: &mut Vec<(String, String)>,
+    ) -> Result<Option<PostPage>, WpError> {
+        let (value, announced) = match self.json_paged(url).await {
+            Ok(answer) => answer,
+            Err(WpError::Unavailable { reason, .. }) if page > 1 && reason == "HTTP status 400" => {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let Value::Array(items) = value else {
+            return Err(malformed(url, "expected a JSON array of posts"));
+        };
+        let count = items.len();
+        let mut posts = Vec::with_capacity(count);
+        for (i, item) in items.into_iter().enumerate() {
+            match serde_json::from_value::<WpPost>(item) {
+                Ok(p) => posts.push(p),
+                Err(e) => failures.push((
+                    format!("{url} (item {})", i + 1),
+                    format!("unexpected post JSON: {e}"),
+                )),
+            }
+        }
+        Ok(Some(PostPage {
+            posts,
+            count,
+            announced,
+        }))
+    }
+
+    /// The posts modified after `modified_after` (all posts without it), newest modification
+    /// first, page by page until the last page or `max_pages`.
+    async fn modified_pass(
+        &mut self,
+        category: u64,
         modified_after: Option<DateTime<Utc>>,
         max_pages: Option<u32>,
     ) -> Result<WpResult, WpError> {
@@ -434,60 +582,20 @@ impl<'a> Reader<'a> {
                 break;
             }
             pages += 1;
-            let mut params = vec![
-                ("categories", category.to_string()),
-                ("per_page", PER_PAGE.to_string()),
-                ("page", pages.to_string()),
-                ("_embed", "1".to_string()),
-                ("orderby", "modified".to_string()),
-                ("order", "desc".to_string()),
-            ];
-            if let Some(after) = modified_after {
-                params.push((
-                    "modified_after",
-                    after.to_rfc3339_opts(SecondsFormat::Secs, true),
-                ));
-            }
-            let url = endpoint(self.root, "wp/v2/posts", &params);
-            let value = match self.json_paged(&url).await {
-                Ok((v, total)) => {
-                    announced = total.or(announced);
-                    v
-                }
-                // WordPress answers 400 `rest_post_invalid_page_number` past the last page.
-                Err(WpError::Unavailable { reason, .. })
-                    if pages > 1 && reason == "HTTP status 400" =>
-                {
-                    complete = true;
-                    break;
-                }
-                Err(e) => return Err(e),
+            let url = self.posts_url(category, pages, Order::Modified(modified_after));
+            let Some(page) = self.post_page(&url, pages, &mut failures).await? else {
+                complete = true;
+                break;
             };
-            let Value::Array(items) = value else {
-                return Err(malformed(&url, "expected a JSON array of posts"));
-            };
-            let count = items.len();
-            let mut page_posts = Vec::with_capacity(count);
-            for (i, item) in items.into_iter().enumerate() {
-                match serde_json::from_value::<WpPost>(item) {
-                    Ok(p) => page_posts.push(p),
-                    Err(e) => failures.push((
-                        format!("{url} (item {})", i + 1),
-                        format!("unexpected post JSON: {e}"),
-                    )),
-                }
-            }
-            self.fill_lookups(&page_posts).await;
-            for p in page_posts {
+            announced = page.announced.or(announced);
+            let last = page.is_last(pages, announced);
+            self.fill_lookups(&page.posts).await;
+            for p in page.posts {
                 match self.map_post(p) {
                     Ok(pair) => posts.push(pair),
                     Err(f) => failures.push(f),
                 }
             }
-            let last = match announced {
-                Some(total) => pages >= total || count == 0,
-                None => count < PER_PAGE,
-            };
             if last {
                 complete = true;
                 break;
@@ -500,6 +608,69 @@ impl<'a> Reader<'a> {
             complete,
             failures,
         })
+    }
+
+    /// Add to `result` the category's newest posts by publication date that are neither `known`
+    /// (stored) nor in `result` already: page by page while a page holds such a post, until the
+    /// last page or `max_pages`. A page that fails ends the pass with a failure in `result`.
+    async fn published_pass(
+        &mut self,
+        category: u64,
+        known: &(dyn Fn(&Url) -> bool + Sync),
+        max_pages: Option<u32>,
+        result: &mut WpResult,
+    ) {
+        let mut ids: HashSet<u64> = HashSet::new();
+        let mut links: HashSet<String> = HashSet::new();
+        for (url, raw) in &result.posts {
+            ids.extend(raw.wp_post_id);
+            links.insert(url.to_string());
+        }
+        let mut pages = 0u32;
+        let mut announced: Option<u32> = None;
+        loop {
+            if max_pages.is_some_and(|max| pages >= max) {
+                break;
+            }
+            pages += 1;
+            let url = self.posts_url(category, pages, Order::Published);
+            let page = match self.post_page(&url, pages, &mut result.failures).await {
+                Ok(Some(page)) => page,
+                Ok(None) => break,
+                Err(e) => {
+                    result.failures.push((url.to_string(), failure_reason(e)));
+                    break;
+                }
+            };
+            announced = page.announced.or(announced);
+            let last = page.is_last(pages, announced);
+            let fresh: Vec<WpPost> = page
+                .posts
+                .into_iter()
+                .filter(|p| {
+                    let returned = p.id.is_some_and(|id| ids.contains(&id));
+                    let seen = link_of(p).is_some_and(|l| links.contains(l.as_str()) || known(&l));
+                    !returned && !seen
+                })
+                .collect();
+            if fresh.is_empty() {
+                break;
+            }
+            self.fill_lookups(&fresh).await;
+            for p in fresh {
+                match self.map_post(p) {
+                    Ok((url, raw)) => {
+                        ids.extend(raw.wp_post_id);
+                        links.insert(url.to_string());
+                        result.posts.push((url, raw));
+                    }
+                    Err(f) => result.failures.push(f),
+                }
+            }
+            if last {
+                break;
+            }
+        }
     }
 
     /// Fetch the names `_embed` did not provide, one request per author and one per taxonomy
@@ -583,11 +754,7 @@ impl<'a> Reader<'a> {
             .clone()
             .or_else(|| p.id.map(|id| format!("post {id}")))
             .unwrap_or_else(|| "post without id".into());
-        let link = p
-            .link
-            .as_deref()
-            .and_then(|l| Url::parse(l.trim()).ok())
-            .and_then(http_url)
+        let link = link_of(&p)
             .ok_or_else(|| (label.clone(), "post has no absolute http(s) `link`".into()))?;
         let embedded = p.embedded.as_ref();
 
@@ -643,6 +810,24 @@ impl<'a> Reader<'a> {
             related: Vec::new(),
         };
         Ok((link, raw))
+    }
+}
+
+/// A post's `link`, when it is an absolute http(s) URL.
+fn link_of(p: &WpPost) -> Option<Url> {
+    p.link
+        .as_deref()
+        .and_then(|l| Url::parse(l.trim()).ok())
+        .and_then(http_url)
+}
+
+/// The reason to report for a page that failed, without repeating its URL.
+fn failure_reason(e: WpError) -> String {
+    match e {
+        WpError::Unavailable { reason, .. } => reason,
+        WpError::Malformed { message, .. } => format!("malformed JSON: {message}"),
+        WpError::Fetch { error, .. } => error.to_string(),
+        other => other.to_string(),
     }
 }
 
