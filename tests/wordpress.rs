@@ -66,7 +66,7 @@ fn posts_path(page: u32, after: Option<&str>) -> String {
 /// The posts endpoint query the publication-date pass must send for `page` of category 4.
 fn dated_path(page: u32) -> String {
     format!(
-        "/wp-json/wp/v2/posts?categories=4&per_page=100&page={page}&_embed=1&orderby=date&order=desc"
+        "/wp-json/wp/v2/posts?categories=4&per_page=10&page={page}&_embed=1&orderby=date&order=desc"
     )
 }
 

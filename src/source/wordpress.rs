@@ -45,6 +45,13 @@ pub const API_REL: &str = "https://api.w.org/";
 /// Posts asked for per page (the largest value WordPress accepts).
 pub const PER_PAGE: usize = 100;
 
+/// Posts asked for per page by the publication-date pass of an incremental read: the newest
+/// posts by date are those published since the last run (a scheduled post is dated when it is
+/// published), so a short page usually holds all of them, and the pass reads on while a page
+/// still holds a post it must add. Pages of [`PER_PAGE`] posts with their bodies would cost
+/// ~900 KB on every run that reads the API.
+pub const PUBLISHED_PER_PAGE: usize = 10;
+
 /// What an incremental [`read`] is given: where the modification window starts, and which posts
 /// are stored already (this module never reads the store: the caller answers from what it
 /// loaded, as `RunState::is_known` does).
@@ -394,6 +401,15 @@ enum Order {
     Published,
 }
 
+impl Order {
+    fn per_page(self) -> usize {
+        match self {
+            Order::Modified(_) => PER_PAGE,
+            Order::Published => PUBLISHED_PER_PAGE,
+        }
+    }
+}
+
 /// One page of `wp/v2/posts`.
 struct PostPage {
     /// The items that parsed.
@@ -407,10 +423,10 @@ struct PostPage {
 impl PostPage {
     /// Is page number `page` the last? With `announced` (the `X-WP-TotalPages` seen so far),
     /// when it is reached or the page is empty; without, when the page is short.
-    fn is_last(&self, page: u32, announced: Option<u32>) -> bool {
+    fn is_last(&self, page: u32, announced: Option<u32>, per_page: usize) -> bool {
         match announced {
             Some(total) => page >= total || self.count == 0,
-            None => self.count < PER_PAGE,
+            None => self.count < per_page,
         }
     }
 }
@@ -512,7 +528,7 @@ impl<'a> Reader<'a> {
         };
         let mut params = vec![
             ("categories", category.to_string()),
-            ("per_page", PER_PAGE.to_string()),
+            ("per_page", order.per_page().to_string()),
             ("page", page.to_string()),
             ("_embed", "1".to_string()),
             ("orderby", orderby.to_string()),
@@ -588,7 +604,7 @@ impl<'a> Reader<'a> {
                 break;
             };
             announced = page.announced.or(announced);
-            let last = page.is_last(pages, announced);
+            let last = page.is_last(pages, announced, PER_PAGE);
             self.fill_lookups(&page.posts).await;
             for p in page.posts {
                 match self.map_post(p) {
@@ -643,7 +659,7 @@ impl<'a> Reader<'a> {
                 }
             };
             announced = page.announced.or(announced);
-            let last = page.is_last(pages, announced);
+            let last = page.is_last(pages, announced, PUBLISHED_PER_PAGE);
             let fresh: Vec<WpPost> = page
                 .posts
                 .into_iter()
