@@ -258,9 +258,14 @@ fn a_400_past_the_last_page_ends_the_walk_and_modified_after_is_sent() {
         .collect();
     site.set(&posts_path(1, after), json_resp(&json!(page1)));
     site.set(&posts_path(2, after), Resp::Status(400));
-    // The newest posts by publication date are the ones the first pass returned: one page.
-    site.set(&dated_path(1), json_resp(&json!(page1)));
-    let since = incremental(2024, 5, 1, &|_| false);
+    // The newest posts by publication date are the ones the first pass returned, then a stored
+    // one: one page.
+    let (old, stored) = stored_posts(&base, 101..102);
+    let mut dated = page1.clone();
+    dated.extend(old);
+    site.set(&dated_path(1), json_resp(&json!(dated)));
+    let known = move |u: &Url| stored.contains(&u.to_string());
+    let since = incremental(2024, 5, 1, &known);
 
     let got =
         read_blocking(&site.url("/wp-json/"), &site.url(LISTING), since, None).expect("API read");
@@ -324,30 +329,44 @@ fn a_post_published_on_schedule_is_read_though_modified_before_the_window() {
     let site = Site::start();
     let base = site.base();
     category_lookup(&site);
-    // The last run was on 9 May: nothing was modified since, as far as the dates say.
+    // The last run was on 9 May. Since then ten posts were published (and so modified), and
+    // one post written on 6 May was published on schedule on 10 May, before them.
     let after = Some("2024-05-09T00%3A00%3A00Z");
-    site.set(&posts_path(1, after), json_resp(&json!([])));
-    // By publication date, the scheduled post comes first, then stored posts, over three pages.
-    let (mut page1, mut stored) = stored_posts(&base, 1..100);
-    page1.insert(0, api_post(&base, &scheduled_post(500), true));
-    site.set(&dated_path(1), json_with_pages(&json!(page1), Some(3)));
-    let (page2, links) = stored_posts(&base, 100..200);
-    stored.extend(links);
+    let newer: Vec<Value> = (601..611)
+        .map(|id| {
+            let mut p = scheduled_post(id);
+            p.slug = format!("newer-{id}");
+            p.date = "2024-05-11T06:00:00+00:00".into();
+            p.modified = Some("2024-05-11T06:00:00+00:00".into());
+            api_post(&base, &p, true)
+        })
+        .collect();
+    site.set(&posts_path(1, after), json_resp(&json!(newer)));
+    // By publication date: the ten newer posts fill page 1; page 2 holds the scheduled post,
+    // then stored ones; page 3 more stored ones.
+    site.set(&dated_path(1), json_with_pages(&json!(newer), Some(3)));
+    let (mut page2, mut stored) = stored_posts(&base, 1..10);
+    page2.insert(0, api_post(&base, &scheduled_post(500), true));
     site.set(&dated_path(2), json_with_pages(&json!(page2), Some(3)));
+    let (page3, links) = stored_posts(&base, 10..20);
+    stored.extend(links);
+    site.set(&dated_path(3), json_with_pages(&json!(page3), Some(3)));
     let known = move |u: &Url| stored.contains(&u.to_string());
 
     let since = incremental(2024, 5, 9, &known);
     let got =
         read_blocking(&site.url("/wp-json/"), &site.url(LISTING), since, None).expect("API read");
-    assert_eq!(ids(&got), vec![Some(500)]);
-    let (u, raw) = &got.posts[0];
+    let mut want: Vec<Option<u64>> = (601..611).map(Some).collect();
+    want.push(Some(500));
+    assert_eq!(ids(&got), want);
+    let (u, raw) = &got.posts[10];
     assert_eq!(u.as_str(), format!("{base}/2024/05/10/scheduled-500/"));
     assert_eq!(raw.title.as_deref(), Some("Scheduled 500"));
     assert_eq!(raw.published[0].value, "2024-05-10T06:00:00Z");
     assert!(got.failures.is_empty(), "{:?}", got.failures);
     // The modification pass's own paging is reported as before.
     assert_eq!((got.total_pages, got.complete), (1, true));
-    // Page 1 held a post not stored, so page 2 was read; it held none, so page 3 was not.
+    // Page 1 held no stored post, so page 2 was read; it did, so page 3 was not.
     assert_eq!(got.requests, 4);
     assert_eq!(
         site.requests(),
@@ -362,7 +381,7 @@ fn a_post_published_on_schedule_is_read_though_modified_before_the_window() {
     // `max_pages` bounds the publication-date pass too.
     let got = read_blocking(&site.url("/wp-json/"), &site.url(LISTING), since, Some(1))
         .expect("API read");
-    assert_eq!(ids(&got), vec![Some(500)]);
+    assert_eq!(ids(&got), (601..611).map(Some).collect::<Vec<_>>());
     assert_eq!(got.requests, 3);
     assert_eq!(
         site.requests()[4..],
@@ -372,11 +391,11 @@ fn a_post_published_on_schedule_is_read_though_modified_before_the_window() {
     // A cold read makes the modification pass only.
     site.set(
         &posts_path(1, None),
-        json_with_pages(&json!(page1), Some(1)),
+        json_with_pages(&json!(page3), Some(1)),
     );
     let got =
         read_blocking(&site.url("/wp-json/"), &site.url(LISTING), None, None).expect("API read");
-    assert_eq!(got.posts.len(), 100);
+    assert_eq!(got.posts.len(), 10);
     assert_eq!(got.requests, 2);
     assert_eq!(site.requests()[7..], [CAT_LOOKUP, &posts_path(1, None)]);
 }
@@ -461,9 +480,9 @@ fn a_post_both_passes_return_is_read_once() {
     assert_eq!(ids(&got), vec![Some(7), Some(501), Some(502), Some(500)]);
     assert!(got.posts[2].0.as_str().ends_with("/draft-title/"));
     assert!(got.failures.is_empty(), "{:?}", got.failures);
-    // The first dated page was full and held a post not stored: the second (short) page is the last.
-    assert_eq!(got.requests, 4);
-    assert_eq!(site.requests().last(), Some(&dated_path(2)));
+    // The first dated page holds stored posts: everything published since is on it.
+    assert_eq!(got.requests, 3);
+    assert_eq!(site.requests().last(), Some(&dated_path(1)));
 }
 
 #[test]

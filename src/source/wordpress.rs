@@ -22,9 +22,10 @@
 //! by flipping its status, without touching its modification date, so a post written on Monday
 //! and published on Friday still says Monday. It also misses a post saved while the site's clock
 //! was behind ours by more than the overlap. So a second pass reads the category's newest posts
-//! by publication date (`orderby=date`, no date filter), page after page while a page still holds
-//! a post that is neither stored (the caller says which are, see [`Incremental::known`]) nor
-//! returned by the first pass, up to `max_pages`; it adds only those posts. A failure of the
+//! by publication date (`orderby=date`, no date filter, [`PUBLISHED_PER_PAGE`] a page), page after
+//! page until a page holds a post stored before this run (the caller says which are, see
+//! [`Incremental::known`]: everything published since is newer), up to `max_pages`; it adds only
+//! the posts neither stored nor returned by the first pass. A failure of the
 //! second pass is reported with the posts' failures and keeps what the first pass read. A cold
 //! read (no [`Incremental`]) makes only the first pass, without `modified_after`.
 
@@ -47,8 +48,8 @@ pub const PER_PAGE: usize = 100;
 
 /// Posts asked for per page by the publication-date pass of an incremental read: the newest
 /// posts by date are those published since the last run (a scheduled post is dated when it is
-/// published), so a short page usually holds all of them, and the pass reads on while a page
-/// still holds a post it must add. Pages of [`PER_PAGE`] posts with their bodies would cost
+/// published), so a short page usually holds all of them, and the pass reads on until a page
+/// holds a post stored before the run. Pages of [`PER_PAGE`] posts with their bodies would cost
 /// ~900 KB on every run that reads the API.
 pub const PUBLISHED_PER_PAGE: usize = 10;
 
@@ -659,7 +660,14 @@ impl<'a> Reader<'a> {
                 }
             };
             announced = page.announced.or(announced);
-            let last = page.is_last(pages, announced, PUBLISHED_PER_PAGE);
+            // A post stored before this run marks the end: every post published since (a
+            // scheduled one too: it is dated when it is published) is newer, so on this page or
+            // an earlier one.
+            let reached_stored = page
+                .posts
+                .iter()
+                .any(|p| link_of(p).is_some_and(|l| known(&l)));
+            let last = reached_stored || page.is_last(pages, announced, PUBLISHED_PER_PAGE);
             let fresh: Vec<WpPost> = page
                 .posts
                 .into_iter()
@@ -669,9 +677,6 @@ impl<'a> Reader<'a> {
                     !returned && !seen
                 })
                 .collect();
-            if fresh.is_empty() {
-                break;
-            }
             self.fill_lookups(&fresh).await;
             for p in fresh {
                 match self.map_post(p) {
