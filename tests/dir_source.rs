@@ -284,6 +284,38 @@ fn front_matter_errors_give_file_line_numbers() {
     );
 }
 
+/// A list key given something else says what it takes (not serde's "did not match any variant
+/// of untagged enum"), on the key's own line; numbers in a list are texts like any other.
+#[test]
+fn a_list_key_of_the_wrong_shape_says_what_it_takes() {
+    let dir = site(&[
+        (
+            "map.md",
+            "---\ntitle: M\nurl: https://example.org/m/\nauthor:\n  name: Ann\n---\nM\n",
+        ),
+        (
+            "map-toml.md",
+            "+++\ntitle = \"T\"\nurl = \"https://example.org/n/\"\nauthor = { name = \"Ann\" }\n+++\nN\n",
+        ),
+        (
+            "numbers.md",
+            "---\ntitle: Numbers\nurl: https://example.org/o/\ndate: 2024-03-04\ntags: [2024, news]\n---\nO\n",
+        ),
+    ]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 1, "{stderr}");
+    // YAML names the key and the line of its value; TOML the key's line.
+    for (file, place) in [("map.md", "author: "), ("map-toml.md", "line 4")] {
+        let line = failure(&stderr, file);
+        assert!(
+            line.contains("expected a text or a list of texts") && !line.contains("untagged"),
+            "{line}"
+        );
+        assert!(line.contains(place), "{line}");
+    }
+    assert!(stderr.contains("1 new"), "{stderr}");
+}
+
 #[test]
 fn fences_may_end_in_spaces_tabs_and_crlf() {
     let dir = site(&[
