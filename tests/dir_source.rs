@@ -316,6 +316,41 @@ fn a_list_key_of_the_wrong_shape_says_what_it_takes() {
     assert!(stderr.contains("1 new"), "{stderr}");
 }
 
+/// What Hugo and Jekyll folders hold: a draft is left out (not a failure), `description` is the
+/// summary, and a folder linked into the source's folder is read like a real one (a link back
+/// up the tree is read once, not forever).
+#[test]
+fn drafts_descriptions_and_linked_folders() {
+    let dir = site(&[
+        (
+            "draft.md",
+            "---\ntitle: Not yet\nurl: https://example.org/draft/\ndate: 2024-03-04\ndraft: true\n---\nD\n",
+        ),
+        (
+            "described.md",
+            "+++\ntitle = \"Described\"\nurl = \"https://example.org/described/\"\ndate = 2024-03-05\n\
+             description = \"What the panel is about\"\ndraft = false\n+++\nBody\n",
+        ),
+    ]);
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(
+        other.join("linked.md"),
+        "---\ntitle: Linked\nurl: https://example.org/linked/\ndate: 2024-03-06\n---\nL\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&other, dir.path().join("posts/linked")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("posts"), other.join("back-up")).unwrap();
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("events: 2 new"), "{stderr}");
+    let feed = feed_json(dir.path());
+    let items = feed["items"].as_array().unwrap();
+    let titles: Vec<&str> = items.iter().filter_map(|i| i["title"].as_str()).collect();
+    assert_eq!(titles, ["Linked", "Described"]);
+    assert_eq!(items[1]["summary"], "What the panel is about");
+}
+
 #[test]
 fn fences_may_end_in_spaces_tabs_and_crlf() {
     let dir = site(&[

@@ -7,6 +7,7 @@
 //! a scraped page), normalize (dates are only checked, and handed on as written), or touch the
 //! store.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
@@ -32,8 +33,12 @@ struct FrontMatter {
     categories: Option<OneOrMany>,
     tags: Option<OneOrMany>,
     url: Option<Text>,
+    /// `description` is what Hugo and Jekyll call it.
+    #[serde(alias = "description")]
     summary: Option<Text>,
     related: Option<OneOrMany>,
+    /// A draft (`draft: true`, as Hugo and Jekyll mark one) is not published.
+    draft: Option<bool>,
 }
 
 /// A front-matter value read as text: in YAML any scalar as written; in TOML a string, number or
@@ -141,7 +146,8 @@ pub fn read(src: &SourceConfig) -> Result<SourceIndex, SourceError> {
     let root = PathBuf::from(&src.url);
     let mut files = Vec::new();
     let mut failures = Vec::new();
-    collect(&root, &mut files, &mut failures).map_err(|e| SourceError::Invalid {
+    let mut seen = HashSet::new();
+    collect(&root, &mut files, &mut failures, &mut seen).map_err(|e| SourceError::Invalid {
         location: root.display().to_string(),
         message: format!("cannot read folder: {e}"),
     })?;
@@ -152,6 +158,9 @@ pub fn read(src: &SourceConfig) -> Result<SourceIndex, SourceError> {
         match read_file(&path) {
             Ok(Item::Post(url, raw)) => posts.push((path.display().to_string(), url, *raw)),
             Ok(Item::Page(page)) => documents.push((path.display().to_string(), page)),
+            Ok(Item::Draft) => {
+                tracing::info!(file = %path.display(), "a draft (draft = true): not published");
+            }
             Err(e) => failures.push((path.display().to_string(), e)),
         }
     }
@@ -161,12 +170,17 @@ pub fn read(src: &SourceConfig) -> Result<SourceIndex, SourceError> {
 }
 
 /// List post files below `dir`; an unreadable subfolder or entry is a failure of its own and
-/// the rest is still read.
+/// the rest is still read. Symbolic links are followed (a linked folder is read like a real
+/// one); a folder reached twice (a link back up the tree) is read once.
 fn collect(
     dir: &Path,
     out: &mut Vec<PathBuf>,
     failures: &mut Vec<(String, String)>,
+    seen: &mut HashSet<PathBuf>,
 ) -> std::io::Result<()> {
+    if !seen.insert(dir.canonicalize()?) {
+        return Ok(());
+    }
     for entry in std::fs::read_dir(dir)? {
         let entry = match entry {
             Ok(e) => e,
@@ -180,6 +194,13 @@ fn collect(
             continue;
         }
         let is_dir = match entry.file_type() {
+            Ok(t) if t.is_symlink() => match std::fs::metadata(&path) {
+                Ok(m) => m.is_dir(),
+                Err(e) => {
+                    failures.push((path.display().to_string(), format!("broken link: {e}")));
+                    continue;
+                }
+            },
             Ok(t) => t.is_dir(),
             Err(e) => {
                 failures.push((path.display().to_string(), format!("cannot read: {e}")));
@@ -187,7 +208,7 @@ fn collect(
             }
         };
         if is_dir {
-            if let Err(e) = collect(&path, out, failures) {
+            if let Err(e) = collect(&path, out, failures, seen) {
                 failures.push((
                     path.display().to_string(),
                     format!("cannot read folder: {e}"),
@@ -209,12 +230,16 @@ fn collect(
 enum Item {
     Post(Url, Box<RawPost>),
     Page(RawPage),
+    Draft,
 }
 
 fn read_file(path: &Path) -> Result<Item, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
     let text = crate::normalize::decode_text(&bytes, None);
     let (front, rest) = split_front_matter(&text)?;
+    if front.draft == Some(true) {
+        return Ok(Item::Draft);
+    }
     let is_md = matches!(
         path.extension()
             .and_then(|e| e.to_str())
