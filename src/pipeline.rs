@@ -479,8 +479,10 @@ pub async fn refresh_source(
         let mut stored = Tally::default();
         let mut batch = Vec::with_capacity(STORE_BATCH);
         let mut held = Vec::new();
-        // The entries (dedup keys) this run has an outcome for.
+        // The entries (dedup keys) this run has an outcome for, and the key each entry id
+        // came with first.
         let mut first: HashSet<String> = HashSet::new();
+        let mut first_ids: HashMap<String, String> = HashMap::new();
         // Those stored by a batch already: where from, and under which id.
         let mut stored_from: HashMap<String, StoredFrom> = HashMap::new();
         while let Some((order, location, outcome)) = results.next().await {
@@ -491,7 +493,12 @@ pub async fn refresh_source(
                         seen.add(*f);
                     }
                     let again = !first.insert(entry.dedup_key.clone());
-                    again || state.is_known_key(&entry.dedup_key)
+                    // Another page giving the same entry id: held for `one_per_entry` too.
+                    let other_page = first_ids
+                        .entry(entry.id.0.clone())
+                        .or_insert_with(|| entry.dedup_key.clone())
+                        != &entry.dedup_key;
+                    again || other_page || state.is_known_key(&entry.dedup_key)
                 }
                 _ => false,
             };
@@ -569,8 +576,8 @@ fn outcome_page(outcome: &Outcome) -> Option<String> {
 /// (after redirects) are one post: it competes with the best of their locations, and one of
 /// them stands for it (the one a batch already stored, else the best); the others are
 /// [`Outcome::SamePage`]. Pages with different URLs that give one entry id (a WordPress post
-/// number) are one entry too: the one a batch already stored keeps it, else the best ranked;
-/// every other is reported failed.
+/// number) are one entry too, by the same rule: the best ranked keeps it (a stored one that
+/// loses gives way), every other is reported failed and remembered as the kept one's.
 ///
 /// `rest` are the outcomes not stored yet, with their place in the source's order;
 /// `stored_from`, per entry, the outcome a batch of this run already stored. When that one
@@ -665,39 +672,52 @@ fn one_per_entry(
         }
     };
     // Different pages that give one entry id (a WordPress post number shown by two pages: a
-    // saved page copied as a template, two sub-sites of a multisite on one host) would rewrite
-    // that entry in turn, every run. One page keeps the id: the one a batch of this run already
-    // stored, else the best ranked; every other is reported failed.
-    let mut id_kept: HashMap<String, ((u8, Rank), String)> = HashMap::new();
-    let mut offer = |id: &EntryId, priority: (u8, Rank), key: &str| {
-        let keep = id_kept.get(&id.0).is_none_or(|(p, _)| priority < *p);
-        if keep {
-            id_kept.insert(id.0.clone(), (priority, key.to_owned()));
+    // saved page copied as a template) would rewrite that entry in turn, every run. The best
+    // ranked keeps the id, by the same rule; a stored one that loses gives way, and every other
+    // is reported failed and remembered as the kept one's.
+    let mut id_kept: HashMap<String, (Rank, String)> = HashMap::new();
+    let mut offer = |id: &EntryId, own: Rank, key: &str| {
+        if id_kept.get(&id.0).is_none_or(|(r, _)| own < *r) {
+            id_kept.insert(id.0.clone(), (own, key.to_owned()));
         }
     };
     for (key, from) in stored_from {
         let own = effective(key, &from.page, rank(from.order, &from.location));
         if kept[key] == own {
-            offer(&from.id, (0, own), key);
+            offer(&from.id, own, key);
         }
     }
     for (order, location, outcome) in &rest {
         if let Outcome::Entry(e, _, _, page) = outcome {
             let own = effective(&e.dedup_key, page, rank(*order, location));
             if kept[&e.dedup_key] == own {
-                offer(&e.id, (1, own), &e.dedup_key);
+                offer(&e.id, own, &e.dedup_key);
             }
         }
     }
-    let id_taken_by = |entry: &Entry| {
+    // The key of the page that keeps `id`, when it is not `key`'s.
+    let id_taken_by = |id: &EntryId, key: &str| {
         id_kept
-            .get(&entry.id.0)
-            .filter(|(_, key)| *key != entry.dedup_key)
-            .map(|(_, key)| kept_location(key))
+            .get(&id.0)
+            .filter(|(_, k)| k != key)
+            .map(|(_, k)| k.clone())
+    };
+    let id_reason = |id: &EntryId, kept_key: &str| {
+        let other = kept_location(kept_key);
+        format!(
+            "gives the entry id {} that {other} gives too (two different pages cannot be one \
+             post; is it a copy?); {other} is kept",
+            id.0
+        )
     };
     let mut gave_way: Vec<(String, Outcome)> = Vec::new();
     for (key, from) in stored_from {
         if kept[key] == effective(key, &from.page, rank(from.order, &from.location)) {
+            if let Some(kept_key) = id_taken_by(&from.id, key) {
+                let reason = id_reason(&from.id, &kept_key);
+                let created = rep.new_ids.contains(&from.id).then(|| from.id.clone());
+                gave_way.push((from.location.clone(), Outcome::GaveWay { created, reason }));
+            }
             continue;
         }
         let url = rest
@@ -730,16 +750,12 @@ fn one_per_entry(
                     )
                 } else if group(&key, page).is_some_and(|g| stands_for[&g] != own) {
                     (location, Outcome::SamePage { dedup_key: key })
-                } else if let Some(other) = id_taken_by(entry) {
-                    let reason = format!(
-                        "gives the entry id {} that {other} gives too (two different pages \
-                         cannot be one post; is it a copy?); {other} is kept",
-                        entry.id.0
-                    );
+                } else if let Some(kept_key) = id_taken_by(&entry.id, &key) {
+                    let reason = id_reason(&entry.id, &kept_key);
                     (
                         location,
                         Outcome::Duplicate {
-                            dedup_key: key,
+                            dedup_key: kept_key,
                             reason,
                         },
                     )
@@ -1016,7 +1032,13 @@ fn finish_source(
     let now = Utc::now();
     // One transaction for all of them (a cold run learns one pair per page fetched).
     let own_url = index_url(src);
-    let listed_known = state.take_listed_known();
+    // Not from a run that looks broken (a redesign, a category now redirecting elsewhere): the
+    // links it found may not be the source's posts.
+    let listed_known = if rep.degraded.is_none() && rep.fatal.is_none() {
+        state.take_listed_known()
+    } else {
+        Vec::new()
+    };
     let saved = store.batch(|store| {
         if let Err(e) = store.link_listed(&src.name, &listed_known) {
             tracing::warn!(source = %src.name, "cannot link the stored posts it lists: {e}");
@@ -1607,16 +1629,26 @@ mod tests {
                 "{reason}"
             );
         }
-        // The copy stored by an earlier batch keeps the id: the entry is not rewritten by the
-        // other page in the same run.
-        let from = StoredFrom {
-            order: 0,
-            location: urls[0].into(),
+        // Whichever an earlier batch stored, the same one keeps the id: a stored copy gives way.
+        let from = |i: usize| StoredFrom {
+            order: i,
+            location: urls[i].into(),
             id: EntryId("https://example.org/?p=42".into()),
-            page: Some(crate::normalize::twin_key(urls[0])),
+            page: Some(crate::normalize::twin_key(urls[i])),
         };
-        let stored = HashMap::from([(crate::normalize::twin_key(urls[0]), from)]);
-        let out = one_per_entry(vec![outcome(1)], &stored, &SourceReport::default());
-        assert_eq!(summary(out), [(urls[1].into(), "duplicate")]);
+        let stored = |i: usize| HashMap::from([(crate::normalize::twin_key(urls[i]), from(i))]);
+        let out = one_per_entry(vec![outcome(1)], &stored(0), &SourceReport::default());
+        assert_eq!(
+            summary(out),
+            [(urls[1].into(), "kept"), (urls[0].into(), "gave way")]
+        );
+        let out = one_per_entry(vec![outcome(0)], &stored(1), &SourceReport::default());
+        let kept_key = out.iter().find_map(|(_, o)| match o {
+            Outcome::Duplicate { dedup_key, .. } => Some(dedup_key.clone()),
+            _ => None,
+        });
+        assert_eq!(summary(out), [(urls[0].into(), "duplicate")]);
+        // The copy is remembered as the kept page's, so a listing does not fetch it again.
+        assert_eq!(kept_key, Some(crate::normalize::twin_key(urls[1])));
     }
 }

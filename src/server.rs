@@ -260,7 +260,7 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     // Only the kinds of file feedwright publishes: an `output_dir` that also holds the store,
-    // the config or a `dir` source's posts (`output_dir = "."`) does not serve them.
+    // the config or a `dir` source's Markdown posts (`output_dir = "."`) does not serve them.
     if content_type_for(&name).is_none() {
         return text(StatusCode::NOT_FOUND, "not found\n");
     }

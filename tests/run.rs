@@ -539,7 +539,24 @@ Second paragraph</content></entry>
             headers: vec![],
         },
     );
-    for (path, n) in [("/atom/", 2), ("/feed.json", 1)] {
+    // RSS 1.0: feed-rs calls a description plain text, but it holds escaped HTML, as usual.
+    let rdf = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="{base}/rdf/"><title>Site</title><link>{base}/</link><description>d</description></channel>
+<item rdf:about="{base}/2024/01/04/rdf/"><title>An RDF item</title><link>{base}/2024/01/04/rdf/</link>
+<dc:date>2024-01-04T10:00:00Z</dc:date><description>&lt;p&gt;Some &lt;b&gt;markup&lt;/b&gt;&lt;/p&gt;</description></item>
+</rdf:RDF>"#
+    );
+    site.set(
+        "/rdf/",
+        Resp::Bytes {
+            content_type: "application/rdf+xml".into(),
+            body: rdf.into_bytes(),
+            headers: vec![],
+        },
+    );
+    for (path, n) in [("/atom/", 2), ("/feed.json", 1), ("/rdf/", 1)] {
         let dir = tempfile::tempdir().unwrap();
         let cfg = write_config(dir.path(), &html_config(&site.url(path), ""));
         let (code, _, stderr) = feedwright(&cfg, &["run"]);
@@ -564,6 +581,9 @@ Second paragraph</content></entry>
             );
             let x = item("An xhtml title");
             assert_eq!(x["content_html"], "<p>Markup <b>kept</b></p>");
+        } else if path == "/rdf/" {
+            let rdf = item("An RDF item");
+            assert_eq!(rdf["content_html"], "<p>Some <b>markup</b></p>");
         } else {
             let note = item("A note");
             assert_eq!(

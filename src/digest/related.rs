@@ -572,7 +572,7 @@ impl TfIdf {
 }
 
 /// Call `each` with the lower-cased words of `text` of at least three letters or digits, stop
-/// words left out (`buf` is scratch space, so that a word costs no allocation).
+/// words left out (`buf` is scratch space, so that an ASCII word costs no allocation).
 fn for_each_word(text: &str, buf: &mut String, mut each: impl FnMut(&str)) {
     for w in text.split(|c: char| !c.is_alphanumeric()) {
         // A word of fewer than three bytes has fewer than three characters.

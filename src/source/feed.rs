@@ -18,6 +18,11 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Vec<(Url, RawPost)>, S
     let feed = parser
         .parse(fetched.body.as_slice())
         .map_err(|e| format!("not a readable RSS, Atom or JSON feed: {e}"))?;
+    // feed-rs also calls an RSS 1.0 description plain text; it usually holds escaped HTML.
+    let typed = matches!(
+        feed.feed_type,
+        feed_rs::model::FeedType::Atom | feed_rs::model::FeedType::JSON
+    );
     let mut out = Vec::new();
     for item in feed.entries {
         let link = item
@@ -45,13 +50,21 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Vec<(Url, RawPost)>, S
             .as_ref()
             .and_then(|c| {
                 let body = c.body.as_deref()?;
-                Some(if is_plain(c.content_type.as_ref()) {
+                Some(if typed && is_plain(c.content_type.as_ref()) {
                     text_to_html(body)
                 } else {
                     body.to_owned()
                 })
             })
-            .or_else(|| item.summary.as_ref().map(text_as_html));
+            .or_else(|| {
+                item.summary.as_ref().map(|t| {
+                    if typed {
+                        text_as_html(t)
+                    } else {
+                        t.content.clone()
+                    }
+                })
+            });
         let raw = RawPost {
             canonical: Some(link.clone()),
             wp_post_id: wp_id_from_guid(&item.id),

@@ -119,7 +119,6 @@ impl RunState {
             .retain(|(u, _)| u != url.as_str());
     }
 
-    /// Validators learnt in this run, to be saved.
     /// Use `own` (or nothing) as the validators of `url` for this run, whatever was loaded for
     /// it: a source's own URL is conditional on what that source itself last read.
     pub fn scope_validators(&self, url: &str, own: Option<Validators>) {
@@ -130,6 +129,7 @@ impl RunState {
         };
     }
 
+    /// Validators learnt in this run, to be saved.
     pub fn take_updates(&self) -> Vec<(String, Validators)> {
         std::mem::take(&mut *self.updates.lock().unwrap_or_else(|p| p.into_inner()))
     }
@@ -464,8 +464,9 @@ async fn read_wordpress(
         return Ok(None);
     };
     // An incremental read also reads the newest posts by publication date, up to the first page
-    // whose posts are all stored: this says which are.
-    let known = |url: &Url| state.is_known(url);
+    // holding a stored post: this says which are (and the stored posts it meets are this
+    // source's too, see `RunState::is_listed_known`).
+    let known = |url: &Url| state.is_listed_known(url);
     let incremental = modified_after.map(|modified_after| wordpress::Incremental {
         modified_after,
         known: &known,

@@ -61,7 +61,8 @@ pub struct Incremental<'a> {
     /// The first pass asks only for posts modified after this instant.
     pub modified_after: DateTime<Utc>,
     /// Is the post at this URL (its `link`) stored already? The publication-date pass reads on
-    /// while a page holds a post for which this is false (and the first pass did not return).
+    /// until a page holds a post for which this is true, and adds only the posts for which it
+    /// is false (and the first pass did not return).
     pub known: &'a (dyn Fn(&Url) -> bool + Sync),
 }
 
