@@ -69,27 +69,8 @@ fn publish(site: &Site, posts: &[Post]) {
 }
 
 fn config(site: &Site) -> String {
-    format!(
-        r#"output_dir = "out"
-public_url = "http://feeds.test/"
-[store]
-path = "feedwright.db"
-[http]
-min_interval_ms = 0
-timeout_secs = 3
-max_retries = 0
-[[source]]
-name = "site"
-url = "{}"
-schedule = "* * * * * *"
-[[feed]]
-name = "main"
-sources = ["site"]
-[daemon]
-jitter_secs = 0
-"#,
-        site.url("/cat/")
-    )
+    common::site_config(&site.url("/cat/"), "", "schedule = \"* * * * * *\"")
+        + "[daemon]\njitter_secs = 0\n"
 }
 
 #[test]

@@ -67,27 +67,10 @@ fn publish(site: &Site, posts: &[Post]) {
 /// One html source on the listing, re-checks by age as configured by default (7 days) but as
 /// often as asked (`recheck_hours = 0`): only the listing can make these posts fetched again.
 fn config(site: &Site) -> String {
-    format!(
-        r#"output_dir = "out"
-public_url = "http://feeds.test/"
-[store]
-path = "feedwright.db"
-[http]
-min_interval_ms = 0
-timeout_secs = 3
-max_retries = 0
-respect_robots = false
-[[source]]
-name = "site"
-url = "{}"
-kind = "html"
-recheck_hours = 0
-[[feed]]
-name = "main"
-sources = ["site"]
-limit = 1000
-"#,
-        site.url("/cat/")
+    common::site_config(
+        &site.url("/cat/"),
+        "respect_robots = false",
+        "kind = \"html\"\nrecheck_hours = 0",
     )
 }
 

@@ -5,7 +5,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Post, Resp, Site, classic_post, feedwright, listing, spawn_feedwright, write_config};
+use common::{
+    Post, Resp, Site, atom_ids, classic_post, feedwright, listing, spawn_feedwright, write_config,
+};
 
 const PER_PAGE: usize = 10;
 
@@ -46,43 +48,11 @@ fn publish(site: &Site, posts: &[Post]) {
 }
 
 fn config(site: &Site, extra_http: &str, extra_source: &str) -> String {
-    let retries = if extra_http.contains("max_retries") {
-        ""
-    } else {
-        "max_retries = 0"
-    };
-    format!(
-        r#"output_dir = "out"
-public_url = "http://feeds.test/"
-[store]
-path = "feedwright.db"
-[http]
-min_interval_ms = 0
-timeout_secs = 3
-{retries}
-{extra_http}
-[[source]]
-name = "site"
-url = "{}"
-max_pages = 50
-{extra_source}
-[[feed]]
-name = "main"
-sources = ["site"]
-limit = 1000
-"#,
-        site.url("/cat/")
+    common::site_config(
+        &site.url("/cat/"),
+        extra_http,
+        &format!("max_pages = 50\n{extra_source}"),
     )
-}
-
-fn atom_ids(dir: &std::path::Path) -> Vec<String> {
-    let feed = feed_rs::parser::parse(
-        std::fs::read(dir.join("out/main/atom.xml"))
-            .unwrap()
-            .as_slice(),
-    )
-    .unwrap();
-    feed.entries.into_iter().map(|e| e.id).collect()
 }
 
 #[test]

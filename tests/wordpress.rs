@@ -3,7 +3,7 @@
 mod common;
 
 use chrono::{TimeZone, Utc};
-use common::{Post, Resp, Site};
+use common::{Post, Resp, Site, atom_ids};
 use feedwright::config::{HttpConfig, Selectors};
 use feedwright::extract::extract_post;
 use feedwright::model::{DateSource, RawDate};
@@ -650,12 +650,6 @@ fn listing_page(base: &str, titles: &[&str]) -> Resp {
     ))
 }
 
-fn atom_ids(dir: &std::path::Path) -> Vec<String> {
-    let xml = std::fs::read(dir.join("out/main/atom.xml")).expect("atom feed");
-    let feed = feed_rs::parser::parse(xml.as_slice()).expect("parse atom");
-    feed.entries.into_iter().map(|e| e.id).collect()
-}
-
 #[test]
 fn a_post_published_on_schedule_reaches_the_feed_on_the_next_run() {
     let site = Site::start();
@@ -668,25 +662,7 @@ fn a_post_published_on_schedule_reaches_the_feed_on_the_next_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = common::write_config(
         dir.path(),
-        &format!(
-            r#"output_dir = "out"
-public_url = "http://feeds.test/"
-[store]
-path = "feedwright.db"
-[http]
-min_interval_ms = 0
-timeout_secs = 3
-max_retries = 0
-[[source]]
-name = "site"
-url = "{}"
-kind = "wordpress"
-[[feed]]
-name = "main"
-sources = ["site"]
-"#,
-            site.url(LISTING)
-        ),
+        &common::site_config(&site.url(LISTING), "", "kind = \"wordpress\""),
     );
     let (code, _, err) = common::feedwright(&config, &["run"]);
     assert_eq!(code, 0, "{err}");

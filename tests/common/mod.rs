@@ -532,6 +532,50 @@ sources = ["events"]
     )
 }
 
+/// A config with one source `site` on `url` and one feed `main` of it (`limit = 1000`); the
+/// store is `feedwright.db` and the output `out/`, next to the config. No courtesy delay, a 3 s
+/// timeout, and no retries unless `extra_http` sets `max_retries`; `extra_source` lines go into
+/// the `[[source]]` table. Tables may be appended to the returned text.
+pub fn site_config(url: &str, extra_http: &str, extra_source: &str) -> String {
+    let retries = if extra_http.contains("max_retries") {
+        ""
+    } else {
+        "max_retries = 0"
+    };
+    format!(
+        r#"output_dir = "out"
+public_url = "http://feeds.test/"
+[store]
+path = "feedwright.db"
+[http]
+min_interval_ms = 0
+timeout_secs = 3
+{retries}
+{extra_http}
+[[source]]
+name = "site"
+url = "{url}"
+{extra_source}
+[[feed]]
+name = "main"
+sources = ["site"]
+limit = 1000
+"#
+    )
+}
+
+/// The entry ids of `out/main/atom.xml` below `dir`, in feed order.
+pub fn atom_ids(dir: &Path) -> Vec<String> {
+    let path = dir.join("out/main/atom.xml");
+    let xml = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    feed_rs::parser::parse(xml.as_slice())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .entries
+        .into_iter()
+        .map(|e| e.id)
+        .collect()
+}
+
 /// Write a config file into `dir` and return its path.
 pub fn write_config(dir: &Path, body: &str) -> PathBuf {
     let path = dir.join("config.toml");
