@@ -537,6 +537,27 @@ sources = ["events"]
 /// timeout, and no retries unless `extra_http` sets `max_retries`; `extra_source` lines go into
 /// the `[[source]]` table. Tables may be appended to the returned text.
 pub fn site_config(url: &str, extra_http: &str, extra_source: &str) -> String {
+    one_source(
+        "feedwright.db",
+        3,
+        url,
+        extra_http,
+        extra_source,
+        "limit = 1000",
+    )
+}
+
+/// One source `site` on `url` and one feed `main` of it, output in `out/`: what
+/// [`site_config`] and [`html_config`] share.
+fn one_source(
+    store: &str,
+    timeout_secs: u32,
+    url: &str,
+    extra_http: &str,
+    extra_source: &str,
+    extra_feed: &str,
+) -> String {
+    // No retries unless a test asks for them: retry policy has tests of its own.
     let retries = if extra_http.contains("max_retries") {
         ""
     } else {
@@ -546,10 +567,10 @@ pub fn site_config(url: &str, extra_http: &str, extra_source: &str) -> String {
         r#"output_dir = "out"
 public_url = "http://feeds.test/"
 [store]
-path = "feedwright.db"
+path = "{store}"
 [http]
 min_interval_ms = 0
-timeout_secs = 3
+timeout_secs = {timeout_secs}
 {retries}
 {extra_http}
 [[source]]
@@ -559,7 +580,7 @@ url = "{url}"
 [[feed]]
 name = "main"
 sources = ["site"]
-limit = 1000
+{extra_feed}
 "#
     )
 }
@@ -583,35 +604,16 @@ pub fn write_config(dir: &Path, body: &str) -> PathBuf {
     path
 }
 
-/// A config for one html source at `url`, fast and strict, output under `dir`.
+/// A config for one html source at `url`, fast and strict (2 s timeout), its store in a
+/// `state/` folder, every known post re-checked on every run so edits are seen at once.
 pub fn html_config(url: &str, extra_http: &str) -> String {
-    // No retries unless a test asks for them: retry policy has tests of its own.
-    let retries = if extra_http.contains("max_retries") {
-        ""
-    } else {
-        "max_retries = 0"
-    };
-    format!(
-        r#"output_dir = "out"
-public_url = "http://feeds.test/"
-[store]
-path = "state/feedwright.db"
-[http]
-min_interval_ms = 0
-timeout_secs = 2
-{retries}
-{extra_http}
-[[source]]
-name = "site"
-url = "{url}"
-# Re-check every known post on every run, so edits are seen at once.
-recheck_days = 36500
-recheck_hours = 0
-[[feed]]
-name = "main"
-title = "Main feed"
-sources = ["site"]
-"#
+    one_source(
+        "state/feedwright.db",
+        2,
+        url,
+        extra_http,
+        "recheck_days = 36500\nrecheck_hours = 0",
+        "title = \"Main feed\"",
     )
 }
 
