@@ -180,6 +180,15 @@ unsubscribe_url = "https://example.org/unsubscribe"
         }
     }
 
+    /// A dry run of the week before the fixture's `--now`.
+    fn dry_run(&self) -> DigestOutcome {
+        self.run(&DigestOptions {
+            dry_run: true,
+            ..self.opts()
+        })
+        .expect("dry run")
+    }
+
     fn run(&self, opts: &DigestOptions) -> Result<DigestOutcome, DigestError> {
         let mut store = self.store();
         digest::run(
@@ -519,12 +528,7 @@ fn an_issue_only_written_is_sent_once_smtp_url_is_set_and_never_twice() {
     let html_file = fx.out("2024-W46.html");
     let written_html = std::fs::read(&html_file).expect("issue html");
     std::fs::write(&html_file, b"as written").unwrap();
-    let dry = fx
-        .run(&DigestOptions {
-            dry_run: true,
-            ..fx.opts()
-        })
-        .expect("dry run");
+    let dry = fx.dry_run();
     assert!(
         matches!(
             dry,
@@ -611,12 +615,7 @@ fn the_list_id_phrase_is_quoted_or_encoded_and_round_trips() {
         let sink = Sink::start("accept");
         let extra = format!("title = {}\n", toml::Value::String(title.into()));
         let fx = Fixture::with_digest(Some(sink.port), &extra);
-        let dry = fx
-            .run(&DigestOptions {
-                dry_run: true,
-                ..fx.opts()
-            })
-            .expect("dry run");
+        let dry = fx.dry_run();
         assert!(matches!(dry, DigestOutcome::DryRun { .. }), "{dry:?}");
         let eml = fx.out("2024-W46.eml");
         let written = parse_message(&eml);
@@ -645,12 +644,7 @@ fn the_list_id_phrase_is_quoted_or_encoded_and_round_trips() {
 fn dry_run_and_test_copy_change_no_state() {
     let sink = Sink::start("accept");
     let fx = Fixture::new(Some(sink.port));
-    let dry = fx
-        .run(&DigestOptions {
-            dry_run: true,
-            ..fx.opts()
-        })
-        .expect("dry run");
+    let dry = fx.dry_run();
     assert!(matches!(dry, DigestOutcome::DryRun { .. }), "{dry:?}");
     assert!(fx.out("2024-W46.html").is_file());
     assert!(sink.messages().is_empty());
