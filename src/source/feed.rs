@@ -48,22 +48,11 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Vec<(Url, RawPost)>, S
         let body = item
             .content
             .as_ref()
-            .and_then(|c| {
-                let body = c.body.as_deref()?;
-                Some(if typed && is_plain(c.content_type.as_ref()) {
-                    text_to_html(body)
-                } else {
-                    body.to_owned()
-                })
-            })
+            .and_then(|c| Some(as_html(c.body.as_deref()?, c.content_type.as_ref(), typed)))
             .or_else(|| {
-                item.summary.as_ref().map(|t| {
-                    if typed {
-                        text_as_html(t)
-                    } else {
-                        t.content.clone()
-                    }
-                })
+                item.summary
+                    .as_ref()
+                    .map(|t| as_html(&t.content, t.content_type.as_ref(), typed))
             });
         let raw = RawPost {
             canonical: Some(link.clone()),
@@ -100,12 +89,13 @@ fn is_plain(media_type: &str) -> bool {
     media_type.starts_with("text/plain")
 }
 
-/// A feed text as HTML: plain text escaped into paragraphs, markup as it is.
-fn text_as_html(t: &feed_rs::model::Text) -> String {
-    if is_plain(t.content_type.as_ref()) {
-        text_to_html(&t.content)
+/// A feed text of `media_type` as HTML: plain text escaped into paragraphs when the feed's
+/// format means its types (`typed`: Atom, JSON Feed), anything else as it is.
+fn as_html(text: &str, media_type: &str, typed: bool) -> String {
+    if typed && is_plain(media_type) {
+        text_to_html(text)
     } else {
-        t.content.clone()
+        text.to_owned()
     }
 }
 
