@@ -49,8 +49,22 @@ enum Work {
     Post(Url, RawPost, DateTime<Utc>),
     /// A post read from a file (reported under the file's path).
     InFile(String, Url, RawPost, DateTime<Utc>),
-    /// A feed item whose full page is to be fetched (`full_text = true`).
-    FullText(Url, RawPost),
+    /// A feed item whose full page is to be fetched (`full_text = true`); `retry`: its page
+    /// failed on an earlier run (see [`Unfinished`]).
+    FullText {
+        url: Url,
+        item: RawPost,
+        retry: bool,
+    },
+}
+
+/// Why an entry stored from a feed item still waits for its page (`full_text = true`): the
+/// fetch or the extraction failed, or was left for later. The item's own text is stored
+/// meanwhile, and the page stays pending, fetched again on later runs.
+struct Unfinished {
+    reason: String,
+    /// Left for the next run (budget, `Retry-After`): not a failure.
+    deferred: bool,
 }
 
 /// Which fields extraction found on a page (for drift detection).
@@ -118,10 +132,17 @@ impl Tally {
 const STORE_BATCH: usize = 32;
 
 enum Outcome {
-    /// `found` is set when the entry was extracted from a page in this run; the last field is
+    /// `found` is set when the entry was extracted from a page in this run; the fourth field is
     /// the twin key of the page it was extracted from, after redirects (`None` for a post in
-    /// hand: a feed item, a file).
-    Entry(Box<Entry>, Vec<String>, Option<Found>, Option<String>),
+    /// hand: a feed item, a file); the last is set for a feed item stored without the page it
+    /// was to be completed from.
+    Entry(
+        Box<Entry>,
+        Vec<String>,
+        Option<Found>,
+        Option<String>,
+        Option<Unfinished>,
+    ),
     NotModified,
     Failed(String),
     /// On purpose (robots.txt), or a page that is gone: not a failure.
@@ -327,6 +348,11 @@ pub async fn refresh_source(
     tracing::debug!(source = %src.name, kind = index.kind, "index read");
     let mut listing = None;
     let now = Utc::now();
+    // Posts that failed on earlier runs are retried even when the listing did not change.
+    let pending = store.pending(&src.name).unwrap_or_else(|e| {
+        tracing::warn!(source = %src.name, "cannot read pending posts: {e}");
+        Vec::new()
+    });
     let mut work: Vec<Work> = Vec::new();
     let fetches_pages = match index.discovery {
         Discovery::Listing(l) => {
@@ -346,11 +372,20 @@ pub async fn refresh_source(
             true
         }
         Discovery::Posts(posts) => {
-            for (u, raw) in posts {
+            // A feed item whose page failed before is completed from its page again.
+            let retry: HashSet<String> = pending
+                .iter()
+                .filter_map(|u| Url::parse(u).ok())
+                .map(|u| scrape::url_key(&u))
+                .collect();
+            for (url, item) in posts {
                 if !src.full_text {
-                    work.push(Work::Post(u, raw, now));
-                } else if !state.is_listed_known(&u) {
-                    work.push(Work::FullText(u, raw));
+                    work.push(Work::Post(url, item, now));
+                    continue;
+                }
+                let retry = retry.contains(&scrape::url_key(&url));
+                if !state.is_listed_known(&url) || retry {
+                    work.push(Work::FullText { url, item, retry });
                 }
             }
             src.full_text
@@ -384,7 +419,7 @@ pub async fn refresh_source(
     let queued: std::collections::HashSet<String> = work
         .iter()
         .filter_map(|w| match w {
-            Work::Fetch { url, .. } | Work::FullText(url, _) => Some(scrape::url_key(url)),
+            Work::Fetch { url, .. } | Work::FullText { url, .. } => Some(scrape::url_key(url)),
             _ => None,
         })
         .collect();
@@ -396,12 +431,8 @@ pub async fn refresh_source(
             .insert(scrape::url_key(url))
     };
     // Queued after the posts of the listing, unless the listing has them already.
-    let mut later: Vec<(String, bool, bool)> = Vec::new();
-    // Posts that failed on earlier runs are retried even when the listing did not change.
-    match store.pending(&src.name) {
-        Ok(pending) => later.extend(pending.into_iter().map(|u| (u, false, true))),
-        Err(e) => tracing::warn!(source = %src.name, "cannot read pending posts: {e}"),
-    }
+    let mut later: Vec<(String, bool, bool)> =
+        pending.into_iter().map(|u| (u, false, true)).collect();
     // Young posts are re-checked now and then, conditionally, so that edits are caught.
     if fetches_pages {
         match store.recheck_candidates(&src.name, now, src.recheck_days, src.recheck_hours) {
@@ -488,7 +519,7 @@ pub async fn refresh_source(
         while let Some((order, location, outcome)) = results.next().await {
             progress.tick();
             let hold = match &outcome {
-                Outcome::Entry(entry, _, found, _) => {
+                Outcome::Entry(entry, _, found, ..) => {
                     if let Some(f) = found {
                         seen.add(*f);
                     }
@@ -562,7 +593,7 @@ struct StoredFrom {
 /// The page an entry outcome was extracted from, if it came from a page.
 fn outcome_page(outcome: &Outcome) -> Option<String> {
     match outcome {
-        Outcome::Entry(_, _, _, page) => page.clone(),
+        Outcome::Entry(_, _, _, page, _) => page.clone(),
         _ => None,
     }
 }
@@ -627,7 +658,7 @@ fn one_per_entry(
         );
     }
     for (order, location, outcome) in &rest {
-        if let Outcome::Entry(e, _, _, page) = outcome {
+        if let Outcome::Entry(e, _, _, page, _) = outcome {
             note(group(&e.dedup_key, page), rank(*order, location), false);
         }
     }
@@ -651,7 +682,7 @@ fn one_per_entry(
         );
     }
     for (order, location, outcome) in &rest {
-        if let Outcome::Entry(e, _, _, page) = outcome {
+        if let Outcome::Entry(e, _, _, page, _) = outcome {
             keep(
                 &e.dedup_key,
                 effective(&e.dedup_key, page, rank(*order, location)),
@@ -688,7 +719,7 @@ fn one_per_entry(
         }
     }
     for (order, location, outcome) in &rest {
-        if let Outcome::Entry(e, _, _, page) = outcome {
+        if let Outcome::Entry(e, _, _, page, _) = outcome {
             let own = effective(&e.dedup_key, page, rank(*order, location));
             if kept[&e.dedup_key] == own {
                 offer(&e.id, own, &e.dedup_key);
@@ -736,7 +767,7 @@ fn one_per_entry(
     let rest = rest
         .into_iter()
         .map(|(order, location, outcome)| match outcome {
-            Outcome::Entry(ref entry, _, _, ref page) => {
+            Outcome::Entry(ref entry, _, _, ref page, _) => {
                 let own = rank(order, &location);
                 let key = entry.dedup_key.clone();
                 if kept[&key] != effective(&key, page, own.clone()) {
@@ -846,7 +877,7 @@ fn apply_each(
     let mut tally = Tally::default();
     for (location, outcome) in results {
         match outcome {
-            Outcome::Entry(entry, warnings, found, _) => {
+            Outcome::Entry(entry, warnings, found, _, unfinished) => {
                 for w in warnings {
                     tracing::warn!(source = %src.name, url = %location, "{w}");
                 }
@@ -877,8 +908,25 @@ fn apply_each(
                     }
                 }
                 listing_date_seen(src, store, state, &location);
-                if let Err(e) = store.remove_pending(&src.name, &location) {
-                    tracing::warn!(source = %src.name, "cannot clear pending {location}: {e}");
+                match unfinished {
+                    None => {
+                        if let Err(e) = store.remove_pending(&src.name, &location) {
+                            tracing::warn!(source = %src.name, "cannot clear pending {location}: {e}");
+                        }
+                    }
+                    Some(u) if u.deferred => defer(src, store, rep, location, u.reason),
+                    Some(u) => {
+                        let reason = format!(
+                            "full text not fetched: {}; the feed item's own text is stored \
+                             meanwhile, and the page is fetched again next run",
+                            u.reason
+                        );
+                        if let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now())
+                        {
+                            tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
+                        }
+                        rep.failures.push((location, reason));
+                    }
                 }
             }
             Outcome::NotModified => {
@@ -901,21 +949,7 @@ fn apply_each(
                 let _ = store.remove_pending(&src.name, &location);
                 rep.skipped.push((location, reason));
             }
-            Outcome::Deferred(reason) => {
-                rep.deferred += 1;
-                if let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now()) {
-                    tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
-                }
-                // Several hosts may ask to wait: name the same one whatever finished first.
-                if reason.contains("Retry-After")
-                    && rep
-                        .fatal
-                        .as_ref()
-                        .is_none_or(|f| f.contains("Retry-After") && reason < *f)
-                {
-                    rep.fatal = Some(reason);
-                }
-            }
+            Outcome::Deferred(reason) => defer(src, store, rep, location, reason),
             Outcome::GaveWay { created, reason } => {
                 if let Some(id) = created {
                     match store.forget_new_entry(&id) {
@@ -949,6 +983,29 @@ fn apply_each(
         }
     }
     tally
+}
+
+/// A post left for the next run (budget, `Retry-After`): kept pending, not a failure.
+fn defer(
+    src: &SourceConfig,
+    store: &mut Store,
+    rep: &mut SourceReport,
+    location: String,
+    reason: String,
+) {
+    rep.deferred += 1;
+    if let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now()) {
+        tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
+    }
+    // Several hosts may ask to wait: name the same one whatever finished first.
+    if reason.contains("Retry-After")
+        && rep
+            .fatal
+            .as_ref()
+            .is_none_or(|f| f.contains("Retry-After") && reason < *f)
+    {
+        rep.fatal = Some(reason);
+    }
 }
 
 /// The post at `location` was fetched again in this run: when a listing card's date was why,
@@ -1172,13 +1229,9 @@ async fn process(
                 Err(e) => return failed(&url, e),
             }
         }
-        Work::FullText(url, item) => match source::fetch_page(fetcher, &url).await {
+        Work::FullText { url, item, retry } => match source::fetch_page(fetcher, &url).await {
             Ok(p) => (p, Some(item), None),
-            Err(e) => {
-                // The feed item itself is still a usable entry.
-                tracing::warn!(url = %url, "full text not fetched ({e}); using the feed item");
-                return in_hand(url.to_string(), url, item, Utc::now(), src).await;
-            }
+            Err(e) => return full_text_failed(url, item, retry, e, src, state).await,
         },
     };
     // Only a page fetched from the site can be reached through two URLs (a redirect); a file
@@ -1186,6 +1239,14 @@ async fn process(
     let page_key =
         (file.is_none() && item.is_none()).then(|| crate::normalize::twin_key(page.url.as_str()));
     let location = file.unwrap_or_else(|| page.requested_url.to_string());
+    // A feed item not stored yet is stored from its own text if its page yields no post.
+    let (item, fallback) = match item {
+        Some(item) if !state.is_known(&page.requested_url) => {
+            let fallback = (page.requested_url.clone(), item.clone());
+            (Some(item), Some(fallback))
+        }
+        item => (item, None),
+    };
     let selectors = src.selectors.clone();
     let name = src.name.clone();
     let result = blocking(move || {
@@ -1208,10 +1269,78 @@ async fn process(
     .await;
     let outcome = match result {
         Ok((entry, warnings, found)) => {
-            Outcome::Entry(Box::new(entry), warnings, Some(found), page_key)
+            Outcome::Entry(Box::new(entry), warnings, Some(found), page_key, None)
         }
-        Err(reason) => Outcome::Failed(reason),
+        Err(reason) => match fallback {
+            Some((url, item)) => {
+                let unfinished = Unfinished {
+                    reason,
+                    deferred: false,
+                };
+                return excerpt(url, item, unfinished, src).await;
+            }
+            None => Outcome::Failed(reason),
+        },
     };
+    (location, outcome)
+}
+
+/// The page of a feed item (`full_text = true`) could not be fetched. An item not stored yet is
+/// stored from its own text, its page left pending ([`Unfinished`]); for a stored one (its
+/// text already stored, or the full post) the failure is reported like any page's, and the
+/// stored entry is left as it is.
+async fn full_text_failed(
+    url: Url,
+    item: RawPost,
+    retry: bool,
+    e: FetchError,
+    src: &SourceConfig,
+    state: &RunState,
+) -> (String, Outcome) {
+    let known = state.is_known(&url);
+    let deferred = matches!(e, FetchError::Budget(_) | FetchError::WaitTooLong { .. });
+    let outcome = match e {
+        // robots.txt keeps the page out of reach: the item is all there is, and that is fine.
+        e if e.is_skip() => {
+            if known {
+                Outcome::Skipped(e.to_string())
+            } else {
+                tracing::info!(url = %url, "full text not fetched ({e}); using the feed item");
+                return in_hand(url.to_string(), url, item, Utc::now(), src).await;
+            }
+        }
+        FetchError::Status(code @ (404 | 410)) if retry => {
+            let why = format!("gone (HTTP status {code}) after failing earlier; no longer retried");
+            if known {
+                Outcome::Gone(format!("{why}; its entry is kept as stored"))
+            } else {
+                Outcome::Skipped(why)
+            }
+        }
+        e if known && deferred => Outcome::Deferred(e.to_string()),
+        e if known => Outcome::Failed(e.to_string()),
+        e => {
+            let unfinished = Unfinished {
+                reason: e.to_string(),
+                deferred,
+            };
+            return excerpt(url, item, unfinished, src).await;
+        }
+    };
+    (url.to_string(), outcome)
+}
+
+/// A feed item stored from its own text while its page is still to come.
+async fn excerpt(
+    url: Url,
+    item: RawPost,
+    unfinished: Unfinished,
+    src: &SourceConfig,
+) -> (String, Outcome) {
+    let (location, mut outcome) = in_hand(url.to_string(), url, item, Utc::now(), src).await;
+    if let Outcome::Entry(.., slot) = &mut outcome {
+        *slot = Some(unfinished);
+    }
     (location, outcome)
 }
 
@@ -1233,7 +1362,7 @@ async fn in_hand(
 
 fn to_outcome(result: Result<(Entry, Vec<String>), String>, found: Option<Found>) -> Outcome {
     match result {
-        Ok((entry, warnings)) => Outcome::Entry(Box::new(entry), warnings, found, None),
+        Ok((entry, warnings)) => Outcome::Entry(Box::new(entry), warnings, found, None, None),
         Err(reason) => Outcome::Failed(reason),
     }
 }
@@ -1358,7 +1487,11 @@ pub async fn backfill_source(
                             .filter(|(u, _)| !state.is_listed_known(u))
                             .map(|(u, raw)| {
                                 if src.full_text {
-                                    Work::FullText(u, raw)
+                                    Work::FullText {
+                                        url: u,
+                                        item: raw,
+                                        retry: false,
+                                    }
                                 } else {
                                     Work::Post(u, raw, page.fetched_at)
                                 }
@@ -1466,7 +1599,11 @@ async fn backfill_wordpress(
         .filter(|(u, _)| !state.is_listed_known(u))
         .map(|(u, raw)| {
             if src.full_text {
-                Work::FullText(u, raw)
+                Work::FullText {
+                    url: u,
+                    item: raw,
+                    retry: false,
+                }
             } else {
                 Work::Post(u, raw, now)
             }
@@ -1549,7 +1686,7 @@ mod tests {
             (
                 i,
                 location.to_string(),
-                Outcome::Entry(e, vec![], None, page.clone()),
+                Outcome::Entry(e, vec![], None, page.clone(), None),
             )
         };
         let at = |i: usize| urls[i].0.to_string();
@@ -1608,7 +1745,7 @@ mod tests {
             (
                 i,
                 urls[i].to_string(),
-                Outcome::Entry(Box::new(e), vec![], None, page),
+                Outcome::Entry(Box::new(e), vec![], None, page, None),
             )
         };
         for arrival in [[0, 1], [1, 0]] {

@@ -442,6 +442,195 @@ fn unreachable_site_is_one_clear_line_and_exit_1() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// A feed of `(post, excerpt)` items, RSS 2.0, each with a `?p=N` guid and the category
+/// "From the feed", served at `/feed/`.
+fn serve_item_feed(site: &Site, items: &[(&Post, &str)]) {
+    let base = site.base();
+    let items: String = items
+        .iter()
+        .map(|(p, excerpt)| {
+            let date = chrono::DateTime::parse_from_rfc3339(&p.date)
+                .unwrap()
+                .to_rfc2822();
+            format!(
+                "<item><title>{title}</title><link>{base}{path}</link>\
+                 <guid isPermaLink=\"false\">{base}/?p={id}</guid><pubDate>{date}</pubDate>\
+                 <category>From the feed</category><description>{excerpt}</description></item>",
+                title = p.title,
+                path = p.path(),
+                id = p.id,
+            )
+        })
+        .collect();
+    let rss = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Site</title><link>{base}/</link><description>d</description>
+{items}</channel></rss>"#
+    );
+    site.set(
+        "/feed/",
+        Resp::Bytes {
+            content_type: "application/rss+xml; charset=UTF-8".into(),
+            body: rss.into_bytes(),
+            headers: vec![],
+        },
+    );
+}
+
+/// The Atom content of the entry `id` in `out/main/atom.xml` below `dir`.
+fn content_of(dir: &std::path::Path, id: &str) -> String {
+    let atom = parse_feed(&dir.join("out/main/atom.xml"));
+    let entry = atom
+        .entries
+        .iter()
+        .find(|e| e.id == id)
+        .unwrap_or_else(|| panic!("no entry {id}"));
+    entry
+        .content
+        .as_ref()
+        .and_then(|c| c.body.clone())
+        .unwrap_or_default()
+}
+
+/// `full_text = true`: each new item's page is fetched and extracted, the feed adding what the
+/// page lacks. An item whose page fails is stored from the feed's own text meanwhile, reported
+/// failed (exit 1) and its page fetched again on every run until it yields the post; items
+/// already complete are not fetched again.
+#[test]
+fn full_text_stores_the_item_until_its_page_can_be_read() {
+    let site = Site::start();
+    let base = site.base();
+    let a = Post::new(11, "panel-a", "Panel A", "2024-01-02T10:00:00+00:00");
+    let mut b = Post::new(12, "panel-b", "Panel B", "2024-01-01T10:00:00+00:00");
+    b.body = "<p>The whole of panel B, far longer than its excerpt.</p>".into();
+    serve_item_feed(&site, &[(&a, "Excerpt of A"), (&b, "Excerpt of B")]);
+    site.set(&a.path(), Resp::Html(classic_post(&base, &a)));
+    site.set(&b.path(), Resp::Status(500));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &common::site_config(&site.url("/feed/"), "", "kind = \"feed\"\nfull_text = true"),
+    );
+    let (a_id, b_id) = (site.url("/?p=11"), site.url("/?p=12"));
+
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("site: 2 new"), "{stderr}");
+    let b_url = site.url(&b.path());
+    assert!(
+        stderr.lines().any(|l| l.contains(&b_url)
+            && l.contains("full text not fetched")
+            && l.contains("500")),
+        "{stderr}"
+    );
+    assert!(content_of(dir.path(), &a_id).contains("Body of Panel A"));
+    assert!(content_of(dir.path(), &b_id).contains("Excerpt of B"));
+    let atom = parse_feed(&dir.path().join("out/main/atom.xml"));
+    let terms: Vec<&str> = atom.entries[0]
+        .categories
+        .iter()
+        .map(|c| c.term.as_str())
+        .collect();
+    assert_eq!(
+        terms,
+        ["International Negotiation", "From the feed"],
+        "page and feed merged"
+    );
+
+    // Still failing: reported again, the item's text kept; the complete post is not fetched.
+    let seen = site.requests().len();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&b_url) && stderr.contains("500"),
+        "{stderr}"
+    );
+    assert_eq!(site.requests()[seen..], ["/feed/".to_string(), b.path()]);
+    assert!(content_of(dir.path(), &b_id).contains("Excerpt of B"));
+
+    // The page is back: the entry gets the full post, and nothing is pending any more.
+    site.set(&b.path(), Resp::Html(classic_post(&base, &b)));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 0 new, 1 updated"), "{stderr}");
+    let body = content_of(dir.path(), &b_id);
+    assert!(
+        body.contains("The whole of panel B") && !body.contains("Excerpt of B"),
+        "{body}"
+    );
+    assert_eq!(
+        parse_feed(&dir.path().join("out/main/atom.xml"))
+            .entries
+            .len(),
+        2
+    );
+    let seen = site.requests().len();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(site.requests()[seen..], ["/feed/".to_string()]);
+}
+
+/// `full_text = true`, pages that never yield the post: one that is not a post (a PDF) leaves
+/// the item stored from its own text and is tried again; one that is gone (404) is reported
+/// once, then, gone again on the retry, is no longer fetched, its item's entry kept.
+#[test]
+fn full_text_pages_that_are_no_post_or_gone() {
+    let site = Site::start();
+    let base = site.base();
+    let pdf = Post::new(21, "slides", "Slides", "2024-01-02T10:00:00+00:00");
+    let gone = Post::new(22, "gone", "Gone", "2024-01-01T10:00:00+00:00");
+    serve_item_feed(&site, &[(&pdf, "The slides"), (&gone, "A gone post")]);
+    site.set(
+        &pdf.path(),
+        Resp::Bytes {
+            content_type: "application/pdf".into(),
+            body: b"%PDF-1.4".to_vec(),
+            headers: vec![],
+        },
+    );
+    site.set(&gone.path(), Resp::Status(404));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &common::site_config(&site.url("/feed/"), "", "kind = \"feed\"\nfull_text = true"),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("site: 2 new"), "{stderr}");
+    let failed = |stderr: &str, p: &Post, why: &str| {
+        stderr
+            .lines()
+            .any(|l| l.contains(&format!("{base}{}", p.path())) && l.contains(why))
+    };
+    assert!(failed(&stderr, &pdf, "not an HTML page"), "{stderr}");
+    assert!(failed(&stderr, &gone, "404"), "{stderr}");
+    assert!(content_of(dir.path(), &site.url("/?p=21")).contains("The slides"));
+    assert!(content_of(dir.path(), &site.url("/?p=22")).contains("A gone post"));
+
+    let seen = site.requests().len();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(failed(&stderr, &pdf, "not an HTML page"), "{stderr}");
+    assert!(failed(&stderr, &gone, "no longer retried"), "{stderr}");
+    let mut asked = site.requests()[seen..].to_vec();
+    asked.sort();
+    let mut expected = vec!["/feed/".to_string(), pdf.path(), gone.path()];
+    expected.sort();
+    assert_eq!(asked, expected);
+
+    let seen = site.requests().len();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stderr.contains(&gone.path()), "{stderr}");
+    assert_eq!(site.requests()[seen..], ["/feed/".to_string(), pdf.path()]);
+    assert_eq!(
+        parse_feed(&dir.path().join("out/main/atom.xml"))
+            .entries
+            .len(),
+        2
+    );
+}
+
 #[test]
 fn feed_source_is_ingested() {
     let site = Site::start();
