@@ -415,6 +415,7 @@ pub async fn refresh_source(
         record_walk(src, store, &index.failures);
     }
     rep.failures.extend(index.failures);
+    rep.skipped.extend(index.skipped);
     let mut empty_pages = index.empty_pages;
     let queued: std::collections::HashSet<String> = work
         .iter()
@@ -1474,7 +1475,11 @@ pub async fn backfill_source(
                     headers: Default::default(),
                     fetched_at: page.fetched_at,
                 };
-                match source::feed::parse(&url, &fetched) {
+                let parsed = source::feed::parse(&url, &fetched).map(|items| {
+                    rep.skipped.extend(items.skipped);
+                    items.posts
+                });
+                match parsed {
                     Ok(items)
                         if items
                             .iter()

@@ -678,6 +678,47 @@ fn feed_source_is_ingested() {
     );
 }
 
+/// A feed item without a link has no page for readers to open: it is left out, and the run
+/// says so (a skip, not a failure), naming the feed, the item and its title.
+#[test]
+fn a_feed_item_without_a_link_is_reported_as_left_out() {
+    let site = Site::start();
+    let base = site.base();
+    let atom = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Site</title><id>{base}/</id>
+<updated>2024-01-03T10:00:00Z</updated><author><name>A</name></author>
+<entry><title>Linked</title><link href="{base}/2024/01/03/linked/"/><id>{base}/?p=5</id>
+<updated>2024-01-03T10:00:00Z</updated><content type="html">x</content></entry>
+<entry><title>A note with no page</title><id>urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a</id>
+<updated>2024-01-02T10:00:00Z</updated><content type="html">y</content></entry>
+</feed>"#
+    );
+    site.set(
+        "/atom/",
+        Resp::Bytes {
+            content_type: "application/atom+xml".into(),
+            body: atom.into_bytes(),
+            headers: vec![],
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &html_config(&site.url("/atom/"), ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 1 new"), "{stderr}");
+    let feed_url = site.url("/atom/");
+    assert!(
+        stderr.lines().any(|l| l.contains("skipped")
+            && l.contains(&feed_url)
+            && l.contains("urn:uuid:1225c695")
+            && l.contains("A note with no page")
+            && l.contains("no usable link")),
+        "{stderr}"
+    );
+    assert_eq!(common::atom_ids(dir.path()), [site.url("/?p=5")]);
+}
+
 /// Feed text constructs read by their type: an Atom title typed `html` or `xhtml` is markup
 /// whose text is the title; plain-text content (Atom `type="text"`, JSON Feed `content_text`) is
 /// text, escaped, its blank lines kept as paragraphs, never read as markup.

@@ -8,9 +8,18 @@ use url::Url;
 use super::http::Fetched;
 use crate::model::{DateSource, RawDate, RawPost};
 
-/// Parse a fetched feed into `(item URL, RawPost)` pairs. Items without a usable link are skipped
-/// with a warning; a document that is not a feed is an error message.
-pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Vec<(Url, RawPost)>, String> {
+/// The items of one feed document.
+#[derive(Debug, Default)]
+pub struct Items {
+    /// `(item URL, RawPost)`, in feed order.
+    pub posts: Vec<(Url, RawPost)>,
+    /// Items left out, as `(feed URL, why)`: those without a usable link (an entry needs a page
+    /// for readers to open and for its id).
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Parse a fetched feed into its items. A document that is not a feed is an error message.
+pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Items, String> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(fetched.url.as_str()))
         .sanitize_content(false)
@@ -23,7 +32,7 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Vec<(Url, RawPost)>, S
         feed.feed_type,
         feed_rs::model::FeedType::Atom | feed_rs::model::FeedType::JSON
     );
-    let mut out = Vec::new();
+    let mut out = Items::default();
     for item in feed.entries {
         let link = item
             .links
@@ -33,7 +42,13 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Vec<(Url, RawPost)>, S
             .map(|l| l.href.clone())
             .or_else(|| item.id.starts_with("http").then(|| item.id.clone()));
         let Some(link) = link.and_then(|l| fetched.url.join(&l).ok()) else {
-            tracing::warn!(feed = %feed_url, id = %item.id, "feed item has no link; skipped");
+            let title = item.title.as_ref().map_or("", |t| t.content.as_str());
+            let why = format!(
+                "item {:?} (title {:?}) has no usable link, so no page to link to; left out",
+                item.id,
+                title.chars().take(80).collect::<String>()
+            );
+            out.skipped.push((feed_url.to_string(), why));
             continue;
         };
         let date = |d: Option<chrono::DateTime<chrono::Utc>>| {
@@ -79,7 +94,7 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Vec<(Url, RawPost)>, S
             summary: item.summary.as_ref().map(|s| s.content.clone()),
             related: Vec::new(),
         };
-        out.push((link, raw));
+        out.posts.push((link, raw));
     }
     Ok(out)
 }

@@ -243,6 +243,8 @@ pub struct SourceIndex {
     pub discovery: Discovery,
     /// Pages of the index that failed without ending the walk: `(url or file, reason)`.
     pub failures: Vec<(String, String)>,
+    /// What the index holds but leaves out on purpose, not a failure: `(location, reason)`.
+    pub skipped: Vec<(String, String)>,
     /// Which way the source was read (`html`, `feed` or `dir`), for logs.
     pub kind: &'static str,
     /// The index answered 304: nothing new.
@@ -256,6 +258,7 @@ impl SourceIndex {
         SourceIndex {
             discovery,
             failures: Vec::new(),
+            skipped: Vec::new(),
             kind,
             unchanged: false,
             empty_pages: Vec::new(),
@@ -397,12 +400,14 @@ pub async fn read_index(
         _ => looks_like_feed(first.content_type.as_deref(), &first.body),
     };
     if is_feed {
-        let posts = feed::parse(&start, &first).map_err(|message| SourceError::Invalid {
+        let items = feed::parse(&start, &first).map_err(|message| SourceError::Invalid {
             location: src.url.clone(),
             message,
         })?;
         state.remember(&start, &first);
-        Ok(SourceIndex::new(Discovery::Posts(posts), "feed"))
+        let mut index = SourceIndex::new(Discovery::Posts(items.posts), "feed");
+        index.skipped = items.skipped;
+        Ok(index)
     } else {
         if matches!(src.kind, SourceKind::Wordpress | SourceKind::Auto)
             && let Some(index) =
@@ -486,9 +491,11 @@ async fn read_wordpress(
             match fetcher.get(&feed_url).await {
                 Ok(f) if looks_like_feed(f.content_type.as_deref(), &f.body) => {
                     match feed::parse(&feed_url, &f) {
-                        Ok(posts) => {
+                        Ok(items) => {
                             state.remember(start, first);
-                            Ok(Some(SourceIndex::new(Discovery::Posts(posts), "feed")))
+                            let mut index = SourceIndex::new(Discovery::Posts(items.posts), "feed");
+                            index.skipped = items.skipped;
+                            Ok(Some(index))
                         }
                         Err(_) => Ok(None),
                     }
