@@ -247,6 +247,14 @@ impl Sink {
     }
 }
 
+impl Sink {
+    /// The envelope recipients of the message saved at `eml`.
+    fn recipients(&self, eml: &Path) -> Vec<String> {
+        let text = std::fs::read_to_string(eml.with_extension("rcpt")).expect("read rcpt");
+        serde_json::from_str(&text).expect("rcpt json")
+    }
+}
+
 impl Drop for Sink {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -1229,4 +1237,51 @@ fn dkim_key_problems_are_config_errors_naming_the_key_and_the_file() {
     let cfg = Config::load(&fx.config_path()).expect("a good key loads");
     let d = cfg.digest.expect("digest");
     assert_eq!(d.dkim_key.as_deref(), Some(keys.join("k.pem").as_path()));
+}
+
+/// With several recipients, each gets the issue but none learns the others' addresses: they
+/// are in the envelope only, the `To` header names the sender. The copy on disk (the output
+/// folder may be public) never names a recipient, not even the only one.
+#[test]
+fn recipients_never_see_each_other_and_the_public_copy_names_none() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    let config = fx.dir.path().join("config.toml");
+    let text = std::fs::read_to_string(&config).expect("read config");
+    let text = text.replace(
+        r#"to = ["list@example.org"]"#,
+        r#"to = ["ana@example.org", "Ben Okafor <ben@example.org>"]"#,
+    );
+    std::fs::write(&config, text).expect("write config");
+    let outcome = fx.run(&fx.opts()).expect("run");
+    assert!(matches!(outcome, DigestOutcome::Sent { .. }), "{outcome:?}");
+    let msgs = sink.messages();
+    assert_eq!(msgs.len(), 1, "one message for all recipients");
+    assert_eq!(
+        sink.recipients(&msgs[0]),
+        ["ana@example.org", "ben@example.org"]
+    );
+    let sent = std::fs::read_to_string(&msgs[0]).expect("read sent");
+    let m = parse_message(&msgs[0]);
+    assert_eq!(
+        m["headers"]["To"],
+        "Negotiation Digest <digest@example.org>"
+    );
+    let public = std::fs::read_to_string(fx.out("2024-W46.eml")).expect("read eml");
+    for text in [&sent, &public] {
+        assert!(
+            !text.contains("ana@") && !text.contains("ben@") && !text.contains("Okafor"),
+            "{text}"
+        );
+    }
+
+    // One recipient (a list address, usually) is named in the message sent, not on disk.
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    fx.run(&fx.opts()).expect("run");
+    let msgs = sink.messages();
+    assert_eq!(sink.recipients(&msgs[0]), ["list@example.org"]);
+    assert_eq!(parse_message(&msgs[0])["headers"]["To"], "list@example.org");
+    let public = std::fs::read_to_string(fx.out("2024-W46.eml")).expect("read eml");
+    assert!(!public.contains("list@example.org"), "{public}");
 }

@@ -2,7 +2,8 @@
 
 Serve:  python3 tests/smtp_sink.py serve PORT DIR MODE
         MODE is accept | reject-sender | drop. Prints "ready" once listening; every accepted
-        message is written to DIR/<n>.eml. Runs until killed.
+        message is written to DIR/<n>.eml, its envelope recipients to DIR/<n>.rcpt (a JSON
+        list). Runs until killed.
 Parse:  python3 tests/smtp_sink.py parse FILE
         Prints a JSON summary of the message (headers, part types, charsets, decoded bodies,
         the List-Id's phrase and id).
@@ -32,8 +33,11 @@ def serve(port, folder, mode):
             if mode == "drop":
                 server.transport.close()
                 return "421 closing"
-            n = len(os.listdir(folder))
+            n = len([f for f in os.listdir(folder) if f.endswith(".eml")])
             path = os.path.join(folder, f"{n:03}.eml")
+            # The envelope's recipients, next to the message: who it was really sent to.
+            with open(os.path.join(folder, f"{n:03}.rcpt"), "w") as f:
+                json.dump(envelope.rcpt_tos, f)
             with open(path + ".tmp", "wb") as f:
                 f.write(envelope.original_content or envelope.content)
             os.replace(path + ".tmp", path)

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use lettre::address::Envelope;
 use lettre::message::header::{Header, HeaderName, HeaderValue, Headers, To};
 use lettre::message::{Mailbox, Mailboxes, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -49,7 +50,9 @@ text_header!(ListUnsubscribePost, "List-Unsubscribe-Post");
 pub struct MessageParts<'a> {
     /// `From`.
     pub from: &'a str,
-    /// `To`, one or more addresses.
+    /// The recipients, one or more addresses. The `To` header names the only one, or, when
+    /// there are several, the sender (each recipient is then reached through the envelope
+    /// alone, as with `Bcc`), so no recipient learns the others' addresses.
     pub to: &'a [String],
     /// `Subject`.
     pub subject: &'a str,
@@ -80,11 +83,12 @@ pub fn build_message(p: &MessageParts<'_>) -> Result<Message, DigestError> {
         )
     })?;
     let mut b = Message::builder()
-        .from(from)
+        .from(from.clone())
         .subject(p.subject)
         .date(p.date.into())
         .message_id(Some(format!("<{}>", p.message_id)))
         .header(ListId(list_id_value(p.list_name, p.list_id)));
+    let mut recipients = Vec::with_capacity(p.to.len());
     for (i, to) in p.to.iter().enumerate() {
         let mb: Mailbox = to.parse().map_err(|e| {
             DigestError::config(
@@ -92,8 +96,18 @@ pub fn build_message(p: &MessageParts<'_>) -> Result<Message, DigestError> {
                 format!("invalid email address {to:?}: {e}"),
             )
         })?;
-        b = b.to(mb);
+        recipients.push(mb);
     }
+    let envelope = Envelope::new(
+        Some(from.email.clone()),
+        recipients.iter().map(|m| m.email.clone()).collect(),
+    )
+    .map_err(|e| DigestError::config("digest.to", format!("no usable recipient: {e}")))?;
+    b = match recipients.as_slice() {
+        [only] => b.to(only.clone()),
+        _ => b.to(from),
+    }
+    .envelope(envelope);
     if let Some(u) = p.unsubscribe_url {
         b = b.header(ListUnsubscribe(format!("<{u}>")));
         if u.starts_with("https://") {

@@ -382,24 +382,23 @@ pub fn run(
         ),
         None => format!("digest.{}.{}@{}", plan.feed.name, label, plan.domain),
     };
-    let eml_to: Vec<String> = if recipients.is_empty() {
-        // The web copy and dry runs still need a To: address the list itself.
-        vec![plan.digest.from.clone()]
-    } else {
-        recipients.to_vec()
+    let message = |to: &[String]| {
+        mail::build_message(&mail::MessageParts {
+            from: &plan.digest.from,
+            to,
+            subject: &rendered.subject,
+            text: &rendered.text,
+            html: &rendered.html,
+            message_id: &message_id,
+            date: now,
+            list_name: &plan.title,
+            list_id: &plan.list_id,
+            unsubscribe_url: plan.digest.unsubscribe_url.as_deref(),
+        })
     };
-    let mut msg = mail::build_message(&mail::MessageParts {
-        from: &plan.digest.from,
-        to: &eml_to,
-        subject: &rendered.subject,
-        text: &rendered.text,
-        html: &rendered.html,
-        message_id: &message_id,
-        date: now,
-        list_name: &plan.title,
-        list_id: &plan.list_id,
-        unsubscribe_url: plan.digest.unsubscribe_url.as_deref(),
-    })?;
+    // The copy on disk sits in the output folder, which may be public: it is addressed to the
+    // sender, never to the recipients.
+    let public = message(std::slice::from_ref(&plan.digest.from))?;
 
     let dir = plan.dir();
     let html_path = dir.join(format!("{label}.html"));
@@ -409,7 +408,7 @@ pub fn run(
     if write_files {
         write(&html_path, rendered.html.as_bytes())?;
         write(&dir.join(format!("{label}.txt")), rendered.text.as_bytes())?;
-        write(&dir.join(format!("{label}.eml")), &msg.formatted())?;
+        write(&dir.join(format!("{label}.eml")), &public.formatted())?;
     }
     if opts.dry_run {
         return Ok(DigestOutcome::DryRun {
@@ -428,8 +427,9 @@ pub fn run(
                     "no recipient: list at least one address to send to",
                 ));
             }
-            // Signed last, after the `.eml` was written: the copy on disk stays unsigned, so a
-            // published file cannot be replayed as a signed message.
+            let mut msg = message(recipients)?;
+            // Only the message sent is signed: the copy on disk stays unsigned, so a published
+            // file cannot be replayed as a signed message.
             if let Some(dkim) = &plan.dkim {
                 dkim::sign(&mut msg, dkim);
             }
