@@ -719,6 +719,47 @@ fn a_feed_item_without_a_link_is_reported_as_left_out() {
     assert_eq!(common::atom_ids(dir.path()), [site.url("/?p=5")]);
 }
 
+/// A feed date feed-rs cannot read goes through feedwright's own date parser, which knows
+/// human forms; one nobody can read is a warning naming it, and the item is dated when first
+/// seen.
+#[test]
+fn feed_dates_feed_rs_cannot_read() {
+    let site = Site::start();
+    let base = site.base();
+    let rss = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Site</title><link>{base}/</link><description>d</description>
+<item><title>Human date</title><link>{base}/human/</link><pubDate>28 April 2019</pubDate></item>
+<item><title>No date</title><link>{base}/vague/</link><pubDate>next Tuesday</pubDate></item>
+</channel></rss>"#
+    );
+    site.set(
+        "/feed/",
+        Resp::Bytes {
+            content_type: "application/rss+xml".into(),
+            body: rss.into_bytes(),
+            headers: vec![],
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &html_config(&site.url("/feed/"), ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("unparseable published date \"next Tuesday\""),
+        "{stderr}"
+    );
+    let atom = parse_feed(&dir.path().join("out/main/atom.xml"));
+    let human = atom
+        .entries
+        .iter()
+        .find(|e| e.title.as_ref().unwrap().content == "Human date");
+    assert_eq!(
+        human.unwrap().published.unwrap().to_rfc3339(),
+        "2019-04-28T00:00:00+00:00"
+    );
+}
+
 /// Feed text constructs read by their type: an Atom title typed `html` or `xhtml` is markup
 /// whose text is the title; plain-text content (Atom `type="text"`, JSON Feed `content_text`) is
 /// text, escaped, its blank lines kept as paragraphs, never read as markup.

@@ -20,20 +20,28 @@ pub struct Items {
 
 /// Parse a fetched feed into its items. A document that is not a feed is an error message.
 pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Items, String> {
-    let parser = feed_rs::parser::Builder::new()
-        .base_uri(Some(fetched.url.as_str()))
-        .sanitize_content(false)
-        .build();
-    let feed = parser
+    let feed = builder(fetched)
+        .build()
         .parse(fetched.body.as_slice())
         .map_err(|e| format!("not a readable RSS, Atom or JSON feed: {e}"))?;
+    // feed-rs drops a date it cannot read: find the texts of those, for our own date parser
+    // (which also knows human forms such as `28 April 2019`) and, failing that, a warning.
+    let undated = feed
+        .entries
+        .iter()
+        .any(|e| e.published.is_none() && e.updated.is_none());
+    let unread = if undated {
+        unread_dates(fetched)
+    } else {
+        Vec::new()
+    };
     // feed-rs also calls an RSS 1.0 description plain text; it usually holds escaped HTML.
     let typed = matches!(
         feed.feed_type,
         feed_rs::model::FeedType::Atom | feed_rs::model::FeedType::JSON
     );
     let mut out = Items::default();
-    for item in feed.entries {
+    for (n, item) in feed.entries.into_iter().enumerate() {
         let link = item
             .links
             .iter()
@@ -59,6 +67,20 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Items, String> {
             .into_iter()
             .collect::<Vec<_>>()
         };
+        let text = |t: Option<&String>| {
+            t.map(|t| RawDate {
+                value: t.clone(),
+                source: DateSource::Feed,
+            })
+            .into_iter()
+            .collect::<Vec<_>>()
+        };
+        let (published, modified) = match unread.get(n) {
+            Some((p, u)) if item.published.is_none() && item.updated.is_none() => {
+                (text(p.as_ref().or(u.as_ref())), text(u.as_ref()))
+            }
+            _ => (date(item.published.or(item.updated)), date(item.updated)),
+        };
         // Plain text (Atom `type="text"`, JSON Feed `content_text`) is text, not markup.
         let body = item
             .content
@@ -82,8 +104,8 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Items, String> {
                     super::html_text(&t.content)
                 }
             }),
-            published: date(item.published.or(item.updated)),
-            modified: date(item.updated),
+            published,
+            modified,
             authors: item.authors.iter().filter_map(|p| p.name.clone()).collect(),
             categories: item
                 .categories
@@ -97,6 +119,43 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Items, String> {
         out.posts.push((link, raw));
     }
     Ok(out)
+}
+
+/// The feed-rs parser as feedwright uses it: links resolved against the feed's URL, content
+/// left unsanitized (sanitizing is `normalize`'s).
+fn builder(fetched: &Fetched) -> feed_rs::parser::Builder {
+    feed_rs::parser::Builder::new()
+        .base_uri(Some(fetched.url.as_str()))
+        .sanitize_content(false)
+}
+
+/// The date texts of every entry of the feed, `(published, updated)` in feed order, for the
+/// entries whose dates feed-rs could not read. The feed is read again with a date parser that
+/// numbers the texts it is handed and answers each with "`n` seconds after the epoch", so each
+/// entry's dates say which texts they came from. Empty when the feed does not parse.
+fn unread_dates(fetched: &Fetched) -> Vec<(Option<String>, Option<String>)> {
+    use std::sync::{Arc, Mutex, PoisonError};
+    let texts: Arc<Mutex<Vec<String>>> = Arc::default();
+    let handed = Arc::clone(&texts);
+    let parser = builder(fetched)
+        .timestamp_parser(move |text| {
+            let mut handed = handed.lock().unwrap_or_else(PoisonError::into_inner);
+            handed.push(text.trim().to_owned());
+            chrono::DateTime::from_timestamp(i64::try_from(handed.len()).ok()? - 1, 0)
+        })
+        .build();
+    let Ok(feed) = parser.parse(fetched.body.as_slice()) else {
+        return Vec::new();
+    };
+    let texts = texts.lock().unwrap_or_else(PoisonError::into_inner);
+    let text = |d: Option<chrono::DateTime<chrono::Utc>>| {
+        let n = usize::try_from(d?.timestamp()).ok()?;
+        texts.get(n).cloned()
+    };
+    feed.entries
+        .iter()
+        .map(|e| (text(e.published), text(e.updated)))
+        .collect()
 }
 
 /// Is a feed text of this media type plain text (not HTML or XHTML)?
@@ -186,4 +245,83 @@ pub fn next_archive_page(url: &Url) -> Option<Url> {
         .extend_pairs(others)
         .append_pair("paged", &(current + 1).to_string());
     Some(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fetched(body: &str) -> Fetched {
+        Fetched {
+            url: Url::parse("https://example.org/feed/").expect("url"),
+            status: 200,
+            content_type: Some("application/rss+xml".into()),
+            body: body.as_bytes().to_vec(),
+            headers: Default::default(),
+            fetched_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("time"),
+        }
+    }
+
+    fn published(items: &Items) -> Vec<Vec<String>> {
+        items
+            .posts
+            .iter()
+            .map(|(_, p)| p.published.iter().map(|d| d.value.clone()).collect())
+            .collect()
+    }
+
+    /// A date feed-rs cannot read reaches normalization as its text (our parser knows more
+    /// forms, and warns about the rest), each text with its own item, whatever other dates
+    /// the feed holds; dates feed-rs reads are kept as it read them.
+    #[test]
+    fn dates_feed_rs_cannot_read_are_kept_as_text() {
+        let rss = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<link>https://example.org/</link><description>d</description>
+<lastBuildDate>whenever</lastBuildDate><pubDate>Tue, 02 Jan 2024 09:00:00 +0000</pubDate>
+<item><title>A</title><link>https://example.org/a/</link><pubDate>Tue, 02 Jan 2024 10:00:00 +0000</pubDate></item>
+<item><title>B</title><link>https://example.org/b/</link><pubDate> 28 April 2019 </pubDate></item>
+<item><title>C</title><link>https://example.org/c/</link><pubDate>next Tuesday</pubDate></item>
+<item><title>D</title><link>https://example.org/d/</link></item>
+</channel></rss>"#;
+        let items = parse(
+            &Url::parse("https://example.org/feed/").expect("url"),
+            &fetched(rss),
+        )
+        .expect("parse");
+        assert_eq!(
+            published(&items),
+            [
+                vec!["2024-01-02T10:00:00+00:00".to_owned()],
+                vec!["28 April 2019".to_owned()],
+                vec!["next Tuesday".to_owned()],
+                vec![],
+            ]
+        );
+        // Read like a readable date: feed-rs gives an RSS item's pubDate as both dates.
+        let (a, b) = (&items.posts[0].1, &items.posts[1].1);
+        assert_eq!(a.modified, a.published);
+        assert_eq!(b.modified, b.published);
+        assert_eq!(
+            crate::normalize::parse_date(&b.published[0].value).map(|d| d.to_rfc3339()),
+            Some("2019-04-28T00:00:00+00:00".to_owned())
+        );
+    }
+
+    /// Feeds whose dates all read need no second pass, and keep feed-rs's reading.
+    #[test]
+    fn readable_dates_are_feed_rs_s() {
+        let atom = r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">
+<title>t</title><id>urn:x</id><updated>2024-01-03T00:00:00Z</updated>
+<entry><title>A</title><id>urn:a</id><link href="https://example.org/a/"/>
+<published>2024-01-01T10:00:00+01:00</published><updated>2024-01-02T10:00:00Z</updated></entry>
+</feed>"#;
+        let items = parse(
+            &Url::parse("https://example.org/feed/").expect("url"),
+            &fetched(atom),
+        )
+        .expect("parse");
+        let a = &items.posts[0].1;
+        assert_eq!(a.published[0].value, "2024-01-01T09:00:00+00:00");
+        assert_eq!(a.modified[0].value, "2024-01-02T10:00:00+00:00");
+    }
 }
