@@ -131,6 +131,10 @@ impl std::fmt::Display for EntryId {
 }
 
 /// A normalized, sanitized post: what the store keeps and the feeds publish.
+///
+/// Complete archive pages keep their entries as this struct's JSON for good, so every version
+/// must read what earlier ones wrote: a field added later needs `#[serde(default)]` (the test
+/// `frozen_entries_of_0_1_still_read` reads the 0.1 format).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     /// Public id (Atom `id`, RSS `guid`, JSON Feed `id`).
@@ -210,5 +214,31 @@ pub struct RunReport {
 impl RunReport {
     pub fn failed(&self) -> bool {
         self.sources.iter().any(SourceReport::failed) || !self.publish_failures.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What version 0.1 froze into complete archive pages still reads, field for field (those
+    /// pages are never rewritten).
+    #[test]
+    fn frozen_entries_of_0_1_still_read() {
+        let json = include_str!("../tests/fixtures/frozen/entries-0.1.json");
+        let entries: Vec<Entry> = serde_json::from_str(json).expect("the 0.1 format reads");
+        assert_eq!(entries.len(), 2);
+        let e = &entries[0];
+        assert_eq!(e.id, EntryId("https://www.example.org/?p=42".into()));
+        assert_eq!(e.title, "Water treaties – a panel");
+        assert_eq!(e.published.to_rfc3339(), "2024-11-12T15:00:00+00:00");
+        assert_eq!(e.published_source, DateSource::Jsonld);
+        assert_eq!(e.updated_source, DateSource::Meta);
+        assert_eq!(e.authors, ["Ana Ruiz", "Miriam Brenner"]);
+        assert_eq!(e.related[0].title, "River basin negotiations");
+        assert_eq!(entries[1].published_source, DateSource::FirstSeen);
+        // The file is this version's format exactly: writing what was read gives it back.
+        let file: serde_json::Value = serde_json::from_str(json).expect("json");
+        assert_eq!(serde_json::to_value(&entries).expect("write"), file);
     }
 }
