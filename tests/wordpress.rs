@@ -294,6 +294,7 @@ fn incremental(
     Some(Incremental {
         modified_after: Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).single()?,
         known,
+        stop_at_known: true,
     })
 }
 
@@ -720,6 +721,78 @@ fn a_post_published_on_schedule_reaches_the_feed_on_the_next_run() {
     let mut got = atom_ids(dir.path());
     got.sort();
     assert_eq!(got, want);
+}
+
+/// A run whose publication-date pass failed stored ten new posts, all newer than a post
+/// published on schedule meanwhile that it never reached. The next run's pass does not stop at
+/// the first page of stored posts (they were stored by the failed run): it reads on and finds
+/// the scheduled post.
+#[test]
+fn after_a_failed_publication_date_pass_the_next_one_reads_past_stored_posts() {
+    let site = Site::start();
+    let base = site.base();
+    category_lookup(&site);
+    let old = posts(1..3);
+    let old_items: Vec<Value> = old.iter().map(|p| api_post(&base, p, true)).collect();
+    site.set(LISTING, listing_page(&base, &["post-1", "post-2"]));
+    site.set(&posts_path(1, None), json_resp(&json!(old_items)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = common::write_config(
+        dir.path(),
+        &common::site_config(&site.url(LISTING), "", "kind = \"wordpress\""),
+    );
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+
+    // Ten posts written and published on 20 May; one written on 6 May and published on
+    // schedule on 10 May. By modification date only the ten are new.
+    let new: Vec<Post> = (20..30)
+        .map(|id| {
+            let mut p = Post::new(
+                id,
+                &format!("new-{id}"),
+                &format!("New {id}"),
+                &format!("2024-05-20T{:02}:00:00+00:00", id - 10),
+            );
+            p.modified = Some(p.date.clone());
+            p
+        })
+        .collect();
+    let new_items: Vec<Value> = new.iter().rev().map(|p| api_post(&base, p, true)).collect();
+    site.set(
+        LISTING,
+        listing_page(&base, &["new-29", "new-28", "post-1"]),
+    );
+    site.set("/wp-json/wp/v2/posts", json_resp(&json!(new_items)));
+    site.set(&dated_path(1), Resp::Status(500));
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_ne!(code, 0, "{err}");
+    assert_eq!(atom_ids(dir.path()).len(), 12, "{err}");
+
+    // Page 1 by date is the ten (stored now), page 2 the scheduled post and the old ones.
+    let mut page2 = vec![api_post(&base, &scheduled_post(11), true)];
+    page2.extend(old_items);
+    site.set(&dated_path(1), json_with_pages(&json!(new_items), Some(2)));
+    site.set(&dated_path(2), json_with_pages(&json!(page2), Some(2)));
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        atom_ids(dir.path()).contains(&format!("{base}/?p=11")),
+        "{:?}",
+        atom_ids(dir.path())
+    );
+
+    // Once a pass succeeded, the next stops at its first page of stored posts again.
+    let before = site.requests().len();
+    site.set(
+        LISTING,
+        listing_page(&base, &["new-29", "new-28", "post-2"]),
+    );
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    let asked = &site.requests()[before..];
+    assert!(asked.contains(&dated_path(1)), "{asked:?}");
+    assert!(!asked.contains(&dated_path(2)), "{asked:?}");
 }
 
 fn expect_err(site: &Site, root: &str) -> WpError {

@@ -350,7 +350,8 @@ pub fn looks_like_feed(content_type: Option<&str>, body: &[u8]) -> bool {
 /// the first page whose posts are all known.
 ///
 /// `full_walk`: the previous walk stopped at a failed page, so this one reads page 1 in full
-/// and does not stop at known posts until `max_pages`.
+/// and does not stop at known posts until `max_pages` (nor does the REST API's
+/// publication-date pass).
 pub async fn read_index(
     fetcher: &Fetcher,
     src: &SourceConfig,
@@ -410,8 +411,16 @@ pub async fn read_index(
         Ok(index)
     } else {
         if matches!(src.kind, SourceKind::Wordpress | SourceKind::Auto)
-            && let Some(index) =
-                read_wordpress(fetcher, src, state, &start, &first, modified_after).await?
+            && let Some(index) = read_wordpress(
+                fetcher,
+                src,
+                state,
+                &start,
+                &first,
+                modified_after,
+                full_walk,
+            )
+            .await?
         {
             return Ok(index);
         }
@@ -464,6 +473,7 @@ async fn read_wordpress(
     start: &Url,
     first: &Fetched,
     modified_after: Option<chrono::DateTime<chrono::Utc>>,
+    full_walk: bool,
 ) -> Result<Option<SourceIndex>, SourceError> {
     let Some(root) = wordpress_root(src, start, first) else {
         return Ok(None);
@@ -475,6 +485,7 @@ async fn read_wordpress(
     let incremental = modified_after.map(|modified_after| wordpress::Incremental {
         modified_after,
         known: &known,
+        stop_at_known: !full_walk,
     });
     match wordpress::read(fetcher, &root, start, incremental, Some(src.max_pages)).await {
         Ok(r) => {

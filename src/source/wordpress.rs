@@ -24,7 +24,8 @@
 //! was behind ours by more than the overlap. So a second pass reads the category's newest posts
 //! by publication date (`orderby=date`, no date filter, [`PUBLISHED_PER_PAGE`] a page), page after
 //! page until a page holds a post stored before this run (the caller says which are, see
-//! [`Incremental::known`]: everything published since is newer), up to `max_pages`; it adds only
+//! [`Incremental::known`]: everything published since is newer; after a failed read, not
+//! before `max_pages`, see [`Incremental::stop_at_known`]), up to `max_pages`; it adds only
 //! the posts neither stored nor returned by the first pass. A failure of the
 //! second pass is reported with the posts' failures and keeps what the first pass read. A cold
 //! read (no [`Incremental`]) makes only the first pass, without `modified_after`.
@@ -61,9 +62,13 @@ pub struct Incremental<'a> {
     /// The first pass asks only for posts modified after this instant.
     pub modified_after: DateTime<Utc>,
     /// Is the post at this URL (its `link`) stored already? The publication-date pass reads on
-    /// until a page holds a post for which this is true, and adds only the posts for which it
-    /// is false (and the first pass did not return).
+    /// until a page holds a post for which this is true (see `stop_at_known`), and adds only
+    /// the posts for which it is false (and the first pass did not return).
     pub known: &'a (dyn Fn(&Url) -> bool + Sync),
+    /// Does the publication-date pass end at the first page holding a stored post? Not after a
+    /// read that failed: the posts that read stored may be newer than one it never reached (a
+    /// scheduled post behind ten new ones), so the pass then reads up to `max_pages`.
+    pub stop_at_known: bool,
 }
 
 impl std::fmt::Debug for Incremental<'_> {
@@ -515,7 +520,7 @@ impl<'a> Reader<'a> {
             .modified_pass(category, incremental.map(|i| i.modified_after), max_pages)
             .await?;
         if let Some(incremental) = incremental {
-            self.published_pass(category, incremental.known, max_pages, &mut result)
+            self.published_pass(category, incremental, max_pages, &mut result)
                 .await;
         }
         result.requests = self.requests;
@@ -629,15 +634,17 @@ impl<'a> Reader<'a> {
     }
 
     /// Add to `result` the category's newest posts by publication date that are neither `known`
-    /// (stored) nor in `result` already: page by page while a page holds such a post, until the
-    /// last page or `max_pages`. A page that fails ends the pass with a failure in `result`.
+    /// (stored) nor in `result` already: page by page until a page holds a stored post (when
+    /// [`Incremental::stop_at_known`]), the last page or `max_pages`. A page that fails ends the
+    /// pass with a failure in `result`.
     async fn published_pass(
         &mut self,
         category: u64,
-        known: &(dyn Fn(&Url) -> bool + Sync),
+        incremental: Incremental<'_>,
         max_pages: Option<u32>,
         result: &mut WpResult,
     ) {
+        let known = incremental.known;
         let mut ids: HashSet<u64> = HashSet::new();
         let mut links: HashSet<String> = HashSet::new();
         for (url, raw) in &result.posts {
@@ -664,10 +671,11 @@ impl<'a> Reader<'a> {
             // A post stored before this run marks the end: every post published since (a
             // scheduled one too: it is dated when it is published) is newer, so on this page or
             // an earlier one.
-            let reached_stored = page
-                .posts
-                .iter()
-                .any(|p| link_of(p).is_some_and(|l| known(&l)));
+            let reached_stored = incremental.stop_at_known
+                && page
+                    .posts
+                    .iter()
+                    .any(|p| link_of(p).is_some_and(|l| known(&l)));
             let last = reached_stored || page.is_last(pages, announced, PUBLISHED_PER_PAGE);
             let fresh: Vec<WpPost> = page
                 .posts
