@@ -442,6 +442,7 @@ pub fn status(path: &Path) -> Exit {
             },
             None => (None, 0, None),
         };
+        let ran = last.is_some();
         let figures = last.map_or_else(
             || "-".to_string(),
             |h| {
@@ -452,6 +453,13 @@ pub fn status(path: &Path) -> Exit {
             },
         );
         let (state_name, success, run, error) = match &state {
+            // Its first run has not finished yet.
+            Some(s) if !ran && s.last_success.is_none() && s.reason.is_none() => (
+                "never run".into(),
+                "never".into(),
+                "never".into(),
+                s.last_error.clone().unwrap_or_else(|| "-".into()),
+            ),
             Some(s) => (
                 s.state.clone(),
                 when(s.last_success),

@@ -1155,10 +1155,13 @@ fn finish_source(
             })
         });
         store.record_source_run(&src.name, now, error.as_deref())?;
-        // A neutral run (only 304s or known posts) keeps the state it had.
+        // A neutral run (only 304s or known posts) keeps a degraded state: only extracted posts
+        // say whether extraction works again. But it reached the source: not failing any more.
         if h.state != "neutral" {
             let reason = rep.fatal.as_deref().or(rep.degraded.as_deref());
             store.set_source_health(&src.name, state_name, reason, now)?;
+        } else {
+            store.clear_failing(&src.name)?;
         }
         if let Some(why) = &rep.degraded
             && store.should_warn(&src.name, now)?

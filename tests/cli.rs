@@ -280,3 +280,73 @@ fn check_rejects_what_later_commands_would_and_creates_nothing() {
     assert!(stdout.contains("OK"), "{stdout}");
     assert!(!dir.path().join("out").exists());
 }
+
+/// The state `status` shows for source `site`.
+fn state_of(cfg: &Path) -> String {
+    let (code, stdout, stderr) = feedwright(cfg, &["status"]);
+    assert_eq!(code, 0, "{stderr}");
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("site "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    row.split_whitespace().nth(1).unwrap_or_default().to_owned()
+}
+
+/// A source that could not be reached is failing until a run reaches it again, even a run
+/// that finds nothing new (a 304, or only known posts): then it is healthy.
+#[test]
+fn a_failing_source_is_healthy_again_once_reached() {
+    use common::{Post, Resp, Site, classic_post, listing};
+    let site = Site::start();
+    let base = site.base();
+    let post = Post::new(7, "panel", "Panel", "2024-01-02T10:00:00+00:00");
+    site.set(&post.path(), Resp::Html(classic_post(&base, &post)));
+    let page = listing(&base, &[(post.path(), post.title.clone())], None);
+    site.set("/category/intl/", Resp::Html(page.clone()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        &common::site_config(&site.url("/category/intl/"), "", ""),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(state_of(&cfg), "healthy");
+
+    site.set("/category/intl/", Resp::Status(503));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(state_of(&cfg), "failing");
+
+    site.set("/category/intl/", Resp::Html(page));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("0 new, 0 updated"), "nothing new: {stderr}");
+    assert_eq!(state_of(&cfg), "healthy");
+    let (_, stdout, _) = feedwright(&cfg, &["status"]);
+    assert!(!stdout.contains("503"), "the old error is gone: {stdout}");
+}
+
+/// While a source's first run goes on (its state row exists, no run has finished), `status`
+/// says it never ran, not that it is healthy.
+#[test]
+fn a_source_whose_first_run_has_not_finished_never_ran() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        &common::site_config("http://127.0.0.1:9/category/x/", "", ""),
+    );
+    let mut store =
+        feedwright::store::Store::open(&dir.path().join("feedwright.db")).expect("open");
+    // What a run records as soon as its listing walk starts.
+    store
+        .set_walk_incomplete("site", true, chrono::Utc::now())
+        .expect("walk");
+    drop(store);
+    let (code, stdout, stderr) = feedwright(&cfg, &["status"]);
+    assert_eq!(code, 0, "{stderr}");
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("site "))
+        .expect(&stdout);
+    assert!(row.contains("never run"), "{row}");
+}

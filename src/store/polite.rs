@@ -320,6 +320,19 @@ impl Store {
         Ok(())
     }
 
+    /// A source recorded as failing (unreachable, or its index unreadable) was read again:
+    /// healthy, its failure reason cleared. Any other state is left as it is.
+    pub fn clear_failing(&mut self, source: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE source_state SET state = 'healthy', reason = NULL
+                 WHERE source = ?1 AND state = 'failing'",
+                [source],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// True (and remembered) when no degradation warning was logged for `source` in the day
     /// before `now`: callers warn at most once a day.
     pub fn should_warn(&mut self, source: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
