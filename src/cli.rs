@@ -7,6 +7,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use chrono::Utc;
 use clap::{Parser, Subcommand};
@@ -14,7 +15,7 @@ use clap::{Parser, Subcommand};
 use crate::config::Config;
 use crate::pipeline::{self, NoProgress, Progress};
 use crate::source::Fetcher;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Turn a website's category of posts into Atom, RSS and JSON feeds.
 #[derive(Debug, Parser)]
@@ -34,6 +35,11 @@ pub struct Cli {
     /// Log format on stderr: human-readable, or one JSON object per line.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
+    /// When another feedwright process holds the store (a run still going when cron starts
+    /// the next command), wait up to this many seconds for it instead of exiting 2 at once.
+    /// For `run`, `backfill`, `digest` and `daemon`.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 0)]
+    pub wait: u64,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -105,14 +111,17 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose, cli.log_format);
+    let wait = Duration::from_secs(cli.wait);
     match cli.command {
         Command::Check => check(&cli.config),
-        Command::Run => run(&cli.config, None),
-        Command::Backfill { source } => run(&cli.config, Some(source)),
+        Command::Run => run(&cli.config, None, wait),
+        Command::Backfill { source } => run(&cli.config, Some(source), wait),
         Command::Status => status(&cli.config),
-        Command::Daemon => daemon(&cli.config),
+        Command::Daemon => daemon(&cli.config, wait),
         Command::Serve => serve(&cli.config),
-        Command::Digest { now, dry_run, to } => digest(&cli.config, now.as_deref(), dry_run, to),
+        Command::Digest { now, dry_run, to } => {
+            digest(&cli.config, now.as_deref(), dry_run, to, wait)
+        }
     }
     .into()
 }
@@ -194,13 +203,36 @@ fn prepare_output_dir(dir: &Path) -> Result<(), String> {
         .map_err(|e| format!("output_dir {}: not writable: {e}", dir.display()))
 }
 
-/// Open the store, printing the error (which names the database) on failure.
-fn open_store(cfg: &Config) -> Result<Store, Exit> {
-    Store::open(&cfg.store.path).map_err(|e| {
-        eprintln!("error: {e}");
-        Exit::Usage
-    })
+/// Open the store, waiting up to `wait` while another process holds it, printing the error
+/// (which names the database) on failure.
+fn open_store(cfg: &Config, wait: Duration) -> Result<Store, Exit> {
+    let path = &cfg.store.path;
+    let started = std::time::Instant::now();
+    let mut said = false;
+    loop {
+        match Store::open(path) {
+            Err(StoreError::Locked { .. }) if started.elapsed() < wait => {
+                if !said {
+                    eprintln!(
+                        "waiting up to {} s for the other feedwright process using {} to finish",
+                        wait.as_secs(),
+                        path.display()
+                    );
+                    said = true;
+                }
+                std::thread::sleep(LOCK_POLL.min(wait.saturating_sub(started.elapsed())));
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Err(Exit::Usage);
+            }
+            Ok(store) => return Ok(store),
+        }
+    }
 }
+
+/// How often a waiting command tries the store's lock again.
+const LOCK_POLL: Duration = Duration::from_millis(200);
 
 /// The async runtime for commands that fetch or serve.
 fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
@@ -224,7 +256,7 @@ impl Progress for Bar {
 }
 
 /// `feedwright run`, or `feedwright backfill [SOURCE]` when `backfill` is set.
-pub fn run(path: &Path, backfill: Option<Option<String>>) -> Exit {
+pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exit {
     let cfg = match load(path) {
         Ok(c) => c,
         Err(e) => return e,
@@ -239,7 +271,7 @@ pub fn run(path: &Path, backfill: Option<Option<String>>) -> Exit {
         eprintln!("error: {e}");
         return Exit::Usage;
     }
-    let mut store = match open_store(&cfg) {
+    let mut store = match open_store(&cfg, wait) {
         Ok(s) => s,
         Err(e) => return e,
     };
@@ -508,7 +540,13 @@ pub fn status(path: &Path) -> Exit {
 }
 
 /// `feedwright digest [--now RFC3339] [--dry-run] [--to ADDR]`.
-pub fn digest(path: &Path, now: Option<&str>, dry_run: bool, to: Option<String>) -> Exit {
+pub fn digest(
+    path: &Path,
+    now: Option<&str>,
+    dry_run: bool,
+    to: Option<String>,
+    wait: Duration,
+) -> Exit {
     let now = match now.map(chrono::DateTime::parse_from_rfc3339).transpose() {
         Ok(t) => t.map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc)),
         Err(e) => {
@@ -531,7 +569,7 @@ pub fn digest(path: &Path, now: Option<&str>, dry_run: bool, to: Option<String>)
         eprintln!("error: {e}");
         return Exit::Usage;
     }
-    let mut store = match open_store(&cfg) {
+    let mut store = match open_store(&cfg, wait) {
         Ok(s) => s,
         Err(e) => return e,
     };
@@ -562,7 +600,7 @@ pub fn digest(path: &Path, now: Option<&str>, dry_run: bool, to: Option<String>)
 }
 
 /// `feedwright daemon`.
-pub fn daemon(path: &Path) -> Exit {
+pub fn daemon(path: &Path, wait: Duration) -> Exit {
     let cfg = match load(path) {
         Ok(c) => c,
         Err(e) => return e,
@@ -577,7 +615,7 @@ pub fn daemon(path: &Path) -> Exit {
         eprintln!("error: {e}");
         return Exit::Usage;
     }
-    let store = match open_store(&cfg) {
+    let store = match open_store(&cfg, wait) {
         Ok(s) => s,
         Err(e) => return e,
     };

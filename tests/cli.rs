@@ -350,3 +350,33 @@ fn a_source_whose_first_run_has_not_finished_never_ran() {
         .expect(&stdout);
     assert!(row.contains("never run"), "{row}");
 }
+
+/// `--wait`: a command started while another process holds the store (cron's `digest` at the
+/// minute a `run` starts) waits for it, up to the limit, instead of exiting 2 at once; past the
+/// limit it exits 2 as before.
+#[test]
+fn wait_lets_a_command_queue_behind_the_process_holding_the_store() {
+    let (dir, cfg) = notes();
+    let held = feedwright::store::Store::open(&dir.path().join("state/feedwright.db"))
+        .expect("hold the store");
+    let (code, _, stderr) = feedwright(&cfg, &["--wait", "1", "run"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("waiting up to 1 s"), "{stderr}");
+    assert!(stderr.contains("another feedwright process"), "{stderr}");
+
+    let waiting = Command::new(env!("CARGO_BIN_EXE_feedwright"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["run", "--wait", "30"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start run");
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(!dir.path().join("out/main/atom.xml").exists(), "it waits");
+    drop(held);
+    let out = waiting.wait_with_output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("waiting up to 30 s"), "{stderr}");
+    assert!(dir.path().join("out/main/atom.xml").exists());
+}
