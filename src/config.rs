@@ -375,6 +375,10 @@ fn default_related_limit() -> u32 {
 /// arithmetic would overflow far beyond that).
 const MAX_JITTER_SECS: u64 = 86_400;
 
+/// The largest `http.min_interval_ms`: an hour. Longer would stall a run for good (and past
+/// ~584 years overflow the rate limiter).
+const MAX_MIN_INTERVAL_MS: u64 = 3_600_000;
+
 fn default_jitter_secs() -> u64 {
     30
 }
@@ -632,6 +636,27 @@ impl Config {
                         format!("{u:?} must be smtp://host[:port] or smtps://host[:port]"),
                     );
                 }
+                if !parsed.username().is_empty() || parsed.password().is_some() {
+                    return err(
+                        "digest.smtp_url",
+                        "must not carry a user name or password (they would be ignored, and a \
+                         config file is often readable by others): name the environment \
+                         variables holding them with smtp_username_env and smtp_password_env"
+                            .into(),
+                    );
+                }
+                if !matches!(parsed.path(), "" | "/")
+                    || parsed.query().is_some()
+                    || parsed.fragment().is_some()
+                {
+                    return err(
+                        "digest.smtp_url",
+                        format!(
+                            "{u:?} must be smtp://host[:port] or smtps://host[:port], without a \
+                             path or query (they would be ignored)"
+                        ),
+                    );
+                }
                 if d.to.is_empty() {
                     return err(
                         "digest.to",
@@ -818,6 +843,15 @@ impl HttpConfig {
         }
         if self.timeout_secs == 0 {
             return err("timeout_secs", "must be at least 1");
+        }
+        if self.min_interval_ms > MAX_MIN_INTERVAL_MS {
+            return err(
+                "min_interval_ms",
+                &format!(
+                    "at most {MAX_MIN_INTERVAL_MS} (an hour between two requests to one host; got {})",
+                    self.min_interval_ms
+                ),
+            );
         }
         if self.max_requests == 0 {
             return err("max_requests", "must be at least 1");

@@ -245,6 +245,35 @@ fn check_rejects_what_later_commands_would_and_creates_nothing() {
             "daemon.jitter_secs",
             "at most 86400",
         ),
+        (
+            config(
+                "out",
+                "posts",
+                "[http]\nmin_interval_ms = 18446744073709551\n",
+            ),
+            "http.min_interval_ms",
+            "at most 3600000",
+        ),
+        (
+            config(
+                "out",
+                "posts",
+                "[digest]\nfeed = \"main\"\nto = [\"a@example.org\"]\n\
+                 smtp_url = \"smtp://u:p@127.0.0.1:25\"\n",
+            ),
+            "digest.smtp_url",
+            "smtp_username_env",
+        ),
+        (
+            config(
+                "out",
+                "posts",
+                "[digest]\nfeed = \"main\"\nto = [\"a@example.org\"]\n\
+                 smtp_url = \"smtp://127.0.0.1:25/path?x=1\"\n",
+            ),
+            "digest.smtp_url",
+            "without a path or query",
+        ),
     ];
     write_config(dir.path(), "");
     let before = files_in(dir.path());
