@@ -323,20 +323,7 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
         b.0.finish_and_clear();
     }
     for s in &report.sources {
-        match &s.fatal {
-            Some(reason) => eprintln!("{}: {reason}", s.source),
-            None => eprintln!(
-                "{}: {} new, {} updated, {} unchanged, {} failed; {} requests ({} not modified), {} KiB",
-                s.source,
-                s.new,
-                s.updated,
-                s.unchanged,
-                s.failures.len(),
-                s.requests,
-                s.not_modified,
-                s.bytes.div_ceil(1024)
-            ),
-        }
+        eprintln!("{}: {}", s.source, s.summary());
         if let Some(why) = &s.degraded {
             eprintln!("  degraded: {why}; feeds keep the last good entries");
         }
@@ -627,7 +614,11 @@ pub fn daemon(path: &Path, wait: Duration) -> Exit {
         Ok(l) => l,
         Err(e) => return e,
     };
-    match runtime.block_on(crate::daemon::run(path, cfg, store, listener)) {
+    let result = runtime.block_on(crate::daemon::run(path, cfg, store, listener));
+    // A digest still waiting for an unresponsive SMTP server runs on a blocking thread: the
+    // process does not wait for it (nothing was recorded; the next start catches the week up).
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
         Ok(()) => Exit::Ok,
         Err(e) => {
             eprintln!("error: {e}");

@@ -4,8 +4,9 @@
 //! schedule`, cron evaluated with `croner` in the configured time zone, DST-safe), jitter,
 //! never running two jobs at once (one store, one job at a time, a job never overlaps itself),
 //! the missed-digest catch-up at start-up, signals (SIGTERM/SIGINT: stop within 10 s with no
-//! partial file; SIGHUP: reload config and templates, keeping the old config when the new one is
-//! invalid). Must not: contain business logic (it calls `pipeline` and `digest`).
+//! partial file, whatever is running or waiting; SIGHUP: reload config and templates, restarting
+//! the schedules and the built-in server, keeping the old config and the job in progress when
+//! the new one is invalid). Must not: contain business logic (it calls `pipeline` and `digest`).
 //!
 //! Clock steps and DST. Each schedule keeps a `Plan`; the loop naps at most `MAX_NAP` (30 s) and
 //! asks the pure `Plan::decide`, with the wall clock and the real (monotonic) time since the
@@ -134,7 +135,9 @@ fn schedules(cfg: &Config) -> Vec<Schedule> {
 struct Shared {
     config_path: PathBuf,
     cfg: std::sync::RwLock<Arc<Config>>,
-    store: Mutex<Store>,
+    /// Shared so that a job on a blocking thread (the digest, whose SMTP session blocks) can
+    /// own its guard.
+    store: Arc<Mutex<Store>>,
 }
 
 impl Shared {
@@ -159,108 +162,200 @@ pub async fn stop_signal() {
     }
 }
 
+/// The built-in server while the daemon runs.
+struct Server {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Serve `output_dir` as `cfg` says on a duplicate of `socket`, so that a reload can
+    /// restart the server with its new configuration while the socket keeps listening
+    /// (connections arriving meanwhile wait in its backlog).
+    fn start(cfg: &Config, socket: &std::net::TcpListener) -> Result<Server, String> {
+        let listener = socket
+            .try_clone()
+            .and_then(tokio::net::TcpListener::from_std)
+            .map_err(|e| format!("server: cannot use the listening socket: {e}"))?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let cfg = cfg.clone();
+        let task = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            if let Err(e) = crate::server::serve(&cfg, listener, shutdown).await {
+                tracing::error!("server: {e}");
+            }
+        });
+        Ok(Server { stop, task })
+    }
+
+    /// Stop accepting; requests in progress get a second to finish.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.task).await;
+    }
+}
+
 /// Run until SIGTERM or SIGINT. `cfg` is already loaded and valid; `store` already open;
 /// `listener`, when `[server]` is configured, is served for the daemon's whole life (a reload
-/// does not move it).
+/// restarts the server with the new configuration on the same socket, but does not move it).
 pub async fn run(
     config_path: &Path,
     cfg: Config,
     store: Store,
     listener: Option<tokio::net::TcpListener>,
 ) -> Result<(), String> {
-    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = listener.map(|l| {
-        let cfg = cfg.clone();
-        tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = server_stopped.await;
-            };
-            if let Err(e) = crate::server::serve(&cfg, l, shutdown).await {
-                tracing::error!("server: {e}");
-            }
+    let socket = listener
+        .map(|l| {
+            l.into_std()
+                .map_err(|e| format!("server: cannot use the listening socket: {e}"))
         })
-    });
+        .transpose()?;
+    let mut server = match &socket {
+        Some(socket) => Some(Server::start(&cfg, socket)?),
+        None => None,
+    };
     let shared = Arc::new(Shared {
         config_path: config_path.to_path_buf(),
         cfg: std::sync::RwLock::new(Arc::new(cfg)),
-        store: Mutex::new(store),
+        store: Arc::new(Mutex::new(store)),
     });
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
-    catch_up_digest(&shared).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    {
+        // A job like any other: signals are heard while it runs.
+        let shared = shared.clone();
+        tasks.spawn(async move { catch_up_digest(&shared).await });
+    }
+    spawn_schedules(&shared, &mut tasks);
     loop {
-        let cfg = shared.config();
-        let mut tasks = tokio::task::JoinSet::new();
-        for sched in schedules(&cfg) {
-            let shared = shared.clone();
-            let jitter = cfg.daemon.jitter_secs;
-            tasks.spawn(async move { schedule_loop(shared, sched, jitter).await });
-        }
-        tracing::info!("daemon running: {} schedule(s)", tasks.len());
-        let stop = tokio::select! {
-            _ = term.recv() => true,
-            _ = int.recv() => true,
-            _ = hup.recv() => false,
+        let reload = tokio::select! {
+            _ = term.recv() => false,
+            _ = int.recv() => false,
+            _ = hup.recv() => true,
         };
-        if stop {
-            tracing::info!("stopping: waiting for the job in progress");
-            // Holding the store means no job is running. A job dropped mid-way has committed
-            // whole batches at most, and its source's walk is marked incomplete until it ends,
-            // so the next run walks the listing in full.
-            let finished = tokio::time::timeout(STOP_GRACE, shared.store.lock()).await;
-            if finished.is_err() {
-                tracing::warn!(
-                    "the job in progress did not finish in time; it is dropped at a safe point"
-                );
-            }
-            tasks.abort_all();
-            drop(finished);
-            while tasks.join_next().await.is_some() {}
-            let _ = stop_server.send(());
-            if let Some(server) = server {
-                let _ = tokio::time::timeout(Duration::from_secs(1), server).await;
-            }
-            tracing::info!("stopped");
+        if !reload {
+            stop(&shared, tasks, server).await;
             return Ok(());
         }
-        match Config::load(&shared.config_path) {
-            Ok(new) => {
-                if let Err(e) =
-                    crate::digest::check_templates(&new, &config_dir(&shared.config_path))
-                    && new.digest.is_some()
-                {
-                    let e = e.in_config_file(&shared.config_path);
-                    tracing::error!("reload rejected, keeping the running configuration: {e}");
-                    continue_with(&mut tasks).await;
-                    continue;
+        let old = shared.config();
+        let new = match Config::load(&shared.config_path) {
+            Ok(new) => match crate::digest::check_templates(&new, &config_dir(&shared.config_path))
+            {
+                Err(e) if new.digest.is_some() => {
+                    Err(e.in_config_file(&shared.config_path).to_string())
                 }
-                if new.store.path != cfg.store.path {
-                    tracing::warn!(
-                        "store.path changed: restart the daemon to use the new database"
-                    );
-                }
-                // Wait for a running job before swapping, so no job sees two configurations.
-                let guard = shared.store.lock().await;
-                tasks.abort_all();
-                while tasks.join_next().await.is_some() {}
-                *shared.cfg.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
-                drop(guard);
-                tracing::info!(
-                    "configuration reloaded from {}",
-                    shared.config_path.display()
-                );
-            }
+                _ => Ok(new),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        let new = match new {
+            Ok(new) => new,
             Err(e) => {
+                // The old schedules, and the job in progress, go on untouched.
                 tracing::error!("reload rejected, keeping the running configuration: {e}");
-                continue_with(&mut tasks).await;
+                continue;
             }
+        };
+        if new.store.path != old.store.path {
+            tracing::warn!("store.path changed: restart the daemon to use the new database");
+        }
+        // Wait for a running job before swapping, so no job sees two configurations; a stop
+        // signal meanwhile stops the daemon as usual.
+        let guard = tokio::select! {
+            guard = shared.store.lock() => Some(guard),
+            _ = term.recv() => None,
+            _ = int.recv() => None,
+        };
+        let Some(guard) = guard else {
+            stop(&shared, tasks, server).await;
+            return Ok(());
+        };
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        *shared.cfg.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new.clone());
+        drop(guard);
+        server = reload_server(server, socket.as_ref(), &old, &new).await;
+        spawn_schedules(&shared, &mut tasks);
+        tracing::info!(
+            "configuration reloaded from {}",
+            shared.config_path.display()
+        );
+    }
+}
+
+/// One task per schedule of the configuration in force.
+fn spawn_schedules(shared: &Arc<Shared>, tasks: &mut tokio::task::JoinSet<()>) {
+    let cfg = shared.config();
+    let mut n = 0;
+    for sched in schedules(&cfg) {
+        let shared = shared.clone();
+        let jitter = cfg.daemon.jitter_secs;
+        tasks.spawn(async move { schedule_loop(shared, sched, jitter).await });
+        n += 1;
+    }
+    tracing::info!("daemon running: {n} schedule(s)");
+}
+
+/// The server after a reload from `old` to `new`: restarted with the new configuration on the
+/// same socket (feeds added or removed, `/healthz` and `/metrics` follow). A new `listen`
+/// address, or a `[server]` table added, needs a restart of the daemon; a table removed stops
+/// serving.
+async fn reload_server(
+    server: Option<Server>,
+    socket: Option<&std::net::TcpListener>,
+    old: &Config,
+    new: &Config,
+) -> Option<Server> {
+    let (Some(server), Some(socket)) = (server, socket) else {
+        if new.server.is_some() {
+            tracing::warn!("[server] added: restart the daemon to start serving");
+        }
+        return None;
+    };
+    server.stop().await;
+    let Some(listen) = new.server.as_ref().map(|s| &s.listen) else {
+        tracing::info!("[server] removed: no longer serving");
+        return None;
+    };
+    if old.server.as_ref().map(|s| &s.listen) != Some(listen) {
+        tracing::warn!(
+            "server.listen changed to {listen}: restart the daemon to listen there; still serving \
+             on the old address meanwhile"
+        );
+    }
+    match Server::start(new, socket) {
+        Ok(server) => Some(server),
+        Err(e) => {
+            tracing::error!("{e}");
+            None
         }
     }
 }
 
-/// After a rejected reload the old schedules keep running: nothing to do but wait again.
-async fn continue_with(_tasks: &mut tokio::task::JoinSet<()>) {}
+/// SIGTERM or SIGINT: let the job in progress finish (for at most [`STOP_GRACE`]), drop it
+/// at a safe point otherwise, stop the server.
+async fn stop(shared: &Shared, mut tasks: tokio::task::JoinSet<()>, server: Option<Server>) {
+    tracing::info!("stopping: waiting for the job in progress");
+    // Holding the store means no job is running. A job dropped mid-way has committed whole
+    // batches at most, and its source's walk is marked incomplete until it ends, so the next
+    // run walks the listing in full. A digest still talking to its SMTP server is left to the
+    // process's exit: it records nothing unless the server accepted the message.
+    let finished = tokio::time::timeout(STOP_GRACE, shared.store.lock()).await;
+    if finished.is_err() {
+        tracing::warn!("the job in progress did not finish in time; it is dropped at a safe point");
+    }
+    tasks.abort_all();
+    drop(finished);
+    while tasks.join_next().await.is_some() {}
+    if let Some(server) = server {
+        server.stop().await;
+    }
+    tracing::info!("stopped");
+}
 
 fn config_dir(path: &Path) -> PathBuf {
     path.parent()
@@ -436,81 +531,100 @@ fn fastrand_ms(max_ms: u64) -> u64 {
 
 async fn run_job(shared: &Shared, job: &Job) {
     let cfg = shared.config();
-    let mut store = shared.store.lock().await;
     match job {
         Job::Refresh(name) => {
             let Some(src) = cfg.source(name) else { return };
-            let fetcher = match Fetcher::new(&cfg.http) {
-                Ok(f) => f,
-                Err(e) => {
-                    tracing::error!("{name}: {e}");
-                    return;
-                }
-            };
-            let t0 = std::time::Instant::now();
-            let rep = pipeline::refresh_one(&cfg, src, &mut store, &fetcher, &NoProgress).await;
-            tracing::info!(
-                source = %name,
-                took_ms = t0.elapsed().as_millis() as u64,
-                "{} new, {} updated, {} unchanged, {} failed",
-                rep.new,
-                rep.updated,
-                rep.unchanged,
-                rep.failures.len()
-            );
-            if let Some(f) = &rep.fatal {
-                tracing::warn!(source = %name, "{f}");
-            }
-            for (url, why) in &rep.failures {
-                tracing::warn!(source = %name, url = %url, "failed: {why}");
-            }
-            let published = pipeline::publish_all(
-                &cfg,
-                &mut store,
-                &config_dir(&shared.config_path),
-                Utc::now(),
-            );
-            if let Some(e) = &published.stylesheet_error {
-                tracing::error!("stylesheet: {e}");
-            }
-            for result in &published.feeds {
-                if let Err((feed, e)) = result {
-                    tracing::error!(feed = %feed, "not published: {e}");
-                }
-            }
-            let announced = pipeline::announce(&cfg, &mut store).await;
-            if !announced.pinged.is_empty() {
-                tracing::info!(
-                    "websub: hub notified of {} changed feed file(s)",
-                    announced.pinged.len()
-                );
-            }
-            for e in &announced.failed {
-                tracing::warn!("websub: {e}");
-            }
-            if announced.deferred > 0 {
-                tracing::warn!(
-                    "websub: {} more ping(s) kept for after the next publish",
-                    announced.deferred
-                );
-            }
-            if let Some(e) = &announced.error {
-                tracing::error!("websub: {e}");
-            }
+            let mut store = shared.store.lock().await;
+            refresh(shared, &cfg, src, &mut store).await;
         }
-        Job::Digest => digest_now(shared, &cfg, &mut store, Utc::now()),
+        Job::Digest => digest_now(shared, cfg, Utc::now()).await,
     }
 }
 
-fn digest_now(shared: &Shared, cfg: &Config, store: &mut Store, now: DateTime<Utc>) {
-    let opts = crate::digest::DigestOptions {
-        dry_run: false,
-        to: None,
-        config_dir: config_dir(&shared.config_path),
+/// Refresh one source, publish, ping the hub, logging what `run` prints.
+async fn refresh(
+    shared: &Shared,
+    cfg: &Config,
+    src: &crate::config::SourceConfig,
+    store: &mut Store,
+) {
+    let name = &src.name;
+    let fetcher = match Fetcher::new(&cfg.http) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!("{name}: {e}");
+            return;
+        }
     };
-    match crate::digest::run(cfg, store, &opts, now) {
-        Ok(outcome) => tracing::info!("digest: {outcome}"),
-        Err(e) => tracing::error!("digest: {}", e.in_config_file(&shared.config_path)),
+    let t0 = std::time::Instant::now();
+    let rep = pipeline::refresh_one(cfg, src, store, &fetcher, &NoProgress).await;
+    let took_ms = t0.elapsed().as_millis() as u64;
+    if rep.failed() {
+        tracing::warn!(source = %name, took_ms, "{}", rep.summary());
+    } else {
+        tracing::info!(source = %name, took_ms, "{}", rep.summary());
+    }
+    if let Some(why) = &rep.degraded {
+        tracing::warn!(source = %name, "degraded: {why}; feeds keep the last good entries");
+    }
+    if rep.deferred > 0 {
+        tracing::info!(source = %name, "{} post(s) left for the next run", rep.deferred);
+    }
+    for (url, why) in &rep.failures {
+        tracing::warn!(source = %name, url = %url, "failed: {why}");
+    }
+    for (url, why) in &rep.skipped {
+        tracing::info!(source = %name, url = %url, "skipped: {why}");
+    }
+    let published = pipeline::publish_all(cfg, store, &config_dir(&shared.config_path), Utc::now());
+    if let Some(e) = &published.stylesheet_error {
+        tracing::error!("stylesheet: {e}");
+    }
+    for result in &published.feeds {
+        if let Err((feed, e)) = result {
+            tracing::error!(feed = %feed, "not published: {e}");
+        }
+    }
+    let announced = pipeline::announce(cfg, store).await;
+    if !announced.pinged.is_empty() {
+        tracing::info!(
+            "websub: hub notified of {} changed feed file(s)",
+            announced.pinged.len()
+        );
+    }
+    for e in &announced.failed {
+        tracing::warn!("websub: {e}");
+    }
+    if announced.deferred > 0 {
+        tracing::warn!(
+            "websub: {} more ping(s) kept for after the next publish",
+            announced.deferred
+        );
+    }
+    if let Some(e) = &announced.error {
+        tracing::error!("websub: {e}");
+    }
+}
+
+/// Build and send the digest as of `now`. It runs on a blocking thread that owns the store's
+/// guard: its SMTP session blocks, and a stop must not wait for an unresponsive server (the
+/// thread is left to the process's exit then).
+async fn digest_now(shared: &Shared, cfg: Arc<Config>, now: DateTime<Utc>) {
+    let mut store = Arc::clone(&shared.store).lock_owned().await;
+    let config_path = shared.config_path.clone();
+    let job = tokio::task::spawn_blocking(move || {
+        let opts = crate::digest::DigestOptions {
+            dry_run: false,
+            to: None,
+            config_dir: config_dir(&config_path),
+        };
+        match crate::digest::run(&cfg, &mut store, &opts, now) {
+            Ok(outcome) => tracing::info!("{outcome}"),
+            Err(e) => tracing::error!("digest: {}", e.in_config_file(&config_path)),
+        }
+    });
+    if let Err(e) = job.await {
+        tracing::error!("digest: the job stopped unexpectedly: {e}");
     }
 }
 
@@ -528,9 +642,8 @@ async fn catch_up_digest(shared: &Shared) {
     // The firing that covers the current issue is the first one after the last week ended.
     let week_start = crate::digest::week::last_complete_week(now, sched.tz).end;
     if last_firing >= week_start {
-        let mut store = shared.store.lock().await;
         tracing::info!("the digest scheduled for {last_firing} may have been missed: checking");
-        digest_now(shared, &cfg, &mut store, now);
+        digest_now(shared, cfg, now).await;
     }
 }
 

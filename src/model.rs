@@ -201,6 +201,25 @@ impl SourceReport {
     pub fn failed(&self) -> bool {
         self.fatal.is_some() || !self.failures.is_empty() || self.degraded.is_some()
     }
+
+    /// The run in one line, without the source's name: why the source could not be read, or
+    /// its counts (`2 new, 0 updated, 5 unchanged, 1 failed; 9 requests (6 not modified), 40
+    /// KiB`).
+    pub fn summary(&self) -> String {
+        match &self.fatal {
+            Some(reason) => reason.clone(),
+            None => format!(
+                "{} new, {} updated, {} unchanged, {} failed; {} requests ({} not modified), {} KiB",
+                self.new,
+                self.updated,
+                self.unchanged,
+                self.failures.len(),
+                self.requests,
+                self.not_modified,
+                self.bytes.div_ceil(1024)
+            ),
+        }
+    }
 }
 
 /// What one `run` did.

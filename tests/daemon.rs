@@ -376,3 +376,205 @@ fn the_daemon_serves_its_feeds_health_and_metrics() {
     assert!(String::from_utf8_lossy(&out2.stderr).contains("server.listen"));
     signal(&d, "TERM");
 }
+
+/// How many requests the site saw for `path`.
+fn hits_of(site: &Site, path: &str) -> usize {
+    site.requests().iter().filter(|p| *p == path).count()
+}
+
+/// A site whose listing holds one quick post and `slow` posts that each take the whole request
+/// timeout (3 s) and fail: a refresh that lasts about 3 s per slow post (one request at a time).
+fn slow_site(slow: u64) -> (Site, Vec<String>) {
+    let site = Site::start();
+    let base = site.base();
+    let quick = Post::new(1, "quick", "Quick post", "2024-05-01T09:00:00Z");
+    site.set(&quick.path(), Resp::Html(classic_post(&base, &quick)));
+    let mut links = vec![(format!("{base}{}", quick.path()), quick.title.clone())];
+    let mut slow_paths = Vec::new();
+    for i in 0..slow {
+        let path = format!("/2024/05/02/slow-{i}/");
+        site.set(&path, Resp::Slow(Duration::from_secs(10)));
+        links.push((format!("{base}{path}"), format!("Slow {i}")));
+        slow_paths.push(path);
+    }
+    site.set("/cat/", Resp::Html(listing(&base, &links, None)));
+    (site, slow_paths)
+}
+
+/// A reload that is rejected leaves the job in progress alone: it finishes and reports, and
+/// the schedules go on as they were.
+#[test]
+fn a_rejected_reload_does_not_stop_the_job_in_progress() {
+    let (site, slow) = slow_site(1);
+    let dir = tempfile::tempdir().unwrap();
+    let good = common::site_config(&site.url("/cat/"), "", "schedule = \"*/5 * * * * *\"")
+        + "[daemon]\njitter_secs = 0\n";
+    let cfg = write_config(dir.path(), &good);
+    let log = dir.path().join("daemon.log");
+    let d = start(&cfg, &log);
+    wait_for("the slow post's request", Duration::from_secs(10), || {
+        hits_of(&site, &slow[0]) == 1
+    });
+    std::fs::write(&cfg, "this is = = not toml").unwrap();
+    signal(&d, "HUP");
+    let read = || std::fs::read_to_string(&log).unwrap();
+    wait_for("the rejection", Duration::from_secs(5), || {
+        read().contains("reload rejected")
+    });
+    std::fs::write(&cfg, &good).unwrap();
+    wait_for("the job's summary", Duration::from_secs(10), || {
+        read().contains("1 new, 0 updated")
+    });
+    assert_eq!(
+        hits_of(&site, &slow[0]),
+        1,
+        "the job that reported is the one the reload found running: {}",
+        read()
+    );
+    assert_eq!(entries(&dir.path().join("out/main")), 1);
+    signal(&d, "TERM");
+}
+
+/// SIGTERM while a reload waits for a long job: the daemon stops within its 10 s, as it does
+/// without a reload.
+#[test]
+fn a_stop_during_a_reload_is_as_prompt_as_any_stop() {
+    // Five slow posts, one at a time: a job of about 15 s.
+    let (site, slow) = slow_site(5);
+    let dir = tempfile::tempdir().unwrap();
+    let good = common::site_config(
+        &site.url("/cat/"),
+        "per_host_concurrency = 1",
+        "schedule = \"* * * * * *\"",
+    ) + "[daemon]\njitter_secs = 0\n";
+    let cfg = write_config(dir.path(), &good);
+    let log = dir.path().join("daemon.log");
+    let mut d = start(&cfg, &log);
+    wait_for(
+        "the first slow post's request",
+        Duration::from_secs(10),
+        || hits_of(&site, &slow[0]) == 1,
+    );
+    signal(&d, "HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&d, "TERM");
+    let t0 = Instant::now();
+    wait_for("the daemon to exit", Duration::from_secs(11), || {
+        d.0.try_wait().unwrap().is_some()
+    });
+    let status = d.0.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+}
+
+/// A reload reaches the built-in server too: a feed added to the configuration is listed on
+/// its index page, on the same address.
+#[test]
+fn a_reload_reaches_the_server() {
+    let site = Site::start();
+    publish(
+        &site,
+        &[Post::new(1, "first", "First post", "2024-05-01T09:00:00Z")],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = format!("[server]\nlisten = \"127.0.0.1:{port}\"\n");
+    let cfg = write_config(dir.path(), &format!("{}{server}", config(&site)));
+    let log = dir.path().join("daemon.log");
+    let d = start(&cfg, &log);
+    wait_for("the first refresh", Duration::from_secs(10), || {
+        entries(&dir.path().join("out/main")) == 1
+    });
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let index = || {
+        let url = format!("http://127.0.0.1:{port}/");
+        rt.block_on(async { reqwest::get(&url).await.unwrap().text().await.unwrap() })
+    };
+    assert!(!index().contains("copy/atom.xml"));
+    let with_copy = config(&site).replace(
+        "[daemon]",
+        "[[feed]]\nname = \"copy\"\nsources = [\"site\"]\n[daemon]",
+    );
+    std::fs::write(&cfg, format!("{with_copy}{server}")).unwrap();
+    signal(&d, "HUP");
+    wait_for("the new feed on the index", Duration::from_secs(10), || {
+        entries(&dir.path().join("out/copy")) == 1 && index().contains("copy/atom.xml")
+    });
+    signal(&d, "TERM");
+}
+
+/// A digest stuck on an SMTP server that never answers does not hold the daemon past its 10 s
+/// when it is told to stop.
+#[test]
+fn a_digest_stuck_on_smtp_does_not_delay_a_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let posts = dir.path().join("posts");
+    std::fs::create_dir_all(&posts).unwrap();
+    let today = Utc::now().date_naive();
+    let last_tuesday =
+        today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday()) + 6);
+    std::fs::write(
+        posts.join("event.md"),
+        format!(
+            "+++\ntitle = \"Panel last week\"\ndate = {last_tuesday}T12:00:00Z\nurl = \"https://example.org/events/panel/\"\n+++\nA panel.\n"
+        ),
+    )
+    .unwrap();
+    // Accepts connections and never says a word.
+    let mute = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = mute.local_addr().unwrap().port();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            r#"output_dir = "out"
+[store]
+path = "feedwright.db"
+[[source]]
+name = "events"
+url = "posts"
+kind = "dir"
+schedule = "0 0 1 1 *"
+[[feed]]
+name = "events"
+sources = ["events"]
+[digest]
+feed = "events"
+timezone = "UTC"
+schedule = "* * * * *"
+to = ["list@example.org"]
+smtp_url = "smtp://127.0.0.1:{port}"
+[daemon]
+jitter_secs = 0
+"#
+        ),
+    );
+    let ran = Command::new(env!("CARGO_BIN_EXE_feedwright"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("run")
+        .output()
+        .unwrap();
+    assert_eq!(
+        ran.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let log = dir.path().join("daemon.log");
+    let mut d = start(&cfg, &log);
+    // The catch-up digest connects and waits for the greeting.
+    let (_conn, _) = mute.accept().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&d, "TERM");
+    let t0 = Instant::now();
+    wait_for("the daemon to exit", Duration::from_secs(11), || {
+        d.0.try_wait().unwrap().is_some()
+    });
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+    assert_eq!(d.0.wait().unwrap().code(), Some(0));
+}
