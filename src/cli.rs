@@ -541,6 +541,11 @@ pub fn digest(
             return Exit::Usage;
         }
     };
+    // The label and dates are written with four-digit years.
+    if !(1001..=9999).contains(&chrono::Datelike::year(&now)) {
+        eprintln!("error: --now: the year must be between 1001 and 9999");
+        return Exit::Usage;
+    }
     let cfg = match load(path) {
         Ok(c) => c,
         Err(e) => return e,
@@ -610,7 +615,7 @@ pub fn daemon(path: &Path, wait: Duration) -> Exit {
         Ok(r) => r,
         Err(e) => return e,
     };
-    let listener = match bind_server(&runtime, &cfg) {
+    let listener = match bind_server(&runtime, &cfg, path) {
         Ok(l) => l,
         Err(e) => return e,
     };
@@ -627,10 +632,15 @@ pub fn daemon(path: &Path, wait: Duration) -> Exit {
     }
 }
 
-/// Bind `[server] listen` if configured; a bad or busy address is a configuration error.
+/// How long `serve` lets requests in progress finish after SIGTERM/SIGINT.
+const SERVE_GRACE: Duration = Duration::from_secs(5);
+
+/// Bind `[server] listen` if configured; a bad or busy address is a configuration error,
+/// reported with the configuration file `path`.
 fn bind_server(
     runtime: &tokio::runtime::Runtime,
     cfg: &Config,
+    path: &Path,
 ) -> Result<Option<tokio::net::TcpListener>, Exit> {
     if cfg.server.is_none() {
         return Ok(None);
@@ -639,7 +649,7 @@ fn bind_server(
         .block_on(crate::server::bind(cfg))
         .map(Some)
         .map_err(|e| {
-            eprintln!("error: {e}");
+            eprintln!("error: {}: {e}", path.display());
             Exit::Usage
         })
 }
@@ -661,16 +671,29 @@ pub fn serve(path: &Path) -> Exit {
         Ok(r) => r,
         Err(e) => return e,
     };
-    let listener = match bind_server(&runtime, &cfg) {
+    let listener = match bind_server(&runtime, &cfg, path) {
         Ok(Some(l)) => l,
         Ok(None) => return Exit::Usage,
         Err(e) => return e,
     };
-    match runtime.block_on(crate::server::serve(
-        &cfg,
-        listener,
-        crate::daemon::stop_signal(),
-    )) {
+    let served = runtime.block_on(async {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = crate::server::serve(&cfg, listener, async move {
+            let _ = stopped.await;
+        });
+        tokio::pin!(serving);
+        tokio::select! {
+            ended = &mut serving => ended,
+            () = crate::daemon::stop_signal() => {
+                let _ = stop.send(());
+                // Requests in progress get a moment; a client that never finishes its request
+                // does not hold the stop.
+                tokio::time::timeout(SERVE_GRACE, serving).await.unwrap_or(Ok(()))
+            }
+        }
+    });
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match served {
         Ok(()) => Exit::Ok,
         Err(e) => {
             eprintln!("error: {e}");

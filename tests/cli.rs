@@ -409,3 +409,64 @@ fn wait_lets_a_command_queue_behind_the_process_holding_the_store() {
     assert!(stderr.contains("waiting up to 30 s"), "{stderr}");
     assert!(dir.path().join("out/main/atom.xml").exists());
 }
+
+/// `serve` stops on SIGTERM within its grace even when a client holds a request it never
+/// finishes sending.
+#[test]
+fn serve_stops_on_sigterm_despite_a_half_sent_request() {
+    let (_dir, cfg) = notes();
+    let text =
+        std::fs::read_to_string(&cfg).expect("config") + "[server]\nlisten = \"127.0.0.1:0\"\n";
+    std::fs::write(&cfg, text).expect("config");
+    let mut serve = Running(
+        Command::new(env!("CARGO_BIN_EXE_feedwright"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("serve")
+            .env_remove("RUST_LOG")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start serve"),
+    );
+    let mut stderr = BufReader::new(serve.0.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    stderr.read_line(&mut first).expect("first log line");
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_owned();
+    let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
+    // Headers without the blank line that ends them.
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .expect("request");
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = Command::new("kill")
+        .arg("-TERM")
+        .arg(serve.0.id().to_string())
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let t0 = Instant::now();
+    wait_for("serve to exit", Duration::from_secs(15), || {
+        serve.0.try_wait().expect("wait").is_some()
+    });
+    assert!(t0.elapsed() < Duration::from_secs(7), "{:?}", t0.elapsed());
+    assert_eq!(serve.0.wait().expect("status").code(), Some(0));
+    drop(conn);
+}
+
+/// `digest --now` with a year that issues cannot be labelled with is an option error.
+#[test]
+fn digest_now_needs_a_four_digit_year() {
+    let (_dir, cfg) = notes();
+    for now in ["0000-01-01T00:00:00Z", "1000-06-01T00:00:00Z"] {
+        let (code, _, stderr) = feedwright(&cfg, &["digest", "--now", now]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.contains("--now: the year must be between 1001 and 9999"),
+            "{stderr}"
+        );
+    }
+}

@@ -373,7 +373,10 @@ fn the_daemon_serves_its_feeds_health_and_metrics() {
         .output()
         .unwrap();
     assert_eq!(out2.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out2.stderr).contains("server.listen"));
+    assert!(
+        String::from_utf8_lossy(&out2.stderr).contains("config.toml: server.listen"),
+        "the error names the file and the key"
+    );
     signal(&d, "TERM");
 }
 
