@@ -50,7 +50,7 @@ enum Work {
     /// A post read from a file (reported under the file's path).
     InFile(String, Url, RawPost, DateTime<Utc>),
     /// A feed item whose full page is to be fetched (`full_text = true`); `retry`: its page
-    /// failed on an earlier run (see [`Unfinished`]).
+    /// failed on an earlier run (see [`StandIn`]).
     FullText {
         url: Url,
         item: RawPost,
@@ -58,13 +58,15 @@ enum Work {
     },
 }
 
-/// Why an entry stored from a feed item still waits for its page (`full_text = true`): the
-/// fetch or the extraction failed, or was left for later. The item's own text is stored
-/// meanwhile, and the page stays pending, fetched again on later runs.
-struct Unfinished {
-    reason: String,
-    /// Left for the next run (budget, `Retry-After`): not a failure.
-    deferred: bool,
+/// A feed item stored from its own text instead of its page (`full_text = true`). A stand-in
+/// is only ever stored as a new entry: it never replaces a stored one (see [`apply_each`]).
+enum StandIn {
+    /// The page will never give the post (robots.txt keeps it out of reach, it is not HTML, it
+    /// is gone): the item is the entry, reported as skipped, nothing pending.
+    Final(String),
+    /// The page failed, or was left for later: reported (failed, or deferred when `deferred`),
+    /// and pending: fetched again on later runs, it then completes the entry.
+    Pending { reason: String, deferred: bool },
 }
 
 /// Which fields extraction found on a page (for drift detection).
@@ -141,7 +143,7 @@ enum Outcome {
         Vec<String>,
         Option<Found>,
         Option<String>,
-        Option<Unfinished>,
+        Option<StandIn>,
     ),
     NotModified,
     Failed(String),
@@ -329,7 +331,15 @@ pub async fn refresh_source(
     let started = std::time::Instant::now();
     fetcher.reset_budget();
     let state = run_state_for(src, store);
-    let full_walk = store.walk_incomplete(&src.name).unwrap_or(false);
+    // Posts that failed on earlier runs are retried even when the listing did not change.
+    let pending = store.pending(&src.name).unwrap_or_else(|e| {
+        tracing::warn!(source = %src.name, "cannot read pending posts: {e}");
+        Vec::new()
+    });
+    // A feed item whose page is pending is completed from the item and its page: the feed is
+    // then read in full (a 304 would leave only the page).
+    let full_walk =
+        store.walk_incomplete(&src.name).unwrap_or(false) || (src.full_text && !pending.is_empty());
     let modified_after = store
         .source_state(&src.name)
         .ok()
@@ -348,11 +358,6 @@ pub async fn refresh_source(
     tracing::debug!(source = %src.name, kind = index.kind, "index read");
     let mut listing = None;
     let now = Utc::now();
-    // Posts that failed on earlier runs are retried even when the listing did not change.
-    let pending = store.pending(&src.name).unwrap_or_else(|e| {
-        tracing::warn!(source = %src.name, "cannot read pending posts: {e}");
-        Vec::new()
-    });
     let mut work: Vec<Work> = Vec::new();
     let fetches_pages = match index.discovery {
         Discovery::Listing(l) => {
@@ -412,7 +417,7 @@ pub async fn refresh_source(
             tracing::warn!(source = %src.name, "cannot record the listing walk: {e}");
         }
     } else if !index.unchanged {
-        record_walk(src, store, &index.failures);
+        record_walk(src, store, index.incomplete);
     }
     rep.failures.extend(index.failures);
     rep.skipped.extend(index.skipped);
@@ -562,7 +567,7 @@ pub async fn refresh_source(
     let (walk, (seen, mut stored, rest, stored_from)) =
         futures_util::future::join(walking, processing).await;
     if let Some(walk) = walk {
-        record_walk(src, store, &walk.failures);
+        record_walk(src, store, !walk.failures.is_empty());
         rep.failures.extend(walk.failures);
         empty_pages = walk.empty_pages;
     }
@@ -816,8 +821,8 @@ async fn admit(gate: std::sync::Arc<tokio::sync::Semaphore>, attempts: u32, url:
 }
 
 /// Remember whether the listing walk stopped at a failed page (the next one then reads it all).
-fn record_walk(src: &SourceConfig, store: &mut Store, failures: &[(String, String)]) {
-    if let Err(e) = store.set_walk_incomplete(&src.name, !failures.is_empty(), Utc::now()) {
+fn record_walk(src: &SourceConfig, store: &mut Store, incomplete: bool) {
+    if let Err(e) = store.set_walk_incomplete(&src.name, incomplete, Utc::now()) {
         tracing::warn!(source = %src.name, "cannot record the listing walk: {e}");
     }
 }
@@ -878,12 +883,16 @@ fn apply_each(
     let mut tally = Tally::default();
     for (location, outcome) in results {
         match outcome {
-            Outcome::Entry(entry, warnings, found, _, unfinished) => {
+            Outcome::Entry(entry, warnings, found, _, stand_in) => {
                 for w in warnings {
                     tracing::warn!(source = %src.name, url = %location, "{w}");
                 }
                 if let Some(f) = found {
                     tally.add(f);
+                }
+                if let Some(stand_in) = stand_in {
+                    store_stand_in(src, store, rep, &entry, location, stand_in);
+                    continue;
                 }
                 if rep.degraded.is_some() && state.is_known_key(&entry.dedup_key) {
                     // A source that looks broken keeps its last good entries.
@@ -909,25 +918,8 @@ fn apply_each(
                     }
                 }
                 listing_date_seen(src, store, state, &location);
-                match unfinished {
-                    None => {
-                        if let Err(e) = store.remove_pending(&src.name, &location) {
-                            tracing::warn!(source = %src.name, "cannot clear pending {location}: {e}");
-                        }
-                    }
-                    Some(u) if u.deferred => defer(src, store, rep, location, u.reason),
-                    Some(u) => {
-                        let reason = format!(
-                            "full text not fetched: {}; the feed item's own text is stored \
-                             meanwhile, and the page is fetched again next run",
-                            u.reason
-                        );
-                        if let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now())
-                        {
-                            tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
-                        }
-                        rep.failures.push((location, reason));
-                    }
+                if let Err(e) = store.remove_pending(&src.name, &location) {
+                    tracing::warn!(source = %src.name, "cannot clear pending {location}: {e}");
                 }
             }
             Outcome::NotModified => {
@@ -961,6 +953,10 @@ fn apply_each(
                         Err(e) => tracing::warn!(source = %src.name, "cannot remove {}: {e}", id.0),
                     }
                 }
+                // What this run reported of that location before is void now.
+                let _ = store.remove_pending(&src.name, &location);
+                rep.failures.retain(|(l, _)| *l != location);
+                rep.skipped.retain(|(l, _)| *l != location);
                 rep.failures.push((location, reason));
             }
             Outcome::SamePage { dedup_key } => {
@@ -984,6 +980,52 @@ fn apply_each(
         }
     }
     tally
+}
+
+/// A feed item standing in for its page ([`StandIn`]): stored only as a new entry (an entry
+/// already stored, under this URL or another, is left as it is), then reported and kept pending
+/// as the stand-in says.
+fn store_stand_in(
+    src: &SourceConfig,
+    store: &mut Store,
+    rep: &mut SourceReport,
+    entry: &Entry,
+    location: String,
+    stand_in: StandIn,
+) {
+    match store.insert_if_new(entry, Utc::now()) {
+        Ok(true) => {
+            rep.new += 1;
+            rep.new_ids.push(entry.id.clone());
+        }
+        Ok(false) => {}
+        Err(e) => {
+            rep.failures.push((location, e.to_string()));
+            return;
+        }
+    }
+    match stand_in {
+        StandIn::Final(why) => {
+            if let Err(e) = store.remove_pending(&src.name, &location) {
+                tracing::warn!(source = %src.name, "cannot clear pending {location}: {e}");
+            }
+            rep.skipped.push((location, why));
+        }
+        StandIn::Pending {
+            reason,
+            deferred: true,
+        } => defer(src, store, rep, location, reason),
+        StandIn::Pending { reason, .. } => {
+            let reason = format!(
+                "full text not fetched: {reason}; the feed item's own text stands in until a \
+                 later run reads the page"
+            );
+            if let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now()) {
+                tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
+            }
+            rep.failures.push((location, reason));
+        }
+    }
 }
 
 /// A post left for the next run (budget, `Retry-After`): kept pending, not a failure.
@@ -1235,7 +1277,7 @@ async fn process(
         }
         Work::FullText { url, item, retry } => match source::fetch_page(fetcher, &url).await {
             Ok(p) => (p, Some(item), None),
-            Err(e) => return full_text_failed(url, item, retry, e, src, state).await,
+            Err(e) => return full_text_failed(url, item, retry, e, src).await,
         },
     };
     // Only a page fetched from the site can be reached through two URLs (a redirect); a file
@@ -1243,14 +1285,15 @@ async fn process(
     let page_key =
         (file.is_none() && item.is_none()).then(|| crate::normalize::twin_key(page.url.as_str()));
     let location = file.unwrap_or_else(|| page.requested_url.to_string());
-    // A feed item not stored yet is stored from its own text if its page yields no post.
-    let (item, fallback) = match item {
-        Some(item) if !state.is_known(&page.requested_url) => {
-            let fallback = (page.requested_url.clone(), item.clone());
-            (Some(item), Some(fallback))
-        }
-        item => (item, None),
-    };
+    // A feed item is stored from its own text if its page yields no post (as a new entry only).
+    let fallback = item.clone().map(|item| (page.requested_url.clone(), item));
+    if let Some((url, item)) = &fallback
+        && let Err(e) = crate::extract::check_content_type(&page)
+    {
+        // A PDF or an image is never a post: the item is the entry.
+        let why = format!("{e}: the feed item is the entry");
+        return excerpt(url.clone(), item.clone(), StandIn::Final(why), src).await;
+    }
     let selectors = src.selectors.clone();
     let name = src.name.clone();
     let result = blocking(move || {
@@ -1277,11 +1320,11 @@ async fn process(
         }
         Err(reason) => match fallback {
             Some((url, item)) => {
-                let unfinished = Unfinished {
+                let stand_in = StandIn::Pending {
                     reason,
                     deferred: false,
                 };
-                return excerpt(url, item, unfinished, src).await;
+                return excerpt(url, item, stand_in, src).await;
             }
             None => Outcome::Failed(reason),
         },
@@ -1289,61 +1332,40 @@ async fn process(
     (location, outcome)
 }
 
-/// The page of a feed item (`full_text = true`) could not be fetched. An item not stored yet is
-/// stored from its own text, its page left pending ([`Unfinished`]); for a stored one (its
-/// text already stored, or the full post) the failure is reported like any page's, and the
-/// stored entry is left as it is.
+/// The page of a feed item (`full_text = true`) could not be fetched: the item is stored from
+/// its own text ([`StandIn`], as a new entry only: a stored entry is left as it is), its page
+/// left pending unless it is out of reach for good (robots.txt, or gone on a retry).
 async fn full_text_failed(
     url: Url,
     item: RawPost,
     retry: bool,
     e: FetchError,
     src: &SourceConfig,
-    state: &RunState,
 ) -> (String, Outcome) {
-    let known = state.is_known(&url);
-    let deferred = matches!(e, FetchError::Budget(_) | FetchError::WaitTooLong { .. });
-    let outcome = match e {
-        // robots.txt keeps the page out of reach: the item is all there is, and that is fine.
-        e if e.is_skip() => {
-            if known {
-                Outcome::Skipped(e.to_string())
-            } else {
-                tracing::info!(url = %url, "full text not fetched ({e}); using the feed item");
-                return in_hand(url.to_string(), url, item, Utc::now(), src).await;
-            }
-        }
-        FetchError::Status(code @ (404 | 410)) if retry => {
-            let why = format!("gone (HTTP status {code}) after failing earlier; no longer retried");
-            if known {
-                Outcome::Gone(format!("{why}; its entry is kept as stored"))
-            } else {
-                Outcome::Skipped(why)
-            }
-        }
-        e if known && deferred => Outcome::Deferred(e.to_string()),
-        e if known => Outcome::Failed(e.to_string()),
-        e => {
-            let unfinished = Unfinished {
-                reason: e.to_string(),
-                deferred,
-            };
-            return excerpt(url, item, unfinished, src).await;
-        }
+    let stand_in = match e {
+        e if e.is_skip() => StandIn::Final(format!("{e}: the feed item is the entry")),
+        FetchError::Status(code @ (404 | 410)) if retry => StandIn::Final(format!(
+            "gone (HTTP status {code}) after failing earlier; no longer retried, the feed item \
+             is the entry"
+        )),
+        e => StandIn::Pending {
+            deferred: matches!(e, FetchError::Budget(_) | FetchError::WaitTooLong { .. }),
+            reason: e.to_string(),
+        },
     };
-    (url.to_string(), outcome)
+    excerpt(url, item, stand_in, src).await
 }
 
-/// A feed item stored from its own text while its page is still to come.
+/// A feed item stored from its own text instead of its page.
 async fn excerpt(
     url: Url,
     item: RawPost,
-    unfinished: Unfinished,
+    stand_in: StandIn,
     src: &SourceConfig,
 ) -> (String, Outcome) {
     let (location, mut outcome) = in_hand(url.to_string(), url, item, Utc::now(), src).await;
     if let Outcome::Entry(.., slot) = &mut outcome {
-        *slot = Some(unfinished);
+        *slot = Some(stand_in);
     }
     (location, outcome)
 }

@@ -445,6 +445,18 @@ fn unreachable_site_is_one_clear_line_and_exit_1() {
 /// A feed of `(post, excerpt)` items, RSS 2.0, each with a `?p=N` guid and the category
 /// "From the feed", served at `/feed/`.
 fn serve_item_feed(site: &Site, items: &[(&Post, &str)]) {
+    site.set(
+        "/feed/",
+        Resp::Bytes {
+            content_type: "application/rss+xml; charset=UTF-8".into(),
+            body: item_feed(site, items).into_bytes(),
+            headers: vec![],
+        },
+    );
+}
+
+/// The text of the feed [`serve_item_feed`] serves.
+fn item_feed(site: &Site, items: &[(&Post, &str)]) -> String {
     let base = site.base();
     let items: String = items
         .iter()
@@ -462,19 +474,11 @@ fn serve_item_feed(site: &Site, items: &[(&Post, &str)]) {
             )
         })
         .collect();
-    let rss = format!(
+    format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>Site</title><link>{base}/</link><description>d</description>
 {items}</channel></rss>"#
-    );
-    site.set(
-        "/feed/",
-        Resp::Bytes {
-            content_type: "application/rss+xml; charset=UTF-8".into(),
-            body: rss.into_bytes(),
-            headers: vec![],
-        },
-    );
+    )
 }
 
 /// The Atom content of the entry `id` in `out/main/atom.xml` below `dir`.
@@ -570,9 +574,9 @@ fn full_text_stores_the_item_until_its_page_can_be_read() {
     assert_eq!(site.requests()[seen..], ["/feed/".to_string()]);
 }
 
-/// `full_text = true`, pages that never yield the post: one that is not a post (a PDF) leaves
-/// the item stored from its own text and is tried again; one that is gone (404) is reported
-/// once, then, gone again on the retry, is no longer fetched, its item's entry kept.
+/// `full_text = true`, pages that never yield the post: one that is not HTML (a PDF) makes the
+/// item the entry at once (a skip, not a failure, never fetched again); one that is gone (404)
+/// stands in and is reported, then, gone again on the retry, is no longer fetched.
 #[test]
 fn full_text_pages_that_are_no_post_or_gone() {
     let site = Site::start();
@@ -597,32 +601,35 @@ fn full_text_pages_that_are_no_post_or_gone() {
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("site: 2 new"), "{stderr}");
-    let failed = |stderr: &str, p: &Post, why: &str| {
-        stderr
-            .lines()
-            .any(|l| l.contains(&format!("{base}{}", p.path())) && l.contains(why))
+    let line = |stderr: &str, what: &str, p: &Post, why: &str| {
+        stderr.lines().any(|l| {
+            l.trim_start().starts_with(what)
+                && l.contains(&format!("{base}{}", p.path()))
+                && l.contains(why)
+        })
     };
-    assert!(failed(&stderr, &pdf, "not an HTML page"), "{stderr}");
-    assert!(failed(&stderr, &gone, "404"), "{stderr}");
+    assert!(
+        line(&stderr, "skipped", &pdf, "not an HTML page"),
+        "{stderr}"
+    );
+    assert!(line(&stderr, "failed", &gone, "404"), "{stderr}");
     assert!(content_of(dir.path(), &site.url("/?p=21")).contains("The slides"));
     assert!(content_of(dir.path(), &site.url("/?p=22")).contains("A gone post"));
 
     let seen = site.requests().len();
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(failed(&stderr, &pdf, "not an HTML page"), "{stderr}");
-    assert!(failed(&stderr, &gone, "no longer retried"), "{stderr}");
-    let mut asked = site.requests()[seen..].to_vec();
-    asked.sort();
-    let mut expected = vec!["/feed/".to_string(), pdf.path(), gone.path()];
-    expected.sort();
-    assert_eq!(asked, expected);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        line(&stderr, "skipped", &gone, "no longer retried"),
+        "{stderr}"
+    );
+    assert_eq!(site.requests()[seen..], ["/feed/".to_string(), gone.path()]);
 
     let seen = site.requests().len();
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains(&gone.path()), "{stderr}");
-    assert_eq!(site.requests()[seen..], ["/feed/".to_string(), pdf.path()]);
+    assert_eq!(site.requests()[seen..], ["/feed/".to_string()]);
     assert_eq!(
         parse_feed(&dir.path().join("out/main/atom.xml"))
             .entries
@@ -631,51 +638,122 @@ fn full_text_pages_that_are_no_post_or_gone() {
     );
 }
 
+/// A post moved to a new URL (a new slug, the same `?p=` guid) whose new page fails: the feed
+/// item must not replace the full post stored under the old URL.
 #[test]
-fn feed_source_is_ingested() {
+fn full_text_stand_in_never_replaces_a_stored_post() {
     let site = Site::start();
     let base = site.base();
-    let rss = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:content="http://purl.org/rss/1.0/modules/content/">
-<channel><title>Site</title><link>{base}/</link><description>d</description>
-<item><title>Feed item one</title><link>{base}/2024/01/02/one/</link><guid isPermaLink="false">{base}/?p=7</guid>
-<pubDate>Tue, 02 Jan 2024 10:00:00 +0000</pubDate><dc:creator><![CDATA[Amélie Dubois]]></dc:creator>
-<category><![CDATA[Diplomacy]]></category><description>Short</description>
-<content:encoded><![CDATA[<p>Full <b>text</b> <script>x()</script></p>]]></content:encoded></item>
-<item><title>Feed item two</title><link>{base}/2024/01/01/two/</link><guid>{base}/2024/01/01/two/</guid>
-<pubDate>Mon, 01 Jan 2024 10:00:00 +0000</pubDate></item>
-</channel></rss>"#
+    let old = Post::new(31, "old-slug", "Moved", "2024-01-02T10:00:00+00:00");
+    let mut moved = old.clone();
+    moved.slug = "new-slug".into();
+    serve_item_feed(&site, &[(&old, "Excerpt of moved")]);
+    site.set(&old.path(), Resp::Html(classic_post(&base, &old)));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &common::site_config(&site.url("/feed/"), "", "kind = \"feed\"\nfull_text = true"),
     );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let id = site.url("/?p=31");
+    assert!(content_of(dir.path(), &id).contains("Body of Moved"));
+
+    serve_item_feed(&site, &[(&moved, "Excerpt of moved")]);
+    site.set(&moved.path(), Resp::Status(500));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains(&site.url(&moved.path())), "{stderr}");
+    let body = content_of(dir.path(), &id);
+    assert!(
+        body.contains("Body of Moved") && !body.contains("Excerpt"),
+        "{body}"
+    );
+}
+
+/// A pending page is completed with its feed item even when the feed has not changed: the feed
+/// is then read in full, not answered 304, so the entry keeps what only the feed gives.
+#[test]
+fn full_text_retry_merges_the_item_when_the_feed_is_unchanged() {
+    let site = Site::start();
+    let base = site.base();
+    let p = Post::new(41, "panel", "Panel", "2024-01-02T10:00:00+00:00");
+    // Served with an ETag, so that a conditional request gets 304.
     site.set(
         "/feed/",
+        Resp::Html(item_feed(&site, &[(&p, "Excerpt of panel")])),
+    );
+    site.set(&p.path(), Resp::Status(503));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &common::site_config(&site.url("/feed/"), "", "kind = \"feed\"\nfull_text = true"),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    site.set(&p.path(), Resp::Html(classic_post(&base, &p)));
+    let seen = site.hits().len();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let feed_hit = site.hits()[seen..]
+        .iter()
+        .find(|h| h.path == "/feed/")
+        .cloned()
+        .expect("the feed was read");
+    assert!(
+        !feed_hit.conditional,
+        "read in full while a page is pending"
+    );
+    let atom = parse_feed(&dir.path().join("out/main/atom.xml"));
+    let terms: Vec<&str> = atom.entries[0]
+        .categories
+        .iter()
+        .map(|c| c.term.as_str())
+        .collect();
+    assert_eq!(terms, ["International Negotiation", "From the feed"]);
+    assert!(content_of(dir.path(), &site.url("/?p=41")).contains("Body of Panel"));
+    // Nothing pending any more: the next run may be answered 304.
+    let seen = site.hits().len();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        site.hits()[seen..].iter().all(|h| h.conditional),
+        "{:?}",
+        site.hits()
+    );
+}
+
+/// A page robots.txt keeps us from: the feed item is the entry, reported as skipped (exit 0),
+/// and the page is never asked for.
+#[test]
+fn full_text_page_disallowed_by_robots_leaves_the_item() {
+    let site = Site::start();
+    let p = Post::new(51, "private", "Members only", "2024-01-02T10:00:00+00:00");
+    serve_item_feed(&site, &[(&p, "Excerpt for all")]);
+    site.set(
+        "/robots.txt",
         Resp::Bytes {
-            content_type: "application/rss+xml; charset=UTF-8".into(),
-            body: rss.into_bytes(),
+            content_type: "text/plain".into(),
+            body: b"User-agent: *\nDisallow: /2024/\n".to_vec(),
             headers: vec![],
         },
     );
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(dir.path(), &html_config(&site.url("/feed/"), ""));
+    let cfg = write_config(
+        dir.path(),
+        &common::site_config(&site.url("/feed/"), "", "kind = \"feed\"\nfull_text = true"),
+    );
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("site: 2 new"), "{stderr}");
-    let atom = parse_feed(&dir.path().join("out/main/atom.xml"));
-    assert_eq!(atom.entries.len(), 2);
-    let one = &atom.entries[0];
-    assert_eq!(one.id, format!("{base}/?p=7"));
-    assert_eq!(one.authors[0].name.as_deref(), Some("Amélie Dubois"));
-    assert_eq!(one.categories[0].term, "Diplomacy");
-    let body = one.content.as_ref().unwrap().body.clone().unwrap();
+    assert!(stderr.contains("site: 1 new"), "{stderr}");
     assert!(
-        body.contains("<b>text</b>") && !body.contains("script"),
-        "{body}"
+        stderr
+            .lines()
+            .any(|l| l.contains("skipped") && l.contains(&site.url(&p.path()))),
+        "{stderr}"
     );
-    assert_eq!(
-        site.requests(),
-        ["/robots.txt", "/feed/"],
-        "no page fetches without full_text"
-    );
+    assert!(!site.requests().contains(&p.path()));
+    assert!(content_of(dir.path(), &site.url("/?p=51")).contains("Excerpt for all"));
 }
 
 /// A feed item without a link has no page for readers to open: it is left out, and the run

@@ -795,6 +795,55 @@ fn after_a_failed_publication_date_pass_the_next_one_reads_past_stored_posts() {
     assert!(!asked.contains(&dated_path(2)), "{asked:?}");
 }
 
+/// A post the API gives in a shape that cannot be read fails on every run, but it is no failed
+/// page: the publication-date pass still stops at its first page of stored posts, and the
+/// listing page is still asked for conditionally.
+#[test]
+fn an_unreadable_post_does_not_make_every_read_a_full_one() {
+    let site = Site::start();
+    let base = site.base();
+    category_lookup(&site);
+    let old = posts(1..3);
+    let mut items: Vec<Value> = old.iter().map(|p| api_post(&base, p, true)).collect();
+    site.set(LISTING, listing_page(&base, &["post-1", "post-2"]));
+    site.set(&posts_path(1, None), json_resp(&json!(items)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = common::write_config(
+        dir.path(),
+        &common::site_config(&site.url(LISTING), "", "kind = \"wordpress\""),
+    );
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+
+    // A post the API now gives in a shape that cannot be read, run after run.
+    let bad = json!({"id": "not a number"});
+    items.insert(0, bad.clone());
+    site.set("/wp-json/wp/v2/posts", json_resp(&json!([bad])));
+    site.set(&dated_path(1), json_with_pages(&json!(items), Some(2)));
+    site.set(&dated_path(2), json_with_pages(&json!([]), Some(2)));
+    site.set(
+        LISTING,
+        listing_page(&base, &["post-0", "post-1", "post-2"]),
+    );
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("unexpected post JSON"), "{err}");
+    site.set(
+        LISTING,
+        listing_page(&base, &["post-00", "post-1", "post-2"]),
+    );
+    let before = site.hits().len();
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 1, "{err}");
+    let hits = &site.hits()[before..];
+    assert!(hits.iter().any(|h| h.path == dated_path(1)), "{hits:?}");
+    assert!(!hits.iter().any(|h| h.path == dated_path(2)), "{hits:?}");
+    assert!(
+        hits.iter().any(|h| h.path == LISTING && h.conditional),
+        "{hits:?}"
+    );
+}
+
 fn expect_err(site: &Site, root: &str) -> WpError {
     match read_blocking(&site.url(root), &site.url(LISTING), None, None) {
         Ok(r) => panic!("expected an error, got {} posts", r.posts.len()),

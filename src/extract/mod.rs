@@ -79,7 +79,8 @@ pub fn extract_listing(page: &RawPage, sel: &Selectors) -> Listing {
     listing::extract(&ctx, sel)
 }
 
-fn check_content_type(page: &RawPage) -> Result<(), ExtractError> {
+/// Is the page HTML (or of no declared type)? [`ExtractError::NotHtml`] when it is not.
+pub(crate) fn check_content_type(page: &RawPage) -> Result<(), ExtractError> {
     let Some(ct) = page.content_type.as_deref() else {
         return Ok(());
     };

@@ -29,7 +29,7 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Items, String> {
     let undated = feed
         .entries
         .iter()
-        .any(|e| e.published.is_none() && e.updated.is_none());
+        .any(|e| e.published.is_none() || e.updated.is_none());
     let unread = if undated {
         unread_dates(fetched)
     } else {
@@ -50,11 +50,15 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Items, String> {
             .map(|l| l.href.clone())
             .or_else(|| item.id.starts_with("http").then(|| item.id.clone()));
         let Some(link) = link.and_then(|l| fetched.url.join(&l).ok()) else {
-            let title = item.title.as_ref().map_or("", |t| t.content.as_str());
+            let title = item.title.as_ref().map_or("", |t| t.content.trim());
+            let titled = if title.is_empty() {
+                String::new()
+            } else {
+                format!(" (title {:?})", title.chars().take(80).collect::<String>())
+            };
             let why = format!(
-                "item {:?} (title {:?}) has no usable link, so no page to link to; left out",
-                item.id,
-                title.chars().take(80).collect::<String>()
+                "item {:?}{titled} has no usable link, so no page to link to; left out",
+                item.id
             );
             out.skipped.push((feed_url.to_string(), why));
             continue;
@@ -75,11 +79,17 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Items, String> {
             .into_iter()
             .collect::<Vec<_>>()
         };
-        let (published, modified) = match unread.get(n) {
-            Some((p, u)) if item.published.is_none() && item.updated.is_none() => {
-                (text(p.as_ref().or(u.as_ref())), text(u.as_ref()))
-            }
-            _ => (date(item.published.or(item.updated)), date(item.updated)),
+        // A date feed-rs read, else the text of one it could not read (an element that is
+        // absent has no text), field by field; the published date falls back to the updated.
+        let (p_text, u_text) = unread.get(n).cloned().unwrap_or_default();
+        let modified = match item.updated {
+            Some(d) => date(Some(d)),
+            None => text(u_text.as_ref()),
+        };
+        let published = match item.published {
+            Some(d) => date(Some(d)),
+            None if p_text.is_some() => text(p_text.as_ref()),
+            None => modified.clone(),
         };
         // Plain text (Atom `type="text"`, JSON Feed `content_text`) is text, not markup.
         let body = item
@@ -129,8 +139,8 @@ fn builder(fetched: &Fetched) -> feed_rs::parser::Builder {
         .sanitize_content(false)
 }
 
-/// The date texts of every entry of the feed, `(published, updated)` in feed order, for the
-/// entries whose dates feed-rs could not read. The feed is read again with a date parser that
+/// The date texts of every entry of the feed, `(published, updated)` in feed order (`None`
+/// where the element is absent), to recover the dates feed-rs could not read. The feed is read again with a date parser that
 /// numbers the texts it is handed and answers each with "`n` seconds after the epoch", so each
 /// entry's dates say which texts they came from. Empty when the feed does not parse.
 fn unread_dates(fetched: &Fetched) -> Vec<(Option<String>, Option<String>)> {
@@ -305,6 +315,29 @@ mod tests {
             crate::normalize::parse_date(&b.published[0].value).map(|d| d.to_rfc3339()),
             Some("2019-04-28T00:00:00+00:00".to_owned())
         );
+    }
+
+    /// Dates are recovered field by field: an Atom entry whose `published` feed-rs cannot read
+    /// keeps that text, not its readable `updated`.
+    #[test]
+    fn an_unreadable_published_date_is_not_replaced_by_the_updated_one() {
+        let atom = r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">
+<title>t</title><id>urn:x</id><updated>2024-01-03T00:00:00Z</updated>
+<entry><title>A</title><id>urn:a</id><link href="https://example.org/a/"/>
+<published>28 April 2019</published><updated>2024-01-02T10:00:00Z</updated></entry>
+<entry><title>B</title><id>urn:b</id><link href="https://example.org/b/"/>
+<updated>2024-01-02T11:00:00Z</updated></entry>
+</feed>"#;
+        let items = parse(
+            &Url::parse("https://example.org/feed/").expect("url"),
+            &fetched(atom),
+        )
+        .expect("parse");
+        let (a, b) = (&items.posts[0].1, &items.posts[1].1);
+        assert_eq!(a.published[0].value, "28 April 2019");
+        assert_eq!(a.modified[0].value, "2024-01-02T10:00:00+00:00");
+        // No <published> at all: the updated date, as before.
+        assert_eq!(b.published[0].value, "2024-01-02T11:00:00+00:00");
     }
 
     /// Feeds whose dates all read need no second pass, and keep feed-rs's reading.

@@ -245,6 +245,9 @@ pub struct SourceIndex {
     pub failures: Vec<(String, String)>,
     /// What the index holds but leaves out on purpose, not a failure: `(location, reason)`.
     pub skipped: Vec<(String, String)>,
+    /// The index was not read to its end (a page of it failed): the next read is a full one
+    /// (see `read_index`'s `full_walk`). For an HTML listing, the walk says so instead.
+    pub incomplete: bool,
     /// Which way the source was read (`html`, `feed` or `dir`), for logs.
     pub kind: &'static str,
     /// The index answered 304: nothing new.
@@ -259,6 +262,7 @@ impl SourceIndex {
             discovery,
             failures: Vec::new(),
             skipped: Vec::new(),
+            incomplete: false,
             kind,
             unchanged: false,
             empty_pages: Vec::new(),
@@ -492,6 +496,7 @@ async fn read_wordpress(
             state.remember(start, first);
             let mut index = SourceIndex::new(Discovery::Posts(r.posts), "wordpress");
             index.failures = r.failures;
+            index.incomplete = r.pass_failed;
             Ok(Some(index))
         }
         Err(e) if e.falls_back() => {

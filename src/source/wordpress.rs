@@ -97,6 +97,9 @@ pub struct WpResult {
     /// Posts that were skipped because they could not be mapped, and a page of the
     /// publication-date pass that failed: `(post or URL, reason)`.
     pub failures: Vec<(String, String)>,
+    /// A page of the publication-date pass failed: the next read must not stop at stored posts
+    /// (see [`Incremental::stop_at_known`]). A post that could not be mapped does not count.
+    pub pass_failed: bool,
 }
 
 /// Why the API could not be read.
@@ -630,6 +633,7 @@ impl<'a> Reader<'a> {
             requests: self.requests,
             complete,
             failures,
+            pass_failed: false,
         })
     }
 
@@ -664,6 +668,7 @@ impl<'a> Reader<'a> {
                 Ok(None) => break,
                 Err(e) => {
                     result.failures.push((url.to_string(), failure_reason(e)));
+                    result.pass_failed = true;
                     break;
                 }
             };

@@ -35,6 +35,25 @@ pub struct StoredEntry {
 }
 
 impl Store {
+    /// Store `entry` only when no stored entry matches it (by the twin key of its id, or its
+    /// `dedup_key`, as in [`Store::upsert_entry`]): what stands in for a post until its page is
+    /// read never replaces what is stored. True when it was stored.
+    pub fn insert_if_new(&mut self, entry: &Entry, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let Store { conn, path, .. } = self;
+        let path: &str = path;
+        let sql = |e| StoreError::sql(path, e);
+        let tx = conn.savepoint().map_err(sql)?;
+        let id_key = crate::normalize::twin_key(&entry.id.0);
+        if select_stored(&tx, path, "id_key", &id_key)?.is_some()
+            || select_stored(&tx, path, "dedup_key", &entry.dedup_key)?.is_some()
+        {
+            return Ok(false);
+        }
+        insert_new(&tx, entry, &id_key, now).map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(true)
+    }
+
     /// Insert `entry`, or merge it into the stored entry it is a twin of, in one transaction (a
     /// savepoint inside a [`Store::batch`]: a failed upsert rolls back alone).
     ///
@@ -72,19 +91,7 @@ impl Store {
 
         let (stored, duplicate) = match (by_id, by_dedup) {
             (None, None) => {
-                let published = entry.published;
-                let (updated, updated_source) = if entry.updated < published {
-                    (published, entry.published_source)
-                } else {
-                    (entry.updated, entry.updated_source)
-                };
-                let fresh = Entry {
-                    updated,
-                    updated_source,
-                    ..entry.clone()
-                };
-                insert(&tx, &fresh, &id_key, now).map_err(sql)?;
-                link_source(&tx, &fresh.id.0, &entry.source).map_err(sql)?;
+                insert_new(&tx, entry, &id_key, now).map_err(sql)?;
                 tx.commit().map_err(sql)?;
                 return Ok(Upsert::New);
             }
@@ -340,6 +347,27 @@ fn select_stored(
         .map_err(|e| StoreError::sql(path, e))?
         .map(|raw| raw.into_stored(path))
         .transpose()
+}
+
+/// Insert `entry`, matching no stored entry, as a new one: `updated` never below `published`.
+fn insert_new(
+    tx: &rusqlite::Savepoint<'_>,
+    entry: &Entry,
+    id_key: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    let (updated, updated_source) = if entry.updated < entry.published {
+        (entry.published, entry.published_source)
+    } else {
+        (entry.updated, entry.updated_source)
+    };
+    let fresh = Entry {
+        updated,
+        updated_source,
+        ..entry.clone()
+    };
+    insert(tx, &fresh, id_key, now)?;
+    link_source(tx, &fresh.id.0, &entry.source)
 }
 
 fn insert(
