@@ -756,6 +756,43 @@ fn full_text_page_disallowed_by_robots_leaves_the_item() {
     assert!(content_of(dir.path(), &site.url("/?p=51")).contains("Excerpt for all"));
 }
 
+/// The request budget runs out before an item's page: the item stands in, the page is left for
+/// the next run (not a failure: exit 0), which completes the entry.
+#[test]
+fn full_text_page_left_for_the_next_run_when_the_budget_is_spent() {
+    let site = Site::start();
+    let base = site.base();
+    let p = Post::new(61, "later", "Later", "2024-01-02T10:00:00+00:00");
+    serve_item_feed(&site, &[(&p, "Excerpt of later")]);
+    site.set(&p.path(), Resp::Html(classic_post(&base, &p)));
+    let dir = tempfile::tempdir().unwrap();
+    // robots.txt and the feed: nothing left for the page.
+    let cfg = write_config(
+        dir.path(),
+        &common::site_config(
+            &site.url("/feed/"),
+            "max_requests = 2",
+            "kind = \"feed\"\nfull_text = true",
+        ),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("1 post(s) left for the next run"),
+        "{stderr}"
+    );
+    assert!(!site.requests().contains(&p.path()));
+    let id = site.url("/?p=61");
+    assert!(content_of(dir.path(), &id).contains("Excerpt of later"));
+
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("max_requests = 2", "max_requests = 10")).unwrap();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("1 updated"), "{stderr}");
+    assert!(content_of(dir.path(), &id).contains("Body of Later"));
+}
+
 /// A feed item without a link has no page for readers to open: it is left out, and the run
 /// says so (a skip, not a failure), naming the feed, the item and its title.
 #[test]
