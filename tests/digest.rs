@@ -797,7 +797,26 @@ fn template_errors_name_the_file_and_line() {
     let msg = err.to_string();
     assert!(msg.contains("templates/digest.txt:2"), "{msg}");
     assert!(msg.contains("undefined"), "{msg}");
+    // The error names what was undefined, not only the line.
+    assert!(msg.contains("`no_such_variable`"), "{msg}");
     assert!(digest::check_templates(&fx.config(), fx.dir.path()).is_err());
+    // An unknown attribute of an entry: the expression is named, for `run` and `check` alike.
+    std::fs::write(
+        tdir.join("digest.txt"),
+        "{{ title }}\n{% for e in entries %}\n{{ e.title }}\n{{ e.nosuch }}\n{% endfor %}\n",
+    )
+    .expect("write");
+    for err in [
+        fx.run(&fx.opts()).expect_err("unknown attribute"),
+        digest::check_templates(&fx.config(), fx.dir.path()).expect_err("check"),
+    ] {
+        let msg = err.to_string();
+        assert!(
+            msg.contains("templates/digest.txt:4: undefined value"),
+            "{msg}"
+        );
+        assert!(msg.contains("`e.nosuch`"), "{msg}");
+    }
     // Nothing was recorded by the failed runs.
     assert!(
         fx.store()

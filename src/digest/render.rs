@@ -124,10 +124,15 @@ impl std::fmt::Debug for Templates {
 impl Templates {
     /// Load the templates: `<config_dir>/templates/<name>` when that file exists, else the
     /// built-in one. Syntax errors are reported here, naming the file and line. Variables that do
-    /// not exist are errors at render time (strict undefined).
+    /// not exist are errors at render time (strict undefined), naming the file, the line and the
+    /// expression (`` undefined value: `e.nosuch` is undefined ``).
     pub fn load(config_dir: &Path) -> Result<Templates, DigestError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Debug mode is what makes an error name the expression that was undefined
+        // (`` `e.nosuch` is undefined ``); minijinja turns it on only in debug builds. It costs
+        // nothing until a template fails.
+        env.set_debug(true);
         // `.html` templates are HTML-escaped by default; the others are not escaped.
         let mut shown = HashMap::new();
         for (name, builtin) in BUILTIN {
