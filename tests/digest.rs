@@ -681,6 +681,37 @@ fn dry_run_and_test_copy_change_no_state() {
 }
 
 #[test]
+fn a_dry_run_of_a_test_copy_writes_and_sends_nothing_and_says_so() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    let dry_copy = DigestOptions {
+        dry_run: true,
+        to: Some("editor@example.org".into()),
+        ..fx.opts()
+    };
+    let says = "digest 2024-W46: dry run: test copy to editor@example.org (5 posts) not sent; \
+                nothing written or recorded";
+    // A week with no issue yet: no file claimed, none written.
+    let out = fx.run(&dry_copy).expect("dry run of a test copy");
+    assert_eq!(out.to_string(), says);
+    assert!(!fx.out("2024-W46.html").exists());
+    assert!(sink.messages().is_empty());
+    assert!(
+        fx.store()
+            .digest_issue("negotiation", "2024-W46")
+            .expect("q")
+            .is_none()
+    );
+    // A recorded week: the same, and its files stay as they are.
+    fx.run(&fx.opts()).expect("real run");
+    let html = std::fs::read(fx.out("2024-W46.html")).expect("issue html");
+    let out = fx.run(&dry_copy).expect("dry run of a test copy");
+    assert_eq!(out.to_string(), says);
+    assert_eq!(std::fs::read(fx.out("2024-W46.html")).expect("html"), html);
+    assert_eq!(sink.messages().len(), 1, "only the real issue was sent");
+}
+
+#[test]
 fn every_test_copy_has_its_own_message_id_even_with_the_same_now() {
     let sink = Sink::start("accept");
     let fx = Fixture::new(Some(sink.port));

@@ -56,7 +56,8 @@ pub const DIGEST_DIR: &str = "digest";
 /// What the caller asks of [`run`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DigestOptions {
-    /// Write the issue's files, send nothing, record nothing.
+    /// Write the issue's files, send nothing, record nothing. With `to`, not even the files:
+    /// the test copy is built and not sent.
     pub dry_run: bool,
     /// Send a test copy to this one address instead of the list; records nothing and writes no
     /// files. Every copy gets its own `Message-ID` (`digest.<feed>.<week>.test.<random>@…`).
@@ -103,7 +104,7 @@ pub enum DigestOutcome {
         /// ISO week label.
         week: String,
     },
-    /// `dry_run`: files written, nothing sent or recorded.
+    /// `dry_run` without `to`: files written, nothing sent or recorded.
     DryRun {
         /// ISO week label.
         week: String,
@@ -113,6 +114,15 @@ pub enum DigestOutcome {
         /// already recorded, and its files stay what was written or sent).
         html: PathBuf,
         written: bool,
+    },
+    /// `dry_run` with `to`: the test copy was built and not sent; nothing written or recorded.
+    DryRunTestCopy {
+        /// ISO week label.
+        week: String,
+        /// Posts in the issue.
+        entries: usize,
+        /// The one recipient it would go to.
+        to: String,
     },
     /// `to`: a test copy was accepted by the server; nothing recorded.
     TestCopy {
@@ -140,6 +150,7 @@ impl DigestOutcome {
             | DigestOutcome::AlreadySent { week }
             | DigestOutcome::AlreadyWritten { week }
             | DigestOutcome::DryRun { week, .. }
+            | DigestOutcome::DryRunTestCopy { week, .. }
             | DigestOutcome::TestCopy { week, .. } => week,
         }
     }
@@ -201,6 +212,11 @@ impl std::fmt::Display for DigestOutcome {
                 "dry run: this week's issue ({}) was already written to {}, left as it is; sent nothing",
                 posts(*entries),
                 html.display()
+            ),
+            DigestOutcome::DryRunTestCopy { entries, to, .. } => write!(
+                f,
+                "dry run: test copy to {to} ({}) not sent; nothing written or recorded",
+                posts(*entries)
             ),
             DigestOutcome::TestCopy { entries, to, .. } => {
                 write!(
@@ -409,6 +425,13 @@ pub fn run(
         write(&html_path, rendered.html.as_bytes())?;
         write(&dir.join(format!("{label}.txt")), rendered.text.as_bytes())?;
         write(&dir.join(format!("{label}.eml")), &public.formatted())?;
+    }
+    if let (true, Some(to)) = (opts.dry_run, &opts.to) {
+        return Ok(DigestOutcome::DryRunTestCopy {
+            week: label,
+            entries: entries.len(),
+            to: to.clone(),
+        });
     }
     if opts.dry_run {
         return Ok(DigestOutcome::DryRun {
