@@ -1010,6 +1010,67 @@ fn fix_related_stores_links_once_and_keeps_them() {
     assert_eq!(again.related, got.related);
 }
 
+#[test]
+fn related_limit_caps_the_links_listed_under_each_entry() {
+    let ids: Vec<EntryId> = [
+        "water-treaties",
+        "trade-talks",
+        "breakout",
+        "undated",
+        "huge",
+    ]
+    .iter()
+    .map(|slug| EntryId(format!("https://example.org/{slug}/")))
+    .collect();
+    for (limit, listed) in [(0, 0), (1, 1)] {
+        let fx = Fixture::with_digest(None, &format!("related_limit = {limit}\n"));
+        // Links fixed earlier under the default limit (as a run before the change fixed them).
+        let mut store = fx.store();
+        digest::related::fix_related(&mut store, &ids, 3).expect("fix");
+        let stored: usize = ids
+            .iter()
+            .map(|id| {
+                let key = id.0.trim_start_matches("https://");
+                store
+                    .get_by_key(key)
+                    .expect("get")
+                    .expect("entry")
+                    .related
+                    .len()
+            })
+            .sum();
+        assert!(stored > ids.len(), "some entry has several links: {stored}");
+        drop(store);
+
+        let out = fx.dry_run();
+        assert!(
+            matches!(out, DigestOutcome::DryRun { entries: 5, .. }),
+            "{out:?}"
+        );
+        let text = std::fs::read_to_string(fx.out("2024-W46.txt")).expect("txt");
+        let html = std::fs::read_to_string(fx.out("2024-W46.html")).expect("html");
+        let sections = if listed == 0 { 0 } else { ids.len() };
+        assert_eq!(text.matches("\nRelated:\n").count(), sections, "{text}");
+        assert_eq!(text.matches("\n  - ").count(), sections * listed, "{text}");
+        assert_eq!(html.matches("class=\"related-title\"").count(), sections);
+        // The stored links (the feeds' related links) stay as they were fixed.
+        let store = fx.store();
+        let still: usize = ids
+            .iter()
+            .map(|id| {
+                let key = id.0.trim_start_matches("https://");
+                store
+                    .get_by_key(key)
+                    .expect("get")
+                    .expect("entry")
+                    .related
+                    .len()
+            })
+            .sum();
+        assert_eq!(still, stored);
+    }
+}
+
 /// The default templates' output for the fixed corpus. Regenerate with
 /// `UPDATE_SNAPSHOTS=1 cargo test --test digest`.
 #[test]
@@ -1059,6 +1120,7 @@ fn an_oversized_issue_is_shrunk_and_links_the_archive() {
         archive_url: "https://example.org/index.html".into(),
         issues_feed_url: "https://example.org/atom.xml".into(),
         unsubscribe_url: None,
+        related_limit: 3,
     };
     let templates = Templates::load(Path::new("/nonexistent-config-dir")).expect("built-ins");
     let full = render_issue(&templates, &meta, &entries, usize::MAX).expect("full");

@@ -534,6 +534,8 @@ pub fn check_templates(cfg: &Config, config_dir: &Path) -> Result<(), DigestErro
         archive_url: "https://example.org/digest/index.html".into(),
         issues_feed_url: "https://example.org/digest/atom.xml".into(),
         unsubscribe_url: Some("https://example.org/unsubscribe".into()),
+        // Every branch of the templates is rendered, whatever the limit.
+        related_limit: usize::MAX,
     };
     render::render_issue(&templates, &meta, &[sample], usize::MAX)?;
     Ok(())
@@ -693,6 +695,7 @@ impl<'a> Plan<'a> {
             archive_url: format!("{}index.html", self.public_dir),
             issues_feed_url: format!("{}atom.xml", self.public_dir),
             unsubscribe_url: self.digest.unsubscribe_url.clone(),
+            related_limit: self.digest.related_limit as usize,
         }
     }
 }

@@ -101,7 +101,7 @@ pub struct EntryContext {
     pub categories: Vec<String>,
     /// A short plain-text excerpt (may be empty).
     pub excerpt: String,
-    /// Related posts: `title` and `url` each.
+    /// Related posts: `title` and `url` each, at most [`IssueMeta::related_limit`].
     pub related: Vec<Link>,
 }
 
@@ -216,6 +216,9 @@ pub struct IssueMeta {
     pub issues_feed_url: String,
     /// Unsubscribe URL, if configured.
     pub unsubscribe_url: Option<String>,
+    /// At most this many related posts are listed under each entry (`[digest] related_limit`;
+    /// an entry's stored links, fixed under an earlier limit, may be more).
+    pub related_limit: usize,
 }
 
 /// Render subject, text and HTML for `entries`. When the inlined HTML exceeds `max_html_bytes`
@@ -325,7 +328,7 @@ pub fn context(
     let entries: Vec<EntryContext> = entries
         .iter()
         .enumerate()
-        .map(|(i, s)| entry_context(s, i, meta.tz, excerpt_len))
+        .map(|(i, s)| entry_context(s, i, meta, excerpt_len))
         .collect();
     let preheader = entries
         .iter()
@@ -351,8 +354,14 @@ pub fn context(
     }
 }
 
-fn entry_context(s: &StoredEntry, index: usize, tz: Tz, excerpt_len: usize) -> EntryContext {
+fn entry_context(
+    s: &StoredEntry,
+    index: usize,
+    meta: &IssueMeta,
+    excerpt_len: usize,
+) -> EntryContext {
     let e = &s.entry;
+    let tz = meta.tz;
     let date_known = e.published_source != DateSource::FirstSeen;
     let when: DateTime<Utc> = if date_known {
         e.published
@@ -377,7 +386,7 @@ fn entry_context(s: &StoredEntry, index: usize, tz: Tz, excerpt_len: usize) -> E
         authors: e.authors.clone(),
         categories: e.categories.clone(),
         excerpt: truncate(&flat, excerpt_len),
-        related: e.related.clone(),
+        related: e.related.iter().take(meta.related_limit).cloned().collect(),
     }
 }
 
