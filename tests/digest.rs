@@ -1094,7 +1094,7 @@ fn default_templates_snapshot() {
 }
 
 #[test]
-fn an_oversized_issue_is_shrunk_and_links_the_archive() {
+fn an_oversized_issue_is_shrunk_and_links_its_web_copy() {
     use feedwright::digest::render::{IssueMeta, Templates, render_issue};
     use feedwright::digest::week::last_complete_week;
     let week = last_complete_week(utc("2024-11-18T13:00:00Z"), chrono_tz::UTC);
@@ -1129,12 +1129,119 @@ fn an_oversized_issue_is_shrunk_and_links_the_archive() {
     assert!(small.html.len() <= limit, "{} > {limit}", small.html.len());
     let shown = small.context.entries.len();
     assert!(shown > 0 && shown < 60, "{shown}");
-    assert_eq!(small.context.more_count, 60 - shown);
-    assert!(small.html.contains(&format!("{} more</a>", 60 - shown)));
-    assert!(small.text.contains(&format!(
-        "and {} more: https://example.org/index.html",
-        60 - shown
-    )));
+    let more = 60 - shown;
+    assert_eq!(small.context.more_count, more);
+    // The subject counts every post of the issue, not only those shown.
+    assert_eq!(small.subject, full.subject);
+    assert!(
+        small.subject.ends_with(": 60 new posts"),
+        "{}",
+        small.subject
+    );
+    // "and N more" leads to the web copy (which holds them all), in both parts.
+    assert!(
+        small.html.contains(&format!(
+            "<a href=\"https://example.org/w.html\" style=\"color: #1d3557;\">{more} more</a>"
+        )),
+        "{}",
+        small.html
+    );
+    assert!(
+        small.text.contains(&format!(
+            "… and {more} more in the full issue online: https://example.org/w.html\n"
+        )),
+        "{}",
+        small.text
+    );
+}
+
+/// A week with more posts than fit in one message: the mail is shrunk, and every post of the
+/// issue stays reachable from it (the subject counts them, "and N more" links the web copy,
+/// which holds them all), so recording them all as mailed loses none.
+#[test]
+fn an_issue_too_big_for_one_mail_keeps_every_post_reachable() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    let mut store = fx.store();
+    let mut urls = Vec::new();
+    for i in 0..150 {
+        let e = entry(
+            &format!("w47-{i:03}"),
+            &format!("Round {i} of the water talks"),
+            &format!("2024-11-{:02}T{:02}:00:00Z", 19 + i % 5, 10 + i % 8),
+            &format!("Round {i}: delegates on the river basin bargain over quotas. ").repeat(8),
+            &["Water"],
+        );
+        urls.push(e.url.clone());
+        store
+            .upsert_entry(&e, utc("2024-11-24T12:00:00Z"))
+            .expect("upsert");
+    }
+    drop(store);
+    let out = digest::run(
+        &fx.config(),
+        &mut fx.store(),
+        &fx.opts(),
+        utc("2024-11-25T13:00:00Z"),
+    )
+    .expect("run");
+    assert!(
+        matches!(out, DigestOutcome::Sent { entries: 150, .. }),
+        "{out:?}"
+    );
+    let web = "https://example.org/feeds/negotiation/digest/2024-W47.html";
+
+    // The mail: shrunk, and saying so.
+    let m = parse_message(&sink.messages()[0]);
+    let subject = m["headers"]["Subject"].as_str().expect("subject");
+    assert!(subject.ends_with(": 150 new posts"), "{subject}");
+    let text = m["parts"][0]["body"].as_str().expect("text");
+    let html = m["parts"][1]["body"].as_str().expect("html");
+    assert!(html.len() <= 100 * 1024, "{}", html.len());
+    let in_mail = urls
+        .iter()
+        .filter(|u| html.contains(&format!("href=\"{u}\"")))
+        .count();
+    assert!(in_mail > 0 && in_mail < 150, "{in_mail}");
+    let more = 150 - in_mail;
+    assert!(
+        html.contains(&format!(
+            "<a href=\"{web}\" style=\"color: #1d3557;\">{more} more</a>"
+        )),
+        "{html}"
+    );
+    assert!(
+        text.contains(&format!(
+            "… and {more} more in the full issue online: {web}\n"
+        )),
+        "{text}"
+    );
+    // The public .eml is that message.
+    let eml = std::fs::read_to_string(fx.out("2024-W47.eml")).expect("eml");
+    assert!(eml.contains(&format!("{more} more")));
+
+    // The web copy (the "view in browser" page and its text) holds the whole issue.
+    let page = std::fs::read_to_string(fx.out("2024-W47.html")).expect("web copy");
+    let page_text = std::fs::read_to_string(fx.out("2024-W47.txt")).expect("web text");
+    for u in &urls {
+        assert!(
+            page.contains(&format!("href=\"{u}\"")),
+            "web copy lacks {u}"
+        );
+        assert!(page_text.contains(u.as_str()), "text copy lacks {u}");
+    }
+    assert!(
+        !page.contains("in the full issue online") && !page_text.contains("in the full issue"),
+        "the web copy leaves nothing out"
+    );
+    assert!(page.contains(&format!("<title>{}</title>", subject.replace('&', "&amp;"))));
+
+    // All 150 are recorded as mailed: each is in the issue and reachable from the mail.
+    let recorded = fx
+        .store()
+        .digest_issue_entries("negotiation", "2024-W47")
+        .expect("q");
+    assert_eq!(recorded.len(), 150);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -379,7 +379,8 @@ pub fn run(
     }
 
     let meta = plan.meta(&week);
-    let rendered = render::render_issue(&templates, &meta, &entries, render::MAX_HTML_BYTES)?;
+    let versions = render::render_versions(&templates, &meta, &entries, render::MAX_HTML_BYTES)?;
+    let rendered = &versions.mail;
     let test_to;
     let recipients: &[String] = match &opts.to {
         Some(addr) => {
@@ -422,8 +423,12 @@ pub fn run(
     // of what was written or sent (they are its public copy).
     let write_files = opts.to.is_none() && !(opts.dry_run && recorded.is_some());
     if write_files {
-        write(&html_path, rendered.html.as_bytes())?;
-        write(&dir.join(format!("{label}.txt")), rendered.text.as_bytes())?;
+        // The web copy holds every post: the mail's "and N more" links it.
+        write(&html_path, versions.web.html.as_bytes())?;
+        write(
+            &dir.join(format!("{label}.txt")),
+            versions.web.text.as_bytes(),
+        )?;
         write(&dir.join(format!("{label}.eml")), &public.formatted())?;
     }
     if let (true, Some(to)) = (opts.dry_run, &opts.to) {
