@@ -681,6 +681,37 @@ fn dry_run_and_test_copy_change_no_state() {
 }
 
 #[test]
+fn a_dry_run_of_a_test_copy_writes_and_sends_nothing_and_says_so() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    let dry_copy = DigestOptions {
+        dry_run: true,
+        to: Some("editor@example.org".into()),
+        ..fx.opts()
+    };
+    let says = "digest 2024-W46: dry run: test copy to editor@example.org (5 posts) not sent; \
+                nothing written or recorded";
+    // A week with no issue yet: no file claimed, none written.
+    let out = fx.run(&dry_copy).expect("dry run of a test copy");
+    assert_eq!(out.to_string(), says);
+    assert!(!fx.out("2024-W46.html").exists());
+    assert!(sink.messages().is_empty());
+    assert!(
+        fx.store()
+            .digest_issue("negotiation", "2024-W46")
+            .expect("q")
+            .is_none()
+    );
+    // A recorded week: the same, and its files stay as they are.
+    fx.run(&fx.opts()).expect("real run");
+    let html = std::fs::read(fx.out("2024-W46.html")).expect("issue html");
+    let out = fx.run(&dry_copy).expect("dry run of a test copy");
+    assert_eq!(out.to_string(), says);
+    assert_eq!(std::fs::read(fx.out("2024-W46.html")).expect("html"), html);
+    assert_eq!(sink.messages().len(), 1, "only the real issue was sent");
+}
+
+#[test]
 fn every_test_copy_has_its_own_message_id_even_with_the_same_now() {
     let sink = Sink::start("accept");
     let fx = Fixture::new(Some(sink.port));
@@ -797,7 +828,26 @@ fn template_errors_name_the_file_and_line() {
     let msg = err.to_string();
     assert!(msg.contains("templates/digest.txt:2"), "{msg}");
     assert!(msg.contains("undefined"), "{msg}");
+    // The error names what was undefined, not only the line.
+    assert!(msg.contains("`no_such_variable`"), "{msg}");
     assert!(digest::check_templates(&fx.config(), fx.dir.path()).is_err());
+    // An unknown attribute of an entry: the expression is named, for `run` and `check` alike.
+    std::fs::write(
+        tdir.join("digest.txt"),
+        "{{ title }}\n{% for e in entries %}\n{{ e.title }}\n{{ e.nosuch }}\n{% endfor %}\n",
+    )
+    .expect("write");
+    for err in [
+        fx.run(&fx.opts()).expect_err("unknown attribute"),
+        digest::check_templates(&fx.config(), fx.dir.path()).expect_err("check"),
+    ] {
+        let msg = err.to_string();
+        assert!(
+            msg.contains("templates/digest.txt:4: undefined value"),
+            "{msg}"
+        );
+        assert!(msg.contains("`e.nosuch`"), "{msg}");
+    }
     // Nothing was recorded by the failed runs.
     assert!(
         fx.store()
@@ -960,6 +1010,67 @@ fn fix_related_stores_links_once_and_keeps_them() {
     assert_eq!(again.related, got.related);
 }
 
+#[test]
+fn related_limit_caps_the_links_listed_under_each_entry() {
+    let ids: Vec<EntryId> = [
+        "water-treaties",
+        "trade-talks",
+        "breakout",
+        "undated",
+        "huge",
+    ]
+    .iter()
+    .map(|slug| EntryId(format!("https://example.org/{slug}/")))
+    .collect();
+    for (limit, listed) in [(0, 0), (1, 1)] {
+        let fx = Fixture::with_digest(None, &format!("related_limit = {limit}\n"));
+        // Links fixed earlier under the default limit (as a run before the change fixed them).
+        let mut store = fx.store();
+        digest::related::fix_related(&mut store, &ids, 3).expect("fix");
+        let stored: usize = ids
+            .iter()
+            .map(|id| {
+                let key = id.0.trim_start_matches("https://");
+                store
+                    .get_by_key(key)
+                    .expect("get")
+                    .expect("entry")
+                    .related
+                    .len()
+            })
+            .sum();
+        assert!(stored > ids.len(), "some entry has several links: {stored}");
+        drop(store);
+
+        let out = fx.dry_run();
+        assert!(
+            matches!(out, DigestOutcome::DryRun { entries: 5, .. }),
+            "{out:?}"
+        );
+        let text = std::fs::read_to_string(fx.out("2024-W46.txt")).expect("txt");
+        let html = std::fs::read_to_string(fx.out("2024-W46.html")).expect("html");
+        let sections = if listed == 0 { 0 } else { ids.len() };
+        assert_eq!(text.matches("\nRelated:\n").count(), sections, "{text}");
+        assert_eq!(text.matches("\n  - ").count(), sections * listed, "{text}");
+        assert_eq!(html.matches("class=\"related-title\"").count(), sections);
+        // The stored links (the feeds' related links) stay as they were fixed.
+        let store = fx.store();
+        let still: usize = ids
+            .iter()
+            .map(|id| {
+                let key = id.0.trim_start_matches("https://");
+                store
+                    .get_by_key(key)
+                    .expect("get")
+                    .expect("entry")
+                    .related
+                    .len()
+            })
+            .sum();
+        assert_eq!(still, stored);
+    }
+}
+
 /// The default templates' output for the fixed corpus. Regenerate with
 /// `UPDATE_SNAPSHOTS=1 cargo test --test digest`.
 #[test]
@@ -983,7 +1094,7 @@ fn default_templates_snapshot() {
 }
 
 #[test]
-fn an_oversized_issue_is_shrunk_and_links_the_archive() {
+fn an_oversized_issue_is_shrunk_and_links_its_web_copy() {
     use feedwright::digest::render::{IssueMeta, Templates, render_issue};
     use feedwright::digest::week::last_complete_week;
     let week = last_complete_week(utc("2024-11-18T13:00:00Z"), chrono_tz::UTC);
@@ -1009,6 +1120,7 @@ fn an_oversized_issue_is_shrunk_and_links_the_archive() {
         archive_url: "https://example.org/index.html".into(),
         issues_feed_url: "https://example.org/atom.xml".into(),
         unsubscribe_url: None,
+        related_limit: 3,
     };
     let templates = Templates::load(Path::new("/nonexistent-config-dir")).expect("built-ins");
     let full = render_issue(&templates, &meta, &entries, usize::MAX).expect("full");
@@ -1017,12 +1129,119 @@ fn an_oversized_issue_is_shrunk_and_links_the_archive() {
     assert!(small.html.len() <= limit, "{} > {limit}", small.html.len());
     let shown = small.context.entries.len();
     assert!(shown > 0 && shown < 60, "{shown}");
-    assert_eq!(small.context.more_count, 60 - shown);
-    assert!(small.html.contains(&format!("{} more</a>", 60 - shown)));
-    assert!(small.text.contains(&format!(
-        "and {} more: https://example.org/index.html",
-        60 - shown
-    )));
+    let more = 60 - shown;
+    assert_eq!(small.context.more_count, more);
+    // The subject counts every post of the issue, not only those shown.
+    assert_eq!(small.subject, full.subject);
+    assert!(
+        small.subject.ends_with(": 60 new posts"),
+        "{}",
+        small.subject
+    );
+    // "and N more" leads to the web copy (which holds them all), in both parts.
+    assert!(
+        small.html.contains(&format!(
+            "<a href=\"https://example.org/w.html\" style=\"color: #1d3557;\">{more} more</a>"
+        )),
+        "{}",
+        small.html
+    );
+    assert!(
+        small.text.contains(&format!(
+            "… and {more} more in the full issue online: https://example.org/w.html\n"
+        )),
+        "{}",
+        small.text
+    );
+}
+
+/// A week with more posts than fit in one message: the mail is shrunk, and every post of the
+/// issue stays reachable from it (the subject counts them, "and N more" links the web copy,
+/// which holds them all), so recording them all as mailed loses none.
+#[test]
+fn an_issue_too_big_for_one_mail_keeps_every_post_reachable() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    let mut store = fx.store();
+    let mut urls = Vec::new();
+    for i in 0..150 {
+        let e = entry(
+            &format!("w47-{i:03}"),
+            &format!("Round {i} of the water talks"),
+            &format!("2024-11-{:02}T{:02}:00:00Z", 19 + i % 5, 10 + i % 8),
+            &format!("Round {i}: delegates on the river basin bargain over quotas. ").repeat(8),
+            &["Water"],
+        );
+        urls.push(e.url.clone());
+        store
+            .upsert_entry(&e, utc("2024-11-24T12:00:00Z"))
+            .expect("upsert");
+    }
+    drop(store);
+    let out = digest::run(
+        &fx.config(),
+        &mut fx.store(),
+        &fx.opts(),
+        utc("2024-11-25T13:00:00Z"),
+    )
+    .expect("run");
+    assert!(
+        matches!(out, DigestOutcome::Sent { entries: 150, .. }),
+        "{out:?}"
+    );
+    let web = "https://example.org/feeds/negotiation/digest/2024-W47.html";
+
+    // The mail: shrunk, and saying so.
+    let m = parse_message(&sink.messages()[0]);
+    let subject = m["headers"]["Subject"].as_str().expect("subject");
+    assert!(subject.ends_with(": 150 new posts"), "{subject}");
+    let text = m["parts"][0]["body"].as_str().expect("text");
+    let html = m["parts"][1]["body"].as_str().expect("html");
+    assert!(html.len() <= 100 * 1024, "{}", html.len());
+    let in_mail = urls
+        .iter()
+        .filter(|u| html.contains(&format!("href=\"{u}\"")))
+        .count();
+    assert!(in_mail > 0 && in_mail < 150, "{in_mail}");
+    let more = 150 - in_mail;
+    assert!(
+        html.contains(&format!(
+            "<a href=\"{web}\" style=\"color: #1d3557;\">{more} more</a>"
+        )),
+        "{html}"
+    );
+    assert!(
+        text.contains(&format!(
+            "… and {more} more in the full issue online: {web}\n"
+        )),
+        "{text}"
+    );
+    // The public .eml is that message.
+    let eml = std::fs::read_to_string(fx.out("2024-W47.eml")).expect("eml");
+    assert!(eml.contains(&format!("{more} more")));
+
+    // The web copy (the "view in browser" page and its text) holds the whole issue.
+    let page = std::fs::read_to_string(fx.out("2024-W47.html")).expect("web copy");
+    let page_text = std::fs::read_to_string(fx.out("2024-W47.txt")).expect("web text");
+    for u in &urls {
+        assert!(
+            page.contains(&format!("href=\"{u}\"")),
+            "web copy lacks {u}"
+        );
+        assert!(page_text.contains(u.as_str()), "text copy lacks {u}");
+    }
+    assert!(
+        !page.contains("in the full issue online") && !page_text.contains("in the full issue"),
+        "the web copy leaves nothing out"
+    );
+    assert!(page.contains(&format!("<title>{}</title>", subject.replace('&', "&amp;"))));
+
+    // All 150 are recorded as mailed: each is in the issue and reachable from the mail.
+    let recorded = fx
+        .store()
+        .digest_issue_entries("negotiation", "2024-W47")
+        .expect("q");
+    assert_eq!(recorded.len(), 150);
 }
 
 // ---------------------------------------------------------------------------------------------

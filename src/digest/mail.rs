@@ -182,23 +182,67 @@ impl std::fmt::Debug for SmtpSettings {
 }
 
 /// Hand `msg` to the server and wait for it to accept it (`250` after `DATA`). Any refusal,
-/// connection failure or dropped connection is a [`DigestError::Send`].
+/// connection failure or dropped connection is a [`DigestError::Send`]; so is a connection or
+/// command that gets no answer within 30 s, reported as `timed out: …`.
 ///
 /// `smtp://` uses STARTTLS when the server offers it, and requires it for hosts that are not
 /// loopback unless `require_tls` is off; `smtps://` is TLS from the first byte (default port
 /// 465; `smtp://` defaults to 25).
 pub fn send(settings: &SmtpSettings, msg: &Message) -> Result<(), DigestError> {
-    let transport = transport(settings)?;
+    send_within(settings, msg, SMTP_TIMEOUT)
+}
+
+/// [`send`], each SMTP command allowed `timeout`.
+fn send_within(
+    settings: &SmtpSettings,
+    msg: &Message,
+    timeout: Duration,
+) -> Result<(), DigestError> {
+    let transport = transport(settings, timeout)?;
     transport
         .send(msg)
         .map(|_| ())
         .map_err(|e| DigestError::Send {
             server: redact(&settings.url),
-            message: error_chain(&e),
+            message: if timed_out(&e) {
+                format!(
+                    "timed out: the SMTP server sent no answer within {}",
+                    seconds(timeout)
+                )
+            } else {
+                error_chain(&e)
+            },
         })
 }
 
-fn transport(settings: &SmtpSettings) -> Result<SmtpTransport, DigestError> {
+/// Whether `e` is a command or connection that ran out of time. lettre's own `is_timeout`
+/// knows only `TimedOut` (a connect timeout); a socket read timeout surfaces as `WouldBlock`
+/// ("Resource temporarily unavailable") on Unix. Its sockets are blocking, so `WouldBlock`
+/// can only mean the timeout.
+fn timed_out(e: &lettre::transport::smtp::Error) -> bool {
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            );
+        }
+        src = inner.source();
+    }
+    false
+}
+
+/// `30 s`, or `300 ms` below a whole second.
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+fn transport(settings: &SmtpSettings, timeout: Duration) -> Result<SmtpTransport, DigestError> {
     let cfg = |m: String| DigestError::config("digest.smtp_url", m);
     let url = Url::parse(&settings.url).map_err(|e| cfg(format!("invalid URL: {e}")))?;
     let host = url
@@ -219,7 +263,7 @@ fn transport(settings: &SmtpSettings) -> Result<SmtpTransport, DigestError> {
     let mut b = SmtpTransport::builder_dangerous(host)
         .port(url.port().unwrap_or(default_port))
         .tls(tls)
-        .timeout(Some(SMTP_TIMEOUT));
+        .timeout(Some(timeout));
     if let Some((user, pass)) = &settings.credentials {
         b = b.credentials(Credentials::new(user.clone(), pass.clone()));
     }
@@ -254,7 +298,63 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::list_id_value;
+    use super::*;
+
+    fn sample_message() -> Message {
+        build_message(&MessageParts {
+            from: "Digest <digest@example.org>",
+            to: &["list@example.org".to_owned()],
+            subject: "s",
+            text: "t",
+            html: "<p>h</p>",
+            message_id: "m@example.org",
+            date: DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
+            list_name: "Digest",
+            list_id: "d.example.org",
+            unsubscribe_url: None,
+        })
+        .expect("message")
+    }
+
+    #[test]
+    fn a_server_that_never_answers_is_reported_as_a_timeout() {
+        // Accepts the connection (the kernel does, from the backlog) and never says a word.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = silent.local_addr().expect("addr").port();
+        let settings = SmtpSettings {
+            url: format!("smtp://127.0.0.1:{port}"),
+            credentials: None,
+            require_tls: true,
+        };
+        let err = send_within(&settings, &sample_message(), Duration::from_millis(300))
+            .expect_err("no answer");
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with(&format!(
+                "sending the digest via smtp://127.0.0.1:{port} failed: timed out: \
+                 the SMTP server sent no answer within 300 ms"
+            )),
+            "{shown}"
+        );
+        assert!(!shown.contains("os error"), "{shown}");
+        assert_eq!(err.exit_code(), 1);
+        drop(silent);
+
+        // Other failures keep lettre's own words.
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let settings = SmtpSettings {
+            url: format!("smtp://127.0.0.1:{closed}"),
+            ..settings
+        };
+        let err = send_within(&settings, &sample_message(), Duration::from_millis(300))
+            .expect_err("refused");
+        let shown = err.to_string();
+        assert!(!shown.contains("timed out"), "{shown}");
+        assert!(shown.contains("Connection refused"), "{shown}");
+    }
 
     #[test]
     fn list_id_phrases_are_quoted_or_encoded_as_needed() {

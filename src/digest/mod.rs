@@ -56,7 +56,8 @@ pub const DIGEST_DIR: &str = "digest";
 /// What the caller asks of [`run`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DigestOptions {
-    /// Write the issue's files, send nothing, record nothing.
+    /// Write the issue's files, send nothing, record nothing. With `to`, not even the files:
+    /// the test copy is built and not sent.
     pub dry_run: bool,
     /// Send a test copy to this one address instead of the list; records nothing and writes no
     /// files. Every copy gets its own `Message-ID` (`digest.<feed>.<week>.test.<random>@…`).
@@ -103,7 +104,7 @@ pub enum DigestOutcome {
         /// ISO week label.
         week: String,
     },
-    /// `dry_run`: files written, nothing sent or recorded.
+    /// `dry_run` without `to`: files written, nothing sent or recorded.
     DryRun {
         /// ISO week label.
         week: String,
@@ -113,6 +114,15 @@ pub enum DigestOutcome {
         /// already recorded, and its files stay what was written or sent).
         html: PathBuf,
         written: bool,
+    },
+    /// `dry_run` with `to`: the test copy was built and not sent; nothing written or recorded.
+    DryRunTestCopy {
+        /// ISO week label.
+        week: String,
+        /// Posts in the issue.
+        entries: usize,
+        /// The one recipient it would go to.
+        to: String,
     },
     /// `to`: a test copy was accepted by the server; nothing recorded.
     TestCopy {
@@ -140,6 +150,7 @@ impl DigestOutcome {
             | DigestOutcome::AlreadySent { week }
             | DigestOutcome::AlreadyWritten { week }
             | DigestOutcome::DryRun { week, .. }
+            | DigestOutcome::DryRunTestCopy { week, .. }
             | DigestOutcome::TestCopy { week, .. } => week,
         }
     }
@@ -201,6 +212,11 @@ impl std::fmt::Display for DigestOutcome {
                 "dry run: this week's issue ({}) was already written to {}, left as it is; sent nothing",
                 posts(*entries),
                 html.display()
+            ),
+            DigestOutcome::DryRunTestCopy { entries, to, .. } => write!(
+                f,
+                "dry run: test copy to {to} ({}) not sent; nothing written or recorded",
+                posts(*entries)
             ),
             DigestOutcome::TestCopy { entries, to, .. } => {
                 write!(
@@ -363,7 +379,8 @@ pub fn run(
     }
 
     let meta = plan.meta(&week);
-    let rendered = render::render_issue(&templates, &meta, &entries, render::MAX_HTML_BYTES)?;
+    let versions = render::render_versions(&templates, &meta, &entries, render::MAX_HTML_BYTES)?;
+    let rendered = &versions.mail;
     let test_to;
     let recipients: &[String] = match &opts.to {
         Some(addr) => {
@@ -406,9 +423,20 @@ pub fn run(
     // of what was written or sent (they are its public copy).
     let write_files = opts.to.is_none() && !(opts.dry_run && recorded.is_some());
     if write_files {
-        write(&html_path, rendered.html.as_bytes())?;
-        write(&dir.join(format!("{label}.txt")), rendered.text.as_bytes())?;
+        // The web copy holds every post: the mail's "and N more" links it.
+        write(&html_path, versions.web.html.as_bytes())?;
+        write(
+            &dir.join(format!("{label}.txt")),
+            versions.web.text.as_bytes(),
+        )?;
         write(&dir.join(format!("{label}.eml")), &public.formatted())?;
+    }
+    if let (true, Some(to)) = (opts.dry_run, &opts.to) {
+        return Ok(DigestOutcome::DryRunTestCopy {
+            week: label,
+            entries: entries.len(),
+            to: to.clone(),
+        });
     }
     if opts.dry_run {
         return Ok(DigestOutcome::DryRun {
@@ -511,6 +539,8 @@ pub fn check_templates(cfg: &Config, config_dir: &Path) -> Result<(), DigestErro
         archive_url: "https://example.org/digest/index.html".into(),
         issues_feed_url: "https://example.org/digest/atom.xml".into(),
         unsubscribe_url: Some("https://example.org/unsubscribe".into()),
+        // Every branch of the templates is rendered, whatever the limit.
+        related_limit: usize::MAX,
     };
     render::render_issue(&templates, &meta, &[sample], usize::MAX)?;
     Ok(())
@@ -670,6 +700,7 @@ impl<'a> Plan<'a> {
             archive_url: format!("{}index.html", self.public_dir),
             issues_feed_url: format!("{}atom.xml", self.public_dir),
             unsubscribe_url: self.digest.unsubscribe_url.clone(),
+            related_limit: self.digest.related_limit as usize,
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Rendering an issue: the template context, the three templates, CSS inlining and the size cap.
 //!
 //! Owns: the context the templates see (documented in the README), loading the built-in
-//! templates or their overrides from the user's `templates/` folder, and shrinking an issue whose
-//! HTML is too large. Must not: read the store, the clock or the network; the caller passes
+//! templates or their overrides from the user's `templates/` folder, and the issue's two
+//! versions: the web copy, which holds every post, and the mail, shrunk when its HTML is too
+//! large (its "and N more" links the web copy). Must not: read the store, the clock or the network; the caller passes
 //! the selected entries and every date.
 
 use std::collections::HashMap;
@@ -66,7 +67,10 @@ pub struct IssueContext {
     pub preheader: String,
     /// The posts shown, newest first.
     pub entries: Vec<EntryContext>,
-    /// Posts of the issue left out to keep the message small (then link `archive_url`).
+    /// Every post of the issue: those shown and those left out (`more_count`).
+    pub post_count: usize,
+    /// Posts of the issue left out of the mail to keep it small; the web copy (`web_url`)
+    /// lists them all, so a template links it.
     pub more_count: usize,
     /// This issue as a web page (`<public_url><feed>/digest/<week>.html`).
     pub web_url: String,
@@ -101,7 +105,7 @@ pub struct EntryContext {
     pub categories: Vec<String>,
     /// A short plain-text excerpt (may be empty).
     pub excerpt: String,
-    /// Related posts: `title` and `url` each.
+    /// Related posts: `title` and `url` each, at most [`IssueMeta::related_limit`].
     pub related: Vec<Link>,
 }
 
@@ -124,10 +128,15 @@ impl std::fmt::Debug for Templates {
 impl Templates {
     /// Load the templates: `<config_dir>/templates/<name>` when that file exists, else the
     /// built-in one. Syntax errors are reported here, naming the file and line. Variables that do
-    /// not exist are errors at render time (strict undefined).
+    /// not exist are errors at render time (strict undefined), naming the file, the line and the
+    /// expression (`` undefined value: `e.nosuch` is undefined ``).
     pub fn load(config_dir: &Path) -> Result<Templates, DigestError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Debug mode is what makes an error name the expression that was undefined
+        // (`` `e.nosuch` is undefined ``); minijinja turns it on only in debug builds. It costs
+        // nothing until a template fails.
+        env.set_debug(true);
         // `.html` templates are HTML-escaped by default; the others are not escaped.
         let mut shown = HashMap::new();
         for (name, builtin) in BUILTIN {
@@ -211,11 +220,43 @@ pub struct IssueMeta {
     pub issues_feed_url: String,
     /// Unsubscribe URL, if configured.
     pub unsubscribe_url: Option<String>,
+    /// At most this many related posts are listed under each entry (`[digest] related_limit`;
+    /// an entry's stored links, fixed under an earlier limit, may be more).
+    pub related_limit: usize,
+}
+
+/// An issue in its two versions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssueVersions {
+    /// The web copy (`<week>.html` and `.txt`, the "view in browser" page): every post, full
+    /// excerpts. A web page is not bound by the mail's size cap.
+    pub web: RenderedIssue,
+    /// The message: the web copy itself when its HTML fits `max_html_bytes`, else shrunk by
+    /// [`render_issue`] (its "and N more" links the web copy).
+    pub mail: RenderedIssue,
+}
+
+/// Render the web copy and the mail of an issue (see [`IssueVersions`]). Both have the same
+/// subject, which counts every post.
+pub fn render_versions(
+    templates: &Templates,
+    meta: &IssueMeta,
+    entries: &[StoredEntry],
+    max_html_bytes: usize,
+) -> Result<IssueVersions, DigestError> {
+    let web = render_issue(templates, meta, entries, usize::MAX)?;
+    let mail = if web.html.len() <= max_html_bytes {
+        web.clone()
+    } else {
+        render_issue(templates, meta, entries, max_html_bytes)?
+    };
+    Ok(IssueVersions { web, mail })
 }
 
 /// Render subject, text and HTML for `entries`. When the inlined HTML exceeds `max_html_bytes`
 /// the excerpts are shortened, then posts are dropped from the end (`more_count` says how many,
-/// and the templates link the archive), and a warning is logged.
+/// `post_count` still counts them, and the templates link the web copy), and a warning is
+/// logged.
 pub fn render_issue(
     templates: &Templates,
     meta: &IssueMeta,
@@ -236,7 +277,8 @@ pub fn render_issue(
                     shown,
                     left_out = entries.len() - shown,
                     excerpt_chars = excerpt_len,
-                    "digest HTML was over {max_html_bytes} bytes: shortened excerpts and left out posts"
+                    "digest HTML was over {max_html_bytes} bytes: the mail has shorter excerpts and \
+                     leaves posts out (the web copy has them all)"
                 );
             }
             return Ok(rendered);
@@ -320,7 +362,7 @@ pub fn context(
     let entries: Vec<EntryContext> = entries
         .iter()
         .enumerate()
-        .map(|(i, s)| entry_context(s, i, meta.tz, excerpt_len))
+        .map(|(i, s)| entry_context(s, i, meta, excerpt_len))
         .collect();
     let preheader = entries
         .iter()
@@ -337,6 +379,7 @@ pub fn context(
         end_date: week.last_day.format("%Y-%m-%d").to_string(),
         date_range: date_range(week),
         preheader: truncate(&preheader, 140),
+        post_count: entries.len() + more_count,
         entries,
         more_count,
         web_url: meta.web_url.clone(),
@@ -346,8 +389,14 @@ pub fn context(
     }
 }
 
-fn entry_context(s: &StoredEntry, index: usize, tz: Tz, excerpt_len: usize) -> EntryContext {
+fn entry_context(
+    s: &StoredEntry,
+    index: usize,
+    meta: &IssueMeta,
+    excerpt_len: usize,
+) -> EntryContext {
     let e = &s.entry;
+    let tz = meta.tz;
     let date_known = e.published_source != DateSource::FirstSeen;
     let when: DateTime<Utc> = if date_known {
         e.published
@@ -372,7 +421,7 @@ fn entry_context(s: &StoredEntry, index: usize, tz: Tz, excerpt_len: usize) -> E
         authors: e.authors.clone(),
         categories: e.categories.clone(),
         excerpt: truncate(&flat, excerpt_len),
-        related: e.related.clone(),
+        related: e.related.iter().take(meta.related_limit).cloned().collect(),
     }
 }
 
