@@ -121,7 +121,7 @@ fn main() {
         // Under `cargo test --benches`: show that it starts, on a corpus too small to time.
         let c = corpus(50);
         let ids: Vec<EntryId> = c.iter().map(|e| e.id.clone()).collect();
-        assert_eq!(compute_related(&c, &ids, 3).len(), 50);
+        assert_eq!(compute_related(&c, &ids, 3, chrono_tz::UTC).len(), 50);
         return;
     }
     let c = corpus(n);
@@ -130,7 +130,7 @@ fn main() {
     let mut filled = 0;
     for _ in 0..rounds.max(1) {
         let t = Instant::now();
-        let got = compute_related(&c, &ids, 3);
+        let got = compute_related(&c, &ids, 3, chrono_tz::UTC);
         best = best.min(t.elapsed());
         filled = got.iter().filter(|(_, links)| links.len() == 3).count();
     }

@@ -252,7 +252,13 @@ pub fn fix_related(cfg: &Config, store: &mut Store, report: &RunReport) {
         return;
     }
     let limit = cfg.digest.as_ref().map_or(3, |d| d.related_limit) as usize;
-    if let Err(e) = crate::digest::related::fix_related(store, &new_ids, limit) {
+    // Weeks as the digest counts them (validated with the configuration).
+    let zone = cfg.digest.as_ref().and_then(|d| d.timezone.as_deref());
+    let tz = zone
+        .unwrap_or(&cfg.timezone)
+        .parse()
+        .unwrap_or(chrono_tz::UTC);
+    if let Err(e) = crate::digest::related::fix_related(store, &new_ids, limit, tz) {
         tracing::warn!("cannot compute related posts: {e}");
     }
 }

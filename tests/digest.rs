@@ -974,8 +974,13 @@ fn fix_related_stores_links_once_and_keeps_them() {
     store
         .upsert_entry(&site, utc("2024-11-16T16:00:00Z"))
         .expect("upsert");
-    let fixed =
-        digest::related::fix_related(&mut store, &[site.id.clone(), id.clone()], 3).expect("fix");
+    let fixed = digest::related::fix_related(
+        &mut store,
+        &[site.id.clone(), id.clone()],
+        3,
+        chrono_tz::UTC,
+    )
+    .expect("fix");
     assert_eq!(fixed, 2);
     let got = store
         .get_by_key("example.org/new-post/")
@@ -1000,7 +1005,8 @@ fn fix_related_stores_links_once_and_keeps_them() {
         .upsert_entry(&twin, utc("2024-11-17T16:00:00Z"))
         .expect("upsert");
     assert_eq!(
-        digest::related::fix_related(&mut store, &[site.id.clone()], 3).expect("fix"),
+        digest::related::fix_related(&mut store, &[site.id.clone()], 3, chrono_tz::UTC)
+            .expect("fix"),
         0
     );
     let again = store
@@ -1026,7 +1032,7 @@ fn related_limit_caps_the_links_listed_under_each_entry() {
         let fx = Fixture::with_digest(None, &format!("related_limit = {limit}\n"));
         // Links fixed earlier under the default limit (as a run before the change fixed them).
         let mut store = fx.store();
-        digest::related::fix_related(&mut store, &ids, 3).expect("fix");
+        digest::related::fix_related(&mut store, &ids, 3, chrono_tz::UTC).expect("fix");
         let stored: usize = ids
             .iter()
             .map(|id| {

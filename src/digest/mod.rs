@@ -369,6 +369,7 @@ pub fn run(
                 store,
                 &mut e,
                 plan.digest.related_limit as usize,
+                plan.tz,
                 opts.dry_run,
             )?;
             e
@@ -784,6 +785,7 @@ fn ensure_related(
     store: &mut Store,
     entries: &mut [StoredEntry],
     limit: usize,
+    tz: Tz,
     dry_run: bool,
 ) -> Result<(), DigestError> {
     let mut missing = Vec::new();
@@ -796,13 +798,13 @@ fn ensure_related(
         return Ok(());
     }
     if dry_run {
-        for (id, links) in related::related_from_store(store, &missing, limit)? {
+        for (id, links) in related::related_from_store(store, &missing, limit, tz)? {
             if let Some(e) = entries.iter_mut().find(|e| e.entry.id == id) {
                 e.entry.related = links;
             }
         }
     } else {
-        related::fix_related(store, &missing, limit)?;
+        related::fix_related(store, &missing, limit, tz)?;
         for e in entries.iter_mut() {
             if missing.contains(&e.entry.id)
                 && let Some(s) = store.get_stored(&e.entry.dedup_key)?

@@ -9,7 +9,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::Datelike;
+use chrono::{Datelike, IsoWeek};
+use chrono_tz::Tz;
 
 use crate::model::{Entry, EntryId, Link};
 use crate::normalize::twin_key;
@@ -113,8 +114,8 @@ fn is_stop_word(w: &str) -> bool {
 /// 2. computed ones from the same source: TF-IDF cosine similarity over title (weighted
 ///    ×3) and body text, plus 0.1 per shared category (at most 3), highest first, ties broken by
 ///    newer `published` then smaller id. The entry itself is never listed; entries stored in the
-///    same batch or published in the same ISO week (likely the same digest issue) are used only
-///    when the others do not fill `limit`.
+///    same batch or published in the same ISO week in `tz`, the digest's time zone (likely the
+///    same digest issue), are used only when the others do not fill `limit`.
 ///
 /// A link's title is the related entry's stored title and its URL the entry's URL. Once fixed
 /// the links never point elsewhere (an entry whose links were fixed is skipped), so the feeds'
@@ -124,6 +125,7 @@ pub fn fix_related(
     store: &mut Store,
     new_ids: &[EntryId],
     limit: usize,
+    tz: Tz,
 ) -> Result<usize, StoreError> {
     let mut todo = Vec::new();
     for id in new_ids {
@@ -134,7 +136,7 @@ pub fn fix_related(
     if todo.is_empty() {
         return Ok(0);
     }
-    let computed = related_from_store(store, &todo, limit)?;
+    let computed = related_from_store(store, &todo, limit, tz)?;
     store.fix_entries_related(&computed)
 }
 
@@ -148,11 +150,12 @@ pub fn related_from_store(
     store: &Store,
     targets: &[EntryId],
     limit: usize,
+    tz: Tz,
 ) -> Result<Vec<(EntryId, Vec<Link>)>, StoreError> {
     let sources = store.entry_sources()?;
     let light = store.entries_without_text(&sources)?;
     let corpus = Corpus::new(&light);
-    if let Some(done) = corpus.links(targets, limit, None) {
+    if let Some(done) = corpus.links(targets, limit, tz, None) {
         return Ok(done);
     }
     let mut terms = Terms::new(corpus.entries.len());
@@ -163,7 +166,7 @@ pub fn related_from_store(
     })?;
     let similarity = Similarity::new(&corpus, terms.finish());
     Ok(corpus
-        .links(targets, limit, Some(&similarity))
+        .links(targets, limit, tz, Some(&similarity))
         .unwrap_or_default())
 }
 
@@ -174,16 +177,17 @@ pub fn compute_related(
     corpus: &[Entry],
     targets: &[EntryId],
     limit: usize,
+    tz: Tz,
 ) -> Vec<(EntryId, Vec<Link>)> {
     let corpus = Corpus::new(corpus);
-    corpus.links(targets, limit, None).unwrap_or_else(|| {
+    corpus.links(targets, limit, tz, None).unwrap_or_else(|| {
         let mut terms = Terms::new(corpus.entries.len());
         for (i, e) in corpus.entries.iter().enumerate() {
             terms.add(i, &e.title, &e.content_html, &e.summary);
         }
         let similarity = Similarity::new(&corpus, terms.finish());
         corpus
-            .links(targets, limit, Some(&similarity))
+            .links(targets, limit, tz, Some(&similarity))
             .unwrap_or_default()
     })
 }
@@ -224,12 +228,13 @@ impl<'a> Corpus<'a> {
         &self,
         targets: &[EntryId],
         limit: usize,
+        tz: Tz,
         similarity: Option<&Similarity>,
     ) -> Option<Vec<(EntryId, Vec<Link>)>> {
         let corpus = &self.entries;
         // Built on first need: when the site's own links fill every target's list (the common
         // case on themes that render related posts server-side), nothing here is needed.
-        let mut scratch: Option<(Scores, Vec<bool>)> = None;
+        let mut scratch: Option<(Scores, Vec<bool>, Vec<IsoWeek>)> = None;
         let mut out = Vec::new();
         for target in targets {
             let Some(&t) = self.by_id.get(target.0.as_str()) else {
@@ -250,17 +255,20 @@ impl<'a> Corpus<'a> {
             }
             if chosen.len() < limit {
                 let similarity = similarity?;
-                let (scores, in_batch) = scratch.get_or_insert_with(|| {
+                let (scores, in_batch, weeks) = scratch.get_or_insert_with(|| {
                     let batch: HashSet<&EntryId> = targets.iter().collect();
                     let in_batch = corpus.iter().map(|e| batch.contains(&e.id)).collect();
-                    (Scores::new(corpus.len()), in_batch)
+                    // Weeks as the digest counts them: in its time zone.
+                    let weeks = corpus
+                        .iter()
+                        .map(|e| e.published.with_timezone(&tz).iso_week())
+                        .collect();
+                    (Scores::new(corpus.len()), in_batch, weeks)
                 });
                 // Every entry sharing a term or a category with the target; the others score
                 // 0 and are never listed.
                 scores.compute(similarity, t);
-                let same_issue = |i: usize| {
-                    in_batch[i] || corpus[i].published.iso_week() == entry.published.iso_week()
-                };
+                let same_issue = |i: usize| in_batch[i] || weeks[i] == weeks[t];
                 let (mut preferred, mut fallback) = (Vec::new(), Vec::new());
                 for &i in &scores.touched {
                     let i = i as usize;
@@ -690,7 +698,7 @@ mod tests {
     #[test]
     fn ranks_by_text_similarity_and_never_lists_the_entry_itself() {
         let c = corpus();
-        let got = compute_related(&c, &[c[0].id.clone()], 3);
+        let got = compute_related(&c, &[c[0].id.clone()], 3, chrono_tz::UTC);
         assert_eq!(got.len(), 1);
         let t = titles(&got[0].1);
         assert_eq!(t[0], "River basin negotiations");
@@ -698,6 +706,42 @@ mod tests {
         assert!(!t.contains(&"Water treaties on shared rivers"));
         // Posts sharing no word and no category are not related at all.
         assert!(!t.contains(&"Mediating a ceasefire"));
+    }
+
+    /// "The same issue" is the same ISO week in the digest's time zone: a post from Sunday
+    /// 23:00 in New York is in that week's issue there, though it is Monday in UTC.
+    #[test]
+    fn the_same_issue_is_the_same_week_in_the_digest_time_zone() {
+        let c = vec![
+            // Wednesday 2024-10-02 (week 40 everywhere).
+            entry(
+                "target",
+                "2024-10-02T15:00:00Z",
+                "Water treaties on shared rivers",
+                "Upstream states negotiate water rights on the river basin.",
+                &["Water"],
+            ),
+            // Sunday 2024-10-06 23:00 in New York: Monday 03:00 UTC, week 41 in UTC.
+            entry(
+                "sunday",
+                "2024-10-07T03:00:00Z",
+                "Water treaties on shared rivers, again",
+                "Upstream states negotiate water rights on the river basin.",
+                &["Water"],
+            ),
+            entry(
+                "older",
+                "2024-09-01T10:00:00Z",
+                "River basin negotiations",
+                "A treaty over the river basin.",
+                &["Water"],
+            ),
+        ];
+        let target = [c[0].id.clone()];
+        let utc = compute_related(&c, &target, 1, chrono_tz::UTC);
+        assert_eq!(titles(&utc[0].1), ["Water treaties on shared rivers, again"]);
+        let ny = compute_related(&c, &target, 1, chrono_tz::America::New_York);
+        assert_eq!(titles(&ny[0].1), ["River basin negotiations"]);
     }
 
     #[test]
@@ -711,7 +755,7 @@ mod tests {
             "Building dams upstream changes the water negotiation.",
             &["Water"],
         ));
-        let got = compute_related(&c, &[c[0].id.clone()], 3);
+        let got = compute_related(&c, &[c[0].id.clone()], 3, chrono_tz::UTC);
         let urls: Vec<&str> = got[0].1.iter().map(|l| l.url.as_str()).collect();
         let pos = |u: &str| urls.iter().position(|x| *x == u);
         assert!(pos("https://example.org/dams2/") < pos("https://example.org/dams/"));
@@ -732,7 +776,7 @@ mod tests {
                 title: "Unknown".into(),
             },
         ];
-        let got = compute_related(&c, &[c[0].id.clone()], 2);
+        let got = compute_related(&c, &[c[0].id.clone()], 2, chrono_tz::UTC);
         assert_eq!(
             titles(&got[0].1),
             vec!["Tariffs in trade talks", "River basin negotiations"]
@@ -757,12 +801,15 @@ mod tests {
         let target = [full[0].id.clone()];
         // The site's two links fill a list of two: same answer without any body.
         assert_eq!(
-            Corpus::new(&light).links(&target, 2, None),
-            Some(compute_related(&full, &target, 2))
+            Corpus::new(&light).links(&target, 2, chrono_tz::UTC, None),
+            Some(compute_related(&full, &target, 2, chrono_tz::UTC))
         );
         // A third place needs the similarity ranking, hence the bodies.
-        assert_eq!(Corpus::new(&light).links(&target, 3, None), None);
-        let three = compute_related(&full, &target, 3);
+        assert_eq!(
+            Corpus::new(&light).links(&target, 3, chrono_tz::UTC, None),
+            None
+        );
+        let three = compute_related(&full, &target, 3, chrono_tz::UTC);
         assert_eq!(
             titles(&three[0].1),
             vec![
@@ -780,16 +827,16 @@ mod tests {
         reversed.reverse();
         let ids: Vec<EntryId> = c.iter().map(|e| e.id.clone()).collect();
         assert_eq!(
-            compute_related(&c, &ids, 2),
-            compute_related(&reversed, &ids, 2)
+            compute_related(&c, &ids, 2, chrono_tz::UTC),
+            compute_related(&reversed, &ids, 2, chrono_tz::UTC)
         );
         assert!(
-            compute_related(&c, &ids, 2)
+            compute_related(&c, &ids, 2, chrono_tz::UTC)
                 .iter()
                 .all(|(_, l)| l.len() <= 2)
         );
         assert!(
-            compute_related(&c, &ids, 0)
+            compute_related(&c, &ids, 0, chrono_tz::UTC)
                 .iter()
                 .all(|(_, l)| l.is_empty())
         );
@@ -800,7 +847,7 @@ mod tests {
         let c = corpus();
         // "water" and "river" are stored in the same batch (the same issue): "river" is the
         // most similar, yet "dams" comes first and "river" only fills the remaining slot.
-        let got = compute_related(&c, &[c[0].id.clone(), c[1].id.clone()], 2);
+        let got = compute_related(&c, &[c[0].id.clone(), c[1].id.clone()], 2, chrono_tz::UTC);
         assert_eq!(
             titles(&got[0].1),
             vec!["Dams and diplomacy", "River basin negotiations"]
@@ -830,7 +877,12 @@ mod tests {
 
     /// The ranking [`fix_related`] documents, written the plain way: every pair's cosine by
     /// merging two term maps, every candidate sorted. The index must give exactly its answer.
-    fn reference(corpus: &[Entry], targets: &[EntryId], limit: usize) -> Vec<(EntryId, Vec<Link>)> {
+    fn reference(
+        corpus: &[Entry],
+        targets: &[EntryId],
+        limit: usize,
+        tz: Tz,
+    ) -> Vec<(EntryId, Vec<Link>)> {
         let mut corpus: Vec<&Entry> = corpus.iter().collect();
         corpus.sort_by(|a, b| a.id.cmp(&b.id));
         let counts: Vec<BTreeMap<String, f64>> = corpus
@@ -921,7 +973,8 @@ mod tests {
             });
             let same_issue = |i: usize| {
                 targets.contains(&corpus[i].id)
-                    || corpus[i].published.iso_week() == entry.published.iso_week()
+                    || corpus[i].published.with_timezone(&tz).iso_week()
+                        == entry.published.with_timezone(&tz).iso_week()
             };
             let preferred = scored.iter().filter(|(i, _)| !same_issue(*i));
             let fallback = scored.iter().filter(|(i, _)| same_issue(*i));
@@ -1001,8 +1054,8 @@ mod tests {
                     v
                 });
             proptest::prop_assert_eq!(
-                compute_related(&corpus, &targets, limit),
-                reference(&corpus, &targets, limit)
+                compute_related(&corpus, &targets, limit, chrono_tz::UTC),
+                reference(&corpus, &targets, limit, chrono_tz::UTC)
             );
         }
     }
