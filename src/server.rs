@@ -4,10 +4,10 @@
 //! Owns: the HTTP side of `[server]` — binding `server.listen`, content types, validators and
 //! conditional answers (tower-http `ServeDir`: strong `ETag` from size and mtime in nanoseconds,
 //! `Last-Modified`, 304 for `If-None-Match` including `*` and for `If-Modified-Since`), gzip with
-//! `Vary: Accept-Encoding`, refusing paths that leave `output_dir`, and turning what the store
-//! recorded into health and Prometheus figures. Must not: write to the database (it opens it
-//! with [`Store::open_read_only`], so it runs beside a `run` or the daemon holding the writer
-//! lock), write into `output_dir`, or decide when anything runs.
+//! `Vary: Accept-Encoding`, refusing paths that leave `output_dir` or hold control characters,
+//! and turning what the store recorded into health and Prometheus figures. Must not: write to the
+//! database (it opens it with [`Store::open_read_only`], so it runs beside a `run` or the daemon
+//! holding the writer lock), write into `output_dir`, or decide when anything runs.
 
 mod metrics;
 
@@ -193,7 +193,8 @@ pub fn check_path(raw: &str) -> PathCheck {
     let Ok(decoded) = percent_encoding::percent_decode_str(raw).decode_utf8() else {
         return PathCheck::BadRequest;
     };
-    if decoded.contains(['\0', '\\']) {
+    // NUL, C0 and C1 controls (a newline in a file name, a path ending in `%0a`) and backslash.
+    if decoded.chars().any(|c| c.is_control() || c == '\\') {
         return PathCheck::BadRequest;
     }
     let mut rel = PathBuf::new();
@@ -867,6 +868,16 @@ mod tests {
         assert_eq!(check_path("/a/..%2fb"), PathCheck::BadRequest);
         assert_eq!(check_path("/a%5c..%5cb"), PathCheck::BadRequest);
         assert_eq!(check_path("/a%00b"), PathCheck::BadRequest);
+        for control in [
+            "/a%0ab.xml",
+            "/atom.xml%0a",
+            "/a%09b",
+            "/a%1b",
+            "/a%7f",
+            "/a%c2%85",
+        ] {
+            assert_eq!(check_path(control), PathCheck::BadRequest, "{control}");
+        }
         assert_eq!(check_path("/%ff"), PathCheck::BadRequest);
         assert_eq!(check_path("/f/.atom.xml.x1.tmp"), PathCheck::Hidden);
         assert_eq!(

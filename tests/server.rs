@@ -1,7 +1,7 @@
 //! The feed server on loopback: content types, validators and 304s, gzip with `Vary`, refused
-//! paths, the index, `/healthz` from a store a writer holds open, and `/metrics` checked by the
-//! Prometheus reference parser (Python `prometheus_client`), including requests by HTTP status
-//! after real runs against the loopback fixture site.
+//! paths (traversal, control characters), the index, `/healthz` from a store a writer holds open,
+//! and `/metrics` checked by the Prometheus reference parser (Python `prometheus_client`),
+//! including requests by HTTP status after real runs against the loopback fixture site.
 
 mod common;
 
@@ -389,6 +389,36 @@ async fn gzip_is_offered_with_vary() {
         res.bytes().await.expect("body").as_ref(),
         on_disk.as_slice()
     );
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_characters_in_the_path_are_refused() {
+    let fx = Fixture::start().await;
+    let dir = fx.cfg.output_dir.join("daily");
+    for name in ["a\nb.xml", "a\tb.xml", "a\x7fb.xml", "a\u{85}b.xml"] {
+        std::fs::write(dir.join(name), SECRET).expect("write");
+    }
+    for path in [
+        "/daily/a%0ab.xml",
+        "/daily/a%0Ab.xml",
+        "/daily/a%09b.xml",
+        "/daily/a%7fb.xml",
+        "/daily/a%C2%85b.xml",
+        "/daily/atom.xml%0a",
+        "/daily/atom.xml%0d%0a",
+        "/daily%1b/atom.xml",
+    ] {
+        let res = client().get(fx.url(path)).send().await.expect("get");
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert!(!res.text().await.expect("body").contains(SECRET), "{path}");
+    }
+    let res = client()
+        .get(fx.url("/daily/atom.xml"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
     fx.stop().await;
 }
 
