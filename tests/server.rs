@@ -1,7 +1,8 @@
-//! The feed server on loopback: content types, validators and 304s, gzip with `Vary`, refused
-//! paths (traversal, control characters), the index, `/healthz` from a store a writer holds open,
-//! and `/metrics` checked by the Prometheus reference parser (Python `prometheus_client`),
-//! including requests by HTTP status after real runs against the loopback fixture site.
+//! The feed server on loopback: content types, validators and 304s, one strong ETag per
+//! representation (gzip, the browser's media type), HEAD as GET, gzip with `Vary`, refused paths
+//! (traversal, control characters), the index, `/healthz` from a store a writer holds open, and
+//! `/metrics` checked by the Prometheus reference parser (Python `prometheus_client`), including
+//! requests by HTTP status after real runs against the loopback fixture site.
 
 mod common;
 
@@ -20,8 +21,8 @@ use feedwright::store::digest::DigestIssue;
 use feedwright::store::{RunHealth, Store, StoreError};
 use reqwest::StatusCode;
 use reqwest::header::{
-    ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH,
-    LAST_MODIFIED, VARY,
+    ACCEPT, ACCEPT_ENCODING, ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE,
+    CONTENT_TYPE, ETAG, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RANGE, VARY,
 };
 use tokio::sync::oneshot;
 use url::Url;
@@ -172,7 +173,6 @@ fn raw_get(addr: SocketAddr, path: &str) -> (u16, String) {
 async fn a_browser_gets_xml_feeds_as_application_xml_to_apply_their_stylesheet() {
     let fx = Fixture::start().await;
     let c = client();
-    const BROWSER: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
     const READER: &str = "application/atom+xml, application/rss+xml, application/xml;q=0.9";
     for (path, feed_type) in [
         ("/daily/atom.xml", "application/atom+xml; charset=utf-8"),
@@ -206,7 +206,13 @@ async fn a_browser_gets_xml_feeds_as_application_xml_to_apply_their_stylesheet()
             }
             let res = req.send().await.expect("get");
             assert_eq!(header(&res, CONTENT_TYPE), feed_type, "{path} {accept:?}");
-            assert_eq!(header(&res, ETAG), browser_etag, "same bytes, same ETag");
+            // The same bytes under another media type are another representation: a cache
+            // holding one must not answer a conditional request for the other with it.
+            assert_ne!(
+                header(&res, ETAG),
+                browser_etag,
+                "another representation, another ETag"
+            );
         }
     }
     // JSON Feed has no stylesheet: always its own type.
@@ -392,6 +398,9 @@ async fn gzip_is_offered_with_vary() {
     fx.stop().await;
 }
 
+/// What a browser sends as `Accept` when it navigates to a page.
+const BROWSER: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn control_characters_in_the_path_are_refused() {
     let fx = Fixture::start().await;
@@ -419,6 +428,191 @@ async fn control_characters_in_the_path_are_refused() {
         .await
         .expect("get");
     assert_eq!(res.status(), StatusCode::OK);
+    fx.stop().await;
+}
+
+/// The headers that describe a representation, as sent.
+fn representation_headers(res: &reqwest::Response) -> Vec<(&'static str, String)> {
+    [
+        ("content-type", CONTENT_TYPE),
+        ("content-encoding", CONTENT_ENCODING),
+        ("content-length", CONTENT_LENGTH),
+        ("etag", ETAG),
+        ("last-modified", LAST_MODIFIED),
+        ("vary", VARY),
+        ("accept-ranges", ACCEPT_RANGES),
+        ("content-range", CONTENT_RANGE),
+    ]
+    .into_iter()
+    .map(|(n, h)| (n, header(res, h)))
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_answers_with_the_headers_get_would() {
+    let fx = Fixture::start().await;
+    let c = client();
+    let url = fx.url("/daily/atom.xml");
+    let size = std::fs::metadata(fx.cfg.output_dir.join("daily/atom.xml"))
+        .expect("file")
+        .len();
+    for encoding in [None, Some("gzip")] {
+        for accept in [None, Some(BROWSER)] {
+            let send = |req: reqwest::RequestBuilder| {
+                let mut req = req;
+                if let Some(e) = encoding {
+                    req = req.header(ACCEPT_ENCODING, e);
+                }
+                if let Some(a) = accept {
+                    req = req.header(ACCEPT, a);
+                }
+                req.send()
+            };
+            let get = send(c.get(&url)).await.expect("get");
+            let head = send(c.head(&url)).await.expect("head");
+            let what = format!("Accept-Encoding {encoding:?}, Accept {accept:?}");
+            assert_eq!(get.status(), StatusCode::OK, "{what}");
+            assert_eq!(head.status(), StatusCode::OK, "{what}");
+            assert_eq!(
+                representation_headers(&head),
+                representation_headers(&get),
+                "{what}"
+            );
+            let expected = if encoding.is_some() { "gzip" } else { "" };
+            assert_eq!(header(&head, CONTENT_ENCODING), expected, "{what}");
+            if encoding.is_none() {
+                assert_eq!(header(&head, CONTENT_LENGTH), size.to_string(), "{what}");
+            }
+            assert!(head.bytes().await.expect("body").is_empty(), "{what}");
+        }
+    }
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_representation_has_its_own_strong_etag_and_304() {
+    let fx = Fixture::start().await;
+    let c = client();
+    let url = fx.url("/daily/atom.xml");
+    let variants = [
+        (None, None),
+        (Some("gzip"), None),
+        (None, Some(BROWSER)),
+        (Some("gzip"), Some(BROWSER)),
+    ];
+    let request = |encoding: Option<&str>, accept: Option<&str>| {
+        let mut req = c.get(&url);
+        if let Some(e) = encoding {
+            req = req.header(ACCEPT_ENCODING, e);
+        }
+        if let Some(a) = accept {
+            req = req.header(ACCEPT, a);
+        }
+        req
+    };
+    let mut etags = Vec::new();
+    for (encoding, accept) in variants {
+        let res = request(encoding, accept).send().await.expect("get");
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            header(&res, CONTENT_ENCODING),
+            encoding.unwrap_or(""),
+            "{encoding:?} {accept:?}"
+        );
+        let etag = header(&res, ETAG);
+        assert!(
+            etag.starts_with('"') && etag.ends_with('"') && etag.len() > 2,
+            "strong ETag: {etag}"
+        );
+        etags.push(etag);
+    }
+    for (i, a) in etags.iter().enumerate() {
+        for b in &etags[i + 1..] {
+            assert_ne!(a, b, "two representations share an ETag: {etags:?}");
+        }
+    }
+    for (i, (encoding, accept)) in variants.into_iter().enumerate() {
+        let what = format!("Accept-Encoding {encoding:?}, Accept {accept:?}");
+        // The ETag the client got for this representation: 304, with that ETag.
+        let res = request(encoding, accept)
+            .header(IF_NONE_MATCH, &etags[i])
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), StatusCode::NOT_MODIFIED, "{what}");
+        assert_eq!(header(&res, ETAG), etags[i], "{what}");
+        assert!(res.bytes().await.expect("body").is_empty(), "{what}");
+        // Also in a list, and weakly compared.
+        let res = request(encoding, accept)
+            .header(IF_NONE_MATCH, format!("\"x\", W/{}", etags[i]))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), StatusCode::NOT_MODIFIED, "{what} list");
+        // Another representation's ETag does not match this one.
+        for (j, other) in etags.iter().enumerate().filter(|(j, _)| *j != i) {
+            let res = request(encoding, accept)
+                .header(IF_NONE_MATCH, other)
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(res.status(), StatusCode::OK, "{what} with ETag {j}");
+            assert_eq!(header(&res, ETAG), etags[i], "{what} with ETag {j}");
+            // Nor does it for If-Match (strong comparison): 412.
+            let res = request(encoding, accept)
+                .header(IF_MATCH, other)
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(
+                res.status(),
+                StatusCode::PRECONDITION_FAILED,
+                "{what} If-Match {j}"
+            );
+        }
+        let res = request(encoding, accept)
+            .header(IF_MATCH, &etags[i])
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), StatusCode::OK, "{what} If-Match");
+    }
+    // A range is a part of the uncompressed file, with its ETag, also for a client that
+    // accepts gzip.
+    let res = request(Some("gzip"), None)
+        .header(RANGE, "bytes=0-9")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(header(&res, CONTENT_ENCODING), "");
+    assert_eq!(header(&res, ETAG), etags[0]);
+    // Whatever the client's Accept-Encoding, the ETag names the encoding actually sent.
+    for accept_encoding in [
+        "gzip;q=0.5, identity",
+        "gzip;q=0.5, *;q=0.8",
+        "*",
+        "x-gzip",
+        "GZIP;Q=1.0",
+        "br;q=1, gzip;q=0.1",
+        "gzip; level=9",
+        "gzip; foo=bar; q=0.5",
+        "gzip;q=1.0000",
+        "gzip;q=2",
+        "deflate",
+    ] {
+        let res = request(Some(accept_encoding), None)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), StatusCode::OK, "{accept_encoding}");
+        let gzip = header(&res, CONTENT_ENCODING) == "gzip";
+        assert_eq!(
+            header(&res, ETAG),
+            etags[usize::from(gzip)],
+            "Accept-Encoding: {accept_encoding}"
+        );
+    }
     fx.stop().await;
 }
 
