@@ -6,14 +6,15 @@
 //! `output_dir` or hold control characters, and turning what the store recorded into health and
 //! Prometheus figures. Files are read by tower-http `ServeDir` (the file's strong `ETag` from size
 //! and mtime in nanoseconds, `Last-Modified`, 304 for `If-None-Match` including `*` and for
-//! `If-Modified-Since`, 412 for `If-Match` and `If-Unmodified-Since`, byte ranges) behind the
+//! `If-Modified-Since`, 412 for `If-Match` and `If-Unmodified-Since`, one byte range) behind the
 //! rules of `representation`: each representation (gzip or not; the browser's `application/xml`
 //! or the feed type) has its own strong ETag, conditional lists are rewritten into the file's,
-//! and HEAD gets the headers GET would. Every request's `Accept-Encoding` is first replaced by
-//! the coding chosen here, and the compression layer compresses a file exactly when its answer
-//! says so: the ETag sent always names the encoding sent. Must not: write to the database (it
-//! opens it with [`Store::open_read_only`], so it runs beside a `run` or the daemon holding the
-//! writer lock), write into `output_dir`, or decide when anything runs.
+//! `If-Range` is honoured, several ranges or another unit are ignored, and HEAD gets the headers
+//! GET would. Every request's `Accept-Encoding` is first replaced by the coding chosen here, and
+//! the compression layer compresses a file exactly when its answer says so: the ETag sent always
+//! names the encoding sent. Must not: write to the database (it opens it with
+//! [`Store::open_read_only`], so it runs beside a `run` or the daemon holding the writer lock),
+//! write into `output_dir`, or decide when anything runs.
 
 mod metrics;
 mod representation;
@@ -43,7 +44,7 @@ use crate::publish::{ATOM_FILE, JSON_FILE, RSS_FILE};
 use crate::store::{Store, StoreError};
 
 use metrics::{Family, Kind};
-use representation::{Coding, Variant};
+use representation::{Coding, IfRange, Variant};
 
 /// Longest request path accepted, in bytes (raw, before percent-decoding).
 pub const MAX_PATH_LEN: usize = 1024;
@@ -330,33 +331,66 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return res;
     }
-    // A range is served from the unencoded file.
-    let range = parts
-        .headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok());
-    let variant = Variant {
-        browser: for_browser,
-        gzip: coding == Coding::Gzip && range.is_none(),
-    };
-    let mut sd = st.serve_dir.clone();
-    let mut res = match sd.try_call(file_request(&parts, variant, range)).await {
-        Ok(res) => res.map(Body::new),
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::NotFound
-                    | io::ErrorKind::NotADirectory
-                    | io::ErrorKind::InvalidFilename
-                    | io::ErrorKind::InvalidInput
-            ) =>
+    // Ranges are defined for GET only (RFC 9110 §14.2), and served from the unencoded file.
+    let mut range = (parts.method == Method::GET)
+        .then(|| parts.headers.get(header::RANGE)?.to_str().ok())
+        .flatten()
+        .and_then(representation::single_byte_range);
+    let if_range = range.as_ref().and_then(|_| {
+        let v = parts.headers.get(header::IF_RANGE)?;
+        Some(IfRange::parse(v.to_str().unwrap_or("")))
+    });
+    if if_range == Some(IfRange::Never) {
+        range = None;
+    }
+    let (mut res, variant) = loop {
+        let variant = Variant {
+            browser: for_browser,
+            gzip: coding == Coding::Gzip && range.is_none(),
+        };
+        let mut sd = st.serve_dir.clone();
+        let res = match sd
+            .try_call(file_request(&parts, variant, range.as_deref()))
+            .await
         {
-            return text(StatusCode::NOT_FOUND, "not found\n");
+            Ok(res) => res.map(Body::new),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound
+                        | io::ErrorKind::NotADirectory
+                        | io::ErrorKind::InvalidFilename
+                        | io::ErrorKind::InvalidInput
+                ) =>
+            {
+                return text(StatusCode::NOT_FOUND, "not found\n");
+            }
+            Err(e) => {
+                tracing::warn!("cannot serve {}: {e}", rel.display());
+                return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file\n");
+            }
+        };
+        // If-Range is judged on the file actually opened (it may have been replaced since the
+        // client's copy, or while this request ran): when it does not hold, the range is
+        // dropped and the whole representation sent (RFC 9110 §13.1.5).
+        if let Some(cond) = &if_range
+            && range.is_some()
+            && matches!(
+                res.status(),
+                StatusCode::PARTIAL_CONTENT | StatusCode::RANGE_NOT_SATISFIABLE
+            )
+        {
+            let etag = header_str(&res, header::ETAG).and_then(|e| variant.etag(e));
+            if !cond.holds(
+                etag.as_deref(),
+                header_str(&res, header::LAST_MODIFIED),
+                Utc::now(),
+            ) {
+                range = None;
+                continue;
+            }
         }
-        Err(e) => {
-            tracing::warn!("cannot serve {}: {e}", rel.display());
-            return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file\n");
-        }
+        break (res, variant);
     };
     if let Some(etag) = header_str(&res, header::ETAG).and_then(|e| variant.etag(e))
         && let Ok(value) = HeaderValue::from_str(&etag)
@@ -404,7 +438,7 @@ fn header_str(res: &Response, name: header::HeaderName) -> Option<&str> {
 
 /// The request `ServeDir` answers for `variant`: the method and path, the date conditions as
 /// sent, `If-None-Match` / `If-Match` rewritten into the file's ETags, and `range` if one is
-/// served. `Accept-Encoding` is handled here, not there.
+/// served. `Accept-Encoding` and `If-Range` are handled here, not there.
 fn file_request(parts: &Parts, variant: Variant, range: Option<&str>) -> Request {
     let mut req = Request::new(Body::empty());
     *req.method_mut() = parts.method.clone();

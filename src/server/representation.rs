@@ -8,10 +8,13 @@
 //! first ([`Variant::file_tags`]).
 //!
 //! Owns: choosing the content coding from `Accept-Encoding`, the ETag suffixes, rewriting
-//! `If-None-Match` / `If-Match`. Must not: read files, the clock or the configuration.
+//! `If-None-Match` / `If-Match`, which `Range` is served (one byte range; anything else is
+//! ignored) and whether `If-Range` holds (RFC 9110 §13.1.5). Must not: read files, the clock or
+//! the configuration (the time is passed in).
 
 use axum::http::HeaderMap;
 use axum::http::header::ACCEPT_ENCODING;
+use chrono::{DateTime, NaiveDateTime, Utc};
 
 /// The content coding to answer with, from the request's `Accept-Encoding` (RFC 9110 §12.5.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,6 +184,84 @@ fn entity_tags(list: &str) -> Vec<(bool, &str)> {
     out
 }
 
+/// The `Range` to pass on for a GET: one range of bytes, as `bytes=<range>`. `None` (serve the
+/// whole representation) for another unit, which a server must ignore (RFC 9110 §14.2), and for
+/// several ranges, which would need `multipart/byteranges`, not offered here. A malformed
+/// range of bytes is passed on as is (answered 416). Pure.
+pub fn single_byte_range(value: &str) -> Option<String> {
+    let (unit, set) = value.split_once('=')?;
+    if !unit.trim().eq_ignore_ascii_case("bytes") {
+        return None;
+    }
+    let specs: Vec<&str> = set
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    match specs.as_slice() {
+        [one] => Some(format!("bytes={one}")),
+        [] => Some(value.to_owned()),
+        _ => None,
+    }
+}
+
+/// Parse an HTTP-date in the IMF-fixdate form servers send (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn parse_http_date(s: &str) -> Option<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(s.trim(), "%a, %d %b %Y %H:%M:%S GMT")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+/// A request's `If-Range` validator (RFC 9110 §13.1.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfRange {
+    /// A strong entity-tag, with its quotes.
+    Tag(String),
+    /// An HTTP-date.
+    Date(DateTime<Utc>),
+    /// A weak entity-tag or nothing usable: never holds.
+    Never,
+}
+
+impl IfRange {
+    /// Read an `If-Range` value. A date in an obsolete format is not read, so it never holds
+    /// (the whole representation is sent, which is always correct).
+    pub fn parse(value: &str) -> IfRange {
+        let v = value.trim();
+        if v.starts_with("W/") {
+            return IfRange::Never;
+        }
+        if let Some(inner) = v.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+            return if inner.contains('"') {
+                IfRange::Never
+            } else {
+                IfRange::Tag(v.to_owned())
+            };
+        }
+        parse_http_date(v).map_or(IfRange::Never, IfRange::Date)
+    }
+
+    /// Whether the range may be served from the representation that has `etag` and
+    /// `last_modified` (as sent in its headers) at `now`. A tag must be identical to the ETag
+    /// (strong comparison). A date must equal `Last-Modified` and be a strong validator: its
+    /// second must be over at `now`, else the file could still change within it unseen.
+    pub fn holds(
+        &self,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> bool {
+        match self {
+            IfRange::Tag(tag) => etag.is_some_and(|e| !e.starts_with("W/") && e == tag),
+            IfRange::Date(date) => {
+                last_modified.and_then(parse_http_date) == Some(*date)
+                    && now >= *date + chrono::Duration::seconds(1)
+            }
+            IfRange::Never => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,5 +373,57 @@ mod tests {
         };
         assert_eq!(gz.file_tags("\"x\""), NO_TAG);
         assert_eq!(gz.file_tags("W/\"x-gzip\", \"y-gzip\""), "W/\"x\", \"y\"");
+    }
+
+    #[test]
+    fn only_one_range_of_bytes_is_passed_on() {
+        assert_eq!(single_byte_range("bytes=0-9").as_deref(), Some("bytes=0-9"));
+        assert_eq!(
+            single_byte_range("Bytes= 5- ,").as_deref(),
+            Some("bytes=5-")
+        );
+        assert_eq!(
+            single_byte_range("bytes=-500").as_deref(),
+            Some("bytes=-500")
+        );
+        assert_eq!(single_byte_range("bytes=abc").as_deref(), Some("bytes=abc"));
+        assert_eq!(single_byte_range("bytes=").as_deref(), Some("bytes="));
+        assert_eq!(single_byte_range("bytes=0-1,5-6"), None);
+        assert_eq!(single_byte_range("bytes=0-1, 0-1"), None);
+        assert_eq!(single_byte_range("items=0-1"), None);
+        assert_eq!(single_byte_range("0-1"), None);
+    }
+
+    #[test]
+    fn if_range_holds_only_for_the_same_strong_validator() {
+        let t = |s: i64| DateTime::from_timestamp(s, 0).expect("time");
+        let lm = "Tue, 14 Nov 2023 22:13:20 GMT";
+        assert_eq!(parse_http_date(lm), Some(t(1_700_000_000)));
+        let later = t(1_700_000_001);
+        let tag = IfRange::parse(FILE);
+        assert!(matches!(tag, IfRange::Tag(_)));
+        assert!(tag.holds(Some(FILE), None, later));
+        assert!(!tag.holds(Some("\"other\""), Some(lm), later));
+        assert!(!tag.holds(None, Some(lm), later));
+        assert!(!tag.holds(Some(&format!("W/{FILE}")), None, later));
+        assert_eq!(IfRange::parse(&format!("W/{FILE}")), IfRange::Never);
+        assert_eq!(IfRange::parse("\"a\"b\""), IfRange::Never);
+        assert_eq!(IfRange::parse("yesterday"), IfRange::Never);
+        // Obsolete date forms are not read: the whole file is sent.
+        assert_eq!(
+            IfRange::parse("Tuesday, 14-Nov-23 22:13:20 GMT"),
+            IfRange::Never
+        );
+
+        let date = IfRange::parse(lm);
+        assert_eq!(date, IfRange::Date(t(1_700_000_000)));
+        assert!(date.holds(Some(FILE), Some(lm), later));
+        assert!(
+            !date.holds(Some(FILE), Some(lm), t(1_700_000_000)),
+            "second not over"
+        );
+        assert!(!date.holds(Some(FILE), Some("Tue, 14 Nov 2023 22:13:21 GMT"), later));
+        assert!(!date.holds(Some(FILE), None, later));
+        assert!(!IfRange::Never.holds(Some(FILE), Some(lm), later));
     }
 }
