@@ -111,9 +111,8 @@ pub struct Variant {
 }
 
 impl Variant {
-    /// What this representation adds to the file's ETag, inside the quotes. The file's ETag
-    /// (size and mtime in hexadecimal) never ends in one of these, so tags of different
-    /// representations never compare equal.
+    /// What this representation adds to the file's ETag, inside the quotes. The suffixes
+    /// differ, so the ETags of a file's representations do too.
     pub fn suffix(self) -> &'static str {
         match (self.browser, self.gzip) {
             (false, false) => "",
