@@ -2,14 +2,22 @@
 //! and `/metrics`.
 //!
 //! Owns: the HTTP side of `[server]` — binding `server.listen`, content types, validators and
-//! conditional answers (tower-http `ServeDir`: strong `ETag` from size and mtime in nanoseconds,
-//! `Last-Modified`, 304 for `If-None-Match` including `*` and for `If-Modified-Since`), gzip with
-//! `Vary: Accept-Encoding`, refusing paths that leave `output_dir`, and turning what the store
-//! recorded into health and Prometheus figures. Must not: write to the database (it opens it
-//! with [`Store::open_read_only`], so it runs beside a `run` or the daemon holding the writer
-//! lock), write into `output_dir`, or decide when anything runs.
+//! conditional answers, gzip with `Vary: Accept-Encoding`, refusing paths that leave
+//! `output_dir` or hold control characters, and turning what the store recorded into health and
+//! Prometheus figures. Files are read by tower-http `ServeDir` (the file's strong `ETag` from size
+//! and mtime in nanoseconds, `Last-Modified`, 304 for `If-None-Match` including `*` and for
+//! `If-Modified-Since`, 412 for `If-Match` and `If-Unmodified-Since`, one byte range) behind the
+//! rules of `representation`: each representation (gzip or not; the browser's `application/xml`
+//! or the feed type) has its own strong ETag, conditional lists are rewritten into the file's,
+//! `If-Range` is honoured, several ranges or another unit are ignored, and HEAD gets the headers
+//! GET would. Every request's `Accept-Encoding` is first replaced by the coding chosen here, and
+//! the compression layer compresses a file exactly when its answer says so: the ETag sent always
+//! names the encoding sent. Must not: write to the database (it opens it with
+//! [`Store::open_read_only`], so it runs beside a `run` or the daemon holding the writer lock),
+//! write into `output_dir`, or decide when anything runs.
 
 mod metrics;
+mod representation;
 
 use std::future::Future;
 use std::io;
@@ -18,15 +26,17 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::services::ServeDir;
 
 use crate::config::Config;
@@ -34,6 +44,7 @@ use crate::publish::{ATOM_FILE, JSON_FILE, RSS_FILE};
 use crate::store::{Store, StoreError};
 
 use metrics::{Family, Kind};
+use representation::{Coding, IfRange, Variant};
 
 /// Longest request path accepted, in bytes (raw, before percent-decoding).
 pub const MAX_PATH_LEN: usize = 1024;
@@ -146,8 +157,42 @@ pub fn router(cfg: &Config) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_handler))
         .fallback(static_file)
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().compress_when(CompressWhen::default()))
+        .layer(axum::middleware::map_request(choose_coding))
         .with_state(state)
+}
+
+/// Replace `Accept-Encoding` by the coding chosen by [`representation::coding`], before the
+/// compression layer reads it: the layer then encodes exactly when `static_file` expects it to.
+async fn choose_coding(mut req: Request) -> Request {
+    let chosen = representation::coding(req.headers()).as_accept_encoding();
+    req.headers_mut()
+        .insert(header::ACCEPT_ENCODING, HeaderValue::from_static(chosen));
+    req
+}
+
+/// Set on every answer carrying a file: whether it is the gzip representation.
+#[derive(Debug, Clone, Copy)]
+struct FileAnswer {
+    gzip: bool,
+}
+
+/// Compress a file's answer when it says so (its ETag names the gzip representation), whatever
+/// its size, and also when it is the empty body of a HEAD answer, so that HEAD sends the headers
+/// GET would; anything else by tower-http's default rules.
+#[derive(Clone, Default)]
+struct CompressWhen(DefaultPredicate);
+
+impl Predicate for CompressWhen {
+    fn should_compress<B>(&self, response: &axum::http::Response<B>) -> bool
+    where
+        B: HttpBody,
+    {
+        match response.extensions().get::<FileAnswer>() {
+            Some(file) => file.gzip,
+            None => self.0.should_compress(response),
+        }
+    }
 }
 
 struct AppState {
@@ -193,7 +238,8 @@ pub fn check_path(raw: &str) -> PathCheck {
     let Ok(decoded) = percent_encoding::percent_decode_str(raw).decode_utf8() else {
         return PathCheck::BadRequest;
     };
-    if decoded.contains(['\0', '\\']) {
+    // NUL, C0 and C1 controls (a newline in a file name, a path ending in `%0a`) and backslash.
+    if decoded.chars().any(|c| c.is_control() || c == '\\') {
         return PathCheck::BadRequest;
     }
     let mut rel = PathBuf::new();
@@ -274,25 +320,85 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.to_ascii_lowercase().contains("text/html"));
-    let mut sd = st.serve_dir.clone();
-    let mut res = match sd.try_call(req).await {
-        Ok(res) => res.map(Body::new),
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::NotFound
-                    | io::ErrorKind::NotADirectory
-                    | io::ErrorKind::InvalidFilename
-                    | io::ErrorKind::InvalidInput
-            ) =>
+    let coding = representation::coding(req.headers());
+    if coding == Coding::NoneAcceptable {
+        return text(StatusCode::NOT_ACCEPTABLE, "no acceptable content coding\n");
+    }
+    let (parts, _) = req.into_parts();
+    if parts.method != Method::GET && parts.method != Method::HEAD {
+        let mut res = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+        res.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return res;
+    }
+    // Ranges are defined for GET only (RFC 9110 §14.2), and served from the unencoded file.
+    let mut range = (parts.method == Method::GET)
+        .then(|| parts.headers.get(header::RANGE)?.to_str().ok())
+        .flatten()
+        .and_then(representation::single_byte_range);
+    let if_range = range.as_ref().and_then(|_| {
+        let v = parts.headers.get(header::IF_RANGE)?;
+        Some(IfRange::parse(v.to_str().unwrap_or("")))
+    });
+    if if_range == Some(IfRange::Never) {
+        range = None;
+    }
+    let (mut res, variant) = loop {
+        let variant = Variant {
+            browser: for_browser,
+            gzip: coding == Coding::Gzip && range.is_none(),
+        };
+        let mut sd = st.serve_dir.clone();
+        let res = match sd
+            .try_call(file_request(&parts, variant, range.as_deref()))
+            .await
         {
-            return text(StatusCode::NOT_FOUND, "not found\n");
+            Ok(res) => res.map(Body::new),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound
+                        | io::ErrorKind::NotADirectory
+                        | io::ErrorKind::InvalidFilename
+                        | io::ErrorKind::InvalidInput
+                ) =>
+            {
+                return text(StatusCode::NOT_FOUND, "not found\n");
+            }
+            Err(e) => {
+                tracing::warn!("cannot serve {}: {e}", rel.display());
+                return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file\n");
+            }
+        };
+        // If-Range is judged on the file actually opened (it may have been replaced since the
+        // client's copy, or while this request ran): when it does not hold, the range is
+        // dropped and the whole representation sent (RFC 9110 §13.1.5).
+        if let Some(cond) = &if_range
+            && range.is_some()
+            && matches!(
+                res.status(),
+                StatusCode::PARTIAL_CONTENT | StatusCode::RANGE_NOT_SATISFIABLE
+            )
+        {
+            let etag = header_str(&res, header::ETAG).and_then(|e| variant.etag(e));
+            if !cond.holds(
+                etag.as_deref(),
+                header_str(&res, header::LAST_MODIFIED),
+                Utc::now(),
+            ) {
+                range = None;
+                continue;
+            }
         }
-        Err(e) => {
-            tracing::warn!("cannot serve {}: {e}", rel.display());
-            return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file\n");
-        }
+        break (res, variant);
     };
+    if let Some(etag) = header_str(&res, header::ETAG).and_then(|e| variant.etag(e))
+        && let Ok(value) = HeaderValue::from_str(&etag)
+    {
+        res.headers_mut().insert(header::ETAG, value);
+    }
+    let gzip = variant.gzip && res.status() == StatusCode::OK;
+    res.extensions_mut().insert(FileAnswer { gzip });
     let status = res.status();
     let headers = res.headers_mut();
     if matches!(status, StatusCode::OK | StatusCode::PARTIAL_CONTENT) {
@@ -323,6 +429,47 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     res
+}
+
+/// A header of `res` as text, if present and visible ASCII.
+fn header_str(res: &Response, name: header::HeaderName) -> Option<&str> {
+    res.headers().get(name)?.to_str().ok()
+}
+
+/// The request `ServeDir` answers for `variant`: the method and path, the date conditions as
+/// sent, `If-None-Match` / `If-Match` rewritten into the file's ETags, and `range` if one is
+/// served. `Accept-Encoding` and `If-Range` are handled here, not there.
+fn file_request(parts: &Parts, variant: Variant, range: Option<&str>) -> Request {
+    let mut req = Request::new(Body::empty());
+    *req.method_mut() = parts.method.clone();
+    *req.uri_mut() = parts.uri.clone();
+    let headers = req.headers_mut();
+    for name in [header::IF_MODIFIED_SINCE, header::IF_UNMODIFIED_SINCE] {
+        if let Some(v) = parts.headers.get(&name) {
+            headers.insert(name, v.clone());
+        }
+    }
+    for name in [header::IF_NONE_MATCH, header::IF_MATCH] {
+        let values: Option<Vec<&str>> = parts
+            .headers
+            .get_all(&name)
+            .iter()
+            .map(|v| v.to_str().ok())
+            .collect();
+        let tags = match values {
+            Some(v) if v.is_empty() => continue,
+            Some(v) => variant.file_tags(&v.join(", ")),
+            // Not text: names none of our (ASCII) tags.
+            None => representation::NO_TAG.to_owned(),
+        };
+        if let Ok(value) = HeaderValue::from_str(&tags) {
+            headers.insert(name, value);
+        }
+    }
+    if let Some(r) = range.and_then(|r| HeaderValue::from_str(r).ok()) {
+        headers.insert(header::RANGE, r);
+    }
+    req
 }
 
 /// The `Link` header of a head feed document (`<feed>/atom.xml`, `rss.xml`, `feed.json`) when
@@ -867,6 +1014,16 @@ mod tests {
         assert_eq!(check_path("/a/..%2fb"), PathCheck::BadRequest);
         assert_eq!(check_path("/a%5c..%5cb"), PathCheck::BadRequest);
         assert_eq!(check_path("/a%00b"), PathCheck::BadRequest);
+        for control in [
+            "/a%0ab.xml",
+            "/atom.xml%0a",
+            "/a%09b",
+            "/a%1b",
+            "/a%7f",
+            "/a%c2%85",
+        ] {
+            assert_eq!(check_path(control), PathCheck::BadRequest, "{control}");
+        }
         assert_eq!(check_path("/%ff"), PathCheck::BadRequest);
         assert_eq!(check_path("/f/.atom.xml.x1.tmp"), PathCheck::Hidden);
         assert_eq!(

@@ -1,7 +1,9 @@
-//! The feed server on loopback: content types, validators and 304s, gzip with `Vary`, refused
-//! paths, the index, `/healthz` from a store a writer holds open, and `/metrics` checked by the
-//! Prometheus reference parser (Python `prometheus_client`), including requests by HTTP status
-//! after real runs against the loopback fixture site.
+//! The feed server on loopback: content types, validators and 304s, one strong ETag per
+//! representation (gzip, the browser's media type), HEAD as GET, byte ranges and `If-Range`, gzip
+//! with `Vary`, refused paths (traversal, control characters), the index, `/healthz` from a store
+//! a writer holds open, and `/metrics` checked by the Prometheus reference parser (Python
+//! `prometheus_client`), including requests by HTTP status after real runs against the loopback
+//! fixture site.
 
 mod common;
 
@@ -20,8 +22,9 @@ use feedwright::store::digest::DigestIssue;
 use feedwright::store::{RunHealth, Store, StoreError};
 use reqwest::StatusCode;
 use reqwest::header::{
-    ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH,
-    LAST_MODIFIED, VARY,
+    ACCEPT, ACCEPT_ENCODING, ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE,
+    CONTENT_TYPE, ETAG, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, LAST_MODIFIED, RANGE,
+    VARY,
 };
 use tokio::sync::oneshot;
 use url::Url;
@@ -172,7 +175,6 @@ fn raw_get(addr: SocketAddr, path: &str) -> (u16, String) {
 async fn a_browser_gets_xml_feeds_as_application_xml_to_apply_their_stylesheet() {
     let fx = Fixture::start().await;
     let c = client();
-    const BROWSER: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
     const READER: &str = "application/atom+xml, application/rss+xml, application/xml;q=0.9";
     for (path, feed_type) in [
         ("/daily/atom.xml", "application/atom+xml; charset=utf-8"),
@@ -206,7 +208,13 @@ async fn a_browser_gets_xml_feeds_as_application_xml_to_apply_their_stylesheet()
             }
             let res = req.send().await.expect("get");
             assert_eq!(header(&res, CONTENT_TYPE), feed_type, "{path} {accept:?}");
-            assert_eq!(header(&res, ETAG), browser_etag, "same bytes, same ETag");
+            // The same bytes under another media type are another representation: a cache
+            // holding one must not answer a conditional request for the other with it.
+            assert_ne!(
+                header(&res, ETAG),
+                browser_etag,
+                "another representation, another ETag"
+            );
         }
     }
     // JSON Feed has no stylesheet: always its own type.
@@ -389,6 +397,379 @@ async fn gzip_is_offered_with_vary() {
         res.bytes().await.expect("body").as_ref(),
         on_disk.as_slice()
     );
+    fx.stop().await;
+}
+
+/// What a browser sends as `Accept` when it navigates to a page.
+const BROWSER: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+/// An HTTP-date as servers send it (IMF-fixdate).
+fn http_date(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// Give `path` the modification time `t` plus `nanos`.
+fn set_mtime(path: &Path, t: DateTime<Utc>, nanos: u32) {
+    let time = std::time::UNIX_EPOCH + Duration::new(t.timestamp() as u64, nanos);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .expect("open")
+        .set_modified(time)
+        .expect("set mtime");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_is_served_only_while_if_range_matches_the_current_file() {
+    let fx = Fixture::start().await;
+    let c = client();
+    let file = fx.cfg.output_dir.join("daily/atom.xml");
+    // Written long ago, so its Last-Modified second is over and a date can validate it.
+    set_mtime(&file, at(1_700_000_000), 0);
+    let on_disk = std::fs::read(&file).expect("file");
+    let url = fx.url("/daily/atom.xml");
+    let first = c.get(&url).send().await.expect("get");
+    let etag = header(&first, ETAG);
+    let modified = header(&first, LAST_MODIFIED);
+    assert_eq!(modified, http_date(at(1_700_000_000)));
+
+    let ranged = |if_range: Option<String>| {
+        let mut req = c.get(&url).header(RANGE, "bytes=0-9");
+        if let Some(v) = if_range {
+            req = req.header(IF_RANGE, v);
+        }
+        req.send()
+    };
+    for if_range in [None, Some(etag.clone()), Some(modified.clone())] {
+        let res = ranged(if_range.clone()).await.expect("get");
+        assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT, "{if_range:?}");
+        assert_eq!(
+            header(&res, CONTENT_RANGE),
+            format!("bytes 0-9/{}", on_disk.len()),
+            "{if_range:?}"
+        );
+        assert_eq!(header(&res, ETAG), etag, "{if_range:?}");
+        assert_eq!(
+            res.bytes().await.expect("body").as_ref(),
+            &on_disk[..10],
+            "{if_range:?}"
+        );
+    }
+    // A validator of another version (or a weak one, or a date one second off, or nothing
+    // usable) means the client's partial copy is not of this file: the whole file, 200.
+    for stale in [
+        "\"stale\"".to_owned(),
+        format!("W/{etag}"),
+        http_date(at(1_699_999_999)),
+        http_date(at(1_700_000_001)),
+        "Mon, 13 Nov 2023 22:13:20 GMT".to_owned(),
+        "not a validator".to_owned(),
+    ] {
+        let res = ranged(Some(stale.clone())).await.expect("get");
+        assert_eq!(res.status(), StatusCode::OK, "If-Range: {stale}");
+        assert_eq!(header(&res, CONTENT_RANGE), "", "If-Range: {stale}");
+        assert_eq!(header(&res, ETAG), etag, "If-Range: {stale}");
+        assert_eq!(
+            res.bytes().await.expect("body").as_ref(),
+            on_disk.as_slice(),
+            "If-Range: {stale}"
+        );
+    }
+    // Same length, new content, within the same second: the old ETag no longer validates
+    // the range.
+    assert!(publish(&fx.cfg, &[entry("one", "Body two")]));
+    set_mtime(&file, at(1_700_000_000), 500_000_000);
+    let changed = std::fs::read(&file).expect("file");
+    assert_eq!(changed.len(), on_disk.len());
+    let res = ranged(Some(etag.clone())).await.expect("get");
+    assert_eq!(res.status(), StatusCode::OK, "old ETag after a rewrite");
+    assert_ne!(header(&res, ETAG), etag);
+    assert_eq!(
+        res.bytes().await.expect("body").as_ref(),
+        changed.as_slice()
+    );
+
+    // A Last-Modified whose second is not over yet is not a strong validator: the file could
+    // still change within it, unseen by a date.
+    let soon = Utc::now() + chrono::Duration::hours(1);
+    set_mtime(&file, soon, 0);
+    let res = ranged(Some(http_date(soon))).await.expect("get");
+    assert_eq!(res.status(), StatusCode::OK, "date of the current second");
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_ranges_or_another_unit_are_ignored_not_refused() {
+    let fx = Fixture::start().await;
+    let c = client();
+    let on_disk = std::fs::read(fx.cfg.output_dir.join("daily/atom.xml")).expect("file");
+    let url = fx.url("/daily/atom.xml");
+    for range in [
+        "bytes=0-1,5-6",
+        "bytes=0-1, 5-6, 8-9",
+        "bytes=0-1,100000000-200000000",
+        "items=0-1",
+    ] {
+        let res = c.get(&url).header(RANGE, range).send().await.expect("get");
+        assert_eq!(res.status(), StatusCode::OK, "Range: {range}");
+        assert_eq!(header(&res, CONTENT_RANGE), "", "Range: {range}");
+        assert_eq!(
+            res.bytes().await.expect("body").as_ref(),
+            on_disk.as_slice(),
+            "Range: {range}"
+        );
+    }
+    // One range is still served, and one past the end still refused.
+    let res = c
+        .get(&url)
+        .header(RANGE, "bytes=5-6")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(res.bytes().await.expect("body").as_ref(), &on_disk[5..7]);
+    let res = c
+        .get(&url)
+        .header(RANGE, "bytes=100000000-")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_characters_in_the_path_are_refused() {
+    let fx = Fixture::start().await;
+    let dir = fx.cfg.output_dir.join("daily");
+    for name in ["a\nb.xml", "a\tb.xml", "a\x7fb.xml", "a\u{85}b.xml"] {
+        std::fs::write(dir.join(name), SECRET).expect("write");
+    }
+    for path in [
+        "/daily/a%0ab.xml",
+        "/daily/a%0Ab.xml",
+        "/daily/a%09b.xml",
+        "/daily/a%7fb.xml",
+        "/daily/a%C2%85b.xml",
+        "/daily/atom.xml%0a",
+        "/daily/atom.xml%0d%0a",
+        "/daily%1b/atom.xml",
+    ] {
+        let res = client().get(fx.url(path)).send().await.expect("get");
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert!(!res.text().await.expect("body").contains(SECRET), "{path}");
+    }
+    let res = client()
+        .get(fx.url("/daily/atom.xml"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
+    fx.stop().await;
+}
+
+/// The headers that describe a representation, as sent.
+fn representation_headers(res: &reqwest::Response) -> Vec<(&'static str, String)> {
+    [
+        ("content-type", CONTENT_TYPE),
+        ("content-encoding", CONTENT_ENCODING),
+        ("content-length", CONTENT_LENGTH),
+        ("etag", ETAG),
+        ("last-modified", LAST_MODIFIED),
+        ("vary", VARY),
+        ("accept-ranges", ACCEPT_RANGES),
+        ("content-range", CONTENT_RANGE),
+    ]
+    .into_iter()
+    .map(|(n, h)| (n, header(res, h)))
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_answers_with_the_headers_get_would() {
+    let fx = Fixture::start().await;
+    let c = client();
+    let url = fx.url("/daily/atom.xml");
+    let size = std::fs::metadata(fx.cfg.output_dir.join("daily/atom.xml"))
+        .expect("file")
+        .len();
+    for encoding in [None, Some("gzip")] {
+        for accept in [None, Some(BROWSER)] {
+            let send = |req: reqwest::RequestBuilder| {
+                let mut req = req;
+                if let Some(e) = encoding {
+                    req = req.header(ACCEPT_ENCODING, e);
+                }
+                if let Some(a) = accept {
+                    req = req.header(ACCEPT, a);
+                }
+                req.send()
+            };
+            let get = send(c.get(&url)).await.expect("get");
+            let head = send(c.head(&url)).await.expect("head");
+            let what = format!("Accept-Encoding {encoding:?}, Accept {accept:?}");
+            assert_eq!(get.status(), StatusCode::OK, "{what}");
+            assert_eq!(head.status(), StatusCode::OK, "{what}");
+            assert_eq!(
+                representation_headers(&head),
+                representation_headers(&get),
+                "{what}"
+            );
+            let expected = if encoding.is_some() { "gzip" } else { "" };
+            assert_eq!(header(&head, CONTENT_ENCODING), expected, "{what}");
+            if encoding.is_none() {
+                assert_eq!(header(&head, CONTENT_LENGTH), size.to_string(), "{what}");
+            }
+            assert!(head.bytes().await.expect("body").is_empty(), "{what}");
+        }
+    }
+    // Range applies to GET only: HEAD describes the whole representation.
+    let res = c
+        .head(&url)
+        .header(RANGE, "bytes=0-9")
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header(&res, CONTENT_RANGE), "");
+    assert_eq!(header(&res, CONTENT_LENGTH), size.to_string());
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_representation_has_its_own_strong_etag_and_304() {
+    let fx = Fixture::start().await;
+    let c = client();
+    let url = fx.url("/daily/atom.xml");
+    let variants = [
+        (None, None),
+        (Some("gzip"), None),
+        (None, Some(BROWSER)),
+        (Some("gzip"), Some(BROWSER)),
+    ];
+    let request = |encoding: Option<&str>, accept: Option<&str>| {
+        let mut req = c.get(&url);
+        if let Some(e) = encoding {
+            req = req.header(ACCEPT_ENCODING, e);
+        }
+        if let Some(a) = accept {
+            req = req.header(ACCEPT, a);
+        }
+        req
+    };
+    let mut etags = Vec::new();
+    for (encoding, accept) in variants {
+        let res = request(encoding, accept).send().await.expect("get");
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            header(&res, CONTENT_ENCODING),
+            encoding.unwrap_or(""),
+            "{encoding:?} {accept:?}"
+        );
+        let etag = header(&res, ETAG);
+        assert!(
+            etag.starts_with('"') && etag.ends_with('"') && etag.len() > 2,
+            "strong ETag: {etag}"
+        );
+        etags.push(etag);
+    }
+    for (i, a) in etags.iter().enumerate() {
+        for b in &etags[i + 1..] {
+            assert_ne!(a, b, "two representations share an ETag: {etags:?}");
+        }
+    }
+    for (i, (encoding, accept)) in variants.into_iter().enumerate() {
+        let what = format!("Accept-Encoding {encoding:?}, Accept {accept:?}");
+        // The ETag the client got for this representation: 304, with that ETag.
+        let res = request(encoding, accept)
+            .header(IF_NONE_MATCH, &etags[i])
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), StatusCode::NOT_MODIFIED, "{what}");
+        assert_eq!(header(&res, ETAG), etags[i], "{what}");
+        assert!(res.bytes().await.expect("body").is_empty(), "{what}");
+        // Also in a list, and weakly compared.
+        let res = request(encoding, accept)
+            .header(IF_NONE_MATCH, format!("\"x\", W/{}", etags[i]))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), StatusCode::NOT_MODIFIED, "{what} list");
+        // Another representation's ETag does not match this one.
+        for (j, other) in etags.iter().enumerate().filter(|(j, _)| *j != i) {
+            let res = request(encoding, accept)
+                .header(IF_NONE_MATCH, other)
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(res.status(), StatusCode::OK, "{what} with ETag {j}");
+            assert_eq!(header(&res, ETAG), etags[i], "{what} with ETag {j}");
+            // Nor does it for If-Match (strong comparison): 412.
+            let res = request(encoding, accept)
+                .header(IF_MATCH, other)
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(
+                res.status(),
+                StatusCode::PRECONDITION_FAILED,
+                "{what} If-Match {j}"
+            );
+        }
+        let res = request(encoding, accept)
+            .header(IF_MATCH, &etags[i])
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), StatusCode::OK, "{what} If-Match");
+    }
+    // A range is a part of the uncompressed file, with its ETag, also for a client that
+    // accepts gzip; an If-Range naming the gzip ETag does not validate it (whole file, gzip).
+    let res = request(Some("gzip"), None)
+        .header(RANGE, "bytes=0-9")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(header(&res, CONTENT_ENCODING), "");
+    assert_eq!(header(&res, ETAG), etags[0]);
+    let res = request(Some("gzip"), None)
+        .header(RANGE, "bytes=0-9")
+        .header(IF_RANGE, &etags[1])
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header(&res, CONTENT_ENCODING), "gzip");
+    assert_eq!(header(&res, ETAG), etags[1]);
+
+    // Whatever the client's Accept-Encoding, the ETag names the encoding actually sent.
+    for accept_encoding in [
+        "gzip;q=0.5, identity",
+        "gzip;q=0.5, *;q=0.8",
+        "*",
+        "x-gzip",
+        "GZIP;Q=1.0",
+        "br;q=1, gzip;q=0.1",
+        "gzip; level=9",
+        "gzip; foo=bar; q=0.5",
+        "gzip;q=1.0000",
+        "gzip;q=2",
+        "deflate",
+    ] {
+        let res = request(Some(accept_encoding), None)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), StatusCode::OK, "{accept_encoding}");
+        let gzip = header(&res, CONTENT_ENCODING) == "gzip";
+        assert_eq!(
+            header(&res, ETAG),
+            etags[usize::from(gzip)],
+            "Accept-Encoding: {accept_encoding}"
+        );
+    }
     fx.stop().await;
 }
 
