@@ -739,7 +739,10 @@ mod tests {
         ];
         let target = [c[0].id.clone()];
         let utc = compute_related(&c, &target, 1, chrono_tz::UTC);
-        assert_eq!(titles(&utc[0].1), ["Water treaties on shared rivers, again"]);
+        assert_eq!(
+            titles(&utc[0].1),
+            ["Water treaties on shared rivers, again"]
+        );
         let ny = compute_related(&c, &target, 1, chrono_tz::America::New_York);
         assert_eq!(titles(&ny[0].1), ["River basin negotiations"]);
     }

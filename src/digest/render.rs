@@ -3,8 +3,8 @@
 //! Owns: the context the templates see (documented in the README), loading the built-in
 //! templates or their overrides from the user's `templates/` folder, and the two
 //! versions: the web copy, which holds every post, and the mail, shrunk when its HTML is too
-//! large (its "and N more" links the web copy). Must not: read the store, the clock or the network; the caller passes
-//! the selected entries and every date.
+//! large (its "and N more" links the web copy). Must not: read the store, the clock or the
+//! network; the caller passes the selected entries and every date.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
