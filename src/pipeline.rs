@@ -999,17 +999,18 @@ fn store_stand_in(
     location: String,
     stand_in: StandIn,
 ) {
-    match store.insert_if_new(entry, Utc::now()) {
+    let inserted = match store.insert_if_new(entry, Utc::now()) {
         Ok(true) => {
             rep.new += 1;
             rep.new_ids.push(entry.id.clone());
+            true
         }
-        Ok(false) => {}
+        Ok(false) => false,
         Err(e) => {
             rep.failures.push((location, e.to_string()));
             return;
         }
-    }
+    };
     match stand_in {
         StandIn::Final(why) => {
             if let Err(e) = store.remove_pending(&src.name, &location) {
@@ -1022,9 +1023,13 @@ fn store_stand_in(
             deferred: true,
         } => defer(src, store, rep, location, reason),
         StandIn::Pending { reason, .. } => {
+            let meanwhile = if inserted {
+                "the feed item's own text stands in"
+            } else {
+                "the stored entry is kept as it is"
+            };
             let reason = format!(
-                "full text not fetched: {reason}; the feed item's own text stands in until a \
-                 later run reads the page"
+                "full text not fetched: {reason}; {meanwhile} until a later run reads the page"
             );
             if let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now()) {
                 tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
