@@ -157,16 +157,24 @@ fn status_on_a_corrupt_or_newer_store_is_a_clear_error() {
     );
 }
 
-#[test]
-fn serve_says_once_where_it_serves() {
-    let (dir, cfg) = notes();
+/// Start `serve` on a free loopback port with `cfg` plus a `[server]` table; returns the
+/// process, its stderr past the first line, the first line (which says where it serves), and
+/// the address.
+fn start_serve(
+    cfg: &Path,
+) -> (
+    Running,
+    BufReader<std::process::ChildStderr>,
+    String,
+    String,
+) {
     let text =
-        std::fs::read_to_string(&cfg).expect("config") + "[server]\nlisten = \"127.0.0.1:0\"\n";
-    std::fs::write(&cfg, text).expect("config");
+        std::fs::read_to_string(cfg).expect("config") + "[server]\nlisten = \"127.0.0.1:0\"\n";
+    std::fs::write(cfg, text).expect("config");
     let mut serve = Running(
         Command::new(env!("CARGO_BIN_EXE_feedwright"))
             .arg("--config")
-            .arg(&cfg)
+            .arg(cfg)
             .arg("serve")
             .env_remove("RUST_LOG")
             .stderr(Stdio::piped())
@@ -182,6 +190,13 @@ fn serve_says_once_where_it_serves() {
         .and_then(|rest| rest.split('/').next())
         .unwrap_or_else(|| panic!("no address in {first:?}"))
         .to_owned();
+    (serve, stderr, first, addr)
+}
+
+#[test]
+fn serve_says_once_where_it_serves() {
+    let (dir, cfg) = notes();
+    let (mut serve, mut stderr, first, addr) = start_serve(&cfg);
     // An answered request means serving has started: every start-up line is written by then.
     let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
     conn.write_all(b"GET /healthz HTTP/1.0\r\n\r\n")
@@ -415,28 +430,7 @@ fn wait_lets_a_command_queue_behind_the_process_holding_the_store() {
 #[test]
 fn serve_stops_on_sigterm_despite_a_half_sent_request() {
     let (_dir, cfg) = notes();
-    let text =
-        std::fs::read_to_string(&cfg).expect("config") + "[server]\nlisten = \"127.0.0.1:0\"\n";
-    std::fs::write(&cfg, text).expect("config");
-    let mut serve = Running(
-        Command::new(env!("CARGO_BIN_EXE_feedwright"))
-            .arg("--config")
-            .arg(&cfg)
-            .arg("serve")
-            .env_remove("RUST_LOG")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start serve"),
-    );
-    let mut stderr = BufReader::new(serve.0.stderr.take().expect("stderr"));
-    let mut first = String::new();
-    stderr.read_line(&mut first).expect("first log line");
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_owned();
+    let (mut serve, _stderr, _, addr) = start_serve(&cfg);
     let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
     // Headers without the blank line that ends them.
     conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")

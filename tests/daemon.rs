@@ -194,12 +194,14 @@ fn sighup_reloads_and_an_invalid_new_config_keeps_the_old_one() {
     signal(&d, "TERM");
 }
 
-#[test]
-fn a_digest_missed_while_the_daemon_was_down_is_sent_at_start_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let posts = dir.path().join("posts");
+/// A `dir` source `events` in `dir` with one post in the last complete ISO week (UTC), on a
+/// schedule that never comes (only the digest runs), a `[digest]` every minute with
+/// `digest_extra` lines, and the post already stored by a `run`. Returns the config and the
+/// post's day.
+fn events_with_digest(dir: &Path, digest_extra: &str) -> (std::path::PathBuf, chrono::NaiveDate) {
+    let posts = dir.join("posts");
     std::fs::create_dir_all(&posts).unwrap();
-    // A post in the last complete ISO week (UTC): last week's Tuesday.
+    // Last week's Tuesday.
     let today = Utc::now().date_naive();
     let last_tuesday =
         today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday()) + 6);
@@ -211,8 +213,9 @@ fn a_digest_missed_while_the_daemon_was_down_is_sent_at_start_up() {
     )
     .unwrap();
     let cfg = write_config(
-        dir.path(),
-        r#"output_dir = "out"
+        dir,
+        &format!(
+            r#"output_dir = "out"
 [store]
 path = "feedwright.db"
 [[source]]
@@ -227,23 +230,32 @@ sources = ["events"]
 feed = "events"
 timezone = "UTC"
 schedule = "* * * * *"
+{digest_extra}
 [daemon]
 jitter_secs = 0
-"#,
+"#
+        ),
     );
     // Store the post first, as an earlier `run` would have.
-    let status = Command::new(env!("CARGO_BIN_EXE_feedwright"))
+    let ran = Command::new(env!("CARGO_BIN_EXE_feedwright"))
         .arg("--config")
         .arg(&cfg)
         .arg("run")
         .output()
         .unwrap();
     assert_eq!(
-        status.status.code(),
+        ran.status.code(),
         Some(0),
         "{}",
-        String::from_utf8_lossy(&status.stderr)
+        String::from_utf8_lossy(&ran.stderr)
     );
+    (cfg, last_tuesday)
+}
+
+#[test]
+fn a_digest_missed_while_the_daemon_was_down_is_sent_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, last_tuesday) = events_with_digest(dir.path(), "");
     let log = dir.path().join("daemon.log");
     let d = start(&cfg, &log);
     let week = last_tuesday.iso_week();
@@ -516,58 +528,11 @@ fn a_reload_reaches_the_server() {
 #[test]
 fn a_digest_stuck_on_smtp_does_not_delay_a_stop() {
     let dir = tempfile::tempdir().unwrap();
-    let posts = dir.path().join("posts");
-    std::fs::create_dir_all(&posts).unwrap();
-    let today = Utc::now().date_naive();
-    let last_tuesday =
-        today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday()) + 6);
-    std::fs::write(
-        posts.join("event.md"),
-        format!(
-            "+++\ntitle = \"Panel last week\"\ndate = {last_tuesday}T12:00:00Z\nurl = \"https://example.org/events/panel/\"\n+++\nA panel.\n"
-        ),
-    )
-    .unwrap();
     // Accepts connections and never says a word.
     let mute = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = mute.local_addr().unwrap().port();
-    let cfg = write_config(
-        dir.path(),
-        &format!(
-            r#"output_dir = "out"
-[store]
-path = "feedwright.db"
-[[source]]
-name = "events"
-url = "posts"
-kind = "dir"
-schedule = "0 0 1 1 *"
-[[feed]]
-name = "events"
-sources = ["events"]
-[digest]
-feed = "events"
-timezone = "UTC"
-schedule = "* * * * *"
-to = ["list@example.org"]
-smtp_url = "smtp://127.0.0.1:{port}"
-[daemon]
-jitter_secs = 0
-"#
-        ),
-    );
-    let ran = Command::new(env!("CARGO_BIN_EXE_feedwright"))
-        .arg("--config")
-        .arg(&cfg)
-        .arg("run")
-        .output()
-        .unwrap();
-    assert_eq!(
-        ran.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&ran.stderr)
-    );
+    let smtp = format!("to = [\"list@example.org\"]\nsmtp_url = \"smtp://127.0.0.1:{port}\"");
+    let (cfg, _) = events_with_digest(dir.path(), &smtp);
     let log = dir.path().join("daemon.log");
     let mut d = start(&cfg, &log);
     // The catch-up digest connects and waits for the greeting.

@@ -481,6 +481,16 @@ fn item_feed(site: &Site, items: &[(&Post, &str)]) -> String {
     )
 }
 
+/// The config of a `feed` source with `full_text = true` on the site's `/feed/` (`extra_http`
+/// lines in `[http]`).
+fn full_text_config(site: &Site, extra_http: &str) -> String {
+    common::site_config(
+        &site.url("/feed/"),
+        extra_http,
+        "kind = \"feed\"\nfull_text = true",
+    )
+}
+
 /// The Atom content of the entry `id` in `out/main/atom.xml` below `dir`.
 fn content_of(dir: &std::path::Path, id: &str) -> String {
     let atom = parse_feed(&dir.join("out/main/atom.xml"));
@@ -511,10 +521,7 @@ fn full_text_stores_the_item_until_its_page_can_be_read() {
     site.set(&a.path(), Resp::Html(classic_post(&base, &a)));
     site.set(&b.path(), Resp::Status(500));
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &common::site_config(&site.url("/feed/"), "", "kind = \"feed\"\nfull_text = true"),
-    );
+    let cfg = write_config(dir.path(), &full_text_config(&site, ""));
     let (a_id, b_id) = (site.url("/?p=11"), site.url("/?p=12"));
 
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
@@ -597,10 +604,7 @@ fn full_text_pages_that_are_no_post_or_gone() {
     );
     site.set(&gone.path(), Resp::Status(404));
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &common::site_config(&site.url("/feed/"), "", "kind = \"feed\"\nfull_text = true"),
-    );
+    let cfg = write_config(dir.path(), &full_text_config(&site, ""));
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("site: 2 new"), "{stderr}");
@@ -653,10 +657,7 @@ fn full_text_stand_in_never_replaces_a_stored_post() {
     serve_item_feed(&site, &[(&old, "Excerpt of moved")]);
     site.set(&old.path(), Resp::Html(classic_post(&base, &old)));
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &common::site_config(&site.url("/feed/"), "", "kind = \"feed\"\nfull_text = true"),
-    );
+    let cfg = write_config(dir.path(), &full_text_config(&site, ""));
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 0, "{stderr}");
     let id = site.url("/?p=31");
@@ -688,10 +689,7 @@ fn full_text_retry_merges_the_item_when_the_feed_is_unchanged() {
     );
     site.set(&p.path(), Resp::Status(503));
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &common::site_config(&site.url("/feed/"), "", "kind = \"feed\"\nfull_text = true"),
-    );
+    let cfg = write_config(dir.path(), &full_text_config(&site, ""));
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 1, "{stderr}");
     site.set(&p.path(), Resp::Html(classic_post(&base, &p)));
@@ -742,10 +740,7 @@ fn full_text_page_disallowed_by_robots_leaves_the_item() {
         },
     );
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &common::site_config(&site.url("/feed/"), "", "kind = \"feed\"\nfull_text = true"),
-    );
+    let cfg = write_config(dir.path(), &full_text_config(&site, ""));
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("site: 1 new"), "{stderr}");
@@ -770,14 +765,7 @@ fn full_text_page_left_for_the_next_run_when_the_budget_is_spent() {
     site.set(&p.path(), Resp::Html(classic_post(&base, &p)));
     let dir = tempfile::tempdir().unwrap();
     // robots.txt and the feed: nothing left for the page.
-    let cfg = write_config(
-        dir.path(),
-        &common::site_config(
-            &site.url("/feed/"),
-            "max_requests = 2",
-            "kind = \"feed\"\nfull_text = true",
-        ),
-    );
+    let cfg = write_config(dir.path(), &full_text_config(&site, "max_requests = 2"));
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
