@@ -442,6 +442,18 @@ fn unreachable_site_is_one_clear_line_and_exit_1() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// Serve `body` at `path` with `content_type` (no validators).
+fn serve_text(site: &Site, path: &str, content_type: &str, body: String) {
+    site.set(
+        path,
+        Resp::Bytes {
+            content_type: content_type.into(),
+            body: body.into_bytes(),
+            headers: vec![],
+        },
+    );
+}
+
 /// A feed of `(post, excerpt)` items, RSS 2.0, each with a `?p=N` guid and the category
 /// "From the feed", served at `/feed/`.
 fn serve_item_feed(site: &Site, items: &[(&Post, &str)]) {
@@ -800,14 +812,7 @@ fn a_feed_item_without_a_link_is_reported_as_left_out() {
 <updated>2024-01-02T10:00:00Z</updated><content type="html">y</content></entry>
 </feed>"#
     );
-    site.set(
-        "/atom/",
-        Resp::Bytes {
-            content_type: "application/atom+xml".into(),
-            body: atom.into_bytes(),
-            headers: vec![],
-        },
-    );
+    serve_text(&site, "/atom/", "application/atom+xml", atom);
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &html_config(&site.url("/atom/"), ""));
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
@@ -839,14 +844,7 @@ fn feed_dates_feed_rs_cannot_read() {
 <item><title>No date</title><link>{base}/vague/</link><pubDate>next Tuesday</pubDate></item>
 </channel></rss>"#
     );
-    site.set(
-        "/feed/",
-        Resp::Bytes {
-            content_type: "application/rss+xml".into(),
-            body: rss.into_bytes(),
-            headers: vec![],
-        },
-    );
+    serve_text(&site, "/feed/", "application/rss+xml", rss);
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &html_config(&site.url("/feed/"), ""));
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
@@ -889,14 +887,7 @@ Second paragraph</content></entry>
 <updated>2024-01-02T10:00:00Z</updated><content type="html">&lt;p&gt;Markup &lt;b&gt;kept&lt;/b&gt;&lt;/p&gt;</content></entry>
 </feed>"#
     );
-    site.set(
-        "/atom/",
-        Resp::Bytes {
-            content_type: "application/atom+xml".into(),
-            body: atom.into_bytes(),
-            headers: vec![],
-        },
-    );
+    serve_text(&site, "/atom/", "application/atom+xml", atom);
     let json = serde_json::json!({
         "version": "https://jsonfeed.org/version/1.1",
         "title": "Site",
@@ -925,14 +916,7 @@ Second paragraph</content></entry>
 <dc:date>2024-01-04T10:00:00Z</dc:date><description>&lt;p&gt;Some &lt;b&gt;markup&lt;/b&gt;&lt;/p&gt;</description></item>
 </rdf:RDF>"#
     );
-    site.set(
-        "/rdf/",
-        Resp::Bytes {
-            content_type: "application/rdf+xml".into(),
-            body: rdf.into_bytes(),
-            headers: vec![],
-        },
-    );
+    serve_text(&site, "/rdf/", "application/rdf+xml", rdf);
     for (path, n) in [("/atom/", 2), ("/feed.json", 1), ("/rdf/", 1)] {
         let dir = tempfile::tempdir().unwrap();
         let cfg = write_config(dir.path(), &html_config(&site.url(path), ""));

@@ -651,13 +651,23 @@ fn listing_page(base: &str, titles: &[&str]) -> Resp {
     ))
 }
 
-#[test]
-fn a_post_published_on_schedule_reaches_the_feed_on_the_next_run() {
+/// A REST API site whose category holds posts 1 and 2, and a `wordpress` source that has read
+/// it once (a cold run, exit 0): the site, its base URL, the API items of the two posts, the
+/// folder and the config.
+fn wordpress_site_after_a_cold_run() -> (
+    Site,
+    String,
+    Vec<Value>,
+    tempfile::TempDir,
+    std::path::PathBuf,
+) {
     let site = Site::start();
     let base = site.base();
     category_lookup(&site);
-    let old = posts(1..3);
-    let items: Vec<Value> = old.iter().map(|p| api_post(&base, p, true)).collect();
+    let items: Vec<Value> = posts(1..3)
+        .iter()
+        .map(|p| api_post(&base, p, true))
+        .collect();
     site.set(LISTING, listing_page(&base, &["post-1", "post-2"]));
     site.set(&posts_path(1, None), json_resp(&json!(items)));
     let dir = tempfile::tempdir().expect("tempdir");
@@ -667,6 +677,12 @@ fn a_post_published_on_schedule_reaches_the_feed_on_the_next_run() {
     );
     let (code, _, err) = common::feedwright(&config, &["run"]);
     assert_eq!(code, 0, "{err}");
+    (site, base, items, dir, config)
+}
+
+#[test]
+fn a_post_published_on_schedule_reaches_the_feed_on_the_next_run() {
+    let (site, base, items, dir, config) = wordpress_site_after_a_cold_run();
     let mut want = vec![format!("{base}/?p=1"), format!("{base}/?p=2")];
     let mut got = atom_ids(dir.path());
     got.sort();
@@ -729,20 +745,7 @@ fn a_post_published_on_schedule_reaches_the_feed_on_the_next_run() {
 /// the scheduled post.
 #[test]
 fn after_a_failed_publication_date_pass_the_next_one_reads_past_stored_posts() {
-    let site = Site::start();
-    let base = site.base();
-    category_lookup(&site);
-    let old = posts(1..3);
-    let old_items: Vec<Value> = old.iter().map(|p| api_post(&base, p, true)).collect();
-    site.set(LISTING, listing_page(&base, &["post-1", "post-2"]));
-    site.set(&posts_path(1, None), json_resp(&json!(old_items)));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = common::write_config(
-        dir.path(),
-        &common::site_config(&site.url(LISTING), "", "kind = \"wordpress\""),
-    );
-    let (code, _, err) = common::feedwright(&config, &["run"]);
-    assert_eq!(code, 0, "{err}");
+    let (site, base, old_items, dir, config) = wordpress_site_after_a_cold_run();
 
     // Ten posts written and published on 20 May; one written on 6 May and published on
     // schedule on 10 May. By modification date only the ten are new.
@@ -800,20 +803,7 @@ fn after_a_failed_publication_date_pass_the_next_one_reads_past_stored_posts() {
 /// listing page is still asked for conditionally.
 #[test]
 fn an_unreadable_post_does_not_make_every_read_a_full_one() {
-    let site = Site::start();
-    let base = site.base();
-    category_lookup(&site);
-    let old = posts(1..3);
-    let mut items: Vec<Value> = old.iter().map(|p| api_post(&base, p, true)).collect();
-    site.set(LISTING, listing_page(&base, &["post-1", "post-2"]));
-    site.set(&posts_path(1, None), json_resp(&json!(items)));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = common::write_config(
-        dir.path(),
-        &common::site_config(&site.url(LISTING), "", "kind = \"wordpress\""),
-    );
-    let (code, _, err) = common::feedwright(&config, &["run"]);
-    assert_eq!(code, 0, "{err}");
+    let (site, base, mut items, _dir, config) = wordpress_site_after_a_cold_run();
 
     // A post the API now gives in a shape that cannot be read, run after run.
     let bad = json!({"id": "not a number"});
