@@ -855,6 +855,15 @@ fn template_errors_name_the_file_and_line() {
             .expect("q")
             .is_none()
     );
+    // An error only in the "and N more" branch, which small issues never render: `check`
+    // renders it too.
+    std::fs::write(
+        tdir.join("digest.txt"),
+        "{{ title }}\n{% if more_count > 0 %}\n{{ more_link }}\n{% endif %}\n",
+    )
+    .expect("write");
+    let err = digest::check_templates(&fx.config(), fx.dir.path()).expect_err("more branch");
+    assert!(err.to_string().contains("`more_link`"), "{err}");
     std::fs::remove_file(tdir.join("digest.txt")).expect("rm");
     digest::check_templates(&fx.config(), fx.dir.path()).expect("built-ins are valid");
 }

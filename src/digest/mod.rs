@@ -543,7 +543,10 @@ pub fn check_templates(cfg: &Config, config_dir: &Path) -> Result<(), DigestErro
         // Every branch of the templates is rendered, whatever the limit.
         related_limit: usize::MAX,
     };
-    render::render_issue(&templates, &meta, &[sample], usize::MAX)?;
+    render::render_issue(&templates, &meta, std::slice::from_ref(&sample), usize::MAX)?;
+    // And as a mail too big to hold every post: the "and N more" branch.
+    let shrunk = render::context(&meta, &[sample], 1, 0);
+    render::render_context(&templates, shrunk)?;
     Ok(())
 }
 
