@@ -1037,23 +1037,22 @@ fn related_limit_caps_the_links_listed_under_each_entry() {
     .iter()
     .map(|slug| EntryId(format!("https://example.org/{slug}/")))
     .collect();
+    // Related links stored for the corpus's entries, all together.
+    let links_stored = |store: &Store| -> usize {
+        ids.iter()
+            .map(|id| {
+                let key = id.0.trim_start_matches("https://");
+                let stored = store.get_by_key(key).expect("get").expect("entry");
+                stored.related.len()
+            })
+            .sum()
+    };
     for (limit, listed) in [(0, 0), (1, 1)] {
         let fx = Fixture::with_digest(None, &format!("related_limit = {limit}\n"));
         // Links fixed earlier under the default limit (as a run before the change fixed them).
         let mut store = fx.store();
         digest::related::fix_related(&mut store, &ids, 3, chrono_tz::UTC).expect("fix");
-        let stored: usize = ids
-            .iter()
-            .map(|id| {
-                let key = id.0.trim_start_matches("https://");
-                store
-                    .get_by_key(key)
-                    .expect("get")
-                    .expect("entry")
-                    .related
-                    .len()
-            })
-            .sum();
+        let stored = links_stored(&store);
         assert!(stored > ids.len(), "some entry has several links: {stored}");
         drop(store);
 
@@ -1070,18 +1069,7 @@ fn related_limit_caps_the_links_listed_under_each_entry() {
         assert_eq!(html.matches("class=\"related-title\"").count(), sections);
         // The stored links (the feeds' related links) stay as they were fixed.
         let store = fx.store();
-        let still: usize = ids
-            .iter()
-            .map(|id| {
-                let key = id.0.trim_start_matches("https://");
-                store
-                    .get_by_key(key)
-                    .expect("get")
-                    .expect("entry")
-                    .related
-                    .len()
-            })
-            .sum();
+        let still = links_stored(&store);
         assert_eq!(still, stored);
     }
 }
