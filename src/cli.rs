@@ -309,9 +309,9 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
                 .iter()
                 .filter(|s| only.as_ref().is_none_or(|n| *n == s.name))
             {
-                report
-                    .sources
-                    .push(pipeline::backfill_source(src, &mut store, &fetcher, progress).await);
+                report.sources.push(
+                    pipeline::backfill_source(&cfg, src, &mut store, &fetcher, progress).await,
+                );
             }
             report
         }),

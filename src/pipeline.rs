@@ -188,7 +188,7 @@ pub async fn refresh(
     seed_robots(store, fetcher);
     let mut report = RunReport::default();
     for src in &cfg.sources {
-        let r = refresh_source(src, store, fetcher, progress).await;
+        let r = refresh_source(cfg, src, store, fetcher, progress).await;
         report.sources.push(r);
     }
     save_robots(store, fetcher);
@@ -205,7 +205,7 @@ pub async fn refresh_one(
     progress: &dyn Progress,
 ) -> SourceReport {
     seed_robots(store, fetcher);
-    let rep = refresh_source(src, store, fetcher, progress).await;
+    let rep = refresh_source(cfg, src, store, fetcher, progress).await;
     save_robots(store, fetcher);
     let report = RunReport {
         sources: vec![rep],
@@ -281,7 +281,11 @@ fn run_state_for(src: &SourceConfig, store: &Store) -> RunState {
             });
         state.scope_validators(&url, saved);
     }
-    state
+    let items = store.item_keys().unwrap_or_else(|e| {
+        tracing::warn!(source = %src.name, "cannot read which posts are feed items: {e}");
+        Default::default()
+    });
+    state.with_items(items)
 }
 
 /// The source's own URL as requests name it (`None` for a folder).
@@ -325,6 +329,7 @@ fn run_state(store: &Store) -> RunState {
 
 /// Refresh one source.
 pub async fn refresh_source(
+    cfg: &Config,
     src: &SourceConfig,
     store: &mut Store,
     fetcher: &Fetcher,
@@ -365,6 +370,8 @@ pub async fn refresh_source(
     let mut listing = None;
     let now = Utc::now();
     let mut work: Vec<Work> = Vec::new();
+    let live = live_sources(cfg);
+    let feed_items = index.kind == "feed";
     let fetches_pages = match index.discovery {
         Discovery::Listing(l) => {
             listing = Some(*l);
@@ -414,6 +421,11 @@ pub async fn refresh_source(
             );
             false
         }
+    };
+    let reading = Reading {
+        fetches_pages,
+        feed_items,
+        live: &live,
     };
     if listing.is_some() {
         // Posts are stored while the walk goes on: until it ends, the store must say the walk is
@@ -563,7 +575,7 @@ pub async fn refresh_source(
                         }
                     }
                     let done = done.into_iter().map(|(_, l, o)| (l, o)).collect();
-                    stored.merge(apply(src, store, &state, done, &mut rep, fetches_pages));
+                    stored.merge(apply(src, store, &state, done, &mut rep, reading));
                 }
             }
         }
@@ -579,7 +591,7 @@ pub async fn refresh_source(
     }
     rep.degraded = drift(src, store, &empty_pages, &seen);
     let rest = one_per_entry(rest, &stored_from, &rep);
-    stored.merge(apply(src, store, &state, rest, &mut rep, fetches_pages));
+    stored.merge(apply(src, store, &state, rest, &mut rep, reading));
     let health = stored.health();
     finish_source(
         src,
@@ -838,17 +850,35 @@ fn record_walk(src: &SourceConfig, store: &mut Store, incomplete: bool) {
 ///
 /// When the batch cannot be committed nothing of it is stored: every post of the batch is then
 /// reported failed and (best effort) kept pending, so the next run fetches it again.
+/// How a source's outcomes were read, for [`apply`].
+#[derive(Clone, Copy)]
+struct Reading<'a> {
+    /// Its posts are pages it fetches: a failed one is kept pending and retried (a feed item
+    /// or a file is read again from its feed or folder instead).
+    fetches_pages: bool,
+    /// Its index is a feed: an entry not extracted from a page is a feed item's text (see
+    /// [`Store::upsert_item`]).
+    feed_items: bool,
+    /// The sources the configuration has ([`live_sources`]).
+    live: &'a HashSet<String>,
+}
+
+/// The names of the configuration's sources.
+fn live_sources(cfg: &Config) -> HashSet<String> {
+    cfg.sources.iter().map(|s| s.name.clone()).collect()
+}
+
 fn apply(
     src: &SourceConfig,
     store: &mut Store,
     state: &RunState,
     results: Vec<(String, Outcome)>,
     rep: &mut SourceReport,
-    fetches_pages: bool,
+    reading: Reading<'_>,
 ) -> Tally {
     let before = rep.clone();
     let locations: Vec<String> = results.iter().map(|(l, _)| l.clone()).collect();
-    match store.batch(|store| apply_each(src, store, state, results, rep, fetches_pages)) {
+    match store.batch(|store| apply_each(src, store, state, results, rep, reading)) {
         Ok(health) => health,
         Err(e) => {
             // The first failure inside the batch is often the cause (a full disk, say, after
@@ -884,7 +914,7 @@ fn apply_each(
     state: &RunState,
     results: Vec<(String, Outcome)>,
     rep: &mut SourceReport,
-    fetches_pages: bool,
+    reading: Reading<'_>,
 ) -> Tally {
     let mut tally = Tally::default();
     for (location, outcome) in results {
@@ -905,7 +935,12 @@ fn apply_each(
                     rep.unchanged += 1;
                     continue;
                 }
-                match store.upsert_entry(&entry, Utc::now()) {
+                let upsert = if reading.feed_items && found.is_none() {
+                    store.upsert_item(&entry, Utc::now(), reading.live)
+                } else {
+                    store.upsert_entry(&entry, Utc::now())
+                };
+                match upsert {
                     Ok(Upsert::New) => {
                         rep.new += 1;
                         rep.new_ids.push(entry.id.clone());
@@ -975,7 +1010,7 @@ fn apply_each(
             Outcome::Failed(reason) => {
                 // Only pages feedwright fetched are retried as pages; a bad feed item or file is
                 // read again from its feed or folder.
-                if fetches_pages
+                if reading.fetches_pages
                     && location.starts_with("http")
                     && let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now())
                 {
@@ -999,7 +1034,8 @@ fn store_stand_in(
     location: String,
     stand_in: StandIn,
 ) {
-    let inserted = match store.insert_if_new(entry, Utc::now()) {
+    let for_good = matches!(stand_in, StandIn::Final(_));
+    let inserted = match store.insert_if_new(entry, Utc::now(), for_good) {
         Ok(true) => {
             rep.new += 1;
             rep.new_ids.push(entry.id.clone());
@@ -1423,6 +1459,7 @@ async fn blocking<T: Send + 'static>(
 /// after each listing page the next one is saved, so an interrupted backfill (killed, or out of
 /// request budget) continues there, and posts already stored are never fetched again.
 pub async fn backfill_source(
+    cfg: &Config,
     src: &SourceConfig,
     store: &mut Store,
     fetcher: &Fetcher,
@@ -1435,14 +1472,15 @@ pub async fn backfill_source(
     fetcher.reset_budget();
     if src.kind == SourceKind::Dir {
         // A folder is read whole on every run: nothing to backfill.
-        return refresh_source(src, store, fetcher, progress).await;
+        return refresh_source(cfg, src, store, fetcher, progress).await;
     }
     let state = run_state_for(src, store);
+    let live = live_sources(cfg);
     seed_robots(store, fetcher);
     let resumed = store.backfill_get(&src.name).ok().flatten();
     if resumed.is_none()
         && let Some(done) =
-            backfill_wordpress(src, store, fetcher, &state, &mut rep, progress).await
+            backfill_wordpress(src, store, fetcher, &state, &mut rep, progress, &live).await
     {
         save_robots(store, fetcher);
         let health = RunHealth {
@@ -1569,14 +1607,12 @@ pub async fn backfill_source(
         while let Some(result) = results.next().await {
             progress.tick();
             out_of_budget |= matches!(result.1, Outcome::Deferred(_));
-            let h = apply(
-                src,
-                store,
-                &state,
-                vec![result],
-                &mut rep,
-                !is_feed || src.full_text,
-            );
+            let reading = Reading {
+                fetches_pages: !is_feed || src.full_text,
+                feed_items: is_feed,
+                live: &live,
+            };
+            let h = apply(src, store, &state, vec![result], &mut rep, reading);
             health.extracted += h.extracted;
         }
         drop(results);
@@ -1610,6 +1646,7 @@ async fn backfill_wordpress(
     state: &RunState,
     rep: &mut SourceReport,
     progress: &dyn Progress,
+    live: &HashSet<String>,
 ) -> Option<u32> {
     if !matches!(src.kind, SourceKind::Wordpress | SourceKind::Auto) {
         return None;
@@ -1657,7 +1694,12 @@ async fn backfill_wordpress(
     let mut extracted = 0;
     while let Some(result) = results.next().await {
         progress.tick();
-        extracted += apply(src, store, state, vec![result], rep, src.full_text).extracted;
+        let reading = Reading {
+            fetches_pages: true,
+            feed_items: false,
+            live,
+        };
+        extracted += apply(src, store, state, vec![result], rep, reading).extracted;
     }
     tracing::info!(source = %src.name, "backfill through the REST API complete");
     Some(extracted)

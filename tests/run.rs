@@ -1297,3 +1297,103 @@ fn a_related_link_shows_the_related_posts_current_title() {
     );
     assert!(!text.contains("  - Water rights upstream"), "{text}");
 }
+
+/// Two sources that give the same posts, one reading their pages (`html`) and one a feed of
+/// teasers: in whichever order they are configured and run, the entries keep the whole posts
+/// from the pages (the feed's teasers never overwrite them, and a teaser stored first is
+/// replaced by the page), every post of the listing is stored, both feeds list the posts their
+/// source gives, and a run after that changes nothing.
+#[test]
+fn a_feed_of_teasers_never_overwrites_posts_read_from_their_pages() {
+    let site = Site::start();
+    let base = site.base();
+    let posts: Vec<Post> = (1..=4)
+        .map(|i| {
+            Post::new(
+                100 + i,
+                &format!("panel-{i}"),
+                &format!("Panel {i}"),
+                &format!("2024-03-0{i}T10:00:00+00:00"),
+            )
+        })
+        .rev()
+        .collect();
+    let page = |base: &str, chunk: &[Post], next: Option<&str>| {
+        let links: Vec<(String, String)> = chunk
+            .iter()
+            .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
+            .collect();
+        common::listing(base, &links, next)
+    };
+    common::publish_paged(&site, &posts, 2, page);
+    // The feed: the two newest posts, as teasers.
+    serve_item_feed(
+        &site,
+        &[(&posts[0], "Teaser one"), (&posts[1], "Teaser two")],
+    );
+    let html_source =
+        format!("[[source]]\nname = \"site\"\nurl = \"{base}/cat/\"\nkind = \"html\"\n");
+    let feed_source =
+        format!("[[source]]\nname = \"items\"\nurl = \"{base}/feed/\"\nkind = \"feed\"\n");
+    let feeds = "[[feed]]\nname = \"main\"\nsources = [\"site\"]\n\
+                 [[feed]]\nname = \"teasers\"\nsources = [\"items\"]\n";
+    for feed_first in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let sources = if feed_first {
+            format!("{feed_source}{html_source}")
+        } else {
+            format!("{html_source}{feed_source}")
+        };
+        let config = common::write_config(
+            dir.path(),
+            &format!(
+                "output_dir = \"out\"\n[store]\npath = \"feedwright.db\"\n[http]\n\
+                 min_interval_ms = 0\nmax_retries = 0\n{sources}{feeds}"
+            ),
+        );
+        let (code, _, stderr) = common::feedwright(&config, &["run"]);
+        assert_eq!(code, 0, "feed first: {feed_first}\n{stderr}");
+        let main = parse_feed(&dir.path().join("out/main/atom.xml"));
+        assert_eq!(main.entries.len(), 4, "feed first: {feed_first}\n{stderr}");
+        for p in &posts {
+            let id = format!("{base}/?p={}", p.id);
+            let content = content_of(dir.path(), &id);
+            assert!(
+                content.contains(&format!("Body of {}.", p.title)),
+                "feed first: {feed_first}: {id} has {content:?}\n{stderr}"
+            );
+        }
+        let teasers = parse_feed(&dir.path().join("out/teasers/atom.xml"));
+        let mut ids: Vec<String> = teasers.entries.iter().map(|e| e.id.clone()).collect();
+        ids.sort();
+        assert_eq!(
+            ids,
+            [format!("{base}/?p=103"), format!("{base}/?p=104")],
+            "feed first: {feed_first}"
+        );
+        for e in &teasers.entries {
+            let body = e
+                .content
+                .as_ref()
+                .and_then(|c| c.body.clone())
+                .unwrap_or_default();
+            assert!(
+                body.contains("Body of Panel"),
+                "feed first: {feed_first}: {body:?}"
+            );
+        }
+        // The next run (nothing changed on the site) changes nothing.
+        let before = read(&dir.path().join("out/main/atom.xml"));
+        let (code, _, stderr) = common::feedwright(&config, &["run"]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            !stderr.contains("updated") || stderr.contains("0 updated"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains(" 1 updated") && !stderr.contains(" 2 updated"),
+            "{stderr}"
+        );
+        assert_eq!(read(&dir.path().join("out/main/atom.xml")), before);
+    }
+}

@@ -979,3 +979,96 @@ fn link_header_and_html_give_the_same_root() {
     };
     assert_eq!(wordpress::api_root_from_html(&no_api), None);
 }
+
+/// The Atom content of each entry of `out/main/atom.xml` below `dir`, by id.
+fn contents(dir: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    let xml = std::fs::read(dir.join("out/main/atom.xml")).expect("atom.xml");
+    feed_rs::parser::parse(xml.as_slice())
+        .expect("atom.xml parses")
+        .entries
+        .into_iter()
+        .map(|e| {
+            let body = e.content.and_then(|c| c.body).unwrap_or_default();
+            (e.id, body)
+        })
+        .collect()
+}
+
+/// While the REST API cannot be read, a `wordpress` source falls back to the category feed,
+/// whose items are teasers: they never replace the posts read in full before, a new post is
+/// stored from its item meanwhile, and once the API answers again that post is read in full.
+#[test]
+fn a_feed_read_while_the_api_is_down_never_cuts_posts_to_their_teasers() {
+    let (site, base, mut items, dir, config) = wordpress_site_after_a_cold_run();
+    let full = |id: u64| format!("Body of Talks &amp; terms {id}.");
+    let got = contents(dir.path());
+    for id in [1, 2] {
+        assert!(
+            got[&format!("{base}/?p={id}")].contains(&full(id)),
+            "{got:?}"
+        );
+    }
+
+    // The API refuses; the listing shows a new post, and the category feed has it too.
+    let all = posts(1..4);
+    let rss_items: String = all
+        .iter()
+        .map(|p| {
+            format!(
+                "<item><title>{t}</title><link>{base}{path}</link>\
+                 <guid isPermaLink=\"false\">{base}/?p={id}</guid>\
+                 <pubDate>Thu, 02 May 2024 09:30:00 +0000</pubDate>\
+                 <description>Teaser {id}</description></item>",
+                t = p.title.replace('&', "&amp;"),
+                path = p.path(),
+                id = p.id,
+            )
+        })
+        .collect();
+    site.set(
+        &format!("{LISTING}feed/"),
+        Resp::Bytes {
+            content_type: "application/rss+xml; charset=UTF-8".into(),
+            body: format!(
+                "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>c</title>\
+                 <link>{base}/</link><description>d</description>{rss_items}</channel></rss>"
+            )
+            .into_bytes(),
+            headers: vec![],
+        },
+    );
+    site.set(CAT_LOOKUP, Resp::Status(404));
+    site.set(
+        LISTING,
+        listing_page(&base, &["post-3", "post-1", "post-2"]),
+    );
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 new"), "{err}");
+    let got = contents(dir.path());
+    for id in [1, 2] {
+        assert!(
+            got[&format!("{base}/?p={id}")].contains(&full(id)),
+            "{got:?}"
+        );
+    }
+    assert!(got[&format!("{base}/?p=3")].contains("Teaser 3"), "{got:?}");
+
+    // The API is back: the post stored from its teaser is read in full.
+    category_lookup(&site);
+    items.push(api_post(&base, &all[2], true));
+    site.set("/wp-json/wp/v2/posts", json_resp(&json!(items)));
+    site.set(
+        LISTING,
+        listing_page(&base, &["post-3", "post-1", "post-2", "post-0"]),
+    );
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    let got = contents(dir.path());
+    for id in [1, 2, 3] {
+        assert!(
+            got[&format!("{base}/?p={id}")].contains(&full(id)),
+            "{id}: {got:?}\n{err}"
+        );
+    }
+}

@@ -30,6 +30,8 @@ pub struct RunState {
     validators: Mutex<HashMap<String, Validators>>,
     updates: Mutex<Vec<(String, Validators)>>,
     known: HashSet<String>,
+    /// Stored posts whose text is a feed item's: see [`RunState::with_items`].
+    items: HashSet<String>,
     updated: HashMap<String, DateTime<Utc>>,
     modified: Mutex<HashMap<String, DateTime<Utc>>>,
     listed_known: Mutex<HashSet<String>>,
@@ -42,6 +44,7 @@ impl RunState {
             validators: Mutex::new(validators),
             updates: Mutex::default(),
             known,
+            items: HashSet::new(),
             updated: HashMap::new(),
             modified: Mutex::default(),
             listed_known: Mutex::default(),
@@ -53,6 +56,15 @@ impl RunState {
     /// listing date makes a stored post look modified.
     pub fn with_updated(mut self, updated: HashMap<String, DateTime<Utc>>) -> RunState {
         self.updated = updated;
+        self
+    }
+
+    /// `items`: twin keys of the stored posts whose text is a feed item's (often a teaser),
+    /// stored by a feed source or while a site's pages could not be read. They are stored, but
+    /// [`RunState::is_known`] and [`RunState::is_listed_known`] say they are not, so a source
+    /// that reads pages fetches them and the whole post replaces the teaser.
+    pub fn with_items(mut self, items: HashSet<String>) -> RunState {
+        self.items = items;
         self
     }
 
@@ -139,10 +151,11 @@ impl RunState {
         self.known.contains(key)
     }
 
-    /// Is the post at `url` already stored (under this or a twin URL)?
+    /// Is the post at `url` already stored (under this or a twin URL), and not only as a feed
+    /// item's text ([`RunState::with_items`])?
     pub fn is_known(&self, url: &Url) -> bool {
-        self.known
-            .contains(&crate::normalize::twin_key(url.as_str()))
+        let key = crate::normalize::twin_key(url.as_str());
+        self.known.contains(&key) && !self.items.contains(&key)
     }
 
     /// [`RunState::is_known`] for a post the source lists: a stored one is remembered (see
@@ -150,7 +163,7 @@ impl RunState {
     /// even when another source (or this one under an earlier name) stored it.
     pub fn is_listed_known(&self, url: &Url) -> bool {
         let key = crate::normalize::twin_key(url.as_str());
-        let known = self.known.contains(&key);
+        let known = self.known.contains(&key) && !self.items.contains(&key);
         if known {
             self.listed_known
                 .lock()

@@ -1,6 +1,8 @@
 //! Entries: matching a re-fetched post to its stored twin, detecting edits (and keeping other
 //! entries' related links to an edited entry current), and the feed query.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -35,21 +37,40 @@ pub struct StoredEntry {
 }
 
 impl Store {
-    /// Store `entry` only when no stored entry matches it (by the twin key of its id, or its
-    /// `dedup_key`, as in [`Store::upsert_entry`]): what stands in for a post until its page is
-    /// read never replaces what is stored. True when it was stored.
-    pub fn insert_if_new(&mut self, entry: &Entry, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    /// Store `entry`, a feed item standing in for its post, only when no stored entry matches
+    /// it (by the twin key of its id, or its `dedup_key`, as in [`Store::upsert_entry`]): what
+    /// stands in for a post never replaces what is stored. True when it was stored.
+    ///
+    /// `for_good`: the post's page will never be read (robots.txt, not HTML, gone), so the item
+    /// is the entry: it is not stored as a feed item's text (see [`Store::upsert_item`]), and a
+    /// stored entry it matches stops being one.
+    pub fn insert_if_new(
+        &mut self,
+        entry: &Entry,
+        now: DateTime<Utc>,
+        for_good: bool,
+    ) -> Result<bool, StoreError> {
         let Store { conn, path, .. } = self;
         let path: &str = path;
         let sql = |e| StoreError::sql(path, e);
         let tx = conn.savepoint().map_err(sql)?;
         let id_key = crate::normalize::twin_key(&entry.id.0);
-        if select_stored(&tx, path, "id_key", &id_key)?.is_some()
-            || select_stored(&tx, path, "dedup_key", &entry.dedup_key)?.is_some()
-        {
+        let stored = match select_stored(&tx, path, "id_key", &id_key)? {
+            Some(s) => Some(s),
+            None => select_stored(&tx, path, "dedup_key", &entry.dedup_key)?,
+        };
+        if let Some(stored) = stored {
+            if for_good {
+                tx.execute(
+                    "UPDATE entries SET from_item = 0 WHERE id = ?1",
+                    [&stored.entry.id.0],
+                )
+                .map_err(sql)?;
+                tx.commit().map_err(sql)?;
+            }
             return Ok(false);
         }
-        insert_new(&tx, entry, &id_key, now).map_err(sql)?;
+        insert_new(&tx, entry, &id_key, now, !for_good).map_err(sql)?;
         tx.commit().map_err(sql)?;
         Ok(true)
     }
@@ -80,6 +101,32 @@ impl Store {
         entry: &Entry,
         now: DateTime<Utc>,
     ) -> Result<Upsert, StoreError> {
+        self.upsert(entry, now, None)
+    }
+
+    /// [`Store::upsert_entry`] for an entry whose text is a feed item's rather than its page's
+    /// (often a teaser): a feed source without `full_text`, or a site's category feed read
+    /// while its pages or REST API cannot be. It is stored as such, and it leaves alone (only
+    /// linking its source to it, [`Upsert::Unchanged`]) a stored entry whose text a source of
+    /// `live_sources` (the sources the configuration has, this one included) read from the
+    /// post's page: that text is the whole post, and page reads keep it up to date. An entry
+    /// whose page-reading source is gone from the configuration is updated as usual.
+    pub fn upsert_item(
+        &mut self,
+        entry: &Entry,
+        now: DateTime<Utc>,
+        live_sources: &HashSet<String>,
+    ) -> Result<Upsert, StoreError> {
+        self.upsert(entry, now, Some(live_sources))
+    }
+
+    /// `from_item`: see [`Store::upsert_item`] (`None`: read from its page).
+    fn upsert(
+        &mut self,
+        entry: &Entry,
+        now: DateTime<Utc>,
+        from_item: Option<&HashSet<String>>,
+    ) -> Result<Upsert, StoreError> {
         let Store { conn, path, .. } = self;
         let path: &str = path;
         let sql = |e| StoreError::sql(path, e);
@@ -91,7 +138,7 @@ impl Store {
 
         let (stored, duplicate) = match (by_id, by_dedup) {
             (None, None) => {
-                insert_new(&tx, entry, &id_key, now).map_err(sql)?;
+                insert_new(&tx, entry, &id_key, now, from_item.is_some()).map_err(sql)?;
                 tx.commit().map_err(sql)?;
                 return Ok(Upsert::New);
             }
@@ -100,6 +147,19 @@ impl Store {
             (None, Some(b)) => (b, None),
         };
 
+        if let Some(live) = from_item
+            && duplicate.is_none()
+            && live.contains(&stored.entry.source)
+            && !stored_from_item(&tx, &stored.entry.id.0).map_err(sql)?
+        {
+            // Its text was read from its page: a feed item's must not replace it.
+            tx.prepare_cached("UPDATE entries SET last_seen = ?2 WHERE id = ?1")
+                .and_then(|mut stmt| stmt.execute(params![stored.entry.id.0, now.timestamp()]))
+                .map_err(sql)?;
+            link_source(&tx, &stored.entry.id.0, &entry.source).map_err(sql)?;
+            tx.commit().map_err(sql)?;
+            return Ok(Upsert::Unchanged);
+        }
         let (published, published_source) = if entry.published_source == DateSource::FirstSeen {
             (stored.entry.published, stored.entry.published_source)
         } else {
@@ -114,9 +174,22 @@ impl Store {
         let hash = content_hash(&candidate);
 
         if duplicate.is_none() && hash == stored.content_hash {
-            tx.prepare_cached("UPDATE entries SET last_seen = ?2 WHERE id = ?1")
-                .and_then(|mut stmt| stmt.execute(params![stored.entry.id.0, now.timestamp()]))
-                .map_err(sql)?;
+            // Read from its page, an entry stored from a feed item is no longer an item's (and
+            // the source that read the page keeps it up to date from now on).
+            let touched = if from_item.is_some() {
+                tx.prepare_cached("UPDATE entries SET last_seen = ?2 WHERE id = ?1")
+                    .and_then(|mut stmt| stmt.execute(params![stored.entry.id.0, now.timestamp()]))
+            } else {
+                tx.prepare_cached(
+                    "UPDATE entries SET last_seen = ?2,
+                         source = CASE WHEN from_item = 1 THEN ?3 ELSE source END, from_item = 0
+                     WHERE id = ?1",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![stored.entry.id.0, now.timestamp(), entry.source])
+                })
+            };
+            touched.map_err(sql)?;
             link_source(&tx, &stored.entry.id.0, &entry.source).map_err(sql)?;
             tx.commit().map_err(sql)?;
             return Ok(Upsert::Unchanged);
@@ -184,7 +257,7 @@ impl Store {
             related,
             ..candidate
         };
-        update(&tx, &merged, &hash, first_seen, now).map_err(sql)?;
+        update(&tx, &merged, &hash, first_seen, now, from_item.is_some()).map_err(sql)?;
         link_source(&tx, &merged.id.0, &entry.source).map_err(sql)?;
         // Other entries' related links show this entry's current title and URL.
         let mut old_urls = vec![stored.entry.url.as_str()];
@@ -355,6 +428,7 @@ fn insert_new(
     entry: &Entry,
     id_key: &str,
     now: DateTime<Utc>,
+    from_item: bool,
 ) -> rusqlite::Result<()> {
     let (updated, updated_source) = if entry.updated < entry.published {
         (entry.published, entry.published_source)
@@ -366,7 +440,7 @@ fn insert_new(
         updated_source,
         ..entry.clone()
     };
-    insert(tx, &fresh, id_key, now)?;
+    insert(tx, &fresh, id_key, now, from_item)?;
     link_source(tx, &fresh.id.0, &entry.source)
 }
 
@@ -375,16 +449,27 @@ fn insert(
     e: &Entry,
     id_key: &str,
     now: DateTime<Utc>,
+    from_item: bool,
 ) -> rusqlite::Result<usize> {
     let values = row_values(e, &content_hash(e), now, now);
-    let id_key = Value::Text(id_key.to_string());
+    let extra = [
+        Value::Text(id_key.to_string()),
+        Value::Integer(i64::from(from_item)),
+    ];
     conn.prepare_cached(
         "INSERT INTO entries (id, dedup_key, source, url, title, published, published_source,
              updated, updated_source, authors, categories, related, content_html, summary,
-             content_hash, first_seen, last_seen, id_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+             content_hash, first_seen, last_seen, id_key, from_item)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+             ?19)",
     )?
-    .execute(params_from_iter(values.iter().chain([&id_key])))
+    .execute(params_from_iter(values.iter().chain(&extra)))
+}
+
+/// Was the stored entry `id` written from a feed item (see [`Store::upsert_item`])?
+fn stored_from_item(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT from_item FROM entries WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
 }
 
 /// Rewrite every column of the row with id `e.id` except `id`, `id_key`.
@@ -394,15 +479,21 @@ fn update(
     hash: &str,
     first_seen: DateTime<Utc>,
     now: DateTime<Utc>,
+    from_item: bool,
 ) -> rusqlite::Result<usize> {
+    let from_item = Value::Integer(i64::from(from_item));
     conn.prepare_cached(
         "UPDATE entries SET dedup_key = ?2, source = ?3, url = ?4, title = ?5, published = ?6,
              published_source = ?7, updated = ?8, updated_source = ?9, authors = ?10,
              categories = ?11, related = ?12, content_html = ?13, summary = ?14,
-             content_hash = ?15, first_seen = ?16, last_seen = ?17
+             content_hash = ?15, first_seen = ?16, last_seen = ?17, from_item = ?18
          WHERE id = ?1",
     )?
-    .execute(params_from_iter(row_values(e, hash, first_seen, now)))
+    .execute(params_from_iter(
+        row_values(e, hash, first_seen, now)
+            .iter()
+            .chain([&from_item]),
+    ))
 }
 
 /// The values [`insert`] and [`update`] write, as `?1`…`?17` in this order: `id`, `dedup_key`,

@@ -65,6 +65,25 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
+    /// Twin keys (own, and of every other URL it was reached by) of the stored posts whose text
+    /// is a feed item's (see [`Store::upsert_item`]): a source that reads pages fetches them,
+    /// so their pages replace the items' text.
+    pub fn item_keys(&self) -> Result<HashSet<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT dedup_key FROM entries WHERE from_item = 1
+                 UNION
+                 SELECT a.url_key FROM aliases a JOIN entries e ON e.dedup_key = a.dedup_key
+                 WHERE e.from_item = 1",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
     /// For every stored post, under its twin key and every other URL it was reached by: its
     /// stored `updated` date, or the listing date it was last fetched again for
     /// ([`Store::set_listed_modified`]) when that is later. A listing that shows the post
