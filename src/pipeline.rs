@@ -422,10 +422,12 @@ pub async fn refresh_source(
             false
         }
     };
+    let reached = std::sync::Mutex::default();
     let reading = Reading {
         fetches_pages,
         feed_items,
         live: &live,
+        reached: &reached,
     };
     if listing.is_some() {
         // Posts are stored while the walk goes on: until it ends, the store must say the walk is
@@ -592,6 +594,10 @@ pub async fn refresh_source(
     rep.degraded = drift(src, store, &empty_pages, &seen);
     let rest = one_per_entry(rest, &stored_from, &rep);
     stored.merge(apply(src, store, &state, rest, &mut rep, reading));
+    let reached = reached.into_inner().unwrap_or_else(|p| p.into_inner());
+    if rep.degraded.is_none() {
+        follow_moves(src, store, &mut rep, reached);
+    }
     let health = stored.health();
     finish_source(
         src,
@@ -861,6 +867,59 @@ struct Reading<'a> {
     feed_items: bool,
     /// The sources the configuration has ([`live_sources`]).
     live: &'a HashSet<String>,
+    /// Where each page stored this run was reached from ([`Reached`]).
+    reached: &'a std::sync::Mutex<Reached>,
+}
+
+/// The URLs a source's pages were reached from in one run, for [`follow_moves`].
+#[derive(Default)]
+struct Reached {
+    /// (twin key of the URL asked for, dedup key of the post it gave) for a post reached from
+    /// another URL than its own (a redirect).
+    redirected: Vec<(String, String)>,
+    /// Dedup keys of the posts reached at their own URL.
+    direct: HashSet<String>,
+}
+
+impl Reached {
+    fn note(reached: &std::sync::Mutex<Reached>, location: &str, dedup_key: &str) {
+        if !location.starts_with("http") {
+            return;
+        }
+        let key = crate::normalize::twin_key(location);
+        let mut r = reached.lock().unwrap_or_else(|p| p.into_inner());
+        if key == dedup_key {
+            r.direct.insert(key);
+        } else {
+            r.redirected.push((key, dedup_key.to_owned()));
+        }
+    }
+}
+
+/// A post whose slug changed answers its old URL with a redirect to the new one, which the
+/// listing links: one run reaches its page both ways. When the post shows no WordPress post
+/// number, its id is its URL, so the new URL made a new entry; the stored one (whose key is the
+/// old URL) is that post, moved. The two become one: the stored entry keeps its id and takes the
+/// new page (reported as one update). Only an entry this run created is merged, and only when
+/// its page was reached at its own URL too: an old URL redirecting elsewhere (a deleted post
+/// sent to the home page) merges nothing.
+fn follow_moves(src: &SourceConfig, store: &mut Store, rep: &mut SourceReport, reached: Reached) {
+    for (old_key, new_key) in reached.redirected {
+        if !reached.direct.contains(&new_key) {
+            continue;
+        }
+        match store.merge_moved(&old_key, &new_key, &rep.new_ids, Utc::now()) {
+            Ok(Some(removed)) => {
+                rep.new_ids.retain(|id| *id != removed);
+                rep.new = rep.new.saturating_sub(1);
+                rep.updated += 1;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(source = %src.name, "cannot merge the moved post {new_key}: {e}")
+            }
+        }
+    }
 }
 
 /// The names of the configuration's sources.
@@ -952,6 +1011,7 @@ fn apply_each(
                         continue;
                     }
                 }
+                Reached::note(reading.reached, &location, &entry.dedup_key);
                 if location.starts_with("http") {
                     let key = crate::normalize::twin_key(&location);
                     if let Err(e) = store.add_alias(&key, &entry.dedup_key) {
@@ -1001,6 +1061,7 @@ fn apply_each(
                 rep.failures.push((location, reason));
             }
             Outcome::SamePage { dedup_key } => {
+                Reached::note(reading.reached, &location, &dedup_key);
                 remember_as(src, store, state, rep, &location, &dedup_key);
             }
             Outcome::Duplicate { dedup_key, reason } => {
@@ -1611,6 +1672,7 @@ pub async fn backfill_source(
                 fetches_pages: !is_feed || src.full_text,
                 feed_items: is_feed,
                 live: &live,
+                reached: &Default::default(),
             };
             let h = apply(src, store, &state, vec![result], &mut rep, reading);
             health.extracted += h.extracted;
@@ -1698,6 +1760,7 @@ async fn backfill_wordpress(
             fetches_pages: true,
             feed_items: false,
             live,
+            reached: &Default::default(),
         };
         extracted += apply(src, store, state, vec![result], rep, reading).extracted;
     }

@@ -258,6 +258,20 @@ fn a_page_stored_before_its_twin_arrives_gives_way_to_the_one_sorting_first() {
 /// moving, not two posts giving one entry, so the run reports one update and no failure.
 #[test]
 fn a_post_moved_with_a_redirect_is_one_update_not_a_duplicate() {
+    moved_with_a_redirect(classic_post);
+}
+
+/// [`a_post_moved_with_a_redirect_is_one_update_not_a_duplicate`] on pages that show no
+/// WordPress post number (the entry id is the URL): the entry keeps its id and takes the new
+/// URL all the same.
+#[test]
+fn a_post_without_a_post_number_moved_with_a_redirect_keeps_its_entry() {
+    moved_with_a_redirect(common::jsonld_post);
+}
+
+/// The slug change of [`a_post_moved_with_a_redirect_is_one_update_not_a_duplicate`], on
+/// pages rendered by `page`.
+fn moved_with_a_redirect(page: fn(&str, &Post) -> String) {
     let site = Site::start();
     let base = site.base();
     let date = "2026-11-20T09:00:00+00:00";
@@ -265,7 +279,7 @@ fn a_post_moved_with_a_redirect_is_one_update_not_a_duplicate() {
     let other = Post::new(9101, "panel-on-trade", "Panel on trade", date);
     let link = |p: &Post| (format!("{base}{}", p.path()), p.title.clone());
     for p in [&old, &other] {
-        site.set(&p.path(), Resp::Html(classic_post(&base, p)));
+        site.set(&p.path(), Resp::Html(page(&base, p)));
     }
     site.set(
         "/cat/",
@@ -282,7 +296,7 @@ fn a_post_moved_with_a_redirect_is_one_update_not_a_duplicate() {
 
     // The slug changes: the old URL redirects, the listing links the new one.
     let moved = Post::new(9100, "panel-on-water-renamed", "Panel on water", date);
-    site.set(&moved.path(), Resp::Html(classic_post(&base, &moved)));
+    site.set(&moved.path(), Resp::Html(page(&base, &moved)));
     site.set(&old.path(), Resp::Redirect(site.url(&moved.path())));
     site.set(
         "/cat/",
@@ -303,6 +317,12 @@ fn a_post_moved_with_a_redirect_is_one_update_not_a_duplicate() {
             .iter()
             .any(|i| i["url"] == site.url(&moved.path()).as_str()),
         "the entry has the new URL: {feed}"
+    );
+
+    let ids: Vec<&str> = items.iter().filter_map(|i| i["id"].as_str()).collect();
+    assert!(
+        ids.iter().all(|id| !id.contains("renamed")),
+        "the entry keeps its id: {ids:?}"
     );
 
     // The next run has nothing to say about either URL.
@@ -370,4 +390,51 @@ fn a_copied_page_keeping_the_post_number_is_reported_not_merged() {
             }
         }
     }
+}
+
+/// A deleted post whose old URL now redirects to a page the listing does not link (the home
+/// page) did not move: its entry stays as it was, whatever that page gives.
+#[test]
+fn a_post_redirected_to_a_page_not_listed_keeps_its_entry() {
+    let site = Site::start();
+    let base = site.base();
+    let date = "2026-11-20T09:00:00+00:00";
+    let gone = Post::new(9200, "panel-on-ports", "Panel on ports", date);
+    let other = Post::new(9201, "panel-on-fish", "Panel on fish", date);
+    let link = |p: &Post| (format!("{base}{}", p.path()), p.title.clone());
+    for p in [&gone, &other] {
+        site.set(&p.path(), Resp::Html(common::jsonld_post(&base, p)));
+    }
+    site.set(
+        "/cat/",
+        Resp::Html(listing(&base, &[link(&gone), link(&other)], None)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &html_config(&site.url("/cat/"), "respect_robots = false"),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let gone_id = format!("{base}{}", gone.path());
+
+    // The post is deleted; its URL redirects to the home page, a post of its own.
+    let home = Post::new(9300, "home", "Welcome home", date);
+    site.set(
+        "/",
+        Resp::Html(common::jsonld_post(&base, &home).replace(&home.path(), "/")),
+    );
+    site.set(&gone.path(), Resp::Redirect(site.url("/")));
+    site.set("/cat/", Resp::Html(listing(&base, &[link(&other)], None)));
+    let (_, _, stderr) = feedwright(&cfg, &["run"]);
+    let feed: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("out/main/feed.json"))).unwrap();
+    let kept = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == gone_id.as_str())
+        .unwrap_or_else(|| panic!("{gone_id} is still there: {feed}\n{stderr}"));
+    assert_eq!(kept["title"], "Panel on ports", "{feed}");
+    assert_eq!(kept["url"], gone_id.as_str(), "{feed}");
 }

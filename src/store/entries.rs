@@ -274,6 +274,36 @@ impl Store {
         Ok(Upsert::Updated)
     }
 
+    /// The post stored under the dedup key `old_key` moved to the entry stored under `new_key`
+    /// (its old URL redirects to the new one): when that entry is one of `created` (made by this
+    /// run, so no reader has seen it), the two become one, as [`Store::upsert_entry`] merges
+    /// twins: the old entry keeps its id, `first_seen` and related links and takes the new
+    /// entry's page, and the new row goes. Returns the id of the row removed, `None` when there
+    /// was nothing to merge.
+    pub fn merge_moved(
+        &mut self,
+        old_key: &str,
+        new_key: &str,
+        created: &[EntryId],
+        now: DateTime<Utc>,
+    ) -> Result<Option<EntryId>, StoreError> {
+        let path = self.path.clone();
+        let old = select_stored(&self.conn, &path, "dedup_key", old_key)?;
+        let new = select_stored(&self.conn, &path, "dedup_key", new_key)?;
+        let (Some(old), Some(new)) = (old, new) else {
+            return Ok(None);
+        };
+        if old.entry.id == new.entry.id || !created.contains(&new.entry.id) {
+            return Ok(None);
+        }
+        let moved = Entry {
+            id: old.entry.id.clone(),
+            ..new.entry.clone()
+        };
+        self.upsert_entry(&moved, now)?;
+        Ok(Some(new.entry.id))
+    }
+
     /// Entries of `sources`, newest `published` first, then newest `updated`, then `id`
     /// ascending; when `categories` is non-empty only entries with at least one of them
     /// (case-insensitive). At most `limit`.
