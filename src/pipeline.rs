@@ -349,8 +349,12 @@ pub async fn refresh_source(
     });
     // A feed item whose page is pending is completed from the item and its page: the feed is
     // then read in full (a 304 would leave only the page).
-    let full_walk =
-        store.walk_incomplete(&src.name).unwrap_or(false) || (src.full_text && !pending.is_empty());
+    // So is the listing of a source no entry belongs to yet: a source renamed, or added over
+    // posts another source stored, must link every post it lists, not stop at the first
+    // known ones (those beyond would drop out of its feeds).
+    let full_walk = store.walk_incomplete(&src.name).unwrap_or(false)
+        || (src.full_text && !pending.is_empty())
+        || store.entry_count(&src.name).is_ok_and(|n| n == 0);
     let modified_after = store
         .source_state(&src.name)
         .ok()

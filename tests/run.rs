@@ -1397,3 +1397,45 @@ fn a_feed_of_teasers_never_overwrites_posts_read_from_their_pages() {
         assert_eq!(read(&dir.path().join("out/main/atom.xml")), before);
     }
 }
+
+/// A source renamed in the configuration reads its listing in full on its first run, so every
+/// stored post it lists stays in its feeds, not only those of the first page (the walk of a
+/// source with stored posts otherwise stops at the first page of known ones).
+#[test]
+fn a_renamed_source_keeps_every_post_in_its_feed() {
+    let site = Site::start();
+    let posts: Vec<Post> = (1..=6)
+        .map(|i| {
+            Post::new(
+                200 + i,
+                &format!("talk-{i}"),
+                &format!("Talk {i}"),
+                &format!("2024-04-0{i}T10:00:00+00:00"),
+            )
+        })
+        .rev()
+        .collect();
+    common::publish_paged(&site, &posts, 2, |base, chunk, next| {
+        let links: Vec<(String, String)> = chunk
+            .iter()
+            .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
+            .collect();
+        common::listing(base, &links, next)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let before = common::site_config(&site.url("/cat/"), "", "kind = \"html\"");
+    let config = common::write_config(dir.path(), &before);
+    let (code, _, stderr) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(common::atom_ids(dir.path()).len(), 6, "{stderr}");
+
+    let renamed = before
+        .replace("name = \"site\"", "name = \"talks\"")
+        .replace("sources = [\"site\"]", "sources = [\"talks\"]");
+    assert_ne!(renamed, before);
+    common::write_config(dir.path(), &renamed);
+    let (code, _, stderr) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("talks: 0 new"), "{stderr}");
+    assert_eq!(common::atom_ids(dir.path()).len(), 6, "{stderr}");
+}

@@ -1,8 +1,9 @@
 //! The category listing walk: listing page 1, then `next` links up to `max_pages`.
 //!
 //! Owns: pagination policy (stop at `max_pages`, at a 404 past the last page, at a `next` link
-//! back to a visited page, at a page that has not changed (304) or whose posts are all already
-//! stored, even when some of them show an edit) and de-duplication of post links across pages.
+//! back to a visited page, and, unless the walk is a full one, at a page that has not changed
+//! (304) or whose posts are all already stored, even when some of them show an edit) and
+//! de-duplication of post links across pages.
 //! Each new post link is also sent, as soon as its page is read, to an optional channel, so that
 //! the pipeline can fetch posts while the walk goes on; before it is sent, a stored post whose
 //! card shows it modified later than its stored copy is noted in the [`RunState`]. Must not:
@@ -39,7 +40,8 @@ pub fn url_key(u: &Url) -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_pages: usize,
-    /// Stop at the first page whose posts are all known (regular runs, not backfills).
+    /// Stop at the first page whose posts are all known, or unchanged since the last run (a
+    /// 304): regular runs, not full walks.
     pub stop_at_known: bool,
 }
 
@@ -101,7 +103,16 @@ pub async fn walk_from(
             out.next = Some(next);
             break;
         }
-        match super::fetch_if_changed(fetcher, state, &next).await {
+        // A walk that must not stop at known posts (a full walk) must not stop at an unchanged
+        // page either: it needs every page's links.
+        let fetched = if limits.stop_at_known {
+            super::fetch_if_changed(fetcher, state, &next).await
+        } else {
+            super::fetch_page_remembering(fetcher, state, &next)
+                .await
+                .map(Some)
+        };
+        match fetched {
             Ok(Some(p)) => {
                 visited.insert(url_key(&p.url));
                 page = p;
