@@ -376,6 +376,19 @@ pub async fn refresh_source(
     let mut work: Vec<Work> = Vec::new();
     let live = live_sources(cfg);
     let feed_items = index.kind == "feed";
+    // A folder's files, those read in this run included (see `settle_files`).
+    let mut present: HashSet<String> = index.failures.iter().map(|(l, _)| l.clone()).collect();
+    let files = DirFiles {
+        before: if src.kind == SourceKind::Dir {
+            store.dir_files(&src.name).unwrap_or_else(|e| {
+                tracing::warn!(source = %src.name, "cannot read which entries the files gave: {e}");
+                HashMap::new()
+            })
+        } else {
+            HashMap::new()
+        },
+        now: Default::default(),
+    };
     let fetches_pages = match index.discovery {
         Discovery::Listing(l) => {
             listing = Some(*l);
@@ -413,6 +426,8 @@ pub async fn refresh_source(
             src.full_text
         }
         Discovery::Mixed { posts, documents } => {
+            present.extend(posts.iter().map(|(file, ..)| file.clone()));
+            present.extend(documents.iter().map(|(file, _)| file.clone()));
             work.extend(
                 posts
                     .into_iter()
@@ -432,6 +447,7 @@ pub async fn refresh_source(
         feed_items,
         live: &live,
         reached: &reached,
+        files: &files,
     };
     if listing.is_some() {
         // Posts are stored while the walk goes on: until it ends, the store must say the walk is
@@ -596,11 +612,14 @@ pub async fn refresh_source(
         empty_pages = walk.empty_pages;
     }
     rep.degraded = drift(src, store, &empty_pages, &seen);
-    let rest = one_per_entry(rest, &stored_from, &rep);
+    let rest = one_per_entry(rest, &stored_from, &rep, &files);
     stored.merge(apply(src, store, &state, rest, &mut rep, reading));
     let reached = reached.into_inner().unwrap_or_else(|p| p.into_inner());
     if rep.degraded.is_none() {
         follow_moves(src, store, &mut rep, reached);
+        if src.kind == SourceKind::Dir {
+            settle_files(src, store, &mut rep, files, &present);
+        }
     }
     let health = stored.health();
     finish_source(
@@ -653,15 +672,19 @@ fn one_per_entry(
     rest: Vec<(usize, String, Outcome)>,
     stored_from: &HashMap<String, StoredFrom>,
     rep: &SourceReport,
+    files: &DirFiles,
 ) -> Vec<(String, Outcome)> {
-    type Rank = (String, String, usize);
+    // A file of a folder that gave an entry when last stored goes first: a copy of it made
+    // later (a template for a new post) does not take its entry over.
+    type Rank = (bool, String, String, usize);
     let rank = |order: usize, location: &str| -> Rank {
         let name_start = location.rfind('/').map_or(0, |i| i + 1);
         let (stem, ext) = match location[name_start..].rfind('.') {
             Some(dot) if dot > 0 => location.split_at(name_start + dot),
             _ => (location, ""),
         };
-        (stem.to_string(), ext.to_string(), order)
+        let newcomer = !files.before.contains_key(location);
+        (newcomer, stem.to_string(), ext.to_string(), order)
     };
     // A page reached through several URLs (redirects) is one post: it competes with the best
     // rank among its URLs, and one of them stands for it, the one a batch already stored, else
@@ -724,7 +747,7 @@ fn one_per_entry(
         }
     }
     let kept_location = |key: &str| {
-        let (stem, ext, _) = &kept[key];
+        let (_, stem, ext, _) = &kept[key];
         format!("{stem}{ext}")
     };
     let duplicate = |url: &str, location: &str, kept: &str| {
@@ -873,6 +896,84 @@ struct Reading<'a> {
     live: &'a HashSet<String>,
     /// Where each page stored this run was reached from ([`Reached`]).
     reached: &'a std::sync::Mutex<Reached>,
+    /// A folder's files ([`DirFiles`]; empty for other sources).
+    files: &'a DirFiles,
+}
+
+/// The files of a `dir` source and the entries they give ([`Store::dir_files`]): the folder is
+/// the editor's. A file keeps its entry when a copy with its `url` appears
+/// ([`one_per_entry`]), keeps its entry's id when its `url` changes, and a file deleted or made
+/// a draft takes its entry out of the source's feeds ([`settle_files`]).
+#[derive(Default)]
+struct DirFiles {
+    /// By path, the entry each file gave when last stored (read when the run starts).
+    before: HashMap<String, EntryId>,
+    /// By path, the entry each file gave in this run.
+    now: std::sync::Mutex<HashMap<String, EntryId>>,
+}
+
+/// A file that gave the entry `id` when last stored now gives `entry` under another id: its
+/// `url` changed. The entry keeps its id (ids never change) and takes the new URL, unless the
+/// new URL is another stored entry's (then the file gives that one).
+fn keep_file_entry_id(store: &Store, id: &EntryId, entry: &mut Entry) {
+    if *id == entry.id
+        || crate::normalize::twin_key(&id.0) == crate::normalize::twin_key(&entry.id.0)
+    {
+        return;
+    }
+    let taken = store.get_stored(&entry.dedup_key).map(|s| s.is_some());
+    if store.has_entry(id).unwrap_or(false) && matches!(taken, Ok(false)) {
+        entry.id = id.clone();
+    }
+}
+
+/// After a `dir` source's run: each file that gave an entry when last stored and gives none now
+/// (deleted, renamed away or made a draft; not one that failed, which keeps its entry as it
+/// was) takes its entry out of the source's feeds, unless another file gives that entry now.
+/// The entry stays stored (a file giving it again brings it back with its id). A folder that
+/// lists no file at all (an unmounted disk, say) takes nothing out.
+fn settle_files(
+    src: &SourceConfig,
+    store: &mut Store,
+    rep: &mut SourceReport,
+    files: DirFiles,
+    present: &HashSet<String>,
+) {
+    let now = files.now.into_inner().unwrap_or_else(|p| p.into_inner());
+    let given: HashSet<&EntryId> = now.values().collect();
+    let mut gone: Vec<(&String, &EntryId)> = files
+        .before
+        .iter()
+        .filter(|(path, _)| !now.contains_key(*path) && !present.contains(*path))
+        .collect();
+    if gone.is_empty() {
+        return;
+    }
+    if present.is_empty() {
+        tracing::warn!(
+            source = %src.name,
+            "the folder {} has no post file: the {} entries its files gave stay published",
+            src.url,
+            gone.len()
+        );
+        return;
+    }
+    gone.sort();
+    for (path, id) in gone {
+        let unlink = (!given.contains(id)).then_some(id);
+        match store.forget_dir_file(&src.name, path, unlink) {
+            Ok(()) if unlink.is_some() => rep.skipped.push((
+                path.clone(),
+                format!(
+                    "the file is gone or a draft: its entry {} is taken out of the feeds (a file \
+                     giving it again brings it back)",
+                    id.0
+                ),
+            )),
+            Ok(()) => {}
+            Err(e) => rep.failures.push((path.clone(), e.to_string())),
+        }
+    }
 }
 
 /// The URLs a source's pages were reached from in one run, for [`follow_moves`].
@@ -998,6 +1099,10 @@ fn apply_each(
                     rep.unchanged += 1;
                     continue;
                 }
+                let mut entry = entry;
+                if let Some(id) = reading.files.before.get(&location) {
+                    keep_file_entry_id(store, id, &mut entry);
+                }
                 let upsert = if reading.feed_items && found.is_none() {
                     store.upsert_item(&entry, Utc::now(), reading.live)
                 } else {
@@ -1016,6 +1121,19 @@ fn apply_each(
                     }
                 }
                 Reached::note(reading.reached, &location, &entry.dedup_key);
+                if src.kind == SourceKind::Dir {
+                    match store.set_dir_file(&src.name, &location, &entry.dedup_key) {
+                        Ok(Some(id)) => {
+                            let mut now =
+                                reading.files.now.lock().unwrap_or_else(|p| p.into_inner());
+                            now.insert(location.clone(), id);
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!(source = %src.name, "cannot record which entry {location} gave: {e}")
+                        }
+                    }
+                }
                 if location.starts_with("http") {
                     let key = crate::normalize::twin_key(&location);
                     if let Err(e) = store.add_alias(&key, &entry.dedup_key) {
@@ -1677,6 +1795,7 @@ pub async fn backfill_source(
                 feed_items: is_feed,
                 live: &live,
                 reached: &Default::default(),
+                files: &Default::default(),
             };
             let h = apply(src, store, &state, vec![result], &mut rep, reading);
             health.extracted += h.extracted;
@@ -1765,6 +1884,7 @@ async fn backfill_wordpress(
             feed_items: false,
             live,
             reached: &Default::default(),
+            files: &Default::default(),
         };
         extracted += apply(src, store, state, vec![result], rep, reading).extracted;
     }
@@ -1850,7 +1970,12 @@ mod tests {
         ];
         for arrival in orders {
             let rest = arrival.iter().map(|&i| outcome(i)).collect();
-            let out = one_per_entry(rest, &HashMap::new(), &SourceReport::default());
+            let out = one_per_entry(
+                rest,
+                &HashMap::new(),
+                &SourceReport::default(),
+                &DirFiles::default(),
+            );
             assert_eq!(
                 summary(out),
                 [(at(0), "kept"), (at(1), "duplicate"), (at(2), "same page")],
@@ -1869,10 +1994,20 @@ mod tests {
         };
         let others = |i: usize| (0..3).filter(|&j| j != i).map(outcome).collect::<Vec<_>>();
         // P's old URL stored first: it stands for P, which is kept.
-        let out = one_per_entry(others(2), &stored(2), &SourceReport::default());
+        let out = one_per_entry(
+            others(2),
+            &stored(2),
+            &SourceReport::default(),
+            &DirFiles::default(),
+        );
         assert_eq!(summary(out), [(at(0), "same page"), (at(1), "duplicate")]);
         // Q stored first: it gives way to P.
-        let out = one_per_entry(others(1), &stored(1), &SourceReport::default());
+        let out = one_per_entry(
+            others(1),
+            &stored(1),
+            &SourceReport::default(),
+            &DirFiles::default(),
+        );
         assert_eq!(
             summary(out),
             [(at(0), "kept"), (at(1), "gave way"), (at(2), "same page")]
@@ -1900,7 +2035,12 @@ mod tests {
         };
         for arrival in [[0, 1], [1, 0]] {
             let rest = arrival.iter().map(|&i| outcome(i)).collect();
-            let out = one_per_entry(rest, &HashMap::new(), &SourceReport::default());
+            let out = one_per_entry(
+                rest,
+                &HashMap::new(),
+                &SourceReport::default(),
+                &DirFiles::default(),
+            );
             let reason = out.iter().find_map(|(_, o)| match o {
                 Outcome::Duplicate { reason, .. } => Some(reason.clone()),
                 _ => None,
@@ -1924,12 +2064,22 @@ mod tests {
             page: Some(crate::normalize::twin_key(urls[i])),
         };
         let stored = |i: usize| HashMap::from([(crate::normalize::twin_key(urls[i]), from(i))]);
-        let out = one_per_entry(vec![outcome(1)], &stored(0), &SourceReport::default());
+        let out = one_per_entry(
+            vec![outcome(1)],
+            &stored(0),
+            &SourceReport::default(),
+            &DirFiles::default(),
+        );
         assert_eq!(
             summary(out),
             [(urls[1].into(), "kept"), (urls[0].into(), "gave way")]
         );
-        let out = one_per_entry(vec![outcome(0)], &stored(1), &SourceReport::default());
+        let out = one_per_entry(
+            vec![outcome(0)],
+            &stored(1),
+            &SourceReport::default(),
+            &DirFiles::default(),
+        );
         let kept_key = out.iter().find_map(|(_, o)| match o {
             Outcome::Duplicate { dedup_key, .. } => Some(dedup_key.clone()),
             _ => None,

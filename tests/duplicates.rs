@@ -438,3 +438,143 @@ fn a_post_redirected_to_a_page_not_listed_keeps_its_entry() {
     assert_eq!(kept["title"], "Panel on ports", "{feed}");
     assert_eq!(kept["url"], gone_id.as_str(), "{feed}");
 }
+
+/// A Markdown post with front matter `title`, `date` and `url`.
+fn md_post(title: &str, date: &str, url: &str) -> String {
+    format!("+++\ntitle = \"{title}\"\ndate = {date}\nurl = \"{url}\"\n+++\n{title}.\n")
+}
+
+/// The (id, url, title) of every item of `out/events/feed.json` below `dir`.
+fn dir_items(dir: &Path) -> Vec<(String, String, String)> {
+    let feed: serde_json::Value =
+        serde_json::from_str(&read(&dir.join("out/events/feed.json"))).unwrap();
+    feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let text = |k: &str| i[k].as_str().unwrap_or_default().to_string();
+            (text("id"), text("url"), text("title"))
+        })
+        .collect()
+}
+
+/// A copy of a published file, made later as a template for a new post and still carrying the
+/// original's `url`, does not take the entry over, even when its name sorts first: the file
+/// that gave the entry keeps it, and the copy is reported.
+#[test]
+fn a_later_copy_of_a_file_does_not_take_its_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let posts = dir.path().join("posts");
+    std::fs::create_dir_all(&posts).unwrap();
+    let url = "https://example.org/events/x/";
+    std::fs::write(
+        posts.join("m-original.md"),
+        md_post("Original published", "2024-11-18", url),
+    )
+    .unwrap();
+    let cfg = write_config(dir.path(), &dir_config(""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+
+    std::fs::write(
+        posts.join("a-copy.md"),
+        md_post("Copy being drafted", "2024-11-19", url),
+    )
+    .unwrap();
+    for run in 1..=2 {
+        let (code, _, stderr) = feedwright(&cfg, &["run"]);
+        assert_eq!(code, 1, "run {run}: {stderr}");
+        let copy = posts.join("a-copy.md").display().to_string();
+        let original = posts.join("m-original.md").display().to_string();
+        let line = line_of(&stderr, &format!("failed {copy}: "));
+        assert!(line.contains(&original), "run {run}: {line}");
+        assert!(
+            stderr.contains("0 new, 0 updated, 1 unchanged, 1 failed"),
+            "{stderr}"
+        );
+        let items = dir_items(dir.path());
+        assert_eq!(items.len(), 1, "{items:?}");
+        assert_eq!(items[0].2, "Original published", "run {run}");
+    }
+}
+
+/// An editor changes the `url` of a published file: the entry keeps its id (feed readers see
+/// the same post) and takes the new URL; nothing is duplicated.
+#[test]
+fn a_file_whose_url_changes_keeps_its_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let posts = dir.path().join("posts");
+    std::fs::create_dir_all(&posts).unwrap();
+    let old = "https://example.org/events/a/";
+    let new = "https://example.org/events/a-renamed/";
+    std::fs::write(posts.join("a.md"), md_post("Event A", "2024-11-18", old)).unwrap();
+    let cfg = write_config(dir.path(), &dir_config(""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::write(posts.join("a.md"), md_post("Event A", "2024-11-18", new)).unwrap();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("events: 0 new, 1 updated"), "{stderr}");
+    assert_eq!(
+        dir_items(dir.path()),
+        [(old.to_string(), new.to_string(), "Event A".to_string())]
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("events: 0 new, 0 updated, 1 unchanged"),
+        "{stderr}"
+    );
+}
+
+/// A file made a draft, or deleted, takes its post out of the feeds (reported as skipped, not a
+/// failure); made public again, the post comes back with its id. A file that fails keeps its
+/// post as it was, and a folder with no file left takes nothing out.
+#[test]
+fn a_file_made_a_draft_or_deleted_takes_its_post_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let posts = dir.path().join("posts");
+    std::fs::create_dir_all(&posts).unwrap();
+    let (a, b) = (
+        "https://example.org/events/a/",
+        "https://example.org/events/b/",
+    );
+    std::fs::write(posts.join("a.md"), md_post("Event A", "2024-11-18", a)).unwrap();
+    std::fs::write(posts.join("b.md"), md_post("Event B", "2024-11-19", b)).unwrap();
+    let cfg = write_config(dir.path(), &dir_config(""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let ids = |dir: &Path| -> Vec<String> { dir_items(dir).into_iter().map(|i| i.0).collect() };
+    assert_eq!(ids(dir.path()), [b, a]);
+
+    // B becomes a draft.
+    let draft = md_post("Event B", "2024-11-19", b).replacen("+++\n", "+++\ndraft = true\n", 1);
+    std::fs::write(posts.join("b.md"), &draft).unwrap();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let b_file = posts.join("b.md").display().to_string();
+    let line = line_of(&stderr, &format!("skipped {b_file}: "));
+    assert!(line.contains("taken out of the feeds"), "{line}");
+    assert_eq!(ids(dir.path()), [a]);
+
+    // Public again: back, same id.
+    std::fs::write(posts.join("b.md"), md_post("Event B", "2024-11-19", b)).unwrap();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(ids(dir.path()), [b, a]);
+
+    // A file with a mistake keeps its post; a deleted one takes it out.
+    std::fs::write(posts.join("b.md"), "+++\ntitle = \"unclosed\n+++\n").unwrap();
+    std::fs::remove_file(posts.join("a.md")).unwrap();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(ids(dir.path()), [b]);
+
+    // Nothing left in the folder (a disk not mounted, say): nothing is taken out.
+    std::fs::remove_file(posts.join("b.md")).unwrap();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("has no post file"), "{stderr}");
+    assert_eq!(ids(dir.path()), [b]);
+}

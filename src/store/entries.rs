@@ -1,7 +1,7 @@
 //! Entries: matching a re-fetched post to its stored twin, detecting edits (and keeping other
 //! entries' related links to an edited entry current), and the feed query.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
@@ -423,6 +423,79 @@ impl Store {
             .execute("DELETE FROM entries WHERE id = ?1", [&id.0])
             .map_err(|e| self.err(e))?;
         Ok(())
+    }
+
+    /// Which entry each file of the `dir` source `source` gave when it was last stored, by
+    /// path.
+    pub fn dir_files(&self, source: &str) -> Result<HashMap<String, EntryId>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT path, entry_id FROM dir_files WHERE source = ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([source], |r| {
+                Ok((r.get::<_, String>(0)?, EntryId(r.get::<_, String>(1)?)))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Remember that the file `path` of the `dir` source `source` gave the entry stored under
+    /// `dedup_key` (nothing when no entry is stored under it). Returns that entry's id.
+    pub fn set_dir_file(
+        &mut self,
+        source: &str,
+        path: &str,
+        dedup_key: &str,
+    ) -> Result<Option<EntryId>, StoreError> {
+        let Some(stored) = self.get_stored(dedup_key)? else {
+            return Ok(None);
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT INTO dir_files (source, path, entry_id) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (source, path) DO UPDATE SET entry_id = excluded.entry_id",
+            )
+            .and_then(|mut stmt| stmt.execute(params![source, path, stored.entry.id.0]))
+            .map_err(|e| self.err(e))?;
+        Ok(Some(stored.entry.id))
+    }
+
+    /// The file `path` of the `dir` source `source` gives no entry any more (it is gone, or a
+    /// draft). When `unlink` is set, the entry it gave leaves that source (and so its feeds and
+    /// digests); the entry itself stays stored, with its id, and an upsert from the source links
+    /// it again.
+    pub fn forget_dir_file(
+        &mut self,
+        source: &str,
+        path: &str,
+        unlink: Option<&EntryId>,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .savepoint()
+            .map_err(|e| StoreError::sql(&self.path, e))?;
+        tx.execute(
+            "DELETE FROM dir_files WHERE source = ?1 AND path = ?2",
+            params![source, path],
+        )
+        .map_err(|e| StoreError::sql(&self.path, e))?;
+        if let Some(id) = unlink {
+            tx.execute(
+                "DELETE FROM entry_sources WHERE entry_id = ?1 AND source = ?2",
+                params![id.0, source],
+            )
+            .map_err(|e| StoreError::sql(&self.path, e))?;
+        }
+        tx.commit().map_err(|e| StoreError::sql(&self.path, e))
+    }
+
+    /// Is an entry with this id stored?
+    pub fn has_entry(&self, id: &EntryId) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM entries WHERE id = ?1)")
+            .and_then(|mut stmt| stmt.query_row([&id.0], |r| r.get(0)))
+            .map_err(|e| self.err(e))
     }
 
     /// The entry stored under `dedup_key`, if any.
