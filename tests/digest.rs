@@ -1507,3 +1507,38 @@ fn recipients_never_see_each_other_and_the_public_copy_names_none() {
     let public = std::fs::read_to_string(fx.out("2024-W46.eml")).expect("read eml");
     assert!(!public.contains("list@example.org"), "{public}");
 }
+
+/// Renaming the digest's feed does not mail a week already mailed again: the issues on record
+/// go with the feed to its new name, and their web copies to its folder.
+#[test]
+fn a_renamed_feed_does_not_mail_the_same_week_again() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    let first = fx.run(&fx.opts()).expect("first run");
+    assert!(matches!(first, DigestOutcome::Sent { .. }), "{first:?}");
+    let config = std::fs::read_to_string(fx.config_path()).unwrap();
+    let renamed = config
+        .replace("name = \"negotiation\"", "name = \"talks\"")
+        .replace("feed = \"negotiation\"", "feed = \"talks\"");
+    assert_ne!(config, renamed);
+    std::fs::write(fx.config_path(), renamed).unwrap();
+    let again = fx.run(&fx.opts()).expect("run after the rename");
+    assert_eq!(
+        again,
+        DigestOutcome::AlreadySent {
+            week: "2024-W46".into()
+        }
+    );
+    assert_eq!(sink.messages().len(), 1);
+    let moved = fx.dir.path().join("out/talks/digest");
+    for file in [
+        "2024-W46.html",
+        "2024-W46.txt",
+        "2024-W46.eml",
+        "index.html",
+    ] {
+        assert!(moved.join(file).exists(), "{file}");
+    }
+    let index = std::fs::read_to_string(moved.join("index.html")).unwrap();
+    assert!(index.contains("2024-W46"), "{index}");
+}

@@ -350,9 +350,12 @@ pub fn run(
     let templates = Templates::load(&opts.config_dir)?;
     let week = week::last_complete_week(now, plan.tz);
     let label = week.week.label();
+    let for_real = !opts.dry_run && opts.to.is_none();
+    if for_real {
+        adopt_renamed_feed(cfg, store, &plan)?;
+    }
     let recorded = store.digest_issue(&plan.feed.name, &label)?;
 
-    let for_real = !opts.dry_run && opts.to.is_none();
     let entries = match &recorded {
         Some(issue) if for_real && issue.delivered => {
             return Ok(DigestOutcome::AlreadySent { week: label });
@@ -826,6 +829,36 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), DigestError> {
             path: path.display().to_string(),
             message: e.to_string(),
         })
+}
+
+/// The digest's feed was renamed (see [`Store::adopt_digest_history`]): its issues become the
+/// new name's, so no week already mailed is mailed again, and their web copies are copied into
+/// the new name's `digest/` folder (where its index links them), the old files left in place.
+fn adopt_renamed_feed(cfg: &Config, store: &mut Store, plan: &Plan<'_>) -> Result<(), DigestError> {
+    let feeds: Vec<String> = cfg.feeds.iter().map(|f| f.name.clone()).collect();
+    let Some(old) = store.adopt_digest_history(&plan.feed.name, &feeds)? else {
+        return Ok(());
+    };
+    tracing::info!(
+        "the digest's issues of feed {old}, which the configuration no longer has, are now feed \
+         {}'s (the feed was renamed): weeks already mailed are not mailed again",
+        plan.feed.name
+    );
+    let from = plan.output_dir.join(&old).join(DIGEST_DIR);
+    let to = plan.dir();
+    for issue in store.digest_issues(&plan.feed.name)? {
+        for ext in ["html", "txt", "eml"] {
+            let name = format!("{}.{ext}", issue.week);
+            if to.join(&name).exists() {
+                continue;
+            }
+            // A copy missing from the old folder is not an error: the record is what counts.
+            if let Ok(bytes) = std::fs::read(from.join(&name)) {
+                write(&to.join(&name), &bytes)?;
+            }
+        }
+    }
+    write_archive(store, plan)
 }
 
 /// Rewrite `digest/index.html` and `digest/atom.xml` from the recorded issues.

@@ -158,6 +158,55 @@ impl Store {
         rows.into_iter().map(|r| self.issue_from_row(r)).collect()
     }
 
+    /// `feed` has no digest history, and the issues on record belong to exactly one feed that
+    /// the configuration no longer has (`feeds` are the ones it has): the feed was renamed.
+    /// Its issues and the entries they mailed become `feed`'s, so no week is mailed twice.
+    /// Returns the old name when the history was carried over.
+    pub fn adopt_digest_history(
+        &mut self,
+        feed: &str,
+        feeds: &[String],
+    ) -> Result<Option<String>, StoreError> {
+        let Store { conn, path, .. } = self;
+        let path: &str = path;
+        let sql = |e| StoreError::sql(path, e);
+        let tx = conn.transaction().map_err(sql)?;
+        let has_own: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM digest_issue WHERE feed = ?1)",
+                [feed],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        if has_own {
+            return Ok(None);
+        }
+        let mut stmt = tx
+            .prepare("SELECT DISTINCT feed FROM digest_issue ORDER BY feed")
+            .map_err(sql)?;
+        let orphans: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(sql)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql)?
+            .into_iter()
+            .filter(|f| !feeds.contains(f))
+            .collect();
+        drop(stmt);
+        let [old] = orphans.as_slice() else {
+            return Ok(None);
+        };
+        for table in ["digest_issue", "digest_mailed"] {
+            tx.execute(
+                &format!("UPDATE {table} SET feed = ?1 WHERE feed = ?2"),
+                params![feed, old],
+            )
+            .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)?;
+        Ok(Some(old.clone()))
+    }
+
     /// Record that the issue of `week` went out with `entries`, in one transaction. Fails (and
     /// records nothing) if that week was already recorded.
     pub fn record_digest_issue(
