@@ -1008,9 +1008,15 @@ impl Reached {
 /// new page (reported as one update). Only an entry this run created is merged, and only when
 /// its page was reached at its own URL too: an old URL redirecting elsewhere (a deleted post
 /// sent to the home page) merges nothing.
+///
+/// When the page a stored post's URL redirects to is not reached at its own URL (the listing
+/// does not link it: a deleted post sent to the home page or a category), it is not taken for a
+/// post: the entry its page made in this run goes (no reader has seen it), the stored one is
+/// kept and counts as checked, and a `skipped` line says where the old URL leads.
 fn follow_moves(src: &SourceConfig, store: &mut Store, rep: &mut SourceReport, reached: Reached) {
     for (old_key, new_key) in reached.redirected {
         if !reached.direct.contains(&new_key) {
+            not_a_move(src, store, rep, &old_key, &new_key);
             continue;
         }
         match store.merge_moved(&old_key, &new_key, &rep.new_ids, Utc::now()) {
@@ -1025,6 +1031,42 @@ fn follow_moves(src: &SourceConfig, store: &mut Store, rep: &mut SourceReport, r
             }
         }
     }
+}
+
+/// See [`follow_moves`]: the stored post under `old_key` redirects to the page under
+/// `new_key`, which the listing does not link.
+fn not_a_move(
+    src: &SourceConfig,
+    store: &mut Store,
+    rep: &mut SourceReport,
+    old_key: &str,
+    new_key: &str,
+) {
+    let (Ok(Some(old)), Ok(Some(new))) = (store.get_by_key(old_key), store.get_by_key(new_key))
+    else {
+        return;
+    };
+    if old.id == new.id || !rep.new_ids.contains(&new.id) {
+        return;
+    }
+    if let Err(e) = store.forget_new_entry(&new.id) {
+        tracing::warn!(source = %src.name, "cannot remove {}: {e}", new.id.0);
+        return;
+    }
+    rep.new_ids.retain(|id| *id != new.id);
+    rep.new = rep.new.saturating_sub(1);
+    rep.unchanged += 1;
+    if let Err(e) = store.touch(old_key, Utc::now()) {
+        tracing::warn!(source = %src.name, "cannot mark {} checked: {e}", old.url);
+    }
+    rep.skipped.push((
+        old.url.clone(),
+        format!(
+            "redirects to {}, a page the listing does not link: not taken for a post (the entry \
+             is kept as it was)",
+            new.url
+        ),
+    ));
 }
 
 /// The names of the configuration's sources.

@@ -393,7 +393,8 @@ fn a_copied_page_keeping_the_post_number_is_reported_not_merged() {
 }
 
 /// A deleted post whose old URL now redirects to a page the listing does not link (the home
-/// page) did not move: its entry stays as it was, whatever that page gives.
+/// page) did not move: its entry stays as it was, and the page it leads to is not taken for a
+/// new post (a `skipped` line says where the URL leads).
 #[test]
 fn a_post_redirected_to_a_page_not_listed_keeps_its_entry() {
     let site = Site::start();
@@ -437,6 +438,13 @@ fn a_post_redirected_to_a_page_not_listed_keeps_its_entry() {
         .unwrap_or_else(|| panic!("{gone_id} is still there: {feed}\n{stderr}"));
     assert_eq!(kept["title"], "Panel on ports", "{feed}");
     assert_eq!(kept["url"], gone_id.as_str(), "{feed}");
+    assert_eq!(feed["items"].as_array().unwrap().len(), 2, "{feed}");
+    let line = line_of(&stderr, &format!("skipped {gone_id}: "));
+    assert!(
+        line.contains(&format!("redirects to {}", site.url("/"))),
+        "{line}"
+    );
+    assert!(stderr.contains("site: 0 new, 0 updated"), "{stderr}");
 }
 
 /// A Markdown post with front matter `title`, `date` and `url`.
