@@ -370,6 +370,13 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
             }
         }
     }
+    for dir in &published.retired {
+        eprintln!(
+            "warning: {} holds a feed the configuration no longer has (renamed or removed): left \
+             as it is, and still served; delete the folder to retire it",
+            dir.display()
+        );
+    }
     let announced = runtime.block_on(pipeline::announce(&cfg, &mut store));
     report_announced(&announced);
     if failed { Exit::Failures } else { Exit::Ok }

@@ -585,6 +585,13 @@ async fn refresh(
             tracing::error!(feed = %feed, "not published: {e}");
         }
     }
+    for dir in &published.retired {
+        tracing::warn!(
+            "{} holds a feed the configuration no longer has (renamed or removed): left as it is, \
+             and still served; delete the folder to retire it",
+            dir.display()
+        );
+    }
     let announced = pipeline::announce(cfg, store).await;
     if !announced.pinged.is_empty() {
         tracing::info!(

@@ -1439,3 +1439,38 @@ fn a_renamed_source_keeps_every_post_in_its_feed() {
     assert!(stderr.contains("talks: 0 new"), "{stderr}");
     assert_eq!(common::atom_ids(dir.path()).len(), 6, "{stderr}");
 }
+
+/// A feed removed from (or renamed in) the configuration leaves its published folder as it is,
+/// still served to its subscribers, and every run says so, naming the folder.
+#[test]
+fn a_feed_no_longer_configured_is_left_in_place_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let posts = dir.path().join("posts");
+    std::fs::create_dir_all(&posts).unwrap();
+    std::fs::write(
+        posts.join("a.md"),
+        "+++\ntitle = \"A\"\ndate = 2024-11-18\nurl = \"https://example.org/a/\"\n+++\nA.\n",
+    )
+    .unwrap();
+    let two = format!(
+        "{}[[feed]]\nname = \"extra\"\nsources = [\"events\"]\n",
+        common::dir_config("")
+    );
+    let config = common::write_config(dir.path(), &two);
+    let (code, _, stderr) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let extra = dir.path().join("out/extra");
+    let before = read(&extra.join("atom.xml"));
+
+    common::write_config(dir.path(), &common::dir_config(""));
+    let (code, _, stderr) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("warning: "))
+        .unwrap_or_else(|| panic!("no warning:\n{stderr}"));
+    assert!(line.contains(&extra.display().to_string()), "{line}");
+    assert!(line.contains("no longer has"), "{line}");
+    assert_eq!(read(&extra.join("atom.xml")), before);
+}

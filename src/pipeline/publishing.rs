@@ -36,6 +36,9 @@ pub struct PublishReport {
     pub feeds: Vec<Result<Published, (String, String)>>,
     /// The stylesheet could not be read (an override) or written; feeds are still published.
     pub stylesheet_error: Option<String>,
+    /// Folders of `output_dir` holding a feed the configuration no longer has (renamed or
+    /// removed): left as they are, so still served, and said so ([`retired_feeds`]).
+    pub retired: Vec<std::path::PathBuf>,
 }
 
 impl PublishReport {
@@ -80,7 +83,34 @@ pub fn publish_all(
     PublishReport {
         feeds,
         stylesheet_error,
+        retired: retired_feeds(cfg),
     }
+}
+
+/// The folders of `output_dir` (sorted) that hold a published feed (an `atom.xml`, `rss.xml` or
+/// `feed.json`) under a name the configuration has no `[[feed]]` for: a feed renamed or removed.
+/// Nothing is deleted (its subscribers would get errors, and it may be wanted); the operator is
+/// told, once per run.
+pub fn retired_feeds(cfg: &Config) -> Vec<std::path::PathBuf> {
+    let Ok(dir) = std::fs::read_dir(&cfg.output_dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<std::path::PathBuf> = dir
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            !name.starts_with('.') && !cfg.feeds.iter().any(|f| f.name == name)
+        })
+        .map(|e| e.path())
+        .filter(|p| {
+            ["atom.xml", "rss.xml", "feed.json"]
+                .iter()
+                .any(|f| p.join(f).is_file())
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// The stylesheet to publish: the user's override (`templates/feed.xsl` next to the config
