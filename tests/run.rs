@@ -955,6 +955,113 @@ Second paragraph</content></entry>
     }
 }
 
+/// The home link of the three documents of `out/main` below `dir`: Atom `link
+/// rel="alternate"`, RSS `<channel><link>`, JSON Feed `home_page_url`.
+fn home_links(dir: &std::path::Path) -> [Option<String>; 3] {
+    let out = dir.join("out/main");
+    let atom = parse_feed(&out.join("atom.xml"))
+        .links
+        .into_iter()
+        .find(|l| l.rel.as_deref() == Some("alternate"))
+        .map(|l| l.href);
+    let rss = parse_feed(&out.join("rss.xml"))
+        .links
+        .into_iter()
+        .find(|l| l.rel.is_none())
+        .map(|l| l.href);
+    let json: serde_json::Value = serde_json::from_str(&read(&out.join("feed.json"))).unwrap();
+    let json = json["home_page_url"].as_str().map(str::to_owned);
+    [atom, rss, json]
+}
+
+/// A feed source's feeds link the website the upstream feed names as its own (RSS channel
+/// link, Atom alternate link, JSON Feed `home_page_url`), also after a run that got a 304 and
+/// read no feed; never the upstream XML: a feed naming no website leaves the home link to
+/// `public_url`.
+#[test]
+fn a_feed_sources_home_link_is_the_site_the_feed_names() {
+    let site = Site::start();
+    let base = site.base();
+    let a = Post::new(11, "panel-a", "Panel A", "2024-01-02T10:00:00+00:00");
+    // With an ETag (the fixture answers 304 to it), read as a feed whatever its type says.
+    let rss = item_feed(&site, &[(&a, "Excerpt")]).replace(
+        &format!("<link>{base}/</link>"),
+        &format!("<link>{base}/blog/</link>"),
+    );
+    site.set("/feed/", Resp::Html(rss));
+    let home = Some(format!("{base}/blog/"));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &common::site_config(&site.url("/feed/"), "", "kind = \"feed\""),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        home_links(dir.path()),
+        [home.clone(), home.clone(), home.clone()]
+    );
+    // A 304 reads no feed: the site it named is remembered.
+    std::fs::remove_dir_all(dir.path().join("out")).unwrap();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        site.hits()
+            .iter()
+            .any(|h| h.path == "/feed/" && h.status == 304),
+        "{:?}",
+        site.hits()
+    );
+    assert_eq!(
+        home_links(dir.path()),
+        [home.clone(), home.clone(), home.clone()]
+    );
+
+    let atom = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Site</title><id>{base}/</id>
+<link rel="self" href="{base}/atom/"/><link rel="alternate" type="text/html" href="{base}/blog/"/>
+<updated>2024-01-03T10:00:00Z</updated><author><name>A</name></author>
+<entry><title>Linked</title><link href="{base}/2024/01/03/linked/"/><id>{base}/?p=5</id>
+<updated>2024-01-03T10:00:00Z</updated><content type="html">x</content></entry>
+</feed>"#
+    );
+    serve_text(&site, "/atom/", "application/atom+xml", atom);
+    let json = |home: Option<&str>| {
+        let mut feed = serde_json::json!({
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "Site",
+            "feed_url": site.url("/feed.json"),
+            "items": [{"id": "1", "url": format!("{base}/2024/01/01/note/"), "title": "A note",
+                       "date_published": "2024-01-01T10:00:00Z", "content_html": "<p>x</p>"}]
+        });
+        if let Some(home) = home {
+            feed["home_page_url"] = home.into();
+        }
+        feed.to_string()
+    };
+    let with_home = json(Some(&format!("{base}/blog/")));
+    serve_text(&site, "/feed.json", "application/feed+json", with_home);
+    let without = json(None);
+    serve_text(&site, "/bare.json", "application/feed+json", without);
+    for (path, expected) in [
+        ("/atom/", home.clone()),
+        ("/feed.json", home.clone()),
+        ("/bare.json", Some("http://feeds.test/".to_owned())),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        // `auto`: read as a feed by its type.
+        let cfg = write_config(dir.path(), &html_config(&site.url(path), ""));
+        let (code, _, stderr) = feedwright(&cfg, &["run"]);
+        assert_eq!(code, 0, "{path}: {stderr}");
+        assert_eq!(
+            home_links(dir.path()),
+            [expected.clone(), expected.clone(), expected],
+            "{path}"
+        );
+    }
+}
+
 #[test]
 fn dir_source_reads_markdown_and_html_and_reports_bad_files() {
     let dir = tempfile::tempdir().unwrap();
