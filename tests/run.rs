@@ -1062,6 +1062,62 @@ fn a_feed_sources_home_link_is_the_site_the_feed_names() {
     }
 }
 
+/// An RSS `<author>` is an email address with the name in parentheses: the feeds and the
+/// digest get the name alone ("Jane Doe"), never the address or the parentheses.
+#[test]
+fn an_rss_authors_name_is_published_without_the_address() {
+    let site = Site::start();
+    let base = site.base();
+    let rss = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Site</title><link>{base}/</link><description>d</description>
+<item><title>Mailed</title><link>{base}/2024/03/04/mailed/</link>
+<pubDate>Mon, 04 Mar 2024 10:00:00 +0000</pubDate><author>jane@example.org (Jane Doe)</author>
+<description>x</description></item></channel></rss>"#
+    );
+    serve_text(&site, "/feed/", "application/rss+xml", rss);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = html_config(&site.url("/feed/"), "");
+    config.push_str("[digest]\nfeed = \"main\"\n");
+    let cfg = write_config(dir.path(), &config);
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let out = dir.path().join("out/main");
+    let atom = parse_feed(&out.join("atom.xml"));
+    let names: Vec<&str> = atom.entries[0]
+        .authors
+        .iter()
+        .filter_map(|a| a.name.as_deref())
+        .collect();
+    assert_eq!(names, ["Jane Doe"]);
+    assert!(read(&out.join("rss.xml")).contains("<dc:creator>Jane Doe</dc:creator>"));
+    let json: serde_json::Value = serde_json::from_str(&read(&out.join("feed.json"))).unwrap();
+    assert_eq!(
+        json["items"][0]["authors"],
+        serde_json::json!([{"name": "Jane Doe"}])
+    );
+    let (code, _, stderr) = feedwright(
+        &cfg,
+        &["digest", "--now", "2024-03-12T12:00:00Z", "--dry-run"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let issue = read(&out.join("digest/2024-W10.txt"));
+    assert!(issue.contains(" · Jane Doe"), "{issue}");
+    for file in [
+        "atom.xml",
+        "rss.xml",
+        "feed.json",
+        "digest/2024-W10.html",
+        "digest/2024-W10.txt",
+    ] {
+        let text = read(&out.join(file));
+        assert!(
+            !text.contains("jane@") && !text.contains("(Jane Doe)"),
+            "{file}: {text}"
+        );
+    }
+}
+
 #[test]
 fn dir_source_reads_markdown_and_html_and_reports_bad_files() {
     let dir = tempfile::tempdir().unwrap();
