@@ -1118,6 +1118,74 @@ fn an_rss_authors_name_is_published_without_the_address() {
     }
 }
 
+/// A page's description is text, whether in `<meta name="description">`, OpenGraph or JSON-LD:
+/// `When 3 &lt;b and c&gt; 2` is published as "When 3 <b and c> 2", not read as a tag and lost
+/// (also when encoded twice).
+#[test]
+fn a_pages_description_is_text_not_markup() {
+    let site = Site::start();
+    let base = site.base();
+    let text = "When 3 <b and c> 2, who wins?";
+    let escaped = "When 3 &lt;b and c&gt; 2, who wins?";
+    let ld = serde_json::json!({"@context": "https://schema.org", "@type": "BlogPosting",
+        "headline": "From JSON-LD", "description": "When 3 <b and c> 2, who wins?"});
+    let heads = [
+        (
+            "meta",
+            format!(r#"<meta name="description" content="{escaped}">"#),
+        ),
+        (
+            "og",
+            format!(r#"<meta property="og:description" content="{escaped}">"#),
+        ),
+        (
+            "ld",
+            format!(r#"<script type="application/ld+json">{ld}</script>"#),
+        ),
+        // Encoded twice, as WordPress does: decoded once more, as titles are.
+        (
+            "twice",
+            r#"<meta name="description" content="When 3 &amp;lt;b and c&amp;gt; 2, who wins?">"#
+                .to_owned(),
+        ),
+    ];
+    let mut links = Vec::new();
+    for (slug, head) in &heads {
+        let url = format!("{base}/{slug}/");
+        let page = format!(
+            r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>Post {slug}</title>
+<link rel="canonical" href="{url}">{head}</head><body><article class="post">
+<h1 class="entry-title">Post {slug}</h1><div class="entry-content"><p>The body says something else.</p></div>
+</article></body></html>"#
+        );
+        site.set(&format!("/{slug}/"), Resp::Html(page));
+        links.push((url, format!("Post {slug}")));
+    }
+    site.set("/cat/", Resp::Html(listing(&base, &links, None)));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &html_config(&site.url("/cat/"), ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let json: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("out/main/feed.json"))).unwrap();
+    let atom = parse_feed(&dir.path().join("out/main/atom.xml"));
+    for (url, _) in &links {
+        let item = json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["url"] == url.as_str())
+            .unwrap_or_else(|| panic!("no item {url}"));
+        assert_eq!(item["summary"], text, "{url}");
+        let entry = atom
+            .entries
+            .iter()
+            .find(|e| e.links[0].href == *url)
+            .unwrap();
+        assert_eq!(entry.summary.as_ref().unwrap().content, text, "{url}");
+    }
+}
+
 #[test]
 fn dir_source_reads_markdown_and_html_and_reports_bad_files() {
     let dir = tempfile::tempdir().unwrap();
