@@ -102,7 +102,8 @@ pub struct RawPost {
     pub categories: Vec<String>,
     /// The post body as HTML, untrusted and possibly with relative URLs.
     pub body_html: Option<String>,
-    /// The page's own description / excerpt (plain text or HTML), if any.
+    /// The page's own description / excerpt, if any, as HTML: a source holding plain text
+    /// escapes it, so `a<b` is text, not a tag.
     pub summary: Option<String>,
     /// The page's own related-post links (YARPP, CRP, "Related Posts" heading), absolute.
     pub related: Vec<Link>,

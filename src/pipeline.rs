@@ -373,6 +373,21 @@ pub async fn refresh_source(
     tracing::debug!(source = %src.name, kind = index.kind, "index read");
     let mut listing = None;
     let now = Utc::now();
+    // The website a feed names, for the home link of the feeds it is in (a 304 keeps it).
+    if !index.unchanged
+        && let Some(url) = index_url(src)
+        && let Err(e) = store.set_index_site(
+            &src.name,
+            &url,
+            index
+                .feed_site
+                .as_ref()
+                .map(|s| s.as_ref().map(Url::as_str)),
+            now,
+        )
+    {
+        tracing::warn!(source = %src.name, "cannot record the site its feed names: {e}");
+    }
     let mut work: Vec<Work> = Vec::new();
     let live = live_sources(cfg);
     let feed_items = index.kind == "feed";

@@ -313,13 +313,10 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
     // A browser navigating to a feed asks for HTML first; it gets the XML feed as
     // `application/xml`, which it renders through the feed's `xml-stylesheet`, where
     // `application/atom+xml` or `application/rss+xml` would be downloaded. Readers asking for
-    // feeds (or anything) get the feed media types.
+    // feeds (or anything, or HTML only as a last resort) get the feed media types.
+    let feed_type = content_type_for(&name).and_then(|t| t.split(';').next());
     let for_browser = name.to_ascii_lowercase().ends_with(".xml")
-        && req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.to_ascii_lowercase().contains("text/html"));
+        && feed_type.is_some_and(|t| representation::wants_browser_view(req.headers(), t));
     let coding = representation::coding(req.headers());
     if coding == Coding::NoneAcceptable {
         return text(StatusCode::NOT_ACCEPTABLE, "no acceptable content coding\n");

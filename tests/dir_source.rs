@@ -240,6 +240,58 @@ fn a_front_matter_summary_is_plain_text_in_every_feed() {
     );
 }
 
+/// A front-matter author written with an email address is published by name alone: Atom
+/// `<name>`, RSS `dc:creator`, JSON Feed and the digest name "Jane Roe", and no output carries
+/// the address.
+#[test]
+fn an_authors_email_address_is_never_published() {
+    let dir = site(&[(
+        "mail.md",
+        "+++\ntitle = \"Mail\"\ndate = 2024-03-04\nurl = \"https://example.org/m/\"\n\
+         author = \"Jane Roe <jane@example.org>\"\n+++\nBody.\n",
+    )]);
+    let config = dir.path().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("[digest]\nfeed = \"events\"\n");
+    std::fs::write(&config, text).unwrap();
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let out = dir.path().join("out/events");
+    let atom = feed_rs::parser::parse(std::fs::read(out.join("atom.xml")).unwrap().as_slice())
+        .expect("atom parses");
+    let names: Vec<&str> = atom.entries[0]
+        .authors
+        .iter()
+        .filter_map(|a| a.name.as_deref())
+        .collect();
+    assert_eq!(names, ["Jane Roe"]);
+    let rss = rss::Channel::read_from(std::fs::read(out.join("rss.xml")).unwrap().as_slice())
+        .expect("rss parses");
+    let creators = rss.items()[0].dublin_core_ext().unwrap().creators();
+    assert_eq!(creators, ["Jane Roe"]);
+    assert_eq!(
+        item(&feed_json(dir.path()), "https://example.org/m/")["authors"],
+        serde_json::json!([{"name": "Jane Roe"}])
+    );
+    let (code, _, stderr) = common::feedwright(
+        &config,
+        &["digest", "--now", "2024-03-12T12:00:00Z", "--dry-run"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let issue = std::fs::read_to_string(out.join("digest/2024-W10.txt")).unwrap();
+    assert!(issue.contains("Jane Roe"), "{issue}");
+    for file in [
+        "atom.xml",
+        "rss.xml",
+        "feed.json",
+        "digest/2024-W10.html",
+        "digest/2024-W10.txt",
+    ] {
+        let text = std::fs::read_to_string(out.join(file)).unwrap();
+        assert!(!text.contains("jane@"), "{file}: {text}");
+    }
+}
+
 #[test]
 fn front_matter_errors_give_file_line_numbers() {
     let dir = site(&[

@@ -418,6 +418,43 @@ fn authors_and_categories_are_cleaned_and_deduplicated() {
     assert_eq!(entry.categories, vec!["Negotiation", "Dispute Resolution"]);
 }
 
+/// An author's email address never reaches a name: `Name <address>` (front matter, a page's
+/// byline), RSS's `address (Name)` (which feed-rs hands over as `(Name)`) and the like keep the
+/// name alone; an address with no name is no author.
+#[test]
+fn author_names_lose_their_email_addresses() {
+    let raw = RawPost {
+        authors: vec![
+            "Jane Roe <jane@example.org>".into(),
+            "(Jane Doe)".into(),
+            "ann@example.org (Ann Ames)".into(),
+            "\"Bob Brown\" <mailto:bob@example.org>".into(),
+            "Cy Coe (cy@example.org)".into(),
+            "Di Dee - di.dee+feeds@mail.example.co.uk".into(),
+            "nobody@example.org".into(),
+            "<eve@example.org>".into(),
+            "jane roe".into(),
+            "Ed (Edward) Elm".into(),
+            "@handle".into(),
+        ],
+        ..post()
+    };
+    let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert_eq!(
+        entry.authors,
+        vec![
+            "Jane Roe",
+            "Jane Doe",
+            "Ann Ames",
+            "Bob Brown",
+            "Cy Coe",
+            "Di Dee",
+            "Ed (Edward) Elm",
+            "@handle"
+        ]
+    );
+}
+
 #[test]
 fn related_links_are_absolute_cleaned_unique_and_not_self() {
     let link = |u: &str, t: &str| Link {

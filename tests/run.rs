@@ -955,6 +955,237 @@ Second paragraph</content></entry>
     }
 }
 
+/// The home link of the three documents of `out/main` below `dir`: Atom `link
+/// rel="alternate"`, RSS `<channel><link>`, JSON Feed `home_page_url`.
+fn home_links(dir: &std::path::Path) -> [Option<String>; 3] {
+    let out = dir.join("out/main");
+    let atom = parse_feed(&out.join("atom.xml"))
+        .links
+        .into_iter()
+        .find(|l| l.rel.as_deref() == Some("alternate"))
+        .map(|l| l.href);
+    let rss = parse_feed(&out.join("rss.xml"))
+        .links
+        .into_iter()
+        .find(|l| l.rel.is_none())
+        .map(|l| l.href);
+    let json: serde_json::Value = serde_json::from_str(&read(&out.join("feed.json"))).unwrap();
+    let json = json["home_page_url"].as_str().map(str::to_owned);
+    [atom, rss, json]
+}
+
+/// A feed source's feeds link the website the upstream feed names as its own (RSS channel
+/// link, Atom alternate link, JSON Feed `home_page_url`), also after a run that got a 304 and
+/// read no feed; never the upstream XML: a feed naming no website leaves the home link to
+/// `public_url`.
+#[test]
+fn a_feed_sources_home_link_is_the_site_the_feed_names() {
+    let site = Site::start();
+    let base = site.base();
+    let a = Post::new(11, "panel-a", "Panel A", "2024-01-02T10:00:00+00:00");
+    // With an ETag (the fixture answers 304 to it), read as a feed whatever its type says.
+    let rss = item_feed(&site, &[(&a, "Excerpt")]).replace(
+        &format!("<link>{base}/</link>"),
+        &format!("<link>{base}/blog/</link>"),
+    );
+    site.set("/feed/", Resp::Html(rss));
+    let home = Some(format!("{base}/blog/"));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &common::site_config(&site.url("/feed/"), "", "kind = \"feed\""),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        home_links(dir.path()),
+        [home.clone(), home.clone(), home.clone()]
+    );
+    // A 304 reads no feed: the site it named is remembered.
+    std::fs::remove_dir_all(dir.path().join("out")).unwrap();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        site.hits()
+            .iter()
+            .any(|h| h.path == "/feed/" && h.status == 304),
+        "{:?}",
+        site.hits()
+    );
+    assert_eq!(
+        home_links(dir.path()),
+        [home.clone(), home.clone(), home.clone()]
+    );
+
+    let atom = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Site</title><id>{base}/</id>
+<link rel="self" href="{base}/atom/"/><link rel="alternate" type="text/html" href="{base}/blog/"/>
+<updated>2024-01-03T10:00:00Z</updated><author><name>A</name></author>
+<entry><title>Linked</title><link href="{base}/2024/01/03/linked/"/><id>{base}/?p=5</id>
+<updated>2024-01-03T10:00:00Z</updated><content type="html">x</content></entry>
+</feed>"#
+    );
+    serve_text(&site, "/atom/", "application/atom+xml", atom);
+    let json = |home: Option<&str>| {
+        let mut feed = serde_json::json!({
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "Site",
+            "feed_url": site.url("/feed.json"),
+            "items": [{"id": "1", "url": format!("{base}/2024/01/01/note/"), "title": "A note",
+                       "date_published": "2024-01-01T10:00:00Z", "content_html": "<p>x</p>"}]
+        });
+        if let Some(home) = home {
+            feed["home_page_url"] = home.into();
+        }
+        feed.to_string()
+    };
+    let with_home = json(Some(&format!("{base}/blog/")));
+    serve_text(&site, "/feed.json", "application/feed+json", with_home);
+    let without = json(None);
+    serve_text(&site, "/bare.json", "application/feed+json", without);
+    for (path, expected) in [
+        ("/atom/", home.clone()),
+        ("/feed.json", home.clone()),
+        ("/bare.json", Some("http://feeds.test/".to_owned())),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        // `auto`: read as a feed by its type.
+        let cfg = write_config(dir.path(), &html_config(&site.url(path), ""));
+        let (code, _, stderr) = feedwright(&cfg, &["run"]);
+        assert_eq!(code, 0, "{path}: {stderr}");
+        assert_eq!(
+            home_links(dir.path()),
+            [expected.clone(), expected.clone(), expected],
+            "{path}"
+        );
+    }
+}
+
+/// An RSS `<author>` is an email address with the name in parentheses: the feeds and the
+/// digest get the name alone ("Jane Doe"), never the address or the parentheses.
+#[test]
+fn an_rss_authors_name_is_published_without_the_address() {
+    let site = Site::start();
+    let base = site.base();
+    let rss = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Site</title><link>{base}/</link><description>d</description>
+<item><title>Mailed</title><link>{base}/2024/03/04/mailed/</link>
+<pubDate>Mon, 04 Mar 2024 10:00:00 +0000</pubDate><author>jane@example.org (Jane Doe)</author>
+<description>x</description></item></channel></rss>"#
+    );
+    serve_text(&site, "/feed/", "application/rss+xml", rss);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = html_config(&site.url("/feed/"), "");
+    config.push_str("[digest]\nfeed = \"main\"\n");
+    let cfg = write_config(dir.path(), &config);
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let out = dir.path().join("out/main");
+    let atom = parse_feed(&out.join("atom.xml"));
+    let names: Vec<&str> = atom.entries[0]
+        .authors
+        .iter()
+        .filter_map(|a| a.name.as_deref())
+        .collect();
+    assert_eq!(names, ["Jane Doe"]);
+    assert!(read(&out.join("rss.xml")).contains("<dc:creator>Jane Doe</dc:creator>"));
+    let json: serde_json::Value = serde_json::from_str(&read(&out.join("feed.json"))).unwrap();
+    assert_eq!(
+        json["items"][0]["authors"],
+        serde_json::json!([{"name": "Jane Doe"}])
+    );
+    let (code, _, stderr) = feedwright(
+        &cfg,
+        &["digest", "--now", "2024-03-12T12:00:00Z", "--dry-run"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let issue = read(&out.join("digest/2024-W10.txt"));
+    assert!(issue.contains(" · Jane Doe"), "{issue}");
+    for file in [
+        "atom.xml",
+        "rss.xml",
+        "feed.json",
+        "digest/2024-W10.html",
+        "digest/2024-W10.txt",
+    ] {
+        let text = read(&out.join(file));
+        assert!(
+            !text.contains("jane@") && !text.contains("(Jane Doe)"),
+            "{file}: {text}"
+        );
+    }
+}
+
+/// A page's description is text, whether in `<meta name="description">`, OpenGraph or JSON-LD:
+/// `When 3 &lt;b and c&gt; 2` is published as "When 3 <b and c> 2", not read as a tag and lost
+/// (also when encoded twice).
+#[test]
+fn a_pages_description_is_text_not_markup() {
+    let site = Site::start();
+    let base = site.base();
+    let text = "When 3 <b and c> 2, who wins?";
+    let escaped = "When 3 &lt;b and c&gt; 2, who wins?";
+    let ld = serde_json::json!({"@context": "https://schema.org", "@type": "BlogPosting",
+        "headline": "From JSON-LD", "description": "When 3 <b and c> 2, who wins?"});
+    let heads = [
+        (
+            "meta",
+            format!(r#"<meta name="description" content="{escaped}">"#),
+        ),
+        (
+            "og",
+            format!(r#"<meta property="og:description" content="{escaped}">"#),
+        ),
+        (
+            "ld",
+            format!(r#"<script type="application/ld+json">{ld}</script>"#),
+        ),
+        // Encoded twice, as WordPress does: decoded once more, as titles are.
+        (
+            "twice",
+            r#"<meta name="description" content="When 3 &amp;lt;b and c&amp;gt; 2, who wins?">"#
+                .to_owned(),
+        ),
+    ];
+    let mut links = Vec::new();
+    for (slug, head) in &heads {
+        let url = format!("{base}/{slug}/");
+        let page = format!(
+            r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>Post {slug}</title>
+<link rel="canonical" href="{url}">{head}</head><body><article class="post">
+<h1 class="entry-title">Post {slug}</h1><div class="entry-content"><p>The body says something else.</p></div>
+</article></body></html>"#
+        );
+        site.set(&format!("/{slug}/"), Resp::Html(page));
+        links.push((url, format!("Post {slug}")));
+    }
+    site.set("/cat/", Resp::Html(listing(&base, &links, None)));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &html_config(&site.url("/cat/"), ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let json: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("out/main/feed.json"))).unwrap();
+    let atom = parse_feed(&dir.path().join("out/main/atom.xml"));
+    for (url, _) in &links {
+        let item = json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["url"] == url.as_str())
+            .unwrap_or_else(|| panic!("no item {url}"));
+        assert_eq!(item["summary"], text, "{url}");
+        let entry = atom
+            .entries
+            .iter()
+            .find(|e| e.links[0].href == *url)
+            .unwrap();
+        assert_eq!(entry.summary.as_ref().unwrap().content, text, "{url}");
+    }
+}
+
 #[test]
 fn dir_source_reads_markdown_and_html_and_reports_bad_files() {
     let dir = tempfile::tempdir().unwrap();

@@ -201,7 +201,14 @@ async fn a_browser_gets_xml_feeds_as_application_xml_to_apply_their_stylesheet()
             "{path}"
         );
 
-        for accept in [Some(READER), None] {
+        // Readers that accept HTML too, but not over the feed's own type, or not at all.
+        for accept in [
+            Some(READER),
+            None,
+            Some("text/html;q=0"),
+            Some("application/atom+xml, application/rss+xml, text/html;q=0.1"),
+            Some("*/*;q=0.9, text/html;q=0.5"),
+        ] {
             let mut req = c.get(fx.url(path));
             if let Some(a) = accept {
                 req = req.header(reqwest::header::ACCEPT, a);

@@ -1,7 +1,8 @@
 //! The message and its delivery: MIME structure, list headers, and SMTP.
 //!
 //! Owns: building the `multipart/alternative` message (text first, HTML last, UTF-8) with its
-//! `Message-ID`, `List-Id` and `List-Unsubscribe*` headers, and handing it to an SMTP server.
+//! `Message-ID`, `List-Id` and `List-Unsubscribe*` headers, the size its HTML part has as sent,
+//! and handing it to an SMTP server.
 //! Must not: decide what an issue holds, touch the store, or write files.
 
 use std::net::IpAddr;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use lettre::address::Envelope;
 use lettre::message::header::{Header, HeaderName, HeaderValue, Headers, To};
-use lettre::message::{Mailbox, Mailboxes, MultiPart};
+use lettre::message::{Mailbox, Mailboxes, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{Address, Message, SmtpTransport, Transport};
@@ -119,6 +120,13 @@ pub fn build_message(p: &MessageParts<'_>) -> Result<Message, DigestError> {
         p.html.to_owned(),
     ))
     .map_err(|e| DigestError::config("digest", format!("cannot build the message: {e}")))
+}
+
+/// The size of the `text/html` part [`build_message`] makes of `html`, as transmitted: its
+/// headers and its body as encoded (quoted-printable or base64, with CRLF line ends), which is
+/// what a mail client such as Gmail measures, not the length of `html`.
+pub fn html_part_bytes(html: &str) -> usize {
+    SinglePart::html(html.to_owned()).formatted().len()
 }
 
 /// The `List-Id` value `phrase <id>` (RFC 2919). The phrase is `name` encoded the way lettre

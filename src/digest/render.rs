@@ -2,8 +2,8 @@
 //!
 //! Owns: the context the templates see (documented in the README), loading the built-in
 //! templates or their overrides from the user's `templates/` folder, and the issue's two
-//! versions: the web copy, which holds every post, and the mail, shrunk when its HTML is too
-//! large (its "and N more" links the web copy). Must not: read the store, the clock or the
+//! versions: the web copy, which holds every post, and the mail, shrunk when its HTML part is
+//! too large as sent (its "and N more" links the web copy). Must not: read the store, the clock or the
 //! network; the caller passes the selected entries and every date.
 
 use std::collections::HashMap;
@@ -15,6 +15,7 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use super::DigestError;
+use super::mail::html_part_bytes;
 use super::related::strip_tags;
 use super::week::WeekRange;
 use crate::model::{DateSource, Link};
@@ -38,7 +39,8 @@ const BUILTIN: [(&str, &str); 3] = [
     ),
 ];
 
-/// Largest HTML part, in bytes, before the issue is shrunk (Gmail clips messages past ~102 KB).
+/// Largest HTML part, in bytes as sent (headers, quoted-printable encoding, CRLF line ends: see
+/// [`html_part_bytes`]), before the issue is shrunk (Gmail clips messages past ~102 KB).
 pub const MAX_HTML_BYTES: usize = 100 * 1024;
 
 /// Excerpt lengths (characters) tried in turn while the HTML is too large.
@@ -245,7 +247,7 @@ pub fn render_versions(
     max_html_bytes: usize,
 ) -> Result<IssueVersions, DigestError> {
     let web = render_issue(templates, meta, entries, usize::MAX)?;
-    let mail = if web.html.len() <= max_html_bytes {
+    let mail = if html_part_bytes(&web.html) <= max_html_bytes {
         web.clone()
     } else {
         render_issue(templates, meta, entries, max_html_bytes)?
@@ -253,8 +255,9 @@ pub fn render_versions(
     Ok(IssueVersions { web, mail })
 }
 
-/// Render subject, text and HTML for `entries`. When the inlined HTML exceeds `max_html_bytes`
-/// the excerpts are shortened, then posts are dropped from the end (`more_count` says how many,
+/// Render subject, text and HTML for `entries`. When the inlined HTML's part of the message
+/// exceeds `max_html_bytes` as sent ([`html_part_bytes`]; `usize::MAX`: no limit) the excerpts
+/// are shortened, then posts are dropped from the end (`more_count` says how many,
 /// `post_count` still counts them, and the templates link the web copy), and a warning is
 /// logged.
 pub fn render_issue(
@@ -269,11 +272,15 @@ pub fn render_issue(
         let excerpt_len = EXCERPT_STEPS[step];
         let ctx = context(meta, &entries[..shown], entries.len() - shown, excerpt_len);
         let rendered = render_context(templates, ctx)?;
-        if rendered.html.len() <= max_html_bytes {
+        if max_html_bytes == usize::MAX {
+            return Ok(rendered);
+        }
+        let size = html_part_bytes(&rendered.html);
+        if size <= max_html_bytes {
             if step > 0 || shown < entries.len() {
                 tracing::warn!(
                     week = %meta.week.week,
-                    html_bytes = rendered.html.len(),
+                    html_bytes = size,
                     shown,
                     left_out = entries.len() - shown,
                     excerpt_chars = excerpt_len,
@@ -287,7 +294,7 @@ pub fn render_issue(
             step += 1;
         } else if shown > 0 {
             // Drop posts proportionally to the overshoot, at least one.
-            let ratio = max_html_bytes as f64 / rendered.html.len() as f64;
+            let ratio = max_html_bytes as f64 / size as f64;
             let target = ((shown as f64) * ratio).floor() as usize;
             shown = target.min(shown - 1);
         } else {

@@ -768,13 +768,18 @@ fn categories(ctx: &PageCtx<'_>, sel: &Selectors, scope: Option<ElementRef<'_>>)
     out
 }
 
+/// The page's own description, as the HTML `RawPost::summary` is read as. Every source of it is
+/// text (a `<meta>` content, whose entities the HTML parser decoded, or a JSON-LD string),
+/// escaped here so that `3 <b and c> 2` is not taken for a tag. Entities left in it are decoded
+/// first, as for titles: WordPress encodes them twice (`&amp;amp;`), and writes them in JSON-LD.
 fn summary(ctx: &PageCtx<'_>, ld: &JsonLd) -> Option<String> {
     ctx.meta
         .first("og:description")
         .or_else(|| ctx.meta.first("description"))
-        .map(|s| s.trim().to_string())
+        .map(clean_text)
         .filter(|s| !s.is_empty())
-        .or_else(|| ld.description())
+        .or_else(|| ld.description().map(|d| clean_text(&d)))
+        .map(|text| html_escape::encode_text(&text).into_owned())
 }
 
 fn wp_post_id(ctx: &PageCtx<'_>) -> Option<u64> {

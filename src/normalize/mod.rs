@@ -2,7 +2,8 @@
 //!
 //! Owns: canonical URLs and twin handling, stable entry ids, date parsing to UTC with provenance,
 //! HTML sanitizing (one `ammonia` policy for feeds and email) with absolute URLs, summaries,
-//! XML-forbidden character removal, title limits, and decoding fetched bytes to UTF-8. Must not:
+//! author names without email addresses, XML-forbidden character removal, title limits, and
+//! decoding fetched bytes to UTF-8. Must not:
 //! do I/O or read the clock (`fetched_at` is a parameter).
 //!
 //! Submodules: `urls` (canonical URL, cleaning, twin keys, ids), `dates` (the date normalizer),
@@ -113,7 +114,7 @@ pub fn normalize(
         published_source,
         updated,
         updated_source,
-        authors: text::names(&raw.authors),
+        authors: text::authors(&raw.authors),
         categories: text::names(&raw.categories),
         content_html,
         summary: text::summary(&summary_text),

@@ -1,6 +1,9 @@
 //! Plain-text fields: titles, summaries, author and category names.
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use url::Url;
 
@@ -117,4 +120,49 @@ pub(crate) fn names(raw: &[String]) -> Vec<String> {
         .filter(|name| !name.is_empty())
         .filter(|name| seen.insert(name.to_lowercase()))
         .collect()
+}
+
+/// Author names: [`names`] of each name without its email address (see [`author_name`]), so no
+/// address reaches a feed or a digest, and `Jane Roe <jane@example.org>` and `Jane Roe` are one
+/// author.
+pub(crate) fn authors(raw: &[String]) -> Vec<String> {
+    let names_only: Vec<String> = raw.iter().map(|a| author_name(a)).collect();
+    names(&names_only)
+}
+
+/// An author's name without an email address: `Jane Roe <jane@example.org>`, `"Jane Roe"
+/// <jane@example.org>`, `jane@example.org (Jane Roe)`, `(Jane Roe)` (what a feed parser leaves
+/// of that) and `Jane Roe (mailto:jane@example.org)` are all `Jane Roe`; an address alone is
+/// no name (empty). A name with no address is returned as it is.
+pub(crate) fn author_name(raw: &str) -> String {
+    // An address, bare or `mailto:`, and the angle brackets around it.
+    static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)<?\s*(?:mailto:)?[^\s<>()\[\]{}\x22',;:]+@[^\s<>()\[\]{}\x22',;:]+\.[a-z]{2,}\s*>?")
+            .expect("static regex")
+    });
+    static EMPTY_BRACKETS: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\(\s*\)|\[\s*\]|<\s*>").expect("static regex"));
+    let had_address = ADDRESS.is_match(raw);
+    let without = ADDRESS.replace_all(raw, " ");
+    let without = EMPTY_BRACKETS.replace_all(&without, " ");
+    let mut name = without.trim();
+    if had_address {
+        // Separators left between the name and the address (`Jane Roe - jane@…`).
+        name = name.trim_matches(|c: char| {
+            c.is_whitespace() || matches!(c, ',' | ';' | ':' | '-' | '|' | '/')
+        });
+    } else if !name.starts_with(['(', '"']) {
+        return raw.to_owned();
+    }
+    // A whole name in parentheses or quotes: `(Jane Roe)`, `"Jane Roe"`.
+    for (open, close) in [('(', ')'), ('"', '"')] {
+        if let Some(inner) = name
+            .strip_prefix(open)
+            .and_then(|n| n.strip_suffix(close))
+            .filter(|inner| !inner.contains(open) && !inner.contains(close))
+        {
+            name = inner.trim();
+        }
+    }
+    name.to_owned()
 }

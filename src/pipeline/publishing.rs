@@ -2,7 +2,9 @@
 //!
 //! Owns: which entries make a feed's head and which go to its RFC 5005 archive (newest
 //! `limit` not yet archived stay in the head; the rest are archived oldest first and never
-//! move again), the stylesheet override lookup, and the order "file on disk, then ping".
+//! move again), the feeds' home link (the website a feed source names as its own, else the
+//! first listing URL, never an upstream feed's XML), the stylesheet override lookup, and the
+//! order "file on disk, then ping".
 //! Must not: render documents itself (`publish` does), run SQL (`store` does) or print.
 
 use std::path::{Path, PathBuf};
@@ -10,7 +12,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use crate::config::{Config, FeedConfig};
+use crate::config::{Config, FeedConfig, SourceConfig, SourceKind};
 use crate::publish::{self, FeedInfo};
 use crate::store::Store;
 use crate::websub::{Hub, PingError};
@@ -192,9 +194,15 @@ fn publish_one(
     feed: &FeedConfig,
     now: DateTime<Utc>,
 ) -> Result<Published, String> {
-    let mut info = feed_info(cfg, feed)?;
-    let limit = feed.limit as usize;
     let err = |e: crate::store::StoreError| e.to_string();
+    let mut sites = std::collections::HashMap::new();
+    for src in feed.sources.iter().filter_map(|s| cfg.source(s)) {
+        if let Some(url) = super::index_url(src) {
+            sites.insert(&src.name, store.index_site(&src.name, &url).map_err(err)?);
+        }
+    }
+    let mut info = feed_info(cfg, feed, |src| sites.get(&src.name).cloned().flatten())?;
+    let limit = feed.limit as usize;
 
     let (head, pages) = if feed.archive {
         let ids = store
@@ -303,7 +311,14 @@ fn publish_one(
 }
 
 /// Feed-level metadata from the config (no archive link yet: that comes from the store).
-pub fn feed_info(cfg: &Config, feed: &FeedConfig) -> Result<FeedInfo, String> {
+/// `feed_site` says what each source's own URL was when last read in full (see
+/// `Store::index_site`); the home link is the first source's page that is one (see
+/// [`home_page`]), else `public_url`.
+pub fn feed_info(
+    cfg: &Config,
+    feed: &FeedConfig,
+    feed_site: impl Fn(&SourceConfig) -> Option<Option<String>>,
+) -> Result<FeedInfo, String> {
     let public = Url::parse(&cfg.public_url).map_err(|e| format!("public_url: {e}"))?;
     let public_base = public
         .join(&format!("{}/", feed.name))
@@ -312,8 +327,7 @@ pub fn feed_info(cfg: &Config, feed: &FeedConfig) -> Result<FeedInfo, String> {
         .sources
         .iter()
         .filter_map(|s| cfg.source(s))
-        .map(|s| s.url.clone())
-        .find(|u| u.starts_with("http://") || u.starts_with("https://"))
+        .find_map(|src| home_page(src, feed_site(src)))
         .unwrap_or_else(|| cfg.public_url.clone());
     let description = feed
         .description
@@ -328,6 +342,19 @@ pub fn feed_info(cfg: &Config, feed: &FeedConfig) -> Result<FeedInfo, String> {
         hub: cfg.websub.as_ref().map(|w| w.hub.clone()),
         prev_archive: None,
     })
+}
+
+/// The web page a source stands for, the home link of its feeds: the website the feed it reads
+/// names as its own when it reads one (`feed_site`, see [`feed_info`]), else its listing URL.
+/// `None` for a folder, and for a feed that names no website: the upstream XML is no page for
+/// readers (a `feed` source not read in full since the site was recorded has none yet either).
+fn home_page(src: &SourceConfig, feed_site: Option<Option<String>>) -> Option<String> {
+    match feed_site {
+        Some(site) => site,
+        None if src.kind == SourceKind::Feed => None,
+        None => (src.url.starts_with("http://") || src.url.starts_with("https://"))
+            .then(|| src.url.clone()),
+    }
 }
 
 /// What [`announce`] did.

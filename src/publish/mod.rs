@@ -56,7 +56,8 @@ pub struct FeedInfo {
     /// Short description (Atom `subtitle`, RSS `description`, JSON Feed `description`); may be
     /// empty.
     pub description: String,
-    /// The site the entries come from (first source URL).
+    /// The web page the entries come from (Atom `link rel="alternate"`, RSS `link`, JSON Feed
+    /// `home_page_url`): resolved by the caller; empty leaves it out where the format allows.
     pub home_page_url: String,
     /// `public_url` joined with `<name>/`: self links are `<this>atom.xml` etc.
     pub public_base: Url,

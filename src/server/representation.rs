@@ -7,13 +7,14 @@
 //! compares with the file's, so their entity-tag lists are rewritten into the file's terms
 //! first ([`Variant::file_tags`]).
 //!
-//! Owns: choosing the content coding from `Accept-Encoding`, the ETag suffixes, rewriting
-//! `If-None-Match` / `If-Match`, which `Range` is served (one byte range; anything else is
-//! ignored) and whether `If-Range` holds (RFC 9110 §13.1.5). Must not: read files, the clock or
-//! the configuration (the time is passed in).
+//! Owns: choosing the content coding from `Accept-Encoding` and the browser view from `Accept`
+//! (both by their weights), the ETag suffixes, rewriting `If-None-Match` / `If-Match`, which
+//! `Range` is served (one byte range; anything else is ignored) and whether `If-Range` holds
+//! (RFC 9110 §13.1.5). Must not: read files, the clock or the configuration (the time is passed
+//! in).
 
-use axum::http::HeaderMap;
-use axum::http::header::ACCEPT_ENCODING;
+use axum::http::header::{ACCEPT, ACCEPT_ENCODING};
+use axum::http::{HeaderMap, HeaderName};
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 /// The content coding to answer with, from the request's `Accept-Encoding` (RFC 9110 §12.5.3).
@@ -53,36 +54,50 @@ fn qvalue(s: &str) -> Option<u16> {
     }
 }
 
-/// Choose the content coding for `headers` (all `Accept-Encoding` fields). gzip wins a tie with
-/// the unencoded content; without the header, or with an empty one, nothing is encoded.
-/// Entries with a malformed weight are ignored. Pure.
-pub fn coding(headers: &HeaderMap) -> Coding {
-    let (mut gzip, mut identity, mut any) = (None::<u16>, None::<u16>, None::<u16>);
-    for value in headers.get_all(ACCEPT_ENCODING) {
+/// The elements of every `name` field of `headers` with their weights (`;q=`, 1 when absent), in
+/// thousandths; an element with a malformed weight is left out.
+fn weighted(headers: &HeaderMap, name: HeaderName) -> Vec<(&str, u16)> {
+    let mut out = Vec::new();
+    for value in headers.get_all(name) {
         let Ok(value) = value.to_str() else { continue };
         for item in value.split(',') {
             let mut params = item.split(';');
-            let name = params.next().unwrap_or("").trim();
+            let token = params.next().unwrap_or("").trim();
             let mut q = Some(1000);
             for p in params {
                 if let Some((k, v)) = p.split_once('=')
                     && k.trim().eq_ignore_ascii_case("q")
                 {
                     q = qvalue(v.trim());
+                    break;
                 }
             }
-            let Some(q) = q else { continue };
-            let slot = if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
-                &mut gzip
-            } else if name.eq_ignore_ascii_case("identity") {
-                &mut identity
-            } else if name == "*" {
-                &mut any
-            } else {
-                continue;
-            };
-            *slot = Some(slot.map_or(q, |old| old.max(q)));
+            if let Some(q) = q
+                && !token.is_empty()
+            {
+                out.push((token, q));
+            }
         }
+    }
+    out
+}
+
+/// Choose the content coding for `headers` (all `Accept-Encoding` fields). gzip wins a tie with
+/// the unencoded content; without the header, or with an empty one, nothing is encoded.
+/// Entries with a malformed weight are ignored. Pure.
+pub fn coding(headers: &HeaderMap) -> Coding {
+    let (mut gzip, mut identity, mut any) = (None::<u16>, None::<u16>, None::<u16>);
+    for (name, q) in weighted(headers, ACCEPT_ENCODING) {
+        let slot = if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+            &mut gzip
+        } else if name.eq_ignore_ascii_case("identity") {
+            &mut identity
+        } else if name == "*" {
+            &mut any
+        } else {
+            continue;
+        };
+        *slot = Some(slot.map_or(q, |old| old.max(q)));
     }
     let gzip = gzip.or(any).unwrap_or(0);
     // Unencoded content is acceptable unless `identity;q=0`, or `*;q=0` without an identity
@@ -95,6 +110,39 @@ pub fn coding(headers: &HeaderMap) -> Coding {
     } else {
         Coding::NoneAcceptable
     }
+}
+
+/// Whether a request for an `.xml` feed whose own media type is `feed_type` (such as
+/// `application/atom+xml`) comes from a browser, which gets it as `application/xml` to render it
+/// through its stylesheet: its `Accept` names `text/html` with a weight above 0 and not below
+/// the weight it gives the feed's type, that of the most specific range covering it (the type
+/// itself, `application/*`, then `*/*`; 0 when none does). A request that does not name
+/// `text/html` (only a wildcard, or no `Accept`) is a feed reader's. Entries with a malformed
+/// weight are ignored. Pure.
+pub fn wants_browser_view(headers: &HeaderMap, feed_type: &str) -> bool {
+    let (top, _) = feed_type.split_once('/').unwrap_or((feed_type, ""));
+    let mut html = None::<u16>;
+    // (specificity, weight) of the most specific range covering the feed's type.
+    let mut feed = (0u8, 0u16);
+    for (range, q) in weighted(headers, ACCEPT) {
+        if range.eq_ignore_ascii_case("text/html") {
+            html = Some(html.map_or(q, |old| old.max(q)));
+        }
+        let (t, sub) = range.split_once('/').unwrap_or((range, ""));
+        let specificity = if range.eq_ignore_ascii_case(feed_type) {
+            3
+        } else if t.eq_ignore_ascii_case(top) && sub == "*" {
+            2
+        } else if range == "*/*" {
+            1
+        } else {
+            continue;
+        };
+        if specificity > feed.0 || specificity == feed.0 && q > feed.1 {
+            feed = (specificity, q);
+        }
+    }
+    html.is_some_and(|q| q > 0 && q >= feed.1)
 }
 
 /// An entity-tag list that matches no file: keeps the header present (so `If-None-Match` still
@@ -272,6 +320,65 @@ mod tests {
             h.append(ACCEPT_ENCODING, HeaderValue::from_str(v).expect("value"));
         }
         coding(&h)
+    }
+
+    fn browser_view(accept: &[&str], feed_type: &str) -> bool {
+        let mut h = HeaderMap::new();
+        for v in accept {
+            h.append(ACCEPT, HeaderValue::from_str(v).expect("value"));
+        }
+        wants_browser_view(&h, feed_type)
+    }
+
+    /// `text/html` makes the browser view only with a weight above 0 and not below the feed
+    /// type's (the most specific range covering it); a wildcard alone is a reader's.
+    #[test]
+    fn accept_chooses_the_browser_view_by_weight() {
+        const ATOM: &str = "application/atom+xml";
+        const RSS: &str = "application/rss+xml";
+        let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        assert!(browser_view(&[browser], ATOM));
+        assert!(browser_view(&[browser], RSS));
+        assert!(browser_view(&["text/html"], ATOM));
+        assert!(
+            browser_view(&["TEXT/HTML;level=1;q=0.5"], ATOM),
+            "not acceptable as Atom"
+        );
+        assert!(browser_view(&["text/html, */*"], ATOM), "a tie");
+        assert!(browser_view(
+            &["application/atom+xml;q=0.5", "text/html;q=0.5"],
+            ATOM
+        ));
+        assert!(browser_view(
+            &["application/atom+xml, text/html;q=0.1"],
+            RSS
+        ));
+        // The type's own weight counts, not a wildcard's.
+        assert!(browser_view(
+            &["text/html;q=0.5, application/atom+xml;q=0.1, application/*;q=0.9"],
+            ATOM
+        ));
+        for reader in [
+            "",
+            "*/*",
+            "text/*",
+            "text/html;q=0",
+            "text/html;q=0.000",
+            "text/html ; q=0, */*",
+            "application/atom+xml, text/html;q=0.1",
+            "application/*;q=0.9, text/html;q=0.8",
+            "*/*;q=0.9, text/html;q=0.5",
+            "text/html;q=2",
+            "text/html;q=0.5, application/atom+xml;q=0.9, application/*;q=0.1",
+        ] {
+            assert!(!browser_view(&[reader], ATOM), "{reader:?}");
+        }
+        assert!(!browser_view(&[], ATOM));
+        // Several fields are one list.
+        assert!(!browser_view(
+            &["text/html;q=0.5", "application/atom+xml"],
+            ATOM
+        ));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Feed ingest: an existing RSS 0.9x/1.0/2.0, Atom or JSON Feed document, via `feed-rs`.
 //!
 //! Owns: turning feed items into `RawPost`s (dates with `feed` provenance, WordPress `?p=ID`
-//! guids as post ids). Must not: fetch, sanitize or normalize (items are as untrusted as pages).
+//! guids as post ids), and reading the website the feed names as its own (RSS channel `<link>`,
+//! Atom `link rel="alternate"`, JSON Feed `home_page_url`). Must not: fetch, sanitize or
+//! normalize (items are as untrusted as pages).
 
 use url::Url;
 
@@ -16,6 +18,8 @@ pub struct Items {
     /// Items left out, as `(feed URL, why)`: those without a usable link (an entry needs a page
     /// for readers to open and for its id).
     pub skipped: Vec<(String, String)>,
+    /// The website the feed names as its own (see [`site_link`]), if it names a usable one.
+    pub site: Option<Url>,
 }
 
 /// Parse a fetched feed into its items. A document that is not a feed is an error message.
@@ -40,7 +44,10 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Items, String> {
         feed.feed_type,
         feed_rs::model::FeedType::Atom | feed_rs::model::FeedType::JSON
     );
-    let mut out = Items::default();
+    let mut out = Items {
+        site: site_link(&feed, feed_url, fetched),
+        ..Items::default()
+    };
     for (n, item) in feed.entries.into_iter().enumerate() {
         let link = item
             .links
@@ -129,6 +136,40 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Items, String> {
         out.posts.push((link, raw));
     }
     Ok(out)
+}
+
+/// The website a feed names as its own, the HTML page it is the feed of: RSS `<channel><link>`,
+/// Atom `<link rel="alternate">` (or a link without `rel`) of an HTML type or none, JSON Feed
+/// `home_page_url`; the first such link that is an http(s) URL (a relative one resolved
+/// against the feed's address) other than the feed's own address. `None` when it names none:
+/// the feed document itself is no page for readers.
+fn site_link(feed: &feed_rs::model::Feed, feed_url: &Url, fetched: &Fetched) -> Option<Url> {
+    let usable = |href: &str| {
+        let url = fetched.url.join(href.trim()).ok()?;
+        let own = [feed_url, &fetched.url]
+            .iter()
+            .any(|u| u.as_str().trim_end_matches('/') == url.as_str().trim_end_matches('/'));
+        (matches!(url.scheme(), "http" | "https") && !own).then_some(url)
+    };
+    if feed.feed_type == feed_rs::model::FeedType::JSON {
+        // feed-rs lists `home_page_url` and `feed_url` alike, as links without `rel`.
+        let json: serde_json::Value = serde_json::from_slice(&fetched.body).ok()?;
+        return usable(json.get("home_page_url")?.as_str()?);
+    }
+    feed.links
+        .iter()
+        .filter(|l| {
+            l.rel
+                .as_deref()
+                .is_none_or(|r| r.eq_ignore_ascii_case("alternate"))
+        })
+        .filter(|l| {
+            l.media_type.as_deref().is_none_or(|t| {
+                let t = t.trim().to_ascii_lowercase();
+                t.starts_with("text/html") || t.starts_with("application/xhtml+xml")
+            })
+        })
+        .find_map(|l| usable(&l.href))
 }
 
 /// The feed-rs parser as feedwright uses it: links resolved against the feed's URL, content
@@ -338,6 +379,74 @@ mod tests {
         assert_eq!(a.modified[0].value, "2024-01-02T10:00:00+00:00");
         // No <published> at all: the updated date, as before.
         assert_eq!(b.published[0].value, "2024-01-02T11:00:00+00:00");
+    }
+
+    /// The website a feed names as its own: RSS `<channel><link>`, Atom `rel="alternate"` of an
+    /// HTML type (or no type, or no `rel`), JSON Feed `home_page_url`; never the feed's own
+    /// address, a `self` link, another feed's link or a URL that is not http(s).
+    #[test]
+    fn the_site_a_feed_names_as_its_own() {
+        let site = |body: &str| {
+            parse(
+                &Url::parse("https://example.org/feed/").expect("url"),
+                &fetched(body),
+            )
+            .expect("parse")
+            .site
+            .map(String::from)
+        };
+        let rss = |link: &str| {
+            format!(
+                r#"<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">
+<channel><title>t</title><atom:link href="https://example.org/feed/" rel="self" type="application/rss+xml"/>
+{link}<description>d</description></channel></rss>"#
+            )
+        };
+        let atom = |links: &str| {
+            format!(
+                r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">
+<title>t</title><id>urn:x</id><updated>2024-01-03T00:00:00Z</updated>{links}</feed>"#
+            )
+        };
+        let json = |fields: &str| {
+            format!(
+                r#"{{"version": "https://jsonfeed.org/version/1.1", "title": "t", {fields} "items": []}}"#
+            )
+        };
+        let home = Some("https://example.org/blog/".to_owned());
+        assert_eq!(site(&rss("<link>https://example.org/blog/</link>")), home);
+        assert_eq!(site(&rss("<link>/blog/</link>")), home);
+        assert_eq!(site(&rss("<link>https://example.org/feed/</link>")), None);
+        assert_eq!(site(&rss("<link>ftp://example.org/</link>")), None);
+        assert_eq!(site(&rss("")), None);
+        assert_eq!(
+            site(&atom(
+                r#"<link rel="self" href="https://example.org/feed/"/>
+<link rel="alternate" type="application/rss+xml" href="https://example.org/rss/"/>
+<link rel="alternate" type="text/html" href="https://example.org/blog/"/>"#
+            )),
+            home
+        );
+        assert_eq!(
+            site(&atom(r#"<link href="https://example.org/blog/"/>"#)),
+            home
+        );
+        assert_eq!(
+            site(&atom(
+                r#"<link rel="self" href="https://example.org/feed/"/>"#
+            )),
+            None
+        );
+        assert_eq!(
+            site(&json(
+                r#""feed_url": "https://example.org/feed/", "home_page_url": "https://example.org/blog/","#
+            )),
+            home
+        );
+        assert_eq!(
+            site(&json(r#""feed_url": "https://example.org/feed.json","#)),
+            None
+        );
     }
 
     /// Feeds whose dates all read need no second pass, and keep feed-rs's reading.

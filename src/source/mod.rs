@@ -267,6 +267,10 @@ pub struct SourceIndex {
     pub unchanged: bool,
     /// Listing pages that answered 200 but yielded no post link (a sign of a redesign).
     pub empty_pages: Vec<String>,
+    /// `Some` when the source's own URL was read as a feed: the website that feed names as its
+    /// own, or `None` when it names no usable one (see `feed::Items::site`). `None` for a
+    /// listing, a folder, the REST API, or a 304.
+    pub feed_site: Option<Option<Url>>,
 }
 
 impl SourceIndex {
@@ -279,6 +283,7 @@ impl SourceIndex {
             kind,
             unchanged: false,
             empty_pages: Vec::new(),
+            feed_site: None,
         }
     }
 }
@@ -425,6 +430,7 @@ pub async fn read_index(
         state.remember(&start, &first);
         let mut index = SourceIndex::new(Discovery::Posts(items.posts), "feed");
         index.skipped = items.skipped;
+        index.feed_site = Some(items.site);
         Ok(index)
     } else {
         if matches!(src.kind, SourceKind::Wordpress | SourceKind::Auto)

@@ -414,6 +414,59 @@ impl Store {
         Ok(())
     }
 
+    /// What `source` last read at its own URL `url` when it read it in full (see
+    /// [`Store::set_index_site`]): `Some(Some(site))` a feed naming the website `site` as its
+    /// own, `Some(None)` a feed naming none; `None` when that URL was not a feed, or nothing is
+    /// recorded.
+    pub fn index_site(
+        &self,
+        source: &str,
+        url: &str,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        let site: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT site_url FROM index_validators WHERE source = ?1 AND url = ?2",
+                [source, url],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(site.flatten().map(|s| Some(s).filter(|s| !s.is_empty())))
+    }
+
+    /// Record what `source` read at its own URL `url`, read in full: `Some(site)` a feed and
+    /// the website it names (`None`: none), `None` not a feed. Kept until the next full read,
+    /// so a 304 keeps it.
+    pub fn set_index_site(
+        &mut self,
+        source: &str,
+        url: &str,
+        feed_site: Option<Option<&str>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let result = match feed_site {
+            Some(site) => self
+                .conn
+                .prepare_cached(
+                    "INSERT INTO index_validators (source, url, checked_at, site_url)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (source, url) DO UPDATE SET site_url = excluded.site_url",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![source, url, now.timestamp(), site.unwrap_or("")])
+                }),
+            None => self
+                .conn
+                .prepare_cached(
+                    "UPDATE index_validators SET site_url = NULL
+                     WHERE source = ?1 AND url = ?2 AND site_url IS NOT NULL",
+                )
+                .and_then(|mut stmt| stmt.execute(params![source, url])),
+        };
+        result.map(drop).map_err(|e| self.err(e))
+    }
+
     /// Save (replace) the validators of `url`.
     pub fn http_cache_put(
         &mut self,
