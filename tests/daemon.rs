@@ -446,7 +446,10 @@ fn a_rejected_reload_does_not_stop_the_job_in_progress() {
         "the job that reported is the one the reload found running: {}",
         read()
     );
-    assert_eq!(entries(&dir.path().join("out/main")), 1);
+    // The summary is logged before the feeds are published.
+    wait_for("the feed", Duration::from_secs(5), || {
+        entries(&dir.path().join("out/main")) == 1
+    });
     signal(&d, "TERM");
 }
 
