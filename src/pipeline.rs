@@ -393,10 +393,17 @@ pub async fn refresh_source(
     let feed_items = index.kind == "feed";
     // A folder's files, those read in this run included (see `settle_files`).
     let mut present: HashSet<String> = index.failures.iter().map(|(l, _)| l.clone()).collect();
-    let files = DirFiles {
-        before: if src.kind == SourceKind::Dir {
-            store.dir_files(&src.name).unwrap_or_else(|e| {
-                tracing::warn!(source = %src.name, "cannot read which entries the files gave: {e}");
+    let dir = src.kind == SourceKind::Dir;
+    let files = Owners {
+        dir,
+        keys: index
+            .item_ids
+            .iter()
+            .map(|(url, id)| (url.clone(), format!("item {id}")))
+            .collect(),
+        before: if dir || feed_items {
+            store.source_items(&src.name).unwrap_or_else(|e| {
+                tracing::warn!(source = %src.name, "cannot read which entries its items gave: {e}");
                 HashMap::new()
             })
         } else {
@@ -687,7 +694,7 @@ fn one_per_entry(
     rest: Vec<(usize, String, Outcome)>,
     stored_from: &HashMap<String, StoredFrom>,
     rep: &SourceReport,
-    files: &DirFiles,
+    files: &Owners,
 ) -> Vec<(String, Outcome)> {
     // A file of a folder that gave an entry when last stored goes first: a copy of it made
     // later (a template for a new post) does not take its entry over.
@@ -698,7 +705,9 @@ fn one_per_entry(
             Some(dot) if dot > 0 => location.split_at(name_start + dot),
             _ => (location, ""),
         };
-        let newcomer = !files.before.contains_key(location);
+        let newcomer = !files
+            .key(location)
+            .is_some_and(|k| files.before.contains_key(k));
         (newcomer, stem.to_string(), ext.to_string(), order)
     };
     // A page reached through several URLs (redirects) is one post: it competes with the best
@@ -911,26 +920,42 @@ struct Reading<'a> {
     live: &'a HashSet<String>,
     /// Where each page stored this run was reached from ([`Reached`]).
     reached: &'a std::sync::Mutex<Reached>,
-    /// A folder's files ([`DirFiles`]; empty for other sources).
-    files: &'a DirFiles,
+    /// A folder's files or a feed's items ([`Owners`]; empty for other sources).
+    files: &'a Owners,
 }
 
-/// The files of a `dir` source and the entries they give ([`Store::dir_files`]): the folder is
-/// the editor's. A file keeps its entry when a copy with its `url` appears
-/// ([`one_per_entry`]), keeps its entry's id when its `url` changes, and a file deleted or made
-/// a draft takes its entry out of the source's feeds ([`settle_files`]).
+/// The files of a `dir` source, or the items of a feed (by their own id: guid, atom:id), and
+/// the entries they give ([`Store::source_items`]). The folder is the editor's: a file keeps
+/// its entry when a copy with its `url` appears ([`one_per_entry`]), keeps its entry's id when
+/// its `url` changes ([`keep_item_entry_id`]; so does a feed item whose link changes), and a
+/// file deleted or made a draft takes its entry out of the source's feeds ([`settle_files`]).
 #[derive(Default)]
-struct DirFiles {
-    /// By path, the entry each file gave when last stored (read when the run starts).
+struct Owners {
+    /// A `dir` source: a location is a file, its path the key.
+    dir: bool,
+    /// A feed's items: by item URL (their location), the key of the item's own id.
+    keys: HashMap<String, String>,
+    /// By key, the entry each file or item gave when last stored (read when the run starts).
     before: HashMap<String, EntryId>,
-    /// By path, the entry each file gave in this run.
+    /// By key, the entry each file or item gave in this run.
     now: std::sync::Mutex<HashMap<String, EntryId>>,
 }
 
-/// A file that gave the entry `id` when last stored now gives `entry` under another id: its
-/// `url` changed. The entry keeps its id (ids never change) and takes the new URL, unless the
-/// new URL is another stored entry's (then the file gives that one).
-fn keep_file_entry_id(store: &Store, id: &EntryId, entry: &mut Entry) {
+impl Owners {
+    /// The key the outcome at `location` is remembered under, if any.
+    fn key<'a>(&'a self, location: &'a str) -> Option<&'a str> {
+        if self.dir {
+            Some(location)
+        } else {
+            self.keys.get(location).map(String::as_str)
+        }
+    }
+}
+
+/// A file (or a feed item) that gave the entry `id` when last stored now gives `entry` under
+/// another id: its `url` (or link) changed. The entry keeps its id (ids never change) and takes
+/// the new URL, unless the new URL is another stored entry's (then the file gives that one).
+fn keep_item_entry_id(store: &Store, id: &EntryId, entry: &mut Entry) {
     if *id == entry.id
         || crate::normalize::twin_key(&id.0) == crate::normalize::twin_key(&entry.id.0)
     {
@@ -951,7 +976,7 @@ fn settle_files(
     src: &SourceConfig,
     store: &mut Store,
     rep: &mut SourceReport,
-    files: DirFiles,
+    files: Owners,
     present: &HashSet<String>,
 ) {
     let now = files.now.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -976,7 +1001,7 @@ fn settle_files(
     gone.sort();
     for (path, id) in gone {
         let unlink = (!given.contains(id)).then_some(id);
-        match store.forget_dir_file(&src.name, path, unlink) {
+        match store.forget_source_item(&src.name, path, unlink) {
             Ok(()) if unlink.is_some() => rep.skipped.push((
                 path.clone(),
                 format!(
@@ -1157,8 +1182,12 @@ fn apply_each(
                     continue;
                 }
                 let mut entry = entry;
-                if let Some(id) = reading.files.before.get(&location) {
-                    keep_file_entry_id(store, id, &mut entry);
+                if let Some(id) = reading
+                    .files
+                    .key(&location)
+                    .and_then(|k| reading.files.before.get(k))
+                {
+                    keep_item_entry_id(store, id, &mut entry);
                 }
                 let upsert = if reading.feed_items && found.is_none() {
                     store.upsert_item(&entry, Utc::now(), reading.live)
@@ -1178,17 +1207,18 @@ fn apply_each(
                     }
                 }
                 Reached::note(reading.reached, &location, &entry.dedup_key);
-                if src.kind == SourceKind::Dir {
-                    match store.set_dir_file(&src.name, &location, &entry.dedup_key) {
+                if let Some(key) = reading.files.key(&location) {
+                    match store.set_source_item(&src.name, key, &entry.dedup_key) {
                         Ok(Some(id)) => {
                             let mut now =
                                 reading.files.now.lock().unwrap_or_else(|p| p.into_inner());
-                            now.insert(location.clone(), id);
+                            now.insert(key.to_owned(), id);
                         }
                         Ok(None) => {}
-                        Err(e) => {
-                            tracing::warn!(source = %src.name, "cannot record which entry {location} gave: {e}")
-                        }
+                        Err(e) => tracing::warn!(
+                            source = %src.name,
+                            "cannot record which entry {location} gave: {e}"
+                        ),
                     }
                 }
                 if location.starts_with("http") {
@@ -2031,7 +2061,7 @@ mod tests {
                 rest,
                 &HashMap::new(),
                 &SourceReport::default(),
-                &DirFiles::default(),
+                &Owners::default(),
             );
             assert_eq!(
                 summary(out),
@@ -2055,7 +2085,7 @@ mod tests {
             others(2),
             &stored(2),
             &SourceReport::default(),
-            &DirFiles::default(),
+            &Owners::default(),
         );
         assert_eq!(summary(out), [(at(0), "same page"), (at(1), "duplicate")]);
         // Q stored first: it gives way to P.
@@ -2063,7 +2093,7 @@ mod tests {
             others(1),
             &stored(1),
             &SourceReport::default(),
-            &DirFiles::default(),
+            &Owners::default(),
         );
         assert_eq!(
             summary(out),
@@ -2096,7 +2126,7 @@ mod tests {
                 rest,
                 &HashMap::new(),
                 &SourceReport::default(),
-                &DirFiles::default(),
+                &Owners::default(),
             );
             let reason = out.iter().find_map(|(_, o)| match o {
                 Outcome::Duplicate { reason, .. } => Some(reason.clone()),
@@ -2125,7 +2155,7 @@ mod tests {
             vec![outcome(1)],
             &stored(0),
             &SourceReport::default(),
-            &DirFiles::default(),
+            &Owners::default(),
         );
         assert_eq!(
             summary(out),
@@ -2135,7 +2165,7 @@ mod tests {
             vec![outcome(0)],
             &stored(1),
             &SourceReport::default(),
-            &DirFiles::default(),
+            &Owners::default(),
         );
         let kept_key = out.iter().find_map(|(_, o)| match o {
             Outcome::Duplicate { dedup_key, .. } => Some(dedup_key.clone()),

@@ -1705,3 +1705,48 @@ fn a_feed_no_longer_configured_is_left_in_place_and_named() {
     assert!(line.contains("no longer has"), "{line}");
     assert_eq!(read(&extra.join("atom.xml")), before);
 }
+
+/// A feed item whose link changes but whose own id (its guid) does not is the same post: the
+/// entry keeps its id and takes the new link, instead of a second entry appearing.
+#[test]
+fn a_feed_item_whose_link_changes_keeps_its_entry() {
+    let site = Site::start();
+    let base = site.base();
+    let feed = |path: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Site</title><link>{base}/</link><description>d</description>
+<item><title>One</title><link>{base}{path}</link>
+<guid isPermaLink="false">tag:example.org,2024:one</guid>
+<pubDate>Tue, 05 Mar 2024 10:00:00 +0000</pubDate><description>Text of one.</description></item>
+</channel></rss>"#
+        )
+    };
+    serve_text(&site, "/feed/", "application/rss+xml", feed("/posts/one/"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::write_config(
+        dir.path(),
+        &common::site_config(&site.url("/feed/"), "", "kind = \"feed\""),
+    );
+    let (code, _, stderr) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let old_id = format!("{base}/posts/one/");
+    assert_eq!(common::atom_ids(dir.path()), std::slice::from_ref(&old_id));
+
+    serve_text(
+        &site,
+        "/feed/",
+        "application/rss+xml",
+        feed("/posts/one-renamed/"),
+    );
+    let (code, _, stderr) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 0 new, 1 updated"), "{stderr}");
+    let atom = parse_feed(&dir.path().join("out/main/atom.xml"));
+    assert_eq!(atom.entries.len(), 1, "{stderr}");
+    assert_eq!(atom.entries[0].id, old_id);
+    assert_eq!(
+        atom.entries[0].links[0].href,
+        format!("{base}/posts/one-renamed/")
+    );
+}

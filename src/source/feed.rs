@@ -20,6 +20,9 @@ pub struct Items {
     pub skipped: Vec<(String, String)>,
     /// The website the feed names as its own (see [`site_link`]), if it names a usable one.
     pub site: Option<Url>,
+    /// Each item's own id (RSS `guid`, Atom `id`, JSON Feed `id`; feed-rs makes one up from the
+    /// link when there is none), by item URL: a post whose link changes keeps its id.
+    pub ids: std::collections::HashMap<String, String>,
 }
 
 /// Parse a fetched feed into its items. A document that is not a feed is an error message.
@@ -70,6 +73,9 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Items, String> {
             out.skipped.push((feed_url.to_string(), why));
             continue;
         };
+        if !item.id.trim().is_empty() {
+            out.ids.insert(link.to_string(), item.id.trim().to_owned());
+        }
         let date = |d: Option<chrono::DateTime<chrono::Utc>>| {
             d.map(|d| RawDate {
                 value: d.to_rfc3339(),

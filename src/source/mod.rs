@@ -271,6 +271,8 @@ pub struct SourceIndex {
     /// own, or `None` when it names no usable one (see `feed::Items::site`). `None` for a
     /// listing, a folder, the REST API, or a 304.
     pub feed_site: Option<Option<Url>>,
+    /// A feed's items' own ids, by item URL (see `feed::Items::ids`); empty otherwise.
+    pub item_ids: HashMap<String, String>,
 }
 
 impl SourceIndex {
@@ -284,6 +286,7 @@ impl SourceIndex {
             unchanged: false,
             empty_pages: Vec::new(),
             feed_site: None,
+            item_ids: HashMap::new(),
         }
     }
 }
@@ -431,6 +434,7 @@ pub async fn read_index(
         let mut index = SourceIndex::new(Discovery::Posts(items.posts), "feed");
         index.skipped = items.skipped;
         index.feed_site = Some(items.site);
+        index.item_ids = items.ids;
         Ok(index)
     } else {
         if matches!(src.kind, SourceKind::Wordpress | SourceKind::Auto)
@@ -530,6 +534,7 @@ async fn read_wordpress(
                             state.remember(start, first);
                             let mut index = SourceIndex::new(Discovery::Posts(items.posts), "feed");
                             index.skipped = items.skipped;
+                            index.item_ids = items.ids;
                             Ok(Some(index))
                         }
                         Err(_) => Ok(None),

@@ -1,5 +1,6 @@
 //! Entries: matching a re-fetched post to its stored twin, detecting edits (and keeping other
-//! entries' related links to an edited entry current), and the feed query.
+//! entries' related links to an edited entry current), whether an entry's text is a feed
+//! item's, which entry each file of a folder or item of a feed gave, and the feed query.
 
 use std::collections::{HashMap, HashSet};
 
@@ -425,12 +426,12 @@ impl Store {
         Ok(())
     }
 
-    /// Which entry each file of the `dir` source `source` gave when it was last stored, by
-    /// path.
-    pub fn dir_files(&self, source: &str) -> Result<HashMap<String, EntryId>, StoreError> {
+    /// Which entry each item of `source` gave when it was last stored: each file of a `dir`
+    /// source (by path), each item of a feed source (by `item <its own id>`).
+    pub fn source_items(&self, source: &str) -> Result<HashMap<String, EntryId>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT path, entry_id FROM dir_files WHERE source = ?1")
+            .prepare_cached("SELECT item, entry_id FROM source_items WHERE source = ?1")
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([source], |r| {
@@ -440,12 +441,13 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// Remember that the file `path` of the `dir` source `source` gave the entry stored under
-    /// `dedup_key` (nothing when no entry is stored under it). Returns that entry's id.
-    pub fn set_dir_file(
+    /// Remember that the item `item` of `source` (see [`Store::source_items`]) gave the entry
+    /// stored under `dedup_key` (nothing when no entry is stored under it). Returns that entry's
+    /// id.
+    pub fn set_source_item(
         &mut self,
         source: &str,
-        path: &str,
+        item: &str,
         dedup_key: &str,
     ) -> Result<Option<EntryId>, StoreError> {
         let Some(stored) = self.get_stored(dedup_key)? else {
@@ -453,22 +455,21 @@ impl Store {
         };
         self.conn
             .prepare_cached(
-                "INSERT INTO dir_files (source, path, entry_id) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (source, path) DO UPDATE SET entry_id = excluded.entry_id",
+                "INSERT INTO source_items (source, item, entry_id) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (source, item) DO UPDATE SET entry_id = excluded.entry_id",
             )
-            .and_then(|mut stmt| stmt.execute(params![source, path, stored.entry.id.0]))
+            .and_then(|mut stmt| stmt.execute(params![source, item, stored.entry.id.0]))
             .map_err(|e| self.err(e))?;
         Ok(Some(stored.entry.id))
     }
 
-    /// The file `path` of the `dir` source `source` gives no entry any more (it is gone, or a
-    /// draft). When `unlink` is set, the entry it gave leaves that source (and so its feeds and
-    /// digests); the entry itself stays stored, with its id, and an upsert from the source links
-    /// it again.
-    pub fn forget_dir_file(
+    /// The item `item` of `source` gives no entry any more (a file gone, or a draft). When
+    /// `unlink` is set, the entry it gave leaves that source (and so its feeds and digests); the
+    /// entry itself stays stored, with its id, and an upsert from the source links it again.
+    pub fn forget_source_item(
         &mut self,
         source: &str,
-        path: &str,
+        item: &str,
         unlink: Option<&EntryId>,
     ) -> Result<(), StoreError> {
         let tx = self
@@ -476,8 +477,8 @@ impl Store {
             .savepoint()
             .map_err(|e| StoreError::sql(&self.path, e))?;
         tx.execute(
-            "DELETE FROM dir_files WHERE source = ?1 AND path = ?2",
-            params![source, path],
+            "DELETE FROM source_items WHERE source = ?1 AND item = ?2",
+            params![source, item],
         )
         .map_err(|e| StoreError::sql(&self.path, e))?;
         if let Some(id) = unlink {
