@@ -269,6 +269,36 @@ fn a_post_without_a_post_number_moved_with_a_redirect_keeps_its_entry() {
     moved_with_a_redirect(common::jsonld_post);
 }
 
+/// Serve `posts` on `site` (each page rendered by `page`) with a listing of them at `/cat/`,
+/// and run an html source on it once (every post new, exit 0): the folder and the config.
+fn listed_and_read(
+    site: &Site,
+    page: fn(&str, &Post) -> String,
+    posts: &[&Post],
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let base = site.base();
+    for p in posts {
+        site.set(&p.path(), Resp::Html(page(&base, p)));
+    }
+    let links: Vec<(String, String)> = posts
+        .iter()
+        .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
+        .collect();
+    site.set("/cat/", Resp::Html(listing(&base, &links, None)));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &html_config(&site.url("/cat/"), "respect_robots = false"),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!("site: {} new", posts.len())),
+        "{stderr}"
+    );
+    (dir, cfg)
+}
+
 /// The slug change of [`a_post_moved_with_a_redirect_is_one_update_not_a_duplicate`], on
 /// pages rendered by `page`.
 fn moved_with_a_redirect(page: fn(&str, &Post) -> String) {
@@ -278,21 +308,7 @@ fn moved_with_a_redirect(page: fn(&str, &Post) -> String) {
     let old = Post::new(9100, "panel-on-water", "Panel on water", date);
     let other = Post::new(9101, "panel-on-trade", "Panel on trade", date);
     let link = |p: &Post| (format!("{base}{}", p.path()), p.title.clone());
-    for p in [&old, &other] {
-        site.set(&p.path(), Resp::Html(page(&base, p)));
-    }
-    site.set(
-        "/cat/",
-        Resp::Html(listing(&base, &[link(&old), link(&other)], None)),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &html_config(&site.url("/cat/"), "respect_robots = false"),
-    );
-    let (code, _, stderr) = feedwright(&cfg, &["run"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("site: 2 new"), "{stderr}");
+    let (dir, cfg) = listed_and_read(&site, page, &[&old, &other]);
 
     // The slug changes: the old URL redirects, the listing links the new one.
     let moved = Post::new(9100, "panel-on-water-renamed", "Panel on water", date);
@@ -403,20 +419,7 @@ fn a_post_redirected_to_a_page_not_listed_keeps_its_entry() {
     let gone = Post::new(9200, "panel-on-ports", "Panel on ports", date);
     let other = Post::new(9201, "panel-on-fish", "Panel on fish", date);
     let link = |p: &Post| (format!("{base}{}", p.path()), p.title.clone());
-    for p in [&gone, &other] {
-        site.set(&p.path(), Resp::Html(common::jsonld_post(&base, p)));
-    }
-    site.set(
-        "/cat/",
-        Resp::Html(listing(&base, &[link(&gone), link(&other)], None)),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &html_config(&site.url("/cat/"), "respect_robots = false"),
-    );
-    let (code, _, stderr) = feedwright(&cfg, &["run"]);
-    assert_eq!(code, 0, "{stderr}");
+    let (dir, cfg) = listed_and_read(&site, common::jsonld_post, &[&gone, &other]);
     let gone_id = format!("{base}{}", gone.path());
 
     // The post is deleted; its URL redirects to the home page, a post of its own.
