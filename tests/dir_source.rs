@@ -479,3 +479,84 @@ fn a_saved_page_without_a_url_says_what_to_add() {
         item(&feed, url);
     }
 }
+
+/// A saved page as a site renders it: title, date, author, tag, description and canonical link.
+fn rich_page(canonical: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html><head><title>Page title</title>\
+         <link rel=\"canonical\" href=\"{canonical}\">\
+         <meta property=\"article:published_time\" content=\"2024-02-01T10:00:00Z\">\
+         <meta name=\"author\" content=\"Page Author\">\
+         <meta property=\"article:tag\" content=\"page-tag\">\
+         <meta name=\"description\" content=\"Page description\">\
+         </head><body><article><h1>Page title</h1><div class=\"entry-content\"><p>Text.</p></div>\
+         </article></body></html>"
+    )
+}
+
+/// Front matter at the top of a saved page wins over what extraction finds, field by field;
+/// what it does not give comes from the page; a bad date fails the file as in Markdown.
+#[test]
+fn front_matter_of_a_saved_page_wins_over_the_page() {
+    let full = format!(
+        "---\ntitle: Front title\ndate: 2024-03-04\nupdated: 2024-03-06T12:00:00Z\n\
+         author: [Ann, Bob]\ntags: front-tag\nsummary: Front a<b summary\nrelated: /events/url-only/\n\
+         url: https://example.org/events/front/\n---\n{}",
+        rich_page("https://example.org/events/page-full/")
+    );
+    let partial = format!(
+        "+++\ntitle = \"Only the title\"\n+++\n{}",
+        rich_page("https://example.org/events/partial/")
+    );
+    let url_only = format!(
+        "+++\nurl = \"https://example.org/events/url-only/\"\n+++\n{}",
+        rich_page("https://example.org/events/page-url-only/")
+    );
+    let bad = format!(
+        "---\ndate: not a date\n---\n{}",
+        rich_page("https://example.org/events/bad/")
+    );
+    let dir = site(&[
+        ("full.html", &full),
+        ("partial.html", &partial),
+        ("url-only.html", &url_only),
+        ("bad.html", &bad),
+    ]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("events: 3 new"), "{stderr}");
+    let bad = failure(&stderr, "bad.html");
+    assert!(
+        bad.starts_with("front matter key date: \"not a date\" is not a date"),
+        "{bad}"
+    );
+    let feed = feed_json(dir.path());
+    let full = item(&feed, "https://example.org/events/front/");
+    assert_eq!(full["title"], "Front title");
+    assert_eq!(full["date_published"], "2024-03-04T00:00:00+00:00");
+    assert_eq!(full["date_modified"], "2024-03-06T12:00:00+00:00");
+    assert_eq!(
+        full["authors"],
+        serde_json::json!([{"name": "Ann"}, {"name": "Bob"}])
+    );
+    assert_eq!(full["tags"], serde_json::json!(["front-tag"]));
+    assert_eq!(full["summary"], "Front a<b summary");
+    // The post's own related links come first (similar posts may follow).
+    assert_eq!(
+        full["_feedwright"]["related"][0]["url"],
+        "https://example.org/events/url-only/"
+    );
+    assert_eq!(full["content_html"], "<p>Text.</p>");
+    let partial = item(&feed, "https://example.org/events/partial/");
+    assert_eq!(partial["title"], "Only the title");
+    assert_eq!(partial["date_published"], "2024-02-01T10:00:00+00:00");
+    assert_eq!(
+        partial["authors"],
+        serde_json::json!([{"name": "Page Author"}])
+    );
+    assert_eq!(partial["tags"], serde_json::json!(["page-tag"]));
+    assert_eq!(partial["summary"], "Page description");
+    let url_only = item(&feed, "https://example.org/events/url-only/");
+    assert_eq!(url_only["title"], "Page title");
+    assert_eq!(url_only["date_published"], "2024-02-01T10:00:00+00:00");
+}

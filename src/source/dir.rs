@@ -3,8 +3,11 @@
 //! Owns: listing a folder (recursively, in name order), splitting TOML (`+++`) or YAML (`---`)
 //! front matter, rendering Markdown with `pulldown-cmark`, and refusing a file whose front matter
 //! an editor got wrong (unknown key, a date `normalize::parse_date` cannot read, no URL) with a
-//! message naming the file. Must not: sanitize (Markdown may carry raw HTML: it is as untrusted as
-//! a scraped page), normalize (dates are only checked, and handed on as written), or touch the
+//! message naming the file. A saved page is handed on for the pipeline to extract like a fetched
+//! one, unless its front matter gives fields of its own (or a `url` the page's canonical link may
+//! contradict): then it is extracted here (`crate::extract`, pure) and those fields put over what
+//! extraction found. Must not: sanitize (Markdown may carry raw HTML: it is as untrusted as a
+//! scraped page), normalize (dates are only checked, and handed on as written), or touch the
 //! store.
 
 use std::collections::HashSet;
@@ -155,7 +158,7 @@ pub fn read(src: &SourceConfig) -> Result<SourceIndex, SourceError> {
     let mut posts = Vec::new();
     let mut documents = Vec::new();
     for path in files {
-        match read_file(&path) {
+        match read_file(&path, src) {
             Ok(Item::Post(url, raw)) => posts.push((path.display().to_string(), url, *raw)),
             Ok(Item::Page(page)) => documents.push((path.display().to_string(), page)),
             Ok(Item::Draft) => {
@@ -233,10 +236,91 @@ enum Item {
     Draft,
 }
 
-fn read_file(path: &Path) -> Result<Item, String> {
+/// What front matter says about a post beyond its `url` and `draft`, dates checked. `None` (or
+/// an empty date list) is a key not given.
+struct Fields {
+    title: Option<String>,
+    published: Vec<RawDate>,
+    modified: Vec<RawDate>,
+    authors: Option<Vec<String>>,
+    categories: Option<Vec<String>>,
+    /// As `RawPost::summary` takes it: HTML (the typed text, escaped).
+    summary: Option<String>,
+    /// As written: relative ones are resolved against the post's URL.
+    related: Option<Vec<String>>,
+}
+
+impl Fields {
+    fn read(front: FrontMatter) -> Result<Fields, String> {
+        let list = |one: Option<OneOrMany>, other: Option<OneOrMany>| {
+            (one.is_some() || other.is_some()).then(|| {
+                let mut all = one.map(OneOrMany::into_vec).unwrap_or_default();
+                all.extend(other.map(OneOrMany::into_vec).unwrap_or_default());
+                all
+            })
+        };
+        Ok(Fields {
+            title: front.title.map(|Text(t)| t),
+            published: front_date("date", front.date)?,
+            modified: front_date("updated", front.updated)?,
+            authors: list(front.author, front.authors),
+            categories: list(front.categories, front.tags),
+            // Plain text as the editor typed it, but `RawPost::summary` may be HTML and is read
+            // as HTML: escaped, so `a<b` is not taken for a tag and `&amp;` stays as written.
+            summary: front
+                .summary
+                .map(|Text(s)| html_escape::encode_text(&s).into_owned()),
+            related: front.related.map(OneOrMany::into_vec),
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.published.is_empty()
+            && self.modified.is_empty()
+            && self.authors.is_none()
+            && self.categories.is_none()
+            && self.summary.is_none()
+            && self.related.is_none()
+    }
+
+    /// Put the fields given over `raw`'s; `url` is the post's, for relative `related` URLs.
+    fn apply(self, raw: &mut RawPost, url: &Url) {
+        if let Some(title) = self.title {
+            raw.title = Some(title);
+        }
+        if !self.published.is_empty() {
+            raw.published = self.published;
+        }
+        if !self.modified.is_empty() {
+            raw.modified = self.modified;
+        }
+        if let Some(authors) = self.authors {
+            raw.authors = authors;
+        }
+        if let Some(categories) = self.categories {
+            raw.categories = categories;
+        }
+        if let Some(summary) = self.summary {
+            raw.summary = Some(summary);
+        }
+        if let Some(related) = self.related {
+            raw.related = related
+                .into_iter()
+                .filter_map(|r| url.join(&r).ok())
+                .map(|u| crate::model::Link {
+                    url: u.to_string(),
+                    title: String::new(),
+                })
+                .collect();
+        }
+    }
+}
+
+fn read_file(path: &Path, src: &SourceConfig) -> Result<Item, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
     let text = crate::normalize::decode_text(&bytes, None);
-    let (front, rest) = split_front_matter(&text)?;
+    let (mut front, rest) = split_front_matter(&text)?;
     if front.draft == Some(true) {
         return Ok(Item::Draft);
     }
@@ -247,9 +331,9 @@ fn read_file(path: &Path) -> Result<Item, String> {
             .as_deref(),
         Some("md" | "markdown")
     );
-    let url = match &front.url {
+    let url = match front.url.take() {
         Some(Text(u)) => Some(
-            Url::parse(u)
+            Url::parse(&u)
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https"))
                 .ok_or_else(|| {
@@ -258,21 +342,38 @@ fn read_file(path: &Path) -> Result<Item, String> {
         ),
         None => None,
     };
+    let fields = Fields::read(front)?;
     if !is_md {
-        // A saved page: extraction runs on it like on a fetched one; front matter (rare) wins.
         let file_url = Url::from_file_path(path.canonicalize().map_err(|e| e.to_string())?)
             .map_err(|_| "cannot turn the path into a URL".to_string())?;
         if url.is_none() {
             check_canonical(rest, &file_url)?;
         }
-        let page_url = url.clone().unwrap_or(file_url.clone());
-        return Ok(Item::Page(RawPage {
-            requested_url: file_url,
-            url: page_url,
+        let page = RawPage {
+            requested_url: file_url.clone(),
+            url: url.clone().unwrap_or(file_url),
             content_type: Some("text/html".into()),
             body: rest.to_string(),
             fetched_at: Utc::now(),
-        }));
+        };
+        // The usual saved page (no front matter, or a `url` where the page declares no other
+        // canonical URL): extraction runs on it in the pipeline, like on a fetched one.
+        let url_wins = url
+            .as_ref()
+            .is_some_and(|u| may_declare_another_canonical(rest, u));
+        if fields.is_empty() && !url_wins {
+            return Ok(Item::Page(page));
+        }
+        // Front matter (rare) wins field by field over what extraction finds, so the page is
+        // extracted here.
+        let mut raw =
+            crate::extract::extract_post(&page, &src.selectors).map_err(|e| e.to_string())?;
+        if url.is_some() {
+            raw.canonical = url;
+        }
+        let post_url = raw.canonical.clone().unwrap_or_else(|| page.url.clone());
+        fields.apply(&mut raw, &post_url);
+        return Ok(Item::Post(page.url, Box::new(raw)));
     }
     let url = url.ok_or_else(|| {
         "front matter key url is missing: a Markdown post needs the absolute URL readers should open".to_string()
@@ -282,44 +383,34 @@ fn read_file(path: &Path) -> Result<Item, String> {
         | pulldown_cmark::Options::ENABLE_FOOTNOTES
         | pulldown_cmark::Options::ENABLE_STRIKETHROUGH;
     pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new_ext(rest, opts));
-    let published = front_date("date", front.date)?;
-    let modified = front_date("updated", front.updated)?;
-    let mut authors = front.author.map(OneOrMany::into_vec).unwrap_or_default();
-    authors.extend(front.authors.map(OneOrMany::into_vec).unwrap_or_default());
-    let mut categories = front
-        .categories
-        .map(OneOrMany::into_vec)
-        .unwrap_or_default();
-    categories.extend(front.tags.map(OneOrMany::into_vec).unwrap_or_default());
-    let related = front
-        .related
-        .map(OneOrMany::into_vec)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|r| url.join(&r).ok())
-        .map(|u| crate::model::Link {
-            url: u.to_string(),
-            title: String::new(),
-        })
-        .collect();
-    let raw = RawPost {
+    let mut raw = RawPost {
         canonical: Some(url.clone()),
         wp_post_id: None,
         base_href: None,
-        title: front.title.map(|Text(t)| t),
-        published,
-        modified,
-        authors,
-        categories,
+        title: None,
+        published: Vec::new(),
+        modified: Vec::new(),
+        authors: Vec::new(),
+        categories: Vec::new(),
         body_html: Some(html),
-        // Plain text as the editor typed it, but `RawPost::summary` may be HTML and is read as
-        // HTML: escaped, so `a<b` is not taken for a tag and `&amp;` stays as written.
-        summary: front
-            .summary
-            .map(|Text(s)| html_escape::encode_text(&s).into_owned()),
-        related,
+        summary: None,
+        related: Vec::new(),
     };
+    fields.apply(&mut raw, &url);
     Ok(Item::Post(url, Box::new(raw)))
+}
+
+/// Might the page declare a canonical URL other than `url`? Then extraction would take that
+/// one over the front matter's. Read from the markup as text (see [`check_canonical`]), so it
+/// errs towards yes: a canonical link without `href`, with a relative one, or inside a comment.
+fn may_declare_another_canonical(body: &str, url: &Url) -> bool {
+    // Most pages given a `url` have no canonical link at all: a search for the word (its
+    // letters are rare in markup) settles them without a look at every tag.
+    static WORD: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)canonical").expect("static regex"));
+    WORD.is_match(body)
+        && canonical_hrefs(body)
+            .any(|href| href.is_none_or(|h| Url::parse(h.trim()).ok().as_ref() != Some(url)))
 }
 
 /// A saved page without a front-matter `url` is published under its canonical link, which
@@ -378,13 +469,19 @@ fn check_canonical(body: &str, file_url: &Url) -> Result<(), String> {
 /// The `href` of the first `<link>` tag whose `rel` has the token `canonical`, found in the
 /// markup as text (see [`check_canonical`]).
 fn first_canonical_href(body: &str) -> Option<&str> {
+    canonical_hrefs(body).next()?
+}
+
+/// The `href` (if any) of every `<link>` tag whose `rel` has the token `canonical`, in markup
+/// order, found in the markup as text.
+fn canonical_hrefs(body: &str) -> impl Iterator<Item = Option<&str>> {
     static TAG: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"(?i)<link\s[^>]*>").expect("static regex"));
     static ATTR: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r#"(?i)\s(rel|href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#)
             .expect("static regex")
     });
-    TAG.find_iter(body).find_map(|tag| {
+    TAG.find_iter(body).filter_map(|tag| {
         let (mut rel, mut href) = (None, None);
         for a in ATTR.captures_iter(tag.as_str()) {
             let value = a
@@ -403,7 +500,7 @@ fn first_canonical_href(body: &str) -> Option<&str> {
         rel?.split_ascii_whitespace()
             .any(|t| t.eq_ignore_ascii_case("canonical"))
             .then_some(href)
-    })?
+    })
 }
 
 /// A TOML error on one line, like a YAML one (`… at line 4 column 1`): its `Display` spreads
