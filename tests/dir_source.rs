@@ -560,3 +560,45 @@ fn front_matter_of_a_saved_page_wins_over_the_page() {
     assert_eq!(url_only["title"], "Page title");
     assert_eq!(url_only["date_published"], "2024-02-01T10:00:00+00:00");
 }
+
+/// A UTF-8 file with a stray byte of another charset is read as UTF-8 (the stray byte shown as
+/// U+FFFD, with a warning naming the file), not as a legacy charset that garbles every other
+/// accented letter; a file in a legacy charset throughout is still detected as such.
+#[test]
+fn a_stray_byte_does_not_make_a_utf8_file_legacy() {
+    let dir = site(&[]);
+    let posts = dir.path().join("posts");
+    std::fs::write(
+        posts.join("mixed.md"),
+        b"+++\ntitle = \"Mixed Caf\xc3\xa9\"\nurl = \"https://example.org/mixed/\"\n+++\n\
+          A stray \xe9 byte.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        posts.join("legacy.md"),
+        b"+++\ntitle = \"Caf\xe9 cr\xe8me\"\nurl = \"https://example.org/legacy/\"\n+++\n\
+          Le caf\xe9 d\xe9j\xe0 tr\xe8s fr\xe9quent\xe9 par les \xe9tudiants.\n",
+    )
+    .unwrap();
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let feed = feed_json(dir.path());
+    let mixed = item(&feed, "https://example.org/mixed/");
+    assert_eq!(mixed["title"], "Mixed Café");
+    assert_eq!(mixed["content_html"], "<p>A stray \u{FFFD} byte.</p>");
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("WARN"))
+        .unwrap_or_else(|| panic!("no warning:\n{stderr}"));
+    assert!(
+        warning.contains("posts/mixed.md") && warning.contains("not valid UTF-8"),
+        "{warning}"
+    );
+    assert_eq!(stderr.matches("WARN").count(), 1, "{stderr}");
+    let legacy = item(&feed, "https://example.org/legacy/");
+    assert_eq!(legacy["title"], "Café crème");
+    assert_eq!(
+        legacy["content_html"],
+        "<p>Le café déjà très fréquenté par les étudiants.</p>"
+    );
+}

@@ -320,6 +320,15 @@ impl Fields {
 fn read_file(path: &Path, src: &SourceConfig) -> Result<Item, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
     let text = crate::normalize::decode_text(&bytes, None);
+    // A file that is mostly UTF-8 is read as UTF-8 whatever stray bytes it holds: those become
+    // U+FFFD, which the editor should hear of. (A legacy charset throughout decodes without.)
+    if text.contains('\u{FFFD}') && std::str::from_utf8(&bytes).is_err() {
+        tracing::warn!(
+            file = %path.display(),
+            "not valid UTF-8 throughout: decoded with {} replacement character(s) (U+FFFD)",
+            text.matches('\u{FFFD}').count()
+        );
+    }
     let (mut front, rest) = split_front_matter(&text)?;
     if front.draft == Some(true) {
         return Ok(Item::Draft);
