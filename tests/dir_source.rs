@@ -602,3 +602,36 @@ fn a_stray_byte_does_not_make_a_utf8_file_legacy() {
         "<p>Le café déjà très fréquenté par les étudiants.</p>"
     );
 }
+
+/// Front matter must open on the first line: after blank lines it is not taken for front matter,
+/// and the message says so rather than that the `url` it gives is missing.
+#[test]
+fn front_matter_after_blank_lines_says_it_must_come_first() {
+    let dir = site(&[
+        (
+            "blank.md",
+            "\n\n+++\ntitle = \"T\"\nurl = \"https://example.org/t/\"\n+++\nT\n",
+        ),
+        (
+            "spaces.html",
+            " \r\n---\nurl: https://example.org/s/\n---\n<p>S</p>\n",
+        ),
+        (
+            "good.md",
+            "+++\nurl = \"https://example.org/good/\"\n+++\nGood\n",
+        ),
+    ]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        failure(&stderr, "blank.md"),
+        "front matter must start on the first line of the file: remove the 2 blank lines \
+         before its opening +++"
+    );
+    assert_eq!(
+        failure(&stderr, "spaces.html"),
+        "front matter must start on the first line of the file: remove the 1 blank line \
+         before its opening ---"
+    );
+    assert!(stderr.contains("events: 1 new"), "{stderr}");
+}

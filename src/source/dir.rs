@@ -599,6 +599,27 @@ fn split_front_matter(text: &str) -> Result<(FrontMatter, &str), String> {
         };
         return Ok((front, rest));
     }
+    // After blank lines a fence does not open front matter (as in Hugo and Jekyll), but it is
+    // surely meant to: say so, rather than that the keys it gives are missing.
+    let mut after_blank = text;
+    let mut blank = 0;
+    while let Some((line, next)) = after_blank.split_once('\n')
+        && line.trim_matches([' ', '\t', '\r']).is_empty()
+    {
+        blank += 1;
+        after_blank = next;
+    }
+    if blank > 0
+        && let Some(fence) = ["+++", "---"].into_iter().find(|f| {
+            fence_line(after_blank, f).is_some_and(|a| !a.is_empty() || text.ends_with('\n'))
+        })
+    {
+        let lines = if blank == 1 { "line" } else { "lines" };
+        return Err(format!(
+            "front matter must start on the first line of the file: remove the {blank} blank \
+             {lines} before its opening {fence}"
+        ));
+    }
     Ok((FrontMatter::default(), text))
 }
 
@@ -704,9 +725,27 @@ mod tests {
             "--- ",
             "+++ x\n+++\n",
             "----\ntitle: T\n----\n",
-            "\n+++\n+++\n",
+            "\n+++ x\n+++\n",
+            "\n\n<p>x</p>\n---\n",
         ] {
             assert_eq!(split(text), Ok((None, text)), "{text:?}");
         }
+        // A fence after blank lines is front matter in the wrong place.
+        assert_eq!(
+            split("\n+++\n+++\n"),
+            Err(
+                "front matter must start on the first line of the file: remove the 1 blank \
+                 line before its opening +++"
+                    .into()
+            )
+        );
+        assert_eq!(
+            split("\u{feff} \t\r\n\r\n---\r\nurl: x\r\n"),
+            Err(
+                "front matter must start on the first line of the file: remove the 2 blank \
+                 lines before its opening ---"
+                    .into()
+            )
+        );
     }
 }
