@@ -635,3 +635,44 @@ fn front_matter_after_blank_lines_says_it_must_come_first() {
     );
     assert!(stderr.contains("events: 1 new"), "{stderr}");
 }
+
+/// A file reached twice (through symbolic links, or a folder linked into the tree) is read
+/// once, under the first of its paths in name order, as a folder reached twice is.
+#[test]
+fn a_file_reached_twice_is_read_once() {
+    let dir = site(&[(
+        "real.md",
+        "+++\nurl = \"https://example.org/real/\"\n+++\nReal\n",
+    )]);
+    let posts = dir.path().join("posts");
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(elsewhere.join("sub")).unwrap();
+    std::fs::write(
+        elsewhere.join("lf.md"),
+        "+++\nurl = \"https://example.org/lf/\"\n+++\nLF\n",
+    )
+    .unwrap();
+    std::fs::write(
+        elsewhere.join("sub/bad.md"),
+        "+++\nurl = \"https://example.org/bad/\"\ndate = \"soon\"\n+++\nBad\n",
+    )
+    .unwrap();
+    let link = |target: &str, name: &str| {
+        std::os::unix::fs::symlink(target, posts.join(name)).unwrap();
+    };
+    link("../elsewhere/lf.md", "lf.md");
+    link("../elsewhere/lf.md", "lf-again.md");
+    link("real.md", "a-real-link.md");
+    // One folder under two names: its files are named by the first.
+    link("../elsewhere/sub", "z-sub");
+    link("z-sub", "b-sub");
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stderr.contains("same post"), "{stderr}");
+    assert!(stderr.contains("events: 2 new"), "{stderr}");
+    assert!(
+        failure(&stderr, "b-sub/bad.md").starts_with("front matter key date"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("failed ").count(), 1, "{stderr}");
+}

@@ -10,7 +10,7 @@
 //! scraped page), normalize (dates are only checked, and handed on as written), or touch the
 //! store.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
@@ -155,9 +155,20 @@ pub fn read(src: &SourceConfig) -> Result<SourceIndex, SourceError> {
         message: format!("cannot read folder: {e}"),
     })?;
     files.sort();
+    // A file reached twice (a link to a file listed already) is read once, under its first path.
+    let mut first_path: HashMap<PathBuf, PathBuf> = HashMap::new();
     let mut posts = Vec::new();
     let mut documents = Vec::new();
-    for path in files {
+    for (path, real) in files {
+        if let Some(first) = first_path.get(&real) {
+            tracing::info!(
+                file = %path.display(),
+                "the same file as {}: read once, as that",
+                first.display()
+            );
+            continue;
+        }
+        first_path.insert(real, path.clone());
         match read_file(&path, src) {
             Ok(Item::Post(url, raw)) => posts.push((path.display().to_string(), url, *raw)),
             Ok(Item::Page(page)) => documents.push((path.display().to_string(), page)),
@@ -172,39 +183,43 @@ pub fn read(src: &SourceConfig) -> Result<SourceIndex, SourceError> {
     Ok(index)
 }
 
-/// List post files below `dir`; an unreadable subfolder or entry is a failure of its own and
-/// the rest is still read. Symbolic links are followed (a linked folder is read like a real
-/// one); a folder reached twice (a link back up the tree) is read once.
+/// List post files below `dir`, each with its real path (no link in it); an unreadable
+/// subfolder or entry is a failure of its own and the rest is still read. Symbolic links are
+/// followed (a linked folder is read like a real one); a folder reached twice (a link back up
+/// the tree, or two links to one folder) is read once, under its first path in name order.
 fn collect(
     dir: &Path,
-    out: &mut Vec<PathBuf>,
+    out: &mut Vec<(PathBuf, PathBuf)>,
     failures: &mut Vec<(String, String)>,
     seen: &mut HashSet<PathBuf>,
 ) -> std::io::Result<()> {
-    if !seen.insert(dir.canonicalize()?) {
+    let real_dir = dir.canonicalize()?;
+    if !seen.insert(real_dir.clone()) {
         return Ok(());
     }
+    let mut entries = Vec::new();
     for entry in std::fs::read_dir(dir)? {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                failures.push((dir.display().to_string(), format!("cannot list: {e}")));
-                continue;
-            }
-        };
+        match entry {
+            Ok(e) => entries.push(e),
+            Err(e) => failures.push((dir.display().to_string(), format!("cannot list: {e}"))),
+        }
+    }
+    // In name order, so that of two paths to one folder the first in name order reads it.
+    entries.sort_by_cached_key(std::fs::DirEntry::file_name);
+    for entry in entries {
         let path = entry.path();
         if entry.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
-        let is_dir = match entry.file_type() {
+        let (is_dir, is_link) = match entry.file_type() {
             Ok(t) if t.is_symlink() => match std::fs::metadata(&path) {
-                Ok(m) => m.is_dir(),
+                Ok(m) => (m.is_dir(), true),
                 Err(e) => {
                     failures.push((path.display().to_string(), format!("broken link: {e}")));
                     continue;
                 }
             },
-            Ok(t) => t.is_dir(),
+            Ok(t) => (t.is_dir(), false),
             Err(e) => {
                 failures.push((path.display().to_string(), format!("cannot read: {e}")));
                 continue;
@@ -224,7 +239,18 @@ fn collect(
                 .as_deref(),
             Some("md" | "markdown" | "html" | "htm")
         ) {
-            out.push(path);
+            let real = if is_link {
+                match path.canonicalize() {
+                    Ok(real) => real,
+                    Err(e) => {
+                        failures.push((path.display().to_string(), format!("broken link: {e}")));
+                        continue;
+                    }
+                }
+            } else {
+                real_dir.join(entry.file_name())
+            };
+            out.push((path, real));
         }
     }
     Ok(())
