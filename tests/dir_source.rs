@@ -676,3 +676,39 @@ fn a_file_reached_twice_is_read_once() {
     );
     assert_eq!(stderr.matches("failed ").count(), 1, "{stderr}");
 }
+
+/// A source folder that holds `output_dir` (and the store) does not read what feedwright wrote
+/// there as posts: the digest's web pages are `.html` files without a canonical link.
+#[test]
+fn the_output_folder_and_the_store_are_not_posts() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        "output_dir = \"out\"\n[store]\npath = \"state.html\"\n\
+         [[source]]\nname = \"events\"\nurl = \".\"\nkind = \"dir\"\n\
+         [[feed]]\nname = \"events\"\nsources = [\"events\"]\n",
+    );
+    std::fs::write(
+        dir.path().join("post.md"),
+        "+++\nurl = \"https://example.org/post/\"\n+++\nPost\n",
+    )
+    .unwrap();
+    let digest = dir.path().join("out/events/digest");
+    std::fs::create_dir_all(&digest).unwrap();
+    std::fs::write(
+        digest.join("2024-W10.html"),
+        "<!DOCTYPE html><html><head><title>Digest</title></head><body><p>Issue</p></body></html>",
+    )
+    .unwrap();
+    // The same folder through a link is the same folder.
+    std::os::unix::fs::symlink("out", dir.path().join("published")).unwrap();
+    for round in ["first", "second"] {
+        let (code, stderr) = run(dir.path());
+        assert_eq!(code, 0, "{round} run:\n{stderr}");
+        assert!(
+            !stderr.lines().any(|l| l.trim().starts_with("failed ")),
+            "{round} run:\n{stderr}"
+        );
+    }
+    item(&feed_json(dir.path()), "https://example.org/post/");
+}

@@ -149,11 +149,41 @@ pub fn read(src: &SourceConfig) -> Result<SourceIndex, SourceError> {
     let root = PathBuf::from(&src.url);
     let mut files = Vec::new();
     let mut failures = Vec::new();
-    let mut seen = HashSet::new();
+    // What feedwright writes is never a post: `output_dir` counts as a folder read already (it
+    // does not exist before the first run), and the store's files are left out below.
+    let not_posts = &src.not_posts;
+    let mut seen: HashSet<PathBuf> = not_posts
+        .output_dir
+        .iter()
+        .filter_map(|d| d.canonicalize().ok())
+        .collect();
+    let store = not_posts.store.as_deref().and_then(|db| {
+        let folder = db
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Some((
+            folder.canonicalize().ok()?,
+            db.file_name()?.to_string_lossy().into_owned(),
+        ))
+    });
     collect(&root, &mut files, &mut failures, &mut seen).map_err(|e| SourceError::Invalid {
         location: root.display().to_string(),
         message: format!("cannot read folder: {e}"),
     })?;
+    if let Some((folder, db)) = &store {
+        // The database and its companions: SQLite's, and the single-writer lock.
+        let names: Vec<String> = ["", "-wal", "-shm", "-journal", ".lock"]
+            .iter()
+            .map(|suffix| format!("{db}{suffix}"))
+            .collect();
+        files.retain(|(_, real)| {
+            real.parent() != Some(folder.as_path())
+                || !real
+                    .file_name()
+                    .is_some_and(|n| names.iter().any(|db| n.to_string_lossy() == db.as_str()))
+        });
+    }
     files.sort();
     // A file reached twice (a link to a file listed already) is read once, under its first path.
     let mut first_path: HashMap<PathBuf, PathBuf> = HashMap::new();
