@@ -557,11 +557,35 @@ pub fn digest(
         Ok(c) => c,
         Err(e) => return e,
     };
-    if cfg.digest.is_none() {
+    let Some(digest_cfg) = &cfg.digest else {
         eprintln!(
             "error: {}: no [digest] table: nothing to send",
             path.display()
         );
+        return Exit::Usage;
+    };
+    // Exit 2 writes nothing: what `digest::run` would refuse with it (the options, the
+    // templates) is checked before the store and `output_dir` are created.
+    let flag_error = |message: String| {
+        let e = crate::digest::DigestError::Flag {
+            flag: "--to".into(),
+            message,
+        };
+        eprintln!("error: {e}");
+        Exit::Usage
+    };
+    if let Some(to) = &to {
+        if let Err(e) = to.parse::<lettre::message::Mailbox>() {
+            return flag_error(format!("invalid email address {to:?}: {e}"));
+        }
+        if !dry_run && digest_cfg.smtp_url.is_none() {
+            return flag_error(
+                "no SMTP server to send the test copy through: digest.smtp_url is not set".into(),
+            );
+        }
+    }
+    if let Err(e) = crate::digest::check_templates(&cfg, &config_dir(path)) {
+        eprintln!("error: {}", e.in_config_file(path));
         return Exit::Usage;
     }
     if let Err(e) = prepare_output_dir(&cfg.output_dir) {

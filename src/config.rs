@@ -193,6 +193,18 @@ pub struct SourceConfig {
     pub recheck_hours: u32,
     #[serde(default)]
     pub selectors: Selectors,
+    /// Not a key: for a `dir` source, what feedwright itself writes, which the folder may hold
+    /// but which is never read as posts: `output_dir` and the store's database (whose companion
+    /// files start with its name). Set by [`Config::load`] with the resolved paths.
+    #[serde(skip)]
+    pub not_posts: NotPosts,
+}
+
+/// Paths a `dir` source must not read as posts (see [`SourceConfig::not_posts`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NotPosts {
+    pub output_dir: Option<PathBuf>,
+    pub store: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -477,6 +489,10 @@ impl Config {
         for s in &mut self.sources {
             if s.kind == SourceKind::Dir {
                 s.url = join(Path::new(&s.url)).to_string_lossy().into_owned();
+                s.not_posts = NotPosts {
+                    output_dir: Some(self.output_dir.clone()),
+                    store: Some(self.store.path.clone()),
+                };
             }
         }
         if let Some(key) = self.digest.as_mut().and_then(|d| d.dkim_key.as_mut()) {

@@ -464,3 +464,42 @@ fn digest_now_needs_a_four_digit_year() {
         );
     }
 }
+
+/// `digest` refuses what it cannot use (a bad `--to`, `--to` with no SMTP server, a template
+/// that does not render) before it creates the store or `output_dir`: exit 2 writes nothing.
+#[test]
+fn digest_option_errors_create_nothing() {
+    let (dir, cfg) = notes();
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("{text}[digest]\nfeed = \"main\"\n")).unwrap();
+    let now = "2024-11-18T13:00:00Z";
+    let created = || files_in(dir.path());
+    let before = created();
+    for (args, says) in [
+        (
+            vec!["digest", "--now", now, "--to", "x"],
+            "error: --to: invalid email address \"x\": ",
+        ),
+        (
+            vec!["digest", "--now", now, "--to", "editor@example.org"],
+            "error: --to: no SMTP server to send the test copy through: digest.smtp_url is not \
+             set",
+        ),
+    ] {
+        let (code, _, stderr) = feedwright(&cfg, &args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.starts_with(says), "{args:?}: {stderr}");
+        assert_eq!(created(), before, "{args:?} wrote nothing");
+    }
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    std::fs::write(
+        dir.path().join("templates/digest.html"),
+        "{% if %}broken{% endif %}",
+    )
+    .unwrap();
+    let before = created();
+    let (code, _, stderr) = feedwright(&cfg, &["digest", "--now", now, "--dry-run"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("digest.html"), "{stderr}");
+    assert_eq!(created(), before, "a template error wrote nothing");
+}

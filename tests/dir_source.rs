@@ -531,3 +531,236 @@ fn a_saved_page_without_a_url_says_what_to_add() {
         item(&feed, url);
     }
 }
+
+/// A saved page as a site renders it: title, date, author, tag, description and canonical link.
+fn rich_page(canonical: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html><head><title>Page title</title>\
+         <link rel=\"canonical\" href=\"{canonical}\">\
+         <meta property=\"article:published_time\" content=\"2024-02-01T10:00:00Z\">\
+         <meta name=\"author\" content=\"Page Author\">\
+         <meta property=\"article:tag\" content=\"page-tag\">\
+         <meta name=\"description\" content=\"Page description\">\
+         </head><body><article><h1>Page title</h1><div class=\"entry-content\"><p>Text.</p></div>\
+         </article></body></html>"
+    )
+}
+
+/// Front matter at the top of a saved page wins over what extraction finds, field by field;
+/// what it does not give comes from the page; a bad date fails the file as in Markdown.
+#[test]
+fn front_matter_of_a_saved_page_wins_over_the_page() {
+    let full = format!(
+        "---\ntitle: Front title\ndate: 2024-03-04\nupdated: 2024-03-06T12:00:00Z\n\
+         author: [Ann, Bob]\ntags: front-tag\nsummary: Front a<b summary\nrelated: /events/url-only/\n\
+         url: https://example.org/events/front/\n---\n{}",
+        rich_page("https://example.org/events/page-full/")
+    );
+    let partial = format!(
+        "+++\ntitle = \"Only the title\"\n+++\n{}",
+        rich_page("https://example.org/events/partial/")
+    );
+    let url_only = format!(
+        "+++\nurl = \"https://example.org/events/url-only/\"\n+++\n{}",
+        rich_page("https://example.org/events/page-url-only/")
+    );
+    let bad = format!(
+        "---\ndate: not a date\n---\n{}",
+        rich_page("https://example.org/events/bad/")
+    );
+    let dir = site(&[
+        ("full.html", &full),
+        ("partial.html", &partial),
+        ("url-only.html", &url_only),
+        ("bad.html", &bad),
+    ]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("events: 3 new"), "{stderr}");
+    let bad = failure(&stderr, "bad.html");
+    assert!(
+        bad.starts_with("front matter key date: \"not a date\" is not a date"),
+        "{bad}"
+    );
+    let feed = feed_json(dir.path());
+    let full = item(&feed, "https://example.org/events/front/");
+    assert_eq!(full["title"], "Front title");
+    assert_eq!(full["date_published"], "2024-03-04T00:00:00+00:00");
+    assert_eq!(full["date_modified"], "2024-03-06T12:00:00+00:00");
+    assert_eq!(
+        full["authors"],
+        serde_json::json!([{"name": "Ann"}, {"name": "Bob"}])
+    );
+    assert_eq!(full["tags"], serde_json::json!(["front-tag"]));
+    assert_eq!(full["summary"], "Front a<b summary");
+    // The post's own related links come first (similar posts may follow).
+    assert_eq!(
+        full["_feedwright"]["related"][0]["url"],
+        "https://example.org/events/url-only/"
+    );
+    assert_eq!(full["content_html"], "<p>Text.</p>");
+    let partial = item(&feed, "https://example.org/events/partial/");
+    assert_eq!(partial["title"], "Only the title");
+    assert_eq!(partial["date_published"], "2024-02-01T10:00:00+00:00");
+    assert_eq!(
+        partial["authors"],
+        serde_json::json!([{"name": "Page Author"}])
+    );
+    assert_eq!(partial["tags"], serde_json::json!(["page-tag"]));
+    assert_eq!(partial["summary"], "Page description");
+    let url_only = item(&feed, "https://example.org/events/url-only/");
+    assert_eq!(url_only["title"], "Page title");
+    assert_eq!(url_only["date_published"], "2024-02-01T10:00:00+00:00");
+}
+
+/// A UTF-8 file with a stray byte of another charset is read as UTF-8 (the stray byte shown as
+/// U+FFFD, with a warning naming the file), not as a legacy charset that garbles every other
+/// accented letter; a file in a legacy charset throughout is still detected as such.
+#[test]
+fn a_stray_byte_does_not_make_a_utf8_file_legacy() {
+    let dir = site(&[]);
+    let posts = dir.path().join("posts");
+    std::fs::write(
+        posts.join("mixed.md"),
+        b"+++\ntitle = \"Mixed Caf\xc3\xa9\"\nurl = \"https://example.org/mixed/\"\n+++\n\
+          A stray \xe9 byte.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        posts.join("legacy.md"),
+        b"+++\ntitle = \"Caf\xe9 cr\xe8me\"\nurl = \"https://example.org/legacy/\"\n+++\n\
+          Le caf\xe9 d\xe9j\xe0 tr\xe8s fr\xe9quent\xe9 par les \xe9tudiants.\n",
+    )
+    .unwrap();
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let feed = feed_json(dir.path());
+    let mixed = item(&feed, "https://example.org/mixed/");
+    assert_eq!(mixed["title"], "Mixed Café");
+    assert_eq!(mixed["content_html"], "<p>A stray \u{FFFD} byte.</p>");
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("WARN"))
+        .unwrap_or_else(|| panic!("no warning:\n{stderr}"));
+    assert!(
+        warning.contains("posts/mixed.md") && warning.contains("not valid UTF-8"),
+        "{warning}"
+    );
+    assert_eq!(stderr.matches("WARN").count(), 1, "{stderr}");
+    let legacy = item(&feed, "https://example.org/legacy/");
+    assert_eq!(legacy["title"], "Café crème");
+    assert_eq!(
+        legacy["content_html"],
+        "<p>Le café déjà très fréquenté par les étudiants.</p>"
+    );
+}
+
+/// Front matter must open on the first line: after blank lines it is not taken for front matter,
+/// and the message says so rather than that the `url` it gives is missing.
+#[test]
+fn front_matter_after_blank_lines_says_it_must_come_first() {
+    let dir = site(&[
+        (
+            "blank.md",
+            "\n\n+++\ntitle = \"T\"\nurl = \"https://example.org/t/\"\n+++\nT\n",
+        ),
+        (
+            "spaces.html",
+            " \r\n---\nurl: https://example.org/s/\n---\n<p>S</p>\n",
+        ),
+        (
+            "good.md",
+            "+++\nurl = \"https://example.org/good/\"\n+++\nGood\n",
+        ),
+    ]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        failure(&stderr, "blank.md"),
+        "front matter must start on the first line of the file: remove the 2 blank lines \
+         before its opening +++"
+    );
+    assert_eq!(
+        failure(&stderr, "spaces.html"),
+        "front matter must start on the first line of the file: remove the 1 blank line \
+         before its opening ---"
+    );
+    assert!(stderr.contains("events: 1 new"), "{stderr}");
+}
+
+/// A file reached twice (through symbolic links, or a folder linked into the tree) is read
+/// once, under the first of its paths in name order, as a folder reached twice is.
+#[test]
+fn a_file_reached_twice_is_read_once() {
+    let dir = site(&[(
+        "real.md",
+        "+++\nurl = \"https://example.org/real/\"\n+++\nReal\n",
+    )]);
+    let posts = dir.path().join("posts");
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(elsewhere.join("sub")).unwrap();
+    std::fs::write(
+        elsewhere.join("lf.md"),
+        "+++\nurl = \"https://example.org/lf/\"\n+++\nLF\n",
+    )
+    .unwrap();
+    std::fs::write(
+        elsewhere.join("sub/bad.md"),
+        "+++\nurl = \"https://example.org/bad/\"\ndate = \"soon\"\n+++\nBad\n",
+    )
+    .unwrap();
+    let link = |target: &str, name: &str| {
+        std::os::unix::fs::symlink(target, posts.join(name)).unwrap();
+    };
+    link("../elsewhere/lf.md", "lf.md");
+    link("../elsewhere/lf.md", "lf-again.md");
+    link("real.md", "a-real-link.md");
+    // One folder under two names: its files are named by the first.
+    link("../elsewhere/sub", "z-sub");
+    link("z-sub", "b-sub");
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stderr.contains("same post"), "{stderr}");
+    assert!(stderr.contains("events: 2 new"), "{stderr}");
+    assert!(
+        failure(&stderr, "b-sub/bad.md").starts_with("front matter key date"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("failed ").count(), 1, "{stderr}");
+}
+
+/// A source folder that holds `output_dir` (and the store) does not read what feedwright wrote
+/// there as posts: the digest's web pages are `.html` files without a canonical link.
+#[test]
+fn the_output_folder_and_the_store_are_not_posts() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        "output_dir = \"out\"\n[store]\npath = \"state.html\"\n\
+         [[source]]\nname = \"events\"\nurl = \".\"\nkind = \"dir\"\n\
+         [[feed]]\nname = \"events\"\nsources = [\"events\"]\n",
+    );
+    std::fs::write(
+        dir.path().join("post.md"),
+        "+++\nurl = \"https://example.org/post/\"\n+++\nPost\n",
+    )
+    .unwrap();
+    let digest = dir.path().join("out/events/digest");
+    std::fs::create_dir_all(&digest).unwrap();
+    std::fs::write(
+        digest.join("2024-W10.html"),
+        "<!DOCTYPE html><html><head><title>Digest</title></head><body><p>Issue</p></body></html>",
+    )
+    .unwrap();
+    // The same folder through a link is the same folder.
+    std::os::unix::fs::symlink("out", dir.path().join("published")).unwrap();
+    for round in ["first", "second"] {
+        let (code, stderr) = run(dir.path());
+        assert_eq!(code, 0, "{round} run:\n{stderr}");
+        assert!(
+            !stderr.lines().any(|l| l.trim().starts_with("failed ")),
+            "{round} run:\n{stderr}"
+        );
+    }
+    item(&feed_json(dir.path()), "https://example.org/post/");
+}

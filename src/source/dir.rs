@@ -3,11 +3,14 @@
 //! Owns: listing a folder (recursively, in name order), splitting TOML (`+++`) or YAML (`---`)
 //! front matter, rendering Markdown with `pulldown-cmark`, and refusing a file whose front matter
 //! an editor got wrong (unknown key, a date `normalize::parse_date` cannot read, no URL) with a
-//! message naming the file. Must not: sanitize (Markdown may carry raw HTML: it is as untrusted as
-//! a scraped page), normalize (dates are only checked, and handed on as written), or touch the
+//! message naming the file. A saved page is handed on for the pipeline to extract like a fetched
+//! one, unless its front matter gives fields of its own (or a `url` the page's canonical link may
+//! contradict): then it is extracted here (`crate::extract`, pure) and those fields put over what
+//! extraction found. Must not: sanitize (Markdown may carry raw HTML: it is as untrusted as a
+//! scraped page), normalize (dates are only checked, and handed on as written), or touch the
 //! store.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
@@ -146,16 +149,57 @@ pub fn read(src: &SourceConfig) -> Result<SourceIndex, SourceError> {
     let root = PathBuf::from(&src.url);
     let mut files = Vec::new();
     let mut failures = Vec::new();
-    let mut seen = HashSet::new();
+    // What feedwright writes is never a post: `output_dir` counts as a folder read already (it
+    // does not exist before the first run), and the store's files are left out below.
+    let not_posts = &src.not_posts;
+    let mut seen: HashSet<PathBuf> = not_posts
+        .output_dir
+        .iter()
+        .filter_map(|d| d.canonicalize().ok())
+        .collect();
+    let store = not_posts.store.as_deref().and_then(|db| {
+        let folder = db
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Some((
+            folder.canonicalize().ok()?,
+            db.file_name()?.to_string_lossy().into_owned(),
+        ))
+    });
     collect(&root, &mut files, &mut failures, &mut seen).map_err(|e| SourceError::Invalid {
         location: root.display().to_string(),
         message: format!("cannot read folder: {e}"),
     })?;
+    if let Some((folder, db)) = &store {
+        // The database and its companions: SQLite's, and the single-writer lock.
+        let names: Vec<String> = ["", "-wal", "-shm", "-journal", ".lock"]
+            .iter()
+            .map(|suffix| format!("{db}{suffix}"))
+            .collect();
+        files.retain(|(_, real)| {
+            real.parent() != Some(folder.as_path())
+                || !real
+                    .file_name()
+                    .is_some_and(|n| names.iter().any(|db| n.to_string_lossy() == db.as_str()))
+        });
+    }
     files.sort();
+    // A file reached twice (a link to a file listed already) is read once, under its first path.
+    let mut first_path: HashMap<PathBuf, PathBuf> = HashMap::new();
     let mut posts = Vec::new();
     let mut documents = Vec::new();
-    for path in files {
-        match read_file(&path) {
+    for (path, real) in files {
+        if let Some(first) = first_path.get(&real) {
+            tracing::info!(
+                file = %path.display(),
+                "the same file as {}: read once, as that",
+                first.display()
+            );
+            continue;
+        }
+        first_path.insert(real, path.clone());
+        match read_file(&path, src) {
             Ok(Item::Post(url, raw)) => posts.push((path.display().to_string(), url, *raw)),
             Ok(Item::Page(page)) => documents.push((path.display().to_string(), page)),
             Ok(Item::Draft) => {
@@ -169,39 +213,43 @@ pub fn read(src: &SourceConfig) -> Result<SourceIndex, SourceError> {
     Ok(index)
 }
 
-/// List post files below `dir`; an unreadable subfolder or entry is a failure of its own and
-/// the rest is still read. Symbolic links are followed (a linked folder is read like a real
-/// one); a folder reached twice (a link back up the tree) is read once.
+/// List post files below `dir`, each with its real path (no link in it); an unreadable
+/// subfolder or entry is a failure of its own and the rest is still read. Symbolic links are
+/// followed (a linked folder is read like a real one); a folder reached twice (a link back up
+/// the tree, or two links to one folder) is read once, under its first path in name order.
 fn collect(
     dir: &Path,
-    out: &mut Vec<PathBuf>,
+    out: &mut Vec<(PathBuf, PathBuf)>,
     failures: &mut Vec<(String, String)>,
     seen: &mut HashSet<PathBuf>,
 ) -> std::io::Result<()> {
-    if !seen.insert(dir.canonicalize()?) {
+    let real_dir = dir.canonicalize()?;
+    if !seen.insert(real_dir.clone()) {
         return Ok(());
     }
+    let mut entries = Vec::new();
     for entry in std::fs::read_dir(dir)? {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                failures.push((dir.display().to_string(), format!("cannot list: {e}")));
-                continue;
-            }
-        };
+        match entry {
+            Ok(e) => entries.push(e),
+            Err(e) => failures.push((dir.display().to_string(), format!("cannot list: {e}"))),
+        }
+    }
+    // In name order, so that of two paths to one folder the first in name order reads it.
+    entries.sort_by_cached_key(std::fs::DirEntry::file_name);
+    for entry in entries {
         let path = entry.path();
         if entry.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
-        let is_dir = match entry.file_type() {
+        let (is_dir, is_link) = match entry.file_type() {
             Ok(t) if t.is_symlink() => match std::fs::metadata(&path) {
-                Ok(m) => m.is_dir(),
+                Ok(m) => (m.is_dir(), true),
                 Err(e) => {
                     failures.push((path.display().to_string(), format!("broken link: {e}")));
                     continue;
                 }
             },
-            Ok(t) => t.is_dir(),
+            Ok(t) => (t.is_dir(), false),
             Err(e) => {
                 failures.push((path.display().to_string(), format!("cannot read: {e}")));
                 continue;
@@ -221,7 +269,18 @@ fn collect(
                 .as_deref(),
             Some("md" | "markdown" | "html" | "htm")
         ) {
-            out.push(path);
+            let real = if is_link {
+                match path.canonicalize() {
+                    Ok(real) => real,
+                    Err(e) => {
+                        failures.push((path.display().to_string(), format!("broken link: {e}")));
+                        continue;
+                    }
+                }
+            } else {
+                real_dir.join(entry.file_name())
+            };
+            out.push((path, real));
         }
     }
     Ok(())
@@ -233,10 +292,100 @@ enum Item {
     Draft,
 }
 
-fn read_file(path: &Path) -> Result<Item, String> {
+/// What front matter says about a post beyond its `url` and `draft`, dates checked. `None` (or
+/// an empty date list) is a key not given.
+struct Fields {
+    title: Option<String>,
+    published: Vec<RawDate>,
+    modified: Vec<RawDate>,
+    authors: Option<Vec<String>>,
+    categories: Option<Vec<String>>,
+    /// As `RawPost::summary` takes it: HTML (the typed text, escaped).
+    summary: Option<String>,
+    /// As written: relative ones are resolved against the post's URL.
+    related: Option<Vec<String>>,
+}
+
+impl Fields {
+    fn read(front: FrontMatter) -> Result<Fields, String> {
+        let list = |one: Option<OneOrMany>, other: Option<OneOrMany>| {
+            (one.is_some() || other.is_some()).then(|| {
+                let mut all = one.map(OneOrMany::into_vec).unwrap_or_default();
+                all.extend(other.map(OneOrMany::into_vec).unwrap_or_default());
+                all
+            })
+        };
+        Ok(Fields {
+            title: front.title.map(|Text(t)| t),
+            published: front_date("date", front.date)?,
+            modified: front_date("updated", front.updated)?,
+            authors: list(front.author, front.authors),
+            categories: list(front.categories, front.tags),
+            // Plain text as the editor typed it, but `RawPost::summary` may be HTML and is read
+            // as HTML: escaped, so `a<b` is not taken for a tag and `&amp;` stays as written.
+            summary: front
+                .summary
+                .map(|Text(s)| html_escape::encode_text(&s).into_owned()),
+            related: front.related.map(OneOrMany::into_vec),
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.published.is_empty()
+            && self.modified.is_empty()
+            && self.authors.is_none()
+            && self.categories.is_none()
+            && self.summary.is_none()
+            && self.related.is_none()
+    }
+
+    /// Put the fields given over `raw`'s; `url` is the post's, for relative `related` URLs.
+    fn apply(self, raw: &mut RawPost, url: &Url) {
+        if let Some(title) = self.title {
+            raw.title = Some(title);
+        }
+        if !self.published.is_empty() {
+            raw.published = self.published;
+        }
+        if !self.modified.is_empty() {
+            raw.modified = self.modified;
+        }
+        if let Some(authors) = self.authors {
+            raw.authors = authors;
+        }
+        if let Some(categories) = self.categories {
+            raw.categories = categories;
+        }
+        if let Some(summary) = self.summary {
+            raw.summary = Some(summary);
+        }
+        if let Some(related) = self.related {
+            raw.related = related
+                .into_iter()
+                .filter_map(|r| url.join(&r).ok())
+                .map(|u| crate::model::Link {
+                    url: u.to_string(),
+                    title: String::new(),
+                })
+                .collect();
+        }
+    }
+}
+
+fn read_file(path: &Path, src: &SourceConfig) -> Result<Item, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
     let text = crate::normalize::decode_text(&bytes, None);
-    let (front, rest) = split_front_matter(&text)?;
+    // A file that is mostly UTF-8 is read as UTF-8 whatever stray bytes it holds: those become
+    // U+FFFD, which the editor should hear of. (A legacy charset throughout decodes without.)
+    if text.contains('\u{FFFD}') && std::str::from_utf8(&bytes).is_err() {
+        tracing::warn!(
+            file = %path.display(),
+            "not valid UTF-8 throughout: decoded with {} replacement character(s) (U+FFFD)",
+            text.matches('\u{FFFD}').count()
+        );
+    }
+    let (mut front, rest) = split_front_matter(&text)?;
     if front.draft == Some(true) {
         return Ok(Item::Draft);
     }
@@ -247,9 +396,9 @@ fn read_file(path: &Path) -> Result<Item, String> {
             .as_deref(),
         Some("md" | "markdown")
     );
-    let url = match &front.url {
+    let url = match front.url.take() {
         Some(Text(u)) => Some(
-            Url::parse(u)
+            Url::parse(&u)
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https"))
                 .ok_or_else(|| {
@@ -258,21 +407,38 @@ fn read_file(path: &Path) -> Result<Item, String> {
         ),
         None => None,
     };
+    let fields = Fields::read(front)?;
     if !is_md {
-        // A saved page: extraction runs on it like on a fetched one; front matter (rare) wins.
         let file_url = Url::from_file_path(path.canonicalize().map_err(|e| e.to_string())?)
             .map_err(|_| "cannot turn the path into a URL".to_string())?;
         if url.is_none() {
             check_canonical(rest, &file_url)?;
         }
-        let page_url = url.clone().unwrap_or(file_url.clone());
-        return Ok(Item::Page(RawPage {
-            requested_url: file_url,
-            url: page_url,
+        let page = RawPage {
+            requested_url: file_url.clone(),
+            url: url.clone().unwrap_or(file_url),
             content_type: Some("text/html".into()),
             body: rest.to_string(),
             fetched_at: Utc::now(),
-        }));
+        };
+        // The usual saved page (no front matter, or a `url` where the page declares no other
+        // canonical URL): extraction runs on it in the pipeline, like on a fetched one.
+        let url_wins = url
+            .as_ref()
+            .is_some_and(|u| may_declare_another_canonical(rest, u));
+        if fields.is_empty() && !url_wins {
+            return Ok(Item::Page(page));
+        }
+        // Front matter (rare) wins field by field over what extraction finds, so the page is
+        // extracted here.
+        let mut raw =
+            crate::extract::extract_post(&page, &src.selectors).map_err(|e| e.to_string())?;
+        if url.is_some() {
+            raw.canonical = url;
+        }
+        let post_url = raw.canonical.clone().unwrap_or_else(|| page.url.clone());
+        fields.apply(&mut raw, &post_url);
+        return Ok(Item::Post(page.url, Box::new(raw)));
     }
     let url = url.ok_or_else(|| {
         "front matter key url is missing: a Markdown post needs the absolute URL readers should open".to_string()
@@ -282,44 +448,34 @@ fn read_file(path: &Path) -> Result<Item, String> {
         | pulldown_cmark::Options::ENABLE_FOOTNOTES
         | pulldown_cmark::Options::ENABLE_STRIKETHROUGH;
     pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new_ext(rest, opts));
-    let published = front_date("date", front.date)?;
-    let modified = front_date("updated", front.updated)?;
-    let mut authors = front.author.map(OneOrMany::into_vec).unwrap_or_default();
-    authors.extend(front.authors.map(OneOrMany::into_vec).unwrap_or_default());
-    let mut categories = front
-        .categories
-        .map(OneOrMany::into_vec)
-        .unwrap_or_default();
-    categories.extend(front.tags.map(OneOrMany::into_vec).unwrap_or_default());
-    let related = front
-        .related
-        .map(OneOrMany::into_vec)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|r| url.join(&r).ok())
-        .map(|u| crate::model::Link {
-            url: u.to_string(),
-            title: String::new(),
-        })
-        .collect();
-    let raw = RawPost {
+    let mut raw = RawPost {
         canonical: Some(url.clone()),
         wp_post_id: None,
         base_href: None,
-        title: front.title.map(|Text(t)| t),
-        published,
-        modified,
-        authors,
-        categories,
+        title: None,
+        published: Vec::new(),
+        modified: Vec::new(),
+        authors: Vec::new(),
+        categories: Vec::new(),
         body_html: Some(html),
-        // Plain text as the editor typed it, but `RawPost::summary` may be HTML and is read as
-        // HTML: escaped, so `a<b` is not taken for a tag and `&amp;` stays as written.
-        summary: front
-            .summary
-            .map(|Text(s)| html_escape::encode_text(&s).into_owned()),
-        related,
+        summary: None,
+        related: Vec::new(),
     };
+    fields.apply(&mut raw, &url);
     Ok(Item::Post(url, Box::new(raw)))
+}
+
+/// Might the page declare a canonical URL other than `url`? Then extraction would take that
+/// one over the front matter's. Read from the markup as text (see [`check_canonical`]), so it
+/// errs towards yes: a canonical link without `href`, with a relative one, or inside a comment.
+fn may_declare_another_canonical(body: &str, url: &Url) -> bool {
+    // Most pages given a `url` have no canonical link at all: a search for the word (its
+    // letters are rare in markup) settles them without a look at every tag.
+    static WORD: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)canonical").expect("static regex"));
+    WORD.is_match(body)
+        && canonical_hrefs(body)
+            .any(|href| href.is_none_or(|h| Url::parse(h.trim()).ok().as_ref() != Some(url)))
 }
 
 /// A saved page without a front-matter `url` is published under its canonical link, which
@@ -378,13 +534,19 @@ fn check_canonical(body: &str, file_url: &Url) -> Result<(), String> {
 /// The `href` of the first `<link>` tag whose `rel` has the token `canonical`, found in the
 /// markup as text (see [`check_canonical`]).
 fn first_canonical_href(body: &str) -> Option<&str> {
+    canonical_hrefs(body).next()?
+}
+
+/// The `href` (if any) of every `<link>` tag whose `rel` has the token `canonical`, in markup
+/// order, found in the markup as text.
+fn canonical_hrefs(body: &str) -> impl Iterator<Item = Option<&str>> {
     static TAG: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"(?i)<link\s[^>]*>").expect("static regex"));
     static ATTR: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r#"(?i)\s(rel|href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#)
             .expect("static regex")
     });
-    TAG.find_iter(body).find_map(|tag| {
+    TAG.find_iter(body).filter_map(|tag| {
         let (mut rel, mut href) = (None, None);
         for a in ATTR.captures_iter(tag.as_str()) {
             let value = a
@@ -403,7 +565,7 @@ fn first_canonical_href(body: &str) -> Option<&str> {
         rel?.split_ascii_whitespace()
             .any(|t| t.eq_ignore_ascii_case("canonical"))
             .then_some(href)
-    })?
+    })
 }
 
 /// A TOML error on one line, like a YAML one (`… at line 4 column 1`): its `Display` spreads
@@ -492,6 +654,27 @@ fn split_front_matter(text: &str) -> Result<(FrontMatter, &str), String> {
             serde_yaml_ng::from_str(&head).map_err(|e| format!("front matter (YAML): {e}"))?
         };
         return Ok((front, rest));
+    }
+    // After blank lines a fence does not open front matter (as in Hugo and Jekyll), but it is
+    // surely meant to: say so, rather than that the keys it gives are missing.
+    let mut after_blank = text;
+    let mut blank = 0;
+    while let Some((line, next)) = after_blank.split_once('\n')
+        && line.trim_matches([' ', '\t', '\r']).is_empty()
+    {
+        blank += 1;
+        after_blank = next;
+    }
+    if blank > 0
+        && let Some(fence) = ["+++", "---"].into_iter().find(|f| {
+            fence_line(after_blank, f).is_some_and(|a| !a.is_empty() || text.ends_with('\n'))
+        })
+    {
+        let lines = if blank == 1 { "line" } else { "lines" };
+        return Err(format!(
+            "front matter must start on the first line of the file: remove the {blank} blank \
+             {lines} before its opening {fence}"
+        ));
     }
     Ok((FrontMatter::default(), text))
 }
@@ -598,9 +781,27 @@ mod tests {
             "--- ",
             "+++ x\n+++\n",
             "----\ntitle: T\n----\n",
-            "\n+++\n+++\n",
+            "\n+++ x\n+++\n",
+            "\n\n<p>x</p>\n---\n",
         ] {
             assert_eq!(split(text), Ok((None, text)), "{text:?}");
         }
+        // A fence after blank lines is front matter in the wrong place.
+        assert_eq!(
+            split("\n+++\n+++\n"),
+            Err(
+                "front matter must start on the first line of the file: remove the 1 blank \
+                 line before its opening +++"
+                    .into()
+            )
+        );
+        assert_eq!(
+            split("\u{feff} \t\r\n\r\n---\r\nurl: x\r\n"),
+            Err(
+                "front matter must start on the first line of the file: remove the 2 blank \
+                 lines before its opening ---"
+                    .into()
+            )
+        );
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Owns: HTTP fetching ([`http`]), the category listing walk ([`scrape`]), feed ingest
 //! ([`feed`]), local folders ([`dir`]) and the `auto` decision between them. Must not: parse post
-//! fields (that is `extract`, called by the pipeline), normalize, or touch the database.
+//! fields (that is `extract`, called by the pipeline; [`dir`] calls it only on a saved page whose
+//! front matter overrides some of them), normalize, or touch the database.
 
 pub mod dir;
 pub mod feed;
