@@ -696,3 +696,28 @@ for fam in text_string_to_metric_families(sys.stdin.read()):
         })
         .collect()
 }
+
+/// Write the dry-run digest of the week of 4 March 2024 (ISO 2024-W10) with the config at
+/// `config`, then check that none of the feed's outputs in `out` (its three documents and the
+/// issue's web copy) contains any of `never`. Returns the text part.
+pub fn week_10_without(config: &Path, out: &Path, never: &[&str]) -> String {
+    let (code, _, stderr) = feedwright(
+        config,
+        &["digest", "--now", "2024-03-12T12:00:00Z", "--dry-run"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    for file in [
+        "atom.xml",
+        "rss.xml",
+        "feed.json",
+        "digest/2024-W10.html",
+        "digest/2024-W10.txt",
+    ] {
+        let text =
+            std::fs::read_to_string(out.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for n in never {
+            assert!(!text.contains(n), "{file} has {n:?}: {text}");
+        }
+    }
+    std::fs::read_to_string(out.join("digest/2024-W10.txt")).expect("the issue's text")
+}
