@@ -393,6 +393,8 @@ pub async fn refresh_source(
     let feed_items = index.kind == "feed";
     // A folder's files, those read in this run included (see `settle_files`).
     let mut present: HashSet<String> = index.failures.iter().map(|(l, _)| l.clone()).collect();
+    // Files and folders that could not be read: what is below them is not known to be gone.
+    let unread: Vec<String> = index.failures.iter().map(|(l, _)| l.clone()).collect();
     let dir = src.kind == SourceKind::Dir;
     let files = Owners {
         dir,
@@ -640,7 +642,7 @@ pub async fn refresh_source(
     if rep.degraded.is_none() {
         follow_moves(src, store, &mut rep, reached);
         if src.kind == SourceKind::Dir {
-            settle_files(src, store, &mut rep, files, &present);
+            settle_files(src, store, &mut rep, files, &present, &unread);
         }
     }
     let health = stored.health();
@@ -969,7 +971,8 @@ fn keep_item_entry_id(store: &Store, id: &EntryId, entry: &mut Entry) {
 
 /// After a `dir` source's run: each file that gave an entry when last stored and gives none now
 /// (deleted, renamed away or made a draft; not one that failed, which keeps its entry as it
-/// was) takes its entry out of the source's feeds, unless another file gives that entry now.
+/// was, and nor does one below a folder or link that could not be read this run, `unread`)
+/// takes its entry out of the source's feeds, unless another file gives that entry now.
 /// The entry stays stored (a file giving it again brings it back with its id). A folder that
 /// lists no file at all (an unmounted disk, say) takes nothing out.
 fn settle_files(
@@ -978,6 +981,7 @@ fn settle_files(
     rep: &mut SourceReport,
     files: Owners,
     present: &HashSet<String>,
+    unread: &[String],
 ) {
     let now = files.now.into_inner().unwrap_or_else(|p| p.into_inner());
     let given: HashSet<&EntryId> = now.values().collect();
@@ -985,6 +989,11 @@ fn settle_files(
         .before
         .iter()
         .filter(|(path, _)| !now.contains_key(*path) && !present.contains(*path))
+        .filter(|(path, _)| {
+            !unread
+                .iter()
+                .any(|u| std::path::Path::new(path.as_str()).starts_with(u))
+        })
         .collect();
     if gone.is_empty() {
         return;

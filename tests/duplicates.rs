@@ -582,10 +582,26 @@ fn a_file_made_a_draft_or_deleted_takes_its_post_out() {
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(ids(dir.path()), [b]);
 
+    // A subfolder that cannot be read (here a link to nowhere) does not take its posts out.
+    let (c, sub) = ("https://example.org/events/c/", posts.join("sub"));
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(sub.join("c.md"), md_post("Event C", "2024-11-17", c)).unwrap();
+    std::fs::write(posts.join("b.md"), md_post("Event B", "2024-11-19", b)).unwrap();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(ids(dir.path()), [b, c]);
+    std::fs::remove_dir_all(&sub).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &sub).unwrap();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("broken link"), "{stderr}");
+    assert_eq!(ids(dir.path()), [b, c]);
+    std::fs::remove_file(&sub).unwrap();
+
     // Nothing left in the folder (a disk not mounted, say): nothing is taken out.
     std::fs::remove_file(posts.join("b.md")).unwrap();
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("has no post file"), "{stderr}");
-    assert_eq!(ids(dir.path()), [b]);
+    assert_eq!(ids(dir.path()), [b, c]);
 }
