@@ -345,7 +345,7 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
     }
     for result in &published.feeds {
         match result {
-            Ok(p) if p.entries == 0 && p.archive_pages == 0 => {
+            Ok(p) if p.files.is_empty() => {
                 eprintln!("feed {}: no entries yet, nothing published", p.feed)
             }
             Ok(p) => {

@@ -395,6 +395,8 @@ pub async fn refresh_source(
     let mut present: HashSet<String> = index.failures.iter().map(|(l, _)| l.clone()).collect();
     // Files and folders that could not be read: what is below them is not known to be gone.
     let unread: Vec<String> = index.failures.iter().map(|(l, _)| l.clone()).collect();
+    // A folder holding only drafts is there (its files were made drafts), not unmounted.
+    let has_drafts = !index.drafts.is_empty();
     let dir = src.kind == SourceKind::Dir;
     let files = Owners {
         dir,
@@ -642,7 +644,8 @@ pub async fn refresh_source(
     if rep.degraded.is_none() {
         follow_moves(src, store, &mut rep, reached);
         if src.kind == SourceKind::Dir {
-            settle_files(src, store, &mut rep, files, &present, &unread);
+            let lists_files = has_drafts || !present.is_empty();
+            settle_files(src, store, &mut rep, files, &present, &unread, lists_files);
         }
     }
     let health = stored.health();
@@ -974,7 +977,8 @@ fn keep_item_entry_id(store: &Store, id: &EntryId, entry: &mut Entry) {
 /// was, and nor does one below a folder or link that could not be read this run, `unread`)
 /// takes its entry out of the source's feeds, unless another file gives that entry now.
 /// The entry stays stored (a file giving it again brings it back with its id). A folder that
-/// lists no file at all (an unmounted disk, say) takes nothing out.
+/// lists no file at all, not even a draft (`lists_files` false: an unmounted disk, say), takes
+/// nothing out.
 fn settle_files(
     src: &SourceConfig,
     store: &mut Store,
@@ -982,6 +986,7 @@ fn settle_files(
     files: Owners,
     present: &HashSet<String>,
     unread: &[String],
+    lists_files: bool,
 ) {
     let now = files.now.into_inner().unwrap_or_else(|p| p.into_inner());
     let given: HashSet<&EntryId> = now.values().collect();
@@ -998,7 +1003,7 @@ fn settle_files(
     if gone.is_empty() {
         return;
     }
-    if present.is_empty() {
+    if !lists_files {
         tracing::warn!(
             source = %src.name,
             "the folder {} has no post file: the {} entries its files gave stay published",

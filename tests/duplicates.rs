@@ -605,3 +605,50 @@ fn a_file_made_a_draft_or_deleted_takes_its_post_out() {
     assert!(stderr.contains("has no post file"), "{stderr}");
     assert_eq!(ids(dir.path()), [b, c]);
 }
+
+/// The last post of a feed made a draft takes it out too: the feed is written with no entries,
+/// so its subscribers see it go (a folder holding only drafts is there, not unmounted). A new
+/// store that has not read the folder yet never blanks the published feed.
+#[test]
+fn the_last_post_made_a_draft_empties_the_feed_but_a_new_store_blanks_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let posts = dir.path().join("posts");
+    std::fs::create_dir_all(&posts).unwrap();
+    let a = "https://example.org/events/a/";
+    std::fs::write(posts.join("a.md"), md_post("Event A", "2024-11-18", a)).unwrap();
+    let cfg = write_config(dir.path(), &dir_config(""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let ids = |dir: &Path| -> Vec<String> { dir_items(dir).into_iter().map(|i| i.0).collect() };
+    assert_eq!(ids(dir.path()), [a]);
+
+    let draft = md_post("Event A", "2024-11-18", a).replacen("+++\n", "+++\ndraft = true\n", 1);
+    std::fs::write(posts.join("a.md"), &draft).unwrap();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("has no post file"), "{stderr}");
+    let line = line_of(&stderr, "feed events: ");
+    assert!(line.contains("0 entries"), "{line}");
+    assert!(ids(dir.path()).is_empty());
+    let out = dir.path().join("out/events");
+    let atom = feed_rs::parser::parse(read(&out.join("atom.xml")).as_bytes()).unwrap();
+    assert!(atom.entries.is_empty());
+    let rss = feed_rs::parser::parse(read(&out.join("rss.xml")).as_bytes()).unwrap();
+    assert!(rss.entries.is_empty());
+
+    // Public again: back, same id.
+    std::fs::write(posts.join("a.md"), md_post("Event A", "2024-11-18", a)).unwrap();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(ids(dir.path()), [a]);
+
+    // The store lost, and the folder not there: the published feed is left as it is.
+    let published = read(&out.join("atom.xml"));
+    std::fs::remove_file(dir.path().join("feedwright.db")).unwrap();
+    std::fs::rename(&posts, dir.path().join("away")).unwrap();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("feed events: no entries yet"), "{stderr}");
+    assert_eq!(read(&out.join("atom.xml")), published);
+    assert_eq!(ids(dir.path()), [a]);
+}

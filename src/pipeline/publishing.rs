@@ -224,7 +224,11 @@ fn publish_one(
             .map_err(err)?;
         (head, Vec::new())
     };
-    if head.is_empty() && pages.is_empty() {
+    // A feed with nothing to show is written (empty) only when its posts were all taken out
+    // (a folder's files deleted or made drafts, a category filter that no longer matches):
+    // its subscribers must see them go. One this store has no post of yet (a new store, a
+    // source never reached) is left alone, so an old feed is never blanked by a lost store.
+    if head.is_empty() && pages.is_empty() && !store.ever_stored_from(&feed.sources).map_err(err)? {
         return Ok(Published {
             feed: feed.name.clone(),
             entries: 0,

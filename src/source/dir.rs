@@ -189,6 +189,7 @@ pub fn read(src: &SourceConfig) -> Result<SourceIndex, SourceError> {
     let mut first_path: HashMap<PathBuf, PathBuf> = HashMap::new();
     let mut posts = Vec::new();
     let mut documents = Vec::new();
+    let mut drafts = Vec::new();
     for (path, real) in files {
         if let Some(first) = first_path.get(&real) {
             tracing::info!(
@@ -204,12 +205,14 @@ pub fn read(src: &SourceConfig) -> Result<SourceIndex, SourceError> {
             Ok(Item::Page(page)) => documents.push((path.display().to_string(), page)),
             Ok(Item::Draft) => {
                 tracing::info!(file = %path.display(), "a draft (draft = true): not published");
+                drafts.push(path.display().to_string());
             }
             Err(e) => failures.push((path.display().to_string(), e)),
         }
     }
     let mut index = SourceIndex::new(Discovery::Mixed { posts, documents }, "dir");
     index.failures = failures;
+    index.drafts = drafts;
     Ok(index)
 }
 

@@ -274,6 +274,9 @@ pub struct SourceIndex {
     pub feed_site: Option<Option<Url>>,
     /// A feed's items' own ids, by item URL (see `feed::Items::ids`); empty otherwise.
     pub item_ids: HashMap<String, String>,
+    /// A folder's draft files (`draft = true`): they publish nothing, but they show the folder
+    /// is there (see `pipeline::settle_files`). Empty for other kinds.
+    pub drafts: Vec<String>,
 }
 
 impl SourceIndex {
@@ -288,6 +291,7 @@ impl SourceIndex {
             empty_pages: Vec::new(),
             feed_site: None,
             item_ids: HashMap::new(),
+            drafts: Vec::new(),
         }
     }
 }

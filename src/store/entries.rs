@@ -305,6 +305,27 @@ impl Store {
         Ok(Some(new.entry.id))
     }
 
+    /// Has this store ever stored a post from one of `sources`, whether or not it is still
+    /// theirs (a `dir` source's deleted or draft files unlink their entries, which stay
+    /// stored)? Tells a feed whose posts were all taken out from one this store knows nothing
+    /// of yet (a new store, a source that was never reached).
+    pub fn ever_stored_from(&self, sources: &[String]) -> Result<bool, StoreError> {
+        if sources.is_empty() {
+            return Ok(false);
+        }
+        let placeholders = (1..=sources.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let query = format!(
+            "SELECT EXISTS (SELECT 1 FROM entries WHERE source IN ({placeholders}))
+                 OR EXISTS (SELECT 1 FROM entry_sources WHERE source IN ({placeholders}))"
+        );
+        self.conn
+            .query_row(&query, params_from_iter(sources), |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
     /// Entries of `sources`, newest `published` first, then newest `updated`, then `id`
     /// ascending; when `categories` is non-empty only entries with at least one of them
     /// (case-insensitive). At most `limit`.
