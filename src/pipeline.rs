@@ -1762,9 +1762,17 @@ pub async fn backfill_source(
     let live = live_sources(cfg);
     seed_robots(store, fetcher);
     let resumed = store.backfill_get(&src.name).ok().flatten();
-    if resumed.is_none()
-        && let Some(done) =
-            backfill_wordpress(src, store, fetcher, &state, &mut rep, progress, &live).await
+    if let Some(done) = backfill_wordpress(
+        src,
+        store,
+        fetcher,
+        &state,
+        &mut rep,
+        progress,
+        &live,
+        resumed.as_ref(),
+    )
+    .await
     {
         save_robots(store, fetcher);
         let health = RunHealth {
@@ -1774,6 +1782,8 @@ pub async fn backfill_source(
         finish_source(src, store, fetcher, &state, &mut rep, Some(health), None);
         return rep;
     }
+    // The REST API's own progress, when it gave up, was cleared: read it again.
+    let resumed = store.backfill_get(&src.name).ok().flatten();
     let (mut next, mut pages) = match &resumed {
         Some((url, pages)) => {
             tracing::info!(source = %src.name, "resuming the backfill at {url} (page {})", pages + 1);
@@ -1922,9 +1932,13 @@ pub async fn backfill_source(
     rep
 }
 
-/// Backfill through the WordPress REST API when the source offers it: every page of the
-/// category's posts (100 per request). Returns `None` to fall back to the listing walk (no API,
-/// or the API refuses); `Some(posts extracted)` when the API was read.
+/// Backfill through the WordPress REST API when the source offers it: the category's posts,
+/// 100 a request, newest published first, each page stored before the next is read. Progress is
+/// saved per page (the page to read next), so a backfill stopped by the request budget, a
+/// failure or a crash resumes there. Returns `None` to walk the listing instead (no API, or the
+/// API refuses its first page); `Some(posts extracted)` when the API was read. `resumed` is the
+/// saved progress, if any: a listing walk's is left to the walk.
+#[allow(clippy::too_many_arguments)]
 async fn backfill_wordpress(
     src: &SourceConfig,
     store: &mut Store,
@@ -1933,8 +1947,11 @@ async fn backfill_wordpress(
     rep: &mut SourceReport,
     progress: &dyn Progress,
     live: &HashSet<String>,
+    resumed: Option<&(String, u32)>,
 ) -> Option<u32> {
-    if !matches!(src.kind, SourceKind::Wordpress | SourceKind::Auto) {
+    if !matches!(src.kind, SourceKind::Wordpress | SourceKind::Auto)
+        || resumed.is_some_and(|(url, _)| !source::wordpress::may_be_backfill_url(url))
+    {
         return None;
     }
     let start = Url::parse(&src.url).ok()?;
@@ -1943,54 +1960,118 @@ async fn backfill_wordpress(
         return None;
     }
     let root = source::wordpress_root(src, &start, &first)?;
-    let read = match source::wordpress::read(fetcher, &root, &start, None, None).await {
-        Ok(r) => r,
-        Err(e) if e.falls_back() => {
-            tracing::info!(source = %src.name, "REST API not usable ({e}); walking the archive instead");
-            return None;
+    let place = resumed.map(|(url, _)| source::wordpress::backfill_place(&root, url));
+    let (category, mut page) = match place {
+        Some(Some(place)) => {
+            tracing::info!(source = %src.name, "resuming the backfill through the REST API at page {}", place.1);
+            place
         }
-        Err(e) => {
-            rep.fatal = Some(e.to_string());
-            return Some(0);
-        }
+        // A listing walk's progress: the walk goes on.
+        Some(None) => return None,
+        None => match source::wordpress::listing_category(fetcher, &root, &start).await {
+            Ok(id) => (id, 1),
+            Err(e) => return wordpress_refused(src, rep, e),
+        },
     };
     state.remember(&start, &first);
-    rep.failures.extend(read.failures);
-    let now = Utc::now();
-    let work: Vec<Work> = read
-        .posts
-        .into_iter()
-        .filter(|(u, _)| !state.is_listed_known(u))
-        .map(|(u, raw)| {
-            if src.full_text {
-                Work::FullText {
-                    url: u,
-                    item: raw,
-                    retry: false,
-                }
-            } else {
-                Work::Post(u, raw, now)
-            }
-        })
-        .collect();
-    progress.add_total(work.len() as u64);
-    let mut results =
-        futures_util::stream::iter(work.into_iter().map(|w| process(w, src, fetcher, state)))
-            .buffer_unordered((fetcher.per_host_concurrency() * 2).max(2));
     let mut extracted = 0;
-    while let Some(result) = results.next().await {
-        progress.tick();
-        let reading = Reading {
-            fetches_pages: true,
-            feed_items: false,
-            live,
-            reached: &Default::default(),
-            files: &Default::default(),
+    loop {
+        let url = source::wordpress::backfill_url(&root, category, page);
+        if let Err(e) = store.backfill_put(&src.name, url.as_str(), page - 1, Utc::now()) {
+            tracing::warn!(source = %src.name, "cannot save backfill progress: {e}");
+        }
+        let read = match source::wordpress::backfill_page(fetcher, &root, category, page).await {
+            Ok(r) => r,
+            Err(source::wordpress::WpError::Fetch {
+                error: FetchError::Budget(_),
+                ..
+            }) => {
+                rep.deferred += 1;
+                tracing::info!(source = %src.name, "request budget used up; the backfill continues at {url} next time");
+                return Some(extracted);
+            }
+            Err(e) if e.falls_back() => {
+                // The API went away (or never answered): the listing walk starts afresh.
+                if let Err(e) = store.backfill_clear(&src.name) {
+                    tracing::warn!(source = %src.name, "cannot clear backfill progress: {e}");
+                }
+                return wordpress_refused(src, rep, e);
+            }
+            Err(e) => {
+                // Kept: the next backfill starts again at this page.
+                rep.fatal = Some(format!(
+                    "{e} (the backfill continues at this page next time)"
+                ));
+                return Some(extracted);
+            }
         };
-        extracted += apply(src, store, state, vec![result], rep, reading).extracted;
+        rep.failures.extend(read.failures);
+        let now = Utc::now();
+        let work: Vec<Work> = read
+            .posts
+            .into_iter()
+            .filter(|(u, _)| !state.is_listed_known(u))
+            .map(|(u, raw)| {
+                if src.full_text {
+                    Work::FullText {
+                        url: u,
+                        item: raw,
+                        retry: false,
+                    }
+                } else {
+                    Work::Post(u, raw, now)
+                }
+            })
+            .collect();
+        progress.add_total(work.len() as u64);
+        let mut results =
+            futures_util::stream::iter(work.into_iter().map(|w| process(w, src, fetcher, state)))
+                .buffer_unordered((fetcher.per_host_concurrency() * 2).max(2));
+        let mut out_of_budget = false;
+        while let Some(result) = results.next().await {
+            progress.tick();
+            out_of_budget |= matches!(result.1, Outcome::Deferred(_));
+            let reading = Reading {
+                fetches_pages: true,
+                feed_items: false,
+                live,
+                reached: &Default::default(),
+                files: &Default::default(),
+            };
+            extracted += apply(src, store, state, vec![result], rep, reading).extracted;
+        }
+        drop(results);
+        if out_of_budget {
+            // This page is read again next time; its stored posts are skipped then.
+            tracing::info!(source = %src.name, "request budget used up; the backfill continues at {url} next time");
+            return Some(extracted);
+        }
+        if read.last {
+            break;
+        }
+        page += 1;
     }
-    tracing::info!(source = %src.name, "backfill through the REST API complete");
+    if let Err(e) = store.backfill_clear(&src.name) {
+        tracing::warn!(source = %src.name, "cannot clear backfill progress: {e}");
+    }
+    tracing::info!(source = %src.name, "backfill through the REST API complete after {page} page(s)");
     Some(extracted)
+}
+
+/// The API could not be read from its start: walk the listing when the API is missing or
+/// refuses (`None`), else the source fails for this backfill.
+fn wordpress_refused(
+    src: &SourceConfig,
+    rep: &mut SourceReport,
+    e: source::wordpress::WpError,
+) -> Option<u32> {
+    if e.falls_back() {
+        tracing::info!(source = %src.name, "REST API not usable ({e}); walking the archive instead");
+        None
+    } else {
+        rep.fatal = Some(e.to_string());
+        Some(0)
+    }
 }
 
 #[cfg(test)]

@@ -1072,3 +1072,67 @@ fn a_feed_read_while_the_api_is_down_never_cuts_posts_to_their_teasers() {
         );
     }
 }
+
+/// The posts endpoint query a backfill sends for `page` of category 4.
+fn backfill_path(page: u32) -> String {
+    format!(
+        "/wp-json/wp/v2/posts?categories=4&per_page=100&page={page}&_embed=1&orderby=date&order=desc"
+    )
+}
+
+/// A backfill through the API stores each page of posts as it reads it and saves its place: one
+/// stopped by the request budget keeps what it read and the next backfill goes on from the page
+/// it stopped at (page 1 is not read again), until every post is stored once.
+#[test]
+fn a_rest_backfill_stopped_by_the_budget_resumes_at_its_page() {
+    let site = Site::start();
+    let base = site.base();
+    category_lookup(&site);
+    site.set(LISTING, listing_page(&base, &["post-1"]));
+    let all = posts(1..251);
+    for (i, chunk) in all.rchunks(100).enumerate() {
+        let items: Vec<Value> = chunk
+            .iter()
+            .rev()
+            .map(|p| api_post(&base, p, true))
+            .collect();
+        site.set(
+            &backfill_path(i as u32 + 1),
+            json_with_pages(&json!(items), Some(3)),
+        );
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = common::write_config(
+        dir.path(),
+        &common::site_config(
+            &site.url(LISTING),
+            "max_requests = 4\nrespect_robots = false",
+            "kind = \"wordpress\"",
+        ),
+    );
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        assert!(rounds < 6, "the backfill never ended");
+        let (code, _, err) = common::feedwright(&config, &["backfill"]);
+        assert_eq!(code, 0, "{err}");
+        if !err.contains("left for the next run") {
+            assert!(
+                err.contains("backfill through the REST API complete"),
+                "{err}"
+            );
+            break;
+        }
+    }
+    assert!(rounds > 1, "the budget never stopped the backfill");
+    let pages: Vec<String> = site
+        .requests()
+        .into_iter()
+        .filter(|p| p.starts_with("/wp-json/wp/v2/posts"))
+        .collect();
+    assert_eq!(pages, [1, 2, 3].map(backfill_path), "each page read once");
+    let ids = atom_ids(dir.path());
+    assert_eq!(ids.len(), 250);
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), 250);
+}

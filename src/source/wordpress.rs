@@ -29,6 +29,10 @@
 //! the posts neither stored nor returned by the first pass. A failure of the
 //! second pass is reported with the posts' failures and keeps what the first pass read. A cold
 //! read (no [`Incremental`]) makes only the first pass, without `modified_after`.
+//!
+//! Backfills read one page at a time ([`backfill_page`], newest published first, the page's URL
+//! being the backfill's saved place, see [`backfill_url`] / [`backfill_place`]): the caller stores
+//! each page before asking for the next.
 
 use std::collections::{HashMap, HashSet};
 
@@ -354,6 +358,99 @@ pub async fn category_id(
     Ok((id, reader.requests))
 }
 
+/// One page of a backfill through the API ([`backfill_page`]).
+#[derive(Debug)]
+pub struct BackfillPage {
+    /// The page's posts, as [`WpResult::posts`].
+    pub posts: Vec<(Url, RawPost)>,
+    /// Posts of the page that could not be mapped: `(post, reason)`.
+    pub failures: Vec<(String, String)>,
+    /// No page follows.
+    pub last: bool,
+}
+
+/// The category id the listing URL names, looked up through the API when it gives a slug.
+///
+/// # Errors
+///
+/// As [`read`].
+pub async fn listing_category(
+    fetcher: &Fetcher,
+    api_root: &Url,
+    listing_url: &Url,
+) -> Result<u64, WpError> {
+    match category_of(listing_url) {
+        Some(CategoryRef::Id(id)) => Ok(id),
+        Some(CategoryRef::Slug(slug)) => Reader::new(fetcher, api_root).category_id(&slug).await,
+        None => Err(WpError::NoSlug(listing_url.to_string())),
+    }
+}
+
+/// The URL of page `page` of a backfill of the category's posts (newest published first, 100
+/// a page): what a backfill's saved progress holds, so an interrupted one resumes there.
+pub fn backfill_url(api_root: &Url, category: u64, page: u32) -> Url {
+    posts_url(api_root, category, page, Order::Backfill)
+}
+
+/// Could `url` be one of [`backfill_url`]'s (before the API root is known)?
+pub fn may_be_backfill_url(url: &str) -> bool {
+    url.contains("wp/v2/posts") || url.contains("wp%2Fv2%2Fposts")
+}
+
+/// The category and page a saved backfill URL stands for, when it is one of
+/// [`backfill_url`]'s for this API root; `None` for any other URL (a listing page).
+pub fn backfill_place(api_root: &Url, url: &str) -> Option<(u64, u32)> {
+    let parsed = Url::parse(url).ok()?;
+    let param = |name: &str| {
+        parsed
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let category: u64 = param("categories")?.parse().ok()?;
+    let page: u32 = param("page")?.parse().ok()?;
+    (page >= 1 && backfill_url(api_root, category, page).as_str() == url)
+        .then_some((category, page))
+}
+
+/// Read page `page` of a backfill of the category's posts, with its authors' and terms' names.
+///
+/// # Errors
+///
+/// As [`read`]; a `400` past the first page (WordPress's answer past the last page) is an
+/// empty last page, not an error.
+pub async fn backfill_page(
+    fetcher: &Fetcher,
+    api_root: &Url,
+    category: u64,
+    page: u32,
+) -> Result<BackfillPage, WpError> {
+    let mut reader = Reader::new(fetcher, api_root);
+    let url = reader.posts_url(category, page, Order::Backfill);
+    let mut failures = Vec::new();
+    let Some(got) = reader.post_page(&url, page, &mut failures).await? else {
+        return Ok(BackfillPage {
+            posts: Vec::new(),
+            failures,
+            last: true,
+        });
+    };
+    let last = got.is_last(page, got.announced, PER_PAGE);
+    reader.fill_lookups(&got.posts).await;
+    let mut posts = Vec::with_capacity(got.posts.len());
+    for p in got.posts {
+        match reader.map_post(p) {
+            Ok(pair) => posts.push(pair),
+            Err(f) => failures.push(f),
+        }
+    }
+    Ok(BackfillPage {
+        posts,
+        failures,
+        last,
+    })
+}
+
 /// The fields of a `wp/v2/posts` item this source uses; everything optional so one odd post
 /// (or a plugin's extra fields) never breaks the page.
 #[derive(Debug, Default, Deserialize)]
@@ -409,12 +506,16 @@ impl Taxonomy {
 enum Order {
     Modified(Option<DateTime<Utc>>),
     Published,
+    /// A backfill's pages: by publication date, [`PER_PAGE`] a page. A post published while a
+    /// backfill is interrupted moves the older ones down a place, so a resumed page repeats a
+    /// post (stored once) rather than missing one, as a modification order could.
+    Backfill,
 }
 
 impl Order {
     fn per_page(self) -> usize {
         match self {
-            Order::Modified(_) => PER_PAGE,
+            Order::Modified(_) | Order::Backfill => PER_PAGE,
             Order::Published => PUBLISHED_PER_PAGE,
         }
     }
@@ -439,6 +540,29 @@ impl PostPage {
             None => self.count < per_page,
         }
     }
+}
+
+/// The URL of `page` of the category's posts, newest first by `order`.
+fn posts_url(root: &Url, category: u64, page: u32, order: Order) -> Url {
+    let orderby = match order {
+        Order::Modified(_) => "modified",
+        Order::Published | Order::Backfill => "date",
+    };
+    let mut params = vec![
+        ("categories", category.to_string()),
+        ("per_page", order.per_page().to_string()),
+        ("page", page.to_string()),
+        ("_embed", "1".to_string()),
+        ("orderby", orderby.to_string()),
+        ("order", "desc".to_string()),
+    ];
+    if let Order::Modified(Some(after)) = order {
+        params.push((
+            "modified_after",
+            after.to_rfc3339_opts(SecondsFormat::Secs, true),
+        ));
+    }
+    endpoint(root, "wp/v2/posts", &params)
 }
 
 /// State of one read: the request count and the name caches (never shared between reads).
@@ -532,25 +656,7 @@ impl<'a> Reader<'a> {
 
     /// The URL of `page` of the category's posts, newest first by `order`.
     fn posts_url(&self, category: u64, page: u32, order: Order) -> Url {
-        let orderby = match order {
-            Order::Modified(_) => "modified",
-            Order::Published => "date",
-        };
-        let mut params = vec![
-            ("categories", category.to_string()),
-            ("per_page", order.per_page().to_string()),
-            ("page", page.to_string()),
-            ("_embed", "1".to_string()),
-            ("orderby", orderby.to_string()),
-            ("order", "desc".to_string()),
-        ];
-        if let Order::Modified(Some(after)) = order {
-            params.push((
-                "modified_after",
-                after.to_rfc3339_opts(SecondsFormat::Secs, true),
-            ));
-        }
-        endpoint(self.root, "wp/v2/posts", &params)
+        posts_url(self.root, category, page, order)
     }
 
     /// GET one page of posts: `Ok(None)` for a 400 past the first page (WordPress answers
