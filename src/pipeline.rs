@@ -1159,6 +1159,7 @@ fn apply(
                     && let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now())
                 {
                     tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
+                    state.note_unrecorded();
                 }
                 rep.failures.push((location, reason.clone()));
             }
@@ -1187,7 +1188,7 @@ fn apply_each(
                     tally.add(f);
                 }
                 if let Some(stand_in) = stand_in {
-                    store_stand_in(src, store, rep, &entry, location, stand_in);
+                    store_stand_in(src, store, state, rep, &entry, location, stand_in);
                     continue;
                 }
                 if rep.degraded.is_some() && state.is_known_key(&entry.dedup_key) {
@@ -1266,7 +1267,7 @@ fn apply_each(
                 let _ = store.remove_pending(&src.name, &location);
                 rep.skipped.push((location, reason));
             }
-            Outcome::Deferred(reason) => defer(src, store, rep, location, reason),
+            Outcome::Deferred(reason) => defer(src, store, state, rep, location, reason),
             Outcome::GaveWay { created, reason } => {
                 if let Some(id) = created {
                     match store.forget_new_entry(&id) {
@@ -1299,6 +1300,7 @@ fn apply_each(
                     && let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now())
                 {
                     tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
+                    state.note_unrecorded();
                 }
                 rep.failures.push((location, reason));
             }
@@ -1313,6 +1315,7 @@ fn apply_each(
 fn store_stand_in(
     src: &SourceConfig,
     store: &mut Store,
+    state: &RunState,
     rep: &mut SourceReport,
     entry: &Entry,
     location: String,
@@ -1341,7 +1344,7 @@ fn store_stand_in(
         StandIn::Pending {
             reason,
             deferred: true,
-        } => defer(src, store, rep, location, reason),
+        } => defer(src, store, state, rep, location, reason),
         StandIn::Pending { reason, .. } => {
             let meanwhile = if inserted {
                 "the feed item's own text stands in"
@@ -1353,6 +1356,7 @@ fn store_stand_in(
             );
             if let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now()) {
                 tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
+                state.note_unrecorded();
             }
             rep.failures.push((location, reason));
         }
@@ -1363,6 +1367,7 @@ fn store_stand_in(
 fn defer(
     src: &SourceConfig,
     store: &mut Store,
+    state: &RunState,
     rep: &mut SourceReport,
     location: String,
     reason: String,
@@ -1370,6 +1375,7 @@ fn defer(
     rep.deferred += 1;
     if let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now()) {
         tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
+        state.note_unrecorded();
     }
     // Several hosts may ask to wait: name the same one whatever finished first.
     if reason.contains("Retry-After")
@@ -1470,6 +1476,12 @@ fn finish_source(
     } else {
         Vec::new()
     };
+    if state.has_unrecorded() {
+        // What the run fetched is read in full again next time, so the unrecorded posts are
+        // found where the listing shows them.
+        tracing::warn!(source = %src.name, "a failed post could not be recorded for retry: the pages read in this run are read in full next time");
+        drop(state.take_updates());
+    }
     let saved = store.batch(|store| {
         if let Err(e) = store.link_listed(&src.name, &listed_known) {
             tracing::warn!(source = %src.name, "cannot link the stored posts it lists: {e}");

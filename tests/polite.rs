@@ -6,7 +6,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    Post, Resp, Site, atom_ids, classic_post, feedwright, listing, spawn_feedwright, write_config,
+    Post, Resp, Site, atom_ids, classic_post, feedwright, html_config, listing, spawn_feedwright,
+    write_config,
 };
 
 const PER_PAGE: usize = 10;
@@ -964,4 +965,46 @@ fn a_renamed_or_second_source_on_one_url_reads_it_in_full() {
         listing.len() == 2 && listing.iter().all(|h| h.status == 304),
         "{listing:?}"
     );
+}
+
+/// A post that fails when the store cannot keep it for a retry either (a trigger refuses it
+/// here, as a locked or full store would) keeps the run's validators from being saved: the next
+/// run reads the listing in full and finds the post, instead of a 304 that hides it until the
+/// listing changes.
+#[test]
+fn a_failed_post_the_store_cannot_keep_pending_is_found_again_next_run() {
+    let site = Site::start();
+    let base = site.base();
+    let (a, b) = (
+        Post::new(1, "a", "Post A", "2024-05-02T09:30:00+00:00"),
+        Post::new(2, "b", "Post B", "2024-05-03T09:30:00+00:00"),
+    );
+    let link = |p: &Post| (format!("{base}{}", p.path()), p.title.clone());
+    site.set("/cat/", Resp::Html(listing(&base, &[link(&a)], None)));
+    site.set(&a.path(), Resp::Html(classic_post(&base, &a)));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &html_config(&site.url("/cat/"), ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+
+    let db = rusqlite::Connection::open(dir.path().join("state/feedwright.db")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER refuse BEFORE INSERT ON pending BEGIN SELECT RAISE(FAIL, 'disk full'); END;",
+    )
+    .unwrap();
+    site.set(
+        "/cat/",
+        Resp::Html(listing(&base, &[link(&b), link(&a)], None)),
+    );
+    site.set(&b.path(), Resp::Status(500));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("cannot record pending"), "{stderr}");
+
+    db.execute_batch("DROP TRIGGER refuse;").unwrap();
+    site.set(&b.path(), Resp::Html(classic_post(&base, &b)));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let ids = atom_ids(dir.path());
+    assert!(ids.iter().any(|id| id.contains("p=2")), "{ids:?}\n{stderr}");
 }

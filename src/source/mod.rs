@@ -36,6 +36,8 @@ pub struct RunState {
     updated: HashMap<String, DateTime<Utc>>,
     modified: Mutex<HashMap<String, DateTime<Utc>>>,
     listed_known: Mutex<HashSet<String>>,
+    /// A post that failed could not be recorded as pending: see [`RunState::note_unrecorded`].
+    unrecorded: std::sync::atomic::AtomicBool,
 }
 
 impl RunState {
@@ -49,7 +51,21 @@ impl RunState {
             updated: HashMap::new(),
             modified: Mutex::default(),
             listed_known: Mutex::default(),
+            unrecorded: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// A post of this run failed and could not be recorded as pending either (the store was
+    /// locked or full): only the listing still leads to it, so the run's validators must not be
+    /// saved, or the next run's 304 would hide the post until the listing changes.
+    pub fn note_unrecorded(&self) {
+        self.unrecorded
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Did [`RunState::note_unrecorded`] happen?
+    pub fn has_unrecorded(&self) -> bool {
+        self.unrecorded.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// `updated`: by twin key, for each stored post the later of its `updated` date and the

@@ -703,4 +703,31 @@ mod tests {
             vec!["https://example.org/b/"]
         );
     }
+
+    /// A robots.txt copy is fresh for a day after it was fetched; one dated in the future
+    /// (fetched while the clock was ahead) is not fresh at all, or a site's new rules would be
+    /// ignored until the clock caught up with it.
+    #[test]
+    fn a_robots_copy_from_the_future_is_stale() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("store.db")).expect("open");
+        let now = Utc::now();
+        let row = |origin: &str, at| (origin.to_owned(), Some(b"User-agent: *".to_vec()), at);
+        store
+            .robots_put(&row("https://a.example", now - chrono::Duration::hours(2)))
+            .expect("put");
+        store
+            .robots_put(&row("https://b.example", now + chrono::Duration::days(400)))
+            .expect("put");
+        store
+            .robots_put(&row("https://c.example", now - chrono::Duration::days(2)))
+            .expect("put");
+        let fresh: Vec<String> = store
+            .robots_fresh(now)
+            .expect("read")
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
+        assert_eq!(fresh, ["https://a.example"]);
+    }
 }

@@ -209,15 +209,18 @@ impl Store {
         Ok(())
     }
 
-    /// robots.txt copies fetched less than a day before `now`.
+    /// robots.txt copies fetched less than a day before `now`. One dated after `now` (fetched
+    /// while the clock was ahead) is stale, not fresh until the clock catches up with it.
     pub fn robots_fresh(&self, now: DateTime<Utc>) -> Result<Vec<RobotsRow>, StoreError> {
         let since = (now - Duration::days(1)).timestamp();
         let mut stmt = self
             .conn
-            .prepare("SELECT origin, body, fetched_at FROM robots WHERE fetched_at > ?1")
+            .prepare(
+                "SELECT origin, body, fetched_at FROM robots WHERE fetched_at > ?1 AND fetched_at <= ?2",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([since], |r| {
+            .query_map([since, now.timestamp()], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, Option<Vec<u8>>>(1)?,
