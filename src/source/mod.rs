@@ -1,7 +1,8 @@
 //! Sources: every request to a site and every read of a local folder.
 //!
 //! Owns: HTTP fetching ([`http`]), the category listing walk ([`scrape`]), feed ingest
-//! ([`feed`]), local folders ([`dir`]) and the `auto` decision between them. Must not: parse post
+//! ([`feed`]), local folders ([`dir`]), the `auto` decision between them, and what a source's
+//! own site is ([`site`]): nothing outside it is read for the source. Must not: parse post
 //! fields (that is `extract`, called by the pipeline; [`dir`] calls it only on a saved page whose
 //! front matter overrides some of them), normalize, or touch the database.
 
