@@ -193,6 +193,11 @@ pub struct SourceConfig {
     pub recheck_hours: u32,
     #[serde(default)]
     pub selectors: Selectors,
+    /// Other hosts (`host` or `host:port`) this source's posts live on besides the host of its
+    /// `url`: their links, items and redirects are read as the source's own (see
+    /// `source::site`).
+    #[serde(default)]
+    pub also_hosts: Vec<String>,
     /// Not a key: for a `dir` source, what feedwright itself writes, which the folder may hold
     /// but which is never read as posts: `output_dir` and the store's database (whose companion
     /// files start with its name). Set by [`Config::load`] with the resolved paths.
@@ -558,6 +563,23 @@ impl Config {
                             format!("{m} (for a local folder set kind = \"dir\")"),
                         )
                     })?;
+                }
+            }
+            for host in &s.also_hosts {
+                if s.kind == SourceKind::Dir {
+                    return Err((
+                        key("also_hosts"),
+                        "a dir source reads no site: remove the key".into(),
+                    ));
+                }
+                if crate::source::site::also_host_url(host).is_none() {
+                    return Err((
+                        key("also_hosts"),
+                        format!(
+                            "{host:?} is not a host name (give `blog.example.org` or \
+                             `blog.example.org:8080`, without scheme or path)"
+                        ),
+                    ));
                 }
             }
             if s.max_pages == 0 {

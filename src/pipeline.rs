@@ -341,6 +341,7 @@ pub async fn refresh_source(
     };
     let started = std::time::Instant::now();
     fetcher.reset_budget();
+    fetcher.set_site(source::site::Site::of(src));
     let state = run_state_for(src, store);
     // Posts that failed on earlier runs are retried even when the listing did not change.
     let pending = store.pending(&src.name).unwrap_or_else(|e| {
@@ -1590,6 +1591,12 @@ async fn process(
             recheck,
             retry,
         } => {
+            // A post URL from an earlier run (pending, or stored and due for a re-check) may be
+            // on another site than the source's now: it is not read for this source.
+            if source::site::Site::of(src).is_some_and(|site| !site.contains(&url)) {
+                let why = "on another site than this source's: not read".to_owned();
+                return (url.to_string(), Outcome::Skipped(why));
+            }
             let fetched = if recheck {
                 source::fetch_if_changed(fetcher, state, &url).await
             } else {
@@ -1766,6 +1773,7 @@ pub async fn backfill_source(
         ..Default::default()
     };
     fetcher.reset_budget();
+    fetcher.set_site(source::site::Site::of(src));
     if src.kind == SourceKind::Dir {
         // A folder is read whole on every run: nothing to backfill.
         return refresh_source(cfg, src, store, fetcher, progress).await;
@@ -1855,10 +1863,11 @@ pub async fn backfill_source(
                     headers: Default::default(),
                     fetched_at: page.fetched_at,
                 };
-                let parsed = source::feed::parse(&url, &fetched).map(|items| {
-                    rep.skipped.extend(items.skipped);
-                    items.posts
-                });
+                let parsed =
+                    source::feed::parse(&url, &fetched, &source::own_site(src)).map(|items| {
+                        rep.skipped.extend(items.skipped);
+                        items.posts
+                    });
                 match parsed {
                     Ok(items)
                         if items
@@ -1891,7 +1900,10 @@ pub async fn backfill_source(
                     }
                 }
             } else {
-                let listing = crate::extract::extract_listing(&page, &src.selectors);
+                let listing = scrape::on_site(
+                    crate::extract::extract_listing(&page, &src.selectors),
+                    &source::own_site(src),
+                );
                 let work = listing
                     .posts
                     .into_iter()
@@ -1986,13 +1998,16 @@ async fn backfill_wordpress(
         },
     };
     state.remember(&start, &first);
+    let site = source::own_site(src);
     let mut extracted = 0;
     loop {
         let url = source::wordpress::backfill_url(&root, category, page);
         if let Err(e) = store.backfill_put(&src.name, url.as_str(), page - 1, Utc::now()) {
             tracing::warn!(source = %src.name, "cannot save backfill progress: {e}");
         }
-        let read = match source::wordpress::backfill_page(fetcher, &root, category, page).await {
+        let read = match source::wordpress::backfill_page(fetcher, &root, &site, category, page)
+            .await
+        {
             Ok(r) => r,
             Err(source::wordpress::WpError::Fetch {
                 error: FetchError::Budget(_),
@@ -2018,6 +2033,7 @@ async fn backfill_wordpress(
             }
         };
         rep.failures.extend(read.failures);
+        rep.skipped.extend(read.skipped);
         let now = Utc::now();
         let work: Vec<Work> = read
             .posts

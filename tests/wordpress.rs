@@ -9,6 +9,7 @@ use feedwright::extract::extract_post;
 use feedwright::model::{DateSource, RawDate};
 use feedwright::normalize::normalize;
 use feedwright::source::http::{FetchError, Fetcher};
+use feedwright::source::site::Site as OwnSite;
 use feedwright::source::wordpress::{self, Incremental, WpError, WpResult};
 use serde_json::{Value, json};
 use url::Url;
@@ -145,7 +146,8 @@ fn read_with(
         .build()
         .expect("runtime");
     let (root, listing) = (url(root), url(listing));
-    let fut = wordpress::read(fetcher, &root, &listing, after, max_pages);
+    let site = OwnSite::at(&listing).expect("site");
+    let fut = wordpress::read(fetcher, &root, &listing, &site, after, max_pages);
     assert_send(&fut);
     rt.block_on(fut)
 }
@@ -433,6 +435,7 @@ fn an_unchanged_incremental_read_asks_for_one_page_in_each_order() {
             &fetcher(),
             &url(&site.url("/wp-json/")),
             4,
+            &OwnSite::at(&url(&site.url("/"))).expect("site"),
             since,
             Some(5),
         ))
@@ -530,6 +533,7 @@ fn x_wp_totalpages_bounds_the_walk_even_when_the_server_caps_per_page() {
 
     // A full page that is announced as the only one: no probe for a second page.
     let site = Site::start();
+    let base = site.base();
     category_lookup(&site);
     let items: Vec<Value> = posts(1..101)
         .iter()
@@ -604,6 +608,7 @@ fn the_same_post_gets_the_same_entry_from_the_api_and_from_its_page() {
             &fetcher,
             &root,
             &url(&site.url(LISTING)),
+            &OwnSite::at(&root).expect("site"),
             None,
             None,
         ))

@@ -2,12 +2,15 @@
 //!
 //! Owns: turning feed items into `RawPost`s (dates with `feed` provenance, WordPress `?p=ID`
 //! guids as post ids), and reading the website the feed names as its own (RSS channel `<link>`,
-//! Atom `link rel="alternate"`, JSON Feed `home_page_url`). Must not: fetch, sanitize or
-//! normalize (items are as untrusted as pages).
+//! Atom `link rel="alternate"`, JSON Feed `home_page_url`); leaving out items without an
+//! http(s) link or with a link outside the source's site (the website the feed names does not
+//! widen it: a feed naming another configured source's site could otherwise rewrite its posts). Must
+//! not: fetch, sanitize or normalize (items are as untrusted as pages).
 
 use url::Url;
 
 use super::http::Fetched;
+use super::site::Site;
 use crate::model::{DateSource, RawDate, RawPost};
 
 /// The items of one feed document.
@@ -15,8 +18,8 @@ use crate::model::{DateSource, RawDate, RawPost};
 pub struct Items {
     /// `(item URL, RawPost)`, in feed order.
     pub posts: Vec<(Url, RawPost)>,
-    /// Items left out, as `(feed URL, why)`: those without a usable link (an entry needs a page
-    /// for readers to open and for its id).
+    /// Items left out, as `(feed URL, why)`: those without a usable (http(s)) link (an entry
+    /// needs a page for readers to open and for its id), and those linking another site.
     pub skipped: Vec<(String, String)>,
     /// The website the feed names as its own (see [`site_link`]), if it names a usable one.
     pub site: Option<Url>,
@@ -26,7 +29,11 @@ pub struct Items {
 }
 
 /// Parse a fetched feed into its items. A document that is not a feed is an error message.
-pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Items, String> {
+///
+/// `own`: the site of the source reading the feed (see `source::site`). An item whose link is
+/// not on that site is left out (reported in
+/// [`Items::skipped`]): a feed cannot speak for another site's posts.
+pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, String> {
     let feed = builder(fetched)
         .build()
         .parse(fetched.body.as_slice())
@@ -59,7 +66,11 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Items, String> {
             .or_else(|| item.links.first())
             .map(|l| l.href.clone())
             .or_else(|| item.id.starts_with("http").then(|| item.id.clone()));
-        let Some(link) = link.and_then(|l| fetched.url.join(&l).ok()) else {
+        // Only an http(s) link is a page (a `javascript:` or `data:` link is none).
+        let link = link
+            .and_then(|l| fetched.url.join(l.trim()).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"));
+        let Some(link) = link else {
             let title = item.title.as_ref().map_or("", |t| t.content.trim());
             let titled = if title.is_empty() {
                 String::new()
@@ -73,6 +84,16 @@ pub fn parse(feed_url: &Url, fetched: &Fetched) -> Result<Items, String> {
             out.skipped.push((feed_url.to_string(), why));
             continue;
         };
+        if !own.contains(&link) {
+            let why = format!(
+                "item {:?} links to another site ({link}): not read (a feed's items must be on \
+                 the source's own site; list the host in the source's also_hosts if this feed \
+                 speaks for it)",
+                item.id
+            );
+            out.skipped.push((feed_url.to_string(), why));
+            continue;
+        }
         if !item.id.trim().is_empty() {
             out.ids.insert(link.to_string(), item.id.trim().to_owned());
         }
@@ -319,6 +340,10 @@ mod tests {
         }
     }
 
+    fn own() -> Site {
+        Site::at(&Url::parse("https://example.org/").expect("url")).expect("site")
+    }
+
     fn published(items: &Items) -> Vec<Vec<String>> {
         items
             .posts
@@ -343,6 +368,7 @@ mod tests {
         let items = parse(
             &Url::parse("https://example.org/feed/").expect("url"),
             &fetched(rss),
+            &own(),
         )
         .expect("parse");
         assert_eq!(
@@ -378,6 +404,7 @@ mod tests {
         let items = parse(
             &Url::parse("https://example.org/feed/").expect("url"),
             &fetched(atom),
+            &own(),
         )
         .expect("parse");
         let (a, b) = (&items.posts[0].1, &items.posts[1].1);
@@ -396,6 +423,7 @@ mod tests {
             parse(
                 &Url::parse("https://example.org/feed/").expect("url"),
                 &fetched(body),
+                &own(),
             )
             .expect("parse")
             .site
@@ -466,10 +494,51 @@ mod tests {
         let items = parse(
             &Url::parse("https://example.org/feed/").expect("url"),
             &fetched(atom),
+            &own(),
         )
         .expect("parse");
         let a = &items.posts[0].1;
         assert_eq!(a.published[0].value, "2024-01-01T09:00:00+00:00");
         assert_eq!(a.modified[0].value, "2024-01-02T10:00:00+00:00");
+    }
+
+    /// Items whose link is not http(s) have no usable link; items linking another site than
+    /// the source's (the site the feed names included) are not the feed's to give. Both are
+    /// skipped.
+    #[test]
+    fn items_off_the_site_or_off_http_are_skipped() {
+        let rss = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<link>https://news.example.net/</link><description>d</description>
+<item><title>A</title><link>https://example.org/a/</link></item>
+<item><title>B</title><link>https://www.news.example.net/b/</link></item>
+<item><title>C</title><link>https://victim.example/c/</link></item>
+<item><title>D</title><link>javascript:alert(1)</link></item>
+<item><title>E</title><link>data:text/html,x</link></item>
+</channel></rss>"#;
+        let items = parse(
+            &Url::parse("https://example.org/feed/").expect("url"),
+            &fetched(rss),
+            &own(),
+        )
+        .expect("parse");
+        let links: Vec<&str> = items.posts.iter().map(|(u, _)| u.as_str()).collect();
+        assert_eq!(links, ["https://example.org/a/"]);
+        assert_eq!(items.skipped.len(), 4, "{:?}", items.skipped);
+        assert!(
+            items.skipped[0]
+                .1
+                .contains("links to another site (https://www.news.example.net/b/)")
+        );
+        assert!(
+            items.skipped[1]
+                .1
+                .contains("links to another site (https://victim.example/c/)")
+        );
+        assert!(items.skipped[2].1.contains("no usable link"));
+        assert!(items.skipped[3].1.contains("no usable link"));
+        assert_eq!(
+            items.site.as_ref().map(Url::as_str),
+            Some("https://news.example.net/")
+        );
     }
 }

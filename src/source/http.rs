@@ -1,7 +1,7 @@
 //! HTTP fetching: the only code that speaks HTTP to sites.
 //!
-//! Owns: the `reqwest` client (honest `User-Agent`, gzip/brotli, at most 5 redirects, hard
-//! timeouts), robots.txt (fetched once per host and run, retried like any request, or seeded from
+//! Owns: the `reqwest` client (honest `User-Agent`, gzip/brotli, at most 5 redirects and only
+//! within the site of the URL asked for (see [`redirect_policy`]), hard timeouts), robots.txt (fetched once per host and run, retried like any request, or seeded from
 //! the store's day-old copy; obeyed, including `Crawl-delay`), per-host politeness (`governor` rate limit of one request per
 //! `min_interval_ms` or `Crawl-delay`, and at most `per_host_concurrency` in flight), retries with
 //! exponential backoff and jitter (`backon`) honouring `Retry-After`, conditional GET with the
@@ -23,6 +23,7 @@ use reqwest::header::{self, HeaderMap};
 use tokio::sync::{OnceCell, Semaphore};
 use url::Url;
 
+use super::site::Site;
 use crate::config::HttpConfig;
 
 /// Why a request produced no usable response. Display strings are shown to users next to the URL.
@@ -46,6 +47,12 @@ pub enum FetchError {
     Connect(String),
     #[error("more than 5 redirects (redirect loop?)")]
     TooManyRedirects,
+    /// A redirect to another site (see `source::site`), not followed.
+    #[error("redirects to another site: {0}")]
+    OffSite(String),
+    /// A redirect to something other than an http(s) URL (`file:`, `data:`…), not followed.
+    #[error("redirects to {0}, which is not an http(s) address")]
+    NotHttp(String),
     #[error("response body larger than the {0}-byte limit")]
     TooLarge(u64),
     #[error("request budget of {0} requests for this run is used up (http.max_requests)")]
@@ -72,9 +79,21 @@ impl FetchError {
         }
     }
 
-    /// A skip on purpose (robots.txt), not a failure.
+    /// A skip on purpose (robots.txt, a redirect away from the site), not a failure.
     pub fn is_skip(&self) -> bool {
-        matches!(self, FetchError::Disallowed(_))
+        matches!(
+            self,
+            FetchError::Disallowed(_) | FetchError::OffSite(_) | FetchError::NotHttp(_)
+        )
+    }
+
+    /// Where a redirect that was not followed leads ([`FetchError::OffSite`],
+    /// [`FetchError::NotHttp`]).
+    pub fn redirect_target(&self) -> Option<&str> {
+        match self {
+            FetchError::OffSite(t) | FetchError::NotHttp(t) => Some(t),
+            _ => None,
+        }
     }
 }
 
@@ -195,6 +214,8 @@ pub struct Fetcher {
     not_modified: AtomicU32,
     bytes: AtomicU64,
     by_status: Mutex<BTreeMap<String, u32>>,
+    /// The site of the source being read (see [`Fetcher::set_site`]), for the redirect policy.
+    site: Arc<Mutex<Option<Site>>>,
 }
 
 /// Largest robots.txt read; RFC 9309 asks parsers to read at least 500 KiB and ignore the rest.
@@ -205,9 +226,10 @@ const MAX_CRAWL_DELAY: Duration = Duration::from_secs(60);
 impl Fetcher {
     /// Build the client from `[http]`.
     pub fn new(cfg: &HttpConfig) -> Result<Fetcher, FetchError> {
+        let site: Arc<Mutex<Option<Site>>> = Arc::default();
         let client = reqwest::Client::builder()
             .user_agent(cfg.user_agent.clone())
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(redirect_policy(Arc::clone(&site)))
             .timeout(Duration::from_secs(cfg.timeout_secs))
             .connect_timeout(Duration::from_secs(cfg.timeout_secs.min(10)))
             .gzip(true)
@@ -239,7 +261,15 @@ impl Fetcher {
             not_modified: AtomicU32::new(0),
             bytes: AtomicU64::new(0),
             by_status: Mutex::new(BTreeMap::new()),
+            site,
         })
+    }
+
+    /// The site of the source about to be read (its `also_hosts` included), or `None`: a
+    /// redirect between two of its hosts is followed too. Sources are read one at a time, like
+    /// the request budget ([`Fetcher::reset_budget`]).
+    pub fn set_site(&self, site: Option<Site>) {
+        *self.site.lock().unwrap_or_else(|p| p.into_inner()) = site;
     }
 
     /// Shorten the first retry delay (tests of the retry policy).
@@ -630,6 +660,19 @@ impl Fetcher {
             }
             return (Some(status), Err(FetchError::Status(status)));
         }
+        if resp.status().is_redirection()
+            && let Some(target) = redirect_location(&resp)
+        {
+            // The redirect policy stopped here: the redirect leaves the site or http(s).
+            let error = if !matches!(target.scheme(), "http" | "https") {
+                FetchError::NotHttp(shown(&target))
+            } else if !super::site::same_site(resp.url(), &target) {
+                FetchError::OffSite(shown(&target))
+            } else {
+                FetchError::Status(status)
+            };
+            return (Some(status), Err(error));
+        }
         if !resp.status().is_success() {
             return (Some(status), Err(FetchError::Status(status)));
         }
@@ -672,6 +715,52 @@ impl Fetcher {
             fetched_at: Utc::now(),
         };
         (Some(status), Ok(Conditional::Modified(Box::new(fetched))))
+    }
+}
+
+/// Most redirects followed for one request.
+const MAX_REDIRECTS: usize = 5;
+
+/// Follow at most [`MAX_REDIRECTS`] redirects, and only to an http(s) URL on the same site as
+/// the URL first asked for, or between two hosts of the source being read (`site`). Any other
+/// redirect is not followed: its 3xx is the answer, which [`Fetcher`] turns into
+/// [`FetchError::OffSite`] or [`FetchError::NotHttp`]. So a page can never send a request to a
+/// host robots.txt, the rate limit and the source's site were not checked for.
+fn redirect_policy(site: Arc<Mutex<Option<Site>>>) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error("too many redirects");
+        }
+        let target = attempt.url();
+        let Some(first) = attempt.previous().first() else {
+            return attempt.stop();
+        };
+        let within = super::site::same_site(first, target)
+            || site
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .is_some_and(|s| s.contains(first) && s.contains(target));
+        if within {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
+/// Where a 3xx answer leads: its `Location` resolved against the URL that answered.
+fn redirect_location(resp: &reqwest::Response) -> Option<Url> {
+    let location = resp.headers().get(header::LOCATION)?.to_str().ok()?;
+    resp.url().join(location.trim()).ok()
+}
+
+/// A URL as shown in a report: at most 200 characters.
+fn shown(url: &Url) -> String {
+    let s = url.as_str();
+    match s.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
     }
 }
 

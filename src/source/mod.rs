@@ -1,7 +1,8 @@
 //! Sources: every request to a site and every read of a local folder.
 //!
 //! Owns: HTTP fetching ([`http`]), the category listing walk ([`scrape`]), feed ingest
-//! ([`feed`]), local folders ([`dir`]) and the `auto` decision between them. Must not: parse post
+//! ([`feed`]), local folders ([`dir`]), the `auto` decision between them, and what a source's
+//! own site is ([`site`]): nothing outside it is read for the source. Must not: parse post
 //! fields (that is `extract`, called by the pipeline; [`dir`] calls it only on a saved page whose
 //! front matter overrides some of them), normalize, or touch the database.
 
@@ -9,6 +10,7 @@ pub mod dir;
 pub mod feed;
 pub mod http;
 pub mod scrape;
+pub mod site;
 pub mod wordpress;
 
 use std::collections::{HashMap, HashSet};
@@ -319,6 +321,12 @@ pub enum SourceError {
     Unreachable { url: String, error: FetchError },
     #[error("{url}: {error}")]
     Fetch { url: String, error: FetchError },
+    /// The source's own URL redirects away from its site (or from http(s)): not followed.
+    #[error(
+        "{url} redirects to {target}, outside this source's site: not followed (nothing is read \
+         from another site); if the site moved there, set this source's `url` to its new address"
+    )]
+    Moved { url: String, target: String },
     #[error("{location}: {message}")]
     Invalid { location: String, message: String },
 }
@@ -421,7 +429,12 @@ pub async fn read_index(
         .get_conditional(&start, validators.as_ref())
         .await
         .map_err(|error| {
-            if error.is_unreachable() {
+            if let Some(target) = error.redirect_target() {
+                SourceError::Moved {
+                    url: src.url.clone(),
+                    target: target.to_owned(),
+                }
+            } else if error.is_unreachable() {
                 SourceError::Unreachable {
                     url: src.url.clone(),
                     error,
@@ -447,9 +460,11 @@ pub async fn read_index(
         _ => looks_like_feed(first.content_type.as_deref(), &first.body),
     };
     if is_feed {
-        let items = feed::parse(&start, &first).map_err(|message| SourceError::Invalid {
-            location: src.url.clone(),
-            message,
+        let items = feed::parse(&start, &first, &own_site(src)).map_err(|message| {
+            SourceError::Invalid {
+                location: src.url.clone(),
+                message,
+            }
         })?;
         state.remember(&start, &first);
         let mut index = SourceIndex::new(Discovery::Posts(items.posts), "feed");
@@ -490,24 +505,35 @@ pub async fn read_index(
     }
 }
 
+/// The site of a source read over HTTP (see [`site::Site::of`]); empty (holding nothing) for a
+/// folder.
+pub fn own_site(src: &SourceConfig) -> site::Site {
+    site::Site::of(src).unwrap_or_default()
+}
+
 /// The REST API root a listing page advertises (`<link rel="https://api.w.org/">` or the
-/// `Link` header); for `kind = "wordpress"` the conventional `/wp-json/` otherwise.
+/// `Link` header) when it is on the source's own site; for `kind = "wordpress"`, and for a page
+/// advertising a root on another site, the conventional `/wp-json/` of the source's URL.
 pub fn wordpress_root(src: &SourceConfig, start: &Url, first: &Fetched) -> Option<Url> {
     if !matches!(src.kind, SourceKind::Wordpress | SourceKind::Auto) {
         return None;
     }
     let page = to_page(start, first.clone());
-    wordpress::api_root_from_html(&page)
-        .or_else(|| {
-            first
-                .header("link")
-                .and_then(|l| wordpress::api_root_from_link_header(l, start))
-        })
-        .or_else(|| {
-            (src.kind == SourceKind::Wordpress)
-                .then(|| Url::parse(&format!("{}/wp-json/", http::origin(start))).ok())
-                .flatten()
-        })
+    let advertised = wordpress::api_root_from_html(&page).or_else(|| {
+        first
+            .header("link")
+            .and_then(|l| wordpress::api_root_from_link_header(l, start))
+    });
+    let default = || Url::parse(&format!("{}/wp-json/", http::origin(start))).ok();
+    match advertised {
+        Some(root) if site::Site::of(src).is_some_and(|s| s.contains(&root)) => Some(root),
+        // A root on another site is not this site's API: its own conventional root is tried.
+        Some(root) => {
+            tracing::debug!(source = %src.name, root = %root, "REST API root on another site ignored");
+            default()
+        }
+        None => (src.kind == SourceKind::Wordpress).then(default).flatten(),
+    }
 }
 
 /// The WordPress REST API path: taken when `kind = "wordpress"`, or when `auto` finds the page
@@ -535,11 +561,22 @@ async fn read_wordpress(
         known: &known,
         stop_at_known: !full_walk,
     });
-    match wordpress::read(fetcher, &root, start, incremental, Some(src.max_pages)).await {
+    let site = own_site(src);
+    match wordpress::read(
+        fetcher,
+        &root,
+        start,
+        &site,
+        incremental,
+        Some(src.max_pages),
+    )
+    .await
+    {
         Ok(r) => {
             state.remember(start, first);
             let mut index = SourceIndex::new(Discovery::Posts(r.posts), "wordpress");
             index.failures = r.failures;
+            index.skipped = r.skipped;
             index.incomplete = r.pass_failed;
             Ok(Some(index))
         }
@@ -550,7 +587,7 @@ async fn read_wordpress(
             };
             match fetcher.get(&feed_url).await {
                 Ok(f) if looks_like_feed(f.content_type.as_deref(), &f.body) => {
-                    match feed::parse(&feed_url, &f) {
+                    match feed::parse(&feed_url, &f, &own_site(src)) {
                         Ok(items) => {
                             state.remember(start, first);
                             let mut index = SourceIndex::new(Discovery::Posts(items.posts), "feed");

@@ -3,7 +3,8 @@
 //! Owns: pagination policy (stop at `max_pages`, at a 404 past the last page, at a `next` link
 //! back to a visited page, and, unless the walk is a full one, at a page that has not changed
 //! (304) or whose posts are all already stored, even when some of them show an edit) and
-//! de-duplication of post links across pages.
+//! de-duplication of post links across pages, and leaving out links to other sites
+//! ([`on_site`]).
 //! Each new post link is also sent, as soon as its page is read, to an optional channel, so that
 //! the pipeline can fetch posts while the walk goes on; before it is sent, a stored post whose
 //! card shows it modified later than its stored copy is noted in the [`RunState`]. Must not:
@@ -16,8 +17,9 @@ use url::Url;
 
 use super::RunState;
 use super::http::{FetchError, Fetcher};
+use super::site::Site;
 use crate::config::SourceConfig;
-use crate::model::RawPage;
+use crate::model::{Listing, RawPage};
 
 /// Post links found by a walk, and listing pages that failed.
 #[derive(Debug, Default)]
@@ -34,6 +36,24 @@ pub struct Walk {
 /// Key used to recognise one URL under cosmetic variations (fragment, scheme, `www.`, tracking).
 pub fn url_key(u: &Url) -> String {
     crate::normalize::twin_key(u.as_str())
+}
+
+/// A listing's post links and `next` page on the source's `site` only: a link to another site
+/// is never a post of this source (nor a page of its listing), so it is never fetched. Left out
+/// quietly (a debug log): many listings link elsewhere.
+pub fn on_site(mut listing: Listing, site: &Site) -> Listing {
+    listing.posts.retain(|u| {
+        let own = site.contains(u);
+        if !own {
+            tracing::debug!(url = %u, "listing link to another site: not a post");
+        }
+        own
+    });
+    listing.modified.retain(|(u, _)| site.contains(u));
+    if let Some(next) = listing.next.take_if(|n| !site.contains(n)) {
+        tracing::debug!(url = %next, "next listing page on another site: the listing ends");
+    }
+    listing
 }
 
 /// How far a walk goes.
@@ -70,9 +90,13 @@ pub async fn walk_from(
     visited.insert(url_key(&first.requested_url));
     visited.insert(url_key(&first.url));
     let mut page = first;
+    let site = super::own_site(src);
     loop {
         out.pages += 1;
-        let listing = crate::extract::extract_listing(&page, &src.selectors);
+        let listing = on_site(
+            crate::extract::extract_listing(&page, &src.selectors),
+            &site,
+        );
         if listing.posts.is_empty() {
             out.empty_pages.push(page.requested_url.to_string());
         }

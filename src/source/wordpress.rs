@@ -44,6 +44,7 @@ use url::Url;
 use super::html_text as text_of;
 use crate::model::{DateSource, RawDate, RawPage, RawPost};
 use crate::source::http::{FetchError, Fetcher};
+use crate::source::site::Site;
 
 /// The `rel` value WordPress uses to advertise its REST API root.
 pub const API_REL: &str = "https://api.w.org/";
@@ -101,6 +102,9 @@ pub struct WpResult {
     /// Posts that were skipped because they could not be mapped, and a page of the
     /// publication-date pass that failed: `(post or URL, reason)`.
     pub failures: Vec<(String, String)>,
+    /// Posts left out on purpose: those whose `link` is on another site than the source's
+    /// (see `source::site`), `(link, reason)`. Another site's posts are not the API's to give.
+    pub skipped: Vec<(String, String)>,
     /// A page of the publication-date pass failed: the next read must not stop at stored posts
     /// (see [`Incremental::stop_at_known`]). A post that could not be mapped does not count.
     pub pass_failed: bool,
@@ -300,7 +304,8 @@ fn percent_decode(s: &str) -> String {
 /// newest modification first; at most `max_pages` pages of [`PER_PAGE`] posts per pass when
 /// given. With `incremental`, only posts modified after its `modified_after`, plus the posts the
 /// publication-date pass finds that are neither stored nor returned already (see the module
-/// docs).
+/// docs). Posts whose `link` is not on `site` (the source's, see `source::site`) are left out,
+/// in [`WpResult::skipped`].
 ///
 /// # Errors
 ///
@@ -312,10 +317,11 @@ pub async fn read(
     fetcher: &Fetcher,
     api_root: &Url,
     listing_url: &Url,
+    site: &Site,
     incremental: Option<Incremental<'_>>,
     max_pages: Option<u32>,
 ) -> Result<WpResult, WpError> {
-    let mut reader = Reader::new(fetcher, api_root);
+    let mut reader = Reader::new(fetcher, api_root, site);
     let category = match category_of(listing_url) {
         Some(CategoryRef::Id(id)) => id,
         Some(CategoryRef::Slug(slug)) => reader.category_id(&slug).await?,
@@ -334,10 +340,11 @@ pub async fn read_category(
     fetcher: &Fetcher,
     api_root: &Url,
     category_id: u64,
+    site: &Site,
     incremental: Option<Incremental<'_>>,
     max_pages: Option<u32>,
 ) -> Result<WpResult, WpError> {
-    Reader::new(fetcher, api_root)
+    Reader::new(fetcher, api_root, site)
         .posts(category_id, incremental, max_pages)
         .await
 }
@@ -353,7 +360,8 @@ pub async fn category_id(
     api_root: &Url,
     slug: &str,
 ) -> Result<(u64, u32), WpError> {
-    let mut reader = Reader::new(fetcher, api_root);
+    let site = Site::default();
+    let mut reader = Reader::new(fetcher, api_root, &site);
     let id = reader.category_id(slug).await?;
     Ok((id, reader.requests))
 }
@@ -365,6 +373,8 @@ pub struct BackfillPage {
     pub posts: Vec<(Url, RawPost)>,
     /// Posts of the page that could not be mapped: `(post, reason)`.
     pub failures: Vec<(String, String)>,
+    /// Posts left out as [`WpResult::skipped`] says (their `link` is on another site).
+    pub skipped: Vec<(String, String)>,
     /// No page follows.
     pub last: bool,
 }
@@ -381,7 +391,12 @@ pub async fn listing_category(
 ) -> Result<u64, WpError> {
     match category_of(listing_url) {
         Some(CategoryRef::Id(id)) => Ok(id),
-        Some(CategoryRef::Slug(slug)) => Reader::new(fetcher, api_root).category_id(&slug).await,
+        Some(CategoryRef::Slug(slug)) => {
+            let site = Site::default();
+            Reader::new(fetcher, api_root, &site)
+                .category_id(&slug)
+                .await
+        }
         None => Err(WpError::NoSlug(listing_url.to_string())),
     }
 }
@@ -422,33 +437,34 @@ pub fn backfill_place(api_root: &Url, url: &str) -> Option<(u64, u32)> {
 pub async fn backfill_page(
     fetcher: &Fetcher,
     api_root: &Url,
+    site: &Site,
     category: u64,
     page: u32,
 ) -> Result<BackfillPage, WpError> {
-    let mut reader = Reader::new(fetcher, api_root);
+    let mut reader = Reader::new(fetcher, api_root, site);
     let url = reader.posts_url(category, page, Order::Backfill);
-    let mut failures = Vec::new();
-    let Some(got) = reader.post_page(&url, page, &mut failures).await? else {
-        return Ok(BackfillPage {
-            posts: Vec::new(),
-            failures,
-            last: true,
-        });
+    let mut out = BackfillPage {
+        posts: Vec::new(),
+        failures: Vec::new(),
+        skipped: Vec::new(),
+        last: true,
     };
-    let last = got.is_last(page, got.announced, PER_PAGE);
+    let Some(got) = reader.post_page(&url, page, &mut out.failures).await? else {
+        return Ok(out);
+    };
+    out.last = got.is_last(page, got.announced, PER_PAGE);
     reader.fill_lookups(&got.posts).await;
-    let mut posts = Vec::with_capacity(got.posts.len());
     for p in got.posts {
+        if let Some(off) = reader.off_site(&p) {
+            out.skipped.push(off);
+            continue;
+        }
         match reader.map_post(p) {
-            Ok(pair) => posts.push(pair),
-            Err(f) => failures.push(f),
+            Ok(pair) => out.posts.push(pair),
+            Err(f) => out.failures.push(f),
         }
     }
-    Ok(BackfillPage {
-        posts,
-        failures,
-        last,
-    })
+    Ok(out)
 }
 
 /// The fields of a `wp/v2/posts` item this source uses; everything optional so one odd post
@@ -569,16 +585,19 @@ fn posts_url(root: &Url, category: u64, page: u32, order: Order) -> Url {
 struct Reader<'a> {
     fetcher: &'a Fetcher,
     root: &'a Url,
+    /// The source's site: posts linking elsewhere are skipped.
+    site: &'a Site,
     requests: u32,
     users: HashMap<u64, Option<String>>,
     terms: HashMap<(Taxonomy, u64), Option<String>>,
 }
 
 impl<'a> Reader<'a> {
-    fn new(fetcher: &'a Fetcher, root: &'a Url) -> Self {
+    fn new(fetcher: &'a Fetcher, root: &'a Url, site: &'a Site) -> Self {
         Reader {
             fetcher,
             root,
+            site,
             requests: 0,
             users: HashMap::new(),
             terms: HashMap::new(),
@@ -706,6 +725,7 @@ impl<'a> Reader<'a> {
     ) -> Result<WpResult, WpError> {
         let mut posts = Vec::new();
         let mut failures = Vec::new();
+        let mut skipped = Vec::new();
         let mut pages = 0u32;
         let mut complete = false;
         let mut announced: Option<u32> = None;
@@ -723,6 +743,10 @@ impl<'a> Reader<'a> {
             let last = page.is_last(pages, announced, PER_PAGE);
             self.fill_lookups(&page.posts).await;
             for p in page.posts {
+                if let Some(off) = self.off_site(&p) {
+                    skipped.push(off);
+                    continue;
+                }
                 match self.map_post(p) {
                     Ok(pair) => posts.push(pair),
                     Err(f) => failures.push(f),
@@ -739,6 +763,7 @@ impl<'a> Reader<'a> {
             requests: self.requests,
             complete,
             failures,
+            skipped,
             pass_failed: false,
         })
     }
@@ -786,7 +811,7 @@ impl<'a> Reader<'a> {
                 && page
                     .posts
                     .iter()
-                    .any(|p| link_of(p).is_some_and(|l| known(&l)));
+                    .any(|p| self.own_link(p).is_some_and(|l| known(&l)));
             let last = reached_stored || page.is_last(pages, announced, PUBLISHED_PER_PAGE);
             let fresh: Vec<WpPost> = page
                 .posts
@@ -799,6 +824,12 @@ impl<'a> Reader<'a> {
                 .collect();
             self.fill_lookups(&fresh).await;
             for p in fresh {
+                if let Some(off) = self.off_site(&p) {
+                    if !result.skipped.contains(&off) {
+                        result.skipped.push(off);
+                    }
+                    continue;
+                }
                 match self.map_post(p) {
                     Ok((url, raw)) => {
                         ids.extend(raw.wp_post_id);
@@ -887,6 +918,27 @@ impl<'a> Reader<'a> {
                 }
             }
         }
+    }
+
+    /// A post's `link` when it is on the source's site.
+    fn own_link(&self, p: &WpPost) -> Option<Url> {
+        link_of(p).filter(|l| self.site.contains(l))
+    }
+
+    /// The `skipped` line of a post whose `link` is on another site, if it is.
+    fn off_site(&self, p: &WpPost) -> Option<(String, String)> {
+        let link = link_of(p)?;
+        (!self.site.contains(&link)).then(|| {
+            (
+                link.to_string(),
+                format!(
+                    "post {} links to another site: not read (the API of {} speaks only for \
+                     its own site's posts)",
+                    p.id.map_or_else(|| "without id".to_owned(), |id| id.to_string()),
+                    super::http::origin(self.root)
+                ),
+            )
+        })
     }
 
     fn map_post(&self, p: WpPost) -> Result<(Url, RawPost), (String, String)> {
