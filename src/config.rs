@@ -284,12 +284,18 @@ pub struct DigestConfig {
 pub struct DaemonConfig {
     #[serde(default = "default_jitter_secs")]
     pub jitter_secs: u64,
+    /// Seconds to wait before each new attempt of a digest that failed with an error worth
+    /// retrying (the last value repeats), until it is sent or the next digest firing comes;
+    /// empty: never retried.
+    #[serde(default = "default_digest_retry_secs")]
+    pub digest_retry_secs: Vec<u64>,
 }
 
 impl Default for DaemonConfig {
     fn default() -> Self {
         DaemonConfig {
             jitter_secs: default_jitter_secs(),
+            digest_retry_secs: default_digest_retry_secs(),
         }
     }
 }
@@ -398,6 +404,9 @@ const MAX_MIN_INTERVAL_MS: u64 = 3_600_000;
 
 fn default_jitter_secs() -> u64 {
     30
+}
+fn default_digest_retry_secs() -> Vec<u64> {
+    vec![300, 900, 3600]
 }
 fn default_listen() -> String {
     "127.0.0.1:8080".into()
@@ -531,6 +540,14 @@ impl Config {
                     self.daemon.jitter_secs
                 ),
             );
+        }
+        for (i, &secs) in self.daemon.digest_retry_secs.iter().enumerate() {
+            if !(1..=MAX_JITTER_SECS).contains(&secs) {
+                return err(
+                    &format!("daemon.digest_retry_secs[{i}]"),
+                    format!("from 1 to {MAX_JITTER_SECS} seconds (a day; got {secs})"),
+                );
+            }
         }
         if self.sources.is_empty() {
             return err("source", "at least one [[source]] is required".into());

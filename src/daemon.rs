@@ -3,10 +3,12 @@
 //! Owns: the schedule loop (each source on its own `schedule`, the digest on `[digest]
 //! schedule`, cron evaluated with `croner` in the configured time zone, DST-safe), jitter,
 //! never running two jobs at once (one store, one job at a time, a job never overlaps itself),
-//! the missed-digest catch-up at start-up, signals (SIGTERM/SIGINT: stop within 10 s with no
-//! partial file, whatever is running or waiting; SIGHUP: reload config and templates, restarting
-//! the schedules and the built-in server, keeping the old config and the job in progress when
-//! the new one is invalid). Must not: contain business logic (it calls `pipeline` and `digest`).
+//! the missed-digest catch-up at start-up and after a reload, retries of a digest that failed
+//! with a temporary error (same week, `[daemon] digest_retry_secs`, until the next firing),
+//! signals (SIGTERM/SIGINT: stop within 10 s with no partial file, whatever is running or
+//! waiting, and no digest started once stopping; SIGHUP: reload config and templates,
+//! restarting the schedules and the built-in server, keeping the old config and the job in
+//! progress when the new one is invalid). Must not: contain business logic (it calls `pipeline` and `digest`).
 //!
 //! Clock steps and DST. Each schedule keeps a `Plan`; the loop naps at most `MAX_NAP` (30 s) and
 //! asks the pure `Plan::decide`, with the wall clock and the real (monotonic) time since the
@@ -138,6 +140,9 @@ struct Shared {
     /// Shared so that a job on a blocking thread (the digest, whose SMTP session blocks) can
     /// own its guard.
     store: Arc<Mutex<Store>>,
+    /// Set by a stop before it aborts the jobs: a digest that gets the store afterwards (the
+    /// job ahead of it dropped its guard as it was aborted) sends nothing.
+    stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Shared {
@@ -220,6 +225,7 @@ pub async fn run(
         config_path: config_path.to_path_buf(),
         cfg: std::sync::RwLock::new(Arc::new(cfg)),
         store: Arc::new(Mutex::new(store)),
+        stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
     });
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
@@ -280,6 +286,12 @@ pub async fn run(
         drop(guard);
         server = reload_server(server, socket.as_ref(), &old, &new).await;
         spawn_schedules(&shared, &mut tasks);
+        {
+            // The reload dropped a digest that was waiting or retrying: the catch-up sends the
+            // week's issue if it is still due (and says "already sent" otherwise).
+            let shared = shared.clone();
+            tasks.spawn(async move { catch_up_digest(&shared).await });
+        }
         tracing::info!(
             "configuration reloaded from {}",
             shared.config_path.display()
@@ -340,6 +352,9 @@ async fn reload_server(
 /// at a safe point otherwise, stop the server.
 async fn stop(shared: &Shared, mut tasks: tokio::task::JoinSet<()>, server: Option<Server>) {
     tracing::info!("stopping: waiting for the job in progress");
+    shared
+        .stopping
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     // Holding the store means no job is running. A job dropped mid-way has committed whole
     // batches at most, and its source's walk is marked incomplete until it ends, so the next
     // run walks the listing in full. A digest still talking to its SMTP server is left to the
@@ -405,7 +420,10 @@ async fn schedule_loop(shared: Arc<Shared>, sched: Schedule, jitter_secs: u64) {
                 sched.job
             );
         }
-        run_job(&shared, &sched.job).await;
+        match sched.job {
+            Job::Digest => digest_with_retries(&shared, &sched, sched.next_after(fired)).await,
+            Job::Refresh(_) => run_job(&shared, &sched.job).await,
+        }
         // Firings up to the end of the job (less a second) are done: a job that ran long skips
         // the firings it overlapped instead of running twice back to back.
         let consumed = fired.max(Utc::now() - chrono::Duration::seconds(1));
@@ -537,7 +555,9 @@ async fn run_job(shared: &Shared, job: &Job) {
             let mut store = shared.store.lock().await;
             refresh(shared, &cfg, src, &mut store).await;
         }
-        Job::Digest => digest_now(shared, cfg, Utc::now()).await,
+        Job::Digest => {
+            digest_now(shared, cfg, Utc::now()).await;
+        }
     }
 }
 
@@ -615,28 +635,94 @@ async fn refresh(
 
 /// Build and send the digest as of `now`. It runs on a blocking thread that owns the store's
 /// guard: its SMTP session blocks, and a stop must not wait for an unresponsive server (the
-/// thread is left to the process's exit then).
-async fn digest_now(shared: &Shared, cfg: Arc<Config>, now: DateTime<Utc>) {
+/// thread is left to the process's exit then). Nothing starts once the daemon is stopping.
+/// Returns whether it failed with an error worth retrying ([`DigestError::is_retryable`]).
+///
+/// [`DigestError::is_retryable`]: crate::digest::DigestError::is_retryable
+async fn digest_now(shared: &Shared, cfg: Arc<Config>, now: DateTime<Utc>) -> bool {
     let mut store = Arc::clone(&shared.store).lock_owned().await;
+    let stopping = Arc::clone(&shared.stopping);
+    let stopped = move || stopping.load(std::sync::atomic::Ordering::SeqCst);
+    if stopped() {
+        tracing::info!("digest: not started, the daemon is stopping");
+        return false;
+    }
     let config_path = shared.config_path.clone();
     let job = tokio::task::spawn_blocking(move || {
+        if stopped() {
+            tracing::info!("digest: not started, the daemon is stopping");
+            return false;
+        }
         let opts = crate::digest::DigestOptions {
             dry_run: false,
             to: None,
             config_dir: config_dir(&config_path),
         };
         match crate::digest::run(&cfg, &mut store, &opts, now) {
-            Ok(outcome) => tracing::info!("{outcome}"),
-            Err(e) => tracing::error!("digest: {}", e.in_config_file(&config_path)),
+            Ok(outcome) => {
+                tracing::info!("{outcome}");
+                false
+            }
+            Err(e) => {
+                let retry = e.is_retryable();
+                tracing::error!("digest: {}", e.in_config_file(&config_path));
+                retry
+            }
         }
     });
-    if let Err(e) = job.await {
-        tracing::error!("digest: the job stopped unexpectedly: {e}");
+    match job.await {
+        Ok(retry) => retry,
+        Err(e) => {
+            tracing::error!("digest: the job stopped unexpectedly: {e}");
+            false
+        }
     }
 }
 
-/// A digest whose scheduled time passed while the daemon was down is sent at start-up, unless
-/// that week's issue was already sent (the digest itself says so and sends nothing).
+/// The digest as of now and, while it fails with an error worth retrying, again after each
+/// of `[daemon] digest_retry_secs` (the last repeating): until it is sent (or has nothing to
+/// do), fails for good, or the next attempt would come at or after `until` (the schedule's
+/// next firing) or in another week (its issue would be another week's).
+async fn digest_with_retries(shared: &Shared, sched: &Schedule, until: Option<DateTime<Utc>>) {
+    let label = |at: DateTime<Utc>| {
+        crate::digest::week::last_complete_week(at, sched.tz)
+            .week
+            .label()
+    };
+    let week = label(Utc::now());
+    for attempt in 0usize.. {
+        if !digest_now(shared, shared.config(), Utc::now()).await {
+            return;
+        }
+        let delays = shared.config().daemon.digest_retry_secs.clone();
+        let Some(&secs) = delays.get(attempt).or(delays.last()) else {
+            tracing::warn!("digest {week}: not retried (daemon.digest_retry_secs is empty)");
+            return;
+        };
+        let at = Utc::now() + chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX));
+        if let Some(next) = until.filter(|next| at >= *next) {
+            tracing::warn!(
+                "digest {week}: not retried: the next scheduled digest ({next}) comes first"
+            );
+            return;
+        }
+        if label(at) != week {
+            tracing::warn!(
+                "digest {week}: not retried: that week's issue is no longer the due one"
+            );
+            return;
+        }
+        tracing::info!(
+            "digest {week}: attempt {} failed; trying again in {secs} s",
+            attempt + 1
+        );
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+    }
+}
+
+/// A digest whose scheduled time passed while the daemon was down (or was dropped by a reload)
+/// is sent at start-up (and after a reload), unless that week's issue was already sent (the
+/// digest itself says so and sends nothing). It is retried like a scheduled one.
 async fn catch_up_digest(shared: &Shared) {
     let cfg = shared.config();
     let Some(sched) = schedules(&cfg).into_iter().find(|s| s.job == Job::Digest) else {
@@ -650,7 +736,7 @@ async fn catch_up_digest(shared: &Shared) {
     let week_start = crate::digest::week::last_complete_week(now, sched.tz).end;
     if last_firing >= week_start {
         tracing::info!("the digest scheduled for {last_firing} may have been missed: checking");
-        digest_now(shared, cfg, now).await;
+        digest_with_retries(shared, &sched, sched.next_after(now)).await;
     }
 }
 

@@ -549,3 +549,115 @@ fn a_digest_stuck_on_smtp_does_not_delay_a_stop() {
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
     assert_eq!(d.0.wait().unwrap().code(), Some(0));
 }
+
+/// A running `tests/smtp_sink.py` (Python `aiosmtpd`) that saves what it accepts in `dir`.
+struct Sink {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Sink {
+    fn start(mode: &str) -> Sink {
+        let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .args(["serve", &port.to_string()])
+            .arg(dir.path())
+            .arg(mode)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 is required to run the digest tests");
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "the SMTP sink did not start: {line:?}"
+        );
+        Sink { child, port, dir }
+    }
+
+    fn messages(&self) -> usize {
+        std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            })
+            .count()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// [`events_with_digest`] sending through `sink`, on a weekly schedule whose last firing
+/// (Monday 00:00 UTC) covers last week (so the start-up catch-up sends it and no other firing
+/// comes during the test), retried after `retry`.
+fn events_mailed_weekly(dir: &Path, sink: &Sink, retry: &str) -> std::path::PathBuf {
+    let smtp = format!(
+        "to = [\"list@example.org\"]\nsmtp_url = \"smtp://127.0.0.1:{}\"",
+        sink.port
+    );
+    let (cfg, _) = events_with_digest(dir, &smtp);
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("schedule = \"* * * * *\"", "schedule = \"0 0 * * MON\"");
+    let text = text.replace(
+        "jitter_secs = 0",
+        &format!("jitter_secs = 0\ndigest_retry_secs = {retry}"),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+/// A temporary SMTP failure (451) is retried for the same week until the server takes it.
+#[test]
+fn a_digest_the_server_put_off_is_retried_until_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start("tempfail-once");
+    let cfg = events_mailed_weekly(dir.path(), &sink, "[1]");
+    let log = dir.path().join("daemon.log");
+    let d = start(&cfg, &log);
+    let read = || std::fs::read_to_string(&log).unwrap();
+    wait_for("the digest to be sent", Duration::from_secs(20), || {
+        read().contains("sent 1 post to 1 recipient")
+    });
+    let text = read();
+    assert!(
+        text.contains("451") && text.contains("attempt 1 failed; trying again in 1 s"),
+        "{text}"
+    );
+    assert_eq!(sink.messages(), 1, "{text}");
+    signal(&d, "TERM");
+}
+
+/// A reload while the digest waits to be retried does not lose the week: the catch-up after
+/// the reload sends it.
+#[test]
+fn a_reload_does_not_drop_a_digest_that_is_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start("tempfail-once");
+    let cfg = events_mailed_weekly(dir.path(), &sink, "[3600]");
+    let log = dir.path().join("daemon.log");
+    let d = start(&cfg, &log);
+    let read = || std::fs::read_to_string(&log).unwrap();
+    wait_for("the failed attempt", Duration::from_secs(20), || {
+        read().contains("trying again in 3600 s")
+    });
+    assert_eq!(sink.messages(), 0);
+    signal(&d, "HUP");
+    wait_for("the digest to be sent", Duration::from_secs(20), || {
+        read().contains("sent 1 post to 1 recipient")
+    });
+    assert_eq!(sink.messages(), 1, "{}", read());
+    signal(&d, "TERM");
+}

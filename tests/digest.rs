@@ -467,6 +467,92 @@ fn failed_sends_record_nothing_and_the_next_run_retries_with_the_same_message_id
     );
 }
 
+/// Fix the related links of every stored entry, as the pipeline does when it stores them: the
+/// digest then has nothing to write before its own record.
+fn fix_all_related(fx: &Fixture) {
+    let mut store = fx.store();
+    let ids: Vec<EntryId> = store
+        .entries(&["posts".to_owned()], &[], usize::MAX)
+        .expect("entries")
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    digest::related::fix_related(&mut store, &ids, 3, chrono_tz::America::New_York)
+        .expect("fix related");
+}
+
+#[test]
+fn a_store_that_cannot_be_written_fails_before_anything_is_sent() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    fix_all_related(&fx);
+    // Another program writing the database: it holds SQLite's write lock.
+    let other = rusqlite::Connection::open(fx.dir.path().join("fw.db")).expect("open");
+    other.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let err = fx.run(&fx.opts()).expect_err("the store is locked");
+    assert!(matches!(err, DigestError::NotSent(_)), "{err:?}");
+    assert_eq!(err.exit_code(), 1);
+    assert!(err.is_retryable());
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with("the digest was not sent, as the store cannot record it: ")
+            && shown.contains("locked"),
+        "{shown}"
+    );
+    assert!(sink.messages().is_empty(), "nothing went out");
+    other.execute_batch("ROLLBACK").expect("unlock");
+    drop(other);
+    assert!(
+        fx.store()
+            .digest_issue("negotiation", "2024-W46")
+            .expect("q")
+            .is_none()
+    );
+
+    let out = fx.run(&fx.opts()).expect("the store is free again");
+    assert!(matches!(out, DigestOutcome::Sent { .. }), "{out:?}");
+    assert_eq!(
+        fx.run(&fx.opts()).expect("again"),
+        DigestOutcome::AlreadySent {
+            week: "2024-W46".into()
+        }
+    );
+    assert_eq!(sink.messages().len(), 1, "sent exactly once");
+}
+
+#[test]
+fn a_failure_after_the_send_says_so_and_the_next_run_repairs_the_issue_list() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    // The list of issues cannot be written: a folder stands where index.html goes.
+    std::fs::create_dir_all(fx.out("index.html")).expect("mkdir");
+    let err = fx.run(&fx.opts()).expect_err("index.html is a folder");
+    assert_eq!(err.exit_code(), 1);
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(
+            "digest 2024-W46 was sent (Message-ID <digest.negotiation.2024-W46@example.org>) and \
+             recorded, but cannot write "
+        ) && shown.contains("index.html")
+            && shown.contains("nothing is sent twice"),
+        "{shown}"
+    );
+    assert_eq!(sink.messages().len(), 1);
+
+    std::fs::remove_dir(fx.out("index.html")).expect("rmdir");
+    assert_eq!(
+        fx.run(&fx.opts()).expect("next run"),
+        DigestOutcome::AlreadySent {
+            week: "2024-W46".into()
+        }
+    );
+    let index = std::fs::read_to_string(fx.out("index.html")).expect("index");
+    assert!(index.contains("href=\"2024-W46.html\""), "{index}");
+    let atom = std::fs::read_to_string(fx.out("atom.xml")).expect("atom");
+    assert!(atom.contains("2024-W46.html"), "{atom}");
+    assert_eq!(sink.messages().len(), 1, "nothing sent twice");
+}
+
 /// Point the fixture's `[digest]` at an SMTP server on `port` (the table is the last one).
 fn set_smtp_port(fx: &Fixture, port: u16) {
     let text = std::fs::read_to_string(fx.config_path()).expect("cfg");

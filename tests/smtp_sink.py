@@ -1,7 +1,9 @@
 """A loopback SMTP server for the digest tests, and a parser for what it received.
 
 Serve:  python3 tests/smtp_sink.py serve PORT DIR MODE
-        MODE is accept | reject-sender | drop. Prints "ready" once listening; every accepted
+        MODE is accept | reject-sender | drop | tempfail-once (451 to the first MAIL FROM, then
+        accept) | refuse=ADDR[,ADDR...] (550 to RCPT TO of those addresses, accept the others).
+        Prints "ready" once listening; every accepted
         message is written to DIR/<n>.eml, its envelope recipients to DIR/<n>.rcpt (a JSON
         list). Runs until killed.
 Parse:  python3 tests/smtp_sink.py parse FILE
@@ -22,11 +24,23 @@ def serve(port, folder, mode):
         print("aiosmtpd is missing: pip install aiosmtpd", flush=True)
         sys.exit(3)
 
+    refused = mode[len("refuse="):].split(",") if mode.startswith("refuse=") else []
+    mails = [0]
+
     class Handler:
         async def handle_MAIL(self, server, session, envelope, address, mail_options):
+            mails[0] += 1
             if mode == "reject-sender":
                 return "550 5.7.1 sender refused"
+            if mode == "tempfail-once" and mails[0] == 1:
+                return "451 4.3.0 try again later"
             envelope.mail_from = address
+            return "250 OK"
+
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            if address in refused:
+                return "550 5.1.1 no such user"
+            envelope.rcpt_tos.append(address)
             return "250 OK"
 
         async def handle_DATA(self, server, session, envelope):

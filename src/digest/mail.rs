@@ -220,6 +220,7 @@ fn send_within(
             } else {
                 error_chain(&e)
             },
+            permanent: e.is_permanent(),
         })
 }
 

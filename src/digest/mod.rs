@@ -24,7 +24,9 @@
 //!   `<config file>: digest.dkim_key: …`, like the configuration's own errors) and exit
 //!   with [`DigestError::exit_code`]: 2 for option, configuration and template errors (nothing
 //!   was sent or recorded), 1 for store, file and SMTP failures (nothing was recorded as sent,
-//!   so the next run retries).
+//!   so the next run retries), except two whose message says the issue went out:
+//!   [`DigestError::NotRecorded`] (sent, but the store could not record it: the next run sends
+//!   it again) and [`DigestError::AfterRecord`] (sent and recorded; a later step failed).
 //!
 //! `check` calls [`check_templates`] when the config has a `[digest]` table and exits 2 with the
 //! error's message (it names the template file and line) when it fails. The daemon logs
@@ -45,7 +47,7 @@ use chrono_tz::Tz;
 
 use crate::config::{Config, DigestConfig, FeedConfig};
 use crate::model::EntryId;
-use crate::store::digest::DigestIssue;
+use crate::store::digest::{DigestIssue, SendAndRecord};
 use crate::store::{Store, StoreError, StoredEntry};
 use render::{IssueMeta, Templates};
 use week::WeekRange;
@@ -276,6 +278,37 @@ pub enum DigestError {
         /// The OS error.
         message: String,
     },
+    /// The store could not be written, so the issue was not sent (exit 1): it is checked
+    /// before anything goes out (the store is locked by another program, the disk is full, or
+    /// another run recorded the week meanwhile).
+    #[error("the digest was not sent, as the store cannot record it: {0} (the next run retries)")]
+    NotSent(StoreError),
+    /// The SMTP server accepted the issue, but the store could not record it (exit 1). The
+    /// next run for that week sends it again: the error says so and names the `Message-ID`.
+    #[error(
+        "digest {week} WAS SENT (Message-ID <{message_id}>) but could not be recorded as sent: \
+         {error}; the next run for {week} will send it again"
+    )]
+    NotRecorded {
+        /// ISO week label.
+        week: String,
+        /// The `Message-ID` the server accepted.
+        message_id: String,
+        /// Why the record failed.
+        error: StoreError,
+    },
+    /// The issue went out (or was written) and is recorded, but a later step failed (exit 1),
+    /// e.g. `digest/index.html` could not be written. The next run redoes that step and sends
+    /// nothing.
+    #[error("digest {week} {done}, but {error} (the next run tries again; nothing is sent twice)")]
+    AfterRecord {
+        /// ISO week label.
+        week: String,
+        /// What was done, e.g. `was sent (Message-ID <…>) and recorded`.
+        done: String,
+        /// What failed then.
+        error: Box<DigestError>,
+    },
     /// The SMTP server could not be reached, refused the message or dropped the connection
     /// (exit 1). Nothing was recorded as sent.
     #[error(
@@ -286,6 +319,9 @@ pub enum DigestError {
         server: String,
         /// What happened.
         message: String,
+        /// The server refused for good (a `5xx` answer): sending the same message again is
+        /// refused again, so the daemon does not retry it.
+        permanent: bool,
     },
 }
 
@@ -298,6 +334,24 @@ impl DigestError {
             | DigestError::Config { .. }
             | DigestError::Template { .. } => 2,
             _ => 1,
+        }
+    }
+
+    /// Whether running the digest for the same week again later may succeed without sending
+    /// anything twice: not after a configuration, option or template error or a permanent SMTP
+    /// refusal (they fail the same way until someone changes something), and never after
+    /// [`DigestError::NotRecorded`] (the issue went out; another attempt would send it again).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            DigestError::Flag { .. }
+            | DigestError::Config { .. }
+            | DigestError::Template { .. }
+            | DigestError::NotRecorded { .. } => false,
+            DigestError::Send { permanent, .. } => !permanent,
+            DigestError::Store(_)
+            | DigestError::Io { .. }
+            | DigestError::NotSent(_)
+            | DigestError::AfterRecord { .. } => true,
         }
     }
 
@@ -316,6 +370,15 @@ impl DigestError {
         }
     }
 
+    /// This error, which happened after the issue of `week` `done` (`was sent … and recorded`).
+    fn after(self, week: &str, done: &str) -> DigestError {
+        DigestError::AfterRecord {
+            week: week.to_owned(),
+            done: done.to_owned(),
+            error: Box::new(self),
+        }
+    }
+
     /// A [`DigestError::Config`] about `key`, without the file (see
     /// [`DigestError::in_config_file`]).
     pub(crate) fn config(key: impl Into<String>, message: impl Into<String>) -> DigestError {
@@ -331,10 +394,15 @@ impl DigestError {
 /// as described in the module docs and the README's "Weekly digest" section.
 ///
 /// Order of effects: the issue's `.html`, `.txt` and `.eml` are written first (not for a test
-/// copy); then the message is sent; only once the server accepted it are the issue and its
-/// entry ids recorded (one transaction), and then `digest/index.html` and `digest/atom.xml`
-/// rewritten. A crash or send failure before the record means the next run retries the same
-/// week with the same `Message-ID`.
+/// copy); then the issue and its entry ids are written to the store in one open transaction
+/// that holds SQLite's write lock (a store that cannot be written fails here, with nothing
+/// sent: [`DigestError::NotSent`]); then the message is sent; only once the server accepted it
+/// is that transaction committed, and then `digest/index.html` and `digest/atom.xml`
+/// rewritten. A crash or send failure before the commit means the next run retries the same
+/// week with the same `Message-ID`; a commit that fails after the send is
+/// [`DigestError::NotRecorded`], which says the issue went out and names its `Message-ID`. A
+/// failure after the record is [`DigestError::AfterRecord`]; the next run (already sent)
+/// rewrites the list of issues.
 ///
 /// A week recorded as sent (`delivered`) sends nothing again. A week recorded as only written
 /// (there was no `smtp_url`) does not block sending: with `smtp_url` set, the next run sends the
@@ -357,10 +425,14 @@ pub fn run(
     let recorded = store.digest_issue(&plan.feed.name, &label)?;
 
     let entries = match &recorded {
+        // The list of issues is brought up to date (a failure after the send may have left it
+        // behind); files that hold it already are not rewritten.
         Some(issue) if for_real && issue.delivered => {
+            write_archive(store, &plan).map_err(|e| e.after(&label, "was already sent"))?;
             return Ok(DigestOutcome::AlreadySent { week: label });
         }
         Some(_) if for_real && plan.smtp.is_none() => {
+            write_archive(store, &plan).map_err(|e| e.after(&label, "was already written"))?;
             return Ok(DigestOutcome::AlreadyWritten { week: label });
         }
         // A dry run or test copy of a recorded week shows what that issue carried, and an issue
@@ -451,24 +523,8 @@ pub fn run(
         });
     }
 
-    let delivered = match &plan.smtp {
-        Some(smtp) => {
-            if recipients.is_empty() {
-                return Err(DigestError::config(
-                    "digest.to",
-                    "no recipient: list at least one address to send to",
-                ));
-            }
-            let mut msg = message(recipients)?;
-            // Only the message sent is signed: the copy on disk stays unsigned, so a published
-            // file cannot be replayed as a signed message.
-            if let Some(dkim) = &plan.dkim {
-                dkim::sign(&mut msg, dkim);
-            }
-            mail::send(smtp, &msg)?;
-            true
-        }
-        None if opts.to.is_some() => {
+    let Some(smtp) = &plan.smtp else {
+        if opts.to.is_some() {
             return Err(DigestError::Flag {
                 flag: "--to".into(),
                 message: "no SMTP server to send the test copy through: digest.smtp_url is not \
@@ -476,9 +532,30 @@ pub fn run(
                 .into(),
             });
         }
-        None => false,
+        // No server: the issue is recorded as written, not sent.
+        let issue = plan.issue(&label, &rendered.subject, &message_id, now, false, &entries);
+        let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
+        store.record_digest_issue(&plan.feed.name, &issue, &ids)?;
+        write_archive(store, &plan).map_err(|e| e.after(&label, "was written and recorded"))?;
+        return Ok(DigestOutcome::Written {
+            week: label,
+            entries: entries.len(),
+        });
     };
+    if recipients.is_empty() {
+        return Err(DigestError::config(
+            "digest.to",
+            "no recipient: list at least one address to send to",
+        ));
+    }
+    let mut msg = message(recipients)?;
+    // Only the message sent is signed: the copy on disk stays unsigned, so a published file
+    // cannot be replayed as a signed message.
+    if let Some(dkim) = &plan.dkim {
+        dkim::sign(&mut msg, dkim);
+    }
     if let Some(to) = &opts.to {
+        mail::send(smtp, &msg)?;
         return Ok(DigestOutcome::TestCopy {
             week: label,
             entries: entries.len(),
@@ -486,40 +563,36 @@ pub fn run(
         });
     }
 
-    let issue = DigestIssue {
-        week: label.clone(),
-        subject: rendered.subject.clone(),
-        message_id: message_id.clone(),
-        sent_at: now,
-        delivered,
-        titles: entries.iter().map(|e| e.entry.title.clone()).collect(),
-    };
-    if recorded.is_some() {
-        // Only reached for an issue recorded as written and now delivered.
-        if !store.mark_digest_delivered(&plan.feed.name, &issue)? {
-            tracing::warn!(
-                "digest {label}: another run recorded this issue as sent meanwhile: it may have \
-                 gone out twice"
-            );
-        }
-    } else {
-        let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
-        store.record_digest_issue(&plan.feed.name, &issue, &ids)?;
-    }
-    write_archive(store, &plan)?;
+    // The record is written (not committed) and the store's write lock held before the message
+    // goes out, so a store that cannot be written fails here, with nothing sent; it is
+    // committed once the server accepted the message.
+    let issue = plan.issue(&label, &rendered.subject, &message_id, now, true, &entries);
+    let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
+    // An issue recorded as only written before is marked delivered, keeping its entries.
+    let new_ids = recorded.is_none().then_some(ids.as_slice());
+    store
+        .record_digest_issue_around(&plan.feed.name, &issue, new_ids, || mail::send(smtp, &msg))
+        .map_err(|e| match e {
+            SendAndRecord::NotSent(e) => DigestError::NotSent(e),
+            SendAndRecord::SendFailed(e) => e,
+            SendAndRecord::NotRecorded(e) => DigestError::NotRecorded {
+                week: label.clone(),
+                message_id: message_id.clone(),
+                error: e,
+            },
+        })?;
+    write_archive(store, &plan).map_err(|e| {
+        e.after(
+            &label,
+            &format!("was sent (Message-ID <{message_id}>) and recorded"),
+        )
+    })?;
 
-    Ok(if delivered {
-        DigestOutcome::Sent {
-            week: label,
-            entries: entries.len(),
-            recipients: recipients.len(),
-            message_id,
-        }
-    } else {
-        DigestOutcome::Written {
-            week: label,
-            entries: entries.len(),
-        }
+    Ok(DigestOutcome::Sent {
+        week: label,
+        entries: entries.len(),
+        recipients: recipients.len(),
+        message_id,
     })
 }
 
@@ -692,6 +765,26 @@ impl<'a> Plan<'a> {
             smtp,
             dkim,
         })
+    }
+
+    /// The record of this issue.
+    fn issue(
+        &self,
+        week: &str,
+        subject: &str,
+        message_id: &str,
+        now: DateTime<Utc>,
+        delivered: bool,
+        entries: &[StoredEntry],
+    ) -> DigestIssue {
+        DigestIssue {
+            week: week.to_owned(),
+            subject: subject.to_owned(),
+            message_id: message_id.to_owned(),
+            sent_at: now,
+            delivered,
+            titles: entries.iter().map(|e| e.entry.title.clone()).collect(),
+        }
     }
 
     fn dir(&self) -> PathBuf {

@@ -37,6 +37,18 @@ pub struct DigestIssue {
     pub titles: Vec<String>,
 }
 
+/// How [`Store::record_digest_issue_around`] failed.
+#[derive(Debug)]
+pub enum SendAndRecord<E> {
+    /// The record could not be reserved (the store is locked, full or read-only, or the week
+    /// was recorded meanwhile): nothing was sent, nothing recorded.
+    NotSent(StoreError),
+    /// Sending failed: nothing was recorded.
+    SendFailed(E),
+    /// Sending succeeded, but the record could not be committed.
+    NotRecorded(StoreError),
+}
+
 impl Store {
     /// The entries of `sources` that were published or first seen in `[from, to)`.
     pub fn digest_candidates(
@@ -205,6 +217,160 @@ impl Store {
         }
         tx.commit().map_err(sql)?;
         Ok(Some(old.clone()))
+    }
+
+    /// Record the issue of `week` as [`Store::record_digest_issue`] does (`entries` given) or as
+    /// [`Store::mark_digest_delivered`] does (`entries` `None`: an issue recorded as only
+    /// written), with the write reserved before `send` runs: the transaction is opened with
+    /// SQLite's write lock and its rows written and flushed to the write-ahead log first, so a
+    /// store that is locked, full or read-only fails *before* anything is sent
+    /// ([`SendAndRecord::NotSent`]). Then `send` runs with the lock held; its failure rolls
+    /// the record back ([`SendAndRecord::SendFailed`]); its success commits it. A commit that
+    /// still fails is tried again (three attempts, a second apart) and otherwise reported as
+    /// [`SendAndRecord::NotRecorded`]: `send` succeeded, the store does not know.
+    ///
+    /// A week already recorded (as delivered, or at all when `entries` is given) is
+    /// [`SendAndRecord::NotSent`] too: another run recorded it meanwhile, and `send` is not
+    /// called. A process killed while `send` runs leaves nothing recorded (SQLite rolls the
+    /// open transaction back on the next open).
+    pub fn record_digest_issue_around<E>(
+        &mut self,
+        feed: &str,
+        issue: &DigestIssue,
+        entries: Option<&[EntryId]>,
+        send: impl FnOnce() -> Result<(), E>,
+    ) -> Result<(), SendAndRecord<E>> {
+        self.reserve_issue(feed, issue, entries)
+            .map_err(SendAndRecord::NotSent)?;
+        if let Err(e) = send() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(SendAndRecord::SendFailed(e));
+        }
+        let mut last = None;
+        for attempt in 0..3 {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                // SQLite may have rolled the transaction back by itself (a full disk): write it
+                // again. No other writer can have recorded the week: the lock file is ours.
+                if self.conn.is_autocommit()
+                    && let Err(e) = self.reserve_issue(feed, issue, entries)
+                {
+                    last = Some(e);
+                    continue;
+                }
+            }
+            match self.conn.execute_batch("COMMIT") {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(self.err(e)),
+            }
+        }
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        Err(SendAndRecord::NotRecorded(last.unwrap_or_else(|| {
+            StoreError::Db {
+                path: self.path.clone(),
+                message: "the commit failed".into(),
+            }
+        })))
+    }
+
+    /// Open a write transaction holding the issue's rows, flushed to the log, and leave it open.
+    /// On error nothing is left open.
+    fn reserve_issue(
+        &mut self,
+        feed: &str,
+        issue: &DigestIssue,
+        entries: Option<&[EntryId]>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.err(e))?;
+        // As in `batch`: a statement run after SQLite rolled the transaction back by itself
+        // must fail, not commit alone.
+        let written = self
+            .conn
+            .commit_hook(Some(|| true))
+            .map_err(|e| self.err(e))
+            .and_then(|()| self.write_issue_rows(feed, issue, entries));
+        let _ = self.conn.commit_hook(None::<fn() -> bool>);
+        let written = written.and_then(|()| {
+            if self.conn.is_autocommit() {
+                return Err(StoreError::Db {
+                    path: self.path.clone(),
+                    message: "SQLite rolled the record back after an error (such as a full disk)"
+                        .into(),
+                });
+            }
+            // Dirty pages go to the write-ahead log now, so a full disk shows before sending.
+            self.conn.cache_flush().map_err(|e| self.err(e))
+        });
+        if written.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        written
+    }
+
+    fn write_issue_rows(
+        &self,
+        feed: &str,
+        issue: &DigestIssue,
+        entries: Option<&[EntryId]>,
+    ) -> Result<(), StoreError> {
+        let sql = |e| self.err(e);
+        let Some(entries) = entries else {
+            let n = self
+                .conn
+                .execute(
+                    "UPDATE digest_issue
+                     SET subject = ?3, message_id = ?4, sent_at = ?5, delivered = 1, titles = ?6
+                     WHERE feed = ?1 AND week = ?2 AND delivered = 0",
+                    params![
+                        feed,
+                        issue.week,
+                        issue.subject,
+                        issue.message_id,
+                        issue.sent_at.timestamp(),
+                        super::entries::json(&issue.titles),
+                    ],
+                )
+                .map_err(sql)?;
+            if n == 0 {
+                return Err(StoreError::Db {
+                    path: self.path.clone(),
+                    message: format!(
+                        "the digest issue of {} for {} is not recorded as only written any more \
+                         (another run sent it meanwhile)",
+                        feed, issue.week
+                    ),
+                });
+            }
+            return Ok(());
+        };
+        self.conn
+            .execute(
+                "INSERT INTO digest_issue (feed, week, subject, message_id, sent_at, delivered, titles)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    feed,
+                    issue.week,
+                    issue.subject,
+                    issue.message_id,
+                    issue.sent_at.timestamp(),
+                    issue.delivered,
+                    super::entries::json(&issue.titles),
+                ],
+            )
+            .map_err(sql)?;
+        for id in entries {
+            self.conn
+                .execute(
+                    "INSERT OR IGNORE INTO digest_mailed (feed, entry_id, week) VALUES (?1, ?2, ?3)",
+                    params![feed, id.0, issue.week],
+                )
+                .map_err(sql)?;
+        }
+        Ok(())
     }
 
     /// Record that the issue of `week` went out with `entries`, in one transaction. Fails (and
