@@ -131,6 +131,11 @@ impl std::fmt::Display for EntryId {
     }
 }
 
+/// Longest sanitized body an entry keeps, in bytes: 512 KiB, about twice the HTML of a long
+/// real post. Every stored body is rendered into each feed document on every publish, so one
+/// oversized post would weigh on every run and every reader.
+pub const MAX_CONTENT_HTML_BYTES: usize = 512 * 1024;
+
 /// A normalized, sanitized post: what the store keeps and the feeds publish.
 ///
 /// Complete archive pages keep their entries as this struct's JSON for good, so every version
@@ -153,7 +158,8 @@ pub struct Entry {
     pub updated_source: DateSource,
     pub authors: Vec<String>,
     pub categories: Vec<String>,
-    /// Sanitized HTML with absolute URLs, XML-safe.
+    /// Sanitized HTML with absolute URLs, XML-safe; at most [`MAX_CONTENT_HTML_BYTES`] long
+    /// (a longer body is replaced by a short notice, the summary and a link to the post).
     pub content_html: String,
     /// Plain-text summary (no markup), XML-safe.
     pub summary: String,

@@ -1,0 +1,73 @@
+//! End-to-end: what a hostile or careless site sends is bounded.
+
+mod common;
+
+use common::{Post, Resp, Site, classic_post, feedwright, listing, write_config};
+
+/// A post body far over the limit is replaced by a notice with the summary and a link to the
+/// post, in every feed; the run says so once, naming the post, and still exits 0. The other
+/// post of the run is untouched.
+#[test]
+fn an_oversized_body_becomes_a_notice_and_a_warning() {
+    let site = Site::start();
+    let base = site.base();
+    let mut big = Post::new(7, "huge", "Huge post", "2024-05-01T09:00:00+00:00");
+    let paragraph = format!("<p>{}</p>\n", "lorem ipsum dolor sit amet ".repeat(40));
+    big.body = format!(
+        "<p>Opening words of the huge post.</p>{}",
+        paragraph.repeat(feedwright::model::MAX_CONTENT_HTML_BYTES / paragraph.len() + 50)
+    );
+    assert!(big.body.len() > feedwright::model::MAX_CONTENT_HTML_BYTES);
+    let small = Post::new(8, "small", "Small post", "2024-05-02T09:00:00+00:00");
+    for p in [&big, &small] {
+        site.set(&p.path(), Resp::Html(classic_post(&base, p)));
+    }
+    let links: Vec<(String, String)> = [&small, &big]
+        .iter()
+        .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
+        .collect();
+    site.set("/cat/", Resp::Html(listing(&base, &links, None)));
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &common::site_config(&site.url("/cat/"), "", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 2 new"), "{stderr}");
+    let big_url = format!("{base}{}", big.path());
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains(&big_url)
+            && warnings[0].contains("565 KiB")
+            && !stderr.contains("  failed"),
+        "{stderr}"
+    );
+
+    let out = dir.path().join("out/main");
+    for file in ["atom.xml", "rss.xml", "feed.json"] {
+        let text = std::fs::read_to_string(out.join(file)).unwrap();
+        assert!(text.len() < 64 * 1024, "{file}: {} bytes", text.len());
+        // The summary (the body's start) is there; the body (some 20,000 times) is not.
+        assert!(
+            text.matches("lorem ipsum").count() < 100,
+            "{file} carries the body"
+        );
+        assert!(text.contains("too long to be included"), "{file}");
+        assert!(text.contains("Opening words of the huge post"), "{file}");
+        assert!(text.contains("Body of Small post"), "{file}");
+        let feed = feed_rs::parser::parse(text.as_bytes())
+            .unwrap_or_else(|e| panic!("{file} does not parse: {e}"));
+        assert_eq!(feed.entries.len(), 2, "{file}");
+    }
+    let atom = std::fs::read_to_string(out.join("atom.xml")).unwrap();
+    assert!(
+        atom.contains(&format!("href=&quot;{big_url}&quot;")),
+        "{atom}"
+    );
+
+    // Nothing changed: nothing is said again.
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("WARN"), "{stderr}");
+}
+
