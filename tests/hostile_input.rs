@@ -1,4 +1,5 @@
-//! End-to-end: what a hostile or careless site sends is bounded.
+//! End-to-end: what a hostile or careless site sends is bounded and never reaches the terminal
+//! raw.
 
 mod common;
 
@@ -69,5 +70,52 @@ fn an_oversized_body_becomes_a_notice_and_a_warning() {
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("WARN"), "{stderr}");
+}
+
+/// A feed whose XML error quotes terminal controls (colour, a window title, clear screen) and a
+/// line break: the run's report and `status` (which shows the stored last error) print them
+/// escaped, each on its one line.
+#[test]
+fn terminal_controls_in_a_remote_error_are_printed_escaped() {
+    let site = Site::start();
+    site.set(
+        "/feed/",
+        Resp::Bytes {
+            content_type: "application/rss+xml".into(),
+            body: b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>B</title>\
+                    </\x1b[31mRED\x1b]0;pwned\x07\x1b[2J\r\nsite: 9 new\xe2\x80\xae></channel></rss>"
+                .to_vec(),
+            headers: vec![],
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &common::site_config(&site.url("/feed/"), "", "kind = \"feed\""),
+    );
+    let unprintable = |s: &str| {
+        s.chars()
+            .any(|c| (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c))
+    };
+    let (code, stdout, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!unprintable(&stdout) && !unprintable(&stderr), "{stderr:?}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("site: "))
+        .unwrap_or_else(|| panic!("no report line: {stderr}"));
+    assert!(line.contains("\\u{1b}[31mRED"), "{line}");
+    // The line break the feed sent does not start a report line of its own.
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("site")).count(),
+        1,
+        "{stderr}"
+    );
+
+    let (code, stdout, stderr) = feedwright(&cfg, &["status"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!unprintable(&stdout) && !unprintable(&stderr), "{stdout:?}");
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(stdout.contains("\\u{1b}]0;pwned\\u{7}"), "{stdout}");
 }
 
