@@ -119,7 +119,27 @@ pub struct Listing {
     /// Modified dates the page shows for its posts (a `time.updated` or the like in a post's
     /// card), raw, with the post URL they belong to, in page order; a post without one is absent.
     pub modified: Vec<(Url, String)>,
+    /// Post links the page holds past the first [`MAX_LISTING_POSTS`], left out (counted as
+    /// found, duplicates included).
+    pub left_out: usize,
 }
+
+impl Listing {
+    /// Why some of the page's post links were left out, when they were (reported as skipped).
+    pub fn left_out_reason(&self) -> Option<String> {
+        (self.left_out > 0).then(|| {
+            format!(
+                "{} more post links left out: at most {MAX_LISTING_POSTS} are taken from one \
+                 listing page",
+                self.left_out
+            )
+        })
+    }
+}
+
+/// Most post links taken from one listing page. A real category page lists 10 to a few hundred
+/// posts; a page listing hundreds of thousands would become as many pending posts.
+pub const MAX_LISTING_POSTS: usize = 1000;
 
 /// Stable identity of an entry: an absolute IRI, never a hash of mutable content.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -633,6 +633,7 @@ pub async fn refresh_source(
     if let Some(walk) = walk {
         record_walk(src, store, !walk.failures.is_empty());
         rep.failures.extend(walk.failures);
+        rep.skipped.extend(walk.skipped);
         empty_pages = walk.empty_pages;
     }
     rep.degraded = drift(src, store, &empty_pages, &seen);
@@ -1865,6 +1866,9 @@ pub async fn backfill_source(
                 }
             } else {
                 let listing = crate::extract::extract_listing(&page, &src.selectors);
+                if let Some(why) = listing.left_out_reason() {
+                    rep.skipped.push((url.to_string(), why));
+                }
                 let work = listing
                     .posts
                     .into_iter()

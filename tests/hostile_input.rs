@@ -119,3 +119,28 @@ fn terminal_controls_in_a_remote_error_are_printed_escaped() {
     assert!(stdout.contains("\\u{1b}]0;pwned\\u{7}"), "{stdout}");
 }
 
+/// A listing page holding far more post links than any real one: the first
+/// `MAX_LISTING_POSTS` are taken, the rest counted, so the run reports them once instead of
+/// keeping each as a pending post.
+#[test]
+fn a_listing_page_gives_at_most_the_cap_of_post_links() {
+    use feedwright::model::MAX_LISTING_POSTS;
+    let base = "https://example.org";
+    let posts: Vec<(String, String)> = (0..MAX_LISTING_POSTS + 250)
+        .map(|i| (format!("{base}/p{i}/"), format!("Post {i}")))
+        .collect();
+    let url = url::Url::parse(&format!("{base}/cat/")).unwrap();
+    let page = feedwright::model::RawPage {
+        requested_url: url.clone(),
+        url,
+        content_type: Some("text/html".into()),
+        body: listing(base, &posts, None),
+        fetched_at: chrono::Utc::now(),
+    };
+    let found = feedwright::extract::extract_listing(&page, &Default::default());
+    assert_eq!(found.posts.len(), MAX_LISTING_POSTS);
+    assert_eq!(found.posts[0].as_str(), "https://example.org/p0/");
+    assert_eq!(found.left_out, 250);
+    let why = found.left_out_reason().unwrap();
+    assert!(why.starts_with("250 more post links left out"), "{why}");
+}
