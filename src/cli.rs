@@ -1,7 +1,7 @@
 //! Command line: one function per subcommand.
 //!
-//! Owns: argument parsing, logging setup, the terminal progress bar, printing reports to stderr,
-//! and exit codes (0 all good, 1 some post, source or feed failed, 2 usage or configuration
+//! Owns: argument parsing, logging setup, the terminal progress bar, printing reports to stderr
+//! (each line through `terminal::Printable`), and exit codes (0 all good, 1 some post, source or feed failed, 2 usage or configuration
 //! error). Must not: run SQL, HTTP or templates directly; it calls `pipeline`.
 
 use std::io::IsTerminal;
@@ -83,6 +83,14 @@ pub enum Command {
     },
 }
 
+/// `eprintln!` through [`crate::terminal::Printable`]: for the lines of a report, which may
+/// carry a site's text (a URL, the error it caused) and must stay one harmless line each.
+macro_rules! report {
+    ($($arg:tt)*) => {
+        eprintln!("{}", crate::terminal::Printable(format_args!($($arg)*)))
+    };
+}
+
 /// Exit codes of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -139,10 +147,13 @@ fn init_logging(verbose: u8, format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false);
+    // JSON escapes every C0 control character itself; a line of the human format shows each
+    // field through `terminal::Printable`.
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Human => builder
             .with_ansi(std::io::stderr().is_terminal())
+            .fmt_fields(crate::terminal::log_fields())
             .try_init(),
     };
 }
@@ -323,30 +334,30 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
         b.0.finish_and_clear();
     }
     for s in &report.sources {
-        eprintln!("{}: {}", s.source, s.summary());
+        report!("{}: {}", s.source, s.summary());
         if let Some(why) = &s.degraded {
-            eprintln!("  degraded: {why}; feeds keep the last good entries");
+            report!("  degraded: {why}; feeds keep the last good entries");
         }
         if s.deferred > 0 {
-            eprintln!("  {} post(s) left for the next run", s.deferred);
+            report!("  {} post(s) left for the next run", s.deferred);
         }
         for (url, reason) in &s.failures {
-            eprintln!("  failed {url}: {reason}");
+            report!("  failed {url}: {reason}");
         }
         for (url, reason) in &s.skipped {
-            eprintln!("  skipped {url}: {reason}");
+            report!("  skipped {url}: {reason}");
         }
     }
     let mut failed = report.failed();
     let published = pipeline::publish_all(&cfg, &mut store, &config_dir(path), Utc::now());
     if let Some(e) = &published.stylesheet_error {
         failed = true;
-        eprintln!("stylesheet: {e}");
+        report!("stylesheet: {e}");
     }
     for result in &published.feeds {
         match result {
             Ok(p) if p.files.is_empty() => {
-                eprintln!("feed {}: no entries yet, nothing published", p.feed)
+                report!("feed {}: no entries yet, nothing published", p.feed)
             }
             Ok(p) => {
                 let changed = p.files.iter().filter(|(_, c)| *c).count();
@@ -355,7 +366,7 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
                     1 => " (+ 1 archive page)".to_string(),
                     n => format!(" (+ {n} archive pages)"),
                 };
-                eprintln!(
+                report!(
                     "feed {}: {} entries{archive}, {} of {} files changed in {}",
                     p.feed,
                     p.entries,
@@ -366,12 +377,12 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
             }
             Err((feed, e)) => {
                 failed = true;
-                eprintln!("feed {feed}: not published: {e}");
+                report!("feed {feed}: not published: {e}");
             }
         }
     }
     for dir in &published.retired {
-        eprintln!(
+        report!(
             "warning: {} holds a feed the configuration no longer has (renamed or removed): left \
              as it is, and still served; delete the folder to retire it",
             dir.display()
@@ -386,7 +397,7 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
 /// that is down does not fail the run: the feeds are published and the pings are owed.
 fn report_announced(a: &pipeline::Announced) {
     if !a.pinged.is_empty() {
-        eprintln!(
+        report!(
             "websub: hub notified of {} changed feed file(s)",
             a.pinged.len()
         );
@@ -394,19 +405,19 @@ fn report_announced(a: &pipeline::Announced) {
     for e in &a.failed {
         match e {
             crate::websub::PingError::Transient { .. } => {
-                eprintln!("websub: {e}; the ping is kept and sent after the next publish")
+                report!("websub: {e}; the ping is kept and sent after the next publish")
             }
-            crate::websub::PingError::Refused { .. } => eprintln!("websub: {e}"),
+            crate::websub::PingError::Refused { .. } => report!("websub: {e}"),
         }
     }
     if a.deferred > 0 {
-        eprintln!(
+        report!(
             "websub: {} more ping(s) not tried after that failure; kept for after the next publish",
             a.deferred
         );
     }
     if let Some(e) = &a.error {
-        eprintln!("websub: {e}");
+        report!("websub: {e}");
     }
 }
 
@@ -502,15 +513,19 @@ pub fn status(path: &Path) -> Exit {
                 "-".into(),
             ),
         };
-        rows.push([
-            src.name.clone(),
-            state_name,
-            success,
-            run,
-            entries.to_string(),
-            figures,
-            error,
-        ]);
+        // The last error is a site's or a feed's text, kept in the store.
+        rows.push(
+            [
+                src.name.clone(),
+                state_name,
+                success,
+                run,
+                entries.to_string(),
+                figures,
+                error,
+            ]
+            .map(|cell| crate::terminal::printable(&cell).into_owned()),
+        );
     }
     let widths: Vec<usize> = (0..7)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
@@ -603,7 +618,7 @@ pub fn digest(
     };
     match crate::digest::run(&cfg, &mut store, &opts, now) {
         Ok(outcome) => {
-            println!("{outcome}");
+            println!("{}", crate::terminal::Printable(&outcome));
             if outcome.exit_code() == 0 {
                 Exit::Ok
             } else {
@@ -611,8 +626,9 @@ pub fn digest(
             }
         }
         Err(e) => {
+            // An SMTP server's answer may be in it.
             let e = e.in_config_file(path);
-            eprintln!("error: {e}");
+            report!("error: {e}");
             if e.exit_code() == 2 {
                 Exit::Usage
             } else {

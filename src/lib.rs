@@ -27,6 +27,7 @@
 //! - [`server`]: serving `output_dir`, the feed index, `/healthz` and `/metrics` (reads the store
 //!   read-only).
 //! - [`cli`]: one function per subcommand.
+//! - [`terminal`]: remote text escaped for the terminal and the log.
 //!
 //! See `ARCHITECTURE.md` for the invariants.
 
@@ -43,4 +44,5 @@ pub mod publish;
 pub mod server;
 pub mod source;
 pub mod store;
+pub mod terminal;
 pub mod websub;

@@ -119,7 +119,27 @@ pub struct Listing {
     /// Modified dates the page shows for its posts (a `time.updated` or the like in a post's
     /// card), raw, with the post URL they belong to, in page order; a post without one is absent.
     pub modified: Vec<(Url, String)>,
+    /// Post links the page holds past the first [`MAX_LISTING_POSTS`], left out (counted as
+    /// found, duplicates included).
+    pub left_out: usize,
 }
+
+impl Listing {
+    /// Why some of the page's post links were left out, when they were (reported as skipped).
+    pub fn left_out_reason(&self) -> Option<String> {
+        (self.left_out > 0).then(|| {
+            format!(
+                "{} more post links left out: at most {MAX_LISTING_POSTS} are taken from one \
+                 listing page",
+                self.left_out
+            )
+        })
+    }
+}
+
+/// Most post links taken from one listing page. A real category page lists 10 to a few hundred
+/// posts; a page listing hundreds of thousands would become as many pending posts.
+pub const MAX_LISTING_POSTS: usize = 1000;
 
 /// Stable identity of an entry: an absolute IRI, never a hash of mutable content.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -130,6 +150,11 @@ impl std::fmt::Display for EntryId {
         f.write_str(&self.0)
     }
 }
+
+/// Longest sanitized body an entry keeps, in bytes: 512 KiB, about twice the HTML of a long
+/// real post. Every stored body is rendered into each feed document on every publish, so one
+/// oversized post would weigh on every run and every reader.
+pub const MAX_CONTENT_HTML_BYTES: usize = 512 * 1024;
 
 /// A normalized, sanitized post: what the store keeps and the feeds publish.
 ///
@@ -153,7 +178,8 @@ pub struct Entry {
     pub updated_source: DateSource,
     pub authors: Vec<String>,
     pub categories: Vec<String>,
-    /// Sanitized HTML with absolute URLs, XML-safe.
+    /// Sanitized HTML with absolute URLs, XML-safe; at most [`MAX_CONTENT_HTML_BYTES`] long
+    /// (a longer body is replaced by a short notice, the summary and a link to the post).
     pub content_html: String,
     /// Plain-text summary (no markup), XML-safe.
     pub summary: String,

@@ -636,6 +636,7 @@ pub async fn refresh_source(
     if let Some(walk) = walk {
         record_walk(src, store, !walk.failures.is_empty());
         rep.failures.extend(walk.failures);
+        rep.skipped.extend(walk.skipped);
         empty_pages = walk.empty_pages;
     }
     rep.degraded = drift(src, store, &empty_pages, &seen);
@@ -1900,10 +1901,11 @@ pub async fn backfill_source(
                     }
                 }
             } else {
-                let listing = scrape::on_site(
-                    crate::extract::extract_listing(&page, &src.selectors),
-                    &source::own_site(src),
-                );
+                let listing = crate::extract::extract_listing(&page, &src.selectors);
+                if let Some(why) = listing.left_out_reason() {
+                    rep.skipped.push((url.to_string(), why));
+                }
+                let listing = scrape::on_site(listing, &source::own_site(src));
                 let work = listing
                     .posts
                     .into_iter()

@@ -1,4 +1,5 @@
-//! Listing pages: the post list (never intro text, navigation, sidebars, widgets or comments),
+//! Listing pages: the post list (never intro text, navigation, sidebars, widgets or comments; at
+//! most `MAX_LISTING_POSTS` links, the rest counted),
 //! the modified date each post's card shows, if any, and the next listing page (never a single
 //! post's adjacent-post link).
 
@@ -10,7 +11,7 @@ use url::Url;
 use super::dom::{self, Ctx, text_of};
 use super::{PageCtx, user_selector};
 use crate::config::Selectors;
-use crate::model::Listing;
+use crate::model::{Listing, MAX_LISTING_POSTS};
 
 pub(super) fn extract(ctx: &PageCtx<'_>, sel: &Selectors) -> Listing {
     let next = if is_single_post(ctx) {
@@ -18,12 +19,13 @@ pub(super) fn extract(ctx: &PageCtx<'_>, sel: &Selectors) -> Listing {
     } else {
         next_page(ctx, sel)
     };
-    let posts = post_links(ctx, sel);
+    let (posts, left_out) = post_links(ctx, sel);
     let modified = card_dates(ctx, &posts);
     Listing {
         posts,
         next,
         modified,
+        left_out,
     }
 }
 
@@ -77,6 +79,8 @@ struct Posts {
     /// The same links, for a look-up that does not grow with the page (a page can hold
     /// thousands of links).
     seen: HashSet<Url>,
+    /// Links found once `posts` is full ([`MAX_LISTING_POSTS`]).
+    left_out: usize,
 }
 
 impl Posts {
@@ -84,6 +88,10 @@ impl Posts {
         let Some(href) = a.value().attr("href") else {
             return;
         };
+        if self.posts.len() >= MAX_LISTING_POSTS {
+            self.left_out += 1;
+            return;
+        }
         let Some(url) = ctx.resolve(href) else {
             return;
         };
@@ -124,11 +132,13 @@ fn in_main(a: ElementRef<'_>, has_main: bool) -> bool {
         })
 }
 
-fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> Vec<Url> {
+/// The page's post links, at most [`MAX_LISTING_POSTS`], and how many more it holds.
+fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> (Vec<Url>, usize) {
     let mut p = Posts {
         page: dom::without_fragment(ctx.url.clone()),
         posts: Vec::new(),
         seen: HashSet::new(),
+        left_out: 0,
     };
     if let Some(s) = user_selector(sel.item_link.as_ref()) {
         for el in ctx.select(&ctx.elements.all, &s) {
@@ -142,7 +152,7 @@ fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> Vec<Url> {
             }
         }
         if !p.posts.is_empty() {
-            return p.posts;
+            return (p.posts, p.left_out);
         }
     }
     let has_main = ctx
@@ -163,7 +173,7 @@ fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> Vec<Url> {
         p.push(ctx, a);
     }
     if !p.posts.is_empty() {
-        return p.posts;
+        return (p.posts, p.left_out);
     }
     // Items without a recognised title class: the first heading link (or first link) of each.
     let items: &Selector = sel!(".wp-block-post-template > li, article");
@@ -176,7 +186,7 @@ fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> Vec<Url> {
             p.push(ctx, a);
         }
     }
-    p.posts
+    (p.posts, p.left_out)
 }
 
 /// Post title links.

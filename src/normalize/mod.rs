@@ -2,7 +2,8 @@
 //!
 //! Owns: canonical URLs and twin handling, stable entry ids, date parsing to UTC with provenance,
 //! HTML sanitizing (one `ammonia` policy for feeds and email) with absolute URLs, summaries,
-//! author names without email addresses, XML-forbidden character removal, title limits, and
+//! author names without email addresses, XML-forbidden character removal, title limits, the body
+//! limit (`model::MAX_CONTENT_HTML_BYTES`), and
 //! decoding fetched bytes to UTF-8. Must not:
 //! do I/O or read the clock (`fetched_at` is a parameter).
 //!
@@ -22,7 +23,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Timelike, Utc};
 use url::Url;
 
-use crate::model::{DateSource, Entry, EntryId, Link, RawDate, RawPost};
+use crate::model::{DateSource, Entry, EntryId, Link, MAX_CONTENT_HTML_BYTES, RawDate, RawPost};
 
 pub use charset::decode_text;
 pub use dates::parse_date;
@@ -49,7 +50,9 @@ pub enum NormalizeError {
 ///   `fetched_at` as [`DateSource::FirstSeen`]; updated falls back to published and is never
 ///   earlier; dates after `fetched_at` are clamped to it (provenance `first_seen`, so the
 ///   store keeps the first clamp); whole seconds.
-/// - Content: [`sanitize_html`] against `raw.base_href`, else the page URL.
+/// - Content: [`sanitize_html`] against `raw.base_href`, else the page URL; a result over
+///   [`MAX_CONTENT_HTML_BYTES`] is replaced by a short notice, the summary and a link to the
+///   post (never cut inside markup), with a warning giving its size.
 pub fn normalize(
     page_url: &Url,
     raw: RawPost,
@@ -102,6 +105,20 @@ pub fn normalize(
         // Only the start of the body can reach the summary: enough to cut it exactly.
         .unwrap_or_else(|| html::sanitized_text_prefix(&content_html, text::MAX_SUMMARY_CHARS + 2));
 
+    let summary = text::summary(&summary_text);
+    let content_html = if content_html.len() > MAX_CONTENT_HTML_BYTES {
+        warnings.push(format!(
+            "body of {} KiB (after cleaning) is over the {} KiB limit: the feeds carry a notice, \
+             the summary and a link to the post instead",
+            content_html.len().div_ceil(1024),
+            MAX_CONTENT_HTML_BYTES / 1024
+        ));
+        drop(content_html);
+        sanitize_html(&over_limit_notice(&url, &summary), base)
+    } else {
+        content_html
+    };
+
     let related = related_links(&raw.related, &[&dedup_key, &twin_key(&id)]);
 
     let entry = Entry {
@@ -117,10 +134,33 @@ pub fn normalize(
         authors: text::authors(&raw.authors),
         categories: text::names(&raw.categories),
         content_html,
-        summary: text::summary(&summary_text),
+        summary,
         related,
     };
     Ok((entry, warnings))
+}
+
+/// The body of an entry whose own is over [`MAX_CONTENT_HTML_BYTES`]: a notice, the summary
+/// (plain text) and a link to the post, all escaped; well-formed and short.
+fn over_limit_notice(url: &str, summary: &str) -> String {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let mut html = format!(
+        "<p><em>This post is too long to be included in the feed (over {} KiB of HTML).</em></p>",
+        MAX_CONTENT_HTML_BYTES / 1024
+    );
+    if !summary.is_empty() {
+        html.push_str(&format!("<p>{}</p>", escape(summary)));
+    }
+    html.push_str(&format!(
+        "<p><a href=\"{}\">Read it on its site</a></p>",
+        escape(url)
+    ));
+    html
 }
 
 fn whole_seconds(dt: DateTime<Utc>) -> DateTime<Utc> {

@@ -3,8 +3,8 @@
 //! Owns: pagination policy (stop at `max_pages`, at a 404 past the last page, at a `next` link
 //! back to a visited page, and, unless the walk is a full one, at a page that has not changed
 //! (304) or whose posts are all already stored, even when some of them show an edit) and
-//! de-duplication of post links across pages, and leaving out links to other sites
-//! ([`on_site`]).
+//! de-duplication of post links across pages (at most `MAX_LISTING_POSTS` from one page, the
+//! rest reported), and leaving out links to other sites ([`on_site`]).
 //! Each new post link is also sent, as soon as its page is read, to an optional channel, so that
 //! the pipeline can fetch posts while the walk goes on; before it is sent, a stored post whose
 //! card shows it modified later than its stored copy is noted in the [`RunState`]. Must not:
@@ -26,6 +26,9 @@ use crate::model::{Listing, RawPage};
 pub struct Walk {
     pub posts: Vec<Url>,
     pub failures: Vec<(String, String)>,
+    /// Listing pages holding more post links than are taken from one page, with the reason
+    /// (`Listing::left_out_reason`): reported as skipped.
+    pub skipped: Vec<(String, String)>,
     /// Listing pages that answered 200 without a single post link.
     pub empty_pages: Vec<String>,
     pub pages: usize,
@@ -99,6 +102,9 @@ pub async fn walk_from(
         );
         if listing.posts.is_empty() {
             out.empty_pages.push(page.requested_url.to_string());
+        }
+        if let Some(why) = listing.left_out_reason() {
+            out.skipped.push((page.requested_url.to_string(), why));
         }
         let all_known =
             !listing.posts.is_empty() && listing.posts.iter().all(|p| state.is_known(p));

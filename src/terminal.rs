@@ -1,0 +1,94 @@
+//! Text for the terminal and the log: remote text made harmless to print.
+//!
+//! Owns: [`Printable`] (and [`printable`]), through which every line feedwright prints itself
+//! goes when it may carry text from a site, a feed, a hub or the store (error messages, URLs,
+//! a source's last error), and the log's field formatter. Must not: change what is stored or
+//! published; it only changes how a line is shown.
+//!
+//! Control characters (C0, DEL, C1) and the bidirectional overrides and isolates (U+202A–U+202E,
+//! U+2066–U+2069) are shown as `\u{1b}`: an escape sequence cannot recolour the terminal, set its
+//! title or clear it, a CR or LF cannot start a line that looks like one of feedwright's own,
+//! and right-to-left overrides cannot reorder what is shown.
+
+use std::borrow::Cow;
+use std::fmt::{self, Write};
+
+/// Whether `c` is shown escaped by [`Printable`].
+pub fn is_unprintable(c: char) -> bool {
+    matches!(c,
+        '\0'..='\x1f' | '\x7f'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Displays its value with every [`is_unprintable`] character written as `\u{hex}`.
+#[derive(Debug, Clone, Copy)]
+pub struct Printable<T>(pub T);
+
+impl<T: fmt::Display> fmt::Display for Printable<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(Escaping(f), "{}", self.0)
+    }
+}
+
+/// `s` with every [`is_unprintable`] character written as `\u{hex}` (borrowed when there is
+/// none).
+pub fn printable(s: &str) -> Cow<'_, str> {
+    if s.contains(is_unprintable) {
+        Cow::Owned(Printable(s).to_string())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// A writer escaping what passes through it.
+struct Escaping<'a, W: Write>(&'a mut W);
+
+impl<W: Write> Write for Escaping<'_, W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut rest = s;
+        while let Some(at) = rest.find(is_unprintable) {
+            self.0.write_str(&rest[..at])?;
+            let c = rest[at..].chars().next().unwrap_or_default();
+            write!(self.0, "\\u{{{:x}}}", u32::from(c))?;
+            rest = &rest[at + c.len_utf8()..];
+        }
+        self.0.write_str(rest)
+    }
+}
+
+/// The log's field formatter (human format): each field's value, the message included, through
+/// [`Printable`]. The subscriber's own formatter escapes only some control characters, and only
+/// in the message: a URL field or a line break would pass.
+pub fn log_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+        if field.name() == "message" {
+            write!(w, "{}", Printable(format_args!("{value:?}")))
+        } else {
+            write!(w, "{field}={}", Printable(format_args!("{value:?}")))
+        }
+    })
+    .delimited(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_and_bidi_characters_are_shown_escaped() {
+        let s =
+            "</\x1b[31mRED\x1b]0;pwned\x07\x1b[2J>\r\nfake: line\u{9b}\u{202e}txt\u{2066}\x7f\t";
+        let shown = printable(s);
+        assert_eq!(
+            shown,
+            "</\\u{1b}[31mRED\\u{1b}]0;pwned\\u{7}\\u{1b}[2J>\\u{d}\\u{a}fake: line\\u{9b}\
+             \\u{202e}txt\\u{2066}\\u{7f}\\u{9}"
+        );
+        assert!(!shown.contains(is_unprintable));
+        assert!(matches!(printable("plain – text é"), Cow::Borrowed(_)));
+        assert_eq!(
+            Printable(format_args!("{}: {}", "a\nb", 1)).to_string(),
+            "a\\u{a}b: 1"
+        );
+    }
+}
