@@ -1877,21 +1877,7 @@ pub async fn backfill_source(
                             .count()
                             > 0 =>
                     {
-                        let work: Vec<Work> = items
-                            .into_iter()
-                            .filter(|(u, _)| !state.is_listed_known(u))
-                            .map(|(u, raw)| {
-                                if src.full_text {
-                                    Work::FullText {
-                                        url: u,
-                                        item: raw,
-                                        retry: false,
-                                    }
-                                } else {
-                                    Work::Post(u, raw, page.fetched_at)
-                                }
-                            })
-                            .collect();
+                        let work = item_work(src, &state, items, page.fetched_at);
                         (work, source::feed::next_archive_page(&url), true)
                     }
                     Ok(_) => (Vec::new(), None, true),
@@ -1956,6 +1942,31 @@ pub async fn backfill_source(
     tracing::info!(source = %src.name, "backfill complete after {pages} page(s)");
     finish_source(src, store, fetcher, &state, &mut rep, Some(health), None);
     rep
+}
+
+/// A backfill's work for the items of a feed or API page not stored yet: each item as it is,
+/// or its page to read when `full_text`.
+fn item_work(
+    src: &SourceConfig,
+    state: &RunState,
+    items: Vec<(Url, RawPost)>,
+    at: DateTime<Utc>,
+) -> Vec<Work> {
+    items
+        .into_iter()
+        .filter(|(u, _)| !state.is_listed_known(u))
+        .map(|(u, raw)| {
+            if src.full_text {
+                Work::FullText {
+                    url: u,
+                    item: raw,
+                    retry: false,
+                }
+            } else {
+                Work::Post(u, raw, at)
+            }
+        })
+        .collect()
 }
 
 /// Backfill through the WordPress REST API when the source offers it: the category's posts,
@@ -2036,23 +2047,7 @@ async fn backfill_wordpress(
         };
         rep.failures.extend(read.failures);
         rep.skipped.extend(read.skipped);
-        let now = Utc::now();
-        let work: Vec<Work> = read
-            .posts
-            .into_iter()
-            .filter(|(u, _)| !state.is_listed_known(u))
-            .map(|(u, raw)| {
-                if src.full_text {
-                    Work::FullText {
-                        url: u,
-                        item: raw,
-                        retry: false,
-                    }
-                } else {
-                    Work::Post(u, raw, now)
-                }
-            })
-            .collect();
+        let work = item_work(src, state, read.posts, Utc::now());
         progress.add_total(work.len() as u64);
         let mut results =
             futures_util::stream::iter(work.into_iter().map(|w| process(w, src, fetcher, state)))

@@ -381,32 +381,14 @@ impl Store {
         issue: &DigestIssue,
         entries: &[EntryId],
     ) -> Result<(), StoreError> {
-        let Store { conn, path, .. } = self;
-        let path: &str = path;
-        let sql = |e| StoreError::sql(path, e);
-        let tx = conn.transaction().map_err(sql)?;
-        tx.execute(
-            "INSERT INTO digest_issue (feed, week, subject, message_id, sent_at, delivered, titles)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                feed,
-                issue.week,
-                issue.subject,
-                issue.message_id,
-                issue.sent_at.timestamp(),
-                issue.delivered,
-                super::entries::json(&issue.titles),
-            ],
-        )
-        .map_err(sql)?;
-        for id in entries {
-            tx.execute(
-                "INSERT OR IGNORE INTO digest_mailed (feed, entry_id, week) VALUES (?1, ?2, ?3)",
-                params![feed, id.0, issue.week],
-            )
-            .map_err(sql)?;
+        self.conn.execute_batch("BEGIN").map_err(|e| self.err(e))?;
+        let written = self
+            .write_issue_rows(feed, issue, Some(entries))
+            .and_then(|()| self.conn.execute_batch("COMMIT").map_err(|e| self.err(e)));
+        if written.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
         }
-        tx.commit().map_err(sql)
+        written
     }
 
     /// Record that the issue of `week`, recorded before as only written (`delivered = false`),
