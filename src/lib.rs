@@ -33,6 +33,7 @@
 
 pub mod cli;
 pub mod config;
+mod cpu;
 pub mod daemon;
 pub mod digest;
 pub mod extract;

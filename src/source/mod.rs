@@ -386,7 +386,16 @@ pub async fn read_index(
     modified_after: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<SourceIndex, SourceError> {
     if src.kind == SourceKind::Dir {
-        return dir::read(src);
+        // Reading a folder parses the saved pages whose front matter needs it: page work.
+        let folder = src.clone();
+        return crate::cpu::blocking(move || Ok(dir::read(&folder)))
+            .await
+            .unwrap_or_else(|message| {
+                Err(SourceError::Invalid {
+                    location: src.url.clone(),
+                    message,
+                })
+            });
     }
     let start = Url::parse(&src.url).map_err(|e| SourceError::Invalid {
         location: src.url.clone(),
@@ -471,13 +480,17 @@ pub async fn read_index(
 }
 
 /// The REST API root a listing page advertises (`<link rel="https://api.w.org/">` or the
-/// `Link` header); for `kind = "wordpress"` the conventional `/wp-json/` otherwise.
-pub fn wordpress_root(src: &SourceConfig, start: &Url, first: &Fetched) -> Option<Url> {
+/// `Link` header); for `kind = "wordpress"` the conventional `/wp-json/` otherwise. The page is
+/// decoded and parsed on the blocking pool (`crate::cpu::blocking`), as every fetched page is.
+pub async fn wordpress_root(src: &SourceConfig, start: &Url, first: &Fetched) -> Option<Url> {
     if !matches!(src.kind, SourceKind::Wordpress | SourceKind::Auto) {
         return None;
     }
-    let page = to_page(start, first.clone());
-    wordpress::api_root_from_html(&page)
+    let (start_url, copy) = (start.clone(), first.clone());
+    crate::cpu::blocking(move || Ok(wordpress::api_root_from_html(&to_page(&start_url, copy))))
+        .await
+        .ok()
+        .flatten()
         .or_else(|| {
             first
                 .header("link")
@@ -503,7 +516,7 @@ async fn read_wordpress(
     modified_after: Option<chrono::DateTime<chrono::Utc>>,
     full_walk: bool,
 ) -> Result<Option<SourceIndex>, SourceError> {
-    let Some(root) = wordpress_root(src, start, first) else {
+    let Some(root) = wordpress_root(src, start, first).await else {
         return Ok(None);
     };
     // An incremental read also reads the newest posts by publication date, up to the first page
