@@ -209,13 +209,18 @@ fn hash(bytes: impl Iterator<Item = u8>) -> u64 {
 }
 
 fn props(k: u64) -> u16 {
-    static TABLE: std::sync::LazyLock<HashMap<u64, u16>> = std::sync::LazyLock::new(|| {
-        ELEMENTS
+    // Sorted by key once; a binary search per tag is cheaper than hashing the key.
+    static TABLE: std::sync::LazyLock<Vec<(u64, u16)>> = std::sync::LazyLock::new(|| {
+        let mut t: Vec<(u64, u16)> = ELEMENTS
             .iter()
             .map(|(n, p)| (key(n.as_bytes()), *p))
-            .collect()
+            .collect();
+        t.sort_unstable();
+        t
     });
-    TABLE.get(&k).copied().unwrap_or(0)
+    TABLE
+        .binary_search_by_key(&k, |e| e.0)
+        .map_or(0, |at| TABLE[at].1)
 }
 
 const fn k(name: &str) -> u64 {
@@ -303,11 +308,15 @@ impl Scanner {
         let mut i = 0;
         let mut text = false;
         while i < s.len() {
-            let Some(off) = s[i..].iter().position(|&b| b == b'<' || b == b'&') else {
+            let Some(at) = s[i..]
+                .iter()
+                .position(|&b| b == b'<' || b == b'&')
+                .map(|p| p + i)
+            else {
                 break;
             };
-            text |= off > 0;
-            i += off;
+            text |= at > i;
+            i = at;
             if s[i] == b'&' {
                 self.char_ref(s, i)?;
                 text = true;
@@ -468,7 +477,10 @@ impl Scanner {
                 }
             }
         }
-        tag.attrs = hash(s[attrs_start..i.min(s.len())].iter().copied());
+        // Only formatting elements need their attributes compared.
+        if props(key(name)) & FORMATTING != 0 {
+            tag.attrs = hash(s[attrs_start..i.min(s.len())].iter().copied());
+        }
         Ok((name, i, tag))
     }
 
