@@ -4,8 +4,9 @@
 //! spend minutes on a page of a few hundred kilobytes: its tree builder scans the stack of open
 //! elements for most tags, so nesting N elements deep costs N² steps; its tokenizer compares
 //! every attribute of a tag with the ones before it; and long runs of character references are
-//! quadratic too. [`check`] counts them in one pass over the bytes, with limits no real
-//! page comes near. Must not: parse into a tree, allocate per byte, or refuse a page for
+//! quadratic too; and formatting elements a block closed are reopened at the next text, so a
+//! short page can make millions of nodes. [`check`] counts them in one pass over the bytes,
+//! with limits no real page comes near. Must not: parse into a tree, allocate per byte, or refuse a page for
 //! anything else. Pure.
 //!
 //! The nesting it counts is an estimate that errs upwards: a small model of the tree builder's
@@ -25,6 +26,11 @@ pub const MAX_DEPTH: usize = 512;
 /// refuses a large page that nests hundreds deep over and over. A real page of 10 MB, nested
 /// 40 deep throughout, needs about 20 million.
 pub const MAX_NESTING_WORK: usize = 100_000_000;
+/// The most elements accepted, counting those html5ever opens again by itself: a formatting
+/// element closed by a block's end is reopened at the next text, so a few hundred of them
+/// before a run of `<p>x` make a 40 KB page a tree of millions of nodes. A real page of 10 MB
+/// has about half a million.
+pub const MAX_ELEMENTS: usize = 1_000_000;
 /// The most attributes accepted on one tag. Real tags carry a handful, rarely 30.
 pub const MAX_ATTRIBUTES: usize = 128;
 /// The most character references (`&amp;`, `&#8217;` …) accepted in one page, in text and
@@ -41,6 +47,8 @@ pub enum Exceeded {
          {MAX_NESTING_WORK})"
     )]
     NestingWork,
+    #[error("more than {MAX_ELEMENTS} HTML elements (counting those the parser reopens)")]
+    Elements,
     #[error("an HTML tag with more than {MAX_ATTRIBUTES} attributes")]
     Attributes,
     #[error("more than {MAX_CHAR_REFS} character references")]
@@ -48,7 +56,7 @@ pub enum Exceeded {
 }
 
 /// Refuse `html` when html5ever would nest more than [`MAX_DEPTH`] elements (or do more than
-/// [`MAX_NESTING_WORK`] of nesting in all), meet a tag with more than [`MAX_ATTRIBUTES`]
+/// [`MAX_NESTING_WORK`] of nesting in all), build more than [`MAX_ELEMENTS`], meet a tag with more than [`MAX_ATTRIBUTES`]
 /// attributes, or more than [`MAX_CHAR_REFS`] character references. One pass over the bytes.
 ///
 /// # Errors
@@ -299,6 +307,8 @@ struct Scanner {
     work: usize,
     /// Open `<p>` elements, so that most block start tags need not look for one.
     open_p: usize,
+    /// Elements opened so far.
+    elements: usize,
     deepest: usize,
 }
 
@@ -737,6 +747,10 @@ impl Scanner {
         if self.stack.len() >= MAX_DEPTH {
             return Err(Exceeded::Depth);
         }
+        self.elements += 1;
+        if self.elements > MAX_ELEMENTS {
+            return Err(Exceeded::Elements);
+        }
         self.open_p += usize::from(o.name == P && !o.foreign);
         self.stack.push(o);
         self.deepest = self.deepest.max(self.stack.len());
@@ -1070,6 +1084,14 @@ mod tests {
                 &body[..60]
             );
         }
+    }
+
+    #[test]
+    fn formatting_elements_reopened_over_and_over_are_counted() {
+        let open: String = (0..400).map(|i| format!("<b c{i}>")).collect();
+        let reopen = |n: usize| page(&format!("<p>{open}{}", "<p>x".repeat(n)));
+        assert_eq!(check(&reopen(100)), Ok(()));
+        assert_eq!(check(&reopen(10_000)), Err(Exceeded::Elements));
     }
 
     #[test]
