@@ -135,11 +135,14 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logging(verbose: u8, format: LogFormat) {
+    // The HTML parser and its neighbours warn about every oddity of a page's markup (one line
+    // per misnested tag, without the page's URL): only their errors get through by default.
+    const QUIET_PARSER: &str = "html5ever=error,markup5ever=error,selectors=error,scraper=error";
     let default = match verbose {
-        0 => "warn,feedwright=info",
-        1 => "info,feedwright=debug",
+        0 => format!("warn,feedwright=info,{QUIET_PARSER}"),
+        1 => format!("info,feedwright=debug,{QUIET_PARSER}"),
         // The HTML parser logs every token at debug level: keep it out.
-        _ => "debug,html5ever=info,selectors=info,scraper=info,markup5ever=info",
+        _ => "debug,html5ever=info,selectors=info,scraper=info,markup5ever=info".to_string(),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

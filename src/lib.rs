@@ -18,6 +18,7 @@
 //! - [`source`]: every request to a site and every read of a local folder.
 //! - [`extract`]: fields out of untrusted HTML (pure).
 //! - [`normalize`]: canonical URLs, ids, dates, sanitized HTML (pure).
+//! - [`html_limits`]: the linear look that refuses HTML too costly to parse (pure).
 //! - [`store`]: all SQL.
 //! - [`publish`]: feed rendering (pure) and the one atomic writer of `output_dir`.
 //! - [`digest`]: the weekly issue: week, selection, related posts, templates, MIME, SMTP.
@@ -33,9 +34,11 @@
 
 pub mod cli;
 pub mod config;
+mod cpu;
 pub mod daemon;
 pub mod digest;
 pub mod extract;
+pub mod html_limits;
 mod html_out;
 pub mod model;
 pub mod normalize;

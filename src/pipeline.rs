@@ -1647,7 +1647,7 @@ async fn process(
     }
     let selectors = src.selectors.clone();
     let name = src.name.clone();
-    let result = blocking(move || {
+    let result = crate::cpu::blocking(move || {
         let raw = crate::extract::extract_post(&page, &selectors).map_err(|e| e.to_string())?;
         let mut found = Found {
             title: raw.title.as_deref().is_some_and(|t| !t.trim().is_empty()),
@@ -1730,7 +1730,7 @@ async fn in_hand(
     src: &SourceConfig,
 ) -> (String, Outcome) {
     let name = src.name.clone();
-    let result = blocking(move || {
+    let result = crate::cpu::blocking(move || {
         crate::normalize::normalize(&url, raw, &name, at).map_err(|e| e.to_string())
     })
     .await;
@@ -1742,21 +1742,6 @@ fn to_outcome(result: Result<(Entry, Vec<String>), String>, found: Option<Found>
         Ok((entry, warnings)) => Outcome::Entry(Box::new(entry), warnings, found, None, None),
         Err(reason) => Outcome::Failed(reason),
     }
-}
-
-/// Run extraction work on the blocking pool, at most one job per core at a time: more would
-/// only hold more parsed pages in memory and switch between them, not finish sooner.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, String> + Send + 'static,
-) -> Result<T, String> {
-    static CORES: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
-        let n = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        tokio::sync::Semaphore::new(n)
-    });
-    let _permit = CORES.acquire().await;
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| Err(format!("internal error while extracting: {e}")))
 }
 
 /// Walk the whole archive of `src`, page by page, storing every post not stored yet. Resumable:
@@ -1826,7 +1811,7 @@ pub async fn backfill_source(
         if let Err(e) = store.backfill_put(&src.name, url.as_str(), pages, Utc::now()) {
             tracing::warn!(source = %src.name, "cannot save backfill progress: {e}");
         }
-        let page = match fetcher.get(&url).await {
+        let mut page = match fetcher.get(&url).await {
             Ok(f) => {
                 if pages == 0 {
                     // Page 1's validators let the next regular run start warm.
@@ -1887,7 +1872,19 @@ pub async fn backfill_source(
                     }
                 }
             } else {
-                let listing = crate::extract::extract_listing(&page, &src.selectors);
+                let listing = match source::scrape::read_listing(page, src).await {
+                    Ok((read, listing)) => {
+                        page = read;
+                        listing
+                    }
+                    Err((url, e)) => {
+                        // Like a page that could not be fetched: the next backfill starts here.
+                        rep.fatal = Some(format!("{url}: {e}"));
+                        save_robots(store, fetcher);
+                        finish_source(src, store, fetcher, &state, &mut rep, Some(health), None);
+                        return rep;
+                    }
+                };
                 if let Some(why) = listing.left_out_reason() {
                     rep.skipped.push((url.to_string(), why));
                 }
@@ -1996,7 +1993,7 @@ async fn backfill_wordpress(
     if source::looks_like_feed(first.content_type.as_deref(), &first.body) {
         return None;
     }
-    let root = source::wordpress_root(src, &start, &first)?;
+    let root = source::wordpress_root(src, &start, &first).await?;
     let place = resumed.map(|(url, _)| source::wordpress::backfill_place(&root, url));
     let (category, mut page) = match place {
         Some(Some(place)) => {

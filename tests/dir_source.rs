@@ -749,3 +749,40 @@ fn the_output_folder_and_the_store_are_not_posts() {
     }
     item(&feed_json(dir.path()), "https://example.org/post/");
 }
+
+/// A saved page or a Markdown file whose markup would cost html5ever minutes (nested thousands
+/// deep) fails alone, named, before it is parsed; the other files are published.
+#[test]
+fn a_file_too_deeply_nested_fails_alone_naming_the_file() {
+    let deep = "<div>".repeat(5_000);
+    let page = |head: &str, body: &str| {
+        format!(
+            "<!DOCTYPE html><html><head><title>Saved</title>{head}</head><body><article>\
+             <h1>Saved</h1><div class=\"entry-content\"><p>Text.</p>{body}</div></article>\
+             </body></html>"
+        )
+    };
+    let canonical = |u: &str| format!("<link rel=\"canonical\" href=\"https://example.org/{u}/\">");
+    let no_canonical = page("", &deep);
+    let with_canonical = page(&canonical("deep"), &deep);
+    let good = page(&canonical("good"), "");
+    let markdown =
+        format!("---\ntitle: Deep\ndate: 2024-03-04\nurl: https://example.org/md/\n---\n{deep}\n");
+    let dir = site(&[
+        ("no-canonical.html", &no_canonical),
+        ("deep.html", &with_canonical),
+        ("deep.md", &markdown),
+        ("good.html", &good),
+    ]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("events: 1 new"), "{stderr}");
+    for name in ["no-canonical.html", "deep.html", "deep.md"] {
+        let why = failure(&stderr, name);
+        assert!(
+            why.contains("refused unparsed: HTML nested more than"),
+            "{name}: {why}"
+        );
+    }
+    item(&feed_json(dir.path()), "https://example.org/good/");
+}

@@ -153,7 +153,8 @@ fn classic_canonical_base_href_post_id_and_summary() {
 
 #[test]
 fn single_post_rel_next_is_not_a_next_listing_page() {
-    let l = extract_listing(&page(CLASSIC, "classic-post.html"), &Selectors::default());
+    let l = extract_listing(&page(CLASSIC, "classic-post.html"), &Selectors::default())
+        .expect("listing");
     assert_eq!(l.next, None);
     // An og:type=article page with one article and no WordPress body classes is a post too.
     let html = r#"<html><head><meta property="og:type" content="article">
@@ -162,7 +163,8 @@ fn single_post_rel_next_is_not_a_next_listing_page() {
     let l = extract_listing(
         &page_with("https://x.example/one/", html.into(), None),
         &Selectors::default(),
-    );
+    )
+    .expect("listing");
     assert_eq!(l.next, None);
 }
 
@@ -409,7 +411,8 @@ fn classic_listing_page1_takes_only_the_post_list() {
             "classic-listing-page1.html",
         ),
         &Selectors::default(),
-    );
+    )
+    .expect("listing");
     assert_eq!(
         urls(&l.posts),
         vec![
@@ -433,7 +436,8 @@ fn classic_listing_page2_ignores_intro_sidebar_and_comments() {
             "classic-listing-page2.html",
         ),
         &Selectors::default(),
-    );
+    )
+    .expect("listing");
     assert_eq!(
         urls(&l.posts),
         vec![
@@ -456,7 +460,8 @@ fn block_listing_pages() {
             "block-listing-page1.html",
         ),
         &Selectors::default(),
-    );
+    )
+    .expect("listing");
     assert_eq!(
         urls(&l.posts),
         vec![
@@ -474,7 +479,8 @@ fn block_listing_pages() {
             "block-listing-page2.html",
         ),
         &Selectors::default(),
-    );
+    )
+    .expect("listing");
     assert_eq!(
         urls(&l.posts),
         vec![
@@ -496,7 +502,8 @@ fn last_listing_page_has_no_next() {
     let l = extract_listing(
         &page_with("https://x.example/page/2/", html.into(), None),
         &Selectors::default(),
-    );
+    )
+    .expect("listing");
     assert_eq!(urls(&l.posts), vec!["https://x.example/p/"]);
     assert_eq!(l.next, None);
 }
@@ -550,7 +557,8 @@ fn bench_listing_is_extracted_completely() {
             "bench-listing.html",
         ),
         &Selectors::default(),
-    );
+    )
+    .expect("listing");
     assert_eq!(l.posts.len(), 10, "{:?}", urls(&l.posts));
     assert!(
         l.posts
@@ -573,7 +581,8 @@ fn listing_cards_give_their_posts_modified_dates() {
             "bench-listing.html",
         ),
         &Selectors::default(),
-    );
+    )
+    .expect("listing");
     assert_eq!(l.modified.len(), 10, "{:?}", l.modified);
     let of = |slug: &str| {
         l.modified
@@ -617,7 +626,8 @@ fn listing_dates_come_only_from_a_card_of_one_post() {
     let l = extract_listing(
         &page_with("https://x.example/category/c/", html.into(), None),
         &Selectors::default(),
-    );
+    )
+    .expect("listing");
     assert_eq!(l.posts.len(), 5, "{:?}", urls(&l.posts));
     let found: Vec<(&str, &str)> = l
         .modified
@@ -699,7 +709,8 @@ fn listing_overrides_are_tried_first() {
             "classic-listing-page2.html",
         ),
         &sel,
-    );
+    )
+    .expect("listing");
     assert_eq!(
         urls(&l.posts),
         vec![
@@ -722,7 +733,8 @@ fn listing_overrides_are_tried_first() {
             "classic-listing-page2.html",
         ),
         &sel,
-    );
+    )
+    .expect("listing");
     assert_eq!(l.posts.len(), 2);
 }
 
@@ -743,7 +755,7 @@ fn non_html_content_type_is_rejected() {
         ))
     );
     assert_eq!(
-        extract_listing(&p, &Selectors::default()),
+        extract_listing(&p, &Selectors::default()).expect("listing"),
         Default::default()
     );
     let xhtml = page_with(
@@ -817,20 +829,33 @@ fn a_page_without_title_or_body_has_no_content() {
     );
 }
 
+/// Markup nested as deep as accepted is extracted (no recursion overflows); deeper is refused
+/// before it is parsed.
 #[test]
 fn deeply_nested_markup_does_not_overflow() {
-    let depth = 3_000;
-    let html = format!(
-        "<html><body><article><h1 class=\"entry-title\">Deep</h1><div class=\"entry-content\">{}x{}</div></article></body></html>",
-        "<span>".repeat(depth),
-        "</span>".repeat(depth)
-    );
+    let nested = |depth: usize| {
+        format!(
+            "<html><body><article><h1 class=\"entry-title\">Deep</h1><div class=\"entry-content\">{}x{}</div></article></body></html>",
+            "<span>".repeat(depth),
+            "</span>".repeat(depth)
+        )
+    };
+    let limit = feedwright::html_limits::MAX_DEPTH;
     let p = extract_post(
-        &page_with("https://x.example/a/", html, None),
+        &page_with("https://x.example/a/", nested(limit - 10), None),
         &Selectors::default(),
     )
     .expect("post");
     assert!(p.body_html.expect("body").contains('x'));
+    assert_eq!(
+        extract_post(
+            &page_with("https://x.example/a/", nested(3_000), None),
+            &Selectors::default(),
+        ),
+        Err(ExtractError::TooCostly(
+            feedwright::html_limits::Exceeded::Depth
+        ))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -847,7 +872,8 @@ fn regression_post_class_taxonomy_tokens_are_not_chrome_on_listings() {
             "taxonomy-class-listing.html",
         ),
         &Selectors::default(),
-    );
+    )
+    .expect("listing");
     assert_eq!(
         urls(&l.posts),
         vec![

@@ -137,7 +137,7 @@ fn a_listing_page_gives_at_most_the_cap_of_post_links() {
         body: listing(base, &posts, None),
         fetched_at: chrono::Utc::now(),
     };
-    let found = feedwright::extract::extract_listing(&page, &Default::default());
+    let found = feedwright::extract::extract_listing(&page, &Default::default()).expect("listing");
     assert_eq!(found.posts.len(), MAX_LISTING_POSTS);
     assert_eq!(found.posts[0].as_str(), "https://example.org/p0/");
     assert_eq!(found.left_out, 250);

@@ -4,7 +4,7 @@
 //! Accepts top-level objects, arrays, `@graph` containers and `@type` arrays; unparsable blocks
 //! are skipped, never fatal.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use scraper::ElementRef;
 use serde_json::Value;
@@ -145,6 +145,8 @@ impl JsonLd {
             }
         }
         let mut ld = JsonLd::default();
+        // The site names already listed, so that a page with thousands of them stays linear.
+        let mut seen_sites = HashSet::new();
         for node in nodes {
             if let Some(id) = node.get("@id").and_then(Value::as_str) {
                 // The first full definition of an id wins; bare references do not replace it.
@@ -158,11 +160,11 @@ impl JsonLd {
             if has_type(&node, &["WebSite", "Organization", "NewsMediaOrganization"])
                 && let Some(name) = str_prop(&node, "name")
             {
-                push_unique(&mut ld.site_names, clean_text(name));
+                push_unique(&mut ld.site_names, &mut seen_sites, clean_text(name));
             }
             if has_type(&node, &ARTICLE_TYPES) {
                 if let Some(name) = node.get("publisher").and_then(|p| str_prop(p, "name")) {
-                    push_unique(&mut ld.site_names, clean_text(name));
+                    push_unique(&mut ld.site_names, &mut seen_sites, clean_text(name));
                 }
                 ld.articles.push(node);
             } else if has_type(&node, &PAGE_TYPES) {
@@ -249,8 +251,39 @@ impl JsonLd {
     }
 }
 
-fn push_unique(list: &mut Vec<String>, s: String) {
-    if !s.is_empty() && !list.contains(&s) {
+/// Append `s` unless it is empty or already listed (`seen` holds what `list` holds); keeps the
+/// first occurrence's order.
+fn push_unique(list: &mut Vec<String>, seen: &mut HashSet<String>, s: String) {
+    if !s.is_empty() && !seen.contains(&s) {
+        seen.insert(s.clone());
         list.push(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Thousands of site nodes (a hostile page's) are read in linear time: each name once, in
+    /// the order of its first node.
+    #[test]
+    fn many_site_names_are_listed_once_in_order() {
+        let n = 50_000;
+        let graph: Vec<Value> = (0..n)
+            .map(|i| serde_json::json!({"@type": "WebSite", "name": format!("s{}", i % (n / 2))}))
+            .chain([serde_json::json!({"@type": "BlogPosting", "headline": "H",
+                "publisher": {"name": "s1"}})])
+            .collect();
+        let block = serde_json::json!({"@graph": graph}).to_string();
+        let html = format!(
+            "<html><head><script type=\"application/ld+json\">{block}</script></head></html>"
+        );
+        let doc = scraper::Html::parse_document(&html);
+        let sel = scraper::Selector::parse("script[type]").unwrap();
+        let ld = JsonLd::from_scripts(doc.select(&sel));
+        assert_eq!(ld.site_names.len(), n / 2);
+        assert_eq!(ld.site_names[..3], ["s0", "s1", "s2"]);
+        assert_eq!(ld.site_names.last().map(String::as_str), Some("s24999"));
+        assert_eq!(ld.headline().as_deref(), Some("H"));
     }
 }

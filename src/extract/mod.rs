@@ -8,6 +8,8 @@
 //! identity (that is `normalize`), or touch configuration other than the selector overrides it is
 //! handed.
 //!
+//! A page is first looked at by [`crate::html_limits::check`] and refused unparsed
+//! ([`ExtractError::TooCostly`]) when html5ever would spend minutes on it.
 //! Each document is parsed once and walked once to list its elements (all, and some by tag), so
 //! that selector passes read a list instead of walking the tree; the chrome test is remembered
 //! per element. Built-in CSS selectors are compiled once per process.
@@ -49,6 +51,10 @@ pub enum ExtractError {
     /// Neither a title nor a body could be found.
     #[error("no post content found")]
     NoContent,
+    /// The markup would cost html5ever minutes to parse; refused unparsed
+    /// ([`crate::html_limits`]).
+    #[error("page refused unparsed: {0}")]
+    TooCostly(#[from] crate::html_limits::Exceeded),
 }
 
 /// Extract one post page: canonical URL, ids, title, date candidates, authors, categories, body,
@@ -56,11 +62,12 @@ pub enum ExtractError {
 ///
 /// # Errors
 ///
-/// [`ExtractError::NotHtml`] for a non-HTML content type, [`ExtractError::NotAPost`] for login,
-/// challenge and "access denied" pages, [`ExtractError::NoContent`] when there is neither a title
-/// nor a body.
+/// [`ExtractError::NotHtml`] for a non-HTML content type, [`ExtractError::TooCostly`] for markup
+/// beyond [`crate::html_limits`], [`ExtractError::NotAPost`] for login, challenge and "access
+/// denied" pages, [`ExtractError::NoContent`] when there is neither a title nor a body.
 pub fn extract_post(page: &RawPage, sel: &Selectors) -> Result<RawPost, ExtractError> {
     check_content_type(page)?;
+    crate::html_limits::check(&page.body)?;
     let doc = Html::parse_document(&page.body);
     let ctx = PageCtx::new(&doc, page);
     post::extract(&ctx, sel)
@@ -70,13 +77,18 @@ pub fn extract_post(page: &RawPage, sel: &Selectors) -> Result<RawPost, ExtractE
 /// card shows (raw) and the next listing page of one listing page. A single post's `rel=next`
 /// (the adjacent post) is never reported as `next`. Pages that are not HTML yield an empty
 /// listing.
-pub fn extract_listing(page: &RawPage, sel: &Selectors) -> Listing {
+///
+/// # Errors
+///
+/// [`ExtractError::TooCostly`] for markup beyond [`crate::html_limits`].
+pub fn extract_listing(page: &RawPage, sel: &Selectors) -> Result<Listing, ExtractError> {
     if check_content_type(page).is_err() {
-        return Listing::default();
+        return Ok(Listing::default());
     }
+    crate::html_limits::check(&page.body)?;
     let doc = Html::parse_document(&page.body);
     let ctx = PageCtx::new(&doc, page);
-    listing::extract(&ctx, sel)
+    Ok(listing::extract(&ctx, sel))
 }
 
 /// Is the page HTML (or of no declared type)? [`ExtractError::NotHtml`] when it is not.

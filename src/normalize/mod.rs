@@ -37,6 +37,9 @@ pub enum NormalizeError {
     /// Neither the declared canonical URL nor the page URL is an http(s) URL.
     #[error("post has no usable URL: {0}")]
     BadUrl(String),
+    /// The body or summary HTML would cost html5ever minutes to parse ([`crate::html_limits`]).
+    #[error("post body refused unparsed: {0}")]
+    TooCostly(#[from] crate::html_limits::Exceeded),
 }
 
 /// Normalize one extracted post fetched from `page_url` at `fetched_at` for source `source`.
@@ -52,7 +55,8 @@ pub enum NormalizeError {
 ///   store keeps the first clamp); whole seconds.
 /// - Content: [`sanitize_html`] against `raw.base_href`, else the page URL; a result over
 ///   [`MAX_CONTENT_HTML_BYTES`] is replaced by a short notice, the summary and a link to the
-///   post (never cut inside markup), with a warning giving its size.
+///   post (never cut inside markup), with a warning giving its size; a body or summary beyond [`crate::html_limits`] is an error,
+///   like a post without a URL.
 pub fn normalize(
     page_url: &Url,
     raw: RawPost,
@@ -60,6 +64,11 @@ pub fn normalize(
     fetched_at: DateTime<Utc>,
 ) -> Result<(Entry, Vec<String>), NormalizeError> {
     let mut warnings = Vec::new();
+    // A feed item's, a REST API post's or a Markdown file's HTML was never parsed before; a
+    // page's body was, but is checked again as cheaply as the rest.
+    for html in [raw.body_html.as_deref(), raw.summary.as_deref()] {
+        crate::html_limits::check(html.unwrap_or(""))?;
+    }
 
     let (chosen, warning) = urls::choose_canonical(page_url, raw.canonical.as_ref());
     warnings.extend(warning);

@@ -509,6 +509,7 @@ fn check_canonical(body: &str, file_url: &Url) -> Result<(), String> {
             .flatten()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
     };
+    crate::html_limits::check(body).map_err(|e| format!("page refused unparsed: {e}"))?;
     let doc = Html::parse_document(body);
     let base = doc
         .select(&BASE)

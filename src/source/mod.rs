@@ -414,7 +414,16 @@ pub async fn read_index(
     modified_after: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<SourceIndex, SourceError> {
     if src.kind == SourceKind::Dir {
-        return dir::read(src);
+        // Reading a folder parses the saved pages whose front matter needs it: page work.
+        let folder = src.clone();
+        return crate::cpu::blocking(move || Ok(dir::read(&folder)))
+            .await
+            .unwrap_or_else(|message| {
+                Err(SourceError::Invalid {
+                    location: src.url.clone(),
+                    message,
+                })
+            });
     }
     let start = Url::parse(&src.url).map_err(|e| SourceError::Invalid {
         location: src.url.clone(),
@@ -513,17 +522,24 @@ pub fn own_site(src: &SourceConfig) -> site::Site {
 
 /// The REST API root a listing page advertises (`<link rel="https://api.w.org/">` or the
 /// `Link` header) when it is on the source's own site; for `kind = "wordpress"`, and for a page
-/// advertising a root on another site, the conventional `/wp-json/` of the source's URL.
-pub fn wordpress_root(src: &SourceConfig, start: &Url, first: &Fetched) -> Option<Url> {
+/// advertising a root on another site, the conventional `/wp-json/` of the source's URL. The
+/// page is decoded and parsed on the blocking pool (`crate::cpu::blocking`), as every fetched
+/// page is.
+pub async fn wordpress_root(src: &SourceConfig, start: &Url, first: &Fetched) -> Option<Url> {
     if !matches!(src.kind, SourceKind::Wordpress | SourceKind::Auto) {
         return None;
     }
-    let page = to_page(start, first.clone());
-    let advertised = wordpress::api_root_from_html(&page).or_else(|| {
-        first
-            .header("link")
-            .and_then(|l| wordpress::api_root_from_link_header(l, start))
-    });
+    let (start_url, copy) = (start.clone(), first.clone());
+    let advertised =
+        crate::cpu::blocking(move || Ok(wordpress::api_root_from_html(&to_page(&start_url, copy))))
+            .await
+            .ok()
+            .flatten()
+            .or_else(|| {
+                first
+                    .header("link")
+                    .and_then(|l| wordpress::api_root_from_link_header(l, start))
+            });
     let default = || Url::parse(&format!("{}/wp-json/", http::origin(start))).ok();
     match advertised {
         Some(root) if site::Site::of(src).is_some_and(|s| s.contains(&root)) => Some(root),
@@ -549,7 +565,7 @@ async fn read_wordpress(
     modified_after: Option<chrono::DateTime<chrono::Utc>>,
     full_walk: bool,
 ) -> Result<Option<SourceIndex>, SourceError> {
-    let Some(root) = wordpress_root(src, start, first) else {
+    let Some(root) = wordpress_root(src, start, first).await else {
         return Ok(None);
     };
     // An incremental read also reads the newest posts by publication date, up to the first page

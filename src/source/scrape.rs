@@ -7,8 +7,10 @@
 //! rest reported), and leaving out links to other sites ([`on_site`]).
 //! Each new post link is also sent, as soon as its page is read, to an optional channel, so that
 //! the pipeline can fetch posts while the walk goes on; before it is sent, a stored post whose
-//! card shows it modified later than its stored copy is noted in the [`RunState`]. Must not:
-//! fetch post pages or extract post fields.
+//! card shows it modified later than its stored copy is noted in the [`RunState`]. A listing
+//! page is extracted on the blocking pool; one refused unparsed (too costly, see
+//! `crate::html_limits`) is a failure of that page and ends the walk there. Must not: fetch post
+//! pages or extract post fields.
 
 use std::collections::HashSet;
 
@@ -96,10 +98,17 @@ pub async fn walk_from(
     let site = super::own_site(src);
     loop {
         out.pages += 1;
-        let listing = on_site(
-            crate::extract::extract_listing(&page, &src.selectors),
-            &site,
-        );
+        let listing = match read_listing(page, src).await {
+            Ok((read, listing)) => {
+                page = read;
+                listing
+            }
+            Err((url, e)) => {
+                out.failures.push((url, e));
+                break;
+            }
+        };
+        let listing = on_site(listing, &site);
         if listing.posts.is_empty() {
             out.empty_pages.push(page.requested_url.to_string());
         }
@@ -163,4 +172,22 @@ pub async fn walk_from(
         }
     }
     out
+}
+
+/// Extract a listing page on the blocking pool (`crate::cpu::blocking`), as posts are: a page
+/// that takes long to parse never holds an async worker. Hands the page back with its listing;
+/// a page refused unparsed (`crate::html_limits`) is a failure of that page, under its URL.
+pub(crate) async fn read_listing(
+    page: RawPage,
+    src: &SourceConfig,
+) -> Result<(RawPage, crate::model::Listing), (String, String)> {
+    let url = page.requested_url.to_string();
+    let selectors = src.selectors.clone();
+    crate::cpu::blocking(move || {
+        let listing =
+            crate::extract::extract_listing(&page, &selectors).map_err(|e| e.to_string())?;
+        Ok((page, listing))
+    })
+    .await
+    .map_err(|e| (url, e))
 }

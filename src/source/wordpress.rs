@@ -146,8 +146,10 @@ impl WpError {
 }
 
 /// The API root a page advertises with `<link rel="https://api.w.org/" href="…">`, resolved
-/// against the page URL. Only http(s) roots are returned.
+/// against the page URL. Only http(s) roots are returned; none from a page refused by
+/// [`crate::html_limits::check`] (too costly to parse).
 pub fn api_root_from_html(page: &RawPage) -> Option<Url> {
+    crate::html_limits::check(&page.body).ok()?;
     let doc = scraper::Html::parse_document(&page.body);
     let sel = scraper::Selector::parse("link[rel][href]").ok()?;
     doc.select(&sel)
