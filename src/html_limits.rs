@@ -1026,7 +1026,6 @@ mod tests {
             format!("<svg>{}", "<g>".repeat(n)),
             format!("<math>{}", "<mi><svg><g>".repeat(n)),
             "<p><object></p>".repeat(n),
-            "<p><object></p>".repeat(n),
             "<span><div></span>".repeat(n),
             "<form><div></form>".repeat(n),
             "<div><td><div><td>".repeat(n),

@@ -319,23 +319,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = |e| self.err(e);
         let Some(entries) = entries else {
-            let n = self
-                .conn
-                .execute(
-                    "UPDATE digest_issue
-                     SET subject = ?3, message_id = ?4, sent_at = ?5, delivered = 1, titles = ?6
-                     WHERE feed = ?1 AND week = ?2 AND delivered = 0",
-                    params![
-                        feed,
-                        issue.week,
-                        issue.subject,
-                        issue.message_id,
-                        issue.sent_at.timestamp(),
-                        super::entries::json(&issue.titles),
-                    ],
-                )
-                .map_err(sql)?;
-            if n == 0 {
+            if !self.mark_delivered_row(feed, issue)? {
                 return Err(StoreError::Db {
                     path: self.path.clone(),
                     message: format!(
@@ -401,6 +385,11 @@ impl Store {
         feed: &str,
         issue: &DigestIssue,
     ) -> Result<bool, StoreError> {
+        self.mark_delivered_row(feed, issue)
+    }
+
+    /// The `UPDATE` of [`Store::mark_digest_delivered`]: was a row changed?
+    fn mark_delivered_row(&self, feed: &str, issue: &DigestIssue) -> Result<bool, StoreError> {
         let n = self
             .conn
             .execute(
