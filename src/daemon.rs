@@ -659,6 +659,12 @@ async fn digest_now(shared: &Shared, cfg: Arc<Config>, now: DateTime<Utc>) -> bo
             config_dir: config_dir(&config_path),
         };
         match crate::digest::run(&cfg, &mut store, &opts, now) {
+            // Recipients the server refused got nothing; the others did, and the issue is
+            // recorded as sent, so nothing is retried.
+            Ok(outcome) if outcome.exit_code() != 0 => {
+                tracing::warn!("{outcome}");
+                false
+            }
             Ok(outcome) => {
                 tracing::info!("{outcome}");
                 false

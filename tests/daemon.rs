@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, Utc};
-use common::{Post, Resp, Site, classic_post, listing, write_config};
+use common::{Post, Resp, Sink, Site, classic_post, free_port, listing, write_config};
 
 struct Daemon(Child);
 impl Drop for Daemon {
@@ -326,14 +326,6 @@ fn a_cron_that_never_fires_is_a_config_error_naming_the_key() {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn the_daemon_serves_its_feeds_health_and_metrics() {
     let site = Site::start();
@@ -550,55 +542,6 @@ fn a_digest_stuck_on_smtp_does_not_delay_a_stop() {
     assert_eq!(d.0.wait().unwrap().code(), Some(0));
 }
 
-/// A running `tests/smtp_sink.py` (Python `aiosmtpd`) that saves what it accepts in `dir`.
-struct Sink {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Sink {
-    fn start(mode: &str) -> Sink {
-        let port = free_port();
-        let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
-        let mut child = Command::new("python3")
-            .arg(&script)
-            .args(["serve", &port.to_string()])
-            .arg(dir.path())
-            .arg(mode)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 is required to run the digest tests");
-        let mut line = String::new();
-        let stdout = child.stdout.take().unwrap();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
-        assert_eq!(
-            line.trim(),
-            "ready",
-            "the SMTP sink did not start: {line:?}"
-        );
-        Sink { child, port, dir }
-    }
-
-    fn messages(&self) -> usize {
-        std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))
-            })
-            .count()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// [`events_with_digest`] sending through `sink`, on a weekly schedule whose last firing
 /// (Monday 00:00 UTC) covers last week (so the start-up catch-up sends it and no other firing
 /// comes during the test), retried after `retry`.
@@ -636,7 +579,7 @@ fn a_digest_the_server_put_off_is_retried_until_sent() {
         text.contains("451") && text.contains("attempt 1 failed; trying again in 1 s"),
         "{text}"
     );
-    assert_eq!(sink.messages(), 1, "{text}");
+    assert_eq!(sink.messages().len(), 1, "{text}");
     signal(&d, "TERM");
 }
 
@@ -653,11 +596,11 @@ fn a_reload_does_not_drop_a_digest_that_is_due() {
     wait_for("the failed attempt", Duration::from_secs(20), || {
         read().contains("trying again in 3600 s")
     });
-    assert_eq!(sink.messages(), 0);
+    assert_eq!(sink.messages().len(), 0);
     signal(&d, "HUP");
     wait_for("the digest to be sent", Duration::from_secs(20), || {
         read().contains("sent 1 post to 1 recipient")
     });
-    assert_eq!(sink.messages(), 1, "{}", read());
+    assert_eq!(sink.messages().len(), 1, "{}", read());
     signal(&d, "TERM");
 }

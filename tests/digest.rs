@@ -1,15 +1,18 @@
 //! The weekly digest through its public API, against a real SMTP server on loopback
 //! (`tests/smtp_sink.py`, Python `aiosmtpd`: `pip install aiosmtpd`).
 
-use std::net::TcpListener;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use chrono::{DateTime, Utc};
 use feedwright::config::Config;
 use feedwright::digest::{self, DigestError, DigestOptions, DigestOutcome};
 use feedwright::model::{DateSource, Entry, EntryId, Link};
 use feedwright::store::Store;
+
+use common::{Sink, free_port};
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
@@ -202,72 +205,6 @@ unsubscribe_url = "https://example.org/unsubscribe"
     fn out(&self, file: &str) -> PathBuf {
         self.dir.path().join("out/negotiation/digest").join(file)
     }
-}
-
-/// A running `tests/smtp_sink.py`.
-struct Sink {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Sink {
-    fn start(mode: &str) -> Sink {
-        let port = free_port();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
-        let mut child = Command::new("python3")
-            .arg(&script)
-            .args(["serve", &port.to_string()])
-            .arg(dir.path())
-            .arg(mode)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 is required to run the digest tests");
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("stdout");
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
-            .expect("read sink");
-        assert_eq!(
-            line.trim(),
-            "ready",
-            "the SMTP sink did not start: {line:?} (pip install aiosmtpd)"
-        );
-        Sink { child, port, dir }
-    }
-
-    fn messages(&self) -> Vec<PathBuf> {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-            .expect("read sink dir")
-            .map(|e| e.expect("entry").path())
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-            .collect();
-        v.sort();
-        v
-    }
-}
-
-impl Sink {
-    /// The envelope recipients of the message saved at `eml`.
-    fn recipients(&self, eml: &Path) -> Vec<String> {
-        let text = std::fs::read_to_string(eml.with_extension("rcpt")).expect("read rcpt");
-        serde_json::from_str(&text).expect("rcpt json")
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 fn parse_message(path: &Path) -> serde_json::Value {
@@ -661,6 +598,7 @@ fn an_issue_only_written_is_sent_once_smtp_url_is_set_and_never_twice() {
             entries: 5,
             recipients: 1,
             message_id: "digest.negotiation.2024-W46@example.org".into(),
+            refused: vec![],
         }
     );
     assert!(issue(&fx).delivered);
@@ -1647,4 +1585,114 @@ fn a_renamed_feed_does_not_mail_the_same_week_again() {
     }
     let index = std::fs::read_to_string(moved.join("index.html")).unwrap();
     assert!(index.contains("2024-W46"), "{index}");
+}
+
+/// A recipient the server refuses is named with the server's answer, and the issue still goes
+/// to the others, once: it is recorded as sent, so a later run sends nothing again. When the
+/// server refuses every recipient, nothing is sent or recorded, and each address is named.
+#[test]
+fn a_refused_recipient_is_named_and_the_others_still_get_the_issue() {
+    let sink = Sink::start("refuse=gone@example.org");
+    let fx = Fixture::new(Some(sink.port));
+    let config = fx.config_path();
+    let text = std::fs::read_to_string(&config).expect("read config");
+    std::fs::write(
+        &config,
+        text.replace(
+            r#"to = ["list@example.org"]"#,
+            r#"to = ["ana@example.org", "gone@example.org", "ben@example.org"]"#,
+        ),
+    )
+    .expect("write config");
+    let outcome = fx.run(&fx.opts()).expect("sent to the others");
+    let DigestOutcome::Sent {
+        recipients,
+        refused,
+        ..
+    } = &outcome
+    else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(*recipients, 2);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].address, "gone@example.org");
+    assert!(
+        refused[0].answer.contains("550") && refused[0].answer.contains("no such user"),
+        "{:?}",
+        refused[0]
+    );
+    assert_eq!(outcome.exit_code(), 1, "a refusal is a failure to report");
+    let shown = outcome.to_string();
+    assert!(
+        shown.starts_with("digest 2024-W46: sent 5 posts to 2 of 3 recipients (<"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("the server refused one: gone@example.org (") && shown.contains("550"),
+        "{shown}"
+    );
+    let msgs = sink.messages();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(
+        sink.recipients(&msgs[0]),
+        ["ana@example.org", "ben@example.org"]
+    );
+    let recorded = fx
+        .store()
+        .digest_issue("negotiation", "2024-W46")
+        .expect("q")
+        .expect("recorded");
+    assert!(recorded.delivered);
+    // Recorded as sent: the others never get it twice.
+    let again = fx.run(&fx.opts()).expect("again");
+    assert!(
+        matches!(again, DigestOutcome::AlreadySent { .. }),
+        "{again:?}"
+    );
+    assert_eq!(sink.messages().len(), 1);
+
+    // Refused with every recipient: nothing sent or recorded, every address named, and, as
+    // the refusals are permanent, not worth retrying unchanged.
+    let sink = Sink::start("refuse=ana@example.org,gone@example.org");
+    let fx = Fixture::new(Some(sink.port));
+    let text = std::fs::read_to_string(fx.config_path()).expect("read config");
+    std::fs::write(
+        fx.config_path(),
+        text.replace(
+            r#"to = ["list@example.org"]"#,
+            r#"to = ["ana@example.org", "gone@example.org"]"#,
+        ),
+    )
+    .expect("write config");
+    let err = fx.run(&fx.opts()).expect_err("every recipient refused");
+    let shown = err.to_string();
+    assert!(
+        shown.contains("the server refused every recipient: ana@example.org (")
+            && shown.contains("gone@example.org (")
+            && shown.contains("nothing was sent"),
+        "{shown}"
+    );
+    assert_eq!(err.exit_code(), 1);
+    assert!(!err.is_retryable(), "{err}");
+    assert!(sink.messages().is_empty());
+    assert!(
+        fx.store()
+            .digest_issue("negotiation", "2024-W46")
+            .expect("q")
+            .is_none()
+    );
+
+    // A test copy to a refused address fails, naming it.
+    let err = fx
+        .run(&DigestOptions {
+            to: Some("gone@example.org".into()),
+            ..fx.opts()
+        })
+        .expect_err("refused test copy");
+    assert!(
+        err.to_string()
+            .contains("the server refused the recipient: gone@example.org ("),
+        "{err}"
+    );
+    assert!(sink.messages().is_empty());
 }

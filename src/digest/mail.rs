@@ -2,7 +2,7 @@
 //!
 //! Owns: building the `multipart/alternative` message (text first, HTML last, UTF-8) with its
 //! `Message-ID`, `List-Id` and `List-Unsubscribe*` headers, the size its HTML part has as sent,
-//! and handing it to an SMTP server.
+//! and handing it to an SMTP server in one transaction, learning which recipients it refused.
 //! Must not: decide what an issue holds, touch the store, or write files.
 
 use std::net::IpAddr;
@@ -12,9 +12,12 @@ use chrono::{DateTime, Utc};
 use lettre::address::Envelope;
 use lettre::message::header::{Header, HeaderName, HeaderValue, Headers, To};
 use lettre::message::{Mailbox, Mailboxes, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{Address, Message, SmtpTransport, Transport};
+use lettre::transport::smtp::Error as SmtpError;
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{SmtpConnection, Tls, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::{Address, Message};
 use url::Url;
 
 use super::DigestError;
@@ -189,14 +192,33 @@ impl std::fmt::Debug for SmtpSettings {
     }
 }
 
-/// Hand `msg` to the server and wait for it to accept it (`250` after `DATA`). Any refusal,
-/// connection failure or dropped connection is a [`DigestError::Send`]; so is a connection or
-/// command that gets no answer within 30 s, reported as `timed out: …`.
+/// A recipient the server refused (its answer to `RCPT TO`) while it took the message for the
+/// others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The refused address.
+    pub address: String,
+    /// The server's answer, e.g. `permanent error (550): 5.1.1 no such user`.
+    pub answer: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.address, self.answer)
+    }
+}
+
+/// Hand `msg` to the server in one SMTP transaction and wait for it to accept it (`250` after
+/// `DATA`). Each recipient is offered on its own (`RCPT TO`): those the server refuses are
+/// returned, named with the server's answer, and the message goes to the others, once. Only
+/// when it refuses every recipient is nothing sent, and that is an error naming each of them.
+/// Any other refusal, connection failure or dropped connection is a [`DigestError::Send`];
+/// so is a connection or command that gets no answer within 30 s, reported as `timed out: …`.
 ///
 /// `smtp://` uses STARTTLS when the server offers it, and requires it for hosts that are not
 /// loopback unless `require_tls` is off; `smtps://` is TLS from the first byte (default port
 /// 465; `smtp://` defaults to 25).
-pub fn send(settings: &SmtpSettings, msg: &Message) -> Result<(), DigestError> {
+pub fn send(settings: &SmtpSettings, msg: &Message) -> Result<Vec<Refusal>, DigestError> {
     send_within(settings, msg, SMTP_TIMEOUT)
 }
 
@@ -205,23 +227,112 @@ fn send_within(
     settings: &SmtpSettings,
     msg: &Message,
     timeout: Duration,
-) -> Result<(), DigestError> {
-    let transport = transport(settings, timeout)?;
-    transport
-        .send(msg)
-        .map(|_| ())
-        .map_err(|e| DigestError::Send {
+) -> Result<Vec<Refusal>, DigestError> {
+    let server = Server::new(settings, timeout)?;
+    let failed = |e: SmtpError| DigestError::Send {
+        server: redact(&settings.url),
+        message: if timed_out(&e) {
+            format!(
+                "timed out: the SMTP server sent no answer within {}",
+                seconds(timeout)
+            )
+        } else {
+            error_chain(&e)
+        },
+        permanent: e.is_permanent(),
+    };
+    let mut conn = server.connect().map_err(failed)?;
+    let sent = transaction(&mut conn, msg.envelope(), &msg.formatted());
+    // QUIT, then close; what the server says to it no longer matters.
+    conn.abort();
+    match sent {
+        Ok(refused) => Ok(refused),
+        Err(Failure::Smtp(e)) => Err(failed(e)),
+        Err(Failure::Unsupported(why)) => Err(DigestError::Send {
             server: redact(&settings.url),
-            message: if timed_out(&e) {
-                format!(
-                    "timed out: the SMTP server sent no answer within {}",
-                    seconds(timeout)
-                )
-            } else {
-                error_chain(&e)
-            },
-            permanent: e.is_permanent(),
-        })
+            message: why.to_owned(),
+            permanent: true,
+        }),
+        Err(Failure::EveryRecipient(refused)) => Err(DigestError::Send {
+            server: redact(&settings.url),
+            permanent: refused.iter().all(|(_, permanent)| *permanent),
+            message: format!(
+                "the server refused {}: {}; nothing was sent",
+                if refused.len() == 1 {
+                    "the recipient"
+                } else {
+                    "every recipient"
+                },
+                refused
+                    .iter()
+                    .map(|(r, _)| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }),
+    }
+}
+
+/// Why a transaction sent nothing.
+enum Failure {
+    /// A command failed, or the connection did.
+    Smtp(SmtpError),
+    /// The message needs an extension the server does not offer.
+    Unsupported(&'static str),
+    /// Each recipient was refused (with whether the refusal was permanent).
+    EveryRecipient(Vec<(Refusal, bool)>),
+}
+
+/// `MAIL FROM`, one `RCPT TO` per recipient, and `DATA` when at least one was accepted: the
+/// recipients refused, or why nothing was sent. The `MAIL FROM` options are those lettre's
+/// own transport sends: `SMTPUTF8` for non-ASCII addresses and `8BITMIME` for a non-ASCII
+/// message, each refused when the server lacks it.
+fn transaction(
+    conn: &mut SmtpConnection,
+    envelope: &Envelope,
+    email: &[u8],
+) -> Result<Vec<Refusal>, Failure> {
+    let mut options = Vec::new();
+    let non_ascii = |a: &Address| !AsRef::<str>::as_ref(a).is_ascii();
+    if envelope.to().iter().chain(envelope.from()).any(non_ascii) {
+        if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+            return Err(Failure::Unsupported(
+                "an address is not ASCII, and the server does not offer SMTPUTF8",
+            ));
+        }
+        options.push(MailParameter::SmtpUtfEight);
+    }
+    if !email.is_ascii() {
+        if !conn.server_info().supports_feature(Extension::EightBitMime) {
+            return Err(Failure::Unsupported(
+                "the message is not ASCII, and the server does not offer 8BITMIME",
+            ));
+        }
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    conn.command(Mail::new(envelope.from().cloned(), options))
+        .map_err(Failure::Smtp)?;
+    let mut refused = Vec::new();
+    for to in envelope.to() {
+        match conn.command(Rcpt::new(to.clone(), Vec::new())) {
+            Ok(_) => {}
+            // An answer about this recipient; a broken connection fails the whole send.
+            Err(e) if e.status().is_some() => refused.push((
+                Refusal {
+                    address: to.to_string(),
+                    answer: error_chain(&e),
+                },
+                e.is_permanent(),
+            )),
+            Err(e) => return Err(Failure::Smtp(e)),
+        }
+    }
+    if refused.len() == envelope.to().len() {
+        return Err(Failure::EveryRecipient(refused));
+    }
+    conn.command(Data).map_err(Failure::Smtp)?;
+    conn.message(email).map_err(Failure::Smtp)?;
+    Ok(refused.into_iter().map(|(r, _)| r).collect())
 }
 
 /// Whether `e` is a command or connection that ran out of time. lettre's own `is_timeout`
@@ -251,32 +362,73 @@ fn seconds(d: Duration) -> String {
     }
 }
 
-fn transport(settings: &SmtpSettings, timeout: Duration) -> Result<SmtpTransport, DigestError> {
-    let cfg = |m: String| DigestError::config("digest.smtp_url", m);
-    let url = Url::parse(&settings.url).map_err(|e| cfg(format!("invalid URL: {e}")))?;
-    let host = url
-        .host_str()
-        .ok_or_else(|| cfg("has no host".into()))?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let loopback = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    let params =
-        || TlsParameters::new(host.clone()).map_err(|e| cfg(format!("cannot set up TLS: {e}")));
-    let (tls, default_port) = match url.scheme() {
-        "smtps" => (Tls::Wrapper(params()?), 465),
-        "smtp" if loopback || !settings.require_tls => (Tls::Opportunistic(params()?), 25),
-        "smtp" => (Tls::Required(params()?), 25),
-        other => return Err(cfg(format!("unsupported scheme {other:?}"))),
-    };
-    let mut b = SmtpTransport::builder_dangerous(host)
-        .port(url.port().unwrap_or(default_port))
-        .tls(tls)
-        .timeout(Some(timeout));
-    if let Some((user, pass)) = &settings.credentials {
-        b = b.credentials(Credentials::new(user.clone(), pass.clone()));
+/// The SMTP server to connect to, resolved from [`SmtpSettings`].
+struct Server {
+    host: String,
+    port: u16,
+    tls: Tls,
+    credentials: Option<Credentials>,
+    timeout: Duration,
+}
+
+impl Server {
+    fn new(settings: &SmtpSettings, timeout: Duration) -> Result<Server, DigestError> {
+        let cfg = |m: String| DigestError::config("digest.smtp_url", m);
+        let url = Url::parse(&settings.url).map_err(|e| cfg(format!("invalid URL: {e}")))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| cfg("has no host".into()))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let loopback =
+            host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let params =
+            || TlsParameters::new(host.clone()).map_err(|e| cfg(format!("cannot set up TLS: {e}")));
+        let (tls, default_port) = match url.scheme() {
+            "smtps" => (Tls::Wrapper(params()?), 465),
+            "smtp" if loopback || !settings.require_tls => (Tls::Opportunistic(params()?), 25),
+            "smtp" => (Tls::Required(params()?), 25),
+            other => return Err(cfg(format!("unsupported scheme {other:?}"))),
+        };
+        Ok(Server {
+            port: url.port().unwrap_or(default_port),
+            host,
+            tls,
+            credentials: settings
+                .credentials
+                .as_ref()
+                .map(|(user, pass)| Credentials::new(user.clone(), pass.clone())),
+            timeout,
+        })
     }
-    Ok(b.build())
+
+    /// A session ready for `MAIL FROM`: greeted, encrypted as `tls` asks, authenticated when
+    /// there are credentials. The steps lettre's `SmtpTransport` takes, which offers no way
+    /// to learn which recipients were refused.
+    fn connect(&self) -> Result<SmtpConnection, SmtpError> {
+        let hello = ClientId::default();
+        let wrapper = match &self.tls {
+            Tls::Wrapper(p) => Some(p),
+            _ => None,
+        };
+        let mut conn = SmtpConnection::connect(
+            (self.host.as_str(), self.port),
+            Some(self.timeout),
+            &hello,
+            wrapper,
+            None,
+        )?;
+        match &self.tls {
+            Tls::Opportunistic(p) if conn.can_starttls() => conn.starttls(p, &hello)?,
+            Tls::Required(p) => conn.starttls(p, &hello)?,
+            _ => {}
+        }
+        if let Some(c) = &self.credentials {
+            conn.auth(DEFAULT_MECHANISMS, c)?;
+        }
+        Ok(conn)
+    }
 }
 
 /// The URL without any user info.

@@ -77,10 +77,12 @@ pub enum DigestOutcome {
         week: String,
         /// Posts in the issue.
         entries: usize,
-        /// How many `To` addresses.
+        /// How many recipients the server took it for.
         recipients: usize,
         /// The `Message-ID`.
         message_id: String,
+        /// The recipients the server refused (the others got the issue): exit 1.
+        refused: Vec<mail::Refusal>,
     },
     /// No `smtp_url`: the issue's files were written and the issue recorded as written, not
     /// sent. A later run with `smtp_url` sends it (see [`run`]).
@@ -138,9 +140,13 @@ pub enum DigestOutcome {
 }
 
 impl DigestOutcome {
-    /// The exit status of the `digest` command for this outcome: always 0.
+    /// The exit status of the `digest` command for this outcome: 1 when the server refused
+    /// some recipients, else 0.
     pub fn exit_code(&self) -> u8 {
-        0
+        match self {
+            DigestOutcome::Sent { refused, .. } if !refused.is_empty() => 1,
+            _ => 0,
+        }
     }
 
     /// The ISO week label the outcome is about.
@@ -174,13 +180,32 @@ impl std::fmt::Display for DigestOutcome {
                 entries,
                 recipients,
                 message_id,
+                refused,
                 ..
-            } => write!(
-                f,
-                "sent {} to {recipients} recipient{} (<{message_id}>)",
-                posts(*entries),
-                if *recipients == 1 { "" } else { "s" }
-            ),
+            } => {
+                let total = recipients + refused.len();
+                let reached = if refused.is_empty() {
+                    recipients.to_string()
+                } else {
+                    format!("{recipients} of {total}")
+                };
+                write!(
+                    f,
+                    "sent {} to {reached} recipient{} (<{message_id}>)",
+                    posts(*entries),
+                    if total == 1 { "" } else { "s" }
+                )?;
+                if !refused.is_empty() {
+                    let list: Vec<String> = refused.iter().map(ToString::to_string).collect();
+                    write!(
+                        f,
+                        "; the server refused {}: {} (resend to them with --to)",
+                        if refused.len() == 1 { "one" } else { "these" },
+                        list.join(", ")
+                    )?;
+                }
+                Ok(())
+            }
             DigestOutcome::Written { entries, .. } => {
                 write!(
                     f,
@@ -570,7 +595,7 @@ pub fn run(
     let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
     // An issue recorded as only written before is marked delivered, keeping its entries.
     let new_ids = recorded.is_none().then_some(ids.as_slice());
-    store
+    let refused = store
         .record_digest_issue_around(&plan.feed.name, &issue, new_ids, || mail::send(smtp, &msg))
         .map_err(|e| match e {
             SendAndRecord::NotSent(e) => DigestError::NotSent(e),
@@ -591,8 +616,9 @@ pub fn run(
     Ok(DigestOutcome::Sent {
         week: label,
         entries: entries.len(),
-        recipients: recipients.len(),
+        recipients: recipients.len() - refused.len(),
         message_id,
+        refused,
     })
 }
 

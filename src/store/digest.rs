@@ -233,19 +233,22 @@ impl Store {
     /// [`SendAndRecord::NotSent`] too: another run recorded it meanwhile, and `send` is not
     /// called. A process killed while `send` runs leaves nothing recorded (SQLite rolls the
     /// open transaction back on the next open).
-    pub fn record_digest_issue_around<E>(
+    pub fn record_digest_issue_around<T, E>(
         &mut self,
         feed: &str,
         issue: &DigestIssue,
         entries: Option<&[EntryId]>,
-        send: impl FnOnce() -> Result<(), E>,
-    ) -> Result<(), SendAndRecord<E>> {
+        send: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, SendAndRecord<E>> {
         self.reserve_issue(feed, issue, entries)
             .map_err(SendAndRecord::NotSent)?;
-        if let Err(e) = send() {
-            let _ = self.conn.execute_batch("ROLLBACK");
-            return Err(SendAndRecord::SendFailed(e));
-        }
+        let sent = match send() {
+            Ok(sent) => sent,
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(SendAndRecord::SendFailed(e));
+            }
+        };
         let mut last = None;
         for attempt in 0..3 {
             if attempt > 0 {
@@ -260,7 +263,7 @@ impl Store {
                 }
             }
             match self.conn.execute_batch("COMMIT") {
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(sent),
                 Err(e) => last = Some(self.err(e)),
             }
         }

@@ -721,3 +721,73 @@ pub fn week_10_without(config: &Path, out: &Path, never: &[&str]) -> String {
     }
     std::fs::read_to_string(out.join("digest/2024-W10.txt")).expect("the issue's text")
 }
+
+/// A free TCP port on loopback (bound, read, released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A running `tests/smtp_sink.py` (Python `aiosmtpd`), a real SMTP server on loopback that
+/// saves each message it accepts in `dir` as `<n>.eml`, with its envelope recipients in
+/// `<n>.rcpt`. `mode` is the script's: `accept`, `reject-sender`, `drop`, `tempfail-once`,
+/// `refuse=ADDR[,ADDR...]`.
+pub struct Sink {
+    child: std::process::Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl Sink {
+    pub fn start(mode: &str) -> Sink {
+        use std::process::{Command, Stdio};
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .args(["serve", &port.to_string()])
+            .arg(dir.path())
+            .arg(mode)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 is required to run the digest tests");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("read sink");
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "the SMTP sink did not start: {line:?} (pip install aiosmtpd)"
+        );
+        Sink { child, port, dir }
+    }
+
+    /// The messages accepted so far, in order.
+    pub fn messages(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .expect("read sink dir")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The envelope recipients of the message saved at `eml`.
+    pub fn recipients(&self, eml: &Path) -> Vec<String> {
+        let text = std::fs::read_to_string(eml.with_extension("rcpt")).expect("read rcpt");
+        serde_json::from_str(&text).expect("rcpt json")
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
