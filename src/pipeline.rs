@@ -1901,29 +1901,17 @@ pub async fn backfill_source(
                     .collect();
                 (work, listing.next, false)
             };
-        progress.add_total(posts.len() as u64);
-        // Stored as they arrive, so an interrupted backfill loses at most the posts in flight.
-        let mut results =
-            futures_util::stream::iter(posts.into_iter().map(|w| process(w, src, fetcher, &state)))
-                .buffer_unordered((fetcher.per_host_concurrency() * 2).max(2));
-        let mut out_of_budget = false;
-        while let Some(result) = results.next().await {
-            progress.tick();
-            out_of_budget |= matches!(result.1, Outcome::Deferred(_));
-            let reading = Reading {
-                fetches_pages: !is_feed || src.full_text,
-                feed_items: is_feed,
-                live: &live,
-                reached: &Default::default(),
-                files: &Default::default(),
-            };
-            let h = apply(src, store, &state, vec![result], &mut rep, reading);
-            health.extracted += h.extracted;
-        }
-        drop(results);
+        let batch = BackfillBatch {
+            page: &url,
+            work: posts,
+            fetches_pages: !is_feed || src.full_text,
+            feed_items: is_feed,
+            live: &live,
+        };
+        let (extracted, out_of_budget) =
+            store_backfill_work(batch, src, store, fetcher, &state, &mut rep, progress).await;
+        health.extracted += extracted;
         if out_of_budget {
-            // This page is read again next time; its stored posts are skipped then.
-            tracing::info!(source = %src.name, "request budget used up; the backfill continues at {url} next time");
             save_robots(store, fetcher);
             finish_source(src, store, fetcher, &state, &mut rep, Some(health), None);
             return rep;
@@ -1939,6 +1927,62 @@ pub async fn backfill_source(
     tracing::info!(source = %src.name, "backfill complete after {pages} page(s)");
     finish_source(src, store, fetcher, &state, &mut rep, Some(health), None);
     rep
+}
+
+/// One page of a backfill: the work for its posts not stored yet, and how they are read (the
+/// fields of [`Reading`] that differ between a listing, a feed and the REST API).
+struct BackfillBatch<'a> {
+    /// The listing, feed or API page the work came from: read again next time when the request
+    /// budget runs out.
+    page: &'a Url,
+    work: Vec<Work>,
+    fetches_pages: bool,
+    feed_items: bool,
+    live: &'a HashSet<String>,
+}
+
+/// Do a backfill page's work, a bounded number of posts in flight (twice the per-host
+/// concurrency, at least 2), and store each result as it arrives, so an interrupted backfill
+/// loses at most the posts in flight. Every result ticks `progress`. Returns the posts extracted
+/// and whether the request budget ran out on the way; when it did, logs that the backfill
+/// continues at the batch's page next time (the caller then stops, and the posts stored now are
+/// skipped when the page is read again).
+async fn store_backfill_work(
+    batch: BackfillBatch<'_>,
+    src: &SourceConfig,
+    store: &mut Store,
+    fetcher: &Fetcher,
+    state: &RunState,
+    rep: &mut SourceReport,
+    progress: &dyn Progress,
+) -> (u32, bool) {
+    progress.add_total(batch.work.len() as u64);
+    let mut results = futures_util::stream::iter(
+        batch
+            .work
+            .into_iter()
+            .map(|w| process(w, src, fetcher, state)),
+    )
+    .buffer_unordered((fetcher.per_host_concurrency() * 2).max(2));
+    let mut extracted = 0;
+    let mut out_of_budget = false;
+    while let Some(result) = results.next().await {
+        progress.tick();
+        out_of_budget |= matches!(result.1, Outcome::Deferred(_));
+        let reading = Reading {
+            fetches_pages: batch.fetches_pages,
+            feed_items: batch.feed_items,
+            live: batch.live,
+            reached: &Default::default(),
+            files: &Default::default(),
+        };
+        extracted += apply(src, store, state, vec![result], rep, reading).extracted;
+    }
+    if out_of_budget {
+        let url = batch.page;
+        tracing::info!(source = %src.name, "request budget used up; the backfill continues at {url} next time");
+    }
+    (extracted, out_of_budget)
 }
 
 /// A backfill's work for the items of a feed or API page not stored yet: each item as it is,
@@ -2044,28 +2088,17 @@ async fn backfill_wordpress(
         };
         rep.failures.extend(read.failures);
         rep.skipped.extend(read.skipped);
-        let work = item_work(src, state, read.posts, Utc::now());
-        progress.add_total(work.len() as u64);
-        let mut results =
-            futures_util::stream::iter(work.into_iter().map(|w| process(w, src, fetcher, state)))
-                .buffer_unordered((fetcher.per_host_concurrency() * 2).max(2));
-        let mut out_of_budget = false;
-        while let Some(result) = results.next().await {
-            progress.tick();
-            out_of_budget |= matches!(result.1, Outcome::Deferred(_));
-            let reading = Reading {
-                fetches_pages: true,
-                feed_items: false,
-                live,
-                reached: &Default::default(),
-                files: &Default::default(),
-            };
-            extracted += apply(src, store, state, vec![result], rep, reading).extracted;
-        }
-        drop(results);
+        let batch = BackfillBatch {
+            page: &url,
+            work: item_work(src, state, read.posts, Utc::now()),
+            fetches_pages: true,
+            feed_items: false,
+            live,
+        };
+        let (stored, out_of_budget) =
+            store_backfill_work(batch, src, store, fetcher, state, rep, progress).await;
+        extracted += stored;
         if out_of_budget {
-            // This page is read again next time; its stored posts are skipped then.
-            tracing::info!(source = %src.name, "request budget used up; the backfill continues at {url} next time");
             return Some(extracted);
         }
         if read.last {
