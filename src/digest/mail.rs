@@ -243,8 +243,13 @@ fn send_within(
     };
     let mut conn = server.connect().map_err(failed)?;
     let sent = transaction(&mut conn, msg.envelope(), &msg.formatted());
-    // QUIT, then close; what the server says to it no longer matters.
-    conn.abort();
+    match &sent {
+        // The connection broke or the server stopped answering: a QUIT would only wait out
+        // another timeout. The connection is dropped.
+        Err(Failure::Smtp(e)) if e.status().is_none() => {}
+        // QUIT, then close; what the server says to it no longer matters.
+        _ => conn.abort(),
+    }
     match sent {
         Ok(refused) => Ok(refused),
         Err(Failure::Smtp(e)) => Err(failed(e)),
@@ -515,6 +520,48 @@ mod tests {
         let shown = err.to_string();
         assert!(!shown.contains("timed out"), "{shown}");
         assert!(shown.contains("Connection refused"), "{shown}");
+    }
+
+    #[test]
+    fn a_server_silent_after_the_message_is_left_without_a_quit() {
+        use std::io::{BufRead, BufReader, Write};
+        // Answers every command until the message's final dot, then never again; records
+        // every line it was sent until the client closes the connection.
+        let server = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = server.local_addr().expect("addr").port();
+        let seen = std::thread::spawn(move || {
+            let (conn, _) = server.accept().expect("accept");
+            let mut out = conn.try_clone().expect("clone");
+            let mut lines = Vec::new();
+            out.write_all(b"220 ready\r\n").expect("greet");
+            let mut data = false;
+            for line in BufReader::new(conn).lines() {
+                let Ok(line) = line else { break };
+                let answer: &[u8] = match line.as_str() {
+                    "." => b"",
+                    l if data || l.is_empty() => b"",
+                    l if l.starts_with("EHLO") => b"250 hi\r\n",
+                    "DATA" => b"354 go on\r\n",
+                    _ => b"250 ok\r\n",
+                };
+                data |= line == "DATA";
+                data &= line != ".";
+                lines.push(line);
+                out.write_all(answer).expect("answer");
+            }
+            lines
+        });
+        let settings = SmtpSettings {
+            url: format!("smtp://127.0.0.1:{port}"),
+            credentials: None,
+            require_tls: true,
+        };
+        let err = send_within(&settings, &sample_message(), Duration::from_millis(300))
+            .expect_err("no answer after the message");
+        assert!(err.to_string().contains("timed out"), "{err}");
+        let lines = seen.join().expect("server");
+        assert!(lines.iter().any(|l| l == "."), "{lines:?}");
+        assert!(!lines.iter().any(|l| l == "QUIT"), "{lines:?}");
     }
 
     #[test]
