@@ -234,7 +234,7 @@ pub async fn run(
     {
         // A job like any other: signals are heard while it runs.
         let shared = shared.clone();
-        tasks.spawn(async move { catch_up_digest(&shared).await });
+        tasks.spawn(async move { catch_up_digest(&shared, true).await });
     }
     spawn_schedules(&shared, &mut tasks);
     loop {
@@ -290,7 +290,7 @@ pub async fn run(
             // The reload dropped a digest that was waiting or retrying: the catch-up sends the
             // week's issue if it is still due (and says "already sent" otherwise).
             let shared = shared.clone();
-            tasks.spawn(async move { catch_up_digest(&shared).await });
+            tasks.spawn(async move { catch_up_digest(&shared, false).await });
         }
         tracing::info!(
             "configuration reloaded from {}",
@@ -729,7 +729,12 @@ async fn digest_with_retries(shared: &Shared, sched: &Schedule, until: Option<Da
 /// A digest whose scheduled time passed while the daemon was down (or was dropped by a reload)
 /// is sent at start-up (and after a reload), unless that week's issue was already sent (the
 /// digest itself says so and sends nothing). It is retried like a scheduled one.
-async fn catch_up_digest(shared: &Shared) {
+///
+/// At start-up (`refresh_first`), an issue not on record yet is built only after the digest
+/// feed's sources were refreshed: the store is as old as the daemon's downtime (empty, on a
+/// first start), and the posts of the week may have been published meanwhile. After a reload
+/// the store is current, and the issue is built at once.
+async fn catch_up_digest(shared: &Shared, refresh_first: bool) {
     let cfg = shared.config();
     let Some(sched) = schedules(&cfg).into_iter().find(|s| s.job == Job::Digest) else {
         return;
@@ -739,11 +744,29 @@ async fn catch_up_digest(shared: &Shared) {
         return;
     };
     // The firing that covers the current issue is the first one after the last week ended.
-    let week_start = crate::digest::week::last_complete_week(now, sched.tz).end;
-    if last_firing >= week_start {
-        tracing::info!("the digest scheduled for {last_firing} may have been missed: checking");
-        digest_with_retries(shared, &sched, sched.next_after(now)).await;
+    let week = crate::digest::week::last_complete_week(now, sched.tz);
+    if last_firing < week.end {
+        return;
     }
+    tracing::info!("the digest scheduled for {last_firing} may have been missed: checking");
+    if refresh_first && let Some(digest) = &cfg.digest {
+        let mut store = shared.store.lock().await;
+        // An issue already written or sent keeps what it holds: no refresh is needed for it.
+        let recorded = store.digest_issue(&digest.feed, &week.week.label());
+        if matches!(recorded, Ok(None)) {
+            let feed = cfg.feeds.iter().find(|f| f.name == digest.feed);
+            for name in feed.map(|f| f.sources.as_slice()).unwrap_or_default() {
+                if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                if let Some(src) = cfg.source(name) {
+                    tracing::info!(source = %name, "refreshing before the missed digest is built");
+                    refresh(shared, &cfg, src, &mut store).await;
+                }
+            }
+        }
+    }
+    digest_with_retries(shared, &sched, sched.next_after(now)).await;
 }
 
 #[cfg(test)]

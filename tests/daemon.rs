@@ -583,6 +583,40 @@ fn a_digest_the_server_put_off_is_retried_until_sent() {
     signal(&d, "TERM");
 }
 
+/// The issue caught up at start-up is built after the digest's sources were refreshed: a post
+/// of the week published while the daemon was down is in it, though the sources' own schedules
+/// have not fired yet.
+#[test]
+fn a_missed_digest_is_built_from_sources_refreshed_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start("accept");
+    let cfg = events_mailed_weekly(dir.path(), &sink, "[1]");
+    // Published after the last run stored the first post: last week's Wednesday.
+    let today = Utc::now().date_naive();
+    let last_wednesday =
+        today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday()) + 5);
+    std::fs::write(
+        dir.path().join("posts/late.md"),
+        format!(
+            "+++\ntitle = \"A talk published while the daemon was down\"\ndate = {last_wednesday}T12:00:00Z\nurl = \"https://example.org/events/talk/\"\n+++\nA talk.\n"
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("daemon.log");
+    let d = start(&cfg, &log);
+    let read = || std::fs::read_to_string(&log).unwrap();
+    wait_for("the digest to be sent", Duration::from_secs(20), || {
+        read().contains("recipient (<")
+    });
+    let text = read();
+    assert!(text.contains("sent 2 posts to 1 recipient"), "{text}");
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "{text}");
+    let mail = std::fs::read_to_string(&messages[0]).unwrap();
+    assert!(mail.contains("https://example.org/events/talk/"), "{mail}");
+    signal(&d, "TERM");
+}
+
 /// A reload while the digest waits to be retried does not lose the week: the catch-up after
 /// the reload sends it.
 #[test]
