@@ -1522,7 +1522,9 @@ fn finish_source(
     h.seen = (rep.new + rep.updated + rep.unchanged) as u32;
     h.new = rep.new as u32;
     h.updated = rep.updated as u32;
-    h.failures = rep.failures.len() as u32;
+    // What stopped the source (its listing, feed or API page, or the site itself) is a failed
+    // fetch too, though it is reported apart from the posts' failures.
+    h.failures = rep.failures.len() as u32 + u32::from(rep.fatal.is_some());
     h.state = if state_name == "healthy" && h.extracted == 0 {
         "neutral".into()
     } else {

@@ -360,6 +360,14 @@ fn a_failing_source_is_healthy_again_once_reached() {
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(state_of(&cfg), "failing");
+    // The listing page that failed counts as a failure of the run (and in
+    // `feedwright_source_failures_total`), though no post was reached.
+    let (_, stdout, _) = feedwright(&cfg, &["status"]);
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("site "))
+        .expect(&stdout);
+    assert!(row.contains(" 0/0/1, "), "{row}");
 
     site.set("/category/intl/", Resp::Html(page));
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
