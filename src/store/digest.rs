@@ -233,7 +233,29 @@ impl Store {
     /// [`SendAndRecord::NotSent`] too: another run recorded it meanwhile, and `send` is not
     /// called. A process killed while `send` runs leaves nothing recorded (SQLite rolls the
     /// open transaction back on the next open).
+    ///
+    /// The commit is synced to disk (`synchronous = FULL` for this transaction; the store
+    /// otherwise runs with `NORMAL`, where a power cut may undo the last commits): the record
+    /// of an issue that went out survives a crash of the machine too.
     pub fn record_digest_issue_around<T, E>(
+        &mut self,
+        feed: &str,
+        issue: &DigestIssue,
+        entries: Option<&[EntryId]>,
+        send: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, SendAndRecord<E>> {
+        // Only settable outside a transaction, so around the whole of it.
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| SendAndRecord::NotSent(self.err(e)))?;
+        let result = self.send_and_record(feed, issue, entries, send);
+        // Should this fail, later commits are synced too: that costs time, not data.
+        let _ = self.conn.pragma_update(None, "synchronous", "NORMAL");
+        result
+    }
+
+    /// [`Store::record_digest_issue_around`] once the commit is synced.
+    fn send_and_record<T, E>(
         &mut self,
         feed: &str,
         issue: &DigestIssue,
@@ -591,6 +613,34 @@ mod tests {
             delivered,
             titles: vec![subject.into()],
         }
+    }
+
+    /// The issue's record is committed with `synchronous = FULL`; the store's other commits
+    /// stay `NORMAL` (1), whether the send succeeded or failed.
+    #[test]
+    fn the_digest_commit_alone_is_synced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("store.db")).expect("open");
+        let level = |s: &Store| -> i64 {
+            s.conn
+                .query_row("PRAGMA synchronous", [], |r| r.get(0))
+                .expect("pragma")
+        };
+        assert_eq!(level(&store), 1);
+        let failed =
+            store.record_digest_issue_around("f", &issue("2024-W45", true, "s"), Some(&[]), || {
+                Err::<(), _>("refused")
+            });
+        assert!(matches!(failed, Err(SendAndRecord::SendFailed("refused"))));
+        assert_eq!(level(&store), 1);
+        store
+            .record_digest_issue_around("f", &issue("2024-W46", true, "s"), Some(&[]), || {
+                Ok::<_, ()>(())
+            })
+            .map_err(|_| "record")
+            .expect("recorded");
+        assert_eq!(level(&store), 1);
+        assert!(store.digest_issue("f", "2024-W46").expect("q").is_some());
     }
 
     #[test]
