@@ -247,6 +247,10 @@ pub async fn run(
             stop(&shared, tasks, server).await;
             return Ok(());
         }
+        tracing::info!(
+            "SIGHUP: reloading the configuration from {}",
+            shared.config_path.display()
+        );
         let old = shared.config();
         let new = match Config::load(&shared.config_path) {
             Ok(new) => match crate::digest::check_templates(&new, &config_dir(&shared.config_path))
@@ -271,6 +275,9 @@ pub async fn run(
         }
         // Wait for a running job before swapping, so no job sees two configurations; a stop
         // signal meanwhile stops the daemon as usual.
+        if shared.store.try_lock().is_err() {
+            tracing::info!("reload: waiting for the job in progress to finish");
+        }
         let guard = tokio::select! {
             guard = shared.store.lock() => Some(guard),
             _ = term.recv() => None,

@@ -191,6 +191,14 @@ fn sighup_reloads_and_an_invalid_new_config_keeps_the_old_one() {
     wait_for("the reloaded config", Duration::from_secs(8), || {
         entries(&dir.path().join("out/copy")) == 2
     });
+    // Each signal is acknowledged when it arrives, before any wait for a running job.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        text.matches("SIGHUP: reloading the configuration from")
+            .count(),
+        2,
+        "{text}"
+    );
     signal(&d, "TERM");
 }
 
