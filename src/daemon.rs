@@ -143,6 +143,9 @@ struct Shared {
     /// Set by a stop before it aborts the jobs: a digest that gets the store afterwards (the
     /// job ahead of it dropped its guard as it was aborted) sends nothing.
     stopping: Arc<std::sync::atomic::AtomicBool>,
+    /// Set once the start-up catch-up refreshed the digest feed's sources (or found the week
+    /// recorded): a catch-up after an early reload that aborted it refreshes them itself.
+    caught_up: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -226,6 +229,7 @@ pub async fn run(
         cfg: std::sync::RwLock::new(Arc::new(cfg)),
         store: Arc::new(Mutex::new(store)),
         stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        caught_up: std::sync::atomic::AtomicBool::new(false),
     });
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
@@ -234,7 +238,7 @@ pub async fn run(
     {
         // A job like any other: signals are heard while it runs.
         let shared = shared.clone();
-        tasks.spawn(async move { catch_up_digest(&shared, true).await });
+        tasks.spawn(async move { catch_up_digest(&shared).await });
     }
     spawn_schedules(&shared, &mut tasks);
     loop {
@@ -297,7 +301,7 @@ pub async fn run(
             // The reload dropped a digest that was waiting or retrying: the catch-up sends the
             // week's issue if it is still due (and says "already sent" otherwise).
             let shared = shared.clone();
-            tasks.spawn(async move { catch_up_digest(&shared, false).await });
+            tasks.spawn(async move { catch_up_digest(&shared).await });
         }
         tracing::info!(
             "configuration reloaded from {}",
@@ -737,11 +741,12 @@ async fn digest_with_retries(shared: &Shared, sched: &Schedule, until: Option<Da
 /// is sent at start-up (and after a reload), unless that week's issue was already sent (the
 /// digest itself says so and sends nothing). It is retried like a scheduled one.
 ///
-/// At start-up (`refresh_first`), an issue not on record yet is built only after the digest
-/// feed's sources were refreshed: the store is as old as the daemon's downtime (empty, on a
-/// first start), and the posts of the week may have been published meanwhile. After a reload
-/// the store is current, and the issue is built at once.
-async fn catch_up_digest(shared: &Shared, refresh_first: bool) {
+/// At start-up, an issue not on record yet is built only after the digest feed's sources were
+/// refreshed: the store is as old as the daemon's downtime (empty, on a first start), and the
+/// posts of the week may have been published meanwhile. After a reload the store is current,
+/// and the issue is built at once (unless the reload came before the start-up refresh was done).
+async fn catch_up_digest(shared: &Shared) {
+    use std::sync::atomic::Ordering::SeqCst;
     let cfg = shared.config();
     let Some(sched) = schedules(&cfg).into_iter().find(|s| s.job == Job::Digest) else {
         return;
@@ -756,14 +761,16 @@ async fn catch_up_digest(shared: &Shared, refresh_first: bool) {
         return;
     }
     tracing::info!("the digest scheduled for {last_firing} may have been missed: checking");
-    if refresh_first && let Some(digest) = &cfg.digest {
+    if !shared.caught_up.load(SeqCst)
+        && let Some(digest) = &cfg.digest
+    {
         let mut store = shared.store.lock().await;
         // An issue already written or sent keeps what it holds: no refresh is needed for it.
         let recorded = store.digest_issue(&digest.feed, &week.week.label());
         if matches!(recorded, Ok(None)) {
             let feed = cfg.feeds.iter().find(|f| f.name == digest.feed);
             for name in feed.map(|f| f.sources.as_slice()).unwrap_or_default() {
-                if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                if shared.stopping.load(SeqCst) {
                     return;
                 }
                 if let Some(src) = cfg.source(name) {
@@ -772,6 +779,7 @@ async fn catch_up_digest(shared: &Shared, refresh_first: bool) {
                 }
             }
         }
+        shared.caught_up.store(true, SeqCst);
     }
     digest_with_retries(shared, &sched, sched.next_after(now)).await;
 }

@@ -1587,6 +1587,51 @@ fn a_renamed_feed_does_not_mail_the_same_week_again() {
     assert!(index.contains("2024-W46"), "{index}");
 }
 
+/// A recipient put off for now (`451`, greylisting) gets the issue like the others: nothing is
+/// sent to anyone on that attempt (a temporary error naming the address, worth retrying), and
+/// the retry sends it to every recipient once.
+#[test]
+fn a_recipient_put_off_for_now_makes_the_whole_send_wait_for_a_retry() {
+    let sink = Sink::start("putoff=ben@example.org");
+    let fx = Fixture::new(Some(sink.port));
+    let text = std::fs::read_to_string(fx.config_path()).expect("read config");
+    std::fs::write(
+        fx.config_path(),
+        text.replace(
+            r#"to = ["list@example.org"]"#,
+            r#"to = ["ana@example.org", "ben@example.org"]"#,
+        ),
+    )
+    .expect("write config");
+    let err = fx.run(&fx.opts()).expect_err("put off");
+    let shown = err.to_string();
+    assert!(
+        shown.contains("the server put off a recipient: ben@example.org (")
+            && shown.contains("451")
+            && shown.contains("nothing was sent"),
+        "{shown}"
+    );
+    assert!(err.is_retryable(), "{err}");
+    assert!(sink.messages().is_empty());
+    assert!(
+        fx.store()
+            .digest_issue("negotiation", "2024-W46")
+            .expect("q")
+            .is_none()
+    );
+    let sent = fx.run(&fx.opts()).expect("retry");
+    assert!(
+        matches!(&sent, DigestOutcome::Sent { recipients: 2, refused, .. } if refused.is_empty()),
+        "{sent:?}"
+    );
+    let msgs = sink.messages();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(
+        sink.recipients(&msgs[0]),
+        ["ana@example.org", "ben@example.org"]
+    );
+}
+
 /// A recipient the server refuses is named with the server's answer, and the issue still goes
 /// to the others, once: it is recorded as sent, so a later run sends nothing again. When the
 /// server refuses every recipient, nothing is sent or recorded, and each address is named.

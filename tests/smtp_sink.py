@@ -2,7 +2,9 @@
 
 Serve:  python3 tests/smtp_sink.py serve PORT DIR MODE
         MODE is accept | reject-sender | drop | tempfail-once (451 to the first MAIL FROM, then
-        accept) | refuse=ADDR[,ADDR...] (550 to RCPT TO of those addresses, accept the others).
+        accept) | refuse=ADDR[,ADDR...] (550 to RCPT TO of those addresses, accept the others)
+        | putoff=ADDR[,ADDR...] (451 to RCPT TO of those addresses in the first transaction,
+        as greylisting does; accepted afterwards).
         Prints "ready" once listening; every accepted
         message is written to DIR/<n>.eml, its envelope recipients to DIR/<n>.rcpt (a JSON
         list). Runs until killed.
@@ -25,6 +27,7 @@ def serve(port, folder, mode):
         sys.exit(3)
 
     refused = mode[len("refuse="):].split(",") if mode.startswith("refuse=") else []
+    put_off = mode[len("putoff="):].split(",") if mode.startswith("putoff=") else []
     mails = [0]
 
     class Handler:
@@ -40,6 +43,8 @@ def serve(port, folder, mode):
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
             if address in refused:
                 return "550 5.1.1 no such user"
+            if address in put_off and mails[0] == 1:
+                return "451 4.7.1 greylisted, try again later"
             envelope.rcpt_tos.append(address)
             return "250 OK"
 

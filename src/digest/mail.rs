@@ -25,6 +25,9 @@ use super::DigestError;
 /// How long one SMTP command may take before the send fails.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long the answer to `QUIT` is waited for.
+const QUIT_TIMEOUT: Duration = Duration::from_secs(2);
+
 macro_rules! text_header {
     ($ty:ident, $name:literal) => {
         /// A header carried verbatim (ASCII only).
@@ -209,9 +212,12 @@ impl std::fmt::Display for Refusal {
 }
 
 /// Hand `msg` to the server in one SMTP transaction and wait for it to accept it (`250` after
-/// `DATA`). Each recipient is offered on its own (`RCPT TO`): those the server refuses are
-/// returned, named with the server's answer, and the message goes to the others, once. Only
-/// when it refuses every recipient is nothing sent, and that is an error naming each of them.
+/// `DATA`). Each recipient is offered on its own (`RCPT TO`): those the server refuses for
+/// good (`5xx`) are returned, named with the server's answer, and the message goes to the
+/// others, once. Nothing is sent when it refuses every recipient, or puts any off for now
+/// (`4xx`, e.g. greylisting: a retry then offers it to everyone again, so nobody gets it
+/// twice and nobody is left out); that is an error naming each of them, temporary when any
+/// was put off.
 /// Any other refusal, connection failure or dropped connection is a [`DigestError::Send`];
 /// so is a connection or command that gets no answer within 30 s, reported as `timed out: …`.
 ///
@@ -247,8 +253,12 @@ fn send_within(
         // The connection broke or the server stopped answering: a QUIT would only wait out
         // another timeout. The connection is dropped.
         Err(Failure::Smtp(e)) if e.status().is_none() => {}
-        // QUIT, then close; what the server says to it no longer matters.
-        _ => conn.abort(),
+        // QUIT, then close; what the server says to it no longer matters, so it is not
+        // waited for long: once the message is accepted, the issue's record waits for this.
+        _ => {
+            let _ = conn.set_timeout(Some(QUIT_TIMEOUT.min(timeout)));
+            conn.abort();
+        }
     }
     match sent {
         Ok(refused) => Ok(refused),
@@ -258,23 +268,53 @@ fn send_within(
             message: why.to_owned(),
             permanent: true,
         }),
-        Err(Failure::EveryRecipient(refused)) => Err(DigestError::Send {
-            server: redact(&settings.url),
-            permanent: refused.iter().all(|(_, permanent)| *permanent),
-            message: format!(
-                "the server refused {}: {}; nothing was sent",
-                if refused.len() == 1 {
-                    "the recipient"
-                } else {
-                    "every recipient"
-                },
+        Err(Failure::Recipients(refused)) => {
+            let list = |permanent: bool| -> Vec<String> {
                 refused
                     .iter()
+                    .filter(|(_, p)| *p == permanent)
                     .map(|(r, _)| r.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }),
+                    .collect()
+            };
+            let (put_off, gone) = (list(false), list(true));
+            let mut message = Vec::new();
+            if !put_off.is_empty() {
+                message.push(format!(
+                    "the server put off {}: {}",
+                    if put_off.len() == 1 {
+                        "a recipient"
+                    } else {
+                        "recipients"
+                    },
+                    put_off.join(", ")
+                ));
+            }
+            if !gone.is_empty() {
+                message.push(format!(
+                    "the server refused {}: {}",
+                    match (gone.len(), put_off.is_empty()) {
+                        (1, true) => "the recipient",
+                        (_, true) => "every recipient",
+                        (1, false) => "a recipient",
+                        _ => "recipients",
+                    },
+                    gone.join(", ")
+                ));
+            }
+            Err(DigestError::Send {
+                server: redact(&settings.url),
+                permanent: put_off.is_empty(),
+                message: format!(
+                    "{}; nothing was sent{}",
+                    message.join("; "),
+                    if put_off.is_empty() {
+                        ""
+                    } else {
+                        " (to anyone: a retry then reaches every recipient once)"
+                    }
+                ),
+            })
+        }
     }
 }
 
@@ -284,8 +324,9 @@ enum Failure {
     Smtp(SmtpError),
     /// The message needs an extension the server does not offer.
     Unsupported(&'static str),
-    /// Each recipient was refused (with whether the refusal was permanent).
-    EveryRecipient(Vec<(Refusal, bool)>),
+    /// Every recipient was refused, or some were put off for now (a `4xx` answer), so that
+    /// nobody got it yet: each refused one, with whether the refusal was permanent.
+    Recipients(Vec<(Refusal, bool)>),
 }
 
 /// `MAIL FROM`, one `RCPT TO` per recipient, and `DATA` when at least one was accepted: the
@@ -332,8 +373,10 @@ fn transaction(
             Err(e) => return Err(Failure::Smtp(e)),
         }
     }
-    if refused.len() == envelope.to().len() {
-        return Err(Failure::EveryRecipient(refused));
+    // Someone put off for now would be left out of an issue recorded as sent: nobody gets it
+    // now, and a retry offers it to every recipient again.
+    if refused.len() == envelope.to().len() || refused.iter().any(|(_, permanent)| !permanent) {
+        return Err(Failure::Recipients(refused));
     }
     conn.command(Data).map_err(Failure::Smtp)?;
     conn.message(email).map_err(Failure::Smtp)?;

@@ -244,14 +244,22 @@ impl Store {
         entries: Option<&[EntryId]>,
         send: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, SendAndRecord<E>> {
-        // Only settable outside a transaction, so around the whole of it.
+        self.with_full_sync(|store| store.send_and_record(feed, issue, entries, send))
+            .map_err(SendAndRecord::NotSent)
+            .and_then(|sent| sent)
+    }
+
+    /// Run `f` with every commit synced to disk (`synchronous = FULL`), then back to `NORMAL`,
+    /// whatever `f` returned. SQLite only takes the change outside a transaction, so it goes
+    /// around the whole of one.
+    fn with_full_sync<R>(&mut self, f: impl FnOnce(&mut Store) -> R) -> Result<R, StoreError> {
         self.conn
             .pragma_update(None, "synchronous", "FULL")
-            .map_err(|e| SendAndRecord::NotSent(self.err(e)))?;
-        let result = self.send_and_record(feed, issue, entries, send);
+            .map_err(|e| self.err(e))?;
+        let result = f(self);
         // Should this fail, later commits are synced too: that costs time, not data.
         let _ = self.conn.pragma_update(None, "synchronous", "NORMAL");
-        result
+        Ok(result)
     }
 
     /// [`Store::record_digest_issue_around`] once the commit is synced.
@@ -615,31 +623,36 @@ mod tests {
         }
     }
 
+    /// The synchronous level as the connection has it: 1 `NORMAL`, 2 `FULL`.
+    fn sync_level(s: &Store) -> i64 {
+        s.conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .expect("pragma")
+    }
+
     /// The issue's record is committed with `synchronous = FULL`; the store's other commits
-    /// stay `NORMAL` (1), whether the send succeeded or failed.
+    /// stay `NORMAL`, whether the send succeeded or failed.
     #[test]
     fn the_digest_commit_alone_is_synced() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut store = Store::open(&dir.path().join("store.db")).expect("open");
-        let level = |s: &Store| -> i64 {
-            s.conn
-                .query_row("PRAGMA synchronous", [], |r| r.get(0))
-                .expect("pragma")
-        };
-        assert_eq!(level(&store), 1);
+        assert_eq!(sync_level(&store), 1);
+        let inside = store.with_full_sync(|s| sync_level(s)).expect("full");
+        assert_eq!(inside, 2);
+        assert_eq!(sync_level(&store), 1);
         let failed =
             store.record_digest_issue_around("f", &issue("2024-W45", true, "s"), Some(&[]), || {
                 Err::<(), _>("refused")
             });
         assert!(matches!(failed, Err(SendAndRecord::SendFailed("refused"))));
-        assert_eq!(level(&store), 1);
+        assert_eq!(sync_level(&store), 1);
         store
             .record_digest_issue_around("f", &issue("2024-W46", true, "s"), Some(&[]), || {
                 Ok::<_, ()>(())
             })
             .map_err(|_| "record")
             .expect("recorded");
-        assert_eq!(level(&store), 1);
+        assert_eq!(sync_level(&store), 1);
         assert!(store.digest_issue("f", "2024-W46").expect("q").is_some());
     }
 
