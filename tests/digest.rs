@@ -1695,6 +1695,20 @@ fn a_refused_recipient_is_named_and_the_others_still_get_the_issue() {
         "{again:?}"
     );
     assert_eq!(sink.messages().len(), 1);
+    // Once the address is fixed, `--to` sends it the week's issue as sent, nothing recorded.
+    let fixed = Sink::start("accept");
+    set_smtp_port(&fx, fixed.port);
+    let copy = fx
+        .run(&DigestOptions {
+            to: Some("gone@example.org".into()),
+            ..fx.opts()
+        })
+        .expect("copy");
+    assert!(
+        matches!(copy, DigestOutcome::TestCopy { entries: 5, .. }),
+        "{copy:?}"
+    );
+    assert_eq!(fixed.recipients(&fixed.messages()[0]), ["gone@example.org"]);
 
     // Refused with every recipient: nothing sent or recorded, every address named, and, as
     // the refusals are permanent, not worth retrying unchanged.
