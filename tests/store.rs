@@ -958,3 +958,108 @@ fn a_recheck_window_past_the_first_date_is_the_whole_past() {
         .expect("candidates");
     assert_eq!(due, ["https://example.org/a/"]);
 }
+
+/// A source's run history stays bounded however long feedwright runs: old runs are folded into
+/// totals, and what `/metrics` reads (totals, duration histograms) is what it would be with
+/// every run kept. `status` and the health rules still find the last run and the last healthy
+/// one, however old that is.
+#[test]
+fn old_runs_are_folded_into_totals_that_never_go_down() {
+    use feedwright::store::RunHealth;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("fw.db");
+    let mut store = Store::open(&path).expect("open");
+    let t0 = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+    let bounds = [100u64, 500, 1_000, 5_000, 600_000];
+    let (mut runs, mut requests, mut bytes, mut new, mut failures) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut measured, mut sum_ms) = (0u64, 0u64);
+    let mut cumulative = vec![0u64; bounds.len()];
+    for i in 0..1_250u64 {
+        // Run 3 is the only healthy one that extracted posts: the health rules' reference.
+        let h = RunHealth {
+            requests: (i % 7) as u32,
+            bytes: i * 1_000,
+            new: (i % 3) as u32,
+            failures: u32::from(i % 11 == 0),
+            extracted: u32::from(i == 3),
+            state: if i == 3 { "healthy" } else { "failing" }.into(),
+            ..RunHealth::default()
+        };
+        store
+            .record_run_health("a", t0 + Duration::seconds(i as i64 * 300), &h)
+            .expect("record");
+        // Every other run is measured, from 1 ms to several seconds.
+        if i % 2 == 0 {
+            let ms = 1 + (i * 37) % 7_000;
+            store
+                .set_last_run_duration("a", std::time::Duration::from_millis(ms))
+                .expect("duration");
+            measured += 1;
+            sum_ms += ms;
+            for (c, b) in cumulative.iter_mut().zip(bounds) {
+                *c += u64::from(ms <= b);
+            }
+        }
+        runs += 1;
+        requests += i % 7;
+        bytes += i * 1_000;
+        new += i % 3;
+        failures += u64::from(i % 11 == 0);
+    }
+    // Another source, never folded, is reported beside it.
+    let b = RunHealth {
+        requests: 4,
+        state: "healthy".into(),
+        ..RunHealth::default()
+    };
+    store.record_run_health("b", t0, &b).expect("record b");
+    drop(store);
+
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    let kept: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM source_runs WHERE source = 'a'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert!((500..600).contains(&kept), "{kept} rows kept");
+    drop(conn);
+
+    let store = Store::open_read_only(&path).expect("read only");
+    let totals = store.run_totals().expect("totals");
+    assert_eq!(totals.len(), 2, "{totals:?}");
+    let a = &totals[0];
+    assert_eq!(
+        (
+            a.source.as_str(),
+            a.runs,
+            a.requests,
+            a.bytes,
+            a.new,
+            a.failures
+        ),
+        ("a", runs, requests, bytes, new, failures)
+    );
+    assert_eq!(
+        (
+            totals[1].source.as_str(),
+            totals[1].runs,
+            totals[1].requests
+        ),
+        ("b", 1, 4)
+    );
+    let hist = store.run_duration_histograms(&bounds).expect("histograms");
+    assert_eq!(hist.len(), 1, "{hist:?}");
+    assert_eq!(
+        (hist[0].count, hist[0].sum_ms, &hist[0].cumulative),
+        (measured, sum_ms, &cumulative)
+    );
+    drop(store);
+
+    let store = Store::open(&path).expect("open");
+    let healthy = store.last_healthy_run("a").expect("q").expect("kept");
+    assert_eq!(healthy.extracted, 1);
+    let last = store.last_run("a").expect("q").expect("last");
+    assert_eq!(last.bytes, 1_249 * 1_000);
+}

@@ -1,8 +1,9 @@
 //! Store support for polite, incremental fetching: validators, aliases, re-check candidates
 //! (by age; and each stored post's `updated` or `listed_modified`, migration
 //! `V7__listed_modified.sql`, for listings that show edits),
-//! robots.txt copies, per-run health, resumable backfills, and linking a source to the stored
-//! posts it lists.
+//! robots.txt copies, per-run health (its older runs folded into totals, migration
+//! `V12__run_totals.sql`), resumable backfills, and linking a source to the stored posts it
+//! lists.
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,6 +11,13 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError, Validators};
+
+/// Runs a source keeps in `source_runs`, newest first, when older ones are folded into totals.
+const KEEP_RUNS: i64 = 500;
+
+/// Rows a source has in `source_runs` when its older runs are folded (so folding happens once
+/// every hundred runs, not every run).
+const FOLD_AT: i64 = 600;
 
 /// What one run of a source did, as recorded for health and drift.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -279,7 +287,79 @@ impl Store {
                 ],
             )
             .map_err(|e| self.err(e))?;
-        Ok(())
+        self.fold_old_runs(source)
+    }
+
+    /// Keep `source_runs` from growing for ever: once a source has [`FOLD_AT`] rows, all but
+    /// its newest [`KEEP_RUNS`] (and its newest healthy run that extracted posts, the health
+    /// rules' reference) are added to `source_run_totals` and `source_run_durations` and
+    /// deleted, in one savepoint. What `/metrics` reports stays the same (see
+    /// [`Store::run_totals`]); `status` and the health rules read only the rows kept.
+    fn fold_old_runs(&mut self, source: &str) -> Result<(), StoreError> {
+        let rows: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM source_runs WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if rows < FOLD_AT {
+            return Ok(());
+        }
+        // The runs folded: older than the newest KEEP_RUNS, except the health reference.
+        let folded = "source = ?1
+             AND (at, id) < (SELECT at, id FROM source_runs WHERE source = ?1
+                             ORDER BY at DESC, id DESC LIMIT 1 OFFSET ?2)
+             AND id IS NOT (SELECT id FROM source_runs
+                            WHERE source = ?1 AND state = 'healthy' AND extracted > 0
+                            ORDER BY at DESC, id DESC LIMIT 1)";
+        let path = self.path.clone();
+        let sp = self
+            .conn
+            .savepoint()
+            .map_err(|e| StoreError::sql(&path, e))?;
+        let result = (|| {
+            sp.execute(
+                &format!(
+                    "INSERT INTO source_run_totals (source, runs, requests, not_modified, bytes,
+                         new, updated, failures, duration_ms)
+                     SELECT ?1, count(*), coalesce(sum(requests), 0),
+                            coalesce(sum(not_modified), 0), coalesce(sum(bytes), 0),
+                            coalesce(sum(new), 0), coalesce(sum(updated), 0),
+                            coalesce(sum(failures), 0), coalesce(sum(duration_ms), 0)
+                     FROM source_runs WHERE {folded}
+                     ON CONFLICT (source) DO UPDATE SET
+                         runs = runs + excluded.runs,
+                         requests = requests + excluded.requests,
+                         not_modified = not_modified + excluded.not_modified,
+                         bytes = bytes + excluded.bytes,
+                         new = new + excluded.new,
+                         updated = updated + excluded.updated,
+                         failures = failures + excluded.failures,
+                         duration_ms = duration_ms + excluded.duration_ms"
+                ),
+                params![source, KEEP_RUNS - 1],
+            )?;
+            sp.execute(
+                &format!(
+                    "INSERT INTO source_run_durations (source, upto_ms, runs)
+                     SELECT ?1, (duration_ms + 99) / 100 * 100, count(*)
+                     FROM source_runs WHERE {folded} AND duration_ms > 0
+                     GROUP BY 2
+                     ON CONFLICT (source, upto_ms) DO UPDATE SET runs = runs + excluded.runs"
+                ),
+                params![source, KEEP_RUNS - 1],
+            )?;
+            sp.execute(
+                &format!("DELETE FROM source_runs WHERE {folded}"),
+                params![source, KEEP_RUNS - 1],
+            )
+        })();
+        // Dropped without a commit, the savepoint is rolled back.
+        result
+            .and_then(|_| sp.commit())
+            .map_err(|e| StoreError::sql(&path, e))
     }
 
     /// The most recent run of `source` that was healthy and extracted posts.

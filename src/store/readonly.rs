@@ -2,8 +2,9 @@
 //! reports.
 //!
 //! Owns: [`Store::open_read_only`] (no lock file, no migrations, never writes), the aggregate
-//! queries behind `/metrics` (sums over `source_runs`, run-duration histograms, digest issue
-//! counts) and [`Store::set_last_run_duration`] (`migrations/V4__run_duration.sql`).
+//! queries behind `/metrics` (sums over `source_runs` and the runs folded out of it,
+//! run-duration histograms, digest issue counts) and [`Store::set_last_run_duration`]
+//! (`migrations/V4__run_duration.sql`).
 //! Must not: take the single-writer lock, migrate, or decide what a figure means to a monitoring
 //! system (that is `server`).
 
@@ -152,15 +153,30 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Totals over every recorded run, one row per source that ran, ordered by name.
+    /// Totals over every recorded run, one row per source that ran, ordered by name: the runs
+    /// still in `source_runs` plus those folded into `source_run_totals` (see
+    /// `Store::record_run_health`), so a total never goes down.
     pub fn run_totals(&self) -> Result<Vec<RunTotals>, StoreError> {
+        let folded = if self.has_table("source_run_totals")? {
+            "UNION ALL
+             SELECT source, runs, requests, not_modified, bytes, new, updated, failures
+             FROM source_run_totals"
+        } else {
+            ""
+        };
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT source, count(*), total(requests), total(not_modified), total(bytes),
+            .prepare(&format!(
+                "SELECT source, total(runs), total(requests), total(not_modified), total(bytes),
                         total(new), total(updated), total(failures)
-                 FROM source_runs GROUP BY source ORDER BY source",
-            )
+                 FROM (SELECT source, count(*) AS runs, total(requests) AS requests,
+                              total(not_modified) AS not_modified, total(bytes) AS bytes,
+                              total(new) AS new, total(updated) AS updated,
+                              total(failures) AS failures
+                       FROM source_runs GROUP BY source
+                       {folded})
+                 GROUP BY source ORDER BY source"
+            ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {
@@ -168,7 +184,7 @@ impl Store {
                 let n = |i: usize| r.get::<_, f64>(i).map(|v| v.max(0.0) as u64);
                 Ok(RunTotals {
                     source: r.get(0)?,
-                    runs: r.get::<_, i64>(1)?.max(0) as u64,
+                    runs: n(1)?,
                     requests: n(2)?,
                     not_modified: n(3)?,
                     bytes: n(4)?,
@@ -183,7 +199,8 @@ impl Store {
 
     /// Run-duration histograms, one per source with a measured run, ordered by name; `bounds_ms`
     /// are the bucket upper bounds in milliseconds (ascending). Empty on a database from before
-    /// durations were recorded.
+    /// durations were recorded. Runs folded out of `source_runs` are counted with their
+    /// duration rounded up to 100 ms: exactly, for bounds that are multiples of 100 ms.
     pub fn run_duration_histograms(
         &self,
         bounds_ms: &[u64],
@@ -200,12 +217,36 @@ impl Store {
         if !has_column {
             return Ok(Vec::new());
         }
+        let column = |i: usize| format!("b{i}");
         let buckets: String = (0..bounds_ms.len())
-            .map(|i| format!(", total(duration_ms <= ?{})", i + 1))
+            .map(|i| format!(", total(duration_ms <= ?{}) AS {}", i + 1, column(i)))
             .collect();
+        let sums: String = (0..bounds_ms.len())
+            .map(|i| format!(", total({})", column(i)))
+            .collect();
+        // Folded runs: their count and buckets from `source_run_durations` (durations rounded
+        // up to 100 ms, exact for bounds that are multiples of it), their sum from the totals.
+        let folded = if self.has_table("source_run_durations")? {
+            let folded_buckets: String = (0..bounds_ms.len())
+                .map(|i| format!(", total(runs * (upto_ms <= ?{}))", i + 1))
+                .collect();
+            let zeros: String = (0..bounds_ms.len()).map(|_| ", 0").collect();
+            format!(
+                "UNION ALL
+                 SELECT source, total(runs), 0{folded_buckets}
+                 FROM source_run_durations GROUP BY source
+                 UNION ALL
+                 SELECT source, 0, duration_ms{zeros} FROM source_run_totals"
+            )
+        } else {
+            String::new()
+        };
         let sql = format!(
-            "SELECT source, count(*), total(duration_ms){buckets}
-             FROM source_runs WHERE duration_ms > 0 GROUP BY source ORDER BY source"
+            "SELECT source, total(n), total(ms){sums}
+             FROM (SELECT source, count(*) AS n, total(duration_ms) AS ms{buckets}
+                   FROM source_runs WHERE duration_ms > 0 GROUP BY source
+                   {folded})
+             GROUP BY source HAVING total(n) > 0 ORDER BY source"
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let bounds: Vec<i64> = bounds_ms
@@ -220,7 +261,7 @@ impl Store {
                 }
                 Ok(DurationHistogram {
                     source: r.get(0)?,
-                    count: r.get::<_, i64>(1)?.max(0) as u64,
+                    count: r.get::<_, f64>(1)?.max(0.0) as u64,
                     sum_ms: r.get::<_, f64>(2)?.max(0.0) as u64,
                     cumulative,
                 })
