@@ -1,7 +1,8 @@
 //! Serving: the published files of `output_dir`, an HTML index of the feeds at `/`, `/healthz`
 //! and `/metrics`.
 //!
-//! Owns: the HTTP side of `[server]` — binding `server.listen`, content types, validators and
+//! Owns: the HTTP side of `[server]` — binding `server.listen`, the accept loop and its limits
+//! (connections at once, header-read timeout, request head size), content types, validators and
 //! conditional answers, gzip with `Vary: Accept-Encoding`, refusing paths that leave
 //! `output_dir` or hold control characters, and turning what the store recorded into health and
 //! Prometheus figures. Files are read by tower-http `ServeDir` (the file's strong `ETag` from size
@@ -24,6 +25,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, HttpBody};
@@ -35,6 +37,7 @@ use axum::routing::get;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::services::ServeDir;
@@ -77,14 +80,6 @@ pub enum ServerError {
         /// The system's reason.
         source: io::Error,
     },
-    /// Accepting connections failed.
-    #[error("server on {addr} stopped: {source}")]
-    Serve {
-        /// The address served.
-        addr: String,
-        /// The system's reason.
-        source: io::Error,
-    },
 }
 
 impl ServerError {
@@ -93,7 +88,6 @@ impl ServerError {
         match self {
             ServerError::NotConfigured => Some("server"),
             ServerError::BadAddress { .. } | ServerError::Bind { .. } => Some("server.listen"),
-            ServerError::Serve { .. } => None,
         }
     }
 }
@@ -118,8 +112,27 @@ pub async fn bind(cfg: &Config) -> Result<TcpListener, ServerError> {
         })
 }
 
+/// Largest request head (request line and headers) read into memory, per connection; a longer
+/// one is answered 431 and the connection closed. Real requests stay far below it.
+pub const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
+
+/// Pause after a failed `accept` that is not about one connection (such as too many open files),
+/// so the loop does not spin while the cause lasts.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(250);
+
+/// Failures to accept separated by less than this are one run of failures, logged once: while
+/// descriptors are short, accepts fail and succeed by turns as connections close.
+const ACCEPT_ERRORS_QUIET: Duration = Duration::from_secs(2);
+
 /// Serve `cfg`'s `output_dir`, `/`, `/healthz` and `/metrics` on `listener` until `shutdown`
 /// completes; requests in flight are then finished.
+///
+/// At most `[server] max_connections` connections are served at once (the next waits in the
+/// socket's backlog until one closes); a connection must send each request's head within
+/// `[server] header_timeout_secs` of its opening or of the previous answer (so an idle
+/// kept-alive connection is closed then too), and a head over [`MAX_REQUEST_HEAD_BYTES`] is
+/// refused. A failing `accept` is logged once per run of failures (ended by an accept at least
+/// [`ACCEPT_ERRORS_QUIET`] after the last failure), and retried after [`ACCEPT_ERROR_PAUSE`].
 pub async fn serve(
     cfg: &Config,
     listener: TcpListener,
@@ -130,17 +143,90 @@ pub async fn serve(
         .map(|a| a.to_string())
         .unwrap_or_else(|_| "?".to_owned());
     tracing::info!("serving {} on http://{addr}/", cfg.output_dir.display());
-    // Headers and body go out in separate writes: without TCP_NODELAY, keep-alive clients wait
-    // for the delayed ACK (~40 ms) on every response.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+    let limits = cfg.server.clone().unwrap_or_default();
+    let app = router(cfg);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(limits.header_timeout_secs))
+        // The head limit is exact (431 past it); the buffer limit keeps what a connection that
+        // never finishes its head may hold near it (hyper reads into spare capacity, so up to
+        // about twice the limit).
+        .max_header_size(MAX_REQUEST_HEAD_BYTES)
+        .max_buf_size(MAX_REQUEST_HEAD_BYTES);
+    let slots = Arc::new(Semaphore::new(limits.max_connections as usize));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Failures to accept in the current run of them, and when the last one happened.
+    let mut failed_accepts = 0u64;
+    let mut last_failure = std::time::Instant::now();
+    tokio::pin!(shutdown);
+    loop {
+        // A slot first, then the connection: over the limit, clients wait in the backlog
+        // instead of holding a descriptor each.
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+        };
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let tcp = match accepted {
+            Ok((tcp, _)) => tcp,
+            // The client gave up before we took it: nothing to say.
+            Err(e) if is_connection_error(&e) => continue,
+            Err(e) => {
+                if failed_accepts == 0 {
+                    tracing::warn!(
+                        "server on {addr}: cannot accept connections: {e} (retrying every {} ms)",
+                        ACCEPT_ERROR_PAUSE.as_millis()
+                    );
+                }
+                failed_accepts += 1;
+                last_failure = std::time::Instant::now();
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => continue,
+                }
+            }
+        };
+        if failed_accepts > 0 && last_failure.elapsed() >= ACCEPT_ERRORS_QUIET {
+            tracing::info!(
+                "server on {addr}: accepting connections again after {failed_accepts} failed attempts"
+            );
+            failed_accepts = 0;
+        }
+        // Headers and body go out in separate writes: without TCP_NODELAY, keep-alive clients
+        // wait for the delayed ACK (~40 ms) on every response.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!("cannot set TCP_NODELAY: {e}");
         }
-    });
-    axum::serve(listener, router(cfg))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| ServerError::Serve { addr, source })
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn =
+            graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(tcp), service));
+        tokio::spawn(async move {
+            // Errors here are one client's (reset, timed out, malformed): not worth a log line.
+            if let Err(e) = conn.await {
+                tracing::debug!("connection ended: {e}");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// An `accept` error about one connection only (it was reset or aborted before we took it).
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
 }
 
 /// The whole application, for callers that bring their own listener or tests.

@@ -42,6 +42,11 @@ struct Fixture {
 impl Fixture {
     /// A config next to an output directory holding one published feed, and the server on it.
     async fn start() -> Fixture {
+        Fixture::start_with("").await
+    }
+
+    /// As [`Fixture::start`], with `server_keys` (lines) added to the `[server]` table.
+    async fn start_with(server_keys: &str) -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = format!(
             "# {SECRET}\n\
@@ -53,7 +58,7 @@ impl Fixture {
              [[feed]]\nname = \"daily\"\ntitle = \"Daily <News> & Views\"\nsources = [\"site-a\"]\n\
              [[feed]]\nname = \"later\"\nsources = [\"site-a\"]\n\
              [digest]\nfeed = \"daily\"\n\
-             [server]\nlisten = \"127.0.0.1:0\"\n"
+             [server]\nlisten = \"127.0.0.1:0\"\n{server_keys}\n"
         );
         let path = dir.path().join("config.toml");
         std::fs::write(&path, config).expect("write config");
@@ -1320,4 +1325,237 @@ listen = "127.0.0.1:0"
         1,
         "{m:?}"
     );
+}
+
+/// How long until the server closes `s` (EOF or reset), reading and discarding whatever it
+/// sends; `None` if it is still open after `limit`.
+fn closed_within(s: &mut std::net::TcpStream, limit: Duration) -> Option<Duration> {
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = limit.checked_sub(start.elapsed())?;
+        s.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .expect("timeout");
+        match s.read(&mut buf) {
+            Ok(0) => return Some(start.elapsed()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some(start.elapsed());
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Read one answer to a request for a missing file (its body is `not found\n`) from a
+/// kept-alive connection.
+fn read_not_found(s: &mut std::net::TcpStream) -> String {
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !got.ends_with(b"not found\n") {
+        let n = s.read(&mut buf).expect("answer");
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_slow_and_idle_kept_alive_connections_are_closed_after_the_header_timeout() {
+    let fx = Fixture::start_with("header_timeout_secs = 1").await;
+    let addr = fx.addr;
+    const LIMIT: Duration = Duration::from_secs(5);
+    // A connection that never sends anything.
+    let silent = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        closed_within(&mut s, LIMIT)
+    });
+    // A request sent one byte every 200 ms: the timeout covers the whole head, not each read.
+    let slow = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        let mut w = s.try_clone().expect("clone");
+        let writer = std::thread::spawn(move || {
+            for b in
+                b"GET /daily/atom.xml HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa"
+            {
+                if w.write_all(&[*b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        let closed = closed_within(&mut s, LIMIT);
+        let _ = writer.join();
+        closed
+    });
+    // A kept-alive connection left idle after its answer.
+    let idle = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.write_all(b"GET /daily/missing.xml HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .expect("send");
+        let answer = read_not_found(&mut s);
+        assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+        closed_within(&mut s, LIMIT)
+    });
+    for (what, t) in [("silent", silent), ("slow", slow), ("idle", idle)] {
+        let closed = t.join().expect("thread");
+        let after =
+            closed.unwrap_or_else(|| panic!("{what} connection still open after {LIMIT:?}"));
+        assert!(
+            after >= Duration::from_millis(800),
+            "{what} closed too early: {after:?}"
+        );
+    }
+    // The server itself goes on answering.
+    let res = client()
+        .get(fx.url("/daily/atom.xml"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_max_connections_wait_for_a_free_slot() {
+    let fx = Fixture::start_with("max_connections = 2").await;
+    let addr = fx.addr;
+    let held: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| std::net::TcpStream::connect(addr).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let waiting = std::thread::spawn(move || {
+        // Connecting succeeds (the socket's backlog), but nothing is read until a slot frees.
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.write_all(b"GET /daily/missing.xml HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .expect("send");
+        let start = std::time::Instant::now();
+        let answer = read_not_found(&mut s);
+        (start.elapsed(), answer)
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        !waiting.is_finished(),
+        "a third connection was served beside two"
+    );
+    drop(held);
+    let (waited, answer) = waiting.join().expect("thread");
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    assert!(waited >= Duration::from_millis(1400), "{waited:?}");
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_head_over_64_kib_is_refused_while_large_normal_ones_are_served() {
+    let fx = Fixture::start().await;
+    let c = client();
+    let res = c
+        .get(fx.url("/daily/atom.xml"))
+        .header("x-pad", "a".repeat(30_000))
+        .header(reqwest::header::COOKIE, "b".repeat(8_000))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK, "a 38 KB head is served");
+    let mut s = std::net::TcpStream::connect(fx.addr).expect("connect");
+    s.set_write_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let head = format!(
+        "GET /daily/atom.xml HTTP/1.1\r\nHost: localhost\r\nX-Pad: {}\r\n\r\n",
+        "a".repeat(100_000)
+    );
+    // The server may close before it has read everything.
+    let _ = s.write_all(head.as_bytes());
+    let mut answer = Vec::new();
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let _ = s.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "{answer}"
+    );
+    fx.stop().await;
+}
+
+/// The number of descriptors `serve` may open in
+/// [`failing_accepts_are_logged_once_and_serving_resumes`]: fewer than the connections it opens.
+const SERVE_FD_LIMIT: usize = 48;
+
+#[test]
+fn failing_accepts_are_logged_once_and_serving_resumes() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = common::write_config(
+        dir.path(),
+        "output_dir = \"out\"\n[[source]]\nname = \"s\"\nurl = \"https://s.example.org/\"\n\
+         [[feed]]\nname = \"f\"\nsources = [\"s\"]\n\
+         [server]\nlisten = \"127.0.0.1:0\"\nmax_connections = 1000\n",
+    );
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n {SERVE_FD_LIMIT} && exec \"$0\" --config \"$1\" serve"
+        ))
+        .arg(env!("CARGO_BIN_EXE_feedwright"))
+        .arg(&cfg)
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start serve");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    stderr.read_line(&mut first).expect("first log line");
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_owned();
+    // More connections than the process may hold descriptors: accepting fails for a while.
+    let flood: Vec<std::net::TcpStream> = (0..SERVE_FD_LIMIT * 2)
+        .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(flood);
+    let healthz = || {
+        let Ok(mut s) = std::net::TcpStream::connect(&addr) else {
+            return false;
+        };
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        answer.starts_with("HTTP/1.1 200")
+    };
+    let answered = (0..50).any(|_| {
+        healthz() || {
+            std::thread::sleep(Duration::from_millis(200));
+            false
+        }
+    });
+    // Accepting has worked for a while: the next accept ends the run of failures.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(healthz(), "served after the failures");
+    // SIGTERM: stop, then read the whole log.
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).expect("log");
+    let _ = child.wait();
+    assert!(
+        answered,
+        "serving resumed once descriptors were free\n{rest}"
+    );
+    assert_eq!(
+        rest.matches("cannot accept connections").count(),
+        1,
+        "one line for the whole run of failures\n{rest}"
+    );
+    assert!(rest.contains("accepting connections again"), "{rest}");
 }
