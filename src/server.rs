@@ -44,6 +44,7 @@ use tower_http::services::ServeDir;
 
 use crate::config::Config;
 use crate::publish::{ATOM_FILE, JSON_FILE, RSS_FILE};
+use crate::redact;
 use crate::store::{Store, StoreError};
 
 use metrics::{Family, Kind};
@@ -796,13 +797,14 @@ pub fn read_health(cfg: &Config) -> Health {
         for s in &cfg.sources {
             sources.push(match store.source_state(&s.name)? {
                 None => unknown(&s.name),
+                // Error texts may quote a source's URL, credentials included.
                 Some(st) => SourceHealth {
                     name: s.name.clone(),
                     state: st.state,
-                    reason: st.reason,
+                    reason: st.reason.map(|r| redact::userinfo(&r).into_owned()),
                     last_success: st.last_success.map(rfc3339),
                     last_run: Some(rfc3339(st.last_run)),
-                    last_error: st.last_error,
+                    last_error: st.last_error.map(|e| redact::userinfo(&e).into_owned()),
                 },
             });
         }
@@ -838,7 +840,7 @@ pub fn read_health(cfg: &Config) -> Health {
             status: "store unavailable".to_owned(),
             sources: all_unknown(),
             last_digest: None,
-            error: Some(e.to_string()),
+            error: Some(redact::userinfo(&e.to_string()).into_owned()),
         },
     }
 }

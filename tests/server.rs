@@ -1180,6 +1180,11 @@ fn read_only_open_needs_an_existing_database_and_refuses_a_newer_schema() {
 
 /// Serve `cfg` on a fresh runtime just long enough to read `/metrics` once.
 fn scrape_metrics(cfg: &Config) -> String {
+    fetch_once(cfg, "/metrics").1
+}
+
+/// Serve `cfg` on a fresh runtime just long enough to GET `path` once: its status and body.
+fn fetch_once(cfg: &Config, path: &str) -> (StatusCode, String) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -1196,21 +1201,20 @@ fn scrape_metrics(cfg: &Config) -> String {
             })
             .await
         });
-        let text = client()
-            .get(format!("http://{addr}/metrics"))
+        let res = client()
+            .get(format!("http://{addr}{path}"))
             .send()
             .await
-            .expect("get /metrics")
-            .text()
-            .await
-            .expect("body");
+            .unwrap_or_else(|e| panic!("get {path}: {e}"));
+        let status = res.status();
+        let text = res.text().await.expect("body");
         let _ = tx.send(());
         tokio::time::timeout(Duration::from_secs(10), task)
             .await
             .expect("server stops")
             .expect("join")
             .expect("server ended cleanly");
-        text
+        (status, text)
     })
 }
 
@@ -1558,4 +1562,57 @@ fn failing_accepts_are_logged_once_and_serving_resumes() {
         "one line for the whole run of failures\n{rest}"
     );
     assert!(rest.contains("accepting connections again"), "{rest}");
+}
+
+#[test]
+fn credentials_in_a_source_url_are_not_shown_by_healthz_or_status() {
+    // Nothing listens on this port: the run fails, and its error quotes the URL.
+    let closed = common::free_port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg_path = common::write_config(
+        dir.path(),
+        &format!(
+            "output_dir = \"out\"\n[store]\npath = \"state/feedwright.db\"\n\
+             [http]\nmin_interval_ms = 0\ntimeout_secs = 5\nmax_retries = 0\n\
+             [[source]]\nname = \"blog\"\nurl = \"http://user:s3cretpw@127.0.0.1:{closed}/blog/?token=t\"\n\
+             [[feed]]\nname = \"main\"\nsources = [\"blog\"]\n\
+             [server]\nlisten = \"127.0.0.1:0\"\n"
+        ),
+    );
+    let (code, _, stderr) = common::feedwright(&cfg_path, &["run"]);
+    assert_eq!(code, 1, "the source fails\n{stderr}");
+    let cfg = Config::load(&cfg_path).expect("config");
+    let stored = Store::open_read_only(&cfg.store.path)
+        .expect("store")
+        .source_state("blog")
+        .expect("state")
+        .expect("recorded");
+    let recorded = format!("{:?} {:?}", stored.reason, stored.last_error);
+    assert!(
+        recorded.contains("s3cretpw"),
+        "the store keeps the text as it was: {recorded}"
+    );
+
+    let (status, body) = fetch_once(&cfg, "/healthz");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let health: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let source = &health["sources"][0];
+    let shown = format!("{} {}", source["reason"], source["last_error"]);
+    assert!(
+        !shown.contains("s3cretpw") && !shown.contains("user:"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("http://127.0.0.1:{closed}/blog/")),
+        "the URL itself is still named: {shown}"
+    );
+    let (_, metrics) = fetch_once(&cfg, "/metrics");
+    assert!(!metrics.contains("s3cretpw"), "{metrics}");
+
+    let (_, stdout, stderr) = common::feedwright(&cfg_path, &["status"]);
+    assert!(
+        !stdout.contains("s3cretpw") && !stderr.contains("s3cretpw"),
+        "{stdout}{stderr}"
+    );
+    assert!(stdout.contains(&format!("127.0.0.1:{closed}")), "{stdout}");
 }
