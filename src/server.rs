@@ -7,7 +7,8 @@
 //! `output_dir` or hold control characters, and turning what the store recorded into health and
 //! Prometheus figures. Files are read by tower-http `ServeDir` (the file's strong `ETag` from size
 //! and mtime in nanoseconds, `Last-Modified`, 304 for `If-None-Match` including `*` and for
-//! `If-Modified-Since`, 412 for `If-Match` and `If-Unmodified-Since`, one byte range) behind the
+//! `If-Modified-Since` (one later than the server's clock is ignored), 412 for `If-Match` and
+//! `If-Unmodified-Since`, one byte range; `Cache-Control: no-cache` added) behind the
 //! rules of `representation`: each representation (gzip or not; the browser's `application/xml`
 //! or the feed type) has its own strong ETag, conditional lists are rewritten into the file's,
 //! `If-Range` is honoured, several ranges or another unit are ignored, and HEAD gets the headers
@@ -434,7 +435,7 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         };
         let mut sd = st.serve_dir.clone();
         let res = match sd
-            .try_call(file_request(&parts, variant, range.as_deref()))
+            .try_call(file_request(&parts, variant, range.as_deref(), Utc::now()))
             .await
         {
             Ok(res) => res.map(Body::new),
@@ -508,6 +509,14 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         "accept-encoding"
     };
     headers.insert(header::VARY, HeaderValue::from_static(vary));
+    // Revalidate every time (a 304 is cheap): without it, caches apply heuristic freshness
+    // (a tenth of the time since Last-Modified) and a reader misses updates for hours.
+    if matches!(
+        status,
+        StatusCode::OK | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED
+    ) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -521,15 +530,25 @@ fn header_str(res: &Response, name: header::HeaderName) -> Option<&str> {
 }
 
 /// The request `ServeDir` answers for `variant`: the method and path, the date conditions as
-/// sent, `If-None-Match` / `If-Match` rewritten into the file's ETags, and `range` if one is
-/// served. `Accept-Encoding` and `If-Range` are handled here, not there.
-fn file_request(parts: &Parts, variant: Variant, range: Option<&str>) -> Request {
+/// sent (but an `If-Modified-Since` after `now` left out), `If-None-Match` / `If-Match`
+/// rewritten into the file's ETags, and `range` if one is served. `Accept-Encoding` and `If-Range` are handled here, not there.
+fn file_request(
+    parts: &Parts,
+    variant: Variant,
+    range: Option<&str>,
+    now: DateTime<Utc>,
+) -> Request {
     let mut req = Request::new(Body::empty());
     *req.method_mut() = parts.method.clone();
     *req.uri_mut() = parts.uri.clone();
     let headers = req.headers_mut();
     for name in [header::IF_MODIFIED_SINCE, header::IF_UNMODIFIED_SINCE] {
         if let Some(v) = parts.headers.get(&name) {
+            if name == header::IF_MODIFIED_SINCE
+                && representation::is_future_date(v.to_str().unwrap_or(""), now)
+            {
+                continue;
+            }
             headers.insert(name, v.clone());
         }
     }

@@ -1616,3 +1616,68 @@ fn credentials_in_a_source_url_are_not_shown_by_healthz_or_status() {
     );
     assert!(stdout.contains(&format!("127.0.0.1:{closed}")), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_must_be_revalidated_and_a_future_if_modified_since_is_ignored() {
+    let fx = Fixture::start().await;
+    let c = client();
+    let url = fx.url("/daily/atom.xml");
+    let on_disk = std::fs::read(fx.cfg.output_dir.join("daily/atom.xml")).expect("file");
+    let first = c.get(&url).send().await.expect("get");
+    let modified = header(&first, LAST_MODIFIED);
+    let etag = header(&first, ETAG);
+    let cache_control = reqwest::header::CACHE_CONTROL;
+    assert_eq!(header(&first, cache_control.clone()), "no-cache");
+    for (what, req) in [
+        ("gzip", c.get(&url).header(ACCEPT_ENCODING, "gzip")),
+        ("HEAD", c.head(&url)),
+        ("range", c.get(&url).header(RANGE, "bytes=0-9")),
+        ("If-None-Match", c.get(&url).header(IF_NONE_MATCH, &etag)),
+        (
+            "If-Modified-Since",
+            c.get(&url).header(IF_MODIFIED_SINCE, &modified),
+        ),
+    ] {
+        let res = req.send().await.expect("send");
+        assert!(res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED);
+        assert_eq!(header(&res, cache_control.clone()), "no-cache", "{what}");
+    }
+    // A reader whose clock runs a day ahead sends a date the file has not reached yet: the
+    // condition is ignored, whatever the date's format, so it never misses an update.
+    let tomorrow = Utc::now() + chrono::Duration::days(1);
+    for future in [
+        http_date(tomorrow),
+        tomorrow.format("%A, %d-%b-%y %H:%M:%S GMT").to_string(),
+        tomorrow.format("%a %b %e %H:%M:%S %Y").to_string(),
+    ] {
+        let res = c
+            .get(&url)
+            .header(IF_MODIFIED_SINCE, &future)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), StatusCode::OK, "If-Modified-Since: {future}");
+        assert_eq!(
+            res.bytes().await.expect("body").as_ref(),
+            on_disk.as_slice()
+        );
+    }
+    // A date in the past still gives its 304.
+    set_mtime(
+        &fx.cfg.output_dir.join("daily/atom.xml"),
+        at(1_700_000_000),
+        0,
+    );
+    let res = c
+        .get(&url)
+        .header(
+            IF_MODIFIED_SINCE,
+            http_date(Utc::now() - chrono::Duration::seconds(5)),
+        )
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(header(&res, cache_control), "no-cache");
+    fx.stop().await;
+}
