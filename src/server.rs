@@ -252,10 +252,22 @@ pub fn router(cfg: &Config) -> Router {
 
 /// Replace `Accept-Encoding` by the coding chosen by [`representation::coding`], before the
 /// compression layer reads it: the layer then encodes exactly when `static_file` expects it to.
+/// The choice itself goes along in the request's extensions. When no coding is acceptable
+/// (`identity;q=0` without gzip), the layer is told `identity`: it would otherwise turn every
+/// answer it does not compress into a 406 carrying the original body. Files answer that case
+/// with their own 406; everything else (`/`, `/healthz`, `/metrics`, a 404) keeps its status
+/// and is sent unencoded, as a server may when no coding is acceptable.
 async fn choose_coding(mut req: Request) -> Request {
-    let chosen = representation::coding(req.headers()).as_accept_encoding();
-    req.headers_mut()
-        .insert(header::ACCEPT_ENCODING, HeaderValue::from_static(chosen));
+    let chosen = representation::coding(req.headers());
+    let told = match chosen {
+        Coding::NoneAcceptable => Coding::Identity,
+        c => c,
+    };
+    req.headers_mut().insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static(told.as_accept_encoding()),
+    );
+    req.extensions_mut().insert(chosen);
     req
 }
 
@@ -405,7 +417,11 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
     let feed_type = content_type_for(&name).and_then(|t| t.split(';').next());
     let for_browser = name.to_ascii_lowercase().ends_with(".xml")
         && feed_type.is_some_and(|t| representation::wants_browser_view(req.headers(), t));
-    let coding = representation::coding(req.headers());
+    let coding = req
+        .extensions()
+        .get::<Coding>()
+        .copied()
+        .unwrap_or_else(|| representation::coding(req.headers()));
     if coding == Coding::NoneAcceptable {
         return text(StatusCode::NOT_ACCEPTABLE, "no acceptable content coding\n");
     }

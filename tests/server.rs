@@ -1681,3 +1681,40 @@ async fn files_must_be_revalidated_and_a_future_if_modified_since_is_ignored() {
     assert_eq!(header(&res, cache_control), "no-cache");
     fx.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusing_every_coding_keeps_the_status_of_answers_that_are_not_files() {
+    let fx = Fixture::start().await;
+    let c = client();
+    for refusal in ["identity;q=0", "*;q=0", "gzip;q=0, identity;q=0"] {
+        for (path, status) in [
+            ("/", StatusCode::OK),
+            ("/healthz", StatusCode::OK),
+            ("/metrics", StatusCode::OK),
+            ("/picture.png", StatusCode::NOT_FOUND),
+            ("/daily/.hidden.xml", StatusCode::NOT_FOUND),
+        ] {
+            let res = c
+                .get(fx.url(path))
+                .header(ACCEPT_ENCODING, refusal)
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(res.status(), status, "{path} with {refusal}");
+            assert_eq!(header(&res, CONTENT_ENCODING), "", "{path}");
+        }
+        // A file, which has representations to choose from, says none is acceptable.
+        let res = c
+            .get(fx.url("/daily/atom.xml"))
+            .header(ACCEPT_ENCODING, refusal)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), StatusCode::NOT_ACCEPTABLE, "{refusal}");
+        assert_eq!(
+            res.text().await.expect("body"),
+            "no acceptable content coding\n"
+        );
+    }
+    fx.stop().await;
+}
