@@ -247,7 +247,42 @@ pub fn router(cfg: &Config) -> Router {
         .fallback(static_file)
         .layer(CompressionLayer::new().compress_when(CompressWhen::default()))
         .layer(axum::middleware::map_request(choose_coding))
+        .layer(axum::middleware::from_fn(check_host))
         .with_state(state)
+}
+
+/// Refuse with 400 an HTTP/1.1 request without a `Host` field, and any request with several
+/// or with one that is not a host and optional port (RFC 9112 §3.2). An empty `Host` is valid
+/// (a target without authority).
+async fn check_host(req: Request, next: axum::middleware::Next) -> Response {
+    let hosts: Vec<&HeaderValue> = req.headers().get_all(header::HOST).iter().collect();
+    let valid = match hosts.as_slice() {
+        [] => req.version() < axum::http::Version::HTTP_11,
+        [one] => valid_host(one.as_bytes()),
+        _ => false,
+    };
+    if valid {
+        next.run(req).await
+    } else {
+        let mut res = text(
+            StatusCode::BAD_REQUEST,
+            "missing, repeated or invalid Host\n",
+        );
+        // The rest of the request cannot be trusted to frame the next one.
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        res
+    }
+}
+
+/// Whether `value` is a `Host` field value: `uri-host [ ":" port ]`, possibly empty.
+fn valid_host(value: &[u8]) -> bool {
+    value.is_empty()
+        || (!value.contains(&b'@')
+            && std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.parse::<axum::http::uri::Authority>().ok())
+                .is_some())
 }
 
 /// Replace `Accept-Encoding` by the coding chosen by [`representation::coding`], before the

@@ -1718,3 +1718,50 @@ async fn refusing_every_coding_keeps_the_status_of_answers_that_are_not_files() 
     }
     fx.stop().await;
 }
+
+/// Send `head` (a whole request head, ending in an empty line) on a new connection; the status
+/// code of the first answer and the whole answer (the server closes after it).
+fn raw_request(addr: SocketAddr, head: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(head.as_bytes()).expect("send");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let out = String::from_utf8_lossy(&out).into_owned();
+    let code = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_repeated_or_invalid_host_is_a_bad_request() {
+    let fx = Fixture::start().await;
+    for path in ["/daily/atom.xml", "/healthz", "/"] {
+        for (headers, want) in [
+            ("HTTP/1.1\r\nHost: localhost", 200),
+            ("HTTP/1.1\r\nHost: 127.0.0.1:8080", 200),
+            ("HTTP/1.1\r\nHost: [::1]:80", 200),
+            ("HTTP/1.1\r\nHost:", 200),
+            ("HTTP/1.0", 200),
+            ("HTTP/1.0\r\nHost: localhost", 200),
+            ("HTTP/1.1", 400),
+            ("HTTP/1.1\r\nHost: localhost\r\nHost: localhost", 400),
+            ("HTTP/1.1\r\nHost: a.example\r\nHost: b.example", 400),
+            ("HTTP/1.0\r\nHost: a.example\r\nHost: b.example", 400),
+            ("HTTP/1.1\r\nHost: a b", 400),
+            ("HTTP/1.1\r\nHost: user@localhost", 400),
+            ("HTTP/1.1\r\nHost: localhost/path", 400),
+        ] {
+            let (code, answer) = raw_request(
+                fx.addr,
+                &format!("GET {path} {headers}\r\nConnection: close\r\n\r\n"),
+            );
+            assert_eq!(code, want, "{path} {headers:?}: {answer}");
+        }
+    }
+    fx.stop().await;
+}
