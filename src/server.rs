@@ -424,17 +424,24 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         PathCheck::Hidden => return text(StatusCode::NOT_FOUND, "not found\n"),
     };
     // A symlink inside output_dir must not lead out of it.
-    if let Ok(real) = tokio::fs::canonicalize(st.root.join(&rel)).await {
-        let root = match st.canonical_root.get() {
-            Some(r) => r.clone(),
-            None => match tokio::fs::canonicalize(&st.root).await {
-                Ok(r) => st.canonical_root.get_or_init(|| r).clone(),
-                Err(_) => return text(StatusCode::NOT_FOUND, "not found\n"),
-            },
-        };
-        if !real.starts_with(&root) {
-            return text(StatusCode::NOT_FOUND, "not found\n");
+    match tokio::fs::canonicalize(st.root.join(&rel)).await {
+        Ok(real) => {
+            let root = match st.canonical_root.get() {
+                Some(r) => r.clone(),
+                None => match tokio::fs::canonicalize(&st.root).await {
+                    Ok(r) => st.canonical_root.get_or_init(|| r).clone(),
+                    Err(_) => return text(StatusCode::NOT_FOUND, "not found\n"),
+                },
+            };
+            if !real.starts_with(&root) {
+                return text(StatusCode::NOT_FOUND, "not found\n");
+            }
         }
+        // A folder we may not search: the file server reports it (500 and a log line).
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {}
+        // Missing, a symlink loop, a name too long …: nothing there to serve, and nothing
+        // worth a log line (anyone can ask for such a path).
+        Err(_) => return text(StatusCode::NOT_FOUND, "not found\n"),
     }
     let name = rel
         .file_name()

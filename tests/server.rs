@@ -1484,13 +1484,72 @@ async fn a_request_head_over_64_kib_is_refused_while_large_normal_ones_are_serve
     fx.stop().await;
 }
 
+/// `feedwright serve` running as its own process; killed when dropped (a failed test leaves
+/// nothing behind).
+struct ServeProcess {
+    child: std::process::Child,
+    stderr: std::io::BufReader<std::process::ChildStderr>,
+    addr: String,
+}
+
+impl ServeProcess {
+    /// Start `serve` with `cfg` (whose `[server] listen` has port 0) through `sh`, running
+    /// `setup` first in that shell (such as `ulimit -n 48`); returns once it said where it
+    /// serves.
+    fn start(cfg: &Path, setup: &str) -> ServeProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{setup} && exec \"$0\" --config \"$1\" serve"))
+            .arg(env!("CARGO_BIN_EXE_feedwright"))
+            .arg(cfg)
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start serve");
+        let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+        let mut first = String::new();
+        stderr.read_line(&mut first).expect("first log line");
+        let addr = first
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_else(|| panic!("no address in {first:?}"))
+            .to_owned();
+        ServeProcess {
+            child,
+            stderr,
+            addr,
+        }
+    }
+
+    /// Stop it with SIGTERM; the rest of its log.
+    fn stop(mut self) -> String {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let mut rest = String::new();
+        self.stderr.read_to_string(&mut rest).expect("log");
+        let _ = self.child.wait();
+        rest
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The number of descriptors `serve` may open in
 /// [`failing_accepts_are_logged_once_and_serving_resumes`]: fewer than the connections it opens.
 const SERVE_FD_LIMIT: usize = 48;
 
 #[test]
 fn failing_accepts_are_logged_once_and_serving_resumes() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = common::write_config(
         dir.path(),
@@ -1498,26 +1557,8 @@ fn failing_accepts_are_logged_once_and_serving_resumes() {
          [[feed]]\nname = \"f\"\nsources = [\"s\"]\n\
          [server]\nlisten = \"127.0.0.1:0\"\nmax_connections = 1000\n",
     );
-    let mut child = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "ulimit -n {SERVE_FD_LIMIT} && exec \"$0\" --config \"$1\" serve"
-        ))
-        .arg(env!("CARGO_BIN_EXE_feedwright"))
-        .arg(&cfg)
-        .env_remove("RUST_LOG")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start serve");
-    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-    let mut first = String::new();
-    stderr.read_line(&mut first).expect("first log line");
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_owned();
+    let serve = ServeProcess::start(&cfg, &format!("ulimit -n {SERVE_FD_LIMIT}"));
+    let addr = serve.addr.clone();
     // More connections than the process may hold descriptors: accepting fails for a while.
     let flood: Vec<std::net::TcpStream> = (0..SERVE_FD_LIMIT * 2)
         .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
@@ -1544,14 +1585,7 @@ fn failing_accepts_are_logged_once_and_serving_resumes() {
     // Accepting has worked for a while: the next accept ends the run of failures.
     std::thread::sleep(Duration::from_millis(2500));
     assert!(healthz(), "served after the failures");
-    // SIGTERM: stop, then read the whole log.
-    let _ = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).expect("log");
-    let _ = child.wait();
+    let rest = serve.stop();
     assert!(
         answered,
         "serving resumed once descriptors were free\n{rest}"
@@ -1764,4 +1798,36 @@ async fn a_missing_repeated_or_invalid_host_is_a_bad_request() {
         }
     }
     fx.stop().await;
+}
+
+#[test]
+fn a_symlink_loop_in_output_dir_is_not_found_and_not_logged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = common::write_config(
+        dir.path(),
+        "output_dir = \"out\"\n[[source]]\nname = \"s\"\nurl = \"https://s.example.org/\"\n\
+         [[feed]]\nname = \"f\"\nsources = [\"s\"]\n\
+         [server]\nlisten = \"127.0.0.1:0\"\n",
+    );
+    let out = dir.path().join("out/f");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    std::fs::write(out.join("atom.xml"), "<feed/>").expect("write");
+    std::os::unix::fs::symlink("self.xml", out.join("self.xml")).expect("symlink");
+    std::os::unix::fs::symlink("b.xml", out.join("a.xml")).expect("symlink");
+    std::os::unix::fs::symlink("a.xml", out.join("b.xml")).expect("symlink");
+    std::os::unix::fs::symlink(".", out.join("d")).expect("symlink");
+    std::os::unix::fs::symlink("e", out.join("e")).expect("symlink");
+    let serve = ServeProcess::start(&cfg, "true");
+    let addr: SocketAddr = serve.addr.parse().expect("addr");
+    for path in ["/f/self.xml", "/f/a.xml", "/f/b.xml", "/f/e/atom.xml"] {
+        let (code, answer) = raw_get(addr, path);
+        assert_eq!(code, 404, "{path}: {answer}");
+    }
+    // A link to its own folder is no loop: it stays inside output_dir.
+    assert_eq!(raw_get(addr, "/f/d/d/atom.xml").0, 200);
+    let log = serve.stop();
+    assert!(
+        !log.contains("WARN") && !log.contains("cannot serve"),
+        "{log}"
+    );
 }
