@@ -541,6 +541,19 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         res.headers_mut().insert(header::ETAG, value);
     }
     let gzip = variant.gzip && res.status() == StatusCode::OK;
+    if gzip {
+        // The encoder flushes whenever its input is not ready yet, so a file read in several
+        // chunks would give different gzip bytes from one request to the next, under one strong
+        // ETag. Handed over whole, the file compresses to the same bytes every time.
+        let (parts, body) = res.into_parts();
+        match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(bytes) => res = Response::from_parts(parts, Body::from(bytes)),
+            Err(e) => {
+                tracing::warn!("cannot read {}: {e}", rel.display());
+                return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file\n");
+            }
+        }
+    }
     res.extensions_mut().insert(FileAnswer { gzip });
     let status = res.status();
     let headers = res.headers_mut();

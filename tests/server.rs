@@ -1831,3 +1831,56 @@ fn a_symlink_loop_in_output_dir_is_not_found_and_not_logged() {
         "{log}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gzip_representation_is_the_same_bytes_on_every_request() {
+    let fx = Fixture::start().await;
+    // Large enough to be read in several chunks, varied enough not to compress to nothing.
+    let mut text = String::from("<?xml version=\"1.0\"?>\n<feed>\n");
+    let mut x: u64 = 12345;
+    while text.len() < 600_000 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        text.push_str(&format!(
+            "<entry><id>{x:x}</id><title>Post {}</title></entry>\n",
+            x % 977
+        ));
+    }
+    text.push_str("</feed>\n");
+    let path = fx.cfg.output_dir.join("daily/archive-big.xml");
+    std::fs::write(&path, &text).expect("write");
+    let c = client();
+    let url = fx.url("/daily/archive-big.xml");
+    let mut seen: Option<(String, Vec<u8>)> = None;
+    for i in 0..8 {
+        let res = c
+            .get(&url)
+            .header(ACCEPT_ENCODING, "gzip")
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(header(&res, CONTENT_ENCODING), "gzip");
+        let etag = header(&res, ETAG);
+        assert!(etag.starts_with('"') && etag.ends_with("-gzip\""), "{etag}");
+        let body = res.bytes().await.expect("body").to_vec();
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(body.as_slice())
+            .read_to_end(&mut plain)
+            .expect("valid gzip");
+        assert!(plain == text.as_bytes(), "request {i} decodes to the file");
+        match &seen {
+            None => seen = Some((etag, body)),
+            Some((first_etag, first)) => {
+                assert_eq!(&etag, first_etag);
+                assert!(
+                    *first == body,
+                    "request {i}: {} bytes, the first {} bytes, under one strong ETag",
+                    body.len(),
+                    first.len()
+                );
+            }
+        }
+    }
+    fx.stop().await;
+}
