@@ -26,7 +26,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, HttpBody};
@@ -46,6 +46,7 @@ use tower_http::services::ServeDir;
 use crate::config::Config;
 use crate::publish::{ATOM_FILE, JSON_FILE, RSS_FILE};
 use crate::redact;
+use crate::store::readonly::ChangeStamp;
 use crate::store::{Store, StoreError};
 
 use metrics::{Family, Kind};
@@ -239,6 +240,7 @@ pub fn router(cfg: &Config) -> Router {
         serve_dir: ServeDir::new(&root).append_index_html_on_directories(false),
         root,
         canonical_root: OnceLock::new(),
+        metrics: Reuse::new(METRICS_REUSE),
     });
     Router::new()
         .route("/", get(index))
@@ -336,6 +338,8 @@ struct AppState {
     /// `root` with symlinks resolved, once it exists.
     canonical_root: OnceLock<PathBuf>,
     serve_dir: ServeDir,
+    /// The last `/metrics` text (see [`metrics_text`]).
+    metrics: Reuse<ChangeStamp>,
 }
 
 type Shared = State<Arc<AppState>>;
@@ -1161,9 +1165,96 @@ fn metric_families(cfg: &Config, store: &Store) -> Result<Vec<Family>, StoreErro
     Ok(out)
 }
 
+/// How long a rendered `/metrics` is served again while the store has not changed. Short, so
+/// that a change the stamp could miss (two commits of the same size within the file system's
+/// time granularity) shows soon anyway.
+pub const METRICS_REUSE: Duration = Duration::from_secs(5);
+
+/// A text rendered at most once at a time and reused while it is current.
+///
+/// Single flight: a request arriving while the text is rendered waits for that rendering and
+/// takes its text. Later requests take the last text while its stamp (what it was rendered
+/// from, such as the store's [`ChangeStamp`]) is unchanged and it is younger than `max_age`;
+/// otherwise they render it again. Texts are kept in the order they were rendered, and a
+/// request never gets one finished before it arrived unless its stamp still holds, so figures
+/// a client sees never go back.
+struct Reuse<K> {
+    max_age: Duration,
+    last: tokio::sync::Mutex<Option<Rendered<K>>>,
+}
+
+struct Rendered<K> {
+    /// The stamp read just before rendering.
+    stamp: K,
+    /// When the rendering began and ended.
+    started: Instant,
+    finished: Instant,
+    text: axum::body::Bytes,
+}
+
+impl<K: PartialEq> Reuse<K> {
+    fn new(max_age: Duration) -> Reuse<K> {
+        Reuse {
+            max_age,
+            last: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The current text: `stamp` reads what the text depends on now, `render` makes it; `None`
+    /// when either failed (nothing is kept then).
+    async fn get<S, R>(&self, stamp: S, render: R) -> Option<axum::body::Bytes>
+    where
+        S: Future<Output = Option<K>>,
+        R: Future<Output = Option<axum::body::Bytes>>,
+    {
+        let arrived = Instant::now();
+        let mut last = self.last.lock().await;
+        if let Some(r) = last.as_ref()
+            && r.finished >= arrived
+        {
+            return Some(r.text.clone());
+        }
+        let stamp = stamp.await?;
+        if let Some(r) = last.as_ref()
+            && r.stamp == stamp
+            && r.started.elapsed() < self.max_age
+        {
+            return Some(r.text.clone());
+        }
+        let started = Instant::now();
+        let text = render.await?;
+        *last = Some(Rendered {
+            stamp,
+            started,
+            finished: Instant::now(),
+            text: text.clone(),
+        });
+        Some(text)
+    }
+}
+
+/// `/metrics`, rendered again only when the store changed or the last text is
+/// [`METRICS_REUSE`] old, and once at a time (see [`Reuse`]).
+async fn metrics_text(st: &Arc<AppState>) -> Option<axum::body::Bytes> {
+    let path = st.cfg.store.path.clone();
+    let stamp = async move {
+        tokio::task::spawn_blocking(move || ChangeStamp::of(&path))
+            .await
+            .ok()
+    };
+    let st2 = st.clone();
+    let render = async move {
+        tokio::task::spawn_blocking(move || read_metrics(&st2.cfg))
+            .await
+            .ok()
+            .map(axum::body::Bytes::from)
+    };
+    st.metrics.get(stamp, render).await
+}
+
 async fn metrics_handler(State(st): Shared) -> Response {
-    match tokio::task::spawn_blocking(move || read_metrics(&st.cfg)).await {
-        Ok(body) => (
+    match metrics_text(&st).await {
+        Some(body) => (
             [
                 (
                     header::CONTENT_TYPE,
@@ -1174,13 +1265,71 @@ async fn metrics_handler(State(st): Shared) -> Response {
             body,
         )
             .into_response(),
-        Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"),
+        None => text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Renders counted, each taking `ms`, under a stamp the test sets.
+    struct Counted {
+        renders: std::sync::atomic::AtomicU32,
+        stamp: std::sync::atomic::AtomicU32,
+    }
+
+    impl Counted {
+        async fn get(&self, reuse: &Reuse<u32>, ms: u64) -> String {
+            use std::sync::atomic::Ordering::SeqCst;
+            let text = reuse
+                .get(async { Some(self.stamp.load(SeqCst)) }, async {
+                    let n = self.renders.fetch_add(1, SeqCst) + 1;
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    Some(axum::body::Bytes::from(format!("render {n}")))
+                })
+                .await
+                .expect("text");
+            String::from_utf8(text.to_vec()).expect("utf-8")
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_share_one_rendering_and_a_change_renders_again() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let reuse = Reuse::<u32>::new(Duration::from_secs(60));
+        let c = Counted {
+            renders: 0.into(),
+            stamp: 0.into(),
+        };
+        // Sixteen at once, the stamp changing under them: one rendering serves them all.
+        let texts = futures_util::future::join_all((0..16).map(|i| {
+            let c = &c;
+            let reuse = &reuse;
+            async move {
+                if i > 0 {
+                    c.stamp.store(i, SeqCst);
+                }
+                c.get(reuse, 50).await
+            }
+        }))
+        .await;
+        assert!(texts.iter().all(|t| t == "render 1"), "{texts:?}");
+        assert_eq!(c.renders.load(SeqCst), 1);
+        // Later, with the stamp as it was at the last rendering: reused.
+        c.stamp.store(0, SeqCst);
+        assert_eq!(c.get(&reuse, 0).await, "render 1");
+        c.stamp.store(7, SeqCst);
+        assert_eq!(c.get(&reuse, 0).await, "render 2", "the stamp changed");
+        assert_eq!(c.get(&reuse, 0).await, "render 2", "unchanged since");
+        assert_eq!(c.renders.load(SeqCst), 2);
+        // Too old: rendered again, the stamp unchanged.
+        let short = Reuse::<u32>::new(Duration::from_millis(20));
+        assert_eq!(c.get(&short, 0).await, "render 3");
+        assert_eq!(c.get(&short, 0).await, "render 3");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert_eq!(c.get(&short, 0).await, "render 4");
+    }
 
     #[test]
     fn traversal_and_hidden_paths_are_refused() {

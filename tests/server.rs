@@ -1884,3 +1884,56 @@ async fn the_gzip_representation_is_the_same_bytes_on_every_request() {
     }
     fx.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_read_again_only_once_the_store_changed_or_after_a_few_seconds() {
+    let fx = Fixture::start().await;
+    let get = || async {
+        let res = client().get(fx.url("/metrics")).send().await.expect("get");
+        assert_eq!(res.status(), StatusCode::OK);
+        parse_prometheus(&res.text().await.expect("body"))
+    };
+    let record_run = |i: i64| {
+        let mut store = Store::open(&fx.cfg.store.path).expect("open");
+        store
+            .record_run_health("site-a", at(1_700_000_000 + i), &RunHealth::default())
+            .expect("health");
+        store
+            .record_source_run("site-a", at(1_700_000_000 + i), None)
+            .expect("run");
+    };
+    let runs = |m: &[(String, serde_json::Value, f64)]| {
+        sample(m, "feedwright_source_runs_total", &[("source", "site-a")])
+    };
+    record_run(0);
+    let m = get().await;
+    assert_eq!(runs(&m), 1.0);
+    // A commit shows at once.
+    record_run(1);
+    let m = get().await;
+    assert_eq!(runs(&m), 2.0, "a change in the store is read at once");
+
+    // Spoil the database in place, keeping its size and modification time (no commit could
+    // do that): within a few seconds the last figures are served again, not read anew.
+    let db = &fx.cfg.store.path;
+    let meta = std::fs::metadata(db).expect("db");
+    std::fs::write(db, vec![0u8; meta.len() as usize]).expect("spoil");
+    std::fs::File::options()
+        .write(true)
+        .open(db)
+        .expect("open")
+        .set_modified(meta.modified().expect("mtime"))
+        .expect("mtime");
+    let m = get().await;
+    assert_eq!(
+        sample(&m, "feedwright_store_readable", &[]),
+        1.0,
+        "reused, not read again"
+    );
+    assert_eq!(runs(&m), 2.0);
+    // Once the text is a few seconds old, the store is read again.
+    tokio::time::sleep(server::METRICS_REUSE + Duration::from_millis(200)).await;
+    let m = get().await;
+    assert_eq!(sample(&m, "feedwright_store_readable", &[]), 0.0);
+    fx.stop().await;
+}
