@@ -25,7 +25,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -239,7 +239,6 @@ pub fn router(cfg: &Config) -> Router {
         cfg: cfg.clone(),
         serve_dir: ServeDir::new(&root).append_index_html_on_directories(false),
         root,
-        canonical_root: OnceLock::new(),
         metrics: Reuse::new(METRICS_REUSE),
     });
     Router::new()
@@ -335,8 +334,6 @@ impl Predicate for CompressWhen {
 struct AppState {
     cfg: Config,
     root: PathBuf,
-    /// `root` with symlinks resolved, once it exists.
-    canonical_root: OnceLock<PathBuf>,
     serve_dir: ServeDir,
     /// The last `/metrics` text (see [`metrics_text`]).
     metrics: Reuse<ChangeStamp>,
@@ -427,17 +424,19 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         PathCheck::TooLong => return text(StatusCode::BAD_REQUEST, "path too long\n"),
         PathCheck::Hidden => return text(StatusCode::NOT_FOUND, "not found\n"),
     };
-    // A symlink inside output_dir must not lead out of it.
-    match tokio::fs::canonicalize(st.root.join(&rel)).await {
+    // A symlink inside output_dir must not lead out of it. output_dir itself is resolved on
+    // every request: it may be a symlink the operator swaps to publish a new set of files.
+    let (root, target) = (st.root.clone(), st.root.join(&rel));
+    let Ok((real, real_root)) = tokio::task::spawn_blocking(move || {
+        (std::fs::canonicalize(target), std::fs::canonicalize(root))
+    })
+    .await
+    else {
+        return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n");
+    };
+    match real {
         Ok(real) => {
-            let root = match st.canonical_root.get() {
-                Some(r) => r.clone(),
-                None => match tokio::fs::canonicalize(&st.root).await {
-                    Ok(r) => st.canonical_root.get_or_init(|| r).clone(),
-                    Err(_) => return text(StatusCode::NOT_FOUND, "not found\n"),
-                },
-            };
-            if !real.starts_with(&root) {
+            if !real_root.is_ok_and(|root| real.starts_with(root)) {
                 return text(StatusCode::NOT_FOUND, "not found\n");
             }
         }

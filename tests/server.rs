@@ -1937,3 +1937,59 @@ async fn metrics_are_read_again_only_once_the_store_changed_or_after_a_few_secon
     assert_eq!(sample(&m, "feedwright_store_readable", &[]), 0.0);
     fx.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_dir_as_a_symlink_can_be_swapped_while_serving() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (version, only) in [("feeds.v1", "old.xml"), ("feeds.v2", "new.xml")] {
+        let feed = dir.path().join(version).join("f");
+        std::fs::create_dir_all(&feed).expect("mkdir");
+        std::fs::write(feed.join("atom.xml"), format!("<feed>{version}</feed>")).expect("write");
+        std::fs::write(feed.join(only), "<feed/>").expect("write");
+    }
+    std::os::unix::fs::symlink("feeds.v1", dir.path().join("feeds")).expect("symlink");
+    let cfg_path = common::write_config(
+        dir.path(),
+        "output_dir = \"feeds\"\n[[source]]\nname = \"s\"\nurl = \"https://s.example.org/\"\n\
+         [[feed]]\nname = \"f\"\nsources = [\"s\"]\n[server]\nlisten = \"127.0.0.1:0\"\n",
+    );
+    let cfg = Config::load(&cfg_path).expect("config");
+    let listener = server::bind(&cfg).await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    let c = cfg.clone();
+    let task = tokio::spawn(async move {
+        server::serve(&c, listener, async {
+            let _ = rx.await;
+        })
+        .await
+    });
+    let get = |path: &'static str| async move {
+        let res = client()
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .expect("get");
+        (res.status(), res.text().await.expect("body"))
+    };
+    assert_eq!(
+        get("/f/atom.xml").await,
+        (StatusCode::OK, "<feed>feeds.v1</feed>".to_owned())
+    );
+    assert_eq!(get("/f/old.xml").await.0, StatusCode::OK);
+    // `ln -sfn feeds.v2 feeds.tmp && mv -T feeds.tmp feeds`
+    std::os::unix::fs::symlink("feeds.v2", dir.path().join("feeds.tmp")).expect("symlink");
+    std::fs::rename(dir.path().join("feeds.tmp"), dir.path().join("feeds")).expect("swap");
+    assert_eq!(
+        get("/f/atom.xml").await,
+        (StatusCode::OK, "<feed>feeds.v2</feed>".to_owned())
+    );
+    assert_eq!(get("/f/new.xml").await.0, StatusCode::OK);
+    assert_eq!(get("/f/old.xml").await.0, StatusCode::NOT_FOUND);
+    let _ = tx.send(());
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("server stops")
+        .expect("join")
+        .expect("server ended cleanly");
+}
