@@ -308,10 +308,11 @@ pub struct ServerConfig {
     /// Connections served at once; more wait in the listening socket's backlog.
     #[serde(default = "default_max_connections")]
     pub max_connections: u32,
-    /// Seconds a connection has to send a request's headers, counted from its opening or the
-    /// end of its previous answer (so also the longest a kept-alive connection stays idle).
-    #[serde(default = "default_header_timeout_secs")]
-    pub header_timeout_secs: u64,
+    /// Seconds a connection may keep the server waiting: for a request's headers (counted from
+    /// its opening or the end of its previous answer, so also the longest a kept-alive
+    /// connection stays idle), or for the client to take more of an answer.
+    #[serde(default = "default_server_timeout_secs")]
+    pub timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -319,7 +320,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: default_listen(),
             max_connections: default_max_connections(),
-            header_timeout_secs: default_header_timeout_secs(),
+            timeout_secs: default_server_timeout_secs(),
         }
     }
 }
@@ -431,7 +432,7 @@ fn default_listen() -> String {
 fn default_max_connections() -> u32 {
     256
 }
-fn default_header_timeout_secs() -> u64 {
+fn default_server_timeout_secs() -> u64 {
     30
 }
 /// Largest `[server] max_connections`: each connection holds a file descriptor and up to a
@@ -853,11 +854,8 @@ impl Config {
                     format!("must be between 1 and {MAX_SERVER_CONNECTIONS}"),
                 );
             }
-            if !(1..=300).contains(&s.header_timeout_secs) {
-                return err(
-                    "server.header_timeout_secs",
-                    "must be between 1 and 300".into(),
-                );
+            if !(1..=300).contains(&s.timeout_secs) {
+                return err("server.timeout_secs", "must be between 1 and 300".into());
             }
         }
         Ok(())

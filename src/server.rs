@@ -2,7 +2,7 @@
 //! and `/metrics`.
 //!
 //! Owns: the HTTP side of `[server]` — binding `server.listen`, the accept loop and its limits
-//! (connections at once, header-read timeout, request head size), content types, validators and
+//! (connections at once, header-read and stalled-write timeouts, request head size), content types, validators and
 //! conditional answers, gzip with `Vary: Accept-Encoding`, refusing paths that leave
 //! `output_dir` or hold control characters, and turning what the store recorded into health and
 //! Prometheus figures. Files are read by tower-http `ServeDir` (the file's strong `ETag` from size
@@ -20,6 +20,7 @@
 
 mod metrics;
 mod representation;
+mod stall;
 
 use std::future::Future;
 use std::io;
@@ -132,9 +133,9 @@ const ACCEPT_ERRORS_QUIET: Duration = Duration::from_secs(2);
 ///
 /// At most `[server] max_connections` connections are served at once (the next waits in the
 /// socket's backlog until one closes); a connection must send each request's head within
-/// `[server] header_timeout_secs` of its opening or of the previous answer (so an idle
-/// kept-alive connection is closed then too), and a head over [`MAX_REQUEST_HEAD_BYTES`] is
-/// refused. A failing `accept` is logged once per run of failures (ended by an accept at least
+/// `[server] timeout_secs` of its opening or of the previous answer (so an idle
+/// kept-alive connection is closed then too), is closed when its client takes nothing of an
+/// answer for as long, and a head over [`MAX_REQUEST_HEAD_BYTES`] is refused. A failing `accept` is logged once per run of failures (ended by an accept at least
 /// [`ACCEPT_ERRORS_QUIET`] after the last failure), and retried after [`ACCEPT_ERROR_PAUSE`].
 pub async fn serve(
     cfg: &Config,
@@ -148,9 +149,10 @@ pub async fn serve(
     tracing::info!("serving {} on http://{addr}/", cfg.output_dir.display());
     let limits = cfg.server.clone().unwrap_or_default();
     let app = router(cfg);
+    let timeout = Duration::from_secs(limits.timeout_secs);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(limits.header_timeout_secs))
+        .header_read_timeout(timeout)
         // The head limit is exact (431 past it); the buffer limit keeps what a connection that
         // never finishes its head may hold near it (hyper reads into spare capacity, so up to
         // about twice the limit).
@@ -207,8 +209,8 @@ pub async fn serve(
             tracing::debug!("cannot set TCP_NODELAY: {e}");
         }
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        let conn =
-            graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(tcp), service));
+        let io = hyper_util::rt::TokioIo::new(stall::Stall::new(tcp, timeout));
+        let conn = graceful.watch(http.serve_connection(io, service));
         tokio::spawn(async move {
             // Errors here are one client's (reset, timed out, malformed): not worth a log line.
             if let Err(e) = conn.await {

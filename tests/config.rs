@@ -101,15 +101,12 @@ fn server_limits_are_checked_and_default_to_256_connections_and_30_s() {
     )
     .expect("valid");
     let server = cfg.server.expect("server");
-    assert_eq!(
-        (server.max_connections, server.header_timeout_secs),
-        (256, 30)
-    );
+    assert_eq!((server.max_connections, server.timeout_secs), (256, 30));
     for (keys, key) in [
         ("max_connections = 0", "server.max_connections"),
         ("max_connections = 10001", "server.max_connections"),
-        ("header_timeout_secs = 0", "server.header_timeout_secs"),
-        ("header_timeout_secs = 301", "server.header_timeout_secs"),
+        ("timeout_secs = 0", "server.timeout_secs"),
+        ("timeout_secs = 301", "server.timeout_secs"),
     ] {
         let msg = error(&format!("{BASE}[server]\n{keys}\n"));
         assert!(

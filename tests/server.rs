@@ -1368,7 +1368,7 @@ fn read_not_found(s: &mut std::net::TcpStream) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_slow_and_idle_kept_alive_connections_are_closed_after_the_header_timeout() {
-    let fx = Fixture::start_with("header_timeout_secs = 1").await;
+    let fx = Fixture::start_with("timeout_secs = 1").await;
     let addr = fx.addr;
     const LIMIT: Duration = Duration::from_secs(5);
     // A connection that never sends anything.
@@ -1992,4 +1992,46 @@ async fn output_dir_as_a_symlink_can_be_swapped_while_serving() {
         .expect("server stops")
         .expect("join")
         .expect("server ended cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_an_answer_is_dropped_after_the_timeout() {
+    let fx = Fixture::start_with("timeout_secs = 1").await;
+    // Far larger than what the socket buffers on both sides can hold.
+    const SIZE: usize = 64 << 20;
+    let file = fx.cfg.output_dir.join("daily/big.xml");
+    std::fs::write(&file, vec![b'x'; SIZE]).expect("write");
+    let addr = fx.addr;
+    let got = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.write_all(b"GET /daily/big.xml HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .expect("send");
+        // Take nothing for three times the timeout, then everything there is.
+        std::thread::sleep(Duration::from_secs(3));
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut got = 0usize;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+            if got > SIZE {
+                break;
+            }
+        }
+        got
+    })
+    .await
+    .expect("join");
+    assert!(got < SIZE, "the whole answer still came: {got} bytes");
+    // A client that reads gets all of it.
+    let res = client()
+        .get(fx.url("/daily/big.xml"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.bytes().await.expect("body").len(), SIZE);
+    fx.stop().await;
 }
