@@ -2,10 +2,10 @@
 //! and `/metrics`.
 //!
 //! Owns: the HTTP side of `[server]` — binding `server.listen`, the accept loop and its limits
-//! (connections at once, header-read and stalled-write timeouts, request head size), content types, validators and
-//! conditional answers, gzip with `Vary: Accept-Encoding`, refusing paths that leave
-//! `output_dir` or hold control characters, and turning what the store recorded into health and
-//! Prometheus figures. Files are read by tower-http `ServeDir` (the file's strong `ETag` from size
+//! (connections at once, header-read and stalled-write timeouts, request head size, `Host`),
+//! content types, validators and conditional answers, gzip with `Vary: Accept-Encoding`,
+//! `Cache-Control`, refusing paths that leave `output_dir` or hold control characters, and
+//! turning what the store recorded into health (credentials removed) and Prometheus figures. Files are read by tower-http `ServeDir` (the file's strong `ETag` from size
 //! and mtime in nanoseconds, `Last-Modified`, 304 for `If-None-Match` including `*` and for
 //! `If-Modified-Since` (one later than the server's clock is ignored), 412 for `If-Match` and
 //! `If-Unmodified-Since`, one byte range; `Cache-Control: no-cache` added) behind the
@@ -135,7 +135,8 @@ const ACCEPT_ERRORS_QUIET: Duration = Duration::from_secs(2);
 /// socket's backlog until one closes); a connection must send each request's head within
 /// `[server] timeout_secs` of its opening or of the previous answer (so an idle
 /// kept-alive connection is closed then too), is closed when its client takes nothing of an
-/// answer for as long, and a head over [`MAX_REQUEST_HEAD_BYTES`] is refused. A failing `accept` is logged once per run of failures (ended by an accept at least
+/// answer for as long, and a head over [`MAX_REQUEST_HEAD_BYTES`] is refused. A failing
+/// `accept` is logged once per run of failures (ended by an accept at least
 /// [`ACCEPT_ERRORS_QUIET`] after the last failure), and retried after [`ACCEPT_ERROR_PAUSE`].
 pub async fn serve(
     cfg: &Config,
@@ -162,7 +163,7 @@ pub async fn serve(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     // Failures to accept in the current run of them, and when the last one happened.
     let mut failed_accepts = 0u64;
-    let mut last_failure = std::time::Instant::now();
+    let mut last_failure = Instant::now();
     tokio::pin!(shutdown);
     loop {
         // A slot first, then the connection: over the limit, clients wait in the backlog
@@ -190,7 +191,7 @@ pub async fn serve(
                     );
                 }
                 failed_accepts += 1;
-                last_failure = std::time::Instant::now();
+                last_failure = Instant::now();
                 tokio::select! {
                     () = &mut shutdown => break,
                     () = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => continue,
@@ -607,7 +608,8 @@ fn header_str(res: &Response, name: header::HeaderName) -> Option<&str> {
 
 /// The request `ServeDir` answers for `variant`: the method and path, the date conditions as
 /// sent (but an `If-Modified-Since` after `now` left out), `If-None-Match` / `If-Match`
-/// rewritten into the file's ETags, and `range` if one is served. `Accept-Encoding` and `If-Range` are handled here, not there.
+/// rewritten into the file's ETags, and `range` if one is served. `Accept-Encoding` and
+/// `If-Range` are handled here, not there.
 fn file_request(
     parts: &Parts,
     variant: Variant,
