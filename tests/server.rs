@@ -3,7 +3,10 @@
 //! with `Vary`, refused paths (traversal, control characters), the index, `/healthz` from a store
 //! a writer holds open, and `/metrics` checked by the Prometheus reference parser (Python
 //! `prometheus_client`), including requests by HTTP status after real runs against the loopback
-//! fixture site.
+//! fixture site. Also the connection rules on real sockets: the connection cap, the timeouts
+//! (silent, trickling, idle and non-reading clients), the request head cap, failing accepts
+//! under a low descriptor limit, `Host` checks, `Cache-Control`, credentials kept out of
+//! `/healthz` and `status`, and `/metrics` read once per change.
 
 mod common;
 
