@@ -516,7 +516,9 @@ pub fn status(path: &Path) -> Exit {
                 "-".into(),
             ),
         };
-        // The last error is a site's or a feed's text, kept in the store.
+        // The last error is a site's or a feed's text, kept in the store; it may quote the
+        // source's URL with its credentials.
+        let error = crate::redact::userinfo(&error).into_owned();
         rows.push(
             [
                 src.name.clone(),

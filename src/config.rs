@@ -305,6 +305,24 @@ impl Default for DaemonConfig {
 pub struct ServerConfig {
     #[serde(default = "default_listen")]
     pub listen: String,
+    /// Connections served at once; more wait in the listening socket's backlog.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    /// Seconds a connection may keep the server waiting: for a request's headers (counted from
+    /// its opening or the end of its previous answer, so also the longest a kept-alive
+    /// connection stays idle), or for the client to take more of an answer.
+    #[serde(default = "default_server_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: default_listen(),
+            max_connections: default_max_connections(),
+            timeout_secs: default_server_timeout_secs(),
+        }
+    }
 }
 
 /// `[websub]`: the hub feeds advertise (`rel="hub"`) and notify after each change.
@@ -411,6 +429,15 @@ fn default_digest_retry_secs() -> Vec<u64> {
 fn default_listen() -> String {
     "127.0.0.1:8080".into()
 }
+fn default_max_connections() -> u32 {
+    256
+}
+fn default_server_timeout_secs() -> u64 {
+    30
+}
+/// Largest `[server] max_connections`: each connection holds a file descriptor and up to a
+/// 64 KiB request buffer.
+const MAX_SERVER_CONNECTIONS: u32 = 10_000;
 
 /// Is `name` non-empty and made only of `[a-z0-9_-]`?
 pub fn valid_name(name: &str) -> bool {
@@ -821,6 +848,15 @@ impl Config {
                     format!("{:?} is not an address:port: {e}", s.listen),
                 )
             })?;
+            if !(1..=MAX_SERVER_CONNECTIONS).contains(&s.max_connections) {
+                return err(
+                    "server.max_connections",
+                    format!("must be between 1 and {MAX_SERVER_CONNECTIONS}"),
+                );
+            }
+            if !(1..=300).contains(&s.timeout_secs) {
+                return err("server.timeout_secs", "must be between 1 and 300".into());
+            }
         }
         Ok(())
     }

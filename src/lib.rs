@@ -29,6 +29,7 @@
 //!   read-only).
 //! - [`cli`]: one function per subcommand.
 //! - [`terminal`]: remote text escaped for the terminal and the log.
+//! - [`redact`]: credentials (URL userinfo) removed from text `/healthz` and `status` show.
 //!
 //! See `ARCHITECTURE.md` for the invariants.
 
@@ -44,6 +45,7 @@ pub mod model;
 pub mod normalize;
 pub mod pipeline;
 pub mod publish;
+pub mod redact;
 pub mod server;
 pub mod source;
 pub mod store;

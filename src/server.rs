@@ -1,12 +1,14 @@
 //! Serving: the published files of `output_dir`, an HTML index of the feeds at `/`, `/healthz`
 //! and `/metrics`.
 //!
-//! Owns: the HTTP side of `[server]` — binding `server.listen`, content types, validators and
-//! conditional answers, gzip with `Vary: Accept-Encoding`, refusing paths that leave
-//! `output_dir` or hold control characters, and turning what the store recorded into health and
-//! Prometheus figures. Files are read by tower-http `ServeDir` (the file's strong `ETag` from size
+//! Owns: the HTTP side of `[server]` — binding `server.listen`, the accept loop and its limits
+//! (connections at once, header-read and stalled-write timeouts, request head size, `Host`),
+//! content types, validators and conditional answers, gzip with `Vary: Accept-Encoding`,
+//! `Cache-Control`, refusing paths that leave `output_dir` or hold control characters, and
+//! turning what the store recorded into health (credentials removed) and Prometheus figures. Files are read by tower-http `ServeDir` (the file's strong `ETag` from size
 //! and mtime in nanoseconds, `Last-Modified`, 304 for `If-None-Match` including `*` and for
-//! `If-Modified-Since`, 412 for `If-Match` and `If-Unmodified-Since`, one byte range) behind the
+//! `If-Modified-Since` (one later than the server's clock is ignored), 412 for `If-Match` and
+//! `If-Unmodified-Since`, one byte range; `Cache-Control: no-cache` added) behind the
 //! rules of `representation`: each representation (gzip or not; the browser's `application/xml`
 //! or the feed type) has its own strong ETag, conditional lists are rewritten into the file's,
 //! `If-Range` is honoured, several ranges or another unit are ignored, and HEAD gets the headers
@@ -18,12 +20,14 @@
 
 mod metrics;
 mod representation;
+mod stall;
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, HttpBody};
@@ -35,12 +39,15 @@ use axum::routing::get;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::services::ServeDir;
 
 use crate::config::Config;
 use crate::publish::{ATOM_FILE, JSON_FILE, RSS_FILE};
+use crate::redact;
+use crate::store::readonly::ChangeStamp;
 use crate::store::{Store, StoreError};
 
 use metrics::{Family, Kind};
@@ -77,14 +84,6 @@ pub enum ServerError {
         /// The system's reason.
         source: io::Error,
     },
-    /// Accepting connections failed.
-    #[error("server on {addr} stopped: {source}")]
-    Serve {
-        /// The address served.
-        addr: String,
-        /// The system's reason.
-        source: io::Error,
-    },
 }
 
 impl ServerError {
@@ -93,7 +92,6 @@ impl ServerError {
         match self {
             ServerError::NotConfigured => Some("server"),
             ServerError::BadAddress { .. } | ServerError::Bind { .. } => Some("server.listen"),
-            ServerError::Serve { .. } => None,
         }
     }
 }
@@ -118,8 +116,28 @@ pub async fn bind(cfg: &Config) -> Result<TcpListener, ServerError> {
         })
 }
 
+/// Largest request head (request line and headers) read into memory, per connection; a longer
+/// one is answered 431 and the connection closed. Real requests stay far below it.
+pub const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
+
+/// Pause after a failed `accept` that is not about one connection (such as too many open files),
+/// so the loop does not spin while the cause lasts.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(250);
+
+/// Failures to accept separated by less than this are one run of failures, logged once: while
+/// descriptors are short, accepts fail and succeed by turns as connections close.
+const ACCEPT_ERRORS_QUIET: Duration = Duration::from_secs(2);
+
 /// Serve `cfg`'s `output_dir`, `/`, `/healthz` and `/metrics` on `listener` until `shutdown`
 /// completes; requests in flight are then finished.
+///
+/// At most `[server] max_connections` connections are served at once (the next waits in the
+/// socket's backlog until one closes); a connection must send each request's head within
+/// `[server] timeout_secs` of its opening or of the previous answer (so an idle
+/// kept-alive connection is closed then too), is closed when its client takes nothing of an
+/// answer for as long, and a head over [`MAX_REQUEST_HEAD_BYTES`] is refused. A failing
+/// `accept` is logged once per run of failures (ended by an accept at least
+/// [`ACCEPT_ERRORS_QUIET`] after the last failure), and retried after [`ACCEPT_ERROR_PAUSE`].
 pub async fn serve(
     cfg: &Config,
     listener: TcpListener,
@@ -130,17 +148,91 @@ pub async fn serve(
         .map(|a| a.to_string())
         .unwrap_or_else(|_| "?".to_owned());
     tracing::info!("serving {} on http://{addr}/", cfg.output_dir.display());
-    // Headers and body go out in separate writes: without TCP_NODELAY, keep-alive clients wait
-    // for the delayed ACK (~40 ms) on every response.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+    let limits = cfg.server.clone().unwrap_or_default();
+    let app = router(cfg);
+    let timeout = Duration::from_secs(limits.timeout_secs);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(timeout)
+        // The head limit is exact (431 past it); the buffer limit keeps what a connection that
+        // never finishes its head may hold near it (hyper reads into spare capacity, so up to
+        // about twice the limit).
+        .max_header_size(MAX_REQUEST_HEAD_BYTES)
+        .max_buf_size(MAX_REQUEST_HEAD_BYTES);
+    let slots = Arc::new(Semaphore::new(limits.max_connections as usize));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Failures to accept in the current run of them, and when the last one happened.
+    let mut failed_accepts = 0u64;
+    let mut last_failure = Instant::now();
+    tokio::pin!(shutdown);
+    loop {
+        // A slot first, then the connection: over the limit, clients wait in the backlog
+        // instead of holding a descriptor each.
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+        };
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let tcp = match accepted {
+            Ok((tcp, _)) => tcp,
+            // The client gave up before we took it: nothing to say.
+            Err(e) if is_connection_error(&e) => continue,
+            Err(e) => {
+                if failed_accepts == 0 {
+                    tracing::warn!(
+                        "server on {addr}: cannot accept connections: {e} (retrying every {} ms)",
+                        ACCEPT_ERROR_PAUSE.as_millis()
+                    );
+                }
+                failed_accepts += 1;
+                last_failure = Instant::now();
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => continue,
+                }
+            }
+        };
+        if failed_accepts > 0 && last_failure.elapsed() >= ACCEPT_ERRORS_QUIET {
+            tracing::info!(
+                "server on {addr}: accepting connections again after {failed_accepts} failed attempts"
+            );
+            failed_accepts = 0;
+        }
+        // Headers and body go out in separate writes: without TCP_NODELAY, keep-alive clients
+        // wait for the delayed ACK (~40 ms) on every response.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!("cannot set TCP_NODELAY: {e}");
         }
-    });
-    axum::serve(listener, router(cfg))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| ServerError::Serve { addr, source })
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let io = hyper_util::rt::TokioIo::new(stall::Stall::new(tcp, timeout));
+        let conn = graceful.watch(http.serve_connection(io, service));
+        tokio::spawn(async move {
+            // Errors here are one client's (reset, timed out, malformed): not worth a log line.
+            if let Err(e) = conn.await {
+                tracing::debug!("connection ended: {e}");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// An `accept` error about one connection only (it was reset or aborted before we took it).
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
 }
 
 /// The whole application, for callers that bring their own listener or tests.
@@ -150,7 +242,7 @@ pub fn router(cfg: &Config) -> Router {
         cfg: cfg.clone(),
         serve_dir: ServeDir::new(&root).append_index_html_on_directories(false),
         root,
-        canonical_root: OnceLock::new(),
+        metrics: Reuse::new(METRICS_REUSE),
     });
     Router::new()
         .route("/", get(index))
@@ -159,15 +251,62 @@ pub fn router(cfg: &Config) -> Router {
         .fallback(static_file)
         .layer(CompressionLayer::new().compress_when(CompressWhen::default()))
         .layer(axum::middleware::map_request(choose_coding))
+        .layer(axum::middleware::from_fn(check_host))
         .with_state(state)
+}
+
+/// Refuse with 400 an HTTP/1.1 request without a `Host` field, and any request with several
+/// or with one that is not a host and optional port (RFC 9112 §3.2). An empty `Host` is valid
+/// (a target without authority).
+async fn check_host(req: Request, next: axum::middleware::Next) -> Response {
+    let hosts: Vec<&HeaderValue> = req.headers().get_all(header::HOST).iter().collect();
+    let valid = match hosts.as_slice() {
+        [] => req.version() < axum::http::Version::HTTP_11,
+        [one] => valid_host(one.as_bytes()),
+        _ => false,
+    };
+    if valid {
+        next.run(req).await
+    } else {
+        let mut res = text(
+            StatusCode::BAD_REQUEST,
+            "missing, repeated or invalid Host\n",
+        );
+        // The rest of the request cannot be trusted to frame the next one.
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        res
+    }
+}
+
+/// Whether `value` is a `Host` field value: `uri-host [ ":" port ]`, possibly empty.
+fn valid_host(value: &[u8]) -> bool {
+    value.is_empty()
+        || (!value.contains(&b'@')
+            && std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.parse::<axum::http::uri::Authority>().ok())
+                .is_some())
 }
 
 /// Replace `Accept-Encoding` by the coding chosen by [`representation::coding`], before the
 /// compression layer reads it: the layer then encodes exactly when `static_file` expects it to.
+/// The choice itself goes along in the request's extensions. When no coding is acceptable
+/// (`identity;q=0` without gzip), the layer is told `identity`: it would otherwise turn every
+/// answer it does not compress into a 406 carrying the original body. Files answer that case
+/// with their own 406; everything else (`/`, `/healthz`, `/metrics`, a 404) keeps its status
+/// and is sent unencoded, as a server may when no coding is acceptable.
 async fn choose_coding(mut req: Request) -> Request {
-    let chosen = representation::coding(req.headers()).as_accept_encoding();
-    req.headers_mut()
-        .insert(header::ACCEPT_ENCODING, HeaderValue::from_static(chosen));
+    let chosen = representation::coding(req.headers());
+    let told = match chosen {
+        Coding::NoneAcceptable => Coding::Identity,
+        c => c,
+    };
+    req.headers_mut().insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static(told.as_accept_encoding()),
+    );
+    req.extensions_mut().insert(chosen);
     req
 }
 
@@ -198,9 +337,9 @@ impl Predicate for CompressWhen {
 struct AppState {
     cfg: Config,
     root: PathBuf,
-    /// `root` with symlinks resolved, once it exists.
-    canonical_root: OnceLock<PathBuf>,
     serve_dir: ServeDir,
+    /// The last `/metrics` text (see [`metrics_text`]).
+    metrics: Reuse<ChangeStamp>,
 }
 
 type Shared = State<Arc<AppState>>;
@@ -288,18 +427,27 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         PathCheck::TooLong => return text(StatusCode::BAD_REQUEST, "path too long\n"),
         PathCheck::Hidden => return text(StatusCode::NOT_FOUND, "not found\n"),
     };
-    // A symlink inside output_dir must not lead out of it.
-    if let Ok(real) = tokio::fs::canonicalize(st.root.join(&rel)).await {
-        let root = match st.canonical_root.get() {
-            Some(r) => r.clone(),
-            None => match tokio::fs::canonicalize(&st.root).await {
-                Ok(r) => st.canonical_root.get_or_init(|| r).clone(),
-                Err(_) => return text(StatusCode::NOT_FOUND, "not found\n"),
-            },
-        };
-        if !real.starts_with(&root) {
-            return text(StatusCode::NOT_FOUND, "not found\n");
+    // A symlink inside output_dir must not lead out of it. output_dir itself is resolved on
+    // every request: it may be a symlink the operator swaps to publish a new set of files.
+    let (root, target) = (st.root.clone(), st.root.join(&rel));
+    let Ok((real, real_root)) = tokio::task::spawn_blocking(move || {
+        (std::fs::canonicalize(target), std::fs::canonicalize(root))
+    })
+    .await
+    else {
+        return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n");
+    };
+    match real {
+        Ok(real) => {
+            if !real_root.is_ok_and(|root| real.starts_with(root)) {
+                return text(StatusCode::NOT_FOUND, "not found\n");
+            }
         }
+        // A folder we may not search: the file server reports it (500 and a log line).
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {}
+        // Missing, a symlink loop, a name too long …: nothing there to serve, and nothing
+        // worth a log line (anyone can ask for such a path).
+        Err(_) => return text(StatusCode::NOT_FOUND, "not found\n"),
     }
     let name = rel
         .file_name()
@@ -317,7 +465,11 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
     let feed_type = content_type_for(&name).and_then(|t| t.split(';').next());
     let for_browser = name.to_ascii_lowercase().ends_with(".xml")
         && feed_type.is_some_and(|t| representation::wants_browser_view(req.headers(), t));
-    let coding = representation::coding(req.headers());
+    let coding = req
+        .extensions()
+        .get::<Coding>()
+        .copied()
+        .unwrap_or_else(|| representation::coding(req.headers()));
     if coding == Coding::NoneAcceptable {
         return text(StatusCode::NOT_ACCEPTABLE, "no acceptable content coding\n");
     }
@@ -347,7 +499,7 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         };
         let mut sd = st.serve_dir.clone();
         let res = match sd
-            .try_call(file_request(&parts, variant, range.as_deref()))
+            .try_call(file_request(&parts, variant, range.as_deref(), Utc::now()))
             .await
         {
             Ok(res) => res.map(Body::new),
@@ -395,6 +547,19 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         res.headers_mut().insert(header::ETAG, value);
     }
     let gzip = variant.gzip && res.status() == StatusCode::OK;
+    if gzip {
+        // The encoder flushes whenever its input is not ready yet, so a file read in several
+        // chunks would give different gzip bytes from one request to the next, under one strong
+        // ETag. Handed over whole, the file compresses to the same bytes every time.
+        let (parts, body) = res.into_parts();
+        match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(bytes) => res = Response::from_parts(parts, Body::from(bytes)),
+            Err(e) => {
+                tracing::warn!("cannot read {}: {e}", rel.display());
+                return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file\n");
+            }
+        }
+    }
     res.extensions_mut().insert(FileAnswer { gzip });
     let status = res.status();
     let headers = res.headers_mut();
@@ -421,6 +586,14 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         "accept-encoding"
     };
     headers.insert(header::VARY, HeaderValue::from_static(vary));
+    // Revalidate every time (a 304 is cheap): without it, caches apply heuristic freshness
+    // (a tenth of the time since Last-Modified) and a reader misses updates for hours.
+    if matches!(
+        status,
+        StatusCode::OK | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED
+    ) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -434,15 +607,26 @@ fn header_str(res: &Response, name: header::HeaderName) -> Option<&str> {
 }
 
 /// The request `ServeDir` answers for `variant`: the method and path, the date conditions as
-/// sent, `If-None-Match` / `If-Match` rewritten into the file's ETags, and `range` if one is
-/// served. `Accept-Encoding` and `If-Range` are handled here, not there.
-fn file_request(parts: &Parts, variant: Variant, range: Option<&str>) -> Request {
+/// sent (but an `If-Modified-Since` after `now` left out), `If-None-Match` / `If-Match`
+/// rewritten into the file's ETags, and `range` if one is served. `Accept-Encoding` and
+/// `If-Range` are handled here, not there.
+fn file_request(
+    parts: &Parts,
+    variant: Variant,
+    range: Option<&str>,
+    now: DateTime<Utc>,
+) -> Request {
     let mut req = Request::new(Body::empty());
     *req.method_mut() = parts.method.clone();
     *req.uri_mut() = parts.uri.clone();
     let headers = req.headers_mut();
     for name in [header::IF_MODIFIED_SINCE, header::IF_UNMODIFIED_SINCE] {
         if let Some(v) = parts.headers.get(&name) {
+            if name == header::IF_MODIFIED_SINCE
+                && representation::is_future_date(v.to_str().unwrap_or(""), now)
+            {
+                continue;
+            }
             headers.insert(name, v.clone());
         }
     }
@@ -710,13 +894,14 @@ pub fn read_health(cfg: &Config) -> Health {
         for s in &cfg.sources {
             sources.push(match store.source_state(&s.name)? {
                 None => unknown(&s.name),
+                // Error texts may quote a source's URL, credentials included.
                 Some(st) => SourceHealth {
                     name: s.name.clone(),
                     state: st.state,
-                    reason: st.reason,
+                    reason: st.reason.map(|r| redact::userinfo(&r).into_owned()),
                     last_success: st.last_success.map(rfc3339),
                     last_run: Some(rfc3339(st.last_run)),
-                    last_error: st.last_error,
+                    last_error: st.last_error.map(|e| redact::userinfo(&e).into_owned()),
                 },
             });
         }
@@ -752,7 +937,7 @@ pub fn read_health(cfg: &Config) -> Health {
             status: "store unavailable".to_owned(),
             sources: all_unknown(),
             last_digest: None,
-            error: Some(e.to_string()),
+            error: Some(redact::userinfo(&e.to_string()).into_owned()),
         },
     }
 }
@@ -983,9 +1168,96 @@ fn metric_families(cfg: &Config, store: &Store) -> Result<Vec<Family>, StoreErro
     Ok(out)
 }
 
+/// How long a rendered `/metrics` is served again while the store has not changed. Short, so
+/// that a change the stamp could miss (two commits of the same size within the file system's
+/// time granularity) shows soon anyway.
+pub const METRICS_REUSE: Duration = Duration::from_secs(5);
+
+/// A text rendered at most once at a time and reused while it is current.
+///
+/// Single flight: a request arriving while the text is rendered waits for that rendering and
+/// takes its text. Later requests take the last text while its stamp (what it was rendered
+/// from, such as the store's [`ChangeStamp`]) is unchanged and it is younger than `max_age`;
+/// otherwise they render it again. Texts are kept in the order they were rendered, and a
+/// request never gets one finished before it arrived unless its stamp still holds, so figures
+/// a client sees never go back.
+struct Reuse<K> {
+    max_age: Duration,
+    last: tokio::sync::Mutex<Option<Rendered<K>>>,
+}
+
+struct Rendered<K> {
+    /// The stamp read just before rendering.
+    stamp: K,
+    /// When the rendering began and ended.
+    started: Instant,
+    finished: Instant,
+    text: axum::body::Bytes,
+}
+
+impl<K: PartialEq> Reuse<K> {
+    fn new(max_age: Duration) -> Reuse<K> {
+        Reuse {
+            max_age,
+            last: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The current text: `stamp` reads what the text depends on now, `render` makes it; `None`
+    /// when either failed (nothing is kept then).
+    async fn get<S, R>(&self, stamp: S, render: R) -> Option<axum::body::Bytes>
+    where
+        S: Future<Output = Option<K>>,
+        R: Future<Output = Option<axum::body::Bytes>>,
+    {
+        let arrived = Instant::now();
+        let mut last = self.last.lock().await;
+        if let Some(r) = last.as_ref()
+            && r.finished >= arrived
+        {
+            return Some(r.text.clone());
+        }
+        let stamp = stamp.await?;
+        if let Some(r) = last.as_ref()
+            && r.stamp == stamp
+            && r.started.elapsed() < self.max_age
+        {
+            return Some(r.text.clone());
+        }
+        let started = Instant::now();
+        let text = render.await?;
+        *last = Some(Rendered {
+            stamp,
+            started,
+            finished: Instant::now(),
+            text: text.clone(),
+        });
+        Some(text)
+    }
+}
+
+/// `/metrics`, rendered again only when the store changed or the last text is
+/// [`METRICS_REUSE`] old, and once at a time (see [`Reuse`]).
+async fn metrics_text(st: &Arc<AppState>) -> Option<axum::body::Bytes> {
+    let path = st.cfg.store.path.clone();
+    let stamp = async move {
+        tokio::task::spawn_blocking(move || ChangeStamp::of(&path))
+            .await
+            .ok()
+    };
+    let st2 = st.clone();
+    let render = async move {
+        tokio::task::spawn_blocking(move || read_metrics(&st2.cfg))
+            .await
+            .ok()
+            .map(axum::body::Bytes::from)
+    };
+    st.metrics.get(stamp, render).await
+}
+
 async fn metrics_handler(State(st): Shared) -> Response {
-    match tokio::task::spawn_blocking(move || read_metrics(&st.cfg)).await {
-        Ok(body) => (
+    match metrics_text(&st).await {
+        Some(body) => (
             [
                 (
                     header::CONTENT_TYPE,
@@ -996,13 +1268,71 @@ async fn metrics_handler(State(st): Shared) -> Response {
             body,
         )
             .into_response(),
-        Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"),
+        None => text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Renders counted, each taking `ms`, under a stamp the test sets.
+    struct Counted {
+        renders: std::sync::atomic::AtomicU32,
+        stamp: std::sync::atomic::AtomicU32,
+    }
+
+    impl Counted {
+        async fn get(&self, reuse: &Reuse<u32>, ms: u64) -> String {
+            use std::sync::atomic::Ordering::SeqCst;
+            let text = reuse
+                .get(async { Some(self.stamp.load(SeqCst)) }, async {
+                    let n = self.renders.fetch_add(1, SeqCst) + 1;
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    Some(axum::body::Bytes::from(format!("render {n}")))
+                })
+                .await
+                .expect("text");
+            String::from_utf8(text.to_vec()).expect("utf-8")
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_share_one_rendering_and_a_change_renders_again() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let reuse = Reuse::<u32>::new(Duration::from_secs(60));
+        let c = Counted {
+            renders: 0.into(),
+            stamp: 0.into(),
+        };
+        // Sixteen at once, the stamp changing under them: one rendering serves them all.
+        let texts = futures_util::future::join_all((0..16).map(|i| {
+            let c = &c;
+            let reuse = &reuse;
+            async move {
+                if i > 0 {
+                    c.stamp.store(i, SeqCst);
+                }
+                c.get(reuse, 50).await
+            }
+        }))
+        .await;
+        assert!(texts.iter().all(|t| t == "render 1"), "{texts:?}");
+        assert_eq!(c.renders.load(SeqCst), 1);
+        // Later, with the stamp as it was at the last rendering: reused.
+        c.stamp.store(0, SeqCst);
+        assert_eq!(c.get(&reuse, 0).await, "render 1");
+        c.stamp.store(7, SeqCst);
+        assert_eq!(c.get(&reuse, 0).await, "render 2", "the stamp changed");
+        assert_eq!(c.get(&reuse, 0).await, "render 2", "unchanged since");
+        assert_eq!(c.renders.load(SeqCst), 2);
+        // Too old: rendered again, the stamp unchanged.
+        let short = Reuse::<u32>::new(Duration::from_millis(20));
+        assert_eq!(c.get(&short, 0).await, "render 3");
+        assert_eq!(c.get(&short, 0).await, "render 3");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert_eq!(c.get(&short, 0).await, "render 4");
+    }
 
     #[test]
     fn traversal_and_hidden_paths_are_refused() {

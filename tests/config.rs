@@ -92,3 +92,28 @@ fn a_schedule_has_5_or_6_fields_and_no_year() {
         );
     }
 }
+
+#[test]
+fn server_limits_are_checked_and_default_to_256_connections_and_30_s() {
+    let cfg = Config::parse(
+        &format!("{BASE}[server]\nlisten = \"127.0.0.1:0\"\n"),
+        Path::new("config.toml"),
+    )
+    .expect("valid");
+    let server = cfg.server.expect("server");
+    assert_eq!((server.max_connections, server.timeout_secs), (256, 30));
+    for (keys, key) in [
+        ("max_connections = 0", "server.max_connections"),
+        ("max_connections = 10001", "server.max_connections"),
+        ("timeout_secs = 0", "server.timeout_secs"),
+        ("timeout_secs = 301", "server.timeout_secs"),
+    ] {
+        let msg = error(&format!("{BASE}[server]\n{keys}\n"));
+        assert!(
+            msg.contains(key) && msg.contains("must be between"),
+            "{keys}: {msg}"
+        );
+    }
+    let msg = error(&format!("{BASE}[server]\nmax_connection = 5\n"));
+    assert!(msg.contains("max_connection"), "{msg}");
+}

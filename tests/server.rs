@@ -3,7 +3,10 @@
 //! with `Vary`, refused paths (traversal, control characters), the index, `/healthz` from a store
 //! a writer holds open, and `/metrics` checked by the Prometheus reference parser (Python
 //! `prometheus_client`), including requests by HTTP status after real runs against the loopback
-//! fixture site.
+//! fixture site. Also the connection rules on real sockets: the connection cap, the timeouts
+//! (silent, trickling, idle and non-reading clients), the request head cap, failing accepts
+//! under a low descriptor limit, `Host` checks, `Cache-Control`, credentials kept out of
+//! `/healthz` and `status`, and `/metrics` read once per change.
 
 mod common;
 
@@ -42,6 +45,11 @@ struct Fixture {
 impl Fixture {
     /// A config next to an output directory holding one published feed, and the server on it.
     async fn start() -> Fixture {
+        Fixture::start_with("").await
+    }
+
+    /// As [`Fixture::start`], with `server_keys` (lines) added to the `[server]` table.
+    async fn start_with(server_keys: &str) -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = format!(
             "# {SECRET}\n\
@@ -53,7 +61,7 @@ impl Fixture {
              [[feed]]\nname = \"daily\"\ntitle = \"Daily <News> & Views\"\nsources = [\"site-a\"]\n\
              [[feed]]\nname = \"later\"\nsources = [\"site-a\"]\n\
              [digest]\nfeed = \"daily\"\n\
-             [server]\nlisten = \"127.0.0.1:0\"\n"
+             [server]\nlisten = \"127.0.0.1:0\"\n{server_keys}\n"
         );
         let path = dir.path().join("config.toml");
         std::fs::write(&path, config).expect("write config");
@@ -1175,6 +1183,11 @@ fn read_only_open_needs_an_existing_database_and_refuses_a_newer_schema() {
 
 /// Serve `cfg` on a fresh runtime just long enough to read `/metrics` once.
 fn scrape_metrics(cfg: &Config) -> String {
+    fetch_once(cfg, "/metrics").1
+}
+
+/// Serve `cfg` on a fresh runtime just long enough to GET `path` once: its status and body.
+fn fetch_once(cfg: &Config, path: &str) -> (StatusCode, String) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -1191,21 +1204,20 @@ fn scrape_metrics(cfg: &Config) -> String {
             })
             .await
         });
-        let text = client()
-            .get(format!("http://{addr}/metrics"))
+        let res = client()
+            .get(format!("http://{addr}{path}"))
             .send()
             .await
-            .expect("get /metrics")
-            .text()
-            .await
-            .expect("body");
+            .unwrap_or_else(|e| panic!("get {path}: {e}"));
+        let status = res.status();
+        let text = res.text().await.expect("body");
         let _ = tx.send(());
         tokio::time::timeout(Duration::from_secs(10), task)
             .await
             .expect("server stops")
             .expect("join")
             .expect("server ended cleanly");
-        text
+        (status, text)
     })
 }
 
@@ -1320,4 +1332,709 @@ listen = "127.0.0.1:0"
         1,
         "{m:?}"
     );
+}
+
+/// How long until the server closes `s` (EOF or reset), reading and discarding whatever it
+/// sends; `None` if it is still open after `limit`.
+fn closed_within(s: &mut std::net::TcpStream, limit: Duration) -> Option<Duration> {
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = limit.checked_sub(start.elapsed())?;
+        s.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .expect("timeout");
+        match s.read(&mut buf) {
+            Ok(0) => return Some(start.elapsed()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some(start.elapsed());
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Read one answer to a request for a missing file (its body is `not found\n`) from a
+/// kept-alive connection.
+fn read_not_found(s: &mut std::net::TcpStream) -> String {
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !got.ends_with(b"not found\n") {
+        let n = s.read(&mut buf).expect("answer");
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_slow_and_idle_kept_alive_connections_are_closed_after_the_header_timeout() {
+    let fx = Fixture::start_with("timeout_secs = 1").await;
+    let addr = fx.addr;
+    const LIMIT: Duration = Duration::from_secs(5);
+    // A connection that never sends anything.
+    let silent = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        closed_within(&mut s, LIMIT)
+    });
+    // A request sent one byte every 200 ms: the timeout covers the whole head, not each read.
+    let slow = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        let mut w = s.try_clone().expect("clone");
+        let writer = std::thread::spawn(move || {
+            for b in
+                b"GET /daily/atom.xml HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa"
+            {
+                if w.write_all(&[*b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        let closed = closed_within(&mut s, LIMIT);
+        let _ = writer.join();
+        closed
+    });
+    // A kept-alive connection left idle after its answer.
+    let idle = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.write_all(b"GET /daily/missing.xml HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .expect("send");
+        let answer = read_not_found(&mut s);
+        assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+        closed_within(&mut s, LIMIT)
+    });
+    for (what, t) in [("silent", silent), ("slow", slow), ("idle", idle)] {
+        let closed = t.join().expect("thread");
+        let after =
+            closed.unwrap_or_else(|| panic!("{what} connection still open after {LIMIT:?}"));
+        assert!(
+            after >= Duration::from_millis(800),
+            "{what} closed too early: {after:?}"
+        );
+    }
+    // The server itself goes on answering.
+    let res = client()
+        .get(fx.url("/daily/atom.xml"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_max_connections_wait_for_a_free_slot() {
+    let fx = Fixture::start_with("max_connections = 2").await;
+    let addr = fx.addr;
+    let held: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| std::net::TcpStream::connect(addr).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let waiting = std::thread::spawn(move || {
+        // Connecting succeeds (the socket's backlog), but nothing is read until a slot frees.
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.write_all(b"GET /daily/missing.xml HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .expect("send");
+        let start = std::time::Instant::now();
+        let answer = read_not_found(&mut s);
+        (start.elapsed(), answer)
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        !waiting.is_finished(),
+        "a third connection was served beside two"
+    );
+    drop(held);
+    let (waited, answer) = waiting.join().expect("thread");
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    assert!(waited >= Duration::from_millis(1400), "{waited:?}");
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_head_over_64_kib_is_refused_while_large_normal_ones_are_served() {
+    let fx = Fixture::start().await;
+    let c = client();
+    let res = c
+        .get(fx.url("/daily/atom.xml"))
+        .header("x-pad", "a".repeat(30_000))
+        .header(reqwest::header::COOKIE, "b".repeat(8_000))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK, "a 38 KB head is served");
+    let mut s = std::net::TcpStream::connect(fx.addr).expect("connect");
+    s.set_write_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let head = format!(
+        "GET /daily/atom.xml HTTP/1.1\r\nHost: localhost\r\nX-Pad: {}\r\n\r\n",
+        "a".repeat(100_000)
+    );
+    // The server may close before it has read everything.
+    let _ = s.write_all(head.as_bytes());
+    let mut answer = Vec::new();
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let _ = s.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "{answer}"
+    );
+    fx.stop().await;
+}
+
+/// `feedwright serve` running as its own process; killed when dropped (a failed test leaves
+/// nothing behind).
+struct ServeProcess {
+    child: std::process::Child,
+    stderr: std::io::BufReader<std::process::ChildStderr>,
+    addr: String,
+}
+
+impl ServeProcess {
+    /// Start `serve` with `cfg` (whose `[server] listen` has port 0) through `sh`, running
+    /// `setup` first in that shell (such as `ulimit -n 48`); returns once it said where it
+    /// serves.
+    fn start(cfg: &Path, setup: &str) -> ServeProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{setup} && exec \"$0\" --config \"$1\" serve"))
+            .arg(env!("CARGO_BIN_EXE_feedwright"))
+            .arg(cfg)
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start serve");
+        let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+        let mut first = String::new();
+        stderr.read_line(&mut first).expect("first log line");
+        let addr = first
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_else(|| panic!("no address in {first:?}"))
+            .to_owned();
+        ServeProcess {
+            child,
+            stderr,
+            addr,
+        }
+    }
+
+    /// Stop it with SIGTERM; the rest of its log.
+    fn stop(mut self) -> String {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let mut rest = String::new();
+        self.stderr.read_to_string(&mut rest).expect("log");
+        let _ = self.child.wait();
+        rest
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The number of descriptors `serve` may open in
+/// [`failing_accepts_are_logged_once_and_serving_resumes`]: fewer than the connections it opens.
+const SERVE_FD_LIMIT: usize = 48;
+
+#[test]
+fn failing_accepts_are_logged_once_and_serving_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = common::write_config(
+        dir.path(),
+        "output_dir = \"out\"\n[[source]]\nname = \"s\"\nurl = \"https://s.example.org/\"\n\
+         [[feed]]\nname = \"f\"\nsources = [\"s\"]\n\
+         [server]\nlisten = \"127.0.0.1:0\"\nmax_connections = 1000\n",
+    );
+    let serve = ServeProcess::start(&cfg, &format!("ulimit -n {SERVE_FD_LIMIT}"));
+    let addr = serve.addr.clone();
+    // More connections than the process may hold descriptors: accepting fails for a while.
+    let flood: Vec<std::net::TcpStream> = (0..SERVE_FD_LIMIT * 2)
+        .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(flood);
+    let healthz = || {
+        let Ok(mut s) = std::net::TcpStream::connect(&addr) else {
+            return false;
+        };
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        answer.starts_with("HTTP/1.1 200")
+    };
+    let answered = (0..50).any(|_| {
+        healthz() || {
+            std::thread::sleep(Duration::from_millis(200));
+            false
+        }
+    });
+    // Accepting has worked for a while: the next accept ends the run of failures.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(healthz(), "served after the failures");
+    let rest = serve.stop();
+    assert!(
+        answered,
+        "serving resumed once descriptors were free\n{rest}"
+    );
+    assert_eq!(
+        rest.matches("cannot accept connections").count(),
+        1,
+        "one line for the whole run of failures\n{rest}"
+    );
+    assert!(rest.contains("accepting connections again"), "{rest}");
+}
+
+#[test]
+fn credentials_in_a_source_url_are_not_shown_by_healthz_or_status() {
+    // Nothing listens on this port: the run fails, and its error quotes the URL.
+    let closed = common::free_port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg_path = common::write_config(
+        dir.path(),
+        &format!(
+            "output_dir = \"out\"\n[store]\npath = \"state/feedwright.db\"\n\
+             [http]\nmin_interval_ms = 0\ntimeout_secs = 5\nmax_retries = 0\n\
+             [[source]]\nname = \"blog\"\nurl = \"http://user:s3cretpw@127.0.0.1:{closed}/blog/?token=t\"\n\
+             [[feed]]\nname = \"main\"\nsources = [\"blog\"]\n\
+             [server]\nlisten = \"127.0.0.1:0\"\n"
+        ),
+    );
+    let (code, _, stderr) = common::feedwright(&cfg_path, &["run"]);
+    assert_eq!(code, 1, "the source fails\n{stderr}");
+    let cfg = Config::load(&cfg_path).expect("config");
+    let stored = Store::open_read_only(&cfg.store.path)
+        .expect("store")
+        .source_state("blog")
+        .expect("state")
+        .expect("recorded");
+    let recorded = format!("{:?} {:?}", stored.reason, stored.last_error);
+    assert!(
+        recorded.contains("s3cretpw"),
+        "the store keeps the text as it was: {recorded}"
+    );
+
+    let (status, body) = fetch_once(&cfg, "/healthz");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let health: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let source = &health["sources"][0];
+    let shown = format!("{} {}", source["reason"], source["last_error"]);
+    assert!(
+        !shown.contains("s3cretpw") && !shown.contains("user:"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("http://127.0.0.1:{closed}/blog/")),
+        "the URL itself is still named: {shown}"
+    );
+    let (_, metrics) = fetch_once(&cfg, "/metrics");
+    assert!(!metrics.contains("s3cretpw"), "{metrics}");
+
+    let (_, stdout, stderr) = common::feedwright(&cfg_path, &["status"]);
+    assert!(
+        !stdout.contains("s3cretpw") && !stderr.contains("s3cretpw"),
+        "{stdout}{stderr}"
+    );
+    assert!(stdout.contains(&format!("127.0.0.1:{closed}")), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_must_be_revalidated_and_a_future_if_modified_since_is_ignored() {
+    let fx = Fixture::start().await;
+    let c = client();
+    let url = fx.url("/daily/atom.xml");
+    let on_disk = std::fs::read(fx.cfg.output_dir.join("daily/atom.xml")).expect("file");
+    let first = c.get(&url).send().await.expect("get");
+    let modified = header(&first, LAST_MODIFIED);
+    let etag = header(&first, ETAG);
+    let cache_control = reqwest::header::CACHE_CONTROL;
+    assert_eq!(header(&first, cache_control.clone()), "no-cache");
+    for (what, req) in [
+        ("gzip", c.get(&url).header(ACCEPT_ENCODING, "gzip")),
+        ("HEAD", c.head(&url)),
+        ("range", c.get(&url).header(RANGE, "bytes=0-9")),
+        ("If-None-Match", c.get(&url).header(IF_NONE_MATCH, &etag)),
+        (
+            "If-Modified-Since",
+            c.get(&url).header(IF_MODIFIED_SINCE, &modified),
+        ),
+    ] {
+        let res = req.send().await.expect("send");
+        assert!(res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED);
+        assert_eq!(header(&res, cache_control.clone()), "no-cache", "{what}");
+    }
+    // A reader whose clock runs a day ahead sends a date the file has not reached yet: the
+    // condition is ignored, whatever the date's format, so it never misses an update.
+    let tomorrow = Utc::now() + chrono::Duration::days(1);
+    for future in [
+        http_date(tomorrow),
+        tomorrow.format("%A, %d-%b-%y %H:%M:%S GMT").to_string(),
+        tomorrow.format("%a %b %e %H:%M:%S %Y").to_string(),
+    ] {
+        let res = c
+            .get(&url)
+            .header(IF_MODIFIED_SINCE, &future)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), StatusCode::OK, "If-Modified-Since: {future}");
+        assert_eq!(
+            res.bytes().await.expect("body").as_ref(),
+            on_disk.as_slice()
+        );
+    }
+    // A date in the past still gives its 304.
+    set_mtime(
+        &fx.cfg.output_dir.join("daily/atom.xml"),
+        at(1_700_000_000),
+        0,
+    );
+    let res = c
+        .get(&url)
+        .header(
+            IF_MODIFIED_SINCE,
+            http_date(Utc::now() - chrono::Duration::seconds(5)),
+        )
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(header(&res, cache_control), "no-cache");
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusing_every_coding_keeps_the_status_of_answers_that_are_not_files() {
+    let fx = Fixture::start().await;
+    let c = client();
+    for refusal in ["identity;q=0", "*;q=0", "gzip;q=0, identity;q=0"] {
+        for (path, status) in [
+            ("/", StatusCode::OK),
+            ("/healthz", StatusCode::OK),
+            ("/metrics", StatusCode::OK),
+            ("/picture.png", StatusCode::NOT_FOUND),
+            ("/daily/.hidden.xml", StatusCode::NOT_FOUND),
+        ] {
+            let res = c
+                .get(fx.url(path))
+                .header(ACCEPT_ENCODING, refusal)
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(res.status(), status, "{path} with {refusal}");
+            assert_eq!(header(&res, CONTENT_ENCODING), "", "{path}");
+        }
+        // A file, which has representations to choose from, says none is acceptable.
+        let res = c
+            .get(fx.url("/daily/atom.xml"))
+            .header(ACCEPT_ENCODING, refusal)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), StatusCode::NOT_ACCEPTABLE, "{refusal}");
+        assert_eq!(
+            res.text().await.expect("body"),
+            "no acceptable content coding\n"
+        );
+    }
+    fx.stop().await;
+}
+
+/// Send `head` (a whole request head, ending in an empty line) on a new connection; the status
+/// code of the first answer and the whole answer (the server closes after it).
+fn raw_request(addr: SocketAddr, head: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(head.as_bytes()).expect("send");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let out = String::from_utf8_lossy(&out).into_owned();
+    let code = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_repeated_or_invalid_host_is_a_bad_request() {
+    let fx = Fixture::start().await;
+    for path in ["/daily/atom.xml", "/healthz", "/"] {
+        for (headers, want) in [
+            ("HTTP/1.1\r\nHost: localhost", 200),
+            ("HTTP/1.1\r\nHost: 127.0.0.1:8080", 200),
+            ("HTTP/1.1\r\nHost: [::1]:80", 200),
+            ("HTTP/1.1\r\nHost:", 200),
+            ("HTTP/1.0", 200),
+            ("HTTP/1.0\r\nHost: localhost", 200),
+            ("HTTP/1.1", 400),
+            ("HTTP/1.1\r\nHost: localhost\r\nHost: localhost", 400),
+            ("HTTP/1.1\r\nHost: a.example\r\nHost: b.example", 400),
+            ("HTTP/1.0\r\nHost: a.example\r\nHost: b.example", 400),
+            ("HTTP/1.1\r\nHost: a b", 400),
+            ("HTTP/1.1\r\nHost: user@localhost", 400),
+            ("HTTP/1.1\r\nHost: localhost/path", 400),
+        ] {
+            let (code, answer) = raw_request(
+                fx.addr,
+                &format!("GET {path} {headers}\r\nConnection: close\r\n\r\n"),
+            );
+            assert_eq!(code, want, "{path} {headers:?}: {answer}");
+        }
+    }
+    fx.stop().await;
+}
+
+#[test]
+fn a_symlink_loop_in_output_dir_is_not_found_and_not_logged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = common::write_config(
+        dir.path(),
+        "output_dir = \"out\"\n[[source]]\nname = \"s\"\nurl = \"https://s.example.org/\"\n\
+         [[feed]]\nname = \"f\"\nsources = [\"s\"]\n\
+         [server]\nlisten = \"127.0.0.1:0\"\n",
+    );
+    let out = dir.path().join("out/f");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    std::fs::write(out.join("atom.xml"), "<feed/>").expect("write");
+    std::os::unix::fs::symlink("self.xml", out.join("self.xml")).expect("symlink");
+    std::os::unix::fs::symlink("b.xml", out.join("a.xml")).expect("symlink");
+    std::os::unix::fs::symlink("a.xml", out.join("b.xml")).expect("symlink");
+    std::os::unix::fs::symlink(".", out.join("d")).expect("symlink");
+    std::os::unix::fs::symlink("e", out.join("e")).expect("symlink");
+    let serve = ServeProcess::start(&cfg, "true");
+    let addr: SocketAddr = serve.addr.parse().expect("addr");
+    for path in ["/f/self.xml", "/f/a.xml", "/f/b.xml", "/f/e/atom.xml"] {
+        let (code, answer) = raw_get(addr, path);
+        assert_eq!(code, 404, "{path}: {answer}");
+    }
+    // A link to its own folder is no loop: it stays inside output_dir.
+    assert_eq!(raw_get(addr, "/f/d/d/atom.xml").0, 200);
+    let log = serve.stop();
+    assert!(
+        !log.contains("WARN") && !log.contains("cannot serve"),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gzip_representation_is_the_same_bytes_on_every_request() {
+    let fx = Fixture::start().await;
+    // Large enough to be read in several chunks, varied enough not to compress to nothing.
+    let mut text = String::from("<?xml version=\"1.0\"?>\n<feed>\n");
+    let mut x: u64 = 12345;
+    while text.len() < 600_000 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        text.push_str(&format!(
+            "<entry><id>{x:x}</id><title>Post {}</title></entry>\n",
+            x % 977
+        ));
+    }
+    text.push_str("</feed>\n");
+    let path = fx.cfg.output_dir.join("daily/archive-big.xml");
+    std::fs::write(&path, &text).expect("write");
+    let c = client();
+    let url = fx.url("/daily/archive-big.xml");
+    let mut seen: Option<(String, Vec<u8>)> = None;
+    for i in 0..8 {
+        let res = c
+            .get(&url)
+            .header(ACCEPT_ENCODING, "gzip")
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(header(&res, CONTENT_ENCODING), "gzip");
+        let etag = header(&res, ETAG);
+        assert!(etag.starts_with('"') && etag.ends_with("-gzip\""), "{etag}");
+        let body = res.bytes().await.expect("body").to_vec();
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(body.as_slice())
+            .read_to_end(&mut plain)
+            .expect("valid gzip");
+        assert!(plain == text.as_bytes(), "request {i} decodes to the file");
+        match &seen {
+            None => seen = Some((etag, body)),
+            Some((first_etag, first)) => {
+                assert_eq!(&etag, first_etag);
+                assert!(
+                    *first == body,
+                    "request {i}: {} bytes, the first {} bytes, under one strong ETag",
+                    body.len(),
+                    first.len()
+                );
+            }
+        }
+    }
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_read_again_only_once_the_store_changed_or_after_a_few_seconds() {
+    let fx = Fixture::start().await;
+    let get = || async {
+        let res = client().get(fx.url("/metrics")).send().await.expect("get");
+        assert_eq!(res.status(), StatusCode::OK);
+        parse_prometheus(&res.text().await.expect("body"))
+    };
+    let record_run = |i: i64| {
+        let mut store = Store::open(&fx.cfg.store.path).expect("open");
+        store
+            .record_run_health("site-a", at(1_700_000_000 + i), &RunHealth::default())
+            .expect("health");
+        store
+            .record_source_run("site-a", at(1_700_000_000 + i), None)
+            .expect("run");
+    };
+    let runs = |m: &[(String, serde_json::Value, f64)]| {
+        sample(m, "feedwright_source_runs_total", &[("source", "site-a")])
+    };
+    record_run(0);
+    let m = get().await;
+    assert_eq!(runs(&m), 1.0);
+    // A commit shows at once.
+    record_run(1);
+    let m = get().await;
+    assert_eq!(runs(&m), 2.0, "a change in the store is read at once");
+
+    // Spoil the database in place, keeping its size and modification time (no commit could
+    // do that): within a few seconds the last figures are served again, not read anew.
+    let db = &fx.cfg.store.path;
+    let meta = std::fs::metadata(db).expect("db");
+    std::fs::write(db, vec![0u8; meta.len() as usize]).expect("spoil");
+    std::fs::File::options()
+        .write(true)
+        .open(db)
+        .expect("open")
+        .set_modified(meta.modified().expect("mtime"))
+        .expect("mtime");
+    let m = get().await;
+    assert_eq!(
+        sample(&m, "feedwright_store_readable", &[]),
+        1.0,
+        "reused, not read again"
+    );
+    assert_eq!(runs(&m), 2.0);
+    // Once the text is a few seconds old, the store is read again.
+    tokio::time::sleep(server::METRICS_REUSE + Duration::from_millis(200)).await;
+    let m = get().await;
+    assert_eq!(sample(&m, "feedwright_store_readable", &[]), 0.0);
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_dir_as_a_symlink_can_be_swapped_while_serving() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (version, only) in [("feeds.v1", "old.xml"), ("feeds.v2", "new.xml")] {
+        let feed = dir.path().join(version).join("f");
+        std::fs::create_dir_all(&feed).expect("mkdir");
+        std::fs::write(feed.join("atom.xml"), format!("<feed>{version}</feed>")).expect("write");
+        std::fs::write(feed.join(only), "<feed/>").expect("write");
+    }
+    std::os::unix::fs::symlink("feeds.v1", dir.path().join("feeds")).expect("symlink");
+    let cfg_path = common::write_config(
+        dir.path(),
+        "output_dir = \"feeds\"\n[[source]]\nname = \"s\"\nurl = \"https://s.example.org/\"\n\
+         [[feed]]\nname = \"f\"\nsources = [\"s\"]\n[server]\nlisten = \"127.0.0.1:0\"\n",
+    );
+    let cfg = Config::load(&cfg_path).expect("config");
+    let listener = server::bind(&cfg).await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    let c = cfg.clone();
+    let task = tokio::spawn(async move {
+        server::serve(&c, listener, async {
+            let _ = rx.await;
+        })
+        .await
+    });
+    let get = |path: &'static str| async move {
+        let res = client()
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .expect("get");
+        (res.status(), res.text().await.expect("body"))
+    };
+    assert_eq!(
+        get("/f/atom.xml").await,
+        (StatusCode::OK, "<feed>feeds.v1</feed>".to_owned())
+    );
+    assert_eq!(get("/f/old.xml").await.0, StatusCode::OK);
+    // `ln -sfn feeds.v2 feeds.tmp && mv -T feeds.tmp feeds`
+    std::os::unix::fs::symlink("feeds.v2", dir.path().join("feeds.tmp")).expect("symlink");
+    std::fs::rename(dir.path().join("feeds.tmp"), dir.path().join("feeds")).expect("swap");
+    assert_eq!(
+        get("/f/atom.xml").await,
+        (StatusCode::OK, "<feed>feeds.v2</feed>".to_owned())
+    );
+    assert_eq!(get("/f/new.xml").await.0, StatusCode::OK);
+    assert_eq!(get("/f/old.xml").await.0, StatusCode::NOT_FOUND);
+    let _ = tx.send(());
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("server stops")
+        .expect("join")
+        .expect("server ended cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_an_answer_is_dropped_after_the_timeout() {
+    let fx = Fixture::start_with("timeout_secs = 1").await;
+    // Far larger than what the socket buffers on both sides can hold.
+    const SIZE: usize = 64 << 20;
+    let file = fx.cfg.output_dir.join("daily/big.xml");
+    std::fs::write(&file, vec![b'x'; SIZE]).expect("write");
+    let addr = fx.addr;
+    let got = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.write_all(b"GET /daily/big.xml HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .expect("send");
+        // Take nothing for three times the timeout, then everything there is.
+        std::thread::sleep(Duration::from_secs(3));
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut got = 0usize;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+            if got > SIZE {
+                break;
+            }
+        }
+        got
+    })
+    .await
+    .expect("join");
+    assert!(got < SIZE, "the whole answer still came: {got} bytes");
+    // A client that reads gets all of it.
+    let res = client()
+        .get(fx.url("/daily/big.xml"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.bytes().await.expect("body").len(), SIZE);
+    fx.stop().await;
 }

@@ -9,9 +9,9 @@
 //!
 //! Owns: choosing the content coding from `Accept-Encoding` and the browser view from `Accept`
 //! (both by their weights), the ETag suffixes, rewriting `If-None-Match` / `If-Match`, which
-//! `Range` is served (one byte range; anything else is ignored) and whether `If-Range` holds
-//! (RFC 9110 §13.1.5). Must not: read files, the clock or the configuration (the time is passed
-//! in).
+//! `Range` is served (one byte range; anything else is ignored), whether `If-Range` holds
+//! (RFC 9110 §13.1.5) and whether an `If-Modified-Since` date lies in the future. Must not:
+//! read files, the clock or the configuration (the time is passed in).
 
 use axum::http::header::{ACCEPT, ACCEPT_ENCODING};
 use axum::http::{HeaderMap, HeaderName};
@@ -259,6 +259,14 @@ pub fn parse_http_date(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
+/// Whether an `If-Modified-Since` value is a date after `now`, in any of HTTP's date formats: a
+/// client whose clock runs ahead would otherwise be told "not modified" about a file changed
+/// since its copy until the server's clock catches up, so such a condition is ignored (as
+/// Apache does).
+pub fn is_future_date(value: &str, now: DateTime<Utc>) -> bool {
+    httpdate::parse_http_date(value.trim()).is_ok_and(|date| DateTime::<Utc>::from(date) > now)
+}
+
 /// A request's `If-Range` validator (RFC 9110 §13.1.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IfRange {
@@ -498,6 +506,16 @@ mod tests {
         assert_eq!(single_byte_range("bytes=0-1, 0-1"), None);
         assert_eq!(single_byte_range("items=0-1"), None);
         assert_eq!(single_byte_range("0-1"), None);
+    }
+
+    #[test]
+    fn only_a_date_after_now_is_in_the_future() {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+        assert!(!is_future_date("Tue, 14 Nov 2023 22:13:20 GMT", now));
+        assert!(is_future_date("Tue, 14 Nov 2023 22:13:21 GMT", now));
+        assert!(is_future_date("Tuesday, 14-Nov-23 22:13:21 GMT", now));
+        assert!(is_future_date("Tue Nov 14 22:13:21 2023", now));
+        assert!(!is_future_date("soon", now));
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //!
 //! Owns: [`Store::open_read_only`] (no lock file, no migrations, never writes), the aggregate
 //! queries behind `/metrics` (sums over `source_runs` and the runs folded out of it,
-//! run-duration histograms, digest issue counts) and [`Store::set_last_run_duration`]
-//! (`migrations/V4__run_duration.sql`).
+//! run-duration histograms, digest issue counts), [`Store::set_last_run_duration`]
+//! (`migrations/V4__run_duration.sql`) and [`ChangeStamp`], which tells a reader whether
+//! anything was committed since it last read.
 //! Must not: take the single-writer lock, migrate, or decide what a figure means to a monitoring
 //! system (that is `server`).
 
@@ -17,6 +18,31 @@ use rusqlite::{Connection, OpenFlags, params, params_from_iter};
 use super::{
     BUSY_TIMEOUT, Store, StoreError, applied_schema_version, known_schema_version, lock_path,
 };
+
+/// How the database's files look on disk (the main file and its write-ahead log: identity, size,
+/// modification time). Every committed transaction changes it (a commit appends to the log or
+/// restarts it, a checkpoint rewrites the main file), so figures read under one stamp still
+/// hold while the stamp is the same. Costs two `stat` calls, no SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeStamp([Option<(u64, u64, Option<std::time::SystemTime>)>; 2]);
+
+impl ChangeStamp {
+    /// The stamp of the database at `path` now.
+    pub fn of(path: &Path) -> ChangeStamp {
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        // An empty log holds nothing: readers create one when there is none.
+        let stat = |p: &Path| {
+            let m = std::fs::metadata(p).ok().filter(|m| m.len() > 0)?;
+            #[cfg(unix)]
+            let id = std::os::unix::fs::MetadataExt::ino(&m);
+            #[cfg(not(unix))]
+            let id = 0;
+            Some((id, m.len(), m.modified().ok()))
+        };
+        ChangeStamp([stat(path), stat(Path::new(&wal))])
+    }
+}
 
 /// Totals over every recorded run of one source (the `source_runs` table).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
