@@ -1276,6 +1276,19 @@ async fn metrics_handler(State(st): Shared) -> Response {
 mod tests {
     use super::*;
 
+    /// The store counts runs folded out of its history with their duration rounded up to
+    /// 100 ms: exact only for bucket bounds that are multiples of it.
+    #[test]
+    fn duration_buckets_are_whole_tenths_of_a_second() {
+        for secs in DURATION_BUCKETS_SECS {
+            let ms = secs * 1000.0;
+            assert!(
+                ms.fract() == 0.0 && (ms as u64).is_multiple_of(100),
+                "{secs} s"
+            );
+        }
+    }
+
     /// Renders counted, each taking `ms`, under a stamp the test sets.
     struct Counted {
         renders: std::sync::atomic::AtomicU32,
