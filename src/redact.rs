@@ -2,7 +2,8 @@
 //!
 //! Owns: [`userinfo`], which removes the user name and password from every URL in a text, such
 //! as a source's error (`site could not be reached (http://user:pw@host/…)`), before `/healthz`
-//! serves it or `status` prints it. Pure; must not change what is stored.
+//! serves it, `status` prints it, or any line goes to the terminal or the human-readable log
+//! (through `terminal::Printable`). Pure; must not change what is stored.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;

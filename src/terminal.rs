@@ -2,8 +2,8 @@
 //!
 //! Owns: [`Printable`] (and [`printable`]), through which every line feedwright prints itself
 //! goes when it may carry text from a site, a feed, a hub or the store (error messages, URLs,
-//! a source's last error), and the log's field formatter. Must not: change what is stored or
-//! published; it only changes how a line is shown.
+//! a source's last error), and the log's field formatter; URLs lose their credentials there.
+//! Must not: change what is stored or published; it only changes how a line is shown.
 //!
 //! Control characters (C0, DEL, C1) and the bidirectional overrides and isolates (U+202A–U+202E,
 //! U+2066–U+2069) are shown as `\u{1b}`: an escape sequence cannot recolour the terminal, set its
@@ -19,13 +19,16 @@ pub fn is_unprintable(c: char) -> bool {
         '\0'..='\x1f' | '\x7f'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Displays its value with every [`is_unprintable`] character written as `\u{hex}`.
+/// Displays its value with every [`is_unprintable`] character written as `\u{hex}`, and every
+/// URL in it without its user name and password ([`crate::redact::userinfo`]): a source URL
+/// that carries credentials does not put them into the terminal or the log.
 #[derive(Debug, Clone, Copy)]
 pub struct Printable<T>(pub T);
 
 impl<T: fmt::Display> fmt::Display for Printable<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(Escaping(f), "{}", self.0)
+        let text = self.0.to_string();
+        write!(Escaping(f), "{}", crate::redact::userinfo(&text))
     }
 }
 
@@ -86,6 +89,10 @@ mod tests {
         );
         assert!(!shown.contains(is_unprintable));
         assert!(matches!(printable("plain – text é"), Cow::Borrowed(_)));
+        assert_eq!(
+            Printable("failed http://user:pw@example.org/x (mail ana@example.org)").to_string(),
+            "failed http://example.org/x (mail ana@example.org)"
+        );
         assert_eq!(
             Printable(format_args!("{}: {}", "a\nb", 1)).to_string(),
             "a\\u{a}b: 1"

@@ -1602,7 +1602,7 @@ fn failing_accepts_are_logged_once_and_serving_resumes() {
 }
 
 #[test]
-fn credentials_in_a_source_url_are_not_shown_by_healthz_or_status() {
+fn credentials_in_a_source_url_are_not_shown_by_run_healthz_or_status() {
     // Nothing listens on this port: the run fails, and its error quotes the URL.
     let closed = common::free_port();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1616,8 +1616,14 @@ fn credentials_in_a_source_url_are_not_shown_by_healthz_or_status() {
              [server]\nlisten = \"127.0.0.1:0\"\n"
         ),
     );
-    let (code, _, stderr) = common::feedwright(&cfg_path, &["run"]);
+    let (code, stdout, stderr) = common::feedwright(&cfg_path, &["run"]);
     assert_eq!(code, 1, "the source fails\n{stderr}");
+    // Nor by the run's own report and log lines.
+    assert!(
+        !stdout.contains("s3cretpw") && !stderr.contains("s3cretpw"),
+        "{stdout}{stderr}"
+    );
+    assert!(stderr.contains(&format!("127.0.0.1:{closed}")), "{stderr}");
     let cfg = Config::load(&cfg_path).expect("config");
     let stored = Store::open_read_only(&cfg.store.path)
         .expect("store")
