@@ -97,6 +97,12 @@ fn amp_tracking_parameters_and_fragment_are_removed() {
             "https://example.org/p/?b=2&a=1",
             "https://example.org/p/?b=2&a=1",
         ),
+        // A source URL's credentials are never part of a post's public link.
+        (
+            "https://editor:s3cret@example.org/p/#top",
+            "https://example.org/p/",
+        ),
+        ("https://editor@example.org/p/", "https://example.org/p/"),
     ];
     for (input, expected) in cases {
         assert_eq!(clean_url(&url(input)).as_str(), expected, "{input}");

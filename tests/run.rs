@@ -1732,3 +1732,50 @@ fn a_feed_item_whose_link_changes_keeps_its_entry() {
         format!("{base}/posts/one-renamed/")
     );
 }
+
+/// A source URL may carry credentials (`http://user:password@host/…`). They never reach what
+/// is published: the feed's home link (the listing's URL) is shown without them, and so are a
+/// post's link (the page names no canonical URL; the listing links it relatively) and the
+/// links and images of its body made absolute against the page.
+#[test]
+fn credentials_in_a_source_url_never_reach_the_feeds() {
+    let site = Site::start();
+    let listing = "<html><body><main><article><h2 class=\"entry-title\">\
+        <a href=\"/2024/05/panel/\">Panel</a></h2></article></main></body></html>";
+    site.set("/category/intl/", Resp::Html(listing.into()));
+    let post = "<html><head><title>Panel</title>\
+        <meta property=\"article:published_time\" content=\"2024-05-01T10:00:00Z\"></head>\
+        <body><article><h1 class=\"entry-title\">Panel</h1>\
+        <div class=\"entry-content\"><p>See <a href=\"/about/\">the program</a> and \
+        <img src=\"img/panel.png\" alt=\"the panel\"> for more about the panel and its guests, \
+        who spoke at length about negotiation across borders.</p></div></article></body></html>";
+    site.set("/2024/05/panel/", Resp::Html(post.into()));
+    let url = site
+        .url("/category/intl/")
+        .replace("http://", "http://editor:s3cretpw@");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &common::site_config(&url, "", ""));
+    let (code, stdout, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let base = site.base();
+    for file in ["atom.xml", "rss.xml", "feed.json"] {
+        let text = read(&dir.path().join("out/main").join(file));
+        assert!(
+            !text.contains("s3cretpw") && !text.contains("editor:"),
+            "{file}: {text}"
+        );
+        assert!(
+            text.contains(&format!("{base}/2024/05/panel/")),
+            "{file}: {text}"
+        );
+        assert!(text.contains(&format!("{base}/about/")), "{file}: {text}");
+        assert!(
+            text.contains(&format!("{base}/2024/05/panel/img/panel.png")),
+            "{file}: {text}"
+        );
+        assert!(
+            text.contains(&format!("{base}/category/intl/")),
+            "{file}: {text}"
+        );
+    }
+}

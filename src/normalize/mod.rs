@@ -29,6 +29,7 @@ pub use charset::decode_text;
 pub use dates::parse_date;
 pub(crate) use html::collapse_whitespace;
 pub use html::{sanitize_html, xml_safe};
+pub use urls::without_credentials;
 pub use urls::{clean_url, twin_key};
 
 /// Why a post could not be normalized.
@@ -100,6 +101,8 @@ pub fn normalize(
         .flatten()
         .find(|u| urls::is_http(u))
         .unwrap_or(&canonical);
+    // Links made absolute against the page never take on a source URL's credentials.
+    let base = &urls::without_credentials(base);
     // Trimmed, so the same post read from the REST API (which ends bodies with a newline) and
     // from its page hashes the same.
     let content_html = sanitize_html(raw.body_html.as_deref().unwrap_or(""), base)

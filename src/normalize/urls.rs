@@ -31,10 +31,12 @@ fn is_tracking_param(key: &str) -> bool {
 }
 
 /// Clean a URL the way every post URL is cleaned: drop the fragment, the `amp` parameter and
-/// tracking parameters (`utm_*`, `fbclid`, `gclid`, `mc_cid`, `mc_eid`). Other parameters keep
-/// their order and their exact spelling; an emptied query is removed. Scheme and host are kept.
+/// tracking parameters (`utm_*`, `fbclid`, `gclid`, `mc_cid`, `mc_eid`), and any user name and
+/// password (a source URL's credentials, which a post fetched through it carries, are never
+/// published). Other parameters keep their order and their exact spelling; an emptied query
+/// is removed. Scheme and host are kept.
 pub fn clean_url(url: &Url) -> Url {
-    let mut out = url.clone();
+    let mut out = without_credentials(url);
     out.set_fragment(None);
     if let Some(query) = url.query() {
         let kept: Vec<&str> = query
@@ -51,6 +53,15 @@ pub fn clean_url(url: &Url) -> Url {
             out.set_query(Some(&kept.join("&")));
         }
     }
+    out
+}
+
+/// `url` without its user name and password, if it has any.
+pub fn without_credentials(url: &Url) -> Url {
+    let mut out = url.clone();
+    // Only URLs that cannot have them refuse, and those have none to remove.
+    let _ = out.set_username("");
+    let _ = out.set_password(None);
     out
 }
 

@@ -356,8 +356,15 @@ fn home_page(src: &SourceConfig, feed_site: Option<Option<String>>) -> Option<St
     match feed_site {
         Some(site) => site,
         None if src.kind == SourceKind::Feed => None,
-        None => (src.url.starts_with("http://") || src.url.starts_with("https://"))
-            .then(|| src.url.clone()),
+        None => (src.url.starts_with("http://") || src.url.starts_with("https://")).then(|| {
+            // Without the credentials a source URL may carry: the feed is public.
+            match Url::parse(&src.url) {
+                Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+                    crate::normalize::without_credentials(&u).to_string()
+                }
+                _ => src.url.clone(),
+            }
+        }),
     }
 }
 
