@@ -342,6 +342,7 @@ pub async fn refresh_source(
     let started = std::time::Instant::now();
     fetcher.reset_budget();
     fetcher.set_site(source::site::Site::of(src));
+    fetcher.set_auth(source::http::BasicAuth::of(&src.url));
     let state = run_state_for(src, store);
     // Posts that failed on earlier runs are retried even when the listing did not change.
     let pending = store.pending(&src.name).unwrap_or_else(|e| {
@@ -1762,6 +1763,7 @@ pub async fn backfill_source(
     };
     fetcher.reset_budget();
     fetcher.set_site(source::site::Site::of(src));
+    fetcher.set_auth(source::http::BasicAuth::of(&src.url));
     if src.kind == SourceKind::Dir {
         // A folder is read whole on every run: nothing to backfill.
         return refresh_source(cfg, src, store, fetcher, progress).await;

@@ -1733,12 +1733,13 @@ fn a_feed_item_whose_link_changes_keeps_its_entry() {
     );
 }
 
-/// A source URL may carry credentials (`http://user:password@host/…`). They never reach what
-/// is published: the feed's home link (the listing's URL) is shown without them, and so are a
-/// post's link (the page names no canonical URL; the listing links it relatively) and the
-/// links and images of its body made absolute against the page.
+/// A source URL may carry credentials (`http://user:password@host/…`): they are sent as HTTP
+/// basic auth with every request to that origin, the listing's and the posts' (robots.txt
+/// too), and never reach what is published: the feed's home link (the listing's URL) is shown
+/// without them, and so are a post's link (the page names no canonical URL; the listing links
+/// it relatively) and the links and images of its body made absolute against the page.
 #[test]
-fn credentials_in_a_source_url_never_reach_the_feeds() {
+fn credentials_in_a_source_url_reach_its_origin_and_never_the_feeds() {
     let site = Site::start();
     let listing = "<html><body><main><article><h2 class=\"entry-title\">\
         <a href=\"/2024/05/panel/\">Panel</a></h2></article></main></body></html>";
@@ -1776,6 +1777,22 @@ fn credentials_in_a_source_url_never_reach_the_feeds() {
         assert!(
             text.contains(&format!("{base}/category/intl/")),
             "{file}: {text}"
+        );
+    }
+    use base64::Engine as _;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("editor:s3cretpw")
+    );
+    let hits = site.hits();
+    for path in ["/robots.txt", "/category/intl/", "/2024/05/panel/"] {
+        assert!(hits.iter().any(|h| h.path == path), "{path}: {hits:?}");
+    }
+    for hit in &hits {
+        assert_eq!(
+            hit.authorization.as_deref(),
+            Some(expected.as_str()),
+            "{hit:?}"
         );
     }
 }

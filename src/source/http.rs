@@ -1,7 +1,8 @@
 //! HTTP fetching: the only code that speaks HTTP to sites.
 //!
 //! Owns: the `reqwest` client (honest `User-Agent`, gzip/brotli, at most 5 redirects and only
-//! within the site of the URL asked for (see [`redirect_policy`]), hard timeouts), robots.txt (fetched once per host and run, retried like any request, or seeded from
+//! within the site of the URL asked for (see [`redirect_policy`]), hard timeouts, a source
+//! URL's basic-auth credentials sent to its origin only, see [`BasicAuth`]), robots.txt (fetched once per host and run, retried like any request, or seeded from
 //! the store's day-old copy; obeyed, including `Crawl-delay`), per-host politeness (`governor` rate limit of one request per
 //! `min_interval_ms` or `Crawl-delay`, and at most `per_host_concurrency` in flight), retries with
 //! exponential backoff and jitter (`backon`) honouring `Retry-After`, conditional GET with the
@@ -216,6 +217,47 @@ pub struct Fetcher {
     by_status: Mutex<BTreeMap<String, u32>>,
     /// The site of the source being read (see [`Fetcher::set_site`]), for the redirect policy.
     site: Arc<Mutex<Option<Site>>>,
+    /// The credentials of the source being read (see [`Fetcher::set_auth`]).
+    auth: Mutex<Option<BasicAuth>>,
+}
+
+/// HTTP basic-auth credentials that a source URL carries (`http://user:password@host/…`). They
+/// are sent with every request to that URL's origin (scheme, host and port): its other listing
+/// pages, its posts and its robots.txt, which the URL's own request alone would not reach.
+/// Never to another origin, and never shown (`Debug` hides them).
+#[derive(Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    origin: url::Origin,
+    user: String,
+    password: Option<String>,
+}
+
+impl BasicAuth {
+    /// The credentials in `url`, percent-decoded; `None` when it has none.
+    pub fn of(url: &str) -> Option<BasicAuth> {
+        let url = Url::parse(url).ok()?;
+        if url.username().is_empty() && url.password().is_none() {
+            return None;
+        }
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        Some(BasicAuth {
+            origin: url.origin(),
+            user: decode(url.username()),
+            password: url.password().map(decode),
+        })
+    }
+}
+
+impl std::fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BasicAuth")
+            .field("origin", &self.origin.ascii_serialization())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Largest robots.txt read; RFC 9309 asks parsers to read at least 500 KiB and ignore the rest.
@@ -262,6 +304,7 @@ impl Fetcher {
             bytes: AtomicU64::new(0),
             by_status: Mutex::new(BTreeMap::new()),
             site,
+            auth: Mutex::new(None),
         })
     }
 
@@ -270,6 +313,11 @@ impl Fetcher {
     /// the request budget ([`Fetcher::reset_budget`]).
     pub fn set_site(&self, site: Option<Site>) {
         *self.site.lock().unwrap_or_else(|p| p.into_inner()) = site;
+    }
+
+    /// The basic-auth credentials of the source about to be read (see [`BasicAuth`]), or `None`.
+    pub fn set_auth(&self, auth: Option<BasicAuth>) {
+        *self.auth.lock().unwrap_or_else(|p| p.into_inner()) = auth;
     }
 
     /// Shorten the first retry delay (tests of the retry policy).
@@ -631,6 +679,13 @@ impl Fetcher {
         truncate: bool,
     ) -> (Option<u16>, Result<Conditional, FetchError>) {
         let mut req = self.client.get(url.clone()).header(header::ACCEPT, ACCEPT);
+        // A URL with credentials of its own is sent with those (by reqwest).
+        if url.username().is_empty() && url.password().is_none() {
+            let auth = self.auth.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            if let Some(auth) = auth.filter(|a| a.origin == url.origin()) {
+                req = req.basic_auth(auth.user, auth.password);
+            }
+        }
         if let Some(v) = validators {
             if let Some(etag) = &v.etag {
                 req = req.header(header::IF_NONE_MATCH, etag);

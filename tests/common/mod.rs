@@ -63,6 +63,8 @@ pub struct Hit {
     /// Sent `If-None-Match` or `If-Modified-Since`.
     pub conditional: bool,
     pub at: std::time::Instant,
+    /// The `Authorization` header sent, if any.
+    pub authorization: Option<String>,
 }
 
 /// A running fixture site.
@@ -161,6 +163,10 @@ async fn answer(
             status: 0,
             conditional,
             at,
+            authorization: headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
         });
         l.len() - 1
     };
