@@ -1537,6 +1537,10 @@ fn finish_source(
         if let Some(t0) = started {
             store.set_last_run_duration(&src.name, t0.elapsed())?;
         }
+        if let Err(e) = store.fold_old_runs(&src.name) {
+            // Only the history's size is at stake: the next run folds it.
+            tracing::warn!(source = %src.name, "cannot fold old runs into their totals: {e}");
+        }
         // Failures can be listing pages as well as posts: say how many, and one of them, the
         // same whatever order they finished in (the first by location).
         let error = rep.fatal.clone().or_else(|| {

@@ -10,10 +10,12 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// A URL's scheme, `://` and authority (up to the path, query, fragment, white space or a
-/// character that cannot be part of it in running text).
+/// A URL's scheme, `://` and authority: up to the path, query, fragment, white space, or a
+/// quote, angle bracket or backslash. Not up to `'`, `(` or `)`: a password may hold them (the
+/// `url` crate leaves them as they are), and a `)` that closes the text around a URL is kept
+/// after the host.
 static AUTHORITY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\b[a-z][a-z0-9+.\-]*://[^/?#\s"'<>()\[\]{}|\\^`]*"#).expect("valid regex")
+    Regex::new(r#"(?i)\b[a-z][a-z0-9+.\-]*://[^/?#\s"<>\\]*"#).expect("valid regex")
 });
 
 /// `text` with the userinfo (`user:password@`) of every URL in it removed, as a URL parser
@@ -60,6 +62,16 @@ mod tests {
                 "mail me at someone@example.org",
             ),
             ("http://plain.example/a@b", "http://plain.example/a@b"),
+            ("http://user:pa(ss)@host/x", "http://host/x"),
+            ("http://user:it's@host/x", "http://host/x"),
+            (
+                "(http://u:p@h) and (http://h2)",
+                "(http://h) and (http://h2)",
+            ),
+            (
+                "error sending request for url (http://user:pa(ss)@host/x)",
+                "error sending request for url (http://host/x)",
+            ),
             ("no url", "no url"),
         ] {
             assert_eq!(userinfo(text), want, "{text}");

@@ -32,10 +32,10 @@ impl<T: fmt::Display> fmt::Display for Printable<T> {
     }
 }
 
-/// `s` with every [`is_unprintable`] character written as `\u{hex}` (borrowed when there is
-/// none).
+/// `s` as [`Printable`] shows it: every [`is_unprintable`] character written as `\u{hex}` and
+/// URLs without credentials (borrowed when there is nothing to change).
 pub fn printable(s: &str) -> Cow<'_, str> {
-    if s.contains(is_unprintable) {
+    if s.contains(is_unprintable) || matches!(crate::redact::userinfo(s), Cow::Owned(_)) {
         Cow::Owned(Printable(s).to_string())
     } else {
         Cow::Borrowed(s)

@@ -287,15 +287,16 @@ impl Store {
                 ],
             )
             .map_err(|e| self.err(e))?;
-        self.fold_old_runs(source)
+        Ok(())
     }
 
-    /// Keep `source_runs` from growing for ever: once a source has [`FOLD_AT`] rows, all but
-    /// its newest [`KEEP_RUNS`] (and its newest healthy run that extracted posts, the health
-    /// rules' reference) are added to `source_run_totals` and `source_run_durations` and
-    /// deleted, in one savepoint. What `/metrics` reports stays the same (see
-    /// [`Store::run_totals`]); `status` and the health rules read only the rows kept.
-    fn fold_old_runs(&mut self, source: &str) -> Result<(), StoreError> {
+    /// Keep `source_runs` from growing for ever (called after each run is recorded): once a
+    /// source has [`FOLD_AT`] rows, all but its newest [`KEEP_RUNS`] (and its newest healthy
+    /// run that extracted posts, the health rules' reference) are added to
+    /// `source_run_totals` and `source_run_durations` and deleted, in one savepoint. What
+    /// `/metrics` reports stays the same (see [`Store::run_totals`]); `status` and the health
+    /// rules read only the rows kept. On error nothing is folded, and the next run tries again.
+    pub fn fold_old_runs(&mut self, source: &str) -> Result<(), StoreError> {
         let rows: i64 = self
             .conn
             .query_row(
