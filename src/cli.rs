@@ -150,10 +150,13 @@ fn init_logging(verbose: u8, format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false);
-    // JSON escapes every C0 control character itself; a line of the human format shows each
-    // field through `terminal::Printable`.
+    // JSON escapes every C0 control character itself, and its lines lose URL credentials on
+    // their way out; a line of the human format shows each field through `terminal::Printable`.
     let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_writer(|| crate::terminal::LogWriter)
+            .try_init(),
         LogFormat::Human => builder
             .with_ansi(std::io::stderr().is_terminal())
             .fmt_fields(crate::terminal::log_fields())

@@ -2,7 +2,8 @@
 //!
 //! Owns: [`Printable`] (and [`printable`]), through which every line feedwright prints itself
 //! goes when it may carry text from a site, a feed, a hub or the store (error messages, URLs,
-//! a source's last error), and the log's field formatter; URLs lose their credentials there.
+//! a source's last error), the log's field formatter and [`LogWriter`] (the JSON log's
+//! stderr); URLs lose their credentials there.
 //! Must not: change what is stored or published; it only changes how a line is shown.
 //!
 //! Control characters (C0, DEL, C1) and the bidirectional overrides and isolates (U+202A–U+202E,
@@ -43,6 +44,22 @@ pub fn printable(s: &str) -> Cow<'_, str> {
 }
 
 /// A writer escaping what passes through it.
+/// Standard error for the JSON log: each line written (the log writes one event per write)
+/// loses the credentials of the URLs in it, as [`Printable`] does for the human format.
+pub struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().write_all(crate::redact::userinfo(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 struct Escaping<'a, W: Write>(&'a mut W);
 
 impl<W: Write> Write for Escaping<'_, W> {

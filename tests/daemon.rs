@@ -646,3 +646,45 @@ fn a_reload_does_not_drop_a_digest_that_is_due() {
     assert_eq!(sink.messages().len(), 1, "{}", read());
     signal(&d, "TERM");
 }
+
+/// The daemon's JSON log names a failing source's URL without the credentials it carries.
+#[test]
+fn the_json_log_shows_source_urls_without_credentials() {
+    let closed = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://editor:s3cretpw@127.0.0.1:{closed}/cat/");
+    let cfg = write_config(
+        dir.path(),
+        &(common::site_config(&url, "", "schedule = \"* * * * * *\"")
+            + "[daemon]\njitter_secs = 0\n"),
+    );
+    let log = dir.path().join("daemon.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let d = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_feedwright"))
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--log-format", "json", "daemon"])
+            .env("RUST_LOG", "feedwright=info")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap(),
+    );
+    let read = || std::fs::read_to_string(&log).unwrap();
+    wait_for("the failed refresh", Duration::from_secs(10), || {
+        read().contains("could not be reached")
+    });
+    signal(&d, "TERM");
+    let text = read();
+    let line = text
+        .lines()
+        .find(|l| l.contains("could not be reached"))
+        .unwrap();
+    assert!(line.starts_with('{'), "{line}");
+    assert!(line.contains(&format!("127.0.0.1:{closed}/cat/")), "{line}");
+    assert!(
+        !text.contains("s3cretpw") && !text.contains("editor:"),
+        "{text}"
+    );
+}
