@@ -1512,13 +1512,7 @@ fn dkim_key_problems_are_config_errors_naming_the_key_and_the_file() {
 fn recipients_never_see_each_other_and_the_public_copy_names_none() {
     let sink = Sink::start("accept");
     let fx = Fixture::new(Some(sink.port));
-    let config = fx.dir.path().join("config.toml");
-    let text = std::fs::read_to_string(&config).expect("read config");
-    let text = text.replace(
-        r#"to = ["list@example.org"]"#,
-        r#"to = ["ana@example.org", "Ben Okafor <ben@example.org>"]"#,
-    );
-    std::fs::write(&config, text).expect("write config");
+    set_recipients(&fx, r#""ana@example.org", "Ben Okafor <ben@example.org>""#);
     let outcome = fx.run(&fx.opts()).expect("run");
     assert!(matches!(outcome, DigestOutcome::Sent { .. }), "{outcome:?}");
     let msgs = sink.messages();
@@ -1587,6 +1581,17 @@ fn a_renamed_feed_does_not_mail_the_same_week_again() {
     assert!(index.contains("2024-W46"), "{index}");
 }
 
+/// Replace the fixture's one recipient with `list` (TOML strings, comma-separated).
+fn set_recipients(fx: &Fixture, list: &str) {
+    let text = std::fs::read_to_string(fx.config_path()).expect("read config");
+    let to = format!("to = [{list}]");
+    std::fs::write(
+        fx.config_path(),
+        text.replace(r#"to = ["list@example.org"]"#, &to),
+    )
+    .expect("write config");
+}
+
 /// A recipient put off for now (`451`, greylisting) gets the issue like the others: nothing is
 /// sent to anyone on that attempt (a temporary error naming the address, worth retrying), and
 /// the retry sends it to every recipient once.
@@ -1594,15 +1599,7 @@ fn a_renamed_feed_does_not_mail_the_same_week_again() {
 fn a_recipient_put_off_for_now_makes_the_whole_send_wait_for_a_retry() {
     let sink = Sink::start("putoff=ben@example.org");
     let fx = Fixture::new(Some(sink.port));
-    let text = std::fs::read_to_string(fx.config_path()).expect("read config");
-    std::fs::write(
-        fx.config_path(),
-        text.replace(
-            r#"to = ["list@example.org"]"#,
-            r#"to = ["ana@example.org", "ben@example.org"]"#,
-        ),
-    )
-    .expect("write config");
+    set_recipients(&fx, r#""ana@example.org", "ben@example.org""#);
     let err = fx.run(&fx.opts()).expect_err("put off");
     let shown = err.to_string();
     assert!(
@@ -1639,16 +1636,10 @@ fn a_recipient_put_off_for_now_makes_the_whole_send_wait_for_a_retry() {
 fn a_refused_recipient_is_named_and_the_others_still_get_the_issue() {
     let sink = Sink::start("refuse=gone@example.org");
     let fx = Fixture::new(Some(sink.port));
-    let config = fx.config_path();
-    let text = std::fs::read_to_string(&config).expect("read config");
-    std::fs::write(
-        &config,
-        text.replace(
-            r#"to = ["list@example.org"]"#,
-            r#"to = ["ana@example.org", "gone@example.org", "ben@example.org"]"#,
-        ),
-    )
-    .expect("write config");
+    set_recipients(
+        &fx,
+        r#""ana@example.org", "gone@example.org", "ben@example.org""#,
+    );
     let outcome = fx.run(&fx.opts()).expect("sent to the others");
     let DigestOutcome::Sent {
         recipients,
@@ -1714,15 +1705,7 @@ fn a_refused_recipient_is_named_and_the_others_still_get_the_issue() {
     // the refusals are permanent, not worth retrying unchanged.
     let sink = Sink::start("refuse=ana@example.org,gone@example.org");
     let fx = Fixture::new(Some(sink.port));
-    let text = std::fs::read_to_string(fx.config_path()).expect("read config");
-    std::fs::write(
-        fx.config_path(),
-        text.replace(
-            r#"to = ["list@example.org"]"#,
-            r#"to = ["ana@example.org", "gone@example.org"]"#,
-        ),
-    )
-    .expect("write config");
+    set_recipients(&fx, r#""ana@example.org", "gone@example.org""#);
     let err = fx.run(&fx.opts()).expect_err("every recipient refused");
     let shown = err.to_string();
     assert!(

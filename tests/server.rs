@@ -161,22 +161,10 @@ fn header(res: &reqwest::Response, name: reqwest::header::HeaderName) -> String 
 /// Send `path` exactly as given (no client-side normalisation of `..` or `%2e`), return the
 /// status code and the whole answer.
 fn raw_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    raw_request(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
     )
-    .expect("send");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read answer");
-    let code = out
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, out)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
