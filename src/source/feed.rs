@@ -344,6 +344,16 @@ mod tests {
         Site::at(&Url::parse("https://example.org/").expect("url")).expect("site")
     }
 
+    /// `body` parsed as the feed at `https://example.org/feed/` of the site `https://example.org/`.
+    fn parse_own(body: &str) -> Items {
+        parse(
+            &Url::parse("https://example.org/feed/").expect("url"),
+            &fetched(body),
+            &own(),
+        )
+        .expect("parse")
+    }
+
     fn published(items: &Items) -> Vec<Vec<String>> {
         items
             .posts
@@ -365,12 +375,7 @@ mod tests {
 <item><title>C</title><link>https://example.org/c/</link><pubDate>next Tuesday</pubDate></item>
 <item><title>D</title><link>https://example.org/d/</link></item>
 </channel></rss>"#;
-        let items = parse(
-            &Url::parse("https://example.org/feed/").expect("url"),
-            &fetched(rss),
-            &own(),
-        )
-        .expect("parse");
+        let items = parse_own(rss);
         assert_eq!(
             published(&items),
             [
@@ -401,12 +406,7 @@ mod tests {
 <entry><title>B</title><id>urn:b</id><link href="https://example.org/b/"/>
 <updated>2024-01-02T11:00:00Z</updated></entry>
 </feed>"#;
-        let items = parse(
-            &Url::parse("https://example.org/feed/").expect("url"),
-            &fetched(atom),
-            &own(),
-        )
-        .expect("parse");
+        let items = parse_own(atom);
         let (a, b) = (&items.posts[0].1, &items.posts[1].1);
         assert_eq!(a.published[0].value, "28 April 2019");
         assert_eq!(a.modified[0].value, "2024-01-02T10:00:00+00:00");
@@ -419,16 +419,7 @@ mod tests {
     /// address, a `self` link, another feed's link or a URL that is not http(s).
     #[test]
     fn the_site_a_feed_names_as_its_own() {
-        let site = |body: &str| {
-            parse(
-                &Url::parse("https://example.org/feed/").expect("url"),
-                &fetched(body),
-                &own(),
-            )
-            .expect("parse")
-            .site
-            .map(String::from)
-        };
+        let site = |body: &str| parse_own(body).site.map(String::from);
         let rss = |link: &str| {
             format!(
                 r#"<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">
@@ -491,12 +482,7 @@ mod tests {
 <entry><title>A</title><id>urn:a</id><link href="https://example.org/a/"/>
 <published>2024-01-01T10:00:00+01:00</published><updated>2024-01-02T10:00:00Z</updated></entry>
 </feed>"#;
-        let items = parse(
-            &Url::parse("https://example.org/feed/").expect("url"),
-            &fetched(atom),
-            &own(),
-        )
-        .expect("parse");
+        let items = parse_own(atom);
         let a = &items.posts[0].1;
         assert_eq!(a.published[0].value, "2024-01-01T09:00:00+00:00");
         assert_eq!(a.modified[0].value, "2024-01-02T10:00:00+00:00");
@@ -515,12 +501,7 @@ mod tests {
 <item><title>D</title><link>javascript:alert(1)</link></item>
 <item><title>E</title><link>data:text/html,x</link></item>
 </channel></rss>"#;
-        let items = parse(
-            &Url::parse("https://example.org/feed/").expect("url"),
-            &fetched(rss),
-            &own(),
-        )
-        .expect("parse");
+        let items = parse_own(rss);
         let links: Vec<&str> = items.posts.iter().map(|(u, _)| u.as_str()).collect();
         assert_eq!(links, ["https://example.org/a/"]);
         assert_eq!(items.skipped.len(), 4, "{:?}", items.skipped);
