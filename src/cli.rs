@@ -519,9 +519,8 @@ pub fn status(path: &Path) -> Exit {
                 "-".into(),
             ),
         };
-        // The last error is a site's or a feed's text, kept in the store; it may quote the
-        // source's URL with its credentials.
-        let error = crate::redact::userinfo(&error).into_owned();
+        // Every cell is shown through `printable`: the last error is a site's or a feed's text,
+        // and may quote the source's URL with its credentials, which it removes.
         rows.push(
             [
                 src.name.clone(),
