@@ -597,6 +597,7 @@ fn an_issue_only_written_is_sent_once_smtp_url_is_set_and_never_twice() {
             week: "2024-W46".into(),
             entries: 5,
             recipients: 1,
+            earlier: 0,
             message_id: "digest.negotiation.2024-W46@example.org".into(),
             refused: vec![],
         }
@@ -1626,6 +1627,192 @@ fn a_recipient_put_off_for_now_makes_the_whole_send_wait_for_a_retry() {
     assert_eq!(
         sink.recipients(&msgs[0]),
         ["ana@example.org", "ben@example.org"]
+    );
+}
+
+/// The envelope recipients of each message the sink accepted, in order.
+fn batches(sink: &Sink) -> Vec<Vec<String>> {
+    sink.messages().iter().map(|m| sink.recipients(m)).collect()
+}
+
+/// A server that takes only so many recipients per message (`452 4.5.3` past them) gets the
+/// issue in as many messages as it takes, the same message each time: every recipient gets it
+/// once, and a recipient refused for good in a later batch is named like any other.
+#[test]
+fn a_server_taking_few_recipients_per_message_gets_the_issue_in_batches() {
+    let list =
+        r#""a@example.org", "b@example.org", "c@example.org", "d@example.org", "e@example.org""#;
+    let sink = Sink::start("limit=2");
+    let fx = Fixture::new(Some(sink.port));
+    set_recipients(&fx, list);
+    let sent = fx.run(&fx.opts()).expect("sent");
+    assert!(
+        matches!(&sent, DigestOutcome::Sent { recipients: 5, earlier: 0, refused, .. } if refused.is_empty()),
+        "{sent:?}"
+    );
+    assert_eq!(sent.exit_code(), 0);
+    assert!(
+        sent.to_string().contains("sent 5 posts to 5 recipients (<"),
+        "{sent}"
+    );
+    assert_eq!(
+        batches(&sink),
+        [
+            vec!["a@example.org", "b@example.org"],
+            vec!["c@example.org", "d@example.org"],
+            vec!["e@example.org"]
+        ]
+    );
+    let bodies: Vec<Vec<u8>> = sink
+        .messages()
+        .iter()
+        .map(|m| std::fs::read(m).expect("read"))
+        .collect();
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "one message, sent three times"
+    );
+    assert!(
+        fx.store()
+            .digest_issue("negotiation", "2024-W46")
+            .expect("q")
+            .is_some_and(|i| i.delivered)
+    );
+
+    // A refusal in the second batch: the others still get it, once.
+    let sink = Sink::start("limit=2+refuse=c@example.org");
+    let fx = Fixture::new(Some(sink.port));
+    set_recipients(&fx, list);
+    let sent = fx.run(&fx.opts()).expect("sent");
+    let DigestOutcome::Sent {
+        recipients,
+        refused,
+        ..
+    } = &sent
+    else {
+        panic!("{sent:?}");
+    };
+    assert_eq!(*recipients, 4);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].address, "c@example.org");
+    assert_eq!(sent.exit_code(), 1);
+    assert_eq!(
+        batches(&sink),
+        [
+            vec!["a@example.org", "b@example.org"],
+            vec!["d@example.org", "e@example.org"]
+        ]
+    );
+}
+
+/// When the server puts a recipient off (`451`) after earlier batches went out, nothing more
+/// is sent on that attempt; the recipients reached are recorded, and the retry sends the issue
+/// to the others alone: each recipient gets it once, and the issue is recorded as sent.
+#[test]
+fn a_send_stopped_after_some_batches_reaches_only_the_others_on_the_retry() {
+    let sink = Sink::start("limit=2+putoff=d@example.org");
+    let fx = Fixture::new(Some(sink.port));
+    set_recipients(
+        &fx,
+        r#""a@example.org", "b@example.org", "c@example.org", "d@example.org", "e@example.org""#,
+    );
+    let err = fx.run(&fx.opts()).expect_err("stopped");
+    let shown = err.to_string();
+    assert!(
+        shown.contains("stopped after 2 of 5 recipients got it: the server put off a recipient: d@example.org (")
+            && shown.contains("451")
+            && shown.contains("the next run sends it to the others"),
+        "{shown}"
+    );
+    assert!(!shown.contains("nothing was sent"), "{shown}");
+    assert!(err.is_retryable(), "{err}");
+    assert_eq!(err.exit_code(), 1);
+    assert_eq!(batches(&sink), [vec!["a@example.org", "b@example.org"]]);
+    let store = fx.store();
+    assert!(
+        store
+            .digest_issue("negotiation", "2024-W46")
+            .expect("q")
+            .is_none()
+    );
+    assert_eq!(
+        store.digest_reached("negotiation", "2024-W46").expect("q"),
+        ["a@example.org", "b@example.org"]
+    );
+    drop(store);
+
+    let sent = fx.run(&fx.opts()).expect("retry");
+    assert!(
+        matches!(&sent, DigestOutcome::Sent { recipients: 5, earlier: 2, refused, .. } if refused.is_empty()),
+        "{sent:?}"
+    );
+    assert!(
+        sent.to_string()
+            .contains("to 5 recipients (<digest.negotiation.2024-W46@example.org>; 2 of them on an earlier attempt)"),
+        "{sent}"
+    );
+    assert_eq!(
+        batches(&sink),
+        [
+            vec!["a@example.org", "b@example.org"],
+            vec!["c@example.org", "d@example.org"],
+            vec!["e@example.org"]
+        ]
+    );
+    let store = fx.store();
+    assert!(
+        store
+            .digest_issue("negotiation", "2024-W46")
+            .expect("q")
+            .is_some_and(|i| i.delivered)
+    );
+    assert!(
+        store
+            .digest_reached("negotiation", "2024-W46")
+            .expect("q")
+            .is_empty(),
+        "recorded as sent, the issue needs no list of whom it reached"
+    );
+    drop(store);
+    let again = fx.run(&fx.opts()).expect("again");
+    assert!(
+        matches!(again, DigestOutcome::AlreadySent { .. }),
+        "{again:?}"
+    );
+    assert_eq!(sink.messages().len(), 3);
+
+    // A retry that finds every other recipient refused for good: those reached before have
+    // it, so the issue is sent, as when some are refused in one attempt, and recorded.
+    let sink = Sink::start("limit=1+putoff=b@example.org");
+    let fx = Fixture::new(Some(sink.port));
+    set_recipients(&fx, r#""a@example.org", "b@example.org""#);
+    let err = fx.run(&fx.opts()).expect_err("stopped");
+    assert!(
+        err.to_string()
+            .contains("stopped after 1 of 2 recipients got it"),
+        "{err}"
+    );
+    let refusing = Sink::start("refuse=b@example.org");
+    set_smtp_port(&fx, refusing.port);
+    let sent = fx.run(&fx.opts()).expect("sent");
+    let DigestOutcome::Sent {
+        recipients: 1,
+        earlier: 1,
+        refused,
+        ..
+    } = &sent
+    else {
+        panic!("{sent:?}");
+    };
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].address, "b@example.org");
+    assert_eq!(sent.exit_code(), 1);
+    assert!(refusing.messages().is_empty());
+    assert!(
+        fx.store()
+            .digest_issue("negotiation", "2024-W46")
+            .expect("q")
+            .is_some_and(|i| i.delivered)
     );
 }
 

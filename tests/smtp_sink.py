@@ -3,8 +3,11 @@
 Serve:  python3 tests/smtp_sink.py serve PORT DIR MODE
         MODE is accept | reject-sender | drop | tempfail-once (451 to the first MAIL FROM, then
         accept) | refuse=ADDR[,ADDR...] (550 to RCPT TO of those addresses, accept the others)
-        | putoff=ADDR[,ADDR...] (451 to RCPT TO of those addresses in the first transaction,
-        as greylisting does; accepted afterwards).
+        | putoff=ADDR[,ADDR...] (451 to RCPT TO of each of those addresses the first time
+        it is offered, as greylisting does; accepted afterwards) | limit=N (452 4.5.3 to
+        each RCPT TO past the Nth accepted in one transaction, as servers with a limit on
+        recipients per message do). Several modes combine with "+", e.g.
+        limit=2+putoff=ADDR.
         Prints "ready" once listening; every accepted
         message is written to DIR/<n>.eml, its envelope recipients to DIR/<n>.rcpt (a JSON
         list). Runs until killed.
@@ -26,30 +29,39 @@ def serve(port, folder, mode):
         print("aiosmtpd is missing: pip install aiosmtpd", flush=True)
         sys.exit(3)
 
-    refused = mode[len("refuse="):].split(",") if mode.startswith("refuse=") else []
-    put_off = mode[len("putoff="):].split(",") if mode.startswith("putoff=") else []
+    modes = mode.split("+")
+
+    def value(key):
+        return next((m[len(key) + 1:] for m in modes if m.startswith(key + "=")), None)
+
+    refused = (value("refuse") or "").split(",")
+    put_off = set((value("putoff") or "").split(",")) - {""}
+    limit = int(value("limit") or 0)
     mails = [0]
 
     class Handler:
         async def handle_MAIL(self, server, session, envelope, address, mail_options):
             mails[0] += 1
-            if mode == "reject-sender":
+            if "reject-sender" in modes:
                 return "550 5.7.1 sender refused"
-            if mode == "tempfail-once" and mails[0] == 1:
+            if "tempfail-once" in modes and mails[0] == 1:
                 return "451 4.3.0 try again later"
             envelope.mail_from = address
             return "250 OK"
 
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            if limit and len(envelope.rcpt_tos) >= limit:
+                return "452 4.5.3 too many recipients"
             if address in refused:
                 return "550 5.1.1 no such user"
-            if address in put_off and mails[0] == 1:
+            if address in put_off:
+                put_off.discard(address)
                 return "451 4.7.1 greylisted, try again later"
             envelope.rcpt_tos.append(address)
             return "250 OK"
 
         async def handle_DATA(self, server, session, envelope):
-            if mode == "drop":
+            if "drop" in modes:
                 server.transport.close()
                 return "421 closing"
             n = len([f for f in os.listdir(folder) if f.endswith(".eml")])

@@ -2,7 +2,8 @@
 //!
 //! Owns: building the `multipart/alternative` message (text first, HTML last, UTF-8) with its
 //! `Message-ID`, `List-Id` and `List-Unsubscribe*` headers, the size its HTML part has as sent,
-//! and handing it to an SMTP server in one transaction, learning which recipients it refused.
+//! and handing it to an SMTP server, in as many transactions as its limit on recipients per
+//! message asks, learning which recipients it took and which it refused.
 //! Must not: decide what an issue holds, touch the store, or write files.
 
 use std::net::IpAddr;
@@ -15,7 +16,7 @@ use lettre::message::{Mailbox, Mailboxes, MultiPart, SinglePart};
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{SmtpConnection, Tls, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::{Address, Message};
 use url::Url;
@@ -211,29 +212,75 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-/// Hand `msg` to the server in one SMTP transaction and wait for it to accept it (`250` after
-/// `DATA`). Each recipient is offered on its own (`RCPT TO`): those the server refuses for
-/// good (`5xx`) are returned, named with the server's answer, and the message goes to the
-/// others, once. Nothing is sent when it refuses every recipient, or puts any off for now
-/// (`4xx`, e.g. greylisting: a retry then offers it to everyone again, so nobody gets it
-/// twice and nobody is left out); that is an error naming each of them, temporary when any
-/// was put off.
-/// Any other refusal, connection failure or dropped connection is a [`DigestError::Send`];
-/// so is a connection or command that gets no answer within 30 s, reported as `timed out: …`.
+/// What [`send`] did: who the server took the message for, and who it refused for good.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// The recipients the server took the message for, as envelope addresses.
+    pub reached: Vec<String>,
+    /// The recipients it refused for good (a `5xx` answer to `RCPT TO`).
+    pub refused: Vec<Refusal>,
+}
+
+/// A [`send`] that stopped before every recipient was offered the message, or got it: why,
+/// and who got it before it stopped (the server took it for them in an earlier transaction
+/// of the same session; nobody else did).
+#[derive(Debug)]
+pub struct SendFailure {
+    /// What went wrong: a [`DigestError::Send`] (or a configuration error, before any send).
+    pub error: Box<DigestError>,
+    /// The recipients the server took the message for before, as envelope addresses.
+    pub reached: Vec<String>,
+}
+
+impl From<DigestError> for SendFailure {
+    fn from(error: DigestError) -> SendFailure {
+        SendFailure {
+            error: Box::new(error),
+            reached: Vec::new(),
+        }
+    }
+}
+
+/// Hand `msg` to the server for the recipients `to` (the message's envelope sender is kept)
+/// and wait for it to accept it (`250` after `DATA`). Each recipient is offered on its own
+/// (`RCPT TO`): those the server refuses for good (`5xx`) are returned, named with the
+/// server's answer, and the message goes to the others, once.
+///
+/// A server that takes only so many recipients per message says so with `452` (RFC 5321,
+/// 4.5.3.1.10; or an enhanced code `4.5.3`/`5.5.3`) once it has taken some: the message goes
+/// to those, and the rest are offered in a new transaction, as often as it takes.
+///
+/// Nothing more is sent once the server puts a recipient off for now (another `4xx`, e.g.
+/// greylisting): nobody in that transaction gets the message, and the failure names the
+/// recipients put off and those reached before (in earlier transactions), so that a retry can
+/// offer it to the others alone: nobody gets it twice and nobody is left out. The same goes
+/// for a failure when every recipient is refused. Any other refusal, connection failure or
+/// dropped connection is a [`DigestError::Send`] too; so is a connection or command that gets
+/// no answer within 30 s, reported as `timed out: …`.
+///
+/// `reached_before`: other recipients got this message on an earlier attempt, so a failure
+/// never says that nothing was sent.
 ///
 /// `smtp://` uses STARTTLS when the server offers it, and requires it for hosts that are not
 /// loopback unless `require_tls` is off; `smtps://` is TLS from the first byte (default port
 /// 465; `smtp://` defaults to 25).
-pub fn send(settings: &SmtpSettings, msg: &Message) -> Result<Vec<Refusal>, DigestError> {
-    send_within(settings, msg, SMTP_TIMEOUT)
+pub fn send(
+    settings: &SmtpSettings,
+    msg: &Message,
+    to: &[Address],
+    reached_before: bool,
+) -> Result<Delivery, SendFailure> {
+    send_within(settings, msg, to, reached_before, SMTP_TIMEOUT)
 }
 
 /// [`send`], each SMTP command allowed `timeout`.
 fn send_within(
     settings: &SmtpSettings,
     msg: &Message,
+    to: &[Address],
+    reached_before: bool,
     timeout: Duration,
-) -> Result<Vec<Refusal>, DigestError> {
+) -> Result<Delivery, SendFailure> {
     let server = Server::new(settings, timeout)?;
     let failed = |e: SmtpError| DigestError::Send {
         server: redact(&settings.url),
@@ -248,11 +295,17 @@ fn send_within(
         permanent: e.is_permanent(),
     };
     let mut conn = server.connect().map_err(failed)?;
-    let sent = transaction(&mut conn, msg.envelope(), &msg.formatted());
+    let sent = transactions(
+        &mut conn,
+        msg.envelope().from(),
+        to,
+        &msg.formatted(),
+        reached_before,
+    );
     match &sent {
         // The connection broke or the server stopped answering: a QUIT would only wait out
         // another timeout. The connection is dropped.
-        Err(Failure::Smtp(e)) if e.status().is_none() => {}
+        Err((Failure::Smtp(e), _)) if e.status().is_none() => {}
         // QUIT, then close; what the server says to it no longer matters, so it is not
         // waited for long: once the message is accepted, the issue's record waits for this.
         _ => {
@@ -260,62 +313,73 @@ fn send_within(
             conn.abort();
         }
     }
-    match sent {
-        Ok(refused) => Ok(refused),
-        Err(Failure::Smtp(e)) => Err(failed(e)),
-        Err(Failure::Unsupported(why)) => Err(DigestError::Send {
+    let (failure, reached) = match sent {
+        Ok(delivery) => return Ok(delivery),
+        Err(failed) => failed,
+    };
+    let error = match failure {
+        Failure::Smtp(e) => failed(e),
+        Failure::Unsupported(why) => DigestError::Send {
             server: redact(&settings.url),
             message: why.to_owned(),
             permanent: true,
-        }),
-        Err(Failure::Recipients(refused)) => {
-            let list = |permanent: bool| -> Vec<String> {
-                refused
-                    .iter()
-                    .filter(|(_, p)| *p == permanent)
-                    .map(|(r, _)| r.to_string())
-                    .collect()
-            };
-            let (put_off, gone) = (list(false), list(true));
-            let mut message = Vec::new();
-            if !put_off.is_empty() {
-                message.push(format!(
-                    "the server put off {}: {}",
-                    if put_off.len() == 1 {
-                        "a recipient"
-                    } else {
-                        "recipients"
-                    },
-                    put_off.join(", ")
-                ));
-            }
-            if !gone.is_empty() {
-                message.push(format!(
-                    "the server refused {}: {}",
-                    match (gone.len(), put_off.is_empty()) {
-                        (1, true) => "the recipient",
-                        (_, true) => "every recipient",
-                        (1, false) => "a recipient",
-                        _ => "recipients",
-                    },
-                    gone.join(", ")
-                ));
-            }
-            Err(DigestError::Send {
-                server: redact(&settings.url),
-                permanent: put_off.is_empty(),
-                message: format!(
-                    "{}; nothing was sent{}",
-                    message.join("; "),
-                    if put_off.is_empty() {
-                        ""
-                    } else {
-                        " (to anyone: a retry then reaches every recipient once)"
-                    }
-                ),
-            })
+        },
+        Failure::Recipients(refused) => DigestError::Send {
+            server: redact(&settings.url),
+            permanent: refused.iter().all(|(_, permanent)| *permanent),
+            message: refusals_message(&refused, reached.is_empty() && !reached_before),
+        },
+    };
+    Err(SendFailure {
+        error: Box::new(error),
+        reached,
+    })
+}
+
+/// Why nothing (more) was sent, from the refusals of the transaction that stopped: the
+/// recipients put off, then those refused for good. `none_reached`: nobody got the message
+/// before, in an earlier transaction.
+fn refusals_message(refused: &[(Refusal, bool)], none_reached: bool) -> String {
+    let list = |permanent: bool| -> Vec<String> {
+        refused
+            .iter()
+            .filter(|(_, p)| *p == permanent)
+            .map(|(r, _)| r.to_string())
+            .collect()
+    };
+    let (put_off, gone) = (list(false), list(true));
+    let mut message = Vec::new();
+    if !put_off.is_empty() {
+        message.push(format!(
+            "the server put off {}: {}",
+            if put_off.len() == 1 {
+                "a recipient"
+            } else {
+                "recipients"
+            },
+            put_off.join(", ")
+        ));
+    }
+    if !gone.is_empty() {
+        message.push(format!(
+            "the server refused {}: {}",
+            match (gone.len(), put_off.is_empty() && none_reached) {
+                (1, true) => "the recipient",
+                (_, true) => "every recipient",
+                (1, false) => "a recipient",
+                _ => "recipients",
+            },
+            gone.join(", ")
+        ));
+    }
+    let mut message = message.join("; ");
+    if none_reached {
+        message.push_str("; nothing was sent");
+        if !put_off.is_empty() {
+            message.push_str(" (to anyone: a retry then reaches every recipient once)");
         }
     }
+    message
 }
 
 /// Why a transaction sent nothing.
@@ -325,22 +389,68 @@ enum Failure {
     /// The message needs an extension the server does not offer.
     Unsupported(&'static str),
     /// Every recipient was refused, or some were put off for now (a `4xx` answer), so that
-    /// nobody got it yet: each refused one, with whether the refusal was permanent.
+    /// nobody in the transaction got it: each refused one, with whether the refusal was
+    /// permanent.
     Recipients(Vec<(Refusal, bool)>),
 }
 
-/// `MAIL FROM`, one `RCPT TO` per recipient, and `DATA` when at least one was accepted: the
-/// recipients refused, or why nothing was sent. The `MAIL FROM` options are those lettre's
-/// own transport sends: `SMTPUTF8` for non-ASCII addresses and `8BITMIME` for a non-ASCII
-/// message, each refused when the server lacks it.
-fn transaction(
+/// The message to every recipient of `to`, in as many transactions as the server's limit on
+/// recipients per message asks (see [`send`]): who got it and who was refused for good, or
+/// why it stopped, with who got it before. Every recipient refused is a failure, unless
+/// others got the message on an earlier attempt (`reached_before`).
+fn transactions(
     conn: &mut SmtpConnection,
-    envelope: &Envelope,
+    from: Option<&Address>,
+    to: &[Address],
     email: &[u8],
-) -> Result<Vec<Refusal>, Failure> {
+    reached_before: bool,
+) -> Result<Delivery, (Failure, Vec<String>)> {
+    let options = mail_options(conn, from, to, email).map_err(|f| (f, Vec::new()))?;
+    let mut delivery = Delivery::default();
+    let mut refused = Vec::new();
+    let mut left = to;
+    while !left.is_empty() {
+        let fail = |f: Failure, d: &Delivery| (f, d.reached.clone());
+        conn.command(Mail::new(from.cloned(), options.clone()))
+            .map_err(|e| fail(Failure::Smtp(e), &delivery))?;
+        let offered = recipients(conn, left).map_err(|e| fail(Failure::Smtp(e), &delivery))?;
+        left = &left[offered.offered..];
+        let put_off = offered.refused.iter().any(|(_, permanent)| !permanent);
+        refused.extend(offered.refused);
+        // Someone put off for now would be left out of an issue recorded as sent: nobody in
+        // this transaction gets it now, and a retry offers it to them again.
+        if put_off {
+            let _ = conn.command(Rset);
+            return Err(fail(Failure::Recipients(refused), &delivery));
+        }
+        if offered.accepted.is_empty() {
+            // Every one refused for good, and so none left: the transaction is dropped.
+            break;
+        }
+        conn.command(Data)
+            .map_err(|e| fail(Failure::Smtp(e), &delivery))?;
+        conn.message(email)
+            .map_err(|e| fail(Failure::Smtp(e), &delivery))?;
+        delivery.reached.extend(offered.accepted);
+    }
+    if delivery.reached.is_empty() && !reached_before {
+        return Err((Failure::Recipients(refused), Vec::new()));
+    }
+    delivery.refused = refused.into_iter().map(|(r, _)| r).collect();
+    Ok(delivery)
+}
+
+/// The `MAIL FROM` options lettre's own transport sends: `SMTPUTF8` for non-ASCII addresses
+/// and `8BITMIME` for a non-ASCII message, each refused when the server lacks it.
+fn mail_options(
+    conn: &SmtpConnection,
+    from: Option<&Address>,
+    to: &[Address],
+    email: &[u8],
+) -> Result<Vec<MailParameter>, Failure> {
     let mut options = Vec::new();
     let non_ascii = |a: &Address| !AsRef::<str>::as_ref(a).is_ascii();
-    if envelope.to().iter().chain(envelope.from()).any(non_ascii) {
+    if to.iter().chain(from).any(non_ascii) {
         if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
             return Err(Failure::Unsupported(
                 "an address is not ASCII, and the server does not offer SMTPUTF8",
@@ -356,31 +466,64 @@ fn transaction(
         }
         options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
     }
-    conn.command(Mail::new(envelope.from().cloned(), options))
-        .map_err(Failure::Smtp)?;
-    let mut refused = Vec::new();
-    for to in envelope.to() {
-        match conn.command(Rcpt::new(to.clone(), Vec::new())) {
-            Ok(_) => {}
+    Ok(options)
+}
+
+/// The answers to the `RCPT TO` of one transaction.
+struct Offered {
+    /// How many of the recipients were offered (the others wait for the next transaction:
+    /// the server took as many as it takes per message).
+    offered: usize,
+    /// Those it took.
+    accepted: Vec<String>,
+    /// Those it refused, with whether for good.
+    refused: Vec<(Refusal, bool)>,
+}
+
+/// One `RCPT TO` per recipient of `to`, until the server says it takes no more for this
+/// message (see [`too_many_recipients`]) once it took some. A broken connection fails.
+fn recipients(conn: &mut SmtpConnection, to: &[Address]) -> Result<Offered, SmtpError> {
+    let mut offered = Offered {
+        offered: to.len(),
+        accepted: Vec::new(),
+        refused: Vec::new(),
+    };
+    for (i, address) in to.iter().enumerate() {
+        match conn.command(Rcpt::new(address.clone(), Vec::new())) {
+            Ok(_) => offered.accepted.push(address.to_string()),
+            // Before anyone was taken, it is about this recipient, or about the message: it
+            // is put off (or refused) like any other answer.
+            Err(e) if !offered.accepted.is_empty() && too_many_recipients(&e) => {
+                offered.offered = i;
+                break;
+            }
             // An answer about this recipient; a broken connection fails the whole send.
-            Err(e) if e.status().is_some() => refused.push((
+            Err(e) if e.status().is_some() => offered.refused.push((
                 Refusal {
-                    address: to.to_string(),
+                    address: address.to_string(),
                     answer: error_chain(&e),
                 },
                 e.is_permanent(),
             )),
-            Err(e) => return Err(Failure::Smtp(e)),
+            Err(e) => return Err(e),
         }
     }
-    // Someone put off for now would be left out of an issue recorded as sent: nobody gets it
-    // now, and a retry offers it to every recipient again.
-    if refused.len() == envelope.to().len() || refused.iter().any(|(_, permanent)| !permanent) {
-        return Err(Failure::Recipients(refused));
+    Ok(offered)
+}
+
+/// Whether an answer to `RCPT TO` says the message has as many recipients as the server takes:
+/// `452` (RFC 5321, 4.5.3.1.10), or the enhanced status `4.5.3` or `5.5.3` ("too many
+/// recipients", RFC 3463) with any code, as older servers answer `552`.
+fn too_many_recipients(e: &SmtpError) -> bool {
+    let Some(code) = e.status() else {
+        return false;
+    };
+    if code.to_string() == "452" {
+        return true;
     }
-    conn.command(Data).map_err(Failure::Smtp)?;
-    conn.message(email).map_err(Failure::Smtp)?;
-    Ok(refused.into_iter().map(|(r, _)| r).collect())
+    let text = std::error::Error::source(e).map(ToString::to_string);
+    let enhanced = text.as_deref().and_then(|t| t.split_whitespace().next());
+    matches!(enhanced, Some("4.5.3" | "5.5.3"))
 }
 
 /// Whether `e` is a command or connection that ran out of time. lettre's own `is_timeout`
@@ -525,6 +668,12 @@ mod tests {
         .expect("message")
     }
 
+    /// [`send_within`] of the sample message to its recipients: what it did, or its error.
+    fn send_sample(settings: &SmtpSettings, timeout: Duration) -> Result<Delivery, DigestError> {
+        let msg = sample_message();
+        send_within(settings, &msg, msg.envelope().to(), false, timeout).map_err(|f| *f.error)
+    }
+
     #[test]
     fn a_server_that_never_answers_is_reported_as_a_timeout() {
         // Accepts the connection (the kernel does, from the backlog) and never says a word.
@@ -535,8 +684,7 @@ mod tests {
             credentials: None,
             require_tls: true,
         };
-        let err = send_within(&settings, &sample_message(), Duration::from_millis(300))
-            .expect_err("no answer");
+        let err = send_sample(&settings, Duration::from_millis(300)).expect_err("no answer");
         let shown = err.to_string();
         assert!(
             shown.starts_with(&format!(
@@ -558,8 +706,7 @@ mod tests {
             url: format!("smtp://127.0.0.1:{closed}"),
             ..settings
         };
-        let err = send_within(&settings, &sample_message(), Duration::from_millis(300))
-            .expect_err("refused");
+        let err = send_sample(&settings, Duration::from_millis(300)).expect_err("refused");
         let shown = err.to_string();
         assert!(!shown.contains("timed out"), "{shown}");
         assert!(shown.contains("Connection refused"), "{shown}");
@@ -599,7 +746,7 @@ mod tests {
             credentials: None,
             require_tls: true,
         };
-        let err = send_within(&settings, &sample_message(), Duration::from_millis(300))
+        let err = send_sample(&settings, Duration::from_millis(300))
             .expect_err("no answer after the message");
         assert!(err.to_string().contains("timed out"), "{err}");
         let lines = seen.join().expect("server");

@@ -44,6 +44,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use lettre::Address;
 
 use crate::config::{Config, DigestConfig, FeedConfig};
 use crate::model::EntryId;
@@ -77,8 +78,11 @@ pub enum DigestOutcome {
         week: String,
         /// Posts in the issue.
         entries: usize,
-        /// How many recipients the server took it for.
+        /// How many recipients the server took it for, `earlier` included.
         recipients: usize,
+        /// Of those, how many it took on an earlier attempt that stopped before it reached
+        /// every recipient (see [`mail::send`]).
+        earlier: usize,
         /// The `Message-ID`.
         message_id: String,
         /// The recipients the server refused (the others got the issue): exit 1.
@@ -179,6 +183,7 @@ impl std::fmt::Display for DigestOutcome {
             DigestOutcome::Sent {
                 entries,
                 recipients,
+                earlier,
                 message_id,
                 refused,
                 ..
@@ -189,9 +194,13 @@ impl std::fmt::Display for DigestOutcome {
                 } else {
                     format!("{recipients} of {total}")
                 };
+                let before = match earlier {
+                    0 => String::new(),
+                    n => format!("; {n} of them on an earlier attempt"),
+                };
                 write!(
                     f,
-                    "sent {} to {reached} recipient{} (<{message_id}>)",
+                    "sent {} to {reached} recipient{} (<{message_id}>{before})",
                     posts(*entries),
                     if total == 1 { "" } else { "s" }
                 )?;
@@ -334,6 +343,27 @@ pub enum DigestError {
         /// What failed then.
         error: Box<DigestError>,
     },
+    /// Sending stopped after the SMTP server took the message for some recipients, in as many
+    /// messages as it takes recipients per message, and then put one off, refused the message
+    /// or dropped the connection (exit 1). Those it reached are recorded: the next run sends
+    /// the issue to the others alone.
+    #[error(
+        "sending the digest via {server} stopped after {reached} of {total} recipients got it: \
+         {message} (they are recorded and do not get it again; the next run sends it to the \
+         others)"
+    )]
+    Unfinished {
+        /// The SMTP URL, without credentials.
+        server: String,
+        /// What happened.
+        message: String,
+        /// How many recipients have it (this attempt's and earlier ones').
+        reached: usize,
+        /// How many recipients the issue has.
+        total: usize,
+        /// The server refused for good: the daemon does not retry.
+        permanent: bool,
+    },
     /// The SMTP server could not be reached, refused the message or dropped the connection
     /// (exit 1). Nothing was recorded as sent.
     #[error(
@@ -372,7 +402,9 @@ impl DigestError {
             | DigestError::Config { .. }
             | DigestError::Template { .. }
             | DigestError::NotRecorded { .. } => false,
-            DigestError::Send { permanent, .. } => !permanent,
+            DigestError::Send { permanent, .. } | DigestError::Unfinished { permanent, .. } => {
+                !permanent
+            }
             DigestError::Store(_)
             | DigestError::Io { .. }
             | DigestError::NotSent(_)
@@ -428,6 +460,11 @@ impl DigestError {
 /// [`DigestError::NotRecorded`], which says the issue went out and names its `Message-ID`. A
 /// failure after the record is [`DigestError::AfterRecord`]; the next run (already sent)
 /// rewrites the list of issues.
+///
+/// A send that stopped after the server took the message for some recipients (it takes only
+/// so many per message, then put one off: see [`mail::send`]) records whom it reached in
+/// the store and fails with [`DigestError::Unfinished`]; the retry offers the issue to the
+/// others alone, and records it as sent once they have it.
 ///
 /// A week recorded as sent (`delivered`) sends nothing again. A week recorded as only written
 /// (there was no `smtp_url`) does not block sending: with `smtp_url` set, the next run sends the
@@ -580,7 +617,7 @@ pub fn run(
         dkim::sign(&mut msg, dkim);
     }
     if let Some(to) = &opts.to {
-        mail::send(smtp, &msg)?;
+        mail::send(smtp, &msg, msg.envelope().to(), false).map_err(|f| *f.error)?;
         return Ok(DigestOutcome::TestCopy {
             week: label,
             entries: entries.len(),
@@ -595,17 +632,47 @@ pub fn run(
     let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
     // An issue recorded as only written before is marked delivered, keeping its entries.
     let new_ids = recorded.is_none().then_some(ids.as_slice());
-    let refused = store
-        .record_digest_issue_around(&plan.feed.name, &issue, new_ids, || mail::send(smtp, &msg))
-        .map_err(|e| match e {
-            SendAndRecord::NotSent(e) => DigestError::NotSent(e),
-            SendAndRecord::SendFailed(e) => e,
-            SendAndRecord::NotRecorded(e) => DigestError::NotRecorded {
+    // Recipients an earlier attempt reached, before it stopped, are left out.
+    let earlier = store.digest_reached(&plan.feed.name, &label)?;
+    let (before, offer): (Vec<&Address>, Vec<&Address>) = msg
+        .envelope()
+        .to()
+        .iter()
+        .partition(|a| earlier.contains(&a.to_string()));
+    let offer: Vec<Address> = offer.into_iter().cloned().collect();
+    let sent = store.record_digest_issue_around(&plan.feed.name, &issue, new_ids, || {
+        if offer.is_empty() {
+            return Ok(mail::Delivery::default());
+        }
+        mail::send(smtp, &msg, &offer, !before.is_empty())
+    });
+    let delivery = match sent {
+        Ok(delivery) => delivery,
+        Err(SendAndRecord::NotSent(e)) => return Err(DigestError::NotSent(e)),
+        Err(SendAndRecord::NotRecorded(e)) => {
+            return Err(DigestError::NotRecorded {
                 week: label.clone(),
                 message_id: message_id.clone(),
                 error: e,
-            },
-        })?;
+            });
+        }
+        Err(SendAndRecord::SendFailed(failure))
+            if failure.reached.is_empty() && before.is_empty() =>
+        {
+            return Err(*failure.error);
+        }
+        Err(SendAndRecord::SendFailed(failure)) => {
+            return Err(unfinished(
+                store,
+                &plan,
+                &label,
+                &message_id,
+                failure,
+                recipients.len(),
+            ));
+        }
+    };
+    let refused = delivery.refused;
     write_archive(store, &plan).map_err(|e| {
         e.after(
             &label,
@@ -616,10 +683,49 @@ pub fn run(
     Ok(DigestOutcome::Sent {
         week: label,
         entries: entries.len(),
-        recipients: recipients.len() - refused.len(),
+        recipients: before.len() + delivery.reached.len(),
+        earlier: before.len(),
         message_id,
         refused,
     })
+}
+
+/// The error of a send that reached some recipients and stopped (see [`mail::send`]): those it
+/// reached are recorded first, so that the retry leaves them out.
+fn unfinished(
+    store: &mut Store,
+    plan: &Plan<'_>,
+    week: &str,
+    message_id: &str,
+    failure: mail::SendFailure,
+    total: usize,
+) -> DigestError {
+    if !failure.reached.is_empty()
+        && let Err(e) = store.record_digest_reached(&plan.feed.name, week, &failure.reached)
+    {
+        return DigestError::NotRecorded {
+            week: week.to_owned(),
+            message_id: message_id.to_owned(),
+            error: e,
+        };
+    }
+    let reached = store
+        .digest_reached(&plan.feed.name, week)
+        .map_or(failure.reached.len(), |r| r.len());
+    match *failure.error {
+        DigestError::Send {
+            server,
+            message,
+            permanent,
+        } => DigestError::Unfinished {
+            server,
+            message,
+            reached,
+            total,
+            permanent,
+        },
+        other => other,
+    }
 }
 
 /// Check that the three templates (built-in or overridden in `<config_dir>/templates/`) parse

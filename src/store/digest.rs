@@ -2,7 +2,7 @@
 //! digest needs.
 //!
 //! Owns: the SQL of the `digest_issue`, `digest_mailed` and `related_fixed` tables
-//! (`migrations/V3__digest.sql`), the statements that fix an entry's related links, and the
+//! (`migrations/V3__digest.sql`) and of `digest_reached` (`V13`), the statements that fix an entry's related links, and the
 //! one that keeps a link's URL and title those of the entry it points at ([`retarget_related`],
 //! run by the upsert that changes that entry).
 //! An issue is recorded once per (feed, week): as delivered when an SMTP server accepted it, or
@@ -122,6 +122,55 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// The recipients the issue of `week` already reached on an attempt that stopped before it
+    /// reached them all (see [`Store::record_digest_reached`]), as envelope addresses.
+    pub fn digest_reached(&self, feed: &str, week: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT address FROM digest_reached WHERE feed = ?1 AND week = ?2 ORDER BY rowid",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([feed, week], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Record that the issue of `week` reached `addresses` though the send stopped before it
+    /// reached every recipient: the retry leaves them out. Synced to disk like the issue's own
+    /// record (see [`Store::record_digest_issue_around`]); the rows go once the issue is
+    /// recorded.
+    pub fn record_digest_reached(
+        &mut self,
+        feed: &str,
+        week: &str,
+        addresses: &[String],
+    ) -> Result<(), StoreError> {
+        self.with_full_sync(|store| {
+            let sql = |e| store.err(e);
+            store.conn.execute_batch("BEGIN IMMEDIATE").map_err(sql)?;
+            let written = addresses
+                .iter()
+                .try_for_each(|address| {
+                    store
+                        .conn
+                        .execute(
+                            "INSERT OR IGNORE INTO digest_reached (feed, week, address)
+                             VALUES (?1, ?2, ?3)",
+                            params![feed, week, address],
+                        )
+                        .map(drop)
+                })
+                .and_then(|()| store.conn.execute_batch("COMMIT"))
+                .map_err(sql);
+            if written.is_err() && !store.conn.is_autocommit() {
+                let _ = store.conn.execute_batch("ROLLBACK");
+            }
+            written
+        })?
+    }
+
     /// The ids the issue of `week` mailed, in the order it listed them.
     pub fn digest_issue_entries(&self, feed: &str, week: &str) -> Result<Vec<EntryId>, StoreError> {
         let mut stmt = self
@@ -208,7 +257,7 @@ impl Store {
         let [old] = orphans.as_slice() else {
             return Ok(None);
         };
-        for table in ["digest_issue", "digest_mailed"] {
+        for table in ["digest_issue", "digest_mailed", "digest_reached"] {
             tx.execute(
                 &format!("UPDATE {table} SET feed = ?1 WHERE feed = ?2"),
                 params![feed, old],
@@ -351,6 +400,13 @@ impl Store {
         entries: Option<&[EntryId]>,
     ) -> Result<(), StoreError> {
         let sql = |e| self.err(e);
+        // Recorded as sent, the issue needs no list of whom an unfinished send reached.
+        self.conn
+            .execute(
+                "DELETE FROM digest_reached WHERE feed = ?1 AND week = ?2",
+                params![feed, issue.week],
+            )
+            .map_err(sql)?;
         let Some(entries) = entries else {
             if !self.mark_delivered_row(feed, issue)? {
                 return Err(StoreError::Db {

@@ -740,7 +740,7 @@ pub fn free_port() -> u16 {
 /// A running `tests/smtp_sink.py` (Python `aiosmtpd`), a real SMTP server on loopback that
 /// saves each message it accepts in `dir` as `<n>.eml`, with its envelope recipients in
 /// `<n>.rcpt`. `mode` is the script's: `accept`, `reject-sender`, `drop`, `tempfail-once`,
-/// `refuse=ADDR[,ADDR...]`.
+/// `refuse=ADDR[,ADDR...]`, `putoff=ADDR[,ADDR...]`, `limit=N`, or several joined with `+`.
 pub struct Sink {
     child: std::process::Child,
     pub port: u16,
