@@ -141,12 +141,16 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
             base_href: None,
             // An Atom title typed `html` or `xhtml` is markup: its text is the title. (RSS
             // titles carry no type and are kept as written.)
-            title: item.title.as_ref().map(|t| {
+            // One too costly to parse is left out, as if there were none.
+            title: item.title.as_ref().and_then(|t| {
                 if is_plain(t.content_type.as_ref()) {
-                    t.content.clone()
-                } else {
-                    super::html_text(&t.content)
+                    return Some(t.content.clone());
                 }
+                super::html_text(&t.content)
+                    .inspect_err(|e| {
+                        tracing::warn!("{feed_url}: the title of item {link}: not read: {e}");
+                    })
+                    .ok()
             }),
             published,
             modified,
@@ -412,6 +416,29 @@ mod tests {
         assert_eq!(a.modified[0].value, "2024-01-02T10:00:00+00:00");
         // No <published> at all: the updated date, as before.
         assert_eq!(b.published[0].value, "2024-01-02T11:00:00+00:00");
+    }
+
+    /// An Atom title typed `html` whose markup would cost the parser minutes is not parsed:
+    /// the item is read without it (normalization then names it after its URL).
+    #[test]
+    fn a_title_too_costly_to_parse_is_left_out() {
+        let nested = "&lt;div&gt;".repeat(5_000);
+        let atom = format!(
+            r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">
+<title>t</title><id>urn:x</id><updated>2024-01-03T00:00:00Z</updated>
+<entry><title type="html">{nested}x</title><id>urn:a</id><link href="https://example.org/a/"/>
+<updated>2024-01-02T10:00:00Z</updated></entry>
+<entry><title type="html">&lt;em&gt;B&lt;/em&gt; &amp;amp; c</title><id>urn:b</id>
+<link href="https://example.org/b/"/><updated>2024-01-02T11:00:00Z</updated></entry>
+</feed>"#
+        );
+        let items = parse_own(&atom);
+        let titles: Vec<Option<&str>> = items
+            .posts
+            .iter()
+            .map(|(_, p)| p.title.as_deref())
+            .collect();
+        assert_eq!(titles, [None, Some("B & c")]);
     }
 
     /// The website a feed names as its own: RSS `<channel><link>`, Atom `rel="alternate"` of an

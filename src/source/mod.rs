@@ -350,11 +350,13 @@ pub async fn fetch_page(fetcher: &Fetcher, url: &Url) -> Result<RawPage, FetchEr
 }
 
 /// Text of an HTML fragment (a title a feed or the REST API gives as HTML): tags stripped,
-/// entities decoded, whitespace collapsed.
-pub(crate) fn html_text(html: &str) -> String {
+/// entities decoded, whitespace collapsed. Markup that would cost the parser minutes
+/// ([`crate::html_limits::check`]) is refused unparsed, like a page.
+pub(crate) fn html_text(html: &str) -> Result<String, crate::html_limits::Exceeded> {
+    crate::html_limits::check(html)?;
     let frag = scraper::Html::parse_fragment(html);
     let text: String = frag.root_element().text().collect();
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    Ok(text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// Turn a response into a decoded page.

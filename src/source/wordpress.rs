@@ -41,7 +41,6 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use super::html_text as text_of;
 use crate::model::{DateSource, RawDate, RawPage, RawPost};
 use crate::source::http::{FetchError, Fetcher};
 use crate::source::site::Site;
@@ -908,7 +907,8 @@ impl<'a> Reader<'a> {
                                 t.get("id").and_then(Value::as_u64),
                                 t.get("name").and_then(Value::as_str),
                             ) {
-                                self.terms.insert((tax, id), Some(text_of(name)));
+                                let name = Some(text_of(name)).filter(|n| !n.is_empty());
+                                self.terms.insert((tax, id), name);
                             }
                         }
                     }
@@ -1024,6 +1024,12 @@ fn failure_reason(e: WpError) -> String {
         WpError::Fetch { error, .. } => error.to_string(),
         other => other.to_string(),
     }
+}
+
+/// The text of a title or name the API gives as HTML, or nothing when its markup would cost
+/// the parser minutes (see [`super::html_text`]): then it is left out, as an empty one is.
+fn text_of(html: &str) -> String {
+    super::html_text(html).unwrap_or_default()
 }
 
 /// Author names from `_embedded.author`, or `None` when they are missing (not embedded, or
@@ -1244,5 +1250,7 @@ mod tests {
             text_of("Talks &#8220;resume&#8221; <em>at  last</em> &amp; more"),
             "Talks \u{201c}resume\u{201d} at last & more"
         );
+        // Markup too costly to parse is not parsed: no text, as for an empty name.
+        assert_eq!(text_of(&format!("{}x", "<div>".repeat(5_000))), "");
     }
 }
