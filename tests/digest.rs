@@ -1630,9 +1630,49 @@ fn a_recipient_put_off_for_now_makes_the_whole_send_wait_for_a_retry() {
     );
 }
 
+/// Five recipients, as `digest.to` lists them.
+const FIVE: &str =
+    r#""a@example.org", "b@example.org", "c@example.org", "d@example.org", "e@example.org""#;
+
+/// [`FIVE`] through a server taking two recipients per message.
+const TWO_BY_TWO: [&[&str]; 3] = [
+    &["a@example.org", "b@example.org"],
+    &["c@example.org", "d@example.org"],
+    &["e@example.org"],
+];
+
 /// The envelope recipients of each message the sink accepted, in order.
 fn batches(sink: &Sink) -> Vec<Vec<String>> {
     sink.messages().iter().map(|m| sink.recipients(m)).collect()
+}
+
+/// Running the digest again finds the week sent and sends nothing: the sink still holds
+/// `messages`.
+fn sends_nothing_again(fx: &Fixture, sink: &Sink, messages: usize) {
+    let again = fx.run(&fx.opts()).expect("again");
+    assert!(
+        matches!(again, DigestOutcome::AlreadySent { .. }),
+        "{again:?}"
+    );
+    assert_eq!(sink.messages().len(), messages);
+}
+
+/// `outcome` is an issue sent to `recipients` (those reached on an earlier attempt included)
+/// and refused for `address` alone, which makes it exit 1: that refusal.
+fn refused_one(outcome: &DigestOutcome, recipients: usize, address: &str) -> digest::mail::Refusal {
+    let DigestOutcome::Sent {
+        recipients: reached,
+        refused,
+        ..
+    } = outcome
+    else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(*reached, recipients, "{outcome}");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].address, address);
+    assert_eq!(outcome.exit_code(), 1, "a refusal is a failure to report");
+    refused[0].clone()
 }
 
 /// A server that takes only so many recipients per message (`452 4.5.3` past them) gets the
@@ -1640,11 +1680,9 @@ fn batches(sink: &Sink) -> Vec<Vec<String>> {
 /// once, and a recipient refused for good in a later batch is named like any other.
 #[test]
 fn a_server_taking_few_recipients_per_message_gets_the_issue_in_batches() {
-    let list =
-        r#""a@example.org", "b@example.org", "c@example.org", "d@example.org", "e@example.org""#;
     let sink = Sink::start("limit=2");
     let fx = Fixture::new(Some(sink.port));
-    set_recipients(&fx, list);
+    set_recipients(&fx, FIVE);
     let sent = fx.run(&fx.opts()).expect("sent");
     assert!(
         matches!(&sent, DigestOutcome::Sent { recipients: 5, earlier: 0, refused, .. } if refused.is_empty()),
@@ -1655,14 +1693,7 @@ fn a_server_taking_few_recipients_per_message_gets_the_issue_in_batches() {
         sent.to_string().contains("sent 5 posts to 5 recipients (<"),
         "{sent}"
     );
-    assert_eq!(
-        batches(&sink),
-        [
-            vec!["a@example.org", "b@example.org"],
-            vec!["c@example.org", "d@example.org"],
-            vec!["e@example.org"]
-        ]
-    );
+    assert_eq!(batches(&sink), TWO_BY_TWO);
     let bodies: Vec<Vec<u8>> = sink
         .messages()
         .iter()
@@ -1682,20 +1713,9 @@ fn a_server_taking_few_recipients_per_message_gets_the_issue_in_batches() {
     // A refusal in the second batch: the others still get it, once.
     let sink = Sink::start("limit=2+refuse=c@example.org");
     let fx = Fixture::new(Some(sink.port));
-    set_recipients(&fx, list);
+    set_recipients(&fx, FIVE);
     let sent = fx.run(&fx.opts()).expect("sent");
-    let DigestOutcome::Sent {
-        recipients,
-        refused,
-        ..
-    } = &sent
-    else {
-        panic!("{sent:?}");
-    };
-    assert_eq!(*recipients, 4);
-    assert_eq!(refused.len(), 1, "{refused:?}");
-    assert_eq!(refused[0].address, "c@example.org");
-    assert_eq!(sent.exit_code(), 1);
+    refused_one(&sent, 4, "c@example.org");
     assert_eq!(
         batches(&sink),
         [
@@ -1712,10 +1732,7 @@ fn a_server_taking_few_recipients_per_message_gets_the_issue_in_batches() {
 fn a_send_stopped_after_some_batches_reaches_only_the_others_on_the_retry() {
     let sink = Sink::start("limit=2+putoff=d@example.org");
     let fx = Fixture::new(Some(sink.port));
-    set_recipients(
-        &fx,
-        r#""a@example.org", "b@example.org", "c@example.org", "d@example.org", "e@example.org""#,
-    );
+    set_recipients(&fx, FIVE);
     let err = fx.run(&fx.opts()).expect_err("stopped");
     let shown = err.to_string();
     assert!(
@@ -1751,14 +1768,7 @@ fn a_send_stopped_after_some_batches_reaches_only_the_others_on_the_retry() {
             .contains("to 5 recipients (<digest.negotiation.2024-W46@example.org>; 2 of them on an earlier attempt)"),
         "{sent}"
     );
-    assert_eq!(
-        batches(&sink),
-        [
-            vec!["a@example.org", "b@example.org"],
-            vec!["c@example.org", "d@example.org"],
-            vec!["e@example.org"]
-        ]
-    );
+    assert_eq!(batches(&sink), TWO_BY_TWO);
     let store = fx.store();
     assert!(
         store
@@ -1774,12 +1784,7 @@ fn a_send_stopped_after_some_batches_reaches_only_the_others_on_the_retry() {
         "recorded as sent, the issue needs no list of whom it reached"
     );
     drop(store);
-    let again = fx.run(&fx.opts()).expect("again");
-    assert!(
-        matches!(again, DigestOutcome::AlreadySent { .. }),
-        "{again:?}"
-    );
-    assert_eq!(sink.messages().len(), 3);
+    sends_nothing_again(&fx, &sink, 3);
 
     // A retry that finds every other recipient refused for good: those reached before have
     // it, so the issue is sent, as when some are refused in one attempt, and recorded.
@@ -1795,18 +1800,11 @@ fn a_send_stopped_after_some_batches_reaches_only_the_others_on_the_retry() {
     let refusing = Sink::start("refuse=b@example.org");
     set_smtp_port(&fx, refusing.port);
     let sent = fx.run(&fx.opts()).expect("sent");
-    let DigestOutcome::Sent {
-        recipients: 1,
-        earlier: 1,
-        refused,
-        ..
-    } = &sent
-    else {
-        panic!("{sent:?}");
-    };
-    assert_eq!(refused.len(), 1, "{refused:?}");
-    assert_eq!(refused[0].address, "b@example.org");
-    assert_eq!(sent.exit_code(), 1);
+    refused_one(&sent, 1, "b@example.org");
+    assert!(
+        matches!(sent, DigestOutcome::Sent { earlier: 1, .. }),
+        "{sent:?}"
+    );
     assert!(refusing.messages().is_empty());
     assert!(
         fx.store()
@@ -1828,23 +1826,11 @@ fn a_refused_recipient_is_named_and_the_others_still_get_the_issue() {
         r#""ana@example.org", "gone@example.org", "ben@example.org""#,
     );
     let outcome = fx.run(&fx.opts()).expect("sent to the others");
-    let DigestOutcome::Sent {
-        recipients,
-        refused,
-        ..
-    } = &outcome
-    else {
-        panic!("{outcome:?}");
-    };
-    assert_eq!(*recipients, 2);
-    assert_eq!(refused.len(), 1, "{refused:?}");
-    assert_eq!(refused[0].address, "gone@example.org");
+    let refusal = refused_one(&outcome, 2, "gone@example.org");
     assert!(
-        refused[0].answer.contains("550") && refused[0].answer.contains("no such user"),
-        "{:?}",
-        refused[0]
+        refusal.answer.contains("550") && refusal.answer.contains("no such user"),
+        "{refusal:?}"
     );
-    assert_eq!(outcome.exit_code(), 1, "a refusal is a failure to report");
     let shown = outcome.to_string();
     assert!(
         shown.starts_with("digest 2024-W46: sent 5 posts to 2 of 3 recipients (<"),
@@ -1867,12 +1853,7 @@ fn a_refused_recipient_is_named_and_the_others_still_get_the_issue() {
         .expect("recorded");
     assert!(recorded.delivered);
     // Recorded as sent: the others never get it twice.
-    let again = fx.run(&fx.opts()).expect("again");
-    assert!(
-        matches!(again, DigestOutcome::AlreadySent { .. }),
-        "{again:?}"
-    );
-    assert_eq!(sink.messages().len(), 1);
+    sends_nothing_again(&fx, &sink, 1);
     // Once the address is fixed, `--to` sends it the week's issue as sent, nothing recorded.
     let fixed = Sink::start("accept");
     set_smtp_port(&fx, fixed.port);
