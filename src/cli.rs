@@ -197,6 +197,9 @@ pub fn check(path: &Path) -> Exit {
                 eprintln!("error: {e}");
                 return Exit::Usage;
             }
+            for note in crate::digest::advice(&cfg) {
+                eprintln!("warning: {}: {note}", path.display());
+            }
             println!(
                 "{}: OK ({} source(s), {} feed(s))",
                 path.display(),

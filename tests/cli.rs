@@ -323,6 +323,23 @@ fn check_rejects_what_later_commands_would_and_creates_nothing() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("OK"), "{stdout}");
     assert!(!dir.path().join("out").exists());
+
+    // A digest sent without unsubscribe_url is valid, and check says what it lacks.
+    let digest = "[digest]\nfeed = \"main\"\nfrom = \"d@example.org\"\nto = [\"a@example.org\"]\n\
+                  smtp_url = \"smtp://127.0.0.1:9\"\n";
+    let cfg = write_config(dir.path(), &config("out/feeds", "posts", digest));
+    let (code, stdout, stderr) = feedwright(&cfg, &["check"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("OK"), "{stdout}");
+    assert!(
+        stderr.contains("config.toml: digest.unsubscribe_url is not set: issues offer unsubscribing by mail to the sender (mailto:d@example.org?subject=unsubscribe)"),
+        "{stderr}"
+    );
+    let with = format!("{digest}unsubscribe_url = \"https://example.org/unsubscribe\"\n");
+    let cfg = write_config(dir.path(), &config("out/feeds", "posts", &with));
+    let (code, _, stderr) = feedwright(&cfg, &["check"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("unsubscribe_url"), "{stderr}");
 }
 
 /// The state `status` shows for source `site`.

@@ -1113,6 +1113,50 @@ fn related_limit_caps_the_links_listed_under_each_entry() {
     }
 }
 
+/// Every link of the built-in HTML, in the mail and its web copy, is absolute (in-page
+/// anchors do nothing in many mail apps), and the issue offers a way to unsubscribe even
+/// without `unsubscribe_url`: a message to the sender, in the `List-Unsubscribe` header too.
+#[test]
+fn every_link_is_absolute_and_unsubscribing_is_always_offered() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    let text = std::fs::read_to_string(fx.config_path()).expect("read config");
+    let without: String = text
+        .lines()
+        .filter(|l| !l.starts_with("unsubscribe_url"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(without, text, "the fixture sets unsubscribe_url");
+    std::fs::write(fx.config_path(), without).expect("write config");
+    fx.run(&fx.opts()).expect("sent");
+    let msgs = sink.messages();
+    assert_eq!(msgs.len(), 1);
+    let m = parse_message(&msgs[0]);
+    let by_mail = "mailto:digest@example.org?subject=unsubscribe";
+    assert_eq!(m["headers"]["List-Unsubscribe"], format!("<{by_mail}>"));
+    assert!(m["headers"].get("List-Unsubscribe-Post").is_none(), "{m}");
+    let mail_html = m["parts"][1]["body"]
+        .as_str()
+        .expect("html part")
+        .to_owned();
+    let web_html = std::fs::read_to_string(fx.out("2024-W46.html")).expect("web copy");
+    for html in [mail_html, web_html] {
+        let doc = scraper::Html::parse_document(&html);
+        let a = scraper::Selector::parse("a").expect("selector");
+        let hrefs: Vec<&str> = doc.select(&a).filter_map(|e| e.attr("href")).collect();
+        assert!(hrefs.len() > 10, "{hrefs:?}");
+        for href in &hrefs {
+            assert!(
+                href.starts_with("https://")
+                    || href.starts_with("http://")
+                    || href.starts_with("mailto:"),
+                "not absolute: {href:?}"
+            );
+        }
+        assert!(hrefs.contains(&by_mail), "{hrefs:?}");
+    }
+}
+
 /// The default templates' output for the fixed corpus. Regenerate with
 /// `UPDATE_SNAPSHOTS=1 cargo test --test digest`.
 #[test]

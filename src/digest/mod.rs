@@ -548,7 +548,7 @@ pub fn run(
             date: now,
             list_name: &plan.title,
             list_id: &plan.list_id,
-            unsubscribe_url: plan.digest.unsubscribe_url.as_deref(),
+            unsubscribe_url: Some(&plan.unsubscribe),
         })
     };
     // The copy on disk sits in the output folder, which may be public: it is addressed to the
@@ -802,6 +802,38 @@ struct Plan<'a> {
     smtp: Option<mail::SmtpSettings>,
     /// How to DKIM-sign sent messages, when `dkim_key` is set.
     dkim: Option<lettre::message::dkim::DkimConfig>,
+    /// `unsubscribe_url`, or else [`unsubscribe_by_mail`] to the sender.
+    unsubscribe: String,
+}
+
+/// The unsubscribe link of a digest without `unsubscribe_url`: a message to the sender asking
+/// to unsubscribe (RFC 2369 `mailto:`), so that every issue offers a way out, if not a
+/// one-click one.
+fn unsubscribe_by_mail(from: &Address) -> String {
+    let link = format!("mailto:{from}?subject=unsubscribe");
+    url::Url::parse(&link).map_or(link, String::from)
+}
+
+/// What `feedwright check` should point out about a `[digest]` that is valid as it is: an
+/// issue sent without `unsubscribe_url` offers unsubscribing by mail to the sender only.
+pub fn advice(cfg: &Config) -> Vec<String> {
+    let Some(d) = &cfg.digest else {
+        return Vec::new();
+    };
+    let mut notes = Vec::new();
+    if d.smtp_url.is_some() && d.unsubscribe_url.is_none() {
+        let from = d
+            .from
+            .parse::<lettre::message::Mailbox>()
+            .map(|m| unsubscribe_by_mail(&m.email))
+            .unwrap_or_else(|_| "mailto:<from>".into());
+        notes.push(format!(
+            "digest.unsubscribe_url is not set: issues offer unsubscribing by mail to the \
+             sender ({from}) and no one-click unsubscribe, which large mailbox providers expect \
+             of bulk mail; set it to a page or mailto: address that handles unsubscribing"
+        ));
+    }
+    notes
 }
 
 impl<'a> Plan<'a> {
@@ -880,12 +912,17 @@ impl<'a> Plan<'a> {
             }
             _ => None,
         };
+        let unsubscribe = digest
+            .unsubscribe_url
+            .clone()
+            .unwrap_or_else(|| unsubscribe_by_mail(&from.email));
         let public = if cfg.public_url.ends_with('/') {
             cfg.public_url.clone()
         } else {
             format!("{}/", cfg.public_url)
         };
         Ok(Plan {
+            unsubscribe,
             digest,
             feed,
             tz,
@@ -931,7 +968,7 @@ impl<'a> Plan<'a> {
             web_url: format!("{}{}.html", self.public_dir, week.week.label()),
             archive_url: format!("{}index.html", self.public_dir),
             issues_feed_url: format!("{}atom.xml", self.public_dir),
-            unsubscribe_url: self.digest.unsubscribe_url.clone(),
+            unsubscribe_url: Some(self.unsubscribe.clone()),
             related_limit: self.digest.related_limit as usize,
         }
     }

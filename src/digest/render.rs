@@ -80,7 +80,8 @@ pub struct IssueContext {
     pub archive_url: String,
     /// The Atom feed of issues (`<public_url><feed>/digest/atom.xml`).
     pub issues_feed_url: String,
-    /// `[digest] unsubscribe_url`, or none.
+    /// `[digest] unsubscribe_url`, else a `mailto:` to the sender asking to unsubscribe (none
+    /// only in a sample issue).
     pub unsubscribe_url: Option<String>,
 }
 
@@ -220,7 +221,7 @@ pub struct IssueMeta {
     pub archive_url: String,
     /// The Atom feed of issues.
     pub issues_feed_url: String,
-    /// Unsubscribe URL, if configured.
+    /// Unsubscribe URL (see [`IssueMeta::unsubscribe_url`]).
     pub unsubscribe_url: Option<String>,
     /// At most this many related posts are listed under each entry (`[digest] related_limit`;
     /// an entry's stored links, fixed under an earlier limit, may be more).
