@@ -19,6 +19,8 @@
 //! - [`extract`]: fields out of untrusted HTML (pure).
 //! - [`normalize`]: canonical URLs, ids, dates, sanitized HTML (pure).
 //! - [`html_limits`]: the linear look that refuses HTML too costly to parse (pure).
+//! - `html_out` (private): the one serializer of a parsed HTML tree back to text.
+//! - `cpu` (private): the gate that runs page work on the blocking pool, one job per core.
 //! - [`store`]: all SQL.
 //! - [`publish`]: feed rendering (pure) and the one atomic writer of `output_dir`.
 //! - [`digest`]: the weekly issue: week, selection, related posts, templates, MIME, SMTP.
