@@ -689,7 +689,8 @@ pub fn daemon(path: &Path, wait: Duration) -> Exit {
     }
 }
 
-/// How long `serve` lets requests in progress finish after SIGTERM/SIGINT.
+/// How long `serve` lets requests in progress finish after SIGTERM/SIGINT before it closes
+/// their connections.
 const SERVE_GRACE: Duration = Duration::from_secs(5);
 
 /// Bind `[server] listen` if configured; a bad or busy address is a configuration error,
@@ -733,22 +734,14 @@ pub fn serve(path: &Path) -> Exit {
         Ok(None) => return Exit::Usage,
         Err(e) => return e,
     };
-    let served = runtime.block_on(async {
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let serving = crate::server::serve(&cfg, listener, async move {
-            let _ = stopped.await;
-        });
-        tokio::pin!(serving);
-        tokio::select! {
-            ended = &mut serving => ended,
-            () = crate::daemon::stop_signal() => {
-                let _ = stop.send(());
-                // Requests in progress get a moment; a client that never finishes its request
-                // does not hold the stop.
-                tokio::time::timeout(SERVE_GRACE, serving).await.unwrap_or(Ok(()))
-            }
-        }
-    });
+    // Requests in progress get a moment; a client that never finishes its request, or a long
+    // download, does not hold the stop: `serve` closes what is left after the grace.
+    let served = runtime.block_on(crate::server::serve(
+        &cfg,
+        listener,
+        crate::daemon::stop_signal(),
+        SERVE_GRACE,
+    ));
     runtime.shutdown_timeout(Duration::from_secs(1));
     match served {
         Ok(()) => Exit::Ok,

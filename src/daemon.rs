@@ -42,6 +42,9 @@ const MAX_NAP: Duration = Duration::from_secs(30);
 /// How long a running job may take to finish after SIGTERM before it is dropped at its next
 /// await point (never in the middle of a file write or a transaction, which do not await).
 const STOP_GRACE: Duration = Duration::from_secs(8);
+/// How long the built-in server's requests in progress may go on when it is stopped or
+/// restarted by a reload; their connections are closed then.
+const SERVER_GRACE: Duration = Duration::from_secs(1);
 
 /// What the daemon schedules.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,7 +194,7 @@ impl Server {
             let shutdown = async move {
                 let _ = stopped.await;
             };
-            if let Err(e) = crate::server::serve(&cfg, listener, shutdown).await {
+            if let Err(e) = crate::server::serve(&cfg, listener, shutdown, SERVER_GRACE).await {
                 tracing::error!("server: {e}");
             }
         });
@@ -201,7 +204,7 @@ impl Server {
     /// Stop accepting; requests in progress get a second to finish.
     async fn stop(self) {
         let _ = self.stop.send(());
-        let _ = tokio::time::timeout(Duration::from_secs(1), self.task).await;
+        let _ = tokio::time::timeout(SERVER_GRACE, self.task).await;
     }
 }
 

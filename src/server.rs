@@ -3,7 +3,8 @@
 //!
 //! Owns: the HTTP side of `[server]` — binding `server.listen`, the accept loop and its limits
 //! (connections at once, header-read and stalled-write timeouts, request head size, `Host`),
-//! content types, validators and conditional answers, gzip with `Vary: Accept-Encoding`,
+//! stopping (no connection it accepted outlives `serve`: those still busy after the caller's
+//! grace period are closed), content types, validators and conditional answers, gzip with `Vary: Accept-Encoding`,
 //! `Cache-Control`, refusing paths that leave `output_dir` or hold control characters, and
 //! turning what the store recorded into health (credentials removed) and Prometheus figures. Files are read by tower-http `ServeDir` (the file's strong `ETag` from size
 //! and mtime in nanoseconds, `Last-Modified`, 304 for `If-None-Match` including `*` and for
@@ -129,7 +130,10 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(250);
 const ACCEPT_ERRORS_QUIET: Duration = Duration::from_secs(2);
 
 /// Serve `cfg`'s `output_dir`, `/`, `/healthz` and `/metrics` on `listener` until `shutdown`
-/// completes; requests in flight are then finished.
+/// completes. Then no connection is accepted any more; those open are asked to close after the
+/// request in flight, and whatever is still open after `grace` (a long answer to a slow client,
+/// say) is closed: when `serve` returns, within about `grace` of `shutdown`, no connection it
+/// accepted is served any more.
 ///
 /// At most `[server] max_connections` connections are served at once (the next waits in the
 /// socket's backlog until one closes); a connection must send each request's head within
@@ -142,6 +146,7 @@ pub async fn serve(
     cfg: &Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
 ) -> Result<(), ServerError> {
     let addr = listener
         .local_addr()
@@ -161,6 +166,9 @@ pub async fn serve(
         .max_buf_size(MAX_REQUEST_HEAD_BYTES);
     let slots = Arc::new(Semaphore::new(limits.max_connections as usize));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Every connection's task, so that none outlives `serve`; finished ones are reaped at each
+    // accept, which keeps the set near `max_connections`.
+    let mut connections = tokio::task::JoinSet::new();
     // Failures to accept in the current run of them, and when the last one happened.
     let mut failed_accepts = 0u64;
     let mut last_failure = Instant::now();
@@ -212,7 +220,8 @@ pub async fn serve(
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
         let io = hyper_util::rt::TokioIo::new(stall::Stall::new(tcp, timeout));
         let conn = graceful.watch(http.serve_connection(io, service));
-        tokio::spawn(async move {
+        while connections.try_join_next().is_some() {}
+        connections.spawn(async move {
             // Errors here are one client's (reset, timed out, malformed): not worth a log line.
             if let Err(e) = conn.await {
                 tracing::debug!("connection ended: {e}");
@@ -221,7 +230,18 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        while connections.try_join_next().is_some() {}
+        tracing::info!(
+            "server on {addr}: closing {} connection(s) still busy after {} ms",
+            connections.len(),
+            grace.as_millis()
+        );
+    }
+    connections.shutdown().await;
     Ok(())
 }
 

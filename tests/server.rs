@@ -34,6 +34,9 @@ use url::Url;
 
 const SECRET: &str = "secret-marker-in-config";
 
+/// How long the servers of these tests let requests in progress finish once told to stop.
+const GRACE: Duration = Duration::from_secs(1);
+
 struct Fixture {
     dir: tempfile::TempDir,
     cfg: Config,
@@ -72,9 +75,14 @@ impl Fixture {
         let (tx, rx) = oneshot::channel();
         let c = cfg.clone();
         let task = tokio::spawn(async move {
-            server::serve(&c, listener, async {
-                let _ = rx.await;
-            })
+            server::serve(
+                &c,
+                listener,
+                async {
+                    let _ = rx.await;
+                },
+                GRACE,
+            )
             .await
         });
         Fixture {
@@ -1187,9 +1195,14 @@ fn fetch_once(cfg: &Config, path: &str) -> (StatusCode, String) {
         let (tx, rx) = oneshot::channel::<()>();
         let c = cfg.clone();
         let task = tokio::spawn(async move {
-            server::serve(&c, listener, async {
-                let _ = rx.await;
-            })
+            server::serve(
+                &c,
+                listener,
+                async {
+                    let _ = rx.await;
+                },
+                GRACE,
+            )
             .await
         });
         let res = client()
@@ -1956,9 +1969,14 @@ async fn output_dir_as_a_symlink_can_be_swapped_while_serving() {
     let (tx, rx) = oneshot::channel::<()>();
     let c = cfg.clone();
     let task = tokio::spawn(async move {
-        server::serve(&c, listener, async {
-            let _ = rx.await;
-        })
+        server::serve(
+            &c,
+            listener,
+            async {
+                let _ = rx.await;
+            },
+            GRACE,
+        )
         .await
     });
     let get = |path: &'static str| async move {
@@ -2031,4 +2049,23 @@ async fn a_client_that_stops_reading_an_answer_is_dropped_after_the_timeout() {
         .expect("get");
     assert_eq!(res.bytes().await.expect("body").len(), SIZE);
     fx.stop().await;
+}
+
+/// Told to stop, the server ends every connection it accepted within its grace period, even
+/// one kept busy by a long answer (a client downloading slowly): none outlives `serve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_ends_a_slow_download_within_the_grace_period() {
+    let fx = Fixture::start().await;
+    common::sparse_file(&fx.cfg.output_dir.join("daily/big.xml"));
+    let download = common::SlowDownload::start(fx.addr, "/daily/big.xml").await;
+    let stopping = tokio::spawn(fx.stop());
+    let (after, got) = download
+        .closed_within(GRACE + Duration::from_secs(4))
+        .await
+        .expect("the download still goes on 4 s after the grace period");
+    assert!(
+        got < common::LARGE_FILE,
+        "the whole answer came in {after:?}"
+    );
+    stopping.await.expect("the server stopped");
 }

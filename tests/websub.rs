@@ -401,9 +401,14 @@ fn served_feeds_carry_hub_and_self_link_headers() {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let c = cfg.clone();
         let task = tokio::spawn(async move {
-            feedwright::server::serve(&c, listener, async {
-                let _ = rx.await;
-            })
+            feedwright::server::serve(
+                &c,
+                listener,
+                async {
+                    let _ = rx.await;
+                },
+                Duration::from_secs(1),
+            )
             .await
         });
         let client = reqwest::Client::new();

@@ -737,6 +737,69 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Size of [`sparse_file`]'s files: at [`SlowDownload`]'s pace, an answer of minutes.
+pub const LARGE_FILE: u64 = 2 << 30;
+
+/// Create `path` as a [`LARGE_FILE`]-byte file of zeros that takes no disk space (a hole).
+pub fn sparse_file(path: &Path) {
+    std::fs::File::create(path)
+        .and_then(|f| f.set_len(LARGE_FILE))
+        .expect("sparse file");
+}
+
+/// A client downloading a large file slowly, as one on a poor link would: its connection is
+/// never idle and never stalled (it takes at most 64 KiB every 5 ms, through a small receive
+/// buffer so that little of the answer waits in its socket), and it lasts as long as the
+/// answer does unless the server ends it.
+pub struct SlowDownload {
+    reading: tokio::task::JoinHandle<u64>,
+}
+
+impl SlowDownload {
+    /// Ask `addr` for `path` and wait for the start of a `200` answer: the server has taken the
+    /// connection and is sending.
+    pub async fn start(addr: SocketAddr, path: &str) -> SlowDownload {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(64 * 1024).expect("SO_RCVBUF");
+        let mut s = socket.connect(addr).await.expect("connect");
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes())
+            .await
+            .expect("send");
+        let mut buf = vec![0u8; 64 * 1024];
+        let first = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+            .await
+            .expect("an answer within 10 s")
+            .expect("read");
+        let head = String::from_utf8_lossy(&buf[..first.min(64)]).into_owned();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head:?}");
+        let reading = tokio::spawn(async move {
+            let mut got = first as u64;
+            loop {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => return got,
+                    Ok(n) => got += n as u64,
+                }
+            }
+        });
+        SlowDownload { reading }
+    }
+
+    /// How long from now until the server ends the connection (end of stream or reset), and
+    /// the bytes received by then (head included); `None` while it is still open after `limit`.
+    pub async fn closed_within(mut self, limit: Duration) -> Option<(Duration, u64)> {
+        let start = std::time::Instant::now();
+        match tokio::time::timeout(limit, &mut self.reading).await {
+            Ok(got) => Some((start.elapsed(), got.expect("reader"))),
+            Err(_) => {
+                self.reading.abort();
+                None
+            }
+        }
+    }
+}
+
 /// A running `tests/smtp_sink.py` (Python `aiosmtpd`), a real SMTP server on loopback that
 /// saves each message it accepts in `dir` as `<n>.eml`, with its envelope recipients in
 /// `<n>.rcpt`. `mode` is the script's: `accept`, `reject-sender`, `drop`, `tempfail-once`,
