@@ -8,7 +8,8 @@
 //! signals (SIGTERM/SIGINT: stop within 10 s with no partial file, whatever is running or
 //! waiting, and no digest started once stopping; SIGHUP: reload config and templates,
 //! restarting the schedules and the built-in server, keeping the old config and the job in
-//! progress when the new one is invalid). Must not: contain business logic (it calls `pipeline` and `digest`).
+//! progress when the new one is invalid; the old server is waited for, its connections closed
+//! after 1 s). Must not: contain business logic (it calls `pipeline` and `digest`).
 //!
 //! Clock steps and DST. Each schedule keeps a `Plan`; the loop naps at most `MAX_NAP` (30 s) and
 //! asks the pure `Plan::decide`, with the wall clock and the real (monotonic) time since the
@@ -43,7 +44,8 @@ const MAX_NAP: Duration = Duration::from_secs(30);
 /// await point (never in the middle of a file write or a transaction, which do not await).
 const STOP_GRACE: Duration = Duration::from_secs(8);
 /// How long the built-in server's requests in progress may go on when it is stopped or
-/// restarted by a reload; their connections are closed then.
+/// restarted by a reload; their connections are closed then, so that nothing is served with an
+/// old configuration or beside the new server's connection cap.
 const SERVER_GRACE: Duration = Duration::from_secs(1);
 
 /// What the daemon schedules.
@@ -201,10 +203,20 @@ impl Server {
         Ok(Server { stop, task })
     }
 
-    /// Stop accepting; requests in progress get a second to finish.
+    /// Stop accepting and wait until the server ended: requests in progress get
+    /// [`SERVER_GRACE`] to finish, then `serve` closes their connections and returns.
     async fn stop(self) {
         let _ = self.stop.send(());
-        let _ = tokio::time::timeout(SERVER_GRACE, self.task).await;
+        let mut task = self.task;
+        // Only a safety net: dropping `serve` closes its connections too.
+        if tokio::time::timeout(SERVER_GRACE + Duration::from_secs(1), &mut task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("server: not stopped in time; dropping it");
+            task.abort();
+            let _ = task.await;
+        }
     }
 }
 

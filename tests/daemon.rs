@@ -688,3 +688,53 @@ fn the_json_log_shows_source_urls_without_credentials() {
         "{text}"
     );
 }
+
+/// A reload ends the old server's connections within its short grace period, even one kept
+/// busy by a long download, so nothing is served with the old configuration or beside the new
+/// server's connection cap; a new connection sees the new configuration.
+#[test]
+fn a_reload_ends_the_old_servers_connections() {
+    let site = Site::start();
+    publish(
+        &site,
+        &[Post::new(1, "first", "First post", "2024-05-01T09:00:00Z")],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = format!("[server]\nlisten = \"127.0.0.1:{port}\"\n");
+    let cfg = write_config(dir.path(), &format!("{}{server}", config(&site)));
+    let log = dir.path().join("daemon.log");
+    let d = start(&cfg, &log);
+    wait_for("the first refresh", Duration::from_secs(10), || {
+        entries(&dir.path().join("out/main")) == 1
+    });
+    common::sparse_file(&dir.path().join("out/main/big.xml"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let addr = ([127, 0, 0, 1], port).into();
+    let download = rt.block_on(common::SlowDownload::start(addr, "/main/big.xml"));
+
+    let with_copy = config(&site).replace(
+        "[daemon]",
+        "[[feed]]\nname = \"copy\"\nsources = [\"site\"]\n[daemon]",
+    );
+    std::fs::write(&cfg, format!("{with_copy}{server}")).unwrap();
+    signal(&d, "HUP");
+    let closed = rt.block_on(download.closed_within(Duration::from_secs(8)));
+    let read = || std::fs::read_to_string(&log).unwrap();
+    let (_, got) = closed.unwrap_or_else(|| {
+        panic!(
+            "the old server still serves the download 8 s after SIGHUP: {}",
+            read()
+        )
+    });
+    assert!(got < common::LARGE_FILE, "the whole answer came");
+    assert!(read().contains("configuration reloaded"), "{}", read());
+    let index = || {
+        let url = format!("http://127.0.0.1:{port}/");
+        rt.block_on(async { reqwest::get(&url).await.unwrap().text().await.unwrap() })
+    };
+    wait_for("the new feed on the index", Duration::from_secs(10), || {
+        index().contains("copy/atom.xml")
+    });
+    signal(&d, "TERM");
+}
