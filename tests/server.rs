@@ -4,7 +4,8 @@
 //! a writer holds open, and `/metrics` checked by the Prometheus reference parser (Python
 //! `prometheus_client`), including requests by HTTP status after real runs against the loopback
 //! fixture site. Also the connection rules on real sockets: the connection cap, the timeouts
-//! (silent, trickling, idle and non-reading clients), the request head cap, failing accepts
+//! (silent, trickling, idle and non-reading clients), a stop closing a busy connection after the
+//! grace period, the request head cap, failing accepts
 //! under a low descriptor limit, `Host` checks, `Cache-Control`, credentials kept out of
 //! `/healthz` and `status`, and `/metrics` read once per change.
 
