@@ -13,12 +13,13 @@
 //! rules of `representation`: each representation (gzip or not; the browser's `application/xml`
 //! or the feed type) has its own strong ETag, conditional lists are rewritten into the file's,
 //! `If-Range` is honoured, several ranges or another unit are ignored, and HEAD gets the headers
-//! GET would. Every request's `Accept-Encoding` is first replaced by the coding chosen here, and
-//! the compression layer compresses a file exactly when its answer says so: the ETag sent always
-//! names the encoding sent. Must not: write to the database (it opens it with
+//! GET would. Every request's `Accept-Encoding` is first replaced by the coding chosen here; a
+//! file's gzip representation is the copy `gzip` keeps for its version, and the compression
+//! layer compresses only what else asks for it: the ETag sent always names the encoding sent. Must not: write to the database (it opens it with
 //! [`Store::open_read_only`], so it runs beside a `run` or the daemon holding the writer lock),
 //! write into `output_dir`, or decide when anything runs.
 
+mod gzip;
 mod metrics;
 mod representation;
 mod stall;
@@ -31,7 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::{Body, HttpBody};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -261,6 +262,7 @@ pub fn router(cfg: &Config) -> Router {
     let state = Arc::new(AppState {
         cfg: cfg.clone(),
         serve_dir: ServeDir::new(&root).append_index_html_on_directories(false),
+        gzip: gzip::GzipCopies::new(gzip::BUDGET_BYTES),
         root,
         metrics: Reuse::new(METRICS_REUSE),
     });
@@ -358,6 +360,8 @@ struct AppState {
     cfg: Config,
     root: PathBuf,
     serve_dir: ServeDir,
+    /// The gzip representations of files, compressed once per version.
+    gzip: gzip::GzipCopies,
     /// The last `/metrics` text (see [`metrics_text`]).
     metrics: Reuse<ChangeStamp>,
 }
@@ -457,18 +461,19 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
     else {
         return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n");
     };
-    match real {
+    let real = match real {
         Ok(real) => {
             if !real_root.is_ok_and(|root| real.starts_with(root)) {
                 return text(StatusCode::NOT_FOUND, "not found\n");
             }
+            real
         }
         // A folder we may not search: the file server reports it (500 and a log line).
-        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {}
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => st.root.join(&rel),
         // Missing, a symlink loop, a name too long …: nothing there to serve, and nothing
         // worth a log line (anyone can ask for such a path).
         Err(_) => return text(StatusCode::NOT_FOUND, "not found\n"),
-    }
+    };
     let name = rel
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -561,19 +566,48 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         }
         break (res, variant);
     };
-    if let Some(etag) = header_str(&res, header::ETAG).and_then(|e| variant.etag(e))
+    // The file's own ETag, before it names the representation: it keys the gzip copy.
+    let file_etag = header_str(&res, header::ETAG).map(str::to_owned);
+    if let Some(etag) = file_etag.as_deref().and_then(|e| variant.etag(e))
         && let Ok(value) = HeaderValue::from_str(&etag)
     {
         res.headers_mut().insert(header::ETAG, value);
     }
-    let gzip = variant.gzip && res.status() == StatusCode::OK;
-    if gzip {
-        // The encoder flushes whenever its input is not ready yet, so a file read in several
-        // chunks would give different gzip bytes from one request to the next, under one strong
-        // ETag. Handed over whole, the file compresses to the same bytes every time.
-        let (parts, body) = res.into_parts();
-        match axum::body::to_bytes(body, usize::MAX).await {
-            Ok(bytes) => res = Response::from_parts(parts, Body::from(bytes)),
+    let mut gzip = variant.gzip && res.status() == StatusCode::OK;
+    // Compressed once per version of the file and kept (see `gzip`): the same bytes for every
+    // request under one strong ETag, without a copy of the file per request, and a HEAD
+    // answer with the headers of the GET one, `Content-Length` included.
+    if gzip && let Some(etag) = file_etag {
+        let (mut head, body) = res.into_parts();
+        let is_get = parts.method == Method::GET;
+        let whole = async {
+            if is_get {
+                axum::body::to_bytes(body, usize::MAX)
+                    .await
+                    .map_err(io::Error::other)
+            } else {
+                unencoded(&st.serve_dir, &parts.uri, &etag).await
+            }
+        };
+        match st.gzip.get(real, etag.clone(), whole).await {
+            Ok(bytes) => {
+                head.headers.remove(header::ACCEPT_RANGES);
+                head.headers
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                head.headers
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+                let body = if is_get {
+                    Body::from(bytes)
+                } else {
+                    Body::empty()
+                };
+                res = Response::from_parts(head, body);
+                // Encoded already: the compression layer leaves it alone.
+                gzip = false;
+            }
+            // The file changed since this HEAD request opened it: the compression layer gives
+            // the answer its headers, without a length.
+            Err(_) if !is_get => res = Response::from_parts(head, Body::empty()),
             Err(e) => {
                 tracing::warn!("cannot read {}: {e}", rel.display());
                 return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file\n");
@@ -619,6 +653,20 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     res
+}
+
+/// The whole unencoded content of the file at `uri`'s path, if it is still the version
+/// `etag` names (for the gzip copy a HEAD request needs).
+async fn unencoded(serve_dir: &ServeDir, uri: &axum::http::Uri, etag: &str) -> io::Result<Bytes> {
+    let mut req = Request::new(Body::empty());
+    *req.uri_mut() = uri.clone();
+    let res = serve_dir.clone().try_call(req).await?.map(Body::new);
+    if res.status() != StatusCode::OK || header_str(&res, header::ETAG) != Some(etag) {
+        return Err(io::Error::other("the file changed meanwhile"));
+    }
+    axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .map_err(io::Error::other)
 }
 
 /// A header of `res` as text, if present and visible ASCII.

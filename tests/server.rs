@@ -5,7 +5,7 @@
 //! `prometheus_client`), including requests by HTTP status after real runs against the loopback
 //! fixture site. Also the connection rules on real sockets: the connection cap, the timeouts
 //! (silent, trickling, idle and non-reading clients), a stop closing a busy connection after the
-//! grace period, the request head cap, failing accepts
+//! grace period, gzip copies made once per file version, the request head cap, failing accepts
 //! under a low descriptor limit, `Host` checks, `Cache-Control`, credentials kept out of
 //! `/healthz` and `status`, and `/metrics` read once per change.
 
@@ -1893,6 +1893,73 @@ async fn the_gzip_representation_is_the_same_bytes_on_every_request() {
             }
         }
     }
+    fx.stop().await;
+}
+
+/// A file's gzip copy is made once per version of the file (its ETag: size and modification
+/// time) and kept: a GET and a HEAD both say its length, the HEAD even before any GET, and a
+/// file changed in place under the same size and time still gets the copy of that version,
+/// while a new version gets a new copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_copies_are_made_once_per_version_and_have_a_length() {
+    let fx = Fixture::start().await;
+    let c = client();
+    let url = fx.url("/daily/atom.xml");
+    let path = fx.cfg.output_dir.join("daily/atom.xml");
+    let on_disk = std::fs::read(&path).expect("file");
+    let gzip = |req: reqwest::RequestBuilder| req.header(ACCEPT_ENCODING, "gzip").send();
+    let head = gzip(c.head(&url)).await.expect("head");
+    assert_eq!(header(&head, CONTENT_ENCODING), "gzip");
+    let get = gzip(c.get(&url)).await.expect("get");
+    assert_eq!(representation_headers(&head), representation_headers(&get));
+    let length = header(&get, CONTENT_LENGTH);
+    let etag = header(&get, ETAG);
+    let first = get.bytes().await.expect("body").to_vec();
+    assert_eq!(length, first.len().to_string());
+    let decode = |body: &[u8]| {
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(body)
+            .read_to_end(&mut plain)
+            .expect("valid gzip");
+        plain
+    };
+    assert_eq!(decode(&first), on_disk);
+
+    // The same size and modification time: the same version, so its kept copy.
+    let changed: Vec<u8> = on_disk
+        .iter()
+        .map(|b| if *b == b'a' { b'b' } else { *b })
+        .collect();
+    assert_ne!(changed, on_disk);
+    let mtime = std::fs::metadata(&path)
+        .expect("meta")
+        .modified()
+        .expect("mtime");
+    std::fs::write(&path, &changed).expect("write");
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .expect("open")
+        .set_modified(mtime)
+        .expect("mtime");
+    let res = gzip(c.get(&url)).await.expect("get");
+    assert_eq!(header(&res, ETAG), etag);
+    assert_eq!(
+        res.bytes().await.expect("body").to_vec(),
+        first,
+        "the kept copy"
+    );
+
+    // A new version: a new copy.
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .expect("open")
+        .set_modified(mtime + Duration::from_secs(1))
+        .expect("mtime");
+    let res = gzip(c.get(&url)).await.expect("get");
+    assert_ne!(header(&res, ETAG), etag);
+    assert_eq!(decode(&res.bytes().await.expect("body")), changed);
     fx.stop().await;
 }
 
