@@ -1157,6 +1157,30 @@ fn every_link_is_absolute_and_unsubscribing_is_always_offered() {
     }
 }
 
+/// The copies in `templates/` are the built-in templates: they are where a user starts an
+/// override from, and, next to the shipped `config.toml`, they are what its digest renders.
+#[test]
+fn the_template_copies_are_the_built_in_templates() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (copy, built_in) in [
+        ("digest.html", "src/digest/templates/digest.html"),
+        ("digest.txt", "src/digest/templates/digest.txt"),
+        (
+            "digest_subject.txt",
+            "src/digest/templates/digest_subject.txt",
+        ),
+        ("feed.xsl", "src/publish/feed.xsl"),
+    ] {
+        let read = |p: &Path| {
+            std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        };
+        assert!(
+            read(&root.join("templates").join(copy)) == read(&root.join(built_in)),
+            "templates/{copy} differs from {built_in}: copy it over"
+        );
+    }
+}
+
 /// The default templates' output for the fixed corpus. Regenerate with
 /// `UPDATE_SNAPSHOTS=1 cargo test --test digest`.
 #[test]
