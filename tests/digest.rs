@@ -1157,6 +1157,45 @@ fn every_link_is_absolute_and_unsubscribing_is_always_offered() {
     }
 }
 
+/// A `--now` ahead of the clock names a week that may not be over: it can be previewed (a dry
+/// run, a test copy) but not sent or recorded, which would leave its last posts unmailed.
+#[test]
+fn a_week_not_over_yet_is_only_previewed() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    let ahead = Utc::now() + chrono::Duration::days(8);
+    let mut store = fx.store();
+    let err = digest::run(&fx.config(), &mut store, &fx.opts(), ahead).expect_err("not over");
+    assert_eq!(err.exit_code(), 2);
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with("--now: week ") && shown.contains("is not over yet (it ends "),
+        "{shown}"
+    );
+    let dry = DigestOptions {
+        dry_run: true,
+        ..fx.opts()
+    };
+    digest::run(&fx.config(), &mut store, &dry, ahead).expect("a dry run is a preview");
+    let copy = DigestOptions {
+        to: Some("me@example.org".into()),
+        ..fx.opts()
+    };
+    digest::run(&fx.config(), &mut store, &copy, ahead).expect("a test copy is a preview");
+    assert!(
+        store
+            .digest_issue(
+                "negotiation",
+                &digest::week::last_complete_week(ahead, chrono_tz::America::New_York)
+                    .week
+                    .label()
+            )
+            .expect("q")
+            .is_none(),
+        "nothing recorded"
+    );
+}
+
 /// The copies in `templates/` are the built-in templates: they are where a user starts an
 /// override from, and, next to the shipped `config.toml`, they are what its digest renders.
 #[test]

@@ -481,6 +481,19 @@ pub fn run(
     let week = week::last_complete_week(now, plan.tz);
     let label = week.week.label();
     let for_real = !opts.dry_run && opts.to.is_none();
+    // A week still going on (a `--now` ahead of the clock) would be sent short of its last
+    // posts and recorded, so they would never be mailed: it may only be previewed.
+    let clock = Utc::now();
+    if for_real && week.end > clock {
+        return Err(DigestError::Flag {
+            flag: "--now".into(),
+            message: format!(
+                "week {label} is not over yet (it ends {}): an issue is sent or recorded only \
+                 once its week has ended; preview it with --dry-run or --to",
+                week.end.with_timezone(&plan.tz).to_rfc3339()
+            ),
+        });
+    }
     if for_real {
         adopt_renamed_feed(cfg, store, &plan)?;
     }
