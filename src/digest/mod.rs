@@ -364,6 +364,15 @@ pub enum DigestError {
         /// The server refused for good: the daemon does not retry.
         permanent: bool,
     },
+    /// A test copy (`--to`) was not sent: the SMTP server could not be reached, refused it or
+    /// dropped the connection (exit 1). A test copy is never recorded or retried.
+    #[error("sending the test copy via {server} failed: {message}")]
+    TestCopyNotSent {
+        /// The SMTP URL, without credentials.
+        server: String,
+        /// What happened.
+        message: String,
+    },
     /// The SMTP server could not be reached, refused the message or dropped the connection
     /// (exit 1). Nothing was recorded as sent.
     #[error(
@@ -401,7 +410,8 @@ impl DigestError {
             DigestError::Flag { .. }
             | DigestError::Config { .. }
             | DigestError::Template { .. }
-            | DigestError::NotRecorded { .. } => false,
+            | DigestError::NotRecorded { .. }
+            | DigestError::TestCopyNotSent { .. } => false,
             DigestError::Send { permanent, .. } | DigestError::Unfinished { permanent, .. } => {
                 !permanent
             }
@@ -630,7 +640,12 @@ pub fn run(
         dkim::sign(&mut msg, dkim);
     }
     if let Some(to) = &opts.to {
-        mail::send(smtp, &msg, msg.envelope().to(), false).map_err(|f| *f.error)?;
+        mail::send(smtp, &msg, msg.envelope().to(), false).map_err(|f| match *f.error {
+            DigestError::Send {
+                server, message, ..
+            } => DigestError::TestCopyNotSent { server, message },
+            other => other,
+        })?;
         return Ok(DigestOutcome::TestCopy {
             week: label,
             entries: entries.len(),
