@@ -903,6 +903,26 @@ fn template_errors_name_the_file_and_line() {
     .expect("write");
     let err = digest::check_templates(&fx.config(), fx.dir.path()).expect_err("more branch");
     assert!(err.to_string().contains("`more_link`"), "{err}");
+    // What only some posts have (an author, a related post): `check` renders a post without
+    // them too, so the template fails there, not on the first week that has such a post.
+    for (line, expression) in [
+        ("{{ e.authors[0] }}", "`e.authors[0]`"),
+        ("{{ e.related[0].title }}", "`e.related[0].title`"),
+        ("{{ e.categories | first | upper }}", "first"),
+    ] {
+        std::fs::write(
+            tdir.join("digest.txt"),
+            format!("{{{{ title }}}}\n{{% for e in entries %}}\n{line}\n{{% endfor %}}\n"),
+        )
+        .expect("write");
+        let err = digest::check_templates(&fx.config(), fx.dir.path()).expect_err(line);
+        let msg = err.to_string();
+        assert!(msg.contains("templates/digest.txt:3"), "{line}: {msg}");
+        assert!(
+            msg.contains(expression) || msg.contains("undefined"),
+            "{line}: {msg}"
+        );
+    }
     std::fs::remove_file(tdir.join("digest.txt")).expect("rm");
     digest::check_templates(&fx.config(), fx.dir.path()).expect("built-ins are valid");
 }

@@ -779,11 +779,39 @@ pub fn check_templates(cfg: &Config, config_dir: &Path) -> Result<(), DigestErro
         // Every branch of the templates is rendered, whatever the limit.
         related_limit: usize::MAX,
     };
-    render::render_issue(&templates, &meta, std::slice::from_ref(&sample), usize::MAX)?;
+    // Real posts may lack what the sample has: an author, categories, related posts, a
+    // summary, a known date. A template that needs one of them fails here, not on the day an
+    // issue holds such a post.
+    let bare = bare_entry(&sample);
+    for entries in [
+        vec![sample.clone(), bare.clone()],
+        vec![bare],
+        vec![sample.clone()],
+    ] {
+        render::render_issue(&templates, &meta, &entries, usize::MAX)?;
+    }
     // And as a mail too big to hold every post: the "and N more" branch.
     let shrunk = render::context(&meta, &[sample], 1, 0);
     render::render_context(&templates, shrunk)?;
     Ok(())
+}
+
+/// `sample` with nothing a post may lack: no author, category, related post or summary, and
+/// no date of its own (it counts from when it was first seen).
+fn bare_entry(sample: &StoredEntry) -> StoredEntry {
+    let mut bare = sample.clone();
+    bare.entry.id = EntryId("https://example.org/bare/".into());
+    bare.entry.dedup_key = "example.org/bare/".into();
+    bare.entry.url = "https://example.org/bare/".into();
+    bare.entry.title = "Bare post".into();
+    bare.entry.published_source = crate::model::DateSource::FirstSeen;
+    bare.entry.updated_source = crate::model::DateSource::FirstSeen;
+    bare.entry.authors.clear();
+    bare.entry.categories.clear();
+    bare.entry.related.clear();
+    bare.entry.summary.clear();
+    bare.entry.content_html.clear();
+    bare
 }
 
 fn sample_entry(at: DateTime<Utc>) -> StoredEntry {
