@@ -203,6 +203,10 @@ pub struct SourceConfig {
     /// files start with its name). Set by [`Config::load`] with the resolved paths.
     #[serde(skip)]
     pub not_posts: NotPosts,
+    /// Not a key: for a `dir` source, the zone of a front-matter date written without an
+    /// offset, the top-level `timezone` (`None`: UTC). Set by [`Config::parse`].
+    #[serde(skip)]
+    pub local_zone: Option<chrono_tz::Tz>,
 }
 
 /// Paths a `dir` source must not read as posts (see [`SourceConfig::not_posts`]).
@@ -504,7 +508,7 @@ impl Config {
 
     /// Parse and validate TOML text; `file` is only used in messages.
     pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
-        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError {
             file: file.to_path_buf(),
             key: String::new(),
             message: e.to_string().trim_end().to_string(),
@@ -514,6 +518,10 @@ impl Config {
             key,
             message,
         })?;
+        let zone = cfg.timezone.parse::<chrono_tz::Tz>().ok();
+        for s in &mut cfg.sources {
+            s.local_zone = zone;
+        }
         Ok(cfg)
     }
 

@@ -59,6 +59,9 @@ fn item<'a>(feed: &'a serde_json::Value, url: &str) -> &'a serde_json::Value {
         .unwrap_or_else(|| panic!("no item {url} in {feed:#}"))
 }
 
+/// Every date form an editor may write, read in UTC, and again with the project's `timezone`
+/// set to New York: a date or date-time without an offset is then that wall-clock time there
+/// (a date alone, its midnight: the day the editor meant), and one with an offset the same.
 #[test]
 fn every_accepted_date_form_dates_the_post() {
     let cases = [
@@ -67,23 +70,27 @@ fn every_accepted_date_form_dates_the_post() {
             "+++",
             "date = 2024-03-04T18:00:00+01:00",
             "2024-03-04T17:00:00+00:00",
+            "2024-03-04T17:00:00+00:00",
         ),
         (
             "toml-date.md",
             "+++",
             "date = 2024-03-04",
             "2024-03-04T00:00:00+00:00",
+            "2024-03-04T05:00:00+00:00",
         ),
         (
             "toml-local.md",
             "+++",
             "date = 2024-03-04T18:30:00",
             "2024-03-04T18:30:00+00:00",
+            "2024-03-04T23:30:00+00:00",
         ),
         (
             "toml-space.md",
             "+++",
             "date = 2024-03-04 18:30:00Z",
+            "2024-03-04T18:30:00+00:00",
             "2024-03-04T18:30:00+00:00",
         ),
         (
@@ -91,17 +98,20 @@ fn every_accepted_date_form_dates_the_post() {
             "+++",
             r#"date = "2024-03-04T18:00:00.5-05:00""#,
             "2024-03-04T23:00:00+00:00",
+            "2024-03-04T23:00:00+00:00",
         ),
         (
             "iso-date.md",
             "+++",
             r#"date = "2024-03-04""#,
             "2024-03-04T00:00:00+00:00",
+            "2024-03-04T05:00:00+00:00",
         ),
         (
             "offset-min.md",
             "+++",
             r#"date = "2024-03-04 18:00 +0100""#,
+            "2024-03-04T17:00:00+00:00",
             "2024-03-04T17:00:00+00:00",
         ),
         (
@@ -109,17 +119,20 @@ fn every_accepted_date_form_dates_the_post() {
             "+++",
             r#"date = "2024-03-04 18:00:10 +0100""#,
             "2024-03-04T17:00:10+00:00",
+            "2024-03-04T17:00:10+00:00",
         ),
         (
             "local.md",
             "+++",
             r#"date = "2024-03-04 18:30""#,
             "2024-03-04T18:30:00+00:00",
+            "2024-03-04T23:30:00+00:00",
         ),
         (
             "yaml-rfc3339.md",
             "---",
             "date: 2024-03-04T18:00:00Z",
+            "2024-03-04T18:00:00+00:00",
             "2024-03-04T18:00:00+00:00",
         ),
         (
@@ -127,17 +140,19 @@ fn every_accepted_date_form_dates_the_post() {
             "---",
             "date: 2024-03-04",
             "2024-03-04T00:00:00+00:00",
+            "2024-03-04T05:00:00+00:00",
         ),
         (
             "yaml-offset.md",
             "---",
             "date: 2024-03-04 18:00 +0100",
             "2024-03-04T17:00:00+00:00",
+            "2024-03-04T17:00:00+00:00",
         ),
     ];
     let files: Vec<(&str, String)> = cases
         .iter()
-        .map(|(name, fence, date, _)| {
+        .map(|(name, fence, date, _, _)| {
             let url = if *fence == "+++" {
                 format!("url = \"https://example.org/{name}\"")
             } else {
@@ -151,9 +166,21 @@ fn every_accepted_date_form_dates_the_post() {
     let (code, stderr) = run(dir.path());
     assert_eq!(code, 0, "{stderr}");
     let feed = feed_json(dir.path());
-    for (name, _, date, want) in cases {
+    for (name, _, date, want, _) in cases {
         let item = item(&feed, &format!("https://example.org/{name}"));
         assert_eq!(item["date_published"], want, "{date}");
+    }
+    let dir = site(&files);
+    write_config(
+        dir.path(),
+        &format!("timezone = \"America/New_York\"\n{}", dir_config("")),
+    );
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let feed = feed_json(dir.path());
+    for (name, _, date, _, in_new_york) in cases {
+        let item = item(&feed, &format!("https://example.org/{name}"));
+        assert_eq!(item["date_published"], in_new_york, "{date} in New York");
     }
 }
 

@@ -2,7 +2,8 @@
 
 use std::sync::LazyLock;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
 use regex::Regex;
 
 /// Date-times with an explicit offset (`%z` accepts `+0000` and `+00:00`).
@@ -50,8 +51,14 @@ fn whole_seconds(dt: DateTime<Utc>) -> DateTime<Utc> {
     dt.with_nanosecond(0).unwrap_or(dt)
 }
 
-fn midnight(date: NaiveDate) -> DateTime<Utc> {
-    date.and_time(NaiveTime::MIN).and_utc()
+/// A wall-clock time in `zone` as UTC. A time a DST change skips (it does not exist there)
+/// is read an hour later, as clocks show it; one it repeats is the first of the two.
+fn in_zone(naive: NaiveDateTime, zone: Tz) -> DateTime<Utc> {
+    let local = zone.from_local_datetime(&naive).earliest().or_else(|| {
+        zone.from_local_datetime(&(naive + chrono::Duration::hours(1)))
+            .earliest()
+    });
+    local.map_or_else(|| naive.and_utc(), |t| t.with_timezone(&Utc))
 }
 
 /// Parse a date as found in pages and feeds into UTC, truncated to whole seconds.
@@ -63,17 +70,24 @@ fn midnight(date: NaiveDate) -> DateTime<Utc> {
 /// RFC 822 and RFC 3339 have no way to write it, and WordPress's "no date" comes out of PHP as
 /// `-0001-11-30T00:00:00+00:00`.
 pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
+    parse_date_in(s, Tz::UTC)
+}
+
+/// [`parse_date`], with a date or date-time written without an offset read as the wall-clock
+/// time in `zone` (a date alone: its midnight there) instead of in UTC. For what an editor
+/// writes, in the project's time zone.
+pub fn parse_date_in(s: &str, zone: Tz) -> Option<DateTime<Utc>> {
     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.is_empty() {
         return None;
     }
-    parse_machine(&s)
-        .or_else(|| parse_human(&s))
+    parse_machine(&s, zone)
+        .or_else(|| parse_human(&s, zone))
         .filter(|d| (1000..=9999).contains(&d.year()))
         .map(whole_seconds)
 }
 
-fn parse_machine(s: &str) -> Option<DateTime<Utc>> {
+fn parse_machine(s: &str, zone: Tz) -> Option<DateTime<Utc>> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(dt.with_timezone(&Utc));
     }
@@ -96,15 +110,21 @@ fn parse_machine(s: &str) -> Option<DateTime<Utc>> {
         .strip_suffix(" UTC")
         .or_else(|| s.strip_suffix(" GMT"))
         .unwrap_or(s);
+    // Only a time without any zone name is a wall-clock time in `zone`.
+    let zone = if naive.len() == s.len() {
+        zone
+    } else {
+        Tz::UTC
+    };
     for format in NAIVE_DATETIME_FORMATS {
         if let Ok(dt) = NaiveDateTime::parse_from_str(naive, format) {
-            return Some(dt.and_utc());
+            return Some(in_zone(dt, zone));
         }
     }
     None
 }
 
-fn parse_human(s: &str) -> Option<DateTime<Utc>> {
+fn parse_human(s: &str, zone: Tz) -> Option<DateTime<Utc>> {
     let s = WEEKDAY.replace(s, "");
     let s = ORDINAL.replace_all(&s, "$1");
     let s = s.replace(". ", " ");
@@ -112,5 +132,37 @@ fn parse_human(s: &str) -> Option<DateTime<Utc>> {
     DATE_FORMATS
         .iter()
         .find_map(|format| NaiveDate::parse_from_str(s, format).ok())
-        .map(midnight)
+        .map(|date| in_zone(date.and_time(NaiveTime::MIN), zone))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_new_york(s: &str) -> Option<String> {
+        parse_date_in(s, chrono_tz::America::New_York).map(|d| d.to_rfc3339())
+    }
+
+    /// Without an offset, a wall-clock time in the zone; with one (or a zone name), as written.
+    /// A time the spring DST change skips is read as the clocks show it an hour on, and one the
+    /// autumn change repeats as the first of the two.
+    #[test]
+    fn a_time_without_an_offset_is_read_in_the_zone() {
+        for (written, utc) in [
+            ("2024-11-25", "2024-11-25T05:00:00+00:00"),
+            ("25 November 2024", "2024-11-25T05:00:00+00:00"),
+            ("2024-07-01 18:30", "2024-07-01T22:30:00+00:00"),
+            ("2024-07-01T18:30:00Z", "2024-07-01T18:30:00+00:00"),
+            ("2024-07-01 18:30:00 UTC", "2024-07-01T18:30:00+00:00"),
+            ("2024-07-01T18:30:00+02:00", "2024-07-01T16:30:00+00:00"),
+            ("2024-03-10T02:30:00", "2024-03-10T07:30:00+00:00"),
+            ("2024-11-03T01:30:00", "2024-11-03T05:30:00+00:00"),
+        ] {
+            assert_eq!(in_new_york(written).as_deref(), Some(utc), "{written}");
+        }
+        assert_eq!(
+            parse_date("2024-11-25").map(|d| d.to_rfc3339()).as_deref(),
+            Some("2024-11-25T00:00:00+00:00")
+        );
+    }
 }

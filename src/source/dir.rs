@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use chrono::Utc;
+use chrono_tz::Tz;
 use regex::Regex;
 use scraper::{Html, Selector};
 use serde::Deserialize;
@@ -310,7 +311,8 @@ struct Fields {
 }
 
 impl Fields {
-    fn read(front: FrontMatter) -> Result<Fields, String> {
+    /// `zone`: where a date written without an offset is a wall-clock time.
+    fn read(front: FrontMatter, zone: Tz) -> Result<Fields, String> {
         let list = |one: Option<OneOrMany>, other: Option<OneOrMany>| {
             (one.is_some() || other.is_some()).then(|| {
                 let mut all = one.map(OneOrMany::into_vec).unwrap_or_default();
@@ -320,8 +322,8 @@ impl Fields {
         };
         Ok(Fields {
             title: front.title.map(|Text(t)| t),
-            published: front_date("date", front.date)?,
-            modified: front_date("updated", front.updated)?,
+            published: front_date("date", front.date, zone)?,
+            modified: front_date("updated", front.updated, zone)?,
             authors: list(front.author, front.authors),
             categories: list(front.categories, front.tags),
             // Plain text as the editor typed it, but `RawPost::summary` may be HTML and is read
@@ -410,7 +412,7 @@ fn read_file(path: &Path, src: &SourceConfig) -> Result<Item, String> {
         ),
         None => None,
     };
-    let fields = Fields::read(front)?;
+    let fields = Fields::read(front, src.local_zone.unwrap_or(Tz::UTC))?;
     if !is_md {
         let file_url = Url::from_file_path(path.canonicalize().map_err(|e| e.to_string())?)
             .map_err(|_| "cannot turn the path into a URL".to_string())?;
@@ -607,21 +609,23 @@ fn fence_line<'a>(text: &'a str, fence: &str) -> Option<&'a str> {
         .or_else(|| after.strip_prefix("\r\n"))
 }
 
-/// A front-matter date as a candidate for `normalize`, checked with the parser `normalize` uses
-/// ([`crate::normalize::parse_date`]): a date the editor wrote but that does not parse is an
-/// error, not a post silently dated by when it was first seen.
-fn front_date(key: &str, value: Option<Text>) -> Result<Vec<RawDate>, String> {
+/// A front-matter date as a candidate for `normalize`, read with the parser `normalize` uses
+/// ([`crate::normalize::parse_date_in`]): a date the editor wrote but that does not parse is an
+/// error, not a post silently dated by when it was first seen. One written without an offset
+/// is a wall-clock time in `zone` (the project's `timezone`: a date alone is that day there),
+/// and is handed on with its offset.
+fn front_date(key: &str, value: Option<Text>, zone: Tz) -> Result<Vec<RawDate>, String> {
     let Some(Text(value)) = value else {
         return Ok(Vec::new());
     };
-    if crate::normalize::parse_date(&value).is_none() {
+    let Some(date) = crate::normalize::parse_date_in(&value, zone) else {
         return Err(format!(
             "front matter key {key}: {value:?} is not a date \
              (write e.g. 2024-03-05, 2024-03-05T18:00:00+01:00 or 2024-03-05 18:00 +0100)"
         ));
-    }
+    };
     Ok(vec![RawDate {
-        value,
+        value: date.to_rfc3339(),
         source: DateSource::Feed,
     }])
 }
