@@ -925,7 +925,7 @@ struct Reading<'a> {
     /// [`Store::upsert_item`]).
     feed_items: bool,
     /// The sources the configuration has ([`live_sources`]).
-    live: &'a HashSet<String>,
+    live: &'a Live,
     /// Where each page stored this run was reached from ([`Reached`]).
     reached: &'a std::sync::Mutex<Reached>,
     /// A folder's files or a feed's items ([`Owners`]; empty for other sources).
@@ -1126,9 +1126,45 @@ fn not_a_move(
     ));
 }
 
-/// The names of the configuration's sources.
-fn live_sources(cfg: &Config) -> HashSet<String> {
-    cfg.sources.iter().map(|s| s.name.clone()).collect()
+/// The configuration's sources, as a feed item's text needs them (see [`Store::upsert_item`]).
+struct Live {
+    /// Their names.
+    names: HashSet<String>,
+    /// Those that read posts from their pages (`html`, `wordpress`, `auto`, `feed` with
+    /// `full_text`), with their sites.
+    page_readers: Vec<(String, source::site::Site)>,
+}
+
+impl Live {
+    /// Whether a source other than `src` reads the pages of the site `url` is on: that source
+    /// keeps a post's text read from its page up to date, so `src`'s feed items must not
+    /// replace it, even before that source links the post (it was renamed, say).
+    fn watched(&self, src: &str, url: &str) -> bool {
+        let Ok(url) = Url::parse(url) else {
+            return false;
+        };
+        self.page_readers
+            .iter()
+            .any(|(name, site)| name != src && site.contains(&url))
+    }
+}
+
+/// The configuration's sources (see [`Live`]).
+fn live_sources(cfg: &Config) -> Live {
+    let reads_pages = |s: &SourceConfig| match s.kind {
+        SourceKind::Html | SourceKind::Wordpress | SourceKind::Auto => true,
+        SourceKind::Feed => s.full_text,
+        SourceKind::Dir => false,
+    };
+    Live {
+        names: cfg.sources.iter().map(|s| s.name.clone()).collect(),
+        page_readers: cfg
+            .sources
+            .iter()
+            .filter(|s| reads_pages(s))
+            .filter_map(|s| Some((s.name.clone(), source::site::Site::of(s)?)))
+            .collect(),
+    }
 }
 
 fn apply(
@@ -1208,7 +1244,8 @@ fn apply_each(
                     keep_item_entry_id(store, id, &mut entry);
                 }
                 let upsert = if reading.feed_items && found.is_none() {
-                    store.upsert_item(&entry, Utc::now(), reading.live)
+                    let watched = reading.live.watched(&src.name, &entry.url);
+                    store.upsert_item(&entry, Utc::now(), &reading.live.names, watched)
                 } else {
                     store.upsert_entry(&entry, Utc::now())
                 };
@@ -1946,7 +1983,7 @@ struct BackfillBatch<'a> {
     work: Vec<Work>,
     fetches_pages: bool,
     feed_items: bool,
-    live: &'a HashSet<String>,
+    live: &'a Live,
 }
 
 /// Do a backfill page's work, a bounded number of posts in flight (twice the per-host
@@ -2032,7 +2069,7 @@ async fn backfill_wordpress(
     state: &RunState,
     rep: &mut SourceReport,
     progress: &dyn Progress,
-    live: &HashSet<String>,
+    live: &Live,
     resumed: Option<&(String, u32)>,
 ) -> Option<u32> {
     if !matches!(src.kind, SourceKind::Wordpress | SourceKind::Auto)

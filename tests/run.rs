@@ -1608,6 +1608,26 @@ fn a_feed_of_teasers_never_overwrites_posts_read_from_their_pages() {
             "{stderr}"
         );
         assert_eq!(read(&dir.path().join("out/main/atom.xml")), before);
+        // The page-reading source renamed: in either order, before or after it links the
+        // posts under its new name, the feed's teasers still never replace them.
+        let renamed = read(&config)
+            .replace("name = \"site\"", "name = \"pages\"")
+            .replace("sources = [\"site\"]", "sources = [\"pages\"]");
+        std::fs::write(&config, renamed).expect("rename");
+        let (code, _, stderr) = common::feedwright(&config, &["run"]);
+        assert_eq!(code, 0, "{stderr}");
+        for p in &posts {
+            let id = format!("{base}/?p={}", p.id);
+            let content = content_of(dir.path(), &id);
+            assert!(
+                content.contains(&format!("Body of {}.", p.title)),
+                "renamed, feed first: {feed_first}: {id} has {content:?}\n{stderr}"
+            );
+        }
+        assert!(
+            !stderr.contains(" 1 updated") && !stderr.contains(" 2 updated"),
+            "renamed, feed first: {feed_first}\n{stderr}"
+        );
     }
 }
 

@@ -108,25 +108,30 @@ impl Store {
     /// [`Store::upsert_entry`] for an entry whose text is a feed item's rather than its page's
     /// (often a teaser): a feed source without `full_text`, or a site's category feed read
     /// while its pages or REST API cannot be. It is stored as such, and it leaves alone (only
-    /// linking its source to it, [`Upsert::Unchanged`]) a stored entry whose text a source of
-    /// `live_sources` (the sources the configuration has, this one included) read from the
-    /// post's page: that text is the whole post, and page reads keep it up to date. An entry
-    /// whose page-reading source is gone from the configuration is updated as usual.
+    /// linking its source to it, [`Upsert::Unchanged`]) a stored entry whose text was read
+    /// from the post's page while a source still reads it: the one that read it, if it is one
+    /// of `live_sources` (the sources the configuration has, this one included), or, when
+    /// `watched`, another source that reads the pages of the post's site (the caller knows
+    /// the configuration; a source renamed has not linked the entry yet). That text is the
+    /// whole post, and page reads keep it up to date. An entry no page-reading source watches
+    /// any more is updated as usual.
     pub fn upsert_item(
         &mut self,
         entry: &Entry,
         now: DateTime<Utc>,
         live_sources: &HashSet<String>,
+        watched: bool,
     ) -> Result<Upsert, StoreError> {
-        self.upsert(entry, now, Some(live_sources))
+        self.upsert(entry, now, Some((live_sources, watched)))
     }
 
-    /// `from_item`: see [`Store::upsert_item`] (`None`: read from its page).
+    /// `from_item`: the live sources and `watched` of [`Store::upsert_item`] (`None`: read
+    /// from its page).
     fn upsert(
         &mut self,
         entry: &Entry,
         now: DateTime<Utc>,
-        from_item: Option<&HashSet<String>>,
+        from_item: Option<(&HashSet<String>, bool)>,
     ) -> Result<Upsert, StoreError> {
         let Store { conn, path, .. } = self;
         let path: &str = path;
@@ -148,9 +153,9 @@ impl Store {
             (None, Some(b)) => (b, None),
         };
 
-        if let Some(live) = from_item
+        if let Some((live, watched)) = from_item
             && duplicate.is_none()
-            && live.contains(&stored.entry.source)
+            && (watched || live.contains(&stored.entry.source))
             && !stored_from_item(&tx, &stored.entry.id.0).map_err(sql)?
         {
             // Its text was read from its page: a feed item's must not replace it.
