@@ -354,9 +354,16 @@ pub async fn refresh_source(
     // So is the listing of a source no entry belongs to yet: a source renamed, or added over
     // posts another source stored, must link every post it lists, not stop at the first
     // known ones (those beyond would drop out of its feeds).
+    // So is the listing of a source moved to another URL (another category, say): its posts
+    // there may be stored already, by another source, and the walk must not stop at them.
     let full_walk = store.walk_incomplete(&src.name).unwrap_or(false)
         || (src.full_text && !pending.is_empty())
-        || store.entry_count(&src.name).is_ok_and(|n| n == 0);
+        || store.entry_count(&src.name).is_ok_and(|n| n == 0)
+        || store
+            .source_url(&src.name)
+            .ok()
+            .flatten()
+            .is_some_and(|url| url != src.url);
     let modified_after = store
         .source_state(&src.name)
         .ok()
@@ -481,7 +488,7 @@ pub async fn refresh_source(
         // Posts are stored while the walk goes on: until it ends, the store must say the walk is
         // incomplete, so that a run killed halfway is followed by a full walk (one stopping at
         // known posts would miss those seen on later pages but not yet stored).
-        if let Err(e) = store.set_walk_incomplete(&src.name, true, Utc::now()) {
+        if let Err(e) = store.set_walk_incomplete(&src.name, &src.url, true, Utc::now()) {
             tracing::warn!(source = %src.name, "cannot record the listing walk: {e}");
         }
     } else if !index.unchanged {
@@ -905,7 +912,7 @@ async fn admit(gate: std::sync::Arc<tokio::sync::Semaphore>, attempts: u32, url:
 
 /// Remember whether the listing walk stopped at a failed page (the next one then reads it all).
 fn record_walk(src: &SourceConfig, store: &mut Store, incomplete: bool) {
-    if let Err(e) = store.set_walk_incomplete(&src.name, incomplete, Utc::now()) {
+    if let Err(e) = store.set_walk_incomplete(&src.name, &src.url, incomplete, Utc::now()) {
         tracing::warn!(source = %src.name, "cannot record the listing walk: {e}");
     }
 }

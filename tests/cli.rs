@@ -408,7 +408,12 @@ fn a_source_whose_first_run_has_not_finished_never_ran() {
         feedwright::store::Store::open(&dir.path().join("feedwright.db")).expect("open");
     // What a run records as soon as its listing walk starts.
     store
-        .set_walk_incomplete("site", true, chrono::Utc::now())
+        .set_walk_incomplete(
+            "site",
+            "http://127.0.0.1:9/category/x/",
+            true,
+            chrono::Utc::now(),
+        )
         .expect("walk");
     drop(store);
     let (code, stdout, stderr) = feedwright(&cfg, &["status"]);

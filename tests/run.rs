@@ -1673,6 +1673,75 @@ fn a_renamed_source_keeps_every_post_in_its_feed() {
     assert_eq!(common::atom_ids(dir.path()).len(), 6, "{stderr}");
 }
 
+/// A source moved to another category reads that listing in full on its first run there, like
+/// a new source: posts another source stored already are linked to it on every page, not only
+/// on the first (the walk of a source otherwise stops at the first page of known posts). The
+/// posts it gave before stay in its feed, as posts that leave a listing do.
+#[test]
+fn a_source_moved_to_another_category_walks_it_in_full() {
+    let site = Site::start();
+    let base = site.base();
+    let posts: Vec<Post> = (1..=6)
+        .map(|i| {
+            Post::new(
+                300 + i,
+                &format!("move-{i}"),
+                &format!("Move {i}"),
+                &format!("2024-05-0{i}T10:00:00+00:00"),
+            )
+        })
+        .rev()
+        .collect();
+    for p in &posts {
+        site.set(&p.path(), Resp::Html(common::classic_post(&base, p)));
+    }
+    // `/all/` lists every post, `/cat/` the two newest, `/other/` the four others.
+    let category = |path: &str, chunk: &[Post]| {
+        let pages: Vec<&[Post]> = chunk.chunks(2).collect();
+        for (i, page) in pages.iter().enumerate() {
+            let at = if i == 0 {
+                path.to_string()
+            } else {
+                format!("{path}page/{}/", i + 1)
+            };
+            let next = (i + 1 < pages.len()).then(|| format!("{base}{path}page/{}/", i + 2));
+            let links: Vec<(String, String)> = page
+                .iter()
+                .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
+                .collect();
+            site.set(
+                &at,
+                Resp::Html(common::listing(&base, &links, next.as_deref())),
+            );
+        }
+    };
+    category("/all/", &posts);
+    category("/cat/", &posts[..2]);
+    category("/other/", &posts[2..]);
+    let dir = tempfile::tempdir().unwrap();
+    let config_at = |url: &str| {
+        format!(
+            "{}[[source]]\nname = \"all\"\nurl = \"{base}/all/\"\nkind = \"html\"\n",
+            common::site_config(&format!("{base}{url}"), "", "kind = \"html\"")
+        )
+    };
+    let config = common::write_config(dir.path(), &config_at("/cat/"));
+    let (code, _, stderr) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(common::atom_ids(dir.path()).len(), 2, "{stderr}");
+    common::write_config(dir.path(), &config_at("/other/"));
+    let (code, _, stderr) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut ids = common::atom_ids(dir.path());
+    ids.sort();
+    let mut want: Vec<String> = posts
+        .iter()
+        .map(|p| format!("{base}/?p={}", p.id))
+        .collect();
+    want.sort();
+    assert_eq!(ids, want, "{stderr}");
+}
+
 /// A feed removed from (or renamed in) the configuration leaves its published folder as it is,
 /// still served to its subscribers, and every run says so, naming the folder.
 #[test]

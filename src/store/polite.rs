@@ -475,21 +475,40 @@ impl Store {
         Ok(v.unwrap_or(0) != 0)
     }
 
-    /// Remember whether the listing walk of `source` stopped at a failed page.
+    /// Remember whether the listing walk of `source`, at its index URL `url`, stopped at a
+    /// failed page.
     pub fn set_walk_incomplete(
         &mut self,
         source: &str,
+        url: &str,
         incomplete: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "INSERT INTO source_state (source, last_run, walk_incomplete) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (source) DO UPDATE SET walk_incomplete = excluded.walk_incomplete",
-                params![source, now.timestamp(), i64::from(incomplete)],
+                "INSERT INTO source_state (source, last_run, walk_incomplete, url)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (source) DO UPDATE SET walk_incomplete = excluded.walk_incomplete,
+                     url = excluded.url",
+                params![source, now.timestamp(), i64::from(incomplete), url],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
+    }
+
+    /// The index URL `source` was last read from (see [`Store::set_walk_incomplete`]); `None`
+    /// when none was recorded.
+    pub fn source_url(&self, source: &str) -> Result<Option<String>, StoreError> {
+        let url: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT url FROM source_state WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(url.flatten())
     }
 
     /// Where `source`'s interrupted backfill continues: `(next URL, pages done)`.
