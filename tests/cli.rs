@@ -157,6 +157,47 @@ fn status_on_a_corrupt_or_newer_store_is_a_clear_error() {
     );
 }
 
+/// A store an older feedwright wrote is upgraded, and the run says so in one line at the
+/// default verbosity (a one-way step: older versions can no longer open it), without the
+/// migration runner's own lines. A store already current, or a new one, gets no such line.
+#[test]
+fn an_upgraded_store_is_announced_once() {
+    let (dir, cfg) = notes();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("upgraded"), "a new store: {stderr}");
+    // Undo the newest migration, as a store of the build before it would be.
+    let db = dir.path().join("state/feedwright.db");
+    let conn = rusqlite::Connection::open(&db).expect("sqlite");
+    let newest: i64 = conn
+        .query_row(
+            "SELECT MAX(version) FROM refinery_schema_history",
+            [],
+            |r| r.get(0),
+        )
+        .expect("version");
+    assert_eq!(newest, 14, "this test undoes V14 (source_state.url)");
+    conn.execute_batch(
+        "ALTER TABLE source_state DROP COLUMN url;
+         DELETE FROM refinery_schema_history WHERE version = 14;",
+    )
+    .expect("downgrade");
+    drop(conn);
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("upgraded")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("feedwright.db: the store was upgraded from schema v13 to v14")
+            && lines[0].contains("older than this one can no longer open it"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Applying migration"), "{stderr}");
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("upgraded"), "{stderr}");
+}
+
 /// Start `serve` on a free loopback port with `cfg` plus a `[server]` table; returns the
 /// process, its stderr past the first line, the first line (which says where it serves), and
 /// the address.

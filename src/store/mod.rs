@@ -172,8 +172,8 @@ impl Store {
 
         // Read-only checks first: a database from a newer build must stay byte-for-byte intact.
         let known = known_schema_version();
-        if let Some(found) =
-            applied_schema_version(&conn).map_err(|e| open_error(path, &shown, e))?
+        let found = applied_schema_version(&conn).map_err(|e| open_error(path, &shown, e))?;
+        if let Some(found) = found
             && found > known
         {
             return Err(StoreError::NewerSchema {
@@ -207,6 +207,15 @@ impl Store {
                 path: shown.clone(),
                 message: format!("migration failed: {e}"),
             })?;
+        // A one-way step: the operator hears of it (a new database is not news).
+        if let Some(found) = found
+            && found < known
+        {
+            tracing::info!(
+                "{shown}: the store was upgraded from schema v{found} to v{known}; feedwright \
+                 versions older than this one can no longer open it"
+            );
+        }
 
         Ok(Store {
             conn,
