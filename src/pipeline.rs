@@ -1227,18 +1227,28 @@ fn apply_each(
     for (location, outcome) in results {
         match outcome {
             Outcome::Entry(entry, warnings, found, _, stand_in) => {
-                for w in warnings {
-                    tracing::warn!(source = %src.name, url = %location, "{w}");
-                }
+                // Said when what they are about is stored; a post that did not change says
+                // them once, not on every run (at debug level then).
+                let warn = |stored: bool| {
+                    for w in &warnings {
+                        if stored {
+                            tracing::warn!(source = %src.name, url = %location, "{w}");
+                        } else {
+                            tracing::debug!(source = %src.name, url = %location, "{w}");
+                        }
+                    }
+                };
                 if let Some(f) = found {
                     tally.add(f);
                 }
                 if let Some(stand_in) = stand_in {
+                    warn(true);
                     store_stand_in(src, store, state, rep, &entry, location, stand_in);
                     continue;
                 }
                 if rep.degraded.is_some() && state.is_known_key(&entry.dedup_key) {
                     // A source that looks broken keeps its last good entries.
+                    warn(false);
                     rep.unchanged += 1;
                     continue;
                 }
@@ -1256,6 +1266,7 @@ fn apply_each(
                 } else {
                     store.upsert_entry(&entry, Utc::now())
                 };
+                warn(!matches!(upsert, Ok(Upsert::Unchanged)));
                 match upsert {
                     Ok(Upsert::New) => {
                         rep.new += 1;

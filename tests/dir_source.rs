@@ -184,6 +184,33 @@ fn every_accepted_date_form_dates_the_post() {
     }
 }
 
+/// A warning about a post (no title, a date in the future) is said when the post is stored,
+/// not again on every run that finds it unchanged (a daemon runs every half hour).
+#[test]
+fn a_post_warns_when_stored_not_on_every_run() {
+    let dir = site(&[(
+        "untitled.md",
+        "+++\ndate = 2999-01-01\nurl = \"https://example.org/untitled/\"\n+++\nBody.\n",
+    )]);
+    let (code, first) = run(dir.path());
+    assert_eq!(code, 0, "{first}");
+    assert!(first.contains("no title: using"), "{first}");
+    assert!(first.contains("in the future"), "{first}");
+    let (code, again) = run(dir.path());
+    assert_eq!(code, 0, "{again}");
+    assert!(!again.contains("no title"), "{again}");
+    assert!(!again.contains("in the future"), "{again}");
+    // Edited, it is stored again, and says so again.
+    std::fs::write(
+        dir.path().join("posts/untitled.md"),
+        "+++\ndate = 2999-01-01\nurl = \"https://example.org/untitled/\"\n+++\nBody, edited.\n",
+    )
+    .unwrap();
+    let (code, edited) = run(dir.path());
+    assert_eq!(code, 0, "{edited}");
+    assert!(edited.contains("no title: using"), "{edited}");
+}
+
 #[test]
 fn an_unparseable_date_fails_the_post_naming_file_key_and_value() {
     let dir = site(&[
