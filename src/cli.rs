@@ -245,8 +245,20 @@ fn open_store(cfg: &Config, wait: Duration) -> Result<Store, Exit> {
                 }
                 std::thread::sleep(LOCK_POLL.min(wait.saturating_sub(started.elapsed())));
             }
+            Err(e @ StoreError::Locked { .. }) if said => {
+                eprintln!(
+                    "error: {e} (still, after waiting {} s: a longer --wait waits longer)",
+                    wait.as_secs()
+                );
+                return Err(Exit::Usage);
+            }
             Err(e) => {
-                eprintln!("error: {e}");
+                let hint = if matches!(e, StoreError::Locked { .. }) {
+                    " (or run with --wait SECONDS to wait for it)"
+                } else {
+                    ""
+                };
+                eprintln!("error: {e}{hint}");
                 return Err(Exit::Usage);
             }
             Ok(store) => return Ok(store),

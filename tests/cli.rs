@@ -478,6 +478,17 @@ fn wait_lets_a_command_queue_behind_the_process_holding_the_store() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("waiting up to 1 s"), "{stderr}");
     assert!(stderr.contains("another feedwright process"), "{stderr}");
+    assert!(
+        stderr.contains("(still, after waiting 1 s: a longer --wait waits longer)"),
+        "{stderr}"
+    );
+    // Without --wait, the error says it exists.
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("(or run with --wait SECONDS to wait for it)"),
+        "{stderr}"
+    );
 
     let waiting = Command::new(env!("CARGO_BIN_EXE_feedwright"))
         .arg("--config")
