@@ -204,6 +204,9 @@ pub struct SourceReport {
     pub new: usize,
     pub updated: usize,
     pub unchanged: usize,
+    /// Posts stored already (by another source, or under the source's old name) that the
+    /// listing showed and that now belong to this source, and so to its feeds, unfetched.
+    pub linked: usize,
     /// `(url or file, reason)` for every post or page that failed.
     pub failures: Vec<(String, String)>,
     /// Set when the whole source could not be read (site unreachable, bad feed …).
@@ -237,10 +240,14 @@ impl SourceReport {
         match &self.fatal {
             Some(reason) => reason.clone(),
             None => format!(
-                "{} new, {} updated, {} unchanged, {} failed; {} requests ({} not modified), {} KiB",
+                "{} new, {} updated, {} unchanged, {}{} failed; {} requests ({} not modified), {} KiB",
                 self.new,
                 self.updated,
                 self.unchanged,
+                match self.linked {
+                    0 => String::new(),
+                    n => format!("{n} stored already added, "),
+                },
                 self.failures.len(),
                 self.requests,
                 self.not_modified,

@@ -1541,8 +1541,11 @@ fn finish_source(
         drop(state.take_updates());
     }
     let saved = store.batch(|store| {
-        if let Err(e) = store.link_listed(&src.name, &listed_known) {
-            tracing::warn!(source = %src.name, "cannot link the stored posts it lists: {e}");
+        match store.link_listed(&src.name, &listed_known) {
+            Ok(added) => rep.linked += added,
+            Err(e) => {
+                tracing::warn!(source = %src.name, "cannot link the stored posts it lists: {e}");
+            }
         }
         for (url, v) in state.take_updates() {
             let (etag, last_modified) = (v.etag.as_deref(), v.last_modified.as_deref());
