@@ -5,6 +5,8 @@
 //! never running two jobs at once (one store, one job at a time, a job never overlaps itself),
 //! the missed-digest catch-up at start-up and after a reload, retries of a digest that failed
 //! with a temporary error (same week, `[daemon] digest_retry_secs`, until the next firing),
+//! refreshing the digest feed's sources before an issue is built when they were not refreshed
+//! since its week ended (`refresh_before_digest`),
 //! signals (SIGTERM/SIGINT: stop within 10 s with no partial file, whatever is running or
 //! waiting, and no digest started once stopping; SIGHUP: reload config and templates,
 //! restarting the schedules and the built-in server, keeping the old config and the job in
@@ -123,19 +125,24 @@ fn schedules(cfg: &Config) -> Vec<Schedule> {
     if let Some(d) = &cfg.digest
         && let Ok(cron) = crate::config::parse_schedule(&d.schedule)
     {
-        let tz = d
-            .timezone
-            .as_deref()
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(tz);
         out.push(Schedule {
             job: Job::Digest,
             expr: d.schedule.clone(),
             cron,
-            tz,
+            tz: digest_tz(cfg),
         });
     }
     out
+}
+
+/// The time zone of the digest's schedule and weeks: `[digest] timezone`, else `timezone`.
+fn digest_tz(cfg: &Config) -> Tz {
+    let tz: Tz = cfg.timezone.parse().unwrap_or(chrono_tz::UTC);
+    cfg.digest
+        .as_ref()
+        .and_then(|d| d.timezone.as_deref())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(tz)
 }
 
 /// State shared by the jobs: the configuration in force and the one store.
@@ -148,9 +155,6 @@ struct Shared {
     /// Set by a stop before it aborts the jobs: a digest that gets the store afterwards (the
     /// job ahead of it dropped its guard as it was aborted) sends nothing.
     stopping: Arc<std::sync::atomic::AtomicBool>,
-    /// Set once the start-up catch-up refreshed the digest feed's sources (or found the week
-    /// recorded): a catch-up after an early reload that aborted it refreshes them itself.
-    caught_up: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -244,7 +248,6 @@ pub async fn run(
         cfg: std::sync::RwLock::new(Arc::new(cfg)),
         store: Arc::new(Mutex::new(store)),
         stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
-        caught_up: std::sync::atomic::AtomicBool::new(false),
     });
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
@@ -579,7 +582,8 @@ async fn run_job(shared: &Shared, job: &Job) {
         Job::Refresh(name) => {
             let Some(src) = cfg.source(name) else { return };
             let mut store = shared.store.lock().await;
-            refresh(shared, &cfg, src, &mut store).await;
+            // Its log says what went wrong; the next firing tries again.
+            let _ = refresh(shared, &cfg, src, &mut store).await;
         }
         Job::Digest => {
             digest_now(shared, cfg, Utc::now()).await;
@@ -587,19 +591,20 @@ async fn run_job(shared: &Shared, job: &Job) {
     }
 }
 
-/// Refresh one source, publish, ping the hub, logging what `run` prints.
+/// Refresh one source, publish, ping the hub, logging what `run` prints. An error when the
+/// source could not be read at all (its site down, its listing gone): why.
 async fn refresh(
     shared: &Shared,
     cfg: &Config,
     src: &crate::config::SourceConfig,
     store: &mut Store,
-) {
+) -> Result<(), String> {
     let name = &src.name;
     let fetcher = match Fetcher::new(&cfg.http) {
         Ok(f) => f,
         Err(e) => {
             tracing::error!("{name}: {e}");
-            return;
+            return Err(e.to_string());
         }
     };
     let t0 = std::time::Instant::now();
@@ -657,11 +662,75 @@ async fn refresh(
     if let Some(e) = &announced.error {
         tracing::error!("websub: {e}");
     }
+    match rep.fatal {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
 }
 
-/// Build and send the digest as of `now`. It runs on a blocking thread that owns the store's
-/// guard: its SMTP session blocks, and a stop must not wait for an unresponsive server (the
-/// thread is left to the process's exit then). Nothing starts once the daemon is stopping.
+/// Before an issue that is not on record yet is built (scheduled, retried or caught up): the
+/// digest feed's sources whose last successful refresh came before the end of the issue's week
+/// are refreshed, in order, so that the issue is built from a store that saw the sites after
+/// the week ended, whatever the order of the schedules (a source due at the same moment as the
+/// digest, or rarer than it) and however long the daemon was down (an empty store on a first
+/// start). Sources refreshed since the week ended are left alone: in the steady state the
+/// digest makes no request. A source that cannot be refreshed does not hold the issue back: it
+/// is built from what the store holds, and the log says so. Returns false when the daemon
+/// began stopping (the issue is then not built).
+async fn refresh_before_digest(
+    shared: &Shared,
+    cfg: &Config,
+    now: DateTime<Utc>,
+    store: &mut Store,
+) -> bool {
+    let Some(digest) = &cfg.digest else {
+        return true;
+    };
+    let week = crate::digest::week::last_complete_week(now, digest_tz(cfg));
+    let label = week.week.label();
+    // An issue already written or sent keeps what it holds: no refresh is needed for it (and a
+    // store that cannot say is the digest's to report).
+    if !matches!(store.digest_issue(&digest.feed, &label), Ok(None)) {
+        return true;
+    }
+    let Some(feed) = cfg.feeds.iter().find(|f| f.name == digest.feed) else {
+        return true;
+    };
+    for name in &feed.sources {
+        let Some(src) = cfg.source(name) else {
+            continue;
+        };
+        let last = store
+            .source_state(name)
+            .ok()
+            .flatten()
+            .and_then(|s| s.last_success);
+        if last.is_some_and(|t| t >= week.end) {
+            continue;
+        }
+        if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            return false;
+        }
+        let since = match last {
+            Some(t) => format!("last refreshed {t}, before the week ended"),
+            None => "not refreshed yet".to_owned(),
+        };
+        tracing::info!(source = %name, "refreshing before the digest {label} is built ({since})");
+        if let Err(why) = refresh(shared, cfg, src, store).await {
+            tracing::warn!(
+                source = %name,
+                "could not be refreshed ({why}): the digest {label} is built anyway, from the \
+                 posts stored before"
+            );
+        }
+    }
+    true
+}
+
+/// Build and send the digest as of `now`, after [`refresh_before_digest`]. It runs on a
+/// blocking thread that owns the store's guard: its SMTP session blocks, and a stop must not
+/// wait for an unresponsive server (the thread is left to the process's exit then). Nothing
+/// starts once the daemon is stopping.
 /// Returns whether it failed with an error worth retrying ([`DigestError::is_retryable`]).
 ///
 /// [`DigestError::is_retryable`]: crate::digest::DigestError::is_retryable
@@ -669,7 +738,7 @@ async fn digest_now(shared: &Shared, cfg: Arc<Config>, now: DateTime<Utc>) -> bo
     let mut store = Arc::clone(&shared.store).lock_owned().await;
     let stopping = Arc::clone(&shared.stopping);
     let stopped = move || stopping.load(std::sync::atomic::Ordering::SeqCst);
-    if stopped() {
+    if stopped() || !refresh_before_digest(shared, &cfg, now, &mut store).await {
         tracing::info!("digest: not started, the daemon is stopping");
         return false;
     }
@@ -754,14 +823,11 @@ async fn digest_with_retries(shared: &Shared, sched: &Schedule, until: Option<Da
 
 /// A digest whose scheduled time passed while the daemon was down (or was dropped by a reload)
 /// is sent at start-up (and after a reload), unless that week's issue was already sent (the
-/// digest itself says so and sends nothing). It is retried like a scheduled one.
-///
-/// At start-up, an issue not on record yet is built only after the digest feed's sources were
-/// refreshed: the store is as old as the daemon's downtime (empty, on a first start), and the
-/// posts of the week may have been published meanwhile. After a reload the store is current,
-/// and the issue is built at once (unless the reload came before the start-up refresh was done).
+/// digest itself says so and sends nothing). It is retried like a scheduled one, and like any
+/// issue it is built after [`refresh_before_digest`]: at start-up the store is as old as the
+/// daemon's downtime (empty, on a first start), and the sources not refreshed since the week
+/// ended are refreshed first; after a reload they normally were, and the issue is built at once.
 async fn catch_up_digest(shared: &Shared) {
-    use std::sync::atomic::Ordering::SeqCst;
     let cfg = shared.config();
     let Some(sched) = schedules(&cfg).into_iter().find(|s| s.job == Job::Digest) else {
         return;
@@ -776,26 +842,6 @@ async fn catch_up_digest(shared: &Shared) {
         return;
     }
     tracing::info!("the digest scheduled for {last_firing} may have been missed: checking");
-    if !shared.caught_up.load(SeqCst)
-        && let Some(digest) = &cfg.digest
-    {
-        let mut store = shared.store.lock().await;
-        // An issue already written or sent keeps what it holds: no refresh is needed for it.
-        let recorded = store.digest_issue(&digest.feed, &week.week.label());
-        if matches!(recorded, Ok(None)) {
-            let feed = cfg.feeds.iter().find(|f| f.name == digest.feed);
-            for name in feed.map(|f| f.sources.as_slice()).unwrap_or_default() {
-                if shared.stopping.load(SeqCst) {
-                    return;
-                }
-                if let Some(src) = cfg.source(name) {
-                    tracing::info!(source = %name, "refreshing before the missed digest is built");
-                    refresh(shared, &cfg, src, &mut store).await;
-                }
-            }
-        }
-        shared.caught_up.store(true, SeqCst);
-    }
     digest_with_retries(shared, &sched, sched.next_after(now)).await;
 }
 

@@ -592,13 +592,14 @@ fn a_digest_the_server_put_off_is_retried_until_sent() {
 }
 
 /// The issue caught up at start-up is built after the digest's sources were refreshed: a post
-/// of the week published while the daemon was down is in it, though the sources' own schedules
-/// have not fired yet.
+/// of the week published while the daemon was down (since before the week ended) is in it,
+/// though the sources' own schedules have not fired yet.
 #[test]
 fn a_missed_digest_is_built_from_sources_refreshed_at_start_up() {
     let dir = tempfile::tempdir().unwrap();
     let sink = Sink::start("accept");
     let cfg = events_mailed_weekly(dir.path(), &sink, "[1]");
+    refreshed_long_ago(dir.path());
     // Published after the last run stored the first post: last week's Wednesday.
     let today = Utc::now().date_naive();
     let last_wednesday =
@@ -736,5 +737,144 @@ fn a_reload_ends_the_old_servers_connections() {
     wait_for("the new feed on the index", Duration::from_secs(10), || {
         index().contains("copy/atom.xml")
     });
+    signal(&d, "TERM");
+}
+
+/// A site with two posts of the last complete ISO week (UTC) and a config whose digest of the
+/// feed `main` fires once, about three seconds from now: weekly, so that its previous firing
+/// came before that week ended (no start-up catch-up), while the source's own schedule does not
+/// fire during the test. Returns the site, the config, the week's label and the issue's file.
+fn site_with_a_digest_due_soon(
+    dir: &Path,
+) -> (Site, std::path::PathBuf, String, std::path::PathBuf) {
+    use chrono::Timelike;
+    // Not across a week's end: the firing's last complete week is the one the posts are in.
+    if (Utc::now() + chrono::Duration::seconds(10)).iso_week() != Utc::now().iso_week() {
+        std::thread::sleep(Duration::from_secs(11));
+    }
+    let fires = Utc::now() + chrono::Duration::seconds(3);
+    let today = fires.date_naive();
+    let last_monday =
+        today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday()) + 7);
+    let day = |n: i64| last_monday + chrono::Duration::days(n);
+    let site = Site::start();
+    publish(
+        &site,
+        &[
+            Post::new(
+                2,
+                "talk",
+                "A talk last week",
+                &format!("{}T12:00:00Z", day(2)),
+            ),
+            Post::new(
+                1,
+                "panel",
+                "A panel last week",
+                &format!("{}T12:00:00Z", day(1)),
+            ),
+        ],
+    );
+    let cron = format!(
+        "{} {} {} * * {}",
+        fires.second(),
+        fires.minute(),
+        fires.hour(),
+        fires.weekday().to_string().to_uppercase()
+    );
+    let cfg = write_config(
+        dir,
+        &format!(
+            "{}[digest]\nfeed = \"main\"\ntimezone = \"UTC\"\nschedule = \"{cron}\"\n\
+             [daemon]\njitter_secs = 0\n",
+            common::site_config(&site.url("/cat/"), "", "schedule = \"0 0 1 1 *\"")
+        ),
+    );
+    let week = last_monday.iso_week();
+    let label = format!("{:04}-W{:02}", week.year(), week.week());
+    let issue = dir.join(format!("out/main/digest/{label}.html"));
+    (site, cfg, label, issue)
+}
+
+/// Make the sources of the store `feedwright.db` in `dir` look last refreshed 8 days ago,
+/// before the last complete week ended (as if the daemon had been down since).
+fn refreshed_long_ago(dir: &Path) {
+    let long_ago = (Utc::now() - chrono::Duration::days(8)).timestamp();
+    rusqlite::Connection::open(dir.join("feedwright.db"))
+        .unwrap()
+        .execute(
+            "UPDATE source_state SET last_success = ?1, last_run = ?1",
+            [long_ago],
+        )
+        .unwrap();
+}
+
+/// Wait for the daemon's digest of `label` (logged with its outcome) and return the log.
+fn digest_outcome(log: &Path, label: &str) -> String {
+    let read = || std::fs::read_to_string(log).unwrap();
+    wait_for("the scheduled digest", Duration::from_secs(20), || {
+        read().contains(&format!("digest {label}: "))
+    });
+    read()
+}
+
+/// A digest that fires before its source was ever refreshed by the daemon (a first start
+/// shortly before the digest's time) refreshes the source first: the week's posts are in the
+/// issue, not "skipped: nothing new".
+#[test]
+fn a_digest_due_before_the_first_refresh_is_built_from_a_refreshed_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (site, cfg, label, issue) = site_with_a_digest_due_soon(dir.path());
+    let log = dir.path().join("daemon.log");
+    let d = start(&cfg, &log);
+    let text = digest_outcome(&log, &label);
+    assert!(text.contains("written (2 posts"), "{text}");
+    let html = std::fs::read_to_string(&issue).unwrap();
+    assert!(
+        html.contains("A talk last week") && html.contains("A panel last week"),
+        "{html}"
+    );
+    assert_eq!(hits_of(&site, "/cat/"), 1, "refreshed once, for the digest");
+    signal(&d, "TERM");
+}
+
+/// In the steady state (the source was refreshed after the week ended) the digest makes no
+/// request of its own.
+#[test]
+fn a_digest_makes_no_refresh_of_a_source_refreshed_since_the_week_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    let (site, cfg, label, issue) = site_with_a_digest_due_soon(dir.path());
+    let (code, _, err) = common::feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    let before = site.requests().len();
+    let log = dir.path().join("daemon.log");
+    let d = start(&cfg, &log);
+    let text = digest_outcome(&log, &label);
+    assert!(text.contains("written (2 posts"), "{text}");
+    assert!(issue.exists());
+    assert_eq!(site.requests().len(), before, "{:?}", site.requests());
+    assert!(!text.contains("refreshing"), "{text}");
+    signal(&d, "TERM");
+}
+
+/// A source that cannot be refreshed before the digest (its site is down) does not hold the
+/// issue back: it is built from what the store holds, and the log says so.
+#[test]
+fn a_digest_is_built_when_its_source_cannot_be_refreshed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (site, cfg, label, issue) = site_with_a_digest_due_soon(dir.path());
+    let (code, _, err) = common::feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    refreshed_long_ago(dir.path());
+    site.set("/cat/", Resp::Status(503));
+    let log = dir.path().join("daemon.log");
+    let d = start(&cfg, &log);
+    let text = digest_outcome(&log, &label);
+    assert!(text.contains("written (2 posts"), "{text}");
+    assert!(issue.exists());
+    assert!(
+        text.contains("could not be refreshed") && text.contains("built anyway"),
+        "{text}"
+    );
     signal(&d, "TERM");
 }
