@@ -840,3 +840,134 @@ fn a_file_too_deeply_nested_fails_alone_naming_the_file() {
     }
     item(&feed_json(dir.path()), "https://example.org/good/");
 }
+
+/// A post for the related-link tests: words shared with no other post, dated in 2024-W10.
+fn plain_post(slug: &str, title: &str, day: u32, extra: &str, body: &str) -> String {
+    format!(
+        "+++\ntitle = \"{title}\"\ndate = 2024-03-{day:02}\nurl = \"https://example.org/{slug}/\"\n\
+         {extra}+++\n{body}\n"
+    )
+}
+
+/// A folder of the three posts `a`, `b` and `c` (as `plain_post` writes them, `a` with
+/// `a_extra` in its front matter), with a `[digest]` for the feed.
+fn three_posts(a_extra: &str) -> tempfile::TempDir {
+    let dir = site(&[
+        ("a.md", &plain_post("a", "Alpha", 6, a_extra, "Apples.")),
+        ("b.md", &plain_post("b", "Bravo", 5, "", "Bananas.")),
+        ("c.md", &plain_post("c", "Charlie", 4, "", "Cherries.")),
+    ]);
+    let config = dir.path().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("[digest]\nfeed = \"events\"\n");
+    std::fs::write(&config, text).unwrap();
+    dir
+}
+
+/// The related links of the entry `url` in each of the three feed documents, as (URL, title),
+/// after checking the three documents agree.
+fn related_links(dir: &Path, url: &str) -> Vec<(String, String)> {
+    let out = dir.join("out/events");
+    let atom = feed_rs::parser::parse(std::fs::read(out.join("atom.xml")).unwrap().as_slice())
+        .expect("atom parses");
+    let entry = atom
+        .entries
+        .iter()
+        .find(|e| e.id == url)
+        .unwrap_or_else(|| panic!("no entry {url}"));
+    let from_atom: Vec<(String, String)> = entry
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref() == Some("related"))
+        .map(|l| (l.href.clone(), l.title.clone().unwrap_or_default()))
+        .collect();
+    let rss = rss::Channel::read_from(std::fs::read(out.join("rss.xml")).unwrap().as_slice())
+        .expect("rss parses");
+    let item_rss = rss
+        .items()
+        .iter()
+        .find(|i| i.link() == Some(url))
+        .unwrap_or_else(|| panic!("no RSS item {url}"));
+    let from_rss: Vec<(String, String)> = item_rss
+        .atom_ext()
+        .map(|a| a.links())
+        .unwrap_or_default()
+        .iter()
+        .filter(|l| l.rel() == "related")
+        .map(|l| {
+            (
+                l.href().to_owned(),
+                l.title().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let feed = feed_json(dir);
+    let from_json: Vec<(String, String)> = item(&feed, url)["_feedwright"]["related"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| {
+            (
+                l["url"].as_str().unwrap().to_owned(),
+                l["title"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(from_atom, from_rss, "atom and RSS disagree on {url}");
+    assert_eq!(from_atom, from_json, "atom and JSON Feed disagree on {url}");
+    from_atom
+}
+
+/// Every related link of every entry in the feeds, as `related_links` gives them.
+fn all_related_links(dir: &Path) -> Vec<(String, String)> {
+    let feed = feed_json(dir);
+    let urls: Vec<String> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["url"].as_str().unwrap().to_owned())
+        .collect();
+    urls.iter().flat_map(|u| related_links(dir, u)).collect()
+}
+
+/// Related posts are fixed when a post is first stored, an empty list too: `related` added to
+/// a published post (whose fixed list is empty) used to be stored as the file gave it, links
+/// with no title at all (`<link rel="related"/>` without a title, `"title": ""`, a bare
+/// `  -` in the digest), until the linked posts were edited.
+#[test]
+fn related_added_to_a_published_post_never_publishes_a_link_without_its_title() {
+    let dir = three_posts("");
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("events: 3 new"), "{stderr}");
+    // Nothing in common: no related posts.
+    assert_eq!(all_related_links(dir.path()), []);
+
+    std::fs::write(
+        dir.path().join("posts/a.md"),
+        plain_post(
+            "a",
+            "Alpha",
+            6,
+            "related = [\"/b/\", \"/c/\"]\n",
+            "Apples, edited.",
+        ),
+    )
+    .unwrap();
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("1 updated"), "{stderr}");
+    for (url, title) in all_related_links(dir.path()) {
+        assert!(!title.is_empty(), "a related link to {url} has no title");
+    }
+    // The edit is kept (the body), the related posts as they were fixed.
+    assert_eq!(related_links(dir.path(), "https://example.org/a/"), []);
+    let config = dir.path().join("config.toml");
+    let out = dir.path().join("out/events");
+    let issue = common::week_10_without(&config, &out, &["\"title\": \"\"", "\"></a>"]);
+    assert!(issue.contains("Apples, edited."), "{issue}");
+    assert!(
+        !issue.lines().any(|l| l.trim() == "-"),
+        "a related link without a title:\n{issue}"
+    );
+}

@@ -344,6 +344,59 @@ fn related_links_are_fixed_at_first_store() {
     assert_eq!(stored.related, vec![link("b"), link("c")], "then kept");
 }
 
+/// An entry's related links as stored (the `related` column), not as readers get them.
+fn stored_related(path: &Path, id: &str) -> Vec<Link> {
+    let text: String = rusqlite::Connection::open(path)
+        .expect("sqlite")
+        .query_row("SELECT related FROM entries WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .expect("row");
+    serde_json::from_str(&text).expect("json")
+}
+
+/// Links fixed empty (nothing related) stay empty: an edit that brings the post's own links
+/// (a file's `related`, titles not given) used to store them as given, without titles.
+#[test]
+fn an_empty_fixed_list_is_kept_and_own_links_are_stored_with_their_titles() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = db_in(&dir);
+    let mut store = open(&path);
+    let untitled = |n: &str| Link {
+        url: format!("http://www.example.org/{n}/"),
+        title: String::new(),
+    };
+    let b = entry("https://example.org/b/", "Bravo", t(0));
+    store.upsert_entry(&b, t(1)).expect("upsert");
+
+    // Before its links are fixed, an entry keeps its own: a stored one's with its URL and
+    // title, one to no stored entry as given.
+    let mut a = entry("https://example.org/a/", "Alpha", t(0));
+    a.related = vec![untitled("b"), untitled("x")];
+    store.upsert_entry(&a, t(2)).expect("upsert");
+    assert_eq!(
+        stored_related(&path, &a.id.0),
+        vec![
+            Link {
+                url: b.url.clone(),
+                title: "Bravo".into()
+            },
+            untitled("x")
+        ]
+    );
+
+    let mut c = entry("https://example.org/c/", "Charlie", t(0));
+    store.upsert_entry(&c, t(3)).expect("upsert");
+    assert!(store.fix_entry_related(&c.id, &[]).expect("fix"));
+    c.title = "Charlie, edited".into();
+    c.related = vec![untitled("b")];
+    assert_eq!(
+        store.upsert_entry(&c, t(4)).expect("upsert"),
+        Upsert::Updated
+    );
+    assert_eq!(stored_related(&path, &c.id.0), Vec::<Link>::new());
+}
+
 #[test]
 fn entries_are_newest_first_with_deterministic_ties() {
     let dir = tempfile::tempdir().expect("tempdir");

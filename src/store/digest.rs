@@ -500,10 +500,7 @@ impl Store {
 
     /// Whether the related links of `id` were already fixed.
     pub fn related_is_fixed(&self, id: &EntryId) -> Result<bool, StoreError> {
-        self.conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM related_fixed WHERE entry_id = ?1)")
-            .and_then(|mut stmt| stmt.query_row([&id.0], |r| r.get(0)))
-            .map_err(|e| self.err(e))
+        is_fixed(&self.conn, &id.0).map_err(|e| self.err(e))
     }
 
     /// Replace the related links of entry `id` and mark them fixed, in one transaction. Returns
@@ -590,6 +587,56 @@ fn issue_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IssueRow> {
         r.get(4)?,
         r.get(5)?,
     ))
+}
+
+/// Whether the related links of the entry `id` were fixed (an empty list is fixed too).
+pub(super) fn is_fixed(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM related_fixed WHERE entry_id = ?1)")?
+        .query_row([id], |r| r.get(0))
+}
+
+/// The stored entry a related link points at, as the ranking resolves a site's own links: the
+/// one whose URL or id has the link's twin key.
+struct Target {
+    url: String,
+    title: String,
+}
+
+fn target(conn: &Connection, url: &str) -> rusqlite::Result<Option<Target>> {
+    conn.prepare_cached(
+        "SELECT e.url, e.title FROM entries e WHERE e.dedup_key = ?1 OR e.id_key = ?1
+         ORDER BY e.dedup_key <> ?1, e.id LIMIT 1",
+    )?
+    .query_row([twin_key(url)], |r| {
+        Ok(Target {
+            url: r.get(0)?,
+            title: r.get(1)?,
+        })
+    })
+    .optional()
+}
+
+/// An entry's own related links (the site's related-post block, a file's `related`) as they
+/// are stored until its related posts are fixed: a link to a stored entry takes that entry's
+/// URL and title (a file's `related` names no title); one to no stored entry stays as given,
+/// since the post it names may be stored later in the same run (fixing keeps only links to
+/// stored entries). One link per twin key.
+pub(super) fn own_links(conn: &Connection, links: &[Link]) -> rusqlite::Result<Vec<Link>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(links.len());
+    for l in links {
+        let link = match target(conn, &l.url)? {
+            Some(t) => Link {
+                url: t.url,
+                title: t.title,
+            },
+            None => l.clone(),
+        };
+        if seen.insert(twin_key(&link.url)) {
+            out.push(link);
+        }
+    }
+    Ok(out)
 }
 
 /// Give every related link that points at one of `old_urls` (twin-insensitive) the current URL

@@ -88,9 +88,12 @@ impl Store {
     ///   one;
     /// - `updated` becomes the entry's own modified date when it has a real one later than the
     ///   stored `updated`, else `max(stored updated, now)`, and never falls below `published`;
-    /// - related links are fixed at first store (taken from the entry only while none are
-    ///   stored), except that an entry never keeps a link to itself (under its new URL, the URL
-    ///   it had, or a merged duplicate's);
+    /// - related links are fixed once, after the run that first stored the entry
+    ///   (`digest::related::fix_related`), and kept from then on, an empty list too: an edit
+    ///   never changes them, except that an entry never keeps a link to itself (under its new
+    ///   URL, the URL it had, or a merged duplicate's). Until then the entry's own links are
+    ///   stored (taken from the entry only while none are), those to a stored entry with its
+    ///   URL and title;
     /// - when the title or URL changes (or a duplicate is merged in), the related links of
     ///   other entries that point at it take its new title and URL in the same transaction;
     ///   those entries keep their content hash and `updated` (they were not edited).
@@ -243,10 +246,15 @@ impl Store {
         if secs(updated) < secs(published) {
             (updated, updated_source) = (published, published_source);
         }
-        let mut related = if stored.entry.related.is_empty() {
-            entry.related.clone()
-        } else {
+        // Fixed links are kept, an empty list too: whether they are fixed is a row of
+        // `related_fixed`, not a list with something in it (an edit giving a file `related`
+        // used to replace its fixed empty list with the links as written, without titles).
+        let mut related = if !stored.entry.related.is_empty()
+            || super::digest::is_fixed(&tx, &stored.entry.id.0).map_err(sql)?
+        {
             stored.entry.related.clone()
+        } else {
+            super::digest::own_links(&tx, &entry.related).map_err(sql)?
         };
         // Never a related link to itself: not under its new URL, nor under the URL it had or
         // the merged duplicate had.
@@ -568,6 +576,7 @@ fn insert_new(
     let fresh = Entry {
         updated,
         updated_source,
+        related: super::digest::own_links(tx, &entry.related)?,
         ..entry.clone()
     };
     insert(tx, &fresh, id_key, now, from_item)?;
