@@ -971,3 +971,44 @@ fn related_added_to_a_published_post_never_publishes_a_link_without_its_title() 
         "a related link without a title:\n{issue}"
     );
 }
+/// A post taken out of the source (its file deleted, or made a draft) is no longer linked as
+/// related by the posts that were fixed with it, in the feeds or the digest; when its file
+/// gives it again, the links show again, with its current title.
+#[test]
+fn a_related_post_taken_out_is_not_linked_until_it_comes_back() {
+    let dir = three_posts("related = \"/c/\"\n");
+    let config = dir.path().join("config.toml");
+    let out = dir.path().join("out/events");
+    let a = "https://example.org/a/";
+    let to_c = || vec![("https://example.org/c/".to_owned(), "Charlie".to_owned())];
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(related_links(dir.path(), a), to_c());
+    let issue = common::week_10_without(&config, &out, &[]);
+    assert!(issue.contains("https://example.org/c/"), "{issue}");
+
+    let c_text = std::fs::read_to_string(dir.path().join("posts/c.md")).unwrap();
+    std::fs::remove_file(dir.path().join("posts/c.md")).unwrap();
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("skipped posts/c.md"), "{stderr}");
+    assert_eq!(related_links(dir.path(), a), []);
+    common::week_10_without(&config, &out, &["example.org/c/", "Charlie"]);
+
+    std::fs::write(dir.path().join("posts/c.md"), &c_text).unwrap();
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(related_links(dir.path(), a), to_c());
+    let issue = common::week_10_without(&config, &out, &[]);
+    assert!(issue.contains("https://example.org/c/"), "{issue}");
+
+    std::fs::write(
+        dir.path().join("posts/c.md"),
+        plain_post("c", "Charlie", 4, "draft = true\n", "Cherries."),
+    )
+    .unwrap();
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(related_links(dir.path(), a), []);
+    common::week_10_without(&config, &out, &["example.org/c/", "Charlie"]);
+}

@@ -1890,3 +1890,55 @@ fn credentials_in_a_source_url_reach_its_origin_and_never_the_feeds() {
         );
     }
 }
+
+/// A site's post that leaves the listing (even its page gone) stays in the source's feeds, so
+/// the posts related to it keep their links to it: only a post its source no longer holds (a
+/// `dir` source's deleted or draft file) is left out of related links.
+#[test]
+fn a_related_post_that_leaves_the_listing_stays_linked() {
+    let site = Site::start();
+    let base = site.base();
+    let c = Post::new(302, "water-panel", "Water panel", "2024-05-02T10:00:00Z");
+    let mut a = Post::new(301, "trade-talks", "Trade talks", "2024-05-03T10:00:00Z");
+    a.body = format!(
+        "<p>Trade talks resumed.</p><div class=\"yarpp-related\"><h3>Related posts:</h3><ol>\
+         <li><a href=\"{base}{}\">Water panel</a></li></ol></div>",
+        c.path()
+    );
+    for p in [&a, &c] {
+        site.set(&p.path(), Resp::Html(classic_post(&base, p)));
+    }
+    let card = |p: &Post| (format!("{base}{}", p.path()), p.title.clone());
+    site.set(
+        "/cat/",
+        Resp::Html(listing(&base, &[card(&a), card(&c)], None)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &html_config(&site.url("/cat/"), ""));
+    let related_of_a = || {
+        let feed = parse_feed(&dir.path().join("out/main/atom.xml"));
+        let entry = feed
+            .entries
+            .iter()
+            .find(|e| e.id == format!("{base}/?p=301"))
+            .expect("a is in the feed")
+            .clone();
+        entry
+            .links
+            .into_iter()
+            .filter(|l| l.rel.as_deref() == Some("related"))
+            .map(|l| (l.href, l.title.unwrap_or_default()))
+            .collect::<Vec<_>>()
+    };
+    let to_c = vec![(format!("{base}{}", c.path()), "Water panel".to_owned())];
+    let (code, _, stderr) = feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(related_of_a(), to_c);
+
+    site.set("/cat/", Resp::Html(listing(&base, &[card(&a)], None)));
+    site.set(&c.path(), Resp::Status(404));
+    let (code, _, stderr) = feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(common::atom_ids(dir.path()).len(), 2, "{stderr}");
+    assert_eq!(related_of_a(), to_c);
+}

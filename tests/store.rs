@@ -317,6 +317,11 @@ fn related_links_are_fixed_at_first_store() {
         url: format!("https://example.org/{n}/"),
         title: n.to_owned(),
     };
+    // Readers are shown related links to stored entries only.
+    for n in ["b", "c", "d"] {
+        let target = entry(&format!("https://example.org/{n}/"), n, t(0));
+        store.upsert_entry(&target, t(1)).expect("upsert");
+    }
     let mut e = entry("https://example.org/a/", "A", t(0));
     store.upsert_entry(&e, t(1)).expect("upsert");
 
@@ -395,6 +400,89 @@ fn an_empty_fixed_list_is_kept_and_own_links_are_stored_with_their_titles() {
         Upsert::Updated
     );
     assert_eq!(stored_related(&path, &c.id.0), Vec::<Link>::new());
+}
+
+/// Every reader (feeds, archive pages, digests) is shown a related link with the current title
+/// and URL of the entry it points at, and only while some source holds that entry: one taken
+/// out (a deleted or draft file) is hidden, not forgotten, and shows again when it comes back.
+#[test]
+fn readers_see_related_links_to_held_entries_with_their_current_titles() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = db_in(&dir);
+    let mut store = open(&path);
+    let (b, c) = (
+        entry("https://example.org/b/", "Bravo", t(0)),
+        entry("https://example.org/c/", "Charlie", t(0)),
+    );
+    let a = entry("https://example.org/a/", "Alpha", t(0));
+    for e in [&b, &c, &a] {
+        store.upsert_entry(e, t(1)).expect("upsert");
+    }
+    let link = |url: &str, title: &str| Link {
+        url: url.into(),
+        title: title.into(),
+    };
+    // As stored: a twin of b's URL without a title, c's under an old title, a post not stored.
+    let fixed = vec![
+        link("http://www.example.org/b/#top", ""),
+        link(&c.url, "Charlie (old)"),
+        link("https://example.org/unknown/", "Unknown"),
+    ];
+    assert!(store.fix_entry_related(&a.id, &fixed).expect("fix"));
+    let blog = ["blog".to_owned()];
+    let shown = |store: &Store| {
+        let by_key = store
+            .get_stored(&a.dedup_key)
+            .expect("get")
+            .expect("stored")
+            .entry
+            .related;
+        let listed = store.entries(&blog, &[], 10).expect("entries");
+        let by_ids = store
+            .entries_by_ids(std::slice::from_ref(&a.id.0))
+            .expect("by ids");
+        let candidates = store
+            .digest_candidates(&blog, t(-10), t(10))
+            .expect("candidates");
+        let of = |entries: &[Entry]| -> Vec<Link> {
+            entries
+                .iter()
+                .find(|e| e.id == a.id)
+                .expect("a is listed")
+                .related
+                .clone()
+        };
+        assert_eq!(of(&listed), by_key);
+        assert_eq!(of(&by_ids), by_key);
+        let candidates: Vec<Entry> = candidates.into_iter().map(|s| s.entry).collect();
+        assert_eq!(of(&candidates), by_key);
+        by_key
+    };
+    assert_eq!(
+        shown(&store),
+        vec![link(&b.url, "Bravo"), link(&c.url, "Charlie")]
+    );
+
+    // c's file is deleted: its entry leaves the source, and the link to it is hidden.
+    store
+        .set_source_item("blog", "posts/c.md", &c.dedup_key)
+        .expect("item");
+    store
+        .forget_source_item("blog", "posts/c.md", Some(&c.id))
+        .expect("forget");
+    assert_eq!(shown(&store), vec![link(&b.url, "Bravo")]);
+    assert_eq!(
+        stored_related(&path, &a.id.0),
+        fixed,
+        "stored links unchanged"
+    );
+
+    // It comes back: the link shows again.
+    store.upsert_entry(&c, t(2)).expect("upsert");
+    assert_eq!(
+        shown(&store),
+        vec![link(&b.url, "Bravo"), link(&c.url, "Charlie")]
+    );
 }
 
 #[test]
@@ -630,6 +718,9 @@ fn reopening_keeps_everything() {
     e.authors = vec!["Ann".to_owned(), "Bo".to_owned()];
     {
         let mut store = open(&path);
+        // Readers are shown related links to stored entries only.
+        let b = entry("https://example.org/b/", "B — ünïcode", t(0));
+        store.upsert_entry(&b, t(9)).expect("upsert");
         store.upsert_entry(&e, t(10)).expect("upsert");
         store
             .add_pending("blog", "https://example.org/p/", "timeout", t(11))
@@ -818,6 +909,10 @@ fn an_entry_matching_two_stored_rows_merges_them_into_the_one_matched_by_id() {
         },
         other.clone(),
     ];
+    // Readers are shown related links to stored entries only.
+    let mut stored_other = entry(&other.url, "Other", t(0));
+    stored_other.source = "elsewhere".to_owned();
+    store.upsert_entry(&stored_other, t(1)).expect("upsert");
     store.upsert_entry(&by_key, t(5)).expect("upsert");
     store.upsert_entry(&by_id, t(10)).expect("upsert");
     assert_eq!(store.entry_count("blog").expect("count"), 2);

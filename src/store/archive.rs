@@ -77,7 +77,9 @@ impl Store {
         Ok(out)
     }
 
-    /// The entries with these ids, in the order given; ids no longer stored are skipped.
+    /// The entries with these ids, in the order given; ids no longer stored are skipped. Their
+    /// related links are those readers are shown (see [`Store::get_stored`]); a page frozen from
+    /// them keeps the links it was frozen with.
     pub fn entries_by_ids(&self, ids: &[String]) -> Result<Vec<Entry>, StoreError> {
         entries_by_ids(&self.conn, &self.path, ids)
     }
@@ -315,5 +317,9 @@ fn entries_by_ids(conn: &Connection, path: &str, ids: &[String]) -> Result<Vec<E
             found.insert(stored.entry.id.0.clone(), stored.entry);
         }
     }
-    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    let mut entries: Vec<Entry> = ids.iter().filter_map(|id| found.remove(id)).collect();
+    for e in &mut entries {
+        super::digest::show_related(conn, path, &mut e.related)?;
+    }
+    Ok(entries)
 }

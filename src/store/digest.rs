@@ -4,7 +4,8 @@
 //! Owns: the SQL of the `digest_issue`, `digest_mailed` and `related_fixed` tables
 //! (`migrations/V3__digest.sql`) and of `digest_reached` (`V13`), the statements that fix an entry's related links, and the
 //! one that keeps a link's URL and title those of the entry it points at ([`retarget_related`],
-//! run by the upsert that changes that entry).
+//! run by the upsert that changes that entry), and the lookups that give readers each link as
+//! they are shown it (`show_related`: only to entries some source still holds).
 //! An issue is recorded once per (feed, week): as delivered when an SMTP server accepted it, or
 //! as only written; a written issue may later be marked delivered, never the other way round.
 //! Must not: decide what an issue holds (that is `digest::select`) or render anything.
@@ -600,20 +601,57 @@ pub(super) fn is_fixed(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
 struct Target {
     url: String,
     title: String,
+    /// Some source still holds it (`entry_sources`), so its feeds show it: `false` once the
+    /// file of a `dir` source that gave it is deleted or made a draft. A post that leaves a
+    /// site's listing stays its source's.
+    held: bool,
 }
 
 fn target(conn: &Connection, url: &str) -> rusqlite::Result<Option<Target>> {
     conn.prepare_cached(
-        "SELECT e.url, e.title FROM entries e WHERE e.dedup_key = ?1 OR e.id_key = ?1
+        "SELECT e.url, e.title, EXISTS (SELECT 1 FROM entry_sources s WHERE s.entry_id = e.id)
+         FROM entries e WHERE e.dedup_key = ?1 OR e.id_key = ?1
          ORDER BY e.dedup_key <> ?1, e.id LIMIT 1",
     )?
     .query_row([twin_key(url)], |r| {
         Ok(Target {
             url: r.get(0)?,
             title: r.get(1)?,
+            held: r.get(2)?,
         })
     })
     .optional()
+}
+
+/// Related links as feeds, archive pages and digests show them, from the links as stored:
+/// only those to a stored entry some source still holds, each with that entry's current URL
+/// and title. A link to an entry taken out of its source (a deleted or draft file) is left out
+/// while it is out, and shows again when the entry comes back: the stored links keep it. A
+/// link to no stored entry is left out too, as fixing the links leaves it out (only an entry
+/// whose links were never fixed can have one).
+pub(super) fn show_related(
+    conn: &Connection,
+    path: &str,
+    related: &mut Vec<Link>,
+) -> Result<(), StoreError> {
+    if related.is_empty() {
+        return Ok(());
+    }
+    let mut seen = HashSet::new();
+    let mut shown = Vec::with_capacity(related.len());
+    for l in related.iter() {
+        if let Some(t) = target(conn, &l.url).map_err(|e| StoreError::sql(path, e))?
+            && t.held
+            && seen.insert(twin_key(&t.url))
+        {
+            shown.push(Link {
+                url: t.url,
+                title: t.title,
+            });
+        }
+    }
+    *related = shown;
+    Ok(())
 }
 
 /// An entry's own related links (the site's related-post block, a file's `related`) as they

@@ -341,19 +341,24 @@ impl Store {
 
     /// Entries of `sources`, newest `published` first, then newest `updated`, then `id`
     /// ascending; when `categories` is non-empty only entries with at least one of them
-    /// (case-insensitive). At most `limit`.
+    /// (case-insensitive). At most `limit`. Their related links are those readers are shown
+    /// (see [`Store::get_stored`]).
     pub fn entries(
         &self,
         sources: &[String],
         categories: &[String],
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
-        self.entries_of(COLUMNS, sources, categories, limit)
+        let mut entries = self.entries_of(COLUMNS, sources, categories, limit)?;
+        for e in &mut entries {
+            super::digest::show_related(&self.conn, &self.path, &mut e.related)?;
+        }
+        Ok(entries)
     }
 
     /// Every entry of `sources` as [`Store::entries`] lists them, but without their text
-    /// ([`Entry::without_text`]): for work that needs only the metadata, without reading every
-    /// body.
+    /// ([`Entry::without_text`]) and with their related links as stored: for work that needs
+    /// only the metadata, without reading every body.
     pub fn entries_without_text(&self, sources: &[String]) -> Result<Vec<Entry>, StoreError> {
         self.entries_of(COLUMNS_WITHOUT_TEXT, sources, &[], usize::MAX)
     }
@@ -484,7 +489,7 @@ impl Store {
         item: &str,
         dedup_key: &str,
     ) -> Result<Option<EntryId>, StoreError> {
-        let Some(stored) = self.get_stored(dedup_key)? else {
+        let Some(stored) = select_stored(&self.conn, &self.path, "dedup_key", dedup_key)? else {
             return Ok(None);
         };
         self.conn
@@ -538,9 +543,16 @@ impl Store {
         Ok(self.get_stored(dedup_key)?.map(|s| s.entry))
     }
 
-    /// The entry stored under `dedup_key` with its first/last-seen times, if any.
+    /// The entry stored under `dedup_key` with its first/last-seen times, if any, as readers
+    /// (feeds, digests) are shown it: its related links only those to entries some source still
+    /// holds, with their current URL and title (the links as stored keep the others, which show
+    /// again when their entry comes back).
     pub fn get_stored(&self, dedup_key: &str) -> Result<Option<StoredEntry>, StoreError> {
-        select_stored(&self.conn, &self.path, "dedup_key", dedup_key)
+        let mut stored = select_stored(&self.conn, &self.path, "dedup_key", dedup_key)?;
+        if let Some(s) = &mut stored {
+            super::digest::show_related(&self.conn, &self.path, &mut s.entry.related)?;
+        }
+        Ok(stored)
     }
 }
 
