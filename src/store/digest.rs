@@ -608,19 +608,30 @@ struct Target {
 }
 
 fn target(conn: &Connection, url: &str) -> rusqlite::Result<Option<Target>> {
-    conn.prepare_cached(
+    let key = twin_key(url);
+    // The URL's entry first, then the one whose id it is: two lookups of one unique index
+    // each, cheaper than one query over both (every link of every entry read for output).
+    for sql in [
         "SELECT e.url, e.title, EXISTS (SELECT 1 FROM entry_sources s WHERE s.entry_id = e.id)
-         FROM entries e WHERE e.dedup_key = ?1 OR e.id_key = ?1
-         ORDER BY e.dedup_key <> ?1, e.id LIMIT 1",
-    )?
-    .query_row([twin_key(url)], |r| {
-        Ok(Target {
-            url: r.get(0)?,
-            title: r.get(1)?,
-            held: r.get(2)?,
-        })
-    })
-    .optional()
+         FROM entries e WHERE e.dedup_key = ?1",
+        "SELECT e.url, e.title, EXISTS (SELECT 1 FROM entry_sources s WHERE s.entry_id = e.id)
+         FROM entries e WHERE e.id_key = ?1",
+    ] {
+        let found = conn
+            .prepare_cached(sql)?
+            .query_row([&key], |r| {
+                Ok(Target {
+                    url: r.get(0)?,
+                    title: r.get(1)?,
+                    held: r.get(2)?,
+                })
+            })
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
 }
 
 /// Related links as feeds, archive pages and digests show them, from the links as stored:

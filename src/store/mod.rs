@@ -199,7 +199,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| StoreError::sql(&shown, e))?;
         // Room for every statement a refresh repeats per post (`prepare_cached`).
-        conn.set_prepared_statement_cache_capacity(32);
+        conn.set_prepared_statement_cache_capacity(64);
 
         embedded::migrations::runner()
             .run(&mut conn)
