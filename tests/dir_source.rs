@@ -211,6 +211,39 @@ fn a_post_warns_when_stored_not_on_every_run() {
     assert!(edited.contains("no title: using"), "{edited}");
 }
 
+/// An edit of a post without `updated` is dated by when it was seen, even when it moves the
+/// post's `date` forward: that date says when the event is, not when the post was edited.
+#[test]
+fn an_edit_without_an_updated_key_is_dated_when_it_is_seen() {
+    let post = |date: &str, body: &str| {
+        format!(
+            "+++\ntitle = \"Panel\"\ndate = {date}\nurl = \"https://example.org/panel/\"\n+++\n{body}\n"
+        )
+    };
+    let dir = site(&[("panel.md", &post("2024-11-05T09:00:00+01:00", "Body."))]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let first = item(&feed_json(dir.path()), "https://example.org/panel/").clone();
+    assert_eq!(first["date_modified"], "2024-11-05T08:00:00+00:00");
+    let before_edit = chrono::Utc::now() - chrono::Duration::seconds(1);
+    std::fs::write(
+        dir.path().join("posts/panel.md"),
+        post("2024-11-05T10:00:00+01:00", "Body, with the new time."),
+    )
+    .unwrap();
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let feed = feed_json(dir.path());
+    let edited = item(&feed, "https://example.org/panel/");
+    assert_eq!(edited["date_published"], "2024-11-05T09:00:00+00:00");
+    let modified = chrono::DateTime::parse_from_rfc3339(edited["date_modified"].as_str().unwrap())
+        .expect("date_modified");
+    assert!(
+        modified >= before_edit,
+        "{modified} is not the time of the edit"
+    );
+}
+
 #[test]
 fn an_unparseable_date_fails_the_post_naming_file_key_and_value() {
     let dir = site(&[

@@ -87,7 +87,8 @@ impl Store {
     /// - a `published` date that is only the fetch time (`FirstSeen`) never replaces the stored
     ///   one;
     /// - `updated` becomes the entry's own modified date when it has a real one later than the
-    ///   stored `updated`, else `max(stored updated, now)`, and never falls below `published`;
+    ///   stored `updated` (not its published date standing in for a missing one), else
+    ///   `max(stored updated, now)`, and never falls below `published`;
     /// - related links are fixed once, after the run that first stored the entry
     ///   (`digest::related::fix_related`), and kept from then on, an empty list too: an edit
     ///   never changes them, except that an entry never keeps a link to itself (under its new
@@ -234,15 +235,20 @@ impl Store {
                 .map_err(sql)?;
         }
 
-        let (mut updated, mut updated_source) = if entry.updated_source != DateSource::FirstSeen
-            && secs(entry.updated) > secs(stored.entry.updated)
-        {
-            (entry.updated, entry.updated_source)
-        } else if secs(now) > secs(stored.entry.updated) {
-            (now, DateSource::FirstSeen)
-        } else {
-            (stored.entry.updated, stored.entry.updated_source)
-        };
+        // A modified date of its own: not when the change was seen, nor its published date
+        // standing in for one it does not have (a file without `updated`, a page without a
+        // modified date), which would date an edit made today by the date the post now gives.
+        let own_updated = entry.updated_source != DateSource::FirstSeen
+            && !(entry.updated == entry.published
+                && entry.updated_source == entry.published_source);
+        let (mut updated, mut updated_source) =
+            if own_updated && secs(entry.updated) > secs(stored.entry.updated) {
+                (entry.updated, entry.updated_source)
+            } else if secs(now) > secs(stored.entry.updated) {
+                (now, DateSource::FirstSeen)
+            } else {
+                (stored.entry.updated, stored.entry.updated_source)
+            };
         if secs(updated) < secs(published) {
             (updated, updated_source) = (published, published_source);
         }
