@@ -56,6 +56,61 @@ fn entries(out: &Path) -> usize {
         .map_or(0, |f| f.entries.len())
 }
 
+/// A daemon with `[server]` on a free loopback port, over a site with one post, once its first
+/// refresh published the feed `main`.
+struct Serving {
+    site: Site,
+    dir: tempfile::TempDir,
+    cfg: std::path::PathBuf,
+    log: std::path::PathBuf,
+    port: u16,
+    d: Daemon,
+}
+
+impl Serving {
+    fn start() -> Serving {
+        let site = Site::start();
+        publish(
+            &site,
+            &[Post::new(1, "first", "First post", "2024-05-01T09:00:00Z")],
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let cfg = write_config(dir.path(), &Serving::config(&site, port, ""));
+        let log = dir.path().join("daemon.log");
+        let d = start(&cfg, &log);
+        wait_for("the first refresh", Duration::from_secs(10), || {
+            entries(&dir.path().join("out/main")) == 1
+        });
+        Serving {
+            site,
+            dir,
+            cfg,
+            log,
+            port,
+            d,
+        }
+    }
+
+    fn config(site: &Site, port: u16, feeds: &str) -> String {
+        let with_feeds = config(site).replace("[daemon]", &format!("{feeds}[daemon]"));
+        format!("{with_feeds}[server]\nlisten = \"127.0.0.1:{port}\"\n")
+    }
+
+    /// Add a feed `copy` of the source to the configuration, and reload.
+    fn reload_with_a_copy_feed(&self) {
+        let copy = "[[feed]]\nname = \"copy\"\nsources = [\"site\"]\n";
+        std::fs::write(&self.cfg, Serving::config(&self.site, self.port, copy)).unwrap();
+        signal(&self.d, "HUP");
+    }
+
+    /// The server's index page.
+    fn index(&self, rt: &tokio::runtime::Runtime) -> String {
+        let url = format!("http://127.0.0.1:{}/", self.port);
+        rt.block_on(async { reqwest::get(&url).await.unwrap().text().await.unwrap() })
+    }
+}
+
 fn publish(site: &Site, posts: &[Post]) {
     let base = site.base();
     for p in posts {
@@ -494,36 +549,14 @@ fn a_stop_during_a_reload_is_as_prompt_as_any_stop() {
 /// its index page, on the same address.
 #[test]
 fn a_reload_reaches_the_server() {
-    let site = Site::start();
-    publish(
-        &site,
-        &[Post::new(1, "first", "First post", "2024-05-01T09:00:00Z")],
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let server = format!("[server]\nlisten = \"127.0.0.1:{port}\"\n");
-    let cfg = write_config(dir.path(), &format!("{}{server}", config(&site)));
-    let log = dir.path().join("daemon.log");
-    let d = start(&cfg, &log);
-    wait_for("the first refresh", Duration::from_secs(10), || {
-        entries(&dir.path().join("out/main")) == 1
-    });
+    let s = Serving::start();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let index = || {
-        let url = format!("http://127.0.0.1:{port}/");
-        rt.block_on(async { reqwest::get(&url).await.unwrap().text().await.unwrap() })
-    };
-    assert!(!index().contains("copy/atom.xml"));
-    let with_copy = config(&site).replace(
-        "[daemon]",
-        "[[feed]]\nname = \"copy\"\nsources = [\"site\"]\n[daemon]",
-    );
-    std::fs::write(&cfg, format!("{with_copy}{server}")).unwrap();
-    signal(&d, "HUP");
+    assert!(!s.index(&rt).contains("copy/atom.xml"));
+    s.reload_with_a_copy_feed();
     wait_for("the new feed on the index", Duration::from_secs(10), || {
-        entries(&dir.path().join("out/copy")) == 1 && index().contains("copy/atom.xml")
+        entries(&s.dir.path().join("out/copy")) == 1 && s.index(&rt).contains("copy/atom.xml")
     });
-    signal(&d, "TERM");
+    signal(&s.d, "TERM");
 }
 
 /// A digest stuck on an SMTP server that never answers does not hold the daemon past its 10 s
@@ -695,33 +728,15 @@ fn the_json_log_shows_source_urls_without_credentials() {
 /// server's connection cap; a new connection sees the new configuration.
 #[test]
 fn a_reload_ends_the_old_servers_connections() {
-    let site = Site::start();
-    publish(
-        &site,
-        &[Post::new(1, "first", "First post", "2024-05-01T09:00:00Z")],
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let server = format!("[server]\nlisten = \"127.0.0.1:{port}\"\n");
-    let cfg = write_config(dir.path(), &format!("{}{server}", config(&site)));
-    let log = dir.path().join("daemon.log");
-    let d = start(&cfg, &log);
-    wait_for("the first refresh", Duration::from_secs(10), || {
-        entries(&dir.path().join("out/main")) == 1
-    });
-    common::sparse_file(&dir.path().join("out/main/big.xml"));
+    let s = Serving::start();
+    common::sparse_file(&s.dir.path().join("out/main/big.xml"));
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let addr = ([127, 0, 0, 1], port).into();
+    let addr = ([127, 0, 0, 1], s.port).into();
     let download = rt.block_on(common::SlowDownload::start(addr, "/main/big.xml"));
 
-    let with_copy = config(&site).replace(
-        "[daemon]",
-        "[[feed]]\nname = \"copy\"\nsources = [\"site\"]\n[daemon]",
-    );
-    std::fs::write(&cfg, format!("{with_copy}{server}")).unwrap();
-    signal(&d, "HUP");
+    s.reload_with_a_copy_feed();
     let closed = rt.block_on(download.closed_within(Duration::from_secs(8)));
-    let read = || std::fs::read_to_string(&log).unwrap();
+    let read = || std::fs::read_to_string(&s.log).unwrap();
     let (_, got) = closed.unwrap_or_else(|| {
         panic!(
             "the old server still serves the download 8 s after SIGHUP: {}",
@@ -730,14 +745,10 @@ fn a_reload_ends_the_old_servers_connections() {
     });
     assert!(got < common::LARGE_FILE, "the whole answer came");
     assert!(read().contains("configuration reloaded"), "{}", read());
-    let index = || {
-        let url = format!("http://127.0.0.1:{port}/");
-        rt.block_on(async { reqwest::get(&url).await.unwrap().text().await.unwrap() })
-    };
     wait_for("the new feed on the index", Duration::from_secs(10), || {
-        index().contains("copy/atom.xml")
+        s.index(&rt).contains("copy/atom.xml")
     });
-    signal(&d, "TERM");
+    signal(&s.d, "TERM");
 }
 
 /// A site with two posts of the last complete ISO week (UTC) and a config whose digest of the

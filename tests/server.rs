@@ -42,8 +42,45 @@ struct Fixture {
     dir: tempfile::TempDir,
     cfg: Config,
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<Result<(), server::ServerError>>>,
+    served: Served,
+}
+
+/// `server::serve` of a config on its `[server] listen` address, until [`Served::stop`].
+struct Served {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), server::ServerError>>,
+}
+
+impl Served {
+    async fn start(cfg: &Config) -> Served {
+        let listener = server::bind(cfg).await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, rx) = oneshot::channel();
+        let c = cfg.clone();
+        let task = tokio::spawn(async move {
+            server::serve(
+                &c,
+                listener,
+                async {
+                    let _ = rx.await;
+                },
+                GRACE,
+            )
+            .await
+        });
+        Served { addr, stop, task }
+    }
+
+    /// Stop it and wait until it ended, cleanly, within 10 s.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("server stops within 10 s")
+            .expect("join")
+            .expect("server ended cleanly");
+    }
 }
 
 impl Fixture {
@@ -71,27 +108,12 @@ impl Fixture {
         std::fs::write(&path, config).expect("write config");
         let cfg = Config::load(&path).expect("valid config");
         publish(&cfg, &[entry("one", "Body one")]);
-        let listener = server::bind(&cfg).await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (tx, rx) = oneshot::channel();
-        let c = cfg.clone();
-        let task = tokio::spawn(async move {
-            server::serve(
-                &c,
-                listener,
-                async {
-                    let _ = rx.await;
-                },
-                GRACE,
-            )
-            .await
-        });
+        let served = Served::start(&cfg).await;
         Fixture {
             dir,
             cfg,
-            addr,
-            stop: Some(tx),
-            task: Some(task),
+            addr: served.addr,
+            served,
         }
     }
 
@@ -99,17 +121,8 @@ impl Fixture {
         format!("http://{}{path}", self.addr)
     }
 
-    async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let res = tokio::time::timeout(Duration::from_secs(10), task)
-                .await
-                .expect("server stops within 10 s")
-                .expect("join");
-            res.expect("server ended cleanly");
-        }
+    async fn stop(self) {
+        self.served.stop().await;
     }
 }
 
@@ -1191,34 +1204,15 @@ fn fetch_once(cfg: &Config, path: &str) -> (StatusCode, String) {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let listener = server::bind(cfg).await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (tx, rx) = oneshot::channel::<()>();
-        let c = cfg.clone();
-        let task = tokio::spawn(async move {
-            server::serve(
-                &c,
-                listener,
-                async {
-                    let _ = rx.await;
-                },
-                GRACE,
-            )
-            .await
-        });
+        let served = Served::start(cfg).await;
         let res = client()
-            .get(format!("http://{addr}{path}"))
+            .get(format!("http://{}{path}", served.addr))
             .send()
             .await
             .unwrap_or_else(|e| panic!("get {path}: {e}"));
         let status = res.status();
         let text = res.text().await.expect("body");
-        let _ = tx.send(());
-        tokio::time::timeout(Duration::from_secs(10), task)
-            .await
-            .expect("server stops")
-            .expect("join")
-            .expect("server ended cleanly");
+        served.stop().await;
         (status, text)
     })
 }
@@ -2032,21 +2026,8 @@ async fn output_dir_as_a_symlink_can_be_swapped_while_serving() {
          [[feed]]\nname = \"f\"\nsources = [\"s\"]\n[server]\nlisten = \"127.0.0.1:0\"\n",
     );
     let cfg = Config::load(&cfg_path).expect("config");
-    let listener = server::bind(&cfg).await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (tx, rx) = oneshot::channel::<()>();
-    let c = cfg.clone();
-    let task = tokio::spawn(async move {
-        server::serve(
-            &c,
-            listener,
-            async {
-                let _ = rx.await;
-            },
-            GRACE,
-        )
-        .await
-    });
+    let served = Served::start(&cfg).await;
+    let addr = served.addr;
     let get = |path: &'static str| async move {
         let res = client()
             .get(format!("http://{addr}{path}"))
@@ -2069,12 +2050,7 @@ async fn output_dir_as_a_symlink_can_be_swapped_while_serving() {
     );
     assert_eq!(get("/f/new.xml").await.0, StatusCode::OK);
     assert_eq!(get("/f/old.xml").await.0, StatusCode::NOT_FOUND);
-    let _ = tx.send(());
-    tokio::time::timeout(Duration::from_secs(10), task)
-        .await
-        .expect("server stops")
-        .expect("join")
-        .expect("server ended cleanly");
+    served.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
