@@ -244,6 +244,34 @@ fn an_edit_without_an_updated_key_is_dated_when_it_is_seen() {
     );
 }
 
+/// `summary` and `description` are one field under two names: a file giving both fails,
+/// saying so (not as a key given twice).
+#[test]
+fn summary_and_description_together_fail_saying_they_are_one_field() {
+    let dir = site(&[
+        (
+            "both.md",
+            "---\ntitle: Both\nsummary: One\ndescription: Two\nurl: https://example.org/both/\n---\nBody.\n",
+        ),
+        (
+            "one.md",
+            "---\ntitle: One\ndescription: Only this\nurl: https://example.org/one/\n---\nBody.\n",
+        ),
+    ]);
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        failure(&stderr, "both.md"),
+        "front matter keys summary and description are one field (description is what Hugo \
+         and Jekyll call it): give one"
+    );
+    let feed = feed_json(dir.path());
+    assert_eq!(
+        item(&feed, "https://example.org/one/")["summary"],
+        "Only this"
+    );
+}
+
 #[test]
 fn an_unparseable_date_fails_the_post_naming_file_key_and_value() {
     let dir = site(&[

@@ -37,9 +37,9 @@ struct FrontMatter {
     categories: Option<OneOrMany>,
     tags: Option<OneOrMany>,
     url: Option<Text>,
-    /// `description` is what Hugo and Jekyll call it.
-    #[serde(alias = "description")]
     summary: Option<Text>,
+    /// `summary` as Hugo and Jekyll call it.
+    description: Option<Text>,
     related: Option<OneOrMany>,
     /// A draft (`draft: true`, as Hugo and Jekyll mark one) is not published.
     draft: Option<bool>,
@@ -313,6 +313,11 @@ struct Fields {
 impl Fields {
     /// `zone`: where a date written without an offset is a wall-clock time.
     fn read(front: FrontMatter, zone: Tz) -> Result<Fields, String> {
+        if front.summary.is_some() && front.description.is_some() {
+            return Err("front matter keys summary and description are one field \
+                        (description is what Hugo and Jekyll call it): give one"
+                .into());
+        }
         let list = |one: Option<OneOrMany>, other: Option<OneOrMany>| {
             (one.is_some() || other.is_some()).then(|| {
                 let mut all = one.map(OneOrMany::into_vec).unwrap_or_default();
@@ -330,6 +335,7 @@ impl Fields {
             // as HTML: escaped, so `a<b` is not taken for a tag and `&amp;` stays as written.
             summary: front
                 .summary
+                .or(front.description)
                 .map(|Text(s)| html_escape::encode_text(&s).into_owned()),
             related: front.related.map(OneOrMany::into_vec),
         })
