@@ -735,7 +735,8 @@ pub fn serve(path: &Path) -> Exit {
     };
     if cfg.server.is_none() {
         eprintln!(
-            "error: {}: no [server] table: nothing to serve",
+            "error: {}: no [server] table: nothing to serve (add one, e.g. [server] with \
+             listen = \"127.0.0.1:8080\"; the shipped config.toml has it commented out)",
             path.display()
         );
         return Exit::Usage;

@@ -380,7 +380,12 @@ async fn reload_server(
 /// SIGTERM or SIGINT: let the job in progress finish (for at most [`STOP_GRACE`]), drop it
 /// at a safe point otherwise, stop the server.
 async fn stop(shared: &Shared, mut tasks: tokio::task::JoinSet<()>, server: Option<Server>) {
-    tracing::info!("stopping: waiting for the job in progress");
+    // A job holds the store while it runs.
+    if shared.store.try_lock().is_err() {
+        tracing::info!("stopping: waiting for the job in progress");
+    } else {
+        tracing::info!("stopping");
+    }
     shared
         .stopping
         .store(true, std::sync::atomic::Ordering::SeqCst);

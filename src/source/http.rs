@@ -539,8 +539,9 @@ impl Fetcher {
                 }
                 _ => backoff,
             })
+            // A detail (`-v`): what the retries came to is the URL's outcome, in the report.
             .notify(|e: &FetchError, wait| {
-                tracing::info!(url = %url, "retrying in {:.1} s after: {e}", wait.as_secs_f64());
+                tracing::debug!(url = %url, "retrying in {:.1} s after: {e}", wait.as_secs_f64());
             })
             .await
     }
