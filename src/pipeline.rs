@@ -356,21 +356,26 @@ pub async fn refresh_source(
     // known ones (those beyond would drop out of its feeds).
     // So is the listing of a source moved to another URL (another category, say): its posts
     // there may be stored already, by another source, and the walk must not stop at them.
+    let moved = store
+        .source_url(&src.name)
+        .ok()
+        .flatten()
+        .is_some_and(|url| url != src.url);
     let full_walk = store.walk_incomplete(&src.name).unwrap_or(false)
         || (src.full_text && !pending.is_empty())
         || store.entry_count(&src.name).is_ok_and(|n| n == 0)
-        || store
-            .source_url(&src.name)
-            .ok()
-            .flatten()
-            .is_some_and(|url| url != src.url);
-    let modified_after = store
-        .source_state(&src.name)
-        .ok()
-        .flatten()
-        .and_then(|s| s.last_success)
-        // A little overlap, so a post saved during the last run is not missed.
-        .map(|t| t - chrono::Duration::hours(1));
+        || moved;
+    // Through the REST API, the posts modified since the last read of it that was stored (not
+    // since the last run: a run whose listing answered 304, or whose API was down, asked
+    // nothing). A source moved to another category starts with a cold read.
+    let modified_after = if moved {
+        None
+    } else {
+        store.api_window(&src.name).unwrap_or_else(|e| {
+            tracing::warn!(source = %src.name, "cannot read where the REST API read stopped: {e}");
+            None
+        })
+    };
     let index = match source::read_index(fetcher, src, &state, full_walk, modified_after).await {
         Ok(i) => i,
         Err(e) => {
@@ -380,6 +385,7 @@ pub async fn refresh_source(
         }
     };
     tracing::debug!(source = %src.name, kind = index.kind, "index read");
+    let api_window = index.api_window;
     let mut listing = None;
     let now = Utc::now();
     // The website a feed names, for the home link of the feeds it is in (a 304 keeps it).
@@ -651,6 +657,13 @@ pub async fn refresh_source(
     let rest = one_per_entry(rest, &stored_from, &rep, &files);
     stored.merge(apply(src, store, &state, rest, &mut rep, reading));
     let reached = reached.into_inner().unwrap_or_else(|p| p.into_inner());
+    // What the REST API returned is stored: the next read of it starts where this one stopped.
+    if rep.degraded.is_none()
+        && let Some(at) = api_window
+        && let Err(e) = store.set_api_window(&src.name, at, Utc::now())
+    {
+        tracing::warn!(source = %src.name, "cannot record where the REST API read stopped: {e}");
+    }
     if rep.degraded.is_none() {
         follow_moves(src, store, &mut rep, reached);
         if src.kind == SourceKind::Dir {

@@ -176,10 +176,13 @@ fn an_upgraded_store_is_announced_once() {
             |r| r.get(0),
         )
         .expect("version");
-    assert_eq!(newest, 14, "this test undoes V14 (source_state.url)");
+    assert_eq!(
+        newest, 15,
+        "this test undoes V15 (source_state.api_modified_after)"
+    );
     conn.execute_batch(
-        "ALTER TABLE source_state DROP COLUMN url;
-         DELETE FROM refinery_schema_history WHERE version = 14;",
+        "ALTER TABLE source_state DROP COLUMN api_modified_after;
+         DELETE FROM refinery_schema_history WHERE version = 15;",
     )
     .expect("downgrade");
     drop(conn);
@@ -188,7 +191,7 @@ fn an_upgraded_store_is_announced_once() {
     let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("upgraded")).collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(
-        lines[0].contains("feedwright.db: the store was upgraded from schema v13 to v14")
+        lines[0].contains("feedwright.db: the store was upgraded from schema v14 to v15")
             && lines[0].contains("older than this one can no longer open it"),
         "{stderr}"
     );

@@ -52,10 +52,12 @@ fn url(s: &str) -> Url {
     Url::parse(s).expect("test URL")
 }
 
-/// The posts endpoint query the modification pass must send for `page` of category 4.
+/// The posts endpoint query the modification pass must send for `page` of category 4: a cold
+/// read newest modification first, an incremental one (`after`) oldest first.
 fn posts_path(page: u32, after: Option<&str>) -> String {
+    let order = if after.is_some() { "asc" } else { "desc" };
     let mut p = format!(
-        "/wp-json/wp/v2/posts?categories=4&per_page=100&page={page}&_embed=1&orderby=modified&order=desc"
+        "/wp-json/wp/v2/posts?categories=4&per_page=100&page={page}&_embed=1&orderby=modified&order={order}"
     );
     if let Some(a) = after {
         p.push_str("&modified_after=");
@@ -1140,4 +1142,189 @@ fn a_rest_backfill_stopped_by_the_budget_resumes_at_its_page() {
     assert_eq!(ids.len(), 250);
     let unique: std::collections::HashSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), 250);
+}
+
+/// The `modified_after` an incremental read sent (the last posts query of `asked` that has one).
+fn window_sent(asked: &[String]) -> chrono::DateTime<Utc> {
+    let query = asked
+        .iter()
+        .rev()
+        .find(|r| r.contains("orderby=modified") && r.contains("modified_after="))
+        .unwrap_or_else(|| panic!("no incremental read in {asked:?}"));
+    let value = Url::parse(&format!("http://x{query}"))
+        .expect("query")
+        .query_pairs()
+        .find(|(k, _)| k == "modified_after")
+        .map(|(_, v)| v.into_owned())
+        .expect("modified_after");
+    chrono::DateTime::parse_from_rfc3339(&value)
+        .expect("RFC 3339")
+        .with_timezone(&Utc)
+}
+
+/// An older post is edited while the listing's first page stays the same: runs answered 304
+/// ask the API nothing, and they must not move its window past the edit. When the listing
+/// changes, the API is asked for what was modified since the last read of it (less the
+/// overlap), not since the last run, and the edit reaches the feed.
+#[test]
+fn runs_that_did_not_ask_the_api_leave_its_window_where_it_was() {
+    let (site, base, mut items, dir, config) = wordpress_site_after_a_cold_run();
+    let cold_done = Utc::now();
+    // Far enough that a window taken from the next run's time would be later than this one.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+
+    let before = site.requests().len();
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    let asked = &site.requests()[before..];
+    assert!(
+        !asked.iter().any(|r| r.contains("wp/v2/posts")),
+        "{asked:?}"
+    );
+
+    items[0]["title"] = json!({"rendered": "Edited while the listing slept"});
+    items[0]["modified_gmt"] = json!(Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string());
+    site.set("/wp-json/wp/v2/posts", json_resp(&json!(items)));
+    site.set(LISTING, listing_page(&base, &["post-2", "post-1"]));
+    let before = site.requests().len();
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    let sent = window_sent(&site.requests()[before..]);
+    assert!(
+        sent <= cold_done - chrono::Duration::hours(1),
+        "window {sent} is not the cold read's ({cold_done} less the overlap)"
+    );
+    assert!(err.contains("1 updated"), "{err}");
+    let atom = std::fs::read_to_string(dir.path().join("out/main/atom.xml")).expect("atom");
+    assert!(atom.contains("Edited while the listing slept"), "{atom}");
+}
+
+/// A cold read whose second page of posts fails keeps the first page's posts (stored and
+/// published, the failure reported with its URL), and the next run reads cold again, so
+/// nothing the failed page held is left behind.
+#[test]
+fn a_failed_later_page_keeps_the_posts_read_before_it() {
+    let site = Site::start();
+    let base = site.base();
+    category_lookup(&site);
+    let first: Vec<Value> = posts(1..101)
+        .iter()
+        .map(|p| api_post(&base, p, true))
+        .collect();
+    let second: Vec<Value> = posts(101..106)
+        .iter()
+        .map(|p| api_post(&base, p, true))
+        .collect();
+    site.set(LISTING, listing_page(&base, &["post-1"]));
+    site.set(
+        &posts_path(1, None),
+        json_with_pages(&json!(first), Some(2)),
+    );
+    site.set(&posts_path(2, None), Resp::Status(500));
+
+    // The read itself: the first page is kept, the cut reported.
+    let got = read_blocking(&site.url("/wp-json/"), &site.url(LISTING), None, None).expect("read");
+    assert_eq!(got.posts.len(), 100);
+    assert!(!got.complete);
+    let page2 = site.url(&posts_path(2, None));
+    assert_eq!(
+        got.cut_by,
+        Some((page2.clone(), "HTTP status 500".to_string()))
+    );
+    assert_eq!(
+        got.failures,
+        vec![(page2.clone(), "HTTP status 500".into())]
+    );
+
+    // A run: the 100 posts are stored, the page is named, the exit says something failed.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = common::write_config(
+        dir.path(),
+        &common::site_config(&site.url(LISTING), "", "kind = \"wordpress\""),
+    );
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("100 new") && err.contains(&page2), "{err}");
+    assert_eq!(atom_ids(dir.path()).len(), 100);
+
+    // The page answers again: the next run is a cold read again and gets its posts.
+    site.set(
+        &posts_path(2, None),
+        json_with_pages(&json!(second), Some(2)),
+    );
+    site.set(LISTING, listing_page(&base, &["post-105", "post-1"]));
+    let before = site.requests().len();
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    let asked = &site.requests()[before..];
+    assert!(asked.contains(&posts_path(2, None)), "{asked:?}");
+    assert!(err.contains("5 new"), "{err}");
+}
+
+fn result_with(
+    complete: bool,
+    last_modified: Option<chrono::DateTime<Utc>>,
+    cut: bool,
+) -> WpResult {
+    WpResult {
+        posts: Vec::new(),
+        total_pages: 1,
+        requests: 1,
+        complete,
+        last_modified,
+        cut_by: cut.then(|| ("u".to_string(), "HTTP status 500".to_string())),
+        failures: Vec::new(),
+        skipped: Vec::new(),
+        pass_failed: false,
+    }
+}
+
+#[test]
+fn the_next_window_goes_on_from_what_was_read() {
+    use feedwright::source::{API_WINDOW_OVERLAP, next_api_window};
+    let at = |h: u32, m: u32, s: u32| Utc.with_ymd_and_hms(2024, 5, 9, h, m, s).single().unwrap();
+    let started = at(12, 0, 0);
+    let after = Some(at(8, 0, 0));
+    let back = started - API_WINDOW_OVERLAP;
+    // Read to the end, cold or incremental: from when the read started, less the overlap.
+    assert_eq!(
+        next_api_window(None, started, &result_with(true, None, false)),
+        Some(back)
+    );
+    assert_eq!(
+        next_api_window(after, started, &result_with(true, Some(at(9, 0, 0)), false)),
+        Some(back)
+    );
+    // A cold read stopped by `max_pages`: the older posts are the backfill's.
+    assert_eq!(
+        next_api_window(None, started, &result_with(false, Some(at(3, 0, 0)), false)),
+        Some(back)
+    );
+    // A cold read cut by a failed page stays cold.
+    assert_eq!(
+        next_api_window(None, started, &result_with(false, Some(at(3, 0, 0)), true)),
+        None
+    );
+    // An incremental read cut short (max_pages or a failure) goes on from its last post, a
+    // second earlier so that posts saved in that second are read again.
+    for cut in [false, true] {
+        assert_eq!(
+            next_api_window(after, started, &result_with(false, Some(at(9, 30, 0)), cut)),
+            Some(at(9, 29, 59))
+        );
+    }
+    // ... unless that would not move on: then from the last post itself.
+    assert_eq!(
+        next_api_window(
+            after,
+            started,
+            &result_with(false, Some(at(8, 0, 1)), false)
+        ),
+        Some(at(8, 0, 1))
+    );
+    // Nothing read: the same window again.
+    assert_eq!(
+        next_api_window(after, started, &result_with(false, None, true)),
+        None
+    );
 }

@@ -295,6 +295,10 @@ pub struct SourceIndex {
     /// A folder's draft files (`draft = true`): they publish nothing, but they show the folder
     /// is there (see `pipeline::settle_files`). Empty for other kinds.
     pub drafts: Vec<String>,
+    /// Read through the REST API: where the next such read starts its pass over modified posts,
+    /// to be recorded once this read's posts are stored (`Store::set_api_window`); `None` when
+    /// the window must stay where it was (see [`next_api_window`]).
+    pub api_window: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl SourceIndex {
@@ -310,6 +314,7 @@ impl SourceIndex {
             feed_site: None,
             item_ids: HashMap::new(),
             drafts: Vec::new(),
+            api_window: None,
         }
     }
 }
@@ -554,6 +559,39 @@ pub async fn wordpress_root(src: &SourceConfig, start: &Url, first: &Fetched) ->
     }
 }
 
+/// How far back the window of a REST API read reaches before the moment the last complete read
+/// started: a post saved while that read ran, or by a site whose clock is a little behind ours,
+/// is still inside it.
+pub const API_WINDOW_OVERLAP: chrono::Duration = chrono::Duration::hours(1);
+
+/// Where the next incremental REST API read starts (its `modified_after`), after a read made
+/// with `modified_after` (`None`: a cold read) that started at `started` and returned `r`; `None`
+/// when it must stay where it was.
+/// - The pass over modified posts read to its end, or a cold read stopped by `max_pages` (the
+///   older posts are the backfill's, as for a listing): from `started`, less
+///   [`API_WINDOW_OVERLAP`].
+/// - An incremental read cut short (by `max_pages` or a failed page) read the oldest
+///   modifications first: from the last one it read, less a second so that posts saved in the
+///   same second are read again, not skipped (a second later when that would not move on).
+/// - A cold read cut by a failed page, or an incremental one that read no post: unchanged (a
+///   cold read again, or the same window).
+pub fn next_api_window(
+    modified_after: Option<chrono::DateTime<chrono::Utc>>,
+    started: chrono::DateTime<chrono::Utc>,
+    r: &wordpress::WpResult,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    if r.complete || (modified_after.is_none() && r.cut_by.is_none()) {
+        return Some(started - API_WINDOW_OVERLAP);
+    }
+    let (after, last) = (modified_after?, r.last_modified?);
+    let before_last = last - chrono::Duration::seconds(1);
+    if before_last > after {
+        Some(before_last)
+    } else {
+        (last > after).then_some(last)
+    }
+}
+
 /// The WordPress REST API path: taken when `kind = "wordpress"`, or when `auto` finds the page
 /// advertising `rel="https://api.w.org/"`. With `modified_after`, an incremental read (see
 /// [`wordpress::Incremental`]) told which posts are stored by `state`. Falls back to the category
@@ -580,6 +618,7 @@ async fn read_wordpress(
         stop_at_known: !full_walk,
     });
     let site = own_site(src);
+    let started = chrono::Utc::now();
     match wordpress::read(
         fetcher,
         &root,
@@ -592,7 +631,21 @@ async fn read_wordpress(
     {
         Ok(r) => {
             state.remember(start, first);
+            let api_window = next_api_window(modified_after, started, &r);
             let mut index = SourceIndex::new(Discovery::Posts(r.posts), "wordpress");
+            index.api_window = api_window;
+            if !r.complete
+                && r.cut_by.is_none()
+                && let (Some(_), Some(last)) = (modified_after, r.last_modified)
+            {
+                tracing::warn!(
+                    source = %src.name,
+                    "more posts were modified since the last run than `max_pages` ({}) pages of \
+                     {} hold; read up to those modified at {last}, the next run reads on",
+                    src.max_pages,
+                    wordpress::PER_PAGE
+                );
+            }
             index.failures = r.failures;
             index.skipped = r.skipped;
             index.incomplete = r.pass_failed;

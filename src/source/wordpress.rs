@@ -17,8 +17,11 @@
 //! to the end.
 //!
 //! Incremental reads ([`Incremental`]) make two passes. The first asks for the posts modified
-//! since the last run (`orderby=modified&modified_after=…`); `total_pages` and `complete` describe
-//! it. That pass alone misses a post published on schedule: WordPress publishes a scheduled post
+//! after the instant the caller gives (`orderby=modified&order=asc&modified_after=…`), oldest
+//! modification first, so that a pass cut short by `max_pages` or by a failed page has read
+//! everything up to the last post it holds, and the next read can go on from there
+//! ([`WpResult::last_modified`]); `total_pages` and `complete` describe it. A page after the
+//! first that fails ends the pass without losing the pages before it ([`WpResult::cut_by`]). That pass alone misses a post published on schedule: WordPress publishes a scheduled post
 //! by flipping its status, without touching its modification date, so a post written on Monday
 //! and published on Friday still says Monday. It also misses a post saved while the site's clock
 //! was behind ours by more than the overlap. So a second pass reads the category's newest posts
@@ -86,18 +89,24 @@ impl std::fmt::Debug for Incremental<'_> {
 /// What one [`read`] produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WpResult {
-    /// Each post's URL (its `link`) and its raw fields: the modification pass's posts, newest
-    /// modification first, then those only the publication-date pass found (newest first), each
-    /// post once.
+    /// Each post's URL (its `link`) and its raw fields: the modification pass's posts (a cold
+    /// read's newest modification first, an incremental read's oldest first), then those only
+    /// the publication-date pass found (newest first), each post once.
     pub posts: Vec<(Url, RawPost)>,
     /// Pages of posts the modification pass's query has, as announced by `X-WP-TotalPages`;
     /// without the header, the pages requested (including an empty or out-of-range last page).
     pub total_pages: u32,
     /// Requests made by this read, look-ups and both passes included.
     pub requests: u32,
-    /// True when the modification pass reached the last page; false when `max_pages` stopped it
-    /// first.
+    /// True when the modification pass reached the last page; false when `max_pages` or a
+    /// failed page stopped it first.
     pub complete: bool,
+    /// The modification date of the last post the modification pass read (in its order), when
+    /// it had one: where an incremental read cut short goes on next time.
+    pub last_modified: Option<DateTime<Utc>>,
+    /// The page of the modification pass that failed and ended it, with the reason (also in
+    /// `failures`); `None` when it was not cut by a failure.
+    pub cut_by: Option<(String, String)>,
     /// Posts that were skipped because they could not be mapped, and a page of the
     /// publication-date pass that failed: `(post or URL, reason)`.
     pub failures: Vec<(String, String)>,
@@ -565,13 +574,18 @@ fn posts_url(root: &Url, category: u64, page: u32, order: Order) -> Url {
         Order::Modified(_) => "modified",
         Order::Published | Order::Backfill => "date",
     };
+    // An incremental read goes oldest modification first (see the module docs).
+    let direction = match order {
+        Order::Modified(Some(_)) => "asc",
+        _ => "desc",
+    };
     let mut params = vec![
         ("categories", category.to_string()),
         ("per_page", order.per_page().to_string()),
         ("page", page.to_string()),
         ("_embed", "1".to_string()),
         ("orderby", orderby.to_string()),
-        ("order", "desc".to_string()),
+        ("order", direction.to_string()),
     ];
     if let Order::Modified(Some(after)) = order {
         params.push((
@@ -716,8 +730,10 @@ impl<'a> Reader<'a> {
         }))
     }
 
-    /// The posts modified after `modified_after` (all posts without it), newest modification
-    /// first, page by page until the last page or `max_pages`.
+    /// The posts modified after `modified_after`, oldest modification first (without it: all
+    /// posts, newest modification first), page by page until the last page or `max_pages`. A
+    /// page after the first that fails ends the pass, keeping the pages read (see
+    /// [`WpResult::cut_by`]).
     async fn modified_pass(
         &mut self,
         category: u64,
@@ -730,18 +746,38 @@ impl<'a> Reader<'a> {
         let mut pages = 0u32;
         let mut complete = false;
         let mut announced: Option<u32> = None;
+        let mut last_modified = None;
+        let mut cut_by = None;
         loop {
             if max_pages.is_some_and(|max| pages >= max) {
                 break;
             }
             pages += 1;
             let url = self.posts_url(category, pages, Order::Modified(modified_after));
-            let Some(page) = self.post_page(&url, pages, &mut failures).await? else {
-                complete = true;
-                break;
+            let page = match self.post_page(&url, pages, &mut failures).await {
+                Ok(Some(page)) => page,
+                Ok(None) => {
+                    complete = true;
+                    break;
+                }
+                // The first page failing is the API failing: the caller decides what next.
+                Err(e) if pages == 1 => return Err(e),
+                Err(e) => {
+                    let failure = (url.to_string(), failure_reason(e));
+                    failures.push(failure.clone());
+                    cut_by = Some(failure);
+                    break;
+                }
             };
             announced = page.announced.or(announced);
             let last = page.is_last(pages, announced, PER_PAGE);
+            if let Some(date) = page.posts.iter().rev().find_map(|p| {
+                gmt_date(p.modified_gmt.as_deref())
+                    .first()
+                    .and_then(|d| DateTime::parse_from_rfc3339(&d.value).ok())
+            }) {
+                last_modified = Some(date.with_timezone(&Utc));
+            }
             self.fill_lookups(&page.posts).await;
             for p in page.posts {
                 if let Some(off) = self.off_site(&p) {
@@ -763,6 +799,8 @@ impl<'a> Reader<'a> {
             total_pages: announced.unwrap_or(pages),
             requests: self.requests,
             complete,
+            last_modified,
+            cut_by,
             failures,
             skipped,
             pass_failed: false,

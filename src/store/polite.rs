@@ -2,8 +2,8 @@
 //! (by age; and each stored post's `updated` or `listed_modified`, migration
 //! `V7__listed_modified.sql`, for listings that show edits),
 //! robots.txt copies, per-run health (its older runs folded into totals, migration
-//! `V12__run_totals.sql`), resumable backfills, and linking a source to the stored posts it
-//! lists.
+//! `V12__run_totals.sql`), resumable backfills, where a source's next REST API read starts
+//! (`V15__api_window.sql`), and linking a source to the stored posts it lists.
 
 use std::collections::{HashMap, HashSet};
 
@@ -491,6 +491,41 @@ impl Store {
                  ON CONFLICT (source) DO UPDATE SET walk_incomplete = excluded.walk_incomplete,
                      url = excluded.url",
                 params![source, now.timestamp(), i64::from(incomplete), url],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Where the next read of `source` through the WordPress REST API starts its pass over
+    /// modified posts (see [`Store::set_api_window`]); `None` when no such read was recorded:
+    /// the next one is a cold read.
+    pub fn api_window(&self, source: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let at: Option<Option<i64>> = self
+            .conn
+            .query_row(
+                "SELECT api_modified_after FROM source_state WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        at.flatten().map(|t| self.time(t)).transpose()
+    }
+
+    /// Record where the next read of `source` through the REST API starts (its
+    /// `modified_after`), once what this read returned is stored.
+    pub fn set_api_window(
+        &mut self,
+        source: &str,
+        modified_after: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO source_state (source, last_run, api_modified_after)
+                 VALUES (?1, ?2, ?3)
+                 ON CONFLICT (source) DO UPDATE SET api_modified_after = excluded.api_modified_after",
+                params![source, now.timestamp(), modified_after.timestamp()],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
