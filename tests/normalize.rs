@@ -309,9 +309,39 @@ fn updated_before_published_becomes_published() {
         modified: vec![date("2024-06-10T00:00:00Z", DateSource::Jsonld)],
         ..post()
     };
-    let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    let (entry, warnings) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
     assert_eq!(entry.updated, utc(2024, 6, 20, 0, 0, 0));
     assert!(entry.updated >= entry.published);
+    assert!(
+        warnings.iter().any(|w| w.contains("before published")),
+        "{warnings:?}"
+    );
+
+    // From a REST API or feed, it is how WordPress publishes a scheduled post: no warning.
+    let raw = RawPost {
+        published: vec![date("2024-06-20T00:00:00Z", DateSource::Feed)],
+        modified: vec![date("2024-06-10T00:00:00Z", DateSource::Feed)],
+        ..post()
+    };
+    let (entry, warnings) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.updated, utc(2024, 6, 20, 0, 0, 0));
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+/// A page whose only date is its modification date (`<time class="updated">`) is dated by it,
+/// not published as new when first seen.
+#[test]
+fn a_modified_date_alone_dates_the_post() {
+    let raw = RawPost {
+        published: vec![],
+        modified: vec![date("2018-08-13T10:00:00Z", DateSource::Markup)],
+        ..post()
+    };
+    let (entry, warnings) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.published, utc(2018, 8, 13, 10, 0, 0));
+    assert_eq!(entry.published_source, DateSource::Markup);
+    assert_eq!(entry.updated, entry.published);
+    assert!(warnings.is_empty(), "{warnings:?}");
 }
 
 // ---------- titles, summary, names, related ----------

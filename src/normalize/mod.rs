@@ -50,8 +50,8 @@ pub enum NormalizeError {
 ///   the page itself is not http(s)) and not the site root while the page is another page,
 ///   else the page URL; then [`clean_url`].
 /// - Id: `<scheme>://<host>/?p=<id>` when the WordPress post id is known, else the URL.
-/// - Dates: the first parseable candidate (see [`parse_date`]) with its provenance, else
-///   `fetched_at` as [`DateSource::FirstSeen`]; updated falls back to published and is never
+/// - Dates: the first parseable candidate (see [`parse_date`]) with its provenance, else the
+///   modified date, else `fetched_at` as [`DateSource::FirstSeen`]; updated falls back to published and is never
 ///   earlier; dates after `fetched_at` are clamped to it (provenance `first_seen`, so the
 ///   store keeps the first clamp); whole seconds.
 /// - Content: [`sanitize_html`] against `raw.base_href`, else the page URL; a result over
@@ -82,16 +82,22 @@ pub fn normalize(
     let dedup_key = twin_key(&url);
 
     let fetched_at = whole_seconds(fetched_at);
+    let modified = first_date(&raw.modified, "modified", fetched_at, &mut warnings);
+    // A page dated only by its modification date (`<time class="updated">`, say) is dated by
+    // it: the time the post was first seen is for posts with no date at all.
     let (published, published_source) =
         first_date(&raw.published, "published", fetched_at, &mut warnings)
+            .or(modified)
             .unwrap_or((fetched_at, DateSource::FirstSeen));
-    let (mut updated, mut updated_source) =
-        first_date(&raw.modified, "modified", fetched_at, &mut warnings)
-            .unwrap_or((published, published_source));
+    let (mut updated, mut updated_source) = modified.unwrap_or((published, published_source));
     if updated < published {
-        warnings.push(format!(
-            "modified date {updated} is before published date {published}: using published"
-        ));
+        // WordPress publishes a scheduled post without touching its modification date: from
+        // its REST API or feed that is the rule, not news.
+        if !(published_source == DateSource::Feed && updated_source == DateSource::Feed) {
+            warnings.push(format!(
+                "modified date {updated} is before published date {published}: using published"
+            ));
+        }
         updated = published;
         updated_source = published_source;
     }
