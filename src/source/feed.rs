@@ -58,6 +58,13 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
         site: site_link(&feed, feed_url, fetched),
         ..Items::default()
     };
+    // An Atom entry without authors has its feed's (RFC 4287 4.2.1). (feed-rs gives a JSON
+    // Feed's items their feed's authors itself; an RSS channel has no authors of its items.)
+    let feed_authors: Vec<String> = if feed.feed_type == feed_rs::model::FeedType::Atom {
+        feed.authors.iter().filter_map(|p| p.name.clone()).collect()
+    } else {
+        Vec::new()
+    };
     for (n, item) in feed.entries.into_iter().enumerate() {
         let link = item
             .links
@@ -135,6 +142,10 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
                     .as_ref()
                     .map(|t| as_html(&t.content, t.content_type.as_ref(), typed))
             });
+        let mut authors: Vec<String> = item.authors.iter().filter_map(|p| p.name.clone()).collect();
+        if authors.is_empty() {
+            authors.clone_from(&feed_authors);
+        }
         let raw = RawPost {
             canonical: Some(link.clone()),
             wp_post_id: wp_id_from_guid(&item.id),
@@ -154,7 +165,7 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
             }),
             published,
             modified,
-            authors: item.authors.iter().filter_map(|p| p.name.clone()).collect(),
+            authors,
             categories: item
                 .categories
                 .iter()
@@ -364,6 +375,36 @@ mod tests {
             .iter()
             .map(|(_, p)| p.published.iter().map(|d| d.value.clone()).collect())
             .collect()
+    }
+
+    /// An Atom entry without authors has its feed's (RFC 4287 4.2.1); one with its own keeps
+    /// them; an RSS channel's editor is no item's author.
+    #[test]
+    fn atom_entries_without_authors_have_their_feeds() {
+        let atom = parse_own(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:f</id>
+            <updated>2024-05-02T00:00:00Z</updated><author><name>Up</name></author>
+            <entry><title>a</title><id>urn:a</id><link href="https://example.org/a/"/>
+            <updated>2024-05-02T00:00:00Z</updated></entry>
+            <entry><title>b</title><id>urn:b</id><link href="https://example.org/b/"/>
+            <updated>2024-05-02T00:00:00Z</updated><author><name>Own</name></author></entry>
+            </feed>"#,
+        );
+        let authors: Vec<Vec<String>> = atom.posts.iter().map(|(_, p)| p.authors.clone()).collect();
+        assert_eq!(
+            authors,
+            vec![vec!["Up".to_string()], vec!["Own".to_string()]]
+        );
+        let rss = parse_own(
+            r#"<rss version="2.0"><channel><title>t</title><link>https://example.org/</link>
+            <description>d</description><managingEditor>ed@example.org (Editor)</managingEditor>
+            <item><title>a</title><link>https://example.org/a/</link></item></channel></rss>"#,
+        );
+        assert!(
+            rss.posts[0].1.authors.is_empty(),
+            "{:?}",
+            rss.posts[0].1.authors
+        );
     }
 
     /// A date feed-rs cannot read reaches normalization as its text (our parser knows more
