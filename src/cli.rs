@@ -200,7 +200,7 @@ pub fn check(path: &Path) -> Exit {
                 eprintln!("error: {e}");
                 return Exit::Usage;
             }
-            for note in crate::digest::advice(&cfg) {
+            for note in cfg.advice().into_iter().chain(crate::digest::advice(&cfg)) {
                 eprintln!("warning: {}: {note}", path.display());
             }
             println!(
@@ -301,6 +301,9 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
     {
         eprintln!("error: {}: no [[source]] is named {name:?}", path.display());
         return Exit::Usage;
+    }
+    for note in cfg.advice() {
+        eprintln!("warning: {}: {note}", path.display());
     }
     if let Err(e) = prepare_output_dir(&cfg.output_dir) {
         eprintln!("error: {e}");
@@ -669,6 +672,9 @@ pub fn daemon(path: &Path, wait: Duration) -> Exit {
         Ok(c) => c,
         Err(e) => return e,
     };
+    for note in cfg.advice() {
+        eprintln!("warning: {}: {note}", path.display());
+    }
     if cfg.digest.is_some()
         && let Err(e) = crate::digest::check_templates(&cfg, &config_dir(path))
     {

@@ -486,6 +486,31 @@ pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
 }
 
 impl Config {
+    /// What a valid configuration should still change before anyone subscribes, as sentences
+    /// naming the key: a `public_url` on a domain reserved for examples (RFC 2606, such as the
+    /// default `https://example.org/feeds/`) would become every feed's permanent Atom id and
+    /// self link. `check` prints these as warnings, and `run`, `backfill` and `daemon` too.
+    pub fn advice(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let host = url::Url::parse(&self.public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+        let placeholder = host.as_deref().is_some_and(|h| {
+            ["example.org", "example.com", "example.net", "example"]
+                .iter()
+                .any(|d| h == *d || h.ends_with(&format!(".{d}")))
+        });
+        if placeholder {
+            notes.push(format!(
+                "public_url is {:?}, a placeholder: every feed's permanent id and self link \
+                 point there, and changing it later makes every feed a new one to its readers; \
+                 set it to the address output_dir is served at before anyone subscribes",
+                self.public_url
+            ));
+        }
+        notes
+    }
+
     /// Read, parse and validate `path`; relative paths are resolved against its directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {

@@ -368,6 +368,36 @@ fn check_rejects_what_later_commands_would_and_creates_nothing() {
     assert!(stdout.contains("OK"), "{stdout}");
     assert!(!dir.path().join("out").exists());
 
+    // No public_url: the placeholder default is valid, and check and run say it must change;
+    // a real one draws no such warning.
+    let placeholder = "public_url is \"https://example.org/feeds/\", a placeholder";
+    let cfg = write_config(dir.path(), &config("out/feeds", "posts", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["check"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!("warning: {}: {placeholder}", cfg.display())),
+        "{stderr}"
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(placeholder), "{stderr}");
+    let real = write_config(
+        dir.path(),
+        &format!(
+            "public_url = \"https://feeds.example.test/\"\n{}",
+            config("out/feeds", "posts", "")
+        ),
+    );
+    for args in [&["check"][..], &["run"]] {
+        let (code, _, stderr) = feedwright(&real, args);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(!stderr.contains("placeholder"), "{args:?}: {stderr}");
+    }
+    std::fs::remove_dir_all(dir.path().join("out")).expect("clean");
+    for leftover in ["feedwright.db", "feedwright.db.lock"] {
+        let _ = std::fs::remove_file(dir.path().join(leftover));
+    }
+
     // A digest sent without unsubscribe_url is valid, and check says what it lacks.
     let digest = "[digest]\nfeed = \"main\"\nfrom = \"d@example.org\"\nto = [\"a@example.org\"]\n\
                   smtp_url = \"smtp://127.0.0.1:9\"\n";
