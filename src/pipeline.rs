@@ -386,6 +386,7 @@ pub async fn refresh_source(
     };
     tracing::debug!(source = %src.name, kind = index.kind, "index read");
     let api_window = index.api_window;
+    let full_text = src.full_text || index.full_text;
     let mut listing = None;
     let now = Utc::now();
     // The website a feed names, for the home link of the feeds it is in (a 304 keeps it).
@@ -455,7 +456,7 @@ pub async fn refresh_source(
                 .map(|u| scrape::url_key(&u))
                 .collect();
             for (url, item) in posts {
-                if !src.full_text {
+                if !full_text {
                     work.push(Work::Post(url, item, now));
                     continue;
                 }
@@ -464,7 +465,7 @@ pub async fn refresh_source(
                     work.push(Work::FullText { url, item, retry });
                 }
             }
-            src.full_text
+            full_text
         }
         Discovery::Mixed { posts, documents } => {
             present.extend(posts.iter().map(|(file, ..)| file.clone()));

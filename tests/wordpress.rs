@@ -1001,9 +1001,10 @@ fn contents(dir: &std::path::Path) -> std::collections::BTreeMap<String, String>
         .collect()
 }
 
-/// While the REST API cannot be read, a `wordpress` source falls back to the category feed,
-/// whose items are teasers: they never replace the posts read in full before, a new post is
-/// stored from its item meanwhile, and once the API answers again that post is read in full.
+/// While the REST API cannot be read, a `wordpress` source reads the category feed instead,
+/// each new post from its own page: the posts read in full before keep their text, a new post
+/// gets its page's. A new post whose page cannot be fetched meanwhile stands in with the feed's
+/// teaser (never replacing a full text), and once the API answers again it is read in full.
 #[test]
 fn a_feed_read_while_the_api_is_down_never_cuts_posts_to_their_teasers() {
     let (site, base, mut items, dir, config) = wordpress_site_after_a_cold_run();
@@ -1016,24 +1017,23 @@ fn a_feed_read_while_the_api_is_down_never_cuts_posts_to_their_teasers() {
         );
     }
 
-    // The API refuses; the listing shows a new post, and the category feed has it too.
-    let all = posts(1..4);
-    let rss_items: String = all
-        .iter()
-        .map(|p| {
-            format!(
-                "<item><title>{t}</title><link>{base}{path}</link>\
-                 <guid isPermaLink=\"false\">{base}/?p={id}</guid>\
-                 <pubDate>Thu, 02 May 2024 09:30:00 +0000</pubDate>\
-                 <description>Teaser {id}</description></item>",
-                t = p.title.replace('&', "&amp;"),
-                path = p.path(),
-                id = p.id,
-            )
-        })
-        .collect();
-    site.set(
-        &format!("{LISTING}feed/"),
+    // The API refuses; the listing shows new posts, and the category feed has them too.
+    let all = posts(1..5);
+    let feed_of = |upto: usize| {
+        let rss_items: String = all[..upto]
+            .iter()
+            .map(|p| {
+                format!(
+                    "<item><title>{t}</title><link>{base}{path}</link>\
+                     <guid isPermaLink=\"false\">{base}/?p={id}</guid>\
+                     <pubDate>Thu, 02 May 2024 09:30:00 +0000</pubDate>\
+                     <description>Teaser {id}</description></item>",
+                    t = p.title.replace('&', "&amp;"),
+                    path = p.path(),
+                    id = p.id,
+                )
+            })
+            .collect();
         Resp::Bytes {
             content_type: "application/rss+xml; charset=UTF-8".into(),
             body: format!(
@@ -1042,9 +1042,14 @@ fn a_feed_read_while_the_api_is_down_never_cuts_posts_to_their_teasers() {
             )
             .into_bytes(),
             headers: vec![],
-        },
-    );
+        }
+    };
     site.set(CAT_LOOKUP, Resp::Status(404));
+    site.set(&format!("{LISTING}feed/"), feed_of(3));
+    site.set(
+        &all[2].path(),
+        Resp::Html(common::classic_post(&base, &all[2])),
+    );
     site.set(
         LISTING,
         listing_page(&base, &["post-3", "post-1", "post-2"]),
@@ -1052,30 +1057,89 @@ fn a_feed_read_while_the_api_is_down_never_cuts_posts_to_their_teasers() {
     let (code, _, err) = common::feedwright(&config, &["run"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("1 new"), "{err}");
-    let got = contents(dir.path());
-    for id in [1, 2] {
-        assert!(
-            got[&format!("{base}/?p={id}")].contains(&full(id)),
-            "{got:?}"
-        );
-    }
-    assert!(got[&format!("{base}/?p=3")].contains("Teaser 3"), "{got:?}");
-
-    // The API is back: the post stored from its teaser is read in full.
-    category_lookup(&site);
-    items.push(api_post(&base, &all[2], true));
-    site.set("/wp-json/wp/v2/posts", json_resp(&json!(items)));
-    site.set(
-        LISTING,
-        listing_page(&base, &["post-3", "post-1", "post-2", "post-0"]),
+    assert!(
+        err.contains("reading the category feed instead, each new post from its own page"),
+        "{err}"
     );
-    let (code, _, err) = common::feedwright(&config, &["run"]);
-    assert_eq!(code, 0, "{err}");
     let got = contents(dir.path());
     for id in [1, 2, 3] {
         assert!(
             got[&format!("{base}/?p={id}")].contains(&full(id)),
+            "{id}: {got:?}"
+        );
+    }
+
+    // Another new post, whose page fails: its teaser stands in, reported.
+    site.set(&format!("{LISTING}feed/"), feed_of(4));
+    site.set(
+        LISTING,
+        listing_page(&base, &["post-4", "post-3", "post-1", "post-2"]),
+    );
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&site.url(&all[3].path())), "{err}");
+    let got = contents(dir.path());
+    assert!(got[&format!("{base}/?p=4")].contains("Teaser 4"), "{got:?}");
+
+    // The API is back: the post stored from its teaser is read in full.
+    category_lookup(&site);
+    items.extend([
+        api_post(&base, &all[2], true),
+        api_post(&base, &all[3], true),
+    ]);
+    site.set("/wp-json/wp/v2/posts", json_resp(&json!(items)));
+    site.set(
+        LISTING,
+        listing_page(&base, &["post-4", "post-3", "post-1", "post-2", "post-0"]),
+    );
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    let got = contents(dir.path());
+    for id in [1, 2, 3, 4] {
+        assert!(
+            got[&format!("{base}/?p={id}")].contains(&full(id)),
             "{id}: {got:?}\n{err}"
+        );
+    }
+}
+
+/// A new `wordpress` source whose site refuses the REST API walks the HTML listing: the feed
+/// holds only the newest posts, a first read must see the whole category.
+#[test]
+fn a_first_read_without_the_api_walks_the_listing() {
+    let site = Site::start();
+    let base = site.base();
+    let all = posts(1..4);
+    site.set(CAT_LOOKUP, Resp::Status(403));
+    site.set(
+        LISTING,
+        listing_page(&base, &["post-1", "post-2", "post-3"]),
+    );
+    for p in &all {
+        site.set(
+            &format!("/{}/", p.slug),
+            Resp::Html(common::classic_post(&base, p)),
+        );
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = common::write_config(
+        dir.path(),
+        &common::site_config(&site.url(LISTING), "", "kind = \"wordpress\""),
+    );
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("walking the HTML listing instead"), "{err}");
+    assert!(err.contains("3 new"), "{err}");
+    assert!(
+        !site.requests().iter().any(|r| r.ends_with("/feed/")),
+        "{:?}",
+        site.requests()
+    );
+    let got = contents(dir.path());
+    for id in 1..4 {
+        assert!(
+            got[&format!("{base}/?p={id}")].contains(&format!("Body of Talks &amp; terms {id}.")),
+            "{id}: {got:?}"
         );
     }
 }

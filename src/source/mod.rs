@@ -299,6 +299,10 @@ pub struct SourceIndex {
     /// to be recorded once this read's posts are stored (`Store::set_api_window`); `None` when
     /// the window must stay where it was (see [`next_api_window`]).
     pub api_window: Option<chrono::DateTime<chrono::Utc>>,
+    /// The items' own pages are read, as `full_text = true` asks: the category feed read in
+    /// place of a REST API that could not be used, so that new posts get their whole text, not
+    /// the feed's summaries.
+    pub full_text: bool,
 }
 
 impl SourceIndex {
@@ -315,6 +319,7 @@ impl SourceIndex {
             item_ids: HashMap::new(),
             drafts: Vec::new(),
             api_window: None,
+            full_text: false,
         }
     }
 }
@@ -652,7 +657,25 @@ async fn read_wordpress(
             Ok(Some(index))
         }
         Err(e) if e.falls_back() => {
-            tracing::info!(source = %src.name, "REST API not usable ({e}); trying the category feed");
+            // Said as a warning when the API was asked for by name; `auto` takes what works.
+            let say = |what: &str| {
+                if src.kind == SourceKind::Wordpress {
+                    tracing::warn!(
+                        source = %src.name,
+                        "REST API not usable ({e}); {what} (set kind = \"html\" if the site \
+                         never offers it)"
+                    );
+                } else {
+                    tracing::info!(source = %src.name, "REST API not usable ({e}); {what}");
+                }
+            };
+            // A read that must see the whole category (a new source, one moved, one whose last
+            // walk failed) walks the listing: the feed holds only the newest posts.
+            if full_walk {
+                say("walking the HTML listing instead");
+                return Ok(None);
+            }
+            say("reading the category feed instead, each new post from its own page");
             let Ok(feed_url) = start.join("feed/") else {
                 return Ok(None);
             };
@@ -664,6 +687,7 @@ async fn read_wordpress(
                             let mut index = SourceIndex::new(Discovery::Posts(items.posts), "feed");
                             index.skipped = items.skipped;
                             index.item_ids = items.ids;
+                            index.full_text = true;
                             Ok(Some(index))
                         }
                         Err(_) => Ok(None),
