@@ -691,6 +691,33 @@ fn srcset_candidates_are_made_absolute_or_dropped() {
     }
 }
 
+/// A post reached by a link with tracking parameters (a REST API `link`, a feed item's) keeps
+/// them out of its body: a `#notes` link points at the clean page, a relative one is unchanged.
+#[test]
+fn in_page_links_do_not_carry_the_tracking_parameters_of_the_url_read() {
+    let raw = RawPost {
+        canonical: None,
+        body_html: Some("<p><a href=\"#notes\">n</a> <a href=\"other/\">o</a></p>".into()),
+        ..post()
+    };
+    let page = url("https://example.org/p/?utm_source=x&fbclid=abc&lang=en");
+    let (entry, _) = normalize(&page, raw, "s", fetched()).unwrap();
+    assert!(
+        entry
+            .content_html
+            .contains("href=\"https://example.org/p/?lang=en#notes\""),
+        "{}",
+        entry.content_html
+    );
+    assert!(
+        entry
+            .content_html
+            .contains("href=\"https://example.org/p/other/\""),
+        "{}",
+        entry.content_html
+    );
+}
+
 #[test]
 fn base_href_is_honoured_for_content() {
     let raw = RawPost {

@@ -107,8 +107,10 @@ pub fn normalize(
         .flatten()
         .find(|u| urls::is_http(u))
         .unwrap_or(&canonical);
-    // Links made absolute against the page never take on a source URL's credentials.
-    let base = &urls::without_credentials(base);
+    // Links made absolute against the page never take on a source URL's credentials, nor the
+    // tracking parameters of the link the post was reached by (a `#notes` link would carry
+    // them into the body).
+    let base = &clean_url(base);
     // Trimmed, so the same post read from the REST API (which ends bodies with a newline) and
     // from its page hashes the same.
     let content_html = sanitize_html(raw.body_html.as_deref().unwrap_or(""), base)
