@@ -1392,3 +1392,45 @@ fn the_next_window_goes_on_from_what_was_read() {
         None
     );
 }
+
+/// A REST API request that fails fails the source with that request's URL and reason, said
+/// once (not after the API root), and a site hiding its users' names is no warning: their
+/// posts just have no author.
+#[test]
+fn a_failed_api_request_is_named_once() {
+    let site = Site::start();
+    let base = site.base();
+    category_lookup(&site);
+    site.set(LISTING, listing_page(&base, &["post-1"]));
+    site.set(&posts_path(1, None), Resp::Status(500));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = common::write_config(
+        dir.path(),
+        &common::site_config(&site.url(LISTING), "", "kind = \"wordpress\""),
+    );
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 1, "{err}");
+    let line = format!("site: {}: HTTP status 500", site.url(&posts_path(1, None)));
+    assert!(err.contains(&line), "{err}");
+    assert!(!err.contains("/wp-json/: http"), "{err}");
+
+    // Posts without `_embed` whose author the API refuses to name.
+    let items: Vec<Value> = posts(1..3)
+        .iter()
+        .map(|p| api_post(&base, p, false))
+        .collect();
+    site.set(&posts_path(1, None), json_resp(&json!(items)));
+    site.set("/wp-json/wp/v2/users/7", Resp::Status(401));
+    site.set(
+        "/wp-json/wp/v2/categories",
+        json_resp(&json!([{"id": 4, "name": "International Negotiation"}])),
+    );
+    site.set(
+        "/wp-json/wp/v2/tags",
+        json_resp(&json!([{"id": 9, "name": "Trade"}])),
+    );
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("2 new"), "{err}");
+    assert!(!err.contains("WARN"), "{err}");
+}

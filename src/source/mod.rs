@@ -699,6 +699,12 @@ async fn read_wordpress(
                 }
             }
         }
+        // A request that failed is said as the listing's would be: its URL once, and "could
+        // not be reached" when the site is down.
+        Err(wordpress::WpError::Fetch { url, error }) if error.is_unreachable() => {
+            Err(SourceError::Unreachable { url, error })
+        }
+        Err(wordpress::WpError::Fetch { url, error }) => Err(SourceError::Fetch { url, error }),
         Err(e) => Err(SourceError::Invalid {
             location: root.to_string(),
             message: e.to_string(),

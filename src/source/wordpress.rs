@@ -916,8 +916,14 @@ impl<'a> Reader<'a> {
             let url = endpoint(self.root, &format!("wp/v2/users/{id}"), &[]);
             let name = match self.json(&url).await {
                 Ok(v) => v.get("name").and_then(Value::as_str).map(text_of),
+                // A site that hides its users (a common hardening) does so on every run: not
+                // news. Any other failure is.
+                Err(e @ WpError::Unavailable { .. }) => {
+                    tracing::debug!("author {id}: name not read, left out: {e}");
+                    None
+                }
                 Err(e) => {
-                    tracing::warn!("author {id}: {e}");
+                    tracing::warn!("author {id}: name not read, left out: {e}");
                     None
                 }
             };
@@ -951,7 +957,10 @@ impl<'a> Reader<'a> {
                         }
                     }
                     Ok(_) => tracing::warn!("{url}: expected a JSON array of terms"),
-                    Err(e) => tracing::warn!("{e}"),
+                    Err(e @ WpError::Unavailable { .. }) => {
+                        tracing::debug!("term names not read, left out: {e}");
+                    }
+                    Err(e) => tracing::warn!("term names not read, left out: {e}"),
                 }
                 for id in chunk {
                     self.terms.entry((tax, *id)).or_insert(None);
