@@ -1868,7 +1868,9 @@ pub async fn backfill_source(
         finish_source(src, store, fetcher, &state, &mut rep, Some(health), None);
         return rep;
     }
-    // The REST API's own progress, when it gave up, was cleared: read it again.
+    // The REST API's own progress, when it gave up, was cleared: read it again. What it stored
+    // before giving up is known now: the walk links those posts without fetching them again.
+    let state = run_state_for(src, store);
     let resumed = store.backfill_get(&src.name).ok().flatten();
     let (mut next, mut pages) = match &resumed {
         Some((url, pages)) => {

@@ -1434,3 +1434,50 @@ fn a_failed_api_request_is_named_once() {
     assert!(err.contains("2 new"), "{err}");
     assert!(!err.contains("WARN"), "{err}");
 }
+
+/// A backfill whose REST API refuses a later page goes on by walking the listing, and the posts
+/// the API pages already stored are not fetched again: only the others' pages are.
+#[test]
+fn a_backfill_walking_on_after_the_api_fetches_only_posts_it_did_not_store() {
+    let site = Site::start();
+    let base = site.base();
+    category_lookup(&site);
+    let all = posts(1..106);
+    let newest: Vec<Value> = all[5..]
+        .iter()
+        .rev()
+        .map(|p| api_post(&base, p, true))
+        .collect();
+    site.set(&backfill_path(1), json_with_pages(&json!(newest), Some(2)));
+    site.set(&backfill_path(2), Resp::Status(403));
+    let links: Vec<(String, String)> = all
+        .iter()
+        .rev()
+        .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
+        .collect();
+    site.set(LISTING, Resp::Html(common::listing(&base, &links, None)));
+    for p in &all {
+        site.set(&p.path(), Resp::Html(common::classic_post(&base, p)));
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = common::write_config(
+        dir.path(),
+        &common::site_config(&site.url(LISTING), "", "kind = \"wordpress\""),
+    );
+    let (code, _, err) = common::feedwright(&config, &["backfill"]);
+    assert_eq!(code, 0, "{err}");
+    let fetched: Vec<String> = site
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("/2024/"))
+        .collect();
+    let want: Vec<String> = all[..5].iter().rev().map(|p| p.path()).collect();
+    let mut got = fetched.clone();
+    got.sort();
+    let mut want_sorted = want.clone();
+    want_sorted.sort();
+    assert_eq!(got, want_sorted, "{err}");
+    let ids = atom_ids(dir.path());
+    assert_eq!(ids.len(), 105, "{err}");
+    assert!(err.contains("105 new, 0 updated"), "{err}");
+}
