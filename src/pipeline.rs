@@ -521,8 +521,12 @@ pub async fn refresh_source(
     // Queued after the posts of the listing, unless the listing has them already.
     let mut later: Vec<(String, bool, bool)> =
         pending.into_iter().map(|u| (u, false, true)).collect();
-    // Young posts are re-checked now and then, conditionally, so that edits are caught.
-    if fetches_pages {
+    // Young posts are re-checked now and then, conditionally, so that edits are caught. Not
+    // those of a source read through the REST API whose listing did not change: the API tells
+    // of their edits once it does (their pages would not give the API's text byte for byte,
+    // and a difference in markup alone would count as an edit).
+    let read_through_api = index.unchanged && modified_after.is_some();
+    if fetches_pages && !read_through_api {
         match store.recheck_candidates(&src.name, now, src.recheck_days, src.recheck_hours) {
             Ok(urls) => later.extend(urls.into_iter().map(|u| (u, true, false))),
             Err(e) => tracing::warn!(source = %src.name, "cannot read posts to re-check: {e}"),
