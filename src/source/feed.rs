@@ -377,6 +377,20 @@ mod tests {
             .collect()
     }
 
+    /// A title given as HTML becomes the text a browser would show: a script's code or a style
+    /// sheet in it is no part of it.
+    #[test]
+    fn html_titles_leave_out_scripts_and_styles() {
+        let atom = parse_own(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:f</id>
+            <updated>2024-05-02T00:00:00Z</updated>
+            <entry><title type="html">&lt;script&gt;alert(1)&lt;/script&gt;Hello &lt;style&gt;b{}&lt;/style&gt;&lt;b&gt;world&lt;/b&gt;</title>
+            <id>urn:a</id><link href="https://example.org/a/"/>
+            <updated>2024-05-02T00:00:00Z</updated></entry></feed>"#,
+        );
+        assert_eq!(atom.posts[0].1.title.as_deref(), Some("Hello world"));
+    }
+
     /// An Atom entry without authors has its feed's (RFC 4287 4.2.1); one with its own keeps
     /// them; an RSS channel's editor is no item's author.
     #[test]

@@ -360,12 +360,24 @@ pub async fn fetch_page(fetcher: &Fetcher, url: &Url) -> Result<RawPage, FetchEr
 }
 
 /// Text of an HTML fragment (a title a feed or the REST API gives as HTML): tags stripped,
-/// entities decoded, whitespace collapsed. Markup that would cost the parser minutes
-/// ([`crate::html_limits::check`]) is refused unparsed, like a page.
+/// entities decoded, whitespace collapsed, and what a browser never shows as text (the code of
+/// a `<script>`, a `<style>` sheet, a `<template>`) left out. Markup that would cost the parser
+/// minutes ([`crate::html_limits::check`]) is refused unparsed, like a page.
 pub(crate) fn html_text(html: &str) -> Result<String, crate::html_limits::Exceeded> {
     crate::html_limits::check(html)?;
     let frag = scraper::Html::parse_fragment(html);
-    let text: String = frag.root_element().text().collect();
+    let text: String = frag
+        .root_element()
+        .descendants()
+        .filter(|n| {
+            !n.ancestors().any(|a| {
+                a.value()
+                    .as_element()
+                    .is_some_and(|e| matches!(e.name(), "script" | "style" | "template"))
+            })
+        })
+        .filter_map(|n| n.value().as_text().map(|t| &**t))
+        .collect();
     Ok(text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
