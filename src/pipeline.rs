@@ -661,7 +661,7 @@ pub async fn refresh_source(
     rep.degraded = drift(src, store, &empty_pages, &seen);
     let rest = one_per_entry(rest, &stored_from, &rep, &files);
     stored.merge(apply(src, store, &state, rest, &mut rep, reading));
-    let reached = reached.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut reached = reached.into_inner().unwrap_or_else(|p| p.into_inner());
     // What the REST API returned is stored: the next read of it starts where this one stopped.
     if rep.degraded.is_none()
         && let Some(at) = api_window
@@ -670,6 +670,10 @@ pub async fn refresh_source(
         tracing::warn!(source = %src.name, "cannot record where the REST API read stopped: {e}");
     }
     if rep.degraded.is_none() {
+        if fetches_pages {
+            let asks = moved_asks(src, store, &state, &rep, &reached);
+            look_for_moves(src, fetcher, asks, &mut reached).await;
+        }
         follow_moves(src, store, &mut rep, reached);
         if src.kind == SourceKind::Dir {
             let lists_files = has_drafts || !present.is_empty();
@@ -1113,6 +1117,66 @@ fn follow_moves(src: &SourceConfig, store: &mut Store, rep: &mut SourceReport, r
             }
         }
     }
+}
+
+/// The most stored posts [`look_for_moves`] asks again in one run.
+const MOVE_CHECKS: usize = 10;
+
+/// A post whose slug changed is found by the listing at its new URL, and its old URL (the
+/// stored entry's) now redirects there. When the post shows no WordPress post number its id is
+/// its URL, so the new URL made a new entry, and [`follow_moves`] can make the two one only if
+/// this run reached the old URL too, which it does not when the post is too old to be
+/// re-checked. So for each new entry of the run whose id is its URL, the stored posts of the
+/// source published at the same second (see [`Store::moved_candidates`]) that the run neither
+/// reached nor saw listed are asked again (at most [`MOVE_CHECKS`]); one that leads to the new
+/// page is noted as reached through that redirect.
+async fn look_for_moves(
+    src: &SourceConfig,
+    fetcher: &Fetcher,
+    asks: Vec<(Url, String, String)>,
+    reached: &mut Reached,
+) {
+    for (old, key, new_key) in asks.into_iter().take(MOVE_CHECKS) {
+        match fetcher.get(&old).await {
+            Ok(f) if crate::normalize::twin_key(f.url.as_str()) == new_key => {
+                tracing::debug!(source = %src.name, "{old} now leads to {}", f.url);
+                reached.redirected.push((key, new_key));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(source = %src.name, "{old}: {e} (not a move)"),
+        }
+    }
+}
+
+/// What [`look_for_moves`] asks: `(stored post's URL, its key, the new entry's key)`, read from
+/// the store before any request (the store is not held across one).
+fn moved_asks(
+    src: &SourceConfig,
+    store: &Store,
+    state: &RunState,
+    rep: &SourceReport,
+    reached: &Reached,
+) -> Vec<(Url, String, String)> {
+    let mut asks = Vec::new();
+    for id in &rep.new_ids {
+        let candidates = match store.moved_candidates(&src.name, id, MOVE_CHECKS) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(source = %src.name, "cannot look for the earlier URL of {}: {e}", id.0);
+                continue;
+            }
+        };
+        let new_key = crate::normalize::twin_key(&id.0);
+        for (url, key) in candidates {
+            if reached.direct.contains(&key) || state.was_listed(&key) {
+                continue;
+            }
+            if let Ok(old) = Url::parse(&url) {
+                asks.push((old, key, new_key.clone()));
+            }
+        }
+    }
+    asks
 }
 
 /// See [`follow_moves`]: the stored post under `old_key` redirects to the page under

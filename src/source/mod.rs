@@ -192,6 +192,14 @@ impl RunState {
         known
     }
 
+    /// Did the source list the stored post with this twin key this run (so far)?
+    pub fn was_listed(&self, key: &str) -> bool {
+        self.listed_known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(key)
+    }
+
     /// Twin keys of the stored posts the source listed this run (sorted).
     pub fn take_listed_known(&self) -> Vec<String> {
         let set = std::mem::take(&mut *self.listed_known.lock().unwrap_or_else(|p| p.into_inner()));

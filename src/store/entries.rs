@@ -460,6 +460,35 @@ impl Store {
         usize::try_from(n).map_err(|_| StoreError::bad_value(&self.path, "entry count"))
     }
 
+    /// Stored posts of `source` that may be the entry `id` under its URL before a move (a slug
+    /// change): published at the same second as it (a date a page gave, not the time it was
+    /// first seen), both with ids that are URLs (no WordPress post number, which would have
+    /// made them one entry already), under another key. `(url, dedup key)`, at most `limit`.
+    pub fn moved_candidates(
+        &self,
+        source: &str,
+        id: &EntryId,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT o.url, o.dedup_key FROM entries n JOIN entries o
+                   ON o.published = n.published AND o.id != n.id AND o.dedup_key != n.dedup_key
+                 WHERE n.id = ?1 AND n.published_source != 'first_seen'
+                   AND instr(n.id, '?p=') = 0 AND instr(o.id, '?p=') = 0
+                   AND o.id IN (SELECT entry_id FROM entry_sources WHERE source = ?2)
+                 ORDER BY o.id LIMIT ?3",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![id.0, source, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
     /// Remove an entry this run created and nothing has used yet (no feed, archive or digest
     /// has seen it): a post of the run turned out to give way to another one for the same entry
     /// (see `pipeline`). Its source links go with it; aliases stay, since they name the entry's

@@ -524,6 +524,7 @@ pub fn listing(base: &str, posts: &[(String, String)], next: Option<&str>) -> St
 pub fn dir_config(extra_source: &str) -> String {
     format!(
         r#"output_dir = "out"
+public_url = "http://feeds.test/"
 [store]
 path = "feedwright.db"
 [[source]]
