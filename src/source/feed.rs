@@ -172,7 +172,11 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
                 .map(|c| c.label.clone().unwrap_or_else(|| c.term.clone()))
                 .collect(),
             body_html: body,
-            summary: item.summary.as_ref().map(|s| s.content.clone()),
+            // A plain-text summary (Atom `type="text"`, JSON Feed `summary`) is text too.
+            summary: item
+                .summary
+                .as_ref()
+                .map(|t| as_html(&t.content, t.content_type.as_ref(), typed)),
             related: Vec::new(),
         };
         out.posts.push((link, raw));
@@ -375,6 +379,34 @@ mod tests {
             .iter()
             .map(|(_, p)| p.published.iter().map(|d| d.value.clone()).collect())
             .collect()
+    }
+
+    /// A JSON Feed `summary` is plain text (as is an Atom one typed `text`): what looks like
+    /// markup in it is text, escaped, not tags dropped.
+    #[test]
+    fn plain_text_summaries_stay_text() {
+        let mut f = fetched(
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[
+            {"id":"a","url":"https://example.org/a/","summary":"S <b>","content_html":"<p>x</p>"}]}"#,
+        );
+        f.content_type = Some("application/feed+json".into());
+        let json = parse(
+            &Url::parse("https://example.org/feed.json").expect("url"),
+            &f,
+            &own(),
+        )
+        .expect("parse");
+        assert_eq!(
+            json.posts[0].1.summary.as_deref(),
+            Some("<p>S &lt;b&gt;</p>")
+        );
+        let atom = parse_own(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:f</id>
+            <updated>2024-05-02T00:00:00Z</updated>
+            <entry><title>a</title><id>urn:a</id><link href="https://example.org/a/"/>
+            <updated>2024-05-02T00:00:00Z</updated><summary type="html">&lt;b&gt;Bold&lt;/b&gt;</summary></entry></feed>"#,
+        );
+        assert_eq!(atom.posts[0].1.summary.as_deref(), Some("<b>Bold</b>"));
     }
 
     /// A title given as HTML becomes the text a browser would show: a script's code or a style
