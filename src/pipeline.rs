@@ -734,9 +734,11 @@ fn one_per_entry(
     files: &Owners,
 ) -> Vec<(String, Outcome)> {
     // A file of a folder that gave an entry when last stored goes first: a copy of it made
-    // later (a template for a new post) does not take its entry over.
-    type Rank = (bool, String, String, usize);
-    let rank = |order: usize, location: &str| -> Rank {
+    // later (a template for a new post) does not take its entry over. Then a page read at the
+    // URL the entry is under (its canonical one) goes before pages that only declare it (a
+    // copy, an `/amp/` or `/print/` version): the post's own page is the post.
+    type Rank = (bool, bool, String, String, usize);
+    let rank = |order: usize, location: &str, key: &str| -> Rank {
         let name_start = location.rfind('/').map_or(0, |i| i + 1);
         let (stem, ext) = match location[name_start..].rfind('.') {
             Some(dot) if dot > 0 => location.split_at(name_start + dot),
@@ -745,7 +747,14 @@ fn one_per_entry(
         let newcomer = !files
             .key(location)
             .is_some_and(|k| files.before.contains_key(k));
-        (newcomer, stem.to_string(), ext.to_string(), order)
+        let elsewhere = location.starts_with("http") && crate::normalize::twin_key(location) != key;
+        (
+            newcomer,
+            elsewhere,
+            stem.to_string(),
+            ext.to_string(),
+            order,
+        )
     };
     // A page reached through several URLs (redirects) is one post: it competes with the best
     // rank among its URLs, and one of them stands for it, the one a batch already stored, else
@@ -771,13 +780,17 @@ fn one_per_entry(
     for (key, from) in stored_from {
         note(
             group(key, &from.page),
-            rank(from.order, &from.location),
+            rank(from.order, &from.location, key),
             true,
         );
     }
     for (order, location, outcome) in &rest {
         if let Outcome::Entry(e, _, _, page, _) = outcome {
-            note(group(&e.dedup_key, page), rank(*order, location), false);
+            note(
+                group(&e.dedup_key, page),
+                rank(*order, location, &e.dedup_key),
+                false,
+            );
         }
     }
     let effective = |key: &str, page: &Option<String>, own: Rank| {
@@ -796,19 +809,19 @@ fn one_per_entry(
     for (key, from) in stored_from {
         keep(
             key,
-            effective(key, &from.page, rank(from.order, &from.location)),
+            effective(key, &from.page, rank(from.order, &from.location, key)),
         );
     }
     for (order, location, outcome) in &rest {
         if let Outcome::Entry(e, _, _, page, _) = outcome {
             keep(
                 &e.dedup_key,
-                effective(&e.dedup_key, page, rank(*order, location)),
+                effective(&e.dedup_key, page, rank(*order, location, &e.dedup_key)),
             );
         }
     }
     let kept_location = |key: &str| {
-        let (_, stem, ext, _) = &kept[key];
+        let (_, _, stem, ext, _) = &kept[key];
         format!("{stem}{ext}")
     };
     let duplicate = |url: &str, location: &str, kept: &str| {
@@ -831,14 +844,14 @@ fn one_per_entry(
         }
     };
     for (key, from) in stored_from {
-        let own = effective(key, &from.page, rank(from.order, &from.location));
+        let own = effective(key, &from.page, rank(from.order, &from.location, key));
         if kept[key] == own {
             offer(&from.id, own, key);
         }
     }
     for (order, location, outcome) in &rest {
         if let Outcome::Entry(e, _, _, page, _) = outcome {
-            let own = effective(&e.dedup_key, page, rank(*order, location));
+            let own = effective(&e.dedup_key, page, rank(*order, location, &e.dedup_key));
             if kept[&e.dedup_key] == own {
                 offer(&e.id, own, &e.dedup_key);
             }
@@ -861,7 +874,7 @@ fn one_per_entry(
     };
     let mut gave_way: Vec<(String, Outcome)> = Vec::new();
     for (key, from) in stored_from {
-        if kept[key] == effective(key, &from.page, rank(from.order, &from.location)) {
+        if kept[key] == effective(key, &from.page, rank(from.order, &from.location, key)) {
             if let Some(kept_key) = id_taken_by(&from.id, key) {
                 let reason = id_reason(&from.id, &kept_key);
                 let created = rep.new_ids.contains(&from.id).then(|| from.id.clone());
@@ -886,8 +899,8 @@ fn one_per_entry(
         .into_iter()
         .map(|(order, location, outcome)| match outcome {
             Outcome::Entry(ref entry, _, _, ref page, _) => {
-                let own = rank(order, &location);
                 let key = entry.dedup_key.clone();
+                let own = rank(order, &location, &key);
                 if kept[&key] != effective(&key, page, own.clone()) {
                     let reason = duplicate(&entry.url, &location, &kept_location(&key));
                     (

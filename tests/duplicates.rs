@@ -713,3 +713,35 @@ fn an_old_post_moved_with_a_redirect_is_found_by_its_date() {
         "kept its id: {ids:?}"
     );
 }
+
+/// Two pages give one entry: the post's own page (read at the canonical URL they both declare)
+/// and a copy of it elsewhere (an `/amp/` or print version, a copy) whose URL sorts first. The
+/// post's own page is the entry, and the copy is the one reported.
+#[test]
+fn the_page_at_the_canonical_url_wins_over_a_copy_declaring_it() {
+    let site = Site::start();
+    let base = site.base();
+    let canonical = format!("{base}/t/post/");
+    let page = |id: u64, title: &str| {
+        let mut p = Post::new(id, "t", title, "2024-06-01T09:00:00+00:00");
+        p.body = format!("<p>{title}.</p>");
+        classic_post(&base, &p).replace(&format!("{base}{}", p.path()), &canonical)
+    };
+    site.set("/t/copy/", Resp::Html(page(2, "The copy")));
+    site.set("/t/post/", Resp::Html(page(1, "The post")));
+    let links = vec![
+        (format!("{base}/t/copy/"), "The copy".to_string()),
+        (canonical.clone(), "The post".to_string()),
+    ];
+    site.set("/cat/", Resp::Html(listing(&base, &links, None)));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &html_config(&site.url("/cat/"), ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    let line = line_of(&stderr, &format!("{base}/t/copy/:"));
+    assert!(
+        line.contains(&format!("is the same post as {canonical}, which is kept")),
+        "{line}"
+    );
+    assert_eq!(titles(&dir.path().join("out/main/atom.xml")), ["The post"]);
+}
