@@ -116,9 +116,11 @@ pub fn coding(headers: &HeaderMap) -> Coding {
 /// `application/atom+xml`) comes from a browser, which gets it as `application/xml` to render it
 /// through its stylesheet: its `Accept` names `text/html` with a weight above 0 and not below
 /// the weight it gives the feed's type, that of the most specific range covering it (the type
-/// itself, `application/*`, then `*/*`; 0 when none does). A request that does not name
-/// `text/html` (only a wildcard, or no `Accept`) is a feed reader's. Entries with a malformed
-/// weight are ignored. Pure.
+/// itself, `application/*`, then `*/*`; 0 when none does), or above it when that range is the
+/// type itself: a client naming the feed's own type as high as HTML (Miniflux's
+/// `application/xml, application/atom+xml, …, text/html, */*;q=0.9`) is a feed reader. A
+/// request that does not name `text/html` (only a wildcard, or no `Accept`) is a feed reader's.
+/// Entries with a malformed weight are ignored. Pure.
 pub fn wants_browser_view(headers: &HeaderMap, feed_type: &str) -> bool {
     let (top, _) = feed_type.split_once('/').unwrap_or((feed_type, ""));
     let mut html = None::<u16>;
@@ -142,7 +144,7 @@ pub fn wants_browser_view(headers: &HeaderMap, feed_type: &str) -> bool {
             feed = (specificity, q);
         }
     }
-    html.is_some_and(|q| q > 0 && q >= feed.1)
+    html.is_some_and(|q| q > 0 && (q > feed.1 || q == feed.1 && feed.0 < 3))
 }
 
 /// An entity-tag list that matches no file: keeps the header present (so `If-None-Match` still
@@ -353,10 +355,15 @@ mod tests {
             "not acceptable as Atom"
         );
         assert!(browser_view(&["text/html, */*"], ATOM), "a tie");
-        assert!(browser_view(
+        // Naming the feed's own type as high as HTML is a feed reader's doing.
+        assert!(!browser_view(
             &["application/atom+xml;q=0.5", "text/html;q=0.5"],
             ATOM
         ));
+        let miniflux = "application/xml, application/atom+xml, application/rss+xml, \
+                        application/rdf+xml, application/feed+json, text/html, */*;q=0.9";
+        assert!(!browser_view(&[miniflux], ATOM));
+        assert!(!browser_view(&[miniflux], RSS));
         assert!(browser_view(
             &["application/atom+xml, text/html;q=0.1"],
             RSS
