@@ -60,6 +60,12 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
     };
     // An Atom entry without authors has its feed's (RFC 4287 4.2.1). (feed-rs gives a JSON
     // Feed's items their feed's authors itself; an RSS channel has no authors of its items.)
+    // Relative links in an Atom entry's content resolve against the `xml:base` in scope there.
+    let bases = if feed.feed_type == feed_rs::model::FeedType::Atom {
+        content_bases(fetched)
+    } else {
+        Vec::new()
+    };
     let feed_authors: Vec<String> = if feed.feed_type == feed_rs::model::FeedType::Atom {
         feed.authors.iter().filter_map(|p| p.name.clone()).collect()
     } else {
@@ -149,7 +155,7 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
         let raw = RawPost {
             canonical: Some(link.clone()),
             wp_post_id: wp_id_from_guid(&item.id),
-            base_href: None,
+            base_href: bases.get(n).cloned().flatten(),
             // An Atom title typed `html` or `xhtml` is markup: its text is the title. (RSS
             // titles carry no type and are kept as written.)
             // One too costly to parse is left out, as if there were none.
@@ -252,6 +258,80 @@ fn unread_dates(fetched: &Fetched) -> Vec<(Option<String>, Option<String>)> {
     feed.entries
         .iter()
         .map(|e| (text(e.published), text(e.updated)))
+        .collect()
+}
+
+/// For an Atom document that uses `xml:base` (RFC 4287 section 2, XML Base), the base URI each
+/// entry's text is in, entry by entry in document order: the document's URL resolved through
+/// every `xml:base` in scope, that of the `content` element (else the `summary`) included. Empty
+/// when the document uses none (links then resolve against the entry's own link) or does not
+/// parse.
+fn content_bases(fetched: &Fetched) -> Vec<Option<Url>> {
+    use quick_xml::events::Event;
+    if !fetched.body.windows(8).any(|w| w == b"xml:base") {
+        return Vec::new();
+    }
+    let mut reader = quick_xml::Reader::from_reader(fetched.body.as_slice());
+    let mut buf = Vec::new();
+    let mut stack: Vec<Url> = vec![fetched.url.clone()];
+    // Per entry: the base of its `content`, of its `summary`, and its own.
+    let mut texts: Vec<(Option<Url>, Option<Url>, Url)> = Vec::new();
+    let mut depth_in_entry = 0usize;
+    loop {
+        let event = match reader.read_event_into(&mut buf) {
+            Ok(event) => event,
+            Err(_) => return Vec::new(),
+        };
+        match event {
+            Event::Start(e) => {
+                let current = stack.last().cloned().unwrap_or_else(|| fetched.url.clone());
+                let base = e
+                    .attributes()
+                    .flatten()
+                    .find(|a| a.key.as_ref() == b"xml:base")
+                    .and_then(|a| {
+                        let value = a
+                            .decoded_and_normalized_value(
+                                quick_xml::XmlVersion::default(),
+                                reader.decoder(),
+                            )
+                            .ok()?;
+                        current.join(value.trim()).ok()
+                    })
+                    .unwrap_or(current);
+                let name = e.local_name();
+                if depth_in_entry == 0 && name.as_ref() == b"entry" {
+                    texts.push((None, None, base.clone()));
+                    depth_in_entry = 1;
+                } else if depth_in_entry > 0 {
+                    if depth_in_entry == 1
+                        && let Some(last) = texts.last_mut()
+                    {
+                        match name.as_ref() {
+                            b"content" => last.0 = Some(base.clone()),
+                            b"summary" => last.1 = Some(base.clone()),
+                            _ => {}
+                        }
+                    }
+                    depth_in_entry += 1;
+                }
+                stack.push(base);
+            }
+            Event::End(_) => {
+                stack.pop();
+                depth_in_entry = depth_in_entry.saturating_sub(1);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    texts
+        .into_iter()
+        .map(|(content, summary, own)| {
+            Some(content.or(summary).unwrap_or(own))
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+        })
         .collect()
 }
 
@@ -379,6 +459,57 @@ mod tests {
             .iter()
             .map(|(_, p)| p.published.iter().map(|d| d.value.clone()).collect())
             .collect()
+    }
+
+    /// Relative links in an Atom entry's content resolve against the `xml:base` in scope
+    /// there (the feed's, the entry's, the content's own), not against the entry's link.
+    #[test]
+    fn atom_content_links_resolve_against_xml_base() {
+        let atom = parse_own(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://example.org/blog/">
+            <title>t</title><id>urn:f</id><updated>2024-05-02T00:00:00Z</updated>
+            <entry xml:base="posts/2024/"><title>a</title><id>urn:a</id><link href="first/"/>
+            <updated>2024-05-02T00:00:00Z</updated>
+            <content type="html">&lt;a href="rel/"&gt;r&lt;/a&gt; &lt;img src="../img.png"&gt;</content></entry>
+            <entry><title>b</title><id>urn:b</id><link href="second/"/>
+            <updated>2024-05-02T00:00:00Z</updated>
+            <content type="xhtml" xml:base="https://example.org/other/"><div xmlns="http://www.w3.org/1999/xhtml"><a href="x.html">x</a></div></content></entry>
+            </feed>"#,
+        );
+        let bases: Vec<Option<String>> = atom
+            .posts
+            .iter()
+            .map(|(_, p)| p.base_href.as_ref().map(Url::to_string))
+            .collect();
+        assert_eq!(
+            bases,
+            [
+                Some("https://example.org/blog/posts/2024/".to_string()),
+                Some("https://example.org/other/".to_string())
+            ]
+        );
+        let (link, raw) = atom.posts[0].clone();
+        assert_eq!(link.as_str(), "https://example.org/blog/posts/2024/first/");
+        let (entry, _) =
+            crate::normalize::normalize(&link, raw, "s", chrono::Utc::now()).expect("normalize");
+        assert!(
+            entry
+                .content_html
+                .contains("href=\"https://example.org/blog/posts/2024/rel/\"")
+                && entry
+                    .content_html
+                    .contains("src=\"https://example.org/blog/posts/img.png\""),
+            "{}",
+            entry.content_html
+        );
+        // Without xml:base, links resolve against the entry's link, as before.
+        let plain = parse_own(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:f</id>
+            <updated>2024-05-02T00:00:00Z</updated><entry><title>a</title><id>urn:a</id>
+            <link href="https://example.org/a/"/><updated>2024-05-02T00:00:00Z</updated>
+            <content type="html">x</content></entry></feed>"#,
+        );
+        assert_eq!(plain.posts[0].1.base_href, None);
     }
 
     /// A JSON Feed `summary` is plain text (as is an Atom one typed `text`): what looks like
