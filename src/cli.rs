@@ -368,6 +368,12 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
         if s.deferred > 0 {
             report!("  {} post(s) left for the next run", s.deferred);
         }
+        if let Some(url) = &s.backfill_left_at {
+            report!(
+                "  the rest of the archive is left for the next run (request budget used up); \
+                 the next backfill continues at {url}"
+            );
+        }
         for (url, reason) in &s.failures {
             report!("  failed {url}: {reason}");
         }

@@ -217,6 +217,10 @@ pub struct SourceReport {
     /// Posts left for the next run (request budget used up, host asked to wait): kept pending,
     /// not failures.
     pub deferred: usize,
+    /// A backfill the request budget stopped before a page of the archive: that page's URL,
+    /// where the next backfill continues (the posts on it and after are left, not counted in
+    /// `deferred`).
+    pub backfill_left_at: Option<String>,
     /// Requests made, of which answered 304, and body bytes received.
     pub requests: u32,
     pub not_modified: u32,

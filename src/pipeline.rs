@@ -1985,7 +1985,7 @@ pub async fn backfill_source(
             Err(FetchError::Status(404)) if pages > 0 => break,
             Err(e) => {
                 if matches!(e, FetchError::Budget(_)) {
-                    rep.deferred += 1;
+                    rep.backfill_left_at = Some(url.to_string());
                 } else if pages == 0 && e.is_unreachable() {
                     rep.fatal = Some(format!("site could not be reached ({url}): {e}"));
                 } else {
@@ -2222,33 +2222,31 @@ async fn backfill_wordpress(
         if let Err(e) = store.backfill_put(&src.name, url.as_str(), page - 1, Utc::now()) {
             tracing::warn!(source = %src.name, "cannot save backfill progress: {e}");
         }
-        let read = match source::wordpress::backfill_page(fetcher, &root, &site, category, page)
-            .await
-        {
-            Ok(r) => r,
-            Err(source::wordpress::WpError::Fetch {
-                error: FetchError::Budget(_),
-                ..
-            }) => {
-                rep.deferred += 1;
-                tracing::info!(source = %src.name, "request budget used up; the backfill continues at {url} next time");
-                return Some(extracted);
-            }
-            Err(e) if e.falls_back() => {
-                // The API went away (or never answered): the listing walk starts afresh.
-                if let Err(e) = store.backfill_clear(&src.name) {
-                    tracing::warn!(source = %src.name, "cannot clear backfill progress: {e}");
+        let read =
+            match source::wordpress::backfill_page(fetcher, &root, &site, category, page).await {
+                Ok(r) => r,
+                Err(source::wordpress::WpError::Fetch {
+                    error: FetchError::Budget(_),
+                    ..
+                }) => {
+                    rep.backfill_left_at = Some(url.to_string());
+                    return Some(extracted);
                 }
-                return wordpress_refused(src, rep, e);
-            }
-            Err(e) => {
-                // Kept: the next backfill starts again at this page.
-                rep.fatal = Some(format!(
-                    "{e} (the backfill continues at this page next time)"
-                ));
-                return Some(extracted);
-            }
-        };
+                Err(e) if e.falls_back() => {
+                    // The API went away (or never answered): the listing walk starts afresh.
+                    if let Err(e) = store.backfill_clear(&src.name) {
+                        tracing::warn!(source = %src.name, "cannot clear backfill progress: {e}");
+                    }
+                    return wordpress_refused(src, rep, e);
+                }
+                Err(e) => {
+                    // Kept: the next backfill starts again at this page.
+                    rep.fatal = Some(format!(
+                        "{e} (the backfill continues at this page next time)"
+                    ));
+                    return Some(extracted);
+                }
+            };
         rep.failures.extend(read.failures);
         rep.skipped.extend(read.skipped);
         let batch = BackfillBatch {

@@ -1187,6 +1187,17 @@ fn a_rest_backfill_stopped_by_the_budget_resumes_at_its_page() {
         assert!(rounds < 6, "the backfill never ended");
         let (code, _, err) = common::feedwright(&config, &["backfill"]);
         assert_eq!(code, 0, "{err}");
+        // A page of posts left is said as the page where the next backfill continues.
+        assert!(!err.contains("post(s) left"), "{err}");
+        if err.contains("left for the next run") {
+            assert!(
+                err.contains(&format!(
+                    "the next backfill continues at {}",
+                    site.url("/wp-json/wp/v2/posts?categories=4")
+                )),
+                "{err}"
+            );
+        }
         if !err.contains("left for the next run") {
             assert!(
                 err.contains("backfill through the REST API complete"),
