@@ -803,7 +803,8 @@ pub struct IndexFeed {
 
 /// The feeds of `cfg`, each with the formats already published in `output_dir`.
 pub fn index_feeds(cfg: &Config) -> Vec<IndexFeed> {
-    cfg.feeds
+    let mut feeds: Vec<IndexFeed> = cfg
+        .feeds
         .iter()
         .map(|f| IndexFeed {
             name: f.name.clone(),
@@ -814,7 +815,27 @@ pub fn index_feeds(cfg: &Config) -> Vec<IndexFeed> {
                 .filter(|fmt| cfg.output_dir.join(&f.name).join(fmt.file()).is_file())
                 .collect(),
         })
-        .collect()
+        .collect();
+    // The digest's issues, an Atom feed of their own once one is written.
+    if let Some(d) = &cfg.digest
+        && let Some(feed) = cfg.feeds.iter().find(|f| f.name == d.feed)
+    {
+        let name = format!("{}/digest", feed.name);
+        if cfg
+            .output_dir
+            .join(&name)
+            .join(FeedFormat::Atom.file())
+            .is_file()
+        {
+            feeds.push(IndexFeed {
+                title: format!("{}: weekly digest", feed.title()),
+                description: Some("Each week's digest issue, as mailed to subscribers.".into()),
+                name,
+                formats: vec![FeedFormat::Atom],
+            });
+        }
+    }
+    feeds
 }
 
 /// The HTML index: one section per feed with subscribe links, and a

@@ -917,6 +917,32 @@ async fn index_lists_feeds_with_alternate_links() {
             .expect("get");
         assert_eq!(res.status(), StatusCode::OK, "{href}");
     }
+    // Once the digest's issues feed is written, it is listed too.
+    let digest = fx.cfg.output_dir.join("daily/digest");
+    std::fs::create_dir_all(&digest).expect("digest folder");
+    std::fs::write(
+        digest.join("atom.xml"),
+        "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"/>",
+    )
+    .expect("issues feed");
+    let html = client()
+        .get(fx.url("/"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        html.contains(r#"<link rel="alternate" type="application/atom+xml" title="Daily &lt;News&gt; &amp; Views: weekly digest (Atom)" href="daily/digest/atom.xml">"#),
+        "{html}"
+    );
+    let res = client()
+        .get(fx.url("/daily/digest/atom.xml"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
     fx.stop().await;
 }
 
