@@ -221,6 +221,8 @@ pub struct SourceReport {
     /// where the next backfill continues (the posts on it and after are left, not counted in
     /// `deferred`).
     pub backfill_left_at: Option<String>,
+    /// This run read the source's listing, and every page of it that it read gave post links.
+    pub listing_links: bool,
     /// Requests made, of which answered 304, and body bytes received.
     pub requests: u32,
     pub not_modified: u32,

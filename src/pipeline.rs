@@ -268,6 +268,9 @@ pub fn fix_related(cfg: &Config, store: &mut Store, report: &RunReport) {
 /// earlier name) saved for that URL.
 fn run_state_for(src: &SourceConfig, store: &Store) -> RunState {
     let state = run_state(store);
+    // A degraded source's listing is read in full, not answered 304: the site or the
+    // source's selectors may have been fixed since, and only a read shows it.
+    let degraded = store.is_degraded(&src.name).unwrap_or(false);
     if let Some(url) = index_url(src) {
         let saved = store
             .index_validators(&src.name, &url)
@@ -278,7 +281,8 @@ fn run_state_for(src: &SourceConfig, store: &Store) -> RunState {
             .map(|(etag, last_modified)| source::Validators {
                 etag,
                 last_modified,
-            });
+            })
+            .filter(|_| !degraded);
         state.scope_validators(&url, saved);
     }
     let items = store.item_keys().unwrap_or_else(|e| {
@@ -653,6 +657,10 @@ pub async fn refresh_source(
     let (walk, (seen, mut stored, rest, stored_from)) =
         futures_util::future::join(walking, processing).await;
     if let Some(walk) = walk {
+        rep.listing_links = walk.pages > 0
+            && walk.failures.is_empty()
+            && walk.empty_pages.is_empty()
+            && !walk.posts.is_empty();
         record_walk(src, store, !walk.failures.is_empty());
         rep.failures.extend(walk.failures);
         rep.skipped.extend(walk.skipped);
@@ -1709,6 +1717,10 @@ fn finish_source(
             store.set_source_health(&src.name, state_name, reason, now)?;
         } else {
             store.clear_failing(&src.name)?;
+            // A listing that gave no post links does again: that reason is gone.
+            if rep.listing_links && store.clear_listing_degraded(&src.name)? {
+                tracing::info!(source = %src.name, "its listing gives post links again: healthy");
+            }
         }
         if let Some(why) = &rep.degraded
             && store.should_warn(&src.name, now)?
@@ -1819,9 +1831,17 @@ async fn process(
             Some(item) => source::feed::merge(raw, item),
             None => raw,
         };
+        // A date the page gave counts as found even when it was ahead of our clock (clamped to
+        // the fetch, with the provenance of a first sighting): a site whose clock runs a little
+        // fast is no sign of a redesign.
+        let gave_date = raw
+            .published
+            .iter()
+            .chain(&raw.modified)
+            .any(|d| crate::normalize::parse_date(&d.value).is_some());
         let (entry, warnings) = crate::normalize::normalize(&page.url, raw, &name, page.fetched_at)
             .map_err(|e| e.to_string())?;
-        found.date = entry.published_source != crate::model::DateSource::FirstSeen;
+        found.date = gave_date || entry.published_source != crate::model::DateSource::FirstSeen;
         Ok((entry, warnings, found))
     })
     .await;

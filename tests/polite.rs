@@ -1008,3 +1008,85 @@ fn a_failed_post_the_store_cannot_keep_pending_is_found_again_next_run() {
     let ids = atom_ids(dir.path());
     assert!(ids.iter().any(|id| id.contains("p=2")), "{ids:?}\n{stderr}");
 }
+
+/// The `status` row of source `site`.
+fn status_row(cfg: &std::path::Path) -> String {
+    let (code, stdout, _) = feedwright(cfg, &["status"]);
+    assert_eq!(code, 0);
+    stdout
+        .lines()
+        .find(|l| l.starts_with("site"))
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .to_owned()
+}
+
+/// A redesign leaves the listing without post links the defaults recognise: degraded. The
+/// operator adds `[source.selectors] item_link` for the new markup: the next run reads the
+/// listing again in full (not a 304 on the page read while degraded), finds its posts (all
+/// stored already, so nothing is extracted), and the source is healthy again.
+#[test]
+fn fixing_the_selectors_of_a_degraded_source_takes_effect_on_the_next_run() {
+    let (site, posts) = site_with_posts(5, 7100);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&site, "", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let tiles: String = posts
+        .iter()
+        .map(|p| {
+            format!(
+                "<div class=\"tile\"><a class=\"hd\" href=\"{}\">{}</a></div>",
+                site.url(&p.path()),
+                p.title
+            )
+        })
+        .collect();
+    site.set(
+        "/cat/",
+        Resp::Html(format!("<html><body><main>{tiles}</main></body></html>")),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(status_row(&cfg).contains("degraded"));
+
+    let fixed = config(
+        &site,
+        "",
+        "[source.selectors]\nitem_link = \"div.tile a.hd\"",
+    );
+    std::fs::write(&cfg, fixed).unwrap();
+    let before = site.hits().len();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let listing = site.hits()[before..]
+        .iter()
+        .find(|h| h.path == "/cat/")
+        .cloned()
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(!listing.conditional, "read in full while degraded");
+    assert!(
+        stderr.contains("listing gives post links again"),
+        "{stderr}"
+    );
+    let row = status_row(&cfg);
+    assert!(row.contains("healthy"), "{row}");
+}
+
+/// A new post dated a little ahead of our clock (a site whose clock runs fast) has its date
+/// clamped to the fetch, but a date was found: no "date found on 0% of the posts" alarm.
+#[test]
+fn a_post_dated_a_little_ahead_is_no_sign_of_a_redesign() {
+    let (site, mut posts) = site_with_posts(3, 7200);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&site, "", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let ahead = (chrono::Utc::now() + chrono::Duration::seconds(40)).to_rfc3339();
+    posts.insert(0, Post::new(7300, "post-7300", "Post number 7300", &ahead));
+    publish(&site, &posts);
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 1 new"), "{stderr}");
+    assert!(!stderr.contains("degraded"), "{stderr}");
+    assert!(status_row(&cfg).contains("healthy"));
+}

@@ -436,6 +436,36 @@ impl Store {
         Ok(())
     }
 
+    /// A source recorded as degraded because a listing page gave no post links had its listing
+    /// read again with post links on every page: healthy, the reason cleared (the posts it
+    /// links may all be stored already, so no extraction would say so). A source degraded for
+    /// another reason (a field missing from its posts) is left as it is.
+    pub fn clear_listing_degraded(&mut self, source: &str) -> Result<bool, StoreError> {
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE source_state SET state = 'healthy', reason = NULL
+                 WHERE source = ?1 AND state = 'degraded' AND reason LIKE 'listing page %'",
+                [source],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(changed > 0)
+    }
+
+    /// Is `source` recorded as degraded?
+    pub fn is_degraded(&self, source: &str) -> Result<bool, StoreError> {
+        let state: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT state FROM source_state WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(state.as_deref() == Some("degraded"))
+    }
+
     /// True (and remembered) when no degradation warning was logged for `source` in the day
     /// before `now`: callers warn at most once a day.
     pub fn should_warn(&mut self, source: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
