@@ -155,6 +155,9 @@ struct Shared {
     /// Set by a stop before it aborts the jobs: a digest that gets the store afterwards (the
     /// job ahead of it dropped its guard as it was aborted) sends nothing.
     stopping: Arc<std::sync::atomic::AtomicBool>,
+    /// Folders of retired feeds already warned about: once per folder while the daemon runs,
+    /// not on every refresh of every source.
+    retired_warned: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
 }
 
 impl Shared {
@@ -248,6 +251,7 @@ pub async fn run(
         cfg: std::sync::RwLock::new(Arc::new(cfg)),
         store: Arc::new(Mutex::new(store)),
         stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        retired_warned: std::sync::Mutex::default(),
     });
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
@@ -615,13 +619,15 @@ async fn refresh(
     let t0 = std::time::Instant::now();
     let rep = pipeline::refresh_one(cfg, src, store, &fetcher, &NoProgress).await;
     let took_ms = t0.elapsed().as_millis() as u64;
-    if rep.failed() {
+    // A degraded source is said once a day by the refresh itself ("source looks degraded"),
+    // not on every run.
+    if rep.fatal.is_some() || !rep.failures.is_empty() {
         tracing::warn!(source = %name, took_ms, "{}", rep.summary());
     } else {
         tracing::info!(source = %name, took_ms, "{}", rep.summary());
     }
     if let Some(why) = &rep.degraded {
-        tracing::warn!(source = %name, "degraded: {why}; feeds keep the last good entries");
+        tracing::debug!(source = %name, "degraded: {why}; feeds keep the last good entries");
     }
     if rep.deferred > 0 {
         tracing::info!(source = %name, "{} post(s) left for the next run", rep.deferred);
@@ -641,7 +647,18 @@ async fn refresh(
             tracing::error!(feed = %feed, "not published: {e}");
         }
     }
-    for dir in &published.retired {
+    let new_retired: Vec<&PathBuf> = {
+        let mut warned = shared
+            .retired_warned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        published
+            .retired
+            .iter()
+            .filter(|d| warned.insert(d.to_path_buf()))
+            .collect()
+    };
+    for dir in new_retired {
         tracing::warn!(
             "{} holds a feed the configuration no longer has (renamed or removed): left as it is, \
              and still served; delete the folder to retire it",

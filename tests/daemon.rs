@@ -889,3 +889,36 @@ fn a_digest_is_built_when_its_source_cannot_be_refreshed() {
     );
     signal(&d, "TERM");
 }
+
+/// What the daemon repeats on every refresh must be news: a folder of a retired feed is warned
+/// about once while the daemon runs (not once a refresh), and a degraded source gets its
+/// once-a-day warning, not a warning line on every refresh besides.
+#[test]
+fn the_daemon_does_not_repeat_standing_warnings_on_every_refresh() {
+    let site = Site::start();
+    let posts = vec![Post::new(1, "first", "First post", "2024-05-01T09:00:00Z")];
+    publish(&site, &posts);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&site));
+    // A feed this configuration no longer has.
+    let old = dir.path().join("out/old-feed");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(old.join("atom.xml"), "<feed/>").unwrap();
+    // A listing without post links: degraded on every refresh.
+    site.set(
+        "/cat/",
+        Resp::Html("<html><body><p>Nothing</p></body></html>".into()),
+    );
+    let log = dir.path().join("daemon.log");
+    let _d = start(&cfg, &log);
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_for("four refreshes", Duration::from_secs(15), || {
+        read().matches("0 new, 0 updated").count() >= 4
+    });
+    let text = read();
+    assert_eq!(text.matches("no longer has").count(), 1, "{text}");
+    assert_eq!(text.matches("source looks degraded").count(), 1, "{text}");
+    assert!(!text.contains("WARN degraded"), "{text}");
+    let warns = text.lines().filter(|l| l.contains("WARN")).count();
+    assert_eq!(warns, 2, "{text}");
+}
