@@ -222,6 +222,16 @@ fn sighup_reloads_and_an_invalid_new_config_keeps_the_old_one() {
             .unwrap()
             .contains("reload rejected")
     });
+    // On one readable line: the TOML error's position and reason, not its quoted source.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("reload rejected"))
+        .unwrap();
+    assert!(
+        !line.contains("\\u{a}") && line.contains("line 1") && !line.contains("^"),
+        "{line}"
+    );
     posts.insert(
         0,
         Post::new(2, "second", "Second post", "2024-05-02T09:00:00Z"),
