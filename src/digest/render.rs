@@ -281,12 +281,20 @@ pub fn render_issue(
             if step > 0 || shown < entries.len() {
                 tracing::warn!(
                     week = %meta.week.week,
-                    html_bytes = size,
+                    html_bytes_sent = size,
                     shown,
                     left_out = entries.len() - shown,
                     excerpt_chars = excerpt_len,
-                    "digest HTML was over {max_html_bytes} bytes: the mail has shorter excerpts and \
-                     leaves posts out (the web copy has them all)"
+                    "the digest's HTML with every post in full would be over {max_html_bytes} \
+                     bytes: the mail has {} (the web copy has them all)",
+                    if shown < entries.len() {
+                        format!(
+                            "excerpts of {excerpt_len} characters and leaves {} post(s) out",
+                            entries.len() - shown
+                        )
+                    } else {
+                        format!("excerpts of {excerpt_len} characters")
+                    }
                 );
             }
             return Ok(rendered);
