@@ -579,6 +579,32 @@ pub fn status(path: &Path) -> Exit {
             .collect();
         println!("{}", line.join("  ").trim_end());
     }
+    // A feed whose files cannot be written (a read-only or full output_dir) fails silently for
+    // its subscribers: said after the sources.
+    if let Some(store) = &store {
+        match store.feed_states() {
+            Ok(states) => {
+                for st in states
+                    .iter()
+                    .filter(|st| cfg.feeds.iter().any(|f| f.name == st.feed))
+                {
+                    if let Some(error) = &st.last_error {
+                        let line = format!(
+                            "feed {}: NOT PUBLISHED since {} (last published {}): {error}",
+                            st.feed,
+                            when(st.failing_since),
+                            when(st.last_published)
+                        );
+                        println!("{}", crate::terminal::printable(&line));
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed = true;
+            }
+        }
+    }
     if failed { Exit::Failures } else { Exit::Ok }
 }
 

@@ -899,11 +899,13 @@ async fn index(State(st): Shared) -> Response {
 /// The `/healthz` document.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Health {
-    /// `ok`, `failing` (some source is failing), `no runs yet` (no database yet) or
-    /// `store unavailable`.
+    /// `ok`, `failing` (some source is failing, or some feed could not be published), `no runs
+    /// yet` (no database yet) or `store unavailable`.
     pub status: String,
     /// One per configured source, in configuration order.
     pub sources: Vec<SourceHealth>,
+    /// One per configured feed, in configuration order.
+    pub feeds: Vec<FeedHealth>,
     /// The last recorded digest issue, for information only (never makes the check fail).
     pub last_digest: Option<DigestHealth>,
     /// Why the store could not be read, if it could not.
@@ -927,6 +929,20 @@ pub struct SourceHealth {
     pub last_error: Option<String>,
 }
 
+/// How publishing one feed last went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeedHealth {
+    /// The feed name.
+    pub name: String,
+    /// `published`, `failing` (its files could not be written) or `unknown` (never published).
+    pub state: String,
+    /// The last time all its files were written or found unchanged (RFC 3339).
+    pub last_published: Option<String>,
+    /// Why publishing it fails, and since when (RFC 3339), while it does.
+    pub error: Option<String>,
+    pub failing_since: Option<String>,
+}
+
 /// The last digest issue.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DigestHealth {
@@ -943,7 +959,8 @@ pub struct DigestHealth {
 }
 
 impl Health {
-    /// 503 when a source is failing or the store cannot be read, else 200.
+    /// 503 when a source is failing, a feed cannot be published or the store cannot be read,
+    /// else 200.
     pub fn http_status(&self) -> StatusCode {
         if self.status == "failing" || self.status == "store unavailable" {
             StatusCode::SERVICE_UNAVAILABLE
@@ -969,16 +986,51 @@ pub fn read_health(cfg: &Config) -> Health {
         last_error: None,
     };
     let all_unknown = || cfg.sources.iter().map(|s| unknown(&s.name)).collect();
+    let feeds_unknown = || {
+        cfg.feeds
+            .iter()
+            .map(|f| FeedHealth {
+                name: f.name.clone(),
+                state: "unknown".to_owned(),
+                last_published: None,
+                error: None,
+                failing_since: None,
+            })
+            .collect::<Vec<_>>()
+    };
     if !cfg.store.path.exists() {
         return Health {
             status: "no runs yet".to_owned(),
             sources: all_unknown(),
+            feeds: feeds_unknown(),
             last_digest: None,
             error: None,
         };
     }
-    let read = || -> Result<(Vec<SourceHealth>, Option<DigestHealth>), StoreError> {
+    type Read = (Vec<SourceHealth>, Vec<FeedHealth>, Option<DigestHealth>);
+    let read = || -> Result<Read, StoreError> {
         let store = Store::open_read_only(&cfg.store.path)?;
+        let states = store.feed_states()?;
+        let feeds = feeds_unknown()
+            .into_iter()
+            .map(|mut f| {
+                if let Some(st) = states.iter().find(|st| st.feed == f.name) {
+                    f.state = if st.last_error.is_some() {
+                        "failing"
+                    } else {
+                        "published"
+                    }
+                    .to_owned();
+                    f.last_published = st.last_published.map(rfc3339);
+                    f.error = st
+                        .last_error
+                        .as_ref()
+                        .map(|e| redact::userinfo(e).into_owned());
+                    f.failing_since = st.failing_since.map(rfc3339);
+                }
+                f
+            })
+            .collect();
         let mut sources = Vec::new();
         for s in &cfg.sources {
             sources.push(match store.source_state(&s.name)? {
@@ -1008,23 +1060,27 @@ pub fn read_health(cfg: &Config) -> Health {
                 }),
             None => None,
         };
-        Ok((sources, digest))
+        Ok((sources, feeds, digest))
     };
     match read() {
-        Ok((sources, last_digest)) => Health {
-            status: if sources.iter().any(|s| s.state == "failing") {
+        Ok((sources, feeds, last_digest)) => Health {
+            status: if sources.iter().any(|s| s.state == "failing")
+                || feeds.iter().any(|f| f.state == "failing")
+            {
                 "failing"
             } else {
                 "ok"
             }
             .to_owned(),
             sources,
+            feeds,
             last_digest,
             error: None,
         },
         Err(e) => Health {
             status: "store unavailable".to_owned(),
             sources: all_unknown(),
+            feeds: feeds_unknown(),
             last_digest: None,
             error: Some(redact::userinfo(&e.to_string()).into_owned()),
         },
@@ -1225,6 +1281,31 @@ fn metric_families(cfg: &Config, store: &Store) -> Result<Vec<Family>, StoreErro
         owed.push(vec![], store.websub_owed_count()? as f64);
         out.push(owed);
     }
+
+    let states = store.feed_states()?;
+    let mut failing = Family::new(
+        "feedwright_feed_publish_failing",
+        "1 while the feed's files cannot be written (its last publish failed), else 0.",
+        Kind::Gauge,
+    );
+    let mut published = Family::new(
+        "feedwright_feed_last_published_timestamp_seconds",
+        "When all the feed's files were last written or found unchanged (Unix time).",
+        Kind::Gauge,
+    );
+    for f in &cfg.feeds {
+        let st = states.iter().find(|st| st.feed == f.name);
+        let labels = vec![("feed", f.name.clone())];
+        failing.push(
+            labels.clone(),
+            f64::from(u8::from(st.is_some_and(|st| st.last_error.is_some()))),
+        );
+        if let Some(t) = st.and_then(|st| st.last_published) {
+            published.push(labels, t.timestamp() as f64);
+        }
+    }
+    out.push(failing);
+    out.push(published);
 
     let counts = store.digest_counts()?;
     let mut sent = Family::new(

@@ -176,13 +176,10 @@ fn an_upgraded_store_is_announced_once() {
             |r| r.get(0),
         )
         .expect("version");
-    assert_eq!(
-        newest, 15,
-        "this test undoes V15 (source_state.api_modified_after)"
-    );
+    assert_eq!(newest, 16, "this test undoes V16 (feed_state)");
     conn.execute_batch(
-        "ALTER TABLE source_state DROP COLUMN api_modified_after;
-         DELETE FROM refinery_schema_history WHERE version = 15;",
+        "DROP TABLE feed_state;
+         DELETE FROM refinery_schema_history WHERE version = 16;",
     )
     .expect("downgrade");
     drop(conn);
@@ -191,7 +188,7 @@ fn an_upgraded_store_is_announced_once() {
     let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("upgraded")).collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(
-        lines[0].contains("feedwright.db: the store was upgraded from schema v14 to v15")
+        lines[0].contains("feedwright.db: the store was upgraded from schema v15 to v16")
             && lines[0].contains("older than this one can no longer open it"),
         "{stderr}"
     );
@@ -617,4 +614,53 @@ fn digest_option_errors_create_nothing() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("digest.html"), "{stderr}");
     assert_eq!(created(), before, "a template error wrote nothing");
+}
+
+/// A feed whose files cannot be written (here its folder turned into a file; a read-only or
+/// full output_dir does the same) is not only a log line: `status` names it, `/healthz` is
+/// failing and `/metrics` says so, until a publish succeeds again.
+#[test]
+fn a_feed_that_cannot_be_published_shows_in_status_health_and_metrics() {
+    let (dir, cfg) = notes();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let config = feedwright::config::Config::load(&cfg).expect("config");
+    let health = feedwright::server::read_health(&config);
+    assert_eq!(health.status, "ok");
+    assert_eq!(health.feeds[0].state, "published");
+    let metrics = feedwright::server::read_metrics(&config);
+    assert!(
+        metrics.contains("feedwright_feed_publish_failing{feed=\"main\"} 0"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("feedwright_feed_last_published_timestamp_seconds{feed=\"main\"}"));
+
+    let feed_dir = dir.path().join("out/main");
+    std::fs::remove_dir_all(&feed_dir).expect("remove");
+    std::fs::write(&feed_dir, "in the way").expect("file");
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    let (code, stdout, _) = feedwright(&cfg, &["status"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("feed main: NOT PUBLISHED since"),
+        "{stdout}"
+    );
+    let health = feedwright::server::read_health(&config);
+    assert_eq!(health.status, "failing");
+    assert_eq!(health.http_status(), 503);
+    assert_eq!(health.feeds[0].state, "failing");
+    assert!(health.feeds[0].error.is_some() && health.feeds[0].failing_since.is_some());
+    let metrics = feedwright::server::read_metrics(&config);
+    assert!(
+        metrics.contains("feedwright_feed_publish_failing{feed=\"main\"} 1"),
+        "{metrics}"
+    );
+
+    std::fs::remove_file(&feed_dir).expect("clear");
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (_, stdout, _) = feedwright(&cfg, &["status"]);
+    assert!(!stdout.contains("NOT PUBLISHED"), "{stdout}");
+    assert_eq!(feedwright::server::read_health(&config).status, "ok");
 }

@@ -80,7 +80,15 @@ pub fn publish_all(
     let feeds = cfg
         .feeds
         .iter()
-        .map(|f| publish_one(cfg, store, f, now).map_err(|e| (f.name.clone(), e)))
+        .map(|f| {
+            let result = publish_one(cfg, store, f, now).map_err(|e| (f.name.clone(), e));
+            // So that `status`, `/healthz` and `/metrics` tell of a feed that cannot be written.
+            let error = result.as_ref().err().map(|(_, e)| e.as_str());
+            if let Err(e) = store.record_publish(&f.name, now, error) {
+                tracing::warn!(feed = %f.name, "cannot record how publishing went: {e}");
+            }
+            result
+        })
         .collect();
     PublishReport {
         feeds,

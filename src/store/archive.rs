@@ -1,8 +1,8 @@
 //! Store support for RFC 5005 archives and WebSub (`migrations/V6__archives_websub.sql`).
 //!
 //! Owns: which archive page of a feed each archived entry is on, the frozen entries of complete
-//! pages (and what their files were last written from), and the WebSub publish pings the hub
-//! has not accepted yet. Must not: render documents, choose page sizes or head lengths
+//! pages (and what their files were last written from), the WebSub publish pings the hub
+//! has not accepted yet, and how publishing each feed last went (`V16__feed_state.sql`). Must not: render documents, choose page sizes or head lengths
 //! (parameters), or speak to the hub.
 //!
 //! An entry is archived once, when it falls out of its feed's head, and stays on its page. The
@@ -18,6 +18,18 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use super::entries::{COLUMNS, RawRow};
 use super::{Store, StoreError};
 use crate::model::Entry;
+
+/// How publishing a feed last went (migration `V16__feed_state.sql`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedState {
+    pub feed: String,
+    /// The last time all its files were written (or found unchanged).
+    pub last_published: Option<DateTime<Utc>>,
+    /// Why the last attempt failed, while it fails.
+    pub last_error: Option<String>,
+    /// Since when it has been failing.
+    pub failing_since: Option<DateTime<Utc>>,
+}
 
 /// One archive page of a feed, as the store knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,6 +233,67 @@ impl Store {
             count += 1;
         }
         tx.commit().map_err(sql)
+    }
+
+    /// Record how publishing `feed` went at `now`: `error` when it failed (the failure's start
+    /// is kept while it goes on), `None` when every file was written or found unchanged.
+    pub fn record_publish(
+        &mut self,
+        feed: &str,
+        now: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let done = match error {
+            None => self.conn.execute(
+                "INSERT INTO feed_state (feed, last_published) VALUES (?1, ?2)
+                 ON CONFLICT (feed) DO UPDATE SET last_published = excluded.last_published,
+                     last_error = NULL, failing_since = NULL",
+                params![feed, now.timestamp()],
+            ),
+            Some(error) => self.conn.execute(
+                "INSERT INTO feed_state (feed, last_error, failing_since) VALUES (?1, ?3, ?2)
+                 ON CONFLICT (feed) DO UPDATE SET last_error = excluded.last_error,
+                     failing_since = coalesce(feed_state.failing_since, excluded.failing_since)",
+                params![feed, now.timestamp(), error],
+            ),
+        };
+        done.map(|_| ()).map_err(|e| self.err(e))
+    }
+
+    /// How publishing each feed last went, by feed name; empty on a database from before this
+    /// was recorded (a read-only reader next to an older writer).
+    pub fn feed_states(&self) -> Result<Vec<FeedState>, StoreError> {
+        if !self.has_table("feed_state")? {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT feed, last_published, last_error, failing_since FROM feed_state
+                 ORDER BY feed",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (feed, published, error, since) = row.map_err(|e| self.err(e))?;
+            out.push(FeedState {
+                feed,
+                last_published: published.map(|t| self.time(t)).transpose()?,
+                last_error: error,
+                failing_since: since.map(|t| self.time(t)).transpose()?,
+            });
+        }
+        Ok(out)
     }
 
     /// Record that the hub is owed a publish ping for each of `topics` (kept until

@@ -23,7 +23,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-pub use archive::ArchivePageInfo;
+pub use archive::{ArchivePageInfo, FeedState};
 pub use entries::StoredEntry;
 pub use error::StoreError;
 pub use polite::{Fill, RobotsRow, RunHealth};
