@@ -604,6 +604,25 @@ pub fn status(path: &Path) -> Exit {
                 failed = true;
             }
         }
+        if let Some(d) = &cfg.digest {
+            match store.digest_failure(&d.feed) {
+                Ok(Some(f)) => {
+                    let line = format!(
+                        "digest {}: NOT SENT: week {} (failing since {}): {}",
+                        f.feed,
+                        f.week,
+                        when(Some(f.since)),
+                        f.error
+                    );
+                    println!("{}", crate::terminal::printable(&line));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    failed = true;
+                }
+            }
+        }
     }
     if failed { Exit::Failures } else { Exit::Ok }
 }

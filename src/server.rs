@@ -908,6 +908,8 @@ pub struct Health {
     pub feeds: Vec<FeedHealth>,
     /// The last recorded digest issue, for information only (never makes the check fail).
     pub last_digest: Option<DigestHealth>,
+    /// The digest that could not be sent, while it cannot (information only, as `last_digest`).
+    pub digest_failing: Option<DigestFailing>,
     /// Why the store could not be read, if it could not.
     pub error: Option<String>,
 }
@@ -941,6 +943,18 @@ pub struct FeedHealth {
     /// Why publishing it fails, and since when (RFC 3339), while it does.
     pub error: Option<String>,
     pub failing_since: Option<String>,
+}
+
+/// A digest that could not be sent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DigestFailing {
+    /// The feed it digests.
+    pub feed: String,
+    /// The ISO week it was for.
+    pub week: String,
+    pub error: String,
+    /// Since when it has been failing (RFC 3339).
+    pub since: String,
 }
 
 /// The last digest issue.
@@ -1004,10 +1018,16 @@ pub fn read_health(cfg: &Config) -> Health {
             sources: all_unknown(),
             feeds: feeds_unknown(),
             last_digest: None,
+            digest_failing: None,
             error: None,
         };
     }
-    type Read = (Vec<SourceHealth>, Vec<FeedHealth>, Option<DigestHealth>);
+    type Read = (
+        Vec<SourceHealth>,
+        Vec<FeedHealth>,
+        Option<DigestHealth>,
+        Option<DigestFailing>,
+    );
     let read = || -> Result<Read, StoreError> {
         let store = Store::open_read_only(&cfg.store.path)?;
         let states = store.feed_states()?;
@@ -1060,10 +1080,19 @@ pub fn read_health(cfg: &Config) -> Health {
                 }),
             None => None,
         };
-        Ok((sources, feeds, digest))
+        let failing = match &cfg.digest {
+            Some(d) => store.digest_failure(&d.feed)?.map(|f| DigestFailing {
+                feed: f.feed,
+                week: f.week,
+                error: redact::userinfo(&f.error).into_owned(),
+                since: rfc3339(f.since),
+            }),
+            None => None,
+        };
+        Ok((sources, feeds, digest, failing))
     };
     match read() {
-        Ok((sources, feeds, last_digest)) => Health {
+        Ok((sources, feeds, last_digest, digest_failing)) => Health {
             status: if sources.iter().any(|s| s.state == "failing")
                 || feeds.iter().any(|f| f.state == "failing")
             {
@@ -1075,6 +1104,7 @@ pub fn read_health(cfg: &Config) -> Health {
             sources,
             feeds,
             last_digest,
+            digest_failing,
             error: None,
         },
         Err(e) => Health {
@@ -1082,6 +1112,7 @@ pub fn read_health(cfg: &Config) -> Health {
             sources: all_unknown(),
             feeds: feeds_unknown(),
             last_digest: None,
+            digest_failing: None,
             error: Some(redact::userinfo(&e.to_string()).into_owned()),
         },
     }
@@ -1335,6 +1366,18 @@ fn metric_families(cfg: &Config, store: &Store) -> Result<Vec<Family>, StoreErro
     }
     out.push(sent);
     out.push(written);
+    if let Some(d) = &cfg.digest {
+        let mut failing = Family::new(
+            "feedwright_digest_failing",
+            "1 while the digest could not be sent (SMTP refused or unreachable, a template error), else 0.",
+            Kind::Gauge,
+        );
+        failing.push(
+            vec![("feed", d.feed.clone())],
+            f64::from(u8::from(store.digest_failure(&d.feed)?.is_some())),
+        );
+        out.push(failing);
+    }
     Ok(out)
 }
 

@@ -371,6 +371,34 @@ fn failed_sends_record_nothing_and_the_next_run_retries_with_the_same_message_id
         err.to_string().contains("nothing was marked as sent"),
         "{err}"
     );
+    // Not only an error on stderr: status, /healthz and /metrics tell of it.
+    let failure = fx
+        .store()
+        .digest_failure("negotiation")
+        .expect("q")
+        .expect("recorded");
+    assert_eq!(failure.week, "2024-W46");
+    assert!(
+        failure.error.contains("nothing was marked as sent"),
+        "{failure:?}"
+    );
+    let (code, stdout, _) = common::feedwright(&fx.config_path(), &["status"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("digest negotiation: NOT SENT: week 2024-W46 (failing since "),
+        "{stdout}"
+    );
+    let config = feedwright::config::Config::load(&fx.config_path()).expect("config");
+    let health = feedwright::server::read_health(&config);
+    assert_eq!(
+        health.digest_failing.as_ref().map(|f| f.week.as_str()),
+        Some("2024-W46")
+    );
+    let metrics = feedwright::server::read_metrics(&config);
+    assert!(
+        metrics.contains("feedwright_digest_failing{feed=\"negotiation\"} 1"),
+        "{metrics}"
+    );
 
     for mode in ["reject-sender", "drop"] {
         let sink = Sink::start(mode);
@@ -397,6 +425,17 @@ fn failed_sends_record_nothing_and_the_next_run_retries_with_the_same_message_id
     let out = fx.run(&fx.opts()).expect("retry");
     assert!(matches!(out, DigestOutcome::Sent { .. }), "{out:?}");
     assert_eq!(sink.messages().len(), 1);
+    assert!(
+        fx.store()
+            .digest_failure("negotiation")
+            .expect("q")
+            .is_none()
+    );
+    let metrics = feedwright::server::read_metrics(&config);
+    assert!(
+        metrics.contains("feedwright_digest_failing{feed=\"negotiation\"} 0"),
+        "{metrics}"
+    );
     let m = parse_message(&sink.messages()[0]);
     assert_eq!(
         m["headers"]["Message-ID"],

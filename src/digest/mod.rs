@@ -480,7 +480,43 @@ impl DigestError {
 /// (there was no `smtp_url`) does not block sending: with `smtp_url` set, the next run sends the
 /// entries that issue recorded (same `Message-ID`, same order of effects) and then marks it
 /// delivered; without `smtp_url` it does nothing. `dry_run` and `to` never record anything.
+///
+/// A real run's result is recorded for `status`, `/healthz` and `/metrics`
+/// ([`Store::record_digest_attempt`]): a failure (but a `--now` refused) until a run sends,
+/// writes or has nothing to send.
 pub fn run(
+    cfg: &Config,
+    store: &mut Store,
+    opts: &DigestOptions,
+    now: DateTime<Utc>,
+) -> Result<DigestOutcome, DigestError> {
+    let result = run_once(cfg, store, opts, now);
+    let for_real = !opts.dry_run && opts.to.is_none();
+    if let (true, Some(d)) = (for_real, &cfg.digest) {
+        let failure = match &result {
+            Ok(_) | Err(DigestError::Flag { .. }) => None,
+            Err(e) => {
+                let tz = Plan::new(cfg, opts).map_or(chrono_tz::UTC, |p| p.tz);
+                Some((
+                    week::last_complete_week(now, tz).week.label(),
+                    e.to_string(),
+                ))
+            }
+        };
+        if !matches!(result, Err(DigestError::Flag { .. }))
+            && let Err(e) = store.record_digest_attempt(
+                &d.feed,
+                Utc::now(),
+                failure.as_ref().map(|(w, e)| (w.as_str(), e.as_str())),
+            )
+        {
+            tracing::warn!("digest: cannot record how it went: {e}");
+        }
+    }
+    result
+}
+
+fn run_once(
     cfg: &Config,
     store: &mut Store,
     opts: &DigestOptions,

@@ -2,7 +2,8 @@
 //! digest needs.
 //!
 //! Owns: the SQL of the `digest_issue`, `digest_mailed` and `related_fixed` tables
-//! (`migrations/V3__digest.sql`) and of `digest_reached` (`V13`), the statements that fix an entry's related links, and the
+//! (`migrations/V3__digest.sql`), of `digest_reached` (`V13`) and of `digest_state` (`V17`: a
+//! digest that could not be sent), the statements that fix an entry's related links, and the
 //! one that keeps a link's URL and title those of the entry it points at ([`retarget_related`],
 //! run by the upsert that changes that entry), and the lookups that give readers each link as
 //! they are shown it (`show_related`: only to entries some source still holds).
@@ -50,7 +51,67 @@ pub enum SendAndRecord<E> {
     NotRecorded(StoreError),
 }
 
+/// A digest that could not be sent (migration `V17__digest_state.sql`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestFailure {
+    pub feed: String,
+    /// The ISO week it was for.
+    pub week: String,
+    pub error: String,
+    pub since: DateTime<Utc>,
+}
+
 impl Store {
+    /// Record how the digest of `feed` went at `now`: `Some((week, error))` when it could not be
+    /// sent (the failure's start is kept while it goes on), `None` when it was sent, written or
+    /// had nothing to send.
+    pub fn record_digest_attempt(
+        &mut self,
+        feed: &str,
+        now: DateTime<Utc>,
+        failure: Option<(&str, &str)>,
+    ) -> Result<(), StoreError> {
+        let done = match failure {
+            None => self
+                .conn
+                .execute("DELETE FROM digest_state WHERE feed = ?1", [feed]),
+            Some((week, error)) => self.conn.execute(
+                "INSERT INTO digest_state (feed, week, last_error, failing_since)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (feed) DO UPDATE SET week = excluded.week,
+                     last_error = excluded.last_error",
+                params![feed, week, error, now.timestamp()],
+            ),
+        };
+        done.map(|_| ()).map_err(|e| self.err(e))
+    }
+
+    /// The digest of `feed`, when it could not be sent; `None` on a database from before this
+    /// was recorded.
+    pub fn digest_failure(&self, feed: &str) -> Result<Option<DigestFailure>, StoreError> {
+        if !self.has_table("digest_state")? {
+            return Ok(None);
+        }
+        let row: Option<(String, String, i64)> = self
+            .conn
+            .query_row(
+                "SELECT week, last_error, failing_since FROM digest_state WHERE feed = ?1",
+                [feed],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        row.map(|(week, error, since)| {
+            Ok(DigestFailure {
+                feed: feed.to_owned(),
+                week,
+                error,
+                since: from_unix(&self.path, since)?,
+            })
+        })
+        .transpose()
+    }
+
     /// The entries of `sources` that were published or first seen in `[from, to)`.
     pub fn digest_candidates(
         &self,
