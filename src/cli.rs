@@ -254,7 +254,9 @@ fn open_store(cfg: &Config, wait: Duration) -> Result<Store, Exit> {
             }
             Err(e) => {
                 let hint = if matches!(e, StoreError::Locked { .. }) {
-                    " (or run with --wait SECONDS to wait for it)"
+                    " (a `run` or `backfill` ends by itself: --wait SECONDS waits for it; a \
+                     `daemon` holds the store until it is stopped: stop it first, or preview a \
+                     digest with --dry-run or --to, which read the store without it)"
                 } else {
                     ""
                 };
@@ -686,7 +688,29 @@ pub fn digest(
         eprintln!("error: {e}");
         return Exit::Usage;
     }
-    let mut store = match open_store(&cfg, wait) {
+    // A preview (`--dry-run`, `--to`) records nothing: while another process (a daemon) holds
+    // the store, it reads it as `status` does instead of waiting for a lock a daemon never
+    // gives back.
+    let preview = dry_run || to.is_some();
+    let opened = match (preview, Store::open(&cfg.store.path)) {
+        (true, Err(StoreError::Locked { .. })) => {
+            eprintln!(
+                "another feedwright process (a daemon?) is using {}: previewing from it read-only",
+                cfg.store.path.display()
+            );
+            Store::open_read_only(&cfg.store.path).map_err(|e| {
+                eprintln!("error: {e}");
+                Exit::Usage
+            })
+        }
+        (_, Ok(store)) => Ok(store),
+        (false, Err(StoreError::Locked { .. })) => open_store(&cfg, wait),
+        (_, Err(e)) => {
+            eprintln!("error: {e}");
+            Err(Exit::Usage)
+        }
+    };
+    let mut store = match opened {
         Ok(s) => s,
         Err(e) => return e,
     };

@@ -72,6 +72,9 @@ fn files_in(dir: &Path) -> Vec<String> {
 #[test]
 fn status_reads_the_store_while_the_daemon_holds_it() {
     let (dir, cfg) = notes();
+    let text = std::fs::read_to_string(&cfg).expect("config")
+        + "[digest]\nfeed = \"main\"\nfrom = \"d@example.org\"\nto = [\"a@example.org\"]\n";
+    std::fs::write(&cfg, text).expect("config");
     let daemon = Running(
         Command::new(env!("CARGO_BIN_EXE_feedwright"))
             .arg("--config")
@@ -88,10 +91,23 @@ fn status_reads_the_store_while_the_daemon_holds_it() {
         Duration::from_secs(20),
         || feed.exists(),
     );
-    // The daemon holds the writer lock: a run is refused ...
+    // The daemon holds the writer lock: a run is refused, saying a daemon does not let go ...
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("another feedwright process"), "{stderr}");
+    assert!(
+        stderr.contains("a `daemon` holds the store until it is stopped"),
+        "{stderr}"
+    );
+    // ... a digest preview reads the store without the lock ...
+    let (code, stdout, stderr) = feedwright(
+        &cfg,
+        &["digest", "--now", "2024-10-08T12:00:00Z", "--dry-run"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("previewing from it read-only"), "{stderr}");
+    assert!(stdout.contains("2024-W40"), "{stdout}");
+    assert!(dir.path().join("out/main/digest/2024-W40.html").exists());
     // ... but status only reads.
     let (code, stdout, stderr) = feedwright(&cfg, &["status"]);
     assert_eq!(code, 0, "{stderr}");

@@ -566,7 +566,8 @@ fn run_once(
                 &mut e,
                 plan.digest.related_limit as usize,
                 plan.tz,
-                opts.dry_run,
+                // A preview stores nothing (it may read a store another process holds).
+                opts.dry_run || opts.to.is_some(),
             )?;
             e
         }
@@ -1140,7 +1141,8 @@ fn recorded_entries(
 }
 
 /// Entries stored before related links were fixed at store time get them now (stored, so the
-/// feeds agree), except in a dry run, where they are computed and not stored.
+/// feeds agree), except in a preview (`dry_run`: a dry run or a test copy), where they are
+/// computed and not stored.
 fn ensure_related(
     store: &mut Store,
     entries: &mut [StoredEntry],
