@@ -365,9 +365,11 @@ pub async fn refresh_source(
         .ok()
         .flatten()
         .is_some_and(|url| url != src.url);
+    // Nothing of a source read for the first time can have moved (see `look_for_moves`).
+    let first_read = store.entry_count(&src.name).is_ok_and(|n| n == 0);
     let full_walk = store.walk_incomplete(&src.name).unwrap_or(false)
         || (src.full_text && !pending.is_empty())
-        || store.entry_count(&src.name).is_ok_and(|n| n == 0)
+        || first_read
         || moved;
     // Through the REST API, the posts modified since the last read of it that was stored (not
     // since the last run: a run whose listing answered 304, or whose API was down, asked
@@ -678,7 +680,7 @@ pub async fn refresh_source(
         tracing::warn!(source = %src.name, "cannot record where the REST API read stopped: {e}");
     }
     if rep.degraded.is_none() {
-        if fetches_pages {
+        if fetches_pages && !first_read {
             let asks = moved_asks(src, store, &state, &rep, &reached);
             look_for_moves(src, fetcher, asks, &mut reached).await;
         }
