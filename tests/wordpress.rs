@@ -118,6 +118,21 @@ fn posts(ids: std::ops::Range<u64>) -> Vec<Post> {
     .collect()
 }
 
+/// A folder with a config reading the site's category as a `wordpress` source.
+fn wordpress_source(site: &Site) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = common::write_config(
+        dir.path(),
+        &common::site_config(&site.url(LISTING), "", "kind = \"wordpress\""),
+    );
+    (dir, config)
+}
+
+/// The API items (with `_embedded`) of the posts with these ids.
+fn api_posts(base: &str, ids: std::ops::Range<u64>) -> Vec<Value> {
+    posts(ids).iter().map(|p| api_post(base, p, true)).collect()
+}
+
 fn category_lookup(site: &Site) {
     site.set(
         CAT_LOOKUP,
@@ -256,10 +271,7 @@ fn a_400_past_the_last_page_ends_the_walk_and_modified_after_is_sent() {
     let base = site.base();
     category_lookup(&site);
     let after = Some("2024-05-01T00%3A00%3A00Z");
-    let page1: Vec<Value> = posts(1..101)
-        .iter()
-        .map(|p| api_post(&base, p, true))
-        .collect();
+    let page1: Vec<Value> = api_posts(&base, 1..101);
     site.set(&posts_path(1, after), json_resp(&json!(page1)));
     site.set(&posts_path(2, after), Resp::Status(400));
     // The newest posts by publication date are the ones the first pass returned, then a stored
@@ -537,10 +549,7 @@ fn x_wp_totalpages_bounds_the_walk_even_when_the_server_caps_per_page() {
     let site = Site::start();
     let base = site.base();
     category_lookup(&site);
-    let items: Vec<Value> = posts(1..101)
-        .iter()
-        .map(|p| api_post(&base, p, true))
-        .collect();
+    let items: Vec<Value> = api_posts(&base, 1..101);
     site.set(
         &posts_path(1, None),
         json_with_pages(&json!(items), Some(1)),
@@ -671,17 +680,10 @@ fn wordpress_site_after_a_cold_run() -> (
     let site = Site::start();
     let base = site.base();
     category_lookup(&site);
-    let items: Vec<Value> = posts(1..3)
-        .iter()
-        .map(|p| api_post(&base, p, true))
-        .collect();
+    let items: Vec<Value> = api_posts(&base, 1..3);
     site.set(LISTING, listing_page(&base, &["post-1", "post-2"]));
     site.set(&posts_path(1, None), json_resp(&json!(items)));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = common::write_config(
-        dir.path(),
-        &common::site_config(&site.url(LISTING), "", "kind = \"wordpress\""),
-    );
+    let (dir, config) = wordpress_source(&site);
     let (code, _, err) = common::feedwright(&config, &["run"]);
     assert_eq!(code, 0, "{err}");
     (site, base, items, dir, config)
@@ -1121,11 +1123,7 @@ fn a_first_read_without_the_api_walks_the_listing() {
             Resp::Html(common::classic_post(&base, p)),
         );
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = common::write_config(
-        dir.path(),
-        &common::site_config(&site.url(LISTING), "", "kind = \"wordpress\""),
-    );
+    let (dir, config) = wordpress_source(&site);
     let (code, _, err) = common::feedwright(&config, &["run"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("walking the HTML listing instead"), "{err}");
@@ -1282,14 +1280,8 @@ fn a_failed_later_page_keeps_the_posts_read_before_it() {
     let site = Site::start();
     let base = site.base();
     category_lookup(&site);
-    let first: Vec<Value> = posts(1..101)
-        .iter()
-        .map(|p| api_post(&base, p, true))
-        .collect();
-    let second: Vec<Value> = posts(101..106)
-        .iter()
-        .map(|p| api_post(&base, p, true))
-        .collect();
+    let first: Vec<Value> = api_posts(&base, 1..101);
+    let second: Vec<Value> = api_posts(&base, 101..106);
     site.set(LISTING, listing_page(&base, &["post-1"]));
     site.set(
         &posts_path(1, None),
@@ -1312,11 +1304,7 @@ fn a_failed_later_page_keeps_the_posts_read_before_it() {
     );
 
     // A run: the 100 posts are stored, the page is named, the exit says something failed.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = common::write_config(
-        dir.path(),
-        &common::site_config(&site.url(LISTING), "", "kind = \"wordpress\""),
-    );
+    let (dir, config) = wordpress_source(&site);
     let (code, _, err) = common::feedwright(&config, &["run"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("100 new") && err.contains(&page2), "{err}");
@@ -1414,11 +1402,7 @@ fn a_failed_api_request_is_named_once() {
     category_lookup(&site);
     site.set(LISTING, listing_page(&base, &["post-1"]));
     site.set(&posts_path(1, None), Resp::Status(500));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = common::write_config(
-        dir.path(),
-        &common::site_config(&site.url(LISTING), "", "kind = \"wordpress\""),
-    );
+    let (dir, config) = wordpress_source(&site);
     let (code, _, err) = common::feedwright(&config, &["run"]);
     assert_eq!(code, 1, "{err}");
     let line = format!("site: {}: HTTP status 500", site.url(&posts_path(1, None)));
@@ -1470,11 +1454,7 @@ fn a_backfill_walking_on_after_the_api_fetches_only_posts_it_did_not_store() {
     for p in &all {
         site.set(&p.path(), Resp::Html(common::classic_post(&base, p)));
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = common::write_config(
-        dir.path(),
-        &common::site_config(&site.url(LISTING), "", "kind = \"wordpress\""),
-    );
+    let (dir, config) = wordpress_source(&site);
     let (code, _, err) = common::feedwright(&config, &["backfill"]);
     assert_eq!(code, 0, "{err}");
     let fetched: Vec<String> = site
