@@ -1402,7 +1402,7 @@ fn a_failed_api_request_is_named_once() {
     category_lookup(&site);
     site.set(LISTING, listing_page(&base, &["post-1"]));
     site.set(&posts_path(1, None), Resp::Status(500));
-    let (dir, config) = wordpress_source(&site);
+    let (_dir, config) = wordpress_source(&site);
     let (code, _, err) = common::feedwright(&config, &["run"]);
     assert_eq!(code, 1, "{err}");
     let line = format!("site: {}: HTTP status 500", site.url(&posts_path(1, None)));
