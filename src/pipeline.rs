@@ -674,6 +674,7 @@ pub async fn refresh_source(
     let mut reached = reached.into_inner().unwrap_or_else(|p| p.into_inner());
     // What the REST API returned is stored: the next read of it starts where this one stopped.
     if rep.degraded.is_none()
+        && !state.has_unrecorded()
         && let Some(at) = api_window
         && let Err(e) = store.set_api_window(&src.name, at, Utc::now())
     {

@@ -596,8 +596,10 @@ pub const API_WINDOW_OVERLAP: chrono::Duration = chrono::Duration::hours(1);
 ///   older posts are the backfill's, as for a listing): from `started`, less
 ///   [`API_WINDOW_OVERLAP`].
 /// - An incremental read cut short (by `max_pages` or a failed page) read the oldest
-///   modifications first: from the last one it read, less a second so that posts saved in the
-///   same second are read again, not skipped (a second later when that would not move on).
+///   modifications first: from the last one it read (no later than `started` less the
+///   overlap), less a second so that posts saved in the same second are read again, not
+///   skipped (a second later when that would not move on). Such a read also marks the index
+///   incomplete, so the next run asks the API again even when the listing answers 304.
 /// - A cold read cut by a failed page, or an incremental one that read no post: unchanged (a
 ///   cold read again, or the same window).
 pub fn next_api_window(
@@ -609,6 +611,9 @@ pub fn next_api_window(
         return Some(started - API_WINDOW_OVERLAP);
     }
     let (after, last) = (modified_after?, r.last_modified?);
+    // Never past our own clock (less the overlap): a post the site dates in the future would
+    // put every later edit out of the window.
+    let last = last.min(started - API_WINDOW_OVERLAP);
     let before_last = last - chrono::Duration::seconds(1);
     if before_last > after {
         Some(before_last)
@@ -673,7 +678,10 @@ async fn read_wordpress(
             }
             index.failures = r.failures;
             index.skipped = r.skipped;
-            index.incomplete = r.pass_failed;
+            // A read cut short (a failed page; an incremental one by `max_pages`) must go on at
+            // the next run even if the listing is unchanged then: no 304 for it.
+            index.incomplete =
+                r.pass_failed || (!r.complete && (r.cut_by.is_some() || modified_after.is_some()));
             Ok(Some(index))
         }
         Err(e) if e.falls_back() => {
