@@ -392,6 +392,15 @@ pub async fn refresh_source(
     };
     tracing::debug!(source = %src.name, kind = index.kind, "index read");
     let api_window = index.api_window;
+    // A site that offers no REST API (any more): its posts are read from their pages now, and
+    // are re-checked as such.
+    let mut modified_after = modified_after;
+    if index.no_api && modified_after.is_some() {
+        match store.clear_api_window(&src.name) {
+            Ok(()) => modified_after = None,
+            Err(e) => tracing::warn!(source = %src.name, "cannot forget its REST API window: {e}"),
+        }
+    }
     let full_text = src.full_text || index.full_text;
     let mut listing = None;
     let now = Utc::now();
@@ -531,7 +540,9 @@ pub async fn refresh_source(
     // those of a source read through the REST API whose listing did not change: the API tells
     // of their edits once it does (their pages would not give the API's text byte for byte,
     // and a difference in markup alone would count as an edit).
-    let read_through_api = index.unchanged && modified_after.is_some();
+    let read_through_api = index.unchanged
+        && modified_after.is_some()
+        && matches!(src.kind, SourceKind::Wordpress | SourceKind::Auto);
     if fetches_pages && !read_through_api {
         match store.recheck_candidates(&src.name, now, src.recheck_days, src.recheck_hours) {
             Ok(urls) => later.extend(urls.into_iter().map(|u| (u, true, false))),

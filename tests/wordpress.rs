@@ -1517,4 +1517,38 @@ fn api_posts_are_not_rechecked_through_their_pages() {
         !err.contains("updated") || err.contains("0 updated"),
         "{err}"
     );
+
+    // Read as `html` from now on: its posts are pages, re-checked as such.
+    let as_html = |kind: &str| {
+        common::site_config(
+            &site.url(LISTING),
+            "",
+            &format!("kind = \"{kind}\"\nrecheck_days = 36500\nrecheck_hours = 0"),
+        )
+    };
+    std::fs::write(&config, as_html("html")).unwrap();
+    let before = site.requests().len();
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    let asked = &site.requests()[before..];
+    assert!(asked.contains(&all[0].path()), "{asked:?}\n{err}");
+
+    // An `auto` source whose listing stops advertising the API forgets its window.
+    let db = dir.path().join("feedwright.db");
+    let window = || {
+        feedwright::store::Store::open(&db)
+            .expect("store")
+            .api_window("site")
+            .expect("window")
+    };
+    assert!(window().is_some());
+    std::fs::write(&config, as_html("auto")).unwrap();
+    let links: Vec<(String, String)> = all
+        .iter()
+        .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
+        .collect();
+    site.set(LISTING, Resp::Html(common::listing(&base, &links, None)));
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(window().is_none(), "{err}");
 }

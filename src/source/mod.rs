@@ -311,6 +311,9 @@ pub struct SourceIndex {
     /// place of a REST API that could not be used, so that new posts get their whole text, not
     /// the feed's summaries.
     pub full_text: bool,
+    /// Read as an HTML listing that advertises no REST API (an `html` source, or an `auto` one
+    /// whose site has none, or no longer): a REST API window it has is stale.
+    pub no_api: bool,
 }
 
 impl SourceIndex {
@@ -328,6 +331,7 @@ impl SourceIndex {
             drafts: Vec::new(),
             api_window: None,
             full_text: false,
+            no_api: false,
         }
     }
 }
@@ -514,11 +518,13 @@ pub async fn read_index(
         index.item_ids = items.ids;
         Ok(index)
     } else {
-        if matches!(src.kind, SourceKind::Wordpress | SourceKind::Auto)
+        let root = wordpress_root(src, &start, &first).await;
+        if let Some(root) = &root
             && let Some(index) = read_wordpress(
                 fetcher,
                 src,
                 state,
+                root,
                 &start,
                 &first,
                 modified_after,
@@ -539,10 +545,9 @@ pub async fn read_index(
             first: first_page,
             limits,
         };
-        Ok(SourceIndex::new(
-            Discovery::Listing(Box::new(listing)),
-            "html",
-        ))
+        let mut index = SourceIndex::new(Discovery::Listing(Box::new(listing)), "html");
+        index.no_api = root.is_none();
+        Ok(index)
     }
 }
 
@@ -626,18 +631,17 @@ pub fn next_api_window(
 /// advertising `rel="https://api.w.org/"`. With `modified_after`, an incremental read (see
 /// [`wordpress::Incremental`]) told which posts are stored by `state`. Falls back to the category
 /// feed, then (returning `None`) to the HTML walk when the API is missing or refuses.
+#[allow(clippy::too_many_arguments)]
 async fn read_wordpress(
     fetcher: &Fetcher,
     src: &SourceConfig,
     state: &RunState,
+    root: &Url,
     start: &Url,
     first: &Fetched,
     modified_after: Option<chrono::DateTime<chrono::Utc>>,
     full_walk: bool,
 ) -> Result<Option<SourceIndex>, SourceError> {
-    let Some(root) = wordpress_root(src, start, first).await else {
-        return Ok(None);
-    };
     // An incremental read also reads the newest posts by publication date, up to the first page
     // holding a stored post: this says which are (and the stored posts it meets are this
     // source's too, see `RunState::is_listed_known`).
@@ -651,7 +655,7 @@ async fn read_wordpress(
     let started = chrono::Utc::now();
     match wordpress::read(
         fetcher,
-        &root,
+        root,
         start,
         &site,
         incremental,

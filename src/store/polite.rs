@@ -561,6 +561,18 @@ impl Store {
         Ok(())
     }
 
+    /// Forget where the next REST API read of `source` starts: its site offers no API (any
+    /// more), so its posts are read from their pages.
+    pub fn clear_api_window(&mut self, source: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE source_state SET api_modified_after = NULL WHERE source = ?1",
+                [source],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
     /// The index URL `source` was last read from (see [`Store::set_walk_incomplete`]); `None`
     /// when none was recorded.
     pub fn source_url(&self, source: &str) -> Result<Option<String>, StoreError> {
