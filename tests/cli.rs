@@ -677,3 +677,29 @@ fn a_feed_that_cannot_be_published_shows_in_status_health_and_metrics() {
     assert!(!stdout.contains("NOT PUBLISHED"), "{stdout}");
     assert_eq!(feedwright::server::read_health(&config).status, "ok");
 }
+
+/// A feed with nothing to write yet (its source has no post stored) was not published: it
+/// shows as `unknown`, never as published.
+#[test]
+fn a_feed_with_nothing_yet_is_not_called_published() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("posts")).expect("posts");
+    let cfg = write_config(
+        dir.path(),
+        "output_dir = \"out\"\npublic_url = \"http://feeds.test/\"\n[store]\npath = \"state/feedwright.db\"\n\
+         [[source]]\nname = \"notes\"\nurl = \"posts\"\nkind = \"dir\"\n\
+         [[feed]]\nname = \"main\"\nsources = [\"notes\"]\n",
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("no entries yet"), "{stderr}");
+    let config = feedwright::config::Config::load(&cfg).expect("config");
+    let health = feedwright::server::read_health(&config);
+    assert_eq!(health.feeds[0].state, "unknown", "{health:?}");
+    assert_eq!(health.feeds[0].last_published, None);
+    let metrics = feedwright::server::read_metrics(&config);
+    assert!(
+        !metrics.contains("feedwright_feed_last_published_timestamp_seconds{"),
+        "{metrics}"
+    );
+}

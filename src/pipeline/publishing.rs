@@ -29,6 +29,8 @@ pub struct Published {
     pub files: Vec<(PathBuf, bool)>,
     /// Public URLs of the head documents whose content changed (the WebSub topics).
     pub changed_topics: Vec<String>,
+    /// False when nothing was written because the store has no post of the feed yet.
+    pub written: bool,
 }
 
 /// What [`publish_all`] did.
@@ -82,9 +84,11 @@ pub fn publish_all(
         .iter()
         .map(|f| {
             let result = publish_one(cfg, store, f, now).map_err(|e| (f.name.clone(), e));
-            // So that `status`, `/healthz` and `/metrics` tell of a feed that cannot be written.
+            // So that `status`, `/healthz` and `/metrics` tell of a feed that cannot be written
+            // (a feed with nothing to write yet was not published: nothing is recorded).
             let error = result.as_ref().err().map(|(_, e)| e.as_str());
-            if let Err(e) = store.record_publish(&f.name, now, error) {
+            let attempted = result.as_ref().map_or(true, |p| p.written);
+            if attempted && let Err(e) = store.record_publish(&f.name, now, error) {
                 tracing::warn!(feed = %f.name, "cannot record how publishing went: {e}");
             }
             result
@@ -243,6 +247,7 @@ fn publish_one(
             archive_pages: 0,
             files: Vec::new(),
             changed_topics: Vec::new(),
+            written: false,
         });
     }
     info.prev_archive = pages.last().map(|p| info.archive_url(p.page));
@@ -319,6 +324,7 @@ fn publish_one(
         archive_pages: pages.len(),
         files,
         changed_topics,
+        written: true,
     })
 }
 
