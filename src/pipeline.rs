@@ -268,9 +268,10 @@ pub fn fix_related(cfg: &Config, store: &mut Store, report: &RunReport) {
 /// earlier name) saved for that URL.
 fn run_state_for(src: &SourceConfig, store: &Store) -> RunState {
     let state = run_state(store);
-    // A degraded source's listing is read in full, not answered 304: the site or the
-    // source's selectors may have been fixed since, and only a read shows it.
-    let degraded = store.is_degraded(&src.name).unwrap_or(false);
+    // The listing of a source degraded because it gave no post links is read in full, not
+    // answered 304: the site or the source's selectors may have been fixed since, and only a
+    // read shows it.
+    let degraded = store.listing_degraded(&src.name).unwrap_or(false);
     if let Some(url) = index_url(src) {
         let saved = store
             .index_validators(&src.name, &url)

@@ -452,18 +452,20 @@ impl Store {
         Ok(changed > 0)
     }
 
-    /// Is `source` recorded as degraded?
-    pub fn is_degraded(&self, source: &str) -> Result<bool, StoreError> {
-        let state: Option<String> = self
+    /// Is `source` recorded as degraded because a listing page gave no post links (see
+    /// [`Store::clear_listing_degraded`])?
+    pub fn listing_degraded(&self, source: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> = self
             .conn
             .query_row(
-                "SELECT state FROM source_state WHERE source = ?1",
+                "SELECT 1 FROM source_state
+                 WHERE source = ?1 AND state = 'degraded' AND reason LIKE 'listing page %'",
                 [source],
                 |r| r.get(0),
             )
             .optional()
             .map_err(|e| self.err(e))?;
-        Ok(state.as_deref() == Some("degraded"))
+        Ok(found.is_some())
     }
 
     /// True (and remembered) when no degradation warning was logged for `source` in the day
