@@ -263,9 +263,9 @@ fn unread_dates(fetched: &Fetched) -> Vec<(Option<String>, Option<String>)> {
 
 /// For an Atom document that uses `xml:base` (RFC 4287 section 2, XML Base), the base URI each
 /// entry's text is in, entry by entry in document order: the document's URL resolved through
-/// every `xml:base` in scope, that of the `content` element (else the `summary`) included. Empty
-/// when the document uses none (links then resolve against the entry's own link) or does not
-/// parse.
+/// every `xml:base` in scope, that of the `content` element (else the `summary`) included;
+/// `None` for an entry with no `xml:base` in scope. Empty when the document uses none or does
+/// not parse. Where there is none, links resolve against the entry's own link.
 fn content_bases(fetched: &Fetched) -> Vec<Option<Url>> {
     use quick_xml::events::Event;
     if !fetched.body.windows(8).any(|w| w == b"xml:base") {
@@ -273,9 +273,11 @@ fn content_bases(fetched: &Fetched) -> Vec<Option<Url>> {
     }
     let mut reader = quick_xml::Reader::from_reader(fetched.body.as_slice());
     let mut buf = Vec::new();
-    let mut stack: Vec<Url> = vec![fetched.url.clone()];
+    // A base in scope, and whether an `xml:base` set it (else it is the document's URL).
+    type Base = (Url, bool);
+    let mut stack: Vec<Base> = vec![(fetched.url.clone(), false)];
     // Per entry: the base of its `content`, of its `summary`, and its own.
-    let mut texts: Vec<(Option<Url>, Option<Url>, Url)> = Vec::new();
+    let mut texts: Vec<(Option<Base>, Option<Base>, Base)> = Vec::new();
     let mut depth_in_entry = 0usize;
     loop {
         let event = match reader.read_event_into(&mut buf) {
@@ -284,7 +286,10 @@ fn content_bases(fetched: &Fetched) -> Vec<Option<Url>> {
         };
         match event {
             Event::Start(e) => {
-                let current = stack.last().cloned().unwrap_or_else(|| fetched.url.clone());
+                let current = stack
+                    .last()
+                    .cloned()
+                    .unwrap_or_else(|| (fetched.url.clone(), false));
                 let base = e
                     .attributes()
                     .flatten()
@@ -296,7 +301,7 @@ fn content_bases(fetched: &Fetched) -> Vec<Option<Url>> {
                                 reader.decoder(),
                             )
                             .ok()?;
-                        current.join(value.trim()).ok()
+                        Some((current.0.join(value.trim()).ok()?, true))
                     })
                     .unwrap_or(current);
                 let name = e.local_name();
@@ -326,11 +331,13 @@ fn content_bases(fetched: &Fetched) -> Vec<Option<Url>> {
         }
         buf.clear();
     }
+    // An entry with no `xml:base` in scope keeps the default: its own link.
     texts
         .into_iter()
         .map(|(content, summary, own)| {
             Some(content.or(summary).unwrap_or(own))
-                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .filter(|(u, set)| *set && matches!(u.scheme(), "http" | "https"))
+                .map(|(u, _)| u)
         })
         .collect()
 }
@@ -502,6 +509,24 @@ mod tests {
             "{}",
             entry.content_html
         );
+        // An entry with no xml:base in scope keeps its link as the base, even when another
+        // entry of the document has one.
+        let mixed = parse_own(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:f</id>
+            <updated>2024-05-02T00:00:00Z</updated>
+            <entry xml:base="https://example.org/x/"><title>a</title><id>urn:a</id>
+            <link href="https://example.org/a/"/><updated>2024-05-02T00:00:00Z</updated>
+            <content type="html">x</content></entry>
+            <entry><title>b</title><id>urn:b</id><link href="https://example.org/b/"/>
+            <updated>2024-05-02T00:00:00Z</updated><content type="html">y</content></entry>
+            </feed>"#,
+        );
+        let bases: Vec<Option<String>> = mixed
+            .posts
+            .iter()
+            .map(|(_, p)| p.base_href.as_ref().map(Url::to_string))
+            .collect();
+        assert_eq!(bases, [Some("https://example.org/x/".to_string()), None]);
         // Without xml:base, links resolve against the entry's link, as before.
         let plain = parse_own(
             r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:f</id>
