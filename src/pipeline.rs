@@ -1163,9 +1163,11 @@ const MOVE_CHECKS: usize = 10;
 /// its URL, so the new URL made a new entry, and [`follow_moves`] can make the two one only if
 /// this run reached the old URL too, which it does not when the post is too old to be
 /// re-checked. So for each new entry of the run whose id is its URL, the stored posts of the
-/// source published at the same second (see [`Store::moved_candidates`]) that the run neither
-/// reached nor saw listed are asked again (at most [`MOVE_CHECKS`]); one that leads to the new
-/// page is noted as reached through that redirect.
+/// source published at the same second with the same title or text (see
+/// [`Store::moved_candidates`]) that the run neither reached nor saw listed are asked again,
+/// each once (at most [`MOVE_CHECKS`]); one that leads to the new page is noted as reached
+/// through that redirect. The title-or-text condition keeps a deleted post that WordPress
+/// sends to a similarly named new one (its guess at a mistyped URL) from being merged into it.
 async fn look_for_moves(
     src: &SourceConfig,
     fetcher: &Fetcher,
@@ -1193,7 +1195,7 @@ fn moved_asks(
     rep: &SourceReport,
     reached: &Reached,
 ) -> Vec<(Url, String, String)> {
-    let mut asks = Vec::new();
+    let mut asks: Vec<(Url, String, String)> = Vec::new();
     for id in &rep.new_ids {
         let candidates = match store.moved_candidates(&src.name, id, MOVE_CHECKS) {
             Ok(c) => c,
@@ -1204,7 +1206,11 @@ fn moved_asks(
         };
         let new_key = crate::normalize::twin_key(&id.0);
         for (url, key) in candidates {
-            if reached.direct.contains(&key) || state.was_listed(&key) {
+            // Each stored post is asked once, whichever new entries it might be.
+            if reached.direct.contains(&key)
+                || state.was_listed(&key)
+                || asks.iter().any(|(_, k, _)| *k == key)
+            {
                 continue;
             }
             if let Ok(old) = Url::parse(&url) {

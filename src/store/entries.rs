@@ -462,8 +462,9 @@ impl Store {
 
     /// Stored posts of `source` that may be the entry `id` under its URL before a move (a slug
     /// change): published at the same second as it (a date a page gave, not the time it was
-    /// first seen), both with ids that are URLs (no WordPress post number, which would have
-    /// made them one entry already), under another key. `(url, dedup key)`, at most `limit`.
+    /// first seen), with the same title or the same text, both with ids that are URLs (no
+    /// WordPress post number, which would have made them one entry already), under another
+    /// key. `(url, dedup key)`, at most `limit`.
     pub fn moved_candidates(
         &self,
         source: &str,
@@ -476,6 +477,7 @@ impl Store {
                 "SELECT o.url, o.dedup_key FROM entries n JOIN entries o
                    ON o.published = n.published AND o.id != n.id AND o.dedup_key != n.dedup_key
                  WHERE n.id = ?1 AND n.published_source != 'first_seen'
+                   AND (o.title = n.title OR o.content_hash = n.content_hash)
                    AND instr(n.id, '?p=') = 0 AND instr(o.id, '?p=') = 0
                    AND o.id IN (SELECT entry_id FROM entry_sources WHERE source = ?2)
                  ORDER BY o.id LIMIT ?3",
