@@ -1336,6 +1336,7 @@ fn result_with(
         complete,
         last_modified,
         cut_by: cut.then(|| ("u".to_string(), "HTTP status 500".to_string())),
+        unsettled: false,
         failures: Vec::new(),
         skipped: Vec::new(),
         pass_failed: false,
@@ -1394,6 +1395,14 @@ fn the_next_window_goes_on_from_what_was_read() {
         ),
         Some(back - chrono::Duration::seconds(1))
     );
+    // A post met twice (edited while the read went on) may have pushed another one onto a
+    // page already read: an incremental read keeps its window; a cold one does not care.
+    let unsettled = WpResult {
+        unsettled: true,
+        ..result_with(true, Some(at(9, 30, 0)), false)
+    };
+    assert_eq!(next_api_window(after, started, &unsettled), None);
+    assert_eq!(next_api_window(None, started, &unsettled), Some(back));
     // Nothing read: the same window again.
     assert_eq!(
         next_api_window(after, started, &result_with(false, None, true)),
@@ -1551,4 +1560,33 @@ fn api_posts_are_not_rechecked_through_their_pages() {
     let (code, _, err) = common::feedwright(&config, &["run"]);
     assert_eq!(code, 0, "{err}");
     assert!(window().is_none(), "{err}");
+}
+
+/// A post edited while an incremental read goes on moves to the end of the oldest-first order
+/// and is met again on a later page: it is read once, and the read is unsettled (the post that
+/// slid onto a page already read may have been skipped), so the window stays for the next run.
+#[test]
+fn a_post_met_twice_is_read_once_and_unsettles_the_read() {
+    let site = Site::start();
+    let base = site.base();
+    category_lookup(&site);
+    let after = Some("2024-05-09T00%3A00%3A00Z");
+    let first = api_posts(&base, 1..101);
+    let mut second = api_posts(&base, 101..103);
+    second.push(first[49].clone());
+    site.set(
+        &posts_path(1, after),
+        json_with_pages(&json!(first), Some(2)),
+    );
+    site.set(
+        &posts_path(2, after),
+        json_with_pages(&json!(second), Some(2)),
+    );
+    site.set(&dated_path(1), json_resp(&json!([])));
+    let since = incremental(2024, 5, 9, &|_| true);
+    let got =
+        read_blocking(&site.url("/wp-json/"), &site.url(LISTING), since, None).expect("API read");
+    assert_eq!(got.posts.len(), 102);
+    assert!(got.unsettled);
+    assert!(got.complete);
 }

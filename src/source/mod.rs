@@ -605,13 +605,18 @@ pub const API_WINDOW_OVERLAP: chrono::Duration = chrono::Duration::hours(1);
 ///   overlap), less a second so that posts saved in the same second are read again, not
 ///   skipped (a second later when that would not move on). Such a read also marks the index
 ///   incomplete, so the next run asks the API again even when the listing answers 304.
-/// - A cold read cut by a failed page, or an incremental one that read no post: unchanged (a
-///   cold read again, or the same window).
+/// - A cold read cut by a failed page, an incremental one that read no post, or one that met a
+///   post twice (edited while it read on, see `WpResult::unsettled`): unchanged (a cold read
+///   again, or the same window).
 pub fn next_api_window(
     modified_after: Option<chrono::DateTime<chrono::Utc>>,
     started: chrono::DateTime<chrono::Utc>,
     r: &wordpress::WpResult,
 ) -> Option<chrono::DateTime<chrono::Utc>> {
+    // Posts edited during an incremental read may have shifted one past it: read it again.
+    if r.unsettled && modified_after.is_some() {
+        return None;
+    }
     if r.complete || (modified_after.is_none() && r.cut_by.is_none()) {
         return Some(started - API_WINDOW_OVERLAP);
     }
@@ -684,8 +689,9 @@ async fn read_wordpress(
             index.skipped = r.skipped;
             // A read cut short (a failed page; an incremental one by `max_pages`) must go on at
             // the next run even if the listing is unchanged then: no 304 for it.
-            index.incomplete =
-                r.pass_failed || (!r.complete && (r.cut_by.is_some() || modified_after.is_some()));
+            index.incomplete = r.pass_failed
+                || (!r.complete && (r.cut_by.is_some() || modified_after.is_some()))
+                || (r.unsettled && modified_after.is_some());
             Ok(Some(index))
         }
         Err(e) if e.falls_back() => {

@@ -107,6 +107,10 @@ pub struct WpResult {
     /// The page of the modification pass that failed and ended it, with the reason (also in
     /// `failures`); `None` when it was not cut by a failure.
     pub cut_by: Option<(String, String)>,
+    /// The modification pass met a post twice: it was edited while the pass read on, so the
+    /// posts after it shifted a place and one may have been skipped. An incremental read then
+    /// keeps its window and is read again (see `source::next_api_window`).
+    pub unsettled: bool,
     /// Posts that were skipped because they could not be mapped, and a page of the
     /// publication-date pass that failed: `(post or URL, reason)`.
     pub failures: Vec<(String, String)>,
@@ -748,6 +752,8 @@ impl<'a> Reader<'a> {
         let mut announced: Option<u32> = None;
         let mut last_modified = None;
         let mut cut_by = None;
+        let mut seen: HashSet<u64> = HashSet::new();
+        let mut unsettled = false;
         loop {
             if max_pages.is_some_and(|max| pages >= max) {
                 break;
@@ -778,8 +784,20 @@ impl<'a> Reader<'a> {
             }) {
                 last_modified = Some(date.with_timezone(&Utc));
             }
-            self.fill_lookups(&page.posts).await;
-            for p in page.posts {
+            // A post met again was edited while the pass read the pages before: it moved, and
+            // the others shifted a place, so one may have slid onto a page already read. It is
+            // read once; the pass is unsettled (see `WpResult::unsettled`).
+            let fresh: Vec<WpPost> = page
+                .posts
+                .into_iter()
+                .filter(|p| {
+                    let again = p.id.is_some_and(|id| !seen.insert(id));
+                    unsettled |= again;
+                    !again
+                })
+                .collect();
+            self.fill_lookups(&fresh).await;
+            for p in fresh {
                 if let Some(off) = self.off_site(&p) {
                     skipped.push(off);
                     continue;
@@ -801,6 +819,7 @@ impl<'a> Reader<'a> {
             complete,
             last_modified,
             cut_by,
+            unsettled,
             failures,
             skipped,
             pass_failed: false,
