@@ -1107,6 +1107,21 @@ fn a_recheck_window_past_the_first_date_is_the_whole_past() {
     assert_eq!(due, ["https://example.org/a/"]);
 }
 
+/// A post seen while the clock ran ahead (then set right) has a `last_seen` in the future: it
+/// is due for its re-check now, not once real time reaches that date.
+#[test]
+fn a_post_seen_by_a_clock_running_ahead_is_due_now() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    store
+        .upsert_entry(&entry("https://example.org/a/", "A", t(0)), t(1_000_000))
+        .expect("upsert");
+    let due = store
+        .recheck_candidates("blog", t(100_000), 365, 24)
+        .expect("candidates");
+    assert_eq!(due, ["https://example.org/a/"]);
+}
+
 /// A source's run history stays bounded however long feedwright runs: old runs are folded into
 /// totals, and what `/metrics` reads (totals, duration histograms) is what it would be with
 /// every run kept. `status` and the health rules still find the last run and the last healthy

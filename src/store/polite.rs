@@ -172,17 +172,21 @@ impl Store {
         };
         let young = ago(Duration::days(i64::from(days))).timestamp();
         let stale = ago(Duration::hours(i64::from(hours))).timestamp();
+        // A post last seen "in the future" was seen while the clock ran ahead and was then
+        // set right: due now, not once real time catches up with that date.
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT url FROM entries
                  WHERE id IN (SELECT entry_id FROM entry_sources WHERE source = ?1)
-                   AND published >= ?2 AND last_seen <= ?3
+                   AND published >= ?2 AND (last_seen <= ?3 OR last_seen > ?4)
                  ORDER BY published DESC, id",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![source, young, stale], |r| r.get::<_, String>(0))
+            .query_map(params![source, young, stale, now.timestamp()], |r| {
+                r.get::<_, String>(0)
+            })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
