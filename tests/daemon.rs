@@ -830,6 +830,16 @@ fn refreshed_long_ago(dir: &Path) {
         .unwrap();
 }
 
+/// Start the daemon in `dir` on `cfg` and wait for its digest of week `label`, which must be
+/// written with the week's two posts: the daemon and what the log says of the digest.
+fn daemon_wrote_the_issue(dir: &Path, cfg: &Path, label: &str) -> (Daemon, String) {
+    let log = dir.join("daemon.log");
+    let d = start(cfg, &log);
+    let text = digest_outcome(&log, label);
+    assert!(text.contains("written (2 posts"), "{text}");
+    (d, text)
+}
+
 /// Wait for the daemon's digest of `label` (logged with its outcome) and return the log.
 fn digest_outcome(log: &Path, label: &str) -> String {
     let read = || std::fs::read_to_string(log).unwrap();
@@ -846,10 +856,7 @@ fn digest_outcome(log: &Path, label: &str) -> String {
 fn a_digest_due_before_the_first_refresh_is_built_from_a_refreshed_store() {
     let dir = tempfile::tempdir().unwrap();
     let (site, cfg, label, issue) = site_with_a_digest_due_soon(dir.path());
-    let log = dir.path().join("daemon.log");
-    let d = start(&cfg, &log);
-    let text = digest_outcome(&log, &label);
-    assert!(text.contains("written (2 posts"), "{text}");
+    let (d, _) = daemon_wrote_the_issue(dir.path(), &cfg, &label);
     let html = std::fs::read_to_string(&issue).unwrap();
     assert!(
         html.contains("A talk last week") && html.contains("A panel last week"),
@@ -868,10 +875,7 @@ fn a_digest_makes_no_refresh_of_a_source_refreshed_since_the_week_ended() {
     let (code, _, err) = common::feedwright(&cfg, &["run"]);
     assert_eq!(code, 0, "{err}");
     let before = site.requests().len();
-    let log = dir.path().join("daemon.log");
-    let d = start(&cfg, &log);
-    let text = digest_outcome(&log, &label);
-    assert!(text.contains("written (2 posts"), "{text}");
+    let (d, text) = daemon_wrote_the_issue(dir.path(), &cfg, &label);
     assert!(issue.exists());
     assert_eq!(site.requests().len(), before, "{:?}", site.requests());
     assert!(!text.contains("refreshing"), "{text}");
@@ -888,10 +892,7 @@ fn a_digest_is_built_when_its_source_cannot_be_refreshed() {
     assert_eq!(code, 0, "{err}");
     refreshed_long_ago(dir.path());
     site.set("/cat/", Resp::Status(503));
-    let log = dir.path().join("daemon.log");
-    let d = start(&cfg, &log);
-    let text = digest_outcome(&log, &label);
-    assert!(text.contains("written (2 posts"), "{text}");
+    let (d, text) = daemon_wrote_the_issue(dir.path(), &cfg, &label);
     assert!(issue.exists());
     assert!(
         text.contains("could not be refreshed") && text.contains("built anyway"),
