@@ -1615,7 +1615,8 @@ fn drift(
 ) -> Option<String> {
     if let Some(page) = empty_pages.first() {
         return Some(format!(
-            "listing page {page} answered but yielded no post links"
+            "{}{page} answered but yielded no post links",
+            crate::store::LISTING_DEGRADED
         ));
     }
     if found.extracted == 0 {

@@ -26,7 +26,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 pub use archive::{ArchivePageInfo, FeedState};
 pub use entries::StoredEntry;
 pub use error::StoreError;
-pub use polite::{Fill, RobotsRow, RunHealth};
+pub use polite::{Fill, LISTING_DEGRADED, RobotsRow, RunHealth};
 
 /// The migrations in `migrations/`, compiled in.
 mod embedded {

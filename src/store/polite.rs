@@ -12,6 +12,11 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError, Validators};
 
+/// How the reason of a source degraded because a listing page gave no post links begins: the
+/// pipeline writes it, [`Store::listing_degraded`] and [`Store::clear_listing_degraded`] look
+/// for it.
+pub const LISTING_DEGRADED: &str = "listing page ";
+
 /// Runs a source keeps in `source_runs`, newest first, when older ones are folded into totals.
 const KEEP_RUNS: i64 = 500;
 
@@ -449,8 +454,8 @@ impl Store {
             .conn
             .execute(
                 "UPDATE source_state SET state = 'healthy', reason = NULL
-                 WHERE source = ?1 AND state = 'degraded' AND reason LIKE 'listing page %'",
-                [source],
+                 WHERE source = ?1 AND state = 'degraded' AND reason LIKE ?2 || '%'",
+                params![source, LISTING_DEGRADED],
             )
             .map_err(|e| self.err(e))?;
         Ok(changed > 0)
@@ -463,8 +468,8 @@ impl Store {
             .conn
             .query_row(
                 "SELECT 1 FROM source_state
-                 WHERE source = ?1 AND state = 'degraded' AND reason LIKE 'listing page %'",
-                [source],
+                 WHERE source = ?1 AND state = 'degraded' AND reason LIKE ?2 || '%'",
+                params![source, LISTING_DEGRADED],
                 |r| r.get(0),
             )
             .optional()
