@@ -557,6 +557,125 @@ fn every_text_field_is_xml_safe() {
     );
 }
 
+/// Text fields keep no terminal controls: DEL and the C1 range (U+009B is the 8-bit form of
+/// ESC `[`) go, as C0 controls do; NEL, a line break, becomes a space.
+#[test]
+fn text_fields_lose_c1_controls_and_del() {
+    let raw = RawPost {
+        title: Some("Red\u{9b}31m \u{7f}alert\u{85}now".into()),
+        authors: vec!["A\u{80}nn".into()],
+        categories: vec!["C\u{9f}at".into()],
+        summary: Some("Sum\u{9b}mary".into()),
+        related: vec![Link {
+            url: "https://example.org/other/".into(),
+            title: "Oth\u{7f}er\u{9b}".into(),
+        }],
+        ..post()
+    };
+    let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.title, "Red31m alert now");
+    assert_eq!(entry.authors, vec!["Ann"]);
+    assert_eq!(entry.categories, vec!["Cat"]);
+    assert_eq!(entry.summary, "Summary");
+    assert_eq!(entry.related[0].title, "Other");
+}
+
+/// An unclosed right-to-left override in a title or a name would reverse whatever a reader or
+/// the digest shows after it: each field closes what it opens, and a closer with nothing to
+/// close is dropped. Balanced use (an Arabic name isolated in an English title) is kept.
+#[test]
+fn bidi_controls_are_balanced_within_each_field() {
+    const RLO: char = '\u{202E}';
+    const PDF: char = '\u{202C}';
+    const RLI: char = '\u{2067}';
+    const PDI: char = '\u{2069}';
+    let raw = RawPost {
+        title: Some(format!("bidi {RLO}gnp.exe")),
+        authors: vec![
+            format!("Auth {RLO} unterminated"),
+            format!("Stray{PDF}{PDI} closers"),
+        ],
+        categories: vec![format!("{RLI}{RLO}inner{PDI} after")],
+        summary: Some(format!(
+            "Talk with {RLI}\u{645}\u{62d}\u{645}\u{62f}{PDI} today"
+        )),
+        related: vec![Link {
+            url: "https://example.org/other/".into(),
+            title: format!("{RLO}x{PDF}{PDF}y"),
+        }],
+        ..post()
+    };
+    let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.title, format!("bidi {RLO}gnp.exe{PDF}"));
+    assert_eq!(
+        entry.authors,
+        vec![
+            format!("Auth {RLO} unterminated{PDF}"),
+            "Stray closers".to_string()
+        ]
+    );
+    // The isolate's closer closes the override opened inside it.
+    assert_eq!(
+        entry.categories,
+        vec![format!("{RLI}{RLO}inner{PDI} after")]
+    );
+    assert_eq!(
+        entry.summary,
+        format!("Talk with {RLI}\u{645}\u{62d}\u{645}\u{62f}{PDI} today")
+    );
+    assert_eq!(entry.related[0].title, format!("{RLO}x{PDF}y"));
+}
+
+/// A title cut at its limit closes what the cut left open.
+#[test]
+fn a_cut_title_closes_its_bidi_controls() {
+    let raw = RawPost {
+        title: Some(format!("\u{202E}{}", "word ".repeat(400))),
+        ..post()
+    };
+    let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert!(
+        entry.title.ends_with("…\u{202C}"),
+        "{:?}",
+        &entry.title[entry.title.len() - 20..]
+    );
+}
+
+/// Author and category names are bounded like titles: each cut at 200 characters at a word,
+/// at most 50 authors and 100 categories (the first ones), with a warning saying so.
+#[test]
+fn long_and_numerous_names_are_cut_with_warnings() {
+    let raw = RawPost {
+        authors: std::iter::once("name ".repeat(1200))
+            .chain((0..60).map(|i| format!("Author {i}")))
+            .collect(),
+        categories: (0..300).map(|i| format!("Category {i}")).collect(),
+        ..post()
+    };
+    let (entry, warnings) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.authors.len(), 50);
+    assert_eq!(
+        entry.authors[0].chars().count(),
+        200,
+        "{}",
+        entry.authors[0]
+    );
+    assert!(entry.authors[0].ends_with("name…"), "{}", entry.authors[0]);
+    assert_eq!(entry.authors[49], "Author 48");
+    assert_eq!(entry.categories.len(), 100);
+    assert_eq!(entry.categories[99], "Category 99");
+    for expected in [
+        "author name of 5999 characters cut to 200",
+        "61 authors: keeping the first 50",
+        "300 categories: keeping the first 100",
+    ] {
+        assert!(
+            warnings.iter().any(|w| w == expected),
+            "{expected:?} not in {warnings:?}"
+        );
+    }
+}
+
 #[test]
 fn xml_safe_removes_only_forbidden_characters() {
     assert_eq!(xml_safe("a\u{0}b\u{8}c\u{b}d\u{c}e\u{1f}f"), "abcdef");

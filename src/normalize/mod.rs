@@ -151,8 +151,8 @@ pub fn normalize(
         published_source,
         updated,
         updated_source,
-        authors: text::authors(&raw.authors),
-        categories: text::names(&raw.categories),
+        authors: text::authors(&raw.authors, &mut warnings),
+        categories: text::names(&raw.categories, text::NameKind::Category, &mut warnings),
         content_html,
         summary,
         related,
@@ -228,7 +228,7 @@ fn related_links(raw: &[Link], own_keys: &[&str]) -> Vec<Link> {
             let url = xml_safe(clean_url(&url).as_str());
             seen.insert(twin_key(&url)).then(|| Link {
                 url,
-                title: html::collapse_whitespace(&xml_safe(&link.title)),
+                title: text::link_title(&link.title),
             })
         })
         .collect()

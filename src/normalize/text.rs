@@ -1,4 +1,10 @@
-//! Plain-text fields: titles, summaries, author and category names.
+//! Plain-text fields: titles, summaries, author and category names, related-link titles.
+//!
+//! Owns: what a text field may contain once normalized: XML-safe, no control characters
+//! (C1 and DEL included: U+009B is the 8-bit form of the terminal's ESC `[`), whitespace
+//! collapsed, bidirectional controls balanced within the field (an unclosed right-to-left
+//! override would reverse what follows it in a digest line or a reader's list), and
+//! bounded lengths. Must not: read HTML structure (that is `html`) or do I/O.
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -15,7 +21,80 @@ pub(crate) const MAX_TITLE_CHARS: usize = 1000;
 /// Longest summary, in characters (including the ellipsis when cut).
 pub(crate) const MAX_SUMMARY_CHARS: usize = 300;
 
+/// Longest author or category name kept, in characters (including the ellipsis when cut).
+pub(crate) const MAX_NAME_CHARS: usize = 200;
+
+/// Most author names kept for one entry.
+pub(crate) const MAX_AUTHORS: usize = 50;
+
+/// Most category names kept for one entry.
+pub(crate) const MAX_CATEGORIES: usize = 100;
+
 const ELLIPSIS: char = '…';
+
+/// `s` XML-safe, without control characters (C1 and DEL too; NEL, a line break, becomes a
+/// space), whitespace collapsed. Bidirectional controls are left for [`balance_bidi`], to run
+/// after any cut.
+pub(crate) fn clean(s: &str) -> String {
+    let safe = xml_safe(s);
+    let plain: String = if safe.chars().any(is_text_control) {
+        safe.chars()
+            .filter_map(|c| match c {
+                '\u{85}' => Some(' '),
+                c if is_text_control(c) => None,
+                c => Some(c),
+            })
+            .collect()
+    } else {
+        safe
+    };
+    collapse_whitespace(&plain)
+}
+
+/// Control characters a text field never keeps (tab, LF and CR are whitespace, collapsed).
+fn is_text_control(c: char) -> bool {
+    matches!(c, '\u{7F}'..='\u{9F}') || (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// `s` with its bidirectional embeddings, overrides and isolates balanced, following the
+/// pairing of Unicode's bidi algorithm (UAX #9): a closer with nothing to close is dropped,
+/// and whatever is still open at the end is closed there. The text a field is shown next to
+/// (a date, an author, the next line) keeps its own direction.
+pub(crate) fn balance_bidi(s: &str) -> String {
+    const PDF: char = '\u{202C}';
+    const PDI: char = '\u{2069}';
+    if !s.contains(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) {
+        return s.to_owned();
+    }
+    // true: an isolate (closed by PDI), false: an embedding or override (closed by PDF).
+    let mut open: Vec<bool> = Vec::new();
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\u{202A}' | '\u{202B}' | '\u{202D}' | '\u{202E}' => open.push(false),
+            '\u{2066}'..='\u{2068}' => open.push(true),
+            PDF => {
+                if open.last() != Some(&false) {
+                    continue;
+                }
+                open.pop();
+            }
+            PDI => {
+                let Some(at) = open.iter().rposition(|&isolate| isolate) else {
+                    continue;
+                };
+                // The isolate's PDI closes the embeddings opened inside it too.
+                open.truncate(at);
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    for isolate in open.into_iter().rev() {
+        out.push(if isolate { PDI } else { PDF });
+    }
+    out
+}
 
 /// Cut `s` (already whitespace-collapsed) to at most `max` characters including a trailing `…`,
 /// at the last space that fits; a single overlong word is cut mid-word. `None` when it fits.
@@ -53,7 +132,7 @@ fn title_from_url(url: &Url) -> Option<String> {
     if words.is_empty() || words.iter().all(|w| w.chars().all(|c| c.is_ascii_digit())) {
         return None;
     }
-    Some(collapse_whitespace(&xml_safe(&words.join(" "))))
+    Some(balance_bidi(&clean(&words.join(" "))))
 }
 
 fn capitalise(word: &str) -> String {
@@ -84,10 +163,10 @@ fn percent_decode(segment: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The entry title: collapsed and XML-safe, cut at 1,000 characters, or derived from `url`
-/// when missing. Warnings are appended to `warnings`.
+/// The entry title: [`clean`], cut at 1,000 characters, bidi controls balanced, or derived
+/// from `url` when missing. Warnings are appended to `warnings`.
 pub(crate) fn title(raw: Option<&str>, url: &Url, warnings: &mut Vec<String>) -> String {
-    let title = collapse_whitespace(&xml_safe(raw.unwrap_or("")));
+    let title = clean(raw.unwrap_or(""));
     if title.is_empty() {
         let derived = title_from_url(url).unwrap_or_else(|| "Untitled".to_string());
         warnings.push(format!("no title: using \"{derived}\""));
@@ -99,35 +178,89 @@ pub(crate) fn title(raw: Option<&str>, url: &Url, warnings: &mut Vec<String>) ->
                 "title of {} characters cut to {MAX_TITLE_CHARS}",
                 title.chars().count()
             ));
-            cut
+            balance_bidi(&cut)
         }
-        None => title,
+        None => balance_bidi(&title),
     }
 }
 
 /// The plain-text summary from already-extracted text, cut to about 300 characters.
 pub(crate) fn summary(text: &str) -> String {
-    let text = collapse_whitespace(&xml_safe(text));
-    cut_at_word(&text, MAX_SUMMARY_CHARS).unwrap_or(text)
+    let text = clean(text);
+    balance_bidi(&cut_at_word(&text, MAX_SUMMARY_CHARS).unwrap_or(text))
 }
 
-/// Names (authors, categories): collapsed, XML-safe, empties dropped, deduplicated
-/// case-insensitively keeping the first spelling.
-pub(crate) fn names(raw: &[String]) -> Vec<String> {
+/// A related link's title: [`clean`], bidi controls balanced.
+pub(crate) fn link_title(raw: &str) -> String {
+    balance_bidi(&clean(raw))
+}
+
+/// Which names [`names`] cleans: the word for its warnings and how many it keeps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum NameKind {
+    Author,
+    Category,
+}
+
+impl NameKind {
+    fn word(self) -> (&'static str, &'static str) {
+        match self {
+            NameKind::Author => ("author", "authors"),
+            NameKind::Category => ("category", "categories"),
+        }
+    }
+
+    fn most(self) -> usize {
+        match self {
+            NameKind::Author => MAX_AUTHORS,
+            NameKind::Category => MAX_CATEGORIES,
+        }
+    }
+}
+
+/// Names (authors, categories): [`clean`], empties dropped, each cut at [`MAX_NAME_CHARS`],
+/// bidi controls balanced, deduplicated case-insensitively keeping the first spelling, at
+/// most [`MAX_AUTHORS`] or [`MAX_CATEGORIES`] of them (the first ones). What is cut is
+/// said in `warnings`.
+pub(crate) fn names(raw: &[String], kind: NameKind, warnings: &mut Vec<String>) -> Vec<String> {
+    let (one, many) = kind.word();
     let mut seen = HashSet::new();
-    raw.iter()
-        .map(|name| collapse_whitespace(&xml_safe(name)))
+    let mut longest_cut = None;
+    let mut kept: Vec<String> = raw
+        .iter()
+        .map(|name| clean(name))
         .filter(|name| !name.is_empty())
+        .map(|name| match cut_at_word(&name, MAX_NAME_CHARS) {
+            Some(cut) => {
+                longest_cut = longest_cut.max(Some(name.chars().count()));
+                balance_bidi(&cut)
+            }
+            None => balance_bidi(&name),
+        })
         .filter(|name| seen.insert(name.to_lowercase()))
-        .collect()
+        .collect();
+    if let Some(chars) = longest_cut {
+        warnings.push(format!(
+            "{one} name of {chars} characters cut to {MAX_NAME_CHARS}"
+        ));
+    }
+    if kept.len() > kind.most() {
+        warnings.push(format!(
+            "{} {many}: keeping the first {}",
+            kept.len(),
+            kind.most()
+        ));
+        kept.truncate(kind.most());
+    }
+    kept
 }
 
 /// Author names: [`names`] of each name without its email address (see [`author_name`]), so no
 /// address reaches a feed or a digest, and `Jane Roe <jane@example.org>` and `Jane Roe` are one
 /// author.
-pub(crate) fn authors(raw: &[String]) -> Vec<String> {
+pub(crate) fn authors(raw: &[String], warnings: &mut Vec<String>) -> Vec<String> {
     let names_only: Vec<String> = raw.iter().map(|a| author_name(a)).collect();
-    names(&names_only)
+    names(&names_only, NameKind::Author, warnings)
 }
 
 /// An author's name without an email address: `Jane Roe <jane@example.org>`, `"Jane Roe"
