@@ -34,6 +34,19 @@ pub struct Items {
 /// not on that site is left out (reported in
 /// [`Items::skipped`]): a feed cannot speak for another site's posts.
 pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, String> {
+    // A JSON Feed written by a program that cut a string inside an emoji (JavaScript's
+    // `JSON.stringify` does that) holds a lone surrogate escape, which serde_json refuses,
+    // and with it the whole feed: it is read as U+FFFD, and the other items are kept.
+    let repaired = repair_lone_surrogates(&fetched.body).map(|(body, count)| {
+        tracing::warn!(
+            "{feed_url}: {count} lone UTF-16 surrogate escape(s) (half of a character, such as \\ud83d alone) read as U+FFFD"
+        );
+        Fetched {
+            body,
+            ..fetched.clone()
+        }
+    });
+    let fetched = repaired.as_ref().unwrap_or(fetched);
     let feed = builder(fetched)
         .build()
         .parse(fetched.body.as_slice())
@@ -226,6 +239,60 @@ fn site_link(feed: &feed_rs::model::Feed, feed_url: &Url, fetched: &Fetched) -> 
 
 /// The feed-rs parser as feedwright uses it: links resolved against the feed's URL, content
 /// left unsanitized (sanitizing is `normalize`'s).
+/// A JSON document's `\\uXXXX` escapes of a UTF-16 surrogate without its other half replaced
+/// by `\\ufffd`, with how many; `None` when `body` is not JSON (its first character, after a
+/// byte order mark and whitespace, is not `{`) or has none.
+fn repair_lone_surrogates(body: &[u8]) -> Option<(Vec<u8>, usize)> {
+    fn escape_at(body: &[u8], at: usize) -> Option<u16> {
+        let hex = body.get(at..at + 6)?.strip_prefix(b"\\u")?;
+        u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+    }
+    let text = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
+    let mut out: Option<Vec<u8>> = None;
+    let mut count = 0;
+    let (mut i, mut copied, mut in_string) = (0, 0, false);
+    while i < body.len() {
+        match body[i] {
+            b'"' => in_string = !in_string,
+            b'\\' if in_string => {
+                let Some(unit) = escape_at(body, i) else {
+                    // Another escape: skip the escaped character.
+                    i += 2;
+                    continue;
+                };
+                let paired = match unit {
+                    0xD800..=0xDBFF => {
+                        matches!(escape_at(body, i + 6), Some(0xDC00..=0xDFFF)).then_some(12)
+                    }
+                    0xDC00..=0xDFFF => None,
+                    _ => Some(6),
+                };
+                match paired {
+                    Some(len) => i += len,
+                    None => {
+                        let o = out.get_or_insert_with(|| Vec::with_capacity(body.len()));
+                        o.extend_from_slice(&body[copied..i]);
+                        o.extend_from_slice(b"\\ufffd");
+                        count += 1;
+                        i += 6;
+                        copied = i;
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.map(|mut o| {
+        o.extend_from_slice(&body[copied..]);
+        (o, count)
+    })
+}
+
 fn builder(fetched: &Fetched) -> feed_rs::parser::Builder {
     feed_rs::parser::Builder::new()
         .base_uri(Some(fetched.url.as_str()))
@@ -466,6 +533,48 @@ mod tests {
             .iter()
             .map(|(_, p)| p.published.iter().map(|d| d.value.clone()).collect())
             .collect()
+    }
+
+    /// One item whose text was cut inside an emoji (`"\ud83d` alone, as JavaScript's
+    /// `JSON.stringify` writes it) costs that character, not the whole feed.
+    #[test]
+    fn a_lone_surrogate_in_a_json_feed_is_read_as_a_replacement_character() {
+        let items = parse_own(
+            r#"{"version": "https://jsonfeed.org/version/1.1", "title": "t",
+            "items": [
+              {"id": "1", "url": "https://example.org/a/", "title": "Cut mid-emoji \ud83d",
+               "content_html": "<p>Low \udc00 alone, a pair \ud83d\ude00 kept, \\ud83d escaped</p>"},
+              {"id": "2", "url": "https://example.org/b/", "title": "Fine"}
+            ]}"#,
+        );
+        let titles: Vec<_> = items.posts.iter().map(|(_, p)| p.title.clone()).collect();
+        assert_eq!(
+            titles,
+            vec![Some("Cut mid-emoji \u{FFFD}".into()), Some("Fine".into())]
+        );
+        assert_eq!(
+            items.posts[0].1.body_html.as_deref(),
+            Some("<p>Low \u{FFFD} alone, a pair \u{1F600} kept, \\ud83d escaped</p>")
+        );
+    }
+
+    #[test]
+    fn surrogate_repair_touches_only_lone_escapes_inside_json_strings() {
+        assert_eq!(
+            repair_lone_surrogates(br#"{"a": "\ud83d\ude00 \u00e9"}"#),
+            None
+        );
+        assert_eq!(repair_lone_surrogates(br#"{"a": "\\ud83d"}"#), None);
+        assert_eq!(repair_lone_surrogates(br#"<rss>\ud83d</rss>"#), None);
+        let (body, count) = repair_lone_surrogates(
+            b"\xEF\xBB\xBF {\"a\": \"x\\ud83d\\u0041\", \"b\": \"\\uDC00\"}",
+        )
+        .expect("repaired");
+        assert_eq!(count, 2);
+        assert_eq!(
+            String::from_utf8(body).expect("utf-8"),
+            "\u{FEFF} {\"a\": \"x\\ufffd\\u0041\", \"b\": \"\\ufffd\"}"
+        );
     }
 
     /// Relative links in an Atom entry's content resolve against the `xml:base` in scope
