@@ -207,6 +207,11 @@ pub struct SourceConfig {
     /// offset, the top-level `timezone` (`None`: UTC). Set by [`Config::parse`].
     #[serde(skip)]
     pub local_zone: Option<chrono_tz::Tz>,
+    /// Not a key: for a `dir` source, the zone of a front-matter date written without a time
+    /// of day: the digest's `timezone` when the digest's feed takes this source (the day is
+    /// shown and counted there), else [`SourceConfig::local_zone`]. Set by [`Config::parse`].
+    #[serde(skip)]
+    pub day_zone: Option<chrono_tz::Tz>,
 }
 
 /// Paths a `dir` source must not read as posts (see [`SourceConfig::not_posts`]).
@@ -544,8 +549,25 @@ impl Config {
             message,
         })?;
         let zone = cfg.timezone.parse::<chrono_tz::Tz>().ok();
+        let digest = cfg.digest.as_ref().map(|d| {
+            let zone = d
+                .timezone
+                .as_deref()
+                .map_or(zone, |tz| tz.parse::<chrono_tz::Tz>().ok());
+            let sources = cfg
+                .feeds
+                .iter()
+                .find(|f| f.name == d.feed)
+                .map(|f| f.sources.clone())
+                .unwrap_or_default();
+            (zone, sources)
+        });
         for s in &mut cfg.sources {
             s.local_zone = zone;
+            s.day_zone = match &digest {
+                Some((digest_zone, sources)) if sources.contains(&s.name) => *digest_zone,
+                _ => zone,
+            };
         }
         Ok(cfg)
     }

@@ -184,6 +184,62 @@ fn every_accepted_date_form_dates_the_post() {
     }
 }
 
+/// A date alone names a day where the digest shows it and counts its weeks: with the project's
+/// zone UTC and the digest's New York, `2026-11-16` (a Monday) is that Monday in New York (its
+/// midnight there), listed in that week's issue under that day, not on the Sunday before. A
+/// date-time without an offset stays a wall-clock time in the project's zone.
+#[test]
+fn a_date_alone_is_its_day_in_the_digests_zone() {
+    let dir = site(&[
+        (
+            "monday.md",
+            "+++\ntitle = \"Monday market\"\ndate = 2026-11-16\nurl = \"https://example.org/monday/\"\n+++\nStalls.\n",
+        ),
+        (
+            "evening.md",
+            "+++\ntitle = \"Evening talk\"\ndate = \"2026-11-18 18:00\"\nurl = \"https://example.org/evening/\"\n+++\nTalk.\n",
+        ),
+    ]);
+    write_config(
+        dir.path(),
+        &format!(
+            "{}[digest]\nfeed = \"events\"\ntimezone = \"America/New_York\"\n",
+            dir_config("")
+        ),
+    );
+    let (code, stderr) = run(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let feed = feed_json(dir.path());
+    let monday = item(&feed, "https://example.org/monday/");
+    assert_eq!(monday["date_published"], "2026-11-16T05:00:00+00:00");
+    let evening = item(&feed, "https://example.org/evening/");
+    assert_eq!(evening["date_published"], "2026-11-18T18:00:00+00:00");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedwright"))
+        .current_dir(dir.path())
+        .args([
+            "--config",
+            "config.toml",
+            "digest",
+            "--now",
+            "2026-11-23T12:00:00Z",
+            "--dry-run",
+        ])
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run feedwright digest");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("out/events/digest/2026-W47.txt"))
+        .expect("the week of Monday 16 November has an issue");
+    assert!(text.contains("Monday market"), "{text}");
+    assert!(text.contains("Mon 16 Nov 2026"), "{text}");
+    assert!(!text.contains("15 Nov"), "{text}");
+}
+
 /// A warning about a post (no title, a date in the future) is said when the post is stored,
 /// not again on every run that finds it unchanged (a daemon runs every half hour).
 #[test]

@@ -77,12 +77,19 @@ pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
 /// time in `zone` (a date alone: its midnight there) instead of in UTC. For what an editor
 /// writes, in the project's time zone.
 pub fn parse_date_in(s: &str, zone: Tz) -> Option<DateTime<Utc>> {
+    parse_date_in_zones(s, zone, zone)
+}
+
+/// [`parse_date_in`], with a date alone (no time of day) taken as its midnight in `day_zone`
+/// rather than in `zone`: the zone where the day it names is shown and counted (the digest's),
+/// so that `2024-03-05` stays the 5th there whatever the project's own zone.
+pub fn parse_date_in_zones(s: &str, zone: Tz, day_zone: Tz) -> Option<DateTime<Utc>> {
     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.is_empty() {
         return None;
     }
     parse_machine(&s, zone)
-        .or_else(|| parse_human(&s, zone))
+        .or_else(|| parse_human(&s, day_zone))
         .filter(|d| (1000..=9999).contains(&d.year()))
         .map(whole_seconds)
 }

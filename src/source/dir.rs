@@ -311,8 +311,9 @@ struct Fields {
 }
 
 impl Fields {
-    /// `zone`: where a date written without an offset is a wall-clock time.
-    fn read(front: FrontMatter, zone: Tz) -> Result<Fields, String> {
+    /// `zone`: where a date written without an offset is a wall-clock time; `day_zone`: where
+    /// a date alone names its day (see [`front_date`]).
+    fn read(front: FrontMatter, zone: Tz, day_zone: Tz) -> Result<Fields, String> {
         if front.summary.is_some() && front.description.is_some() {
             return Err("front matter keys summary and description are one field \
                         (description is what Hugo and Jekyll call it): give one"
@@ -327,8 +328,8 @@ impl Fields {
         };
         Ok(Fields {
             title: front.title.map(|Text(t)| t),
-            published: front_date("date", front.date, zone)?,
-            modified: front_date("updated", front.updated, zone)?,
+            published: front_date("date", front.date, zone, day_zone)?,
+            modified: front_date("updated", front.updated, zone, day_zone)?,
             authors: list(front.author, front.authors),
             categories: list(front.categories, front.tags),
             // Plain text as the editor typed it, but `RawPost::summary` may be HTML and is read
@@ -418,7 +419,8 @@ fn read_file(path: &Path, src: &SourceConfig) -> Result<Item, String> {
         ),
         None => None,
     };
-    let fields = Fields::read(front, src.local_zone.unwrap_or(Tz::UTC))?;
+    let zone = src.local_zone.unwrap_or(Tz::UTC);
+    let fields = Fields::read(front, zone, src.day_zone.unwrap_or(zone))?;
     if !is_md {
         let file_url = Url::from_file_path(path.canonicalize().map_err(|e| e.to_string())?)
             .map_err(|_| "cannot turn the path into a URL".to_string())?;
@@ -617,14 +619,20 @@ fn fence_line<'a>(text: &'a str, fence: &str) -> Option<&'a str> {
 
 /// A front-matter date as a candidate for `normalize`, read with the parser `normalize` uses
 /// ([`crate::normalize::parse_date_in`]): a date the editor wrote but that does not parse is an
-/// error, not a post silently dated by when it was first seen. One written without an offset
-/// is a wall-clock time in `zone` (the project's `timezone`: a date alone is that day there),
-/// and is handed on with its offset.
-fn front_date(key: &str, value: Option<Text>, zone: Tz) -> Result<Vec<RawDate>, String> {
+/// error, not a post silently dated by when it was first seen. A date-time written without an
+/// offset is a wall-clock time in `zone` (the project's `timezone`); a date alone is that day's
+/// midnight in `day_zone` (the digest's zone, where the day is shown and the week counted).
+/// Handed on with its offset.
+fn front_date(
+    key: &str,
+    value: Option<Text>,
+    zone: Tz,
+    day_zone: Tz,
+) -> Result<Vec<RawDate>, String> {
     let Some(Text(value)) = value else {
         return Ok(Vec::new());
     };
-    let Some(date) = crate::normalize::parse_date_in(&value, zone) else {
+    let Some(date) = crate::normalize::parse_date_in_zones(&value, zone, day_zone) else {
         return Err(format!(
             "front matter key {key}: {value:?} is not a date \
              (write e.g. 2024-03-05, 2024-03-05T18:00:00+01:00 or 2024-03-05 18:00 +0100)"
