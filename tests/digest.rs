@@ -1172,6 +1172,49 @@ fn related_limit_caps_the_links_listed_under_each_entry() {
     }
 }
 
+/// An `unsubscribe_url` with a non-ASCII host, accented path and spaces reaches the
+/// `List-Unsubscribe` header as ASCII (punycode, percent-encoding), which mailbox providers
+/// read, not as MIME encoded-words, which they do not; the issue's own link is the same URL.
+#[test]
+fn a_non_ascii_unsubscribe_url_is_sent_as_ascii() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    let text = std::fs::read_to_string(fx.config_path()).expect("read config");
+    let changed: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("unsubscribe_url") {
+                "unsubscribe_url = \"https://münchen.example/abmelden/für alle?list=Kiez Events\"\n"
+                    .to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    assert_ne!(changed, text, "the fixture sets unsubscribe_url");
+    std::fs::write(fx.config_path(), changed).expect("write config");
+    fx.run(&fx.opts()).expect("sent");
+    let msgs = sink.messages();
+    assert_eq!(msgs.len(), 1);
+    let ascii = "https://xn--mnchen-3ya.example/abmelden/f%C3%BCr%20alle?list=Kiez%20Events";
+    let raw = String::from_utf8_lossy(&std::fs::read(&msgs[0]).expect("read message")).into_owned();
+    assert!(
+        raw.contains(&format!("List-Unsubscribe: <{ascii}>")),
+        "{}",
+        raw.lines()
+            .filter(|l| l.starts_with("List-Unsub"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let m = parse_message(&msgs[0]);
+    assert_eq!(
+        m["headers"]["List-Unsubscribe-Post"],
+        "List-Unsubscribe=One-Click"
+    );
+    let mail_text = m["parts"][0]["body"].as_str().expect("text part");
+    assert!(mail_text.contains(ascii), "{mail_text}");
+}
+
 /// Every link of the built-in HTML, in the mail and its web copy, is absolute (in-page
 /// anchors do nothing in many mail apps), and the issue offers a way to unsubscribe even
 /// without `unsubscribe_url`: a message to the sender, in the `List-Unsubscribe` header too.

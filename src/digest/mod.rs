@@ -899,6 +899,14 @@ struct Plan<'a> {
     unsubscribe: String,
 }
 
+/// `url` as ASCII: the host in punycode, the rest percent-encoded (a space in a `mailto:`
+/// address too). A `List-Unsubscribe` header is read by machines that expect exactly that;
+/// with `münchen.example` or a space in it, the header would be MIME-encoded, which mailbox
+/// providers do not read, and offer no unsubscribe button.
+fn ascii_url(url: &str) -> String {
+    url::Url::parse(url.trim()).map_or_else(|_| url.to_owned(), |u| u.as_str().replace(' ', "%20"))
+}
+
 /// The unsubscribe link of a digest without `unsubscribe_url`: a message to the sender asking
 /// to unsubscribe (RFC 2369 `mailto:`), so that every issue offers a way out, if not a
 /// one-click one.
@@ -1007,7 +1015,8 @@ impl<'a> Plan<'a> {
         };
         let unsubscribe = digest
             .unsubscribe_url
-            .clone()
+            .as_deref()
+            .map(ascii_url)
             .unwrap_or_else(|| unsubscribe_by_mail(&from.email));
         let public = if cfg.public_url.ends_with('/') {
             cfg.public_url.clone()
