@@ -409,6 +409,14 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
                     p.files.len(),
                     cfg.output_dir.join(&p.feed).display()
                 );
+                if let Some((held, sources)) = &p.archive_held {
+                    report!(
+                        "  {held} older entries wait to be archived until the backfill of {} is \
+                         complete (archive pages are built oldest first then): run `feedwright \
+                         backfill` again",
+                        sources.join(", ")
+                    );
+                }
             }
             Err((feed, e)) => {
                 failed = true;
@@ -604,6 +612,25 @@ pub fn status(path: &Path) -> Exit {
             Err(e) => {
                 eprintln!("error: {e}");
                 failed = true;
+            }
+        }
+        // An unfinished backfill holds its feeds' archive back (see `publish_one`).
+        for src in &cfg.sources {
+            match store.backfill_get(&src.name) {
+                Ok(Some((url, pages))) => {
+                    let line = format!(
+                        "source {}: backfill NOT COMPLETE ({pages} listing page(s) read; the \
+                         archive of its feeds waits for it): `feedwright backfill` continues \
+                         at {url}",
+                        src.name
+                    );
+                    println!("{}", crate::terminal::printable(&line));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    failed = true;
+                }
             }
         }
         if let Some(d) = &cfg.digest {

@@ -594,6 +594,83 @@ fn an_interrupted_backfill_resumes_and_stores_every_post_once() {
     );
 }
 
+/// A backfill the request budget splits over several runs stores the archive newest first. Its
+/// RFC 5005 pages are built once it is complete, oldest first: page 1 holds the oldest posts and
+/// every page's posts are older than the next page's (archived run by run, each run's older
+/// posts would follow newer ones, on pages that never change again). Until then each run says
+/// what waits, and `status` says the backfill is not complete.
+#[test]
+fn a_backfill_split_by_the_budget_archives_oldest_first_once_complete() {
+    let (site, _) = site_with_posts(45, 9000);
+    let dir = tempfile::tempdir().unwrap();
+    let text = config(&site, "max_requests = 14", "")
+        .replace("limit = 1000", "limit = 5\narchive_page_size = 5");
+    assert!(text.contains("archive_page_size = 5"), "{text}");
+    let cfg = write_config(dir.path(), &text);
+    let mut rounds = 0;
+    let (mut held_said, mut status_said) = (false, false);
+    loop {
+        rounds += 1;
+        assert!(rounds < 20, "backfill never finished");
+        let (code, _, stderr) = feedwright(&cfg, &["backfill", "site"]);
+        assert!(code == 0 || code == 1, "{stderr}");
+        if code == 0 && !stderr.contains("left for the next run") {
+            assert!(!stderr.contains("wait to be archived"), "{stderr}");
+            break;
+        }
+        assert!(
+            !dir.path().join("out/main/archive").exists(),
+            "an archive page was built before the backfill was complete"
+        );
+        held_said |= stderr
+            .contains("older entries wait to be archived until the backfill of site is complete");
+        let (_, status, _) = feedwright(&cfg, &["status"]);
+        status_said |= status.contains("source site: backfill NOT COMPLETE");
+    }
+    assert!(
+        rounds > 2,
+        "the budget split the backfill into {rounds} run(s)"
+    );
+    assert!(held_said, "no run said the archive waits");
+    assert!(
+        status_said,
+        "status never said the backfill was not complete"
+    );
+    let (_, status, _) = feedwright(&cfg, &["status"]);
+    assert!(!status.contains("NOT COMPLETE"), "{status}");
+
+    let dates = |path: &std::path::Path| -> Vec<chrono::DateTime<chrono::Utc>> {
+        let xml = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        feed_rs::parser::parse(xml.as_slice())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .entries
+            .iter()
+            .map(|e| e.published.expect("published"))
+            .collect()
+    };
+    let mut pages = Vec::new();
+    for n in 1.. {
+        let path = dir.path().join(format!("out/main/archive/{n}.xml"));
+        if !path.exists() {
+            break;
+        }
+        pages.push(dates(&path));
+    }
+    pages.push(dates(&dir.path().join("out/main/atom.xml")));
+    assert_eq!(pages.len(), 9, "8 archive pages of 5 and the head");
+    assert_eq!(pages.iter().map(Vec::len).sum::<usize>(), 45);
+    for (n, pair) in pages.windows(2).enumerate() {
+        let newest = pair[0].iter().max().unwrap();
+        let oldest_next = pair[1].iter().min().unwrap();
+        assert!(
+            newest < oldest_next,
+            "archive page {} ends at {newest}, after page {} starts at {oldest_next}",
+            n + 1,
+            n + 2
+        );
+    }
+}
+
 /// A config re-checking every stored post on every run (`html_config`), after a first run that
 /// stored the site's `n` posts.
 fn stored_with_rechecks(site: &Site, n: usize) -> (tempfile::TempDir, std::path::PathBuf) {

@@ -31,6 +31,9 @@ pub struct Published {
     pub changed_topics: Vec<String>,
     /// False when nothing was written because the store has no post of the feed yet.
     pub written: bool,
+    /// Entries past the head left unarchived, and the sources whose unfinished backfill they
+    /// wait for (see [`publish_one`]).
+    pub archive_held: Option<(usize, Vec<String>)>,
 }
 
 /// What [`publish_all`] did.
@@ -216,15 +219,30 @@ fn publish_one(
     let mut info = feed_info(cfg, feed, |src| sites.get(&src.name).cloned().flatten())?;
     let limit = feed.limit as usize;
 
+    let mut archive_held = None;
     let (head, pages) = if feed.archive {
         let ids = store
             .unarchived_ids(&feed.name, &feed.sources, &feed.categories)
             .map_err(err)?;
+        // A backfill stores an archive newest first, a run's budget at a time: archived as it
+        // comes, each run's posts would go onto pages after the newer ones, and complete pages
+        // never change. The entries past the head wait, unarchived, until the backfill of
+        // every source of the feed is complete; then they are archived oldest first.
+        let mut backfilling = Vec::new();
+        for source in &feed.sources {
+            if store.backfill_get(source).map_err(err)?.is_some() {
+                backfilling.push(source.clone());
+            }
+        }
         if ids.len() > limit {
-            let oldest_first: Vec<String> = ids[limit..].iter().rev().cloned().collect();
-            store
-                .archive(&feed.name, &oldest_first, feed.archive_page_size)
-                .map_err(err)?;
+            if backfilling.is_empty() {
+                let oldest_first: Vec<String> = ids[limit..].iter().rev().cloned().collect();
+                store
+                    .archive(&feed.name, &oldest_first, feed.archive_page_size)
+                    .map_err(err)?;
+            } else {
+                archive_held = Some((ids.len() - limit, backfilling));
+            }
         }
         let head = store
             .entries_by_ids(&ids[..ids.len().min(limit)])
@@ -248,6 +266,7 @@ fn publish_one(
             files: Vec::new(),
             changed_topics: Vec::new(),
             written: false,
+            archive_held: None,
         });
     }
     info.prev_archive = pages.last().map(|p| info.archive_url(p.page));
@@ -325,6 +344,7 @@ fn publish_one(
         files,
         changed_topics,
         written: true,
+        archive_held,
     })
 }
 
