@@ -171,6 +171,48 @@ fn assert_every_post_once(blog: &Blog, posts: impl IntoIterator<Item = u32>) {
     );
 }
 
+/// The head is written last: the archive pages it links (the newest page, and the page that
+/// has just become complete, which the newest one links) go in first, so that a reader, or a
+/// run stopped half-way, never meets a link to a page not written yet. Shown by a page that
+/// cannot be written (a directory is in its place): the head keeps its old links.
+#[test]
+fn the_head_is_written_after_the_archive_pages_it_links() {
+    for blocked in ["archive/1.xml", "archive/2.xml"] {
+        let blog = Blog::new(2, 2);
+        for n in 1..=4 {
+            blog.post(n, &format!("Post {n}"), n);
+        }
+        blog.run();
+        let before = std::fs::read(blog.out("atom.xml")).expect("head");
+        assert_eq!(
+            parse_bytes(&before)
+                .links
+                .get("prev-archive")
+                .map(String::as_str),
+            Some("http://feeds.test/main/archive/1.xml")
+        );
+        // Posts 5 and 6 push 3 and 4 out of the head: page 1 becomes complete (rewritten to
+        // link page 2) and page 2 starts with them.
+        for n in 5..=6 {
+            blog.post(n, &format!("Post {n}"), n);
+        }
+        let page = blog.out(blocked);
+        std::fs::remove_file(&page).ok();
+        std::fs::create_dir(&page).expect("a directory where the page goes");
+        let (code, _out, err) = feedwright(&blog.config, &["run"]);
+        assert_eq!(code, 1, "{blocked}: {err}");
+        assert!(err.contains("feed main: not published"), "{blocked}: {err}");
+        assert!(
+            std::fs::read(blog.out("atom.xml")).expect("head") == before,
+            "{blocked} could not be written: the head must not change to link it"
+        );
+        // Once the page can be written, the next run publishes everything.
+        std::fs::remove_dir(&page).expect("remove the directory");
+        blog.run();
+        assert_every_post_once(&blog, 1..=6);
+    }
+}
+
 #[test]
 fn complete_archive_pages_never_change_and_history_is_complete() {
     let blog = Blog::new(3, 2);

@@ -295,14 +295,16 @@ fn publish_one(
     if cfg.websub.is_some() {
         store.websub_owe(&changed_topics, now).map_err(err)?;
     }
-    let mut files =
-        publish::write_feed(&cfg.output_dir, &info, &documents).map_err(|e| e.to_string())?;
-
+    // Complete pages are written before the documents that link them (the newest page links
+    // the last complete one, the head the newest page): a reader, or a run killed in between,
+    // never meets a link to a page not written yet.
+    //
     // Complete pages: rendered again only when the feed's metadata or the program changed
     // since the file was written, or the file is missing or has another length. They are
     // rendered a few at a time, one per core: an old feed can have many pages, and only
     // those in hand are held in memory.
     let fingerprint = publish::archive_fingerprint(&info);
+    let mut complete_files = Vec::new();
     let mut stale = Vec::new();
     for page in pages.iter().filter(|p| p.frozen) {
         let path = cfg
@@ -314,7 +316,7 @@ fn publish_one(
             && *from == fingerprint
             && on_disk == Some(*len)
         {
-            files.push((path, false));
+            complete_files.push((path, false));
         } else {
             stale.push(page.page);
         }
@@ -334,9 +336,12 @@ fn publish_one(
             store
                 .set_archive_written(&feed.name, *page, &fingerprint, len)
                 .map_err(err)?;
-            files.push((path, changed));
+            complete_files.push((path, changed));
         }
     }
+    let mut files =
+        publish::write_feed(&cfg.output_dir, &info, &documents).map_err(|e| e.to_string())?;
+    files.extend(complete_files);
     Ok(Published {
         feed: feed.name.clone(),
         entries: head.len(),

@@ -258,12 +258,23 @@ pub fn write_feed(
         remove_stale_temp_files(&d);
     }
     let paths: Vec<PathBuf> = documents.iter().map(|d| dir.join(&d.file)).collect();
-    let files: Vec<(&Path, &[u8])> = paths
-        .iter()
-        .zip(documents)
-        .map(|(p, d)| (p.as_path(), d.text.as_bytes()))
+    // The archive page goes in first: the head links it.
+    let order: Vec<usize> = (0..documents.len())
+        .filter(|&i| Path::new(&documents[i].file).starts_with(ARCHIVE_DIR))
+        .chain(
+            (0..documents.len())
+                .filter(|&i| !Path::new(&documents[i].file).starts_with(ARCHIVE_DIR)),
+        )
         .collect();
-    let changed = write_atomic_all(&files)?;
+    let files: Vec<(&Path, &[u8])> = order
+        .iter()
+        .map(|&i| (paths[i].as_path(), documents[i].text.as_bytes()))
+        .collect();
+    let written = write_atomic_all(&files)?;
+    let mut changed = vec![false; documents.len()];
+    for (&i, c) in order.iter().zip(written) {
+        changed[i] = c;
+    }
     Ok(paths.into_iter().zip(changed).collect())
 }
 
