@@ -448,7 +448,10 @@ pub async fn refresh_source(
         now: Default::default(),
     };
     let fetches_pages = match index.discovery {
-        Discovery::Listing(l) => {
+        Discovery::Listing(mut l) => {
+            // A source read before reads on past `max_pages` when they hold only new posts
+            // (see `scrape::Limits::catch_up`); a first read (or one of a moved source) does not.
+            l.limits.catch_up = !first_read && !moved;
             listing = Some(*l);
             true
         }

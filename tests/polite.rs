@@ -671,6 +671,56 @@ fn a_backfill_split_by_the_budget_archives_oldest_first_once_complete() {
     }
 }
 
+/// More posts came out between two runs than `max_pages` listing pages show: the run reads on
+/// past `max_pages` until a page shows a stored post, so none is lost (the next run's first
+/// pages would hold only stored posts, and those past them would never be read). When the
+/// request budget cuts that short, the run says so and names `backfill`, which fetches them.
+#[test]
+fn more_new_posts_than_max_pages_show_are_all_read() {
+    let (site, posts) = site_with_posts(15, 6000);
+    let dir = tempfile::tempdir().unwrap();
+    let url = site.url("/cat/");
+    let cfg = write_config(dir.path(), &common::site_config(&url, "", "max_pages = 2"));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 15 new"), "{stderr}");
+
+    // 35 new posts: listing pages 1 to 4 hold only new ones, page 5 the first stored one.
+    let mut more = make_posts(35, 7000);
+    more.extend(posts.iter().cloned());
+    publish(&site, &more);
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 35 new"), "{stderr}");
+    assert_eq!(atom_ids(dir.path()).len(), 50);
+    assert!(
+        !site.requests().iter().any(|p| p.starts_with("/cat/page/6")),
+        "the walk stops at the first page showing a stored post"
+    );
+
+    // 35 more, with a budget too small for them: said, with what to do.
+    let mut most = make_posts(35, 8000);
+    most.extend(more);
+    publish(&site, &most);
+    write_config(
+        dir.path(),
+        &common::site_config(&url, "max_requests = 4", "max_pages = 2"),
+    );
+    let (_, _, stderr) = feedwright(&cfg, &["run"]);
+    assert!(
+        stderr.contains("more posts came out since the last run than this run's request budget")
+            && stderr.contains("`feedwright backfill site` fetches them"),
+        "{stderr}"
+    );
+    // The backfill it names fetches the rest.
+    let (code, _, stderr) = feedwright(&cfg, &["backfill", "site"]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    write_config(dir.path(), &common::site_config(&url, "", "max_pages = 2"));
+    let (code, _, stderr) = feedwright(&cfg, &["backfill", "site"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(atom_ids(dir.path()).len(), 85);
+}
+
 /// A config re-checking every stored post on every run (`html_config`), after a first run that
 /// stored the site's `n` posts.
 fn stored_with_rechecks(site: &Site, n: usize) -> (tempfile::TempDir, std::path::PathBuf) {

@@ -536,9 +536,11 @@ pub async fn read_index(
         }
         state.remember(&start, &first);
         let first_page = to_page(&start, first);
+        // Catching up is the pipeline's call: it knows whether this is the source's first read.
         let limits = scrape::Limits {
             max_pages: src.max_pages as usize,
             stop_at_known: !full_walk,
+            catch_up: false,
         };
         let listing = Listing {
             start,

@@ -68,6 +68,11 @@ pub struct Limits {
     /// Stop at the first page whose posts are all known, or unchanged since the last run (a
     /// 304): regular runs, not full walks.
     pub stop_at_known: bool,
+    /// Read on past `max_pages` while a page holds no known post: more posts came out since
+    /// the last run than `max_pages` pages show, and those past them would otherwise never be
+    /// read (the next run's first pages hold only known posts). Not for a source's first read,
+    /// whose whole archive is all new (that is `backfill`'s).
+    pub catch_up: bool,
 }
 
 /// Walk the listing starting from the already fetched first page.
@@ -75,6 +80,7 @@ pub async fn walk(fetcher: &Fetcher, state: &RunState, first: RawPage, src: &Sou
     let limits = Limits {
         max_pages: src.max_pages as usize,
         stop_at_known: true,
+        catch_up: false,
     };
     walk_from(fetcher, state, first, src, limits, None).await
 }
@@ -117,6 +123,8 @@ pub async fn walk_from(
         }
         let all_known =
             !listing.posts.is_empty() && listing.posts.iter().all(|p| state.is_known(p));
+        let none_known =
+            !listing.posts.is_empty() && !listing.posts.iter().any(|p| state.is_known(p));
         for (p, raw) in &listing.modified {
             if let Some(at) = crate::normalize::parse_date(raw)
                 && state.note_listed_modified(p, at)
@@ -138,10 +146,25 @@ pub async fn walk_from(
             tracing::debug!(url = %next, "next link points back to a visited page; listing ends");
             break;
         }
-        if out.pages >= limits.max_pages || (limits.stop_at_known && all_known) {
+        if limits.stop_at_known && all_known {
             out.next = Some(next);
             break;
         }
+        if out.pages >= limits.max_pages {
+            if !(limits.catch_up && none_known) {
+                out.next = Some(next);
+                break;
+            }
+            if out.pages == limits.max_pages {
+                tracing::info!(
+                    source = %src.name,
+                    "listing page {} (max_pages) holds only new posts: reading on until a page \
+                     shows a post already stored",
+                    out.pages
+                );
+            }
+        }
+        let catching_up = out.pages >= limits.max_pages;
         // A walk that must not stop at known posts (a full walk) must not stop at an unchanged
         // page either: it needs every page's links.
         let fetched = if limits.stop_at_known {
@@ -165,6 +188,17 @@ pub async fn walk_from(
                 break;
             }
             Err(e) => {
+                if catching_up && matches!(e, FetchError::Budget(_)) {
+                    tracing::warn!(
+                        source = %src.name,
+                        "more posts came out since the last run than this run's request budget \
+                         (max_requests) can read: the listing was read to page {}, and the new \
+                         posts past it will not be found by later runs; `feedwright backfill {}` \
+                         fetches them (it fetches only what is not stored)",
+                        out.pages,
+                        src.name
+                    );
+                }
                 out.failures.push((next.to_string(), e.to_string()));
                 out.next = Some(next);
                 break;
