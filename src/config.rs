@@ -22,11 +22,15 @@ pub struct ConfigError {
 }
 
 impl fmt::Display for ConfigError {
+    /// The message without the credentials of any URL it quotes (a source URL's password, a
+    /// TOML syntax error's line): `check` and every command print it, and an operator may paste
+    /// it anywhere.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = crate::redact::userinfo(&self.message);
         if self.key.is_empty() {
-            write!(f, "{}: {}", self.file.display(), self.message)
+            write!(f, "{}: {message}", self.file.display())
         } else {
-            write!(f, "{}: {}: {}", self.file.display(), self.key, self.message)
+            write!(f, "{}: {}: {message}", self.file.display(), self.key)
         }
     }
 }

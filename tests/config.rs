@@ -117,3 +117,28 @@ fn server_limits_are_checked_and_default_to_256_connections_and_30_s() {
     let msg = error(&format!("{BASE}[server]\nmax_connection = 5\n"));
     assert!(msg.contains("max_connection"), "{msg}");
 }
+
+/// A source URL's credentials never reach an error message: an invalid URL is quoted without
+/// them, and so is the line a TOML syntax error shows.
+#[test]
+fn config_errors_quote_urls_without_their_credentials() {
+    let bad_port = BASE.replace(
+        "https://example.org/",
+        "http://alice:Sup3rSecret@127.0.0.1:99999/cat/",
+    );
+    let message = error(&bad_port);
+    assert!(message.contains("source[0].url"), "{message}");
+    assert!(message.contains("http://127.0.0.1:99999/cat/"), "{message}");
+    assert!(
+        !message.contains("Sup3rSecret") && !message.contains("alice"),
+        "{message}"
+    );
+
+    let syntax = BASE.replace(
+        "url = \"https://example.org/\"",
+        "url = \"https://alice:Sup3rSecret@example.org/\" oops",
+    );
+    let message = error(&syntax);
+    assert!(message.contains("https://example.org/"), "{message}");
+    assert!(!message.contains("Sup3rSecret"), "{message}");
+}
