@@ -629,8 +629,17 @@ pub async fn refresh_source(
         let mut first_ids: HashMap<String, String> = HashMap::new();
         // Those stored by a batch already: where from, and under which id.
         let mut stored_from: HashMap<String, StoredFrom> = HashMap::new();
-        while let Some((order, location, outcome)) = results.next().await {
+        while let Some((order, location, mut outcome)) = results.next().await {
             progress.tick();
+            // A file or feed item whose URL changed keeps the entry it gave (see
+            // `keep_item_entry_id`): known now, so that a copy still carrying the old URL,
+            // which gives that entry id too, is held for `one_per_entry` with it, not stored
+            // over it in turn.
+            if let Outcome::Entry(entry, ..) = &mut outcome
+                && let Some(id) = files.key(&location).and_then(|k| files.before.get(k))
+            {
+                keep_item_entry_id(store, id, entry);
+            }
             let hold = match &outcome {
                 Outcome::Entry(entry, _, found, ..) => {
                     if let Some(f) = found {
@@ -1037,7 +1046,10 @@ fn keep_item_entry_id(store: &Store, id: &EntryId, entry: &mut Entry) {
     {
         return;
     }
-    let taken = store.get_stored(&entry.dedup_key).map(|s| s.is_some());
+    // The new URL may be the entry's own already (it took it in an earlier run).
+    let taken = store
+        .get_stored(&entry.dedup_key)
+        .map(|s| s.is_some_and(|s| s.entry.id != *id));
     if store.has_entry(id).unwrap_or(false) && matches!(taken, Ok(false)) {
         entry.id = id.clone();
     }

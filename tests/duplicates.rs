@@ -511,6 +511,65 @@ fn a_later_copy_of_a_file_does_not_take_its_entry() {
     }
 }
 
+/// A copy reported as such, and then the original's `url` changes (the editor gives the
+/// original its new slug, the copy still carrying the old one): the original keeps its entry,
+/// at its new URL, and the copy is still reported, on every run; the two never rewrite the
+/// entry in turn.
+#[test]
+fn a_copy_does_not_take_the_entry_when_the_originals_url_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let posts = dir.path().join("posts");
+    std::fs::create_dir_all(&posts).unwrap();
+    let (old, new) = (
+        "https://example.org/events/choir/",
+        "https://example.org/events/choir-st-marien/",
+    );
+    std::fs::write(
+        posts.join("choir.md"),
+        md_post("Choir evening", "2024-11-18", old),
+    )
+    .unwrap();
+    let cfg = write_config(dir.path(), &dir_config(""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::write(
+        posts.join("choir-copy.md"),
+        md_post("New post drafted from template", "2024-11-18", old),
+    )
+    .unwrap();
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    std::fs::write(
+        posts.join("choir.md"),
+        md_post("Choir evening", "2024-11-18", new),
+    )
+    .unwrap();
+    for run in 1..=2 {
+        let (code, _, stderr) = feedwright(&cfg, &["run"]);
+        assert_eq!(code, 1, "run {run}: {stderr}");
+        let copy = posts.join("choir-copy.md").display().to_string();
+        let line = line_of(&stderr, &format!("failed {copy}: "));
+        assert!(line.contains("choir.md"), "run {run}: {line}");
+        assert!(
+            stderr.contains(if run == 1 {
+                "0 new, 1 updated"
+            } else {
+                "0 new, 0 updated"
+            }),
+            "run {run}: {stderr}"
+        );
+        assert_eq!(
+            dir_items(dir.path()),
+            [(
+                old.to_string(),
+                new.to_string(),
+                "Choir evening".to_string()
+            )],
+            "run {run}"
+        );
+    }
+}
+
 /// An editor changes the `url` of a published file: the entry keeps its id (feed readers see
 /// the same post) and takes the new URL; nothing is duplicated.
 #[test]
