@@ -375,6 +375,14 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
                 "  the rest of the archive is left for the next run (request budget used up); \
                  the next backfill continues at {url}"
             );
+        } else if backfill.is_some()
+            && let Ok(Some((url, _))) = store.backfill_get(&s.source)
+        {
+            // Stopped inside a page (its posts left for the next run) or by a failure.
+            report!(
+                "  the backfill is not complete: `feedwright backfill {}` continues at {url}",
+                s.source
+            );
         }
         for (url, reason) in &s.failures {
             report!("  failed {url}: {reason}");

@@ -622,6 +622,14 @@ fn a_backfill_split_by_the_budget_archives_oldest_first_once_complete() {
             !dir.path().join("out/main/archive").exists(),
             "an archive page was built before the backfill was complete"
         );
+        // Cut at a page boundary or inside a page, the run says where the next one goes on.
+        assert!(
+            stderr.contains("the next backfill continues at")
+                || stderr.contains(
+                    "the backfill is not complete: `feedwright backfill site` continues at"
+                ),
+            "{stderr}"
+        );
         held_said |= stderr
             .contains("older entries wait to be archived until the backfill of site is complete");
         let (_, status, _) = feedwright(&cfg, &["status"]);
