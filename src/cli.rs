@@ -340,6 +340,21 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
         Some(b) => b,
         None => &NoProgress,
     };
+    // Where each unfinished backfill stands before this one (see the summary below).
+    let places_before: std::collections::HashMap<String, Option<(String, u32)>> =
+        if backfill.is_some() {
+            cfg.sources
+                .iter()
+                .map(|src| {
+                    (
+                        src.name.clone(),
+                        store.backfill_get(&src.name).ok().flatten(),
+                    )
+                })
+                .collect()
+        } else {
+            std::collections::HashMap::new()
+        };
     let report = match &backfill {
         None => runtime.block_on(pipeline::refresh(&cfg, &mut store, &fetcher, progress)),
         Some(only) => runtime.block_on(async {
@@ -382,6 +397,21 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
             report!(
                 "  the backfill is not complete: `feedwright backfill {}` continues at {url}",
                 s.source
+            );
+        }
+        if backfill.is_some()
+            && s.new == 0
+            && s.updated == 0
+            && (s.deferred > 0 || s.backfill_left_at.is_some())
+            && let Some(Some(place)) = places_before.get(&s.source)
+            && store.backfill_get(&s.source).ok().flatten().as_ref() == Some(place)
+        {
+            // It started and stopped at the same place, storing nothing: the next backfill
+            // would do the same.
+            report!(
+                "  the request budget ran out before a single post was stored (http.max_requests \
+                 = {}): raise it, or the backfill cannot move on",
+                cfg.http.max_requests
             );
         }
         for (url, reason) in &s.failures {

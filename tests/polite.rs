@@ -679,6 +679,31 @@ fn a_backfill_split_by_the_budget_archives_oldest_first_once_complete() {
     }
 }
 
+/// A request budget too small for a backfill to store anything: it would start and stop at the
+/// same place on every run, so the run says to raise it.
+#[test]
+fn a_backfill_that_cannot_move_on_says_to_raise_the_budget() {
+    let (site, _) = site_with_posts(15, 6500);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&site, "max_requests = 1", ""));
+    let said = "the request budget ran out before a single post was stored (http.max_requests = 1)";
+    let (_, _, first) = feedwright(&cfg, &["backfill", "site"]);
+    assert!(
+        !first.contains(said),
+        "the first run moved from nowhere: {first}"
+    );
+    let (_, _, second) = feedwright(&cfg, &["backfill", "site"]);
+    assert!(second.contains(said), "{second}");
+    // With a budget that lets it move, it does, and says nothing of the kind.
+    write_config(dir.path(), &config(&site, "max_requests = 6", ""));
+    let (_, _, third) = feedwright(&cfg, &["backfill", "site"]);
+    assert!(!third.contains("ran out before a single post"), "{third}");
+    assert!(
+        third.contains("site: 4 new") || third.contains("site: 5 new"),
+        "{third}"
+    );
+}
+
 /// More posts came out between two runs than `max_pages` listing pages show: the run reads on
 /// past `max_pages` until a page shows a stored post, so none is lost (the next run's first
 /// pages would hold only stored posts, and those past them would never be read). When the
