@@ -1986,6 +1986,8 @@ pub async fn backfill_source(
     let live = live_sources(cfg);
     seed_robots(store, fetcher);
     let resumed = store.backfill_get(&src.name).ok().flatten();
+    // The source's own page, when looking for a REST API fetched it: the walk's first page.
+    let mut first_page = None;
     if let Some(done) = backfill_wordpress(
         src,
         store,
@@ -1995,6 +1997,7 @@ pub async fn backfill_source(
         progress,
         &live,
         resumed.as_ref(),
+        &mut first_page,
     )
     .await
     {
@@ -2031,7 +2034,14 @@ pub async fn backfill_source(
         if let Err(e) = store.backfill_put(&src.name, url.as_str(), pages, Utc::now()) {
             tracing::warn!(source = %src.name, "cannot save backfill progress: {e}");
         }
-        let mut page = match fetcher.get(&url).await {
+        let prefetched = first_page
+            .take()
+            .filter(|_| Url::parse(&src.url).is_ok_and(|start| start == url));
+        let fetched = match prefetched {
+            Some(f) => Ok(f),
+            None => fetcher.get(&url).await,
+        };
+        let mut page = match fetched {
             Ok(f) => {
                 if pages == 0 {
                     // Page 1's validators let the next regular run start warm.
@@ -2246,6 +2256,7 @@ async fn backfill_wordpress(
     progress: &dyn Progress,
     live: &Live,
     resumed: Option<&(String, u32)>,
+    first_page: &mut Option<source::Fetched>,
 ) -> Option<u32> {
     if !matches!(src.kind, SourceKind::Wordpress | SourceKind::Auto)
         || resumed.is_some_and(|(url, _)| !source::wordpress::may_be_backfill_url(url))
@@ -2255,9 +2266,14 @@ async fn backfill_wordpress(
     let start = Url::parse(&src.url).ok()?;
     let first = fetcher.get(&start).await.ok()?;
     if source::looks_like_feed(first.content_type.as_deref(), &first.body) {
+        *first_page = Some(first);
         return None;
     }
-    let root = source::wordpress_root(src, &start, &first).await?;
+    let Some(root) = source::wordpress_root(src, &start, &first).await else {
+        // No REST API: the walk reads this page first, not again.
+        *first_page = Some(first);
+        return None;
+    };
     let place = resumed.map(|(url, _)| source::wordpress::backfill_place(&root, url));
     let (category, mut page) = match place {
         Some(Some(place)) => {
@@ -2265,10 +2281,16 @@ async fn backfill_wordpress(
             place
         }
         // A listing walk's progress: the walk goes on.
-        Some(None) => return None,
+        Some(None) => {
+            *first_page = Some(first);
+            return None;
+        }
         None => match source::wordpress::listing_category(fetcher, &root, &start).await {
             Ok(id) => (id, 1),
-            Err(e) => return wordpress_refused(src, rep, e),
+            Err(e) => {
+                *first_page = Some(first);
+                return wordpress_refused(src, rep, e);
+            }
         },
     };
     state.remember(&start, &first);

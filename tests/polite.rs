@@ -679,6 +679,28 @@ fn a_backfill_split_by_the_budget_archives_oldest_first_once_complete() {
     }
 }
 
+/// A backfill reads each listing page once: the first one, fetched to look for a REST API, is
+/// the walk's first page too.
+#[test]
+fn a_cold_backfill_reads_each_listing_page_once() {
+    let (site, _) = site_with_posts(25, 6700);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&site, "", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["backfill"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 25 new"), "{stderr}");
+    let listing: Vec<String> = site
+        .requests()
+        .into_iter()
+        .filter(|p| p.starts_with("/cat/"))
+        .collect();
+    assert_eq!(
+        listing,
+        ["/cat/", "/cat/page/2/", "/cat/page/3/"],
+        "{listing:?}"
+    );
+}
+
 /// A request budget too small for a backfill to store anything: it would start and stop at the
 /// same place on every run, so the run says to raise it.
 #[test]
