@@ -2117,3 +2117,66 @@ fn a_refused_recipient_is_named_and_the_others_still_get_the_issue() {
     );
     assert!(sink.messages().is_empty());
 }
+
+/// `--now` chooses the week, not the time of sending: an issue sent (and a test copy) later
+/// than `--now` is dated when it is sent, and recorded so (the list of issues shows that day).
+#[test]
+fn the_date_header_and_the_recorded_time_are_when_the_issue_is_sent() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    // `Fixture::run` passes --now 2024-11-18T13:00:00Z, long before the test runs.
+    let before = Utc::now() - chrono::Duration::seconds(1);
+    let copy = fx
+        .run(&DigestOptions {
+            to: Some("editor@example.org".into()),
+            ..fx.opts()
+        })
+        .expect("test copy");
+    assert!(matches!(copy, DigestOutcome::TestCopy { .. }), "{copy:?}");
+    let sent = fx.run(&fx.opts()).expect("real run");
+    assert!(matches!(sent, DigestOutcome::Sent { .. }), "{sent:?}");
+    let after = Utc::now() + chrono::Duration::seconds(1);
+    let within = |what: &str, at: DateTime<Utc>| {
+        assert!(
+            before <= at && at <= after,
+            "{what} is {at}, not the time of sending ({before} to {after})"
+        );
+    };
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2);
+    for (what, path) in [
+        ("the test copy's Date", &messages[0]),
+        ("the issue's Date", &messages[1]),
+    ] {
+        let m = parse_message(path);
+        let date = m["headers"]["Date"].as_str().expect("Date").to_owned();
+        let date = DateTime::parse_from_rfc2822(&date)
+            .unwrap_or_else(|e| panic!("{what}: {date:?}: {e}"))
+            .with_timezone(&Utc);
+        within(what, date);
+    }
+    // The public copy carries the same date as the message sent.
+    let eml = std::fs::read_to_string(fx.out("2024-W46.eml")).expect("eml");
+    let date = eml
+        .lines()
+        .find_map(|l| l.strip_prefix("Date: "))
+        .expect("a Date header in the .eml");
+    within(
+        "the .eml's Date",
+        DateTime::parse_from_rfc2822(date)
+            .expect("date")
+            .with_timezone(&Utc),
+    );
+    let issue = fx
+        .store()
+        .digest_issue("negotiation", "2024-W46")
+        .expect("q")
+        .expect("recorded");
+    within("the recorded sent_at", issue.sent_at);
+    let index = std::fs::read_to_string(fx.out("index.html")).expect("index");
+    assert!(
+        index.contains(&format!("— {}</li>", issue.sent_at.format("%Y-%m-%d"))),
+        "{index}"
+    );
+    assert!(!index.contains("2024-11-18"), "{index}");
+}

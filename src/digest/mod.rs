@@ -6,8 +6,10 @@
 //! [`crate::publish::write_atomic`], DKIM-sign what is sent when configured ([`dkim`]), send it
 //! ([`mail`]) and record it in the store; the related links fixed at store time ([`related`]);
 //! template checks for `check` ([`check_templates`]).
-//! Must not: scrape or fetch anything, run SQL itself (the store does), parse the command line,
-//! or read the clock (`now` is a parameter).
+//! Must not: scrape or fetch anything, run SQL itself (the store does), or parse the command
+//! line. `now` (a parameter) chooses the week; the clock is read only for what must be the real
+//! time: whether that week is over, and when the issue is sent (its `Date` header and the
+//! recorded `sent_at`).
 //!
 //! # Wiring it into the CLI
 //!
@@ -597,6 +599,9 @@ fn run_once(
         ),
         None => format!("digest.{}.{}@{}", plan.feed.name, label, plan.domain),
     };
+    // `now` only chooses the week: the message is dated, and the issue recorded, at the time
+    // it is sent (a retry of the same week gets a new `Date`, with the same `Message-ID`).
+    let sending_at = Utc::now();
     let message = |to: &[String]| {
         mail::build_message(&mail::MessageParts {
             from: &plan.digest.from,
@@ -605,7 +610,7 @@ fn run_once(
             text: &rendered.text,
             html: &rendered.html,
             message_id: &message_id,
-            date: now,
+            date: sending_at,
             list_name: &plan.title,
             list_id: &plan.list_id,
             unsubscribe_url: Some(&plan.unsubscribe),
@@ -655,7 +660,14 @@ fn run_once(
             });
         }
         // No server: the issue is recorded as written, not sent.
-        let issue = plan.issue(&label, &rendered.subject, &message_id, now, false, &entries);
+        let issue = plan.issue(
+            &label,
+            &rendered.subject,
+            &message_id,
+            sending_at,
+            false,
+            &entries,
+        );
         let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
         store.record_digest_issue(&plan.feed.name, &issue, &ids)?;
         write_archive(store, &plan).map_err(|e| e.after(&label, "was written and recorded"))?;
@@ -693,7 +705,14 @@ fn run_once(
     // The record is written (not committed) and the store's write lock held before the message
     // goes out, so a store that cannot be written fails here, with nothing sent; it is
     // committed once the server accepted the message.
-    let issue = plan.issue(&label, &rendered.subject, &message_id, now, true, &entries);
+    let issue = plan.issue(
+        &label,
+        &rendered.subject,
+        &message_id,
+        sending_at,
+        true,
+        &entries,
+    );
     let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
     // An issue recorded as only written before is marked delivered, keeping its entries.
     let new_ids = recorded.is_none().then_some(ids.as_slice());
@@ -1044,7 +1063,7 @@ impl<'a> Plan<'a> {
         week: &str,
         subject: &str,
         message_id: &str,
-        now: DateTime<Utc>,
+        sent_at: DateTime<Utc>,
         delivered: bool,
         entries: &[StoredEntry],
     ) -> DigestIssue {
@@ -1052,7 +1071,7 @@ impl<'a> Plan<'a> {
             week: week.to_owned(),
             subject: subject.to_owned(),
             message_id: message_id.to_owned(),
-            sent_at: now,
+            sent_at,
             delivered,
             titles: entries.iter().map(|e| e.entry.title.clone()).collect(),
         }
