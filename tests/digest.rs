@@ -2180,3 +2180,72 @@ fn the_date_header_and_the_recorded_time_are_when_the_issue_is_sent() {
     );
     assert!(!index.contains("2024-11-18"), "{index}");
 }
+
+/// A template that renders nothing but whitespace would send a blank subject or an empty part
+/// (with no unsubscribe link): `check` and the digest refuse it, naming the file, and nothing
+/// is sent or recorded. `check` also refuses a body template without the unsubscribe link.
+#[test]
+fn templates_that_render_nothing_or_no_unsubscribe_link_are_refused() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    let tdir = fx.dir.path().join("templates");
+    std::fs::create_dir_all(&tdir).expect("mkdir");
+    for (file, text) in [
+        ("digest.html", ""),
+        ("digest.html", "  \n{% if false %}<p>never</p>{% endif %}\n"),
+        ("digest.txt", "\n\n   \n"),
+        ("digest_subject.txt", "{% if false %}Weekly{% endif %}\n"),
+    ] {
+        std::fs::write(tdir.join(file), text).expect("write");
+        let path = format!("templates/{file}");
+        let err = digest::check_templates(&fx.config(), fx.dir.path()).expect_err(file);
+        assert_eq!(err.exit_code(), 2, "{file}: {err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&path) && msg.contains("renders to nothing"),
+            "{file}: {msg}"
+        );
+        let err = fx.run(&fx.opts()).expect_err(file);
+        assert_eq!(err.exit_code(), 2, "{file}: {err}");
+        assert!(err.to_string().contains(&path), "{file}: {err}");
+        std::fs::remove_file(tdir.join(file)).expect("rm");
+    }
+    // The binary's check says so and exits 2.
+    std::fs::create_dir_all(fx.dir.path().join("posts")).expect("the source's folder");
+    std::fs::write(tdir.join("digest.html"), "").expect("write");
+    let (code, stdout, stderr) = common::feedwright(&fx.config_path(), &["check"]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("templates/digest.html") && stderr.contains("renders to nothing"),
+        "{stderr}"
+    );
+    std::fs::remove_file(tdir.join("digest.html")).expect("rm");
+    // Parts that render but leave the unsubscribe link out.
+    for (file, text) in [
+        (
+            "digest.html",
+            "<p>{{ title }}</p>{% for e in entries %}<a href=\"{{ e.url }}\">{{ e.title }}</a>{% endfor %}",
+        ),
+        (
+            "digest.txt",
+            "{{ title }}\n{% for e in entries %}* {{ e.title }} {{ e.url }}\n{% endfor %}",
+        ),
+    ] {
+        std::fs::write(tdir.join(file), text).expect("write");
+        let err = digest::check_templates(&fx.config(), fx.dir.path()).expect_err(file);
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("templates/{file}")) && msg.contains("no unsubscribe link"),
+            "{file}: {msg}"
+        );
+        std::fs::remove_file(tdir.join(file)).expect("rm");
+    }
+    assert!(sink.messages().is_empty());
+    assert!(
+        fx.store()
+            .digest_issue("negotiation", "2024-W46")
+            .expect("q")
+            .is_none()
+    );
+    digest::check_templates(&fx.config(), fx.dir.path()).expect("built-ins are valid");
+}

@@ -813,9 +813,11 @@ fn unfinished(
 }
 
 /// Check that the three templates (built-in or overridden in `<config_dir>/templates/`) parse
-/// and render a sample issue with strict undefined variables. The error names the template file
-/// and line. Does nothing useful without a `[digest]` table but still checks the templates.
-pub fn check_templates(cfg: &Config, config_dir: &Path) -> Result<(), DigestError> {
+/// and render sample issues with strict undefined variables, that none renders to nothing and
+/// that both parts show the unsubscribe link. The error names the template file (and line,
+/// when it has one). Does nothing useful without a `[digest]` table but still checks the
+/// templates. Returns the templates checked.
+pub fn check_templates(cfg: &Config, config_dir: &Path) -> Result<Templates, DigestError> {
     let templates = Templates::load(config_dir)?;
     let tz = match cfg.digest.as_ref().and_then(|d| d.timezone.as_deref()) {
         Some(t) => parse_tz(t, "digest.timezone")?,
@@ -839,16 +841,50 @@ pub fn check_templates(cfg: &Config, config_dir: &Path) -> Result<(), DigestErro
     // summary, a known date. A template that needs one of them fails here, not on the day an
     // issue holds such a post.
     let bare = bare_entry(&sample);
+    let mut issues = Vec::new();
     for entries in [
         vec![sample.clone(), bare.clone()],
         vec![bare],
         vec![sample.clone()],
     ] {
-        render::render_issue(&templates, &meta, &entries, usize::MAX)?;
+        issues.push(render::render_issue(
+            &templates,
+            &meta,
+            &entries,
+            usize::MAX,
+        )?);
     }
     // And as a mail too big to hold every post: the "and N more" branch.
     let shrunk = render::context(&meta, &[sample], 1, 0);
-    render::render_context(&templates, shrunk)?;
+    issues.push(render::render_context(&templates, shrunk)?);
+    // Once every branch rendered (an error in one is the first thing to fix).
+    let unsubscribe = meta.unsubscribe_url.clone().unwrap_or_default();
+    for issue in &issues {
+        offers_unsubscribing(&templates, issue, &unsubscribe)?;
+    }
+    Ok(templates)
+}
+
+/// Both parts of every issue show the unsubscribe link (bulk mail must offer a way out in its
+/// body, not only in `List-Unsubscribe`): a template that leaves out `unsubscribe_url` is
+/// refused, naming the file.
+fn offers_unsubscribing(
+    templates: &Templates,
+    issue: &render::RenderedIssue,
+    url: &str,
+) -> Result<(), DigestError> {
+    for (name, part) in [
+        (render::TEXT_TEMPLATE, &issue.text),
+        (render::HTML_TEMPLATE, &issue.html),
+    ] {
+        if !part.contains(url) {
+            return Err(templates.error(
+                name,
+                "the issue it renders has no unsubscribe link: show {{ unsubscribe_url }} \
+                 (as the built-in template does)",
+            ));
+        }
+    }
     Ok(())
 }
 
