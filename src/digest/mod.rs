@@ -31,8 +31,10 @@
 //!   it again) and [`DigestError::AfterRecord`] (sent and recorded; a later step failed).
 //!
 //! `check` calls [`check_templates`] when the config has a `[digest]` table and exits 2 with the
-//! error's message (it names the template file and line) when it fails. The daemon logs
-//! [`run`]'s errors the same way.
+//! error's message (it names the template file and line) when it fails. `digest` and the
+//! daemon call [`run_with_templates`] with the templates [`check_templates`] returned (the
+//! daemon's: those of its start or last accepted reload, so a template edited or broken since
+//! is not used before a reload accepts it); the daemon logs the errors as `digest` prints them.
 
 pub mod dkim;
 pub mod mail;
@@ -486,13 +488,39 @@ impl DigestError {
 /// A real run's result is recorded for `status`, `/healthz` and `/metrics`
 /// ([`Store::record_digest_attempt`]): a failure (but a `--now` refused) until a run sends,
 /// writes or has nothing to send.
+///
+/// The templates are read from `opts.config_dir` (see [`Templates::load`]); a caller that
+/// already holds the ones in force (the daemon: those of its start or last accepted reload)
+/// calls [`run_with_templates`].
 pub fn run(
     cfg: &Config,
     store: &mut Store,
     opts: &DigestOptions,
     now: DateTime<Utc>,
 ) -> Result<DigestOutcome, DigestError> {
-    let result = run_once(cfg, store, opts, now);
+    run_and_record(cfg, store, opts, None, now)
+}
+
+/// [`run`] with `templates` (loaded and checked before, e.g. by [`check_templates`]) instead of
+/// those on disk now: a template edited since is not used until it is loaded again.
+pub fn run_with_templates(
+    cfg: &Config,
+    store: &mut Store,
+    opts: &DigestOptions,
+    templates: &Templates,
+    now: DateTime<Utc>,
+) -> Result<DigestOutcome, DigestError> {
+    run_and_record(cfg, store, opts, Some(templates), now)
+}
+
+fn run_and_record(
+    cfg: &Config,
+    store: &mut Store,
+    opts: &DigestOptions,
+    templates: Option<&Templates>,
+    now: DateTime<Utc>,
+) -> Result<DigestOutcome, DigestError> {
+    let result = run_once(cfg, store, opts, templates, now);
     let for_real = !opts.dry_run && opts.to.is_none();
     if let (true, Some(d)) = (for_real, &cfg.digest) {
         let failure = match &result {
@@ -522,10 +550,18 @@ fn run_once(
     cfg: &Config,
     store: &mut Store,
     opts: &DigestOptions,
+    templates: Option<&Templates>,
     now: DateTime<Utc>,
 ) -> Result<DigestOutcome, DigestError> {
     let plan = Plan::new(cfg, opts)?;
-    let templates = Templates::load(&opts.config_dir)?;
+    let loaded;
+    let templates = match templates {
+        Some(t) => t,
+        None => {
+            loaded = Templates::load(&opts.config_dir)?;
+            &loaded
+        }
+    };
     let week = week::last_complete_week(now, plan.tz);
     let label = week.week.label();
     let for_real = !opts.dry_run && opts.to.is_none();
@@ -579,7 +615,7 @@ fn run_once(
     }
 
     let meta = plan.meta(&week);
-    let versions = render::render_versions(&templates, &meta, &entries, render::MAX_HTML_BYTES)?;
+    let versions = render::render_versions(templates, &meta, &entries, render::MAX_HTML_BYTES)?;
     let rendered = &versions.mail;
     let test_to;
     let recipients: &[String] = match &opts.to {
