@@ -2249,3 +2249,67 @@ fn templates_that_render_nothing_or_no_unsubscribe_link_are_refused() {
     );
     digest::check_templates(&fx.config(), fx.dir.path()).expect("built-ins are valid");
 }
+
+/// A post withdrawn after a preview (made a draft, so out of the feeds) does not stay public
+/// through the preview's files: the next digest of that week, a dry run or a real one, finds
+/// nothing to send and removes them. An issue on record keeps its files.
+#[test]
+fn a_preview_of_a_post_withdrawn_since_does_not_stay_published() {
+    let fx = Fixture::new(None);
+    let posts = fx.dir.path().join("posts");
+    std::fs::create_dir_all(&posts).expect("posts");
+    let post = |draft: bool| {
+        format!(
+            "+++\ntitle = \"Embargoed announcement\"\ndate = 2024-11-20T12:00:00Z\n\
+             url = \"https://example.org/embargo/\"\ndraft = {draft}\n+++\nNot yet public.\n"
+        )
+    };
+    let cfg = fx.config_path();
+    let run = |draft: bool| {
+        std::fs::write(posts.join("embargo.md"), post(draft)).expect("write post");
+        let (code, _, stderr) = common::feedwright(&cfg, &["run"]);
+        assert_eq!(code, 0, "{stderr}");
+    };
+    let now = "2024-11-25T13:00:00Z";
+    let files = ["2024-W47.html", "2024-W47.txt", "2024-W47.eml"];
+    for real in [false, true] {
+        run(false);
+        let (code, stdout, stderr) =
+            common::feedwright(&cfg, &["digest", "--now", now, "--dry-run"]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains("dry run: wrote"), "{stdout}");
+        for f in files {
+            let text = std::fs::read_to_string(fx.out(f)).expect(f);
+            assert!(text.contains("Embargoed announcement"), "{f}");
+        }
+        // Withdrawn, then the week's digest: nothing to send, and the preview is gone.
+        run(true);
+        let args: &[&str] = if real {
+            &["digest", "--now", now]
+        } else {
+            &["digest", "--now", now, "--dry-run"]
+        };
+        let (code, stdout, stderr) = common::feedwright(&cfg, args);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(stdout.trim_end(), "digest 2024-W47: skipped: nothing new");
+        assert!(stderr.contains("are removed"), "{stderr}");
+        for f in files {
+            assert!(
+                !fx.out(f).exists(),
+                "{f} still published (real run: {real})"
+            );
+        }
+    }
+    // A recorded issue's files stay what was written, even once its week has nothing new.
+    run(false);
+    let (code, stdout, stderr) = common::feedwright(&cfg, &["digest", "--now", now]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("written (1 post;"), "{stdout}");
+    run(true);
+    let (code, stdout, _) = common::feedwright(&cfg, &["digest", "--now", now]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("already written"), "{stdout}");
+    for f in files {
+        assert!(fx.out(f).is_file(), "{f} of a recorded issue removed");
+    }
+}

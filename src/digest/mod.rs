@@ -611,6 +611,12 @@ fn run_once(
         }
     };
     if entries.is_empty() {
+        // Files of this week that no record backs (a preview, or an attempt that was never
+        // sent) would keep in the public folder posts withdrawn since: they go. A recorded
+        // issue's files are never touched (its mail links them).
+        if recorded.is_none() && opts.to.is_none() {
+            remove_unrecorded_files(&plan, &label)?;
+        }
         return Ok(DigestOutcome::SkippedNothingNew { week: label });
     }
 
@@ -1285,6 +1291,32 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), DigestError> {
             path: path.display().to_string(),
             message: e.to_string(),
         })
+}
+
+/// Remove `<label>.html`, `.txt` and `.eml` of a week with no issue on record and nothing to
+/// send: written by a dry run or by a real run whose send failed, they may list posts taken out
+/// of the feed since (a file deleted or made a draft), and `output_dir` may be public.
+fn remove_unrecorded_files(plan: &Plan<'_>, label: &str) -> Result<(), DigestError> {
+    let dir = plan.dir();
+    let mut removed = Vec::new();
+    for ext in ["html", "txt", "eml"] {
+        let path = dir.join(format!("{label}.{ext}"));
+        let gone = crate::publish::remove_file(&path).map_err(|e| DigestError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        if gone {
+            removed.push(path.display().to_string());
+        }
+    }
+    if !removed.is_empty() {
+        tracing::info!(
+            "digest {label}: nothing to send, so the files written for this week earlier (a \
+             preview, or an issue never sent) are removed: {}",
+            removed.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// The digest's feed was renamed (see [`Store::adopt_digest_history`]): its issues become the
