@@ -745,10 +745,14 @@ pub fn digest(
             );
         }
     }
-    if let Err(e) = crate::digest::check_templates(&cfg, &config_dir(path)) {
-        eprintln!("error: {}", e.in_config_file(path));
-        return Exit::Usage;
-    }
+    // The templates checked are the ones used (an edit meanwhile is not).
+    let templates = match crate::digest::check_templates(&cfg, &config_dir(path)) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}", e.in_config_file(path));
+            return Exit::Usage;
+        }
+    };
     if let Err(e) = prepare_output_dir(&cfg.output_dir) {
         eprintln!("error: {e}");
         return Exit::Usage;
@@ -784,7 +788,7 @@ pub fn digest(
         to,
         config_dir: config_dir(path),
     };
-    match crate::digest::run(&cfg, &mut store, &opts, now) {
+    match crate::digest::run_with_templates(&cfg, &mut store, &opts, &templates, now) {
         Ok(outcome) => {
             println!("{}", crate::terminal::Printable(&outcome));
             if outcome.exit_code() == 0 {
@@ -815,12 +819,17 @@ pub fn daemon(path: &Path, wait: Duration) -> Exit {
     for note in cfg.advice() {
         eprintln!("warning: {}: {note}", path.display());
     }
-    if cfg.digest.is_some()
-        && let Err(e) = crate::digest::check_templates(&cfg, &config_dir(path))
-    {
-        eprintln!("error: {}", e.in_config_file(path));
-        return Exit::Usage;
-    }
+    // The digest uses these templates until a reload accepts new ones.
+    let templates = match cfg.digest {
+        None => None,
+        Some(_) => match crate::digest::check_templates(&cfg, &config_dir(path)) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("error: {}", e.in_config_file(path));
+                return Exit::Usage;
+            }
+        },
+    };
     if let Err(e) = prepare_output_dir(&cfg.output_dir) {
         eprintln!("error: {e}");
         return Exit::Usage;
@@ -837,7 +846,7 @@ pub fn daemon(path: &Path, wait: Duration) -> Exit {
         Ok(l) => l,
         Err(e) => return e,
     };
-    let result = runtime.block_on(crate::daemon::run(path, cfg, store, listener));
+    let result = runtime.block_on(crate::daemon::run(path, cfg, templates, store, listener));
     // A digest still waiting for an unresponsive SMTP server runs on a blocking thread: the
     // process does not wait for it (nothing was recorded; the next start catches the week up).
     runtime.shutdown_timeout(Duration::from_secs(1));

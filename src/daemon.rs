@@ -158,6 +158,9 @@ struct Shared {
     /// Folders of retired feeds already warned about: once per folder while the daemon runs,
     /// not on every refresh of every source.
     retired_warned: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+    /// The digest's templates in force: loaded with the configuration at start-up or at the
+    /// last accepted reload (none without `[digest]`), never read from disk in between.
+    templates: std::sync::RwLock<Option<Arc<crate::digest::render::Templates>>>,
 }
 
 impl Shared {
@@ -243,12 +246,14 @@ impl Server {
     }
 }
 
-/// Run until SIGTERM or SIGINT. `cfg` is already loaded and valid; `store` already open;
+/// Run until SIGTERM or SIGINT. `cfg` is already loaded and valid, `templates` the digest's
+/// checked with it (none without `[digest]`); `store` already open;
 /// `listener`, when `[server]` is configured, is served for the daemon's whole life (a reload
 /// restarts the server with the new configuration on the same socket, but does not move it).
 pub async fn run(
     config_path: &Path,
     cfg: Config,
+    templates: Option<crate::digest::render::Templates>,
     store: Store,
     listener: Option<tokio::net::TcpListener>,
 ) -> Result<(), String> {
@@ -268,6 +273,7 @@ pub async fn run(
         store: Arc::new(Mutex::new(store)),
         stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         retired_warned: std::sync::Mutex::default(),
+        templates: std::sync::RwLock::new(templates.map(Arc::new)),
     });
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
@@ -300,11 +306,12 @@ pub async fn run(
                 Err(e) if new.digest.is_some() => {
                     Err(e.in_config_file(&shared.config_path).to_string())
                 }
-                _ => Ok(new),
+                Ok(t) if new.digest.is_some() => Ok((new, Some(Arc::new(t)))),
+                _ => Ok((new, None)),
             },
             Err(e) => Err(e.to_string()),
         };
-        let new = match new {
+        let (new, templates) = match new {
             Ok(new) => new,
             Err(e) => {
                 // The old schedules, and the job in progress, go on untouched.
@@ -335,6 +342,7 @@ pub async fn run(
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
         *shared.cfg.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new.clone());
+        *shared.templates.write().unwrap_or_else(|p| p.into_inner()) = templates;
         drop(guard);
         server = reload_server(server, socket.as_ref(), &old, &new).await;
         spawn_schedules(&shared, &mut tasks);
@@ -784,6 +792,11 @@ async fn digest_now(shared: &Shared, cfg: Arc<Config>, now: DateTime<Utc>) -> bo
         return false;
     }
     let config_path = shared.config_path.clone();
+    let templates = shared
+        .templates
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     let job = tokio::task::spawn_blocking(move || {
         if stopped() {
             tracing::info!("digest: not started, the daemon is stopping");
@@ -794,7 +807,11 @@ async fn digest_now(shared: &Shared, cfg: Arc<Config>, now: DateTime<Utc>) -> bo
             to: None,
             config_dir: config_dir(&config_path),
         };
-        match crate::digest::run(&cfg, &mut store, &opts, now) {
+        let ran = match &templates {
+            Some(t) => crate::digest::run_with_templates(&cfg, &mut store, &opts, t, now),
+            None => crate::digest::run(&cfg, &mut store, &opts, now),
+        };
+        match ran {
             // Recipients the server refused got nothing; the others did, and the issue is
             // recorded as sent, so nothing is retried.
             Ok(outcome) if outcome.exit_code() != 0 => {

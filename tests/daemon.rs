@@ -933,3 +933,51 @@ fn the_daemon_does_not_repeat_standing_warnings_on_every_refresh() {
     let warns = text.lines().filter(|l| l.contains("WARN")).count();
     assert_eq!(warns, 2, "{text}");
 }
+
+/// The templates in force are those of the start or of the last accepted reload: a template
+/// broken on disk, whose reload was rejected, is not used by the digest's next attempt, which
+/// sends the issue with the templates loaded at start-up.
+#[test]
+fn a_template_whose_reload_was_rejected_is_not_used_by_the_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start("tempfail-once");
+    let cfg = events_mailed_weekly(dir.path(), &sink, "[5]");
+    let templates = dir.path().join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(
+        templates.join("digest_subject.txt"),
+        "Loaded at start-up: {{ week }}\n",
+    )
+    .unwrap();
+    let log = dir.path().join("daemon.log");
+    let d = start(&cfg, &log);
+    let read = || std::fs::read_to_string(&log).unwrap();
+    wait_for("the failed attempt", Duration::from_secs(20), || {
+        read().contains("trying again in 5 s")
+    });
+    // Broken before the retry, and rejected by a reload.
+    std::fs::write(templates.join("digest.txt"), "{{ title }\n").unwrap();
+    std::fs::write(templates.join("digest_subject.txt"), "Edited on disk\n").unwrap();
+    signal(&d, "HUP");
+    wait_for("the rejection", Duration::from_secs(5), || {
+        read().contains("reload rejected")
+    });
+    wait_for("the digest to be sent", Duration::from_secs(20), || {
+        read().contains("sent 1 post to 1 recipient")
+    });
+    let text = read();
+    let at = |what: &str| text.find(what).unwrap();
+    assert!(
+        at("reload rejected") < at("sent 1 post to 1 recipient"),
+        "the retry came before the rejected reload: {text}"
+    );
+    assert!(
+        !text.lines().any(|l| l.contains("digest: template")),
+        "the digest used the rejected template: {text}"
+    );
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "{text}");
+    let mail = std::fs::read_to_string(&messages[0]).unwrap();
+    assert!(mail.contains("Subject: Loaded at start-up: "), "{mail}");
+    signal(&d, "TERM");
+}

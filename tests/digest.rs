@@ -2117,3 +2117,199 @@ fn a_refused_recipient_is_named_and_the_others_still_get_the_issue() {
     );
     assert!(sink.messages().is_empty());
 }
+
+/// `--now` chooses the week, not the time of sending: an issue sent (and a test copy) later
+/// than `--now` is dated when it is sent, and recorded so (the list of issues shows that day).
+#[test]
+fn the_date_header_and_the_recorded_time_are_when_the_issue_is_sent() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    // `Fixture::run` passes --now 2024-11-18T13:00:00Z, long before the test runs.
+    let before = Utc::now() - chrono::Duration::seconds(1);
+    let copy = fx
+        .run(&DigestOptions {
+            to: Some("editor@example.org".into()),
+            ..fx.opts()
+        })
+        .expect("test copy");
+    assert!(matches!(copy, DigestOutcome::TestCopy { .. }), "{copy:?}");
+    let sent = fx.run(&fx.opts()).expect("real run");
+    assert!(matches!(sent, DigestOutcome::Sent { .. }), "{sent:?}");
+    let after = Utc::now() + chrono::Duration::seconds(1);
+    let within = |what: &str, at: DateTime<Utc>| {
+        assert!(
+            before <= at && at <= after,
+            "{what} is {at}, not the time of sending ({before} to {after})"
+        );
+    };
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2);
+    for (what, path) in [
+        ("the test copy's Date", &messages[0]),
+        ("the issue's Date", &messages[1]),
+    ] {
+        let m = parse_message(path);
+        let date = m["headers"]["Date"].as_str().expect("Date").to_owned();
+        let date = DateTime::parse_from_rfc2822(&date)
+            .unwrap_or_else(|e| panic!("{what}: {date:?}: {e}"))
+            .with_timezone(&Utc);
+        within(what, date);
+    }
+    // The public copy carries the same date as the message sent.
+    let eml = std::fs::read_to_string(fx.out("2024-W46.eml")).expect("eml");
+    let date = eml
+        .lines()
+        .find_map(|l| l.strip_prefix("Date: "))
+        .expect("a Date header in the .eml");
+    within(
+        "the .eml's Date",
+        DateTime::parse_from_rfc2822(date)
+            .expect("date")
+            .with_timezone(&Utc),
+    );
+    let issue = fx
+        .store()
+        .digest_issue("negotiation", "2024-W46")
+        .expect("q")
+        .expect("recorded");
+    within("the recorded sent_at", issue.sent_at);
+    let index = std::fs::read_to_string(fx.out("index.html")).expect("index");
+    assert!(
+        index.contains(&format!("— {}</li>", issue.sent_at.format("%Y-%m-%d"))),
+        "{index}"
+    );
+    assert!(!index.contains("2024-11-18"), "{index}");
+}
+
+/// A template that renders nothing but whitespace would send a blank subject or an empty part
+/// (with no unsubscribe link): `check` and the digest refuse it, naming the file, and nothing
+/// is sent or recorded. `check` also refuses a body template without the unsubscribe link.
+#[test]
+fn templates_that_render_nothing_or_no_unsubscribe_link_are_refused() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    let tdir = fx.dir.path().join("templates");
+    std::fs::create_dir_all(&tdir).expect("mkdir");
+    for (file, text) in [
+        ("digest.html", ""),
+        ("digest.html", "  \n{% if false %}<p>never</p>{% endif %}\n"),
+        ("digest.txt", "\n\n   \n"),
+        ("digest_subject.txt", "{% if false %}Weekly{% endif %}\n"),
+    ] {
+        std::fs::write(tdir.join(file), text).expect("write");
+        let path = format!("templates/{file}");
+        let err = digest::check_templates(&fx.config(), fx.dir.path()).expect_err(file);
+        assert_eq!(err.exit_code(), 2, "{file}: {err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&path) && msg.contains("renders to nothing"),
+            "{file}: {msg}"
+        );
+        let err = fx.run(&fx.opts()).expect_err(file);
+        assert_eq!(err.exit_code(), 2, "{file}: {err}");
+        assert!(err.to_string().contains(&path), "{file}: {err}");
+        std::fs::remove_file(tdir.join(file)).expect("rm");
+    }
+    // The binary's check says so and exits 2.
+    std::fs::create_dir_all(fx.dir.path().join("posts")).expect("the source's folder");
+    std::fs::write(tdir.join("digest.html"), "").expect("write");
+    let (code, stdout, stderr) = common::feedwright(&fx.config_path(), &["check"]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("templates/digest.html") && stderr.contains("renders to nothing"),
+        "{stderr}"
+    );
+    std::fs::remove_file(tdir.join("digest.html")).expect("rm");
+    // Parts that render but leave the unsubscribe link out.
+    for (file, text) in [
+        (
+            "digest.html",
+            "<p>{{ title }}</p>{% for e in entries %}<a href=\"{{ e.url }}\">{{ e.title }}</a>{% endfor %}",
+        ),
+        (
+            "digest.txt",
+            "{{ title }}\n{% for e in entries %}* {{ e.title }} {{ e.url }}\n{% endfor %}",
+        ),
+    ] {
+        std::fs::write(tdir.join(file), text).expect("write");
+        let err = digest::check_templates(&fx.config(), fx.dir.path()).expect_err(file);
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("templates/{file}")) && msg.contains("no unsubscribe link"),
+            "{file}: {msg}"
+        );
+        std::fs::remove_file(tdir.join(file)).expect("rm");
+    }
+    assert!(sink.messages().is_empty());
+    assert!(
+        fx.store()
+            .digest_issue("negotiation", "2024-W46")
+            .expect("q")
+            .is_none()
+    );
+    digest::check_templates(&fx.config(), fx.dir.path()).expect("built-ins are valid");
+}
+
+/// A post withdrawn after a preview (made a draft, so out of the feeds) does not stay public
+/// through the preview's files: the next digest of that week, a dry run or a real one, finds
+/// nothing to send and removes them. An issue on record keeps its files.
+#[test]
+fn a_preview_of_a_post_withdrawn_since_does_not_stay_published() {
+    let fx = Fixture::new(None);
+    let posts = fx.dir.path().join("posts");
+    std::fs::create_dir_all(&posts).expect("posts");
+    let post = |draft: bool| {
+        format!(
+            "+++\ntitle = \"Embargoed announcement\"\ndate = 2024-11-20T12:00:00Z\n\
+             url = \"https://example.org/embargo/\"\ndraft = {draft}\n+++\nNot yet public.\n"
+        )
+    };
+    let cfg = fx.config_path();
+    let run = |draft: bool| {
+        std::fs::write(posts.join("embargo.md"), post(draft)).expect("write post");
+        let (code, _, stderr) = common::feedwright(&cfg, &["run"]);
+        assert_eq!(code, 0, "{stderr}");
+    };
+    let now = "2024-11-25T13:00:00Z";
+    let files = ["2024-W47.html", "2024-W47.txt", "2024-W47.eml"];
+    for real in [false, true] {
+        run(false);
+        let (code, stdout, stderr) =
+            common::feedwright(&cfg, &["digest", "--now", now, "--dry-run"]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains("dry run: wrote"), "{stdout}");
+        for f in files {
+            let text = std::fs::read_to_string(fx.out(f)).expect(f);
+            assert!(text.contains("Embargoed announcement"), "{f}");
+        }
+        // Withdrawn, then the week's digest: nothing to send, and the preview is gone.
+        run(true);
+        let args: &[&str] = if real {
+            &["digest", "--now", now]
+        } else {
+            &["digest", "--now", now, "--dry-run"]
+        };
+        let (code, stdout, stderr) = common::feedwright(&cfg, args);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(stdout.trim_end(), "digest 2024-W47: skipped: nothing new");
+        assert!(stderr.contains("are removed"), "{stderr}");
+        for f in files {
+            assert!(
+                !fx.out(f).exists(),
+                "{f} still published (real run: {real})"
+            );
+        }
+    }
+    // A recorded issue's files stay what was written, even once its week has nothing new.
+    run(false);
+    let (code, stdout, stderr) = common::feedwright(&cfg, &["digest", "--now", now]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("written (1 post;"), "{stdout}");
+    run(true);
+    let (code, stdout, _) = common::feedwright(&cfg, &["digest", "--now", now]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("already written"), "{stdout}");
+    for f in files {
+        assert!(fx.out(f).is_file(), "{f} of a recorded issue removed");
+    }
+}

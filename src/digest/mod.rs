@@ -6,8 +6,10 @@
 //! [`crate::publish::write_atomic`], DKIM-sign what is sent when configured ([`dkim`]), send it
 //! ([`mail`]) and record it in the store; the related links fixed at store time ([`related`]);
 //! template checks for `check` ([`check_templates`]).
-//! Must not: scrape or fetch anything, run SQL itself (the store does), parse the command line,
-//! or read the clock (`now` is a parameter).
+//! Must not: scrape or fetch anything, run SQL itself (the store does), or parse the command
+//! line. `now` (a parameter) chooses the week; the clock is read only for what must be the real
+//! time: whether that week is over, and when the issue is sent (its `Date` header and the
+//! recorded `sent_at`).
 //!
 //! # Wiring it into the CLI
 //!
@@ -29,8 +31,10 @@
 //!   it again) and [`DigestError::AfterRecord`] (sent and recorded; a later step failed).
 //!
 //! `check` calls [`check_templates`] when the config has a `[digest]` table and exits 2 with the
-//! error's message (it names the template file and line) when it fails. The daemon logs
-//! [`run`]'s errors the same way.
+//! error's message (it names the template file and line) when it fails. `digest` and the
+//! daemon call [`run_with_templates`] with the templates [`check_templates`] returned (the
+//! daemon's: those of its start or last accepted reload, so a template edited or broken since
+//! is not used before a reload accepts it); the daemon logs the errors as `digest` prints them.
 
 pub mod dkim;
 pub mod mail;
@@ -484,13 +488,39 @@ impl DigestError {
 /// A real run's result is recorded for `status`, `/healthz` and `/metrics`
 /// ([`Store::record_digest_attempt`]): a failure (but a `--now` refused) until a run sends,
 /// writes or has nothing to send.
+///
+/// The templates are read from `opts.config_dir` (see [`Templates::load`]); a caller that
+/// already holds the ones in force (the daemon: those of its start or last accepted reload)
+/// calls [`run_with_templates`].
 pub fn run(
     cfg: &Config,
     store: &mut Store,
     opts: &DigestOptions,
     now: DateTime<Utc>,
 ) -> Result<DigestOutcome, DigestError> {
-    let result = run_once(cfg, store, opts, now);
+    run_and_record(cfg, store, opts, None, now)
+}
+
+/// [`run`] with `templates` (loaded and checked before, e.g. by [`check_templates`]) instead of
+/// those on disk now: a template edited since is not used until it is loaded again.
+pub fn run_with_templates(
+    cfg: &Config,
+    store: &mut Store,
+    opts: &DigestOptions,
+    templates: &Templates,
+    now: DateTime<Utc>,
+) -> Result<DigestOutcome, DigestError> {
+    run_and_record(cfg, store, opts, Some(templates), now)
+}
+
+fn run_and_record(
+    cfg: &Config,
+    store: &mut Store,
+    opts: &DigestOptions,
+    templates: Option<&Templates>,
+    now: DateTime<Utc>,
+) -> Result<DigestOutcome, DigestError> {
+    let result = run_once(cfg, store, opts, templates, now);
     let for_real = !opts.dry_run && opts.to.is_none();
     if let (true, Some(d)) = (for_real, &cfg.digest) {
         let failure = match &result {
@@ -520,10 +550,18 @@ fn run_once(
     cfg: &Config,
     store: &mut Store,
     opts: &DigestOptions,
+    templates: Option<&Templates>,
     now: DateTime<Utc>,
 ) -> Result<DigestOutcome, DigestError> {
     let plan = Plan::new(cfg, opts)?;
-    let templates = Templates::load(&opts.config_dir)?;
+    let loaded;
+    let templates = match templates {
+        Some(t) => t,
+        None => {
+            loaded = Templates::load(&opts.config_dir)?;
+            &loaded
+        }
+    };
     let week = week::last_complete_week(now, plan.tz);
     let label = week.week.label();
     let for_real = !opts.dry_run && opts.to.is_none();
@@ -573,11 +611,17 @@ fn run_once(
         }
     };
     if entries.is_empty() {
+        // Files of this week that no record backs (a preview, or an attempt that was never
+        // sent) would keep in the public folder posts withdrawn since: they go. A recorded
+        // issue's files are never touched (its mail links them).
+        if recorded.is_none() && opts.to.is_none() {
+            remove_unrecorded_files(&plan, &label)?;
+        }
         return Ok(DigestOutcome::SkippedNothingNew { week: label });
     }
 
     let meta = plan.meta(&week);
-    let versions = render::render_versions(&templates, &meta, &entries, render::MAX_HTML_BYTES)?;
+    let versions = render::render_versions(templates, &meta, &entries, render::MAX_HTML_BYTES)?;
     let rendered = &versions.mail;
     let test_to;
     let recipients: &[String] = match &opts.to {
@@ -597,6 +641,9 @@ fn run_once(
         ),
         None => format!("digest.{}.{}@{}", plan.feed.name, label, plan.domain),
     };
+    // `now` only chooses the week: the message is dated, and the issue recorded, at the time
+    // it is sent (a retry of the same week gets a new `Date`, with the same `Message-ID`).
+    let sending_at = Utc::now();
     let message = |to: &[String]| {
         mail::build_message(&mail::MessageParts {
             from: &plan.digest.from,
@@ -605,7 +652,7 @@ fn run_once(
             text: &rendered.text,
             html: &rendered.html,
             message_id: &message_id,
-            date: now,
+            date: sending_at,
             list_name: &plan.title,
             list_id: &plan.list_id,
             unsubscribe_url: Some(&plan.unsubscribe),
@@ -655,7 +702,14 @@ fn run_once(
             });
         }
         // No server: the issue is recorded as written, not sent.
-        let issue = plan.issue(&label, &rendered.subject, &message_id, now, false, &entries);
+        let issue = plan.issue(
+            &label,
+            &rendered.subject,
+            &message_id,
+            sending_at,
+            false,
+            &entries,
+        );
         let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
         store.record_digest_issue(&plan.feed.name, &issue, &ids)?;
         write_archive(store, &plan).map_err(|e| e.after(&label, "was written and recorded"))?;
@@ -693,7 +747,14 @@ fn run_once(
     // The record is written (not committed) and the store's write lock held before the message
     // goes out, so a store that cannot be written fails here, with nothing sent; it is
     // committed once the server accepted the message.
-    let issue = plan.issue(&label, &rendered.subject, &message_id, now, true, &entries);
+    let issue = plan.issue(
+        &label,
+        &rendered.subject,
+        &message_id,
+        sending_at,
+        true,
+        &entries,
+    );
     let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
     // An issue recorded as only written before is marked delivered, keeping its entries.
     let new_ids = recorded.is_none().then_some(ids.as_slice());
@@ -794,9 +855,11 @@ fn unfinished(
 }
 
 /// Check that the three templates (built-in or overridden in `<config_dir>/templates/`) parse
-/// and render a sample issue with strict undefined variables. The error names the template file
-/// and line. Does nothing useful without a `[digest]` table but still checks the templates.
-pub fn check_templates(cfg: &Config, config_dir: &Path) -> Result<(), DigestError> {
+/// and render sample issues with strict undefined variables, that none renders to nothing and
+/// that both parts show the unsubscribe link. The error names the template file (and line,
+/// when it has one). Does nothing useful without a `[digest]` table but still checks the
+/// templates. Returns the templates checked.
+pub fn check_templates(cfg: &Config, config_dir: &Path) -> Result<Templates, DigestError> {
     let templates = Templates::load(config_dir)?;
     let tz = match cfg.digest.as_ref().and_then(|d| d.timezone.as_deref()) {
         Some(t) => parse_tz(t, "digest.timezone")?,
@@ -820,16 +883,50 @@ pub fn check_templates(cfg: &Config, config_dir: &Path) -> Result<(), DigestErro
     // summary, a known date. A template that needs one of them fails here, not on the day an
     // issue holds such a post.
     let bare = bare_entry(&sample);
+    let mut issues = Vec::new();
     for entries in [
         vec![sample.clone(), bare.clone()],
         vec![bare],
         vec![sample.clone()],
     ] {
-        render::render_issue(&templates, &meta, &entries, usize::MAX)?;
+        issues.push(render::render_issue(
+            &templates,
+            &meta,
+            &entries,
+            usize::MAX,
+        )?);
     }
     // And as a mail too big to hold every post: the "and N more" branch.
     let shrunk = render::context(&meta, &[sample], 1, 0);
-    render::render_context(&templates, shrunk)?;
+    issues.push(render::render_context(&templates, shrunk)?);
+    // Once every branch rendered (an error in one is the first thing to fix).
+    let unsubscribe = meta.unsubscribe_url.clone().unwrap_or_default();
+    for issue in &issues {
+        offers_unsubscribing(&templates, issue, &unsubscribe)?;
+    }
+    Ok(templates)
+}
+
+/// Both parts of every issue show the unsubscribe link (bulk mail must offer a way out in its
+/// body, not only in `List-Unsubscribe`): a template that leaves out `unsubscribe_url` is
+/// refused, naming the file.
+fn offers_unsubscribing(
+    templates: &Templates,
+    issue: &render::RenderedIssue,
+    url: &str,
+) -> Result<(), DigestError> {
+    for (name, part) in [
+        (render::TEXT_TEMPLATE, &issue.text),
+        (render::HTML_TEMPLATE, &issue.html),
+    ] {
+        if !part.contains(url) {
+            return Err(templates.error(
+                name,
+                "the issue it renders has no unsubscribe link: show {{ unsubscribe_url }} \
+                 (as the built-in template does)",
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -1044,7 +1141,7 @@ impl<'a> Plan<'a> {
         week: &str,
         subject: &str,
         message_id: &str,
-        now: DateTime<Utc>,
+        sent_at: DateTime<Utc>,
         delivered: bool,
         entries: &[StoredEntry],
     ) -> DigestIssue {
@@ -1052,7 +1149,7 @@ impl<'a> Plan<'a> {
             week: week.to_owned(),
             subject: subject.to_owned(),
             message_id: message_id.to_owned(),
-            sent_at: now,
+            sent_at,
             delivered,
             titles: entries.iter().map(|e| e.entry.title.clone()).collect(),
         }
@@ -1194,6 +1291,32 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), DigestError> {
             path: path.display().to_string(),
             message: e.to_string(),
         })
+}
+
+/// Remove `<label>.html`, `.txt` and `.eml` of a week with no issue on record and nothing to
+/// send: written by a dry run or by a real run whose send failed, they may list posts taken out
+/// of the feed since (a file deleted or made a draft), and `output_dir` may be public.
+fn remove_unrecorded_files(plan: &Plan<'_>, label: &str) -> Result<(), DigestError> {
+    let dir = plan.dir();
+    let mut removed = Vec::new();
+    for ext in ["html", "txt", "eml"] {
+        let path = dir.join(format!("{label}.{ext}"));
+        let gone = crate::publish::remove_file(&path).map_err(|e| DigestError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        if gone {
+            removed.push(path.display().to_string());
+        }
+    }
+    if !removed.is_empty() {
+        tracing::info!(
+            "digest {label}: nothing to send, so the files written for this week earlier (a \
+             preview, or an issue never sent) are removed: {}",
+            removed.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// The digest's feed was renamed (see [`Store::adopt_digest_history`]): its issues become the

@@ -161,6 +161,19 @@ impl Templates {
         Ok(Templates { env, shown })
     }
 
+    /// A [`DigestError::Template`] about template `name`, naming its file.
+    pub(crate) fn error(&self, name: &str, message: impl Into<String>) -> DigestError {
+        DigestError::Template {
+            file: self
+                .shown
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| name.to_owned()),
+            line: None,
+            message: message.into(),
+        }
+    }
+
     /// Render template `name` with `ctx`.
     pub fn render(&self, name: &'static str, ctx: &IssueContext) -> Result<String, DigestError> {
         let tmpl = self
@@ -319,15 +332,36 @@ pub fn render_context(
 ) -> Result<RenderedIssue, DigestError> {
     let subject = templates.render(SUBJECT_TEMPLATE, &ctx)?;
     ctx.subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
-    let text = templates.render(TEXT_TEMPLATE, &ctx)?;
+    refuse_empty(templates, SUBJECT_TEMPLATE, &ctx.subject, "the subject")?;
+    let text = normalize_text(&templates.render(TEXT_TEMPLATE, &ctx)?);
+    refuse_empty(templates, TEXT_TEMPLATE, &text, "the text part")?;
     let raw_html = templates.render(HTML_TEMPLATE, &ctx)?;
+    refuse_empty(templates, HTML_TEMPLATE, &raw_html, "the HTML part")?;
     let html = inline_css(&raw_html)?;
     Ok(RenderedIssue {
         subject: ctx.subject.clone(),
-        text: normalize_text(&text),
+        text,
         html,
         context: ctx,
     })
+}
+
+/// A template that renders nothing but whitespace (an emptied override) would send a message
+/// with a blank subject or an empty part, without the unsubscribe link: refused, naming the
+/// file.
+fn refuse_empty(
+    templates: &Templates,
+    name: &'static str,
+    rendered: &str,
+    what: &str,
+) -> Result<(), DigestError> {
+    if rendered.trim().is_empty() {
+        return Err(templates.error(
+            name,
+            format!("renders to nothing (only whitespace): {what} of an issue cannot be empty"),
+        ));
+    }
+    Ok(())
 }
 
 /// Inline the `<style>` rules into `style` attributes; `@media` rules (dark mode) stay in a

@@ -373,6 +373,19 @@ pub fn remove_stale_temp_files(dir: &Path) {
     }
 }
 
+/// Remove the file at `path`, if there is one, and make that durable (its directory synced).
+/// Returns whether there was a file to remove. Readers see the file or no file, never part of
+/// one. Every error message names the path.
+pub fn remove_file(path: &Path) -> io::Result<bool> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(with_path(e, "cannot remove", path)),
+    }
+    sync_dir(parent_dir(path))?;
+    Ok(true)
+}
+
 /// `<out_dir>/<info.name>`, after checking that the name is a safe directory name.
 fn feed_dir(out_dir: &Path, info: &FeedInfo) -> io::Result<PathBuf> {
     if !crate::config::valid_name(&info.name) {
