@@ -215,17 +215,6 @@ pub fn check(path: &Path) -> Exit {
     }
 }
 
-/// Make sure `output_dir` exists and accepts files, before any fetching.
-fn prepare_output_dir(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("output_dir {}: cannot create: {e}", dir.display()))?;
-    tempfile::Builder::new()
-        .prefix(".feedwright-probe")
-        .tempfile_in(dir)
-        .map(drop)
-        .map_err(|e| format!("output_dir {}: not writable: {e}", dir.display()))
-}
-
 /// Open the store, waiting up to `wait` while another process holds it, printing the error
 /// (which names the database) on failure.
 fn open_store(cfg: &Config, wait: Duration) -> Result<Store, Exit> {
@@ -307,7 +296,7 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
     for note in cfg.advice() {
         eprintln!("warning: {}: {note}", path.display());
     }
-    if let Err(e) = prepare_output_dir(&cfg.output_dir) {
+    if let Err(e) = pipeline::prepare_output_dir(&cfg.output_dir) {
         eprintln!("error: {e}");
         return Exit::Usage;
     }
@@ -711,7 +700,7 @@ pub fn digest(
         eprintln!("error: {}", e.in_config_file(path));
         return Exit::Usage;
     }
-    if let Err(e) = prepare_output_dir(&cfg.output_dir) {
+    if let Err(e) = pipeline::prepare_output_dir(&cfg.output_dir) {
         eprintln!("error: {e}");
         return Exit::Usage;
     }
@@ -777,13 +766,7 @@ pub fn daemon(path: &Path, wait: Duration) -> Exit {
     for note in cfg.advice() {
         eprintln!("warning: {}: {note}", path.display());
     }
-    if cfg.digest.is_some()
-        && let Err(e) = crate::digest::check_templates(&cfg, &config_dir(path))
-    {
-        eprintln!("error: {}", e.in_config_file(path));
-        return Exit::Usage;
-    }
-    if let Err(e) = prepare_output_dir(&cfg.output_dir) {
+    if let Err(e) = crate::daemon::check(path, &cfg) {
         eprintln!("error: {e}");
         return Exit::Usage;
     }

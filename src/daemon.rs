@@ -145,6 +145,18 @@ fn digest_tz(cfg: &Config) -> Tz {
         .unwrap_or(tz)
 }
 
+/// What the daemon checks of a loaded configuration before it runs it, at start-up and on
+/// every reload alike: with a `[digest]`, its templates; `output_dir` (created when missing,
+/// and writable). The error names the file or the key.
+pub fn check(config_path: &Path, cfg: &Config) -> Result<(), String> {
+    if cfg.digest.is_some()
+        && let Err(e) = crate::digest::check_templates(cfg, &config_dir(config_path))
+    {
+        return Err(e.in_config_file(config_path).to_string());
+    }
+    pipeline::prepare_output_dir(&cfg.output_dir)
+}
+
 /// State shared by the jobs: the configuration in force and the one store.
 struct Shared {
     config_path: PathBuf,
@@ -295,13 +307,7 @@ pub async fn run(
         );
         let old = shared.config();
         let new = match Config::load(&shared.config_path) {
-            Ok(new) => match crate::digest::check_templates(&new, &config_dir(&shared.config_path))
-            {
-                Err(e) if new.digest.is_some() => {
-                    Err(e.in_config_file(&shared.config_path).to_string())
-                }
-                _ => Ok(new),
-            },
+            Ok(new) => check(&shared.config_path, &new).map(|()| new),
             Err(e) => Err(e.to_string()),
         };
         let new = match new {

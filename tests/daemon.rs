@@ -933,3 +933,34 @@ fn the_daemon_does_not_repeat_standing_warnings_on_every_refresh() {
     let warns = text.lines().filter(|l| l.contains("WARN")).count();
     assert_eq!(warns, 2, "{text}");
 }
+
+impl Serving {
+    /// Write the configuration with `edit` applied to its text, send SIGHUP and wait for the
+    /// daemon's verdict: the log since the signal (`reloaded` or `reload rejected`).
+    fn reload_with(&self, edit: impl FnOnce(String) -> String) -> String {
+        let text = edit(Serving::config(&self.site, self.port, ""));
+        std::fs::write(&self.cfg, text).unwrap();
+        let read = || std::fs::read_to_string(&self.log).unwrap();
+        let before = read().len();
+        signal(&self.d, "HUP");
+        wait_for("the reload's verdict", Duration::from_secs(10), || {
+            let since = &read()[before..];
+            since.contains("configuration reloaded") || since.contains("reload rejected")
+        });
+        read()[before..].to_string()
+    }
+}
+
+/// A reload refuses an `output_dir` that start-up refuses (a file on its path), naming it, and
+/// keeps the running configuration.
+#[test]
+fn a_reload_refuses_an_output_dir_start_up_refuses() {
+    let s = Serving::start();
+    let since =
+        s.reload_with(|c| c.replace("output_dir = \"out\"", "output_dir = \"config.toml/out\""));
+    assert!(
+        since.contains("reload rejected") && since.contains("output_dir"),
+        "{since}"
+    );
+    signal(&s.d, "TERM");
+}
