@@ -9,7 +9,8 @@
 //! since its week ended (`refresh_before_digest`),
 //! signals (SIGTERM/SIGINT: stop within 10 s with no partial file, whatever is running or
 //! waiting, and no digest started once stopping; SIGHUP: reload config and templates,
-//! restarting the schedules and the built-in server, keeping the old config and the job in
+//! checked as at start-up ([`check`]), publishing the feeds at once, restarting the schedules
+//! and the built-in server, keeping the old config and the job in
 //! progress when the new one is invalid; the old server is waited for, its connections closed
 //! after 1 s). Must not: contain business logic (it calls `pipeline` and `digest`).
 //!
@@ -343,6 +344,16 @@ pub async fn run(
         *shared.cfg.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new.clone());
         drop(guard);
         server = reload_server(server, socket.as_ref(), &old, &new).await;
+        {
+            // A job like any other (it takes the store): the feeds as the new configuration
+            // says, without waiting for the next refresh.
+            let shared = shared.clone();
+            tasks.spawn(async move {
+                let cfg = shared.config();
+                let mut store = shared.store.lock().await;
+                publish(&shared, &cfg, &mut store).await;
+            });
+        }
         spawn_schedules(&shared, &mut tasks);
         {
             // The reload dropped a digest that was waiting or retrying: the catch-up sends the
@@ -663,6 +674,17 @@ async fn refresh(
     for (url, why) in &rep.skipped {
         tracing::info!(source = %name, url = %url, "skipped: {why}");
     }
+    publish(shared, cfg, store).await;
+    match rep.fatal {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
+/// Publish every feed from the store, then ping the hub, logging what went wrong: after each
+/// refresh, and after a reload (so that what is served, and what `/healthz` says of it, follow
+/// the new configuration at once: a new `output_dir`, feeds added or retitled).
+async fn publish(shared: &Shared, cfg: &Config, store: &mut Store) {
     let published = pipeline::publish_all(cfg, store, &config_dir(&shared.config_path), Utc::now());
     if let Some(e) = &published.stylesheet_error {
         tracing::error!("stylesheet: {e}");
@@ -708,10 +730,6 @@ async fn refresh(
     }
     if let Some(e) = &announced.error {
         tracing::error!("websub: {e}");
-    }
-    match rep.fatal {
-        Some(why) => Err(why),
-        None => Ok(()),
     }
 }
 

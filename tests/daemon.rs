@@ -964,3 +964,36 @@ fn a_reload_refuses_an_output_dir_start_up_refuses() {
     );
     signal(&s.d, "TERM");
 }
+
+/// What is served follows an accepted reload at once, not at the next refresh: a new
+/// `output_dir` is published (feeds and stylesheet), with a feed's new title.
+#[test]
+fn a_reload_publishes_the_feeds_at_once() {
+    let s = Serving::start();
+    let since = s.reload_with(|c| {
+        c.replace("output_dir = \"out\"", "output_dir = \"feeds2\"")
+            .replace("limit = 1000", "limit = 1000\ntitle = \"Retitled\"")
+            // No refresh comes during the test.
+            .replace("schedule = \"* * * * * *\"", "schedule = \"0 0 1 1 *\"")
+    });
+    assert!(since.contains("configuration reloaded"), "{since}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let get = |path: &str| {
+        let url = format!("http://127.0.0.1:{}{path}", s.port);
+        rt.block_on(async {
+            let r = reqwest::get(&url).await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        })
+    };
+    wait_for(
+        "the feed in the new output_dir",
+        Duration::from_secs(5),
+        || get("/main/atom.xml").0 == 200,
+    );
+    assert!(get("/main/atom.xml").1.contains("Retitled"));
+    assert_eq!(get("/feed.xsl").0, 200);
+    assert!(s.index(&rt).contains("main/atom.xml"));
+    let (status, health) = get("/healthz");
+    assert_eq!(status, 200, "{health}");
+    signal(&s.d, "TERM");
+}
