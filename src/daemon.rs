@@ -147,14 +147,16 @@ fn digest_tz(cfg: &Config) -> Tz {
 }
 
 /// What the daemon checks of a loaded configuration before it runs it, at start-up and on
-/// every reload alike: with a `[digest]`, its templates; `output_dir` (created when missing,
-/// and writable). The error names the file or the key.
+/// every reload alike: with a `[digest]`, its templates; the feed stylesheet override (as
+/// `check` does: a malformed one would fail every publish); `output_dir` (created when
+/// missing, and writable). The error names the file or the key.
 pub fn check(config_path: &Path, cfg: &Config) -> Result<(), String> {
     if cfg.digest.is_some()
         && let Err(e) = crate::digest::check_templates(cfg, &config_dir(config_path))
     {
         return Err(e.in_config_file(config_path).to_string());
     }
+    pipeline::stylesheet(&config_dir(config_path))?;
     pipeline::prepare_output_dir(&cfg.output_dir)
 }
 

@@ -997,3 +997,23 @@ fn a_reload_publishes_the_feeds_at_once() {
     assert_eq!(status, 200, "{health}");
     signal(&s.d, "TERM");
 }
+
+/// A malformed `templates/feed.xsl` is refused by a reload (naming the file), as `check` and
+/// start-up refuse it, instead of failing every publish from then on.
+#[test]
+fn a_reload_refuses_a_malformed_stylesheet() {
+    let mut s = Serving::start();
+    let templates = s.dir.path().join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(templates.join("feed.xsl"), "<xsl:stylesheet").unwrap();
+    let since = s.reload_with(|c| c);
+    assert!(
+        since.contains("reload rejected") && since.contains("templates/feed.xsl"),
+        "{since}"
+    );
+    signal(&s.d, "TERM");
+    s.d.0.wait().unwrap();
+    let (code, _, err) = common::feedwright(&s.cfg, &["daemon"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("templates/feed.xsl"), "{err}");
+}
