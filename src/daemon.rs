@@ -149,12 +149,30 @@ fn digest_tz(cfg: &Config) -> Tz {
 /// What the daemon checks of a loaded configuration before it runs it, at start-up and on
 /// every reload alike: with a `[digest]`, its templates; the feed stylesheet override (as
 /// `check` does: a malformed one would fail every publish); `output_dir` (created when
-/// missing, and writable). The error names the file or the key.
+/// missing, and writable); the environment variables a `[digest]` that sends takes its SMTP
+/// credentials from (the daemon's environment is fixed at its start: a reload cannot bring
+/// them, and without them no digest would ever be sent). The error names the file or the key.
 pub fn check(config_path: &Path, cfg: &Config) -> Result<(), String> {
     if cfg.digest.is_some()
         && let Err(e) = crate::digest::check_templates(cfg, &config_dir(config_path))
     {
         return Err(e.in_config_file(config_path).to_string());
+    }
+    if let Some(d) = cfg.digest.as_ref().filter(|d| d.smtp_url.is_some()) {
+        for (key, name) in [
+            ("digest.smtp_username_env", &d.smtp_username_env),
+            ("digest.smtp_password_env", &d.smtp_password_env),
+        ] {
+            if let Some(name) = name
+                && std::env::var(name).is_err()
+            {
+                return Err(format!(
+                    "{}: {key}: environment variable {name} is not set (or not UTF-8) in the \
+                     daemon's environment, which only changes when the daemon is restarted",
+                    config_path.display()
+                ));
+            }
+        }
     }
     pipeline::stylesheet(&config_dir(config_path))?;
     pipeline::prepare_output_dir(&cfg.output_dir)
@@ -324,6 +342,10 @@ pub async fn run(
                 continue;
             }
         };
+        // What start-up warns about, said again for the configuration that will be in force.
+        for note in new.advice() {
+            tracing::warn!("{}: {note}", shared.config_path.display());
+        }
         if new.store.path != old.store.path {
             tracing::warn!("store.path changed: restart the daemon to use the new database");
         }

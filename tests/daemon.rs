@@ -1017,3 +1017,30 @@ fn a_reload_refuses_a_malformed_stylesheet() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("templates/feed.xsl"), "{err}");
 }
+
+/// A reload says what start-up says of a configuration (a placeholder `public_url`), and
+/// refuses SMTP credentials from an environment variable the daemon does not have: its
+/// environment only changes with a restart, and no digest could be sent.
+#[test]
+fn a_reload_warns_as_start_up_and_refuses_credentials_it_cannot_read() {
+    let s = Serving::start();
+    let digest = "[digest]\nfeed = \"main\"\nto = [\"a@example.org\"]\n\
+                  smtp_url = \"smtp://127.0.0.1:2525\"\n\
+                  smtp_username_env = \"FEEDWRIGHT_TEST_UNSET_USER\"\n\
+                  smtp_password_env = \"FEEDWRIGHT_TEST_UNSET_PASSWORD\"\n";
+    let since = s.reload_with(|c| format!("{c}{digest}"));
+    assert!(
+        since.contains("reload rejected")
+            && since.contains("digest.smtp_username_env")
+            && since.contains("FEEDWRIGHT_TEST_UNSET_USER")
+            && since.contains("restarted"),
+        "{since}"
+    );
+    let since = s.reload_with(|c| c.replace("http://feeds.test/", "https://example.org/feeds/"));
+    assert!(since.contains("configuration reloaded"), "{since}");
+    assert!(
+        since.contains("WARN") && since.contains("public_url") && since.contains("placeholder"),
+        "{since}"
+    );
+    signal(&s.d, "TERM");
+}
