@@ -331,7 +331,7 @@ pub async fn run(
             Ok(new) => check(&shared.config_path, &new).map(|()| new),
             Err(e) => Err(e.to_string()),
         };
-        let new = match new {
+        let mut new = match new {
             Ok(new) => new,
             Err(e) => {
                 // The old schedules, and the job in progress, go on untouched.
@@ -347,7 +347,20 @@ pub async fn run(
             tracing::warn!("{}: {note}", shared.config_path.display());
         }
         if new.store.path != old.store.path {
-            tracing::warn!("store.path changed: restart the daemon to use the new database");
+            tracing::warn!(
+                "store.path changed to {}: restart the daemon to use the new database; {} is \
+                 still used (and read by /healthz and /metrics) meanwhile",
+                new.store.path.display(),
+                old.store.path.display()
+            );
+            // The configuration in force names the store the daemon holds, so that the server
+            // reads that one, and the next reload compares with it.
+            new.store.path.clone_from(&old.store.path);
+            for s in &mut new.sources {
+                if s.not_posts.store.is_some() {
+                    s.not_posts.store = Some(old.store.path.clone());
+                }
+            }
         }
         // Wait for a running job before swapping, so no job sees two configurations; a stop
         // signal meanwhile stops the daemon as usual.

@@ -1044,3 +1044,28 @@ fn a_reload_warns_as_start_up_and_refuses_credentials_it_cannot_read() {
     );
     signal(&s.d, "TERM");
 }
+
+/// A changed `store.path` waits for a restart: until then the server goes on reading the
+/// store the daemon writes, not the new (empty or missing) one.
+#[test]
+fn after_a_reload_changing_store_path_the_server_reads_the_store_in_use() {
+    let s = Serving::start();
+    let since = s.reload_with(|c| c.replace("path = \"feedwright.db\"", "path = \"other.db\""));
+    assert!(
+        since.contains("configuration reloaded") && since.contains("restart the daemon"),
+        "{since}"
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let get = |path: &str| {
+        let url = format!("http://127.0.0.1:{}{path}", s.port);
+        rt.block_on(async { reqwest::get(&url).await.unwrap().text().await.unwrap() })
+    };
+    let health = get("/healthz");
+    assert!(
+        health.contains("\"site\"") && health.contains("healthy"),
+        "{health}"
+    );
+    let metrics = get("/metrics");
+    assert!(metrics.contains("feedwright_store_readable 1"), "{metrics}");
+    signal(&s.d, "TERM");
+}
