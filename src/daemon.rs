@@ -277,15 +277,16 @@ impl Server {
 }
 
 /// Run until SIGTERM or SIGINT. `cfg` is already loaded and valid; `store` already open;
-/// `listener`, when `[server]` is configured, is served for the daemon's whole life (a reload
-/// restarts the server with the new configuration on the same socket, but does not move it).
+/// `listener`, when `[server]` is configured, is served until a reload removes `[server]` (a
+/// reload restarts the server with the new configuration on the same socket, but does not move
+/// it).
 pub async fn run(
     config_path: &Path,
     cfg: Config,
     store: Store,
     listener: Option<tokio::net::TcpListener>,
 ) -> Result<(), String> {
-    let socket = listener
+    let mut socket = listener
         .map(|l| {
             l.into_std()
                 .map_err(|e| format!("server: cannot use the listening socket: {e}"))
@@ -380,7 +381,7 @@ pub async fn run(
         while tasks.join_next().await.is_some() {}
         *shared.cfg.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new.clone());
         drop(guard);
-        server = reload_server(server, socket.as_ref(), &old, &new).await;
+        server = reload_server(server, &mut socket, &old, &new).await;
         {
             // A job like any other (it takes the store): the feeds as the new configuration
             // says, without waiting for the next refresh.
@@ -421,21 +422,26 @@ fn spawn_schedules(shared: &Arc<Shared>, tasks: &mut tokio::task::JoinSet<()>) {
 /// The server after a reload from `old` to `new`: restarted with the new configuration on the
 /// same socket (feeds added or removed, `/healthz` and `/metrics` follow). A new `listen`
 /// address, or a `[server]` table added, needs a restart of the daemon; a table removed stops
-/// serving.
+/// serving and closes `socket`, so that clients are refused at once instead of waiting in its
+/// backlog.
 async fn reload_server(
     server: Option<Server>,
-    socket: Option<&std::net::TcpListener>,
+    socket: &mut Option<std::net::TcpListener>,
     old: &Config,
     new: &Config,
 ) -> Option<Server> {
-    let (Some(server), Some(socket)) = (server, socket) else {
+    if let Some(server) = server {
+        server.stop().await;
+    }
+    let Some(listening) = socket.as_ref() else {
         if new.server.is_some() {
             tracing::warn!("[server] added: restart the daemon to start serving");
         }
         return None;
     };
-    server.stop().await;
     let Some(listen) = new.server.as_ref().map(|s| &s.listen) else {
+        // The stopped server dropped its duplicate: this closes the socket.
+        *socket = None;
         tracing::info!("[server] removed: no longer serving");
         return None;
     };
@@ -445,7 +451,7 @@ async fn reload_server(
              on the old address meanwhile"
         );
     }
-    match Server::start(new, socket) {
+    match Server::start(new, listening) {
         Ok(server) => Some(server),
         Err(e) => {
             tracing::error!("{e}");

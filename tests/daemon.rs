@@ -1069,3 +1069,20 @@ fn after_a_reload_changing_store_path_the_server_reads_the_store_in_use() {
     assert!(metrics.contains("feedwright_store_readable 1"), "{metrics}");
     signal(&s.d, "TERM");
 }
+
+/// A reload removing `[server]` closes the listening socket: clients are refused at once
+/// instead of waiting in its backlog for an answer that never comes.
+#[test]
+fn a_reload_removing_the_server_closes_its_socket() {
+    let s = Serving::start();
+    let since = s.reload_with(|c| c.split("[server]").next().unwrap().to_string());
+    assert!(since.contains("no longer serving"), "{since}");
+    let refused = std::net::TcpStream::connect(("127.0.0.1", s.port));
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused),
+        "{refused:?}"
+    );
+    signal(&s.d, "TERM");
+}
