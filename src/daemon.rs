@@ -292,6 +292,11 @@ pub async fn run(
                 .map_err(|e| format!("server: cannot use the listening socket: {e}"))
         })
         .transpose()?;
+    // The address the socket was bound for: `listen` as configured at start-up.
+    let bound = cfg
+        .server
+        .as_ref()
+        .and_then(|s| s.listen.parse::<std::net::SocketAddr>().ok());
     let mut server = match &socket {
         Some(socket) => Some(Server::start(&cfg, socket)?),
         None => None,
@@ -381,7 +386,7 @@ pub async fn run(
         while tasks.join_next().await.is_some() {}
         *shared.cfg.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new.clone());
         drop(guard);
-        server = reload_server(server, &mut socket, &old, &new).await;
+        server = reload_server(server, &mut socket, bound, &new).await;
         {
             // A job like any other (it takes the store): the feeds as the new configuration
             // says, without waiting for the next refresh.
@@ -419,15 +424,16 @@ fn spawn_schedules(shared: &Arc<Shared>, tasks: &mut tokio::task::JoinSet<()>) {
     tracing::info!("daemon running: {n} schedule(s)");
 }
 
-/// The server after a reload from `old` to `new`: restarted with the new configuration on the
-/// same socket (feeds added or removed, `/healthz` and `/metrics` follow). A new `listen`
-/// address, or a `[server]` table added, needs a restart of the daemon; a table removed stops
+/// The server after a reload to `new`: restarted with the new configuration on the same
+/// socket (feeds added or removed, `/healthz` and `/metrics` follow). A `listen` address other
+/// than the one `socket` was bound for (`bound`), said on every reload while they differ, or a
+/// `[server]` table added, needs a restart of the daemon; a table removed stops
 /// serving and closes `socket`, so that clients are refused at once instead of waiting in its
 /// backlog.
 async fn reload_server(
     server: Option<Server>,
     socket: &mut Option<std::net::TcpListener>,
-    old: &Config,
+    bound: Option<std::net::SocketAddr>,
     new: &Config,
 ) -> Option<Server> {
     if let Some(server) = server {
@@ -445,10 +451,13 @@ async fn reload_server(
         tracing::info!("[server] removed: no longer serving");
         return None;
     };
-    if old.server.as_ref().map(|s| &s.listen) != Some(listen) {
+    if listen.parse::<std::net::SocketAddr>().ok() != bound {
+        let serving = listening
+            .local_addr()
+            .map_or_else(|_| "the old address".to_owned(), |a| a.to_string());
         tracing::warn!(
             "server.listen changed to {listen}: restart the daemon to listen there; still serving \
-             on the old address meanwhile"
+             on {serving} meanwhile"
         );
     }
     match Server::start(new, listening) {

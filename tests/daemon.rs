@@ -1086,3 +1086,32 @@ fn a_reload_removing_the_server_closes_its_socket() {
     );
     signal(&s.d, "TERM");
 }
+
+/// A changed `server.listen` is compared with the address the daemon listens on, not with the
+/// previous configuration: said on every reload while they differ, never once they agree again.
+#[test]
+fn a_listen_change_is_said_against_the_bound_address() {
+    let s = Serving::start();
+    let other = free_port();
+    let moved = |c: String| {
+        c.replace(
+            &format!("127.0.0.1:{}", s.port),
+            &format!("127.0.0.1:{other}"),
+        )
+    };
+    let needs_restart = format!("server.listen changed to 127.0.0.1:{other}");
+    for _ in 0..2 {
+        let since = s.reload_with(moved);
+        assert!(
+            since.contains(&needs_restart)
+                && since.contains(&format!("still serving on 127.0.0.1:{}", s.port)),
+            "{since}"
+        );
+    }
+    let since = s.reload_with(|c| c);
+    assert!(
+        since.contains("configuration reloaded") && !since.contains("server.listen"),
+        "{since}"
+    );
+    signal(&s.d, "TERM");
+}
