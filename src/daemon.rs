@@ -191,11 +191,52 @@ struct Shared {
     /// Folders of retired feeds already warned about: once per folder while the daemon runs,
     /// not on every refresh of every source.
     retired_warned: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+    /// Per source, its schedule (expression and zone) and the firings of it already done
+    /// ([`Plan::consumed`]): a reload starts the new loop of an unchanged schedule from there,
+    /// so a firing already due (waiting out its jitter, or for the store) still runs.
+    consumed: std::sync::Mutex<std::collections::HashMap<String, Done>>,
+}
+
+/// How far one source's schedule got: its firings up to `consumed` are done.
+struct Done {
+    expr: String,
+    tz: Tz,
+    consumed: DateTime<Utc>,
 }
 
 impl Shared {
     fn config(&self) -> Arc<Config> {
         self.cfg.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Where a source's schedule left off under the previous configuration, if it is the same
+    /// schedule.
+    fn consumed(&self, sched: &Schedule) -> Option<DateTime<Utc>> {
+        let Job::Refresh(name) = &sched.job else {
+            return None;
+        };
+        let consumed = self.consumed.lock().unwrap_or_else(|p| p.into_inner());
+        consumed
+            .get(name)
+            .filter(|d| d.expr == sched.expr && d.tz == sched.tz)
+            .map(|d| d.consumed)
+    }
+
+    /// Remember that `sched`'s firings up to `at` are done.
+    fn set_consumed(&self, sched: &Schedule, at: DateTime<Utc>) {
+        if let Job::Refresh(name) = &sched.job {
+            self.consumed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(
+                    name.clone(),
+                    Done {
+                        expr: sched.expr.clone(),
+                        tz: sched.tz,
+                        consumed: at,
+                    },
+                );
+        }
     }
 }
 
@@ -307,6 +348,7 @@ pub async fn run(
         store: Arc::new(Mutex::new(store)),
         stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         retired_warned: std::sync::Mutex::default(),
+        consumed: std::sync::Mutex::default(),
     });
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
@@ -414,6 +456,12 @@ pub async fn run(
 /// One task per schedule of the configuration in force.
 fn spawn_schedules(shared: &Arc<Shared>, tasks: &mut tokio::task::JoinSet<()>) {
     let cfg = shared.config();
+    // A source removed, then added back by a later reload, starts afresh.
+    shared
+        .consumed
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|name, _| cfg.source(name).is_some());
     let mut n = 0;
     for sched in schedules(&cfg) {
         let shared = shared.clone();
@@ -518,10 +566,13 @@ async fn schedule_loop(shared: Arc<Shared>, sched: Schedule, jitter_secs: u64) {
     };
     let start = Utc::now();
     let mut reference = std::time::Instant::now();
-    let Some(mut plan) = Plan::new(&sched, start, start, draw_jitter()) else {
+    // After a reload, a firing the previous loop had not run yet is still due.
+    let consumed = shared.consumed(&sched).unwrap_or(start);
+    let Some(mut plan) = Plan::new(&sched, consumed, start, draw_jitter()) else {
         tracing::warn!("{}", sched.never_fires_again());
         return;
     };
+    shared.set_consumed(&sched, plan.consumed);
     loop {
         // Sleep in naps of at most MAX_NAP, re-reading the wall clock, so that clock steps and
         // DST are followed; `decide` says what that reading means.
@@ -557,6 +608,7 @@ async fn schedule_loop(shared: Arc<Shared>, sched: Schedule, jitter_secs: u64) {
             Some(p) => {
                 plan = p;
                 reference = decided;
+                shared.set_consumed(&sched, plan.consumed);
             }
             None => {
                 tracing::warn!("{}", sched.never_fires_again());

@@ -1115,3 +1115,49 @@ fn a_listen_change_is_said_against_the_bound_address() {
     );
     signal(&s.d, "TERM");
 }
+
+/// A reload while a firing waits out its jitter does not drop that firing: the refresh still
+/// comes (within the jitter) after the reload, not at the schedule's next firing a day later.
+#[test]
+fn a_reload_during_the_jitter_keeps_the_firing() {
+    use chrono::Timelike;
+    let site = Site::start();
+    publish(
+        &site,
+        &[Post::new(1, "first", "First post", "2024-05-01T09:00:00Z")],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // Once a day, four seconds from now (whole seconds), with up to 5 s of jitter.
+    let fires = (Utc::now() + chrono::Duration::seconds(4))
+        .with_nanosecond(0)
+        .unwrap();
+    let cron = format!(
+        "{} {} {} * * *",
+        fires.second(),
+        fires.minute(),
+        fires.hour()
+    );
+    let cfg = write_config(
+        dir.path(),
+        &(common::site_config(&site.url("/cat/"), "", &format!("schedule = \"{cron}\""))
+            + "[daemon]\njitter_secs = 5\n"),
+    );
+    let log = dir.path().join("daemon.log");
+    let d = start(&cfg, &log);
+    let read = || std::fs::read_to_string(&log).unwrap();
+    wait_for("the daemon's schedules", Duration::from_secs(5), || {
+        read().contains("daemon running")
+    });
+    assert!(Utc::now() < fires, "the daemon started after the firing");
+    // Just after the firing: its refresh waits out a jitter of up to 5 s.
+    let after = (fires + chrono::Duration::milliseconds(100) - Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    std::thread::sleep(after);
+    signal(&d, "HUP");
+    wait_for("the firing's refresh", Duration::from_secs(8), || {
+        hits_of(&site, "/cat/") >= 1
+    });
+    assert!(read().contains("configuration reloaded"), "{}", read());
+    signal(&d, "TERM");
+}
