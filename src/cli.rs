@@ -215,17 +215,6 @@ pub fn check(path: &Path) -> Exit {
     }
 }
 
-/// Make sure `output_dir` exists and accepts files, before any fetching.
-fn prepare_output_dir(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("output_dir {}: cannot create: {e}", dir.display()))?;
-    tempfile::Builder::new()
-        .prefix(".feedwright-probe")
-        .tempfile_in(dir)
-        .map(drop)
-        .map_err(|e| format!("output_dir {}: not writable: {e}", dir.display()))
-}
-
 /// Open the store, waiting up to `wait` while another process holds it, printing the error
 /// (which names the database) on failure.
 fn open_store(cfg: &Config, wait: Duration) -> Result<Store, Exit> {
@@ -307,7 +296,7 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
     for note in cfg.advice() {
         eprintln!("warning: {}: {note}", path.display());
     }
-    if let Err(e) = prepare_output_dir(&cfg.output_dir) {
+    if let Err(e) = pipeline::prepare_output_dir(&cfg.output_dir) {
         eprintln!("error: {e}");
         return Exit::Usage;
     }
@@ -753,7 +742,7 @@ pub fn digest(
             return Exit::Usage;
         }
     };
-    if let Err(e) = prepare_output_dir(&cfg.output_dir) {
+    if let Err(e) = pipeline::prepare_output_dir(&cfg.output_dir) {
         eprintln!("error: {e}");
         return Exit::Usage;
     }
@@ -820,20 +809,13 @@ pub fn daemon(path: &Path, wait: Duration) -> Exit {
         eprintln!("warning: {}: {note}", path.display());
     }
     // The digest uses these templates until a reload accepts new ones.
-    let templates = match cfg.digest {
-        None => None,
-        Some(_) => match crate::digest::check_templates(&cfg, &config_dir(path)) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                eprintln!("error: {}", e.in_config_file(path));
-                return Exit::Usage;
-            }
-        },
+    let templates = match crate::daemon::check(path, &cfg) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
     };
-    if let Err(e) = prepare_output_dir(&cfg.output_dir) {
-        eprintln!("error: {e}");
-        return Exit::Usage;
-    }
     let store = match open_store(&cfg, wait) {
         Ok(s) => s,
         Err(e) => return e,

@@ -9,7 +9,8 @@
 //! since its week ended (`refresh_before_digest`),
 //! signals (SIGTERM/SIGINT: stop within 10 s with no partial file, whatever is running or
 //! waiting, and no digest started once stopping; SIGHUP: reload config and templates,
-//! restarting the schedules and the built-in server, keeping the old config and the job in
+//! checked as at start-up ([`check`]), publishing the feeds at once, restarting the schedules
+//! and the built-in server, keeping the old config and the job in
 //! progress when the new one is invalid; the old server is waited for, its connections closed
 //! after 1 s). Must not: contain business logic (it calls `pipeline` and `digest`).
 //!
@@ -145,6 +146,45 @@ fn digest_tz(cfg: &Config) -> Tz {
         .unwrap_or(tz)
 }
 
+/// What the daemon checks of a loaded configuration before it runs it, at start-up and on
+/// every reload alike: with a `[digest]`, its templates; the feed stylesheet override (as
+/// `check` does: a malformed one would fail every publish); `output_dir` (created when
+/// missing, and writable); the environment variables a `[digest]` that sends takes its SMTP
+/// credentials from (the daemon's environment is fixed at its start: a reload cannot bring
+/// them, and without them no digest would ever be sent). The error names the file or the key;
+/// on success, the digest's templates as checked (the ones the digest then uses).
+pub fn check(
+    config_path: &Path,
+    cfg: &Config,
+) -> Result<Option<crate::digest::render::Templates>, String> {
+    let templates = match &cfg.digest {
+        None => None,
+        Some(_) => Some(
+            crate::digest::check_templates(cfg, &config_dir(config_path))
+                .map_err(|e| e.in_config_file(config_path).to_string())?,
+        ),
+    };
+    if let Some(d) = cfg.digest.as_ref().filter(|d| d.smtp_url.is_some()) {
+        for (key, name) in [
+            ("digest.smtp_username_env", &d.smtp_username_env),
+            ("digest.smtp_password_env", &d.smtp_password_env),
+        ] {
+            if let Some(name) = name
+                && std::env::var(name).is_err()
+            {
+                return Err(format!(
+                    "{}: {key}: environment variable {name} is not set (or not UTF-8) in the \
+                     daemon's environment, which only changes when the daemon is restarted",
+                    config_path.display()
+                ));
+            }
+        }
+    }
+    pipeline::stylesheet(&config_dir(config_path))?;
+    pipeline::prepare_output_dir(&cfg.output_dir)?;
+    Ok(templates)
+}
+
 /// State shared by the jobs: the configuration in force and the one store.
 struct Shared {
     config_path: PathBuf,
@@ -161,11 +201,52 @@ struct Shared {
     /// The digest's templates in force: loaded with the configuration at start-up or at the
     /// last accepted reload (none without `[digest]`), never read from disk in between.
     templates: std::sync::RwLock<Option<Arc<crate::digest::render::Templates>>>,
+    /// Per source, its schedule (expression and zone) and the firings of it already done
+    /// ([`Plan::consumed`]): a reload starts the new loop of an unchanged schedule from there,
+    /// so a firing already due (waiting out its jitter, or for the store) still runs.
+    consumed: std::sync::Mutex<std::collections::HashMap<String, Done>>,
+}
+
+/// How far one source's schedule got: its firings up to `consumed` are done.
+struct Done {
+    expr: String,
+    tz: Tz,
+    consumed: DateTime<Utc>,
 }
 
 impl Shared {
     fn config(&self) -> Arc<Config> {
         self.cfg.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Where a source's schedule left off under the previous configuration, if it is the same
+    /// schedule.
+    fn consumed(&self, sched: &Schedule) -> Option<DateTime<Utc>> {
+        let Job::Refresh(name) = &sched.job else {
+            return None;
+        };
+        let consumed = self.consumed.lock().unwrap_or_else(|p| p.into_inner());
+        consumed
+            .get(name)
+            .filter(|d| d.expr == sched.expr && d.tz == sched.tz)
+            .map(|d| d.consumed)
+    }
+
+    /// Remember that `sched`'s firings up to `at` are done.
+    fn set_consumed(&self, sched: &Schedule, at: DateTime<Utc>) {
+        if let Job::Refresh(name) = &sched.job {
+            self.consumed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(
+                    name.clone(),
+                    Done {
+                        expr: sched.expr.clone(),
+                        tz: sched.tz,
+                        consumed: at,
+                    },
+                );
+        }
     }
 }
 
@@ -247,9 +328,9 @@ impl Server {
 }
 
 /// Run until SIGTERM or SIGINT. `cfg` is already loaded and valid, `templates` the digest's
-/// checked with it (none without `[digest]`); `store` already open;
-/// `listener`, when `[server]` is configured, is served for the daemon's whole life (a reload
-/// restarts the server with the new configuration on the same socket, but does not move it).
+/// checked with it (none without `[digest]`); `store` already open; `listener`, when
+/// `[server]` is configured, is served until a reload removes `[server]` (a reload restarts the
+/// server with the new configuration on the same socket, but does not move it).
 pub async fn run(
     config_path: &Path,
     cfg: Config,
@@ -257,12 +338,17 @@ pub async fn run(
     store: Store,
     listener: Option<tokio::net::TcpListener>,
 ) -> Result<(), String> {
-    let socket = listener
+    let mut socket = listener
         .map(|l| {
             l.into_std()
                 .map_err(|e| format!("server: cannot use the listening socket: {e}"))
         })
         .transpose()?;
+    // The address the socket was bound for: `listen` as configured at start-up.
+    let bound = cfg
+        .server
+        .as_ref()
+        .and_then(|s| s.listen.parse::<std::net::SocketAddr>().ok());
     let mut server = match &socket {
         Some(socket) => Some(Server::start(&cfg, socket)?),
         None => None,
@@ -274,6 +360,7 @@ pub async fn run(
         stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         retired_warned: std::sync::Mutex::default(),
         templates: std::sync::RwLock::new(templates.map(Arc::new)),
+        consumed: std::sync::Mutex::default(),
     });
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
@@ -301,17 +388,10 @@ pub async fn run(
         );
         let old = shared.config();
         let new = match Config::load(&shared.config_path) {
-            Ok(new) => match crate::digest::check_templates(&new, &config_dir(&shared.config_path))
-            {
-                Err(e) if new.digest.is_some() => {
-                    Err(e.in_config_file(&shared.config_path).to_string())
-                }
-                Ok(t) if new.digest.is_some() => Ok((new, Some(Arc::new(t)))),
-                _ => Ok((new, None)),
-            },
+            Ok(new) => check(&shared.config_path, &new).map(|t| (new, t.map(Arc::new))),
             Err(e) => Err(e.to_string()),
         };
-        let (new, templates) = match new {
+        let (mut new, templates) = match new {
             Ok(new) => new,
             Err(e) => {
                 // The old schedules, and the job in progress, go on untouched.
@@ -322,8 +402,25 @@ pub async fn run(
                 continue;
             }
         };
+        // What start-up warns about, said again for the configuration that will be in force.
+        for note in new.advice() {
+            tracing::warn!("{}: {note}", shared.config_path.display());
+        }
         if new.store.path != old.store.path {
-            tracing::warn!("store.path changed: restart the daemon to use the new database");
+            tracing::warn!(
+                "store.path changed to {}: restart the daemon to use the new database; {} is \
+                 still used (and read by /healthz and /metrics) meanwhile",
+                new.store.path.display(),
+                old.store.path.display()
+            );
+            // The configuration in force names the store the daemon holds, so that the server
+            // reads that one, and the next reload compares with it.
+            new.store.path.clone_from(&old.store.path);
+            for s in &mut new.sources {
+                if s.not_posts.store.is_some() {
+                    s.not_posts.store = Some(old.store.path.clone());
+                }
+            }
         }
         // Wait for a running job before swapping, so no job sees two configurations; a stop
         // signal meanwhile stops the daemon as usual.
@@ -344,7 +441,17 @@ pub async fn run(
         *shared.cfg.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new.clone());
         *shared.templates.write().unwrap_or_else(|p| p.into_inner()) = templates;
         drop(guard);
-        server = reload_server(server, socket.as_ref(), &old, &new).await;
+        server = reload_server(server, &mut socket, bound, &new).await;
+        {
+            // A job like any other (it takes the store): the feeds as the new configuration
+            // says, without waiting for the next refresh.
+            let shared = shared.clone();
+            tasks.spawn(async move {
+                let cfg = shared.config();
+                let mut store = shared.store.lock().await;
+                publish(&shared, &cfg, &mut store).await;
+            });
+        }
         spawn_schedules(&shared, &mut tasks);
         {
             // The reload dropped a digest that was waiting or retrying: the catch-up sends the
@@ -362,6 +469,12 @@ pub async fn run(
 /// One task per schedule of the configuration in force.
 fn spawn_schedules(shared: &Arc<Shared>, tasks: &mut tokio::task::JoinSet<()>) {
     let cfg = shared.config();
+    // A source removed, then added back by a later reload, starts afresh.
+    shared
+        .consumed
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|name, _| cfg.source(name).is_some());
     let mut n = 0;
     for sched in schedules(&cfg) {
         let shared = shared.clone();
@@ -372,34 +485,43 @@ fn spawn_schedules(shared: &Arc<Shared>, tasks: &mut tokio::task::JoinSet<()>) {
     tracing::info!("daemon running: {n} schedule(s)");
 }
 
-/// The server after a reload from `old` to `new`: restarted with the new configuration on the
-/// same socket (feeds added or removed, `/healthz` and `/metrics` follow). A new `listen`
-/// address, or a `[server]` table added, needs a restart of the daemon; a table removed stops
-/// serving.
+/// The server after a reload to `new`: restarted with the new configuration on the same
+/// socket (feeds added or removed, `/healthz` and `/metrics` follow). A `listen` address other
+/// than the one `socket` was bound for (`bound`), said on every reload while they differ, or a
+/// `[server]` table added, needs a restart of the daemon; a table removed stops
+/// serving and closes `socket`, so that clients are refused at once instead of waiting in its
+/// backlog.
 async fn reload_server(
     server: Option<Server>,
-    socket: Option<&std::net::TcpListener>,
-    old: &Config,
+    socket: &mut Option<std::net::TcpListener>,
+    bound: Option<std::net::SocketAddr>,
     new: &Config,
 ) -> Option<Server> {
-    let (Some(server), Some(socket)) = (server, socket) else {
+    if let Some(server) = server {
+        server.stop().await;
+    }
+    let Some(listening) = socket.as_ref() else {
         if new.server.is_some() {
             tracing::warn!("[server] added: restart the daemon to start serving");
         }
         return None;
     };
-    server.stop().await;
     let Some(listen) = new.server.as_ref().map(|s| &s.listen) else {
+        // The stopped server dropped its duplicate: this closes the socket.
+        *socket = None;
         tracing::info!("[server] removed: no longer serving");
         return None;
     };
-    if old.server.as_ref().map(|s| &s.listen) != Some(listen) {
+    if listen.parse::<std::net::SocketAddr>().ok() != bound {
+        let serving = listening
+            .local_addr()
+            .map_or_else(|_| "the old address".to_owned(), |a| a.to_string());
         tracing::warn!(
             "server.listen changed to {listen}: restart the daemon to listen there; still serving \
-             on the old address meanwhile"
+             on {serving} meanwhile"
         );
     }
-    match Server::start(new, socket) {
+    match Server::start(new, listening) {
         Ok(server) => Some(server),
         Err(e) => {
             tracing::error!("{e}");
@@ -457,10 +579,13 @@ async fn schedule_loop(shared: Arc<Shared>, sched: Schedule, jitter_secs: u64) {
     };
     let start = Utc::now();
     let mut reference = std::time::Instant::now();
-    let Some(mut plan) = Plan::new(&sched, start, start, draw_jitter()) else {
+    // After a reload, a firing the previous loop had not run yet is still due.
+    let consumed = shared.consumed(&sched).unwrap_or(start);
+    let Some(mut plan) = Plan::new(&sched, consumed, start, draw_jitter()) else {
         tracing::warn!("{}", sched.never_fires_again());
         return;
     };
+    shared.set_consumed(&sched, plan.consumed);
     loop {
         // Sleep in naps of at most MAX_NAP, re-reading the wall clock, so that clock steps and
         // DST are followed; `decide` says what that reading means.
@@ -496,6 +621,7 @@ async fn schedule_loop(shared: Arc<Shared>, sched: Schedule, jitter_secs: u64) {
             Some(p) => {
                 plan = p;
                 reference = decided;
+                shared.set_consumed(&sched, plan.consumed);
             }
             None => {
                 tracing::warn!("{}", sched.never_fires_again());
@@ -665,6 +791,17 @@ async fn refresh(
     for (url, why) in &rep.skipped {
         tracing::info!(source = %name, url = %url, "skipped: {why}");
     }
+    publish(shared, cfg, store).await;
+    match rep.fatal {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
+/// Publish every feed from the store, then ping the hub, logging what went wrong: after each
+/// refresh, and after a reload (so that what is served, and what `/healthz` says of it, follow
+/// the new configuration at once: a new `output_dir`, feeds added or retitled).
+async fn publish(shared: &Shared, cfg: &Config, store: &mut Store) {
     let published = pipeline::publish_all(cfg, store, &config_dir(&shared.config_path), Utc::now());
     if let Some(e) = &published.stylesheet_error {
         tracing::error!("stylesheet: {e}");
@@ -710,10 +847,6 @@ async fn refresh(
     }
     if let Some(e) = &announced.error {
         tracing::error!("websub: {e}");
-    }
-    match rep.fatal {
-        Some(why) => Err(why),
-        None => Ok(()),
     }
 }
 

@@ -15,7 +15,8 @@ use url::Url;
 mod publishing;
 
 pub use publishing::{
-    Announced, PublishReport, Published, announce, feed_info, publish_all, stylesheet,
+    Announced, PublishReport, Published, announce, feed_info, prepare_output_dir, publish_all,
+    stylesheet,
 };
 
 use crate::config::{Config, SourceConfig, SourceKind};

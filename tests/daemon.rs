@@ -981,3 +981,231 @@ fn a_template_whose_reload_was_rejected_is_not_used_by_the_digest() {
     assert!(mail.contains("Subject: Loaded at start-up: "), "{mail}");
     signal(&d, "TERM");
 }
+
+impl Serving {
+    /// Write the configuration with `edit` applied to its text, send SIGHUP and wait for the
+    /// daemon's verdict: the log since the signal (`reloaded` or `reload rejected`).
+    fn reload_with(&self, edit: impl FnOnce(String) -> String) -> String {
+        let text = edit(Serving::config(&self.site, self.port, ""));
+        std::fs::write(&self.cfg, text).unwrap();
+        let read = || std::fs::read_to_string(&self.log).unwrap();
+        let before = read().len();
+        signal(&self.d, "HUP");
+        wait_for("the reload's verdict", Duration::from_secs(10), || {
+            let since = &read()[before..];
+            since.contains("configuration reloaded") || since.contains("reload rejected")
+        });
+        read()[before..].to_string()
+    }
+}
+
+/// A reload refuses an `output_dir` that start-up refuses (a file on its path), naming it, and
+/// keeps the running configuration.
+#[test]
+fn a_reload_refuses_an_output_dir_start_up_refuses() {
+    let s = Serving::start();
+    let since =
+        s.reload_with(|c| c.replace("output_dir = \"out\"", "output_dir = \"config.toml/out\""));
+    assert!(
+        since.contains("reload rejected") && since.contains("output_dir"),
+        "{since}"
+    );
+    signal(&s.d, "TERM");
+}
+
+/// What is served follows an accepted reload at once, not at the next refresh: a new
+/// `output_dir` is published (feeds and stylesheet), with a feed's new title.
+#[test]
+fn a_reload_publishes_the_feeds_at_once() {
+    let s = Serving::start();
+    let since = s.reload_with(|c| {
+        c.replace("output_dir = \"out\"", "output_dir = \"feeds2\"")
+            .replace("limit = 1000", "limit = 1000\ntitle = \"Retitled\"")
+            // No refresh comes during the test.
+            .replace("schedule = \"* * * * * *\"", "schedule = \"0 0 1 1 *\"")
+    });
+    assert!(since.contains("configuration reloaded"), "{since}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let get = |path: &str| {
+        let url = format!("http://127.0.0.1:{}{path}", s.port);
+        rt.block_on(async {
+            let r = reqwest::get(&url).await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        })
+    };
+    wait_for(
+        "the feed in the new output_dir",
+        Duration::from_secs(5),
+        || get("/main/atom.xml").0 == 200,
+    );
+    assert!(get("/main/atom.xml").1.contains("Retitled"));
+    assert_eq!(get("/feed.xsl").0, 200);
+    assert!(s.index(&rt).contains("main/atom.xml"));
+    let (status, health) = get("/healthz");
+    assert_eq!(status, 200, "{health}");
+    signal(&s.d, "TERM");
+}
+
+/// A malformed `templates/feed.xsl` is refused by a reload (naming the file), as `check` and
+/// start-up refuse it, instead of failing every publish from then on.
+#[test]
+fn a_reload_refuses_a_malformed_stylesheet() {
+    let mut s = Serving::start();
+    let templates = s.dir.path().join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(templates.join("feed.xsl"), "<xsl:stylesheet").unwrap();
+    let since = s.reload_with(|c| c);
+    assert!(
+        since.contains("reload rejected") && since.contains("templates/feed.xsl"),
+        "{since}"
+    );
+    signal(&s.d, "TERM");
+    s.d.0.wait().unwrap();
+    let (code, _, err) = common::feedwright(&s.cfg, &["daemon"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("templates/feed.xsl"), "{err}");
+}
+
+/// A reload says what start-up says of a configuration (a placeholder `public_url`), and
+/// refuses SMTP credentials from an environment variable the daemon does not have: its
+/// environment only changes with a restart, and no digest could be sent.
+#[test]
+fn a_reload_warns_as_start_up_and_refuses_credentials_it_cannot_read() {
+    let s = Serving::start();
+    let digest = "[digest]\nfeed = \"main\"\nto = [\"a@example.org\"]\n\
+                  smtp_url = \"smtp://127.0.0.1:2525\"\n\
+                  smtp_username_env = \"FEEDWRIGHT_TEST_UNSET_USER\"\n\
+                  smtp_password_env = \"FEEDWRIGHT_TEST_UNSET_PASSWORD\"\n";
+    let since = s.reload_with(|c| format!("{c}{digest}"));
+    assert!(
+        since.contains("reload rejected")
+            && since.contains("digest.smtp_username_env")
+            && since.contains("FEEDWRIGHT_TEST_UNSET_USER")
+            && since.contains("restarted"),
+        "{since}"
+    );
+    let since = s.reload_with(|c| c.replace("http://feeds.test/", "https://example.org/feeds/"));
+    assert!(since.contains("configuration reloaded"), "{since}");
+    assert!(
+        since.contains("WARN") && since.contains("public_url") && since.contains("placeholder"),
+        "{since}"
+    );
+    signal(&s.d, "TERM");
+}
+
+/// A changed `store.path` waits for a restart: until then the server goes on reading the
+/// store the daemon writes, not the new (empty or missing) one.
+#[test]
+fn after_a_reload_changing_store_path_the_server_reads_the_store_in_use() {
+    let s = Serving::start();
+    let since = s.reload_with(|c| c.replace("path = \"feedwright.db\"", "path = \"other.db\""));
+    assert!(
+        since.contains("configuration reloaded") && since.contains("restart the daemon"),
+        "{since}"
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let get = |path: &str| {
+        let url = format!("http://127.0.0.1:{}{path}", s.port);
+        rt.block_on(async { reqwest::get(&url).await.unwrap().text().await.unwrap() })
+    };
+    let health = get("/healthz");
+    assert!(
+        health.contains("\"site\"") && health.contains("healthy"),
+        "{health}"
+    );
+    let metrics = get("/metrics");
+    assert!(metrics.contains("feedwright_store_readable 1"), "{metrics}");
+    signal(&s.d, "TERM");
+}
+
+/// A reload removing `[server]` closes the listening socket: clients are refused at once
+/// instead of waiting in its backlog for an answer that never comes.
+#[test]
+fn a_reload_removing_the_server_closes_its_socket() {
+    let s = Serving::start();
+    let since = s.reload_with(|c| c.split("[server]").next().unwrap().to_string());
+    assert!(since.contains("no longer serving"), "{since}");
+    let refused = std::net::TcpStream::connect(("127.0.0.1", s.port));
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused),
+        "{refused:?}"
+    );
+    signal(&s.d, "TERM");
+}
+
+/// A changed `server.listen` is compared with the address the daemon listens on, not with the
+/// previous configuration: said on every reload while they differ, never once they agree again.
+#[test]
+fn a_listen_change_is_said_against_the_bound_address() {
+    let s = Serving::start();
+    let other = free_port();
+    let moved = |c: String| {
+        c.replace(
+            &format!("127.0.0.1:{}", s.port),
+            &format!("127.0.0.1:{other}"),
+        )
+    };
+    let needs_restart = format!("server.listen changed to 127.0.0.1:{other}");
+    for _ in 0..2 {
+        let since = s.reload_with(moved);
+        assert!(
+            since.contains(&needs_restart)
+                && since.contains(&format!("still serving on 127.0.0.1:{}", s.port)),
+            "{since}"
+        );
+    }
+    let since = s.reload_with(|c| c);
+    assert!(
+        since.contains("configuration reloaded") && !since.contains("server.listen"),
+        "{since}"
+    );
+    signal(&s.d, "TERM");
+}
+
+/// A reload while a firing waits out its jitter does not drop that firing: the refresh still
+/// comes (within the jitter) after the reload, not at the schedule's next firing a day later.
+#[test]
+fn a_reload_during_the_jitter_keeps_the_firing() {
+    use chrono::Timelike;
+    let site = Site::start();
+    publish(
+        &site,
+        &[Post::new(1, "first", "First post", "2024-05-01T09:00:00Z")],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // Once a day, four seconds from now (whole seconds), with up to 5 s of jitter.
+    let fires = (Utc::now() + chrono::Duration::seconds(4))
+        .with_nanosecond(0)
+        .unwrap();
+    let cron = format!(
+        "{} {} {} * * *",
+        fires.second(),
+        fires.minute(),
+        fires.hour()
+    );
+    let cfg = write_config(
+        dir.path(),
+        &(common::site_config(&site.url("/cat/"), "", &format!("schedule = \"{cron}\""))
+            + "[daemon]\njitter_secs = 5\n"),
+    );
+    let log = dir.path().join("daemon.log");
+    let d = start(&cfg, &log);
+    let read = || std::fs::read_to_string(&log).unwrap();
+    wait_for("the daemon's schedules", Duration::from_secs(5), || {
+        read().contains("daemon running")
+    });
+    assert!(Utc::now() < fires, "the daemon started after the firing");
+    // Just after the firing: its refresh waits out a jitter of up to 5 s.
+    let after = (fires + chrono::Duration::milliseconds(100) - Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    std::thread::sleep(after);
+    signal(&d, "HUP");
+    wait_for("the firing's refresh", Duration::from_secs(8), || {
+        hits_of(&site, "/cat/") >= 1
+    });
+    assert!(read().contains("configuration reloaded"), "{}", read());
+    signal(&d, "TERM");
+}

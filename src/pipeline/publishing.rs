@@ -130,6 +130,18 @@ pub fn retired_feeds(cfg: &Config) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// Make sure `output_dir` exists and accepts files, before any fetching (and before a daemon
+/// takes a reloaded configuration): an error names the folder.
+pub fn prepare_output_dir(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("output_dir {}: cannot create: {e}", dir.display()))?;
+    tempfile::Builder::new()
+        .prefix(".feedwright-probe")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| format!("output_dir {}: not writable: {e}", dir.display()))
+}
+
 /// The stylesheet to publish: the user's override (`templates/feed.xsl` next to the config
 /// file) when it exists and is a well-formed XSLT document, else the built-in one. An override
 /// that cannot be read or is malformed is an error naming the file; the caller then keeps the
