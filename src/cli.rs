@@ -647,8 +647,8 @@ pub fn status(path: &Path) -> Exit {
                 Ok(Some((url, pages))) => {
                     let line = format!(
                         "source {}: backfill NOT COMPLETE ({pages} listing page(s) read; the \
-                         archive of its feeds waits for it): `feedwright backfill` continues \
-                         at {url}",
+                         older posts it found are archived once it is): `feedwright backfill` \
+                         continues at {url}",
                         src.name
                     );
                     println!("{}", crate::terminal::printable(&line));

@@ -198,6 +198,9 @@ struct Shared {
     /// Folders of retired feeds already warned about: once per folder while the daemon runs,
     /// not on every refresh of every source.
     retired_warned: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+    /// Feeds already warned about holding back an unfinished backfill's history from their
+    /// archive: once per feed while the daemon runs.
+    held_warned: std::sync::Mutex<std::collections::HashSet<String>>,
     /// The digest's templates in force: loaded with the configuration at start-up or at the
     /// last accepted reload (none without `[digest]`), never read from disk in between.
     templates: std::sync::RwLock<Option<Arc<crate::digest::render::Templates>>>,
@@ -359,6 +362,7 @@ pub async fn run(
         store: Arc::new(Mutex::new(store)),
         stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         retired_warned: std::sync::Mutex::default(),
+        held_warned: std::sync::Mutex::default(),
         templates: std::sync::RwLock::new(templates.map(Arc::new)),
         consumed: std::sync::Mutex::default(),
     });
@@ -807,8 +811,26 @@ async fn publish(shared: &Shared, cfg: &Config, store: &mut Store) {
         tracing::error!("stylesheet: {e}");
     }
     for result in &published.feeds {
-        if let Err((feed, e)) = result {
-            tracing::error!(feed = %feed, "not published: {e}");
+        match result {
+            Err((feed, e)) => tracing::error!(feed = %feed, "not published: {e}"),
+            Ok(p) => {
+                let Some((held, sources)) = &p.archive_held else {
+                    continue;
+                };
+                let first = shared
+                    .held_warned
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(p.feed.clone());
+                if first {
+                    tracing::warn!(
+                        feed = %p.feed,
+                        "{held} older entries wait to be archived until the backfill of {} is \
+                         complete (`feedwright backfill`, with the daemon stopped)",
+                        sources.join(", ")
+                    );
+                }
+            }
         }
     }
     let new_retired: Vec<&PathBuf> = {

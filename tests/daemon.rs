@@ -1209,3 +1209,48 @@ fn a_reload_during_the_jitter_keeps_the_firing() {
     assert!(read().contains("configuration reloaded"), "{}", read());
     signal(&d, "TERM");
 }
+
+/// A feed holding an unfinished backfill's history back from its archive says so once while
+/// the daemon runs, not on every refresh (the daemon never runs a backfill itself).
+#[test]
+fn the_daemon_says_once_that_an_unfinished_backfill_holds_the_archive() {
+    let site = Site::start();
+    let posts: Vec<Post> = (1..=12)
+        .map(|i| {
+            Post::new(
+                i,
+                &format!("post-{i}"),
+                &format!("Post {i}"),
+                &format!("2024-05-{i:02}T09:00:00Z"),
+            )
+        })
+        .rev()
+        .collect();
+    publish(&site, &posts);
+    let dir = tempfile::tempdir().unwrap();
+    let small = |text: String| text.replace("limit = 1000", "limit = 2\narchive_page_size = 2");
+    let cfg = write_config(
+        dir.path(),
+        &small(common::site_config(
+            &site.url("/cat/"),
+            "max_requests = 6",
+            "",
+        )),
+    );
+    let (_, _, stderr) = common::feedwright(&cfg, &["backfill"]);
+    assert!(stderr.contains("wait to be archived"), "{stderr}");
+    write_config(dir.path(), &small(config(&site)));
+    let log = dir.path().join("daemon.log");
+    let _d = start(&cfg, &log);
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_for("three refreshes", Duration::from_secs(15), || {
+        read().matches(" new, ").count() >= 3
+    });
+    let text = read();
+    assert_eq!(
+        text.matches("older entries wait to be archived until the backfill of site is complete")
+            .count(),
+        1,
+        "{text}"
+    );
+}

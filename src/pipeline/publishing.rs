@@ -238,22 +238,40 @@ fn publish_one(
             .map_err(err)?;
         // A backfill stores an archive newest first, a run's budget at a time: archived as it
         // comes, each run's posts would go onto pages after the newer ones, and complete pages
-        // never change. The entries past the head wait, unarchived, until the backfill of
-        // every source of the feed is complete; then they are archived oldest first.
+        // never change. The history an unfinished backfill of a source of the feed found
+        // (stored since it began, older than all stored before) waits past the head,
+        // unarchived, until it is complete; then it is archived oldest first. Every other
+        // entry leaving the head is archived as usual: one published before the backfill
+        // began, or a new post, must not be missing from every document meanwhile.
         let mut backfilling = Vec::new();
+        let mut since: Option<DateTime<Utc>> = None;
         for source in &feed.sources {
-            if store.backfill_get(source).map_err(err)?.is_some() {
+            if let Some(started) = store.backfill_started(source).map_err(err)? {
                 backfilling.push(source.clone());
+                since = Some(since.map_or(started, |s| s.min(started)));
             }
         }
         if ids.len() > limit {
-            if backfilling.is_empty() {
-                let oldest_first: Vec<String> = ids[limit..].iter().rev().cloned().collect();
+            let overflow = &ids[limit..];
+            let held = match since {
+                Some(since) => store
+                    .backfill_history(&feed.sources, overflow, since)
+                    .map_err(err)?,
+                None => std::collections::HashSet::new(),
+            };
+            let oldest_first: Vec<String> = overflow
+                .iter()
+                .rev()
+                .filter(|id| !held.contains(*id))
+                .cloned()
+                .collect();
+            if !oldest_first.is_empty() {
                 store
                     .archive(&feed.name, &oldest_first, feed.archive_page_size)
                     .map_err(err)?;
-            } else {
-                archive_held = Some((ids.len() - limit, backfilling));
+            }
+            if !held.is_empty() {
+                archive_held = Some((held.len(), backfilling));
             }
         }
         let head = store

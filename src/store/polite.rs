@@ -611,6 +611,20 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// When `source`'s unfinished backfill began (its first run), if it has one.
+    pub fn backfill_started(&self, source: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let at: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT started_at FROM backfill WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(at.and_then(|t| DateTime::from_timestamp(t, 0)))
+    }
+
     /// Save backfill progress.
     pub fn backfill_put(
         &mut self,
