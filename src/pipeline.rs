@@ -291,8 +291,22 @@ fn run_state_for(src: &SourceConfig, store: &Store) -> RunState {
         tracing::warn!(source = %src.name, "cannot read which posts are feed items: {e}");
         Default::default()
     });
-    state.with_items(items)
+    // The newest few stored posts: the top of the listing as the last read saw it.
+    let anchors = store
+        .entries(std::slice::from_ref(&src.name), &[], ANCHORS)
+        .unwrap_or_else(|e| {
+            tracing::warn!(source = %src.name, "cannot read its newest posts: {e}");
+            Vec::new()
+        })
+        .into_iter()
+        .flat_map(|e| [crate::normalize::twin_key(&e.url), e.dedup_key])
+        .collect();
+    state.with_items(items).with_anchors(anchors)
 }
+
+/// How many of a source's newest stored posts mark where its listing began last time (see
+/// `RunState::with_anchors`).
+const ANCHORS: usize = 5;
 
 /// The source's own URL as requests name it (`None` for a folder).
 fn index_url(src: &SourceConfig) -> Option<String> {

@@ -772,6 +772,44 @@ fn a_cold_backfill_reads_each_listing_page_once() {
     );
 }
 
+/// Posts not stored are not all new: a first read with `max_pages = 1` left the older pages
+/// unread, and `max_pages` raised later makes the walk meet them. Those are not a gap to read
+/// on through (the newest stored posts are on page 1): the walk stops at `max_pages`. A gap
+/// wider than `max_pages` pages again is read that far, and said, naming `backfill`.
+#[test]
+fn only_a_gap_since_the_last_run_is_read_past_max_pages() {
+    let (site, posts) = site_with_posts(60, 6800);
+    let dir = tempfile::tempdir().unwrap();
+    let url = site.url("/cat/");
+    let cfg = write_config(dir.path(), &common::site_config(&url, "", "max_pages = 1"));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 10 new"), "{stderr}");
+    let mut more = make_posts(1, 6900);
+    more.extend(posts.iter().cloned());
+    publish(&site, &more);
+    write_config(dir.path(), &common::site_config(&url, "", "max_pages = 3"));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !site.requests().iter().any(|p| p.starts_with("/cat/page/4")),
+        "read past max_pages without a gap: {stderr}"
+    );
+
+    // 80 new posts: eight pages of them, more than max_pages (3) and as many again.
+    let mut most = make_posts(80, 7100);
+    most.extend(more);
+    publish(&site, &most);
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 60 new"), "{stderr}");
+    assert!(
+        stderr.contains("listing page 6 still shows only posts not stored")
+            && stderr.contains("`feedwright backfill site` reads them"),
+        "{stderr}"
+    );
+}
+
 /// A request budget too small for a backfill to store anything: it would start and stop at the
 /// same place on every run, so the run says to raise it.
 #[test]
@@ -811,7 +849,7 @@ fn more_new_posts_than_max_pages_show_are_all_read() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("site: 15 new"), "{stderr}");
 
-    // 35 new posts: listing pages 1 to 4 hold only new ones, page 5 the first stored one.
+    // 35 new posts: listing pages 1 to 3 hold only new ones, page 4 the first stored ones.
     let mut more = make_posts(35, 7000);
     more.extend(posts.iter().cloned());
     publish(&site, &more);
@@ -820,7 +858,7 @@ fn more_new_posts_than_max_pages_show_are_all_read() {
     assert!(stderr.contains("site: 35 new"), "{stderr}");
     assert_eq!(atom_ids(dir.path()).len(), 50);
     assert!(
-        !site.requests().iter().any(|p| p.starts_with("/cat/page/6")),
+        !site.requests().iter().any(|p| p.starts_with("/cat/page/5")),
         "the walk stops at the first page showing a stored post"
     );
 

@@ -40,6 +40,8 @@ pub struct RunState {
     listed_known: Mutex<HashSet<String>>,
     /// A post that failed could not be recorded as pending: see [`RunState::note_unrecorded`].
     unrecorded: std::sync::atomic::AtomicBool,
+    /// Twin keys of the source's newest stored posts: see [`RunState::with_anchors`].
+    anchors: HashSet<String>,
 }
 
 impl RunState {
@@ -54,6 +56,7 @@ impl RunState {
             modified: Mutex::default(),
             listed_known: Mutex::default(),
             unrecorded: std::sync::atomic::AtomicBool::new(false),
+            anchors: HashSet::new(),
         }
     }
 
@@ -85,6 +88,20 @@ impl RunState {
     pub fn with_items(mut self, items: HashSet<String>) -> RunState {
         self.items = items;
         self
+    }
+
+    /// The twin keys of the source's newest stored posts, where the last read of its listing
+    /// began. A walk that has not met one of them by `max_pages`, on a page of posts none of
+    /// which is stored, has a gap to read on through (see `scrape::Limits::catch_up`).
+    pub fn with_anchors(mut self, anchors: HashSet<String>) -> RunState {
+        self.anchors = anchors;
+        self
+    }
+
+    /// Is the post at `url` one of [`RunState::with_anchors`]'s?
+    pub fn is_anchor(&self, url: &Url) -> bool {
+        self.anchors
+            .contains(&crate::normalize::twin_key(url.as_str()))
     }
 
     /// A listing shows the post at `url` modified at `at`: when that is later than the post's

@@ -68,10 +68,12 @@ pub struct Limits {
     /// Stop at the first page whose posts are all known, or unchanged since the last run (a
     /// 304): regular runs, not full walks.
     pub stop_at_known: bool,
-    /// Read on past `max_pages` while a page holds no known post: more posts came out since
-    /// the last run than `max_pages` pages show, and those past them would otherwise never be
-    /// read (the next run's first pages hold only known posts). Not for a source's first read,
-    /// whose whole archive is all new (that is `backfill`'s).
+    /// Read on past `max_pages`, up to as many pages again, while no page read has shown one
+    /// of the source's newest stored posts (`RunState::is_anchor`) and the last one read holds
+    /// no stored post at all: more posts came out since the last run than `max_pages` pages
+    /// show, and those past them would otherwise never be read (the next run's first pages
+    /// hold only stored posts). Not for a source's first read, whose whole archive is new
+    /// (that is `backfill`'s).
     pub catch_up: bool,
 }
 
@@ -102,6 +104,8 @@ pub async fn walk_from(
     visited.insert(url_key(&first.url));
     let mut page = first;
     let site = super::own_site(src);
+    // Has a page shown one of the source's newest stored posts (see `Limits::catch_up`)?
+    let mut anchored = false;
     loop {
         out.pages += 1;
         let listing = match read_listing(page, src).await {
@@ -125,6 +129,7 @@ pub async fn walk_from(
             !listing.posts.is_empty() && listing.posts.iter().all(|p| state.is_known(p));
         let none_known =
             !listing.posts.is_empty() && !listing.posts.iter().any(|p| state.is_known(p));
+        anchored |= listing.posts.iter().any(|p| state.is_anchor(p));
         for (p, raw) in &listing.modified {
             if let Some(at) = crate::normalize::parse_date(raw)
                 && state.note_listed_modified(p, at)
@@ -151,7 +156,19 @@ pub async fn walk_from(
             break;
         }
         if out.pages >= limits.max_pages {
-            if !(limits.catch_up && none_known) {
+            if !(limits.catch_up && none_known && !anchored) {
+                out.next = Some(next);
+                break;
+            }
+            if out.pages >= limits.max_pages * 2 {
+                tracing::warn!(
+                    source = %src.name,
+                    "listing page {} still shows only posts not stored, and not the newest one \
+                     stored: more may lie past it, which later runs will not read; `feedwright \
+                     backfill {}` reads them (it fetches only what is not stored)",
+                    out.pages,
+                    src.name
+                );
                 out.next = Some(next);
                 break;
             }
