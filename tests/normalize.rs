@@ -626,6 +626,28 @@ fn bidi_controls_are_balanced_within_each_field() {
     assert_eq!(entry.related[0].title, format!("{RLO}x{PDF}y"));
 }
 
+/// Nesting past a depth no real text reaches is dropped, so closing what is open cannot push
+/// a field far past its limit.
+#[test]
+fn deep_bidi_nesting_is_dropped_so_fields_keep_their_limits() {
+    let raw = RawPost {
+        title: Some("\u{202E}".repeat(2000)),
+        authors: vec![format!("{}x", "\u{2067}".repeat(500))],
+        ..post()
+    };
+    let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert!(
+        entry.title.chars().count() <= 1000 + 8,
+        "{}",
+        entry.title.chars().count()
+    );
+    assert!(
+        entry.authors[0].chars().count() <= 200 + 8,
+        "{}",
+        entry.authors[0].chars().count()
+    );
+}
+
 /// A title cut at its limit closes what the cut left open.
 #[test]
 fn a_cut_title_closes_its_bidi_controls() {

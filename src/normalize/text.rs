@@ -32,6 +32,10 @@ pub(crate) const MAX_CATEGORIES: usize = 100;
 
 const ELLIPSIS: char = '…';
 
+/// Deepest nesting of bidirectional embeddings, overrides and isolates a text field keeps
+/// (Unicode's algorithm allows 125; real text uses one or two).
+const MAX_BIDI_DEPTH: usize = 8;
+
 /// `s` XML-safe, without control characters (C1 and DEL too; NEL, a line break, becomes a
 /// space), whitespace collapsed. Bidirectional controls are left for [`balance_bidi`], to run
 /// after any cut.
@@ -71,6 +75,13 @@ pub(crate) fn balance_bidi(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
+            // Openers past a depth no real text reaches are dropped: the closers appended at
+            // the end stay few, so a cut field stays within its length limit.
+            '\u{202A}' | '\u{202B}' | '\u{202D}' | '\u{202E}' | '\u{2066}'..='\u{2068}'
+                if open.len() >= MAX_BIDI_DEPTH =>
+            {
+                continue;
+            }
             '\u{202A}' | '\u{202B}' | '\u{202D}' | '\u{202E}' => open.push(false),
             '\u{2066}'..='\u{2068}' => open.push(true),
             PDF => {

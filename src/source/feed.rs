@@ -237,10 +237,8 @@ fn site_link(feed: &feed_rs::model::Feed, feed_url: &Url, fetched: &Fetched) -> 
         .find_map(|l| usable(&l.href))
 }
 
-/// The feed-rs parser as feedwright uses it: links resolved against the feed's URL, content
-/// left unsanitized (sanitizing is `normalize`'s).
-/// A JSON document's `\\uXXXX` escapes of a UTF-16 surrogate without its other half replaced
-/// by `\\ufffd`, with how many; `None` when `body` is not JSON (its first character, after a
+/// A JSON document's `\uXXXX` escapes of a UTF-16 surrogate without its other half replaced
+/// by `\ufffd`, with how many; `None` when `body` is not JSON (its first character, after a
 /// byte order mark and whitespace, is not `{`) or has none.
 fn repair_lone_surrogates(body: &[u8]) -> Option<(Vec<u8>, usize)> {
     fn escape_at(body: &[u8], at: usize) -> Option<u16> {
@@ -293,6 +291,8 @@ fn repair_lone_surrogates(body: &[u8]) -> Option<(Vec<u8>, usize)> {
     })
 }
 
+/// The feed-rs parser as feedwright uses it: links resolved against the feed's URL, content
+/// left unsanitized (sanitizing is `normalize`'s).
 fn builder(fetched: &Fetched) -> feed_rs::parser::Builder {
     feed_rs::parser::Builder::new()
         .base_uri(Some(fetched.url.as_str()))
