@@ -444,16 +444,21 @@ pub async fn run(
         while tasks.join_next().await.is_some() {}
         *shared.cfg.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new.clone());
         *shared.templates.write().unwrap_or_else(|p| p.into_inner()) = templates;
+        // The feeds as the new configuration says, without waiting for the next refresh, and
+        // before the server serves that configuration (a new `output_dir` would answer 404
+        // until they are written).
+        let mut guard = guard;
+        let in_force = shared.config();
+        publish_files(&shared, &in_force, &mut guard);
         drop(guard);
         server = reload_server(server, &mut socket, bound, &new).await;
         {
-            // A job like any other (it takes the store): the feeds as the new configuration
-            // says, without waiting for the next refresh.
+            // Telling the hub goes over the network: a job like any other (it takes the store).
             let shared = shared.clone();
             tasks.spawn(async move {
                 let cfg = shared.config();
                 let mut store = shared.store.lock().await;
-                publish(&shared, &cfg, &mut store).await;
+                ping_hub(&cfg, &mut store).await;
             });
         }
         spawn_schedules(&shared, &mut tasks);
@@ -806,6 +811,12 @@ async fn refresh(
 /// refresh, and after a reload (so that what is served, and what `/healthz` says of it, follow
 /// the new configuration at once: a new `output_dir`, feeds added or retitled).
 async fn publish(shared: &Shared, cfg: &Config, store: &mut Store) {
+    publish_files(shared, cfg, store);
+    ping_hub(cfg, store).await;
+}
+
+/// [`publish`]'s files: every feed written from the store, what went wrong logged.
+fn publish_files(shared: &Shared, cfg: &Config, store: &mut Store) {
     let published = pipeline::publish_all(cfg, store, &config_dir(&shared.config_path), Utc::now());
     if let Some(e) = &published.stylesheet_error {
         tracing::error!("stylesheet: {e}");
@@ -851,6 +862,10 @@ async fn publish(shared: &Shared, cfg: &Config, store: &mut Store) {
             dir.display()
         );
     }
+}
+
+/// [`publish`]'s pings: the hub told of the head documents that changed, what went wrong logged.
+async fn ping_hub(cfg: &Config, store: &mut Store) {
     let announced = pipeline::announce(cfg, store).await;
     if !announced.pinged.is_empty() {
         tracing::info!(
@@ -964,7 +979,14 @@ async fn digest_now(shared: &Shared, cfg: Arc<Config>, now: DateTime<Utc>) -> bo
         };
         let ran = match &templates {
             Some(t) => crate::digest::run_with_templates(&cfg, &mut store, &opts, t, now),
-            None => crate::digest::run(&cfg, &mut store, &opts, now),
+            None => {
+                // Not expected: the templates are loaded with every `[digest]` in force.
+                tracing::error!(
+                    "digest: no templates were loaded with the configuration; reading them \
+                     from disk"
+                );
+                crate::digest::run(&cfg, &mut store, &opts, now)
+            }
         };
         match ran {
             // Recipients the server refused got nothing; the others did, and the issue is
