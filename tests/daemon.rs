@@ -1266,3 +1266,55 @@ fn the_daemon_says_once_that_an_unfinished_backfill_holds_the_archive() {
         "{text}"
     );
 }
+
+/// A reload that changes a source's schedule starts the new one from the reload, not from the
+/// old schedule's last firing: a firing of the new expression between the two is not run as
+/// if it had been missed.
+#[test]
+fn a_changed_schedule_starts_from_the_reload() {
+    use chrono::Timelike;
+    let site = Site::start();
+    publish(
+        &site,
+        &[Post::new(1, "first", "First post", "2024-05-01T09:00:00Z")],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let daily =
+        |at: chrono::DateTime<Utc>| format!("{} {} {} * * *", at.second(), at.minute(), at.hour());
+    let write = |cron: &str| {
+        write_config(
+            dir.path(),
+            &(common::site_config(&site.url("/cat/"), "", &format!("schedule = \"{cron}\""))
+                + "[daemon]\njitter_secs = 0\n"),
+        )
+    };
+    // Fires once, four seconds from now.
+    let first = (Utc::now() + chrono::Duration::seconds(4))
+        .with_nanosecond(0)
+        .unwrap();
+    let cfg = write(&daily(first));
+    let log = dir.path().join("daemon.log");
+    let d = start(&cfg, &log);
+    let read = || std::fs::read_to_string(&log).unwrap();
+    wait_for(
+        "the first firing's refresh",
+        Duration::from_secs(10),
+        || read().contains(" new, "),
+    );
+    let hits = hits_of(&site, "/cat/");
+    // A new schedule whose firing fell between the old one's and now (one second after it).
+    std::thread::sleep(Duration::from_millis(1500));
+    write(&daily(first + chrono::Duration::seconds(1)));
+    signal(&d, "HUP");
+    wait_for("the reload", Duration::from_secs(5), || {
+        read().contains("configuration reloaded")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        hits_of(&site, "/cat/"),
+        hits,
+        "a firing before the reload was run: {}",
+        read()
+    );
+    signal(&d, "TERM");
+}
