@@ -805,7 +805,7 @@ pub fn daemon(path: &Path, wait: Duration) -> Exit {
         Ok(c) => c,
         Err(e) => return e,
     };
-    for note in cfg.advice() {
+    for note in cfg.advice().into_iter().chain(crate::digest::advice(&cfg)) {
         eprintln!("warning: {}: {note}", path.display());
     }
     // The digest uses these templates until a reload accepts new ones.

@@ -1088,6 +1088,15 @@ fn a_reload_warns_as_start_up_and_refuses_credentials_it_cannot_read() {
         since.contains("WARN") && since.contains("public_url") && since.contains("placeholder"),
         "{since}"
     );
+    // A digest that sends without `unsubscribe_url` gets `check`'s advice too.
+    let digest = "[digest]\nfeed = \"main\"\nto = [\"a@example.org\"]\n\
+                  smtp_url = \"smtp://127.0.0.1:2525\"\n";
+    let since = s.reload_with(|c| format!("{c}{digest}"));
+    assert!(since.contains("configuration reloaded"), "{since}");
+    assert!(
+        since.contains("digest.unsubscribe_url is not set"),
+        "{since}"
+    );
     signal(&s.d, "TERM");
 }
 
