@@ -467,6 +467,10 @@ fn front_matter_errors_give_file_line_numbers() {
             "unknown-toml.md",
             "+++\ntitle = \"T\"\nurl = \"https://example.org/v/\"\ncolour = \"red\"\n+++\nV\n",
         ),
+        (
+            "twice.md",
+            "---\ntitle: First\nurl: https://example.org/w/\ndate: 2024-03-04\ntitle: Second\n---\nW\n",
+        ),
     ]);
     let (code, stderr) = run(dir.path());
     assert_eq!(code, 1, "{stderr}");
@@ -485,9 +489,14 @@ fn front_matter_errors_give_file_line_numbers() {
             && unknown.ends_with(" at line 4 column 1"),
         "{unknown}"
     );
+    let twice = failure(&stderr, "twice.md");
+    assert_eq!(
+        twice,
+        "front matter (YAML): key `title` given twice, at line 2 and at line 5"
+    );
     assert_eq!(
         stderr.lines().count(),
-        6,
+        7,
         "one line a failure, one for the source, one for the feed:\n{stderr}"
     );
 }

@@ -644,6 +644,37 @@ fn front_date(
     }])
 }
 
+/// A YAML front matter error, on the line to fix: for a key given twice the YAML parser names
+/// the line where the mapping starts, so the lines of both are found here (keys at the start
+/// of a line, bare or quoted; `head` starts with the opening fence's line, as the file does).
+fn yaml_error(head: &str, e: &serde_yaml_ng::Error) -> String {
+    let message = e.to_string();
+    if let Some((key, _)) = message
+        .strip_prefix("duplicate field `")
+        .and_then(|rest| rest.split_once('`'))
+    {
+        let at: Vec<usize> = head
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| {
+                [key.to_string(), format!("\"{key}\""), format!("'{key}'")]
+                    .iter()
+                    .any(|k| {
+                        line.strip_prefix(k.as_str())
+                            .is_some_and(|rest| rest.trim_start().starts_with(':'))
+                    })
+            })
+            .map(|(i, _)| i + 1)
+            .collect();
+        if let [first, second, ..] = at[..] {
+            return format!(
+                "front matter (YAML): key `{key}` given twice, at line {first} and at line {second}"
+            );
+        }
+    }
+    format!("front matter (YAML): {message}")
+}
+
 /// Split `+++ toml +++` or `--- yaml ---` front matter from the rest of a file. Each fence is a
 /// line of its own, which may end in spaces or tabs (and `\r\n`); the closing one may end the
 /// file.
@@ -673,7 +704,7 @@ fn split_front_matter(text: &str) -> Result<(FrontMatter, &str), String> {
         let front = if is_toml {
             toml::from_str(&head).map_err(|e| toml_error(&head, &e))?
         } else {
-            serde_yaml_ng::from_str(&head).map_err(|e| format!("front matter (YAML): {e}"))?
+            serde_yaml_ng::from_str(&head).map_err(|e| yaml_error(&head, &e))?
         };
         return Ok((front, rest));
     }
