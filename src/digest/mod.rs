@@ -1214,6 +1214,20 @@ fn select_entries(
     let from = week.start - chrono::Duration::days(select::LATE_DISCOVERY_DAYS);
     let candidates = store.digest_candidates(&plan.feed.sources, from, week.end)?;
     let mailed = store.digest_mailed_ids(&plan.feed.name)?;
+    let too_late = select::too_late(&candidates, week, &mailed, &plan.feed.categories);
+    if let Some(newest) = too_late.first() {
+        // An editor who dated a post back by more than a week would otherwise wait for it.
+        tracing::info!(
+            "digest {}: {} post(s) first seen in week {} are dated more than {} days before \
+             it and go in no issue (a backfill's history, or a post dated back), the newest: \
+             {:?}",
+            plan.feed.name,
+            too_late.len(),
+            week.week.label(),
+            select::LATE_DISCOVERY_DAYS,
+            newest.entry.title
+        );
+    }
     Ok(select::select(
         &candidates,
         week,

@@ -69,6 +69,38 @@ pub fn select(
     out
 }
 
+/// The entries of `candidates` first seen inside `week` (not mailed, of `categories` as in
+/// [`select`]) that no issue holds: dated more than [`LATE_DISCOVERY_DAYS`] before the week's
+/// start (a backfill's history, or a post dated back by its editor). Newest first.
+pub fn too_late<'a>(
+    candidates: &'a [StoredEntry],
+    week: &WeekRange,
+    mailed: &HashSet<EntryId>,
+    categories: &[String],
+) -> Vec<&'a StoredEntry> {
+    let wanted: Vec<String> = categories.iter().map(|c| c.to_lowercase()).collect();
+    let earliest_late = week.start - Duration::days(LATE_DISCOVERY_DAYS);
+    let mut out: Vec<&StoredEntry> = candidates
+        .iter()
+        .filter(|e| !mailed.contains(&e.entry.id))
+        .filter(|e| {
+            wanted.is_empty()
+                || e.entry
+                    .categories
+                    .iter()
+                    .any(|c| wanted.contains(&c.to_lowercase()))
+        })
+        .filter(|e| week.contains(e.first_seen) && effective_date(e) < earliest_late)
+        .collect();
+    out.sort_by(|a, b| {
+        effective_date(b)
+            .cmp(&effective_date(a))
+            .then_with(|| a.entry.id.cmp(&b.entry.id))
+    });
+    out.dedup_by(|a, b| a.entry.id == b.entry.id);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +187,12 @@ mod tests {
             ids(&got),
             vec!["in-week", "first-second", "prev-week", "late-6d"]
         );
+        // Those first seen in the week that no issue holds, for the digest to say so.
+        let late: Vec<&str> = too_late(&cands, &week(), &HashSet::new(), &[])
+            .iter()
+            .map(|e| e.entry.title.as_str())
+            .collect();
+        assert_eq!(late, vec!["late-8d", "archive"]);
     }
 
     #[test]
