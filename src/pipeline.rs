@@ -293,13 +293,13 @@ fn run_state_for(src: &SourceConfig, store: &Store) -> RunState {
     });
     // The newest few stored posts: the top of the listing as the last read saw it.
     let anchors = store
-        .entries(std::slice::from_ref(&src.name), &[], ANCHORS)
+        .newest_keys(&src.name, ANCHORS)
         .unwrap_or_else(|e| {
             tracing::warn!(source = %src.name, "cannot read its newest posts: {e}");
             Vec::new()
         })
         .into_iter()
-        .flat_map(|e| [crate::normalize::twin_key(&e.url), e.dedup_key])
+        .flat_map(|(url, dedup_key)| [crate::normalize::twin_key(&url), dedup_key])
         .collect();
     state.with_items(items).with_anchors(anchors)
 }

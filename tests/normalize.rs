@@ -646,6 +646,25 @@ fn deep_bidi_nesting_is_dropped_so_fields_keep_their_limits() {
         "{}",
         entry.authors[0].chars().count()
     );
+    // The closer of a dropped opener goes with it: it does not close an outer one.
+    const RLE: char = '\u{202B}';
+    const PDF: char = '\u{202C}';
+    let deep = format!(
+        "{}x{PDF}y{}",
+        RLE.to_string().repeat(9),
+        PDF.to_string().repeat(8)
+    );
+    let raw = RawPost {
+        title: Some(deep),
+        ..post()
+    };
+    let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    let kept = RLE.to_string().repeat(8);
+    assert_eq!(
+        entry.title,
+        format!("{kept}xy{}", PDF.to_string().repeat(8)),
+        "the ninth opener's closer closed the eighth"
+    );
 }
 
 /// A title cut at its limit closes what the cut left open.

@@ -810,6 +810,31 @@ fn only_a_gap_since_the_last_run_is_read_past_max_pages() {
     );
 }
 
+/// A sticky post (the newest stored one, pinned at the top of page 1 above the new posts) is
+/// not where the last read began: the gap behind it is still read.
+#[test]
+fn a_sticky_post_does_not_hide_a_gap() {
+    let (site, posts) = site_with_posts(15, 6400);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &common::site_config(&site.url("/cat/"), "", "max_pages = 2"),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut new_posts = make_posts(35, 6600);
+    for (i, p) in new_posts.iter_mut().enumerate() {
+        p.date = format!("2024-07-20T12:{:02}:00+00:00", 59 - i);
+    }
+    let mut listed = vec![posts[0].clone()];
+    listed.extend(new_posts);
+    listed.extend(posts.iter().cloned());
+    publish(&site, &listed);
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("site: 35 new"), "{stderr}");
+}
+
 /// A request budget too small for a backfill to store anything: it would start and stop at the
 /// same place on every run, so the run says to raise it.
 #[test]

@@ -72,20 +72,38 @@ pub(crate) fn balance_bidi(s: &str) -> String {
     }
     // true: an isolate (closed by PDI), false: an embedding or override (closed by PDF).
     let mut open: Vec<bool> = Vec::new();
+    // Openers dropped past `MAX_BIDI_DEPTH`, by kind: their closers are dropped with them (the
+    // overflow counts of UAX #9), so that they do not close an outer opener instead.
+    let (mut over_isolates, mut over_embeddings) = (0usize, 0usize);
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
             // Openers past a depth no real text reaches are dropped: the closers appended at
             // the end stay few, so a cut field stays within its length limit.
-            '\u{202A}' | '\u{202B}' | '\u{202D}' | '\u{202E}' | '\u{2066}'..='\u{2068}'
-                if open.len() >= MAX_BIDI_DEPTH =>
+            '\u{2066}'..='\u{2068}' if open.len() >= MAX_BIDI_DEPTH || over_isolates > 0 => {
+                over_isolates += 1;
+                continue;
+            }
+            '\u{202A}' | '\u{202B}' | '\u{202D}' | '\u{202E}'
+                if open.len() >= MAX_BIDI_DEPTH || over_isolates + over_embeddings > 0 =>
             {
+                over_embeddings += 1;
                 continue;
             }
             '\u{202A}' | '\u{202B}' | '\u{202D}' | '\u{202E}' => open.push(false),
             '\u{2066}'..='\u{2068}' => open.push(true),
+            PDF if over_isolates == 0 && over_embeddings > 0 => {
+                over_embeddings -= 1;
+                continue;
+            }
+            PDI if over_isolates > 0 => {
+                // It closes the dropped isolate, and the embeddings dropped inside it.
+                over_isolates -= 1;
+                over_embeddings = 0;
+                continue;
+            }
             PDF => {
-                if open.last() != Some(&false) {
+                if over_isolates > 0 || open.last() != Some(&false) {
                     continue;
                 }
                 open.pop();

@@ -129,7 +129,16 @@ pub async fn walk_from(
             !listing.posts.is_empty() && listing.posts.iter().all(|p| state.is_known(p));
         let none_known =
             !listing.posts.is_empty() && !listing.posts.iter().any(|p| state.is_known(p));
-        anchored |= listing.posts.iter().any(|p| state.is_anchor(p));
+        // A stored post listed above one not stored is pinned (a sticky post), not where the
+        // last read began: only those after the last post not stored count.
+        let after_new = listing
+            .posts
+            .iter()
+            .rposition(|p| !state.is_known(p))
+            .map_or(0, |i| i + 1);
+        anchored |= listing.posts[after_new..]
+            .iter()
+            .any(|p| state.is_anchor(p));
         for (p, raw) in &listing.modified {
             if let Some(at) = crate::normalize::parse_date(raw)
                 && state.note_listed_modified(p, at)

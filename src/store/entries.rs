@@ -362,6 +362,23 @@ impl Store {
         Ok(entries)
     }
 
+    /// The URL and dedup key of `source`'s `n` newest entries (by published date): where its
+    /// listing began when last read (see `source::RunState::with_anchors`).
+    pub fn newest_keys(&self, source: &str, n: usize) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT url, dedup_key FROM entries
+                 WHERE id IN (SELECT entry_id FROM entry_sources WHERE source = ?1)
+                 ORDER BY published DESC, id ASC LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![source, n as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
     /// Every entry of `sources` as [`Store::entries`] lists them, but without their text
     /// ([`Entry::without_text`]) and with their related links as stored: for work that needs
     /// only the metadata, without reading every body.
