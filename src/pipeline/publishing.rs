@@ -238,27 +238,24 @@ fn publish_one(
             .map_err(err)?;
         // A backfill stores an archive newest first, a run's budget at a time: archived as it
         // comes, each run's posts would go onto pages after the newer ones, and complete pages
-        // never change. The history an unfinished backfill of a source of the feed found
-        // (stored since it began, older than all stored before) waits past the head,
-        // unarchived, until it is complete; then it is archived oldest first. Every other
-        // entry leaving the head is archived as usual: one published before the backfill
-        // began, or a new post, must not be missing from every document meanwhile.
+        // never change. What an unfinished backfill of a source of the feed stored, and no
+        // head has shown, waits past the head, unarchived, until it is complete; then it is
+        // archived oldest first. Every other entry leaving the head is archived as usual: one
+        // shown before, or a new post, must not be missing from every document meanwhile.
         let mut backfilling = Vec::new();
-        let mut since: Option<DateTime<Utc>> = None;
         for source in &feed.sources {
-            if let Some(started) = store.backfill_started(source).map_err(err)? {
+            if store.backfill_get(source).map_err(err)?.is_some() {
                 backfilling.push(source.clone());
-                since = Some(since.map_or(started, |s| s.min(started)));
             }
         }
+        store
+            .shown_in_head(&ids[..ids.len().min(limit)])
+            .map_err(err)?;
         if ids.len() > limit {
             let overflow = &ids[limit..];
-            let held = match since {
-                Some(since) => store
-                    .backfill_history(&feed.sources, overflow, since)
-                    .map_err(err)?,
-                None => std::collections::HashSet::new(),
-            };
+            let held = store
+                .backfill_history(&backfilling, overflow)
+                .map_err(err)?;
             let oldest_first: Vec<String> = overflow
                 .iter()
                 .rev()

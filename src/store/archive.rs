@@ -89,64 +89,59 @@ impl Store {
         Ok(out)
     }
 
-    /// Which of `ids` are history a backfill of `sources` that began at `since` found: first
-    /// stored at or after `since`, and published before every entry of `sources` stored
-    /// before it (all of them, when none was).
+    /// Which of `ids` the unfinished backfills of `sources` stored and no head has shown yet
+    /// (see [`Store::note_backfill_found`]).
     pub fn backfill_history(
         &self,
         sources: &[String],
         ids: &[String],
-        since: DateTime<Utc>,
     ) -> Result<std::collections::HashSet<String>, StoreError> {
         let mut out = std::collections::HashSet::new();
         if sources.is_empty() || ids.is_empty() {
             return Ok(out);
         }
-        let since = since.timestamp();
-        let placeholders = (2..sources.len() + 2)
+        let n = sources.len();
+        let in_sources = (1..=n)
             .map(|i| format!("?{i}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let oldest_before: Option<i64> = self
-            .conn
-            .query_row(
-                &format!(
-                    "SELECT MIN(published) FROM entries WHERE first_seen < ?1
-                     AND id IN (SELECT entry_id FROM entry_sources WHERE source IN ({placeholders}))"
-                ),
-                params_from_iter(
-                    std::iter::once(&since as &dyn rusqlite::ToSql)
-                        .chain(sources.iter().map(|s| s as &dyn rusqlite::ToSql)),
-                ),
-                |row| row.get(0),
-            )
-            .map_err(|e| self.err(e))?;
-        let before = oldest_before.unwrap_or(i64::MAX);
         // SQLite allows 32766 parameters; stay well below.
         for chunk in ids.chunks(500) {
-            let placeholders = (3..chunk.len() + 3)
+            let in_ids = (n + 1..=n + chunk.len())
                 .map(|i| format!("?{i}"))
                 .collect::<Vec<_>>()
                 .join(", ");
             let query = format!(
-                "SELECT id FROM entries WHERE first_seen >= ?1 AND published < ?2
-                 AND id IN ({placeholders})"
+                "SELECT entry_id FROM backfill_found
+                 WHERE source IN ({in_sources}) AND entry_id IN ({in_ids})"
             );
             let mut stmt = self.conn.prepare(&query).map_err(|e| self.err(e))?;
-            let args = [
-                &since as &dyn rusqlite::ToSql,
-                &before as &dyn rusqlite::ToSql,
-            ]
-            .into_iter()
-            .chain(chunk.iter().map(|id| id as &dyn rusqlite::ToSql));
             let mut rows = stmt
-                .query(params_from_iter(args))
+                .query(params_from_iter(sources.iter().chain(chunk)))
                 .map_err(|e| self.err(e))?;
             while let Some(row) = rows.next().map_err(|e| self.err(e))? {
                 out.insert(row.get(0).map_err(|e| self.err(e))?);
             }
         }
         Ok(out)
+    }
+
+    /// These entries are shown in a head document: they wait for no backfill any more (see
+    /// [`Store::note_backfill_found`]).
+    pub fn shown_in_head(&mut self, ids: &[String]) -> Result<(), StoreError> {
+        for chunk in ids.chunks(500) {
+            let in_ids = (1..=chunk.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.conn
+                .execute(
+                    &format!("DELETE FROM backfill_found WHERE entry_id IN ({in_ids})"),
+                    params_from_iter(chunk),
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
     }
 
     /// The entries with these ids, in the order given; ids no longer stored are skipped. Their

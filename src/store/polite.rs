@@ -611,20 +611,6 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// When `source`'s unfinished backfill began (its first run), if it has one.
-    pub fn backfill_started(&self, source: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let at: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT started_at FROM backfill WHERE source = ?1",
-                [source],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        Ok(at.and_then(|t| DateTime::from_timestamp(t, 0)))
-    }
-
     /// Save backfill progress.
     pub fn backfill_put(
         &mut self,
@@ -643,11 +629,37 @@ impl Store {
         Ok(())
     }
 
-    /// The backfill of `source` is complete.
+    /// The backfill of `source` is complete: what it found waits no more (see
+    /// [`Store::note_backfill_found`]).
     pub fn backfill_clear(&mut self, source: &str) -> Result<(), StoreError> {
-        self.conn
-            .execute("DELETE FROM backfill WHERE source = ?1", [source])
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| StoreError::sql(&self.path, e))?;
+        tx.execute("DELETE FROM backfill WHERE source = ?1", [source])
+            .and_then(|_| tx.execute("DELETE FROM backfill_found WHERE source = ?1", [source]))
+            .map_err(|e| StoreError::sql(&self.path, e))?;
+        tx.commit().map_err(|e| StoreError::sql(&self.path, e))
+    }
+
+    /// Entries `source`'s unfinished backfill stored (migration `V18__backfill_found.sql`):
+    /// they wait past the heads, unarchived, until it is complete or a head shows them.
+    pub fn note_backfill_found(
+        &mut self,
+        source: &str,
+        ids: &[crate::model::EntryId],
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| StoreError::sql(&self.path, e))?;
+        for id in ids {
+            tx.execute(
+                "INSERT OR IGNORE INTO backfill_found (entry_id, source) VALUES (?1, ?2)",
+                params![id.0, source],
+            )
+            .map_err(|e| StoreError::sql(&self.path, e))?;
+        }
+        tx.commit().map_err(|e| StoreError::sql(&self.path, e))
     }
 }
