@@ -45,14 +45,7 @@ pub fn select(
     let mut seen = HashSet::new();
     let mut out: Vec<StoredEntry> = candidates
         .iter()
-        .filter(|e| !mailed.contains(&e.entry.id))
-        .filter(|e| {
-            wanted.is_empty()
-                || e.entry
-                    .categories
-                    .iter()
-                    .any(|c| wanted.contains(&c.to_lowercase()))
-        })
+        .filter(|e| may_go(e, mailed, &wanted))
         .filter(|e| {
             let date = effective_date(e);
             week.contains(date)
@@ -61,12 +54,25 @@ pub fn select(
         .filter(|e| seen.insert(e.entry.id.clone()))
         .cloned()
         .collect();
-    out.sort_by(|a, b| {
-        effective_date(b)
-            .cmp(&effective_date(a))
-            .then_with(|| a.entry.id.cmp(&b.entry.id))
-    });
+    out.sort_by(newest_first);
     out
+}
+
+/// Not mailed yet, and of the feed's `wanted` categories (lowercase) when it names any.
+fn may_go(e: &StoredEntry, mailed: &HashSet<EntryId>, wanted: &[String]) -> bool {
+    !mailed.contains(&e.entry.id)
+        && (wanted.is_empty()
+            || e.entry
+                .categories
+                .iter()
+                .any(|c| wanted.contains(&c.to_lowercase())))
+}
+
+/// An issue's order: newest [`effective_date`] first, then by id.
+fn newest_first(a: &StoredEntry, b: &StoredEntry) -> std::cmp::Ordering {
+    effective_date(b)
+        .cmp(&effective_date(a))
+        .then_with(|| a.entry.id.cmp(&b.entry.id))
 }
 
 /// The entries of `candidates` first seen inside `week` (not mailed, of `categories` as in
@@ -82,21 +88,10 @@ pub fn too_late<'a>(
     let earliest_late = week.start - Duration::days(LATE_DISCOVERY_DAYS);
     let mut out: Vec<&StoredEntry> = candidates
         .iter()
-        .filter(|e| !mailed.contains(&e.entry.id))
-        .filter(|e| {
-            wanted.is_empty()
-                || e.entry
-                    .categories
-                    .iter()
-                    .any(|c| wanted.contains(&c.to_lowercase()))
-        })
+        .filter(|e| may_go(e, mailed, &wanted))
         .filter(|e| week.contains(e.first_seen) && effective_date(e) < earliest_late)
         .collect();
-    out.sort_by(|a, b| {
-        effective_date(b)
-            .cmp(&effective_date(a))
-            .then_with(|| a.entry.id.cmp(&b.entry.id))
-    });
+    out.sort_by(|a, b| newest_first(a, b));
     out.dedup_by(|a, b| a.entry.id == b.entry.id);
     out
 }
