@@ -442,13 +442,8 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
                     p.files.len(),
                     cfg.output_dir.join(&p.feed).display()
                 );
-                if let Some((held, sources)) = &p.archive_held {
-                    report!(
-                        "  {held} older entries wait to be archived until the backfill of {} is \
-                         complete (archive pages are built oldest first then): run `feedwright \
-                         backfill` again",
-                        sources.join(", ")
-                    );
+                if let Some(note) = p.archive_held_note() {
+                    report!("  {note}: run `feedwright backfill` again");
                 }
             }
             Err((feed, e)) => {

@@ -825,7 +825,7 @@ fn publish_files(shared: &Shared, cfg: &Config, store: &mut Store) {
         match result {
             Err((feed, e)) => tracing::error!(feed = %feed, "not published: {e}"),
             Ok(p) => {
-                let Some((held, sources)) = &p.archive_held else {
+                let Some(note) = p.archive_held_note() else {
                     continue;
                 };
                 let first = shared
@@ -836,9 +836,7 @@ fn publish_files(shared: &Shared, cfg: &Config, store: &mut Store) {
                 if first {
                     tracing::warn!(
                         feed = %p.feed,
-                        "{held} older entries wait to be archived until the backfill of {} is \
-                         complete (`feedwright backfill`, with the daemon stopped)",
-                        sources.join(", ")
+                        "{note}: `feedwright backfill` completes it, with the daemon stopped"
                     );
                 }
             }

@@ -36,6 +36,19 @@ pub struct Published {
     pub archive_held: Option<(usize, Vec<String>)>,
 }
 
+impl Published {
+    /// What waits for an unfinished backfill (see [`Published::archive_held`]), in words.
+    pub fn archive_held_note(&self) -> Option<String> {
+        self.archive_held.as_ref().map(|(held, sources)| {
+            format!(
+                "{held} older entries wait to be archived until the backfill of {} is complete \
+                 (archive pages are built oldest first then)",
+                sources.join(", ")
+            )
+        })
+    }
+}
+
 /// What [`publish_all`] did.
 #[derive(Debug, Default)]
 pub struct PublishReport {
@@ -248,9 +261,12 @@ fn publish_one(
                 backfilling.push(source.clone());
             }
         }
-        store
-            .shown_in_head(&ids[..ids.len().min(limit)])
-            .map_err(err)?;
+        // Only an unfinished backfill's rows can be there (its completion clears them).
+        if !backfilling.is_empty() {
+            store
+                .shown_in_head(&ids[..ids.len().min(limit)])
+                .map_err(err)?;
+        }
         if ids.len() > limit {
             let overflow = &ids[limit..];
             let held = store
