@@ -1179,20 +1179,10 @@ fn related_limit_caps_the_links_listed_under_each_entry() {
 fn a_non_ascii_unsubscribe_url_is_sent_as_ascii() {
     let sink = Sink::start("accept");
     let fx = Fixture::new(Some(sink.port));
-    let text = std::fs::read_to_string(fx.config_path()).expect("read config");
-    let changed: String = text
-        .lines()
-        .map(|l| {
-            if l.starts_with("unsubscribe_url") {
-                "unsubscribe_url = \"https://münchen.example/abmelden/für alle?list=Kiez Events\"\n"
-                    .to_string()
-            } else {
-                format!("{l}\n")
-            }
-        })
-        .collect();
-    assert_ne!(changed, text, "the fixture sets unsubscribe_url");
-    std::fs::write(fx.config_path(), changed).expect("write config");
+    set_unsubscribe_url(
+        &fx,
+        Some("https://münchen.example/abmelden/für alle?list=Kiez Events"),
+    );
     fx.run(&fx.opts()).expect("sent");
     let msgs = sink.messages();
     assert_eq!(msgs.len(), 1);
@@ -1222,14 +1212,7 @@ fn a_non_ascii_unsubscribe_url_is_sent_as_ascii() {
 fn every_link_is_absolute_and_unsubscribing_is_always_offered() {
     let sink = Sink::start("accept");
     let fx = Fixture::new(Some(sink.port));
-    let text = std::fs::read_to_string(fx.config_path()).expect("read config");
-    let without: String = text
-        .lines()
-        .filter(|l| !l.starts_with("unsubscribe_url"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    assert_ne!(without, text, "the fixture sets unsubscribe_url");
-    std::fs::write(fx.config_path(), without).expect("write config");
+    set_unsubscribe_url(&fx, None);
     fx.run(&fx.opts()).expect("sent");
     let msgs = sink.messages();
     assert_eq!(msgs.len(), 1);
@@ -1792,6 +1775,21 @@ fn a_renamed_feed_does_not_mail_the_same_week_again() {
 }
 
 /// Replace the fixture's one recipient with `list` (TOML strings, comma-separated).
+/// Replace the fixture's `unsubscribe_url` line with one giving `url`, or remove it (`None`).
+fn set_unsubscribe_url(fx: &Fixture, url: Option<&str>) {
+    let text = std::fs::read_to_string(fx.config_path()).expect("read config");
+    let changed: String = text
+        .lines()
+        .filter_map(|l| match (l.starts_with("unsubscribe_url"), url) {
+            (false, _) => Some(format!("{l}\n")),
+            (true, Some(u)) => Some(format!("unsubscribe_url = {u:?}\n")),
+            (true, None) => None,
+        })
+        .collect();
+    assert_ne!(changed, text, "the fixture sets unsubscribe_url");
+    std::fs::write(fx.config_path(), changed).expect("write config");
+}
+
 fn set_recipients(fx: &Fixture, list: &str) {
     let text = std::fs::read_to_string(fx.config_path()).expect("read config");
     let to = format!("to = [{list}]");
