@@ -161,6 +161,7 @@ fn init_logging(verbose: u8, format: LogFormat) {
             .with_writer(|| crate::terminal::LogWriter)
             .try_init(),
         LogFormat::Human => builder
+            .with_writer(|| crate::terminal::HumanWriter)
             .with_ansi(std::io::stderr().is_terminal())
             .fmt_fields(crate::terminal::log_fields())
             .try_init(),
@@ -323,6 +324,7 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
+        crate::terminal::show_bar(&pb);
         Bar(pb)
     });
     let progress: &dyn Progress = match &bar {
@@ -369,9 +371,7 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
     if backfill.is_some() {
         pipeline::fix_related(&cfg, &mut store, &report);
     }
-    if let Some(b) = &bar {
-        b.0.finish_and_clear();
-    }
+    crate::terminal::hide_bar();
     for s in &report.sources {
         report!("{}: {}", s.source, s.summary());
         if let Some(why) = &s.degraded {

@@ -2,8 +2,10 @@
 //!
 //! Owns: [`Printable`] (and [`printable`]), through which every line feedwright prints itself
 //! goes when it may carry text from a site, a feed, a hub or the store (error messages, URLs,
-//! a source's last error), the log's field formatter and [`LogWriter`] (the JSON log's
-//! stderr); URLs lose their credentials there.
+//! a source's last error), the log's field formatter and the log's writers ([`LogWriter`] for
+//! JSON, [`HumanWriter`]); URLs lose their credentials there. It also owns the one progress bar
+//! a command may show ([`show_bar`]): a log line clears the bar, is written on a line of its
+//! own, and the bar is drawn again below it.
 //! Must not: change what is stored or published; it only changes how a line is shown.
 //!
 //! Control characters (C0, DEL, C1) and the bidirectional overrides and isolates (U+202A–U+202E,
@@ -43,7 +45,39 @@ pub fn printable(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// A writer escaping what passes through it.
+/// The progress bar on the terminal, if a command shows one (see [`show_bar`]).
+static BAR: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+
+/// Shows `bar` until [`hide_bar`]: meanwhile every log line is written above it rather than
+/// onto the end of its line.
+pub fn show_bar(bar: &indicatif::ProgressBar) {
+    *BAR.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(bar.clone());
+}
+
+/// Clears the bar [`show_bar`] showed, if any, and lets log lines go straight to stderr again.
+pub fn hide_bar() {
+    let bar = BAR
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+}
+
+/// Writes `bytes` to stderr, with the progress bar (if shown) cleared meanwhile.
+fn to_stderr(bytes: &[u8]) -> std::io::Result<()> {
+    let bar = BAR
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    match bar {
+        Some(bar) => bar.suspend(|| std::io::Write::write_all(&mut std::io::stderr(), bytes)),
+        None => std::io::Write::write_all(&mut std::io::stderr(), bytes),
+    }
+}
+
 /// Standard error for the JSON log: each line written (the log writes one event per write)
 /// loses the credentials of the URLs in it, as [`Printable`] does for the human format.
 pub struct LogWriter;
@@ -51,7 +85,22 @@ pub struct LogWriter;
 impl std::io::Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        std::io::stderr().write_all(crate::redact::userinfo(&text).as_bytes())?;
+        to_stderr(crate::redact::userinfo(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// Standard error for the human log (its fields are made harmless by [`log_fields`]): one
+/// event per write, so a line is never split by the progress bar.
+pub struct HumanWriter;
+
+impl std::io::Write for HumanWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        to_stderr(buf)?;
         Ok(buf.len())
     }
 

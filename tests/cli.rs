@@ -703,3 +703,65 @@ fn a_feed_with_nothing_yet_is_not_called_published() {
         "{metrics}"
     );
 }
+
+/// On a terminal, a warning logged while the progress bar is shown gets a line of its own: the
+/// bar is cleared before it and drawn again below it, never left with the warning written onto
+/// the end of its line. (`script` gives the run a terminal.)
+#[test]
+fn a_warning_during_a_run_is_not_written_onto_the_progress_bar() {
+    use common::{Post, Resp, Site, classic_post, listing};
+    let site = Site::start();
+    let base = site.base();
+    let first = Post::new(1, "first", "First talk", "2024-06-01T09:00:00+00:00");
+    let mut second = Post::new(2, "second", "Second talk", "2024-06-02T09:00:00+00:00");
+    second.categories = (0..120).map(|i| format!("Topic {i}")).collect();
+    site.set(&first.path(), Resp::Html(classic_post(&base, &first)));
+    // The second post comes only once the first is done, so the bar is on the terminal by then.
+    site.set(
+        &second.path(),
+        Resp::After {
+            paths: vec![first.path()],
+            since: 0,
+            then: Box::new(Resp::Html(classic_post(&base, &second))),
+        },
+    );
+    let links: Vec<(String, String)> = [&second, &first]
+        .iter()
+        .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
+        .collect();
+    site.set("/cat/", Resp::Html(listing(&base, &links, None)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(dir.path(), &common::site_config(&site.url("/cat/"), "", ""));
+
+    let command = format!(
+        "'{}' --config '{}' run",
+        env!("CARGO_BIN_EXE_feedwright"),
+        cfg.display()
+    );
+    let out = Command::new("script")
+        .args(["--quiet", "--return", "--command", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run feedwright under script(1)");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{screen:?}");
+    assert!(
+        screen.contains(" posts "),
+        "the bar was never drawn: {screen:?}"
+    );
+    let warning = screen
+        .find("120 categories")
+        .unwrap_or_else(|| panic!("no warning: {screen:?}"));
+    // The start of the warning's line: its time stamp, after the line's colour codes.
+    let line_start = screen[..warning].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let line = &screen[line_start..warning];
+    assert!(
+        !line.contains("posts"),
+        "the warning was written onto the bar's line: {line:?}"
+    );
+    assert!(line.contains("WARN"), "{line:?}");
+    assert!(screen.contains("site: 2 new"), "{screen:?}");
+}
