@@ -127,21 +127,76 @@ impl<W: Write> Write for Escaping<'_, W> {
 /// The log's field formatter (human format): each field's value, the message included, through
 /// [`Printable`]. The subscriber's own formatter escapes only some control characters, and only
 /// in the message: a URL field or a line break would pass.
+///
+/// A library's record that comes through the `log` crate carries where its source file was on
+/// the machine that built feedwright (`log.file`, `log.line`, `log.module_path`): those fields
+/// are left out, `log.target` (which library) is kept.
 pub fn log_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static {
-    use tracing_subscriber::field::MakeExt;
-    tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
-        if field.name() == "message" {
-            write!(w, "{}", Printable(format_args!("{value:?}")))
-        } else {
-            write!(w, "{field}={}", Printable(format_args!("{value:?}")))
-        }
+    tracing_subscriber::fmt::format::debug_fn(|w, field, value| match field.name() {
+        "message" => write!(w, "{}", Printable(format_args!("{value:?}"))),
+        "log.file" | "log.line" | "log.module_path" => Ok(()),
+        _ => write!(w, " {field}={}", Printable(format_args!("{value:?}"))),
     })
-    .delimited(" ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The human log's line for one event, formatted as `cli` sets it up.
+    fn human_line(event: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .without_time()
+            .with_target(false)
+            .fmt_fields(log_fields())
+            .finish();
+        tracing::subscriber::with_default(subscriber, event);
+        let bytes = buffer
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        String::from_utf8(bytes).expect("UTF-8")
+    }
+
+    #[test]
+    fn a_library_record_shows_no_build_paths_and_fields_stay_apart() {
+        let line = human_line(|| {
+            tracing::error!(
+                log.target = "rustls_platform_verifier::verification::others",
+                log.module_path = "rustls_platform_verifier::verification::others",
+                log.file = "/home/builder/.cargo/registry/src/others.rs",
+                log.line = 42,
+                "failed to verify TLS certificate"
+            );
+        });
+        assert_eq!(
+            line.trim_end(),
+            "ERROR failed to verify TLS certificate \
+             log.target=\"rustls_platform_verifier::verification::others\"",
+            "{line:?}"
+        );
+        let line = human_line(|| tracing::warn!(source = "s", url = "http://a/", "cut"));
+        assert_eq!(line.trim_end(), " WARN cut source=\"s\" url=\"http://a/\"");
+    }
 
     #[test]
     fn control_and_bidi_characters_are_shown_escaped() {
