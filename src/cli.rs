@@ -139,8 +139,8 @@ fn init_logging(verbose: u8, format: LogFormat) {
     // per misnested tag, without the page's URL): only their errors get through by default.
     // The migration runner's own lines (one per migration, with its source paths) too: the
     // store says in one line when it upgraded its schema.
-    const QUIET_PARSER: &str =
-        "html5ever=error,markup5ever=error,selectors=error,scraper=error,refinery_core=warn";
+    const QUIET_PARSER: &str = "html5ever=error,markup5ever=error,selectors=error,scraper=error,refinery_core=warn,\
+         rustls_platform_verifier=off";
     let default = match verbose {
         0 => format!("warn,feedwright=info,{QUIET_PARSER}"),
         1 => format!("info,feedwright=debug,{QUIET_PARSER}"),

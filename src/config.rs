@@ -254,6 +254,10 @@ impl FeedConfig {
     }
 }
 
+/// The longest `digest.unsubscribe_url`, in ASCII: `List-Unsubscribe: <URL>` on one header
+/// line of at most 998 characters.
+pub const MAX_UNSUBSCRIBE_URL: usize = 998 - "List-Unsubscribe: <>".len();
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DigestConfig {
@@ -282,6 +286,10 @@ pub struct DigestConfig {
     /// For `smtp://` to a host that is not loopback: refuse to send without STARTTLS.
     #[serde(default = "default_true")]
     pub require_tls: bool,
+    /// Certificates (PEM) trusted besides the system's for a TLS connection that is verified
+    /// (`smtps://`, or `smtp://` with `require_tls` to a host that is not loopback): a relay
+    /// with a certificate from a private CA. Relative to the config file.
+    pub smtp_tls_ca: Option<PathBuf>,
     /// Private key file (PEM: RSA or Ed25519) that DKIM-signs every sent message; relative to
     /// the config file. Without it nothing is signed.
     pub dkim_key: Option<PathBuf>,
@@ -537,6 +545,13 @@ impl Config {
                 message,
             })?;
         }
+        if let Some(ca) = cfg.digest.as_ref().and_then(|d| d.smtp_tls_ca.as_deref()) {
+            crate::digest::mail::read_tls_ca(ca).map_err(|message| ConfigError {
+                file: path.to_path_buf(),
+                key: "digest.smtp_tls_ca".into(),
+                message,
+            })?;
+        }
         Ok(cfg)
     }
 
@@ -597,6 +612,9 @@ impl Config {
         }
         if let Some(key) = self.digest.as_mut().and_then(|d| d.dkim_key.as_mut()) {
             *key = join(key);
+        }
+        if let Some(ca) = self.digest.as_mut().and_then(|d| d.smtp_tls_ca.as_mut()) {
+            *ca = join(ca);
         }
     }
 
@@ -817,6 +835,18 @@ impl Config {
                     return err(
                         "digest.unsubscribe_url",
                         format!("{u:?} must be an http(s) or mailto URL"),
+                    );
+                }
+                // It goes whole into `List-Unsubscribe: <…>` (as ASCII, spaces encoded), and a
+                // mail header line holds at most 998 characters (RFC 5322 2.1.1).
+                let sent = parsed.as_str().replace(' ', "%20").len();
+                if sent > MAX_UNSUBSCRIBE_URL {
+                    return err(
+                        "digest.unsubscribe_url",
+                        format!(
+                            "{sent} characters as sent (in ASCII); the List-Unsubscribe header \
+                             holds a URL of at most {MAX_UNSUBSCRIBE_URL}: shorten it"
+                        ),
                     );
                 }
             }

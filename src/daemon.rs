@@ -169,15 +169,17 @@ pub fn check(
             ("digest.smtp_username_env", &d.smtp_username_env),
             ("digest.smtp_password_env", &d.smtp_password_env),
         ] {
-            if let Some(name) = name
-                && std::env::var(name).is_err()
-            {
-                return Err(format!(
-                    "{}: {key}: environment variable {name} is not set (or not UTF-8) in the \
-                     daemon's environment, which only changes when the daemon is restarted",
-                    config_path.display()
-                ));
-            }
+            let Some(name) = name else { continue };
+            let problem = match std::env::var(name) {
+                Ok(v) if v.is_empty() => "is set but empty",
+                Ok(_) => continue,
+                Err(_) => "is not set (or not UTF-8)",
+            };
+            return Err(format!(
+                "{}: {key}: environment variable {name} {problem} in the daemon's environment, \
+                 which only changes when the daemon is restarted",
+                config_path.display()
+            ));
         }
     }
     pipeline::stylesheet(&config_dir(config_path))?;

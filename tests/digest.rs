@@ -2311,3 +2311,208 @@ fn a_preview_of_a_post_withdrawn_since_does_not_stay_published() {
         assert!(fx.out(f).is_file(), "{f} of a recorded issue removed");
     }
 }
+
+/// `feedwright digest` (the real binary) for the fixture's week, with `env` set: exit code and
+/// stderr.
+fn digest_binary(fx: &Fixture, env: &[(&str, &str)]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_feedwright"))
+        .arg("--config")
+        .arg(fx.config_path())
+        .args(["digest", "--now", "2024-11-18T13:00:00Z"])
+        .envs(env.iter().copied())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run feedwright");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn replace_in_config(fx: &Fixture, from: &str, to: &str) {
+    let text = std::fs::read_to_string(fx.config_path()).expect("read config");
+    assert!(text.contains(from), "{from:?} not in {text}");
+    std::fs::write(fx.config_path(), text.replace(from, to)).expect("write config");
+}
+
+/// A relay on loopback that insists on STARTTLS with a self-signed certificate (a stock local
+/// Postfix's) is used: opportunistic TLS there checks no certificate.
+#[test]
+fn a_local_relay_with_a_self_signed_certificate_is_used_over_starttls() {
+    let sink = Sink::start("starttls");
+    let fx = Fixture::new(Some(sink.port));
+    let outcome = fx.run(&fx.opts()).expect("sent over STARTTLS");
+    assert!(matches!(outcome, DigestOutcome::Sent { .. }), "{outcome:?}");
+    assert_eq!(sink.messages().len(), 1);
+}
+
+/// `smtps://` checks the certificate: one from a private CA is refused with a message naming
+/// `digest.smtp_tls_ca`, and trusted once that names the CA's certificate. A file that holds
+/// no certificate is a config error naming the key.
+#[test]
+fn smtps_checks_the_certificate_and_smtp_tls_ca_trusts_a_private_ca() {
+    let sink = Sink::start("smtps");
+    let fx = Fixture::new(Some(sink.port));
+    replace_in_config(&fx, "smtp://127.0.0.1", "smtps://127.0.0.1");
+    let err = fx.run(&fx.opts()).expect_err("an untrusted certificate");
+    let shown = err.to_string();
+    assert!(
+        shown.contains("certificate is not trusted") && shown.contains("digest.smtp_tls_ca"),
+        "{shown}"
+    );
+    assert!(sink.messages().is_empty());
+
+    std::fs::write(fx.dir.path().join("not-a-cert.pem"), "hello").expect("write");
+    let text = std::fs::read_to_string(fx.config_path()).expect("read config");
+    std::fs::write(
+        fx.config_path(),
+        format!("{text}smtp_tls_ca = \"not-a-cert.pem\"\n"),
+    )
+    .expect("write config");
+    let err = Config::load(&fx.config_path()).expect_err("no certificate in it");
+    assert!(
+        err.to_string().contains("digest.smtp_tls_ca")
+            && err.to_string().contains("no PEM certificate"),
+        "{err}"
+    );
+
+    let ca = sink.dir.path().join("ca.pem");
+    replace_in_config(
+        &fx,
+        "\"not-a-cert.pem\"",
+        &format!("{:?}", ca.display().to_string()),
+    );
+    let outcome = fx.run(&fx.opts()).expect("sent once the CA is trusted");
+    assert!(matches!(outcome, DigestOutcome::Sent { .. }), "{outcome:?}");
+    assert_eq!(sink.messages().len(), 1);
+}
+
+/// Logging in: a server that asks for it, wrong credentials and an empty password each get a
+/// message naming the settings to change; nothing is sent or recorded.
+#[test]
+fn smtp_login_problems_name_the_settings_to_change() {
+    let sink = Sink::start("auth=fwuser:right");
+    let fx = Fixture::new(Some(sink.port));
+    let (code, stderr) = digest_binary(&fx, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "(the server asks to log in first: set digest.smtp_username_env and smtp_password_env)"
+        ),
+        "{stderr}"
+    );
+
+    let text = std::fs::read_to_string(fx.config_path()).expect("read config");
+    std::fs::write(
+        fx.config_path(),
+        format!("{text}smtp_username_env = \"FW_T_USER\"\nsmtp_password_env = \"FW_T_PASS\"\n"),
+    )
+    .expect("write config");
+    let (code, stderr) = digest_binary(&fx, &[("FW_T_USER", "fwuser"), ("FW_T_PASS", "wrong")]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "the server refused to log in as \"fwuser\": check FW_T_USER and FW_T_PASS, named \
+             by digest.smtp_username_env and smtp_password_env"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("wrong"),
+        "the password is never shown: {stderr}"
+    );
+
+    let (code, stderr) = digest_binary(&fx, &[("FW_T_USER", "fwuser"), ("FW_T_PASS", "")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("digest.smtp_password_env")
+            && stderr.contains("FW_T_PASS is set but empty"),
+        "{stderr}"
+    );
+    assert!(sink.messages().is_empty());
+
+    let (code, stderr) = digest_binary(&fx, &[("FW_T_USER", "fwuser"), ("FW_T_PASS", "right")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(sink.messages().len(), 1);
+}
+
+/// A sender at an internationalized domain: the addresses, the `Message-ID` and the `List-Id`
+/// carry its ASCII (punycode) form, so the message needs no SMTPUTF8 and every header is
+/// valid.
+#[test]
+fn a_sender_at_an_internationalized_domain_is_sent_in_ascii() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    replace_in_config(
+        &fx,
+        "from = \"Negotiation Digest <digest@example.org>\"",
+        "from = \"Dïgest <digest@münchen.example>\"",
+    );
+    fx.run(&fx.opts()).expect("sent");
+    let msgs = sink.messages();
+    assert_eq!(msgs.len(), 1);
+    let raw = std::fs::read(&msgs[0]).expect("read message");
+    assert!(raw.is_ascii(), "{}", String::from_utf8_lossy(&raw));
+    let m = parse_message(&msgs[0]);
+    let h = &m["headers"];
+    assert_eq!(
+        h["Message-ID"], "<digest.negotiation.2024-W46@xn--mnchen-3ya.example>",
+        "{h}"
+    );
+    assert!(
+        h["From"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("<digest@xn--mnchen-3ya.example>")),
+        "{h}"
+    );
+    assert_eq!(m["list_id"]["id"], "negotiation.xn--mnchen-3ya.example");
+}
+
+/// Headers for automatic mail: no out-of-office reply goes back to the sender (RFC 3834),
+/// `List-Archive` links the issues' page, and no header line is longer than 998 characters
+/// even with a title of one very long word; an unsubscribe URL too long for its header line
+/// is a config error naming the key.
+#[test]
+fn list_headers_mark_automatic_mail_and_no_header_line_is_too_long() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::with_digest(
+        Some(sink.port),
+        &format!("title = \"{}\"\n", "W".repeat(1200)),
+    );
+    fx.run(&fx.opts()).expect("sent");
+    let msgs = sink.messages();
+    assert_eq!(msgs.len(), 1);
+    let raw = String::from_utf8_lossy(&std::fs::read(&msgs[0]).expect("read")).into_owned();
+    let longest = raw.split("\r\n").map(str::len).max().unwrap_or(0);
+    assert!(longest <= 998, "a line of {longest} characters");
+    let m = parse_message(&msgs[0]);
+    let h = &m["headers"];
+    assert_eq!(h["Auto-Submitted"], "auto-generated", "{h}");
+    assert_eq!(h["Precedence"], "list", "{h}");
+    assert_eq!(
+        h["List-Archive"], "<https://example.org/feeds/negotiation/digest/index.html>",
+        "{h}"
+    );
+    assert!(
+        h["Subject"]
+            .as_str()
+            .is_some_and(|s| s.chars().count() <= 250),
+        "{h}"
+    );
+
+    let prefix = "https://example.org/u?t=";
+    let longest_url = format!(
+        "{prefix}{}",
+        "a".repeat(feedwright::config::MAX_UNSUBSCRIBE_URL - prefix.len())
+    );
+    assert_eq!(longest_url.len(), feedwright::config::MAX_UNSUBSCRIBE_URL);
+    set_unsubscribe_url(&fx, Some(&longest_url));
+    Config::load(&fx.config_path()).expect("the longest URL that fits");
+    set_unsubscribe_url(&fx, Some(&format!("{longest_url}a")));
+    let err = Config::load(&fx.config_path()).expect_err("one character too many");
+    assert!(
+        err.to_string().contains("digest.unsubscribe_url")
+            && err.to_string().contains("at most 978"),
+        "{err}"
+    );
+}

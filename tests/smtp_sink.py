@@ -6,8 +6,12 @@ Serve:  python3 tests/smtp_sink.py serve PORT DIR MODE
         | putoff=ADDR[,ADDR...] (451 to RCPT TO of each of those addresses the first time
         it is offered, as greylisting does; accepted afterwards) | limit=N (452 4.5.3 to
         each RCPT TO past the Nth accepted in one transaction, as servers with a limit on
-        recipients per message do). Several modes combine with "+", e.g.
-        limit=2+putoff=ADDR.
+        recipients per message do) | starttls (offers STARTTLS and requires it before MAIL
+        FROM, with a self-signed certificate for "myhost", as a local relay's often is) |
+        smtps (TLS from the first byte, with a certificate for 127.0.0.1 issued by a test CA
+        whose certificate is written to DIR/ca.pem) | auth=USER:PASS (requires AUTH PLAIN or
+        LOGIN with these credentials, over plain text too). Several modes combine with "+",
+        e.g. limit=2+putoff=ADDR. Certificates need the `cryptography` package.
         Prints "ready" once listening; every accepted
         message is written to DIR/<n>.eml, its envelope recipients to DIR/<n>.rcpt (a JSON
         list). Runs until killed.
@@ -74,7 +78,35 @@ def serve(port, folder, mode):
             os.replace(path + ".tmp", path)
             return "250 OK queued"
 
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    options = {}
+    if "starttls" in modes:
+        options["tls_context"] = tls_context(folder, signed_by_ca=False)
+        options["require_starttls"] = True
+    if "smtps" in modes:
+        options["ssl_context"] = tls_context(folder, signed_by_ca=True)
+    credentials = value("auth")
+    if credentials is not None:
+        from aiosmtpd.smtp import AuthResult
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            user, _, password = credentials.partition(":")
+            ok = (
+                auth_data is not None
+                and auth_data.login == user.encode()
+                and auth_data.password == password.encode()
+            )
+            return AuthResult(success=ok, handled=False)
+
+        options["authenticator"] = authenticator
+        options["auth_required"] = True
+        # Plain-text AUTH is what the tests want: aiosmtpd need not warn about it.
+        import logging
+        import warnings
+
+        warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
+        options["auth_require_tls"] = False
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, **options)
     controller.start()
     print("ready", flush=True)
     try:
@@ -82,6 +114,69 @@ def serve(port, folder, mode):
             time.sleep(3600)
     finally:
         controller.stop()
+
+
+def tls_context(folder, signed_by_ca):
+    """A server TLS context. Self-signed: a certificate for "myhost" that is its own CA (as a
+    stock local relay's). Signed by a CA: a certificate for 127.0.0.1 from a test CA, whose
+    certificate goes to FOLDER/ca.pem."""
+    import datetime
+    import ssl
+    import tempfile
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def cert(subject, issuer, public_key, signing_key, ca, san):
+        b = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if san is not None:
+            b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
+        return b.sign(signing_key, hashes.SHA256())
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    if signed_by_ca:
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca = cert("feedwright test CA", "feedwright test CA", ca_key.public_key(), ca_key, True, None)
+        with open(os.path.join(folder, "ca.pem"), "wb") as f:
+            f.write(ca.public_bytes(serialization.Encoding.PEM))
+        leaf = cert(
+            "127.0.0.1",
+            "feedwright test CA",
+            key.public_key(),
+            ca_key,
+            False,
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))],
+        )
+    else:
+        leaf = cert("myhost", "myhost", key.public_key(), key, True, [x509.DNSName("myhost")])
+    pem = tempfile.NamedTemporaryFile(suffix=".pem", delete=False)
+    pem.write(leaf.public_bytes(serialization.Encoding.PEM))
+    pem.write(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    pem.close()
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(pem.name)
+    os.unlink(pem.name)
+    return ctx
 
 
 def parse(path):

@@ -26,7 +26,7 @@ use rsa::pkcs1::{DecodeRsaPrivateKey as _, EncodeRsaPrivateKey as _};
 /// signature. RFC 8058 requires `List-Unsubscribe` and `List-Unsubscribe-Post` to be covered.
 /// `Content-Type` is not listed: lettre keeps it with the body, where the body hash covers
 /// the part boundaries anyway.
-pub const SIGNED_HEADERS: [&str; 9] = [
+pub const SIGNED_HEADERS: [&str; 12] = [
     "From",
     "To",
     "Subject",
@@ -36,6 +36,9 @@ pub const SIGNED_HEADERS: [&str; 9] = [
     "List-Id",
     "List-Unsubscribe",
     "List-Unsubscribe-Post",
+    "List-Archive",
+    "Auto-Submitted",
+    "Precedence",
 ];
 
 /// Smallest RSA modulus accepted, in bits (RFC 8301: verifiers reject shorter keys).

@@ -29,6 +29,12 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the answer to `QUIT` is waited for.
 const QUIT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The longest `Subject`, in characters; a longer one is cut at a word, with `…`.
+pub const MAX_SUBJECT_CHARS: usize = 250;
+
+/// The longest list name in `List-Id`, in characters, cut the same way.
+pub const MAX_LIST_NAME_CHARS: usize = 200;
+
 macro_rules! text_header {
     ($ty:ident, $name:literal) => {
         /// A header carried verbatim (ASCII only).
@@ -50,6 +56,9 @@ macro_rules! text_header {
 }
 
 text_header!(ListId, "List-Id");
+text_header!(ListArchive, "List-Archive");
+text_header!(AutoSubmitted, "Auto-Submitted");
+text_header!(Precedence, "Precedence");
 text_header!(ListUnsubscribe, "List-Unsubscribe");
 text_header!(ListUnsubscribePost, "List-Unsubscribe-Post");
 
@@ -79,26 +88,39 @@ pub struct MessageParts<'a> {
     pub list_id: &'a str,
     /// `unsubscribe_url`, if configured (mailto: or http(s):).
     pub unsubscribe_url: Option<&'a str>,
+    /// The page listing every issue (`List-Archive`), when it is published.
+    pub archive_url: Option<&'a str>,
 }
 
 /// Build the message. Addresses were validated with the configuration; a failure here names the
 /// offending key.
 pub fn build_message(p: &MessageParts<'_>) -> Result<Message, DigestError> {
-    let from: Mailbox = p.from.parse().map_err(|e| {
+    let from: Mailbox = p.from.parse().map(ascii_mailbox).map_err(|e| {
         DigestError::config(
             "digest.from",
             format!("invalid email address {:?}: {e}", p.from),
         )
     })?;
+    // Both may hold a word too long for one header line (folding only happens at spaces):
+    // cut to lengths a mail client shows anyway.
+    // (`truncate` adds its `…` after the characters it keeps.)
+    let subject = super::render::truncate(p.subject, MAX_SUBJECT_CHARS - 1);
+    let list_name = super::render::truncate(p.list_name, MAX_LIST_NAME_CHARS - 1);
     let mut b = Message::builder()
         .from(from.clone())
-        .subject(p.subject)
+        .subject(subject)
         .date(p.date.into())
         .message_id(Some(format!("<{}>", p.message_id)))
-        .header(ListId(list_id_value(p.list_name, p.list_id)));
+        .header(ListId(list_id_value(&list_name, p.list_id)))
+        // RFC 3834: out-of-office and other automatic replies are not sent back to it.
+        .header(AutoSubmitted("auto-generated".into()))
+        .header(Precedence("list".into()));
+    if let Some(archive) = p.archive_url {
+        b = b.header(ListArchive(format!("<{archive}>")));
+    }
     let mut recipients = Vec::with_capacity(p.to.len());
     for (i, to) in p.to.iter().enumerate() {
-        let mb: Mailbox = to.parse().map_err(|e| {
+        let mb: Mailbox = to.parse().map(ascii_mailbox).map_err(|e| {
             DigestError::config(
                 format!("digest.to[{i}]"),
                 format!("invalid email address {to:?}: {e}"),
@@ -127,6 +149,31 @@ pub fn build_message(p: &MessageParts<'_>) -> Result<Message, DigestError> {
         p.html.to_owned(),
     ))
     .map_err(|e| DigestError::config("digest", format!("cannot build the message: {e}")))
+}
+
+/// `domain` in ASCII: an internationalized domain name in its IDNA (punycode) form, e.g.
+/// `xn--mnchen-3ya.example` for `münchen.example`; anything else as it is.
+pub fn ascii_domain(domain: &str) -> String {
+    if domain.is_ascii() {
+        return domain.to_owned();
+    }
+    match url::Host::parse(domain) {
+        Ok(url::Host::Domain(d)) => d,
+        _ => domain.to_owned(),
+    }
+}
+
+/// `mailbox` with its address's domain in ASCII ([`ascii_domain`]): such an address needs no
+/// `SMTPUTF8` from the server, and a `Message-ID` or `List-Id` made of it stays valid.
+pub fn ascii_mailbox(mailbox: Mailbox) -> Mailbox {
+    let domain = mailbox.email.domain();
+    if domain.is_ascii() {
+        return mailbox;
+    }
+    match Address::new(mailbox.email.user(), ascii_domain(domain)) {
+        Ok(email) => Mailbox::new(mailbox.name, email),
+        Err(_) => mailbox,
+    }
 }
 
 /// The size of the `text/html` part [`build_message`] makes of `html`, as transmitted: its
@@ -179,8 +226,39 @@ pub struct SmtpSettings {
     pub url: String,
     /// Username and password, read from the environment variables the config names.
     pub credentials: Option<(String, String)>,
+    /// The names of those two environment variables, for messages.
+    pub credential_vars: Option<(String, String)>,
     /// For `smtp://` to a non-loopback host: refuse to send when the server offers no STARTTLS.
     pub require_tls: bool,
+    /// `smtp_tls_ca`: certificates trusted besides the system's when the certificate is
+    /// verified.
+    pub tls_ca: Option<std::path::PathBuf>,
+}
+
+/// The certificates of `digest.smtp_tls_ca` (a PEM file of one or more), checked the way the
+/// TLS connection uses them.
+pub fn read_tls_ca(
+    path: &std::path::Path,
+) -> Result<Vec<lettre::transport::smtp::client::Certificate>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = String::from_utf8_lossy(&pem);
+    let blocks: Vec<&str> = text
+        .split_inclusive("-----END CERTIFICATE-----")
+        .filter(|b| b.contains("-----BEGIN CERTIFICATE-----"))
+        .collect();
+    if blocks.is_empty() {
+        return Err(format!(
+            "{}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        ));
+    }
+    blocks
+        .iter()
+        .map(|b| {
+            lettre::transport::smtp::client::Certificate::from_pem(b.as_bytes())
+                .map_err(|e| format!("{}: not a usable certificate: {e}", path.display()))
+        })
+        .collect()
 }
 
 impl std::fmt::Debug for SmtpSettings {
@@ -191,7 +269,9 @@ impl std::fmt::Debug for SmtpSettings {
                 "credentials",
                 &self.credentials.as_ref().map(|_| "<redacted>"),
             )
+            .field("credential_vars", &self.credential_vars)
             .field("require_tls", &self.require_tls)
+            .field("tls_ca", &self.tls_ca)
             .finish()
     }
 }
@@ -290,7 +370,7 @@ fn send_within(
                 seconds(timeout)
             )
         } else {
-            error_chain(&e)
+            explained(&e, settings)
         },
         permanent: e.is_permanent(),
     };
@@ -574,12 +654,34 @@ impl Server {
             .to_owned();
         let loopback =
             host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-        let params =
-            || TlsParameters::new(host.clone()).map_err(|e| cfg(format!("cannot set up TLS: {e}")));
+        // A verified connection trusts the system's certificates and `smtp_tls_ca`'s.
+        let verified = || {
+            let mut b = TlsParameters::builder(host.clone());
+            if let Some(path) = &settings.tls_ca {
+                for cert in
+                    read_tls_ca(path).map_err(|m| DigestError::config("digest.smtp_tls_ca", m))?
+                {
+                    b = b.add_root_certificate(cert);
+                }
+            }
+            b.build()
+                .map_err(|e| cfg(format!("cannot set up TLS: {e}")))
+        };
+        // Opportunistic STARTTLS (a relay on loopback, or `require_tls = false`) takes any
+        // certificate: it would send in plain text to a server offering no STARTTLS, so
+        // refusing an unverified certificate would protect nothing, and a local relay's is
+        // usually self-signed (RFC 7435, opportunistic security).
+        let unverified = || {
+            TlsParameters::builder(host.clone())
+                .dangerous_accept_invalid_certs(true)
+                .dangerous_accept_invalid_hostnames(true)
+                .build()
+                .map_err(|e| cfg(format!("cannot set up TLS: {e}")))
+        };
         let (tls, default_port) = match url.scheme() {
-            "smtps" => (Tls::Wrapper(params()?), 465),
-            "smtp" if loopback || !settings.require_tls => (Tls::Opportunistic(params()?), 25),
-            "smtp" => (Tls::Required(params()?), 25),
+            "smtps" => (Tls::Wrapper(verified()?), 465),
+            "smtp" if loopback || !settings.require_tls => (Tls::Opportunistic(unverified()?), 25),
+            "smtp" => (Tls::Required(verified()?), 25),
             other => return Err(cfg(format!("unsupported scheme {other:?}"))),
         };
         Ok(Server {
@@ -620,6 +722,48 @@ impl Server {
         }
         Ok(conn)
     }
+}
+
+/// What went wrong with the SMTP session, in lettre's words, and what to change when the cause
+/// is plain: the credentials, the TLS settings, or a server that hung up.
+fn explained(e: &SmtpError, settings: &SmtpSettings) -> String {
+    let words = error_chain(e);
+    let code = e.status().map(|c| c.to_string());
+    let vars = settings
+        .credential_vars
+        .as_ref()
+        .map(|(u, p)| {
+            format!("{u} and {p}, named by digest.smtp_username_env and smtp_password_env")
+        })
+        .unwrap_or_else(|| "digest.smtp_username_env and smtp_password_env".into());
+    let hint = if code.as_deref() == Some("535") {
+        let user = settings
+            .credentials
+            .as_ref()
+            .map(|(u, _)| format!(" as {u:?}"))
+            .unwrap_or_default();
+        format!("the server refused to log in{user}: check {vars}")
+    } else if code.as_deref() == Some("530") && settings.credentials.is_none() {
+        "the server asks to log in first: set digest.smtp_username_env and smtp_password_env"
+            .to_owned()
+    } else if words.contains("No compatible authentication mechanism") {
+        format!(
+            "credentials are set ({vars}) but the server offers no way to log in that feedwright              speaks (AUTH PLAIN or LOGIN); servers often offer it only after STARTTLS"
+        )
+    } else if words.contains("invalid peer certificate") {
+        "the server's TLS certificate is not trusted: for a certificate from a private CA, set          digest.smtp_tls_ca to that CA's certificate (PEM); a relay on loopback reached with          smtp:// is not checked"
+            .to_owned()
+    } else if settings.url.starts_with("smtps:")
+        && (words.contains("corrupt message") || words.contains("InvalidContentType"))
+    {
+        "the server did not answer in TLS: smtps:// is TLS from the first byte (port 465); a          server that starts in plain text and offers STARTTLS (port 25 or 587) is smtp://"
+            .to_owned()
+    } else if words.contains("incomplete response") {
+        "the server closed the connection before it answered".to_owned()
+    } else {
+        return words;
+    };
+    format!("{words} ({hint})")
 }
 
 /// The URL without any user info.
@@ -664,6 +808,7 @@ mod tests {
             list_name: "Digest",
             list_id: "d.example.org",
             unsubscribe_url: None,
+            archive_url: None,
         })
         .expect("message")
     }
@@ -682,7 +827,9 @@ mod tests {
         let settings = SmtpSettings {
             url: format!("smtp://127.0.0.1:{port}"),
             credentials: None,
+            credential_vars: None,
             require_tls: true,
+            tls_ca: None,
         };
         let err = send_sample(&settings, Duration::from_millis(300)).expect_err("no answer");
         let shown = err.to_string();
@@ -744,7 +891,9 @@ mod tests {
         let settings = SmtpSettings {
             url: format!("smtp://127.0.0.1:{port}"),
             credentials: None,
+            credential_vars: None,
             require_tls: true,
+            tls_ca: None,
         };
         let err = send_sample(&settings, Duration::from_millis(300))
             .expect_err("no answer after the message");

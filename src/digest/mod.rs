@@ -644,6 +644,7 @@ fn run_once(
     // `now` only chooses the week: the message is dated, and the issue recorded, at the time
     // it is sent (a retry of the same week gets a new `Date`, with the same `Message-ID`).
     let sending_at = Utc::now();
+    let archive_url = plan.meta(&week).archive_url;
     let message = |to: &[String]| {
         mail::build_message(&mail::MessageParts {
             from: &plan.digest.from,
@@ -656,6 +657,7 @@ fn run_once(
             list_name: &plan.title,
             list_id: &plan.list_id,
             unsubscribe_url: Some(&plan.unsubscribe),
+            archive_url: Some(&archive_url),
         })
     };
     // The copy on disk sits in the output folder, which may be public: it is addressed to the
@@ -1056,7 +1058,8 @@ impl<'a> Plan<'a> {
         let from: lettre::message::Mailbox = digest.from.parse().map_err(|e| {
             DigestError::config("digest.from", format!("invalid email address: {e}"))
         })?;
-        let domain = from.email.domain().to_owned();
+        // In ASCII: it goes into the Message-ID and the List-Id, which allow nothing else.
+        let domain = mail::ascii_domain(from.email.domain());
         if let Some(to) = &opts.to {
             to.parse::<lettre::message::Mailbox>()
                 .map_err(|e| DigestError::Flag {
@@ -1085,7 +1088,12 @@ impl<'a> Plan<'a> {
                 Some(mail::SmtpSettings {
                     url: url.clone(),
                     credentials,
+                    credential_vars: digest
+                        .smtp_username_env
+                        .clone()
+                        .zip(digest.smtp_password_env.clone()),
                     require_tls: digest.require_tls,
+                    tls_ca: digest.smtp_tls_ca.clone(),
                 })
             }
         };
@@ -1093,7 +1101,11 @@ impl<'a> Plan<'a> {
             (Some(path), Some(selector)) => {
                 let key =
                     dkim::read_key(path).map_err(|m| DigestError::config("digest.dkim_key", m))?;
-                let signing_domain = digest.dkim_domain.as_deref().unwrap_or(&domain);
+                let signing_domain = digest
+                    .dkim_domain
+                    .as_deref()
+                    .map_or_else(|| domain.clone(), mail::ascii_domain);
+                let signing_domain = signing_domain.as_str();
                 if !aligned(signing_domain, &domain) {
                     tracing::warn!(
                         "digest.dkim_domain {signing_domain:?} is unrelated to the From domain \
@@ -1114,7 +1126,7 @@ impl<'a> Plan<'a> {
             .unsubscribe_url
             .as_deref()
             .map(ascii_url)
-            .unwrap_or_else(|| unsubscribe_by_mail(&from.email));
+            .unwrap_or_else(|| unsubscribe_by_mail(&mail::ascii_mailbox(from.clone()).email));
         let public = if cfg.public_url.ends_with('/') {
             cfg.public_url.clone()
         } else {
@@ -1197,13 +1209,20 @@ fn parse_tz(s: &str, key: &str) -> Result<Tz, DigestError> {
         .map_err(|_| DigestError::config(key, format!("unknown time zone {s:?}")))
 }
 
+/// The value of the environment variable `name` (which the config's `key` names): set, UTF-8
+/// and not empty (an empty password would be offered to the server as one).
 fn env_var(name: &str, key: &str) -> Result<String, DigestError> {
-    std::env::var(name).map_err(|_| {
-        DigestError::config(
+    match std::env::var(name) {
+        Ok(v) if v.is_empty() => Err(DigestError::config(
+            key,
+            format!("environment variable {name} is set but empty"),
+        )),
+        Ok(v) => Ok(v),
+        Err(_) => Err(DigestError::config(
             key,
             format!("environment variable {name} is not set (or not UTF-8)"),
-        )
-    })
+        )),
+    }
 }
 
 fn select_entries(
