@@ -606,7 +606,25 @@ impl Config {
         if self.output_dir.as_os_str().is_empty() {
             return err("output_dir", "must not be empty".into());
         }
-        check_http_url(&self.public_url).map_err(|m| ("public_url".to_string(), m))?;
+        let public = check_http_url(&self.public_url).map_err(|m| ("public_url".to_string(), m))?;
+        if !public.username().is_empty() || public.password().is_some() {
+            return err(
+                "public_url",
+                "must not carry a user name or password: it is published in every feed (ids, \
+                 self links) and digest; protect the server in front of output_dir instead"
+                    .into(),
+            );
+        }
+        if public.query().is_some() || public.fragment().is_some() {
+            return err(
+                "public_url",
+                format!(
+                    "{:?} must not have a query (?…) or fragment (#…): feed URLs are built by \
+                     appending <feed>/atom.xml to it",
+                    self.public_url
+                ),
+            );
+        }
         if !self.public_url.ends_with('/') {
             return err(
                 "public_url",

@@ -1,0 +1,120 @@
+//! What a first-time user meets: the shipped offline example, the mistakes of a first
+//! configuration (each refused or warned about in words that say what to write instead), and
+//! the warnings a valid configuration still gets, through the real binary.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Resp, Site, dir_config, feedwright, site_config, write_config};
+
+/// A Markdown post in `posts/` below `dir`, with these categories.
+fn post(dir: &Path, file: &str, categories: &str) {
+    post_in(&dir.join("posts"), file, categories);
+}
+
+/// A Markdown post in the folder `posts`, with these categories.
+fn post_in(posts: &Path, file: &str, categories: &str) {
+    std::fs::create_dir_all(&posts).unwrap();
+    std::fs::write(
+        posts.join(file),
+        format!(
+            "+++\ntitle = \"{file}\"\ndate = 2024-11-18\nurl = \"https://example.org/{file}/\"\n\
+             categories = {categories}\n+++\nText.\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// The `warning:` lines of `stderr` that contain `words`.
+fn warnings<'a>(stderr: &'a str, words: &str) -> Vec<&'a str> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: ") && l.contains(words))
+        .collect()
+}
+
+/// `GET path` on `port` of loopback: the status code and the whole answer.
+fn get(port: u16, path: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let code = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, answer)
+}
+
+/// A process killed when dropped (a test that fails does not leave it running).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !ready() {
+        assert!(t0.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Copy the folder `from` into `to`, recursively.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A `public_url` with credentials would be published in every feed's ids and self links, and
+/// one with a query or fragment would lose them in every URL built from it: both are refused,
+/// naming the key, and the password is not printed.
+#[test]
+fn a_public_url_with_credentials_a_query_or_a_fragment_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    post(dir.path(), "a.md", "[\"Events\"]");
+    for (public_url, words) in [
+        (
+            "https://user:secret@feeds.mysite.test/f/",
+            "must not carry a user name or password",
+        ),
+        ("https://x.org/f/?a=1#x/", "must not have a query"),
+        ("https://x.org/f/#x/", "or fragment"),
+        ("https://x.org/f/?a=1/", "must not have a query"),
+    ] {
+        let text = dir_config("").replace("http://feeds.test/", public_url);
+        let cfg = write_config(dir.path(), &text);
+        for command in ["check", "run"] {
+            let (code, _, stderr) = feedwright(&cfg, &[command]);
+            assert_eq!(code, 2, "{public_url} {command}: {stderr}");
+            assert!(
+                stderr.contains(&format!("{}: public_url: ", cfg.display()))
+                    && stderr.contains(words),
+                "{public_url} {command}: {stderr}"
+            );
+            assert!(!stderr.contains("secret"), "{stderr}");
+        }
+        assert!(!dir.path().join("out").exists(), "nothing published");
+    }
+}
