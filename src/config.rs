@@ -264,7 +264,8 @@ pub struct DigestConfig {
     pub timezone: Option<String>,
     #[serde(default = "default_from")]
     pub from: String,
-    #[serde(default)]
+    /// A list, or one address as a string.
+    #[serde(default, deserialize_with = "one_or_many")]
     pub to: Vec<String>,
     pub smtp_url: Option<String>,
     pub unsubscribe_url: Option<String>,
@@ -350,6 +351,20 @@ pub struct WebSubConfig {
     /// Timeout of one ping, in seconds.
     #[serde(default = "default_websub_timeout_secs")]
     pub timeout_secs: u64,
+}
+
+/// A list of strings, or one string standing for a list of one (`to = "list@example.org"`).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged, expecting = "an address, or a list of addresses")]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(one) => vec![one],
+        OneOrMany::Many(many) => many,
+    })
 }
 
 fn default_websub_attempts() -> u32 {
@@ -545,7 +560,10 @@ impl Config {
         let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError {
             file: file.to_path_buf(),
             key: String::new(),
-            message: e.to_string().trim_end().to_string(),
+            message: match toml_hint(text, &e) {
+                Some(hint) => format!("{}\nhint: {hint}", e.to_string().trim_end()),
+                None => e.to_string().trim_end().to_string(),
+            },
         })?;
         cfg.validate().map_err(|(key, message)| ConfigError {
             file: file.to_path_buf(),
@@ -567,6 +585,12 @@ impl Config {
             (zone, sources)
         });
         for s in &mut cfg.sources {
+            // A `file://` URL names the folder as a path would (checked by `validate`).
+            if s.kind == SourceKind::Dir
+                && let Ok(Some(path)) = file_url_path(&s.url)
+            {
+                s.url = path.to_string_lossy().into_owned();
+            }
             s.local_zone = zone;
             s.day_zone = match &digest {
                 Some((digest_zone, sources)) if sources.contains(&s.name) => *digest_zone,
@@ -676,6 +700,7 @@ impl Config {
                     if s.url.trim().is_empty() {
                         return Err((key("url"), "a dir source needs a folder path".into()));
                     }
+                    file_url_path(&s.url).map_err(|m| (key("url"), m))?;
                 }
                 _ => {
                     check_http_url(&s.url).map_err(|m| {
@@ -1078,6 +1103,79 @@ fn check_http_url(s: &str) -> Result<Url, String> {
         return Err(format!("{s:?} must be an http:// or https:// URL"));
     }
     Ok(u)
+}
+
+/// What to write instead, for the TOML mistakes a first configuration makes: a table
+/// `[source]` or `[feed]` where a list of them (`[[source]]`) is meant, a plural `[[sources]]`
+/// or `[[feeds]]`, a string where a list is meant.
+fn toml_hint(text: &str, e: &toml::de::Error) -> Option<String> {
+    let message = e.message();
+    let at = e
+        .span()
+        .and_then(|span| text.get(span))
+        .unwrap_or_default()
+        .trim();
+    // The text of the error's line before it: a table header's, or a key's before its value.
+    let before = text.get(..e.span()?.start)?;
+    let line = before[before.rfind('\n').map_or(0, |i| i + 1)..].trim_start();
+    if message.contains("expected a sequence") {
+        if message.starts_with("invalid type: map") {
+            // The span is the table's header (`[source]`) or its body.
+            let header = text
+                .get(..e.span()?.end)?
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| l.starts_with('['))
+                .or(Some(at).filter(|a| a.starts_with('[')))?;
+            let name = header
+                .trim_start_matches(['[', ' '])
+                .split(['.', ']', ' '])
+                .next()
+                .unwrap_or_default();
+            return Some(format!(
+                "write [[{name}]], with two brackets: each [[{name}]] table adds one to the list"
+            ));
+        }
+        if message.starts_with("invalid type: string") {
+            // The span is the value: the key is what its line gives before `=`.
+            let key = line.split('=').next().unwrap_or_default().trim();
+            let key = if key.is_empty() { "key" } else { key };
+            return Some(format!("this key takes a list: {key} = [\"…\"]"));
+        }
+    }
+    // A table header's line, not a key inside a table.
+    for (plural, table) in [("sources", "source"), ("feeds", "feed")] {
+        if message.starts_with(&format!("unknown field `{plural}`"))
+            && line.starts_with('[')
+            && at.starts_with(plural)
+        {
+            return Some(format!("the table is [[{table}]], in the singular"));
+        }
+    }
+    None
+}
+
+/// The folder a `dir` source's `file://` URL names (`file:///srv/posts` is `/srv/posts`);
+/// `None` when `url` is not a `file:` URL (a path). A `file:` URL that names no local path (a
+/// host, a relative form) is an error saying to give a path.
+fn file_url_path(url: &str) -> Result<Option<PathBuf>, String> {
+    if !url
+        .get(..5)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("file:"))
+    {
+        return Ok(None);
+    }
+    Url::parse(url)
+        .ok()
+        .and_then(|u| u.to_file_path().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            format!(
+                "{url:?} is not a local folder: give its path (\"posts\", \"/srv/site/posts\"; \
+                 relative paths are relative to the config file's folder) or a file:///… URL"
+            )
+        })
 }
 
 fn check_tz(s: &str) -> Result<(), String> {

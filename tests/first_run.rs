@@ -118,3 +118,81 @@ fn a_public_url_with_credentials_a_query_or_a_fragment_is_refused() {
         assert!(!dir.path().join("out").exists(), "nothing published");
     }
 }
+
+/// The TOML mistakes of a first configuration get a hint saying what to write.
+#[test]
+fn first_toml_mistakes_get_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = "[[source]]\nname = \"s\"\nurl = \"posts\"\nkind = \"dir\"\n\
+                [[feed]]\nname = \"f\"\nsources = [\"s\"]\n";
+    std::fs::create_dir_all(dir.path().join("posts")).unwrap();
+    for (text, hint) in [
+        (
+            good.replace("[[source]]", "[source]"),
+            "hint: write [[source]], with two brackets",
+        ),
+        (
+            good.replace("[[feed]]", "[feed]"),
+            "hint: write [[feed]], with two brackets",
+        ),
+        (
+            good.replace("[[source]]", "[[sources]]"),
+            "hint: the table is [[source]], in the singular",
+        ),
+        (
+            good.replace("[[feed]]", "[[feeds]]"),
+            "hint: the table is [[feed]], in the singular",
+        ),
+        (
+            good.replace("sources = [\"s\"]", "sources = \"s\""),
+            "hint: this key takes a list: sources = [\"…\"]",
+        ),
+    ] {
+        let cfg = write_config(dir.path(), &text);
+        let (code, _, stderr) = feedwright(&cfg, &["check"]);
+        assert_eq!(code, 2, "{text}: {stderr}");
+        assert!(stderr.contains(hint), "{text}: {stderr}");
+    }
+    // A single recipient as a string is taken as a list of one.
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "{good}[digest]\nfeed = \"f\"\nto = \"list@example.org\"\n\
+             unsubscribe_url = \"https://example.org/unsubscribe\"\n"
+        ),
+    );
+    let (code, stdout, stderr) = feedwright(&cfg, &["check"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("OK"), "{stdout}");
+    let parsed = feedwright::config::Config::load(&cfg).expect("valid");
+    assert_eq!(parsed.digest.unwrap().to, ["list@example.org"]);
+}
+
+/// A `dir` source's folder may be given as a `file://` URL; one naming no local path is
+/// refused, saying to give a path.
+#[test]
+fn a_dir_source_takes_a_file_url() {
+    let dir = tempfile::tempdir().unwrap();
+    post(dir.path(), "a.md", "[\"Events\"]");
+    let folder = url::Url::from_file_path(dir.path().join("posts")).unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &dir_config("").replace("url = \"posts\"", &format!("url = \"{folder}\"")),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["check"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("events: 1 new"), "{stderr}");
+
+    let cfg = write_config(
+        dir.path(),
+        &dir_config("").replace("url = \"posts\"", "url = \"file://server/share/posts\""),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["check"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("source[0].url") && stderr.contains("give its path"),
+        "{stderr}"
+    );
+}
