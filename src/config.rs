@@ -510,27 +510,54 @@ pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
 }
 
 impl Config {
-    /// What a valid configuration should still change before anyone subscribes, as sentences
-    /// naming the key: a `public_url` on a domain reserved for examples (RFC 2606, such as the
-    /// default `https://example.org/feeds/`) would become every feed's permanent Atom id and
-    /// self link. `check` prints these as warnings, and `run`, `backfill` and `daemon` too.
+    /// What a valid configuration should still change, as sentences naming the key: a
+    /// `public_url` on a domain reserved for examples (RFC 2606, such as the default
+    /// `https://example.org/feeds/`) would become every feed's permanent Atom id and self link;
+    /// a `http.user_agent` whose contact is such a placeholder (the default's) tells the sites
+    /// read nothing of who reads them; a `[[source]]` no `[[feed]]` names is fetched for
+    /// nothing. `check` prints these as warnings, and `run`, `backfill` and `daemon` too.
     pub fn advice(&self) -> Vec<String> {
         let mut notes = Vec::new();
-        let host = url::Url::parse(&self.public_url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
-        let placeholder = host.as_deref().is_some_and(|h| {
-            ["example.org", "example.com", "example.net", "example"]
-                .iter()
-                .any(|d| h == *d || h.ends_with(&format!(".{d}")))
-        });
-        if placeholder {
+        let placeholder_url = |u: &str| {
+            url::Url::parse(u)
+                .ok()
+                .and_then(|u| u.host_str().map(is_example_host))
+                .unwrap_or(false)
+        };
+        if placeholder_url(&self.public_url) {
             notes.push(format!(
                 "public_url is {:?}, a placeholder: every feed's permanent id and self link \
                  point there, and changing it later makes every feed a new one to its readers; \
                  set it to the address output_dir is served at before anyone subscribes",
                 self.public_url
             ));
+        }
+        // Only sent to sites: a configuration reading local folders alone sends it nowhere.
+        let sends = self.sources.iter().any(|s| s.kind != SourceKind::Dir) || self.websub.is_some();
+        let ua = &self.http.user_agent;
+        let placeholder_contact = ua
+            .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ';' | ',' | '<' | '>'))
+            .map(|t| t.trim_start_matches('+'))
+            .any(|t| {
+                placeholder_url(t)
+                    || t.rsplit_once('@')
+                        .is_some_and(|(_, domain)| is_example_host(domain))
+            });
+        if sends && placeholder_contact {
+            notes.push(format!(
+                "http.user_agent is {ua:?}, whose contact is a placeholder: it is sent with \
+                 every request to the sites read; put a URL or address where their owners can \
+                 reach you in it"
+            ));
+        }
+        for s in &self.sources {
+            if !self.feeds.iter().any(|f| f.sources.contains(&s.name)) {
+                notes.push(format!(
+                    "source {:?} is in no [[feed]]'s sources: it is read on every run and \
+                     published nowhere; add it to a feed or remove it",
+                    s.name
+                ));
+            }
         }
         notes
     }
@@ -1176,6 +1203,15 @@ fn file_url_path(url: &str) -> Result<Option<PathBuf>, String> {
                  relative paths are relative to the config file's folder) or a file:///… URL"
             )
         })
+}
+
+/// Is `host` on a domain reserved for examples (RFC 2606: `example.org`, `.com`, `.net`,
+/// `.example`), or one of their subdomains?
+fn is_example_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    ["example.org", "example.com", "example.net", "example"]
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
 }
 
 fn check_tz(s: &str) -> Result<(), String> {

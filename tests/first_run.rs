@@ -196,3 +196,86 @@ fn a_dir_source_takes_a_file_url() {
         "{stderr}"
     );
 }
+
+/// A `[[source]]` no `[[feed]]` names is read for nothing: `check` and `run` say so, once.
+#[test]
+fn a_source_in_no_feed_is_named_in_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    post(dir.path(), "a.md", "[\"Events\"]");
+    post_in(&dir.path().join("other"), "b.md", "[\"Events\"]");
+    let text = dir_config("").replace(
+        "[[feed]]",
+        "[[source]]\nname = \"forgotten\"\nurl = \"other\"\nkind = \"dir\"\n[[feed]]",
+    );
+    let cfg = write_config(dir.path(), &text);
+    for command in ["check", "run"] {
+        let (code, _, stderr) = feedwright(&cfg, &[command]);
+        assert_eq!(code, 0, "{command}: {stderr}");
+        let lines = warnings(&stderr, "forgotten");
+        assert_eq!(lines.len(), 1, "{command}: {stderr}");
+        assert!(lines[0].contains("in no [[feed]]"), "{}", lines[0]);
+        assert_eq!(
+            warnings(&stderr, "").len(),
+            1,
+            "nothing else to say: {stderr}"
+        );
+    }
+}
+
+/// The placeholder `http.user_agent` (the default's example.org contact) is warned about as a
+/// placeholder `public_url` is, by `check`, `run`, `backfill` and `daemon`, when a source reads
+/// a site; a real contact, or `dir` sources alone (nothing is sent), draw no warning.
+#[test]
+fn a_placeholder_user_agent_is_warned_about_when_sites_are_read() {
+    let site = Site::start();
+    site.set("/cat/", Resp::Html("<html><body></body></html>".into()));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &site_config(&site.url("/cat/"), "", ""));
+    for command in ["check", "run", "backfill"] {
+        let (_, _, stderr) = feedwright(&cfg, &[command]);
+        let lines = warnings(&stderr, "http.user_agent");
+        assert_eq!(lines.len(), 1, "{command}: {stderr}");
+        assert!(
+            lines[0].starts_with(&format!("warning: {}: http.user_agent is ", cfg.display()))
+                && lines[0].contains("placeholder"),
+            "{command}: {}",
+            lines[0]
+        );
+    }
+    // The daemon, at start-up.
+    let mut daemon = Killed(
+        Command::new(env!("CARGO_BIN_EXE_feedwright"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("daemon")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = daemon.0.stderr.take().unwrap();
+    let mut first = Vec::new();
+    let mut byte = [0u8; 1];
+    while stderr.read(&mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
+        first.push(byte[0]);
+    }
+    let first = String::from_utf8_lossy(&first);
+    assert!(first.contains("http.user_agent"), "{first}");
+    drop(daemon);
+
+    let real = site_config(
+        &site.url("/cat/"),
+        "user_agent = \"feedwright/0.1 (+https://feeds.mysite.test/contact)\"",
+        "",
+    );
+    let cfg = write_config(dir.path(), &real);
+    let (_, _, stderr) = feedwright(&cfg, &["check"]);
+    assert!(!stderr.contains("user_agent"), "{stderr}");
+
+    let cfg = write_config(dir.path(), &dir_config(""));
+    std::fs::create_dir_all(dir.path().join("posts")).unwrap();
+    let (code, _, stderr) = feedwright(&cfg, &["check"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("user_agent"), "{stderr}");
+}
