@@ -297,8 +297,12 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
     for note in cfg.advice() {
         eprintln!("warning: {}: {note}", path.display());
     }
-    if let Err(e) = pipeline::prepare_output_dir(&cfg.output_dir) {
+    if let Err(e) = cfg.check_output_dir(path) {
         eprintln!("error: {e}");
+        return Exit::Usage;
+    }
+    if let Err(e) = pipeline::prepare_output_dir(&cfg.output_dir) {
+        eprintln!("error: {}: {e}", path.display());
         return Exit::Usage;
     }
     let mut store = match open_store(&cfg, wait) {
@@ -743,8 +747,12 @@ pub fn digest(
             return Exit::Usage;
         }
     };
-    if let Err(e) = pipeline::prepare_output_dir(&cfg.output_dir) {
+    if let Err(e) = cfg.check_output_dir(path) {
         eprintln!("error: {e}");
+        return Exit::Usage;
+    }
+    if let Err(e) = pipeline::prepare_output_dir(&cfg.output_dir) {
+        eprintln!("error: {}: {e}", path.display());
         return Exit::Usage;
     }
     // A preview (`--dry-run`, `--to`) records nothing: while another process (a daemon) holds

@@ -995,6 +995,33 @@ impl Config {
     /// exist. Meant for `check`: `run` creates `output_dir` itself, and `file` is only used in
     /// messages. Paths are as resolved by [`Config::load`].
     pub fn check_paths(&self, file: &Path) -> Result<(), ConfigError> {
+        self.check_output_dir(file)?;
+        let fail = |key: String, message: String| ConfigError {
+            file: file.to_path_buf(),
+            key,
+            message,
+        };
+        for (i, s) in self.sources.iter().enumerate() {
+            if s.kind != SourceKind::Dir {
+                continue;
+            }
+            let key = format!("source[{i}].url");
+            match std::fs::metadata(&s.url) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Err(fail(key, format!("{} is not a folder", s.url))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(fail(key, format!("folder {} does not exist", s.url)));
+                }
+                Err(e) => return Err(fail(key, format!("cannot read folder {}: {e}", s.url))),
+            }
+        }
+        Ok(())
+    }
+
+    /// `output_dir` (or the part of it that exists) must be a directory: nothing on its path
+    /// may be a file. What `run`, `digest` and `daemon` check too before creating it, so that
+    /// they say what is wrong as `check` does. `file` is only used in messages.
+    pub fn check_output_dir(&self, file: &Path) -> Result<(), ConfigError> {
         let fail = |key: String, message: String| ConfigError {
             file: file.to_path_buf(),
             key,
@@ -1024,20 +1051,6 @@ impl Config {
                     ));
                 }
                 Err(_) => {}
-            }
-        }
-        for (i, s) in self.sources.iter().enumerate() {
-            if s.kind != SourceKind::Dir {
-                continue;
-            }
-            let key = format!("source[{i}].url");
-            match std::fs::metadata(&s.url) {
-                Ok(m) if m.is_dir() => {}
-                Ok(_) => return Err(fail(key, format!("{} is not a folder", s.url))),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(fail(key, format!("folder {} does not exist", s.url)));
-                }
-                Err(e) => return Err(fail(key, format!("cannot read folder {}: {e}", s.url))),
             }
         }
         Ok(())

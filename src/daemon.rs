@@ -181,7 +181,10 @@ pub fn check(
         }
     }
     pipeline::stylesheet(&config_dir(config_path))?;
-    pipeline::prepare_output_dir(&cfg.output_dir)?;
+    cfg.check_output_dir(config_path)
+        .map_err(|e| e.to_string())?;
+    pipeline::prepare_output_dir(&cfg.output_dir)
+        .map_err(|e| format!("{}: {e}", config_path.display()))?;
     Ok(templates)
 }
 

@@ -279,3 +279,22 @@ fn a_placeholder_user_agent_is_warned_about_when_sites_are_read() {
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("user_agent"), "{stderr}");
 }
+
+/// `run` says what is wrong with `output_dir` as `check` does, naming the config file.
+#[test]
+fn run_names_an_output_dir_that_is_a_file_as_check_does() {
+    let dir = tempfile::tempdir().unwrap();
+    post(dir.path(), "a.md", "[\"Events\"]");
+    std::fs::write(dir.path().join("out"), "a file").unwrap();
+    let cfg = write_config(dir.path(), &dir_config(""));
+    let expected = format!(
+        "error: {}: output_dir: {} exists and is not a directory",
+        cfg.display(),
+        dir.path().join("out").display()
+    );
+    for command in ["check", "run"] {
+        let (code, _, stderr) = feedwright(&cfg, &[command]);
+        assert_eq!(code, 2, "{command}: {stderr}");
+        assert!(stderr.contains(&expected), "{command}: {stderr}");
+    }
+}

@@ -147,12 +147,12 @@ pub fn retired_feeds(cfg: &Config) -> Vec<std::path::PathBuf> {
 /// takes a reloaded configuration): an error names the folder.
 pub fn prepare_output_dir(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir)
-        .map_err(|e| format!("output_dir {}: cannot create: {e}", dir.display()))?;
+        .map_err(|e| format!("output_dir: cannot create {}: {e}", dir.display()))?;
     tempfile::Builder::new()
         .prefix(".feedwright-probe")
         .tempfile_in(dir)
         .map(drop)
-        .map_err(|e| format!("output_dir {}: not writable: {e}", dir.display()))
+        .map_err(|e| format!("output_dir: {} is not writable: {e}", dir.display()))
 }
 
 /// The stylesheet to publish: the user's override (`templates/feed.xsl` next to the config
