@@ -439,13 +439,17 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
                     n => format!(" (+ {n} archive pages)"),
                 };
                 report!(
-                    "feed {}: {} entries{archive}, {} of {} files changed in {}",
+                    "feed {}: {} {}{archive}, {} of {} files changed in {}",
                     p.feed,
                     p.entries,
+                    if p.entries == 1 { "entry" } else { "entries" },
                     changed,
                     p.files.len(),
                     cfg.output_dir.join(&p.feed).display()
                 );
+                if let Some(note) = &p.unmatched_categories {
+                    report!("warning: feed {}: {note}", p.feed);
+                }
                 if let Some(note) = p.archive_held_note() {
                     report!("  {note}: run `feedwright backfill` again");
                 }

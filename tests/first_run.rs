@@ -119,6 +119,85 @@ fn a_public_url_with_credentials_a_query_or_a_fragment_is_refused() {
     }
 }
 
+/// A feed whose `categories` filter matches none of its sources' entries (a typo: "Event" for
+/// "Events") is still published, empty, but `run` says so in a warning naming the feed, the
+/// filter and the categories there are; a filter matching one entry draws none.
+#[test]
+fn a_category_filter_matching_nothing_is_named_with_the_categories_there_are() {
+    let dir = tempfile::tempdir().unwrap();
+    post(dir.path(), "a.md", "[\"Events\", \"Trade\"]");
+    post(dir.path(), "b.md", "[\"Events\"]");
+    post(dir.path(), "c.md", "[]");
+    let filtered = |categories: &str| {
+        dir_config("").replace(
+            "sources = [\"events\"]",
+            &format!("sources = [\"events\"]\ncategories = {categories}"),
+        )
+    };
+    let cfg = write_config(dir.path(), &filtered("[\"Event\"]"));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("feed events: 0 entries"), "{stderr}");
+    let lines = warnings(&stderr, "categories");
+    assert_eq!(lines.len(), 1, "{stderr}");
+    let line = lines[0];
+    assert!(
+        line.starts_with("warning: feed events: categories = [\"Event\"] matches no entry")
+            && line.contains("3 stored")
+            && line.contains("\"Events\" (2), \"Trade\" (1)"),
+        "{line}"
+    );
+    assert!(dir.path().join("out/events/atom.xml").exists());
+
+    // Case does not matter, and one entry matching is enough: no warning.
+    let cfg = write_config(dir.path(), &filtered("[\"trade\"]"));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("feed events: 1 entry,"), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
+
+/// The daemon warns about such a filter too, once (not on every refresh).
+#[test]
+fn the_daemon_warns_once_about_a_category_filter_matching_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    post(dir.path(), "a.md", "[\"Events\"]");
+    let text = dir_config("schedule = \"* * * * * *\"")
+        .replace(
+            "sources = [\"events\"]",
+            "sources = [\"events\"]\ncategories = [\"Event\"]",
+        )
+        .replace("[store]", "[daemon]\njitter_secs = 0\n[store]");
+    let cfg = write_config(dir.path(), &text);
+    let log_path = dir.path().join("daemon.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let _daemon = Killed(
+        Command::new(env!("CARGO_BIN_EXE_feedwright"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("daemon")
+            .env("RUST_LOG", "feedwright=info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let read = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    wait_for("three refreshes", Duration::from_secs(20), || {
+        read().matches(" new, ").count() >= 3
+    });
+    let text = read();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("matches no entry"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(
+        lines[0].contains("events") && lines[0].contains("\"Events\" (1)"),
+        "{text}"
+    );
+}
+
 /// The TOML mistakes of a first configuration get a hint saying what to write.
 #[test]
 fn first_toml_mistakes_get_a_hint() {
