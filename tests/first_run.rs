@@ -276,6 +276,76 @@ fn a_dir_source_takes_a_file_url() {
     );
 }
 
+/// A Markdown file without front matter is failed saying so, not that a key of it is missing.
+#[test]
+fn a_markdown_file_without_front_matter_is_failed_saying_so() {
+    let dir = tempfile::tempdir().unwrap();
+    post(dir.path(), "a.md", "[\"Events\"]");
+    std::fs::write(
+        dir.path().join("posts/plain.md"),
+        "# A talk\n\nJust text.\n",
+    )
+    .unwrap();
+    let cfg = write_config(dir.path(), &dir_config(""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("failed") && l.contains("plain.md"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        line.contains("no front matter") && line.contains("---") && !line.contains("missing"),
+        "{line}"
+    );
+}
+
+/// `kind = "feed"` pointed at an HTML page says the answer is a page, and what to set.
+#[test]
+fn a_feed_source_answering_an_html_page_says_so() {
+    let site = Site::start();
+    site.set(
+        "/cat/",
+        Resp::Html("<!DOCTYPE html><html><body><p>Posts</p></body></html>".into()),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &site_config(&site.url("/cat/"), "", "kind = \"feed\""),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("the answer is an HTML page") && stderr.contains("kind = \"html\""),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("no root element"), "{stderr}");
+}
+
+/// A listing page without post links names the selector that picks them.
+#[test]
+fn a_listing_without_post_links_names_the_item_link_selector() {
+    let site = Site::start();
+    site.set(
+        "/cat/",
+        Resp::Html("<html><body><main><p>Nothing here</p></main></body></html>".into()),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &site_config(&site.url("/cat/"), "", "kind = \"html\""),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("degraded:"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        line.contains("yielded no post links") && line.contains("[source.selectors] item_link"),
+        "{line}"
+    );
+}
+
 /// A `[[source]]` no `[[feed]]` names is read for nothing: `check` and `run` say so, once.
 #[test]
 fn a_source_in_no_feed_is_named_in_a_warning() {
