@@ -119,6 +119,58 @@ fn a_public_url_with_credentials_a_query_or_a_fragment_is_refused() {
     }
 }
 
+/// The offline example serves what it publishes: `serve` works with it (its `[server]` listens
+/// where its `public_url` points), and the feeds its `run` writes are served there.
+#[test]
+fn the_offline_example_serves_its_feeds_at_its_public_url() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/offline");
+    let text = std::fs::read_to_string(example.join("config.toml")).unwrap();
+    let cfg: toml::Value = toml::from_str(&text).unwrap();
+    let listen = cfg["server"]["listen"].as_str().expect("[server] listen");
+    assert_eq!(listen, "127.0.0.1:8080");
+    let public = url::Url::parse(cfg["public_url"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        public.port(),
+        Some(8080),
+        "public_url names the served port"
+    );
+    assert!(
+        matches!(public.host_str(), Some("localhost" | "127.0.0.1")),
+        "{public}"
+    );
+
+    // A copy, on a free port (another program may hold 8080).
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&example, dir.path());
+    let _ = std::fs::remove_dir_all(dir.path().join("feeds"));
+    let _ = std::fs::remove_file(dir.path().join("feedwright.db"));
+    let port = common::free_port();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        text.replace("127.0.0.1:8080", &format!("127.0.0.1:{port}")),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = feedwright(&config, &["check"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("OK"), "{stdout}");
+    assert!(!stderr.contains("warning"), "nothing to change: {stderr}");
+    let (code, _, stderr) = feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+
+    let _serve = Killed(common::spawn_feedwright(&config, &["serve"]));
+    wait_for("serve to listen", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let (code, answer) = get(port, "/sample-events/atom.xml");
+    assert_eq!(code, 200, "{answer}");
+    assert!(
+        answer.contains("http://localhost:8080/sample-events/atom.xml"),
+        "its self link is the public_url: {answer}"
+    );
+}
+
 /// A feed whose `categories` filter matches none of its sources' entries (a typo: "Event" for
 /// "Events") is still published, empty, but `run` says so in a warning naming the feed, the
 /// filter and the categories there are; a filter matching one entry draws none.
