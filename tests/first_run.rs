@@ -18,7 +18,7 @@ fn post(dir: &Path, file: &str, categories: &str) {
 
 /// A Markdown post in the folder `posts`, with these categories.
 fn post_in(posts: &Path, file: &str, categories: &str) {
-    std::fs::create_dir_all(&posts).unwrap();
+    std::fs::create_dir_all(posts).unwrap();
     std::fs::write(
         posts.join(file),
         format!(
