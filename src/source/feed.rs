@@ -28,25 +28,6 @@ pub struct Items {
     pub ids: std::collections::HashMap<String, String>,
 }
 
-/// Is this answer an HTML page (by its content type, else by how its text begins)?
-fn is_html_page(fetched: &Fetched) -> bool {
-    if let Some(ct) = &fetched.content_type {
-        let ct = ct.to_ascii_lowercase();
-        if ct.starts_with("text/html") || ct.starts_with("application/xhtml+xml") {
-            return true;
-        }
-    }
-    let head: Vec<u8> = fetched
-        .body
-        .iter()
-        .skip_while(|b| b.is_ascii_whitespace() || matches!(**b, 0xEF | 0xBB | 0xBF))
-        .take(64)
-        .copied()
-        .collect();
-    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
-    head.starts_with("<!doctype html") || head.starts_with("<html")
-}
-
 /// Parse a fetched feed into its items. A document that is not a feed is an error message.
 ///
 /// `own`: the site of the source reading the feed (see `source::site`). An item whose link is
@@ -435,6 +416,25 @@ fn content_bases(fetched: &Fetched) -> Vec<Option<Url>> {
                 .map(|(u, _)| u)
         })
         .collect()
+}
+
+/// Is this answer an HTML page (by its content type, else by how its text begins)?
+fn is_html_page(fetched: &Fetched) -> bool {
+    if let Some(ct) = &fetched.content_type {
+        let ct = ct.to_ascii_lowercase();
+        if ct.starts_with("text/html") || ct.starts_with("application/xhtml+xml") {
+            return true;
+        }
+    }
+    let head: Vec<u8> = fetched
+        .body
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace() || matches!(**b, 0xEF | 0xBB | 0xBF))
+        .take(64)
+        .copied()
+        .collect();
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    head.starts_with("<!doctype html") || head.starts_with("<html")
 }
 
 /// Is a feed text of this media type plain text (not HTML or XHTML)?
