@@ -297,8 +297,12 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
     for note in cfg.advice() {
         eprintln!("warning: {}: {note}", path.display());
     }
-    if let Err(e) = pipeline::prepare_output_dir(&cfg.output_dir) {
+    if let Err(e) = cfg.check_output_dir(path) {
         eprintln!("error: {e}");
+        return Exit::Usage;
+    }
+    if let Err(e) = pipeline::prepare_output_dir(&cfg.output_dir) {
+        eprintln!("error: {}: {e}", path.display());
         return Exit::Usage;
     }
     let mut store = match open_store(&cfg, wait) {
@@ -435,13 +439,17 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
                     n => format!(" (+ {n} archive pages)"),
                 };
                 report!(
-                    "feed {}: {} entries{archive}, {} of {} files changed in {}",
+                    "feed {}: {} {}{archive}, {} of {} files changed in {}",
                     p.feed,
                     p.entries,
+                    if p.entries == 1 { "entry" } else { "entries" },
                     changed,
                     p.files.len(),
                     cfg.output_dir.join(&p.feed).display()
                 );
+                if let Some(note) = &p.unmatched_categories {
+                    report!("warning: feed {}: {note}", p.feed);
+                }
                 if let Some(note) = p.archive_held_note() {
                     report!("  {note}: run `feedwright backfill` again");
                 }
@@ -743,8 +751,12 @@ pub fn digest(
             return Exit::Usage;
         }
     };
-    if let Err(e) = pipeline::prepare_output_dir(&cfg.output_dir) {
+    if let Err(e) = cfg.check_output_dir(path) {
         eprintln!("error: {e}");
+        return Exit::Usage;
+    }
+    if let Err(e) = pipeline::prepare_output_dir(&cfg.output_dir) {
+        eprintln!("error: {}: {e}", path.display());
         return Exit::Usage;
     }
     // A preview (`--dry-run`, `--to`) records nothing: while another process (a daemon) holds

@@ -268,7 +268,8 @@ pub struct DigestConfig {
     pub timezone: Option<String>,
     #[serde(default = "default_from")]
     pub from: String,
-    #[serde(default)]
+    /// A list, or one address as a string.
+    #[serde(default, deserialize_with = "one_or_many")]
     pub to: Vec<String>,
     pub smtp_url: Option<String>,
     pub unsubscribe_url: Option<String>,
@@ -358,6 +359,20 @@ pub struct WebSubConfig {
     /// Timeout of one ping, in seconds.
     #[serde(default = "default_websub_timeout_secs")]
     pub timeout_secs: u64,
+}
+
+/// A list of strings, or one string standing for a list of one (`to = "list@example.org"`).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged, expecting = "an address, or a list of addresses")]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(one) => vec![one],
+        OneOrMany::Many(many) => many,
+    })
 }
 
 fn default_websub_attempts() -> u32 {
@@ -503,27 +518,54 @@ pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
 }
 
 impl Config {
-    /// What a valid configuration should still change before anyone subscribes, as sentences
-    /// naming the key: a `public_url` on a domain reserved for examples (RFC 2606, such as the
-    /// default `https://example.org/feeds/`) would become every feed's permanent Atom id and
-    /// self link. `check` prints these as warnings, and `run`, `backfill` and `daemon` too.
+    /// What a valid configuration should still change, as sentences naming the key: a
+    /// `public_url` on a domain reserved for examples (RFC 2606, such as the default
+    /// `https://example.org/feeds/`) would become every feed's permanent Atom id and self link;
+    /// a `http.user_agent` whose contact is such a placeholder (the default's) tells the sites
+    /// read nothing of who reads them; a `[[source]]` no `[[feed]]` names is fetched for
+    /// nothing. `check` prints these as warnings, and `run`, `backfill` and `daemon` too.
     pub fn advice(&self) -> Vec<String> {
         let mut notes = Vec::new();
-        let host = url::Url::parse(&self.public_url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
-        let placeholder = host.as_deref().is_some_and(|h| {
-            ["example.org", "example.com", "example.net", "example"]
-                .iter()
-                .any(|d| h == *d || h.ends_with(&format!(".{d}")))
-        });
-        if placeholder {
+        let placeholder_url = |u: &str| {
+            url::Url::parse(u)
+                .ok()
+                .and_then(|u| u.host_str().map(is_example_host))
+                .unwrap_or(false)
+        };
+        if placeholder_url(&self.public_url) {
             notes.push(format!(
                 "public_url is {:?}, a placeholder: every feed's permanent id and self link \
                  point there, and changing it later makes every feed a new one to its readers; \
                  set it to the address output_dir is served at before anyone subscribes",
                 self.public_url
             ));
+        }
+        // Only sent to sites: a configuration reading local folders alone sends it nowhere.
+        let sends = self.sources.iter().any(|s| s.kind != SourceKind::Dir) || self.websub.is_some();
+        let ua = &self.http.user_agent;
+        let placeholder_contact = ua
+            .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ';' | ',' | '<' | '>'))
+            .map(|t| t.trim_start_matches('+'))
+            .any(|t| {
+                placeholder_url(t)
+                    || t.rsplit_once('@')
+                        .is_some_and(|(_, domain)| is_example_host(domain))
+            });
+        if sends && placeholder_contact {
+            notes.push(format!(
+                "http.user_agent is {ua:?}, whose contact is a placeholder: it is sent with \
+                 every request to the sites read; put a URL or address where their owners can \
+                 reach you in it"
+            ));
+        }
+        for s in &self.sources {
+            if !self.feeds.iter().any(|f| f.sources.contains(&s.name)) {
+                notes.push(format!(
+                    "source {:?} is in no [[feed]]'s sources: it is read on every run and \
+                     published nowhere; add it to a feed or remove it",
+                    s.name
+                ));
+            }
         }
         notes
     }
@@ -560,7 +602,10 @@ impl Config {
         let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError {
             file: file.to_path_buf(),
             key: String::new(),
-            message: e.to_string().trim_end().to_string(),
+            message: match toml_hint(text, &e) {
+                Some(hint) => format!("{}\nhint: {hint}", e.to_string().trim_end()),
+                None => e.to_string().trim_end().to_string(),
+            },
         })?;
         cfg.validate().map_err(|(key, message)| ConfigError {
             file: file.to_path_buf(),
@@ -582,6 +627,12 @@ impl Config {
             (zone, sources)
         });
         for s in &mut cfg.sources {
+            // A `file://` URL names the folder as a path would (checked by `validate`).
+            if s.kind == SourceKind::Dir
+                && let Ok(Some(path)) = file_url_path(&s.url)
+            {
+                s.url = path.to_string_lossy().into_owned();
+            }
             s.local_zone = zone;
             s.day_zone = match &digest {
                 Some((digest_zone, sources)) if sources.contains(&s.name) => *digest_zone,
@@ -624,7 +675,25 @@ impl Config {
         if self.output_dir.as_os_str().is_empty() {
             return err("output_dir", "must not be empty".into());
         }
-        check_http_url(&self.public_url).map_err(|m| ("public_url".to_string(), m))?;
+        let public = check_http_url(&self.public_url).map_err(|m| ("public_url".to_string(), m))?;
+        if !public.username().is_empty() || public.password().is_some() {
+            return err(
+                "public_url",
+                "must not carry a user name or password: it is published in every feed (ids, \
+                 self links) and digest; protect the server in front of output_dir instead"
+                    .into(),
+            );
+        }
+        if public.query().is_some() || public.fragment().is_some() {
+            return err(
+                "public_url",
+                format!(
+                    "{:?} must not have a query (?…) or fragment (#…): feed URLs are built by \
+                     appending <feed>/atom.xml to it",
+                    self.public_url
+                ),
+            );
+        }
         if !self.public_url.ends_with('/') {
             return err(
                 "public_url",
@@ -676,6 +745,7 @@ impl Config {
                     if s.url.trim().is_empty() {
                         return Err((key("url"), "a dir source needs a folder path".into()));
                     }
+                    file_url_path(&s.url).map_err(|m| (key("url"), m))?;
                 }
                 _ => {
                     check_http_url(&s.url).map_err(|m| {
@@ -955,6 +1025,33 @@ impl Config {
     /// exist. Meant for `check`: `run` creates `output_dir` itself, and `file` is only used in
     /// messages. Paths are as resolved by [`Config::load`].
     pub fn check_paths(&self, file: &Path) -> Result<(), ConfigError> {
+        self.check_output_dir(file)?;
+        let fail = |key: String, message: String| ConfigError {
+            file: file.to_path_buf(),
+            key,
+            message,
+        };
+        for (i, s) in self.sources.iter().enumerate() {
+            if s.kind != SourceKind::Dir {
+                continue;
+            }
+            let key = format!("source[{i}].url");
+            match std::fs::metadata(&s.url) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Err(fail(key, format!("{} is not a folder", s.url))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(fail(key, format!("folder {} does not exist", s.url)));
+                }
+                Err(e) => return Err(fail(key, format!("cannot read folder {}: {e}", s.url))),
+            }
+        }
+        Ok(())
+    }
+
+    /// `output_dir` (or the part of it that exists) must be a directory: nothing on its path
+    /// may be a file. What `run`, `digest` and `daemon` check too before creating it, so that
+    /// they say what is wrong as `check` does. `file` is only used in messages.
+    pub fn check_output_dir(&self, file: &Path) -> Result<(), ConfigError> {
         let fail = |key: String, message: String| ConfigError {
             file: file.to_path_buf(),
             key,
@@ -984,20 +1081,6 @@ impl Config {
                     ));
                 }
                 Err(_) => {}
-            }
-        }
-        for (i, s) in self.sources.iter().enumerate() {
-            if s.kind != SourceKind::Dir {
-                continue;
-            }
-            let key = format!("source[{i}].url");
-            match std::fs::metadata(&s.url) {
-                Ok(m) if m.is_dir() => {}
-                Ok(_) => return Err(fail(key, format!("{} is not a folder", s.url))),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(fail(key, format!("folder {} does not exist", s.url)));
-                }
-                Err(e) => return Err(fail(key, format!("cannot read folder {}: {e}", s.url))),
             }
         }
         Ok(())
@@ -1090,6 +1173,88 @@ fn check_http_url(s: &str) -> Result<Url, String> {
         return Err(format!("{s:?} must be an http:// or https:// URL"));
     }
     Ok(u)
+}
+
+/// What to write instead, for the TOML mistakes a first configuration makes: a table
+/// `[source]` or `[feed]` where a list of them (`[[source]]`) is meant, a plural `[[sources]]`
+/// or `[[feeds]]`, a string where a list is meant.
+fn toml_hint(text: &str, e: &toml::de::Error) -> Option<String> {
+    let message = e.message();
+    let at = e
+        .span()
+        .and_then(|span| text.get(span))
+        .unwrap_or_default()
+        .trim();
+    // The text of the error's line before it: a table header's, or a key's before its value.
+    let before = text.get(..e.span()?.start)?;
+    let line = before[before.rfind('\n').map_or(0, |i| i + 1)..].trim_start();
+    if message.contains("expected a sequence") {
+        if message.starts_with("invalid type: map") {
+            // The span is the table's header (`[source]`) or its body.
+            let header = text
+                .get(..e.span()?.end)?
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| l.starts_with('['))
+                .or(Some(at).filter(|a| a.starts_with('[')))?;
+            let name = header
+                .trim_start_matches(['[', ' '])
+                .split(['.', ']', ' '])
+                .next()
+                .unwrap_or_default();
+            return Some(format!(
+                "write [[{name}]], with two brackets: each [[{name}]] table adds one to the list"
+            ));
+        }
+        if message.starts_with("invalid type: string") {
+            // The span is the value: the key is what its line gives before `=`.
+            let key = line.split('=').next().unwrap_or_default().trim();
+            let key = if key.is_empty() { "key" } else { key };
+            return Some(format!("this key takes a list: {key} = [\"…\"]"));
+        }
+    }
+    // A table header's line, not a key inside a table.
+    for (plural, table) in [("sources", "source"), ("feeds", "feed")] {
+        if message.starts_with(&format!("unknown field `{plural}`"))
+            && line.starts_with('[')
+            && at.starts_with(plural)
+        {
+            return Some(format!("the table is [[{table}]], in the singular"));
+        }
+    }
+    None
+}
+
+/// The folder a `dir` source's `file://` URL names (`file:///srv/posts` is `/srv/posts`);
+/// `None` when `url` is not a `file:` URL (a path). A `file:` URL that names no local path (a
+/// host, a relative form) is an error saying to give a path.
+fn file_url_path(url: &str) -> Result<Option<PathBuf>, String> {
+    if !url
+        .get(..5)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("file:"))
+    {
+        return Ok(None);
+    }
+    Url::parse(url)
+        .ok()
+        .and_then(|u| u.to_file_path().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            format!(
+                "{url:?} is not a local folder: give its path (\"posts\", \"/srv/site/posts\"; \
+                 relative paths are relative to the config file's folder) or a file:///… URL"
+            )
+        })
+}
+
+/// Is `host` on a domain reserved for examples (RFC 2606: `example.org`, `.com`, `.net`,
+/// `.example`), or one of their subdomains?
+fn is_example_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    ["example.org", "example.com", "example.net", "example"]
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
 }
 
 fn check_tz(s: &str) -> Result<(), String> {

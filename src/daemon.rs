@@ -183,7 +183,10 @@ pub fn check(
         }
     }
     pipeline::stylesheet(&config_dir(config_path))?;
-    pipeline::prepare_output_dir(&cfg.output_dir)?;
+    cfg.check_output_dir(config_path)
+        .map_err(|e| e.to_string())?;
+    pipeline::prepare_output_dir(&cfg.output_dir)
+        .map_err(|e| format!("{}: {e}", config_path.display()))?;
     Ok(templates)
 }
 
@@ -203,6 +206,9 @@ struct Shared {
     /// Feeds already warned about holding back an unfinished backfill's history from their
     /// archive: once per feed while the daemon runs.
     held_warned: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Feeds already warned about a `categories` filter that matches none of their sources'
+    /// entries, with that filter: once per feed and filter while the daemon runs.
+    filter_warned: std::sync::Mutex<std::collections::HashSet<(String, Vec<String>)>>,
     /// The digest's templates in force: loaded with the configuration at start-up or at the
     /// last accepted reload (none without `[digest]`), never read from disk in between.
     templates: std::sync::RwLock<Option<Arc<crate::digest::render::Templates>>>,
@@ -364,6 +370,7 @@ pub async fn run(
         store: Arc::new(Mutex::new(store)),
         stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         retired_warned: std::sync::Mutex::default(),
+        filter_warned: std::sync::Mutex::default(),
         held_warned: std::sync::Mutex::default(),
         templates: std::sync::RwLock::new(templates.map(Arc::new)),
         consumed: std::sync::Mutex::default(),
@@ -827,6 +834,16 @@ fn publish_files(shared: &Shared, cfg: &Config, store: &mut Store) {
         match result {
             Err((feed, e)) => tracing::error!(feed = %feed, "not published: {e}"),
             Ok(p) => {
+                if let Some(note) = &p.unmatched_categories
+                    && let Some(feed) = cfg.feeds.iter().find(|f| f.name == p.feed)
+                    && shared
+                        .filter_warned
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert((feed.name.clone(), feed.categories.clone()))
+                {
+                    tracing::warn!(feed = %p.feed, "{note}");
+                }
                 let Some(note) = p.archive_held_note() else {
                     continue;
                 };

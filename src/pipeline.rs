@@ -1644,8 +1644,14 @@ fn drift(
     found: &Tally,
 ) -> Option<String> {
     if let Some(page) = empty_pages.first() {
+        let hint = if src.selectors.item_link.is_some() {
+            "its [source.selectors] item_link matches no link there: check it against the page"
+        } else {
+            "if the site's markup is unusual or changed, set [source.selectors] item_link to a \
+             CSS selector matching its post links"
+        };
         return Some(format!(
-            "{}{page} answered but yielded no post links",
+            "{}{page} answered but yielded no post links ({hint})",
             crate::store::LISTING_DEGRADED
         ));
     }

@@ -34,6 +34,9 @@ pub struct Published {
     /// Entries past the head left unarchived, and the sources whose unfinished backfill they
     /// wait for (see [`publish_one`]).
     pub archive_held: Option<(usize, Vec<String>)>,
+    /// The feed's `categories` filter matches none of the entries its sources hold: what it
+    /// asks for and which categories there are, in words (see [`unmatched_categories`]).
+    pub unmatched_categories: Option<String>,
 }
 
 impl Published {
@@ -147,12 +150,12 @@ pub fn retired_feeds(cfg: &Config) -> Vec<std::path::PathBuf> {
 /// takes a reloaded configuration): an error names the folder.
 pub fn prepare_output_dir(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir)
-        .map_err(|e| format!("output_dir {}: cannot create: {e}", dir.display()))?;
+        .map_err(|e| format!("output_dir: cannot create {}: {e}", dir.display()))?;
     tempfile::Builder::new()
         .prefix(".feedwright-probe")
         .tempfile_in(dir)
         .map(drop)
-        .map_err(|e| format!("output_dir {}: not writable: {e}", dir.display()))
+        .map_err(|e| format!("output_dir: {} is not writable: {e}", dir.display()))
 }
 
 /// The stylesheet to publish: the user's override (`templates/feed.xsl` next to the config
@@ -310,6 +313,7 @@ fn publish_one(
             changed_topics: Vec::new(),
             written: false,
             archive_held: None,
+            unmatched_categories: None,
         });
     }
     info.prev_archive = pages.last().map(|p| info.archive_url(p.page));
@@ -393,7 +397,72 @@ fn publish_one(
         changed_topics,
         written: true,
         archive_held,
+        unmatched_categories: if head.is_empty() {
+            unmatched_categories(store, feed).map_err(err)?
+        } else {
+            None
+        },
     })
+}
+
+/// How many categories [`unmatched_categories`] names at most.
+const CATEGORIES_SHOWN: usize = 8;
+
+/// When `feed`'s `categories` filter matches none of the entries its sources hold (a typo such
+/// as "Event" for "Events" publishes empty feeds, and says nothing else), the filter and the
+/// categories those entries do have, most used first, in words; `None` when there is no
+/// filter, no entry, or an entry it matches.
+fn unmatched_categories(
+    store: &Store,
+    feed: &FeedConfig,
+) -> Result<Option<String>, crate::store::StoreError> {
+    if feed.categories.is_empty() {
+        return Ok(None);
+    }
+    let entries = store.entries_without_text(&feed.sources)?;
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let wanted: Vec<String> = feed.categories.iter().map(|c| c.to_lowercase()).collect();
+    // Each category once whatever its case (the filter ignores case), as first written.
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for e in &entries {
+        let mut seen = std::collections::HashSet::new();
+        for c in &e.categories {
+            let lower = c.to_lowercase();
+            if wanted.contains(&lower) {
+                return Ok(None);
+            }
+            if !seen.insert(lower.clone()) {
+                continue;
+            }
+            match counts.iter_mut().find(|(k, _)| k.to_lowercase() == lower) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((c.clone(), 1)),
+            }
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let n = entries.len();
+    let there = if counts.is_empty() {
+        "none of them has a category".to_string()
+    } else {
+        let shown: Vec<String> = counts
+            .iter()
+            .take(CATEGORIES_SHOWN)
+            .map(|(c, k)| format!("{c:?} ({k})"))
+            .collect();
+        let more = match counts.len().saturating_sub(CATEGORIES_SHOWN) {
+            0 => String::new(),
+            k => format!(" and {k} more"),
+        };
+        format!("their categories: {}{more}", shown.join(", "))
+    };
+    Ok(Some(format!(
+        "categories = {:?} matches no entry of its sources ({n} stored; {there}), so it is \
+         published with no entries: a name must match one of theirs, ignoring case",
+        feed.categories
+    )))
 }
 
 /// Feed-level metadata from the config (no archive link yet: that comes from the store).

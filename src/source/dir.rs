@@ -398,6 +398,8 @@ fn read_file(path: &Path, src: &SourceConfig) -> Result<Item, String> {
         );
     }
     let (mut front, rest) = split_front_matter(&text)?;
+    // Front matter takes at least its two fences: all the text left means there was none.
+    let no_front_matter = rest.len() == text.trim_start_matches('\u{feff}').len();
     if front.draft == Some(true) {
         return Ok(Item::Draft);
     }
@@ -454,7 +456,14 @@ fn read_file(path: &Path, src: &SourceConfig) -> Result<Item, String> {
         return Ok(Item::Post(page.url, Box::new(raw)));
     }
     let url = url.ok_or_else(|| {
-        "front matter key url is missing: a Markdown post needs the absolute URL readers should open".to_string()
+        if no_front_matter {
+            "no front matter: a Markdown post starts with front matter giving at least the \
+             absolute URL readers should open, between two lines of --- (YAML: url: https://…) \
+             or of +++ (TOML: url = \"https://…\"), the first on the file's first line"
+                .to_string()
+        } else {
+            "front matter key url is missing: a Markdown post needs the absolute URL readers should open".to_string()
+        }
     })?;
     let mut html = String::new();
     let opts = pulldown_cmark::Options::ENABLE_TABLES

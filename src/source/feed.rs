@@ -50,7 +50,16 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
     let feed = builder(fetched)
         .build()
         .parse(fetched.body.as_slice())
-        .map_err(|e| format!("not a readable RSS, Atom or JSON feed: {e}"))?;
+        .map_err(|e| {
+            if is_html_page(fetched) {
+                "not a feed: the answer is an HTML page; for a category listing page set \
+                 kind = \"html\" (or \"auto\", which tells a feed from a page), or give the \
+                 feed's own URL"
+                    .to_string()
+            } else {
+                format!("not a readable RSS, Atom or JSON feed: {e}")
+            }
+        })?;
     // feed-rs drops a date it cannot read: find the texts of those, for our own date parser
     // (which also knows human forms such as `28 April 2019`) and, failing that, a warning.
     let undated = feed
@@ -407,6 +416,25 @@ fn content_bases(fetched: &Fetched) -> Vec<Option<Url>> {
                 .map(|(u, _)| u)
         })
         .collect()
+}
+
+/// Is this answer an HTML page (by its content type, else by how its text begins)?
+fn is_html_page(fetched: &Fetched) -> bool {
+    if let Some(ct) = &fetched.content_type {
+        let ct = ct.to_ascii_lowercase();
+        if ct.starts_with("text/html") || ct.starts_with("application/xhtml+xml") {
+            return true;
+        }
+    }
+    let head: Vec<u8> = fetched
+        .body
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace() || matches!(**b, 0xEF | 0xBB | 0xBF))
+        .take(64)
+        .copied()
+        .collect();
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    head.starts_with("<!doctype html") || head.starts_with("<html")
 }
 
 /// Is a feed text of this media type plain text (not HTML or XHTML)?
