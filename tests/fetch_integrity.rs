@@ -1,5 +1,7 @@
 //! What a fetch hands on is what the site meant to send, or the run says why not: a page the
-//! closing of its connection cut short is a failure (never a post, never its validators).
+//! closing of its connection cut short is a failure (never a post, never its validators), and a
+//! page whose charsets disagree or whose bytes are not valid in its charset is named in a
+//! warning.
 
 mod common;
 
@@ -9,7 +11,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Post, classic_post, feedwright, listing, site_config, write_config};
+use common::{Post, Resp, Site, classic_post, feedwright, listing, site_config, write_config};
 use feedwright::config::HttpConfig;
 use feedwright::source::http::{FetchError, Fetcher};
 
@@ -469,4 +471,96 @@ fn only_an_html_body_ended_by_a_closed_connection_is_judged_by_its_end_tags() {
     .unwrap();
     let url = url::Url::parse(&format!("{base}/gzip-closed-cut")).unwrap();
     assert!(rt.block_on(fetcher.get(&url)).is_err());
+}
+
+/// A page sent as ISO-8859-1 whose `<meta>` and bytes are UTF-8 is decoded as its header says
+/// (as browsers do), and so garbled: the run names it in one warning with both charsets. A
+/// page in windows-1252 sent as UTF-8 gets U+FFFD for its accented letters: the warning says how
+/// many. A page whose charsets agree and whose bytes are valid gets none.
+#[test]
+fn charsets_that_disagree_or_bytes_replaced_are_named_in_one_warning_per_page() {
+    let site = Site::start();
+    let base = site.base();
+    let mut latin = Post::new(
+        1,
+        "latin",
+        "Lucía García on mediation",
+        "2024-03-01T10:00:00+00:00",
+    );
+    latin.author = "Lucía García".into();
+    latin.body = "<p>Mediation — the quiet art.</p>".into();
+    let mut legacy = Post::new(2, "legacy", "Legacy bytes", "2024-03-02T10:00:00+00:00");
+    legacy.body = "<p>Caf@ au lait, tr@s bon @ dit-on.</p>".into();
+    let clean = Post::new(3, "clean", "Clean post", "2024-03-03T10:00:00+00:00");
+    site.set(
+        &latin.path(),
+        Resp::Bytes {
+            content_type: "text/html; charset=ISO-8859-1".into(),
+            body: classic_post(&base, &latin).into_bytes(),
+            headers: vec![],
+        },
+    );
+    // Three bytes of windows-1252 (é, è, –) in a page sent and declared as UTF-8.
+    let mut bytes = Vec::new();
+    for (i, part) in classic_post(&base, &legacy).split('@').enumerate() {
+        if i > 0 {
+            bytes.push([0xE9, 0xE8, 0x96][i - 1]);
+        }
+        bytes.extend_from_slice(part.as_bytes());
+    }
+    site.set(
+        &legacy.path(),
+        Resp::Bytes {
+            content_type: "text/html; charset=utf-8".into(),
+            body: bytes,
+            headers: vec![],
+        },
+    );
+    site.set(&clean.path(), Resp::Html(classic_post(&base, &clean)));
+    let links: Vec<(String, String)> = [&clean, &legacy, &latin]
+        .iter()
+        .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
+        .collect();
+    site.set("/cat/", Resp::Html(listing(&base, &links, None)));
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &site_config(&site.url("/cat/"), "", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "a warning is no failure: {stderr}");
+    assert!(stderr.contains("site: 3 new"), "{stderr}");
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("charset"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{stderr}");
+    let latin_url = format!("{base}{}", latin.path());
+    let legacy_url = format!("{base}{}", legacy.path());
+    let of = |url: &str| {
+        *warnings
+            .iter()
+            .find(|l| l.contains(url))
+            .unwrap_or_else(|| panic!("no warning for {url}\n{stderr}"))
+    };
+    let w = of(&latin_url);
+    assert!(
+        w.contains("different charsets")
+            && w.contains("HTTP header charset ISO-8859-1")
+            && w.contains("<meta> charset UTF-8")
+            && w.contains("decoded as windows-1252")
+            && w.contains("0 replacement characters"),
+        "{w}"
+    );
+    let w = of(&legacy_url);
+    assert!(
+        w.contains("not valid")
+            && w.contains("HTTP header charset utf-8")
+            && w.contains("<meta> charset UTF-8")
+            && w.contains("decoded as UTF-8")
+            && w.contains("3 replacement characters"),
+        "{w}"
+    );
+    // The header still wins, as in browsers: the warning is what tells the operator.
+    let feed = atom(dir.path());
+    assert!(feed.contains("LucÃ"), "{feed}");
+    assert!(feed.contains("Caf\u{FFFD} au lait"), "{feed}");
 }
