@@ -1,7 +1,7 @@
 //! What a fetch hands on is what the site meant to send, or the run says why not: a page the
-//! closing of its connection cut short is a failure (never a post, never its validators), and a
-//! page whose charsets disagree or whose bytes are not valid in its charset is named in a
-//! warning.
+//! closing of its connection cut short is a failure (never a post, never its validators), a page
+//! whose charsets disagree or whose bytes are not valid in its charset is named in a warning,
+//! and a run that looks degraded is not recorded as the source's last success.
 
 mod common;
 
@@ -563,4 +563,82 @@ fn charsets_that_disagree_or_bytes_replaced_are_named_in_one_warning_per_page() 
     let feed = atom(dir.path());
     assert!(feed.contains("LucÃ"), "{feed}");
     assert!(feed.contains("Caf\u{FFFD} au lait"), "{feed}");
+}
+
+/// A maintenance page answering 200 where the listing was makes the run degraded (exit 1): that
+/// run is no success, so the source's last success stays the last real one, for `status`,
+/// `/healthz` and `/metrics`. A run that reads the listing well again is one.
+#[test]
+fn a_degraded_run_is_not_the_last_success() {
+    let site = Site::start();
+    let base = site.base();
+    let posts: Vec<Post> = (1..=2)
+        .map(|i| {
+            Post::new(
+                i,
+                &format!("p{i}"),
+                &format!("Post {i}"),
+                &format!("2024-03-0{i}T10:00:00+00:00"),
+            )
+        })
+        .collect();
+    for p in &posts {
+        site.set(&p.path(), Resp::Html(classic_post(&base, p)));
+    }
+    let links: Vec<(String, String)> = posts
+        .iter()
+        .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
+        .collect();
+    let good_listing = listing(&base, &links, None);
+    site.set("/cat/", Resp::Html(good_listing.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &site_config(&site.url("/cat/"), "", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    // That success was an hour ago.
+    let state = |dir: &std::path::Path| -> (Option<i64>, i64, String) {
+        db(dir)
+            .query_row(
+                "SELECT last_success, last_run, state FROM source_state WHERE source = 'site'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+    };
+    let (success, run, _) = state(dir.path());
+    assert_eq!(success, Some(run));
+    let earlier = run - 3600;
+    db(dir.path())
+        .execute(
+            "UPDATE source_state SET last_success = ?1, last_run = ?1",
+            [earlier],
+        )
+        .unwrap();
+
+    site.set(
+        "/cat/",
+        Resp::Html(
+            "<!DOCTYPE html><html><head><title>Maintenance</title></head><body><h1>Down for \
+             maintenance</h1><p>We will be back soon.</p></body></html>"
+                .into(),
+        ),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("degraded"), "{stderr}");
+    let (success, run, state_name) = state(dir.path());
+    assert_eq!(state_name, "degraded");
+    assert!(run > earlier, "the run is recorded");
+    assert_eq!(success, Some(earlier), "a degraded run is no success");
+
+    site.set("/cat/", Resp::Html(good_listing));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (success, run, state_name) = state(dir.path());
+    assert_eq!(state_name, "healthy");
+    assert_eq!(
+        success,
+        Some(run),
+        "the listing read well again is a success"
+    );
 }
