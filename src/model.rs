@@ -17,7 +17,7 @@ pub struct RawPage {
     pub url: Url,
     /// `Content-Type` header as sent, if any.
     pub content_type: Option<String>,
-    /// The body decoded to UTF-8 (HTTP charset → BOM → `<meta charset>` → detection).
+    /// The body decoded to UTF-8 (BOM → HTTP charset → `<meta charset>` → detection).
     pub body: String,
     /// When the response arrived.
     pub fetched_at: DateTime<Utc>,

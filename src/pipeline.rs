@@ -1767,7 +1767,13 @@ fn finish_source(
                 format!("{} failed, first {location}: {reason}", rep.failures.len())
             })
         });
-        store.record_source_run(&src.name, now, error.as_deref())?;
+        // A run that looks degraded read the source but is no success (a maintenance page
+        // answering 200 must not hide how long the source has been broken).
+        if error.is_none() && rep.degraded.is_some() {
+            store.record_degraded_run(&src.name, now)?;
+        } else {
+            store.record_source_run(&src.name, now, error.as_deref())?;
+        }
         // A neutral run (only 304s or known posts) keeps a degraded state: only extracted posts
         // say whether extraction works again. But it reached the source: not failing any more.
         if h.state != "neutral" {

@@ -25,7 +25,7 @@ use url::Url;
 
 use crate::model::{DateSource, Entry, EntryId, Link, MAX_CONTENT_HTML_BYTES, RawDate, RawPost};
 
-pub use charset::decode_text;
+pub use charset::{Chosen, Declared, Decoded, decode_page, decode_text};
 pub use dates::{parse_date, parse_date_in, parse_date_in_zones};
 pub(crate) use html::collapse_whitespace;
 pub use html::{sanitize_html, xml_safe};

@@ -6,7 +6,8 @@
 //! the store's day-old copy; obeyed, including `Crawl-delay`), per-host politeness (`governor` rate limit of one request per
 //! `min_interval_ms` or `Crawl-delay`, and at most `per_host_concurrency` in flight), retries with
 //! exponential backoff and jitter (`backon`) honouring `Retry-After`, conditional GET with the
-//! validators it is handed, the body limit enforced while streaming, the per-source request budget
+//! validators it is handed, the body limit enforced while streaming, an HTML body that a closed
+//! connection may have cut short refused ([`cut_short`]), the per-source request budget
 //! and request statistics (requests, 304s, bytes, and every request's outcome by HTTP status, see
 //! [`FetchStats::by_status`]). Must not: parse documents, decide what to fetch, or touch the store
 //! (validators and robots.txt copies come in and go out as plain data).
@@ -54,6 +55,10 @@ pub enum FetchError {
     /// A redirect to something other than an http(s) URL (`file:`, `data:`…), not followed.
     #[error("redirects to {0}, which is not an http(s) address")]
     NotHttp(String),
+    /// An HTML body whose end only the server closing the connection marked, and which stops
+    /// before `</body>` or `</html>` (see [`cut_short`]): most likely a connection dropped midway.
+    #[error("cut short: the connection closed before </html>")]
+    CutShort,
     #[error("response body larger than the {0}-byte limit")]
     TooLarge(u64),
     #[error("request budget of {0} requests for this run is used up (http.max_requests)")]
@@ -73,7 +78,10 @@ impl FetchError {
     /// Worth another attempt: timeouts, connection errors, 5xx, 429/503 with a short wait.
     fn is_transient(&self) -> bool {
         match self {
-            FetchError::Timeout | FetchError::Connect(_) | FetchError::RetryLater { .. } => true,
+            FetchError::Timeout
+            | FetchError::Connect(_)
+            | FetchError::RetryLater { .. }
+            | FetchError::CutShort => true,
             FetchError::Status(s) => (500..600).contains(s),
             FetchError::Other(_) => true,
             _ => false,
@@ -739,6 +747,7 @@ impl Fetcher {
             return (Some(status), Err(FetchError::TooLarge(limit as u64)));
         }
         let final_url = resp.url().clone();
+        let version = resp.version();
         let headers = resp.headers().clone();
         let content_type = headers
             .get(header::CONTENT_TYPE)
@@ -762,6 +771,10 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
+        // Not a complete answer either: never kept, nor its validators (retried like one).
+        if !truncate && cut_short(version, &headers, content_type.as_deref(), &body) {
+            return (None, Err(FetchError::CutShort));
+        }
         let fetched = Fetched {
             url: final_url,
             status,
@@ -772,6 +785,49 @@ impl Fetcher {
         };
         (Some(status), Ok(Conditional::Modified(Box::new(fetched))))
     }
+}
+
+/// Was this answer, though it ended cleanly, most likely cut short? Only an answer that declares
+/// no length can be: one whose end is the server closing the connection (HTTP/1.0, or
+/// `Connection: close`, without `Content-Length` or `Transfer-Encoding`), where a connection
+/// dropped midway looks just like the end of the page. Other answers are checked below us: a
+/// `Content-Length` or chunked body that stops short, and a compressed one missing its end, are
+/// transport errors. Of those, only HTML is judged (a feed or JSON document cut short does not
+/// parse; an HTML one does, and would be stored as a post cut short): a page, by its type (or
+/// none) and a `<html` or `<!DOCTYPE html` in its first 1024 bytes, is complete when it reaches
+/// `</body>` or `</html>`. Both tags are optional in HTML, so a page that leaves both out and
+/// is sent this way cannot be told from one cut short: it is refused too (an error that names
+/// the reason, rather than a post silently stored cut short, and mailed in the digest).
+fn cut_short(
+    version: reqwest::Version,
+    headers: &HeaderMap,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> bool {
+    let closes = version == reqwest::Version::HTTP_10
+        || (version == reqwest::Version::HTTP_11
+            && headers
+                .get_all(header::CONNECTION)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .any(|o| o.trim().eq_ignore_ascii_case("close")));
+    if !closes
+        || headers.contains_key(header::CONTENT_LENGTH)
+        || headers.contains_key(header::TRANSFER_ENCODING)
+    {
+        return false;
+    }
+    // An HTML document, as its type says (or no type) and its start shows: not a feed or a
+    // JSON document a server labels `text/html`.
+    let typed = content_type.is_none_or(|ct| ct.to_ascii_lowercase().contains("html"));
+    let head = &body[..body.len().min(1024)];
+    let has = |hay: &[u8], tag: &[u8]| hay.windows(tag.len()).any(|w| w.eq_ignore_ascii_case(tag));
+    let html = typed && (has(head, b"<html") || has(head, b"<!doctype html"));
+    html && !body.windows(6).rev().any(|w| {
+        w.starts_with(b"</")
+            && (w[2..].eq_ignore_ascii_case(b"body") || w[2..].eq_ignore_ascii_case(b"html"))
+    })
 }
 
 /// Most redirects followed for one request.

@@ -410,9 +410,24 @@ pub(crate) fn html_text(html: &str) -> Result<String, crate::html_limits::Exceed
     Ok(text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-/// Turn a response into a decoded page.
+/// Turn a response into a decoded page. A page whose HTTP header and `<meta>` name different
+/// charsets, or whose bytes are not all valid in the charset used, is decoded all the same (the
+/// header wins, as in browsers) with a warning naming it (see `normalize::Decoded::doubt`).
 pub fn to_page(requested: &Url, f: Fetched) -> RawPage {
+    let decoded = crate::normalize::decode_page(&f.body, f.content_type.as_deref());
+    if let Some(doubt) = decoded.doubt() {
+        tracing::warn!("{}: {doubt}", f.url);
+    }
+    page_of(requested, f, decoded.text)
+}
+
+/// [`to_page`] without its warning, for a second look at a page [`to_page`] decodes too.
+fn to_page_quietly(requested: &Url, f: Fetched) -> RawPage {
     let body = crate::normalize::decode_text(&f.body, f.content_type.as_deref());
+    page_of(requested, f, body)
+}
+
+fn page_of(requested: &Url, f: Fetched, body: String) -> RawPage {
     RawPage {
         requested_url: requested.clone(),
         url: f.url,
@@ -586,16 +601,19 @@ pub async fn wordpress_root(src: &SourceConfig, start: &Url, first: &Fetched) ->
         return None;
     }
     let (start_url, copy) = (start.clone(), first.clone());
-    let advertised =
-        crate::cpu::blocking(move || Ok(wordpress::api_root_from_html(&to_page(&start_url, copy))))
-            .await
-            .ok()
-            .flatten()
-            .or_else(|| {
-                first
-                    .header("link")
-                    .and_then(|l| wordpress::api_root_from_link_header(l, start))
-            });
+    let advertised = crate::cpu::blocking(move || {
+        Ok(wordpress::api_root_from_html(&to_page_quietly(
+            &start_url, copy,
+        )))
+    })
+    .await
+    .ok()
+    .flatten()
+    .or_else(|| {
+        first
+            .header("link")
+            .and_then(|l| wordpress::api_root_from_link_header(l, start))
+    });
     let default = || Url::parse(&format!("{}/wp-json/", http::origin(start))).ok();
     match advertised {
         Some(root) if site::Site::of(src).is_some_and(|s| s.contains(&root)) => Some(root),

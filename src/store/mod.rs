@@ -73,7 +73,7 @@ pub struct PendingPost {
 pub struct SourceState {
     /// The source name.
     pub source: String,
-    /// The last run that ended without error, if any.
+    /// The last run that ended without error and did not look degraded, if any.
     pub last_success: Option<DateTime<Utc>>,
     /// The error of the last run, `None` when it succeeded.
     pub last_error: Option<String>,

@@ -414,6 +414,29 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
+    /// Record one run of `source` at `now` that read the source without a failure but looks
+    /// degraded ([`Store::set_source_health`] says why): its last run and its cleared last error
+    /// are recorded as [`Store::record_source_run`] records a success's, but not its last
+    /// success, which stays the last run that was one. A maintenance page answering 200 is no
+    /// success: `status`, `/healthz` and `/metrics` show how long ago the last real one was.
+    pub fn record_degraded_run(
+        &mut self,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO source_state (source, last_success, last_error, last_run)
+                 VALUES (?1, NULL, NULL, ?2)
+                 ON CONFLICT (source) DO UPDATE SET
+                     last_error = NULL,
+                     last_run = excluded.last_run",
+                params![source, now.timestamp()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Set the source's state (`healthy`, `degraded`, `failing`) and why.
     pub fn set_source_health(
         &mut self,
