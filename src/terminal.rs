@@ -79,13 +79,15 @@ fn to_stderr(bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Standard error for the JSON log: each line written (the log writes one event per write)
-/// loses the credentials of the URLs in it, as [`Printable`] does for the human format.
+/// loses the credentials of the URLs in it, as [`Printable`] does for the human format, and
+/// shows the [`is_unprintable`] characters JSON leaves as they are (DEL, C1, bidirectional
+/// overrides and isolates) as `\u` escapes, so the line is harmless on a terminal too.
 pub struct LogWriter;
 
 impl std::io::Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        to_stderr(crate::redact::userinfo(&text).as_bytes())?;
+        to_stderr(json_escaped(&crate::redact::userinfo(&text)).as_bytes())?;
         Ok(buf.len())
     }
 
@@ -107,6 +109,25 @@ impl std::io::Write for HumanWriter {
     fn flush(&mut self) -> std::io::Result<()> {
         std::io::stderr().flush()
     }
+}
+
+/// A JSON line with every [`is_unprintable`] character above the C0 range written as a `\u`
+/// escape. JSON escapes C0 itself; the others can only stand inside its strings (the rest of a
+/// line is ASCII), where `\u` is the same character to a JSON reader.
+fn json_escaped(line: &str) -> Cow<'_, str> {
+    let shown = |c: char| is_unprintable(c) && c > '\x1f';
+    if !line.contains(shown) {
+        return Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + 16);
+    for c in line.chars() {
+        if shown(c) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 struct Escaping<'a, W: Write>(&'a mut W);
@@ -163,5 +184,21 @@ mod tests {
             Printable(format_args!("{}: {}", "a\nb", 1)).to_string(),
             "a\\u{a}b: 1"
         );
+    }
+
+    /// What JSON leaves raw is escaped the JSON way, inside strings, and the line stays the
+    /// same JSON; C0 (escaped by JSON) and the line's end are left alone.
+    #[test]
+    fn the_json_log_escapes_what_json_leaves_raw() {
+        let text = "a\u{7f}b\u{9b}c\u{202e}d\u{2069}e\\\u{85}é\tf";
+        let line = format!("{}\n", serde_json::json!({ "message": text }));
+        let shown = json_escaped(&line);
+        assert_eq!(
+            shown,
+            "{\"message\":\"a\\u007fb\\u009bc\\u202ed\\u2069e\\\\\\u0085é\\tf\"}\n"
+        );
+        let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(back["message"], text);
+        assert!(matches!(json_escaped("{\"a\":\"é\"}\n"), Cow::Borrowed(_)));
     }
 }
