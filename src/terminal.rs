@@ -3,7 +3,8 @@
 //! Owns: [`Printable`] (and [`printable`]), through which every line feedwright prints itself
 //! goes when it may carry text from a site, a feed, a hub or the store (error messages, URLs,
 //! a source's last error), the log's field formatter and the log's writers ([`LogWriter`] for
-//! JSON, [`HumanWriter`]); URLs lose their credentials there. It also owns the one progress bar
+//! JSON, [`HumanWriter`]) and which one is in use ([`json_log`]); URLs lose their credentials
+//! there. It also owns the one progress bar
 //! a command may show ([`show_bar`]): a log line clears the bar, is written on a line of its
 //! own, and the bar is drawn again below it.
 //! Must not: change what is stored or published; it only changes how a line is shown.
@@ -76,6 +77,21 @@ fn to_stderr(bytes: &[u8]) -> std::io::Result<()> {
         Some(bar) => bar.suspend(|| std::io::Write::write_all(&mut std::io::stderr(), bytes)),
         None => std::io::Write::write_all(&mut std::io::stderr(), bytes),
     }
+}
+
+/// Whether the log is JSON (`--log-format json`): set once by `cli`, as it installs the log,
+/// before any command runs; the lines a command writes itself then become log events too.
+static JSON_LOG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Says that the log is JSON from now on (see [`json_log`]).
+pub fn set_json_log() {
+    JSON_LOG.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether every line on stderr is a JSON object (`--log-format json`): then a command's report
+/// lines, warnings and errors are log events, and no progress bar is drawn.
+pub fn json_log() -> bool {
+    JSON_LOG.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Standard error for the JSON log: each line written (the log writes one event per write)
