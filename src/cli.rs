@@ -1,8 +1,10 @@
 //! Command line: one function per subcommand.
 //!
 //! Owns: argument parsing, logging setup, the terminal progress bar, printing reports to stderr
-//! (each line through `terminal::Printable`), and exit codes (0 all good, 1 some post, source or feed failed, 2 usage or configuration
-//! error). Must not: run SQL, HTTP or templates directly; it calls `pipeline`.
+//! (each line through `say!`: the human text, through `terminal::Printable` when it may carry a
+//! site's text, or a log event with the same text in the JSON format), and exit codes (0 all
+//! good, 1 some post, source or feed failed, 2 usage or configuration error). Must not: run SQL,
+//! HTTP or templates directly; it calls `pipeline`; write to stderr but through `say!` or the log.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -83,12 +85,57 @@ pub enum Command {
     },
 }
 
-/// `eprintln!` through [`crate::terminal::Printable`]: for the lines of a report, which may
-/// carry a site's text (a URL, the error it caused) and must stay one harmless line each.
-macro_rules! report {
-    ($($arg:tt)*) => {
-        eprintln!("{}", crate::terminal::Printable(format_args!($($arg)*)))
+/// The target of the log events that stand for the lines a command writes to stderr itself in
+/// the JSON format (see [`say`]): never filtered out, as those lines are not in the human one.
+const REPORT: &str = "feedwright::report";
+
+/// A line a command writes to stderr itself (a report line, a warning, an error). In the human
+/// format: `$prefix` then the text, shown with `$show` (`plain`, or `Printable` for a line that
+/// may carry a site's text). In the JSON format: a log event at `$level` whose message is the
+/// text (without the prefix: the level says `warning`/`error`, and indentation means nothing
+/// there) and with the `[...]` fields, written by the log, which removes credentials and
+/// escapes control characters. Both formats say the same thing; only the form differs.
+macro_rules! say {
+    ($level:ident, $prefix:literal, $show:path, [], $($text:tt)+) => {
+        if crate::terminal::json_log() {
+            tracing::$level!(target: REPORT, $($text)+)
+        } else {
+            eprintln!("{}{}", $prefix, $show(format_args!($($text)+)))
+        }
     };
+    ($level:ident, $prefix:literal, $show:path, [$($field:tt)+], $($text:tt)+) => {
+        if crate::terminal::json_log() {
+            tracing::$level!(target: REPORT, $($field)+, $($text)+)
+        } else {
+            eprintln!("{}{}", $prefix, $show(format_args!($($text)+)))
+        }
+    };
+}
+
+/// `error: …` ([`say`], plain): an error that ends the command.
+macro_rules! error_line {
+    ($($arg:tt)+) => { say!(error, "error: ", plain, $($arg)+) };
+}
+
+/// `warning: …` ([`say`], plain).
+macro_rules! warning_line {
+    ($($arg:tt)+) => { say!(warn, "warning: ", plain, $($arg)+) };
+}
+
+/// A line of a report ([`say`] through [`crate::terminal::Printable`]), which may carry a
+/// site's text (a URL, the error it caused) and must stay one harmless line.
+macro_rules! report {
+    ($level:ident, $($arg:tt)+) => { say!($level, "", crate::terminal::Printable, $($arg)+) };
+}
+
+/// A report line about the one above it, indented under it in the human format.
+macro_rules! detail {
+    ($level:ident, $($arg:tt)+) => { say!($level, "  ", crate::terminal::Printable, $($arg)+) };
+}
+
+/// What [`say`] shows a line with when it carries no remote text.
+fn plain<T>(text: T) -> T {
+    text
 }
 
 /// Exit codes of the contract.
@@ -109,13 +156,22 @@ impl From<Exit> for ExitCode {
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
+        Err(e) if !e.use_stderr() => {
+            // --help, --version: on stdout.
             let _ = e.print();
-            return if e.use_stderr() {
-                Exit::Usage.into()
+            return Exit::Ok.into();
+        }
+        Err(e) => {
+            // A command line that asks for JSON is answered in JSON, even when wrong elsewhere.
+            if asks_for_json(std::env::args_os().skip(1)) {
+                init_logging(0, LogFormat::Json);
+                let text = e.render().to_string();
+                let text = text.strip_prefix("error: ").unwrap_or(&text);
+                error_line!([], "{}", text.trim_end());
             } else {
-                Exit::Ok.into()
-            };
+                let _ = e.print();
+            }
+            return Exit::Usage.into();
         }
     };
     init_logging(cli.verbose, cli.log_format);
@@ -134,6 +190,21 @@ pub fn main() -> ExitCode {
     .into()
 }
 
+/// Whether `args` hold `--log-format json` (or `--log-format=json`) before any `--`.
+fn asks_for_json(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    let mut after_flag = false;
+    for arg in args {
+        if arg == "--" {
+            return false;
+        }
+        if (after_flag && arg == "json") || arg == "--log-format=json" {
+            return true;
+        }
+        after_flag = arg == "--log-format";
+    }
+    false
+}
+
 fn init_logging(verbose: u8, format: LogFormat) {
     // The HTML parser and its neighbours warn about every oddity of a page's markup (one line
     // per misnested tag, without the page's URL): only their errors get through by default.
@@ -147,8 +218,12 @@ fn init_logging(verbose: u8, format: LogFormat) {
         // The HTML parser logs every token at debug level: keep it out.
         _ => "debug,html5ever=info,selectors=info,scraper=info,markup5ever=info".to_string(),
     };
+    // The lines a command writes itself are written whatever the filter says, in both formats.
+    let always: tracing_subscriber::filter::Directive =
+        format!("{REPORT}=info").parse().expect("a valid directive");
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+        .add_directive(always);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -156,10 +231,14 @@ fn init_logging(verbose: u8, format: LogFormat) {
     // JSON escapes every C0 control character itself, and its lines lose URL credentials on
     // their way out; a line of the human format shows each field through `terminal::Printable`.
     let _ = match format {
-        LogFormat::Json => builder
-            .json()
-            .with_writer(|| crate::terminal::LogWriter)
-            .try_init(),
+        LogFormat::Json => {
+            crate::terminal::set_json_log();
+            std::panic::set_hook(Box::new(log_panic));
+            builder
+                .json()
+                .with_writer(|| crate::terminal::LogWriter)
+                .try_init()
+        }
         LogFormat::Human => builder
             .with_writer(|| crate::terminal::HumanWriter)
             .with_ansi(std::io::stderr().is_terminal())
@@ -168,9 +247,26 @@ fn init_logging(verbose: u8, format: LogFormat) {
     };
 }
 
+/// A panic, in the JSON format: an error event like every other line (the standard message is
+/// plain text), with the backtrace when `RUST_BACKTRACE` asks for one.
+fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let thread = std::thread::current();
+    let backtrace = std::backtrace::Backtrace::capture();
+    let backtrace = (backtrace.status() == std::backtrace::BacktraceStatus::Captured)
+        .then(|| backtrace.to_string());
+    tracing::error!(
+        target: REPORT,
+        thread = thread.name().unwrap_or("<unnamed>"),
+        location = info.location().map(ToString::to_string),
+        backtrace,
+        "panicked: {}",
+        info.payload_as_str().unwrap_or("Box<dyn Any>")
+    );
+}
+
 fn load(path: &Path) -> Result<Config, Exit> {
     Config::load(path).map_err(|e| {
-        eprintln!("error: {e}");
+        error_line!([config = %path.display()], "{e}");
         Exit::Usage
     })
 }
@@ -188,21 +284,21 @@ pub fn check(path: &Path) -> Exit {
     match load(path) {
         Ok(cfg) => {
             if let Err(e) = cfg.check_paths(path) {
-                eprintln!("error: {e}");
+                error_line!([config = %path.display()], "{e}");
                 return Exit::Usage;
             }
             if cfg.digest.is_some()
                 && let Err(e) = crate::digest::check_templates(&cfg, &config_dir(path))
             {
-                eprintln!("error: {}", e.in_config_file(path));
+                error_line!([config = %path.display()], "{}", e.in_config_file(path));
                 return Exit::Usage;
             }
             if let Err(e) = pipeline::stylesheet(&config_dir(path)) {
-                eprintln!("error: {e}");
+                error_line!([config = %path.display()], "{e}");
                 return Exit::Usage;
             }
             for note in cfg.advice().into_iter().chain(crate::digest::advice(&cfg)) {
-                eprintln!("warning: {}: {note}", path.display());
+                warning_line!([config = %path.display()], "{}: {note}", path.display());
             }
             println!(
                 "{}: OK ({} source(s), {} feed(s))",
@@ -226,7 +322,11 @@ fn open_store(cfg: &Config, wait: Duration) -> Result<Store, Exit> {
         match Store::open(path) {
             Err(StoreError::Locked { .. }) if started.elapsed() < wait => {
                 if !said {
-                    eprintln!(
+                    say!(
+                        info,
+                        "",
+                        plain,
+                        [store = %path.display()],
                         "waiting up to {} s for the other feedwright process using {} to finish",
                         wait.as_secs(),
                         path.display()
@@ -236,8 +336,9 @@ fn open_store(cfg: &Config, wait: Duration) -> Result<Store, Exit> {
                 std::thread::sleep(LOCK_POLL.min(wait.saturating_sub(started.elapsed())));
             }
             Err(e @ StoreError::Locked { .. }) if said => {
-                eprintln!(
-                    "error: {e} (still, after waiting {} s: a longer --wait waits longer)",
+                error_line!(
+                    [store = %path.display()],
+                    "{e} (still, after waiting {} s: a longer --wait waits longer)",
                     wait.as_secs()
                 );
                 return Err(Exit::Usage);
@@ -250,7 +351,7 @@ fn open_store(cfg: &Config, wait: Duration) -> Result<Store, Exit> {
                 } else {
                     ""
                 };
-                eprintln!("error: {e}{hint}");
+                error_line!([store = %path.display()], "{e}{hint}");
                 return Err(Exit::Usage);
             }
             Ok(store) => return Ok(store),
@@ -267,7 +368,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
         .enable_all()
         .build()
         .map_err(|e| {
-            eprintln!("error: cannot start the async runtime: {e}");
+            error_line!([], "cannot start the async runtime: {e}");
             Exit::Usage
         })
 }
@@ -291,18 +392,26 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
     if let Some(Some(name)) = &backfill
         && cfg.source(name).is_none()
     {
-        eprintln!("error: {}: no [[source]] is named {name:?}", path.display());
+        error_line!(
+            [config = %path.display()],
+            "{}: no [[source]] is named {name:?}",
+            path.display()
+        );
         return Exit::Usage;
     }
     for note in cfg.advice() {
-        eprintln!("warning: {}: {note}", path.display());
+        warning_line!([config = %path.display()], "{}: {note}", path.display());
     }
     if let Err(e) = cfg.check_output_dir(path) {
-        eprintln!("error: {e}");
+        error_line!([config = %path.display()], "{e}");
         return Exit::Usage;
     }
     if let Err(e) = pipeline::prepare_output_dir(&cfg.output_dir) {
-        eprintln!("error: {}: {e}", path.display());
+        error_line!(
+            [output_dir = %cfg.output_dir.display()],
+            "{}: {e}",
+            path.display()
+        );
         return Exit::Usage;
     }
     let mut store = match open_store(&cfg, wait) {
@@ -312,7 +421,7 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
     let fetcher = match Fetcher::new(&cfg.http) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: {e}");
+            error_line!([config = %path.display()], "{e}");
             return Exit::Usage;
         }
     };
@@ -320,7 +429,8 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
         Ok(r) => r,
         Err(e) => return e,
     };
-    let bar = std::io::stderr().is_terminal().then(|| {
+    // A bar is for a person at a terminal: none among JSON lines.
+    let bar = (std::io::stderr().is_terminal() && !crate::terminal::json_log()).then(|| {
         let pb = indicatif::ProgressBar::new(0);
         pb.set_style(
             indicatif::ProgressStyle::with_template(
@@ -377,24 +487,65 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
     }
     crate::terminal::hide_bar();
     for s in &report.sources {
-        report!("{}: {}", s.source, s.summary());
+        // The counts as fields of the event in the JSON format; at warning level when the
+        // source could not be read or a post failed, as the daemon logs it.
+        macro_rules! summary {
+            ($level:ident) => {
+                report!(
+                    $level,
+                    [
+                        source = %s.source,
+                        new = s.new,
+                        updated = s.updated,
+                        unchanged = s.unchanged,
+                        linked = s.linked,
+                        failed = s.failures.len(),
+                        requests = s.requests,
+                        not_modified = s.not_modified,
+                        bytes = s.bytes,
+                        error = s.fatal.as_deref()
+                    ],
+                    "{}: {}",
+                    s.source,
+                    s.summary()
+                )
+            };
+        }
+        if s.fatal.is_some() || !s.failures.is_empty() {
+            summary!(warn);
+        } else {
+            summary!(info);
+        }
         if let Some(why) = &s.degraded {
-            report!("  degraded: {why}; feeds keep the last good entries");
+            detail!(
+                warn,
+                [source = %s.source, reason = %why],
+                "degraded: {why}; feeds keep the last good entries"
+            );
         }
         if s.deferred > 0 {
-            report!("  {} post(s) left for the next run", s.deferred);
+            detail!(
+                info,
+                [source = %s.source, deferred = s.deferred],
+                "{} post(s) left for the next run",
+                s.deferred
+            );
         }
         if let Some(url) = &s.backfill_left_at {
-            report!(
-                "  the rest of the archive is left for the next run (request budget used up); \
+            detail!(
+                info,
+                [source = %s.source, url = %url],
+                "the rest of the archive is left for the next run (request budget used up); \
                  the next backfill continues at {url}"
             );
         } else if backfill.is_some()
             && let Ok(Some((url, _))) = store.backfill_get(&s.source)
         {
             // Stopped inside a page (its posts left for the next run) or by a failure.
-            report!(
-                "  the backfill is not complete: `feedwright backfill {}` continues at {url}",
+            detail!(
+                info,
+                [source = %s.source, url = %url],
+                "the backfill is not complete: `feedwright backfill {}` continues at {url}",
                 s.source
             );
         }
@@ -407,29 +558,44 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
         {
             // It started and stopped at the same place, storing nothing: the next backfill
             // would do the same.
-            report!(
-                "  the request budget ran out before a single post was stored (http.max_requests \
+            detail!(
+                warn,
+                [source = %s.source, max_requests = cfg.http.max_requests],
+                "the request budget ran out before a single post was stored (http.max_requests \
                  = {}): raise it, or the backfill cannot move on",
                 cfg.http.max_requests
             );
         }
         for (url, reason) in &s.failures {
-            report!("  failed {url}: {reason}");
+            detail!(
+                warn,
+                [source = %s.source, url = %url, reason = %reason],
+                "failed {url}: {reason}"
+            );
         }
         for (url, reason) in &s.skipped {
-            report!("  skipped {url}: {reason}");
+            detail!(
+                info,
+                [source = %s.source, url = %url, reason = %reason],
+                "skipped {url}: {reason}"
+            );
         }
     }
     let mut failed = report.failed();
     let published = pipeline::publish_all(&cfg, &mut store, &config_dir(path), Utc::now());
     if let Some(e) = &published.stylesheet_error {
         failed = true;
-        report!("stylesheet: {e}");
+        report!(error, [], "stylesheet: {e}");
     }
     for result in &published.feeds {
         match result {
             Ok(p) if p.files.is_empty() => {
-                report!("feed {}: no entries yet, nothing published", p.feed)
+                report!(
+                    info,
+                    [feed = %p.feed],
+                    "feed {}: no entries yet, nothing published",
+                    p.feed
+                )
             }
             Ok(p) => {
                 let changed = p.files.iter().filter(|(_, c)| *c).count();
@@ -438,31 +604,61 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
                     1 => " (+ 1 archive page)".to_string(),
                     n => format!(" (+ {n} archive pages)"),
                 };
+                let dir = cfg.output_dir.join(&p.feed);
                 report!(
+                    info,
+                    [
+                        feed = %p.feed,
+                        entries = p.entries,
+                        archive_pages = p.archive_pages,
+                        changed,
+                        files = p.files.len(),
+                        dir = %dir.display()
+                    ],
                     "feed {}: {} {}{archive}, {} of {} files changed in {}",
                     p.feed,
                     p.entries,
                     if p.entries == 1 { "entry" } else { "entries" },
                     changed,
                     p.files.len(),
-                    cfg.output_dir.join(&p.feed).display()
+                    dir.display()
                 );
                 if let Some(note) = &p.unmatched_categories {
-                    report!("warning: feed {}: {note}", p.feed);
+                    // The categories named come from the sites: shown as a report line is.
+                    say!(
+                        warn,
+                        "warning: ",
+                        crate::terminal::Printable,
+                        [feed = %p.feed],
+                        "feed {}: {note}",
+                        p.feed
+                    );
                 }
                 if let Some(note) = p.archive_held_note() {
-                    report!("  {note}: run `feedwright backfill` again");
+                    detail!(
+                        warn,
+                        [feed = %p.feed],
+                        "{note}: run `feedwright backfill` again"
+                    );
                 }
             }
             Err((feed, e)) => {
                 failed = true;
-                report!("feed {feed}: not published: {e}");
+                report!(
+                    error,
+                    [feed = %feed, reason = %e],
+                    "feed {feed}: not published: {e}"
+                );
             }
         }
     }
     for dir in &published.retired {
-        report!(
-            "warning: {} holds a feed the configuration no longer has (renamed or removed): left \
+        say!(
+            warn,
+            "warning: ",
+            crate::terminal::Printable,
+            [dir = %dir.display()],
+            "{} holds a feed the configuration no longer has (renamed or removed): left \
              as it is, and still served; delete the folder to retire it",
             dir.display()
         );
@@ -477,6 +673,8 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
 fn report_announced(a: &pipeline::Announced) {
     if !a.pinged.is_empty() {
         report!(
+            info,
+            [files = a.pinged.len()],
             "websub: hub notified of {} changed feed file(s)",
             a.pinged.len()
         );
@@ -484,19 +682,25 @@ fn report_announced(a: &pipeline::Announced) {
     for e in &a.failed {
         match e {
             crate::websub::PingError::Transient { .. } => {
-                report!("websub: {e}; the ping is kept and sent after the next publish")
+                report!(
+                    warn,
+                    [],
+                    "websub: {e}; the ping is kept and sent after the next publish"
+                )
             }
-            crate::websub::PingError::Refused { .. } => report!("websub: {e}"),
+            crate::websub::PingError::Refused { .. } => report!(warn, [], "websub: {e}"),
         }
     }
     if a.deferred > 0 {
         report!(
+            warn,
+            [deferred = a.deferred],
             "websub: {} more ping(s) not tried after that failure; kept for after the next publish",
             a.deferred
         );
     }
     if let Some(e) = &a.error {
-        report!("websub: {e}");
+        report!(error, [], "websub: {e}");
     }
 }
 
@@ -512,7 +716,11 @@ pub fn status(path: &Path) -> Exit {
     let db = &cfg.store.path;
     let store = match std::fs::metadata(db) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!(
+            say!(
+                info,
+                "",
+                plain,
+                [store = %db.display()],
                 "{}: the database does not exist yet (no run has created it): every source shows \"never run\"",
                 db.display()
             );
@@ -521,7 +729,7 @@ pub fn status(path: &Path) -> Exit {
         _ => match Store::open_read_only(db) {
             Ok(s) => Some(s),
             Err(e) => {
-                eprintln!("error: {e}");
+                error_line!([store = %db.display()], "{e}");
                 return Exit::Usage;
             }
         },
@@ -551,7 +759,7 @@ pub fn status(path: &Path) -> Exit {
                     store.last_run(&src.name).ok().flatten(),
                 ),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    error_line!([store = %db.display()], "{e}");
                     failed = true;
                     continue;
                 }
@@ -646,7 +854,7 @@ pub fn status(path: &Path) -> Exit {
                 }
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                error_line!([store = %db.display()], "{e}");
                 failed = true;
             }
         }
@@ -664,7 +872,7 @@ pub fn status(path: &Path) -> Exit {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    error_line!([store = %db.display()], "{e}");
                     failed = true;
                 }
             }
@@ -683,7 +891,7 @@ pub fn status(path: &Path) -> Exit {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    error_line!([store = %db.display()], "{e}");
                     failed = true;
                 }
             }
@@ -703,13 +911,16 @@ pub fn digest(
     let now = match now.map(chrono::DateTime::parse_from_rfc3339).transpose() {
         Ok(t) => t.map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc)),
         Err(e) => {
-            eprintln!("error: --now: not an RFC 3339 date ({e}), e.g. 2024-06-10T09:00:00Z");
+            error_line!(
+                [],
+                "--now: not an RFC 3339 date ({e}), e.g. 2024-06-10T09:00:00Z"
+            );
             return Exit::Usage;
         }
     };
     // The issue's label and dates are written with four-digit years.
     if !(1001..=9999).contains(&chrono::Datelike::year(&now)) {
-        eprintln!("error: --now: the year must be between 1001 and 9999");
+        error_line!([], "--now: the year must be between 1001 and 9999");
         return Exit::Usage;
     }
     let cfg = match load(path) {
@@ -717,8 +928,9 @@ pub fn digest(
         Err(e) => return e,
     };
     let Some(digest_cfg) = &cfg.digest else {
-        eprintln!(
-            "error: {}: no [digest] table: nothing to send",
+        error_line!(
+            [config = %path.display()],
+            "{}: no [digest] table: nothing to send",
             path.display()
         );
         return Exit::Usage;
@@ -730,7 +942,7 @@ pub fn digest(
             flag: "--to".into(),
             message,
         };
-        eprintln!("error: {e}");
+        error_line!([], "{e}");
         Exit::Usage
     };
     if let Some(to) = &to {
@@ -747,16 +959,20 @@ pub fn digest(
     let templates = match crate::digest::check_templates(&cfg, &config_dir(path)) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {}", e.in_config_file(path));
+            error_line!([config = %path.display()], "{}", e.in_config_file(path));
             return Exit::Usage;
         }
     };
     if let Err(e) = cfg.check_output_dir(path) {
-        eprintln!("error: {e}");
+        error_line!([config = %path.display()], "{e}");
         return Exit::Usage;
     }
     if let Err(e) = pipeline::prepare_output_dir(&cfg.output_dir) {
-        eprintln!("error: {}: {e}", path.display());
+        error_line!(
+            [output_dir = %cfg.output_dir.display()],
+            "{}: {e}",
+            path.display()
+        );
         return Exit::Usage;
     }
     // A preview (`--dry-run`, `--to`) records nothing: while another process (a daemon) holds
@@ -765,19 +981,23 @@ pub fn digest(
     let preview = dry_run || to.is_some();
     let opened = match (preview, Store::open(&cfg.store.path)) {
         (true, Err(StoreError::Locked { .. })) => {
-            eprintln!(
+            say!(
+                info,
+                "",
+                plain,
+                [store = %cfg.store.path.display()],
                 "another feedwright process (a daemon?) is using {}: previewing from it read-only",
                 cfg.store.path.display()
             );
             Store::open_read_only(&cfg.store.path).map_err(|e| {
-                eprintln!("error: {e}");
+                error_line!([store = %cfg.store.path.display()], "{e}");
                 Exit::Usage
             })
         }
         (_, Ok(store)) => Ok(store),
         (false, Err(StoreError::Locked { .. })) => open_store(&cfg, wait),
         (_, Err(e)) => {
-            eprintln!("error: {e}");
+            error_line!([store = %cfg.store.path.display()], "{e}");
             Err(Exit::Usage)
         }
     };
@@ -802,7 +1022,7 @@ pub fn digest(
         Err(e) => {
             // An SMTP server's answer may be in it.
             let e = e.in_config_file(path);
-            report!("error: {e}");
+            say!(error, "error: ", crate::terminal::Printable, [], "{e}");
             if e.exit_code() == 2 {
                 Exit::Usage
             } else {
@@ -819,13 +1039,13 @@ pub fn daemon(path: &Path, wait: Duration) -> Exit {
         Err(e) => return e,
     };
     for note in cfg.advice().into_iter().chain(crate::digest::advice(&cfg)) {
-        eprintln!("warning: {}: {note}", path.display());
+        warning_line!([config = %path.display()], "{}: {note}", path.display());
     }
     // The digest uses these templates until a reload accepts new ones.
     let templates = match crate::daemon::check(path, &cfg) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {e}");
+            error_line!([config = %path.display()], "{e}");
             return Exit::Usage;
         }
     };
@@ -848,7 +1068,7 @@ pub fn daemon(path: &Path, wait: Duration) -> Exit {
     match result {
         Ok(()) => Exit::Ok,
         Err(e) => {
-            eprintln!("error: {e}");
+            error_line!([], "{e}");
             Exit::Failures
         }
     }
@@ -872,7 +1092,7 @@ fn bind_server(
         .block_on(crate::server::bind(cfg))
         .map(Some)
         .map_err(|e| {
-            eprintln!("error: {}: {e}", path.display());
+            error_line!([config = %path.display()], "{}: {e}", path.display());
             Exit::Usage
         })
 }
@@ -884,8 +1104,9 @@ pub fn serve(path: &Path) -> Exit {
         Err(e) => return e,
     };
     if cfg.server.is_none() {
-        eprintln!(
-            "error: {}: no [server] table: nothing to serve (add one, e.g. [server] with \
+        error_line!(
+            [config = %path.display()],
+            "{}: no [server] table: nothing to serve (add one, e.g. [server] with \
              listen = \"127.0.0.1:8080\"; the shipped config.toml has it commented out)",
             path.display()
         );
@@ -912,8 +1133,24 @@ pub fn serve(path: &Path) -> Exit {
     match served {
         Ok(()) => Exit::Ok,
         Err(e) => {
-            eprintln!("error: {e}");
+            error_line!([], "{e}");
             Exit::Failures
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_asked_for_by_the_option_in_either_spelling() {
+        let asks = |args: &[&str]| asks_for_json(args.iter().map(std::ffi::OsString::from));
+        assert!(asks(&["--log-format", "json", "bogus"]));
+        assert!(asks(&["bogus", "--log-format=json"]));
+        assert!(!asks(&["--log-format", "human", "json"]));
+        assert!(!asks(&["--config", "json", "run"]));
+        assert!(!asks(&["--", "--log-format", "json"]));
+        assert!(!asks(&["--log-format"]));
     }
 }

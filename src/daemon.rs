@@ -417,7 +417,11 @@ pub async fn run(
         };
         // What start-up warns about, said again for the configuration that will be in force.
         for note in new.advice().into_iter().chain(crate::digest::advice(&new)) {
-            tracing::warn!("{}: {note}", shared.config_path.display());
+            tracing::warn!(
+                config = %shared.config_path.display(),
+                "{}: {note}",
+                shared.config_path.display()
+            );
         }
         if new.store.path != old.store.path {
             tracing::warn!(

@@ -3,7 +3,8 @@
 //! Owns: [`Printable`] (and [`printable`]), through which every line feedwright prints itself
 //! goes when it may carry text from a site, a feed, a hub or the store (error messages, URLs,
 //! a source's last error), the log's field formatter and the log's writers ([`LogWriter`] for
-//! JSON, [`HumanWriter`]); URLs lose their credentials there. It also owns the one progress bar
+//! JSON, [`HumanWriter`]) and which one is in use ([`json_log`]); URLs lose their credentials
+//! there. It also owns the one progress bar
 //! a command may show ([`show_bar`]): a log line clears the bar, is written on a line of its
 //! own, and the bar is drawn again below it.
 //! Must not: change what is stored or published; it only changes how a line is shown.
@@ -78,14 +79,31 @@ fn to_stderr(bytes: &[u8]) -> std::io::Result<()> {
     }
 }
 
+/// Whether the log is JSON (`--log-format json`): set once by `cli`, as it installs the log,
+/// before any command runs; the lines a command writes itself then become log events too.
+static JSON_LOG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Says that the log is JSON from now on (see [`json_log`]).
+pub fn set_json_log() {
+    JSON_LOG.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether every line on stderr is a JSON object (`--log-format json`): then a command's report
+/// lines, warnings and errors are log events, and no progress bar is drawn.
+pub fn json_log() -> bool {
+    JSON_LOG.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Standard error for the JSON log: each line written (the log writes one event per write)
-/// loses the credentials of the URLs in it, as [`Printable`] does for the human format.
+/// loses the credentials of the URLs in it, as [`Printable`] does for the human format, and
+/// shows the [`is_unprintable`] characters JSON leaves as they are (DEL, C1, bidirectional
+/// overrides and isolates) as `\u` escapes, so the line is harmless on a terminal too.
 pub struct LogWriter;
 
 impl std::io::Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        to_stderr(crate::redact::userinfo(&text).as_bytes())?;
+        to_stderr(json_escaped(&crate::redact::userinfo(&text)).as_bytes())?;
         Ok(buf.len())
     }
 
@@ -107,6 +125,25 @@ impl std::io::Write for HumanWriter {
     fn flush(&mut self) -> std::io::Result<()> {
         std::io::stderr().flush()
     }
+}
+
+/// A JSON line with every [`is_unprintable`] character above the C0 range written as a `\u`
+/// escape. JSON escapes C0 itself; the others can only stand inside its strings (the rest of a
+/// line is ASCII), where `\u` is the same character to a JSON reader.
+fn json_escaped(line: &str) -> Cow<'_, str> {
+    let shown = |c: char| is_unprintable(c) && c > '\x1f';
+    if !line.contains(shown) {
+        return Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + 16);
+    for c in line.chars() {
+        if shown(c) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 struct Escaping<'a, W: Write>(&'a mut W);
@@ -218,5 +255,21 @@ mod tests {
             Printable(format_args!("{}: {}", "a\nb", 1)).to_string(),
             "a\\u{a}b: 1"
         );
+    }
+
+    /// What JSON leaves raw is escaped the JSON way, inside strings, and the line stays the
+    /// same JSON; C0 (escaped by JSON) and the line's end are left alone.
+    #[test]
+    fn the_json_log_escapes_what_json_leaves_raw() {
+        let text = "a\u{7f}b\u{9b}c\u{202e}d\u{2069}e\\\u{85}é\tf";
+        let line = format!("{}\n", serde_json::json!({ "message": text }));
+        let shown = json_escaped(&line);
+        assert_eq!(
+            shown,
+            "{\"message\":\"a\\u007fb\\u009bc\\u202ed\\u2069e\\\\\\u0085é\\tf\"}\n"
+        );
+        let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(back["message"], text);
+        assert!(matches!(json_escaped("{\"a\":\"é\"}\n"), Cow::Borrowed(_)));
     }
 }
