@@ -16,6 +16,10 @@
 //! a short page does not end the walk, so a server that caps `per_page` below 100 is still read
 //! to the end.
 //!
+//! A post that cannot be read (its JSON has an unexpected shape; a field given as `null` is only
+//! a missing one) is reported by its `link`, and given back in [`WpResult::failed_posts`] so the
+//! caller can keep it pending; [`read_retrying`] asks for such posts again by id.
+//!
 //! Incremental reads ([`Incremental`]) make two passes. The first asks for the posts modified
 //! after the instant the caller gives (`orderby=modified&order=asc&modified_after=…`), oldest
 //! modification first, so that a pass cut short by `max_pages` or by a failed page has read
@@ -120,6 +124,50 @@ pub struct WpResult {
     /// A page of the publication-date pass failed: the next read must not stop at stored posts
     /// (see [`Incremental::stop_at_known`]). A post that could not be mapped does not count.
     pub pass_failed: bool,
+    /// The posts among `failures` that can be asked for again by id on a later run (see
+    /// [`read_retrying`]): those the API gave with an id and a `link` on the source's site.
+    pub failed_posts: Vec<FailedPost>,
+    /// Posts asked for again by id (see [`read_retrying`]) that are not to be asked for any
+    /// more: the API no longer returns them in the category (deleted, unpublished, moved to
+    /// another category), or their `link` is on another site now.
+    pub gone: Vec<u64>,
+}
+
+/// A post the API gave that could not be read (its JSON has an unexpected shape, or its body
+/// cannot be used), with what is needed to ask for it again by id: see [`read_retrying`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedPost {
+    pub id: u64,
+    pub link: Url,
+    pub reason: String,
+}
+
+/// The URL a post that failed stays pending under: its shortlink `<scheme>://<host>[:port]/?p=<id>`
+/// (the form of the post's entry id, and a URL WordPress answers with a redirect to the post),
+/// so that the id can be read back from it ([`shortlink_id`]).
+pub fn shortlink(link: &Url, id: u64) -> Url {
+    let mut short = link.clone();
+    short.set_path("/");
+    short.set_query(Some(&format!("p={id}")));
+    short.set_fragment(None);
+    let _ = short.set_username("");
+    let _ = short.set_password(None);
+    short
+}
+
+/// The post id of a [`shortlink`] on `site` (path `/`, query `p=<id>` alone); `None` for any
+/// other URL.
+pub fn shortlink_id(url: &str, site: &Site) -> Option<u64> {
+    let url = Url::parse(url).ok()?;
+    if url.path() != "/" || url.fragment().is_some() || !site.contains(&url) {
+        return None;
+    }
+    let mut pairs = url.query_pairs();
+    let (key, value) = pairs.next()?;
+    if key != "p" || pairs.next().is_some() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok()
 }
 
 /// Why the API could not be read.
@@ -145,6 +193,17 @@ pub enum WpError {
 }
 
 impl WpError {
+    /// The URL of the request that failed, when there was one.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            WpError::Unavailable { url, .. }
+            | WpError::NoCategory { url, .. }
+            | WpError::Malformed { url, .. }
+            | WpError::Fetch { url, .. } => Some(url),
+            WpError::NoSlug(_) => None,
+        }
+    }
+
     /// Should the caller try the category feed (then HTML) instead? True when the API is
     /// missing, refusing, broken or does not know the category, and when robots.txt forbids
     /// the API (the feed may be allowed); false for transport errors, where the other ways to
@@ -335,13 +394,44 @@ pub async fn read(
     incremental: Option<Incremental<'_>>,
     max_pages: Option<u32>,
 ) -> Result<WpResult, WpError> {
+    read_retrying(
+        fetcher,
+        api_root,
+        listing_url,
+        site,
+        incremental,
+        max_pages,
+        &[],
+    )
+    .await
+}
+
+/// [`read`], then the posts with the ids in `retry` that neither pass returned, asked for by
+/// id (`wp/v2/posts?categories=ID&include=…`, up to [`PER_PAGE`] a request): posts that failed
+/// on an earlier read ([`WpResult::failed_posts`]) and were kept pending, read again until
+/// they succeed. An id the API no longer returns in the category is in [`WpResult::gone`]; a
+/// request for them that fails is in [`WpResult::failures`] (they are asked for again next
+/// time).
+///
+/// # Errors
+///
+/// As [`read`].
+pub async fn read_retrying(
+    fetcher: &Fetcher,
+    api_root: &Url,
+    listing_url: &Url,
+    site: &Site,
+    incremental: Option<Incremental<'_>>,
+    max_pages: Option<u32>,
+    retry: &[u64],
+) -> Result<WpResult, WpError> {
     let mut reader = Reader::new(fetcher, api_root, site);
     let category = match category_of(listing_url) {
         Some(CategoryRef::Id(id)) => id,
         Some(CategoryRef::Slug(slug)) => reader.category_id(&slug).await?,
         None => return Err(WpError::NoSlug(listing_url.to_string())),
     };
-    reader.posts(category, incremental, max_pages).await
+    reader.posts(category, incremental, max_pages, retry).await
 }
 
 /// Like [`read`], for a category id already known (for instance remembered from an earlier
@@ -359,7 +449,7 @@ pub async fn read_category(
     max_pages: Option<u32>,
 ) -> Result<WpResult, WpError> {
     Reader::new(fetcher, api_root, site)
-        .posts(category_id, incremental, max_pages)
+        .posts(category_id, incremental, max_pages, &[])
         .await
 }
 
@@ -387,6 +477,8 @@ pub struct BackfillPage {
     pub posts: Vec<(Url, RawPost)>,
     /// Posts of the page that could not be mapped: `(post, reason)`.
     pub failures: Vec<(String, String)>,
+    /// Those of them that can be asked for again by id, as [`WpResult::failed_posts`].
+    pub failed_posts: Vec<FailedPost>,
     /// Posts left out as [`WpResult::skipped`] says (their `link` is on another site).
     pub skipped: Vec<(String, String)>,
     /// No page follows.
@@ -456,17 +548,19 @@ pub async fn backfill_page(
     page: u32,
 ) -> Result<BackfillPage, WpError> {
     let mut reader = Reader::new(fetcher, api_root, site);
-    let url = reader.posts_url(category, page, Order::Backfill);
     let mut out = BackfillPage {
         posts: Vec::new(),
         failures: Vec::new(),
+        failed_posts: Vec::new(),
         skipped: Vec::new(),
         last: true,
     };
-    let Some(got) = reader.post_page(&url, page, &mut out.failures).await? else {
+    let Some(got) = reader.page(category, page, Order::Backfill).await? else {
         return Ok(out);
     };
     out.last = got.is_last(page, got.announced, PER_PAGE);
+    out.failures = got.failures;
+    out.failed_posts = got.failed_posts;
     reader.fill_lookups(&got.posts).await;
     for p in got.posts {
         if let Some(off) = reader.off_site(&p) {
@@ -482,7 +576,9 @@ pub async fn backfill_page(
 }
 
 /// The fields of a `wp/v2/posts` item this source uses; everything optional so one odd post
-/// (or a plugin's extra fields) never breaks the page.
+/// (or a plugin's extra fields) never breaks the page. A field given as `null` is read as a
+/// missing one (`"title": null` is a post without a title), and an `_embedded` block that
+/// cannot be read as one that is not there (the names are then looked up).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct WpPost {
@@ -490,14 +586,37 @@ struct WpPost {
     link: Option<String>,
     date_gmt: Option<String>,
     modified_gmt: Option<String>,
+    #[serde(deserialize_with = "null_as_default")]
     title: Rendered,
+    #[serde(deserialize_with = "null_as_default")]
     content: Rendered,
+    #[serde(deserialize_with = "null_as_default")]
     excerpt: Rendered,
     author: Option<u64>,
+    #[serde(deserialize_with = "null_as_default")]
     categories: Vec<u64>,
+    #[serde(deserialize_with = "null_as_default")]
     tags: Vec<u64>,
-    #[serde(rename = "_embedded")]
+    #[serde(rename = "_embedded", deserialize_with = "unreadable_as_none")]
     embedded: Option<Embedded>,
+}
+
+/// A `null` read as the field's default (as a missing field is).
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A value read as `None` when it does not have the expected shape.
+fn unreadable_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    Ok(serde_json::from_value(Value::deserialize(d)?).ok())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -559,6 +678,11 @@ struct PostPage {
     count: usize,
     /// `X-WP-TotalPages`, when sent.
     announced: Option<u32>,
+    /// The items that did not parse: `(post, reason)`, each named by its `link`, else its id,
+    /// else its place on the page.
+    failures: Vec<(String, String)>,
+    /// Those of them that can be asked for again by id (see [`FailedPost`]).
+    failed_posts: Vec<FailedPost>,
 }
 
 impl PostPage {
@@ -609,6 +733,8 @@ struct Reader<'a> {
     requests: u32,
     users: HashMap<u64, Option<String>>,
     terms: HashMap<(Taxonomy, u64), Option<String>>,
+    /// The id of every item a page of this read held, read or not.
+    met: HashSet<u64>,
 }
 
 impl<'a> Reader<'a> {
@@ -620,6 +746,7 @@ impl<'a> Reader<'a> {
             requests: 0,
             users: HashMap::new(),
             terms: HashMap::new(),
+            met: HashSet::new(),
         }
     }
 
@@ -680,6 +807,7 @@ impl<'a> Reader<'a> {
         category: u64,
         incremental: Option<Incremental<'_>>,
         max_pages: Option<u32>,
+        retry: &[u64],
     ) -> Result<WpResult, WpError> {
         let mut result = self
             .modified_pass(category, incremental.map(|i| i.modified_after), max_pages)
@@ -688,24 +816,20 @@ impl<'a> Reader<'a> {
             self.published_pass(category, incremental, max_pages, &mut result)
                 .await;
         }
+        self.retry_pass(category, retry, &mut result).await;
+        // A post both passes met is reported once.
+        let mut said = HashSet::new();
+        result.failures.retain(|f| said.insert(f.clone()));
+        let mut failed = HashSet::new();
+        result.failed_posts.retain(|f| failed.insert(f.id));
         result.requests = self.requests;
         Ok(result)
     }
 
-    /// The URL of `page` of the category's posts, newest first by `order`.
-    fn posts_url(&self, category: u64, page: u32, order: Order) -> Url {
-        posts_url(self.root, category, page, order)
-    }
-
     /// GET one page of posts: `Ok(None)` for a 400 past the first page (WordPress answers
     /// `400 rest_post_invalid_page_number` past the last page), else the page. Items that do
-    /// not parse are added to `failures`.
-    async fn post_page(
-        &mut self,
-        url: &Url,
-        page: u32,
-        failures: &mut Vec<(String, String)>,
-    ) -> Result<Option<PostPage>, WpError> {
+    /// not parse are in [`PostPage::failures`]; every item's id is [`Reader::met`].
+    async fn post_page(&mut self, url: &Url, page: u32) -> Result<Option<PostPage>, WpError> {
         let (value, announced) = match self.json_paged(url).await {
             Ok(answer) => answer,
             Err(WpError::Unavailable { reason, .. }) if page > 1 && reason == "HTTP status 400" => {
@@ -717,21 +841,52 @@ impl<'a> Reader<'a> {
             return Err(malformed(url, "expected a JSON array of posts"));
         };
         let count = items.len();
-        let mut posts = Vec::with_capacity(count);
-        for (i, item) in items.into_iter().enumerate() {
-            match serde_json::from_value::<WpPost>(item) {
-                Ok(p) => posts.push(p),
-                Err(e) => failures.push((
-                    format!("{url} (item {})", i + 1),
-                    format!("unexpected post JSON: {e}"),
-                )),
-            }
-        }
-        Ok(Some(PostPage {
-            posts,
+        let mut got = PostPage {
+            posts: Vec::with_capacity(count),
             count,
             announced,
-        }))
+            failures: Vec::new(),
+            failed_posts: Vec::new(),
+        };
+        for (i, item) in items.into_iter().enumerate() {
+            let id = item.get("id").and_then(Value::as_u64);
+            self.met.extend(id);
+            let link = item.get("link").and_then(Value::as_str).map(str::to_owned);
+            match serde_json::from_value::<WpPost>(item) {
+                Ok(p) => got.posts.push(p),
+                Err(e) => {
+                    let reason = format!("unexpected post JSON: {e}");
+                    let label = link
+                        .clone()
+                        .or_else(|| id.map(|id| format!("post {id}")))
+                        .unwrap_or_else(|| format!("{url} (item {})", i + 1));
+                    let own = link
+                        .and_then(|l| Url::parse(l.trim()).ok())
+                        .and_then(http_url)
+                        .filter(|l| self.site.contains(l));
+                    if let (Some(id), Some(link)) = (id, own) {
+                        got.failed_posts.push(FailedPost {
+                            id,
+                            link,
+                            reason: reason.clone(),
+                        });
+                    }
+                    got.failures.push((label, reason));
+                }
+            }
+        }
+        Ok(Some(got))
+    }
+
+    /// Page `page` of the category's posts in `order`, [`Order::per_page`] posts a page.
+    async fn page(
+        &mut self,
+        category: u64,
+        page: u32,
+        order: Order,
+    ) -> Result<Option<PostPage>, WpError> {
+        let url = posts_url(self.root, category, page, order);
+        self.post_page(&url, page).await
     }
 
     /// The posts modified after `modified_after`, oldest modification first (without it: all
@@ -746,6 +901,7 @@ impl<'a> Reader<'a> {
     ) -> Result<WpResult, WpError> {
         let mut posts = Vec::new();
         let mut failures = Vec::new();
+        let mut failed_posts = Vec::new();
         let mut skipped = Vec::new();
         let mut pages = 0u32;
         let mut complete = false;
@@ -754,13 +910,13 @@ impl<'a> Reader<'a> {
         let mut cut_by = None;
         let mut seen: HashSet<u64> = HashSet::new();
         let mut unsettled = false;
+        let order = Order::Modified(modified_after);
         loop {
             if max_pages.is_some_and(|max| pages >= max) {
                 break;
             }
             pages += 1;
-            let url = self.posts_url(category, pages, Order::Modified(modified_after));
-            let page = match self.post_page(&url, pages, &mut failures).await {
+            let mut page = match self.page(category, pages, order).await {
                 Ok(Some(page)) => page,
                 Ok(None) => {
                     complete = true;
@@ -769,12 +925,18 @@ impl<'a> Reader<'a> {
                 // The first page failing is the API failing: the caller decides what next.
                 Err(e) if pages == 1 => return Err(e),
                 Err(e) => {
-                    let failure = (url.to_string(), failure_reason(e));
+                    let url = e.url().map_or_else(
+                        || posts_url(self.root, category, pages, order).to_string(),
+                        str::to_owned,
+                    );
+                    let failure = (url, failure_reason(e));
                     failures.push(failure.clone());
                     cut_by = Some(failure);
                     break;
                 }
             };
+            failures.extend(std::mem::take(&mut page.failures));
+            failed_posts.extend(std::mem::take(&mut page.failed_posts));
             announced = page.announced.or(announced);
             let last = page.is_last(pages, announced, PER_PAGE);
             if let Some(date) = page.posts.iter().rev().find_map(|p| {
@@ -823,6 +985,8 @@ impl<'a> Reader<'a> {
             failures,
             skipped,
             pass_failed: false,
+            failed_posts,
+            gone: Vec::new(),
         })
     }
 
@@ -851,16 +1015,23 @@ impl<'a> Reader<'a> {
                 break;
             }
             pages += 1;
-            let url = self.posts_url(category, pages, Order::Published);
-            let page = match self.post_page(&url, pages, &mut result.failures).await {
+            let mut page = match self.page(category, pages, Order::Published).await {
                 Ok(Some(page)) => page,
                 Ok(None) => break,
                 Err(e) => {
-                    result.failures.push((url.to_string(), failure_reason(e)));
+                    let url = e.url().map_or_else(
+                        || posts_url(self.root, category, pages, Order::Published).to_string(),
+                        str::to_owned,
+                    );
+                    result.failures.push((url, failure_reason(e)));
                     result.pass_failed = true;
                     break;
                 }
             };
+            result.failures.extend(std::mem::take(&mut page.failures));
+            result
+                .failed_posts
+                .extend(std::mem::take(&mut page.failed_posts));
             announced = page.announced.or(announced);
             // A post stored before this run marks the end: every post published since (a
             // scheduled one too: it is dated when it is published) is newer, so on this page or
@@ -900,6 +1071,62 @@ impl<'a> Reader<'a> {
             if last {
                 break;
             }
+        }
+    }
+
+    /// Ask for the posts with the ids in `retry` that no page of this read held, by id (see
+    /// [`read_retrying`]), and add them to `result`; those the API does not return go to
+    /// [`WpResult::gone`], as do those whose `link` is on another site now.
+    async fn retry_pass(&mut self, category: u64, retry: &[u64], result: &mut WpResult) {
+        let mut wanted: Vec<u64> = retry
+            .iter()
+            .copied()
+            .filter(|id| !self.met.contains(id))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        for chunk in wanted.chunks(PER_PAGE) {
+            let include = chunk
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let url = endpoint(
+                self.root,
+                "wp/v2/posts",
+                &[
+                    ("categories", category.to_string()),
+                    ("include", include),
+                    ("per_page", PER_PAGE.to_string()),
+                    ("_embed", "1".to_string()),
+                ],
+            );
+            let page = match self.post_page(&url, 1).await {
+                Ok(Some(page)) => page,
+                // Asked again next time: they stay pending.
+                Ok(None) => continue,
+                Err(e) => {
+                    result.failures.push((url.to_string(), failure_reason(e)));
+                    continue;
+                }
+            };
+            result.failures.extend(page.failures);
+            result.failed_posts.extend(page.failed_posts);
+            self.fill_lookups(&page.posts).await;
+            for p in page.posts {
+                if let Some(off) = self.off_site(&p) {
+                    result.gone.extend(p.id);
+                    result.skipped.push(off);
+                    continue;
+                }
+                match self.map_post(p) {
+                    Ok(pair) => result.posts.push(pair),
+                    Err(f) => result.failures.push(f),
+                }
+            }
+            result
+                .gone
+                .extend(chunk.iter().filter(|id| !self.met.contains(id)));
         }
     }
 
