@@ -2408,13 +2408,17 @@ async fn backfill_wordpress(
     state.remember(&start, &first);
     let site = source::own_site(src);
     let mut extracted = 0;
+    // Pages of 100 too large for `http.max_body_bytes` are asked for as smaller ones from then on.
+    let mut page_cap = source::wordpress::PER_PAGE;
     loop {
         let url = source::wordpress::backfill_url(&root, category, page);
         if let Err(e) = store.backfill_put(&src.name, url.as_str(), page - 1, Utc::now()) {
             tracing::warn!(source = %src.name, "cannot save backfill progress: {e}");
         }
         let read =
-            match source::wordpress::backfill_page(fetcher, &root, &site, category, page).await {
+            match source::wordpress::backfill_page(fetcher, &root, &site, category, page, page_cap)
+                .await
+            {
                 Ok(r) => r,
                 Err(source::wordpress::WpError::Fetch {
                     error: FetchError::Budget(_),
@@ -2438,6 +2442,7 @@ async fn backfill_wordpress(
                     return Some(extracted);
                 }
             };
+        page_cap = read.page_cap;
         rep.failures.extend(read.failures);
         rep.skipped.extend(read.skipped);
         // A post that fails is kept pending under its shortlink, as a refresh keeps it: the

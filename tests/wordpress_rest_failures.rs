@@ -1,6 +1,6 @@
 //! REST API reads that fail in part: a post that cannot be read is retried by id on later runs
-//! until it succeeds, and a `Retry-After` date is waited for in full. Against a fixture site
-//! served over loopback HTTP.
+//! until it succeeds, a page larger than `http.max_body_bytes` is read as smaller pages, and a
+//! `Retry-After` date is waited for in full. Against a fixture site served over loopback HTTP.
 
 mod common;
 
@@ -19,10 +19,17 @@ const LISTING: &str = "/category/daily/international-negotiation-daily/";
 const CAT_LOOKUP: &str = "/wp-json/wp/v2/categories?slug=international-negotiation-daily";
 
 fn json_resp(v: &Value) -> Resp {
+    json_with_pages(v, None)
+}
+
+/// A JSON answer, with `X-WP-TotalPages` when `total_pages` is given.
+fn json_with_pages(v: &Value, total_pages: Option<u32>) -> Resp {
     Resp::Bytes {
         content_type: "application/json; charset=UTF-8".into(),
         body: serde_json::to_vec(v).expect("json"),
-        headers: Vec::new(),
+        headers: total_pages
+            .map(|t| vec![("X-WP-TotalPages".to_string(), t.to_string())])
+            .unwrap_or_default(),
     }
 }
 
@@ -30,6 +37,13 @@ fn json_resp(v: &Value) -> Resp {
 fn cold_path(page: u32, per_page: usize) -> String {
     format!(
         "/wp-json/wp/v2/posts?categories=4&per_page={per_page}&page={page}&_embed=1&orderby=modified&order=desc"
+    )
+}
+
+/// The query a backfill sends for `page` of category 4, `per_page` posts a page.
+fn backfill_path(page: u32, per_page: usize) -> String {
+    format!(
+        "/wp-json/wp/v2/posts?categories=4&per_page={per_page}&page={page}&_embed=1&orderby=date&order=desc"
     )
 }
 
@@ -332,6 +346,107 @@ fn a_pending_rest_post_the_api_no_longer_gives_is_dropped() {
         "{:?}",
         site.hits()
     );
+}
+
+/// `n` posts with bodies of about `body_bytes` each, newest first (ids 1..=n).
+fn long_posts(n: u64, body_bytes: usize) -> Vec<Post> {
+    (1..=n)
+        .map(|id| {
+            let mut p = post(id);
+            p.body = format!(
+                "<p>{}</p>",
+                "Delegations met to talk about trade and water. ".repeat(body_bytes / 48)
+            );
+            p
+        })
+        .collect()
+}
+
+/// Serve `items` as pages of `per_page` under `path(page, per_page)`, with `X-WP-TotalPages`.
+fn serve_pages(site: &Site, items: &[Value], per_page: usize, path: impl Fn(u32, usize) -> String) {
+    let total = items.len().div_ceil(per_page) as u32;
+    for (i, chunk) in items.chunks(per_page).enumerate() {
+        site.set(
+            &path(i as u32 + 1, per_page),
+            json_with_pages(&json!(chunk), Some(total)),
+        );
+    }
+}
+
+/// A page of 100 long posts is larger than `http.max_body_bytes`: the same posts are read as
+/// pages of 20, within `max_pages` pages of 100; the backfill counts its pages of 100 the same
+/// way and stores the rest.
+#[test]
+fn a_page_over_max_body_bytes_is_read_as_smaller_pages() {
+    let (site, base, dir, config) = wordpress_site("max_body_bytes = 300000", "max_pages = 1");
+    let posts = long_posts(130, 4_000);
+    let items: Vec<Value> = posts.iter().map(|p| api_post(&base, p)).collect();
+    let page_of_100 = serde_json::to_vec(&json!(items[..100])).unwrap().len();
+    let page_of_20 = serde_json::to_vec(&json!(items[..20])).unwrap().len();
+    assert!(
+        page_of_100 > 300_000 && page_of_20 < 300_000,
+        "{page_of_100} {page_of_20}"
+    );
+    for size in [100, 20] {
+        serve_pages(&site, &items, size, cold_path);
+        serve_pages(&site, &items, size, backfill_path);
+    }
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("100 new"), "{err}");
+    assert!(err.contains("http.max_body_bytes"), "{err}");
+    let asked = site.requests();
+    for page in 1..=5 {
+        assert!(asked.contains(&cold_path(page, 20)), "{asked:?}");
+    }
+    assert!(
+        !asked.contains(&cold_path(6, 20)),
+        "max_pages = 1 page of 100: {asked:?}"
+    );
+
+    let (code, _, err) = common::feedwright(&config, &["backfill"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("30 new"), "{err}");
+    assert_eq!(atom_ids(dir.path()).len(), 130);
+    let asked = site.requests();
+    assert!(asked.contains(&backfill_path(7, 20)), "{asked:?}");
+}
+
+/// Even a page of 5 posts is larger than `http.max_body_bytes`: the REST API cannot be read,
+/// so a first read walks the HTML listing (the posts' own pages are small enough), saying why.
+#[test]
+fn pages_too_large_even_at_five_posts_fall_back_to_the_html_listing() {
+    let (site, base, dir, config) = wordpress_site("max_body_bytes = 200000", "");
+    let posts = long_posts(12, 50_000);
+    let items: Vec<Value> = posts.iter().map(|p| api_post(&base, p)).collect();
+    for size in [100, 20, 5] {
+        serve_pages(&site, &items, size, cold_path);
+    }
+    let links: Vec<(String, String)> = posts
+        .iter()
+        .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
+        .collect();
+    site.set(
+        LISTING,
+        Resp::Html(common::listing(&base, &links, None).replace(
+            "</head>",
+            &format!(r#"<link rel="https://api.w.org/" href="{base}/wp-json/" /></head>"#),
+        )),
+    );
+    for p in &posts {
+        site.set(&p.path(), Resp::Html(common::classic_post(&base, p)));
+    }
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert!(err.contains("12 new"), "{err}");
+    assert!(
+        err.contains(
+            "even a page of 5 posts is larger than the 200000-byte limit (http.max_body_bytes)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("walking the HTML listing"), "{err}");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(atom_ids(dir.path()).len(), 12);
 }
 
 /// An HTTP-date `Retry-After` less than a second away (the date has whole seconds, the clock

@@ -670,7 +670,8 @@ pub fn next_api_window(
 /// advertising `rel="https://api.w.org/"`. With `modified_after`, an incremental read (see
 /// [`wordpress::Incremental`]) told which posts are stored by `state`; the posts with the ids
 /// in `retry` are asked for again. Falls back to the category feed, then (returning `None`) to
-/// the HTML walk when the API is missing or refuses.
+/// the HTML walk when the API is missing or refuses, or when even its smallest pages are larger
+/// than `http.max_body_bytes`.
 #[allow(clippy::too_many_arguments)]
 async fn read_wordpress(
     fetcher: &Fetcher,

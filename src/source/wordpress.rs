@@ -14,7 +14,11 @@
 //! `400 rest_post_invalid_page_number` past the last page). Without that header (some caches and
 //! proxies strip it) a page with fewer than [`PER_PAGE`] posts is taken as the last one. With it,
 //! a short page does not end the walk, so a server that caps `per_page` below 100 is still read
-//! to the end.
+//! to the end. A page whose answer is larger than `http.max_body_bytes` (long posts, 100 a page)
+//! is asked for again as the smaller pages that hold the same posts ([`SMALLER_PAGES`]: 20, then
+//! 5 a page), and so is every later page of the read; the walk still counts pages of 100, so
+//! `max_pages` and a backfill's saved place mean the same. Past 5, [`WpError::TooLarge`], on
+//! which the caller falls back.
 //!
 //! A post that cannot be read (its JSON has an unexpected shape; a field given as `null` is only
 //! a missing one) is reported by its `link`, and given back in [`WpResult::failed_posts`] so the
@@ -57,6 +61,13 @@ pub const API_REL: &str = "https://api.w.org/";
 
 /// Posts asked for per page (the largest value WordPress accepts).
 pub const PER_PAGE: usize = 100;
+
+/// The smaller page sizes a read falls back to, in turn, when a page is larger than
+/// `http.max_body_bytes` (a category of long posts): the same posts are then read as several
+/// smaller pages (page 2 of 100 as pages 6 to 10 of 20), so the walk's paging, `max_pages` and
+/// a backfill's saved place keep counting pages of [`PER_PAGE`] (or [`PUBLISHED_PER_PAGE`]).
+/// Each divides both.
+pub const SMALLER_PAGES: [usize; 2] = [20, 5];
 
 /// Posts asked for per page by the publication-date pass of an incremental read: the newest
 /// posts by date are those published since the last run (a scheduled post is dated when it is
@@ -190,6 +201,22 @@ pub enum WpError {
     /// or robots.txt forbids the URL.
     #[error("{url}: {error}")]
     Fetch { url: String, error: FetchError },
+    /// Even a page of the fewest posts a read asks for (see [`SMALLER_PAGES`]) was larger than
+    /// `http.max_body_bytes`. Falls back: the category feed and the posts' own pages are
+    /// smaller.
+    #[error("{url}: {}", too_large(*.per_page, *.limit))]
+    TooLarge {
+        url: String,
+        limit: u64,
+        per_page: usize,
+    },
+}
+
+fn too_large(per_page: usize, limit: u64) -> String {
+    format!(
+        "even a page of {per_page} posts is larger than the {limit}-byte limit \
+         (http.max_body_bytes); raise it to read this category through the REST API"
+    )
 }
 
 impl WpError {
@@ -199,15 +226,16 @@ impl WpError {
             WpError::Unavailable { url, .. }
             | WpError::NoCategory { url, .. }
             | WpError::Malformed { url, .. }
-            | WpError::Fetch { url, .. } => Some(url),
+            | WpError::Fetch { url, .. }
+            | WpError::TooLarge { url, .. } => Some(url),
             WpError::NoSlug(_) => None,
         }
     }
 
     /// Should the caller try the category feed (then HTML) instead? True when the API is
-    /// missing, refusing, broken or does not know the category, and when robots.txt forbids
-    /// the API (the feed may be allowed); false for transport errors, where the other ways to
-    /// read the same site would fail the same way.
+    /// missing, refusing, broken or does not know the category, when robots.txt forbids the
+    /// API (the feed may be allowed), and when even its smallest pages are too large; false for
+    /// transport errors, where the other ways to read the same site would fail the same way.
     pub fn falls_back(&self) -> bool {
         match self {
             WpError::Fetch { error, .. } => error.is_skip(),
@@ -483,6 +511,10 @@ pub struct BackfillPage {
     pub skipped: Vec<(String, String)>,
     /// No page follows.
     pub last: bool,
+    /// The most posts a request for this page asked for: what to pass to the next
+    /// [`backfill_page`], so that a category whose pages of [`PER_PAGE`] are too large is not
+    /// asked for them again on every page.
+    pub page_cap: usize,
 }
 
 /// The category id the listing URL names, looked up through the API when it gives a slug.
@@ -535,6 +567,9 @@ pub fn backfill_place(api_root: &Url, url: &str) -> Option<(u64, u32)> {
 }
 
 /// Read page `page` of a backfill of the category's posts, with its authors' and terms' names.
+/// A page too large for `http.max_body_bytes` is read as smaller ones (see [`SMALLER_PAGES`]),
+/// asking at most `page_cap` posts a request ([`PER_PAGE`], or the previous page's
+/// [`BackfillPage::page_cap`]).
 ///
 /// # Errors
 ///
@@ -546,16 +581,21 @@ pub async fn backfill_page(
     site: &Site,
     category: u64,
     page: u32,
+    page_cap: usize,
 ) -> Result<BackfillPage, WpError> {
     let mut reader = Reader::new(fetcher, api_root, site);
+    reader.page_cap = page_cap.clamp(1, PER_PAGE);
     let mut out = BackfillPage {
         posts: Vec::new(),
         failures: Vec::new(),
         failed_posts: Vec::new(),
         skipped: Vec::new(),
         last: true,
+        page_cap: PER_PAGE,
     };
-    let Some(got) = reader.page(category, page, Order::Backfill).await? else {
+    let got = reader.page(category, page, Order::Backfill).await?;
+    out.page_cap = reader.page_cap;
+    let Some(got) = got else {
         return Ok(out);
     };
     out.last = got.is_last(page, got.announced, PER_PAGE);
@@ -698,6 +738,11 @@ impl PostPage {
 
 /// The URL of `page` of the category's posts, newest first by `order`.
 fn posts_url(root: &Url, category: u64, page: u32, order: Order) -> Url {
+    sized_posts_url(root, category, page, order, order.per_page())
+}
+
+/// [`posts_url`] for pages of `per_page` posts.
+fn sized_posts_url(root: &Url, category: u64, page: u32, order: Order, per_page: usize) -> Url {
     let orderby = match order {
         Order::Modified(_) => "modified",
         Order::Published | Order::Backfill => "date",
@@ -709,7 +754,7 @@ fn posts_url(root: &Url, category: u64, page: u32, order: Order) -> Url {
     };
     let mut params = vec![
         ("categories", category.to_string()),
-        ("per_page", order.per_page().to_string()),
+        ("per_page", per_page.to_string()),
         ("page", page.to_string()),
         ("_embed", "1".to_string()),
         ("orderby", orderby.to_string()),
@@ -733,6 +778,9 @@ struct Reader<'a> {
     requests: u32,
     users: HashMap<u64, Option<String>>,
     terms: HashMap<(Taxonomy, u64), Option<String>>,
+    /// The most posts a page of this read asks for: [`PER_PAGE`], or one of [`SMALLER_PAGES`]
+    /// once a page was larger than `http.max_body_bytes`.
+    page_cap: usize,
     /// The id of every item a page of this read held, read or not.
     met: HashSet<u64>,
 }
@@ -746,6 +794,7 @@ impl<'a> Reader<'a> {
             requests: 0,
             users: HashMap::new(),
             terms: HashMap::new(),
+            page_cap: PER_PAGE,
             met: HashSet::new(),
         }
     }
@@ -878,15 +927,80 @@ impl<'a> Reader<'a> {
         Ok(Some(got))
     }
 
-    /// Page `page` of the category's posts in `order`, [`Order::per_page`] posts a page.
+    /// Page `page` of the category's posts in `order`, [`Order::per_page`] posts a page. A page
+    /// whose answer is larger than `http.max_body_bytes` is read again as several smaller
+    /// pages holding the same posts ([`SMALLER_PAGES`] in turn), and so is every later page of
+    /// this read; past the smallest, [`WpError::TooLarge`].
     async fn page(
         &mut self,
         category: u64,
         page: u32,
         order: Order,
     ) -> Result<Option<PostPage>, WpError> {
-        let url = posts_url(self.root, category, page, order);
-        self.post_page(&url, page).await
+        loop {
+            let size = order.per_page().min(self.page_cap);
+            match self.page_in_parts(category, page, order, size).await {
+                Err(WpError::Fetch {
+                    url,
+                    error: FetchError::TooLarge(limit),
+                }) => match SMALLER_PAGES.into_iter().find(|s| *s < size) {
+                    Some(smaller) => {
+                        tracing::warn!(
+                            "{url}: a page of {size} posts is larger than the {limit}-byte limit \
+                             (http.max_body_bytes): reading {smaller} posts a page instead"
+                        );
+                        self.page_cap = smaller;
+                    }
+                    None => {
+                        return Err(WpError::TooLarge {
+                            url,
+                            limit,
+                            per_page: size,
+                        });
+                    }
+                },
+                other => return other,
+            }
+        }
+    }
+
+    /// Page `page` of [`Order::per_page`] posts read as pages of `size` posts (a divisor):
+    /// those holding the same posts, until one is the last. `announced` is then counted in
+    /// pages of [`Order::per_page`].
+    async fn page_in_parts(
+        &mut self,
+        category: u64,
+        page: u32,
+        order: Order,
+        size: usize,
+    ) -> Result<Option<PostPage>, WpError> {
+        let parts = u32::try_from(order.per_page() / size).unwrap_or(1).max(1);
+        let first = (page - 1) * parts + 1;
+        let mut whole: Option<PostPage> = None;
+        for part in first..first + parts {
+            let url = sized_posts_url(self.root, category, part, order, size);
+            let Some(got) = self.post_page(&url, part).await? else {
+                break;
+            };
+            let last = got.is_last(part, got.announced, size);
+            let announced = got.announced.map(|total| total.div_ceil(parts));
+            match &mut whole {
+                None => whole = Some(got),
+                Some(w) => {
+                    w.posts.extend(got.posts);
+                    w.count += got.count;
+                    w.failures.extend(got.failures);
+                    w.failed_posts.extend(got.failed_posts);
+                }
+            }
+            if let Some(w) = &mut whole {
+                w.announced = announced.or(w.announced);
+            }
+            if last {
+                break;
+            }
+        }
+        Ok(whole)
     }
 
     /// The posts modified after `modified_after`, oldest modification first (without it: all
@@ -1085,7 +1199,7 @@ impl<'a> Reader<'a> {
             .collect();
         wanted.sort_unstable();
         wanted.dedup();
-        for chunk in wanted.chunks(PER_PAGE) {
+        for chunk in wanted.chunks(self.page_cap) {
             let include = chunk
                 .iter()
                 .map(u64::to_string)
@@ -1315,6 +1429,9 @@ fn failure_reason(e: WpError) -> String {
         WpError::Unavailable { reason, .. } => reason,
         WpError::Malformed { message, .. } => format!("malformed JSON: {message}"),
         WpError::Fetch { error, .. } => error.to_string(),
+        WpError::TooLarge {
+            limit, per_page, ..
+        } => too_large(per_page, limit),
         other => other.to_string(),
     }
 }
