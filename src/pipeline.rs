@@ -398,14 +398,25 @@ pub async fn refresh_source(
             None
         })
     };
-    let index = match source::read_index(fetcher, src, &state, full_walk, modified_after).await {
-        Ok(i) => i,
-        Err(e) => {
-            rep.fatal = Some(e.to_string());
-            finish_source(src, store, fetcher, &state, &mut rep, None, Some(started));
-            return rep;
-        }
+    // REST API posts that failed on earlier runs are pending under their shortlinks: a read
+    // through the API asks for them again by id.
+    let reads_api = src.kind == SourceKind::Wordpress
+        || (src.kind == SourceKind::Auto && modified_after.is_some());
+    let api_pending = if reads_api {
+        api_pending_ids(src, &pending)
+    } else {
+        HashMap::new()
     };
+    let retry: Vec<u64> = api_pending.keys().copied().collect();
+    let index =
+        match source::read_index(fetcher, src, &state, full_walk, modified_after, &retry).await {
+            Ok(i) => i,
+            Err(e) => {
+                rep.fatal = Some(e.to_string());
+                finish_source(src, store, fetcher, &state, &mut rep, None, Some(started));
+                return rep;
+            }
+        };
     tracing::debug!(source = %src.name, kind = index.kind, "index read");
     let api_window = index.api_window;
     // A site that offers no REST API (any more): its posts are read from their pages now, and
@@ -438,6 +449,25 @@ pub async fn refresh_source(
     let mut work: Vec<Work> = Vec::new();
     let live = live_sources(cfg);
     let feed_items = index.kind == "feed";
+    // Read through the REST API: the posts pending under their shortlinks were asked for again
+    // (not as pages), and a post of this read that fails is kept pending under its shortlink.
+    let via_api = index.kind == "wordpress";
+    let mut api_keys: HashMap<String, String> = HashMap::new();
+    if via_api {
+        keep_api_failures(src, store, &state, &api_pending, &index.failed_posts);
+        for id in &index.gone {
+            if let Some(url) = api_pending.get(id) {
+                if let Err(e) = store.remove_pending(&src.name, url) {
+                    tracing::warn!(source = %src.name, "cannot clear pending {url}: {e}");
+                }
+                let why = format!(
+                    "post {id} failed earlier and the REST API no longer gives it in this \
+                     category (deleted, unpublished or moved); no longer retried"
+                );
+                rep.skipped.push((url.clone(), why));
+            }
+        }
+    }
     // A folder's files, those read in this run included (see `settle_files`).
     let mut present: HashSet<String> = index.failures.iter().map(|(l, _)| l.clone()).collect();
     // Files and folders that could not be read: what is below them is not known to be gone.
@@ -490,6 +520,9 @@ pub async fn refresh_source(
                 .map(|u| scrape::url_key(&u))
                 .collect();
             for (url, item) in posts {
+                if via_api && let Some(id) = item.wp_post_id {
+                    api_keys.insert(url.to_string(), api_key(&api_pending, &url, id));
+                }
                 if !full_text {
                     work.push(Work::Post(url, item, now));
                     continue;
@@ -524,6 +557,7 @@ pub async fn refresh_source(
         live: &live,
         reached: &reached,
         files: &files,
+        api_keys: &api_keys,
     };
     if listing.is_some() {
         // Posts are stored while the walk goes on: until it ends, the store must say the walk is
@@ -552,9 +586,18 @@ pub async fn refresh_source(
             .unwrap_or_else(|p| p.into_inner())
             .insert(scrape::url_key(url))
     };
-    // Queued after the posts of the listing, unless the listing has them already.
-    let mut later: Vec<(String, bool, bool)> =
-        pending.into_iter().map(|u| (u, false, true)).collect();
+    // Queued after the posts of the listing, unless the listing has them already (or the REST
+    // API was asked for them).
+    let asked_api: HashSet<&String> = if via_api {
+        api_pending.values().collect()
+    } else {
+        HashSet::new()
+    };
+    let mut later: Vec<(String, bool, bool)> = pending
+        .iter()
+        .filter(|u| !asked_api.contains(u))
+        .map(|u| (u.clone(), false, true))
+        .collect();
     // Young posts are re-checked now and then, conditionally, so that edits are caught. Not
     // those of a source read through the REST API whose listing did not change: the API tells
     // of their edits once it does (their pages would not give the API's text byte for byte,
@@ -1022,6 +1065,9 @@ struct Reading<'a> {
     reached: &'a std::sync::Mutex<Reached>,
     /// A folder's files or a feed's items ([`Owners`]; empty for other sources).
     files: &'a Owners,
+    /// Posts read through the REST API, by location (their `link`): the URL each is kept
+    /// pending under when it fails (see [`api_key`]). Empty for other sources.
+    api_keys: &'a HashMap<String, String>,
 }
 
 /// The files of a `dir` source, or the items of a feed (by their own id: guid, atom:id), and
@@ -1355,8 +1401,9 @@ fn apply(
                 None => format!("could not be stored: {e}"),
             };
             for location in locations {
-                if location.starts_with("http")
-                    && let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now())
+                let pending = reading.api_keys.get(&location).unwrap_or(&location);
+                if pending.starts_with("http")
+                    && let Err(e) = store.add_pending(&src.name, pending, &reason, Utc::now())
                 {
                     tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
                     state.note_unrecorded();
@@ -1455,8 +1502,10 @@ fn apply_each(
                     }
                 }
                 listing_date_seen(src, store, state, &location);
-                if let Err(e) = store.remove_pending(&src.name, &location) {
-                    tracing::warn!(source = %src.name, "cannot clear pending {location}: {e}");
+                for pending in std::iter::once(&location).chain(reading.api_keys.get(&location)) {
+                    if let Err(e) = store.remove_pending(&src.name, pending) {
+                        tracing::warn!(source = %src.name, "cannot clear pending {pending}: {e}");
+                    }
                 }
             }
             Outcome::NotModified => {
@@ -1505,11 +1554,17 @@ fn apply_each(
                 rep.failures.push((location, reason));
             }
             Outcome::Failed(reason) => {
-                // Only pages feedwright fetched are retried as pages; a bad feed item or file is
-                // read again from its feed or folder.
-                if reading.fetches_pages
-                    && location.starts_with("http")
-                    && let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now())
+                // Only pages feedwright fetched are retried as pages, and REST API posts by id
+                // (under their shortlinks); a bad feed item or file is read again from its feed
+                // or folder.
+                let pending = match reading.api_keys.get(&location) {
+                    Some(key) => Some(key),
+                    None => {
+                        (reading.fetches_pages && location.starts_with("http")).then_some(&location)
+                    }
+                };
+                if let Some(pending) = pending
+                    && let Err(e) = store.add_pending(&src.name, pending, &reason, Utc::now())
                 {
                     tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
                     state.note_unrecorded();
@@ -1571,6 +1626,44 @@ fn store_stand_in(
                 state.note_unrecorded();
             }
             rep.failures.push((location, reason));
+        }
+    }
+}
+
+/// The pending posts of `src` that are REST API posts kept pending under their shortlinks
+/// (see `wordpress::shortlink`): by post id, the URL each is pending under. A page of a site
+/// with plain permalinks (`/?p=ID`) has that form too: read through the API, it is that post.
+fn api_pending_ids(src: &SourceConfig, pending: &[String]) -> HashMap<u64, String> {
+    let site = source::own_site(src);
+    pending
+        .iter()
+        .filter_map(|url| Some((source::wordpress::shortlink_id(url, &site)?, url.clone())))
+        .collect()
+}
+
+/// The URL the REST API post `id`, at `link`, is kept pending under when it fails: the one it
+/// is pending under already, else its shortlink.
+fn api_key(api_pending: &HashMap<u64, String>, link: &Url, id: u64) -> String {
+    api_pending
+        .get(&id)
+        .cloned()
+        .unwrap_or_else(|| source::wordpress::shortlink(link, id).to_string())
+}
+
+/// Keep pending the REST API posts that could not be read at all (their JSON), so that the
+/// next read asks for them again by id; they are reported with the index's failures.
+fn keep_api_failures(
+    src: &SourceConfig,
+    store: &mut Store,
+    state: &RunState,
+    api_pending: &HashMap<u64, String>,
+    failed: &[source::wordpress::FailedPost],
+) {
+    for f in failed {
+        let key = api_key(api_pending, &f.link, f.id);
+        if let Err(e) = store.add_pending(&src.name, &key, &f.reason, Utc::now()) {
+            tracing::warn!(source = %src.name, "cannot record pending {}: {e}", f.link);
+            state.note_unrecorded();
         }
     }
 }
@@ -2164,6 +2257,7 @@ pub async fn backfill_source(
             fetches_pages: !is_feed || src.full_text,
             feed_items: is_feed,
             live: &live,
+            api_keys: HashMap::new(),
         };
         let (extracted, out_of_budget) =
             store_backfill_work(batch, src, store, fetcher, &state, &mut rep, progress).await;
@@ -2196,6 +2290,8 @@ struct BackfillBatch<'a> {
     fetches_pages: bool,
     feed_items: bool,
     live: &'a Live,
+    /// As [`Reading::api_keys`].
+    api_keys: HashMap<String, String>,
 }
 
 /// Do a backfill page's work, a bounded number of posts in flight (twice the per-host
@@ -2232,6 +2328,7 @@ async fn store_backfill_work(
             live: batch.live,
             reached: &Default::default(),
             files: &Default::default(),
+            api_keys: &batch.api_keys,
         };
         extracted += apply(src, store, state, vec![result], rep, reading).extracted;
     }
@@ -2323,13 +2420,17 @@ async fn backfill_wordpress(
     state.remember(&start, &first);
     let site = source::own_site(src);
     let mut extracted = 0;
+    // Pages of 100 too large for `http.max_body_bytes` are asked for as smaller ones from then on.
+    let mut page_cap = source::wordpress::PER_PAGE;
     loop {
         let url = source::wordpress::backfill_url(&root, category, page);
         if let Err(e) = store.backfill_put(&src.name, url.as_str(), page - 1, Utc::now()) {
             tracing::warn!(source = %src.name, "cannot save backfill progress: {e}");
         }
         let read =
-            match source::wordpress::backfill_page(fetcher, &root, &site, category, page).await {
+            match source::wordpress::backfill_page(fetcher, &root, &site, category, page, page_cap)
+                .await
+            {
                 Ok(r) => r,
                 Err(source::wordpress::WpError::Fetch {
                     error: FetchError::Budget(_),
@@ -2353,14 +2454,25 @@ async fn backfill_wordpress(
                     return Some(extracted);
                 }
             };
+        page_cap = read.page_cap;
         rep.failures.extend(read.failures);
         rep.skipped.extend(read.skipped);
+        // A post that fails is kept pending under its shortlink, as a refresh keeps it: the
+        // next refresh asks the API for it again by id.
+        let no_pending = HashMap::new();
+        keep_api_failures(src, store, state, &no_pending, &read.failed_posts);
+        let api_keys = read
+            .posts
+            .iter()
+            .filter_map(|(u, raw)| Some((u.to_string(), api_key(&no_pending, u, raw.wp_post_id?))))
+            .collect();
         let batch = BackfillBatch {
             page: &url,
             work: item_work(src, state, read.posts, Utc::now()),
             fetches_pages: true,
             feed_items: false,
             live,
+            api_keys,
         };
         let (stored, out_of_budget) =
             store_backfill_work(batch, src, store, fetcher, state, rep, progress).await;

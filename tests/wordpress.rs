@@ -1340,6 +1340,8 @@ fn result_with(
         failures: Vec::new(),
         skipped: Vec::new(),
         pass_failed: false,
+        failed_posts: Vec::new(),
+        gone: Vec::new(),
     }
 }
 

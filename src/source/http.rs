@@ -881,14 +881,23 @@ pub fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
-/// Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date.
+/// Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date. A date is
+/// rounded up to the whole second: the wait never ends before the instant the server gave
+/// (`now` has a fraction of a second, the date none, so 0.6 s away is 1 s, not 0).
 pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<u64> {
     let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(secs);
     }
     let date = DateTime::parse_from_rfc2822(v).ok()?;
-    Some((date.with_timezone(&Utc) - now).num_seconds().max(0) as u64)
+    let wait = date.with_timezone(&Utc) - now;
+    let whole = wait.num_seconds();
+    let secs = if wait > chrono::TimeDelta::seconds(whole) {
+        whole + 1
+    } else {
+        whole
+    };
+    Some(secs.max(0) as u64)
 }
 
 const ACCEPT: &str = "text/html,application/xhtml+xml,application/atom+xml,application/rss+xml,application/feed+json,application/json;q=0.9,application/xml;q=0.9,*/*;q=0.8";

@@ -331,6 +331,12 @@ pub struct SourceIndex {
     /// Read as an HTML listing that advertises no REST API (an `html` source, or an `auto` one
     /// whose site has none, or no longer): a REST API window it has is stale.
     pub no_api: bool,
+    /// Read through the REST API: its posts that could not be read and can be asked for again
+    /// by id, to be kept pending (see [`wordpress::FailedPost`]); each is in `failures` too.
+    pub failed_posts: Vec<wordpress::FailedPost>,
+    /// Read through the REST API: the ids asked for again (`retry` of [`read_index`]) that are
+    /// not to be asked for any more (see [`wordpress::WpResult::gone`]).
+    pub gone: Vec<u64>,
 }
 
 impl SourceIndex {
@@ -349,6 +355,8 @@ impl SourceIndex {
             api_window: None,
             full_text: false,
             no_api: false,
+            failed_posts: Vec::new(),
+            gone: Vec::new(),
         }
     }
 }
@@ -474,12 +482,18 @@ pub fn looks_like_feed(content_type: Option<&str>, body: &[u8]) -> bool {
 /// `full_walk`: the previous walk stopped at a failed page, so this one reads page 1 in full
 /// and does not stop at known posts until `max_pages` (nor does the REST API's
 /// publication-date pass).
+///
+/// `retry`: ids of REST API posts that failed on an earlier run (kept pending under their
+/// [`wordpress::shortlink`]): a read through the API asks for them again by id (see
+/// [`wordpress::read_retrying`]). While there are any, the listing page is asked for without
+/// its validators, so that a 304 does not keep the API from being read.
 pub async fn read_index(
     fetcher: &Fetcher,
     src: &SourceConfig,
     state: &RunState,
     full_walk: bool,
     modified_after: Option<chrono::DateTime<chrono::Utc>>,
+    retry: &[u64],
 ) -> Result<SourceIndex, SourceError> {
     if src.kind == SourceKind::Dir {
         // Reading a folder parses the saved pages whose front matter needs it: page work.
@@ -497,7 +511,7 @@ pub async fn read_index(
         location: src.url.clone(),
         message: e.to_string(),
     })?;
-    let validators = if full_walk {
+    let validators = if full_walk || !retry.is_empty() {
         None
     } else {
         state.validators(&start)
@@ -561,6 +575,7 @@ pub async fn read_index(
                 &first,
                 modified_after,
                 full_walk,
+                retry,
             )
             .await?
         {
@@ -671,8 +686,10 @@ pub fn next_api_window(
 
 /// The WordPress REST API path: taken when `kind = "wordpress"`, or when `auto` finds the page
 /// advertising `rel="https://api.w.org/"`. With `modified_after`, an incremental read (see
-/// [`wordpress::Incremental`]) told which posts are stored by `state`. Falls back to the category
-/// feed, then (returning `None`) to the HTML walk when the API is missing or refuses.
+/// [`wordpress::Incremental`]) told which posts are stored by `state`; the posts with the ids
+/// in `retry` are asked for again. Falls back to the category feed, then (returning `None`) to
+/// the HTML walk when the API is missing or refuses, or when even its smallest pages are larger
+/// than `http.max_body_bytes`.
 #[allow(clippy::too_many_arguments)]
 async fn read_wordpress(
     fetcher: &Fetcher,
@@ -683,6 +700,7 @@ async fn read_wordpress(
     first: &Fetched,
     modified_after: Option<chrono::DateTime<chrono::Utc>>,
     full_walk: bool,
+    retry: &[u64],
 ) -> Result<Option<SourceIndex>, SourceError> {
     // An incremental read also reads the newest posts by publication date, up to the first page
     // holding a stored post: this says which are (and the stored posts it meets are this
@@ -695,13 +713,14 @@ async fn read_wordpress(
     });
     let site = own_site(src);
     let started = chrono::Utc::now();
-    match wordpress::read(
+    match wordpress::read_retrying(
         fetcher,
         root,
         start,
         &site,
         incremental,
         Some(src.max_pages),
+        retry,
     )
     .await
     {
@@ -724,6 +743,8 @@ async fn read_wordpress(
             }
             index.failures = r.failures;
             index.skipped = r.skipped;
+            index.failed_posts = r.failed_posts;
+            index.gone = r.gone;
             // A read cut short (a failed page; an incremental one by `max_pages`) must go on at
             // the next run even if the listing is unchanged then: no 304 for it.
             index.incomplete = r.pass_failed

@@ -14,7 +14,15 @@
 //! `400 rest_post_invalid_page_number` past the last page). Without that header (some caches and
 //! proxies strip it) a page with fewer than [`PER_PAGE`] posts is taken as the last one. With it,
 //! a short page does not end the walk, so a server that caps `per_page` below 100 is still read
-//! to the end.
+//! to the end. A page whose answer is larger than `http.max_body_bytes` (long posts, 100 a page)
+//! is asked for again as the smaller pages that hold the same posts ([`SMALLER_PAGES`]: 20, then
+//! 5 a page), and so is every later page of the read; the walk still counts pages of 100, so
+//! `max_pages` and a backfill's saved place mean the same. Past 5, [`WpError::TooLarge`], on
+//! which the caller falls back.
+//!
+//! A post that cannot be read (its JSON has an unexpected shape; a field given as `null` is only
+//! a missing one) is reported by its `link`, and given back in [`WpResult::failed_posts`] so the
+//! caller can keep it pending; [`read_retrying`] asks for such posts again by id.
 //!
 //! Incremental reads ([`Incremental`]) make two passes. The first asks for the posts modified
 //! after the instant the caller gives (`orderby=modified&order=asc&modified_after=…`), oldest
@@ -53,6 +61,13 @@ pub const API_REL: &str = "https://api.w.org/";
 
 /// Posts asked for per page (the largest value WordPress accepts).
 pub const PER_PAGE: usize = 100;
+
+/// The smaller page sizes a read falls back to, in turn, when a page is larger than
+/// `http.max_body_bytes` (a category of long posts): the same posts are then read as several
+/// smaller pages (page 2 of 100 as pages 6 to 10 of 20), so the walk's paging, `max_pages` and
+/// a backfill's saved place keep counting pages of [`PER_PAGE`] (or [`PUBLISHED_PER_PAGE`]).
+/// Each divides both.
+pub const SMALLER_PAGES: [usize; 2] = [20, 5];
 
 /// Posts asked for per page by the publication-date pass of an incremental read: the newest
 /// posts by date are those published since the last run (a scheduled post is dated when it is
@@ -120,6 +135,50 @@ pub struct WpResult {
     /// A page of the publication-date pass failed: the next read must not stop at stored posts
     /// (see [`Incremental::stop_at_known`]). A post that could not be mapped does not count.
     pub pass_failed: bool,
+    /// The posts among `failures` that can be asked for again by id on a later run (see
+    /// [`read_retrying`]): those the API gave with an id and a `link` on the source's site.
+    pub failed_posts: Vec<FailedPost>,
+    /// Posts asked for again by id (see [`read_retrying`]) that are not to be asked for any
+    /// more: the API no longer returns them in the category (deleted, unpublished, moved to
+    /// another category), or their `link` is on another site now.
+    pub gone: Vec<u64>,
+}
+
+/// A post the API gave that could not be read (its JSON has an unexpected shape, or its body
+/// cannot be used), with what is needed to ask for it again by id: see [`read_retrying`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedPost {
+    pub id: u64,
+    pub link: Url,
+    pub reason: String,
+}
+
+/// The URL a post that failed stays pending under: its shortlink `<scheme>://<host>[:port]/?p=<id>`
+/// (the form of the post's entry id, and a URL WordPress answers with a redirect to the post),
+/// so that the id can be read back from it ([`shortlink_id`]).
+pub fn shortlink(link: &Url, id: u64) -> Url {
+    let mut short = link.clone();
+    short.set_path("/");
+    short.set_query(Some(&format!("p={id}")));
+    short.set_fragment(None);
+    let _ = short.set_username("");
+    let _ = short.set_password(None);
+    short
+}
+
+/// The post id of a [`shortlink`] on `site` (path `/`, query `p=<id>` alone); `None` for any
+/// other URL.
+pub fn shortlink_id(url: &str, site: &Site) -> Option<u64> {
+    let url = Url::parse(url).ok()?;
+    if url.path() != "/" || url.fragment().is_some() || !site.contains(&url) {
+        return None;
+    }
+    let mut pairs = url.query_pairs();
+    let (key, value) = pairs.next()?;
+    if key != "p" || pairs.next().is_some() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok()
 }
 
 /// Why the API could not be read.
@@ -142,13 +201,41 @@ pub enum WpError {
     /// or robots.txt forbids the URL.
     #[error("{url}: {error}")]
     Fetch { url: String, error: FetchError },
+    /// Even a page of the fewest posts a read asks for (see [`SMALLER_PAGES`]) was larger than
+    /// `http.max_body_bytes`. Falls back: the category feed and the posts' own pages are
+    /// smaller.
+    #[error("{url}: {}", too_large(*.per_page, *.limit))]
+    TooLarge {
+        url: String,
+        limit: u64,
+        per_page: usize,
+    },
+}
+
+fn too_large(per_page: usize, limit: u64) -> String {
+    format!(
+        "even a page of {per_page} posts is larger than the {limit}-byte limit \
+         (http.max_body_bytes); raise it to read this category through the REST API"
+    )
 }
 
 impl WpError {
+    /// The URL of the request that failed, when there was one.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            WpError::Unavailable { url, .. }
+            | WpError::NoCategory { url, .. }
+            | WpError::Malformed { url, .. }
+            | WpError::Fetch { url, .. }
+            | WpError::TooLarge { url, .. } => Some(url),
+            WpError::NoSlug(_) => None,
+        }
+    }
+
     /// Should the caller try the category feed (then HTML) instead? True when the API is
-    /// missing, refusing, broken or does not know the category, and when robots.txt forbids
-    /// the API (the feed may be allowed); false for transport errors, where the other ways to
-    /// read the same site would fail the same way.
+    /// missing, refusing, broken or does not know the category, when robots.txt forbids the
+    /// API (the feed may be allowed), and when even its smallest pages are too large; false for
+    /// transport errors, where the other ways to read the same site would fail the same way.
     pub fn falls_back(&self) -> bool {
         match self {
             WpError::Fetch { error, .. } => error.is_skip(),
@@ -335,13 +422,44 @@ pub async fn read(
     incremental: Option<Incremental<'_>>,
     max_pages: Option<u32>,
 ) -> Result<WpResult, WpError> {
+    read_retrying(
+        fetcher,
+        api_root,
+        listing_url,
+        site,
+        incremental,
+        max_pages,
+        &[],
+    )
+    .await
+}
+
+/// [`read`], then the posts with the ids in `retry` that neither pass returned, asked for by
+/// id (`wp/v2/posts?categories=ID&include=…`, up to [`PER_PAGE`] a request): posts that failed
+/// on an earlier read ([`WpResult::failed_posts`]) and were kept pending, read again until
+/// they succeed. An id the API no longer returns in the category is in [`WpResult::gone`]; a
+/// request for them that fails is in [`WpResult::failures`] (they are asked for again next
+/// time).
+///
+/// # Errors
+///
+/// As [`read`].
+pub async fn read_retrying(
+    fetcher: &Fetcher,
+    api_root: &Url,
+    listing_url: &Url,
+    site: &Site,
+    incremental: Option<Incremental<'_>>,
+    max_pages: Option<u32>,
+    retry: &[u64],
+) -> Result<WpResult, WpError> {
     let mut reader = Reader::new(fetcher, api_root, site);
     let category = match category_of(listing_url) {
         Some(CategoryRef::Id(id)) => id,
         Some(CategoryRef::Slug(slug)) => reader.category_id(&slug).await?,
         None => return Err(WpError::NoSlug(listing_url.to_string())),
     };
-    reader.posts(category, incremental, max_pages).await
+    reader.posts(category, incremental, max_pages, retry).await
 }
 
 /// Like [`read`], for a category id already known (for instance remembered from an earlier
@@ -359,7 +477,7 @@ pub async fn read_category(
     max_pages: Option<u32>,
 ) -> Result<WpResult, WpError> {
     Reader::new(fetcher, api_root, site)
-        .posts(category_id, incremental, max_pages)
+        .posts(category_id, incremental, max_pages, &[])
         .await
 }
 
@@ -387,10 +505,16 @@ pub struct BackfillPage {
     pub posts: Vec<(Url, RawPost)>,
     /// Posts of the page that could not be mapped: `(post, reason)`.
     pub failures: Vec<(String, String)>,
+    /// Those of them that can be asked for again by id, as [`WpResult::failed_posts`].
+    pub failed_posts: Vec<FailedPost>,
     /// Posts left out as [`WpResult::skipped`] says (their `link` is on another site).
     pub skipped: Vec<(String, String)>,
     /// No page follows.
     pub last: bool,
+    /// The most posts a request for this page asked for: what to pass to the next
+    /// [`backfill_page`], so that a category whose pages of [`PER_PAGE`] are too large is not
+    /// asked for them again on every page.
+    pub page_cap: usize,
 }
 
 /// The category id the listing URL names, looked up through the API when it gives a slug.
@@ -443,6 +567,9 @@ pub fn backfill_place(api_root: &Url, url: &str) -> Option<(u64, u32)> {
 }
 
 /// Read page `page` of a backfill of the category's posts, with its authors' and terms' names.
+/// A page too large for `http.max_body_bytes` is read as smaller ones (see [`SMALLER_PAGES`]),
+/// asking at most `page_cap` posts a request ([`PER_PAGE`], or the previous page's
+/// [`BackfillPage::page_cap`]).
 ///
 /// # Errors
 ///
@@ -454,19 +581,26 @@ pub async fn backfill_page(
     site: &Site,
     category: u64,
     page: u32,
+    page_cap: usize,
 ) -> Result<BackfillPage, WpError> {
     let mut reader = Reader::new(fetcher, api_root, site);
-    let url = reader.posts_url(category, page, Order::Backfill);
+    reader.page_cap = page_cap.clamp(1, PER_PAGE);
     let mut out = BackfillPage {
         posts: Vec::new(),
         failures: Vec::new(),
+        failed_posts: Vec::new(),
         skipped: Vec::new(),
         last: true,
+        page_cap: PER_PAGE,
     };
-    let Some(got) = reader.post_page(&url, page, &mut out.failures).await? else {
+    let got = reader.page(category, page, Order::Backfill).await?;
+    out.page_cap = reader.page_cap;
+    let Some(got) = got else {
         return Ok(out);
     };
     out.last = got.is_last(page, got.announced, PER_PAGE);
+    out.failures = got.failures;
+    out.failed_posts = got.failed_posts;
     reader.fill_lookups(&got.posts).await;
     for p in got.posts {
         if let Some(off) = reader.off_site(&p) {
@@ -482,7 +616,9 @@ pub async fn backfill_page(
 }
 
 /// The fields of a `wp/v2/posts` item this source uses; everything optional so one odd post
-/// (or a plugin's extra fields) never breaks the page.
+/// (or a plugin's extra fields) never breaks the page. A field given as `null` is read as a
+/// missing one (`"title": null` is a post without a title), and an `_embedded` block that
+/// cannot be read as one that is not there (the names are then looked up).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct WpPost {
@@ -490,14 +626,37 @@ struct WpPost {
     link: Option<String>,
     date_gmt: Option<String>,
     modified_gmt: Option<String>,
+    #[serde(deserialize_with = "null_as_default")]
     title: Rendered,
+    #[serde(deserialize_with = "null_as_default")]
     content: Rendered,
+    #[serde(deserialize_with = "null_as_default")]
     excerpt: Rendered,
     author: Option<u64>,
+    #[serde(deserialize_with = "null_as_default")]
     categories: Vec<u64>,
+    #[serde(deserialize_with = "null_as_default")]
     tags: Vec<u64>,
-    #[serde(rename = "_embedded")]
+    #[serde(rename = "_embedded", deserialize_with = "unreadable_as_none")]
     embedded: Option<Embedded>,
+}
+
+/// A `null` read as the field's default (as a missing field is).
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A value read as `None` when it does not have the expected shape.
+fn unreadable_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    Ok(serde_json::from_value(Value::deserialize(d)?).ok())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -559,6 +718,11 @@ struct PostPage {
     count: usize,
     /// `X-WP-TotalPages`, when sent.
     announced: Option<u32>,
+    /// The items that did not parse: `(post, reason)`, each named by its `link`, else its id,
+    /// else its place on the page.
+    failures: Vec<(String, String)>,
+    /// Those of them that can be asked for again by id (see [`FailedPost`]).
+    failed_posts: Vec<FailedPost>,
 }
 
 impl PostPage {
@@ -574,6 +738,11 @@ impl PostPage {
 
 /// The URL of `page` of the category's posts, newest first by `order`.
 fn posts_url(root: &Url, category: u64, page: u32, order: Order) -> Url {
+    sized_posts_url(root, category, page, order, order.per_page())
+}
+
+/// [`posts_url`] for pages of `per_page` posts.
+fn sized_posts_url(root: &Url, category: u64, page: u32, order: Order, per_page: usize) -> Url {
     let orderby = match order {
         Order::Modified(_) => "modified",
         Order::Published | Order::Backfill => "date",
@@ -585,7 +754,7 @@ fn posts_url(root: &Url, category: u64, page: u32, order: Order) -> Url {
     };
     let mut params = vec![
         ("categories", category.to_string()),
-        ("per_page", order.per_page().to_string()),
+        ("per_page", per_page.to_string()),
         ("page", page.to_string()),
         ("_embed", "1".to_string()),
         ("orderby", orderby.to_string()),
@@ -609,6 +778,11 @@ struct Reader<'a> {
     requests: u32,
     users: HashMap<u64, Option<String>>,
     terms: HashMap<(Taxonomy, u64), Option<String>>,
+    /// The most posts a page of this read asks for: [`PER_PAGE`], or one of [`SMALLER_PAGES`]
+    /// once a page was larger than `http.max_body_bytes`.
+    page_cap: usize,
+    /// The id of every item a page of this read held, read or not.
+    met: HashSet<u64>,
 }
 
 impl<'a> Reader<'a> {
@@ -620,6 +794,8 @@ impl<'a> Reader<'a> {
             requests: 0,
             users: HashMap::new(),
             terms: HashMap::new(),
+            page_cap: PER_PAGE,
+            met: HashSet::new(),
         }
     }
 
@@ -680,6 +856,7 @@ impl<'a> Reader<'a> {
         category: u64,
         incremental: Option<Incremental<'_>>,
         max_pages: Option<u32>,
+        retry: &[u64],
     ) -> Result<WpResult, WpError> {
         let mut result = self
             .modified_pass(category, incremental.map(|i| i.modified_after), max_pages)
@@ -688,24 +865,20 @@ impl<'a> Reader<'a> {
             self.published_pass(category, incremental, max_pages, &mut result)
                 .await;
         }
+        self.retry_pass(category, retry, &mut result).await;
+        // A post both passes met is reported once.
+        let mut said = HashSet::new();
+        result.failures.retain(|f| said.insert(f.clone()));
+        let mut failed = HashSet::new();
+        result.failed_posts.retain(|f| failed.insert(f.id));
         result.requests = self.requests;
         Ok(result)
     }
 
-    /// The URL of `page` of the category's posts, newest first by `order`.
-    fn posts_url(&self, category: u64, page: u32, order: Order) -> Url {
-        posts_url(self.root, category, page, order)
-    }
-
     /// GET one page of posts: `Ok(None)` for a 400 past the first page (WordPress answers
     /// `400 rest_post_invalid_page_number` past the last page), else the page. Items that do
-    /// not parse are added to `failures`.
-    async fn post_page(
-        &mut self,
-        url: &Url,
-        page: u32,
-        failures: &mut Vec<(String, String)>,
-    ) -> Result<Option<PostPage>, WpError> {
+    /// not parse are in [`PostPage::failures`]; every item's id is [`Reader::met`].
+    async fn post_page(&mut self, url: &Url, page: u32) -> Result<Option<PostPage>, WpError> {
         let (value, announced) = match self.json_paged(url).await {
             Ok(answer) => answer,
             Err(WpError::Unavailable { reason, .. }) if page > 1 && reason == "HTTP status 400" => {
@@ -717,21 +890,117 @@ impl<'a> Reader<'a> {
             return Err(malformed(url, "expected a JSON array of posts"));
         };
         let count = items.len();
-        let mut posts = Vec::with_capacity(count);
-        for (i, item) in items.into_iter().enumerate() {
-            match serde_json::from_value::<WpPost>(item) {
-                Ok(p) => posts.push(p),
-                Err(e) => failures.push((
-                    format!("{url} (item {})", i + 1),
-                    format!("unexpected post JSON: {e}"),
-                )),
-            }
-        }
-        Ok(Some(PostPage {
-            posts,
+        let mut got = PostPage {
+            posts: Vec::with_capacity(count),
             count,
             announced,
-        }))
+            failures: Vec::new(),
+            failed_posts: Vec::new(),
+        };
+        for (i, item) in items.into_iter().enumerate() {
+            let id = item.get("id").and_then(Value::as_u64);
+            self.met.extend(id);
+            let link = item.get("link").and_then(Value::as_str).map(str::to_owned);
+            match serde_json::from_value::<WpPost>(item) {
+                Ok(p) => got.posts.push(p),
+                Err(e) => {
+                    let reason = format!("unexpected post JSON: {e}");
+                    let label = link
+                        .clone()
+                        .or_else(|| id.map(|id| format!("post {id}")))
+                        .unwrap_or_else(|| format!("{url} (item {})", i + 1));
+                    let own = link
+                        .and_then(|l| Url::parse(l.trim()).ok())
+                        .and_then(http_url)
+                        .filter(|l| self.site.contains(l));
+                    if let (Some(id), Some(link)) = (id, own) {
+                        got.failed_posts.push(FailedPost {
+                            id,
+                            link,
+                            reason: reason.clone(),
+                        });
+                    }
+                    got.failures.push((label, reason));
+                }
+            }
+        }
+        Ok(Some(got))
+    }
+
+    /// Page `page` of the category's posts in `order`, [`Order::per_page`] posts a page. A page
+    /// whose answer is larger than `http.max_body_bytes` is read again as several smaller
+    /// pages holding the same posts ([`SMALLER_PAGES`] in turn), and so is every later page of
+    /// this read; past the smallest, [`WpError::TooLarge`].
+    async fn page(
+        &mut self,
+        category: u64,
+        page: u32,
+        order: Order,
+    ) -> Result<Option<PostPage>, WpError> {
+        loop {
+            let size = order.per_page().min(self.page_cap);
+            match self.page_in_parts(category, page, order, size).await {
+                Err(WpError::Fetch {
+                    url,
+                    error: FetchError::TooLarge(limit),
+                }) => match SMALLER_PAGES.into_iter().find(|s| *s < size) {
+                    Some(smaller) => {
+                        tracing::warn!(
+                            "{url}: a page of {size} posts is larger than the {limit}-byte limit \
+                             (http.max_body_bytes): reading {smaller} posts a page instead"
+                        );
+                        self.page_cap = smaller;
+                    }
+                    None => {
+                        return Err(WpError::TooLarge {
+                            url,
+                            limit,
+                            per_page: size,
+                        });
+                    }
+                },
+                other => return other,
+            }
+        }
+    }
+
+    /// Page `page` of [`Order::per_page`] posts read as pages of `size` posts (a divisor):
+    /// those holding the same posts, until one is the last. `announced` is then counted in
+    /// pages of [`Order::per_page`].
+    async fn page_in_parts(
+        &mut self,
+        category: u64,
+        page: u32,
+        order: Order,
+        size: usize,
+    ) -> Result<Option<PostPage>, WpError> {
+        let parts = u32::try_from(order.per_page() / size).unwrap_or(1).max(1);
+        let first = (page - 1) * parts + 1;
+        let mut whole: Option<PostPage> = None;
+        for part in first..first + parts {
+            let url = sized_posts_url(self.root, category, part, order, size);
+            let Some(got) = self.post_page(&url, part).await? else {
+                break;
+            };
+            let last = got.is_last(part, got.announced, size);
+            let announced = got.announced.map(|total| total.div_ceil(parts));
+            match &mut whole {
+                None => whole = Some(got),
+                Some(w) => {
+                    w.posts.extend(got.posts);
+                    w.count += got.count;
+                    w.failures.extend(got.failures);
+                    w.failed_posts.extend(got.failed_posts);
+                }
+            }
+            if let Some(w) = &mut whole {
+                w.announced = announced.or(w.announced);
+            }
+            if last {
+                break;
+            }
+        }
+        Ok(whole)
     }
 
     /// The posts modified after `modified_after`, oldest modification first (without it: all
@@ -746,6 +1015,7 @@ impl<'a> Reader<'a> {
     ) -> Result<WpResult, WpError> {
         let mut posts = Vec::new();
         let mut failures = Vec::new();
+        let mut failed_posts = Vec::new();
         let mut skipped = Vec::new();
         let mut pages = 0u32;
         let mut complete = false;
@@ -754,13 +1024,13 @@ impl<'a> Reader<'a> {
         let mut cut_by = None;
         let mut seen: HashSet<u64> = HashSet::new();
         let mut unsettled = false;
+        let order = Order::Modified(modified_after);
         loop {
             if max_pages.is_some_and(|max| pages >= max) {
                 break;
             }
             pages += 1;
-            let url = self.posts_url(category, pages, Order::Modified(modified_after));
-            let page = match self.post_page(&url, pages, &mut failures).await {
+            let mut page = match self.page(category, pages, order).await {
                 Ok(Some(page)) => page,
                 Ok(None) => {
                     complete = true;
@@ -769,12 +1039,18 @@ impl<'a> Reader<'a> {
                 // The first page failing is the API failing: the caller decides what next.
                 Err(e) if pages == 1 => return Err(e),
                 Err(e) => {
-                    let failure = (url.to_string(), failure_reason(e));
+                    let url = e.url().map_or_else(
+                        || posts_url(self.root, category, pages, order).to_string(),
+                        str::to_owned,
+                    );
+                    let failure = (url, failure_reason(e));
                     failures.push(failure.clone());
                     cut_by = Some(failure);
                     break;
                 }
             };
+            failures.extend(std::mem::take(&mut page.failures));
+            failed_posts.extend(std::mem::take(&mut page.failed_posts));
             announced = page.announced.or(announced);
             let last = page.is_last(pages, announced, PER_PAGE);
             if let Some(date) = page.posts.iter().rev().find_map(|p| {
@@ -823,6 +1099,8 @@ impl<'a> Reader<'a> {
             failures,
             skipped,
             pass_failed: false,
+            failed_posts,
+            gone: Vec::new(),
         })
     }
 
@@ -851,16 +1129,23 @@ impl<'a> Reader<'a> {
                 break;
             }
             pages += 1;
-            let url = self.posts_url(category, pages, Order::Published);
-            let page = match self.post_page(&url, pages, &mut result.failures).await {
+            let mut page = match self.page(category, pages, Order::Published).await {
                 Ok(Some(page)) => page,
                 Ok(None) => break,
                 Err(e) => {
-                    result.failures.push((url.to_string(), failure_reason(e)));
+                    let url = e.url().map_or_else(
+                        || posts_url(self.root, category, pages, Order::Published).to_string(),
+                        str::to_owned,
+                    );
+                    result.failures.push((url, failure_reason(e)));
                     result.pass_failed = true;
                     break;
                 }
             };
+            result.failures.extend(std::mem::take(&mut page.failures));
+            result
+                .failed_posts
+                .extend(std::mem::take(&mut page.failed_posts));
             announced = page.announced.or(announced);
             // A post stored before this run marks the end: every post published since (a
             // scheduled one too: it is dated when it is published) is newer, so on this page or
@@ -900,6 +1185,62 @@ impl<'a> Reader<'a> {
             if last {
                 break;
             }
+        }
+    }
+
+    /// Ask for the posts with the ids in `retry` that no page of this read held, by id (see
+    /// [`read_retrying`]), and add them to `result`; those the API does not return go to
+    /// [`WpResult::gone`], as do those whose `link` is on another site now.
+    async fn retry_pass(&mut self, category: u64, retry: &[u64], result: &mut WpResult) {
+        let mut wanted: Vec<u64> = retry
+            .iter()
+            .copied()
+            .filter(|id| !self.met.contains(id))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        for chunk in wanted.chunks(self.page_cap) {
+            let include = chunk
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let url = endpoint(
+                self.root,
+                "wp/v2/posts",
+                &[
+                    ("categories", category.to_string()),
+                    ("include", include),
+                    ("per_page", PER_PAGE.to_string()),
+                    ("_embed", "1".to_string()),
+                ],
+            );
+            let page = match self.post_page(&url, 1).await {
+                Ok(Some(page)) => page,
+                // Asked again next time: they stay pending.
+                Ok(None) => continue,
+                Err(e) => {
+                    result.failures.push((url.to_string(), failure_reason(e)));
+                    continue;
+                }
+            };
+            result.failures.extend(page.failures);
+            result.failed_posts.extend(page.failed_posts);
+            self.fill_lookups(&page.posts).await;
+            for p in page.posts {
+                if let Some(off) = self.off_site(&p) {
+                    result.gone.extend(p.id);
+                    result.skipped.push(off);
+                    continue;
+                }
+                match self.map_post(p) {
+                    Ok(pair) => result.posts.push(pair),
+                    Err(f) => result.failures.push(f),
+                }
+            }
+            result
+                .gone
+                .extend(chunk.iter().filter(|id| !self.met.contains(id)));
         }
     }
 
@@ -1088,6 +1429,9 @@ fn failure_reason(e: WpError) -> String {
         WpError::Unavailable { reason, .. } => reason,
         WpError::Malformed { message, .. } => format!("malformed JSON: {message}"),
         WpError::Fetch { error, .. } => error.to_string(),
+        WpError::TooLarge {
+            limit, per_page, ..
+        } => too_large(per_page, limit),
         other => other.to_string(),
     }
 }
