@@ -760,8 +760,9 @@ fn outcome_page(outcome: &Outcome) -> Option<String> {
     }
 }
 
-/// Two outcomes of one run for one entry (two files of a folder with one `url`, two items of a
-/// feed with one link, two pages declaring one canonical URL) would each rewrite it, in the
+/// Two outcomes of one run for one entry (two files of a folder with one `url`, two pages
+/// declaring one canonical URL; a feed's item repeating a link is left out before, by
+/// `feed::parse`) would each rewrite it, in the
 /// order they happened to finish, so the entry and its feeds would change on every run. One is
 /// kept: the one whose location (file path or URL) sorts first, names compared before their
 /// extensions (`panel.md` before `panel-copy.md`), then the first in the source's order; every

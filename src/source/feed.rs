@@ -4,8 +4,11 @@
 //! guids as post ids), and reading the website the feed names as its own (RSS channel `<link>`,
 //! Atom `link rel="alternate"`, JSON Feed `home_page_url`); leaving out items without an
 //! http(s) link or with a link outside the source's site (the website the feed names does not
-//! widen it: a feed naming another configured source's site could otherwise rewrite its posts). Must
+//! widen it: a feed naming another configured source's site could otherwise rewrite its posts);
+//! leaving out an item that repeats an earlier item's link (reported, not a failure). Must
 //! not: fetch, sanitize or normalize (items are as untrusted as pages).
+
+use std::collections::HashMap;
 
 use url::Url;
 
@@ -23,9 +26,10 @@ pub struct Items {
     pub skipped: Vec<(String, String)>,
     /// The website the feed names as its own (see [`site_link`]), if it names a usable one.
     pub site: Option<Url>,
-    /// Each item's own id (RSS `guid`, Atom `id`, JSON Feed `id`; feed-rs makes one up from the
-    /// link when there is none), by item URL: a post whose link changes keeps its id.
-    pub ids: std::collections::HashMap<String, String>,
+    /// Each item's own id (RSS `guid`, Atom `id`, JSON Feed `id`; none for an item without
+    /// one: feed-rs's made-up ids are not used), by item URL: a post whose link changes keeps
+    /// its id.
+    pub ids: HashMap<String, String>,
 }
 
 /// Parse a fetched feed into its items. A document that is not a feed is an error message.
@@ -84,41 +88,47 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
     } else {
         Vec::new()
     };
-    for (n, item) in feed.entries.into_iter().enumerate() {
-        let link = item
-            .links
-            .iter()
-            .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-            .or_else(|| item.links.first())
-            .map(|l| l.href.clone())
-            .or_else(|| item.id.starts_with("http").then(|| item.id.clone()));
-        // Only an http(s) link is a page (a `javascript:` or `data:` link is none).
-        let link = link
-            .and_then(|l| fetched.url.join(l.trim()).ok())
-            .filter(|u| matches!(u.scheme(), "http" | "https"));
+    let links: Vec<Option<Url>> = feed
+        .entries
+        .iter()
+        .map(|item| item_link(item, &fetched.url))
+        .collect();
+    // The first item at each link (by its twin key: the entry it gives), described.
+    let mut first_at: HashMap<String, String> = HashMap::new();
+    for ((n, item), link) in feed.entries.into_iter().enumerate().zip(links) {
         let Some(link) = link else {
-            let title = item.title.as_ref().map_or("", |t| t.content.trim());
-            let titled = if title.is_empty() {
-                String::new()
-            } else {
-                format!(" (title {:?})", title.chars().take(80).collect::<String>())
-            };
             let why = format!(
-                "item {:?}{titled} has no usable link, so no page to link to; left out",
-                item.id
+                "{} has no usable link, so no page to link to; left out",
+                describe(&item)
             );
             out.skipped.push((feed_url.to_string(), why));
             continue;
         };
         if !own.contains(&link) {
             let why = format!(
-                "item {:?} links to another site ({link}): not read (a feed's items must be on \
+                "{} links to another site ({link}): not read (a feed's items must be on \
                  the source's own site; list the host in the source's also_hosts if this feed \
                  speaks for it)",
-                item.id
+                describe(&item)
             );
             out.skipped.push((feed_url.to_string(), why));
             continue;
+        }
+        // A feed that repeats a link gives one post twice: the first item is the post. (Not a
+        // failure: the feed is someone else's, and the post is read all the same.)
+        match first_at.entry(crate::normalize::twin_key(link.as_str())) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let why = format!(
+                    "{} repeats the link {link} of {}, which is kept; left out",
+                    describe(&item),
+                    first.get()
+                );
+                out.skipped.push((feed_url.to_string(), why));
+                continue;
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(describe(&item));
+            }
         }
         if !item.id.trim().is_empty() {
             out.ids.insert(link.to_string(), item.id.trim().to_owned());
@@ -201,6 +211,32 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
         out.posts.push((link, raw));
     }
     Ok(out)
+}
+
+/// The page an item links to: its `alternate` link (or one without `rel`), else its first
+/// link, else its own id when that is an http(s) URL; resolved against the feed's URL. `None`
+/// when that is no http(s) URL (a `javascript:` or `data:` link is no page).
+fn item_link(item: &feed_rs::model::Entry, feed_url: &Url) -> Option<Url> {
+    item.links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or_else(|| item.links.first())
+        .map(|l| l.href.clone())
+        .or_else(|| item.id.starts_with("http").then(|| item.id.clone()))
+        .and_then(|l| feed_url.join(l.trim()).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// An item as a report names it: by its own id and title, as far as it has them.
+fn describe(item: &feed_rs::model::Entry) -> String {
+    let title = item.title.as_ref().map_or("", |t| t.content.trim());
+    let title: String = title.chars().take(80).collect();
+    match (item.id.trim(), title.is_empty()) {
+        ("", true) => "an item without id or title".to_owned(),
+        ("", false) => format!("item titled {title:?} (no id)"),
+        (id, true) => format!("item {id:?}"),
+        (id, false) => format!("item {id:?} (title {title:?})"),
+    }
 }
 
 /// The website a feed names as its own, the HTML page it is the feed of: RSS `<channel><link>`,
@@ -292,11 +328,14 @@ fn repair_lone_surrogates(body: &[u8]) -> Option<(Vec<u8>, usize)> {
 }
 
 /// The feed-rs parser as feedwright uses it: links resolved against the feed's URL, content
-/// left unsanitized (sanitizing is `normalize`'s).
+/// left unsanitized (sanitizing is `normalize`'s), and no id made up for an item without one
+/// (feed-rs would hash its link and title: that is no id of the feed's, and two items
+/// repeating a link and title would seem to share one).
 fn builder(fetched: &Fetched) -> feed_rs::parser::Builder {
     feed_rs::parser::Builder::new()
         .base_uri(Some(fetched.url.as_str()))
         .sanitize_content(false)
+        .id_generator(|_, _, _| String::new())
 }
 
 /// The date texts of every entry of the feed, `(published, updated)` in feed order (`None`
