@@ -5,10 +5,11 @@
 //! Atom `link rel="alternate"`, JSON Feed `home_page_url`); leaving out items without an
 //! http(s) link or with a link outside the source's site (the website the feed names does not
 //! widen it: a feed naming another configured source's site could otherwise rewrite its posts);
-//! leaving out an item that repeats an earlier item's link (reported, not a failure). Must
+//! leaving out an item that repeats an earlier item's link (reported, not a failure); the
+//! items' own ids, except one the document gives to several items, which identifies none. Must
 //! not: fetch, sanitize or normalize (items are as untrusted as pages).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use url::Url;
 
@@ -26,10 +27,21 @@ pub struct Items {
     pub skipped: Vec<(String, String)>,
     /// The website the feed names as its own (see [`site_link`]), if it names a usable one.
     pub site: Option<Url>,
-    /// Each item's own id (RSS `guid`, Atom `id`, JSON Feed `id`; none for an item without
-    /// one: feed-rs's made-up ids are not used), by item URL: a post whose link changes keeps
-    /// its id.
-    pub ids: HashMap<String, String>,
+    /// The items' own ids: which one tells an item apart, and which ones do not.
+    pub ids: ItemIds,
+}
+
+/// The own ids of a feed document's items (RSS `guid`, Atom `id`, JSON Feed `id`; an item
+/// without one has none, feed-rs's made-up ids are not used).
+#[derive(Debug, Default)]
+pub struct ItemIds {
+    /// By item URL, the id of the item there: a post whose link changes keeps its entry by it.
+    /// Only ids that name one item of the document (those in `shared` are left out).
+    pub by_link: HashMap<String, String>,
+    /// Ids the document gives to more than one item (with different links): such an id tells
+    /// nothing apart, so those items are known by their links alone, and a new link under the
+    /// id is not a post that moved.
+    pub shared: BTreeSet<String>,
 }
 
 /// Parse a fetched feed into its items. A document that is not a feed is an error message.
@@ -93,6 +105,14 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
         .iter()
         .map(|item| item_link(item, &fetched.url))
         .collect();
+    out.ids.shared = shared_ids(&feed.entries, &links);
+    for id in &out.ids.shared {
+        tracing::warn!(
+            "{feed_url}: the item id {id:?} is on several items with different links, so it \
+             does not tell them apart: each is known by its link, and a new item under this id \
+             is a new post, not one that moved"
+        );
+    }
     // The first item at each link (by its twin key: the entry it gives), described.
     let mut first_at: HashMap<String, String> = HashMap::new();
     for ((n, item), link) in feed.entries.into_iter().enumerate().zip(links) {
@@ -130,8 +150,10 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
                 slot.insert(describe(&item));
             }
         }
-        if !item.id.trim().is_empty() {
-            out.ids.insert(link.to_string(), item.id.trim().to_owned());
+        let id = item.id.trim();
+        let trusted = !id.is_empty() && !out.ids.shared.contains(id);
+        if trusted {
+            out.ids.by_link.insert(link.to_string(), id.to_owned());
         }
         let date = |d: Option<chrono::DateTime<chrono::Utc>>| {
             d.map(|d| RawDate {
@@ -177,7 +199,8 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
         }
         let raw = RawPost {
             canonical: Some(link.clone()),
-            wp_post_id: wp_id_from_guid(&item.id),
+            // A WordPress post number only from an id that names this item alone.
+            wp_post_id: trusted.then(|| wp_id_from_guid(&item.id)).flatten(),
             base_href: bases.get(n).cloned().flatten(),
             // An Atom title typed `html` or `xhtml` is markup: its text is the title. (RSS
             // titles carry no type and are kept as written.)
@@ -225,6 +248,33 @@ fn item_link(item: &feed_rs::model::Entry, feed_url: &Url) -> Option<Url> {
         .or_else(|| item.id.starts_with("http").then(|| item.id.clone()))
         .and_then(|l| feed_url.join(l.trim()).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// The own ids the document gives to more than one item, when those items have different
+/// links (`links`, item by item; compared as the entries they give, twins alike). An item
+/// given twice, id and link alike, is one post repeated, which says nothing against its id.
+fn shared_ids(items: &[feed_rs::model::Entry], links: &[Option<Url>]) -> BTreeSet<String> {
+    let mut seen: HashMap<&str, Option<String>> = HashMap::new();
+    let mut shared = BTreeSet::new();
+    for (item, link) in items.iter().zip(links) {
+        let id = item.id.trim();
+        if id.is_empty() {
+            continue;
+        }
+        let key = link
+            .as_ref()
+            .map(|l| crate::normalize::twin_key(l.as_str()));
+        match seen.get(id) {
+            None => {
+                seen.insert(id, key);
+            }
+            Some(first) if *first != key => {
+                shared.insert(id.to_owned());
+            }
+            Some(_) => {}
+        }
+    }
+    shared
 }
 
 /// An item as a report names it: by its own id and title, as far as it has them.
