@@ -408,7 +408,7 @@ pub async fn refresh_source(
         HashMap::new()
     };
     let retry: Vec<u64> = api_pending.keys().copied().collect();
-    let index =
+    let mut index =
         match source::read_index(fetcher, src, &state, full_walk, modified_after, &retry).await {
             Ok(i) => i,
             Err(e) => {
@@ -475,21 +475,39 @@ pub async fn refresh_source(
     // A folder holding only drafts is there (its files were made drafts), not unmounted.
     let has_drafts = !index.drafts.is_empty();
     let dir = src.kind == SourceKind::Dir;
+    let before = if dir || feed_items {
+        store.source_items(&src.name).unwrap_or_else(|e| {
+            tracing::warn!(source = %src.name, "cannot read which entries its items gave: {e}");
+            HashMap::new()
+        })
+    } else {
+        HashMap::new()
+    };
+    let untrusted = if feed_items {
+        let links: HashSet<String> = match &index.discovery {
+            Discovery::Posts(posts) => posts
+                .iter()
+                .map(|(url, _)| crate::normalize::twin_key(url.as_str()))
+                .collect(),
+            _ => HashSet::new(),
+        };
+        untrusted_item_ids(src, store, &index.item_ids, &before, &links)
+    } else {
+        HashSet::new()
+    };
+    if let Discovery::Posts(posts) = &mut index.discovery {
+        forget_untrusted_numbers(posts, &index.item_ids, &untrusted);
+    }
     let files = Owners {
         dir,
         keys: index
             .item_ids
+            .by_link
             .iter()
-            .map(|(url, id)| (url.clone(), format!("item {id}")))
+            .map(|(url, id)| (url.clone(), item_key(id)))
+            .filter(|(_, key)| !untrusted.contains(key))
             .collect(),
-        before: if dir || feed_items {
-            store.source_items(&src.name).unwrap_or_else(|e| {
-                tracing::warn!(source = %src.name, "cannot read which entries its items gave: {e}");
-                HashMap::new()
-            })
-        } else {
-            HashMap::new()
-        },
+        before,
         now: Default::default(),
     };
     let fetches_pages = match index.discovery {
@@ -803,8 +821,9 @@ fn outcome_page(outcome: &Outcome) -> Option<String> {
     }
 }
 
-/// Two outcomes of one run for one entry (two files of a folder with one `url`, two items of a
-/// feed with one link, two pages declaring one canonical URL) would each rewrite it, in the
+/// Two outcomes of one run for one entry (two files of a folder with one `url`, two pages
+/// declaring one canonical URL; a feed's item repeating a link is left out before, by
+/// `feed::parse`) would each rewrite it, in the
 /// order they happened to finish, so the entry and its feeds would change on every run. One is
 /// kept: the one whose location (file path or URL) sorts first, names compared before their
 /// extensions (`panel.md` before `panel-copy.md`), then the first in the source's order; every
@@ -1094,6 +1113,92 @@ impl Owners {
             Some(location)
         } else {
             self.keys.get(location).map(String::as_str)
+        }
+    }
+}
+
+/// The key a feed item is remembered under in `source_items`: `item <its own id>`.
+fn item_key(id: &str) -> String {
+    format!("item {id}")
+}
+
+/// The keys ([`item_key`]) of the feed item ids that identify no item for `src`, recorded as
+/// such ([`Store::distrust_source_item`]) the first time they are found:
+/// - those the document gives to several items (`ids.shared`);
+/// - those given to another item than the one they named: the post an id gave when last
+///   stored is still an item of the document (its link is among `links`, the twin keys of the
+///   document's items), while the id is now on an item at another link (a feed numbering its
+///   items by their place: a new item pushes every number down one);
+/// - those found so in an earlier run. Such an id stays unreliable: an item that carries it
+///   alone in a later document (the others rolled off) is known by its link, not taken for
+///   the post the id named once, moved (that post would be overwritten, and the new one, under
+///   its id, never seen as new by readers or the digest).
+fn untrusted_item_ids(
+    src: &SourceConfig,
+    store: &mut Store,
+    ids: &source::feed::ItemIds,
+    before: &HashMap<String, EntryId>,
+    links: &HashSet<String>,
+) -> HashSet<String> {
+    let mut untrusted = store.untrusted_source_items(&src.name).unwrap_or_else(|e| {
+        tracing::warn!(source = %src.name, "cannot read which item ids are unreliable: {e}");
+        HashSet::new()
+    });
+    let mut found: Vec<(&str, String)> = Vec::new();
+    found.extend(ids.shared.iter().map(|id| (id.as_str(), String::new())));
+    let mut moved: Vec<(&String, &String)> = ids.by_link.iter().collect();
+    moved.sort();
+    for (url, id) in moved {
+        let key = item_key(id);
+        let Some(gave) = before.get(&key) else {
+            continue;
+        };
+        if untrusted.contains(&key) {
+            continue;
+        }
+        let Ok(Some(at)) = store.entry_dedup_key(gave) else {
+            continue;
+        };
+        if at != crate::normalize::twin_key(url) && links.contains(&at) {
+            found.push((id, at));
+        }
+    }
+    for (id, still) in found {
+        let key = item_key(id);
+        if untrusted.contains(&key) {
+            continue;
+        }
+        if !still.is_empty() {
+            tracing::warn!(
+                source = %src.name,
+                "the feed gives the item id {id:?} to another item than the post it named, \
+                 which is still in the feed ({still}): the id no longer tells that post apart, \
+                 so its items are known by their links"
+            );
+        }
+        if let Err(e) = store.distrust_source_item(&src.name, &key) {
+            tracing::warn!(source = %src.name, "cannot record the item id {id:?} as unreliable: {e}");
+        }
+        untrusted.insert(key);
+    }
+    untrusted
+}
+
+/// The items whose own id identifies none (`untrusted`, see [`untrusted_item_ids`]) are known
+/// by their links alone: no WordPress post number from that id either (a new item under it
+/// would be that post, moved).
+fn forget_untrusted_numbers(
+    posts: &mut [(Url, RawPost)],
+    ids: &source::feed::ItemIds,
+    untrusted: &HashSet<String>,
+) {
+    for (url, raw) in posts {
+        if ids
+            .by_link
+            .get(url.as_str())
+            .is_some_and(|id| untrusted.contains(&item_key(id)))
+        {
+            raw.wp_post_id = None;
         }
     }
 }
@@ -2202,7 +2307,18 @@ pub async fn backfill_source(
                 let parsed =
                     source::feed::parse(&url, &fetched, &source::own_site(src)).map(|items| {
                         rep.skipped.extend(items.skipped);
-                        items.posts
+                        // An id found on several items, on this page or before, gives no
+                        // post number (see `untrusted_item_ids`).
+                        let untrusted = untrusted_item_ids(
+                            src,
+                            store,
+                            &items.ids,
+                            &HashMap::new(),
+                            &HashSet::new(),
+                        );
+                        let mut posts = items.posts;
+                        forget_untrusted_numbers(&mut posts, &items.ids, &untrusted);
+                        posts
                     });
                 match parsed {
                     Ok(items)

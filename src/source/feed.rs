@@ -4,8 +4,12 @@
 //! guids as post ids), and reading the website the feed names as its own (RSS channel `<link>`,
 //! Atom `link rel="alternate"`, JSON Feed `home_page_url`); leaving out items without an
 //! http(s) link or with a link outside the source's site (the website the feed names does not
-//! widen it: a feed naming another configured source's site could otherwise rewrite its posts). Must
+//! widen it: a feed naming another configured source's site could otherwise rewrite its posts);
+//! leaving out an item that repeats an earlier item's link (reported, not a failure); the
+//! items' own ids, except one the document gives to several items, which identifies none. Must
 //! not: fetch, sanitize or normalize (items are as untrusted as pages).
+
+use std::collections::{BTreeSet, HashMap};
 
 use url::Url;
 
@@ -23,9 +27,21 @@ pub struct Items {
     pub skipped: Vec<(String, String)>,
     /// The website the feed names as its own (see [`site_link`]), if it names a usable one.
     pub site: Option<Url>,
-    /// Each item's own id (RSS `guid`, Atom `id`, JSON Feed `id`; feed-rs makes one up from the
-    /// link when there is none), by item URL: a post whose link changes keeps its id.
-    pub ids: std::collections::HashMap<String, String>,
+    /// The items' own ids: which one tells an item apart, and which ones do not.
+    pub ids: ItemIds,
+}
+
+/// The own ids of a feed document's items (RSS `guid`, Atom `id`, JSON Feed `id`; an item
+/// without one has none, feed-rs's made-up ids are not used).
+#[derive(Debug, Default)]
+pub struct ItemIds {
+    /// By item URL, the id of the item there: a post whose link changes keeps its entry by it.
+    /// Only ids that name one item of the document (those in `shared` are left out).
+    pub by_link: HashMap<String, String>,
+    /// Ids the document gives to more than one item (with different links): such an id tells
+    /// nothing apart, so those items are known by their links alone, and a new link under the
+    /// id is not a post that moved.
+    pub shared: BTreeSet<String>,
 }
 
 /// Parse a fetched feed into its items. A document that is not a feed is an error message.
@@ -93,44 +109,60 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
     } else {
         Vec::new()
     };
-    for (n, item) in feed.entries.into_iter().enumerate() {
-        let link = item
-            .links
-            .iter()
-            .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-            .or_else(|| item.links.first())
-            .map(|l| l.href.clone())
-            .or_else(|| item.id.starts_with("http").then(|| item.id.clone()));
-        // Only an http(s) link is a page (a `javascript:` or `data:` link is none).
-        let link = link
-            .and_then(|l| fetched.url.join(l.trim()).ok())
-            .filter(|u| matches!(u.scheme(), "http" | "https"));
+    let links: Vec<Option<Url>> = feed
+        .entries
+        .iter()
+        .map(|item| item_link(item, &fetched.url))
+        .collect();
+    out.ids.shared = shared_ids(&feed.entries, &links);
+    for id in &out.ids.shared {
+        tracing::warn!(
+            "{feed_url}: the item id {id:?} is on several items with different links, so it \
+             does not tell them apart: each is known by its link, and a new item under this id \
+             is a new post, not one that moved"
+        );
+    }
+    // The first item at each link (by its twin key: the entry it gives), described.
+    let mut first_at: HashMap<String, String> = HashMap::new();
+    for ((n, item), link) in feed.entries.into_iter().enumerate().zip(links) {
         let Some(link) = link else {
-            let title = item.title.as_ref().map_or("", |t| t.content.trim());
-            let titled = if title.is_empty() {
-                String::new()
-            } else {
-                format!(" (title {:?})", title.chars().take(80).collect::<String>())
-            };
             let why = format!(
-                "item {:?}{titled} has no usable link, so no page to link to; left out",
-                item.id
+                "{} has no usable link, so no page to link to; left out",
+                describe(&item)
             );
             out.skipped.push((feed_url.to_string(), why));
             continue;
         };
         if !own.contains(&link) {
             let why = format!(
-                "item {:?} links to another site ({link}): not read (a feed's items must be on \
+                "{} links to another site ({link}): not read (a feed's items must be on \
                  the source's own site; list the host in the source's also_hosts if this feed \
                  speaks for it)",
-                item.id
+                describe(&item)
             );
             out.skipped.push((feed_url.to_string(), why));
             continue;
         }
-        if !item.id.trim().is_empty() {
-            out.ids.insert(link.to_string(), item.id.trim().to_owned());
+        // A feed that repeats a link gives one post twice: the first item is the post. (Not a
+        // failure: the feed is someone else's, and the post is read all the same.)
+        match first_at.entry(crate::normalize::twin_key(link.as_str())) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let why = format!(
+                    "{} repeats the link {link} of {}, which is kept; left out",
+                    describe(&item),
+                    first.get()
+                );
+                out.skipped.push((feed_url.to_string(), why));
+                continue;
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(describe(&item));
+            }
+        }
+        let id = item.id.trim();
+        let trusted = !id.is_empty() && !out.ids.shared.contains(id);
+        if trusted {
+            out.ids.by_link.insert(link.to_string(), id.to_owned());
         }
         let date = |d: Option<chrono::DateTime<chrono::Utc>>| {
             d.map(|d| RawDate {
@@ -176,7 +208,8 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
         }
         let raw = RawPost {
             canonical: Some(link.clone()),
-            wp_post_id: wp_id_from_guid(&item.id),
+            // A WordPress post number only from an id that names this item alone.
+            wp_post_id: trusted.then(|| wp_id_from_guid(&item.id)).flatten(),
             base_href: bases.get(n).cloned().flatten(),
             // An Atom title typed `html` or `xhtml` is markup: its text is the title. (RSS
             // titles carry no type and are kept as written.)
@@ -210,6 +243,59 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
         out.posts.push((link, raw));
     }
     Ok(out)
+}
+
+/// The page an item links to: its `alternate` link (or one without `rel`), else its first
+/// link, else its own id when that is an http(s) URL; resolved against the feed's URL. `None`
+/// when that is no http(s) URL (a `javascript:` or `data:` link is no page).
+fn item_link(item: &feed_rs::model::Entry, feed_url: &Url) -> Option<Url> {
+    item.links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or_else(|| item.links.first())
+        .map(|l| l.href.clone())
+        .or_else(|| item.id.starts_with("http").then(|| item.id.clone()))
+        .and_then(|l| feed_url.join(l.trim()).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// The own ids the document gives to more than one item, when those items have different
+/// links (`links`, item by item; compared as the entries they give, twins alike). An item
+/// given twice, id and link alike, is one post repeated, which says nothing against its id.
+fn shared_ids(items: &[feed_rs::model::Entry], links: &[Option<Url>]) -> BTreeSet<String> {
+    let mut seen: HashMap<&str, Option<String>> = HashMap::new();
+    let mut shared = BTreeSet::new();
+    for (item, link) in items.iter().zip(links) {
+        let id = item.id.trim();
+        if id.is_empty() {
+            continue;
+        }
+        let key = link
+            .as_ref()
+            .map(|l| crate::normalize::twin_key(l.as_str()));
+        match seen.get(id) {
+            None => {
+                seen.insert(id, key);
+            }
+            Some(first) if *first != key => {
+                shared.insert(id.to_owned());
+            }
+            Some(_) => {}
+        }
+    }
+    shared
+}
+
+/// An item as a report names it: by its own id and title, as far as it has them.
+fn describe(item: &feed_rs::model::Entry) -> String {
+    let title = item.title.as_ref().map_or("", |t| t.content.trim());
+    let title: String = title.chars().take(80).collect();
+    match (item.id.trim(), title.is_empty()) {
+        ("", true) => "an item without id or title".to_owned(),
+        ("", false) => format!("item titled {title:?} (no id)"),
+        (id, true) => format!("item {id:?}"),
+        (id, false) => format!("item {id:?} (title {title:?})"),
+    }
 }
 
 /// The website a feed names as its own, the HTML page it is the feed of: RSS `<channel><link>`,
@@ -301,11 +387,14 @@ fn repair_lone_surrogates(body: &[u8]) -> Option<(Vec<u8>, usize)> {
 }
 
 /// The feed-rs parser as feedwright uses it: links resolved against the feed's URL, content
-/// left unsanitized (sanitizing is `normalize`'s).
+/// left unsanitized (sanitizing is `normalize`'s), and no id made up for an item without one
+/// (feed-rs would hash its link and title: that is no id of the feed's, and two items
+/// repeating a link and title would seem to share one).
 fn builder(fetched: &Fetched) -> feed_rs::parser::Builder {
     feed_rs::parser::Builder::new()
         .base_uri(Some(fetched.url.as_str()))
         .sanitize_content(false)
+        .id_generator(|_, _, _| String::new())
 }
 
 /// The date texts of every entry of the feed, `(published, updated)` in feed order (`None`

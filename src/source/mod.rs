@@ -315,8 +315,8 @@ pub struct SourceIndex {
     /// own, or `None` when it names no usable one (see `feed::Items::site`). `None` for a
     /// listing, a folder, the REST API, or a 304.
     pub feed_site: Option<Option<Url>>,
-    /// A feed's items' own ids, by item URL (see `feed::Items::ids`); empty otherwise.
-    pub item_ids: HashMap<String, String>,
+    /// A feed's items' own ids (see `feed::Items::ids`); empty otherwise.
+    pub item_ids: feed::ItemIds,
     /// A folder's draft files (`draft = true`): they publish nothing, but they show the folder
     /// is there (see `pipeline::settle_files`). Empty for other kinds.
     pub drafts: Vec<String>,
@@ -350,7 +350,7 @@ impl SourceIndex {
             unchanged: false,
             empty_pages: Vec::new(),
             feed_site: None,
-            item_ids: HashMap::new(),
+            item_ids: feed::ItemIds::default(),
             drafts: Vec::new(),
             api_window: None,
             full_text: false,

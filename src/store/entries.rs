@@ -520,11 +520,14 @@ impl Store {
     }
 
     /// Which entry each item of `source` gave when it was last stored: each file of a `dir`
-    /// source (by path), each item of a feed source (by `item <its own id>`).
+    /// source (by path), each item of a feed source (by `item <its own id>`). Not the items
+    /// recorded as unreliable ([`Store::distrust_source_item`]).
     pub fn source_items(&self, source: &str) -> Result<HashMap<String, EntryId>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT item, entry_id FROM source_items WHERE source = ?1")
+            .prepare_cached(
+                "SELECT item, entry_id FROM source_items WHERE source = ?1 AND entry_id <> ''",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([source], |r| {
@@ -534,9 +537,37 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
+    /// The items of `source` recorded as unreliable ([`Store::distrust_source_item`]).
+    pub fn untrusted_source_items(&self, source: &str) -> Result<HashSet<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT item FROM source_items WHERE source = ?1 AND entry_id = ''")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([source], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Record that `item` of `source` identifies no entry, for good: a feed item id the feed
+    /// gave to several items. The entry it gave before (if any) is no longer its, and
+    /// [`Store::set_source_item`] never gives it one again. (Kept as a row with an empty
+    /// `entry_id`, which no entry has.)
+    pub fn distrust_source_item(&mut self, source: &str, item: &str) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO source_items (source, item, entry_id) VALUES (?1, ?2, '')
+                 ON CONFLICT (source, item) DO UPDATE SET entry_id = ''",
+            )
+            .and_then(|mut stmt| stmt.execute(params![source, item]))
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Remember that the item `item` of `source` (see [`Store::source_items`]) gave the entry
     /// stored under `dedup_key` (nothing when no entry is stored under it). Returns that entry's
-    /// id.
+    /// id. An item recorded as unreliable ([`Store::distrust_source_item`]) stays so: it is
+    /// not remembered as giving the entry.
     pub fn set_source_item(
         &mut self,
         source: &str,
@@ -549,7 +580,8 @@ impl Store {
         self.conn
             .prepare_cached(
                 "INSERT INTO source_items (source, item, entry_id) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (source, item) DO UPDATE SET entry_id = excluded.entry_id",
+                 ON CONFLICT (source, item) DO UPDATE SET entry_id = excluded.entry_id
+                 WHERE source_items.entry_id <> ''",
             )
             .and_then(|mut stmt| stmt.execute(params![source, item, stored.entry.id.0]))
             .map_err(|e| self.err(e))?;
@@ -582,6 +614,14 @@ impl Store {
             .map_err(|e| StoreError::sql(&self.path, e))?;
         }
         tx.commit().map_err(|e| StoreError::sql(&self.path, e))
+    }
+
+    /// The dedup key (the URL's twin key) of the entry stored with this id, if any.
+    pub fn entry_dedup_key(&self, id: &EntryId) -> Result<Option<String>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT dedup_key FROM entries WHERE id = ?1")
+            .and_then(|mut stmt| stmt.query_row([&id.0], |r| r.get(0)).optional())
+            .map_err(|e| self.err(e))
     }
 
     /// Is an entry with this id stored?
