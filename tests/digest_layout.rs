@@ -1,0 +1,285 @@
+//! The digest's layout with awkward post text, through the real binary: long words and URLs
+//! wrap instead of widening the HTML past a phone's screen (checked on the inlined markup, and
+//! laid out by a real CSS engine, Python WeasyPrint: `tests/layout_width.py`).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{dir_config, feedwright, write_config};
+use scraper::{ElementRef, Html, Selector};
+
+/// A single 270-character word, as a post title.
+fn long_word() -> String {
+    "Negotiation".repeat(25)[..270].to_owned()
+}
+
+const FORM_URL: &str = "https://docs.google.com/forms/d/e/1FAIpQLSfD8x3kP9zQ2vR7mN4tY6uW1aB5cE0gH3jK8lM2nO9pQ4rS7t/viewform?usp=sf_link";
+const RTL_TITLE: &str = "مفاوضات (2026)!";
+const RTL_AUTHOR: &str = "فاطمة الزهراء";
+const RTL_CATEGORY: &str = "الوساطة";
+const RTL_RELATED: &str = "الوساطة في النزاعات الدولية (الجزء 2)";
+const LONG_TITLE: &str =
+    "What the chairs of two stalled trade rounds did to bring every delegation back";
+
+fn form_excerpt() -> String {
+    format!(
+        "Register with the form at {FORM_URL} before Friday: places are limited and we expect \
+         applicants from every region of the world this year."
+    )
+}
+
+/// The posts of week 2026-W47 (and an older one linked as related), as Markdown files, newest
+/// first in the issue: `trade`, `form`, `rtl`, `long-word`.
+fn posts() -> Vec<(&'static str, String)> {
+    let post = |url: &str, title: &str, date: &str, extra: &str, body: &str| {
+        format!(
+            "---\ntitle: {title:?}\ndate: {date}\nurl: https://example.org/{url}/\n{extra}---\n{body}\n"
+        )
+    };
+    vec![
+        (
+            "long-word.md",
+            post(
+                "long-word",
+                &long_word(),
+                "2026-11-16T12:00:00Z",
+                "authors: [Ana Ruiz]\ncategories: [Mediation]\n",
+                "A normal body.",
+            ),
+        ),
+        (
+            "form.md",
+            post(
+                "form",
+                "Register for the workshop",
+                "2026-11-18T12:00:00Z",
+                "authors: [Ben Okafor]\ncategories: [Events]\n\
+                 related: [https://example.org/trade/]\n",
+                &form_excerpt(),
+            ),
+        ),
+        (
+            "rtl.md",
+            post(
+                "rtl",
+                RTL_TITLE,
+                "2026-11-17T12:00:00Z",
+                &format!(
+                    "authors: [{RTL_AUTHOR}]\ncategories: [{RTL_CATEGORY}]\nrelated: [https://example.org/rtl-older/]\n"
+                ),
+                "نص قصير عن المفاوضات الدولية والوساطة بين الأطراف.",
+            ),
+        ),
+        (
+            "rtl-older.md",
+            post(
+                "rtl-older",
+                RTL_RELATED,
+                "2026-10-01T12:00:00Z",
+                &format!("authors: [{RTL_AUTHOR}]\n"),
+                "نص أقدم.",
+            ),
+        ),
+        (
+            "trade.md",
+            post(
+                "trade",
+                LONG_TITLE,
+                "2026-11-19T12:00:00Z",
+                "authors: [Hiro Nakamura, Ana Ruiz]\ncategories: [Trade Policy]\n",
+                &"When both sides' alternatives improve at once, the zone of possible agreement \
+                  can vanish. "
+                    .repeat(3),
+            ),
+        ),
+    ]
+}
+
+/// A config folder with the posts of [`posts`], run once, and the dry-run issue of 2026-W47.
+struct Issue {
+    dir: tempfile::TempDir,
+}
+
+impl Issue {
+    fn new() -> Issue {
+        Issue::with_templates(&[])
+    }
+
+    /// With these files in the `templates/` folder next to the config.
+    fn with_templates(templates: &[(&str, &str)]) -> Issue {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("posts")).expect("mkdir");
+        for (file, text) in posts() {
+            std::fs::write(dir.path().join("posts").join(file), text).expect("write post");
+        }
+        if !templates.is_empty() {
+            std::fs::create_dir(dir.path().join("templates")).expect("mkdir");
+            for (file, text) in templates {
+                std::fs::write(dir.path().join("templates").join(file), text).expect("write");
+            }
+        }
+        let config = write_config(
+            dir.path(),
+            &format!(
+                "{}[digest]\nfeed = \"events\"\ntimezone = \"UTC\"\n\
+                 from = \"Digest <digest@example.org>\"\nto = [\"list@example.org\"]\n\
+                 unsubscribe_url = \"https://example.org/unsubscribe\"\n\
+                 related_limit = 1\n",
+                dir_config("")
+            ),
+        );
+        let (code, _, stderr) = feedwright(&config, &["run"]);
+        assert_eq!(code, 0, "{stderr}");
+        let (code, stdout, stderr) = feedwright(
+            &config,
+            &["digest", "--now", "2026-11-23T12:00:00Z", "--dry-run"],
+        );
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        assert!(stdout.contains("dry run"), "{stdout}");
+        Issue { dir }
+    }
+
+    fn file(&self, ext: &str) -> PathBuf {
+        self.dir
+            .path()
+            .join("out/events/digest")
+            .join(format!("2026-W47.{ext}"))
+    }
+
+    fn html(&self) -> String {
+        std::fs::read_to_string(self.file("html")).expect("html")
+    }
+}
+
+fn select<'a>(doc: &'a Html, css: &str) -> Vec<ElementRef<'a>> {
+    doc.select(&Selector::parse(css).expect("selector"))
+        .collect()
+}
+
+fn style(e: &ElementRef) -> String {
+    e.value().attr("style").unwrap_or_default().to_owned()
+}
+
+/// Every element that holds a piece of post text carries, inlined, the style that lets a word
+/// longer than the screen break; nothing outside Outlook's conditional comments has a width
+/// wider than a phone that does not give way (a percentage, or `max-width`).
+#[test]
+fn long_words_and_urls_wrap_instead_of_widening_the_layout() {
+    let issue = Issue::new();
+    let html = issue.html();
+    let doc = Html::parse_document(&html);
+
+    let post_text = select(
+        &doc,
+        "td.card h2, ul.headlines li, p.meta, p.excerpt, ul.related li",
+    );
+    // Four posts: a headline, a title, a meta line, an excerpt, and their related posts.
+    assert!(post_text.len() > 16, "{html}");
+    assert_eq!(select(&doc, "ul.related li").len(), post_text.len() - 16);
+    for e in &post_text {
+        let s = style(e);
+        assert!(
+            s.contains("overflow-wrap: anywhere") && s.contains("word-break: break-word"),
+            "<{}> holding {:?} does not wrap long words: style={s:?}",
+            e.value().name(),
+            e.text().collect::<String>()
+        );
+    }
+    // The long word and the long URL are in elements among them.
+    assert!(
+        post_text
+            .iter()
+            .any(|e| e.text().collect::<String>().contains(&long_word()))
+    );
+    assert!(
+        post_text
+            .iter()
+            .any(|e| e.text().collect::<String>().contains(FORM_URL))
+    );
+
+    // No fixed width wider than a phone (320 px) that does not give way.
+    let phone = 320;
+    for e in select(&doc, "[width], [style]") {
+        if let Some(w) = e.value().attr("width") {
+            let fixed = w.trim_end_matches("px").parse::<u32>().ok();
+            assert!(
+                fixed.is_none_or(|w| w <= phone),
+                "<{} width={w:?}>: a fixed width",
+                e.value().name()
+            );
+        }
+        for decl in style(&e).split(';') {
+            let Some((prop, value)) = decl.split_once(':') else {
+                continue;
+            };
+            if prop.trim() == "width" {
+                let fixed = value.trim().strip_suffix("px").map(|v| v.parse::<f64>());
+                assert!(
+                    !matches!(fixed, Some(Ok(w)) if w > f64::from(phone)),
+                    "<{} style={:?}>: a fixed width",
+                    e.value().name(),
+                    style(&e)
+                );
+            }
+        }
+    }
+    // The layout is 600 px at most…
+    let main = select(&doc, "table.main");
+    assert_eq!(main.len(), 1);
+    assert_eq!(main[0].value().attr("width"), Some("100%"));
+    let container = main[0]
+        .ancestors()
+        .filter_map(ElementRef::wrap)
+        .find(|e| style(e).contains("max-width: 600px"));
+    assert!(container.is_some(), "nothing holds the layout to 600 px");
+    // …and Outlook for Windows, which knows no max-width, gets a 600 px table of its own.
+    assert!(
+        html.contains(
+            "<!--[if mso]><table role=\"presentation\" width=\"600\" align=\"center\" \
+             cellpadding=\"0\" cellspacing=\"0\" border=\"0\"><tr><td><![endif]-->"
+        ) && html.contains("<!--[if mso]></td></tr></table><![endif]-->"),
+        "the conditional table for Outlook did not survive CSS inlining"
+    );
+}
+
+/// The issue laid out by a real CSS engine: on a 375 px phone nothing reaches past the screen,
+/// and on a desktop the layout is still 600 px wide.
+#[test]
+fn a_real_layout_fits_a_phone_and_keeps_600_px_on_a_desktop() {
+    let issue = Issue::new();
+    let widths = layout(&issue.file("html"), &[375, 800]);
+    let phone = &widths["375"];
+    assert!(
+        phone["right"].as_f64().expect("right") <= 375.0 + 0.5,
+        "on a 375 px screen {} reaches {} px",
+        phone["furthest"],
+        phone["right"]
+    );
+    assert!(phone["main"].as_f64().expect("main") <= 375.0, "{phone}");
+    let desktop = &widths["800"];
+    assert_eq!(desktop["main"].as_f64(), Some(600.0), "{desktop}");
+    assert!(
+        desktop["right"].as_f64().expect("right") <= 800.5,
+        "{desktop}"
+    );
+}
+
+/// `tests/layout_width.py`'s measures of the page at `path` in viewports of these widths.
+fn layout(path: &Path, widths: &[u32]) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/layout_width.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(path)
+        .args(widths.iter().map(|w| w.to_string()))
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "tests/layout_width.py failed (pip install weasyprint): {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
