@@ -1,6 +1,7 @@
 //! The digest's layout with awkward post text, through the real binary: long words and URLs
 //! wrap instead of widening the HTML past a phone's screen (checked on the inlined markup, and
-//! laid out by a real CSS engine, Python WeasyPrint: `tests/layout_width.py`).
+//! laid out by a real CSS engine, Python WeasyPrint: `tests/layout_width.py`), and the text
+//! part is wrapped at 72 columns without breaking a word or a URL.
 
 mod common;
 
@@ -151,6 +152,10 @@ impl Issue {
     fn html(&self) -> String {
         std::fs::read_to_string(self.file("html")).expect("html")
     }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(self.file("txt")).expect("txt")
+    }
 }
 
 fn select<'a>(doc: &'a Html, css: &str) -> Vec<ElementRef<'a>> {
@@ -282,4 +287,140 @@ fn layout(path: &Path, widths: &[u32]) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("json")
+}
+
+/// The columns a line takes.
+fn columns(line: &str) -> usize {
+    line.chars().count()
+}
+
+/// A line that cannot be wrapped: one word (a URL, the long title) after any indentation and
+/// list marker, or a label and its link.
+fn unbreakable(line: &str) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    match words.as_slice() {
+        [_] => true,
+        ["*" | "-", _] => true,
+        [.., label, url] => label.ends_with(':') && url.starts_with("https://"),
+        _ => false,
+    }
+}
+
+/// The text part is wrapped at 72 columns (only lines over 78 are), at spaces only: a long URL
+/// or word stays whole on a line of its own, and a list item's continuation lines keep its
+/// indentation. So is the text part of the message as mailed.
+#[test]
+fn the_text_part_is_wrapped_at_72_columns_without_breaking_words_or_urls() {
+    let issue = Issue::new();
+    let text = issue.text();
+    for l in text.lines() {
+        assert!(
+            columns(l) <= 78 || unbreakable(l),
+            "a line of {} columns: {l:?}\n{text}",
+            columns(l)
+        );
+    }
+    // The URL and the long word whole, on lines of their own.
+    assert!(text.lines().any(|l| l == FORM_URL), "{text}");
+    assert!(text.lines().any(|l| l == long_word()), "{text}");
+    assert!(
+        text.lines().any(|l| l == format!("* {}", long_word())),
+        "{text}"
+    );
+    // The excerpt: wrapped, none of its words broken or lost.
+    let start = text.find("Register with the form").expect("excerpt");
+    let paragraph = &text[start..text[start..].find("\n\n").expect("end") + start];
+    assert!(paragraph.lines().count() > 2, "{paragraph}");
+    assert!(
+        paragraph.lines().all(|l| columns(l) <= 72 || l == FORM_URL),
+        "{paragraph}"
+    );
+    assert_eq!(
+        paragraph.split_whitespace().collect::<Vec<_>>(),
+        form_excerpt().split_whitespace().collect::<Vec<_>>()
+    );
+    // A headline and a related title too long for a line: continued under their text.
+    let headline = format!("* {LONG_TITLE}");
+    let related = format!("  - {LONG_TITLE}");
+    for (item, indent) in [(&headline, 2), (&related, 4)] {
+        let wrapped = wrapped_item(&text, item);
+        assert!(wrapped.len() > 1, "{item:?} is not wrapped:\n{text}");
+        for (i, l) in wrapped.iter().enumerate() {
+            assert!(columns(l) <= 72, "{l:?}");
+            if i > 0 {
+                let lead = l.len() - l.trim_start().len();
+                assert_eq!(lead, indent, "continuation {l:?} of {item:?}");
+            }
+        }
+    }
+    // Lines up to 78 columns are left as the template wrote them.
+    assert!(
+        text.contains("\nView in a browser: http://feeds.test/events/digest/2026-W47.html\n"),
+        "{text}"
+    );
+
+    // What is mailed is that text.
+    let eml = issue.file("eml");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg("parse")
+        .arg(&eml)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mailed = m["parts"][0]["body"].as_str().expect("text part");
+    assert_eq!(mailed.replace("\r\n", "\n"), text);
+}
+
+/// The lines `item` was wrapped into in `text`: from the line it starts on, as many as hold
+/// its words.
+fn wrapped_item(text: &str, item: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let head: String = item.chars().take(12).collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with(&head))
+        .unwrap_or_else(|| panic!("{item:?} not found in\n{text}"));
+    let mut out: Vec<String> = Vec::new();
+    let mut joined = String::new();
+    for l in &lines[start..] {
+        out.push((*l).to_owned());
+        joined = out.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
+        if joined.len() >= item.trim().len() {
+            break;
+        }
+    }
+    assert_eq!(joined, item.trim(), "{item:?} wrapped as {out:?}");
+    out
+}
+
+/// A template the user overrides is wrapped the same way.
+#[test]
+fn a_user_text_template_is_wrapped_too() {
+    let template = "{{ title }}\n\
+        {% for e in entries %}{{ e.title }} ({{ e.authors | join(\", \") }}): {{ e.excerpt }}\n\
+        {% endfor %}Unsubscribe: {{ unsubscribe_url }}\n";
+    let issue = Issue::with_templates(&[("digest.txt", template)]);
+    let text = issue.text();
+    for l in text.lines() {
+        assert!(
+            columns(l) <= 78 || unbreakable(l),
+            "a line of {} columns: {l:?}\n{text}",
+            columns(l)
+        );
+    }
+    assert!(text.lines().any(|l| l == FORM_URL), "{text}");
+    assert!(
+        text.contains("\nRegister for the workshop (Ben Okafor): Register with the form at\n"),
+        "{text}"
+    );
+    // `check` accepts it.
+    let (code, stdout, stderr) = feedwright(&issue.dir.path().join("config.toml"), &["check"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
 }

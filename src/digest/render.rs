@@ -1,7 +1,8 @@
 //! Rendering an issue: the template context, the three templates, CSS inlining and the size cap.
 //!
 //! Owns: the context the templates see (documented in the README), loading the built-in
-//! templates or their overrides from the user's `templates/` folder, and the issue's two
+//! templates or their overrides from the user's `templates/` folder, the text part's line
+//! wrapping ([`text`]), and the issue's two
 //! versions: the web copy, which holds every post, and the mail, shrunk when its HTML part is
 //! too large as sent (its "and N more" links the web copy). Must not: read the store, the clock or the
 //! network; the caller passes the selected entries and every date.
@@ -20,6 +21,8 @@ use super::related::strip_tags;
 use super::week::WeekRange;
 use crate::model::{DateSource, Link};
 use crate::store::StoredEntry;
+
+mod text;
 
 /// File name of the HTML template.
 pub const HTML_TEMPLATE: &str = "digest.html";
@@ -333,7 +336,7 @@ pub fn render_context(
     let subject = templates.render(SUBJECT_TEMPLATE, &ctx)?;
     ctx.subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
     refuse_empty(templates, SUBJECT_TEMPLATE, &ctx.subject, "the subject")?;
-    let text = normalize_text(&templates.render(TEXT_TEMPLATE, &ctx)?);
+    let text = text::wrap_lines(&normalize_text(&templates.render(TEXT_TEMPLATE, &ctx)?));
     refuse_empty(templates, TEXT_TEMPLATE, &text, "the text part")?;
     let raw_html = templates.render(HTML_TEMPLATE, &ctx)?;
     refuse_empty(templates, HTML_TEMPLATE, &raw_html, "the HTML part")?;
