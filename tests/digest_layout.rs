@@ -1,7 +1,9 @@
 //! The digest's layout with awkward post text, through the real binary: long words and URLs
 //! wrap instead of widening the HTML past a phone's screen (checked on the inlined markup, and
-//! laid out by a real CSS engine, Python WeasyPrint: `tests/layout_width.py`), and the text
-//! part is wrapped at 72 columns without breaking a word or a URL.
+//! laid out by a real CSS engine, Python WeasyPrint: `tests/layout_width.py`), right-to-left
+//! titles, names and excerpts are isolated from the text around them in both parts (the text
+//! part's display order checked with the Unicode bidi algorithm), and the text part is wrapped
+//! at 72 columns without breaking a word or a URL.
 
 mod common;
 
@@ -10,6 +12,7 @@ use std::process::Command;
 
 use common::{dir_config, feedwright, write_config};
 use scraper::{ElementRef, Html, Selector};
+use unicode_bidi::{BidiInfo, Level};
 
 /// A single 270-character word, as a post title.
 fn long_word() -> String {
@@ -289,9 +292,150 @@ fn layout(path: &Path, widths: &[u32]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("json")
 }
 
-/// The columns a line takes.
+/// In the HTML each piece of post text sits in an element of its own direction (`dir="auto"`):
+/// a right-to-left title, name, category, excerpt or related title neither reorders the text
+/// around it nor is reordered by it.
+#[test]
+fn right_to_left_pieces_are_isolated_in_the_html() {
+    let issue = Issue::new();
+    let html = issue.html();
+    let doc = Html::parse_document(&html);
+    // The issue itself is left to right, even shown inside a right-to-left mail app.
+    assert_eq!(
+        select(&doc, "table.wrap")[0].value().attr("dir"),
+        Some("ltr")
+    );
+    let auto = |css: &str| {
+        let found = select(&doc, css);
+        assert!(!found.is_empty(), "no {css}");
+        for e in found {
+            assert_eq!(e.value().attr("dir"), Some("auto"), "{css}: {}", e.html());
+        }
+    };
+    auto("td.card h2 a");
+    auto("ul.headlines li");
+    auto("p.excerpt");
+    auto("ul.related li");
+    auto("p.meta span");
+    // The audit's meta line: the name and the category each isolated, in their order.
+    let meta = select(&doc, "#post-3 p.meta")[0].inner_html();
+    assert_eq!(
+        meta,
+        format!(
+            "Tue 17 Nov 2026 · <span dir=\"auto\">{RTL_AUTHOR}</span> · \
+             <span dir=\"auto\">{RTL_CATEGORY}</span>"
+        )
+    );
+    // Several names: each on its own.
+    let meta = select(&doc, "#post-1 p.meta")[0].inner_html();
+    assert_eq!(
+        meta,
+        "Thu 19 Nov 2026 · <span dir=\"auto\">Hiro Nakamura</span>, \
+         <span dir=\"auto\">Ana Ruiz</span> · <span dir=\"auto\">Trade Policy</span>"
+    );
+    // The hidden preheader, which inbox previews show as plain text, isolates it like the text
+    // part does.
+    let preheader = select(&doc, "div.preheader")[0].text().collect::<String>();
+    assert!(
+        preheader.contains(&format!(" · \u{2068}{RTL_TITLE}\u{2069} ·")),
+        "{preheader:?}"
+    );
+    let title = select(&doc, "#post-3 h2 a")[0];
+    assert_eq!(title.text().collect::<String>(), RTL_TITLE);
+    let related: Vec<String> = select(&doc, "#post-3 ul.related li")
+        .iter()
+        .map(|li| li.text().collect())
+        .collect();
+    assert_eq!(related, [RTL_RELATED]);
+}
+
+/// How a line of the text part shows in a left-to-right mail reader: the Unicode bidi
+/// algorithm's visual order for a left-to-right paragraph, without the (invisible) controls.
+fn display_ltr(line: &str) -> String {
+    display(line, Level::ltr())
+}
+
+fn display(line: &str, level: Level) -> String {
+    let info = BidiInfo::new(line, Some(level));
+    let para = &info.paragraphs[0];
+    info.reorder_line(para, para.range.clone())
+        .chars()
+        .filter(|c| !matches!(c, '\u{2066}'..='\u{2069}' | '\u{202A}'..='\u{202E}'))
+        .collect()
+}
+
+fn strip_isolates(s: &str) -> String {
+    s.replace(['\u{2068}', '\u{2069}'], "")
+}
+
+/// In the text part a piece of post text holding right-to-left characters is isolated (U+2068
+/// … U+2069), so it shows in its own order and leaves the line's order alone; pieces without
+/// any are left as they are.
+#[test]
+fn right_to_left_pieces_display_in_order_in_the_text_part() {
+    let issue = Issue::new();
+    let text = issue.text();
+    let line = |start: &str| -> String {
+        text.lines()
+            .find(|l| strip_isolates(l).starts_with(start))
+            .unwrap_or_else(|| panic!("no line starting {start:?} in\n{text}"))
+            .to_owned()
+    };
+    let rtl_shown = |s: &str| display(s, Level::rtl());
+
+    // The meta line: date, then the author, then the category, left to right.
+    let meta = line("Tue 17 Nov 2026 · ");
+    assert_eq!(
+        display_ltr(&meta),
+        format!(
+            "Tue 17 Nov 2026 · {} · {}",
+            rtl_shown(RTL_AUTHOR),
+            rtl_shown(RTL_CATEGORY)
+        ),
+        "{meta:?}"
+    );
+    // Without the isolates the bidi algorithm swaps the author and the category.
+    assert_ne!(display_ltr(&strip_isolates(&meta)), display_ltr(&meta));
+
+    // The title, alone on its line and as a headline, shows as right-to-left text does.
+    for (prefix, title) in [
+        ("", line(RTL_TITLE)),
+        ("* ", line(&format!("* {RTL_TITLE}"))),
+    ] {
+        assert_eq!(
+            display_ltr(&title),
+            format!("{prefix}{}", rtl_shown(RTL_TITLE)),
+            "{title:?}"
+        );
+        assert_ne!(display_ltr(&strip_isolates(&title)), display_ltr(&title));
+    }
+    // The related title under its list marker.
+    let related = line(&format!("  - {RTL_RELATED}"));
+    assert_eq!(
+        display_ltr(&related),
+        format!("  - {}", rtl_shown(RTL_RELATED)),
+        "{related:?}"
+    );
+
+    // Left-to-right pieces get no controls.
+    assert!(
+        text.contains("Thu 19 Nov 2026 · Hiro Nakamura, Ana Ruiz · Trade Policy\n"),
+        "{text}"
+    );
+    let controls = text
+        .lines()
+        .filter(|l| l.contains(['\u{2068}', '\u{2069}']))
+        .count();
+    let rtl_lines = text
+        .lines()
+        .filter(|l| l.chars().any(|c| ('\u{0590}'..='\u{08FF}').contains(&c)))
+        .count();
+    assert_eq!(controls, rtl_lines, "{text}");
+}
+
+/// The columns a line takes, the bidi controls (zero width) left out.
 fn columns(line: &str) -> usize {
-    line.chars().count()
+    strip_isolates(line).chars().count()
 }
 
 /// A line that cannot be wrapped: one word (a URL, the long title) after any indentation and
@@ -400,11 +544,12 @@ fn wrapped_item(text: &str, item: &str) -> Vec<String> {
     out
 }
 
-/// A template the user overrides is wrapped the same way.
+/// A template the user overrides is wrapped the same way, and may isolate pieces with the
+/// `isolate` filter; one that does not use it still renders.
 #[test]
-fn a_user_text_template_is_wrapped_too() {
+fn a_user_text_template_is_wrapped_too_and_may_isolate_pieces() {
     let template = "{{ title }}\n\
-        {% for e in entries %}{{ e.title }} ({{ e.authors | join(\", \") }}): {{ e.excerpt }}\n\
+        {% for e in entries %}{{ e.title | isolate }} ({{ e.authors | map(\"isolate\") | join(\", \") }}): {{ e.excerpt }}\n\
         {% endfor %}Unsubscribe: {{ unsubscribe_url }}\n";
     let issue = Issue::with_templates(&[("digest.txt", template)]);
     let text = issue.text();
@@ -416,9 +561,15 @@ fn a_user_text_template_is_wrapped_too() {
         );
     }
     assert!(text.lines().any(|l| l == FORM_URL), "{text}");
+    let rtl = text
+        .lines()
+        .find(|l| l.contains(RTL_AUTHOR))
+        .expect("the RTL post");
     assert!(
-        text.contains("\nRegister for the workshop (Ben Okafor): Register with the form at\n"),
-        "{text}"
+        rtl.starts_with(&format!(
+            "\u{2068}{RTL_TITLE}\u{2069} (\u{2068}{RTL_AUTHOR}\u{2069}): "
+        )),
+        "{rtl:?}"
     );
     // `check` accepts it.
     let (code, stdout, stderr) = feedwright(&issue.dir.path().join("config.toml"), &["check"]);
