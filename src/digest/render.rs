@@ -1,7 +1,8 @@
 //! Rendering an issue: the template context, the three templates, CSS inlining and the size cap.
 //!
 //! Owns: the context the templates see (documented in the README), loading the built-in
-//! templates or their overrides from the user's `templates/` folder, and the issue's two
+//! templates or their overrides from the user's `templates/` folder, the text part's line
+//! wrapping and bidi isolation ([`text`]), and the issue's two
 //! versions: the web copy, which holds every post, and the mail, shrunk when its HTML part is
 //! too large as sent (its "and N more" links the web copy). Must not: read the store, the clock or the
 //! network; the caller passes the selected entries and every date.
@@ -20,6 +21,8 @@ use super::related::strip_tags;
 use super::week::WeekRange;
 use crate::model::{DateSource, Link};
 use crate::store::StoredEntry;
+
+mod text;
 
 /// File name of the HTML template.
 pub const HTML_TEMPLATE: &str = "digest.html";
@@ -140,6 +143,9 @@ impl Templates {
         // (`` `e.nosuch` is undefined ``); minijinja turns it on only in debug builds. It costs
         // nothing until a template fails.
         env.set_debug(true);
+        // `{{ e.title | isolate }}`: right-to-left text kept from reordering its line in the
+        // text part (see `text::isolate`).
+        env.add_filter("isolate", |piece: String| text::isolate(&piece));
         // `.html` templates are HTML-escaped by default; the others are not escaped.
         let mut shown = HashMap::new();
         for (name, builtin) in BUILTIN {
@@ -333,7 +339,7 @@ pub fn render_context(
     let subject = templates.render(SUBJECT_TEMPLATE, &ctx)?;
     ctx.subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
     refuse_empty(templates, SUBJECT_TEMPLATE, &ctx.subject, "the subject")?;
-    let text = normalize_text(&templates.render(TEXT_TEMPLATE, &ctx)?);
+    let text = text::wrap_lines(&normalize_text(&templates.render(TEXT_TEMPLATE, &ctx)?));
     refuse_empty(templates, TEXT_TEMPLATE, &text, "the text part")?;
     let raw_html = templates.render(HTML_TEMPLATE, &ctx)?;
     refuse_empty(templates, HTML_TEMPLATE, &raw_html, "the HTML part")?;
@@ -414,9 +420,10 @@ pub fn context(
         .enumerate()
         .map(|(i, s)| entry_context(s, i, meta, excerpt_len))
         .collect();
+    // Inbox previews show it as plain text: a right-to-left title is isolated from the others.
     let preheader = entries
         .iter()
-        .map(|e| e.title.as_str())
+        .map(|e| text::isolate(&e.title))
         .collect::<Vec<_>>()
         .join(" · ");
     IssueContext {
@@ -428,7 +435,7 @@ pub fn context(
         start_date: week.first_day.format("%Y-%m-%d").to_string(),
         end_date: week.last_day.format("%Y-%m-%d").to_string(),
         date_range: date_range(week),
-        preheader: truncate(&preheader, 140),
+        preheader: text::close_isolates(&truncate(&preheader, 140)),
         post_count: entries.len() + more_count,
         entries,
         more_count,
