@@ -2357,7 +2357,12 @@ fn smtps_checks_the_certificate_and_smtp_tls_ca_trusts_a_private_ca() {
     let err = fx.run(&fx.opts()).expect_err("an untrusted certificate");
     let shown = err.to_string();
     assert!(
-        shown.contains("certificate is not trusted") && shown.contains("digest.smtp_tls_ca"),
+        shown.contains(
+            "(the server's TLS certificate is not trusted: for a certificate from a private CA, \
+             set digest.smtp_tls_ca to that CA's certificate (PEM); opportunistic STARTTLS \
+             (smtp:// to a relay on loopback, or with require_tls = false) checks no \
+             certificate)"
+        ),
         "{shown}"
     );
     assert!(sink.messages().is_empty());
@@ -2448,6 +2453,11 @@ fn a_sender_at_an_internationalized_domain_is_sent_in_ascii() {
         "from = \"Negotiation Digest <digest@example.org>\"",
         "from = \"Dïgest <digest@münchen.example>\"",
     );
+    replace_in_config(
+        &fx,
+        "public_url = \"https://example.org/feeds/\"",
+        "public_url = \"https://bücher.example/my feeds/\"",
+    );
     fx.run(&fx.opts()).expect("sent");
     let msgs = sink.messages();
     assert_eq!(msgs.len(), 1);
@@ -2466,6 +2476,11 @@ fn a_sender_at_an_internationalized_domain_is_sent_in_ascii() {
         "{h}"
     );
     assert_eq!(m["list_id"]["id"], "negotiation.xn--mnchen-3ya.example");
+    assert_eq!(
+        h["List-Archive"],
+        "<https://xn--bcher-kva.example/my%20feeds/negotiation/digest/index.html>",
+        "{h}"
+    );
 }
 
 /// Headers for automatic mail: no out-of-office reply goes back to the sender (RFC 3834),

@@ -748,15 +748,19 @@ fn explained(e: &SmtpError, settings: &SmtpSettings) -> String {
             .to_owned()
     } else if words.contains("No compatible authentication mechanism") {
         format!(
-            "credentials are set ({vars}) but the server offers no way to log in that feedwright              speaks (AUTH PLAIN or LOGIN); servers often offer it only after STARTTLS"
+            "credentials are set ({vars}) but the server offers no way to log in that feedwright \
+             speaks (AUTH PLAIN or LOGIN); servers often offer it only after STARTTLS"
         )
     } else if words.contains("invalid peer certificate") {
-        "the server's TLS certificate is not trusted: for a certificate from a private CA, set          digest.smtp_tls_ca to that CA's certificate (PEM); a relay on loopback reached with          smtp:// is not checked"
+        "the server's TLS certificate is not trusted: for a certificate from a private CA, set \
+         digest.smtp_tls_ca to that CA's certificate (PEM); opportunistic STARTTLS (smtp:// to \
+         a relay on loopback, or with require_tls = false) checks no certificate"
             .to_owned()
     } else if settings.url.starts_with("smtps:")
         && (words.contains("corrupt message") || words.contains("InvalidContentType"))
     {
-        "the server did not answer in TLS: smtps:// is TLS from the first byte (port 465); a          server that starts in plain text and offers STARTTLS (port 25 or 587) is smtp://"
+        "the server did not answer in TLS: smtps:// is TLS from the first byte (port 465); a \
+         server that starts in plain text and offers STARTTLS (port 25 or 587) is smtp://"
             .to_owned()
     } else if words.contains("incomplete response") {
         "the server closed the connection before it answered".to_owned()

@@ -644,7 +644,8 @@ fn run_once(
     // `now` only chooses the week: the message is dated, and the issue recorded, at the time
     // it is sent (a retry of the same week gets a new `Date`, with the same `Message-ID`).
     let sending_at = Utc::now();
-    let archive_url = plan.meta(&week).archive_url;
+    // In ASCII, as `List-Unsubscribe` is: a mail client reads the header's URL as it is.
+    let archive_url = ascii_url(&plan.meta(&week).archive_url);
     let message = |to: &[String]| {
         mail::build_message(&mail::MessageParts {
             from: &plan.digest.from,
