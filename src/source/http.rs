@@ -7,7 +7,8 @@
 //! `min_interval_ms` or `Crawl-delay`, and at most `per_host_concurrency` in flight), retries with
 //! exponential backoff and jitter (`backon`) honouring `Retry-After`, conditional GET with the
 //! validators it is handed, the body limit enforced while streaming, an HTML body that a closed
-//! connection may have cut short refused ([`cut_short`]), the per-source request budget
+//! connection may have cut short asked for again and refused unless it comes back whole or the
+//! same ([`cut_short`]), the per-source request budget
 //! and request statistics (requests, 304s, bytes, and every request's outcome by HTTP status, see
 //! [`FetchStats::by_status`]). Must not: parse documents, decide what to fetch, or touch the store
 //! (validators and robots.txt copies come in and go out as plain data).
@@ -56,7 +57,8 @@ pub enum FetchError {
     #[error("redirects to {0}, which is not an http(s) address")]
     NotHttp(String),
     /// An HTML body whose end only the server closing the connection marked, and which stops
-    /// before `</body>` or `</html>` (see [`cut_short`]): most likely a connection dropped midway.
+    /// before `</body>` or `</html>` (see [`cut_short`]), twice, at different places: most
+    /// likely a connection dropped midway.
     #[error("cut short: the connection closed before </html>")]
     CutShort,
     #[error("response body larger than the {0}-byte limit")]
@@ -670,23 +672,62 @@ impl Fetcher {
         if let Some(l) = limiter {
             l.until_ready().await;
         }
-        let (status, result) = self.send(url, validators, limit, truncate).await;
+        let (status, result, suspect) = self.send(url, validators, limit, truncate).await;
+        if !suspect {
+            self.count(status, &result);
+            return result;
+        }
+        // It may be cut short (see [`cut_short`]): asked for again, like any request (the
+        // budget, the courtesy delay). A complete answer settles it; the same bytes again are
+        // the page as the server sends it (one that leaves out the optional end tags: a
+        // connection dropped midway would not stop at the same byte twice); anything else is
+        // an answer cut short, never kept, nor its validators. An answer not taken counts as
+        // one that did not come whole.
+        if self.used.fetch_add(1, Ordering::SeqCst) >= self.max_requests {
+            self.count_status("error");
+            return Err(FetchError::Budget(self.max_requests));
+        }
+        if let Some(l) = limiter {
+            l.until_ready().await;
+        }
+        let (again_status, again, still) = self.send(url, None, limit, truncate).await;
+        let same = matches!(
+            (&result, &again),
+            (Ok(Conditional::Modified(a)), Ok(Conditional::Modified(b))) if a.body == b.body
+        );
+        if !still {
+            self.count_status("error");
+            self.count(again_status, &again);
+            again
+        } else if same {
+            self.count(status, &result);
+            self.count(again_status, &again);
+            result
+        } else {
+            self.count_status("error");
+            self.count_status("error");
+            Err(FetchError::CutShort)
+        }
+    }
+
+    /// Count one answer in the request metrics: its status, or why none came.
+    fn count(&self, status: Option<u16>, result: &Result<Conditional, FetchError>) {
         match status {
             Some(code) => self.count_status(&code.to_string()),
             None => self.count_status(result.as_ref().err().map_or("error", transport_label)),
         }
-        result
     }
 
     /// Send one request and read its answer; returns the HTTP status when a complete answer
-    /// (or one refused for its size) arrived, `None` when the transport failed.
+    /// (or one refused for its size) arrived, `None` when the transport failed, and whether the
+    /// answer may be cut short ([`cut_short`]): [`Fetcher::once`] decides.
     async fn send(
         &self,
         url: &Url,
         validators: Option<&Validators>,
         limit: usize,
         truncate: bool,
-    ) -> (Option<u16>, Result<Conditional, FetchError>) {
+    ) -> (Option<u16>, Result<Conditional, FetchError>, bool) {
         let mut req = self.client.get(url.clone()).header(header::ACCEPT, ACCEPT);
         // A URL with credentials of its own is sent with those (by reqwest).
         if url.username().is_empty() && url.password().is_none() {
@@ -705,12 +746,12 @@ impl Fetcher {
         }
         let mut resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => return (None, Err(classify(e))),
+            Err(e) => return (None, Err(classify(e)), false),
         };
         let status = resp.status().as_u16();
         if status == 304 {
             self.not_modified.fetch_add(1, Ordering::SeqCst);
-            return (Some(status), Ok(Conditional::NotModified));
+            return (Some(status), Ok(Conditional::NotModified), false);
         }
         if status == 429 || status == 503 {
             if let Some(after) = retry_after(resp.headers(), Utc::now()) {
@@ -720,9 +761,10 @@ impl Fetcher {
                         status,
                         after_secs: after,
                     }),
+                    false,
                 );
             }
-            return (Some(status), Err(FetchError::Status(status)));
+            return (Some(status), Err(FetchError::Status(status)), false);
         }
         if resp.status().is_redirection()
             && let Some(target) = redirect_location(&resp)
@@ -735,16 +777,16 @@ impl Fetcher {
             } else {
                 FetchError::Status(status)
             };
-            return (Some(status), Err(error));
+            return (Some(status), Err(error), false);
         }
         if !resp.status().is_success() {
-            return (Some(status), Err(FetchError::Status(status)));
+            return (Some(status), Err(FetchError::Status(status)), false);
         }
         if !truncate
             && let Some(len) = resp.content_length()
             && len > limit as u64
         {
-            return (Some(status), Err(FetchError::TooLarge(limit as u64)));
+            return (Some(status), Err(FetchError::TooLarge(limit as u64)), false);
         }
         let final_url = resp.url().clone();
         let version = resp.version();
@@ -759,7 +801,7 @@ impl Fetcher {
                 Ok(Some(c)) => c,
                 Ok(None) => break,
                 // The answer was cut short: no complete response, counted as a transport failure.
-                Err(e) => return (None, Err(classify(e))),
+                Err(e) => return (None, Err(classify(e)), false),
             };
             self.bytes.fetch_add(chunk.len() as u64, Ordering::SeqCst);
             if body.len() + chunk.len() > limit {
@@ -767,14 +809,11 @@ impl Fetcher {
                     body.extend_from_slice(&chunk[..limit - body.len()]);
                     break;
                 }
-                return (Some(status), Err(FetchError::TooLarge(limit as u64)));
+                return (Some(status), Err(FetchError::TooLarge(limit as u64)), false);
             }
             body.extend_from_slice(&chunk);
         }
-        // Not a complete answer either: never kept, nor its validators (retried like one).
-        if !truncate && cut_short(version, &headers, content_type.as_deref(), &body) {
-            return (None, Err(FetchError::CutShort));
-        }
+        let suspect = !truncate && cut_short(version, &headers, content_type.as_deref(), &body);
         let fetched = Fetched {
             url: final_url,
             status,
@@ -783,36 +822,38 @@ impl Fetcher {
             headers,
             fetched_at: Utc::now(),
         };
-        (Some(status), Ok(Conditional::Modified(Box::new(fetched))))
+        (
+            Some(status),
+            Ok(Conditional::Modified(Box::new(fetched))),
+            suspect,
+        )
     }
 }
 
-/// Was this answer, though it ended cleanly, most likely cut short? Only an answer that declares
-/// no length can be: one whose end is the server closing the connection (HTTP/1.0, or
-/// `Connection: close`, without `Content-Length` or `Transfer-Encoding`), where a connection
-/// dropped midway looks just like the end of the page. Other answers are checked below us: a
-/// `Content-Length` or chunked body that stops short, and a compressed one missing its end, are
-/// transport errors. Of those, only HTML is judged (a feed or JSON document cut short does not
-/// parse; an HTML one does, and would be stored as a post cut short): a page, by its type (or
-/// none) and a `<html` or `<!DOCTYPE html` in its first 1024 bytes, is complete when it reaches
-/// `</body>` or `</html>`. Both tags are optional in HTML, so a page that leaves both out and
-/// is sent this way cannot be told from one cut short: it is refused too (an error that names
-/// the reason, rather than a post silently stored cut short, and mailed in the digest).
+/// Was this answer, though it ended cleanly, possibly cut short? Only an answer that declares
+/// no length can be: one whose end is the server closing the connection (HTTP/1.0 or 1.1
+/// without `Content-Length` or `Transfer-Encoding`: RFC 9112, 6.3), where a connection dropped
+/// midway looks just like the end of the page. (A compressed answer's headers are seen after
+/// decompression, which drops its `Content-Length`: it may be judged here too, though its
+/// decoder already fails a body missing its end.) Other answers are checked below us: a
+/// `Content-Length` or chunked body that stops short is a transport error. Of those, only HTML
+/// is judged (a feed or JSON document cut short does not parse; an HTML one does, and would be
+/// stored as a post cut short): a page, by its type (or none) and a `<html` or
+/// `<!DOCTYPE html` in its first 1024 bytes, is complete when it reaches `</body>` or
+/// `</html>`. Both tags are optional in HTML, so a page that leaves both out cannot be told
+/// from one cut short by its bytes alone: [`Fetcher::once`] asks for it again, and takes it
+/// when it comes back complete, or the same.
 fn cut_short(
     version: reqwest::Version,
     headers: &HeaderMap,
     content_type: Option<&str>,
     body: &[u8],
 ) -> bool {
-    let closes = version == reqwest::Version::HTTP_10
-        || (version == reqwest::Version::HTTP_11
-            && headers
-                .get_all(header::CONNECTION)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .any(|o| o.trim().eq_ignore_ascii_case("close")));
-    if !closes
+    let http1 = matches!(
+        version,
+        reqwest::Version::HTTP_10 | reqwest::Version::HTTP_11
+    );
+    if !http1
         || headers.contains_key(header::CONTENT_LENGTH)
         || headers.contains_key(header::TRANSFER_ENCODING)
     {
