@@ -900,7 +900,7 @@ async fn index(State(st): Shared) -> Response {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Health {
     /// `ok`, `failing` (some source is failing, or some feed could not be published), `no runs
-    /// yet` (no database yet) or `store unavailable`.
+    /// yet` (no database yet, or the first run is creating it) or `store unavailable`.
     pub status: String,
     /// One per configured source, in configuration order.
     pub sources: Vec<SourceHealth>,
@@ -1012,24 +1012,17 @@ pub fn read_health(cfg: &Config) -> Health {
             })
             .collect::<Vec<_>>()
     };
-    if !cfg.store.path.exists() {
-        return Health {
-            status: "no runs yet".to_owned(),
-            sources: all_unknown(),
-            feeds: feeds_unknown(),
-            last_digest: None,
-            digest_failing: None,
-            error: None,
-        };
-    }
     type Read = (
         Vec<SourceHealth>,
         Vec<FeedHealth>,
         Option<DigestHealth>,
         Option<DigestFailing>,
     );
-    let read = || -> Result<Read, StoreError> {
-        let store = Store::open_read_only(&cfg.store.path)?;
+    // `None`: nothing to read yet (no database, or the first run is creating it).
+    let read = || -> Result<Option<Read>, StoreError> {
+        let Some(store) = Store::open_read_only_if_ready(&cfg.store.path)? else {
+            return Ok(None);
+        };
         let states = store.feed_states()?;
         let feeds = feeds_unknown()
             .into_iter()
@@ -1089,10 +1082,18 @@ pub fn read_health(cfg: &Config) -> Health {
             }),
             None => None,
         };
-        Ok((sources, feeds, digest, failing))
+        Ok(Some((sources, feeds, digest, failing)))
     };
     match read() {
-        Ok((sources, feeds, last_digest, digest_failing)) => Health {
+        Ok(None) => Health {
+            status: "no runs yet".to_owned(),
+            sources: all_unknown(),
+            feeds: feeds_unknown(),
+            last_digest: None,
+            digest_failing: None,
+            error: None,
+        },
+        Ok(Some((sources, feeds, last_digest, digest_failing))) => Health {
             status: if sources.iter().any(|s| s.state == "failing")
                 || feeds.iter().any(|f| f.state == "failing")
             {
@@ -1143,16 +1144,14 @@ async fn healthz(State(st): Shared) -> Response {
 pub fn read_metrics(cfg: &Config) -> String {
     let mut readable = Family::new(
         "feedwright_store_readable",
-        "1 when the database could be read for this scrape, 0 when it does not exist yet or failed.",
+        "1 when the database could be read for this scrape, 0 when it does not exist yet (or the first run is creating it) or failed.",
         Kind::Gauge,
     );
-    let store = if cfg.store.path.exists() {
-        Store::open_read_only(&cfg.store.path)
-            .map_err(|e| tracing::warn!("metrics: {e}"))
-            .ok()
-    } else {
-        None
-    };
+    // Nothing to read yet (no database, or the first run creating it) is no failure to log.
+    let store = Store::open_read_only_if_ready(&cfg.store.path)
+        .map_err(|e| tracing::warn!("metrics: {e}"))
+        .ok()
+        .flatten();
     let families = store.and_then(|s| {
         metric_families(cfg, &s)
             .map_err(|e| tracing::warn!("metrics: {e}"))
