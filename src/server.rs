@@ -4,7 +4,8 @@
 //! Owns: the HTTP side of `[server]` — binding `server.listen`, the accept loop and its limits
 //! (connections at once, header-read and stalled-write timeouts, request head size, `Host`),
 //! stopping (no connection it accepted outlives `serve`: those still busy after the caller's
-//! grace period are closed), content types, validators and conditional answers, gzip with `Vary: Accept-Encoding`,
+//! grace period are closed), content types, validators (a `Last-Modified` only once its second
+//! is over) and conditional answers, gzip with `Vary: Accept-Encoding`,
 //! `Cache-Control`, refusing paths that leave `output_dir` or hold control characters, and
 //! turning what the store recorded into health (credentials removed) and Prometheus figures. Files are read by tower-http `ServeDir` (the file's strong `ETag` from size
 //! and mtime in nanoseconds, `Last-Modified`, 304 for `If-None-Match` including `*` and for
@@ -517,6 +518,9 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
     if if_range == Some(IfRange::Never) {
         range = None;
     }
+    // Whether `If-Modified-Since` is left out: the file's modification time is in the second
+    // being lived, where a date cannot tell two versions apart.
+    let mut date_unusable = false;
     let (mut res, variant) = loop {
         let variant = Variant {
             browser: for_browser,
@@ -524,7 +528,13 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         };
         let mut sd = st.serve_dir.clone();
         let res = match sd
-            .try_call(file_request(&parts, variant, range.as_deref(), Utc::now()))
+            .try_call(file_request(
+                &parts,
+                variant,
+                range.as_deref(),
+                date_unusable,
+                Utc::now(),
+            ))
             .await
         {
             Ok(res) => res.map(Body::new),
@@ -544,6 +554,19 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
                 return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file\n");
             }
         };
+        // A date is a weak validator within its own second (RFC 9110 §8.8.2.2): the file may
+        // change again within it and keep its `Last-Modified`. So a `304` for a date alone is
+        // not given while the second of the file actually opened is not over (the request is
+        // answered again without the date), and that file gets no `Last-Modified` (below).
+        if res.status() == StatusCode::NOT_MODIFIED
+            && !date_unusable
+            && parts.headers.contains_key(header::IF_MODIFIED_SINCE)
+            && !parts.headers.contains_key(header::IF_NONE_MATCH)
+            && !date_is_strong(header_str(&res, header::LAST_MODIFIED), Utc::now())
+        {
+            date_unusable = true;
+            continue;
+        }
         // If-Range is judged on the file actually opened (it may have been replaced since the
         // client's copy, or while this request ran): when it does not hold, the range is
         // dropped and the whole representation sent (RFC 9110 §13.1.5).
@@ -566,6 +589,11 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         }
         break (res, variant);
     };
+    // A date that a later change within the same second would keep is not offered as a
+    // validator: readers revalidate with the ETag.
+    if !date_is_strong(header_str(&res, header::LAST_MODIFIED), Utc::now()) {
+        res.headers_mut().remove(header::LAST_MODIFIED);
+    }
     // The file's own ETag, before it names the representation: it keys the gzip copy.
     let file_etag = header_str(&res, header::ETAG).map(str::to_owned);
     if let Some(etag) = file_etag.as_deref().and_then(|e| variant.etag(e))
@@ -674,14 +702,24 @@ fn header_str(res: &Response, name: header::HeaderName) -> Option<&str> {
     res.headers().get(name)?.to_str().ok()
 }
 
+/// Whether a `Last-Modified` value (as `ServeDir` sends it) is a strong validator at `now`:
+/// its second is over, so any later change of the file has a later date. A missing or
+/// unreadable value is not.
+fn date_is_strong(last_modified: Option<&str>, now: DateTime<Utc>) -> bool {
+    last_modified
+        .and_then(representation::parse_http_date)
+        .is_some_and(|date| now >= date + chrono::Duration::seconds(1))
+}
+
 /// The request `ServeDir` answers for `variant`: the method and path, the date conditions as
-/// sent (but an `If-Modified-Since` after `now` left out), `If-None-Match` / `If-Match`
-/// rewritten into the file's ETags, and `range` if one is served. `Accept-Encoding` and
-/// `If-Range` are handled here, not there.
+/// sent (but an `If-Modified-Since` after `now`, or any when `no_modified_since`, left out),
+/// `If-None-Match` / `If-Match` rewritten into the file's ETags, and `range` if one is served.
+/// `Accept-Encoding` and `If-Range` are handled here, not there.
 fn file_request(
     parts: &Parts,
     variant: Variant,
     range: Option<&str>,
+    no_modified_since: bool,
     now: DateTime<Utc>,
 ) -> Request {
     let mut req = Request::new(Body::empty());
@@ -691,7 +729,8 @@ fn file_request(
     for name in [header::IF_MODIFIED_SINCE, header::IF_UNMODIFIED_SINCE] {
         if let Some(v) = parts.headers.get(&name) {
             if name == header::IF_MODIFIED_SINCE
-                && representation::is_future_date(v.to_str().unwrap_or(""), now)
+                && (no_modified_since
+                    || representation::is_future_date(v.to_str().unwrap_or(""), now))
             {
                 continue;
             }

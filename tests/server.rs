@@ -108,6 +108,9 @@ impl Fixture {
         std::fs::write(&path, config).expect("write config");
         let cfg = Config::load(&path).expect("valid config");
         publish(&cfg, &[entry("one", "Body one")]);
+        // Published a while ago: their `Last-Modified` second is over, so the files have one
+        // (a file changed within the current second has none).
+        age_files(&cfg.output_dir);
         let served = Served::start(&cfg).await;
         Fixture {
             dir,
@@ -442,6 +445,19 @@ fn set_mtime(path: &Path, t: DateTime<Utc>, nanos: u32) {
         .expect("open")
         .set_modified(time)
         .expect("set mtime");
+}
+
+/// Set the modification time of every file under `dir` to a minute ago.
+fn age_files(dir: &Path) {
+    let then = Utc::now() - chrono::Duration::minutes(1);
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            age_files(&path);
+        } else {
+            set_mtime(&path, then, 0);
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -196,3 +196,79 @@ mod store_being_created {
         );
     }
 }
+
+/// `Last-Modified` within its own second.
+mod validators {
+    use super::*;
+    use chrono::{DateTime, Timelike, Utc};
+
+    /// An HTTP-date as servers send it (IMF-fixdate).
+    fn http_date(t: DateTime<Utc>) -> String {
+        t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+    }
+
+    /// Two versions of a file written within one second (two runs in a row): a reader revalidating
+    /// with the date it got must not be told the second version is the first. Within its second
+    /// the file has no `Last-Modified`, and a date alone gets no 304.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_change_within_the_same_second_is_not_hidden_by_if_modified_since() {
+        let s = Served::start("").await;
+        let file = s.cfg.output_dir.join("daily/atom.xml");
+        let url = format!("http://{}/daily/atom.xml", s.addr);
+        let c = reqwest::Client::new();
+        let mut checked = false;
+        for _ in 0..5 {
+            // Start early in a second, so that both versions and the requests fit in it.
+            let into = Utc::now().nanosecond() % 1_000_000_000;
+            tokio::time::sleep(Duration::from_nanos(
+                u64::from(1_000_000_000 - into) + 20_000_000,
+            ))
+            .await;
+            let second = Utc::now().with_nanosecond(0).expect("second");
+            std::fs::write(&file, "<feed>first</feed>\n").expect("write");
+            let first = c.get(&url).send().await.expect("get");
+            let no_date = first.headers().get("last-modified").is_none();
+            let etag = first.headers()["etag"].to_str().expect("etag").to_owned();
+            std::fs::write(&file, "<feed>second, longer</feed>\n").expect("write");
+            let by_date = c
+                .get(&url)
+                .header("if-modified-since", http_date(second))
+                .send()
+                .await
+                .expect("get");
+            let by_date_status = by_date.status();
+            let body = by_date.text().await.expect("body");
+            let by_etag = c
+                .get(&url)
+                .header("if-none-match", &etag)
+                .send()
+                .await
+                .expect("get");
+            if Utc::now().with_nanosecond(0).expect("second") != second {
+                continue; // the second ended meanwhile: try again
+            }
+            assert!(no_date, "Last-Modified sent within its own second");
+            assert_eq!(by_date_status, 200, "If-Modified-Since within the second");
+            assert_eq!(body, "<feed>second, longer</feed>\n");
+            assert_eq!(by_etag.status(), 200, "the old ETag");
+            checked = true;
+            break;
+        }
+        assert!(checked, "never managed both writes within one second");
+        // Once the second is over the date is a validator again.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let res = c.get(&url).send().await.expect("get");
+        let date = res.headers()["last-modified"]
+            .to_str()
+            .expect("date")
+            .to_owned();
+        let res = c
+            .get(&url)
+            .header("if-modified-since", &date)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), 304);
+        s.stop().await;
+    }
+}
