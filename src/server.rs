@@ -2,10 +2,10 @@
 //! and `/metrics`.
 //!
 //! Owns: the HTTP side of `[server]` — binding `server.listen`, the accept loop and its limits
-//! (connections at once, header-read and stalled-write timeouts, request head size, `Host`),
-//! stopping (no connection it accepted outlives `serve`: those still busy after the caller's
-//! grace period are closed), content types, validators (a `Last-Modified` only once its second
-//! is over) and conditional answers, gzip with `Vary: Accept-Encoding`,
+//! (connections at once, header-read and stalled-write timeouts, request head size and header
+//! count, `Host`), stopping (no connection it accepted outlives `serve`: those still busy after
+//! the caller's grace period are closed), content types, validators (a `Last-Modified` only once
+//! its second is over) and conditional answers, gzip with `Vary: Accept-Encoding`,
 //! `Cache-Control`, refusing paths that leave `output_dir` or hold control characters, and
 //! turning what the store recorded into health (credentials removed) and Prometheus figures. Files are read by tower-http `ServeDir` (the file's strong `ETag` from size
 //! and mtime in nanoseconds, `Last-Modified`, 304 for `If-None-Match` including `*` and for
@@ -123,6 +123,10 @@ pub async fn bind(cfg: &Config) -> Result<TcpListener, ServerError> {
 /// one is answered 431 and the connection closed. Real requests stay far below it.
 pub const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
 
+/// Most header fields a request may have (hyper's default, said here so that it is documented);
+/// one with more is answered 431 and the connection closed. Browsers send about twenty.
+pub const MAX_REQUEST_HEADERS: usize = 100;
+
 /// Pause after a failed `accept` that is not about one connection (such as too many open files),
 /// so the loop does not spin while the cause lasts.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(250);
@@ -141,9 +145,10 @@ const ACCEPT_ERRORS_QUIET: Duration = Duration::from_secs(2);
 /// socket's backlog until one closes); a connection must send each request's head within
 /// `[server] timeout_secs` of its opening or of the previous answer (so an idle
 /// kept-alive connection is closed then too), is closed when its client takes nothing of an
-/// answer for as long, and a head over [`MAX_REQUEST_HEAD_BYTES`] is refused. A failing
-/// `accept` is logged once per run of failures (ended by an accept at least
-/// [`ACCEPT_ERRORS_QUIET`] after the last failure), and retried after [`ACCEPT_ERROR_PAUSE`].
+/// answer for as long, and a head over [`MAX_REQUEST_HEAD_BYTES`] or [`MAX_REQUEST_HEADERS`]
+/// fields is refused. A failing `accept` is logged once per run of failures (ended by an
+/// accept at least [`ACCEPT_ERRORS_QUIET`] after the last failure), and retried after
+/// [`ACCEPT_ERROR_PAUSE`].
 pub async fn serve(
     cfg: &Config,
     listener: TcpListener,
@@ -165,7 +170,8 @@ pub async fn serve(
         // never finishes its head may hold near it (hyper reads into spare capacity, so up to
         // about twice the limit).
         .max_header_size(MAX_REQUEST_HEAD_BYTES)
-        .max_buf_size(MAX_REQUEST_HEAD_BYTES);
+        .max_buf_size(MAX_REQUEST_HEAD_BYTES)
+        .max_headers(MAX_REQUEST_HEADERS);
     let slots = Arc::new(Semaphore::new(limits.max_connections as usize));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     // Every connection's task, so that none outlives `serve`; finished ones are reaped at each
@@ -271,11 +277,20 @@ pub fn router(cfg: &Config) -> Router {
         .route("/", get(index))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_handler))
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(static_file)
         .layer(CompressionLayer::new().compress_when(CompressWhen::default()))
         .layer(axum::middleware::map_request(choose_coding))
         .layer(axum::middleware::from_fn(check_host))
         .with_state(state)
+}
+
+/// 405, for a method other than GET or HEAD, on every path alike.
+async fn method_not_allowed() -> Response {
+    let mut res = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    res.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    res
 }
 
 /// Refuse with 400 an HTTP/1.1 request without a `Host` field, and any request with several
@@ -496,18 +511,15 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         .get::<Coding>()
         .copied()
         .unwrap_or_else(|| representation::coding(req.headers()));
-    if coding == Coding::NoneAcceptable {
-        return text(StatusCode::NOT_ACCEPTABLE, "no acceptable content coding\n");
-    }
     let (parts, _) = req.into_parts();
     if parts.method != Method::GET && parts.method != Method::HEAD {
-        let mut res = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-        res.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return res;
+        return method_not_allowed().await;
     }
+    // When no coding is acceptable, the conditions are still judged (on the unencoded
+    // representation's validators): a 304 or 412 is the answer then, anything else a 406.
+    let none_acceptable = coding == Coding::NoneAcceptable;
     // Ranges are defined for GET only (RFC 9110 §14.2), and served from the unencoded file.
-    let mut range = (parts.method == Method::GET)
+    let mut range = (parts.method == Method::GET && !none_acceptable)
         .then(|| parts.headers.get(header::RANGE)?.to_str().ok())
         .flatten()
         .and_then(representation::single_byte_range);
@@ -589,6 +601,18 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         }
         break (res, variant);
     };
+    if none_acceptable
+        && !matches!(
+            res.status(),
+            StatusCode::NOT_MODIFIED | StatusCode::PRECONDITION_FAILED
+        )
+    {
+        return text(StatusCode::NOT_ACCEPTABLE, "no acceptable content coding\n");
+    }
+    // The file server's own 404 (a file asked for as a folder, `atom.xml/`) says so like ours.
+    if res.status() == StatusCode::NOT_FOUND {
+        return text(StatusCode::NOT_FOUND, "not found\n");
+    }
     // A date that a later change within the same second would keep is not offered as a
     // validator: readers revalidate with the ETag.
     if !date_is_strong(header_str(&res, header::LAST_MODIFIED), Utc::now()) {

@@ -70,6 +70,29 @@ impl Served {
     }
 }
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+/// Send `head` on a new connection and read until the server closes it (at most `limit`):
+/// the status code (0 if none came) and the whole answer.
+fn exchange(addr: SocketAddr, head: &str, limit: Duration) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(limit)).expect("timeout");
+    s.write_all(head.as_bytes()).expect("send");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let out = String::from_utf8_lossy(&out).into_owned();
+    (status_of(&out), out)
+}
+
+fn status_of(answer: &str) -> u16 {
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
 /// A store being created reads as "no runs yet".
 mod store_being_created {
     use super::*;
@@ -269,6 +292,106 @@ mod validators {
             .await
             .expect("get");
         assert_eq!(res.status(), 304);
+        s.stop().await;
+    }
+}
+
+/// 405 and 304 before 406, uniform 404 and 405 answers, the header-count limit.
+mod status_codes {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn refusing_every_coding_comes_after_the_method_and_the_conditions() {
+        let s = Served::start("").await;
+        let c = reqwest::Client::builder()
+            .no_gzip()
+            .build()
+            .expect("client");
+        let url = format!("http://{}/daily/atom.xml", s.addr);
+        let etag = c.get(&url).send().await.expect("get").headers()["etag"]
+            .to_str()
+            .expect("etag")
+            .to_owned();
+        let refuse = |req: reqwest::RequestBuilder| req.header("accept-encoding", "identity;q=0");
+        let res = refuse(c.post(&url)).send().await.expect("post");
+        assert_eq!(res.status(), 405);
+        assert_eq!(res.headers()["allow"], "GET, HEAD");
+        for tag in ["*", etag.as_str()] {
+            let res = refuse(c.get(&url).header("if-none-match", tag))
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(res.status(), 304, "If-None-Match: {tag}");
+            assert_eq!(res.headers()["etag"], etag.as_str());
+        }
+        let res = refuse(c.get(&url).header("if-match", "\"other\""))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), 412);
+        // Nothing the conditions settle: none of the representations is acceptable.
+        for req in [
+            c.get(&url),
+            c.head(&url),
+            c.get(&url).header("range", "bytes=0-3"),
+        ] {
+            assert_eq!(refuse(req).send().await.expect("get").status(), 406);
+        }
+        let res = refuse(c.get(&url).header("if-none-match", "\"other\""))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), 406);
+        s.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn not_found_and_method_not_allowed_read_the_same_everywhere() {
+        let s = Served::start("").await;
+        let c = reqwest::Client::new();
+        let base = format!("http://{}", s.addr);
+        for path in ["/daily/atom.xml/", "/daily/missing.xml", "/nothing/"] {
+            let res = c.get(format!("{base}{path}")).send().await.expect("get");
+            assert_eq!(res.status(), 404, "{path}");
+            assert_eq!(res.text().await.expect("body"), "not found\n", "{path}");
+        }
+        for path in ["/", "/healthz", "/metrics", "/daily/atom.xml"] {
+            for method in [reqwest::Method::POST, reqwest::Method::DELETE] {
+                let res = c
+                    .request(method.clone(), format!("{base}{path}"))
+                    .send()
+                    .await
+                    .expect("send");
+                assert_eq!(res.status(), 405, "{method} {path}");
+                assert_eq!(res.headers()["allow"], "GET, HEAD", "{method} {path}");
+                assert_eq!(
+                    res.text().await.expect("body"),
+                    "method not allowed\n",
+                    "{method} {path}"
+                );
+            }
+        }
+        s.stop().await;
+    }
+
+    /// The documented limit on header fields: 100 (with `Host`) are served, 101 refused with 431.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_with_more_than_100_header_fields_is_refused_with_431() {
+        let s = Served::start("").await;
+        let addr = s.addr;
+        assert_eq!(server::MAX_REQUEST_HEADERS, 100);
+        for (fields, want) in [(100usize, 200u16), (101, 431)] {
+            // `Host` and `Connection` count.
+            let extra: String = (0..fields - 2).map(|i| format!("X-F{i}: v\r\n")).collect();
+            let head = format!(
+                "GET /daily/atom.xml HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n"
+            );
+            let (code, _) =
+                tokio::task::spawn_blocking(move || exchange(addr, &head, Duration::from_secs(5)))
+                    .await
+                    .expect("join");
+            assert_eq!(code, want, "{fields} fields");
+        }
         s.stop().await;
     }
 }
