@@ -2,10 +2,11 @@
 //! and `/metrics`.
 //!
 //! Owns: the HTTP side of `[server]` — binding `server.listen`, the accept loop and its limits
-//! (connections at once, header-read and stalled-write timeouts, request head size and header
-//! count, `Host`), stopping (no connection it accepted outlives `serve`: those still busy after
-//! the caller's grace period are closed), content types, validators (a `Last-Modified` only once
-//! its second is over) and conditional answers, gzip with `Vary: Accept-Encoding`,
+//! (connections at once, idle ones giving way to new clients at the limit, requests in progress
+//! per client address (`conns`), header-read and stalled-write timeouts, request head size and
+//! header count, `Host`), stopping (no connection it accepted outlives `serve`: those still busy
+//! after the caller's grace period are closed), content types, validators (a `Last-Modified`
+//! only once its second is over) and conditional answers, gzip with `Vary: Accept-Encoding`,
 //! `Cache-Control`, refusing paths that leave `output_dir` or hold control characters, and
 //! turning what the store recorded into health (credentials removed) and Prometheus figures. Files are read by tower-http `ServeDir` (the file's strong `ETag` from size
 //! and mtime in nanoseconds, `Last-Modified`, 304 for `If-None-Match` including `*` and for
@@ -20,6 +21,7 @@
 //! [`Store::open_read_only`], so it runs beside a `run` or the daemon holding the writer lock),
 //! write into `output_dir`, or decide when anything runs.
 
+mod conns;
 mod gzip;
 mod metrics;
 mod representation;
@@ -53,6 +55,7 @@ use crate::redact;
 use crate::store::readonly::ChangeStamp;
 use crate::store::{Store, StoreError};
 
+use conns::Conns;
 use metrics::{Family, Kind};
 use representation::{Coding, IfRange, Variant};
 
@@ -141,19 +144,45 @@ const ACCEPT_ERRORS_QUIET: Duration = Duration::from_secs(2);
 /// say) is closed: when `serve` returns, within about `grace` of `shutdown`, no connection it
 /// accepted is served any more.
 ///
-/// At most `[server] max_connections` connections are served at once (the next waits in the
-/// socket's backlog until one closes); a connection must send each request's head within
+/// At most `[server] max_connections` connections are open at once. An idle one (just opened,
+/// between two requests, or still sending a request head) never keeps a new client out: when
+/// every slot is taken and a client waits, the one idle the longest is closed; only busy
+/// connections (answering a request) make the next wait in the socket's backlog. A client
+/// address other than loopback may have [`conns::per_address_limit`] requests in progress at
+/// once (32 of 256); more are answered 503. A connection must send each request's head within
 /// `[server] timeout_secs` of its opening or of the previous answer (so an idle
 /// kept-alive connection is closed then too), is closed when its client takes nothing of an
-/// answer for as long, and a head over [`MAX_REQUEST_HEAD_BYTES`] or [`MAX_REQUEST_HEADERS`]
-/// fields is refused. A failing `accept` is logged once per run of failures (ended by an
-/// accept at least [`ACCEPT_ERRORS_QUIET`] after the last failure), and retried after
-/// [`ACCEPT_ERROR_PAUSE`].
+/// answer for as long, and a head over [`MAX_REQUEST_HEAD_BYTES`] or
+/// [`MAX_REQUEST_HEADERS`] fields is refused. A failing `accept` is logged once per run of
+/// failures (ended by an accept at least [`ACCEPT_ERRORS_QUIET`] after the last failure), and
+/// retried after [`ACCEPT_ERROR_PAUSE`].
 pub async fn serve(
     cfg: &Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
+) -> Result<(), ServerError> {
+    let max = cfg.server.clone().unwrap_or_default().max_connections as usize;
+    let conns = Conns::new(conns::per_address_limit(max), conns::Exempt::Loopback);
+    serve_until(
+        cfg,
+        listener,
+        async move {
+            shutdown.await;
+            grace
+        },
+        conns,
+    )
+    .await
+}
+
+/// [`serve`], with the grace period given by `shutdown` as it completes and the connections
+/// kept in `conns` (its per-address limit and the addresses it spares).
+pub(crate) async fn serve_until(
+    cfg: &Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = Duration> + Send + 'static,
+    conns: Arc<Conns>,
 ) -> Result<(), ServerError> {
     let addr = listener
         .local_addr()
@@ -173,7 +202,6 @@ pub async fn serve(
         .max_buf_size(MAX_REQUEST_HEAD_BYTES)
         .max_headers(MAX_REQUEST_HEADERS);
     let slots = Arc::new(Semaphore::new(limits.max_connections as usize));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     // Every connection's task, so that none outlives `serve`; finished ones are reaped at each
     // accept, which keeps the set near `max_connections`.
     let mut connections = tokio::task::JoinSet::new();
@@ -181,22 +209,13 @@ pub async fn serve(
     let mut failed_accepts = 0u64;
     let mut last_failure = Instant::now();
     tokio::pin!(shutdown);
-    loop {
-        // A slot first, then the connection: over the limit, clients wait in the backlog
-        // instead of holding a descriptor each.
-        let slot = tokio::select! {
-            () = &mut shutdown => break,
-            slot = slots.clone().acquire_owned() => match slot {
-                Ok(slot) => slot,
-                Err(_) => break,
-            },
-        };
+    let grace = 'accept: loop {
         let accepted = tokio::select! {
-            () = &mut shutdown => break,
+            grace = &mut shutdown => break 'accept grace,
             accepted = listener.accept() => accepted,
         };
-        let tcp = match accepted {
-            Ok((tcp, _)) => tcp,
+        let (tcp, peer) = match accepted {
+            Ok(accepted) => accepted,
             // The client gave up before we took it: nothing to say.
             Err(e) if is_connection_error(&e) => continue,
             Err(e) => {
@@ -209,7 +228,7 @@ pub async fn serve(
                 failed_accepts += 1;
                 last_failure = Instant::now();
                 tokio::select! {
-                    () = &mut shutdown => break,
+                    grace = &mut shutdown => break 'accept grace,
                     () = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => continue,
                 }
             }
@@ -220,29 +239,67 @@ pub async fn serve(
             );
             failed_accepts = 0;
         }
+        // A slot for it. At the limit, an idle connection makes room; while every one is busy,
+        // this client waits (and the next ones in the socket's backlog, holding no descriptor).
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => loop {
+                let became_idle = conns.some_became_idle();
+                conns.make_room();
+                tokio::select! {
+                    grace = &mut shutdown => break 'accept grace,
+                    slot = slots.clone().acquire_owned() => match slot {
+                        Ok(slot) => break slot,
+                        Err(_) => continue 'accept,
+                    },
+                    () = became_idle => {}
+                }
+            },
+        };
         // Headers and body go out in separate writes: without TCP_NODELAY, keep-alive clients
         // wait for the delayed ACK (~40 ms) on every response.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!("cannot set TCP_NODELAY: {e}");
         }
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let registered = conns.open(peer.ip());
+        let conn_state = registered.conn().clone();
+        let service = Tracked {
+            app: hyper_util::service::TowerToHyperService::new(app.clone()),
+            conns: conns.clone(),
+            conn: conn_state.clone(),
+        };
         let io = hyper_util::rt::TokioIo::new(stall::Stall::new(tcp, timeout));
-        let conn = graceful.watch(http.serve_connection(io, service));
+        let conn = http.serve_connection(io, service);
         while connections.try_join_next().is_some() {}
         connections.spawn(async move {
+            let _open = (slot, registered);
+            tokio::pin!(conn);
+            let ended = tokio::select! {
+                ended = conn.as_mut() => ended,
+                () = conn_state.told_to_close() => {
+                    if !conn_state.had_requests() {
+                        // Nothing was written to it: closed at once, whatever part of a
+                        // request head it sent (hyper would wait for the rest).
+                        return;
+                    }
+                    // Closed as soon as the answer in progress, if any, is sent.
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
             // Errors here are one client's (reset, timed out, malformed): not worth a log line.
-            if let Err(e) = conn.await {
+            if let Err(e) = ended {
                 tracing::debug!("connection ended: {e}");
             }
-            drop(slot);
         });
-    }
+    };
     drop(listener);
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        while connections.try_join_next().is_some() {}
+    conns.close_all();
+    let drained = tokio::time::timeout(grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
         tracing::info!(
             "server on {addr}: closing {} connection(s) still busy after {} ms",
             connections.len(),
@@ -251,6 +308,72 @@ pub async fn serve(
     }
     connections.shutdown().await;
     Ok(())
+}
+
+/// The service of one connection: the application, with the connection marked busy from a
+/// request's head to the end of its answer, and a request from an address over its limit
+/// refused (503).
+struct Tracked {
+    app: hyper_util::service::TowerToHyperService<Router>,
+    conns: Arc<Conns>,
+    conn: Arc<conns::Conn>,
+}
+
+impl hyper::service::Service<Request<hyper::body::Incoming>> for Tracked {
+    type Response = Response<Answer>;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = Result<Response<Answer>, std::convert::Infallible>> + Send>,
+    >;
+
+    fn call(&self, req: Request<hyper::body::Incoming>) -> Self::Future {
+        let Some(busy) = self.conns.begin(&self.conn) else {
+            let mut res = text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many requests in progress from your address; try again shortly\n",
+            );
+            let headers = res.headers_mut();
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Box::pin(std::future::ready(Ok(
+                res.map(|body| Answer { body, _busy: None })
+            )));
+        };
+        let answer = hyper::service::Service::call(&self.app, req);
+        Box::pin(async move {
+            let Ok(res) = answer.await;
+            Ok(res.map(|body| Answer {
+                body,
+                _busy: Some(busy),
+            }))
+        })
+    }
+}
+
+/// An answer's body, keeping its connection busy until it is dropped (sent or abandoned).
+struct Answer {
+    body: Body,
+    _busy: Option<conns::Busy>,
+}
+
+impl HttpBody for Answer {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, axum::Error>>> {
+        std::pin::Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// An `accept` error about one connection only (it was reset or aborted before we took it).
@@ -1620,6 +1743,91 @@ mod tests {
         assert_eq!(c.get(&short, 0).await, "render 3");
         tokio::time::sleep(Duration::from_millis(30)).await;
         assert_eq!(c.get(&short, 0).await, "render 4");
+    }
+
+    /// On real sockets: an address with as many requests in progress as it may have gets 503
+    /// for the next (loopback is spared in service: here nothing is), until one ends.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_over_the_per_address_limit_are_refused_until_one_ends() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "output_dir = \"out\"\n[[source]]\nname = \"s\"\nurl = \"https://s.example.org/\"\n\
+             [[feed]]\nname = \"f\"\nsources = [\"s\"]\n\
+             [server]\nlisten = \"127.0.0.1:0\"\nmax_connections = 16\n",
+        )
+        .expect("config");
+        let cfg = Config::load(&path).expect("valid");
+        std::fs::create_dir_all(cfg.output_dir.join("f")).expect("mkdir");
+        // Far larger than socket buffers: an answer not read stays in progress.
+        std::fs::File::create(cfg.output_dir.join("f/big.xml"))
+            .and_then(|f| f.set_len(1 << 30))
+            .expect("file");
+        let listener = bind(&cfg).await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let limit = conns::per_address_limit(16);
+        assert_eq!(limit, 4);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = cfg.clone();
+        let task = tokio::spawn(async move {
+            let conns = Conns::new(limit, conns::Exempt::Nothing);
+            let shutdown = async move {
+                let _ = stopped.await;
+                Duration::from_secs(1)
+            };
+            serve_until(&served, listener, shutdown, conns).await
+        });
+        let request = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes();
+        let mut held = Vec::new();
+        for _ in 0..limit {
+            let mut c = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            c.write_all(&request("/f/big.xml")).await.expect("send");
+            let mut first = [0u8; 12];
+            c.read_exact(&mut first).await.expect("answer");
+            assert_eq!(&first, b"HTTP/1.1 200");
+            held.push(c);
+        }
+        let answer = |path: &'static str| async move {
+            let mut c = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            c.write_all(&request(path)).await.expect("send");
+            let mut out = Vec::new();
+            // Refused answers close the connection; others are read up to their body.
+            let _ = tokio::time::timeout(Duration::from_secs(5), async {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = c.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    out.extend_from_slice(&buf[..n]);
+                    if out.windows(4).any(|w| w == b"\r\n\r\n") && !out.starts_with(b"HTTP/1.1 503")
+                    {
+                        break;
+                    }
+                }
+            })
+            .await;
+            String::from_utf8_lossy(&out).into_owned()
+        };
+        let refused = answer("/healthz").await;
+        assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+        assert!(refused.contains("retry-after: 1\r\n"), "{refused}");
+        assert!(refused.contains("connection: close\r\n"), "{refused}");
+        // One download ends: room for one more request.
+        drop(held.pop());
+        let mut served_again = false;
+        for _ in 0..50 {
+            if answer("/healthz").await.starts_with("HTTP/1.1 200") {
+                served_again = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(served_again);
+        drop(held);
+        let _ = stop.send(());
+        task.await.expect("join").expect("served");
     }
 
     #[test]

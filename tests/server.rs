@@ -1463,12 +1463,20 @@ async fn silent_slow_and_idle_kept_alive_connections_are_closed_after_the_header
     fx.stop().await;
 }
 
+/// While every connection is busy (idle ones give way: see `tests/server_hardening.rs`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_over_max_connections_wait_for_a_free_slot() {
     let fx = Fixture::start_with("max_connections = 2").await;
+    common::sparse_file(&fx.cfg.output_dir.join("daily/big.xml"));
     let addr = fx.addr;
+    // Two connections busy with answers their clients do not read.
     let held: Vec<std::net::TcpStream> = (0..2)
-        .map(|_| std::net::TcpStream::connect(addr).expect("connect"))
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).expect("connect");
+            s.write_all(b"GET /daily/big.xml HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                .expect("send");
+            s
+        })
         .collect();
     std::thread::sleep(Duration::from_millis(300));
     let waiting = std::thread::spawn(move || {

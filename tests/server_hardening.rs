@@ -395,3 +395,171 @@ mod status_codes {
         s.stop().await;
     }
 }
+
+/// Connections held by clients at the connection limit.
+mod connections {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    /// `GET path` with `Connection: close`, answered within `limit`: the status code and how long
+    /// the answer took.
+    async fn timed_get(addr: SocketAddr, path: &str, limit: Duration) -> (u16, Duration) {
+        let head = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        tokio::task::spawn_blocking(move || {
+            let start = Instant::now();
+            let (code, _) = exchange(addr, &head, limit);
+            (code, start.elapsed())
+        })
+        .await
+        .expect("join")
+    }
+
+    /// Whether the server closed `s` within `limit`.
+    fn closed(s: &mut TcpStream, limit: Duration) -> bool {
+        s.set_read_timeout(Some(limit)).expect("timeout");
+        let mut buf = [0u8; 1024];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn silent_connections_at_the_limit_give_way_to_a_new_client_one_at_a_time() {
+        let s = Served::start("max_connections = 8\ntimeout_secs = 30").await;
+        let addr = s.addr;
+        let mut silent: Vec<TcpStream> = (0..8)
+            .map(|_| TcpStream::connect(addr).expect("connect"))
+            .collect();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Before, the client waited for a silent connection's header timeout (30 s).
+        let (code, took) = timed_get(addr, "/daily/atom.xml", Duration::from_secs(10)).await;
+        assert_eq!(code, 200);
+        assert!(took < Duration::from_secs(3), "answered after {took:?}");
+        // The oldest made room, and only it.
+        assert!(closed(&mut silent[0], Duration::from_secs(2)), "the oldest");
+        let others = silent[1..]
+            .iter_mut()
+            .filter_map(|c| closed(c, Duration::from_millis(100)).then_some(()))
+            .count();
+        assert_eq!(others, 0, "more connections closed than a slot needed");
+        s.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn connections_trickling_their_request_heads_do_not_starve_new_clients() {
+        let s = Served::start("max_connections = 8\ntimeout_secs = 30").await;
+        let addr = s.addr;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // A slow-header client on every slot: one byte of a never-ending head every 200 ms.
+        let tricklers: Vec<_> = (0..8)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut c = TcpStream::connect(addr).expect("connect");
+                    let _ = c.write_all(b"GET /daily/atom.xml HTTP/1.1\r\nHost: x\r\nX-Pad: ");
+                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        if c.write_all(b"a").is_err() {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        for round in 0..3 {
+            let (code, took) = timed_get(addr, "/healthz", Duration::from_secs(10)).await;
+            assert_eq!(code, 200, "round {round}");
+            assert!(took < Duration::from_secs(3), "round {round}: {took:?}");
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        for t in tricklers {
+            t.join().expect("trickler");
+        }
+        s.stop().await;
+    }
+
+    /// More keep-alive clients than connections, each polling every 200 ms: every poll is
+    /// answered soon (a client whose idle connection gave way opens another), where the clients
+    /// left out waited for as long as the others kept polling.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn more_polling_keep_alive_clients_than_connections_are_all_answered() {
+        let s = Served::start("max_connections = 8\ntimeout_secs = 30").await;
+        let url = format!("http://{}/healthz", s.addr);
+        let clients = (0..12).map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder()
+                    .pool_max_idle_per_host(1)
+                    .timeout(Duration::from_secs(4))
+                    .build()
+                    .expect("client");
+                let (mut answered, mut slowest) = (0u32, Duration::ZERO);
+                let end = Instant::now() + Duration::from_secs(4);
+                while Instant::now() < end {
+                    let start = Instant::now();
+                    // A request on a connection the server closed meanwhile fails: once more on a
+                    // new one.
+                    let mut ok = false;
+                    for _ in 0..3 {
+                        if let Ok(res) = client.get(&url).send().await
+                            && res.status().is_success()
+                            && res.bytes().await.is_ok()
+                        {
+                            ok = true;
+                            break;
+                        }
+                    }
+                    slowest = slowest.max(start.elapsed());
+                    if ok {
+                        answered += 1;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                (answered, slowest)
+            })
+        });
+        let results = futures_util::future::join_all(clients).await;
+        for (i, r) in results.into_iter().enumerate() {
+            let (answered, slowest) = r.expect("client");
+            assert!(answered >= 5, "client {i}: {answered} answers");
+            assert!(
+                slowest < Duration::from_secs(2),
+                "client {i} waited {slowest:?}"
+            );
+        }
+        s.stop().await;
+    }
+
+    /// Requests in progress are limited per address, but not from loopback (a reverse proxy on
+    /// the same host carries everyone's): more downloads than the limit from 127.0.0.1 are served.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loopback_is_not_held_to_the_per_address_limit() {
+        // 16 connections: 4 requests in progress per address.
+        let s = Served::start("max_connections = 16").await;
+        common::sparse_file(&s.cfg.output_dir.join("daily/big.xml"));
+        let mut held = Vec::new();
+        for _ in 0..6 {
+            // Asked for and not read: in progress for as long as the test holds it.
+            let mut c = TcpStream::connect(s.addr).expect("connect");
+            c.write_all(b"GET /daily/big.xml HTTP/1.1\r\nHost: x\r\n\r\n")
+                .expect("send");
+            let mut first = [0u8; 12];
+            c.set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            c.read_exact(&mut first).expect("an answer begins");
+            assert_eq!(&first, b"HTTP/1.1 200");
+            held.push(c);
+        }
+        let (code, _) = timed_get(s.addr, "/healthz", Duration::from_secs(5)).await;
+        assert_eq!(code, 200);
+        drop(held);
+        s.stop().await;
+    }
+}
