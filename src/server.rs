@@ -4,9 +4,10 @@
 //! Owns: the HTTP side of `[server]` — binding `server.listen`, the accept loop and its limits
 //! (connections at once, idle ones giving way to new clients at the limit, requests in progress
 //! per client address (`conns`), header-read and stalled-write timeouts, request head size and
-//! header count, `Host`), stopping (no connection it accepted outlives `serve`: those still busy
-//! after the caller's grace period are closed), content types, validators (a `Last-Modified`
-//! only once its second is over) and conditional answers, gzip with `Vary: Accept-Encoding`,
+//! header count, `Host`), HTTP/1.0 framing, stopping (no connection it accepted outlives
+//! `serve`: those still busy after the caller's grace period are closed), content types,
+//! validators (a `Last-Modified` only once its second is over) and conditional answers, gzip
+//! with `Vary: Accept-Encoding`,
 //! `Cache-Control`, refusing paths that leave `output_dir` or hold control characters, and
 //! turning what the store recorded into health (credentials removed) and Prometheus figures. Files are read by tower-http `ServeDir` (the file's strong `ETag` from size
 //! and mtime in nanoseconds, `Last-Modified`, 304 for `If-None-Match` including `*` and for
@@ -311,8 +312,8 @@ pub(crate) async fn serve_until(
 }
 
 /// The service of one connection: the application, with the connection marked busy from a
-/// request's head to the end of its answer, and a request from an address over its limit
-/// refused (503).
+/// request's head to the end of its answer, a request from an address over its limit refused
+/// (503), and an HTTP/1.0 answer of unknown length framed by closing the connection.
 struct Tracked {
     app: hyper_util::service::TowerToHyperService<Router>,
     conns: Arc<Conns>,
@@ -339,9 +340,22 @@ impl hyper::service::Service<Request<hyper::body::Incoming>> for Tracked {
                 res.map(|body| Answer { body, _busy: None })
             )));
         };
+        let version = req.version();
+        let head = req.method() == Method::HEAD;
         let answer = hyper::service::Service::call(&self.app, req);
         Box::pin(async move {
-            let Ok(res) = answer.await;
+            let Ok(mut res) = answer.await;
+            // An HTTP/1.0 client knows no chunks: an answer of unknown length (compressed on
+            // the fly) ends when the connection closes, and must say so instead of keep-alive.
+            if version == axum::http::Version::HTTP_10
+                && !head
+                && !res.headers().contains_key(header::CONTENT_LENGTH)
+                && res.body().size_hint().exact().is_none()
+            {
+                *res.version_mut() = axum::http::Version::HTTP_10;
+                res.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
             Ok(res.map(|body| Answer {
                 body,
                 _busy: Some(busy),

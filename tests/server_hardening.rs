@@ -563,3 +563,79 @@ mod connections {
         s.stop().await;
     }
 }
+
+/// HTTP/1.0 framing.
+mod framing {
+    use super::*;
+    use std::io::BufRead;
+
+    /// A header of an answer as text (the first one of that name), lower-cased name.
+    fn header_of<'a>(answer: &'a str, name: &str) -> Option<&'a str> {
+        let head = answer.split("\r\n\r\n").next().unwrap_or("");
+        head.lines().skip(1).find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    /// `/`, `/healthz` and `/metrics` are compressed as they are sent, without a length: an
+    /// HTTP/1.0 client (no chunks) learns where such an answer ends from the connection closing,
+    /// and is told so, instead of `keep-alive`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn http_1_0_keep_alive_answers_without_a_length_say_the_connection_closes() {
+        let s = Served::start("").await;
+        let addr = s.addr;
+        for path in ["/", "/healthz", "/metrics"] {
+            let head = format!(
+                "GET {path} HTTP/1.0\r\nAccept-Encoding: gzip\r\nConnection: keep-alive\r\n\r\n"
+            );
+            let (code, answer) =
+                tokio::task::spawn_blocking(move || exchange(addr, &head, Duration::from_secs(5)))
+                    .await
+                    .expect("join");
+            assert_eq!(code, 200, "{path}");
+            assert_eq!(
+                header_of(&answer, "content-encoding"),
+                Some("gzip"),
+                "{path}"
+            );
+            assert_eq!(header_of(&answer, "content-length"), None, "{path}");
+            assert_eq!(
+                header_of(&answer, "connection"),
+                Some("close"),
+                "{path}: {answer:.300}"
+            );
+        }
+        // With a length, the connection is kept: a second request on it is answered.
+        tokio::task::spawn_blocking(move || {
+            let mut c = TcpStream::connect(addr).expect("connect");
+            c.set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            let mut reader = std::io::BufReader::new(c.try_clone().expect("clone"));
+            for round in 0..2 {
+                c.write_all(b"GET /daily/atom.xml HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+                    .expect("send");
+                let mut len = None;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    reader.read_line(&mut line).expect("head");
+                    if line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse::<usize>().ok();
+                    }
+                    if round == 0 && line.to_ascii_lowercase().starts_with("connection:") {
+                        assert!(line.contains("keep-alive"), "{line}");
+                    }
+                }
+                let mut body = vec![0u8; len.expect("a length")];
+                reader.read_exact(&mut body).expect("body");
+            }
+        })
+        .await
+        .expect("join");
+        s.stop().await;
+    }
+}
