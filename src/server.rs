@@ -5,9 +5,9 @@
 //! (connections at once, idle ones giving way to new clients at the limit, requests in progress
 //! per client address (`conns`), header-read and stalled-write timeouts, request head size and
 //! header count, `Host`), HTTP/1.0 framing, stopping (no connection it accepted outlives
-//! `serve`: those still busy after the caller's grace period are closed), content types,
-//! validators (a `Last-Modified` only once its second is over) and conditional answers, gzip
-//! with `Vary: Accept-Encoding`,
+//! `serve`: those still busy after the caller's grace period are closed), `feedwright serve`'s
+//! signals and reloads (`standalone`), content types, validators (a `Last-Modified` only once
+//! its second is over) and conditional answers, gzip with `Vary: Accept-Encoding`,
 //! `Cache-Control`, refusing paths that leave `output_dir` or hold control characters, and
 //! turning what the store recorded into health (credentials removed) and Prometheus figures. Files are read by tower-http `ServeDir` (the file's strong `ETag` from size
 //! and mtime in nanoseconds, `Last-Modified`, 304 for `If-None-Match` including `*` and for
@@ -20,13 +20,14 @@
 //! file's gzip representation is the copy `gzip` keeps for its version, and the compression
 //! layer compresses only what else asks for it: the ETag sent always names the encoding sent. Must not: write to the database (it opens it with
 //! [`Store::open_read_only`], so it runs beside a `run` or the daemon holding the writer lock),
-//! write into `output_dir`, or decide when anything runs.
+//! write into `output_dir`, or decide when any job runs.
 
 mod conns;
 mod gzip;
 mod metrics;
 mod representation;
 mod stall;
+pub mod standalone;
 
 use std::future::Future;
 use std::io;
@@ -91,6 +92,17 @@ pub enum ServerError {
         /// The system's reason.
         source: io::Error,
     },
+    /// The socket bound could not be served again (after a reload).
+    #[error("server.listen: cannot use the socket listening on {addr}: {source}")]
+    Socket {
+        /// The configured address.
+        addr: String,
+        /// The system's reason.
+        source: io::Error,
+    },
+    /// The signals that stop or reload `serve` cannot be caught.
+    #[error("cannot install a signal handler: {0}")]
+    Signals(io::Error),
 }
 
 impl ServerError {
@@ -98,7 +110,10 @@ impl ServerError {
     pub fn key(&self) -> Option<&'static str> {
         match self {
             ServerError::NotConfigured => Some("server"),
-            ServerError::BadAddress { .. } | ServerError::Bind { .. } => Some("server.listen"),
+            ServerError::BadAddress { .. }
+            | ServerError::Bind { .. }
+            | ServerError::Socket { .. } => Some("server.listen"),
+            ServerError::Signals(_) => None,
         }
     }
 }

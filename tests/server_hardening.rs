@@ -639,3 +639,166 @@ mod framing {
         s.stop().await;
     }
 }
+
+/// `feedwright serve` and SIGHUP.
+mod sighup {
+    use super::*;
+    use std::io::BufRead;
+    use std::path::Path;
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    use feedwright::store::Store;
+
+    /// `feedwright serve` as a process, its log collected as it comes.
+    struct ServeProcess {
+        child: std::process::Child,
+        log: Arc<Mutex<String>>,
+        addr: String,
+    }
+
+    impl ServeProcess {
+        fn start(config: &Path) -> ServeProcess {
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_feedwright"))
+                .arg("--config")
+                .arg(config)
+                .arg("serve")
+                .env_remove("RUST_LOG")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("start serve");
+            let log = Arc::new(Mutex::new(String::new()));
+            let stderr = child.stderr.take().expect("stderr");
+            {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    for line in std::io::BufReader::new(stderr).lines() {
+                        let Ok(line) = line else { break };
+                        let mut log = log.lock().expect("log");
+                        log.push_str(&line);
+                        log.push('\n');
+                    }
+                });
+            }
+            let mut p = ServeProcess {
+                child,
+                log,
+                addr: String::new(),
+            };
+            let first = p.wait_for("serving ", 1);
+            p.addr = first
+                .split("http://")
+                .nth(1)
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or_else(|| panic!("no address in {first:?}"))
+                .to_owned();
+            p
+        }
+
+        /// Wait until the log holds `text` `times` times; the log then.
+        fn wait_for(&self, text: &str, times: usize) -> String {
+            let end = Instant::now() + Duration::from_secs(10);
+            loop {
+                let log = self.log.lock().expect("log").clone();
+                if log.matches(text).count() >= times {
+                    return log;
+                }
+                assert!(Instant::now() < end, "no {text:?} ({times}) in:\n{log}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+
+        fn signal(&self, sig: &str) {
+            let ok = std::process::Command::new("kill")
+                .arg(format!("-{sig}"))
+                .arg(self.child.id().to_string())
+                .status()
+                .expect("kill");
+            assert!(ok.success());
+        }
+
+        fn get(&self, path: &str) -> (u16, String) {
+            let addr: SocketAddr = self.addr.parse().expect("address");
+            let (code, answer) = exchange(
+                addr,
+                &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+                Duration::from_secs(5),
+            );
+            let body = answer
+                .split_once("\r\n\r\n")
+                .map(|(_, b)| b.to_owned())
+                .unwrap_or_default();
+            (code, body)
+        }
+    }
+
+    impl Drop for ServeProcess {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    #[test]
+    fn sighup_reloads_the_configuration_of_serve_and_a_bad_one_is_rejected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = format!("{CONFIG}[server]\nlisten = \"127.0.0.1:0\"\n");
+        let config = common::write_config(dir.path(), &base);
+        // A store a run created, so that `/metrics` has figures per feed.
+        drop(Store::open(&dir.path().join("feedwright.db")).expect("store"));
+        let serve = ServeProcess::start(&config);
+        let (code, index) = serve.get("/");
+        assert_eq!(code, 200);
+        assert!(!index.contains("Later"), "{index}");
+
+        // A feed added: served on `/`, `/healthz` and `/metrics` after the reload.
+        let added = base.replace(
+            "[server]",
+            "[[feed]]\nname = \"later\"\ntitle = \"Later\"\nsources = [\"site\"]\n[server]",
+        );
+        std::fs::write(&config, &added).expect("write");
+        serve.signal("HUP");
+        serve.wait_for("configuration reloaded", 1);
+        let (_, index) = serve.get("/");
+        assert!(index.contains("Later"), "{index}");
+        let (_, health) = serve.get("/healthz");
+        assert!(health.contains("\"later\""), "{health}");
+        let (_, metrics) = serve.get("/metrics");
+        assert!(
+            metrics.contains("feedwright_feed_publish_failing{feed=\"later\"}"),
+            "{metrics}"
+        );
+
+        // A configuration `check` refuses: logged, and the running one goes on.
+        std::fs::write(
+            &config,
+            added.replace(
+                "[[feed]]\nname = \"later\"",
+                "[[feed]]\nname = \"Bad Name\"",
+            ),
+        )
+        .expect("write");
+        serve.signal("HUP");
+        let log = serve.wait_for("reload rejected", 1);
+        assert!(log.contains("feed[1].name"), "{log}");
+        let (code, index) = serve.get("/");
+        assert_eq!(code, 200);
+        assert!(index.contains("Later"), "{index}");
+
+        // Another address needs a restart: said, and serving goes on where it was.
+        std::fs::write(&config, added.replace("127.0.0.1:0", "127.0.0.1:1")).expect("write");
+        serve.signal("HUP");
+        let log = serve.wait_for("configuration reloaded", 2);
+        assert!(
+            log.contains("server.listen changed to 127.0.0.1:1"),
+            "{log}"
+        );
+        assert_eq!(serve.get("/healthz").0, 200);
+
+        serve.signal("TERM");
+        let mut serve = serve;
+        let status = serve.child.wait().expect("wait");
+        assert_eq!(status.code(), Some(0), "{}", serve.log.lock().expect("log"));
+    }
+}
