@@ -1122,11 +1122,12 @@ pub fn serve(path: &Path) -> Exit {
         Err(e) => return e,
     };
     // Requests in progress get a moment; a client that never finishes its request, or a long
-    // download, does not hold the stop: `serve` closes what is left after the grace.
-    let served = runtime.block_on(crate::server::serve(
-        &cfg,
+    // download, does not hold the stop: `serve` closes what is left after the grace. SIGHUP
+    // reloads the configuration.
+    let served = runtime.block_on(crate::server::standalone::run(
+        path,
+        cfg,
         listener,
-        crate::daemon::stop_signal(),
         SERVE_GRACE,
     ));
     runtime.shutdown_timeout(Duration::from_secs(1));

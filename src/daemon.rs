@@ -277,22 +277,6 @@ fn one_line(text: &str) -> String {
         .join("; ")
 }
 
-/// Resolves on SIGTERM or SIGINT (for `serve`, which has nothing to finish but its requests).
-pub async fn stop_signal() {
-    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
-    match term {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
 /// The built-in server while the daemon runs.
 struct Server {
     stop: tokio::sync::oneshot::Sender<()>,

@@ -28,7 +28,7 @@
 //! - [`pipeline`]: the one place the stages are wired together.
 //! - [`daemon`]: when jobs run (cron schedules, signals, reload).
 //! - [`server`]: serving `output_dir`, the feed index, `/healthz` and `/metrics` (reads the store
-//!   read-only).
+//!   read-only), and `feedwright serve`'s signals (stop, reload).
 //! - [`cli`]: one function per subcommand.
 //! - [`terminal`]: remote text escaped for the terminal and the log.
 //! - [`redact`]: credentials (URL userinfo) removed from text `/healthz` and `status` show.

@@ -2,9 +2,12 @@
 //! and `/metrics`.
 //!
 //! Owns: the HTTP side of `[server]` — binding `server.listen`, the accept loop and its limits
-//! (connections at once, header-read and stalled-write timeouts, request head size, `Host`),
-//! stopping (no connection it accepted outlives `serve`: those still busy after the caller's
-//! grace period are closed), content types, validators and conditional answers, gzip with `Vary: Accept-Encoding`,
+//! (connections at once, idle ones giving way to new clients at the limit, requests in progress
+//! per client address (`conns`), header-read and stalled-write timeouts, request head size and
+//! header count, `Host`), HTTP/1.0 framing, stopping (no connection it accepted outlives
+//! `serve`: those still busy after the caller's grace period are closed), `feedwright serve`'s
+//! signals and reloads (`standalone`), content types, validators (a `Last-Modified` only once
+//! its second is over) and conditional answers, gzip with `Vary: Accept-Encoding`,
 //! `Cache-Control`, refusing paths that leave `output_dir` or hold control characters, and
 //! turning what the store recorded into health (credentials removed) and Prometheus figures. Files are read by tower-http `ServeDir` (the file's strong `ETag` from size
 //! and mtime in nanoseconds, `Last-Modified`, 304 for `If-None-Match` including `*` and for
@@ -17,12 +20,14 @@
 //! file's gzip representation is the copy `gzip` keeps for its version, and the compression
 //! layer compresses only what else asks for it: the ETag sent always names the encoding sent. Must not: write to the database (it opens it with
 //! [`Store::open_read_only`], so it runs beside a `run` or the daemon holding the writer lock),
-//! write into `output_dir`, or decide when anything runs.
+//! write into `output_dir`, or decide when any job runs.
 
+mod conns;
 mod gzip;
 mod metrics;
 mod representation;
 mod stall;
+pub mod standalone;
 
 use std::future::Future;
 use std::io;
@@ -52,6 +57,7 @@ use crate::redact;
 use crate::store::readonly::ChangeStamp;
 use crate::store::{Store, StoreError};
 
+use conns::Conns;
 use metrics::{Family, Kind};
 use representation::{Coding, IfRange, Variant};
 
@@ -86,6 +92,17 @@ pub enum ServerError {
         /// The system's reason.
         source: io::Error,
     },
+    /// The socket bound could not be served again (after a reload).
+    #[error("server.listen: cannot use the socket listening on {addr}: {source}")]
+    Socket {
+        /// The configured address.
+        addr: String,
+        /// The system's reason.
+        source: io::Error,
+    },
+    /// The signals that stop or reload `serve` cannot be caught.
+    #[error("cannot install a signal handler: {0}")]
+    Signals(io::Error),
 }
 
 impl ServerError {
@@ -93,7 +110,10 @@ impl ServerError {
     pub fn key(&self) -> Option<&'static str> {
         match self {
             ServerError::NotConfigured => Some("server"),
-            ServerError::BadAddress { .. } | ServerError::Bind { .. } => Some("server.listen"),
+            ServerError::BadAddress { .. }
+            | ServerError::Bind { .. }
+            | ServerError::Socket { .. } => Some("server.listen"),
+            ServerError::Signals(_) => None,
         }
     }
 }
@@ -122,6 +142,10 @@ pub async fn bind(cfg: &Config) -> Result<TcpListener, ServerError> {
 /// one is answered 431 and the connection closed. Real requests stay far below it.
 pub const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
 
+/// Most header fields a request may have (hyper's default, said here so that it is documented);
+/// one with more is answered 431 and the connection closed. Browsers send about twenty.
+pub const MAX_REQUEST_HEADERS: usize = 100;
+
 /// Pause after a failed `accept` that is not about one connection (such as too many open files),
 /// so the loop does not spin while the cause lasts.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(250);
@@ -136,18 +160,45 @@ const ACCEPT_ERRORS_QUIET: Duration = Duration::from_secs(2);
 /// say) is closed: when `serve` returns, within about `grace` of `shutdown`, no connection it
 /// accepted is served any more.
 ///
-/// At most `[server] max_connections` connections are served at once (the next waits in the
-/// socket's backlog until one closes); a connection must send each request's head within
+/// At most `[server] max_connections` connections are open at once. An idle one (just opened,
+/// between two requests, or still sending a request head) never keeps a new client out: when
+/// every slot is taken and a client waits, the one idle the longest is closed; only busy
+/// connections (answering a request) make the next wait in the socket's backlog. A client
+/// address other than loopback may have [`conns::per_address_limit`] requests in progress at
+/// once (32 of 256); more are answered 503. A connection must send each request's head within
 /// `[server] timeout_secs` of its opening or of the previous answer (so an idle
 /// kept-alive connection is closed then too), is closed when its client takes nothing of an
-/// answer for as long, and a head over [`MAX_REQUEST_HEAD_BYTES`] is refused. A failing
-/// `accept` is logged once per run of failures (ended by an accept at least
-/// [`ACCEPT_ERRORS_QUIET`] after the last failure), and retried after [`ACCEPT_ERROR_PAUSE`].
+/// answer for as long, and a head over [`MAX_REQUEST_HEAD_BYTES`] or
+/// [`MAX_REQUEST_HEADERS`] fields is refused. A failing `accept` is logged once per run of
+/// failures (ended by an accept at least [`ACCEPT_ERRORS_QUIET`] after the last failure), and
+/// retried after [`ACCEPT_ERROR_PAUSE`].
 pub async fn serve(
     cfg: &Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
+) -> Result<(), ServerError> {
+    let max = cfg.server.clone().unwrap_or_default().max_connections as usize;
+    let conns = Conns::new(conns::per_address_limit(max), conns::Exempt::Loopback);
+    serve_until(
+        cfg,
+        listener,
+        async move {
+            shutdown.await;
+            grace
+        },
+        conns,
+    )
+    .await
+}
+
+/// [`serve`], with the grace period given by `shutdown` as it completes and the connections
+/// kept in `conns` (its per-address limit and the addresses it spares).
+pub(crate) async fn serve_until(
+    cfg: &Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = Duration> + Send + 'static,
+    conns: Arc<Conns>,
 ) -> Result<(), ServerError> {
     let addr = listener
         .local_addr()
@@ -164,9 +215,9 @@ pub async fn serve(
         // never finishes its head may hold near it (hyper reads into spare capacity, so up to
         // about twice the limit).
         .max_header_size(MAX_REQUEST_HEAD_BYTES)
-        .max_buf_size(MAX_REQUEST_HEAD_BYTES);
+        .max_buf_size(MAX_REQUEST_HEAD_BYTES)
+        .max_headers(MAX_REQUEST_HEADERS);
     let slots = Arc::new(Semaphore::new(limits.max_connections as usize));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     // Every connection's task, so that none outlives `serve`; finished ones are reaped at each
     // accept, which keeps the set near `max_connections`.
     let mut connections = tokio::task::JoinSet::new();
@@ -174,22 +225,13 @@ pub async fn serve(
     let mut failed_accepts = 0u64;
     let mut last_failure = Instant::now();
     tokio::pin!(shutdown);
-    loop {
-        // A slot first, then the connection: over the limit, clients wait in the backlog
-        // instead of holding a descriptor each.
-        let slot = tokio::select! {
-            () = &mut shutdown => break,
-            slot = slots.clone().acquire_owned() => match slot {
-                Ok(slot) => slot,
-                Err(_) => break,
-            },
-        };
+    let grace = 'accept: loop {
         let accepted = tokio::select! {
-            () = &mut shutdown => break,
+            grace = &mut shutdown => break 'accept grace,
             accepted = listener.accept() => accepted,
         };
-        let tcp = match accepted {
-            Ok((tcp, _)) => tcp,
+        let (tcp, peer) = match accepted {
+            Ok(accepted) => accepted,
             // The client gave up before we took it: nothing to say.
             Err(e) if is_connection_error(&e) => continue,
             Err(e) => {
@@ -202,7 +244,7 @@ pub async fn serve(
                 failed_accepts += 1;
                 last_failure = Instant::now();
                 tokio::select! {
-                    () = &mut shutdown => break,
+                    grace = &mut shutdown => break 'accept grace,
                     () = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => continue,
                 }
             }
@@ -213,29 +255,67 @@ pub async fn serve(
             );
             failed_accepts = 0;
         }
+        // A slot for it. At the limit, an idle connection makes room; while every one is busy,
+        // this client waits (and the next ones in the socket's backlog, holding no descriptor).
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => loop {
+                let became_idle = conns.some_became_idle();
+                conns.make_room();
+                tokio::select! {
+                    grace = &mut shutdown => break 'accept grace,
+                    slot = slots.clone().acquire_owned() => match slot {
+                        Ok(slot) => break slot,
+                        Err(_) => continue 'accept,
+                    },
+                    () = became_idle => {}
+                }
+            },
+        };
         // Headers and body go out in separate writes: without TCP_NODELAY, keep-alive clients
         // wait for the delayed ACK (~40 ms) on every response.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!("cannot set TCP_NODELAY: {e}");
         }
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let registered = conns.open(peer.ip());
+        let conn_state = registered.conn().clone();
+        let service = Tracked {
+            app: hyper_util::service::TowerToHyperService::new(app.clone()),
+            conns: conns.clone(),
+            conn: conn_state.clone(),
+        };
         let io = hyper_util::rt::TokioIo::new(stall::Stall::new(tcp, timeout));
-        let conn = graceful.watch(http.serve_connection(io, service));
+        let conn = http.serve_connection(io, service);
         while connections.try_join_next().is_some() {}
         connections.spawn(async move {
+            let _open = (slot, registered);
+            tokio::pin!(conn);
+            let ended = tokio::select! {
+                ended = conn.as_mut() => ended,
+                () = conn_state.told_to_close() => {
+                    if !conn_state.had_requests() {
+                        // Nothing was written to it: closed at once, whatever part of a
+                        // request head it sent (hyper would wait for the rest).
+                        return;
+                    }
+                    // Closed as soon as the answer in progress, if any, is sent.
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
             // Errors here are one client's (reset, timed out, malformed): not worth a log line.
-            if let Err(e) = conn.await {
+            if let Err(e) = ended {
                 tracing::debug!("connection ended: {e}");
             }
-            drop(slot);
         });
-    }
+    };
     drop(listener);
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        while connections.try_join_next().is_some() {}
+    conns.close_all();
+    let drained = tokio::time::timeout(grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
         tracing::info!(
             "server on {addr}: closing {} connection(s) still busy after {} ms",
             connections.len(),
@@ -244,6 +324,85 @@ pub async fn serve(
     }
     connections.shutdown().await;
     Ok(())
+}
+
+/// The service of one connection: the application, with the connection marked busy from a
+/// request's head to the end of its answer, a request from an address over its limit refused
+/// (503), and an HTTP/1.0 answer of unknown length framed by closing the connection.
+struct Tracked {
+    app: hyper_util::service::TowerToHyperService<Router>,
+    conns: Arc<Conns>,
+    conn: Arc<conns::Conn>,
+}
+
+impl hyper::service::Service<Request<hyper::body::Incoming>> for Tracked {
+    type Response = Response<Answer>;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = Result<Response<Answer>, std::convert::Infallible>> + Send>,
+    >;
+
+    fn call(&self, req: Request<hyper::body::Incoming>) -> Self::Future {
+        let Some(busy) = self.conns.begin(&self.conn) else {
+            let mut res = text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many requests in progress from your address; try again shortly\n",
+            );
+            let headers = res.headers_mut();
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Box::pin(std::future::ready(Ok(
+                res.map(|body| Answer { body, _busy: None })
+            )));
+        };
+        let version = req.version();
+        let head = req.method() == Method::HEAD;
+        let answer = hyper::service::Service::call(&self.app, req);
+        Box::pin(async move {
+            let Ok(mut res) = answer.await;
+            // An HTTP/1.0 client knows no chunks: an answer of unknown length (compressed on
+            // the fly) ends when the connection closes, and must say so instead of keep-alive.
+            if version == axum::http::Version::HTTP_10
+                && !head
+                && !res.headers().contains_key(header::CONTENT_LENGTH)
+                && res.body().size_hint().exact().is_none()
+            {
+                *res.version_mut() = axum::http::Version::HTTP_10;
+                res.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok(res.map(|body| Answer {
+                body,
+                _busy: Some(busy),
+            }))
+        })
+    }
+}
+
+/// An answer's body, keeping its connection busy until it is dropped (sent or abandoned).
+struct Answer {
+    body: Body,
+    _busy: Option<conns::Busy>,
+}
+
+impl HttpBody for Answer {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, axum::Error>>> {
+        std::pin::Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// An `accept` error about one connection only (it was reset or aborted before we took it).
@@ -270,11 +429,20 @@ pub fn router(cfg: &Config) -> Router {
         .route("/", get(index))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_handler))
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(static_file)
         .layer(CompressionLayer::new().compress_when(CompressWhen::default()))
         .layer(axum::middleware::map_request(choose_coding))
         .layer(axum::middleware::from_fn(check_host))
         .with_state(state)
+}
+
+/// 405, for a method other than GET or HEAD, on every path alike.
+async fn method_not_allowed() -> Response {
+    let mut res = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    res.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    res
 }
 
 /// Refuse with 400 an HTTP/1.1 request without a `Host` field, and any request with several
@@ -495,18 +663,15 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         .get::<Coding>()
         .copied()
         .unwrap_or_else(|| representation::coding(req.headers()));
-    if coding == Coding::NoneAcceptable {
-        return text(StatusCode::NOT_ACCEPTABLE, "no acceptable content coding\n");
-    }
     let (parts, _) = req.into_parts();
     if parts.method != Method::GET && parts.method != Method::HEAD {
-        let mut res = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-        res.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return res;
+        return method_not_allowed().await;
     }
+    // When no coding is acceptable, the conditions are still judged (on the unencoded
+    // representation's validators): a 304 or 412 is the answer then, anything else a 406.
+    let none_acceptable = coding == Coding::NoneAcceptable;
     // Ranges are defined for GET only (RFC 9110 §14.2), and served from the unencoded file.
-    let mut range = (parts.method == Method::GET)
+    let mut range = (parts.method == Method::GET && !none_acceptable)
         .then(|| parts.headers.get(header::RANGE)?.to_str().ok())
         .flatten()
         .and_then(representation::single_byte_range);
@@ -517,6 +682,9 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
     if if_range == Some(IfRange::Never) {
         range = None;
     }
+    // Whether `If-Modified-Since` is left out: the file's modification time is in the second
+    // being lived, where a date cannot tell two versions apart.
+    let mut date_unusable = false;
     let (mut res, variant) = loop {
         let variant = Variant {
             browser: for_browser,
@@ -524,7 +692,13 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         };
         let mut sd = st.serve_dir.clone();
         let res = match sd
-            .try_call(file_request(&parts, variant, range.as_deref(), Utc::now()))
+            .try_call(file_request(
+                &parts,
+                variant,
+                range.as_deref(),
+                date_unusable,
+                Utc::now(),
+            ))
             .await
         {
             Ok(res) => res.map(Body::new),
@@ -544,6 +718,19 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
                 return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file\n");
             }
         };
+        // A date is a weak validator within its own second (RFC 9110 §8.8.2.2): the file may
+        // change again within it and keep its `Last-Modified`. So a `304` for a date alone is
+        // not given while the second of the file actually opened is not over (the request is
+        // answered again without the date), and that file gets no `Last-Modified` (below).
+        if res.status() == StatusCode::NOT_MODIFIED
+            && !date_unusable
+            && parts.headers.contains_key(header::IF_MODIFIED_SINCE)
+            && !parts.headers.contains_key(header::IF_NONE_MATCH)
+            && !date_is_strong(header_str(&res, header::LAST_MODIFIED), Utc::now())
+        {
+            date_unusable = true;
+            continue;
+        }
         // If-Range is judged on the file actually opened (it may have been replaced since the
         // client's copy, or while this request ran): when it does not hold, the range is
         // dropped and the whole representation sent (RFC 9110 §13.1.5).
@@ -566,6 +753,23 @@ async fn static_file(State(st): Shared, req: Request) -> Response {
         }
         break (res, variant);
     };
+    if none_acceptable
+        && !matches!(
+            res.status(),
+            StatusCode::NOT_MODIFIED | StatusCode::PRECONDITION_FAILED
+        )
+    {
+        return text(StatusCode::NOT_ACCEPTABLE, "no acceptable content coding\n");
+    }
+    // The file server's own 404 (a file asked for as a folder, `atom.xml/`) says so like ours.
+    if res.status() == StatusCode::NOT_FOUND {
+        return text(StatusCode::NOT_FOUND, "not found\n");
+    }
+    // A date that a later change within the same second would keep is not offered as a
+    // validator: readers revalidate with the ETag.
+    if !date_is_strong(header_str(&res, header::LAST_MODIFIED), Utc::now()) {
+        res.headers_mut().remove(header::LAST_MODIFIED);
+    }
     // The file's own ETag, before it names the representation: it keys the gzip copy.
     let file_etag = header_str(&res, header::ETAG).map(str::to_owned);
     if let Some(etag) = file_etag.as_deref().and_then(|e| variant.etag(e))
@@ -674,14 +878,24 @@ fn header_str(res: &Response, name: header::HeaderName) -> Option<&str> {
     res.headers().get(name)?.to_str().ok()
 }
 
+/// Whether a `Last-Modified` value (as `ServeDir` sends it) is a strong validator at `now`:
+/// its second is over, so any later change of the file has a later date. A missing or
+/// unreadable value is not.
+fn date_is_strong(last_modified: Option<&str>, now: DateTime<Utc>) -> bool {
+    last_modified
+        .and_then(representation::parse_http_date)
+        .is_some_and(|date| now >= date + chrono::Duration::seconds(1))
+}
+
 /// The request `ServeDir` answers for `variant`: the method and path, the date conditions as
-/// sent (but an `If-Modified-Since` after `now` left out), `If-None-Match` / `If-Match`
-/// rewritten into the file's ETags, and `range` if one is served. `Accept-Encoding` and
-/// `If-Range` are handled here, not there.
+/// sent (but an `If-Modified-Since` after `now`, or any when `no_modified_since`, left out),
+/// `If-None-Match` / `If-Match` rewritten into the file's ETags, and `range` if one is served.
+/// `Accept-Encoding` and `If-Range` are handled here, not there.
 fn file_request(
     parts: &Parts,
     variant: Variant,
     range: Option<&str>,
+    no_modified_since: bool,
     now: DateTime<Utc>,
 ) -> Request {
     let mut req = Request::new(Body::empty());
@@ -691,7 +905,8 @@ fn file_request(
     for name in [header::IF_MODIFIED_SINCE, header::IF_UNMODIFIED_SINCE] {
         if let Some(v) = parts.headers.get(&name) {
             if name == header::IF_MODIFIED_SINCE
-                && representation::is_future_date(v.to_str().unwrap_or(""), now)
+                && (no_modified_since
+                    || representation::is_future_date(v.to_str().unwrap_or(""), now))
             {
                 continue;
             }
@@ -900,7 +1115,7 @@ async fn index(State(st): Shared) -> Response {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Health {
     /// `ok`, `failing` (some source is failing, or some feed could not be published), `no runs
-    /// yet` (no database yet) or `store unavailable`.
+    /// yet` (no database yet, or the first run is creating it) or `store unavailable`.
     pub status: String,
     /// One per configured source, in configuration order.
     pub sources: Vec<SourceHealth>,
@@ -1012,24 +1227,17 @@ pub fn read_health(cfg: &Config) -> Health {
             })
             .collect::<Vec<_>>()
     };
-    if !cfg.store.path.exists() {
-        return Health {
-            status: "no runs yet".to_owned(),
-            sources: all_unknown(),
-            feeds: feeds_unknown(),
-            last_digest: None,
-            digest_failing: None,
-            error: None,
-        };
-    }
     type Read = (
         Vec<SourceHealth>,
         Vec<FeedHealth>,
         Option<DigestHealth>,
         Option<DigestFailing>,
     );
-    let read = || -> Result<Read, StoreError> {
-        let store = Store::open_read_only(&cfg.store.path)?;
+    // `None`: nothing to read yet (no database, or the first run is creating it).
+    let read = || -> Result<Option<Read>, StoreError> {
+        let Some(store) = Store::open_read_only_if_ready(&cfg.store.path)? else {
+            return Ok(None);
+        };
         let states = store.feed_states()?;
         let feeds = feeds_unknown()
             .into_iter()
@@ -1089,10 +1297,18 @@ pub fn read_health(cfg: &Config) -> Health {
             }),
             None => None,
         };
-        Ok((sources, feeds, digest, failing))
+        Ok(Some((sources, feeds, digest, failing)))
     };
     match read() {
-        Ok((sources, feeds, last_digest, digest_failing)) => Health {
+        Ok(None) => Health {
+            status: "no runs yet".to_owned(),
+            sources: all_unknown(),
+            feeds: feeds_unknown(),
+            last_digest: None,
+            digest_failing: None,
+            error: None,
+        },
+        Ok(Some((sources, feeds, last_digest, digest_failing))) => Health {
             status: if sources.iter().any(|s| s.state == "failing")
                 || feeds.iter().any(|f| f.state == "failing")
             {
@@ -1143,16 +1359,14 @@ async fn healthz(State(st): Shared) -> Response {
 pub fn read_metrics(cfg: &Config) -> String {
     let mut readable = Family::new(
         "feedwright_store_readable",
-        "1 when the database could be read for this scrape, 0 when it does not exist yet or failed.",
+        "1 when the database could be read for this scrape, 0 when it does not exist yet (or the first run is creating it) or failed.",
         Kind::Gauge,
     );
-    let store = if cfg.store.path.exists() {
-        Store::open_read_only(&cfg.store.path)
-            .map_err(|e| tracing::warn!("metrics: {e}"))
-            .ok()
-    } else {
-        None
-    };
+    // Nothing to read yet (no database, or the first run creating it) is no failure to log.
+    let store = Store::open_read_only_if_ready(&cfg.store.path)
+        .map_err(|e| tracing::warn!("metrics: {e}"))
+        .ok()
+        .flatten();
     let families = store.and_then(|s| {
         metric_families(cfg, &s)
             .map_err(|e| tracing::warn!("metrics: {e}"))
@@ -1558,6 +1772,91 @@ mod tests {
         assert_eq!(c.get(&short, 0).await, "render 3");
         tokio::time::sleep(Duration::from_millis(30)).await;
         assert_eq!(c.get(&short, 0).await, "render 4");
+    }
+
+    /// On real sockets: an address with as many requests in progress as it may have gets 503
+    /// for the next (loopback is spared in service: here nothing is), until one ends.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_over_the_per_address_limit_are_refused_until_one_ends() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "output_dir = \"out\"\n[[source]]\nname = \"s\"\nurl = \"https://s.example.org/\"\n\
+             [[feed]]\nname = \"f\"\nsources = [\"s\"]\n\
+             [server]\nlisten = \"127.0.0.1:0\"\nmax_connections = 16\n",
+        )
+        .expect("config");
+        let cfg = Config::load(&path).expect("valid");
+        std::fs::create_dir_all(cfg.output_dir.join("f")).expect("mkdir");
+        // Far larger than socket buffers: an answer not read stays in progress.
+        std::fs::File::create(cfg.output_dir.join("f/big.xml"))
+            .and_then(|f| f.set_len(1 << 30))
+            .expect("file");
+        let listener = bind(&cfg).await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let limit = conns::per_address_limit(16);
+        assert_eq!(limit, 4);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = cfg.clone();
+        let task = tokio::spawn(async move {
+            let conns = Conns::new(limit, conns::Exempt::Nothing);
+            let shutdown = async move {
+                let _ = stopped.await;
+                Duration::from_secs(1)
+            };
+            serve_until(&served, listener, shutdown, conns).await
+        });
+        let request = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes();
+        let mut held = Vec::new();
+        for _ in 0..limit {
+            let mut c = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            c.write_all(&request("/f/big.xml")).await.expect("send");
+            let mut first = [0u8; 12];
+            c.read_exact(&mut first).await.expect("answer");
+            assert_eq!(&first, b"HTTP/1.1 200");
+            held.push(c);
+        }
+        let answer = |path: &'static str| async move {
+            let mut c = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            c.write_all(&request(path)).await.expect("send");
+            let mut out = Vec::new();
+            // Refused answers close the connection; others are read up to their body.
+            let _ = tokio::time::timeout(Duration::from_secs(5), async {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = c.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    out.extend_from_slice(&buf[..n]);
+                    if out.windows(4).any(|w| w == b"\r\n\r\n") && !out.starts_with(b"HTTP/1.1 503")
+                    {
+                        break;
+                    }
+                }
+            })
+            .await;
+            String::from_utf8_lossy(&out).into_owned()
+        };
+        let refused = answer("/healthz").await;
+        assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+        assert!(refused.contains("retry-after: 1\r\n"), "{refused}");
+        assert!(refused.contains("connection: close\r\n"), "{refused}");
+        // One download ends: room for one more request.
+        drop(held.pop());
+        let mut served_again = false;
+        for _ in 0..50 {
+            if answer("/healthz").await.starts_with("HTTP/1.1 200") {
+                served_again = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(served_again);
+        drop(held);
+        let _ = stop.send(());
+        task.await.expect("join").expect("served");
     }
 
     #[test]

@@ -108,6 +108,9 @@ impl Fixture {
         std::fs::write(&path, config).expect("write config");
         let cfg = Config::load(&path).expect("valid config");
         publish(&cfg, &[entry("one", "Body one")]);
+        // Published a while ago: their `Last-Modified` second is over, so the files have one
+        // (a file changed within the current second has none).
+        age_files(&cfg.output_dir);
         let served = Served::start(&cfg).await;
         Fixture {
             dir,
@@ -442,6 +445,19 @@ fn set_mtime(path: &Path, t: DateTime<Utc>, nanos: u32) {
         .expect("open")
         .set_modified(time)
         .expect("set mtime");
+}
+
+/// Set the modification time of every file under `dir` to a minute ago.
+fn age_files(dir: &Path) {
+    let then = Utc::now() - chrono::Duration::minutes(1);
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            age_files(&path);
+        } else {
+            set_mtime(&path, then, 0);
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1447,12 +1463,20 @@ async fn silent_slow_and_idle_kept_alive_connections_are_closed_after_the_header
     fx.stop().await;
 }
 
+/// While every connection is busy (idle ones give way: see `tests/server_hardening.rs`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_over_max_connections_wait_for_a_free_slot() {
     let fx = Fixture::start_with("max_connections = 2").await;
+    common::sparse_file(&fx.cfg.output_dir.join("daily/big.xml"));
     let addr = fx.addr;
+    // Two connections busy with answers their clients do not read.
     let held: Vec<std::net::TcpStream> = (0..2)
-        .map(|_| std::net::TcpStream::connect(addr).expect("connect"))
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).expect("connect");
+            s.write_all(b"GET /daily/big.xml HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                .expect("send");
+            s
+        })
         .collect();
     std::thread::sleep(Duration::from_millis(300));
     let waiting = std::thread::spawn(move || {

@@ -201,7 +201,11 @@ impl Store {
         // Room for every statement a refresh repeats per post (`prepare_cached`).
         conn.set_prepared_statement_cache_capacity(64);
 
+        // All pending migrations in one transaction: a reader (`open_read_only_if_ready`, the
+        // server beside a first run) sees no schema or the whole of it, never part of it, and
+        // an upgrade cut short leaves the previous schema whole.
         embedded::migrations::runner()
+            .set_grouped(true)
             .run(&mut conn)
             .map_err(|e| StoreError::Db {
                 path: shown.clone(),

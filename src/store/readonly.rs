@@ -1,7 +1,8 @@
 //! Read-only access for the server and `status`, and the run-duration bookkeeping the server
 //! reports.
 //!
-//! Owns: [`Store::open_read_only`] (no lock file, no migrations, never writes), the aggregate
+//! Owns: [`Store::open_read_only`] and [`Store::open_read_only_if_ready`] (no lock file, no
+//! migrations, never writes; the latter tells "nothing to read yet" from a failure), the aggregate
 //! queries behind `/metrics` (sums over `source_runs` and the runs folded out of it,
 //! run-duration histograms, digest issue counts), [`Store::set_last_run_duration`]
 //! (`migrations/V4__run_duration.sql`) and [`ChangeStamp`], which tells a reader whether
@@ -96,13 +97,31 @@ impl Store {
     /// Open the database at `path` for reading only, next to a writer that may be running.
     ///
     /// Takes no lock and creates no lock file, runs no migration and never writes. Fails with a
-    /// [`StoreError::Db`] saying so when the file does not exist yet (no run created it), and
-    /// with [`StoreError::NewerSchema`] when a newer build migrated it. The write methods of the
-    /// returned store fail with [`StoreError::ReadOnly`].
+    /// [`StoreError::Db`] saying so when the file does not exist yet (no run created it) or holds
+    /// no schema yet, and with [`StoreError::NewerSchema`] when a newer build migrated it. The
+    /// write methods of the returned store fail with [`StoreError::ReadOnly`].
     ///
     /// SQLite needs the database's `-shm` file to read a WAL database: it exists while a writer
     /// runs; otherwise the directory must be writable so SQLite can create it.
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        match Store::open_read_only_if_ready(path)? {
+            Some(store) => Ok(store),
+            None => Err(StoreError::Db {
+                path: path.display().to_string(),
+                message: if path.exists() {
+                    "the database was never initialised by feedwright"
+                } else {
+                    "the database does not exist yet (no run has created it)"
+                }
+                .to_owned(),
+            }),
+        }
+    }
+
+    /// As [`Store::open_read_only`], but `None` while there is nothing to read yet: the file
+    /// does not exist, or no schema was committed to it yet (the first run is creating it: it
+    /// creates the whole schema in one transaction, so a reader sees none of it or all of it).
+    pub fn open_read_only_if_ready(path: &Path) -> Result<Option<Store>, StoreError> {
         let shown = path.display().to_string();
         match std::fs::metadata(path) {
             Ok(m) if m.is_file() => {}
@@ -112,12 +131,7 @@ impl Store {
                     message: "not a file".to_owned(),
                 });
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StoreError::Db {
-                    path: shown,
-                    message: "the database does not exist yet (no run has created it)".to_owned(),
-                });
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
                 return Err(StoreError::Db {
                     path: shown,
@@ -140,21 +154,16 @@ impl Store {
                 });
             }
             Some(_) => {}
-            None => {
-                return Err(StoreError::Db {
-                    path: shown,
-                    message: "the database was never initialised by feedwright".to_owned(),
-                });
-            }
+            None => return Ok(None),
         }
-        Ok(Store {
+        Ok(Some(Store {
             conn,
             path: shown,
             _lock: placeholder_handle(path).map_err(|e| StoreError::Db {
                 path: path.display().to_string(),
                 message: format!("cannot open a placeholder handle: {e}"),
             })?,
-        })
+        }))
     }
 
     /// Record how long the most recent run of `source` took. A measured duration is stored as
