@@ -103,6 +103,9 @@ pub enum ServerError {
     /// The signals that stop or reload `serve` cannot be caught.
     #[error("cannot install a signal handler: {0}")]
     Signals(io::Error),
+    /// The task serving the connections ended without a result (it panicked).
+    #[error("internal error: the server stopped unexpectedly: {0}")]
+    Crashed(String),
 }
 
 impl ServerError {
@@ -113,7 +116,7 @@ impl ServerError {
             ServerError::BadAddress { .. }
             | ServerError::Bind { .. }
             | ServerError::Socket { .. } => Some("server.listen"),
-            ServerError::Signals(_) => None,
+            ServerError::Signals(_) | ServerError::Crashed(_) => None,
         }
     }
 }
@@ -149,6 +152,9 @@ pub const MAX_REQUEST_HEADERS: usize = 100;
 /// Pause after a failed `accept` that is not about one connection (such as too many open files),
 /// so the loop does not spin while the cause lasts.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(250);
+
+/// How often a client waiting for a slot looks again for a connection to make room.
+const MAKE_ROOM_AGAIN: Duration = Duration::from_millis(100);
 
 /// Failures to accept separated by less than this are one run of failures, logged once: while
 /// descriptors are short, accepts fail and succeed by turns as connections close.
@@ -269,6 +275,8 @@ pub(crate) async fn serve_until(
                         Err(_) => continue 'accept,
                     },
                     () = became_idle => {}
+                    // A new connection may have come of age (see `conns::FRESH_GRACE_MS`).
+                    () = tokio::time::sleep(MAKE_ROOM_AGAIN) => {}
                 }
             },
         };

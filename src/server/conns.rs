@@ -22,6 +22,12 @@ use tokio::sync::Notify;
 /// the slot must not wait that long while other connections are idle.
 pub const CLOSING_WAIT_MS: u64 = 1000;
 
+/// How long a connection that has not begun a request is left to send one before it may be
+/// closed to make room: a client's request may still be on its way (half a round trip), and a
+/// burst of new clients at the limit must not close each other before they speak. A silent one
+/// (an attacker's) gives way once it is this old.
+pub const FRESH_GRACE_MS: u64 = 1000;
+
 /// Requests one client address may have in progress at once with `max_connections`
 /// connections in all: an eighth of them, at least 4 (and never more than all of them).
 pub fn per_address_limit(max_connections: usize) -> usize {
@@ -228,7 +234,8 @@ impl Conns {
     /// Every slot is taken and a client waits: tell the connection idle the longest to close.
     /// Nothing is done while a connection told so less than [`CLOSING_WAIT_MS`] ago is still
     /// open and idle (it is closing, and its slot about to be free), or when every connection
-    /// is busy. Returns whether one was told.
+    /// is busy or opened less than [`FRESH_GRACE_MS`] ago without a request yet (the caller
+    /// tries again). Returns whether one was told.
     pub fn make_room(&self) -> bool {
         let now = self.now_ms();
         let inner = self.lock();
@@ -244,8 +251,13 @@ impl Conns {
         {
             return false;
         }
+        // A connection that never began a request has been idle since it opened.
+        let settled = |c: &&Arc<Conn>| {
+            c.had_requests() || now >= c.idle_since.load(Ordering::SeqCst) + FRESH_GRACE_MS
+        };
         match idle()
             .filter(|c| !closing(c))
+            .filter(settled)
             .min_by_key(|c| (c.idle_since.load(Ordering::SeqCst), c.id))
         {
             Some(victim) => {
@@ -329,13 +341,37 @@ mod tests {
         assert!(mapped.conn().client.is_none());
     }
 
+    /// `conn` after one request answered: idle, and no longer new.
+    fn spoke(conns: &Arc<Conns>, conn: Registered) -> Registered {
+        drop(conns.begin(conn.conn()).expect("a request"));
+        conn
+    }
+
+    #[test]
+    fn a_connection_that_has_not_begun_a_request_is_given_time_first() {
+        let conns = Conns::new(8, Exempt::Loopback);
+        let fresh = conns.open(ip("192.0.2.1"));
+        assert!(!conns.make_room(), "its request may be on its way");
+        assert!(!fresh.conn().closing.load(Ordering::SeqCst));
+        let spoken = spoke(&conns, conns.open(ip("192.0.2.2")));
+        assert!(
+            conns.make_room(),
+            "an idle one that has spoken gives way at once"
+        );
+        assert!(spoken.conn().closing.load(Ordering::SeqCst));
+        drop(spoken);
+        std::thread::sleep(std::time::Duration::from_millis(FRESH_GRACE_MS + 10));
+        assert!(conns.make_room(), "silent for that long, it gives way");
+        assert!(fresh.conn().closing.load(Ordering::SeqCst));
+    }
+
     #[test]
     fn the_connection_idle_the_longest_gives_way_one_at_a_time() {
         let conns = Conns::new(8, Exempt::Loopback);
-        let old = conns.open(ip("192.0.2.1"));
+        let old = spoke(&conns, conns.open(ip("192.0.2.1")));
         std::thread::sleep(std::time::Duration::from_millis(5));
         let busy = conns.open(ip("192.0.2.2"));
-        let newer = conns.open(ip("192.0.2.3"));
+        let newer = spoke(&conns, conns.open(ip("192.0.2.3")));
         let _answering = conns.begin(busy.conn()).expect("busy");
         assert!(conns.make_room());
         assert!(old.conn().closing.load(Ordering::SeqCst));
@@ -347,7 +383,7 @@ mod tests {
         assert!(conns.make_room(), "the first takes long: the next is told");
         assert!(newer.conn().closing.load(Ordering::SeqCst));
         drop(newer);
-        let newest = conns.open(ip("192.0.2.4"));
+        let newest = spoke(&conns, conns.open(ip("192.0.2.4")));
         drop(old);
         assert_eq!(conns.len(), 2);
         assert!(conns.make_room());

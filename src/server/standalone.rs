@@ -87,12 +87,14 @@ pub async fn run(
                     }
                 }
                 ended = &mut server => {
-                    return ended.unwrap_or(Ok(()));
+                    return ended.unwrap_or_else(|e| Err(ServerError::Crashed(e.to_string())));
                 }
             }
         };
         let _ = stop.send(if next.is_some() { RELOAD_GRACE } else { grace });
-        let ended = server.await.unwrap_or(Ok(()));
+        let ended = server
+            .await
+            .unwrap_or_else(|e| Err(ServerError::Crashed(e.to_string())));
         let Some(new) = next else {
             return ended;
         };
