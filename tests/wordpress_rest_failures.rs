@@ -328,6 +328,17 @@ fn a_pending_rest_post_the_api_no_longer_gives_is_dropped() {
     assert_eq!(code, 1, "{err}");
     assert_eq!(pending(dir.path()).len(), 1);
 
+    // An answer holding an item that cannot be read at all (no id to tell which it is) drops
+    // nothing: the post may be that item.
+    site.set(
+        &include_path(&[10010]),
+        json_resp(&json!([{"id": "not a number", "link": 7}])),
+    );
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(!err.contains("skipped"), "{err}");
+    assert_eq!(pending(dir.path()).len(), 1, "{err}");
+
     site.set(&include_path(&[10010]), json_resp(&json!([])));
     let (code, _, err) = common::feedwright(&config, &["run"]);
     assert_eq!(code, 0, "{err}");

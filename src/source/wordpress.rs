@@ -1224,6 +1224,9 @@ impl<'a> Reader<'a> {
                     continue;
                 }
             };
+            // An item that could not be read at all may be one of those asked for: none of
+            // them is taken for gone on this answer (they stay pending).
+            let unreadable = !page.failures.is_empty();
             result.failures.extend(page.failures);
             result.failed_posts.extend(page.failed_posts);
             self.fill_lookups(&page.posts).await;
@@ -1238,9 +1241,11 @@ impl<'a> Reader<'a> {
                     Err(f) => result.failures.push(f),
                 }
             }
-            result
-                .gone
-                .extend(chunk.iter().filter(|id| !self.met.contains(id)));
+            if !unreadable {
+                result
+                    .gone
+                    .extend(chunk.iter().filter(|id| !self.met.contains(id)));
+            }
         }
     }
 
