@@ -2329,6 +2329,11 @@ fn digest_binary(fx: &Fixture, env: &[(&str, &str)]) -> (i32, String) {
     )
 }
 
+fn append_to_config(fx: &Fixture, lines: &str) {
+    let text = std::fs::read_to_string(fx.config_path()).expect("read config");
+    std::fs::write(fx.config_path(), format!("{text}{lines}")).expect("write config");
+}
+
 fn replace_in_config(fx: &Fixture, from: &str, to: &str) {
     let text = std::fs::read_to_string(fx.config_path()).expect("read config");
     assert!(text.contains(from), "{from:?} not in {text}");
@@ -2368,12 +2373,7 @@ fn smtps_checks_the_certificate_and_smtp_tls_ca_trusts_a_private_ca() {
     assert!(sink.messages().is_empty());
 
     std::fs::write(fx.dir.path().join("not-a-cert.pem"), "hello").expect("write");
-    let text = std::fs::read_to_string(fx.config_path()).expect("read config");
-    std::fs::write(
-        fx.config_path(),
-        format!("{text}smtp_tls_ca = \"not-a-cert.pem\"\n"),
-    )
-    .expect("write config");
+    append_to_config(&fx, "smtp_tls_ca = \"not-a-cert.pem\"\n");
     let err = Config::load(&fx.config_path()).expect_err("no certificate in it");
     assert!(
         err.to_string().contains("digest.smtp_tls_ca")
@@ -2407,12 +2407,10 @@ fn smtp_login_problems_name_the_settings_to_change() {
         "{stderr}"
     );
 
-    let text = std::fs::read_to_string(fx.config_path()).expect("read config");
-    std::fs::write(
-        fx.config_path(),
-        format!("{text}smtp_username_env = \"FW_T_USER\"\nsmtp_password_env = \"FW_T_PASS\"\n"),
-    )
-    .expect("write config");
+    append_to_config(
+        &fx,
+        "smtp_username_env = \"FW_T_USER\"\nsmtp_password_env = \"FW_T_PASS\"\n",
+    );
     let (code, stderr) = digest_binary(&fx, &[("FW_T_USER", "fwuser"), ("FW_T_PASS", "wrong")]);
     assert_eq!(code, 1, "{stderr}");
     assert!(

@@ -3,7 +3,7 @@
 mod common;
 
 use chrono::{TimeZone, Utc};
-use common::{Post, Resp, Site, atom_ids};
+use common::{Post, Resp, Site, atom_ids, json_resp, json_with_pages};
 use feedwright::config::{HttpConfig, Selectors};
 use feedwright::extract::extract_post;
 use feedwright::model::{DateSource, RawDate};
@@ -31,21 +31,6 @@ fn fetcher_with(robots: bool) -> Fetcher {
 
 fn fetcher() -> Fetcher {
     fetcher_with(false)
-}
-
-fn json_resp(v: &Value) -> Resp {
-    json_with_pages(v, None)
-}
-
-/// A JSON answer, with `X-WP-TotalPages` when `total_pages` is given.
-fn json_with_pages(v: &Value, total_pages: Option<u32>) -> Resp {
-    Resp::Bytes {
-        content_type: "application/json; charset=UTF-8".into(),
-        body: serde_json::to_vec(v).expect("json"),
-        headers: total_pages
-            .map(|t| vec![("X-WP-TotalPages".to_string(), t.to_string())])
-            .unwrap_or_default(),
-    }
 }
 
 fn url(s: &str) -> Url {

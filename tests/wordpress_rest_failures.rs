@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant, SystemTime};
 
 use chrono::Utc;
-use common::{Post, Resp, Site, atom_ids};
+use common::{Post, Resp, Site, atom_ids, json_resp, json_with_pages};
 use feedwright::config::HttpConfig;
 use feedwright::source::http::{Fetcher, retry_after};
 use feedwright::source::site::Site as OwnSite;
@@ -17,21 +17,6 @@ use url::Url;
 
 const LISTING: &str = "/category/daily/international-negotiation-daily/";
 const CAT_LOOKUP: &str = "/wp-json/wp/v2/categories?slug=international-negotiation-daily";
-
-fn json_resp(v: &Value) -> Resp {
-    json_with_pages(v, None)
-}
-
-/// A JSON answer, with `X-WP-TotalPages` when `total_pages` is given.
-fn json_with_pages(v: &Value, total_pages: Option<u32>) -> Resp {
-    Resp::Bytes {
-        content_type: "application/json; charset=UTF-8".into(),
-        body: serde_json::to_vec(v).expect("json"),
-        headers: total_pages
-            .map(|t| vec![("X-WP-TotalPages".to_string(), t.to_string())])
-            .unwrap_or_default(),
-    }
-}
 
 /// The query a cold read sends for `page` of category 4, `per_page` posts a page.
 fn cold_path(page: u32, per_page: usize) -> String {

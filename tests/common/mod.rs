@@ -861,3 +861,19 @@ impl Drop for Sink {
         let _ = self.child.wait();
     }
 }
+
+/// A 200 JSON answer (a WordPress REST API's).
+pub fn json_resp(v: &serde_json::Value) -> Resp {
+    json_with_pages(v, None)
+}
+
+/// A JSON answer, with `X-WP-TotalPages` when `total_pages` is given.
+pub fn json_with_pages(v: &serde_json::Value, total_pages: Option<u32>) -> Resp {
+    Resp::Bytes {
+        content_type: "application/json; charset=UTF-8".into(),
+        body: serde_json::to_vec(v).expect("json"),
+        headers: total_pages
+            .map(|t| vec![("X-WP-TotalPages".to_string(), t.to_string())])
+            .unwrap_or_default(),
+    }
+}
