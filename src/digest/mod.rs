@@ -645,7 +645,7 @@ fn run_once(
     // it is sent (a retry of the same week gets a new `Date`, with the same `Message-ID`).
     let sending_at = Utc::now();
     // In ASCII, as `List-Unsubscribe` is: a mail client reads the header's URL as it is.
-    let archive_url = ascii_url(&plan.meta(&week).archive_url);
+    let archive_url = ascii_url(&meta.archive_url);
     let message = |to: &[String]| {
         mail::build_message(&mail::MessageParts {
             from: &plan.digest.from,
