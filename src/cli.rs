@@ -373,6 +373,20 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
         })
 }
 
+/// The runtime of a long-running command, and its SIGHUP listener, installed at once (see
+/// `service`).
+fn runtime_hearing_reloads() -> Result<(tokio::runtime::Runtime, tokio::signal::unix::Signal), Exit>
+{
+    let runtime = runtime()?;
+    match crate::service::hangup(&runtime) {
+        Ok(hup) => Ok((runtime, hup)),
+        Err(e) => {
+            error_line!([], "{e}");
+            Err(Exit::Failures)
+        }
+    }
+}
+
 struct Bar(indicatif::ProgressBar);
 impl Progress for Bar {
     fn add_total(&self, n: u64) {
@@ -1034,6 +1048,11 @@ pub fn digest(
 
 /// `feedwright daemon`.
 pub fn daemon(path: &Path, wait: Duration) -> Exit {
+    // First: a reload asked for while the daemon starts is a reload once it runs.
+    let (runtime, hup) = match runtime_hearing_reloads() {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
     let cfg = match load(path) {
         Ok(c) => c,
         Err(e) => return e,
@@ -1053,15 +1072,13 @@ pub fn daemon(path: &Path, wait: Duration) -> Exit {
         Ok(s) => s,
         Err(e) => return e,
     };
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
     let listener = match bind_server(&runtime, &cfg, path) {
         Ok(l) => l,
         Err(e) => return e,
     };
-    let result = runtime.block_on(crate::daemon::run(path, cfg, templates, store, listener));
+    let result = runtime.block_on(crate::daemon::run(
+        path, cfg, templates, store, listener, hup,
+    ));
     // A digest still waiting for an unresponsive SMTP server runs on a blocking thread: the
     // process does not wait for it (nothing was recorded; the next start catches the week up).
     runtime.shutdown_timeout(Duration::from_secs(1));
@@ -1099,6 +1116,11 @@ fn bind_server(
 
 /// `feedwright serve`.
 pub fn serve(path: &Path) -> Exit {
+    // First: a reload asked for while `serve` starts is a reload once it serves.
+    let (runtime, hup) = match runtime_hearing_reloads() {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
     let cfg = match load(path) {
         Ok(c) => c,
         Err(e) => return e,
@@ -1112,10 +1134,6 @@ pub fn serve(path: &Path) -> Exit {
         );
         return Exit::Usage;
     }
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
     let listener = match bind_server(&runtime, &cfg, path) {
         Ok(Some(l)) => l,
         Ok(None) => return Exit::Usage,
@@ -1129,6 +1147,7 @@ pub fn serve(path: &Path) -> Exit {
         cfg,
         listener,
         SERVE_GRACE,
+        hup,
     ));
     runtime.shutdown_timeout(Duration::from_secs(1));
     match served {

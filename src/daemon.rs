@@ -8,7 +8,8 @@
 //! refreshing the digest feed's sources before an issue is built when they were not refreshed
 //! since its week ended (`refresh_before_digest`),
 //! signals (SIGTERM/SIGINT: stop within 10 s with no partial file, whatever is running or
-//! waiting, and no digest started once stopping; SIGHUP: reload config and templates,
+//! waiting, and no digest started once stopping; SIGHUP, heard from before start-up through
+//! `service`, which also tells the service manager the daemon's state: reload config and templates,
 //! checked as at start-up ([`check`]), publishing the feeds at once, restarting the schedules
 //! and the built-in server, keeping the old config and the job in
 //! progress when the new one is invalid; the old server is waited for, its connections closed
@@ -332,6 +333,7 @@ pub async fn run(
     templates: Option<crate::digest::render::Templates>,
     store: Store,
     listener: Option<tokio::net::TcpListener>,
+    mut hup: tokio::signal::unix::Signal,
 ) -> Result<(), String> {
     let mut socket = listener
         .map(|l| {
@@ -359,16 +361,16 @@ pub async fn run(
         templates: std::sync::RwLock::new(templates.map(Arc::new)),
         consumed: std::sync::Mutex::default(),
     });
-    let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
-    let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut term = crate::service::listen(tokio::signal::unix::SignalKind::terminate())?;
+    let mut int = crate::service::listen(tokio::signal::unix::SignalKind::interrupt())?;
     let mut tasks = tokio::task::JoinSet::new();
     {
         // A job like any other: signals are heard while it runs.
         let shared = shared.clone();
         tasks.spawn(async move { catch_up_digest(&shared).await });
     }
-    spawn_schedules(&shared, &mut tasks);
+    let n = spawn_schedules(&shared, &mut tasks);
+    crate::service::ready(&running(n, server.is_some()));
     loop {
         let reload = tokio::select! {
             _ = term.recv() => false,
@@ -379,6 +381,7 @@ pub async fn run(
             stop(&shared, tasks, server).await;
             return Ok(());
         }
+        crate::service::reloading();
         tracing::info!(
             "SIGHUP: reloading the configuration from {}",
             shared.config_path.display()
@@ -396,6 +399,7 @@ pub async fn run(
                     "reload rejected, keeping the running configuration: {}",
                     one_line(&e)
                 );
+                crate::service::ready("reload rejected: running the previous configuration");
                 continue;
             }
         };
@@ -458,7 +462,7 @@ pub async fn run(
                 ping_hub(&cfg, &mut store).await;
             });
         }
-        spawn_schedules(&shared, &mut tasks);
+        let n = spawn_schedules(&shared, &mut tasks);
         {
             // The reload dropped a digest that was waiting or retrying: the catch-up sends the
             // week's issue if it is still due (and says "already sent" otherwise).
@@ -469,11 +473,18 @@ pub async fn run(
             "configuration reloaded from {}",
             shared.config_path.display()
         );
+        crate::service::ready(&running(n, server.is_some()));
     }
 }
 
-/// One task per schedule of the configuration in force.
-fn spawn_schedules(shared: &Arc<Shared>, tasks: &mut tokio::task::JoinSet<()>) {
+/// The daemon's state in one line, for the service manager.
+fn running(schedules: usize, serving: bool) -> String {
+    let serving = if serving { ", serving feeds" } else { "" };
+    format!("running {schedules} schedule(s){serving}")
+}
+
+/// One task per schedule of the configuration in force; how many.
+fn spawn_schedules(shared: &Arc<Shared>, tasks: &mut tokio::task::JoinSet<()>) -> usize {
     let cfg = shared.config();
     // A source removed, then added back by a later reload, starts afresh.
     shared
@@ -489,6 +500,7 @@ fn spawn_schedules(shared: &Arc<Shared>, tasks: &mut tokio::task::JoinSet<()>) {
         n += 1;
     }
     tracing::info!("daemon running: {n} schedule(s)");
+    n
 }
 
 /// The server after a reload to `new`: restarted with the new configuration on the same
@@ -539,6 +551,7 @@ async fn reload_server(
 /// SIGTERM or SIGINT: let the job in progress finish (for at most [`STOP_GRACE`]), drop it
 /// at a safe point otherwise, stop the server.
 async fn stop(shared: &Shared, mut tasks: tokio::task::JoinSet<()>, server: Option<Server>) {
+    crate::service::stopping();
     // A job holds the store while it runs.
     if shared.store.try_lock().is_err() {
         tracing::info!("stopping: waiting for the job in progress");
@@ -569,10 +582,6 @@ fn config_dir(path: &Path) -> PathBuf {
     path.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-}
-
-fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, String> {
-    tokio::signal::unix::signal(kind).map_err(|e| format!("cannot install a signal handler: {e}"))
 }
 
 async fn schedule_loop(shared: Arc<Shared>, sched: Schedule, jitter_secs: u64) {

@@ -49,6 +49,7 @@ pub mod pipeline;
 pub mod publish;
 pub mod redact;
 pub mod server;
+pub mod service;
 pub mod source;
 pub mod store;
 pub mod terminal;

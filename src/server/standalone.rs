@@ -1,7 +1,9 @@
 //! `feedwright serve`: the server on its own, until SIGTERM or SIGINT, with its configuration
 //! reloaded on SIGHUP.
 //!
-//! Owns: the signals of the `serve` process and its reloads. A reload reads the configuration
+//! Owns: the signals of the `serve` process (SIGHUP's listener comes from `cli`, installed by
+//! `service` before start-up) and its reloads, and telling the service manager of each state
+//! through `service`. A reload reads the configuration
 //! file again and checks it as `feedwright check` does (it must also keep a `[server]` table);
 //! one that fails is logged and the running configuration goes on. One that passes restarts
 //! the server with it on the listening socket bound at start-up (connections still answering
@@ -14,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::{Conns, ServerError, conns, serve_until};
 use crate::config::Config;
@@ -30,6 +32,7 @@ pub async fn run(
     cfg: Config,
     listener: TcpListener,
     grace: Duration,
+    mut hup: Signal,
 ) -> Result<(), ServerError> {
     let listen = cfg
         .server
@@ -44,10 +47,9 @@ pub async fn run(
         Ok::<_, std::io::Error>((
             signal(SignalKind::terminate())?,
             signal(SignalKind::interrupt())?,
-            signal(SignalKind::hangup())?,
         ))
     })();
-    let (mut term, mut int, mut hup) = signals.map_err(ServerError::Signals)?;
+    let (mut term, mut int) = signals.map_err(ServerError::Signals)?;
     // The address the socket was bound for, and the one it listens on (its port chosen by the
     // system for port 0).
     let started_on = listen.parse::<std::net::SocketAddr>().ok();
@@ -69,21 +71,28 @@ pub async fn run(
             let shutdown = async move { stopped.await.unwrap_or(RELOAD_GRACE) };
             serve_until(&served, listener, shutdown, conns).await
         });
+        crate::service::ready(&format!("serving on {serving}"));
         let next = loop {
             tokio::select! {
                 _ = term.recv() => break None,
                 _ = int.recv() => break None,
                 _ = hup.recv() => {
+                    crate::service::reloading();
                     tracing::info!(
                         "SIGHUP: reloading the configuration from {}",
                         config_path.display()
                     );
                     match checked(config_path) {
                         Ok(new) => break Some(new),
-                        Err(e) => tracing::error!(
-                            "reload rejected, keeping the running configuration: {}",
-                            e.trim().replace('\n', "; ")
-                        ),
+                        Err(e) => {
+                            tracing::error!(
+                                "reload rejected, keeping the running configuration: {}",
+                                e.trim().replace('\n', "; ")
+                            );
+                            crate::service::ready(&format!(
+                                "serving on {serving} (reload rejected: the previous configuration)"
+                            ));
+                        }
                     }
                 }
                 ended = &mut server => {
@@ -91,6 +100,9 @@ pub async fn run(
                 }
             }
         };
+        if next.is_none() {
+            crate::service::stopping();
+        }
         let _ = stop.send(if next.is_some() { RELOAD_GRACE } else { grace });
         let ended = server
             .await
