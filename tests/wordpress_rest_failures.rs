@@ -344,6 +344,60 @@ fn a_pending_rest_post_the_api_no_longer_gives_is_dropped() {
     );
 }
 
+/// Posts pending after failures whose answer, asked for again together, is larger than
+/// `http.max_body_bytes`: asked for again in smaller parts, down to one post a request, so
+/// those that fit are read; one too large alone stays pending, named as such.
+#[test]
+fn pending_rest_posts_too_large_together_are_asked_for_in_smaller_parts() {
+    let (site, base, dir, config) = wordpress_site("max_body_bytes = 40000", "");
+    let nested = format!("{}deep{}", "<div>".repeat(600), "</div>".repeat(600));
+    let mut failing: Vec<Post> = [10010, 10011, 10012].into_iter().map(post).collect();
+    for p in &mut failing {
+        p.body = nested.clone();
+    }
+    let mut items: Vec<Value> = failing.iter().map(|p| api_post(&base, p)).collect();
+    items.push(api_post(&base, &post(1)));
+    site.set(&cold_path(1, 100), json_resp(&json!(items)));
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(pending(dir.path()).len(), 3, "{err}");
+
+    // Readable now, but 15 KB each, and the third 50 KB: together over the 40,000-byte limit.
+    let [a, b, c] = &mut failing[..] else {
+        unreachable!()
+    };
+    for (p, bytes) in [(&mut *a, 15_000), (&mut *b, 15_000), (&mut *c, 50_000)] {
+        p.body = format!(
+            "<p>{}</p>",
+            "Water and trade talks went on. ".repeat(bytes / 31)
+        );
+    }
+    let readable: Vec<Value> = failing.iter().map(|p| api_post(&base, p)).collect();
+    site.set(
+        &include_path(&[10010, 10011, 10012]),
+        json_resp(&json!(readable)),
+    );
+    for (i, id) in [10010, 10011, 10012].into_iter().enumerate() {
+        site.set(&include_path(&[id]), json_resp(&json!([readable[i]])));
+    }
+    let (code, _, err) = common::feedwright(&config, &["run"]);
+    assert_eq!(code, 1, "the third still fails: {err}");
+    assert!(err.contains("2 new"), "{err}");
+    assert!(
+        err.contains("this post alone is larger than the 40000-byte limit (http.max_body_bytes)"),
+        "{err}"
+    );
+    let asked = site.requests();
+    for id in [10010, 10011, 10012] {
+        assert!(asked.contains(&include_path(&[id])), "{asked:?}");
+    }
+    assert_eq!(pending(dir.path()), [(format!("{base}/?p=10012"), 2)]);
+    let ids = sorted_ids(dir.path());
+    for id in [10010, 10011] {
+        assert!(ids.contains(&format!("{base}/?p={id}")), "{ids:?}");
+    }
+}
+
 /// `n` posts with bodies of about `body_bytes` each, newest first (ids 1..=n).
 fn long_posts(n: u64, body_bytes: usize) -> Vec<Post> {
     (1..=n)

@@ -22,7 +22,9 @@
 //!
 //! A post that cannot be read (its JSON has an unexpected shape; a field given as `null` is only
 //! a missing one) is reported by its `link`, and given back in [`WpResult::failed_posts`] so the
-//! caller can keep it pending; [`read_retrying`] asks for such posts again by id.
+//! caller can keep it pending; [`read_retrying`] asks for such posts again by id, an answer
+//! larger than `http.max_body_bytes` asked for again in smaller parts (20, 5, then one post a
+//! request), so that a post too large alone holds none of the others back.
 //!
 //! Incremental reads ([`Incremental`]) make two passes. The first asks for the posts modified
 //! after the instant the caller gives (`orderby=modified&order=asc&modified_after=…`), oldest
@@ -1199,7 +1201,18 @@ impl<'a> Reader<'a> {
             .collect();
         wanted.sort_unstable();
         wanted.dedup();
-        for chunk in wanted.chunks(self.page_cap) {
+        // An answer larger than `http.max_body_bytes` is asked for again in smaller parts
+        // (SMALLER_PAGES, then one post a request), and so is every later part: a post too
+        // large alone stays pending, failing, without holding the others back.
+        let mut cap = self.page_cap;
+        let mut queue: std::collections::VecDeque<Vec<u64>> =
+            wanted.chunks(cap).map(<[u64]>::to_vec).collect();
+        while let Some(mut chunk) = queue.pop_front() {
+            if chunk.len() > cap {
+                for part in chunk.split_off(cap).chunks(cap).rev() {
+                    queue.push_front(part.to_vec());
+                }
+            }
             let include = chunk
                 .iter()
                 .map(u64::to_string)
@@ -1219,6 +1232,42 @@ impl<'a> Reader<'a> {
                 Ok(Some(page)) => page,
                 // Asked again next time: they stay pending.
                 Ok(None) => continue,
+                Err(WpError::Fetch {
+                    url,
+                    error: FetchError::TooLarge(limit),
+                }) if chunk.len() > 1 => {
+                    let smaller = SMALLER_PAGES
+                        .into_iter()
+                        .find(|s| *s < chunk.len())
+                        .unwrap_or(1);
+                    tracing::warn!(
+                        "{url}: {} posts asked for again are larger than the {limit}-byte limit \
+                         (http.max_body_bytes): asking for {smaller} a request instead",
+                        chunk.len()
+                    );
+                    cap = smaller;
+                    queue.push_front(chunk);
+                    continue;
+                }
+                Err(WpError::Fetch {
+                    error: FetchError::TooLarge(limit),
+                    ..
+                }) => {
+                    // It stays pending, failing once more, under the shortlink it is pending
+                    // under (on the site's origin, as the API root is).
+                    let reason = format!(
+                        "this post alone is larger than the {limit}-byte limit \
+                         (http.max_body_bytes); raise it to read it through the REST API"
+                    );
+                    let link = shortlink(self.root, chunk[0]);
+                    result.failures.push((link.to_string(), reason.clone()));
+                    result.failed_posts.push(FailedPost {
+                        id: chunk[0],
+                        link,
+                        reason,
+                    });
+                    continue;
+                }
                 Err(e) => {
                     result.failures.push((url.to_string(), failure_reason(e)));
                     continue;
