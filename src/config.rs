@@ -335,6 +335,10 @@ pub struct ServerConfig {
     /// connection stays idle), or for the client to take more of an answer.
     #[serde(default = "default_server_timeout_secs")]
     pub timeout_secs: u64,
+    /// Reverse proxies on other hosts (addresses, or networks such as `10.0.0.0/24`): spared
+    /// the per-address limit of requests in progress, as loopback is.
+    #[serde(default)]
+    pub proxies: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -343,8 +347,36 @@ impl Default for ServerConfig {
             listen: default_listen(),
             max_connections: default_max_connections(),
             timeout_secs: default_server_timeout_secs(),
+            proxies: Vec::new(),
         }
     }
+}
+
+impl ServerConfig {
+    /// `proxies` as networks (an address alone is a network of one); those that are neither are
+    /// left out (validation refuses them).
+    pub fn proxy_networks(&self) -> Vec<ipnet::IpNet> {
+        self.proxies
+            .iter()
+            .filter_map(|p| proxy_network(p).ok())
+            .collect()
+    }
+}
+
+/// One `[server] proxies` entry as a network: `10.0.0.5`, `10.0.0.0/24`, `2001:db8::/48`.
+fn proxy_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    if let Ok(net) = text.parse::<ipnet::IpNet>() {
+        return Ok(net.trunc());
+    }
+    text.parse::<std::net::IpAddr>()
+        .map(|ip| ipnet::IpNet::from(ip.to_canonical()))
+        .map_err(|_| {
+            format!(
+                "{text:?} is not an IP address or network (such as \"10.0.0.5\", \"10.0.0.0/24\" \
+                 or \"2001:db8::/48\")"
+            )
+        })
 }
 
 /// `[websub]`: the hub feeds advertise (`rel="hub"`) and notify after each change.
@@ -1015,6 +1047,9 @@ impl Config {
             }
             if !(1..=300).contains(&s.timeout_secs) {
                 return err("server.timeout_secs", "must be between 1 and 300".into());
+            }
+            for proxy in &s.proxies {
+                proxy_network(proxy).map_err(|e| ("server.proxies".to_string(), e))?;
             }
         }
         Ok(())

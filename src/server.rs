@@ -160,6 +160,17 @@ const MAKE_ROOM_AGAIN: Duration = Duration::from_millis(100);
 /// descriptors are short, accepts fail and succeed by turns as connections close.
 const ACCEPT_ERRORS_QUIET: Duration = Duration::from_secs(2);
 
+/// The connection registry `cfg`'s `[server]` asks for: its per-address limit, sparing
+/// loopback and `proxies`.
+pub fn conns_for(cfg: &Config) -> Arc<Conns> {
+    let server = cfg.server.clone().unwrap_or_default();
+    let max = server.max_connections as usize;
+    Conns::new(
+        conns::per_address_limit(max),
+        conns::Exempt::loopback_and(server.proxy_networks()),
+    )
+}
+
 /// Serve `cfg`'s `output_dir`, `/`, `/healthz` and `/metrics` on `listener` until `shutdown`
 /// completes. Then no connection is accepted any more; those open are asked to close after the
 /// request in flight, and whatever is still open after `grace` (a long answer to a slow client,
@@ -184,8 +195,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> Result<(), ServerError> {
-    let max = cfg.server.clone().unwrap_or_default().max_connections as usize;
-    let conns = Conns::new(conns::per_address_limit(max), conns::Exempt::Loopback);
+    let conns = conns_for(cfg);
     serve_until(
         cfg,
         listener,
@@ -1724,6 +1734,29 @@ mod tests {
         }
     }
 
+    /// The server's connection registry spares the `[server] proxies` of its configuration
+    /// from the per-address limit (32 requests of 256 connections), and only them.
+    #[test]
+    fn the_configured_proxies_reach_the_connection_registry() {
+        let cfg = Config::parse(
+            "output_dir = \"out\"\n[[source]]\nname = \"s\"\nurl = \"https://s.example.org/\"\n\
+             [[feed]]\nname = \"f\"\nsources = [\"s\"]\n\
+             [server]\nproxies = [\"192.0.2.0/24\"]\n",
+            std::path::Path::new("config.toml"),
+        )
+        .expect("valid");
+        let conns = conns_for(&cfg);
+        let busy = |peer: &str| {
+            let open: Vec<_> = (0..40)
+                .map(|_| conns.open(peer.parse().expect("ip")))
+                .collect();
+            let busy: Vec<_> = open.iter().filter_map(|c| conns.begin(c.conn())).collect();
+            busy.len()
+        };
+        assert_eq!(busy("192.0.2.200"), 40);
+        assert_eq!(busy("198.51.100.1"), 32);
+    }
+
     /// Renders counted, each taking `ms`, under a stamp the test sets.
     struct Counted {
         renders: std::sync::atomic::AtomicU32,
@@ -1809,7 +1842,7 @@ mod tests {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = cfg.clone();
         let task = tokio::spawn(async move {
-            let conns = Conns::new(limit, conns::Exempt::Nothing);
+            let conns = Conns::new(limit, conns::Exempt::only(Vec::new()));
             let shutdown = async move {
                 let _ = stopped.await;
                 Duration::from_secs(1)

@@ -118,6 +118,43 @@ fn server_limits_are_checked_and_default_to_256_connections_and_30_s() {
     assert!(msg.contains("max_connection"), "{msg}");
 }
 
+/// `[server] proxies` takes addresses and networks, read as networks; anything else is an
+/// error naming the key and the value.
+#[test]
+fn server_proxies_are_addresses_or_networks() {
+    let cfg = Config::parse(
+        &format!(
+            "{BASE}[server]\nproxies = [\"192.0.2.7\", \"10.1.2.3/16\", \"2001:db8::/48\", \"::ffff:192.0.2.9\"]\n"
+        ),
+        Path::new("config.toml"),
+    )
+    .expect("valid");
+    let networks: Vec<String> = cfg
+        .server
+        .expect("server")
+        .proxy_networks()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        networks,
+        [
+            "192.0.2.7/32",
+            "10.1.0.0/16",
+            "2001:db8::/48",
+            "192.0.2.9/32"
+        ]
+    );
+    for bad in ["proxy.example.org", "10.0.0.0/33", "10.0.0.5:8080", ""] {
+        let msg = error(&format!("{BASE}[server]\nproxies = [{bad:?}]\n"));
+        assert!(
+            msg.contains("server.proxies")
+                && msg.contains(&format!("{bad:?} is not an IP address")),
+            "{bad}: {msg}"
+        );
+    }
+}
+
 /// A source URL's credentials never reach an error message: an invalid URL is quoted without
 /// them, and so is the line a TOML syntax error shows.
 #[test]

@@ -1,5 +1,5 @@
 //! The connections a server holds: which one gives way when every slot is taken, and how many
-//! requests each client address has in progress.
+//! requests each client address has in progress (loopback and `[server] proxies` spared).
 //!
 //! Owns: the registry of open connections, whether each is answering a request (busy: from its
 //! complete request head to the end of its answer's body) or idle (just opened, between two
@@ -54,15 +54,40 @@ impl Client {
     }
 }
 
-/// Which addresses the per-address limit spares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exempt {
-    /// Loopback (`127.0.0.0/8`, `::1`): a reverse proxy on the same host, which carries every
-    /// client's requests.
-    Loopback,
-    /// None (to test the limit on loopback).
+/// Which addresses the per-address limit spares: reverse proxies, each of which carries many
+/// clients' requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exempt {
+    /// Loopback (`127.0.0.0/8`, `::1`): a reverse proxy on the same host.
+    loopback: bool,
+    /// `[server] proxies`: reverse proxies on other hosts.
+    networks: Vec<ipnet::IpNet>,
+}
+
+impl Exempt {
+    /// Loopback and `proxies` (`[server] proxies`).
+    pub fn loopback_and(proxies: Vec<ipnet::IpNet>) -> Exempt {
+        Exempt {
+            loopback: true,
+            networks: proxies,
+        }
+    }
+
+    /// `networks` alone, not even loopback (to test the limit on loopback).
     #[cfg(test)]
-    Nothing,
+    pub fn only(networks: Vec<ipnet::IpNet>) -> Exempt {
+        Exempt {
+            loopback: false,
+            networks,
+        }
+    }
+
+    /// Whether requests from `peer` are spared (an IPv4 address mapped into IPv6, as a server
+    /// listening on `[::]` sees IPv4 clients, is the IPv4 address).
+    fn spares(&self, peer: IpAddr) -> bool {
+        let ip = peer.to_canonical();
+        (self.loopback && ip.is_loopback()) || self.networks.iter().any(|n| n.contains(&ip))
+    }
 }
 
 /// The open connections of one server.
@@ -187,11 +212,7 @@ impl Conns {
 
     /// Register a connection just accepted from `peer`; it is idle.
     pub fn open(self: &Arc<Self>, peer: IpAddr) -> Registered {
-        let exempt = match self.exempt {
-            Exempt::Loopback => peer.to_canonical().is_loopback(),
-            #[cfg(test)]
-            Exempt::Nothing => false,
-        };
+        let exempt = self.exempt.spares(peer);
         let mut inner = self.lock();
         inner.next_id += 1;
         let conn = Arc::new(Conn {
@@ -324,7 +345,7 @@ mod tests {
 
     #[test]
     fn requests_in_progress_are_limited_per_address_except_loopback() {
-        let conns = Conns::new(2, Exempt::Loopback);
+        let conns = Conns::new(2, Exempt::loopback_and(Vec::new()));
         let a: Vec<Registered> = (0..3).map(|_| conns.open(ip("192.0.2.7"))).collect();
         let b = conns.open(ip("192.0.2.8"));
         let first = conns.begin(a[0].conn()).expect("first");
@@ -341,6 +362,33 @@ mod tests {
         assert!(mapped.conn().client.is_none());
     }
 
+    #[test]
+    fn the_configured_proxies_are_not_limited_either() {
+        let proxies = ["192.0.2.7/32", "2001:db8:5::/48"]
+            .map(|n| n.parse().expect("network"))
+            .to_vec();
+        let conns = Conns::new(2, Exempt::loopback_and(proxies));
+        for peer in [
+            "192.0.2.7",
+            "::ffff:192.0.2.7",
+            "2001:db8:5:1::9",
+            "127.0.0.1",
+        ] {
+            let open: Vec<Registered> = (0..5).map(|_| conns.open(ip(peer))).collect();
+            let busy: Vec<Busy> = open.iter().filter_map(|c| conns.begin(c.conn())).collect();
+            assert_eq!(busy.len(), 5, "{peer} is not limited");
+        }
+        for peer in ["192.0.2.8", "2001:db8:6::1"] {
+            let open: Vec<Registered> = (0..3).map(|_| conns.open(ip(peer))).collect();
+            let busy: Vec<Busy> = open.iter().filter_map(|c| conns.begin(c.conn())).collect();
+            assert_eq!(busy.len(), 2, "{peer} is limited");
+        }
+        let none = Conns::new(2, Exempt::only(Vec::new()));
+        let open: Vec<Registered> = (0..3).map(|_| none.open(ip("127.0.0.1"))).collect();
+        let busy: Vec<Busy> = open.iter().filter_map(|c| none.begin(c.conn())).collect();
+        assert_eq!(busy.len(), 2, "loopback too when not spared");
+    }
+
     /// `conn` after one request answered: idle, and no longer new.
     fn spoke(conns: &Arc<Conns>, conn: Registered) -> Registered {
         drop(conns.begin(conn.conn()).expect("a request"));
@@ -349,7 +397,7 @@ mod tests {
 
     #[test]
     fn a_connection_that_has_not_begun_a_request_is_given_time_first() {
-        let conns = Conns::new(8, Exempt::Loopback);
+        let conns = Conns::new(8, Exempt::loopback_and(Vec::new()));
         let fresh = conns.open(ip("192.0.2.1"));
         assert!(!conns.make_room(), "its request may be on its way");
         assert!(!fresh.conn().closing.load(Ordering::SeqCst));
@@ -367,7 +415,7 @@ mod tests {
 
     #[test]
     fn the_connection_idle_the_longest_gives_way_one_at_a_time() {
-        let conns = Conns::new(8, Exempt::Loopback);
+        let conns = Conns::new(8, Exempt::loopback_and(Vec::new()));
         let old = spoke(&conns, conns.open(ip("192.0.2.1")));
         std::thread::sleep(std::time::Duration::from_millis(5));
         let busy = conns.open(ip("192.0.2.2"));

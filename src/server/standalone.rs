@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use super::{Conns, ServerError, conns, serve_until};
+use super::{ServerError, serve_until};
 use crate::config::Config;
 
 /// How long the requests in progress of a server being restarted by a reload may go on before
@@ -66,8 +66,7 @@ pub async fn run(
         let (stop, stopped) = tokio::sync::oneshot::channel::<Duration>();
         let served = cfg.clone();
         let mut server = tokio::spawn(async move {
-            let max = served.server.clone().unwrap_or_default().max_connections as usize;
-            let conns = Conns::new(conns::per_address_limit(max), conns::Exempt::Loopback);
+            let conns = crate::server::conns_for(&served);
             let shutdown = async move { stopped.await.unwrap_or(RELOAD_GRACE) };
             serve_until(&served, listener, shutdown, conns).await
         });
