@@ -819,6 +819,41 @@ fn sanitize_makes_urls_absolute_and_links_noopener() {
     );
 }
 
+/// `href`/`src` values that parse on their own are written out resolved and serialized too:
+/// `https:/path` and `https:path` are relative to an https page (as browsers read them), and
+/// spaces, line breaks and capitals come out clean.
+#[test]
+fn sanitize_writes_every_url_out_absolute_and_clean() {
+    let html = "<a href=\"https:/2024/05/older-post/\">a</a><a href=\"https:related/\">b</a>\
+                <img src=\"https:/wp-content/uploads/chart.png\">\
+                <img src=\" https://example.org/space.png \">\
+                <a href=\"HTTPS://EXAMPLE.ORG/Caps\">c</a>\
+                <a href=\"https://example.org/a\nb\">d</a>";
+    let out = sanitize_html(html, &base());
+    for wanted in [
+        "href=\"https://example.org/2024/05/older-post/\"",
+        "href=\"https://example.org/2024/01/post/related/\"",
+        "src=\"https://example.org/wp-content/uploads/chart.png\"",
+        "src=\"https://example.org/space.png\"",
+        "href=\"https://example.org/Caps\"",
+        "href=\"https://example.org/ab\"",
+    ] {
+        assert!(out.contains(wanted), "{wanted} missing in {out}");
+    }
+    assert!(
+        !out.contains("https:/2") && !out.contains("https:r"),
+        "{out}"
+    );
+}
+
+/// DEL and the C1 controls never reach a body, raw or as character references (which HTML
+/// maps through windows-1252, so `&#x9B;` is `›`), while the text around them stays.
+#[test]
+fn sanitize_drops_del_and_c1_controls() {
+    let out = sanitize_html("<p>a\u{7f}b\u{85}c\u{9b}31md\u{a0}e &#x9B;</p>", &base());
+    assert_eq!(out, "<p>abc31md&nbsp;e \u{203a}</p>");
+}
+
 #[test]
 fn sanitize_keeps_the_scheme_of_the_base() {
     let out = sanitize_html("<a href=\"/x\">x</a>", &url("http://example.org/p/"));

@@ -251,7 +251,7 @@ fn unreachable_base<'u>(attribute: &str, value: &'u str) -> Option<Cow<'u, str>>
 }
 
 /// Rewrites relative `href`/`src` values absolute against [`BASE`]; drops them when that gives
-/// no allowed URL.
+/// no allowed URL. [`filter_attribute`] has made them absolute already: this is its backstop.
 struct Resolver;
 
 impl<'a> UrlRelativeEvaluate<'a> for Resolver {
@@ -295,9 +295,14 @@ fn rewrite_srcset(base: &Url, value: &str) -> Option<String> {
     (!candidates.is_empty()).then(|| candidates.join(", "))
 }
 
-/// Attribute rewriting that ammonia's URL policy does not cover (`srcset`, `cite`).
+/// Attribute rewriting that ammonia's URL policy does not cover: `srcset` and `cite`, and
+/// `href`/`src` written out absolute and serialized even when they parse on their own (ammonia
+/// only rewrites the others): `https:/path` and `https:path` are relative to a page on https,
+/// as browsers read them, and a URL with spaces, line breaks or capitals in its scheme or host
+/// comes out clean.
 fn filter_attribute<'u>(base: &Url, attribute: &str, value: &'u str) -> Option<Cow<'u, str>> {
     match attribute {
+        "href" | "src" => resolve(base, value).map(|u| Cow::Owned(u.into())),
         "srcset" => rewrite_srcset(base, value).map(Cow::Owned),
         "cite" => resolve(base, value)
             .filter(|u| u.scheme() != "mailto")
@@ -315,8 +320,8 @@ fn filter_attribute<'u>(base: &Url, attribute: &str, value: &'u str) -> Option<C
 /// real URL from `data-src` / `data-lazy-src` / `data-original` / `data-srcset` /
 /// `data-lazy-srcset` when `src` is missing or a `data:` placeholder; an `<img>` left without a
 /// usable `src` is removed. Links get
-/// `rel="noopener noreferrer"`. The result contains no XML-forbidden characters and no carriage
-/// returns.
+/// `rel="noopener noreferrer"`. The result contains no XML-forbidden characters, no DEL or C1
+/// controls and no carriage returns.
 pub fn sanitize_html(html: &str, base: &Url) -> String {
     let promoted = super::images::promote_lazy_images(html);
     let input = xml_safe_cow(&promoted);
@@ -326,7 +331,7 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
     });
     let cleaned = super::images::drop_images_without_src(&cleaned);
     // Character references in the input can still produce forbidden characters.
-    let safe = xml_safe_cow(&cleaned);
+    let safe = without_controls(&cleaned);
     if safe.contains('\r') {
         safe.replace("\r\n", "\n").replace('\r', "\n")
     } else {
@@ -346,6 +351,27 @@ fn xml_safe_cow(s: &str) -> Cow<'_, str> {
         Cow::Borrowed(s)
     } else {
         Cow::Owned(s.chars().filter(|&c| is_xml_char(c)).collect())
+    }
+}
+
+/// [`xml_safe`], and without DEL and the C1 controls (U+0080-U+009F) either: XML allows them,
+/// but in a body they are never text, and a terminal feed reader may run U+009B (the 8-bit
+/// CSI) as an escape sequence. The text fields drop them too (`normalize::text`).
+fn without_controls(s: &str) -> Cow<'_, str> {
+    // DEL is the byte 0x7F; a C1 control is 0xC2 followed by 0x80-0x9F in UTF-8.
+    let bytes = s.as_bytes();
+    let has_control = bytes.contains(&0x7F)
+        || bytes
+            .windows(2)
+            .any(|w| w[0] == 0xC2 && (0x80..0xA0).contains(&w[1]));
+    if has_control {
+        Cow::Owned(
+            s.chars()
+                .filter(|&c| is_xml_char(c) && !matches!(c, '\u{7F}'..='\u{9F}'))
+                .collect(),
+        )
+    } else {
+        xml_safe_cow(s)
     }
 }
 
