@@ -483,7 +483,7 @@ pub fn feed_info(
         .iter()
         .filter_map(|s| cfg.source(s))
         .find_map(|src| home_page(src, feed_site(src)))
-        .unwrap_or_else(|| cfg.public_url.clone());
+        .unwrap_or_else(|| public.to_string());
     let description = feed
         .description
         .clone()
@@ -503,19 +503,20 @@ pub fn feed_info(
 /// names as its own when it reads one (`feed_site`, see [`feed_info`]), else its listing URL.
 /// `None` for a folder, and for a feed that names no website: the upstream XML is no page for
 /// readers (a `feed` source not read in full since the site was recorded has none yet either).
+/// Written out as a URL (parsed and serialized, so valid whatever the config's spelling) and
+/// cleaned as post links are: no credentials (the feed is public), fragment or tracking
+/// parameters.
 fn home_page(src: &SourceConfig, feed_site: Option<Option<String>>) -> Option<String> {
+    let web_page = |text: &str| {
+        Url::parse(text.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .map(|u| crate::normalize::clean_url(&u).to_string())
+    };
     match feed_site {
-        Some(site) => site,
+        Some(site) => site.and_then(|s| web_page(&s)),
         None if src.kind == SourceKind::Feed => None,
-        None => (src.url.starts_with("http://") || src.url.starts_with("https://")).then(|| {
-            // Without the credentials a source URL may carry: the feed is public.
-            match Url::parse(&src.url) {
-                Ok(u) if !u.username().is_empty() || u.password().is_some() => {
-                    crate::normalize::without_credentials(&u).to_string()
-                }
-                _ => src.url.clone(),
-            }
-        }),
+        None => web_page(&src.url),
     }
 }
 
@@ -598,6 +599,50 @@ mod tests {
             "<?xml version=\"1.0\"?>\n<x:transform version=\"1.0\" xmlns:x=\"{XSL}\"/>\n"
         ))
         .expect("transform, any prefix");
+    }
+
+    /// The home link is a valid URL whatever the config's spelling, cleaned as post links are;
+    /// without a source web page it is `public_url`, serialized.
+    #[test]
+    fn the_home_link_is_a_clean_serialized_url() {
+        let cfg = |source_url: &str| {
+            let kind = if source_url.contains(':') {
+                "html"
+            } else {
+                "dir"
+            };
+            crate::config::Config::parse(
+                &format!(
+                    "output_dir = \"out\"\npublic_url = \"http://feeds.test/my feeds/\u{e9}/\"\n\
+                     [[source]]\nname = \"s\"\nurl = {source_url:?}\nkind = {kind:?}\n\
+                     [[feed]]\nname = \"f\"\nsources = [\"s\"]\n"
+                ),
+                std::path::Path::new("config.toml"),
+            )
+            .expect("valid")
+        };
+        let home = |source_url: &str| {
+            let cfg = cfg(source_url);
+            super::feed_info(&cfg, &cfg.feeds[0], |_| None)
+                .expect("info")
+                .home_page_url
+        };
+        assert_eq!(
+            home("HTTP://User:pw@Example.ORG/category/negotiation/?x=a b|c&utm_source=news#top"),
+            "http://example.org/category/negotiation/?x=a%20b|c"
+        );
+        assert_eq!(home("posts"), "http://feeds.test/my%20feeds/%C3%A9/");
+        let cfg = cfg("https://example.org/feed/");
+        let named = |site: &str| {
+            super::feed_info(&cfg, &cfg.feeds[0], |_| Some(Some(site.to_string())))
+                .expect("info")
+                .home_page_url
+        };
+        assert_eq!(
+            named("https://example.org/blog#x"),
+            "https://example.org/blog"
+        );
+        assert_eq!(named("not a url"), "http://feeds.test/my%20feeds/%C3%A9/");
     }
 
     #[test]
