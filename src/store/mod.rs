@@ -1,7 +1,9 @@
 //! Storage: the SQLite database.
 //!
 //! Owns: all SQL, the schema and its migrations (`migrations/V<n>__<name>.sql`, embedded at build
-//! time), the single-writer lock (`<db>.lock` next to the database), and the rules for merging a
+//! time), the single-writer lock (`<db>.lock` next to the database), the proof at open that the
+//! writer can write (the database, and the `-wal`/`-shm` files SQLite would otherwise quietly
+//! open read-only), and the rules for merging a
 //! re-fetched post into the stored one. Must not: make HTTP requests, render documents, read the
 //! clock (every `now` is a parameter) or read configuration beyond the path it is given.
 //!
@@ -190,6 +192,24 @@ impl Store {
             return Err(StoreError::Db {
                 path: shown,
                 message: format!("cannot switch to WAL journal mode (still {mode})"),
+            });
+        }
+        // The write-ahead log's files can keep a writer out though the database file lets it
+        // in: a `-shm` or `-wal` file it cannot open for writing (left by a reader running as
+        // another user, or while the database file was read-only) makes SQLite fall back to
+        // reading, and every write of the run fail. Found now, before anything is fetched.
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;") {
+            return Err(match unwritable_wal_file(path) {
+                Some(file) => StoreError::ReadOnly {
+                    path: shown,
+                    message: format!(
+                        "{} cannot be opened for writing (left by a reader running as another \
+                         user, or while the database file was read-only?): fix its owner or \
+                         permissions, or delete it while no feedwright process runs",
+                        file.display()
+                    ),
+                },
+                None => open_error(path, &shown, e),
             });
         }
         conn.pragma_update(None, "foreign_keys", true)
@@ -584,6 +604,21 @@ impl Store {
 fn from_unix(path: &str, secs: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp(secs, 0)
         .ok_or_else(|| StoreError::bad_value(path, format!("timestamp {secs} out of range")))
+}
+
+/// The write-ahead log's file (`-shm`, then `-wal`) next to the database at `path` that exists
+/// but cannot be opened for writing, if any.
+fn unwritable_wal_file(path: &Path) -> Option<PathBuf> {
+    ["-shm", "-wal"].into_iter().find_map(|suffix| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = PathBuf::from(name);
+        let denied = OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied);
+        denied.then_some(file)
+    })
 }
 
 /// `<path>.lock`: the single-writer lock file next to the database.

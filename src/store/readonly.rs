@@ -93,6 +93,28 @@ pub struct DigestCounts {
     pub written: u64,
 }
 
+/// A failure of a reader's first read. Reading a database in WAL mode needs its `-shm` and `-wal`
+/// files, which SQLite creates next to it when no writer holds them: a reader that may not
+/// create files in that directory (another user than the writer's) fails between runs only,
+/// with SQLite's bare "attempt to write a readonly database"; said so instead.
+fn reader_error(path: &Path, shown: &str, e: rusqlite::Error) -> StoreError {
+    let err = StoreError::sql(shown, e);
+    let mut shm = path.as_os_str().to_owned();
+    shm.push("-shm");
+    match err {
+        StoreError::ReadOnly { path, .. } if !Path::new(&shm).exists() => StoreError::ReadOnly {
+            path: path.clone(),
+            message: format!(
+                "cannot create {path}-shm and {path}-wal, which SQLite needs to read it while \
+                 no feedwright process holds it: this user needs write access to the database's \
+                 directory (a group shared with the user that runs feedwright), or run it as \
+                 that user"
+            ),
+        },
+        other => other,
+    }
+}
+
 impl Store {
     /// Open the database at `path` for reading only, next to a writer that may be running.
     ///
@@ -145,7 +167,7 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| StoreError::sql(&shown, e))?;
         let known = known_schema_version();
-        match applied_schema_version(&conn).map_err(|e| StoreError::sql(&shown, e))? {
+        match applied_schema_version(&conn).map_err(|e| reader_error(path, &shown, e))? {
             Some(found) if found > known => {
                 return Err(StoreError::NewerSchema {
                     path: shown,
