@@ -640,9 +640,14 @@ pub async fn refresh_source(
         fetcher.requests_left().saturating_sub(for_walk) as usize,
     ));
     let (sink, posts_found) = tokio::sync::mpsc::unbounded_channel::<Url>();
+    // Told when the store turns out not to be writable: the walk stops too.
+    let store_blocked = tokio::sync::Notify::new();
     let walking = async {
         let walk = match listing {
-            Some(l) => Some(source::walk_listing(fetcher, &state, src, l, sink).await),
+            Some(l) => tokio::select! {
+                walk = source::walk_listing(fetcher, &state, src, l, sink) => Some(walk),
+                () = store_blocked.notified() => None,
+            },
             None => {
                 drop(sink);
                 None
@@ -749,15 +754,24 @@ pub async fn refresh_source(
                         }
                     }
                     let done = done.into_iter().map(|(_, l, o)| (l, o)).collect();
-                    stored.merge(apply(src, store, &state, done, &mut rep, reading));
+                    match apply(src, store, &state, done, &mut rep, reading) {
+                        Ok(tally) => stored.merge(tally),
+                        Err(blocked) => {
+                            store_blocked.notify_one();
+                            return (seen, stored, Vec::new(), stored_from, Some(blocked));
+                        }
+                    }
                 }
             }
         }
         batch.append(&mut held);
-        (seen, stored, batch, stored_from)
+        (seen, stored, batch, stored_from, None)
     };
-    let (walk, (seen, mut stored, rest, stored_from)) =
+    let (walk, (seen, mut stored, rest, stored_from, blocked)) =
         futures_util::future::join(walking, processing).await;
+    if let Some(blocked) = blocked {
+        return stopped_by_the_store(src, store, fetcher, &state, rep, started, blocked);
+    }
     if let Some(walk) = walk {
         rep.listing_links = walk.pages > 0
             && walk.failures.is_empty()
@@ -770,7 +784,12 @@ pub async fn refresh_source(
     }
     rep.degraded = drift(src, store, &empty_pages, &seen);
     let rest = one_per_entry(rest, &stored_from, &rep, &files);
-    stored.merge(apply(src, store, &state, rest, &mut rep, reading));
+    match apply(src, store, &state, rest, &mut rep, reading) {
+        Ok(tally) => stored.merge(tally),
+        Err(blocked) => {
+            return stopped_by_the_store(src, store, fetcher, &state, rep, started, blocked);
+        }
+    }
     let mut reached = reached.into_inner().unwrap_or_else(|p| p.into_inner());
     // What the REST API returned is stored: the next read of it starts where this one stopped.
     if rep.degraded.is_none()
@@ -1486,12 +1505,18 @@ fn apply(
     results: Vec<(String, Outcome)>,
     rep: &mut SourceReport,
     reading: Reading<'_>,
-) -> Tally {
+) -> Result<Tally, StoreBlocked> {
     let before = rep.clone();
     let locations: Vec<String> = results.iter().map(|(l, _)| l.clone()).collect();
-    match store.batch(|store| apply_each(src, store, state, results, rep, reading)) {
-        Ok(health) => health,
+    let mut blocking = None;
+    match store.batch(|store| apply_each(src, store, state, results, rep, reading, &mut blocking)) {
+        Ok(health) => Ok(health),
         Err(e) => {
+            if let Some(why) = e.blocks_writes().then(|| e.to_string()).or(blocking) {
+                // Nothing can be stored, nor kept pending: the caller stops reading.
+                *rep = before;
+                return Err(StoreBlocked(why));
+            }
             // The first failure inside the batch is often the cause (a full disk, say, after
             // which SQLite rolled the whole batch back): keep it in the reason.
             let first = rep
@@ -1515,9 +1540,35 @@ fn apply(
                 }
                 rep.failures.push((location, reason.clone()));
             }
-            Tally::default()
+            Ok(Tally::default())
         }
     }
+}
+
+/// The store cannot be written at all (a full device, a read-only or corrupt database), as a
+/// batch found: why, in words. A run stops reading the source rather than fetch what it cannot
+/// keep, and says so in one line, not one per post.
+struct StoreBlocked(String);
+
+/// The end of a source's read that [`StoreBlocked`] stopped: no validator learnt from its pages
+/// is kept (they were not stored: they are read in full next time), and the source's line says
+/// what was stored before, then why it stopped.
+fn stopped_by_the_store(
+    src: &SourceConfig,
+    store: &mut Store,
+    fetcher: &Fetcher,
+    state: &RunState,
+    mut rep: SourceReport,
+    started: std::time::Instant,
+    StoreBlocked(why): StoreBlocked,
+) -> SourceReport {
+    drop(state.take_updates());
+    let stopped = format!("stopped: the store cannot be written: {why}");
+    rep.fatal = Some(stopped.clone());
+    finish_source(src, store, fetcher, state, &mut rep, None, Some(started));
+    rep.fatal = None;
+    rep.fatal = Some(format!("{}; then {stopped}", rep.summary()));
+    rep
 }
 
 /// [`apply`]'s work, one post after the other, inside the batch's transaction.
@@ -1528,6 +1579,7 @@ fn apply_each(
     results: Vec<(String, Outcome)>,
     rep: &mut SourceReport,
     reading: Reading<'_>,
+    blocking: &mut Option<String>,
 ) -> Tally {
     let mut tally = Tally::default();
     for (location, outcome) in results {
@@ -1581,6 +1633,9 @@ fn apply_each(
                     Ok(Upsert::Updated) => rep.updated += 1,
                     Ok(Upsert::Unchanged) => rep.unchanged += 1,
                     Err(e) => {
+                        if e.blocks_writes() && blocking.is_none() {
+                            *blocking = Some(e.to_string());
+                        }
                         rep.failures.push((location.clone(), e.to_string()));
                         continue;
                     }
@@ -2446,7 +2501,14 @@ async fn store_backfill_work(
             files: &Default::default(),
             api_keys: &batch.api_keys,
         };
-        extracted += apply(src, store, state, vec![result], rep, reading).extracted;
+        match apply(src, store, state, vec![result], rep, reading) {
+            Ok(tally) => extracted += tally.extracted,
+            Err(StoreBlocked(why)) => {
+                // Stopped where it is: the next backfill goes on from this page.
+                rep.fatal = Some(format!("stopped: the store cannot be written: {why}"));
+                return (extracted, true);
+            }
+        }
     }
     if out_of_budget {
         let url = batch.page;

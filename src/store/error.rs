@@ -22,6 +22,22 @@ pub enum StoreError {
         /// What exactly cannot be written.
         message: String,
     },
+    /// The device holding the database (or its write-ahead log) is full.
+    #[error("database {path}: no space left on its device ({message})")]
+    Full {
+        /// The database file.
+        path: String,
+        /// SQLite's own words.
+        message: String,
+    },
+    /// Reading or writing the database's files failed (a failing disk, a file size limit).
+    #[error("database {path}: cannot read or write its files ({message})")]
+    Io {
+        /// The database file.
+        path: String,
+        /// SQLite's own words.
+        message: String,
+    },
     /// The file exists but is not a SQLite database, or it is corrupt.
     #[error("{path} is not a usable SQLite database, or it is corrupt ({message})")]
     NotADatabase {
@@ -59,6 +75,8 @@ impl StoreError {
         match self {
             StoreError::Locked { path, .. }
             | StoreError::ReadOnly { path, .. }
+            | StoreError::Full { path, .. }
+            | StoreError::Io { path, .. }
             | StoreError::NotADatabase { path, .. }
             | StoreError::NewerSchema { path, .. }
             | StoreError::Db { path, .. } => path,
@@ -75,8 +93,23 @@ impl StoreError {
                 StoreError::NotADatabase { path, message }
             }
             Some(ErrorCode::ReadOnly) => StoreError::ReadOnly { path, message },
+            Some(ErrorCode::DiskFull) => StoreError::Full { path, message },
+            Some(ErrorCode::SystemIoFailure) => StoreError::Io { path, message },
             _ => StoreError::Db { path, message },
         }
+    }
+
+    /// Whether no write to the database can succeed until someone acts (a full device, a
+    /// read-only file, failing I/O, a corrupt database): a run stops reading what it could not
+    /// keep.
+    pub fn blocks_writes(&self) -> bool {
+        matches!(
+            self,
+            StoreError::ReadOnly { .. }
+                | StoreError::Full { .. }
+                | StoreError::Io { .. }
+                | StoreError::NotADatabase { .. }
+        )
     }
 
     /// A stored value that cannot be turned back into its Rust type.

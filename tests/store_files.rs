@@ -1,7 +1,8 @@
-//! The store's files and the permissions of the users that open them, with the real binary:
-//! a `-shm` file the writer cannot write is named before anything is fetched, and a reader that
-//! cannot create the write-ahead log's files is told why. File modes do not stop root: run as
-//! root, the commands under test run as the unprivileged user 65534 (`setpriv`).
+//! The store's files, with the real binary: a `-shm` file the writer cannot write is named
+//! before anything is fetched, a reader that cannot create the write-ahead log's files is told
+//! why, and a store that stops taking writes mid-run stops the run's reading in one line. File
+//! modes do not stop root: run as root, the commands of the permission tests run as the
+//! unprivileged user 65534 (`setpriv`).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -125,4 +126,73 @@ fn a_reader_that_cannot_create_the_logs_files_is_told_why() {
             && err.contains("write access to the database's directory"),
         "{err}"
     );
+}
+
+/// The store stops taking writes in the middle of a run (here a file size limit, `ulimit -f`,
+/// with SIGXFSZ ignored as a daemon's supervisor may: writes past it fail as on a full disk):
+/// the source stops being read at once, with one line saying what was stored before and why it
+/// stopped, not a failure per post; exit 1. Given room again, the next run stores the rest.
+#[test]
+fn a_store_that_stops_taking_writes_stops_the_run_in_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("posts")).expect("posts");
+    // 300 posts of about 8 KB: some 2.5 MB of store, far over the limit below.
+    let text = "Delegations met about water rights and trade. ".repeat(170);
+    for n in 1..=300 {
+        std::fs::write(
+            dir.path().join(format!("posts/p{n}.md")),
+            format!(
+                "+++\ntitle = \"Post {n}\"\ndate = 2024-10-01T12:00:00Z\n\
+                 url = \"https://notes.example.org/{n}/\"\n+++\n{n}: {text}\n"
+            ),
+        )
+        .expect("post");
+    }
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "output_dir = \"out\"\npublic_url = \"http://feeds.test/\"\n[store]\n\
+         path = \"feedwright.db\"\n[[source]]\nname = \"notes\"\nurl = \"posts\"\nkind = \"dir\"\n\
+         [[feed]]\nname = \"main\"\nsources = [\"notes\"]\n",
+    )
+    .expect("config");
+    let limited = Command::new("bash")
+        .arg("-c")
+        .arg("ulimit -f 800 && trap '' XFSZ && exec \"$0\" --config config.toml run")
+        .arg(env!("CARGO_BIN_EXE_feedwright"))
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run under a file size limit");
+    let err = String::from_utf8_lossy(&limited.stderr);
+    assert_eq!(limited.status.code(), Some(1), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("notes: "))
+        .unwrap_or_else(|| panic!("no line for the source: {err}"));
+    assert!(
+        line.contains(" new, ") && line.contains("; then stopped: the store cannot be written: "),
+        "{line}"
+    );
+    assert!(
+        !err.contains("could not be stored"),
+        "one line, not one per post: {err}"
+    );
+    assert!(!err.contains("cannot record pending"), "{err}");
+
+    let (code, err) = {
+        let out = Command::new(env!("CARGO_BIN_EXE_feedwright"))
+            .args(["--config", "config.toml", "run"])
+            .current_dir(dir.path())
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(0), "{err}");
+    let store =
+        feedwright::store::Store::open_read_only(&dir.path().join("feedwright.db")).expect("store");
+    assert_eq!(store.entry_count("notes").expect("count"), 300);
 }
