@@ -1060,6 +1060,12 @@ pub fn daemon(path: &Path, wait: Duration) -> Exit {
     for note in cfg.advice().into_iter().chain(crate::digest::advice(&cfg)) {
         warning_line!([config = %path.display()], "{}: {note}", path.display());
     }
+    // The address first: one that is taken stops the daemon before it creates anything (the
+    // store, `output_dir`).
+    let listener = match bind_server(&runtime, &cfg, path) {
+        Ok(l) => l,
+        Err(e) => return e,
+    };
     // The digest uses these templates until a reload accepts new ones.
     let templates = match crate::daemon::check(path, &cfg) {
         Ok(t) => t,
@@ -1070,10 +1076,6 @@ pub fn daemon(path: &Path, wait: Duration) -> Exit {
     };
     let store = match open_store(&cfg, wait) {
         Ok(s) => s,
-        Err(e) => return e,
-    };
-    let listener = match bind_server(&runtime, &cfg, path) {
-        Ok(l) => l,
         Err(e) => return e,
     };
     let result = runtime.block_on(crate::daemon::run(

@@ -626,7 +626,9 @@ async fn schedule_loop(shared: Arc<Shared>, sched: Schedule, jitter_secs: u64) {
             );
         }
         match sched.job {
-            Job::Digest => digest_with_retries(&shared, &sched, sched.next_after(fired)).await,
+            Job::Digest => {
+                digest_with_retries(&shared, &sched, sched.next_after(fired), false).await
+            }
             Job::Refresh(_) => run_job(&shared, &sched.job).await,
         }
         // Firings up to the end of the job (less a second) are done: a job that ran long skips
@@ -759,11 +761,17 @@ async fn run_job(shared: &Shared, job: &Job) {
         Job::Refresh(name) => {
             let Some(src) = cfg.source(name) else { return };
             let mut store = shared.store.lock().await;
+            // Waiting for the store when the stop came: not started (the stop waits for the
+            // job in progress only).
+            if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                tracing::debug!(source = %name, "refresh not started: the daemon is stopping");
+                return;
+            }
             // Its log says what went wrong; the next firing tries again.
             let _ = refresh(shared, &cfg, src, &mut store).await;
         }
         Job::Digest => {
-            digest_now(shared, cfg, Utc::now()).await;
+            digest_now(shared, cfg, Utc::now(), false).await;
         }
     }
 }
@@ -967,7 +975,12 @@ async fn refresh_before_digest(
 /// Returns whether it failed with an error worth retrying ([`DigestError::is_retryable`]).
 ///
 /// [`DigestError::is_retryable`]: crate::digest::DigestError::is_retryable
-async fn digest_now(shared: &Shared, cfg: Arc<Config>, now: DateTime<Utc>) -> bool {
+async fn digest_now(
+    shared: &Shared,
+    cfg: Arc<Config>,
+    now: DateTime<Utc>,
+    catching_up: bool,
+) -> bool {
     let mut store = Arc::clone(&shared.store).lock_owned().await;
     let stopping = Arc::clone(&shared.stopping);
     let stopped = move || stopping.load(std::sync::atomic::Ordering::SeqCst);
@@ -1009,6 +1022,15 @@ async fn digest_now(shared: &Shared, cfg: Arc<Config>, now: DateTime<Utc>) -> bo
                 tracing::warn!("{outcome}");
                 false
             }
+            // A catch-up at start-up or after a reload mostly finds the issue on record: said
+            // at debug level then, not twice a day with a daily SIGHUP.
+            Ok(
+                outcome @ (crate::digest::DigestOutcome::AlreadySent { .. }
+                | crate::digest::DigestOutcome::AlreadyWritten { .. }),
+            ) if catching_up => {
+                tracing::debug!("{outcome}");
+                false
+            }
             Ok(outcome) => {
                 tracing::info!("{outcome}");
                 false
@@ -1033,7 +1055,12 @@ async fn digest_now(shared: &Shared, cfg: Arc<Config>, now: DateTime<Utc>) -> bo
 /// of `[daemon] digest_retry_secs` (the last repeating): until it is sent (or has nothing to
 /// do), fails for good, or the next attempt would come at or after `until` (the schedule's
 /// next firing) or in another week (its issue would be another week's).
-async fn digest_with_retries(shared: &Shared, sched: &Schedule, until: Option<DateTime<Utc>>) {
+async fn digest_with_retries(
+    shared: &Shared,
+    sched: &Schedule,
+    until: Option<DateTime<Utc>>,
+    catching_up: bool,
+) {
     let label = |at: DateTime<Utc>| {
         crate::digest::week::last_complete_week(at, sched.tz)
             .week
@@ -1041,7 +1068,7 @@ async fn digest_with_retries(shared: &Shared, sched: &Schedule, until: Option<Da
     };
     let week = label(Utc::now());
     for attempt in 0usize.. {
-        if !digest_now(shared, shared.config(), Utc::now()).await {
+        if !digest_now(shared, shared.config(), Utc::now(), catching_up).await {
             return;
         }
         let delays = shared.config().daemon.digest_retry_secs.clone();
@@ -1090,8 +1117,8 @@ async fn catch_up_digest(shared: &Shared) {
     if last_firing < week.end {
         return;
     }
-    tracing::info!("the digest scheduled for {last_firing} may have been missed: checking");
-    digest_with_retries(shared, &sched, sched.next_after(now)).await;
+    tracing::debug!("the digest scheduled for {last_firing} may have been missed: checking");
+    digest_with_retries(shared, &sched, sched.next_after(now), true).await;
 }
 
 #[cfg(test)]

@@ -339,6 +339,23 @@ fn a_digest_missed_while_the_daemon_was_down_is_sent_at_start_up() {
     });
     let html = std::fs::read_to_string(&issue).unwrap();
     assert!(html.contains("Panel last week"), "the issue lists the post");
+    // The check behind the catch-up is no news at the default level; nor is the issue being on
+    // record already when a reload checks again.
+    let read = || std::fs::read_to_string(&log).unwrap();
+    let done_lines = |text: &str| text.matches("nothing to do").count();
+    let minute = Utc::now().format("%H:%M").to_string();
+    let before = done_lines(&read());
+    signal(&d, "HUP");
+    wait_for("the reload", Duration::from_secs(10), || {
+        read().contains("configuration reloaded")
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let after = read();
+    assert!(!after.contains("may have been missed"), "{after}");
+    // (Unless the minute's scheduled digest fired meanwhile, which says it at info level.)
+    if Utc::now().format("%H:%M").to_string() == minute {
+        assert_eq!(done_lines(&after), before, "{after}");
+    }
     signal(&d, "TERM");
 }
 
@@ -553,6 +570,77 @@ fn a_stop_during_a_reload_is_as_prompt_as_any_stop() {
         std::fs::read_to_string(&log).unwrap()
     );
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+}
+
+/// Two sources on one schedule fire together and run one after the other: a stop while the
+/// first runs lets it finish, and does not start the second, which was waiting for the store.
+#[test]
+fn a_stop_does_not_start_the_refreshes_waiting_for_the_store() {
+    let (site, slow) = slow_site(1);
+    let base = site.base();
+    let other_slow = "/2024/05/03/slow-b/";
+    site.set(other_slow, Resp::Slow(Duration::from_secs(10)));
+    site.set(
+        "/cat2/",
+        Resp::Html(listing(
+            &base,
+            &[(format!("{base}{other_slow}"), "Slow B".to_owned())],
+            None,
+        )),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let text = common::site_config(&site.url("/cat/"), "", "schedule = \"*/5 * * * * *\"")
+        + &format!(
+            "[[source]]\nname = \"second\"\nurl = \"{}\"\nschedule = \"*/5 * * * * *\"\n\
+             [daemon]\njitter_secs = 0\n",
+            site.url("/cat2/")
+        );
+    let cfg = write_config(dir.path(), &text);
+    let log = dir.path().join("daemon.log");
+    let mut d = start(&cfg, &log);
+    wait_for("a slow post's request", Duration::from_secs(15), || {
+        hits_of(&site, &slow[0]) + hits_of(&site, other_slow) == 1
+    });
+    signal(&d, "TERM");
+    let t0 = Instant::now();
+    wait_for("the daemon to exit", Duration::from_secs(11), || {
+        d.0.try_wait().unwrap().is_some()
+    });
+    let read = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(d.0.wait().unwrap().code(), Some(0), "{read}");
+    assert_eq!(
+        hits_of(&site, "/cat/") + hits_of(&site, "/cat2/"),
+        1,
+        "only the refresh in progress ran: {read}"
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(6),
+        "{:?}: {read}",
+        t0.elapsed()
+    );
+}
+
+/// A `listen` address that is taken stops the daemon (exit 2, naming the key) before it creates
+/// anything: no store, no output folder.
+#[test]
+fn a_taken_address_stops_the_daemon_before_it_creates_anything() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let text = common::site_config("http://127.0.0.1:9/cat/", "", "")
+        + &format!("[server]\nlisten = \"{addr}\"\n");
+    let cfg = write_config(dir.path(), &text);
+    let out = Command::new(env!("CARGO_BIN_EXE_feedwright"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("daemon")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("server.listen"), "{err}");
+    assert!(!dir.path().join("feedwright.db").exists(), "{err}");
+    assert!(!dir.path().join("out").exists(), "{err}");
 }
 
 /// A reload reaches the built-in server too: a feed added to the configuration is listed on
