@@ -794,6 +794,8 @@ async fn refresh(
     };
     let t0 = std::time::Instant::now();
     let rep = pipeline::refresh_one(cfg, src, store, &fetcher, &NoProgress).await;
+    // What the store cannot record of itself, for `/healthz`, until a refresh writes it again.
+    crate::server::set_store_unwritable(rep.store_blocked.clone());
     let took_ms = t0.elapsed().as_millis() as u64;
     // A degraded source is said once a day by the refresh itself ("source looks degraded"),
     // not on every run.

@@ -229,6 +229,9 @@ pub struct SourceReport {
     pub bytes: u64,
     /// Set when the source looks broken (a redesign?) although it answered: why.
     pub degraded: Option<String>,
+    /// Set when the store could not be written at all (a full disk), which stopped the read:
+    /// why. The store cannot record this itself.
+    pub store_blocked: Option<String>,
     /// Ids of the entries stored new in this run.
     pub new_ids: Vec<EntryId>,
 }

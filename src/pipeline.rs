@@ -1563,6 +1563,7 @@ fn stopped_by_the_store(
     StoreBlocked(why): StoreBlocked,
 ) -> SourceReport {
     drop(state.take_updates());
+    rep.store_blocked = Some(why.clone());
     let stopped = format!("stopped: the store cannot be written: {why}");
     rep.fatal = Some(stopped.clone());
     finish_source(src, store, fetcher, state, &mut rep, None, Some(started));
@@ -2051,6 +2052,9 @@ fn finish_source(
     })();
     if let Err(e) = result {
         tracing::warn!(source = %src.name, "cannot record the run: {e}");
+        if e.blocks_writes() && rep.store_blocked.is_none() {
+            rep.store_blocked = Some(e.to_string());
+        }
     }
 }
 

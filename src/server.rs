@@ -1133,7 +1133,8 @@ async fn index(State(st): Shared) -> Response {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Health {
     /// `ok`, `failing` (some source is failing, or some feed could not be published), `no runs
-    /// yet` (no database yet, or the first run is creating it) or `store unavailable`.
+    /// yet` (no database yet, or the first run is creating it), `store unavailable` or `store
+    /// unwritable` (the daemon's last refresh could not write it: a full disk).
     pub status: String,
     /// One per configured source, in configuration order.
     pub sources: Vec<SourceHealth>,
@@ -1209,7 +1210,10 @@ impl Health {
     /// 503 when a source is failing, a feed cannot be published or the store cannot be read,
     /// else 200.
     pub fn http_status(&self) -> StatusCode {
-        if self.status == "failing" || self.status == "store unavailable" {
+        if matches!(
+            self.status.as_str(),
+            "failing" | "store unavailable" | "store unwritable"
+        ) {
             StatusCode::SERVICE_UNAVAILABLE
         } else {
             StatusCode::OK
@@ -1221,9 +1225,33 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// Why this process's jobs could not write the store at all (a full disk), while they cannot:
+/// set and cleared by the daemon after each refresh. The store cannot record that itself, and
+/// its record of the runs is stale meanwhile, so `/healthz` says it (`store unwritable`, 503).
+static STORE_UNWRITABLE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Set (or clear, with `None`) what `/healthz` reports as [`STORE_UNWRITABLE`].
+pub fn set_store_unwritable(why: Option<String>) {
+    *STORE_UNWRITABLE.lock().unwrap_or_else(|p| p.into_inner()) = why;
+}
+
 /// Read the health of every configured source (and the last digest) from the store, opened
-/// read-only.
+/// read-only, and what this process knows of the store beyond it ([`STORE_UNWRITABLE`]).
 pub fn read_health(cfg: &Config) -> Health {
+    let mut health = read_stored_health(cfg);
+    if let Some(why) = STORE_UNWRITABLE
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+    {
+        health.status = "store unwritable".to_owned();
+        health.error = Some(redact::userinfo(&why).into_owned());
+    }
+    health
+}
+
+/// [`read_health`] from the store alone.
+fn read_stored_health(cfg: &Config) -> Health {
     let unknown = |name: &str| SourceHealth {
         name: name.to_owned(),
         state: "unknown".to_owned(),

@@ -128,15 +128,11 @@ fn a_reader_that_cannot_create_the_logs_files_is_told_why() {
     );
 }
 
-/// The store stops taking writes in the middle of a run (here a file size limit, `ulimit -f`,
-/// with SIGXFSZ ignored as a daemon's supervisor may: writes past it fail as on a full disk):
-/// the source stops being read at once, with one line saying what was stored before and why it
-/// stopped, not a failure per post; exit 1. Given room again, the next run stores the rest.
-#[test]
-fn a_store_that_stops_taking_writes_stops_the_run_in_one_line() {
+/// A `dir` source of 300 posts of about 8 KB (some 2.5 MB of store, far over the file size
+/// limit of the tests below), `extra` appended to its config.
+fn large_blog(extra: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(dir.path().join("posts")).expect("posts");
-    // 300 posts of about 8 KB: some 2.5 MB of store, far over the limit below.
     let text = "Delegations met about water rights and trade. ".repeat(170);
     for n in 1..=300 {
         std::fs::write(
@@ -150,11 +146,24 @@ fn a_store_that_stops_taking_writes_stops_the_run_in_one_line() {
     }
     std::fs::write(
         dir.path().join("config.toml"),
-        "output_dir = \"out\"\npublic_url = \"http://feeds.test/\"\n[store]\n\
-         path = \"feedwright.db\"\n[[source]]\nname = \"notes\"\nurl = \"posts\"\nkind = \"dir\"\n\
-         [[feed]]\nname = \"main\"\nsources = [\"notes\"]\n",
+        format!(
+            "output_dir = \"out\"\npublic_url = \"http://feeds.test/\"\n[store]\n\
+             path = \"feedwright.db\"\n[[source]]\nname = \"notes\"\nurl = \"posts\"\n\
+             kind = \"dir\"\nschedule = \"0 0 1 1 *\"\n[[feed]]\nname = \"main\"\n\
+             sources = [\"notes\"]\n{extra}"
+        ),
     )
     .expect("config");
+    dir
+}
+
+/// The store stops taking writes in the middle of a run (here a file size limit, `ulimit -f`,
+/// with SIGXFSZ ignored as a daemon's supervisor may: writes past it fail as on a full disk):
+/// the source stops being read at once, with one line saying what was stored before and why it
+/// stopped, not a failure per post; exit 1. Given room again, the next run stores the rest.
+#[test]
+fn a_store_that_stops_taking_writes_stops_the_run_in_one_line() {
+    let dir = large_blog("");
     let limited = Command::new("bash")
         .arg("-c")
         .arg("ulimit -f 800 && trap '' XFSZ && exec \"$0\" --config config.toml run")
@@ -195,4 +204,58 @@ fn a_store_that_stops_taking_writes_stops_the_run_in_one_line() {
     let store =
         feedwright::store::Store::open_read_only(&dir.path().join("feedwright.db")).expect("store");
     assert_eq!(store.entry_count("notes").expect("count"), 300);
+}
+
+/// The daemon's refresh meets a store that takes no writes: the store cannot record it, so the
+/// daemon's `/healthz` says it, 503 `store unwritable` with why, instead of the stale record of
+/// the last good runs.
+#[test]
+fn the_daemons_health_check_reports_a_store_that_takes_no_writes() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    // A refresh right at start-up: a schedule every second.
+    let dir = large_blog(&format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\n[daemon]\njitter_secs = 0\n"
+    ));
+    let config = dir.path().join("config.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, text.replace("0 0 1 1 *", "* * * * * *")).expect("config");
+    let log = std::fs::File::create(dir.path().join("daemon.log")).expect("log");
+    let mut daemon = Command::new("bash")
+        .arg("-c")
+        .arg("ulimit -f 800 && trap '' XFSZ && exec \"$0\" --config config.toml daemon")
+        .arg(env!("CARGO_BIN_EXE_feedwright"))
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .stderr(log)
+        .spawn()
+        .expect("daemon");
+    let read_log = || std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !read_log().contains("then stopped: the store cannot be written") {
+        assert!(std::time::Instant::now() < deadline, "{}", read_log());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let health = {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .expect("send");
+        let mut out = String::new();
+        c.read_to_string(&mut out).expect("answer");
+        out
+    };
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    assert!(health.starts_with("HTTP/1.1 503"), "{health}");
+    assert!(
+        health.contains("\"status\": \"store unwritable\""),
+        "{health}"
+    );
+    assert!(
+        health.contains("cannot read or write its files"),
+        "{health}"
+    );
 }
