@@ -264,8 +264,8 @@ impl Shared {
 
 /// A message that may span lines (a TOML error quotes the offending line under its position,
 /// with a caret) as one log line: the quoted source and caret lines left out, the others
-/// joined with "; ".
-fn one_line(text: &str) -> String {
+/// joined with "; ". Also `serve`'s, for a rejected reload.
+pub(crate) fn one_line(text: &str) -> String {
     text.lines()
         .map(str::trim)
         .filter(|l| {

@@ -786,6 +786,26 @@ mod sighup {
         assert_eq!(code, 200);
         assert!(index.contains("Later"), "{index}");
 
+        // A TOML syntax error: one log line, without the quoted source line and its caret.
+        std::fs::write(
+            &config,
+            format!(
+                "{added}
+bogus_key = = 1
+"
+            ),
+        )
+        .expect("write");
+        serve.signal("HUP");
+        let log = serve.wait_for("reload rejected", 2);
+        let line = log
+            .lines()
+            .filter(|l| l.contains("reload rejected"))
+            .nth(1)
+            .unwrap_or_default();
+        assert!(line.contains("TOML parse error"), "{log}");
+        assert!(!line.contains("^") && !line.contains("= = 1"), "{line}");
+
         // Another address needs a restart: said, and serving goes on where it was.
         std::fs::write(&config, added.replace("127.0.0.1:0", "127.0.0.1:1")).expect("write");
         serve.signal("HUP");
