@@ -462,10 +462,19 @@ fn a_store_that_cannot_be_written_fails_before_anything_is_sent() {
     let sink = Sink::start("accept");
     let fx = Fixture::new(Some(sink.port));
     fix_all_related(&fx);
-    // Another program writing the database: it holds SQLite's write lock.
+    // Another program writing the database, once the digest has opened it: it holds SQLite's
+    // write lock.
+    let mut store = fx.store();
     let other = rusqlite::Connection::open(fx.dir.path().join("fw.db")).expect("open");
     other.execute_batch("BEGIN IMMEDIATE").expect("lock");
-    let err = fx.run(&fx.opts()).expect_err("the store is locked");
+    let err = digest::run(
+        &fx.config(),
+        &mut store,
+        &fx.opts(),
+        utc("2024-11-18T13:00:00Z"),
+    )
+    .expect_err("the store is locked");
+    drop(store);
     assert!(matches!(err, DigestError::NotSent(_)), "{err:?}");
     assert_eq!(err.exit_code(), 1);
     assert!(err.is_retryable());
