@@ -483,14 +483,10 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
                 .iter()
                 .filter(|s| only.as_ref().is_none_or(|n| *n == s.name))
             {
+                // Unfinished, what it stored waits past the heads: recorded as it is stored
+                // (see `Store::note_backfill_found`), so an interruption loses none of it.
                 let rep =
                     pipeline::backfill_source(&cfg, src, &mut store, &fetcher, progress).await;
-                // Unfinished, what it stored waits past the heads (see `publish_one`).
-                if matches!(store.backfill_get(&src.name), Ok(Some(_)))
-                    && let Err(e) = store.note_backfill_found(&src.name, &rep.new_ids)
-                {
-                    tracing::warn!(source = %src.name, "cannot record what the backfill found: {e}");
-                }
                 report.sources.push(rep);
             }
             report

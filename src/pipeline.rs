@@ -454,7 +454,7 @@ pub async fn refresh_source(
     let via_api = index.kind == "wordpress";
     let mut api_keys: HashMap<String, String> = HashMap::new();
     if via_api {
-        keep_api_failures(src, store, &state, &api_pending, &index.failed_posts);
+        keep_api_failures(src, store, &state, &api_pending, &index.failed_posts, false);
         for id in &index.gone {
             if let Some(url) = api_pending.get(id) {
                 if let Err(e) = store.remove_pending(&src.name, url) {
@@ -576,6 +576,7 @@ pub async fn refresh_source(
         reached: &reached,
         files: &files,
         api_keys: &api_keys,
+        backfill: false,
     };
     if listing.is_some() {
         // Posts are stored while the walk goes on: until it ends, the store must say the walk is
@@ -1106,6 +1107,9 @@ struct Reading<'a> {
     /// Posts read through the REST API, by location (their `link`): the URL each is kept
     /// pending under when it fails (see [`api_key`]). Empty for other sources.
     api_keys: &'a HashMap<String, String>,
+    /// A backfill's: what it stores, and the posts it keeps pending, are history it found
+    /// (see [`Store::note_backfill_found`]).
+    backfill: bool,
 }
 
 /// The files of a `dir` source, or the items of a feed (by their own id: guid, atom:id), and
@@ -1533,7 +1537,13 @@ fn apply(
             for location in locations {
                 let pending = reading.api_keys.get(&location).unwrap_or(&location);
                 if pending.starts_with("http")
-                    && let Err(e) = store.add_pending(&src.name, pending, &reason, Utc::now())
+                    && let Err(e) = store.keep_pending(
+                        &src.name,
+                        pending,
+                        &reason,
+                        Utc::now(),
+                        reading.backfill,
+                    )
                 {
                     tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
                     state.note_unrecorded();
@@ -1602,7 +1612,7 @@ fn apply_each(
                 }
                 if let Some(stand_in) = stand_in {
                     warn(true);
-                    store_stand_in(src, store, state, rep, &entry, location, stand_in);
+                    store_stand_in(src, store, state, rep, &entry, location, stand_in, reading);
                     continue;
                 }
                 if rep.degraded.is_some() && state.is_known_key(&entry.dedup_key) {
@@ -1630,6 +1640,7 @@ fn apply_each(
                     Ok(Upsert::New) => {
                         rep.new += 1;
                         rep.new_ids.push(entry.id.clone());
+                        note_found(src, store, reading, &entry.id, &location);
                     }
                     Ok(Upsert::Updated) => rep.updated += 1,
                     Ok(Upsert::Unchanged) => rep.unchanged += 1,
@@ -1689,7 +1700,9 @@ fn apply_each(
                 let _ = store.remove_pending(&src.name, &location);
                 rep.skipped.push((location, reason));
             }
-            Outcome::Deferred(reason) => defer(src, store, state, rep, location, reason),
+            Outcome::Deferred(reason) => {
+                defer(src, store, state, rep, location, reason, reading.backfill);
+            }
             Outcome::GaveWay { created, reason } => {
                 if let Some(id) = created {
                     match store.forget_new_entry(&id) {
@@ -1725,7 +1738,13 @@ fn apply_each(
                     }
                 };
                 if let Some(pending) = pending
-                    && let Err(e) = store.add_pending(&src.name, pending, &reason, Utc::now())
+                    && let Err(e) = store.keep_pending(
+                        &src.name,
+                        pending,
+                        &reason,
+                        Utc::now(),
+                        reading.backfill,
+                    )
                 {
                     tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
                     state.note_unrecorded();
@@ -1740,6 +1759,7 @@ fn apply_each(
 /// A feed item standing in for its page ([`StandIn`]): stored only as a new entry (an entry
 /// already stored, under this URL or another, is left as it is), then reported and kept pending
 /// as the stand-in says.
+#[allow(clippy::too_many_arguments)]
 fn store_stand_in(
     src: &SourceConfig,
     store: &mut Store,
@@ -1748,12 +1768,14 @@ fn store_stand_in(
     entry: &Entry,
     location: String,
     stand_in: StandIn,
+    reading: Reading<'_>,
 ) {
     let for_good = matches!(stand_in, StandIn::Final(_));
     let inserted = match store.insert_if_new(entry, Utc::now(), for_good) {
         Ok(true) => {
             rep.new += 1;
             rep.new_ids.push(entry.id.clone());
+            note_found(src, store, reading, &entry.id, &location);
             true
         }
         Ok(false) => false,
@@ -1772,7 +1794,7 @@ fn store_stand_in(
         StandIn::Pending {
             reason,
             deferred: true,
-        } => defer(src, store, state, rep, location, reason),
+        } => defer(src, store, state, rep, location, reason, reading.backfill),
         StandIn::Pending { reason, .. } => {
             let meanwhile = if inserted {
                 "the feed item's own text stands in"
@@ -1782,12 +1804,32 @@ fn store_stand_in(
             let reason = format!(
                 "full text not fetched: {reason}; {meanwhile} until a later run reads the page"
             );
-            if let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now()) {
+            if let Err(e) =
+                store.keep_pending(&src.name, &location, &reason, Utc::now(), reading.backfill)
+            {
                 tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
                 state.note_unrecorded();
             }
             rep.failures.push((location, reason));
         }
+    }
+}
+
+/// `id` was stored as new from `location`: when it is history an unfinished backfill found
+/// (stored by the backfill, or a post it left pending), it waits past the heads, recorded in
+/// the transaction that stores it (see [`Store::note_backfill_found`]).
+fn note_found(
+    src: &SourceConfig,
+    store: &mut Store,
+    reading: Reading<'_>,
+    id: &EntryId,
+    location: &str,
+) {
+    let urls: Vec<&str> = std::iter::once(location)
+        .chain(reading.api_keys.get(location).map(String::as_str))
+        .collect();
+    if let Err(e) = store.note_backfill_found(&src.name, id, &urls, reading.backfill) {
+        tracing::warn!(source = %src.name, "cannot record what the backfill found: {e}");
     }
 }
 
@@ -1813,16 +1855,18 @@ fn api_key(api_pending: &HashMap<u64, String>, link: &Url, id: u64) -> String {
 
 /// Keep pending the REST API posts that could not be read at all (their JSON), so that the
 /// next read asks for them again by id; they are reported with the index's failures.
+/// `backfill`: a backfill met them (see [`Store::keep_pending`]).
 fn keep_api_failures(
     src: &SourceConfig,
     store: &mut Store,
     state: &RunState,
     api_pending: &HashMap<u64, String>,
     failed: &[source::wordpress::FailedPost],
+    backfill: bool,
 ) {
     for f in failed {
         let key = api_key(api_pending, &f.link, f.id);
-        if let Err(e) = store.add_pending(&src.name, &key, &f.reason, Utc::now()) {
+        if let Err(e) = store.keep_pending(&src.name, &key, &f.reason, Utc::now(), backfill) {
             tracing::warn!(source = %src.name, "cannot record pending {}: {e}", f.link);
             state.note_unrecorded();
         }
@@ -1830,6 +1874,7 @@ fn keep_api_failures(
 }
 
 /// A post left for the next run (budget, `Retry-After`): kept pending, not a failure.
+/// `backfill`: a backfill left it (see [`Store::keep_pending`]).
 fn defer(
     src: &SourceConfig,
     store: &mut Store,
@@ -1837,9 +1882,10 @@ fn defer(
     rep: &mut SourceReport,
     location: String,
     reason: String,
+    backfill: bool,
 ) {
     rep.deferred += 1;
-    if let Err(e) = store.add_pending(&src.name, &location, &reason, Utc::now()) {
+    if let Err(e) = store.keep_pending(&src.name, &location, &reason, Utc::now(), backfill) {
         tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
         state.note_unrecorded();
     }
@@ -2504,6 +2550,7 @@ async fn store_backfill_work(
             reached: &Default::default(),
             files: &Default::default(),
             api_keys: &batch.api_keys,
+            backfill: true,
         };
         match apply(src, store, state, vec![result], rep, reading) {
             Ok(tally) => extracted += tally.extracted,
@@ -2622,8 +2669,9 @@ async fn backfill_wordpress(
                     return Some(extracted);
                 }
                 Err(e) if e.falls_back() => {
-                    // The API went away (or never answered): the listing walk starts afresh.
-                    if let Err(e) = store.backfill_clear(&src.name) {
+                    // The API went away (or never answered): the listing walk starts afresh,
+                    // and what the API gave still waits until it is complete.
+                    if let Err(e) = store.backfill_restart(&src.name) {
                         tracing::warn!(source = %src.name, "cannot clear backfill progress: {e}");
                     }
                     return wordpress_refused(src, rep, e);
@@ -2642,7 +2690,7 @@ async fn backfill_wordpress(
         // A post that fails is kept pending under its shortlink, as a refresh keeps it: the
         // next refresh asks the API for it again by id.
         let no_pending = HashMap::new();
-        keep_api_failures(src, store, state, &no_pending, &read.failed_posts);
+        keep_api_failures(src, store, state, &no_pending, &read.failed_posts, true);
         let api_keys = read
             .posts
             .iter()

@@ -597,6 +597,89 @@ fn category_filter_is_case_insensitive_and_limit_applies_after_it() {
     assert!(store.entries(&blog, &[], 0).expect("entries").is_empty());
 }
 
+/// What an unfinished backfill found: an entry it stored, or one a run stored from a post it
+/// left pending (the mark surviving a run's own failure of it), until the backfill completes;
+/// never a post only a run had pending, and nothing while no backfill is unfinished.
+#[test]
+fn posts_a_backfill_left_pending_are_history_it_found_until_it_completes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    let (a, b, c) = (
+        entry("https://example.org/a/", "A", t(1)),
+        entry("https://example.org/b/", "B", t(2)),
+        entry("https://example.org/c/", "C", t(3)),
+    );
+    let blog = vec!["blog".to_owned()];
+    let all: Vec<String> = [&a, &b, &c].iter().map(|e| e.id.0.clone()).collect();
+    let history = |store: &Store| {
+        let mut found: Vec<String> = store
+            .backfill_history(&blog, &all)
+            .expect("history")
+            .into_iter()
+            .collect();
+        found.sort();
+        found
+    };
+    // Nothing is found while no backfill is unfinished, whoever stored it.
+    assert!(
+        !store
+            .note_backfill_found("blog", &c.id, &[&c.url], true)
+            .expect("note")
+    );
+
+    store
+        .backfill_put("blog", "https://example.org/page/3/", 2, t(0))
+        .expect("place");
+    store
+        .keep_pending("blog", &a.url, "request budget used up", t(5), true)
+        .expect("pending");
+    store
+        .add_pending("blog", &a.url, "HTTP 503", t(6))
+        .expect("pending");
+    store
+        .add_pending("blog", &b.url, "HTTP 503", t(6))
+        .expect("pending");
+    for e in [&a, &b, &c] {
+        assert_eq!(store.upsert_entry(e, t(7)).expect("upsert"), Upsert::New);
+    }
+    assert!(
+        store
+            .note_backfill_found("blog", &a.id, &[&a.url], false)
+            .expect("note")
+    );
+    assert!(
+        !store
+            .note_backfill_found("blog", &b.id, &[&b.url], false)
+            .expect("note")
+    );
+    assert!(
+        store
+            .note_backfill_found("blog", &c.id, &[&c.url], true)
+            .expect("note")
+    );
+    assert_eq!(history(&store), vec![a.id.0.clone(), c.id.0.clone()]);
+
+    // Starting again from the beginning forgets the place, not what was found.
+    store.backfill_restart("blog").expect("restart");
+    assert_eq!(store.backfill_get("blog").expect("place"), None);
+    assert_eq!(history(&store), vec![a.id.0.clone(), c.id.0.clone()]);
+
+    // Complete: nothing waits, and what it left pending is an ordinary pending post.
+    store
+        .backfill_put("blog", "https://example.org/", 0, t(8))
+        .expect("place");
+    store.backfill_clear("blog").expect("clear");
+    assert!(history(&store).is_empty());
+    store
+        .backfill_put("blog", "https://example.org/", 0, t(9))
+        .expect("place");
+    assert!(
+        !store
+            .note_backfill_found("blog", &a.id, &[&a.url], false)
+            .expect("note")
+    );
+}
+
 #[test]
 fn pending_posts_are_added_retried_and_removed() {
     let dir = tempfile::tempdir().expect("tempdir");

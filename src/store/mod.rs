@@ -323,16 +323,41 @@ impl Store {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.keep_pending(source, url, reason, now, false)
+    }
+
+    /// [`Store::add_pending`], saying whether a backfill of `source` met the post
+    /// (`by_backfill`): such a post is history the backfill found, and waits past the heads
+    /// when a run stores it before the backfill is complete (see
+    /// [`Store::note_backfill_found`]). The mark stays when a run fails it again.
+    pub fn keep_pending(
+        &mut self,
+        source: &str,
+        url: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+        by_backfill: bool,
+    ) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
-                "INSERT INTO pending (source, url, reason, attempts, first_failed, last_failed)
-                 VALUES (?1, ?2, ?3, 1, ?4, ?4)
+                "INSERT INTO pending
+                     (source, url, reason, attempts, first_failed, last_failed, from_backfill)
+                 VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5)
                  ON CONFLICT (source, url) DO UPDATE SET
                      reason = excluded.reason,
                      attempts = attempts + 1,
-                     last_failed = excluded.last_failed",
+                     last_failed = excluded.last_failed,
+                     from_backfill = max(from_backfill, excluded.from_backfill)",
             )
-            .and_then(|mut stmt| stmt.execute(params![source, url, reason, now.timestamp()]))
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    source,
+                    url,
+                    reason,
+                    now.timestamp(),
+                    i64::from(by_backfill)
+                ])
+            })
             .map_err(|e| self.err(e))?;
         Ok(())
     }

@@ -653,7 +653,7 @@ impl Store {
     }
 
     /// The backfill of `source` is complete: what it found waits no more (see
-    /// [`Store::note_backfill_found`]).
+    /// [`Store::note_backfill_found`]), and a post it left pending is an ordinary pending post.
     pub fn backfill_clear(&mut self, source: &str) -> Result<(), StoreError> {
         let tx = self
             .conn
@@ -661,28 +661,66 @@ impl Store {
             .map_err(|e| StoreError::sql(&self.path, e))?;
         tx.execute("DELETE FROM backfill WHERE source = ?1", [source])
             .and_then(|_| tx.execute("DELETE FROM backfill_found WHERE source = ?1", [source]))
+            .and_then(|_| {
+                tx.execute(
+                    "UPDATE pending SET from_backfill = 0 WHERE source = ?1 AND from_backfill",
+                    [source],
+                )
+            })
             .map_err(|e| StoreError::sql(&self.path, e))?;
         tx.commit().map_err(|e| StoreError::sql(&self.path, e))
     }
 
-    /// Entries `source`'s unfinished backfill stored (migration `V18__backfill_found.sql`):
-    /// they wait past the heads, unarchived, until it is complete or a head shows them.
+    /// The backfill of `source` starts again from the beginning (another way of reading the
+    /// archive): its place is forgotten, but not what it found, which still waits (see
+    /// [`Store::note_backfill_found`]) until the backfill is complete.
+    pub fn backfill_restart(&mut self, source: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM backfill WHERE source = ?1", [source])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// The entry `id`, just stored as new from `urls` (the location it was read from, and the
+    /// URL a REST API post is kept pending under), is history an unfinished backfill of
+    /// `source` found when that backfill stored it (`by_backfill`) or left the post pending
+    /// ([`Store::keep_pending`]): it is recorded (migration `V18__backfill_found.sql`) to wait
+    /// past the heads, unarchived, until the backfill is complete or a head shows it. Called
+    /// in the transaction that stores the entry, before its pending row goes, so that an
+    /// interrupted backfill (killed included) leaves nothing it stored unrecorded. Nothing is
+    /// recorded when no backfill of `source` is unfinished. Returns whether it was recorded.
     pub fn note_backfill_found(
         &mut self,
         source: &str,
-        ids: &[crate::model::EntryId],
-    ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| StoreError::sql(&self.path, e))?;
-        for id in ids {
-            tx.execute(
-                "INSERT OR IGNORE INTO backfill_found (entry_id, source) VALUES (?1, ?2)",
-                params![id.0, source],
-            )
-            .map_err(|e| StoreError::sql(&self.path, e))?;
+        id: &crate::model::EntryId,
+        urls: &[&str],
+        by_backfill: bool,
+    ) -> Result<bool, StoreError> {
+        if self.backfill_get(source)?.is_none() {
+            return Ok(false);
         }
-        tx.commit().map_err(|e| StoreError::sql(&self.path, e))
+        let mut found = by_backfill;
+        for url in urls {
+            if found {
+                break;
+            }
+            found = self
+                .conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM pending
+                                    WHERE source = ?1 AND url = ?2 AND from_backfill)",
+                )
+                .and_then(|mut stmt| stmt.query_row(params![source, url], |r| r.get(0)))
+                .map_err(|e| self.err(e))?;
+        }
+        if found {
+            self.conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO backfill_found (entry_id, source) VALUES (?1, ?2)",
+                )
+                .and_then(|mut stmt| stmt.execute(params![id.0, source]))
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(found)
     }
 }
