@@ -213,6 +213,159 @@ fn the_head_is_written_after_the_archive_pages_it_links() {
     }
 }
 
+/// Every file under `dir` (hidden temporary files too), by path relative to it, with its bytes.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk_into(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                walk_into(root, &path, out);
+            } else {
+                let rel = path.strip_prefix(root).expect("under root").to_path_buf();
+                out.insert(rel, std::fs::read(&path).expect("read"));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk_into(dir, dir, &mut out);
+    out
+}
+
+/// The size of the largest file in `dir` (the store, its journal).
+fn bytes_in(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").metadata().expect("metadata").len())
+        .max()
+        .unwrap_or(0)
+}
+
+/// A feed's documents are replaced as one set: when one of them cannot be written (here the
+/// head's Atom document, the largest, is past the file size limit the run is given, as on a
+/// disk about to fill up), no document of the feed changes. Before, the complete archive pages
+/// went in first: page 2 was replaced by its complete version linking page 3, which was never
+/// written, while the old head still linked page 2, so entries appeared twice.
+#[cfg(unix)]
+#[test]
+fn a_document_that_cannot_be_written_leaves_every_document_of_the_feed_as_it_was() {
+    use std::os::unix::process::CommandExt;
+
+    let blog = Blog::new(50, 20);
+    // Posts 1-90 are small; posts 91-120, newer, are large (markup that Atom escapes, so the
+    // Atom head is by far the largest file the run writes, the store included). The large
+    // ones are left out by a category filter at first.
+    let config = std::fs::read_to_string(&blog.config).expect("config");
+    let filtered = config.replace("limit = 50", "limit = 50\ncategories = [\"Talks\"]");
+    std::fs::write(&blog.config, &filtered).expect("config");
+    let large_body = "x\n\n".repeat(3000);
+    for n in 1..=120u32 {
+        let (category, body) = if n <= 90 {
+            ("Talks", format!("Body of post {n}."))
+        } else {
+            ("Large", large_body.clone())
+        };
+        let text = format!(
+            "+++\ntitle = \"Post {n}\"\ndate = 2024-01-{:02}T{:02}:00:00Z\n\
+             url = \"https://notes.example.org/post-{n}/\"\ncategories = [\"{category}\"]\n\
+             +++\n{body}\n",
+            1 + n / 24,
+            n % 24
+        );
+        std::fs::write(blog.dir.path().join(format!("posts/post-{n}.md")), text)
+            .expect("write post");
+    }
+    let err = blog.run();
+    assert!(err.contains("50 entries (+ 2 archive pages)"), "{err}");
+    assert_every_post_once(&blog, 1..=90);
+
+    // Without the filter the 30 large posts enter the head and push 30 small ones out: page 2
+    // becomes complete (it comes to link page 3), page 3 is complete too and page 4 starts.
+    std::fs::write(&blog.config, &config).expect("config");
+    // How large the run's files get, from a rehearsal on a copy: the limit goes halfway between
+    // the store and the Atom head.
+    let rehearsal = tempfile::tempdir().expect("tempdir");
+    copy_tree(blog.dir.path(), rehearsal.path());
+    let (code, _out, err) = feedwright(&rehearsal.path().join("config.toml"), &["run"]);
+    assert_eq!(code, 0, "rehearsal: {err}");
+    assert!(err.contains("50 entries (+ 4 archive pages)"), "{err}");
+    let out = rehearsal.path().join("out/main");
+    let atom = std::fs::metadata(out.join("atom.xml")).expect("atom").len();
+    let others = tree(&out)
+        .iter()
+        .filter(|(p, _)| p.as_path() != Path::new("atom.xml"))
+        .map(|(_, b)| b.len() as u64)
+        .max()
+        .expect("files");
+    let store = bytes_in(&rehearsal.path().join("state"));
+    let below = store.max(others);
+    assert!(
+        atom > below + 200_000,
+        "the Atom head ({atom} bytes) is not much larger than the store ({store}) and the \
+         other documents ({others})"
+    );
+    let limit = below + (atom - below) / 2;
+
+    let before = tree(&blog.dir.path().join("out"));
+    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_feedwright"));
+    run.arg("--config")
+        .arg(&blog.config)
+        .arg("run")
+        .env_remove("RUST_LOG");
+    // SAFETY: between fork and exec the closure makes only async-signal-safe calls (signal,
+    // setrlimit) and allocates nothing.
+    unsafe {
+        run.pre_exec(move || {
+            // Past the limit a write fails with EFBIG instead of the signal ending the process.
+            if libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR {
+                return Err(std::io::Error::last_os_error());
+            }
+            let lim = libc::rlimit {
+                rlim_cur: limit as libc::rlim_t,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = run.output().expect("run feedwright");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("feed main: not published: cannot write") && err.contains("atom.xml"),
+        "the Atom head could not be written: {err}"
+    );
+    assert!(
+        !err.contains("disk I/O error"),
+        "the store stays writable: {err}"
+    );
+    let after = tree(&blog.dir.path().join("out"));
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>(),
+        "no file was added (no new archive page, no temporary file left) or removed"
+    );
+    for (path, bytes) in &before {
+        assert!(
+            after[path] == *bytes,
+            "{} changed although the feed could not be written whole",
+            path.display()
+        );
+    }
+    assert_every_post_once(&blog, 1..=90);
+
+    // With room again the next run publishes the whole set, and what the store recorded of
+    // the complete pages matches their files: the run after it changes nothing.
+    let err = blog.run();
+    assert!(err.contains("50 entries (+ 4 archive pages)"), "{err}");
+    assert_every_post_once(&blog, 1..=120);
+    let published = tree(&blog.dir.path().join("out"));
+    let err = blog.run();
+    assert!(err.contains(", 0 of "), "nothing changed: {err}");
+    assert_eq!(tree(&blog.dir.path().join("out")), published);
+}
+
 #[test]
 fn complete_archive_pages_never_change_and_history_is_complete() {
     let blog = Blog::new(3, 2);

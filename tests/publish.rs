@@ -694,6 +694,90 @@ fn write_atomic_all_replaces_nothing_when_one_file_cannot_be_written() {
     assert!(temp_files(atom.parent().expect("parent")).is_empty());
 }
 
+/// A feed's set is staged (nothing replaced, however many `stage` calls), then renamed in an
+/// order that keeps every link valid: archive pages newest first, the head last. Shown by a
+/// rename that fails: the new page 3, which the complete page 2 and the head come to link,
+/// cannot be put in place, so neither page 2 nor the head is replaced.
+#[test]
+fn a_feed_set_replaces_nothing_before_its_commit_and_the_newest_page_first() {
+    use publish::{Document, FeedSet};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let info = info();
+    let dir = tmp.path().join("negotiation");
+    let doc = |file: &str, text: &str| Document {
+        file: file.into(),
+        text: text.into(),
+    };
+    let old = [
+        doc("archive/1.xml", "page 1, complete"),
+        doc("archive/2.xml", "page 2, open"),
+        doc("atom.xml", "head linking page 2"),
+    ];
+    publish::write_feed(tmp.path(), &info, &old).expect("first set");
+    let new = [
+        doc("atom.xml", "head linking page 3"),
+        doc("archive/3.xml", "page 3, open"),
+    ];
+
+    // Staged, then dropped (as after an error): nothing changes, nothing is left.
+    let mut set = FeedSet::begin(tmp.path(), &info).expect("begin");
+    assert_eq!(
+        set.stage(&[doc("archive/2.xml", "page 2, complete, linking page 3")])
+            .expect("stage"),
+        vec![true]
+    );
+    assert_eq!(set.stage(&new).expect("stage"), vec![true, true]);
+    assert_eq!(
+        set.stage(&[doc("archive/1.xml", "page 1, complete")])
+            .expect("stage"),
+        vec![false],
+        "an unchanged file is not written"
+    );
+    drop(set);
+    for d in &old {
+        assert_eq!(fs::read_to_string(dir.join(&d.file)).expect("read"), d.text);
+    }
+    assert!(!dir.join("archive/3.xml").exists());
+    assert!(temp_files(&dir).is_empty() && temp_files(&dir.join("archive")).is_empty());
+
+    // Page 3's rename fails (a directory took its place after it was staged).
+    let mut set = FeedSet::begin(tmp.path(), &info).expect("begin");
+    set.stage(&[doc("archive/2.xml", "page 2, complete, linking page 3")])
+        .expect("stage");
+    set.stage(&new).expect("stage");
+    fs::create_dir_all(dir.join("archive/3.xml/in-the-way")).expect("directory");
+    let err = set.commit().expect_err("page 3 cannot be replaced");
+    assert!(err.to_string().contains("3.xml"), "{err}");
+    for d in &old {
+        assert_eq!(
+            fs::read_to_string(dir.join(&d.file)).expect("read"),
+            d.text,
+            "nothing links the page that is not there"
+        );
+    }
+    assert!(temp_files(&dir).is_empty() && temp_files(&dir.join("archive")).is_empty());
+
+    // Once it can be: every file replaced, each path said changed in the order staged.
+    fs::remove_dir_all(dir.join("archive/3.xml")).expect("remove");
+    let mut set = FeedSet::begin(tmp.path(), &info).expect("begin");
+    set.stage(&[doc("archive/2.xml", "page 2, complete, linking page 3")])
+        .expect("stage");
+    set.stage(&new).expect("stage");
+    let files = set.commit().expect("commit");
+    assert_eq!(
+        files,
+        vec![
+            (dir.join("archive/2.xml"), true),
+            (dir.join("atom.xml"), true),
+            (dir.join("archive/3.xml"), true),
+        ]
+    );
+    assert_eq!(
+        fs::read_to_string(dir.join("atom.xml")).expect("read"),
+        "head linking page 3"
+    );
+}
+
 #[test]
 fn write_atomic_error_names_the_path() {
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -342,14 +342,17 @@ fn publish_one(
     if cfg.websub.is_some() {
         store.websub_owe(&changed_topics, now).map_err(err)?;
     }
-    // Complete pages are written before the documents that link them (the newest page links
-    // the last complete one, the head the newest page): a reader, or a run killed in between,
-    // never meets a link to a page not written yet.
-    //
+    // The feed's files are replaced as one set (`publish::FeedSet`): every document that
+    // changes is written to a temporary file first, and only when all are written are they
+    // renamed into place, archive pages before the documents that link them. A failure while
+    // writing (a full disk, a folder that cannot be written) leaves every old document in
+    // place, so the head never goes out of step with the archive pages.
+    let io_err = |e: std::io::Error| e.to_string();
+    let mut set = publish::FeedSet::begin(&cfg.output_dir, &info).map_err(io_err)?;
     // Complete pages: rendered again only when the feed's metadata or the program changed
     // since the file was written, or the file is missing or has another length. They are
-    // rendered a few at a time, one per core: an old feed can have many pages, and only
-    // those in hand are held in memory.
+    // rendered a few at a time, one per core, and staged as temporary files: an old feed can
+    // have many pages, and only those in hand are held in memory.
     let fingerprint = publish::archive_fingerprint(&info);
     let mut complete_files = Vec::new();
     let mut stale = Vec::new();
@@ -369,6 +372,8 @@ fn publish_one(
         }
     }
     let at_once = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    // Each complete page staged, with its document's length: recorded once it is in place.
+    let mut staged_pages = Vec::new();
     for chunk in stale.chunks(at_once) {
         let mut loaded = Vec::with_capacity(chunk.len());
         for &page in chunk {
@@ -377,17 +382,23 @@ fn publish_one(
                 loaded.push((page, entries));
             }
         }
-        let written = publish::publish_frozen_archives(&cfg.output_dir, &info, &loaded)
-            .map_err(|e| e.to_string())?;
-        for ((page, _), (path, changed, len)) in loaded.iter().zip(written) {
-            store
-                .set_archive_written(&feed.name, *page, &fingerprint, len)
-                .map_err(err)?;
-            complete_files.push((path, changed));
-        }
+        let rendered = publish::render_complete_archives(&info, &loaded);
+        set.stage(&rendered).map_err(io_err)?;
+        staged_pages.extend(
+            loaded
+                .iter()
+                .zip(&rendered)
+                .map(|((page, _), doc)| (*page, doc.text.len() as u64)),
+        );
     }
-    let mut files =
-        publish::write_feed(&cfg.output_dir, &info, &documents).map_err(|e| e.to_string())?;
+    set.stage(&documents).map_err(io_err)?;
+    let mut files = set.commit().map_err(io_err)?;
+    // Only now is each complete page's file in place (renamed, or already holding its bytes).
+    for (page, len) in staged_pages {
+        store
+            .set_archive_written(&feed.name, page, &fingerprint, len)
+            .map_err(err)?;
+    }
     files.extend(complete_files);
     Ok(Published {
         feed: feed.name.clone(),

@@ -3,8 +3,8 @@
 //! Owns: Atom 1.0, RSS 2.0 and JSON Feed 1.1 rendering (`atom`, `rss`, `jsonfeed`) of head
 //! documents and of RFC 5005 archive documents (Atom), the `xml-stylesheet` instruction and the
 //! built-in stylesheet, the newest-first order of a feed ([`order_entries`]) and
-//! [`write_atomic`] (and its batch form [`write_atomic_all`]), the only functions that write
-//! under `output_dir`. Must not: read the
+//! [`write_atomic`] (its batch form [`write_atomic_all`], and [`FeedSet`], which replaces a
+//! feed's documents as one set), the only writers under `output_dir`. Must not: read the
 //! database, the network or the clock; decide which entries are archived (the store keeps that).
 //!
 //! Rendering is deterministic: the same [`FeedInfo`] and entries always give the same bytes.
@@ -245,37 +245,122 @@ pub fn would_change(out_dir: &Path, info: &FeedInfo, doc: &Document) -> io::Resu
     holds(&path, doc.text.as_bytes()).map(|same| !same)
 }
 
-/// Write `documents` into `<out_dir>/<info.name>/` with [`write_atomic`], after removing the
-/// temporary files a killed writer may have left there. Returns each path with whether it
-/// changed, in the order given.
+/// The files of one feed, replaced as one set: every document is first written to a temporary
+/// file beside its own and synced ([`FeedSet::stage`], as many times as needed, so the caller
+/// holds only the documents in hand in memory), then all are renamed into place at once
+/// ([`FeedSet::commit`]). Until the commit no file of the feed changes, and dropping the set
+/// uncommitted (after an error) removes its temporary files: a failure while writing (a full
+/// disk, a folder that cannot be written) leaves every old document of the feed in place.
+#[derive(Debug)]
+pub struct FeedSet {
+    dir: PathBuf,
+    /// Every staged document, in the order staged.
+    staged: Vec<Staged>,
+}
+
+/// A document of a [`FeedSet`], staged.
+#[derive(Debug)]
+struct Staged {
+    path: PathBuf,
+    /// Where it goes in [`FeedSet::commit`]'s order (see [`rename_rank`]).
+    rank: RenameRank,
+    /// Its temporary file, when it changes.
+    tmp: Option<tempfile::TempPath>,
+}
+
+/// See [`rename_rank`].
+type RenameRank = (u8, std::cmp::Reverse<u32>);
+
+impl FeedSet {
+    /// Begin replacing the files of `info`'s feed in `<out_dir>/<info.name>/`, after removing
+    /// the temporary files a killed writer may have left there. Only call this while holding
+    /// the store's single-writer lock (see [`remove_stale_temp_files`]).
+    pub fn begin(out_dir: &Path, info: &FeedInfo) -> io::Result<FeedSet> {
+        let dir = feed_dir(out_dir, info)?;
+        for d in [dir.clone(), dir.join(ARCHIVE_DIR), dir.join("digest")] {
+            remove_stale_temp_files(&d);
+        }
+        Ok(FeedSet {
+            dir,
+            staged: Vec::new(),
+        })
+    }
+
+    /// Write each of `documents` whose file does not already hold exactly its bytes to a
+    /// temporary sibling of that file, synced (in parallel when there are several). Nothing is
+    /// replaced yet. Returns, in the order given, whether each will change. On an error the
+    /// temporary files written for `documents` are removed; drop the set to remove the others.
+    pub fn stage(&mut self, documents: &[Document]) -> io::Result<Vec<bool>> {
+        let paths: Vec<PathBuf> = documents.iter().map(|d| self.dir.join(&d.file)).collect();
+        let files: Vec<(&Path, &[u8])> = paths
+            .iter()
+            .zip(documents)
+            .map(|(p, d)| (p.as_path(), d.text.as_bytes()))
+            .collect();
+        let temps = write_temporaries(&files)?;
+        let changed = temps.iter().map(Option::is_some).collect();
+        for ((path, doc), tmp) in paths.into_iter().zip(documents).zip(temps) {
+            self.staged.push(Staged {
+                path,
+                rank: rename_rank(&doc.file),
+                tmp,
+            });
+        }
+        Ok(changed)
+    }
+
+    /// Rename every staged temporary file over its file, then sync each directory once. The
+    /// order keeps every link a reader can reach valid at each step: archive pages first,
+    /// the newest first (a page links the next one, so a new page goes in before the page
+    /// that comes to link it; the old head reaches none of the new ones until its newest page
+    /// is replaced), then the other documents (the head, which links the newest page) in the
+    /// order staged. Returns each staged path with whether it changed, in the order staged.
+    ///
+    /// A rename that fails leaves its file and those after it as they were (their temporary
+    /// files are removed); the ones already renamed are synced.
+    pub fn commit(self) -> io::Result<Vec<(PathBuf, bool)>> {
+        let mut order: Vec<usize> = (0..self.staged.len()).collect();
+        // Stable: documents of one rank keep the order they were staged in.
+        order.sort_by_key(|&i| self.staged[i].rank);
+        let mut slots: Vec<Option<tempfile::TempPath>> = Vec::with_capacity(self.staged.len());
+        let mut result = Vec::with_capacity(self.staged.len());
+        for Staged { path, tmp, .. } in self.staged {
+            result.push((path, tmp.is_some()));
+            slots.push(tmp);
+        }
+        let renames = order
+            .into_iter()
+            .filter_map(|i| slots[i].take().map(|tmp| (result[i].0.as_path(), tmp)));
+        rename_all(renames)?;
+        Ok(result)
+    }
+}
+
+/// Where a feed's document `file` (a path inside the feed's folder) goes in [`FeedSet::commit`]'s
+/// order: archive pages first, the newest (highest number) first, then everything else.
+fn rename_rank(file: &str) -> RenameRank {
+    let page = Path::new(file)
+        .strip_prefix(ARCHIVE_DIR)
+        .ok()
+        .and_then(|rest| rest.to_str())
+        .and_then(|rest| rest.strip_suffix(".xml"))
+        .and_then(|n| n.parse::<u32>().ok());
+    match page {
+        Some(page) => (0, std::cmp::Reverse(page)),
+        None => (1, std::cmp::Reverse(0)),
+    }
+}
+
+/// Write `documents` into `<out_dir>/<info.name>/` as one [`FeedSet`]. Returns each path with
+/// whether it changed, in the order given.
 pub fn write_feed(
     out_dir: &Path,
     info: &FeedInfo,
     documents: &[Document],
 ) -> io::Result<Vec<(PathBuf, bool)>> {
-    let dir = feed_dir(out_dir, info)?;
-    for d in [dir.clone(), dir.join(ARCHIVE_DIR), dir.join("digest")] {
-        remove_stale_temp_files(&d);
-    }
-    let paths: Vec<PathBuf> = documents.iter().map(|d| dir.join(&d.file)).collect();
-    // The archive page goes in first: the head links it.
-    let order: Vec<usize> = (0..documents.len())
-        .filter(|&i| Path::new(&documents[i].file).starts_with(ARCHIVE_DIR))
-        .chain(
-            (0..documents.len())
-                .filter(|&i| !Path::new(&documents[i].file).starts_with(ARCHIVE_DIR)),
-        )
-        .collect();
-    let files: Vec<(&Path, &[u8])> = order
-        .iter()
-        .map(|&i| (paths[i].as_path(), documents[i].text.as_bytes()))
-        .collect();
-    let written = write_atomic_all(&files)?;
-    let mut changed = vec![false; documents.len()];
-    for (&i, c) in order.iter().zip(written) {
-        changed[i] = c;
-    }
-    Ok(paths.into_iter().zip(changed).collect())
+    let mut set = FeedSet::begin(out_dir, info)?;
+    set.stage(documents)?;
+    set.commit()
 }
 
 /// [`render_feed`] then [`write_feed`].
@@ -289,19 +374,19 @@ pub fn publish_feed(
 }
 
 /// Render complete archive pages from their frozen entries (each `(page, entries)`, entries
-/// newest first; a complete page links the next one), in parallel, and write them with
-/// [`write_atomic_all`]. Returns, in the order given, each path, whether it changed, and the
-/// document's length.
-pub fn publish_frozen_archives(
-    out_dir: &Path,
-    info: &FeedInfo,
-    pages: &[(u32, Vec<Entry>)],
-) -> io::Result<Vec<(PathBuf, bool, u64)>> {
-    let dir = feed_dir(out_dir, info)?;
-    let texts: Vec<String> = std::thread::scope(|s| {
+/// newest first; a complete page links the next one), in parallel. Returns the documents in
+/// the order given.
+pub fn render_complete_archives(info: &FeedInfo, pages: &[(u32, Vec<Entry>)]) -> Vec<Document> {
+    std::thread::scope(|s| {
         let renders: Vec<_> = pages
             .iter()
-            .map(|(page, entries)| s.spawn(|| atom::render_archive(info, *page, entries, true)))
+            .map(|(page, entries)| {
+                let page = *page;
+                s.spawn(move || Document {
+                    file: archive_path(page),
+                    text: atom::render_archive(info, page, entries, true),
+                })
+            })
             .collect();
         renders
             .into_iter()
@@ -310,23 +395,7 @@ pub fn publish_frozen_archives(
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             })
             .collect()
-    });
-    let paths: Vec<PathBuf> = pages
-        .iter()
-        .map(|(p, _)| dir.join(archive_path(*p)))
-        .collect();
-    let files: Vec<(&Path, &[u8])> = paths
-        .iter()
-        .zip(&texts)
-        .map(|(p, t)| (p.as_path(), t.as_bytes()))
-        .collect();
-    let changed = write_atomic_all(&files)?;
-    Ok(paths
-        .into_iter()
-        .zip(changed)
-        .zip(&texts)
-        .map(|((path, changed), text)| (path, changed, text.len() as u64))
-        .collect())
+    })
 }
 
 /// What a complete archive page's document depends on besides its frozen entries: the feed's
@@ -438,6 +507,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<bool> {
 /// renames leaves every old file as it was; a failed rename leaves that file and the ones after
 /// it as they were. No temporary file is left behind either way.
 pub fn write_atomic_all(files: &[(&Path, &[u8])]) -> io::Result<Vec<bool>> {
+    let temps = write_temporaries(files)?;
+    let changed = temps.iter().map(Option::is_some).collect();
+    rename_all(
+        files
+            .iter()
+            .zip(temps)
+            .filter_map(|(&(path, _), tmp)| tmp.map(|tmp| (path, tmp))),
+    )?;
+    Ok(changed)
+}
+
+/// For each of `files` that does not already hold exactly its bytes, a temporary sibling
+/// holding them, synced; `None` for the others. On an error every temporary file written is removed.
+fn write_temporaries(files: &[(&Path, &[u8])]) -> io::Result<Vec<Option<tempfile::TempPath>>> {
     let mut changed = Vec::with_capacity(files.len());
     for (path, bytes) in files {
         changed.push(!holds(path, bytes)?);
@@ -445,7 +528,7 @@ pub fn write_atomic_all(files: &[(&Path, &[u8])]) -> io::Result<Vec<bool>> {
     let prepare = |(&(path, bytes), &change): (&(&Path, &[u8]), &bool)| {
         change.then(|| temp_sibling(path, bytes)).transpose()
     };
-    let prepared: Vec<io::Result<Option<tempfile::NamedTempFile>>> =
+    let prepared: Vec<io::Result<Option<tempfile::TempPath>>> =
         if changed.iter().filter(|c| **c).count() <= 1 {
             files.iter().zip(&changed).map(prepare).collect()
         } else {
@@ -466,15 +549,21 @@ pub fn write_atomic_all(files: &[(&Path, &[u8])]) -> io::Result<Vec<bool>> {
             })
         };
     // On error every prepared temporary file is dropped here, which removes it.
-    let prepared = prepared.into_iter().collect::<io::Result<Vec<_>>>()?;
+    prepared.into_iter().collect()
+}
+
+/// Rename each temporary file over its path, in the order given, then sync every directory
+/// involved once. A failed rename stops there: that file and the ones after it are left as
+/// they were (their temporary files removed), and the files already renamed are synced.
+fn rename_all<'a>(
+    renames: impl IntoIterator<Item = (&'a Path, tempfile::TempPath)>,
+) -> io::Result<()> {
     let mut dirs: Vec<&Path> = Vec::new();
     let mut renamed = Ok(());
-    for (&(path, _), tmp) in files.iter().zip(prepared) {
-        let Some(tmp) = tmp else { continue };
+    for (path, tmp) in renames {
         if let Err(e) = tmp.persist(path) {
-            // `e.file` is dropped here, removing the temporary file; the files after this one
-            // are left as they were (their temporary files go when the loop's iterator is
-            // dropped).
+            // `e.path` is dropped here, removing the temporary file; the files after this one
+            // are left as they were (their temporary files go when the iterator is dropped).
             renamed = Err(with_path(e.error, "cannot replace", path));
             break;
         }
@@ -487,7 +576,7 @@ pub fn write_atomic_all(files: &[(&Path, &[u8])]) -> io::Result<Vec<bool>> {
     for dir in dirs {
         sync_dir(dir)?;
     }
-    renamed.map(|()| changed)
+    renamed
 }
 
 /// The directory `path` is in (`.` for a bare file name).
@@ -499,14 +588,22 @@ fn parent_dir(path: &Path) -> &Path {
 }
 
 /// A hidden temporary sibling of `path` (`.<name>.XXXXXX.tmp`) holding `bytes`, synced to disk,
-/// its directory created when missing. Dropping it removes the file.
-fn temp_sibling(path: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
+/// its directory created when missing, and closed (a feed's set can hold many). Dropping it
+/// removes the file.
+fn temp_sibling(path: &Path, bytes: &[u8]) -> io::Result<tempfile::TempPath> {
     let file_name = path.file_name().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("cannot write {}: not a file path", path.display()),
         )
     })?;
+    // A rename cannot replace a directory: say so now, before any file of the set is replaced.
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            format!("cannot replace {}: it is a directory", path.display()),
+        ));
+    }
     let dir = parent_dir(path);
     std::fs::create_dir_all(dir).map_err(|e| with_path(e, "cannot create directory", dir))?;
 
@@ -527,7 +624,7 @@ fn temp_sibling(path: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| with_path(e, "cannot write", path))?;
-    Ok(tmp)
+    Ok(tmp.into_temp_path())
 }
 
 /// Make the rename durable: fsync the directory that holds the new file.
