@@ -192,10 +192,10 @@ fn an_upgraded_store_is_announced_once() {
             |r| r.get(0),
         )
         .expect("version");
-    assert_eq!(newest, 18, "this test undoes V18 (backfill_found)");
+    assert_eq!(newest, 19, "this test undoes V19 (enclosures)");
     conn.execute_batch(
-        "DROP TABLE backfill_found;
-         DELETE FROM refinery_schema_history WHERE version = 18;",
+        "ALTER TABLE entries DROP COLUMN enclosures;
+         DELETE FROM refinery_schema_history WHERE version = 19;",
     )
     .expect("downgrade");
     drop(conn);
@@ -204,7 +204,7 @@ fn an_upgraded_store_is_announced_once() {
     let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("upgraded")).collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(
-        lines[0].contains("feedwright.db: the store was upgraded from schema v17 to v18")
+        lines[0].contains("feedwright.db: the store was upgraded from schema v18 to v19")
             && lines[0].contains("older than this one can no longer open it"),
         "{stderr}"
     );
