@@ -471,3 +471,71 @@ fn an_upgraded_store_takes_up_the_enclosures_of_stored_items() {
     run(&cfg);
     assert_eq!(feed_requests(&site), [false, true, false, true]);
 }
+
+/// Episodes that leave the head keep their enclosures in the archive documents, and in the
+/// entries a complete archive page freezes.
+#[test]
+fn archived_entries_keep_their_enclosures() {
+    let site = Site::start();
+    let base = site.base();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &site_config(&site.url("/feed/"), "", "kind = \"feed\"")
+            .replace("limit = 1000", "limit = 1\narchive_page_size = 1"),
+    );
+    let items: String = (1..=3)
+        .map(|n| {
+            format!(
+                r#"<item><title>Episode {n}</title><link>{base}/ep{n}/</link>
+<pubDate>0{n} Mar 2024 10:00:00 +0000</pubDate><description>About {n}.</description>
+<enclosure url="https://cdn.example.net/ep{n}.mp3" length="{n}00" type="audio/mpeg"/></item>
+"#
+            )
+        })
+        .collect();
+    serve(
+        &site,
+        "application/rss+xml",
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Show</title><link>{base}/</link><description>d</description>
+{items}</channel></rss>"#
+        ),
+    );
+    run(&cfg);
+    // Episode 1 is on the complete page 1, episode 2 on page 2, episode 3 in the head.
+    for (page, n) in [(1, 1), (2, 2)] {
+        let path = dir.path().join(format!("out/main/archive/{page}.xml"));
+        let feed = atom_syndication::Feed::read_from(&std::fs::read(&path).unwrap()[..])
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let links: Vec<(String, Option<String>)> = feed.entries()[0]
+            .links()
+            .iter()
+            .filter(|l| l.rel() == "enclosure")
+            .map(|l| (l.href().to_owned(), l.length().map(str::to_owned)))
+            .collect();
+        assert_eq!(
+            links,
+            [(
+                format!("https://cdn.example.net/ep{n}.mp3"),
+                Some(format!("{n}00"))
+            )],
+            "archive page {page}"
+        );
+    }
+    let conn = rusqlite::Connection::open(dir.path().join("feedwright.db")).expect("sqlite");
+    let frozen: String = conn
+        .query_row(
+            "SELECT frozen_entries FROM archive_pages WHERE feed = 'main' AND page = 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("page 1 is frozen");
+    let frozen: serde_json::Value = serde_json::from_str(&frozen).unwrap();
+    assert_eq!(
+        frozen[0]["enclosures"],
+        serde_json::json!([{"url": "https://cdn.example.net/ep1.mp3",
+            "media_type": "audio/mpeg", "length": 100}])
+    );
+}
