@@ -104,6 +104,7 @@ fn corpus(n: usize) -> Vec<Entry> {
                 content_html: format!("<p>{}</p>", body.join(" ")),
                 summary: String::new(),
                 related: vec![],
+                enclosures: Vec::new(),
             }
         })
         .collect()

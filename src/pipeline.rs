@@ -2760,6 +2760,7 @@ mod tests {
             content_html: "<p>Panel</p>".into(),
             summary: String::new(),
             related: vec![],
+            enclosures: Vec::new(),
         }
     }
 

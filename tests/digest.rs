@@ -37,6 +37,7 @@ fn entry(slug: &str, title: &str, published: &str, body: &str, cats: &[&str]) ->
         content_html: format!("<p>{body}</p>"),
         summary: body.chars().take(200).collect(),
         related: vec![],
+        enclosures: Vec::new(),
     }
 }
 

@@ -56,6 +56,7 @@ fn entry(slug: &str, published: DateTime<Utc>, updated: DateTime<Utc>) -> Entry 
         content_html: format!("<p>Body of {slug}.</p>"),
         summary: format!("Summary of {slug}."),
         related: Vec::new(),
+        enclosures: Vec::new(),
     }
 }
 

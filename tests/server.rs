@@ -158,6 +158,7 @@ fn entry(slug: &str, body: &str) -> Entry {
         content_html: format!("<p>{body}</p>"),
         summary: body.into(),
         related: Vec::new(),
+        enclosures: Vec::new(),
     }
 }
 

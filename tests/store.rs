@@ -37,6 +37,7 @@ fn entry(url: &str, title: &str, published: DateTime<Utc>) -> Entry {
         content_html: format!("<p>{title}</p>"),
         summary: title.to_owned(),
         related: Vec::new(),
+        enclosures: Vec::new(),
     }
 }
 
@@ -1310,4 +1311,101 @@ fn old_runs_are_folded_into_totals_that_never_go_down() {
     assert_eq!(healthy.extracted, 1);
     let last = store.last_run("a").expect("q").expect("last");
     assert_eq!(last.bytes, 1_249 * 1_000);
+}
+
+/// Enclosures are stored and read back; an edit read from a page (which gives none) keeps
+/// them without counting as an edit; a feed item changing or withdrawing them is an edit that
+/// replaces them; an entry without any hashes as it did before they were stored.
+#[test]
+fn enclosures_are_kept_across_page_reads_and_follow_the_feed() {
+    use feedwright::model::Enclosure;
+    use std::collections::HashSet;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    let live: HashSet<String> = ["blog".to_owned()].into();
+    let audio = |name: &str| Enclosure {
+        url: format!("https://cdn.example.org/{name}.mp3"),
+        media_type: Some("audio/mpeg".into()),
+        length: Some(1000),
+        title: Some("Episode".into()),
+        duration_secs: Some(60),
+    };
+    let read = |store: &Store| {
+        store
+            .get_by_key("example.org/ep/")
+            .expect("get")
+            .expect("stored")
+            .enclosures
+    };
+    let mut item = entry("https://example.org/ep/", "Episode", t(0));
+    item.enclosures = vec![audio("ep")];
+    assert_eq!(
+        store
+            .upsert_item(&item, t(10), &live, false)
+            .expect("upsert"),
+        Upsert::New
+    );
+    assert_eq!(read(&store), [audio("ep")]);
+    assert_eq!(
+        store
+            .upsert_item(&item, t(20), &live, false)
+            .expect("upsert"),
+        Upsert::Unchanged
+    );
+
+    // The post's page, the same text without enclosures: nothing changed, and they stay.
+    let page = Entry {
+        enclosures: Vec::new(),
+        ..item.clone()
+    };
+    assert_eq!(
+        store.upsert_entry(&page, t(30)).expect("upsert"),
+        Upsert::Unchanged
+    );
+    assert_eq!(read(&store), [audio("ep")]);
+    // An edit of the page keeps them too.
+    let edited = Entry {
+        title: "Episode, revised".into(),
+        ..page.clone()
+    };
+    assert_eq!(
+        store.upsert_entry(&edited, t(40)).expect("upsert"),
+        Upsert::Updated
+    );
+    assert_eq!(read(&store), [audio("ep")]);
+    // What the feeds are given has them.
+    let listed = store
+        .entries(&["blog".to_owned()], &[], 10)
+        .expect("entries");
+    assert_eq!(listed[0].enclosures, [audio("ep")]);
+
+    // The feed item replaces its file: an edit.
+    let mut item = Entry {
+        title: "Episode, revised".into(),
+        ..item
+    };
+    item.enclosures = vec![audio("ep-fixed")];
+    assert_eq!(
+        store
+            .upsert_item(&item, t(50), &live, false)
+            .expect("upsert"),
+        Upsert::Updated
+    );
+    assert_eq!(read(&store), [audio("ep-fixed")]);
+    // … and withdraws it.
+    item.enclosures.clear();
+    assert_eq!(
+        store
+            .upsert_item(&item, t(60), &live, false)
+            .expect("upsert"),
+        Upsert::Updated
+    );
+    assert!(read(&store).is_empty());
+    // Without enclosures the entry hashes as before: the same item again is no edit.
+    assert_eq!(
+        store
+            .upsert_item(&item, t(70), &live, false)
+            .expect("upsert"),
+        Upsert::Unchanged
+    );
 }

@@ -972,6 +972,7 @@ fn sample_entry(at: DateTime<Utc>) -> StoredEntry {
                 url: "https://example.org/other/".into(),
                 title: "Other post".into(),
             }],
+            enclosures: Vec::new(),
         },
         first_seen: at,
         last_seen: at,

@@ -648,6 +648,7 @@ mod tests {
             content_html: format!("<p>{body}</p>"),
             summary: String::new(),
             related: vec![],
+            enclosures: Vec::new(),
         }
     }
 

@@ -126,6 +126,7 @@ mod tests {
                 content_html: String::new(),
                 summary: String::new(),
                 related: vec![],
+                enclosures: Vec::new(),
             },
             first_seen: utc(first_seen),
             last_seen: utc(first_seen),

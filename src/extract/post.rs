@@ -65,6 +65,7 @@ pub(super) fn extract(ctx: &PageCtx<'_>, sel: &Selectors) -> Result<RawPost, Ext
         body_html,
         summary: summary(ctx, &ld),
         related: related.links,
+        enclosures: Vec::new(),
     })
 }
 

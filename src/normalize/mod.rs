@@ -3,16 +3,18 @@
 //! Owns: canonical URLs and twin handling, stable entry ids, date parsing to UTC with provenance,
 //! HTML sanitizing (one `ammonia` policy for feeds and email) with absolute URLs, summaries,
 //! author names without email addresses, XML-forbidden character removal, title limits, the body
-//! limit (`model::MAX_CONTENT_HTML_BYTES`), and
+//! limit (`model::MAX_CONTENT_HTML_BYTES`), enclosures (http(s), one per URL, at most
+//! `model::MAX_ENCLOSURES`), and
 //! decoding fetched bytes to UTF-8. Must not:
 //! do I/O or read the clock (`fetched_at` is a parameter).
 //!
 //! Submodules: `urls` (canonical URL, cleaning, twin keys, ids), `dates` (the date normalizer),
 //! `html` (sanitizer, `xml_safe`, HTML → text), `images` (lazy-loaded images), `text` (titles,
-//! summaries, names), `charset` (bytes → UTF-8).
+//! summaries, names), `enclosures` (media files), `charset` (bytes → UTF-8).
 
 mod charset;
 mod dates;
+mod enclosures;
 mod html;
 mod images;
 mod text;
@@ -58,6 +60,9 @@ pub enum NormalizeError {
 ///   [`MAX_CONTENT_HTML_BYTES`] is replaced by a short notice, the summary and a link to the
 ///   post (never cut inside markup), with a warning giving its size; a body or summary beyond [`crate::html_limits`] is an error,
 ///   like a post without a URL.
+/// - Enclosures: absolute http(s) URLs without credentials or fragment, one per URL, at most
+///   [`crate::model::MAX_ENCLOSURES`] (a warning says how many more were left out); a media
+///   type as `type/subtype` or none, a length of `0` as unknown.
 pub fn normalize(
     page_url: &Url,
     raw: RawPost,
@@ -140,6 +145,7 @@ pub fn normalize(
     };
 
     let related = related_links(&raw.related, &[&dedup_key, &twin_key(&id)]);
+    let enclosures = enclosures::enclosures(&raw.enclosures, &mut warnings);
 
     let entry = Entry {
         id: EntryId(id),
@@ -156,6 +162,7 @@ pub fn normalize(
         content_html,
         summary,
         related,
+        enclosures,
     };
     Ok((entry, warnings))
 }

@@ -165,6 +165,15 @@ fn entry(e: &Entry) -> atom_syndication::Entry {
         title: (!r.title.is_empty()).then(|| xml_text(&r.title).into_owned()),
         ..Link::default()
     }));
+    // Every enclosure (RFC 4287 4.2.7.2); `type` and `length` only when known.
+    links.extend(e.enclosures.iter().map(|m| Link {
+        href: xml_text(&m.url).into_owned(),
+        rel: "enclosure".into(),
+        mime_type: m.media_type.clone(),
+        length: m.length.map(|n| n.to_string()),
+        title: m.title.as_deref().map(|t| xml_text(t).into_owned()),
+        ..Link::default()
+    }));
     atom_syndication::Entry {
         title: Text::plain(xml_text(&e.title).into_owned()),
         id: e.id.0.clone(),

@@ -5,7 +5,9 @@
 //! given.
 //!
 //! Related posts have no JSON Feed field; they go under the extension key
-//! `_feedwright: {"related": [{"url", "title"}]}` (extension keys start with `_`).
+//! `_feedwright: {"related": [{"url", "title"}]}` (extension keys start with `_`). Enclosures
+//! are `attachments`, with `mime_type` (required: `application/octet-stream` when unknown),
+//! and `title`, `size_in_bytes`, `duration_in_seconds` when known.
 
 use serde::Serialize;
 
@@ -53,8 +55,22 @@ struct Item<'a> {
     date_modified: String,
     authors: Vec<Author<'a>>,
     tags: &'a [String],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<Attachment<'a>>,
     #[serde(rename = "_feedwright", skip_serializing_if = "Option::is_none")]
     extension: Option<Extension<'a>>,
+}
+
+#[derive(Serialize)]
+struct Attachment<'a> {
+    url: &'a str,
+    mime_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_in_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_in_seconds: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -90,6 +106,17 @@ pub fn render(info: &FeedInfo, entries: &[Entry]) -> String {
                 e.authors.iter().map(|a| Author { name: a }).collect()
             },
             tags: &e.categories,
+            attachments: e
+                .enclosures
+                .iter()
+                .map(|m| Attachment {
+                    url: &m.url,
+                    mime_type: m.media_type.as_deref().unwrap_or(super::UNKNOWN_MEDIA_TYPE),
+                    title: m.title.as_deref(),
+                    size_in_bytes: m.length,
+                    duration_in_seconds: m.duration_secs,
+                })
+                .collect(),
             extension: (!e.related.is_empty()).then(|| Extension {
                 related: e
                     .related

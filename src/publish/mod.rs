@@ -28,6 +28,10 @@ use crate::model::Entry;
 /// Value of the `generator` element / field in every document.
 pub const GENERATOR: &str = "feedwright";
 
+/// The media type an enclosure of unknown type is published with where one is required (RSS
+/// `type`, JSON Feed `mime_type`).
+pub const UNKNOWN_MEDIA_TYPE: &str = "application/octet-stream";
+
 /// File name of the Atom document inside a feed's directory.
 pub const ATOM_FILE: &str = "atom.xml";
 /// File name of the RSS document inside a feed's directory.

@@ -7,12 +7,17 @@
 //!
 //! Author names go into `dc:creator`: RSS reserves `<author>` for email addresses. The plain-text
 //! summary is HTML-escaped into `description`, which readers treat as HTML.
+//!
+//! An item carries its entry's first enclosure only: RSS 2.0 allows one an item (and the `rss`
+//! crate writes one); the Atom and JSON Feed documents carry them all. Its `length` and `type`
+//! are required: `0` and `application/octet-stream` when unknown, as the RSS Best Practices
+//! Profile says.
 
 use std::collections::BTreeMap;
 
 use ::rss::extension::atom::{AtomExtension, Link};
 use ::rss::extension::dublincore::{self, DublinCoreExtension};
-use ::rss::{Category, Channel, Guid, Item};
+use ::rss::{Category, Channel, Enclosure, Guid, Item};
 
 use super::{FeedInfo, GENERATOR, RSS_FILE, latest_published, rfc822, xml_document, xml_text};
 use crate::model::Entry;
@@ -127,6 +132,14 @@ fn item(e: &Entry) -> Item {
             permalink: e.id.0 == e.url,
         }),
         pub_date: Some(rfc822(e.published)),
+        enclosure: e.enclosures.first().map(|m| Enclosure {
+            url: xml_text(&m.url).into_owned(),
+            length: m.length.unwrap_or(0).to_string(),
+            mime_type: m
+                .media_type
+                .clone()
+                .unwrap_or_else(|| super::UNKNOWN_MEDIA_TYPE.into()),
+        }),
         content: Some(xml_text(&e.content_html).into_owned()),
         atom_ext: (!related.is_empty()).then_some(AtomExtension { links: related }),
         dublin_core_ext: (!e.authors.is_empty()).then(|| DublinCoreExtension {

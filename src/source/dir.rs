@@ -482,6 +482,7 @@ fn read_file(path: &Path, src: &SourceConfig) -> Result<Item, String> {
         body_html: Some(html),
         summary: None,
         related: Vec::new(),
+        enclosures: Vec::new(),
     };
     fields.apply(&mut raw, &url);
     Ok(Item::Post(url, Box::new(raw)))

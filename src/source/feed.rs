@@ -6,7 +6,9 @@
 //! http(s) link or with a link outside the source's site (the website the feed names does not
 //! widen it: a feed naming another configured source's site could otherwise rewrite its posts);
 //! leaving out an item that repeats an earlier item's link (reported, not a failure); the
-//! items' own ids, except one the document gives to several items, which identifies none. Must
+//! items' own ids, except one the document gives to several items, which identifies none; the
+//! items' enclosures (RSS `<enclosure>`, Atom `rel="enclosure"` links, JSON Feed
+//! `attachments`), resolved but unchecked. Must
 //! not: fetch, sanitize or normalize (items are as untrusted as pages).
 
 use std::collections::{BTreeSet, HashMap};
@@ -15,7 +17,7 @@ use url::Url;
 
 use super::http::Fetched;
 use super::site::Site;
-use crate::model::{DateSource, RawDate, RawPost};
+use crate::model::{DateSource, Enclosure, RawDate, RawPost};
 
 /// The items of one feed document.
 #[derive(Debug, Default)]
@@ -122,6 +124,7 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
              is a new post, not one that moved"
         );
     }
+    let mut enclosures = item_enclosures(&feed, fetched);
     // The first item at each link (by its twin key: the entry it gives), described.
     let mut first_at: HashMap<String, String> = HashMap::new();
     for ((n, item), link) in feed.entries.into_iter().enumerate().zip(links) {
@@ -239,10 +242,199 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
                 .as_ref()
                 .map(|t| as_html(&t.content, t.content_type.as_ref(), typed)),
             related: Vec::new(),
+            enclosures: enclosures
+                .get_mut(n)
+                .map(std::mem::take)
+                .unwrap_or_default(),
         };
         out.posts.push((link, raw));
     }
     Ok(out)
+}
+
+/// The enclosures of every item of the document, in feed order (item `n` of `feed.entries` has
+/// list `n`): RSS `<enclosure>` elements (RSS allows one an item; a feed with more has them
+/// all read), Atom `<link rel="enclosure">`, JSON Feed `attachments`. URLs are resolved against
+/// the base in scope (an RSS document's `xml:base`, which feed-rs applies to Atom's links
+/// itself), else the feed's address; they are checked in `normalize`. Empty when the document
+/// has none, or when its items cannot be told apart as feed-rs reads them (a warning then).
+///
+/// RSS is read by a second pass over the XML: feed-rs folds an RSS enclosure into the item's
+/// Media RSS object, where a `media:content` (a thumbnail) replaces it. JSON Feed is read from
+/// the JSON again: feed-rs lists attachments among the item's links without their duration.
+fn item_enclosures(feed: &feed_rs::model::Feed, fetched: &Fetched) -> Vec<Vec<Enclosure>> {
+    use feed_rs::model::FeedType;
+    let lists = match feed.feed_type {
+        FeedType::Atom => {
+            return feed
+                .entries
+                .iter()
+                .map(|e| {
+                    e.links
+                        .iter()
+                        .filter(|l| {
+                            l.rel
+                                .as_deref()
+                                .is_some_and(|r| r.trim().eq_ignore_ascii_case("enclosure"))
+                        })
+                        .filter_map(|l| {
+                            Some(Enclosure {
+                                url: fetched.url.join(l.href.trim()).ok()?.into(),
+                                media_type: l.media_type.clone(),
+                                length: l.length,
+                                title: l.title.clone(),
+                                duration_secs: None,
+                            })
+                        })
+                        .collect()
+                })
+                .collect();
+        }
+        FeedType::JSON => json_attachments(fetched),
+        FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2 => rss_enclosures(fetched),
+    };
+    if lists.iter().all(Vec::is_empty) {
+        return Vec::new();
+    }
+    if lists.len() != feed.entries.len() {
+        tracing::warn!(
+            "{}: {} items read, but {} found looking for their enclosures: enclosures left out",
+            fetched.url,
+            feed.entries.len(),
+            lists.len()
+        );
+        return Vec::new();
+    }
+    lists
+}
+
+/// A JSON Feed's `attachments`, item by item (`url` resolved against the feed's address;
+/// `size_in_bytes` and `duration_in_seconds` as whole numbers). Empty when it does not parse.
+fn json_attachments(fetched: &Fetched) -> Vec<Vec<Enclosure>> {
+    let body = fetched
+        .body
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&fetched.body);
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    let Some(items) = json.get("items").and_then(|i| i.as_array()) else {
+        return Vec::new();
+    };
+    let whole = |v: Option<&serde_json::Value>| -> Option<u64> {
+        let v = v?;
+        v.as_u64().or_else(|| {
+            let f = v.as_f64()?;
+            // Saturates at u64::MAX; NaN is not a JSON number.
+            (f >= 0.0).then(|| f.round() as u64)
+        })
+    };
+    let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_owned);
+    items
+        .iter()
+        .map(|item| {
+            let Some(attachments) = item.get("attachments").and_then(|a| a.as_array()) else {
+                return Vec::new();
+            };
+            attachments
+                .iter()
+                .filter_map(|a| {
+                    let url = a.get("url")?.as_str()?;
+                    Some(Enclosure {
+                        url: fetched.url.join(url.trim()).ok()?.into(),
+                        media_type: text(a.get("mime_type")),
+                        length: whole(a.get("size_in_bytes")),
+                        title: text(a.get("title")),
+                        duration_secs: whole(a.get("duration_in_seconds")),
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// An RSS document's `<enclosure url length type>` elements, item by item: the `<item>`s of its
+/// `<channel>` (RSS 0.9x, 2.0) or of its root (RSS 1.0), in document order, each with the
+/// enclosures that are its own children, their `url` resolved against the `xml:base` in scope,
+/// else the document's address. Empty when the document holds no enclosure or does not parse.
+fn rss_enclosures(fetched: &Fetched) -> Vec<Vec<Enclosure>> {
+    use quick_xml::events::{BytesStart, Event};
+    if !fetched.body.windows(9).any(|w| w == b"enclosure") {
+        return Vec::new();
+    }
+    let mut reader = quick_xml::Reader::from_reader(fetched.body.as_slice());
+    let mut buf = Vec::new();
+    // The open elements: each one's local name and the base URI in scope in it.
+    let mut stack: Vec<(Vec<u8>, Url)> = Vec::new();
+    let mut items: Vec<Vec<Enclosure>> = Vec::new();
+    // How deep the item being read is in `stack` (its own place), if one is.
+    let mut in_item: Option<usize> = None;
+    let value = |e: &BytesStart<'_>, name: &[u8], decoder: quick_xml::encoding::Decoder| {
+        e.attributes()
+            .flatten()
+            .find(|a| a.key.as_ref() == name)
+            .and_then(|a| {
+                a.decoded_and_normalized_value(quick_xml::XmlVersion::default(), decoder)
+                    .ok()
+                    .map(|v| v.trim().to_owned())
+            })
+    };
+    loop {
+        let event = match reader.read_event_into(&mut buf) {
+            Ok(event) => event,
+            Err(_) => return Vec::new(),
+        };
+        let (e, empty) = match &event {
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
+            Event::End(_) => {
+                stack.pop();
+                if in_item.is_some_and(|depth| stack.len() == depth) {
+                    in_item = None;
+                }
+                buf.clear();
+                continue;
+            }
+            Event::Eof => break,
+            _ => {
+                buf.clear();
+                continue;
+            }
+        };
+        let current = stack.last().map_or(&fetched.url, |(_, base)| base);
+        let base = value(e, b"xml:base", reader.decoder())
+            .and_then(|b| current.join(&b).ok())
+            .unwrap_or_else(|| current.clone());
+        // Unprefixed names only: RSS has no namespace (RSS 1.0's is the default one).
+        let name = e.name().as_ref().to_vec();
+        match in_item {
+            None if name == b"item"
+                && (stack.len() == 1
+                    || stack.last().is_some_and(|(parent, _)| parent == b"channel")) =>
+            {
+                items.push(Vec::new());
+                in_item = (!empty).then_some(stack.len());
+            }
+            Some(depth) if stack.len() == depth + 1 && name == b"enclosure" => {
+                let url = value(e, b"url", reader.decoder()).and_then(|u| base.join(&u).ok());
+                if let (Some(url), Some(list)) = (url, items.last_mut()) {
+                    list.push(Enclosure {
+                        url: url.into(),
+                        media_type: value(e, b"type", reader.decoder()),
+                        length: value(e, b"length", reader.decoder()).and_then(|l| l.parse().ok()),
+                        title: None,
+                        duration_secs: None,
+                    });
+                }
+            }
+            _ => {}
+        }
+        if !empty {
+            stack.push((name, base));
+        }
+        buf.clear();
+    }
+    items
 }
 
 /// The page an item links to: its `alternate` link (or one without `rel`), else its first
@@ -591,6 +783,10 @@ pub fn merge(mut page: RawPost, item: RawPost) -> RawPost {
     }
     if page.wp_post_id.is_none() {
         page.wp_post_id = item.wp_post_id;
+    }
+    // A page gives none: the item's media files are the post's.
+    if page.enclosures.is_empty() {
+        page.enclosures = item.enclosures;
     }
     page
 }
@@ -1017,5 +1213,158 @@ mod tests {
             items.site.as_ref().map(Url::as_str),
             Some("https://news.example.net/")
         );
+    }
+
+    /// An enclosure as `(url, type, length)`.
+    type Found = (String, Option<String>, Option<u64>);
+
+    /// Each post's enclosures.
+    fn enclosures_of(items: &Items) -> Vec<Vec<Found>> {
+        items
+            .posts
+            .iter()
+            .map(|(_, p)| {
+                p.enclosures
+                    .iter()
+                    .map(|e| (e.url.clone(), e.media_type.clone(), e.length))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// RSS `<enclosure>`s are the item's own children, each item's, resolved against the
+    /// `xml:base` in scope: several on one item are all read, a Media RSS `media:content` does
+    /// not hide one, an element deeper in the item is not one, and an item left out (another
+    /// site) takes its enclosures with it.
+    #[test]
+    fn rss_enclosures_are_read_item_by_item() {
+        let rss = r#"<?xml version="1.0"?>
+<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/" xmlns:x="urn:x"><channel>
+<title>t</title><link>https://example.org/</link><description>d</description>
+<item><title>Off</title><link>https://elsewhere.example/o/</link>
+<enclosure url="https://elsewhere.example/o.mp3" length="1" type="audio/mpeg"/></item>
+<item><title>A</title><link>https://example.org/a/</link>
+<media:content url="https://example.org/thumb.jpg" medium="image"/>
+<enclosure url="/audio/ep3.mp3" length="12345" type="audio/mpeg"/></item>
+<item xml:base="https://cdn.example.net/show/"><title>B</title><link>https://example.org/b/</link>
+<enclosure url="b1.mp3" length="" type="audio/mpeg"/>
+<enclosure url="https://cdn.example.net/b2.m4a?sig=a&amp;b=c" length="7" type="audio/x-m4a"></enclosure>
+<x:wrap><enclosure url="https://example.org/not-its-own.mp3"/></x:wrap></item>
+<item><title>C</title><link>https://example.org/c/</link></item>
+</channel></rss>"#;
+        let items = parse_own(rss);
+        let mpeg = Some("audio/mpeg".to_owned());
+        assert_eq!(
+            enclosures_of(&items),
+            vec![
+                vec![(
+                    "https://example.org/audio/ep3.mp3".to_owned(),
+                    mpeg.clone(),
+                    Some(12345)
+                )],
+                vec![
+                    ("https://cdn.example.net/show/b1.mp3".to_owned(), mpeg, None),
+                    (
+                        "https://cdn.example.net/b2.m4a?sig=a&b=c".to_owned(),
+                        Some("audio/x-m4a".to_owned()),
+                        Some(7)
+                    ),
+                ],
+                vec![],
+            ]
+        );
+    }
+
+    /// RSS 0.92, where `<enclosure>` began (feed-rs's reader of 0.9x drops it).
+    #[test]
+    fn rss_0_92_enclosures_are_read() {
+        let items = parse_own(
+            r#"<?xml version="1.0"?><rss version="0.92"><channel><title>t</title>
+            <link>https://example.org/</link><description>d</description>
+            <item><title>a</title><link>https://example.org/a/</link>
+            <enclosure url="https://example.org/a.mp3" length="5" type="audio/mpeg"/></item>
+            </channel></rss>"#,
+        );
+        assert_eq!(
+            enclosures_of(&items),
+            [vec![(
+                "https://example.org/a.mp3".to_owned(),
+                Some("audio/mpeg".to_owned()),
+                Some(5)
+            )]]
+        );
+    }
+
+    /// Atom `<link rel="enclosure">`s (an entry's other links are not), with their type, length
+    /// and title, resolved against the document.
+    #[test]
+    fn atom_enclosure_links_are_read() {
+        let atom = parse_own(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:f</id>
+            <updated>2024-05-02T00:00:00Z</updated>
+            <entry><title>a</title><id>urn:a</id><link href="https://example.org/a/"/>
+            <link rel="enclosure" href="one.mp3" type="audio/mpeg" length="99" title="Part one"/>
+            <link rel="related" href="https://example.org/r/"/>
+            <link rel="enclosure" href="https://example.org/two.ogg"/>
+            <updated>2024-05-02T00:00:00Z</updated></entry></feed>"#,
+        );
+        let got = &atom.posts[0].1.enclosures;
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].url, "https://example.org/feed/one.mp3");
+        assert_eq!(got[0].media_type.as_deref(), Some("audio/mpeg"));
+        assert_eq!(got[0].length, Some(99));
+        assert_eq!(got[0].title.as_deref(), Some("Part one"));
+        assert_eq!(got[1].url, "https://example.org/two.ogg");
+        assert_eq!((got[1].media_type.as_deref(), got[1].length), (None, None));
+    }
+
+    /// JSON Feed `attachments`, with their title, size and duration (a fraction of a second
+    /// rounded), and an item without any.
+    #[test]
+    fn json_feed_attachments_are_read() {
+        let mut f = fetched(
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[
+            {"id":"a","url":"https://example.org/a/","content_html":"<p>x</p>",
+             "attachments":[{"url":"/media/a.mp3","mime_type":"audio/mpeg","title":"Episode A",
+               "size_in_bytes":2048,"duration_in_seconds":61.6},
+              {"url":"https://example.org/media/a.vtt","mime_type":"text/vtt"}]},
+            {"id":"b","url":"https://example.org/b/","content_html":"<p>y</p>"}]}"#,
+        );
+        f.content_type = Some("application/feed+json".into());
+        let json = parse(
+            &Url::parse("https://example.org/feed.json").expect("url"),
+            &f,
+            &own(),
+        )
+        .expect("parse");
+        let a = &json.posts[0].1.enclosures;
+        assert_eq!(
+            a[0],
+            Enclosure {
+                url: "https://example.org/media/a.mp3".into(),
+                media_type: Some("audio/mpeg".into()),
+                length: Some(2048),
+                title: Some("Episode A".into()),
+                duration_secs: Some(62),
+            }
+        );
+        assert_eq!(a[1].url, "https://example.org/media/a.vtt");
+        assert_eq!(a[1].length, None);
+        assert!(json.posts[1].1.enclosures.is_empty());
+    }
+
+    /// A `full_text` page gives no enclosures: the item's are the post's.
+    #[test]
+    fn a_page_takes_its_items_enclosures() {
+        let items = parse_own(
+            r#"<rss version="2.0"><channel><title>t</title><link>https://example.org/</link>
+            <description>d</description><item><title>a</title><link>https://example.org/a/</link>
+            <enclosure url="https://example.org/a.mp3" length="5" type="audio/mpeg"/></item>
+            </channel></rss>"#,
+        );
+        let item = items.posts[0].1.clone();
+        let merged = merge(RawPost::default(), item.clone());
+        assert_eq!(merged.enclosures, item.enclosures);
+        assert_eq!(merged.enclosures.len(), 1);
     }
 }

@@ -1464,6 +1464,7 @@ impl<'a> Reader<'a> {
             body_html: non_empty(p.content.rendered),
             summary: non_empty(p.excerpt.rendered),
             related: Vec::new(),
+            enclosures: Vec::new(),
         };
         Ok((link, raw))
     }

@@ -10,19 +10,19 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use sha2::{Digest, Sha256};
 
 use super::{Store, StoreError, Upsert, from_unix};
-use crate::model::{DateSource, Entry, EntryId, Link};
+use crate::model::{DateSource, Enclosure, Entry, EntryId, Link};
 
 /// Every `entries` column an [`Entry`] is read from, in the order [`RawRow::read`] expects.
 pub(super) const COLUMNS: &str = "id, dedup_key, source, url, title, published, published_source, updated, \
                        updated_source, authors, categories, related, content_html, summary, \
-                       content_hash, first_seen, last_seen";
+                       content_hash, first_seen, last_seen, enclosures";
 
 /// [`COLUMNS`] with empty text in place of `content_html` and `summary`, and placeholders for
 /// the bookkeeping columns stored after them (reading those would walk every body's overflow
 /// pages; an [`Entry`] does not carry them).
 const COLUMNS_WITHOUT_TEXT: &str = "id, dedup_key, source, url, title, published, \
                        published_source, updated, updated_source, authors, categories, related, \
-                       '', '', '', 0, 0";
+                       '', '', '', 0, 0, enclosures";
 
 /// An entry with the bookkeeping the store keeps about it.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +95,10 @@ impl Store {
     ///   URL, the URL it had, or a merged duplicate's). Until then the entry's own links are
     ///   stored (taken from the entry only while none are), those to a stored entry with its
     ///   URL and title;
+    /// - enclosures: a feed item's list replaces the stored one, an empty list too (the feed
+    ///   withdrew them), also where the item's text is kept from replacing the page's (see
+    ///   [`Store::upsert_item`]: then the enclosures alone change); an entry read from a page,
+    ///   which gives none, keeps the stored ones;
     /// - when the title or URL changes (or a duplicate is merged in), the related links of
     ///   other entries that point at it take its new title and URL in the same transaction;
     ///   those entries keep their content hash and `updated` (they were not edited).
@@ -117,8 +121,9 @@ impl Store {
     /// of `live_sources` (the sources the configuration has, this one included), or, when
     /// `watched`, another source that reads the pages of the post's site (the caller knows
     /// the configuration; a source renamed has not linked the entry yet). That text is the
-    /// whole post, and page reads keep it up to date. An entry no page-reading source watches
-    /// any more is updated as usual.
+    /// whole post, and page reads keep it up to date. Only the item's enclosures, which no page
+    /// gives, replace that entry's ([`Upsert::Updated`] when they differ). An entry no
+    /// page-reading source watches any more is updated as usual.
     pub fn upsert_item(
         &mut self,
         entry: &Entry,
@@ -162,23 +167,39 @@ impl Store {
             && (watched || live.contains(&stored.entry.source))
             && !stored_from_item(&tx, &stored.entry.id.0).map_err(sql)?
         {
-            // Its text was read from its page: a feed item's must not replace it.
-            tx.prepare_cached("UPDATE entries SET last_seen = ?2 WHERE id = ?1")
-                .and_then(|mut stmt| stmt.execute(params![stored.entry.id.0, now.timestamp()]))
-                .map_err(sql)?;
+            // Its text was read from its page: a feed item's must not replace it. Its
+            // enclosures are the item's to give, though (a page gives none).
+            let upsert = if entry.enclosures == stored.entry.enclosures {
+                tx.prepare_cached("UPDATE entries SET last_seen = ?2 WHERE id = ?1")
+                    .and_then(|mut stmt| stmt.execute(params![stored.entry.id.0, now.timestamp()]))
+                    .map_err(sql)?;
+                Upsert::Unchanged
+            } else {
+                set_enclosures(&tx, &stored.entry, &entry.enclosures, now).map_err(sql)?;
+                Upsert::Updated
+            };
             link_source(&tx, &stored.entry.id.0, &entry.source).map_err(sql)?;
             tx.commit().map_err(sql)?;
-            return Ok(Upsert::Unchanged);
+            return Ok(upsert);
         }
         let (published, published_source) = if entry.published_source == DateSource::FirstSeen {
             (stored.entry.published, stored.entry.published_source)
         } else {
             (entry.published, entry.published_source)
         };
+        // A feed item's enclosures are the feed's say, none too (it withdrew them); a page
+        // gives none (`extract` reads no media files), so an update read from a page keeps the
+        // stored ones.
+        let enclosures = if from_item.is_none() && entry.enclosures.is_empty() {
+            stored.entry.enclosures.clone()
+        } else {
+            entry.enclosures.clone()
+        };
         let candidate = Entry {
             id: stored.entry.id.clone(),
             published,
             published_source,
+            enclosures,
             ..entry.clone()
         };
         let hash = content_hash(&candidate);
@@ -704,11 +725,43 @@ fn insert(
     conn.prepare_cached(
         "INSERT INTO entries (id, dedup_key, source, url, title, published, published_source,
              updated, updated_source, authors, categories, related, content_html, summary,
-             content_hash, first_seen, last_seen, id_key, from_item)
+             content_hash, first_seen, last_seen, enclosures, id_key, from_item)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-             ?19)",
+             ?19, ?20)",
     )?
     .execute(params_from_iter(values.iter().chain(&extra)))
+}
+
+/// Give the stored entry `stored` these `enclosures`, and nothing else new: an edit seen `now`
+/// (its hash follows, `updated` moves to `now` unless it is later already).
+fn set_enclosures(
+    conn: &Connection,
+    stored: &Entry,
+    enclosures: &[crate::model::Enclosure],
+    now: DateTime<Utc>,
+) -> rusqlite::Result<usize> {
+    let changed = Entry {
+        enclosures: enclosures.to_vec(),
+        ..stored.clone()
+    };
+    let (updated, updated_source) = if secs(now) > secs(stored.updated) {
+        (now, DateSource::FirstSeen)
+    } else {
+        (stored.updated, stored.updated_source)
+    };
+    conn.prepare_cached(
+        "UPDATE entries SET enclosures = ?2, content_hash = ?3, updated = ?4,
+             updated_source = ?5, last_seen = ?6
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        stored.id.0,
+        json(&changed.enclosures),
+        content_hash(&changed),
+        secs(updated),
+        updated_source.as_str(),
+        secs(now),
+    ])
 }
 
 /// Was the stored entry `id` written from a feed item (see [`Store::upsert_item`])?
@@ -731,7 +784,8 @@ fn update(
         "UPDATE entries SET dedup_key = ?2, source = ?3, url = ?4, title = ?5, published = ?6,
              published_source = ?7, updated = ?8, updated_source = ?9, authors = ?10,
              categories = ?11, related = ?12, content_html = ?13, summary = ?14,
-             content_hash = ?15, first_seen = ?16, last_seen = ?17, from_item = ?18
+             content_hash = ?15, first_seen = ?16, last_seen = ?17, enclosures = ?18,
+             from_item = ?19
          WHERE id = ?1",
     )?
     .execute(params_from_iter(
@@ -741,11 +795,11 @@ fn update(
     ))
 }
 
-/// The values [`insert`] and [`update`] write, as `?1`…`?17` in this order: `id`, `dedup_key`,
+/// The values [`insert`] and [`update`] write, as `?1`…`?18` in this order: `id`, `dedup_key`,
 /// `source`, `url`, `title`, `published`, `published_source`, `updated`, `updated_source`,
 /// `authors`, `categories`, `related`, `content_html`, `summary`, `content_hash`, `first_seen`,
-/// `last_seen`.
-fn row_values(e: &Entry, hash: &str, first_seen: DateTime<Utc>, now: DateTime<Utc>) -> [Value; 17] {
+/// `last_seen`, `enclosures`.
+fn row_values(e: &Entry, hash: &str, first_seen: DateTime<Utc>, now: DateTime<Utc>) -> [Value; 18] {
     [
         e.id.0.clone().into(),
         e.dedup_key.clone().into(),
@@ -764,6 +818,7 @@ fn row_values(e: &Entry, hash: &str, first_seen: DateTime<Utc>, now: DateTime<Ut
         hash.to_string().into(),
         secs(first_seen).into(),
         secs(now).into(),
+        json(&e.enclosures).into(),
     ]
 }
 
@@ -786,6 +841,7 @@ pub(super) struct RawRow {
     content_hash: String,
     first_seen: i64,
     last_seen: i64,
+    enclosures: String,
 }
 
 impl RawRow {
@@ -808,6 +864,7 @@ impl RawRow {
             content_hash: row.get(14)?,
             first_seen: row.get(15)?,
             last_seen: row.get(16)?,
+            enclosures: row.get(17)?,
         })
     }
 
@@ -822,6 +879,8 @@ impl RawRow {
         };
         let related = serde_json::from_str::<Vec<Link>>(&self.related)
             .map_err(|e| StoreError::bad_value(path, format!("related: {e}")))?;
+        let enclosures = serde_json::from_str::<Vec<Enclosure>>(&self.enclosures)
+            .map_err(|e| StoreError::bad_value(path, format!("enclosures: {e}")))?;
         Ok(StoredEntry {
             entry: Entry {
                 id: EntryId(self.id),
@@ -838,6 +897,7 @@ impl RawRow {
                 content_html: self.content_html,
                 summary: self.summary,
                 related,
+                enclosures,
             },
             first_seen: from_unix(path, self.first_seen)?,
             last_seen: from_unix(path, self.last_seen)?,
@@ -857,11 +917,11 @@ pub(super) fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
 }
 
 /// SHA-256 (hex) over what makes a post's content: title, url, authors, categories, HTML,
-/// summary and published (whole seconds). Not over related links, `updated` or fetch times, so a
-/// re-fetch of an unedited post hashes the same.
+/// summary, published (whole seconds) and enclosures. Not over related links, `updated` or fetch
+/// times, so a re-fetch of an unedited post hashes the same.
 fn content_hash(e: &Entry) -> String {
     // A JSON array is an unambiguous encoding of the fields (no concatenation collisions).
-    let fields = serde_json::json!([
+    let mut fields = serde_json::json!([
         "v1",
         e.title,
         e.url,
@@ -871,6 +931,13 @@ fn content_hash(e: &Entry) -> String {
         e.summary,
         secs(e.published),
     ]);
+    // Only when there are some: an entry without enclosures hashes as it did before they were
+    // stored, so upgrading does not make every stored post an edit.
+    if !e.enclosures.is_empty()
+        && let Some(list) = fields.as_array_mut()
+    {
+        list.push(serde_json::json!(e.enclosures));
+    }
     let digest = Sha256::digest(fields.to_string().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
