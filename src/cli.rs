@@ -3,7 +3,8 @@
 //! Owns: argument parsing, logging setup, the terminal progress bar, printing reports to stderr
 //! (each line through `say!`: the human text, through `terminal::Printable` when it may carry a
 //! site's text, or a log event with the same text in the JSON format), and exit codes (0 all
-//! good, 1 some post, source or feed failed, 2 usage or configuration error). Must not: run SQL,
+//! good, 1 some post, source or feed failed, 2 usage or configuration error; `run` and
+//! `backfill` stopped by SIGINT or SIGTERM end by that signal). Must not: run SQL,
 //! HTTP or templates directly; it calls `pipeline`; write to stderr but through `say!` or the log.
 
 use std::io::IsTerminal;
@@ -144,6 +145,20 @@ pub enum Exit {
     Ok = 0,
     Failures = 1,
     Usage = 2,
+    /// `run` or `backfill` stopped by SIGINT: the process ends by that signal (see
+    /// `service::end_by`), which a shell reports as 130; the code itself only if it does not.
+    Interrupted = 130,
+    /// The same, by SIGTERM (143).
+    Terminated = 143,
+}
+
+impl Exit {
+    fn stopped_by(signal: crate::service::StopSignal) -> Exit {
+        match signal {
+            crate::service::StopSignal::Int => Exit::Interrupted,
+            crate::service::StopSignal::Term => Exit::Terminated,
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
@@ -176,7 +191,7 @@ pub fn main() -> ExitCode {
     };
     init_logging(cli.verbose, cli.log_format);
     let wait = Duration::from_secs(cli.wait);
-    match cli.command {
+    let exit = match cli.command {
         Command::Check => check(&cli.config),
         Command::Run => run(&cli.config, None, wait),
         Command::Backfill { source } => run(&cli.config, Some(source), wait),
@@ -186,8 +201,14 @@ pub fn main() -> ExitCode {
         Command::Digest { now, dry_run, to } => {
             digest(&cli.config, now.as_deref(), dry_run, to, wait)
         }
+    };
+    // Stopped by a signal, and done: ended by it, as the signal's default action would have.
+    match exit {
+        Exit::Interrupted => crate::service::end_by(crate::service::StopSignal::Int),
+        Exit::Terminated => crate::service::end_by(crate::service::StopSignal::Term),
+        _ => {}
     }
-    .into()
+    exit.into()
 }
 
 /// Whether `args` hold `--log-format json` (or `--log-format=json`) before any `--`.
@@ -443,6 +464,25 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
         Ok(r) => r,
         Err(e) => return e,
     };
+    // SIGINT or SIGTERM: no request is sent any more, those in progress get a few seconds, what
+    // was read is stored and the feeds are published, then the process ends by the signal.
+    let interrupter = fetcher.interrupter();
+    let heard = match crate::service::on_stop(&runtime, move |signal| {
+        interrupter.interrupt();
+        tracing::info!(
+            "{}: stopping: no new request is sent, those in progress get up to {} s, then what \
+             was read is stored and the feeds are published ({} again stops at once)",
+            signal.name(),
+            crate::source::INTERRUPT_GRACE.as_secs(),
+            signal.name()
+        );
+    }) {
+        Ok(h) => h,
+        Err(e) => {
+            error_line!([], "{e}");
+            return Exit::Usage;
+        }
+    };
     // A bar is for a person at a terminal: none among JSON lines.
     let bar = (std::io::stderr().is_terminal() && !crate::terminal::json_log()).then(|| {
         let pb = indicatif::ProgressBar::new(0);
@@ -483,6 +523,10 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
                 .iter()
                 .filter(|s| only.as_ref().is_none_or(|n| *n == s.name))
             {
+                // Interrupted: the sources not begun are left as they are.
+                if fetcher.interrupted() {
+                    break;
+                }
                 // Unfinished, what it stored waits past the heads: recorded as it is stored
                 // (see `Store::note_backfill_found`), so an interruption loses none of it.
                 let rep =
@@ -673,8 +717,28 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
             dir.display()
         );
     }
-    let announced = runtime.block_on(pipeline::announce(&cfg, &mut store));
-    report_announced(&announced);
+    // Interrupted, the hub is not asked (no request after the signal): the pings stay owed, and
+    // are sent after the next publish.
+    if heard.signal().is_none() {
+        let announced = runtime.block_on(pipeline::announce(&cfg, &mut store));
+        report_announced(&announced);
+    }
+    if let Some(signal) = heard.signal() {
+        let stored: usize = report.sources.iter().map(|s| s.new + s.updated).sum();
+        let next = if backfill.is_some() {
+            "the next `feedwright backfill`"
+        } else {
+            "the next run"
+        };
+        report!(
+            warn,
+            [signal = signal.name(), stored],
+            "interrupted by {}: {stored} {} stored; {next} goes on from there",
+            signal.name(),
+            if stored == 1 { "post" } else { "posts" }
+        );
+        return Exit::stopped_by(signal);
+    }
     if failed { Exit::Failures } else { Exit::Ok }
 }
 

@@ -267,6 +267,10 @@ pub struct SourceReport {
     pub store_blocked: Option<String>,
     /// Ids of the entries stored new in this run.
     pub new_ids: Vec<EntryId>,
+    /// The run was interrupted (SIGINT, SIGTERM) while it read this source, and left some of it
+    /// unread: what it read is stored, but the run is not recorded (no last success or error,
+    /// no validators), and the next run reads the source in full.
+    pub interrupted: bool,
 }
 
 impl SourceReport {

@@ -155,7 +155,8 @@ enum Outcome {
     /// (it was deleted or unpublished). Its entry is kept and counts as checked now, so it is
     /// checked again only after `recheck_hours`, like a post that did not change.
     Gone(String),
-    /// Left for the next run (budget, Retry-After): kept pending, not a failure.
+    /// Left for the next run (budget, Retry-After, a request an interrupt cut): kept pending, not
+    /// a failure.
     Deferred(String),
     /// An entry another outcome of the run also gives, which is kept instead (see
     /// [`one_per_entry`]): reported failed, but never pending, and a page's URL is remembered
@@ -189,6 +190,10 @@ pub async fn refresh(
     seed_robots(store, fetcher);
     let mut report = RunReport::default();
     for src in &cfg.sources {
+        // Interrupted: the sources not begun are left as they are.
+        if fetcher.interrupted() {
+            break;
+        }
         let r = refresh_source(cfg, src, store, fetcher, progress).await;
         report.sources.push(r);
     }
@@ -412,11 +417,20 @@ pub async fn refresh_source(
         match source::read_index(fetcher, src, &state, full_walk, modified_after, &retry).await {
             Ok(i) => i,
             Err(e) => {
-                rep.fatal = Some(e.to_string());
+                // Cut by an interrupt, it is not the source's failure.
+                if !fetcher.cut_by_interrupt() {
+                    rep.fatal = Some(e.to_string());
+                }
                 finish_source(src, store, fetcher, &state, &mut rep, None, Some(started));
                 return rep;
             }
         };
+    if fetcher.cut_by_interrupt() {
+        // An index the interrupt cut (a REST API read, say) is not used: the source is left as
+        // it was, for the next run to read.
+        finish_source(src, store, fetcher, &state, &mut rep, None, Some(started));
+        return rep;
+    }
     tracing::debug!(source = %src.name, kind = index.kind, "index read");
     let api_window = index.api_window;
     // A site that offers no REST API (any more): its posts are read from their pages now, and
@@ -685,6 +699,8 @@ pub async fn refresh_source(
         }))
     });
     let parallel = (fetcher.per_host_concurrency() * 2).max(2);
+    // Work left out because the run was interrupted (see [`unless_interrupted`]).
+    let dropped = std::sync::atomic::AtomicBool::new(false);
     // Outcomes are stored as they arrive, [`STORE_BATCH`] per transaction, so that storing
     // overlaps fetching. Updates of entries stored before wait for the drift verdict, which
     // needs every outcome of the run: a source that looks broken keeps its last good entries.
@@ -694,6 +710,7 @@ pub async fn refresh_source(
             futures_util::stream::iter(work)
                 .chain(listed)
                 .chain(requeued)
+                .filter(|w| std::future::ready(unless_interrupted(w, fetcher, &dropped)))
                 .inspect(|_| progress.add_total(1))
                 .enumerate()
                 .map(|(order, w)| {
@@ -773,15 +790,22 @@ pub async fn refresh_source(
     if let Some(blocked) = blocked {
         return stopped_by_the_store(src, store, fetcher, &state, rep, started, blocked);
     }
+    // Cut short by an interrupt: a listing page or post not read, or a request cut. What was
+    // read is stored below, but the walk stays incomplete (the next run reads the listing,
+    // feed or REST API in full, without a 304 or stopping at known posts: those left out here
+    // are found again) and nothing else is recorded (see `finish_source`).
+    rep.interrupted = dropped.into_inner() || fetcher.cut_by_interrupt();
     if let Some(walk) = walk {
         rep.listing_links = walk.pages > 0
             && walk.failures.is_empty()
             && walk.empty_pages.is_empty()
             && !walk.posts.is_empty();
-        record_walk(src, store, !walk.failures.is_empty());
+        record_walk(src, store, !walk.failures.is_empty() || rep.interrupted);
         rep.failures.extend(walk.failures);
         rep.skipped.extend(walk.skipped);
         empty_pages = walk.empty_pages;
+    } else if rep.interrupted {
+        record_walk(src, store, true);
     }
     rep.degraded = drift(src, store, &empty_pages, &seen);
     let rest = one_per_entry(rest, &stored_from, &rep, &files);
@@ -795,13 +819,14 @@ pub async fn refresh_source(
     // What the REST API returned is stored: the next read of it starts where this one stopped.
     if rep.degraded.is_none()
         && !state.has_unrecorded()
+        && !rep.interrupted
         && let Some(at) = api_window
         && let Err(e) = store.set_api_window(&src.name, at, Utc::now())
     {
         tracing::warn!(source = %src.name, "cannot record where the REST API read stopped: {e}");
     }
     if rep.degraded.is_none() {
-        if fetches_pages && !first_read {
+        if fetches_pages && !first_read && !rep.interrupted {
             let asks = moved_asks(src, store, &state, &rep, &reached);
             look_for_moves(src, fetcher, asks, &mut reached).await;
         }
@@ -1075,6 +1100,22 @@ async fn admit(gate: std::sync::Arc<tokio::sync::Semaphore>, attempts: u32, url:
         recheck: false,
         retry: false,
     }
+}
+
+/// Whether `work` is to be done: once the run is interrupted, no work that needs a request is
+/// started (it is left for the next run; `dropped` says some was), while posts in hand (feed
+/// items, API posts, files) are still stored.
+fn unless_interrupted(
+    work: &Work,
+    fetcher: &Fetcher,
+    dropped: &std::sync::atomic::AtomicBool,
+) -> bool {
+    let needs_request = matches!(work, Work::Fetch { .. } | Work::FullText { .. });
+    if needs_request && fetcher.interrupted() {
+        dropped.store(true, std::sync::atomic::Ordering::SeqCst);
+        return false;
+    }
+    true
 }
 
 /// Remember whether the listing walk stopped at a failed page (the next one then reads it all).
@@ -1873,7 +1914,7 @@ fn keep_api_failures(
     }
 }
 
-/// A post left for the next run (budget, `Retry-After`): kept pending, not a failure.
+/// A post left for the next run (budget, `Retry-After`, interrupt): kept pending, not a failure.
 /// `backfill`: a backfill left it (see [`Store::keep_pending`]).
 fn defer(
     src: &SourceConfig,
@@ -1985,6 +2026,18 @@ fn finish_source(
     health: Option<RunHealth>,
     started: Option<std::time::Instant>,
 ) {
+    let stats = fetcher.stats();
+    rep.requests = stats.requests;
+    rep.not_modified = stats.not_modified;
+    rep.bytes = stats.bytes;
+    rep.interrupted |= fetcher.cut_by_interrupt();
+    if rep.interrupted {
+        // Cut short by an interrupt: what it stored stays, but it is no run of the source (as a
+        // daemon's job dropped when it stops): no health, no last success or error, no
+        // validators, no stored posts linked. Its walk is marked incomplete (or its backfill
+        // keeps its place), so the next run reads what this one left.
+        return;
+    }
     let now = Utc::now();
     // One transaction for all of them (a cold run learns one pair per page fetched).
     let own_url = index_url(src);
@@ -2024,10 +2077,6 @@ fn finish_source(
         // Nothing lost but a 304 next time: those pages are fetched in full again.
         tracing::warn!(source = %src.name, "cannot save the validators learnt in this run: {e}");
     }
-    let stats = fetcher.stats();
-    rep.requests = stats.requests;
-    rep.not_modified = stats.not_modified;
-    rep.bytes = stats.bytes;
     let state_name = if rep.fatal.is_some() {
         "failing"
     } else if rep.degraded.is_some() {
@@ -2115,7 +2164,10 @@ async fn process(
     let failed = |url: &Url, e: FetchError| {
         let outcome = if e.is_skip() {
             Outcome::Skipped(e.to_string())
-        } else if matches!(e, FetchError::Budget(_) | FetchError::WaitTooLong { .. }) {
+        } else if matches!(
+            e,
+            FetchError::Budget(_) | FetchError::WaitTooLong { .. } | FetchError::Interrupted
+        ) {
             Outcome::Deferred(e.to_string())
         } else {
             Outcome::Failed(e.to_string())
@@ -2247,7 +2299,10 @@ async fn full_text_failed(
              is the entry"
         )),
         e => StandIn::Pending {
-            deferred: matches!(e, FetchError::Budget(_) | FetchError::WaitTooLong { .. }),
+            deferred: matches!(
+                e,
+                FetchError::Budget(_) | FetchError::WaitTooLong { .. } | FetchError::Interrupted
+            ),
             reason: e.to_string(),
         },
     };
@@ -2339,6 +2394,12 @@ pub async fn backfill_source(
         finish_source(src, store, fetcher, &state, &mut rep, Some(health), None);
         return rep;
     }
+    if fetcher.cut_by_interrupt() {
+        // Interrupted before the API or the listing was read: the backfill keeps its place (a
+        // walk would begin one).
+        finish_source(src, store, fetcher, &state, &mut rep, None, None);
+        return rep;
+    }
     // The REST API's own progress, when it gave up, was cleared: read it again. What it stored
     // before giving up is known now: the walk links those posts without fetching them again.
     let state = run_state_for(src, store);
@@ -2380,6 +2441,12 @@ pub async fn backfill_source(
                 source::to_page(&url, f)
             }
             Err(FetchError::Status(404)) if pages > 0 => break,
+            // Interrupted: the next backfill reads this page (its place is saved).
+            Err(FetchError::Interrupted) => {
+                save_robots(store, fetcher);
+                finish_source(src, store, fetcher, &state, &mut rep, Some(health), None);
+                return rep;
+            }
             Err(e) => {
                 if matches!(e, FetchError::Budget(_)) {
                     rep.backfill_left_at = Some(url.to_string());
@@ -2516,9 +2583,10 @@ struct BackfillBatch<'a> {
 }
 
 /// Do a backfill page's work, a bounded number of posts in flight (twice the per-host
-/// concurrency, at least 2), and store each result as it arrives, so an interrupted backfill
+/// concurrency, at least 2), and store each result as it arrives, so a backfill killed
 /// loses at most the posts in flight. Every result ticks `progress`. Returns the posts extracted
-/// and whether the request budget ran out on the way; when it did, logs that the backfill
+/// and whether the request budget ran out on the way, or the run was interrupted (no post
+/// fetched after it, those in flight stored); when the budget ran out, logs that the backfill
 /// continues at the batch's page next time (the caller then stops, and the posts stored now are
 /// skipped when the page is read again).
 async fn store_backfill_work(
@@ -2531,13 +2599,11 @@ async fn store_backfill_work(
     progress: &dyn Progress,
 ) -> (u32, bool) {
     progress.add_total(batch.work.len() as u64);
-    let mut results = futures_util::stream::iter(
-        batch
-            .work
-            .into_iter()
-            .map(|w| process(w, src, fetcher, state)),
-    )
-    .buffer_unordered((fetcher.per_host_concurrency() * 2).max(2));
+    let dropped = std::sync::atomic::AtomicBool::new(false);
+    let mut results = futures_util::stream::iter(batch.work)
+        .filter(|w| std::future::ready(unless_interrupted(w, fetcher, &dropped)))
+        .map(|w| process(w, src, fetcher, state))
+        .buffer_unordered((fetcher.per_host_concurrency() * 2).max(2));
     let mut extracted = 0;
     let mut out_of_budget = false;
     while let Some(result) = results.next().await {
@@ -2561,11 +2627,13 @@ async fn store_backfill_work(
             }
         }
     }
-    if out_of_budget {
+    rep.interrupted |=
+        dropped.load(std::sync::atomic::Ordering::SeqCst) || fetcher.cut_by_interrupt();
+    if out_of_budget && !rep.interrupted {
         let url = batch.page;
         tracing::info!(source = %src.name, "request budget used up; the backfill continues at {url} next time");
     }
-    (extracted, out_of_budget)
+    (extracted, out_of_budget || rep.interrupted)
 }
 
 /// A backfill's work for the items of a feed or API page not stored yet: each item as it is,
@@ -2668,6 +2736,11 @@ async fn backfill_wordpress(
                     rep.backfill_left_at = Some(url.to_string());
                     return Some(extracted);
                 }
+                // Interrupted: the next backfill reads this page (its place is saved).
+                Err(source::wordpress::WpError::Fetch {
+                    error: FetchError::Interrupted,
+                    ..
+                }) => return Some(extracted),
                 Err(e) if e.falls_back() => {
                     // The API went away (or never answered): the listing walk starts afresh,
                     // and what the API gave still waits until it is complete.
@@ -2729,7 +2802,14 @@ fn wordpress_refused(
     rep: &mut SourceReport,
     e: source::wordpress::WpError,
 ) -> Option<u32> {
-    if e.falls_back() {
+    if let source::wordpress::WpError::Fetch {
+        error: FetchError::Interrupted,
+        ..
+    } = e
+    {
+        // Not the API's failure: the next backfill asks again.
+        Some(0)
+    } else if e.falls_back() {
         tracing::info!(source = %src.name, "REST API not usable ({e}); walking the archive instead");
         None
     } else {

@@ -8,7 +8,8 @@
 //! exponential backoff and jitter (`backon`) honouring `Retry-After`, conditional GET with the
 //! validators it is handed, the body limit enforced while streaming, an HTML body that a closed
 //! connection may have cut short asked for again and refused unless it comes back whole or the
-//! same ([`cut_short`]), the per-source request budget
+//! same ([`cut_short`]), the per-source request budget, stopping on an interrupt (no request
+//! started after [`Interrupter::interrupt`], those in flight cut after [`INTERRUPT_GRACE`])
 //! and request statistics (requests, 304s, bytes, and every request's outcome by HTTP status, see
 //! [`FetchStats::by_status`]). Must not: parse documents, decide what to fetch, or touch the store
 //! (validators and robots.txt copies come in and go out as plain data).
@@ -65,6 +66,10 @@ pub enum FetchError {
     TooLarge(u64),
     #[error("request budget of {0} requests for this run is used up (http.max_requests)")]
     Budget(u32),
+    /// The run was interrupted (see [`Interrupter`]): the request was not sent, or was cut
+    /// after [`INTERRUPT_GRACE`].
+    #[error("not read: the run was interrupted")]
+    Interrupted,
     #[error("disallowed by {0}")]
     Disallowed(String),
     #[error("{0}")]
@@ -229,6 +234,36 @@ pub struct Fetcher {
     site: Arc<Mutex<Option<Site>>>,
     /// The credentials of the source being read (see [`Fetcher::set_auth`]).
     auth: Mutex<Option<BasicAuth>>,
+    /// Set once by [`Interrupter::interrupt`].
+    interrupt: Arc<tokio::sync::watch::Sender<bool>>,
+    /// A request was refused or cut because of the interrupt since the last
+    /// [`Fetcher::reset_budget`] (see [`Fetcher::cut_by_interrupt`]).
+    cut: std::sync::atomic::AtomicBool,
+}
+
+/// How long requests in flight when a run is interrupted may go on; they are cut then (their
+/// posts left for the next run).
+pub const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
+
+/// Stops a [`Fetcher`] (see [`Fetcher::interrupter`]): once [`Interrupter::interrupt`] is
+/// called, no request is started (nor retried) any more, each failing at once with
+/// [`FetchError::Interrupted`]; the requests already sent get [`INTERRUPT_GRACE`] to finish,
+/// then fail with it too. A `run` cut short by SIGINT or SIGTERM stops this way.
+#[derive(Clone)]
+pub struct Interrupter(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Interrupter {
+    /// Stop the fetcher from now on (for good).
+    pub fn interrupt(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// Resolves once `rx` says the run is interrupted (never when its fetcher is gone).
+async fn interrupted(mut rx: tokio::sync::watch::Receiver<bool>) {
+    if rx.wait_for(|&stop| stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 /// HTTP basic-auth credentials that a source URL carries (`http://user:password@host/…`). They
@@ -315,7 +350,44 @@ impl Fetcher {
             by_status: Mutex::new(BTreeMap::new()),
             site,
             auth: Mutex::new(None),
+            interrupt: Arc::new(tokio::sync::watch::Sender::new(false)),
+            cut: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// What stops this fetcher (see [`Interrupter`]).
+    pub fn interrupter(&self) -> Interrupter {
+        Interrupter(Arc::clone(&self.interrupt))
+    }
+
+    /// The fetcher was interrupted: it sends nothing any more.
+    pub fn interrupted(&self) -> bool {
+        *self.interrupt.borrow()
+    }
+
+    /// Since the last [`Fetcher::reset_budget`] (that is, in this source's run), a request was
+    /// refused or cut because the fetcher was interrupted: what the source read is not whole.
+    pub fn cut_by_interrupt(&self) -> bool {
+        self.cut.load(Ordering::SeqCst)
+    }
+
+    /// `fut`, unless the fetcher is interrupted first (or already): then
+    /// [`FetchError::Interrupted`], and the source's run is cut short.
+    async fn unless_interrupted<T>(
+        &self,
+        fut: impl std::future::Future<Output = T>,
+    ) -> Result<T, FetchError> {
+        tokio::select! {
+            biased;
+            () = interrupted(self.interrupt.subscribe()) => Err(self.refuse()),
+            value = fut => Ok(value),
+        }
+    }
+
+    /// A request not sent, or cut, because of the interrupt.
+    fn refuse(&self) -> FetchError {
+        self.cut.store(true, Ordering::SeqCst);
+        FetchError::Interrupted
     }
 
     /// The site of the source about to be read (its `also_hosts` included), or `None`: a
@@ -357,6 +429,7 @@ impl Fetcher {
     /// Start a new budget and new statistics (one per source per run).
     pub fn reset_budget(&self) {
         self.used.store(0, Ordering::SeqCst);
+        self.cut.store(false, Ordering::SeqCst);
         self.not_modified.store(0, Ordering::SeqCst);
         self.bytes.store(0, Ordering::SeqCst);
         self.by_status
@@ -449,6 +522,9 @@ impl Fetcher {
         url: &Url,
         validators: Option<&Validators>,
     ) -> Result<Conditional, FetchError> {
+        if self.interrupted() {
+            return Err(self.refuse());
+        }
         let host = self.host(url);
         if let Some(e) = host
             .blocked
@@ -481,11 +557,12 @@ impl Fetcher {
             .limiter
             .get_or_init(|| async {
                 let limiter = self.limiter_for(&host);
-                // The robots.txt request just made counts: the first page waits one interval.
+                // The robots.txt request just made counts: the first page waits one interval
+                // (`once` waits again, and stops there when interrupted).
                 if let Some(l) = &limiter
                     && self.respect_robots
                 {
-                    l.until_ready().await;
+                    let _ = self.unless_interrupted(l.until_ready()).await;
                 }
                 limiter
             })
@@ -527,6 +604,17 @@ impl Fetcher {
         Fut: std::future::Future<Output = Result<Conditional, FetchError>>,
     {
         let cap = self.max_retry_after;
+        // The wait before a retry ends with an interrupt (the retry is then refused).
+        let stop = self.interrupt.subscribe();
+        let sleep = move |wait: Duration| {
+            let stop = stop.clone();
+            async move {
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = interrupted(stop) => {}
+                }
+            }
+        };
         attempt
             .retry(
                 ExponentialBuilder::default()
@@ -535,7 +623,7 @@ impl Fetcher {
                     .with_max_times(self.max_retries)
                     .with_jitter(),
             )
-            .sleep(tokio::time::sleep)
+            .sleep(sleep)
             .when(|e: &FetchError| match e {
                 // A wait longer than the cap is not waited for: the host is skipped this run.
                 FetchError::RetryLater { after_secs, .. } => *after_secs <= cap,
@@ -598,6 +686,8 @@ impl Fetcher {
                 self.parse_robots(&origin, Some(&f.body))
             }
             Ok(Conditional::NotModified) => Robots::AllowAll,
+            // Not read: nothing more is sent on this run.
+            Err(FetchError::Interrupted) => Robots::Unreachable(FetchError::Interrupted),
             // Asked to wait longer than we may: the host is skipped this run, as for a page
             // (its posts stay pending), rather than read as disallowing everything.
             Err(FetchError::RetryLater { after_secs, .. }) if after_secs > self.max_retry_after => {
@@ -661,18 +751,21 @@ impl Fetcher {
         limit: usize,
         truncate: bool,
     ) -> Result<Conditional, FetchError> {
+        // Interrupted, nothing is sent, and a request waiting for its turn is not sent either.
+        if self.interrupted() {
+            return Err(self.refuse());
+        }
         if self.used.fetch_add(1, Ordering::SeqCst) >= self.max_requests {
             return Err(FetchError::Budget(self.max_requests));
         }
-        let _permit = host
-            .in_flight
-            .acquire()
-            .await
+        let _permit = self
+            .unless_interrupted(host.in_flight.acquire())
+            .await?
             .map_err(|e| FetchError::Other(e.to_string()))?;
         if let Some(l) = limiter {
-            l.until_ready().await;
+            self.unless_interrupted(l.until_ready()).await?;
         }
-        let (status, result, suspect) = self.send(url, validators, limit, truncate).await;
+        let (status, result, suspect) = self.send_in_time(url, validators, limit, truncate).await;
         if !suspect {
             self.count(status, &result);
             return result;
@@ -683,14 +776,21 @@ impl Fetcher {
         // connection dropped midway would not stop at the same byte twice); anything else is
         // an answer cut short, never kept, nor its validators. An answer not taken counts as
         // one that did not come whole.
+        if self.interrupted() {
+            self.count_status("error");
+            return Err(self.refuse());
+        }
         if self.used.fetch_add(1, Ordering::SeqCst) >= self.max_requests {
             self.count_status("error");
             return Err(FetchError::Budget(self.max_requests));
         }
-        if let Some(l) = limiter {
-            l.until_ready().await;
+        if let Some(l) = limiter
+            && let Err(e) = self.unless_interrupted(l.until_ready()).await
+        {
+            self.count_status("error");
+            return Err(e);
         }
-        let (again_status, again, still) = self.send(url, None, limit, truncate).await;
+        let (again_status, again, still) = self.send_in_time(url, None, limit, truncate).await;
         let same = matches!(
             (&result, &again),
             (Ok(Conditional::Modified(a)), Ok(Conditional::Modified(b))) if a.body == b.body
@@ -715,6 +815,26 @@ impl Fetcher {
         match status {
             Some(code) => self.count_status(&code.to_string()),
             None => self.count_status(result.as_ref().err().map_or("error", transport_label)),
+        }
+    }
+
+    /// [`Fetcher::send`], cut [`INTERRUPT_GRACE`] after an interrupt (at an await point: no
+    /// state is half-updated) as a transport failure.
+    async fn send_in_time(
+        &self,
+        url: &Url,
+        validators: Option<&Validators>,
+        limit: usize,
+        truncate: bool,
+    ) -> (Option<u16>, Result<Conditional, FetchError>, bool) {
+        let stop = self.interrupt.subscribe();
+        let cut_off = async {
+            interrupted(stop).await;
+            tokio::time::sleep(INTERRUPT_GRACE).await;
+        };
+        tokio::select! {
+            answer = self.send(url, validators, limit, truncate) => answer,
+            () = cut_off => (None, Err(self.refuse()), false),
         }
     }
 

@@ -21,7 +21,10 @@ use url::Url;
 
 use crate::config::{SourceConfig, SourceKind};
 use crate::model::{RawPage, RawPost};
-pub use http::{Conditional, FetchError, FetchStats, Fetched, Fetcher, RobotsCopy, Validators};
+pub use http::{
+    Conditional, FetchError, FetchStats, Fetched, Fetcher, INTERRUPT_GRACE, Interrupter,
+    RobotsCopy, Validators,
+};
 
 /// What a run knows before it fetches: saved validators, the posts already stored and, for each,
 /// the date a listing must show to announce an edit (its `updated`, or the listing date it was

@@ -9,7 +9,8 @@
 //! the pipeline can fetch posts while the walk goes on; before it is sent, a stored post whose
 //! card shows it modified later than its stored copy is noted in the [`RunState`]. A listing
 //! page is extracted on the blocking pool; one refused unparsed (too costly, see
-//! `crate::html_limits`) is a failure of that page and ends the walk there. Must not: fetch post
+//! `crate::html_limits`) is a failure of that page and ends the walk there. An interrupted
+//! fetcher ends the walk too, at the page it did not read, without a failure. Must not: fetch post
 //! pages or extract post fields.
 
 use std::collections::HashSet;
@@ -211,6 +212,12 @@ pub async fn walk_from(
             }
             Err(FetchError::Status(404)) => {
                 tracing::debug!(url = %next, "404 past the last listing page; listing ends");
+                break;
+            }
+            // Not a failure of the page: the run stops (the pipeline keeps the walk marked
+            // incomplete, so the next one reads the listing in full).
+            Err(FetchError::Interrupted) => {
+                out.next = Some(next);
                 break;
             }
             Err(e) => {

@@ -37,6 +37,9 @@ pub enum Resp {
     },
     /// 200 text/html sent in `chunks` pieces with `delay` between them.
     Drip { chunks: usize, delay: Duration },
+    /// Wait `delay`, then answer `then` (a slow site). `then` is neither an `After` nor a
+    /// `Delay`.
+    Delay { delay: Duration, then: Box<Resp> },
     /// Hold the request until each of `paths` was answered to a request logged at index `since`
     /// or later (see [`Site::hits`]), then [`AFTER_GRACE`] more, then answer `then`: a way to
     /// order what the client receives. Answers 503 when that takes longer than [`AFTER_LIMIT`].
@@ -225,6 +228,10 @@ async fn answer(
                 Some(Resp::Status(503))
             }
         }
+        Some(Resp::Delay { delay, then }) => {
+            tokio::time::sleep(delay).await;
+            Some(*then)
+        }
         other => other,
     };
     let mut out = Response::new(Body::empty());
@@ -288,6 +295,7 @@ async fn answer(
             );
         }
         Some(Resp::After { .. }) => unreachable!("`then` of Resp::After is not itself an After"),
+        Some(Resp::Delay { .. }) => unreachable!("`then` of Resp::Delay is not itself a Delay"),
         Some(Resp::Drip { chunks, delay }) => {
             out.headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
