@@ -217,10 +217,26 @@ fn sigkill_during_a_feed_write_leaves_the_published_feed_whole() {
     // SIGKILL may leave a temporary file: hidden, so it is never served, and removed by the
     // next publish. (The kill may also have come just after a rename: plant leftovers too, so
     // the clean-up is always exercised.)
-    std::fs::write(out.join(".atom.xml.AbC123.tmp"), "<feed").expect("plant");
+    // In the digest's folder, where a preview writes without the store's lock, only an old
+    // one is taken for a leftover: one written right now is left alone.
     std::fs::create_dir_all(out.join("archive")).expect("archive dir");
-    std::fs::write(out.join("archive/.1.xml.XyZ789.tmp"), "<feed").expect("plant");
-    std::fs::write(out.join("../.feed.xsl.QrS456.tmp"), "<xsl").expect("plant");
+    std::fs::create_dir_all(out.join("digest")).expect("digest dir");
+    let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    for (file, text) in [
+        (".atom.xml.AbC123.tmp", "<feed"),
+        ("archive/.1.xml.XyZ789.tmp", "<feed"),
+        ("../.feed.xsl.QrS456.tmp", "<xsl"),
+        ("digest/.2024-W39.html.OlD123.tmp", "<html"),
+    ] {
+        std::fs::write(out.join(file), text).expect("plant");
+        std::fs::File::options()
+            .write(true)
+            .open(out.join(file))
+            .and_then(|f| f.set_modified(an_hour_ago))
+            .expect("age");
+    }
+    let in_progress = out.join("digest/.2024-W40.html.NeW123.tmp");
+    std::fs::write(&in_progress, "<html").expect("plant");
     let (code, _, err) = {
         let out = Command::new(env!("CARGO_BIN_EXE_feedwright"))
             .arg("--config")
@@ -242,4 +258,10 @@ fn sigkill_during_a_feed_write_leaves_the_published_feed_whole() {
             "stale temporary files removed"
         );
     }
+    assert_eq!(
+        temp_files(&out.join("digest")),
+        [".2024-W40.html.NeW123.tmp"],
+        "a temporary file being written is left"
+    );
+    assert!(in_progress.exists());
 }

@@ -281,9 +281,9 @@ impl FeedSet {
     /// the store's single-writer lock (see [`remove_stale_temp_files`]).
     pub fn begin(out_dir: &Path, info: &FeedInfo) -> io::Result<FeedSet> {
         let dir = feed_dir(out_dir, info)?;
-        for d in [dir.clone(), dir.join(ARCHIVE_DIR), dir.join("digest")] {
-            remove_stale_temp_files(&d);
-        }
+        remove_stale_temp_files(&dir, std::time::Duration::ZERO);
+        remove_stale_temp_files(&dir.join(ARCHIVE_DIR), std::time::Duration::ZERO);
+        remove_stale_temp_files(&dir.join("digest"), STALE_DIGEST_TEMP_AFTER);
         Ok(FeedSet {
             dir,
             staged: Vec::new(),
@@ -418,19 +418,32 @@ pub fn archive_fingerprint(info: &FeedInfo) -> String {
 
 /// Write the feeds' stylesheet to `<out_dir>/feed.xsl`. Returns the path and whether it changed.
 pub fn publish_stylesheet(out_dir: &Path, stylesheet: &str) -> io::Result<(PathBuf, bool)> {
-    remove_stale_temp_files(out_dir);
+    remove_stale_temp_files(out_dir, std::time::Duration::ZERO);
     let path = out_dir.join(STYLESHEET_FILE);
     let changed = write_atomic(&path, stylesheet.as_bytes())?;
     Ok((path, changed))
 }
 
+/// How old a temporary file in a feed's `digest/` folder must be to be taken for one a killed
+/// writer left: a digest preview (`--dry-run`, `--to`) writes its copy there without the
+/// store's lock, beside a daemon that holds it, and a file being written is never that old.
+pub const STALE_DIGEST_TEMP_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Remove the temporary files a killed writer left in `dir` (hidden `.<name>.XXXXXX.tmp`, see
-/// [`write_atomic`]). Only call this while holding the store's single-writer lock: then no other
-/// writer can be using them. Best effort: a missing `dir` is fine and a file that cannot be
-/// removed is logged and left (it is hidden, so never served).
-pub fn remove_stale_temp_files(dir: &Path) {
+/// [`write_atomic`]) last modified more than `min_age` ago. Only call this while holding the
+/// store's single-writer lock: then no other writer of the feeds can be using them (a digest
+/// preview can: see [`STALE_DIGEST_TEMP_AFTER`]). Best effort: a missing `dir` is fine and a
+/// file that cannot be removed is logged and left (it is hidden, so never served).
+pub fn remove_stale_temp_files(dir: &Path, min_age: std::time::Duration) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
+    };
+    let stale = |path: &Path| {
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|at| at.elapsed().ok())
+            .is_some_and(|age| age >= min_age)
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
@@ -439,6 +452,7 @@ pub fn remove_stale_temp_files(dir: &Path) {
         if name.starts_with('.')
             && name.ends_with(".tmp")
             && path.is_file()
+            && (min_age.is_zero() || stale(&path))
             && let Err(e) = std::fs::remove_file(&path)
         {
             tracing::warn!("cannot remove stale temporary file {}: {e}", path.display());
