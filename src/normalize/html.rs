@@ -603,6 +603,21 @@ pub(crate) fn html_to_text(html: &str) -> String {
 mod tests {
     use super::*;
 
+    /// HTML → text skips what the policy drops with its content, but for the media elements
+    /// whose fallback content the body keeps.
+    #[test]
+    fn text_skips_what_the_policy_drops_but_media_fallback() {
+        let mut expected: Vec<&str> = DROP_WITH_CONTENT
+            .iter()
+            .copied()
+            .filter(|t| !matches!(*t, "audio" | "video" | "object"))
+            .collect();
+        let mut skipped = TEXT_SKIPPED.to_vec();
+        expected.sort_unstable();
+        skipped.sort_unstable();
+        assert_eq!(skipped, expected);
+    }
+
     /// The markup-reading text of sanitizer output equals the parsed one, as far as a summary
     /// reads it.
     #[test]
