@@ -787,10 +787,14 @@ fn sanitize_removes_scripts_handlers_styles_and_dangerous_urls() {
         "<form",
         "<input",
         "<svg",
-        "evil",
     ] {
         assert!(!lower.contains(banned), "{banned} in {out}");
     }
+    // The frame is gone; what it showed is a link away, like any other link.
+    assert!(
+        out.contains("<a href=\"https://evil.example/\" rel=\"noopener noreferrer\">"),
+        "{out}"
+    );
     assert!(out.contains("<p>Hi</p>"), "{out}");
     assert!(out.contains("href=\"mailto:me@example.org\""), "{out}");
     assert!(out.contains(">js</a>"), "link text kept: {out}");
@@ -1144,4 +1148,225 @@ fn regression_same_host_canonical_to_the_site_root_is_ignored() {
         assert_eq!(entry.url, want, "{page}");
         assert!(warnings.is_empty(), "{page}: {warnings:?}");
     }
+}
+
+// ---------- audio, video and embedded media ----------
+
+/// Audio and video with a download link as fallback once vanished with it, leaving "Listen to
+/// the episode:" over nothing.
+#[test]
+fn regression_audio_and_video_leave_their_fallback_and_a_link() {
+    let html = "<p>Listen to the episode:</p>\
+                <audio controls><source src=\"/media/ep7.mp3\" type=\"audio/mpeg\">\
+                Your browser cannot play it. <a href=\"/media/ep7.mp3\">Download the MP3</a></audio>\
+                <p>Or watch:</p>\
+                <video controls width=\"640\"><source src=\"/media/ep7.webm\" type=\"video/webm\">\
+                <track kind=\"captions\" src=\"/media/ep7.vtt\"><p><a href=\"/media/ep7.webm\">Download the video</a></p></video>\
+                <p>Also: <audio src=\"bonus%20track.ogg\"></audio> and more.</p>";
+    let out = sanitize_html(html, &base());
+    assert_eq!(
+        out,
+        "<p>Listen to the episode:</p>\
+         Your browser cannot play it. <a href=\"https://example.org/media/ep7.mp3\" rel=\"noopener noreferrer\">Download the MP3</a>\
+         <p>Or watch:</p>\
+         <p><a href=\"https://example.org/media/ep7.webm\" rel=\"noopener noreferrer\">Download the video</a></p>\
+         <p>Also: <a href=\"https://example.org/2024/01/post/bonus%20track.ogg\" rel=\"noopener noreferrer\">Audio: bonus track.ogg</a> and more.</p>"
+    );
+}
+
+/// A media element without a fallback link gets one to its file, named by its title, else its
+/// file name; its fallback text follows, and a video's poster shows in the link. WordPress's
+/// audio and video shortcodes, linking their file without the `?_=1` of their `src`, get no
+/// second link.
+#[test]
+fn media_without_a_fallback_link_get_one_to_their_file() {
+    let out = sanitize_html(
+        "<video src=\"/v/talk.mp4\" poster=\"/v/talk.jpg\">Your browser does not play video.</video>",
+        &base(),
+    );
+    assert_eq!(
+        out,
+        "<a href=\"https://example.org/v/talk.mp4\" rel=\"noopener noreferrer\">\
+         <img alt=\"\" src=\"https://example.org/v/talk.jpg\"><br>Video: talk.mp4</a>\
+         <br>Your browser does not play video."
+    );
+    let out = sanitize_html(
+        "<audio title=\"  Episode\n 3 \" controls><source src=\"data:audio/mp3;base64,AA\">\
+         <source src=\"javascript:alert(1)\"><source data-src=\"https://cdn.example.org/e3.mp3\"></audio>",
+        &base(),
+    );
+    assert_eq!(
+        out,
+        "<a href=\"https://cdn.example.org/e3.mp3\" rel=\"noopener noreferrer\">Episode 3</a>"
+    );
+    let wordpress = "<audio class=\"wp-audio-shortcode\" id=\"audio-1-1\" preload=\"none\" \
+                     style=\"width: 100%;\" controls=\"controls\"><source type=\"audio/mpeg\" \
+                     src=\"https://example.org/wp-content/uploads/ep.mp3?_=1\" />\
+                     <a href=\"https://example.org/wp-content/uploads/ep.mp3\">https://example.org/wp-content/uploads/ep.mp3</a></audio>";
+    assert_eq!(
+        sanitize_html(wordpress, &base()),
+        "<a href=\"https://example.org/wp-content/uploads/ep.mp3\" rel=\"noopener noreferrer\">\
+         https://example.org/wp-content/uploads/ep.mp3</a>"
+    );
+    // No http(s) URL, no link: the fallback alone.
+    assert_eq!(
+        sanitize_html(
+            "<video src=\"blob:https://example.org/x\" poster=\"javascript:alert(1)\">No video.</video>\
+             <audio src=\"\"></audio><audio src=\"#t=10\">x</audio>",
+            &base()
+        ),
+        "No video. x"
+    );
+}
+
+/// WordPress's audio and embed blocks became a caption under nothing.
+#[test]
+fn regression_wordpress_media_blocks_keep_what_their_caption_names() {
+    let html = "<figure class=\"wp-block-audio\"><audio controls src=\"https://example.org/wp-content/uploads/ep12.mp3\"></audio>\
+                <figcaption class=\"wp-element-caption\">Episode 12 (MP3, 42 min)</figcaption></figure>\
+                <figure class=\"wp-block-embed is-type-video is-provider-youtube wp-block-embed-youtube\">\
+                <div class=\"wp-block-embed__wrapper\">\n<iframe loading=\"lazy\" title=\"The talk, in full\" width=\"500\" \
+                height=\"281\" src=\"https://www.youtube.com/embed/dQw4w9WgXcQ?feature=oembed&amp;start=95\" \
+                frameborder=\"0\" allow=\"autoplay; encrypted-media\" allowfullscreen></iframe>\n</div>\
+                <figcaption class=\"wp-element-caption\">Watch the talk</figcaption></figure>";
+    let out = sanitize_html(html, &base());
+    assert_eq!(
+        out,
+        "<figure><a href=\"https://example.org/wp-content/uploads/ep12.mp3\" rel=\"noopener noreferrer\">Audio: ep12.mp3</a>\
+         <figcaption>Episode 12 (MP3, 42 min)</figcaption></figure>\
+         <figure><div>\n<a href=\"https://www.youtube.com/watch?v=dQw4w9WgXcQ&amp;t=95s\" rel=\"noopener noreferrer\">The talk, in full</a>\n</div>\
+         <figcaption>Watch the talk</figcaption></figure>"
+    );
+}
+
+/// Frames, embeds and objects with an http(s) URL become a link named by their title, else by
+/// the player or the host; a YouTube or Vimeo player links to the video's page. Without a
+/// usable URL, or hidden, they leave nothing, as before.
+#[test]
+fn embedded_content_becomes_a_link() {
+    let cases = [
+        (
+            "<iframe src=\"https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?rel=0\"></iframe>",
+            "<a href=\"https://www.youtube.com/watch?v=dQw4w9WgXcQ\" rel=\"noopener noreferrer\">YouTube video</a>",
+        ),
+        (
+            "<iframe src=\"https://www.youtube.com/embed/videoseries?list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG\"></iframe>",
+            "<a href=\"https://www.youtube.com/playlist?list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG\" rel=\"noopener noreferrer\">YouTube video</a>",
+        ),
+        (
+            "<iframe title=\"Rivers\" src=\"https://player.vimeo.com/video/76979871?h=8272103f6e&amp;badge=0\"></iframe>",
+            "<a href=\"https://vimeo.com/76979871/8272103f6e\" rel=\"noopener noreferrer\">Rivers</a>",
+        ),
+        // Not a video id: the player URL itself.
+        (
+            "<iframe src=\"https://www.youtube.com/embed/dQw4w9WgX&quot;Q\"></iframe>",
+            "<a href=\"https://www.youtube.com/embed/dQw4w9WgX%22Q\" rel=\"noopener noreferrer\">Embedded content (www.youtube.com)</a>",
+        ),
+        (
+            "<iframe src=\"about:blank\" data-lazy-src=\"//maps.example.com/embed?pb=1\"></iframe>",
+            "<a href=\"https://maps.example.com/embed?pb=1\" rel=\"noopener noreferrer\">Embedded content (maps.example.com)</a>",
+        ),
+        (
+            "<embed type=\"application/pdf\" src=\"/files/report.pdf\">",
+            "<a href=\"https://example.org/files/report.pdf\" rel=\"noopener noreferrer\">Embedded content (example.org)</a>",
+        ),
+        // The object and the embed inside it show the same video: one link.
+        (
+            "<object data=\"https://www.youtube.com/v/dQw4w9WgXcQ\"><param name=\"movie\" value=\"x\">\
+             <embed src=\"https://www.youtube.com/v/dQw4w9WgXcQ\"></object>",
+            "<a href=\"https://www.youtube.com/watch?v=dQw4w9WgXcQ\" rel=\"noopener noreferrer\">YouTube video</a>",
+        ),
+        (
+            "<object data=\"chart.svg\" type=\"image/svg+xml\"><p>Sales chart: up 4%.</p></object>",
+            "<a href=\"https://example.org/2024/01/post/chart.svg\" rel=\"noopener noreferrer\">Embedded content (example.org)</a>\
+             <p>Sales chart: up 4%.</p>",
+        ),
+        (
+            // Hidden: tracking and advertising frames, not content.
+            "<iframe src=\"https://track.example/p\" width=\"0\" height=\"0\"></iframe>\
+             <iframe src=\"https://track.example/p\" width=\"1px\" height=\"300\"></iframe>\
+             <iframe src=\"https://track.example/p\" style=\"border: 0; DISPLAY : none\"></iframe>\
+             <iframe src=\"https://track.example/p\" style=\"visibility:hidden\"></iframe>\
+             <iframe src=\"https://track.example/p\" hidden></iframe>\
+             <embed src=\"https://track.example/p\" aria-hidden=\"true\">",
+            "",
+        ),
+        (
+            "<iframe src=\"javascript:alert(1)\">x</iframe><iframe srcdoc=\"<script>alert(1)</script>\"></iframe>\
+             <iframe src=\"data:text/html,hi\"></iframe><embed src=\"vbscript:x\"><object data=\"mailto:a@example.org\"></object>",
+            "",
+        ),
+    ];
+    for (html, want) in cases {
+        assert_eq!(sanitize_html(html, &base()), want, "{html}");
+    }
+}
+
+/// The fallback content goes through the policy like the rest of the body: its scripts,
+/// handlers, `javascript:` links and forms go, a frame inside it becomes a link, a link inside
+/// an element the policy drops does not count as the media's link, and a media element inside
+/// a link adds no link of its own.
+#[test]
+fn media_fallback_brings_back_nothing_the_policy_removes() {
+    let html = "<video src=\"/v.mp4\"><script>alert(1)</script><p onclick=\"alert(2)\" style=\"x\">Text</p>\
+                <a href=\"javascript:alert(3)\">js</a><iframe src=\"https://frame.example/\"><script>alert(4)</script></iframe>\
+                <button><a href=\"/v.mp4\">hidden</a></button><svg><a href=\"/v.mp4\">svg</a></svg>\
+                <form action=\"/x\"><input name=\"q\"></form><noscript><a href=\"/v.mp4\">n</a></noscript></video>\
+                <a href=\"/page/\"><video src=\"/v2.mp4\" poster=\"/v2.jpg\"></video></a>";
+    let out = sanitize_html(html, &base());
+    let lower = out.to_ascii_lowercase();
+    for banned in [
+        "<script",
+        "alert",
+        "onclick",
+        "style=",
+        "javascript:",
+        "<iframe",
+        "<video",
+        "<svg",
+        "<form",
+        "<input",
+        "hidden",
+        "<button",
+        "<noscript",
+    ] {
+        assert!(!lower.contains(banned), "{banned} in {out}");
+    }
+    assert_eq!(
+        out,
+        "<a href=\"https://example.org/v.mp4\" rel=\"noopener noreferrer\">Video: v.mp4</a>\
+         <p>Text</p><a rel=\"noopener noreferrer\">js</a> \
+         <a href=\"https://frame.example/\" rel=\"noopener noreferrer\">Embedded content (frame.example)</a> \
+         <a href=\"https://example.org/page/\" rel=\"noopener noreferrer\"><img alt=\"Video: v2.mp4\" src=\"https://example.org/v2.jpg\"></a>"
+    );
+}
+
+/// The summary, read from the body, carries what the body now shows (the fallback text and
+/// the links' names); read from the post's own summary HTML, the fallback text too, not the
+/// frames' content.
+#[test]
+fn summaries_read_media_as_the_body_shows_them() {
+    let raw = RawPost {
+        body_html: Some(
+            "<p>Listen to the episode:</p><audio src=\"/ep7.mp3\">Get <b>the</b> MP3</audio>\
+             <p>Or watch:</p><iframe title=\"The talk\" src=\"https://example.org/embed/1\">inner</iframe>"
+                .into(),
+        ),
+        ..post()
+    };
+    let (entry, _) = normalize(&base(), raw, "s", fetched()).unwrap();
+    assert_eq!(
+        entry.summary,
+        "Listen to the episode: Audio: ep7.mp3 Get the MP3 Or watch: The talk"
+    );
+    let raw = RawPost {
+        summary: Some(
+            "<p>Listen:<audio src=\"/ep7.mp3\"><source src=\"/ep7.ogg\">Get the MP3</audio>then\
+             <iframe src=\"/embed/1\">inner</iframe><object data=\"/o\"><param name=\"a\">fallback</object></p>"
+                .into(),
+        ),
+        ..post()
+    };
+    let (entry, _) = normalize(&base(), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.summary, "Listen: Get the MP3 then fallback");
 }

@@ -1,5 +1,7 @@
-//! Property test: whatever HTML-ish input, `sanitize_html` yields script-free, handler-free,
-//! XML-safe output that can be embedded as text in an XML document and read back unchanged.
+//! Property tests: whatever HTML-ish input, `sanitize_html` yields script-free, handler-free,
+//! XML-safe output that can be embedded as text in an XML document and read back unchanged; and
+//! an audio, video, frame, embed or object with an http(s) URL leaves a link to it, whatever
+//! its fallback content.
 
 use feedwright::normalize::sanitize_html;
 use proptest::prelude::*;
@@ -45,6 +47,10 @@ const DANGEROUS_TAGS: &[&str] = &[
     "plaintext",
     "select",
     "video",
+    "VIDEO",
+    "audio",
+    "track",
+    "param",
     "animate",
     "set",
     "use",
@@ -70,6 +76,8 @@ const URL_ATTR_NAMES: &[&str] = &[
     "background",
     "ping",
     "HREF",
+    "data-src",
+    "data-lazy-src",
 ];
 
 /// Event handlers.
@@ -102,6 +110,9 @@ const URL_VALUES: &[&str] = &[
     "\u{1}javascript:alert(1)",
     "data:text/html,<script>alert(1)</script>",
     "data:image/png;base64,AAAA",
+    "about:blank",
+    "https://www.youtube.com/embed/dQw4w9WgXcQ?start=12",
+    "https://player.vimeo.com/video/76979871",
     "vbscript:msgbox(1)",
     "https://example.org/x?a=1&b=2",
     "http://example.org/",
@@ -348,7 +359,8 @@ proptest! {
 
         let lower = out.to_ascii_lowercase();
         for tag in ["<script", "<iframe", "<svg", "<math", "<object", "<embed", "<style", "<form",
-                    "<input", "<base", "<meta", "<link", "<frame", "<template", "<noscript"] {
+                    "<input", "<base", "<meta", "<link", "<frame", "<template", "<noscript",
+                    "<audio", "<video", "<track", "<param"] {
             prop_assert!(!lower.contains(tag), "{} in {}", tag, out);
         }
         prop_assert!(out.chars().all(is_xml_char), "forbidden character in {:?}", out);
@@ -356,5 +368,67 @@ proptest! {
         check_attributes(&out)?;
         let back = xml_round_trip(&out)?;
         prop_assert_eq!(back, out);
+    }
+
+    /// A media element's URL, as the parser reads its attribute and resolved against the page,
+    /// is linked to when it is http(s) (a YouTube or Vimeo player's as the video's page), by a
+    /// link of its own or by one in its fallback content (query aside): no fallback content
+    /// hides it. Whatever it holds, the output stays as safe as any other.
+    #[test]
+    fn media_leave_a_link_to_their_url(
+        tag in prop::sample::select(&["audio", "video", "iframe", "embed", "object", "VIDEO"][..]),
+        value in attr_value(),
+        title in pick(TEXTS),
+        inner in html(),
+        after in html(),
+    ) {
+        let base = Url::parse("https://example.org/2024/01/post/").expect("base URL");
+        let attr = if tag == "object" { "data" } else { "src" };
+        let input = format!(
+            "<{tag} {attr}=\"{}\" title=\"{}\">{inner}</{tag}>{after}",
+            value.replace('"', "&quot;"),
+            title.replace('"', "&quot;")
+        );
+        let out = sanitize_html(&input, &base);
+
+        let lower = out.to_ascii_lowercase();
+        for tag in ["<script", "<iframe", "<object", "<embed", "<audio", "<video", "<svg"] {
+            prop_assert!(!lower.contains(tag), "{} in {}", tag, out);
+        }
+        check_attributes(&out)?;
+        prop_assert_eq!(xml_round_trip(&out)?, out.clone());
+
+        let parsed = scraper::Html::parse_fragment(&input);
+        let Some(first) = parsed.root_element().children().find_map(scraper::ElementRef::wrap)
+        else {
+            return Err(TestCaseError::fail(format!("no element in {input}")));
+        };
+        let value = first.attr(attr).unwrap_or("").trim();
+        let expected = (!value.is_empty() && !value.starts_with('#'))
+            .then(|| base.join(value).ok())
+            .flatten()
+            .filter(|u| ["http", "https"].contains(&u.scheme()));
+        let Some(mut expected) = expected else {
+            return Ok(());
+        };
+        if expected.host_str() == Some("www.youtube.com") {
+            expected = Url::parse("https://www.youtube.com/watch?v=dQw4w9WgXcQ").expect("URL");
+        } else if expected.host_str() == Some("player.vimeo.com") {
+            expected = Url::parse("https://vimeo.com/76979871").expect("URL");
+        }
+        let bare = |u: &Url| {
+            let mut u = u.clone();
+            u.set_query(None);
+            u.set_fragment(None);
+            u
+        };
+        let doc = scraper::Html::parse_fragment(&out);
+        let linked = doc.tree.nodes().filter_map(|n| n.value().as_element()).any(|e| {
+            e.name() == "a"
+                && e.attr("href")
+                    .and_then(|h| Url::parse(h).ok())
+                    .is_some_and(|u| bare(&u) == bare(&expected))
+        });
+        prop_assert!(linked, "no link to {} in {}\nfrom {}", expected, out, input);
     }
 }

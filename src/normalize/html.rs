@@ -81,7 +81,7 @@ const TAGS: &[&str] = &[
 ];
 
 /// Elements removed together with everything inside them.
-const DROP_WITH_CONTENT: &[&str] = &[
+pub(super) const DROP_WITH_CONTENT: &[&str] = &[
     "script",
     "style",
     "template",
@@ -135,11 +135,40 @@ const TAG_ATTRIBUTES: &[(&str, &[&str])] = &[
 /// URL schemes allowed in links and images.
 const URL_SCHEMES: &[&str] = &["http", "https", "mailto"];
 
-/// Elements whose boundaries separate words when HTML is turned into text.
-const BLOCK_TAGS: &[&str] = &[
+/// Elements skipped with their content when HTML is turned into text: those the policy removes
+/// with theirs, except the media elements whose fallback content [`super::media`] keeps.
+const TEXT_SKIPPED: &[&str] = &[
+    "script",
+    "style",
+    "template",
+    "noscript",
+    "iframe",
+    "embed",
+    "applet",
+    "frame",
+    "frameset",
+    "noembed",
+    "noframes",
+    "svg",
+    "math",
+    "canvas",
+    "select",
+    "textarea",
+    "button",
+    "title",
+    "head",
+    "xmp",
+    "plaintext",
+];
+
+/// Elements whose boundaries separate words when HTML is turned into text. The media elements
+/// are among them: each is a box of its own on the page, and in a body a link and its fallback
+/// content set apart from the words beside them.
+pub(super) const BLOCK_TAGS: &[&str] = &[
     "address",
     "article",
     "aside",
+    "audio",
     "blockquote",
     "br",
     "caption",
@@ -148,6 +177,7 @@ const BLOCK_TAGS: &[&str] = &[
     "div",
     "dl",
     "dt",
+    "embed",
     "figcaption",
     "figure",
     "footer",
@@ -159,9 +189,11 @@ const BLOCK_TAGS: &[&str] = &[
     "h6",
     "header",
     "hr",
+    "iframe",
     "li",
     "main",
     "nav",
+    "object",
     "ol",
     "p",
     "pre",
@@ -175,6 +207,7 @@ const BLOCK_TAGS: &[&str] = &[
     "thead",
     "tr",
     "ul",
+    "video",
 ];
 
 /// `true` for characters allowed by the XML 1.0 `Char` production.
@@ -192,6 +225,11 @@ pub fn xml_safe(s: &str) -> String {
 fn resolve(base: &Url, value: &str) -> Option<Url> {
     let url = base.join(value.trim()).ok()?;
     URL_SCHEMES.contains(&url.scheme()).then_some(url)
+}
+
+/// [`resolve`], keeping only http(s) results: what an image or a media file may be.
+pub(super) fn resolve_http(base: &Url, value: &str) -> Option<Url> {
+    resolve(base, value).filter(|u| u.scheme() != "mailto")
 }
 
 thread_local! {
@@ -276,7 +314,7 @@ fn rewrite_srcset(base: &Url, value: &str) -> Option<String> {
         if parts.next().is_some() {
             return None;
         }
-        let url = resolve(base, url).filter(|u| u.scheme() != "mailto")?;
+        let url = resolve_http(base, url)?;
         let valid_descriptor = descriptor.is_none_or(|d| {
             let number = d.strip_suffix(['w', 'x']).unwrap_or("");
             !number.is_empty()
@@ -304,9 +342,7 @@ fn filter_attribute<'u>(base: &Url, attribute: &str, value: &'u str) -> Option<C
     match attribute {
         "href" | "src" => resolve(base, value).map(|u| Cow::Owned(u.into())),
         "srcset" => rewrite_srcset(base, value).map(Cow::Owned),
-        "cite" => resolve(base, value)
-            .filter(|u| u.scheme() != "mailto")
-            .map(|u| Cow::Owned(u.into())),
+        "cite" => resolve_http(base, value).map(|u| Cow::Owned(u.into())),
         _ => Some(Cow::Borrowed(value)),
     }
 }
@@ -319,12 +355,14 @@ fn filter_attribute<'u>(base: &Url, attribute: &str, value: &'u str) -> Option<C
 /// against `base` (dropped when `base` cannot make it http(s)). Lazy-loaded images get their
 /// real URL from `data-src` / `data-lazy-src` / `data-original` / `data-srcset` /
 /// `data-lazy-srcset` when `src` is missing or a `data:` placeholder; an `<img>` left without a
-/// usable `src` is removed. Links get
+/// usable `src` is removed. Audio, video, frames and embedded objects become a link to their
+/// http(s) media or frame URL (a YouTube or Vimeo player's, to the video's page) followed by
+/// their fallback content, a video's poster an image (see the `media` module). Links get
 /// `rel="noopener noreferrer"`. The result contains no XML-forbidden characters, no DEL or C1
 /// controls and no carriage returns.
 pub fn sanitize_html(html: &str, base: &Url) -> String {
-    let promoted = super::images::promote_lazy_images(html);
-    let input = xml_safe_cow(&promoted);
+    let prepared = prepare(html, base);
+    let input = xml_safe_cow(&prepared);
     let cleaned = POLICY.with(|policy| {
         let _base = BaseGuard::set(base);
         policy.clean(&input).to_string()
@@ -337,6 +375,26 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
     } else {
         safe.into_owned()
     }
+}
+
+/// `html` with its lazy-loaded images' real URLs promoted ([`super::images`]) and its media
+/// elements replaced by links ([`super::media`]): parsed and written out again only when it
+/// may hold either.
+fn prepare<'h>(html: &'h str, base: &Url) -> Cow<'h, str> {
+    let lazy = super::images::may_be_lazy(html);
+    let media = super::media::may_contain_media(html);
+    if !lazy && !media {
+        return Cow::Borrowed(html);
+    }
+    let mut doc = Html::parse_fragment(html);
+    if media {
+        super::media::replace_media(&mut doc, base);
+    }
+    Cow::Owned(crate::html_out::inner_html(
+        doc.root_element(),
+        &|_| false,
+        &super::images::lazy_attrs,
+    ))
 }
 
 /// [`xml_safe`], copying only when something is removed.
@@ -472,7 +530,7 @@ pub(crate) fn sanitized_text_prefix(html: &str, limit: usize) -> String {
             || !name
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            || DROP_WITH_CONTENT.contains(&name)
+            || TEXT_SKIPPED.contains(&name)
         {
             return slow();
         }
@@ -499,7 +557,8 @@ pub(crate) fn sanitized_text_prefix(html: &str, limit: usize) -> String {
 }
 
 /// The visible text of an HTML fragment: tags removed, entities decoded, script-like content
-/// skipped, block boundaries turned into spaces, whitespace collapsed.
+/// and frames skipped, block boundaries turned into spaces, whitespace collapsed. The fallback
+/// content of audio, video and objects is text, as the sanitizer keeps it.
 pub(crate) fn html_to_text(html: &str) -> String {
     enum Step<N> {
         Visit(N),
@@ -523,7 +582,7 @@ pub(crate) fn html_to_text(html: &str) -> String {
             }
             Node::Element(e) => {
                 let name = e.name();
-                if DROP_WITH_CONTENT.contains(&name) {
+                if TEXT_SKIPPED.contains(&name) {
                     continue;
                 }
                 if BLOCK_TAGS.contains(&name) {
@@ -544,6 +603,21 @@ pub(crate) fn html_to_text(html: &str) -> String {
 mod tests {
     use super::*;
 
+    /// HTML → text skips what the policy drops with its content, but for the media elements
+    /// whose fallback content the body keeps.
+    #[test]
+    fn text_skips_what_the_policy_drops_but_media_fallback() {
+        let mut expected: Vec<&str> = DROP_WITH_CONTENT
+            .iter()
+            .copied()
+            .filter(|t| !matches!(*t, "audio" | "video" | "object"))
+            .collect();
+        let mut skipped = TEXT_SKIPPED.to_vec();
+        expected.sort_unstable();
+        skipped.sort_unstable();
+        assert_eq!(skipped, expected);
+    }
+
     /// The markup-reading text of sanitizer output equals the parsed one, as far as a summary
     /// reads it.
     #[test]
@@ -562,6 +636,11 @@ mod tests {
             "caf&eacute; &#169; &#x1F600; &#1; tab\there\r\nline".to_string(),
             format!("<p>{long}</p><ul><li>{long}</li></ul>"),
             format!("<p>{}</p>", "x".repeat(400)),
+            "<p>Listen:<audio src=\"/a.mp3\"><source src=\"/b.ogg\">Get <b>it</b></audio>then\
+             <video poster=\"/p.jpg\" src=\"v.mp4\"><a href=\"v.mp4\">v</a></video>\
+             <iframe title=\"T &amp; U\" src=\"https://www.youtube.com/embed/dQw4w9WgXcQ\">x</iframe>\
+             <object data=\"/o\"><param name=\"a\"><embed src=\"/e\">fallback</object></p>"
+                .to_string(),
             String::new(),
         ];
         for input in inputs {

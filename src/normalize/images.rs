@@ -8,8 +8,6 @@
 
 use std::borrow::Cow;
 
-use scraper::Html;
-
 /// Attributes lazy-loading scripts read the real `src` from, in order of preference.
 const LAZY_SRC: [&str; 3] = ["data-src", "data-lazy-src", "data-original"];
 
@@ -69,22 +67,20 @@ fn rewritten_attrs(el: &scraper::node::Element) -> Vec<(String, String)> {
     attrs
 }
 
-/// `html` with the lazy-loading attributes of `<img>` / `<source>` promoted to `src` /
-/// `srcset`. Fragments without any `data-` attribute are returned unchanged; others are
-/// re-serialized (comments dropped, which the sanitizer does anyway).
-pub(crate) fn promote_lazy_images(html: &str) -> Cow<'_, str> {
-    if !html.contains("data-") {
-        return Cow::Borrowed(html);
+/// Could `html` hold a lazy-loaded image? Fragments without any `data-` attribute need not be
+/// parsed for them.
+pub(super) fn may_be_lazy(html: &str) -> bool {
+    html.contains("data-")
+}
+
+/// The attributes to write an element of a parsed body with: for `<img>` and `<source>`, the
+/// lazy-loading attributes promoted to `src` / `srcset`; others unchanged.
+pub(super) fn lazy_attrs(e: &scraper::node::Element) -> Vec<(String, String)> {
+    if matches!(e.name(), "img" | "source") {
+        rewritten_attrs(e)
+    } else {
+        crate::html_out::same_attrs(e)
     }
-    let doc = Html::parse_fragment(html);
-    let out = crate::html_out::inner_html(doc.root_element(), &|_| false, &|e| {
-        if matches!(e.name(), "img" | "source") {
-            rewritten_attrs(e)
-        } else {
-            crate::html_out::same_attrs(e)
-        }
-    });
-    Cow::Owned(out)
 }
 
 /// Remove every `<img>` tag without a `src` attribute from sanitizer output (whose attribute

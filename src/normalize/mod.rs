@@ -9,14 +9,16 @@
 //! do I/O or read the clock (`fetched_at` is a parameter).
 //!
 //! Submodules: `urls` (canonical URL, cleaning, twin keys, ids), `dates` (the date normalizer),
-//! `html` (sanitizer, `xml_safe`, HTML → text), `images` (lazy-loaded images), `text` (titles,
-//! summaries, names), `enclosures` (media files), `charset` (bytes → UTF-8).
+//! `html` (sanitizer, `xml_safe`, HTML → text), `images` (lazy-loaded images), `media` (audio,
+//! video and embeds become links), `text` (titles, summaries, names), `enclosures` (media
+//! files), `charset` (bytes → UTF-8).
 
 mod charset;
 mod dates;
 mod enclosures;
 mod html;
 mod images;
+mod media;
 mod text;
 mod urls;
 
