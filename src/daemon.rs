@@ -8,7 +8,8 @@
 //! refreshing the digest feed's sources before an issue is built when they were not refreshed
 //! since its week ended (`refresh_before_digest`),
 //! signals (SIGTERM/SIGINT: stop within 10 s with no partial file, whatever is running or
-//! waiting, and no digest started once stopping; SIGHUP, heard from before start-up through
+//! waiting, the refresh in progress interrupted (its fetcher sends nothing more; what it
+//! fetched is stored), and no job started once stopping; SIGHUP, heard from before start-up through
 //! `service`, which also tells the service manager the daemon's state: reload config and templates,
 //! checked as at start-up ([`check`]), publishing the feeds at once, restarting the schedules
 //! and the built-in server, keeping the old config and the job in
@@ -217,6 +218,9 @@ struct Shared {
     /// ([`Plan::consumed`]): a reload starts the new loop of an unchanged schedule from there,
     /// so a firing already due (waiting out its jitter, or for the store) still runs.
     consumed: std::sync::Mutex<std::collections::HashMap<String, Done>>,
+    /// What stops the fetcher of the refresh in progress, if one is fetching: a stop interrupts
+    /// it, so the job sends nothing more, stores what it fetched and ends within the grace.
+    fetching: std::sync::Mutex<Option<crate::source::http::Interrupter>>,
 }
 
 /// How far one source's schedule got: its firings up to `consumed` are done.
@@ -356,6 +360,7 @@ pub async fn run(
         store: Arc::new(Mutex::new(store)),
         stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         retired_warned: std::sync::Mutex::default(),
+        fetching: std::sync::Mutex::default(),
         filter_warned: std::sync::Mutex::default(),
         held_warned: std::sync::Mutex::default(),
         templates: std::sync::RwLock::new(templates.map(Arc::new)),
@@ -561,6 +566,16 @@ async fn stop(shared: &Shared, mut tasks: tokio::task::JoinSet<()>, server: Opti
     shared
         .stopping
         .store(true, std::sync::atomic::Ordering::SeqCst);
+    // A refresh fetching: it sends nothing more, and its requests in flight get
+    // `INTERRUPT_GRACE` (less than `STOP_GRACE`); what it fetched is stored and published.
+    if let Some(fetching) = shared
+        .fetching
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
+        fetching.interrupt();
+    }
     // Holding the store means no job is running. A job dropped mid-way has committed whole
     // batches at most, and its source's walk is marked incomplete until it ends, so the next
     // run walks the listing in full. A digest still talking to its SMTP server is left to the
@@ -793,7 +808,13 @@ async fn refresh(
         }
     };
     let t0 = std::time::Instant::now();
+    *shared.fetching.lock().unwrap_or_else(|p| p.into_inner()) = Some(fetcher.interrupter());
+    // A stop that came before the fetcher was in place: nothing is sent.
+    if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+        fetcher.interrupter().interrupt();
+    }
     let rep = pipeline::refresh_one(cfg, src, store, &fetcher, &NoProgress).await;
+    *shared.fetching.lock().unwrap_or_else(|p| p.into_inner()) = None;
     // What the store cannot record of itself, for `/healthz`, until a refresh writes it again.
     crate::server::set_store_unwritable(rep.store_blocked.clone());
     let took_ms = t0.elapsed().as_millis() as u64;
@@ -828,7 +849,10 @@ async fn refresh(
 /// the new configuration at once: a new `output_dir`, feeds added or retitled).
 async fn publish(shared: &Shared, cfg: &Config, store: &mut Store) {
     publish_files(shared, cfg, store);
-    ping_hub(cfg, store).await;
+    // Stopping: the pings stay owed, sent after the next start's first publish.
+    if !shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+        ping_hub(cfg, store).await;
+    }
 }
 
 /// [`publish`]'s files: every feed written from the store, what went wrong logged.

@@ -620,6 +620,51 @@ fn a_stop_does_not_start_the_refreshes_waiting_for_the_store() {
     );
 }
 
+/// A stop during a refresh interrupts its fetching: no request is sent after it, the one in
+/// flight ends (here by its own timeout, within the grace), and what was fetched is stored and
+/// published; the stop neither waits for the rest of the refresh nor drops what it had.
+#[test]
+fn a_stop_interrupts_the_refresh_in_progress_keeping_what_it_fetched() {
+    // Five slow posts, one at a time after the quick one: a refresh of about 15 s.
+    let (site, slow) = slow_site(5);
+    let dir = tempfile::tempdir().unwrap();
+    let text = common::site_config(
+        &site.url("/cat/"),
+        "per_host_concurrency = 1",
+        "schedule = \"*/5 * * * * *\"",
+    ) + "[daemon]\njitter_secs = 0\n";
+    let cfg = write_config(dir.path(), &text);
+    let log = dir.path().join("daemon.log");
+    let mut d = start(&cfg, &log);
+    wait_for("a slow post's request", Duration::from_secs(15), || {
+        slow.iter().any(|p| hits_of(&site, p) == 1)
+    });
+    let asked_before: usize = slow.iter().map(|p| hits_of(&site, p)).sum();
+    signal(&d, "TERM");
+    let t0 = Instant::now();
+    wait_for("the daemon to exit", Duration::from_secs(11), || {
+        d.0.try_wait().unwrap().is_some()
+    });
+    let read = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(d.0.wait().unwrap().code(), Some(0), "{read}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(6),
+        "{:?}: {read}",
+        t0.elapsed()
+    );
+    assert!(!read.contains("did not finish in time"), "{read}");
+    let asked_after: usize = slow.iter().map(|p| hits_of(&site, p)).sum();
+    assert_eq!(
+        asked_after, asked_before,
+        "nothing sent after the stop: {read}"
+    );
+    assert_eq!(
+        entries(&dir.path().join("out/main")),
+        1,
+        "the quick post is stored and published: {read}"
+    );
+}
+
 /// A `listen` address that is taken stops the daemon (exit 2, naming the key) before it creates
 /// anything: no store, no output folder.
 #[test]
