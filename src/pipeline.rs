@@ -1577,17 +1577,16 @@ fn apply(
             };
             for location in locations {
                 let pending = reading.api_keys.get(&location).unwrap_or(&location);
-                if pending.starts_with("http")
-                    && let Err(e) = store.keep_pending(
-                        &src.name,
+                if pending.starts_with("http") {
+                    keep_pending(
+                        src,
+                        store,
+                        state,
                         pending,
                         &reason,
-                        Utc::now(),
                         reading.backfill,
-                    )
-                {
-                    tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
-                    state.note_unrecorded();
+                        &location,
+                    );
                 }
                 rep.failures.push((location, reason.clone()));
             }
@@ -1778,17 +1777,16 @@ fn apply_each(
                         (reading.fetches_pages && location.starts_with("http")).then_some(&location)
                     }
                 };
-                if let Some(pending) = pending
-                    && let Err(e) = store.keep_pending(
-                        &src.name,
+                if let Some(pending) = pending {
+                    keep_pending(
+                        src,
+                        store,
+                        state,
                         pending,
                         &reason,
-                        Utc::now(),
                         reading.backfill,
-                    )
-                {
-                    tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
-                    state.note_unrecorded();
+                        &location,
+                    );
                 }
                 rep.failures.push((location, reason));
             }
@@ -1845,12 +1843,15 @@ fn store_stand_in(
             let reason = format!(
                 "full text not fetched: {reason}; {meanwhile} until a later run reads the page"
             );
-            if let Err(e) =
-                store.keep_pending(&src.name, &location, &reason, Utc::now(), reading.backfill)
-            {
-                tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
-                state.note_unrecorded();
-            }
+            keep_pending(
+                src,
+                store,
+                state,
+                &location,
+                &reason,
+                reading.backfill,
+                &location,
+            );
             rep.failures.push((location, reason));
         }
     }
@@ -1907,10 +1908,33 @@ fn keep_api_failures(
 ) {
     for f in failed {
         let key = api_key(api_pending, &f.link, f.id);
-        if let Err(e) = store.keep_pending(&src.name, &key, &f.reason, Utc::now(), backfill) {
-            tracing::warn!(source = %src.name, "cannot record pending {}: {e}", f.link);
-            state.note_unrecorded();
-        }
+        keep_pending(
+            src,
+            store,
+            state,
+            &key,
+            &f.reason,
+            backfill,
+            f.link.as_str(),
+        );
+    }
+}
+
+/// Keep `url` pending for `reason` (`backfill`: see [`Store::keep_pending`]). When that cannot
+/// be recorded it is said, naming the post as `shown`, and the run is marked so that its pages
+/// are read in full next time ([`RunState::note_unrecorded`]).
+fn keep_pending(
+    src: &SourceConfig,
+    store: &mut Store,
+    state: &RunState,
+    url: &str,
+    reason: &str,
+    backfill: bool,
+    shown: &str,
+) {
+    if let Err(e) = store.keep_pending(&src.name, url, reason, Utc::now(), backfill) {
+        tracing::warn!(source = %src.name, "cannot record pending {shown}: {e}");
+        state.note_unrecorded();
     }
 }
 
@@ -1926,10 +1950,7 @@ fn defer(
     backfill: bool,
 ) {
     rep.deferred += 1;
-    if let Err(e) = store.keep_pending(&src.name, &location, &reason, Utc::now(), backfill) {
-        tracing::warn!(source = %src.name, "cannot record pending {location}: {e}");
-        state.note_unrecorded();
-    }
+    keep_pending(src, store, state, &location, &reason, backfill, &location);
     // Several hosts may ask to wait: name the same one whatever finished first.
     if reason.contains("Retry-After")
         && rep
