@@ -266,22 +266,6 @@ impl Shared {
     }
 }
 
-/// A message that may span lines (a TOML error quotes the offending line under its position,
-/// with a caret) as one log line: the quoted source and caret lines left out, the others
-/// joined with "; ". Also `serve`'s, for a rejected reload.
-pub(crate) fn one_line(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| {
-            let quoted = l
-                .split_once('|')
-                .is_some_and(|(before, _)| before.trim().chars().all(|c| c.is_ascii_digit()));
-            !l.is_empty() && !quoted
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 /// The built-in server while the daemon runs.
 struct Server {
     stop: tokio::sync::oneshot::Sender<()>,
@@ -402,7 +386,7 @@ pub async fn run(
                 // The old schedules, and the job in progress, go on untouched.
                 tracing::error!(
                     "reload rejected, keeping the running configuration: {}",
-                    one_line(&e)
+                    crate::terminal::one_line(&e)
                 );
                 crate::service::ready("reload rejected: running the previous configuration");
                 continue;
@@ -1149,16 +1133,6 @@ async fn catch_up_digest(shared: &Shared) {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn a_multi_line_error_is_one_log_line() {
-        let toml = "TOML parse error at line 19, column 1\n   |\n19 | bogus_key = 1\n   | ^^^^^^^^^\nunknown field `bogus_key`\n";
-        assert_eq!(
-            super::one_line(toml),
-            "TOML parse error at line 19, column 1; unknown field `bogus_key`"
-        );
-        assert_eq!(super::one_line("plain"), "plain");
-    }
-
     use super::*;
 
     fn sched(expr: &str, tz: &str) -> Schedule {

@@ -4,7 +4,7 @@
 //! goes when it may carry text from a site, a feed, a hub or the store (error messages, URLs,
 //! a source's last error), the log's field formatter and the log's writers ([`LogWriter`] for
 //! JSON, [`HumanWriter`]) and which one is in use ([`json_log`]); URLs lose their credentials
-//! there. It also owns the one progress bar
+//! there. A multi-line error (a TOML one) made one log line: [`one_line`]. It also owns the one progress bar
 //! a command may show ([`show_bar`]): a log line clears the bar, is written on a line of its
 //! own, and the bar is drawn again below it.
 //! Must not: change what is stored or published; it only changes how a line is shown.
@@ -176,8 +176,34 @@ pub fn log_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 
     })
 }
 
+/// A message that may span lines (a TOML error quotes the offending line under its position,
+/// with a caret) as one log line: the quoted source and caret lines left out, the others
+/// joined with "; " (a rejected reload of `daemon` and `serve`).
+pub fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| {
+            let quoted = l
+                .split_once('|')
+                .is_some_and(|(before, _)| before.trim().chars().all(|c| c.is_ascii_digit()));
+            !l.is_empty() && !quoted
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_multi_line_error_is_one_log_line() {
+        let toml = "TOML parse error at line 19, column 1\n   |\n19 | bogus_key = 1\n   | ^^^^^^^^^\nunknown field `bogus_key`\n";
+        assert_eq!(
+            super::one_line(toml),
+            "TOML parse error at line 19, column 1; unknown field `bogus_key`"
+        );
+        assert_eq!(super::one_line("plain"), "plain");
+    }
+
     use super::*;
 
     /// The human log's line for one event, formatted as `cli` sets it up.

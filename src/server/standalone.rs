@@ -86,7 +86,7 @@ pub async fn run(
                         Err(e) => {
                             tracing::error!(
                                 "reload rejected, keeping the running configuration: {}",
-                                crate::daemon::one_line(&e)
+                                crate::terminal::one_line(&e)
                             );
                             crate::service::ready(&format!(
                                 "serving on {serving} (reload rejected: the previous configuration)"
