@@ -695,6 +695,16 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
                         "{note}: run `feedwright backfill` again"
                     );
                 }
+                if let Some(note) = p.unknown_archive_note(&dir) {
+                    say!(
+                        warn,
+                        "warning: ",
+                        crate::terminal::Printable,
+                        [feed = %p.feed],
+                        "feed {}: {note}",
+                        p.feed
+                    );
+                }
             }
             Err((feed, e)) => {
                 failed = true;

@@ -208,6 +208,8 @@ struct Shared {
     /// Feeds already warned about holding back an unfinished backfill's history from their
     /// archive: once per feed while the daemon runs.
     held_warned: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Feeds whose folder holds archive pages the store has no record of, warned about.
+    unknown_archive_warned: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Feeds already warned about a `categories` filter that matches none of their sources'
     /// entries, with that filter: once per feed and filter while the daemon runs.
     filter_warned: std::sync::Mutex<std::collections::HashSet<(String, Vec<String>)>>,
@@ -347,6 +349,7 @@ pub async fn run(
         fetching: std::sync::Mutex::default(),
         filter_warned: std::sync::Mutex::default(),
         held_warned: std::sync::Mutex::default(),
+        unknown_archive_warned: std::sync::Mutex::default(),
         templates: std::sync::RwLock::new(templates.map(Arc::new)),
         consumed: std::sync::Mutex::default(),
     });
@@ -856,6 +859,16 @@ fn publish_files(shared: &Shared, cfg: &Config, store: &mut Store) {
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .insert((feed.name.clone(), feed.categories.clone()))
+                {
+                    tracing::warn!(feed = %p.feed, "{note}");
+                }
+                // Said once per feed while the daemon runs, like the notes below.
+                if let Some(note) = p.unknown_archive_note(&cfg.output_dir.join(&p.feed))
+                    && shared
+                        .unknown_archive_warned
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(p.feed.clone())
                 {
                     tracing::warn!(feed = %p.feed, "{note}");
                 }

@@ -593,3 +593,45 @@ fn the_shipped_stylesheet_copy_matches_the_built_in_one() {
         .expect("templates/feed.xsl");
     assert_eq!(copy, feedwright::publish::BUILTIN_STYLESHEET);
 }
+
+#[test]
+fn archive_pages_a_new_store_does_not_know_are_named_until_it_has_written_over_them() {
+    let blog = Blog::new(2, 2);
+    for n in 1..=8 {
+        blog.post(n, &format!("Post {n}"), n);
+    }
+    let err = blog.run();
+    assert!(!err.contains("no record of"), "{err}");
+    assert_eq!(blog.archive_files().len(), 3, "posts 1-6 on three pages");
+    // The same run again, with its own store: nothing to say.
+    assert!(!blog.run().contains("no record of"));
+
+    // A mistyped `store.path` (or a lost store): the new store knows none of the pages. Only
+    // posts 7 and 8 and two older ones are left in the folder, so it fills one page of its own.
+    let config = std::fs::read_to_string(&blog.config).expect("config");
+    std::fs::write(
+        &blog.config,
+        config.replace("state/feedwright.db", "state/other.db"),
+    )
+    .expect("config");
+    for n in 1..=4 {
+        std::fs::remove_file(blog.dir.path().join(format!("posts/post-{n}.md"))).expect("rm");
+    }
+    let err = blog.run();
+    let folder = blog.out("archive");
+    let expected = format!(
+        "feed main: {} holds 3 archive pages (1.xml to 3.xml) this store has no record of",
+        folder.display()
+    );
+    assert!(err.contains(&expected), "{err}");
+    assert!(err.contains("`store.path`"), "{err}");
+    // Page 1 is the new store's now; pages 2 and 3 are still the old ones, and still named.
+    let err = blog.run();
+    assert!(
+        err.contains("holds 2 archive pages (2.xml to 3.xml) this store has no record of"),
+        "{err}"
+    );
+    // Back to the store that wrote them: nothing to say.
+    std::fs::write(&blog.config, &config).expect("config");
+    assert!(!blog.run().contains("no record of"));
+}

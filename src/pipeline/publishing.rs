@@ -37,6 +37,10 @@ pub struct Published {
     /// The feed's `categories` filter matches none of the entries its sources hold: what it
     /// asks for and which categories there are, in words (see [`unmatched_categories`]).
     pub unmatched_categories: Option<String>,
+    /// Archive pages in the feed's folder that this store had no record of when the run began
+    /// (a new or lost store, or a changed `store.path`): their page numbers, ascending. The
+    /// store's archive starts again at page 1 and writes over them as it fills them.
+    pub unknown_archive_pages: Vec<u32>,
 }
 
 impl Published {
@@ -49,6 +53,29 @@ impl Published {
                 sources.join(", ")
             )
         })
+    }
+
+    /// Archive pages this store has no record of (see [`Published::unknown_archive_pages`]),
+    /// in words, naming the folder; `dir` is the feed's folder.
+    pub fn unknown_archive_note(&self, dir: &Path) -> Option<String> {
+        let (first, last) = (
+            self.unknown_archive_pages.first()?,
+            self.unknown_archive_pages.last()?,
+        );
+        let n = self.unknown_archive_pages.len();
+        let which = if n == 1 {
+            format!("{first}.xml")
+        } else {
+            format!("{first}.xml to {last}.xml")
+        };
+        Some(format!(
+            "{} holds {n} archive {} ({which}) this store has no record of (a new store, or \
+             a changed `store.path`?): the feed's archive starts again at page 1 and writes \
+             over them as it fills them; to keep them, run with the store that wrote them, or \
+             move the folder away",
+            dir.join(publish::ARCHIVE_DIR).display(),
+            if n == 1 { "page" } else { "pages" },
+        ))
     }
 }
 
@@ -248,7 +275,20 @@ fn publish_one(
     let limit = feed.limit as usize;
 
     let mut archive_held = None;
+    let mut unknown_archive_pages = Vec::new();
     let (head, pages) = if feed.archive {
+        // Pages on disk the store does not know, looked at before this run archives anything
+        // (the pages it writes over would be known by then).
+        let on_disk = archive_pages_on_disk(&cfg.output_dir.join(&feed.name));
+        if !on_disk.is_empty() {
+            let known: std::collections::HashSet<u32> = store
+                .archive_pages(&feed.name)
+                .map_err(err)?
+                .iter()
+                .map(|p| p.page)
+                .collect();
+            unknown_archive_pages = on_disk.into_iter().filter(|p| !known.contains(p)).collect();
+        }
         let ids = store
             .unarchived_ids(&feed.name, &feed.sources, &feed.categories)
             .map_err(err)?;
@@ -314,6 +354,7 @@ fn publish_one(
             written: false,
             archive_held: None,
             unmatched_categories: None,
+            unknown_archive_pages,
         });
     }
     info.prev_archive = pages.last().map(|p| info.archive_url(p.page));
@@ -413,7 +454,30 @@ fn publish_one(
         } else {
             None
         },
+        unknown_archive_pages,
     })
+}
+
+/// The page numbers of the archive documents (`archive/<n>.xml`) in a feed's folder, ascending;
+/// none when there is no such folder.
+fn archive_pages_on_disk(feed_dir: &Path) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir(feed_dir.join(publish::ARCHIVE_DIR)) else {
+        return Vec::new();
+    };
+    let mut pages: Vec<u32> = dir
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let name = e.file_name();
+            let page = name.to_str()?.strip_suffix(".xml")?;
+            // Only the names feedwright writes: "1.xml", not "01.xml" or "+1.xml".
+            (page.bytes().all(|b| b.is_ascii_digit()) && !page.starts_with('0'))
+                .then(|| page.parse().ok())
+                .flatten()
+        })
+        .collect();
+    pages.sort_unstable();
+    pages
 }
 
 /// How many categories [`unmatched_categories`] names at most.
