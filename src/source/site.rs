@@ -90,8 +90,17 @@ pub fn also_host_url(value: &str) -> Option<Url> {
         return None;
     }
     let url = Url::parse(&format!("http://{value}/")).ok()?;
-    url.host_str()?;
-    Some(url)
+    // A name a site can have: labels of letters, digits, `-` and `_` (an internationalized name
+    // is punycoded by then), not a pattern such as `*.example.org`; or an IP address.
+    let name_ok = match url.host()? {
+        url::Host::Domain(d) => d.split('.').all(|l| {
+            !l.is_empty()
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }),
+        url::Host::Ipv4(_) | url::Host::Ipv6(_) => true,
+    };
+    (name_ok && url.port() != Some(0)).then_some(url)
 }
 
 #[cfg(test)]
@@ -153,6 +162,9 @@ mod tests {
     fn also_hosts_values_are_bare_hosts() {
         assert!(also_host_url("blog.example.org").is_some());
         assert!(also_host_url("blog.example.org:8080").is_some());
+        assert!(also_host_url("127.0.0.1:8080").is_some());
+        assert!(also_host_url("[::1]").is_some());
+        assert!(also_host_url("bücher.example").is_some());
         for bad in [
             "",
             "http://x.org",
@@ -160,6 +172,10 @@ mod tests {
             "u@x.org",
             "x .org",
             "x.org:99999",
+            "*.example.org",
+            "x.org:0",
+            "x..org",
+            "x.org.",
         ] {
             assert!(also_host_url(bad).is_none(), "{bad}");
         }
