@@ -534,12 +534,16 @@ pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
              seconds first (there is no year field)"
         ));
     }
-    let cron = croner::parser::CronParser::builder()
+    let parser = croner::parser::CronParser::builder()
         .seconds(croner::parser::Seconds::Optional)
         .year(croner::parser::Year::Disallowed)
-        .build()
+        .build();
+    let cron = parser
         .parse(expr)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match faulty_field(&parser, expr) {
+            Some(field) => format!("{field}: {e}"),
+            None => e.to_string(),
+        })?;
     // A fixed reference keeps validation pure (see above: it stands for "now"); any expression
     // that can fire does so within a few years of it (29 February included).
     let reference =
@@ -547,6 +551,46 @@ pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
     cron.find_next_occurrence(&reference, false)
         .map_err(|_| "it never fires".to_string())?;
     Ok(cron)
+}
+
+/// Which field of a cron expression croner refuses, in words (`the minute field "60" (0-59)`),
+/// found by parsing it with every other field `*`; `None` for a nickname, or when no single
+/// field is at fault.
+fn faulty_field(parser: &croner::parser::CronParser, expr: &str) -> Option<String> {
+    const FIVE: [(&str, &str); 5] = [
+        ("minute", "0-59"),
+        ("hour", "0-23"),
+        ("day-of-month", "1-31"),
+        ("month", "1-12 or JAN-DEC"),
+        ("day-of-week", "0-7 or SUN-SAT"),
+    ];
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    let names: Vec<(&str, &str)> = match fields.len() {
+        5 => FIVE.to_vec(),
+        6 => std::iter::once(("seconds", "0-59")).chain(FIVE).collect(),
+        _ => return None,
+    };
+    (0..fields.len()).find_map(|i| {
+        let alone: Vec<&str> = (0..fields.len())
+            .map(|j| if j == i { fields[i] } else { "*" })
+            .collect();
+        parser.parse(&alone.join(" ")).is_err().then(|| {
+            let (name, range) = names[i];
+            // "0 0 1 1 * 2030": six fields are read seconds first, so the year lands in the
+            // day of the week.
+            let year =
+                i == 5 && fields[i].len() == 4 && fields[i].bytes().all(|b| b.is_ascii_digit());
+            format!(
+                "the {name} field {:?} ({range}{})",
+                fields[i],
+                if year {
+                    "; six fields mean seconds first, and there is no year field"
+                } else {
+                    ""
+                }
+            )
+        })
+    })
 }
 
 impl Config {

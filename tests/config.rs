@@ -94,6 +94,34 @@ fn a_schedule_has_5_or_6_fields_and_no_year() {
 }
 
 #[test]
+fn a_cron_field_out_of_range_is_named_with_its_range() {
+    for (bad, says) in [
+        ("60 * * * *", r#"the minute field "60" (0-59)"#),
+        ("0 24 * * *", r#"the hour field "24" (0-23)"#),
+        ("0 8 32 * *", r#"the day-of-month field "32" (1-31)"#),
+        ("0 8 * 13 *", r#"the month field "13" (1-12 or JAN-DEC)"#),
+        (
+            "0 8 * * FUNDAY",
+            r#"the day-of-week field "FUNDAY" (0-7 or SUN-SAT)"#,
+        ),
+        ("61 0 8 * * *", r#"the seconds field "61" (0-59)"#),
+        (
+            "0 0 1 1 * 2030",
+            r#"the day-of-week field "2030" (0-7 or SUN-SAT; six fields mean seconds first, and there is no year field)"#,
+        ),
+    ] {
+        let text = BASE.replace("[[feed]]", &format!("schedule = {bad:?}\n[[feed]]"));
+        let msg = error(&text);
+        assert!(
+            msg.starts_with(&format!(
+                "config.toml: source[0].schedule: invalid cron expression {bad:?}: {says}: "
+            )),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
 fn server_limits_are_checked_and_default_to_256_connections_and_30_s() {
     let cfg = Config::parse(
         &format!("{BASE}[server]\nlisten = \"127.0.0.1:0\"\n"),
