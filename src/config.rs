@@ -1100,7 +1100,7 @@ impl Config {
     }
 
     /// Check the local paths later commands need, without creating anything: `output_dir` (or
-    /// the part of it that exists) must be a directory, and the folder of every `dir` source must
+    /// the part of it that exists) must be a directory this process may write, and the folder of every `dir` source must
     /// exist. Meant for `check`: `run` creates `output_dir` itself, and `file` is only used in
     /// messages. Paths are as resolved by [`Config::load`].
     pub fn check_paths(&self, file: &Path) -> Result<(), ConfigError> {
@@ -1136,13 +1136,33 @@ impl Config {
             key,
             message,
         };
-        // The nearest existing ancestor decides whether `output_dir` can be (or is) a directory.
+        // The nearest existing ancestor decides whether `output_dir` can be (or is) a directory,
+        // and whether it can be created or written (by its permissions and whether its file
+        // system is read-only; nothing is written to find out).
         for p in self.output_dir.ancestors() {
             if p.as_os_str().is_empty() {
                 break;
             }
             match std::fs::metadata(p) {
-                Ok(m) if m.is_dir() => break,
+                Ok(m) if m.is_dir() => {
+                    use rustix::fs::{Access, access};
+                    if let Err(e) = access(p, Access::WRITE_OK | Access::EXEC_OK) {
+                        let e = std::io::Error::from(e);
+                        return Err(fail(
+                            "output_dir".into(),
+                            if p == self.output_dir {
+                                format!("{} is not writable: {e}", p.display())
+                            } else {
+                                format!(
+                                    "cannot create {}: {} is not writable: {e}",
+                                    self.output_dir.display(),
+                                    p.display()
+                                )
+                            },
+                        ));
+                    }
+                    break;
+                }
                 Ok(_) if p == self.output_dir => {
                     return Err(fail(
                         "output_dir".into(),

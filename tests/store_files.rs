@@ -1,6 +1,7 @@
 //! The store's files, with the real binary: a `-shm` file the writer cannot write is named
 //! before anything is fetched, a reader that cannot create the write-ahead log's files is told
-//! why, and a store that stops taking writes mid-run stops the run's reading in one line. File
+//! why, and a store that stops taking writes mid-run stops the run's reading in one line; an
+//! `output_dir` that cannot be created or written is named by `check` as by `run`. File
 //! modes do not stop root: run as root, the commands of the permission tests run as the
 //! unprivileged user 65534 (`setpriv`).
 
@@ -126,6 +127,52 @@ fn a_reader_that_cannot_create_the_logs_files_is_told_why() {
             && err.contains("write access to the database's directory"),
         "{err}"
     );
+}
+
+/// `check` tells of an `output_dir` the user running it could not create or write, naming the
+/// key and the folder at fault, as `run` would find out only after its checks passed.
+#[test]
+fn check_refuses_an_output_dir_that_cannot_be_created_or_written() {
+    let dir = blog();
+    let (code, err) = feedwright_unprivileged(dir.path(), &["check"]);
+    assert_eq!(code, 0, "{err}");
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).expect("mkdir");
+    chmod(&locked, 0o555);
+    let config = dir.path().join("config.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    for (output_dir, says) in [
+        (
+            "locked/feeds",
+            format!(
+                "config.toml: output_dir: cannot create {}: {} is not writable: ",
+                locked.join("feeds").display(),
+                locked.display()
+            ),
+        ),
+        (
+            "locked",
+            format!(
+                "config.toml: output_dir: {} is not writable: ",
+                locked.display()
+            ),
+        ),
+    ] {
+        std::fs::write(
+            &config,
+            text.replace(
+                "output_dir = \"out\"",
+                &format!("output_dir = {output_dir:?}"),
+            ),
+        )
+        .expect("config");
+        for command in ["check", "run"] {
+            let (code, err) = feedwright_unprivileged(dir.path(), &[command]);
+            assert_eq!(code, 2, "{command} {output_dir}: {err}");
+            assert!(err.contains(&says), "{command} {output_dir}: {err}");
+        }
+    }
+    chmod(&locked, 0o755);
 }
 
 /// A `dir` source of 300 posts of about 8 KB (some 2.5 MB of store, far over the file size
