@@ -675,12 +675,29 @@ impl Config {
 
     /// Parse and validate TOML text; `file` is only used in messages.
     pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
-        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError {
+        // A syntax error has no key; a value of the wrong type or shape is named by its path.
+        let parsed = toml::Deserializer::parse(text)
+            .map_err(|e| (String::new(), e))
+            .and_then(|de| {
+                serde_path_to_error::deserialize(de).map_err(|e| {
+                    let path = e.path();
+                    let key = if path.iter().next().is_some() {
+                        path.to_string()
+                    } else {
+                        String::new()
+                    };
+                    (key, e.into_inner())
+                })
+            });
+        let mut cfg: Config = parsed.map_err(|(key, e)| ConfigError {
             file: file.to_path_buf(),
-            key: String::new(),
-            message: match toml_hint(text, &e) {
-                Some(hint) => format!("{}\nhint: {hint}", e.to_string().trim_end()),
-                None => e.to_string().trim_end().to_string(),
+            key,
+            message: {
+                let message = in_words(e.to_string().trim_end());
+                match toml_hint(text, &e) {
+                    Some(hint) => format!("{message}\nhint: {hint}"),
+                    None => message,
+                }
             },
         })?;
         cfg.validate().map_err(|(key, message)| ConfigError {
@@ -1277,6 +1294,29 @@ fn check_http_url(s: &str) -> Result<Url, String> {
 /// What to write instead, for the TOML mistakes a first configuration makes: a table
 /// `[source]` or `[feed]` where a list of them (`[[source]]`) is meant, a plural `[[sources]]`
 /// or `[[feeds]]`, a string where a list is meant.
+/// A deserialization error's Rust type names in words: `expected u32` is `expected a whole
+/// number`, `expected struct StoreConfig` is `expected a table`.
+fn in_words(message: &str) -> String {
+    static TYPES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"expected (?:struct \w+|[ui](?:8|16|32|64|size)|f(?:32|64))\b")
+            .expect("a valid pattern")
+    });
+    TYPES
+        .replace_all(message, |c: &regex::Captures<'_>| {
+            let t = &c[0]["expected ".len()..];
+            if t.starts_with("struct") {
+                "expected a table"
+            } else if t.starts_with('u') {
+                "expected a whole number (0 or more)"
+            } else if t.starts_with('i') {
+                "expected a whole number"
+            } else {
+                "expected a number"
+            }
+        })
+        .into_owned()
+}
+
 fn toml_hint(text: &str, e: &toml::de::Error) -> Option<String> {
     let message = e.message();
     let at = e

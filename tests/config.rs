@@ -94,6 +94,42 @@ fn a_schedule_has_5_or_6_fields_and_no_year() {
 }
 
 #[test]
+fn a_value_of_the_wrong_type_is_named_by_its_key_in_words() {
+    for (text, says) in [
+        (
+            format!("store = \"x\"\n{BASE}"),
+            "config.toml: store: TOML parse error at line 1",
+        ),
+        (
+            format!("[http]\nmax_requests = \"lots\"\n{BASE}"),
+            "config.toml: http.max_requests: TOML parse error at line 2",
+        ),
+        (
+            BASE.replace("[[feed]]", "max_pages = -1\n[[feed]]"),
+            "config.toml: source[0].max_pages: TOML parse error at line 4",
+        ),
+        (
+            format!("{BASE}limit = 2.5\n"),
+            "config.toml: feed[0].limit: TOML parse error at line 7",
+        ),
+    ] {
+        let msg = error(&text);
+        assert!(msg.starts_with(says), "{msg}");
+        assert!(
+            msg.contains("expected a table") || msg.contains("expected a whole number"),
+            "{msg}"
+        );
+        assert!(!msg.contains("struct") && !msg.contains("u32"), "{msg}");
+    }
+    // A syntax error has no key to name.
+    let msg = error(&format!("{BASE}name = \n"));
+    assert!(
+        msg.starts_with("config.toml: TOML parse error at line 7"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn a_cron_field_out_of_range_is_named_with_its_range() {
     for (bad, says) in [
         ("60 * * * *", r#"the minute field "60" (0-59)"#),
