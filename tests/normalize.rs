@@ -1251,7 +1251,7 @@ fn embedded_content_becomes_a_link() {
         ),
         (
             "<iframe src=\"https://www.youtube.com/embed/videoseries?list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG\"></iframe>",
-            "<a href=\"https://www.youtube.com/playlist?list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG\" rel=\"noopener noreferrer\">YouTube video</a>",
+            "<a href=\"https://www.youtube.com/playlist?list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG\" rel=\"noopener noreferrer\">YouTube playlist</a>",
         ),
         (
             "<iframe title=\"Rivers\" src=\"https://player.vimeo.com/video/76979871?h=8272103f6e&amp;badge=0\"></iframe>",
@@ -1295,6 +1295,46 @@ fn embedded_content_becomes_a_link() {
             "<iframe src=\"javascript:alert(1)\">x</iframe><iframe srcdoc=\"<script>alert(1)</script>\"></iframe>\
              <iframe src=\"data:text/html,hi\"></iframe><embed src=\"vbscript:x\"><object data=\"mailto:a@example.org\"></object>",
             "",
+        ),
+    ];
+    for (html, want) in cases {
+        assert_eq!(sanitize_html(html, &base()), want, "{html}");
+    }
+}
+
+/// `embed/live_stream?channel=…` (11 characters, like a video id) once linked to
+/// `watch?v=live_stream` as a "YouTube video", losing the channel; a playlist was a "video".
+#[test]
+fn regression_youtube_live_streams_and_playlists_are_not_videos() {
+    let cases = [
+        (
+            "<iframe src=\"https://www.youtube.com/embed/live_stream?channel=UCabc\"></iframe>",
+            "<a href=\"https://www.youtube.com/channel/UCabc/live\" rel=\"noopener noreferrer\">YouTube live stream</a>",
+        ),
+        (
+            "<iframe title=\"Our channel, live\" src=\"https://www.youtube-nocookie.com/embed/live_stream?channel=UC4R8DWoMoI7CAwX8_LjQHig&amp;autoplay=1\"></iframe>",
+            "<a href=\"https://www.youtube.com/channel/UC4R8DWoMoI7CAwX8_LjQHig/live\" rel=\"noopener noreferrer\">Our channel, live</a>",
+        ),
+        (
+            "<iframe src=\"https://www.youtube.com/embed?listType=playlist&amp;list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG\"></iframe>",
+            "<a href=\"https://www.youtube.com/playlist?list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG\" rel=\"noopener noreferrer\">YouTube playlist</a>",
+        ),
+        // Neither a video id nor a channel: the player URL itself, never `watch?v=`.
+        (
+            "<iframe src=\"https://www.youtube.com/embed/live_stream\"></iframe>",
+            "<a href=\"https://www.youtube.com/embed/live_stream\" rel=\"noopener noreferrer\">Embedded content (www.youtube.com)</a>",
+        ),
+        (
+            "<iframe src=\"https://www.youtube.com/embed/videoseries\"></iframe>",
+            "<a href=\"https://www.youtube.com/embed/videoseries\" rel=\"noopener noreferrer\">Embedded content (www.youtube.com)</a>",
+        ),
+        (
+            "<iframe src=\"https://www.youtube.com/embed/abcdefghijZ\"></iframe>",
+            "<a href=\"https://www.youtube.com/embed/abcdefghijZ\" rel=\"noopener noreferrer\">Embedded content (www.youtube.com)</a>",
+        ),
+        (
+            "<iframe src=\"https://www.youtube.com/embed/jNQXAC9IVRw?start=12\"></iframe>",
+            "<a href=\"https://www.youtube.com/watch?v=jNQXAC9IVRw&amp;t=12s\" rel=\"noopener noreferrer\">YouTube video</a>",
         ),
     ];
     for (html, want) in cases {

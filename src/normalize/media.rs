@@ -11,7 +11,9 @@
 //!   fragment aside: WordPress's player adds `?_=1` to the `src` it also links plainly).
 //! - `<iframe>` / `<embed>` (`src`, or a lazy-loading attribute) and `<object>` (`data`): a link
 //!   named by its `title`, else "YouTube video" / "Vimeo video" / "Embedded content (host)". A
-//!   YouTube or Vimeo player URL becomes the video's own page. An `<object>` keeps its
+//!   YouTube or Vimeo player URL becomes the video's own page (a YouTube playlist's or channel
+//!   live stream's: "YouTube playlist", "YouTube live stream"); a player path that is not a
+//!   valid video id (`embed/live_stream` without a channel) stays the player URL. An `<object>` keeps its
 //!   fallback content (not its `<param>`s); an `<iframe>`'s content is not HTML and is dropped.
 //!
 //! URLs are resolved against the page the way the sanitizer resolves every URL, and only
@@ -256,8 +258,8 @@ fn target(el: ElementRef<'_>, base: &Url) -> Option<(Url, String)> {
         .map(collapse_whitespace)
         .filter(|t| !t.is_empty())
         .map(|t| t.chars().take(MAX_LABEL_CHARS).collect::<String>());
-    if let Some((page, site)) = video_page(&url) {
-        return Some((page, title.unwrap_or_else(|| format!("{site} video"))));
+    if let Some((page, name)) = video_page(&url) {
+        return Some((page, title.unwrap_or_else(|| name.to_string())));
     }
     let label = title.unwrap_or_else(|| {
         let host = url.host_str().unwrap_or_default().to_string();
@@ -324,7 +326,28 @@ fn file_name(url: &Url) -> Option<String> {
     (!name.is_empty()).then(|| name.chars().take(MAX_LABEL_CHARS).collect())
 }
 
-/// A YouTube or Vimeo player URL's video page, and the site's name.
+/// Could `id` be a YouTube video's id: 11 characters of URL-safe base64 encoding 64 bits, so
+/// that the last one carries 4 bits and its 2 low bits are 0 (one of 16 characters)? The
+/// player's other paths (`live_stream`, `videoseries`) are 11 characters too.
+fn is_video_id(id: &str) -> bool {
+    id.len() == 11
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && id.ends_with(|c: char| "AEIMQUYcgkosw048".contains(c))
+}
+
+/// Letters, digits, `-` and `_`, at least one and at most `max`: a playlist, channel or
+/// video id.
+fn is_token(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A YouTube or Vimeo player URL's page (the video's, the playlist's, the channel's live
+/// stream), and the name of a link to it.
 fn video_page(url: &Url) -> Option<(Url, &'static str)> {
     let host = url.host_str()?;
     let host = host.strip_prefix("www.").unwrap_or(host);
@@ -334,34 +357,42 @@ fn video_page(url: &Url) -> Option<(Url, &'static str)> {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.into_owned())
     };
-    let token = |s: &str, max: usize| {
-        !s.is_empty()
-            && s.len() <= max
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    let youtube = matches!(
+        host,
+        "youtube.com" | "m.youtube.com" | "youtube-nocookie.com"
+    );
+    let playlist = || {
+        let list = query("list").filter(|l| is_token(l, 64))?;
+        Some((
+            format!("https://www.youtube.com/playlist?list={list}"),
+            "YouTube playlist",
+        ))
     };
-    let page = match (host, segments.as_slice()) {
-        ("youtube.com" | "m.youtube.com" | "youtube-nocookie.com", ["embed", "videoseries"]) => {
-            let list = query("list").filter(|l| token(l, 64))?;
+    let page = match segments.as_slice() {
+        ["embed", "videoseries"] if youtube => playlist()?,
+        ["embed"] if youtube && query("listType").as_deref() == Some("playlist") => playlist()?,
+        ["embed", "live_stream"] if youtube => {
+            let channel = query("channel").filter(|c| is_token(c, 64))?;
             (
-                format!("https://www.youtube.com/playlist?list={list}"),
-                "YouTube",
+                format!("https://www.youtube.com/channel/{channel}/live"),
+                "YouTube live stream",
             )
         }
-        ("youtube.com" | "m.youtube.com" | "youtube-nocookie.com", ["embed" | "v", id])
-            if id.len() == 11 && token(id, 11) =>
-        {
+        ["embed" | "v", id] if youtube && is_video_id(id) => {
             let start = query("start")
                 .filter(|s| !s.is_empty() && s.len() <= 6 && s.bytes().all(|b| b.is_ascii_digit()))
                 .map(|s| format!("&t={s}s"))
                 .unwrap_or_default();
             (
                 format!("https://www.youtube.com/watch?v={id}{start}"),
-                "YouTube",
+                "YouTube video",
             )
         }
-        ("player.vimeo.com", ["video", id])
-            if id.len() <= 12 && !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) =>
+        ["video", id]
+            if host == "player.vimeo.com"
+                && id.len() <= 12
+                && !id.is_empty()
+                && id.bytes().all(|b| b.is_ascii_digit()) =>
         {
             let hash = query("h")
                 .filter(|h| {
@@ -369,7 +400,7 @@ fn video_page(url: &Url) -> Option<(Url, &'static str)> {
                 })
                 .map(|h| format!("/{h}"))
                 .unwrap_or_default();
-            (format!("https://vimeo.com/{id}{hash}"), "Vimeo")
+            (format!("https://vimeo.com/{id}{hash}"), "Vimeo video")
         }
         _ => return None,
     };
