@@ -1342,6 +1342,36 @@ fn regression_youtube_live_streams_and_playlists_are_not_videos() {
     }
 }
 
+/// A player sized or styled out of sight until a script shows it (`display: none`, a height of
+/// 1px kept for an aspect ratio) was taken for a tracking frame and left nothing.
+#[test]
+fn regression_hidden_players_still_link_what_they_play() {
+    let html = "<p>Intro</p><video src=\"https://cdn.example.org/real.mp4\" width=\"100%\" height=\"1px\" \
+                style=\"aspect-ratio:16/9\"></video><audio src=\"https://cdn.example.org/pod.mp3\" \
+                style=\"display: none\" controls></audio><audio hidden aria-hidden=\"true\">\
+                <source src=\"/ep.ogg\"></audio>\
+                <iframe src=\"https://www.youtube.com/embed/dQw4w9WgXcQ\" style=\"display:none\"></iframe>\
+                <p>Use the player above.</p>";
+    assert_eq!(
+        sanitize_html(html, &base()),
+        "<p>Intro</p><a href=\"https://cdn.example.org/real.mp4\" rel=\"noopener noreferrer\">Video: real.mp4</a> \
+         <a href=\"https://cdn.example.org/pod.mp3\" rel=\"noopener noreferrer\">Audio: pod.mp3</a> \
+         <a href=\"https://example.org/ep.ogg\" rel=\"noopener noreferrer\">Audio: ep.ogg</a> \
+         <a href=\"https://www.youtube.com/watch?v=dQw4w9WgXcQ\" rel=\"noopener noreferrer\">YouTube video</a>\
+         <p>Use the player above.</p>"
+    );
+    // A frame out of sight that plays nothing is still a tracking one.
+    assert_eq!(
+        sanitize_html(
+            "<iframe src=\"https://www.googletagmanager.com/ns.html?id=GTM-X\" height=\"0\" width=\"0\" \
+             style=\"display:none;visibility:hidden\"></iframe><iframe src=\"https://ads.example/1\" \
+             width=\"1\" height=\"1\"></iframe>",
+            &base()
+        ),
+        ""
+    );
+}
+
 /// The fallback content goes through the policy like the rest of the body: its scripts,
 /// handlers, `javascript:` links and forms go, a frame inside it becomes a link, a link inside
 /// an element the policy drops does not count as the media's link, and a media element inside

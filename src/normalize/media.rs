@@ -18,8 +18,9 @@
 //!
 //! URLs are resolved against the page the way the sanitizer resolves every URL, and only
 //! http(s) ones give a link. A media element inside a link gives no link of its own (its poster
-//! stays); a hidden one (a tracking frame: `hidden`, 0 or 1 pixel, `display: none`…) none at
-//! all. Only the parsed tree is rewritten, with escaped text and attribute values: what is
+//! stays); a hidden frame, embed or object (a tracking frame: `hidden`, 0 or 1 pixel,
+//! `display: none`…) none at all, unless it is a YouTube or Vimeo player: audio, video and
+//! players are content even while a script keeps them out of sight. Only the parsed tree is rewritten, with escaped text and attribute values: what is
 //! safe stays the sanitizer's decision, which cleans the result (generated links and fallback
 //! content included) like any other markup.
 
@@ -239,9 +240,6 @@ fn plan(
 /// The URL `el` plays or shows (for a YouTube or Vimeo player, the video's page) and the text
 /// of the link to it.
 fn target(el: ElementRef<'_>, base: &Url) -> Option<(Url, String)> {
-    if hidden(el) {
-        return None;
-    }
     let name = el.value().name();
     let url = match name {
         "audio" | "video" => src(el, base).or_else(|| {
@@ -253,12 +251,18 @@ fn target(el: ElementRef<'_>, base: &Url) -> Option<(Url, String)> {
         "object" => usable_url(base, el.attr("data")?)?,
         _ => src(el, base)?,
     };
+    let page = video_page(&url);
+    // A frame kept out of sight is a tracking or advertising one; a file that plays, or a
+    // video's player, is content however the page sizes or hides it until a script shows it.
+    if page.is_none() && !matches!(name, "audio" | "video") && hidden(el) {
+        return None;
+    }
     let title = el
         .attr("title")
         .map(collapse_whitespace)
         .filter(|t| !t.is_empty())
         .map(|t| t.chars().take(MAX_LABEL_CHARS).collect::<String>());
-    if let Some((page, name)) = video_page(&url) {
+    if let Some((page, name)) = page {
         return Some((page, title.unwrap_or_else(|| name.to_string())));
     }
     let label = title.unwrap_or_else(|| {
@@ -273,7 +277,8 @@ fn target(el: ElementRef<'_>, base: &Url) -> Option<(Url, String)> {
 }
 
 /// Is `el` kept out of sight (`hidden`, `aria-hidden="true"`, 0 or 1 pixel wide or high,
-/// `display: none` or `visibility: hidden`): a tracking or advertising frame, not content.
+/// `display: none` or `visibility: hidden`)? For a frame that plays no video: a tracking or
+/// advertising one, not content.
 fn hidden(el: ElementRef<'_>) -> bool {
     let tiny = |attr: &str| {
         el.attr(attr).is_some_and(|v| {
