@@ -1372,6 +1372,70 @@ fn regression_hidden_players_still_link_what_they_play() {
     );
 }
 
+/// The custom elements scripts turn into players (`<lite-youtube>`, AMP's `<amp-youtube>`,
+/// `<amp-vimeo>`, `<amp-audio>`, `<amp-video>`, `<amp-iframe>`) once left nothing: they give
+/// the link an `<iframe>`, `<audio>` or `<video>` would.
+#[test]
+fn regression_player_elements_leave_a_link() {
+    let cases = [
+        (
+            "<lite-youtube videoid=\"dQw4w9WgXcQ\" playlabel=\"Play: Keynote\"></lite-youtube>",
+            "<a href=\"https://www.youtube.com/watch?v=dQw4w9WgXcQ\" rel=\"noopener noreferrer\">Play: Keynote</a>",
+        ),
+        (
+            "<lite-youtube videoid=\"jNQXAC9IVRw\" params=\"start=10&amp;modestbranding=2\"></lite-youtube>",
+            "<a href=\"https://www.youtube.com/watch?v=jNQXAC9IVRw&amp;t=10s\" rel=\"noopener noreferrer\">YouTube video</a>",
+        ),
+        (
+            "<lite-youtube playlistid=\"PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG\"></lite-youtube>",
+            "<a href=\"https://www.youtube.com/playlist?list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG\" rel=\"noopener noreferrer\">YouTube playlist</a>",
+        ),
+        // The link to the video it holds for readers without scripts is its link.
+        (
+            "<lite-youtube videoid=\"ogfYd705cRs\" style=\"background-image: url('https://i.ytimg.com/vi/ogfYd705cRs/hqdefault.jpg');\">\
+             <a href=\"https://youtube.com/watch?v=ogfYd705cRs\" class=\"lyt-playbtn\">\
+             <span class=\"lyt-visually-hidden\">Play Video: Keynote</span></a></lite-youtube>",
+            "<a href=\"https://youtube.com/watch?v=ogfYd705cRs\" rel=\"noopener noreferrer\"><span>Play Video: Keynote</span></a>",
+        ),
+        (
+            "<amp-youtube data-videoid=\"dQw4w9WgXcQ\" layout=\"responsive\" width=\"480\" height=\"270\"></amp-youtube>",
+            "<a href=\"https://www.youtube.com/watch?v=dQw4w9WgXcQ\" rel=\"noopener noreferrer\">YouTube video</a>",
+        ),
+        (
+            "<amp-youtube data-live-channelid=\"UCabc\" title=\"Live now\"></amp-youtube>",
+            "<a href=\"https://www.youtube.com/channel/UCabc/live\" rel=\"noopener noreferrer\">Live now</a>",
+        ),
+        (
+            "<amp-vimeo data-videoid=\"76979871\" layout=\"responsive\"></amp-vimeo>",
+            "<a href=\"https://vimeo.com/76979871\" rel=\"noopener noreferrer\">Vimeo video</a>",
+        ),
+        (
+            "<amp-audio src=\"https://cdn.example.org/amp.mp3\"><div fallback>No HTML5 audio.</div></amp-audio>",
+            "<a href=\"https://cdn.example.org/amp.mp3\" rel=\"noopener noreferrer\">Audio: amp.mp3</a><div>No HTML5 audio.</div>",
+        ),
+        (
+            "<amp-video poster=\"/v/p.jpg\" width=\"640\" height=\"360\" layout=\"responsive\">\
+             <source src=\"/v/clip.webm\" type=\"video/webm\"></amp-video>",
+            "<a href=\"https://example.org/v/clip.webm\" rel=\"noopener noreferrer\">\
+             <img alt=\"\" src=\"https://example.org/v/p.jpg\"><br>Video: clip.webm</a>",
+        ),
+        (
+            "<amp-iframe src=\"https://maps.example.com/embed?pb=1\" sandbox=\"allow-scripts\">\
+             <amp-img placeholder src=\"/map.png\"></amp-img><div overflow>Read more</div></amp-iframe>",
+            "<a href=\"https://maps.example.com/embed?pb=1\" rel=\"noopener noreferrer\">Embedded content (maps.example.com)</a>",
+        ),
+        // No valid video id: no link, and nothing made up from it.
+        (
+            "<lite-youtube videoid=\"../../x\"></lite-youtube><amp-youtube data-videoid=\"live_stream\"></amp-youtube>\
+             <amp-vimeo data-videoid=\"x\"></amp-vimeo>",
+            "",
+        ),
+    ];
+    for (html, want) in cases {
+        assert_eq!(sanitize_html(html, &base()), want, "{html}");
+    }
+}
+
 /// The fallback content goes through the policy like the rest of the body: its scripts,
 /// handlers, `javascript:` links and forms go, a frame inside it becomes a link, a link inside
 /// an element the policy drops does not count as the media's link, and a media element inside

@@ -13,28 +13,74 @@
 //!   named by its `title`, else "YouTube video" / "Vimeo video" / "Embedded content (host)". A
 //!   YouTube or Vimeo player URL becomes the video's own page (a YouTube playlist's or channel
 //!   live stream's: "YouTube playlist", "YouTube live stream"); a player path that is not a
-//!   valid video id (`embed/live_stream` without a channel) stays the player URL. An `<object>` keeps its
-//!   fallback content (not its `<param>`s); an `<iframe>`'s content is not HTML and is dropped.
+//!   valid video id (`embed/live_stream` without a channel) stays the player URL. An
+//!   `<object>` keeps its fallback content (not its `<param>`s); an `<iframe>`'s content is not
+//!   HTML and is dropped.
+//! - The custom elements scripts turn into players: `<amp-audio>` / `<amp-video>` as `<audio>`
+//!   / `<video>`, `<amp-iframe>` as `<iframe>` (its placeholder dropped), and the YouTube and
+//!   Vimeo players drawn from a video id, `<lite-youtube videoid>` (or `playlistid`),
+//!   `<amp-youtube data-videoid>` (or `data-live-channelid`) and `<amp-vimeo data-videoid>`:
+//!   a link to the video's page, named by their `title` (`<lite-youtube>`: else its
+//!   `playlabel`), then their fallback content, such as the link to the video a
+//!   `<lite-youtube>` often holds (then no second link is added).
 //!
 //! URLs are resolved against the page the way the sanitizer resolves every URL, and only
 //! http(s) ones give a link. A media element inside a link gives no link of its own (its poster
 //! stays); a hidden frame, embed or object (a tracking frame: `hidden`, 0 or 1 pixel,
 //! `display: none`…) none at all, unless it is a YouTube or Vimeo player: audio, video and
-//! players are content even while a script keeps them out of sight. Only the parsed tree is rewritten, with escaped text and attribute values: what is
-//! safe stays the sanitizer's decision, which cleans the result (generated links and fallback
-//! content included) like any other markup.
+//! players are content even while a script keeps them out of sight. Only the parsed tree is
+//! rewritten, with escaped text and attribute values: what is safe stays the sanitizer's
+//! decision, which cleans the result (generated links and fallback content included) like any
+//! other markup.
 
 use std::collections::HashMap;
 
 use percent_encoding::percent_decode_str;
-use scraper::node::Text;
+use scraper::node::{Element, Text};
 use scraper::{ElementRef, Html, Node};
 use url::Url;
 
 use super::html::{BLOCK_TAGS, DROP_WITH_CONTENT, collapse_whitespace, resolve_http};
 
-/// The elements replaced.
-const MEDIA: [&str; 5] = ["audio", "video", "iframe", "embed", "object"];
+/// What a media element is, for what it links to and which of its children are its fallback.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `<audio>`, `<amp-audio>`: a file.
+    Audio,
+    /// `<video>`, `<amp-video>`: a file, and a poster.
+    Video,
+    /// `<iframe>`, `<embed>`, `<amp-iframe>`: a page or a file; no fallback content.
+    Frame,
+    /// `<object>`: its `data`.
+    Object,
+    /// A YouTube or Vimeo player a script draws from a video id: `<lite-youtube>`,
+    /// `<amp-youtube>`, `<amp-vimeo>`.
+    Player,
+}
+
+/// The elements replaced, by name.
+const MEDIA: [(&str, Kind); 11] = [
+    ("audio", Kind::Audio),
+    ("video", Kind::Video),
+    ("iframe", Kind::Frame),
+    ("embed", Kind::Frame),
+    ("object", Kind::Object),
+    ("amp-audio", Kind::Audio),
+    ("amp-video", Kind::Video),
+    ("amp-iframe", Kind::Frame),
+    ("lite-youtube", Kind::Player),
+    ("amp-youtube", Kind::Player),
+    ("amp-vimeo", Kind::Player),
+];
+
+/// What media element `e` is, if it is one.
+fn media_kind(e: &Element) -> Option<Kind> {
+    if &*e.name.ns != HTML_NS {
+        return None;
+    }
+    let name = e.name();
+    MEDIA.iter().find(|(n, _)| *n == name).map(|&(_, k)| k)
+}
 
 /// Attributes lazy-loading scripts keep a frame's or a media file's real URL in, after `src`.
 const LAZY_SRC: [&str; 3] = ["data-src", "data-lazy-src", "data-original"];
@@ -47,12 +93,12 @@ const MAX_LABEL_CHARS: usize = 200;
 
 const HTML_NS: &str = "http://www.w3.org/1999/xhtml";
 
-/// Could `html` hold a media element? A cheap test (any `<audio`, `<video`, `<iframe`,
-/// `<embed` or `<object`, in any case) so that bodies without one are not parsed for it.
+/// Could `html` hold a media element? A cheap test (`<` and the name of one, `<audio`,
+/// `<iframe`, `<lite-youtube`…, in any case) so that bodies without one are not parsed for it.
 pub(super) fn may_contain_media(html: &str) -> bool {
     html.match_indices('<').any(|(at, _)| {
-        let rest = html.as_bytes()[at + 1..].get(..6).unwrap_or(&[]);
-        MEDIA.iter().any(|name| {
+        let rest = &html.as_bytes()[at + 1..];
+        MEDIA.iter().any(|(name, _)| {
             rest.get(..name.len())
                 .is_some_and(|r| r.eq_ignore_ascii_case(name.as_bytes()))
         })
@@ -78,10 +124,10 @@ pub(super) fn replace_media(doc: &mut Html, base: &Url) {
         if let Some(el) = ElementRef::wrap(node)
             && &*el.value().name.ns == HTML_NS
         {
-            match el.value().name() {
-                name if MEDIA.contains(&name) => found.push((node.id(), in_link)),
-                "a" if el.attr("href").is_some() => in_link = true,
-                _ => {}
+            if let Some(kind) = media_kind(el.value()) {
+                found.push((node.id(), in_link, kind));
+            } else if el.value().name() == "a" && el.attr("href").is_some() {
+                in_link = true;
             }
         }
         stack.extend(node.children().rev().map(|child| (child, in_link)));
@@ -94,12 +140,12 @@ pub(super) fn replace_media(doc: &mut Html, base: &Url) {
     // inside it links to (an `<object>` around an `<embed>` of the same video).
     let mut linked = HashMap::new();
     let mut plans = Vec::with_capacity(found.len());
-    for &(id, in_link) in found.iter().rev() {
+    for &(id, in_link, kind) in found.iter().rev() {
         let Some(el) = doc.tree.get(id).and_then(ElementRef::wrap) else {
             plans.push(None);
             continue;
         };
-        let (plan, link) = plan(el, in_link, base, &|e| linked.get(&e.id()).cloned());
+        let (plan, link) = plan(el, kind, in_link, base, &|e| linked.get(&e.id()).cloned());
         if let Some(link) = link {
             linked.insert(id, link);
         }
@@ -125,14 +171,13 @@ pub(super) fn replace_media(doc: &mut Html, base: &Url) {
     let mut holders = holders.into_iter();
     debug_assert_eq!(holders.len(), plans.iter().flatten().count());
 
-    for ((id, _), plan) in found.into_iter().zip(plans) {
+    for ((id, _, kind), plan) in found.into_iter().zip(plans) {
         let Some(node) = doc.tree.get(id) else {
             continue;
         };
         if node.parent().is_none() {
             continue;
         }
-        let name = ElementRef::wrap(node).map_or("", |el| el.value().name());
         let mut moved: Vec<_> = Vec::new();
         let (mut space_before, mut space_after) = (false, false);
         if let Some(plan) = plan {
@@ -143,7 +188,7 @@ pub(super) fn replace_media(doc: &mut Html, base: &Url) {
         }
         moved.extend(
             node.children()
-                .filter(|c| keeps(name, c.value()))
+                .filter(|c| keeps(kind, c.value()))
                 .map(|c| c.id()),
         );
         let Some(mut node) = doc.tree.get_mut(id) else {
@@ -162,14 +207,15 @@ pub(super) fn replace_media(doc: &mut Html, base: &Url) {
     }
 }
 
-/// Is `child` of a `media` element part of its fallback content?
-fn keeps(media: &str, child: &Node) -> bool {
+/// Is `child` of a media element of this kind part of its fallback content?
+fn keeps(kind: Kind, child: &Node) -> bool {
     let name = child.as_element().map(|e| e.name());
-    match media {
-        "audio" | "video" => !matches!(name, Some("source" | "track")),
-        "object" => name != Some("param"),
-        // An iframe's content is text the parser did not read as HTML; an embed has none.
-        _ => false,
+    match kind {
+        Kind::Audio | Kind::Video | Kind::Player => !matches!(name, Some("source" | "track")),
+        Kind::Object => name != Some("param"),
+        // An iframe's content is text the parser did not read as HTML; an embed has none; an
+        // `<amp-iframe>`'s is its placeholder and its "read more" button.
+        Kind::Frame => false,
     }
 }
 
@@ -177,15 +223,15 @@ fn keeps(media: &str, child: &Node) -> bool {
 /// element inside `el` (already planned) links to.
 fn plan(
     el: ElementRef<'_>,
+    kind: Kind,
     in_link: bool,
     base: &Url,
     linked: &dyn Fn(ElementRef<'_>) -> Option<Url>,
 ) -> (Plan, Option<Url>) {
-    let name = el.value().name();
     let mut markup = String::new();
     let mut link = None;
-    if let Some((href, label)) = target(el, base) {
-        let poster = (name == "video")
+    if let Some((href, label)) = target(el, kind, base) {
+        let poster = (kind == Kind::Video)
             .then(|| el.attr("poster"))
             .flatten()
             .and_then(|p| usable_url(base, p));
@@ -200,7 +246,7 @@ fn plan(
         };
         if in_link {
             markup = img(&label);
-        } else if fallback_links_to(el, &href, base, linked) {
+        } else if fallback_links_to(el, kind, &href, base, linked) {
             if poster.is_some() {
                 markup = format!("<a href=\"{href_attr}\">{}</a>", img(&label));
                 link = Some(href);
@@ -218,7 +264,7 @@ fn plan(
             link = Some(href);
         }
     }
-    let fallback = fallback_start(el);
+    let fallback = fallback_start(el, kind);
     if !markup.is_empty() && fallback.is_some_and(inline) {
         markup.push_str("<br>");
     }
@@ -239,41 +285,83 @@ fn plan(
 
 /// The URL `el` plays or shows (for a YouTube or Vimeo player, the video's page) and the text
 /// of the link to it.
-fn target(el: ElementRef<'_>, base: &Url) -> Option<(Url, String)> {
-    let name = el.value().name();
-    let url = match name {
-        "audio" | "video" => src(el, base).or_else(|| {
+fn target(el: ElementRef<'_>, kind: Kind, base: &Url) -> Option<(Url, String)> {
+    let url = match kind {
+        Kind::Audio | Kind::Video => src(el, base).or_else(|| {
             el.children()
                 .filter_map(ElementRef::wrap)
                 .filter(|c| c.value().name() == "source")
                 .find_map(|c| src(c, base))
         })?,
-        "object" => usable_url(base, el.attr("data")?)?,
-        _ => src(el, base)?,
+        Kind::Object => usable_url(base, el.attr("data")?)?,
+        Kind::Frame => src(el, base)?,
+        Kind::Player => player_url(el)?,
     };
     let page = video_page(&url);
-    // A frame kept out of sight is a tracking or advertising one; a file that plays, or a
-    // video's player, is content however the page sizes or hides it until a script shows it.
-    if page.is_none() && !matches!(name, "audio" | "video") && hidden(el) {
+    // A player drawn from a video id links to the video or nowhere.
+    if kind == Kind::Player && page.is_none() {
         return None;
     }
-    let title = el
-        .attr("title")
-        .map(collapse_whitespace)
-        .filter(|t| !t.is_empty())
-        .map(|t| t.chars().take(MAX_LABEL_CHARS).collect::<String>());
+    // A frame kept out of sight is a tracking or advertising one; a file that plays, or a
+    // video's player, is content however the page sizes or hides it until a script shows it.
+    if page.is_none() && matches!(kind, Kind::Frame | Kind::Object) && hidden(el) {
+        return None;
+    }
+    let label_from = |attr: &str| {
+        el.attr(attr)
+            .map(collapse_whitespace)
+            .filter(|t| !t.is_empty())
+            .map(|t| t.chars().take(MAX_LABEL_CHARS).collect::<String>())
+    };
+    let mut title = label_from("title");
+    if kind == Kind::Player && el.value().name() == "lite-youtube" {
+        title = title.or_else(|| label_from("playlabel"));
+    }
     if let Some((page, name)) = page {
         return Some((page, title.unwrap_or_else(|| name.to_string())));
     }
     let label = title.unwrap_or_else(|| {
         let host = url.host_str().unwrap_or_default().to_string();
-        match name {
-            "audio" => format!("Audio: {}", file_name(&url).unwrap_or(host)),
-            "video" => format!("Video: {}", file_name(&url).unwrap_or(host)),
+        match kind {
+            Kind::Audio => format!("Audio: {}", file_name(&url).unwrap_or(host)),
+            Kind::Video => format!("Video: {}", file_name(&url).unwrap_or(host)),
             _ => format!("Embedded content ({host})"),
         }
     });
     Some((url, label))
+}
+
+/// The player URL a YouTube or Vimeo player element stands for, built from the video id (or
+/// playlist, or channel) it names; [`video_page`] makes it the video's page.
+fn player_url(el: ElementRef<'_>) -> Option<Url> {
+    let id = |attr: &str| el.attr(attr).map(str::trim).filter(|v| is_token(v, 64));
+    let youtube = |path: &str| Url::parse(&format!("https://www.youtube.com/embed/{path}")).ok();
+    match el.value().name() {
+        "lite-youtube" => {
+            let mut url = match id("videoid") {
+                Some(video) => youtube(video)?,
+                None => youtube(&format!("videoseries?list={}", id("playlistid")?))?,
+            };
+            // The player's own parameters (`start=…`), as its script passes them on.
+            if let Some(params) = el.attr("params").filter(|_| url.query().is_none()) {
+                url.set_query(Some(params.trim()));
+            }
+            Some(url)
+        }
+        "amp-youtube" => match id("data-videoid") {
+            Some(video) => youtube(video),
+            None => youtube(&format!(
+                "live_stream?channel={}",
+                id("data-live-channelid")?
+            )),
+        },
+        "amp-vimeo" => Url::parse(&format!(
+            "https://player.vimeo.com/video/{}",
+            id("data-videoid")?
+        ))
+        .ok(),
+        _ => None,
+    }
 }
 
 /// Is `el` kept out of sight (`hidden`, `aria-hidden="true"`, 0 or 1 pixel wide or high,
@@ -412,15 +500,52 @@ fn video_page(url: &Url) -> Option<(Url, &'static str)> {
     Url::parse(&page.0).ok().map(|u| (u, page.1))
 }
 
-/// The same file: equal URLs once query and fragment are set aside.
-fn same_file(a: &Url, b: &Url) -> bool {
-    let bare = |u: &Url| {
-        let mut u = u.clone();
-        u.set_query(None);
-        u.set_fragment(None);
-        u
+/// What a link to `url` is the same as, for telling whether two links show the same thing: the
+/// video, playlist or live stream of a YouTube or Vimeo page (`watch?v=`, `youtu.be/…`,
+/// `playlist?list=`, `channel/…/live`, `vimeo.com/…`), whatever else its URL says; else the
+/// URL without its query and fragment: the same file (WordPress's player adds `?_=1` to the
+/// `src` it also links plainly).
+fn target_key(url: &Url) -> String {
+    if let Some(key) = video_key(url) {
+        return key;
+    }
+    let mut bare = url.clone();
+    bare.set_query(None);
+    bare.set_fragment(None);
+    bare.into()
+}
+
+/// The video, playlist or live stream a YouTube or Vimeo page's URL shows.
+fn video_key(url: &Url) -> Option<String> {
+    let host = url.host_str()?;
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    let segments: Vec<&str> = url.path_segments()?.filter(|s| !s.is_empty()).collect();
+    let query = |key: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
     };
-    bare(a) == bare(b)
+    let youtube = matches!(host, "youtube.com" | "m.youtube.com");
+    let digits = |s: &str| s.len() <= 12 && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    Some(match segments.as_slice() {
+        ["watch"] if youtube => format!("youtube {}", query("v").filter(|v| is_video_id(v))?),
+        ["shorts" | "live", id] if youtube && is_video_id(id) => format!("youtube {id}"),
+        [id] if host == "youtu.be" && is_video_id(id) => format!("youtube {id}"),
+        ["playlist"] if youtube => format!(
+            "youtube playlist {}",
+            query("list").filter(|l| is_token(l, 64))?
+        ),
+        ["channel", channel, "live"] if youtube && is_token(channel, 64) => {
+            format!("youtube live {channel}")
+        }
+        [id] | [id, _] if host == "vimeo.com" && digits(id) => format!("vimeo {id}"),
+        _ => return None,
+    })
+}
+
+/// Do links to `a` and `b` show the same thing (see [`target_key`])?
+fn same_target(a: &Url, b: &Url) -> bool {
+    target_key(a) == target_key(b)
 }
 
 /// Does the fallback content of `el` (its first [`FALLBACK_SCAN`] nodes) link to `href`,
@@ -428,14 +553,14 @@ fn same_file(a: &Url, b: &Url) -> bool {
 /// `<button>` or an `<svg>`, say) do not count.
 fn fallback_links_to(
     el: ElementRef<'_>,
+    kind: Kind,
     href: &Url,
     base: &Url,
     linked: &dyn Fn(ElementRef<'_>) -> Option<Url>,
 ) -> bool {
-    let name = el.value().name();
     let mut stack: Vec<_> = el
         .children()
-        .filter(|c| keeps(name, c.value()))
+        .filter(|c| keeps(kind, c.value()))
         .rev()
         .collect();
     let mut seen = 0;
@@ -448,40 +573,34 @@ fn fallback_links_to(
             continue;
         };
         let name = e.value().name();
-        let html = &*e.value().name.ns == HTML_NS;
-        if html && MEDIA.contains(&name) {
-            if linked(e).is_some_and(|u| same_file(&u, href)) {
+        let media = media_kind(e.value());
+        if media.is_some() {
+            if linked(e).is_some_and(|u| same_target(&u, href)) {
                 return true;
             }
         } else if DROP_WITH_CONTENT.contains(&name) {
             continue;
-        } else if html
+        } else if &*e.value().name.ns == HTML_NS
             && name == "a"
             && e.attr("href")
                 .and_then(|h| usable_url(base, h))
-                .is_some_and(|u| same_file(&u, href))
+                .is_some_and(|u| same_target(&u, href))
         {
             return true;
         }
         stack.extend(
             node.children()
-                .filter(|c| keeps_or_not_media(name, c.value()))
+                .filter(|c| media.is_none_or(|k| keeps(k, c.value())))
                 .rev(),
         );
     }
     false
 }
 
-/// [`keeps`] for the children of a media element, every child of any other.
-fn keeps_or_not_media(parent: &str, child: &Node) -> bool {
-    !MEDIA.contains(&parent) || keeps(parent, child)
-}
-
 /// The first node of `el`'s fallback content that is not blank text.
-fn fallback_start(el: ElementRef<'_>) -> Option<&Node> {
-    let name = el.value().name();
+fn fallback_start(el: ElementRef<'_>, kind: Kind) -> Option<&Node> {
     el.children()
-        .filter(|c| keeps(name, c.value()))
+        .filter(|c| keeps(kind, c.value()))
         .map(|c| c.value())
         .find(|n| !n.as_text().is_some_and(|t| t.trim().is_empty()))
 }
@@ -496,7 +615,7 @@ fn touches(sibling: &Node, spaced: impl Fn(&str) -> bool) -> bool {
 }
 
 fn is_media(node: &Node) -> bool {
-    node.as_element().is_some_and(|e| MEDIA.contains(&e.name()))
+    node.as_element().is_some_and(|e| media_kind(e).is_some())
 }
 
 /// Text, an inline element, or a media element (which becomes a link); not an element the
@@ -506,7 +625,7 @@ fn inline(node: &Node) -> bool {
     match node {
         Node::Text(t) => !t.trim().is_empty(),
         Node::Element(e) => {
-            MEDIA.contains(&e.name())
+            media_kind(e).is_some()
                 || !(BLOCK_TAGS.contains(&e.name())
                     || DROP_WITH_CONTENT.contains(&e.name())
                     || matches!(e.name(), "source" | "track" | "param"))
@@ -527,10 +646,24 @@ mod tests {
             "<iframe",
             "<eMbEd src=x>",
             "<object>",
+            "<lite-youtube videoid=x>",
+            "<AMP-YOUTUBE data-videoid=x>",
+            "<amp-vimeo",
+            "<amp-audio src=x>",
+            "<amp-video>",
+            "<amp-iframe src=x>",
         ] {
             assert!(may_contain_media(html), "{html}");
         }
-        for html in ["", "<p>audio</p>", "< video>", "<img src=x>", "&lt;iframe"] {
+        for html in [
+            "",
+            "<p>audio</p>",
+            "< video>",
+            "<img src=x>",
+            "&lt;iframe",
+            "<amp-img src=x>",
+            "<lite-vimeo>",
+        ] {
             assert!(!may_contain_media(html), "{html}");
         }
     }
