@@ -1436,6 +1436,37 @@ fn regression_player_elements_leave_a_link() {
     }
 }
 
+/// WP Rocket replaces a YouTube frame by an empty `<div class="rll-youtube-player">` its
+/// script fills (with the frame in a `<noscript>` beside it): the body kept an empty `<div>`.
+#[test]
+fn regression_wp_rocket_youtube_placeholder_leaves_a_link() {
+    let rocket = "<p>Watch:</p><div class=\"rll-youtube-player\" data-src=\"https://www.youtube.com/embed/dQw4w9WgXcQ\" \
+                  data-id=\"dQw4w9WgXcQ\" data-query=\"feature=oembed&amp;start=95\" data-alt=\"Rocket video\"></div>\
+                  <noscript><iframe title=\"Rocket video\" src=\"https://www.youtube.com/embed/dQw4w9WgXcQ?feature=oembed\"></iframe></noscript>\
+                  <p>End.</p>";
+    assert_eq!(
+        sanitize_html(rocket, &base()),
+        "<p>Watch:</p><a href=\"https://www.youtube.com/watch?v=dQw4w9WgXcQ&amp;t=95s\" rel=\"noopener noreferrer\">Rocket video</a>\
+         <p>End.</p>"
+    );
+    // The video id alone, and no title.
+    assert_eq!(
+        sanitize_html(
+            "<div class=\"rll-youtube-player\" data-id=\"jNQXAC9IVRw\"></div>",
+            &base()
+        ),
+        "<a href=\"https://www.youtube.com/watch?v=jNQXAC9IVRw\" rel=\"noopener noreferrer\">YouTube video</a>"
+    );
+    // Not a YouTube player: no link made up from it.
+    assert_eq!(
+        sanitize_html(
+            "<div class=\"rll-youtube-player\" data-src=\"https://example.org/x\" data-id=\"x\">Text</div>",
+            &base()
+        ),
+        "Text"
+    );
+}
+
 /// The fallback content goes through the policy like the rest of the body: its scripts,
 /// handlers, `javascript:` links and forms go, a frame inside it becomes a link, a link inside
 /// an element the policy drops does not count as the media's link, and a media element inside

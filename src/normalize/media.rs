@@ -22,7 +22,9 @@
 //!   `<amp-youtube data-videoid>` (or `data-live-channelid`) and `<amp-vimeo data-videoid>`:
 //!   a link to the video's page, named by their `title` (`<lite-youtube>`: else its
 //!   `playlabel`), then their fallback content, such as the link to the video a
-//!   `<lite-youtube>` often holds (then no second link is added).
+//!   `<lite-youtube>` often holds (then no second link is added). So is WP Rocket's
+//!   `<div class="rll-youtube-player" data-src data-id data-query data-alt>` (named by its
+//!   `data-alt`, the frame's title).
 //!
 //! URLs are resolved against the page the way the sanitizer resolves every URL, and only
 //! http(s) ones give a link. A media element inside a link gives no link of its own (its poster
@@ -54,7 +56,7 @@ enum Kind {
     /// `<object>`: its `data`.
     Object,
     /// A YouTube or Vimeo player a script draws from a video id: `<lite-youtube>`,
-    /// `<amp-youtube>`, `<amp-vimeo>`.
+    /// `<amp-youtube>`, `<amp-vimeo>`, WP Rocket's `<div class="rll-youtube-player">`.
     Player,
 }
 
@@ -79,8 +81,16 @@ fn media_kind(e: &Element) -> Option<Kind> {
         return None;
     }
     let name = e.name();
-    MEDIA.iter().find(|(n, _)| *n == name).map(|&(_, k)| k)
+    MEDIA
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, k)| k)
+        .or_else(|| (name == "div" && e.classes().any(|c| c == RLL_PLAYER)).then_some(Kind::Player))
 }
+
+/// The class of the `<div>` WP Rocket's lazy-loading script turns into a YouTube player (its
+/// `<iframe>` is left in a `<noscript>` beside it).
+const RLL_PLAYER: &str = "rll-youtube-player";
 
 /// Attributes lazy-loading scripts keep a frame's or a media file's real URL in, after `src`.
 const LAZY_SRC: [&str; 3] = ["data-src", "data-lazy-src", "data-original"];
@@ -94,15 +104,17 @@ const MAX_LABEL_CHARS: usize = 200;
 const HTML_NS: &str = "http://www.w3.org/1999/xhtml";
 
 /// Could `html` hold a media element? A cheap test (`<` and the name of one, `<audio`,
-/// `<iframe`, `<lite-youtube`…, in any case) so that bodies without one are not parsed for it.
+/// `<iframe`, `<lite-youtube`…, in any case, or WP Rocket's player class) so that bodies
+/// without one are not parsed for it.
 pub(super) fn may_contain_media(html: &str) -> bool {
-    html.match_indices('<').any(|(at, _)| {
-        let rest = &html.as_bytes()[at + 1..];
-        MEDIA.iter().any(|(name, _)| {
-            rest.get(..name.len())
-                .is_some_and(|r| r.eq_ignore_ascii_case(name.as_bytes()))
+    html.contains(RLL_PLAYER)
+        || html.match_indices('<').any(|(at, _)| {
+            let rest = &html.as_bytes()[at + 1..];
+            MEDIA.iter().any(|(name, _)| {
+                rest.get(..name.len())
+                    .is_some_and(|r| r.eq_ignore_ascii_case(name.as_bytes()))
+            })
         })
-    })
 }
 
 /// What one media element becomes: markup written before its fallback content, and whether a
@@ -295,7 +307,7 @@ fn target(el: ElementRef<'_>, kind: Kind, base: &Url) -> Option<(Url, String)> {
         })?,
         Kind::Object => usable_url(base, el.attr("data")?)?,
         Kind::Frame => src(el, base)?,
-        Kind::Player => player_url(el)?,
+        Kind::Player => player_url(el, base)?,
     };
     let page = video_page(&url);
     // A player drawn from a video id links to the video or nowhere.
@@ -314,8 +326,14 @@ fn target(el: ElementRef<'_>, kind: Kind, base: &Url) -> Option<(Url, String)> {
             .map(|t| t.chars().take(MAX_LABEL_CHARS).collect::<String>())
     };
     let mut title = label_from("title");
-    if kind == Kind::Player && el.value().name() == "lite-youtube" {
-        title = title.or_else(|| label_from("playlabel"));
+    if kind == Kind::Player {
+        // The frame's title WP Rocket keeps; the play button's label a `<lite-youtube>` is
+        // given.
+        title = title.or_else(|| match el.value().name() {
+            "lite-youtube" => label_from("playlabel"),
+            "div" => label_from("data-alt"),
+            _ => None,
+        });
     }
     if let Some((page, name)) = page {
         return Some((page, title.unwrap_or_else(|| name.to_string())));
@@ -333,7 +351,7 @@ fn target(el: ElementRef<'_>, kind: Kind, base: &Url) -> Option<(Url, String)> {
 
 /// The player URL a YouTube or Vimeo player element stands for, built from the video id (or
 /// playlist, or channel) it names; [`video_page`] makes it the video's page.
-fn player_url(el: ElementRef<'_>) -> Option<Url> {
+fn player_url(el: ElementRef<'_>, base: &Url) -> Option<Url> {
     let id = |attr: &str| el.attr(attr).map(str::trim).filter(|v| is_token(v, 64));
     let youtube = |path: &str| Url::parse(&format!("https://www.youtube.com/embed/{path}")).ok();
     match el.value().name() {
@@ -360,7 +378,17 @@ fn player_url(el: ElementRef<'_>) -> Option<Url> {
             id("data-videoid")?
         ))
         .ok(),
-        _ => None,
+        // WP Rocket: the frame's URL, or its video id, and the query it took off the URL.
+        _ => {
+            let mut url = match el.attr("data-src").and_then(|s| usable_url(base, s)) {
+                Some(url) => url,
+                None => youtube(id("data-id")?)?,
+            };
+            if let Some(query) = el.attr("data-query").filter(|_| url.query().is_none()) {
+                url.set_query(Some(query.trim()));
+            }
+            Some(url)
+        }
     }
 }
 
