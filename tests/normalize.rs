@@ -1467,6 +1467,80 @@ fn regression_wp_rocket_youtube_placeholder_leaves_a_link() {
     );
 }
 
+/// A `<video>` or `<iframe>` in a `<noscript>` (a lazy-loading script's frame, or the only
+/// copy of a video) left nothing; now it gives its link, unless a media element outside it
+/// (the lazy-loading placeholder beside it) already links to the same video or file.
+#[test]
+fn regression_media_in_noscript_leave_their_link_once() {
+    let html = "<p>Before.</p><noscript><video src=\"https://cdn.example.org/only-in-noscript.mp4\"></video>\
+                <p>Enable JavaScript.</p><img src=\"https://track.example/p.gif\" width=\"1\" height=\"1\"></noscript>\
+                <p>After.</p>\
+                <iframe src=\"about:blank\" data-lazy-src=\"https://player.vimeo.com/video/76979871?autoplay=1\"></iframe>\
+                <noscript><iframe src=\"https://player.vimeo.com/video/76979871\"></iframe></noscript>\
+                <img src=\"data:image/gif;base64,R0lGODlhAQABAAAAACw=\" data-src=\"https://cdn.example.org/chart.png\" alt=\"Chart\">\
+                <noscript><img src=\"https://cdn.example.org/chart.png\" alt=\"Chart\"></noscript>\
+                <noscript><iframe src=\"https://www.googletagmanager.com/ns.html?id=GTM-X\" height=\"0\" width=\"0\" \
+                style=\"display:none;visibility:hidden\"></iframe></noscript>\
+                <noscript><audio src=\"/ep.mp3\">Get the MP3</audio></noscript>\
+                <noscript><audio src=\"/ep.mp3?_=1\"></audio><iframe src=\"https://www.youtube.com/embed/dQw4w9WgXcQ\"></iframe></noscript>";
+    assert_eq!(
+        sanitize_html(html, &base()),
+        "<p>Before.</p><a href=\"https://cdn.example.org/only-in-noscript.mp4\" rel=\"noopener noreferrer\">Video: only-in-noscript.mp4</a>\
+         <p>After.</p>\
+         <a href=\"https://vimeo.com/76979871\" rel=\"noopener noreferrer\">Vimeo video</a> \
+         <img alt=\"Chart\" src=\"https://cdn.example.org/chart.png\"> \
+         <a href=\"https://example.org/ep.mp3\" rel=\"noopener noreferrer\">Audio: ep.mp3</a><br>Get the MP3 \
+         <a href=\"https://www.youtube.com/watch?v=dQw4w9WgXcQ\" rel=\"noopener noreferrer\">YouTube video</a>"
+    );
+    // As extraction writes a `<noscript>` out: its markup escaped.
+    assert_eq!(
+        sanitize_html(
+            "<noscript>&lt;video src=\"https://cdn.example.org/a.mp4?x=1&amp;amp;y=2\"&gt;&lt;/video&gt;</noscript>",
+            &base()
+        ),
+        "<a href=\"https://cdn.example.org/a.mp4?x=1&amp;y=2\" rel=\"noopener noreferrer\">Video: a.mp4</a>"
+    );
+}
+
+/// Through extraction too, which once left every `<noscript>` out of the body: a video only
+/// there gives its link, WP Rocket's placeholder and the frame it keeps in a `<noscript>` one
+/// link, a lazy-loaded image and its `<noscript>` copy one image.
+#[test]
+fn regression_media_in_noscript_survive_extract_and_normalize() {
+    let body = "<html><body class=\"single\"><article class=\"post\"><h1 class=\"entry-title\">Media</h1>\
+                <div class=\"entry-content\"><p>Case.</p>\
+                <noscript><video src=\"https://cdn.example.org/only-in-noscript.mp4\"></video></noscript>\
+                <div class=\"rll-youtube-player\" data-src=\"https://www.youtube.com/embed/dQw4w9WgXcQ\" \
+                data-id=\"dQw4w9WgXcQ\" data-query=\"feature=oembed\"></div><noscript><iframe title=\"Rocket video\" \
+                src=\"https://www.youtube.com/embed/dQw4w9WgXcQ?feature=oembed\"></iframe></noscript>\
+                <img src=\"data:image/svg+xml,%3Csvg%3E\" data-src=\"https://blog.example.org/chart.png\" alt=\"Chart\">\
+                <noscript><img src=\"https://blog.example.org/chart.png\" alt=\"Chart\"></noscript>\
+                <p>End.</p></div></article></body></html>";
+    let page_url = url("https://blog.example.org/media/");
+    let page = feedwright::model::RawPage {
+        requested_url: page_url.clone(),
+        url: page_url.clone(),
+        content_type: Some("text/html".into()),
+        body: body.into(),
+        fetched_at: fetched(),
+    };
+    let raw = feedwright::extract::extract_post(&page, &feedwright::config::Selectors::default())
+        .expect("post");
+    let (entry, _) = normalize(&page_url, raw, "blog", fetched()).expect("entry");
+    let html = &entry.content_html;
+    assert!(
+        html.contains("<a href=\"https://cdn.example.org/only-in-noscript.mp4\" rel=\"noopener noreferrer\">Video: only-in-noscript.mp4</a>"),
+        "{html}"
+    );
+    assert_eq!(html.matches("youtube.com").count(), 1, "{html}");
+    assert!(html.contains("watch?v=dQw4w9WgXcQ"), "{html}");
+    assert_eq!(html.matches("<img").count(), 1, "{html}");
+    assert!(
+        !html.contains("<noscript") && !html.contains("&lt;"),
+        "{html}"
+    );
+}
+
 /// The fallback content goes through the policy like the rest of the body: its scripts,
 /// handlers, `javascript:` links and forms go, a frame inside it becomes a link, a link inside
 /// an element the policy drops does not count as the media's link, and a media element inside

@@ -25,6 +25,11 @@
 //!   `<lite-youtube>` often holds (then no second link is added). So is WP Rocket's
 //!   `<div class="rll-youtube-player" data-src data-id data-query data-alt>` (named by its
 //!   `data-alt`, the frame's title).
+//! - `<noscript>`: the media elements it holds for readers without scripts (a lazy-loading
+//!   script's frame, the only copy of a video) are read as if they stood in its place, each
+//!   unless a media element outside it (the lazy-loading placeholder beside it) or in an
+//!   earlier `<noscript>` already links to the same file or video. The rest of it is dropped,
+//!   its images too (copies of lazy-loaded ones, or tracking pixels).
 //!
 //! URLs are resolved against the page the way the sanitizer resolves every URL, and only
 //! http(s) ones give a link. A media element inside a link gives no link of its own (its poster
@@ -35,7 +40,8 @@
 //! decision, which cleans the result (generated links and fallback content included) like any
 //! other markup.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
 use percent_encoding::percent_decode_str;
 use scraper::node::{Element, Text};
@@ -104,13 +110,14 @@ const MAX_LABEL_CHARS: usize = 200;
 const HTML_NS: &str = "http://www.w3.org/1999/xhtml";
 
 /// Could `html` hold a media element? A cheap test (`<` and the name of one, `<audio`,
-/// `<iframe`, `<lite-youtube`…, in any case, or WP Rocket's player class) so that bodies
-/// without one are not parsed for it.
+/// `<iframe`, `<lite-youtube`…, or `<noscript`, in any case, or WP Rocket's player class) so
+/// that bodies without one are not parsed for it.
 pub(super) fn may_contain_media(html: &str) -> bool {
+    let names = MEDIA.iter().map(|(name, _)| *name).chain(["noscript"]);
     html.contains(RLL_PLAYER)
         || html.match_indices('<').any(|(at, _)| {
             let rest = &html.as_bytes()[at + 1..];
-            MEDIA.iter().any(|(name, _)| {
+            names.clone().any(|name| {
                 rest.get(..name.len())
                     .is_some_and(|r| r.eq_ignore_ascii_case(name.as_bytes()))
             })
@@ -129,6 +136,7 @@ struct Plan {
 /// Replace every HTML media element of `doc` by its link and fallback content (see the module
 /// documentation), resolving URLs against `base`.
 pub(super) fn replace_media(doc: &mut Html, base: &Url) {
+    unwrap_noscripts(doc, base);
     // Every media element in document order, and whether it is inside a link.
     let mut found = Vec::new();
     let mut stack = vec![(doc.tree.root(), false)];
@@ -219,6 +227,80 @@ pub(super) fn replace_media(doc: &mut Html, base: &Url) {
     }
 }
 
+/// Put before each `<noscript>` of `doc` the media elements it holds for readers without
+/// scripts that give a link (see [`target_key`]) no media element outside the `<noscript>`s,
+/// nor one taken from an earlier `<noscript>`, gives: a frame kept only there is the one trace
+/// of what it plays, but a copy of a lazy-loading placeholder or frame beside it is not a
+/// second video. Nothing else it holds is taken (its images are copies of lazy-loaded ones,
+/// or tracking pixels, and its text asks for scripts); the policy drops the `<noscript>`.
+fn unwrap_noscripts(doc: &mut Html, base: &Url) {
+    let mut noscripts = Vec::new();
+    let mut media = Vec::new();
+    for node in doc.tree.root().descendants() {
+        let Some(e) = node.value().as_element() else {
+            continue;
+        };
+        if e.name() == "noscript" && &*e.name.ns == HTML_NS {
+            noscripts.push(node.id());
+        } else if let Some(kind) = media_kind(e) {
+            media.push((node.id(), kind));
+        }
+    }
+    if noscripts.is_empty() {
+        return;
+    }
+    let mut shown: HashSet<String> = media
+        .into_iter()
+        .filter_map(|(id, kind)| {
+            let el = doc.tree.get(id).and_then(ElementRef::wrap)?;
+            target(el, kind, base).map(|(url, _)| target_key(&url))
+        })
+        .collect();
+    for id in noscripts {
+        let Some(noscript) = doc.tree.get(id) else {
+            continue;
+        };
+        // Parsed with scripting on, as html5ever does, a `<noscript>` holds its markup as
+        // text. Written out by a serializer that escapes it (as extraction's does:
+        // `&lt;iframe …&gt;`) and parsed again, it holds no `<`: then it is decoded once.
+        let text: String = noscript
+            .children()
+            .filter_map(|c| c.value().as_text())
+            .map(|t| &**t)
+            .collect();
+        let markup = if text.contains('<') {
+            Cow::Borrowed(text.as_str())
+        } else {
+            html_escape::decode_html_entities(&text)
+        };
+        if !may_contain_media(&markup) {
+            continue;
+        }
+        let fragment = Html::parse_fragment(&markup);
+        let root = doc.tree.extend_tree(fragment.tree).id();
+        let mut taken = Vec::new();
+        let mut stack: Vec<_> = doc.tree.get(root).into_iter().collect();
+        while let Some(node) = stack.pop() {
+            if let Some(el) = ElementRef::wrap(node)
+                && let Some(kind) = media_kind(el.value())
+            {
+                if let Some((url, _)) = target(el, kind, base)
+                    && shown.insert(target_key(&url))
+                {
+                    taken.push(node.id());
+                }
+                continue;
+            }
+            stack.extend(node.children().rev());
+        }
+        if let Some(mut noscript) = doc.tree.get_mut(id) {
+            for media in taken {
+                noscript.insert_id_before(media);
+            }
+        }
+    }
+}
+
 /// Is `child` of a media element of this kind part of its fallback content?
 fn keeps(kind: Kind, child: &Node) -> bool {
     let name = child.as_element().map(|e| e.name());
@@ -281,7 +363,10 @@ fn plan(
         markup.push_str("<br>");
     }
     let replaced = !markup.is_empty() || fallback.is_some();
-    let (prev, next) = (el.prev_sibling(), el.next_sibling());
+    // What the body shows beside it: not a comment, nor the `<noscript>` a media element was
+    // taken from.
+    let prev = el.prev_siblings().find(|n| !vanishes(n.value()));
+    let next = el.next_siblings().find(|n| !vanishes(n.value()));
     let plan = Plan {
         // A media element before this one sets its own space after.
         space_before: replaced
@@ -642,6 +727,15 @@ fn touches(sibling: &Node, spaced: impl Fn(&str) -> bool) -> bool {
     }
 }
 
+/// Does `node` leave nothing in the body: a comment, or a `<noscript>`?
+fn vanishes(node: &Node) -> bool {
+    match node {
+        Node::Comment(_) => true,
+        Node::Element(e) => e.name() == "noscript",
+        _ => false,
+    }
+}
+
 fn is_media(node: &Node) -> bool {
     node.as_element().is_some_and(|e| media_kind(e).is_some())
 }
@@ -680,6 +774,8 @@ mod tests {
             "<amp-audio src=x>",
             "<amp-video>",
             "<amp-iframe src=x>",
+            "<NoScript>",
+            "<div class=\"rll-youtube-player\" data-id=x>",
         ] {
             assert!(may_contain_media(html), "{html}");
         }
@@ -708,7 +804,12 @@ mod tests {
         )
         .repeat(100);
         let many = "<embed src=\"/e\">".repeat(20_000);
-        for html in [nested, many] {
+        // Each `<noscript>` is parsed on its own; the links already given are looked up, not
+        // compared one by one.
+        let noscripts: String = (0..5_000)
+            .map(|i| format!("<embed src=\"/v{i}\"><noscript><embed src=\"/n{i}\"></noscript>"))
+            .collect();
+        for html in [nested, many, noscripts] {
             let started = std::time::Instant::now();
             let mut doc = Html::parse_fragment(&html);
             replace_media(&mut doc, &base);
