@@ -1251,7 +1251,7 @@ fn embedded_content_becomes_a_link() {
         ),
         (
             "<iframe src=\"https://www.youtube.com/embed/videoseries?list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG\"></iframe>",
-            "<a href=\"https://www.youtube.com/playlist?list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG\" rel=\"noopener noreferrer\">YouTube video</a>",
+            "<a href=\"https://www.youtube.com/playlist?list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG\" rel=\"noopener noreferrer\">YouTube playlist</a>",
         ),
         (
             "<iframe title=\"Rivers\" src=\"https://player.vimeo.com/video/76979871?h=8272103f6e&amp;badge=0\"></iframe>",
@@ -1300,6 +1300,245 @@ fn embedded_content_becomes_a_link() {
     for (html, want) in cases {
         assert_eq!(sanitize_html(html, &base()), want, "{html}");
     }
+}
+
+/// `embed/live_stream?channel=…` (11 characters, like a video id) once linked to
+/// `watch?v=live_stream` as a "YouTube video", losing the channel; a playlist was a "video".
+#[test]
+fn regression_youtube_live_streams_and_playlists_are_not_videos() {
+    let cases = [
+        (
+            "<iframe src=\"https://www.youtube.com/embed/live_stream?channel=UCabc\"></iframe>",
+            "<a href=\"https://www.youtube.com/channel/UCabc/live\" rel=\"noopener noreferrer\">YouTube live stream</a>",
+        ),
+        (
+            "<iframe title=\"Our channel, live\" src=\"https://www.youtube-nocookie.com/embed/live_stream?channel=UC4R8DWoMoI7CAwX8_LjQHig&amp;autoplay=1\"></iframe>",
+            "<a href=\"https://www.youtube.com/channel/UC4R8DWoMoI7CAwX8_LjQHig/live\" rel=\"noopener noreferrer\">Our channel, live</a>",
+        ),
+        (
+            "<iframe src=\"https://www.youtube.com/embed?listType=playlist&amp;list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG\"></iframe>",
+            "<a href=\"https://www.youtube.com/playlist?list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG\" rel=\"noopener noreferrer\">YouTube playlist</a>",
+        ),
+        // Neither a video id nor a channel: the player URL itself, never `watch?v=`.
+        (
+            "<iframe src=\"https://www.youtube.com/embed/live_stream\"></iframe>",
+            "<a href=\"https://www.youtube.com/embed/live_stream\" rel=\"noopener noreferrer\">Embedded content (www.youtube.com)</a>",
+        ),
+        (
+            "<iframe src=\"https://www.youtube.com/embed/videoseries\"></iframe>",
+            "<a href=\"https://www.youtube.com/embed/videoseries\" rel=\"noopener noreferrer\">Embedded content (www.youtube.com)</a>",
+        ),
+        (
+            "<iframe src=\"https://www.youtube.com/embed/abcdefghijZ\"></iframe>",
+            "<a href=\"https://www.youtube.com/embed/abcdefghijZ\" rel=\"noopener noreferrer\">Embedded content (www.youtube.com)</a>",
+        ),
+        (
+            "<iframe src=\"https://www.youtube.com/embed/jNQXAC9IVRw?start=12\"></iframe>",
+            "<a href=\"https://www.youtube.com/watch?v=jNQXAC9IVRw&amp;t=12s\" rel=\"noopener noreferrer\">YouTube video</a>",
+        ),
+    ];
+    for (html, want) in cases {
+        assert_eq!(sanitize_html(html, &base()), want, "{html}");
+    }
+}
+
+/// A player sized or styled out of sight until a script shows it (`display: none`, a height of
+/// 1px kept for an aspect ratio) was taken for a tracking frame and left nothing.
+#[test]
+fn regression_hidden_players_still_link_what_they_play() {
+    let html = "<p>Intro</p><video src=\"https://cdn.example.org/real.mp4\" width=\"100%\" height=\"1px\" \
+                style=\"aspect-ratio:16/9\"></video><audio src=\"https://cdn.example.org/pod.mp3\" \
+                style=\"display: none\" controls></audio><audio hidden aria-hidden=\"true\">\
+                <source src=\"/ep.ogg\"></audio>\
+                <iframe src=\"https://www.youtube.com/embed/dQw4w9WgXcQ\" style=\"display:none\"></iframe>\
+                <p>Use the player above.</p>";
+    assert_eq!(
+        sanitize_html(html, &base()),
+        "<p>Intro</p><a href=\"https://cdn.example.org/real.mp4\" rel=\"noopener noreferrer\">Video: real.mp4</a> \
+         <a href=\"https://cdn.example.org/pod.mp3\" rel=\"noopener noreferrer\">Audio: pod.mp3</a> \
+         <a href=\"https://example.org/ep.ogg\" rel=\"noopener noreferrer\">Audio: ep.ogg</a> \
+         <a href=\"https://www.youtube.com/watch?v=dQw4w9WgXcQ\" rel=\"noopener noreferrer\">YouTube video</a>\
+         <p>Use the player above.</p>"
+    );
+    // A frame out of sight that plays nothing is still a tracking one.
+    assert_eq!(
+        sanitize_html(
+            "<iframe src=\"https://www.googletagmanager.com/ns.html?id=GTM-X\" height=\"0\" width=\"0\" \
+             style=\"display:none;visibility:hidden\"></iframe><iframe src=\"https://ads.example/1\" \
+             width=\"1\" height=\"1\"></iframe>",
+            &base()
+        ),
+        ""
+    );
+}
+
+/// The custom elements scripts turn into players (`<lite-youtube>`, AMP's `<amp-youtube>`,
+/// `<amp-vimeo>`, `<amp-audio>`, `<amp-video>`, `<amp-iframe>`) once left nothing: they give
+/// the link an `<iframe>`, `<audio>` or `<video>` would.
+#[test]
+fn regression_player_elements_leave_a_link() {
+    let cases = [
+        (
+            "<lite-youtube videoid=\"dQw4w9WgXcQ\" playlabel=\"Play: Keynote\"></lite-youtube>",
+            "<a href=\"https://www.youtube.com/watch?v=dQw4w9WgXcQ\" rel=\"noopener noreferrer\">Play: Keynote</a>",
+        ),
+        (
+            "<lite-youtube videoid=\"jNQXAC9IVRw\" params=\"start=10&amp;modestbranding=2\"></lite-youtube>",
+            "<a href=\"https://www.youtube.com/watch?v=jNQXAC9IVRw&amp;t=10s\" rel=\"noopener noreferrer\">YouTube video</a>",
+        ),
+        (
+            "<lite-youtube playlistid=\"PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG\"></lite-youtube>",
+            "<a href=\"https://www.youtube.com/playlist?list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG\" rel=\"noopener noreferrer\">YouTube playlist</a>",
+        ),
+        // The link to the video it holds for readers without scripts is its link.
+        (
+            "<lite-youtube videoid=\"ogfYd705cRs\" style=\"background-image: url('https://i.ytimg.com/vi/ogfYd705cRs/hqdefault.jpg');\">\
+             <a href=\"https://youtube.com/watch?v=ogfYd705cRs\" class=\"lyt-playbtn\">\
+             <span class=\"lyt-visually-hidden\">Play Video: Keynote</span></a></lite-youtube>",
+            "<a href=\"https://youtube.com/watch?v=ogfYd705cRs\" rel=\"noopener noreferrer\"><span>Play Video: Keynote</span></a>",
+        ),
+        (
+            "<amp-youtube data-videoid=\"dQw4w9WgXcQ\" layout=\"responsive\" width=\"480\" height=\"270\"></amp-youtube>",
+            "<a href=\"https://www.youtube.com/watch?v=dQw4w9WgXcQ\" rel=\"noopener noreferrer\">YouTube video</a>",
+        ),
+        (
+            "<amp-youtube data-live-channelid=\"UCabc\" title=\"Live now\"></amp-youtube>",
+            "<a href=\"https://www.youtube.com/channel/UCabc/live\" rel=\"noopener noreferrer\">Live now</a>",
+        ),
+        (
+            "<amp-vimeo data-videoid=\"76979871\" layout=\"responsive\"></amp-vimeo>",
+            "<a href=\"https://vimeo.com/76979871\" rel=\"noopener noreferrer\">Vimeo video</a>",
+        ),
+        (
+            "<amp-audio src=\"https://cdn.example.org/amp.mp3\"><div fallback>No HTML5 audio.</div></amp-audio>",
+            "<a href=\"https://cdn.example.org/amp.mp3\" rel=\"noopener noreferrer\">Audio: amp.mp3</a><div>No HTML5 audio.</div>",
+        ),
+        (
+            "<amp-video poster=\"/v/p.jpg\" width=\"640\" height=\"360\" layout=\"responsive\">\
+             <source src=\"/v/clip.webm\" type=\"video/webm\"></amp-video>",
+            "<a href=\"https://example.org/v/clip.webm\" rel=\"noopener noreferrer\">\
+             <img alt=\"\" src=\"https://example.org/v/p.jpg\"><br>Video: clip.webm</a>",
+        ),
+        (
+            "<amp-iframe src=\"https://maps.example.com/embed?pb=1\" sandbox=\"allow-scripts\">\
+             <amp-img placeholder src=\"/map.png\"></amp-img><div overflow>Read more</div></amp-iframe>",
+            "<a href=\"https://maps.example.com/embed?pb=1\" rel=\"noopener noreferrer\">Embedded content (maps.example.com)</a>",
+        ),
+        // No valid video id: no link, and nothing made up from it.
+        (
+            "<lite-youtube videoid=\"../../x\"></lite-youtube><amp-youtube data-videoid=\"live_stream\"></amp-youtube>\
+             <amp-vimeo data-videoid=\"x\"></amp-vimeo>",
+            "",
+        ),
+    ];
+    for (html, want) in cases {
+        assert_eq!(sanitize_html(html, &base()), want, "{html}");
+    }
+}
+
+/// WP Rocket replaces a YouTube frame by an empty `<div class="rll-youtube-player">` its
+/// script fills (with the frame in a `<noscript>` beside it): the body kept an empty `<div>`.
+#[test]
+fn regression_wp_rocket_youtube_placeholder_leaves_a_link() {
+    let rocket = "<p>Watch:</p><div class=\"rll-youtube-player\" data-src=\"https://www.youtube.com/embed/dQw4w9WgXcQ\" \
+                  data-id=\"dQw4w9WgXcQ\" data-query=\"feature=oembed&amp;start=95\" data-alt=\"Rocket video\"></div>\
+                  <noscript><iframe title=\"Rocket video\" src=\"https://www.youtube.com/embed/dQw4w9WgXcQ?feature=oembed\"></iframe></noscript>\
+                  <p>End.</p>";
+    assert_eq!(
+        sanitize_html(rocket, &base()),
+        "<p>Watch:</p><a href=\"https://www.youtube.com/watch?v=dQw4w9WgXcQ&amp;t=95s\" rel=\"noopener noreferrer\">Rocket video</a>\
+         <p>End.</p>"
+    );
+    // The video id alone, and no title.
+    assert_eq!(
+        sanitize_html(
+            "<div class=\"rll-youtube-player\" data-id=\"jNQXAC9IVRw\"></div>",
+            &base()
+        ),
+        "<a href=\"https://www.youtube.com/watch?v=jNQXAC9IVRw\" rel=\"noopener noreferrer\">YouTube video</a>"
+    );
+    // Not a YouTube player: no link made up from it.
+    assert_eq!(
+        sanitize_html(
+            "<div class=\"rll-youtube-player\" data-src=\"https://example.org/x\" data-id=\"x\">Text</div>",
+            &base()
+        ),
+        "Text"
+    );
+}
+
+/// A `<video>` or `<iframe>` in a `<noscript>` (a lazy-loading script's frame, or the only
+/// copy of a video) left nothing; now it gives its link, unless a media element outside it
+/// (the lazy-loading placeholder beside it) already links to the same video or file.
+#[test]
+fn regression_media_in_noscript_leave_their_link_once() {
+    let html = "<p>Before.</p><noscript><video src=\"https://cdn.example.org/only-in-noscript.mp4\"></video>\
+                <p>Enable JavaScript.</p><img src=\"https://track.example/p.gif\" width=\"1\" height=\"1\"></noscript>\
+                <p>After.</p>\
+                <iframe src=\"about:blank\" data-lazy-src=\"https://player.vimeo.com/video/76979871?autoplay=1\"></iframe>\
+                <noscript><iframe src=\"https://player.vimeo.com/video/76979871\"></iframe></noscript>\
+                <img src=\"data:image/gif;base64,R0lGODlhAQABAAAAACw=\" data-src=\"https://cdn.example.org/chart.png\" alt=\"Chart\">\
+                <noscript><img src=\"https://cdn.example.org/chart.png\" alt=\"Chart\"></noscript>\
+                <noscript><iframe src=\"https://www.googletagmanager.com/ns.html?id=GTM-X\" height=\"0\" width=\"0\" \
+                style=\"display:none;visibility:hidden\"></iframe></noscript>\
+                <noscript><audio src=\"/ep.mp3\">Get the MP3</audio></noscript>\
+                <noscript><audio src=\"/ep.mp3?_=1\"></audio><iframe src=\"https://www.youtube.com/embed/dQw4w9WgXcQ\"></iframe></noscript>";
+    assert_eq!(
+        sanitize_html(html, &base()),
+        "<p>Before.</p><a href=\"https://cdn.example.org/only-in-noscript.mp4\" rel=\"noopener noreferrer\">Video: only-in-noscript.mp4</a>\
+         <p>After.</p>\
+         <a href=\"https://vimeo.com/76979871\" rel=\"noopener noreferrer\">Vimeo video</a> \
+         <img alt=\"Chart\" src=\"https://cdn.example.org/chart.png\"> \
+         <a href=\"https://example.org/ep.mp3\" rel=\"noopener noreferrer\">Audio: ep.mp3</a><br>Get the MP3 \
+         <a href=\"https://www.youtube.com/watch?v=dQw4w9WgXcQ\" rel=\"noopener noreferrer\">YouTube video</a>"
+    );
+    // As extraction writes a `<noscript>` out: its markup escaped.
+    assert_eq!(
+        sanitize_html(
+            "<noscript>&lt;video src=\"https://cdn.example.org/a.mp4?x=1&amp;amp;y=2\"&gt;&lt;/video&gt;</noscript>",
+            &base()
+        ),
+        "<a href=\"https://cdn.example.org/a.mp4?x=1&amp;y=2\" rel=\"noopener noreferrer\">Video: a.mp4</a>"
+    );
+}
+
+/// Through extraction too, which once left every `<noscript>` out of the body: a video only
+/// there gives its link, WP Rocket's placeholder and the frame it keeps in a `<noscript>` one
+/// link, a lazy-loaded image and its `<noscript>` copy one image.
+#[test]
+fn regression_media_in_noscript_survive_extract_and_normalize() {
+    let body = "<html><body class=\"single\"><article class=\"post\"><h1 class=\"entry-title\">Media</h1>\
+                <div class=\"entry-content\"><p>Case.</p>\
+                <noscript><video src=\"https://cdn.example.org/only-in-noscript.mp4\"></video></noscript>\
+                <div class=\"rll-youtube-player\" data-src=\"https://www.youtube.com/embed/dQw4w9WgXcQ\" \
+                data-id=\"dQw4w9WgXcQ\" data-query=\"feature=oembed\"></div><noscript><iframe title=\"Rocket video\" \
+                src=\"https://www.youtube.com/embed/dQw4w9WgXcQ?feature=oembed\"></iframe></noscript>\
+                <img src=\"data:image/svg+xml,%3Csvg%3E\" data-src=\"https://blog.example.org/chart.png\" alt=\"Chart\">\
+                <noscript><img src=\"https://blog.example.org/chart.png\" alt=\"Chart\"></noscript>\
+                <p>End.</p></div></article></body></html>";
+    let page_url = url("https://blog.example.org/media/");
+    let page = feedwright::model::RawPage {
+        requested_url: page_url.clone(),
+        url: page_url.clone(),
+        content_type: Some("text/html".into()),
+        body: body.into(),
+        fetched_at: fetched(),
+    };
+    let raw = feedwright::extract::extract_post(&page, &feedwright::config::Selectors::default())
+        .expect("post");
+    let (entry, _) = normalize(&page_url, raw, "blog", fetched()).expect("entry");
+    let html = &entry.content_html;
+    assert!(
+        html.contains("<a href=\"https://cdn.example.org/only-in-noscript.mp4\" rel=\"noopener noreferrer\">Video: only-in-noscript.mp4</a>"),
+        "{html}"
+    );
+    assert_eq!(html.matches("youtube.com").count(), 1, "{html}");
+    assert!(html.contains("watch?v=dQw4w9WgXcQ"), "{html}");
+    assert_eq!(html.matches("<img").count(), 1, "{html}");
+    assert!(
+        !html.contains("<noscript") && !html.contains("&lt;"),
+        "{html}"
+    );
 }
 
 /// The fallback content goes through the policy like the rest of the body: its scripts,

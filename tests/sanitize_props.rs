@@ -376,7 +376,9 @@ proptest! {
     /// hides it. Whatever it holds, the output stays as safe as any other.
     #[test]
     fn media_leave_a_link_to_their_url(
-        tag in prop::sample::select(&["audio", "video", "iframe", "embed", "object", "VIDEO"][..]),
+        tag in prop::sample::select(
+            &["audio", "video", "iframe", "embed", "object", "VIDEO", "amp-audio", "amp-video", "amp-iframe"][..]
+        ),
         value in attr_value(),
         title in pick(TEXTS),
         inner in html(),

@@ -327,9 +327,12 @@ fn body_container<'a>(ctx: &PageCtx<'a>, scope: Option<ElementRef<'a>>) -> Optio
 // ---------------------------------------------------------------------------------------------
 // Body
 
-const BODY_SKIP_TAGS: [&str; 12] = [
-    "script", "style", "noscript", "form", "template", "link", "meta", "button", "input", "select",
-    "textarea", "dialog",
+/// Elements left out of a body with their content. Not `<noscript>`: the media it holds for
+/// readers without scripts (a lazy-loaded frame's, a video's only copy) give their link in
+/// normalization, which drops the rest.
+const BODY_SKIP_TAGS: [&str; 11] = [
+    "script", "style", "form", "template", "link", "meta", "button", "input", "select", "textarea",
+    "dialog",
 ];
 
 const BODY_SKIP_CLASSES: [&str; 17] = [

@@ -355,9 +355,11 @@ fn filter_attribute<'u>(base: &Url, attribute: &str, value: &'u str) -> Option<C
 /// against `base` (dropped when `base` cannot make it http(s)). Lazy-loaded images get their
 /// real URL from `data-src` / `data-lazy-src` / `data-original` / `data-srcset` /
 /// `data-lazy-srcset` when `src` is missing or a `data:` placeholder; an `<img>` left without a
-/// usable `src` is removed. Audio, video, frames and embedded objects become a link to their
-/// http(s) media or frame URL (a YouTube or Vimeo player's, to the video's page) followed by
-/// their fallback content, a video's poster an image (see the `media` module). Links get
+/// usable `src` is removed. Audio, video, frames, embedded objects and the players scripts
+/// draw (`<lite-youtube>`, AMP's, WP Rocket's) become a link to their http(s) media or frame
+/// URL (a YouTube or Vimeo player's, to the video's page) followed by their fallback content,
+/// a video's poster an image, and those a `<noscript>` holds do too unless something outside
+/// it links to the same already (see the `media` module). Links get
 /// `rel="noopener noreferrer"`. The result contains no XML-forbidden characters, no DEL or C1
 /// controls and no carriage returns.
 pub fn sanitize_html(html: &str, base: &Url) -> String {
