@@ -2055,6 +2055,192 @@ fn a_week_recorded_for_two_feeds_is_kept_once_and_not_sent_again() {
     );
 }
 
+/// Run the fixture's digest for real as of `now`.
+fn run_at(fx: &Fixture, now: &str) -> DigestOutcome {
+    digest::run(&fx.config(), &mut fx.store(), &fx.opts(), utc(now)).expect("digest")
+}
+
+/// Store a post of `slug` dated `published`, first seen at `first_seen`.
+fn store_post(fx: &Fixture, slug: &str, published: &str, first_seen: &str) {
+    fx.store()
+        .upsert_entry(
+            &entry(
+                slug,
+                &format!("Post {slug}"),
+                published,
+                "A post.",
+                &["Water"],
+            ),
+            utc(first_seen),
+        )
+        .expect("upsert");
+}
+
+/// Whether the message `eml` links the post `slug`.
+fn mails(eml: &Path, slug: &str) -> bool {
+    std::fs::read_to_string(eml)
+        .expect("message")
+        .contains(&format!("https://example.org/{slug}/"))
+}
+
+/// `[digest] timezone` moved west between two issues (UTC to UTC-11): the week of the next
+/// issue starts 11 hours after the last one ended. A post dated in those hours goes in the next
+/// issue, whether the week before was sent or had nothing to send, not in none.
+#[test]
+fn a_post_between_two_weeks_counted_in_different_zones_goes_in_the_next_issue() {
+    for last_week_sent in [true, false] {
+        let sink = Sink::start("accept");
+        let fx = Fixture::new(Some(sink.port));
+        replace_in_config(&fx, "timezone = \"America/New_York\"", "timezone = \"UTC\"");
+        if last_week_sent {
+            store_post(&fx, "q", "2024-11-20T10:00:00Z", "2024-11-20T10:30:00Z");
+        }
+        // Monday 2024-11-25 05:00 UTC: in week 48 in UTC, Sunday evening in Pago Pago.
+        store_post(&fx, "p", "2024-11-25T05:00:00Z", "2024-11-25T05:30:00Z");
+        let w47 = run_at(&fx, "2024-11-25T12:00:00Z");
+        assert_eq!(w47.week(), "2024-W47");
+        assert_eq!(
+            matches!(w47, DigestOutcome::Sent { entries: 1, .. }),
+            last_week_sent,
+            "{w47:?}"
+        );
+        replace_in_config(
+            &fx,
+            "timezone = \"UTC\"",
+            "timezone = \"Pacific/Pago_Pago\"",
+        );
+        // Week 48 in Pago Pago: 2024-11-25 11:00 UTC to 2024-12-02 11:00 UTC.
+        let preview = digest::run(
+            &fx.config(),
+            &mut fx.store(),
+            &DigestOptions {
+                dry_run: true,
+                ..fx.opts()
+            },
+            utc("2024-12-02T20:00:00Z"),
+        )
+        .expect("dry run");
+        assert!(
+            matches!(preview, DigestOutcome::DryRun { entries: 1, .. }),
+            "{preview:?}"
+        );
+        let w48 = run_at(&fx, "2024-12-02T20:00:00Z");
+        assert!(
+            matches!(&w48, DigestOutcome::Sent { week, entries: 1, .. } if week == "2024-W48"),
+            "last week sent: {last_week_sent}: {w48:?}"
+        );
+        let messages = sink.messages();
+        let last = messages.last().expect("a message");
+        assert!(
+            mails(last, "p"),
+            "{}",
+            std::fs::read_to_string(last).unwrap()
+        );
+        let w49 = run_at(&fx, "2024-12-09T20:00:00Z");
+        assert_eq!(
+            w49,
+            DigestOutcome::SkippedNothingNew {
+                week: "2024-W49".into()
+            }
+        );
+        assert_eq!(sink.messages().len(), 1 + usize::from(last_week_sent));
+        let window = fx
+            .store()
+            .digest_window("2024-W48")
+            .expect("q")
+            .expect("recorded");
+        assert_eq!(window.timezone, "Pacific/Pago_Pago");
+        assert_eq!(window.start, utc("2024-11-25T00:00:00Z"));
+        assert_eq!(window.end, utc("2024-12-02T11:00:00Z"));
+    }
+}
+
+/// The same change after an upgrade: the issue of the week before was recorded by a version
+/// that did not record the time it covered, so its week may have ended as early as any zone's
+/// Monday. The post between the two weeks goes in the next issue all the same.
+#[test]
+fn a_post_after_an_issue_recorded_without_its_time_is_not_lost() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    replace_in_config(
+        &fx,
+        "timezone = \"America/New_York\"",
+        "timezone = \"Pacific/Pago_Pago\"",
+    );
+    store_post(&fx, "q", "2024-11-20T10:00:00Z", "2024-11-20T10:30:00Z");
+    store_post(&fx, "p", "2024-11-25T05:00:00Z", "2024-11-25T05:30:00Z");
+    // Week 47 as an earlier version sent it, counted in UTC: Q, not P.
+    let issue = feedwright::store::digest::DigestIssue {
+        week: "2024-W47".into(),
+        subject: "W47".into(),
+        message_id: "digest.negotiation.2024-W47@example.org".into(),
+        sent_at: utc("2024-11-25T08:00:00Z"),
+        delivered: true,
+        titles: vec!["Post q".into()],
+    };
+    fx.store()
+        .record_digest_issue(
+            "negotiation",
+            &issue,
+            &[EntryId("https://example.org/q/".into())],
+        )
+        .expect("record");
+    let w48 = run_at(&fx, "2024-12-02T20:00:00Z");
+    assert!(
+        matches!(&w48, DigestOutcome::Sent { week, entries: 1, .. } if week == "2024-W48"),
+        "{w48:?}"
+    );
+    let messages = sink.messages();
+    assert!(mails(&messages[0], "p"));
+}
+
+/// `[digest] timezone` moved east between two issues (UTC-11 to UTC): the two weeks overlap by
+/// 11 hours. A post of those hours the first issue mailed is not mailed again; one first seen
+/// after it was sent goes in the second.
+#[test]
+fn weeks_overlapping_after_a_zone_change_mail_no_post_twice() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    replace_in_config(
+        &fx,
+        "timezone = \"America/New_York\"",
+        "timezone = \"Pacific/Pago_Pago\"",
+    );
+    // Week 47 in Pago Pago: 2024-11-18 11:00 UTC to 2024-11-25 11:00 UTC.
+    store_post(&fx, "r", "2024-11-25T05:00:00Z", "2024-11-25T05:30:00Z");
+    let w47 = run_at(&fx, "2024-11-25T20:00:00Z");
+    assert!(
+        matches!(&w47, DigestOutcome::Sent { week, entries: 1, .. } if week == "2024-W47"),
+        "{w47:?}"
+    );
+    // Dated in the overlap, first seen once week 47's issue was sent.
+    store_post(&fx, "s", "2024-11-25T06:00:00Z", "2024-11-25T22:00:00Z");
+    replace_in_config(
+        &fx,
+        "timezone = \"Pacific/Pago_Pago\"",
+        "timezone = \"UTC\"",
+    );
+    // Week 48 in UTC: 2024-11-25 00:00 to 2024-12-02 00:00.
+    let w48 = run_at(&fx, "2024-12-02T12:00:00Z");
+    assert!(
+        matches!(&w48, DigestOutcome::Sent { week, entries: 1, .. } if week == "2024-W48"),
+        "{w48:?}"
+    );
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2);
+    assert!(mails(&messages[0], "r") && !mails(&messages[0], "s"));
+    assert!(mails(&messages[1], "s") && !mails(&messages[1], "r"));
+    assert_eq!(
+        fx.store()
+            .digest_window("2024-W48")
+            .expect("q")
+            .expect("recorded")
+            .start,
+        utc("2024-11-25T00:00:00Z"),
+        "an overlap leaves the week as it is"
+    );
+}
+
 /// Replace the fixture's one recipient with `list` (TOML strings, comma-separated).
 /// Replace the fixture's `unsubscribe_url` line with one giving `url`, or remove it (`None`).
 fn set_unsubscribe_url(fx: &Fixture, url: Option<&str>) {

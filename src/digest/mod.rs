@@ -52,10 +52,10 @@ use lettre::Address;
 
 use crate::config::{Config, DigestConfig, FeedConfig};
 use crate::model::EntryId;
-use crate::store::digest::{DigestIssue, SendAndRecord};
+use crate::store::digest::{DigestIssue, DigestWindow, SendAndRecord};
 use crate::store::{Store, StoreError, StoredEntry};
 use render::{IssueMeta, Templates};
-use week::WeekRange;
+use week::{WeekRange, Window};
 
 /// Directory inside `<output_dir>/<feed>/` that holds the issues.
 pub const DIGEST_DIR: &str = "digest";
@@ -589,6 +589,9 @@ fn run_once(
         None => store.digest_week_issue(&label)?,
     };
 
+    // The instants a new issue covers (its week, from earlier after a time zone change),
+    // recorded with it, or alone when there is nothing to send.
+    let mut window = None;
     let entries = match &recorded {
         // The list of issues is brought up to date (a failure after the send may have left it
         // behind); files that hold it already are not rewritten.
@@ -604,7 +607,12 @@ fn run_once(
         // only written before is sent as it was written.
         Some((recorded_for, _)) => recorded_entries(store, &plan, recorded_for, &label)?,
         None => {
-            let mut e = select_entries(store, &plan, &week)?;
+            let (covers, stretched) = covered(store, &week)?;
+            let mut e = select_entries(store, &plan, &week, &covers)?;
+            if let Some(stretched) = &stretched {
+                say_stretched(&plan, &week, &covers, stretched, &e);
+            }
+            window = Some(covers);
             ensure_related(
                 store,
                 &mut e,
@@ -622,6 +630,16 @@ fn run_once(
         // issue's files are never touched (its mail links them).
         if recorded.is_none() && opts.to.is_none() {
             remove_unrecorded_files(&plan, &label)?;
+        }
+        // The time this run covered, for the next week's issue to start from.
+        if let (true, Some(covers)) = (for_real, &window)
+            && let Err(e) = store.record_digest_window(&plan.window(&label, covers))
+        {
+            tracing::warn!(
+                "digest {label}: the time it covered could not be recorded ({e}): should \
+                 digest.timezone change before the next issue, posts between the two weeks may \
+                 go in no issue"
+            );
         }
         return Ok(DigestOutcome::SkippedNothingNew { week: label });
     }
@@ -720,7 +738,15 @@ fn run_once(
             &entries,
         );
         let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
-        store.record_digest_issue(&plan.feed.name, &issue, &ids)?;
+        match &window {
+            Some(covers) => store.record_digest_issue_covering(
+                &plan.feed.name,
+                &issue,
+                &ids,
+                &plan.window(&label, covers),
+            )?,
+            None => store.record_digest_issue(&plan.feed.name, &issue, &ids)?,
+        }
         write_archive(store, &plan).map_err(|e| e.after(&label, "was written and recorded"))?;
         return Ok(DigestOutcome::Written {
             week: label,
@@ -767,6 +793,7 @@ fn run_once(
     let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
     // An issue recorded as only written before is marked delivered, keeping its entries.
     let new_ids = recorded.is_none().then_some(ids.as_slice());
+    let covers = window.as_ref().map(|w| plan.window(&label, w));
     // Recipients an earlier attempt reached, before it stopped, are left out.
     let earlier = store.digest_reached(&plan.feed.name, &label)?;
     let (before, offer): (Vec<&Address>, Vec<&Address>) = msg
@@ -775,12 +802,13 @@ fn run_once(
         .iter()
         .partition(|a| earlier.contains(&a.to_string()));
     let offer: Vec<Address> = offer.into_iter().cloned().collect();
-    let sent = store.record_digest_issue_around(&plan.feed.name, &issue, new_ids, || {
-        if offer.is_empty() {
-            return Ok(mail::Delivery::default());
-        }
-        mail::send(smtp, &msg, &offer, !before.is_empty())
-    });
+    let sent =
+        store.record_digest_issue_around(&plan.feed.name, &issue, new_ids, covers.as_ref(), || {
+            if offer.is_empty() {
+                return Ok(mail::Delivery::default());
+            }
+            mail::send(smtp, &msg, &offer, !before.is_empty())
+        });
     let delivery = match sent {
         Ok(delivery) => delivery,
         Err(SendAndRecord::NotSent(e)) => return Err(DigestError::NotSent(e)),
@@ -1215,6 +1243,16 @@ impl<'a> Plan<'a> {
         self.output_dir.join(&self.feed.name).join(DIGEST_DIR)
     }
 
+    /// The record of the instants the issue of `week` covers.
+    fn window(&self, week: &str, covers: &Window) -> DigestWindow {
+        DigestWindow {
+            week: week.to_owned(),
+            timezone: self.tz.name().to_owned(),
+            start: covers.start,
+            end: covers.end,
+        }
+    }
+
     fn meta(&self, week: &WeekRange) -> IssueMeta {
         IssueMeta {
             title: self.title.clone(),
@@ -1269,16 +1307,98 @@ fn env_var(name: &str, key: &str) -> Result<String, DigestError> {
     }
 }
 
+/// The instants the issue of `week` covers: its week, from where the digest of the week before
+/// ended when that is earlier (it was counted in another time zone, `[digest] timezone` having
+/// changed since), so that a post dated between the two weeks goes in this issue rather than in
+/// none. A week before that ended later (the zone moved the other way) leaves the week as it
+/// is: a post its issue mailed is not mailed again, and one it did not is this week's.
+///
+/// An issue of the week before recorded by a version that did not record the time it covered
+/// is taken to have ended as early as any zone's Monday 00:00 (UTC+14): should its zone have
+/// been another, the posts in between are not lost, and a post dated in those hours that its
+/// issue did not mail could not have been in its week anyway (it would have mailed it: a post
+/// first seen after the issue was sent is first seen in this week, a late discovery).
+fn covered(store: &Store, week: &WeekRange) -> Result<(Window, Option<Stretched>), DigestError> {
+    let mut window = Window::from(week);
+    let before = week.previous().label();
+    let ended = match store.digest_window(&before)? {
+        Some(last) => Some((last.end, Some(last.timezone))),
+        None if store.digest_week_issue(&before)?.is_some() => {
+            let earliest = week.first_day.and_time(chrono::NaiveTime::MIN).and_utc()
+                - chrono::Duration::hours(EARLIEST_UTC_OFFSET_HOURS);
+            Some((earliest, None))
+        }
+        None => None,
+    };
+    let Some((end, zone)) = ended.filter(|(end, _)| *end < week.start) else {
+        return Ok((window, None));
+    };
+    window.start = end;
+    Ok((window, Some(Stretched { before, zone })))
+}
+
+/// The largest offset ahead of UTC a zone has (Kiribati's Line Islands): no week begins earlier
+/// than Monday 00:00 there.
+const EARLIEST_UTC_OFFSET_HOURS: i64 = 14;
+
+/// How an issue's window reaches back before its week (see [`covered`]).
+struct Stretched {
+    /// The week before.
+    before: String,
+    /// The zone the week before was counted in; `None` when its issue was recorded by a version
+    /// that did not record it.
+    zone: Option<String>,
+}
+
+/// Say that the issue of `week` also covers the time before it (`covers` begins earlier), and
+/// how many of its posts are dated in that time. For an issue before recorded without its
+/// time, only when some are.
+fn say_stretched(
+    plan: &Plan<'_>,
+    week: &WeekRange,
+    covers: &Window,
+    stretched: &Stretched,
+    entries: &[StoredEntry],
+) {
+    let brought = entries
+        .iter()
+        .filter(|e| !week.contains(select::effective_date(e)) && !week.contains(e.first_seen))
+        .count();
+    let hours = (week.start - covers.start).num_minutes() as f64 / 60.0;
+    let label = week.week.label();
+    match &stretched.zone {
+        Some(zone) => tracing::info!(
+            "digest {label}: the digest of {}, counted in {zone}, ended at {}, {hours} hour(s) \
+             before this week began in {}: this issue also covers that time, so that no post \
+             falls between the two ({brought} post(s) dated in it)",
+            stretched.before,
+            covers.start.to_rfc3339(),
+            plan.tz.name()
+        ),
+        None if brought > 0 => tracing::info!(
+            "digest {label}: the issue of {} was recorded by an earlier version, without the \
+             time it covered: in case its week was counted in another time zone, this issue \
+             also covers the {hours} hour(s) before this week began in {} (from {}), and {brought} \
+             post(s) dated in them that no issue mailed",
+            stretched.before,
+            plan.tz.name(),
+            covers.start.to_rfc3339()
+        ),
+        None => {}
+    }
+}
+
 fn select_entries(
     store: &Store,
     plan: &Plan<'_>,
     week: &WeekRange,
+    covers: &Window,
 ) -> Result<Vec<StoredEntry>, DigestError> {
-    let from = week.start - chrono::Duration::days(select::LATE_DISCOVERY_DAYS);
-    let candidates = store.digest_candidates(&plan.feed.sources, from, week.end)?;
+    let from = covers.start - chrono::Duration::days(select::LATE_DISCOVERY_DAYS);
+    let candidates = store.digest_candidates(&plan.feed.sources, from, covers.end)?;
     // Whichever feed the issue that mailed them was built from.
     let mailed = store.digest_mailed_ids()?;
-    let too_late = select::too_late(&candidates, week, &mailed, &plan.feed.categories);
+    let too_late = select::too_late(&candidates, covers, &mailed, &plan.feed.categories);
     if let Some(newest) = too_late.first() {
         // An editor who dated a post back by more than a week would otherwise wait for it.
         tracing::info!(
@@ -1294,7 +1414,7 @@ fn select_entries(
     }
     Ok(select::select(
         &candidates,
-        week,
+        covers,
         &mailed,
         &plan.feed.categories,
     ))

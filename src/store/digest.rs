@@ -2,8 +2,9 @@
 //! digest needs.
 //!
 //! Owns: the SQL of the `digest_issue`, `digest_mailed` and `related_fixed` tables
-//! (`migrations/V3__digest.sql`), of `digest_reached` (`V13`) and of `digest_state` (`V17`: a
-//! digest that could not be sent), the statements that fix an entry's related links, and the
+//! (`migrations/V3__digest.sql`), of `digest_reached` (`V13`), of `digest_state` (`V17`: a
+//! digest that could not be sent) and of `digest_window` (`V23`: the instants each week's digest
+//! covered), the statements that fix an entry's related links, and the
 //! one that keeps a link's URL and title those of the entry it points at ([`retarget_related`],
 //! run by the upsert that changes that entry), and the lookups that give readers each link as
 //! they are shown it (`show_related`: only to entries some source still holds).
@@ -78,6 +79,22 @@ pub enum SendAndRecord<E> {
     SendFailed(E),
     /// Sending succeeded, but the record could not be committed.
     NotRecorded(StoreError),
+}
+
+/// The instants a week's digest covered (migration `V23__digest_window.sql`): its week, Monday
+/// 00:00 to Monday 00:00 in the zone it was counted in, from earlier when the week before it
+/// ended earlier (`[digest] timezone` changed between them). Recorded by a real run that sent
+/// or wrote an issue, or found nothing to send; read by the next week's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestWindow {
+    /// The ISO week label, `2024-W47`.
+    pub week: String,
+    /// The IANA zone the week was counted in.
+    pub timezone: String,
+    /// The first instant covered.
+    pub start: DateTime<Utc>,
+    /// The first instant after it.
+    pub end: DateTime<Utc>,
 }
 
 /// A digest that could not be sent (migration `V17__digest_state.sql`).
@@ -474,9 +491,10 @@ impl Store {
         feed: &str,
         issue: &DigestIssue,
         entries: Option<&[EntryId]>,
+        window: Option<&DigestWindow>,
         send: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, SendAndRecord<E>> {
-        self.with_full_sync(|store| store.send_and_record(feed, issue, entries, send))
+        self.with_full_sync(|store| store.send_and_record(feed, issue, entries, window, send))
             .map_err(SendAndRecord::NotSent)
             .and_then(|sent| sent)
     }
@@ -500,9 +518,10 @@ impl Store {
         feed: &str,
         issue: &DigestIssue,
         entries: Option<&[EntryId]>,
+        window: Option<&DigestWindow>,
         send: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, SendAndRecord<E>> {
-        self.reserve_issue(feed, issue, entries)
+        self.reserve_issue(feed, issue, entries, window)
             .map_err(SendAndRecord::NotSent)?;
         let sent = match send() {
             Ok(sent) => sent,
@@ -518,7 +537,7 @@ impl Store {
                 // SQLite may have rolled the transaction back by itself (a full disk): write it
                 // again. No other writer can have recorded the week: the lock file is ours.
                 if self.conn.is_autocommit()
-                    && let Err(e) = self.reserve_issue(feed, issue, entries)
+                    && let Err(e) = self.reserve_issue(feed, issue, entries, window)
                 {
                     last = Some(e);
                     continue;
@@ -547,6 +566,7 @@ impl Store {
         feed: &str,
         issue: &DigestIssue,
         entries: Option<&[EntryId]>,
+        window: Option<&DigestWindow>,
     ) -> Result<(), StoreError> {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
@@ -557,7 +577,7 @@ impl Store {
             .conn
             .commit_hook(Some(|| true))
             .map_err(|e| self.err(e))
-            .and_then(|()| self.write_issue_rows(feed, issue, entries));
+            .and_then(|()| self.write_issue_rows(feed, issue, entries, window));
         let _ = self.conn.commit_hook(None::<fn() -> bool>);
         let written = written.and_then(|()| {
             if self.conn.is_autocommit() {
@@ -581,6 +601,7 @@ impl Store {
         feed: &str,
         issue: &DigestIssue,
         entries: Option<&[EntryId]>,
+        window: Option<&DigestWindow>,
     ) -> Result<(), StoreError> {
         let sql = |e| self.err(e);
         // Recorded as sent, the issue needs no list of whom an unfinished send reached.
@@ -645,7 +666,55 @@ impl Store {
                 )
                 .map_err(sql)?;
         }
+        if let Some(window) = window {
+            self.write_window(window)?;
+        }
         Ok(())
+    }
+
+    fn write_window(&self, window: &DigestWindow) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO digest_window (week, timezone, starts_at, ends_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    window.week,
+                    window.timezone,
+                    window.start.timestamp(),
+                    window.end.timestamp()
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Record the instants the digest of `window.week` covered, when a real run found nothing
+    /// to send (an issue's are recorded with it: [`Store::record_digest_issue_covering`]).
+    pub fn record_digest_window(&mut self, window: &DigestWindow) -> Result<(), StoreError> {
+        self.write_window(window)
+    }
+
+    /// The instants the digest of `week` covered, as a real run recorded them (see
+    /// [`DigestWindow`]); `None` for a week no run of this version settled.
+    pub fn digest_window(&self, week: &str) -> Result<Option<DigestWindow>, StoreError> {
+        let row: Option<(String, i64, i64)> = self
+            .conn
+            .query_row(
+                "SELECT timezone, starts_at, ends_at FROM digest_window WHERE week = ?1",
+                [week],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        row.map(|(timezone, start, end)| {
+            Ok(DigestWindow {
+                week: week.to_owned(),
+                timezone,
+                start: from_unix(&self.path, start)?,
+                end: from_unix(&self.path, end)?,
+            })
+        })
+        .transpose()
     }
 
     /// Record that the issue of `week` went out with `entries`, in one transaction. Fails (and
@@ -656,9 +725,31 @@ impl Store {
         issue: &DigestIssue,
         entries: &[EntryId],
     ) -> Result<(), StoreError> {
+        self.record_issue(feed, issue, entries, None)
+    }
+
+    /// [`Store::record_digest_issue`], with the instants the issue covered, in the same
+    /// transaction.
+    pub fn record_digest_issue_covering(
+        &mut self,
+        feed: &str,
+        issue: &DigestIssue,
+        entries: &[EntryId],
+        window: &DigestWindow,
+    ) -> Result<(), StoreError> {
+        self.record_issue(feed, issue, entries, Some(window))
+    }
+
+    fn record_issue(
+        &mut self,
+        feed: &str,
+        issue: &DigestIssue,
+        entries: &[EntryId],
+        window: Option<&DigestWindow>,
+    ) -> Result<(), StoreError> {
         self.conn.execute_batch("BEGIN").map_err(|e| self.err(e))?;
         let written = self
-            .write_issue_rows(feed, issue, Some(entries))
+            .write_issue_rows(feed, issue, Some(entries), window)
             .and_then(|()| self.conn.execute_batch("COMMIT").map_err(|e| self.err(e)));
         if written.is_err() && !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
@@ -993,14 +1084,17 @@ mod tests {
         let inside = store.with_full_sync(|s| sync_level(s)).expect("full");
         assert_eq!(inside, 2);
         assert_eq!(sync_level(&store), 1);
-        let failed =
-            store.record_digest_issue_around("f", &issue("2024-W45", true, "s"), Some(&[]), || {
-                Err::<(), _>("refused")
-            });
+        let failed = store.record_digest_issue_around(
+            "f",
+            &issue("2024-W45", true, "s"),
+            Some(&[]),
+            None,
+            || Err::<(), _>("refused"),
+        );
         assert!(matches!(failed, Err(SendAndRecord::SendFailed("refused"))));
         assert_eq!(sync_level(&store), 1);
         store
-            .record_digest_issue_around("f", &issue("2024-W46", true, "s"), Some(&[]), || {
+            .record_digest_issue_around("f", &issue("2024-W46", true, "s"), Some(&[]), None, || {
                 Ok::<_, ()>(())
             })
             .map_err(|_| "record")
