@@ -318,7 +318,8 @@ pub fn check(path: &Path) -> Exit {
                 error_line!([config = %path.display()], "{e}");
                 return Exit::Usage;
             }
-            for note in cfg.advice().into_iter().chain(crate::digest::advice(&cfg)) {
+            let notes = cfg.advice().into_iter().chain(crate::digest::advice(&cfg));
+            for note in notes.chain(crate::digest::history_advice(&cfg)) {
                 warning_line!([config = %path.display()], "{}: {note}", path.display());
             }
             println!(

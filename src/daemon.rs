@@ -952,9 +952,10 @@ async fn refresh_before_digest(
     };
     let week = crate::digest::week::last_complete_week(now, digest_tz(cfg));
     let label = week.week.label();
-    // An issue already written or sent keeps what it holds: no refresh is needed for it (and a
+    // An issue already written or sent keeps what it holds, whichever feed it was built from
+    // (the digest never sends a week on record again): no refresh is needed for it (and a
     // store that cannot say is the digest's to report).
-    if !matches!(store.digest_issue(&digest.feed, &label), Ok(None)) {
+    if !matches!(store.digest_week_issue(&label), Ok(None)) {
         return true;
     }
     let Some(feed) = cfg.feeds.iter().find(|f| f.name == digest.feed) else {

@@ -767,6 +767,41 @@ fn a_digest_the_server_put_off_is_retried_until_sent() {
     signal(&d, "TERM");
 }
 
+/// Pointing `[digest] feed` at another feed over the same source and restarting: the start-up
+/// catch-up does not send the week already sent for the first feed again (there is one
+/// digest), and the log says whose the issues are now.
+#[test]
+fn a_digest_pointed_at_another_feed_does_not_send_a_week_again_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start("accept");
+    let cfg = events_mailed_weekly(dir.path(), &sink, "[1]");
+    let log = dir.path().join("daemon.log");
+    let mut d = start(&cfg, &log);
+    let read = || std::fs::read_to_string(&log).unwrap();
+    wait_for("the digest to be sent", Duration::from_secs(20), || {
+        read().contains("sent 1 post to 1 recipient")
+    });
+    signal(&d, "TERM");
+    assert_eq!(d.0.wait().unwrap().code(), Some(0));
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "[digest]\nfeed = \"events\"",
+        "[[feed]]\nname = \"events-all\"\ntitle = \"Everything\"\nsources = [\"events\"]\n[digest]\nfeed = \"events-all\"",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let log = dir.path().join("daemon2.log");
+    let d = start(&cfg, &log);
+    let read = || std::fs::read_to_string(&log).unwrap();
+    wait_for("the catch-up", Duration::from_secs(20), || {
+        read().contains("are now feed \"events-all\"'s")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    signal(&d, "TERM");
+    let text = read();
+    assert!(!text.contains("recipient (<"), "{text}");
+    assert_eq!(sink.messages().len(), 1, "{text}");
+    assert!(dir.path().join("out/events-all/digest/index.html").exists());
+}
+
 /// The issue caught up at start-up is built after the digest's sources were refreshed: a post
 /// of the week published while the daemon was down (since before the week ended) is in it,
 /// though the sources' own schedules have not fired yet.

@@ -1784,6 +1784,463 @@ fn a_renamed_feed_does_not_mail_the_same_week_again() {
     assert!(index.contains("2024-W46"), "{index}");
 }
 
+/// `feedwright check` (the real binary) on the fixture: exit code and stderr.
+fn check_binary(fx: &Fixture) -> (i32, String) {
+    // `check` wants the `dir` source's folder (the fixture stores its posts directly).
+    std::fs::create_dir_all(fx.dir.path().join("posts")).expect("posts folder");
+    let out = Command::new(env!("CARGO_BIN_EXE_feedwright"))
+        .arg("--config")
+        .arg(fx.config_path())
+        .arg("check")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run feedwright");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// There is one digest: pointing `[digest] feed` at another feed over the same posts (the old
+/// one still configured) mails neither a week already sent nor a post already mailed, in a
+/// preview before any real run too; the issues become the new feed's, web copies included;
+/// `check` says so beforehand; and pointing it back sends nothing either.
+#[test]
+fn pointing_the_digest_at_another_feed_mails_no_week_or_post_again() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    append_to_config(
+        &fx,
+        "[[feed]]\nname = \"everything\"\ntitle = \"Everything\"\nsources = [\"posts\"]\n",
+    );
+    let first = fx.run(&fx.opts()).expect("first run");
+    assert!(
+        matches!(first, DigestOutcome::Sent { entries: 5, .. }),
+        "{first:?}"
+    );
+    // A post of that issue re-dated into the next week.
+    fx.store()
+        .upsert_entry(
+            &entry(
+                "trade-talks",
+                "Tariffs in trade talks (updated)",
+                "2024-11-19T15:00:00Z",
+                "Edited.",
+                &["Trade"],
+            ),
+            utc("2024-11-20T00:00:00Z"),
+        )
+        .expect("upsert");
+    replace_in_config(&fx, "feed = \"negotiation\"", "feed = \"everything\"");
+    let (code, stderr) = check_binary(&fx);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(
+            "digest.feed is \"everything\", and the store holds the digest's issues 1 of feed \
+             \"negotiation\" (the last 2024-W46)"
+        ) && stderr.contains("a week already on record is not sent again"),
+        "{stderr}"
+    );
+    let preview = fx.dry_run();
+    assert!(
+        matches!(
+            preview,
+            DigestOutcome::DryRun {
+                written: false,
+                entries: 5,
+                ..
+            }
+        ),
+        "the week on record is shown as it went out: {preview:?}"
+    );
+    let w47 = |dry_run: bool| {
+        digest::run(
+            &fx.config(),
+            &mut fx.store(),
+            &DigestOptions {
+                dry_run,
+                ..fx.opts()
+            },
+            utc("2024-11-25T13:00:00Z"),
+        )
+        .expect("W47")
+    };
+    assert_eq!(
+        w47(true),
+        DigestOutcome::SkippedNothingNew {
+            week: "2024-W47".into()
+        },
+        "the re-dated post was mailed, under the other feed"
+    );
+    let again = fx.run(&fx.opts()).expect("run for the other feed");
+    assert_eq!(
+        again,
+        DigestOutcome::AlreadySent {
+            week: "2024-W46".into()
+        }
+    );
+    assert_eq!(sink.messages().len(), 1, "no week is mailed twice");
+    let store = fx.store();
+    let issue = store
+        .digest_issue("everything", "2024-W46")
+        .expect("q")
+        .expect("the issue is the digest's feed's now");
+    assert_eq!(issue.message_id, "digest.negotiation.2024-W46@example.org");
+    assert_eq!(
+        store.digest_issue("negotiation", "2024-W46").expect("q"),
+        None
+    );
+    assert_eq!(
+        store
+            .digest_issue_entries("everything", "2024-W46")
+            .expect("q")
+            .len(),
+        5
+    );
+    drop(store);
+    let moved = fx.dir.path().join("out/everything/digest");
+    for file in ["2024-W46.html", "2024-W46.txt", "2024-W46.eml"] {
+        assert_eq!(
+            std::fs::read(moved.join(file)).expect(file),
+            std::fs::read(fx.out(file)).expect(file),
+            "{file} copied, and left in the old folder"
+        );
+    }
+    let index = std::fs::read_to_string(moved.join("index.html")).unwrap();
+    assert!(index.contains("2024-W46.html"), "{index}");
+    let atom = std::fs::read_to_string(moved.join("atom.xml")).unwrap();
+    assert!(atom.contains("everything/digest/2024-W46.html"), "{atom}");
+    let (_, stderr) = check_binary(&fx);
+    assert!(
+        !stderr.contains("digest.feed is"),
+        "said once carried: {stderr}"
+    );
+    assert_eq!(
+        w47(false),
+        DigestOutcome::SkippedNothingNew {
+            week: "2024-W47".into()
+        }
+    );
+    // And back: the history follows the digest.
+    replace_in_config(&fx, "feed = \"everything\"", "feed = \"negotiation\"");
+    let back = fx.run(&fx.opts()).expect("run after pointing it back");
+    assert_eq!(
+        back,
+        DigestOutcome::AlreadySent {
+            week: "2024-W46".into()
+        }
+    );
+    assert_eq!(sink.messages().len(), 1);
+}
+
+/// The issues on record under two feeds the configuration no longer has (one removed, one
+/// renamed, as an earlier version left them) are the digest's history all the same: no week
+/// of theirs is mailed again, and the digest's feed lists them all.
+#[test]
+fn issues_of_several_feeds_gone_from_the_config_are_never_mailed_again() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    let mut store = fx.store();
+    for (feed, week) in [("events", "2024-W45"), ("all", "2024-W46")] {
+        let issue = feedwright::store::digest::DigestIssue {
+            week: week.into(),
+            subject: format!("{feed} {week}"),
+            message_id: format!("digest.{feed}.{week}@example.org"),
+            sent_at: utc("2024-11-18T13:00:00Z"),
+            delivered: true,
+            titles: vec!["Water treaties on shared rivers".into()],
+        };
+        store
+            .record_digest_issue(
+                feed,
+                &issue,
+                &[EntryId("https://example.org/water-treaties/".into())],
+            )
+            .expect("record");
+    }
+    drop(store);
+    let out = fx.run(&fx.opts()).expect("run");
+    assert_eq!(
+        out,
+        DigestOutcome::AlreadySent {
+            week: "2024-W46".into()
+        }
+    );
+    assert!(sink.messages().is_empty(), "W46 went out for feed all");
+    let store = fx.store();
+    assert_eq!(
+        store
+            .digest_issues("negotiation")
+            .expect("q")
+            .iter()
+            .map(|i| i.week.as_str())
+            .collect::<Vec<_>>(),
+        ["2024-W46", "2024-W45"]
+    );
+    assert_eq!(
+        store
+            .digest_issue_entries("negotiation", "2024-W45")
+            .expect("q")
+            .len(),
+        1,
+        "the entries it mailed are the digest's feed's too"
+    );
+    drop(store);
+    let index = std::fs::read_to_string(fx.out("index.html")).unwrap();
+    assert!(
+        index.contains("all 2024-W46") && index.contains("events 2024-W45"),
+        "{index}"
+    );
+}
+
+/// A week an earlier version recorded for two feeds (sent for one, then written for the
+/// other) is one issue once the digest runs: the one sent is kept, with its web copy, and is
+/// not sent again.
+#[test]
+fn a_week_recorded_for_two_feeds_is_kept_once_and_not_sent_again() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    let mut store = fx.store();
+    let issue = |feed: &str, delivered: bool| feedwright::store::digest::DigestIssue {
+        week: "2024-W46".into(),
+        subject: format!("{feed} W46"),
+        message_id: format!("digest.{feed}.2024-W46@example.org"),
+        sent_at: utc("2024-11-18T13:00:00Z"),
+        delivered,
+        titles: vec!["Water treaties on shared rivers".into()],
+    };
+    let water = [EntryId("https://example.org/water-treaties/".into())];
+    store
+        .record_digest_issue("all", &issue("all", true), &water)
+        .expect("record");
+    drop(store);
+    // The written one: recorded by an earlier version, which recorded a week once per feed
+    // (this one refuses a second record of a week).
+    {
+        let conn = rusqlite::Connection::open(fx.dir.path().join("fw.db")).expect("sqlite");
+        conn.execute(
+            "INSERT INTO digest_issue (feed, week, subject, message_id, sent_at, delivered, titles)
+             VALUES ('negotiation', '2024-W46', 'negotiation W46',
+                     'digest.negotiation.2024-W46@example.org', 1731934800, 0, '[]')",
+            [],
+        )
+        .expect("insert");
+    }
+    let sent_copy = fx.dir.path().join("out/all/digest");
+    std::fs::create_dir_all(&sent_copy).unwrap();
+    std::fs::write(sent_copy.join("2024-W46.html"), "the issue sent").unwrap();
+    std::fs::create_dir_all(fx.out("")).unwrap();
+    std::fs::write(fx.out("2024-W46.html"), "the issue written, never sent").unwrap();
+
+    let out = fx.run(&fx.opts()).expect("run");
+    assert_eq!(
+        out,
+        DigestOutcome::AlreadySent {
+            week: "2024-W46".into()
+        }
+    );
+    assert!(sink.messages().is_empty(), "the week went out for feed all");
+    let store = fx.store();
+    let kept = store
+        .digest_issue("negotiation", "2024-W46")
+        .expect("q")
+        .expect("one record");
+    assert!(kept.delivered);
+    assert_eq!(kept.message_id, "digest.all.2024-W46@example.org");
+    assert_eq!(store.digest_issue("all", "2024-W46").expect("q"), None);
+    drop(store);
+    assert_eq!(
+        std::fs::read_to_string(fx.out("2024-W46.html")).unwrap(),
+        "the issue sent"
+    );
+}
+
+/// Run the fixture's digest for real as of `now`.
+fn run_at(fx: &Fixture, now: &str) -> DigestOutcome {
+    digest::run(&fx.config(), &mut fx.store(), &fx.opts(), utc(now)).expect("digest")
+}
+
+/// Store a post of `slug` dated `published`, first seen at `first_seen`.
+fn store_post(fx: &Fixture, slug: &str, published: &str, first_seen: &str) {
+    fx.store()
+        .upsert_entry(
+            &entry(
+                slug,
+                &format!("Post {slug}"),
+                published,
+                "A post.",
+                &["Water"],
+            ),
+            utc(first_seen),
+        )
+        .expect("upsert");
+}
+
+/// Whether the message `eml` links the post `slug`.
+fn mails(eml: &Path, slug: &str) -> bool {
+    std::fs::read_to_string(eml)
+        .expect("message")
+        .contains(&format!("https://example.org/{slug}/"))
+}
+
+/// `[digest] timezone` moved west between two issues (UTC to UTC-11): the week of the next
+/// issue starts 11 hours after the last one ended. A post dated in those hours goes in the next
+/// issue, whether the week before was sent or had nothing to send, not in none.
+#[test]
+fn a_post_between_two_weeks_counted_in_different_zones_goes_in_the_next_issue() {
+    for last_week_sent in [true, false] {
+        let sink = Sink::start("accept");
+        let fx = Fixture::new(Some(sink.port));
+        replace_in_config(&fx, "timezone = \"America/New_York\"", "timezone = \"UTC\"");
+        if last_week_sent {
+            store_post(&fx, "q", "2024-11-20T10:00:00Z", "2024-11-20T10:30:00Z");
+        }
+        // Monday 2024-11-25 05:00 UTC: in week 48 in UTC, Sunday evening in Pago Pago.
+        store_post(&fx, "p", "2024-11-25T05:00:00Z", "2024-11-25T05:30:00Z");
+        let w47 = run_at(&fx, "2024-11-25T12:00:00Z");
+        assert_eq!(w47.week(), "2024-W47");
+        assert_eq!(
+            matches!(w47, DigestOutcome::Sent { entries: 1, .. }),
+            last_week_sent,
+            "{w47:?}"
+        );
+        replace_in_config(
+            &fx,
+            "timezone = \"UTC\"",
+            "timezone = \"Pacific/Pago_Pago\"",
+        );
+        // Week 48 in Pago Pago: 2024-11-25 11:00 UTC to 2024-12-02 11:00 UTC.
+        let preview = digest::run(
+            &fx.config(),
+            &mut fx.store(),
+            &DigestOptions {
+                dry_run: true,
+                ..fx.opts()
+            },
+            utc("2024-12-02T20:00:00Z"),
+        )
+        .expect("dry run");
+        assert!(
+            matches!(preview, DigestOutcome::DryRun { entries: 1, .. }),
+            "{preview:?}"
+        );
+        let w48 = run_at(&fx, "2024-12-02T20:00:00Z");
+        assert!(
+            matches!(&w48, DigestOutcome::Sent { week, entries: 1, .. } if week == "2024-W48"),
+            "last week sent: {last_week_sent}: {w48:?}"
+        );
+        let messages = sink.messages();
+        let last = messages.last().expect("a message");
+        assert!(
+            mails(last, "p"),
+            "{}",
+            std::fs::read_to_string(last).unwrap()
+        );
+        let w49 = run_at(&fx, "2024-12-09T20:00:00Z");
+        assert_eq!(
+            w49,
+            DigestOutcome::SkippedNothingNew {
+                week: "2024-W49".into()
+            }
+        );
+        assert_eq!(sink.messages().len(), 1 + usize::from(last_week_sent));
+        let window = fx
+            .store()
+            .digest_window("2024-W48")
+            .expect("q")
+            .expect("recorded");
+        assert_eq!(window.timezone, "Pacific/Pago_Pago");
+        assert_eq!(window.start, utc("2024-11-25T00:00:00Z"));
+        assert_eq!(window.end, utc("2024-12-02T11:00:00Z"));
+    }
+}
+
+/// The same change after an upgrade: the issue of the week before was recorded by a version
+/// that did not record the time it covered, so its week may have ended as early as any zone's
+/// Monday. The post between the two weeks goes in the next issue all the same.
+#[test]
+fn a_post_after_an_issue_recorded_without_its_time_is_not_lost() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    replace_in_config(
+        &fx,
+        "timezone = \"America/New_York\"",
+        "timezone = \"Pacific/Pago_Pago\"",
+    );
+    store_post(&fx, "q", "2024-11-20T10:00:00Z", "2024-11-20T10:30:00Z");
+    store_post(&fx, "p", "2024-11-25T05:00:00Z", "2024-11-25T05:30:00Z");
+    // Week 47 as an earlier version sent it, counted in UTC: Q, not P.
+    let issue = feedwright::store::digest::DigestIssue {
+        week: "2024-W47".into(),
+        subject: "W47".into(),
+        message_id: "digest.negotiation.2024-W47@example.org".into(),
+        sent_at: utc("2024-11-25T08:00:00Z"),
+        delivered: true,
+        titles: vec!["Post q".into()],
+    };
+    fx.store()
+        .record_digest_issue(
+            "negotiation",
+            &issue,
+            &[EntryId("https://example.org/q/".into())],
+        )
+        .expect("record");
+    let w48 = run_at(&fx, "2024-12-02T20:00:00Z");
+    assert!(
+        matches!(&w48, DigestOutcome::Sent { week, entries: 1, .. } if week == "2024-W48"),
+        "{w48:?}"
+    );
+    let messages = sink.messages();
+    assert!(mails(&messages[0], "p"));
+}
+
+/// `[digest] timezone` moved east between two issues (UTC-11 to UTC): the two weeks overlap by
+/// 11 hours. A post of those hours the first issue mailed is not mailed again; one first seen
+/// after it was sent goes in the second.
+#[test]
+fn weeks_overlapping_after_a_zone_change_mail_no_post_twice() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::new(Some(sink.port));
+    replace_in_config(
+        &fx,
+        "timezone = \"America/New_York\"",
+        "timezone = \"Pacific/Pago_Pago\"",
+    );
+    // Week 47 in Pago Pago: 2024-11-18 11:00 UTC to 2024-11-25 11:00 UTC.
+    store_post(&fx, "r", "2024-11-25T05:00:00Z", "2024-11-25T05:30:00Z");
+    let w47 = run_at(&fx, "2024-11-25T20:00:00Z");
+    assert!(
+        matches!(&w47, DigestOutcome::Sent { week, entries: 1, .. } if week == "2024-W47"),
+        "{w47:?}"
+    );
+    // Dated in the overlap, first seen once week 47's issue was sent.
+    store_post(&fx, "s", "2024-11-25T06:00:00Z", "2024-11-25T22:00:00Z");
+    replace_in_config(
+        &fx,
+        "timezone = \"Pacific/Pago_Pago\"",
+        "timezone = \"UTC\"",
+    );
+    // Week 48 in UTC: 2024-11-25 00:00 to 2024-12-02 00:00.
+    let w48 = run_at(&fx, "2024-12-02T12:00:00Z");
+    assert!(
+        matches!(&w48, DigestOutcome::Sent { week, entries: 1, .. } if week == "2024-W48"),
+        "{w48:?}"
+    );
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2);
+    assert!(mails(&messages[0], "r") && !mails(&messages[0], "s"));
+    assert!(mails(&messages[1], "s") && !mails(&messages[1], "r"));
+    assert_eq!(
+        fx.store()
+            .digest_window("2024-W48")
+            .expect("q")
+            .expect("recorded")
+            .start,
+        utc("2024-11-25T00:00:00Z"),
+        "an overlap leaves the week as it is"
+    );
+}
+
 /// Replace the fixture's one recipient with `list` (TOML strings, comma-separated).
 /// Replace the fixture's `unsubscribe_url` line with one giving `url`, or remove it (`None`).
 fn set_unsubscribe_url(fx: &Fixture, url: Option<&str>) {

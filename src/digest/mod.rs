@@ -52,10 +52,10 @@ use lettre::Address;
 
 use crate::config::{Config, DigestConfig, FeedConfig};
 use crate::model::EntryId;
-use crate::store::digest::{DigestIssue, SendAndRecord};
+use crate::store::digest::{DigestIssue, DigestWindow, SendAndRecord};
 use crate::store::{Store, StoreError, StoredEntry};
 use render::{IssueMeta, Templates};
-use week::WeekRange;
+use week::{WeekRange, Window};
 
 /// Directory inside `<output_dir>/<feed>/` that holds the issues.
 pub const DIGEST_DIR: &str = "digest";
@@ -579,14 +579,23 @@ fn run_once(
         });
     }
     if for_real {
-        adopt_renamed_feed(cfg, store, &plan)?;
+        carry_history(cfg, store, &plan)?;
     }
-    let recorded = store.digest_issue(&plan.feed.name, &label)?;
+    // The week's issue, whichever feed it was built from: there is one digest, and a week on
+    // record is never sent again. (After a real run's carry it is the feed's; a preview before
+    // any real run since `[digest] feed` changed finds it under the feed it was recorded for.)
+    let recorded = match store.digest_issue(&plan.feed.name, &label)? {
+        Some(issue) => Some((plan.feed.name.clone(), issue)),
+        None => store.digest_week_issue(&label)?,
+    };
 
+    // The instants a new issue covers (its week, from earlier after a time zone change),
+    // recorded with it, or alone when there is nothing to send.
+    let mut window = None;
     let entries = match &recorded {
         // The list of issues is brought up to date (a failure after the send may have left it
         // behind); files that hold it already are not rewritten.
-        Some(issue) if for_real && issue.delivered => {
+        Some((_, issue)) if for_real && issue.delivered => {
             write_archive(store, &plan).map_err(|e| e.after(&label, "was already sent"))?;
             return Ok(DigestOutcome::AlreadySent { week: label });
         }
@@ -596,9 +605,14 @@ fn run_once(
         }
         // A dry run or test copy of a recorded week shows what that issue carried, and an issue
         // only written before is sent as it was written.
-        Some(_) => recorded_entries(store, &plan, &label)?,
+        Some((recorded_for, _)) => recorded_entries(store, &plan, recorded_for, &label)?,
         None => {
-            let mut e = select_entries(store, &plan, &week)?;
+            let (covers, stretched) = covered(store, &week)?;
+            let mut e = select_entries(store, &plan, &week, &covers)?;
+            if let Some(stretched) = &stretched {
+                say_stretched(&plan, &week, &covers, stretched, &e);
+            }
+            window = Some(covers);
             ensure_related(
                 store,
                 &mut e,
@@ -616,6 +630,16 @@ fn run_once(
         // issue's files are never touched (its mail links them).
         if recorded.is_none() && opts.to.is_none() {
             remove_unrecorded_files(&plan, &label)?;
+        }
+        // The time this run covered, for the next week's issue to start from.
+        if let (true, Some(covers)) = (for_real, &window)
+            && let Err(e) = store.record_digest_window(&plan.window(&label, covers))
+        {
+            tracing::warn!(
+                "digest {label}: the time it covered could not be recorded ({e}): should \
+                 digest.timezone change before the next issue, posts between the two weeks may \
+                 go in no issue"
+            );
         }
         return Ok(DigestOutcome::SkippedNothingNew { week: label });
     }
@@ -714,7 +738,15 @@ fn run_once(
             &entries,
         );
         let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
-        store.record_digest_issue(&plan.feed.name, &issue, &ids)?;
+        match &window {
+            Some(covers) => store.record_digest_issue_covering(
+                &plan.feed.name,
+                &issue,
+                &ids,
+                &plan.window(&label, covers),
+            )?,
+            None => store.record_digest_issue(&plan.feed.name, &issue, &ids)?,
+        }
         write_archive(store, &plan).map_err(|e| e.after(&label, "was written and recorded"))?;
         return Ok(DigestOutcome::Written {
             week: label,
@@ -761,6 +793,7 @@ fn run_once(
     let ids: Vec<EntryId> = entries.iter().map(|e| e.entry.id.clone()).collect();
     // An issue recorded as only written before is marked delivered, keeping its entries.
     let new_ids = recorded.is_none().then_some(ids.as_slice());
+    let covers = window.as_ref().map(|w| plan.window(&label, w));
     // Recipients an earlier attempt reached, before it stopped, are left out.
     let earlier = store.digest_reached(&plan.feed.name, &label)?;
     let (before, offer): (Vec<&Address>, Vec<&Address>) = msg
@@ -769,12 +802,13 @@ fn run_once(
         .iter()
         .partition(|a| earlier.contains(&a.to_string()));
     let offer: Vec<Address> = offer.into_iter().cloned().collect();
-    let sent = store.record_digest_issue_around(&plan.feed.name, &issue, new_ids, || {
-        if offer.is_empty() {
-            return Ok(mail::Delivery::default());
-        }
-        mail::send(smtp, &msg, &offer, !before.is_empty())
-    });
+    let sent =
+        store.record_digest_issue_around(&plan.feed.name, &issue, new_ids, covers.as_ref(), || {
+            if offer.is_empty() {
+                return Ok(mail::Delivery::default());
+            }
+            mail::send(smtp, &msg, &offer, !before.is_empty())
+        });
     let delivery = match sent {
         Ok(delivery) => delivery,
         Err(SendAndRecord::NotSent(e)) => return Err(DigestError::NotSent(e)),
@@ -1038,6 +1072,42 @@ pub fn advice(cfg: &Config) -> Vec<String> {
     notes
 }
 
+/// What `feedwright check` should point out about the digest's history on record (read from
+/// the store, read-only, when there is one; nothing when it cannot be read): issues recorded
+/// for a feed other than `[digest] feed`, which the next real digest run makes that feed's
+/// (see [`Store::carry_digest_history`]). A configuration has one digest, so they count as its
+/// own: whether `[digest] feed` was renamed or pointed at another feed, a week they hold is not
+/// sent again, and what the other feed has in those weeks that they did not carry is in no
+/// issue, which `check` cannot know the user wants.
+pub fn history_advice(cfg: &Config) -> Vec<String> {
+    let Some(d) = &cfg.digest else {
+        return Vec::new();
+    };
+    let elsewhere = match Store::open_read_only_if_ready(&cfg.store.path)
+        .and_then(|s| s.map(|s| s.digest_history_elsewhere(&d.feed)).transpose())
+    {
+        Ok(Some(e)) if !e.is_empty() => e,
+        Ok(_) => return Vec::new(),
+        Err(e) => {
+            tracing::debug!("digest history not checked: {e}");
+            return Vec::new();
+        }
+    };
+    let list = elsewhere
+        .iter()
+        .map(|(feed, n, last)| format!("{n} of feed {feed:?} (the last {last})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    vec![format!(
+        "digest.feed is {:?}, and the store holds the digest's issues {list}: there is one \
+         digest, so the next digest run makes them {:?}'s (their web copies copied to its \
+         digest/ folder); a week already on record is not sent again, posts already mailed go in \
+         no other issue, and posts of {:?} in those weeks that those issues did not carry go in \
+         none",
+        d.feed, d.feed, d.feed
+    )]
+}
+
 impl<'a> Plan<'a> {
     fn new(cfg: &'a Config, opts: &DigestOptions) -> Result<Plan<'a>, DigestError> {
         let digest = cfg.digest.as_ref().ok_or_else(|| {
@@ -1173,6 +1243,16 @@ impl<'a> Plan<'a> {
         self.output_dir.join(&self.feed.name).join(DIGEST_DIR)
     }
 
+    /// The record of the instants the issue of `week` covers.
+    fn window(&self, week: &str, covers: &Window) -> DigestWindow {
+        DigestWindow {
+            week: week.to_owned(),
+            timezone: self.tz.name().to_owned(),
+            start: covers.start,
+            end: covers.end,
+        }
+    }
+
     fn meta(&self, week: &WeekRange) -> IssueMeta {
         IssueMeta {
             title: self.title.clone(),
@@ -1227,15 +1307,98 @@ fn env_var(name: &str, key: &str) -> Result<String, DigestError> {
     }
 }
 
+/// The instants the issue of `week` covers: its week, from where the digest of the week before
+/// ended when that is earlier (it was counted in another time zone, `[digest] timezone` having
+/// changed since), so that a post dated between the two weeks goes in this issue rather than in
+/// none. A week before that ended later (the zone moved the other way) leaves the week as it
+/// is: a post its issue mailed is not mailed again, and one it did not is this week's.
+///
+/// An issue of the week before recorded by a version that did not record the time it covered
+/// is taken to have ended as early as any zone's Monday 00:00 (UTC+14): should its zone have
+/// been another, the posts in between are not lost, and a post dated in those hours that its
+/// issue did not mail could not have been in its week anyway (it would have mailed it: a post
+/// first seen after the issue was sent is first seen in this week, a late discovery).
+fn covered(store: &Store, week: &WeekRange) -> Result<(Window, Option<Stretched>), DigestError> {
+    let mut window = Window::from(week);
+    let before = week.previous().label();
+    let ended = match store.digest_window(&before)? {
+        Some(last) => Some((last.end, Some(last.timezone))),
+        None if store.digest_week_issue(&before)?.is_some() => {
+            let earliest = week.first_day.and_time(chrono::NaiveTime::MIN).and_utc()
+                - chrono::Duration::hours(EARLIEST_UTC_OFFSET_HOURS);
+            Some((earliest, None))
+        }
+        None => None,
+    };
+    let Some((end, zone)) = ended.filter(|(end, _)| *end < week.start) else {
+        return Ok((window, None));
+    };
+    window.start = end;
+    Ok((window, Some(Stretched { before, zone })))
+}
+
+/// The largest offset ahead of UTC a zone has (Kiribati's Line Islands): no week begins earlier
+/// than Monday 00:00 there.
+const EARLIEST_UTC_OFFSET_HOURS: i64 = 14;
+
+/// How an issue's window reaches back before its week (see [`covered`]).
+struct Stretched {
+    /// The week before.
+    before: String,
+    /// The zone the week before was counted in; `None` when its issue was recorded by a version
+    /// that did not record it.
+    zone: Option<String>,
+}
+
+/// Say that the issue of `week` also covers the time before it (`covers` begins earlier), and
+/// how many of its posts are dated in that time. For an issue before recorded without its
+/// time, only when some are.
+fn say_stretched(
+    plan: &Plan<'_>,
+    week: &WeekRange,
+    covers: &Window,
+    stretched: &Stretched,
+    entries: &[StoredEntry],
+) {
+    let brought = entries
+        .iter()
+        .filter(|e| !week.contains(select::effective_date(e)) && !week.contains(e.first_seen))
+        .count();
+    let hours = (week.start - covers.start).num_minutes() as f64 / 60.0;
+    let label = week.week.label();
+    match &stretched.zone {
+        Some(zone) => tracing::info!(
+            "digest {label}: the digest of {}, counted in {zone}, ended at {}, {hours} hour(s) \
+             before this week began in {}: this issue also covers that time, so that no post \
+             falls between the two ({brought} post(s) dated in it)",
+            stretched.before,
+            covers.start.to_rfc3339(),
+            plan.tz.name()
+        ),
+        None if brought > 0 => tracing::info!(
+            "digest {label}: the issue of {} was recorded by an earlier version, without the \
+             time it covered: in case its week was counted in another time zone, this issue \
+             also covers the {hours} hour(s) before this week began in {} (from {}), and {brought} \
+             post(s) dated in them that no issue mailed",
+            stretched.before,
+            plan.tz.name(),
+            covers.start.to_rfc3339()
+        ),
+        None => {}
+    }
+}
+
 fn select_entries(
     store: &Store,
     plan: &Plan<'_>,
     week: &WeekRange,
+    covers: &Window,
 ) -> Result<Vec<StoredEntry>, DigestError> {
-    let from = week.start - chrono::Duration::days(select::LATE_DISCOVERY_DAYS);
-    let candidates = store.digest_candidates(&plan.feed.sources, from, week.end)?;
-    let mailed = store.digest_mailed_ids(&plan.feed.name)?;
-    let too_late = select::too_late(&candidates, week, &mailed, &plan.feed.categories);
+    let from = covers.start - chrono::Duration::days(select::LATE_DISCOVERY_DAYS);
+    let candidates = store.digest_candidates(&plan.feed.sources, from, covers.end)?;
+    // Whichever feed the issue that mailed them was built from.
+    let mailed = store.digest_mailed_ids()?;
+    let too_late = select::too_late(&candidates, covers, &mailed, &plan.feed.categories);
     if let Some(newest) = too_late.first() {
         // An editor who dated a post back by more than a week would otherwise wait for it.
         tracing::info!(
@@ -1251,19 +1414,22 @@ fn select_entries(
     }
     Ok(select::select(
         &candidates,
-        week,
+        covers,
         &mailed,
         &plan.feed.categories,
     ))
 }
 
+/// The entries the issue of `label`, recorded for feed `recorded_for`, mailed (or was written
+/// with) that the digest's feed still shows.
 fn recorded_entries(
     store: &Store,
     plan: &Plan<'_>,
+    recorded_for: &str,
     label: &str,
 ) -> Result<Vec<StoredEntry>, DigestError> {
     let ids: HashSet<EntryId> = store
-        .digest_issue_entries(&plan.feed.name, label)?
+        .digest_issue_entries(recorded_for, label)?
         .into_iter()
         .collect();
     let all = store.entries(&plan.feed.sources, &[], usize::MAX)?;
@@ -1354,32 +1520,106 @@ fn remove_unrecorded_files(plan: &Plan<'_>, label: &str) -> Result<(), DigestErr
     Ok(())
 }
 
-/// The digest's feed was renamed (see [`Store::adopt_digest_history`]): its issues become the
-/// new name's, so no week already mailed is mailed again, and their web copies are copied into
-/// the new name's `digest/` folder (where its index links them), the old files left in place.
-fn adopt_renamed_feed(cfg: &Config, store: &mut Store, plan: &Plan<'_>) -> Result<(), DigestError> {
-    let feeds: Vec<String> = cfg.feeds.iter().map(|f| f.name.clone()).collect();
-    let Some(old) = store.adopt_digest_history(&plan.feed.name, &feeds)? else {
-        return Ok(());
-    };
-    tracing::info!(
-        "the digest's issues of feed {old}, which the configuration no longer has, are now feed \
-         {}'s (the feed was renamed): weeks already mailed are not mailed again",
-        plan.feed.name
-    );
-    let from = plan.output_dir.join(&old).join(DIGEST_DIR);
+/// Make the digest's history its feed's (see [`Store::carry_digest_history`]): issues recorded
+/// for another feed (`[digest] feed` renamed, or pointed at another feed) become its feed's,
+/// so no week already on record is sent again, and their web copies are copied into its
+/// `digest/` folder (where its `index.html` and `atom.xml` list them), those in the old folder
+/// left in place. Logged: as news for a rename (the old feeds are no longer configured), as a
+/// warning when the digest was pointed at another feed, and for every week an earlier version
+/// sent twice (once per feed), which record was kept.
+fn carry_history(cfg: &Config, store: &mut Store, plan: &Plan<'_>) -> Result<(), DigestError> {
     let to = plan.dir();
-    for issue in store.digest_issues(&plan.feed.name)? {
+    // The issue's own copy replaces a file of that week in the folder: a preview's, or that of
+    // an issue the folder's feed sent before the history was carried elsewhere (and back).
+    let copy = |old: &str, week: &str| -> Result<(), DigestError> {
+        let from = plan.output_dir.join(old).join(DIGEST_DIR);
         for ext in ["html", "txt", "eml"] {
-            let name = format!("{}.{ext}", issue.week);
-            if to.join(&name).exists() {
-                continue;
-            }
+            let name = format!("{week}.{ext}");
             // A copy missing from the old folder is not an error: the record is what counts.
             if let Ok(bytes) = std::fs::read(from.join(&name)) {
                 write(&to.join(&name), &bytes)?;
             }
         }
+        Ok(())
+    };
+    // Copied before the history moves: should a copy fail, the next run carries it again.
+    let carried = store.carry_digest_history(&plan.feed.name, |carried| {
+        for (old, week) in &carried.moved {
+            copy(old, week)?;
+        }
+        for d in carried.doubled.iter().filter(|d| d.took_other) {
+            copy(&d.other_feed, &d.week)?;
+        }
+        Ok::<_, DigestError>(())
+    })?;
+    if carried.moved.is_empty() && carried.doubled.is_empty() {
+        return Ok(());
+    }
+    let mut feeds: Vec<&str> = Vec::new();
+    for (old, _) in &carried.moved {
+        if !feeds.contains(&old.as_str()) {
+            feeds.push(old);
+        }
+    }
+    if !feeds.is_empty() {
+        let last = carried
+            .moved
+            .iter()
+            .map(|(_, w)| w.as_str())
+            .max()
+            .unwrap_or_default();
+        let names = feeds
+            .iter()
+            .map(|f| format!("{f:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let what = format!(
+            "the digest's {} issue(s) on record for feed {names} (the last {last}) are now feed \
+             {:?}'s, as digest.feed names it: there is one digest, so a week already on record \
+             is not sent again and a post already mailed goes in no other issue; their web \
+             copies are copied to {}",
+            carried.moved.len(),
+            plan.feed.name,
+            to.display()
+        );
+        if feeds.iter().any(|f| cfg.feeds.iter().any(|c| c.name == *f)) {
+            // Pointed at another feed: a week already sent holds only what that issue had.
+            tracing::warn!(
+                "{what} (posts of feed {:?} in those weeks that their issues did not carry go \
+                 in no issue)",
+                plan.feed.name
+            );
+        } else {
+            tracing::info!("{what} (the feed was renamed)");
+        }
+    }
+    for d in &carried.doubled {
+        let how = if d.took_other {
+            format!(
+                "{:?}'s, which was sent (Message-ID <{}>), whose web copy replaces the one \
+                 written for {:?} and never sent",
+                d.other_feed, d.kept_message_id, plan.feed.name
+            )
+        } else {
+            format!(
+                "{:?}'s (Message-ID <{}>); {:?}'s (Message-ID <{}>) stays in {} only",
+                plan.feed.name,
+                d.kept_message_id,
+                d.other_feed,
+                d.dropped_message_id,
+                plan.output_dir
+                    .join(&d.other_feed)
+                    .join(DIGEST_DIR)
+                    .display()
+            )
+        };
+        tracing::warn!(
+            "digest {}: on record for feed {:?} and feed {:?} both (an earlier version could \
+             send a week once per feed): kept as one issue, {how}",
+            d.week,
+            plan.feed.name,
+            d.other_feed,
+        );
     }
     write_archive(store, plan)
 }

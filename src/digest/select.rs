@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::week::WeekRange;
+use super::week::Window;
 use crate::model::{DateSource, EntryId};
 use crate::store::StoredEntry;
 
@@ -25,18 +25,19 @@ pub fn effective_date(e: &StoredEntry) -> DateTime<Utc> {
     }
 }
 
-/// The entries of `candidates` that belong to the issue of `week`, newest first (then by id):
+/// The entries of `candidates` that belong to the issue covering `window` (its week, from
+/// earlier when the issue before it ended earlier: see [`Window`]), newest first (then by id):
 ///
-/// - entries whose [`effective_date`] falls inside the week, and
-/// - late discoveries: entries first seen inside the week whose published date is at most
-///   [`LATE_DISCOVERY_DAYS`] before the week's start,
+/// - entries whose [`effective_date`] falls inside the window, and
+/// - late discoveries: entries first seen inside the window whose published date is at most
+///   [`LATE_DISCOVERY_DAYS`] before the window's start,
 ///
 /// in both cases only when their id is not in `mailed` (an entry is mailed at most once, however
 /// its date or text changes later) and, when `categories` is non-empty, only entries carrying one
 /// of them (case-insensitive), as the feed does.
 pub fn select(
     candidates: &[StoredEntry],
-    week: &WeekRange,
+    week: &Window,
     mailed: &HashSet<EntryId>,
     categories: &[String],
 ) -> Vec<StoredEntry> {
@@ -76,11 +77,11 @@ fn newest_first(a: &StoredEntry, b: &StoredEntry) -> std::cmp::Ordering {
 }
 
 /// The entries of `candidates` first seen inside `week` (not mailed, of `categories` as in
-/// [`select`]) that no issue holds: dated more than [`LATE_DISCOVERY_DAYS`] before the week's
+/// [`select`]) that no issue holds: dated more than [`LATE_DISCOVERY_DAYS`] before the window's
 /// start (a backfill's history, or a post dated back by its editor). Newest first.
 pub fn too_late<'a>(
     candidates: &'a [StoredEntry],
-    week: &WeekRange,
+    week: &Window,
     mailed: &HashSet<EntryId>,
     categories: &[String],
 ) -> Vec<&'a StoredEntry> {
@@ -139,8 +140,11 @@ mod tests {
     }
 
     /// W46 of 2024 in UTC: Mon 2024-11-11 00:00 to Mon 2024-11-18 00:00.
-    fn week() -> WeekRange {
-        last_complete_week(utc("2024-11-18T08:00:00Z"), chrono_tz::UTC)
+    fn week() -> Window {
+        Window::from(&last_complete_week(
+            utc("2024-11-18T08:00:00Z"),
+            chrono_tz::UTC,
+        ))
     }
 
     #[test]
@@ -189,6 +193,23 @@ mod tests {
             .map(|e| e.entry.title.as_str())
             .collect();
         assert_eq!(late, vec!["late-8d", "archive"]);
+    }
+
+    #[test]
+    fn a_window_from_before_its_week_takes_the_posts_dated_in_between() {
+        let j = DateSource::Jsonld;
+        // The issue before ended 11 hours before this week began (another time zone).
+        let mut window = week();
+        window.start -= Duration::hours(11);
+        let cands = vec![
+            stored("gap", "2024-11-10T15:00:00Z", j, "2024-11-10T15:30:00Z"),
+            stored("before", "2024-11-10T12:59:00Z", j, "2024-11-10T12:59:59Z"),
+        ];
+        assert_eq!(
+            ids(&select(&cands, &window, &HashSet::new(), &[])),
+            vec!["gap"]
+        );
+        assert!(select(&cands, &week(), &HashSet::new(), &[]).is_empty());
     }
 
     #[test]

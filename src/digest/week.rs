@@ -55,6 +55,42 @@ impl WeekRange {
     pub fn contains(&self, t: DateTime<Utc>) -> bool {
         self.start <= t && t < self.end
     }
+
+    /// The ISO week before this one.
+    pub fn previous(&self) -> IsoWeek {
+        let iso = (self.first_day - Duration::days(7)).iso_week();
+        IsoWeek {
+            year: iso.year(),
+            week: iso.week(),
+        }
+    }
+}
+
+/// The instants an issue covers: its week, and before it, when the issue of the week before
+/// ended earlier (it was counted in another time zone), the time between the two, so that no
+/// post falls between two issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// The first instant covered (inclusive).
+    pub start: DateTime<Utc>,
+    /// The week's end (exclusive).
+    pub end: DateTime<Utc>,
+}
+
+impl Window {
+    /// Whether `t` falls inside the window.
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        self.start <= t && t < self.end
+    }
+}
+
+impl From<&WeekRange> for Window {
+    fn from(week: &WeekRange) -> Window {
+        Window {
+            start: week.start,
+            end: week.end,
+        }
+    }
 }
 
 /// The last ISO week that ended at or before `now`, weeks being counted in `tz`.
@@ -202,6 +238,16 @@ mod tests {
             )
             .is_some()
         );
+    }
+
+    #[test]
+    fn the_week_before_crosses_iso_years() {
+        let tz: Tz = "UTC".parse().expect("tz");
+        let w = last_complete_week(utc("2021-01-11T08:00:00Z"), tz);
+        assert_eq!(w.week.label(), "2021-W01");
+        assert_eq!(w.previous().label(), "2020-W53");
+        let w = last_complete_week(utc("2024-11-25T08:00:00Z"), tz);
+        assert_eq!(w.previous().label(), "2024-W46");
     }
 
     #[test]

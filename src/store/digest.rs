@@ -2,13 +2,18 @@
 //! digest needs.
 //!
 //! Owns: the SQL of the `digest_issue`, `digest_mailed` and `related_fixed` tables
-//! (`migrations/V3__digest.sql`), of `digest_reached` (`V13`) and of `digest_state` (`V17`: a
-//! digest that could not be sent), the statements that fix an entry's related links, and the
+//! (`migrations/V3__digest.sql`), of `digest_reached` (`V13`), of `digest_state` (`V17`: a
+//! digest that could not be sent) and of `digest_window` (`V21`: the instants each week's digest
+//! covered), the statements that fix an entry's related links, and the
 //! one that keeps a link's URL and title those of the entry it points at ([`retarget_related`],
 //! run by the upsert that changes that entry), and the lookups that give readers each link as
 //! they are shown it (`show_related`: only to entries some source still holds).
-//! An issue is recorded once per (feed, week): as delivered when an SMTP server accepted it, or
-//! as only written; a written issue may later be marked delivered, never the other way round.
+//! A store holds one digest's history (a configuration has one `[digest]`, one list): an issue
+//! is recorded once per week, under the feed it was built from until
+//! [`Store::carry_digest_history`] makes it the digest's current feed's, and the entries every
+//! issue mailed, whichever feed, are mailed ([`Store::digest_mailed_ids`]). An issue is recorded
+//! as delivered when an SMTP server accepted it, or as only written; a written issue may later
+//! be marked delivered, never the other way round.
 //! Must not: decide what an issue holds (that is `digest::select`) or render anything.
 
 use std::collections::HashSet;
@@ -39,6 +44,31 @@ pub struct DigestIssue {
     pub titles: Vec<String>,
 }
 
+/// What [`Store::carry_digest_history`] changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CarriedHistory {
+    /// Issues recorded for another feed that are now the digest's feed's: (that feed, week).
+    pub moved: Vec<(String, String)>,
+    /// Weeks that were on record for the digest's feed and another feed both: one record kept.
+    pub doubled: Vec<DoubledWeek>,
+}
+
+/// A week an earlier version recorded for two feeds (it sent the week once for each): see
+/// [`Store::carry_digest_history`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoubledWeek {
+    pub week: String,
+    /// The other feed the week was on record for.
+    pub other_feed: String,
+    /// The `Message-ID` of the record kept.
+    pub kept_message_id: String,
+    /// The `Message-ID` of the record dropped.
+    pub dropped_message_id: String,
+    /// The other feed's record was kept (it was sent; the digest's feed's only written): its
+    /// web copies replace those in the digest's folder.
+    pub took_other: bool,
+}
+
 /// How [`Store::record_digest_issue_around`] failed.
 #[derive(Debug)]
 pub enum SendAndRecord<E> {
@@ -49,6 +79,22 @@ pub enum SendAndRecord<E> {
     SendFailed(E),
     /// Sending succeeded, but the record could not be committed.
     NotRecorded(StoreError),
+}
+
+/// The instants a week's digest covered (migration `V21__digest_window.sql`): its week, Monday
+/// 00:00 to Monday 00:00 in the zone it was counted in, from earlier when the week before it
+/// ended earlier (`[digest] timezone` changed between them). Recorded by a real run that sent
+/// or wrote an issue, or found nothing to send; read by the next week's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestWindow {
+    /// The ISO week label, `2024-W47`.
+    pub week: String,
+    /// The IANA zone the week was counted in.
+    pub timezone: String,
+    /// The first instant covered.
+    pub start: DateTime<Utc>,
+    /// The first instant after it.
+    pub end: DateTime<Utc>,
 }
 
 /// A digest that could not be sent (migration `V17__digest_state.sql`).
@@ -170,14 +216,16 @@ impl Store {
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
-    /// The ids of `feed`'s entries that some issue already mailed.
-    pub fn digest_mailed_ids(&self, feed: &str) -> Result<HashSet<EntryId>, StoreError> {
+    /// The ids of the entries some issue already mailed, whichever feed it was recorded for:
+    /// a store holds one digest (one `[digest]` table, one list), so a post mailed once is
+    /// never mailed again after `[digest] feed` is renamed or pointed at another feed.
+    pub fn digest_mailed_ids(&self) -> Result<HashSet<EntryId>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT entry_id FROM digest_mailed WHERE feed = ?1")
+            .prepare("SELECT DISTINCT entry_id FROM digest_mailed")
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([feed], |r| r.get::<_, String>(0))
+            .query_map([], |r| r.get::<_, String>(0))
             .map_err(|e| self.err(e))?;
         rows.map(|r| r.map(EntryId))
             .collect::<Result<HashSet<_>, _>>()
@@ -264,6 +312,49 @@ impl Store {
         row.map(|r| self.issue_from_row(r)).transpose()
     }
 
+    /// The issue on record for `week` whichever feed it was recorded for, with that feed: one
+    /// recorded as sent first (an earlier version could record a week once per feed). A week on
+    /// record is never sent again, whatever `[digest] feed` names now.
+    pub fn digest_week_issue(
+        &self,
+        week: &str,
+    ) -> Result<Option<(String, DigestIssue)>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT week, subject, message_id, sent_at, delivered, titles, feed
+                 FROM digest_issue WHERE week = ?1 ORDER BY delivered DESC, feed LIMIT 1",
+                [week],
+                |r| Ok((issue_row(r)?, r.get::<_, String>(6)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        row.map(|(r, feed)| Ok((feed, self.issue_from_row(r)?)))
+            .transpose()
+    }
+
+    /// The feeds, other than `feed`, that issues are on record for, with how many each and the
+    /// newest week: the digest's history that [`Store::carry_digest_history`] would make
+    /// `feed`'s.
+    pub fn digest_history_elsewhere(
+        &self,
+        feed: &str,
+    ) -> Result<Vec<(String, usize, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT feed, count(*), max(week) FROM digest_issue WHERE feed <> ?1
+                 GROUP BY feed ORDER BY feed",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([feed], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as usize, r.get(2)?))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
     /// Every recorded issue of `feed`, newest week first.
     pub fn digest_issues(&self, feed: &str) -> Result<Vec<DigestIssue>, StoreError> {
         let mut stmt = self
@@ -281,53 +372,100 @@ impl Store {
         rows.into_iter().map(|r| self.issue_from_row(r)).collect()
     }
 
-    /// `feed` has no digest history, and the issues on record belong to exactly one feed that
-    /// the configuration no longer has (`feeds` are the ones it has): the feed was renamed.
-    /// Its issues and the entries they mailed become `feed`'s, so no week is mailed twice.
-    /// Returns the old name when the history was carried over.
-    pub fn adopt_digest_history(
+    /// Make the digest's whole history `feed`'s, in one transaction: a store holds one digest,
+    /// so the issues recorded for another feed (`[digest] feed` renamed, or pointed at another
+    /// feed, once or several times) become `feed`'s, with the entries they mailed and the
+    /// recipients an unfinished send reached. A week on record for `feed` and another feed both
+    /// (an earlier version sent such a week once per feed) keeps one record: the one sent rather
+    /// than only written, else `feed`'s; the entries the other mailed stay mailed.
+    ///
+    /// `before_commit` is given what changes, before it is committed (to copy the issues' web
+    /// copies): its error leaves the history as it was. Returns what changed.
+    pub fn carry_digest_history<E: From<StoreError>>(
         &mut self,
         feed: &str,
-        feeds: &[String],
-    ) -> Result<Option<String>, StoreError> {
+        before_commit: impl FnOnce(&CarriedHistory) -> Result<(), E>,
+    ) -> Result<CarriedHistory, E> {
         let Store { conn, path, .. } = self;
         let path: &str = path;
         let sql = |e| StoreError::sql(path, e);
         let tx = conn.transaction().map_err(sql)?;
-        let has_own: bool = tx
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM digest_issue WHERE feed = ?1)",
-                [feed],
-                |r| r.get(0),
-            )
-            .map_err(sql)?;
-        if has_own {
-            return Ok(None);
-        }
-        let mut stmt = tx
-            .prepare("SELECT DISTINCT feed FROM digest_issue ORDER BY feed")
-            .map_err(sql)?;
-        let orphans: Vec<String> = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(sql)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql)?
-            .into_iter()
-            .filter(|f| !feeds.contains(f))
-            .collect();
-        drop(stmt);
-        let [old] = orphans.as_slice() else {
-            return Ok(None);
+        let others: Vec<(String, String, bool, String)> = {
+            // Sent before written: the first record of a week taken is one sent, if any was.
+            let mut stmt = tx
+                .prepare(
+                    "SELECT feed, week, delivered, message_id FROM digest_issue WHERE feed <> ?1
+                     ORDER BY week, delivered DESC, feed",
+                )
+                .map_err(sql)?;
+            stmt.query_map([feed], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .map_err(sql)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sql)?
         };
-        for table in ["digest_issue", "digest_mailed", "digest_reached"] {
+        let mut carried = CarriedHistory::default();
+        if others.is_empty() {
+            return Ok(carried);
+        }
+        for (old, week, delivered, message_id) in others {
+            let own: Option<(bool, String)> = tx
+                .query_row(
+                    "SELECT delivered, message_id FROM digest_issue WHERE feed = ?1 AND week = ?2",
+                    [feed, &week],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(sql)?;
+            let delete = |f: &str| {
+                tx.execute(
+                    "DELETE FROM digest_issue WHERE feed = ?1 AND week = ?2",
+                    [f, &week],
+                )
+                .map_err(sql)
+            };
+            let take = || {
+                tx.execute(
+                    "UPDATE digest_issue SET feed = ?1 WHERE feed = ?2 AND week = ?3",
+                    [feed, &old, &week],
+                )
+                .map_err(sql)
+            };
+            let Some((own_delivered, own_message_id)) = own else {
+                take()?;
+                carried.moved.push((old, week));
+                continue;
+            };
+            // Two records of one week: the one sent is kept, else `feed`'s.
+            let took_other = delivered && !own_delivered;
+            let (kept, dropped) = if took_other {
+                delete(feed)?;
+                take()?;
+                (message_id, own_message_id)
+            } else {
+                delete(&old)?;
+                (own_message_id, message_id)
+            };
+            carried.doubled.push(DoubledWeek {
+                week,
+                other_feed: old,
+                kept_message_id: kept,
+                dropped_message_id: dropped,
+                took_other,
+            });
+        }
+        for table in ["digest_mailed", "digest_reached"] {
+            // A row already there for `feed` (the same entry or address) stays as it is.
             tx.execute(
-                &format!("UPDATE {table} SET feed = ?1 WHERE feed = ?2"),
-                params![feed, old],
+                &format!("UPDATE OR IGNORE {table} SET feed = ?1 WHERE feed <> ?1"),
+                [feed],
             )
             .map_err(sql)?;
+            tx.execute(&format!("DELETE FROM {table} WHERE feed <> ?1"), [feed])
+                .map_err(sql)?;
         }
+        before_commit(&carried)?;
         tx.commit().map_err(sql)?;
-        Ok(Some(old.clone()))
+        Ok(carried)
     }
 
     /// Record the issue of `week` as [`Store::record_digest_issue`] does (`entries` given) or as
@@ -353,9 +491,10 @@ impl Store {
         feed: &str,
         issue: &DigestIssue,
         entries: Option<&[EntryId]>,
+        window: Option<&DigestWindow>,
         send: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, SendAndRecord<E>> {
-        self.with_full_sync(|store| store.send_and_record(feed, issue, entries, send))
+        self.with_full_sync(|store| store.send_and_record(feed, issue, entries, window, send))
             .map_err(SendAndRecord::NotSent)
             .and_then(|sent| sent)
     }
@@ -379,9 +518,10 @@ impl Store {
         feed: &str,
         issue: &DigestIssue,
         entries: Option<&[EntryId]>,
+        window: Option<&DigestWindow>,
         send: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, SendAndRecord<E>> {
-        self.reserve_issue(feed, issue, entries)
+        self.reserve_issue(feed, issue, entries, window)
             .map_err(SendAndRecord::NotSent)?;
         let sent = match send() {
             Ok(sent) => sent,
@@ -397,7 +537,7 @@ impl Store {
                 // SQLite may have rolled the transaction back by itself (a full disk): write it
                 // again. No other writer can have recorded the week: the lock file is ours.
                 if self.conn.is_autocommit()
-                    && let Err(e) = self.reserve_issue(feed, issue, entries)
+                    && let Err(e) = self.reserve_issue(feed, issue, entries, window)
                 {
                     last = Some(e);
                     continue;
@@ -426,6 +566,7 @@ impl Store {
         feed: &str,
         issue: &DigestIssue,
         entries: Option<&[EntryId]>,
+        window: Option<&DigestWindow>,
     ) -> Result<(), StoreError> {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
@@ -436,7 +577,7 @@ impl Store {
             .conn
             .commit_hook(Some(|| true))
             .map_err(|e| self.err(e))
-            .and_then(|()| self.write_issue_rows(feed, issue, entries));
+            .and_then(|()| self.write_issue_rows(feed, issue, entries, window));
         let _ = self.conn.commit_hook(None::<fn() -> bool>);
         let written = written.and_then(|()| {
             if self.conn.is_autocommit() {
@@ -460,6 +601,7 @@ impl Store {
         feed: &str,
         issue: &DigestIssue,
         entries: Option<&[EntryId]>,
+        window: Option<&DigestWindow>,
     ) -> Result<(), StoreError> {
         let sql = |e| self.err(e);
         // Recorded as sent, the issue needs no list of whom an unfinished send reached.
@@ -482,6 +624,25 @@ impl Store {
             }
             return Ok(());
         };
+        // One issue per week, whichever feed: a week on record for another feed is sent.
+        let elsewhere: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT feed FROM digest_issue WHERE week = ?1 AND feed <> ?2",
+                params![issue.week, feed],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql)?;
+        if let Some(other) = elsewhere {
+            return Err(StoreError::Db {
+                path: self.path.clone(),
+                message: format!(
+                    "the digest issue of {} is already on record (for feed {other})",
+                    issue.week
+                ),
+            });
+        }
         self.conn
             .execute(
                 "INSERT INTO digest_issue (feed, week, subject, message_id, sent_at, delivered, titles)
@@ -505,7 +666,55 @@ impl Store {
                 )
                 .map_err(sql)?;
         }
+        if let Some(window) = window {
+            self.write_window(window)?;
+        }
         Ok(())
+    }
+
+    fn write_window(&self, window: &DigestWindow) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO digest_window (week, timezone, starts_at, ends_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    window.week,
+                    window.timezone,
+                    window.start.timestamp(),
+                    window.end.timestamp()
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Record the instants the digest of `window.week` covered, when a real run found nothing
+    /// to send (an issue's are recorded with it: [`Store::record_digest_issue_covering`]).
+    pub fn record_digest_window(&mut self, window: &DigestWindow) -> Result<(), StoreError> {
+        self.write_window(window)
+    }
+
+    /// The instants the digest of `week` covered, as a real run recorded them (see
+    /// [`DigestWindow`]); `None` for a week no run of this version settled.
+    pub fn digest_window(&self, week: &str) -> Result<Option<DigestWindow>, StoreError> {
+        let row: Option<(String, i64, i64)> = self
+            .conn
+            .query_row(
+                "SELECT timezone, starts_at, ends_at FROM digest_window WHERE week = ?1",
+                [week],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        row.map(|(timezone, start, end)| {
+            Ok(DigestWindow {
+                week: week.to_owned(),
+                timezone,
+                start: from_unix(&self.path, start)?,
+                end: from_unix(&self.path, end)?,
+            })
+        })
+        .transpose()
     }
 
     /// Record that the issue of `week` went out with `entries`, in one transaction. Fails (and
@@ -516,9 +725,31 @@ impl Store {
         issue: &DigestIssue,
         entries: &[EntryId],
     ) -> Result<(), StoreError> {
+        self.record_issue(feed, issue, entries, None)
+    }
+
+    /// [`Store::record_digest_issue`], with the instants the issue covered, in the same
+    /// transaction.
+    pub fn record_digest_issue_covering(
+        &mut self,
+        feed: &str,
+        issue: &DigestIssue,
+        entries: &[EntryId],
+        window: &DigestWindow,
+    ) -> Result<(), StoreError> {
+        self.record_issue(feed, issue, entries, Some(window))
+    }
+
+    fn record_issue(
+        &mut self,
+        feed: &str,
+        issue: &DigestIssue,
+        entries: &[EntryId],
+        window: Option<&DigestWindow>,
+    ) -> Result<(), StoreError> {
         self.conn.execute_batch("BEGIN").map_err(|e| self.err(e))?;
         let written = self
-            .write_issue_rows(feed, issue, Some(entries))
+            .write_issue_rows(feed, issue, Some(entries), window)
             .and_then(|()| self.conn.execute_batch("COMMIT").map_err(|e| self.err(e)));
         if written.is_err() && !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
@@ -853,14 +1084,17 @@ mod tests {
         let inside = store.with_full_sync(|s| sync_level(s)).expect("full");
         assert_eq!(inside, 2);
         assert_eq!(sync_level(&store), 1);
-        let failed =
-            store.record_digest_issue_around("f", &issue("2024-W45", true, "s"), Some(&[]), || {
-                Err::<(), _>("refused")
-            });
+        let failed = store.record_digest_issue_around(
+            "f",
+            &issue("2024-W45", true, "s"),
+            Some(&[]),
+            None,
+            || Err::<(), _>("refused"),
+        );
         assert!(matches!(failed, Err(SendAndRecord::SendFailed("refused"))));
         assert_eq!(sync_level(&store), 1);
         store
-            .record_digest_issue_around("f", &issue("2024-W46", true, "s"), Some(&[]), || {
+            .record_digest_issue_around("f", &issue("2024-W46", true, "s"), Some(&[]), None, || {
                 Ok::<_, ()>(())
             })
             .map_err(|_| "record")
