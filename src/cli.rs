@@ -1040,6 +1040,15 @@ pub fn digest(
             );
         }
     }
+    let preview = dry_run || to.is_some();
+    // A week not over yet may only be previewed.
+    if !preview
+        && let Err(e) =
+            crate::digest::zone(&cfg).and_then(|tz| crate::digest::refuse_unfinished_week(now, tz))
+    {
+        error_line!([], "{}", e.in_config_file(path));
+        return Exit::Usage;
+    }
     // The templates checked are the ones used (an edit meanwhile is not).
     let templates = match crate::digest::check_templates(&cfg, &config_dir(path)) {
         Ok(t) => t,
@@ -1048,11 +1057,25 @@ pub fn digest(
             return Exit::Usage;
         }
     };
+    // A preview (`--dry-run`, `--to`) records nothing and changes nothing in the store: it
+    // reads it as `status` does, taking no lock (a daemon may hold it, and never gives it
+    // back), creating nothing and running no migration (an upgrade is one-way).
+    let previewed = if preview {
+        match open_for_preview(&cfg) {
+            Ok(store) => Some(store),
+            Err(e) => return e,
+        }
+    } else {
+        None
+    };
     if let Err(e) = cfg.check_output_dir(path) {
         error_line!([config = %path.display()], "{e}");
         return Exit::Usage;
     }
-    if let Err(e) = pipeline::prepare_output_dir(&cfg.output_dir) {
+    // A test copy writes no file.
+    if to.is_none()
+        && let Err(e) = pipeline::prepare_output_dir(&cfg.output_dir)
+    {
         error_line!(
             [output_dir = %cfg.output_dir.display()],
             "{}: {e}",
@@ -1060,33 +1083,7 @@ pub fn digest(
         );
         return Exit::Usage;
     }
-    // A preview (`--dry-run`, `--to`) records nothing: while another process (a daemon) holds
-    // the store, it reads it as `status` does instead of waiting for a lock a daemon never
-    // gives back.
-    let preview = dry_run || to.is_some();
-    let opened = match (preview, Store::open(&cfg.store.path)) {
-        (true, Err(StoreError::Locked { .. })) => {
-            say!(
-                info,
-                "",
-                plain,
-                [store = %cfg.store.path.display()],
-                "another feedwright process (a daemon?) is using {}: previewing from it read-only",
-                cfg.store.path.display()
-            );
-            Store::open_read_only(&cfg.store.path).map_err(|e| {
-                error_line!([store = %cfg.store.path.display()], "{e}");
-                Exit::Usage
-            })
-        }
-        (_, Ok(store)) => Ok(store),
-        (false, Err(StoreError::Locked { .. })) => open_store(&cfg, wait),
-        (_, Err(e)) => {
-            error_line!([store = %cfg.store.path.display()], "{e}");
-            Err(Exit::Usage)
-        }
-    };
-    let mut store = match opened {
+    let mut store = match previewed.map_or_else(|| open_store(&cfg, wait), Ok) {
         Ok(s) => s,
         Err(e) => return e,
     };
@@ -1115,6 +1112,29 @@ pub fn digest(
             }
         }
     }
+}
+
+/// The store for a digest preview: read-only, as it is. A database that does not exist yet,
+/// or whose schema is older than this build's (a preview cannot upgrade it, and the digest
+/// reads what the upgrade adds), is an error saying what to do.
+fn open_for_preview(cfg: &Config) -> Result<Store, Exit> {
+    let db = &cfg.store.path;
+    let fail = |e: &dyn std::fmt::Display| {
+        error_line!([store = %db.display()], "{e}");
+        Exit::Usage
+    };
+    let store = Store::open_read_only(db).map_err(|e| fail(&e))?;
+    let found = store.schema_version().map_err(|e| fail(&e))?;
+    let known = crate::store::known_schema_version();
+    if found < known {
+        return Err(fail(&format!(
+            "{}: the store's schema is v{found}, older than this feedwright's v{known}: a \
+             preview never upgrades it (an upgrade is one-way); upgrade it with a command that \
+             writes, such as `feedwright run`, then preview",
+            db.display()
+        )));
+    }
+    Ok(store)
 }
 
 /// `feedwright daemon`.

@@ -105,7 +105,6 @@ fn status_reads_the_store_while_the_daemon_holds_it() {
         &["digest", "--now", "2024-10-08T12:00:00Z", "--dry-run"],
     );
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("previewing from it read-only"), "{stderr}");
     assert!(stdout.contains("2024-W40"), "{stdout}");
     assert!(dir.path().join("out/main/digest/2024-W40.html").exists());
     // ... but status only reads.
@@ -171,6 +170,82 @@ fn status_on_a_corrupt_or_newer_store_is_a_clear_error() {
         stderr.contains("feedwright.db") && stderr.contains("newer"),
         "{stderr}"
     );
+}
+
+/// A digest preview changes nothing: with no store it creates none (nor `output_dir`), an
+/// older store is not upgraded, and a real run for a week not over yet is refused before
+/// anything is created. Once a run has made the store current, the preview works.
+#[test]
+fn a_digest_preview_never_creates_or_upgrades_the_store() {
+    let (dir, cfg) = notes();
+    let text = std::fs::read_to_string(&cfg).expect("config")
+        + "[digest]\nfeed = \"main\"\nfrom = \"d@example.org\"\nto = [\"a@example.org\"]\n";
+    std::fs::write(&cfg, text).expect("config");
+    let state = dir.path().join("state");
+    let out = dir.path().join("out");
+    let created = || state.exists() || out.exists();
+
+    let ahead = (chrono::Utc::now() + chrono::Duration::days(8)).to_rfc3339();
+    let (code, _, stderr) = feedwright(&cfg, &["digest", "--now", &ahead]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("is not over yet"), "{stderr}");
+    assert!(!created(), "a refused --now creates nothing");
+    for preview in [&["--dry-run"][..], &["--to", "me@example.org", "--dry-run"]] {
+        let mut args = vec!["digest", "--now", "2024-10-08T12:00:00Z"];
+        args.extend_from_slice(preview);
+        let (code, _, stderr) = feedwright(&cfg, &args);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("does not exist yet"), "{stderr}");
+        assert!(!created(), "{preview:?} created something");
+    }
+
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    // The store as the build before the newest migration left it.
+    let db = state.join("feedwright.db");
+    let version = || -> i64 {
+        rusqlite::Connection::open(&db)
+            .expect("sqlite")
+            .query_row(
+                "SELECT MAX(version) FROM refinery_schema_history",
+                [],
+                |r| r.get(0),
+            )
+            .expect("version")
+    };
+    let newest = version();
+    // Its history says so; its tables are as they are (the row goes back below).
+    let conn = rusqlite::Connection::open(&db).expect("sqlite");
+    conn.execute_batch(
+        "CREATE TABLE newest AS SELECT * FROM refinery_schema_history
+             WHERE version = (SELECT MAX(version) FROM refinery_schema_history);
+         DELETE FROM refinery_schema_history WHERE version IN (SELECT version FROM newest);",
+    )
+    .expect("downgrade");
+    drop(conn);
+    let dry = ["digest", "--now", "2024-10-08T12:00:00Z", "--dry-run"];
+    let (code, _, stderr) = feedwright(&cfg, &dry);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the store's schema is v{}, older than this feedwright's v{newest}: a preview never \
+             upgrades it",
+            newest - 1
+        )),
+        "{stderr}"
+    );
+    assert_eq!(version(), newest - 1, "the preview upgraded the store");
+
+    rusqlite::Connection::open(&db)
+        .expect("sqlite")
+        .execute_batch(
+            "INSERT INTO refinery_schema_history SELECT * FROM newest; DROP TABLE newest;",
+        )
+        .expect("upgrade back");
+    assert_eq!(version(), newest);
+    let (code, stdout, stderr) = feedwright(&cfg, &dry);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("dry run"), "{stdout}");
 }
 
 /// A store an older feedwright wrote is upgraded, and the run says so in one line at the

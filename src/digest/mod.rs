@@ -565,18 +565,8 @@ fn run_once(
     let week = week::last_complete_week(now, plan.tz);
     let label = week.week.label();
     let for_real = !opts.dry_run && opts.to.is_none();
-    // A week still going on (a `--now` ahead of the clock) would be sent short of its last
-    // posts and recorded, so they would never be mailed: it may only be previewed.
-    let clock = Utc::now();
-    if for_real && week.end > clock {
-        return Err(DigestError::Flag {
-            flag: "--now".into(),
-            message: format!(
-                "week {label} is not over yet (it ends {}): an issue is sent or recorded only \
-                 once its week has ended; preview it with --dry-run or --to",
-                week.end.with_timezone(&plan.tz).to_rfc3339()
-            ),
-        });
+    if for_real {
+        refuse_unfinished_week(now, plan.tz)?;
     }
     if for_real {
         carry_history(cfg, store, &plan)?;
@@ -1123,10 +1113,7 @@ impl<'a> Plan<'a> {
                     format!("no [[feed]] is named {:?}", digest.feed),
                 )
             })?;
-        let tz = match &digest.timezone {
-            Some(t) => parse_tz(t, "digest.timezone")?,
-            None => parse_tz(&cfg.timezone, "timezone")?,
-        };
+        let tz = zone(cfg)?;
         let from: lettre::message::Mailbox = digest.from.parse().map_err(|e| {
             DigestError::config("digest.from", format!("invalid email address: {e}"))
         })?;
@@ -1284,6 +1271,34 @@ fn aligned(signing: &str, from_domain: &str) -> bool {
         from_domain.to_ascii_lowercase(),
     );
     f == s || f.ends_with(&format!(".{s}")) || s.ends_with(&format!(".{f}"))
+}
+
+/// A real run's `--now` whose week (the last complete one before it, in `tz`) is still going
+/// on by the clock: an error. Sent short of its last posts and recorded, they would never be
+/// mailed; such a week may only be previewed. `feedwright digest` asks this before it creates
+/// the store or `output_dir`.
+pub fn refuse_unfinished_week(now: DateTime<Utc>, tz: Tz) -> Result<(), DigestError> {
+    let week = week::last_complete_week(now, tz);
+    if week.end > Utc::now() {
+        return Err(DigestError::Flag {
+            flag: "--now".into(),
+            message: format!(
+                "week {} is not over yet (it ends {}): an issue is sent or recorded only once \
+                 its week has ended; preview it with --dry-run or --to",
+                week.week.label(),
+                week.end.with_timezone(&tz).to_rfc3339()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The digest's time zone: `[digest] timezone`, else the top-level `timezone`.
+pub fn zone(cfg: &Config) -> Result<Tz, DigestError> {
+    match cfg.digest.as_ref().and_then(|d| d.timezone.as_deref()) {
+        Some(t) => parse_tz(t, "digest.timezone"),
+        None => parse_tz(&cfg.timezone, "timezone"),
+    }
 }
 
 fn parse_tz(s: &str, key: &str) -> Result<Tz, DigestError> {

@@ -654,7 +654,7 @@ fn lock_path(path: &Path) -> PathBuf {
 }
 
 /// Highest migration version embedded in this build.
-fn known_schema_version() -> i64 {
+pub fn known_schema_version() -> i64 {
     embedded::migrations::runner()
         .get_migrations()
         .iter()
