@@ -539,3 +539,100 @@ fn archived_entries_keep_their_enclosures() {
             "media_type": "audio/mpeg", "length": 100}])
     );
 }
+
+/// A JSON Feed attachment value that is not what JSON Feed says (a size written `12345.0`,
+/// `-1`, `"12345"` or `1e30`, no `mime_type`, a `mime_type` of `5`, no `url`) costs that value,
+/// or that attachment, with a warning naming the feed and the item: never the whole feed.
+#[test]
+fn a_bad_attachment_value_costs_that_value_not_the_feed() {
+    let site = Site::start();
+    let base = site.base();
+    let (dir, cfg) = setup(&site);
+    let attachment = |n: u32, extra: serde_json::Value| {
+        let mut a = serde_json::json!({
+            "url": format!("https://cdn.example.net/ep{n}.mp3"),
+            "mime_type": "audio/mpeg",
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            if v.is_null() {
+                a.as_object_mut().unwrap().remove(k);
+            } else {
+                a[k] = v.clone();
+            }
+        }
+        a
+    };
+    let cases = [
+        serde_json::json!({"size_in_bytes": 12345.0}),
+        serde_json::json!({"size_in_bytes": -1}),
+        serde_json::json!({"size_in_bytes": "12345"}),
+        serde_json::json!({"duration_in_seconds": "long"}),
+        serde_json::json!({"mime_type": null}),
+        serde_json::json!({"mime_type": 5}),
+        serde_json::json!({"url": null}),
+    ];
+    let items: Vec<serde_json::Value> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, extra)| {
+            let n = i as u32 + 1;
+            serde_json::json!({
+                "id": format!("ep{n}"),
+                "url": format!("{base}/ep{n}/"),
+                "title": format!("Episode {n}"),
+                "content_html": "<p>x</p>",
+                "date_published": format!("2024-03-0{n}T10:00:00Z"),
+                "attachments": [attachment(n, extra.clone())],
+            })
+        })
+        .collect();
+    let feed = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Show",
+        "items": items,
+    });
+    serve(&site, "application/feed+json", feed.to_string());
+    let stderr = run(&cfg);
+    assert!(stderr.contains("site: 7 new"), "{stderr}");
+    let out = outputs(dir.path());
+    let json = |n: u32| out.json[&format!("{base}/ep{n}/")].clone();
+    let mp3 = |n: u32| format!("https://cdn.example.net/ep{n}.mp3");
+    assert_eq!(
+        json(1),
+        [serde_json::json!({"url": mp3(1), "mime_type": "audio/mpeg", "size_in_bytes": 12345})]
+    );
+    for n in [2, 3, 4] {
+        assert_eq!(
+            json(n),
+            [serde_json::json!({"url": mp3(n), "mime_type": "audio/mpeg"})],
+            "episode {n}"
+        );
+    }
+    for n in [5, 6] {
+        assert_eq!(
+            json(n),
+            [serde_json::json!({"url": mp3(n), "mime_type": "application/octet-stream"})],
+            "episode {n}"
+        );
+    }
+    assert!(json(7).is_empty());
+    let feed_url = site.url("/feed/");
+    for (item, what) in [
+        ("ep2", "size_in_bytes -1"),
+        ("ep3", "size_in_bytes \"12345\""),
+        ("ep4", "duration_in_seconds \"long\""),
+        ("ep6", "mime_type 5"),
+        ("ep7", "has no url"),
+    ] {
+        assert!(
+            stderr.lines().any(|l| l.contains(&feed_url)
+                && l.contains(&format!("item \"{item}\""))
+                && l.contains(what)),
+            "a warning about {item}: {stderr}"
+        );
+    }
+    assert!(
+        !stderr.contains("\"ep1\""),
+        "12345.0 is a whole number: {stderr}"
+    );
+}

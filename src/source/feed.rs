@@ -65,9 +65,17 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
         }
     });
     let fetched = repaired.as_ref().unwrap_or(fetched);
-    let feed = builder(fetched)
+    // feed-rs reads a JSON Feed in one typed pass, where one attachment it does not take (a
+    // `size_in_bytes` of `12345.0` or `-1`, no `mime_type`) fails the whole document: it is
+    // handed the document without them, and `json_attachments` reads them from the JSON.
+    let stripped = without_attachments(&fetched.body).map(|body| Fetched {
+        body,
+        ..fetched.clone()
+    });
+    let typed_input = stripped.as_ref().unwrap_or(fetched);
+    let feed = builder(typed_input)
         .build()
-        .parse(fetched.body.as_slice())
+        .parse(typed_input.body.as_slice())
         .map_err(|e| {
             if is_html_page(fetched) {
                 "not a feed: the answer is an HTML page; for a category listing page set \
@@ -85,7 +93,7 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
         .iter()
         .any(|e| e.published.is_none() || e.updated.is_none());
     let unread = if undated {
-        unread_dates(fetched)
+        unread_dates(typed_input)
     } else {
         Vec::new()
     };
@@ -124,7 +132,7 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
              is a new post, not one that moved"
         );
     }
-    let mut enclosures = item_enclosures(&feed, fetched);
+    let mut enclosures = item_enclosures(feed_url, &feed, fetched);
     // The first item at each link (by its twin key: the entry it gives), described.
     let mut first_at: HashMap<String, String> = HashMap::new();
     for ((n, item), link) in feed.entries.into_iter().enumerate().zip(links) {
@@ -262,7 +270,11 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
 /// RSS is read by a second pass over the XML: feed-rs folds an RSS enclosure into the item's
 /// Media RSS object, where a `media:content` (a thumbnail) replaces it. JSON Feed is read from
 /// the JSON again: feed-rs lists attachments among the item's links without their duration.
-fn item_enclosures(feed: &feed_rs::model::Feed, fetched: &Fetched) -> Vec<Vec<Enclosure>> {
+fn item_enclosures(
+    feed_url: &Url,
+    feed: &feed_rs::model::Feed,
+    fetched: &Fetched,
+) -> Vec<Vec<Enclosure>> {
     use feed_rs::model::FeedType;
     let lists = match feed.feed_type {
         FeedType::Atom => {
@@ -290,7 +302,7 @@ fn item_enclosures(feed: &feed_rs::model::Feed, fetched: &Fetched) -> Vec<Vec<En
                 })
                 .collect();
         }
-        FeedType::JSON => json_attachments(fetched),
+        FeedType::JSON => json_attachments(feed_url, fetched),
         FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2 => rss_enclosures(fetched),
     };
     if lists.iter().all(Vec::is_empty) {
@@ -309,48 +321,128 @@ fn item_enclosures(feed: &feed_rs::model::Feed, fetched: &Fetched) -> Vec<Vec<En
 }
 
 /// A JSON Feed's `attachments`, item by item (`url` resolved against the feed's address;
-/// `size_in_bytes` and `duration_in_seconds` as whole numbers). Empty when it does not parse.
-fn json_attachments(fetched: &Fetched) -> Vec<Vec<Enclosure>> {
+/// `size_in_bytes` and `duration_in_seconds` as whole numbers, a fraction of one rounded).
+/// Empty when it does not parse. A value that is not what JSON Feed says it is (a size of `-1`
+/// or `"12345"`, a `mime_type` of `5`) is left out, and an attachment without a `url` string,
+/// with a warning naming the feed and the item: the rest of the item is read.
+fn json_attachments(feed_url: &Url, fetched: &Fetched) -> Vec<Vec<Enclosure>> {
+    use serde_json::Value;
     let body = fetched
         .body
         .strip_prefix(b"\xEF\xBB\xBF")
         .unwrap_or(&fetched.body);
-    let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
+    let Ok(json) = serde_json::from_slice::<Value>(body) else {
         return Vec::new();
     };
     let Some(items) = json.get("items").and_then(|i| i.as_array()) else {
         return Vec::new();
     };
-    let whole = |v: Option<&serde_json::Value>| -> Option<u64> {
-        let v = v?;
-        v.as_u64().or_else(|| {
-            let f = v.as_f64()?;
-            // Saturates at u64::MAX; NaN is not a JSON number.
-            (f >= 0.0).then(|| f.round() as u64)
-        })
-    };
-    let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_owned);
     items
         .iter()
-        .map(|item| {
-            let Some(attachments) = item.get("attachments").and_then(|a| a.as_array()) else {
-                return Vec::new();
+        .enumerate()
+        .map(|(n, item)| {
+            let warn = |what: String| {
+                tracing::warn!("{feed_url}: {}: {what}", describe_json_item(item, n));
+            };
+            let attachments = match item.get("attachments") {
+                None | Some(Value::Null) => return Vec::new(),
+                Some(Value::Array(a)) => a,
+                Some(other) => {
+                    warn(format!(
+                        "attachments {} is not a list of attachments: left out",
+                        shown(other)
+                    ));
+                    return Vec::new();
+                }
             };
             attachments
                 .iter()
-                .filter_map(|a| {
-                    let url = a.get("url")?.as_str()?;
+                .enumerate()
+                .filter_map(|(i, a)| {
+                    let which = format!("attachment {}", i + 1);
+                    let Some(url) = a.get("url").and_then(Value::as_str) else {
+                        warn(format!("{which} has no url: left out"));
+                        return None;
+                    };
+                    let url = fetched.url.join(url.trim()).ok()?;
+                    let text = |key: &str| match a.get(key)? {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Null => None,
+                        other => {
+                            warn(format!(
+                                "{which}: {key} {} is not text: left out",
+                                shown(other)
+                            ));
+                            None
+                        }
+                    };
+                    let whole = |key: &str| {
+                        let v = a.get(key)?;
+                        let n = v.as_u64().or_else(|| {
+                            // Saturates at u64::MAX; NaN is not a JSON number.
+                            v.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64)
+                        });
+                        if n.is_none() && !v.is_null() {
+                            warn(format!(
+                                "{which}: {key} {} is not a whole number of at least 0: left out",
+                                shown(v)
+                            ));
+                        }
+                        n
+                    };
                     Some(Enclosure {
-                        url: fetched.url.join(url.trim()).ok()?.into(),
-                        media_type: text(a.get("mime_type")),
-                        length: whole(a.get("size_in_bytes")),
-                        title: text(a.get("title")),
-                        duration_secs: whole(a.get("duration_in_seconds")),
+                        url: url.into(),
+                        media_type: text("mime_type"),
+                        length: whole("size_in_bytes"),
+                        title: text("title"),
+                        duration_secs: whole("duration_in_seconds"),
                     })
                 })
                 .collect()
         })
         .collect()
+}
+
+/// A JSON Feed item as a warning names it: by its `id`, else its `url`, else its place.
+fn describe_json_item(item: &serde_json::Value, n: usize) -> String {
+    let field = |key: &str| item.get(key).and_then(|v| v.as_str()).map(str::trim);
+    match (field("id"), field("url")) {
+        (Some(id), _) if !id.is_empty() => format!("item {id:?}"),
+        (_, Some(url)) if !url.is_empty() => format!("item at {url:?}"),
+        _ => format!("item {} (no id or url)", n + 1),
+    }
+}
+
+/// A JSON value as a warning shows it: its JSON text, at most 40 characters of it.
+fn shown(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(40) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
+/// A JSON Feed document without its items' `attachments`, for feed-rs: its typed reading of
+/// them fails the whole document on one value it does not take (a size written `12345.0`, a
+/// missing `mime_type`), and feedwright reads them from the JSON itself
+/// ([`json_attachments`]). `None` when the body is not a JSON object or no item has any (it is
+/// handed over as it is).
+fn without_attachments(body: &[u8]) -> Option<Vec<u8>> {
+    let text = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
+    let mut json = serde_json::from_slice::<serde_json::Value>(text).ok()?;
+    let mut removed = false;
+    for item in json.get_mut("items")?.as_array_mut()? {
+        if let Some(item) = item.as_object_mut() {
+            removed |= item.remove("attachments").is_some();
+        }
+    }
+    if !removed {
+        return None;
+    }
+    serde_json::to_vec(&json).ok()
 }
 
 /// An RSS document's `<enclosure url length type>` elements, item by item: the `<item>`s of its
