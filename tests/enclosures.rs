@@ -636,3 +636,75 @@ fn a_bad_attachment_value_costs_that_value_not_the_feed() {
         "12345.0 is a whole number: {stderr}"
     );
 }
+
+/// An enclosure whose URL is empty, blank or only a fragment names no media file: resolved, it
+/// would be the feed's own address (or the `xml:base` folder). It is left out, in RSS, Atom
+/// and JSON Feed alike; the item's other enclosures are kept.
+#[test]
+fn blank_enclosure_urls_are_left_out() {
+    let site = Site::start();
+    let base = site.base();
+    let mp3 = |n: u32| format!("https://cdn.example.net/ep{n}.mp3");
+    let rss = format!(
+        r##"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Show</title><link>{base}/</link><description>d</description>
+<item><title>One</title><link>{base}/ep1/</link><description>x</description>
+<enclosure url="" length="1" type="audio/mpeg"/><enclosure url="#" length="2" type="audio/mpeg"/>
+<enclosure url="   " length="3" type="audio/mpeg"/><enclosure url="{mp3}" length="4" type="audio/mpeg"/></item>
+<item xml:base="{base}/media/"><title>Two</title><link>{base}/ep2/</link><description>x</description>
+<enclosure url="" length="1" type="audio/mpeg"/></item>
+</channel></rss>"##,
+        mp3 = mp3(1)
+    );
+    let atom = format!(
+        r##"<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Show</title><id>urn:show</id>
+<updated>2024-03-05T10:00:00Z</updated>
+<entry><title>One</title><id>urn:one</id><link href="{base}/ep1/"/>
+<updated>2024-03-05T10:00:00Z</updated><content type="html">x</content>
+<link rel="enclosure" href="" type="audio/mpeg"/><link rel="enclosure" href="#t" type="audio/mpeg"/>
+<link rel="enclosure" href="{mp3}" type="audio/mpeg"/></entry>
+<entry xml:base="{base}/media/"><title>Two</title><id>urn:two</id><link href="{base}/ep2/"/>
+<updated>2024-03-04T10:00:00Z</updated><content type="html">x</content>
+<link rel="enclosure" href="" type="audio/mpeg"/></entry>
+</feed>"##,
+        mp3 = mp3(1)
+    );
+    let json = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Show",
+        "items": [
+            {"id": "1", "url": format!("{base}/ep1/"), "content_html": "x",
+             "date_published": "2024-03-05T10:00:00Z",
+             "attachments": [{"url": "", "mime_type": "audio/mpeg"},
+                             {"url": "#", "mime_type": "audio/mpeg"},
+                             {"url": mp3(1), "mime_type": "audio/mpeg"}]},
+            {"id": "2", "url": format!("{base}/ep2/"), "content_html": "x",
+             "date_published": "2024-03-04T10:00:00Z",
+             "attachments": [{"url": " ", "mime_type": "audio/mpeg"}]}
+        ]
+    })
+    .to_string();
+    for (content_type, body) in [
+        ("application/rss+xml", rss),
+        ("application/atom+xml", atom),
+        ("application/feed+json", json),
+    ] {
+        let (dir, cfg) = setup(&site);
+        serve(&site, content_type, body);
+        let stderr = run(&cfg);
+        assert!(stderr.contains("site: 2 new"), "{content_type}: {stderr}");
+        let out = outputs(dir.path());
+        let urls: Vec<Vec<String>> = [1, 2]
+            .iter()
+            .map(|n| {
+                out.json[&format!("{base}/ep{n}/")]
+                    .iter()
+                    .map(|a| a["url"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(urls, [vec![mp3(1)], vec![]], "{content_type}");
+        assert_eq!(out.rss[&format!("{base}/ep2/")], None, "{content_type}");
+    }
+}

@@ -277,33 +277,9 @@ fn item_enclosures(
 ) -> Vec<Vec<Enclosure>> {
     use feed_rs::model::FeedType;
     let lists = match feed.feed_type {
-        FeedType::Atom => {
-            return feed
-                .entries
-                .iter()
-                .map(|e| {
-                    e.links
-                        .iter()
-                        .filter(|l| {
-                            l.rel
-                                .as_deref()
-                                .is_some_and(|r| r.trim().eq_ignore_ascii_case("enclosure"))
-                        })
-                        .filter_map(|l| {
-                            Some(Enclosure {
-                                url: fetched.url.join(l.href.trim()).ok()?.into(),
-                                media_type: l.media_type.clone(),
-                                length: l.length,
-                                title: l.title.clone(),
-                                duration_secs: None,
-                            })
-                        })
-                        .collect()
-                })
-                .collect();
-        }
+        FeedType::Atom => xml_enclosures(fetched, Layout::Atom),
         FeedType::JSON => json_attachments(feed_url, fetched),
-        FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2 => rss_enclosures(fetched),
+        FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2 => xml_enclosures(fetched, Layout::Rss),
     };
     if lists.iter().all(Vec::is_empty) {
         return Vec::new();
@@ -364,7 +340,10 @@ fn json_attachments(feed_url: &Url, fetched: &Fetched) -> Vec<Vec<Enclosure>> {
                         warn(format!("{which} has no url: left out"));
                         return None;
                     };
-                    let url = fetched.url.join(url.trim()).ok()?;
+                    let Some(url) = crate::normalize::usable_url(&fetched.url, url) else {
+                        warn(format!("{which}: url {url:?} is no http(s) URL: left out"));
+                        return None;
+                    };
                     let text = |key: &str| match a.get(key)? {
                         Value::String(s) => Some(s.clone()),
                         Value::Null => None,
@@ -445,16 +424,36 @@ fn without_attachments(body: &[u8]) -> Option<Vec<u8>> {
     serde_json::to_vec(&json).ok()
 }
 
-/// An RSS document's `<enclosure url length type>` elements, item by item: the `<item>`s of its
-/// `<channel>` (RSS 0.9x, 2.0) or of its root (RSS 1.0), in document order, each with the
-/// enclosures that are its own children, their `url` resolved against the `xml:base` in scope,
-/// else the document's address. Empty when the document holds no enclosure or does not parse.
-fn rss_enclosures(fetched: &Fetched) -> Vec<Vec<Enclosure>> {
+/// Where an XML feed keeps its items' enclosures (see [`xml_enclosures`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// RSS: `<enclosure url length type>` children of each `<item>`.
+    Rss,
+    /// Atom: `<link rel="enclosure" href type length title>` children of each `<entry>`.
+    Atom,
+}
+
+/// The Atom namespace.
+const ATOM_NS: &[u8] = b"http://www.w3.org/2005/Atom";
+
+/// An XML feed's enclosures, item by item, in document order: for RSS the `<item>`s of its
+/// `<channel>` (RSS 0.9x, 2.0) or of its root (RSS 1.0), each with the `<enclosure>`s that are
+/// its own children; for Atom the `<entry>`s of its root `<feed>` (or the root `<entry>`), each
+/// with its own `<link rel="enclosure">`s. A URL is resolved against the `xml:base` in scope,
+/// else the document's address; a blank or fragment-only one, which would resolve to that base
+/// (the feed itself), is left out. Empty when the document holds no enclosure or does not
+/// parse.
+///
+/// RSS is read here because feed-rs folds an RSS enclosure into the item's Media RSS object,
+/// where a `media:content` (a thumbnail) replaces it; Atom because feed-rs hands over a link
+/// resolved already, where an empty `href` is the base it resolved against.
+fn xml_enclosures(fetched: &Fetched, layout: Layout) -> Vec<Vec<Enclosure>> {
     use quick_xml::events::{BytesStart, Event};
+    use quick_xml::name::ResolveResult;
     if !fetched.body.windows(9).any(|w| w == b"enclosure") {
         return Vec::new();
     }
-    let mut reader = quick_xml::Reader::from_reader(fetched.body.as_slice());
+    let mut reader = quick_xml::NsReader::from_reader(fetched.body.as_slice());
     let mut buf = Vec::new();
     // The open elements: each one's local name and the base URI in scope in it.
     let mut stack: Vec<(Vec<u8>, Url)> = Vec::new();
@@ -472,9 +471,20 @@ fn rss_enclosures(fetched: &Fetched) -> Vec<Vec<Enclosure>> {
             })
     };
     loop {
-        let event = match reader.read_event_into(&mut buf) {
+        let (ns, event) = match reader.read_resolved_event_into(&mut buf) {
             Ok(event) => event,
             Err(_) => return Vec::new(),
+        };
+        // RSS has no namespace (RSS 1.0's is the default one): its names are unprefixed. An
+        // Atom name is in Atom's namespace (or none, as feed-rs reads it).
+        let atom_ns = match &ns {
+            ResolveResult::Bound(n) => n.as_ref() == ATOM_NS,
+            ResolveResult::Unbound => true,
+            ResolveResult::Unknown(_) => false,
+        };
+        let named = |e: &BytesStart<'_>, local: &[u8]| match layout {
+            Layout::Rss => e.name().as_ref() == local,
+            Layout::Atom => atom_ns && e.local_name().as_ref() == local,
         };
         let (e, empty) = match &event {
             Event::Start(e) => (e, false),
@@ -497,32 +507,58 @@ fn rss_enclosures(fetched: &Fetched) -> Vec<Vec<Enclosure>> {
         let base = value(e, b"xml:base", reader.decoder())
             .and_then(|b| current.join(&b).ok())
             .unwrap_or_else(|| current.clone());
-        // Unprefixed names only: RSS has no namespace (RSS 1.0's is the default one).
-        let name = e.name().as_ref().to_vec();
+        let is_item = match layout {
+            Layout::Rss => {
+                named(e, b"item")
+                    && (stack.len() == 1
+                        || stack.last().is_some_and(|(parent, _)| parent == b"channel"))
+            }
+            Layout::Atom => named(e, b"entry") && stack.len() <= 1,
+        };
         match in_item {
-            None if name == b"item"
-                && (stack.len() == 1
-                    || stack.last().is_some_and(|(parent, _)| parent == b"channel")) =>
-            {
+            None if is_item => {
                 items.push(Vec::new());
                 in_item = (!empty).then_some(stack.len());
             }
-            Some(depth) if stack.len() == depth + 1 && name == b"enclosure" => {
-                let url = value(e, b"url", reader.decoder()).and_then(|u| base.join(&u).ok());
-                if let (Some(url), Some(list)) = (url, items.last_mut()) {
-                    list.push(Enclosure {
-                        url: url.into(),
-                        media_type: value(e, b"type", reader.decoder()),
-                        length: value(e, b"length", reader.decoder()).and_then(|l| l.parse().ok()),
-                        title: None,
-                        duration_secs: None,
-                    });
+            Some(depth) if stack.len() == depth + 1 => {
+                let decoder = reader.decoder();
+                let found = match layout {
+                    Layout::Rss if named(e, b"enclosure") => {
+                        value(e, b"url", decoder).map(|url| Enclosure {
+                            url,
+                            media_type: value(e, b"type", decoder),
+                            length: value(e, b"length", decoder).and_then(|l| l.parse().ok()),
+                            title: None,
+                            duration_secs: None,
+                        })
+                    }
+                    Layout::Atom
+                        if named(e, b"link")
+                            && value(e, b"rel", decoder)
+                                .is_some_and(|r| r.eq_ignore_ascii_case("enclosure")) =>
+                    {
+                        value(e, b"href", decoder).map(|url| Enclosure {
+                            url,
+                            media_type: value(e, b"type", decoder),
+                            length: value(e, b"length", decoder).and_then(|l| l.parse().ok()),
+                            title: value(e, b"title", decoder),
+                            duration_secs: None,
+                        })
+                    }
+                    _ => None,
+                };
+                let found = found.and_then(|mut found| {
+                    found.url = crate::normalize::usable_url(&base, &found.url)?.into();
+                    Some(found)
+                });
+                if let (Some(found), Some(list)) = (found, items.last_mut()) {
+                    list.push(found);
                 }
             }
             _ => {}
         }
         if !empty {
-            stack.push((name, base));
+            stack.push((e.name().as_ref().to_vec(), base));
         }
         buf.clear();
     }
@@ -1408,6 +1444,35 @@ mod tests {
         assert_eq!(got[0].title.as_deref(), Some("Part one"));
         assert_eq!(got[1].url, "https://example.org/two.ogg");
         assert_eq!((got[1].media_type.as_deref(), got[1].length), (None, None));
+    }
+
+    /// Atom enclosure links are read from the document: under a prefix bound to Atom's
+    /// namespace too, resolved against the `xml:base` in scope, and not when blank or only a
+    /// fragment (which would resolve to that base), nor a link of another namespace.
+    #[test]
+    fn atom_enclosure_links_resolve_and_blank_ones_are_left_out() {
+        let atom = parse_own(
+            r##"<a:feed xmlns:a="http://www.w3.org/2005/Atom" xmlns:x="urn:x"><a:title>t</a:title>
+            <a:id>urn:f</a:id><a:updated>2024-05-02T00:00:00Z</a:updated>
+            <a:entry xml:base="https://cdn.example.org/show/"><a:title>a</a:title><a:id>urn:a</a:id>
+            <a:link href="https://example.org/a/"/><a:updated>2024-05-02T00:00:00Z</a:updated>
+            <a:link rel="Enclosure" href="ep1.mp3" length="12"/>
+            <a:link rel="enclosure" href=""/><a:link rel="enclosure" href=" #t "/>
+            <x:link rel="enclosure" href="https://example.org/other.mp3"/></a:entry>
+            <a:entry><a:title>b</a:title><a:id>urn:b</a:id><a:link href="https://example.org/b/"/>
+            <a:updated>2024-05-02T00:00:00Z</a:updated></a:entry></a:feed>"##,
+        );
+        assert_eq!(
+            enclosures_of(&atom),
+            [
+                vec![(
+                    "https://cdn.example.org/show/ep1.mp3".to_owned(),
+                    None,
+                    Some(12)
+                )],
+                vec![]
+            ]
+        );
     }
 
     /// JSON Feed `attachments`, with their title, size and duration (a fraction of a second
