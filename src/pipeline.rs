@@ -22,7 +22,7 @@ pub use publishing::{
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::model::{Entry, EntryId, RawPage, RawPost, RunReport, SourceReport};
 use crate::source::{self, Discovery, FetchError, Fetcher, RunState, scrape};
-use crate::store::{Fill, RunHealth, Store, Upsert};
+use crate::store::{EnclosureSay, Fill, Read, RunHealth, Store, Upsert};
 
 /// Progress notifications for a terminal progress bar; the default does nothing.
 pub trait Progress: Sync {
@@ -1635,7 +1635,7 @@ fn apply_each(
     let mut tally = Tally::default();
     for (location, outcome) in results {
         match outcome {
-            Outcome::Entry(entry, warnings, found, _, stand_in) => {
+            Outcome::Entry(entry, warnings, found, page_key, stand_in) => {
                 // Said when what they are about is stored; a post that did not change says
                 // them once, not on every run (at debug level then).
                 let warn = |stored: bool| {
@@ -1669,12 +1669,21 @@ fn apply_each(
                 {
                     keep_item_entry_id(store, id, &mut entry);
                 }
-                let upsert = if reading.feed_items && found.is_none() {
-                    let watched = reading.live.watched(&src.name, &entry.url);
-                    store.upsert_item(&entry, Utc::now(), &reading.live.names, watched)
+                // A feed item, or the page read for one (`full_text`: no page key), gives the
+                // item's enclosures, none included; anything else read says nothing of them.
+                let item_text = (reading.feed_items && found.is_none())
+                    .then(|| reading.live.watched(&src.name, &entry.url));
+                let enclosures = if reading.feed_items && page_key.is_none() {
+                    EnclosureSay::Given
                 } else {
-                    store.upsert_entry(&entry, Utc::now())
+                    EnclosureSay::Unsaid
                 };
+                let read = Read {
+                    live: &reading.live.names,
+                    item_text,
+                    enclosures,
+                };
+                let upsert = store.upsert_read(&entry, Utc::now(), read);
                 warn(!matches!(upsert, Ok(Upsert::Unchanged)));
                 match upsert {
                     Ok(Upsert::New) => {

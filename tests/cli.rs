@@ -192,10 +192,10 @@ fn an_upgraded_store_is_announced_once() {
             |r| r.get(0),
         )
         .expect("version");
-    assert_eq!(newest, 20, "this test undoes V20 (enclosures)");
+    assert_eq!(newest, 21, "this test undoes V21 (enclosures_source)");
     conn.execute_batch(
-        "ALTER TABLE entries DROP COLUMN enclosures;
-         DELETE FROM refinery_schema_history WHERE version = 20;",
+        "ALTER TABLE entries DROP COLUMN enclosures_source;
+         DELETE FROM refinery_schema_history WHERE version = 21;",
     )
     .expect("downgrade");
     drop(conn);
@@ -204,7 +204,7 @@ fn an_upgraded_store_is_announced_once() {
     let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("upgraded")).collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(
-        lines[0].contains("feedwright.db: the store was upgraded from schema v19 to v20")
+        lines[0].contains("feedwright.db: the store was upgraded from schema v20 to v21")
             && lines[0].contains("older than this one can no longer open it"),
         "{stderr}"
     );

@@ -435,8 +435,9 @@ fn an_upgraded_store_takes_up_the_enclosures_of_stored_items() {
     let db = dir.path().join("feedwright.db");
     let conn = rusqlite::Connection::open(&db).expect("sqlite");
     conn.execute_batch(
-        "ALTER TABLE entries DROP COLUMN enclosures;
-         DELETE FROM refinery_schema_history WHERE version = 20;",
+        "ALTER TABLE entries DROP COLUMN enclosures_source;
+         ALTER TABLE entries DROP COLUMN enclosures;
+         DELETE FROM refinery_schema_history WHERE version >= 20;",
     )
     .expect("downgrade");
     drop(conn);
@@ -448,7 +449,7 @@ fn an_upgraded_store_takes_up_the_enclosures_of_stored_items() {
     ));
     let stderr = run(&cfg);
     assert!(
-        stderr.contains("the store was upgraded from schema v19 to v20"),
+        stderr.contains("the store was upgraded from schema v19 to v21"),
         "{stderr}"
     );
     assert_eq!(
@@ -707,4 +708,129 @@ fn blank_enclosure_urls_are_left_out() {
         assert_eq!(urls, [vec![mp3(1)], vec![]], "{content_type}");
         assert_eq!(out.rss[&format!("{base}/ep2/")], None, "{content_type}");
     }
+}
+
+/// Two feeds of one site giving the same posts, one with their enclosures (a podcast feed)
+/// and one without (the blog's plain feed): the feed without enclosures never wipes the other's,
+/// and nothing takes turns from run to run (no update, no moving date). The podcast feed keeps
+/// the say on them: it changes and withdraws them.
+#[test]
+fn a_feed_without_enclosures_leaves_another_feeds_alone() {
+    let site = Site::start();
+    let base = site.base();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            r#"output_dir = "out"
+public_url = "http://feeds.test/"
+[store]
+path = "feedwright.db"
+[http]
+min_interval_ms = 0
+timeout_secs = 3
+max_retries = 0
+[[source]]
+name = "podcast"
+url = "{podcast}"
+kind = "feed"
+[[source]]
+name = "plain"
+url = "{plain}"
+kind = "feed"
+[[feed]]
+name = "main"
+sources = ["podcast", "plain"]
+"#,
+            podcast = site.url("/podcast.xml"),
+            plain = site.url("/plain.xml"),
+        ),
+    );
+    // Episodes 1..=n, each with its file `ep<n><suffix>.mp3` when `with` says so.
+    let feed = |n: u32, with: bool, suffix: &str| {
+        let items: String = (1..=n)
+            .rev()
+            .map(|i| {
+                let enclosure = if with {
+                    format!(
+                        r#"<enclosure url="https://cdn.example.net/ep{i}{suffix}.mp3" length="{i}00" type="audio/mpeg"/>"#
+                    )
+                } else {
+                    String::new()
+                };
+                format!(
+                    r#"<item><title>Episode {i}</title><link>{base}/ep{i}/</link><guid>{base}/ep{i}/</guid>
+<pubDate>0{i} Mar 2024 10:00:00 +0000</pubDate><description>About {i}.</description>{enclosure}</item>
+"#
+                )
+            })
+            .collect();
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Show</title><link>{base}/</link><description>d</description>
+{items}</channel></rss>"#
+        )
+    };
+    let put = |path: &str, body: String| {
+        site.set(
+            path,
+            Resp::Bytes {
+                content_type: "application/rss+xml".into(),
+                body: body.into_bytes(),
+                headers: vec![],
+            },
+        );
+    };
+    let files = |dir: &Path| -> BTreeMap<String, Vec<String>> {
+        outputs(dir)
+            .json
+            .into_iter()
+            .map(|(url, a)| {
+                let urls = a.iter().map(|a| a["url"].as_str().unwrap().to_owned());
+                (url, urls.collect())
+            })
+            .collect()
+    };
+    let expected = |n: u32, suffix: &str| -> BTreeMap<String, Vec<String>> {
+        (1..=n)
+            .map(|i| {
+                (
+                    format!("{base}/ep{i}/"),
+                    vec![format!("https://cdn.example.net/ep{i}{suffix}.mp3")],
+                )
+            })
+            .collect()
+    };
+    put("/podcast.xml", feed(3, true, ""));
+    put("/plain.xml", feed(3, false, ""));
+    let stderr = run(&cfg);
+    assert_eq!(files(dir.path()), expected(3, ""), "{stderr}");
+    let published = std::fs::read(dir.path().join("out/main/feed.json")).unwrap();
+    for _ in 0..2 {
+        let stderr = run(&cfg);
+        assert!(
+            stderr.contains("podcast: 0 new, 0 updated, 3 unchanged")
+                && stderr.contains("plain: 0 new, 0 updated, 3 unchanged"),
+            "{stderr}"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("out/main/feed.json")).unwrap(),
+            published,
+            "nothing changed"
+        );
+    }
+    // A new episode in both feeds: the stored ones keep their files, the new one has its own.
+    put("/podcast.xml", feed(4, true, ""));
+    put("/plain.xml", feed(4, false, ""));
+    let stderr = run(&cfg);
+    assert_eq!(files(dir.path()), expected(4, ""), "{stderr}");
+    // The podcast feed replaces its files, then withdraws them: its say.
+    put("/podcast.xml", feed(4, true, "-v2"));
+    let stderr = run(&cfg);
+    assert!(stderr.contains("podcast: 0 new, 4 updated"), "{stderr}");
+    assert_eq!(files(dir.path()), expected(4, "-v2"), "{stderr}");
+    put("/podcast.xml", feed(4, false, ""));
+    let stderr = run(&cfg);
+    assert!(stderr.contains("podcast: 0 new, 4 updated"), "{stderr}");
+    assert!(files(dir.path()).values().all(Vec::is_empty), "{stderr}");
 }
