@@ -586,6 +586,7 @@ pub async fn refresh_source(
     let reading = Reading {
         fetches_pages,
         feed_items,
+        enclosures_unknown: index.enclosures_unknown,
         live: &live,
         reached: &reached,
         files: &files,
@@ -1139,6 +1140,8 @@ struct Reading<'a> {
     /// Its index is a feed: an entry not extracted from a page is a feed item's text (see
     /// [`Store::upsert_item`]).
     feed_items: bool,
+    /// That feed's enclosures could not be told item by item: its items say nothing of them.
+    enclosures_unknown: bool,
     /// The sources the configuration has ([`live_sources`]).
     live: &'a Live,
     /// Where each page stored this run was reached from ([`Reached`]).
@@ -1673,11 +1676,12 @@ fn apply_each(
                 // item's enclosures, none included; anything else read says nothing of them.
                 let item_text = (reading.feed_items && found.is_none())
                     .then(|| reading.live.watched(&src.name, &entry.url));
-                let enclosures = if reading.feed_items && page_key.is_none() {
-                    EnclosureSay::Given
-                } else {
-                    EnclosureSay::Unsaid
-                };
+                let enclosures =
+                    if reading.feed_items && page_key.is_none() && !reading.enclosures_unknown {
+                        EnclosureSay::Given
+                    } else {
+                        EnclosureSay::Unsaid
+                    };
                 let read = Read {
                     live: &reading.live.names,
                     item_text,
@@ -2494,6 +2498,7 @@ pub async fn backfill_source(
             // A site that ignores the page parameter answers the same page again: the end.
             break;
         }
+        let mut enclosures_unknown = false;
         let (posts, following, is_feed) =
             if source::looks_like_feed(page.content_type.as_deref(), page.body.as_bytes())
                 || src.kind == SourceKind::Feed
@@ -2509,6 +2514,7 @@ pub async fn backfill_source(
                 let parsed =
                     source::feed::parse(&url, &fetched, &source::own_site(src)).map(|items| {
                         rep.skipped.extend(items.skipped);
+                        enclosures_unknown = items.enclosures_unknown;
                         // An id found on several items, on this page or before, gives no
                         // post number (see `untrusted_item_ids`).
                         let untrusted = untrusted_item_ids(
@@ -2574,6 +2580,7 @@ pub async fn backfill_source(
             work: posts,
             fetches_pages: !is_feed || src.full_text,
             feed_items: is_feed,
+            enclosures_unknown,
             live: &live,
             api_keys: HashMap::new(),
         };
@@ -2607,6 +2614,8 @@ struct BackfillBatch<'a> {
     work: Vec<Work>,
     fetches_pages: bool,
     feed_items: bool,
+    /// As [`Reading::enclosures_unknown`].
+    enclosures_unknown: bool,
     live: &'a Live,
     /// As [`Reading::api_keys`].
     api_keys: HashMap<String, String>,
@@ -2642,6 +2651,7 @@ async fn store_backfill_work(
         let reading = Reading {
             fetches_pages: batch.fetches_pages,
             feed_items: batch.feed_items,
+            enclosures_unknown: batch.enclosures_unknown,
             live: batch.live,
             reached: &Default::default(),
             files: &Default::default(),
@@ -2804,6 +2814,7 @@ async fn backfill_wordpress(
             work: item_work(src, state, read.posts, Utc::now()),
             fetches_pages: true,
             feed_items: false,
+            enclosures_unknown: false,
             live,
             api_keys,
         };

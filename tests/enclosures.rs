@@ -834,3 +834,58 @@ sources = ["podcast", "plain"]
     assert!(stderr.contains("podcast: 0 new, 4 updated"), "{stderr}");
     assert!(files(dir.path()).values().all(Vec::is_empty), "{stderr}");
 }
+
+/// An `<item>` after `</channel>` is no item feed-rs reads: it neither keeps the channel's
+/// items from their enclosures nor takes any from the entries (stored ones included), and the
+/// run says nothing of enclosures left out.
+#[test]
+fn a_stray_item_after_the_channel_costs_no_enclosures() {
+    let site = Site::start();
+    let base = site.base();
+    let (dir, cfg) = setup(&site);
+    let feed = |stray: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Show</title><link>{base}/</link><description>d</description>
+<item><title>One</title><link>{base}/ep1/</link><pubDate>Tue, 05 Mar 2024 10:00:00 +0000</pubDate>
+<enclosure url="https://cdn.example.net/ep1.mp3" length="100" type="audio/mpeg"/></item>
+<item><title>Two</title><link>{base}/ep2/</link><pubDate>Mon, 04 Mar 2024 10:00:00 +0000</pubDate>
+<enclosure url="https://cdn.example.net/ep2.mp3" length="200" type="audio/mpeg"/></item>
+</channel>
+{stray}
+</rss>"#
+        )
+    };
+    let files = |dir: &Path| -> Vec<Option<String>> {
+        let out = outputs(dir);
+        [1, 2]
+            .iter()
+            .map(|n| out.rss[&format!("{base}/ep{n}/")].clone().map(|e| e.0))
+            .collect()
+    };
+    let expected = vec![
+        Some("https://cdn.example.net/ep1.mp3".to_owned()),
+        Some("https://cdn.example.net/ep2.mp3".to_owned()),
+    ];
+    serve(&site, "application/rss+xml", feed(""));
+    run(&cfg);
+    assert_eq!(files(dir.path()), expected);
+    let stray = format!(
+        r#"<item><title>Stray</title><link>{base}/ep3/</link>
+<enclosure url="https://cdn.example.net/ep3.mp3" length="300" type="audio/mpeg"/></item>"#
+    );
+    serve(&site, "application/rss+xml", feed(&stray));
+    let stderr = run(&cfg);
+    assert!(
+        stderr.contains("site: 0 new, 0 updated, 2 unchanged"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("enclosures"), "{stderr}");
+    assert_eq!(files(dir.path()), expected);
+    // A new store reads them from the same document too.
+    std::fs::remove_file(dir.path().join("feedwright.db")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("out")).unwrap();
+    let stderr = run(&cfg);
+    assert!(stderr.contains("site: 2 new"), "{stderr}");
+    assert_eq!(files(dir.path()), expected);
+}

@@ -31,6 +31,10 @@ pub struct Items {
     pub site: Option<Url>,
     /// The items' own ids: which one tells an item apart, and which ones do not.
     pub ids: ItemIds,
+    /// The document has enclosures that could not be told item by item (a warning says why):
+    /// the items carry none, and what they say of them is not to be trusted (an entry keeps
+    /// those it has).
+    pub enclosures_unknown: bool,
 }
 
 /// The own ids of a feed document's items (RSS `guid`, Atom `id`, JSON Feed `id`; an item
@@ -132,7 +136,10 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
              is a new post, not one that moved"
         );
     }
-    let mut enclosures = item_enclosures(feed_url, &feed, fetched);
+    let mut enclosures = item_enclosures(feed_url, &feed, fetched).unwrap_or_else(|| {
+        out.enclosures_unknown = true;
+        Vec::new()
+    });
     // The first item at each link (by its twin key: the entry it gives), described.
     let mut first_at: HashMap<String, String> = HashMap::new();
     for ((n, item), link) in feed.entries.into_iter().enumerate().zip(links) {
@@ -263,57 +270,68 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
 /// The enclosures of every item of the document, in feed order (item `n` of `feed.entries` has
 /// list `n`): RSS `<enclosure>` elements (RSS allows one an item; a feed with more has them
 /// all read), Atom `<link rel="enclosure">`, JSON Feed `attachments`. URLs are resolved against
-/// the base in scope (an RSS document's `xml:base`, which feed-rs applies to Atom's links
-/// itself), else the feed's address; they are checked in `normalize`. Empty when the document
-/// has none, or when its items cannot be told apart as feed-rs reads them (a warning then).
+/// the base in scope (`xml:base`), else the feed's address; they are checked in `normalize`.
+/// Empty when the document has none. `None`, with a warning, when it has some but they cannot
+/// be told item by item as feed-rs reads the items (the pass over the document does not parse,
+/// or finds another number of items): the items' enclosures are not known then.
 ///
-/// RSS is read by a second pass over the XML: feed-rs folds an RSS enclosure into the item's
-/// Media RSS object, where a `media:content` (a thumbnail) replaces it. JSON Feed is read from
-/// the JSON again: feed-rs lists attachments among the item's links without their duration.
+/// RSS and Atom are read by a second pass over the XML (see [`xml_enclosures`]). JSON Feed is
+/// read from the JSON again: feed-rs is handed the document without attachments, and would
+/// not give their duration.
 fn item_enclosures(
     feed_url: &Url,
     feed: &feed_rs::model::Feed,
     fetched: &Fetched,
-) -> Vec<Vec<Enclosure>> {
+) -> Option<Vec<Vec<Enclosure>>> {
     use feed_rs::model::FeedType;
-    let lists = match feed.feed_type {
-        FeedType::Atom => xml_enclosures(fetched, Layout::Atom),
-        FeedType::JSON => json_attachments(feed_url, fetched),
-        FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2 => xml_enclosures(fetched, Layout::Rss),
+    let layout = match feed.feed_type {
+        FeedType::Atom => Some(Layout::Atom),
+        FeedType::RSS1 => Some(Layout::Rdf),
+        FeedType::RSS0 | FeedType::RSS2 => Some(Layout::Channel),
+        FeedType::JSON => None,
+    };
+    let lists = match layout {
+        Some(layout) => xml_enclosures(fetched, layout),
+        None => json_attachments(feed_url, fetched),
+    };
+    let Some(lists) = lists else {
+        tracing::warn!(
+            "{feed_url}: its items' enclosures could not be read (the document does not parse \
+             on a second reading): not known this time, its entries keep those they have"
+        );
+        return None;
     };
     if lists.iter().all(Vec::is_empty) {
-        return Vec::new();
+        return Some(Vec::new());
     }
     if lists.len() != feed.entries.len() {
         tracing::warn!(
-            "{}: {} items read, but {} found looking for their enclosures: enclosures left out",
-            fetched.url,
+            "{feed_url}: {} items read, but {} found looking for their enclosures: not known \
+             this time, its entries keep those they have",
             feed.entries.len(),
             lists.len()
         );
-        return Vec::new();
+        return None;
     }
-    lists
+    Some(lists)
 }
 
 /// A JSON Feed's `attachments`, item by item (`url` resolved against the feed's address;
 /// `size_in_bytes` and `duration_in_seconds` as whole numbers, a fraction of one rounded).
-/// Empty when it does not parse. A value that is not what JSON Feed says it is (a size of `-1`
+/// `None` when it does not parse. A value that is not what JSON Feed says it is (a size of `-1`
 /// or `"12345"`, a `mime_type` of `5`) is left out, and an attachment without a `url` string,
 /// with a warning naming the feed and the item: the rest of the item is read.
-fn json_attachments(feed_url: &Url, fetched: &Fetched) -> Vec<Vec<Enclosure>> {
+fn json_attachments(feed_url: &Url, fetched: &Fetched) -> Option<Vec<Vec<Enclosure>>> {
     use serde_json::Value;
     let body = fetched
         .body
         .strip_prefix(b"\xEF\xBB\xBF")
         .unwrap_or(&fetched.body);
-    let Ok(json) = serde_json::from_slice::<Value>(body) else {
-        return Vec::new();
-    };
+    let json = serde_json::from_slice::<Value>(body).ok()?;
     let Some(items) = json.get("items").and_then(|i| i.as_array()) else {
-        return Vec::new();
+        return Some(Vec::new());
     };
-    items
+    let lists = items
         .iter()
         .enumerate()
         .map(|(n, item)| {
@@ -379,7 +397,8 @@ fn json_attachments(feed_url: &Url, fetched: &Fetched) -> Vec<Vec<Enclosure>> {
                 })
                 .collect()
         })
-        .collect()
+        .collect();
+    Some(lists)
 }
 
 /// A JSON Feed item as a warning names it: by its `id`, else its `url`, else its place.
@@ -424,42 +443,53 @@ fn without_attachments(body: &[u8]) -> Option<Vec<u8>> {
     serde_json::to_vec(&json).ok()
 }
 
-/// Where an XML feed keeps its items' enclosures (see [`xml_enclosures`]).
+/// Where an XML feed keeps its items, as feed-rs reads them, and their enclosures (see
+/// [`xml_enclosures`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layout {
-    /// RSS: `<enclosure url length type>` children of each `<item>`.
-    Rss,
-    /// Atom: `<link rel="enclosure" href type length title>` children of each `<entry>`.
+    /// RSS 0.9x and 2.0: the `<item>`s of the root's first `<channel>` (feed-rs reads no other
+    /// channel, nor an `<item>` outside it), each with its `<enclosure url length type>`s.
+    Channel,
+    /// RSS 1.0: the `<item>`s of the root, each with its `<enclosure>`s.
+    Rdf,
+    /// Atom: the `<entry>`s of the root `<feed>` (or the root `<entry>`), each with its
+    /// `<link rel="enclosure" href type length title>`s.
     Atom,
 }
+
+/// The RSS 1.0 namespace, which feed-rs reads as RSS's, as it does names in no namespace.
+const RSS1_NS: &[u8] = b"http://purl.org/rss/1.0/";
 
 /// The Atom namespace.
 const ATOM_NS: &[u8] = b"http://www.w3.org/2005/Atom";
 
-/// An XML feed's enclosures, item by item, in document order: for RSS the `<item>`s of its
-/// `<channel>` (RSS 0.9x, 2.0) or of its root (RSS 1.0), each with the `<enclosure>`s that are
-/// its own children; for Atom the `<entry>`s of its root `<feed>` (or the root `<entry>`), each
-/// with its own `<link rel="enclosure">`s. A URL is resolved against the `xml:base` in scope,
-/// else the document's address; a blank or fragment-only one, which would resolve to that base
-/// (the feed itself), is left out. Empty when the document holds no enclosure or does not
-/// parse.
+/// An XML feed's enclosures, item by item, in document order: the items feed-rs reads (see
+/// [`Layout`]; names in RSS's or Atom's namespace, or none, as feed-rs reads them), each with
+/// the enclosures that are its own children. A URL is resolved against the `xml:base` in
+/// scope, else the document's address; a blank or fragment-only one, which would resolve to
+/// that base (the feed itself), is left out. Empty when the document holds no enclosure;
+/// `None` when it does not parse up to the end of its items.
 ///
 /// RSS is read here because feed-rs folds an RSS enclosure into the item's Media RSS object,
 /// where a `media:content` (a thumbnail) replaces it; Atom because feed-rs hands over a link
 /// resolved already, where an empty `href` is the base it resolved against.
-fn xml_enclosures(fetched: &Fetched, layout: Layout) -> Vec<Vec<Enclosure>> {
+fn xml_enclosures(fetched: &Fetched, layout: Layout) -> Option<Vec<Vec<Enclosure>>> {
     use quick_xml::events::{BytesStart, Event};
     use quick_xml::name::ResolveResult;
     if !fetched.body.windows(9).any(|w| w == b"enclosure") {
-        return Vec::new();
+        return Some(Vec::new());
     }
     let mut reader = quick_xml::NsReader::from_reader(fetched.body.as_slice());
     let mut buf = Vec::new();
-    // The open elements: each one's local name and the base URI in scope in it.
-    let mut stack: Vec<(Vec<u8>, Url)> = Vec::new();
+    // The open elements: the base URI in scope in each.
+    let mut stack: Vec<Url> = Vec::new();
     let mut items: Vec<Vec<Enclosure>> = Vec::new();
     // How deep the item being read is in `stack` (its own place), if one is.
     let mut in_item: Option<usize> = None;
+    // RSS 0.9x, 2.0: how deep the root's first `<channel>` is while it is read, and whether it
+    // was read (what follows is no item feed-rs reads).
+    let mut channel: Option<usize> = None;
+    let mut channel_done = false;
     let value = |e: &BytesStart<'_>, name: &[u8], decoder: quick_xml::encoding::Decoder| {
         e.attributes()
             .flatten()
@@ -471,21 +501,17 @@ fn xml_enclosures(fetched: &Fetched, layout: Layout) -> Vec<Vec<Enclosure>> {
             })
     };
     loop {
-        let (ns, event) = match reader.read_resolved_event_into(&mut buf) {
-            Ok(event) => event,
-            Err(_) => return Vec::new(),
+        let (ns, event) = reader.read_resolved_event_into(&mut buf).ok()?;
+        // feed-rs reads a name in no namespace (or under an undeclared prefix) as the
+        // format's own.
+        let own_ns = match &ns {
+            ResolveResult::Bound(n) => match layout {
+                Layout::Atom => n.as_ref() == ATOM_NS,
+                Layout::Channel | Layout::Rdf => n.as_ref() == RSS1_NS,
+            },
+            ResolveResult::Unbound | ResolveResult::Unknown(_) => true,
         };
-        // RSS has no namespace (RSS 1.0's is the default one): its names are unprefixed. An
-        // Atom name is in Atom's namespace (or none, as feed-rs reads it).
-        let atom_ns = match &ns {
-            ResolveResult::Bound(n) => n.as_ref() == ATOM_NS,
-            ResolveResult::Unbound => true,
-            ResolveResult::Unknown(_) => false,
-        };
-        let named = |e: &BytesStart<'_>, local: &[u8]| match layout {
-            Layout::Rss => e.name().as_ref() == local,
-            Layout::Atom => atom_ns && e.local_name().as_ref() == local,
-        };
+        let named = |e: &BytesStart<'_>, local: &[u8]| own_ns && e.local_name().as_ref() == local;
         let (e, empty) = match &event {
             Event::Start(e) => (e, false),
             Event::Empty(e) => (e, true),
@@ -493,6 +519,14 @@ fn xml_enclosures(fetched: &Fetched, layout: Layout) -> Vec<Vec<Enclosure>> {
                 stack.pop();
                 if in_item.is_some_and(|depth| stack.len() == depth) {
                     in_item = None;
+                }
+                if channel.is_some_and(|depth| stack.len() == depth) {
+                    channel = None;
+                    channel_done = true;
+                }
+                if stack.is_empty() || channel_done {
+                    // The root, or the channel, ends: so do the items feed-rs reads.
+                    break;
                 }
                 buf.clear();
                 continue;
@@ -503,18 +537,25 @@ fn xml_enclosures(fetched: &Fetched, layout: Layout) -> Vec<Vec<Enclosure>> {
                 continue;
             }
         };
-        let current = stack.last().map_or(&fetched.url, |(_, base)| base);
+        let current = stack.last().unwrap_or(&fetched.url);
         let base = value(e, b"xml:base", reader.decoder())
             .and_then(|b| current.join(&b).ok())
             .unwrap_or_else(|| current.clone());
         let is_item = match layout {
-            Layout::Rss => {
-                named(e, b"item")
-                    && (stack.len() == 1
-                        || stack.last().is_some_and(|(parent, _)| parent == b"channel"))
-            }
-            Layout::Atom => named(e, b"entry") && stack.len() <= 1,
+            Layout::Channel => channel == Some(1) && stack.len() == 2 && named(e, b"item"),
+            Layout::Rdf => stack.len() == 1 && named(e, b"item"),
+            Layout::Atom => stack.len() <= 1 && named(e, b"entry"),
         };
+        if layout == Layout::Channel
+            && stack.len() == 1
+            && channel.is_none()
+            && e.local_name().as_ref() == b"channel"
+        {
+            if empty {
+                break;
+            }
+            channel = Some(1);
+        }
         match in_item {
             None if is_item => {
                 items.push(Vec::new());
@@ -523,7 +564,7 @@ fn xml_enclosures(fetched: &Fetched, layout: Layout) -> Vec<Vec<Enclosure>> {
             Some(depth) if stack.len() == depth + 1 => {
                 let decoder = reader.decoder();
                 let found = match layout {
-                    Layout::Rss if named(e, b"enclosure") => {
+                    Layout::Channel | Layout::Rdf if named(e, b"enclosure") => {
                         value(e, b"url", decoder).map(|url| Enclosure {
                             url,
                             media_type: value(e, b"type", decoder),
@@ -557,12 +598,16 @@ fn xml_enclosures(fetched: &Fetched, layout: Layout) -> Vec<Vec<Enclosure>> {
             }
             _ => {}
         }
+        if empty && stack.is_empty() {
+            // An empty root: nothing more to read.
+            break;
+        }
         if !empty {
-            stack.push((e.name().as_ref().to_vec(), base));
+            stack.push(base);
         }
         buf.clear();
     }
-    items
+    Some(items)
 }
 
 /// The page an item links to: its `alternate` link (or one without `rel`), else its first
@@ -1401,6 +1446,72 @@ mod tests {
                 vec![],
             ]
         );
+    }
+
+    /// Only the items feed-rs reads are counted: those of the root's first `<channel>` (RSS
+    /// 2.0), of the root (RSS 1.0), the entries of the root `<feed>` (Atom); an `<item>` after
+    /// the channel, or in a second one, is none, and takes no enclosure from the others.
+    #[test]
+    fn enclosures_are_told_for_the_items_feed_rs_reads() {
+        let item = |n: u32| {
+            format!(
+                r#"<item><title>{n}</title><link>https://example.org/{n}/</link>
+                <enclosure url="https://example.org/{n}.mp3"/></item>"#
+            )
+        };
+        let urls = |items: &Items| -> Vec<Vec<String>> {
+            assert!(!items.enclosures_unknown);
+            enclosures_of(items)
+                .into_iter()
+                .map(|l| l.into_iter().map(|e| e.0).collect())
+                .collect()
+        };
+        let rss = parse_own(&format!(
+            r#"<rss version="2.0">{stray}<channel><title>t</title><link>https://example.org/</link>
+            <description>d</description>{one}{two}</channel>{stray}<channel>{stray}</channel></rss>"#,
+            one = item(1),
+            two = item(2),
+            stray = item(9),
+        ));
+        assert_eq!(
+            urls(&rss),
+            [["https://example.org/1.mp3"], ["https://example.org/2.mp3"]]
+        );
+        let rdf = parse_own(&format!(
+            r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+            xmlns="http://purl.org/rss/1.0/"><channel><title>t</title>
+            <link>https://example.org/</link><description>d</description></channel>{one}{two}
+            </rdf:RDF>"#,
+            one = item(1),
+            two = item(2),
+        ));
+        assert_eq!(
+            urls(&rdf),
+            [["https://example.org/1.mp3"], ["https://example.org/2.mp3"]]
+        );
+    }
+
+    /// When the items' enclosures cannot be told item by item (another number of items than
+    /// feed-rs reads), they are not known: no item carries any, and the items say so.
+    #[test]
+    fn enclosures_not_told_item_by_item_are_unknown() {
+        let f = fetched(
+            r#"<rss version="2.0"><channel><title>t</title><link>https://example.org/</link>
+            <description>d</description><item><title>a</title><link>https://example.org/a/</link>
+            <enclosure url="https://example.org/a.mp3"/></item></channel></rss>"#,
+        );
+        let mut feed = builder(&f).build().parse(f.body.as_slice()).expect("parse");
+        let url = Url::parse("https://example.org/feed/").expect("url");
+        assert_eq!(item_enclosures(&url, &feed, &f).map(|l| l.len()), Some(1));
+        feed.entries.push(feed.entries[0].clone());
+        assert_eq!(item_enclosures(&url, &feed, &f), None);
+        // A document without any is known to have none, whatever its items.
+        let none = fetched(
+            r#"<rss version="2.0"><channel><title>t</title><link>https://example.org/</link>
+            <description>d</description><item><title>a</title><link>https://example.org/a/</link>
+            </item></channel></rss>"#,
+        );
+        assert_eq!(item_enclosures(&url, &feed, &none), Some(Vec::new()));
     }
 
     /// RSS 0.92, where `<enclosure>` began (feed-rs's reader of 0.9x drops it).
