@@ -889,3 +889,62 @@ fn a_stray_item_after_the_channel_costs_no_enclosures() {
     assert!(stderr.contains("site: 2 new"), "{stderr}");
     assert_eq!(files(dir.path()), expected);
 }
+
+/// A UTF-16 feed (with a byte order mark, little- or big-endian, or without one but with a
+/// declaration written in UTF-16) keeps its enclosures, its non-ASCII URLs included; a
+/// big-endian one is read at all (feed-rs's own reading of it panics).
+#[test]
+fn utf16_feeds_keep_their_enclosures() {
+    let site = Site::start();
+    let base = site.base();
+    let doc = format!(
+        r#"<?xml version="1.0" encoding="UTF-16"?>
+<rss version="2.0"><channel><title>Émission</title><link>{base}/</link><description>d</description>
+<item><title>Épisode 1</title><link>{base}/ep1/</link><pubDate>Tue, 05 Mar 2024 10:00:00 +0000</pubDate>
+<description>é</description><enclosure url="https://cdn.example.net/épisode-1.mp3" length="100" type="audio/mpeg"/></item>
+<item><title>Épisode 2</title><link>{base}/ep2/</link><pubDate>Mon, 04 Mar 2024 10:00:00 +0000</pubDate>
+<description>x</description><enclosure url="https://cdn.example.net/ep2.mp3" length="200" type="audio/mpeg"/></item>
+</channel></rss>"#
+    );
+    let le: Vec<u8> = doc.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let be: Vec<u8> = doc.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    for (name, body) in [
+        ("UTF-16LE with BOM", [vec![0xFF, 0xFE], le.clone()].concat()),
+        ("UTF-16BE with BOM", [vec![0xFE, 0xFF], be.clone()].concat()),
+        ("UTF-16LE declared", le),
+        ("UTF-16BE declared", be),
+    ] {
+        let (dir, cfg) = setup(&site);
+        site.set(
+            "/feed/",
+            Resp::Bytes {
+                content_type: "application/rss+xml".into(),
+                body,
+                headers: vec![],
+            },
+        );
+        let stderr = run(&cfg);
+        assert!(stderr.contains("site: 2 new"), "{name}: {stderr}");
+        let out = outputs(dir.path());
+        assert_eq!(
+            out.rss[&format!("{base}/ep1/")],
+            Some((
+                "https://cdn.example.net/%C3%A9pisode-1.mp3".into(),
+                some("audio/mpeg"),
+                Some(100)
+            )),
+            "{name}"
+        );
+        assert_eq!(
+            out.rss[&format!("{base}/ep2/")],
+            Some((
+                "https://cdn.example.net/ep2.mp3".into(),
+                some("audio/mpeg"),
+                Some(200)
+            )),
+            "{name}"
+        );
+        let atom = std::fs::read_to_string(dir.path().join("out/main/atom.xml")).unwrap();
+        assert!(atom.contains("Épisode 1"), "{name}: {atom}");
+    }
+}

@@ -56,6 +56,15 @@ pub struct ItemIds {
 /// not on that site is left out (reported in
 /// [`Items::skipped`]): a feed cannot speak for another site's posts.
 pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, String> {
+    // A UTF-16 document is read as UTF-8: every pass over it then reads the same text (the
+    // one telling enclosures read bytes), and feed-rs's reader, which panics on a UTF-16
+    // document whose declaration names another encoding than the one its first bytes show
+    // (a big-endian one saying `UTF-16`), is handed none.
+    let transcoded = utf16_as_utf8(&fetched.body).map(|body| Fetched {
+        body,
+        ..fetched.clone()
+    });
+    let fetched = transcoded.as_ref().unwrap_or(fetched);
     // A JSON Feed written by a program that cut a string inside an emoji (JavaScript's
     // `JSON.stringify` does that) holds a lone surrogate escape, which serde_json refuses,
     // and with it the whole feed: it is read as U+FFFD, and the other items are kept.
@@ -490,16 +499,24 @@ fn xml_enclosures(fetched: &Fetched, layout: Layout) -> Option<Vec<Vec<Enclosure
     // was read (what follows is no item feed-rs reads).
     let mut channel: Option<usize> = None;
     let mut channel_done = false;
-    let value = |e: &BytesStart<'_>, name: &[u8], decoder: quick_xml::encoding::Decoder| {
+    // An attribute's value, trimmed: `Some(Err)` when it is there but does not decode.
+    let attribute = |e: &BytesStart<'_>, name: &[u8], decoder: quick_xml::encoding::Decoder| {
         e.attributes()
             .flatten()
             .find(|a| a.key.as_ref() == name)
-            .and_then(|a| {
+            .map(|a| {
                 a.decoded_and_normalized_value(quick_xml::XmlVersion::default(), decoder)
-                    .ok()
+                    .map(std::borrow::Cow::into_owned)
+                    // As feed-rs reads it: as written when an escape in it does not read.
+                    .or_else(|_| decoder.decode(&a.value).map(std::borrow::Cow::into_owned))
                     .map(|v| v.trim().to_owned())
+                    .map_err(drop)
             })
     };
+    let value = |e: &BytesStart<'_>, name: &[u8], decoder| attribute(e, name, decoder)?.ok();
+    // An enclosure whose URL does not decode makes the items' enclosures unknown, rather
+    // than an item seeming to have withdrawn it.
+    let mut undecodable = false;
     loop {
         let (ns, event) = reader.read_resolved_event_into(&mut buf).ok()?;
         // feed-rs reads a name in no namespace (or under an undeclared prefix) as the
@@ -563,9 +580,16 @@ fn xml_enclosures(fetched: &Fetched, layout: Layout) -> Option<Vec<Vec<Enclosure
             }
             Some(depth) if stack.len() == depth + 1 => {
                 let decoder = reader.decoder();
+                let mut url_of = |url: Option<Result<String, ()>>| match url? {
+                    Ok(url) => Some(url),
+                    Err(()) => {
+                        undecodable = true;
+                        None
+                    }
+                };
                 let found = match layout {
                     Layout::Channel | Layout::Rdf if named(e, b"enclosure") => {
-                        value(e, b"url", decoder).map(|url| Enclosure {
+                        url_of(attribute(e, b"url", decoder)).map(|url| Enclosure {
                             url,
                             media_type: value(e, b"type", decoder),
                             length: value(e, b"length", decoder).and_then(|l| l.parse().ok()),
@@ -578,7 +602,7 @@ fn xml_enclosures(fetched: &Fetched, layout: Layout) -> Option<Vec<Vec<Enclosure
                             && value(e, b"rel", decoder)
                                 .is_some_and(|r| r.eq_ignore_ascii_case("enclosure")) =>
                     {
-                        value(e, b"href", decoder).map(|url| Enclosure {
+                        url_of(attribute(e, b"href", decoder)).map(|url| Enclosure {
                             url,
                             media_type: value(e, b"type", decoder),
                             length: value(e, b"length", decoder).and_then(|l| l.parse().ok()),
@@ -607,7 +631,7 @@ fn xml_enclosures(fetched: &Fetched, layout: Layout) -> Option<Vec<Vec<Enclosure
         }
         buf.clear();
     }
-    Some(items)
+    (!undecodable).then_some(items)
 }
 
 /// The page an item links to: its `alternate` link (or one without `rel`), else its first
@@ -749,6 +773,29 @@ fn repair_lone_surrogates(body: &[u8]) -> Option<(Vec<u8>, usize)> {
         o.extend_from_slice(&body[copied..]);
         (o, count)
     })
+}
+
+/// A UTF-16 XML document (by its byte order mark, or by a declaration written in UTF-16,
+/// little- or big-endian) as UTF-8, its declaration saying `encoding="UTF-8"` (what it named
+/// was the encoding of the bytes it came in). `None` for any other document. Bytes that are
+/// not UTF-16 become U+FFFD, as they would in a reader's decoding.
+fn utf16_as_utf8(body: &[u8]) -> Option<Vec<u8>> {
+    let (encoding, skip) = match body {
+        [0xFF, 0xFE, ..] => (encoding_rs::UTF_16LE, 2),
+        [0xFE, 0xFF, ..] => (encoding_rs::UTF_16BE, 2),
+        [b'<', 0, b'?', 0, ..] => (encoding_rs::UTF_16LE, 0),
+        [0, b'<', 0, b'?', ..] => (encoding_rs::UTF_16BE, 0),
+        _ => return None,
+    };
+    let (text, _) = encoding.decode_without_bom_handling(&body[skip..]);
+    let declared = text.starts_with("<?xml").then(|| text.find("?>")).flatten();
+    let Some(end) = declared else {
+        return Some(text.into_owned().into_bytes());
+    };
+    let encoding_attr =
+        regex::Regex::new(r#"\bencoding\s*=\s*("[^"]*"|'[^']*')"#).expect("a valid pattern");
+    let declaration = encoding_attr.replace(&text[..end], r#"encoding="UTF-8""#);
+    Some(format!("{declaration}{}", &text[end..]).into_bytes())
 }
 
 /// The feed-rs parser as feedwright uses it: links resolved against the feed's URL, content
@@ -1512,6 +1559,70 @@ mod tests {
             </item></channel></rss>"#,
         );
         assert_eq!(item_enclosures(&url, &feed, &none), Some(Vec::new()));
+    }
+
+    /// A UTF-16 document, whichever its byte order and whether or not it has a byte order
+    /// mark, is read as UTF-8, its declaration saying so; any other is left as it is.
+    #[test]
+    fn utf16_documents_are_read_as_utf8() {
+        let doc = r#"<?xml version="1.0" encoding='utf-16'?><rss version="2.0"><channel>
+            <title>t</title><link>https://example.org/</link><description>d</description>
+            <item><title>é</title><link>https://example.org/a/</link>
+            <enclosure url="https://example.org/é.mp3"/></item></channel></rss>"#;
+        let le: Vec<u8> = doc.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = doc.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let utf8 = doc.replace("encoding='utf-16'", r#"encoding="UTF-8""#);
+        for body in [
+            [vec![0xFF, 0xFE], le.clone()].concat(),
+            [vec![0xFE, 0xFF], be.clone()].concat(),
+            le,
+            be,
+        ] {
+            assert_eq!(
+                utf16_as_utf8(&body).map(String::from_utf8),
+                Some(Ok(utf8.clone()))
+            );
+            let mut f = fetched("");
+            f.body = body;
+            let items = parse(
+                &Url::parse("https://example.org/feed/").expect("url"),
+                &f,
+                &own(),
+            )
+            .expect("parse");
+            assert_eq!(items.posts[0].1.title.as_deref(), Some("é"));
+            assert_eq!(
+                enclosures_of(&items),
+                [[("https://example.org/%C3%A9.mp3".to_owned(), None, None)]]
+            );
+        }
+        assert_eq!(utf16_as_utf8(doc.as_bytes()), None);
+        assert_eq!(utf16_as_utf8(b"\xEF\xBB\xBF<rss/>"), None);
+    }
+
+    /// An enclosure URL holding bytes the document's encoding does not have is not read as
+    /// its item having no enclosure: the items' enclosures are unknown. (feed-rs refuses such
+    /// a document; this pass must not be the one to say less.) One whose escapes do not read
+    /// is taken as written, as feed-rs takes it.
+    #[test]
+    fn an_undecodable_enclosure_url_makes_enclosures_unknown() {
+        let mut f = fetched("");
+        f.body = b"<rss version=\"2.0\"><channel><title>t</title><link>https://example.org/</link>
+            <description>d</description><item><title>a</title><link>https://example.org/a/</link>
+            <enclosure url=\"https://example.org/\xFF.mp3\"/></item></channel></rss>"
+            .to_vec();
+        assert_eq!(xml_enclosures(&f, Layout::Channel), None);
+        let items = parse_own(
+            r#"<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY foo "bar">]>
+            <rss version="2.0"><channel><title>t</title><link>https://example.org/</link>
+            <description>d</description><item><title>a</title><link>https://example.org/a/</link>
+            <enclosure url="https://example.org/a&foo;.mp3"/></item></channel></rss>"#,
+        );
+        assert!(!items.enclosures_unknown);
+        assert_eq!(
+            enclosures_of(&items),
+            [[("https://example.org/a&foo;.mp3".to_owned(), None, None)]]
+        );
     }
 
     /// RSS 0.92, where `<enclosure>` began (feed-rs's reader of 0.9x drops it).
