@@ -524,6 +524,9 @@ pub async fn refresh_source(
         before,
         now: Default::default(),
     };
+    // A `full_text` feed's items whose posts are stored: their pages are not read again, but
+    // their enclosures are the items' (see `take_item_enclosures`).
+    let mut known_items: Vec<(Url, RawPost)> = Vec::new();
     let fetches_pages = match index.discovery {
         Discovery::Listing(mut l) => {
             // A source read before reads on past `max_pages` when they hold only new posts
@@ -562,6 +565,8 @@ pub async fn refresh_source(
                 let retry = retry.contains(&scrape::url_key(&url));
                 if !state.is_listed_known(&url) || retry {
                     work.push(Work::FullText { url, item, retry });
+                } else {
+                    known_items.push((url, item));
                 }
             }
             full_text
@@ -582,6 +587,9 @@ pub async fn refresh_source(
             false
         }
     };
+    if !index.enclosures_unknown {
+        take_item_enclosures(src, store, &live, known_items, &mut rep);
+    }
     let reached = std::sync::Mutex::default();
     let reading = Reading {
         fetches_pages,
@@ -1808,6 +1816,50 @@ fn apply_each(
     tally
 }
 
+/// The enclosures of a `full_text` feed's items whose posts are stored, whose pages are not
+/// read again: each item's, checked as `normalize` checks them, go to its entry under the
+/// store's rule ([`Store::item_enclosures`]), so an episode whose file the feed changes or
+/// withdraws is updated though its page is not fetched. Counted as updates; in one
+/// transaction.
+fn take_item_enclosures(
+    src: &SourceConfig,
+    store: &mut Store,
+    live: &Live,
+    items: Vec<(Url, RawPost)>,
+    rep: &mut SourceReport,
+) {
+    if items.is_empty() {
+        return;
+    }
+    let now = Utc::now();
+    let taken = store.batch(|store| {
+        let mut updated = 0;
+        for (url, item) in &items {
+            let mut warnings = Vec::new();
+            let enclosures = crate::normalize::enclosures(&item.enclosures, &mut warnings);
+            let key = crate::normalize::twin_key(url.as_str());
+            match store.item_enclosures(&key, &src.name, &enclosures, &live.names, now) {
+                Ok(Some(Upsert::Updated)) => {
+                    for w in &warnings {
+                        tracing::warn!(source = %src.name, url = %url, "{w}");
+                    }
+                    updated += 1;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(
+                    source = %src.name,
+                    "cannot take the enclosures of the item at {url}: {e}"
+                ),
+            }
+        }
+        updated
+    });
+    match taken {
+        Ok(updated) => rep.updated += updated,
+        Err(e) => tracing::warn!(source = %src.name, "cannot take its items' enclosures: {e}"),
+    }
+}
+
 /// A feed item standing in for its page ([`StandIn`]): stored only as a new entry (an entry
 /// already stored, under this URL or another, is left as it is), then reported and kept pending
 /// as the stand-in says.
@@ -1830,7 +1882,27 @@ fn store_stand_in(
             note_found(src, store, reading, &entry.id, &location);
             true
         }
-        Ok(false) => false,
+        Ok(false) => {
+            // The stored post keeps its text; its item's enclosures are still the item's.
+            if !reading.enclosures_unknown {
+                let taken = store.item_enclosures(
+                    &entry.dedup_key,
+                    &src.name,
+                    &entry.enclosures,
+                    &reading.live.names,
+                    Utc::now(),
+                );
+                match taken {
+                    Ok(Some(Upsert::Updated)) => rep.updated += 1,
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(
+                        source = %src.name,
+                        "cannot take the enclosures of the item at {location}: {e}"
+                    ),
+                }
+            }
+            false
+        }
         Err(e) => {
             rep.failures.push((location, e.to_string()));
             return;

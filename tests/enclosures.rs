@@ -948,3 +948,121 @@ fn utf16_feeds_keep_their_enclosures() {
         assert!(atom.contains("Épisode 1"), "{name}: {atom}");
     }
 }
+
+/// `full_text = true`: an episode's page is read once, when it is first stored, with its
+/// item's enclosures; later runs take the item's enclosures still (a new file, a withdrawn
+/// one), each change an update, without reading the page again.
+#[test]
+fn full_text_items_keep_giving_their_enclosures() {
+    let site = Site::start();
+    let base = site.base();
+    let post = common::Post::new(21, "episode-1", "Episode 1", "2024-03-05T10:00:00+00:00");
+    site.set(&post.path(), Resp::Html(common::classic_post(&base, &post)));
+    let link = format!("{base}{}", post.path());
+    let feed = |enclosure: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Show</title><link>{base}/</link><description>d</description>
+<item><title>Episode 1</title><link>{link}</link><guid>{base}/?p=21</guid>
+<pubDate>Tue, 05 Mar 2024 10:00:00 +0000</pubDate><description>Teaser.</description>
+{enclosure}</item></channel></rss>"#
+        )
+    };
+    let enclosure = |name: &str| {
+        format!(
+            r#"<enclosure url="https://cdn.example.net/{name}.mp3" length="10" type="audio/mpeg"/>"#
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &site_config(&site.url("/feed/"), "", "kind = \"feed\"\nfull_text = true"),
+    );
+    let files = |dir: &Path| -> Vec<String> {
+        outputs(dir).json[&link]
+            .iter()
+            .map(|a| a["url"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    serve(&site, "application/rss+xml", feed(&enclosure("ep1")));
+    let stderr = run(&cfg);
+    assert!(stderr.contains("site: 1 new"), "{stderr}");
+    assert_eq!(files(dir.path()), ["https://cdn.example.net/ep1.mp3"]);
+    assert!(
+        std::fs::read_to_string(dir.path().join("out/main/atom.xml"))
+            .unwrap()
+            .contains("Body of Episode 1"),
+        "the page's text"
+    );
+    let pages = |site: &Site| {
+        site.requests()
+            .iter()
+            .filter(|p| **p == post.path())
+            .count()
+    };
+    assert_eq!(pages(&site), 1);
+    // Unchanged: nothing to do.
+    let stderr = run(&cfg);
+    assert!(stderr.contains("site: 0 new, 0 updated"), "{stderr}");
+    // A new file.
+    serve(&site, "application/rss+xml", feed(&enclosure("ep1-fixed")));
+    let stderr = run(&cfg);
+    assert!(stderr.contains("site: 0 new, 1 updated"), "{stderr}");
+    assert_eq!(files(dir.path()), ["https://cdn.example.net/ep1-fixed.mp3"]);
+    // Withdrawn.
+    serve(&site, "application/rss+xml", feed(""));
+    let stderr = run(&cfg);
+    assert!(stderr.contains("site: 0 new, 1 updated"), "{stderr}");
+    assert!(files(dir.path()).is_empty());
+    let stderr = run(&cfg);
+    assert!(stderr.contains("site: 0 new, 0 updated"), "{stderr}");
+    assert_eq!(pages(&site), 1, "the page is read once");
+    assert!(
+        std::fs::read_to_string(dir.path().join("out/main/atom.xml"))
+            .unwrap()
+            .contains("Body of Episode 1"),
+        "the page's text stays"
+    );
+}
+
+/// `full_text = true`, an episode whose page fails: the item stands in for it, and while the
+/// page keeps failing the item's enclosures still reach the entry.
+#[test]
+fn a_full_text_stand_in_follows_its_items_enclosures() {
+    let site = Site::start();
+    let base = site.base();
+    let post = common::Post::new(22, "episode-2", "Episode 2", "2024-03-05T10:00:00+00:00");
+    site.set(&post.path(), Resp::Status(500));
+    let link = format!("{base}{}", post.path());
+    let feed = |name: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Show</title><link>{base}/</link><description>d</description>
+<item><title>Episode 2</title><link>{link}</link><guid>{base}/?p=22</guid>
+<pubDate>Tue, 05 Mar 2024 10:00:00 +0000</pubDate><description>Teaser.</description>
+<enclosure url="https://cdn.example.net/{name}.mp3" length="10" type="audio/mpeg"/></item>
+</channel></rss>"#
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &site_config(&site.url("/feed/"), "", "kind = \"feed\"\nfull_text = true"),
+    );
+    let files = |dir: &Path| -> Vec<String> {
+        outputs(dir).json[&link]
+            .iter()
+            .map(|a| a["url"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    serve(&site, "application/rss+xml", feed("ep2"));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("site: 1 new"), "{stderr}");
+    assert_eq!(files(dir.path()), ["https://cdn.example.net/ep2.mp3"]);
+    serve(&site, "application/rss+xml", feed("ep2-fixed"));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 1, "the page still fails: {stderr}");
+    assert!(stderr.contains("site: 0 new, 1 updated"), "{stderr}");
+    assert_eq!(files(dir.path()), ["https://cdn.example.net/ep2-fixed.mp3"]);
+}

@@ -218,6 +218,59 @@ impl Store {
         )
     }
 
+    /// The enclosures `source`'s feed item gives the stored post its link leads to (`url_key`:
+    /// the twin key of that link, the entry's own or one it was reached by), taken as
+    /// [`Store::upsert_read`] takes a feed item's ([`EnclosureSay::Given`]: under the say of the
+    /// source that gave them), nothing else of the entry changing: for a post whose page is
+    /// not read again (`full_text`). [`Upsert::Updated`] when they changed (its `updated`
+    /// moves to `now`), [`Upsert::Unchanged`] when not; `None` when no stored post matches.
+    pub fn item_enclosures(
+        &mut self,
+        url_key: &str,
+        source: &str,
+        enclosures: &[Enclosure],
+        live: &HashSet<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Upsert>, StoreError> {
+        let Store { conn, path, .. } = self;
+        let path: &str = path;
+        let sql = |e| StoreError::sql(path, e);
+        let tx = conn.savepoint().map_err(sql)?;
+        let key = tx
+            .prepare_cached(
+                "SELECT dedup_key FROM entries WHERE dedup_key = ?1
+                 UNION ALL
+                 SELECT dedup_key FROM aliases WHERE url_key = ?1
+                 LIMIT 1",
+            )
+            .and_then(|mut stmt| stmt.query_row([url_key], |r| r.get::<_, String>(0)))
+            .optional()
+            .map_err(sql)?;
+        let Some(stored) = key
+            .map(|key| select_stored(&tx, path, "dedup_key", &key))
+            .transpose()?
+            .flatten()
+        else {
+            return Ok(None);
+        };
+        let owner = enclosures_source(&tx, &stored.entry.id.0).map_err(sql)?;
+        let (list, owner) = enclosures_after(
+            &stored.entry.enclosures,
+            owner.as_deref(),
+            EnclosureSay::Given,
+            enclosures,
+            source,
+            Some(live),
+        );
+        if list == stored.entry.enclosures {
+            return Ok(Some(Upsert::Unchanged));
+        }
+        set_enclosures(&tx, &stored.entry, &list, now).map_err(sql)?;
+        set_enclosures_source(&tx, &stored.entry.id.0, owner.as_deref()).map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(Some(Upsert::Updated))
+    }
+
     /// `live`: the configured sources, when known; `item_text`: `Some(watched)` of
     /// [`Store::upsert_item`] (`None`: read from its page); `say`: what the read says about
     /// the enclosures.
