@@ -1066,3 +1066,63 @@ fn a_full_text_stand_in_follows_its_items_enclosures() {
     assert!(stderr.contains("site: 0 new, 1 updated"), "{stderr}");
     assert_eq!(files(dir.path()), ["https://cdn.example.net/ep2-fixed.mp3"]);
 }
+
+/// What is no real size, playing time or media type is unknown: a length or duration past
+/// 2^53 - 1 (such as 18446744073709551615, or 1e30), a wildcard type (`*/*`, `audio/*`). An
+/// Atom link whose `rel` is the registry URI of `enclosure` is an enclosure.
+#[test]
+fn no_real_size_or_type_is_unknown() {
+    let site = Site::start();
+    let base = site.base();
+    let atom = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Show</title><id>urn:show</id>
+<updated>2024-03-05T10:00:00Z</updated>
+<entry><title>One</title><id>urn:one</id><link href="{base}/ep1/"/>
+<updated>2024-03-05T10:00:00Z</updated><content type="html">x</content>
+<link rel="http://www.iana.org/assignments/relation/enclosure" href="https://cdn.example.net/ep1.mp3"
+ type="*/*" length="18446744073709551615"/>
+<link rel="enclosure" href="https://cdn.example.net/ep1.ogg" type="audio/*" length="9007199254740991"/>
+</entry></feed>"#
+    );
+    let json = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Show",
+        "items": [{"id": "1", "url": format!("{base}/ep1/"), "content_html": "x",
+            "date_published": "2024-03-05T10:00:00Z",
+            "attachments": [
+                {"url": "https://cdn.example.net/ep1.mp3", "mime_type": "*/*",
+                 "size_in_bytes": 1e30, "duration_in_seconds": 18446744073709551615_u64},
+                {"url": "https://cdn.example.net/ep1.ogg", "mime_type": "audio/*",
+                 "size_in_bytes": 9007199254740991_u64}]}]
+    })
+    .to_string();
+    for (content_type, body) in [
+        ("application/atom+xml", atom),
+        ("application/feed+json", json),
+    ] {
+        let (dir, cfg) = setup(&site);
+        serve(&site, content_type, body);
+        run(&cfg);
+        let out = outputs(dir.path());
+        assert_eq!(
+            out.json[&format!("{base}/ep1/")],
+            [
+                serde_json::json!({"url": "https://cdn.example.net/ep1.mp3",
+                    "mime_type": "application/octet-stream"}),
+                serde_json::json!({"url": "https://cdn.example.net/ep1.ogg",
+                    "mime_type": "application/octet-stream", "size_in_bytes": 9007199254740991_u64}),
+            ],
+            "{content_type}"
+        );
+        assert_eq!(
+            out.rss[&format!("{base}/ep1/")],
+            Some((
+                "https://cdn.example.net/ep1.mp3".into(),
+                some("application/octet-stream"),
+                Some(0)
+            )),
+            "{content_type}"
+        );
+    }
+}

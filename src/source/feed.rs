@@ -599,8 +599,7 @@ fn xml_enclosures(fetched: &Fetched, layout: Layout) -> Option<Vec<Vec<Enclosure
                     }
                     Layout::Atom
                         if named(e, b"link")
-                            && value(e, b"rel", decoder)
-                                .is_some_and(|r| r.eq_ignore_ascii_case("enclosure")) =>
+                            && value(e, b"rel", decoder).is_some_and(|r| is_enclosure_rel(&r)) =>
                     {
                         url_of(attribute(e, b"href", decoder)).map(|url| Enclosure {
                             url,
@@ -632,6 +631,14 @@ fn xml_enclosures(fetched: &Fetched, layout: Layout) -> Option<Vec<Vec<Enclosure
         buf.clear();
     }
     (!undecodable).then_some(items)
+}
+
+/// Is this an Atom link relation naming an enclosure: `enclosure`, or its IANA registry URI
+/// (RFC 4287 4.2.7.2), in any case?
+fn is_enclosure_rel(rel: &str) -> bool {
+    let rel = rel.trim();
+    rel.eq_ignore_ascii_case("enclosure")
+        || rel.eq_ignore_ascii_case("http://www.iana.org/assignments/relation/enclosure")
 }
 
 /// The page an item links to: its `alternate` link (or one without `rel`), else its first
