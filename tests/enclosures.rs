@@ -1126,3 +1126,41 @@ fn no_real_size_or_type_is_unknown() {
         );
     }
 }
+
+/// A store from before the source giving an entry's enclosures was recorded (schema v20):
+/// upgrading records it for the entries whose text is a feed item's, so that feed still
+/// withdraws them.
+#[test]
+fn an_upgraded_store_knows_which_feed_gave_the_enclosures() {
+    let site = Site::start();
+    let base = site.base();
+    let (dir, cfg) = setup(&site);
+    let ep1 = format!("{base}/ep1/");
+    let file =
+        r#"<enclosure url="https://cdn.example.net/ep1.mp3" length="10" type="audio/mpeg"/>"#;
+    serve(
+        &site,
+        "application/rss+xml",
+        episode(&base, "Episode 1", file),
+    );
+    run(&cfg);
+    let conn = rusqlite::Connection::open(dir.path().join("feedwright.db")).expect("sqlite");
+    conn.execute_batch(
+        "ALTER TABLE entries DROP COLUMN enclosures_source;
+         DELETE FROM refinery_schema_history WHERE version = 21;",
+    )
+    .expect("downgrade");
+    drop(conn);
+    serve(
+        &site,
+        "application/rss+xml",
+        episode(&base, "Episode 1", ""),
+    );
+    let stderr = run(&cfg);
+    assert!(
+        stderr.contains("the store was upgraded from schema v20 to v21"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("site: 0 new, 1 updated"), "{stderr}");
+    assert_eq!(outputs(dir.path()).rss[&ep1], None);
+}
