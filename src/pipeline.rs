@@ -22,7 +22,7 @@ pub use publishing::{
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::model::{Entry, EntryId, RawPage, RawPost, RunReport, SourceReport};
 use crate::source::{self, Discovery, FetchError, Fetcher, RunState, scrape};
-use crate::store::{Fill, RunHealth, Store, Upsert};
+use crate::store::{EnclosureSay, Fill, Read, RunHealth, Store, Upsert};
 
 /// Progress notifications for a terminal progress bar; the default does nothing.
 pub trait Progress: Sync {
@@ -524,6 +524,9 @@ pub async fn refresh_source(
         before,
         now: Default::default(),
     };
+    // A `full_text` feed's items whose posts are stored: their pages are not read again, but
+    // their enclosures are the items' (see `take_item_enclosures`).
+    let mut known_items: Vec<(Url, RawPost)> = Vec::new();
     let fetches_pages = match index.discovery {
         Discovery::Listing(mut l) => {
             // A source read before reads on past `max_pages` when they hold only new posts
@@ -562,6 +565,8 @@ pub async fn refresh_source(
                 let retry = retry.contains(&scrape::url_key(&url));
                 if !state.is_listed_known(&url) || retry {
                     work.push(Work::FullText { url, item, retry });
+                } else {
+                    known_items.push((url, item));
                 }
             }
             full_text
@@ -582,10 +587,14 @@ pub async fn refresh_source(
             false
         }
     };
+    if !index.enclosures_unknown {
+        take_item_enclosures(src, store, &live, known_items, &mut rep);
+    }
     let reached = std::sync::Mutex::default();
     let reading = Reading {
         fetches_pages,
         feed_items,
+        enclosures_unknown: index.enclosures_unknown,
         live: &live,
         reached: &reached,
         files: &files,
@@ -1139,6 +1148,8 @@ struct Reading<'a> {
     /// Its index is a feed: an entry not extracted from a page is a feed item's text (see
     /// [`Store::upsert_item`]).
     feed_items: bool,
+    /// That feed's enclosures could not be told item by item: its items say nothing of them.
+    enclosures_unknown: bool,
     /// The sources the configuration has ([`live_sources`]).
     live: &'a Live,
     /// Where each page stored this run was reached from ([`Reached`]).
@@ -1635,7 +1646,7 @@ fn apply_each(
     let mut tally = Tally::default();
     for (location, outcome) in results {
         match outcome {
-            Outcome::Entry(entry, warnings, found, _, stand_in) => {
+            Outcome::Entry(entry, warnings, found, page_key, stand_in) => {
                 // Said when what they are about is stored; a post that did not change says
                 // them once, not on every run (at debug level then).
                 let warn = |stored: bool| {
@@ -1669,12 +1680,22 @@ fn apply_each(
                 {
                     keep_item_entry_id(store, id, &mut entry);
                 }
-                let upsert = if reading.feed_items && found.is_none() {
-                    let watched = reading.live.watched(&src.name, &entry.url);
-                    store.upsert_item(&entry, Utc::now(), &reading.live.names, watched)
-                } else {
-                    store.upsert_entry(&entry, Utc::now())
+                // A feed item, or the page read for one (`full_text`: no page key), gives the
+                // item's enclosures, none included; anything else read says nothing of them.
+                let item_text = (reading.feed_items && found.is_none())
+                    .then(|| reading.live.watched(&src.name, &entry.url));
+                let enclosures =
+                    if reading.feed_items && page_key.is_none() && !reading.enclosures_unknown {
+                        EnclosureSay::Given
+                    } else {
+                        EnclosureSay::Unsaid
+                    };
+                let read = Read {
+                    live: &reading.live.names,
+                    item_text,
+                    enclosures,
                 };
+                let upsert = store.upsert_read(&entry, Utc::now(), read);
                 warn(!matches!(upsert, Ok(Upsert::Unchanged)));
                 match upsert {
                     Ok(Upsert::New) => {
@@ -1795,6 +1816,50 @@ fn apply_each(
     tally
 }
 
+/// The enclosures of a `full_text` feed's items whose posts are stored, whose pages are not
+/// read again: each item's, checked as `normalize` checks them, go to its entry under the
+/// store's rule ([`Store::item_enclosures`]), so an episode whose file the feed changes or
+/// withdraws is updated though its page is not fetched. Counted as updates; in one
+/// transaction.
+fn take_item_enclosures(
+    src: &SourceConfig,
+    store: &mut Store,
+    live: &Live,
+    items: Vec<(Url, RawPost)>,
+    rep: &mut SourceReport,
+) {
+    if items.is_empty() {
+        return;
+    }
+    let now = Utc::now();
+    let taken = store.batch(|store| {
+        let mut updated = 0;
+        for (url, item) in &items {
+            let mut warnings = Vec::new();
+            let enclosures = crate::normalize::enclosures(&item.enclosures, &mut warnings);
+            let key = crate::normalize::twin_key(url.as_str());
+            match store.item_enclosures(&key, &src.name, &enclosures, &live.names, now) {
+                Ok(Some(Upsert::Updated)) => {
+                    for w in &warnings {
+                        tracing::warn!(source = %src.name, url = %url, "{w}");
+                    }
+                    updated += 1;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(
+                    source = %src.name,
+                    "cannot take the enclosures of the item at {url}: {e}"
+                ),
+            }
+        }
+        updated
+    });
+    match taken {
+        Ok(updated) => rep.updated += updated,
+        Err(e) => tracing::warn!(source = %src.name, "cannot take its items' enclosures: {e}"),
+    }
+}
+
 /// A feed item standing in for its page ([`StandIn`]): stored only as a new entry (an entry
 /// already stored, under this URL or another, is left as it is), then reported and kept pending
 /// as the stand-in says.
@@ -1817,7 +1882,27 @@ fn store_stand_in(
             note_found(src, store, reading, &entry.id, &location);
             true
         }
-        Ok(false) => false,
+        Ok(false) => {
+            // The stored post keeps its text; its item's enclosures are still the item's.
+            if !reading.enclosures_unknown {
+                let taken = store.item_enclosures(
+                    &entry.dedup_key,
+                    &src.name,
+                    &entry.enclosures,
+                    &reading.live.names,
+                    Utc::now(),
+                );
+                match taken {
+                    Ok(Some(Upsert::Updated)) => rep.updated += 1,
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(
+                        source = %src.name,
+                        "cannot take the enclosures of the item at {location}: {e}"
+                    ),
+                }
+            }
+            false
+        }
         Err(e) => {
             rep.failures.push((location, e.to_string()));
             return;
@@ -2485,6 +2570,7 @@ pub async fn backfill_source(
             // A site that ignores the page parameter answers the same page again: the end.
             break;
         }
+        let mut enclosures_unknown = false;
         let (posts, following, is_feed) =
             if source::looks_like_feed(page.content_type.as_deref(), page.body.as_bytes())
                 || src.kind == SourceKind::Feed
@@ -2500,6 +2586,7 @@ pub async fn backfill_source(
                 let parsed =
                     source::feed::parse(&url, &fetched, &source::own_site(src)).map(|items| {
                         rep.skipped.extend(items.skipped);
+                        enclosures_unknown = items.enclosures_unknown;
                         // An id found on several items, on this page or before, gives no
                         // post number (see `untrusted_item_ids`).
                         let untrusted = untrusted_item_ids(
@@ -2565,6 +2652,7 @@ pub async fn backfill_source(
             work: posts,
             fetches_pages: !is_feed || src.full_text,
             feed_items: is_feed,
+            enclosures_unknown,
             live: &live,
             api_keys: HashMap::new(),
         };
@@ -2598,6 +2686,8 @@ struct BackfillBatch<'a> {
     work: Vec<Work>,
     fetches_pages: bool,
     feed_items: bool,
+    /// As [`Reading::enclosures_unknown`].
+    enclosures_unknown: bool,
     live: &'a Live,
     /// As [`Reading::api_keys`].
     api_keys: HashMap<String, String>,
@@ -2633,6 +2723,7 @@ async fn store_backfill_work(
         let reading = Reading {
             fetches_pages: batch.fetches_pages,
             feed_items: batch.feed_items,
+            enclosures_unknown: batch.enclosures_unknown,
             live: batch.live,
             reached: &Default::default(),
             files: &Default::default(),
@@ -2795,6 +2886,7 @@ async fn backfill_wordpress(
             work: item_work(src, state, read.posts, Utc::now()),
             fetches_pages: true,
             feed_items: false,
+            enclosures_unknown: false,
             live,
             api_keys,
         };

@@ -267,10 +267,10 @@ fn an_upgraded_store_is_announced_once() {
             |r| r.get(0),
         )
         .expect("version");
-    assert_eq!(newest, 21, "this test undoes V21 (digest_window)");
+    assert_eq!(newest, 22, "this test undoes V22 (enclosures_source)");
     conn.execute_batch(
-        "DROP TABLE digest_window;
-         DELETE FROM refinery_schema_history WHERE version = 21;",
+        "ALTER TABLE entries DROP COLUMN enclosures_source;
+         DELETE FROM refinery_schema_history WHERE version = 22;",
     )
     .expect("downgrade");
     drop(conn);
@@ -279,7 +279,7 @@ fn an_upgraded_store_is_announced_once() {
     let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("upgraded")).collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(
-        lines[0].contains("feedwright.db: the store was upgraded from schema v20 to v21")
+        lines[0].contains("feedwright.db: the store was upgraded from schema v21 to v22")
             && lines[0].contains("older than this one can no longer open it"),
         "{stderr}"
     );

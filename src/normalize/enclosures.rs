@@ -11,10 +11,15 @@ use super::urls::{is_http, without_credentials};
 use super::xml_safe;
 use crate::model::{Enclosure, MAX_ENCLOSURES};
 
+/// Largest length or duration kept: 2^53 − 1, the largest whole number a JSON Feed reader in
+/// JavaScript reads exactly. Anything larger is no real file's size or playing time.
+const MAX_NUMBER: u64 = (1 << 53) - 1;
+
 /// The enclosures an entry keeps of `raw`, in order: absolute http(s) URLs only (without user
 /// name, password or fragment), one per URL, at most [`MAX_ENCLOSURES`] (a warning says how
-/// many more were left out); media types that read as `type/subtype`, lower case and without
-/// parameters; a length of `0` as unknown; titles as plain one-line text.
+/// many more were left out); media types that read as `type/subtype` (no wildcard: `*/*` names
+/// no type), lower case and without parameters; a length of `0`, or a length or duration over
+/// [`MAX_NUMBER`], as unknown; titles as plain one-line text.
 pub(crate) fn enclosures(raw: &[Enclosure], warnings: &mut Vec<String>) -> Vec<Enclosure> {
     let mut seen = HashSet::new();
     let mut kept: Vec<Enclosure> = Vec::new();
@@ -39,9 +44,9 @@ pub(crate) fn enclosures(raw: &[Enclosure], warnings: &mut Vec<String>) -> Vec<E
         kept.push(Enclosure {
             url,
             media_type: e.media_type.as_deref().and_then(media_type),
-            length: e.length.filter(|&n| n > 0),
+            length: e.length.filter(|&n| n > 0 && n <= MAX_NUMBER),
             title: e.title.as_deref().map(title).filter(|t| !t.is_empty()),
-            duration_secs: e.duration_secs,
+            duration_secs: e.duration_secs.filter(|&n| n <= MAX_NUMBER),
         });
     }
     if left_out > 0 {
@@ -53,12 +58,14 @@ pub(crate) fn enclosures(raw: &[Enclosure], warnings: &mut Vec<String>) -> Vec<E
 }
 
 /// `type/subtype` of a media type as written (`Audio/MPEG; charset=x` → `audio/mpeg`); `None`
-/// when it does not read as one (both parts RFC 9110 tokens).
+/// when it does not read as one (both parts RFC 9110 tokens), or is a wildcard of the kind an
+/// `Accept` header holds (`*/*`, `audio/*`), which names no type.
 fn media_type(raw: &str) -> Option<String> {
     let essence = raw.split(';').next().unwrap_or("").trim();
     let (kind, sub) = essence.split_once('/')?;
     let token = |s: &str| {
         !s.is_empty()
+            && !s.contains('*')
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
     };
@@ -96,6 +103,9 @@ mod tests {
                 raw("ftp://cdn.example.org/ep1.mp3"),
                 raw("javascript:alert(1)"),
                 raw("ep2.mp3"),
+                raw(""),
+                raw("#"),
+                raw("   "),
                 raw(" http://cdn.example.org/ep2.mp3?utm_source=feed "),
             ],
             &mut warnings,
@@ -128,13 +138,39 @@ mod tests {
             length: Some(12),
             ..raw("")
         };
-        let got = enclosures(&[e, bad_type], &mut warnings);
+        let huge = |url: &str, media_type: &str, n: u64| Enclosure {
+            url: url.into(),
+            media_type: Some(media_type.into()),
+            length: Some(n),
+            duration_secs: Some(n),
+            ..raw("")
+        };
+        let got = enclosures(
+            &[
+                e,
+                bad_type,
+                huge("https://example.org/c", "*/*", u64::MAX),
+                huge("https://example.org/d", "audio/*", (1 << 53) - 1),
+                huge("https://example.org/e", "*/mpeg", 1 << 53),
+            ],
+            &mut warnings,
+        );
         assert_eq!(got[0].media_type.as_deref(), Some("video/mp4"));
         assert_eq!(got[0].length, None);
         assert_eq!(got[0].title.as_deref(), Some("Part one"));
         assert_eq!(got[0].duration_secs, Some(61));
         assert_eq!(got[1].media_type, None);
         assert_eq!(got[1].length, Some(12));
+        // Wildcards name no type; numbers past 2^53 - 1 are no real size or playing time.
+        let kept: Vec<_> = got[2..]
+            .iter()
+            .map(|e| (e.media_type.clone(), e.length, e.duration_secs))
+            .collect();
+        let exact = Some((1 << 53) - 1);
+        assert_eq!(
+            kept,
+            [(None, None, None), (None, exact, exact), (None, None, None)]
+        );
     }
 
     #[test]

@@ -517,7 +517,7 @@ fn src(el: ElementRef<'_>, base: &Url) -> Option<Url> {
 
 /// `value` resolved against `base` when that gives an http(s) URL other than the page itself
 /// (which a blank or fragment-only value gives).
-fn usable_url(base: &Url, value: &str) -> Option<Url> {
+pub(crate) fn usable_url(base: &Url, value: &str) -> Option<Url> {
     let value = value.trim();
     if value.is_empty() || value.starts_with('#') {
         return None;

@@ -31,8 +31,10 @@ use crate::model::{DateSource, Entry, EntryId, Link, MAX_CONTENT_HTML_BYTES, Raw
 
 pub use charset::{Chosen, Declared, Decoded, decode_page, decode_text};
 pub use dates::{parse_date, parse_date_in, parse_date_in_zones};
+pub(crate) use enclosures::enclosures;
 pub(crate) use html::collapse_whitespace;
 pub use html::{sanitize_html, xml_safe};
+pub(crate) use media::usable_url;
 pub use urls::without_credentials;
 pub use urls::{clean_url, twin_key};
 

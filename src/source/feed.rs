@@ -31,6 +31,10 @@ pub struct Items {
     pub site: Option<Url>,
     /// The items' own ids: which one tells an item apart, and which ones do not.
     pub ids: ItemIds,
+    /// The document has enclosures that could not be told item by item (a warning says why):
+    /// the items carry none, and what they say of them is not to be trusted (an entry keeps
+    /// those it has).
+    pub enclosures_unknown: bool,
 }
 
 /// The own ids of a feed document's items (RSS `guid`, Atom `id`, JSON Feed `id`; an item
@@ -52,6 +56,15 @@ pub struct ItemIds {
 /// not on that site is left out (reported in
 /// [`Items::skipped`]): a feed cannot speak for another site's posts.
 pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, String> {
+    // A UTF-16 document is read as UTF-8: every pass over it then reads the same text (the
+    // one telling enclosures read bytes), and feed-rs's reader, which panics on a UTF-16
+    // document whose declaration names another encoding than the one its first bytes show
+    // (a big-endian one saying `UTF-16`), is handed none.
+    let transcoded = utf16_as_utf8(&fetched.body).map(|body| Fetched {
+        body,
+        ..fetched.clone()
+    });
+    let fetched = transcoded.as_ref().unwrap_or(fetched);
     // A JSON Feed written by a program that cut a string inside an emoji (JavaScript's
     // `JSON.stringify` does that) holds a lone surrogate escape, which serde_json refuses,
     // and with it the whole feed: it is read as U+FFFD, and the other items are kept.
@@ -65,9 +78,17 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
         }
     });
     let fetched = repaired.as_ref().unwrap_or(fetched);
-    let feed = builder(fetched)
+    // feed-rs reads a JSON Feed in one typed pass, where one attachment it does not take (a
+    // `size_in_bytes` of `12345.0` or `-1`, no `mime_type`) fails the whole document: it is
+    // handed the document without them, and `json_attachments` reads them from the JSON.
+    let stripped = without_attachments(&fetched.body).map(|body| Fetched {
+        body,
+        ..fetched.clone()
+    });
+    let typed_input = stripped.as_ref().unwrap_or(fetched);
+    let feed = builder(typed_input)
         .build()
-        .parse(fetched.body.as_slice())
+        .parse(typed_input.body.as_slice())
         .map_err(|e| {
             if is_html_page(fetched) {
                 "not a feed: the answer is an HTML page; for a category listing page set \
@@ -85,7 +106,7 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
         .iter()
         .any(|e| e.published.is_none() || e.updated.is_none());
     let unread = if undated {
-        unread_dates(fetched)
+        unread_dates(typed_input)
     } else {
         Vec::new()
     };
@@ -124,7 +145,10 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
              is a new post, not one that moved"
         );
     }
-    let mut enclosures = item_enclosures(&feed, fetched);
+    let mut enclosures = item_enclosures(feed_url, &feed, fetched).unwrap_or_else(|| {
+        out.enclosures_unknown = true;
+        Vec::new()
+    });
     // The first item at each link (by its twin key: the entry it gives), described.
     let mut first_at: HashMap<String, String> = HashMap::new();
     for ((n, item), link) in feed.entries.into_iter().enumerate().zip(links) {
@@ -255,135 +279,256 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
 /// The enclosures of every item of the document, in feed order (item `n` of `feed.entries` has
 /// list `n`): RSS `<enclosure>` elements (RSS allows one an item; a feed with more has them
 /// all read), Atom `<link rel="enclosure">`, JSON Feed `attachments`. URLs are resolved against
-/// the base in scope (an RSS document's `xml:base`, which feed-rs applies to Atom's links
-/// itself), else the feed's address; they are checked in `normalize`. Empty when the document
-/// has none, or when its items cannot be told apart as feed-rs reads them (a warning then).
+/// the base in scope (`xml:base`), else the feed's address; they are checked in `normalize`.
+/// Empty when the document has none. `None`, with a warning, when it has some but they cannot
+/// be told item by item as feed-rs reads the items (the pass over the document does not parse,
+/// or finds another number of items): the items' enclosures are not known then.
 ///
-/// RSS is read by a second pass over the XML: feed-rs folds an RSS enclosure into the item's
-/// Media RSS object, where a `media:content` (a thumbnail) replaces it. JSON Feed is read from
-/// the JSON again: feed-rs lists attachments among the item's links without their duration.
-fn item_enclosures(feed: &feed_rs::model::Feed, fetched: &Fetched) -> Vec<Vec<Enclosure>> {
+/// RSS and Atom are read by a second pass over the XML (see [`xml_enclosures`]). JSON Feed is
+/// read from the JSON again: feed-rs is handed the document without attachments, and would
+/// not give their duration.
+fn item_enclosures(
+    feed_url: &Url,
+    feed: &feed_rs::model::Feed,
+    fetched: &Fetched,
+) -> Option<Vec<Vec<Enclosure>>> {
     use feed_rs::model::FeedType;
-    let lists = match feed.feed_type {
-        FeedType::Atom => {
-            return feed
-                .entries
-                .iter()
-                .map(|e| {
-                    e.links
-                        .iter()
-                        .filter(|l| {
-                            l.rel
-                                .as_deref()
-                                .is_some_and(|r| r.trim().eq_ignore_ascii_case("enclosure"))
-                        })
-                        .filter_map(|l| {
-                            Some(Enclosure {
-                                url: fetched.url.join(l.href.trim()).ok()?.into(),
-                                media_type: l.media_type.clone(),
-                                length: l.length,
-                                title: l.title.clone(),
-                                duration_secs: None,
-                            })
-                        })
-                        .collect()
-                })
-                .collect();
-        }
-        FeedType::JSON => json_attachments(fetched),
-        FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2 => rss_enclosures(fetched),
+    let layout = match feed.feed_type {
+        FeedType::Atom => Some(Layout::Atom),
+        FeedType::RSS1 => Some(Layout::Rdf),
+        FeedType::RSS0 | FeedType::RSS2 => Some(Layout::Channel),
+        FeedType::JSON => None,
+    };
+    let lists = match layout {
+        Some(layout) => xml_enclosures(fetched, layout),
+        None => json_attachments(feed_url, fetched),
+    };
+    let Some(lists) = lists else {
+        tracing::warn!(
+            "{feed_url}: its items' enclosures could not be read (the document does not parse \
+             on a second reading): not known this time, its entries keep those they have"
+        );
+        return None;
     };
     if lists.iter().all(Vec::is_empty) {
-        return Vec::new();
+        return Some(Vec::new());
     }
     if lists.len() != feed.entries.len() {
         tracing::warn!(
-            "{}: {} items read, but {} found looking for their enclosures: enclosures left out",
-            fetched.url,
+            "{feed_url}: {} items read, but {} found looking for their enclosures: not known \
+             this time, its entries keep those they have",
             feed.entries.len(),
             lists.len()
         );
-        return Vec::new();
+        return None;
     }
-    lists
+    Some(lists)
 }
 
 /// A JSON Feed's `attachments`, item by item (`url` resolved against the feed's address;
-/// `size_in_bytes` and `duration_in_seconds` as whole numbers). Empty when it does not parse.
-fn json_attachments(fetched: &Fetched) -> Vec<Vec<Enclosure>> {
+/// `size_in_bytes` and `duration_in_seconds` as whole numbers, a fraction of one rounded).
+/// `None` when it does not parse. A value that is not what JSON Feed says it is (a size of `-1`
+/// or `"12345"`, a `mime_type` of `5`) is left out, and an attachment without a `url` string,
+/// with a warning naming the feed and the item: the rest of the item is read.
+fn json_attachments(feed_url: &Url, fetched: &Fetched) -> Option<Vec<Vec<Enclosure>>> {
+    use serde_json::Value;
     let body = fetched
         .body
         .strip_prefix(b"\xEF\xBB\xBF")
         .unwrap_or(&fetched.body);
-    let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return Vec::new();
-    };
+    let json = serde_json::from_slice::<Value>(body).ok()?;
     let Some(items) = json.get("items").and_then(|i| i.as_array()) else {
-        return Vec::new();
+        return Some(Vec::new());
     };
-    let whole = |v: Option<&serde_json::Value>| -> Option<u64> {
-        let v = v?;
-        v.as_u64().or_else(|| {
-            let f = v.as_f64()?;
-            // Saturates at u64::MAX; NaN is not a JSON number.
-            (f >= 0.0).then(|| f.round() as u64)
-        })
-    };
-    let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_owned);
-    items
+    let lists = items
         .iter()
-        .map(|item| {
-            let Some(attachments) = item.get("attachments").and_then(|a| a.as_array()) else {
-                return Vec::new();
+        .enumerate()
+        .map(|(n, item)| {
+            let warn = |what: String| {
+                tracing::warn!("{feed_url}: {}: {what}", describe_json_item(item, n));
+            };
+            let attachments = match item.get("attachments") {
+                None | Some(Value::Null) => return Vec::new(),
+                Some(Value::Array(a)) => a,
+                Some(other) => {
+                    warn(format!(
+                        "attachments {} is not a list of attachments: left out",
+                        shown(other)
+                    ));
+                    return Vec::new();
+                }
             };
             attachments
                 .iter()
-                .filter_map(|a| {
-                    let url = a.get("url")?.as_str()?;
+                .enumerate()
+                .filter_map(|(i, a)| {
+                    let which = format!("attachment {}", i + 1);
+                    let Some(url) = a.get("url").and_then(Value::as_str) else {
+                        warn(format!("{which} has no url: left out"));
+                        return None;
+                    };
+                    let Some(url) = crate::normalize::usable_url(&fetched.url, url) else {
+                        warn(format!("{which}: url {url:?} is no http(s) URL: left out"));
+                        return None;
+                    };
+                    let text = |key: &str| match a.get(key)? {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Null => None,
+                        other => {
+                            warn(format!(
+                                "{which}: {key} {} is not text: left out",
+                                shown(other)
+                            ));
+                            None
+                        }
+                    };
+                    let whole = |key: &str| {
+                        let v = a.get(key)?;
+                        let n = v.as_u64().or_else(|| {
+                            // Saturates at u64::MAX; NaN is not a JSON number.
+                            v.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64)
+                        });
+                        if n.is_none() && !v.is_null() {
+                            warn(format!(
+                                "{which}: {key} {} is not a whole number of at least 0: left out",
+                                shown(v)
+                            ));
+                        }
+                        n
+                    };
                     Some(Enclosure {
-                        url: fetched.url.join(url.trim()).ok()?.into(),
-                        media_type: text(a.get("mime_type")),
-                        length: whole(a.get("size_in_bytes")),
-                        title: text(a.get("title")),
-                        duration_secs: whole(a.get("duration_in_seconds")),
+                        url: url.into(),
+                        media_type: text("mime_type"),
+                        length: whole("size_in_bytes"),
+                        title: text("title"),
+                        duration_secs: whole("duration_in_seconds"),
                     })
                 })
                 .collect()
         })
-        .collect()
+        .collect();
+    Some(lists)
 }
 
-/// An RSS document's `<enclosure url length type>` elements, item by item: the `<item>`s of its
-/// `<channel>` (RSS 0.9x, 2.0) or of its root (RSS 1.0), in document order, each with the
-/// enclosures that are its own children, their `url` resolved against the `xml:base` in scope,
-/// else the document's address. Empty when the document holds no enclosure or does not parse.
-fn rss_enclosures(fetched: &Fetched) -> Vec<Vec<Enclosure>> {
-    use quick_xml::events::{BytesStart, Event};
-    if !fetched.body.windows(9).any(|w| w == b"enclosure") {
-        return Vec::new();
+/// A JSON Feed item as a warning names it: by its `id`, else its `url`, else its place.
+fn describe_json_item(item: &serde_json::Value, n: usize) -> String {
+    let field = |key: &str| item.get(key).and_then(|v| v.as_str()).map(str::trim);
+    match (field("id"), field("url")) {
+        (Some(id), _) if !id.is_empty() => format!("item {id:?}"),
+        (_, Some(url)) if !url.is_empty() => format!("item at {url:?}"),
+        _ => format!("item {} (no id or url)", n + 1),
     }
-    let mut reader = quick_xml::Reader::from_reader(fetched.body.as_slice());
+}
+
+/// A JSON value as a warning shows it: its JSON text, at most 40 characters of it.
+fn shown(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(40) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
+/// A JSON Feed document without its items' `attachments`, for feed-rs: its typed reading of
+/// them fails the whole document on one value it does not take (a size written `12345.0`, a
+/// missing `mime_type`), and feedwright reads them from the JSON itself
+/// ([`json_attachments`]). `None` when the body is not a JSON object or no item has any (it is
+/// handed over as it is).
+fn without_attachments(body: &[u8]) -> Option<Vec<u8>> {
+    let text = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
+    let mut json = serde_json::from_slice::<serde_json::Value>(text).ok()?;
+    let mut removed = false;
+    for item in json.get_mut("items")?.as_array_mut()? {
+        if let Some(item) = item.as_object_mut() {
+            removed |= item.remove("attachments").is_some();
+        }
+    }
+    if !removed {
+        return None;
+    }
+    serde_json::to_vec(&json).ok()
+}
+
+/// Where an XML feed keeps its items, as feed-rs reads them, and their enclosures (see
+/// [`xml_enclosures`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// RSS 0.9x and 2.0: the `<item>`s of the root's first `<channel>` (feed-rs reads no other
+    /// channel, nor an `<item>` outside it), each with its `<enclosure url length type>`s.
+    Channel,
+    /// RSS 1.0: the `<item>`s of the root, each with its `<enclosure>`s.
+    Rdf,
+    /// Atom: the `<entry>`s of the root `<feed>` (or the root `<entry>`), each with its
+    /// `<link rel="enclosure" href type length title>`s.
+    Atom,
+}
+
+/// The RSS 1.0 namespace, which feed-rs reads as RSS's, as it does names in no namespace.
+const RSS1_NS: &[u8] = b"http://purl.org/rss/1.0/";
+
+/// The Atom namespace.
+const ATOM_NS: &[u8] = b"http://www.w3.org/2005/Atom";
+
+/// An XML feed's enclosures, item by item, in document order: the items feed-rs reads (see
+/// [`Layout`]; names in RSS's or Atom's namespace, or none, as feed-rs reads them), each with
+/// the enclosures that are its own children. A URL is resolved against the `xml:base` in
+/// scope, else the document's address; a blank or fragment-only one, which would resolve to
+/// that base (the feed itself), is left out. Empty when the document holds no enclosure;
+/// `None` when it does not parse up to the end of its items.
+///
+/// RSS is read here because feed-rs folds an RSS enclosure into the item's Media RSS object,
+/// where a `media:content` (a thumbnail) replaces it; Atom because feed-rs hands over a link
+/// resolved already, where an empty `href` is the base it resolved against.
+fn xml_enclosures(fetched: &Fetched, layout: Layout) -> Option<Vec<Vec<Enclosure>>> {
+    use quick_xml::events::{BytesStart, Event};
+    use quick_xml::name::ResolveResult;
+    if !fetched.body.windows(9).any(|w| w == b"enclosure") {
+        return Some(Vec::new());
+    }
+    let mut reader = quick_xml::NsReader::from_reader(fetched.body.as_slice());
     let mut buf = Vec::new();
-    // The open elements: each one's local name and the base URI in scope in it.
-    let mut stack: Vec<(Vec<u8>, Url)> = Vec::new();
+    // The open elements: the base URI in scope in each.
+    let mut stack: Vec<Url> = Vec::new();
     let mut items: Vec<Vec<Enclosure>> = Vec::new();
     // How deep the item being read is in `stack` (its own place), if one is.
     let mut in_item: Option<usize> = None;
-    let value = |e: &BytesStart<'_>, name: &[u8], decoder: quick_xml::encoding::Decoder| {
+    // RSS 0.9x, 2.0: how deep the root's first `<channel>` is while it is read, and whether it
+    // was read (what follows is no item feed-rs reads).
+    let mut channel: Option<usize> = None;
+    let mut channel_done = false;
+    // An attribute's value, trimmed: `Some(Err)` when it is there but does not decode.
+    let attribute = |e: &BytesStart<'_>, name: &[u8], decoder: quick_xml::encoding::Decoder| {
         e.attributes()
             .flatten()
             .find(|a| a.key.as_ref() == name)
-            .and_then(|a| {
+            .map(|a| {
                 a.decoded_and_normalized_value(quick_xml::XmlVersion::default(), decoder)
-                    .ok()
+                    .map(std::borrow::Cow::into_owned)
+                    // As feed-rs reads it: as written when an escape in it does not read.
+                    .or_else(|_| decoder.decode(&a.value).map(std::borrow::Cow::into_owned))
                     .map(|v| v.trim().to_owned())
+                    .map_err(drop)
             })
     };
+    let value = |e: &BytesStart<'_>, name: &[u8], decoder| attribute(e, name, decoder)?.ok();
+    // An enclosure whose URL does not decode makes the items' enclosures unknown, rather
+    // than an item seeming to have withdrawn it.
+    let mut undecodable = false;
     loop {
-        let event = match reader.read_event_into(&mut buf) {
-            Ok(event) => event,
-            Err(_) => return Vec::new(),
+        let (ns, event) = reader.read_resolved_event_into(&mut buf).ok()?;
+        // feed-rs reads a name in no namespace (or under an undeclared prefix) as the
+        // format's own.
+        let own_ns = match &ns {
+            ResolveResult::Bound(n) => match layout {
+                Layout::Atom => n.as_ref() == ATOM_NS,
+                Layout::Channel | Layout::Rdf => n.as_ref() == RSS1_NS,
+            },
+            ResolveResult::Unbound | ResolveResult::Unknown(_) => true,
         };
+        let named = |e: &BytesStart<'_>, local: &[u8]| own_ns && e.local_name().as_ref() == local;
         let (e, empty) = match &event {
             Event::Start(e) => (e, false),
             Event::Empty(e) => (e, true),
@@ -391,6 +536,14 @@ fn rss_enclosures(fetched: &Fetched) -> Vec<Vec<Enclosure>> {
                 stack.pop();
                 if in_item.is_some_and(|depth| stack.len() == depth) {
                     in_item = None;
+                }
+                if channel.is_some_and(|depth| stack.len() == depth) {
+                    channel = None;
+                    channel_done = true;
+                }
+                if stack.is_empty() || channel_done {
+                    // The root, or the channel, ends: so do the items feed-rs reads.
+                    break;
                 }
                 buf.clear();
                 continue;
@@ -401,40 +554,91 @@ fn rss_enclosures(fetched: &Fetched) -> Vec<Vec<Enclosure>> {
                 continue;
             }
         };
-        let current = stack.last().map_or(&fetched.url, |(_, base)| base);
+        let current = stack.last().unwrap_or(&fetched.url);
         let base = value(e, b"xml:base", reader.decoder())
             .and_then(|b| current.join(&b).ok())
             .unwrap_or_else(|| current.clone());
-        // Unprefixed names only: RSS has no namespace (RSS 1.0's is the default one).
-        let name = e.name().as_ref().to_vec();
+        let is_item = match layout {
+            Layout::Channel => channel == Some(1) && stack.len() == 2 && named(e, b"item"),
+            Layout::Rdf => stack.len() == 1 && named(e, b"item"),
+            Layout::Atom => stack.len() <= 1 && named(e, b"entry"),
+        };
+        if layout == Layout::Channel
+            && stack.len() == 1
+            && channel.is_none()
+            && e.local_name().as_ref() == b"channel"
+        {
+            if empty {
+                break;
+            }
+            channel = Some(1);
+        }
         match in_item {
-            None if name == b"item"
-                && (stack.len() == 1
-                    || stack.last().is_some_and(|(parent, _)| parent == b"channel")) =>
-            {
+            None if is_item => {
                 items.push(Vec::new());
                 in_item = (!empty).then_some(stack.len());
             }
-            Some(depth) if stack.len() == depth + 1 && name == b"enclosure" => {
-                let url = value(e, b"url", reader.decoder()).and_then(|u| base.join(&u).ok());
-                if let (Some(url), Some(list)) = (url, items.last_mut()) {
-                    list.push(Enclosure {
-                        url: url.into(),
-                        media_type: value(e, b"type", reader.decoder()),
-                        length: value(e, b"length", reader.decoder()).and_then(|l| l.parse().ok()),
-                        title: None,
-                        duration_secs: None,
-                    });
+            Some(depth) if stack.len() == depth + 1 => {
+                let decoder = reader.decoder();
+                let mut url_of = |url: Option<Result<String, ()>>| match url? {
+                    Ok(url) => Some(url),
+                    Err(()) => {
+                        undecodable = true;
+                        None
+                    }
+                };
+                let found = match layout {
+                    Layout::Channel | Layout::Rdf if named(e, b"enclosure") => {
+                        url_of(attribute(e, b"url", decoder)).map(|url| Enclosure {
+                            url,
+                            media_type: value(e, b"type", decoder),
+                            length: value(e, b"length", decoder).and_then(|l| l.parse().ok()),
+                            title: None,
+                            duration_secs: None,
+                        })
+                    }
+                    Layout::Atom
+                        if named(e, b"link")
+                            && value(e, b"rel", decoder).is_some_and(|r| is_enclosure_rel(&r)) =>
+                    {
+                        url_of(attribute(e, b"href", decoder)).map(|url| Enclosure {
+                            url,
+                            media_type: value(e, b"type", decoder),
+                            length: value(e, b"length", decoder).and_then(|l| l.parse().ok()),
+                            title: value(e, b"title", decoder),
+                            duration_secs: None,
+                        })
+                    }
+                    _ => None,
+                };
+                let found = found.and_then(|mut found| {
+                    found.url = crate::normalize::usable_url(&base, &found.url)?.into();
+                    Some(found)
+                });
+                if let (Some(found), Some(list)) = (found, items.last_mut()) {
+                    list.push(found);
                 }
             }
             _ => {}
         }
+        if empty && stack.is_empty() {
+            // An empty root: nothing more to read.
+            break;
+        }
         if !empty {
-            stack.push((name, base));
+            stack.push(base);
         }
         buf.clear();
     }
-    items
+    (!undecodable).then_some(items)
+}
+
+/// Is this an Atom link relation naming an enclosure: `enclosure`, or its IANA registry URI
+/// (RFC 4287 4.2.7.2), in any case?
+fn is_enclosure_rel(rel: &str) -> bool {
+    let rel = rel.trim();
+    rel.eq_ignore_ascii_case("enclosure")
+        || rel.eq_ignore_ascii_case("http://www.iana.org/assignments/relation/enclosure")
 }
 
 /// The page an item links to: its `alternate` link (or one without `rel`), else its first
@@ -576,6 +780,29 @@ fn repair_lone_surrogates(body: &[u8]) -> Option<(Vec<u8>, usize)> {
         o.extend_from_slice(&body[copied..]);
         (o, count)
     })
+}
+
+/// A UTF-16 XML document (by its byte order mark, or by a declaration written in UTF-16,
+/// little- or big-endian) as UTF-8, its declaration saying `encoding="UTF-8"` (what it named
+/// was the encoding of the bytes it came in). `None` for any other document. Bytes that are
+/// not UTF-16 become U+FFFD, as they would in a reader's decoding.
+fn utf16_as_utf8(body: &[u8]) -> Option<Vec<u8>> {
+    let (encoding, skip) = match body {
+        [0xFF, 0xFE, ..] => (encoding_rs::UTF_16LE, 2),
+        [0xFE, 0xFF, ..] => (encoding_rs::UTF_16BE, 2),
+        [b'<', 0, b'?', 0, ..] => (encoding_rs::UTF_16LE, 0),
+        [0, b'<', 0, b'?', ..] => (encoding_rs::UTF_16BE, 0),
+        _ => return None,
+    };
+    let (text, _) = encoding.decode_without_bom_handling(&body[skip..]);
+    let declared = text.starts_with("<?xml").then(|| text.find("?>")).flatten();
+    let Some(end) = declared else {
+        return Some(text.into_owned().into_bytes());
+    };
+    let encoding_attr =
+        regex::Regex::new(r#"\bencoding\s*=\s*("[^"]*"|'[^']*')"#).expect("a valid pattern");
+    let declaration = encoding_attr.replace(&text[..end], r#"encoding="UTF-8""#);
+    Some(format!("{declaration}{}", &text[end..]).into_bytes())
 }
 
 /// The feed-rs parser as feedwright uses it: links resolved against the feed's URL, content
@@ -1275,6 +1502,136 @@ mod tests {
         );
     }
 
+    /// Only the items feed-rs reads are counted: those of the root's first `<channel>` (RSS
+    /// 2.0), of the root (RSS 1.0), the entries of the root `<feed>` (Atom); an `<item>` after
+    /// the channel, or in a second one, is none, and takes no enclosure from the others.
+    #[test]
+    fn enclosures_are_told_for_the_items_feed_rs_reads() {
+        let item = |n: u32| {
+            format!(
+                r#"<item><title>{n}</title><link>https://example.org/{n}/</link>
+                <enclosure url="https://example.org/{n}.mp3"/></item>"#
+            )
+        };
+        let urls = |items: &Items| -> Vec<Vec<String>> {
+            assert!(!items.enclosures_unknown);
+            enclosures_of(items)
+                .into_iter()
+                .map(|l| l.into_iter().map(|e| e.0).collect())
+                .collect()
+        };
+        let rss = parse_own(&format!(
+            r#"<rss version="2.0">{stray}<channel><title>t</title><link>https://example.org/</link>
+            <description>d</description>{one}{two}</channel>{stray}<channel>{stray}</channel></rss>"#,
+            one = item(1),
+            two = item(2),
+            stray = item(9),
+        ));
+        assert_eq!(
+            urls(&rss),
+            [["https://example.org/1.mp3"], ["https://example.org/2.mp3"]]
+        );
+        let rdf = parse_own(&format!(
+            r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+            xmlns="http://purl.org/rss/1.0/"><channel><title>t</title>
+            <link>https://example.org/</link><description>d</description></channel>{one}{two}
+            </rdf:RDF>"#,
+            one = item(1),
+            two = item(2),
+        ));
+        assert_eq!(
+            urls(&rdf),
+            [["https://example.org/1.mp3"], ["https://example.org/2.mp3"]]
+        );
+    }
+
+    /// When the items' enclosures cannot be told item by item (another number of items than
+    /// feed-rs reads), they are not known: no item carries any, and the items say so.
+    #[test]
+    fn enclosures_not_told_item_by_item_are_unknown() {
+        let f = fetched(
+            r#"<rss version="2.0"><channel><title>t</title><link>https://example.org/</link>
+            <description>d</description><item><title>a</title><link>https://example.org/a/</link>
+            <enclosure url="https://example.org/a.mp3"/></item></channel></rss>"#,
+        );
+        let mut feed = builder(&f).build().parse(f.body.as_slice()).expect("parse");
+        let url = Url::parse("https://example.org/feed/").expect("url");
+        assert_eq!(item_enclosures(&url, &feed, &f).map(|l| l.len()), Some(1));
+        feed.entries.push(feed.entries[0].clone());
+        assert_eq!(item_enclosures(&url, &feed, &f), None);
+        // A document without any is known to have none, whatever its items.
+        let none = fetched(
+            r#"<rss version="2.0"><channel><title>t</title><link>https://example.org/</link>
+            <description>d</description><item><title>a</title><link>https://example.org/a/</link>
+            </item></channel></rss>"#,
+        );
+        assert_eq!(item_enclosures(&url, &feed, &none), Some(Vec::new()));
+    }
+
+    /// A UTF-16 document, whichever its byte order and whether or not it has a byte order
+    /// mark, is read as UTF-8, its declaration saying so; any other is left as it is.
+    #[test]
+    fn utf16_documents_are_read_as_utf8() {
+        let doc = r#"<?xml version="1.0" encoding='utf-16'?><rss version="2.0"><channel>
+            <title>t</title><link>https://example.org/</link><description>d</description>
+            <item><title>é</title><link>https://example.org/a/</link>
+            <enclosure url="https://example.org/é.mp3"/></item></channel></rss>"#;
+        let le: Vec<u8> = doc.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = doc.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let utf8 = doc.replace("encoding='utf-16'", r#"encoding="UTF-8""#);
+        for body in [
+            [vec![0xFF, 0xFE], le.clone()].concat(),
+            [vec![0xFE, 0xFF], be.clone()].concat(),
+            le,
+            be,
+        ] {
+            assert_eq!(
+                utf16_as_utf8(&body).map(String::from_utf8),
+                Some(Ok(utf8.clone()))
+            );
+            let mut f = fetched("");
+            f.body = body;
+            let items = parse(
+                &Url::parse("https://example.org/feed/").expect("url"),
+                &f,
+                &own(),
+            )
+            .expect("parse");
+            assert_eq!(items.posts[0].1.title.as_deref(), Some("é"));
+            assert_eq!(
+                enclosures_of(&items),
+                [[("https://example.org/%C3%A9.mp3".to_owned(), None, None)]]
+            );
+        }
+        assert_eq!(utf16_as_utf8(doc.as_bytes()), None);
+        assert_eq!(utf16_as_utf8(b"\xEF\xBB\xBF<rss/>"), None);
+    }
+
+    /// An enclosure URL holding bytes the document's encoding does not have is not read as
+    /// its item having no enclosure: the items' enclosures are unknown. (feed-rs refuses such
+    /// a document; this pass must not be the one to say less.) One whose escapes do not read
+    /// is taken as written, as feed-rs takes it.
+    #[test]
+    fn an_undecodable_enclosure_url_makes_enclosures_unknown() {
+        let mut f = fetched("");
+        f.body = b"<rss version=\"2.0\"><channel><title>t</title><link>https://example.org/</link>
+            <description>d</description><item><title>a</title><link>https://example.org/a/</link>
+            <enclosure url=\"https://example.org/\xFF.mp3\"/></item></channel></rss>"
+            .to_vec();
+        assert_eq!(xml_enclosures(&f, Layout::Channel), None);
+        let items = parse_own(
+            r#"<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY foo "bar">]>
+            <rss version="2.0"><channel><title>t</title><link>https://example.org/</link>
+            <description>d</description><item><title>a</title><link>https://example.org/a/</link>
+            <enclosure url="https://example.org/a&foo;.mp3"/></item></channel></rss>"#,
+        );
+        assert!(!items.enclosures_unknown);
+        assert_eq!(
+            enclosures_of(&items),
+            [[("https://example.org/a&foo;.mp3".to_owned(), None, None)]]
+        );
+    }
+
     /// RSS 0.92, where `<enclosure>` began (feed-rs's reader of 0.9x drops it).
     #[test]
     fn rss_0_92_enclosures_are_read() {
@@ -1316,6 +1673,35 @@ mod tests {
         assert_eq!(got[0].title.as_deref(), Some("Part one"));
         assert_eq!(got[1].url, "https://example.org/two.ogg");
         assert_eq!((got[1].media_type.as_deref(), got[1].length), (None, None));
+    }
+
+    /// Atom enclosure links are read from the document: under a prefix bound to Atom's
+    /// namespace too, resolved against the `xml:base` in scope, and not when blank or only a
+    /// fragment (which would resolve to that base), nor a link of another namespace.
+    #[test]
+    fn atom_enclosure_links_resolve_and_blank_ones_are_left_out() {
+        let atom = parse_own(
+            r##"<a:feed xmlns:a="http://www.w3.org/2005/Atom" xmlns:x="urn:x"><a:title>t</a:title>
+            <a:id>urn:f</a:id><a:updated>2024-05-02T00:00:00Z</a:updated>
+            <a:entry xml:base="https://cdn.example.org/show/"><a:title>a</a:title><a:id>urn:a</a:id>
+            <a:link href="https://example.org/a/"/><a:updated>2024-05-02T00:00:00Z</a:updated>
+            <a:link rel="Enclosure" href="ep1.mp3" length="12"/>
+            <a:link rel="enclosure" href=""/><a:link rel="enclosure" href=" #t "/>
+            <x:link rel="enclosure" href="https://example.org/other.mp3"/></a:entry>
+            <a:entry><a:title>b</a:title><a:id>urn:b</a:id><a:link href="https://example.org/b/"/>
+            <a:updated>2024-05-02T00:00:00Z</a:updated></a:entry></a:feed>"##,
+        );
+        assert_eq!(
+            enclosures_of(&atom),
+            [
+                vec![(
+                    "https://cdn.example.org/show/ep1.mp3".to_owned(),
+                    None,
+                    Some(12)
+                )],
+                vec![]
+            ]
+        );
     }
 
     /// JSON Feed `attachments`, with their title, size and duration (a fraction of a second

@@ -320,6 +320,9 @@ pub struct SourceIndex {
     pub feed_site: Option<Option<Url>>,
     /// A feed's items' own ids (see `feed::Items::ids`); empty otherwise.
     pub item_ids: feed::ItemIds,
+    /// A feed whose enclosures could not be told item by item (see
+    /// `feed::Items::enclosures_unknown`): its items say nothing of them.
+    pub enclosures_unknown: bool,
     /// A folder's draft files (`draft = true`): they publish nothing, but they show the folder
     /// is there (see `pipeline::settle_files`). Empty for other kinds.
     pub drafts: Vec<String>,
@@ -354,6 +357,7 @@ impl SourceIndex {
             empty_pages: Vec::new(),
             feed_site: None,
             item_ids: feed::ItemIds::default(),
+            enclosures_unknown: false,
             drafts: Vec::new(),
             api_window: None,
             full_text: false,
@@ -565,6 +569,7 @@ pub async fn read_index(
         index.skipped = items.skipped;
         index.feed_site = Some(items.site);
         index.item_ids = items.ids;
+        index.enclosures_unknown = items.enclosures_unknown;
         Ok(index)
     } else {
         let root = wordpress_root(src, &start, &first).await;
@@ -786,6 +791,7 @@ async fn read_wordpress(
                             let mut index = SourceIndex::new(Discovery::Posts(items.posts), "feed");
                             index.skipped = items.skipped;
                             index.item_ids = items.ids;
+                            index.enclosures_unknown = items.enclosures_unknown;
                             index.full_text = true;
                             Ok(Some(index))
                         }

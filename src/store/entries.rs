@@ -37,6 +37,64 @@ pub struct StoredEntry {
     pub content_hash: String,
 }
 
+/// What a read of a post says about its entry's enclosures (see [`Store::upsert_read`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnclosureSay {
+    /// The entry's list is what its source gives, none included: a feed item's (or a page read
+    /// for a feed item, `full_text`, which carries the item's).
+    Given,
+    /// Nothing: a page, the REST API or a file gives none, and a feed whose enclosures could not
+    /// be told item by item gives none that can be trusted. The stored ones stay.
+    Unsaid,
+}
+
+/// How a post was read, for [`Store::upsert_read`].
+#[derive(Debug, Clone, Copy)]
+pub struct Read<'a> {
+    /// The sources the configuration has, this one included.
+    pub live: &'a HashSet<String>,
+    /// `Some(watched)` when the entry's text is a feed item's (see [`Store::upsert_item`]).
+    pub item_text: Option<bool>,
+    /// What the read says about the entry's enclosures.
+    pub enclosures: EnclosureSay,
+}
+
+/// The enclosures an entry keeps, and the source they are recorded as given by (`None`: no
+/// list, or one no configured source is known to have given), when `source` says `say` with
+/// `given` of an entry storing `stored` given by `owner`. One source's feed has the say on
+/// them: the one that gave them changes or withdraws them; another source's list takes their
+/// place only while the entry has none (or none a configured source gave: a store from before
+/// the giver was recorded, a source since removed or renamed), and its empty list, or a read
+/// that says nothing, leaves them alone. So two feeds of one site, one with enclosures and one
+/// without, neither take turns nor wipe each other's.
+fn enclosures_after(
+    stored: &[Enclosure],
+    owner: Option<&str>,
+    say: EnclosureSay,
+    given: &[Enclosure],
+    source: &str,
+    live: Option<&HashSet<String>>,
+) -> (Vec<Enclosure>, Option<String>) {
+    let keep = || (stored.to_vec(), owner.map(str::to_owned));
+    if say == EnclosureSay::Unsaid {
+        return keep();
+    }
+    let owner = owner.filter(|o| live.is_none_or(|live| live.contains(*o)));
+    let take = || {
+        let owner = (!given.is_empty()).then(|| source.to_owned());
+        (given.to_vec(), owner)
+    };
+    if owner == Some(source) {
+        take()
+    } else if given.is_empty() {
+        keep()
+    } else if stored.is_empty() || owner.is_none() {
+        take()
+    } else {
+        keep()
+    }
+}
+
 impl Store {
     /// Store `entry`, a feed item standing in for its post, only when no stored entry matches
     /// it (by the twin key of its id, or its `dedup_key`, as in [`Store::upsert_entry`]): what
@@ -110,7 +168,27 @@ impl Store {
         entry: &Entry,
         now: DateTime<Utc>,
     ) -> Result<Upsert, StoreError> {
-        self.upsert(entry, now, None)
+        let say = if entry.enclosures.is_empty() {
+            EnclosureSay::Unsaid
+        } else {
+            EnclosureSay::Given
+        };
+        self.upsert(entry, now, None, None, say)
+    }
+
+    /// [`Store::upsert_entry`] (or, with `read.item_text`, [`Store::upsert_item`]) saying what
+    /// the read says about the entry's enclosures: [`EnclosureSay::Given`], the entry's list is
+    /// its source's say, none included, under the rule that one source's feed has the say on
+    /// them (the one that gave them; another's list only while the entry has none; see
+    /// `enclosures_after`); [`EnclosureSay::Unsaid`], the stored ones stay. A giver no longer
+    /// in `read.live` gives way to the next source that gives some.
+    pub fn upsert_read(
+        &mut self,
+        entry: &Entry,
+        now: DateTime<Utc>,
+        read: Read<'_>,
+    ) -> Result<Upsert, StoreError> {
+        self.upsert(entry, now, Some(read.live), read.item_text, read.enclosures)
     }
 
     /// [`Store::upsert_entry`] for an entry whose text is a feed item's rather than its page's
@@ -131,17 +209,81 @@ impl Store {
         live_sources: &HashSet<String>,
         watched: bool,
     ) -> Result<Upsert, StoreError> {
-        self.upsert(entry, now, Some((live_sources, watched)))
+        self.upsert(
+            entry,
+            now,
+            Some(live_sources),
+            Some(watched),
+            EnclosureSay::Given,
+        )
     }
 
-    /// `from_item`: the live sources and `watched` of [`Store::upsert_item`] (`None`: read
-    /// from its page).
+    /// The enclosures `source`'s feed item gives the stored post its link leads to (`url_key`:
+    /// the twin key of that link, the entry's own or one it was reached by), taken as
+    /// [`Store::upsert_read`] takes a feed item's ([`EnclosureSay::Given`]: under the say of the
+    /// source that gave them), nothing else of the entry changing: for a post whose page is
+    /// not read again (`full_text`). [`Upsert::Updated`] when they changed (its `updated`
+    /// moves to `now`), [`Upsert::Unchanged`] when not; `None` when no stored post matches.
+    pub fn item_enclosures(
+        &mut self,
+        url_key: &str,
+        source: &str,
+        enclosures: &[Enclosure],
+        live: &HashSet<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Upsert>, StoreError> {
+        let Store { conn, path, .. } = self;
+        let path: &str = path;
+        let sql = |e| StoreError::sql(path, e);
+        let tx = conn.savepoint().map_err(sql)?;
+        let key = tx
+            .prepare_cached(
+                "SELECT dedup_key FROM entries WHERE dedup_key = ?1
+                 UNION ALL
+                 SELECT dedup_key FROM aliases WHERE url_key = ?1
+                 LIMIT 1",
+            )
+            .and_then(|mut stmt| stmt.query_row([url_key], |r| r.get::<_, String>(0)))
+            .optional()
+            .map_err(sql)?;
+        let Some(stored) = key
+            .map(|key| select_stored(&tx, path, "dedup_key", &key))
+            .transpose()?
+            .flatten()
+        else {
+            return Ok(None);
+        };
+        let owner = enclosures_source(&tx, &stored.entry.id.0).map_err(sql)?;
+        let (list, owner) = enclosures_after(
+            &stored.entry.enclosures,
+            owner.as_deref(),
+            EnclosureSay::Given,
+            enclosures,
+            source,
+            Some(live),
+        );
+        if list == stored.entry.enclosures {
+            return Ok(Some(Upsert::Unchanged));
+        }
+        set_enclosures(&tx, &stored.entry, &list, now).map_err(sql)?;
+        set_enclosures_source(&tx, &stored.entry.id.0, owner.as_deref()).map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(Some(Upsert::Updated))
+    }
+
+    /// `live`: the configured sources, when known; `item_text`: `Some(watched)` of
+    /// [`Store::upsert_item`] (`None`: read from its page); `say`: what the read says about
+    /// the enclosures.
     fn upsert(
         &mut self,
         entry: &Entry,
         now: DateTime<Utc>,
-        from_item: Option<(&HashSet<String>, bool)>,
+        live: Option<&HashSet<String>>,
+        item_text: Option<bool>,
+        say: EnclosureSay,
     ) -> Result<Upsert, StoreError> {
+        let no_sources = HashSet::new();
+        let from_item = item_text.map(|watched| (live.unwrap_or(&no_sources), watched));
         let Store { conn, path, .. } = self;
         let path: &str = path;
         let sql = |e| StoreError::sql(path, e);
@@ -153,6 +295,16 @@ impl Store {
 
         let (stored, duplicate) = match (by_id, by_dedup) {
             (None, None) => {
+                let fresh;
+                let entry = if say == EnclosureSay::Unsaid && !entry.enclosures.is_empty() {
+                    fresh = Entry {
+                        enclosures: Vec::new(),
+                        ..entry.clone()
+                    };
+                    &fresh
+                } else {
+                    entry
+                };
                 insert_new(&tx, entry, &id_key, now, from_item.is_some()).map_err(sql)?;
                 tx.commit().map_err(sql)?;
                 return Ok(Upsert::New);
@@ -162,22 +314,32 @@ impl Store {
             (None, Some(b)) => (b, None),
         };
 
-        if let Some((live, watched)) = from_item
+        let owner = enclosures_source(&tx, &stored.entry.id.0).map_err(sql)?;
+        if let Some((sources, watched)) = from_item
             && duplicate.is_none()
-            && (watched || live.contains(&stored.entry.source))
+            && (watched || sources.contains(&stored.entry.source))
             && !stored_from_item(&tx, &stored.entry.id.0).map_err(sql)?
         {
             // Its text was read from its page: a feed item's must not replace it. Its
             // enclosures are the item's to give, though (a page gives none).
-            let upsert = if entry.enclosures == stored.entry.enclosures {
+            let (enclosures, owner) = enclosures_after(
+                &stored.entry.enclosures,
+                owner.as_deref(),
+                say,
+                &entry.enclosures,
+                &entry.source,
+                live,
+            );
+            let upsert = if enclosures == stored.entry.enclosures {
                 tx.prepare_cached("UPDATE entries SET last_seen = ?2 WHERE id = ?1")
                     .and_then(|mut stmt| stmt.execute(params![stored.entry.id.0, now.timestamp()]))
                     .map_err(sql)?;
                 Upsert::Unchanged
             } else {
-                set_enclosures(&tx, &stored.entry, &entry.enclosures, now).map_err(sql)?;
+                set_enclosures(&tx, &stored.entry, &enclosures, now).map_err(sql)?;
                 Upsert::Updated
             };
+            set_enclosures_source(&tx, &stored.entry.id.0, owner.as_deref()).map_err(sql)?;
             link_source(&tx, &stored.entry.id.0, &entry.source).map_err(sql)?;
             tx.commit().map_err(sql)?;
             return Ok(upsert);
@@ -187,14 +349,17 @@ impl Store {
         } else {
             (entry.published, entry.published_source)
         };
-        // A feed item's enclosures are the feed's say, none too (it withdrew them); a page
-        // gives none (`extract` reads no media files), so an update read from a page keeps the
-        // stored ones.
-        let enclosures = if from_item.is_none() && entry.enclosures.is_empty() {
-            stored.entry.enclosures.clone()
-        } else {
-            entry.enclosures.clone()
-        };
+        // A feed item's enclosures are its feed's say, none too (it withdrew them), when that
+        // feed gave them; a page gives none (`extract` reads no media files), so an update read
+        // from a page keeps the stored ones.
+        let (enclosures, owner) = enclosures_after(
+            &stored.entry.enclosures,
+            owner.as_deref(),
+            say,
+            &entry.enclosures,
+            &entry.source,
+            live,
+        );
         let candidate = Entry {
             id: stored.entry.id.clone(),
             published,
@@ -221,6 +386,7 @@ impl Store {
                 })
             };
             touched.map_err(sql)?;
+            set_enclosures_source(&tx, &stored.entry.id.0, owner.as_deref()).map_err(sql)?;
             link_source(&tx, &stored.entry.id.0, &entry.source).map_err(sql)?;
             tx.commit().map_err(sql)?;
             return Ok(Upsert::Unchanged);
@@ -299,6 +465,7 @@ impl Store {
             ..candidate
         };
         update(&tx, &merged, &hash, first_seen, now, from_item.is_some()).map_err(sql)?;
+        set_enclosures_source(&tx, &merged.id.0, owner.as_deref()).map_err(sql)?;
         link_source(&tx, &merged.id.0, &entry.source).map_err(sql)?;
         // Other entries' related links show this entry's current title and URL.
         let mut old_urls = vec![stored.entry.url.as_str()];
@@ -707,6 +874,9 @@ fn insert_new(
         ..entry.clone()
     };
     insert(tx, &fresh, id_key, now, from_item)?;
+    // The source that gave its enclosures, if it gave any.
+    let owner = (!fresh.enclosures.is_empty()).then_some(fresh.source.as_str());
+    set_enclosures_source(tx, &fresh.id.0, owner)?;
     link_source(tx, &fresh.id.0, &entry.source)
 }
 
@@ -762,6 +932,19 @@ fn set_enclosures(
         updated_source.as_str(),
         secs(now),
     ])
+}
+
+/// The source recorded as having given the stored entry `id`'s enclosures, if one is.
+fn enclosures_source(conn: &Connection, id: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT enclosures_source FROM entries WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
+}
+
+/// Record `owner` as the source that gave the stored entry `id`'s enclosures (`None`: none).
+fn set_enclosures_source(conn: &Connection, id: &str, owner: Option<&str>) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE entries SET enclosures_source = ?2 WHERE id = ?1")?
+        .execute(params![id, owner])
+        .map(drop)
 }
 
 /// Was the stored entry `id` written from a feed item (see [`Store::upsert_item`])?
@@ -947,4 +1130,52 @@ fn link_source(conn: &Connection, id: &str, source: &str) -> rusqlite::Result<()
     conn.prepare_cached("INSERT OR IGNORE INTO entry_sources (entry_id, source) VALUES (?1, ?2)")?
         .execute(params![id, source])
         .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str) -> Enclosure {
+        Enclosure {
+            url: format!("https://cdn.example.org/{name}.mp3"),
+            media_type: None,
+            length: None,
+            title: None,
+            duration_secs: None,
+        }
+    }
+
+    /// One source's feed has the say on an entry's enclosures; another's list only fills an
+    /// empty one, or one whose giver is not known or no longer configured.
+    #[test]
+    fn which_source_has_the_say_on_enclosures() {
+        use EnclosureSay::{Given, Unsaid};
+        let (a, b) = (vec![file("a")], vec![file("b")]);
+        let live: HashSet<String> = ["pod".to_owned(), "blog".to_owned()].into();
+        let after = |stored: &[Enclosure], owner, say, given: &[Enclosure], source| {
+            enclosures_after(stored, owner, say, given, source, Some(&live))
+        };
+        let owned = |list: &[Enclosure], by: &str| (list.to_vec(), Some(by.to_owned()));
+        let none = (Vec::new(), None);
+        // The giver changes and withdraws them.
+        assert_eq!(after(&a, Some("pod"), Given, &b, "pod"), owned(&b, "pod"));
+        assert_eq!(after(&a, Some("pod"), Given, &[], "pod"), none);
+        // Another source: its empty list or a new one leaves them; it fills an empty list.
+        assert_eq!(after(&a, Some("pod"), Given, &[], "blog"), owned(&a, "pod"));
+        assert_eq!(after(&a, Some("pod"), Given, &b, "blog"), owned(&a, "pod"));
+        assert_eq!(after(&[], None, Given, &b, "blog"), owned(&b, "blog"));
+        assert_eq!(after(&[], None, Given, &[], "blog"), none);
+        // A giver not known (a store from before it was recorded) or no longer configured
+        // gives way to the next source that gives some, not to one that gives none.
+        assert_eq!(after(&a, None, Given, &b, "blog"), owned(&b, "blog"));
+        assert_eq!(after(&a, None, Given, &[], "blog"), (a.clone(), None));
+        assert_eq!(
+            after(&a, Some("gone"), Given, &b, "blog"),
+            owned(&b, "blog")
+        );
+        // A read that says nothing changes nothing, the giver's own included.
+        assert_eq!(after(&a, Some("pod"), Unsaid, &[], "pod"), owned(&a, "pod"));
+        assert_eq!(after(&[], None, Unsaid, &b, "pod"), none);
+    }
 }

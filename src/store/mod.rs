@@ -26,7 +26,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use archive::{ArchivePageInfo, FeedState};
-pub use entries::StoredEntry;
+pub use entries::{EnclosureSay, Read, StoredEntry};
 pub use error::StoreError;
 pub use polite::{Fill, LISTING_DEGRADED, RobotsRow, RunHealth};
 
