@@ -237,8 +237,9 @@ pub struct SourceReport {
     pub new: usize,
     pub updated: usize,
     pub unchanged: usize,
-    /// Posts stored already (by another source, or under the source's old name) that the
-    /// listing showed and that now belong to this source, and so to its feeds, unfetched.
+    /// Posts stored already (by another source, or under the source's old name when its
+    /// history could not be carried over) that the listing showed and that now belong to this
+    /// source, and so to its feeds, unfetched.
     pub linked: usize,
     /// `(url or file, reason)` for every post or page that failed.
     pub failures: Vec<(String, String)>,

@@ -12,8 +12,12 @@ use chrono::{DateTime, Utc};
 use futures_util::{FutureExt, StreamExt};
 use url::Url;
 
+mod identity;
 mod publishing;
 
+pub use identity::{
+    Identities, Renamed, Unclaimed, adopt_renamed, renames_due, unclaimed_note, unclaimed_sources,
+};
 pub use publishing::{
     Announced, PublishReport, Published, announce, feed_info, prepare_output_dir, publish_all,
     stylesheet,
@@ -381,11 +385,10 @@ pub async fn refresh_source(
     // known ones (those beyond would drop out of its feeds).
     // So is the listing of a source moved to another URL (another category, say): its posts
     // there may be stored already, by another source, and the walk must not stop at them.
-    let moved = store
-        .source_url(&src.name)
-        .ok()
-        .flatten()
-        .is_some_and(|url| url != src.url);
+    let recorded = store.source_url(&src.name).ok().flatten();
+    let moved = recorded
+        .as_deref()
+        .is_some_and(|url| !identity::same_place(src, url));
     // Nothing of a source read for the first time can have moved (see `look_for_moves`).
     let first_read = store.entry_count(&src.name).is_ok_and(|n| n == 0);
     let full_walk = store.walk_incomplete(&src.name).unwrap_or(false)
@@ -596,7 +599,13 @@ pub async fn refresh_source(
         // Posts are stored while the walk goes on: until it ends, the store must say the walk is
         // incomplete, so that a run killed halfway is followed by a full walk (one stopping at
         // known posts would miss those seen on later pages but not yet stored).
-        if let Err(e) = store.set_walk_incomplete(&src.name, &src.url, true, Utc::now()) {
+        if let Err(e) = store.set_walk_incomplete(
+            &src.name,
+            &identity::place(src),
+            src.kind.as_str(),
+            true,
+            Utc::now(),
+        ) {
             tracing::warn!(source = %src.name, "cannot record the listing walk: {e}");
         }
     } else if !index.unchanged {
@@ -1120,7 +1129,13 @@ fn unless_interrupted(
 
 /// Remember whether the listing walk stopped at a failed page (the next one then reads it all).
 fn record_walk(src: &SourceConfig, store: &mut Store, incomplete: bool) {
-    if let Err(e) = store.set_walk_incomplete(&src.name, &src.url, incomplete, Utc::now()) {
+    if let Err(e) = store.set_walk_incomplete(
+        &src.name,
+        &identity::place(src),
+        src.kind.as_str(),
+        incomplete,
+        Utc::now(),
+    ) {
         tracing::warn!(source = %src.name, "cannot record the listing walk: {e}");
     }
 }
