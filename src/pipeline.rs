@@ -485,13 +485,40 @@ pub async fn refresh_source(
             }
         }
     }
-    // A folder's files, those read in this run included (see `settle_files`).
-    let mut present: HashSet<String> = index.failures.iter().map(|(l, _)| l.clone()).collect();
-    // Files and folders that could not be read: what is below them is not known to be gone.
-    let unread: Vec<String> = index.failures.iter().map(|(l, _)| l.clone()).collect();
     // A folder holding only drafts is there (its files were made drafts), not unmounted.
     let has_drafts = !index.drafts.is_empty();
     let dir = src.kind == SourceKind::Dir;
+    // A folder's files by their path inside it (see `file_key`): those read in this run, those
+    // that failed, and the folders that could not be read (what is below them is not known to
+    // be gone), for `settle_files`.
+    let mut file_keys: HashMap<String, String> = HashMap::new();
+    let mut unread: Vec<String> = Vec::new();
+    if dir {
+        // Files remembered by a path beginning with the folder (before schema v22, under a
+        // folder the upgrade could not tell) are remembered by their path inside it.
+        let folders =
+            std::iter::once(src.url.as_str()).chain(recorded.as_deref().filter(|r| *r != src.url));
+        for folder in folders {
+            if let Err(e) = store.rekey_files(&src.name, folder) {
+                tracing::warn!(source = %src.name, "cannot rekey its files: {e}");
+            }
+        }
+        if let Discovery::Mixed { posts, documents } = &index.discovery {
+            let read = posts.iter().map(|(file, ..)| file);
+            let read = read.chain(documents.iter().map(|(file, _)| file));
+            for location in read.chain(index.failures.iter().map(|(l, _)| l)) {
+                if let Some(key) = file_key(&src.url, location) {
+                    file_keys.insert(location.clone(), key);
+                }
+            }
+        }
+        unread = index
+            .failures
+            .iter()
+            .filter_map(|(l, _)| inside(&src.url, l))
+            .collect();
+    }
+    let present: HashSet<String> = file_keys.values().cloned().collect();
     let before = if dir || feed_items {
         store.source_items(&src.name).unwrap_or_else(|e| {
             tracing::warn!(source = %src.name, "cannot read which entries its items gave: {e}");
@@ -516,13 +543,13 @@ pub async fn refresh_source(
         forget_untrusted_numbers(posts, &index.item_ids, &untrusted);
     }
     let files = Owners {
-        dir,
         keys: index
             .item_ids
             .by_link
             .iter()
             .map(|(url, id)| (url.clone(), item_key(id)))
             .filter(|(_, key)| !untrusted.contains(key))
+            .chain(file_keys)
             .collect(),
         before,
         now: Default::default(),
@@ -570,8 +597,6 @@ pub async fn refresh_source(
             full_text
         }
         Discovery::Mixed { posts, documents } => {
-            present.extend(posts.iter().map(|(file, ..)| file.clone()));
-            present.extend(documents.iter().map(|(file, _)| file.clone()));
             work.extend(
                 posts
                     .into_iter()
@@ -842,7 +867,15 @@ pub async fn refresh_source(
         follow_moves(src, store, &mut rep, reached);
         if src.kind == SourceKind::Dir {
             let lists_files = has_drafts || !present.is_empty();
-            settle_files(src, store, &mut rep, files, &present, &unread, lists_files);
+            // Read from another folder than last time: its files are not "gone" from there.
+            let moved_from = recorded.as_deref().filter(|_| moved);
+            let read = Read {
+                present: &present,
+                unread: &unread,
+                lists_files,
+                moved_from,
+            };
+            settle_files(src, store, &mut rep, files, &read);
         }
     }
     let health = stored.health();
@@ -1168,16 +1201,16 @@ struct Reading<'a> {
     backfill: bool,
 }
 
-/// The files of a `dir` source, or the items of a feed (by their own id: guid, atom:id), and
-/// the entries they give ([`Store::source_items`]). The folder is the editor's: a file keeps
-/// its entry when a copy with its `url` appears ([`one_per_entry`]), keeps its entry's id when
-/// its `url` changes ([`keep_item_entry_id`]; so does a feed item whose link changes), and a
-/// file deleted or made a draft takes its entry out of the source's feeds ([`settle_files`]).
+/// The files of a `dir` source (by their path inside its folder), or the items of a feed (by
+/// their own id: guid, atom:id), and the entries they give ([`Store::source_items`]). The
+/// folder is the editor's: a file keeps its entry when a copy with its `url` appears
+/// ([`one_per_entry`]), keeps its entry's id when its `url` changes ([`keep_item_entry_id`];
+/// so does a feed item whose link changes), and a file deleted or made a draft takes its entry
+/// out of the source's feeds ([`settle_files`]).
 #[derive(Default)]
 struct Owners {
-    /// A `dir` source: a location is a file, its path the key.
-    dir: bool,
-    /// A feed's items: by item URL (their location), the key of the item's own id.
+    /// By location (a file's path as read, a feed item's URL), the key it is remembered under:
+    /// [`file_key`] of a file, [`item_key`] of the item's own id.
     keys: HashMap<String, String>,
     /// By key, the entry each file or item gave when last stored (read when the run starts).
     before: HashMap<String, EntryId>,
@@ -1187,13 +1220,32 @@ struct Owners {
 
 impl Owners {
     /// The key the outcome at `location` is remembered under, if any.
-    fn key<'a>(&'a self, location: &'a str) -> Option<&'a str> {
-        if self.dir {
-            Some(location)
-        } else {
-            self.keys.get(location).map(String::as_str)
-        }
+    fn key(&self, location: &str) -> Option<&str> {
+        self.keys.get(location).map(String::as_str)
     }
+}
+
+/// The key a file of a `dir` source is remembered under in `source_items`: `file <its path
+/// inside the folder>`, so that the folder moved (or named through another path, such as the
+/// configuration read as `/srv/site/config.toml` rather than `config.toml`) keeps each file's
+/// entry. `None` for a location outside `folder`.
+fn file_key(folder: &str, location: &str) -> Option<String> {
+    inside(folder, location)
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("file {p}"))
+}
+
+/// `location`'s path inside `folder` (empty for the folder itself), `None` outside it.
+fn inside(folder: &str, location: &str) -> Option<String> {
+    let folder = folder.trim_end_matches('/');
+    let location = location.trim_end_matches('/');
+    if location == folder {
+        return Some(String::new());
+    }
+    location
+        .strip_prefix(folder)?
+        .strip_prefix('/')
+        .map(str::to_owned)
 }
 
 /// The key a feed item is remembered under in `source_items`: `item <its own id>`.
@@ -1300,6 +1352,19 @@ fn keep_item_entry_id(store: &Store, id: &EntryId, entry: &mut Entry) {
     }
 }
 
+/// What a `dir` source's run read of its folder, for [`settle_files`].
+struct Read<'a> {
+    /// The keys ([`file_key`]) of the files it read, those that failed included.
+    present: &'a HashSet<String>,
+    /// Paths inside the folder of the folders and files it could not read (empty: the folder
+    /// itself): what is below them is not known to be gone.
+    unread: &'a [String],
+    /// It listed a file, or a draft: false for a folder that is not there (an unmounted disk).
+    lists_files: bool,
+    /// The folder it was last read from, when it is another one now.
+    moved_from: Option<&'a str>,
+}
+
 /// After a `dir` source's run: each file that gave an entry when last stored and gives none now
 /// (deleted, renamed away or made a draft; not one that failed, which keeps its entry as it
 /// was, and nor does one below a folder or link that could not be read this run, `unread`)
@@ -1312,26 +1377,31 @@ fn settle_files(
     store: &mut Store,
     rep: &mut SourceReport,
     files: Owners,
-    present: &HashSet<String>,
-    unread: &[String],
-    lists_files: bool,
+    read: &Read<'_>,
 ) {
     let now = files.now.into_inner().unwrap_or_else(|p| p.into_inner());
     let given: HashSet<&EntryId> = now.values().collect();
+    let below_unread = |key: &str| match key.strip_prefix("file ") {
+        Some(path) => read
+            .unread
+            .iter()
+            .any(|u| u.is_empty() || std::path::Path::new(path).starts_with(u)),
+        // A key from before files were keyed inside their folder: a path as read then.
+        None => read.unread.iter().any(|u| {
+            u.is_empty()
+                || std::path::Path::new(key).starts_with(std::path::Path::new(&src.url).join(u))
+        }),
+    };
     let mut gone: Vec<(&String, &EntryId)> = files
         .before
         .iter()
-        .filter(|(path, _)| !now.contains_key(*path) && !present.contains(*path))
-        .filter(|(path, _)| {
-            !unread
-                .iter()
-                .any(|u| std::path::Path::new(path.as_str()).starts_with(u))
-        })
+        .filter(|(key, _)| !now.contains_key(*key) && !read.present.contains(*key))
+        .filter(|(key, _)| !below_unread(key))
         .collect();
     if gone.is_empty() {
         return;
     }
-    if !lists_files {
+    if !read.lists_files {
         tracing::warn!(
             source = %src.name,
             "the folder {} has no post file: the {} entries its files gave stay published",
@@ -1341,19 +1411,31 @@ fn settle_files(
         return;
     }
     gone.sort();
-    for (path, id) in gone {
+    let folder = read.moved_from.unwrap_or(&src.url).trim_end_matches('/');
+    for (key, id) in gone {
         let unlink = (!given.contains(id)).then_some(id);
-        match store.forget_source_item(&src.name, path, unlink) {
-            Ok(()) if unlink.is_some() => rep.skipped.push((
-                path.clone(),
-                format!(
-                    "the file is gone or a draft: its entry {} is taken out of the feeds (a file \
-                     giving it again brings it back)",
-                    id.0
-                ),
-            )),
+        // The file as a path: in the folder it was read from.
+        let shown = match key.strip_prefix("file ") {
+            Some(path) => format!("{folder}/{path}"),
+            None => key.clone(),
+        };
+        let why = match read.moved_from {
+            Some(from) => format!(
+                "not in the source's folder any more (it was {from}, it is {} now), or a draft: \
+                 its entry {} is taken out of the source's feeds (a file giving it again brings \
+                 it back)",
+                src.url, id.0
+            ),
+            None => format!(
+                "the file is gone or a draft: its entry {} is taken out of the feeds (a file \
+                 giving it again brings it back)",
+                id.0
+            ),
+        };
+        match store.forget_source_item(&src.name, key, unlink) {
+            Ok(()) if unlink.is_some() => rep.skipped.push((shown, why)),
             Ok(()) => {}
-            Err(e) => rep.failures.push((path.clone(), e.to_string())),
+            Err(e) => rep.failures.push((shown, e.to_string())),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! A source's identity across edits of `config.toml`: a source renamed keeps what it stored (its
-//! posts in its feeds, its backfill, its files' and items' entries), and a source the
-//! configuration no longer has is named while its posts are in no feed. Through the real binary
-//! against a loopback fixture site.
+//! posts in its feeds, its backfill, its files' and items' entries), a `dir` source's folder
+//! moved keeps its files' entries, and a source the configuration no longer has is named while
+//! its posts are in no feed. Through the real binary against a loopback fixture site.
 
 mod common;
 
@@ -470,6 +470,104 @@ fn a_renamed_dir_source_keeps_the_entry_of_a_file_whose_url_changes() {
     assert!(
         after.values().any(|u| u == "https://example.org/a-moved/"),
         "{after:?}"
+    );
+}
+
+/// A `dir` source's folder moved (and its `url` updated) in the run where one of its files
+/// changes its `url`: files are known by their path inside the folder, so that one keeps its
+/// entry's id, and nothing is taken out.
+#[test]
+fn a_moved_folder_keeps_its_files_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    md(&dir.path().join("posts"), "a.md", "https://example.org/a/");
+    md(
+        &dir.path().join("posts/sub"),
+        "b.md",
+        "https://example.org/b/",
+    );
+    let cfg = write_config(
+        dir.path(),
+        &config(
+            "",
+            &[("events", "posts", "kind = \"dir\"")],
+            &[("main", &["events"])],
+        ),
+    );
+    run(&cfg, &["run"], 0);
+    let before = published(dir.path(), "main");
+    std::fs::create_dir_all(dir.path().join("content")).unwrap();
+    std::fs::rename(dir.path().join("posts"), dir.path().join("content/posts")).unwrap();
+    write_config(
+        dir.path(),
+        &config(
+            "",
+            &[("events", "content/posts", "kind = \"dir\"")],
+            &[("main", &["events"])],
+        ),
+    );
+    md(
+        &dir.path().join("content/posts"),
+        "a.md",
+        "https://example.org/a-moved/",
+    );
+    let stderr = run(&cfg, &["run"], 0);
+    assert!(!stderr.contains("skipped"), "{stderr}");
+    assert!(stderr.contains("events: 0 new, 1 updated"), "{stderr}");
+    let after = published(dir.path(), "main");
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>(),
+        "{stderr}"
+    );
+}
+
+/// A store from before files were keyed by their path inside their folder (schema v21 and
+/// older kept the path as read, the folder as configured included): the upgrade rewrites those
+/// keys, so a file whose `url` changes in the first run after it keeps its entry's id.
+#[test]
+fn an_upgraded_store_keeps_its_files_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let posts = dir.path().join("posts");
+    md(&posts, "a.md", "https://example.org/a/");
+    md(&posts, "b.md", "https://example.org/b/");
+    let cfg = write_config(
+        dir.path(),
+        &config(
+            "",
+            &[("events", "posts", "kind = \"dir\"")],
+            &[("main", &["events"])],
+        ),
+    );
+    run(&cfg, &["run"], 0);
+    let before = published(dir.path(), "main");
+    // What an older version kept: each file by its path as read, the folder as configured.
+    let folder = posts.display().to_string();
+    let conn = rusqlite::Connection::open(dir.path().join("feedwright.db")).unwrap();
+    let keys = conn
+        .execute(
+            "UPDATE source_items SET item = ?1 || '/' || substr(item, 6)",
+            [&folder],
+        )
+        .unwrap();
+    assert_eq!(keys, 2);
+    conn.execute("UPDATE source_state SET url = ?1", [&folder])
+        .unwrap();
+    conn.execute_batch(
+        "ALTER TABLE source_state DROP COLUMN kind;
+         DELETE FROM refinery_schema_history WHERE version = 22;",
+    )
+    .unwrap();
+    drop(conn);
+    md(&posts, "a.md", "https://example.org/a-moved/");
+    let stderr = run(&cfg, &["run"], 0);
+    assert!(stderr.contains("the store was upgraded"), "{stderr}");
+    assert!(!stderr.contains("skipped"), "{stderr}");
+    assert!(stderr.contains("events: 0 new, 1 updated"), "{stderr}");
+    let after = published(dir.path(), "main");
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>(),
+        "{stderr}"
     );
 }
 

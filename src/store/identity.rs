@@ -1,8 +1,8 @@
 //! A source's identity beyond its name: the sources the store holds anything of, a source's
 //! history carried over to its new name when it is renamed ([`Store::adopt_source`]), the posts
-//! and the posts of a source the configuration no longer has that no feed shows
-//! ([`Store::posts_in_no_feed`]). The kind each source was read as is recorded beside its URL
-//! (migration `V22__source_identity.sql`).
+//! of a source the configuration no longer has that no feed shows ([`Store::posts_in_no_feed`]),
+//! and the files of a `dir` source keyed by their path inside its folder ([`Store::rekey_files`],
+//! migration `V22__source_identity.sql`).
 //!
 //! Which source is which (same kind, same URL or folder) is the pipeline's call: the store only
 //! says what it holds and moves rows.
@@ -173,6 +173,22 @@ impl Store {
         Ok(n as usize)
     }
 
+    /// The files of the `dir` source `source` remembered by a path beginning with `folder` (as
+    /// stores before schema v22 kept them, a folder the migration could not tell) are
+    /// remembered by their path inside it (`file <path>`), as the pipeline now keys them.
+    /// Returns how many were.
+    pub fn rekey_files(&mut self, source: &str, folder: &str) -> Result<usize, StoreError> {
+        let prefix = format!("{}/", folder.trim_end_matches('/'));
+        self.conn
+            .execute(
+                "UPDATE OR IGNORE source_items SET item = 'file ' || substr(item, length(?2) + 1)
+                 WHERE source = ?1 AND substr(item, 1, 5) NOT IN ('file ', 'item ')
+                   AND length(item) > length(?2) AND substr(item, 1, length(?2)) = ?2",
+                params![source, prefix],
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// Does `table` have the column `column`? (A reader beside an older writer may find a
     /// newer migration's column missing.)
     fn has_column(&self, table: &str, column: &str) -> Result<bool, StoreError> {
@@ -246,5 +262,42 @@ mod tests {
         assert_eq!(names, ["busy", "new"]);
         assert_eq!(known[1].kind.as_deref(), Some("html"));
         assert_eq!(known[1].url.as_deref(), Some("http://example.org/cat/"));
+    }
+
+    #[test]
+    fn legacy_file_keys_under_the_folder_lose_its_path() {
+        let (_dir, mut store) = store();
+        for item in [
+            "posts/a.md",
+            "posts/sub/b.md",
+            "other/c.md",
+            "item x",
+            "file d.md",
+        ] {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO source_items (source, item, entry_id) VALUES ('ev', ?1, 'id')",
+                    [item],
+                )
+                .expect("insert");
+        }
+        assert_eq!(store.rekey_files("ev", "posts/").expect("rekey"), 2);
+        let mut items: Vec<String> = store
+            .source_items("ev")
+            .expect("items")
+            .into_keys()
+            .collect();
+        items.sort();
+        assert_eq!(
+            items,
+            [
+                "file a.md",
+                "file d.md",
+                "file sub/b.md",
+                "item x",
+                "other/c.md"
+            ]
+        );
     }
 }
