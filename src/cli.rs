@@ -572,6 +572,15 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
         } else {
             summary!(info);
         }
+        if let Some((from, to, posts)) = &s.site_moved {
+            detail!(
+                info,
+                [source = %s.source, from = %from, to = %to, posts],
+                "its site moved from {from} to {to}: {posts} stored {} now there, the same \
+                 entries with the same ids",
+                if *posts == 1 { "post is" } else { "posts are" }
+            );
+        }
         if let Some(why) = &s.degraded {
             detail!(
                 warn,

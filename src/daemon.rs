@@ -821,6 +821,16 @@ async fn refresh(
     if let Some(why) = &rep.degraded {
         tracing::debug!(source = %name, "degraded: {why}; feeds keep the last good entries");
     }
+    if let Some((from, to, posts)) = &rep.site_moved {
+        tracing::info!(
+            source = %name,
+            from = %from,
+            to = %to,
+            posts,
+            "its site moved from {from} to {to}: {posts} stored post(s) now there, the same \
+             entries with the same ids"
+        );
+    }
     if rep.deferred > 0 {
         tracing::info!(source = %name, "{} post(s) left for the next run", rep.deferred);
     }

@@ -272,6 +272,9 @@ pub struct SourceReport {
     /// unread: what it read is stored, but the run is not recorded (no last success or error,
     /// no validators), and the next run reads the source in full.
     pub interrupted: bool,
+    /// The source's `url` moved to another scheme, host or port with the same path (its site
+    /// moved): `(old site, new site, stored posts that took their address there)`, when some did.
+    pub site_moved: Option<(String, String, usize)>,
 }
 
 impl SourceReport {

@@ -372,6 +372,9 @@ pub async fn refresh_source(
     fetcher.reset_budget();
     fetcher.set_site(source::site::Site::of(src));
     fetcher.set_auth(source::http::BasicAuth::of(&src.url));
+    // Its site moved to another host: its stored posts there take their new address first, so
+    // the listing shows them as stored (see `identity::follow_site_move`).
+    rep.site_moved = identity::follow_site_move(src, store);
     let state = run_state_for(src, store);
     // Posts that failed on earlier runs are retried even when the listing did not change.
     let pending = store.pending(&src.name).unwrap_or_else(|e| {
@@ -2485,6 +2488,7 @@ pub async fn backfill_source(
         // A folder is read whole on every run: nothing to backfill.
         return refresh_source(cfg, src, store, fetcher, progress).await;
     }
+    rep.site_moved = identity::follow_site_move(src, store);
     let state = run_state_for(src, store);
     let live = live_sources(cfg);
     seed_robots(store, fetcher);

@@ -1,7 +1,8 @@
 //! A source's identity across edits of `config.toml`: a source renamed keeps what it stored (its
 //! posts in its feeds, its backfill, its files' and items' entries), a `dir` source's folder
-//! moved keeps its files' entries, and a source the configuration no longer has is named while
-//! its posts are in no feed. Through the real binary against a loopback fixture site.
+//! moved keeps its files' entries, a source the configuration no longer has is named while its
+//! posts are in no feed, and a site moved to another host keeps its posts' entries. Through the
+//! real binary against a loopback fixture site.
 
 mod common;
 
@@ -622,6 +623,84 @@ fn an_old_name_given_to_another_folder_takes_nothing_from_the_renamed_source() {
         after.values().any(|u| u == "https://example.org/a-moved/"),
         "{after:?}"
     );
+}
+
+/// The site moved to another host (`url` updated from `http://127.0.0.1:PORT/…` to
+/// `http://localhost:PORT/…`, the same paths): every stored post of the source is the same
+/// post at its new address, with its id, published once, not fetched again; the run says so.
+/// The posts of another source, still reading the old host, keep their address (but the one
+/// both list is one post, now at its new address).
+#[test]
+fn a_site_moved_to_another_host_keeps_its_posts_entries() {
+    let site = Site::start();
+    let old = site.base();
+    let new = old.replace("127.0.0.1", "localhost");
+    let posts = make_posts(15, 700);
+    let other = make_posts(3, 800);
+    // The post both sources list.
+    let shared = posts[0].clone();
+    publish(&site, &old, "cat", &posts);
+    let mut med = other.clone();
+    med.push(shared.clone());
+    publish(&site, &old, "med", &med);
+    let cfg_with = |cat: &str| {
+        config(
+            "",
+            &[
+                ("neg", cat, "max_pages = 5"),
+                ("med", &format!("{old}/med/"), ""),
+            ],
+            &[("main", &["neg"]), ("mediation", &["med"])],
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &cfg_with(&format!("{old}/cat/")));
+    run(&cfg, &["run"], 0);
+    let before = published(dir.path(), "main");
+    let med_before = published(dir.path(), "mediation");
+    assert_eq!(before.len(), 15);
+    assert!(before.values().all(|u| u.starts_with(&old)), "{before:?}");
+
+    // The site now answers, and names itself, at the new host.
+    publish(&site, &new, "cat", &posts);
+    write_config(dir.path(), &cfg_with(&format!("{new}/cat/")));
+    let since = site.requests().len();
+    let stderr = run(&cfg, &["run"], 0);
+    assert!(stderr.contains("neg: 0 new, 0 updated"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "  its site moved from {old} to {new}: 15 stored posts are now there, the same \
+             entries with the same ids"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("med: 0 new, 0 updated"), "{stderr}");
+    assert_eq!(post_requests(&site, since), Vec::<String>::new());
+    let after = published(dir.path(), "main");
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>()
+    );
+    for (id, url) in &after {
+        assert_eq!(url, &before[id].replace(&old, &new));
+    }
+    let shared_url = format!("{old}{}", shared.path());
+    let med_after = published(dir.path(), "mediation");
+    assert_eq!(
+        med_after.keys().collect::<Vec<_>>(),
+        med_before.keys().collect::<Vec<_>>()
+    );
+    for (id, url) in &med_after {
+        if med_before[id] == shared_url {
+            assert_eq!(url, &shared_url.replace(&old, &new), "the post both list");
+        } else {
+            assert_eq!(url, &med_before[id], "med's own posts stay on the old host");
+        }
+    }
+    // Nothing moves again.
+    let stderr = run(&cfg, &["run"], 0);
+    assert!(!stderr.contains("site moved"), "{stderr}");
+    assert_eq!(published(dir.path(), "main"), after);
 }
 
 /// A daemon killed when dropped (a failing test leaves none running).

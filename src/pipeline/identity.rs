@@ -3,7 +3,9 @@
 //! source when it has the same kind and the same `url` (or folder) as one the store holds that
 //! the configuration no longer has, and its whole history is carried over to its new name
 //! ([`adopt_renamed`]), so a rename changes nothing published. A source the store holds posts
-//! of that nothing took over is said ([`Unclaimed`]).
+//! of that nothing took over is said ([`Unclaimed`]). And a source whose `url` moved to another
+//! host, or scheme, with the same path, is the same site moved: its stored posts take their new
+//! address ([`follow_site_move`]).
 
 use std::collections::{HashMap, HashSet};
 
@@ -228,6 +230,73 @@ pub(crate) fn same_place(src: &SourceConfig, recorded: &str) -> bool {
     matches!((Url::parse(recorded), Url::parse(&src.url)), (Ok(a), Ok(b)) if a == b)
 }
 
+/// A site that moved: `src` was last read at `from`, and reads `to` now, the same path and
+/// query on another scheme, host or port. `None` for anything else (the same URL, or another
+/// page: a source moved to another category is no site move).
+pub(crate) fn site_move(src: &SourceConfig, recorded: Option<&str>) -> Option<(Url, Url)> {
+    if src.kind == SourceKind::Dir {
+        return None;
+    }
+    let from = Url::parse(recorded?).ok()?;
+    let to = Url::parse(&src.url).ok()?;
+    let web = |u: &Url| matches!(u.scheme(), "http" | "https") && u.host_str().is_some();
+    let origin = |u: &Url| {
+        (
+            u.scheme().to_owned(),
+            u.host_str().map(str::to_ascii_lowercase),
+            u.port(),
+        )
+    };
+    (web(&from)
+        && web(&to)
+        && from.path() == to.path()
+        && from.query() == to.query()
+        && origin(&from) != origin(&to))
+    .then_some((from, to))
+}
+
+/// The address a post at `url` has once its site moved from `from` to `to`: the same path,
+/// query and fragment on `to`'s scheme, host and port. `None` for a URL on another site, or
+/// one that does not change.
+pub(crate) fn moved_url(url: &str, from: &Url, to: &Url) -> Option<String> {
+    let old = Url::parse(url).ok()?;
+    if !crate::source::site::same_site(&old, from) {
+        return None;
+    }
+    let mut new = old.clone();
+    new.set_scheme(to.scheme()).ok()?;
+    new.set_host(to.host_str()).ok()?;
+    new.set_port(to.port()).ok()?;
+    (new != old).then(|| new.to_string())
+}
+
+/// The stored posts `src` holds whose site moved (see [`site_move`]) take their new address,
+/// before the source is read: the listing then shows them as stored, and nothing is fetched
+/// again or stored twice. A post another source lists too is the same post: it moves as well
+/// (its old address stays known, so that source finds it stored). Posts `src` does not hold
+/// are not touched. Returns `(old site, new site, posts moved)` when some did.
+pub(crate) fn follow_site_move(
+    src: &SourceConfig,
+    store: &mut Store,
+) -> Option<(String, String, usize)> {
+    let recorded = store.source_url(&src.name).ok().flatten();
+    let (from, to) = site_move(src, recorded.as_deref())?;
+    let moved = |url: &str| moved_url(url, &from, &to);
+    match store.move_site(&src.name, &moved) {
+        Ok(0) => None,
+        Ok(n) => Some((origin_text(&from), origin_text(&to), n)),
+        Err(e) => {
+            tracing::warn!(source = %src.name, "cannot move its stored posts to {to}: {e}");
+            None
+        }
+    }
+}
+
+/// `scheme://host[:port]` of `url`, as a line names a site.
+fn origin_text(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,5 +376,29 @@ mod tests {
             source("events-a", "html", CAT),
         ]);
         assert!(renames(&cfg, &held).is_empty());
+    }
+
+    #[test]
+    fn a_site_move_is_the_same_path_on_another_origin() {
+        let cfg = config(&[source("s", "html", "http://localhost:8000/cat/?x=1")]);
+        let src = &cfg.sources[0];
+        let (from, to) =
+            site_move(src, Some("http://127.0.0.1:8000/cat/?x=1")).expect("a site move");
+        assert_eq!(
+            moved_url("http://127.0.0.1:8000/2024/01/a/?p=4#c", &from, &to).as_deref(),
+            Some("http://localhost:8000/2024/01/a/?p=4#c")
+        );
+        assert_eq!(moved_url("http://other.test/a/", &from, &to), None);
+        assert_eq!(moved_url("http://127.0.0.1:9000/a/", &from, &to), None);
+        assert!(site_move(src, Some("http://127.0.0.1:8000/other/?x=1")).is_none());
+        assert!(site_move(src, Some("http://localhost:8000/cat/?x=1")).is_none());
+        assert!(site_move(src, None).is_none());
+        let cfg = config(&[source("s", "html", "https://example.org/cat/")]);
+        let (from, to) =
+            site_move(&cfg.sources[0], Some("http://www.example.org/cat/")).expect("scheme");
+        assert_eq!(
+            moved_url("http://example.org/a/", &from, &to).as_deref(),
+            Some("https://example.org/a/")
+        );
     }
 }

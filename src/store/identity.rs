@@ -1,17 +1,21 @@
 //! A source's identity beyond its name: the sources the store holds anything of, a source's
 //! history carried over to its new name when it is renamed ([`Store::adopt_source`]), the posts
 //! of a source the configuration no longer has that no feed shows ([`Store::posts_in_no_feed`]),
-//! and the files of a `dir` source keyed by their path inside its folder ([`Store::rekey_files`],
-//! migration `V22__source_identity.sql`).
+//! the stored posts of a site that moved to another host taking their new address
+//! ([`Store::move_site`]), and the files of a `dir` source keyed by their path inside its folder
+//! ([`Store::rekey_files`], migration `V22__source_identity.sql`).
 //!
 //! Which source is which (same kind, same URL or folder) is the pipeline's call: the store only
 //! says what it holds and moves rows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use rusqlite::{OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
+use super::entries::{COLUMNS, RawRow, content_hash, json};
 use super::{Store, StoreError};
+use crate::model::Link;
+use crate::normalize::twin_key;
 
 /// Every table with a column naming a source (always called `source`): what a rename carries
 /// over. `entries.source` is the first source that stored the post. A test checks that the
@@ -173,6 +177,104 @@ impl Store {
         Ok(n as usize)
     }
 
+    /// The site `source` reads moved: each of its stored posts whose URL `moved` gives a new
+    /// address (the same path on the new host) takes it, in one transaction. The entry keeps
+    /// its id, its dates and its text (a new link is no edit: `updated` stays); its old URL is
+    /// remembered as an alias of it, other entries' related links to it take the new one, and
+    /// the source's pending posts on the old host are asked for at the new one. A post whose
+    /// new address is another stored entry's is left as it is. Posts no longer `source`'s
+    /// are not touched. Returns how many posts moved.
+    pub fn move_site(
+        &mut self,
+        source: &str,
+        moved: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<usize, StoreError> {
+        let Store { conn, path, .. } = self;
+        let path: &str = path;
+        let sql = |e| StoreError::sql(path, e);
+        let tx = conn.transaction().map_err(sql)?;
+        let query = format!(
+            "SELECT {COLUMNS} FROM entries
+             WHERE id IN (SELECT entry_id FROM entry_sources WHERE source = ?1)"
+        );
+        let rows: Vec<RawRow> = {
+            let mut stmt = tx.prepare(&query).map_err(sql)?;
+            stmt.query_map([source], RawRow::read)
+                .map_err(sql)?
+                .collect::<Result<_, _>>()
+                .map_err(sql)?
+        };
+        // By the twin key of each old URL: the entry's new URL and title.
+        let mut retarget: HashMap<String, (String, String)> = HashMap::new();
+        for raw in rows {
+            let stored = raw.into_stored(path)?;
+            let mut entry = stored.entry;
+            let Some(url) = moved(&entry.url) else {
+                continue;
+            };
+            let (old_url, old_key) = (entry.url.clone(), entry.dedup_key.clone());
+            let key = twin_key(&url);
+            if key != old_key {
+                let taken: bool = tx
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM entries WHERE dedup_key = ?1)",
+                        [&key],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql)?;
+                if taken {
+                    continue;
+                }
+            }
+            entry.url.clone_from(&url);
+            entry.dedup_key.clone_from(&key);
+            tx.execute(
+                "UPDATE entries SET url = ?2, dedup_key = ?3, content_hash = ?4 WHERE id = ?1",
+                params![entry.id.0, url, key, content_hash(&entry)],
+            )
+            .map_err(sql)?;
+            if key != old_key {
+                // The old address still leads to the post (a listing or a related link that
+                // names it), and whatever led to it leads on to the new one.
+                tx.execute("DELETE FROM aliases WHERE url_key = ?1", [&key])
+                    .map_err(sql)?;
+                tx.execute(
+                    "UPDATE aliases SET dedup_key = ?2 WHERE dedup_key = ?1",
+                    params![old_key, key],
+                )
+                .map_err(sql)?;
+                tx.execute(
+                    "INSERT INTO aliases (url_key, dedup_key) VALUES (?1, ?2)
+                     ON CONFLICT (url_key) DO UPDATE SET dedup_key = excluded.dedup_key",
+                    params![old_key, key],
+                )
+                .map_err(sql)?;
+            }
+            retarget.insert(twin_key(&old_url), (url, entry.title.clone()));
+        }
+        let pending: Vec<String> = {
+            let mut stmt = tx
+                .prepare("SELECT url FROM pending WHERE source = ?1")
+                .map_err(sql)?;
+            stmt.query_map([source], |r| r.get(0))
+                .map_err(sql)?
+                .collect::<Result<_, _>>()
+                .map_err(sql)?
+        };
+        for old in pending {
+            if let Some(new) = moved(&old) {
+                tx.execute(
+                    "UPDATE OR REPLACE pending SET url = ?3 WHERE source = ?1 AND url = ?2",
+                    params![source, old, new],
+                )
+                .map_err(sql)?;
+            }
+        }
+        retarget_links(&tx, path, &retarget)?;
+        tx.commit().map_err(sql)?;
+        Ok(retarget.len())
+    }
+
     /// The files of the `dir` source `source` remembered by a path beginning with `folder` (as
     /// stores before schema v22 kept them, a folder the migration could not tell) are
     /// remembered by their path inside it (`file <path>`), as the pipeline now keys them.
@@ -200,6 +302,56 @@ impl Store {
             )
             .map_err(|e| self.err(e))
     }
+}
+
+/// Every related link that names one of the old URLs in `moved` (by twin key) takes the new
+/// URL and title: one pass over the entries that have related links, whatever the number of
+/// posts that moved. Only the `related` column of those entries changes (they were not edited).
+fn retarget_links(
+    conn: &Connection,
+    path: &str,
+    moved: &HashMap<String, (String, String)>,
+) -> Result<(), StoreError> {
+    if moved.is_empty() {
+        return Ok(());
+    }
+    let sql = |e| StoreError::sql(path, e);
+    let mut changed = Vec::new();
+    {
+        let mut stmt = conn
+            .prepare("SELECT id, related FROM entries WHERE related <> '[]'")
+            .map_err(sql)?;
+        let mut rows = stmt.query([]).map_err(sql)?;
+        while let Some(row) = rows.next().map_err(sql)? {
+            let id: String = row.get(0).map_err(sql)?;
+            let text: String = row.get(1).map_err(sql)?;
+            let Ok(mut links) = serde_json::from_str::<Vec<Link>>(&text) else {
+                // An unreadable row keeps what it has (see `digest::retarget_related`).
+                continue;
+            };
+            let mut dirty = false;
+            for l in &mut links {
+                if let Some((url, title)) = moved.get(&twin_key(&l.url)) {
+                    l.url.clone_from(url);
+                    l.title.clone_from(title);
+                    dirty = true;
+                }
+            }
+            if dirty {
+                let mut seen = HashSet::new();
+                links.retain(|l| seen.insert(twin_key(&l.url)));
+                changed.push((id, links));
+            }
+        }
+    }
+    for (id, links) in changed {
+        conn.execute(
+            "UPDATE entries SET related = ?2 WHERE id = ?1",
+            params![id, json(&links)],
+        )
+        .map_err(sql)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
