@@ -454,6 +454,8 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
         Ok(s) => s,
         Err(e) => return e,
     };
+    // A source renamed takes its history along before anything is read or published.
+    carry_renames_over(&cfg, &mut store);
     let fetcher = match Fetcher::new(&cfg.http) {
         Ok(f) => f,
         Err(e) => {
@@ -570,6 +572,15 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
             summary!(warn);
         } else {
             summary!(info);
+        }
+        if let Some((from, to, posts)) = &s.site_moved {
+            detail!(
+                info,
+                [source = %s.source, from = %from, to = %to, posts],
+                "its site moved from {from} to {to}: {posts} stored {} now there, the same \
+                 entries with the same ids",
+                if *posts == 1 { "post is" } else { "posts are" }
+            );
         }
         if let Some(why) = &s.degraded {
             detail!(
@@ -728,6 +739,7 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
             dir.display()
         );
     }
+    warn_unclaimed(&cfg, &store);
     // Interrupted, the hub is not asked (no request after the signal): the pings stay owed, and
     // are sent after the next publish.
     if heard.signal().is_none() {
@@ -751,6 +763,63 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
         return Exit::stopped_by(signal);
     }
     if failed { Exit::Failures } else { Exit::Ok }
+}
+
+/// Carry the history of every renamed source over to its new name (see
+/// [`pipeline::adopt_renamed`]), saying so in one line each.
+fn carry_renames_over(cfg: &Config, store: &mut Store) {
+    match pipeline::adopt_renamed(cfg, store) {
+        Ok(renamed) => {
+            for r in &renamed {
+                report!(
+                    info,
+                    [source = %r.new, old = %r.old, posts = r.posts],
+                    "source {} is now {}: {} {} carried over",
+                    r.old,
+                    r.new,
+                    r.posts,
+                    if r.posts == 1 { "post" } else { "posts" }
+                );
+            }
+        }
+        Err(e) => {
+            say!(
+                warn,
+                "warning: ",
+                crate::terminal::Printable,
+                [],
+                "cannot tell which stored sources were renamed: {e}"
+            );
+        }
+    }
+}
+
+/// Warn of each source the configuration no longer has whose posts no feed shows (see
+/// [`pipeline::unclaimed_sources`]), naming it, with what to do.
+fn warn_unclaimed(cfg: &Config, store: &Store) {
+    match pipeline::unclaimed_sources(cfg, store) {
+        Ok(unclaimed) => {
+            for u in &unclaimed {
+                say!(
+                    warn,
+                    "warning: ",
+                    crate::terminal::Printable,
+                    [source = %u.source, posts = u.posts, in_no_feed = u.in_no_feed],
+                    "{}",
+                    pipeline::unclaimed_note(u)
+                );
+            }
+        }
+        Err(e) => {
+            say!(
+                warn,
+                "warning: ",
+                crate::terminal::Printable,
+                [],
+                "cannot tell which stored sources the configuration no longer has: {e}"
+            );
+        }
+    }
 }
 
 /// One stderr line for the WebSub pings of a run (nothing without `[websub]` or pings). A hub
@@ -962,6 +1031,29 @@ pub fn status(path: &Path) -> Exit {
                 }
             }
         }
+        // A renamed source (its history is carried over by the next run), and posts of sources
+        // the configuration no longer has that no feed shows.
+        match pipeline::renames_due(&cfg, store) {
+            Ok(due) => {
+                for r in &due.renamed {
+                    println!(
+                        "source {} is now {} (same kind and url): the next run carries its {} \
+                         stored {} and its history over",
+                        r.old,
+                        r.new,
+                        r.posts,
+                        if r.posts == 1 { "post" } else { "posts" }
+                    );
+                }
+                for u in &due.unclaimed {
+                    println!("{}", pipeline::unclaimed_note(u));
+                }
+            }
+            Err(e) => {
+                error_line!([store = %db.display()], "{e}");
+                failed = true;
+            }
+        }
         if let Some(d) = &cfg.digest {
             match store.digest_failure(&d.feed) {
                 Ok(Some(f)) => {
@@ -1087,6 +1179,11 @@ pub fn digest(
         Ok(s) => s,
         Err(e) => return e,
     };
+    // A digest's feed shows a renamed source's posts too, though no run has carried them over
+    // yet (a preview records nothing).
+    if !preview {
+        carry_renames_over(&cfg, &mut store);
+    }
     let opts = crate::digest::DigestOptions {
         dry_run,
         to,

@@ -138,6 +138,19 @@ pub enum SourceKind {
     Dir,
 }
 
+impl SourceKind {
+    /// The kind as `config.toml` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Auto => "auto",
+            SourceKind::Html => "html",
+            SourceKind::Feed => "feed",
+            SourceKind::Wordpress => "wordpress",
+            SourceKind::Dir => "dir",
+        }
+    }
+}
+
 /// CSS selector overrides for sites the built-in cascade does not fit.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
 #[serde(deny_unknown_fields)]

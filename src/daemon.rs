@@ -210,6 +210,9 @@ struct Shared {
     held_warned: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Feeds whose folder holds archive pages the store has no record of, warned about.
     unknown_archive_warned: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Sources the configuration no longer has, already warned about holding posts no feed
+    /// shows: once per source while the daemon runs.
+    unclaimed_warned: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Feeds already warned about a `categories` filter that matches none of their sources'
     /// entries, with that filter: once per feed and filter while the daemon runs.
     filter_warned: std::sync::Mutex<std::collections::HashSet<(String, Vec<String>)>>,
@@ -340,6 +343,10 @@ pub async fn run(
         Some(socket) => Some(Server::start(&cfg, socket)?),
         None => None,
     };
+    let unclaimed_warned = std::sync::Mutex::default();
+    let mut store = store;
+    // A source renamed takes its history along before it is read or its feeds published.
+    carry_renames_over(&cfg, &mut store, &unclaimed_warned);
     let shared = Arc::new(Shared {
         config_path: config_path.to_path_buf(),
         cfg: std::sync::RwLock::new(Arc::new(cfg)),
@@ -350,6 +357,7 @@ pub async fn run(
         filter_warned: std::sync::Mutex::default(),
         held_warned: std::sync::Mutex::default(),
         unknown_archive_warned: std::sync::Mutex::default(),
+        unclaimed_warned,
         templates: std::sync::RwLock::new(templates.map(Arc::new)),
         consumed: std::sync::Mutex::default(),
     });
@@ -442,6 +450,7 @@ pub async fn run(
         // until they are written).
         let mut guard = guard;
         let in_force = shared.config();
+        carry_renames_over(&in_force, &mut guard, &shared.unclaimed_warned);
         publish_files(&shared, &in_force, &mut guard);
         drop(guard);
         server = reload_server(server, &mut socket, bound, &new).await;
@@ -815,6 +824,16 @@ async fn refresh(
     if let Some(why) = &rep.degraded {
         tracing::debug!(source = %name, "degraded: {why}; feeds keep the last good entries");
     }
+    if let Some((from, to, posts)) = &rep.site_moved {
+        tracing::info!(
+            source = %name,
+            from = %from,
+            to = %to,
+            posts,
+            "its site moved from {from} to {to}: {posts} stored post(s) now there, the same \
+             entries with the same ids"
+        );
+    }
     if rep.deferred > 0 {
         tracing::info!(source = %name, "{} post(s) left for the next run", rep.deferred);
     }
@@ -906,6 +925,53 @@ fn publish_files(shared: &Shared, cfg: &Config, store: &mut Store) {
              and still served; delete the folder to retire it",
             dir.display()
         );
+    }
+}
+
+/// Carry the history of every source the configuration renamed over to its new name (see
+/// [`pipeline::adopt_renamed`]), at start-up and on each reload, logging each; warn of a source
+/// the configuration no longer has whose posts no feed shows, once per source (`warned`) while
+/// the daemon runs.
+fn carry_renames_over(
+    cfg: &Config,
+    store: &mut Store,
+    warned: &std::sync::Mutex<std::collections::HashSet<String>>,
+) {
+    match pipeline::adopt_renamed(cfg, store) {
+        Ok(renamed) => {
+            for r in &renamed {
+                tracing::info!(
+                    source = %r.new,
+                    old = %r.old,
+                    posts = r.posts,
+                    "source {} is now {}: {} {} carried over",
+                    r.old,
+                    r.new,
+                    r.posts,
+                    if r.posts == 1 { "post" } else { "posts" }
+                );
+            }
+        }
+        Err(e) => tracing::warn!("cannot tell which stored sources were renamed: {e}"),
+    }
+    match pipeline::unclaimed_sources(cfg, store) {
+        Ok(unclaimed) => {
+            let mut warned = warned.lock().unwrap_or_else(|p| p.into_inner());
+            for u in unclaimed {
+                if warned.insert(u.source.clone()) {
+                    tracing::warn!(
+                        source = %u.source,
+                        posts = u.posts,
+                        in_no_feed = u.in_no_feed,
+                        "{}",
+                        pipeline::unclaimed_note(&u)
+                    );
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!("cannot tell which stored sources the configuration no longer has: {e}")
+        }
     }
 }
 

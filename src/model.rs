@@ -237,8 +237,9 @@ pub struct SourceReport {
     pub new: usize,
     pub updated: usize,
     pub unchanged: usize,
-    /// Posts stored already (by another source, or under the source's old name) that the
-    /// listing showed and that now belong to this source, and so to its feeds, unfetched.
+    /// Posts stored already (by another source, or under the source's old name when its
+    /// history could not be carried over) that the listing showed and that now belong to this
+    /// source, and so to its feeds, unfetched.
     pub linked: usize,
     /// `(url or file, reason)` for every post or page that failed.
     pub failures: Vec<(String, String)>,
@@ -271,6 +272,9 @@ pub struct SourceReport {
     /// unread: what it read is stored, but the run is not recorded (no last success or error,
     /// no validators), and the next run reads the source in full.
     pub interrupted: bool,
+    /// The source's `url` moved to another scheme, host or port with the same path (its site
+    /// moved): `(old site, new site, stored posts that took their address there)`, when some did.
+    pub site_moved: Option<(String, String, usize)>,
 }
 
 impl SourceReport {

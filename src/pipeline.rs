@@ -12,8 +12,12 @@ use chrono::{DateTime, Utc};
 use futures_util::{FutureExt, StreamExt};
 use url::Url;
 
+mod identity;
 mod publishing;
 
+pub use identity::{
+    Identities, Renamed, Unclaimed, adopt_renamed, renames_due, unclaimed_note, unclaimed_sources,
+};
 pub use publishing::{
     Announced, PublishReport, Published, announce, feed_info, prepare_output_dir, publish_all,
     stylesheet,
@@ -368,6 +372,9 @@ pub async fn refresh_source(
     fetcher.reset_budget();
     fetcher.set_site(source::site::Site::of(src));
     fetcher.set_auth(source::http::BasicAuth::of(&src.url));
+    // Its site moved to another host: its stored posts there take their new address first, so
+    // the listing shows them as stored (see `identity::follow_site_move`).
+    rep.site_moved = identity::follow_site_move(src, store);
     let state = run_state_for(src, store);
     // Posts that failed on earlier runs are retried even when the listing did not change.
     let pending = store.pending(&src.name).unwrap_or_else(|e| {
@@ -381,11 +388,10 @@ pub async fn refresh_source(
     // known ones (those beyond would drop out of its feeds).
     // So is the listing of a source moved to another URL (another category, say): its posts
     // there may be stored already, by another source, and the walk must not stop at them.
-    let moved = store
-        .source_url(&src.name)
-        .ok()
-        .flatten()
-        .is_some_and(|url| url != src.url);
+    let recorded = store.source_url(&src.name).ok().flatten();
+    let moved = recorded
+        .as_deref()
+        .is_some_and(|url| !identity::same_place(src, url));
     // Nothing of a source read for the first time can have moved (see `look_for_moves`).
     let first_read = store.entry_count(&src.name).is_ok_and(|n| n == 0);
     let full_walk = store.walk_incomplete(&src.name).unwrap_or(false)
@@ -482,13 +488,40 @@ pub async fn refresh_source(
             }
         }
     }
-    // A folder's files, those read in this run included (see `settle_files`).
-    let mut present: HashSet<String> = index.failures.iter().map(|(l, _)| l.clone()).collect();
-    // Files and folders that could not be read: what is below them is not known to be gone.
-    let unread: Vec<String> = index.failures.iter().map(|(l, _)| l.clone()).collect();
     // A folder holding only drafts is there (its files were made drafts), not unmounted.
     let has_drafts = !index.drafts.is_empty();
     let dir = src.kind == SourceKind::Dir;
+    // A folder's files by their path inside it (see `file_key`): those read in this run, those
+    // that failed, and the folders that could not be read (what is below them is not known to
+    // be gone), for `settle_files`.
+    let mut file_keys: HashMap<String, String> = HashMap::new();
+    let mut unread: Vec<String> = Vec::new();
+    if dir {
+        // Files remembered by a path beginning with the folder (before schema v22, under a
+        // folder the upgrade could not tell) are remembered by their path inside it.
+        let folders =
+            std::iter::once(src.url.as_str()).chain(recorded.as_deref().filter(|r| *r != src.url));
+        for folder in folders {
+            if let Err(e) = store.rekey_files(&src.name, folder) {
+                tracing::warn!(source = %src.name, "cannot rekey its files: {e}");
+            }
+        }
+        if let Discovery::Mixed { posts, documents } = &index.discovery {
+            let read = posts.iter().map(|(file, ..)| file);
+            let read = read.chain(documents.iter().map(|(file, _)| file));
+            for location in read.chain(index.failures.iter().map(|(l, _)| l)) {
+                if let Some(key) = file_key(&src.url, location) {
+                    file_keys.insert(location.clone(), key);
+                }
+            }
+        }
+        unread = index
+            .failures
+            .iter()
+            .filter_map(|(l, _)| inside(&src.url, l))
+            .collect();
+    }
+    let present: HashSet<String> = file_keys.values().cloned().collect();
     let before = if dir || feed_items {
         store.source_items(&src.name).unwrap_or_else(|e| {
             tracing::warn!(source = %src.name, "cannot read which entries its items gave: {e}");
@@ -513,13 +546,13 @@ pub async fn refresh_source(
         forget_untrusted_numbers(posts, &index.item_ids, &untrusted);
     }
     let files = Owners {
-        dir,
         keys: index
             .item_ids
             .by_link
             .iter()
             .map(|(url, id)| (url.clone(), item_key(id)))
             .filter(|(_, key)| !untrusted.contains(key))
+            .chain(file_keys)
             .collect(),
         before,
         now: Default::default(),
@@ -572,8 +605,6 @@ pub async fn refresh_source(
             full_text
         }
         Discovery::Mixed { posts, documents } => {
-            present.extend(posts.iter().map(|(file, ..)| file.clone()));
-            present.extend(documents.iter().map(|(file, _)| file.clone()));
             work.extend(
                 posts
                     .into_iter()
@@ -605,7 +636,13 @@ pub async fn refresh_source(
         // Posts are stored while the walk goes on: until it ends, the store must say the walk is
         // incomplete, so that a run killed halfway is followed by a full walk (one stopping at
         // known posts would miss those seen on later pages but not yet stored).
-        if let Err(e) = store.set_walk_incomplete(&src.name, &src.url, true, Utc::now()) {
+        if let Err(e) = store.set_walk_incomplete(
+            &src.name,
+            &identity::place(src),
+            src.kind.as_str(),
+            true,
+            Utc::now(),
+        ) {
             tracing::warn!(source = %src.name, "cannot record the listing walk: {e}");
         }
     } else if !index.unchanged {
@@ -842,7 +879,15 @@ pub async fn refresh_source(
         follow_moves(src, store, &mut rep, reached);
         if src.kind == SourceKind::Dir {
             let lists_files = has_drafts || !present.is_empty();
-            settle_files(src, store, &mut rep, files, &present, &unread, lists_files);
+            // Read from another folder than last time: its files are not "gone" from there.
+            let moved_from = recorded.as_deref().filter(|_| moved);
+            let read = FolderRead {
+                present: &present,
+                unread: &unread,
+                lists_files,
+                moved_from,
+            };
+            settle_files(src, store, &mut rep, files, &read);
         }
     }
     let health = stored.health();
@@ -1129,7 +1174,13 @@ fn unless_interrupted(
 
 /// Remember whether the listing walk stopped at a failed page (the next one then reads it all).
 fn record_walk(src: &SourceConfig, store: &mut Store, incomplete: bool) {
-    if let Err(e) = store.set_walk_incomplete(&src.name, &src.url, incomplete, Utc::now()) {
+    if let Err(e) = store.set_walk_incomplete(
+        &src.name,
+        &identity::place(src),
+        src.kind.as_str(),
+        incomplete,
+        Utc::now(),
+    ) {
         tracing::warn!(source = %src.name, "cannot record the listing walk: {e}");
     }
 }
@@ -1164,16 +1215,16 @@ struct Reading<'a> {
     backfill: bool,
 }
 
-/// The files of a `dir` source, or the items of a feed (by their own id: guid, atom:id), and
-/// the entries they give ([`Store::source_items`]). The folder is the editor's: a file keeps
-/// its entry when a copy with its `url` appears ([`one_per_entry`]), keeps its entry's id when
-/// its `url` changes ([`keep_item_entry_id`]; so does a feed item whose link changes), and a
-/// file deleted or made a draft takes its entry out of the source's feeds ([`settle_files`]).
+/// The files of a `dir` source (by their path inside its folder), or the items of a feed (by
+/// their own id: guid, atom:id), and the entries they give ([`Store::source_items`]). The
+/// folder is the editor's: a file keeps its entry when a copy with its `url` appears
+/// ([`one_per_entry`]), keeps its entry's id when its `url` changes ([`keep_item_entry_id`];
+/// so does a feed item whose link changes), and a file deleted or made a draft takes its entry
+/// out of the source's feeds ([`settle_files`]).
 #[derive(Default)]
 struct Owners {
-    /// A `dir` source: a location is a file, its path the key.
-    dir: bool,
-    /// A feed's items: by item URL (their location), the key of the item's own id.
+    /// By location (a file's path as read, a feed item's URL), the key it is remembered under:
+    /// [`file_key`] of a file, [`item_key`] of the item's own id.
     keys: HashMap<String, String>,
     /// By key, the entry each file or item gave when last stored (read when the run starts).
     before: HashMap<String, EntryId>,
@@ -1183,13 +1234,32 @@ struct Owners {
 
 impl Owners {
     /// The key the outcome at `location` is remembered under, if any.
-    fn key<'a>(&'a self, location: &'a str) -> Option<&'a str> {
-        if self.dir {
-            Some(location)
-        } else {
-            self.keys.get(location).map(String::as_str)
-        }
+    fn key(&self, location: &str) -> Option<&str> {
+        self.keys.get(location).map(String::as_str)
     }
+}
+
+/// The key a file of a `dir` source is remembered under in `source_items`: `file <its path
+/// inside the folder>`, so that the folder moved (or named through another path, such as the
+/// configuration read as `/srv/site/config.toml` rather than `config.toml`) keeps each file's
+/// entry. `None` for a location outside `folder`.
+fn file_key(folder: &str, location: &str) -> Option<String> {
+    inside(folder, location)
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("file {p}"))
+}
+
+/// `location`'s path inside `folder` (empty for the folder itself), `None` outside it.
+fn inside(folder: &str, location: &str) -> Option<String> {
+    let folder = folder.trim_end_matches('/');
+    let location = location.trim_end_matches('/');
+    if location == folder {
+        return Some(String::new());
+    }
+    location
+        .strip_prefix(folder)?
+        .strip_prefix('/')
+        .map(str::to_owned)
 }
 
 /// The key a feed item is remembered under in `source_items`: `item <its own id>`.
@@ -1296,6 +1366,19 @@ fn keep_item_entry_id(store: &Store, id: &EntryId, entry: &mut Entry) {
     }
 }
 
+/// What a `dir` source's run read of its folder, for [`settle_files`].
+struct FolderRead<'a> {
+    /// The keys ([`file_key`]) of the files it read, those that failed included.
+    present: &'a HashSet<String>,
+    /// Paths inside the folder of the folders and files it could not read (empty: the folder
+    /// itself): what is below them is not known to be gone.
+    unread: &'a [String],
+    /// It listed a file, or a draft: false for a folder that is not there (an unmounted disk).
+    lists_files: bool,
+    /// The folder it was last read from, when it is another one now.
+    moved_from: Option<&'a str>,
+}
+
 /// After a `dir` source's run: each file that gave an entry when last stored and gives none now
 /// (deleted, renamed away or made a draft; not one that failed, which keeps its entry as it
 /// was, and nor does one below a folder or link that could not be read this run, `unread`)
@@ -1308,26 +1391,31 @@ fn settle_files(
     store: &mut Store,
     rep: &mut SourceReport,
     files: Owners,
-    present: &HashSet<String>,
-    unread: &[String],
-    lists_files: bool,
+    read: &FolderRead<'_>,
 ) {
     let now = files.now.into_inner().unwrap_or_else(|p| p.into_inner());
     let given: HashSet<&EntryId> = now.values().collect();
+    let below_unread = |key: &str| match key.strip_prefix("file ") {
+        Some(path) => read
+            .unread
+            .iter()
+            .any(|u| u.is_empty() || std::path::Path::new(path).starts_with(u)),
+        // A key from before files were keyed inside their folder: a path as read then.
+        None => read.unread.iter().any(|u| {
+            u.is_empty()
+                || std::path::Path::new(key).starts_with(std::path::Path::new(&src.url).join(u))
+        }),
+    };
     let mut gone: Vec<(&String, &EntryId)> = files
         .before
         .iter()
-        .filter(|(path, _)| !now.contains_key(*path) && !present.contains(*path))
-        .filter(|(path, _)| {
-            !unread
-                .iter()
-                .any(|u| std::path::Path::new(path.as_str()).starts_with(u))
-        })
+        .filter(|(key, _)| !now.contains_key(*key) && !read.present.contains(*key))
+        .filter(|(key, _)| !below_unread(key))
         .collect();
     if gone.is_empty() {
         return;
     }
-    if !lists_files {
+    if !read.lists_files {
         tracing::warn!(
             source = %src.name,
             "the folder {} has no post file: the {} entries its files gave stay published",
@@ -1337,19 +1425,31 @@ fn settle_files(
         return;
     }
     gone.sort();
-    for (path, id) in gone {
+    let folder = read.moved_from.unwrap_or(&src.url).trim_end_matches('/');
+    for (key, id) in gone {
         let unlink = (!given.contains(id)).then_some(id);
-        match store.forget_source_item(&src.name, path, unlink) {
-            Ok(()) if unlink.is_some() => rep.skipped.push((
-                path.clone(),
-                format!(
-                    "the file is gone or a draft: its entry {} is taken out of the feeds (a file \
-                     giving it again brings it back)",
-                    id.0
-                ),
-            )),
+        // The file as a path: in the folder it was read from.
+        let shown = match key.strip_prefix("file ") {
+            Some(path) => format!("{folder}/{path}"),
+            None => key.clone(),
+        };
+        let why = match read.moved_from {
+            Some(from) => format!(
+                "not in the source's folder any more (it was {from}, it is {} now), or a draft: \
+                 its entry {} is taken out of the source's feeds (a file giving it again brings \
+                 it back)",
+                src.url, id.0
+            ),
+            None => format!(
+                "the file is gone or a draft: its entry {} is taken out of the feeds (a file \
+                 giving it again brings it back)",
+                id.0
+            ),
+        };
+        match store.forget_source_item(&src.name, key, unlink) {
+            Ok(()) if unlink.is_some() => rep.skipped.push((shown, why)),
             Ok(()) => {}
-            Err(e) => rep.failures.push((path.clone(), e.to_string())),
+            Err(e) => rep.failures.push((shown, e.to_string())),
         }
     }
 }
@@ -2473,6 +2573,7 @@ pub async fn backfill_source(
         // A folder is read whole on every run: nothing to backfill.
         return refresh_source(cfg, src, store, fetcher, progress).await;
     }
+    rep.site_moved = identity::follow_site_move(src, store);
     let state = run_state_for(src, store);
     let live = live_sources(cfg);
     seed_robots(store, fetcher);

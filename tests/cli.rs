@@ -267,20 +267,28 @@ fn an_upgraded_store_is_announced_once() {
             |r| r.get(0),
         )
         .expect("version");
-    assert_eq!(newest, 22, "this test undoes V22 (enclosures_source)");
+    assert_eq!(newest, 23, "this test undoes V23 (source identity)");
     conn.execute_batch(
-        "ALTER TABLE entries DROP COLUMN enclosures_source;
-         DELETE FROM refinery_schema_history WHERE version = 22;",
+        "ALTER TABLE source_state DROP COLUMN kind;
+         DELETE FROM refinery_schema_history WHERE version = 23;",
     )
     .expect("downgrade");
+    let previous: i64 = conn
+        .query_row(
+            "SELECT MAX(version) FROM refinery_schema_history",
+            [],
+            |r| r.get(0),
+        )
+        .expect("version");
     drop(conn);
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 0, "{stderr}");
     let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("upgraded")).collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(
-        lines[0].contains("feedwright.db: the store was upgraded from schema v21 to v22")
-            && lines[0].contains("older than this one can no longer open it"),
+        lines[0].contains(&format!(
+            "feedwright.db: the store was upgraded from schema v{previous} to v23"
+        )) && lines[0].contains("older than this one can no longer open it"),
         "{stderr}"
     );
     assert!(!stderr.contains("Applying migration"), "{stderr}");
@@ -573,6 +581,7 @@ fn a_source_whose_first_run_has_not_finished_never_ran() {
         .set_walk_incomplete(
             "site",
             "http://127.0.0.1:9/category/x/",
+            "auto",
             true,
             chrono::Utc::now(),
         )

@@ -434,11 +434,12 @@ fn an_upgraded_store_takes_up_the_enclosures_of_stored_items() {
     );
     let db = dir.path().join("feedwright.db");
     let conn = rusqlite::Connection::open(&db).expect("sqlite");
-    // A store of the build before V20: without V20 and what came after it.
+    // Back to schema v19: the migrations after it undone too.
     conn.execute_batch(
         "ALTER TABLE entries DROP COLUMN enclosures_source;
          ALTER TABLE entries DROP COLUMN enclosures;
          DROP TABLE digest_window;
+         ALTER TABLE source_state DROP COLUMN kind;
          DELETE FROM refinery_schema_history WHERE version >= 20;",
     )
     .expect("downgrade");
@@ -451,7 +452,7 @@ fn an_upgraded_store_takes_up_the_enclosures_of_stored_items() {
     ));
     let stderr = run(&cfg);
     assert!(
-        stderr.contains("the store was upgraded from schema v19 to v22"),
+        stderr.contains("the store was upgraded from schema v19 to v23"),
         "{stderr}"
     );
     assert_eq!(
@@ -1149,7 +1150,8 @@ fn an_upgraded_store_knows_which_feed_gave_the_enclosures() {
     let conn = rusqlite::Connection::open(dir.path().join("feedwright.db")).expect("sqlite");
     conn.execute_batch(
         "ALTER TABLE entries DROP COLUMN enclosures_source;
-         DELETE FROM refinery_schema_history WHERE version = 22;",
+         ALTER TABLE source_state DROP COLUMN kind;
+         DELETE FROM refinery_schema_history WHERE version >= 22;",
     )
     .expect("downgrade");
     drop(conn);
@@ -1160,7 +1162,7 @@ fn an_upgraded_store_knows_which_feed_gave_the_enclosures() {
     );
     let stderr = run(&cfg);
     assert!(
-        stderr.contains("the store was upgraded from schema v21 to v22"),
+        stderr.contains("the store was upgraded from schema v21 to v23"),
         "{stderr}"
     );
     assert!(stderr.contains("site: 0 new, 1 updated"), "{stderr}");

@@ -1409,3 +1409,83 @@ fn enclosures_are_kept_across_page_reads_and_follow_the_feed() {
         Upsert::Unchanged
     );
 }
+
+/// A source's site moved: its posts on the old site take the new address with their ids, their
+/// old address stays known, links to them from other posts follow, its pending posts are asked
+/// for at the new address; posts it does not hold, and posts on another site, stay as they are.
+#[test]
+fn a_moved_site_moves_the_sources_posts_and_keeps_their_ids() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    // A post whose id is its WordPress number, not its URL: a link to its old URL finds it only
+    // if the link follows it.
+    let mut a = entry("http://old.test/a/", "A", t(0));
+    a.id = EntryId("http://old.test/?p=1".into());
+    let mut b = entry("http://old.test/b/", "B", t(10));
+    b.related = vec![Link {
+        url: "http://old.test/a/".into(),
+        title: "A".into(),
+    }];
+    let elsewhere = entry("http://else.test/c/", "C", t(20));
+    let mut theirs = entry("http://old.test/d/", "D", t(30));
+    theirs.source = "other".into();
+    for e in [&a, &b, &elsewhere, &theirs] {
+        store.upsert_entry(e, t(100)).expect("upsert");
+    }
+    store
+        .add_pending("blog", "http://old.test/e/", "HTTP status 500", t(100))
+        .expect("pending");
+    let moved = |url: &str| {
+        url.strip_prefix("http://old.test/")
+            .map(|path| format!("https://new.test/{path}"))
+    };
+    assert_eq!(store.move_site("blog", &moved).expect("move"), 2);
+    let a_now = store
+        .get_by_key("new.test/a/")
+        .expect("read")
+        .expect("moved");
+    assert_eq!(a_now.id, a.id);
+    assert_eq!(a_now.url, "https://new.test/a/");
+    assert_eq!(a_now.updated, a.updated, "a new address is no edit");
+    assert!(store.known_keys().expect("keys").contains("old.test/a/"));
+    let b_now = store
+        .get_by_key("new.test/b/")
+        .expect("read")
+        .expect("moved");
+    assert_eq!(
+        b_now.related,
+        vec![Link {
+            url: "https://new.test/a/".into(),
+            title: "A".into(),
+        }]
+    );
+    assert_eq!(
+        store
+            .get_by_key("else.test/c/")
+            .expect("read")
+            .map(|e| e.url),
+        Some(elsewhere.url)
+    );
+    assert_eq!(
+        store
+            .get_by_key("old.test/d/")
+            .expect("read")
+            .map(|e| e.url),
+        Some(theirs.url)
+    );
+    assert_eq!(
+        store.pending("blog").expect("pending"),
+        ["https://new.test/e/"]
+    );
+    // Re-read at the new address, unchanged: not an edit.
+    let again = Entry {
+        url: "https://new.test/a/".into(),
+        dedup_key: "new.test/a/".into(),
+        id: EntryId("https://new.test/?p=1".into()),
+        ..a.clone()
+    };
+    assert_eq!(
+        store.upsert_entry(&again, t(200)).expect("upsert"),
+        Upsert::Unchanged
+    );
+}

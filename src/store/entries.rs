@@ -1102,7 +1102,7 @@ pub(super) fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
 /// SHA-256 (hex) over what makes a post's content: title, url, authors, categories, HTML,
 /// summary, published (whole seconds) and enclosures. Not over related links, `updated` or fetch
 /// times, so a re-fetch of an unedited post hashes the same.
-fn content_hash(e: &Entry) -> String {
+pub(super) fn content_hash(e: &Entry) -> String {
     // A JSON array is an unambiguous encoding of the fields (no concatenation collisions).
     let mut fields = serde_json::json!([
         "v1",

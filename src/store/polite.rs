@@ -539,22 +539,24 @@ impl Store {
         Ok(v.unwrap_or(0) != 0)
     }
 
-    /// Remember whether the listing walk of `source`, at its index URL `url`, stopped at a
-    /// failed page.
+    /// Remember whether the listing walk of `source`, at its index URL `url` (a folder for a
+    /// `dir` source), stopped at a failed page, and the `kind` the source was read as (its
+    /// configured kind): with `url`, what a renamed source is recognised by.
     pub fn set_walk_incomplete(
         &mut self,
         source: &str,
         url: &str,
+        kind: &str,
         incomplete: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "INSERT INTO source_state (source, last_run, walk_incomplete, url)
-                 VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO source_state (source, last_run, walk_incomplete, url, kind)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (source) DO UPDATE SET walk_incomplete = excluded.walk_incomplete,
-                     url = excluded.url",
-                params![source, now.timestamp(), i64::from(incomplete), url],
+                     url = excluded.url, kind = excluded.kind",
+                params![source, now.timestamp(), i64::from(incomplete), url, kind],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
