@@ -689,8 +689,10 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
                     p.files.len(),
                     dir.display()
                 );
-                if let Some(note) = &p.unmatched_categories {
-                    // The categories named come from the sites: shown as a report line is.
+                // The categories named come from the sites, the folder from the config: shown
+                // as a report line is.
+                let warnings = [p.unmatched_categories.clone(), p.unknown_archive_note(&dir)];
+                for note in warnings.iter().flatten() {
                     say!(
                         warn,
                         "warning: ",
@@ -705,16 +707,6 @@ pub fn run(path: &Path, backfill: Option<Option<String>>, wait: Duration) -> Exi
                         warn,
                         [feed = %p.feed],
                         "{note}: run `feedwright backfill` again"
-                    );
-                }
-                if let Some(note) = p.unknown_archive_note(&dir) {
-                    say!(
-                        warn,
-                        "warning: ",
-                        crate::terminal::Printable,
-                        [feed = %p.feed],
-                        "feed {}: {note}",
-                        p.feed
                     );
                 }
             }

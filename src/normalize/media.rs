@@ -552,17 +552,28 @@ fn is_token(s: &str, max: usize) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// A URL's host without `www.`, and its path's non-empty segments.
+fn host_and_segments(url: &Url) -> Option<(&str, Vec<&str>)> {
+    let host = url.host_str()?;
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    Some((
+        host,
+        url.path_segments()?.filter(|s| !s.is_empty()).collect(),
+    ))
+}
+
+/// The first value of the query parameter `key`.
+fn query_value(url: &Url, key: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
 /// A YouTube or Vimeo player URL's page (the video's, the playlist's, the channel's live
 /// stream), and the name of a link to it.
 fn video_page(url: &Url) -> Option<(Url, &'static str)> {
-    let host = url.host_str()?;
-    let host = host.strip_prefix("www.").unwrap_or(host);
-    let segments: Vec<&str> = url.path_segments()?.filter(|s| !s.is_empty()).collect();
-    let query = |key: &str| {
-        url.query_pairs()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.into_owned())
-    };
+    let (host, segments) = host_and_segments(url)?;
+    let query = |key: &str| query_value(url, key);
     let youtube = matches!(
         host,
         "youtube.com" | "m.youtube.com" | "youtube-nocookie.com"
@@ -630,14 +641,8 @@ fn target_key(url: &Url) -> String {
 
 /// The video, playlist or live stream a YouTube or Vimeo page's URL shows.
 fn video_key(url: &Url) -> Option<String> {
-    let host = url.host_str()?;
-    let host = host.strip_prefix("www.").unwrap_or(host);
-    let segments: Vec<&str> = url.path_segments()?.filter(|s| !s.is_empty()).collect();
-    let query = |key: &str| {
-        url.query_pairs()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.into_owned())
-    };
+    let (host, segments) = host_and_segments(url)?;
+    let query = |key: &str| query_value(url, key);
     let youtube = matches!(host, "youtube.com" | "m.youtube.com");
     let digits = |s: &str| s.len() <= 12 && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     Some(match segments.as_slice() {
