@@ -1704,8 +1704,39 @@ fn dkim_key_problems_are_config_errors_naming_the_key_and_the_file() {
     )
     .expect("write cfg");
     let cfg = Config::load(&fx.config_path()).expect("a good key loads");
+    assert!(digest::advice(&cfg).iter().all(|n| !n.contains("dkim")));
     let d = cfg.digest.expect("digest");
     assert_eq!(d.dkim_key.as_deref(), Some(keys.join("k.pem").as_path()));
+
+    // A signing domain DMARC would not count: `check` says so before any issue is sent; a
+    // parent or child domain of the sender's is aligned.
+    std::fs::create_dir_all(fx.dir.path().join("posts")).expect("the source's folder");
+    for (domain, warned) in [
+        ("unrelated.net", true),
+        ("example.org", false),
+        ("mail.example.org", false),
+    ] {
+        std::fs::write(
+            fx.config_path(),
+            with(&format!(
+                "{good}dkim_selector = \"s\"\ndkim_domain = \"{domain}\"\n"
+            )),
+        )
+        .expect("write cfg");
+        let out = Command::new(env!("CARGO_BIN_EXE_feedwright"))
+            .arg("--config")
+            .arg(fx.config_path())
+            .arg("check")
+            .output()
+            .expect("run feedwright");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        let says = format!(
+            "digest.dkim_domain \"{domain}\" is unrelated to the From domain \"example.org\": \
+             DMARC will not count the signature"
+        );
+        assert_eq!(stderr.contains(&says), warned, "{domain}: {stderr}");
+    }
 }
 
 /// With several recipients, each gets the issue but none learns the others' addresses: they

@@ -1059,6 +1059,14 @@ pub fn advice(cfg: &Config) -> Vec<String> {
              of bulk mail; set it to a page or mailto: address that handles unsubscribing"
         ));
     }
+    // Said when sending too; `check` says it before the first issue goes out.
+    if d.dkim_key.is_some()
+        && let Some(signing) = d.dkim_domain.as_deref()
+        && let Ok(from) = d.from.parse::<lettre::message::Mailbox>()
+    {
+        let domain = mail::ascii_domain(from.email.domain());
+        notes.extend(misaligned(&mail::ascii_domain(signing), &domain));
+    }
     notes
 }
 
@@ -1165,11 +1173,8 @@ impl<'a> Plan<'a> {
                     .as_deref()
                     .map_or_else(|| domain.clone(), mail::ascii_domain);
                 let signing_domain = signing_domain.as_str();
-                if !aligned(signing_domain, &domain) {
-                    tracing::warn!(
-                        "digest.dkim_domain {signing_domain:?} is unrelated to the From domain \
-                         {domain:?}: DMARC will not count the signature"
-                    );
+                if let Some(note) = misaligned(signing_domain, &domain) {
+                    tracing::warn!("{note}");
                 }
                 Some(dkim::config(key, selector, signing_domain))
             }
@@ -1265,6 +1270,17 @@ fn unique_token() -> u64 {
 /// Whether a signature by `signing` may align with `from_domain` under DMARC's relaxed rule:
 /// the same domain, or one a subdomain of the other (a rough stand-in for "same organizational
 /// domain" that needs no public suffix list).
+/// A DKIM signing domain DMARC would not count for mail from `from_domain`, in words; `None`
+/// when aligned.
+fn misaligned(signing: &str, from_domain: &str) -> Option<String> {
+    (!aligned(signing, from_domain)).then(|| {
+        format!(
+            "digest.dkim_domain {signing:?} is unrelated to the From domain {from_domain:?}: \
+             DMARC will not count the signature"
+        )
+    })
+}
+
 fn aligned(signing: &str, from_domain: &str) -> bool {
     let (s, f) = (
         signing.to_ascii_lowercase(),
