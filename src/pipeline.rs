@@ -497,7 +497,7 @@ pub async fn refresh_source(
     let mut file_keys: HashMap<String, String> = HashMap::new();
     let mut unread: Vec<String> = Vec::new();
     if dir {
-        // Files remembered by a path beginning with the folder (before schema v22, under a
+        // Files remembered by a path beginning with the folder (before schema v23, under a
         // folder the upgrade could not tell) are remembered by their path inside it.
         let folders =
             std::iter::once(src.url.as_str()).chain(recorded.as_deref().filter(|r| *r != src.url));

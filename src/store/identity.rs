@@ -288,7 +288,7 @@ impl Store {
     }
 
     /// The files of the `dir` source `source` remembered by a path beginning with `folder` (as
-    /// stores before schema v22 kept them, a folder the migration could not tell) are
+    /// stores before schema v23 kept them, a folder the migration could not tell) are
     /// remembered by their path inside it (`file <path>`), as the pipeline now keys them.
     /// Returns how many were.
     pub fn rekey_files(&mut self, source: &str, folder: &str) -> Result<usize, StoreError> {
