@@ -744,6 +744,12 @@ fn dry_run_and_test_copy_change_no_state() {
     assert!(matches!(dry, DigestOutcome::DryRun { .. }), "{dry:?}");
     assert!(fx.out("2024-W46.html").is_file());
     assert!(sink.messages().is_empty());
+    // The issue page's "all issues" link opens: the list is written, of the issues on record
+    // (none: a preview is not one).
+    let issue = std::fs::read_to_string(fx.out("2024-W46.html")).expect("issue");
+    assert!(issue.contains("index.html"), "the issue links the list");
+    let index = std::fs::read_to_string(fx.out("index.html")).expect("the list of issues");
+    assert!(!index.contains("2024-W46"), "{index}");
 
     let test = fx
         .run(&DigestOptions {

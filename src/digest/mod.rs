@@ -701,6 +701,11 @@ fn run_once(
         });
     }
     if opts.dry_run {
+        // The issue page links the list of issues: with none written yet, the list (of the
+        // issues on record only, none of them this preview) is, so the link opens.
+        if write_files && !plan.dir().join("index.html").exists() {
+            write_archive(store, &plan)?;
+        }
         return Ok(DigestOutcome::DryRun {
             week: label,
             entries: entries.len(),
