@@ -53,6 +53,35 @@ fn ids(entries: &[Entry]) -> Vec<&str> {
     entries.iter().map(|e| e.id.0.as_str()).collect()
 }
 
+/// A post read another way (its page, then the REST API) whose body only writes its markup
+/// differently, attributes in another order, is not an edit; a changed attribute value is.
+#[test]
+fn a_body_that_only_orders_attributes_differently_is_not_an_edit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&db_in(&dir));
+    let mut e = entry("https://example.org/a/", "First", t(0));
+    e.content_html =
+        r#"<p>Talks <img src="https://example.org/a.jpg" alt="Delegates" width="300"></p>"#.into();
+    assert_eq!(store.upsert_entry(&e, t(10)).expect("upsert"), Upsert::New);
+    e.content_html =
+        r#"<p>Talks <img width="300" alt="Delegates" src="https://example.org/a.jpg"></p>"#.into();
+    assert_eq!(
+        store.upsert_entry(&e, t(20)).expect("upsert"),
+        Upsert::Unchanged
+    );
+    let stored = store
+        .get_by_key(&e.dedup_key)
+        .expect("get")
+        .expect("stored");
+    assert_eq!(stored.updated, t(0), "not bumped");
+    e.content_html =
+        r#"<p>Talks <img width="600" alt="Delegates" src="https://example.org/a.jpg"></p>"#.into();
+    assert_eq!(
+        store.upsert_entry(&e, t(30)).expect("upsert"),
+        Upsert::Updated
+    );
+}
+
 #[test]
 fn upsert_reports_new_unchanged_and_updated() {
     let dir = tempfile::tempdir().expect("tempdir");

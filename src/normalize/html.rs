@@ -382,6 +382,50 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
 /// `html` with its lazy-loaded images' real URLs promoted ([`super::images`]) and its media
 /// elements replaced by links ([`super::media`]): parsed and written out again only when it
 /// may hold either.
+/// Do two sanitized bodies hold the same markup, written differently? The same elements,
+/// attributes and text in the same tree, attributes in any order (the REST API and the page of
+/// one post give an `<img>` its attributes in different orders). The store asks this only of
+/// bodies that differ as text, so that reading a post another way is not an edit.
+pub fn same_markup(a: &str, b: &str) -> bool {
+    fn tokens(html: &str) -> Vec<String> {
+        // A stack, not recursion: a hostile body may nest deeply.
+        enum Step<'a> {
+            Open(scraper::ElementRef<'a>),
+            Text(&'a str),
+            Close(&'a str),
+        }
+        let doc = Html::parse_fragment(html);
+        let mut out = Vec::new();
+        let mut stack = vec![Step::Open(doc.root_element())];
+        while let Some(step) = stack.pop() {
+            let el = match step {
+                Step::Close(name) => {
+                    out.push(format!("</{name}"));
+                    continue;
+                }
+                Step::Text(text) => {
+                    out.push(format!("#{text}"));
+                    continue;
+                }
+                Step::Open(el) => el,
+            };
+            let mut attrs: Vec<(&str, &str)> = el.value().attrs().collect();
+            attrs.sort_unstable();
+            out.push(format!("<{} {attrs:?}", el.value().name()));
+            stack.push(Step::Close(el.value().name()));
+            for child in el.children().rev() {
+                if let Some(child) = scraper::ElementRef::wrap(child) {
+                    stack.push(Step::Open(child));
+                } else if let Node::Text(t) = child.value() {
+                    stack.push(Step::Text(t));
+                }
+            }
+        }
+        out
+    }
+    tokens(a) == tokens(b)
+}
+
 fn prepare<'h>(html: &'h str, base: &Url) -> Cow<'h, str> {
     let lazy = super::images::may_be_lazy(html);
     let media = super::media::may_contain_media(html);
@@ -604,6 +648,30 @@ pub(crate) fn html_to_text(html: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_markup_ignores_attribute_order_only() {
+        let a = r#"<p>Hi <img src="x.jpg" alt="A" width="3"><a href="/b">b</a></p>"#;
+        assert!(same_markup(
+            a,
+            r#"<p>Hi <img width="3" alt="A" src="x.jpg"><a href="/b">b</a></p>"#
+        ));
+        assert!(!same_markup(
+            a,
+            r#"<p>Hi <img src="x.jpg" alt="B" width="3"><a href="/b">b</a></p>"#
+        ));
+        assert!(!same_markup(
+            a,
+            r#"<p>Ho <img src="x.jpg" alt="A" width="3"><a href="/b">b</a></p>"#
+        ));
+        assert!(!same_markup(
+            a,
+            r#"<p>Hi <img src="x.jpg" alt="A" width="3"></p><a href="/b">b</a>"#
+        ));
+        // Deep nesting is walked without recursion.
+        let deep = "<div>".repeat(2_000);
+        assert!(same_markup(&deep, &deep));
+    }
 
     /// HTML → text skips what the policy drops with its content, but for the media elements
     /// whose fallback content the body keeps.

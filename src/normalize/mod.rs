@@ -16,7 +16,7 @@
 mod charset;
 mod dates;
 mod enclosures;
-mod html;
+pub(crate) mod html;
 mod images;
 mod media;
 mod text;

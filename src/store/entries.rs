@@ -368,8 +368,20 @@ impl Store {
             ..entry.clone()
         };
         let hash = content_hash(&candidate);
+        // A body that differs only in how its markup is written (attribute order: a source
+        // switched from the page to the REST API) is not an edit; the stored text stays.
+        let unchanged = hash == stored.content_hash
+            || (candidate.content_html != stored.entry.content_html
+                && content_hash(&Entry {
+                    content_html: stored.entry.content_html.clone(),
+                    ..candidate.clone()
+                }) == stored.content_hash
+                && crate::normalize::html::same_markup(
+                    &candidate.content_html,
+                    &stored.entry.content_html,
+                ));
 
-        if duplicate.is_none() && hash == stored.content_hash {
+        if duplicate.is_none() && unchanged {
             // Read from its page, an entry stored from a feed item is no longer an item's (and
             // the source that read the page keeps it up to date from now on).
             let touched = if from_item.is_some() {
