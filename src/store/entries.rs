@@ -314,7 +314,18 @@ impl Store {
             (None, Some(b)) => (b, None),
         };
 
+        // A feed item's enclosures are its feed's say, none too (it withdrew them), when that
+        // feed gave them; a page gives none (`extract` reads no media files), so an update read
+        // from a page keeps the stored ones.
         let owner = enclosures_source(&tx, &stored.entry.id.0).map_err(sql)?;
+        let (enclosures, owner) = enclosures_after(
+            &stored.entry.enclosures,
+            owner.as_deref(),
+            say,
+            &entry.enclosures,
+            &entry.source,
+            live,
+        );
         if let Some((sources, watched)) = from_item
             && duplicate.is_none()
             && (watched || sources.contains(&stored.entry.source))
@@ -322,14 +333,6 @@ impl Store {
         {
             // Its text was read from its page: a feed item's must not replace it. Its
             // enclosures are the item's to give, though (a page gives none).
-            let (enclosures, owner) = enclosures_after(
-                &stored.entry.enclosures,
-                owner.as_deref(),
-                say,
-                &entry.enclosures,
-                &entry.source,
-                live,
-            );
             let upsert = if enclosures == stored.entry.enclosures {
                 tx.prepare_cached("UPDATE entries SET last_seen = ?2 WHERE id = ?1")
                     .and_then(|mut stmt| stmt.execute(params![stored.entry.id.0, now.timestamp()]))
@@ -349,17 +352,6 @@ impl Store {
         } else {
             (entry.published, entry.published_source)
         };
-        // A feed item's enclosures are its feed's say, none too (it withdrew them), when that
-        // feed gave them; a page gives none (`extract` reads no media files), so an update read
-        // from a page keeps the stored ones.
-        let (enclosures, owner) = enclosures_after(
-            &stored.entry.enclosures,
-            owner.as_deref(),
-            say,
-            &entry.enclosures,
-            &entry.source,
-            live,
-        );
         let candidate = Entry {
             id: stored.entry.id.clone(),
             published,
