@@ -279,6 +279,9 @@ pub struct DigestConfig {
     pub schedule: String,
     /// Defaults to the top-level `timezone`.
     pub timezone: Option<String>,
+    /// The language of the dates an issue shows (`date_range`, `date_human`): a POSIX locale
+    /// name such as `fr_FR`. Without it they are in English.
+    pub locale: Option<String>,
     #[serde(default = "default_from")]
     pub from: String,
     /// A list, or one address as a string.
@@ -954,6 +957,9 @@ impl Config {
             if let Some(tz) = &d.timezone {
                 check_tz(tz).map_err(|m| ("digest.timezone".to_string(), m))?;
             }
+            if let Some(locale) = &d.locale {
+                date_locale(locale).map_err(|m| ("digest.locale".to_string(), m))?;
+            }
             check_mailbox(&d.from).map_err(|m| ("digest.from".to_string(), m))?;
             for (i, to) in d.to.iter().enumerate() {
                 check_mailbox(to).map_err(|m| (format!("digest.to[{i}]"), m))?;
@@ -1413,6 +1419,17 @@ fn check_tz(s: &str) -> Result<(), String> {
     s.parse::<chrono_tz::Tz>()
         .map(|_| ())
         .map_err(|_| format!("unknown time zone {s:?} (use an IANA name such as \"Europe/Paris\")"))
+}
+
+/// The locale `[digest] locale` names: a POSIX name (`fr_FR`, `de_CH`, `sr_RS@latin`), or the
+/// same with a hyphen (`fr-FR`, as a language tag writes it).
+pub fn date_locale(s: &str) -> Result<chrono::Locale, String> {
+    chrono::Locale::try_from(s.trim().replace('-', "_").as_str()).map_err(|_| {
+        format!(
+            "unknown locale {s:?} (use a POSIX locale name, language and country, such as \
+             \"fr_FR\", \"de_DE\" or \"pt_BR\")"
+        )
+    })
 }
 
 /// Dot-separated labels of ASCII letters, digits and inner hyphens (a selector or a domain).

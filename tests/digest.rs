@@ -997,6 +997,47 @@ fn invalid_time_zone_or_address_is_a_config_error_naming_the_key() {
     assert_eq!(err.key, "digest.smtp_password_env");
 }
 
+/// `[digest] locale` writes the issue's day and month names in its language, in the HTML part,
+/// the web copy and the text part alike; a locale feedwright does not know is a configuration
+/// error naming the key.
+#[test]
+fn a_locale_names_days_and_months_in_its_language() {
+    let sink = Sink::start("accept");
+    let fx = Fixture::with_digest(Some(sink.port), "locale = \"fr-FR\"\n");
+    let sent = fx.run(&fx.opts()).expect("sent");
+    assert!(matches!(sent, DigestOutcome::Sent { .. }), "{sent:?}");
+    let web = std::fs::read_to_string(fx.out("2024-W46.html")).expect("web copy");
+    let m = parse_message(&sink.messages()[0]);
+    let part = |kind: &str| {
+        m["parts"]
+            .as_array()
+            .expect("parts")
+            .iter()
+            .find(|p| p["type"] == kind)
+            .and_then(|p| p["body"].as_str())
+            .unwrap_or_else(|| panic!("no {kind} part: {m}"))
+            .to_owned()
+    };
+    let (html, text) = (part("text/html"), part("text/plain"));
+    for (part, body) in [("web copy", &web), ("html", &html), ("text", &text)] {
+        // The week, Monday 11 to Sunday 17 November, and a post of Tuesday 12 November.
+        assert!(body.contains("11–17 novembre 2024"), "{part}: {body}");
+        assert!(body.contains("mar. 12 nov. 2024"), "{part}: {body}");
+        assert!(
+            !body.contains("November") && !body.contains("Tue "),
+            "{part}: {body}"
+        );
+    }
+
+    let text = std::fs::read_to_string(fx.config_path()).expect("cfg");
+    let bad = text.replace("locale = \"fr-FR\"", "locale = \"xx_YY\"");
+    let err = Config::parse(&bad, &fx.config_path()).expect_err("unknown locale");
+    assert_eq!(err.key, "digest.locale");
+    assert!(err.to_string().contains("xx_YY"), "{err}");
+    let posix = text.replace("locale = \"fr-FR\"", "locale = \"de_DE\"");
+    Config::parse(&posix, &fx.config_path()).expect("a POSIX name");
+}
+
 #[test]
 fn option_errors_name_the_option_and_config_errors_name_the_file_and_key() {
     let fx = Fixture::new(None);
@@ -1366,6 +1407,7 @@ fn an_oversized_issue_is_shrunk_and_links_its_web_copy() {
         title: "T".into(),
         week,
         tz: chrono_tz::UTC,
+        locale: None,
         web_url: "https://example.org/w.html".into(),
         archive_url: "https://example.org/index.html".into(),
         issues_feed_url: "https://example.org/atom.xml".into(),

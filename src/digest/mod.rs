@@ -900,10 +900,16 @@ pub fn check_templates(cfg: &Config, config_dir: &Path) -> Result<Templates, Dig
     let epoch = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap_or_default();
     let week = week::last_complete_week(epoch, tz);
     let sample = sample_entry(week.start);
+    let locale = cfg.digest.as_ref().and_then(|d| d.locale.as_deref());
+    let locale = locale
+        .map(crate::config::date_locale)
+        .transpose()
+        .map_err(|m| DigestError::config("digest.locale", m))?;
     let meta = IssueMeta {
         title: "Sample".into(),
         week,
         tz,
+        locale,
         web_url: "https://example.org/digest/2023-W45.html".into(),
         archive_url: "https://example.org/digest/index.html".into(),
         issues_feed_url: "https://example.org/digest/atom.xml".into(),
@@ -1255,6 +1261,12 @@ impl<'a> Plan<'a> {
             title: self.title.clone(),
             week: *week,
             tz: self.tz,
+            // Checked when the configuration was loaded.
+            locale: self
+                .digest
+                .locale
+                .as_deref()
+                .and_then(|l| crate::config::date_locale(l).ok()),
             web_url: format!("{}{}.html", self.public_dir, week.week.label()),
             archive_url: format!("{}index.html", self.public_dir),
             issues_feed_url: format!("{}atom.xml", self.public_dir),

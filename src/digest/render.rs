@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
@@ -234,6 +234,8 @@ pub struct IssueMeta {
     pub week: WeekRange,
     /// Time zone for dates.
     pub tz: Tz,
+    /// Language of the dates' names (`[digest] locale`); `None`: English.
+    pub locale: Option<chrono::Locale>,
     /// This issue's web page.
     pub web_url: String,
     /// The archive page.
@@ -434,7 +436,7 @@ pub fn context(
         year: week.week.year,
         start_date: week.first_day.format("%Y-%m-%d").to_string(),
         end_date: week.last_day.format("%Y-%m-%d").to_string(),
-        date_range: date_range(week),
+        date_range: date_range(week, meta.locale),
         preheader: text::close_isolates(&truncate(&preheader, 140)),
         post_count: entries.len() + more_count,
         entries,
@@ -472,7 +474,7 @@ fn entry_context(
         url: e.url.clone(),
         anchor: format!("post-{}", index + 1),
         date: local.format("%Y-%m-%d").to_string(),
-        date_human: local.format("%a %-d %b %Y").to_string(),
+        date_human: in_words(&local.date_naive(), "%a %-d %b %Y", meta.locale),
         date_iso: when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         date_known,
         authors: e.authors.clone(),
@@ -482,16 +484,26 @@ fn entry_context(
     }
 }
 
-/// `11–17 November 2024`, `28 October – 3 November 2024`, `30 December 2024 – 5 January 2025`.
-fn date_range(w: &WeekRange) -> String {
+/// `11–17 November 2024`, `28 October – 3 November 2024`, `30 December 2024 – 5 January 2025`;
+/// with a locale, its names (`11–17 novembre 2024`).
+fn date_range(w: &WeekRange, locale: Option<chrono::Locale>) -> String {
     use chrono::Datelike;
     let (a, b) = (w.first_day, w.last_day);
+    let day = |d: &NaiveDate, fmt: &str| in_words(d, fmt, locale);
     if a.year() != b.year() {
-        format!("{} – {}", a.format("%-d %B %Y"), b.format("%-d %B %Y"))
+        format!("{} – {}", day(&a, "%-d %B %Y"), day(&b, "%-d %B %Y"))
     } else if a.month() != b.month() {
-        format!("{} – {}", a.format("%-d %B"), b.format("%-d %B %Y"))
+        format!("{} – {}", day(&a, "%-d %B"), day(&b, "%-d %B %Y"))
     } else {
-        format!("{}–{}", a.format("%-d"), b.format("%-d %B %Y"))
+        format!("{}–{}", day(&a, "%-d"), day(&b, "%-d %B %Y"))
+    }
+}
+
+/// `day` written with `fmt`, its day and month names in `locale`'s language (English without).
+fn in_words(day: &NaiveDate, fmt: &str, locale: Option<chrono::Locale>) -> String {
+    match locale {
+        Some(locale) => day.format_localized(fmt, locale).to_string(),
+        None => day.format(fmt).to_string(),
     }
 }
 
