@@ -1,10 +1,10 @@
-//! A small date normalizer over chrono formats: machine formats first, then common human forms.
+//! A small date normalizer over chrono formats: machine formats first, then dates written for
+//! people, whose month names come from chrono's locale data for the languages it reads.
 
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
-use regex::Regex;
 
 /// Date-times with an explicit offset (`%z` accepts `+0000` and `+00:00`).
 const OFFSET_FORMATS: &[&str] = &[
@@ -26,26 +26,163 @@ const NAIVE_DATETIME_FORMATS: &[&str] = &[
     "%Y/%m/%d %H:%M",
 ];
 
-/// Dates alone: midnight UTC. `%B` and `%b` accept full and abbreviated month names.
-const DATE_FORMATS: &[&str] = &[
-    "%Y-%m-%d",
-    "%Y/%m/%d",
-    "%B %d, %Y",
-    "%B %d %Y",
-    "%d %B %Y",
-    "%d %B, %Y",
-    "%B %d,%Y",
+/// Dates alone, the whole string: midnight in the day's zone.
+const DATE_FORMATS: &[&str] = &["%Y-%m-%d", "%Y/%m/%d"];
+
+/// The languages whose month names [`parse_date`] reads, by chrono's locale data (glibc's):
+/// full and abbreviated names, matched without case, accents or a trailing dot.
+const LANGUAGES: [chrono::Locale; 7] = [
+    chrono::Locale::en_US,
+    chrono::Locale::fr_FR,
+    chrono::Locale::de_DE,
+    chrono::Locale::es_ES,
+    chrono::Locale::it_IT,
+    chrono::Locale::pt_PT,
+    chrono::Locale::nl_NL,
 ];
 
-/// Ordinal suffixes (`28th`), a leading weekday (`Sunday, `), a trailing `UTC`/`GMT`/`Z` word.
-static ORDINAL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(\d{1,2})(?:st|nd|rd|th)\b").expect("static regex"));
-static WEEKDAY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)^(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues|tue|wed|thurs|thur|thu|fri|sat|sun)\.?,?\s+",
-    )
-    .expect("static regex")
+/// Month names sites write that the locale data lacks (already folded, see [`fold`]); any
+/// other abbreviation is read as the start of a full name (`sept`, `févr`, `janv`).
+const MORE_MONTHS: [(&str, u32); 4] = [("maerz", 3), ("mrz", 3), ("janner", 1), ("setiembre", 9)];
+
+/// Words between the day, the month and the year: `12 de noviembre de 2024`, `12th of
+/// November 2024`.
+const FILLERS: [&str; 3] = ["de", "del", "of"];
+
+/// Words between a date and its time of day: `November 12, 2024 at 3:45 pm`, `12 novembre
+/// 2024 à 11:00`.
+const TIME_CONNECTORS: [&str; 12] = [
+    "at", "à", "a", "as", "às", "um", "om", "alle", "ore", "las", "-", "@",
+];
+
+/// Every month name of [`LANGUAGES`], folded: `(name, month, full)`.
+static MONTH_NAMES: LazyLock<Vec<(String, u32, bool)>> = LazyLock::new(|| {
+    let mut names = Vec::new();
+    for locale in LANGUAGES {
+        for month in 1..=12 {
+            let Some(day) = NaiveDate::from_ymd_opt(2024, month, 1) else {
+                continue;
+            };
+            for (format, full) in [("%B", true), ("%b", false)] {
+                let name = fold(&day.format_localized(format, locale).to_string());
+                if !name.is_empty() && !names.contains(&(name.clone(), month, full)) {
+                    names.push((name, month, full));
+                }
+            }
+        }
+    }
+    for (name, month) in MORE_MONTHS {
+        names.push((name.to_string(), month, true));
+    }
+    names
 });
+
+/// Lower case, without accents, dots and ordinal signs: how month names are compared.
+fn fold(s: &str) -> String {
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .filter_map(|c| {
+            Some(match c {
+                'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+                'ç' => 'c',
+                'è' | 'é' | 'ê' | 'ë' => 'e',
+                'ì' | 'í' | 'î' | 'ï' => 'i',
+                'ñ' => 'n',
+                'ò' | 'ó' | 'ô' | 'õ' | 'ö' => 'o',
+                'ù' | 'ú' | 'û' | 'ü' => 'u',
+                '.' => return None,
+                c => c,
+            })
+        })
+        .collect()
+}
+
+/// The month a word names in one of [`LANGUAGES`]: a full or abbreviated name, or the start
+/// (three letters or more) of full names that all name the same month (`sept`, `févr`; `jui`
+/// names none: juin or juillet).
+fn month_named(word: &str) -> Option<u32> {
+    let word = fold(word);
+    if word.chars().count() < 3 || !word.chars().all(char::is_alphabetic) {
+        return None;
+    }
+    if let Some((_, month, _)) = MONTH_NAMES.iter().find(|(name, ..)| *name == word) {
+        return Some(*month);
+    }
+    let mut months = MONTH_NAMES
+        .iter()
+        .filter(|(name, _, full)| *full && name.starts_with(&word))
+        .map(|(_, month, _)| *month);
+    let first = months.next()?;
+    months.all(|m| m == first).then_some(first)
+}
+
+/// A day of the month as written before or after a month name: `12`, `3.`, `1er`, `12th`,
+/// `1º`.
+fn day_number(word: &str) -> Option<u32> {
+    let digits = word.len() - word.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    if !(1..=2).contains(&digits) {
+        return None;
+    }
+    let (number, suffix) = word.split_at(digits);
+    let suffix = suffix.trim_end_matches('.').to_lowercase();
+    ["", "st", "nd", "rd", "th", "er", "re", "º", "ª", "°"]
+        .contains(&suffix.as_str())
+        .then(|| number.parse().ok())
+        .flatten()
+        .filter(|d| (1..=31).contains(d))
+}
+
+/// A year of four digits (a date needs one: `12 novembre` alone is not read).
+fn year_number(word: &str) -> Option<i32> {
+    (word.len() == 4 && word.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| word.parse().ok())
+        .flatten()
+}
+
+/// A time of day: `11:00`, `11:00:00`, `11h00`, `11h`; with `am`/`pm` in the next word.
+fn time_of_day(word: &str, next: Option<&str>) -> Option<(NaiveTime, bool)> {
+    let (h, rest) = word.split_once([':', 'h', 'H'])?;
+    let (m, s) = match rest.split_once(':') {
+        Some((m, s)) => (m, s),
+        None => (rest, "0"),
+    };
+    let m = if m.is_empty() { "0" } else { m };
+    let digits = |x: &str, max: usize| {
+        (!x.is_empty() && x.len() <= max && x.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| x.parse::<u32>().ok())
+            .flatten()
+    };
+    let (mut h, m, s) = (digits(h, 2)?, digits(m, 2)?, digits(s, 2)?);
+    let meridiem = next.map(|n| fold(n)).filter(|n| n == "am" || n == "pm");
+    if let Some(meridiem) = &meridiem {
+        if !(1..=12).contains(&h) {
+            return None;
+        }
+        h = h % 12 + if meridiem == "pm" { 12 } else { 0 };
+    }
+    Some((NaiveTime::from_hms_opt(h, m, s)?, meridiem.is_some()))
+}
+
+/// A zone after a time of day: `+0100`, `+01:00`, `-05:00`, `Z`, `UTC`, `GMT`.
+fn offset_of(word: &str) -> Option<chrono::FixedOffset> {
+    if ["z", "utc", "gmt"].contains(&word.to_lowercase().as_str()) {
+        return chrono::FixedOffset::east_opt(0);
+    }
+    let sign = match word.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digits: String = word[1..].chars().filter(|c| *c != ':').collect();
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (h, m): (i32, i32) = (digits[..2].parse().ok()?, digits[2..].parse().ok()?);
+    if h > 14 || m > 59 {
+        return None;
+    }
+    chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
 
 fn whole_seconds(dt: DateTime<Utc>) -> DateTime<Utc> {
     dt.with_nanosecond(0).unwrap_or(dt)
@@ -64,8 +201,10 @@ fn in_zone(naive: NaiveDateTime, zone: Tz) -> DateTime<Utc> {
 /// Parse a date as found in pages and feeds into UTC, truncated to whole seconds.
 ///
 /// Accepts RFC 3339 (fractional seconds, `Z`, offsets, also `+0000`), RFC 2822, ISO date-times
-/// without an offset (taken as UTC), ISO dates (midnight UTC) and common human forms such as
-/// `April 28, 2019`, `28 April 2019`, `Apr 28, 2019` or `Sunday, April 28th, 2019`.
+/// without an offset (taken as UTC), ISO dates (midnight UTC) and dates written for people in
+/// English, French, German, Spanish, Italian, Portuguese or Dutch, found inside a longer text
+/// (see [`parse_human`]): `April 28, 2019`, `Sunday, April 28th, 2019`, `Publié le 1er mars
+/// 2024`, `3. März 2024`, `12 de noviembre de 2024`, `mar., 12 nov. 2024 11:00:00 +0100`.
 /// Returns `None` for anything else, and for a year outside 1000-9999: no post is that old,
 /// RFC 822 and RFC 3339 have no way to write it, and WordPress's "no date" comes out of PHP as
 /// `-0001-11-30T00:00:00+00:00`.
@@ -89,7 +228,7 @@ pub fn parse_date_in_zones(s: &str, zone: Tz, day_zone: Tz) -> Option<DateTime<U
         return None;
     }
     parse_machine(&s, zone)
-        .or_else(|| parse_human(&s, day_zone))
+        .or_else(|| parse_human(&s, zone, day_zone))
         .filter(|d| (1000..=9999).contains(&d.year()))
         .map(whole_seconds)
 }
@@ -131,15 +270,92 @@ fn parse_machine(s: &str, zone: Tz) -> Option<DateTime<Utc>> {
     None
 }
 
-fn parse_human(s: &str, zone: Tz) -> Option<DateTime<Utc>> {
-    let s = WEEKDAY.replace(s, "");
-    let s = ORDINAL.replace_all(&s, "$1");
-    let s = s.replace(". ", " ");
-    let s = s.trim();
-    DATE_FORMATS
+/// A date written for people, found inside the text: a day, a month named in one of
+/// [`LANGUAGES`] and a four-digit year, in either order of day and month (`22 mars 2024`,
+/// `Publié le 12 novembre 2024`, `3. März 2024`, `12 de noviembre de 2024`, `Posted on
+/// November 12th, 2024`, `mar., 12 nov. 2024 11:00:00 +0100`), or an ISO date (`2024-11-12`).
+/// Words before it (a weekday, "Posted on") and after it are left aside; a time of day right
+/// after the year is read too (`à 11:00`, `at 3:45 pm`), with its offset if it has one, else as
+/// a wall-clock time in `zone`. A date alone is its midnight in `day_zone`. Numbers alone
+/// (`03/04/2024`) are never guessed at.
+fn parse_human(s: &str, zone: Tz, day_zone: Tz) -> Option<DateTime<Utc>> {
+    if let Some(date) = DATE_FORMATS
         .iter()
         .find_map(|format| NaiveDate::parse_from_str(s, format).ok())
-        .map(|date| in_zone(date.and_time(NaiveTime::MIN), zone))
+    {
+        return Some(in_zone(date.and_time(NaiveTime::MIN), day_zone));
+    }
+    let tokens: Vec<&str> = s
+        .split(|c: char| c.is_whitespace() || ",;|()[]".contains(c))
+        .filter(|t| !t.is_empty())
+        .collect();
+    let word = |t: &str| -> String {
+        t.trim_matches(|c: char| !c.is_alphanumeric() && !"ºª".contains(c))
+            .to_string()
+    };
+    // The words that may make up a date, with their place among the tokens.
+    let words: Vec<(usize, String)> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i, word(t)))
+        .filter(|(_, w)| !w.is_empty() && !FILLERS.contains(&fold(w).as_str()))
+        .collect();
+    for (k, (at, w)) in words.iter().enumerate() {
+        let date = if let Ok(date) = NaiveDate::parse_from_str(w, "%Y-%m-%d")
+            && w.len() == 10
+        {
+            Some(date)
+        } else if let Some(year) = year_number(w)
+            && k >= 2
+        {
+            // A day then a month, or a month then a day, right before the year.
+            let (a, b) = (&words[k - 2].1, &words[k - 1].1);
+            let day_month = day_number(a)
+                .zip(month_named(b))
+                .or_else(|| day_number(b).zip(month_named(a)));
+            day_month.and_then(|(day, month)| NaiveDate::from_ymd_opt(year, month, day))
+        } else {
+            None
+        };
+        if let Some(date) = date {
+            return Some(with_time_of_day(date, &tokens[at + 1..], zone, day_zone));
+        }
+    }
+    None
+}
+
+/// `date` at the time of day the tokens after it begin with, if any (see [`parse_human`]).
+fn with_time_of_day(date: NaiveDate, after: &[&str], zone: Tz, day_zone: Tz) -> DateTime<Utc> {
+    let mut rest = after
+        .iter()
+        .copied()
+        .skip_while(|t| TIME_CONNECTORS.contains(&t.to_lowercase().as_str()));
+    let Some(first) = rest.next() else {
+        return in_zone(date.and_time(NaiveTime::MIN), day_zone);
+    };
+    let second = rest.next();
+    // `3:45pm` as well as `3:45 pm`.
+    let lower = first.to_lowercase();
+    let (first, glued) = match lower.strip_suffix("pm").or_else(|| lower.strip_suffix("am")) {
+        Some(time) => (time.to_string(), Some(&lower[time.len()..])),
+        None => (lower.clone(), None),
+    };
+    let Some((time, took_next)) = time_of_day(&first, glued.or(second)) else {
+        return in_zone(date.and_time(NaiveTime::MIN), day_zone);
+    };
+    let zone_word = if took_next && glued.is_none() {
+        rest.next()
+    } else {
+        second
+    };
+    let naive = date.and_time(time);
+    match zone_word.and_then(offset_of) {
+        Some(offset) => offset
+            .from_local_datetime(&naive)
+            .single()
+            .map_or_else(|| in_zone(naive, zone), |t| t.with_timezone(&Utc)),
+        None => in_zone(naive, zone),
+    }
 }
 
 #[cfg(test)]
@@ -171,5 +387,105 @@ mod tests {
             parse_date("2024-11-25").map(|d| d.to_rfc3339()).as_deref(),
             Some("2024-11-25T00:00:00+00:00")
         );
+    }
+
+    fn utc(s: &str) -> Option<String> {
+        parse_date(s).map(|d| d.to_rfc3339())
+    }
+
+    /// Month names of the common European languages, full or abbreviated, with or without
+    /// accents and dots, with `1er`, `3.`, `de`, `of` and ordinals; a prefix such as "Publié
+    /// le" or a weekday before the date, and words after it, are left aside.
+    #[test]
+    fn dates_written_for_people_in_european_languages() {
+        for (written, day) in [
+            ("22 mars 2024", "2024-03-22"),
+            ("Publié le 12 novembre 2024", "2024-11-12"),
+            ("Publié le 1er février 2024", "2024-02-01"),
+            ("1er fevrier 2024", "2024-02-01"),
+            ("12 févr. 2024", "2024-02-12"),
+            ("12 janv. 2024", "2024-01-12"),
+            ("14 juil. 2024", "2024-07-14"),
+            ("15 août 2024", "2024-08-15"),
+            ("15 aout 2024", "2024-08-15"),
+            ("mardi 12 novembre 2024", "2024-11-12"),
+            ("3. März 2024", "2024-03-03"),
+            ("Veröffentlicht am 3. Maerz 2024", "2024-03-03"),
+            ("Dienstag, 12. Dezember 2023", "2023-12-12"),
+            ("1. Okt. 2024", "2024-10-01"),
+            ("12 de noviembre de 2024", "2024-11-12"),
+            ("Publicado el martes, 12 de noviembre de 2024", "2024-11-12"),
+            ("5 de março de 2024", "2024-03-05"),
+            ("5 de marco de 2024", "2024-03-05"),
+            ("1º de maio de 2024", "2024-05-01"),
+            ("12 dicembre 2024", "2024-12-12"),
+            ("Pubblicato il 3 gen 2024", "2024-01-03"),
+            ("12 oktober 2024", "2024-10-12"),
+            ("3 mrt. 2024", "2024-03-03"),
+            ("Posted on November 12, 2024", "2024-11-12"),
+            ("Posted on Tuesday, November 12th, 2024 by Jane", "2024-11-12"),
+            ("Sept. 3, 2024", "2024-09-03"),
+            ("the 12th of November 2024", "2024-11-12"),
+            ("November 12,2024", "2024-11-12"),
+            ("Posted on 2024-11-12", "2024-11-12"),
+        ] {
+            assert_eq!(
+                utc(written),
+                Some(format!("{day}T00:00:00+00:00")),
+                "{written}"
+            );
+        }
+    }
+
+    /// A time of day after the date is read, with its offset (a feed's `pubDate` in French),
+    /// or as a wall-clock time in the zone without one.
+    #[test]
+    fn a_time_after_a_written_date_is_read() {
+        for (written, at) in [
+            ("mar., 12 nov. 2024 11:00:00 +0100", "2024-11-12T10:00:00+00:00"),
+            ("Di, 12 Nov 2024 11:00:00 +01:00", "2024-11-12T10:00:00+00:00"),
+            ("12 novembre 2024 à 11h30", "2024-11-12T11:30:00+00:00"),
+            ("November 12, 2024 at 3:45 pm", "2024-11-12T15:45:00+00:00"),
+            ("November 12, 2024 at 12:05am UTC", "2024-11-12T00:05:00+00:00"),
+            ("12 de noviembre de 2024 a las 09:15 GMT", "2024-11-12T09:15:00+00:00"),
+            ("12 novembre 2024 par Zoé", "2024-11-12T00:00:00+00:00"),
+        ] {
+            assert_eq!(utc(written).as_deref(), Some(at), "{written}");
+        }
+        assert_eq!(
+            in_new_york("12 novembre 2024 à 11:00").as_deref(),
+            Some("2024-11-12T16:00:00+00:00")
+        );
+    }
+
+    /// No year, no month name, an ambiguous abbreviation, numbers alone, an impossible day:
+    /// no date (the next candidate, or the time the post was first seen).
+    #[test]
+    fn no_date_is_guessed() {
+        for written in [
+            "12 novembre",
+            "novembre 2024",
+            "03/04/2024",
+            "12.11.2024",
+            "12 jui 2024",
+            "31 février 2024",
+            "Posted 3 days ago",
+            "le 12 mais 2024",
+            "",
+        ] {
+            assert_eq!(utc(written), None, "{written}");
+        }
+    }
+
+    /// Every name and unambiguous start of a name names one month whatever the language.
+    #[test]
+    fn month_names_name_one_month_each() {
+        for (name, month, _) in MONTH_NAMES.iter() {
+            assert_eq!(month_named(name), Some(*month), "{name}");
+        }
+        assert_eq!(month_named("Mär"), Some(3));
+        assert_eq!(month_named("SEPT."), Some(9));
+        assert_eq!(month_named("jui"), None);
+        assert_eq!(month_named("ma"), None);
     }
 }
