@@ -540,6 +540,19 @@ fn published_markup() -> Prefiltered {
     }
 }
 
+/// Published dates a theme shows only as text, with no machine-readable value: `<time
+/// class="entry-date">12 novembre 2024</time>`, `<span class="posted-on">Publié le 12 novembre
+/// 2024</span>`. Read only when the page gives no other published date.
+fn published_text_markup() -> Prefiltered {
+    Prefiltered {
+        css: sel!(
+            "time.entry-date, time.published, .entry-date, .posted-on, .published, \
+             [itemprop=datePublished]"
+        ),
+        may_match: |e| has_attr(e, &["class", "itemprop"]),
+    }
+}
+
 /// Modified dates in the theme's markup.
 pub(super) fn modified_markup() -> Prefiltered {
     Prefiltered {
@@ -588,23 +601,47 @@ fn published(
         }
     }
     for e in scoped_or_page(ctx, scope, published_markup()) {
-        let v = e.value();
-        let modified_only = v.classes().any(|c| c == "updated")
-            && !v.classes().any(|c| c == "published")
-            && v.name() == "time";
-        let in_modified_block = e.ancestors().filter_map(ElementRef::wrap).any(|a| {
-            a.value()
-                .classes()
-                .any(|c| c == "wp-block-post-date__modified-date")
-        });
-        if modified_only || in_modified_block {
+        if is_modified_date(e) {
             continue;
         }
         if let Some(d) = date_value(e, false) {
             push_date(&mut out, &d, DateSource::Markup);
         }
     }
+    if !out.is_empty() {
+        return out;
+    }
+    // A page that gives no published date otherwise: a byline's text. One holding a
+    // machine-readable date gave it above (or holds a modified date, which is not the post's
+    // publication).
+    for e in scoped_or_page(ctx, scope, published_text_markup()) {
+        let machine = e.descendants().filter_map(ElementRef::wrap).any(|d| {
+            d.value().attr("datetime").is_some()
+                || (d.value().name() == "abbr" && d.value().attr("title").is_some())
+        });
+        if machine || is_modified_date(e) {
+            continue;
+        }
+        if let Some(d) = date_value(e, true) {
+            push_date(&mut out, &d, DateSource::Markup);
+        }
+    }
     out
+}
+
+/// A modified date in the theme's markup, not a published one: a `time.updated` that is not
+/// also `.published`, or anything in a block theme's modified-date block.
+fn is_modified_date(e: ElementRef<'_>) -> bool {
+    let v = e.value();
+    let modified_only = v.classes().any(|c| c == "updated")
+        && !v.classes().any(|c| c == "published")
+        && v.name() == "time";
+    modified_only
+        || e.ancestors().filter_map(ElementRef::wrap).any(|a| {
+            a.value()
+                .classes()
+                .any(|c| c == "wp-block-post-date__modified-date")
+        })
 }
 
 fn modified(ctx: &PageCtx<'_>, ld: &JsonLd, scope: Option<ElementRef<'_>>) -> Vec<RawDate> {
@@ -822,7 +859,7 @@ mod tests {
 
     use super::{
         author_markup, body_tiers, challenge_widget, clean_name, modified_markup, published_markup,
-        strip_site_suffix,
+        published_text_markup, strip_site_suffix,
     };
 
     /// Every element a prefiltered selector matches passes its prefilter, on every page we have
@@ -835,6 +872,8 @@ mod tests {
                <i id="cf-challenge-running"></i>
                <time class="entry-date published updated" datetime="2024">x</time>
                <abbr class="published updated" title="2024">x</abbr>
+               <time class="entry-date">x</time><span class="posted-on">x</span>
+               <b class="entry-date published">x</b><i itemprop="datePublished">x</i>
                <div class="wp-block-post-date wp-block-post-date__modified-date"><time datetime="1">
                </time></div><span itemprop="datePublished dateModified" datetime="2">x</span>
                <div class="byline"><span class="author vcard"><a>x</a><b class="fn">y</b></span>
@@ -850,6 +889,7 @@ mod tests {
         let filters = [
             challenge_widget(),
             published_markup(),
+            published_text_markup(),
             modified_markup(),
             author_markup(),
         ];
