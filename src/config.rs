@@ -224,9 +224,10 @@ pub struct SourceConfig {
     /// offset, the top-level `timezone` (`None`: UTC). Set by [`Config::parse`].
     #[serde(skip)]
     pub local_zone: Option<chrono_tz::Tz>,
-    /// Not a key: for a `dir` source, the zone of a front-matter date written without a time
-    /// of day: the digest's `timezone` when the digest's feed takes this source (the day is
-    /// shown and counted there), else [`SourceConfig::local_zone`]. Set by [`Config::parse`].
+    /// Not a key: the zone of a date written without a time of day (a `dir` source's front
+    /// matter, a page's `<time datetime="2024-11-18">` or byline, a feed's date): the digest's
+    /// `timezone` when the digest's feed takes this source (the day is shown and counted
+    /// there), else [`SourceConfig::local_zone`]. Set by [`Config::parse`].
     #[serde(skip)]
     pub day_zone: Option<chrono_tz::Tz>,
 }

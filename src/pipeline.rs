@@ -2444,6 +2444,7 @@ async fn process(
     }
     let selectors = src.selectors.clone();
     let name = src.name.clone();
+    let day_zone = day_zone(src);
     let result = crate::cpu::blocking(move || {
         let raw = crate::extract::extract_post(&page, &selectors).map_err(|e| e.to_string())?;
         let mut found = Found {
@@ -2464,8 +2465,9 @@ async fn process(
             .iter()
             .chain(&raw.modified)
             .any(|d| crate::normalize::parse_date(&d.value).is_some());
-        let (entry, warnings) = crate::normalize::normalize(&page.url, raw, &name, page.fetched_at)
-            .map_err(|e| e.to_string())?;
+        let (entry, warnings) =
+            crate::normalize::normalize_in(&page.url, raw, &name, page.fetched_at, day_zone)
+                .map_err(|e| e.to_string())?;
         found.date = gave_date || entry.published_source != crate::model::DateSource::FirstSeen;
         Ok((entry, warnings, found))
     })
@@ -2538,11 +2540,20 @@ async fn in_hand(
     src: &SourceConfig,
 ) -> (String, Outcome) {
     let name = src.name.clone();
+    let day_zone = day_zone(src);
     let result = crate::cpu::blocking(move || {
-        crate::normalize::normalize(&url, raw, &name, at).map_err(|e| e.to_string())
+        crate::normalize::normalize_in(&url, raw, &name, at, day_zone).map_err(|e| e.to_string())
     })
     .await;
     (location, to_outcome(result, None))
+}
+
+/// Where a date a source gives without a time of day is that day (see
+/// [`SourceConfig::day_zone`]).
+fn day_zone(src: &SourceConfig) -> chrono_tz::Tz {
+    src.day_zone
+        .or(src.local_zone)
+        .unwrap_or(chrono_tz::Tz::UTC)
 }
 
 fn to_outcome(result: Result<(Entry, Vec<String>), String>, found: Option<Found>) -> Outcome {

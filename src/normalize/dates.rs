@@ -153,7 +153,7 @@ fn time_of_day(word: &str, next: Option<&str>) -> Option<(NaiveTime, bool)> {
             .flatten()
     };
     let (mut h, m, s) = (digits(h, 2)?, digits(m, 2)?, digits(s, 2)?);
-    let meridiem = next.map(|n| fold(n)).filter(|n| n == "am" || n == "pm");
+    let meridiem = next.map(fold).filter(|n| n == "am" || n == "pm");
     if let Some(meridiem) = &meridiem {
         if !(1..=12).contains(&h) {
             return None;
@@ -336,7 +336,10 @@ fn with_time_of_day(date: NaiveDate, after: &[&str], zone: Tz, day_zone: Tz) -> 
     let second = rest.next();
     // `3:45pm` as well as `3:45 pm`.
     let lower = first.to_lowercase();
-    let (first, glued) = match lower.strip_suffix("pm").or_else(|| lower.strip_suffix("am")) {
+    let (first, glued) = match lower
+        .strip_suffix("pm")
+        .or_else(|| lower.strip_suffix("am"))
+    {
         Some(time) => (time.to_string(), Some(&lower[time.len()..])),
         None => (lower.clone(), None),
     };
@@ -423,7 +426,10 @@ mod tests {
             ("12 oktober 2024", "2024-10-12"),
             ("3 mrt. 2024", "2024-03-03"),
             ("Posted on November 12, 2024", "2024-11-12"),
-            ("Posted on Tuesday, November 12th, 2024 by Jane", "2024-11-12"),
+            (
+                "Posted on Tuesday, November 12th, 2024 by Jane",
+                "2024-11-12",
+            ),
             ("Sept. 3, 2024", "2024-09-03"),
             ("the 12th of November 2024", "2024-11-12"),
             ("November 12,2024", "2024-11-12"),
@@ -442,12 +448,24 @@ mod tests {
     #[test]
     fn a_time_after_a_written_date_is_read() {
         for (written, at) in [
-            ("mar., 12 nov. 2024 11:00:00 +0100", "2024-11-12T10:00:00+00:00"),
-            ("Di, 12 Nov 2024 11:00:00 +01:00", "2024-11-12T10:00:00+00:00"),
+            (
+                "mar., 12 nov. 2024 11:00:00 +0100",
+                "2024-11-12T10:00:00+00:00",
+            ),
+            (
+                "Di, 12 Nov 2024 11:00:00 +01:00",
+                "2024-11-12T10:00:00+00:00",
+            ),
             ("12 novembre 2024 à 11h30", "2024-11-12T11:30:00+00:00"),
             ("November 12, 2024 at 3:45 pm", "2024-11-12T15:45:00+00:00"),
-            ("November 12, 2024 at 12:05am UTC", "2024-11-12T00:05:00+00:00"),
-            ("12 de noviembre de 2024 a las 09:15 GMT", "2024-11-12T09:15:00+00:00"),
+            (
+                "November 12, 2024 at 12:05am UTC",
+                "2024-11-12T00:05:00+00:00",
+            ),
+            (
+                "12 de noviembre de 2024 a las 09:15 GMT",
+                "2024-11-12T09:15:00+00:00",
+            ),
             ("12 novembre 2024 par Zoé", "2024-11-12T00:00:00+00:00"),
         ] {
             assert_eq!(utc(written).as_deref(), Some(at), "{written}");

@@ -25,6 +25,7 @@ mod urls;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Timelike, Utc};
+use chrono_tz::Tz;
 use url::Url;
 
 use crate::model::{DateSource, Entry, EntryId, Link, MAX_CONTENT_HTML_BYTES, RawDate, RawPost};
@@ -73,6 +74,20 @@ pub fn normalize(
     source: &str,
     fetched_at: DateTime<Utc>,
 ) -> Result<(Entry, Vec<String>), NormalizeError> {
+    normalize_in(page_url, raw, source, fetched_at, Tz::UTC)
+}
+
+/// [`normalize`], with a date given without a time of day (`2024-11-18`, `12 novembre 2024`)
+/// read as that day's midnight in `day_zone` rather than in UTC: the zone where the day is
+/// shown and the digest's weeks are counted (see `SourceConfig::day_zone`), as a `dir`
+/// source's front matter is read. A date-time without an offset stays UTC.
+pub fn normalize_in(
+    page_url: &Url,
+    raw: RawPost,
+    source: &str,
+    fetched_at: DateTime<Utc>,
+    day_zone: Tz,
+) -> Result<(Entry, Vec<String>), NormalizeError> {
     let mut warnings = Vec::new();
     // A feed item's, a REST API post's or a Markdown file's HTML was never parsed before; a
     // page's body was, but is checked again as cheaply as the rest.
@@ -91,13 +106,17 @@ pub fn normalize(
     let dedup_key = twin_key(&url);
 
     let fetched_at = whole_seconds(fetched_at);
-    let modified = first_date(&raw.modified, "modified", fetched_at, &mut warnings);
+    let dates = Dates {
+        fetched_at,
+        day_zone,
+    };
+    let modified = dates.first(&raw.modified, "modified", &mut warnings);
     // A page dated only by its modification date (`<time class="updated">`, say) is dated by
     // it: the time the post was first seen is for posts with no date at all.
-    let (published, published_source) =
-        first_date(&raw.published, "published", fetched_at, &mut warnings)
-            .or(modified)
-            .unwrap_or((fetched_at, DateSource::FirstSeen));
+    let (published, published_source) = dates
+        .first(&raw.published, "published", &mut warnings)
+        .or(modified)
+        .unwrap_or((fetched_at, DateSource::FirstSeen));
     let (mut updated, mut updated_source) = modified.unwrap_or((published, published_source));
     if updated < published {
         // WordPress publishes a scheduled post without touching its modification date: from
@@ -198,33 +217,43 @@ fn whole_seconds(dt: DateTime<Utc>) -> DateTime<Utc> {
     dt.with_nanosecond(0).unwrap_or(dt)
 }
 
-/// The first parseable candidate, clamped to `fetched_at`, with its provenance.
-fn first_date(
-    candidates: &[RawDate],
-    what: &str,
+/// How a post's date candidates are read: when it was fetched, and the zone of a day alone.
+struct Dates {
     fetched_at: DateTime<Utc>,
-    warnings: &mut Vec<String>,
-) -> Option<(DateTime<Utc>, DateSource)> {
-    for candidate in candidates {
-        let Some(date) = parse_date(&candidate.value) else {
-            warnings.push(format!(
-                "unparseable {what} date {:?} from {}",
-                candidate.value,
-                candidate.source.as_str()
-            ));
-            continue;
-        };
-        if date > fetched_at {
-            // A future date is not trusted: the post is dated when it was first seen, with that
-            // provenance, so the store keeps the first clamp instead of moving it every run.
-            warnings.push(format!(
-                "{what} date {date} is in the future: using the time the post was first seen"
-            ));
-            return Some((whole_seconds(fetched_at), DateSource::FirstSeen));
+    day_zone: Tz,
+}
+
+impl Dates {
+    /// The first parseable candidate, clamped to `fetched_at`, with its provenance.
+    fn first(
+        &self,
+        candidates: &[RawDate],
+        what: &str,
+        warnings: &mut Vec<String>,
+    ) -> Option<(DateTime<Utc>, DateSource)> {
+        let fetched_at = self.fetched_at;
+        for candidate in candidates {
+            let Some(date) = parse_date_in_zones(&candidate.value, Tz::UTC, self.day_zone) else {
+                warnings.push(format!(
+                    "unparseable {what} date {:?} from {}",
+                    candidate.value,
+                    candidate.source.as_str()
+                ));
+                continue;
+            };
+            if date > fetched_at {
+                // A future date is not trusted: the post is dated when it was first seen, with
+                // that provenance, so the store keeps the first clamp instead of moving it every
+                // run.
+                warnings.push(format!(
+                    "{what} date {date} is in the future: using the time the post was first seen"
+                ));
+                return Some((whole_seconds(fetched_at), DateSource::FirstSeen));
+            }
+            return Some((date, candidate.source));
         }
-        return Some((date, candidate.source));
+        None
     }
-    None
 }
 
 /// Related links: absolute http(s) only, cleaned, one per twin key, never the entry itself.
