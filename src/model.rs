@@ -268,6 +268,9 @@ pub struct SourceReport {
     pub store_blocked: Option<String>,
     /// Ids of the entries stored new in this run.
     pub new_ids: Vec<EntryId>,
+    /// Of the entries stored new in this run, those with no date of their own (dated when
+    /// first seen).
+    pub new_undated: usize,
     /// The run was interrupted (SIGINT, SIGTERM) while it read this source, and left some of it
     /// unread: what it read is stored, but the run is not recorded (no last success or error,
     /// no validators), and the next run reads the source in full.

@@ -24,7 +24,7 @@ pub use publishing::{
 };
 
 use crate::config::{Config, SourceConfig, SourceKind};
-use crate::model::{Entry, EntryId, RawPage, RawPost, RunReport, SourceReport};
+use crate::model::{DateSource, Entry, EntryId, RawPage, RawPost, RunReport, SourceReport};
 use crate::source::{self, Discovery, FetchError, Fetcher, RunState, scrape};
 use crate::store::{EnclosureSay, Fill, Read, RunHealth, Store, Upsert};
 
@@ -358,6 +358,44 @@ fn run_state(store: &Store) -> RunState {
 
 /// Refresh one source.
 pub async fn refresh_source(
+    cfg: &Config,
+    src: &SourceConfig,
+    store: &mut Store,
+    fetcher: &Fetcher,
+    progress: &dyn Progress,
+) -> SourceReport {
+    let first_read = store.entry_count(&src.name).is_ok_and(|n| n == 0);
+    let rep = read_source(cfg, src, store, fetcher, progress).await;
+    warn_undated(src, &rep, first_read);
+    rep
+}
+
+/// A first read of `src` that stored posts, none of them with a date of its own (each is
+/// dated when it was first seen, so all count as new in this week's digest): one warning
+/// naming the source and what to do.
+fn warn_undated(src: &SourceConfig, rep: &SourceReport, first_read: bool) {
+    if !first_read || rep.new == 0 || rep.new_undated < rep.new {
+        return;
+    }
+    let hint = if src.kind == SourceKind::Dir {
+        "give each file a date in its front matter (date = 2024-11-12)"
+    } else if src.selectors.date.is_some() {
+        "check [source.selectors] date against a post page: it must match the element that \
+         shows the date"
+    } else {
+        "set [source.selectors] date to a CSS selector matching the element that shows a \
+         post's date (its text is read, e.g. \"Publié le 12 novembre 2024\")"
+    };
+    tracing::warn!(
+        source = %src.name,
+        "none of the {} post(s) read for the first time shows a date feedwright can read: \
+         each is dated when it was first seen, so the next digest holds them all; {hint}",
+        rep.new
+    );
+}
+
+/// [`refresh_source`], without the warning about a first read without dates.
+async fn read_source(
     cfg: &Config,
     src: &SourceConfig,
     store: &mut Store,
@@ -1800,6 +1838,8 @@ fn apply_each(
                 match upsert {
                     Ok(Upsert::New) => {
                         rep.new += 1;
+                        rep.new_undated +=
+                            usize::from(entry.published_source == DateSource::FirstSeen);
                         rep.new_ids.push(entry.id.clone());
                         note_found(src, store, reading, &entry.id, &location);
                     }
@@ -1978,6 +2018,7 @@ fn store_stand_in(
     let inserted = match store.insert_if_new(entry, Utc::now(), for_good) {
         Ok(true) => {
             rep.new += 1;
+            rep.new_undated += usize::from(entry.published_source == DateSource::FirstSeen);
             rep.new_ids.push(entry.id.clone());
             note_found(src, store, reading, &entry.id, &location);
             true
@@ -2573,6 +2614,20 @@ pub async fn backfill_source(
     fetcher: &Fetcher,
     progress: &dyn Progress,
 ) -> SourceReport {
+    let first_read = store.entry_count(&src.name).is_ok_and(|n| n == 0);
+    let rep = backfill_read(cfg, src, store, fetcher, progress).await;
+    warn_undated(src, &rep, first_read);
+    rep
+}
+
+/// [`backfill_source`], without the warning about a first read without dates.
+async fn backfill_read(
+    cfg: &Config,
+    src: &SourceConfig,
+    store: &mut Store,
+    fetcher: &Fetcher,
+    progress: &dyn Progress,
+) -> SourceReport {
     let mut rep = SourceReport {
         source: src.name.clone(),
         ..Default::default()
@@ -2582,7 +2637,7 @@ pub async fn backfill_source(
     fetcher.set_auth(source::http::BasicAuth::of(&src.url));
     if src.kind == SourceKind::Dir {
         // A folder is read whole on every run: nothing to backfill.
-        return refresh_source(cfg, src, store, fetcher, progress).await;
+        return read_source(cfg, src, store, fetcher, progress).await;
     }
     rep.site_moved = identity::follow_site_move(src, store);
     let state = run_state_for(src, store);
