@@ -1,0 +1,333 @@
+//! Dates of sites not in English, through the real binary against a site on loopback: a
+//! theme's byline in French, German, Spanish or English read as the post's date, a date
+//! without a time of day read in the configured zone, a feed's French `pubDate`, and the
+//! warning of a first read that found no date at all.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use common::{Resp, Site, feedwright, listing, site_config, write_config};
+
+/// A post page of a classic theme whose only date is `date_markup` (inside its
+/// `.entry-meta`) and `head` (in its `<head>`).
+fn page(base: &str, slug: &str, head: &str, date_markup: &str) -> String {
+    format!(
+        r#"<!DOCTYPE html><html lang="fr-FR"><head><meta charset="UTF-8">
+<title>Post {slug} – Le Blog</title>
+<link rel="canonical" href="{base}/{slug}/" />{head}
+</head><body class="single single-post">
+<main id="main" class="site-main">
+<article class="post type-post status-publish hentry">
+<header class="entry-header"><h1 class="entry-title">Post {slug}</h1>
+<div class="entry-meta">{date_markup}</div></header>
+<div class="entry-content"><p>Les délégations ont présenté leurs positions respectives.</p></div>
+<footer class="entry-footer"><span class="byline"><span class="author vcard"><a class="url fn n" href="{base}/author/z/">Zoé Dupont</a></span></span></footer>
+</article></main></body></html>"#
+    )
+}
+
+/// Serve a listing of `posts` (`(slug, head, date markup)`) at `/category/news/`.
+fn serve(site: &Site, posts: &[(&str, &str, &str)]) {
+    let base = site.base();
+    let mut links = Vec::new();
+    for (slug, head, markup) in posts {
+        site.set(
+            &format!("/{slug}/"),
+            Resp::Html(page(&base, slug, head, markup)),
+        );
+        links.push((format!("{base}/{slug}/"), format!("Post {slug}")));
+    }
+    site.set("/category/news/", Resp::Html(listing(&base, &links, None)));
+}
+
+/// `date_published` of every item of `out/main/feed.json` below `dir`, by the item's last
+/// path segment.
+fn published(dir: &Path) -> HashMap<String, String> {
+    let text = std::fs::read_to_string(dir.join("out/main/feed.json")).expect("feed.json");
+    let feed: serde_json::Value = serde_json::from_str(&text).expect("json");
+    feed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| {
+            let url = item["url"].as_str().expect("url");
+            let slug = url.trim_end_matches('/').rsplit('/').next().expect("slug");
+            (
+                slug.to_string(),
+                item["date_published"].as_str().expect("date").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The theme's byline, in any of the common European languages, dates a post whose page gives
+/// no machine-readable date: `Publié le 12 novembre 2024`, `Veröffentlicht am 3. März 2024`,
+/// `<time class="entry-date published">22 mars 2024</time>` (no `datetime`). Before, each was
+/// dated when first seen (today), silently.
+#[test]
+fn a_theme_byline_in_a_european_language_dates_the_post() {
+    let site = Site::start();
+    serve(
+        &site,
+        &[
+            (
+                "fr",
+                "",
+                r##"<span class="posted-on">Publié le <a href="#">12 novembre 2024</a></span>"##,
+            ),
+            (
+                "de",
+                "",
+                r#"<span class="posted-on">Veröffentlicht am 3. März 2024</span>"#,
+            ),
+            (
+                "es",
+                "",
+                r#"<span class="posted-on">Publicado el 12 de noviembre de 2024</span>"#,
+            ),
+            (
+                "en",
+                "",
+                r#"<span class="posted-on">Posted on November 12, 2024</span>"#,
+            ),
+            (
+                "time-text",
+                "",
+                r#"<span class="posted-on"><time class="entry-date published">22 mars 2024</time></span>"#,
+            ),
+            (
+                "pt",
+                "",
+                r#"<span class="entry-date">1º de maio de 2024</span>"#,
+            ),
+        ],
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        &site_config(&site.url("/category/news/"), "", "kind = \"html\""),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let dates = published(dir.path());
+    for (slug, want) in [
+        ("fr", "2024-11-12T00:00:00+00:00"),
+        ("de", "2024-03-03T00:00:00+00:00"),
+        ("es", "2024-11-12T00:00:00+00:00"),
+        ("en", "2024-11-12T00:00:00+00:00"),
+        ("time-text", "2024-03-22T00:00:00+00:00"),
+        ("pt", "2024-05-01T00:00:00+00:00"),
+    ] {
+        assert_eq!(dates.get(slug).map(String::as_str), Some(want), "{slug}");
+    }
+    assert!(!stderr.contains("unparseable"), "{stderr}");
+    assert!(!stderr.contains("shows a date"), "{stderr}");
+}
+
+/// `[source.selectors] date` matching a byline finds the date inside its text ("Publié le …"),
+/// instead of warning that the whole text is not a date.
+#[test]
+fn a_date_selector_reads_the_date_inside_the_byline() {
+    let site = Site::start();
+    serve(
+        &site,
+        &[(
+            "fr",
+            "",
+            r#"<span class="posted-on">Publié le 12 novembre 2024 par Zoé Dupont</span>"#,
+        )],
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        &site_config(
+            &site.url("/category/news/"),
+            "",
+            "kind = \"html\"\n[source.selectors]\ndate = \".posted-on\"",
+        ),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        published(dir.path()).get("fr").map(String::as_str),
+        Some("2024-11-12T00:00:00+00:00")
+    );
+    assert!(!stderr.contains("unparseable"), "{stderr}");
+}
+
+/// A date without a time of day (`<time datetime="2024-11-18">`, `article:published_time`
+/// "2024-11-18", a byline) is that day in the configured zone, where the digest counts its
+/// weeks: with `America/Montreal`, Monday 18 November is in week 47 there. Before, midnight UTC
+/// put these posts on Sunday the 17th in Montreal, in the week before.
+#[test]
+fn a_date_without_a_time_of_day_is_that_day_in_the_configured_zone() {
+    let site = Site::start();
+    serve(
+        &site,
+        &[
+            (
+                "time",
+                "",
+                r#"<span class="posted-on"><time class="entry-date published" datetime="2024-11-18">18 novembre 2024</time></span>"#,
+            ),
+            (
+                "meta",
+                r#"<meta property="article:published_time" content="2024-11-18" />"#,
+                "",
+            ),
+            (
+                "byline",
+                "",
+                r#"<span class="posted-on">Publié le 18 novembre 2024</span>"#,
+            ),
+            (
+                "with-time",
+                r#"<meta property="article:published_time" content="2024-11-18T10:00:00+01:00" />"#,
+                "",
+            ),
+        ],
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let body = format!(
+        "timezone = \"America/Montreal\"\n{}\n[digest]\nfeed = \"main\"\n\
+         from = \"Revue <revue@example.org>\"\nto = [\"liste@example.org\"]\n",
+        site_config(&site.url("/category/news/"), "", "kind = \"html\"")
+    );
+    let cfg = write_config(dir.path(), &body);
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let dates = published(dir.path());
+    for (slug, want) in [
+        ("time", "2024-11-18T05:00:00+00:00"),
+        ("meta", "2024-11-18T05:00:00+00:00"),
+        ("byline", "2024-11-18T05:00:00+00:00"),
+        ("with-time", "2024-11-18T09:00:00+00:00"),
+    ] {
+        assert_eq!(dates.get(slug).map(String::as_str), Some(want), "{slug}");
+    }
+    let (code, stdout, stderr) = feedwright(
+        &cfg,
+        &["digest", "--now", "2024-11-26T12:00:00+00:00", "--dry-run"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("2024-W47"), "{stdout}");
+    let text =
+        std::fs::read_to_string(dir.path().join("out/main/digest/2024-W47.txt")).expect("issue");
+    for slug in ["time", "meta", "byline", "with-time"] {
+        assert!(text.contains(&format!("Post {slug}")), "{slug}: {text}");
+    }
+}
+
+/// A feed whose `pubDate` is written in French (`mar., 12 nov. 2024 11:00:00 +0100`, which
+/// RFC 822 does not allow but sites publish) is read with its time and offset.
+#[test]
+fn a_feed_date_in_french_is_read() {
+    let site = Site::start();
+    let base = site.base();
+    let rss = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Le Blog</title><link>{base}/</link><description>d</description>
+<item><title>Accord</title><link>{base}/accord/</link><guid>{base}/accord/</guid>
+<pubDate>mar., 12 nov. 2024 11:00:00 +0100</pubDate><description>Texte.</description></item>
+<item><title>Sommet</title><link>{base}/sommet/</link><guid>{base}/sommet/</guid>
+<pubDate>14 novembre 2024</pubDate><description>Texte.</description></item>
+</channel></rss>"#
+    );
+    site.set(
+        "/feed/",
+        Resp::Bytes {
+            content_type: "application/rss+xml; charset=utf-8".into(),
+            body: rss.into_bytes(),
+            headers: Vec::new(),
+        },
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        &site_config(&site.url("/feed/"), "", "kind = \"feed\""),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let dates = published(dir.path());
+    assert_eq!(
+        dates.get("accord").map(String::as_str),
+        Some("2024-11-12T10:00:00+00:00")
+    );
+    assert_eq!(
+        dates.get("sommet").map(String::as_str),
+        Some("2024-11-14T00:00:00+00:00")
+    );
+    assert!(!stderr.contains("not read"), "{stderr}");
+}
+
+/// A first read in which no post shows a date feedwright can read warns once, naming the
+/// source and `[source.selectors] date`: every post is dated when first seen, so the next
+/// digest would hold the whole archive. Later runs, and a source whose posts have dates, do
+/// not warn.
+#[test]
+fn a_first_read_without_any_date_warns_once() {
+    let site = Site::start();
+    let undated: Vec<(String, &str, &str)> = (1..=3)
+        .map(|i| {
+            (
+                format!("p{i}"),
+                "",
+                r#"<span class="posted-on">Publié il y a 3 jours</span>"#,
+            )
+        })
+        .collect();
+    let posts: Vec<(&str, &str, &str)> = undated
+        .iter()
+        .map(|(s, h, m)| (s.as_str(), *h, *m))
+        .collect();
+    serve(&site, &posts);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        &site_config(&site.url("/category/news/"), "", "kind = \"html\""),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let warned: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("shows a date feedwright can read"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{stderr}");
+    assert!(warned[0].contains("WARN"), "{}", warned[0]);
+    assert!(warned[0].contains("site"), "{}", warned[0]);
+    assert!(warned[0].contains("3 post(s)"), "{}", warned[0]);
+    assert!(
+        warned[0].contains("[source.selectors] date"),
+        "{}",
+        warned[0]
+    );
+
+    // A later run with a new undated post: not a first read, no warning.
+    let mut more = posts.clone();
+    more.push(("p4", "", ""));
+    serve(&site, &more);
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("shows a date"), "{stderr}");
+
+    // A site whose posts have dates: no warning on its first read.
+    let dated = Site::start();
+    serve(
+        &dated,
+        &[(
+            "d1",
+            "",
+            r#"<span class="posted-on">Publié le 12 novembre 2024</span>"#,
+        )],
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        &site_config(&dated.url("/category/news/"), "", "kind = \"html\""),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("shows a date"), "{stderr}");
+}
