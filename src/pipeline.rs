@@ -370,16 +370,16 @@ pub async fn refresh_source(
     rep
 }
 
-/// A first read of `src` that stored posts, none of them with a date of its own (each is
-/// dated when it was first seen, so all count as new in this week's digest): one warning
-/// naming the source and what to do.
+/// A first read of `src` (not a `dir` source) that stored posts, none of them with a date of
+/// its own (each is dated when it was first seen, so all count as new in this week's digest):
+/// one warning naming the source and what to do.
 fn warn_undated(src: &SourceConfig, rep: &SourceReport, first_read: bool) {
-    if !first_read || rep.new == 0 || rep.new_undated < rep.new {
+    // A folder's files are the editor's: one without a date is dated when it was added, as
+    // meant.
+    if !first_read || rep.new == 0 || rep.new_undated < rep.new || src.kind == SourceKind::Dir {
         return;
     }
-    let hint = if src.kind == SourceKind::Dir {
-        "give each file a date in its front matter (date = 2024-11-12)"
-    } else if src.selectors.date.is_some() {
+    let hint = if src.selectors.date.is_some() {
         "check [source.selectors] date against a post page: it must match the element that \
          shows the date"
     } else {
