@@ -3199,3 +3199,55 @@ fn dates_in_a_right_to_left_locale_are_isolated_in_the_built_in_templates() {
     let text = std::fs::read_to_string(fx.out("2024-W46.txt")).expect("text");
     assert!(!text.contains('\u{2068}'), "{text}");
 }
+
+/// The list of issues (`index.html`, `atom.xml`) holds no English words of its own: it is
+/// titled with the digest's title, and names the digest feed's language (`[[feed]]
+/// language`) when it has one, none otherwise; each subject and the title has `dir="auto"`.
+#[test]
+fn the_list_of_issues_speaks_the_feeds_language_and_no_other() {
+    for language in [Some("ar"), None] {
+        let fx = Fixture::new(None);
+        if let Some(l) = language {
+            let path = fx.config_path();
+            let text = std::fs::read_to_string(&path).expect("cfg");
+            let text = text.replace(
+                "title = \"Negotiation Weekly\"\n",
+                &format!("title = \"Negotiation Weekly\"\nlanguage = \"{l}\"\n"),
+            );
+            std::fs::write(&path, text).expect("write cfg");
+        }
+        let written = fx.run(&fx.opts()).expect("written");
+        assert!(
+            matches!(written, DigestOutcome::Written { .. }),
+            "{written:?}"
+        );
+        let index = std::fs::read_to_string(fx.out("index.html")).expect("index");
+        let atom = std::fs::read_to_string(fx.out("atom.xml")).expect("atom");
+        match language {
+            Some(l) => {
+                assert!(index.contains(&format!("<html lang=\"{l}\">")), "{index}");
+                assert!(atom.contains(&format!("xml:lang=\"{l}\"")), "{atom}");
+            }
+            None => {
+                assert!(index.contains("<html>\n"), "{index}");
+                assert!(!atom.contains("xml:lang"), "{atom}");
+            }
+        }
+        assert!(!index.contains("issues"), "no English words: {index}");
+        assert!(
+            index.contains("<title>Negotiation Weekly</title>"),
+            "{index}"
+        );
+        assert!(
+            index.contains("<h1 dir=\"auto\">Negotiation Weekly</h1>"),
+            "{index}"
+        );
+        assert!(
+            index.contains("href=\"2024-W46.html\" dir=\"auto\""),
+            "{index}"
+        );
+        let feed = atom_syndication::Feed::read_from(atom.as_bytes()).expect("atom");
+        assert_eq!(feed.title().as_str(), "Negotiation Weekly");
+        assert_eq!(feed.lang(), language);
+    }
+}
