@@ -787,3 +787,43 @@ fn a_feed_in_the_charset_of_its_http_header_is_read() {
         "{stderr}"
     );
 }
+
+/// A UTF-8 page whose only charset is a `<meta charset=ISO-8859-1>` is read as it declares, as
+/// browsers do (`NÃ©gociations`), but no longer silently: one warning says its bytes are
+/// UTF-8 read in the single-byte charset it declares.
+#[test]
+fn a_utf8_page_declaring_a_single_byte_charset_is_named_in_a_warning() {
+    let site = Site::start();
+    let base = site.base();
+    let post = Post::new(
+        1,
+        "negociations",
+        "Négociations à Genève",
+        "2024-03-01T10:00:00+00:00",
+    );
+    let html = classic_post(&base, &post).replace("UTF-8", "ISO-8859-1");
+    assert!(html.contains("charset=\"ISO-8859-1\""), "{html}");
+    site.set(
+        &post.path(),
+        Resp::Bytes {
+            content_type: "text/html".into(),
+            body: html.into_bytes(),
+            headers: vec![],
+        },
+    );
+    let link = (format!("{base}{}", post.path()), post.title.clone());
+    site.set("/cat/", Resp::Html(listing(&base, &[link], None)));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &site_config(&site.url("/cat/"), "", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "a warning is no failure: {stderr}");
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains(&post.path())
+            && warnings[0].contains("the bytes are UTF-8")
+            && warnings[0].contains("<meta> charset ISO-8859-1"),
+        "{stderr}"
+    );
+    assert!(atom(dir.path()).contains("NÃ©gociations"));
+}
