@@ -288,7 +288,8 @@ impl NameKind {
 }
 
 /// Names (authors, categories): [`clean`], empties dropped, each cut at [`MAX_NAME_CHARS`],
-/// bidi controls balanced, deduplicated case-insensitively keeping the first spelling, at
+/// bidi controls balanced, deduplicated case-insensitively (and whatever their spaces, no-break
+/// or not) keeping the first spelling, at
 /// most [`MAX_AUTHORS`] or [`MAX_CATEGORIES`] of them (the first ones). What is cut is
 /// said in `warnings`.
 pub(crate) fn names(raw: &[String], kind: NameKind, warnings: &mut Vec<String>) -> Vec<String> {
@@ -306,7 +307,14 @@ pub(crate) fn names(raw: &[String], kind: NameKind, warnings: &mut Vec<String>) 
             }
             None => balance_bidi(&name),
         })
-        .filter(|name| seen.insert(name.to_lowercase()))
+        // `Jane\u{A0}Doe` (a byline) and `Jane Doe` (JSON-LD) are one name.
+        .filter(|name| {
+            let key: String = name
+                .chars()
+                .map(|c| if c.is_whitespace() { ' ' } else { c })
+                .collect();
+            seen.insert(key.to_lowercase())
+        })
         .collect();
     if let Some(chars) = longest_cut {
         warnings.push(format!(
@@ -461,6 +469,21 @@ mod tests {
         assert_eq!(cut, "Une longue phrase pour rien…");
         let text = "aaaaaaaaaaaa bbbbbbb\u{A0}cccccccc";
         assert_eq!(cut_at_word(text, 22).unwrap(), "aaaaaaaaaaaa…");
+    }
+
+    /// A no-break space kept in a name does not make it another name.
+    #[test]
+    fn names_differing_only_in_their_spaces_are_one() {
+        let raw = [
+            "Jane\u{A0}Doe".to_owned(),
+            "jane doe".to_owned(),
+            "Bo\u{202F}Li".to_owned(),
+        ];
+        let mut warnings = Vec::new();
+        assert_eq!(
+            names(&raw, NameKind::Author, &mut warnings),
+            ["Jane\u{A0}Doe", "Bo\u{202F}Li"]
+        );
     }
 
     #[test]
