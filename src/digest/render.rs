@@ -438,7 +438,7 @@ pub fn render_context(
     mut ctx: IssueContext,
 ) -> Result<RenderedIssue, DigestError> {
     let subject = templates.render(SUBJECT_TEMPLATE, &ctx)?;
-    ctx.subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    ctx.subject = crate::normalize::collapse_whitespace(&subject);
     refuse_empty(templates, SUBJECT_TEMPLATE, &ctx.subject, "the subject")?;
     let text = text::wrap_lines(&normalize_text(&templates.render(TEXT_TEMPLATE, &ctx)?));
     refuse_empty(templates, TEXT_TEMPLATE, &text, "the text part")?;
@@ -571,7 +571,7 @@ fn entry_context(
     } else {
         e.summary.clone()
     };
-    let flat = source_text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = crate::normalize::collapse_whitespace(&source_text);
     EntryContext {
         title: e.title.clone(),
         url: e.url.clone(),
@@ -610,21 +610,41 @@ fn in_words(day: &NaiveDate, fmt: &str, locale: Option<chrono::Locale>) -> Strin
     }
 }
 
-/// At most `max` characters, cut at a word boundary with `…` when shortened.
+/// At most `max` characters and a `…` when shortened, cut as summaries are (between graphemes,
+/// at a space when that keeps more than half).
 pub fn truncate(s: &str, max: usize) -> String {
     if max == 0 {
         return String::new();
     }
-    if s.chars().count() <= max {
-        return s.to_string();
+    crate::normalize::cut_at_word(s, max + 1).unwrap_or_else(|| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate;
+
+    /// Text without spaces (Chinese) is cut near the limit, not at its only space; an emoji
+    /// sequence is never split; a no-break space stays.
+    #[test]
+    fn excerpts_are_cut_near_the_limit_between_graphemes() {
+        let cjk = format!("第1章 {}", "谈判".repeat(300));
+        let cut = truncate(&cjk, 100);
+        assert!(
+            cut.chars().count() > 90 && cut.chars().count() <= 101,
+            "{cut}"
+        );
+        assert!(cut.ends_with('…'), "{cut}");
+
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
+        let text = format!("{}{family}{family}", "a".repeat(8));
+        let cut = truncate(&text, 10);
+        assert!(!cut.contains('\u{200D}') || cut.contains(family), "{cut:?}");
+
+        assert_eq!(
+            truncate("Genève\u{A0}: accord", 100),
+            "Genève\u{A0}: accord"
+        );
+        assert_eq!(truncate("one two three four", 9), "one two…");
+        assert_eq!(truncate("anything", 0), "");
     }
-    let cut: String = s.chars().take(max).collect();
-    let cut = match cut.rfind(' ') {
-        Some(i) if i > max / 2 => cut[..i].to_string(),
-        _ => cut,
-    };
-    format!(
-        "{}…",
-        cut.trim_end_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation())
-    )
 }
