@@ -5,7 +5,8 @@
   feedparser without a flag (bozo) and has entries with id, title and link;
 - every feed.json is JSON Feed 1.1 with items;
 - when a document names an xml-stylesheet that exists, lxml's XSLT processor applies it and
-  the page shows the feed title and every entry title (what a browser would show).
+  the page shows the feed title and every entry title (what a browser would show), and has
+  the feed's language, when it names one, as its lang.
 
 Fails when a folder holds no feed."""
 import json
@@ -31,6 +32,9 @@ def check_stylesheet(path: pathlib.Path, raw: bytes, d) -> bool:
     if transform.error_log:
         sys.exit(f"{path}: XSLT errors: {transform.error_log}")
     html = etree.HTML(page)
+    lang = d.feed.get("language")
+    if lang and (html.get("lang") or "").lower() != lang.lower():
+        sys.exit(f"{path}: the stylesheet's page has lang {html.get('lang')!r}, the feed {lang!r}")
     text = " ".join(html.itertext())
     for want in [d.feed.get("title", "")] + [e.get("title", "") for e in d.entries]:
         if want and want not in text:

@@ -40,7 +40,7 @@ pub struct Cli {
     pub log_format: LogFormat,
     /// When another feedwright process holds the store (a run still going when cron starts
     /// the next command), wait up to this many seconds for it instead of exiting 2 at once.
-    /// For `run`, `backfill`, `digest` and `daemon`.
+    /// For `run`, `backfill`, `digest`, `daemon` and `forget`.
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 0)]
     pub wait: u64,
     #[command(subcommand)]
@@ -83,6 +83,21 @@ pub enum Command {
         /// Send a test copy to this address only; marks nothing as sent.
         #[arg(long, value_name = "ADDR")]
         to: Option<String>,
+    },
+    /// Delete what the store holds of a source removed from the configuration.
+    ///
+    /// Its posts no other source holds are deleted (a post another source holds stays, that
+    /// source's only), with its pending posts, unfinished backfill, health and run history, in
+    /// one transaction; the feeds change at the next run. Complete archive pages keep the
+    /// copies they froze, and the digest's history what it mailed. Refused for a source the
+    /// configuration has, one the store holds nothing of, and one a configured source takes
+    /// over as renamed. Takes the store's lock as `run` does (see --wait): stop a daemon first.
+    Forget {
+        /// The name of the source, no longer in the configuration.
+        source: String,
+        /// Say what would be deleted; change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -201,6 +216,7 @@ pub fn main() -> ExitCode {
         Command::Digest { now, dry_run, to } => {
             digest(&cli.config, now.as_deref(), dry_run, to, wait)
         }
+        Command::Forget { source, dry_run } => forget(&cli.config, &source, dry_run, wait),
     };
     // Stopped by a signal, and done: ended by it, as the signal's default action would have.
     match exit {
@@ -1224,6 +1240,70 @@ fn open_for_preview(cfg: &Config) -> Result<Store, Exit> {
         )));
     }
     Ok(store)
+}
+
+/// `feedwright forget [--dry-run] SOURCE`: what the store holds of a source the configuration
+/// no longer has goes (see [`pipeline::forget`]); one line on stdout says what. Takes the
+/// store's lock as `run` does (`--wait`); a dry run reads the store read-only, as a digest
+/// preview does. Refused (exit 2, changing nothing) for a configured source, one the store
+/// holds nothing of, and one a configured source takes over as renamed.
+pub fn forget(path: &Path, name: &str, dry_run: bool, wait: Duration) -> Exit {
+    let cfg = match load(path) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let refused = |e: &pipeline::ForgetError| {
+        say!(
+            error,
+            "error: ",
+            crate::terminal::Printable,
+            [source = %name],
+            "cannot forget: {e}"
+        );
+    };
+    if let Err(e) = pipeline::refuse_forgetting_configured(&cfg, name) {
+        refused(&e);
+        return Exit::Usage;
+    }
+    // Nothing to forget, and nothing to create: no store is opened (which would create one).
+    let db = &cfg.store.path;
+    if !db.exists() {
+        refused(&pipeline::ForgetError::Refused(format!(
+            "the store holds nothing of source {name}: {} does not exist yet",
+            db.display()
+        )));
+        return Exit::Usage;
+    }
+    let store = if dry_run {
+        open_for_preview(&cfg)
+    } else {
+        open_store(&cfg, wait)
+    };
+    let mut store = match store {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    match pipeline::forget(&cfg, &mut store, name, dry_run) {
+        Ok(forgotten) => {
+            println!(
+                "{}",
+                crate::terminal::Printable(pipeline::forgotten_note(name, &forgotten, dry_run))
+            );
+            Exit::Ok
+        }
+        Err(e @ pipeline::ForgetError::Refused(_)) => {
+            refused(&e);
+            Exit::Usage
+        }
+        Err(pipeline::ForgetError::Store(e)) => {
+            error_line!(
+                [store = %db.display()],
+                "cannot forget source {}: {e} (nothing was changed)",
+                crate::terminal::Printable(name)
+            );
+            Exit::Failures
+        }
+    }
 }
 
 /// `feedwright daemon`.

@@ -259,12 +259,23 @@ pub struct FeedConfig {
     /// Entries per archive document.
     #[serde(default = "default_archive_page_size")]
     pub archive_page_size: u32,
+    /// The language of the feed's posts, a BCP 47 tag (`fr`, `pt-BR`, `zh-Hant`): Atom
+    /// `xml:lang`, RSS `language`, JSON Feed `language`, the stylesheet page's `lang`, and the
+    /// digest's list of issues when this feed is the digest's. Without it no language is
+    /// written (readers then guess, as they do for most feeds).
+    pub language: Option<String>,
 }
 
 impl FeedConfig {
     /// The title, defaulting to the name.
     pub fn title(&self) -> &str {
         self.title.as_deref().unwrap_or(&self.name)
+    }
+
+    /// `language` in its canonical spelling (`fr-CA` for `FR-ca`); `None` without one, or
+    /// with one [`Config::validate`] refuses.
+    pub fn language(&self) -> Option<String> {
+        self.language.as_deref().and_then(|l| language_tag(l).ok())
     }
 }
 
@@ -935,6 +946,9 @@ impl Config {
             if f.archive_page_size == 0 {
                 return Err((key("archive_page_size"), "must be at least 1".into()));
             }
+            if let Some(language) = &f.language {
+                language_tag(language).map_err(|m| (key("language"), m))?;
+            }
         }
         if let Some(w) = &self.websub {
             check_http_url(&w.hub).map_err(|m| ("websub.hub".to_string(), m))?;
@@ -1422,15 +1436,93 @@ fn check_tz(s: &str) -> Result<(), String> {
         .map_err(|_| format!("unknown time zone {s:?} (use an IANA name such as \"Europe/Paris\")"))
 }
 
-/// The locale `[digest] locale` names: a POSIX name (`fr_FR`, `de_CH`, `sr_RS@latin`), or the
-/// same with a hyphen (`fr-FR`, as a language tag writes it).
+/// `[[feed]] language`: a well-formed BCP 47 language tag (RFC 5646, as ICU4X parses it:
+/// language, script, region, variants, extensions, private use), in its canonical case
+/// (`fr-CA` for `FR-ca`). Whether the subtags are registered is not checked.
+pub fn language_tag(s: &str) -> Result<String, String> {
+    match icu_locale_core::Locale::try_from_str(s) {
+        Ok(tag) => Ok(tag.to_string()),
+        Err(_) if s.contains('_') && !s.contains('-') => Err(format!(
+            "{s:?} is not a BCP 47 language tag: its parts are joined with '-' ({:?})",
+            s.replace('_', "-")
+        )),
+        Err(e) => Err(format!(
+            "{s:?} is not a BCP 47 language tag ({e:?}): use a language code with an optional \
+             script and region, such as \"fr\", \"pt-BR\" or \"zh-Hant\""
+        )),
+    }
+}
+
+/// The locale `[digest] locale` names: a POSIX name (`fr_FR`, `de_CH`, `sr_RS@latin`), the same
+/// with a hyphen (`fr-FR`, as a language tag writes it) or a codeset (`fr_FR.UTF-8`, as `$LANG`
+/// writes it: the codeset is dropped, dates are always UTF-8), in any case (`FR_fr`); or a
+/// bare language (`fr`), which names the locale `<language>_<LANGUAGE>` when chrono has one
+/// (`fr_FR`, `de_DE`, `es_ES`), else the language's only locale (`ja_JP`, `he_IL`, `fa_IR`).
+/// A language of several locales, none of them `<language>_<LANGUAGE>` (`en`, `ar`, `zh`), is
+/// an error listing them: their names may differ (Arabic's months do, between Egypt and
+/// Syria), so the country is the user's to say.
 pub fn date_locale(s: &str) -> Result<chrono::Locale, String> {
-    chrono::Locale::try_from(s.trim().replace('-', "_").as_str()).map_err(|_| {
+    let unknown = || {
         format!(
             "unknown locale {s:?} (use a POSIX locale name, language and country, such as \
-             \"fr_FR\", \"de_DE\" or \"pt_BR\")"
+             \"fr_FR\", \"de_DE\" or \"pt_BR\", or a language alone, such as \"fr\")"
         )
-    })
+    };
+    let text = s.trim().replace('-', "_");
+    // `fr_FR.UTF-8`, `sr_RS.UTF-8@latin`: the codeset goes, a modifier stays.
+    let (name, modifier) = match text.split_once('@') {
+        Some((name, modifier)) => (name, Some(modifier)),
+        None => (text.as_str(), None),
+    };
+    let name = name.split_once('.').map_or(name, |(name, _codeset)| name);
+    if name == "POSIX" || name == "C" {
+        return Ok(chrono::Locale::POSIX);
+    }
+    let (language, country) = match name.split_once('_') {
+        Some((l, c)) => (l.to_ascii_lowercase(), Some(c.to_ascii_uppercase())),
+        None => (name.to_ascii_lowercase(), None),
+    };
+    let valid = |language: &str| {
+        (2..=3).contains(&language.len()) && language.chars().all(|c| c.is_ascii_lowercase())
+    };
+    if !valid(&language) {
+        return Err(unknown());
+    }
+    let locale = |country: &str| {
+        let name = match modifier {
+            Some(m) => format!("{language}_{country}@{m}"),
+            None => format!("{language}_{country}"),
+        };
+        chrono::Locale::try_from(name.as_str()).ok()
+    };
+    if let Some(country) = country {
+        return locale(&country).ok_or_else(unknown);
+    }
+    if let Some(found) = locale(&language.to_ascii_uppercase()) {
+        return Ok(found);
+    }
+    // Every two-letter country chrono may have for the language.
+    let mut found = Vec::new();
+    for a in b'A'..=b'Z' {
+        for b in b'A'..=b'Z' {
+            let country = String::from_utf8(vec![a, b]).unwrap_or_default();
+            if let Some(l) = locale(&country) {
+                found.push((l, country));
+            }
+        }
+    }
+    match found.as_slice() {
+        [] => Err(unknown()),
+        [(only, _)] => Ok(*only),
+        several => Err(format!(
+            "{s:?} is the language of several locales ({}): name one, language and country",
+            several
+                .iter()
+                .map(|(_, c)| format!("{language}_{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
 }
 
 /// Dot-separated labels of ASCII letters, digits and inner hyphens (a selector or a domain).

@@ -25,8 +25,8 @@
 //! - [`publish`]: feed rendering (pure) and the one atomic writer of `output_dir`.
 //! - [`digest`]: the weekly issue: week, selection, related posts, templates, MIME, SMTP.
 //! - [`websub`]: the publish ping to the configured WebSub hub.
-//! - [`pipeline`]: the one place the stages are wired together, and which source is which when
-//!   the configuration renames one or its site moves.
+//! - [`pipeline`]: the one place the stages are wired together, which source is which when
+//!   the configuration renames one or its site moves, and forgetting one removed on purpose.
 //! - [`daemon`]: when jobs run (cron schedules, signals, reload).
 //! - [`server`]: serving `output_dir`, the feed index, `/healthz` and `/metrics` (reads the store
 //!   read-only), and `feedwright serve`'s signals (stop, reload).

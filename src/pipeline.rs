@@ -16,7 +16,8 @@ mod identity;
 mod publishing;
 
 pub use identity::{
-    Identities, Renamed, Unclaimed, adopt_renamed, renames_due, unclaimed_note, unclaimed_sources,
+    ForgetError, Identities, Renamed, Unclaimed, adopt_renamed, forget, forgotten_note,
+    refuse_forgetting_configured, renames_due, unclaimed_note, unclaimed_sources,
 };
 pub use publishing::{
     Announced, PublishReport, Published, announce, feed_info, prepare_output_dir, publish_all,

@@ -5,6 +5,10 @@
   Override it with a file named feed.xsl in the templates/ folder next to config.toml.
   XSLT 1.0 only (what browsers run); no disable-output-escaping (Firefox ignores it), so
   entries show their plain-text summary, not their HTML.
+  Languages: the page's lang is the feed's ([[feed]] language: Atom xml:lang, RSS language),
+  none when the feed names none; this stylesheet's own English words are marked lang="en".
+  Each piece of feed text (titles, summaries, names) has dir="auto", so right-to-left text
+  takes its own direction without reordering what is around it.
 -->
 <xsl:stylesheet version="1.0"
     xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
@@ -16,7 +20,12 @@
       doctype-system="about:legacy-compat"/>
 
   <xsl:template match="/">
-    <html lang="en">
+    <html>
+      <xsl:if test="atom:feed/@xml:lang | rss/channel/language">
+        <xsl:attribute name="lang">
+          <xsl:value-of select="atom:feed/@xml:lang | rss/channel/language"/>
+        </xsl:attribute>
+      </xsl:if>
       <head>
         <meta charset="utf-8"/>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -48,7 +57,7 @@
 
   <!-- Atom head and archive documents -->
   <xsl:template match="atom:feed">
-    <p class="note">
+    <p class="note" lang="en">
       <xsl:choose>
         <xsl:when test="fh:archive">
           This is an archive page of a web feed: older posts, kept so feed readers can recover
@@ -60,9 +69,9 @@
         </xsl:otherwise>
       </xsl:choose>
     </p>
-    <h1><xsl:value-of select="atom:title"/></h1>
-    <p><xsl:value-of select="atom:subtitle"/></p>
-    <nav>
+    <h1 dir="auto"><xsl:value-of select="atom:title"/></h1>
+    <p dir="auto"><xsl:value-of select="atom:subtitle"/></p>
+    <nav lang="en">
       <xsl:if test="atom:link[@rel='alternate']">
         <a href="{atom:link[@rel='alternate']/@href}">Website</a>
       </xsl:if>
@@ -78,27 +87,27 @@
     </nav>
     <xsl:for-each select="atom:entry">
       <article>
-        <h2><a href="{atom:link[@rel='alternate']/@href}"><xsl:value-of select="atom:title"/></a></h2>
+        <h2 dir="auto"><a href="{atom:link[@rel='alternate']/@href}"><xsl:value-of select="atom:title"/></a></h2>
         <p class="meta">
           <xsl:value-of select="substring(atom:published, 1, 10)"/>
           <xsl:for-each select="atom:author/atom:name">
-            <xsl:text> · </xsl:text><xsl:value-of select="."/>
+            <xsl:text> · </xsl:text><span dir="auto"><xsl:value-of select="."/></span>
           </xsl:for-each>
         </p>
-        <p><xsl:value-of select="atom:summary"/></p>
+        <p dir="auto"><xsl:value-of select="atom:summary"/></p>
       </article>
     </xsl:for-each>
   </xsl:template>
 
   <!-- RSS 2.0 -->
   <xsl:template match="rss/channel">
-    <p class="note">
+    <p class="note" lang="en">
       This is a web feed. Copy its address into your feed reader to subscribe:
       <code><xsl:value-of select="atom:link[@rel='self']/@href"/></code>
     </p>
-    <h1><xsl:value-of select="title"/></h1>
-    <p><xsl:value-of select="description"/></p>
-    <nav>
+    <h1 dir="auto"><xsl:value-of select="title"/></h1>
+    <p dir="auto"><xsl:value-of select="description"/></p>
+    <nav lang="en">
       <a href="{link}">Website</a>
       <xsl:if test="atom:link[@rel='prev-archive']">
         <a href="{atom:link[@rel='prev-archive']/@href}">Older posts</a>
@@ -106,11 +115,11 @@
     </nav>
     <xsl:for-each select="item">
       <article>
-        <h2><a href="{link}"><xsl:value-of select="title"/></a></h2>
+        <h2 dir="auto"><a href="{link}"><xsl:value-of select="title"/></a></h2>
         <p class="meta">
           <xsl:value-of select="substring(pubDate, 6, 11)"/>
           <xsl:for-each select="dc:creator">
-            <xsl:text> · </xsl:text><xsl:value-of select="."/>
+            <xsl:text> · </xsl:text><span dir="auto"><xsl:value-of select="."/></span>
           </xsl:for-each>
         </p>
         <!-- description holds the summary escaped as HTML, which XSLT 1.0 cannot unescape

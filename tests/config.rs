@@ -243,3 +243,74 @@ fn config_errors_quote_urls_without_their_credentials() {
     assert!(message.contains("https://example.org/"), "{message}");
     assert!(!message.contains("Sup3rSecret"), "{message}");
 }
+
+/// `[[feed]] language` is a BCP 47 tag: accepted in any case and written in its canonical one,
+/// refused (naming the key) when it is not a tag; a POSIX name gets the hyphenated spelling.
+#[test]
+fn a_feed_language_is_a_bcp47_tag() {
+    let with = |lang: &str| format!("{BASE}language = \"{lang}\"\n");
+    for (given, written) in [
+        ("fr", "fr"),
+        ("FR-ca", "fr-CA"),
+        ("zh-hant-tw", "zh-Hant-TW"),
+    ] {
+        let cfg = Config::parse(&with(given), Path::new("config.toml")).expect(given);
+        assert_eq!(cfg.feeds[0].language().as_deref(), Some(written), "{given}");
+    }
+    let cfg = Config::parse(BASE, Path::new("config.toml")).expect("base");
+    assert_eq!(cfg.feeds[0].language(), None, "no language by default");
+    let err = error(&with("pt_BR"));
+    assert!(
+        err.contains("feed[0].language") && err.contains("\"pt-BR\""),
+        "{err}"
+    );
+    for bad in ["", "french language", "en-", "x"] {
+        let err = error(&with(bad));
+        assert!(err.contains("feed[0].language"), "{bad:?}: {err}");
+        assert!(err.contains("BCP 47"), "{bad:?}: {err}");
+    }
+}
+
+/// `[digest] locale` as `$LANG` writes it (`fr_FR.UTF-8`), in any case, or as a bare language:
+/// `<language>_<LANGUAGE>` when chrono has it, else the language's only locale; a language of
+/// several locales is an error listing them.
+#[test]
+fn a_digest_locale_may_carry_a_codeset_or_be_a_bare_language() {
+    use chrono::Locale;
+    use feedwright::config::date_locale;
+    for (given, locale) in [
+        ("fr_FR.UTF-8", Locale::fr_FR),
+        ("de_DE.utf8", Locale::de_DE),
+        ("sr_RS.UTF-8@latin", Locale::sr_RS_latin),
+        ("FR_fr", Locale::fr_FR),
+        ("pt-br", Locale::pt_BR),
+        ("fr", Locale::fr_FR),
+        ("de", Locale::de_DE),
+        ("es", Locale::es_ES),
+        ("ja", Locale::ja_JP),
+        ("he", Locale::he_IL),
+        ("fa", Locale::fa_IR),
+        ("ja.UTF-8", Locale::ja_JP),
+    ] {
+        // chrono's `Locale` has no `Debug`.
+        assert!(date_locale(given) == Ok(locale), "{given}");
+    }
+    let Err(err) = date_locale("ar") else {
+        panic!("several Arabic locales")
+    };
+    assert!(err.contains("ar_EG") && err.contains("ar_SY"), "{err}");
+    let Err(err) = date_locale("en") else {
+        panic!("several English locales")
+    };
+    assert!(err.contains("en_GB") && err.contains("en_US"), "{err}");
+    assert!(date_locale("xx").is_err());
+    assert!(date_locale("xx_YY.UTF-8").is_err());
+    assert!(date_locale("français").is_err());
+    let digest =
+        format!("{BASE}[digest]\nfeed = \"f\"\nfrom = \"a@example.org\"\nlocale = \"en\"\n");
+    let err = error(&digest);
+    assert!(
+        err.contains("digest.locale") && err.contains("en_US"),
+        "{err}"
+    );
+}

@@ -3075,3 +3075,179 @@ fn list_headers_mark_automatic_mail_and_no_header_line_is_too_long() {
         "{err}"
     );
 }
+
+/// The `dateformat` filter lets a template put a date in its language's own word order, with
+/// `[digest] locale`'s names: a day (`e.date`, `start_date`, `end_date`) as it is, an instant
+/// (`e.date_iso`) in the digest's time zone. A bad format, or a value that is no date, is an
+/// error naming the file and line, for `run` and `check` alike.
+#[test]
+fn the_dateformat_filter_writes_dates_in_the_templates_order_and_the_locales_names() {
+    let txt = |body: &str| format!("{{{{ title }}}}\n{body}\n{{{{ unsubscribe_url }}}}\n");
+    let cases = [
+        (
+            "es_ES",
+            "{{ start_date | dateformat(\"%-d\") }}–{{ end_date | dateformat(\"%-d de %B de %Y\") }}\n\
+             {% for e in entries %}{{ e.date | dateformat(\"%A %-d de %B de %Y\") }}\n{% endfor %}",
+            vec![
+                "11–17 de noviembre de 2024",
+                "martes 12 de noviembre de 2024",
+            ],
+        ),
+        (
+            // A bare language and `$LANG`'s spelling name the same locales.
+            "ja",
+            "{{ end_date | dateformat(\"%Y年%-m月%-d日(%a)\") }}",
+            vec!["2024年11月17日(日)"],
+        ),
+        (
+            "de_DE.UTF-8",
+            "{% for e in entries %}{{ e.date | dateformat(\"%a, %-d. %B %Y\") }}\n{% endfor %}",
+            vec!["Di, 12. November 2024"],
+        ),
+        (
+            // Without a locale: English names; an instant is seen in New York time (15:00 UTC
+            // is 10:00 there).
+            "",
+            "{% for e in entries %}{{ e.date_iso | dateformat(\"%A %-d %B %Y, %H:%M\") }}\n{% endfor %}",
+            vec!["Tuesday 12 November 2024, 10:00"],
+        ),
+    ];
+    for (locale, body, expected) in cases {
+        let extra = if locale.is_empty() {
+            String::new()
+        } else {
+            format!("locale = \"{locale}\"\n")
+        };
+        let fx = Fixture::with_digest(None, &extra);
+        let tdir = fx.dir.path().join("templates");
+        std::fs::create_dir_all(&tdir).expect("mkdir");
+        std::fs::write(tdir.join("digest.txt"), txt(body)).expect("write");
+        digest::check_templates(&fx.config(), fx.dir.path())
+            .unwrap_or_else(|e| panic!("{locale}: {e}"));
+        fx.dry_run();
+        let text = std::fs::read_to_string(fx.out("2024-W46.txt")).expect("text");
+        for want in expected {
+            assert!(text.contains(want), "{locale}: {want:?} in {text}");
+        }
+    }
+
+    let fx = Fixture::with_digest(None, "locale = \"fr_FR\"\n");
+    let tdir = fx.dir.path().join("templates");
+    std::fs::create_dir_all(&tdir).expect("mkdir");
+    for (body, says) in [
+        (
+            "{% for e in entries %}\n{{ e.date | dateformat(\"%-d %Q\") }}\n{% endfor %}",
+            "not a valid date format",
+        ),
+        ("\n{{ title | dateformat(\"%Y\") }}", "is not a date"),
+        (
+            "\n{{ start_date | dateformat(\"%H:%M\") }}",
+            "a time of day",
+        ),
+    ] {
+        std::fs::write(tdir.join("digest.txt"), txt(body)).expect("write");
+        let err = digest::check_templates(&fx.config(), fx.dir.path()).expect_err(body);
+        let msg = err.to_string();
+        assert_eq!(err.exit_code(), 2, "{msg}");
+        assert!(msg.contains("templates/digest.txt:3"), "{body}: {msg}");
+        assert!(
+            msg.contains("dateformat") && msg.contains(says),
+            "{body}: {msg}"
+        );
+        let err = fx.run(&fx.opts()).expect_err("run");
+        assert!(err.to_string().contains("templates/digest.txt:3"), "{err}");
+    }
+}
+
+/// With a right-to-left locale the built-in templates isolate the dates, so they do not
+/// reorder the line they are on: `dir="auto"` elements in the HTML, U+2068 … U+2069 in the text
+/// part. In a left-to-right locale the text part carries no isolate.
+#[test]
+fn dates_in_a_right_to_left_locale_are_isolated_in_the_built_in_templates() {
+    use chrono::{Locale, NaiveDate};
+    let fx = Fixture::with_digest(None, "locale = \"he_IL\"\n");
+    fx.dry_run();
+    let day = |d: u32, fmt: &str| {
+        NaiveDate::from_ymd_opt(2024, 11, d)
+            .expect("day")
+            .format_localized(fmt, Locale::he_IL)
+            .to_string()
+    };
+    let range = format!("11–{}", day(17, "%-d %B %Y"));
+    let human = day(12, "%a %-d %b %Y");
+    let html = std::fs::read_to_string(fx.out("2024-W46.html")).expect("html");
+    assert!(
+        html.contains(&format!("<span dir=\"auto\">{range}</span>")),
+        "{range}: {html}"
+    );
+    assert!(
+        html.contains(&format!("<span dir=\"auto\">{human}</span>")),
+        "{human}: {html}"
+    );
+    let text = std::fs::read_to_string(fx.out("2024-W46.txt")).expect("text");
+    assert!(
+        text.contains(&format!("(\u{2068}{range}\u{2069})")),
+        "{range}: {text}"
+    );
+    assert!(
+        text.contains(&format!("\u{2068}{human}\u{2069}")),
+        "{human}: {text}"
+    );
+
+    let fx = Fixture::with_digest(None, "locale = \"fr_FR\"\n");
+    fx.dry_run();
+    let text = std::fs::read_to_string(fx.out("2024-W46.txt")).expect("text");
+    assert!(!text.contains('\u{2068}'), "{text}");
+}
+
+/// The list of issues (`index.html`, `atom.xml`) holds no English words of its own: it is
+/// titled with the digest's title, and names the digest feed's language (`[[feed]]
+/// language`) when it has one, none otherwise; each subject and the title has `dir="auto"`.
+#[test]
+fn the_list_of_issues_speaks_the_feeds_language_and_no_other() {
+    for language in [Some("ar"), None] {
+        let fx = Fixture::new(None);
+        if let Some(l) = language {
+            let path = fx.config_path();
+            let text = std::fs::read_to_string(&path).expect("cfg");
+            let text = text.replace(
+                "title = \"Negotiation Weekly\"\n",
+                &format!("title = \"Negotiation Weekly\"\nlanguage = \"{l}\"\n"),
+            );
+            std::fs::write(&path, text).expect("write cfg");
+        }
+        let written = fx.run(&fx.opts()).expect("written");
+        assert!(
+            matches!(written, DigestOutcome::Written { .. }),
+            "{written:?}"
+        );
+        let index = std::fs::read_to_string(fx.out("index.html")).expect("index");
+        let atom = std::fs::read_to_string(fx.out("atom.xml")).expect("atom");
+        match language {
+            Some(l) => {
+                assert!(index.contains(&format!("<html lang=\"{l}\">")), "{index}");
+                assert!(atom.contains(&format!("xml:lang=\"{l}\"")), "{atom}");
+            }
+            None => {
+                assert!(index.contains("<html>\n"), "{index}");
+                assert!(!atom.contains("xml:lang"), "{atom}");
+            }
+        }
+        assert!(!index.contains("issues"), "no English words: {index}");
+        assert!(
+            index.contains("<title>Negotiation Weekly</title>"),
+            "{index}"
+        );
+        assert!(
+            index.contains("<h1 dir=\"auto\">Negotiation Weekly</h1>"),
+            "{index}"
+        );
+        assert!(
+            index.contains("href=\"2024-W46.html\" dir=\"auto\""),
+            "{index}"
+        );
+        let feed = atom_syndication::Feed::read_from(atom.as_bytes()).expect("atom");
+        assert_eq!(feed.title().as_str(), "Negotiation Weekly");
+        assert_eq!(feed.lang(), language);
+    }
+}

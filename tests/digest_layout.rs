@@ -317,12 +317,13 @@ fn right_to_left_pieces_are_isolated_in_the_html() {
     auto("p.excerpt");
     auto("ul.related li");
     auto("p.meta span");
-    // The audit's meta line: the name and the category each isolated, in their order.
+    // The audit's meta line: the date, the name and the category each isolated, in their order
+    // (a date in a right-to-left locale's names is right-to-left text too).
     let meta = select(&doc, "#post-3 p.meta")[0].inner_html();
     assert_eq!(
         meta,
         format!(
-            "Tue 17 Nov 2026 · <span dir=\"auto\">{RTL_AUTHOR}</span> · \
+            "<span dir=\"auto\">Tue 17 Nov 2026</span> · <span dir=\"auto\">{RTL_AUTHOR}</span> · \
              <span dir=\"auto\">{RTL_CATEGORY}</span>"
         )
     );
@@ -330,7 +331,7 @@ fn right_to_left_pieces_are_isolated_in_the_html() {
     let meta = select(&doc, "#post-1 p.meta")[0].inner_html();
     assert_eq!(
         meta,
-        "Thu 19 Nov 2026 · <span dir=\"auto\">Hiro Nakamura</span>, \
+        "<span dir=\"auto\">Thu 19 Nov 2026</span> · <span dir=\"auto\">Hiro Nakamura</span>, \
          <span dir=\"auto\">Ana Ruiz</span> · <span dir=\"auto\">Trade Policy</span>"
     );
     // The hidden preheader, which inbox previews show as plain text, isolates it like the text

@@ -965,3 +965,22 @@ fn regression_challenge_like_titles_on_real_posts_are_posts() {
                   <div class=\"entry-content\"><div id=\"challenge-stage\"></div></div></body></html>";
     assert!(not_a_post("https://blog.example.org/a-post/", widget.into()).contains("challenge"));
 }
+
+/// Regression: the no-break spaces of French typography (`Genève&nbsp;:`, `vue&#8239;!`)
+/// became plain spaces in the title: only ASCII white space collapses in HTML.
+#[test]
+fn no_break_spaces_stay_in_the_title() {
+    let html = "<!DOCTYPE html><html><head><title>x</title></head><body><article>\
+                <h1 class=\"entry-title\">Genève&nbsp;: &laquo;&nbsp;accord&nbsp;&raquo;\n   \
+                vue&#8239;!</h1><div class=\"entry-content\"><p>Texte du billet, assez long \
+                pour être lu comme le corps de la page.</p></div></article></body></html>";
+    let p = extract_post(
+        &page_with("https://x.example/geneve/", html.into(), None),
+        &Selectors::default(),
+    )
+    .expect("post");
+    assert_eq!(
+        p.title.as_deref(),
+        Some("Genève\u{A0}: «\u{A0}accord\u{A0}» vue\u{202F}!")
+    );
+}

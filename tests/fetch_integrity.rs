@@ -707,3 +707,123 @@ fn a_degraded_run_is_not_the_last_success() {
         "the listing read well again is a success"
     );
 }
+
+/// Regression: a feed whose charset only its HTTP header names (no XML declaration, or one
+/// without `encoding`) was refused: "cannot decode input using UTF-8". The header's charset
+/// decodes it (RFC 7303), `text/xml` as `application/rss+xml`; when the XML declaration names
+/// another encoding, the header still wins for an XML media type and a warning names both.
+#[test]
+fn a_feed_in_the_charset_of_its_http_header_is_read() {
+    let site = Site::start();
+    let base = site.base();
+    let item = |n: u32, title: &str| {
+        format!(
+            "<item><title>{title}</title><link>{base}/{n}/</link>\
+             <pubDate>Mon, 0{n} Apr 2024 10:00:00 +0000</pubDate>\
+             <description>Переговоры {n}</description></item>"
+        )
+    };
+    let rss = |declaration: &str, n: u32, title: &str| {
+        format!(
+            "{declaration}<rss version=\"2.0\"><channel><title>Новости</title>\
+             <link>{base}/</link><description>d</description>{}</channel></rss>",
+            item(n, title)
+        )
+    };
+    let cp1251 = |text: &str| encoding_rs::WINDOWS_1251.encode(text).0.into_owned();
+    let cases = [
+        ("", "application/rss+xml; charset=windows-1251", "Женева"),
+        (
+            r#"<?xml version="1.0"?>"#,
+            "text/xml; charset=windows-1251",
+            "Москва",
+        ),
+        (
+            r#"<?xml version="1.0" encoding="ISO-8859-5"?>"#,
+            "application/xml; charset=windows-1251",
+            "Киев",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut sources = String::new();
+    for (n, (declaration, content_type, title)) in cases.iter().enumerate() {
+        let path = format!("/feed{n}/");
+        site.set(
+            &path,
+            Resp::Bytes {
+                content_type: (*content_type).into(),
+                body: cp1251(&rss(declaration, n as u32 + 1, title)),
+                headers: vec![],
+            },
+        );
+        sources.push_str(&format!(
+            "[[source]]\nname = \"f{n}\"\nurl = \"{}\"\nkind = \"feed\"\n",
+            site.url(&path)
+        ));
+    }
+    let config = format!(
+        "output_dir = \"out\"\npublic_url = \"http://feeds.test/\"\n[store]\npath = \"f.db\"\n\
+         [http]\nmin_interval_ms = 0\nmax_retries = 0\n{sources}\
+         [[feed]]\nname = \"main\"\nsources = [\"f0\", \"f1\", \"f2\"]\n"
+    );
+    let cfg = write_config(dir.path(), &config);
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let feed = atom(dir.path());
+    for (_, _, title) in cases {
+        assert!(feed.contains(title), "{title}: {feed}");
+    }
+    assert!(feed.contains("Переговоры 1"), "{feed}");
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("charset"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains("/feed2/")
+            && warnings[0].contains("charset windows-1251")
+            && warnings[0].contains("\"ISO-8859-5\"")
+            && warnings[0].contains("RFC 7303"),
+        "{stderr}"
+    );
+}
+
+/// A UTF-8 page whose only charset is a `<meta charset=ISO-8859-1>` is read as it declares, as
+/// browsers do (`NÃ©gociations`), but no longer silently: one warning says its bytes are
+/// UTF-8 read in the single-byte charset it declares.
+#[test]
+fn a_utf8_page_declaring_a_single_byte_charset_is_named_in_a_warning() {
+    let site = Site::start();
+    let base = site.base();
+    let post = Post::new(
+        1,
+        "negociations",
+        "Négociations à Genève",
+        "2024-03-01T10:00:00+00:00",
+    );
+    let html = classic_post(&base, &post).replace("UTF-8", "ISO-8859-1");
+    assert!(html.contains("charset=\"ISO-8859-1\""), "{html}");
+    site.set(
+        &post.path(),
+        Resp::Bytes {
+            content_type: "text/html".into(),
+            body: html.into_bytes(),
+            headers: vec![],
+        },
+    );
+    let link = (format!("{base}{}", post.path()), post.title.clone());
+    site.set("/cat/", Resp::Html(listing(&base, &[link], None)));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &site_config(&site.url("/cat/"), "", ""));
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "a warning is no failure: {stderr}");
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains(&post.path())
+            && warnings[0].contains("the bytes are UTF-8")
+            && warnings[0].contains("<meta> charset ISO-8859-1"),
+        "{stderr}"
+    );
+    assert!(atom(dir.path()).contains("NÃ©gociations"));
+}

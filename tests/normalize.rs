@@ -418,7 +418,8 @@ fn summary_is_plain_text_cut_at_a_word() {
         ..post()
     };
     let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
-    assert_eq!(entry.summary, "Fish & chips today and tomorrow");
+    // A no-break space is text (only ASCII white space collapses in HTML).
+    assert_eq!(entry.summary, "Fish & chips\u{A0}today and tomorrow");
 
     let body = format!("<p>{}</p><script>alert(1)</script>", "word ".repeat(200));
     let raw = RawPost {
@@ -430,6 +431,71 @@ fn summary_is_plain_text_cut_at_a_word() {
     assert!(entry.summary.chars().count() <= 300);
     assert!(entry.summary.ends_with("word…"), "{}", entry.summary);
     assert!(!entry.summary.contains('<') && !entry.summary.contains("alert"));
+}
+
+/// Regressions from sites not in English: a summary and a title of Chinese text were cut at
+/// the first space (`第1章…`), a summary split a ZWJ emoji family, and French no-break spaces
+/// (`Genève&nbsp;:`, `vue&#8239;!`) became plain spaces.
+#[test]
+fn summaries_and_titles_are_cut_near_the_limit_between_characters_keeping_no_break_spaces() {
+    let chinese = "天下大势分久必合合久必分".repeat(60);
+    let raw = RawPost {
+        title: Some(format!("第1章 {}", &chinese)),
+        summary: None,
+        body_html: Some(format!("<p>第1章 {chinese}</p>")),
+        ..post()
+    };
+    let (entry, warnings) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.summary.chars().count(), 300, "{}", entry.summary);
+    assert!(
+        entry.summary.starts_with("第1章 天下大势"),
+        "{}",
+        entry.summary
+    );
+    assert_eq!(entry.title.chars().count(), 724, "{}", entry.title);
+    let raw = RawPost {
+        title: Some(format!("第1章 {}", chinese.repeat(2))),
+        ..post()
+    };
+    let (entry, warnings_long) =
+        normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert_eq!(entry.title.chars().count(), 1000, "{}", entry.title);
+    assert!(entry.title.ends_with("合久必…"), "{}", entry.title);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(warnings_long, ["title of 1444 characters cut to 1000"]);
+
+    let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
+    for pad in 290..300 {
+        let raw = RawPost {
+            summary: Some(format!("<p>{}{}</p>", "x".repeat(pad), family.repeat(5))),
+            ..post()
+        };
+        let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+        let kept = entry.summary.strip_suffix('…').expect("cut");
+        assert!(kept.chars().count() < 300);
+        assert!(!kept.ends_with('\u{200D}'), "{pad}: {kept:?}");
+        assert!(
+            kept.trim_start_matches('x').len() % family.len() == 0,
+            "{pad}: {kept:?}"
+        );
+    }
+
+    let raw = RawPost {
+        title: Some("Genève\u{A0}: «\u{A0}accord\u{A0}»…\n vue\u{202F}!".into()),
+        summary: Some(
+            "<p>Genève&nbsp;: «&nbsp;accord&nbsp;»</p><p>&nbsp;</p><p>Fin&#8239;!</p>".into(),
+        ),
+        ..post()
+    };
+    let (entry, _) = normalize(&url("https://example.org/p/"), raw, "s", fetched()).unwrap();
+    assert_eq!(
+        entry.summary,
+        "Genève\u{A0}: «\u{A0}accord\u{A0}» Fin\u{202F}!"
+    );
+    assert_eq!(
+        entry.title,
+        "Genève\u{A0}: «\u{A0}accord\u{A0}»… vue\u{202F}!"
+    );
 }
 
 #[test]

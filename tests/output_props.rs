@@ -30,6 +30,7 @@ fn info() -> FeedInfo {
         public_base: Url::parse("https://feeds.example.org/props/").expect("url"),
         hub: None,
         prev_archive: None,
+        language: None,
     }
 }
 

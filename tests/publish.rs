@@ -27,6 +27,7 @@ fn info() -> FeedInfo {
         public_base: Url::parse("https://feeds.example.org/feeds/negotiation/").expect("url"),
         hub: None,
         prev_archive: None,
+        language: None,
     }
 }
 
@@ -851,4 +852,118 @@ fn self_links_follow_the_public_base() {
     assert_eq!(info.file_url("atom.xml"), "http://example.net/f/x/atom.xml");
     info.public_base = Url::parse("http://example.net/f/x/").expect("url");
     assert_eq!(info.file_url("rss.xml"), "http://example.net/f/x/rss.xml");
+}
+
+/// `[[feed]] language` is written to all three documents (Atom `xml:lang` on `<feed>`, RSS
+/// `<language>`, JSON Feed `language`) and read back by feed-rs and the format crates; without
+/// it none of them names a language.
+#[test]
+fn the_feed_language_is_in_all_three_documents_and_only_when_set() {
+    let mut info = info();
+    info.language = Some("fr-CA".into());
+    let entries = sample();
+
+    let atom_xml = atom::render(&info, &entries);
+    assert_well_formed(&atom_xml);
+    let feed = atom_syndication::Feed::read_from(atom_xml.as_bytes()).expect("atom");
+    assert_eq!(feed.lang(), Some("fr-CA"));
+    // feed-rs lower-cases some formats' language.
+    let feed_rs_language = |text: &str| parse_feed(text).language.map(|l| l.to_lowercase());
+    assert_eq!(feed_rs_language(&atom_xml).as_deref(), Some("fr-ca"));
+    let archive = atom::render_archive(&info, 1, &entries, false);
+    let feed = atom_syndication::Feed::read_from(archive.as_bytes()).expect("archive");
+    assert_eq!(feed.lang(), Some("fr-CA"), "archive documents too");
+
+    let rss_xml = rss::render(&info, &entries);
+    let channel = ::rss::Channel::read_from(rss_xml.as_bytes()).expect("rss");
+    assert_eq!(channel.language(), Some("fr-CA"));
+    channel.validate().expect("valid RSS with a language");
+    assert_eq!(feed_rs_language(&rss_xml).as_deref(), Some("fr-ca"));
+
+    let json = jsonfeed::render(&info, &entries);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v["language"], "fr-CA");
+    assert_eq!(feed_rs_language(&json).as_deref(), Some("fr-ca"));
+
+    info.language = None;
+    let atom_xml = atom::render(&info, &entries);
+    assert!(!atom_xml.contains("xml:lang"), "{atom_xml}");
+    let rss_xml = rss::render(&info, &entries);
+    assert!(!rss_xml.contains("<language>"), "{rss_xml}");
+    let v: serde_json::Value =
+        serde_json::from_str(&jsonfeed::render(&info, &entries)).expect("json");
+    assert!(v.get("language").is_none(), "{v}");
+}
+
+/// The stylesheet gives every piece of feed text its own direction (`dir="auto"` on the element
+/// holding it, so an Arabic title's `!` stays at its end), takes the page's `lang` from the
+/// feed's language (none when the feed names none) and marks its own English words `lang="en"`.
+#[test]
+fn the_stylesheet_gives_feed_text_its_own_direction_and_the_page_the_feed_language() {
+    use quick_xml::events::{BytesStart, Event};
+    let xsl = publish::BUILTIN_STYLESHEET;
+    let attr = |e: &BytesStart, name: &[u8]| {
+        e.attributes()
+            .flatten()
+            .find(|a| a.key.as_ref() == name)
+            .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+    };
+    let feed_text = [
+        "atom:title",
+        "atom:subtitle",
+        "atom:summary",
+        "title",
+        "description",
+        ".",
+    ];
+    let mut reader = quick_xml::Reader::from_str(xsl);
+    // Literal (non-XSLT) elements open around the current point: name, dir, lang.
+    let mut open: Vec<(String, Option<String>, Option<String>)> = Vec::new();
+    let mut checked = 0;
+    loop {
+        match reader.read_event().expect("well-formed stylesheet") {
+            Event::Start(e) => {
+                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                if name == "html" {
+                    assert_eq!(attr(&e, b"lang"), None, "no fixed lang on <html>");
+                }
+                if name == "xsl:attribute" && attr(&e, b"name").as_deref() == Some("lang") {
+                    let element = open.iter().rev().find(|o| !o.0.starts_with("xsl:"));
+                    assert_eq!(element.map(|o| o.0.as_str()), Some("html"));
+                }
+                if name == "p" && attr(&e, b"class").as_deref() == Some("note") || name == "nav" {
+                    assert_eq!(attr(&e, b"lang").as_deref(), Some("en"), "<{name}>");
+                }
+                open.push((name, attr(&e, b"dir"), attr(&e, b"lang")));
+            }
+            Event::End(_) => {
+                open.pop();
+            }
+            Event::Empty(e) if e.name().as_ref() == b"xsl:value-of" => {
+                let select = attr(&e, b"select").unwrap_or_default();
+                let literal: Vec<_> = open
+                    .iter()
+                    .rev()
+                    .filter(|o| !o.0.starts_with("xsl:") && o.0 != "a")
+                    .collect();
+                let holder = literal.first().expect("inside an element");
+                if !feed_text.contains(&select.as_str()) || holder.0 == "title" {
+                    continue;
+                }
+                assert_eq!(
+                    holder.1.as_deref(),
+                    Some("auto"),
+                    "<{}> holding {select} has dir=\"auto\"",
+                    holder.0
+                );
+                checked += 1;
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert!(
+        checked >= 9,
+        "every title, summary and name checked ({checked})"
+    );
 }

@@ -172,6 +172,7 @@ fn publish(cfg: &Config, entries: &[Entry]) -> bool {
         public_base: Url::parse("http://127.0.0.1/daily/").expect("url"),
         hub: None,
         prev_archive: None,
+        language: None,
     };
     let written = publish_feed(&cfg.output_dir, &info, entries, None).expect("publish");
     written[0].1

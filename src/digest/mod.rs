@@ -1672,41 +1672,58 @@ fn carry_history(cfg: &Config, store: &mut Store, plan: &Plan<'_>) -> Result<(),
     write_archive(store, plan)
 }
 
-/// Rewrite `digest/index.html` and `digest/atom.xml` from the recorded issues.
+/// Rewrite `digest/index.html` and `digest/atom.xml` from the recorded issues, in the digest
+/// feed's language (`[[feed]] language`; none named without it).
 fn write_archive(store: &Store, plan: &Plan<'_>) -> Result<(), DigestError> {
     let issues = store.digest_issues(&plan.feed.name)?;
     let dir = plan.dir();
+    let language = plan.feed.language();
+    let language = language.as_deref();
     write(
         &dir.join("index.html"),
-        archive::index_html(&plan.title, &plan.public_dir, &issues).as_bytes(),
+        archive::index_html(&plan.title, &plan.public_dir, language, &issues).as_bytes(),
     )?;
     write(
         &dir.join("atom.xml"),
-        archive::atom(&plan.title, &plan.public_dir, &issues).as_bytes(),
+        archive::atom(&plan.title, &plan.public_dir, language, &issues).as_bytes(),
     )?;
     Ok(())
 }
 
 mod archive {
     //! The list of past issues as a web page and an Atom feed (pure).
+    //!
+    //! Neither holds words of its own: they are titled with the digest's title, list each
+    //! issue by its subject (and the day it went out), and name the language of the digest's
+    //! feed (`[[feed]] language`) when it has one, so a list in any language reads as its
+    //! issues do. Each subject and the title has `dir="auto"`.
 
     use crate::store::digest::DigestIssue;
     use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
-    pub(super) fn index_html(title: &str, base: &str, issues: &[DigestIssue]) -> String {
+    pub(super) fn index_html(
+        title: &str,
+        base: &str,
+        language: Option<&str>,
+        issues: &[DigestIssue],
+    ) -> String {
         let mut s = String::new();
-        s.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        match language {
+            Some(l) => s.push_str(&format!("<!DOCTYPE html>\n<html lang=\"{}\">\n", attr(l))),
+            None => s.push_str("<!DOCTYPE html>\n<html>\n"),
+        }
+        s.push_str("<head>\n<meta charset=\"utf-8\">\n");
         s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-        s.push_str(&format!("<title>{} — all issues</title>\n", text(title)));
+        s.push_str(&format!("<title>{}</title>\n", text(title)));
         s.push_str(&format!(
             "<link rel=\"alternate\" type=\"application/atom+xml\" href=\"{}atom.xml\">\n",
             attr(base)
         ));
         s.push_str("</head>\n<body>\n");
-        s.push_str(&format!("<h1>{} — all issues</h1>\n<ul>\n", text(title)));
+        s.push_str(&format!("<h1 dir=\"auto\">{}</h1>\n<ul>\n", text(title)));
         for i in issues {
             s.push_str(&format!(
-                "<li><a href=\"{}.html\">{}</a> — {}</li>\n",
+                "<li><a href=\"{}.html\" dir=\"auto\">{}</a> — {}</li>\n",
                 attr(&i.week),
                 text(&i.subject),
                 text(&i.sent_at.format("%Y-%m-%d").to_string())
@@ -1716,7 +1733,12 @@ mod archive {
         s
     }
 
-    pub(super) fn atom(title: &str, base: &str, issues: &[DigestIssue]) -> String {
+    pub(super) fn atom(
+        title: &str,
+        base: &str,
+        language: Option<&str>,
+        issues: &[DigestIssue],
+    ) -> String {
         use atom_syndication::{
             ContentBuilder, EntryBuilder, FeedBuilder, LinkBuilder, PersonBuilder,
         };
@@ -1758,7 +1780,8 @@ mod archive {
             .collect::<Vec<_>>();
         let feed = FeedBuilder::default()
             .id(format!("{base}atom.xml"))
-            .title(format!("{title} — issues"))
+            .title(title.to_owned())
+            .lang(language.map(str::to_owned))
             .updated(updated)
             .authors(vec![
                 PersonBuilder::default().name(title.to_owned()).build(),

@@ -1,8 +1,9 @@
 //! Rendering an issue: the template context, the three templates, CSS inlining and the size cap.
 //!
 //! Owns: the context the templates see (documented in the README), loading the built-in
-//! templates or their overrides from the user's `templates/` folder, the text part's line
-//! wrapping and bidi isolation ([`text`]), and the issue's two
+//! templates or their overrides from the user's `templates/` folder, the `dateformat` filter
+//! ([`dateformat`]: a date in a template's own word order, with `[digest] locale`'s names), the
+//! text part's line wrapping and bidi isolation ([`text`]), and the issue's two
 //! versions: the web copy, which holds every post, and the mail, shrunk when its HTML part is
 //! too large as sent (its "and N more" links the web copy). Must not: read the store, the clock or the
 //! network; the caller passes the selected entries and every date.
@@ -86,6 +87,83 @@ pub struct IssueContext {
     /// `[digest] unsubscribe_url`, else a `mailto:` to the sender asking to unsubscribe (none
     /// only in a sample issue).
     pub unsubscribe_url: Option<String>,
+    /// The time zone and locale the `dateformat` filter writes dates in (no template variable).
+    #[serde(skip)]
+    pub date_style: DateStyle,
+}
+
+/// How the `dateformat` filter writes a date: in the digest's time zone, with the names of
+/// `[digest] locale` (English without).
+#[derive(Clone, Copy, PartialEq)]
+pub struct DateStyle {
+    pub tz: Tz,
+    pub locale: Option<chrono::Locale>,
+}
+
+impl Default for DateStyle {
+    fn default() -> Self {
+        DateStyle {
+            tz: chrono_tz::UTC,
+            locale: None,
+        }
+    }
+}
+
+// chrono's `Locale` has no `Debug`.
+impl std::fmt::Debug for DateStyle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DateStyle")
+            .field("tz", &self.tz)
+            .field("localized", &self.locale.is_some())
+            .finish()
+    }
+}
+
+impl minijinja::value::Object for DateStyle {}
+
+/// The render context's key for the [`DateStyle`]: a name no template can write.
+const DATE_STYLE: &str = "date style (dateformat)";
+
+/// The `dateformat` filter: `value`, a day (`YYYY-MM-DD`, as `e.date`, `start_date` and
+/// `end_date` are; written as it is) or an instant (RFC 3339, as `e.date_iso`; seen in the
+/// digest's time zone), written with `format` (chrono's strftime: `%A %-d %B %Y`) and the day
+/// and month names of the locale. An invalid format, a value that is neither, or a format
+/// asking a day for its time is an error.
+pub fn dateformat(value: &str, format: &str, style: DateStyle) -> Result<String, String> {
+    use chrono::format::{Item, StrftimeItems};
+    use std::fmt::Write;
+    let items = match style.locale {
+        Some(locale) => StrftimeItems::new_with_locale(format, locale),
+        None => StrftimeItems::new(format),
+    };
+    if items.into_iter().any(|i| matches!(i, Item::Error)) {
+        return Err(format!(
+            "dateformat: {format:?} is not a valid date format (chrono's strftime \
+             specifiers: %A weekday, %-d day, %B month, %Y year, %% a percent sign)"
+        ));
+    }
+    let value = value.trim();
+    let mut out = String::new();
+    let written = if let Ok(day) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        match style.locale {
+            Some(locale) => write!(out, "{}", day.format_localized(format, locale)),
+            None => write!(out, "{}", day.format(format)),
+        }
+    } else if let Ok(instant) = DateTime::parse_from_rfc3339(value) {
+        let local = instant.with_timezone(&style.tz);
+        match style.locale {
+            Some(locale) => write!(out, "{}", local.format_localized(format, locale)),
+            None => write!(out, "{}", local.format(format)),
+        }
+    } else {
+        return Err(format!(
+            "dateformat: {value:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"
+        ));
+    };
+    written.map_err(|_| {
+        format!("dateformat: {format:?} asks {value:?} for what it does not have (a time of day?)")
+    })?;
+    Ok(out)
 }
 
 /// One post as the templates see it.
@@ -146,6 +224,19 @@ impl Templates {
         // `{{ e.title | isolate }}`: right-to-left text kept from reordering its line in the
         // text part (see `text::isolate`).
         env.add_filter("isolate", |piece: String| text::isolate(&piece));
+        // `{{ e.date | dateformat("%A %-d de %B de %Y") }}`: a date in the template's own word
+        // order, with the names of `[digest] locale` (see [`dateformat`]).
+        env.add_filter(
+            "dateformat",
+            |state: &minijinja::State, value: String, format: String| {
+                let style = state
+                    .lookup(DATE_STYLE)
+                    .and_then(|v| v.downcast_object_ref::<DateStyle>().copied())
+                    .unwrap_or_default();
+                dateformat(&value, &format, style)
+                    .map_err(|m| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, m))
+            },
+        );
         // `.html` templates are HTML-escaped by default; the others are not escaped.
         let mut shown = HashMap::new();
         for (name, builtin) in BUILTIN {
@@ -186,7 +277,15 @@ impl Templates {
             .env
             .get_template(name)
             .map_err(|e| template_error(&self.shown, name, &e))?;
-        tmpl.render(minijinja::value::Serde(ctx))
+        let context = minijinja::value::merge_maps([
+            // A map: `Value::from_iter` of pairs would make a list of pairs.
+            minijinja::Value::from(std::collections::BTreeMap::from([(
+                DATE_STYLE,
+                minijinja::Value::from_object(ctx.date_style),
+            )])),
+            minijinja::Value::from(minijinja::value::Serde(ctx)),
+        ]);
+        tmpl.render(context)
             .map_err(|e| template_error(&self.shown, name, &e))
     }
 }
@@ -339,7 +438,7 @@ pub fn render_context(
     mut ctx: IssueContext,
 ) -> Result<RenderedIssue, DigestError> {
     let subject = templates.render(SUBJECT_TEMPLATE, &ctx)?;
-    ctx.subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    ctx.subject = crate::normalize::collapse_whitespace(&subject);
     refuse_empty(templates, SUBJECT_TEMPLATE, &ctx.subject, "the subject")?;
     let text = text::wrap_lines(&normalize_text(&templates.render(TEXT_TEMPLATE, &ctx)?));
     refuse_empty(templates, TEXT_TEMPLATE, &text, "the text part")?;
@@ -445,6 +544,10 @@ pub fn context(
         archive_url: meta.archive_url.clone(),
         issues_feed_url: meta.issues_feed_url.clone(),
         unsubscribe_url: meta.unsubscribe_url.clone(),
+        date_style: DateStyle {
+            tz: meta.tz,
+            locale: meta.locale,
+        },
     }
 }
 
@@ -468,7 +571,7 @@ fn entry_context(
     } else {
         e.summary.clone()
     };
-    let flat = source_text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = crate::normalize::collapse_whitespace(&source_text);
     EntryContext {
         title: e.title.clone(),
         url: e.url.clone(),
@@ -507,21 +610,41 @@ fn in_words(day: &NaiveDate, fmt: &str, locale: Option<chrono::Locale>) -> Strin
     }
 }
 
-/// At most `max` characters, cut at a word boundary with `…` when shortened.
+/// At most `max` characters and a `…` when shortened, cut as summaries are (between graphemes,
+/// at a space when that keeps more than half).
 pub fn truncate(s: &str, max: usize) -> String {
     if max == 0 {
         return String::new();
     }
-    if s.chars().count() <= max {
-        return s.to_string();
+    crate::normalize::cut_at_word(s, max + 1).unwrap_or_else(|| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate;
+
+    /// Text without spaces (Chinese) is cut near the limit, not at its only space; an emoji
+    /// sequence is never split; a no-break space stays.
+    #[test]
+    fn excerpts_are_cut_near_the_limit_between_graphemes() {
+        let cjk = format!("第1章 {}", "谈判".repeat(300));
+        let cut = truncate(&cjk, 100);
+        assert!(
+            cut.chars().count() > 90 && cut.chars().count() <= 101,
+            "{cut}"
+        );
+        assert!(cut.ends_with('…'), "{cut}");
+
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
+        let text = format!("{}{family}{family}", "a".repeat(8));
+        let cut = truncate(&text, 10);
+        assert!(!cut.contains('\u{200D}') || cut.contains(family), "{cut:?}");
+
+        assert_eq!(
+            truncate("Genève\u{A0}: accord", 100),
+            "Genève\u{A0}: accord"
+        );
+        assert_eq!(truncate("one two three four", 9), "one two…");
+        assert_eq!(truncate("anything", 0), "");
     }
-    let cut: String = s.chars().take(max).collect();
-    let cut = match cut.rfind(' ') {
-        Some(i) if i > max / 2 => cut[..i].to_string(),
-        _ => cut,
-    };
-    format!(
-        "{}…",
-        cut.trim_end_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation())
-    )
 }

@@ -136,19 +136,24 @@ pub struct Decoded {
     pub meta: Option<Declared>,
     /// How many malformed byte sequences decoding replaced with U+FFFD.
     pub replaced: usize,
+    /// The bytes are valid UTF-8 with multi-byte sequences, read in the single-byte charset a
+    /// declaration named: every such character comes out as two or three (`NÃ©gociations`).
+    pub utf8_as_single_byte: bool,
 }
 
 impl Decoded {
     /// Why the text may not read as its author wrote it, as one line for a warning: the HTTP
     /// header and the document's `<meta>` name different charsets (the header's was used, as in
     /// browsers: text in the other one comes out garbled), or decoding replaced bytes that are
-    /// not valid in the charset used. `None` when neither.
+    /// not valid in the charset used, or the bytes are UTF-8 read in a single-byte charset a
+    /// declaration named (browsers garble them the same way). `None` when none of these.
     pub fn doubt(&self) -> Option<String> {
         let conflict = self.chosen == Chosen::Header
             && matches!((&self.header, &self.meta), (Some(h), Some(m)) if h.encoding != m.encoding);
         let replaced = self.replaced > 0;
         let what = match (conflict, replaced) {
-            (false, false) => return None,
+            (false, false) if !self.utf8_as_single_byte => return None,
+            (false, false) => "",
             (true, false) => "the HTTP header and the page's <meta> name different charsets",
             (true, true) => {
                 "the HTTP header and the page's <meta> name different charsets, and bytes are \
@@ -165,9 +170,20 @@ impl Decoded {
             Chosen::Meta => "the <meta>'s",
             Chosen::Detected => "detected",
         };
+        let utf8 = if self.utf8_as_single_byte {
+            "the bytes are UTF-8, which reads garbled in the single-byte charset declared (é as \
+             Ã©)"
+        } else {
+            ""
+        };
+        let sep = if what.is_empty() || utf8.is_empty() {
+            ""
+        } else {
+            "; "
+        };
         Some(format!(
-            "{what}: HTTP header charset {}, <meta> charset {}; decoded as {} ({from}) with {} \
-             replacement character{} (U+FFFD)",
+            "{what}{sep}{utf8}: HTTP header charset {}, <meta> charset {}; decoded as {} ({from}) \
+             with {} replacement character{} (U+FFFD)",
             label(&self.header),
             label(&self.meta),
             self.encoding.name(),
@@ -204,6 +220,10 @@ pub fn decode_page(bytes: &[u8], content_type: Option<&str>) -> Decoded {
         },
     };
     let (mut text, replaced) = decode_counting(encoding, body);
+    let utf8_as_single_byte = matches!(chosen, Chosen::Header | Chosen::Meta)
+        && encoding.is_single_byte()
+        && body.iter().any(|b| *b >= 0xC0)
+        && std::str::from_utf8(body).is_ok();
     if text.starts_with('\u{FEFF}') {
         text.drain(..'\u{FEFF}'.len_utf8());
     }
@@ -214,6 +234,7 @@ pub fn decode_page(bytes: &[u8], content_type: Option<&str>) -> Decoded {
         header,
         meta,
         replaced,
+        utf8_as_single_byte,
     }
 }
 
@@ -335,6 +356,68 @@ mod tests {
             decode_text(b"caf\xe9", Some("text/html; charset=utf-8")),
             "caf\u{FFFD}"
         );
+    }
+
+    /// A UTF-8 page declaring ISO-8859-1 (in its `<meta>` or its header) is read as declared,
+    /// as browsers do, and garbled: the doubt says the bytes are UTF-8. A page in a single-byte
+    /// charset that holds no valid multi-byte UTF-8, or UTF-8 with nothing but ASCII, has none.
+    #[test]
+    fn utf8_read_as_a_declared_single_byte_charset_is_a_doubt() {
+        let page = "<meta charset=ISO-8859-1><h1>Négociations à Genève</h1>";
+        for (bytes, ct) in [
+            (page.as_bytes(), None),
+            (page.as_bytes(), Some("text/html; charset=latin1")),
+        ] {
+            let d = decode_page(bytes, ct);
+            assert!(
+                d.text.contains("NÃ©gociations Ã\u{A0} GenÃ¨ve"),
+                "{}",
+                d.text
+            );
+            assert!(d.utf8_as_single_byte);
+            let doubt = d.doubt().expect("a doubt");
+            assert!(
+                doubt.starts_with("the bytes are UTF-8, which reads garbled")
+                    && doubt.contains("<meta> charset ISO-8859-1")
+                    && doubt.contains("decoded as windows-1252"),
+                "{doubt}"
+            );
+        }
+        // With a conflict too: both said, in one line.
+        let d = decode_page(
+            "<meta charset=utf-8>é".as_bytes(),
+            Some("text/html; charset=ISO-8859-1"),
+        );
+        let doubt = d.doubt().expect("a doubt");
+        assert!(
+            doubt.starts_with(
+                "the HTTP header and the page's <meta> name different charsets; the bytes are UTF-8"
+            ),
+            "{doubt}"
+        );
+        for (bytes, ct) in [
+            (
+                &b"<meta charset=ISO-8859-1>N\xe9gociations \xe0 Gen\xe8ve"[..],
+                None,
+            ),
+            (
+                &b"<meta charset=ISO-8859-1>Negotiations in Geneva"[..],
+                None,
+            ),
+            (
+                &b"N\xc3\xa9gociations"[..],
+                Some("text/html; charset=utf-8"),
+            ),
+            (&b"N\xc3\xa9gociations"[..], None),
+        ] {
+            let d = decode_page(bytes, ct);
+            assert!(!d.utf8_as_single_byte, "{bytes:?}");
+            assert_eq!(d.doubt(), None, "{bytes:?}");
+        }
+        // A multi-byte legacy charset is not single-byte: Shift_JIS declared over UTF-8 bytes is
+        // named by its replacement characters instead, if any.
+        let d = decode_page("<meta charset=shift_jis>日本".as_bytes(), None);
+        assert!(!d.utf8_as_single_byte);
     }
 
     #[test]

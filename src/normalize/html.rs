@@ -463,25 +463,52 @@ fn without_controls(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// Collapse every run of whitespace to one space and trim.
+/// White space a reader never sees as written: the ASCII white space HTML collapses (tab, line
+/// feed, form feed, carriage return, space), and the line breaks of plain text (NEL, U+2028,
+/// U+2029). The other spaces (no-break U+00A0 and U+202F, the fixed-width spaces, the
+/// ideographic space U+3000) are characters of the text, which typography puts there.
+pub(crate) fn collapsible(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{B}' | '\u{C}' | '\r' | ' ' | '\u{85}' | '\u{2028}' | '\u{2029}'
+    )
+}
+
+/// Collapse white space as a browser shows it: a run of white space that holds [`collapsible`]
+/// white space becomes one space (so a `<p>&nbsp;</p>` between paragraphs is one space), a run
+/// of other spaces only (`Genève\u{A0}:`, `vue\u{202F}!`) is kept as written, and white space
+/// at either end is trimmed.
 pub(crate) fn collapse_whitespace(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for word in s.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
+    // Where the current run of white space started, and whether it holds collapsible space.
+    let mut run: Option<(usize, bool)> = None;
+    for (at, c) in s.char_indices() {
+        if c.is_whitespace() {
+            let (start, any) = run.unwrap_or((at, false));
+            run = Some((start, any || collapsible(c)));
+            continue;
         }
-        out.push_str(word);
+        if let Some((start, any)) = run.take()
+            && !out.is_empty()
+        {
+            out.push_str(if any { " " } else { &s[start..at] });
+        }
+        out.push(c);
     }
     out
 }
 
-/// Whitespace-collapsed text built one piece at a time, up to a length.
+/// Whitespace-collapsed text (see [`collapse_whitespace`]) built one piece at a time, up to a
+/// length.
 struct Collapsed {
     out: String,
     chars: usize,
     limit: usize,
-    /// A separator is due before the next word.
-    pending: bool,
+    /// The white space seen since the last other character that is not [`collapsible`].
+    run: String,
+    /// The white space seen since the last other character holds collapsible space (or a block
+    /// boundary): it becomes one space.
+    collapse: bool,
 }
 
 impl Collapsed {
@@ -490,7 +517,7 @@ impl Collapsed {
     }
 
     fn space(&mut self) {
-        self.pending = true;
+        self.collapse = true;
     }
 
     fn push_str(&mut self, text: &str) {
@@ -499,14 +526,24 @@ impl Collapsed {
                 return;
             }
             if c.is_whitespace() {
-                self.pending = true;
+                if collapsible(c) {
+                    self.collapse = true;
+                } else {
+                    self.run.push(c);
+                }
                 continue;
             }
-            if self.pending && !self.out.is_empty() {
-                self.out.push(' ');
-                self.chars += 1;
+            if !self.out.is_empty() {
+                if self.collapse {
+                    self.out.push(' ');
+                    self.chars += 1;
+                } else {
+                    self.out.push_str(&self.run);
+                    self.chars += self.run.chars().count();
+                }
             }
-            self.pending = false;
+            self.run.clear();
+            self.collapse = false;
             self.out.push(c);
             self.chars += 1;
         }
@@ -524,7 +561,8 @@ pub(crate) fn sanitized_text_prefix(html: &str, limit: usize) -> String {
         out: String::new(),
         chars: 0,
         limit,
-        pending: false,
+        run: String::new(),
+        collapse: false,
     };
     let mut rest = html;
     while !rest.is_empty() && !text.full() {
@@ -674,6 +712,26 @@ mod tests {
         assert!(FALLBACK_KEPT.iter().all(|t| DROP_WITH_CONTENT.contains(t)));
     }
 
+    /// Regression: `Genève&nbsp;: «&nbsp;accord&nbsp;»` lost its no-break spaces, which only
+    /// ASCII white space is collapsed in HTML.
+    #[test]
+    fn text_keeps_no_break_spaces() {
+        let text = html_to_text(
+            "<h1>Genève&nbsp;: &laquo;&nbsp;accord&nbsp;&raquo; vue&#8239;!</h1>\
+             <p>&nbsp;</p><p>\n&nbsp; Tokyo\u{3000}Osaka&nbsp;</p>",
+        );
+        assert_eq!(
+            text,
+            "Genève\u{A0}: «\u{A0}accord\u{A0}» vue\u{202F}! Tokyo\u{3000}Osaka"
+        );
+        assert_eq!(
+            collapse_whitespace(" a \u{A0}\u{A0}b\u{2029}c\u{85} "),
+            "a b c"
+        );
+        assert_eq!(collapse_whitespace("a\u{A0}\u{A0}b"), "a\u{A0}\u{A0}b");
+        assert_eq!(collapse_whitespace("\u{A0}\t"), "");
+    }
+
     /// The markup-reading text of sanitizer output equals the parsed one, as far as a summary
     /// reads it.
     #[test]
@@ -692,6 +750,9 @@ mod tests {
             "caf&eacute; &#169; &#x1F600; &#1; tab\there\r\nline".to_string(),
             format!("<p>{long}</p><ul><li>{long}</li></ul>"),
             format!("<p>{}</p>", "x".repeat(400)),
+            "<p>Genève&nbsp;: «&nbsp;accord&nbsp;» vue&#8239;!</p><p>&nbsp;</p><p> &nbsp;x\u{3000}y</p>"
+                .to_string(),
+            format!("<p>{}</p>", "a&nbsp;&nbsp;".repeat(200)),
             "<p>Listen:<audio src=\"/a.mp3\"><source src=\"/b.ogg\">Get <b>it</b></audio>then\
              <video poster=\"/p.jpg\" src=\"v.mp4\"><a href=\"v.mp4\">v</a></video>\
              <iframe title=\"T &amp; U\" src=\"https://www.youtube.com/embed/dQw4w9WgXcQ\">x</iframe>\

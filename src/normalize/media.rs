@@ -408,7 +408,7 @@ fn target(el: ElementRef<'_>, kind: Kind, base: &Url) -> Option<(Url, String)> {
         el.attr(attr)
             .map(collapse_whitespace)
             .filter(|t| !t.is_empty())
-            .map(|t| t.chars().take(MAX_LABEL_CHARS).collect::<String>())
+            .map(|t| super::text::whole_graphemes(&t, MAX_LABEL_CHARS).to_owned())
     };
     let mut title = label_from("title");
     if kind == Kind::Player {
@@ -529,7 +529,7 @@ pub(crate) fn usable_url(base: &Url, value: &str) -> Option<Url> {
 fn file_name(url: &Url) -> Option<String> {
     let last = url.path_segments()?.rev().find(|s| !s.is_empty())?;
     let name = collapse_whitespace(&percent_decode_str(last).decode_utf8_lossy());
-    (!name.is_empty()).then(|| name.chars().take(MAX_LABEL_CHARS).collect())
+    (!name.is_empty()).then(|| super::text::whole_graphemes(&name, MAX_LABEL_CHARS).to_owned())
 }
 
 /// Could `id` be a YouTube video's id: 11 characters of URL-safe base64 encoding 64 bits, so

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use regex::Regex;
-
+use unicode_segmentation::UnicodeSegmentation;
 use url::Url;
 
 use super::html::{collapse_whitespace, xml_safe};
@@ -125,24 +125,64 @@ pub(crate) fn balance_bidi(s: &str) -> String {
     out
 }
 
-/// Cut `s` (already whitespace-collapsed) to at most `max` characters including a trailing `…`,
-/// at the last space that fits; a single overlong word is cut mid-word. `None` when it fits.
+/// Cut `s` (already whitespace-collapsed) to at most `max` characters including a trailing `…`.
+/// `None` when it fits.
+///
+/// The cut falls between user-perceived characters (extended grapheme clusters, UAX #29), so
+/// that an emoji sequence (a ZWJ family, a flag), a letter with its combining accents or a
+/// Hangul syllable is kept whole or left out whole. Where the text has a space a line may break
+/// at in the second half of what fits, it is cut there, before the word that did not fit; text
+/// written without spaces (Chinese, Japanese, Thai) or one overlong word is cut at the last
+/// character that fits. No-break spaces (U+00A0, U+2007, U+202F) join what they separate: no
+/// cut falls at them. Only a single character longer than `max` (a base letter under hundreds
+/// of combining marks) is cut inside.
 pub(crate) fn cut_at_word(s: &str, max: usize) -> Option<String> {
     if s.chars().count() <= max {
         return None;
     }
     let budget = max.saturating_sub(1);
-    let end = s.char_indices().nth(budget).map_or(s.len(), |(i, _)| i);
-    let head = &s[..end];
-    // Cut before the word that did not fit, unless the next character starts a new word.
-    let cut = if s[end..].starts_with(' ') {
+    let head = whole_graphemes(s, budget);
+    let rest = &s[head.len()..];
+    // Cut before the word that did not fit, unless the next character starts a new word, and
+    // unless that leaves less than half of what fits (text without spaces).
+    let cut = if rest.starts_with(breaks_line) {
         head
     } else {
-        head.rfind(' ').map_or(head, |i| &head[..i])
+        match head.rfind(breaks_line) {
+            Some(i) if head[..i].chars().count() > budget / 2 => &head[..i],
+            _ => head,
+        }
     };
-    let cut = cut.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':'));
+    let cut = cut.trim_end_matches(|c: char| {
+        c.is_whitespace() || matches!(c, ',' | ';' | ':' | '、' | '，' | '；' | '：')
+    });
     let cut = if cut.is_empty() { head } else { cut };
     Some(format!("{cut}{ELLIPSIS}"))
+}
+
+/// The longest prefix of `s` of at most `max` characters that ends between two user-perceived
+/// characters (grapheme clusters); when the first of them alone is longer, the first `max`
+/// characters.
+pub(crate) fn whole_graphemes(s: &str, max: usize) -> &str {
+    let mut chars = 0;
+    let mut end = 0;
+    for (at, grapheme) in s.grapheme_indices(true) {
+        chars += grapheme.chars().count();
+        if chars > max {
+            break;
+        }
+        end = at + grapheme.len();
+    }
+    if end == 0 && !s.is_empty() {
+        end = s.char_indices().nth(max).map_or(s.len(), |(i, _)| i);
+    }
+    &s[..end]
+}
+
+/// A space a line may break at: white space other than the no-break ones (U+00A0, the figure
+/// space U+2007, the narrow no-break space U+202F of French typography).
+fn breaks_line(c: char) -> bool {
+    c.is_whitespace() && !matches!(c, '\u{A0}' | '\u{2007}' | '\u{202F}')
 }
 
 /// A readable title from a URL's last path segment: `my-first-post.html` → `My First Post`.
@@ -248,7 +288,8 @@ impl NameKind {
 }
 
 /// Names (authors, categories): [`clean`], empties dropped, each cut at [`MAX_NAME_CHARS`],
-/// bidi controls balanced, deduplicated case-insensitively keeping the first spelling, at
+/// bidi controls balanced, deduplicated case-insensitively (and whatever their spaces, no-break
+/// or not) keeping the first spelling, at
 /// most [`MAX_AUTHORS`] or [`MAX_CATEGORIES`] of them (the first ones). What is cut is
 /// said in `warnings`.
 pub(crate) fn names(raw: &[String], kind: NameKind, warnings: &mut Vec<String>) -> Vec<String> {
@@ -266,7 +307,14 @@ pub(crate) fn names(raw: &[String], kind: NameKind, warnings: &mut Vec<String>) 
             }
             None => balance_bidi(&name),
         })
-        .filter(|name| seen.insert(name.to_lowercase()))
+        // `Jane\u{A0}Doe` (a byline) and `Jane Doe` (JSON-LD) are one name.
+        .filter(|name| {
+            let key: String = name
+                .chars()
+                .map(|c| if c.is_whitespace() { ' ' } else { c })
+                .collect();
+            seen.insert(key.to_lowercase())
+        })
         .collect();
     if let Some(chars) = longest_cut {
         warnings.push(format!(
@@ -327,4 +375,123 @@ pub(crate) fn author_name(raw: &str) -> String {
         }
     }
     name.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: a summary of Chinese text after one short word was `第1章…`, cut at the only
+    /// space; a title of such text too, while its warning said it was cut to 1,000.
+    #[test]
+    fn text_without_spaces_is_cut_near_the_limit() {
+        let chinese = format!("第1章 {}", "天下大势分久必合合久必分".repeat(50));
+        let cut = cut_at_word(&chinese, MAX_SUMMARY_CHARS).expect("cut");
+        assert_eq!(cut.chars().count(), MAX_SUMMARY_CHARS, "{cut}");
+        assert!(cut.starts_with("第1章 天下") && cut.ends_with('…'), "{cut}");
+        let long = format!("第1章 {}", "天下大势".repeat(271));
+        let mut warnings = Vec::new();
+        let url = Url::parse("https://example.org/p/").unwrap();
+        let t = title(Some(&long), &url, &mut warnings);
+        assert_eq!(t.chars().count(), MAX_TITLE_CHARS);
+        assert_eq!(warnings, ["title of 1088 characters cut to 1000"]);
+        // Thai: no spaces between words either.
+        let thai = "ภาษาไทยไม่มีการเว้นวรรคระหว่างคำ".repeat(20);
+        let cut = cut_at_word(&thai, 100).expect("cut");
+        assert!(
+            cut.chars().count() > 90 && cut.chars().count() <= 100,
+            "{cut}"
+        );
+    }
+
+    #[test]
+    fn text_with_spaces_is_still_cut_before_the_word_that_does_not_fit() {
+        let text = "word ".repeat(100);
+        let cut = cut_at_word(text.trim(), 22).expect("cut");
+        assert_eq!(cut, "word word word word…");
+        // A last space early on is no place to cut: the long word is cut instead.
+        let text = format!("a {}", "x".repeat(600));
+        let cut = cut_at_word(&text, 300).expect("cut");
+        assert_eq!(cut.chars().count(), 300);
+        assert!(cut.starts_with("a xxx"), "{cut}");
+        // Trailing punctuation and spaces go, ideographic commas too.
+        assert_eq!(cut_at_word("one, two three", 6).as_deref(), Some("one…"));
+        let cut = cut_at_word(&format!("{}、{}", "字".repeat(8), "字".repeat(8)), 10);
+        assert_eq!(cut.as_deref(), Some("字字字字字字字字…"));
+        assert_eq!(cut_at_word("short", 10), None);
+    }
+
+    /// Regression: a summary ended with U+1F468 U+200D `…`, half of a ZWJ family emoji.
+    #[test]
+    fn cuts_never_split_a_user_perceived_character() {
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
+        let text = format!("{}{family}{family}", "x".repeat(8));
+        for max in 9..=17 {
+            let cut = cut_at_word(&text, max).expect("cut");
+            assert!(cut.chars().count() <= max, "{max}: {cut}");
+            let kept = cut.strip_suffix('…').unwrap();
+            assert!(
+                !kept.ends_with('\u{200D}') && !kept.ends_with('\u{1F468}'),
+                "{max}: {kept:?}"
+            );
+            assert!(text.starts_with(kept));
+            assert_eq!(
+                kept.matches(family).count(),
+                (max - 9) / 5,
+                "{max}: {kept:?}"
+            );
+        }
+        // Flags (regional indicator pairs), combining accents, Hangul jamo.
+        for (unit, len) in [
+            ("🇫🇷", 2),
+            ("e\u{301}\u{327}", 3),
+            ("\u{1100}\u{1161}\u{11A8}", 3),
+        ] {
+            let text = unit.repeat(20);
+            for max in len + 1..30 {
+                let kept = cut_at_word(&text, max).unwrap();
+                let kept = kept.strip_suffix('…').unwrap();
+                assert_eq!(kept.chars().count() % len, 0, "{unit} {max}: {kept:?}");
+            }
+        }
+        // One character longer than the limit is cut inside all the same.
+        let zalgo = format!("a{}", "\u{301}".repeat(50));
+        assert_eq!(cut_at_word(&zalgo, 10).unwrap().chars().count(), 10);
+        assert_eq!(whole_graphemes("", 3), "");
+        assert_eq!(whole_graphemes("🇫🇷🇩🇪", 3), "🇫🇷");
+    }
+
+    /// A no-break space joins what it separates (French `Genève\u{A0}:`): no cut falls there.
+    #[test]
+    fn no_cut_at_a_no_break_space() {
+        let text = "Une longue phrase pour rien, vue\u{202F}! Puis\u{A0}: fin";
+        let cut = cut_at_word(text, 34).unwrap();
+        assert_eq!(cut, "Une longue phrase pour rien…");
+        let text = "aaaaaaaaaaaa bbbbbbb\u{A0}cccccccc";
+        assert_eq!(cut_at_word(text, 22).unwrap(), "aaaaaaaaaaaa…");
+    }
+
+    /// A no-break space kept in a name does not make it another name.
+    #[test]
+    fn names_differing_only_in_their_spaces_are_one() {
+        let raw = [
+            "Jane\u{A0}Doe".to_owned(),
+            "jane doe".to_owned(),
+            "Bo\u{202F}Li".to_owned(),
+        ];
+        let mut warnings = Vec::new();
+        assert_eq!(
+            names(&raw, NameKind::Author, &mut warnings),
+            ["Jane\u{A0}Doe", "Bo\u{202F}Li"]
+        );
+    }
+
+    #[test]
+    fn clean_keeps_no_break_spaces_and_collapses_the_rest() {
+        let raw = "  Genève\u{A0}: «\u{A0}accord\u{A0}»\t\n vue\u{202F}!\u{2028}東京\u{3000}大阪 \u{A0} fin\u{A0}";
+        assert_eq!(
+            clean(raw),
+            "Genève\u{A0}: «\u{A0}accord\u{A0}» vue\u{202F}! 東京\u{3000}大阪 fin"
+        );
+    }
 }

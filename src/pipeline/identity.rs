@@ -5,14 +5,15 @@
 //! ([`adopt_renamed`]), so a rename changes nothing published. A source the store holds posts
 //! of that nothing took over is said ([`Unclaimed`]). And a source whose `url` moved to another
 //! host, or scheme, with the same path, is the same site moved: its stored posts take their new
-//! address ([`follow_site_move`]).
+//! address ([`follow_site_move`]). A source removed on purpose is forgotten on request
+//! ([`forget`]): what the store holds of it goes, but the posts another source holds.
 
 use std::collections::{HashMap, HashSet};
 
 use url::Url;
 
 use crate::config::{Config, SourceConfig, SourceKind};
-use crate::store::{KnownSource, Store, StoreError};
+use crate::store::{Forgotten, KnownSource, Store, StoreError};
 
 /// A source the configuration renamed: the store carried (or, for `status`, will carry) its
 /// history from `old` over to `new`.
@@ -61,9 +62,152 @@ pub fn unclaimed_note(u: &Unclaimed) -> String {
         "source {} is no longer in the configuration: {posts} (renamed? a [[source]] of the same \
          kind and url takes its posts and history over at its first run, and one that has run \
          already gets back those its site still lists with `feedwright backfill <its name>`; \
-         removed on purpose? they stay stored, in no feed)",
-        u.source
+         removed on purpose? `feedwright forget {}` deletes them and its history)",
+        u.source, u.source
     )
+}
+
+/// Why a source cannot be forgotten, or what went wrong forgetting it.
+#[derive(Debug)]
+pub enum ForgetError {
+    /// Refused: the source is configured, the store holds nothing of it, or a configured source
+    /// takes its history over. Nothing was changed.
+    Refused(String),
+    /// The store could not be read or changed (nothing was).
+    Store(StoreError),
+}
+
+impl std::fmt::Display for ForgetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ForgetError::Refused(why) => f.write_str(why),
+            ForgetError::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<StoreError> for ForgetError {
+    fn from(e: StoreError) -> ForgetError {
+        ForgetError::Store(e)
+    }
+}
+
+/// Refuse to forget a source the configuration has: only what a source removed from it left
+/// behind is deleted, never a live source's posts. (Checked before the store is opened too.)
+pub fn refuse_forgetting_configured(cfg: &Config, name: &str) -> Result<(), ForgetError> {
+    if cfg.source(name).is_some() {
+        return Err(ForgetError::Refused(format!(
+            "source {name} is in the configuration: remove its [[source]] (and its name from \
+             the feeds' `sources`) first; only a source the configuration no longer has is \
+             forgotten"
+        )));
+    }
+    Ok(())
+}
+
+/// Forget the source `name` the configuration no longer has: everything the store holds
+/// under its name goes, in one transaction, but the posts another source holds too
+/// ([`Store::forget_source`]); with `dry_run`, only say what would go (the store may be
+/// read-only). Refused, changing nothing, when the configuration has it, when the store holds
+/// nothing of it (naming those it holds that the configuration no longer has), and when a
+/// configured source would take its history over (see [`adopt_renamed`]).
+pub fn forget(
+    cfg: &Config,
+    store: &mut Store,
+    name: &str,
+    dry_run: bool,
+) -> Result<Forgotten, ForgetError> {
+    refuse_forgetting_configured(cfg, name)?;
+    let known = store.known_sources()?;
+    if !known.iter().any(|k| k.name == name) && !store.names_source(name)? {
+        let gone: Vec<&str> = known
+            .iter()
+            .filter(|k| cfg.source(&k.name).is_none())
+            .map(|k| k.name.as_str())
+            .collect();
+        let held = if gone.is_empty() {
+            "it holds nothing of any source the configuration no longer has".to_owned()
+        } else {
+            format!(
+                "of the sources the configuration no longer has, it holds {}",
+                gone.join(", ")
+            )
+        };
+        return Err(ForgetError::Refused(format!(
+            "the store holds nothing of source {name}: {held}"
+        )));
+    }
+    if let Some((_, new)) = renames(cfg, &known)
+        .into_iter()
+        .find(|(old, _)| old == name)
+    {
+        let posts = known.iter().find(|k| k.name == name).map_or(0, |k| k.posts);
+        return Err(ForgetError::Refused(format!(
+            "source {name} is not forgotten: it is [[source]] {new} renamed (same kind and \
+             url), which takes its {posts} stored {} and its history over at the next run; to \
+             forget it instead, remove {new} (or change its url) first",
+            if posts == 1 { "post" } else { "posts" }
+        )));
+    }
+    if dry_run {
+        return Ok(store.forget_preview(name)?);
+    }
+    let live: HashSet<String> = cfg.sources.iter().map(|s| s.name.clone()).collect();
+    Ok(store.forget_source(name, &live)?)
+}
+
+/// What [`forget`] did (or, with `dry_run`, would do) to `name`, in one line.
+pub fn forgotten_note(name: &str, f: &Forgotten, dry_run: bool) -> String {
+    let posts = |n: usize| format!("{n} {}", if n == 1 { "post" } else { "posts" });
+    let mut also = Vec::new();
+    if f.pending > 0 {
+        also.push(format!(
+            "{} pending (failed, to be retried)",
+            posts(f.pending)
+        ));
+    }
+    if f.backfill {
+        also.push("its unfinished backfill".to_owned());
+    }
+    also.push(match f.runs {
+        0 => "its history (health, validators)".to_owned(),
+        1 => "its history (1 run, health, validators)".to_owned(),
+        n => format!("its history ({n} runs, health, validators)"),
+    });
+    let also = match also.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    let archive: Vec<String> = f
+        .off_open_pages
+        .iter()
+        .map(|(feed, n)| format!("{n} (feed {feed})"))
+        .collect();
+    let archive = if archive.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; of the posts deleted, {} leave the archive page still filling at the next run \
+             (complete archive pages keep theirs)",
+            archive.join(", ")
+        )
+    };
+    if dry_run {
+        format!(
+            "dry run: forgetting source {name} would delete {} and keep {} (held by other \
+             sources), and remove {also}{archive}; nothing was changed",
+            posts(f.deleted),
+            f.kept
+        )
+    } else {
+        format!(
+            "forgot source {name}: {} deleted, {} kept (held by other sources); removed: \
+             {also}{archive}",
+            posts(f.deleted),
+            f.kept
+        )
+    }
 }
 
 /// Carry the history of every renamed source over to its new name, each in one transaction:

@@ -571,6 +571,7 @@ pub fn feed_info(
         public_base,
         hub: cfg.websub.as_ref().map(|w| w.hub.clone()),
         prev_archive: None,
+        language: feed.language(),
     })
 }
 

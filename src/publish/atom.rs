@@ -123,6 +123,7 @@ fn document(
         subtitle: (!info.description.trim().is_empty())
             .then(|| Text::plain(xml_text(&info.description).into_owned())),
         entries: entries.iter().map(entry).collect(),
+        lang: info.language.as_deref().map(|l| xml_text(l).into_owned()),
         ..Feed::default()
     };
     if archive {

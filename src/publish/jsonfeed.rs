@@ -25,6 +25,8 @@ struct Document<'a> {
     feed_url: String,
     #[serde(skip_serializing_if = "str::is_empty")]
     description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<&'a str>,
     authors: Vec<Author<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     hubs: Vec<Hub<'a>>,
@@ -135,6 +137,7 @@ pub fn render(info: &FeedInfo, entries: &[Entry]) -> String {
         home_page_url: &info.home_page_url,
         feed_url: info.file_url(JSON_FILE),
         description: &info.description,
+        language: info.language.as_deref(),
         authors: feed_author(),
         hubs: info
             .hub

@@ -70,6 +70,9 @@ pub struct FeedInfo {
     /// URL of the newest archive document, linked from the head documents as
     /// `rel="prev-archive"`; `None` while the feed has no archive.
     pub prev_archive: Option<String>,
+    /// `[[feed]] language`, a BCP 47 tag in canonical case (Atom `xml:lang` on `<feed>`, RSS
+    /// `language`, JSON Feed `language`); `None` writes none.
+    pub language: Option<String>,
 }
 
 impl FeedInfo {

@@ -54,6 +54,7 @@ pub fn render(info: &FeedInfo, entries: &[Entry]) -> String {
         pub_date: latest_published(entries).map(rfc822),
         last_build_date: (!entries.is_empty()).then(|| rfc822(super::feed_updated(entries))),
         generator: Some(GENERATOR.into()),
+        language: info.language.as_deref().map(|l| xml_text(l).into_owned()),
         atom_ext: Some(AtomExtension {
             links: channel_links(info),
         }),

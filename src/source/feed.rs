@@ -8,7 +8,8 @@
 //! leaving out an item that repeats an earlier item's link (reported, not a failure); the
 //! items' own ids, except one the document gives to several items, which identifies none; the
 //! items' enclosures (RSS `<enclosure>`, Atom `rel="enclosure"` links, JSON Feed
-//! `attachments`), resolved but unchecked. Must
+//! `attachments`), resolved but unchecked; an XML document in the charset its HTTP header
+//! names (RFC 7303) read as UTF-8. Must
 //! not: fetch, sanitize or normalize (items are as untrusted as pages).
 
 use std::collections::{BTreeSet, HashMap};
@@ -61,6 +62,13 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
     // document whose declaration names another encoding than the one its first bytes show
     // (a big-endian one saying `UTF-16`), is handed none.
     let transcoded = utf16_as_utf8(&fetched.body).map(|body| Fetched {
+        body,
+        ..fetched.clone()
+    });
+    let fetched = transcoded.as_ref().unwrap_or(fetched);
+    // An XML document in the charset its HTTP header names (RFC 7303), read as UTF-8: feed-rs
+    // knows only the XML declaration, and without one reads UTF-8.
+    let transcoded = header_charset_as_utf8(feed_url, fetched).map(|body| Fetched {
         body,
         ..fetched.clone()
     });
@@ -799,6 +807,102 @@ fn utf16_as_utf8(body: &[u8]) -> Option<Vec<u8>> {
     let Some(end) = declared else {
         return Some(text.into_owned().into_bytes());
     };
+    let encoding_attr =
+        regex::Regex::new(r#"\bencoding\s*=\s*("[^"]*"|'[^']*')"#).expect("a valid pattern");
+    let declaration = encoding_attr.replace(&text[..end], r#"encoding="UTF-8""#);
+    Some(format!("{declaration}{}", &text[end..]).into_bytes())
+}
+
+/// The encoding an XML document's declaration names (`<?xml version="1.0" encoding="…"?>` at
+/// its very start), as written; `None` without a declaration or without `encoding` in it.
+fn declared_xml_encoding(body: &[u8]) -> Option<String> {
+    static DECLARATION: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(
+            r#"\A<\?xml\s[^>]*?\bencoding\s*=\s*(?:"([^"]*)"|'([^']*)')[^>]*\?>"#,
+        )
+        .expect("a valid pattern")
+    });
+    let head = &body[..body.len().min(256)];
+    let caps = DECLARATION.captures(head)?;
+    let label = caps.get(1).or_else(|| caps.get(2))?.as_bytes();
+    Some(String::from_utf8_lossy(label).trim().to_owned())
+}
+
+/// An XML media type (RFC 7303): `text/xml`, `application/xml` or a `+xml` one (RSS's
+/// `application/rss+xml`, Atom's `application/atom+xml`).
+fn is_xml_media_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(essence.as_str(), "text/xml" | "application/xml") || essence.ends_with("+xml")
+}
+
+/// An XML document whose HTTP `Content-Type` names a charset, decoded with it to UTF-8, its
+/// declaration then saying `encoding="UTF-8"`. `None` when there is nothing to do: no charset in
+/// the header (the XML declaration's encoding, else UTF-8, is read by feed-rs), a byte order
+/// mark (which wins over both), a JSON document (always UTF-8), or a header naming UTF-8 over a
+/// document that does not declare another encoding.
+///
+/// As RFC 7303 says, for an XML media type (`text/xml` and `application/xml` alike, and
+/// `application/rss+xml`, `application/atom+xml`) the header's charset wins over the XML
+/// declaration; when they disagree a warning says so. Served as another type (`text/html`,
+/// `text/plain`: a server's default charset, not one the feed's author chose), the charset
+/// is used only when the document declares no encoding. A UTF-16 charset over bytes that are
+/// not UTF-16 (no byte order mark, no declaration in UTF-16) is not believed.
+fn header_charset_as_utf8(feed_url: &Url, fetched: &Fetched) -> Option<Vec<u8>> {
+    let content_type = fetched.content_type.as_deref()?;
+    let body = &fetched.body;
+    let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
+    if *first != b'<' || encoding_rs::Encoding::for_bom(body).is_some() {
+        return None;
+    }
+    let decoded = crate::normalize::decode_page(body, Some(content_type));
+    let header = decoded.header.as_ref()?;
+    if decoded.chosen != crate::normalize::Chosen::Header
+        || header.encoding == encoding_rs::UTF_16LE
+        || header.encoding == encoding_rs::UTF_16BE
+    {
+        return None;
+    }
+    let declared = declared_xml_encoding(body);
+    let declared_encoding = declared
+        .as_deref()
+        .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()));
+    if declared.is_some() && !is_xml_media_type(content_type) {
+        return None;
+    }
+    if header.encoding == encoding_rs::UTF_8
+        && declared_encoding.is_none_or(|e| e == encoding_rs::UTF_8)
+    {
+        return None;
+    }
+    if let Some(label) = &declared
+        && declared_encoding != Some(header.encoding)
+    {
+        tracing::warn!(
+            "{feed_url}: the HTTP header's charset {} and the XML declaration's encoding {label:?} \
+             differ: read as {} (the header's, which wins for an XML media type, RFC 7303)",
+            header.label,
+            header.encoding.name()
+        );
+    }
+    if decoded.replaced > 0 {
+        tracing::warn!(
+            "{feed_url}: bytes are not valid in the HTTP header's charset {}: {} replacement \
+             character{} (U+FFFD)",
+            header.label,
+            decoded.replaced,
+            if decoded.replaced == 1 { "" } else { "s" }
+        );
+    }
+    let text = decoded.text;
+    if declared.is_none() {
+        return Some(text.into_bytes());
+    }
+    let end = text.find("?>")?;
     let encoding_attr =
         regex::Regex::new(r#"\bencoding\s*=\s*("[^"]*"|'[^']*')"#).expect("a valid pattern");
     let declaration = encoding_attr.replace(&text[..end], r#"encoding="UTF-8""#);
@@ -1566,6 +1670,92 @@ mod tests {
             </item></channel></rss>"#,
         );
         assert_eq!(item_enclosures(&url, &feed, &none), Some(Vec::new()));
+    }
+
+    /// Regression: a feed whose charset only the HTTP header names (no XML declaration, or one
+    /// without `encoding`) was refused as "cannot decode input using UTF-8". The header's
+    /// charset wins for an XML media type (RFC 7303), `text/xml` as `application/rss+xml`; served
+    /// as another type, a declared encoding wins; a byte order mark wins over both.
+    #[test]
+    fn the_http_headers_charset_decodes_an_xml_feed() {
+        let title = "Переговоры в Женеве";
+        let rss = |declaration: &str| {
+            format!(
+                r#"{declaration}<rss version="2.0"><channel><title>Новости</title>
+<link>https://example.org/</link><description>d</description>
+<item><title>{title}</title><link>https://example.org/a/</link></item>
+</channel></rss>"#
+            )
+        };
+        let parsed = |body: Vec<u8>, content_type: &str| {
+            let mut f = fetched("");
+            f.body = body;
+            f.content_type = Some(content_type.to_owned());
+            parse(&f.url.clone(), &f, &own())
+                .map(|items| items.posts[0].1.title.clone().unwrap_or_default())
+        };
+        let cp1251 = |text: &str| encoding_rs::WINDOWS_1251.encode(text).0.into_owned();
+        for declaration in ["", r#"<?xml version="1.0"?>"#] {
+            for ct in [
+                "application/rss+xml; charset=windows-1251",
+                "text/xml;charset=\"windows-1251\"",
+                "application/xml; charset=cp1251",
+                "text/html; charset=windows-1251",
+            ] {
+                let doc = cp1251(&rss(declaration));
+                assert_eq!(
+                    parsed(doc, ct).as_deref(),
+                    Ok(title),
+                    "{declaration:?} {ct}"
+                );
+            }
+        }
+        // The header wins over the declaration for an XML media type, with a warning...
+        let doc = cp1251(&rss(r#"<?xml version="1.0" encoding="ISO-8859-5"?>"#));
+        assert_eq!(
+            parsed(doc.clone(), "application/rss+xml; charset=windows-1251").as_deref(),
+            Ok(title)
+        );
+        // ... not for another type (a server's default charset).
+        let doc = cp1251(&rss(r#"<?xml version="1.0" encoding='windows-1251'?>"#));
+        assert_eq!(
+            parsed(doc, "text/html; charset=ISO-8859-1").as_deref(),
+            Ok(title)
+        );
+        // A UTF-8 header over a document declaring windows-1251: the header (RFC 7303).
+        let utf8 = rss(r#"<?xml version="1.0" encoding="windows-1251"?>"#).into_bytes();
+        assert_eq!(
+            parsed(utf8.clone(), "application/rss+xml; charset=utf-8").as_deref(),
+            Ok(title)
+        );
+        // A byte order mark wins over the header; a UTF-16 charset over bytes that are not
+        // UTF-16 is not believed.
+        let bom = [&b"\xEF\xBB\xBF"[..], &rss("").into_bytes()].concat();
+        assert_eq!(
+            parsed(bom, "text/xml; charset=windows-1251").as_deref(),
+            Ok(title)
+        );
+        assert_eq!(
+            parsed(rss("").into_bytes(), "text/xml; charset=utf-16").as_deref(),
+            Ok(title)
+        );
+        // No charset anywhere: UTF-8, as before.
+        assert_eq!(
+            parsed(rss("").into_bytes(), "application/rss+xml").as_deref(),
+            Ok(title)
+        );
+        assert_eq!(
+            declared_xml_encoding(b"<?xml version='1.0' encoding='KOI8-R' ?><a/>").as_deref(),
+            Some("KOI8-R")
+        );
+        assert_eq!(
+            declared_xml_encoding(b"<?xml version='1.0'?><a encoding='x'/>"),
+            None
+        );
+        assert_eq!(
+            declared_xml_encoding(b"<a/><?xml version='1.0' encoding='x'?>"),
+            None
+        );
     }
 
     /// A UTF-16 document, whichever its byte order and whether or not it has a byte order

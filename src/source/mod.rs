@@ -422,7 +422,7 @@ pub(crate) fn html_text(html: &str) -> Result<String, crate::html_limits::Exceed
         })
         .filter_map(|n| n.value().as_text().map(|t| &**t))
         .collect();
-    Ok(text.split_whitespace().collect::<Vec<_>>().join(" "))
+    Ok(crate::normalize::collapse_whitespace(&text))
 }
 
 /// Turn a response into a decoded page. A page whose HTTP header and `<meta>` name different

@@ -15,6 +15,7 @@ pub mod digest;
 mod entries;
 mod error;
 pub mod fetch_status;
+mod forget;
 mod identity;
 mod polite;
 pub mod readonly;
@@ -29,6 +30,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 pub use archive::{ArchivePageInfo, FeedState};
 pub use entries::{EnclosureSay, Read, StoredEntry};
 pub use error::StoreError;
+pub use forget::Forgotten;
 pub use identity::KnownSource;
 pub use polite::{Fill, LISTING_DEGRADED, RobotsRow, RunHealth};
 
