@@ -33,6 +33,10 @@ pub enum DateSource {
     Meta,
     /// Theme markup such as `time.entry-date[datetime]`.
     Markup,
+    /// The text of a theme's byline (`<span class="posted-on">Publié le 12 novembre 2024`),
+    /// read only when the page gives no other date: after a feed item's own date. Stored as
+    /// `markup`, so that a store stays readable by the feedwright of the same schema before it.
+    Byline,
     /// An ingested feed's own date (`pubDate`, `published`, `date_published`) or front matter.
     Feed,
     /// No date anywhere: the first time feedwright saw the post.
@@ -45,7 +49,7 @@ impl DateSource {
         match self {
             DateSource::Jsonld => "jsonld",
             DateSource::Meta => "meta",
-            DateSource::Markup => "markup",
+            DateSource::Markup | DateSource::Byline => "markup",
             DateSource::Feed => "feed",
             DateSource::FirstSeen => "first_seen",
         }

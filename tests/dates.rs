@@ -262,6 +262,65 @@ fn a_feed_date_in_french_is_read() {
     assert!(!stderr.contains("not read"), "{stderr}");
 }
 
+/// A `full_text` feed source whose pages show their date only as a byline's text keeps the
+/// item's own `pubDate` (to the minute), the byline being the page's last resort; a page with
+/// neither is dated by its byline.
+#[test]
+fn a_full_text_item_date_comes_before_the_page_byline() {
+    let site = Site::start();
+    let base = site.base();
+    serve(
+        &site,
+        &[
+            (
+                "accord",
+                "",
+                r#"<span class="posted-on">Publié le 12 novembre 2024</span>"#,
+            ),
+            (
+                "sommet",
+                "",
+                r#"<span class="posted-on">Publié le 14 novembre 2024</span>"#,
+            ),
+        ],
+    );
+    let rss = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Le Blog</title><link>{base}/</link><description>d</description>
+<item><title>Accord</title><link>{base}/accord/</link><guid>{base}/accord/</guid>
+<pubDate>Tue, 12 Nov 2024 15:30:00 +0000</pubDate><description>Texte.</description></item>
+<item><title>Sommet</title><link>{base}/sommet/</link><guid>{base}/sommet/</guid>
+<description>Texte.</description></item>
+</channel></rss>"#
+    );
+    site.set(
+        "/feed/",
+        Resp::Bytes {
+            content_type: "application/rss+xml; charset=utf-8".into(),
+            body: rss.into_bytes(),
+            headers: Vec::new(),
+        },
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        &site_config(&site.url("/feed/"), "", "kind = \"feed\"\nfull_text = true"),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let dates = published(dir.path());
+    assert_eq!(
+        dates.get("accord").map(String::as_str),
+        Some("2024-11-12T15:30:00+00:00"),
+        "the item's date, not the byline's day"
+    );
+    assert_eq!(
+        dates.get("sommet").map(String::as_str),
+        Some("2024-11-14T00:00:00+00:00"),
+        "no item date: the byline's"
+    );
+}
+
 /// A first read in which no post shows a date feedwright can read warns once, naming the
 /// source and `[source.selectors] date`: every post is dated when first seen, so the next
 /// digest would hold the whole archive. Later runs, and a source whose posts have dates, do

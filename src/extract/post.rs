@@ -623,7 +623,7 @@ fn published(
             continue;
         }
         if let Some(d) = date_value(e, true) {
-            push_date(&mut out, &d, DateSource::Markup);
+            push_date(&mut out, &d, DateSource::Byline);
         }
     }
     out

@@ -1096,7 +1096,14 @@ pub fn merge(mut page: RawPost, item: RawPost) -> RawPost {
     if page.title.is_none() {
         page.title = item.title;
     }
+    // The page's dates first, but a byline's text after the item's own date: a date written
+    // for people (a day, often no time) is the page's last resort, not the feed's.
+    let (bylines, dates): (Vec<_>, Vec<_>) = std::mem::take(&mut page.published)
+        .into_iter()
+        .partition(|d| d.source == DateSource::Byline);
+    page.published = dates;
     page.published.extend(item.published);
+    page.published.extend(bylines);
     page.modified.extend(item.modified);
     if page.authors.is_empty() {
         page.authors = item.authors;
