@@ -62,6 +62,66 @@ fn published(dir: &Path) -> HashMap<String, String> {
         .collect()
 }
 
+/// A `run` of an `html` source reading `site`'s `/category/news/` in a new folder: the folder,
+/// the configuration file and stderr (the run must succeed).
+fn first_run(site: &Site) -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        &site_config(&site.url("/category/news/"), "", "kind = \"html\""),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    (dir, cfg, stderr)
+}
+
+/// Serve at `/feed/` an RSS feed of two items, `accord` and `sommet`, each with its `pubDate`
+/// line (`None`: none), run a feed source of it with `extra` configuration, and give the
+/// published dates by slug.
+fn run_feed(
+    site: &Site,
+    accord: Option<&str>,
+    sommet: Option<&str>,
+    extra: &str,
+) -> HashMap<String, String> {
+    let base = site.base();
+    let date = |d: Option<&str>| {
+        d.map(|d| format!("<pubDate>{d}</pubDate>"))
+            .unwrap_or_default()
+    };
+    let (accord, sommet) = (date(accord), date(sommet));
+    let rss = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Le Blog</title><link>{base}/</link><description>d</description>
+<item><title>Accord</title><link>{base}/accord/</link><guid>{base}/accord/</guid>
+{accord}<description>Texte.</description></item>
+<item><title>Sommet</title><link>{base}/sommet/</link><guid>{base}/sommet/</guid>
+{sommet}<description>Texte.</description></item>
+</channel></rss>"#
+    );
+    site.set(
+        "/feed/",
+        Resp::Bytes {
+            content_type: "application/rss+xml; charset=utf-8".into(),
+            body: rss.into_bytes(),
+            headers: Vec::new(),
+        },
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        &site_config(
+            &site.url("/feed/"),
+            "",
+            &format!("kind = \"feed\"\n{extra}"),
+        ),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("not read"), "{stderr}");
+    published(dir.path())
+}
+
 /// The theme's byline, in any of the common European languages, dates a post whose page gives
 /// no machine-readable date: `Publié le 12 novembre 2024`, `Veröffentlicht am 3. März 2024`,
 /// `<time class="entry-date published">22 mars 2024</time>` (no `datetime`). Before, each was
@@ -104,13 +164,7 @@ fn a_theme_byline_in_a_european_language_dates_the_post() {
             ),
         ],
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = write_config(
-        dir.path(),
-        &site_config(&site.url("/category/news/"), "", "kind = \"html\""),
-    );
-    let (code, _, stderr) = feedwright(&cfg, &["run"]);
-    assert_eq!(code, 0, "{stderr}");
+    let (dir, _, stderr) = first_run(&site);
     let dates = published(dir.path());
     for (slug, want) in [
         ("fr", "2024-11-12T00:00:00+00:00"),
@@ -225,32 +279,12 @@ fn a_date_without_a_time_of_day_is_that_day_in_the_configured_zone() {
 #[test]
 fn a_feed_date_in_french_is_read() {
     let site = Site::start();
-    let base = site.base();
-    let rss = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0"><channel><title>Le Blog</title><link>{base}/</link><description>d</description>
-<item><title>Accord</title><link>{base}/accord/</link><guid>{base}/accord/</guid>
-<pubDate>mar., 12 nov. 2024 11:00:00 +0100</pubDate><description>Texte.</description></item>
-<item><title>Sommet</title><link>{base}/sommet/</link><guid>{base}/sommet/</guid>
-<pubDate>14 novembre 2024</pubDate><description>Texte.</description></item>
-</channel></rss>"#
+    let dates = run_feed(
+        &site,
+        Some("mar., 12 nov. 2024 11:00:00 +0100"),
+        Some("14 novembre 2024"),
+        "",
     );
-    site.set(
-        "/feed/",
-        Resp::Bytes {
-            content_type: "application/rss+xml; charset=utf-8".into(),
-            body: rss.into_bytes(),
-            headers: Vec::new(),
-        },
-    );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = write_config(
-        dir.path(),
-        &site_config(&site.url("/feed/"), "", "kind = \"feed\""),
-    );
-    let (code, _, stderr) = feedwright(&cfg, &["run"]);
-    assert_eq!(code, 0, "{stderr}");
-    let dates = published(dir.path());
     assert_eq!(
         dates.get("accord").map(String::as_str),
         Some("2024-11-12T10:00:00+00:00")
@@ -259,7 +293,6 @@ fn a_feed_date_in_french_is_read() {
         dates.get("sommet").map(String::as_str),
         Some("2024-11-14T00:00:00+00:00")
     );
-    assert!(!stderr.contains("not read"), "{stderr}");
 }
 
 /// A `full_text` feed source whose pages show their date only as a byline's text keeps the
@@ -268,7 +301,6 @@ fn a_feed_date_in_french_is_read() {
 #[test]
 fn a_full_text_item_date_comes_before_the_page_byline() {
     let site = Site::start();
-    let base = site.base();
     serve(
         &site,
         &[
@@ -284,31 +316,12 @@ fn a_full_text_item_date_comes_before_the_page_byline() {
             ),
         ],
     );
-    let rss = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0"><channel><title>Le Blog</title><link>{base}/</link><description>d</description>
-<item><title>Accord</title><link>{base}/accord/</link><guid>{base}/accord/</guid>
-<pubDate>Tue, 12 Nov 2024 15:30:00 +0000</pubDate><description>Texte.</description></item>
-<item><title>Sommet</title><link>{base}/sommet/</link><guid>{base}/sommet/</guid>
-<description>Texte.</description></item>
-</channel></rss>"#
+    let dates = run_feed(
+        &site,
+        Some("Tue, 12 Nov 2024 15:30:00 +0000"),
+        None,
+        "full_text = true",
     );
-    site.set(
-        "/feed/",
-        Resp::Bytes {
-            content_type: "application/rss+xml; charset=utf-8".into(),
-            body: rss.into_bytes(),
-            headers: Vec::new(),
-        },
-    );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = write_config(
-        dir.path(),
-        &site_config(&site.url("/feed/"), "", "kind = \"feed\"\nfull_text = true"),
-    );
-    let (code, _, stderr) = feedwright(&cfg, &["run"]);
-    assert_eq!(code, 0, "{stderr}");
-    let dates = published(dir.path());
     assert_eq!(
         dates.get("accord").map(String::as_str),
         Some("2024-11-12T15:30:00+00:00"),
@@ -342,13 +355,7 @@ fn a_first_read_without_any_date_warns_once() {
         .map(|(s, h, m)| (s.as_str(), *h, *m))
         .collect();
     serve(&site, &posts);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = write_config(
-        dir.path(),
-        &site_config(&site.url("/category/news/"), "", "kind = \"html\""),
-    );
-    let (code, _, stderr) = feedwright(&cfg, &["run"]);
-    assert_eq!(code, 0, "{stderr}");
+    let (_dir, cfg, stderr) = first_run(&site);
     let warned: Vec<&str> = stderr
         .lines()
         .filter(|l| l.contains("shows a date feedwright can read"))
@@ -381,12 +388,6 @@ fn a_first_read_without_any_date_warns_once() {
             r#"<span class="posted-on">Publié le 12 novembre 2024</span>"#,
         )],
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = write_config(
-        dir.path(),
-        &site_config(&dated.url("/category/news/"), "", "kind = \"html\""),
-    );
-    let (code, _, stderr) = feedwright(&cfg, &["run"]);
-    assert_eq!(code, 0, "{stderr}");
+    let (_dir, _, stderr) = first_run(&dated);
     assert!(!stderr.contains("shows a date"), "{stderr}");
 }

@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
-use common::{Post, Resp, Site, classic_post, feedwright, listing, write_config};
+use common::{
+    Post, Resp, Site, classic_post, feedwright, listing, publish_category, sources_config,
+    write_config,
+};
 
 const PER_PAGE: usize = 10;
 
@@ -34,54 +37,9 @@ fn make_posts(n: usize, first_id: u64, month: usize) -> Vec<Post> {
         .collect()
 }
 
-/// Serve `posts` (their pages) and the listing `/{cat}/` of them (then `/{cat}/page/N/`),
-/// `PER_PAGE` a page.
+/// Serve `posts` and the listing `/{cat}/` of them, `PER_PAGE` a page.
 fn publish(site: &Site, cat: &str, posts: &[&Post]) {
-    let base = site.base();
-    for p in posts {
-        site.set(&p.path(), Resp::Html(classic_post(&base, p)));
-    }
-    let pages: Vec<&[&Post]> = posts.chunks(PER_PAGE).collect();
-    for (i, chunk) in pages.iter().enumerate() {
-        let path = if i == 0 {
-            format!("/{cat}/")
-        } else {
-            format!("/{cat}/page/{}/", i + 1)
-        };
-        let next = (i + 1 < pages.len()).then(|| format!("{base}/{cat}/page/{}/", i + 2));
-        let links: Vec<(String, String)> = chunk
-            .iter()
-            .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
-            .collect();
-        site.set(&path, Resp::Html(listing(&base, &links, next.as_deref())));
-    }
-}
-
-/// A configuration of `sources` (`(name, url, extra lines)`) and `feeds` (`(name, sources)`,
-/// each with `feed_extra` lines); store `feedwright.db` and output `out/` next to it; no
-/// courtesy delay, no retries; `extra_http` lines in `[http]`.
-fn config(
-    extra_http: &str,
-    sources: &[(&str, &str, &str)],
-    feeds: &[(&str, &[&str])],
-    feed_extra: &str,
-) -> String {
-    let mut text = format!(
-        "output_dir = \"out\"\npublic_url = \"http://feeds.test/\"\n[store]\n\
-         path = \"feedwright.db\"\n[http]\nmin_interval_ms = 0\ntimeout_secs = 3\n\
-         max_retries = 0\n{extra_http}\n"
-    );
-    for (name, url, extra) in sources {
-        text += &format!("[[source]]\nname = \"{name}\"\nurl = \"{url}\"\n{extra}\n");
-    }
-    for (name, names) in feeds {
-        let names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
-        text += &format!(
-            "[[feed]]\nname = \"{name}\"\nsources = [{}]\n{feed_extra}\n",
-            names.join(", ")
-        );
-    }
-    text
+    publish_category(site, &site.base(), cat, posts, PER_PAGE);
 }
 
 /// Run `args`; the exit code must be `code`. Returns (stdout, stderr).
@@ -261,7 +219,7 @@ fn a_removed_source_is_forgotten_but_the_posts_another_source_holds() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(
         dir.path(),
-        &config(
+        &sources_config(
             "",
             &[("a", &cat, ""), ("b", &other, ""), ("c", &third, "")],
             &[("fa", &["a"]), ("fb", &["b"]), ("fc", &["c"])],
@@ -273,7 +231,7 @@ fn a_removed_source_is_forgotten_but_the_posts_another_source_holds() {
     assert_eq!(count(dir.path(), "SELECT count(*) FROM aliases"), 1);
 
     // Removed on purpose: every run says so, with the command that forgets it.
-    let removed = config(
+    let removed = sources_config(
         "",
         &[("b", &other, ""), ("c", &third, "")],
         &[("fb", &["b"]), ("fc", &["c"])],
@@ -420,7 +378,7 @@ fn forgetting_is_refused_for_a_live_source_an_unknown_one_and_one_being_renamed(
     publish(&site, "other", &q.iter().collect::<Vec<_>>());
     let (cat, other) = (site.url("/cat/"), site.url("/other/"));
     let dir = tempfile::tempdir().unwrap();
-    let both = config(
+    let both = sources_config(
         "",
         &[("a", &cat, ""), ("b", &other, "")],
         &[("main", &["a", "b"])],
@@ -432,7 +390,7 @@ fn forgetting_is_refused_for_a_live_source_an_unknown_one_and_one_being_renamed(
     // No store yet: nothing to forget, and none created.
     write_config(
         dir.path(),
-        &config("", &[("b", &other, "")], &[("main", &["b"])], ""),
+        &sources_config("", &[("b", &other, "")], &[("main", &["b"])], ""),
     );
     let (_, stderr) = run(&cfg, &["forget", "a"], 2);
     assert!(
@@ -462,7 +420,7 @@ fn forgetting_is_refused_for_a_live_source_an_unknown_one_and_one_being_renamed(
     // One the store holds nothing of: the store names what it holds of sources gone.
     write_config(
         dir.path(),
-        &config("", &[("b", &other, "")], &[("main", &["b"])], ""),
+        &sources_config("", &[("b", &other, "")], &[("main", &["b"])], ""),
     );
     let (_, stderr) = run(&cfg, &["forget", "nosuch"], 2);
     assert_eq!(error_lines(&stderr), 1, "{stderr}");
@@ -477,7 +435,7 @@ fn forgetting_is_refused_for_a_live_source_an_unknown_one_and_one_being_renamed(
     // One a configured source of its kind and url takes over at the next run.
     write_config(
         dir.path(),
-        &config(
+        &sources_config(
             "",
             &[("a2", &cat, ""), ("b", &other, "")],
             &[("main", &["a2", "b"])],
@@ -504,7 +462,7 @@ fn forgetting_is_refused_for_a_live_source_an_unknown_one_and_one_being_renamed(
     // The store's lock, held by another process (here, this one), is waited for.
     write_config(
         dir.path(),
-        &config("", &[("b", &other, "")], &[("main", &["b"])], ""),
+        &sources_config("", &[("b", &other, "")], &[("main", &["b"])], ""),
     );
     let held = feedwright::store::Store::open(&dir.path().join("feedwright.db")).unwrap();
     let (_, stderr) = run(&cfg, &["forget", "a"], 2);
@@ -546,7 +504,7 @@ fn complete_archive_pages_keep_what_they_froze() {
     let feed = "limit = 5\narchive_page_size = 5";
     let cfg = write_config(
         dir.path(),
-        &config(
+        &sources_config(
             "",
             &[("a", &cat, "max_pages = 5"), ("b", &other, "max_pages = 5")],
             &[("main", &["a", "b"])],
@@ -572,7 +530,7 @@ fn complete_archive_pages_keep_what_they_froze() {
 
     write_config(
         dir.path(),
-        &config(
+        &sources_config(
             "",
             &[("b", &other, "max_pages = 5")],
             &[("main", &["b"])],
@@ -661,7 +619,7 @@ fn forgetting_a_source_drops_its_backfill_and_pending_posts() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(
         dir.path(),
-        &config(
+        &sources_config(
             "max_requests = 14",
             &[("a", &cat, "max_pages = 50"), ("b", &other, "")],
             &[("main", &["a", "b"])],
@@ -689,7 +647,7 @@ fn forgetting_a_source_drops_its_backfill_and_pending_posts() {
     };
     write_config(
         dir.path(),
-        &config("", &[("b", &other, "")], &[("main", &["b"])], "limit = 5"),
+        &sources_config("", &[("b", &other, "")], &[("main", &["b"])], "limit = 5"),
     );
     let (stdout, _) = run(&cfg, &["forget", "--dry-run", "a"], 0);
     assert!(
@@ -751,7 +709,7 @@ fn a_post_whose_enclosures_the_forgotten_feed_gave_keeps_them_until_another_feed
     let feed = "kind = \"feed\"";
     let cfg = write_config(
         dir.path(),
-        &config(
+        &sources_config(
             "",
             &[("pods", &pods, feed), ("plain", &plain, feed)],
             &[("main", &["pods", "plain"])],
@@ -771,7 +729,7 @@ fn a_post_whose_enclosures_the_forgotten_feed_gave_keeps_them_until_another_feed
 
     write_config(
         dir.path(),
-        &config("", &[("plain", &plain, feed)], &[("main", &["plain"])], ""),
+        &sources_config("", &[("plain", &plain, feed)], &[("main", &["plain"])], ""),
     );
     let (stdout, _) = run(&cfg, &["forget", "pods"], 0);
     assert!(

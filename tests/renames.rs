@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{Post, Resp, Site, classic_post, feedwright, listing, write_config};
+use common::{Post, Resp, Site, feedwright, publish_category, sources_config, write_config};
 
 const PER_PAGE: usize = 10;
 
@@ -30,49 +30,16 @@ fn make_posts(n: usize, first_id: u64) -> Vec<Post> {
         .collect()
 }
 
-/// Serve `posts` under the listing `/{cat}/` (then `/{cat}/page/N/`), `PER_PAGE` a page, each
-/// page and post written with the links and canonical URLs of `base` (the site's address as
-/// its pages name it).
+/// Serve `posts` under the listing `/{cat}/`, `PER_PAGE` a page, written with the links of
+/// `base` (see `publish_category`).
 fn publish(site: &Site, base: &str, cat: &str, posts: &[Post]) {
-    for p in posts {
-        site.set(&p.path(), Resp::Html(classic_post(base, p)));
-    }
-    let pages: Vec<&[Post]> = posts.chunks(PER_PAGE).collect();
-    for (i, chunk) in pages.iter().enumerate() {
-        let path = if i == 0 {
-            format!("/{cat}/")
-        } else {
-            format!("/{cat}/page/{}/", i + 1)
-        };
-        let next = (i + 1 < pages.len()).then(|| format!("{base}/{cat}/page/{}/", i + 2));
-        let links: Vec<(String, String)> = chunk
-            .iter()
-            .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
-            .collect();
-        site.set(&path, Resp::Html(listing(base, &links, next.as_deref())));
-    }
+    let posts: Vec<&Post> = posts.iter().collect();
+    publish_category(site, base, cat, &posts, PER_PAGE);
 }
 
-/// A configuration of `sources` (`(name, url, extra lines of its table)`) and `feeds` (`(name,
-/// sources)`); store `feedwright.db` and output `out/` next to it; no courtesy delay, no
-/// retries; `extra_http` lines in `[http]`.
+/// [`sources_config`] with feeds of up to 1000 entries.
 fn config(extra_http: &str, sources: &[(&str, &str, &str)], feeds: &[(&str, &[&str])]) -> String {
-    let mut text = format!(
-        "output_dir = \"out\"\npublic_url = \"http://feeds.test/\"\n[store]\n\
-         path = \"feedwright.db\"\n[http]\nmin_interval_ms = 0\ntimeout_secs = 3\n\
-         max_retries = 0\n{extra_http}\n"
-    );
-    for (name, url, extra) in sources {
-        text += &format!("[[source]]\nname = \"{name}\"\nurl = \"{url}\"\n{extra}\n");
-    }
-    for (name, names) in feeds {
-        let names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
-        text += &format!(
-            "[[feed]]\nname = \"{name}\"\nsources = [{}]\nlimit = 1000\n",
-            names.join(", ")
-        );
-    }
-    text
+    sources_config(extra_http, sources, feeds, "limit = 1000")
 }
 
 /// Run `args`; the exit code must be `code`. Returns stderr.

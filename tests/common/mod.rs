@@ -885,3 +885,53 @@ pub fn json_with_pages(v: &serde_json::Value, total_pages: Option<u32>) -> Resp 
             .unwrap_or_default(),
     }
 }
+
+/// A configuration of `sources` (`(name, url, extra lines of its table)`) and `feeds` (`(name,
+/// sources)`, each with `feed_extra` lines); store `feedwright.db` and output `out/` next to
+/// it; no courtesy delay, no retries; `extra_http` lines in `[http]`.
+pub fn sources_config(
+    extra_http: &str,
+    sources: &[(&str, &str, &str)],
+    feeds: &[(&str, &[&str])],
+    feed_extra: &str,
+) -> String {
+    let mut text = format!(
+        "output_dir = \"out\"\npublic_url = \"http://feeds.test/\"\n[store]\n\
+         path = \"feedwright.db\"\n[http]\nmin_interval_ms = 0\ntimeout_secs = 3\n\
+         max_retries = 0\n{extra_http}\n"
+    );
+    for (name, url, extra) in sources {
+        text += &format!("[[source]]\nname = \"{name}\"\nurl = \"{url}\"\n{extra}\n");
+    }
+    for (name, names) in feeds {
+        let names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        text += &format!(
+            "[[feed]]\nname = \"{name}\"\nsources = [{}]\n{feed_extra}\n",
+            names.join(", ")
+        );
+    }
+    text
+}
+
+/// Serve `posts` (their pages) under the listing `/{cat}/` (then `/{cat}/page/N/`), `per_page`
+/// a page, each page and post written with the links and canonical URLs of `base` (the site's
+/// address as its pages name it).
+pub fn publish_category(site: &Site, base: &str, cat: &str, posts: &[&Post], per_page: usize) {
+    for p in posts {
+        site.set(&p.path(), Resp::Html(classic_post(base, p)));
+    }
+    let pages: Vec<&[&Post]> = posts.chunks(per_page).collect();
+    for (i, chunk) in pages.iter().enumerate() {
+        let path = if i == 0 {
+            format!("/{cat}/")
+        } else {
+            format!("/{cat}/page/{}/", i + 1)
+        };
+        let next = (i + 1 < pages.len()).then(|| format!("{base}/{cat}/page/{}/", i + 2));
+        let links: Vec<(String, String)> = chunk
+            .iter()
+            .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
+            .collect();
+        site.set(&path, Resp::Html(listing(base, &links, next.as_deref())));
+    }
+}
