@@ -822,7 +822,13 @@ fn declared_xml_encoding(body: &[u8]) -> Option<String> {
         )
         .expect("a valid pattern")
     });
-    let head = &body[..body.len().min(256)];
+    // White space before the declaration is not XML, but common (a blank line a WordPress
+    // plugin prints) and read by feed-rs: its declaration still counts.
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(body.len());
+    let head = &body[start..body.len().min(start + 256)];
     let caps = DECLARATION.captures(head)?;
     let label = caps.get(1).or_else(|| caps.get(2))?.as_bytes();
     Some(String::from_utf8_lossy(label).trim().to_owned())
@@ -1702,7 +1708,11 @@ mod tests {
                 .map(|items| items.posts[0].1.title.clone().unwrap_or_default())
         };
         let cp1251 = |text: &str| encoding_rs::WINDOWS_1251.encode(text).0.into_owned();
-        for declaration in ["", r#"<?xml version="1.0"?>"#] {
+        for declaration in [
+            "",
+            r#"<?xml version="1.0"?>"#,
+            "\n<?xml version=\"1.0\" encoding=\"windows-1251\"?>",
+        ] {
             for ct in [
                 "application/rss+xml; charset=windows-1251",
                 "text/xml;charset=\"windows-1251\"",
@@ -1723,12 +1733,18 @@ mod tests {
             parsed(doc.clone(), "application/rss+xml; charset=windows-1251").as_deref(),
             Ok(title)
         );
-        // ... not for another type (a server's default charset).
-        let doc = cp1251(&rss(r#"<?xml version="1.0" encoding='windows-1251'?>"#));
-        assert_eq!(
-            parsed(doc, "text/html; charset=ISO-8859-1").as_deref(),
-            Ok(title)
-        );
+        // ... not for another type (a server's default charset), also after a blank line.
+        for declaration in [
+            r#"<?xml version="1.0" encoding='windows-1251'?>"#,
+            "\n\n<?xml version=\"1.0\" encoding=\"windows-1251\"?>",
+        ] {
+            let doc = cp1251(&rss(declaration));
+            assert_eq!(
+                parsed(doc, "text/html; charset=ISO-8859-1").as_deref(),
+                Ok(title),
+                "{declaration:?}"
+            );
+        }
         // A UTF-8 header over a document declaring windows-1251: the header (RFC 7303).
         let utf8 = rss(r#"<?xml version="1.0" encoding="windows-1251"?>"#).into_bytes();
         assert_eq!(
