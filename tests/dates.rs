@@ -180,6 +180,29 @@ fn a_theme_byline_in_a_european_language_dates_the_post() {
     assert!(!stderr.contains("shows a date"), "{stderr}");
 }
 
+/// Only a line is a byline: an element of a byline's class holding a whole text (a theme's
+/// `<div class="published">` around the entry) is not searched for a date, which its words
+/// could seem to hold ("Le 3 mars, 1500 personnes ont manifesté").
+#[test]
+fn a_long_text_of_a_byline_class_gives_no_date() {
+    let site = Site::start();
+    let words = "Le 3 mars, 1500 personnes ont manifesté devant le palais des Nations pour \
+                 demander la reprise des négociations, interrompues depuis l'automne, entre \
+                 les délégations des deux pays voisins.";
+    serve(
+        &site,
+        &[(
+            "long",
+            "",
+            &format!(r#"<div class="published"><p>{words}</p></div>"#),
+        )],
+    );
+    let (dir, _, _) = first_run(&site);
+    let dates = published(dir.path());
+    let date = dates.get("long").expect("the post is published");
+    assert!(!date.starts_with("1500"), "{date}");
+}
+
 /// `[source.selectors] date` matching a byline finds the date inside its text ("Publié le …"),
 /// instead of warning that the whole text is not a date.
 #[test]

@@ -540,6 +540,10 @@ fn published_markup() -> Prefiltered {
     }
 }
 
+/// The longest byline text read for a date (`Publié le 12 novembre 2024 par Zoé Dupont · 3 min
+/// de lecture` is about 60).
+const MAX_BYLINE_CHARS: usize = 160;
+
 /// Published dates a theme shows only as text, with no machine-readable value: `<time
 /// class="entry-date">12 novembre 2024</time>`, `<span class="posted-on">Publié le 12 novembre
 /// 2024</span>`. Read only when the page gives no other published date.
@@ -622,7 +626,11 @@ fn published(
         if machine || is_modified_date(e) {
             continue;
         }
-        if let Some(d) = date_value(e, true) {
+        // A byline is a line: a longer text (an `<article class="published">`, a whole entry)
+        // would have its date found in the post's words ("le 3 mars, 1500 personnes").
+        if let Some(d) = date_value(e, true)
+            && dom::collapse(&d).chars().count() <= MAX_BYLINE_CHARS
+        {
             push_date(&mut out, &d, DateSource::Byline);
         }
     }

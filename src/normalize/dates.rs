@@ -326,6 +326,9 @@ fn parse_human(s: &str, zone: Tz, day_zone: Tz) -> Option<DateTime<Utc>> {
 
 /// `date` at the time of day the tokens after it begin with, if any (see [`parse_human`]).
 fn with_time_of_day(date: NaiveDate, after: &[&str], zone: Tz, day_zone: Tz) -> DateTime<Utc> {
+    let connected = after
+        .first()
+        .is_some_and(|t| TIME_CONNECTORS.contains(&t.to_lowercase().as_str()));
     let mut rest = after
         .iter()
         .copied()
@@ -333,6 +336,14 @@ fn with_time_of_day(date: NaiveDate, after: &[&str], zone: Tz, day_zone: Tz) -> 
     let Some(first) = rest.next() else {
         return in_zone(date.and_time(NaiveTime::MIN), day_zone);
     };
+    // Whole hours alone (`2h`) after a date are a reading time (`2h de lecture`), not the hour
+    // it was published at, unless a word such as `à` or `at` says so (`à 11h`).
+    let whole_hours = first
+        .strip_suffix(['h', 'H'])
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if whole_hours && !connected {
+        return in_zone(date.and_time(NaiveTime::MIN), day_zone);
+    }
     let second = rest.next();
     // `3:45pm` as well as `3:45 pm`.
     let lower = first.to_lowercase();
@@ -467,6 +478,12 @@ mod tests {
                 "2024-11-12T09:15:00+00:00",
             ),
             ("12 novembre 2024 par Zoé", "2024-11-12T00:00:00+00:00"),
+            ("12 novembre 2024 à 11h", "2024-11-12T11:00:00+00:00"),
+            // Whole hours without a word before them: a reading time, not the hour.
+            (
+                "Publié le 12 novembre 2024 | 2h de lecture",
+                "2024-11-12T00:00:00+00:00",
+            ),
         ] {
             assert_eq!(utc(written).as_deref(), Some(at), "{written}");
         }
