@@ -885,6 +885,28 @@ fn header_charset_as_utf8(feed_url: &Url, fetched: &Fetched) -> Option<Vec<u8>> 
     {
         return None;
     }
+    // A server's default charset (often UTF-8) over a feed in the encoding it declares: the
+    // header's does not fit the bytes, the declaration's does. The declaration is read then.
+    if decoded.replaced > 0
+        && let Some(encoding) = declared_encoding
+        && encoding != header.encoding
+        && encoding != encoding_rs::UTF_16LE
+        && encoding != encoding_rs::UTF_16BE
+        && encoding
+            .decode_without_bom_handling_and_without_replacement(body)
+            .is_some()
+    {
+        tracing::warn!(
+            "{feed_url}: the HTTP header's charset {} does not fit the feed's bytes ({} \
+             replacement character{}), the XML declaration's encoding {} does: read as {}",
+            header.label,
+            decoded.replaced,
+            if decoded.replaced == 1 { "" } else { "s" },
+            encoding.name(),
+            encoding.name()
+        );
+        return None;
+    }
     if let Some(label) = &declared
         && declared_encoding != Some(header.encoding)
     {
@@ -1750,6 +1772,16 @@ mod tests {
         assert_eq!(
             parsed(utf8.clone(), "application/rss+xml; charset=utf-8").as_deref(),
             Ok(title)
+        );
+        // A header's charset the bytes do not fit, over a declaration they do fit (a server's
+        // default UTF-8 over a Latin-1 feed): the declaration.
+        let latin1 = encoding_rs::WINDOWS_1252
+            .encode(&rss(r#"<?xml version="1.0" encoding="ISO-8859-1"?>"#).replace(title, "Genève"))
+            .0
+            .into_owned();
+        assert_eq!(
+            parsed(latin1, "application/rss+xml; charset=utf-8").as_deref(),
+            Ok("Genève")
         );
         // A byte order mark wins over the header; a UTF-16 charset over bytes that are not
         // UTF-16 is not believed.
