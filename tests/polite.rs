@@ -6,33 +6,16 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    Post, Resp, Site, atom_ids, classic_post, feedwright, html_config, listing, spawn_feedwright,
-    write_config,
+    Post, Resp, Site, atom_ids, classic_post, feedwright, html_config, listing, numbered_posts,
+    spawn_feedwright, write_config,
 };
 
 const PER_PAGE: usize = 10;
 
-/// Posts newest first; `date` days ago in 2024 so none is young enough to be re-checked.
-fn make_posts(n: usize, first_id: u64) -> Vec<Post> {
-    (0..n)
-        .map(|i| {
-            let id = first_id + (n - i) as u64;
-            let day = 28 - (i % 28);
-            let month = 6 - (i / 28).min(5);
-            Post::new(
-                id,
-                &format!("post-{id}"),
-                &format!("Post number {id}"),
-                &format!("2024-{month:02}-{day:02}T09:00:00+00:00"),
-            )
-        })
-        .collect()
-}
-
-/// A fixture site serving `n` posts made by [`make_posts`], published by [`publish`].
+/// A fixture site serving `n` posts made by [`numbered_posts`], published by [`publish`].
 fn site_with_posts(n: usize, first_id: u64) -> (Site, Vec<Post>) {
     let site = Site::start();
-    let posts = make_posts(n, first_id);
+    let posts = numbered_posts(n, first_id);
     publish(&site, &posts);
     (site, posts)
 }
@@ -40,11 +23,7 @@ fn site_with_posts(n: usize, first_id: u64) -> (Site, Vec<Post>) {
 /// Serve `posts` (newest first) under /cat/ with PER_PAGE posts per listing page.
 fn publish(site: &Site, posts: &[Post]) {
     common::publish_paged(site, posts, PER_PAGE, |base, chunk, next| {
-        let links: Vec<(String, String)> = chunk
-            .iter()
-            .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
-            .collect();
-        listing(base, &links, next)
+        common::listing_of(base, chunk, next)
     });
 }
 
@@ -101,7 +80,7 @@ fn warm_run_costs_two_requests_and_one_new_post_at_most_four() {
     );
 
     // One new post at the top of the listing.
-    let mut more = make_posts(1, 5000);
+    let mut more = numbered_posts(1, 5000);
     more[0].date = "2024-07-01T09:00:00+00:00".into();
     more.extend(posts);
     publish(&site, &more);
@@ -159,7 +138,7 @@ fn robots_txt_is_obeyed_and_its_failures_handled() {
     // the host is fetched this run.
     for status in [500, 429] {
         let site2 = Site::start();
-        publish(&site2, &make_posts(2, 2100));
+        publish(&site2, &numbered_posts(2, 2100));
         site2.set("/robots.txt", Resp::Status(status));
         let dir2 = tempfile::tempdir().unwrap();
         let cfg2 = write_config(dir2.path(), &config(&site2, "", ""));
@@ -176,7 +155,7 @@ fn robots_txt_is_obeyed_and_its_failures_handled() {
     // One failed attempt at robots.txt is retried like any request (`max_retries`): the run
     // goes on once it answers.
     let site4 = Site::start();
-    publish(&site4, &make_posts(2, 2300));
+    publish(&site4, &numbered_posts(2, 2300));
     site4.set(
         "/robots.txt",
         Resp::Limited {
@@ -212,7 +191,7 @@ fn robots_txt_is_obeyed_and_its_failures_handled() {
         )),
     ] {
         let site3 = Site::start();
-        publish(&site3, &make_posts(2, 2200));
+        publish(&site3, &numbered_posts(2, 2200));
         site3.set("/robots.txt", robots);
         let dir3 = tempfile::tempdir().unwrap();
         let cfg3 = write_config(dir3.path(), &config(&site3, "", ""));
@@ -286,7 +265,7 @@ fn retry_after_is_honoured_and_a_long_one_skips_the_source() {
     // disallows everything.
     for (path, status, first_id) in [("/cat/", 503, 4100), ("/robots.txt", 429, 4200)] {
         let site2 = Site::start();
-        publish(&site2, &make_posts(2, first_id));
+        publish(&site2, &numbered_posts(2, first_id));
         site2.set(
             path,
             Resp::Limited {
@@ -449,7 +428,7 @@ fn a_degraded_run_keeps_known_posts_even_when_a_batch_commits_before_the_verdict
     for p in &mut edited {
         p.body = format!("<p>Corrected after the redesign: {}.</p>", p.title);
     }
-    let mut fresh = make_posts(40, 8000);
+    let mut fresh = numbered_posts(40, 8000);
     for p in &mut fresh {
         p.date = p.date.replacen("2024-", "2025-", 1);
     }
@@ -889,7 +868,7 @@ fn entries_published_before_a_backfill_stay_published_while_it_is_unfinished() {
         "{stderr}"
     );
     assert!(stored_new(&stderr) > 0, "{stderr}");
-    let mut more = make_posts(3, 9900);
+    let mut more = numbered_posts(3, 9900);
     more.extend(posts.iter().cloned());
     publish(&site, &more);
     write_config(dir.path(), &text(""));
@@ -935,7 +914,7 @@ fn what_an_unfinished_cold_backfill_showed_stays_published() {
     assert!(stderr.contains("wait to be archived"), "{stderr}");
     let shown = archive_walk(dir.path());
     assert_eq!(shown.len(), 5, "{shown:?}");
-    let mut more = make_posts(6, 9950);
+    let mut more = numbered_posts(6, 9950);
     for (i, p) in more.iter_mut().enumerate() {
         p.date = format!("2024-07-20T12:{:02}:00+00:00", 59 - i);
     }
@@ -992,7 +971,7 @@ fn only_a_gap_since_the_last_run_is_read_past_max_pages() {
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("site: 10 new"), "{stderr}");
-    let mut more = make_posts(1, 6900);
+    let mut more = numbered_posts(1, 6900);
     more.extend(posts.iter().cloned());
     publish(&site, &more);
     write_config(dir.path(), &common::site_config(&url, "", "max_pages = 3"));
@@ -1004,7 +983,7 @@ fn only_a_gap_since_the_last_run_is_read_past_max_pages() {
     );
 
     // 80 new posts: eight pages of them, more than max_pages (3) and as many again.
-    let mut most = make_posts(80, 7100);
+    let mut most = numbered_posts(80, 7100);
     most.extend(more);
     publish(&site, &most);
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
@@ -1029,7 +1008,7 @@ fn a_sticky_post_does_not_hide_a_gap() {
     );
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 0, "{stderr}");
-    let mut new_posts = make_posts(35, 6600);
+    let mut new_posts = numbered_posts(35, 6600);
     for (i, p) in new_posts.iter_mut().enumerate() {
         p.date = format!("2024-07-20T12:{:02}:00+00:00", 59 - i);
     }
@@ -1082,7 +1061,7 @@ fn more_new_posts_than_max_pages_show_are_all_read() {
     assert!(stderr.contains("site: 15 new"), "{stderr}");
 
     // 35 new posts: listing pages 1 to 3 hold only new ones, page 4 the first stored ones.
-    let mut more = make_posts(35, 7000);
+    let mut more = numbered_posts(35, 7000);
     more.extend(posts.iter().cloned());
     publish(&site, &more);
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
@@ -1095,7 +1074,7 @@ fn more_new_posts_than_max_pages_show_are_all_read() {
     );
 
     // 35 more, with a budget too small for them: said, with what to do.
-    let mut most = make_posts(35, 8000);
+    let mut most = numbered_posts(35, 8000);
     most.extend(more);
     publish(&site, &most);
     write_config(
@@ -1345,7 +1324,7 @@ fn a_run_killed_after_storing_some_posts_is_followed_by_a_full_walk() {
 fn a_backfill_ends_at_a_next_link_back_to_a_page_it_read() {
     let site = Site::start();
     let base = site.base();
-    let posts = make_posts(6, 8500);
+    let posts = numbered_posts(6, 8500);
     for p in &posts {
         site.set(&p.path(), Resp::Html(classic_post(&base, p)));
     }

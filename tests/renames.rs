@@ -9,26 +9,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{Post, Resp, Site, feedwright, publish_category, sources_config, write_config};
+use common::{
+    Post, Resp, Site, feedwright, numbered_posts, publish_category, sources_config, write_config,
+};
 
 const PER_PAGE: usize = 10;
-
-/// Posts newest first, all dated in 2024 (too old to be re-checked), ids from `first_id + 1`.
-fn make_posts(n: usize, first_id: u64) -> Vec<Post> {
-    (0..n)
-        .map(|i| {
-            let id = first_id + (n - i) as u64;
-            let day = 28 - (i % 28);
-            let month = 6 - (i / 28).min(5);
-            Post::new(
-                id,
-                &format!("post-{id}"),
-                &format!("Post number {id}"),
-                &format!("2024-{month:02}-{day:02}T09:00:00+00:00"),
-            )
-        })
-        .collect()
-}
 
 /// Serve `posts` under the listing `/{cat}/`, `PER_PAGE` a page, written with the links of
 /// `base` (see `publish_category`).
@@ -109,7 +94,7 @@ fn post_requests(site: &Site, since: usize) -> Vec<String> {
 fn a_renamed_source_keeps_every_post_it_stored_in_its_feeds() {
     let site = Site::start();
     let base = site.base();
-    publish(&site, &base, "cat", &make_posts(30, 100));
+    publish(&site, &base, "cat", &numbered_posts(30, 100));
     let url = site.url("/cat/");
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(
@@ -298,7 +283,7 @@ fn a_renamed_feed_source_can_still_withdraw_its_enclosures() {
 fn a_renamed_source_keeps_its_unfinished_backfill() {
     let site = Site::start();
     let base = site.base();
-    publish(&site, &base, "cat", &make_posts(45, 300));
+    publish(&site, &base, "cat", &numbered_posts(45, 300));
     let url = site.url("/cat/");
     let dir = tempfile::tempdir().unwrap();
     let named = |name: &str| {
@@ -380,8 +365,8 @@ fn a_renamed_source_keeps_its_unfinished_backfill() {
 fn a_source_no_longer_configured_is_named_with_its_posts_in_no_feed() {
     let site = Site::start();
     let base = site.base();
-    publish(&site, &base, "cat", &make_posts(30, 500));
-    publish(&site, &base, "other", &make_posts(3, 900));
+    publish(&site, &base, "cat", &numbered_posts(30, 500));
+    publish(&site, &base, "other", &numbered_posts(3, 900));
     let (cat, other) = (site.url("/cat/"), site.url("/other/"));
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(
@@ -654,8 +639,8 @@ fn a_site_moved_to_another_host_keeps_its_posts_entries() {
     let site = Site::start();
     let old = site.base();
     let new = old.replace("127.0.0.1", "localhost");
-    let posts = make_posts(15, 700);
-    let other = make_posts(3, 800);
+    let posts = numbered_posts(15, 700);
+    let other = numbered_posts(3, 800);
     // The post both sources list.
     let shared = posts[0].clone();
     publish(&site, &old, "cat", &posts);
@@ -760,8 +745,8 @@ fn wait_for_log(log: &Path, words: &[&str], count: usize) -> String {
 fn a_daemon_reload_carries_a_rename_over() {
     let site = Site::start();
     let base = site.base();
-    publish(&site, &base, "cat", &make_posts(30, 100));
-    publish(&site, &base, "other", &make_posts(2, 900));
+    publish(&site, &base, "cat", &numbered_posts(30, 100));
+    publish(&site, &base, "other", &numbered_posts(2, 900));
     let (cat, other) = (site.url("/cat/"), site.url("/other/"));
     let dir = tempfile::tempdir().unwrap();
     let every_second = "schedule = \"* * * * * *\"";

@@ -478,19 +478,56 @@ pub fn publish_paged(
     page: impl Fn(&str, &[Post], Option<&str>) -> String,
 ) {
     let base = site.base();
+    serve_pages(
+        site,
+        &base,
+        "cat",
+        posts,
+        per_page,
+        |p| p,
+        |chunk, next| page(&base, chunk, next),
+    );
+}
+
+/// Serve each of `posts` (`post_of` gives its [`Post`]) at its path, written with the links of
+/// `base`, and listing pages of `per_page` of them under `/{cat}/` (then `/{cat}/page/N/`),
+/// each rendered by `page(posts, next)`.
+fn serve_pages<T>(
+    site: &Site,
+    base: &str,
+    cat: &str,
+    posts: &[T],
+    per_page: usize,
+    post_of: impl Fn(&T) -> &Post,
+    page: impl Fn(&[T], Option<&str>) -> String,
+) {
     for p in posts {
-        site.set(&p.path(), Resp::Html(classic_post(&base, p)));
+        let p = post_of(p);
+        site.set(&p.path(), Resp::Html(classic_post(base, p)));
     }
-    let pages: Vec<&[Post]> = posts.chunks(per_page).collect();
+    let pages: Vec<&[T]> = posts.chunks(per_page).collect();
     for (i, chunk) in pages.iter().enumerate() {
         let path = if i == 0 {
-            "/cat/".to_string()
+            format!("/{cat}/")
         } else {
-            format!("/cat/page/{}/", i + 1)
+            format!("/{cat}/page/{}/", i + 1)
         };
-        let next = (i + 1 < pages.len()).then(|| format!("{base}/cat/page/{}/", i + 2));
-        site.set(&path, Resp::Html(page(&base, chunk, next.as_deref())));
+        let next = (i + 1 < pages.len()).then(|| format!("{base}/{cat}/page/{}/", i + 2));
+        site.set(&path, Resp::Html(page(chunk, next.as_deref())));
     }
+}
+
+/// A classic listing page (see [`listing`]) linking `posts` on `base`.
+pub fn listing_of<'a>(
+    base: &str,
+    posts: impl IntoIterator<Item = &'a Post>,
+    next: Option<&str>,
+) -> String {
+    let links: Vec<(String, String)> = posts
+        .into_iter()
+        .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
+        .collect();
+    listing(base, &links, next)
 }
 
 /// A classic category listing page linking `posts` (absolute URLs with titles).
@@ -917,21 +954,31 @@ pub fn sources_config(
 /// a page, each page and post written with the links and canonical URLs of `base` (the site's
 /// address as its pages name it).
 pub fn publish_category(site: &Site, base: &str, cat: &str, posts: &[&Post], per_page: usize) {
-    for p in posts {
-        site.set(&p.path(), Resp::Html(classic_post(base, p)));
-    }
-    let pages: Vec<&[&Post]> = posts.chunks(per_page).collect();
-    for (i, chunk) in pages.iter().enumerate() {
-        let path = if i == 0 {
-            format!("/{cat}/")
-        } else {
-            format!("/{cat}/page/{}/", i + 1)
-        };
-        let next = (i + 1 < pages.len()).then(|| format!("{base}/{cat}/page/{}/", i + 2));
-        let links: Vec<(String, String)> = chunk
-            .iter()
-            .map(|p| (format!("{base}{}", p.path()), p.title.clone()))
-            .collect();
-        site.set(&path, Resp::Html(listing(base, &links, next.as_deref())));
-    }
+    serve_pages(
+        site,
+        base,
+        cat,
+        posts,
+        per_page,
+        |p| p,
+        |chunk, next| listing_of(base, chunk.iter().copied(), next),
+    );
+}
+
+/// `n` posts newest first, ids from `first_id + 1`, all dated in the first half of 2024 (too
+/// old to be re-checked).
+pub fn numbered_posts(n: usize, first_id: u64) -> Vec<Post> {
+    (0..n)
+        .map(|i| {
+            let id = first_id + (n - i) as u64;
+            let day = 28 - (i % 28);
+            let month = 6 - (i / 28).min(5);
+            Post::new(
+                id,
+                &format!("post-{id}"),
+                &format!("Post number {id}"),
+                &format!("2024-{month:02}-{day:02}T09:00:00+00:00"),
+            )
+        })
+        .collect()
 }
