@@ -1,7 +1,7 @@
 //! One post page: every `RawPost` field by its cascade, and the login / challenge checks.
 
 use scraper::node::Element;
-use scraper::{ElementRef, Selector};
+use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 use super::dom::{self, Ctx, clean_text, text_of};
@@ -58,7 +58,7 @@ pub(super) fn extract(ctx: &PageCtx<'_>, sel: &Selectors) -> Result<RawPost, Ext
         wp_post_id: wp_post_id(ctx),
         base_href: ctx.base_href.clone(),
         title,
-        published: published(ctx, sel, &ld, scope),
+        published: published(ctx, sel, &ld, scope, body_el),
         modified: modified(ctx, &ld, scope),
         authors: authors(ctx, sel, &ld, scope),
         categories: categories(ctx, sel, scope),
@@ -294,7 +294,7 @@ fn scoped_or_page<'a>(
 }
 
 /// The theme's body containers: WordPress classes first, then common generic ones.
-fn body_tiers() -> [Prefiltered; 2] {
+fn body_tiers() -> [Prefiltered; 3] {
     [
         Prefiltered {
             css: sel!(".entry-content, .wp-block-post-content"),
@@ -306,6 +306,15 @@ fn body_tiers() -> [Prefiltered; 2] {
                  .entry-body, .article-body"
             ),
             may_match: |e| has_attr(e, &["class", "itemprop"]),
+        },
+        // Other engines' own: Ghost (`gh-content`, older `post-full-content`), Drupal 7 and
+        // 8+ (the body field, RDFa `schema:text`), Substack, then microformats2.
+        Prefiltered {
+            css: sel!(
+                ".gh-content, .post-full-content, .field-name-body, .field--name-body, \
+                 [property~='schema:text'], .body.markup, .e-content"
+            ),
+            may_match: |e| has_attr(e, &["class", "property"]),
         },
     ]
 }
@@ -335,7 +344,7 @@ const BODY_SKIP_TAGS: [&str; 11] = [
     "dialog",
 ];
 
-const BODY_SKIP_CLASSES: [&str; 17] = [
+const BODY_SKIP_CLASSES: [&str; 18] = [
     "sharedaddy",
     "sd-sharing",
     "sd-like",
@@ -353,30 +362,51 @@ const BODY_SKIP_CLASSES: [&str; 17] = [
     "comments-area",
     "comment-respond",
     "wp-block-comments",
+    // Substack's "Subscribe" box, inside the post's text.
+    "subscription-widget",
 ];
 
+/// Is `e` left out of a body, with its content?
+fn body_skip(e: ElementRef<'_>) -> bool {
+    let v = e.value();
+    BODY_SKIP_TAGS.contains(&v.name())
+        || dom::class_contains(e, &BODY_SKIP_CLASSES)
+        || matches!(
+            v.id(),
+            Some("comments" | "respond" | "jp-relatedposts" | "jp-post-flair")
+        )
+}
+
 fn body_html(el: ElementRef<'_>, related_blocks: &[ElementRef<'_>]) -> String {
-    let skip = |e: ElementRef<'_>| {
-        let v = e.value();
-        BODY_SKIP_TAGS.contains(&v.name())
-            || dom::class_contains(e, &BODY_SKIP_CLASSES)
-            || matches!(
-                v.id(),
-                Some("comments" | "respond" | "jp-relatedposts" | "jp-post-flair")
-            )
-            || related_blocks.iter().any(|b| b.id() == e.id())
-    };
+    let skip = |e: ElementRef<'_>| body_skip(e) || related_blocks.iter().any(|b| b.id() == e.id());
     dom::inner_html_filtered(el, &skip).trim().to_string()
 }
 
-/// Readability's guess at the body, for pages without a known body container.
+/// Readability's guess at the body, for pages without a known body container. What it keeps
+/// is filtered as a known container is (sharing, subscription forms), and comments regions
+/// go too: its guess can take in the whole column (`<div id="discussion" class="comments">`).
 fn readability_body(ctx: &PageCtx<'_>) -> Option<String> {
-    let mut r = dom_smoothie::Readability::new(ctx.html, Some(ctx.url.as_str()), None).ok()?;
+    let config = dom_smoothie::Config {
+        // For the filter below; sanitizing drops classes from what is published.
+        keep_classes: true,
+        ..Default::default()
+    };
+    let mut r =
+        dom_smoothie::Readability::new(ctx.html, Some(ctx.url.as_str()), Some(config)).ok()?;
     let article = r.parse().ok()?;
     if article.text_content.trim().is_empty() {
         return None;
     }
-    Some(article.content.to_string())
+    let guessed = Html::parse_fragment(&article.content);
+    let skip = |e: ElementRef<'_>| {
+        body_skip(e)
+            || e.value()
+                .classes()
+                .chain(e.value().id())
+                .any(|t| dom::is_comment_token(&t.to_ascii_lowercase()))
+    };
+    let body = dom::inner_html_filtered(guessed.root_element(), &skip);
+    Some(body.trim().to_string()).filter(|b| !b.is_empty())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -534,10 +564,37 @@ fn published_markup() -> Prefiltered {
         css: sel!(
             "time.entry-date[datetime], time.published[datetime], \
              .wp-block-post-date time[datetime], [itemprop=datePublished][datetime], \
-             abbr.published[title]"
+             abbr.published[title], time.dt-published[datetime], \
+             [property~='dc:date'][content], [property~='schema:dateCreated'][content], \
+             [property~='schema:datePublished'][content]"
         ),
-        may_match: |e| has_attr(e, &["datetime", "title"]),
+        may_match: |e| has_attr(e, &["datetime", "title", "content"]),
     }
+}
+
+/// Any `<time datetime>` of the post (`<time datetime="2024-11-18">`, as many static-site
+/// themes write it): read only inside the article or main region around the title, and only
+/// when the page gives no published date otherwise.
+fn plain_time_markup() -> Prefiltered {
+    Prefiltered {
+        css: sel!("time[datetime]"),
+        may_match: |e| e.name() == "time",
+    }
+}
+
+/// The machine-readable date inside `e`: the first descendant's `datetime`, or an `<abbr>`'s
+/// `title` (`<p class="post-meta"><time datetime="…">Nov 18, 2024</time> • Jane</p>`).
+fn machine_date_within(e: ElementRef<'_>) -> Option<String> {
+    e.descendants()
+        .skip(1)
+        .filter_map(ElementRef::wrap)
+        .find_map(|d| {
+            let v = d.value();
+            v.attr("datetime")
+                .or_else(|| (v.name() == "abbr").then(|| v.attr("title"))?)
+                .filter(|s| !s.trim().is_empty())
+                .map(str::to_string)
+        })
 }
 
 /// The longest byline text read for a date (`Publié le 12 novembre 2024 par Zoé Dupont · 3 min
@@ -576,7 +633,7 @@ fn author_markup() -> Prefiltered {
              .wp-block-post-author__name, .author.vcard .fn, .author.vcard a, \
              [itemprop=author] [itemprop=name], .entry-author .fn, .author-name, \
              .post-author-name, .entry-author-name, .article__author, .article-author, \
-             .byline-name"
+             .byline-name, .submitted .username, .node__meta .username, .post-author .fn"
         ),
         may_match: |e| e.name() == "a" || has_attr(e, &["class", "itemprop"]),
     }
@@ -587,12 +644,16 @@ fn published(
     sel: &Selectors,
     ld: &JsonLd,
     scope: Option<ElementRef<'_>>,
+    body: Option<ElementRef<'_>>,
 ) -> Vec<RawDate> {
     let mut out = Vec::new();
+    // The element's own value, else a machine-readable date inside it, else its text.
     if let Some(s) = user_selector(sel.date.as_ref())
-        && let Some(v) = ctx
-            .select(&ctx.elements.all, &s)
-            .find_map(|e| date_value(e, true))
+        && let Some(v) = ctx.select(&ctx.elements.all, &s).find_map(|e| {
+            date_value(e, false)
+                .or_else(|| machine_date_within(e))
+                .or_else(|| date_value(e, true))
+        })
     {
         push_date(&mut out, &v, DateSource::Markup);
     }
@@ -613,6 +674,19 @@ fn published(
         }
     }
     if !out.is_empty() {
+        return out;
+    }
+    // The first plain `<time datetime>` of the post itself, outside its text (never the
+    // page's: a sidebar's or a comment's is another date, and one in the text may be an
+    // event's).
+    let in_body = |e: ElementRef<'_>| body.is_some_and(|b| e.ancestors().any(|a| a.id() == b.id()));
+    if scope.is_some()
+        && let Some(d) = scoped(ctx, scope, plain_time_markup())
+            .into_iter()
+            .filter(|e| !is_modified_date(*e) && !in_body(*e))
+            .find_map(|e| date_value(e, false))
+    {
+        push_date(&mut out, &d, DateSource::Markup);
         return out;
     }
     // A page that gives no published date otherwise: a byline's text. One holding a
@@ -809,12 +883,41 @@ fn categories(ctx: &PageCtx<'_>, sel: &Selectors, scope: Option<ElementRef<'_>>)
         }
         push(&mut out, &text_of(a));
     }
-    for key in ["article:section", "article:tag"] {
-        for v in ctx.meta.all(key) {
+    // Term links without a `rel`: Hugo's and Eleventy's tag lists, Drupal's tags field.
+    for a in scoped(ctx, scope, term_links()) {
+        push(&mut out, &text_of(a));
+    }
+    // A section named as the first folder of the post's path (Hugo's `posts` of
+    // `/posts/<slug>/`) is where the site files its posts, not a topic.
+    let first_folder = ctx
+        .url
+        .path_segments()
+        .and_then(|mut s| s.next())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    for v in ctx.meta.all("article:section") {
+        if first_folder
+            .as_deref()
+            .is_none_or(|f| !clean_text(v).eq_ignore_ascii_case(f))
+        {
             push(&mut out, v);
         }
     }
+    for v in ctx.meta.all("article:tag") {
+        push(&mut out, v);
+    }
     out
+}
+
+/// Tag and category links that other engines write without `rel=tag`.
+fn term_links() -> Prefiltered {
+    Prefiltered {
+        css: sel!(
+            ".post-tags a[href], a.post-tag[href], .field-name-field-tags a[href], \
+             .field--name-field-tags a[href]"
+        ),
+        may_match: |e| e.name() == "a",
+    }
 }
 
 /// The page's own description, as the HTML `RawPost::summary` is read as. Every source of it is
@@ -866,8 +969,8 @@ mod tests {
     use scraper::{ElementRef, Html};
 
     use super::{
-        author_markup, body_tiers, challenge_widget, clean_name, modified_markup, published_markup,
-        published_text_markup, strip_site_suffix,
+        author_markup, body_tiers, challenge_widget, clean_name, modified_markup,
+        plain_time_markup, published_markup, published_text_markup, strip_site_suffix, term_links,
     };
 
     /// Every element a prefiltered selector matches passes its prefilter, on every page we have
@@ -890,7 +993,16 @@ mod tests {
                <b class="wp-block-post-author__name author-name post-author-name entry-author-name
                article__author article-author byline-name"></b>
                <div class="entry-content wp-block-post-content post-content article-content
-               post-body entry-body article-body"></div><div itemprop="articleBody"></div>"#
+               post-body entry-body article-body"></div><div itemprop="articleBody"></div>
+               <div class="gh-content post-full-content field-name-body field--name-body
+               body markup e-content"></div><div property="schema:text"></div>
+               <time class="dt-published" datetime="3"></time><span property="dc:date dc:created"
+               content="4"></span><span property="schema:dateCreated" content="5"></span>
+               <span property="schema:datePublished" content="6"></span><time datetime="7">
+               </time><div class="submitted"><b class="username"></b></div><div class="node__meta">
+               <b class="username"></b></div><span class="post-author"><b class="fn"></b></span>
+               <ul class="post-tags"><li><a href="t">t</a></li></ul><a class="post-tag" href="u"></a>
+               <div class="field-name-field-tags field--name-field-tags"><a href="v"></a></div>"#
                 .to_string(),
         ];
         pages.extend(crate::extract::fixture_pages());
@@ -900,6 +1012,8 @@ mod tests {
             published_text_markup(),
             modified_markup(),
             author_markup(),
+            plain_time_markup(),
+            term_links(),
         ];
         let mut matched = 0;
         for page in &pages {
