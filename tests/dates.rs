@@ -502,3 +502,27 @@ fn a_zone_written_as_a_name_is_read() {
     );
     assert!(!stderr.contains("zone"), "{stderr}");
 }
+
+/// A feed date that is a day alone (`<pubDate>2024-11-18</pubDate>`) is that day in the
+/// configured zone, as on a page: with `America/Montreal`, Monday 18 November there, not
+/// midnight UTC (Sunday evening in Montreal, the week before in the digest). A date with a
+/// time and an offset is read as written.
+#[test]
+fn a_feed_date_that_is_a_day_alone_is_that_day_in_the_configured_zone() {
+    let site = Site::start();
+    let (dates, _) = run_feed_in(
+        &site,
+        "timezone = \"America/Montreal\"",
+        Some("2024-11-18"),
+        Some("2024-11-18T00:00:00Z"),
+        "",
+    );
+    assert_eq!(
+        dates.get("accord").map(String::as_str),
+        Some("2024-11-18T05:00:00+00:00")
+    );
+    assert_eq!(
+        dates.get("sommet").map(String::as_str),
+        Some("2024-11-18T00:00:00+00:00")
+    );
+}
