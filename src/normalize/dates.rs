@@ -408,9 +408,10 @@ fn parse_machine(s: &str, zone: Tz) -> Option<DateTime<Utc>> {
 /// `Publié le 12 novembre 2024`, `3. März 2024`, `12 de noviembre de 2024`, `Posted on
 /// November 12th, 2024`, `mar., 12 nov. 2024 11:00:00 +0100`), or an ISO date (`2024-11-12`).
 /// Words before it (a weekday, "Posted on") and after it are left aside; a time of day right
-/// after the year is read too (`à 11:00`, `at 3:45 pm`), with its offset if it has one, else as
-/// a wall-clock time in `zone`. A date alone is its midnight in `day_zone`. Numbers alone
-/// (`03/04/2024`) are never guessed at.
+/// after the year is read too (`à 11:00`, `at 3:45 pm`), with its offset or zone name if it has
+/// one (`11:00 CET`, see [`read_date_in_zones`]; with the name when it names no one offset),
+/// else as a wall-clock time in `zone`. A date alone is its midnight in `day_zone`. Numbers
+/// alone (`03/04/2024`) are never guessed at.
 fn parse_human(s: &str, zone: Tz, day_zone: Tz) -> Option<(DateTime<Utc>, Option<String>)> {
     if let Some(date) = DATE_FORMATS
         .iter()
@@ -747,6 +748,11 @@ mod tests {
                 "18 novembre 2024 11:00 JST",
                 Europe::Paris,
                 "2024-11-18T02:00:00+00:00",
+            ),
+            (
+                "18 novembre 2024 11:00 MSK",
+                Europe::Paris,
+                "2024-11-18T08:00:00+00:00",
             ),
             (
                 "18 November 2024 11:00 AEDT",
