@@ -84,6 +84,17 @@ fn run_feed(
     sommet: Option<&str>,
     extra: &str,
 ) -> HashMap<String, String> {
+    run_feed_in(site, "", accord, sommet, extra).0
+}
+
+/// [`run_feed`] with `top` at the top of the configuration (`timezone = …`); stderr too.
+fn run_feed_in(
+    site: &Site,
+    top: &str,
+    accord: Option<&str>,
+    sommet: Option<&str>,
+    extra: &str,
+) -> (HashMap<String, String>, String) {
     let base = site.base();
     let date = |d: Option<&str>| {
         d.map(|d| format!("<pubDate>{d}</pubDate>"))
@@ -110,16 +121,19 @@ fn run_feed(
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = write_config(
         dir.path(),
-        &site_config(
-            &site.url("/feed/"),
-            "",
-            &format!("kind = \"feed\"\n{extra}"),
+        &format!(
+            "{top}\n{}",
+            site_config(
+                &site.url("/feed/"),
+                "",
+                &format!("kind = \"feed\"\n{extra}"),
+            )
         ),
     );
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("not read"), "{stderr}");
-    published(dir.path())
+    (published(dir.path()), stderr)
 }
 
 /// The theme's byline, in any of the common European languages, dates a post whose page gives
@@ -413,4 +427,102 @@ fn a_first_read_without_any_date_warns_once() {
     );
     let (_dir, _, stderr) = first_run(&dated);
     assert!(!stderr.contains("shows a date"), "{stderr}");
+}
+
+/// A time followed by a zone written as a name is read in that zone, on a page and in a feed:
+/// a name of the configured zone (`CET` in Europe/Paris), one of RFC 2822 (`EST`), one the
+/// time zone database gives a single offset (`BST`). A name of several zones (`IST`) is read
+/// in the configured zone, with a warning naming the post and the text. Before, all of these
+/// were read as UTC, silently.
+#[test]
+fn a_zone_written_as_a_name_is_read() {
+    let site = Site::start();
+    let byline = |text: &str| format!(r#"<span class="posted-on">{text}</span>"#);
+    let (cet, est, bst, ist, par) = (
+        byline("Publié le 18 novembre 2024, 11:00 CET"),
+        byline("Posted Nov 18, 2024 3:00 PM EST"),
+        byline("Posted 18 July 2024 11:00 BST"),
+        byline("Publié le 18 novembre 2024, 11:00 IST"),
+        byline("Publié le 18 novembre 2024 à 11:00 PAR Zoé"),
+    );
+    serve(
+        &site,
+        &[
+            ("cet", "", &cet),
+            ("est", "", &est),
+            ("bst", "", &bst),
+            ("ist", "", &ist),
+            ("par", "", &par),
+        ],
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let body = format!(
+        "timezone = \"Europe/Paris\"\n{}",
+        site_config(&site.url("/category/news/"), "", "kind = \"html\"")
+    );
+    let cfg = write_config(dir.path(), &body);
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let dates = published(dir.path());
+    for (slug, want) in [
+        ("cet", "2024-11-18T10:00:00+00:00"),
+        ("est", "2024-11-18T20:00:00+00:00"),
+        ("bst", "2024-07-18T10:00:00+00:00"),
+        ("ist", "2024-11-18T10:00:00+00:00"),
+        // A word after the time is no zone: a time without a zone, UTC as before.
+        ("par", "2024-11-18T11:00:00+00:00"),
+    ] {
+        assert_eq!(dates.get(slug).map(String::as_str), Some(want), "{slug}");
+    }
+    let warned: Vec<&str> = stderr.lines().filter(|l| l.contains("zone")).collect();
+    assert_eq!(warned.len(), 1, "{stderr}");
+    for part in ["WARN", "/ist/", "11:00 IST", "Europe/Paris"] {
+        assert!(warned[0].contains(part), "{part}: {}", warned[0]);
+    }
+    // Said once: a run that finds the post unchanged does not say it again.
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("IST"), "{stderr}");
+
+    // A feed's `pubDate` with a zone name feed-rs does not know.
+    let (dates, stderr) = run_feed_in(
+        &site,
+        "timezone = \"Europe/Paris\"",
+        Some("Mon, 18 Nov 2024 11:00:00 CET"),
+        Some("Thu, 18 Jul 2024 11:00:00 BST"),
+        "",
+    );
+    assert_eq!(
+        dates.get("accord").map(String::as_str),
+        Some("2024-11-18T10:00:00+00:00")
+    );
+    assert_eq!(
+        dates.get("sommet").map(String::as_str),
+        Some("2024-07-18T10:00:00+00:00")
+    );
+    assert!(!stderr.contains("zone"), "{stderr}");
+}
+
+/// A feed date that is a day alone (`<pubDate>2024-11-18</pubDate>`) is that day in the
+/// configured zone, as on a page: with `America/Montreal`, Monday 18 November there, not
+/// midnight UTC (Sunday evening in Montreal, the week before in the digest). A date with a
+/// time and an offset is read as written.
+#[test]
+fn a_feed_date_that_is_a_day_alone_is_that_day_in_the_configured_zone() {
+    let site = Site::start();
+    let (dates, _) = run_feed_in(
+        &site,
+        "timezone = \"America/Montreal\"",
+        Some("2024-11-18"),
+        Some("2024-11-18T00:00:00Z"),
+        "",
+    );
+    assert_eq!(
+        dates.get("accord").map(String::as_str),
+        Some("2024-11-18T05:00:00+00:00")
+    );
+    assert_eq!(
+        dates.get("sommet").map(String::as_str),
+        Some("2024-11-18T00:00:00+00:00")
+    );
 }

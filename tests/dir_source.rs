@@ -108,6 +108,13 @@ fn every_accepted_date_form_dates_the_post() {
             "2024-03-04T05:00:00+00:00",
         ),
         (
+            "zone-name.md",
+            "+++",
+            r#"date = "2024-03-04 18:00 CET""#,
+            "2024-03-04T17:00:00+00:00",
+            "2024-03-04T17:00:00+00:00",
+        ),
+        (
             "offset-min.md",
             "+++",
             r#"date = "2024-03-04 18:00 +0100""#,
@@ -355,6 +362,10 @@ fn an_unparseable_date_fails_the_post_naming_file_key_and_value() {
             "good.md",
             "+++\ndate = 2024-03-04\nurl = \"https://example.org/good/\"\n+++\nGood\n",
         ),
+        (
+            "ist.md",
+            "+++\ndate = \"2024-03-04 18:00 IST\"\nurl = \"https://example.org/f/\"\n+++\nF\n",
+        ),
     ]);
     let (code, stderr) = run(dir.path());
     assert_eq!(code, 1, "bad dates: exit 1\n{stderr}");
@@ -371,6 +382,14 @@ fn an_unparseable_date_fails_the_post_naming_file_key_and_value() {
             "{line}"
         );
     }
+    let line = failure(&stderr, "ist.md");
+    assert!(
+        line.starts_with(
+            "front matter key date: \"2024-03-04 18:00 IST\" names the zone IST, which several \
+             zones use"
+        ),
+        "{line}"
+    );
     let feed = feed_json(dir.path());
     let urls: Vec<_> = feed["items"]
         .as_array()

@@ -3,8 +3,11 @@
 
 use std::sync::LazyLock;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
-use chrono_tz::Tz;
+use chrono::{
+    DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone,
+    Timelike, Utc,
+};
+use chrono_tz::{OffsetName, Tz};
 
 /// Date-times with an explicit offset (`%z` accepts `+0000` and `+00:00`).
 const OFFSET_FORMATS: &[&str] = &[
@@ -184,6 +187,100 @@ fn offset_of(word: &str) -> Option<chrono::FixedOffset> {
     chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
+/// US zones named without saying standard or daylight time (`3:00 PM ET`): the zone itself,
+/// whichever of the two is in effect at that date.
+const GENERIC_US_ZONES: [(&str, Tz); 4] = [
+    ("ET", chrono_tz::America::New_York),
+    ("CT", chrono_tz::America::Chicago),
+    ("MT", chrono_tz::America::Denver),
+    ("PT", chrono_tz::America::Los_Angeles),
+];
+
+/// What a zone written as a name after a time of day means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Named {
+    /// That offset.
+    Offset(FixedOffset),
+    /// A zone name, but of several offsets (`IST`: India, Ireland, Israel) none of them the
+    /// configured zone's.
+    Ambiguous,
+}
+
+/// A zone name as sites write one after a time: two to five capital letters (`CET`, `BST`,
+/// `AEDT`, `ACWST`), a trailing dot left aside. Words of running text (`par`, `Est`, `By`)
+/// are not names.
+fn zone_name(word: &str) -> Option<&str> {
+    let name = word.strip_suffix('.').unwrap_or(word);
+    ((2..=5).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_uppercase())).then_some(name)
+}
+
+/// The offsets `tz` calls `name` around `naive` (a wall-clock time there): the one in effect
+/// then, else one the zone uses under that name in the same year (`CEST` written in
+/// November is still two hours ahead of UTC).
+fn offsets_named(name: &str, naive: NaiveDateTime, tz: Tz) -> Vec<FixedOffset> {
+    let named = |o: &chrono_tz::TzOffset| o.abbreviation() == Some(name);
+    let local = match tz.offset_from_local_datetime(&naive) {
+        chrono::LocalResult::Single(o) => vec![o],
+        chrono::LocalResult::Ambiguous(a, b) => vec![a, b],
+        chrono::LocalResult::None => Vec::new(),
+    };
+    let mut offsets: Vec<FixedOffset> =
+        local.iter().filter(|o| named(o)).map(|o| o.fix()).collect();
+    if offsets.is_empty() {
+        for month in [1, 7] {
+            let Some(at) = NaiveDate::from_ymd_opt(naive.year(), month, 15)
+                .and_then(|d| d.and_hms_opt(12, 0, 0))
+            else {
+                continue;
+            };
+            let o = tz.offset_from_utc_datetime(&at);
+            if named(&o) && !offsets.contains(&o.fix()) {
+                offsets.push(o.fix());
+            }
+        }
+    }
+    offsets
+}
+
+/// The zone `word`, written after the wall-clock time `naive`, names; `None` when it is no
+/// zone name (see [`zone_name`]), or one no zone uses. In this order: a name the configured
+/// zones (`zones`) use at that date (`CET`, `CEST` in Europe/Paris; `BST` in Europe/London;
+/// `IST` in Asia/Kolkata; `CST` in Asia/Shanghai), then the names RFC 2822 gives (`UT`, `GMT`,
+/// `EST`, `EDT`, `CST`, `CDT`, `MST`, `MDT`, `PST`, `PDT`, as chrono reads them), then `ET`,
+/// `CT`, `MT`, `PT`, then a name the time zone database gives one offset only at that date
+/// (`JST`, `AEDT`, `MSK`); a name it gives several is [`Named::Ambiguous`].
+fn zone_named(word: &str, naive: NaiveDateTime, zones: &[Tz]) -> Option<Named> {
+    let name = zone_name(word)?;
+    if let Some(offset) = zones
+        .iter()
+        .find_map(|tz| offsets_named(name, naive, *tz).first().copied())
+    {
+        return Some(Named::Offset(offset));
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc2822(&format!("1 Jan 2000 00:00:00 {name}")) {
+        return Some(Named::Offset(*dt.offset()));
+    }
+    if let Some((_, tz)) = GENERIC_US_ZONES.iter().find(|(n, _)| *n == name) {
+        let at = in_zone(naive, *tz);
+        return Some(Named::Offset(
+            tz.offset_from_utc_datetime(&at.naive_utc()).fix(),
+        ));
+    }
+    let mut offsets: Vec<FixedOffset> = Vec::new();
+    for tz in chrono_tz::TZ_VARIANTS {
+        for offset in offsets_named(name, naive, tz) {
+            if !offsets.contains(&offset) {
+                offsets.push(offset);
+            }
+        }
+    }
+    match offsets.as_slice() {
+        [] => None,
+        [offset] => Some(Named::Offset(*offset)),
+        _ => Some(Named::Ambiguous),
+    }
+}
+
 fn whole_seconds(dt: DateTime<Utc>) -> DateTime<Utc> {
     dt.with_nanosecond(0).unwrap_or(dt)
 }
@@ -223,14 +320,50 @@ pub fn parse_date_in(s: &str, zone: Tz) -> Option<DateTime<Utc>> {
 /// rather than in `zone`: the zone where the day it names is shown and counted (the digest's),
 /// so that `2024-03-05` stays the 5th there whatever the project's own zone.
 pub fn parse_date_in_zones(s: &str, zone: Tz, day_zone: Tz) -> Option<DateTime<Utc>> {
+    read_date_in_zones(s, zone, day_zone).map(|d| d.at)
+}
+
+/// A date read by [`read_date_in_zones`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadDate {
+    /// The instant, UTC, whole seconds.
+    pub at: DateTime<Utc>,
+    /// The zone name written after the time when it names several offsets, none of them the
+    /// configured zone's (`IST` on a site whose zone is Europe/Paris: India's, Ireland's or
+    /// Israel's?): the time was read as a wall-clock time in `day_zone` instead, which the
+    /// reader should be told.
+    pub unsure_zone: Option<String>,
+}
+
+/// [`parse_date_in_zones`], saying also whether a zone written as a name could not be told
+/// (see [`ReadDate::unsure_zone`]).
+///
+/// A zone written as a name after a time of day (`11:00 CET`, `3:00 PM EST`) is read as the
+/// offset it names: a name `zone` or `day_zone` uses at that date first (`CET` and `CEST` in
+/// Europe/Paris, `BST` in Europe/London, `IST` in Asia/Kolkata, `CST` in Asia/Shanghai), then
+/// RFC 2822's names (`EST` … `PDT`, as chrono reads them), `ET`, `CT`, `MT`, `PT`, and a name
+/// the time zone database gives one offset at that date (`JST`, `AEDT`). Only two to five
+/// capital letters right after the time count as a name; other words are left aside.
+pub fn read_date_in_zones(s: &str, zone: Tz, day_zone: Tz) -> Option<ReadDate> {
     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.is_empty() {
         return None;
     }
-    parse_machine(&s, zone)
-        .or_else(|| parse_human(&s, zone, day_zone))
-        .filter(|d| (1000..=9999).contains(&d.year()))
-        .map(whole_seconds)
+    // A text ending in a zone name is read word by word first, where the configured zone's
+    // own names come before RFC 2822's (`CST` in China is not Chicago's).
+    let named = s.rsplit(' ').next().and_then(zone_name).is_some();
+    let machine = || parse_machine(&s, zone).map(|at| (at, None));
+    let human = || parse_human(&s, zone, day_zone);
+    let read = if named {
+        human().or_else(machine)
+    } else {
+        machine().or_else(human)
+    };
+    read.filter(|(d, _)| (1000..=9999).contains(&d.year()))
+        .map(|(at, unsure_zone)| ReadDate {
+            at: whole_seconds(at),
+            unsure_zone,
+        })
 }
 
 fn parse_machine(s: &str, zone: Tz) -> Option<DateTime<Utc>> {
@@ -275,15 +408,16 @@ fn parse_machine(s: &str, zone: Tz) -> Option<DateTime<Utc>> {
 /// `Publié le 12 novembre 2024`, `3. März 2024`, `12 de noviembre de 2024`, `Posted on
 /// November 12th, 2024`, `mar., 12 nov. 2024 11:00:00 +0100`), or an ISO date (`2024-11-12`).
 /// Words before it (a weekday, "Posted on") and after it are left aside; a time of day right
-/// after the year is read too (`à 11:00`, `at 3:45 pm`), with its offset if it has one, else as
-/// a wall-clock time in `zone`. A date alone is its midnight in `day_zone`. Numbers alone
-/// (`03/04/2024`) are never guessed at.
-fn parse_human(s: &str, zone: Tz, day_zone: Tz) -> Option<DateTime<Utc>> {
+/// after the year is read too (`à 11:00`, `at 3:45 pm`), with its offset or zone name if it has
+/// one (`11:00 CET`, see [`read_date_in_zones`]; with the name when it names no one offset),
+/// else as a wall-clock time in `zone`. A date alone is its midnight in `day_zone`. Numbers
+/// alone (`03/04/2024`) are never guessed at.
+fn parse_human(s: &str, zone: Tz, day_zone: Tz) -> Option<(DateTime<Utc>, Option<String>)> {
     if let Some(date) = DATE_FORMATS
         .iter()
         .find_map(|format| NaiveDate::parse_from_str(s, format).ok())
     {
-        return Some(in_zone(date.and_time(NaiveTime::MIN), day_zone));
+        return Some((in_zone(date.and_time(NaiveTime::MIN), day_zone), None));
     }
     let tokens: Vec<&str> = s
         .split(|c: char| c.is_whitespace() || ",;|()[]".contains(c))
@@ -324,8 +458,16 @@ fn parse_human(s: &str, zone: Tz, day_zone: Tz) -> Option<DateTime<Utc>> {
     None
 }
 
-/// `date` at the time of day the tokens after it begin with, if any (see [`parse_human`]).
-fn with_time_of_day(date: NaiveDate, after: &[&str], zone: Tz, day_zone: Tz) -> DateTime<Utc> {
+/// `date` at the time of day the tokens after it begin with, if any (see [`parse_human`]),
+/// with the zone name written after it when that names no one offset (see
+/// [`ReadDate::unsure_zone`]).
+fn with_time_of_day(
+    date: NaiveDate,
+    after: &[&str],
+    zone: Tz,
+    day_zone: Tz,
+) -> (DateTime<Utc>, Option<String>) {
+    let midnight = (in_zone(date.and_time(NaiveTime::MIN), day_zone), None);
     let connected = after
         .first()
         .is_some_and(|t| TIME_CONNECTORS.contains(&t.to_lowercase().as_str()));
@@ -334,7 +476,7 @@ fn with_time_of_day(date: NaiveDate, after: &[&str], zone: Tz, day_zone: Tz) -> 
         .copied()
         .skip_while(|t| TIME_CONNECTORS.contains(&t.to_lowercase().as_str()));
     let Some(first) = rest.next() else {
-        return in_zone(date.and_time(NaiveTime::MIN), day_zone);
+        return midnight;
     };
     // Whole hours alone (`2h`) after a date are a reading time (`2h de lecture`), not the hour
     // it was published at, unless a word such as `à` or `at` says so (`à 11h`).
@@ -342,7 +484,7 @@ fn with_time_of_day(date: NaiveDate, after: &[&str], zone: Tz, day_zone: Tz) -> 
         .strip_suffix(['h', 'H'])
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
     if whole_hours && !connected {
-        return in_zone(date.and_time(NaiveTime::MIN), day_zone);
+        return midnight;
     }
     let second = rest.next();
     // `3:45pm` as well as `3:45 pm`.
@@ -355,7 +497,7 @@ fn with_time_of_day(date: NaiveDate, after: &[&str], zone: Tz, day_zone: Tz) -> 
         None => (lower.clone(), None),
     };
     let Some((time, took_next)) = time_of_day(&first, glued.or(second)) else {
-        return in_zone(date.and_time(NaiveTime::MIN), day_zone);
+        return midnight;
     };
     let zone_word = if took_next && glued.is_none() {
         rest.next()
@@ -363,12 +505,24 @@ fn with_time_of_day(date: NaiveDate, after: &[&str], zone: Tz, day_zone: Tz) -> 
         second
     };
     let naive = date.and_time(time);
-    match zone_word.and_then(offset_of) {
-        Some(offset) => offset
-            .from_local_datetime(&naive)
-            .single()
-            .map_or_else(|| in_zone(naive, zone), |t| t.with_timezone(&Utc)),
-        None => in_zone(naive, zone),
+    let named = zone_word.and_then(|word| match offset_of(word) {
+        Some(offset) => Some(Named::Offset(offset)),
+        None => zone_named(word, naive, &[zone, day_zone]),
+    });
+    match named {
+        Some(Named::Offset(offset)) => (
+            offset
+                .from_local_datetime(&naive)
+                .single()
+                .map_or_else(|| in_zone(naive, zone), |t| t.with_timezone(&Utc)),
+            None,
+        ),
+        // Not UTC, but which zone? The configured one is the likeliest.
+        Some(Named::Ambiguous) => (
+            in_zone(naive, day_zone),
+            zone_word.and_then(zone_name).map(str::to_string),
+        ),
+        None => (in_zone(naive, zone), None),
     }
 }
 
@@ -491,6 +645,216 @@ mod tests {
             in_new_york("12 novembre 2024 à 11:00").as_deref(),
             Some("2024-11-12T16:00:00+00:00")
         );
+    }
+
+    fn read_in(s: &str, day_zone: Tz) -> Option<(String, Option<String>)> {
+        read_date_in_zones(s, Tz::UTC, day_zone).map(|d| (d.at.to_rfc3339(), d.unsure_zone))
+    }
+
+    /// A zone written as a name after the time is the zone it names: the configured zone's own
+    /// names first (`CEST` even in November, when Paris is on `CET`; `CST` in China is not
+    /// Chicago's), then RFC 2822's, `ET`/`PT`, and the names the time zone database gives one
+    /// offset. Before, each was read as if the name were not there (UTC here).
+    #[test]
+    fn a_zone_written_as_a_name_is_read() {
+        use chrono_tz::{America, Asia, Europe};
+        for (written, day_zone, at) in [
+            (
+                "18 novembre 2024, 11:00 CET",
+                Europe::Paris,
+                "2024-11-18T10:00:00+00:00",
+            ),
+            (
+                "18 juillet 2024 à 11h00 CEST",
+                Europe::Paris,
+                "2024-07-18T09:00:00+00:00",
+            ),
+            (
+                "18 novembre 2024 11:00 CEST",
+                Europe::Paris,
+                "2024-11-18T09:00:00+00:00",
+            ),
+            (
+                "18 July 2024, 11:00 BST",
+                Europe::London,
+                "2024-07-18T10:00:00+00:00",
+            ),
+            (
+                "18 July 2024, 11:00 BST",
+                Tz::UTC,
+                "2024-07-18T10:00:00+00:00",
+            ),
+            (
+                "18 November 2024 11:00 IST",
+                Asia::Kolkata,
+                "2024-11-18T05:30:00+00:00",
+            ),
+            (
+                "18 November 2024 11:00 CST",
+                Asia::Shanghai,
+                "2024-11-18T03:00:00+00:00",
+            ),
+            (
+                "Mon, 18 Nov 2024 11:00:00 CST",
+                Asia::Shanghai,
+                "2024-11-18T03:00:00+00:00",
+            ),
+            (
+                "Mon, 18 Nov 2024 11:00:00 CST",
+                Tz::UTC,
+                "2024-11-18T17:00:00+00:00",
+            ),
+            (
+                "Nov 18, 2024 3:00 PM EST",
+                Tz::UTC,
+                "2024-11-18T20:00:00+00:00",
+            ),
+            (
+                "Nov 18, 2024 3:00PM EST",
+                Europe::Paris,
+                "2024-11-18T20:00:00+00:00",
+            ),
+            (
+                "Mon, 18 Nov 2024 15:00:00 EST",
+                Tz::UTC,
+                "2024-11-18T20:00:00+00:00",
+            ),
+            (
+                "July 18, 2024 at 3:00 pm PDT",
+                Tz::UTC,
+                "2024-07-18T22:00:00+00:00",
+            ),
+            (
+                "18 Nov 2024 15:00 UT",
+                Europe::Paris,
+                "2024-11-18T15:00:00+00:00",
+            ),
+            (
+                "Nov 18, 2024 3:00 PM ET",
+                Tz::UTC,
+                "2024-11-18T20:00:00+00:00",
+            ),
+            (
+                "July 18, 2024 3:00 PM ET",
+                Tz::UTC,
+                "2024-07-18T19:00:00+00:00",
+            ),
+            (
+                "November 18, 2024 9:00 am PT",
+                Tz::UTC,
+                "2024-11-18T17:00:00+00:00",
+            ),
+            (
+                "18 novembre 2024 11:00 JST",
+                Europe::Paris,
+                "2024-11-18T02:00:00+00:00",
+            ),
+            (
+                "18 novembre 2024 11:00 MSK",
+                Europe::Paris,
+                "2024-11-18T08:00:00+00:00",
+            ),
+            (
+                "18 November 2024 11:00 AEDT",
+                Tz::UTC,
+                "2024-11-18T00:00:00+00:00",
+            ),
+            (
+                "18 novembre 2024, 11:00 (CET)",
+                Europe::Paris,
+                "2024-11-18T10:00:00+00:00",
+            ),
+            (
+                "le 18 novembre 2024 à 11:00 CET.",
+                Europe::Paris,
+                "2024-11-18T10:00:00+00:00",
+            ),
+            (
+                "Nov 3, 2024 1:30 AM EDT",
+                America::New_York,
+                "2024-11-03T05:30:00+00:00",
+            ),
+            (
+                "Nov 3, 2024 1:30 AM EST",
+                America::New_York,
+                "2024-11-03T06:30:00+00:00",
+            ),
+        ] {
+            assert_eq!(
+                read_in(written, day_zone),
+                Some((at.to_string(), None)),
+                "{written} in {day_zone}"
+            );
+        }
+    }
+
+    /// A name several zones use, none of them the configured one, is not taken for UTC: the
+    /// time is read in the configured zone, and the name is given for a warning.
+    #[test]
+    fn a_zone_name_of_several_offsets_is_read_in_the_configured_zone() {
+        assert_eq!(
+            read_in("18 novembre 2024, 11:00 IST", chrono_tz::Europe::Paris),
+            Some((
+                "2024-11-18T10:00:00+00:00".to_string(),
+                Some("IST".to_string())
+            ))
+        );
+        assert_eq!(
+            parse_date_in_zones(
+                "18 novembre 2024, 11:00 IST",
+                Tz::UTC,
+                chrono_tz::Europe::Paris
+            )
+            .map(|d| d.to_rfc3339())
+            .as_deref(),
+            Some("2024-11-18T10:00:00+00:00")
+        );
+    }
+
+    /// Only two to five capital letters right after the time are a zone name that some zone
+    /// uses: the words of running text after it are left aside, and the time read as written
+    /// without a zone (UTC here), with nothing to warn about.
+    #[test]
+    fn words_after_a_time_are_not_zones() {
+        let paris = chrono_tz::Europe::Paris;
+        for (written, at) in [
+            (
+                "12 novembre 2024 à 11:00 par Zoé",
+                "2024-11-12T11:00:00+00:00",
+            ),
+            (
+                "Posted on November 12, 2024 at 3:45 pm By Jane",
+                "2024-11-12T15:45:00+00:00",
+            ),
+            ("12 novembre 2024 11:00 Est", "2024-11-12T11:00:00+00:00"),
+            ("12 novembre 2024 11:00 est", "2024-11-12T11:00:00+00:00"),
+            (
+                "November 12, 2024 11:00 NEW rules",
+                "2024-11-12T11:00:00+00:00",
+            ),
+            ("12 novembre 2024 à 11:00 ONU", "2024-11-12T11:00:00+00:00"),
+            (
+                "12 novembre 2024 à 11:00 UNESCO",
+                "2024-11-12T11:00:00+00:00",
+            ),
+            (
+                "12 novembre 2024 11:00 A new text",
+                "2024-11-12T11:00:00+00:00",
+            ),
+            ("12 novembre 2024 11:00 I", "2024-11-12T11:00:00+00:00"),
+            // A name not right after a time is no zone of anything: the day, in the zone.
+            ("12 novembre 2024 CET", "2024-11-11T23:00:00+00:00"),
+            (
+                "12 novembre 2024 par AFP 11:00 CET",
+                "2024-11-11T23:00:00+00:00",
+            ),
+        ] {
+            assert_eq!(
+                read_in(written, paris),
+                Some((at.to_string(), None)),
+                "{written}"
+            );
+        }
     }
 
     /// No year, no month name, an ambiguous abbreviation, numbers alone, an impossible day:

@@ -31,7 +31,7 @@ use url::Url;
 use crate::model::{DateSource, Entry, EntryId, Link, MAX_CONTENT_HTML_BYTES, RawDate, RawPost};
 
 pub use charset::{Chosen, Declared, Decoded, decode_page, decode_text};
-pub use dates::{parse_date, parse_date_in, parse_date_in_zones};
+pub use dates::{ReadDate, parse_date, parse_date_in, parse_date_in_zones, read_date_in_zones};
 pub(crate) use enclosures::enclosures;
 pub(crate) use html::collapse_whitespace;
 pub use html::{sanitize_html, xml_safe};
@@ -234,7 +234,11 @@ impl Dates {
     ) -> Option<(DateTime<Utc>, DateSource)> {
         let fetched_at = self.fetched_at;
         for candidate in candidates {
-            let Some(date) = parse_date_in_zones(&candidate.value, Tz::UTC, self.day_zone) else {
+            let Some(ReadDate {
+                at: date,
+                unsure_zone,
+            }) = read_date_in_zones(&candidate.value, Tz::UTC, self.day_zone)
+            else {
                 warnings.push(format!(
                     "unparseable {what} date {:?} from {}",
                     candidate.value,
@@ -242,6 +246,16 @@ impl Dates {
                 ));
                 continue;
             };
+            if let Some(name) = unsure_zone {
+                warnings.push(format!(
+                    "{what} date {:?} from {}: the zone {name} names several offsets, none of \
+                     them {}'s: its time is read as a time in {} ({date})",
+                    candidate.value,
+                    candidate.source.as_str(),
+                    self.day_zone,
+                    self.day_zone,
+                ));
+            }
             if date > fetched_at {
                 // A future date is not trusted: the post is dated when it was first seen, with
                 // that provenance, so the store keeps the first clamp instead of moving it every

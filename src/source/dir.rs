@@ -628,8 +628,9 @@ fn fence_line<'a>(text: &'a str, fence: &str) -> Option<&'a str> {
 }
 
 /// A front-matter date as a candidate for `normalize`, read with the parser `normalize` uses
-/// ([`crate::normalize::parse_date_in`]): a date the editor wrote but that does not parse is an
-/// error, not a post silently dated by when it was first seen. A date-time written without an
+/// ([`crate::normalize::read_date_in_zones`]): a date the editor wrote but that does not parse,
+/// or whose zone name several zones use (`IST`), is an error, not a post silently dated by when
+/// it was first seen or in a zone the editor did not mean. A date-time written without an
 /// offset is a wall-clock time in `zone` (the project's `timezone`); a date alone is that day's
 /// midnight in `day_zone` (the digest's zone, where the day is shown and the week counted).
 /// Handed on with its offset.
@@ -642,12 +643,20 @@ fn front_date(
     let Some(Text(value)) = value else {
         return Ok(Vec::new());
     };
-    let Some(date) = crate::normalize::parse_date_in_zones(&value, zone, day_zone) else {
+    let Some(read) = crate::normalize::read_date_in_zones(&value, zone, day_zone) else {
         return Err(format!(
             "front matter key {key}: {value:?} is not a date \
              (write e.g. 2024-03-05, 2024-03-05T18:00:00+01:00 or 2024-03-05 18:00 +0100)"
         ));
     };
+    // A zone name several zones use: the editor says which with an offset.
+    if let Some(name) = read.unsure_zone {
+        return Err(format!(
+            "front matter key {key}: {value:?} names the zone {name}, which several zones \
+             use, none of them {zone}: write its offset instead (e.g. 2024-03-05 18:00 +0530)"
+        ));
+    }
+    let date = read.at;
     Ok(vec![RawDate {
         value: date.to_rfc3339(),
         source: DateSource::Feed,

@@ -108,11 +108,17 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
             }
         })?;
     // feed-rs drops a date it cannot read: find the texts of those, for our own date parser
-    // (which also knows human forms such as `28 April 2019`) and, failing that, a warning.
+    // (which also knows human forms such as `28 April 2019`, and zones written as names such
+    // as `CET`) and, failing that, a warning. It reads a day alone (`2024-11-18`) as midnight
+    // UTC: the text of a date read as midnight UTC is found too, for a day alone is that day
+    // in the source's zone (see `normalize_in`).
+    let midnight = |d: Option<chrono::DateTime<chrono::Utc>>| {
+        d.is_none_or(|d| d.time() == chrono::NaiveTime::MIN)
+    };
     let undated = feed
         .entries
         .iter()
-        .any(|e| e.published.is_none() || e.updated.is_none());
+        .any(|e| midnight(e.published) || midnight(e.updated));
     let unread = if undated {
         unread_dates(typed_input)
     } else {
@@ -217,15 +223,16 @@ pub fn parse(feed_url: &Url, fetched: &Fetched, own: &Site) -> Result<Items, Str
         };
         // A date feed-rs read, else the text of one it could not read (an element that is
         // absent has no text), field by field; the published date falls back to the updated.
+        // A day alone is its text, not feed-rs's midnight UTC.
         let (p_text, u_text) = unread.get(n).cloned().unwrap_or_default();
-        let modified = match item.updated {
-            Some(d) => date(Some(d)),
-            None => text(u_text.as_ref()),
+        let read = |d: Option<chrono::DateTime<chrono::Utc>>, t: Option<&String>| match d {
+            Some(d) if !t.is_some_and(|t| is_day_alone(t)) => date(Some(d)),
+            _ => text(t),
         };
+        let modified = read(item.updated, u_text.as_ref());
         let published = match item.published {
-            Some(d) => date(Some(d)),
-            None if p_text.is_some() => text(p_text.as_ref()),
-            None => modified.clone(),
+            None if p_text.is_none() => modified.clone(),
+            d => read(d, p_text.as_ref()),
         };
         // Plain text (Atom `type="text"`, JSON Feed `content_text`) is text, not markup.
         let body = item
@@ -948,6 +955,12 @@ fn builder(fetched: &Fetched) -> feed_rs::parser::Builder {
         .id_generator(|_, _, _| String::new())
 }
 
+/// Whether a feed's date text is a day alone as ISO 8601 writes it (`2024-11-18`), the one
+/// date without a time of day feed-rs reads (as midnight UTC).
+fn is_day_alone(text: &str) -> bool {
+    text.len() == 10 && chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok()
+}
+
 /// The date texts of every entry of the feed, `(published, updated)` in feed order (`None`
 /// where the element is absent), to recover the dates feed-rs could not read. The feed is read again with a date parser that
 /// numbers the texts it is handed and answers each with "`n` seconds after the epoch", so each
@@ -1529,6 +1542,61 @@ mod tests {
         assert_eq!(
             site(&json(r#""feed_url": "https://example.org/feed.json","#)),
             None
+        );
+    }
+
+    /// A day alone (`2024-11-18`), which feed-rs reads as midnight UTC, reaches normalization
+    /// as its text, to be that day in the source's zone; in RSS, Atom and JSON Feed alike. A
+    /// date with a time and an offset, midnight UTC included, keeps feed-rs's reading.
+    #[test]
+    fn a_day_alone_is_kept_as_text() {
+        let rss = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<link>https://example.org/</link><description>d</description>
+<item><title>A</title><link>https://example.org/a/</link><pubDate>2024-11-18</pubDate></item>
+<item><title>B</title><link>https://example.org/b/</link><pubDate>Mon, 18 Nov 2024 00:00:00 +0000</pubDate></item>
+<item><title>C</title><link>https://example.org/c/</link><pubDate>2024-11-18T00:00:00Z</pubDate></item>
+</channel></rss>"#;
+        assert_eq!(
+            published(&parse_own(rss)),
+            [
+                vec!["2024-11-18".to_owned()],
+                vec!["2024-11-18T00:00:00+00:00".to_owned()],
+                vec!["2024-11-18T00:00:00+00:00".to_owned()],
+            ]
+        );
+        let atom = r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">
+<title>t</title><id>urn:x</id><updated>2024-11-19</updated>
+<entry><title>A</title><id>urn:a</id><link href="https://example.org/a/"/>
+<published>2024-11-18</published><updated>2024-11-19</updated></entry>
+<entry><title>B</title><id>urn:b</id><link href="https://example.org/b/"/>
+<updated>2024-11-19</updated></entry>
+<entry><title>C</title><id>urn:c</id><link href="https://example.org/c/"/>
+<published>2024-11-18</published><updated>2024-11-19T08:00:00+01:00</updated></entry>
+</feed>"#;
+        let items = parse_own(atom);
+        let dates: Vec<(&str, &str)> = items
+            .posts
+            .iter()
+            .map(|(_, p)| (p.published[0].value.as_str(), p.modified[0].value.as_str()))
+            .collect();
+        assert_eq!(
+            dates,
+            [
+                ("2024-11-18", "2024-11-19"),
+                ("2024-11-19", "2024-11-19"),
+                ("2024-11-18", "2024-11-19T07:00:00+00:00"),
+            ]
+        );
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"t",
+"home_page_url":"https://example.org/","items":[
+{"id":"a","url":"https://example.org/a/","content_text":"x","date_published":"2024-11-18"},
+{"id":"b","url":"https://example.org/b/","content_text":"x","date_published":"2024-11-18T10:00:00+01:00"}]}"#;
+        assert_eq!(
+            published(&parse_own(json)),
+            [
+                vec!["2024-11-18".to_owned()],
+                vec!["2024-11-18T09:00:00+00:00".to_owned()],
+            ]
         );
     }
 
