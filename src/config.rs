@@ -160,7 +160,8 @@ pub struct Selectors {
     /// The next listing page link.
     pub next_page: Option<String>,
     pub title: Option<String>,
-    /// An element whose `datetime` / `content` attribute or text is the published date.
+    /// An element whose `datetime` / `content` attribute, else a machine-readable date inside
+    /// it, else its text, is the published date.
     pub date: Option<String>,
     pub author: Option<String>,
     pub categories: Option<String>,
