@@ -69,7 +69,7 @@ pub fn without_credentials(url: &Url) -> Url {
 
 /// The key under which twins of one post meet: scheme-, `www.`- and fragment-insensitive, with
 /// the host lowercased, tracking parameters removed and percent-escapes written one way
-/// ([`key_escapes`]), e.g. `example.org/2024/01/01/caf%C3%A9/` for
+/// (`key_escapes`), e.g. `example.org/2024/01/01/caf%C3%A9/` for
 /// `https://www.example.org/2024/01/01/café/`, `…/caf%c3%a9/` or `…/caf%C3%A9/`.
 ///
 /// A string that is not an absolute URL is returned trimmed, without any fragment, its
