@@ -452,7 +452,7 @@ fn an_upgraded_store_takes_up_the_enclosures_of_stored_items() {
     ));
     let stderr = run(&cfg);
     assert!(
-        stderr.contains("the store was upgraded from schema v19 to v23"),
+        stderr.contains("the store was upgraded from schema v19 to v24"),
         "{stderr}"
     );
     assert_eq!(
@@ -1162,7 +1162,7 @@ fn an_upgraded_store_knows_which_feed_gave_the_enclosures() {
     );
     let stderr = run(&cfg);
     assert!(
-        stderr.contains("the store was upgraded from schema v21 to v23"),
+        stderr.contains("the store was upgraded from schema v21 to v24"),
         "{stderr}"
     );
     assert!(stderr.contains("site: 0 new, 1 updated"), "{stderr}");

@@ -559,7 +559,7 @@ fn an_upgraded_store_keeps_its_files_entries() {
         .unwrap();
     conn.execute_batch(
         "ALTER TABLE source_state DROP COLUMN kind;
-         DELETE FROM refinery_schema_history WHERE version = 23;",
+         DELETE FROM refinery_schema_history WHERE version >= 23;",
     )
     .unwrap();
     drop(conn);

@@ -37,6 +37,7 @@ pub(crate) use html::collapse_whitespace;
 pub use html::{sanitize_html, xml_safe};
 pub(crate) use media::usable_url;
 pub(crate) use text::cut_at_word;
+pub(crate) use urls::key_escapes;
 pub use urls::without_credentials;
 pub use urls::{clean_url, twin_key};
 

@@ -1,5 +1,7 @@
 //! Canonical URLs, URL cleaning, twin keys and entry ids.
 
+use std::borrow::Cow;
+
 use url::Url;
 
 /// Query parameters that never identify a post (exact names, compared ASCII case-insensitively).
@@ -66,10 +68,19 @@ pub fn without_credentials(url: &Url) -> Url {
 }
 
 /// The key under which twins of one post meet: scheme-, `www.`- and fragment-insensitive, with
-/// the host lowercased and tracking parameters removed, e.g. `example.org/2024/01/01/post/`.
+/// the host lowercased, tracking parameters removed and percent-escapes written one way
+/// (`key_escapes`), e.g. `example.org/2024/01/01/caf%C3%A9/` for
+/// `https://www.example.org/2024/01/01/café/`, `…/caf%c3%a9/` or `…/caf%C3%A9/`.
 ///
-/// A string that is not an absolute URL is returned trimmed, without any fragment.
+/// A string that is not an absolute URL is returned trimmed, without any fragment, its
+/// escapes written the same way. No key contains a `#`.
 pub fn twin_key(url: &str) -> String {
+    key_escapes(&plain_twin_key(url)).into_owned()
+}
+
+/// [`twin_key`] before [`key_escapes`]: percent-escapes as written (the key of schema v23 and
+/// before).
+fn plain_twin_key(url: &str) -> String {
     let trimmed = url.trim();
     let Ok(parsed) = Url::parse(trimmed) else {
         return trimmed
@@ -93,6 +104,47 @@ pub fn twin_key(url: &str) -> String {
         key.push_str(query);
     }
     key
+}
+
+/// A twin key with its percent-escapes written one way (RFC 3986 6.2.2): an escaped unreserved
+/// character (`A`-`Z`, `a`-`z`, `0`-`9`, `-`, `.`, `_`, `~`) is decoded (`%7E` is `~`), any other
+/// escape takes uppercase hex digits (`%c3%a9` is `%C3%A9`, which is also how the `url` crate
+/// writes a raw `é`), and a `%` that starts no escape is escaped (`%25`), so that applying it
+/// again changes nothing. Nothing else changes: `%2F` stays `%2F`, and the case of the rest of
+/// the path still matters.
+///
+/// Applied to a key of the old form (escapes as written), it gives the key [`twin_key`] gives
+/// now, which is how the store upgrades the keys it kept (migration `V24__twin_key_escapes`).
+pub(crate) fn key_escapes(key: &str) -> Cow<'_, str> {
+    if !key.contains('%') {
+        return Cow::Borrowed(key);
+    }
+    let mut out = String::with_capacity(key.len() + 4);
+    let mut rest = key;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let escape = &rest[at..];
+        let digits = escape
+            .get(1..3)
+            .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()));
+        let Some(digits) = digits else {
+            out.push_str("%25");
+            rest = &escape[1..];
+            continue;
+        };
+        match u8::from_str_radix(digits, 16) {
+            Ok(b) if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') => {
+                out.push(char::from(b));
+            }
+            _ => {
+                out.push('%');
+                out.push_str(&digits.to_ascii_uppercase());
+            }
+        }
+        rest = &escape[3..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 /// Is `url` the root of its site: path `/` (or empty) and no query other than tracking
@@ -152,4 +204,99 @@ pub(crate) fn entry_id(canonical: &Url, wp_post_id: Option<u64>) -> String {
     let _ = short.set_username("");
     let _ = short.set_password(None);
     short.as_str().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_in_any_case_and_raw_utf8_are_one_key() {
+        let key = twin_key("https://example.org/caf%C3%A9/");
+        assert_eq!(key, "example.org/caf%C3%A9/");
+        assert_eq!(twin_key("https://example.org/caf%c3%a9/"), key);
+        assert_eq!(twin_key("https://www.example.org/caf%c3%A9/#top"), key);
+        assert_eq!(twin_key("http://example.org/café/"), key);
+    }
+
+    #[test]
+    fn the_case_of_the_path_outside_escapes_still_matters() {
+        assert_ne!(
+            twin_key("https://example.org/Caf%C3%A9/"),
+            twin_key("https://example.org/caf%C3%A9/")
+        );
+        assert_ne!(
+            twin_key("https://example.org/A/"),
+            twin_key("https://example.org/a/")
+        );
+    }
+
+    #[test]
+    fn query_escapes_are_written_one_way_too() {
+        let key = twin_key("https://example.org/?s=caf%C3%A9&utm_source=x");
+        assert_eq!(key, "example.org/?s=caf%C3%A9");
+        assert_eq!(twin_key("https://example.org/?s=caf%c3%a9"), key);
+        assert_eq!(twin_key("https://example.org/?s=café"), key);
+        // A reserved character escaped is not the character.
+        assert_ne!(
+            twin_key("https://example.org/?s=a%26b"),
+            twin_key("https://example.org/?s=a&b")
+        );
+        assert_eq!(
+            twin_key("https://example.org/?s=a%2fb"),
+            "example.org/?s=a%2Fb"
+        );
+    }
+
+    #[test]
+    fn escaped_unreserved_characters_are_the_characters() {
+        assert_eq!(
+            twin_key("https://example.org/%7euser/%41-%2D%5f%2e/"),
+            twin_key("https://example.org/~user/A--_./")
+        );
+        // `%2F` is not a path separator, nor `%3F` a query.
+        assert_eq!(
+            twin_key("https://example.org/a%2fb%3f/"),
+            "example.org/a%2Fb%3F/"
+        );
+    }
+
+    #[test]
+    fn key_escapes_is_idempotent_and_escapes_a_stray_percent() {
+        for key in [
+            "example.org/100%/",
+            "example.org/%%41e",
+            "example.org/%4",
+            "example.org/%é",
+            "example.org/%zz%c3%a9%7e",
+        ] {
+            let once = key_escapes(key).into_owned();
+            assert_eq!(key_escapes(&once), once, "{key}");
+        }
+        assert_eq!(key_escapes("example.org/100%/"), "example.org/100%25/");
+        assert_eq!(key_escapes("example.org/%%41e"), "example.org/%25Ae");
+        assert_eq!(key_escapes("example.org/%é"), "example.org/%25é");
+        assert_eq!(key_escapes("example.org/a/"), "example.org/a/");
+    }
+
+    #[test]
+    fn old_keys_upgrade_to_the_new_keys() {
+        for url in [
+            "https://www.example.org/caf%c3%a9/?q=%7e#x",
+            "https://example.org/caf%C3%A9/",
+            "https://example.org/café/",
+            "https://example.org:8080/a%2fb/",
+            "mailto:a%40b",
+            "/relative/caf%c3%a9/",
+        ] {
+            assert_eq!(key_escapes(&plain_twin_key(url)), twin_key(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_string_that_is_not_a_url_is_trimmed_without_its_fragment() {
+        assert_eq!(twin_key("  /caf%c3%a9/#top "), "/caf%C3%A9/");
+        assert_eq!(twin_key("not a url"), "not a url");
+        assert_eq!(twin_key("#top"), "");
+    }
 }

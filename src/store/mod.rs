@@ -225,6 +225,8 @@ impl Store {
         // Room for every statement a refresh repeats per post (`prepare_cached`).
         conn.set_prepared_statement_cache_capacity(64);
 
+        // What migrations compute with this program's rules (V24: twin keys' escapes).
+        register_functions(&conn).map_err(|e| StoreError::sql(&shown, e))?;
         // All pending migrations in one transaction: a reader (`open_read_only_if_ready`, the
         // server beside a first run) sees no schema or the whole of it, never part of it, and
         // an upgrade cut short leaves the previous schema whole.
@@ -667,6 +669,22 @@ pub fn known_schema_version() -> i64 {
         .unwrap_or(0)
 }
 
+/// The SQL functions migrations call, for what only this program's code computes:
+/// `twin_key_escapes(key)`, a twin key stored with its percent-escapes as written given as
+/// [`crate::normalize::twin_key`] writes it now (migration `V24__twin_key_escapes.sql`).
+fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "twin_key_escapes",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let key = ctx.get_raw(0).as_str_or_null()?;
+            Ok(key.map(|key| crate::normalize::key_escapes(key).into_owned()))
+        },
+    )
+}
+
 /// Highest version in refinery's history table, `None` when no migration ever ran.
 /// Reads only: never creates the table.
 fn applied_schema_version(conn: &Connection) -> Result<Option<i64>, rusqlite::Error> {
@@ -806,5 +824,123 @@ mod tests {
             .map(|r| r.0)
             .collect();
         assert_eq!(fresh, ["https://a.example"]);
+    }
+
+    /// Schema v24 writes twin keys' escapes one way: an older store's keys are rewritten; of
+    /// rows whose keys become one, the row first seen takes the key and the others are never
+    /// matched again, no row lost.
+    #[test]
+    fn twin_keys_of_an_older_store_take_their_escapes_one_way() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("store.db");
+        drop(Store::open(&path).expect("open"));
+        let conn = Connection::open(&path).expect("raw open");
+        let entry = |id: &str, id_key: &str, dedup_key: &str, first_seen: i64| {
+            conn.execute(
+                "INSERT INTO entries (id, id_key, dedup_key, source, url, title, published,
+                     published_source, updated, updated_source, content_html, summary,
+                     content_hash, first_seen, last_seen)
+                 VALUES (?1, ?2, ?3, 'blog', ?1, ?1, 0, 'meta', 0, 'meta', '', '', '', ?4, ?4)",
+                params![id, id_key, dedup_key, first_seen],
+            )
+            .expect("entry");
+        };
+        // One post, its id and link as the site wrote them.
+        let caf = "https://ex.org/caf%c3%a9/";
+        entry(caf, "ex.org/caf%c3%a9/", "ex.org/caf%c3%a9/", 1);
+        // Twins stored twice: the older with lowercase escapes, the newer with the key.
+        entry("https://ex.org/?p=1", "ex.org/?p=1", "ex.org/a%c3%a9/", 1);
+        entry("https://ex.org/?p=2", "ex.org/?p=2", "ex.org/a%C3%A9/", 2);
+        // Twins neither of which has the key: the older takes it, whatever the rowid order.
+        entry("https://ex.org/?p=5", "ex.org/?p=5", "ex.org/b%c3%a9/", 5);
+        entry("https://ex.org/?p=3", "ex.org/?p=3", "ex.org/b%C3%a9/", 3);
+        // An escaped `~` is `~`; the older row holds that key already and keeps it.
+        entry("https://ex.org/~u/", "ex.org/~u/", "ex.org/~u/", 1);
+        entry("https://ex.org/%7eu/", "ex.org/%7eu/", "ex.org/%7eu/", 2);
+        // Twins by their ids only (the older one moved since).
+        entry(
+            "https://ex.org/g%c3%a9/",
+            "ex.org/g%c3%a9/",
+            "ex.org/moved/",
+            1,
+        );
+        entry(
+            "https://ex.org/g%C3%A9/",
+            "ex.org/g%C3%A9/",
+            "ex.org/g%C3%A9/",
+            2,
+        );
+        let alias = |url_key: &str, dedup_key: &str| {
+            conn.execute(
+                "INSERT INTO aliases (url_key, dedup_key) VALUES (?1, ?2)",
+                [url_key, dedup_key],
+            )
+            .expect("alias");
+        };
+        // Becomes its entry's own key: says nothing more.
+        alias("ex.org/caf%C3%a9/", "ex.org/caf%c3%a9/");
+        // Name the post by the key its rows share, held by the one first seen.
+        alias("ex.org/x/", "ex.org/a%c3%a9/");
+        alias("ex.org/y/", "ex.org/a%C3%A9/");
+        // Become one naming one post: says nothing more.
+        alias("ex.org/z%C3%A9/", "ex.org/a%C3%A9/");
+        alias("ex.org/z%c3%a9/", "ex.org/a%c3%a9/");
+        // Becomes an entry's key: stays as it was.
+        alias("ex.org/a%C3%a9/", "ex.org/b%C3%a9/");
+        // Become one, naming two posts: the one first seen takes the key.
+        alias("ex.org/w%C3%A9/", "ex.org/b%C3%a9/");
+        alias("ex.org/w%c3%a9/", "ex.org/caf%c3%a9/");
+        // Names a row not first seen by a key it loses: names the one first seen.
+        alias("ex.org/h/", "ex.org/g%C3%A9/");
+        conn.execute("DELETE FROM refinery_schema_history WHERE version = 24", [])
+            .expect("downgrade");
+        drop(conn);
+
+        let store = Store::open(&path).expect("upgrade");
+        assert_eq!(store.schema_version().expect("version"), 24);
+        let rows = |sql: &str| -> Vec<String> {
+            store
+                .conn
+                .prepare(sql)
+                .expect("query")
+                .query_map([], |r| r.get(0))
+                .expect("rows")
+                .collect::<Result<_, _>>()
+                .expect("read")
+        };
+        // A row not first seen keeps no key a link gives: one it would keep is retired (`#`).
+        assert_eq!(
+            rows("SELECT id || ' ' || id_key || ' ' || dedup_key FROM entries ORDER BY id"),
+            [
+                "https://ex.org/%7eu/ ex.org/%7eu/ ex.org/%7eu/",
+                "https://ex.org/?p=1 ex.org/?p=1 ex.org/a%C3%A9/",
+                "https://ex.org/?p=2 #ex.org/?p=2 ex.org/a%c3%a9/",
+                "https://ex.org/?p=3 ex.org/?p=3 ex.org/b%C3%A9/",
+                "https://ex.org/?p=5 #ex.org/?p=5 ex.org/b%c3%a9/",
+                "https://ex.org/caf%c3%a9/ ex.org/caf%C3%A9/ ex.org/caf%C3%A9/",
+                "https://ex.org/g%C3%A9/ ex.org/g%c3%a9/ #ex.org/g%C3%A9/",
+                "https://ex.org/g%c3%a9/ ex.org/g%C3%A9/ ex.org/moved/",
+                "https://ex.org/~u/ ex.org/~u/ ex.org/~u/",
+            ]
+        );
+        assert_eq!(
+            rows("SELECT url_key || ' ' || dedup_key FROM aliases ORDER BY url_key"),
+            [
+                "ex.org/a%C3%a9/ ex.org/b%C3%A9/",
+                "ex.org/h/ ex.org/moved/",
+                "ex.org/w%C3%A9/ ex.org/caf%C3%A9/",
+                "ex.org/w%c3%a9/ ex.org/b%C3%A9/",
+                "ex.org/x/ ex.org/a%C3%A9/",
+                "ex.org/y/ ex.org/a%C3%A9/",
+                "ex.org/z%C3%A9/ ex.org/a%C3%A9/",
+            ]
+        );
+        // Matched by the keys `twin_key` gives now; the link and id stay as written.
+        let key = crate::normalize::twin_key("https://www.ex.org/café/");
+        let stored = store.get_stored(&key).expect("read").expect("matched");
+        assert_eq!(
+            (stored.entry.id.0.as_str(), stored.entry.url.as_str()),
+            (caf, caf)
+        );
     }
 }
