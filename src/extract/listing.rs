@@ -1,7 +1,10 @@
 //! Listing pages: the post list (never intro text, navigation, sidebars, widgets or comments; at
 //! most `MAX_LISTING_POSTS` links, the rest counted),
 //! the modified date each post's card shows, if any, and the next listing page (never a single
-//! post's adjacent-post link).
+//! post's adjacent-post link, a comment page or the page itself): WordPress' pagination first,
+//! then other engines' (Hugo, Jekyll, Blogger, Drupal), then "Next"/"Older" link text inside a
+//! pagination block. Links guessed as posts only for being first in an `<article>` are never
+//! feeds, files, profiles or the site root.
 
 use std::collections::HashSet;
 
