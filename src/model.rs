@@ -155,6 +155,34 @@ pub struct Listing {
     /// Post links the page holds past the first [`MAX_LISTING_POSTS`], left out (counted as
     /// found, duplicates included).
     pub left_out: usize,
+    /// Which rule gave `posts` (for the debug log of a listing walk).
+    pub found_by: LinkRule,
+}
+
+/// The rule that found a listing page's post links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LinkRule {
+    /// No rule gave a link.
+    #[default]
+    None,
+    /// The source's `[source.selectors] item_link`.
+    ItemLink,
+    /// Post title links (`.entry-title a`, `a[rel=bookmark]` …).
+    Titles,
+    /// The first heading link (or first link that can be a post) of each `article` or
+    /// block-theme post item.
+    ItemFallback,
+}
+
+impl std::fmt::Display for LinkRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LinkRule::None => "none",
+            LinkRule::ItemLink => "the item_link selector",
+            LinkRule::Titles => "post title links",
+            LinkRule::ItemFallback => "the first link of each article",
+        })
+    }
 }
 
 impl Listing {

@@ -2692,7 +2692,10 @@ async fn backfill_read(
     // end, not a loop until the request budget is gone (and resumed inside it next time).
     let mut visited: HashSet<String> = HashSet::new();
     let mut met: HashSet<String> = HashSet::new();
+    // Did the last listing page read show no link to a next page (the walk's end)?
+    let mut no_next_link = false;
     while let Some(url) = next.take() {
+        no_next_link = false;
         if !visited.insert(crate::normalize::twin_key(url.as_str())) {
             break;
         }
@@ -2813,6 +2816,14 @@ async fn backfill_read(
                         retry: false,
                     })
                     .collect();
+                if listing.next.is_none() {
+                    tracing::debug!(
+                        source = %src.name,
+                        url = %url,
+                        "listing page shows no link to a next page; backfill ends"
+                    );
+                    no_next_link = true;
+                }
                 (work, listing.next, false)
             };
         let batch = BackfillBatch {
@@ -2840,7 +2851,17 @@ async fn backfill_read(
         tracing::warn!(source = %src.name, "cannot clear backfill progress: {e}");
     }
     save_robots(store, fetcher);
-    tracing::info!(source = %src.name, "backfill complete after {pages} page(s)");
+    if pages == 1 && no_next_link {
+        // One page can be the whole listing, or a next-page link feedwright does not know.
+        tracing::info!(
+            source = %src.name,
+            "backfill complete after 1 page: page 1 shows no link to a next page that \
+             feedwright recognises; if the site has more, set [source.selectors] next_page to \
+             a CSS selector matching its next-page link"
+        );
+    } else {
+        tracing::info!(source = %src.name, "backfill complete after {pages} page(s)");
+    }
     finish_source(src, store, fetcher, &state, &mut rep, Some(health), None);
     rep
 }

@@ -244,7 +244,10 @@ fn element_is_chrome(el: ElementRef<'_>, ctx: Ctx) -> bool {
         }
         _ => {}
     }
-    if e.classes().any(|c| token_is_chrome(c, ctx)) {
+    let blogger_main = is_blogger_main(el);
+    if e.classes()
+        .any(|c| !(blogger_main && c == "widget") && token_is_chrome(c, ctx))
+    {
         return true;
     }
     if let Some(id) = e.id()
@@ -256,6 +259,16 @@ fn element_is_chrome(el: ElementRef<'_>, ctx: Ctx) -> bool {
         e.attr("role"),
         Some("navigation" | "complementary" | "banner" | "contentinfo")
     )
+}
+
+/// Blogger's main `Blog` widget (`<div class="widget Blog" id="Blog1">`): it holds the posts of
+/// a listing and the post of a post page, so its `widget` class is no chrome. Only the exact
+/// `Blog` class (Blogger's name for that widget type) counts; Blogger's other widgets
+/// (`widget PopularPosts`, `widget BlogArchive`) and WordPress' (`widget widget_recent_entries`)
+/// stay chrome.
+fn is_blogger_main(el: ElementRef<'_>) -> bool {
+    el.value()
+        .has_class("Blog", scraper::CaseSensitivity::CaseSensitive)
 }
 
 /// Does `el` sit inside an article, a post wrapper or the main region?
@@ -387,4 +400,39 @@ pub(crate) fn inner_html_filtered(
     skip: &dyn Fn(ElementRef<'_>) -> bool,
 ) -> String {
     crate::html_out::inner_html(root, skip, &crate::html_out::same_attrs)
+}
+
+#[cfg(test)]
+mod tests {
+    use scraper::{Html, Selector};
+
+    use super::{Chrome, Ctx};
+
+    /// Is the element `css` picks on `html` chrome, in a listing and in a post?
+    fn chrome_of(html: &str, css: &str) -> (bool, bool) {
+        let doc = Html::parse_document(html);
+        let sel = Selector::parse(css).unwrap();
+        let el = doc.select(&sel).next().expect("element");
+        let chrome = Chrome::default();
+        (
+            chrome.in_chrome(el, None, Ctx::Listing),
+            chrome.in_chrome(el, None, Ctx::Post),
+        )
+    }
+
+    #[test]
+    fn blogger_main_blog_widget_is_no_chrome() {
+        let page = r#"<div class="main section" id="main"><div class="widget Blog" id="Blog1">
+            <div class="blog-posts hfeed"><div class="post hentry"><h3 class="post-title">
+            <a id="post" href="/2024/11/a.html">A</a></h3></div></div></div></div>
+            <div class="sidebar section"><div class="widget PopularPosts" id="PopularPosts1">
+            <a id="popular" href="/2024/11/b.html">B</a></div></div>
+            <div class="widget BlogArchive"><a id="archive" href="/2024/">2024</a></div>
+            <section class="widget widget_recent_entries"><a id="recent" href="/c/">C</a></section>
+            <div class="widget blog"><a id="lower" href="/d/">D</a></div>"#;
+        assert_eq!(chrome_of(page, "#post"), (false, false));
+        for other in ["#popular", "#archive", "#recent", "#lower"] {
+            assert_eq!(chrome_of(page, other), (true, true), "{other}");
+        }
+    }
 }

@@ -1,7 +1,10 @@
 //! Listing pages: the post list (never intro text, navigation, sidebars, widgets or comments; at
 //! most `MAX_LISTING_POSTS` links, the rest counted),
 //! the modified date each post's card shows, if any, and the next listing page (never a single
-//! post's adjacent-post link).
+//! post's adjacent-post link, a comment page or the page itself): WordPress' pagination first,
+//! then other engines' (Hugo, Jekyll, Blogger, Drupal), then "Next"/"Older" link text inside a
+//! pagination block. Links guessed as posts only for being first in an `<article>` are never
+//! feeds, files, profiles or the site root.
 
 use std::collections::HashSet;
 
@@ -11,7 +14,7 @@ use url::Url;
 use super::dom::{self, Ctx, text_of};
 use super::{PageCtx, user_selector};
 use crate::config::Selectors;
-use crate::model::{Listing, MAX_LISTING_POSTS};
+use crate::model::{LinkRule, Listing, MAX_LISTING_POSTS};
 
 pub(super) fn extract(ctx: &PageCtx<'_>, sel: &Selectors) -> Listing {
     let next = if is_single_post(ctx) {
@@ -19,13 +22,14 @@ pub(super) fn extract(ctx: &PageCtx<'_>, sel: &Selectors) -> Listing {
     } else {
         next_page(ctx, sel)
     };
-    let (posts, left_out) = post_links(ctx, sel);
+    let (posts, left_out, found_by) = post_links(ctx, sel);
     let modified = card_dates(ctx, &posts);
     Listing {
         posts,
         next,
         modified,
         left_out,
+        found_by,
     }
 }
 
@@ -132,8 +136,52 @@ fn in_main(a: ElementRef<'_>, has_main: bool) -> bool {
         })
 }
 
-/// The page's post links, at most [`MAX_LISTING_POSTS`], and how many more it holds.
-fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> (Vec<Url>, usize) {
+/// File name endings of links that are never a post page: feeds, data, documents, images,
+/// media and archives.
+const NOT_POST_ENDINGS: [&str; 22] = [
+    ".xml", ".rss", ".atom", ".rdf", ".json", ".pdf", ".jpg", ".jpeg", ".png", ".gif", ".webp",
+    ".svg", ".avif", ".ico", ".mp3", ".mp4", ".m4a", ".webm", ".ogg", ".zip", ".epub", ".txt",
+];
+
+/// Can this link, taken by the fallback only because it is the first of an item, not be a
+/// post? A feed (`rel=alternate`, a `type`, a `.xml` path …), a file, an author's profile
+/// elsewhere (`rel=me`), a taxonomy or author page (`rel=tag`/`author`), a `mailto:`/`tel:`
+/// link, the site root, or a link in a social-icons block.
+fn cannot_be_post(ctx: &PageCtx<'_>, a: ElementRef<'_>) -> bool {
+    let v = a.value();
+    if v.attr("rel").is_some_and(|rel| {
+        rel.split_ascii_whitespace().any(|r| {
+            ["alternate", "me", "author", "tag", "license", "search"]
+                .iter()
+                .any(|w| r.eq_ignore_ascii_case(w))
+        })
+    }) || v.attr("type").is_some_and(|t| {
+        !t.trim().is_empty() && !t.trim().to_ascii_lowercase().starts_with("text/html")
+    }) {
+        return true;
+    }
+    let Some(url) = v.attr("href").and_then(|h| ctx.resolve(h)) else {
+        // `mailto:`, `tel:`, `javascript:` …: nothing to fetch.
+        return true;
+    };
+    let path = url.path().to_ascii_lowercase();
+    if (path.is_empty() || path == "/") && url.query().is_none() {
+        return true;
+    }
+    let path = path.trim_end_matches('/');
+    if NOT_POST_ENDINGS.iter().any(|e| path.ends_with(e)) {
+        return true;
+    }
+    a.ancestors().filter_map(ElementRef::wrap).any(|e| {
+        e.value()
+            .classes()
+            .any(|c| dom::ascii_lower(c).contains("social"))
+    })
+}
+
+/// The page's post links, at most [`MAX_LISTING_POSTS`], how many more it holds, and the rule
+/// that found them.
+fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> (Vec<Url>, usize, LinkRule) {
     let mut p = Posts {
         page: dom::without_fragment(ctx.url.clone()),
         posts: Vec::new(),
@@ -152,7 +200,7 @@ fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> (Vec<Url>, usize) {
             }
         }
         if !p.posts.is_empty() {
-            return (p.posts, p.left_out);
+            return (p.posts, p.left_out, LinkRule::ItemLink);
         }
     }
     let has_main = ctx
@@ -173,20 +221,27 @@ fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> (Vec<Url>, usize) {
         p.push(ctx, a);
     }
     if !p.posts.is_empty() {
-        return (p.posts, p.left_out);
+        return (p.posts, p.left_out, LinkRule::Titles);
     }
-    // Items without a recognised title class: the first heading link (or first link) of each.
+    // Items without a recognised title class: the first heading link (or first link) of each
+    // that can be a post (a guess, so never a feed, a file or a profile: see `cannot_be_post`).
     let items: &Selector = sel!(".wp-block-post-template > li, article");
+    let guess = |a: &ElementRef<'_>| ok(a) && !cannot_be_post(ctx, *a);
     for item in ctx.select(&ctx.elements.all, items) {
         let first = item
             .select(sel!("h1 a[href], h2 a[href], h3 a[href], h4 a[href]"))
-            .find(ok)
-            .or_else(|| item.select(sel!("a[href]")).find(ok));
+            .find(guess)
+            .or_else(|| item.select(sel!("a[href]")).find(guess));
         if let Some(a) = first {
             p.push(ctx, a);
         }
     }
-    (p.posts, p.left_out)
+    let rule = if p.posts.is_empty() {
+        LinkRule::None
+    } else {
+        LinkRule::ItemFallback
+    };
+    (p.posts, p.left_out, rule)
 }
 
 /// Post title links.
@@ -252,10 +307,61 @@ fn next_page(ctx: &PageCtx<'_>, sel: &Selectors) -> Option<Url> {
             ),
         ),
     ];
-    tiers.into_iter().find_map(|(among, s)| {
-        ctx.select(among, s)
-            .filter(|e| !in_comments(*e))
-            .find_map(accept)
+    // Other engines' pagination, after WordPress': Hugo PaperMod and jekyll-paginate themes
+    // (`.pagination a.next`, Poole's `a.older`), Hugo's own template (`aria-label=Next`),
+    // Blogger ("Older Posts"), Drupal 7 and Drupal 8+ pagers.
+    let engines: [&Selector; 3] = [
+        sel!(
+            ".pagination a.next[href], .pagination a.older[href], \
+             .pagination a[aria-label=Next][href]"
+        ),
+        sel!("a.blog-pager-older-link[href]"),
+        sel!("li.pager-next a[href], li.pager__item--next a[href]"),
+    ];
+    let not_comment = |e: &ElementRef<'_>| !in_comments(*e);
+    tiers
+        .into_iter()
+        .chain(engines.map(|s| (a.as_slice(), s)))
+        .find_map(|(among, s)| ctx.select(among, s).filter(not_comment).find_map(accept))
+        .or_else(|| {
+            a.iter()
+                .copied()
+                .filter(|e| is_next_by_text(*e))
+                .filter(not_comment)
+                .find_map(accept)
+        })
+}
+
+/// The last tier of [`next_page`]: a link reading "Next", "Next page", "Older", "Older posts"
+/// or "Older entries" (arrows and the like aside) inside a pagination block (a class or id
+/// holding a part `pagination`, `pager`, `paging`, `pagenav` or `page-nav`). Never a bare `<nav>`: a post's
+/// navigation reads "Next" too.
+fn is_next_by_text(a: ElementRef<'_>) -> bool {
+    let text = text_of(a).to_lowercase();
+    let text = text
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !matches!(
+        text.as_str(),
+        "next" | "next page" | "older" | "older posts" | "older entries"
+    ) {
+        return false;
+    }
+    // A whole part of the token (`pager__items`, `nav-pagination`), never a substring
+    // (`newspaper`).
+    let pager = |t: &str| {
+        let t = dom::ascii_lower(t);
+        let parts: Vec<&str> = t.split(['-', '_']).collect();
+        parts.windows(2).any(|w| w == ["page", "nav"])
+            || parts
+                .iter()
+                .any(|p| matches!(*p, "pagination" | "pager" | "paging" | "pagenav"))
+    };
+    a.ancestors().filter_map(ElementRef::wrap).any(|e| {
+        let v = e.value();
+        v.classes().any(pager) || v.id().is_some_and(pager)
     })
 }
 
@@ -264,6 +370,180 @@ mod tests {
     use scraper::{ElementRef, Html};
 
     use super::{may_be_title, titles};
+    use crate::config::Selectors;
+    use crate::model::{LinkRule, Listing, RawPage};
+
+    /// The listing `body` gives at `http://blog.test/posts/`.
+    fn listing(body: &str) -> Listing {
+        let url = url::Url::parse("http://blog.test/posts/").unwrap();
+        let page = RawPage {
+            requested_url: url.clone(),
+            url,
+            content_type: Some("text/html".into()),
+            body: format!("<!DOCTYPE html><html><head></head><body>{body}</body></html>"),
+            fetched_at: chrono::Utc::now(),
+        };
+        crate::extract::extract_listing(&page, &Selectors::default()).unwrap()
+    }
+
+    fn next_of(body: &str) -> Option<String> {
+        listing(body).next.map(String::from)
+    }
+
+    fn posts_of(body: &str) -> Vec<String> {
+        listing(body).posts.into_iter().map(String::from).collect()
+    }
+
+    #[test]
+    fn next_page_of_other_engines() {
+        let cases = [
+            // Hugo PaperMod.
+            (
+                r#"<main><footer class="page-footer"><nav class="pagination">
+                   <a class="next" href="/posts/page/2/">Next&nbsp;&nbsp;»</a></nav></footer></main>"#,
+                "http://blog.test/posts/page/2/",
+            ),
+            // Jekyll minima with jekyll-paginate.
+            (
+                r#"<div class="pagination"><span class="previous">Previous</span>
+                   <span class="page_number ">Page: 1 of 2</span>
+                   <a href="/page2" class="next">Next</a></div>"#,
+                "http://blog.test/page2",
+            ),
+            // Jekyll Poole / Lanyon.
+            (
+                r#"<div class="pagination"><a class="pagination-item older" href="/page2">Older</a>
+                   <span class="pagination-item newer">Newer</span></div>"#,
+                "http://blog.test/page2",
+            ),
+            // Hugo's built-in pagination template.
+            (
+                r#"<ul class="pagination"><li class="page-item"><a class="page-link"
+                   aria-label="Next" href="/posts/page/2/">»</a></li></ul>"#,
+                "http://blog.test/posts/page/2/",
+            ),
+            // Blogger.
+            (
+                r#"<div class="blog-pager" id="blog-pager"><span id="blog-pager-older-link">
+                   <a class="blog-pager-older-link" href="/search?updated-max=2024-11-12T10:30:00-08:00&amp;max-results=3"
+                   title="Older Posts">Older Posts</a></span><a class="home-link" href="/">Home</a></div>"#,
+                "http://blog.test/search?updated-max=2024-11-12T10:30:00-08:00&max-results=3",
+            ),
+            // Drupal 7.
+            (
+                r#"<div class="item-list"><ul class="pager"><li class="pager-current first">1</li>
+                   <li class="pager-item"><a href="/blog?page=1">2</a></li>
+                   <li class="pager-next"><a title="Go to next page" href="/blog?page=1">next ›</a></li>
+                   <li class="pager-last last"><a href="/blog?page=4">last »</a></li></ul></div>"#,
+                "http://blog.test/blog?page=1",
+            ),
+            // Drupal 8+ without `rel=next`.
+            (
+                r#"<nav class="pager"><ul class="pager__items js-pager__items">
+                   <li class="pager__item pager__item--next"><a href="?page=1">Next ›</a></li></ul></nav>"#,
+                "http://blog.test/posts/?page=1",
+            ),
+            // Link text inside a pagination block.
+            (
+                r#"<div class="blog-paging"><a href="/posts/?p=0">Newer</a>
+                   <a href="/posts/?p=2">Older posts →</a></div>"#,
+                "http://blog.test/posts/?p=2",
+            ),
+        ];
+        for (body, want) in cases {
+            assert_eq!(next_of(body).as_deref(), Some(want), "{body}");
+        }
+    }
+
+    #[test]
+    fn next_page_tiers_keep_their_limits() {
+        // The existing tiers come first: a `rel=next` wins over an engine's class.
+        let body = r#"<a rel="next" href="/posts/page/3/">3</a>
+            <nav class="pagination"><a class="next" href="/posts/page/2/">Next</a></nav>"#;
+        assert_eq!(
+            next_of(body).as_deref(),
+            Some("http://blog.test/posts/page/3/")
+        );
+        let none = [
+            // Comment pagination.
+            r#"<div id="comments"><div class="pagination"><a class="next" href="/posts/?cpage=2">Next</a></div>
+               <ul class="pager"><li class="pager-next"><a href="/posts/?cpage=2">next</a></li></ul></div>"#,
+            // A link back to this page.
+            r#"<nav class="pagination"><a class="next" href="/posts/">Next</a></nav>"#,
+            // "Next" outside a pagination block: a post's navigation, a menu.
+            r#"<nav class="post-nav"><a href="/posts/b/">Next</a></nav><a href="/x/">Older posts</a>"#,
+            // A class that merely holds "pager" as a substring.
+            r#"<div class="newspaper"><a href="/posts/page/2/">Next</a></div>"#,
+            // Some other text in a pagination block.
+            r#"<div class="pagination"><a href="/posts/page/9/">Last</a></div>"#,
+        ];
+        for body in none {
+            assert_eq!(next_of(body), None, "{body}");
+        }
+    }
+
+    /// PaperMod's home page: the first `<article>` is the author's intro, whose first links are
+    /// a feed and a profile elsewhere; the post cards link their post in an empty `a.entry-link`.
+    #[test]
+    fn article_fallback_skips_links_that_cannot_be_posts() {
+        let body = r#"<main class="main">
+            <article class="first-entry home-info"><header class="entry-header"><h1>Hi</h1></header>
+            <footer class="entry-footer"><div class="social-icons">
+            <a href="/index.xml" rel="noopener noreferrer me" title="Rss">rss</a>
+            <a href="/team/jane/" title="Jane">jane</a></div></footer></article>
+            <article class="card"><a href="/feed.rss">rss</a><a href="/cv.pdf">cv</a>
+            <a href="/logo.png">logo</a><a href="mailto:jane@blog.test">mail</a>
+            <a href="tel:+123">call</a><a href="/">home</a>
+            <a href="/atom" type="application/atom+xml">feed</a>
+            <a href="/about/" rel="author">about</a><a href="/tags/x/" rel="tag">x</a>
+            <a href="/posts/real-one/">Real one</a></article>
+            <article class="post-entry"><header class="entry-header"><h2>Anchoring</h2></header>
+            <a class="entry-link" aria-label="post link to Anchoring" href="/posts/anchoring/"></a>
+            </article></main>"#;
+        let l = listing(body);
+        let posts: Vec<String> = l.posts.iter().map(|u| u.to_string()).collect();
+        assert_eq!(
+            posts,
+            [
+                "http://blog.test/posts/real-one/",
+                "http://blog.test/posts/anchoring/"
+            ]
+        );
+        assert_eq!(l.found_by, LinkRule::ItemFallback);
+    }
+
+    #[test]
+    fn listing_names_the_rule_that_found_its_posts() {
+        let titled = r#"<article><h2 class="entry-title"><a href="/posts/a/">A</a></h2></article>"#;
+        assert_eq!(listing(titled).found_by, LinkRule::Titles);
+        assert_eq!(listing("<p>nothing</p>").found_by, LinkRule::None);
+        let url = url::Url::parse("http://blog.test/posts/").unwrap();
+        let page = RawPage {
+            requested_url: url.clone(),
+            url,
+            content_type: None,
+            body: r#"<ul><li><a class="post-link" href="/posts/b/">B</a></li></ul>"#.into(),
+            fetched_at: chrono::Utc::now(),
+        };
+        let sel = Selectors {
+            item_link: Some("a.post-link".into()),
+            ..Selectors::default()
+        };
+        let l = crate::extract::extract_listing(&page, &sel).unwrap();
+        assert_eq!(l.found_by, LinkRule::ItemLink);
+        assert_eq!(l.posts.len(), 1);
+    }
+
+    /// Blogger's posts sit in its main `widget Blog`; its sidebar widgets are still chrome.
+    #[test]
+    fn blogger_posts_are_found() {
+        let body = r#"<div class="main section" id="main"><div class="widget Blog" id="Blog1">
+            <div class="blog-posts hfeed"><div class="post-outer"><div class="post hentry">
+            <h3 class="post-title entry-title"><a href="/2024/11/a.html">A</a></h3></div></div>
+            </div></div></div><div class="widget PopularPosts"><ul><li>
+            <h3 class="post-title entry-title"><a href="/2024/11/b.html">B</a></h3></li></ul></div>"#;
+        assert_eq!(posts_of(body), ["http://blog.test/2024/11/a.html"]);
+    }
 
     /// Every title link passes the prefilter, on every page we have and on a snippet made to
     /// match each alternative.

@@ -156,7 +156,14 @@ pub async fn walk_from(
                 out.posts.push(p);
             }
         }
-        let Some(next) = listing.next else { break };
+        let Some(next) = listing.next else {
+            tracing::debug!(
+                source = %src.name,
+                url = %page.requested_url,
+                "listing page shows no link to a next page; listing ends"
+            );
+            break;
+        };
         if !visited.insert(url_key(&next)) {
             tracing::debug!(url = %next, "next link points back to a visited page; listing ends");
             break;
@@ -244,17 +251,28 @@ pub async fn walk_from(
 /// Extract a listing page on the blocking pool (`crate::cpu::blocking`), as posts are: a page
 /// that takes long to parse never holds an async worker. Hands the page back with its listing;
 /// a page refused unparsed (`crate::html_limits`) is a failure of that page, under its URL.
+/// Logs (debug) what the page gave: how many post links, by which rule, and the next page.
 pub(crate) async fn read_listing(
     page: RawPage,
     src: &SourceConfig,
 ) -> Result<(RawPage, crate::model::Listing), (String, String)> {
     let url = page.requested_url.to_string();
     let selectors = src.selectors.clone();
-    crate::cpu::blocking(move || {
+    let read = crate::cpu::blocking(move || {
         let listing =
             crate::extract::extract_listing(&page, &selectors).map_err(|e| e.to_string())?;
         Ok((page, listing))
     })
     .await
-    .map_err(|e| (url, e))
+    .map_err(|e| (url, e))?;
+    let listing = &read.1;
+    tracing::debug!(
+        source = %src.name,
+        url = %read.0.requested_url,
+        posts = listing.posts.len(),
+        found_by = %listing.found_by,
+        next = %listing.next.as_ref().map_or("none", Url::as_str),
+        "listing page read"
+    );
+    Ok(read)
 }

@@ -1,0 +1,313 @@
+//! Listing pages of blog engines other than WordPress, from trimmed copies of their default
+//! themes' markup (`tests/fixtures/engines/`, links written as `{{BASE}}` or site-relative):
+//! the post links a `run` stores and the next listing pages it walks to, and what a `backfill`
+//! says when page 1 shows no next-page link it recognises.
+
+mod common;
+
+use common::{Resp, Site, atom_ids, feedwright, site_config, write_config};
+
+/// A fixture page with `{{BASE}}` set to the site's address.
+fn fixture(name: &str, site: &Site) -> String {
+    let path = format!(
+        "{}/tests/fixtures/engines/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .replace("{{BASE}}", &site.base())
+}
+
+/// The five posts of every fixture blog, newest first: (slug, title).
+const POSTS: [(&str, &str); 5] = [
+    ("anchoring-offers", "Anchoring Your First Offer"),
+    ("batna-basics", "BATNA Basics for Busy People"),
+    ("coalition-building", "Coalition Building in Trade Talks"),
+    ("deadline-pressure", "Deadline Pressure &amp; Concessions"),
+    ("empathy-at-table", "Empathy at the Table"),
+];
+
+/// Serve one post page per post at `path(slug)`, made from the fixture `template` (the page of
+/// the first post) with the slug, `path` and title of each.
+fn serve_posts(site: &Site, template: &str, path: impl Fn(usize, &str) -> String) {
+    let page = fixture(template, site);
+    let first = path(0, POSTS[0].0);
+    for (i, (slug, title)) in POSTS.iter().enumerate() {
+        let own = path(i, slug);
+        let body = page
+            .replace(&first, &own)
+            .replace(POSTS[0].0, slug)
+            .replace(POSTS[0].1, title);
+        site.set(&own, Resp::Html(body));
+    }
+}
+
+/// What one run did: exit code, stderr, the entry ids of the feed, its `atom.xml` and the paths
+/// the site was asked for.
+struct Ran {
+    code: i32,
+    stderr: String,
+    ids: Vec<String>,
+    atom: String,
+    asked: Vec<String>,
+}
+
+/// Run once on `start` with `extra` source lines.
+fn run(site: &Site, start: &str, extra: &str) -> Ran {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        &site_config(&site.url(start), "", &format!("kind = \"html\"\n{extra}")),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["run"]);
+    let atom = std::fs::read_to_string(dir.path().join("out/main/atom.xml")).unwrap_or_default();
+    let ids = if atom.is_empty() {
+        Vec::new()
+    } else {
+        atom_ids(dir.path())
+    };
+    Ran {
+        code,
+        stderr,
+        ids,
+        atom,
+        asked: site.requests(),
+    }
+}
+
+/// Do `ids` name exactly the posts at `paths` (in any order)?
+fn assert_posts(ids: &[String], site: &Site, paths: impl IntoIterator<Item = String>) {
+    let mut want: Vec<String> = paths.into_iter().map(|p| site.url(&p)).collect();
+    let mut got = ids.to_vec();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+}
+
+fn hugo_site() -> Site {
+    let site = Site::start();
+    site.set(
+        "/hugo/posts/",
+        Resp::Html(fixture("hugo-posts-1.html", &site)),
+    );
+    site.set(
+        "/hugo/posts/page/2/",
+        Resp::Html(fixture("hugo-posts-2.html", &site)),
+    );
+    site.set("/hugohome/", Resp::Html(fixture("hugo-home.html", &site)));
+    for feed in ["/hugo/index.xml", "/hugo/posts/index.xml"] {
+        site.set(
+            feed,
+            Resp::Bytes {
+                content_type: "application/rss+xml; charset=UTF-8".into(),
+                body: b"<rss version=\"2.0\"><channel><title>Hugo Blog</title></channel></rss>"
+                    .to_vec(),
+                headers: Vec::new(),
+            },
+        );
+    }
+    serve_posts(&site, "hugo-post.html", |_, s| format!("/hugo/posts/{s}/"));
+    site
+}
+
+/// Hugo PaperMod: the cards' `a.entry-link` are the posts, and `nav.pagination a.next`
+/// ("Next »", no `rel=next`) leads to page 2.
+#[test]
+fn hugo_papermod_listing_walks_to_page_two() {
+    let site = hugo_site();
+    let Ran {
+        code,
+        stderr,
+        ids,
+        asked,
+        ..
+    } = run(&site, "/hugo/posts/", "");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        asked.contains(&"/hugo/posts/page/2/".to_string()),
+        "{asked:?}"
+    );
+    assert_posts(&ids, &site, POSTS.map(|(s, _)| format!("/hugo/posts/{s}/")));
+}
+
+/// PaperMod's home page opens with the author's intro `<article>`, whose first links are social
+/// icons, the first the site's RSS feed: never taken as a post (its fetch failed every run).
+#[test]
+fn hugo_home_intro_feed_icon_is_no_post() {
+    let site = hugo_site();
+    let Ran {
+        code,
+        stderr,
+        ids,
+        asked,
+        ..
+    } = run(&site, "/hugohome/", "");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("index.xml"), "{stderr}");
+    assert!(!asked.iter().any(|p| p.ends_with(".xml")), "{asked:?}");
+    assert!(
+        asked.contains(&"/hugo/posts/page/2/".to_string()),
+        "{asked:?}"
+    );
+    assert_posts(&ids, &site, POSTS.map(|(s, _)| format!("/hugo/posts/{s}/")));
+}
+
+/// Blogger: the posts sit in the main `widget Blog` (no chrome), the sidebar's popular posts
+/// are not taken, and "Older Posts" (`?updated-max=`) leads to page 2. The post page's body is
+/// read inside that widget too.
+#[test]
+fn blogger_listing_gives_its_posts_and_walks_to_older_posts() {
+    let site = Site::start();
+    site.set("/blogger/", Resp::Html(fixture("blogger-1.html", &site)));
+    site.set(
+        "/blogger/search?updated-max=2024-11-12T10:30:00-08:00&max-results=3",
+        Resp::Html(fixture("blogger-2.html", &site)),
+    );
+    serve_posts(&site, "blogger-post.html", |_, s| {
+        format!("/blogger/2024/11/{s}.html")
+    });
+    let Ran {
+        code,
+        stderr,
+        ids,
+        atom,
+        asked,
+    } = run(&site, "/blogger/", "");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        asked
+            .iter()
+            .any(|p| p.starts_with("/blogger/search?updated-max=")),
+        "{asked:?}"
+    );
+    assert_posts(
+        &ids,
+        &site,
+        POSTS.map(|(s, _)| format!("/blogger/2024/11/{s}.html")),
+    );
+    assert!(atom.contains("Second paragraph with more words"), "{atom}");
+    for chrome in ["Popular Posts", "Blog Archive", "Subscribe to"] {
+        assert!(!atom.contains(chrome), "{chrome}: {atom}");
+    }
+}
+
+/// Jekyll minima with jekyll-paginate: `.pagination a.next` to `/page2`.
+#[test]
+fn jekyll_paginate_next_link_is_walked() {
+    let site = Site::start();
+    site.set("/jekyll/", Resp::Html(fixture("jekyll-1.html", &site)));
+    site.set("/jekyll/page2", Resp::Html(fixture("jekyll-2.html", &site)));
+    let days = ["18", "15", "12", "08", "04"];
+    serve_posts(&site, "jekyll-post.html", |i, s| {
+        format!("/jekyll/2024/11/{}/{s}.html", days[i])
+    });
+    let Ran {
+        code,
+        stderr,
+        ids,
+        asked,
+        ..
+    } = run(
+        &site,
+        "/jekyll/",
+        "[source.selectors]\nitem_link = \"a.post-link\"",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(asked.contains(&"/jekyll/page2".to_string()), "{asked:?}");
+    assert_eq!(ids.len(), 5, "{ids:?}");
+}
+
+/// Drupal 7: `li.pager-next a` to `?page=1`.
+#[test]
+fn drupal7_pager_next_is_walked() {
+    let site = Site::start();
+    site.set(
+        "/drupal/blog/",
+        Resp::Html(fixture("drupal7-1.html", &site)),
+    );
+    // The pager links `/drupal/blog?page=1`.
+    site.set(
+        "/drupal/blog?page=1",
+        Resp::Html(fixture("drupal7-2.html", &site)),
+    );
+    serve_posts(&site, "drupal7-post.html", |i, _| {
+        format!("/drupal/node/{}", 120 + i)
+    });
+    let Ran {
+        code,
+        stderr,
+        ids,
+        asked,
+        ..
+    } = run(
+        &site,
+        "/drupal/blog/",
+        "[source.selectors]\nitem_link = \".view-content .node h2 a\"",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        asked.contains(&"/drupal/blog?page=1".to_string()),
+        "{asked:?}"
+    );
+    assert_posts(&ids, &site, (120..125).map(|n| format!("/drupal/node/{n}")));
+}
+
+/// A backfill that ends after page 1 because it shows no next-page link feedwright knows says
+/// so, naming `next_page`; at `-vv` each listing page read says what it gave and by which rule.
+#[test]
+fn backfill_of_one_page_says_no_next_link_was_found() {
+    let site = hugo_site();
+    // Page 1 with its next link in a markup no tier knows.
+    let page = fixture("hugo-posts-1.html", &site)
+        .replace(r#"<nav class="pagination">"#, r#"<nav class="pgn">"#)
+        .replace(r#"class="next""#, r#"class="forward""#);
+    site.set("/hugo/posts/", Resp::Html(page));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        &site_config(&site.url("/hugo/posts/"), "", "kind = \"html\""),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["-vv", "backfill", "site"]);
+    assert_eq!(code, 0, "{stderr}");
+    let done = stderr
+        .lines()
+        .find(|l| l.contains("backfill complete"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        done.contains("page 1 shows no link to a next page")
+            && done.contains("[source.selectors] next_page"),
+        "{done}"
+    );
+    let read = stderr
+        .lines()
+        .find(|l| l.contains("listing page read"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    for part in ["posts=3", "the first link of each article", "next=none"] {
+        assert!(read.contains(part), "{part}: {read}");
+    }
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("shows no link to a next page") && l.contains("/hugo/posts/")),
+        "{stderr}"
+    );
+
+    // With a next-page link it knows, the backfill reads both pages and says nothing of the
+    // kind (the walk's debug lines stay out of the default output).
+    let site = hugo_site();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        &site_config(&site.url("/hugo/posts/"), "", "kind = \"html\""),
+    );
+    let (code, _, stderr) = feedwright(&cfg, &["backfill", "site"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("backfill complete after 2 page(s)"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("listing page read"),
+        "debug only: {stderr}"
+    );
+}
