@@ -191,7 +191,8 @@ fn blogger_listing_gives_its_posts_and_walks_to_older_posts() {
     }
 }
 
-/// Jekyll minima with jekyll-paginate: `.pagination a.next` to `/page2`.
+/// Jekyll minima with jekyll-paginate: its `a.post-link` titles, and `.pagination a.next` to
+/// `/page2`.
 #[test]
 fn jekyll_paginate_next_link_is_walked() {
     let site = Site::start();
@@ -207,17 +208,13 @@ fn jekyll_paginate_next_link_is_walked() {
         ids,
         asked,
         ..
-    } = run(
-        &site,
-        "/jekyll/",
-        "[source.selectors]\nitem_link = \"a.post-link\"",
-    );
+    } = run(&site, "/jekyll/", "");
     assert_eq!(code, 0, "{stderr}");
     assert!(asked.contains(&"/jekyll/page2".to_string()), "{asked:?}");
     assert_eq!(ids.len(), 5, "{ids:?}");
 }
 
-/// Drupal 7: `li.pager-next a` to `?page=1`.
+/// Drupal 7: its teasers' title links, and `li.pager-next a` to `?page=1`.
 #[test]
 fn drupal7_pager_next_is_walked() {
     let site = Site::start();
@@ -239,11 +236,7 @@ fn drupal7_pager_next_is_walked() {
         ids,
         asked,
         ..
-    } = run(
-        &site,
-        "/drupal/blog/",
-        "[source.selectors]\nitem_link = \".view-content .node h2 a\"",
-    );
+    } = run(&site, "/drupal/blog/", "");
     assert_eq!(code, 0, "{stderr}");
     assert!(
         asked.contains(&"/drupal/blog?page=1".to_string()),

@@ -250,18 +250,28 @@ fn titles() -> &'static Selector {
         "article .entry-title a[href], article a[rel~=bookmark][href], \
          .hentry .entry-title a[href], .wp-block-post-title a[href], \
          .wp-block-post-template li .entry-title a[href], .entry-title a[href], \
-         .post-title a[href], a[rel~=bookmark][href]"
+         .post-title a[href], a[rel~=bookmark][href], \
+         a.post-link[href], a.postlist-link[href], a.post-preview-title[href], \
+         .node-teaser h2 a[href]"
     )
 }
+
+/// Classes of a post's title link on other engines' listings: Jekyll's minima (`post-link`),
+/// the Eleventy base blog (`postlist-link`), Substack's archive (`post-preview-title`).
+const TITLE_LINK_CLASSES: [&str; 3] = ["post-link", "postlist-link", "post-preview-title"];
 
 /// What every [`titles`] match has: a `rel`, or a title element around it. One walk up, where
 /// the selector walks up once per alternative for every link of the page.
 fn may_be_title(a: &ElementRef<'_>) -> bool {
     a.value().attr("rel").is_some()
+        || a.value().classes().any(|c| TITLE_LINK_CLASSES.contains(&c))
         || a.ancestors().filter_map(ElementRef::wrap).any(|e| {
-            e.value()
-                .classes()
-                .any(|c| matches!(c, "entry-title" | "wp-block-post-title" | "post-title"))
+            e.value().classes().any(|c| {
+                matches!(
+                    c,
+                    "entry-title" | "wp-block-post-title" | "post-title" | "node-teaser"
+                )
+            })
         })
 }
 
@@ -545,6 +555,35 @@ mod tests {
         assert_eq!(posts_of(body), ["http://blog.test/2024/11/a.html"]);
     }
 
+    /// Other engines' title links: the Eleventy base blog's and Substack's archive, without
+    /// their excerpt, author and comment links.
+    #[test]
+    fn other_engines_title_links_are_found() {
+        let eleventy = r#"<main><ol class="postlist"><li class="postlist-item">
+            <a href="/blog/fifth/" class="postlist-link">Fifth</a>
+            <time class="postlist-date" datetime="2024-11-18">18 November 2024</time></li>
+            <li class="postlist-item"><a href="/blog/fourth/" class="postlist-link">Fourth</a>
+            </li></ol></main>"#;
+        assert_eq!(
+            posts_of(eleventy),
+            [
+                "http://blog.test/blog/fifth/",
+                "http://blog.test/blog/fourth/"
+            ]
+        );
+        let substack = r#"<div id="main"><div class="portable-archive-list">
+            <div class="post-preview"><a class="post-preview-title newsletter" href="/p/a">A</a>
+            <div class="post-preview-description"><a href="/p/a">Excerpt</a></div>
+            <div class="post-preview-meta"><a href="https://substack.com/@jane">Jane</a>
+            <a class="post-ufi-button" href="/p/a/comments">12</a></div></div>
+            <div class="post-preview"><a class="post-preview-title newsletter" href="/p/b">B</a>
+            </div></div></div>"#;
+        assert_eq!(
+            posts_of(substack),
+            ["http://blog.test/p/a", "http://blog.test/p/b"]
+        );
+    }
+
     /// Every title link passes the prefilter, on every page we have and on a snippet made to
     /// match each alternative.
     #[test]
@@ -555,7 +594,9 @@ mod tests {
                </div><div class="wp-block-post-title"><a href="4"></a></div>
                <ul class="wp-block-post-template"><li><b class="entry-title"><a href="5"></a></b>
                </li></ul><b class="post-title"><i><a href="6"></a></i></b>
-               <a rel="next bookmark" href="7"></a>"#
+               <a rel="next bookmark" href="7"></a><a class="post-link" href="8"></a>
+               <a class="postlist-link" href="9"></a><a class="post-preview-title" href="10"></a>
+               <div class="node node-teaser"><h2><a href="11"></a></h2></div>"#
                 .to_string(),
         ];
         pages.extend(crate::extract::fixture_pages());
