@@ -191,3 +191,14 @@ fn a_guessed_body_leaves_out_comments() {
     assert!(!b.contains("Great post"), "{b}");
     assert!(!b.contains("Discussion about"), "{b}");
 }
+
+#[test]
+fn blogger_post_date_author_labels_and_body() {
+    let p = post("/2024/11/batna-basics.html", "blogger.html");
+    clean(&p, &["Posted by", "No comments", "Email This", "Labels"]);
+    assert_eq!(p.published, markup("2024-11-15T10:30:00-08:00"));
+    assert_eq!(p.authors, ["Jane Doe"]);
+    for t in ["Negotiation", "Trade"] {
+        assert!(p.categories.iter().any(|c| c == t), "{:?}", p.categories);
+    }
+}
