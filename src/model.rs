@@ -157,6 +157,10 @@ pub struct Listing {
     pub left_out: usize,
     /// Which rule gave `posts` (for the debug log of a listing walk).
     pub found_by: LinkRule,
+    /// The page's own description (`og:description`, else `<meta name="description">`), as
+    /// `RawPost::summary` is written: a post page repeating it carries the site's description,
+    /// not its own.
+    pub description: Option<String>,
 }
 
 /// The rule that found a listing page's post links.

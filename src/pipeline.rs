@@ -2487,8 +2487,17 @@ async fn process(
     let selectors = src.selectors.clone();
     let name = src.name.clone();
     let day_zone = day_zone(src);
+    let listing_descriptions = state.listing_descriptions();
     let result = crate::cpu::blocking(move || {
-        let raw = crate::extract::extract_post(&page, &selectors).map_err(|e| e.to_string())?;
+        let mut raw = crate::extract::extract_post(&page, &selectors).map_err(|e| e.to_string())?;
+        // The site's description, repeated on every page, is no summary of this post.
+        if raw
+            .summary
+            .as_ref()
+            .is_some_and(|s| listing_descriptions.contains(s))
+        {
+            raw.summary = None;
+        }
         let mut found = Found {
             title: raw.title.as_deref().is_some_and(|t| !t.trim().is_empty()),
             date: false,
@@ -2792,6 +2801,7 @@ async fn backfill_read(
                 let listing = match source::scrape::read_listing(page, src).await {
                     Ok((read, listing)) => {
                         page = read;
+                        state.note_listing_description(&listing);
                         listing
                     }
                     Err((url, e)) => {

@@ -304,3 +304,75 @@ fn backfill_of_one_page_says_no_next_link_was_found() {
         "debug only: {stderr}"
     );
 }
+
+/// A site that gives every page its own description (the Eleventy base blog's
+/// `<meta name="description">`): a post page repeating the listing's is summarized by the start
+/// of its text; a post with a description of its own keeps it.
+#[test]
+fn the_sites_description_is_no_posts_summary() {
+    let site = Site::start();
+    let head = |title: &str, description: &str| {
+        format!(
+            r#"<!DOCTYPE html><html><head><title>{title}</title>
+            <meta name="description" content="{description}"></head>"#
+        )
+    };
+    let site_says = "I am writing about my experiences as a naval navel-gazer.";
+    site.set(
+        "/blog/",
+        Resp::Html(format!(
+            r#"{}<body><main><ol class="postlist">
+            <li class="postlist-item"><a href="/blog/first/" class="postlist-link">First</a></li>
+            <li class="postlist-item"><a href="/blog/second/" class="postlist-link">Second</a>
+            </li></ol></main></body></html>"#,
+            head("Archive", site_says)
+        )),
+    );
+    let post = |title: &str, description: &str, text: &str| {
+        format!(
+            r#"{}<body><main><h1>{title}</h1><ul class="post-metadata"><li>
+            <time datetime="2024-11-18">18 November 2024</time></li></ul>
+            <div class="e-content"><p>{text}</p></div></main></body></html>"#,
+            head(title, description)
+        )
+    };
+    site.set(
+        "/blog/first/",
+        Resp::Html(post(
+            "First",
+            site_says,
+            "Anchoring sets the range of a talk.",
+        )),
+    );
+    site.set(
+        "/blog/second/",
+        Resp::Html(post(
+            "Second",
+            "How deadlines move concessions.",
+            "Deadlines move concessions late in a talk.",
+        )),
+    );
+    let ran = run(&site, "/blog/", "");
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let summary = |title: &str| {
+        let at = ran
+            .atom
+            .find(&format!("<title>{title}</title>"))
+            .expect(title);
+        let entry = &ran.atom[at..];
+        let start = entry.find("<summary").expect("summary");
+        let end = entry.find("</summary>").expect("summary end");
+        entry[start..end].to_string()
+    };
+    assert!(!ran.atom.contains("naval navel-gazer"), "{}", ran.atom);
+    assert!(
+        summary("First").contains("Anchoring sets the range"),
+        "{}",
+        summary("First")
+    );
+    assert!(
+        summary("Second").contains("How deadlines move concessions."),
+        "{}",
+        summary("Second")
+    );
+}

@@ -17,7 +17,8 @@ use crate::config::Selectors;
 use crate::model::{LinkRule, Listing, MAX_LISTING_POSTS};
 
 pub(super) fn extract(ctx: &PageCtx<'_>, sel: &Selectors) -> Listing {
-    let next = if is_single_post(ctx) {
+    let single_post = is_single_post(ctx);
+    let next = if single_post {
         None
     } else {
         next_page(ctx, sel)
@@ -30,6 +31,10 @@ pub(super) fn extract(ctx: &PageCtx<'_>, sel: &Selectors) -> Listing {
         modified,
         left_out,
         found_by,
+        // A post's own description is no site's.
+        description: (!single_post)
+            .then(|| super::post::page_description(ctx))
+            .flatten(),
     }
 }
 

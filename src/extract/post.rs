@@ -925,13 +925,23 @@ fn term_links() -> Prefiltered {
 /// escaped here so that `3 <b and c> 2` is not taken for a tag. Entities left in it are decoded
 /// first, as for titles: WordPress encodes them twice (`&amp;amp;`), and writes them in JSON-LD.
 fn summary(ctx: &PageCtx<'_>, ld: &JsonLd) -> Option<String> {
+    meta_description(ctx)
+        .or_else(|| ld.description().map(|d| clean_text(&d)))
+        .map(|text| html_escape::encode_text(&text).into_owned())
+}
+
+/// The page's `og:description`, else its `<meta name="description">`, as text.
+fn meta_description(ctx: &PageCtx<'_>) -> Option<String> {
     ctx.meta
         .first("og:description")
         .or_else(|| ctx.meta.first("description"))
         .map(clean_text)
         .filter(|s| !s.is_empty())
-        .or_else(|| ld.description().map(|d| clean_text(&d)))
-        .map(|text| html_escape::encode_text(&text).into_owned())
+}
+
+/// The page's description as [`summary`] writes a post's (for [`crate::model::Listing`]).
+pub(super) fn page_description(ctx: &PageCtx<'_>) -> Option<String> {
+    meta_description(ctx).map(|text| html_escape::encode_text(&text).into_owned())
 }
 
 fn wp_post_id(ctx: &PageCtx<'_>) -> Option<u64> {

@@ -45,6 +45,8 @@ pub struct RunState {
     unrecorded: std::sync::atomic::AtomicBool,
     /// Twin keys of the source's newest stored posts: see [`RunState::with_anchors`].
     anchors: HashSet<String>,
+    /// Descriptions of the listing pages read: see [`RunState::note_listing_description`].
+    listing_descriptions: Mutex<HashSet<String>>,
 }
 
 impl RunState {
@@ -60,6 +62,7 @@ impl RunState {
             listed_known: Mutex::default(),
             unrecorded: std::sync::atomic::AtomicBool::new(false),
             anchors: HashSet::new(),
+            listing_descriptions: Mutex::default(),
         }
     }
 
@@ -226,6 +229,27 @@ impl RunState {
         let mut keys: Vec<String> = set.into_iter().collect();
         keys.sort();
         keys
+    }
+
+    /// Remember the description of a listing page read (`Listing::description`). A site that
+    /// gives every page its own description (`<meta name="description" content="A blog about
+    /// …">`) gives it to its post pages too: a post page repeating one is left without a
+    /// summary of its own, and the start of its text summarizes it instead.
+    pub fn note_listing_description(&self, listing: &crate::model::Listing) {
+        if let Some(d) = &listing.description {
+            self.listing_descriptions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(d.clone());
+        }
+    }
+
+    /// The descriptions of the listing pages read so far.
+    pub fn listing_descriptions(&self) -> HashSet<String> {
+        self.listing_descriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 

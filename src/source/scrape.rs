@@ -119,6 +119,7 @@ pub async fn walk_from(
                 break;
             }
         };
+        state.note_listing_description(&listing);
         let listing = on_site(listing, &site);
         if listing.posts.is_empty() {
             out.empty_pages.push(page.requested_url.to_string());
