@@ -307,6 +307,8 @@ pub struct SourceReport {
     /// Of the entries stored new in this run, those with no date of their own (dated when
     /// first seen).
     pub new_undated: usize,
+    /// The first few of those, by URL (for the warning that names them).
+    pub undated_urls: Vec<String>,
     /// The run was interrupted (SIGINT, SIGTERM) while it read this source, and left some of it
     /// unread: what it read is stored, but the run is not recorded (no last success or error,
     /// no validators), and the next run reads the source in full.

@@ -366,18 +366,38 @@ pub async fn refresh_source(
     progress: &dyn Progress,
 ) -> SourceReport {
     let first_read = store.entry_count(&src.name).is_ok_and(|n| n == 0);
+    let dated_before = store.holds_dated(&src.name).unwrap_or(false);
     let rep = read_source(cfg, src, store, fetcher, progress).await;
-    warn_undated(src, &rep, first_read);
+    warn_undated(src, &rep, first_read, dated_before);
     rep
 }
 
-/// A first read of `src` (not a `dir` source) that stored posts, none of them with a date of
-/// its own (each is dated when it was first seen, so all count as new in this week's digest):
-/// one warning naming the source and what to do.
-fn warn_undated(src: &SourceConfig, rep: &SourceReport, first_read: bool) {
+/// How many URLs of new posts without a date of their own a warning names.
+const UNDATED_NAMED: usize = 3;
+
+/// Count a new entry without a date of its own (see [`warn_undated`]).
+fn note_undated(rep: &mut SourceReport, entry: &Entry) {
+    if entry.published_source == DateSource::FirstSeen {
+        rep.new_undated += 1;
+        if rep.undated_urls.len() < UNDATED_NAMED {
+            rep.undated_urls.push(entry.url.clone());
+        }
+    }
+}
+
+/// New posts of `src` (not a `dir` source) stored without a date of their own, each dated when
+/// it was first seen (so it counts as new in this week's digest): one warning naming the source
+/// and what to do. On a first read, when none of them has a date; and whenever only some
+/// of them have one, or the source's posts stored before have one (a post whose date could not
+/// be read where the others' could, named by its URL).
+fn warn_undated(src: &SourceConfig, rep: &SourceReport, first_read: bool, dated_before: bool) {
     // A folder's files are the editor's: one without a date is dated when it was added, as
     // meant.
-    if !first_read || rep.new == 0 || rep.new_undated < rep.new || src.kind == SourceKind::Dir {
+    if rep.new_undated == 0 || src.kind == SourceKind::Dir {
+        return;
+    }
+    let some = rep.new_undated < rep.new || dated_before;
+    if !first_read && !some {
         return;
     }
     let hint = if src.selectors.date.is_some() {
@@ -387,6 +407,23 @@ fn warn_undated(src: &SourceConfig, rep: &SourceReport, first_read: bool) {
         "set [source.selectors] date to a CSS selector matching the element that shows a \
          post's date (its text is read, e.g. \"Publié le 12 novembre 2024\")"
     };
+    if some {
+        let more = rep.new_undated - rep.undated_urls.len();
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        tracing::warn!(
+            source = %src.name,
+            "{} of the {} new post(s) show no date feedwright can read, where the source's \
+             other posts do ({}{more}): each is dated when it was first seen; {hint}",
+            rep.new_undated,
+            rep.new,
+            rep.undated_urls.join(", ")
+        );
+        return;
+    }
     tracing::warn!(
         source = %src.name,
         "none of the {} post(s) read for the first time shows a date feedwright can read: \
@@ -1839,8 +1876,7 @@ fn apply_each(
                 match upsert {
                     Ok(Upsert::New) => {
                         rep.new += 1;
-                        rep.new_undated +=
-                            usize::from(entry.published_source == DateSource::FirstSeen);
+                        note_undated(rep, &entry);
                         rep.new_ids.push(entry.id.clone());
                         note_found(src, store, reading, &entry.id, &location);
                     }
@@ -2019,7 +2055,7 @@ fn store_stand_in(
     let inserted = match store.insert_if_new(entry, Utc::now(), for_good) {
         Ok(true) => {
             rep.new += 1;
-            rep.new_undated += usize::from(entry.published_source == DateSource::FirstSeen);
+            note_undated(rep, entry);
             rep.new_ids.push(entry.id.clone());
             note_found(src, store, reading, &entry.id, &location);
             true
@@ -2625,8 +2661,9 @@ pub async fn backfill_source(
     progress: &dyn Progress,
 ) -> SourceReport {
     let first_read = store.entry_count(&src.name).is_ok_and(|n| n == 0);
+    let dated_before = store.holds_dated(&src.name).unwrap_or(false);
     let rep = backfill_read(cfg, src, store, fetcher, progress).await;
-    warn_undated(src, &rep, first_read);
+    warn_undated(src, &rep, first_read, dated_before);
     rep
 }
 

@@ -429,6 +429,54 @@ fn a_first_read_without_any_date_warns_once() {
     assert!(!stderr.contains("shows a date"), "{stderr}");
 }
 
+/// A post whose date cannot be read among posts whose dates can is named in one warning (it
+/// is dated when first seen, so it counts as this week's): on a first read where the others
+/// have dates, and on a later run of a source whose stored posts have dates.
+#[test]
+fn an_undated_post_among_dated_ones_is_named() {
+    let site = Site::start();
+    let dated = r#"<span class="posted-on">Publié le 12 novembre 2024</span>"#;
+    let vague = r#"<span class="posted-on">Publié il y a 3 jours</span>"#;
+    let mut posts = vec![("d1", "", dated), ("d2", "", dated), ("u1", "", vague)];
+    serve(&site, &posts);
+    let (_dir, cfg, stderr) = first_run(&site);
+    let warned: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("show no date feedwright can read"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{stderr}");
+    assert!(warned[0].contains("WARN"), "{}", warned[0]);
+    assert!(
+        warned[0].contains("1 of the 3 new post(s)"),
+        "{}",
+        warned[0]
+    );
+    assert!(warned[0].contains(&site.url("/u1/")), "{}", warned[0]);
+    assert!(!warned[0].contains("/d1/"), "{}", warned[0]);
+    assert!(!stderr.contains("read for the first time"), "{stderr}");
+
+    // A later run: a new undated post alone among the stored dated ones (with no date text at
+    // all; the source is also reported degraded, its only post of the run being undated).
+    posts.push(("u2", "", ""));
+    serve(&site, &posts);
+    let (_, _, stderr) = feedwright(&cfg, &["run"]);
+    let warned: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("show no date feedwright can read"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{stderr}");
+    assert!(
+        warned[0].contains("1 of the 1 new post(s)"),
+        "{}",
+        warned[0]
+    );
+    assert!(warned[0].contains(&site.url("/u2/")), "{}", warned[0]);
+
+    // And a run with nothing new says nothing of it.
+    let (_, _, stderr) = feedwright(&cfg, &["run"]);
+    assert!(!stderr.contains("show no date"), "{stderr}");
+}
+
 /// A time followed by a zone written as a name is read in that zone, on a page and in a feed:
 /// a name of the configured zone (`CET` in Europe/Paris), one of RFC 2822 (`EST`), one the
 /// time zone database gives a single offset (`BST`). A name of several zones (`IST`) is read

@@ -657,6 +657,18 @@ impl Store {
     }
 
     /// How many entries `source` has.
+    /// Does `source` hold a post dated by the site (not when feedwright first saw it)?
+    pub fn holds_dated(&self, source: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM entry_sources s JOIN entries e ON e.id = s.entry_id
+                                WHERE s.source = ?1 AND e.published_source != 'first_seen')",
+                [source],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     pub fn entry_count(&self, source: &str) -> Result<usize, StoreError> {
         let n: i64 = self
             .conn
