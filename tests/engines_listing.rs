@@ -376,3 +376,34 @@ fn the_sites_description_is_no_posts_summary() {
         summary("Second")
     );
 }
+
+/// An `item_link` that matches nothing (a typo) is said, even though the built-in rules find
+/// the posts without it; a matching one is not.
+#[test]
+fn an_item_link_that_matches_nothing_is_said() {
+    let site = hugo_site();
+    let ran = run(
+        &site,
+        "/hugo/posts/",
+        "[source.selectors]\nitem_link = \"a.entry-lnk\"",
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(ran.ids.len(), 5, "{:?}", ran.ids);
+    let said: Vec<&str> = ran
+        .stderr
+        .lines()
+        .filter(|l| l.contains("item_link matches no post link"))
+        .collect();
+    assert_eq!(said.len(), 1, "{}", ran.stderr);
+    assert!(said[0].contains("WARN"), "{}", said[0]);
+    assert!(said[0].contains("built-in rules"), "{}", said[0]);
+
+    let site = hugo_site();
+    let ran = run(
+        &site,
+        "/hugo/posts/",
+        "[source.selectors]\nitem_link = \".post-entry a.entry-link\"",
+    );
+    assert_eq!(ran.ids.len(), 5, "{:?}", ran.ids);
+    assert!(!ran.stderr.contains("item_link matches"), "{}", ran.stderr);
+}

@@ -120,6 +120,22 @@ pub async fn walk_from(
             }
         };
         state.note_listing_description(&listing);
+        // A mistyped `item_link` is said even when the built-in rules find the posts without
+        // it (once per walk: the first page tells).
+        if out.pages == 1
+            && src.selectors.item_link.is_some()
+            && !listing.posts.is_empty()
+            && listing.found_by != crate::model::LinkRule::ItemLink
+        {
+            tracing::warn!(
+                source = %src.name,
+                url = %page.requested_url,
+                "[source.selectors] item_link matches no post link on the listing page: its \
+                 post links were found by the built-in rules ({}) instead; check the selector \
+                 against the page, or remove it",
+                listing.found_by
+            );
+        }
         let listing = on_site(listing, &site);
         if listing.posts.is_empty() {
             out.empty_pages.push(page.requested_url.to_string());
