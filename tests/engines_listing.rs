@@ -75,6 +75,19 @@ fn run(site: &Site, start: &str, extra: &str) -> Ran {
     }
 }
 
+/// Run once on `start` with no extra configuration: the run succeeds and asks for a page
+/// starting with `next`, the second listing page.
+fn walk(site: &Site, start: &str, next: &str) -> Ran {
+    let ran = run(site, start, "");
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.asked.iter().any(|p| p.starts_with(next)),
+        "{:?}",
+        ran.asked
+    );
+    ran
+}
+
 /// Do `ids` name exactly the posts at `paths` (in any order)?
 fn assert_posts(ids: &[String], site: &Site, paths: impl IntoIterator<Item = String>) {
     let mut want: Vec<String> = paths.into_iter().map(|p| site.url(&p)).collect();
@@ -115,19 +128,12 @@ fn hugo_site() -> Site {
 #[test]
 fn hugo_papermod_listing_walks_to_page_two() {
     let site = hugo_site();
-    let Ran {
-        code,
-        stderr,
-        ids,
-        asked,
-        ..
-    } = run(&site, "/hugo/posts/", "");
-    assert_eq!(code, 0, "{stderr}");
-    assert!(
-        asked.contains(&"/hugo/posts/page/2/".to_string()),
-        "{asked:?}"
+    let ran = walk(&site, "/hugo/posts/", "/hugo/posts/page/2/");
+    assert_posts(
+        &ran.ids,
+        &site,
+        POSTS.map(|(s, _)| format!("/hugo/posts/{s}/")),
     );
-    assert_posts(&ids, &site, POSTS.map(|(s, _)| format!("/hugo/posts/{s}/")));
 }
 
 /// PaperMod's home page opens with the author's intro `<article>`, whose first links are social
@@ -135,21 +141,18 @@ fn hugo_papermod_listing_walks_to_page_two() {
 #[test]
 fn hugo_home_intro_feed_icon_is_no_post() {
     let site = hugo_site();
-    let Ran {
-        code,
-        stderr,
-        ids,
-        asked,
-        ..
-    } = run(&site, "/hugohome/", "");
-    assert_eq!(code, 0, "{stderr}");
-    assert!(!stderr.contains("index.xml"), "{stderr}");
-    assert!(!asked.iter().any(|p| p.ends_with(".xml")), "{asked:?}");
+    let ran = walk(&site, "/hugohome/", "/hugo/posts/page/2/");
+    assert!(!ran.stderr.contains("index.xml"), "{}", ran.stderr);
     assert!(
-        asked.contains(&"/hugo/posts/page/2/".to_string()),
-        "{asked:?}"
+        !ran.asked.iter().any(|p| p.ends_with(".xml")),
+        "{:?}",
+        ran.asked
     );
-    assert_posts(&ids, &site, POSTS.map(|(s, _)| format!("/hugo/posts/{s}/")));
+    assert_posts(
+        &ran.ids,
+        &site,
+        POSTS.map(|(s, _)| format!("/hugo/posts/{s}/")),
+    );
 }
 
 /// Blogger: the posts sit in the main `widget Blog` (no chrome), the sidebar's popular posts
@@ -166,20 +169,7 @@ fn blogger_listing_gives_its_posts_and_walks_to_older_posts() {
     serve_posts(&site, "blogger-post.html", |_, s| {
         format!("/blogger/2024/11/{s}.html")
     });
-    let Ran {
-        code,
-        stderr,
-        ids,
-        atom,
-        asked,
-    } = run(&site, "/blogger/", "");
-    assert_eq!(code, 0, "{stderr}");
-    assert!(
-        asked
-            .iter()
-            .any(|p| p.starts_with("/blogger/search?updated-max=")),
-        "{asked:?}"
-    );
+    let Ran { ids, atom, .. } = walk(&site, "/blogger/", "/blogger/search?updated-max=");
     assert_posts(
         &ids,
         &site,
@@ -202,16 +192,8 @@ fn jekyll_paginate_next_link_is_walked() {
     serve_posts(&site, "jekyll-post.html", |i, s| {
         format!("/jekyll/2024/11/{}/{s}.html", days[i])
     });
-    let Ran {
-        code,
-        stderr,
-        ids,
-        asked,
-        ..
-    } = run(&site, "/jekyll/", "");
-    assert_eq!(code, 0, "{stderr}");
-    assert!(asked.contains(&"/jekyll/page2".to_string()), "{asked:?}");
-    assert_eq!(ids.len(), 5, "{ids:?}");
+    let ran = walk(&site, "/jekyll/", "/jekyll/page2");
+    assert_eq!(ran.ids.len(), 5, "{:?}", ran.ids);
 }
 
 /// Drupal 7: its teasers' title links, and `li.pager-next a` to `?page=1`.
@@ -230,19 +212,12 @@ fn drupal7_pager_next_is_walked() {
     serve_posts(&site, "drupal7-post.html", |i, _| {
         format!("/drupal/node/{}", 120 + i)
     });
-    let Ran {
-        code,
-        stderr,
-        ids,
-        asked,
-        ..
-    } = run(&site, "/drupal/blog/", "");
-    assert_eq!(code, 0, "{stderr}");
-    assert!(
-        asked.contains(&"/drupal/blog?page=1".to_string()),
-        "{asked:?}"
+    let ran = walk(&site, "/drupal/blog/", "/drupal/blog?page=1");
+    assert_posts(
+        &ran.ids,
+        &site,
+        (120..125).map(|n| format!("/drupal/node/{n}")),
     );
-    assert_posts(&ids, &site, (120..125).map(|n| format!("/drupal/node/{n}")));
 }
 
 /// A backfill that ends after page 1 because it shows no next-page link feedwright knows says
