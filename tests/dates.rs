@@ -65,11 +65,19 @@ fn published(dir: &Path) -> HashMap<String, String> {
 /// A `run` of an `html` source reading `site`'s `/category/news/` in a new folder: the folder,
 /// the configuration file and stderr (the run must succeed).
 fn first_run(site: &Site) -> (tempfile::TempDir, std::path::PathBuf, String) {
+    run_with(site, "", "")
+}
+
+/// Run once an html source of the category served by [`serve`], with `top` at the top of the
+/// configuration and `tail` at its end; the run succeeds. Its folder, configuration file and
+/// stderr.
+fn run_with(site: &Site, top: &str, tail: &str) -> (tempfile::TempDir, std::path::PathBuf, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = write_config(
-        dir.path(),
-        &site_config(&site.url("/category/news/"), "", "kind = \"html\""),
+    let body = format!(
+        "{top}\n{}\n{tail}",
+        site_config(&site.url("/category/news/"), "", "kind = \"html\"")
     );
+    let cfg = write_config(dir.path(), &body);
     let (code, _, stderr) = feedwright(&cfg, &["run"]);
     assert_eq!(code, 0, "{stderr}");
     (dir, cfg, stderr)
@@ -280,15 +288,12 @@ fn a_date_without_a_time_of_day_is_that_day_in_the_configured_zone() {
             ),
         ],
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let body = format!(
-        "timezone = \"America/Montreal\"\n{}\n[digest]\nfeed = \"main\"\n\
-         from = \"Revue <revue@example.org>\"\nto = [\"liste@example.org\"]\n",
-        site_config(&site.url("/category/news/"), "", "kind = \"html\"")
+    let (dir, cfg, _) = run_with(
+        &site,
+        "timezone = \"America/Montreal\"",
+        "[digest]\nfeed = \"main\"\nfrom = \"Revue <revue@example.org>\"\n\
+         to = [\"liste@example.org\"]\n",
     );
-    let cfg = write_config(dir.path(), &body);
-    let (code, _, stderr) = feedwright(&cfg, &["run"]);
-    assert_eq!(code, 0, "{stderr}");
     let dates = published(dir.path());
     for (slug, want) in [
         ("time", "2024-11-18T05:00:00+00:00"),
@@ -503,14 +508,7 @@ fn a_zone_written_as_a_name_is_read() {
             ("par", "", &par),
         ],
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let body = format!(
-        "timezone = \"Europe/Paris\"\n{}",
-        site_config(&site.url("/category/news/"), "", "kind = \"html\"")
-    );
-    let cfg = write_config(dir.path(), &body);
-    let (code, _, stderr) = feedwright(&cfg, &["run"]);
-    assert_eq!(code, 0, "{stderr}");
+    let (dir, cfg, stderr) = run_with(&site, "timezone = \"Europe/Paris\"", "");
     let dates = published(dir.path());
     for (slug, want) in [
         ("cet", "2024-11-18T10:00:00+00:00"),
