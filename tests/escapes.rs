@@ -98,6 +98,18 @@ fn write_keys_as_before(dir: &Path) {
     assert_eq!(changed, 1);
 }
 
+/// A store holding the post, read from a listing that links it with lowercase escapes, and
+/// keyed as feedwright keyed it before schema v24. The configuration and the post's two paths
+/// (lowercase, uppercase escapes).
+fn older_store(site: &Site, dir: &Path) -> (std::path::PathBuf, String, String) {
+    let (lower, upper) = serve_post(site);
+    list(site, &lower);
+    let cfg = config(site, dir);
+    run(&cfg);
+    write_keys_as_before(dir);
+    (cfg, lower, upper)
+}
+
 /// Undo the newest migration's record (it changes no table).
 fn downgrade(dir: &Path) {
     db(dir)
@@ -136,11 +148,7 @@ fn a_post_linked_with_other_escapes_later_is_the_same_post() {
 fn an_older_store_is_upgraded_and_its_posts_are_matched_not_stored_again() {
     let site = Site::start();
     let dir = tempfile::tempdir().unwrap();
-    let (lower, upper) = serve_post(&site);
-    list(&site, &lower);
-    let cfg = config(&site, dir.path());
-    run(&cfg);
-    write_keys_as_before(dir.path());
+    let (cfg, lower, upper) = older_store(&site, dir.path());
     downgrade(dir.path());
 
     list(&site, "/2024/05/01/café/");
@@ -173,12 +181,8 @@ fn an_older_store_is_upgraded_and_its_posts_are_matched_not_stored_again() {
 fn an_older_store_holding_a_post_twice_is_upgraded_without_losing_either() {
     let site = Site::start();
     let dir = tempfile::tempdir().unwrap();
-    let (lower, upper) = serve_post(&site);
-    list(&site, &lower);
-    let cfg = config(&site, dir.path());
-    run(&cfg);
+    let (cfg, lower, upper) = older_store(&site, dir.path());
     // What an older version did next: the other spelling was a new post.
-    write_keys_as_before(dir.path());
     list(&site, "/2024/05/01/café/");
     run(&cfg);
     assert!(site.requests().contains(&upper));
