@@ -97,17 +97,23 @@ fn assert_posts(ids: &[String], site: &Site, paths: impl IntoIterator<Item = Str
     assert_eq!(got, want);
 }
 
+/// Serve each `(path, fixture)` page.
+fn serve_fixtures(site: &Site, pages: &[(&str, &str)]) {
+    for (path, name) in pages {
+        site.set(path, Resp::Html(fixture(name, site)));
+    }
+}
+
 fn hugo_site() -> Site {
     let site = Site::start();
-    site.set(
-        "/hugo/posts/",
-        Resp::Html(fixture("hugo-posts-1.html", &site)),
+    serve_fixtures(
+        &site,
+        &[
+            ("/hugo/posts/", "hugo-posts-1.html"),
+            ("/hugo/posts/page/2/", "hugo-posts-2.html"),
+            ("/hugohome/", "hugo-home.html"),
+        ],
     );
-    site.set(
-        "/hugo/posts/page/2/",
-        Resp::Html(fixture("hugo-posts-2.html", &site)),
-    );
-    site.set("/hugohome/", Resp::Html(fixture("hugo-home.html", &site)));
     for feed in ["/hugo/index.xml", "/hugo/posts/index.xml"] {
         site.set(
             feed,
@@ -161,10 +167,15 @@ fn hugo_home_intro_feed_icon_is_no_post() {
 #[test]
 fn blogger_listing_gives_its_posts_and_walks_to_older_posts() {
     let site = Site::start();
-    site.set("/blogger/", Resp::Html(fixture("blogger-1.html", &site)));
-    site.set(
-        "/blogger/search?updated-max=2024-11-12T10:30:00-08:00&max-results=3",
-        Resp::Html(fixture("blogger-2.html", &site)),
+    serve_fixtures(
+        &site,
+        &[
+            ("/blogger/", "blogger-1.html"),
+            (
+                "/blogger/search?updated-max=2024-11-12T10:30:00-08:00&max-results=3",
+                "blogger-2.html",
+            ),
+        ],
     );
     serve_posts(&site, "blogger-post.html", |_, s| {
         format!("/blogger/2024/11/{s}.html")
@@ -186,8 +197,13 @@ fn blogger_listing_gives_its_posts_and_walks_to_older_posts() {
 #[test]
 fn jekyll_paginate_next_link_is_walked() {
     let site = Site::start();
-    site.set("/jekyll/", Resp::Html(fixture("jekyll-1.html", &site)));
-    site.set("/jekyll/page2", Resp::Html(fixture("jekyll-2.html", &site)));
+    serve_fixtures(
+        &site,
+        &[
+            ("/jekyll/", "jekyll-1.html"),
+            ("/jekyll/page2", "jekyll-2.html"),
+        ],
+    );
     let days = ["18", "15", "12", "08", "04"];
     serve_posts(&site, "jekyll-post.html", |i, s| {
         format!("/jekyll/2024/11/{}/{s}.html", days[i])
@@ -200,14 +216,13 @@ fn jekyll_paginate_next_link_is_walked() {
 #[test]
 fn drupal7_pager_next_is_walked() {
     let site = Site::start();
-    site.set(
-        "/drupal/blog/",
-        Resp::Html(fixture("drupal7-1.html", &site)),
-    );
     // The pager links `/drupal/blog?page=1`.
-    site.set(
-        "/drupal/blog?page=1",
-        Resp::Html(fixture("drupal7-2.html", &site)),
+    serve_fixtures(
+        &site,
+        &[
+            ("/drupal/blog/", "drupal7-1.html"),
+            ("/drupal/blog?page=1", "drupal7-2.html"),
+        ],
     );
     serve_posts(&site, "drupal7-post.html", |i, _| {
         format!("/drupal/node/{}", 120 + i)
