@@ -140,6 +140,36 @@ fn a_time_element_in_the_posts_text_is_not_its_date() {
 }
 
 #[test]
+fn a_time_element_in_a_guessed_text_is_not_its_date() {
+    // No body container: only a `<time>` in the post's header or metadata line is its date.
+    let text = "The conference gathered negotiators from twelve countries for two days of \
+                panels on trade, climate and security, with long debates after each one.";
+    let page = |meta: &str| {
+        format!(
+            r#"<!DOCTYPE html><html><head><title>Conference recap</title></head><body><main>
+            <article><h1>Conference recap</h1>{meta}<p>{text} It opened on
+            <time datetime="2023-06-01">1 June 2023</time>.</p><p>{text}</p><p>{text}</p>
+            </article></main></body></html>"#
+        )
+    };
+    let read = |html: String| {
+        extract_post(
+            &page_at(&format!("{SITE}/recap/"), html),
+            &Selectors::default(),
+        )
+        .expect("post")
+        .published
+    };
+    assert!(read(page("")).is_empty());
+    assert_eq!(
+        read(page(
+            r#"<p class="post-meta"><time datetime="2024-11-18">18 Nov</time></p>"#
+        )),
+        markup("2024-11-18")
+    );
+}
+
+#[test]
 fn a_date_selector_reads_the_machine_date_inside_the_element() {
     let sel = Selectors {
         date: Some(".post-meta".into()),
@@ -149,6 +179,22 @@ fn a_date_selector_reads_the_machine_date_inside_the_element() {
     assert_eq!(
         p.published.first(),
         markup("2024-11-15T00:00:00-05:00").first()
+    );
+
+    // A modified date first in the byline (GeneratePress) is not the published one.
+    let sel = Selectors {
+        date: Some(".posted-on".into()),
+        ..Selectors::default()
+    };
+    let html = r#"<!DOCTYPE html><html><head><title>T</title></head><body><article>
+        <h1 class="entry-title">T</h1><span class="posted-on"><time class="updated"
+        datetime="2024-12-01T09:00:00+00:00">1 Dec</time><time class="entry-date published"
+        datetime="2024-11-12T09:00:00+00:00">12 Nov</time></span><div class="entry-content">
+        <p>Text.</p></div></article></body></html>"#;
+    let p = extract_post(&page_at(&format!("{SITE}/t/"), html.into()), &sel).expect("post");
+    assert_eq!(
+        p.published.first(),
+        markup("2024-11-12T09:00:00+00:00").first()
     );
 }
 

@@ -151,8 +151,8 @@ const NOT_POST_ENDINGS: [&str; 22] = [
 /// Can this link, taken by the fallback only because it is the first of an item, not be a
 /// post? A feed (`rel=alternate`, a `type`, a `.xml` path …), a file, an author's profile
 /// elsewhere (`rel=me`), a taxonomy or author page (`rel=tag`/`author`), a `mailto:`/`tel:`
-/// link, the site root, or a link in a social-icons block.
-fn cannot_be_post(ctx: &PageCtx<'_>, a: ElementRef<'_>) -> bool {
+/// link, the site root, or a link in a social-icons block inside the `item`.
+fn cannot_be_post(ctx: &PageCtx<'_>, a: ElementRef<'_>, item: ElementRef<'_>) -> bool {
     let v = a.value();
     if v.attr("rel").is_some_and(|rel| {
         rel.split_ascii_whitespace().any(|r| {
@@ -177,11 +177,18 @@ fn cannot_be_post(ctx: &PageCtx<'_>, a: ElementRef<'_>) -> bool {
     if NOT_POST_ENDINGS.iter().any(|e| path.ends_with(e)) {
         return true;
     }
-    a.ancestors().filter_map(ElementRef::wrap).any(|e| {
-        e.value()
-            .classes()
-            .any(|c| dom::ascii_lower(c).contains("social"))
-    })
+    // A block inside the item named for its social links (`social-icons`, `social_links`):
+    // not the item's own classes or those around it, where a post's taxonomy shows
+    // (`category-social-media` on a WordPress `<article>` and `<body>`).
+    a.ancestors()
+        .filter_map(ElementRef::wrap)
+        .take_while(|e| e.id() != item.id())
+        .any(|e| {
+            e.value().classes().any(|c| {
+                let c = dom::ascii_lower(c);
+                !dom::is_post_class_token(&c) && c.split(['-', '_']).any(|part| part == "social")
+            })
+        })
 }
 
 /// The page's post links, at most [`MAX_LISTING_POSTS`], how many more it holds, and the rule
@@ -231,12 +238,12 @@ fn post_links(ctx: &PageCtx<'_>, sel: &Selectors) -> (Vec<Url>, usize, LinkRule)
     // Items without a recognised title class: the first heading link (or first link) of each
     // that can be a post (a guess, so never a feed, a file or a profile: see `cannot_be_post`).
     let items: &Selector = sel!(".wp-block-post-template > li, article");
-    let guess = |a: &ElementRef<'_>| ok(a) && !cannot_be_post(ctx, *a);
+    let guess = |a: &ElementRef<'_>, item: ElementRef<'_>| ok(a) && !cannot_be_post(ctx, *a, item);
     for item in ctx.select(&ctx.elements.all, items) {
         let first = item
             .select(sel!("h1 a[href], h2 a[href], h3 a[href], h4 a[href]"))
-            .find(guess)
-            .or_else(|| item.select(sel!("a[href]")).find(guess));
+            .find(|a| guess(a, item))
+            .or_else(|| item.select(sel!("a[href]")).find(|a| guess(a, item)));
         if let Some(a) = first {
             p.push(ctx, a);
         }
@@ -525,6 +532,16 @@ mod tests {
             ]
         );
         assert_eq!(l.found_by, LinkRule::ItemFallback);
+
+        // A category named "social" is the post's taxonomy (on the article and the body), not
+        // a social-icons block.
+        let body = r#"<main><article class="post category-social-media tag-social">
+            <h2><a href="/2024/a/">A</a></h2></article><article class="post social">
+            <h2><a href="/2024/b/">B</a></h2></article></main>"#;
+        assert_eq!(
+            posts_of(body),
+            ["http://blog.test/2024/a/", "http://blog.test/2024/b/"]
+        );
     }
 
     #[test]

@@ -582,12 +582,32 @@ fn plain_time_markup() -> Prefiltered {
     }
 }
 
+/// Is `e` in a header or a metadata line of the post (below `scope`): a `<header>`, or an
+/// element whose class or id names its metadata (`post-meta`, `post-metadata`, `byline`,
+/// `entry-date`, `posted-on`, `article-info`)?
+fn in_post_meta(e: ElementRef<'_>, scope: Option<ElementRef<'_>>) -> bool {
+    const WORDS: [&str; 6] = ["meta", "metadata", "byline", "date", "posted", "info"];
+    e.ancestors()
+        .filter_map(ElementRef::wrap)
+        .take_while(|a| scope.is_none_or(|s| s.id() != a.id()))
+        .any(|a| {
+            let v = a.value();
+            v.name() == "header"
+                || v.classes().chain(v.id()).any(|t| {
+                    dom::ascii_lower(t)
+                        .split(['-', '_'])
+                        .any(|part| WORDS.contains(&part))
+                })
+        })
+}
+
 /// The machine-readable date inside `e`: the first descendant's `datetime`, or an `<abbr>`'s
 /// `title` (`<p class="post-meta"><time datetime="…">Nov 18, 2024</time> • Jane</p>`).
 fn machine_date_within(e: ElementRef<'_>) -> Option<String> {
     e.descendants()
         .skip(1)
         .filter_map(ElementRef::wrap)
+        .filter(|d| !is_modified_date(*d))
         .find_map(|d| {
             let v = d.value();
             v.attr("datetime")
@@ -679,11 +699,16 @@ fn published(
     // The first plain `<time datetime>` of the post itself, outside its text (never the
     // page's: a sidebar's or a comment's is another date, and one in the text may be an
     // event's).
-    let in_body = |e: ElementRef<'_>| body.is_some_and(|b| e.ancestors().any(|a| a.id() == b.id()));
+    // Without a known body container (its text guessed), only a `<time>` in the post's
+    // header or metadata line counts.
+    let outside_text = |e: ElementRef<'_>| match body {
+        Some(b) => !e.ancestors().any(|a| a.id() == b.id()),
+        None => in_post_meta(e, scope),
+    };
     if scope.is_some()
         && let Some(d) = scoped(ctx, scope, plain_time_markup())
             .into_iter()
-            .filter(|e| !is_modified_date(*e) && !in_body(*e))
+            .filter(|e| !is_modified_date(*e) && outside_text(*e))
             .find_map(|e| date_value(e, false))
     {
         push_date(&mut out, &d, DateSource::Markup);
