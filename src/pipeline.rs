@@ -376,8 +376,14 @@ pub async fn refresh_source(
 const UNDATED_NAMED: usize = 3;
 
 /// Count a new entry without a date of its own (see [`warn_undated`]).
-fn note_undated(rep: &mut SourceReport, entry: &Entry) {
-    if entry.published_source == DateSource::FirstSeen {
+/// `found`: what its page gave, when it was read from a page; a date it gave that was ahead of
+/// the clock (so dated when first seen too) is no missing date.
+fn note_undated(rep: &mut SourceReport, entry: &Entry, found: Option<&Found>) {
+    let undated = match found {
+        Some(f) => !f.date,
+        None => entry.published_source == DateSource::FirstSeen,
+    };
+    if undated {
         rep.new_undated += 1;
         if rep.undated_urls.len() < UNDATED_NAMED {
             rep.undated_urls.push(entry.url.clone());
@@ -1876,7 +1882,7 @@ fn apply_each(
                 match upsert {
                     Ok(Upsert::New) => {
                         rep.new += 1;
-                        note_undated(rep, &entry);
+                        note_undated(rep, &entry, found.as_ref());
                         rep.new_ids.push(entry.id.clone());
                         note_found(src, store, reading, &entry.id, &location);
                     }
@@ -2055,7 +2061,7 @@ fn store_stand_in(
     let inserted = match store.insert_if_new(entry, Utc::now(), for_good) {
         Ok(true) => {
             rep.new += 1;
-            note_undated(rep, entry);
+            note_undated(rep, entry, None);
             rep.new_ids.push(entry.id.clone());
             note_found(src, store, reading, &entry.id, &location);
             true

@@ -442,7 +442,14 @@ fn an_undated_post_among_dated_ones_is_named() {
     let site = Site::start();
     let dated = r#"<span class="posted-on">Publié le 12 novembre 2024</span>"#;
     let vague = r#"<span class="posted-on">Publié il y a 3 jours</span>"#;
-    let mut posts = vec![("d1", "", dated), ("d2", "", dated), ("u1", "", vague)];
+    // A date ahead of the clock is read (and clamped, with its own warning): no missing date.
+    let ahead = r#"<time class="entry-date published" datetime="2099-01-01T00:00:00Z">1</time>"#;
+    let mut posts = vec![
+        ("d1", "", dated),
+        ("d2", "", dated),
+        ("f1", "", ahead),
+        ("u1", "", vague),
+    ];
     serve(&site, &posts);
     let (_dir, cfg, stderr) = first_run(&site);
     let warned: Vec<&str> = stderr
@@ -452,12 +459,14 @@ fn an_undated_post_among_dated_ones_is_named() {
     assert_eq!(warned.len(), 1, "{stderr}");
     assert!(warned[0].contains("WARN"), "{}", warned[0]);
     assert!(
-        warned[0].contains("1 of the 3 new post(s)"),
+        warned[0].contains("1 of the 4 new post(s)"),
         "{}",
         warned[0]
     );
     assert!(warned[0].contains(&site.url("/u1/")), "{}", warned[0]);
-    assert!(!warned[0].contains("/d1/"), "{}", warned[0]);
+    for other in ["/d1/", "/f1/"] {
+        assert!(!warned[0].contains(other), "{}", warned[0]);
+    }
     assert!(!stderr.contains("read for the first time"), "{stderr}");
 
     // A later run: a new undated post alone among the stored dated ones (with no date text at

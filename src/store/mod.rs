@@ -844,6 +844,11 @@ mod tests {
                 params![id, id_key, dedup_key, first_seen],
             )
             .expect("entry");
+            conn.execute(
+                "INSERT INTO entry_sources (entry_id, source) VALUES (?1, 'blog')",
+                [id],
+            )
+            .expect("entry source");
         };
         // One post, its id and link as the site wrote them.
         let caf = "https://ex.org/caf%c3%a9/";
@@ -935,6 +940,20 @@ mod tests {
                 "ex.org/z%C3%A9/ ex.org/a%C3%A9/",
             ]
         );
+        // Re-checks never read a row left apart (its URL would update the other row, and it
+        // would stay due): of the five left apart, none is a candidate.
+        let due = store
+            .recheck_candidates("blog", Utc::now(), 100_000, 0)
+            .expect("candidates");
+        for apart in [
+            "https://ex.org/?p=2",
+            "https://ex.org/?p=5",
+            "https://ex.org/%7eu/",
+            "https://ex.org/g%C3%A9/",
+        ] {
+            assert!(!due.iter().any(|u| u == apart), "{apart} in {due:?}");
+        }
+        assert!(due.iter().any(|u| u == caf), "{due:?}");
         // Matched by the keys `twin_key` gives now; the link and id stay as written.
         let key = crate::normalize::twin_key("https://www.ex.org/café/");
         let stored = store.get_stored(&key).expect("read").expect("matched");

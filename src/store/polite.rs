@@ -161,7 +161,9 @@ impl Store {
     }
 
     /// URLs of `source`'s posts published within `days` of `now` and last checked more than
-    /// `hours` ago: candidates for a conditional re-fetch that catches edits.
+    /// `hours` ago: candidates for a conditional re-fetch that catches edits. Never a copy of a
+    /// post that the v24 upgrade left apart (a key retired with `#`, or one written with escapes
+    /// as before): reading its URL updates the post's other entry, so it would stay due.
     pub fn recheck_candidates(
         &self,
         source: &str,
@@ -185,6 +187,8 @@ impl Store {
                 "SELECT url FROM entries
                  WHERE id IN (SELECT entry_id FROM entry_sources WHERE source = ?1)
                    AND published >= ?2 AND (last_seen <= ?3 OR last_seen > ?4)
+                   AND substr(dedup_key, 1, 1) != '#' AND substr(id_key, 1, 1) != '#'
+                   AND twin_key_escapes(dedup_key) = dedup_key
                  ORDER BY published DESC, id",
             )
             .map_err(|e| self.err(e))?;
