@@ -311,7 +311,14 @@ fn run_state_for(src: &SourceConfig, store: &Store) -> RunState {
         .into_iter()
         .flat_map(|(url, dedup_key)| [crate::normalize::twin_key(&url), dedup_key])
         .collect();
-    state.with_items(items).with_anchors(anchors)
+    let site_description = store.site_description(&src.name).unwrap_or_else(|e| {
+        tracing::warn!(source = %src.name, "cannot read its site's description: {e}");
+        None
+    });
+    state
+        .with_items(items)
+        .with_anchors(anchors)
+        .with_site_description(site_description)
 }
 
 /// How many of a source's newest stored posts mark where its listing began last time (see
@@ -2351,6 +2358,11 @@ fn finish_source(
                 tracing::warn!(source = %src.name, "cannot link the stored posts it lists: {e}");
             }
         }
+        if let Some(d) = state.first_listing_description()
+            && let Err(e) = store.set_site_description(&src.name, d.as_deref(), now)
+        {
+            tracing::warn!(source = %src.name, "cannot save its site's description: {e}");
+        }
         for (url, v) in state.take_updates() {
             let (etag, last_modified) = (v.etag.as_deref(), v.last_modified.as_deref());
             let saved = if own_url.as_deref() == Some(url.as_str()) {
@@ -2844,7 +2856,7 @@ async fn backfill_read(
                 let listing = match source::scrape::read_listing(page, src).await {
                     Ok((read, listing)) => {
                         page = read;
-                        state.note_listing_description(&listing);
+                        state.note_listing_description(&listing, false);
                         listing
                     }
                     Err((url, e)) => {

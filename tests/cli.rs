@@ -267,10 +267,17 @@ fn an_upgraded_store_is_announced_once() {
             |r| r.get(0),
         )
         .expect("version");
-    // V24 changes no table, only the keys it writes the way this build does already.
-    assert_eq!(newest, 24, "this test undoes V24 (twin key escapes)");
-    conn.execute_batch("DELETE FROM refinery_schema_history WHERE version = 24;")
-        .expect("downgrade");
+    // V25 adds a column, dropped here; V24 changes no table, only the keys it writes the way
+    // this build does already.
+    assert_eq!(
+        newest, 25,
+        "this test undoes V25 (site description) and V24 (escapes)"
+    );
+    conn.execute_batch(
+        "ALTER TABLE source_state DROP COLUMN site_description;
+         DELETE FROM refinery_schema_history WHERE version >= 24;",
+    )
+    .expect("downgrade");
     let previous: i64 = conn
         .query_row(
             "SELECT MAX(version) FROM refinery_schema_history",
@@ -285,7 +292,7 @@ fn an_upgraded_store_is_announced_once() {
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(
         lines[0].contains(&format!(
-            "feedwright.db: the store was upgraded from schema v{previous} to v24"
+            "feedwright.db: the store was upgraded from schema v{previous} to v25"
         )) && lines[0].contains("older than this one can no longer open it"),
         "{stderr}"
     );

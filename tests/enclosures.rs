@@ -440,6 +440,7 @@ fn an_upgraded_store_takes_up_the_enclosures_of_stored_items() {
          ALTER TABLE entries DROP COLUMN enclosures;
          DROP TABLE digest_window;
          ALTER TABLE source_state DROP COLUMN kind;
+         ALTER TABLE source_state DROP COLUMN site_description;
          DELETE FROM refinery_schema_history WHERE version >= 20;",
     )
     .expect("downgrade");
@@ -452,7 +453,7 @@ fn an_upgraded_store_takes_up_the_enclosures_of_stored_items() {
     ));
     let stderr = run(&cfg);
     assert!(
-        stderr.contains("the store was upgraded from schema v19 to v24"),
+        stderr.contains("the store was upgraded from schema v19 to v25"),
         "{stderr}"
     );
     assert_eq!(
@@ -1151,6 +1152,7 @@ fn an_upgraded_store_knows_which_feed_gave_the_enclosures() {
     conn.execute_batch(
         "ALTER TABLE entries DROP COLUMN enclosures_source;
          ALTER TABLE source_state DROP COLUMN kind;
+         ALTER TABLE source_state DROP COLUMN site_description;
          DELETE FROM refinery_schema_history WHERE version >= 22;",
     )
     .expect("downgrade");
@@ -1162,7 +1164,7 @@ fn an_upgraded_store_knows_which_feed_gave_the_enclosures() {
     );
     let stderr = run(&cfg);
     assert!(
-        stderr.contains("the store was upgraded from schema v21 to v24"),
+        stderr.contains("the store was upgraded from schema v21 to v25"),
         "{stderr}"
     );
     assert!(stderr.contains("site: 0 new, 1 updated"), "{stderr}");

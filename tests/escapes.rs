@@ -110,10 +110,13 @@ fn older_store(site: &Site, dir: &Path) -> (std::path::PathBuf, String, String) 
     (cfg, lower, upper)
 }
 
-/// Undo the newest migration's record (it changes no table).
+/// Back to schema v23: V25's column dropped, V24's record undone (it changes no table).
 fn downgrade(dir: &Path) {
     db(dir)
-        .execute("DELETE FROM refinery_schema_history WHERE version = 24", [])
+        .execute_batch(
+            "ALTER TABLE source_state DROP COLUMN site_description;
+             DELETE FROM refinery_schema_history WHERE version >= 24;",
+        )
         .unwrap();
 }
 
@@ -154,7 +157,7 @@ fn an_older_store_is_upgraded_and_its_posts_are_matched_not_stored_again() {
     list(&site, "/2024/05/01/café/");
     let stderr = run(&cfg);
     assert!(
-        stderr.contains("the store was upgraded from schema v23 to v24"),
+        stderr.contains("the store was upgraded from schema v23 to v25"),
         "{stderr}"
     );
     assert!(
@@ -205,7 +208,7 @@ fn an_older_store_holding_a_post_twice_is_upgraded_without_losing_either() {
 
     let stderr = run(&cfg);
     assert!(
-        stderr.contains("the store was upgraded from schema v23 to v24"),
+        stderr.contains("the store was upgraded from schema v23 to v25"),
         "{stderr}"
     );
     // The older row takes the key; the other keeps the one nothing gives any more.

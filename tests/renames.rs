@@ -559,6 +559,7 @@ fn an_upgraded_store_keeps_its_files_entries() {
         .unwrap();
     conn.execute_batch(
         "ALTER TABLE source_state DROP COLUMN kind;
+         ALTER TABLE source_state DROP COLUMN site_description;
          DELETE FROM refinery_schema_history WHERE version >= 23;",
     )
     .unwrap();

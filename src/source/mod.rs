@@ -47,6 +47,9 @@ pub struct RunState {
     anchors: HashSet<String>,
     /// Descriptions of the listing pages read: see [`RunState::note_listing_description`].
     listing_descriptions: Mutex<HashSet<String>>,
+    /// The description of the source's first listing page, when this run read it (`Some(None)`:
+    /// it gave none).
+    first_listing_description: Mutex<Option<Option<String>>>,
 }
 
 impl RunState {
@@ -63,7 +66,21 @@ impl RunState {
             unrecorded: std::sync::atomic::AtomicBool::new(false),
             anchors: HashSet::new(),
             listing_descriptions: Mutex::default(),
+            first_listing_description: Mutex::default(),
         }
+    }
+
+    /// The description the source's listing page gave when last read (kept by the store), so
+    /// that a post read again in a run that does not read the listing (it answered 304) is
+    /// treated as in the run that did.
+    pub fn with_site_description(self, description: Option<String>) -> RunState {
+        if let Some(d) = description {
+            self.listing_descriptions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(d);
+        }
+        self
     }
 
     /// A post of this run failed and could not be recorded as pending either (the store was
@@ -235,13 +252,28 @@ impl RunState {
     /// gives every page its own description (`<meta name="description" content="A blog about
     /// …">`) gives it to its post pages too: a post page repeating one is left without a
     /// summary of its own, and the start of its text summarizes it instead.
-    pub fn note_listing_description(&self, listing: &crate::model::Listing) {
+    pub fn note_listing_description(&self, listing: &crate::model::Listing, first_page: bool) {
+        if first_page {
+            *self
+                .first_listing_description
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(listing.description.clone());
+        }
         if let Some(d) = &listing.description {
             self.listing_descriptions
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(d.clone());
         }
+    }
+
+    /// The description of the source's first listing page, when this run read it (`Some(None)`
+    /// when it gave none): what the store keeps for the next runs.
+    pub fn first_listing_description(&self) -> Option<Option<String>> {
+        self.first_listing_description
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The descriptions of the listing pages read so far.

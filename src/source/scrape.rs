@@ -119,7 +119,7 @@ pub async fn walk_from(
                 break;
             }
         };
-        state.note_listing_description(&listing);
+        state.note_listing_description(&listing, out.pages == 1);
         // A mistyped `item_link` is said even when the built-in rules find the posts without
         // it (once per walk: the first page tells).
         if out.pages == 1

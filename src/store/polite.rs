@@ -601,6 +601,38 @@ impl Store {
         Ok(())
     }
 
+    /// The description the listing page of `source` gave when last read (see
+    /// `RunState::note_listing_description`); `None` when it gave none or was never read.
+    pub fn site_description(&self, source: &str) -> Result<Option<String>, StoreError> {
+        let d: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT site_description FROM source_state WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(d.flatten())
+    }
+
+    /// Record the description the listing page of `source` gave in this run (`None`: none).
+    pub fn set_site_description(
+        &mut self,
+        source: &str,
+        description: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO source_state (source, last_run, site_description) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (source) DO UPDATE SET site_description = excluded.site_description",
+                params![source, now.timestamp(), description],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Forget where the next REST API read of `source` starts: its site offers no API (any
     /// more), so its posts are read from their pages.
     pub fn clear_api_window(&mut self, source: &str) -> Result<(), StoreError> {
