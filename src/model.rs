@@ -161,6 +161,9 @@ pub struct Listing {
     /// `RawPost::summary` is written: a post page repeating it carries the site's description,
     /// not its own.
     pub description: Option<String>,
+    /// The feed the page advertises (`<link rel="alternate" type="application/rss+xml">`, Atom
+    /// or JSON Feed; not a comments feed), for the hint about a listing without post links.
+    pub feed: Option<Url>,
 }
 
 /// The rule that found a listing page's post links.

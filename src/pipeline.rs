@@ -942,7 +942,7 @@ async fn read_source(
     } else if rep.interrupted {
         record_walk(src, store, true);
     }
-    rep.degraded = drift(src, store, &empty_pages, &seen);
+    rep.degraded = drift(src, store, &empty_pages, &seen, &state);
     let rest = one_per_entry(rest, &stored_from, &rep, &files);
     match apply(src, store, &state, rest, &mut rep, reading) {
         Ok(tally) => stored.merge(tally),
@@ -2280,6 +2280,7 @@ fn drift(
     store: &Store,
     empty_pages: &[String],
     found: &Tally,
+    state: &RunState,
 ) -> Option<String> {
     if let Some(page) = empty_pages.first() {
         let hint = if src.selectors.item_link.is_some() {
@@ -2288,8 +2289,18 @@ fn drift(
             "if the site's markup is unusual or changed, set [source.selectors] item_link to a \
              CSS selector matching its post links"
         };
+        // The site's own feed may read its posts where its markup cannot.
+        let feed = state
+            .advertised_feed(page)
+            .map(|f| {
+                format!(
+                    "; the page advertises a feed, {f}: a source with kind = \"feed\" and that \
+                     url reads the posts the feed lists"
+                )
+            })
+            .unwrap_or_default();
         return Some(format!(
-            "{}{page} answered but yielded no post links ({hint})",
+            "{}{page} answered but yielded no post links ({hint}{feed})",
             crate::store::LISTING_DEGRADED
         ));
     }

@@ -409,3 +409,36 @@ fn an_item_link_that_matches_nothing_is_said() {
     assert_eq!(ran.ids.len(), 5, "{:?}", ran.ids);
     assert!(!ran.stderr.contains("item_link matches"), "{}", ran.stderr);
 }
+
+/// A listing page without post links that advertises the site's feed (not its comments feed)
+/// names it in the report of the source's state, as the way to read the site's posts.
+#[test]
+fn a_listing_without_post_links_names_the_feed_it_advertises() {
+    let site = Site::start();
+    site.set(
+        "/writing/",
+        Resp::Html(
+            r#"<!DOCTYPE html><html><head><title>Writing</title>
+            <link rel="alternate" type="application/rss+xml" href="/comments/feed/">
+            <link rel="alternate" type="application/atom+xml" href="/writing/feed.xml">
+            </head><body><div class="list"><p><a href="/writing/one/">One</a></p>
+            <p><a href="/writing/two/">Two</a></p></div></body></html>"#
+                .into(),
+        ),
+    );
+    let ran = run(&site, "/writing/", "");
+    let line = ran
+        .stderr
+        .lines()
+        .find(|l| l.contains("yielded no post links"))
+        .unwrap_or_else(|| panic!("{}", ran.stderr));
+    assert!(
+        line.contains(&format!(
+            "the page advertises a feed, {}",
+            site.url("/writing/feed.xml")
+        )),
+        "{line}"
+    );
+    assert!(line.contains("kind = \"feed\""), "{line}");
+    assert!(!line.contains("comments"), "{line}");
+}

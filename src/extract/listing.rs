@@ -35,6 +35,7 @@ pub(super) fn extract(ctx: &PageCtx<'_>, sel: &Selectors) -> Listing {
         description: (!single_post)
             .then(|| super::post::page_description(ctx))
             .flatten(),
+        feed: advertised_feed(ctx),
     }
 }
 
@@ -139,6 +140,26 @@ fn in_main(a: ElementRef<'_>, has_main: bool) -> bool {
                 || v.classes()
                     .any(|c| c == "site-main" || c == "wp-block-query")
         })
+}
+
+/// The feed the page advertises: the first `<link rel="alternate">` of an RSS, Atom or JSON
+/// Feed type that is not a comments feed.
+fn advertised_feed(ctx: &PageCtx<'_>) -> Option<Url> {
+    ctx.select(&ctx.elements.link, sel!("link[rel~=alternate][href][type]"))
+        .filter(|l| {
+            let t = l
+                .value()
+                .attr("type")
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            matches!(
+                t.as_str(),
+                "application/rss+xml" | "application/atom+xml" | "application/feed+json"
+            )
+        })
+        .filter_map(|l| ctx.resolve(l.value().attr("href")?))
+        .find(|u| !u.path().to_ascii_lowercase().contains("comments"))
 }
 
 /// File name endings of links that are never a post page: feeds, data, documents, images,

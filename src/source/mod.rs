@@ -50,6 +50,8 @@ pub struct RunState {
     /// The description of the source's first listing page, when this run read it (`Some(None)`:
     /// it gave none).
     first_listing_description: Mutex<Option<Option<String>>>,
+    /// The feed each listing page without post links advertises, by page URL.
+    advertised_feeds: Mutex<HashMap<String, String>>,
 }
 
 impl RunState {
@@ -67,6 +69,7 @@ impl RunState {
             anchors: HashSet::new(),
             listing_descriptions: Mutex::default(),
             first_listing_description: Mutex::default(),
+            advertised_feeds: Mutex::default(),
         }
     }
 
@@ -274,6 +277,23 @@ impl RunState {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Remember that listing page `page`, which gave no post links, advertises `feed`.
+    pub fn note_advertised_feed(&self, page: &Url, feed: &Url) {
+        self.advertised_feeds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(page.to_string(), feed.to_string());
+    }
+
+    /// The feed listing page `page` (one without post links) advertises, if it does.
+    pub fn advertised_feed(&self, page: &str) -> Option<String> {
+        self.advertised_feeds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(page)
+            .cloned()
     }
 
     /// The descriptions of the listing pages read so far.

@@ -139,6 +139,9 @@ pub async fn walk_from(
         let listing = on_site(listing, &site);
         if listing.posts.is_empty() {
             out.empty_pages.push(page.requested_url.to_string());
+            if let Some(feed) = &listing.feed {
+                state.note_advertised_feed(&page.requested_url, feed);
+            }
         }
         if let Some(why) = listing.left_out_reason() {
             out.skipped.push((page.requested_url.to_string(), why));
