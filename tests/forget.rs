@@ -11,8 +11,8 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use common::{
-    Post, Resp, Site, classic_post, feedwright, listing, publish_category, sources_config,
-    write_config,
+    Post, Resp, Site, classic_post, feedwright, listing, publish_category, serve_one_item_feed,
+    sources_config, write_config,
 };
 
 const PER_PAGE: usize = 10;
@@ -681,24 +681,7 @@ fn forgetting_a_source_drops_its_backfill_and_pending_posts() {
 #[test]
 fn a_post_whose_enclosures_the_forgotten_feed_gave_keeps_them_until_another_feed_gives_some() {
     let site = Site::start();
-    let base = site.base();
-    let rss = |path: &str, enclosure: &str| {
-        site.set(
-            path,
-            Resp::Bytes {
-                content_type: "application/rss+xml".into(),
-                body: format!(
-                    "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>S</title>\
-                     <link>{base}/</link><description>d</description><item><title>One</title>\
-                     <link>{base}/one/</link><guid isPermaLink=\"false\">g1</guid>\
-                     <pubDate>02 Mar 2024 10:00:00 +0000</pubDate>{enclosure}\
-                     <description>Text of one.</description></item></channel></rss>"
-                )
-                .into_bytes(),
-                headers: vec![],
-            },
-        );
-    };
+    let rss = |path: &str, enclosure: &str| serve_one_item_feed(&site, path, enclosure);
     rss(
         "/podcast.xml",
         r#"<enclosure url="https://cdn.example.net/one.mp3" length="10" type="audio/mpeg"/>"#,

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::{
-    Post, Resp, Site, feedwright, numbered_posts, publish_category, sources_config, write_config,
+    Post, Resp, Site, feedwright, numbered_posts, publish_category, serve_one_item_feed,
+    sources_config, write_config,
 };
 
 const PER_PAGE: usize = 10;
@@ -229,24 +230,7 @@ fn a_renamed_feed_source_knows_its_items_by_their_ids() {
 #[test]
 fn a_renamed_feed_source_can_still_withdraw_its_enclosures() {
     let site = Site::start();
-    let base = site.base();
-    let rss = |enclosure: &str| {
-        site.set(
-            "/feed/",
-            Resp::Bytes {
-                content_type: "application/rss+xml".into(),
-                body: format!(
-                    "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>S</title>\
-                     <link>{base}/</link><description>d</description><item><title>One</title>\
-                     <link>{base}/one/</link><guid isPermaLink=\"false\">g1</guid>\
-                     <pubDate>02 Mar 2024 10:00:00 +0000</pubDate>{enclosure}\
-                     <description>Text of one.</description></item></channel></rss>"
-                )
-                .into_bytes(),
-                headers: vec![],
-            },
-        );
-    };
+    let rss = |enclosure: &str| serve_one_item_feed(&site, "/feed/", enclosure);
     rss(r#"<enclosure url="https://cdn.example.net/one.mp3" length="10" type="audio/mpeg"/>"#);
     let url = site.url("/feed/");
     let dir = tempfile::tempdir().unwrap();

@@ -669,6 +669,27 @@ pub fn html_config(url: &str, extra_http: &str) -> String {
     )
 }
 
+/// Serve at `path` an RSS feed of one item, "One" (guid `g1`, linking `/one/`, with `enclosure`
+/// markup inside the item: an `<enclosure>` or nothing).
+pub fn serve_one_item_feed(site: &Site, path: &str, enclosure: &str) {
+    let base = site.base();
+    site.set(
+        path,
+        Resp::Bytes {
+            content_type: "application/rss+xml".into(),
+            body: format!(
+                "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>S</title>\
+                 <link>{base}/</link><description>d</description><item><title>One</title>\
+                 <link>{base}/one/</link><guid isPermaLink=\"false\">g1</guid>\
+                 <pubDate>02 Mar 2024 10:00:00 +0000</pubDate>{enclosure}\
+                 <description>Text of one.</description></item></channel></rss>"
+            )
+            .into_bytes(),
+            headers: vec![],
+        },
+    );
+}
+
 /// Run the real binary with `args`, returning (exit code, stdout, stderr).
 pub fn feedwright(config: &Path, args: &[&str]) -> (i32, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedwright"))
