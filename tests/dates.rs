@@ -8,7 +8,7 @@ mod common;
 use std::collections::HashMap;
 use std::path::Path;
 
-use common::{Resp, Site, feedwright, listing, site_config, write_config};
+use common::{Resp, Site, feedwright, json_items, listing, site_config, write_config};
 
 /// A post page of a classic theme whose only date is `date_markup` (inside its
 /// `.entry-meta`) and `head` (in its `<head>`).
@@ -45,11 +45,7 @@ fn serve(site: &Site, posts: &[(&str, &str, &str)]) {
 /// `date_published` of every item of `out/main/feed.json` below `dir`, by the item's last
 /// path segment.
 fn published(dir: &Path) -> HashMap<String, String> {
-    let text = std::fs::read_to_string(dir.join("out/main/feed.json")).expect("feed.json");
-    let feed: serde_json::Value = serde_json::from_str(&text).expect("json");
-    feed["items"]
-        .as_array()
-        .expect("items")
+    json_items(dir, "main")
         .iter()
         .map(|item| {
             let url = item["url"].as_str().expect("url");

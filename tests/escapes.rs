@@ -7,7 +7,9 @@ mod common;
 
 use std::path::Path;
 
-use common::{Post, Resp, Site, feedwright, jsonld_post, listing, sources_config, write_config};
+use common::{
+    Post, Resp, Site, feedwright, json_items, jsonld_post, listing, sources_config, write_config,
+};
 
 /// The post's page as the site serves it at its own address, written with lowercase escapes
 /// as WordPress writes its slugs, and at the address a raw `é` is requested by, a theme there
@@ -59,11 +61,7 @@ fn run(cfg: &Path) -> String {
 
 /// The links of the items of the feed `main`.
 fn published(dir: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join("out/main/feed.json")).expect("feed.json");
-    let json: serde_json::Value = serde_json::from_str(&text).expect("json");
-    json["items"]
-        .as_array()
-        .expect("items")
+    json_items(dir, "main")
         .iter()
         .map(|i| i["url"].as_str().expect("url").to_owned())
         .collect()

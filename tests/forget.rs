@@ -11,8 +11,8 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use common::{
-    Post, Resp, Site, classic_post, feedwright, listing, publish_category, serve_one_item_feed,
-    sources_config, write_config,
+    Post, Resp, Site, classic_post, feedwright, json_items, listing, publish_category,
+    serve_one_item_feed, sources_config, write_config,
 };
 
 const PER_PAGE: usize = 10;
@@ -155,12 +155,7 @@ fn status_notes(cfg: &Path) -> String {
 
 /// Each item of `out/<feed>/feed.json`, without its related links: id, url, title, body, dates.
 fn items(dir: &Path, feed: &str) -> Vec<[String; 6]> {
-    let path = dir.join(format!("out/{feed}/feed.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    json["items"]
-        .as_array()
-        .unwrap()
+    json_items(dir, feed)
         .iter()
         .map(|i| {
             [

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::{
-    Post, Resp, Site, feedwright, numbered_posts, publish_category, serve_one_item_feed,
-    sources_config, write_config,
+    Post, Resp, Site, feedwright, json_items, numbered_posts, publish_category,
+    serve_one_item_feed, sources_config, write_config,
 };
 
 const PER_PAGE: usize = 10;
@@ -37,12 +37,7 @@ fn run(cfg: &Path, args: &[&str], code: i32) -> String {
 
 /// Every item of `out/<feed>/feed.json` below `dir`: id to URL.
 fn published(dir: &Path, feed: &str) -> BTreeMap<String, String> {
-    let path = dir.join(format!("out/{feed}/feed.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    json["items"]
-        .as_array()
-        .unwrap()
+    json_items(dir, feed)
         .iter()
         .map(|i| {
             (

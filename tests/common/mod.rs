@@ -669,6 +669,14 @@ pub fn html_config(url: &str, extra_http: &str) -> String {
     )
 }
 
+/// The items of `out/<feed>/feed.json` below `dir`, as JSON values, in feed order.
+pub fn json_items(dir: &Path, feed: &str) -> Vec<serde_json::Value> {
+    let path = dir.join(format!("out/{feed}/feed.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let json: serde_json::Value = serde_json::from_str(&text).expect("feed.json is JSON");
+    json["items"].as_array().expect("items").clone()
+}
+
 /// Serve at `path` an RSS feed of one item, "One" (guid `g1`, linking `/one/`, with `enclosure`
 /// markup inside the item: an `<enclosure>` or nothing).
 pub fn serve_one_item_feed(site: &Site, path: &str, enclosure: &str) {
