@@ -373,9 +373,8 @@ pub async fn refresh_source(
     progress: &dyn Progress,
 ) -> SourceReport {
     let first_read = store.entry_count(&src.name).is_ok_and(|n| n == 0);
-    let dated_before = store.holds_dated(&src.name).unwrap_or(false);
     let rep = read_source(cfg, src, store, fetcher, progress).await;
-    warn_undated(src, &rep, first_read, dated_before);
+    warn_undated(src, store, &rep, first_read);
     rep
 }
 
@@ -401,15 +400,16 @@ fn note_undated(rep: &mut SourceReport, entry: &Entry, found: Option<&Found>) {
 /// New posts of `src` (not a `dir` source) stored without a date of their own, each dated when
 /// it was first seen (so it counts as new in this week's digest): one warning naming the source
 /// and what to do. On a first read, when none of them has a date; and whenever only some
-/// of them have one, or the source's posts stored before have one (a post whose date could not
+/// of them have one, or the source's other stored posts have one (a post whose date could not
 /// be read where the others' could, named by its URL).
-fn warn_undated(src: &SourceConfig, rep: &SourceReport, first_read: bool, dated_before: bool) {
+fn warn_undated(src: &SourceConfig, store: &Store, rep: &SourceReport, first_read: bool) {
     // A folder's files are the editor's: one without a date is dated when it was added, as
     // meant.
     if rep.new_undated == 0 || src.kind == SourceKind::Dir {
         return;
     }
-    let some = rep.new_undated < rep.new || dated_before;
+    // Asked only when it matters: a run storing nothing undated asks nothing.
+    let some = rep.new_undated < rep.new || store.holds_dated(&src.name).unwrap_or(false);
     if !first_read && !some {
         return;
     }
@@ -2690,9 +2690,8 @@ pub async fn backfill_source(
     progress: &dyn Progress,
 ) -> SourceReport {
     let first_read = store.entry_count(&src.name).is_ok_and(|n| n == 0);
-    let dated_before = store.holds_dated(&src.name).unwrap_or(false);
     let rep = backfill_read(cfg, src, store, fetcher, progress).await;
-    warn_undated(src, &rep, first_read, dated_before);
+    warn_undated(src, store, &rep, first_read);
     rep
 }
 
