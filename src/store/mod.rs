@@ -669,9 +669,10 @@ pub fn known_schema_version() -> i64 {
         .unwrap_or(0)
 }
 
-/// The SQL functions migrations call, for what only this program's code computes:
-/// `twin_key_escapes(key)`, a twin key stored with its percent-escapes as written given as
-/// [`crate::normalize::twin_key`] writes it now (migration `V24__twin_key_escapes.sql`).
+/// The SQL functions migrations and queries of the writing store call, for what only this
+/// program's code computes: `twin_key_escapes(key)`, a twin key stored with its
+/// percent-escapes as written given as [`crate::normalize::twin_key`] writes it now (migration
+/// `V24__twin_key_escapes.sql`, and `recheck_candidates`). A read-only store has none.
 fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     use rusqlite::functions::FunctionFlags;
     conn.create_scalar_function(
